@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { ClusterConfig, NodeConfig } from '../config/types';
+import { RingCacheError } from '../errors';
+
+/** The CLI entry (dist/src/cli/main.js) that each node process runs. */
+export const CLI_PATH = path.resolve(__dirname, 'main.js');
+
+/** Environment variable through which `up` hands a node the validated cluster config (nothing is written). */
+export const CONFIG_ENV = 'RINGCACHE_CLUSTER_CONFIG';
+
+export interface NodeExit {
+  id: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Last log lines of the node, newest last. */
+  lastLines: string[];
+}
+
+export interface LocalClusterOptions {
+  /** Called with each JSON log line a node writes (stderr). */
+  onLog?: (id: string, line: string) => void;
+  /** Called when a node exits that was not asked to stop. */
+  onCrash?: (exit: NodeExit) => void;
+  /** How long to wait for each node to serve. Default 15 s. */
+  startTimeoutMs?: number;
+  /** Extra environment for node processes (e.g. RINGCACHE_LOG_LEVEL). */
+  env?: Record<string, string>;
+}
+
+interface RunningNode {
+  node: NodeConfig;
+  child: ChildProcess;
+  lines: string[];
+  exited: Promise<NodeExit>;
+  stopping: boolean;
+}
+
+const KEEP_LINES = 30;
+
+/**
+ * Runs every node of a cluster config as its own process (`ringcache node --id ...`), as `npm start`
+ * does and as the integration tests do, so both exercise the same code. Nodes are real processes on
+ * real ports; `kill` sends real signals.
+ */
+export class LocalCluster {
+  readonly config: ClusterConfig;
+  readonly #opts: LocalClusterOptions;
+  readonly #running = new Map<string, RunningNode>();
+
+  constructor(config: ClusterConfig, opts: LocalClusterOptions = {}) {
+    this.config = config;
+    this.#opts = opts;
+  }
+
+  /** Starts every node and resolves once all of them serve; on failure stops the others and throws. */
+  async start(): Promise<void> {
+    try {
+      await Promise.all(this.config.nodes.map((n) => this.startNode(n.id)));
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  node(id: string): NodeConfig {
+    const n = this.config.nodes.find((x) => x.id === id);
+    if (!n) throw new RingCacheError('NOT_FOUND', `no node '${id}' in this cluster (${this.config.nodes.map((x) => x.id).join(', ')})`);
+    return n;
+  }
+
+  isRunning(id: string): boolean {
+    return this.#running.has(id);
+  }
+
+  pid(id: string): number | undefined {
+    return this.#running.get(id)?.child.pid;
+  }
+
+  /** Starts (or restarts) one node; resolves when it logs that it serves. */
+  startNode(id: string): Promise<void> {
+    const node = this.node(id);
+    if (this.#running.has(id)) return Promise.resolve();
+    const child = spawn(process.execPath, [CLI_PATH, 'node', '--id', id], {
+      env: { ...process.env, ...this.#opts.env, [CONFIG_ENV]: JSON.stringify(this.config) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const running: RunningNode = { node, child, lines: [], exited: undefined as unknown as Promise<NodeExit>, stopping: false };
+    running.exited = new Promise<NodeExit>((resolve) => {
+      child.once('exit', (code, signal) => {
+        if (this.#running.get(id) === running) this.#running.delete(id);
+        const exit = { id, code, signal, lastLines: running.lines.slice() };
+        if (!running.stopping) this.#opts.onCrash?.(exit);
+        resolve(exit);
+      });
+    });
+    this.#running.set(id, running);
+    return new Promise<void>((resolve, reject) => {
+      const timeoutMs = this.#opts.startTimeoutMs ?? 15_000;
+      const timer = setTimeout(() => {
+        reject(new RingCacheError('UNAVAILABLE', `node ${id} did not start serving on ${node.address} within ${timeoutMs} ms; last log lines:\n${running.lines.join('\n')}`));
+      }, timeoutMs);
+      let buffered = '';
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (chunk: string) => {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          running.lines.push(line);
+          if (running.lines.length > KEEP_LINES) running.lines.shift();
+          this.#opts.onLog?.(id, line);
+          if (line.includes('"msg":"node serving"')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        }
+      });
+      void running.exited.then((exit) => {
+        clearTimeout(timer);
+        reject(new RingCacheError('UNAVAILABLE', describeExit(exit)));
+      });
+    });
+  }
+
+  /** Sends a signal for real. SIGKILL and SIGSTOP are what the chaos tests use. */
+  kill(id: string, signal: NodeJS.Signals): Promise<NodeExit> | undefined {
+    const running = this.#running.get(id);
+    if (!running) return undefined;
+    if (signal !== 'SIGSTOP' && signal !== 'SIGCONT') running.stopping = true;
+    running.child.kill(signal);
+    return signal === 'SIGSTOP' || signal === 'SIGCONT' ? undefined : running.exited;
+  }
+
+  /** Graceful stop of one node (SIGTERM), SIGKILL after `graceMs`. */
+  async stopNode(id: string, graceMs = 8000): Promise<NodeExit | undefined> {
+    const running = this.#running.get(id);
+    if (!running) return undefined;
+    running.stopping = true;
+    running.child.kill('SIGCONT');
+    running.child.kill('SIGTERM');
+    const timer = setTimeout(() => running.child.kill('SIGKILL'), graceMs);
+    const exit = await running.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  /** Stops every node gracefully. Idempotent. */
+  async stop(): Promise<NodeExit[]> {
+    const exits = await Promise.all([...this.#running.keys()].map((id) => this.stopNode(id)));
+    return exits.filter((e): e is NodeExit => e !== undefined);
+  }
+}
+
+export function describeExit(exit: NodeExit): string {
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const tail = exit.lastLines.length ? `; last log lines:\n  ${exit.lastLines.slice(-10).join('\n  ')}` : '';
+  return `node ${exit.id} ${how}${tail}`;
+}

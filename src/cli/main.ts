@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { loadConfig } from '../config/load';
+import { generateLocalConfig } from '../config/generate';
+import type { ClusterConfig } from '../config/types';
+import { isRingCacheError } from '../errors';
+import { createRootLogger } from '../observability/logger';
+import { Ring } from '../ring/ring';
+import { CacheNode } from '../server/node';
+import { addDataCommands } from './commands-data';
+import { CONFIG_ENV } from './local-cluster';
+import { runUp } from './up';
+import { formatTable } from './table';
+
+function configFrom(opts: { config?: string; nodes?: string }): ClusterConfig {
+  if (opts.nodes !== undefined) {
+    const n = Number(opts.nodes);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`--nodes: expected a whole number from 1 to 64, got "${opts.nodes}"`);
+    return generateLocalConfig({ nodes: n });
+  }
+  return loadConfig(opts.config ?? 'cluster.yml');
+}
+
+/** Prints an error a person can act on and sets the exit code; stack traces only for bugs. */
+function fail(err: unknown): void {
+  const message = isRingCacheError(err) || err instanceof Error ? err.message : String(err);
+  process.stderr.write(`ringcache: ${message}\n`);
+  if (!isRingCacheError(err) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.exitCode = isRingCacheError(err, 'CONFIG_INVALID') ? 2 : 1;
+}
+
+async function runNode(opts: { config?: string; id: string }): Promise<void> {
+  const fromEnv = process.env[CONFIG_ENV];
+  const config = fromEnv ? (JSON.parse(fromEnv) as ClusterConfig) : loadConfig(opts.config ?? 'cluster.yml');
+  const logger = createRootLogger({ cluster: config.name });
+  const node = new CacheNode({ config, nodeId: opts.id, logger });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutdown requested');
+    node.stop().then(
+      () => logger.flush(() => process.exit(0)),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        logger.flush(() => process.exit(1));
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  try {
+    await node.start();
+  } catch (err) {
+    logger.error({ err: isRingCacheError(err) ? err.message : err }, 'node failed to start');
+    await node.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+const program = new Command()
+  .name('ringcache')
+  .description('A distributed in-memory cache cluster: run nodes, a local cluster, and talk to it.')
+  .showHelpAfterError();
+
+program
+  .command('node')
+  .description('run one node of the cluster described by the config file')
+  .requiredOption('--id <id>', 'this node\'s id in the config (e.g. n1)')
+  .option('--config <file>', 'cluster config', 'cluster.yml')
+  .action((o: { id: string; config: string }) => runNode(o).catch(fail));
+
+program
+  .command('up')
+  .description('start every node of the cluster as its own process, wait until all serve, stop them all on Ctrl-C')
+  .option('--config <file>', 'cluster config', 'cluster.yml')
+  .option('--nodes <n>', 'ignore the file: run n nodes on 127.0.0.1:7401.. (http 9401..), writing nothing')
+  .action((o: { config: string; nodes?: string }) => {
+    try {
+      runUp(configFrom(o)).catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('ring')
+  .description("print each node's share of the hash ring")
+  .option('--config <file>', 'cluster config', 'cluster.yml')
+  .option('--nodes <n>', 'a generated local cluster of n nodes instead of the file')
+  .action((o: { config: string; nodes?: string }) => {
+    try {
+      const config = configFrom(o);
+      const shares = new Ring(config.nodes.map((n) => n.id), { vnodes: config.vnodes }).shares();
+      const rows = config.nodes.map((n) => [n.id, n.address, `${((shares.get(n.id) ?? 0) * 100).toFixed(2)}%`]);
+      process.stdout.write(formatTable(['node', 'gRPC address', 'ring share'], rows));
+      process.stdout.write(`vnodes ${config.vnodes}, replication factor ${config.replication.factor}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+addDataCommands(program);
+
+program.parseAsync(process.argv).catch(fail);

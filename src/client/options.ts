@@ -1,0 +1,64 @@
+/** Options of RingCache.connect. */
+export interface RingCacheOptions {
+  /** host:port of one or more nodes; any node answers with the whole topology. */
+  seeds: string[];
+  /**
+   * Deadline of each call in milliseconds, retries and failover included. Default 2000.
+   * Also bounds connect(): seeds that do not answer within it fail the connect.
+   */
+  timeoutMs?: number;
+  /**
+   * Rounds of retries after every replica of a key failed: each round refreshes the topology and waits
+   * with exponential backoff (50 ms, 100 ms, ...), within the call's deadline. Default 3.
+   */
+  maxRetries?: number;
+  /** Most operations per Pipeline frame; calls made in one event-loop turn share frames. Default 256. */
+  maxOpsPerFrame?: number;
+  /** Default consistency of reads and writes; the cluster's R and W when unset. */
+  consistency?: Consistency;
+}
+
+/**
+ * How many replicas take part: 'one' (fastest), 'quorum' (a majority of N; reads see every write that
+ * reached a quorum), 'all'. Unset: the cluster's configured read_quorum / write_quorum.
+ */
+export type Consistency = 'one' | 'quorum' | 'all';
+
+export interface CallOptions {
+  /** This call's deadline in ms (default: the client's timeoutMs). */
+  timeoutMs?: number;
+  consistency?: Consistency;
+}
+
+export interface SetOptions extends CallOptions {
+  /** Time to live in milliseconds; unset or 0: never expires. */
+  ttl?: number;
+  /** 'always' (default), 'ifAbsent' (only if the key does not exist) or 'ifPresent' (only if it does). */
+  mode?: 'always' | 'ifAbsent' | 'ifPresent';
+}
+
+export interface IncrOptions extends CallOptions {
+  /** The value an absent key starts from before `delta` is added. Default 0. */
+  initial?: number;
+  /** TTL in ms for a key this call creates; existing keys keep theirs. */
+  ttl?: number;
+}
+
+/** A stored value's version: pass it to cas(). */
+export interface Version {
+  readonly timestamp: number;
+  readonly node: string;
+}
+
+export interface CacheEntry<T> {
+  value: T;
+  version: Version;
+  /** Milliseconds until expiry; 0 when it never expires. */
+  ttlMs: number;
+}
+
+export interface SetManyEntry {
+  key: string;
+  value: unknown;
+  ttl?: number;
+}

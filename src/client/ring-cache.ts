@@ -1,0 +1,214 @@
+import { RingCacheError } from '../errors';
+import { ConsistencyWire, SetModeWire, type GetResponseMsg, type VersionMsg } from '../proto/messages';
+import type { OperationBody } from '../transport/pipeline-connection';
+import { decodeValue, encodeValue } from './codec';
+import type { CacheEntry, CallOptions, Consistency, IncrOptions, RingCacheOptions, SetManyEntry, SetOptions, Version } from './options';
+import { Router, unwrap } from './router';
+import { TopologyClient, type ClusterMap } from './topology-client';
+import { TopologyWatch } from './topology-watch';
+
+const consistencyWire: Record<Consistency, number> = {
+  one: ConsistencyWire.ONE,
+  quorum: ConsistencyWire.QUORUM,
+  all: ConsistencyWire.ALL,
+};
+const modeWire = { always: SetModeWire.ALWAYS, ifAbsent: SetModeWire.IF_ABSENT, ifPresent: SetModeWire.IF_PRESENT } as const;
+
+/**
+ * The ringcache client. It learns the topology from any seed, builds the same hash ring as the nodes,
+ * and sends each key straight to the node that owns it; calls made in the same event-loop turn to one
+ * node travel as one frame. Failures fail over to the key's next replica within the call's deadline.
+ *
+ * ```ts
+ * const cache = await RingCache.connect({ seeds: ['127.0.0.1:7401'] });
+ * await cache.set('user:1', { name: 'Ada' }, { ttl: 60_000 });
+ * const user = await cache.get<{ name: string }>('user:1');
+ * await cache.close();
+ * ```
+ */
+export class RingCache {
+  readonly #topology: TopologyClient;
+  readonly #router: Router;
+  readonly #watch: TopologyWatch;
+  readonly #timeoutMs: number;
+  readonly #consistency: number;
+  #refreshing: Promise<void> | undefined;
+  #closed = false;
+
+  private constructor(topology: TopologyClient, map: ClusterMap, opts: RingCacheOptions, seeds: string[]) {
+    this.#topology = topology;
+    this.#timeoutMs = opts.timeoutMs ?? 2000;
+    this.#consistency = opts.consistency ? consistencyWire[opts.consistency] : ConsistencyWire.DEFAULT;
+    this.#router = new Router(map, {
+      maxRetries: opts.maxRetries ?? 3,
+      maxOpsPerFrame: opts.maxOpsPerFrame ?? 256,
+      refresh: () => this.refreshTopology(),
+      onEpoch: (epoch) => {
+        if (epoch > this.#router.map.epoch) void this.refreshTopology();
+      },
+    });
+    this.#watch = new TopologyWatch(topology, () => this.#addresses(seeds), (next) => this.#adopt(next));
+    this.#watch.start();
+  }
+
+  /** Connects through the first seed that answers; throws UNAVAILABLE listing every seed tried. */
+  static async connect(opts: RingCacheOptions): Promise<RingCache> {
+    if (!Array.isArray(opts.seeds) || opts.seeds.length === 0 || opts.seeds.some((s) => typeof s !== 'string' || !/^[^:\s]+:\d+$/.test(s))) {
+      throw new RingCacheError('INVALID_ARGUMENT', `seeds must be a non-empty list of "host:port" strings, got ${JSON.stringify(opts.seeds)}`);
+    }
+    const topology = new TopologyClient();
+    try {
+      const map = await topology.fetch(opts.seeds, opts.timeoutMs ?? 2000);
+      return new RingCache(topology, map, opts, opts.seeds);
+    } catch (err) {
+      topology.close();
+      throw err;
+    }
+  }
+
+  /** The cluster as this client sees it now. */
+  get cluster(): ClusterMap {
+    return this.#router.map;
+  }
+
+  /** Frames sent to each node so far (batching makes this far lower than the number of calls). */
+  framesSent(): Map<string, number> {
+    return this.#router.framesSent();
+  }
+
+  async get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
+    const entry = await this.getEntry<T>(key, opts);
+    return entry?.value;
+  }
+
+  /** The value with its version (for cas) and remaining TTL. */
+  async getEntry<T = unknown>(key: string, opts?: CallOptions): Promise<CacheEntry<T> | undefined> {
+    const res = unwrap(await this.#run(key, { op: 'get', get: { key, consistency: this.#c(opts) } }, opts));
+    return entryOf<T>(res.get!);
+  }
+
+  /** Stores a value; false when `mode` refused it (ifAbsent on a present key, ifPresent on an absent one). */
+  async set(key: string, value: unknown, opts?: SetOptions): Promise<boolean> {
+    const { value: bytes, flags } = encodeValue(value);
+    const set = { key, value: bytes, flags, ttlMs: ttlOf(opts?.ttl), mode: modeWire[opts?.mode ?? 'always'], consistency: this.#c(opts) };
+    const res = unwrap(await this.#run(key, { op: 'set', set }, opts));
+    return res.set!.stored;
+  }
+
+  /** Deletes a key; false when it was already absent. */
+  async delete(key: string, opts?: CallOptions): Promise<boolean> {
+    const res = unwrap(await this.#run(key, { op: 'delete', delete: { key, consistency: this.#c(opts) } }, opts));
+    return res.delete!.deleted;
+  }
+
+  /** Gives a key a new TTL in ms (0: never expires); false when the key is absent. */
+  async touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean> {
+    const res = unwrap(await this.#run(key, { op: 'touch', touch: { key, ttlMs: ttlOf(ttl), consistency: this.#c(opts) } }, opts));
+    return res.touch!.found;
+  }
+
+  /** Adds `delta` to an integer value (creating it from `initial`); returns the new value. */
+  async incr(key: string, delta = 1, opts?: IncrOptions): Promise<number> {
+    if (!Number.isSafeInteger(delta)) throw new RingCacheError('INVALID_ARGUMENT', `delta must be a safe integer, got ${delta}`);
+    const initial = opts?.initial ?? 0;
+    if (!Number.isSafeInteger(initial)) throw new RingCacheError('INVALID_ARGUMENT', `initial must be a safe integer, got ${initial}`);
+    const increment = { key, delta, initial, ttlMs: ttlOf(opts?.ttl), consistency: this.#c(opts) };
+    const res = unwrap(await this.#run(key, { op: 'increment', increment }, opts));
+    return res.increment!.value;
+  }
+
+  /** Writes only if the key still has `expected` (from getEntry); throws VERSION_CONFLICT otherwise. */
+  async cas(key: string, expected: Version, value: unknown, opts?: SetOptions): Promise<Version> {
+    const { value: bytes, flags } = encodeValue(value);
+    const compareAndSet = {
+      key,
+      expected: { timestamp: expected.timestamp, node: expected.node },
+      value: bytes,
+      flags,
+      ttlMs: ttlOf(opts?.ttl),
+      consistency: this.#c(opts),
+    };
+    const res = unwrap(await this.#run(key, { op: 'compareAndSet', compareAndSet }, opts));
+    return versionOf(res.compareAndSet!.version);
+  }
+
+  /** Values of many keys, in the order asked (undefined where absent); keys go to their owners in parallel. */
+  getMany<T = unknown>(keys: readonly string[], opts?: CallOptions): Promise<(T | undefined)[]> {
+    return Promise.all(keys.map((key) => this.get<T>(key, opts)));
+  }
+
+  /** Stores many entries in parallel; one result per entry, in order (false where a mode refused). */
+  setMany(entries: readonly SetManyEntry[], opts?: SetOptions): Promise<boolean[]> {
+    // Encode everything first: a value that cannot be stored fails the call before anything is sent.
+    const encoded = entries.map((e) => encodeValue(e.value));
+    return Promise.all(
+      entries.map((e, i) => {
+        const set = {
+          key: e.key,
+          value: encoded[i]!.value,
+          flags: encoded[i]!.flags,
+          ttlMs: ttlOf(e.ttl ?? opts?.ttl),
+          mode: modeWire[opts?.mode ?? 'always'],
+          consistency: this.#c(opts),
+        };
+        return this.#run(e.key, { op: 'set', set }, opts).then((res) => unwrap(res).set!.stored);
+      }),
+    );
+  }
+
+  /** Fetches the topology now (coalesced: concurrent callers share one fetch). Never rejects. */
+  refreshTopology(): Promise<void> {
+    this.#refreshing ??= this.#topology
+      .fetch(this.#addresses([]), this.#timeoutMs, this.#router.map)
+      .then((map) => this.#adopt(map))
+      .catch(() => undefined) // keep the old map; the failing call reports its own error
+      .finally(() => (this.#refreshing = undefined));
+    return this.#refreshing;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watch.stop();
+    this.#router.close();
+    this.#topology.close();
+    await this.#refreshing;
+  }
+
+  #adopt(map: ClusterMap): void {
+    // An older epoch never replaces a newer one; the same epoch may carry new member states.
+    if (map.epoch >= this.#router.map.epoch) this.#router.map = map;
+  }
+
+  /** Where to ask for the topology: live members first, then the seeds. */
+  #addresses(seeds: string[]): string[] {
+    const members = [...this.#router.map.members.values()];
+    const live = members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.address);
+    return [...new Set([...live, ...seeds, ...members.map((m) => m.address)])];
+  }
+
+  #run(key: string, op: OperationBody, opts: CallOptions | undefined) {
+    if (this.#closed) return Promise.reject(new RingCacheError('UNAVAILABLE', 'this RingCache is closed'));
+    if (typeof key !== 'string') return Promise.reject(new RingCacheError('INVALID_ARGUMENT', `key must be a string, got ${typeof key}`));
+    return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs);
+  }
+
+  #c(opts: CallOptions | undefined): number {
+    return opts?.consistency ? consistencyWire[opts.consistency] : this.#consistency;
+  }
+}
+
+function ttlOf(ttl: number | undefined): number {
+  if (ttl === undefined) return 0;
+  if (!Number.isInteger(ttl) || ttl < 0) throw new RingCacheError('INVALID_ARGUMENT', `ttl must be a whole number of milliseconds >= 0, got ${ttl}`);
+  return ttl;
+}
+
+function versionOf(v: VersionMsg | null | undefined): Version {
+  return { timestamp: v?.timestamp ?? 0, node: v?.node ?? '' };
+}
+
+function entryOf<T>(get: GetResponseMsg): CacheEntry<T> | undefined {
+  if (!get.found) return undefined;
+  return { value: decodeValue(get.value, get.flags) as T, version: versionOf(get.version), ttlMs: get.ttlMs };
+}

@@ -1,0 +1,125 @@
+import * as grpc from '@grpc/grpc-js';
+import { RingCacheError } from '../errors';
+import { loadServices } from '../proto/load';
+import { MemberStateWire, type TopologyResponseMsg } from '../proto/messages';
+import { Ring } from '../ring/ring';
+import { CHANNEL_OPTIONS } from '../transport/pipeline-connection';
+
+export type MemberStateName = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
+
+export interface ClientMember {
+  id: string;
+  address: string;
+  state: MemberStateName;
+}
+
+/** What the SDK routes with: the ring of an epoch and each member's state. */
+export interface ClusterMap {
+  epoch: number;
+  clusterName: string;
+  ring: Ring;
+  members: ReadonlyMap<string, ClientMember>;
+  replication: { factor: number; writeQuorum: number; readQuorum: number };
+  /** Node that answered. */
+  source: string;
+}
+
+const stateName: Record<number, MemberStateName> = {
+  [MemberStateWire.ALIVE]: 'alive',
+  [MemberStateWire.SUSPECT]: 'suspect',
+  [MemberStateWire.DEAD]: 'dead',
+  [MemberStateWire.LEFT]: 'left',
+};
+
+type TopologyStub = grpc.Client & {
+  Topology(req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: TopologyResponseMsg) => void): void;
+  WatchTopology(req: object, md?: grpc.Metadata): grpc.ClientReadableStream<TopologyResponseMsg>;
+};
+
+/** Builds the client's map from a Topology message; refuses answers it could not route with. */
+export function clusterMapOf(msg: TopologyResponseMsg, previous?: ClusterMap): ClusterMap {
+  if (msg.hashAlgorithm !== 'md5') {
+    throw new RingCacheError('INTERNAL', `node ${msg.answeredBy} uses ring hash '${msg.hashAlgorithm}'; this SDK speaks md5 (ketama)`);
+  }
+  if (msg.members.length === 0 || !msg.replication) {
+    throw new RingCacheError('INTERNAL', `node ${msg.answeredBy} sent a topology without members or replication settings`);
+  }
+  const members = new Map<string, ClientMember>();
+  for (const m of msg.members) members.set(m.id, { id: m.id, address: m.address, state: stateName[m.state] ?? 'unknown' });
+  const ids = msg.members.map((m) => m.id);
+  // Same members and vnodes: keep the ring (and its lookup caches).
+  const sameRing =
+    previous && previous.ring.vnodes === msg.vnodes && previous.ring.nodeIds.length === ids.length && ids.every((id) => previous.members.has(id));
+  return {
+    epoch: msg.epoch,
+    clusterName: msg.clusterName,
+    ring: sameRing ? previous.ring : new Ring(ids, { vnodes: msg.vnodes }),
+    members,
+    replication: msg.replication,
+    source: msg.answeredBy,
+  };
+}
+
+/**
+ * Asks nodes for the topology: seeds first, then every member already known. Stubs are kept per
+ * address so refreshes reuse connections.
+ */
+export class TopologyClient {
+  readonly #stubs = new Map<string, TopologyStub>();
+
+  stub(address: string): TopologyStub {
+    let s = this.#stubs.get(address);
+    if (!s) {
+      const { Cluster } = loadServices();
+      s = new Cluster(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as TopologyStub;
+      this.#stubs.set(address, s);
+    }
+    return s;
+  }
+
+  /** The first answer from `addresses`, tried in order within `timeoutMs` in all; the error lists each failure. */
+  async fetch(addresses: string[], timeoutMs: number, previous?: ClusterMap): Promise<ClusterMap> {
+    const deadline = Date.now() + timeoutMs;
+    const tried: string[] = [];
+    for (const address of addresses) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        tried.push(`${address}: not tried, deadline passed`);
+        continue;
+      }
+      try {
+        const msg = await this.#topology(address, Math.max(left / 2, Math.min(left, 250)));
+        return clusterMapOf(msg, previous);
+      } catch (err) {
+        tried.push(`${address}: ${describe(err)}`);
+      }
+    }
+    throw new RingCacheError('UNAVAILABLE', `no ringcache node answered within ${timeoutMs} ms; tried ${tried.join('; ')}`);
+  }
+
+  watch(address: string): grpc.ClientReadableStream<TopologyResponseMsg> {
+    return this.stub(address).WatchTopology({});
+  }
+
+  close(): void {
+    for (const s of this.#stubs.values()) s.close();
+    this.#stubs.clear();
+  }
+
+  #topology(address: string, timeoutMs: number): Promise<TopologyResponseMsg> {
+    return new Promise((resolve, reject) => {
+      this.stub(address).Topology({}, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
+        err || !res ? reject(err ?? new Error('empty answer')) : resolve(res),
+      );
+    });
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as Partial<grpc.ServiceError>;
+  if (e.code === grpc.status.UNIMPLEMENTED) return `not a ringcache node (it does not serve ringcache.v1.Cluster)`;
+  if (e.code === grpc.status.DEADLINE_EXCEEDED) return 'no answer before the deadline';
+  if (e.code === grpc.status.UNAVAILABLE) return `unreachable (${e.details ?? 'connection failed'})`;
+  if (e.code === grpc.status.INTERNAL || e.code === grpc.status.UNKNOWN) return `not a ringcache node? (${e.details ?? e.message})`;
+  return e.details ?? e.message ?? String(err);
+}

@@ -1,0 +1,122 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadServices } from '../proto/load';
+import {
+  Code,
+  METADATA,
+  type MemberUpdateMsg,
+  type PingResponseMsg,
+  type ReadRequestMsg,
+  type ReadResponseMsg,
+  type ReadResultMsg,
+  type RecordMsg,
+  type ReplicateRequestMsg,
+  type ReplicateResponseMsg,
+  type SyncResponseMsg,
+} from '../proto/messages';
+import { BatchedStream } from '../transport/batched-stream';
+import { CHANNEL_OPTIONS, PipelineConnection } from '../transport/pipeline-connection';
+
+export interface ReadOutcome {
+  code: number;
+  message: string;
+  result?: ReadResultMsg;
+}
+
+type Duplex<Req, Res> = (md?: grpc.Metadata) => grpc.ClientDuplexStream<Req, Res>;
+type Unary<Req, Res> = (
+  req: Req,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+interface PeerStub {
+  Replicate: Duplex<ReplicateRequestMsg, ReplicateResponseMsg>;
+  Read: Duplex<ReadRequestMsg, ReadResponseMsg>;
+  Sync(req: { forNode: string }, md?: grpc.Metadata): grpc.ClientReadableStream<SyncResponseMsg>;
+  Ping: Unary<{ from: string; updates: MemberUpdateMsg[] }, PingResponseMsg>;
+  PingReq: Unary<{ from: string; target: string; updates: MemberUpdateMsg[] }, PingResponseMsg>;
+}
+
+/**
+ * Everything one node says to another: batched replica writes and reads on long-lived streams, forwarded
+ * Cache operations (Pipeline with x-ringcache-forwarded-by), gossip pings and the catch-up Sync stream.
+ */
+export class PeerClient {
+  readonly id: string;
+  readonly address: string;
+  readonly #stub: PeerStub & grpc.Client;
+  readonly #replicate: BatchedStream<RecordMsg, number, ReplicateRequestMsg, ReplicateResponseMsg>;
+  readonly #read: BatchedStream<string, ReadOutcome, ReadRequestMsg, ReadResponseMsg>;
+  readonly forwarder: PipelineConnection;
+
+  constructor(selfId: string, id: string, address: string) {
+    this.id = id;
+    this.address = address;
+    const peerName = `node ${id} (${address})`;
+    const { Peer } = loadServices();
+    this.#stub = new Peer(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as PeerStub & grpc.Client;
+    this.#replicate = new BatchedStream(
+      () => this.#stub.Replicate(),
+      {
+        encode: (records, frameId) => ({ frameId, records, from: selfId }),
+        frameIdOf: (r) => r.frameId,
+        decode: (r) => r.codes,
+        failure: (code) => code,
+      },
+      { peerName },
+    );
+    this.#read = new BatchedStream(
+      () => this.#stub.Read(),
+      {
+        encode: (keys, frameId) => ({ frameId, keys, from: selfId }),
+        frameIdOf: (r) => r.frameId,
+        decode: (r) => r.results.map((result) => ({ code: Code.OK, message: '', result })),
+        failure: (code, message) => ({ code, message }),
+      },
+      { peerName },
+    );
+    this.forwarder = new PipelineConnection({ address, peerName, metadata: { [METADATA.forwardedBy]: selfId } });
+  }
+
+  /** Resolves with the replica's code for this record (0 = applied or already newer). */
+  replicate(record: RecordMsg, deadlineMs: number): Promise<number> {
+    return this.#replicate.send(record, deadlineMs);
+  }
+
+  read(key: string, deadlineMs: number): Promise<ReadOutcome> {
+    return this.#read.send(key, deadlineMs);
+  }
+
+  ping(from: string, updates: MemberUpdateMsg[], timeoutMs: number): Promise<PingResponseMsg> {
+    return this.#unary((cb, opts) => this.#stub.Ping({ from, updates }, new grpc.Metadata(), opts, cb), timeoutMs);
+  }
+
+  pingReq(from: string, target: string, updates: MemberUpdateMsg[], timeoutMs: number): Promise<PingResponseMsg> {
+    return this.#unary((cb, opts) => this.#stub.PingReq({ from, target, updates }, new grpc.Metadata(), opts, cb), timeoutMs);
+  }
+
+  /** Streams the records this peer holds whose preference list includes `forNode`. */
+  sync(forNode: string): grpc.ClientReadableStream<SyncResponseMsg> {
+    return this.#stub.Sync({ forNode });
+  }
+
+  close(): void {
+    this.#replicate.close();
+    this.#read.close();
+    this.forwarder.close();
+    this.#stub.close();
+  }
+
+  #unary<T>(call: (cb: (err: grpc.ServiceError | null, res?: T) => void, opts: grpc.CallOptions) => void, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      call(
+        (err, res) => {
+          if (err || !res) reject(err ?? new Error('empty reply'));
+          else resolve(res);
+        },
+        { deadline: Date.now() + timeoutMs },
+      );
+    });
+  }
+}

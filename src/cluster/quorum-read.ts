@@ -1,0 +1,122 @@
+import { Code, type OperationMsg, type OperationResultMsg } from '../proto/messages';
+import type { Store } from '../store/store';
+import type { StoreRecord } from '../store/types';
+import { compareVersions } from '../store/version';
+import type { ClusterView } from './cluster-view';
+import { recordToGetResponse } from './local-ops';
+import { msgToRecord } from './record-codec';
+import type { ReplicaWriter } from './replica-write';
+
+interface ReplicaCopy {
+  replica: string;
+  record: StoreRecord | undefined;
+}
+
+/**
+ * Reads that consult several replicas: quorum Gets (newest version wins, stale copies repaired in the
+ * background) and the catch-up before Increment and CompareAndSet.
+ */
+export class QuorumReader {
+  readonly #view: ClusterView;
+  readonly #store: Store;
+  readonly #writer: ReplicaWriter;
+
+  constructor(view: ClusterView, store: Store, writer: ReplicaWriter) {
+    this.#view = view;
+    this.#store = store;
+    this.#writer = writer;
+  }
+
+  async get(op: Extract<OperationMsg, { op: 'get' }>, preferenceList: string[], needed: number, deadlineMs: number): Promise<OperationResultMsg> {
+    const key = op.get.key;
+    const self = this.#view.selfId;
+    const local: ReplicaCopy = { replica: self, record: this.#store.readRecord(key) };
+    const others = preferenceList.filter((id) => id !== self && this.#view.isAlive(id));
+    if (others.length + 1 < needed) {
+      return {
+        id: op.id,
+        code: Code.UNAVAILABLE,
+        error: 'QUORUM_NOT_MET',
+        message: `read of key '${key}' needs ${needed} replicas but only ${others.length + 1} of ${preferenceList.join(', ')} are alive`,
+      };
+    }
+    const { copies, all } = await this.#ask(key, others, needed - 1, deadlineMs);
+    if (copies.length + 1 < needed) {
+      return {
+        id: op.id,
+        code: Code.UNAVAILABLE,
+        error: 'QUORUM_NOT_MET',
+        message: `read of key '${key}' got ${copies.length + 1} of the ${needed} replica answers it needs before the deadline`,
+      };
+    }
+    const newest = newestOf([local, ...copies]);
+    if (newest) this.#repairLater(key, newest, local, all, deadlineMs);
+    return { id: op.id, code: Code.OK, message: '', result: 'get', get: recordToGetResponse(newest, Date.now()) };
+  }
+
+  /** Brings the local copy of `key` up to the newest any alive replica holds (best effort within the deadline). */
+  async catchUp(key: string, preferenceList: string[], deadlineMs: number): Promise<void> {
+    const self = this.#view.selfId;
+    const others = preferenceList.filter((id) => id !== self && this.#view.isAlive(id));
+    if (others.length === 0) return;
+    const { all } = await this.#ask(key, others, others.length, deadlineMs);
+    for (const copy of await all) if (copy.record) this.#store.applyRecord(key, copy.record);
+  }
+
+  /**
+   * Asks every replica in `replicas` and resolves once `wanted` answered (the rest keep coming in `all`,
+   * for read repair), or once all answered or failed.
+   */
+  #ask(key: string, replicas: string[], wanted: number, deadlineMs: number): Promise<{ copies: ReplicaCopy[]; all: Promise<ReplicaCopy[]> }> {
+    const copies: ReplicaCopy[] = [];
+    let outstanding = replicas.length;
+    return new Promise((resolve) => {
+      let resolveAll: (c: ReplicaCopy[]) => void = () => undefined;
+      const all = new Promise<ReplicaCopy[]>((r) => (resolveAll = r));
+      let answered = false;
+      const check = () => {
+        if (!answered && (copies.length >= wanted || outstanding === 0)) {
+          answered = true;
+          resolve({ copies: [...copies], all });
+        }
+        if (outstanding === 0) resolveAll(copies);
+      };
+      for (const replica of replicas) {
+        void this.#view
+          .peer(replica)
+          .read(key, deadlineMs)
+          .then((out) => {
+            outstanding--;
+            if (out.code === Code.OK && out.result) {
+              copies.push({ replica, record: out.result.found && out.result.record ? msgToRecord(out.result.record) : undefined });
+            }
+            check();
+          });
+      }
+      check();
+    });
+  }
+
+  /** Once every replica answered, sends the newest record to those holding an older one (read repair). */
+  #repairLater(key: string, newest: StoreRecord, local: ReplicaCopy, all: Promise<ReplicaCopy[]>, deadlineMs: number): void {
+    if (isOlder(local.record, newest)) this.#store.applyRecord(key, newest);
+    void all.then((copies) => {
+      for (const copy of copies) {
+        if (isOlder(copy.record, newest)) this.#writer.repair(copy.replica, key, newest, Math.max(deadlineMs, Date.now() + 1000));
+      }
+    });
+  }
+}
+
+function isOlder(record: StoreRecord | undefined, than: StoreRecord): boolean {
+  return !record || compareVersions(record.version, than.version) < 0;
+}
+
+/** The copy with the highest version (last writer wins); tombstones take part so a delete stays deleted. */
+export function newestOf(copies: ReplicaCopy[]): StoreRecord | undefined {
+  let newest: StoreRecord | undefined;
+  for (const { record } of copies) {
+    if (record && (!newest || compareVersions(record.version, newest.version) > 0)) newest = record;
+  }
+  return newest;
+}

@@ -1,0 +1,39 @@
+import { ConsistencyWire } from '../proto/messages';
+
+export interface ReplicationSettings {
+  /** N: nodes holding each key. */
+  factor: number;
+  /** W: acknowledgements a write waits for, the coordinator's own included. */
+  writeQuorum: number;
+  /** R: replicas a read consults, the coordinator's own copy included. */
+  readQuorum: number;
+}
+
+export type Consistency = 'one' | 'quorum' | 'all';
+
+/** Majority of N. */
+export function majority(factor: number): number {
+  return Math.floor(factor / 2) + 1;
+}
+
+/**
+ * How many replicas must answer a call with the given wire consistency (CONSISTENCY_DEFAULT uses the
+ * configured W or R). Never more than N, never less than 1.
+ */
+export function requiredReplicas(consistency: number, kind: 'read' | 'write', rep: ReplicationSettings): number {
+  let n: number;
+  switch (consistency) {
+    case ConsistencyWire.ONE:
+      n = 1;
+      break;
+    case ConsistencyWire.QUORUM:
+      n = majority(rep.factor);
+      break;
+    case ConsistencyWire.ALL:
+      n = rep.factor;
+      break;
+    default:
+      n = kind === 'read' ? rep.readQuorum : rep.writeQuorum;
+  }
+  return Math.max(1, Math.min(n, rep.factor));
+}

@@ -1,0 +1,102 @@
+import type { Logger } from '../observability/logger';
+import { Code } from '../proto/messages';
+import type { StoreRecord } from '../store/types';
+import type { ClusterView } from './cluster-view';
+import type { HintStore } from './hints';
+import { recordToMsg } from './record-codec';
+
+export interface WriteAcks {
+  /** Replicas that hold the write, the coordinator included (sloppy-quorum stand-ins count). */
+  acknowledged: number;
+  holders: string[];
+  /** Replicas that did not acknowledge before the answer (they get hints). */
+  missing: string[];
+}
+
+/**
+ * Sends a record the coordinator just wrote to the other replicas of its preference list, in parallel,
+ * and resolves once `needed` replicas (the coordinator's own copy counts as one) hold it, or once every
+ * replica has answered or the deadline passed. Replicas that fail keep going in the background and
+ * become hints: a dead replica's write goes to the next alive node after the preference list as a hint
+ * for it (sloppy quorum, so W can still be met), or, when no such node exists, stays here as a hint.
+ */
+export class ReplicaWriter {
+  readonly #view: ClusterView;
+  readonly #hints: HintStore;
+  readonly #log: Logger;
+
+  constructor(view: ClusterView, hints: HintStore, log: Logger) {
+    this.#view = view;
+    this.#hints = hints;
+    this.#log = log;
+  }
+
+  replicate(key: string, record: StoreRecord, preferenceList: string[], needed: number, deadlineMs: number): Promise<WriteAcks> {
+    const self = this.#view.selfId;
+    const acks: WriteAcks = { acknowledged: 1, holders: [self], missing: [] };
+    const others = preferenceList.filter((id) => id !== self);
+    const standIns = this.#standIns(key, preferenceList);
+    return new Promise<WriteAcks>((resolve) => {
+      let outstanding = others.length;
+      let answered = false;
+      const answer = () => {
+        if (answered) return;
+        answered = true;
+        // A snapshot: replicas that acknowledge later must not change what the caller was told.
+        resolve({ acknowledged: acks.acknowledged, holders: [...acks.holders], missing: [...acks.missing] });
+      };
+      const settle = (replica: string, holder: string | undefined) => {
+        if (holder !== undefined) {
+          acks.acknowledged++;
+          acks.holders.push(holder === replica ? replica : `${holder} (hint for ${replica})`);
+        } else acks.missing.push(replica);
+        outstanding--;
+        if (acks.acknowledged >= needed || outstanding === 0) answer();
+      };
+      for (const replica of others) {
+        const standIn = this.#view.isAlive(replica) ? undefined : standIns.shift();
+        const target = standIn ?? replica;
+        if (!this.#view.isAlive(target)) {
+          this.#keepHint(replica, key, record);
+          settle(replica, undefined);
+          continue;
+        }
+        const msg = recordToMsg(key, record, standIn ? replica : '');
+        this.#view
+          .peer(target)
+          .replicate(msg, deadlineMs)
+          .then((code) => {
+            if (code === Code.OK) return settle(replica, target);
+            this.#keepHint(replica, key, record);
+            settle(replica, undefined);
+          }, (err: unknown) => {
+            this.#log.error({ err, replica }, 'replicate rejected; hint kept');
+            this.#keepHint(replica, key, record);
+            settle(replica, undefined);
+          });
+      }
+      if (acks.acknowledged >= needed) answer();
+    });
+  }
+
+  /** Sends `record` to one replica whose copy is stale (read repair); failures are ignored, a later read retries. */
+  repair(replica: string, key: string, record: StoreRecord, deadlineMs: number): void {
+    this.#view
+      .peer(replica)
+      .replicate(recordToMsg(key, record), deadlineMs)
+      .catch((err: unknown) => this.#log.warn({ err, replica }, 'read repair failed'));
+  }
+
+  /** Alive nodes after the preference list on the ring, in ring order: where a dead replica's writes go. */
+  #standIns(key: string, preferenceList: string[]): string[] {
+    const ring = this.#view.ring();
+    const all = ring.preferenceList(key, ring.nodeIds.length);
+    return all.slice(preferenceList.length).filter((id) => id !== this.#view.selfId && this.#view.isAlive(id));
+  }
+
+  #keepHint(replica: string, key: string, record: StoreRecord): void {
+    if (!this.#hints.add(replica, key, record)) {
+      this.#log.warn({ replica, dropped: this.#hints.dropped }, 'hint store full; hint dropped (repair will close the gap)');
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import type { NodeConfig } from '../config/types';
+import type { Logger } from '../observability/logger';
+import { Ring } from '../ring/ring';
+import type { MemberState } from './membership/types';
+
+export interface MemberView {
+  id: string;
+  address: string;
+  http: string;
+  state: MemberState;
+  incarnation: number;
+}
+
+export interface TopologySnapshot {
+  epoch: number;
+  members: MemberView[];
+}
+
+/**
+ * This node's view of the cluster: the members of the ring (explicit, from cluster.yml), the state
+ * failure detection gives each, the ring of the current epoch, and listeners for changes. A member
+ * that fails stays on the ring (DESIGN.md: failures are skipped, not re-sharded), so a state change
+ * notifies watchers without changing the epoch; only ring membership changes raise it.
+ */
+export class Topology {
+  readonly #members = new Map<string, MemberView>();
+  readonly #vnodes: number;
+  #ring: Ring;
+  #epoch: number;
+  readonly #listeners = new Set<(t: TopologySnapshot) => void>();
+  readonly #log: Logger;
+
+  constructor(nodes: readonly NodeConfig[], vnodes: number, logger: Logger) {
+    for (const n of nodes) this.#members.set(n.id, { id: n.id, address: n.address, http: n.http, state: 'alive', incarnation: 0 });
+    this.#vnodes = vnodes;
+    this.#ring = new Ring([...this.#members.keys()], { vnodes });
+    this.#epoch = 1;
+    this.#log = logger;
+  }
+
+  get ring(): Ring {
+    return this.#ring;
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  get vnodes(): number {
+    return this.#vnodes;
+  }
+
+  member(id: string): MemberView | undefined {
+    return this.#members.get(id);
+  }
+
+  snapshot(): TopologySnapshot {
+    return { epoch: this.#epoch, members: [...this.#members.values()].map((m) => ({ ...m })) };
+  }
+
+  /** Alive or suspect: a suspect may still be alive, so it keeps its traffic until declared dead. */
+  isAlive(id: string): boolean {
+    const state = this.#members.get(id)?.state;
+    return state === 'alive' || state === 'suspect';
+  }
+
+  /** Records a member's state as failure detection reports it. */
+  setState(id: string, state: MemberState, incarnation: number): void {
+    const m = this.#members.get(id);
+    if (!m || (m.state === state && m.incarnation === incarnation)) return;
+    const from = m.state;
+    m.state = state;
+    m.incarnation = incarnation;
+    if (from !== state) this.#log.info({ member: id, from, to: state, incarnation }, 'member state changed');
+    this.#notify();
+  }
+
+  onChange(listener: (t: TopologySnapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #notify(): void {
+    const snap = this.snapshot();
+    for (const l of this.#listeners) l(snap);
+  }
+}

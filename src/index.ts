@@ -1,0 +1,14 @@
+/** The ringcache SDK: `import { RingCache } from 'ringcache'`. Nothing of the server is exported here. */
+export { RingCache } from './client/ring-cache';
+export type {
+  RingCacheOptions,
+  CallOptions,
+  SetOptions,
+  IncrOptions,
+  Consistency,
+  Version,
+  CacheEntry,
+  SetManyEntry,
+} from './client/options';
+export type { ClusterMap, ClientMember, MemberStateName } from './client/topology-client';
+export { RingCacheError, isRingCacheError, type ErrorCode } from './errors';

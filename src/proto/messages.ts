@@ -1,0 +1,258 @@
+/**
+ * TypeScript shapes of the ringcache.v1 messages as @grpc/proto-loader decodes them with LOADER_OPTIONS
+ * (camelCase, longs and enums as numbers, defaults filled, oneof name set). Outgoing messages may omit
+ * fields (proto3 defaults), hence the `Partial`s at the edges.
+ */
+
+export const ValueFlags = { RAW: 0, UTF8: 1, MSGPACK: 2 } as const;
+export type ValueFlagsValue = (typeof ValueFlags)[keyof typeof ValueFlags];
+
+export const SetModeWire = { ALWAYS: 0, IF_ABSENT: 1, IF_PRESENT: 2 } as const;
+export const ConsistencyWire = { DEFAULT: 0, ONE: 1, QUORUM: 2, ALL: 3 } as const;
+export type ConsistencyValue = (typeof ConsistencyWire)[keyof typeof ConsistencyWire];
+
+export const MemberStateWire = { UNSPECIFIED: 0, ALIVE: 1, SUSPECT: 2, DEAD: 3, LEFT: 4 } as const;
+
+export interface VersionMsg {
+  timestamp: number;
+  node: string;
+}
+
+export interface GetRequestMsg {
+  key: string;
+  consistency: number;
+}
+export interface GetResponseMsg {
+  found: boolean;
+  value: Buffer;
+  flags: number;
+  version: VersionMsg | null;
+  ttlMs: number;
+  text?: string;
+}
+export interface SetRequestMsg {
+  key: string;
+  value: Buffer;
+  flags: number;
+  ttlMs: number;
+  mode: number;
+  consistency: number;
+  text?: string;
+}
+export interface SetResponseMsg {
+  stored: boolean;
+  version: VersionMsg | null;
+}
+export interface DeleteRequestMsg {
+  key: string;
+  consistency: number;
+}
+export interface DeleteResponseMsg {
+  deleted: boolean;
+}
+export interface TouchRequestMsg {
+  key: string;
+  ttlMs: number;
+  consistency: number;
+}
+export interface TouchResponseMsg {
+  found: boolean;
+}
+export interface IncrementRequestMsg {
+  key: string;
+  delta: number;
+  initial: number;
+  ttlMs: number;
+  consistency: number;
+}
+export interface IncrementResponseMsg {
+  value: number;
+  version: VersionMsg | null;
+}
+export interface CompareAndSetRequestMsg {
+  key: string;
+  expected: VersionMsg | null;
+  value: Buffer;
+  flags: number;
+  ttlMs: number;
+  consistency: number;
+}
+export interface CompareAndSetResponseMsg {
+  version: VersionMsg | null;
+}
+
+/** Operation kinds, named as the `op` oneof of Operation. */
+export interface OpRequests {
+  get: GetRequestMsg;
+  set: SetRequestMsg;
+  delete: DeleteRequestMsg;
+  touch: TouchRequestMsg;
+  increment: IncrementRequestMsg;
+  compareAndSet: CompareAndSetRequestMsg;
+}
+export interface OpResponses {
+  get: GetResponseMsg;
+  set: SetResponseMsg;
+  delete: DeleteResponseMsg;
+  touch: TouchResponseMsg;
+  increment: IncrementResponseMsg;
+  compareAndSet: CompareAndSetResponseMsg;
+}
+export type OpKind = keyof OpRequests;
+
+/** One operation of a Pipeline frame: `op` names the kind and the field of that name holds the request. */
+export type OperationMsg = {
+  [K in OpKind]: { id: number; op: K } & { [F in K]: OpRequests[K] };
+}[OpKind];
+
+export type OperationResultMsg = {
+  id: number;
+  code: number;
+  message: string;
+  /** Our stable error code name (ErrorCode) when code is not OK; may be empty. */
+  error?: string;
+  result?: OpKind;
+} & { [K in OpKind]?: OpResponses[K] | null };
+
+export interface PipelineRequestMsg {
+  ops: OperationMsg[];
+  frameId: number;
+  timeoutMs?: number;
+}
+export interface PipelineResponseMsg {
+  results: OperationResultMsg[];
+  frameId: number;
+  epoch: number;
+}
+
+export interface GetManyRequestMsg {
+  keys: string[];
+  consistency: number;
+}
+export interface GetManyResponseMsg {
+  results: GetResponseMsg[];
+}
+export interface SetManyRequestMsg {
+  items: SetRequestMsg[];
+}
+export interface SetManyResponseMsg {
+  results: OperationResultMsg[];
+}
+
+// Cluster service
+export interface MemberMsg {
+  id: string;
+  address: string;
+  httpAddress: string;
+  state: number;
+  incarnation: number;
+}
+export interface TopologyResponseMsg {
+  clusterName: string;
+  epoch: number;
+  members: MemberMsg[];
+  vnodes: number;
+  hashAlgorithm: string;
+  replication: { factor: number; writeQuorum: number; readQuorum: number } | null;
+  answeredBy: string;
+}
+export interface StatsResponseMsg {
+  nodeId: string;
+  hits: number;
+  misses: number;
+  evictions: number;
+  expirations: number;
+  keys: number;
+  bytes: number;
+  maxBytes: number;
+  tombstones: number;
+  hintsPending: number;
+  epoch: number;
+}
+
+// Peer service
+export interface RecordMsg {
+  key: string;
+  value: Buffer;
+  flags: number;
+  version: VersionMsg | null;
+  expiresAtMs: number;
+  tombstone: boolean;
+  hintFor: string;
+}
+export interface ReplicateRequestMsg {
+  frameId: number;
+  records: RecordMsg[];
+  from: string;
+}
+export interface ReplicateResponseMsg {
+  frameId: number;
+  codes: number[];
+}
+export interface ReadRequestMsg {
+  frameId: number;
+  keys: string[];
+  from: string;
+}
+export interface ReadResultMsg {
+  found: boolean;
+  record: RecordMsg | null;
+}
+export interface ReadResponseMsg {
+  frameId: number;
+  results: ReadResultMsg[];
+}
+export interface SyncRequestMsg {
+  forNode: string;
+}
+export interface SyncResponseMsg {
+  records: RecordMsg[];
+}
+export interface MemberUpdateMsg {
+  id: string;
+  state: number;
+  incarnation: number;
+}
+export interface PingRequestMsg {
+  from: string;
+  updates: MemberUpdateMsg[];
+}
+export interface PingResponseMsg {
+  from: string;
+  updates: MemberUpdateMsg[];
+  ack: boolean;
+}
+export interface PingReqRequestMsg {
+  from: string;
+  target: string;
+  updates: MemberUpdateMsg[];
+}
+
+/** google.rpc.Code values used in OperationResult.code (same numbers as grpc-js `status`). */
+export const Code = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+
+/** Metadata keys shared by nodes and the SDK. */
+export const METADATA = {
+  /** Trailing metadata on unary Cache calls: the answering node's ring epoch. */
+  epoch: 'x-ringcache-epoch',
+  /** Set by a node that forwards a call to the key's coordinator: the receiver must serve it, never forward again. */
+  forwardedBy: 'x-ringcache-forwarded-by',
+  /** Trailing metadata on failed unary calls: our stable error code name (e.g. KEY_TOO_LARGE). */
+  errorCode: 'x-ringcache-error',
+} as const;

@@ -1,0 +1,60 @@
+import type * as grpc from '@grpc/grpc-js';
+import { memberStateToWire } from '../cluster/gossip-transport';
+import type { Topology, TopologySnapshot } from '../cluster/topology';
+import type { ReplicationSettings } from '../cluster/quorum';
+import { type StatsResponseMsg, type TopologyResponseMsg } from '../proto/messages';
+
+export interface ClusterServiceDeps {
+  selfId: string;
+  clusterName: string;
+  topology: Topology;
+  replication: ReplicationSettings;
+  stats(): Omit<StatsResponseMsg, 'nodeId' | 'epoch'>;
+}
+
+/** The ringcache.v1.Cluster handlers. Watch streams are tracked so shutdown can end them. */
+export function clusterService(deps: ClusterServiceDeps): { handlers: grpc.UntypedServiceImplementation; endWatches(): void } {
+  const watches = new Set<grpc.ServerWritableStream<unknown, TopologyResponseMsg>>();
+  const toMessage = (snap: TopologySnapshot): TopologyResponseMsg => ({
+    clusterName: deps.clusterName,
+    epoch: snap.epoch,
+    members: snap.members.map((m) => ({
+      id: m.id,
+      address: m.address,
+      httpAddress: m.http,
+      state: memberStateToWire[m.state],
+      incarnation: m.incarnation,
+    })),
+    vnodes: deps.topology.vnodes,
+    hashAlgorithm: 'md5',
+    replication: { ...deps.replication },
+    answeredBy: deps.selfId,
+  });
+  const handlers: grpc.UntypedServiceImplementation = {
+    Topology: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<TopologyResponseMsg>) => {
+      callback(null, toMessage(deps.topology.snapshot()));
+    },
+    WatchTopology: (call: grpc.ServerWritableStream<unknown, TopologyResponseMsg>) => {
+      watches.add(call);
+      call.write(toMessage(deps.topology.snapshot()));
+      const unsubscribe = deps.topology.onChange((snap) => call.write(toMessage(snap)));
+      const stop = () => {
+        unsubscribe();
+        watches.delete(call);
+      };
+      call.on('cancelled', stop);
+      call.on('error', stop);
+      call.on('close', stop);
+    },
+    Stats: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<StatsResponseMsg>) => {
+      callback(null, { ...deps.stats(), nodeId: deps.selfId, epoch: deps.topology.epoch });
+    },
+  };
+  return {
+    handlers,
+    endWatches: () => {
+      for (const w of watches) w.end();
+      watches.clear();
+    },
+  };
+}

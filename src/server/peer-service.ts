@@ -1,0 +1,116 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { HintStore } from '../cluster/hints';
+import type { Membership } from '../cluster/membership/membership';
+import { updatesFromWire, updatesToWire } from '../cluster/gossip-transport';
+import { msgToRecord, recordToMsg } from '../cluster/record-codec';
+import type { Topology } from '../cluster/topology';
+import type { Logger } from '../observability/logger';
+import {
+  Code,
+  type PingReqRequestMsg,
+  type PingRequestMsg,
+  type PingResponseMsg,
+  type ReadRequestMsg,
+  type ReadResponseMsg,
+  type RecordMsg,
+  type ReplicateRequestMsg,
+  type ReplicateResponseMsg,
+  type SyncRequestMsg,
+  type SyncResponseMsg,
+} from '../proto/messages';
+import { toCodeAndMessage } from '../proto/status-codes';
+import type { Store } from '../store/store';
+
+export interface PeerServiceDeps {
+  selfId: string;
+  store: Store;
+  hints: HintStore;
+  topology: Topology;
+  replicationFactor: number;
+  membership(): Membership | undefined;
+  logger: Logger;
+}
+
+/** Records per Sync message: large enough to amortise framing, small enough to respect flow control. */
+const SYNC_BATCH = 512;
+
+/** The ringcache.v1.Peer handlers (node to node). */
+export function peerService(deps: PeerServiceDeps): grpc.UntypedServiceImplementation {
+  const { store, hints, logger } = deps;
+  const applyOne = (m: RecordMsg): number => {
+    const record = msgToRecord(m);
+    if (!record) return Code.INVALID_ARGUMENT;
+    try {
+      // A stand-in for a dead replica holds the write as a hint, not in its own store (sloppy quorum).
+      if (m.hintFor && m.hintFor !== deps.selfId) return hints.add(m.hintFor, m.key, record) ? Code.OK : Code.RESOURCE_EXHAUSTED;
+      store.applyRecord(m.key, record);
+      return Code.OK;
+    } catch (err) {
+      return toCodeAndMessage(err, (bug) => logger.error({ err: bug }, 'unexpected error applying a replica write')).code;
+    }
+  };
+
+  return {
+    Replicate: (call: grpc.ServerDuplexStream<ReplicateRequestMsg, ReplicateResponseMsg>) => {
+      call.on('data', (frame: ReplicateRequestMsg) => call.write({ frameId: frame.frameId, codes: frame.records.map(applyOne) }));
+      call.on('end', () => call.end());
+      call.on('error', () => undefined); // the coordinator's side reports it
+    },
+    Read: (call: grpc.ServerDuplexStream<ReadRequestMsg, ReadResponseMsg>) => {
+      call.on('data', (frame: ReadRequestMsg) => {
+        const results = frame.keys.map((key) => {
+          const record = store.readRecord(key);
+          return record ? { found: true, record: recordToMsg(key, record) } : { found: false, record: null };
+        });
+        call.write({ frameId: frame.frameId, results });
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+    Sync: (call: grpc.ServerWritableStream<SyncRequestMsg, SyncResponseMsg>) => {
+      void streamRecordsFor(call, deps).catch((err: unknown) => {
+        logger.warn({ err, forNode: call.request.forNode }, 'sync stream failed');
+        call.destroy(err instanceof Error ? err : new Error(String(err)));
+      });
+    },
+    Ping: (call: grpc.ServerUnaryCall<PingRequestMsg, PingResponseMsg>, callback: grpc.sendUnaryData<PingResponseMsg>) => {
+      const membership = deps.membership();
+      if (!membership) return callback({ code: Code.UNAVAILABLE, details: 'gossip not started' });
+      const updates = membership.handlePing(call.request.from, updatesFromWire(call.request.updates));
+      callback(null, { from: deps.selfId, updates: updatesToWire(updates), ack: true });
+    },
+    PingReq: (call: grpc.ServerUnaryCall<PingReqRequestMsg, PingResponseMsg>, callback: grpc.sendUnaryData<PingResponseMsg>) => {
+      const membership = deps.membership();
+      if (!membership) return callback({ code: Code.UNAVAILABLE, details: 'gossip not started' });
+      const { from, target, updates } = call.request;
+      void membership.handlePingReq(from, target, updatesFromWire(updates)).then(
+        (out) => callback(null, { from: deps.selfId, updates: updatesToWire(out.updates), ack: out.ack }),
+        () => callback(null, { from: deps.selfId, updates: [], ack: false }),
+      );
+    },
+  };
+}
+
+/** Sends every record whose preference list holds `forNode`, in batches, waiting for the stream to drain. */
+async function streamRecordsFor(call: grpc.ServerWritableStream<SyncRequestMsg, SyncResponseMsg>, deps: PeerServiceDeps): Promise<void> {
+  const forNode = call.request.forNode;
+  const ring = deps.topology.ring;
+  let batch: RecordMsg[] = [];
+  let sent = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const ok = call.write({ records: batch });
+    sent += batch.length;
+    batch = [];
+    if (!ok) await new Promise((resolve) => call.once('drain', resolve));
+  };
+  for (const [key, record] of deps.store.records()) {
+    if (call.cancelled) return;
+    if (!ring.preferenceList(key, deps.replicationFactor).includes(forNode)) continue;
+    batch.push(recordToMsg(key, record));
+    if (batch.length >= SYNC_BATCH) await flush();
+  }
+  await flush();
+  deps.logger.info({ forNode, records: sent }, 'sync sent');
+  call.end();
+}

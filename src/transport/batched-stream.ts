@@ -1,0 +1,177 @@
+import type * as grpc from '@grpc/grpc-js';
+import { Code } from '../proto/messages';
+
+/**
+ * Many small requests, one long-lived bidi stream. Items queued within one turn of the event loop go out
+ * as one frame (flushed on setImmediate, or at once when a frame is full), and each reply frame resolves
+ * the items it answers. This is the data path of the SDK (Cache.Pipeline) and of node-to-node replication
+ * (Peer.Replicate): one unary grpc-js call costs ~150 µs of client CPU, a frame of 64 items ~1.6 µs each.
+ *
+ * Failures never reject: every item resolves with a result whose `code` says what happened
+ * (UNAVAILABLE when the stream broke, DEADLINE_EXCEEDED when the frame's deadline passed), because
+ * callers handle per-item codes anyway and a rejected promise per item would cost more.
+ */
+export interface FrameCodec<Item, Result, ReqFrame, ResFrame> {
+  /** Builds a request frame from queued items; `deadlineMs` is the earliest deadline among them. */
+  encode(items: Item[], frameId: number, deadlineMs: number): ReqFrame;
+  /** The frame id a reply answers. */
+  frameIdOf(reply: ResFrame): number;
+  /** Results of a reply, one per item in the request's order. */
+  decode(reply: ResFrame, itemCount: number): Result[];
+  /** The result standing for a failure of the whole frame. */
+  failure(code: number, message: string): Result;
+  /** Called for every reply, before its items resolve (e.g. to read the epoch). */
+  onReply?(reply: ResFrame): void;
+}
+
+export interface BatchedStreamOptions {
+  /** Most items per frame; a full queue flushes at once. Default 256. */
+  maxItemsPerFrame?: number;
+  /** A short name for messages: "node n2 (127.0.0.1:7402)". */
+  peerName: string;
+}
+
+interface PendingFrame<Result> {
+  resolvers: ((r: Result) => void)[];
+  timer: NodeJS.Timeout | undefined;
+}
+
+type OpenStream<ReqFrame, ResFrame> = () => grpc.ClientDuplexStream<ReqFrame, ResFrame>;
+
+export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
+  readonly #open: OpenStream<ReqFrame, ResFrame>;
+  readonly #codec: FrameCodec<Item, Result, ReqFrame, ResFrame>;
+  readonly #maxItems: number;
+  readonly #peerName: string;
+  #stream: grpc.ClientDuplexStream<ReqFrame, ResFrame> | undefined;
+  #queue: Item[] = [];
+  #queueResolvers: ((r: Result) => void)[] = [];
+  #queueDeadline = Infinity;
+  #flushScheduled = false;
+  #nextFrameId = 1;
+  readonly #inFlight = new Map<number, PendingFrame<Result>>();
+  #closed = false;
+
+  constructor(open: OpenStream<ReqFrame, ResFrame>, codec: FrameCodec<Item, Result, ReqFrame, ResFrame>, opts: BatchedStreamOptions) {
+    this.#open = open;
+    this.#codec = codec;
+    this.#maxItems = opts.maxItemsPerFrame ?? 256;
+    this.#peerName = opts.peerName;
+  }
+
+  /** Items waiting or in flight: for load-aware routing and tests. */
+  get pending(): number {
+    let n = this.#queue.length;
+    for (const f of this.#inFlight.values()) n += f.resolvers.length;
+    return n;
+  }
+
+  /** Queues one item; resolves with its result by `deadlineMs` (absolute, Date.now() based) at the latest. */
+  send(item: Item, deadlineMs: number): Promise<Result> {
+    if (this.#closed) {
+      return Promise.resolve(this.#codec.failure(Code.UNAVAILABLE, `connection to ${this.#peerName} is closed`));
+    }
+    return new Promise<Result>((resolve) => {
+      this.#queue.push(item);
+      this.#queueResolvers.push(resolve);
+      if (deadlineMs < this.#queueDeadline) this.#queueDeadline = deadlineMs;
+      if (this.#queue.length >= this.#maxItems) this.#flush();
+      else if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** Fails everything pending and ends the stream. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#failAll(Code.UNAVAILABLE, `connection to ${this.#peerName} closed`);
+    this.#stream?.cancel();
+    this.#stream = undefined;
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    while (this.#queue.length > 0) {
+      const items = this.#queue.splice(0, this.#maxItems);
+      const resolvers = this.#queueResolvers.splice(0, items.length);
+      this.#sendFrame(items, resolvers, this.#queueDeadline);
+    }
+    this.#queueDeadline = Infinity;
+  }
+
+  #sendFrame(items: Item[], resolvers: ((r: Result) => void)[], deadlineMs: number): void {
+    const frameId = this.#nextFrameId;
+    this.#nextFrameId = this.#nextFrameId >= 0x7fffffff ? 1 : this.#nextFrameId + 1;
+    const waitMs = Math.max(0, deadlineMs - Date.now());
+    const frame: PendingFrame<Result> = { resolvers, timer: undefined };
+    if (Number.isFinite(waitMs)) {
+      // One timer per frame, not per item: the frame's deadline is its earliest item's.
+      frame.timer = setTimeout(() => this.#expire(frameId), waitMs);
+      frame.timer.unref();
+    }
+    this.#inFlight.set(frameId, frame);
+    try {
+      this.#ensureStream().write(this.#codec.encode(items, frameId, deadlineMs));
+    } catch (err) {
+      this.#settle(frameId, this.#codec.failure(Code.INTERNAL, `could not encode a frame for ${this.#peerName}: ${String(err)}`));
+    }
+  }
+
+  #ensureStream(): grpc.ClientDuplexStream<ReqFrame, ResFrame> {
+    if (this.#stream) return this.#stream;
+    const stream = this.#open();
+    this.#stream = stream;
+    stream.on('data', (reply: ResFrame) => this.#onReply(reply));
+    // A broken stream fails what it carried; the next send opens a new one.
+    const onBroken = (code: number, message: string) => {
+      if (this.#stream !== stream) return;
+      this.#stream = undefined;
+      this.#failAll(code, message);
+    };
+    stream.on('error', (err: grpc.ServiceError) => {
+      const code = err.code === Code.CANCELLED ? Code.UNAVAILABLE : (err.code ?? Code.UNAVAILABLE);
+      onBroken(code === Code.OK ? Code.UNAVAILABLE : code, `${this.#peerName}: ${err.details || err.message}`);
+    });
+    stream.on('end', () => onBroken(Code.UNAVAILABLE, `${this.#peerName} ended the stream`));
+    return stream;
+  }
+
+  #onReply(reply: ResFrame): void {
+    this.#codec.onReply?.(reply);
+    const frameId = this.#codec.frameIdOf(reply);
+    const frame = this.#inFlight.get(frameId);
+    if (!frame) return; // answered after its deadline: the callers already have DEADLINE_EXCEEDED
+    this.#inFlight.delete(frameId);
+    if (frame.timer) clearTimeout(frame.timer);
+    const results = this.#codec.decode(reply, frame.resolvers.length);
+    for (let i = 0; i < frame.resolvers.length; i++) {
+      const result = results[i] ?? this.#codec.failure(Code.INTERNAL, `${this.#peerName} sent a short reply frame`);
+      frame.resolvers[i]!(result);
+    }
+  }
+
+  #expire(frameId: number): void {
+    this.#settle(frameId, this.#codec.failure(Code.DEADLINE_EXCEEDED, `${this.#peerName} did not answer before the deadline`));
+  }
+
+  #settle(frameId: number, result: Result): void {
+    const frame = this.#inFlight.get(frameId);
+    if (!frame) return;
+    this.#inFlight.delete(frameId);
+    if (frame.timer) clearTimeout(frame.timer);
+    for (const resolve of frame.resolvers) resolve(result);
+  }
+
+  #failAll(code: number, message: string): void {
+    for (const frameId of [...this.#inFlight.keys()]) this.#settle(frameId, this.#codec.failure(code, message));
+    if (this.#closed) {
+      const resolvers = this.#queueResolvers;
+      this.#queue = [];
+      this.#queueResolvers = [];
+      for (const resolve of resolvers) resolve(this.#codec.failure(code, message));
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadServices } from '../proto/load';
+import type { OperationMsg, OperationResultMsg, PipelineRequestMsg, PipelineResponseMsg } from '../proto/messages';
+import { BatchedStream, type FrameCodec } from './batched-stream';
+
+/** An operation before it is numbered within its frame. */
+export type OperationBody = OperationMsg extends infer O ? (O extends { id: number } ? Omit<O, 'id'> : never) : never;
+
+export interface PipelineConnectionOptions {
+  address: string;
+  /** For messages: "n2 (127.0.0.1:7402)". */
+  peerName?: string;
+  /** Sent with the stream (e.g. x-ringcache-forwarded-by). */
+  metadata?: Record<string, string>;
+  maxOpsPerFrame?: number;
+  /** Called with the answering node's epoch on every reply frame. */
+  onEpoch?: (epoch: number) => void;
+}
+
+/** Channel options shared by every ringcache client: fail fast when a node is down, keep streams alive. */
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1_000,
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  'grpc.max_send_message_length': 64 * 1024 * 1024,
+};
+
+/**
+ * A Cache.Pipeline stream to one node: operations sent in the same event-loop turn share a frame.
+ * Each operation resolves with its own OperationResult (code 0 = OK); never rejects.
+ */
+export class PipelineConnection {
+  readonly address: string;
+  readonly client: grpc.Client;
+  readonly #stream: BatchedStream<OperationBody, OperationResultMsg, PipelineRequestMsg, PipelineResponseMsg>;
+  /** Frames sent: lets tests check that batching really merges calls. */
+  framesSent = 0;
+
+  constructor(opts: PipelineConnectionOptions) {
+    this.address = opts.address;
+    const { Cache } = loadServices();
+    this.client = new Cache(opts.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const metadata = new grpc.Metadata();
+    for (const [k, v] of Object.entries(opts.metadata ?? {})) metadata.set(k, v);
+    const codec: FrameCodec<OperationBody, OperationResultMsg, PipelineRequestMsg, PipelineResponseMsg> = {
+      encode: (items, frameId, deadlineMs) => {
+        this.framesSent++;
+        const ops = items.map((item, i) => ({ ...item, id: i }) as OperationMsg);
+        // The node keeps replication and forwarding within what is left of the earliest deadline.
+        const timeoutMs = Number.isFinite(deadlineMs) ? Math.max(1, Math.min(0xffffffff, deadlineMs - Date.now())) : 0;
+        return { ops, frameId, timeoutMs };
+      },
+      frameIdOf: (reply) => reply.frameId,
+      decode: (reply) => reply.results,
+      failure: (code, message) => ({ id: 0, code, message }),
+      onReply: opts.onEpoch ? (reply) => opts.onEpoch!(reply.epoch) : undefined,
+    };
+    const open = () =>
+      (this.client as unknown as { Pipeline(md: grpc.Metadata): grpc.ClientDuplexStream<PipelineRequestMsg, PipelineResponseMsg> }).Pipeline(
+        metadata,
+      );
+    this.#stream = new BatchedStream(open, codec, {
+      peerName: opts.peerName ?? opts.address,
+      maxItemsPerFrame: opts.maxOpsPerFrame,
+    });
+  }
+
+  get pending(): number {
+    return this.#stream.pending;
+  }
+
+  send(op: OperationBody, deadlineMs: number): Promise<OperationResultMsg> {
+    return this.#stream.send(op, deadlineMs);
+  }
+
+  close(): void {
+    this.#stream.close();
+    this.client.close();
+  }
+}

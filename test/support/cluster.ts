@@ -1,0 +1,115 @@
+import { generateLocalConfig } from '../../src/config/generate';
+import type { ClusterConfig } from '../../src/config/types';
+import { LocalCluster, type NodeExit } from '../../src/cli/local-cluster';
+import { RingCache, type RingCacheOptions } from '../../src/index';
+import { freePorts } from './ports';
+
+export interface TestClusterOptions {
+  nodes: number;
+  factor?: number;
+  writeQuorum?: number;
+  readQuorum?: number;
+  maxMemoryBytes?: number;
+  maxKeyBytes?: number;
+  maxValueBytes?: number;
+  /** Extra env for node processes. */
+  env?: Record<string, string>;
+}
+
+/**
+ * A real cluster for a test: node processes started by the same LocalCluster as `npm start`, on free
+ * 127.0.0.1 ports. Always `stop()` it in `after`.
+ */
+export class TestCluster {
+  readonly cluster: LocalCluster;
+  readonly crashes: NodeExit[] = [];
+  readonly logs = new Map<string, string[]>();
+  readonly #clients: RingCache[] = [];
+
+  private constructor(config: ClusterConfig, env: Record<string, string> | undefined) {
+    this.cluster = new LocalCluster(config, {
+      env,
+      onCrash: (exit) => this.crashes.push(exit),
+      onLog: (id, line) => {
+        const lines = this.logs.get(id) ?? [];
+        lines.push(line);
+        if (lines.length > 2000) lines.shift();
+        this.logs.set(id, lines);
+      },
+    });
+  }
+
+  static async start(opts: TestClusterOptions): Promise<TestCluster> {
+    const config = await testConfig(opts);
+    const t = new TestCluster(config, opts.env);
+    await t.cluster.start();
+    return t;
+  }
+
+  get config(): ClusterConfig {
+    return this.cluster.config;
+  }
+
+  address(id: string): string {
+    return this.cluster.node(id).address;
+  }
+
+  get seeds(): string[] {
+    return this.config.nodes.map((n) => n.address);
+  }
+
+  async client(opts: Partial<RingCacheOptions> = {}): Promise<RingCache> {
+    const c = await RingCache.connect({ seeds: [this.seeds[0]!], ...opts });
+    this.#clients.push(c);
+    return c;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#clients.map((c) => c.close()));
+    await this.cluster.stop();
+  }
+}
+
+export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfig> {
+  const ports = await freePorts(opts.nodes * 2);
+  const base = generateLocalConfig({ nodes: opts.nodes });
+  const factor = opts.factor ?? Math.min(3, opts.nodes);
+  return {
+    ...base,
+    name: 'test',
+    replication: {
+      factor,
+      writeQuorum: opts.writeQuorum ?? Math.min(2, factor),
+      readQuorum: opts.readQuorum ?? 1,
+    },
+    limits: {
+      maxKeyBytes: opts.maxKeyBytes ?? base.limits.maxKeyBytes,
+      maxValueBytes: opts.maxValueBytes ?? base.limits.maxValueBytes,
+      maxMemoryBytes: opts.maxMemoryBytes ?? 64 * 1024 * 1024,
+    },
+    nodes: base.nodes.map((n, i) => ({
+      ...n,
+      address: `127.0.0.1:${ports[2 * i]}`,
+      port: ports[2 * i]!,
+      http: `127.0.0.1:${ports[2 * i + 1]}`,
+      httpPort: ports[2 * i + 1]!,
+    })),
+    source: '<test>',
+  };
+}
+
+/** Waits until `check` returns a truthy value (re-checked every `everyMs`), or fails naming `what`. */
+export async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
