@@ -1,0 +1,247 @@
+import { RingCacheError } from '../errors';
+import { FLAGS_MASK, NodeIds, SlotTable, TOMBSTONE_BIT, USED_BIT } from './slot-table';
+import type { StoreRecord, ValueFlags } from './types';
+import { ValueArena } from './value-arena';
+import type { Version } from './version';
+
+/**
+ * Bytes charged per entry on top of its key and value bytes, tombstones included. It is the store's
+ * own metadata (a 32-byte slot row, the node index and the slot -> key pointer); the index Map and
+ * the key string's header are not charged, so the process holds about 50 bytes per entry more than
+ * stats().bytes says (bench/store.ts measures it).
+ */
+export const ENTRY_OVERHEAD_BYTES = 48;
+
+/** V8 refuses to grow a Map past 2^24 entries; the LRU entry makes room instead. */
+const MAX_ENTRIES = 2 ** 24 - 1;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The mechanics under Store: key -> slot index, slot metadata (SlotTable), value bytes (ValueArena),
+ * byte accounting and LRU eviction. It knows live entries and tombstones but not why they are
+ * written: validation, versions, set modes and last-writer-wins are Store's.
+ *
+ * Slot numbers handed out stay valid until remove() or an eviction inside put(); callers look a key
+ * up, decide, and write within one synchronous call.
+ */
+export class EntryTable {
+  readonly #maxBytes: number;
+  readonly #graceMs: number;
+  readonly #index = new Map<string, number>();
+  readonly #slots = new SlotTable();
+  readonly #arena = new ValueArena();
+  readonly #nodes = new NodeIds();
+  #sweepCursor = 1;
+  bytes = 0;
+  live = 0;
+  tombstones = 0;
+  evictions = 0;
+  expirations = 0;
+
+  constructor(maxBytes: number, graceMs: number) {
+    this.#maxBytes = maxBytes;
+    this.#graceMs = graceMs;
+  }
+
+  slotOf(key: string): number | undefined {
+    return this.#index.get(key);
+  }
+
+  isTombstone(slot: number): boolean {
+    return (this.#slots.bits(slot) & TOMBSTONE_BIT) !== 0;
+  }
+
+  /** Whether the slot holds a live value at `now`; one past its TTL turns into a tombstone here. */
+  isLive(slot: number, now: number): boolean {
+    if (this.isTombstone(slot)) return false;
+    const expiresAtMs = this.#slots.expiresAtMs(slot);
+    if (expiresAtMs === 0 || expiresAtMs > now) return true;
+    this.expire(slot);
+    return false;
+  }
+
+  /** Live -> tombstone at the same version, purged a grace period after the expiry. The slot stays. */
+  expire(slot: number): void {
+    const s = this.#slots;
+    this.#arena.free(s.valueAddr(slot), s.valueLength(slot));
+    this.bytes -= s.valueLength(slot);
+    s.setValue(slot, 0, 0, s.bits(slot) | TOMBSTONE_BIT);
+    s.setExpiresAtMs(slot, s.expiresAtMs(slot) + this.#graceMs);
+    this.live--;
+    this.tombstones++;
+    this.expirations++;
+  }
+
+  flagsOf(slot: number): ValueFlags {
+    return (this.#slots.bits(slot) & FLAGS_MASK) as ValueFlags;
+  }
+
+  expiresAtMs(slot: number): number {
+    return this.#slots.expiresAtMs(slot);
+  }
+
+  setExpiresAtMs(slot: number, ms: number): void {
+    this.#slots.setExpiresAtMs(slot, ms);
+  }
+
+  /** A copy of the value the caller owns. */
+  readValue(slot: number): Buffer {
+    return this.#arena.read(this.#slots.valueAddr(slot), this.#slots.valueLength(slot));
+  }
+
+  /** The value in place, valid only until the next write: for parsing without a copy. */
+  viewValue(slot: number): Buffer {
+    return this.#arena.view(this.#slots.valueAddr(slot), this.#slots.valueLength(slot));
+  }
+
+  versionAt(slot: number): Version {
+    return {
+      timestamp: this.#slots.versionTimestamp(slot),
+      node: this.#nodes.nameOf(this.#slots.versionNode(slot)),
+    };
+  }
+
+  setVersion(slot: number, version: Version): void {
+    this.#slots.setVersion(slot, version.timestamp, this.#nodes.intern(version.node));
+  }
+
+  /** Marks the slot most recently used. */
+  bump(slot: number): void {
+    this.#slots.moveToHead(slot);
+  }
+
+  /**
+   * Writes an entry over `slot` (any state) or into a new one, evicting LRU entries to fit. Throws
+   * OUT_OF_MEMORY, before changing anything, for an entry larger than the whole bound.
+   */
+  put(
+    key: string,
+    keyBytes: number,
+    slot: number | undefined,
+    value: Uint8Array,
+    flags: ValueFlags,
+    version: Version,
+    expiresAtMs: number,
+    tombstone: boolean,
+  ): void {
+    const s = this.#slots;
+    const valueLength = tombstone ? 0 : value.length;
+    const size = keyBytes + valueLength + ENTRY_OVERHEAD_BYTES;
+    if (size > this.#maxBytes) {
+      throw new RingCacheError(
+        'OUT_OF_MEMORY',
+        `entry is ${size} bytes (key + value + ${ENTRY_OVERHEAD_BYTES} overhead); limits.max_memory is ${this.#maxBytes} bytes`,
+      );
+    }
+    let oldSize = 0;
+    if (slot !== undefined) {
+      oldSize = keyBytes + s.valueLength(slot) + ENTRY_OVERHEAD_BYTES;
+      s.moveToHead(slot); // so the eviction below cannot pick the entry being written
+    } else if (this.#index.size >= MAX_ENTRIES) {
+      this.#evictTail();
+    }
+    while (this.bytes - oldSize + size > this.#maxBytes) this.#evictTail();
+    const addr = this.#arena.alloc(valueLength);
+    if (slot === undefined) {
+      slot = s.allocate(key);
+      s.linkAtHead(slot);
+      this.#index.set(key, slot);
+    } else {
+      this.#arena.free(s.valueAddr(slot), s.valueLength(slot));
+      if (this.isTombstone(slot)) this.tombstones--;
+      else this.live--;
+    }
+    if (!tombstone) this.#arena.write(addr, value);
+    s.setValue(slot, addr, valueLength, USED_BIT | flags | (tombstone ? TOMBSTONE_BIT : 0));
+    s.setExpiresAtMs(slot, expiresAtMs);
+    this.setVersion(slot, version);
+    if (tombstone) this.tombstones++;
+    else this.live++;
+    this.bytes += size - oldSize;
+  }
+
+  /** A tombstone already past its purge time, or one that cannot fit at all, only removes what is held. */
+  putTombstone(
+    key: string,
+    keyBytes: number,
+    slot: number | undefined,
+    version: Version,
+    purgeAtMs: number,
+    now: number,
+  ): void {
+    if (purgeAtMs <= now || keyBytes + ENTRY_OVERHEAD_BYTES > this.#maxBytes) {
+      if (slot !== undefined) this.remove(slot);
+      return;
+    }
+    this.put(key, keyBytes, slot, EMPTY, 0, version, purgeAtMs, true);
+  }
+
+  remove(slot: number): void {
+    const s = this.#slots;
+    const key = s.key(slot);
+    const valueLength = s.valueLength(slot);
+    this.#arena.free(s.valueAddr(slot), valueLength);
+    this.bytes -= Buffer.byteLength(key, 'utf8') + valueLength + ENTRY_OVERHEAD_BYTES;
+    if (this.isTombstone(slot)) this.tombstones--;
+    else this.live--;
+    this.#index.delete(key);
+    s.release(slot);
+  }
+
+  /**
+   * The slot as replicas see it: a value past its TTL reads as a tombstone at its version, and
+   * tombstones past their purge time read as absent.
+   */
+  recordAt(slot: number, now: number): StoreRecord | undefined {
+    const flags = this.flagsOf(slot);
+    let expiresAtMs = this.#slots.expiresAtMs(slot);
+    if (!this.isTombstone(slot)) {
+      if (expiresAtMs === 0 || expiresAtMs > now) {
+        return {
+          value: this.readValue(slot),
+          flags,
+          version: this.versionAt(slot),
+          expiresAtMs,
+          tombstone: false,
+        };
+      }
+      expiresAtMs += this.#graceMs;
+    }
+    if (expiresAtMs <= now) return undefined;
+    return { value: Buffer.alloc(0), flags, version: this.versionAt(slot), expiresAtMs, tombstone: true };
+  }
+
+  /** [key, slot] for every entry; Map iterators tolerate writes between steps. */
+  entries(): IterableIterator<[string, number]> {
+    return this.#index.entries();
+  }
+
+  /**
+   * Expires values past their TTL and purges tombstones past their purge time, scanning slots from
+   * where the previous call stopped, until outOfTime() says so (asked every 1024 slots) or one
+   * full pass is done. Returns how many entries it expired or purged.
+   */
+  sweep(now: number, outOfTime: () => boolean): number {
+    const s = this.#slots;
+    const span = s.highWater - 1;
+    let swept = 0;
+    for (let scanned = 1; scanned <= span; scanned++) {
+      if (this.#sweepCursor >= s.highWater) this.#sweepCursor = 1;
+      const slot = this.#sweepCursor++;
+      const expiresAtMs = s.expiresAtMs(slot);
+      if ((s.bits(slot) & USED_BIT) !== 0 && expiresAtMs !== 0 && expiresAtMs <= now) {
+        if (!this.isTombstone(slot)) this.expire(slot);
+        if (s.expiresAtMs(slot) <= now) this.remove(slot);
+        swept++;
+      }
+      if ((scanned & 1023) === 0 && outOfTime()) break;
+    }
+    return swept;
+  }
+
+  #evictTail(): void {
+    const tail = this.#slots.lruTail;
+    if (!this.isTombstone(tail)) this.evictions++;
+    this.remove(tail);
+  }
+}

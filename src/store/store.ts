@@ -1,0 +1,290 @@
+import { RingCacheError } from '../errors';
+import { EntryTable, ENTRY_OVERHEAD_BYTES } from './entry-table';
+import { HybridLogicalClock, systemClock, type Clock } from './hlc';
+import { checkIncrementResult, decodeInteger, encodeInteger } from './integer-value';
+import { PeriodicSweep } from './periodic-sweep';
+import { MAX_VALUE_LENGTH } from './slot-table';
+import type { SetMode, StoreOptions, StoredValue, StoreRecord, StoreStats, ValueFlags } from './types';
+import {
+  checkExpiresAt,
+  checkFlags,
+  checkKey,
+  checkSafeInteger,
+  checkTtl,
+  checkValue,
+  checkVersion,
+  MAX_TTL_MS,
+} from './validation';
+import { compareVersions, formatVersion, type Version } from './version';
+
+export { ENTRY_OVERHEAD_BYTES, MAX_TTL_MS };
+
+const SET_MODES: readonly SetMode[] = ['always', 'ifAbsent', 'ifPresent'];
+
+/**
+ * One node's storage engine: key -> {value, flags, version, expiry}, bounded by accounted bytes
+ * with LRU eviction, lazy TTL expiry plus a budgeted periodic sweep, and tombstones for deletes.
+ * This class holds the semantics (validation, versions, set modes, last-writer-wins); EntryTable
+ * holds the compact layout and the byte accounting.
+ *
+ * An entry that expires becomes a tombstone at its version for the grace period, as a delete would:
+ * otherwise a replica still holding an older, longer-lived write could hand it back through read
+ * repair and resurrect a value that was overwritten and then expired.
+ */
+export class Store {
+  readonly hlc: HybridLogicalClock;
+  readonly #clock: Clock;
+  readonly #maxBytes: number;
+  readonly #maxKeyBytes: number;
+  readonly #maxValueBytes: number;
+  readonly #graceMs: number;
+  readonly #sweepBudgetMs: number;
+  readonly #sweeper: PeriodicSweep;
+  readonly #entries: EntryTable;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(opts: StoreOptions) {
+    positive('maxMemoryBytes', opts.maxMemoryBytes);
+    positive('maxKeyBytes', opts.maxKeyBytes);
+    positive('maxValueBytes', opts.maxValueBytes);
+    if (opts.maxValueBytes > MAX_VALUE_LENGTH) {
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        `store option maxValueBytes is at most ${MAX_VALUE_LENGTH} (16 MiB); got ${opts.maxValueBytes}`,
+      );
+    }
+    this.#clock = opts.clock ?? systemClock;
+    this.hlc = opts.hlc ?? new HybridLogicalClock(opts.nodeId, this.#clock);
+    this.#maxBytes = opts.maxMemoryBytes;
+    this.#maxKeyBytes = opts.maxKeyBytes;
+    this.#maxValueBytes = opts.maxValueBytes;
+    this.#graceMs = opts.tombstoneGraceMs ?? 60_000;
+    this.#sweepBudgetMs = opts.sweepBudgetMs ?? 2;
+    this.#entries = new EntryTable(opts.maxMemoryBytes, this.#graceMs);
+    this.#sweeper = new PeriodicSweep(opts.sweepIntervalMs ?? 1000, () => void this.sweep());
+  }
+
+  /** Counts a hit or miss, expires lazily, bumps LRU; undefined for absent keys and tombstones. */
+  get(key: string): StoredValue | undefined {
+    const e = this.#entries;
+    const slot = e.slotOf(key);
+    if (slot === undefined || e.isTombstone(slot)) {
+      this.#misses++;
+      return undefined;
+    }
+    const expiresAtMs = e.expiresAtMs(slot);
+    if (expiresAtMs !== 0 && expiresAtMs <= this.#clock.now()) {
+      e.expire(slot);
+      this.#misses++;
+      return undefined;
+    }
+    this.#hits++;
+    e.bump(slot);
+    return { value: e.readValue(slot), flags: e.flagsOf(slot), version: e.versionAt(slot), expiresAtMs };
+  }
+
+  set(
+    key: string,
+    value: Buffer,
+    flags: ValueFlags,
+    opts?: { ttlMs?: number; mode?: SetMode },
+  ): { stored: boolean; version?: Version } {
+    const keyBytes = checkKey(key, this.#maxKeyBytes);
+    checkValue(value, this.#maxValueBytes);
+    checkFlags(flags);
+    const ttlMs = checkTtl(opts?.ttlMs);
+    const mode = opts?.mode ?? 'always';
+    if (!SET_MODES.includes(mode)) {
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        `mode must be one of ${SET_MODES.join(', ')}; got ${String(mode)}`,
+      );
+    }
+    const now = this.#clock.now();
+    const slot = this.#entries.slotOf(key);
+    if (mode !== 'always') {
+      const live = slot !== undefined && this.#entries.isLive(slot, now);
+      if (mode === 'ifAbsent' ? live : !live) return { stored: false };
+    }
+    const version = this.hlc.now();
+    this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttlMs), false);
+    return { stored: true, version };
+  }
+
+  /** Writes a tombstone with a new version even when the key is absent: replicas may still hold it. */
+  delete(key: string): { deleted: boolean; version: Version } {
+    const keyBytes = checkKey(key, this.#maxKeyBytes);
+    const now = this.#clock.now();
+    const slot = this.#entries.slotOf(key);
+    const deleted = slot !== undefined && this.#entries.isLive(slot, now);
+    const version = this.hlc.now();
+    this.#entries.putTombstone(key, keyBytes, slot, version, now + this.#graceMs, now);
+    return { deleted, version };
+  }
+
+  /** Sets a live key's TTL (0 = none) from now, with a new version so replicas take it; false if absent. */
+  touch(key: string, ttlMs: number): boolean {
+    checkKey(key, this.#maxKeyBytes);
+    const ttl = checkTtl(ttlMs);
+    const now = this.#clock.now();
+    const slot = this.#entries.slotOf(key);
+    if (slot === undefined || !this.#entries.isLive(slot, now)) return false;
+    this.#entries.setExpiresAtMs(slot, expiryOf(now, ttl));
+    this.#entries.setVersion(slot, this.hlc.now());
+    this.#entries.bump(slot);
+    return true;
+  }
+
+  /**
+   * Adds delta to an integer value, keeping its encoding and expiry. An absent key is created as
+   * UTF-8 decimal (flags 1) holding initial + delta, with ttlMs.
+   */
+  increment(
+    key: string,
+    delta: number,
+    opts?: { initial?: number; ttlMs?: number },
+  ): { value: number; version: Version } {
+    checkSafeInteger('delta', delta);
+    const initial = opts?.initial ?? 0;
+    checkSafeInteger('initial', initial);
+    const ttlMs = checkTtl(opts?.ttlMs);
+    const keyBytes = checkKey(key, this.#maxKeyBytes);
+    const now = this.#clock.now();
+    const e = this.#entries;
+    const slot = e.slotOf(key);
+    let flags: ValueFlags = 1;
+    let current = initial;
+    let expiresAtMs = expiryOf(now, ttlMs);
+    if (slot !== undefined && e.isLive(slot, now)) {
+      flags = e.flagsOf(slot);
+      current = decodeInteger(key, e.viewValue(slot), flags);
+      expiresAtMs = e.expiresAtMs(slot);
+    }
+    const value = checkIncrementResult(key, current, delta);
+    const encoded = encodeInteger(value, flags);
+    checkValue(encoded, this.#maxValueBytes);
+    const version = this.hlc.now();
+    e.put(key, keyBytes, slot, encoded, flags, version, expiresAtMs, false);
+    return { value, version };
+  }
+
+  /** Writes only if the key is live at exactly `expected`; VERSION_CONFLICT otherwise. */
+  compareAndSet(key: string, expected: Version, value: Buffer, flags: ValueFlags, ttlMs?: number): Version {
+    const keyBytes = checkKey(key, this.#maxKeyBytes);
+    checkVersion('expected', expected);
+    checkValue(value, this.#maxValueBytes);
+    checkFlags(flags);
+    const ttl = checkTtl(ttlMs);
+    const now = this.#clock.now();
+    const slot = this.#entries.slotOf(key);
+    if (slot === undefined || !this.#entries.isLive(slot, now)) {
+      throw new RingCacheError(
+        'VERSION_CONFLICT',
+        `key '${key}' is absent; expected version ${formatVersion(expected)}`,
+      );
+    }
+    const current = this.#entries.versionAt(slot);
+    if (compareVersions(current, expected) !== 0) {
+      throw new RingCacheError(
+        'VERSION_CONFLICT',
+        `key '${key}' is at version ${formatVersion(current)}; expected ${formatVersion(expected)}`,
+      );
+    }
+    const version = this.hlc.now();
+    this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttl), false);
+    return version;
+  }
+
+  /**
+   * The record replicas exchange, tombstones included, without counting or bumping. A value past
+   * its TTL reads as a tombstone at its version (see the class comment); tombstones past their grace
+   * read as absent.
+   */
+  readRecord(key: string): StoreRecord | undefined {
+    const slot = this.#entries.slotOf(key);
+    return slot === undefined ? undefined : this.#entries.recordAt(slot, this.#clock.now());
+  }
+
+  /**
+   * Last writer wins: applies the record only if its version is newer than what is held, tombstones
+   * included; replays and reordering converge. A live record already past its TTL is held as a
+   * tombstone; a tombstone keeps the purge time it carries (expiresAtMs), or gets the local grace.
+   */
+  applyRecord(key: string, record: StoreRecord): boolean {
+    const keyBytes = checkKey(key, this.#maxKeyBytes);
+    checkVersion('record.version', record.version);
+    checkExpiresAt(record.expiresAtMs);
+    if (!record.tombstone) {
+      checkValue(record.value, this.#maxValueBytes);
+      checkFlags(record.flags);
+    }
+    this.hlc.observe(record.version);
+    const e = this.#entries;
+    const slot = e.slotOf(key);
+    if (slot !== undefined && compareVersions(record.version, e.versionAt(slot)) <= 0) return false;
+    const now = this.#clock.now();
+    if (record.tombstone) {
+      e.putTombstone(key, keyBytes, slot, record.version, record.expiresAtMs || now + this.#graceMs, now);
+    } else if (record.expiresAtMs !== 0 && record.expiresAtMs <= now) {
+      e.putTombstone(key, keyBytes, slot, record.version, record.expiresAtMs + this.#graceMs, now);
+    } else {
+      e.put(key, keyBytes, slot, record.value, record.flags, record.version, record.expiresAtMs, false);
+    }
+    return true;
+  }
+
+  /** Every live record and tombstone, as readRecord would return it (for handoff, repair, rebalancing). */
+  *records(): IterableIterator<[string, StoreRecord]> {
+    for (const [key, slot] of this.#entries.entries()) {
+      const record = this.#entries.recordAt(slot, this.#clock.now());
+      if (record !== undefined) yield [key, record];
+    }
+  }
+
+  stats(): StoreStats {
+    const e = this.#entries;
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      evictions: e.evictions,
+      expirations: e.expirations,
+      keys: e.live,
+      bytes: e.bytes,
+      maxBytes: this.#maxBytes,
+      tombstones: e.tombstones,
+    };
+  }
+
+  /**
+   * Expires values past their TTL and purges tombstones past their grace, resuming where the last
+   * call stopped, for at most budgetMs of real time (performance.now(), not the injected clock) and
+   * at most one full pass. Returns how many entries it expired or purged.
+   */
+  sweep(budgetMs: number = this.#sweepBudgetMs): number {
+    const deadline = performance.now() + budgetMs;
+    return this.#entries.sweep(this.#clock.now(), () => performance.now() >= deadline);
+  }
+
+  /** Starts the periodic sweep (unref'd timer, so it never holds the process open). Idempotent. */
+  start(): void {
+    this.#sweeper.start();
+  }
+
+  stop(): void {
+    this.#sweeper.stop();
+  }
+}
+
+function expiryOf(now: number, ttlMs: number): number {
+  return ttlMs === 0 ? 0 : now + ttlMs;
+}
+
+function positive(option: string, n: number): void {
+  if (!(n > 0) || !Number.isFinite(n)) {
+    throw new RingCacheError(
+      'INVALID_ARGUMENT',
+      `store option ${option} must be a positive number; got ${String(n)}`,
+    );
+  }
+}

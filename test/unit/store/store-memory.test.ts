@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import { ENTRY_OVERHEAD_BYTES } from '../../../src/store/store';
+import { makeStore } from './fake-clock';
+
+/** Entries of 2-byte keys and 50-byte values: 100 accounted bytes each. */
+const value = Buffer.alloc(50, 1);
+const ENTRY = 2 + 50 + ENTRY_OVERHEAD_BYTES;
+
+describe('Store memory bound', () => {
+  it('accounts key bytes + value bytes + the per-entry overhead', () => {
+    const { store } = makeStore();
+    store.set('k1', value, 0);
+    store.set('é', Buffer.alloc(10), 0);
+    expect(store.stats().bytes).to.equal(ENTRY + 2 + 10 + ENTRY_OVERHEAD_BYTES);
+    store.set('k1', Buffer.alloc(5), 0);
+    expect(store.stats().bytes).to.equal(2 + 5 + ENTRY_OVERHEAD_BYTES + 2 + 10 + ENTRY_OVERHEAD_BYTES);
+  });
+
+  it('evicts the least recently used entry to make room', () => {
+    const { store } = makeStore({ maxMemoryBytes: 3 * ENTRY });
+    store.set('k1', value, 0);
+    store.set('k2', value, 0);
+    store.set('k3', value, 0);
+    store.set('k4', value, 0);
+    expect(store.get('k1')).to.equal(undefined);
+    expect(store.stats()).to.include({ evictions: 1, keys: 3, bytes: 3 * ENTRY });
+  });
+
+  it('counts a get as a use, so the entry read survives the next eviction', () => {
+    const { store } = makeStore({ maxMemoryBytes: 3 * ENTRY });
+    store.set('k1', value, 0);
+    store.set('k2', value, 0);
+    store.set('k3', value, 0);
+    store.get('k1');
+    store.set('k4', value, 0);
+    expect(store.get('k1')).to.not.equal(undefined);
+    expect(store.get('k2')).to.equal(undefined);
+  });
+
+  it('evicts in LRU order, and overwriting a key makes it most recent', () => {
+    const { store } = makeStore({ maxMemoryBytes: 4 * ENTRY });
+    for (const k of ['k1', 'k2', 'k3', 'k4']) store.set(k, value, 0);
+    store.set('k2', value, 0);
+    store.touch('k1', 0);
+    store.set('k5', value, 0);
+    store.set('k6', value, 0);
+    expect(
+      ['k1', 'k2', 'k3', 'k4', 'k5', 'k6'].filter((k) => store.readRecord(k) !== undefined),
+    ).to.deep.equal(['k1', 'k2', 'k5', 'k6']);
+  });
+
+  it('evicts several entries for one big value and never exceeds the bound', () => {
+    const { store } = makeStore({ maxMemoryBytes: 10 * ENTRY, maxValueBytes: 10 * ENTRY });
+    for (let i = 0; i < 10; i++) store.set(`k${i}`, value, 0);
+    store.set('big', Buffer.alloc(5 * ENTRY), 0);
+    const stats = store.stats();
+    expect(stats.bytes).to.be.at.most(stats.maxBytes);
+    expect(stats.evictions).to.equal(6);
+    expect(store.get('big')!.value.length).to.equal(5 * ENTRY);
+  });
+
+  it('grows a value in place when it is the only entry and the bound allows it', () => {
+    const { store } = makeStore({ maxMemoryBytes: ENTRY + 40 });
+    store.set('k1', value, 0);
+    store.set('k1', Buffer.alloc(90), 0);
+    expect(store.stats()).to.include({ evictions: 0, keys: 1, bytes: ENTRY + 40 });
+  });
+
+  it('counts tombstones toward bytes and evicts them without counting an eviction', () => {
+    const { store } = makeStore({ maxMemoryBytes: 2 * ENTRY });
+    store.set('k1', value, 0);
+    store.delete('k1');
+    expect(store.stats()).to.include({ tombstones: 1, bytes: 2 + ENTRY_OVERHEAD_BYTES });
+    store.set('k2', value, 0);
+    store.set('k3', value, 0);
+    expect(store.stats()).to.include({ tombstones: 0, evictions: 0, keys: 2 });
+  });
+
+  it('keeps working across many more entries than fit, reusing slots and cells', () => {
+    const { store } = makeStore({ maxMemoryBytes: 50 * ENTRY });
+    for (let i = 0; i < 5000; i++) store.set(`k${i % 700}`, Buffer.alloc(i % 90, i % 256), 0);
+    const stats = store.stats();
+    expect(stats.bytes).to.be.at.most(stats.maxBytes);
+    let sum = 0;
+    for (const [key, record] of store.records())
+      sum += Buffer.byteLength(key) + record.value.length + ENTRY_OVERHEAD_BYTES;
+    expect(sum).to.equal(stats.bytes);
+  });
+});

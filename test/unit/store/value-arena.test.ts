@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { cellBytesOf, LARGE_VALUE_BYTES, sizeClassOf, ValueArena } from '../../../src/store/value-arena';
+
+describe('value arena size classes', () => {
+  it('rounds small values up to 8 bytes and larger ones to at most 12.5% slack', () => {
+    const bad: number[] = [];
+    for (let len = 1; len <= LARGE_VALUE_BYTES; len++) {
+      const cell = cellBytesOf(sizeClassOf(len));
+      if (cell % 8 !== 0 || cell < len || cell - len > Math.max(7, len / 8)) bad.push(len);
+    }
+    expect(bad).to.deep.equal([]);
+  });
+
+  it('gives a 100-byte value a 104-byte cell', () => {
+    expect(cellBytesOf(sizeClassOf(100))).to.equal(104);
+  });
+});
+
+describe('ValueArena', () => {
+  it('returns copies that stay intact after the cell is freed and reused', () => {
+    const arena = new ValueArena();
+    const a = arena.alloc(5);
+    arena.write(a, Buffer.from('hello'));
+    const copy = arena.read(a, 5);
+    arena.free(a, 5);
+    const b = arena.alloc(5);
+    expect(b).to.equal(a); // the freed cell is reused first
+    arena.write(b, Buffer.from('world'));
+    expect(copy.toString()).to.equal('hello');
+    expect(arena.read(b, 5).toString()).to.equal('world');
+  });
+
+  it('keeps values of many sizes apart', () => {
+    const arena = new ValueArena();
+    const held: [number, Buffer][] = [];
+    for (let len = 1; len < 3000; len += 7) {
+      const value = Buffer.alloc(len, len % 251);
+      const addr = arena.alloc(len);
+      arena.write(addr, value);
+      held.push([addr, value]);
+    }
+    for (const [addr, value] of held) expect(arena.read(addr, value.length).equals(value)).to.equal(true);
+  });
+
+  it('gives large values a chunk of their own and releases it on free', () => {
+    const arena = new ValueArena();
+    const len = LARGE_VALUE_BYTES + 1;
+    const addr = arena.alloc(len);
+    arena.write(addr, Buffer.alloc(len, 9));
+    expect(arena.reservedBytes).to.equal(len);
+    expect(arena.read(addr, len).every((b) => b === 9)).to.equal(true);
+    arena.free(addr, len);
+    expect(arena.reservedBytes).to.equal(0);
+  });
+
+  it('needs no storage for empty values', () => {
+    const arena = new ValueArena();
+    const addr = arena.alloc(0);
+    expect(arena.read(addr, 0).length).to.equal(0);
+    expect(arena.reservedBytes).to.equal(0);
+  });
+});
