@@ -11,7 +11,7 @@ function isNoteworthy(line: string): boolean {
 function describeLine(id: string, line: string): string {
   try {
     const rec = JSON.parse(line) as { msg?: string; member?: string; from?: string; to?: string; err?: unknown };
-    const extra = rec.member ? ` ${rec.member}: ${rec.from} -> ${rec.to}` : rec.err ? ` (${JSON.stringify(rec.err)})` : '';
+    const extra = rec.member && rec.to ? ` ${rec.member}: ${rec.from} -> ${rec.to}` : rec.err ? ` (${JSON.stringify(rec.err)})` : '';
     return `[${id}] ${rec.msg ?? line}${extra}`;
   } catch {
     return `[${id}] ${line}`;

@@ -68,19 +68,24 @@ export class Router {
 
   async run(key: string, op: OperationBody, timeoutMs: number): Promise<OperationResultMsg> {
     const deadlineMs = Date.now() + timeoutMs;
-    const failures: string[] = [];
+    const failures = new Map<string, { times: number; message: string }>();
     for (let round = 0; ; round++) {
       for (const id of this.candidates(key)) {
         const res = await this.#connection(id).send(op, deadlineMs);
         if (res.code === Code.OK || !isRetryable(res.code)) return res;
         if (res.code === Code.DEADLINE_EXCEEDED && NOT_RETRIED_ON_DEADLINE.has(op.op)) return res;
-        failures.push(`${id} (${this.#map.members.get(id)?.address ?? '?'}): ${res.message}`);
+        const f = failures.get(id);
+        failures.set(id, { times: (f?.times ?? 0) + 1, message: res.message });
         if (Date.now() >= deadlineMs) break;
       }
       const left = deadlineMs - Date.now();
       if (round >= this.#opts.maxRetries || left <= 0) {
         const code = left <= 0 ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE';
-        throw new RingCacheError(code, `${op.op} of key '${key}' failed on every replica after ${round + 1} round(s): ${failures.join('; ')}`);
+        const tried = [...failures].map(([id, f]) => `${id} (${f.times}x): ${f.message}`).join('; ');
+        throw new RingCacheError(
+          code,
+          `${op.op} of key '${key}' failed on every replica after ${round + 1} round(s); tried ${tried}`,
+        );
       }
       await this.#opts.refresh();
       await sleep(Math.min(50 * 2 ** round, Math.max(0, deadlineMs - Date.now())));

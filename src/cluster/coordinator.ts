@@ -4,6 +4,7 @@ import { Code, type OperationMsg, type OperationResultMsg } from '../proto/messa
 import { toCodeAndMessage } from '../proto/status-codes';
 import type { Store } from '../store/store';
 import type { Clock } from '../store/hlc';
+import { checkKey } from '../store/validation';
 import type { ClusterView } from './cluster-view';
 import type { HintStore } from './hints';
 import { applyLocal, keyOf } from './local-ops';
@@ -25,6 +26,8 @@ export interface CoordinatorOptions {
   replication: ReplicationSettings;
   clock: Clock;
   logger: Logger;
+  /** limits.max_key_bytes. */
+  maxKeyBytes: number;
 }
 
 /**
@@ -42,6 +45,7 @@ export class Coordinator {
   readonly #log: Logger;
   readonly #writer: ReplicaWriter;
   readonly #reader: QuorumReader;
+  readonly #maxKeyBytes: number;
   /** Operations forwarded because this node is not a replica of the key (stale client rings). */
   forwardedCount = 0;
 
@@ -51,6 +55,7 @@ export class Coordinator {
     this.#rep = opts.replication;
     this.#clock = opts.clock;
     this.#log = opts.logger;
+    this.#maxKeyBytes = opts.maxKeyBytes;
     this.#writer = new ReplicaWriter(opts.view, opts.hints, opts.logger);
     this.#reader = new QuorumReader(opts.view, opts.store, this.#writer);
   }
@@ -64,6 +69,12 @@ export class Coordinator {
         `operation ${op.id} names no kind: set one of get, set, delete, touch, increment, compare_and_set`,
         'INVALID_ARGUMENT',
       );
+    }
+    try {
+      // Checked before routing: a bad key is refused here, never forwarded.
+      checkKey(key, this.#maxKeyBytes);
+    } catch (err) {
+      return this.#failed(op.id, err);
     }
     const preferenceList = this.#view.ring().preferenceList(key, this.#rep.factor);
     if (!ctx.forwarded && !preferenceList.includes(this.#view.selfId)) {

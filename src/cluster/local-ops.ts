@@ -28,13 +28,6 @@ function versionMsg(v: Version | undefined): VersionMsg | null {
   return v ? { timestamp: v.timestamp, node: v.node } : null;
 }
 
-function checkFlags(flags: number): StoreValueFlags {
-  if (flags !== ValueFlags.RAW && flags !== ValueFlags.UTF8 && flags !== ValueFlags.MSGPACK) {
-    throw new RingCacheError('INVALID_ARGUMENT', `flags ${flags} is unknown; use 0 (RAW), 1 (UTF8) or 2 (MSGPACK)`);
-  }
-  return flags;
-}
-
 function setMode(mode: number): SetMode {
   switch (mode) {
     case SetModeWire.ALWAYS:
@@ -95,7 +88,7 @@ export function applyLocal(store: Store, op: OperationMsg, nowMs: number): Local
         value = Buffer.from(req.text, 'utf8');
         flags = ValueFlags.UTF8;
       }
-      const out = store.set(req.key, value, checkFlags(flags), { ttlMs: req.ttlMs, mode: setMode(req.mode) });
+      const out = store.set(req.key, value, flags as StoreValueFlags, { ttlMs: req.ttlMs, mode: setMode(req.mode) });
       return {
         result: { id, code: Code.OK, message: '', result: 'set', set: { stored: out.stored, version: versionMsg(out.version) } },
         written: out.stored ? store.readRecord(req.key) : undefined,
@@ -128,7 +121,7 @@ export function applyLocal(store: Store, op: OperationMsg, nowMs: number): Local
       if (!req.expected || !req.expected.node) {
         throw new RingCacheError('INVALID_ARGUMENT', 'expected is missing: pass the version returned by Get');
       }
-      const version = store.compareAndSet(req.key, req.expected, req.value, checkFlags(req.flags), req.ttlMs);
+      const version = store.compareAndSet(req.key, req.expected, req.value, req.flags as StoreValueFlags, req.ttlMs);
       return {
         result: { id, code: Code.OK, message: '', result: 'compareAndSet', compareAndSet: { version: versionMsg(version) } },
         written: store.readRecord(req.key),

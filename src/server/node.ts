@@ -46,7 +46,9 @@ export class CacheNode {
   readonly #config: ClusterConfig;
   readonly #log: Logger;
   readonly #grpc = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-  readonly #health = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])));
+  readonly #health = new HealthImplementation(
+    Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])),
+  );
   readonly #peers = new Map<string, PeerClient>();
   readonly #hints: HintStore;
   readonly #handoff: HintedHandoff;
@@ -57,13 +59,17 @@ export class CacheNode {
   #serving = false;
   #stopping: Promise<void> | undefined;
   #endWatches: () => void = () => undefined;
+  #endPeerStreams: () => void = () => undefined;
   #drainPipelines: () => Promise<void> = () => Promise.resolve();
 
   constructor(opts: NodeOptions) {
     const self = opts.config.nodes.find((n) => n.id === opts.nodeId);
     if (!self) {
       const known = opts.config.nodes.map((n) => n.id).join(', ');
-      throw new RingCacheError('CONFIG_INVALID', `node id '${opts.nodeId}' is not in ${opts.config.source} (known: ${known})`);
+      throw new RingCacheError(
+        'CONFIG_INVALID',
+        `node id '${opts.nodeId}' is not in ${opts.config.source} (known: ${known})`,
+      );
     }
     this.id = self.id;
     this.self = self;
@@ -78,10 +84,18 @@ export class CacheNode {
       maxValueBytes: limits.maxValueBytes,
       tombstoneGraceMs: opts.config.tombstoneGraceMs,
     });
-    this.topology = new Topology(opts.config.nodes, opts.config.vnodes, this.#log.child({ component: 'topology' }));
+    this.topology = new Topology(
+      opts.config.nodes,
+      opts.config.vnodes,
+      this.#log.child({ component: 'topology' }),
+    );
     this.#hints = new HintStore(opts.config.hints);
     const view = this.#view();
-    this.#handoff = new HintedHandoff({ view, hints: this.#hints, logger: this.#log.child({ component: 'handoff' }) });
+    this.#handoff = new HintedHandoff({
+      view,
+      hints: this.#hints,
+      logger: this.#log.child({ component: 'handoff' }),
+    });
     this.#coordinator = new Coordinator({
       view,
       store: this.store,
@@ -89,6 +103,7 @@ export class CacheNode {
       replication,
       clock: systemClock,
       logger: this.#log.child({ component: 'coordinator' }),
+      maxKeyBytes: limits.maxKeyBytes,
     });
   }
 
@@ -104,17 +119,28 @@ export class CacheNode {
     this.#http = await startHttp({
       host: this.self.httpHost,
       port: this.self.httpPort,
-      registry: nodeMetrics(this.id, { store: this.store, hints: this.#hints, coordinator: this.#coordinator, handoff: this.#handoff }),
+      registry: nodeMetrics(this.id, {
+        store: this.store,
+        hints: this.#hints,
+        coordinator: this.#coordinator,
+        handoff: this.#handoff,
+      }),
       serving: () => this.#serving,
       logger: this.#log,
     }).catch((err: NodeJS.ErrnoException) => {
-      throw new RingCacheError('UNAVAILABLE', `node ${this.id}: cannot listen on http ${this.self.http}: ${err.code ?? err.message}`);
+      throw new RingCacheError(
+        'UNAVAILABLE',
+        `node ${this.id}: cannot listen on http ${this.self.http}: ${err.code ?? err.message}`,
+      );
     });
     this.#startGossip();
     this.#handoff.start();
     this.#serving = true;
     for (const s of HEALTH_SERVICES) this.#health.setStatus(s, 'SERVING');
-    this.#log.info({ address: this.self.address, http: this.self.http, nodes: config.nodes.length }, 'node serving');
+    this.#log.info(
+      { address: this.self.address, http: this.self.http, nodes: config.nodes.length },
+      'node serving',
+    );
     const others = config.nodes.filter((n) => n.id !== this.id).map((n) => n.id);
     if (config.replication.factor > 1 && others.length > 0) {
       void catchUpFromPeers(this.#view(), others, this.store, this.#log.child({ component: 'catch-up' }));
@@ -138,9 +164,13 @@ export class CacheNode {
     this.#membership?.leave();
     await this.#drainPipelines();
     this.#endWatches();
+    this.#endPeerStreams();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
-        this.#log.warn({ afterMs: this.#drainTimeoutMs }, 'calls still open at drain timeout; cancelling them');
+        this.#log.warn(
+          { afterMs: this.#drainTimeoutMs },
+          'calls still open at drain timeout; cancelling them',
+        );
         this.#grpc.forceShutdown();
         resolve();
       }, this.#drainTimeoutMs);
@@ -200,18 +230,17 @@ export class CacheNode {
     this.#endWatches = cluster.endWatches;
     this.#grpc.addService(services.Cache.service, cache.handlers);
     this.#grpc.addService(services.Cluster.service, cluster.handlers);
-    this.#grpc.addService(
-      services.Peer.service,
-      peerService({
-        selfId: this.id,
-        store: this.store,
-        hints: this.#hints,
-        topology: this.topology,
-        replicationFactor: this.#config.replication.factor,
-        membership: () => this.#membership,
-        logger: this.#log.child({ component: 'peer' }),
-      }),
-    );
+    const peer = peerService({
+      selfId: this.id,
+      store: this.store,
+      hints: this.#hints,
+      topology: this.topology,
+      replicationFactor: this.#config.replication.factor,
+      membership: () => this.#membership,
+      logger: this.#log.child({ component: 'peer' }),
+    });
+    this.#endPeerStreams = peer.endStreams;
+    this.#grpc.addService(services.Peer.service, peer.handlers);
     this.#health.addToServer(this.#grpc);
     addReflection(this.#grpc);
   }

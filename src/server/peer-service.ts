@@ -35,28 +35,49 @@ export interface PeerServiceDeps {
 const SYNC_BATCH = 512;
 
 /** The ringcache.v1.Peer handlers (node to node). */
-export function peerService(deps: PeerServiceDeps): grpc.UntypedServiceImplementation {
+export function peerService(deps: PeerServiceDeps): {
+  handlers: grpc.UntypedServiceImplementation;
+  endStreams(): void;
+} {
   const { store, hints, logger } = deps;
+  // Replicate and Read streams live as long as the peer that opened them; a draining node ends them so
+  // its gRPC server can shut down without waiting for its peers to hang up.
+  const open = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
+  const track = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+    open.add(call);
+    const forget = () => open.delete(call);
+    call.on('end', () => {
+      forget();
+      call.end();
+    });
+    call.on('error', forget); // the coordinator's side reports it
+    call.on('cancelled', forget);
+  };
   const applyOne = (m: RecordMsg): number => {
     const record = msgToRecord(m);
     if (!record) return Code.INVALID_ARGUMENT;
     try {
       // A stand-in for a dead replica holds the write as a hint, not in its own store (sloppy quorum).
-      if (m.hintFor && m.hintFor !== deps.selfId) return hints.add(m.hintFor, m.key, record) ? Code.OK : Code.RESOURCE_EXHAUSTED;
+      if (m.hintFor && m.hintFor !== deps.selfId)
+        return hints.add(m.hintFor, m.key, record) ? Code.OK : Code.RESOURCE_EXHAUSTED;
       store.applyRecord(m.key, record);
       return Code.OK;
     } catch (err) {
-      return toCodeAndMessage(err, (bug) => logger.error({ err: bug }, 'unexpected error applying a replica write')).code;
+      return toCodeAndMessage(err, (bug) =>
+        logger.error({ err: bug }, 'unexpected error applying a replica write'),
+      ).code;
     }
   };
 
-  return {
+  const handlers: grpc.UntypedServiceImplementation = {
     Replicate: (call: grpc.ServerDuplexStream<ReplicateRequestMsg, ReplicateResponseMsg>) => {
-      call.on('data', (frame: ReplicateRequestMsg) => call.write({ frameId: frame.frameId, codes: frame.records.map(applyOne) }));
-      call.on('end', () => call.end());
-      call.on('error', () => undefined); // the coordinator's side reports it
+      track(call as grpc.ServerDuplexStream<unknown, unknown>);
+      call.on('data', (frame: ReplicateRequestMsg) =>
+        call.write({ frameId: frame.frameId, codes: frame.records.map(applyOne) }),
+      );
     },
     Read: (call: grpc.ServerDuplexStream<ReadRequestMsg, ReadResponseMsg>) => {
+      track(call as grpc.ServerDuplexStream<unknown, unknown>);
       call.on('data', (frame: ReadRequestMsg) => {
         const results = frame.keys.map((key) => {
           const record = store.readRecord(key);
@@ -64,8 +85,6 @@ export function peerService(deps: PeerServiceDeps): grpc.UntypedServiceImplement
         });
         call.write({ frameId: frame.frameId, results });
       });
-      call.on('end', () => call.end());
-      call.on('error', () => undefined);
     },
     Sync: (call: grpc.ServerWritableStream<SyncRequestMsg, SyncResponseMsg>) => {
       void streamRecordsFor(call, deps).catch((err: unknown) => {
@@ -73,13 +92,19 @@ export function peerService(deps: PeerServiceDeps): grpc.UntypedServiceImplement
         call.destroy(err instanceof Error ? err : new Error(String(err)));
       });
     },
-    Ping: (call: grpc.ServerUnaryCall<PingRequestMsg, PingResponseMsg>, callback: grpc.sendUnaryData<PingResponseMsg>) => {
+    Ping: (
+      call: grpc.ServerUnaryCall<PingRequestMsg, PingResponseMsg>,
+      callback: grpc.sendUnaryData<PingResponseMsg>,
+    ) => {
       const membership = deps.membership();
       if (!membership) return callback({ code: Code.UNAVAILABLE, details: 'gossip not started' });
       const updates = membership.handlePing(call.request.from, updatesFromWire(call.request.updates));
       callback(null, { from: deps.selfId, updates: updatesToWire(updates), ack: true });
     },
-    PingReq: (call: grpc.ServerUnaryCall<PingReqRequestMsg, PingResponseMsg>, callback: grpc.sendUnaryData<PingResponseMsg>) => {
+    PingReq: (
+      call: grpc.ServerUnaryCall<PingReqRequestMsg, PingResponseMsg>,
+      callback: grpc.sendUnaryData<PingResponseMsg>,
+    ) => {
       const membership = deps.membership();
       if (!membership) return callback({ code: Code.UNAVAILABLE, details: 'gossip not started' });
       const { from, target, updates } = call.request;
@@ -89,10 +114,20 @@ export function peerService(deps: PeerServiceDeps): grpc.UntypedServiceImplement
       );
     },
   };
+  return {
+    handlers,
+    endStreams: () => {
+      for (const call of open) call.end();
+      open.clear();
+    },
+  };
 }
 
 /** Sends every record whose preference list holds `forNode`, in batches, waiting for the stream to drain. */
-async function streamRecordsFor(call: grpc.ServerWritableStream<SyncRequestMsg, SyncResponseMsg>, deps: PeerServiceDeps): Promise<void> {
+async function streamRecordsFor(
+  call: grpc.ServerWritableStream<SyncRequestMsg, SyncResponseMsg>,
+  deps: PeerServiceDeps,
+): Promise<void> {
   const forNode = call.request.forNode;
   const ring = deps.topology.ring;
   let batch: RecordMsg[] = [];

@@ -91,72 +91,86 @@ describe('a 3-node cluster (N=1) and the SDK that routes on the ring', function 
     });
   });
 
-  it('stores each key on exactly the node the ring names', async () => {
-    const before = await statsByNode(t);
-    const keys = Array.from({ length: 300 }, (_, i) => `owned-${i}`);
-    await cache.setMany(keys.map((key) => ({ key, value: 'x' })));
-    const after = await statsByNode(t);
-    const ring = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes });
-    for (const id of ['n1', 'n2', 'n3']) {
-      const expected = keys.filter((k) => ring.owner(k) === id).length;
-      expect(after.get(id)!.keys - before.get(id)!.keys, `keys on ${id}`).to.equal(expected);
-    }
+  describe('routing', () => {
+    it('stores each key on exactly the node the ring names', async () => {
+      const before = await statsByNode(t);
+      const keys = Array.from({ length: 300 }, (_, i) => `owned-${i}`);
+      await cache.setMany(keys.map((key) => ({ key, value: 'x' })));
+      const after = await statsByNode(t);
+      const ring = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes });
+      for (const id of ['n1', 'n2', 'n3']) {
+        const expected = keys.filter((k) => ring.owner(k) === id).length;
+        expect(after.get(id)!.keys - before.get(id)!.keys, `keys on ${id}`).to.equal(expected);
+      }
+    });
+
+    it('batches concurrent calls bound for one node into one frame', async () => {
+      const fresh = await t.client();
+      await fresh.get('warm-up'); // opens the stream to one node
+      const before = [...fresh.framesSent().values()].reduce((a, b) => a + b, 0);
+      await Promise.all(Array.from({ length: 300 }, (_, i) => fresh.set(`batch-${i}`, i)));
+      const sent = [...fresh.framesSent().values()].reduce((a, b) => a + b, 0) - before;
+      // 300 calls over 3 nodes in one event-loop turn: one frame per node (256 ops per frame at most).
+      expect(sent).to.be.at.most(6);
+      expect(sent).to.be.at.least(3);
+    });
+
+    it('a node receiving a key it does not own forwards it to the owner and answers correctly', async () => {
+      const ring = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes });
+      const key = Array.from({ length: 100 }, (_, i) => `fwd-${i}`).find((k) => ring.owner(k) === 'n2')!;
+      await cache.set(key, 'on-n2');
+      const stale = new PipelineConnection({ address: t.address('n1') }); // a client with a wrong idea of the ring
+      let epoch = 0;
+      const withEpoch = new PipelineConnection({ address: t.address('n1'), onEpoch: (e) => (epoch = e) });
+      try {
+        const res = await withEpoch.send({ op: 'get', get: { key, consistency: 0 } }, Date.now() + 3000);
+        expect(res.code).to.equal(0);
+        expect(res.get!.value.toString()).to.equal('on-n2');
+        expect(epoch).to.equal(1);
+        const set = await stale.send(
+          {
+            op: 'set',
+            set: { key, value: Buffer.from('via-n1'), flags: 1, ttlMs: 0, mode: 0, consistency: 0 },
+          },
+          Date.now() + 3000,
+        );
+        expect(set.code).to.equal(0);
+        expect(set.set!.version!.node).to.equal('n2'); // written by the owner, not by n1
+        expect(await cache.get(key)).to.equal('via-n1');
+      } finally {
+        stale.close();
+        withEpoch.close();
+      }
+    });
+
+    it('refuses values the codec cannot encode before anything is sent', async () => {
+      const fresh = await t.client();
+      await expectError(fresh.set('fn', { f: () => 1 }), 'INVALID_ARGUMENT', /value\.f is a function/);
+      await expectError(fresh.set('sym', [Symbol('x')]), 'INVALID_ARGUMENT', /value\[0\] is a symbol/);
+      await expectError(fresh.set('undef', undefined), 'INVALID_ARGUMENT', /undefined/);
+      expect([...fresh.framesSent().values()].reduce((a, b) => a + b, 0)).to.equal(0);
+    });
+
+    it('reports a key over the limit with a typed error', async () => {
+      await expectError(cache.set('k'.repeat(2000), 1), 'KEY_TOO_LARGE', /max_key_bytes is 1024/);
+    });
   });
 
-  it('batches concurrent calls bound for one node into one frame', async () => {
-    const fresh = await t.client();
-    await fresh.get('warm-up'); // opens the stream to one node
-    const before = [...fresh.framesSent().values()].reduce((a, b) => a + b, 0);
-    await Promise.all(Array.from({ length: 300 }, (_, i) => fresh.set(`batch-${i}`, i)));
-    const sent = [...fresh.framesSent().values()].reduce((a, b) => a + b, 0) - before;
-    // 300 calls over 3 nodes in one event-loop turn: one frame per node (256 ops per frame at most).
-    expect(sent).to.be.at.most(6);
-    expect(sent).to.be.at.least(3);
-  });
-
-  it('a node receiving a key it does not own forwards it to the owner and answers correctly', async () => {
-    const ring = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes });
-    const key = Array.from({ length: 100 }, (_, i) => `fwd-${i}`).find((k) => ring.owner(k) === 'n2')!;
-    await cache.set(key, 'on-n2');
-    const stale = new PipelineConnection({ address: t.address('n1') }); // a client with a wrong idea of the ring
-    let epoch = 0;
-    const withEpoch = new PipelineConnection({ address: t.address('n1'), onEpoch: (e) => (epoch = e) });
-    try {
-      const res = await withEpoch.send({ op: 'get', get: { key, consistency: 0 } }, Date.now() + 3000);
-      expect(res.code).to.equal(0);
-      expect(res.get!.value.toString()).to.equal('on-n2');
-      expect(epoch).to.equal(1);
-      const set = await stale.send({ op: 'set', set: { key, value: Buffer.from('via-n1'), flags: 1, ttlMs: 0, mode: 0, consistency: 0 } }, Date.now() + 3000);
-      expect(set.code).to.equal(0);
-      expect(set.set!.version!.node).to.equal('n2'); // written by the owner, not by n1
-      expect(await cache.get(key)).to.equal('via-n1');
-    } finally {
-      stale.close();
-      withEpoch.close();
-    }
-  });
-
-  it('refuses values the codec cannot encode before anything is sent', async () => {
-    const fresh = await t.client();
-    await expectError(fresh.set('fn', { f: () => 1 }), 'INVALID_ARGUMENT', /value\.f is a function/);
-    await expectError(fresh.set('sym', [Symbol('x')]), 'INVALID_ARGUMENT', /value\[0\] is a symbol/);
-    await expectError(fresh.set('undef', undefined), 'INVALID_ARGUMENT', /undefined/);
-    expect([...fresh.framesSent().values()].reduce((a, b) => a + b, 0)).to.equal(0);
-  });
-
-  it('reports a key over the limit with a typed error', async () => {
-    await expectError(cache.set('k'.repeat(2000), 1), 'KEY_TOO_LARGE', /max_key_bytes is 1024/);
-  });
-
-  it('sees a stopped node through the topology watch', async () => {
-    const watcher = await t.client();
-    await t.cluster.kill('n3', 'SIGKILL');
-    await until('n3 marked dead in the client', () => watcher.cluster.members.get('n3')?.state === 'dead', 10_000);
-    // keys owned by others still work
-    const ring = watcher.cluster.ring;
-    const key = Array.from({ length: 50 }, (_, i) => `alive-${i}`).find((k) => ring.owner(k) !== 'n3')!;
-    await watcher.set(key, 'still here');
-    expect(await watcher.get(key)).to.equal('still here');
+  describe('when a node stops (runs last: it kills n3)', () => {
+    it('sees a stopped node through the topology watch', async () => {
+      const watcher = await t.client();
+      await t.cluster.kill('n3', 'SIGKILL');
+      await until(
+        'n3 marked dead in the client',
+        () => watcher.cluster.members.get('n3')?.state === 'dead',
+        10_000,
+      );
+      // keys owned by others still work
+      const ring = watcher.cluster.ring;
+      const key = Array.from({ length: 50 }, (_, i) => `alive-${i}`).find((k) => ring.owner(k) !== 'n3')!;
+      await watcher.set(key, 'still here');
+      expect(await watcher.get(key)).to.equal('still here');
+    });
   });
 });
 
@@ -164,7 +178,10 @@ describe('connecting and starting with bad input', () => {
   it('fails after the deadline when no seed answers, listing what was tried', async () => {
     const [p1, p2] = await freePorts(2);
     const started = Date.now();
-    const err = await expectError(RingCache.connect({ seeds: [`127.0.0.1:${p1}`, `127.0.0.1:${p2}`], timeoutMs: 800 }), 'UNAVAILABLE');
+    const err = await expectError(
+      RingCache.connect({ seeds: [`127.0.0.1:${p1}`, `127.0.0.1:${p2}`], timeoutMs: 800 }),
+      'UNAVAILABLE',
+    );
     expect(err.message).to.include(`127.0.0.1:${p1}`).and.include(`127.0.0.1:${p2}`);
     expect(Date.now() - started).to.be.below(3000);
   });
@@ -174,7 +191,11 @@ describe('connecting and starting with bad input', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
     try {
-      await expectError(RingCache.connect({ seeds: [`127.0.0.1:${port}`], timeoutMs: 1000 }), 'UNAVAILABLE', new RegExp(`127.0.0.1:${port}`));
+      await expectError(
+        RingCache.connect({ seeds: [`127.0.0.1:${port}`], timeoutMs: 1000 }),
+        'UNAVAILABLE',
+        new RegExp(`127.0.0.1:${port}`),
+      );
     } finally {
       server.close();
     }
@@ -193,7 +214,10 @@ describe('connecting and starting with bad input', () => {
     try {
       await cluster.start().then(
         () => expect.fail('start should fail'),
-        (err: Error) => expect(err.message).to.match(new RegExp(`node n2: port ${config.nodes[1]!.port} on 127.0.0.1 is already in use`)),
+        (err: Error) =>
+          expect(err.message).to.match(
+            new RegExp(`node n2: port ${config.nodes[1]!.port} on 127.0.0.1 is already in use`),
+          ),
       );
       expect(cluster.isRunning('n1')).to.equal(false);
     } finally {

@@ -1,0 +1,149 @@
+/**
+ * `npm run bench`: the SDK against a local 3-node cluster (real processes), closed loop.
+ * 100k keys preloaded, 100-byte values, 90% get / 10% set, concurrency 64 and 256, 10 s each after a
+ * 2 s warm-up, for N=1 and for N=3/W=2. Prints ops/s, p50, p99 and CPU seconds of client and nodes.
+ * Flags: --seconds S --warmup S --keys K --concurrency 64,256 --rows n1,n3
+ */
+import * as hdr from 'hdr-histogram-js';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { RingCache } from '../src/index';
+import { LocalCluster } from '../src/cli/local-cluster';
+import { testConfig } from '../test/support/cluster';
+import { processCpuSeconds } from './proc-cpu';
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const seconds = Number(flag('seconds', '10'));
+const warmup = Number(flag('warmup', '2'));
+const keyCount = Number(flag('keys', '100000'));
+const concurrencies = flag('concurrency', '64,256').split(',').map(Number);
+const rows = flag('rows', 'n1,n3').split(',');
+const value = Buffer.alloc(100, 'v');
+
+interface Row {
+  setup: string;
+  concurrency: number;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  failed: number;
+  clientCpuS: number;
+  nodesCpuS: number;
+}
+
+function progress(text: string): void {
+  process.stderr.write(`\r\x1b[K${text}`);
+}
+
+async function preload(cache: RingCache): Promise<void> {
+  const batch = 2000;
+  for (let i = 0; i < keyCount; i += batch) {
+    const entries = [];
+    for (let j = i; j < Math.min(keyCount, i + batch); j++) entries.push({ key: `key:${j}`, value });
+    await cache.setMany(entries);
+    progress(`preloading ${Math.min(keyCount, i + batch)}/${keyCount} keys`);
+  }
+}
+
+async function runPoint(cache: RingCache, cluster: LocalCluster, setup: string, concurrency: number): Promise<Row> {
+  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  let measuring = false;
+  let stop = false;
+  let ops = 0;
+  let failed = 0;
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const worker = async () => {
+    while (!stop) {
+      const key = `key:${Math.floor(rand() * keyCount)}`;
+      const t0 = process.hrtime.bigint();
+      try {
+        if (rand() < 0.9) await cache.get(key);
+        else await cache.set(key, value);
+      } catch {
+        failed++;
+      }
+      if (measuring) {
+        histogram.recordValue(Number(process.hrtime.bigint() - t0) / 1000); // µs
+        ops++;
+      }
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  const startedAt = Date.now();
+  const ticker = setInterval(() => {
+    const elapsed = (Date.now() - startedAt) / 1000;
+    progress(`${setup} conc ${concurrency}: ${measuring ? 'measuring' : 'warming up'}, ${Math.max(0, warmup + seconds - elapsed).toFixed(0)} s left`);
+  }, 500);
+  await new Promise((r) => setTimeout(r, warmup * 1000));
+  const pids = cluster.config.nodes.map((n) => cluster.pid(n.id)!);
+  const nodesCpu0 = pids.reduce((a, p) => a + processCpuSeconds(p), 0);
+  const clientCpu0 = process.cpuUsage();
+  measuring = true;
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsedS = (Date.now() - t0) / 1000;
+  const clientCpu = process.cpuUsage(clientCpu0);
+  const nodesCpuS = pids.reduce((a, p) => a + processCpuSeconds(p), 0) - nodesCpu0;
+  stop = true;
+  await Promise.all(workers);
+  clearInterval(ticker);
+  progress('');
+  return {
+    setup,
+    concurrency,
+    opsPerSec: Math.round(ops / elapsedS),
+    p50Ms: histogram.getValueAtPercentile(50) / 1000,
+    p99Ms: histogram.getValueAtPercentile(99) / 1000,
+    p999Ms: histogram.getValueAtPercentile(99.9) / 1000,
+    failed,
+    clientCpuS: (clientCpu.user + clientCpu.system) / 1e6,
+    nodesCpuS,
+  };
+}
+
+async function main(): Promise<void> {
+  const results: Row[] = [];
+  for (const row of rows) {
+    const factor = row === 'n3' ? 3 : 1;
+    const setup = factor === 3 ? 'ringcache N=3 W=2' : 'ringcache N=1';
+    const config = await testConfig({ nodes: 3, factor, writeQuorum: factor === 3 ? 2 : 1, readQuorum: 1, maxMemoryBytes: 512 * 1024 * 1024 });
+    const cluster = new LocalCluster(config, { env: { RINGCACHE_LOG_LEVEL: 'warn' } });
+    const stopAll = () => void cluster.stop().then(() => process.exit(130));
+    process.once('SIGINT', stopAll);
+    try {
+      progress(`starting 3 nodes for ${setup}`);
+      await cluster.start();
+      const cache = await RingCache.connect({ seeds: [config.nodes[0]!.address], timeoutMs: 5000 });
+      await preload(cache);
+      for (const c of concurrencies) results.push(await runPoint(cache, cluster, setup, c));
+      await cache.close();
+    } finally {
+      process.off('SIGINT', stopAll);
+      await cluster.stop();
+    }
+  }
+  const header = '| setup | concurrency | ops/s | p50 ms | p99 ms | p99.9 ms | failed | client CPU s | nodes CPU s |';
+  const lines = results.map(
+    (r) =>
+      `| ${r.setup} | ${r.concurrency} | ${r.opsPerSec.toLocaleString('en-US')} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.failed} | ${r.clientCpuS.toFixed(1)} | ${r.nodesCpuS.toFixed(1)} |`,
+  );
+  const table = [header, '|---|---|---|---|---|---|---|---|---|', ...lines].join('\n');
+  console.log(`\n${keyCount} keys, 100-byte values, 90% get / 10% set, ${seconds} s per point after ${warmup} s warm-up\n`);
+  console.log(table);
+  const dir = path.resolve(__dirname, '../../bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'sdk.json'), JSON.stringify({ date: new Date().toISOString(), seconds, keyCount, results }, null, 2));
+  writeFileSync(path.join(dir, 'sdk.md'), `${table}\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
