@@ -81,14 +81,16 @@ export class TopologyClient {
   async fetch(addresses: string[], timeoutMs: number, previous?: ClusterMap): Promise<ClusterMap> {
     const deadline = Date.now() + timeoutMs;
     const tried: string[] = [];
-    for (const address of addresses) {
+    for (const [i, address] of addresses.entries()) {
       const left = deadline - Date.now();
       if (left <= 0) {
         tried.push(`${address}: not tried, deadline passed`);
         continue;
       }
       try {
-        const msg = await this.#topology(address, Math.max(left / 2, Math.min(left, 250)));
+        // A share of what is left, so one silent seed cannot use up the whole budget.
+        const share = Math.min(left, Math.max(250, left / (addresses.length - i)));
+        const msg = await this.#topology(address, share);
         return clusterMapOf(msg, previous);
       } catch (err) {
         tried.push(`${address}: ${describe(err)}`);

@@ -59,7 +59,7 @@ export class TestCluster {
   }
 
   async client(opts: Partial<RingCacheOptions> = {}): Promise<RingCache> {
-    const c = await RingCache.connect({ seeds: [this.seeds[0]!], ...opts });
+    const c = await RingCache.connect({ seeds: this.seeds, ...opts });
     this.#clients.push(c);
     return c;
   }
