@@ -1,0 +1,44 @@
+import type { ClusterConfig, GossipConfig } from './types';
+
+/**
+ * Values used when cluster.yml leaves a field out. The shipped cluster.yml explains each; the
+ * membership layer documents why the gossip timings are what they are (cluster/membership/config.ts).
+ */
+export const DEFAULT_NAME = 'local';
+
+/** hashring `vnode count`. 160 digests x 4 points keeps max/mean keys per node near 1.05 (bench/ring.ts). */
+export const DEFAULT_VNODES = 160;
+
+/** N=3, W=2, R=1 (DESIGN.md), capped so a small cluster still starts: see defaultReplication. */
+export const DEFAULT_REPLICATION = { factor: 3, writeQuorum: 2, readQuorum: 1 } as const;
+
+export const DEFAULT_GOSSIP: Readonly<GossipConfig> = {
+  probeIntervalMs: 500,
+  probeTimeoutMs: 300,
+  indirectProbes: 2,
+  suspicionTimeoutMs: 1500,
+};
+
+export const DEFAULT_HINTS = { maxCount: 100_000, maxBytes: 64 * 1024 * 1024 } as const;
+
+/** Deletes are kept this long so read repair and anti-entropy never resurrect a deleted key. */
+export const DEFAULT_TOMBSTONE_GRACE_MS = 60_000;
+
+export const DEFAULT_LIMITS = { maxKeyBytes: 1024, maxValueBytes: 1024 * 1024, maxMemoryBytes: 256 * 1024 * 1024 } as const;
+
+/**
+ * Replication for fields left out, capped at the node count so a 1- or 2-node cluster works without
+ * editing: factor = min(3, nodes), write quorum = min(2, factor), read quorum 1. Explicit values are
+ * kept as given (and validated: an explicit factor above the node count is an error).
+ */
+export function defaultReplication(
+  nodeCount: number,
+  given: { factor?: number | undefined; writeQuorum?: number | undefined; readQuorum?: number | undefined } = {},
+): ClusterConfig['replication'] {
+  const factor = given.factor ?? Math.min(DEFAULT_REPLICATION.factor, nodeCount);
+  return {
+    factor,
+    writeQuorum: given.writeQuorum ?? Math.min(DEFAULT_REPLICATION.writeQuorum, factor),
+    readQuorum: given.readQuorum ?? DEFAULT_REPLICATION.readQuorum,
+  };
+}

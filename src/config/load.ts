@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { RingCacheError } from '../errors';
+import { ConfigIssues } from './issues';
+import { readConfig } from './schema';
+import type { ClusterConfig } from './types';
+import { validateConfig } from './validate';
+import { YamlReader } from './yaml-reader';
+
+/** Reads and validates a cluster.yml; every error message starts with `path:line:`. */
+export function loadConfig(path: string): ClusterConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new RingCacheError('CONFIG_INVALID', `${path}: cannot read the cluster config: ${reason}`, { cause: err });
+  }
+  return parseConfig(text, path);
+}
+
+/**
+ * Parses and validates cluster.yml text; `source` names it in messages. Throws one CONFIG_INVALID
+ * listing every problem, one per line. Syntax errors stop there; otherwise types and unknown fields
+ * are checked first, and ranges and cross-field rules only once every field has the right type, so
+ * no message is about a value that was already reported as wrong.
+ */
+export function parseConfig(text: string, source: string): ClusterConfig {
+  const issues = new ConfigIssues(source);
+  const lineCounter = new LineCounter();
+  // uniqueKeys off: schema reading reports a repeated field itself, with its path and both lines.
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: true });
+  for (const err of doc.errors) {
+    issues.add(err.linePos?.[0].line, '', `YAML syntax error: ${firstSentence(err.message)}`);
+  }
+  issues.throwIfAny();
+
+  const reader = new YamlReader(doc, lineCounter, issues);
+  const config = readConfig(reader, doc.contents ?? undefined, source);
+  issues.throwIfAny();
+  validateConfig(config, (path) => reader.lines.get(path), issues, (path) => !reader.lines.has(path));
+  issues.throwIfAny();
+  return config;
+}
+
+/** yaml's pretty messages append " at line L, column C:" and a source excerpt; the line is ours already. */
+function firstSentence(message: string): string {
+  const cut = message.indexOf(' at line ');
+  return cut < 0 ? message.split('\n')[0]! : message.slice(0, cut);
+}

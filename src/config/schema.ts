@@ -1,0 +1,76 @@
+import type { Node } from 'yaml';
+import { DEFAULT_GOSSIP, DEFAULT_HINTS, DEFAULT_LIMITS, DEFAULT_NAME, DEFAULT_TOMBSTONE_GRACE_MS, DEFAULT_VNODES, defaultReplication } from './defaults';
+import type { ClusterConfig, NodeConfig } from './types';
+import type { YamlReader } from './yaml-reader';
+
+/**
+ * The shape of cluster.yml: which fields exist where and what type each has. Reading reports wrong
+ * types and unknown fields; ranges and relations between fields are validate.ts's job, so that
+ * generated configs get the same checks.
+ */
+const TOP = ['cluster', 'limits', 'nodes'] as const;
+const CLUSTER = ['name', 'vnodes', 'replication', 'gossip', 'hints', 'tombstone_grace_ms'] as const;
+const REPLICATION = ['factor', 'write_quorum', 'read_quorum'] as const;
+const GOSSIP = ['probe_interval_ms', 'probe_timeout_ms', 'indirect_probes', 'suspicion_timeout_ms'] as const;
+const HINTS = ['max_count', 'max_bytes'] as const;
+const LIMITS = ['max_key_bytes', 'max_value_bytes', 'max_memory'] as const;
+const NODE = ['id', 'address', 'http'] as const;
+
+/** Reads the document root into a config with defaults applied; undefined pieces were reported. */
+export function readConfig(r: YamlReader, root: Node | undefined, source: string): ClusterConfig {
+  const top = r.fields(root, '', TOP) ?? new Map<string, Node | undefined>();
+  const cluster = r.fields(top.get('cluster'), 'cluster', CLUSTER) ?? new Map<string, Node | undefined>();
+  const nodes = readNodes(r, top.get('nodes'), r.lineOf(root) ?? 1);
+  const replication = r.fields(cluster.get('replication'), 'cluster.replication', REPLICATION);
+  const gossip = r.fields(cluster.get('gossip'), 'cluster.gossip', GOSSIP);
+  const hints = r.fields(cluster.get('hints'), 'cluster.hints', HINTS);
+  const limits = r.fields(top.get('limits'), 'limits', LIMITS);
+  return {
+    name: r.string(cluster.get('name'), 'cluster.name') ?? DEFAULT_NAME,
+    vnodes: r.integer(cluster.get('vnodes'), 'cluster.vnodes') ?? DEFAULT_VNODES,
+    replication: defaultReplication(nodes.length, {
+      factor: r.integer(replication?.get('factor'), 'cluster.replication.factor'),
+      writeQuorum: r.integer(replication?.get('write_quorum'), 'cluster.replication.write_quorum'),
+      readQuorum: r.integer(replication?.get('read_quorum'), 'cluster.replication.read_quorum'),
+    }),
+    gossip: {
+      probeIntervalMs: r.integer(gossip?.get('probe_interval_ms'), 'cluster.gossip.probe_interval_ms') ?? DEFAULT_GOSSIP.probeIntervalMs,
+      probeTimeoutMs: r.integer(gossip?.get('probe_timeout_ms'), 'cluster.gossip.probe_timeout_ms') ?? DEFAULT_GOSSIP.probeTimeoutMs,
+      indirectProbes: r.integer(gossip?.get('indirect_probes'), 'cluster.gossip.indirect_probes') ?? DEFAULT_GOSSIP.indirectProbes,
+      suspicionTimeoutMs:
+        r.integer(gossip?.get('suspicion_timeout_ms'), 'cluster.gossip.suspicion_timeout_ms') ?? DEFAULT_GOSSIP.suspicionTimeoutMs,
+    },
+    hints: {
+      maxCount: r.integer(hints?.get('max_count'), 'cluster.hints.max_count') ?? DEFAULT_HINTS.maxCount,
+      maxBytes: r.size(hints?.get('max_bytes'), 'cluster.hints.max_bytes') ?? DEFAULT_HINTS.maxBytes,
+    },
+    tombstoneGraceMs: r.integer(cluster.get('tombstone_grace_ms'), 'cluster.tombstone_grace_ms') ?? DEFAULT_TOMBSTONE_GRACE_MS,
+    limits: {
+      maxKeyBytes: r.size(limits?.get('max_key_bytes'), 'limits.max_key_bytes') ?? DEFAULT_LIMITS.maxKeyBytes,
+      maxValueBytes: r.size(limits?.get('max_value_bytes'), 'limits.max_value_bytes') ?? DEFAULT_LIMITS.maxValueBytes,
+      maxMemoryBytes: r.size(limits?.get('max_memory'), 'limits.max_memory') ?? DEFAULT_LIMITS.maxMemoryBytes,
+    },
+    nodes,
+    source,
+  };
+}
+
+function readNodes(r: YamlReader, node: Node | undefined, rootLine: number | undefined): NodeConfig[] {
+  if (r.isEmpty(node)) return r.missing('nodes', r.lines.get('nodes') ?? rootLine, 'a list of nodes, each { id, address, http }') ?? [];
+  const nodes: NodeConfig[] = [];
+  r.list(node, 'nodes')?.forEach((item, i) => {
+    const path = `nodes[${i}]`;
+    if (r.isEmpty(item)) return r.missing(path, r.lines.get(path), 'a map { id, address, http }');
+    const fields = r.fields(item, path, NODE);
+    if (fields === undefined) return;
+    const line = r.lineOf(item);
+    const need = <T>(key: string, read: (n: Node | undefined, p: string) => T | undefined, what: string): T | undefined =>
+      r.isEmpty(fields.get(key)) ? r.missing(`${path}.${key}`, line, what) : read(fields.get(key), `${path}.${key}`);
+    const id = need('id', (n, p) => r.string(n, p), 'a node id such as n1');
+    const address = need('address', (n, p) => r.hostPort(n, p), 'host:port for gRPC, such as 127.0.0.1:7401');
+    const http = need('http', (n, p) => r.hostPort(n, p), 'host:port for HTTP, such as 127.0.0.1:9401');
+    if (id === undefined || address === undefined || http === undefined) return;
+    nodes.push({ id, address: address.text, host: address.host, port: address.port, http: http.text, httpHost: http.host, httpPort: http.port });
+  });
+  return nodes;
+}

@@ -1,0 +1,45 @@
+/**
+ * The validated cluster configuration (cluster.yml, or generated for `ringcache up --nodes N`).
+ * Field meanings, defaults and limits are documented in defaults.ts and the shipped cluster.yml;
+ * everything here has passed validate.ts, so consumers need not re-check ranges.
+ */
+export interface NodeConfig {
+  /** Stable member id on the ring (ring points are hashed from it): /^[A-Za-z0-9_.-]{1,64}$/. */
+  id: string;
+  /** gRPC listen/dial address, "host:port" as written. */
+  address: string;
+  host: string;
+  port: number;
+  /** HTTP address (metrics, health), "host:port" as written. */
+  http: string;
+  httpHost: string;
+  httpPort: number;
+}
+
+export interface GossipConfig {
+  /** Each member probes one other every this many ms. */
+  probeIntervalMs: number;
+  /** Wait for a direct ack before asking `indirectProbes` others; less than probeIntervalMs. */
+  probeTimeoutMs: number;
+  /** Members asked to probe on our behalf after a direct probe times out (0 disables). */
+  indirectProbes: number;
+  /** Time a suspected member has to refute before it is declared dead. */
+  suspicionTimeoutMs: number;
+}
+
+export interface ClusterConfig {
+  name: string;
+  /** hashring `vnode count`: md5 digests per node, each placing 4 ring points. */
+  vnodes: number;
+  /** N, W, R: 1 <= W, R <= N <= nodes.length. */
+  replication: { factor: number; writeQuorum: number; readQuorum: number };
+  gossip: GossipConfig;
+  /** Bounds on the hinted-handoff store of each node. */
+  hints: { maxCount: number; maxBytes: number };
+  tombstoneGraceMs: number;
+  /** Per-node storage limits, in bytes. maxKeyBytes + maxValueBytes <= maxMemoryBytes. */
+  limits: { maxKeyBytes: number; maxValueBytes: number; maxMemoryBytes: number };
+  nodes: NodeConfig[];
+  /** File path or '<generated>': error messages name it. */
+  source: string;
+}

@@ -1,0 +1,130 @@
+import { sameBindHost } from './address';
+import type { ConfigIssues } from './issues';
+import type { ClusterConfig } from './types';
+
+/** Where a field was written: its line, or undefined (generated config, or a default). */
+export type LineOf = (path: string) => number | undefined;
+
+/** True for a field whose value is a default (not in the file); generated configs pass nothing. */
+export type IsDefault = (path: string) => boolean;
+
+const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const MAX_VNODES = 10_000;
+
+/**
+ * Ranges and relations between fields, on the finished config (defaults applied), so a loaded file
+ * and a generated config are held to the same rules. Paths in messages are cluster.yml's names.
+ * A field left out is reported at its nearest written parent, with "(default)" after its value.
+ */
+export function validateConfig(config: ClusterConfig, lineOf: LineOf, issues: ConfigIssues, isDefault: IsDefault = () => false): void {
+  const c = new Checks(lineOf, issues, isDefault);
+  const { at, given, wholeInRange } = c;
+  if (!NODE_ID.test(config.name)) issues.add(at('cluster.name'), 'cluster.name', `"${config.name}" must match ${NODE_ID}`);
+  wholeInRange('cluster.vnodes', config.vnodes, 1, MAX_VNODES);
+  checkReplication(config, c);
+  checkGossip(config, c);
+  wholeInRange('cluster.hints.max_count', config.hints.maxCount, 1);
+  wholeInRange('cluster.hints.max_bytes', config.hints.maxBytes, 1);
+  wholeInRange('cluster.tombstone_grace_ms', config.tombstoneGraceMs, 1);
+  const { maxKeyBytes, maxValueBytes, maxMemoryBytes } = config.limits;
+  wholeInRange('limits.max_key_bytes', maxKeyBytes, 1);
+  wholeInRange('limits.max_value_bytes', maxValueBytes, 1);
+  wholeInRange('limits.max_memory', maxMemoryBytes, 1);
+  if (maxKeyBytes + maxValueBytes > maxMemoryBytes) {
+    issues.add(
+      at('limits.max_memory'),
+      'limits.max_memory',
+      `${given('limits.max_memory', maxMemoryBytes)} is smaller than max_key_bytes + max_value_bytes ` +
+        `(${maxKeyBytes} + ${maxValueBytes}); one entry must fit in memory`,
+    );
+  }
+  checkNodes(config, c);
+}
+
+/** Message helpers bound to one config's lines and issue list. */
+class Checks {
+  constructor(
+    readonly lineOf: LineOf,
+    readonly issues: ConfigIssues,
+    readonly isDefault: IsDefault,
+  ) {}
+
+  /** The line of the field, or of its nearest written parent. */
+  at = (path: string): number | undefined => nearestLine(path, this.lineOf);
+
+  /** The value as a message shows it: "(default)" when the file did not set it. */
+  given = (path: string, value: number): string => (this.isDefault(path) ? `${value} (default)` : `${value}`);
+
+  wholeInRange = (path: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void => {
+    if (!Number.isInteger(value) || value < min || value > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `${min}..${max}`;
+      this.issues.add(this.at(path), path, `${value} is out of range; expected a whole number ${range}`);
+    }
+  };
+}
+
+function checkReplication(config: ClusterConfig, { at, given, wholeInRange, issues }: Checks): void {
+  const { factor, writeQuorum, readQuorum } = config.replication;
+  const nodeCount = config.nodes.length;
+  if (nodeCount === 0) return; // reported once, as "nodes: at least one node is required"
+  const factorPath = 'cluster.replication.factor';
+  if (!Number.isInteger(factor) || factor < 1) return wholeInRange(factorPath, factor, 1);
+  if (factor > nodeCount) {
+    issues.add(at(factorPath), factorPath, `${factor} is larger than the number of nodes (${nodeCount}); each key needs ${factor} distinct nodes`);
+  }
+  for (const [field, value] of [['write_quorum', writeQuorum], ['read_quorum', readQuorum]] as const) {
+    const path = `cluster.replication.${field}`;
+    if (!Number.isInteger(value) || value < 1) wholeInRange(path, value, 1);
+    else if (value > factor) {
+      issues.add(at(path), path, `${given(path, value)} is larger than replication.factor ${given(factorPath, factor)}`);
+    }
+  }
+}
+
+function checkGossip(config: ClusterConfig, { at, wholeInRange, issues }: Checks): void {
+  const g = config.gossip;
+  wholeInRange('cluster.gossip.probe_interval_ms', g.probeIntervalMs, 1);
+  wholeInRange('cluster.gossip.probe_timeout_ms', g.probeTimeoutMs, 1);
+  wholeInRange('cluster.gossip.indirect_probes', g.indirectProbes, 0); // 0: no indirect probes
+  wholeInRange('cluster.gossip.suspicion_timeout_ms', g.suspicionTimeoutMs, 1);
+  if (g.probeTimeoutMs >= g.probeIntervalMs) {
+    const path = 'cluster.gossip.probe_timeout_ms';
+    issues.add(at(path), path, `${g.probeTimeoutMs} must be less than probe_interval_ms ${g.probeIntervalMs}, or probes overlap`);
+  }
+}
+
+/** Ids unique and well-formed; no port bound twice on one host, across gRPC and HTTP. */
+function checkNodes(config: ClusterConfig, { at, issues }: Checks): void {
+  if (config.nodes.length === 0) {
+    issues.add(at('nodes'), 'nodes', 'at least one node is required');
+    return;
+  }
+  const firstWithId = new Map<string, number>();
+  const bound: { host: string; port: number; path: string }[] = [];
+  config.nodes.forEach((node, i) => {
+    const idPath = `nodes[${i}].id`;
+    if (!NODE_ID.test(node.id)) issues.add(at(idPath), idPath, `"${node.id}" must match ${NODE_ID} (letters, digits, _ . -; at most 64)`);
+    if (node.id === '__proto__') issues.add(at(idPath), idPath, '"__proto__" is reserved (the ring keeps ids in plain objects)');
+    const first = firstWithId.get(node.id);
+    if (first === undefined) firstWithId.set(node.id, i);
+    else issues.add(at(idPath), idPath, `duplicate id "${node.id}" (also nodes[${first}], line ${at(`nodes[${first}].id`) ?? '?'})`);
+    for (const [field, host, port] of [['address', node.host, node.port], ['http', node.httpHost, node.httpPort]] as const) {
+      const path = `nodes[${i}].${field}`;
+      const clash = bound.find((b) => b.port === port && sameBindHost(b.host, host));
+      if (clash) {
+        const where = at(clash.path) === undefined ? clash.path : `${clash.path}, line ${at(clash.path)}`;
+        issues.add(at(path), path, `port ${port} on ${host} is already used by ${where}`);
+      }
+      bound.push({ host, port, path });
+    }
+  });
+}
+
+/** The line of `path`, else of its closest parent that was written (a.b[2].c -> a.b[2] -> a.b -> a). */
+function nearestLine(path: string, lineOf: LineOf): number | undefined {
+  for (let p = path; p !== ''; p = p.replace(/(\.[^.[\]]+|\[\d+\])$|^[^.[\]]+$/, '')) {
+    const line = lineOf(p);
+    if (line !== undefined) return line;
+  }
+  return undefined;
+}
