@@ -50,14 +50,23 @@ async function preload(cache: RingCache): Promise<void> {
   }
 }
 
-async function runPoint(cache: RingCache, cluster: LocalCluster, setup: string, concurrency: number): Promise<Row> {
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+async function runPoint(
+  cache: RingCache,
+  cluster: LocalCluster,
+  setup: string,
+  concurrency: number,
+): Promise<Row> {
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   let measuring = false;
   let stop = false;
   let ops = 0;
   let failed = 0;
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const worker = async () => {
     while (!stop) {
       const key = `key:${Math.floor(rand() * keyCount)}`;
@@ -78,7 +87,9 @@ async function runPoint(cache: RingCache, cluster: LocalCluster, setup: string, 
   const startedAt = Date.now();
   const ticker = setInterval(() => {
     const elapsed = (Date.now() - startedAt) / 1000;
-    progress(`${setup} conc ${concurrency}: ${measuring ? 'measuring' : 'warming up'}, ${Math.max(0, warmup + seconds - elapsed).toFixed(0)} s left`);
+    progress(
+      `${setup} conc ${concurrency}: ${measuring ? 'measuring' : 'warming up'}, ${Math.max(0, warmup + seconds - elapsed).toFixed(0)} s left`,
+    );
   }, 500);
   await new Promise((r) => setTimeout(r, warmup * 1000));
   const pids = cluster.config.nodes.map((n) => cluster.pid(n.id)!);
@@ -113,7 +124,13 @@ async function main(): Promise<void> {
   for (const row of rows) {
     const factor = row === 'n3' ? 3 : 1;
     const setup = factor === 3 ? 'ringcache N=3 W=2' : 'ringcache N=1';
-    const config = await testConfig({ nodes: 3, factor, writeQuorum: factor === 3 ? 2 : 1, readQuorum: 1, maxMemoryBytes: 512 * 1024 * 1024 });
+    const config = await testConfig({
+      nodes: 3,
+      factor,
+      writeQuorum: factor === 3 ? 2 : 1,
+      readQuorum: 1,
+      maxMemoryBytes: 512 * 1024 * 1024,
+    });
     const cluster = new LocalCluster(config, { env: { RINGCACHE_LOG_LEVEL: 'warn' } });
     const stopAll = () => void cluster.stop().then(() => process.exit(130));
     process.once('SIGINT', stopAll);
@@ -129,17 +146,23 @@ async function main(): Promise<void> {
       await cluster.stop();
     }
   }
-  const header = '| setup | concurrency | ops/s | p50 ms | p99 ms | p99.9 ms | failed | client CPU s | nodes CPU s |';
+  const header =
+    '| setup | concurrency | ops/s | p50 ms | p99 ms | p99.9 ms | failed | client CPU s | nodes CPU s |';
   const lines = results.map(
     (r) =>
       `| ${r.setup} | ${r.concurrency} | ${r.opsPerSec.toLocaleString('en-US')} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.failed} | ${r.clientCpuS.toFixed(1)} | ${r.nodesCpuS.toFixed(1)} |`,
   );
   const table = [header, '|---|---|---|---|---|---|---|---|---|', ...lines].join('\n');
-  console.log(`\n${keyCount} keys, 100-byte values, 90% get / 10% set, ${seconds} s per point after ${warmup} s warm-up\n`);
+  console.log(
+    `\n${keyCount} keys, 100-byte values, 90% get / 10% set, ${seconds} s per point after ${warmup} s warm-up\n`,
+  );
   console.log(table);
   const dir = path.resolve(__dirname, '../../bench/results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'sdk.json'), JSON.stringify({ date: new Date().toISOString(), seconds, keyCount, results }, null, 2));
+  writeFileSync(
+    path.join(dir, 'sdk.json'),
+    JSON.stringify({ date: new Date().toISOString(), seconds, keyCount, results }, null, 2),
+  );
   writeFileSync(path.join(dir, 'sdk.md'), `${table}\n`);
 }
 

@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { unpack } from 'msgpackr';
 import type * as grpc from '@grpc/grpc-js';
-import { ValueFlags, type GetResponseMsg, type SetResponseMsg, type DeleteResponseMsg, type TouchResponseMsg } from '../proto/messages';
+import {
+  ValueFlags,
+  type GetResponseMsg,
+  type SetResponseMsg,
+  type DeleteResponseMsg,
+  type TouchResponseMsg,
+} from '../proto/messages';
 import { parseDuration } from './duration';
 import { UnaryClient } from './unary-client';
 
@@ -55,7 +61,13 @@ export function addDataCommands(program: Command): void {
       withClient(o.addr, async (c) => {
         const ttlMs = o.ttl ? parseDuration(o.ttl, '--ttl') : 0;
         const mode = o.nx ? 1 : o.xx ? 2 : 0;
-        const res = await c.cache<SetResponseMsg>('Set', { key, value: Buffer.from(value, 'utf8'), flags: ValueFlags.UTF8, ttlMs, mode });
+        const res = await c.cache<SetResponseMsg>('Set', {
+          key,
+          value: Buffer.from(value, 'utf8'),
+          flags: ValueFlags.UTF8,
+          ttlMs,
+          mode,
+        });
         process.stdout.write(res.stored ? 'OK\n' : 'NOT STORED\n');
       }),
     );
@@ -76,7 +88,10 @@ export function addDataCommands(program: Command): void {
     .action((key: string, duration: string | undefined, o: { addr: string }) =>
       withClient(o.addr, async (c) => {
         if (duration !== undefined) {
-          const res = await c.cache<TouchResponseMsg>('Touch', { key, ttlMs: parseDuration(duration, 'duration') });
+          const res = await c.cache<TouchResponseMsg>('Touch', {
+            key,
+            ttlMs: parseDuration(duration, 'duration'),
+          });
           process.stdout.write(res.found ? 'OK\n' : 'NOT FOUND\n');
           if (!res.found) process.exitCode = 1;
           return;

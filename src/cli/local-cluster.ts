@@ -65,7 +65,11 @@ export class LocalCluster {
 
   node(id: string): NodeConfig {
     const n = this.config.nodes.find((x) => x.id === id);
-    if (!n) throw new RingCacheError('NOT_FOUND', `no node '${id}' in this cluster (${this.config.nodes.map((x) => x.id).join(', ')})`);
+    if (!n)
+      throw new RingCacheError(
+        'NOT_FOUND',
+        `no node '${id}' in this cluster (${this.config.nodes.map((x) => x.id).join(', ')})`,
+      );
     return n;
   }
 
@@ -85,7 +89,13 @@ export class LocalCluster {
       env: { ...process.env, ...this.#opts.env, [CONFIG_ENV]: JSON.stringify(this.config) },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    const running: RunningNode = { node, child, lines: [], exited: undefined as unknown as Promise<NodeExit>, stopping: false };
+    const running: RunningNode = {
+      node,
+      child,
+      lines: [],
+      exited: undefined as unknown as Promise<NodeExit>,
+      stopping: false,
+    };
     running.exited = new Promise<NodeExit>((resolve) => {
       child.once('exit', (code, signal) => {
         if (this.#running.get(id) === running) this.#running.delete(id);
@@ -98,11 +108,16 @@ export class LocalCluster {
     return new Promise<void>((resolve, reject) => {
       const timeoutMs = this.#opts.startTimeoutMs ?? 15_000;
       const timer = setTimeout(() => {
-        reject(new RingCacheError('UNAVAILABLE', `node ${id} did not start serving on ${node.address} within ${timeoutMs} ms; last log lines:\n${running.lines.join('\n')}`));
+        reject(
+          new RingCacheError(
+            'UNAVAILABLE',
+            `node ${id} did not start serving on ${node.address} within ${timeoutMs} ms; last log lines:\n${running.lines.join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       let buffered = '';
-      child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (chunk: string) => {
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (chunk: string) => {
         buffered += chunk;
         let nl: number;
         while ((nl = buffered.indexOf('\n')) >= 0) {

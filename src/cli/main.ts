@@ -15,7 +15,8 @@ import { formatTable } from './table';
 function configFrom(opts: { config?: string; nodes?: string }): ClusterConfig {
   if (opts.nodes !== undefined) {
     const n = Number(opts.nodes);
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`--nodes: expected a whole number from 1 to 64, got "${opts.nodes}"`);
+    if (!Number.isInteger(n) || n < 1 || n > 64)
+      throw new Error(`--nodes: expected a whole number from 1 to 64, got "${opts.nodes}"`);
     return generateLocalConfig({ nodes: n });
   }
   return loadConfig(opts.config ?? 'cluster.yml');
@@ -66,13 +67,15 @@ const program = new Command()
 program
   .command('node')
   .description('run one node of the cluster described by the config file')
-  .requiredOption('--id <id>', 'this node\'s id in the config (e.g. n1)')
+  .requiredOption('--id <id>', "this node's id in the config (e.g. n1)")
   .option('--config <file>', 'cluster config', 'cluster.yml')
   .action((o: { id: string; config: string }) => runNode(o).catch(fail));
 
 program
   .command('up')
-  .description('start every node of the cluster as its own process, wait until all serve, stop them all on Ctrl-C')
+  .description(
+    'start every node of the cluster as its own process, wait until all serve, stop them all on Ctrl-C',
+  )
   .option('--config <file>', 'cluster config', 'cluster.yml')
   .option('--nodes <n>', 'ignore the file: run n nodes on 127.0.0.1:7401.. (http 9401..), writing nothing')
   .action((o: { config: string; nodes?: string }) => {
@@ -91,8 +94,15 @@ program
   .action((o: { config: string; nodes?: string }) => {
     try {
       const config = configFrom(o);
-      const shares = new Ring(config.nodes.map((n) => n.id), { vnodes: config.vnodes }).shares();
-      const rows = config.nodes.map((n) => [n.id, n.address, `${((shares.get(n.id) ?? 0) * 100).toFixed(2)}%`]);
+      const shares = new Ring(
+        config.nodes.map((n) => n.id),
+        { vnodes: config.vnodes },
+      ).shares();
+      const rows = config.nodes.map((n) => [
+        n.id,
+        n.address,
+        `${((shares.get(n.id) ?? 0) * 100).toFixed(2)}%`,
+      ]);
       process.stdout.write(formatTable(['node', 'gRPC address', 'ring share'], rows));
       process.stdout.write(`vnodes ${config.vnodes}, replication factor ${config.replication.factor}\n`);
     } catch (err) {

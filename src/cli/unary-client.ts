@@ -2,7 +2,12 @@ import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load';
 import { CHANNEL_OPTIONS } from '../transport/pipeline-connection';
 
-type UnaryMethod = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
+type UnaryMethod = (
+  req: unknown,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res: unknown) => void,
+) => void;
 
 /** Plain unary calls to one node, for humans at a terminal (the SDK's batched path is not needed here). */
 export class UnaryClient {
@@ -33,7 +38,9 @@ export class UnaryClient {
   #call<T>(client: grpc.Client, method: string, req: unknown): Promise<T> {
     const fn = (client as unknown as Record<string, UnaryMethod>)[method]!.bind(client);
     return new Promise<T>((resolve, reject) => {
-      fn(req, new grpc.Metadata(), { deadline: Date.now() + this.#timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as T)));
+      fn(req, new grpc.Metadata(), { deadline: Date.now() + this.#timeoutMs }, (err, res) =>
+        err ? reject(err) : resolve(res as T),
+      );
     });
   }
 }

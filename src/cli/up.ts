@@ -10,8 +10,19 @@ function isNoteworthy(line: string): boolean {
 
 function describeLine(id: string, line: string): string {
   try {
-    const rec = JSON.parse(line) as { msg?: string; member?: string; from?: string; to?: string; err?: unknown };
-    const extra = rec.member && rec.to ? ` ${rec.member}: ${rec.from} -> ${rec.to}` : rec.err ? ` (${JSON.stringify(rec.err)})` : '';
+    const rec = JSON.parse(line) as {
+      msg?: string;
+      member?: string;
+      from?: string;
+      to?: string;
+      err?: unknown;
+    };
+    const extra =
+      rec.member && rec.to
+        ? ` ${rec.member}: ${rec.from} -> ${rec.to}`
+        : rec.err
+          ? ` (${JSON.stringify(rec.err)})`
+          : '';
     return `[${id}] ${rec.msg ?? line}${extra}`;
   } catch {
     return `[${id}] ${line}`;
@@ -32,18 +43,30 @@ export async function runUp(config: ClusterConfig): Promise<void> {
     stopping = true;
     process.stdout.write(`\n${signal}: stopping ${config.nodes.length} nodes...\n`);
     void cluster.stop().then((exits) => {
-      for (const e of exits) process.stdout.write(`  ${e.id} ${e.code === 0 ? 'stopped' : describeExit(e)}\n`);
+      for (const e of exits)
+        process.stdout.write(`  ${e.id} ${e.code === 0 ? 'stopped' : describeExit(e)}\n`);
       process.exit(0);
     });
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 
-  process.stdout.write(`starting ${config.nodes.length} nodes of cluster '${config.name}' (${config.source})...\n`);
+  process.stdout.write(
+    `starting ${config.nodes.length} nodes of cluster '${config.name}' (${config.source})...\n`,
+  );
   const started = Date.now();
   await cluster.start();
-  const shares = new Ring(config.nodes.map((n) => n.id), { vnodes: config.vnodes }).shares();
-  const rows = config.nodes.map((n) => [n.id, n.address, n.http, `${((shares.get(n.id) ?? 0) * 100).toFixed(1)}%`, String(cluster.pid(n.id) ?? '')]);
+  const shares = new Ring(
+    config.nodes.map((n) => n.id),
+    { vnodes: config.vnodes },
+  ).shares();
+  const rows = config.nodes.map((n) => [
+    n.id,
+    n.address,
+    n.http,
+    `${((shares.get(n.id) ?? 0) * 100).toFixed(1)}%`,
+    String(cluster.pid(n.id) ?? ''),
+  ]);
   process.stdout.write(formatTable(['node', 'gRPC address', 'http address', 'ring share', 'pid'], rows));
   const { factor, writeQuorum, readQuorum } = config.replication;
   process.stdout.write(

@@ -20,8 +20,13 @@ export interface Encoded {
 export function encodeValue(value: unknown): Encoded {
   if (typeof value === 'string') return { value: Buffer.from(value, 'utf8'), flags: ValueFlags.UTF8 };
   if (Buffer.isBuffer(value)) return { value, flags: ValueFlags.RAW };
-  if (value instanceof Uint8Array) return { value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), flags: ValueFlags.RAW };
-  if (value === undefined) throw new RingCacheError('INVALID_ARGUMENT', 'value is undefined; use delete() to remove a key, or store null');
+  if (value instanceof Uint8Array)
+    return { value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), flags: ValueFlags.RAW };
+  if (value === undefined)
+    throw new RingCacheError(
+      'INVALID_ARGUMENT',
+      'value is undefined; use delete() to remove a key, or store null',
+    );
   assertEncodable(value, 'value', 0);
   return { value: packr.pack(value), flags: ValueFlags.MSGPACK };
 }
@@ -53,7 +58,11 @@ function assertEncodable(value: unknown, path: string, depth: number): void {
       return;
   }
   if (value === null || Buffer.isBuffer(value) || value instanceof Date || ArrayBuffer.isView(value)) return;
-  if (depth >= MAX_DEPTH) throw new RingCacheError('INVALID_ARGUMENT', `${path} is nested more than ${MAX_DEPTH} levels deep (a circular reference?)`);
+  if (depth >= MAX_DEPTH)
+    throw new RingCacheError(
+      'INVALID_ARGUMENT',
+      `${path} is nested more than ${MAX_DEPTH} levels deep (a circular reference?)`,
+    );
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) assertEncodable(value[i], `${path}[${i}]`, depth + 1);
   } else if (value instanceof Map) {

@@ -2,7 +2,16 @@ import { RingCacheError } from '../errors';
 import { ConsistencyWire, SetModeWire, type GetResponseMsg, type VersionMsg } from '../proto/messages';
 import type { OperationBody } from '../transport/pipeline-connection';
 import { decodeValue, encodeValue } from './codec';
-import type { CacheEntry, CallOptions, Consistency, IncrOptions, RingCacheOptions, SetManyEntry, SetOptions, Version } from './options';
+import type {
+  CacheEntry,
+  CallOptions,
+  Consistency,
+  IncrOptions,
+  RingCacheOptions,
+  SetManyEntry,
+  SetOptions,
+  Version,
+} from './options';
 import { Router, unwrap } from './router';
 import { TopologyClient, type ClusterMap } from './topology-client';
 import { TopologyWatch } from './topology-watch';
@@ -12,7 +21,11 @@ const consistencyWire: Record<Consistency, number> = {
   quorum: ConsistencyWire.QUORUM,
   all: ConsistencyWire.ALL,
 };
-const modeWire = { always: SetModeWire.ALWAYS, ifAbsent: SetModeWire.IF_ABSENT, ifPresent: SetModeWire.IF_PRESENT } as const;
+const modeWire = {
+  always: SetModeWire.ALWAYS,
+  ifAbsent: SetModeWire.IF_ABSENT,
+  ifPresent: SetModeWire.IF_PRESENT,
+} as const;
 
 /**
  * The ringcache client. It learns the topology from any seed, builds the same hash ring as the nodes,
@@ -47,14 +60,25 @@ export class RingCache {
         if (epoch > this.#router.map.epoch) void this.refreshTopology();
       },
     });
-    this.#watch = new TopologyWatch(topology, () => this.#addresses(seeds), (next) => this.#adopt(next));
+    this.#watch = new TopologyWatch(
+      topology,
+      () => this.#addresses(seeds),
+      (next) => this.#adopt(next),
+    );
     this.#watch.start();
   }
 
   /** Connects through the first seed that answers; throws UNAVAILABLE listing every seed tried. */
   static async connect(opts: RingCacheOptions): Promise<RingCache> {
-    if (!Array.isArray(opts.seeds) || opts.seeds.length === 0 || opts.seeds.some((s) => typeof s !== 'string' || !/^[^:\s]+:\d+$/.test(s))) {
-      throw new RingCacheError('INVALID_ARGUMENT', `seeds must be a non-empty list of "host:port" strings, got ${JSON.stringify(opts.seeds)}`);
+    if (
+      !Array.isArray(opts.seeds) ||
+      opts.seeds.length === 0 ||
+      opts.seeds.some((s) => typeof s !== 'string' || !/^[^:\s]+:\d+$/.test(s))
+    ) {
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        `seeds must be a non-empty list of "host:port" strings, got ${JSON.stringify(opts.seeds)}`,
+      );
     }
     const topology = new TopologyClient();
     try {
@@ -90,28 +114,45 @@ export class RingCache {
   /** Stores a value; false when `mode` refused it (ifAbsent on a present key, ifPresent on an absent one). */
   async set(key: string, value: unknown, opts?: SetOptions): Promise<boolean> {
     const { value: bytes, flags } = encodeValue(value);
-    const set = { key, value: bytes, flags, ttlMs: ttlOf(opts?.ttl), mode: modeWire[opts?.mode ?? 'always'], consistency: this.#c(opts) };
+    const set = {
+      key,
+      value: bytes,
+      flags,
+      ttlMs: ttlOf(opts?.ttl),
+      mode: modeWire[opts?.mode ?? 'always'],
+      consistency: this.#c(opts),
+    };
     const res = unwrap(await this.#run(key, { op: 'set', set }, opts));
     return res.set!.stored;
   }
 
   /** Deletes a key; false when it was already absent. */
   async delete(key: string, opts?: CallOptions): Promise<boolean> {
-    const res = unwrap(await this.#run(key, { op: 'delete', delete: { key, consistency: this.#c(opts) } }, opts));
+    const res = unwrap(
+      await this.#run(key, { op: 'delete', delete: { key, consistency: this.#c(opts) } }, opts),
+    );
     return res.delete!.deleted;
   }
 
   /** Gives a key a new TTL in ms (0: never expires); false when the key is absent. */
   async touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean> {
-    const res = unwrap(await this.#run(key, { op: 'touch', touch: { key, ttlMs: ttlOf(ttl), consistency: this.#c(opts) } }, opts));
+    const res = unwrap(
+      await this.#run(
+        key,
+        { op: 'touch', touch: { key, ttlMs: ttlOf(ttl), consistency: this.#c(opts) } },
+        opts,
+      ),
+    );
     return res.touch!.found;
   }
 
   /** Adds `delta` to an integer value (creating it from `initial`); returns the new value. */
   async incr(key: string, delta = 1, opts?: IncrOptions): Promise<number> {
-    if (!Number.isSafeInteger(delta)) throw new RingCacheError('INVALID_ARGUMENT', `delta must be a safe integer, got ${delta}`);
+    if (!Number.isSafeInteger(delta))
+      throw new RingCacheError('INVALID_ARGUMENT', `delta must be a safe integer, got ${delta}`);
     const initial = opts?.initial ?? 0;
-    if (!Number.isSafeInteger(initial)) throw new RingCacheError('INVALID_ARGUMENT', `initial must be a safe integer, got ${initial}`);
+    if (!Number.isSafeInteger(initial))
+      throw new RingCacheError('INVALID_ARGUMENT', `initial must be a safe integer, got ${initial}`);
     const increment = { key, delta, initial, ttlMs: ttlOf(opts?.ttl), consistency: this.#c(opts) };
     const res = unwrap(await this.#run(key, { op: 'increment', increment }, opts));
     return res.increment!.value;
@@ -189,7 +230,10 @@ export class RingCache {
 
   #run(key: string, op: OperationBody, opts: CallOptions | undefined) {
     if (this.#closed) return Promise.reject(new RingCacheError('UNAVAILABLE', 'this RingCache is closed'));
-    if (typeof key !== 'string') return Promise.reject(new RingCacheError('INVALID_ARGUMENT', `key must be a string, got ${typeof key}`));
+    if (typeof key !== 'string')
+      return Promise.reject(
+        new RingCacheError('INVALID_ARGUMENT', `key must be a string, got ${typeof key}`),
+      );
     return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs);
   }
 
@@ -200,7 +244,11 @@ export class RingCache {
 
 function ttlOf(ttl: number | undefined): number {
   if (ttl === undefined) return 0;
-  if (!Number.isInteger(ttl) || ttl < 0) throw new RingCacheError('INVALID_ARGUMENT', `ttl must be a whole number of milliseconds >= 0, got ${ttl}`);
+  if (!Number.isInteger(ttl) || ttl < 0)
+    throw new RingCacheError(
+      'INVALID_ARGUMENT',
+      `ttl must be a whole number of milliseconds >= 0, got ${ttl}`,
+    );
   return ttl;
 }
 

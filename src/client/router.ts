@@ -8,9 +8,9 @@ export interface RouterOptions {
   maxRetries: number;
   maxOpsPerFrame: number;
   /** Refreshes the cluster map (coalesced by the caller); resolves when done, never rejects. */
-  refresh(): Promise<void>;
+  refresh: () => Promise<void>;
   /** Called with the epoch of every reply, so a newer cluster map is fetched when a node has one. */
-  onEpoch(epoch: number): void;
+  onEpoch: (epoch: number) => void;
 }
 
 const NOT_RETRIED_ON_DEADLINE = new Set(['increment', 'compareAndSet']);

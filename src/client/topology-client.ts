@@ -32,24 +32,39 @@ const stateName: Record<number, MemberStateName> = {
 };
 
 type TopologyStub = grpc.Client & {
-  Topology(req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: TopologyResponseMsg) => void): void;
+  Topology(
+    req: object,
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: TopologyResponseMsg) => void,
+  ): void;
   WatchTopology(req: object, md?: grpc.Metadata): grpc.ClientReadableStream<TopologyResponseMsg>;
 };
 
 /** Builds the client's map from a Topology message; refuses answers it could not route with. */
 export function clusterMapOf(msg: TopologyResponseMsg, previous?: ClusterMap): ClusterMap {
   if (msg.hashAlgorithm !== 'md5') {
-    throw new RingCacheError('INTERNAL', `node ${msg.answeredBy} uses ring hash '${msg.hashAlgorithm}'; this SDK speaks md5 (ketama)`);
+    throw new RingCacheError(
+      'INTERNAL',
+      `node ${msg.answeredBy} uses ring hash '${msg.hashAlgorithm}'; this SDK speaks md5 (ketama)`,
+    );
   }
   if (msg.members.length === 0 || !msg.replication) {
-    throw new RingCacheError('INTERNAL', `node ${msg.answeredBy} sent a topology without members or replication settings`);
+    throw new RingCacheError(
+      'INTERNAL',
+      `node ${msg.answeredBy} sent a topology without members or replication settings`,
+    );
   }
   const members = new Map<string, ClientMember>();
-  for (const m of msg.members) members.set(m.id, { id: m.id, address: m.address, state: stateName[m.state] ?? 'unknown' });
+  for (const m of msg.members)
+    members.set(m.id, { id: m.id, address: m.address, state: stateName[m.state] ?? 'unknown' });
   const ids = msg.members.map((m) => m.id);
   // Same members and vnodes: keep the ring (and its lookup caches).
   const sameRing =
-    previous && previous.ring.vnodes === msg.vnodes && previous.ring.nodeIds.length === ids.length && ids.every((id) => previous.members.has(id));
+    previous &&
+    previous.ring.vnodes === msg.vnodes &&
+    previous.ring.nodeIds.length === ids.length &&
+    ids.every((id) => previous.members.has(id));
   return {
     epoch: msg.epoch,
     clusterName: msg.clusterName,
@@ -96,7 +111,10 @@ export class TopologyClient {
         tried.push(`${address}: ${describe(err)}`);
       }
     }
-    throw new RingCacheError('UNAVAILABLE', `no ringcache node answered within ${timeoutMs} ms; tried ${tried.join('; ')}`);
+    throw new RingCacheError(
+      'UNAVAILABLE',
+      `no ringcache node answered within ${timeoutMs} ms; tried ${tried.join('; ')}`,
+    );
   }
 
   watch(address: string): grpc.ClientReadableStream<TopologyResponseMsg> {
@@ -110,8 +128,11 @@ export class TopologyClient {
 
   #topology(address: string, timeoutMs: number): Promise<TopologyResponseMsg> {
     return new Promise((resolve, reject) => {
-      this.stub(address).Topology({}, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) =>
-        err || !res ? reject(err ?? new Error('empty answer')) : resolve(res),
+      this.stub(address).Topology(
+        {},
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err, res) => (err || !res ? reject(err ?? new Error('empty answer')) : resolve(res)),
       );
     });
   }
@@ -119,9 +140,11 @@ export class TopologyClient {
 
 function describe(err: unknown): string {
   const e = err as Partial<grpc.ServiceError>;
-  if (e.code === grpc.status.UNIMPLEMENTED) return `not a ringcache node (it does not serve ringcache.v1.Cluster)`;
+  if (e.code === grpc.status.UNIMPLEMENTED)
+    return `not a ringcache node (it does not serve ringcache.v1.Cluster)`;
   if (e.code === grpc.status.DEADLINE_EXCEEDED) return 'no answer before the deadline';
   if (e.code === grpc.status.UNAVAILABLE) return `unreachable (${e.details ?? 'connection failed'})`;
-  if (e.code === grpc.status.INTERNAL || e.code === grpc.status.UNKNOWN) return `not a ringcache node? (${e.details ?? e.message})`;
+  if (e.code === grpc.status.INTERNAL || e.code === grpc.status.UNKNOWN)
+    return `not a ringcache node? (${e.details ?? e.message})`;
   return e.details ?? e.message ?? String(err);
 }

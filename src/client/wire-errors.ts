@@ -2,8 +2,19 @@ import { RingCacheError, type ErrorCode } from '../errors';
 import { Code } from '../proto/messages';
 
 const KNOWN: ReadonlySet<string> = new Set<ErrorCode>([
-  'INVALID_ARGUMENT', 'KEY_TOO_LARGE', 'VALUE_TOO_LARGE', 'OUT_OF_MEMORY', 'VERSION_CONFLICT', 'NOT_AN_INTEGER',
-  'NOT_FOUND', 'QUORUM_NOT_MET', 'UNAVAILABLE', 'DEADLINE_EXCEEDED', 'SHUTTING_DOWN', 'CONFIG_INVALID', 'INTERNAL',
+  'INVALID_ARGUMENT',
+  'KEY_TOO_LARGE',
+  'VALUE_TOO_LARGE',
+  'OUT_OF_MEMORY',
+  'VERSION_CONFLICT',
+  'NOT_AN_INTEGER',
+  'NOT_FOUND',
+  'QUORUM_NOT_MET',
+  'UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+  'SHUTTING_DOWN',
+  'CONFIG_INVALID',
+  'INTERNAL',
 ]);
 
 /** For results that carry no error name (older nodes, transport failures): a best guess from the code. */
@@ -19,7 +30,8 @@ const byCode: Record<number, ErrorCode> = {
 
 /** An error result from a node as a typed error: the node's own error name when it sent one. */
 export function errorFromWire(code: number, message: string, error: string | undefined): RingCacheError {
-  const errorCode: ErrorCode = error && KNOWN.has(error) ? (error as ErrorCode) : (byCode[code] ?? 'INTERNAL');
+  const errorCode: ErrorCode =
+    error && KNOWN.has(error) ? (error as ErrorCode) : (byCode[code] ?? 'INTERNAL');
   return new RingCacheError(errorCode, message);
 }
 

@@ -10,7 +10,12 @@ import type { SyncResponseMsg } from '../proto/messages';
  * that arrive meanwhile are never overwritten by older copies. Progress is logged per peer.
  * Peers that are down are skipped: hints and read repair cover what they hold.
  */
-export async function catchUpFromPeers(view: ClusterView, peers: string[], store: Store, log: Logger): Promise<number> {
+export async function catchUpFromPeers(
+  view: ClusterView,
+  peers: string[],
+  store: Store,
+  log: Logger,
+): Promise<number> {
   const counts = await Promise.all(
     peers.map(async (peerId) => {
       try {

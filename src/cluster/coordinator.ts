@@ -85,7 +85,9 @@ export class Coordinator {
       if (op.op === 'get') {
         const r = requiredReplicas(op.get.consistency, 'read', this.#rep);
         if (r <= 1) return applyLocal(this.#store, op, this.#clock.now()).result;
-        return this.#reader.get(op, preferenceList, r, ctx.deadlineMs).catch((err) => this.#failed(op.id, err));
+        return this.#reader
+          .get(op, preferenceList, r, ctx.deadlineMs)
+          .catch((err) => this.#failed(op.id, err));
       }
       return this.#write(op, key, preferenceList, ctx.deadlineMs).catch((err) => this.#failed(op.id, err));
     } catch (err) {
@@ -93,7 +95,12 @@ export class Coordinator {
     }
   }
 
-  async #write(op: OperationMsg, key: string, preferenceList: string[], deadlineMs: number): Promise<OperationResultMsg> {
+  async #write(
+    op: OperationMsg,
+    key: string,
+    preferenceList: string[],
+    deadlineMs: number,
+  ): Promise<OperationResultMsg> {
     if (op.op === 'increment' || op.op === 'compareAndSet') {
       // Decided here, so this copy must be current first: a replica that restarted empty, or missed a
       // write, would otherwise count from a stale value.
@@ -117,7 +124,11 @@ export class Coordinator {
     return local.result;
   }
 
-  async #forward(op: OperationMsg, preferenceList: string[], deadlineMs: number): Promise<OperationResultMsg> {
+  async #forward(
+    op: OperationMsg,
+    preferenceList: string[],
+    deadlineMs: number,
+  ): Promise<OperationResultMsg> {
     const candidates = preferenceList.filter((id) => this.#view.isAlive(id));
     if (candidates.length === 0) candidates.push(...preferenceList);
     let last: OperationResultMsg | undefined;
@@ -127,15 +138,26 @@ export class Coordinator {
       if (result.code !== Code.UNAVAILABLE) return { ...result, id: op.id };
       last = result;
     }
-    return failure(op.id, Code.UNAVAILABLE, `no replica of the key answered (${preferenceList.join(', ')}): ${last?.message ?? 'all down'}`);
+    return failure(
+      op.id,
+      Code.UNAVAILABLE,
+      `no replica of the key answered (${preferenceList.join(', ')}): ${last?.message ?? 'all down'}`,
+    );
   }
 
   #failed(id: number, err: unknown): OperationResultMsg {
-    const { code, message, error } = toCodeAndMessage(err, (bug) => this.#log.error({ err: bug }, 'unexpected error in coordinator'));
+    const { code, message, error } = toCodeAndMessage(err, (bug) =>
+      this.#log.error({ err: bug }, 'unexpected error in coordinator'),
+    );
     return failure(id, code, message, error);
   }
 }
 
-export function failure(id: number, code: number, message: string, error: ErrorCode = 'UNAVAILABLE'): OperationResultMsg {
+export function failure(
+  id: number,
+  code: number,
+  message: string,
+  error: ErrorCode = 'UNAVAILABLE',
+): OperationResultMsg {
   return { id, code, message, error };
 }

@@ -9,7 +9,9 @@ export const memberStateToWire: Record<MemberState, number> = {
   dead: MemberStateWire.DEAD,
   left: MemberStateWire.LEFT,
 };
-const fromWire = new Map<number, MemberState>(Object.entries(memberStateToWire).map(([s, n]) => [n, s as MemberState]));
+const fromWire = new Map<number, MemberState>(
+  Object.entries(memberStateToWire).map(([s, n]) => [n, s as MemberState]),
+);
 
 export function updatesToWire(updates: MemberUpdate[]): MemberUpdateMsg[] {
   return updates.map((u) => ({ id: u.id, state: memberStateToWire[u.state], incarnation: u.incarnation }));
@@ -38,13 +40,24 @@ export class GrpcGossipTransport implements GossipTransport {
   }
 
   async ping(target: string, updates: MemberUpdate[], signal: AbortSignal): Promise<MemberUpdate[]> {
-    const res = await abortable(this.#peer(target).ping(this.#selfId, updatesToWire(updates), this.#timeoutMs), signal);
+    const res = await abortable(
+      this.#peer(target).ping(this.#selfId, updatesToWire(updates), this.#timeoutMs),
+      signal,
+    );
     return updatesFromWire(res.updates);
   }
 
-  async pingReq(via: string, target: string, updates: MemberUpdate[], signal: AbortSignal): Promise<{ ack: boolean; updates: MemberUpdate[] }> {
+  async pingReq(
+    via: string,
+    target: string,
+    updates: MemberUpdate[],
+    signal: AbortSignal,
+  ): Promise<{ ack: boolean; updates: MemberUpdate[] }> {
     // The relay needs a full probe timeout of its own, so its deadline is twice ours.
-    const res = await abortable(this.#peer(via).pingReq(this.#selfId, target, updatesToWire(updates), this.#timeoutMs * 2), signal);
+    const res = await abortable(
+      this.#peer(via).pingReq(this.#selfId, target, updatesToWire(updates), this.#timeoutMs * 2),
+      signal,
+    );
     return { ack: res.ack, updates: updatesFromWire(res.updates) };
   }
 }

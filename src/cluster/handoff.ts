@@ -66,7 +66,9 @@ export class HintedHandoff {
       if (!view.isAlive(target)) continue;
       const entries = hints.peek(target, batch);
       const deadlineMs = Date.now() + 2000;
-      const codes = await Promise.all(entries.map(([key, record]) => view.peer(target).replicate(recordToMsg(key, record), deadlineMs)));
+      const codes = await Promise.all(
+        entries.map(([key, record]) => view.peer(target).replicate(recordToMsg(key, record), deadlineMs)),
+      );
       let sent = 0;
       codes.forEach((code, i) => {
         if (code !== Code.OK) return;

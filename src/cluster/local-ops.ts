@@ -37,7 +37,10 @@ function setMode(mode: number): SetMode {
     case SetModeWire.IF_PRESENT:
       return 'ifPresent';
     default:
-      throw new RingCacheError('INVALID_ARGUMENT', `mode ${mode} is unknown; use 0 (ALWAYS), 1 (IF_ABSENT) or 2 (IF_PRESENT)`);
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        `mode ${mode} is unknown; use 0 (ALWAYS), 1 (IF_ABSENT) or 2 (IF_PRESENT)`,
+      );
   }
 }
 
@@ -88,9 +91,18 @@ export function applyLocal(store: Store, op: OperationMsg, nowMs: number): Local
         value = Buffer.from(req.text, 'utf8');
         flags = ValueFlags.UTF8;
       }
-      const out = store.set(req.key, value, flags as StoreValueFlags, { ttlMs: req.ttlMs, mode: setMode(req.mode) });
+      const out = store.set(req.key, value, flags as StoreValueFlags, {
+        ttlMs: req.ttlMs,
+        mode: setMode(req.mode),
+      });
       return {
-        result: { id, code: Code.OK, message: '', result: 'set', set: { stored: out.stored, version: versionMsg(out.version) } },
+        result: {
+          id,
+          code: Code.OK,
+          message: '',
+          result: 'set',
+          set: { stored: out.stored, version: versionMsg(out.version) },
+        },
         written: out.stored ? store.readRecord(req.key) : undefined,
       };
     }
@@ -112,7 +124,13 @@ export function applyLocal(store: Store, op: OperationMsg, nowMs: number): Local
       const req = op.increment;
       const out = store.increment(req.key, req.delta, { initial: req.initial, ttlMs: req.ttlMs });
       return {
-        result: { id, code: Code.OK, message: '', result: 'increment', increment: { value: out.value, version: versionMsg(out.version) } },
+        result: {
+          id,
+          code: Code.OK,
+          message: '',
+          result: 'increment',
+          increment: { value: out.value, version: versionMsg(out.version) },
+        },
         written: store.readRecord(req.key),
       };
     }
@@ -121,13 +139,28 @@ export function applyLocal(store: Store, op: OperationMsg, nowMs: number): Local
       if (!req.expected || !req.expected.node) {
         throw new RingCacheError('INVALID_ARGUMENT', 'expected is missing: pass the version returned by Get');
       }
-      const version = store.compareAndSet(req.key, req.expected, req.value, req.flags as StoreValueFlags, req.ttlMs);
+      const version = store.compareAndSet(
+        req.key,
+        req.expected,
+        req.value,
+        req.flags as StoreValueFlags,
+        req.ttlMs,
+      );
       return {
-        result: { id, code: Code.OK, message: '', result: 'compareAndSet', compareAndSet: { version: versionMsg(version) } },
+        result: {
+          id,
+          code: Code.OK,
+          message: '',
+          result: 'compareAndSet',
+          compareAndSet: { version: versionMsg(version) },
+        },
         written: store.readRecord(req.key),
       };
     }
     default:
-      throw new RingCacheError('INVALID_ARGUMENT', `operation ${String(id)} names no kind: set one of get, set, delete, touch, increment, compare_and_set`);
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        `operation ${String(id)} names no kind: set one of get, set, delete, touch, increment, compare_and_set`,
+      );
   }
 }

@@ -55,7 +55,11 @@ export class PeerClient {
     this.address = address;
     const peerName = `node ${id} (${address})`;
     const { Peer } = loadServices();
-    this.#stub = new Peer(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as PeerStub & grpc.Client;
+    this.#stub = new Peer(
+      address,
+      grpc.credentials.createInsecure(),
+      CHANNEL_OPTIONS,
+    ) as unknown as PeerStub & grpc.Client;
     this.#replicate = new BatchedStream(
       () => this.#stub.Replicate(),
       {
@@ -76,7 +80,11 @@ export class PeerClient {
       },
       { peerName },
     );
-    this.forwarder = new PipelineConnection({ address, peerName, metadata: { [METADATA.forwardedBy]: selfId } });
+    this.forwarder = new PipelineConnection({
+      address,
+      peerName,
+      metadata: { [METADATA.forwardedBy]: selfId },
+    });
   }
 
   /** Resolves with the replica's code for this record (0 = applied or already newer). */
@@ -89,11 +97,22 @@ export class PeerClient {
   }
 
   ping(from: string, updates: MemberUpdateMsg[], timeoutMs: number): Promise<PingResponseMsg> {
-    return this.#unary((cb, opts) => this.#stub.Ping({ from, updates }, new grpc.Metadata(), opts, cb), timeoutMs);
+    return this.#unary(
+      (cb, opts) => this.#stub.Ping({ from, updates }, new grpc.Metadata(), opts, cb),
+      timeoutMs,
+    );
   }
 
-  pingReq(from: string, target: string, updates: MemberUpdateMsg[], timeoutMs: number): Promise<PingResponseMsg> {
-    return this.#unary((cb, opts) => this.#stub.PingReq({ from, target, updates }, new grpc.Metadata(), opts, cb), timeoutMs);
+  pingReq(
+    from: string,
+    target: string,
+    updates: MemberUpdateMsg[],
+    timeoutMs: number,
+  ): Promise<PingResponseMsg> {
+    return this.#unary(
+      (cb, opts) => this.#stub.PingReq({ from, target, updates }, new grpc.Metadata(), opts, cb),
+      timeoutMs,
+    );
   }
 
   /** Streams the records this peer holds whose preference list includes `forNode`. */
@@ -108,7 +127,10 @@ export class PeerClient {
     this.#stub.close();
   }
 
-  #unary<T>(call: (cb: (err: grpc.ServiceError | null, res?: T) => void, opts: grpc.CallOptions) => void, timeoutMs: number): Promise<T> {
+  #unary<T>(
+    call: (cb: (err: grpc.ServiceError | null, res?: T) => void, opts: grpc.CallOptions) => void,
+    timeoutMs: number,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       call(
         (err, res) => {

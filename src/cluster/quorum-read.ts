@@ -27,7 +27,12 @@ export class QuorumReader {
     this.#writer = writer;
   }
 
-  async get(op: Extract<OperationMsg, { op: 'get' }>, preferenceList: string[], needed: number, deadlineMs: number): Promise<OperationResultMsg> {
+  async get(
+    op: Extract<OperationMsg, { op: 'get' }>,
+    preferenceList: string[],
+    needed: number,
+    deadlineMs: number,
+  ): Promise<OperationResultMsg> {
     const key = op.get.key;
     const self = this.#view.selfId;
     const local: ReplicaCopy = { replica: self, record: this.#store.readRecord(key) };
@@ -51,7 +56,13 @@ export class QuorumReader {
     }
     const newest = newestOf([local, ...copies]);
     if (newest) this.#repairLater(key, newest, local, all, deadlineMs);
-    return { id: op.id, code: Code.OK, message: '', result: 'get', get: recordToGetResponse(newest, Date.now()) };
+    return {
+      id: op.id,
+      code: Code.OK,
+      message: '',
+      result: 'get',
+      get: recordToGetResponse(newest, Date.now()),
+    };
   }
 
   /** Brings the local copy of `key` up to the newest any alive replica holds (best effort within the deadline). */
@@ -67,7 +78,12 @@ export class QuorumReader {
    * Asks every replica in `replicas` and resolves once `wanted` answered (the rest keep coming in `all`,
    * for read repair), or once all answered or failed.
    */
-  #ask(key: string, replicas: string[], wanted: number, deadlineMs: number): Promise<{ copies: ReplicaCopy[]; all: Promise<ReplicaCopy[]> }> {
+  #ask(
+    key: string,
+    replicas: string[],
+    wanted: number,
+    deadlineMs: number,
+  ): Promise<{ copies: ReplicaCopy[]; all: Promise<ReplicaCopy[]> }> {
     const copies: ReplicaCopy[] = [];
     let outstanding = replicas.length;
     return new Promise((resolve) => {
@@ -88,7 +104,10 @@ export class QuorumReader {
           .then((out) => {
             outstanding--;
             if (out.code === Code.OK && out.result) {
-              copies.push({ replica, record: out.result.found && out.result.record ? msgToRecord(out.result.record) : undefined });
+              copies.push({
+                replica,
+                record: out.result.found && out.result.record ? msgToRecord(out.result.record) : undefined,
+              });
             }
             check();
           });
@@ -98,11 +117,18 @@ export class QuorumReader {
   }
 
   /** Once every replica answered, sends the newest record to those holding an older one (read repair). */
-  #repairLater(key: string, newest: StoreRecord, local: ReplicaCopy, all: Promise<ReplicaCopy[]>, deadlineMs: number): void {
+  #repairLater(
+    key: string,
+    newest: StoreRecord,
+    local: ReplicaCopy,
+    all: Promise<ReplicaCopy[]>,
+    deadlineMs: number,
+  ): void {
     if (isOlder(local.record, newest)) this.#store.applyRecord(key, newest);
     void all.then((copies) => {
       for (const copy of copies) {
-        if (isOlder(copy.record, newest)) this.#writer.repair(copy.replica, key, newest, Math.max(deadlineMs, Date.now() + 1000));
+        if (isOlder(copy.record, newest))
+          this.#writer.repair(copy.replica, key, newest, Math.max(deadlineMs, Date.now() + 1000));
       }
     });
   }

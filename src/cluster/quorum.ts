@@ -20,7 +20,11 @@ export function majority(factor: number): number {
  * How many replicas must answer a call with the given wire consistency (CONSISTENCY_DEFAULT uses the
  * configured W or R). Never more than N, never less than 1.
  */
-export function requiredReplicas(consistency: number, kind: 'read' | 'write', rep: ReplicationSettings): number {
+export function requiredReplicas(
+  consistency: number,
+  kind: 'read' | 'write',
+  rep: ReplicationSettings,
+): number {
   let n: number;
   switch (consistency) {
     case ConsistencyWire.ONE:

@@ -31,7 +31,13 @@ export class ReplicaWriter {
     this.#log = log;
   }
 
-  replicate(key: string, record: StoreRecord, preferenceList: string[], needed: number, deadlineMs: number): Promise<WriteAcks> {
+  replicate(
+    key: string,
+    record: StoreRecord,
+    preferenceList: string[],
+    needed: number,
+    deadlineMs: number,
+  ): Promise<WriteAcks> {
     const self = this.#view.selfId;
     const acks: WriteAcks = { acknowledged: 1, holders: [self], missing: [] };
     const others = preferenceList.filter((id) => id !== self);
@@ -65,15 +71,18 @@ export class ReplicaWriter {
         this.#view
           .peer(target)
           .replicate(msg, deadlineMs)
-          .then((code) => {
-            if (code === Code.OK) return settle(replica, target);
-            this.#keepHint(replica, key, record);
-            settle(replica, undefined);
-          }, (err: unknown) => {
-            this.#log.error({ err, replica }, 'replicate rejected; hint kept');
-            this.#keepHint(replica, key, record);
-            settle(replica, undefined);
-          });
+          .then(
+            (code) => {
+              if (code === Code.OK) return settle(replica, target);
+              this.#keepHint(replica, key, record);
+              settle(replica, undefined);
+            },
+            (err: unknown) => {
+              this.#log.error({ err, replica }, 'replicate rejected; hint kept');
+              this.#keepHint(replica, key, record);
+              settle(replica, undefined);
+            },
+          );
       }
       if (acks.acknowledged >= needed) answer();
     });
@@ -91,12 +100,17 @@ export class ReplicaWriter {
   #standIns(key: string, preferenceList: string[]): string[] {
     const ring = this.#view.ring();
     const all = ring.preferenceList(key, ring.nodeIds.length);
-    return all.slice(preferenceList.length).filter((id) => id !== this.#view.selfId && this.#view.isAlive(id));
+    return all
+      .slice(preferenceList.length)
+      .filter((id) => id !== this.#view.selfId && this.#view.isAlive(id));
   }
 
   #keepHint(replica: string, key: string, record: StoreRecord): void {
     if (!this.#hints.add(replica, key, record)) {
-      this.#log.warn({ replica, dropped: this.#hints.dropped }, 'hint store full; hint dropped (repair will close the gap)');
+      this.#log.warn(
+        { replica, dropped: this.#hints.dropped },
+        'hint store full; hint dropped (repair will close the gap)',
+      );
     }
   }
 }

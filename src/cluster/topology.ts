@@ -31,7 +31,8 @@ export class Topology {
   readonly #log: Logger;
 
   constructor(nodes: readonly NodeConfig[], vnodes: number, logger: Logger) {
-    for (const n of nodes) this.#members.set(n.id, { id: n.id, address: n.address, http: n.http, state: 'alive', incarnation: 0 });
+    for (const n of nodes)
+      this.#members.set(n.id, { id: n.id, address: n.address, http: n.http, state: 'alive', incarnation: 0 });
     this.#vnodes = vnodes;
     this.#ring = new Ring([...this.#members.keys()], { vnodes });
     this.#epoch = 1;

@@ -3,9 +3,16 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 /** proto/ at the package root: dist/src/proto/load.js -> ../../../proto, src/proto/load.ts -> ../../proto. */
-export const PROTO_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../../proto' : '../../proto');
+export const PROTO_ROOT = path.resolve(
+  __dirname,
+  __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../../proto' : '../../proto',
+);
 
-export const PROTO_FILES = ['ringcache/v1/cache.proto', 'ringcache/v1/cluster.proto', 'ringcache/v1/peer.proto'];
+export const PROTO_FILES = [
+  'ringcache/v1/cache.proto',
+  'ringcache/v1/cluster.proto',
+  'ringcache/v1/peer.proto',
+];
 
 /**
  * How messages look in JS (src/proto/messages.ts is written for exactly these options):

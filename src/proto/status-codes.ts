@@ -35,7 +35,8 @@ export interface CodeAndMessage {
  * is a bug: `onBug` logs it, and the caller sees only "internal error".
  */
 export function toCodeAndMessage(err: unknown, onBug: (err: unknown) => void): CodeAndMessage {
-  if (err instanceof RingCacheError) return { code: wireCodeOf[err.code], message: err.message, error: err.code };
+  if (err instanceof RingCacheError)
+    return { code: wireCodeOf[err.code], message: err.message, error: err.code };
   onBug(err);
   return { code: Code.INTERNAL, message: 'internal error (logged on the node)', error: 'INTERNAL' };
 }

@@ -34,12 +34,16 @@ type UnaryCall<Req> = grpc.ServerUnaryCall<Req, unknown>;
 type Callback = grpc.sendUnaryData<unknown>;
 
 /** The ringcache.v1.Cache handlers: each unary call is one Operation through the same executor as Pipeline. */
-export function cacheService(deps: CacheServiceDeps): { handlers: grpc.UntypedServiceImplementation; pipelines: PipelineStreams } {
+export function cacheService(deps: CacheServiceDeps): {
+  handlers: grpc.UntypedServiceImplementation;
+  pipelines: PipelineStreams;
+} {
   const pipelines = new PipelineStreams(deps);
 
   const contextOf = (call: { getDeadline(): grpc.Deadline; metadata: grpc.Metadata }): OperationContext => {
     const deadline = call.getDeadline();
-    const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : Infinity;
+    const deadlineMs =
+      deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : Infinity;
     return {
       forwarded: call.metadata.get(METADATA.forwardedBy).length > 0,
       deadlineMs: Math.min(deadlineMs, Date.now() + deps.defaultTimeoutMs),
@@ -56,7 +60,8 @@ export function cacheService(deps: CacheServiceDeps): { handlers: grpc.UntypedSe
     return (call: UnaryCall<OpRequests[K]>, callback: Callback) => {
       const op = { id: 0, op: kind, [kind]: call.request } as unknown as OperationMsg;
       void Promise.resolve(deps.executor.execute(op, contextOf(call))).then((res) => {
-        if (res.code !== Code.OK) return callback({ code: res.code, details: res.message, metadata: trailer(res.error) });
+        if (res.code !== Code.OK)
+          return callback({ code: res.code, details: res.message, metadata: trailer(res.error) });
         callback(null, shape ? shape(res) : res[kind], trailer());
       });
     };
@@ -78,11 +83,17 @@ export function cacheService(deps: CacheServiceDeps): { handlers: grpc.UntypedSe
       const { keys, consistency } = call.request;
       if (keys.length > deps.maxBatch) return callback(tooMany('GetMany', keys.length));
       const ctx = contextOf(call);
-      const pending = keys.map((key, id) => deps.executor.execute({ id, op: 'get', get: { key, consistency } }, ctx));
-      void Promise.all(pending).then((results) => {
+      const pending = keys.map((key, id) =>
+        deps.executor.execute({ id, op: 'get', get: { key, consistency } }, ctx),
+      );
+      void Promise.all(pending.map((r) => Promise.resolve(r))).then((results) => {
         const failed = results.find((r) => r.code !== Code.OK);
         if (failed) {
-          return callback({ code: failed.code, details: `keys[${failed.id}]: ${failed.message}`, metadata: trailer(failed.error) });
+          return callback({
+            code: failed.code,
+            details: `keys[${failed.id}]: ${failed.message}`,
+            metadata: trailer(failed.error),
+          });
         }
         callback(null, { results: results.map((r) => r.get) }, trailer());
       });
@@ -91,9 +102,9 @@ export function cacheService(deps: CacheServiceDeps): { handlers: grpc.UntypedSe
       const { items } = call.request;
       if (items.length > deps.maxBatch) return callback(tooMany('SetMany', items.length));
       const ctx = contextOf(call);
-      void Promise.all(items.map((set, id) => deps.executor.execute({ id, op: 'set', set }, ctx))).then((results) =>
-        callback(null, { results }, trailer()),
-      );
+      void Promise.all(
+        items.map((set, id) => Promise.resolve(deps.executor.execute({ id, op: 'set', set }, ctx))),
+      ).then((results) => callback(null, { results }, trailer()));
     },
     Pipeline: (call: grpc.ServerDuplexStream<unknown, unknown>) => pipelines.serve(call),
   };

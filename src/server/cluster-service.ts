@@ -13,7 +13,10 @@ export interface ClusterServiceDeps {
 }
 
 /** The ringcache.v1.Cluster handlers. Watch streams are tracked so shutdown can end them. */
-export function clusterService(deps: ClusterServiceDeps): { handlers: grpc.UntypedServiceImplementation; endWatches(): void } {
+export function clusterService(deps: ClusterServiceDeps): {
+  handlers: grpc.UntypedServiceImplementation;
+  endWatches: () => void;
+} {
   const watches = new Set<grpc.ServerWritableStream<unknown, TopologyResponseMsg>>();
   const toMessage = (snap: TopologySnapshot): TopologyResponseMsg => ({
     clusterName: deps.clusterName,
@@ -31,7 +34,10 @@ export function clusterService(deps: ClusterServiceDeps): { handlers: grpc.Untyp
     answeredBy: deps.selfId,
   });
   const handlers: grpc.UntypedServiceImplementation = {
-    Topology: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<TopologyResponseMsg>) => {
+    Topology: (
+      _call: grpc.ServerUnaryCall<unknown, unknown>,
+      callback: grpc.sendUnaryData<TopologyResponseMsg>,
+    ) => {
       callback(null, toMessage(deps.topology.snapshot()));
     },
     WatchTopology: (call: grpc.ServerWritableStream<unknown, TopologyResponseMsg>) => {
@@ -46,7 +52,10 @@ export function clusterService(deps: ClusterServiceDeps): { handlers: grpc.Untyp
       call.on('error', stop);
       call.on('close', stop);
     },
-    Stats: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<StatsResponseMsg>) => {
+    Stats: (
+      _call: grpc.ServerUnaryCall<unknown, unknown>,
+      callback: grpc.sendUnaryData<StatsResponseMsg>,
+    ) => {
       callback(null, { ...deps.stats(), nodeId: deps.selfId, epoch: deps.topology.epoch });
     },
   };

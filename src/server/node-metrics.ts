@@ -12,18 +12,68 @@ export function nodeMetrics(
 ): Registry {
   const stat = (k: keyof ReturnType<Store['stats']>) => () => src.store.stats()[k];
   return createRegistry(nodeId, [
-    { name: 'ringcache_store_hits_total', help: 'Reads that found their key', type: 'counter', read: stat('hits') },
-    { name: 'ringcache_store_misses_total', help: 'Reads that did not find their key', type: 'counter', read: stat('misses') },
-    { name: 'ringcache_store_evictions_total', help: 'Entries evicted to stay within max_memory', type: 'counter', read: stat('evictions') },
-    { name: 'ringcache_store_expirations_total', help: 'Entries removed because their TTL passed', type: 'counter', read: stat('expirations') },
+    {
+      name: 'ringcache_store_hits_total',
+      help: 'Reads that found their key',
+      type: 'counter',
+      read: stat('hits'),
+    },
+    {
+      name: 'ringcache_store_misses_total',
+      help: 'Reads that did not find their key',
+      type: 'counter',
+      read: stat('misses'),
+    },
+    {
+      name: 'ringcache_store_evictions_total',
+      help: 'Entries evicted to stay within max_memory',
+      type: 'counter',
+      read: stat('evictions'),
+    },
+    {
+      name: 'ringcache_store_expirations_total',
+      help: 'Entries removed because their TTL passed',
+      type: 'counter',
+      read: stat('expirations'),
+    },
     { name: 'ringcache_store_keys', help: 'Live keys held', type: 'gauge', read: stat('keys') },
-    { name: 'ringcache_store_bytes', help: 'Bytes accounted against max_memory', type: 'gauge', read: stat('bytes') },
+    {
+      name: 'ringcache_store_bytes',
+      help: 'Bytes accounted against max_memory',
+      type: 'gauge',
+      read: stat('bytes'),
+    },
     { name: 'ringcache_store_max_bytes', help: 'limits.max_memory', type: 'gauge', read: stat('maxBytes') },
-    { name: 'ringcache_store_tombstones', help: 'Delete tombstones held for their grace period', type: 'gauge', read: stat('tombstones') },
-    { name: 'ringcache_hints_pending', help: 'Writes held for replicas that are down', type: 'gauge', read: () => src.hints.count },
-    { name: 'ringcache_hints_pending_bytes', help: 'Bytes of writes held as hints', type: 'gauge', read: () => src.hints.bytes },
-    { name: 'ringcache_hints_dropped_total', help: 'Hints refused because the hint store was full', type: 'counter', read: () => src.hints.dropped },
-    { name: 'ringcache_hints_handed_off_total', help: 'Hints handed back to their replica', type: 'counter', read: () => src.handoff.handedOff },
+    {
+      name: 'ringcache_store_tombstones',
+      help: 'Delete tombstones held for their grace period',
+      type: 'gauge',
+      read: stat('tombstones'),
+    },
+    {
+      name: 'ringcache_hints_pending',
+      help: 'Writes held for replicas that are down',
+      type: 'gauge',
+      read: () => src.hints.count,
+    },
+    {
+      name: 'ringcache_hints_pending_bytes',
+      help: 'Bytes of writes held as hints',
+      type: 'gauge',
+      read: () => src.hints.bytes,
+    },
+    {
+      name: 'ringcache_hints_dropped_total',
+      help: 'Hints refused because the hint store was full',
+      type: 'counter',
+      read: () => src.hints.dropped,
+    },
+    {
+      name: 'ringcache_hints_handed_off_total',
+      help: 'Hints handed back to their replica',
+      type: 'counter',
+      read: () => src.handoff.handedOff,
+    },
     {
       name: 'ringcache_forwarded_operations_total',
       help: 'Operations forwarded because this node is not a replica of the key (stale client ring)',

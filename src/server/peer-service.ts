@@ -37,7 +37,7 @@ const SYNC_BATCH = 512;
 /** The ringcache.v1.Peer handlers (node to node). */
 export function peerService(deps: PeerServiceDeps): {
   handlers: grpc.UntypedServiceImplementation;
-  endStreams(): void;
+  endStreams: () => void;
 } {
   const { store, hints, logger } = deps;
   // Replicate and Read streams live as long as the peer that opened them; a draining node ends them so
@@ -71,13 +71,13 @@ export function peerService(deps: PeerServiceDeps): {
 
   const handlers: grpc.UntypedServiceImplementation = {
     Replicate: (call: grpc.ServerDuplexStream<ReplicateRequestMsg, ReplicateResponseMsg>) => {
-      track(call as grpc.ServerDuplexStream<unknown, unknown>);
+      track(call);
       call.on('data', (frame: ReplicateRequestMsg) =>
         call.write({ frameId: frame.frameId, codes: frame.records.map(applyOne) }),
       );
     },
     Read: (call: grpc.ServerDuplexStream<ReadRequestMsg, ReadResponseMsg>) => {
-      track(call as grpc.ServerDuplexStream<unknown, unknown>);
+      track(call);
       call.on('data', (frame: ReadRequestMsg) => {
         const results = frame.keys.map((key) => {
           const record = store.readRecord(key);

@@ -1,6 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger';
-import { Code, METADATA, type OperationResultMsg, type PipelineRequestMsg, type PipelineResponseMsg } from '../proto/messages';
+import {
+  Code,
+  METADATA,
+  type OperationResultMsg,
+  type PipelineRequestMsg,
+  type PipelineResponseMsg,
+} from '../proto/messages';
 import type { OperationExecutor } from './cache-service';
 
 interface PipelineDeps {
@@ -89,7 +95,7 @@ export class PipelineStreams {
     }
     const timeoutMs = frame.timeoutMs || this.#deps.defaultTimeoutMs;
     const ctx = { forwarded, deadlineMs: Date.now() + Math.min(timeoutMs, this.#deps.defaultTimeoutMs) };
-    const results: (OperationResultMsg | Promise<OperationResultMsg>)[] = new Array(ops.length);
+    const results = new Array<OperationResultMsg | Promise<OperationResultMsg>>(ops.length);
     let async = false;
     for (let i = 0; i < ops.length; i++) {
       const r = this.#deps.executor.execute(ops[i]!, ctx);
@@ -97,6 +103,6 @@ export class PipelineStreams {
       results[i] = r;
     }
     if (!async) return reply(results as OperationResultMsg[]);
-    void Promise.all(results).then(reply);
+    void Promise.all(results.map((r) => Promise.resolve(r))).then(reply);
   }
 }

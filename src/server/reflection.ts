@@ -28,6 +28,9 @@ export function addReflection(server: grpc.Server): void {
     'grpc/reflection/v1/reflection.proto',
     'grpc/reflection/v1alpha/reflection.proto',
   ];
-  const definition = protoLoader.loadSync(files, { ...LOADER_OPTIONS, includeDirs: [PROTO_ROOT, healthRoot, reflectionRoot] });
+  const definition = protoLoader.loadSync(files, {
+    ...LOADER_OPTIONS,
+    includeDirs: [PROTO_ROOT, healthRoot, reflectionRoot],
+  });
   new ReflectionService(definition, { services: PUBLIC_SERVICES }).addToServer(server);
 }

@@ -5,7 +5,9 @@ import { METADATA } from '../proto/messages';
 
 /** Anything a unary handler threw, as the status the caller receives. */
 export function toStatus(err: unknown, log: Logger): Partial<StatusObject> {
-  const { code, message, error } = toCodeAndMessage(err, (bug) => log.error({ err: bug }, 'unexpected error in handler'));
+  const { code, message, error } = toCodeAndMessage(err, (bug) =>
+    log.error({ err: bug }, 'unexpected error in handler'),
+  );
   const metadata = new Metadata();
   metadata.set(METADATA.errorCode, error);
   return { code, details: message, metadata };

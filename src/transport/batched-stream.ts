@@ -52,7 +52,11 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   readonly #inFlight = new Map<number, PendingFrame<Result>>();
   #closed = false;
 
-  constructor(open: OpenStream<ReqFrame, ResFrame>, codec: FrameCodec<Item, Result, ReqFrame, ResFrame>, opts: BatchedStreamOptions) {
+  constructor(
+    open: OpenStream<ReqFrame, ResFrame>,
+    codec: FrameCodec<Item, Result, ReqFrame, ResFrame>,
+    opts: BatchedStreamOptions,
+  ) {
     this.#open = open;
     this.#codec = codec;
     this.#maxItems = opts.maxItemsPerFrame ?? 256;
@@ -69,7 +73,9 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   /** Queues one item; resolves with its result by `deadlineMs` (absolute, Date.now() based) at the latest. */
   send(item: Item, deadlineMs: number): Promise<Result> {
     if (this.#closed) {
-      return Promise.resolve(this.#codec.failure(Code.UNAVAILABLE, `connection to ${this.#peerName} is closed`));
+      return Promise.resolve(
+        this.#codec.failure(Code.UNAVAILABLE, `connection to ${this.#peerName} is closed`),
+      );
     }
     return new Promise<Result>((resolve) => {
       this.#queue.push(item);
@@ -116,7 +122,10 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     try {
       this.#ensureStream().write(this.#codec.encode(items, frameId, deadlineMs));
     } catch (err) {
-      this.#settle(frameId, this.#codec.failure(Code.INTERNAL, `could not encode a frame for ${this.#peerName}: ${String(err)}`));
+      this.#settle(
+        frameId,
+        this.#codec.failure(Code.INTERNAL, `could not encode a frame for ${this.#peerName}: ${String(err)}`),
+      );
     }
   }
 
@@ -132,8 +141,12 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       this.#failAll(code, message);
     };
     stream.on('error', (err: grpc.ServiceError) => {
-      const code = err.code === Code.CANCELLED ? Code.UNAVAILABLE : (err.code ?? Code.UNAVAILABLE);
-      onBroken(code === Code.OK ? Code.UNAVAILABLE : code, `${this.#peerName}: ${err.details || err.message}`);
+      const errCode: number = err.code;
+      const code = errCode === Code.CANCELLED ? Code.UNAVAILABLE : errCode;
+      onBroken(
+        code === Code.OK ? Code.UNAVAILABLE : code,
+        `${this.#peerName}: ${err.details || err.message}`,
+      );
     });
     stream.on('end', () => onBroken(Code.UNAVAILABLE, `${this.#peerName} ended the stream`));
     return stream;
@@ -148,13 +161,17 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     if (frame.timer) clearTimeout(frame.timer);
     const results = this.#codec.decode(reply, frame.resolvers.length);
     for (let i = 0; i < frame.resolvers.length; i++) {
-      const result = results[i] ?? this.#codec.failure(Code.INTERNAL, `${this.#peerName} sent a short reply frame`);
+      const result =
+        results[i] ?? this.#codec.failure(Code.INTERNAL, `${this.#peerName} sent a short reply frame`);
       frame.resolvers[i]!(result);
     }
   }
 
   #expire(frameId: number): void {
-    this.#settle(frameId, this.#codec.failure(Code.DEADLINE_EXCEEDED, `${this.#peerName} did not answer before the deadline`));
+    this.#settle(
+      frameId,
+      this.#codec.failure(Code.DEADLINE_EXCEEDED, `${this.#peerName} did not answer before the deadline`),
+    );
   }
 
   #settle(frameId: number, result: Result): void {
@@ -166,7 +183,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   }
 
   #failAll(code: number, message: string): void {
-    for (const frameId of [...this.#inFlight.keys()]) this.#settle(frameId, this.#codec.failure(code, message));
+    for (const frameId of [...this.#inFlight.keys()])
+      this.#settle(frameId, this.#codec.failure(code, message));
     if (this.#closed) {
       const resolvers = this.#queueResolvers;
       this.#queue = [];

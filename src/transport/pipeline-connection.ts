@@ -1,10 +1,19 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load';
-import type { OperationMsg, OperationResultMsg, PipelineRequestMsg, PipelineResponseMsg } from '../proto/messages';
+import type {
+  OperationMsg,
+  OperationResultMsg,
+  PipelineRequestMsg,
+  PipelineResponseMsg,
+} from '../proto/messages';
 import { BatchedStream, type FrameCodec } from './batched-stream';
 
 /** An operation before it is numbered within its frame. */
-export type OperationBody = OperationMsg extends infer O ? (O extends { id: number } ? Omit<O, 'id'> : never) : never;
+export type OperationBody = OperationMsg extends infer O
+  ? O extends { id: number }
+    ? Omit<O, 'id'>
+    : never
+  : never;
 
 export interface PipelineConnectionOptions {
   address: string;
@@ -47,9 +56,11 @@ export class PipelineConnection {
     const codec: FrameCodec<OperationBody, OperationResultMsg, PipelineRequestMsg, PipelineResponseMsg> = {
       encode: (items, frameId, deadlineMs) => {
         this.framesSent++;
-        const ops = items.map((item, i) => ({ ...item, id: i }) as OperationMsg);
+        const ops = items.map((item, i) => ({ ...item, id: i }));
         // The node keeps replication and forwarding within what is left of the earliest deadline.
-        const timeoutMs = Number.isFinite(deadlineMs) ? Math.max(1, Math.min(0xffffffff, deadlineMs - Date.now())) : 0;
+        const timeoutMs = Number.isFinite(deadlineMs)
+          ? Math.max(1, Math.min(0xffffffff, deadlineMs - Date.now()))
+          : 0;
         return { ops, frameId, timeoutMs };
       },
       frameIdOf: (reply) => reply.frameId,
@@ -58,9 +69,11 @@ export class PipelineConnection {
       onReply: opts.onEpoch ? (reply) => opts.onEpoch!(reply.epoch) : undefined,
     };
     const open = () =>
-      (this.client as unknown as { Pipeline(md: grpc.Metadata): grpc.ClientDuplexStream<PipelineRequestMsg, PipelineResponseMsg> }).Pipeline(
-        metadata,
-      );
+      (
+        this.client as unknown as {
+          Pipeline(md: grpc.Metadata): grpc.ClientDuplexStream<PipelineRequestMsg, PipelineResponseMsg>;
+        }
+      ).Pipeline(metadata);
     this.#stream = new BatchedStream(open, codec, {
       peerName: opts.peerName ?? opts.address,
       maxItemsPerFrame: opts.maxOpsPerFrame,

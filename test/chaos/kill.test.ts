@@ -61,7 +61,12 @@ for (const victim of ['n1', 'n2', 'n3']) {
       await new Promise((r) => setTimeout(r, 1500));
       const killedAt = Date.now();
       void t.cluster.kill(victim, 'SIGKILL');
-      const markedDead = until(`${victim} marked dead`, () => writer.cluster.members.get(victim)?.state === 'dead', 15_000, 20).then(() => Date.now());
+      const markedDead = until(
+        `${victim} marked dead`,
+        () => writer.cluster.members.get(victim)?.state === 'dead',
+        15_000,
+        20,
+      ).then(() => Date.now());
       await new Promise((r) => setTimeout(r, 2500));
       stopping = true;
       const res = await load;
@@ -84,16 +89,26 @@ for (const victim of ['n1', 'n2', 'n3']) {
       // Restarted empty with the same id: hints and the catch-up Sync refill it. Read from it directly
       // with consistency one (every node is a replica at N=3, so it answers from its own store).
       await t.cluster.startNode(victim);
-      const direct = new PipelineConnection({ address: t.address(victim), metadata: { [METADATA.forwardedBy]: 'test' } });
+      const direct = new PipelineConnection({
+        address: t.address(victim),
+        metadata: { [METADATA.forwardedBy]: 'test' },
+      });
       try {
         const sample = keys.filter((_, i) => i % 7 === 0);
         await until(
           `${victim} holds every acknowledged write again`,
           async () => {
             const got = await Promise.all(
-              sample.map((key) => direct.send({ op: 'get', get: { key, consistency: 1 } }, Date.now() + 3000)),
+              sample.map((key) =>
+                direct.send({ op: 'get', get: { key, consistency: 1 } }, Date.now() + 3000),
+              ),
             );
-            return got.every((r, i) => r.code === 0 && r.get!.found && decodeValue(r.get!.value, r.get!.flags) === res.acked.get(sample[i]!));
+            return got.every(
+              (r, i) =>
+                r.code === 0 &&
+                r.get!.found &&
+                decodeValue(r.get!.value, r.get!.flags) === res.acked.get(sample[i]!),
+            );
           },
           15_000,
           250,

@@ -7,7 +7,10 @@ import { TestCluster, until } from '../support/cluster';
 
 /** Reads a key from one node's own store (consistency one, never forwarded). */
 async function readOn(t: TestCluster, id: string, key: string): Promise<OperationResultMsg> {
-  const conn = new PipelineConnection({ address: t.address(id), metadata: { [METADATA.forwardedBy]: 'test' } });
+  const conn = new PipelineConnection({
+    address: t.address(id),
+    metadata: { [METADATA.forwardedBy]: 'test' },
+  });
   try {
     return await conn.send({ op: 'get', get: { key, consistency: 1 } }, Date.now() + 3000);
   } finally {
@@ -37,7 +40,9 @@ describe('replication on 3 nodes (N=3, W=2)', function () {
     const clients = await Promise.all([t.client(), t.client(), t.client()]);
     const key = 'contested';
     await Promise.all(
-      clients.flatMap((c, i) => Array.from({ length: 20 }, (_, j) => c.set(key, `writer${i}-${j}`, { consistency: 'one' }))),
+      clients.flatMap((c, i) =>
+        Array.from({ length: 20 }, (_, j) => c.set(key, `writer${i}-${j}`, { consistency: 'one' })),
+      ),
     );
     await until('replicas agree', async () => {
       const res = await Promise.all(['n1', 'n2', 'n3'].map((id) => readOn(t, id, key)));
@@ -72,7 +77,7 @@ describe('failure detection (SWIM) with paused processes', function () {
     t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 });
   });
   after(async () => {
-    t?.cluster.kill('n3', 'SIGCONT');
+    void t?.cluster.kill('n3', 'SIGCONT');
     await t?.stop();
   });
 
@@ -80,9 +85,9 @@ describe('failure detection (SWIM) with paused processes', function () {
     const cache = await t.client();
     const timer = setInterval(() => seen.push(cache.cluster.members.get('n3')!.state), 20);
     try {
-      t.cluster.kill('n3', 'SIGSTOP');
+      void t.cluster.kill('n3', 'SIGSTOP');
       await new Promise((r) => setTimeout(r, 700)); // probe interval 500 ms + timeout 300; suspicion 1500 ms
-      t.cluster.kill('n3', 'SIGCONT');
+      void t.cluster.kill('n3', 'SIGCONT');
       await new Promise((r) => setTimeout(r, 3000));
     } finally {
       clearInterval(timer);
@@ -93,13 +98,13 @@ describe('failure detection (SWIM) with paused processes', function () {
 
   it('declares a node paused longer dead, and alive again after SIGCONT', async () => {
     const cache = await t.client();
-    t.cluster.kill('n3', 'SIGSTOP');
+    void t.cluster.kill('n3', 'SIGSTOP');
     const stoppedAt = Date.now();
     await until('n3 dead', () => cache.cluster.members.get('n3')!.state === 'dead', 10_000, 20);
     const detectedMs = Date.now() - stoppedAt;
     console.log(`      paused n3 declared dead after ${detectedMs} ms`);
     expect(detectedMs).to.be.below(5000);
-    t.cluster.kill('n3', 'SIGCONT');
+    void t.cluster.kill('n3', 'SIGCONT');
     await until('n3 alive again', () => cache.cluster.members.get('n3')!.state === 'alive', 10_000, 20);
   });
 });

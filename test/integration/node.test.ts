@@ -3,7 +3,13 @@ import * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { PipelineConnection } from '../../src/transport/pipeline-connection';
-import { Code, type GetResponseMsg, type SetResponseMsg, type StatsResponseMsg, type GetManyResponseMsg } from '../../src/proto/messages';
+import {
+  Code,
+  type GetResponseMsg,
+  type SetResponseMsg,
+  type StatsResponseMsg,
+  type GetManyResponseMsg,
+} from '../../src/proto/messages';
 import { HealthClient, ReflectionClient } from '../support/grpc-tools';
 import { TestCluster } from '../support/cluster';
 
@@ -23,7 +29,12 @@ describe('a single node, called as grpcurl and people would', function () {
   const utf8 = (s: string) => ({ value: Buffer.from(s), flags: 1 });
 
   before(async () => {
-    t = await TestCluster.start({ nodes: 1, maxKeyBytes: 64, maxValueBytes: 4096, maxMemoryBytes: 1024 * 1024 });
+    t = await TestCluster.start({
+      nodes: 1,
+      maxKeyBytes: 64,
+      maxValueBytes: 4096,
+      maxMemoryBytes: 1024 * 1024,
+    });
     c = new UnaryClient(t.address('n1'));
   });
   after(async () => {
@@ -56,10 +67,18 @@ describe('a single node, called as grpcurl and people would', function () {
     });
 
     it('honours set modes: IF_ABSENT and IF_PRESENT', async () => {
-      expect((await c.cache<SetResponseMsg>('Set', { key: 'mode', ...utf8('a'), mode: 1 })).stored).to.equal(true);
-      expect((await c.cache<SetResponseMsg>('Set', { key: 'mode', ...utf8('b'), mode: 1 })).stored).to.equal(false);
-      expect((await c.cache<SetResponseMsg>('Set', { key: 'mode-absent', ...utf8('b'), mode: 2 })).stored).to.equal(false);
-      expect((await c.cache<SetResponseMsg>('Set', { key: 'mode', ...utf8('c'), mode: 2 })).stored).to.equal(true);
+      expect((await c.cache<SetResponseMsg>('Set', { key: 'mode', ...utf8('a'), mode: 1 })).stored).to.equal(
+        true,
+      );
+      expect((await c.cache<SetResponseMsg>('Set', { key: 'mode', ...utf8('b'), mode: 1 })).stored).to.equal(
+        false,
+      );
+      expect(
+        (await c.cache<SetResponseMsg>('Set', { key: 'mode-absent', ...utf8('b'), mode: 2 })).stored,
+      ).to.equal(false);
+      expect((await c.cache<SetResponseMsg>('Set', { key: 'mode', ...utf8('c'), mode: 2 })).stored).to.equal(
+        true,
+      );
       expect((await c.cache<GetResponseMsg>('Get', { key: 'mode' })).text).to.equal('c');
     });
 
@@ -73,21 +92,31 @@ describe('a single node, called as grpcurl and people would', function () {
     it('touches a key with a new TTL and reports it', async () => {
       await c.cache('Set', { key: 'touched', ...utf8('x') });
       expect((await c.cache<GetResponseMsg>('Get', { key: 'touched' })).ttlMs).to.equal(0);
-      expect((await c.cache<{ found: boolean }>('Touch', { key: 'touched', ttlMs: 60_000 })).found).to.equal(true);
+      expect((await c.cache<{ found: boolean }>('Touch', { key: 'touched', ttlMs: 60_000 })).found).to.equal(
+        true,
+      );
       const ttl = (await c.cache<GetResponseMsg>('Get', { key: 'touched' })).ttlMs;
       expect(ttl).to.be.greaterThan(50_000).and.at.most(60_000);
-      expect((await c.cache<{ found: boolean }>('Touch', { key: 'not-there', ttlMs: 1000 })).found).to.equal(false);
+      expect((await c.cache<{ found: boolean }>('Touch', { key: 'not-there', ttlMs: 1000 })).found).to.equal(
+        false,
+      );
     });
 
     it('increments a counter from its initial value', async () => {
-      expect((await c.cache<{ value: number }>('Increment', { key: 'hits', delta: 5, initial: 100 })).value).to.equal(105);
+      expect(
+        (await c.cache<{ value: number }>('Increment', { key: 'hits', delta: 5, initial: 100 })).value,
+      ).to.equal(105);
       expect((await c.cache<{ value: number }>('Increment', { key: 'hits', delta: -10 })).value).to.equal(95);
       expect((await c.cache<GetResponseMsg>('Get', { key: 'hits' })).text).to.equal('95');
     });
 
     it('compare-and-sets against the version it read', async () => {
       const first = await c.cache<SetResponseMsg>('Set', { key: 'cas', ...utf8('v1') });
-      const res = await c.cache<{ version: { timestamp: number } }>('CompareAndSet', { key: 'cas', expected: first.version, ...utf8('v2') });
+      const res = await c.cache<{ version: { timestamp: number } }>('CompareAndSet', {
+        key: 'cas',
+        expected: first.version,
+        ...utf8('v2'),
+      });
       expect(res.version.timestamp).to.be.greaterThan(first.version!.timestamp);
       expect((await c.cache<GetResponseMsg>('Get', { key: 'cas' })).text).to.equal('v2');
     });
@@ -97,7 +126,11 @@ describe('a single node, called as grpcurl and people would', function () {
       const set = await c.cache<{ results: { code: number }[] }>('SetMany', { items });
       expect(set.results.map((r) => r.code)).to.deep.equal([0, 0, 0]);
       const got = await c.cache<GetManyResponseMsg>('GetMany', { keys: ['m3', 'absent', 'm1'] });
-      expect(got.results.map((r) => (r.found ? r.value.toString() : null))).to.deep.equal(['value-of-m3', null, 'value-of-m1']);
+      expect(got.results.map((r) => (r.found ? r.value.toString() : null))).to.deep.equal([
+        'value-of-m3',
+        null,
+        'value-of-m1',
+      ]);
     });
 
     it('answers a Pipeline frame with one result per operation, in order', async () => {
@@ -105,21 +138,37 @@ describe('a single node, called as grpcurl and people would', function () {
       try {
         const deadline = Date.now() + 5000;
         const results = await Promise.all([
-          conn.send({ op: 'set', set: { key: 'p1', value: Buffer.from('one'), flags: 1, ttlMs: 0, mode: 0, consistency: 0 } }, deadline),
+          conn.send(
+            {
+              op: 'set',
+              set: { key: 'p1', value: Buffer.from('one'), flags: 1, ttlMs: 0, mode: 0, consistency: 0 },
+            },
+            deadline,
+          ),
           conn.send({ op: 'get', get: { key: 'greeting', consistency: 0 } }, deadline),
-          conn.send({ op: 'increment', increment: { key: 'p-counter', delta: 2, initial: 0, ttlMs: 0, consistency: 0 } }, deadline),
+          conn.send(
+            {
+              op: 'increment',
+              increment: { key: 'p-counter', delta: 2, initial: 0, ttlMs: 0, consistency: 0 },
+            },
+            deadline,
+          ),
         ]);
         expect(conn.framesSent).to.equal(1);
         expect(results.map((r) => r.code)).to.deep.equal([0, 0, 0]);
-        expect(results[1]!.get!.value.toString()).to.equal('hello');
-        expect(results[2]!.increment!.value).to.equal(2);
+        expect(results[1].get!.value.toString()).to.equal('hello');
+        expect(results[2].increment!.value).to.equal(2);
       } finally {
         conn.close();
       }
     });
 
     it('reports the topology and stats of the node', async () => {
-      const topo = await c.cluster<{ members: { id: string; state: number }[]; answeredBy: string; vnodes: number }>('Topology', {});
+      const topo = await c.cluster<{
+        members: { id: string; state: number }[];
+        answeredBy: string;
+        vnodes: number;
+      }>('Topology', {});
       expect(topo.members.map((m) => m.id)).to.deep.equal(['n1']);
       expect(topo.answeredBy).to.equal('n1');
       const stats = await c.cluster<StatsResponseMsg>('Stats', {});
@@ -135,7 +184,11 @@ describe('a single node, called as grpcurl and people would', function () {
         const r = new ReflectionClient(t.address('n1'), version);
         try {
           const services = await r.listServices();
-          expect(services).to.include.members(['ringcache.v1.Cache', 'ringcache.v1.Cluster', 'grpc.health.v1.Health']);
+          expect(services).to.include.members([
+            'ringcache.v1.Cache',
+            'ringcache.v1.Cluster',
+            'grpc.health.v1.Health',
+          ]);
           expect(services).to.not.include('ringcache.v1.Peer');
         } finally {
           r.close();
@@ -148,9 +201,13 @@ describe('a single node, called as grpcurl and people would', function () {
       try {
         const cache = await r.describeService('ringcache.v1.Cache');
         expect(cache).to.include('Get(.ringcache.v1.GetRequest) returns (.ringcache.v1.GetResponse)');
-        expect(cache).to.include('Pipeline(stream .ringcache.v1.PipelineRequest) returns (stream .ringcache.v1.PipelineResponse)');
+        expect(cache).to.include(
+          'Pipeline(stream .ringcache.v1.PipelineRequest) returns (stream .ringcache.v1.PipelineResponse)',
+        );
         const health = await r.describeService('grpc.health.v1.Health');
-        expect(health).to.include('Check(.grpc.health.v1.HealthCheckRequest) returns (.grpc.health.v1.HealthCheckResponse)');
+        expect(health).to.include(
+          'Check(.grpc.health.v1.HealthCheckRequest) returns (.grpc.health.v1.HealthCheckResponse)',
+        );
       } finally {
         r.close();
       }
@@ -168,29 +225,54 @@ describe('a single node, called as grpcurl and people would', function () {
   });
 
   describe('bad input', () => {
-    it('refuses an empty key with INVALID_ARGUMENT', () => expectStatus(c.cache('Get', { key: '' }), grpc.status.INVALID_ARGUMENT, /key is empty/));
+    it('refuses an empty key with INVALID_ARGUMENT', () =>
+      expectStatus(c.cache('Get', { key: '' }), grpc.status.INVALID_ARGUMENT, /key is empty/));
 
     it('refuses a key over max_key_bytes, naming the limit', () =>
-      expectStatus(c.cache('Set', { key: 'k'.repeat(65), ...utf8('x') }), grpc.status.INVALID_ARGUMENT, /65 bytes.*max_key_bytes is 64/));
+      expectStatus(
+        c.cache('Set', { key: 'k'.repeat(65), ...utf8('x') }),
+        grpc.status.INVALID_ARGUMENT,
+        /65 bytes.*max_key_bytes is 64/,
+      ));
 
     it('refuses a value over max_value_bytes, naming the limit', () =>
-      expectStatus(c.cache('Set', { key: 'big', value: Buffer.alloc(5000), flags: 0 }), grpc.status.INVALID_ARGUMENT, /5000 bytes.*max_value_bytes is 4096/));
+      expectStatus(
+        c.cache('Set', { key: 'big', value: Buffer.alloc(5000), flags: 0 }),
+        grpc.status.INVALID_ARGUMENT,
+        /5000 bytes.*max_value_bytes is 4096/,
+      ));
 
     it('refuses an absurd TTL', () =>
-      expectStatus(c.cache('Set', { key: 'ttl', ...utf8('x'), ttlMs: 1e15 }), grpc.status.INVALID_ARGUMENT, /ttl/));
+      expectStatus(
+        c.cache('Set', { key: 'ttl', ...utf8('x'), ttlMs: 1e15 }),
+        grpc.status.INVALID_ARGUMENT,
+        /ttl/,
+      ));
 
     it('refuses unknown flags', () =>
-      expectStatus(c.cache('Set', { key: 'flags', value: Buffer.from('x'), flags: 7 }), grpc.status.INVALID_ARGUMENT, /flags must be 0 \(raw\), 1 \(utf8\) or 2 \(msgpack\); got 7/));
+      expectStatus(
+        c.cache('Set', { key: 'flags', value: Buffer.from('x'), flags: 7 }),
+        grpc.status.INVALID_ARGUMENT,
+        /flags must be 0 \(raw\), 1 \(utf8\) or 2 \(msgpack\); got 7/,
+      ));
 
     it('refuses to increment a value that is not an integer', async () => {
       await c.cache('Set', { key: 'word', ...utf8('hello') });
-      await expectStatus(c.cache('Increment', { key: 'word', delta: 1 }), grpc.status.FAILED_PRECONDITION, /not an integer/);
+      await expectStatus(
+        c.cache('Increment', { key: 'word', delta: 1 }),
+        grpc.status.FAILED_PRECONDITION,
+        /not an integer/,
+      );
     });
 
     it('refuses a compare-and-set with a stale version, saying which version is current', async () => {
       const first = await c.cache<SetResponseMsg>('Set', { key: 'stale', ...utf8('a') });
       await c.cache('Set', { key: 'stale', ...utf8('b') });
-      await expectStatus(c.cache('CompareAndSet', { key: 'stale', expected: first.version, ...utf8('c') }), grpc.status.FAILED_PRECONDITION, /version/);
+      await expectStatus(
+        c.cache('CompareAndSet', { key: 'stale', expected: first.version, ...utf8('c') }),
+        grpc.status.FAILED_PRECONDITION,
+        /version/,
+      );
       expect((await c.cache<GetResponseMsg>('Get', { key: 'stale' })).text).to.equal('b');
     });
 
@@ -199,17 +281,36 @@ describe('a single node, called as grpcurl and people would', function () {
       try {
         const deadline = Date.now() + 5000;
         const [ok1, bad, ok2] = await Promise.all([
-          conn.send({ op: 'set', set: { key: 'f1', value: Buffer.from('1'), flags: 1, ttlMs: 0, mode: 0, consistency: 0 } }, deadline),
-          conn.send({ op: 'set', set: { key: 'k'.repeat(100), value: Buffer.from('1'), flags: 1, ttlMs: 0, mode: 0, consistency: 0 } }, deadline),
+          conn.send(
+            {
+              op: 'set',
+              set: { key: 'f1', value: Buffer.from('1'), flags: 1, ttlMs: 0, mode: 0, consistency: 0 },
+            },
+            deadline,
+          ),
+          conn.send(
+            {
+              op: 'set',
+              set: {
+                key: 'k'.repeat(100),
+                value: Buffer.from('1'),
+                flags: 1,
+                ttlMs: 0,
+                mode: 0,
+                consistency: 0,
+              },
+            },
+            deadline,
+          ),
           conn.send({ op: 'get', get: { key: 'f1', consistency: 0 } }, deadline),
         ]);
         expect(conn.framesSent).to.equal(1);
-        expect(ok1!.code).to.equal(Code.OK);
-        expect(bad!.code).to.equal(Code.INVALID_ARGUMENT);
-        expect(bad!.error).to.equal('KEY_TOO_LARGE');
-        expect(bad!.message).to.match(/max_key_bytes/);
-        expect(ok2!.code).to.equal(Code.OK);
-        expect(ok2!.get!.value.toString()).to.equal('1');
+        expect(ok1.code).to.equal(Code.OK);
+        expect(bad.code).to.equal(Code.INVALID_ARGUMENT);
+        expect(bad.error).to.equal('KEY_TOO_LARGE');
+        expect(bad.message).to.match(/max_key_bytes/);
+        expect(ok2.code).to.equal(Code.OK);
+        expect(ok2.get!.value.toString()).to.equal('1');
       } finally {
         conn.close();
       }

@@ -13,7 +13,16 @@ const reflectionRoot = path.resolve(require.resolve('@grpc/reflection'), '../../
 type Ctor = grpc.ServiceClientConstructor;
 
 function load(file: string, root: string): grpc.GrpcObject {
-  return grpc.loadPackageDefinition(protoLoader.loadSync(file, { includeDirs: [root], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true }));
+  return grpc.loadPackageDefinition(
+    protoLoader.loadSync(file, {
+      includeDirs: [root],
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    }),
+  );
 }
 
 interface ReflectionResponse {
@@ -22,7 +31,9 @@ interface ReflectionResponse {
   error_response?: { error_code: number; error_message: string };
 }
 
-type ReflectionStub = grpc.Client & { ServerReflectionInfo(): grpc.ClientDuplexStream<object, ReflectionResponse> };
+type ReflectionStub = grpc.Client & {
+  ServerReflectionInfo(): grpc.ClientDuplexStream<object, ReflectionResponse>;
+};
 
 export class ReflectionClient {
   readonly #client: ReflectionStub;
@@ -47,12 +58,22 @@ export class ReflectionClient {
     const shortName = fullName.split('.').pop();
     for (const bytes of res.file_descriptor_response!.file_descriptor_proto) {
       const file = descriptor.FileDescriptorProto.decode(bytes) as unknown as {
-        service?: { name: string; method: { name: string; inputType: string; outputType: string; clientStreaming?: boolean; serverStreaming?: boolean }[] }[];
+        service?: {
+          name: string;
+          method: {
+            name: string;
+            inputType: string;
+            outputType: string;
+            clientStreaming?: boolean;
+            serverStreaming?: boolean;
+          }[];
+        }[];
       };
       const svc = file.service?.find((s) => s.name === shortName);
       if (svc) {
         return svc.method.map(
-          (m) => `${m.name}(${m.clientStreaming ? 'stream ' : ''}${m.inputType}) returns (${m.serverStreaming ? 'stream ' : ''}${m.outputType})`,
+          (m) =>
+            `${m.name}(${m.clientStreaming ? 'stream ' : ''}${m.inputType}) returns (${m.serverStreaming ? 'stream ' : ''}${m.outputType})`,
         );
       }
     }
@@ -79,7 +100,11 @@ export class ReflectionClient {
 export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
 type HealthStub = grpc.Client & {
-  Check(req: { service: string }, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { status: ServingStatus }) => void): void;
+  Check(
+    req: { service: string },
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: { status: ServingStatus }) => void,
+  ): void;
   Watch(req: { service: string }): grpc.ClientReadableStream<{ status: ServingStatus }>;
 };
 
@@ -88,13 +113,20 @@ export class HealthClient {
 
   constructor(address: string) {
     const root = path.resolve(path.dirname(healthProtoPath), '../..');
-    const pkg = load(path.relative(root, healthProtoPath), root) as unknown as { grpc: { health: { v1: { Health: Ctor } } } };
-    this.#client = new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure()) as unknown as HealthStub;
+    const pkg = load(path.relative(root, healthProtoPath), root) as unknown as {
+      grpc: { health: { v1: { Health: Ctor } } };
+    };
+    this.#client = new pkg.grpc.health.v1.Health(
+      address,
+      grpc.credentials.createInsecure(),
+    ) as unknown as HealthStub;
   }
 
   check(service = ''): Promise<ServingStatus> {
     return new Promise((resolve, reject) =>
-      this.#client.Check({ service }, { deadline: Date.now() + 3000 }, (err, res) => (err ? reject(err) : resolve(res!.status))),
+      this.#client.Check({ service }, { deadline: Date.now() + 3000 }, (err, res) =>
+        err ? reject(err) : resolve(res!.status),
+      ),
     );
   }
 
