@@ -24,7 +24,11 @@ export const DEFAULT_HINTS = { maxCount: 100_000, maxBytes: 64 * 1024 * 1024 } a
 /** Deletes are kept this long so read repair and anti-entropy never resurrect a deleted key. */
 export const DEFAULT_TOMBSTONE_GRACE_MS = 60_000;
 
-export const DEFAULT_LIMITS = { maxKeyBytes: 1024, maxValueBytes: 1024 * 1024, maxMemoryBytes: 256 * 1024 * 1024 } as const;
+export const DEFAULT_LIMITS = {
+  maxKeyBytes: 1024,
+  maxValueBytes: 1024 * 1024,
+  maxMemoryBytes: 256 * 1024 * 1024,
+} as const;
 
 /**
  * Replication for fields left out, capped at the node count so a 1- or 2-node cluster works without
@@ -33,7 +37,11 @@ export const DEFAULT_LIMITS = { maxKeyBytes: 1024, maxValueBytes: 1024 * 1024, m
  */
 export function defaultReplication(
   nodeCount: number,
-  given: { factor?: number | undefined; writeQuorum?: number | undefined; readQuorum?: number | undefined } = {},
+  given: {
+    factor?: number | undefined;
+    writeQuorum?: number | undefined;
+    readQuorum?: number | undefined;
+  } = {},
 ): ClusterConfig['replication'] {
   const factor = given.factor ?? Math.min(DEFAULT_REPLICATION.factor, nodeCount);
   return {

@@ -1,4 +1,12 @@
-import { DEFAULT_GOSSIP, DEFAULT_HINTS, DEFAULT_LIMITS, DEFAULT_NAME, DEFAULT_TOMBSTONE_GRACE_MS, DEFAULT_VNODES, defaultReplication } from './defaults';
+import {
+  DEFAULT_GOSSIP,
+  DEFAULT_HINTS,
+  DEFAULT_LIMITS,
+  DEFAULT_NAME,
+  DEFAULT_TOMBSTONE_GRACE_MS,
+  DEFAULT_VNODES,
+  defaultReplication,
+} from './defaults';
 import { ConfigIssues } from './issues';
 import type { ClusterConfig, NodeConfig } from './types';
 import { validateConfig } from './validate';
@@ -11,7 +19,12 @@ const SOURCE = '<generated>';
  * and `source` are ignored); what it leaves out gets cluster.yml's defaults, with replication capped
  * at n. Checked by the same rules as a file; errors name `<generated>` and the cluster.yml field.
  */
-export function generateLocalConfig(opts: { nodes: number; basePort?: number; baseHttpPort?: number; base?: Partial<ClusterConfig> }): ClusterConfig {
+export function generateLocalConfig(opts: {
+  nodes: number;
+  basePort?: number;
+  baseHttpPort?: number;
+  base?: Partial<ClusterConfig>;
+}): ClusterConfig {
   const issues = new ConfigIssues(SOURCE);
   const count = opts.nodes;
   if (!Number.isInteger(count) || count < 1 || count > 1000) {
@@ -20,14 +33,23 @@ export function generateLocalConfig(opts: { nodes: number; basePort?: number; ba
   }
   const basePort = opts.basePort ?? 7401;
   const baseHttpPort = opts.baseHttpPort ?? 9401;
-  for (const [option, base] of [['basePort', basePort], ['baseHttpPort', baseHttpPort]] as const) {
+  for (const [option, base] of [
+    ['basePort', basePort],
+    ['baseHttpPort', baseHttpPort],
+  ] as const) {
     if (!Number.isInteger(base) || base < 1 || base + count - 1 > 65535) {
-      issues.add(undefined, option, `${base} is out of range; ports ${base}..${base + count - 1} must lie in 1..65535`);
+      issues.add(
+        undefined,
+        option,
+        `${base} is out of range; ports ${base}..${base + count - 1} must lie in 1..65535`,
+      );
     }
   }
   issues.throwIfAny();
 
-  const nodes: NodeConfig[] = Array.from({ length: count }, (_, i) => localNode(i + 1, basePort + i, baseHttpPort + i));
+  const nodes: NodeConfig[] = Array.from({ length: count }, (_, i) =>
+    localNode(i + 1, basePort + i, baseHttpPort + i),
+  );
   const base = opts.base ?? {};
   const config: ClusterConfig = {
     name: base.name ?? DEFAULT_NAME,
@@ -47,5 +69,13 @@ export function generateLocalConfig(opts: { nodes: number; basePort?: number; ba
 
 function localNode(n: number, port: number, httpPort: number): NodeConfig {
   const host = '127.0.0.1';
-  return { id: `n${n}`, address: `${host}:${port}`, host, port, http: `${host}:${httpPort}`, httpHost: host, httpPort };
+  return {
+    id: `n${n}`,
+    address: `${host}:${port}`,
+    host,
+    port,
+    http: `${host}:${httpPort}`,
+    httpHost: host,
+    httpPort,
+  };
 }

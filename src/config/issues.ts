@@ -14,7 +14,10 @@ export class ConfigIssues {
   /** `line` is 1-based; undefined when the config has no text (generated) or the line is unknown. */
   add(line: number | undefined, path: string, message: string): void {
     const where = line === undefined ? this.source : `${this.source}:${line}`;
-    this.#found.push({ line: line ?? 0, message: path === '' ? `${where}: ${message}` : `${where}: ${path}: ${message}` });
+    this.#found.push({
+      line: line ?? 0,
+      message: path === '' ? `${where}: ${message}` : `${where}: ${path}: ${message}`,
+    });
   }
 
   get count(): number {

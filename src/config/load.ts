@@ -14,7 +14,9 @@ export function loadConfig(path: string): ClusterConfig {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new RingCacheError('CONFIG_INVALID', `${path}: cannot read the cluster config: ${reason}`, { cause: err });
+    throw new RingCacheError('CONFIG_INVALID', `${path}: cannot read the cluster config: ${reason}`, {
+      cause: err,
+    });
   }
   return parseConfig(text, path);
 }
@@ -38,7 +40,12 @@ export function parseConfig(text: string, source: string): ClusterConfig {
   const reader = new YamlReader(doc, lineCounter, issues);
   const config = readConfig(reader, doc.contents ?? undefined, source);
   issues.throwIfAny();
-  validateConfig(config, (path) => reader.lines.get(path), issues, (path) => !reader.lines.has(path));
+  validateConfig(
+    config,
+    (path) => reader.lines.get(path),
+    issues,
+    (path) => !reader.lines.has(path),
+  );
   issues.throwIfAny();
   return config;
 }

@@ -1,5 +1,13 @@
 import type { Node } from 'yaml';
-import { DEFAULT_GOSSIP, DEFAULT_HINTS, DEFAULT_LIMITS, DEFAULT_NAME, DEFAULT_TOMBSTONE_GRACE_MS, DEFAULT_VNODES, defaultReplication } from './defaults';
+import {
+  DEFAULT_GOSSIP,
+  DEFAULT_HINTS,
+  DEFAULT_LIMITS,
+  DEFAULT_NAME,
+  DEFAULT_TOMBSTONE_GRACE_MS,
+  DEFAULT_VNODES,
+  defaultReplication,
+} from './defaults';
 import type { ClusterConfig, NodeConfig } from './types';
 import type { YamlReader } from './yaml-reader';
 
@@ -34,20 +42,30 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
       readQuorum: r.integer(replication?.get('read_quorum'), 'cluster.replication.read_quorum'),
     }),
     gossip: {
-      probeIntervalMs: r.integer(gossip?.get('probe_interval_ms'), 'cluster.gossip.probe_interval_ms') ?? DEFAULT_GOSSIP.probeIntervalMs,
-      probeTimeoutMs: r.integer(gossip?.get('probe_timeout_ms'), 'cluster.gossip.probe_timeout_ms') ?? DEFAULT_GOSSIP.probeTimeoutMs,
-      indirectProbes: r.integer(gossip?.get('indirect_probes'), 'cluster.gossip.indirect_probes') ?? DEFAULT_GOSSIP.indirectProbes,
+      probeIntervalMs:
+        r.integer(gossip?.get('probe_interval_ms'), 'cluster.gossip.probe_interval_ms') ??
+        DEFAULT_GOSSIP.probeIntervalMs,
+      probeTimeoutMs:
+        r.integer(gossip?.get('probe_timeout_ms'), 'cluster.gossip.probe_timeout_ms') ??
+        DEFAULT_GOSSIP.probeTimeoutMs,
+      indirectProbes:
+        r.integer(gossip?.get('indirect_probes'), 'cluster.gossip.indirect_probes') ??
+        DEFAULT_GOSSIP.indirectProbes,
       suspicionTimeoutMs:
-        r.integer(gossip?.get('suspicion_timeout_ms'), 'cluster.gossip.suspicion_timeout_ms') ?? DEFAULT_GOSSIP.suspicionTimeoutMs,
+        r.integer(gossip?.get('suspicion_timeout_ms'), 'cluster.gossip.suspicion_timeout_ms') ??
+        DEFAULT_GOSSIP.suspicionTimeoutMs,
     },
     hints: {
       maxCount: r.integer(hints?.get('max_count'), 'cluster.hints.max_count') ?? DEFAULT_HINTS.maxCount,
       maxBytes: r.size(hints?.get('max_bytes'), 'cluster.hints.max_bytes') ?? DEFAULT_HINTS.maxBytes,
     },
-    tombstoneGraceMs: r.integer(cluster.get('tombstone_grace_ms'), 'cluster.tombstone_grace_ms') ?? DEFAULT_TOMBSTONE_GRACE_MS,
+    tombstoneGraceMs:
+      r.integer(cluster.get('tombstone_grace_ms'), 'cluster.tombstone_grace_ms') ??
+      DEFAULT_TOMBSTONE_GRACE_MS,
     limits: {
       maxKeyBytes: r.size(limits?.get('max_key_bytes'), 'limits.max_key_bytes') ?? DEFAULT_LIMITS.maxKeyBytes,
-      maxValueBytes: r.size(limits?.get('max_value_bytes'), 'limits.max_value_bytes') ?? DEFAULT_LIMITS.maxValueBytes,
+      maxValueBytes:
+        r.size(limits?.get('max_value_bytes'), 'limits.max_value_bytes') ?? DEFAULT_LIMITS.maxValueBytes,
       maxMemoryBytes: r.size(limits?.get('max_memory'), 'limits.max_memory') ?? DEFAULT_LIMITS.maxMemoryBytes,
     },
     nodes,
@@ -56,7 +74,11 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
 }
 
 function readNodes(r: YamlReader, node: Node | undefined, rootLine: number | undefined): NodeConfig[] {
-  if (r.isEmpty(node)) return r.missing('nodes', r.lines.get('nodes') ?? rootLine, 'a list of nodes, each { id, address, http }') ?? [];
+  if (r.isEmpty(node))
+    return (
+      r.missing('nodes', r.lines.get('nodes') ?? rootLine, 'a list of nodes, each { id, address, http }') ??
+      []
+    );
   const nodes: NodeConfig[] = [];
   r.list(node, 'nodes')?.forEach((item, i) => {
     const path = `nodes[${i}]`;
@@ -64,13 +86,27 @@ function readNodes(r: YamlReader, node: Node | undefined, rootLine: number | und
     const fields = r.fields(item, path, NODE);
     if (fields === undefined) return;
     const line = r.lineOf(item);
-    const need = <T>(key: string, read: (n: Node | undefined, p: string) => T | undefined, what: string): T | undefined =>
-      r.isEmpty(fields.get(key)) ? r.missing(`${path}.${key}`, line, what) : read(fields.get(key), `${path}.${key}`);
+    const need = <T>(
+      key: string,
+      read: (n: Node | undefined, p: string) => T | undefined,
+      what: string,
+    ): T | undefined =>
+      r.isEmpty(fields.get(key))
+        ? r.missing(`${path}.${key}`, line, what)
+        : read(fields.get(key), `${path}.${key}`);
     const id = need('id', (n, p) => r.string(n, p), 'a node id such as n1');
     const address = need('address', (n, p) => r.hostPort(n, p), 'host:port for gRPC, such as 127.0.0.1:7401');
     const http = need('http', (n, p) => r.hostPort(n, p), 'host:port for HTTP, such as 127.0.0.1:9401');
     if (id === undefined || address === undefined || http === undefined) return;
-    nodes.push({ id, address: address.text, host: address.host, port: address.port, http: http.text, httpHost: http.host, httpPort: http.port });
+    nodes.push({
+      id,
+      address: address.text,
+      host: address.host,
+      port: address.port,
+      http: http.text,
+      httpHost: http.host,
+      httpPort: http.port,
+    });
   });
   return nodes;
 }

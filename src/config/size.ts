@@ -3,10 +3,18 @@ import { RingCacheError } from '../errors';
 /** Binary units: 1kb = 1024 bytes. "kib" and bare "k" are accepted as the same thing. */
 const UNIT_BYTES: Readonly<Record<string, number>> = {
   b: 1,
-  k: 1024, kb: 1024, kib: 1024,
-  m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2,
-  g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3,
-  t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
 };
 
 const SIZE_PATTERN = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/;

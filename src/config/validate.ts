@@ -16,10 +16,16 @@ const MAX_VNODES = 10_000;
  * and a generated config are held to the same rules. Paths in messages are cluster.yml's names.
  * A field left out is reported at its nearest written parent, with "(default)" after its value.
  */
-export function validateConfig(config: ClusterConfig, lineOf: LineOf, issues: ConfigIssues, isDefault: IsDefault = () => false): void {
+export function validateConfig(
+  config: ClusterConfig,
+  lineOf: LineOf,
+  issues: ConfigIssues,
+  isDefault: IsDefault = () => false,
+): void {
   const c = new Checks(lineOf, issues, isDefault);
   const { at, given, wholeInRange } = c;
-  if (!NODE_ID.test(config.name)) issues.add(at('cluster.name'), 'cluster.name', `"${config.name}" must match ${NODE_ID}`);
+  if (!NODE_ID.test(config.name))
+    issues.add(at('cluster.name'), 'cluster.name', `"${config.name}" must match ${NODE_ID}`);
   wholeInRange('cluster.vnodes', config.vnodes, 1, MAX_VNODES);
   checkReplication(config, c);
   checkGossip(config, c);
@@ -70,13 +76,24 @@ function checkReplication(config: ClusterConfig, { at, given, wholeInRange, issu
   const factorPath = 'cluster.replication.factor';
   if (!Number.isInteger(factor) || factor < 1) return wholeInRange(factorPath, factor, 1);
   if (factor > nodeCount) {
-    issues.add(at(factorPath), factorPath, `${factor} is larger than the number of nodes (${nodeCount}); each key needs ${factor} distinct nodes`);
+    issues.add(
+      at(factorPath),
+      factorPath,
+      `${factor} is larger than the number of nodes (${nodeCount}); each key needs ${factor} distinct nodes`,
+    );
   }
-  for (const [field, value] of [['write_quorum', writeQuorum], ['read_quorum', readQuorum]] as const) {
+  for (const [field, value] of [
+    ['write_quorum', writeQuorum],
+    ['read_quorum', readQuorum],
+  ] as const) {
     const path = `cluster.replication.${field}`;
     if (!Number.isInteger(value) || value < 1) wholeInRange(path, value, 1);
     else if (value > factor) {
-      issues.add(at(path), path, `${given(path, value)} is larger than replication.factor ${given(factorPath, factor)}`);
+      issues.add(
+        at(path),
+        path,
+        `${given(path, value)} is larger than replication.factor ${given(factorPath, factor)}`,
+      );
     }
   }
 }
@@ -89,7 +106,11 @@ function checkGossip(config: ClusterConfig, { at, wholeInRange, issues }: Checks
   wholeInRange('cluster.gossip.suspicion_timeout_ms', g.suspicionTimeoutMs, 1);
   if (g.probeTimeoutMs >= g.probeIntervalMs) {
     const path = 'cluster.gossip.probe_timeout_ms';
-    issues.add(at(path), path, `${g.probeTimeoutMs} must be less than probe_interval_ms ${g.probeIntervalMs}, or probes overlap`);
+    issues.add(
+      at(path),
+      path,
+      `${g.probeTimeoutMs} must be less than probe_interval_ms ${g.probeIntervalMs}, or probes overlap`,
+    );
   }
 }
 
@@ -103,12 +124,26 @@ function checkNodes(config: ClusterConfig, { at, issues }: Checks): void {
   const bound: { host: string; port: number; path: string }[] = [];
   config.nodes.forEach((node, i) => {
     const idPath = `nodes[${i}].id`;
-    if (!NODE_ID.test(node.id)) issues.add(at(idPath), idPath, `"${node.id}" must match ${NODE_ID} (letters, digits, _ . -; at most 64)`);
-    if (node.id === '__proto__') issues.add(at(idPath), idPath, '"__proto__" is reserved (the ring keeps ids in plain objects)');
+    if (!NODE_ID.test(node.id))
+      issues.add(
+        at(idPath),
+        idPath,
+        `"${node.id}" must match ${NODE_ID} (letters, digits, _ . -; at most 64)`,
+      );
+    if (node.id === '__proto__')
+      issues.add(at(idPath), idPath, '"__proto__" is reserved (the ring keeps ids in plain objects)');
     const first = firstWithId.get(node.id);
     if (first === undefined) firstWithId.set(node.id, i);
-    else issues.add(at(idPath), idPath, `duplicate id "${node.id}" (also nodes[${first}], line ${at(`nodes[${first}].id`) ?? '?'})`);
-    for (const [field, host, port] of [['address', node.host, node.port], ['http', node.httpHost, node.httpPort]] as const) {
+    else
+      issues.add(
+        at(idPath),
+        idPath,
+        `duplicate id "${node.id}" (also nodes[${first}], line ${at(`nodes[${first}].id`) ?? '?'})`,
+      );
+    for (const [field, host, port] of [
+      ['address', node.host, node.port],
+      ['http', node.httpHost, node.httpPort],
+    ] as const) {
       const path = `nodes[${i}].${field}`;
       const clash = bound.find((b) => b.port === port && sameBindHost(b.host, host));
       if (clash) {

@@ -29,7 +29,11 @@ export class YamlReader {
    * The fields of a map, keyed by name. Unknown names, duplicate names and non-string keys are
    * reported; so is a value that is not a map.
    */
-  fields(node: Node | undefined, path: string, known: readonly string[]): Map<string, Node | undefined> | undefined {
+  fields(
+    node: Node | undefined,
+    path: string,
+    known: readonly string[],
+  ): Map<string, Node | undefined> | undefined {
     const value = this.#resolve(node);
     if (value === undefined) return undefined;
     if (!isMap(value)) return this.#wrongType(value, path, 'a map');
@@ -44,7 +48,8 @@ export class YamlReader {
       const fieldPath = join(path, key);
       if (!known.includes(key)) {
         const hint = nearestName(key, known);
-        const expected = hint === undefined ? `known fields are ${known.join(', ')}` : `did you mean ${hint}?`;
+        const expected =
+          hint === undefined ? `known fields are ${known.join(', ')}` : `did you mean ${hint}?`;
         this.issues.add(keyLine, fieldPath, `unknown field; ${expected}`);
         continue;
       }
@@ -90,7 +95,8 @@ export class YamlReader {
   size(node: Node | undefined, path: string): number | undefined {
     const value = this.#scalar(node);
     if (value === undefined) return undefined;
-    if (typeof value !== 'number' && typeof value !== 'string') return this.#wrongType(node, path, 'a size such as 256mb');
+    if (typeof value !== 'number' && typeof value !== 'string')
+      return this.#wrongType(node, path, 'a size such as 256mb');
     const bytes = sizeOrReason(value);
     if (typeof bytes === 'number') return bytes;
     this.issues.add(this.lineOf(node), path, bytes);
@@ -132,7 +138,11 @@ export class YamlReader {
 
   #wrongType(node: Node | undefined, path: string, expected: string, hint = ''): undefined {
     const value = this.#resolve(node);
-    this.issues.add(this.lineOf(node), path, `expected ${expected}, got ${describe(isScalar(value) ? value.value : value)}${hint}`);
+    this.issues.add(
+      this.lineOf(node),
+      path,
+      `expected ${expected}, got ${describe(isScalar(value) ? value.value : value)}${hint}`,
+    );
     return undefined;
   }
 }

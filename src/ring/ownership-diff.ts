@@ -36,7 +36,8 @@ export function ownershipDiff(before: Ring, after: Ring, n: number): MovedRange[
     const now = after.preferenceListOfHash(end, n);
     if (!sameList(was, now)) {
       const last = ranges[ranges.length - 1];
-      if (last && last.end === prev && sameList(last.before, was) && sameList(last.after, now)) last.end = end;
+      if (last && last.end === prev && sameList(last.before, was) && sameList(last.after, now))
+        last.end = end;
       else ranges.push({ start: prev, end, before: [...was], after: [...now] });
     }
     prev = end;

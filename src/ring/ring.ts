@@ -36,7 +36,10 @@ export class Ring {
   constructor(nodeIds: readonly string[], opts: { vnodes: number }) {
     checkMembers(nodeIds);
     if (!Number.isInteger(opts.vnodes) || opts.vnodes < 1) {
-      throw new RingCacheError('INVALID_ARGUMENT', `ring vnodes is ${opts.vnodes}; it must be a whole number >= 1`);
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        `ring vnodes is ${opts.vnodes}; it must be a whole number >= 1`,
+      );
     }
     this.nodeIds = Object.freeze([...nodeIds]);
     this.vnodes = opts.vnodes;
@@ -91,7 +94,10 @@ export class Ring {
 
   #checkCount(n: number): number {
     if (!Number.isInteger(n) || n < 1) {
-      throw new RingCacheError('INVALID_ARGUMENT', `preference list length is ${n}; it must be a whole number >= 1`);
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        `preference list length is ${n}; it must be a whole number >= 1`,
+      );
     }
     return n < this.nodeIds.length ? n : this.nodeIds.length;
   }
@@ -113,14 +119,18 @@ export class Ring {
 function checkMembers(nodeIds: readonly string[]): void {
   if (nodeIds.length === 0) throw new RingCacheError('INVALID_ARGUMENT', 'a ring needs at least one node');
   if (nodeIds.length > MAX_RING_NODES) {
-    throw new RingCacheError('INVALID_ARGUMENT', `ring has ${nodeIds.length} nodes; at most ${MAX_RING_NODES} are supported`);
+    throw new RingCacheError(
+      'INVALID_ARGUMENT',
+      `ring has ${nodeIds.length} nodes; at most ${MAX_RING_NODES} are supported`,
+    );
   }
   const seen = new Set<string>();
   for (const id of nodeIds) {
     if (id === '') throw new RingCacheError('INVALID_ARGUMENT', 'ring node ids must not be empty');
     // hashring keeps per-server vnodes in a plain object, where '__proto__' reads Object.prototype:
     // that member would silently get no points at all.
-    if (id === '__proto__') throw new RingCacheError('INVALID_ARGUMENT', "ring node id '__proto__' is reserved");
+    if (id === '__proto__')
+      throw new RingCacheError('INVALID_ARGUMENT', "ring node id '__proto__' is reserved");
     if (seen.has(id)) throw new RingCacheError('INVALID_ARGUMENT', `ring node id '${id}' appears twice`);
     seen.add(id);
   }

@@ -46,13 +46,23 @@ describe('loading cluster.yml', () => {
       source: 'cluster.yml',
     });
     expect(c.nodes[1]).to.deep.equal({
-      id: 'n2', address: '127.0.0.1:7402', host: '127.0.0.1', port: 7402, http: '127.0.0.1:9402', httpHost: '127.0.0.1', httpPort: 9402,
+      id: 'n2',
+      address: '127.0.0.1:7402',
+      host: '127.0.0.1',
+      port: 7402,
+      http: '127.0.0.1:9402',
+      httpHost: '127.0.0.1',
+      httpPort: 9402,
     });
   });
 
   it('loads the shipped cluster.yml', () => {
     const c = loadConfig('cluster.yml');
-    expect(c.nodes.map((n) => n.address)).to.deep.equal(['127.0.0.1:7401', '127.0.0.1:7402', '127.0.0.1:7403']);
+    expect(c.nodes.map((n) => n.address)).to.deep.equal([
+      '127.0.0.1:7401',
+      '127.0.0.1:7402',
+      '127.0.0.1:7403',
+    ]);
     expect(c.replication).to.deep.equal({ factor: 3, writeQuorum: 2, readQuorum: 1 });
   });
 
@@ -86,9 +96,13 @@ describe('loading cluster.yml', () => {
   it('names the file when it cannot be read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ringcache-config-'));
     try {
-      expect(() => loadConfig(join(dir, 'missing.yml'))).to.throw(`${join(dir, 'missing.yml')}: cannot read the cluster config: no such file`);
+      expect(() => loadConfig(join(dir, 'missing.yml'))).to.throw(
+        `${join(dir, 'missing.yml')}: cannot read the cluster config: no such file`,
+      );
       writeFileSync(join(dir, 'bad.yml'), 'nodes: []\n');
-      expect(() => loadConfig(join(dir, 'bad.yml'))).to.throw(`${join(dir, 'bad.yml')}:1: nodes: at least one node is required`);
+      expect(() => loadConfig(join(dir, 'bad.yml'))).to.throw(
+        `${join(dir, 'bad.yml')}:1: nodes: at least one node is required`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -105,12 +119,18 @@ describe('a broken cluster.yml', () => {
 
   it('reports an unknown field with the nearest known one', () => {
     const text = `cluster:\n  replication: { factor: 3, write_qorum: 2 }\n${NODES}`;
-    expect(problems(text)).to.equal('cluster.yml:2: cluster.replication.write_qorum: unknown field; did you mean write_quorum?');
-    expect(problems(`${NODES}colour: blue\n`)).to.equal('cluster.yml:5: colour: unknown field; known fields are cluster, limits, nodes');
+    expect(problems(text)).to.equal(
+      'cluster.yml:2: cluster.replication.write_qorum: unknown field; did you mean write_quorum?',
+    );
+    expect(problems(`${NODES}colour: blue\n`)).to.equal(
+      'cluster.yml:5: colour: unknown field; known fields are cluster, limits, nodes',
+    );
   });
 
   it('reports a field given twice', () => {
-    expect(problems(`cluster:\n  vnodes: 10\n  vnodes: 20\n${NODES}`)).to.equal('cluster.yml:3: cluster.vnodes: appears twice (first on line 2)');
+    expect(problems(`cluster:\n  vnodes: 10\n  vnodes: 20\n${NODES}`)).to.equal(
+      'cluster.yml:3: cluster.vnodes: appears twice (first on line 2)',
+    );
   });
 
   it('reports wrong types with what was expected and what was found', () => {
@@ -129,14 +149,19 @@ describe('a broken cluster.yml', () => {
     expect(problems(`limits: { max_memory: 256 megs }\n${NODES}`)).to.equal(
       'cluster.yml:1: limits.max_memory: expected a size in bytes such as 1048576, 512kb, 256mb or 1gb, got "256 megs"',
     );
-    expect(problems(`limits:\n  max_value_bytes: 0\n${NODES}`)).to.equal('cluster.yml:2: limits.max_value_bytes: 0 is out of range; expected a whole number >= 1');
+    expect(problems(`limits:\n  max_value_bytes: 0\n${NODES}`)).to.equal(
+      'cluster.yml:2: limits.max_value_bytes: 0 is out of range; expected a whole number >= 1',
+    );
     expect(problems(`limits:\n  max_memory: 1kb\n${NODES}`)).to.equal(
       'cluster.yml:2: limits.max_memory: 1024 is smaller than max_key_bytes + max_value_bytes (1024 + 1048576); one entry must fit in memory',
     );
   });
 
   it('reports a bad address', () => {
-    const text = NODES.replace('address: 127.0.0.1:7402', 'address: 127.0.0.1').replace('http: 127.0.0.1:9403', 'http: 127.0.0.1:70000');
+    const text = NODES.replace('address: 127.0.0.1:7402', 'address: 127.0.0.1').replace(
+      'http: 127.0.0.1:9403',
+      'http: 127.0.0.1:70000',
+    );
     expect(problems(text)).to.equal(
       [
         'cluster.yml:3: nodes[1].address: expected host:port, got "127.0.0.1"',
@@ -146,12 +171,18 @@ describe('a broken cluster.yml', () => {
   });
 
   it('reports missing node fields at the node', () => {
-    expect(problems('nodes:\n  - { id: n1, http: h:1 }\n')).to.equal('cluster.yml:2: nodes[0].address: missing; expected host:port for gRPC, such as 127.0.0.1:7401');
+    expect(problems('nodes:\n  - { id: n1, http: h:1 }\n')).to.equal(
+      'cluster.yml:2: nodes[0].address: missing; expected host:port for gRPC, such as 127.0.0.1:7401',
+    );
   });
 
   it('reports a duplicate id', () => {
-    expect(problems(NODES.replace('id: n3', 'id: n1'))).to.equal('cluster.yml:4: nodes[2].id: duplicate id "n1" (also nodes[0], line 2)');
-    expect(problems(NODES.replace('id: n3', 'id: "n 3"'))).to.match(/^cluster\.yml:4: nodes\[2\]\.id: "n 3" must match/);
+    expect(problems(NODES.replace('id: n3', 'id: n1'))).to.equal(
+      'cluster.yml:4: nodes[2].id: duplicate id "n1" (also nodes[0], line 2)',
+    );
+    expect(problems(NODES.replace('id: n3', 'id: "n 3"'))).to.match(
+      /^cluster\.yml:4: nodes\[2\]\.id: "n 3" must match/,
+    );
   });
 
   it('reports a port used twice on one host, across gRPC and HTTP', () => {
@@ -162,7 +193,9 @@ describe('a broken cluster.yml', () => {
       'cluster.yml:4: nodes[2].http: port 7402 on localhost is already used by nodes[1].address, line 3',
     );
     // The same port on different hosts is fine.
-    expect(parseConfig(NODES.replace('address: 127.0.0.1:7402', 'address: 127.0.0.2:7401'), 'x').nodes).to.have.length(3);
+    expect(
+      parseConfig(NODES.replace('address: 127.0.0.1:7402', 'address: 127.0.0.2:7401'), 'x').nodes,
+    ).to.have.length(3);
   });
 
   it('reports W > N and R > N naming the field and the factor', () => {
@@ -172,7 +205,11 @@ describe('a broken cluster.yml', () => {
     expect(problems(`cluster:\n  replication: { factor: 2, read_quorum: 3 }\n${NODES}`)).to.equal(
       'cluster.yml:2: cluster.replication.read_quorum: 3 is larger than replication.factor 2',
     );
-    expect(problems(`cluster:\n  replication: { write_quorum: 3 }\nnodes:\n  - { id: a, address: h:1, http: h:2 }\n  - { id: b, address: h:3, http: h:4 }\n`)).to.equal(
+    expect(
+      problems(
+        `cluster:\n  replication: { write_quorum: 3 }\nnodes:\n  - { id: a, address: h:1, http: h:2 }\n  - { id: b, address: h:3, http: h:4 }\n`,
+      ),
+    ).to.equal(
       'cluster.yml:2: cluster.replication.write_quorum: 3 is larger than replication.factor 2 (default)',
     );
   });
@@ -185,8 +222,12 @@ describe('a broken cluster.yml', () => {
 
   it('reports a file with no nodes', () => {
     expect(problems('nodes: []\n')).to.equal('cluster.yml:1: nodes: at least one node is required');
-    expect(problems('cluster:\n  name: x\n')).to.equal('cluster.yml:1: nodes: missing; expected a list of nodes, each { id, address, http }');
-    expect(problems('')).to.equal('cluster.yml:1: nodes: missing; expected a list of nodes, each { id, address, http }');
+    expect(problems('cluster:\n  name: x\n')).to.equal(
+      'cluster.yml:1: nodes: missing; expected a list of nodes, each { id, address, http }',
+    );
+    expect(problems('')).to.equal(
+      'cluster.yml:1: nodes: missing; expected a list of nodes, each { id, address, http }',
+    );
   });
 
   it('reports gossip timings that would overlap and vnodes out of range', () => {

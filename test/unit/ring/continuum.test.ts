@@ -7,7 +7,9 @@ describe('continuum', () => {
     const ids = ['n1', 'n2', 'n3'];
     const { points, owners } = buildContinuum(ids, 40);
     const ring = internalsOf(newHashRing(ids, 40)).ring;
-    expect(points.length).to.equal(ring.length).and.to.equal(3 * 40 * 4);
+    expect(points.length)
+      .to.equal(ring.length)
+      .and.to.equal(3 * 40 * 4);
     ring.forEach((entry, i) => {
       expect(points[i]).to.equal(entry.value);
       expect(ids[owners[i]!]).to.equal(entry.server);
@@ -27,7 +29,8 @@ describe('continuum', () => {
       const reference = internalsOf(newHashRing(ids, 20));
       const probes = [0, 1, 2 ** 32 - 1, 2 ** 32 - 2];
       for (const p of points) probes.push(p, Math.max(0, p - 1), Math.min(2 ** 32 - 1, p + 1));
-      for (const hash of probes) expect(positionOf(points, hash), `hash ${hash}`).to.equal(reference.find(hash));
+      for (const hash of probes)
+        expect(positionOf(points, hash), `hash ${hash}`).to.equal(reference.find(hash));
     });
   }
 
@@ -44,6 +47,7 @@ describe('continuum', () => {
       ring: [...points].map((value) => ({ value, server: 's' })),
       size: points.length,
     });
-    for (let hash = 0; hash <= 32; hash++) expect(positionOf(points, hash)).to.equal(internalsOf(fake).find(hash));
+    for (let hash = 0; hash <= 32; hash++)
+      expect(positionOf(points, hash)).to.equal(internalsOf(fake).find(hash));
   });
 });

@@ -12,19 +12,46 @@ const reference = internalsOf(new HashRing(['n1'], 'md5'));
 describe('ketamaHash', () => {
   it('equals hashring.hashValue on edge keys', () => {
     const edge = [
-      '', 'a', 'abc', 'user:1', 'x'.repeat(55), 'x'.repeat(56), 'x'.repeat(200),
-      'é'.repeat(27), 'é'.repeat(28), '日'.repeat(18), '日'.repeat(19), '😀'.repeat(13), '😀'.repeat(14),
-      '\ud800', '\udc00', 'a\ud83d', '\ud83d\ude00\ud83d', '\u0000', '\u007f\u0080\u07ff\u0800\uffff',
-      'x'.repeat(54) + 'é', 'x'.repeat(53) + '日', 'x'.repeat(52) + '😀', 'toString', '__proto__',
+      '',
+      'a',
+      'abc',
+      'user:1',
+      'x'.repeat(55),
+      'x'.repeat(56),
+      'x'.repeat(200),
+      'é'.repeat(27),
+      'é'.repeat(28),
+      '日'.repeat(18),
+      '日'.repeat(19),
+      '😀'.repeat(13),
+      '😀'.repeat(14),
+      '\ud800',
+      '\udc00',
+      'a\ud83d',
+      '\ud83d\ude00\ud83d',
+      '\u0000',
+      '\u007f\u0080\u07ff\u0800\uffff',
+      'x'.repeat(54) + 'é',
+      'x'.repeat(53) + '日',
+      'x'.repeat(52) + '😀',
+      'toString',
+      '__proto__',
     ];
     for (const key of edge) expect(ketamaHash(key), JSON.stringify(key)).to.equal(reference.hashValue(key));
   });
 
   it('equals hashring.hashValue on random unicode keys, lone surrogates included', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: codeUnit, maxLength: 40 }), fc.string()), (key) => {
-        expect(ketamaHash(key)).to.equal(reference.hashValue(key));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 40 }),
+          fc.string({ unit: codeUnit, maxLength: 40 }),
+          fc.string(),
+        ),
+        (key) => {
+          expect(ketamaHash(key)).to.equal(reference.hashValue(key));
+        },
+      ),
       { numRuns: 5000 },
     );
   });

@@ -55,7 +55,9 @@ describe('ownershipDiff', () => {
   });
 
   it('reports nothing between equal rings', () => {
-    expect(ownershipDiff(new Ring(ids(3), { vnodes: 40 }), new Ring(ids(3), { vnodes: 40 }), 3)).to.deep.equal([]);
+    expect(
+      ownershipDiff(new Ring(ids(3), { vnodes: 40 }), new Ring(ids(3), { vnodes: 40 }), 3),
+    ).to.deep.equal([]);
   });
 
   it('reports the whole circle as one range when every key changes hands', () => {

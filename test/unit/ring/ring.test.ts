@@ -14,7 +14,13 @@ function ringAnswer(ring: HashRing, key: string): string {
 }
 
 describe('Ring', () => {
-  for (const [nodes, vnodes] of [[1, 160], [3, 160], [5, 40], [10, 160], [7, 160]] as const) {
+  for (const [nodes, vnodes] of [
+    [1, 160],
+    [3, 160],
+    [5, 40],
+    [10, 160],
+    [7, 160],
+  ] as const) {
     it(`gives the same owner as hashring.get for 20,000 keys (${nodes} nodes, ${vnodes} vnodes)`, () => {
       const ring = new Ring(ids(nodes), { vnodes });
       const reference = new HashRing(ids(nodes), 'md5', { 'vnode count': vnodes });
@@ -23,18 +29,27 @@ describe('Ring', () => {
   }
 
   it('gives the same owner and preference list as hashring for random keys and random node sets', () => {
-    const nodeSet = fc.uniqueArray(fc.stringMatching(/^[A-Za-z0-9_.-]{1,12}$/), { minLength: 1, maxLength: 12 });
+    const nodeSet = fc.uniqueArray(fc.stringMatching(/^[A-Za-z0-9_.-]{1,12}$/), {
+      minLength: 1,
+      maxLength: 12,
+    });
     const key = fc.oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.string({ maxLength: 80 }));
     fc.assert(
-      fc.property(nodeSet.filter((s) => !s.includes('__proto__')), fc.integer({ min: 1, max: 200 }), fc.array(key, { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 14 }), (members, vnodes, sample, n) => {
-        const ring = new Ring(members, { vnodes });
-        const reference = new HashRing(members, 'md5', { 'vnode count': vnodes });
-        for (const k of sample) {
-          expect(ring.owner(k)).to.equal(ringAnswer(reference, k));
-          expect(ring.hashOf(k)).to.equal(internalsOf(reference).hashValue(k));
-          expect(ring.preferenceList(k, n)).to.deep.equal(reference.range(k, Math.min(n, members.length)));
-        }
-      }),
+      fc.property(
+        nodeSet.filter((s) => !s.includes('__proto__')),
+        fc.integer({ min: 1, max: 200 }),
+        fc.array(key, { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 14 }),
+        (members, vnodes, sample, n) => {
+          const ring = new Ring(members, { vnodes });
+          const reference = new HashRing(members, 'md5', { 'vnode count': vnodes });
+          for (const k of sample) {
+            expect(ring.owner(k)).to.equal(ringAnswer(reference, k));
+            expect(ring.hashOf(k)).to.equal(internalsOf(reference).hashValue(k));
+            expect(ring.preferenceList(k, n)).to.deep.equal(reference.range(k, Math.min(n, members.length)));
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -85,7 +100,8 @@ describe('Ring', () => {
     const counts = new Map<string, number>();
     const sample = keys(40_000, 'share');
     for (const key of sample) counts.set(ring.owner(key), (counts.get(ring.owner(key)) ?? 0) + 1);
-    for (const [id, share] of shares) expect((counts.get(id) ?? 0) / sample.length).to.be.closeTo(share, 0.015);
+    for (const [id, share] of shares)
+      expect((counts.get(id) ?? 0) / sample.length).to.be.closeTo(share, 0.015);
   });
 
   it('gives a one-node ring the whole hash space', () => {
