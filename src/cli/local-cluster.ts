@@ -6,6 +6,9 @@ import { RingCacheError } from '../errors';
 /** The CLI entry (dist/src/cli/main.js) that each node process runs. */
 export const CLI_PATH = path.resolve(__dirname, 'main.js');
 
+/** What a node prints on stdout once it serves: `serving n1 127.0.0.1:7401 http 127.0.0.1:9401`. */
+export const READY_LINE = 'serving';
+
 /** Environment variable through which `up` hands a node the validated cluster config (nothing is written). */
 export const CONFIG_ENV = 'RINGCACHE_CLUSTER_CONFIG';
 
@@ -87,7 +90,7 @@ export class LocalCluster {
     if (this.#running.has(id)) return Promise.resolve();
     const child = spawn(process.execPath, [CLI_PATH, 'node', '--id', id], {
       env: { ...process.env, ...this.#opts.env, [CONFIG_ENV]: JSON.stringify(this.config) },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     const running: RunningNode = {
       node,
@@ -115,9 +118,16 @@ export class LocalCluster {
           ),
         );
       }, timeoutMs);
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (chunk: string) => {
+        if (chunk.split('\n').some((line) => line.startsWith(`${READY_LINE} ${id} `))) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
       let buffered = '';
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (chunk: string) => {
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (chunk: string) => {
         buffered += chunk;
         let nl: number;
         while ((nl = buffered.indexOf('\n')) >= 0) {
@@ -126,10 +136,6 @@ export class LocalCluster {
           running.lines.push(line);
           if (running.lines.length > KEEP_LINES) running.lines.shift();
           this.#opts.onLog?.(id, line);
-          if (line.includes('"msg":"node serving"')) {
-            clearTimeout(timer);
-            resolve();
-          }
         }
       });
       void running.exited.then((exit) => {

@@ -8,7 +8,7 @@ import { createRootLogger } from '../observability/logger';
 import { Ring } from '../ring/ring';
 import { CacheNode } from '../server/node';
 import { addDataCommands } from './commands-data';
-import { CONFIG_ENV } from './local-cluster';
+import { CONFIG_ENV, READY_LINE } from './local-cluster';
 import { runUp } from './up';
 import { formatTable } from './table';
 
@@ -52,6 +52,8 @@ async function runNode(opts: { config?: string; id: string }): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   try {
     await node.start();
+    // Plain line on stdout, whatever the log level: people see it, and `up` waits for it.
+    process.stdout.write(`${READY_LINE} ${node.id} ${node.self.address} http ${node.self.http}\n`);
   } catch (err) {
     logger.error({ err: isRingCacheError(err) ? err.message : err }, 'node failed to start');
     await node.stop().catch(() => undefined);
