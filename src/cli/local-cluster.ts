@@ -29,6 +29,8 @@ export interface LocalClusterOptions {
   startTimeoutMs?: number;
   /** Extra environment for node processes (e.g. RINGCACHE_LOG_LEVEL). */
   env?: Record<string, string>;
+  /** Extra Node.js flags for node processes (e.g. --cpu-prof for profiling). */
+  nodeArgs?: string[];
 }
 
 interface RunningNode {
@@ -88,7 +90,7 @@ export class LocalCluster {
   startNode(id: string): Promise<void> {
     const node = this.node(id);
     if (this.#running.has(id)) return Promise.resolve();
-    const child = spawn(process.execPath, [CLI_PATH, 'node', '--id', id], {
+    const child = spawn(process.execPath, [...(this.#opts.nodeArgs ?? []), CLI_PATH, 'node', '--id', id], {
       env: { ...process.env, ...this.#opts.env, [CONFIG_ENV]: JSON.stringify(this.config) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,6 @@
 import { RingCacheError } from '../errors';
-import { ConsistencyWire, SetModeWire, type GetResponseMsg, type VersionMsg } from '../proto/messages';
-import type { OperationBody } from '../transport/pipeline-connection';
+import { ConsistencyWire, SetModeWire } from '../proto/messages';
+import type { PackedOp, PackedResult } from '../proto/packed';
 import { decodeValue, encodeValue } from './codec';
 import type {
   CacheEntry,
@@ -100,77 +100,67 @@ export class RingCache {
     return this.#router.framesSent();
   }
 
-  async get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
-    const entry = await this.getEntry<T>(key, opts);
-    return entry?.value;
+  get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
+    return this.#run(key, [0, key, this.#c(opts)], opts).then((res) => {
+      unwrap(res);
+      return res[1] ? (decodeValue(res[2] as Buffer, res[3] as number) as T) : undefined;
+    });
   }
 
   /** The value with its version (for cas) and remaining TTL. */
-  async getEntry<T = unknown>(key: string, opts?: CallOptions): Promise<CacheEntry<T> | undefined> {
-    const res = unwrap(await this.#run(key, { op: 'get', get: { key, consistency: this.#c(opts) } }, opts));
-    return entryOf<T>(res.get!);
+  getEntry<T = unknown>(key: string, opts?: CallOptions): Promise<CacheEntry<T> | undefined> {
+    return this.#run(key, [0, key, this.#c(opts)], opts).then((res) => {
+      unwrap(res);
+      if (!res[1]) return undefined;
+      return {
+        value: decodeValue(res[2] as Buffer, res[3] as number) as T,
+        version: versionAt(res, 4),
+        ttlMs: res[6] as number,
+      };
+    });
   }
 
   /** Stores a value; false when `mode` refused it (ifAbsent on a present key, ifPresent on an absent one). */
-  async set(key: string, value: unknown, opts?: SetOptions): Promise<boolean> {
-    const { value: bytes, flags } = encodeValue(value);
-    const set = {
-      key,
-      value: bytes,
-      flags,
-      ttlMs: ttlOf(opts?.ttl),
-      mode: modeWire[opts?.mode ?? 'always'],
-      consistency: this.#c(opts),
-    };
-    const res = unwrap(await this.#run(key, { op: 'set', set }, opts));
-    return res.set!.stored;
+  set(key: string, value: unknown, opts?: SetOptions): Promise<boolean> {
+    return this.#attempt(() => {
+      const { value: bytes, flags } = encodeValue(value);
+      const op = [1, key, bytes, flags, ttlOf(opts?.ttl), modeWire[opts?.mode ?? 'always'], this.#c(opts)];
+      return this.#run(key, op, opts).then((res) => unwrap(res)[1] as boolean);
+    });
   }
 
   /** Deletes a key; false when it was already absent. */
-  async delete(key: string, opts?: CallOptions): Promise<boolean> {
-    const res = unwrap(
-      await this.#run(key, { op: 'delete', delete: { key, consistency: this.#c(opts) } }, opts),
-    );
-    return res.delete!.deleted;
+  delete(key: string, opts?: CallOptions): Promise<boolean> {
+    return this.#run(key, [2, key, this.#c(opts)], opts).then((res) => unwrap(res)[1] as boolean);
   }
 
   /** Gives a key a new TTL in ms (0: never expires); false when the key is absent. */
-  async touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean> {
-    const res = unwrap(
-      await this.#run(
-        key,
-        { op: 'touch', touch: { key, ttlMs: ttlOf(ttl), consistency: this.#c(opts) } },
-        opts,
-      ),
+  touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean> {
+    return this.#attempt(() =>
+      this.#run(key, [3, key, ttlOf(ttl), this.#c(opts)], opts).then((res) => unwrap(res)[1] as boolean),
     );
-    return res.touch!.found;
   }
 
   /** Adds `delta` to an integer value (creating it from `initial`); returns the new value. */
-  async incr(key: string, delta = 1, opts?: IncrOptions): Promise<number> {
-    if (!Number.isSafeInteger(delta))
-      throw new RingCacheError('INVALID_ARGUMENT', `delta must be a safe integer, got ${delta}`);
-    const initial = opts?.initial ?? 0;
-    if (!Number.isSafeInteger(initial))
-      throw new RingCacheError('INVALID_ARGUMENT', `initial must be a safe integer, got ${initial}`);
-    const increment = { key, delta, initial, ttlMs: ttlOf(opts?.ttl), consistency: this.#c(opts) };
-    const res = unwrap(await this.#run(key, { op: 'increment', increment }, opts));
-    return res.increment!.value;
+  incr(key: string, delta = 1, opts?: IncrOptions): Promise<number> {
+    return this.#attempt(() => {
+      if (!Number.isSafeInteger(delta))
+        throw new RingCacheError('INVALID_ARGUMENT', `delta must be a safe integer, got ${delta}`);
+      const initial = opts?.initial ?? 0;
+      if (!Number.isSafeInteger(initial))
+        throw new RingCacheError('INVALID_ARGUMENT', `initial must be a safe integer, got ${initial}`);
+      const op = [4, key, delta, initial, ttlOf(opts?.ttl), this.#c(opts)];
+      return this.#run(key, op, opts).then((res) => unwrap(res)[1] as number);
+    });
   }
 
   /** Writes only if the key still has `expected` (from getEntry); throws VERSION_CONFLICT otherwise. */
-  async cas(key: string, expected: Version, value: unknown, opts?: SetOptions): Promise<Version> {
-    const { value: bytes, flags } = encodeValue(value);
-    const compareAndSet = {
-      key,
-      expected: { timestamp: expected.timestamp, node: expected.node },
-      value: bytes,
-      flags,
-      ttlMs: ttlOf(opts?.ttl),
-      consistency: this.#c(opts),
-    };
-    const res = unwrap(await this.#run(key, { op: 'compareAndSet', compareAndSet }, opts));
-    return versionOf(res.compareAndSet!.version);
+  cas(key: string, expected: Version, value: unknown, opts?: SetOptions): Promise<Version> {
+    return this.#attempt(() => {
+      const { value: bytes, flags } = encodeValue(value);
+      const op = [5, key, bytes, flags, ttlOf(opts?.ttl), this.#c(opts), expected.timestamp, expected.node];
+      return this.#run(key, op, opts).then((res) => versionAt(unwrap(res), 1));
+    });
   }
 
   /** Values of many keys, in the order asked (undefined where absent); keys go to their owners in parallel. */
@@ -180,21 +170,26 @@ export class RingCache {
 
   /** Stores many entries in parallel; one result per entry, in order (false where a mode refused). */
   setMany(entries: readonly SetManyEntry[], opts?: SetOptions): Promise<boolean[]> {
-    // Encode everything first: a value that cannot be stored fails the call before anything is sent.
-    const encoded = entries.map((e) => encodeValue(e.value));
-    return Promise.all(
-      entries.map((e, i) => {
-        const set = {
-          key: e.key,
-          value: encoded[i]!.value,
-          flags: encoded[i]!.flags,
-          ttlMs: ttlOf(e.ttl ?? opts?.ttl),
-          mode: modeWire[opts?.mode ?? 'always'],
-          consistency: this.#c(opts),
-        };
-        return this.#run(e.key, { op: 'set', set }, opts).then((res) => unwrap(res).set!.stored);
-      }),
-    );
+    return this.#attempt(() => {
+      // Encode everything first: a value that cannot be stored fails the call before anything is sent.
+      const encoded = entries.map((e) => encodeValue(e.value));
+      const mode = modeWire[opts?.mode ?? 'always'];
+      const consistency = this.#c(opts);
+      return Promise.all(
+        entries.map((e, i) => {
+          const op = [
+            1,
+            e.key,
+            encoded[i]!.value,
+            encoded[i]!.flags,
+            ttlOf(e.ttl ?? opts?.ttl),
+            mode,
+            consistency,
+          ];
+          return this.#run(e.key, op, opts).then((res) => unwrap(res)[1] as boolean);
+        }),
+      );
+    });
   }
 
   /** Fetches the topology now (coalesced: concurrent callers share one fetch). Never rejects. */
@@ -228,13 +223,23 @@ export class RingCache {
     return [...new Set([...live, ...seeds, ...members.map((m) => m.address)])];
   }
 
-  #run(key: string, op: OperationBody, opts: CallOptions | undefined) {
+  #run(key: string, op: PackedOp, opts: CallOptions | undefined): Promise<PackedResult> {
     if (this.#closed) return Promise.reject(new RingCacheError('UNAVAILABLE', 'this RingCache is closed'));
-    if (typeof key !== 'string')
+    if (typeof key !== 'string') {
       return Promise.reject(
         new RingCacheError('INVALID_ARGUMENT', `key must be a string, got ${typeof key}`),
       );
+    }
     return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs);
+  }
+
+  /** Runs `call`, turning a synchronous throw (a value that cannot be encoded, a bad ttl) into a rejection. */
+  #attempt<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return call();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   #c(opts: CallOptions | undefined): number {
@@ -252,11 +257,7 @@ function ttlOf(ttl: number | undefined): number {
   return ttl;
 }
 
-function versionOf(v: VersionMsg | null | undefined): Version {
-  return { timestamp: v?.timestamp ?? 0, node: v?.node ?? '' };
-}
-
-function entryOf<T>(get: GetResponseMsg): CacheEntry<T> | undefined {
-  if (!get.found) return undefined;
-  return { value: decodeValue(get.value, get.flags) as T, version: versionOf(get.version), ttlMs: get.ttlMs };
+/** The version held at `res[i]` (timestamp) and `res[i + 1]` (node) of a packed result. */
+function versionAt(res: PackedResult, i: number): Version {
+  return { timestamp: (res[i] as number) ?? 0, node: (res[i + 1] as string) ?? '' };
 }

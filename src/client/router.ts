@@ -1,6 +1,7 @@
 import { RingCacheError } from '../errors';
-import { Code, type OperationResultMsg } from '../proto/messages';
-import { PipelineConnection, type OperationBody } from '../transport/pipeline-connection';
+import { Code } from '../proto/messages';
+import { OP_KIND, type PackedOp, type PackedResult } from '../proto/packed';
+import { PackedConnection } from '../transport/packed-connection';
 import type { ClusterMap } from './topology-client';
 import { errorFromWire, isRetryable } from './wire-errors';
 
@@ -13,18 +14,19 @@ export interface RouterOptions {
   onEpoch: (epoch: number) => void;
 }
 
-const NOT_RETRIED_ON_DEADLINE = new Set(['increment', 'compareAndSet']);
+/** Increment (4) and compare-and-set (5) may have been applied when their deadline passed: not retried then. */
+const notRetriedOnDeadline = (op: PackedOp) => op[0] === 4 || op[0] === 5;
 
 /**
- * Sends each operation to the first live node of its key's preference list, over one batched Pipeline
- * stream per node. When that node fails (UNAVAILABLE, deadline) the next replica of the list gets the
- * call at once, without waiting for the topology to change; when all have failed, the map is refreshed
- * and the list tried again with backoff, a bounded number of rounds, all within the call's deadline.
+ * Sends each operation to the first live node of its key's preference list, over one batched stream
+ * per node. When that node fails (UNAVAILABLE, deadline) the next replica of the list gets the call at
+ * once, without waiting for the topology to change; when all have failed, the map is refreshed and the
+ * list tried again with backoff, a bounded number of rounds, all within the call's deadline.
  */
 export class Router {
   #map: ClusterMap;
   readonly #opts: RouterOptions;
-  readonly #connections = new Map<string, PipelineConnection>();
+  readonly #connections = new Map<string, PackedConnection>();
 
   constructor(map: ClusterMap, opts: RouterOptions) {
     this.#map = map;
@@ -53,43 +55,26 @@ export class Router {
   }
 
   /** Replicas of the key, live ones first in preference order, then the rest as a last resort. */
-  candidates(key: string): string[] {
+  candidates(key: string): readonly string[] {
     const { ring, members, replication } = this.#map;
     const list = ring.preferenceList(key, replication.factor);
     if (list.every((id) => isLive(members.get(id)?.state))) return list; // the common case: no reordering
     const live: string[] = [];
     const down: string[] = [];
-    for (const id of list) {
-      const s = members.get(id)?.state;
-      (isLive(s) ? live : down).push(id);
-    }
+    for (const id of list) (isLive(members.get(id)?.state) ? live : down).push(id);
     return live.concat(down);
   }
 
-  async run(key: string, op: OperationBody, timeoutMs: number): Promise<OperationResultMsg> {
+  /** The operation's result from the first replica that answers; throws when none does in time. */
+  run(key: string, op: PackedOp, timeoutMs: number): Promise<PackedResult> {
     const deadlineMs = Date.now() + timeoutMs;
-    const failures = new Map<string, { times: number; message: string }>();
-    for (let round = 0; ; round++) {
-      for (const id of this.candidates(key)) {
-        const res = await this.#connection(id).send(op, deadlineMs);
-        if (res.code === Code.OK || !isRetryable(res.code)) return res;
-        if (res.code === Code.DEADLINE_EXCEEDED && NOT_RETRIED_ON_DEADLINE.has(op.op)) return res;
-        const f = failures.get(id);
-        failures.set(id, { times: (f?.times ?? 0) + 1, message: res.message });
-        if (Date.now() >= deadlineMs) break;
-      }
-      const left = deadlineMs - Date.now();
-      if (round >= this.#opts.maxRetries || left <= 0) {
-        const code = left <= 0 ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE';
-        const tried = [...failures].map(([id, f]) => `${id} (${f.times}x): ${f.message}`).join('; ');
-        throw new RingCacheError(
-          code,
-          `${op.op} of key '${key}' failed on every replica after ${round + 1} round(s); tried ${tried}`,
-        );
-      }
-      await this.#opts.refresh();
-      await sleep(Math.min(50 * 2 ** round, Math.max(0, deadlineMs - Date.now())));
-    }
+    const candidates = this.candidates(key);
+    // Fast path without an async frame: one send, one callback.
+    return this.#connection(candidates[0]!)
+      .send(op, deadlineMs)
+      .then((res) =>
+        res[0] === Code.OK || !this.#shouldRetry(op, res) ? res : this.#failover(key, op, deadlineMs, res),
+      );
   }
 
   close(): void {
@@ -97,12 +82,52 @@ export class Router {
     this.#connections.clear();
   }
 
-  #connection(id: string): PipelineConnection {
+  #shouldRetry(op: PackedOp, res: PackedResult): boolean {
+    const code = res[0] as number;
+    if (!isRetryable(code)) return false;
+    return !(code === Code.DEADLINE_EXCEEDED && notRetriedOnDeadline(op));
+  }
+
+  async #failover(key: string, op: PackedOp, deadlineMs: number, first: PackedResult): Promise<PackedResult> {
+    const failures = new Map<string, { times: number; message: string }>();
+    const note = (id: string, res: PackedResult) => {
+      const f = failures.get(id);
+      failures.set(id, { times: (f?.times ?? 0) + 1, message: String(res[1]) });
+    };
+    note(this.candidates(key)[0]!, first);
+    let skipFirst = true;
+    for (let round = 0; ; round++) {
+      for (const id of this.candidates(key)) {
+        if (skipFirst) {
+          skipFirst = false;
+          continue;
+        }
+        if (Date.now() >= deadlineMs) break;
+        const res = await this.#connection(id).send(op, deadlineMs);
+        if (res[0] === Code.OK || !this.#shouldRetry(op, res)) return res;
+        note(id, res);
+      }
+      const left = deadlineMs - Date.now();
+      if (round >= this.#opts.maxRetries || left <= 0) {
+        const code = left <= 0 ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE';
+        const tried = [...failures].map(([id, f]) => `${id} (${f.times}x): ${f.message}`).join('; ');
+        const kind = OP_KIND[op[0] as number] ?? 'operation';
+        throw new RingCacheError(
+          code,
+          `${kind} of key '${key}' failed on every replica after ${round + 1} round(s); tried ${tried}`,
+        );
+      }
+      await this.#opts.refresh();
+      await sleep(Math.min(50 * 2 ** round, Math.max(0, deadlineMs - Date.now())));
+    }
+  }
+
+  #connection(id: string): PackedConnection {
     let conn = this.#connections.get(id);
     if (!conn) {
       const member = this.#map.members.get(id);
       if (!member) throw new RingCacheError('INTERNAL', `ring names node ${id} but the topology does not`);
-      conn = new PipelineConnection({
+      conn = new PackedConnection({
         address: member.address,
         peerName: `node ${id} (${member.address})`,
         maxOpsPerFrame: this.#opts.maxOpsPerFrame,
@@ -115,8 +140,8 @@ export class Router {
 }
 
 /** The result of a successful operation, or its typed error. */
-export function unwrap(res: OperationResultMsg): OperationResultMsg {
-  if (res.code !== Code.OK) throw errorFromWire(res.code, res.message, res.error);
+export function unwrap(res: PackedResult): PackedResult {
+  if (res[0] !== Code.OK) throw errorFromWire(res[0] as number, String(res[1]), res[2] as string | undefined);
   return res;
 }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { deserializePackedFrame, serializePackedFrame } from './packed';
 
 /** proto/ at the package root: dist/src/proto/load.js -> ../../../proto, src/proto/load.ts -> ../../proto. */
 export const PROTO_ROOT = path.resolve(
@@ -48,4 +49,23 @@ export function loadServices(): RingcacheServices {
     ringcache: { v1: RingcacheServices };
   };
   return root.ringcache.v1;
+}
+
+/**
+ * The Cache service definition with PipelinePacked's frames left as raw payload bytes: the handler
+ * and the SDK read and write the msgpack payload themselves (src/proto/packed.ts), skipping protobufjs.
+ */
+export function packedCacheService(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const method = service.PipelinePacked;
+  if (!method) throw new Error('ringcache.v1.Cache has no PipelinePacked method: proto/ out of date?');
+  return {
+    ...service,
+    PipelinePacked: {
+      ...method,
+      requestSerialize: serializePackedFrame,
+      requestDeserialize: deserializePackedFrame,
+      responseSerialize: serializePackedFrame,
+      responseDeserialize: deserializePackedFrame,
+    },
+  };
 }

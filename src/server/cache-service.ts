@@ -106,7 +106,8 @@ export function cacheService(deps: CacheServiceDeps): {
         items.map((set, id) => Promise.resolve(deps.executor.execute({ id, op: 'set', set }, ctx))),
       ).then((results) => callback(null, { results }, trailer()));
     },
-    Pipeline: (call: grpc.ServerDuplexStream<unknown, unknown>) => pipelines.serve(call),
+    Pipeline: (call: grpc.ServerDuplexStream<unknown, unknown>) => pipelines.serveProtobuf(call),
+    PipelinePacked: (call: grpc.ServerDuplexStream<unknown, unknown>) => pipelines.servePacked(call),
   };
   return { handlers, pipelines };
 }

@@ -13,7 +13,7 @@ import { Topology } from '../cluster/topology';
 import type { ClusterConfig, NodeConfig } from '../config/types';
 import { RingCacheError } from '../errors';
 import type { Logger } from '../observability/logger';
-import { loadServices } from '../proto/load';
+import { loadServices, packedCacheService } from '../proto/load';
 import { Store } from '../store/store';
 import { systemClock } from '../store/hlc';
 import { cacheService } from './cache-service';
@@ -228,7 +228,7 @@ export class CacheNode {
       stats: () => ({ ...this.store.stats(), hintsPending: this.#hints.count }),
     });
     this.#endWatches = cluster.endWatches;
-    this.#grpc.addService(services.Cache.service, cache.handlers);
+    this.#grpc.addService(packedCacheService(services.Cache.service), cache.handlers);
     this.#grpc.addService(services.Cluster.service, cluster.handlers);
     const peer = peerService({
       selfId: this.id,

@@ -1,0 +1,80 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadServices } from '../proto/load';
+import {
+  deserializePackedFrame,
+  packFrame,
+  serializePackedFrame,
+  unpackFrame,
+  type PackedOp,
+  type PackedResult,
+} from '../proto/packed';
+import { BatchedStream } from './batched-stream';
+import { CHANNEL_OPTIONS } from './pipeline-connection';
+
+export interface PackedConnectionOptions {
+  address: string;
+  /** For messages: "node n2 (127.0.0.1:7402)". */
+  peerName?: string;
+  maxOpsPerFrame?: number;
+  /** Called with the answering node's epoch on every reply frame. */
+  onEpoch?: (epoch: number) => void;
+}
+
+const METHOD = '/ringcache.v1.Cache/PipelinePacked';
+
+/**
+ * The SDK's connection to one node: a Cache.PipelinePacked stream whose frames are msgpack arrays
+ * (src/proto/packed.ts). Operations sent in one event-loop turn share a frame; each resolves with its
+ * packed result (`result[0]` is the status code); never rejects.
+ */
+export class PackedConnection {
+  readonly address: string;
+  readonly #client: grpc.Client;
+  readonly #stream: BatchedStream<PackedOp, PackedResult, Buffer, unknown[]>;
+  /** Frames sent: lets tests check that batching really merges calls. */
+  framesSent = 0;
+
+  constructor(opts: PackedConnectionOptions) {
+    this.address = opts.address;
+    const { Cache } = loadServices();
+    this.#client = new Cache(opts.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const onEpoch = opts.onEpoch;
+    // Replies are unpacked once, while being deserialized; the codec below then only indexes arrays.
+    const deserialize = (buf: Buffer): unknown[] => unpackFrame(deserializePackedFrame(buf));
+    this.#stream = new BatchedStream(
+      () =>
+        this.#client.makeBidiStreamRequest<Buffer, unknown[]>(
+          METHOD,
+          serializePackedFrame,
+          deserialize,
+          new grpc.Metadata(),
+        ),
+      {
+        encode: (items, frameId, deadlineMs) => {
+          this.framesSent++;
+          // The node keeps replication and forwarding within what is left of the earliest deadline.
+          const timeoutMs = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - Date.now()) : 0;
+          return packFrame(frameId, timeoutMs, items);
+        },
+        frameIdOf: (reply) => Number(reply[0]),
+        decode: (reply) => reply.slice(2) as PackedResult[],
+        failure: (code, message) => [code, message, ''],
+        onReply: onEpoch ? (reply) => onEpoch(Number(reply[1])) : undefined,
+      },
+      { peerName: opts.peerName ?? opts.address, maxItemsPerFrame: opts.maxOpsPerFrame },
+    );
+  }
+
+  get pending(): number {
+    return this.#stream.pending;
+  }
+
+  send(op: PackedOp, deadlineMs: number): Promise<PackedResult> {
+    return this.#stream.send(op, deadlineMs);
+  }
+
+  close(): void {
+    this.#stream.close();
+    this.#client.close();
+  }
+}
