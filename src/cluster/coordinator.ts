@@ -76,7 +76,10 @@ export class Coordinator {
     } catch (err) {
       return this.#failed(op.id, err);
     }
-    const preferenceList = this.#view.ring().preferenceList(key, this.#rep.factor);
+    const ring = this.#view.ring();
+    // When every node holds every key (N >= nodes, e.g. 3 of 3), the list's order changes nothing this
+    // node does with it, so the key is not hashed at all.
+    const preferenceList = this.#rep.factor >= ring.nodeIds.length ? ring.nodeIds : ring.preferenceList(key, this.#rep.factor);
     if (!ctx.forwarded && !preferenceList.includes(this.#view.selfId)) {
       this.forwardedCount++;
       return this.#forward(op, preferenceList, ctx.deadlineMs);
@@ -98,7 +101,7 @@ export class Coordinator {
   async #write(
     op: OperationMsg,
     key: string,
-    preferenceList: string[],
+    preferenceList: readonly string[],
     deadlineMs: number,
   ): Promise<OperationResultMsg> {
     if (op.op === 'increment' || op.op === 'compareAndSet') {
@@ -126,7 +129,7 @@ export class Coordinator {
 
   async #forward(
     op: OperationMsg,
-    preferenceList: string[],
+    preferenceList: readonly string[],
     deadlineMs: number,
   ): Promise<OperationResultMsg> {
     const candidates = preferenceList.filter((id) => this.#view.isAlive(id));

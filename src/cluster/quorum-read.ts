@@ -29,7 +29,7 @@ export class QuorumReader {
 
   async get(
     op: Extract<OperationMsg, { op: 'get' }>,
-    preferenceList: string[],
+    preferenceList: readonly string[],
     needed: number,
     deadlineMs: number,
   ): Promise<OperationResultMsg> {
@@ -66,7 +66,7 @@ export class QuorumReader {
   }
 
   /** Brings the local copy of `key` up to the newest any alive replica holds (best effort within the deadline). */
-  async catchUp(key: string, preferenceList: string[], deadlineMs: number): Promise<void> {
+  async catchUp(key: string, preferenceList: readonly string[], deadlineMs: number): Promise<void> {
     const self = this.#view.selfId;
     const others = preferenceList.filter((id) => id !== self && this.#view.isAlive(id));
     if (others.length === 0) return;

@@ -34,7 +34,7 @@ export class ReplicaWriter {
   replicate(
     key: string,
     record: StoreRecord,
-    preferenceList: string[],
+    preferenceList: readonly string[],
     needed: number,
     deadlineMs: number,
   ): Promise<WriteAcks> {
@@ -97,7 +97,7 @@ export class ReplicaWriter {
   }
 
   /** Alive nodes after the preference list on the ring, in ring order: where a dead replica's writes go. */
-  #standIns(key: string, preferenceList: string[]): string[] {
+  #standIns(key: string, preferenceList: readonly string[]): string[] {
     const ring = this.#view.ring();
     const all = ring.preferenceList(key, ring.nodeIds.length);
     return all

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { decodeValue } from '../../src/client/codec';
 import { METADATA, type OperationResultMsg } from '../../src/proto/messages';
 import { PipelineConnection } from '../../src/transport/pipeline-connection';
-import type { MemberStateName } from '../../src/index';
+import { RingCacheError, type MemberStateName } from '../../src/index';
 import { TestCluster, until } from '../support/cluster';
 
 /** Reads a key from one node's own store (consistency one, never forwarded). */
@@ -59,6 +59,30 @@ describe('replication on 3 nodes (N=3, W=2)', function () {
     const res = await Promise.all(['n1', 'n2', 'n3'].map((id) => readOn(t, id, 'gone')));
     expect(res.map((r) => r.get!.found)).to.deep.equal([false, false, false]);
     expect(await cache.get('gone', { consistency: 'quorum' })).to.equal(undefined);
+  });
+
+  it('does not let a replica that stopped answering stall a write beyond its deadline', async () => {
+    const cache = await t.client();
+    const key = 'slow-replica';
+    void t.cluster.kill('n3', 'SIGSTOP');
+    try {
+      // W=2 needs only the coordinator and one more: unaffected by the frozen replica.
+      const started = Date.now();
+      await cache.set(key, 'w2', { timeoutMs: 1500 });
+      expect(Date.now() - started).to.be.below(1000);
+      // consistency all needs n3 as well: it must fail when the deadline passes, not hang.
+      const allStarted = Date.now();
+      const err = await cache.set(key, 'all', { consistency: 'all', timeoutMs: 600 }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      const tookMs = Date.now() - allStarted;
+      expect(err, 'write with consistency all to a frozen replica').to.be.instanceOf(RingCacheError);
+      expect(['QUORUM_NOT_MET', 'DEADLINE_EXCEEDED']).to.include((err as RingCacheError).code);
+      expect(tookMs).to.be.below(2000);
+    } finally {
+      void t.cluster.kill('n3', 'SIGCONT');
+    }
   });
 
   it('decides increments at the coordinator and replicates the result', async () => {
