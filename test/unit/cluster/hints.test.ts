@@ -1,0 +1,181 @@
+import { expect } from 'chai';
+import { HintStore } from '../../../src/cluster/hints';
+import type { StoreRecord } from '../../../src/store/types';
+
+/** A live record of `bytes` value bytes at version `timestamp@node`. */
+function rec(timestamp: number, bytes = 4, node = 'n1'): StoreRecord {
+  return {
+    value: Buffer.alloc(bytes, 0x61),
+    flags: 0,
+    version: { timestamp, node },
+    expiresAtMs: 0,
+    tombstone: false,
+  };
+}
+
+const roomy = { maxCount: 100, maxBytes: 1 << 20 };
+
+describe('HintStore', () => {
+  describe('one hint per (target, key)', () => {
+    it('keeps the newer version when a key is hinted twice, counting it once', () => {
+      const hints = new HintStore(roomy);
+      expect(hints.add('n2', 'k', rec(1, 4))).to.equal(true);
+      expect(hints.add('n2', 'k', rec(2, 10))).to.equal(true);
+      expect(hints.count).to.equal(1);
+      expect(hints.bytes).to.equal(1 + 10);
+      expect(hints.peek('n2', 10)).to.deep.equal([['k', rec(2, 10)]]);
+    });
+
+    it('ignores an older version arriving after a newer one, and reports it as kept', () => {
+      const hints = new HintStore(roomy);
+      hints.add('n2', 'k', rec(5, 4));
+      expect(hints.add('n2', 'k', rec(3, 8))).to.equal(true);
+      expect(hints.peek('n2', 10)[0]![1].version.timestamp).to.equal(5);
+      expect(hints.bytes).to.equal(1 + 4);
+      expect(hints.dropped).to.equal(0);
+    });
+
+    it('breaks a timestamp tie by node id, as last-writer-wins does', () => {
+      const hints = new HintStore(roomy);
+      hints.add('n2', 'k', rec(7, 4, 'n3'));
+      hints.add('n2', 'k', rec(7, 4, 'n1'));
+      expect(hints.peek('n2', 1)[0]![1].version.node).to.equal('n3');
+      hints.add('n2', 'k', rec(7, 4, 'n4'));
+      expect(hints.peek('n2', 1)[0]![1].version.node).to.equal('n4');
+    });
+
+    it('keeps the same key separately for different targets', () => {
+      const hints = new HintStore(roomy);
+      hints.add('n2', 'k', rec(1));
+      hints.add('n3', 'k', rec(2));
+      expect(hints.count).to.equal(2);
+      expect(hints.countFor('n2')).to.equal(1);
+      expect(hints.countFor('n3')).to.equal(1);
+      expect(hints.targets()).to.have.members(['n2', 'n3']);
+    });
+  });
+
+  describe('bounds', () => {
+    it('drops a new key past maxCount and counts the drop', () => {
+      const hints = new HintStore({ maxCount: 2, maxBytes: 1 << 20 });
+      expect(hints.add('n2', 'a', rec(1))).to.equal(true);
+      expect(hints.add('n3', 'b', rec(1))).to.equal(true);
+      expect(hints.add('n2', 'c', rec(1))).to.equal(false);
+      expect(hints.dropped).to.equal(1);
+      expect(hints.count).to.equal(2);
+      expect(hints.countFor('n2')).to.equal(1);
+    });
+
+    it('still replaces a held key when the count is at its bound', () => {
+      const hints = new HintStore({ maxCount: 1, maxBytes: 1 << 20 });
+      hints.add('n2', 'a', rec(1));
+      expect(hints.add('n2', 'a', rec(2))).to.equal(true);
+      expect(hints.dropped).to.equal(0);
+      expect(hints.peek('n2', 1)[0]![1].version.timestamp).to.equal(2);
+    });
+
+    it('drops a hint whose key and value bytes would pass maxBytes', () => {
+      // key 'a' (1 byte) + 9 value bytes = 10 bytes per hint
+      const hints = new HintStore({ maxCount: 100, maxBytes: 20 });
+      expect(hints.add('n2', 'a', rec(1, 9))).to.equal(true);
+      expect(hints.add('n2', 'b', rec(1, 9))).to.equal(true);
+      expect(hints.bytes).to.equal(20);
+      expect(hints.add('n2', 'c', rec(1, 1))).to.equal(false);
+      expect(hints.dropped).to.equal(1);
+      expect(hints.bytes).to.equal(20);
+    });
+
+    it('counts key bytes in UTF-8, not in UTF-16 code units', () => {
+      const hints = new HintStore(roomy);
+      hints.add('n2', 'é', rec(1, 0));
+      expect(hints.bytes).to.equal(2);
+    });
+
+    it('credits the replaced hint’s bytes when a newer version of the key arrives', () => {
+      const hints = new HintStore({ maxCount: 100, maxBytes: 15 });
+      hints.add('n2', 'a', rec(1, 9));
+      // 1 + 14 = 15 fits only because the old 10 bytes are given back
+      expect(hints.add('n2', 'a', rec(2, 14))).to.equal(true);
+      expect(hints.bytes).to.equal(15);
+    });
+
+    it('keeps the older hint when its newer replacement does not fit', () => {
+      const hints = new HintStore({ maxCount: 100, maxBytes: 10 });
+      hints.add('n2', 'a', rec(1, 9));
+      expect(hints.add('n2', 'a', rec(2, 10))).to.equal(false);
+      expect(hints.dropped).to.equal(1);
+      expect(hints.peek('n2', 1)[0]![1].version.timestamp).to.equal(1);
+      expect(hints.bytes).to.equal(10);
+    });
+
+    it('does not create an empty target entry for a dropped hint', () => {
+      const hints = new HintStore({ maxCount: 0, maxBytes: 100 });
+      expect(hints.add('n2', 'a', rec(1))).to.equal(false);
+      expect(hints.targets()).to.deep.equal([]);
+    });
+  });
+
+  describe('peek', () => {
+    it('returns at most max hints, oldest first, and leaves them in place', () => {
+      const hints = new HintStore(roomy);
+      for (const key of ['a', 'b', 'c', 'd']) hints.add('n2', key, rec(1));
+      expect(hints.peek('n2', 3).map(([k]) => k)).to.deep.equal(['a', 'b', 'c']);
+      expect(hints.peek('n2', 10).map(([k]) => k)).to.deep.equal(['a', 'b', 'c', 'd']);
+      expect(hints.count).to.equal(4);
+    });
+
+    it('returns nothing for a target with no hints', () => {
+      const hints = new HintStore(roomy);
+      hints.add('n2', 'a', rec(1));
+      expect(hints.peek('n3', 10)).to.deep.equal([]);
+      expect(hints.countFor('n3')).to.equal(0);
+    });
+  });
+
+  describe('remove', () => {
+    it('forgets the hint that was handed off and frees its count and bytes', () => {
+      const hints = new HintStore(roomy);
+      hints.add('n2', 'a', rec(1, 4));
+      hints.add('n2', 'b', rec(1, 4));
+      hints.remove('n2', 'a', rec(1, 4));
+      expect(hints.count).to.equal(1);
+      expect(hints.bytes).to.equal(5);
+      expect(hints.peek('n2', 10).map(([k]) => k)).to.deep.equal(['b']);
+    });
+
+    it('keeps a newer hint that arrived while an older version was being handed off', () => {
+      const hints = new HintStore(roomy);
+      const handedOff = rec(1);
+      hints.add('n2', 'a', handedOff);
+      hints.add('n2', 'a', rec(2));
+      hints.remove('n2', 'a', handedOff);
+      expect(hints.count).to.equal(1);
+      expect(hints.peek('n2', 1)[0]![1].version.timestamp).to.equal(2);
+    });
+
+    it('forgets the target once its last hint is removed', () => {
+      const hints = new HintStore(roomy);
+      hints.add('n2', 'a', rec(1));
+      hints.remove('n2', 'a', rec(1));
+      expect(hints.targets()).to.deep.equal([]);
+      expect(hints.count).to.equal(0);
+      expect(hints.bytes).to.equal(0);
+    });
+
+    it('ignores unknown targets and keys', () => {
+      const hints = new HintStore(roomy);
+      hints.add('n2', 'a', rec(1));
+      hints.remove('n3', 'a', rec(1));
+      hints.remove('n2', 'zz', rec(1));
+      expect(hints.count).to.equal(1);
+    });
+
+    it('makes room for new hints once hints are removed', () => {
+      const hints = new HintStore({ maxCount: 1, maxBytes: 100 });
+      hints.add('n2', 'a', rec(1));
+      expect(hints.add('n2', 'b', rec(1))).to.equal(false);
+      hints.remove('n2', 'a', rec(1));
+      expect(hints.add('n2', 'b', rec(1))).to.equal(true);
+    });
+  });
+});

@@ -1,0 +1,367 @@
+import type * as grpc from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { EventEmitter, once } from 'node:events';
+import { BatchedStream, type FrameCodec } from '../../../src/transport/batched-stream';
+import { Code } from '../../../src/proto/messages';
+
+interface ReqFrame {
+  frameId: number;
+  items: string[];
+  deadlineMs: number;
+}
+interface ResFrame {
+  frameId: number;
+  results: string[];
+}
+interface Result {
+  code: number;
+  message: string;
+  value?: string;
+}
+
+/** Stands in for a grpc-js duplex stream: records frames written and lets the test emit replies and errors. */
+class FakeStream extends EventEmitter {
+  readonly written: ReqFrame[] = [];
+  cancelled = false;
+  write(frame: ReqFrame): boolean {
+    this.written.push(frame);
+    this.emit('written', frame);
+    return true;
+  }
+  cancel(): void {
+    this.cancelled = true;
+  }
+  /** Answers a written frame, one result per item: "<item>!" */
+  answer(frame: ReqFrame, results = frame.items.map((i) => `${i}!`)): void {
+    this.emit('data', { frameId: frame.frameId, results } satisfies ResFrame);
+  }
+}
+
+interface Harness {
+  batched: BatchedStream<string, Result, ReqFrame, ResFrame>;
+  streams: FakeStream[];
+  /** The stream most recently opened. */
+  stream(): FakeStream;
+  decodeCalls: number;
+  repliesSeen: number[];
+}
+
+function harness(
+  opts: { maxItemsPerFrame?: number; encode?: FrameCodec<string, Result, ReqFrame, ResFrame>['encode'] } = {},
+): Harness {
+  const h: Harness = {
+    streams: [],
+    stream: () => h.streams[h.streams.length - 1]!,
+    decodeCalls: 0,
+    repliesSeen: [],
+    batched: undefined as unknown as Harness['batched'],
+  };
+  h.batched = new BatchedStream<string, Result, ReqFrame, ResFrame>(
+    () => {
+      const s = new FakeStream();
+      h.streams.push(s);
+      return s as unknown as grpc.ClientDuplexStream<ReqFrame, ResFrame>;
+    },
+    {
+      encode: opts.encode ?? ((items, frameId, deadlineMs) => ({ frameId, items, deadlineMs })),
+      frameIdOf: (reply) => reply.frameId,
+      decode: (reply) => {
+        h.decodeCalls++;
+        return reply.results.map((value) => ({ code: Code.OK, message: '', value }));
+      },
+      failure: (code, message) => ({ code, message }),
+      onReply: (reply) => h.repliesSeen.push(reply.frameId),
+    },
+    { peerName: 'node n2', maxItemsPerFrame: opts.maxItemsPerFrame },
+  );
+  return h;
+}
+
+/** Waits for the next frame written to `stream` (the flush runs on setImmediate). */
+async function nextFrame(stream: () => FakeStream | undefined, h: Harness): Promise<ReqFrame> {
+  const s = stream();
+  if (s) return (await once(s, 'written'))[0] as ReqFrame;
+  // No stream yet: the flush opens one; wait for the turn in which it happens.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return h.stream().written[h.stream().written.length - 1]!;
+}
+
+const FAR = () => Date.now() + 60_000;
+
+describe('BatchedStream', () => {
+  describe('batching', () => {
+    it('sends items queued in one turn of the event loop as one frame', async () => {
+      const h = harness();
+      const pending = ['a', 'b', 'c'].map((i) => h.batched.send(i, FAR()));
+      expect(h.streams).to.have.length(0); // nothing goes out before the turn ends
+      const frame = await nextFrame(() => h.streams[0], h);
+      expect(frame.items).to.deep.equal(['a', 'b', 'c']);
+      expect(h.stream().written).to.have.length(1);
+      h.stream().answer(frame);
+      expect((await Promise.all(pending)).map((r) => r.value)).to.deep.equal(['a!', 'b!', 'c!']);
+    });
+
+    it('sends items queued in different turns as different frames on the same stream', async () => {
+      const h = harness();
+      const first = h.batched.send('a', FAR());
+      const f1 = await nextFrame(() => h.streams[0], h);
+      const second = h.batched.send('b', FAR());
+      const f2 = await nextFrame(() => h.streams[0], h);
+      expect([f1.items, f2.items]).to.deep.equal([['a'], ['b']]);
+      expect(f2.frameId).to.not.equal(f1.frameId);
+      expect(h.streams).to.have.length(1);
+      h.stream().answer(f1);
+      h.stream().answer(f2);
+      expect((await first).value).to.equal('a!');
+      expect((await second).value).to.equal('b!');
+    });
+
+    it('flushes a full queue at once, at maxItemsPerFrame, and the rest on the next turn', async () => {
+      const h = harness({ maxItemsPerFrame: 2 });
+      const pending = ['a', 'b', 'c', 'd', 'e'].map((i) => h.batched.send(i, FAR()));
+      // Written synchronously, before any await: the queue was full.
+      expect(h.stream().written.map((f) => f.items)).to.deep.equal([
+        ['a', 'b'],
+        ['c', 'd'],
+      ]);
+      const last = await nextFrame(() => h.streams[0], h);
+      expect(last.items).to.deep.equal(['e']);
+      for (const f of h.stream().written) h.stream().answer(f);
+      expect((await Promise.all(pending)).map((r) => r.value)).to.deep.equal(['a!', 'b!', 'c!', 'd!', 'e!']);
+    });
+
+    it('gives a frame the earliest deadline among its items', async () => {
+      const h = harness();
+      const early = Date.now() + 30_000;
+      const pending = [h.batched.send('a', FAR()), h.batched.send('b', early), h.batched.send('c', FAR())];
+      const frame = await nextFrame(() => h.streams[0], h);
+      expect(frame.deadlineMs).to.equal(early);
+      h.stream().answer(frame);
+      await Promise.all(pending);
+    });
+
+    it('counts queued and in-flight items as pending until answered', async () => {
+      const h = harness();
+      const pending = [h.batched.send('a', FAR()), h.batched.send('b', FAR())];
+      expect(h.batched.pending).to.equal(2);
+      const frame = await nextFrame(() => h.streams[0], h);
+      expect(h.batched.pending).to.equal(2);
+      h.stream().answer(frame);
+      await Promise.all(pending);
+      expect(h.batched.pending).to.equal(0);
+    });
+  });
+
+  describe('replies', () => {
+    it('resolve the items of the frame they name, even when frames are answered out of order', async () => {
+      const h = harness();
+      const first = [h.batched.send('a', FAR()), h.batched.send('b', FAR())];
+      const f1 = await nextFrame(() => h.streams[0], h);
+      const second = [h.batched.send('c', FAR())];
+      const f2 = await nextFrame(() => h.streams[0], h);
+      let firstDone = false;
+      const firstAll = Promise.all(first).then((r) => {
+        firstDone = true;
+        return r;
+      });
+      h.stream().answer(f2, ['C']);
+      expect((await Promise.all(second)).map((r) => r.value)).to.deep.equal(['C']);
+      expect(firstDone).to.equal(false);
+      h.stream().answer(f1, ['A', 'B']);
+      expect((await firstAll).map((r) => r.value)).to.deep.equal(['A', 'B']);
+      expect(h.repliesSeen).to.deep.equal([f2.frameId, f1.frameId]);
+    });
+
+    it('fails the items a short reply leaves out with INTERNAL', async () => {
+      const h = harness();
+      const pending = [h.batched.send('a', FAR()), h.batched.send('b', FAR())];
+      const frame = await nextFrame(() => h.streams[0], h);
+      h.stream().answer(frame, ['A']);
+      const [a, b] = await Promise.all(pending);
+      expect(a!.value).to.equal('A');
+      expect(b!.code).to.equal(Code.INTERNAL);
+      expect(b!.message).to.contain('node n2').and.to.contain('short reply');
+    });
+
+    it('ignores a reply for a frame it never sent', async () => {
+      const h = harness();
+      const pending = h.batched.send('a', FAR());
+      const frame = await nextFrame(() => h.streams[0], h);
+      h.stream().answer({ ...frame, frameId: frame.frameId + 100 });
+      expect(h.decodeCalls).to.equal(0);
+      expect(h.batched.pending).to.equal(1);
+      h.stream().answer(frame);
+      expect((await pending).value).to.equal('a!');
+    });
+  });
+
+  describe('deadlines', () => {
+    it('resolves a frame past its deadline with DEADLINE_EXCEEDED naming the peer', async () => {
+      const h = harness();
+      const result = await h.batched.send('a', Date.now() + 20);
+      expect(result.code).to.equal(Code.DEADLINE_EXCEEDED);
+      expect(result.message).to.contain('node n2');
+      expect(h.batched.pending).to.equal(0);
+    });
+
+    it('ignores a reply that arrives after the deadline', async () => {
+      const h = harness();
+      const result = await h.batched.send('a', Date.now() + 20);
+      expect(result.code).to.equal(Code.DEADLINE_EXCEEDED);
+      const frame = h.stream().written[0]!;
+      h.stream().answer(frame);
+      expect(h.decodeCalls).to.equal(0);
+      expect(h.batched.pending).to.equal(0);
+    });
+
+    it('leaves other frames waiting when one frame expires', async () => {
+      const h = harness();
+      const patient = h.batched.send('a', FAR());
+      const patientFrame = await nextFrame(() => h.streams[0], h);
+      const hasty = await h.batched.send('b', Date.now() + 20);
+      expect(hasty.code).to.equal(Code.DEADLINE_EXCEEDED);
+      expect(h.batched.pending).to.equal(1);
+      h.stream().answer(patientFrame);
+      expect((await patient).code).to.equal(Code.OK);
+    });
+  });
+
+  describe('a broken stream', () => {
+    const cases: [string, number, number][] = [
+      ['UNAVAILABLE', Code.UNAVAILABLE, Code.UNAVAILABLE],
+      ['INTERNAL', Code.INTERNAL, Code.INTERNAL],
+      ['CANCELLED (reported as UNAVAILABLE)', Code.CANCELLED, Code.UNAVAILABLE],
+      ['OK (reported as UNAVAILABLE)', Code.OK, Code.UNAVAILABLE],
+    ];
+    for (const [name, errorCode, expected] of cases) {
+      it(`fails in-flight items with code ${expected} on an error with code ${name}`, async () => {
+        const h = harness();
+        const pending = [h.batched.send('a', FAR()), h.batched.send('b', FAR())];
+        await nextFrame(() => h.streams[0], h);
+        h.stream().emit(
+          'error',
+          Object.assign(new Error('boom'), { code: errorCode, details: 'socket closed' }),
+        );
+        for (const r of await Promise.all(pending)) {
+          expect(r.code).to.equal(expected);
+          expect(r.message).to.equal('node n2: socket closed');
+        }
+      });
+    }
+
+    it('uses the error’s message when it has no details', async () => {
+      const h = harness();
+      const pending = h.batched.send('a', FAR());
+      await nextFrame(() => h.streams[0], h);
+      h.stream().emit(
+        'error',
+        Object.assign(new Error('read ECONNRESET'), { code: Code.UNAVAILABLE, details: '' }),
+      );
+      expect((await pending).message).to.equal('node n2: read ECONNRESET');
+    });
+
+    it('fails in-flight items with UNAVAILABLE when the peer ends the stream', async () => {
+      const h = harness();
+      const pending = h.batched.send('a', FAR());
+      await nextFrame(() => h.streams[0], h);
+      h.stream().emit('end');
+      const r = await pending;
+      expect(r.code).to.equal(Code.UNAVAILABLE);
+      expect(r.message).to.contain('ended the stream');
+    });
+
+    it('opens a new stream for the next send', async () => {
+      const h = harness();
+      const lost = h.batched.send('a', FAR());
+      await nextFrame(() => h.streams[0], h);
+      h.streams[0]!.emit('error', Object.assign(new Error('x'), { code: Code.UNAVAILABLE }));
+      await lost;
+      const retried = h.batched.send('b', FAR());
+      const frame = await nextFrame(() => undefined, h);
+      expect(h.streams).to.have.length(2);
+      expect(h.streams[1]!.written.map((f) => f.items)).to.deep.equal([['b']]);
+      h.streams[1]!.answer(frame);
+      expect((await retried).value).to.equal('b!');
+    });
+
+    it('sends items queued but not yet flushed on the new stream rather than failing them', async () => {
+      const h = harness();
+      const inFlight = h.batched.send('a', FAR());
+      await nextFrame(() => h.streams[0], h);
+      const queued = h.batched.send('b', FAR());
+      h.streams[0]!.emit('error', Object.assign(new Error('x'), { code: Code.UNAVAILABLE }));
+      expect((await inFlight).code).to.equal(Code.UNAVAILABLE);
+      const frame = await nextFrame(() => undefined, h);
+      expect(frame.items).to.deep.equal(['b']);
+      h.streams[1]!.answer(frame);
+      expect((await queued).value).to.equal('b!');
+    });
+
+    it('ignores errors from a stream it has already replaced', async () => {
+      const h = harness();
+      const lost = h.batched.send('a', FAR());
+      await nextFrame(() => h.streams[0], h);
+      h.streams[0]!.emit('end');
+      await lost;
+      const current = h.batched.send('b', FAR());
+      const frame = await nextFrame(() => undefined, h);
+      h.streams[0]!.emit('error', Object.assign(new Error('late'), { code: Code.UNAVAILABLE }));
+      expect(h.batched.pending).to.equal(1);
+      h.streams[1]!.answer(frame);
+      expect((await current).value).to.equal('b!');
+    });
+
+    it('fails a frame that cannot be encoded with INTERNAL and keeps the stream', async () => {
+      let calls = 0;
+      const h = harness({
+        encode: (items, frameId, deadlineMs) => {
+          if (calls++ === 0) throw new Error('unencodable');
+          return { frameId, items, deadlineMs };
+        },
+      });
+      const bad = await h.batched.send('a', FAR());
+      expect(bad.code).to.equal(Code.INTERNAL);
+      expect(bad.message).to.contain('unencodable');
+      const good = h.batched.send('b', FAR());
+      const frame = await nextFrame(() => h.streams[0], h);
+      h.stream().answer(frame);
+      expect((await good).value).to.equal('b!');
+      expect(h.streams).to.have.length(1);
+    });
+  });
+
+  describe('close', () => {
+    it('fails queued and in-flight items with UNAVAILABLE and cancels the stream', async () => {
+      const h = harness();
+      const inFlight = h.batched.send('a', FAR());
+      await nextFrame(() => h.streams[0], h);
+      const queued = h.batched.send('b', FAR());
+      h.batched.close();
+      for (const r of [await inFlight, await queued]) {
+        expect(r.code).to.equal(Code.UNAVAILABLE);
+        expect(r.message).to.contain('node n2');
+      }
+      expect(h.streams[0]!.cancelled).to.equal(true);
+      expect(h.batched.pending).to.equal(0);
+    });
+
+    it('fails items queued before any stream was opened, without opening one', async () => {
+      const h = harness();
+      const queued = h.batched.send('a', FAR());
+      h.batched.close();
+      expect((await queued).code).to.equal(Code.UNAVAILABLE);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(h.streams).to.have.length(0);
+    });
+
+    it('answers later sends with UNAVAILABLE at once and is idempotent', async () => {
+      const h = harness();
+      h.batched.close();
+      h.batched.close();
+      const r = await h.batched.send('a', FAR());
+      expect(r.code).to.equal(Code.UNAVAILABLE);
+      expect(r.message).to.contain('closed');
+      expect(h.streams).to.have.length(0);
+    });
+  });
+});
