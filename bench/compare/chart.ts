@@ -40,6 +40,10 @@ export function chartSpec(report: CompareReport): object {
   );
   const systems = [...new Set(report.rows.map((r) => r.label))];
   const percentiles = ['p50', 'p99', 'p99.9'];
+  // Numeric order: as text, "256 in flight" would sort before "64 in flight".
+  const concurrencies = [...new Set(report.rows.map((r) => r.concurrency))]
+    .sort((a, b) => a - b)
+    .map((c) => `${c} in flight`);
   const systemAxis = {
     field: 'system',
     type: 'nominal',
@@ -59,15 +63,15 @@ export function chartSpec(report: CompareReport): object {
         mark: { type: 'bar', tooltip: true },
         encoding: {
           x: systemAxis,
-          xOffset: { field: 'concurrency', type: 'nominal' },
+          xOffset: { field: 'concurrency', type: 'nominal', sort: concurrencies },
           y: { field: 'opsPerSec', type: 'quantitative', title: 'ops/s' },
-          color: { field: 'concurrency', type: 'nominal', title: 'concurrency' },
+          color: { field: 'concurrency', type: 'nominal', sort: concurrencies, title: 'concurrency' },
         },
       },
       {
         title: 'Latency percentiles (ms, log scale, lower is better)',
         data: { values: latency },
-        facet: { column: { field: 'concurrency', type: 'nominal', title: null } },
+        facet: { column: { field: 'concurrency', type: 'nominal', sort: concurrencies, title: null } },
         spec: {
           width: 260,
           height: 220,

@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       options: shownOptions,
       skipped,
       rows: summarize(samples, opts.systems, labels),
-      memory: summarizeMemory(memory, labels),
+      memory: summarizeMemory(memory, opts.systems, labels),
     };
     const md = markdown(report);
     mkdirSync(opts.outDir, { recursive: true });

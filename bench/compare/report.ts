@@ -141,9 +141,11 @@ export function markdown(r: CompareReport): string {
     out.push(
       '## Memory per entry',
       '',
-      'Keys of 11 bytes, 100-byte values, loaded into fresh servers. "RSS delta" is the growth of ' +
-        'VmRSS (/proc/<pid>/status) summed over the server processes; ringcache N=3 stores every ' +
-        'entry on 3 nodes. The own count is what each server reports of its stored bytes.',
+      'Keys of 11 bytes with 100-byte values, loaded into the servers of the last repeat after its ' +
+        'points (on top of the preloaded keys), so each figure is the marginal cost of an entry. ' +
+        '"RSS delta" (the figure compared) is the growth of VmRSS (/proc/<pid>/status) summed over the ' +
+        "server processes, allocator and GC slack included; the own count is the growth of each server's " +
+        'reported stored bytes. ringcache N=3 stores every entry on 3 nodes.',
       '',
       memoryTable(r.memory),
       '',

@@ -97,9 +97,15 @@ export function summarize(
   return rows;
 }
 
-export function summarizeMemory(samples: MemorySample[], labels: Record<SystemId, string>): MemoryRow[] {
+/** Memory rows in `order` (systems), each with its ratio to Redis Cluster where redis ran. */
+export function summarizeMemory(
+  samples: MemorySample[],
+  order: SystemId[],
+  labels: Record<SystemId, string>,
+): MemoryRow[] {
   const redis = samples.find((s) => s.system === 'redis');
-  return samples.map((s) => ({
+  const sorted = [...samples].sort((a, b) => order.indexOf(a.system) - order.indexOf(b.system));
+  return sorted.map((s) => ({
     ...s,
     label: labels[s.system],
     ...(redis && s.system !== 'redis' ? { ratioToRedis: s.rssBytesPerEntry / redis.rssBytesPerEntry } : {}),
