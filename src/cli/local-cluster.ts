@@ -52,6 +52,8 @@ export class LocalCluster {
   readonly config: ClusterConfig;
   readonly #opts: LocalClusterOptions;
   readonly #running = new Map<string, RunningNode>();
+  /** Nodes started with joinNode: not in the config, joined through a seed. */
+  readonly #joined = new Map<string, { node: NodeConfig; seed: string }>();
 
   constructor(config: ClusterConfig, opts: LocalClusterOptions = {}) {
     this.config = config;
@@ -69,7 +71,7 @@ export class LocalCluster {
   }
 
   node(id: string): NodeConfig {
-    const n = this.config.nodes.find((x) => x.id === id);
+    const n = this.config.nodes.find((x) => x.id === id) ?? this.#joined.get(id)?.node;
     if (!n)
       throw new RingCacheError(
         'NOT_FOUND',
@@ -87,13 +89,28 @@ export class LocalCluster {
   }
 
   /** Starts (or restarts) one node; resolves when it logs that it serves. */
+  /**
+   * Starts a node that is not in the config and joins it to the ring through `seed`
+   * (`ringcache node --join`): the cluster moves the keys it now owns to it.
+   */
+  joinNode(node: NodeConfig, seed: string): Promise<void> {
+    this.#joined.set(node.id, { node, seed });
+    return this.startNode(node.id);
+  }
+
   startNode(id: string): Promise<void> {
     const node = this.node(id);
     if (this.#running.has(id)) return Promise.resolve();
-    const child = spawn(process.execPath, [...(this.#opts.nodeArgs ?? []), CLI_PATH, 'node', '--id', id], {
-      env: { ...process.env, ...this.#opts.env, [CONFIG_ENV]: JSON.stringify(this.config) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const joined = this.#joined.get(id);
+    const joinArgs = joined ? ['--join', joined.seed, '--address', node.address, '--http', node.http] : [];
+    const child = spawn(
+      process.execPath,
+      [...(this.#opts.nodeArgs ?? []), CLI_PATH, 'node', '--id', id, ...joinArgs],
+      {
+        env: { ...process.env, ...this.#opts.env, [CONFIG_ENV]: JSON.stringify(this.config) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const running: RunningNode = {
       node,
       child,
@@ -120,16 +137,16 @@ export class LocalCluster {
           ),
         );
       }, timeoutMs);
-      child.stdout!.setEncoding('utf8');
-      child.stdout!.on('data', (chunk: string) => {
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => {
         if (chunk.split('\n').some((line) => line.startsWith(`${READY_LINE} ${id} `))) {
           clearTimeout(timer);
           resolve();
         }
       });
       let buffered = '';
-      child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (chunk: string) => {
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (chunk: string) => {
         buffered += chunk;
         let nl: number;
         while ((nl = buffered.indexOf('\n')) >= 0) {

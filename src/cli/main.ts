@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { loadConfig } from '../config/load';
 import { generateLocalConfig } from '../config/generate';
 import type { ClusterConfig } from '../config/types';
-import { isRingCacheError } from '../errors';
+import { isRingCacheError, RingCacheError } from '../errors';
+import { UnaryClient } from './unary-client';
 import { createRootLogger } from '../observability/logger';
 import { Ring } from '../ring/ring';
 import { CacheNode } from '../server/node';
@@ -30,9 +31,57 @@ function fail(err: unknown): void {
   process.exitCode = isRingCacheError(err, 'CONFIG_INVALID') ? 2 : 1;
 }
 
-async function runNode(opts: { config?: string; id: string }): Promise<void> {
+interface NodeOptions {
+  config?: string;
+  id: string;
+  join?: string;
+  address?: string;
+  http?: string;
+}
+
+/** For --join: the config's nodes plus this one, which is not in the file. */
+function withJoiningNode(config: ClusterConfig, opts: NodeOptions): ClusterConfig {
+  if (config.nodes.some((n) => n.id === opts.id)) {
+    throw new RingCacheError(
+      'CONFIG_INVALID',
+      `--join: node '${opts.id}' is already in ${config.source}; start it without --join`,
+    );
+  }
+  const parse = (flag: string, value: string | undefined) => {
+    const m = /^([^\s:]+):(\d{1,5})$/.exec(value ?? '');
+    if (!m)
+      throw new RingCacheError('CONFIG_INVALID', `--join needs ${flag} host:port, got "${value ?? ''}"`);
+    return { host: m[1]!, port: Number(m[2]) };
+  };
+  const grpcAddr = parse('--address', opts.address);
+  const httpAddr = parse('--http', opts.http);
+  const self = {
+    id: opts.id,
+    address: opts.address!,
+    host: grpcAddr.host,
+    port: grpcAddr.port,
+    http: opts.http!,
+    httpHost: httpAddr.host,
+    httpPort: httpAddr.port,
+  };
+  return { ...config, nodes: [...config.nodes, self] };
+}
+
+async function joinThrough(seed: string, node: CacheNode): Promise<void> {
+  const client = new UnaryClient(seed);
+  try {
+    await client.cluster('Join', { id: node.id, address: node.self.address, httpAddress: node.self.http });
+  } finally {
+    client.close();
+  }
+}
+
+async function runNode(opts: NodeOptions): Promise<void> {
   const fromEnv = process.env[CONFIG_ENV];
-  const config = fromEnv ? (JSON.parse(fromEnv) as ClusterConfig) : loadConfig(opts.config ?? 'cluster.yml');
+  const fileConfig = fromEnv
+    ? (JSON.parse(fromEnv) as ClusterConfig)
+    : loadConfig(opts.config ?? 'cluster.yml');
+  const config = opts.join ? withJoiningNode(fileConfig, opts) : fileConfig;
   const logger = createRootLogger({ cluster: config.name });
   const node = new CacheNode({ config, nodeId: opts.id, logger });
   let stopping = false;
@@ -52,6 +101,7 @@ async function runNode(opts: { config?: string; id: string }): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   try {
     await node.start();
+    if (opts.join) await joinThrough(opts.join, node);
     // Plain line on stdout, whatever the log level: people see it, and `up` waits for it.
     process.stdout.write(`${READY_LINE} ${node.id} ${node.self.address} http ${node.self.http}\n`);
   } catch (err) {
@@ -71,7 +121,23 @@ program
   .description('run one node of the cluster described by the config file')
   .requiredOption('--id <id>', "this node's id in the config (e.g. n1)")
   .option('--config <file>', 'cluster config', 'cluster.yml')
-  .action((o: { id: string; config: string }) => runNode(o).catch(fail));
+  .option('--join <host:port>', 'join a running cluster through this member (for a node not in the config)')
+  .option('--address <host:port>', "with --join: this node's gRPC address")
+  .option('--http <host:port>', "with --join: this node's HTTP address")
+  .action((o: NodeOptions) => runNode(o).catch(fail));
+
+program
+  .command('leave <id>')
+  .description('remove node ID from the ring; its keys move to their new owners (then stop the node)')
+  .option('--addr <host:port>', 'any member of the cluster', '127.0.0.1:7401')
+  .action((id: string, o: { addr: string }) => {
+    const client = new UnaryClient(o.addr);
+    client
+      .cluster<{ epoch: number; members: { id: string }[] }>('Leave', { id })
+      .then((t) => process.stdout.write(`ring epoch ${t.epoch}: ${t.members.map((m) => m.id).join(', ')}\n`))
+      .catch((err: { details?: string; message: string }) => fail(new Error(err.details ?? err.message)))
+      .finally(() => client.close());
+  });
 
 program
   .command('up')

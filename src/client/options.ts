@@ -14,6 +14,12 @@ export interface RingCacheOptions {
   maxRetries?: number;
   /** Most operations per Pipeline frame; calls made in one event-loop turn share frames. Default 256. */
   maxOpsPerFrame?: number;
+  /**
+   * Keep a WatchTopology stream open so member states and ring changes arrive as they happen.
+   * Default true. Without it the client still catches up: every reply carries the node's ring epoch,
+   * and a newer one makes it fetch the topology.
+   */
+  watchTopology?: boolean;
   /** Default consistency of reads and writes; the cluster's R and W when unset. */
   consistency?: Consistency;
 }

@@ -65,7 +65,7 @@ export class RingCache {
       () => this.#addresses(seeds),
       (next) => this.#adopt(next),
     );
-    this.#watch.start();
+    if (opts.watchTopology !== false) this.#watch.start();
   }
 
   /** Connects through the first seed that answers; throws UNAVAILABLE listing every seed tried. */

@@ -79,7 +79,8 @@ export class Coordinator {
     const ring = this.#view.ring();
     // When every node holds every key (N >= nodes, e.g. 3 of 3), the list's order changes nothing this
     // node does with it, so the key is not hashed at all.
-    const preferenceList = this.#rep.factor >= ring.nodeIds.length ? ring.nodeIds : ring.preferenceList(key, this.#rep.factor);
+    const preferenceList =
+      this.#rep.factor >= ring.nodeIds.length ? ring.nodeIds : ring.preferenceList(key, this.#rep.factor);
     if (!ctx.forwarded && !preferenceList.includes(this.#view.selfId)) {
       this.forwardedCount++;
       return this.#forward(op, preferenceList, ctx.deadlineMs);

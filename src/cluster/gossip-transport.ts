@@ -27,23 +27,39 @@ export function updatesFromWire(updates: MemberUpdateMsg[]): MemberUpdate[] {
   return out;
 }
 
+/**
+ * Ring epochs ride on pings, so a member that missed a join or leave broadcast learns of it within a
+ * probe round or two and fetches the newer ring from whoever has it.
+ */
+export interface RingEpochHooks {
+  epoch: () => number;
+  onNewerEpoch: (peer: string, epoch: number) => void;
+}
+
 /** SWIM's transport over the Peer service's Ping and PingReq RPCs. */
 export class GrpcGossipTransport implements GossipTransport {
   readonly #selfId: string;
   readonly #peer: (id: string) => PeerClient;
   readonly #timeoutMs: number;
 
-  constructor(selfId: string, peer: (id: string) => PeerClient, timeoutMs: number) {
+  readonly #ring: RingEpochHooks;
+
+  constructor(selfId: string, peer: (id: string) => PeerClient, timeoutMs: number, ring: RingEpochHooks) {
     this.#selfId = selfId;
     this.#peer = peer;
     this.#timeoutMs = timeoutMs;
+    this.#ring = ring;
   }
 
   async ping(target: string, updates: MemberUpdate[], signal: AbortSignal): Promise<MemberUpdate[]> {
-    const res = await abortable(
-      this.#peer(target).ping(this.#selfId, updatesToWire(updates), this.#timeoutMs),
-      signal,
+    const call = this.#peer(target).ping(
+      this.#selfId,
+      updatesToWire(updates),
+      this.#ring.epoch(),
+      this.#timeoutMs,
     );
+    const res = await abortable(call, signal);
+    if ((res.ringEpoch ?? 0) > this.#ring.epoch()) this.#ring.onNewerEpoch(target, res.ringEpoch ?? 0);
     return updatesFromWire(res.updates);
   }
 

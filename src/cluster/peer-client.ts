@@ -9,6 +9,7 @@ import {
   type ReadResponseMsg,
   type ReadResultMsg,
   type RecordMsg,
+  type RingStateMsg,
   type ReplicateRequestMsg,
   type ReplicateResponseMsg,
   type SyncResponseMsg,
@@ -34,8 +35,9 @@ interface PeerStub {
   Replicate: Duplex<ReplicateRequestMsg, ReplicateResponseMsg>;
   Read: Duplex<ReadRequestMsg, ReadResponseMsg>;
   Sync(req: { forNode: string }, md?: grpc.Metadata): grpc.ClientReadableStream<SyncResponseMsg>;
-  Ping: Unary<{ from: string; updates: MemberUpdateMsg[] }, PingResponseMsg>;
   PingReq: Unary<{ from: string; target: string; updates: MemberUpdateMsg[] }, PingResponseMsg>;
+  ApplyRing: Unary<RingStateMsg, RingStateMsg>;
+  Ping: Unary<{ from: string; updates: MemberUpdateMsg[]; ringEpoch: number }, PingResponseMsg>;
 }
 
 /**
@@ -96,11 +98,21 @@ export class PeerClient {
     return this.#read.send(key, deadlineMs);
   }
 
-  ping(from: string, updates: MemberUpdateMsg[], timeoutMs: number): Promise<PingResponseMsg> {
+  ping(
+    from: string,
+    updates: MemberUpdateMsg[],
+    ringEpoch: number,
+    timeoutMs: number,
+  ): Promise<PingResponseMsg> {
     return this.#unary(
-      (cb, opts) => this.#stub.Ping({ from, updates }, new grpc.Metadata(), opts, cb),
+      (cb, opts) => this.#stub.Ping({ from, updates, ringEpoch }, new grpc.Metadata(), opts, cb),
       timeoutMs,
     );
+  }
+
+  /** Offers our ring; the answer is the peer's ring after it considered ours (the newer of the two). */
+  applyRing(state: RingStateMsg, timeoutMs: number): Promise<RingStateMsg> {
+    return this.#unary((cb, opts) => this.#stub.ApplyRing(state, new grpc.Metadata(), opts, cb), timeoutMs);
   }
 
   pingReq(

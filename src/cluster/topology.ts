@@ -23,7 +23,7 @@ export interface TopologySnapshot {
  * notifies watchers without changing the epoch; only ring membership changes raise it.
  */
 export class Topology {
-  readonly #members = new Map<string, MemberView>();
+  #members = new Map<string, MemberView>();
   readonly #vnodes: number;
   #ring: Ring;
   #epoch: number;
@@ -63,6 +63,33 @@ export class Topology {
   isAlive(id: string): boolean {
     const state = this.#members.get(id)?.state;
     return state === 'alive' || state === 'suspect';
+  }
+
+  /**
+   * Adopts the ring of a newer epoch (a join or a leave). Members that stay keep their state; new ones
+   * start alive. Returns the previous ring, or undefined when `epoch` is not newer (nothing changes).
+   */
+  adopt(epoch: number, members: readonly { id: string; address: string; http: string }[]): Ring | undefined {
+    // (ids are unique: the node that ordered the change checked them)
+    if (epoch <= this.#epoch || members.length === 0) return undefined;
+    const previous = this.#ring;
+    const next = new Map<string, MemberView>();
+    for (const m of members) {
+      const held = this.#members.get(m.id);
+      next.set(m.id, {
+        id: m.id,
+        address: m.address,
+        http: m.http,
+        state: held?.state ?? 'alive',
+        incarnation: held?.incarnation ?? 0,
+      });
+    }
+    this.#members = next;
+    this.#ring = new Ring([...next.keys()], { vnodes: this.#vnodes });
+    this.#epoch = epoch;
+    this.#log.info({ epoch, members: [...next.keys()] }, 'ring changed');
+    this.#notify();
+    return previous;
   }
 
   /** Records a member's state as failure detection reports it. */

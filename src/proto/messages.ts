@@ -216,11 +216,22 @@ export interface MemberUpdateMsg {
 export interface PingRequestMsg {
   from: string;
   updates: MemberUpdateMsg[];
+  ringEpoch?: number;
 }
 export interface PingResponseMsg {
   from: string;
   updates: MemberUpdateMsg[];
   ack: boolean;
+  ringEpoch?: number;
+}
+export interface RingStateMsg {
+  epoch: number;
+  members: MemberMsg[];
+}
+export interface JoinRequestMsg {
+  id: string;
+  address: string;
+  httpAddress: string;
 }
 export interface PingReqRequestMsg {
   from: string;

@@ -85,6 +85,7 @@ export function deserializePackedFrame(buf: Buffer): Buffer {
     if (b < 0x80) break;
     shift += 7;
   }
+  if (pos + len > buf.length) throw new TypeError('truncated PackedFrame: payload shorter than its length');
   return buf.subarray(pos, pos + len);
 }
 

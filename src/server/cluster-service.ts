@@ -1,15 +1,21 @@
+import type { RingMember } from '../cluster/ring-changes';
+import type { Logger } from '../observability/logger';
+import { toStatus } from './status';
 import type * as grpc from '@grpc/grpc-js';
 import { memberStateToWire } from '../cluster/gossip-transport';
 import type { Topology, TopologySnapshot } from '../cluster/topology';
 import type { ReplicationSettings } from '../cluster/quorum';
-import { type StatsResponseMsg, type TopologyResponseMsg } from '../proto/messages';
+import { type JoinRequestMsg, type StatsResponseMsg, type TopologyResponseMsg } from '../proto/messages';
 
 export interface ClusterServiceDeps {
   selfId: string;
   clusterName: string;
   topology: Topology;
   replication: ReplicationSettings;
+  logger: Logger;
   stats(): Omit<StatsResponseMsg, 'nodeId' | 'epoch'>;
+  join(member: RingMember): Promise<void>;
+  leave(id: string): Promise<void>;
 }
 
 /** The ringcache.v1.Cluster handlers. Watch streams are tracked so shutdown can end them. */
@@ -51,6 +57,25 @@ export function clusterService(deps: ClusterServiceDeps): {
       call.on('cancelled', stop);
       call.on('error', stop);
       call.on('close', stop);
+    },
+    Join: (
+      call: grpc.ServerUnaryCall<JoinRequestMsg, unknown>,
+      callback: grpc.sendUnaryData<TopologyResponseMsg>,
+    ) => {
+      const { id, address, httpAddress } = call.request;
+      deps.join({ id, address, http: httpAddress }).then(
+        () => callback(null, toMessage(deps.topology.snapshot())),
+        (err: unknown) => callback(toStatus(err, deps.logger)),
+      );
+    },
+    Leave: (
+      call: grpc.ServerUnaryCall<{ id: string }, unknown>,
+      callback: grpc.sendUnaryData<TopologyResponseMsg>,
+    ) => {
+      deps.leave(call.request.id).then(
+        () => callback(null, toMessage(deps.topology.snapshot())),
+        (err: unknown) => callback(toStatus(err, deps.logger)),
+      );
     },
     Stats: (
       _call: grpc.ServerUnaryCall<unknown, unknown>,

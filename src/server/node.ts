@@ -9,6 +9,7 @@ import { HintedHandoff } from '../cluster/handoff';
 import { HintStore } from '../cluster/hints';
 import { Membership } from '../cluster/membership/membership';
 import { PeerClient } from '../cluster/peer-client';
+import { RingChanges } from '../cluster/ring-changes';
 import { Topology } from '../cluster/topology';
 import type { ClusterConfig, NodeConfig } from '../config/types';
 import { RingCacheError } from '../errors';
@@ -53,6 +54,7 @@ export class CacheNode {
   readonly #hints: HintStore;
   readonly #handoff: HintedHandoff;
   readonly #coordinator: Coordinator;
+  readonly #ringChanges: RingChanges;
   readonly #drainTimeoutMs: number;
   #membership: Membership | undefined;
   #http: http.Server | undefined;
@@ -95,6 +97,14 @@ export class CacheNode {
       view,
       hints: this.#hints,
       logger: this.#log.child({ component: 'handoff' }),
+    });
+    this.#ringChanges = new RingChanges({
+      topology: this.topology,
+      view,
+      store: this.store,
+      factor: replication.factor,
+      logger: this.#log.child({ component: 'rebalance' }),
+      onAdopted: (members) => this.#membership?.setMembers(members.map((m) => m.id)),
     });
     this.#coordinator = new Coordinator({
       view,
@@ -225,7 +235,10 @@ export class CacheNode {
       clusterName: this.#config.name,
       topology: this.topology,
       replication: this.#config.replication,
+      logger: this.#log,
       stats: () => ({ ...this.store.stats(), hintsPending: this.#hints.count }),
+      join: (member) => this.#ringChanges.join(member),
+      leave: (id) => this.#ringChanges.leave(id),
     });
     this.#endWatches = cluster.endWatches;
     this.#grpc.addService(packedCacheService(services.Cache.service), cache.handlers);
@@ -238,6 +251,12 @@ export class CacheNode {
       replicationFactor: this.#config.replication.factor,
       membership: () => this.#membership,
       logger: this.#log.child({ component: 'peer' }),
+      ring: {
+        epoch: () => this.topology.epoch,
+        onNewerEpoch: (peer, epoch) => this.#ringChanges.onNewerEpoch(peer, epoch),
+        state: () => this.#ringChanges.state(),
+        apply: (state) => void this.#ringChanges.apply(state),
+      },
     });
     this.#endPeerStreams = peer.endStreams;
     this.#grpc.addService(services.Peer.service, peer.handlers);
@@ -271,7 +290,10 @@ export class CacheNode {
       selfId: this.id,
       memberIds,
       config: gossip,
-      transport: new GrpcGossipTransport(this.id, (id) => this.#peer(id), gossip.probeTimeoutMs),
+      transport: new GrpcGossipTransport(this.id, (id) => this.#peer(id), gossip.probeTimeoutMs, {
+        epoch: () => this.topology.epoch,
+        onNewerEpoch: (peer, epoch) => this.#ringChanges.onNewerEpoch(peer, epoch),
+      }),
       logger: this.#log.child({ component: 'gossip' }),
       // A restarted node must out-bid the "dead" others hold about its previous life.
       initialIncarnation: Date.now(),

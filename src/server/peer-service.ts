@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { HintStore } from '../cluster/hints';
 import type { Membership } from '../cluster/membership/membership';
-import { updatesFromWire, updatesToWire } from '../cluster/gossip-transport';
+import { updatesFromWire, updatesToWire, type RingEpochHooks } from '../cluster/gossip-transport';
 import { msgToRecord, recordToMsg } from '../cluster/record-codec';
 import type { Topology } from '../cluster/topology';
 import type { Logger } from '../observability/logger';
@@ -13,6 +13,7 @@ import {
   type ReadRequestMsg,
   type ReadResponseMsg,
   type RecordMsg,
+  type RingStateMsg,
   type ReplicateRequestMsg,
   type ReplicateResponseMsg,
   type SyncRequestMsg,
@@ -28,6 +29,8 @@ export interface PeerServiceDeps {
   topology: Topology;
   replicationFactor: number;
   membership(): Membership | undefined;
+  /** Ring epochs on pings and ring changes from peers (join/leave). */
+  ring: RingEpochHooks & { state: () => RingStateMsg; apply: (state: RingStateMsg) => void };
   logger: Logger;
 }
 
@@ -98,8 +101,15 @@ export function peerService(deps: PeerServiceDeps): {
     ) => {
       const membership = deps.membership();
       if (!membership) return callback({ code: Code.UNAVAILABLE, details: 'gossip not started' });
-      const updates = membership.handlePing(call.request.from, updatesFromWire(call.request.updates));
-      callback(null, { from: deps.selfId, updates: updatesToWire(updates), ack: true });
+      const { from, ringEpoch } = call.request;
+      const updates = membership.handlePing(from, updatesFromWire(call.request.updates));
+      if ((ringEpoch ?? 0) > deps.ring.epoch()) deps.ring.onNewerEpoch(from, ringEpoch ?? 0);
+      callback(null, {
+        from: deps.selfId,
+        updates: updatesToWire(updates),
+        ack: true,
+        ringEpoch: deps.ring.epoch(),
+      });
     },
     PingReq: (
       call: grpc.ServerUnaryCall<PingReqRequestMsg, PingResponseMsg>,
@@ -113,6 +123,13 @@ export function peerService(deps: PeerServiceDeps): {
         () => callback(null, { from: deps.selfId, updates: [], ack: false }),
       );
     },
+  };
+  handlers.ApplyRing = (
+    call: grpc.ServerUnaryCall<RingStateMsg, RingStateMsg>,
+    callback: grpc.sendUnaryData<RingStateMsg>,
+  ) => {
+    deps.ring.apply(call.request);
+    callback(null, deps.ring.state());
   };
   return {
     handlers,

@@ -149,6 +149,23 @@ export class Membership {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * The ring's members changed (a join or a leave): probe exactly these from now on. New members start
+   * alive at incarnation 0 (their own gossip soon raises it); removed ones are forgotten.
+   */
+  setMembers(ids: readonly string[]): void {
+    const now = this.#scheduler.now();
+    for (const id of ids) {
+      if (!this.#members.has(id))
+        this.#members.set(id, { id, state: 'alive', incarnation: 0, stateChangedAtMs: now });
+    }
+    for (const id of [...this.#members.keys()]) {
+      if (id === this.#self || ids.includes(id)) continue;
+      this.#clearSuspicion(id);
+      this.#members.delete(id);
+    }
+  }
+
   leave(): void {
     if (this.#leaving) return;
     this.#leaving = true;

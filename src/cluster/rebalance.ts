@@ -1,0 +1,80 @@
+import type { Logger } from '../observability/logger';
+import { Code } from '../proto/messages';
+import type { Ring } from '../ring/ring';
+import type { Store } from '../store/store';
+import type { ClusterView } from './cluster-view';
+import { recordToMsg } from './record-codec';
+
+export interface RebalanceProgress {
+  epoch: number;
+  scanned: number;
+  sent: number;
+  failed: number;
+  done: boolean;
+}
+
+const BATCH = 512;
+const REPORT_EVERY_MS = 2000;
+
+/**
+ * After a ring change, streams each record this node holds to the nodes that became its replicas.
+ * Of a key's old replicas only one sends it (the first alive in the old preference list), so a join
+ * costs one copy per moved key, not N. Runs in the background, logs progress every couple of seconds,
+ * and gives up early when a newer epoch starts its own rebalance (`isCurrent`).
+ * Copies on nodes that stopped being replicas stay until evicted: nothing routes reads to them.
+ */
+export async function rebalance(opts: {
+  epoch: number;
+  before: Ring;
+  after: Ring;
+  factor: number;
+  view: ClusterView;
+  store: Store;
+  logger: Logger;
+  isCurrent(): boolean;
+  progress: RebalanceProgress;
+}): Promise<RebalanceProgress> {
+  const { before, after, factor, view, store, logger, progress } = opts;
+  const self = view.selfId;
+  const total = store.stats().keys + store.stats().tombstones;
+  let lastReport = Date.now();
+  let batch: Promise<void>[] = [];
+  logger.info({ epoch: opts.epoch, records: total }, 'rebalance started');
+  for (const [key, record] of store.records()) {
+    if (!opts.isCurrent()) break;
+    progress.scanned++;
+    const oldList = before.preferenceList(key, factor);
+    const sender = oldList.find((id) => view.isAlive(id));
+    if (sender !== self) continue;
+    for (const target of after.preferenceList(key, factor)) {
+      if (target === self || oldList.includes(target)) continue;
+      batch.push(
+        view
+          .peer(target)
+          .replicate(recordToMsg(key, record), Date.now() + 10_000)
+          .then((code) => {
+            if (code === Code.OK) progress.sent++;
+            else progress.failed++;
+          }),
+      );
+    }
+    if (batch.length >= BATCH) {
+      await Promise.all(batch);
+      batch = [];
+    }
+    if (Date.now() - lastReport >= REPORT_EVERY_MS) {
+      lastReport = Date.now();
+      logger.info(
+        { epoch: opts.epoch, scanned: progress.scanned, of: total, sent: progress.sent },
+        'rebalance progress',
+      );
+    }
+  }
+  await Promise.all(batch);
+  progress.done = true;
+  logger.info(
+    { epoch: opts.epoch, scanned: progress.scanned, sent: progress.sent, failed: progress.failed },
+    'rebalance finished',
+  );
+  return progress;
+}

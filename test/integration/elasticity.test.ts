@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import { UnaryClient } from '../../src/cli/unary-client';
+import { decodeValue } from '../../src/client/codec';
+import { METADATA, type StatsResponseMsg, type TopologyResponseMsg } from '../../src/proto/messages';
+import { PipelineConnection } from '../../src/transport/pipeline-connection';
+import type { NodeConfig } from '../../src/config/types';
+import { TestCluster, until } from '../support/cluster';
+import { freePorts } from '../support/ports';
+
+/** Reads a key from one node's own store (never forwarded). */
+async function localValue(address: string, key: string): Promise<unknown> {
+  const conn = new PipelineConnection({ address, metadata: { [METADATA.forwardedBy]: 'test' } });
+  try {
+    const r = await conn.send({ op: 'get', get: { key, consistency: 1 } }, Date.now() + 3000);
+    return r.get?.found ? decodeValue(r.get.value, r.get.flags) : undefined;
+  } finally {
+    conn.close();
+  }
+}
+
+async function call<T>(address: string, method: string, req: object): Promise<T> {
+  const c = new UnaryClient(address);
+  try {
+    return await c.cluster<T>(method, req);
+  } finally {
+    c.close();
+  }
+}
+
+describe('joining and leaving (N=1, so every key lives on exactly its owner)', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+  let n4: NodeConfig;
+  const keys = Array.from({ length: 400 }, (_, i) => `elastic-${i}`);
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, factor: 1, writeQuorum: 1, readQuorum: 1 });
+    const [port, httpPort] = await freePorts(2);
+    n4 = {
+      id: 'n4',
+      address: `127.0.0.1:${port}`,
+      host: '127.0.0.1',
+      port: port!,
+      http: `127.0.0.1:${httpPort}`,
+      httpHost: '127.0.0.1',
+      httpPort: httpPort!,
+    };
+  });
+  after(() => t?.stop());
+
+  it('moves the keys a joining node now owns to it, with a new epoch everywhere', async () => {
+    const cache = await t.client();
+    await cache.setMany(keys.map((key, i) => ({ key, value: i })));
+    const stale = await t.client({ watchTopology: false }); // keeps the epoch-1 ring until told otherwise
+    expect(stale.cluster.epoch).to.equal(1);
+
+    await t.cluster.joinNode(n4, t.address('n1'));
+    for (const n of [...t.config.nodes, n4]) {
+      await until(
+        `${n.id} at epoch 2`,
+        async () => (await call<TopologyResponseMsg>(n.address, 'Topology', {})).epoch === 2,
+      );
+    }
+    await until('the client watching the topology sees n4', () => cache.cluster.ring.nodeIds.includes('n4'));
+    const moved = keys.filter((k) => cache.cluster.ring.owner(k) === 'n4');
+    expect(moved.length).to.be.within(40, 200); // about a quarter of 400
+    await until('every moved key is on n4', async () => {
+      const values = await Promise.all(moved.map((k) => localValue(n4.address, k)));
+      return values.every((v, i) => v === keys.indexOf(moved[i]!));
+    });
+
+    // The stale client still gets right answers: the old owner forwards, and the reply's epoch makes
+    // the client fetch the new ring.
+    const values = await stale.getMany<number>(moved);
+    expect(values).to.deep.equal(moved.map((k) => keys.indexOf(k)));
+    await until(
+      'the stale client caught up',
+      () => stale.cluster.epoch === 2 && stale.cluster.ring.nodeIds.includes('n4'),
+    );
+    const forwarded = await Promise.all(
+      t.config.nodes.map((n) => metric(n.http, 'ringcache_forwarded_operations_total')),
+    );
+    expect(forwarded.reduce((a, b) => a + b, 0)).to.be.greaterThan(0);
+    expect(await cache.getMany<number>(keys)).to.deep.equal(keys.map((_, i) => i));
+  });
+
+  it('moves a leaving node’s keys to their new owners, losing none', async () => {
+    const cache = await t.client();
+    const onN4 = keys.filter((k) => cache.cluster.ring.owner(k) === 'n4');
+    const topo = await call<TopologyResponseMsg>(t.address('n2'), 'Leave', { id: 'n4' });
+    expect(topo.epoch).to.equal(3);
+    expect(topo.members.map((m) => m.id)).to.deep.equal(['n1', 'n2', 'n3']);
+    await until('moved keys are back on their owners', async () => {
+      const values = await Promise.all(
+        onN4.map((k) => localValue(t.address(cache.cluster.ring.owner(k)), k)),
+      );
+      return cache.cluster.epoch === 3 && values.every((v, i) => v === keys.indexOf(onN4[i]!));
+    });
+    await t.cluster.stopNode('n4');
+    expect(await cache.getMany<number>(keys)).to.deep.equal(keys.map((_, i) => i));
+    const stats = await Promise.all(
+      t.config.nodes.map((n) => call<StatsResponseMsg>(n.address, 'Stats', {})),
+    );
+    expect(stats.every((s) => s.epoch === 3)).to.equal(true);
+  });
+
+  it('refuses to join a node id that is already a member, and to remove an unknown one', async () => {
+    const c = new UnaryClient(t.address('n1'));
+    try {
+      await c.cluster('Join', { id: 'n2', address: '127.0.0.1:1', httpAddress: '127.0.0.1:2' }).then(
+        () => expect.fail('join of n2 should fail'),
+        (err: { details: string }) => expect(err.details).to.match(/'n2' is already a member/),
+      );
+      await c.cluster('Leave', { id: 'n9' }).then(
+        () => expect.fail('leave of n9 should fail'),
+        (err: { code: number; details: string }) => {
+          expect(err.code).to.equal(5); // NOT_FOUND
+          expect(err.details).to.match(/'n9' is not a member/);
+        },
+      );
+    } finally {
+      c.close();
+    }
+  });
+});
+
+async function metric(http: string, name: string): Promise<number> {
+  const body = await (await fetch(`http://${http}/metrics`)).text();
+  const line = body.split('\n').find((l) => l.startsWith(name));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
