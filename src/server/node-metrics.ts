@@ -4,11 +4,18 @@ import type { HintedHandoff } from '../cluster/handoff';
 import type { HintStore } from '../cluster/hints';
 import { createRegistry } from '../observability/metrics';
 import type { Store } from '../store/store';
+import type { PipelineStreams } from './pipeline';
 
 /** The node's metrics, each read from its source at scrape time. */
 export function nodeMetrics(
   nodeId: string,
-  src: { store: Store; hints: HintStore; coordinator: Coordinator; handoff: HintedHandoff },
+  src: {
+    store: Store;
+    hints: HintStore;
+    coordinator: Coordinator;
+    handoff: HintedHandoff;
+    pipelines: () => PipelineStreams | undefined;
+  },
 ): Registry {
   const stat = (k: keyof ReturnType<Store['stats']>) => () => src.store.stats()[k];
   return createRegistry(nodeId, [
@@ -79,6 +86,18 @@ export function nodeMetrics(
       help: 'Operations forwarded because this node is not a replica of the key (stale client ring)',
       type: 'counter',
       read: () => src.coordinator.forwardedCount,
+    },
+    {
+      name: 'ringcache_pipeline_frames_total',
+      help: 'Pipeline frames answered (operations / frames = how well clients batch)',
+      type: 'counter',
+      read: () => src.pipelines()?.frames ?? 0,
+    },
+    {
+      name: 'ringcache_pipeline_operations_total',
+      help: 'Operations answered in Pipeline frames',
+      type: 'counter',
+      read: () => src.pipelines()?.operations ?? 0,
     },
   ]);
 }

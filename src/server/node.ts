@@ -22,6 +22,7 @@ import { clusterService } from './cluster-service';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
 import { peerService } from './peer-service';
+import type { PipelineStreams } from './pipeline';
 import { addReflection, PUBLIC_SERVICES } from './reflection';
 
 export interface NodeOptions {
@@ -62,6 +63,7 @@ export class CacheNode {
   #stopping: Promise<void> | undefined;
   #endWatches: () => void = () => undefined;
   #endPeerStreams: () => void = () => undefined;
+  #pipelines: PipelineStreams | undefined;
   #drainPipelines: () => Promise<void> = () => Promise.resolve();
 
   constructor(opts: NodeOptions) {
@@ -134,6 +136,7 @@ export class CacheNode {
         hints: this.#hints,
         coordinator: this.#coordinator,
         handoff: this.#handoff,
+        pipelines: () => this.#pipelines,
       }),
       serving: () => this.#serving,
       logger: this.#log,
@@ -229,6 +232,7 @@ export class CacheNode {
       defaultTimeoutMs,
       maxBatch: 4096,
     });
+    this.#pipelines = cache.pipelines;
     this.#drainPipelines = () => cache.pipelines.drain();
     const cluster = clusterService({
       selfId: this.id,

@@ -89,6 +89,11 @@ for (const victim of ['n1', 'n2', 'n3']) {
       // Restarted empty with the same id: hints and the catch-up Sync refill it. Read from it directly
       // with consistency one (every node is a replica at N=3, so it answers from its own store).
       await t.cluster.startNode(victim);
+      // Right after the restart, before it caught up: quorum reads must not see its empty store as
+      // "not found" (the other replica of the quorum has the newest version).
+      await until(`clients see ${victim} alive`, () => reader.cluster.members.get(victim)?.state === 'alive', 10_000, 20);
+      const early = await reader.getMany<number>(keys, { consistency: 'quorum' });
+      expect(keys.filter((k, i) => early[i] !== res.acked.get(k)).length, 'quorum reads lost right after restart').to.equal(0);
       const direct = new PipelineConnection({
         address: t.address(victim),
         metadata: { [METADATA.forwardedBy]: 'test' },
