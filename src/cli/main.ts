@@ -6,7 +6,7 @@ import type { ClusterConfig } from '../config/types';
 import { isRingCacheError, RingCacheError } from '../errors';
 import { UnaryClient } from './unary-client';
 import { createRootLogger } from '../observability/logger';
-import { Ring } from '../ring/ring';
+import { ringSharePercents } from './ring-shares';
 import { CacheNode } from '../server/node';
 import { addDataCommands } from './commands-data';
 import { CONFIG_ENV, READY_LINE } from './local-cluster';
@@ -162,15 +162,8 @@ program
   .action((o: { config: string; nodes?: string }) => {
     try {
       const config = configFrom(o);
-      const shares = new Ring(
-        config.nodes.map((n) => n.id),
-        { vnodes: config.vnodes },
-      ).shares();
-      const rows = config.nodes.map((n) => [
-        n.id,
-        n.address,
-        `${((shares.get(n.id) ?? 0) * 100).toFixed(2)}%`,
-      ]);
+      const shares = ringSharePercents(config, 2);
+      const rows = config.nodes.map((n) => [n.id, n.address, shares.get(n.id) ?? '']);
       process.stdout.write(formatTable(['node', 'gRPC address', 'ring share'], rows));
       process.stdout.write(`vnodes ${config.vnodes}, replication factor ${config.replication.factor}\n`);
     } catch (err) {

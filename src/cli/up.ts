@@ -1,5 +1,5 @@
 import type { ClusterConfig } from '../config/types';
-import { Ring } from '../ring/ring';
+import { ringSharePercents } from './ring-shares';
 import { describeExit, LocalCluster } from './local-cluster';
 import { formatTable } from './table';
 
@@ -56,15 +56,12 @@ export async function runUp(config: ClusterConfig): Promise<void> {
   );
   const started = Date.now();
   await cluster.start();
-  const shares = new Ring(
-    config.nodes.map((n) => n.id),
-    { vnodes: config.vnodes },
-  ).shares();
+  const shares = ringSharePercents(config, 1);
   const rows = config.nodes.map((n) => [
     n.id,
     n.address,
     n.http,
-    `${((shares.get(n.id) ?? 0) * 100).toFixed(1)}%`,
+    shares.get(n.id) ?? '',
     String(cluster.pid(n.id) ?? ''),
   ]);
   process.stdout.write(formatTable(['node', 'gRPC address', 'http address', 'ring share', 'pid'], rows));

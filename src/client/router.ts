@@ -14,8 +14,8 @@ export interface RouterOptions {
   onEpoch: (epoch: number) => void;
 }
 
-/** Increment (4) and compare-and-set (5) may have been applied when their deadline passed: not retried then. */
-const notRetriedOnDeadline = (op: PackedOp) => op[0] === 4 || op[0] === 5;
+/** Increment (4) and compare-and-set (5): applying one twice is not the same as applying it once. */
+const notIdempotent = (op: PackedOp) => op[0] === 4 || op[0] === 5;
 
 /**
  * Sends each operation to the first live node of its key's preference list, over one batched stream
@@ -85,7 +85,10 @@ export class Router {
   #shouldRetry(op: PackedOp, res: PackedResult): boolean {
     const code = res[0] as number;
     if (!isRetryable(code)) return false;
-    return !(code === Code.DEADLINE_EXCEEDED && notRetriedOnDeadline(op));
+    // Increment and compare-and-set may already be applied when their deadline passed or their
+    // quorum was missed: trying them on another replica could apply them twice.
+    const maybeApplied = code === Code.DEADLINE_EXCEEDED || res[2] === 'QUORUM_NOT_MET';
+    return !(maybeApplied && notIdempotent(op));
   }
 
   async #failover(key: string, op: PackedOp, deadlineMs: number, first: PackedResult): Promise<PackedResult> {

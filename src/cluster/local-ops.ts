@@ -22,7 +22,14 @@ export interface LocalOutcome {
   written?: StoreRecord;
 }
 
-const MISSING: GetResponseMsg = { found: false, value: Buffer.alloc(0), flags: 0, version: null, ttlMs: 0 };
+/** Shared by every miss, so frozen: a caller that wants to change it must copy it. */
+const MISSING: GetResponseMsg = Object.freeze({
+  found: false,
+  value: Buffer.alloc(0),
+  flags: 0,
+  version: null,
+  ttlMs: 0,
+});
 
 function versionMsg(v: Version | undefined): VersionMsg | null {
   return v ? { timestamp: v.timestamp, node: v.node } : null;
