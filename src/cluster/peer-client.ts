@@ -5,15 +5,19 @@ import {
   METADATA,
   type MemberUpdateMsg,
   type PingResponseMsg,
-  type ReadRequestMsg,
-  type ReadResponseMsg,
   type ReadResultMsg,
   type RecordMsg,
   type RingStateMsg,
-  type ReplicateRequestMsg,
-  type ReplicateResponseMsg,
   type SyncResponseMsg,
 } from '../proto/messages';
+import {
+  deserializePackedFrame,
+  packFrame,
+  recordFromPacked,
+  recordToPacked,
+  serializePackedFrame,
+  unpackFrame,
+} from '../proto/packed';
 import { BatchedStream } from '../transport/batched-stream';
 import { CHANNEL_OPTIONS, PipelineConnection } from '../transport/pipeline-connection';
 
@@ -23,7 +27,6 @@ export interface ReadOutcome {
   result?: ReadResultMsg;
 }
 
-type Duplex<Req, Res> = (md?: grpc.Metadata) => grpc.ClientDuplexStream<Req, Res>;
 type Unary<Req, Res> = (
   req: Req,
   md: grpc.Metadata,
@@ -32,8 +35,6 @@ type Unary<Req, Res> = (
 ) => grpc.ClientUnaryCall;
 
 interface PeerStub {
-  Replicate: Duplex<ReplicateRequestMsg, ReplicateResponseMsg>;
-  Read: Duplex<ReadRequestMsg, ReadResponseMsg>;
   Sync(req: { forNode: string }, md?: grpc.Metadata): grpc.ClientReadableStream<SyncResponseMsg>;
   PingReq: Unary<{ from: string; target: string; updates: MemberUpdateMsg[] }, PingResponseMsg>;
   ApplyRing: Unary<RingStateMsg, RingStateMsg>;
@@ -48,8 +49,8 @@ export class PeerClient {
   readonly id: string;
   readonly address: string;
   readonly #stub: PeerStub & grpc.Client;
-  readonly #replicate: BatchedStream<RecordMsg, number, ReplicateRequestMsg, ReplicateResponseMsg>;
-  readonly #read: BatchedStream<string, ReadOutcome, ReadRequestMsg, ReadResponseMsg>;
+  readonly #replicate: BatchedStream<RecordMsg, number, Buffer, unknown[]>;
+  readonly #read: BatchedStream<string, ReadOutcome, Buffer, unknown[]>;
   readonly forwarder: PipelineConnection;
 
   constructor(selfId: string, id: string, address: string) {
@@ -62,22 +63,38 @@ export class PeerClient {
       grpc.credentials.createInsecure(),
       CHANNEL_OPTIONS,
     ) as unknown as PeerStub & grpc.Client;
+    const deserialize = (buf: Buffer): unknown[] => unpackFrame(deserializePackedFrame(buf));
+    const open = (method: string) => () =>
+      this.#stub.makeBidiStreamRequest<Buffer, unknown[]>(
+        `/ringcache.v1.Peer/${method}`,
+        serializePackedFrame,
+        deserialize,
+        new grpc.Metadata(),
+      );
     this.#replicate = new BatchedStream(
-      () => this.#stub.Replicate(),
+      open('Replicate'),
       {
-        encode: (records, frameId) => ({ frameId, records, from: selfId }),
-        frameIdOf: (r) => r.frameId,
-        decode: (r) => r.codes,
+        encode: (records, frameId) => packFrame(frameId, selfId, records.map(recordToPacked)),
+        frameIdOf: (r) => Number(r[0]),
+        decode: (r) => r.slice(2) as number[],
         failure: (code) => code,
       },
       { peerName },
     );
     this.#read = new BatchedStream(
-      () => this.#stub.Read(),
+      open('Read'),
       {
-        encode: (keys, frameId) => ({ frameId, keys, from: selfId }),
-        frameIdOf: (r) => r.frameId,
-        decode: (r) => r.results.map((result) => ({ code: Code.OK, message: '', result })),
+        encode: (keys, frameId) => packFrame(frameId, selfId, keys),
+        frameIdOf: (r) => Number(r[0]),
+        decode: (r) =>
+          r.slice(2).map((p): ReadOutcome => {
+            const found = Array.isArray(p) && p.length > 0;
+            return {
+              code: Code.OK,
+              message: '',
+              result: found ? { found, record: recordFromPacked(p as unknown[]) } : { found, record: null },
+            };
+          }),
         failure: (code, message) => ({ code, message }),
       },
       { peerName },

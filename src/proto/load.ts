@@ -52,20 +52,25 @@ export function loadServices(): RingcacheServices {
 }
 
 /**
- * The Cache service definition with PipelinePacked's frames left as raw payload bytes: the handler
- * and the SDK read and write the msgpack payload themselves (src/proto/packed.ts), skipping protobufjs.
+ * A service definition whose `methods` carry PackedFrame payloads as raw bytes: the handlers and
+ * clients read and write the msgpack payload themselves (src/proto/packed.ts), skipping protobufjs.
+ * Used for Cache.PipelinePacked, Peer.Replicate and Peer.Read.
  */
-export function packedCacheService(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  const method = service.PipelinePacked;
-  if (!method) throw new Error('ringcache.v1.Cache has no PipelinePacked method: proto/ out of date?');
-  return {
-    ...service,
-    PipelinePacked: {
+export function withRawPayloads(
+  service: grpc.ServiceDefinition,
+  methods: readonly string[],
+): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = { ...service };
+  for (const name of methods) {
+    const method = service[name];
+    if (!method) throw new Error(`service has no method ${name}: proto/ out of date?`);
+    out[name] = {
       ...method,
       requestSerialize: serializePackedFrame,
       requestDeserialize: deserializePackedFrame,
       responseSerialize: serializePackedFrame,
       responseDeserialize: deserializePackedFrame,
-    },
-  };
+    } as grpc.MethodDefinition<unknown, unknown>;
+  }
+  return out;
 }

@@ -180,27 +180,9 @@ export interface RecordMsg {
   tombstone: boolean;
   hintFor: string;
 }
-export interface ReplicateRequestMsg {
-  frameId: number;
-  records: RecordMsg[];
-  from: string;
-}
-export interface ReplicateResponseMsg {
-  frameId: number;
-  codes: number[];
-}
-export interface ReadRequestMsg {
-  frameId: number;
-  keys: string[];
-  from: string;
-}
 export interface ReadResultMsg {
   found: boolean;
   record: RecordMsg | null;
-}
-export interface ReadResponseMsg {
-  frameId: number;
-  results: ReadResultMsg[];
 }
 export interface SyncRequestMsg {
   forNode: string;

@@ -1,5 +1,12 @@
 import { Packr } from 'msgpackr';
-import { Code, type OperationMsg, type OperationResultMsg, type OpKind, type VersionMsg } from './messages';
+import {
+  Code,
+  type OperationMsg,
+  type OperationResultMsg,
+  type OpKind,
+  type RecordMsg,
+  type VersionMsg,
+} from './messages';
 
 /**
  * The compact frame format of Cache.PipelinePacked (the SDK's data path). One msgpack array per frame,
@@ -36,7 +43,7 @@ export const KIND_CODE: Readonly<Record<OpKind, number>> = {
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-export function packFrame(head1: number, head2: number, items: unknown[][]): Buffer {
+export function packFrame(head1: number, head2: unknown, items: readonly unknown[]): Buffer {
   const frame: unknown[] = new Array(items.length + 2);
   frame[0] = head1;
   frame[1] = head2;
@@ -166,4 +173,31 @@ export function resultToPacked(r: OperationResultMsg): PackedResult {
     default:
       return [Code.INTERNAL, 'result without a kind', 'INTERNAL'];
   }
+}
+
+/** A replica record in Peer.Replicate and Peer.Read frames (layout in peer.proto). */
+export function recordToPacked(r: RecordMsg): unknown[] {
+  return [
+    r.key,
+    r.value,
+    r.flags,
+    r.version?.timestamp ?? 0,
+    r.version?.node ?? '',
+    r.expiresAtMs,
+    r.tombstone,
+    r.hintFor,
+  ];
+}
+
+export function recordFromPacked(p: unknown[]): RecordMsg {
+  const node = str(p[4]);
+  return {
+    key: str(p[0]),
+    value: bin(p[1]),
+    flags: num(p[2]),
+    version: node ? { timestamp: num(p[3]), node } : null,
+    expiresAtMs: num(p[5]),
+    tombstone: p[6] === true,
+    hintFor: str(p[7]),
+  };
 }

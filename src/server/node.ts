@@ -14,7 +14,7 @@ import { Topology } from '../cluster/topology';
 import type { ClusterConfig, NodeConfig } from '../config/types';
 import { RingCacheError } from '../errors';
 import type { Logger } from '../observability/logger';
-import { loadServices, packedCacheService } from '../proto/load';
+import { loadServices, withRawPayloads } from '../proto/load';
 import { Store } from '../store/store';
 import { systemClock } from '../store/hlc';
 import { cacheService } from './cache-service';
@@ -245,7 +245,7 @@ export class CacheNode {
       leave: (id) => this.#ringChanges.leave(id),
     });
     this.#endWatches = cluster.endWatches;
-    this.#grpc.addService(packedCacheService(services.Cache.service), cache.handlers);
+    this.#grpc.addService(withRawPayloads(services.Cache.service, ['PipelinePacked']), cache.handlers);
     this.#grpc.addService(services.Cluster.service, cluster.handlers);
     const peer = peerService({
       selfId: this.id,
@@ -263,7 +263,7 @@ export class CacheNode {
       },
     });
     this.#endPeerStreams = peer.endStreams;
-    this.#grpc.addService(services.Peer.service, peer.handlers);
+    this.#grpc.addService(withRawPayloads(services.Peer.service, ['Replicate', 'Read']), peer.handlers);
     this.#health.addToServer(this.#grpc);
     addReflection(this.#grpc);
   }

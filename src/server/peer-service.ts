@@ -10,15 +10,12 @@ import {
   type PingReqRequestMsg,
   type PingRequestMsg,
   type PingResponseMsg,
-  type ReadRequestMsg,
-  type ReadResponseMsg,
   type RecordMsg,
   type RingStateMsg,
-  type ReplicateRequestMsg,
-  type ReplicateResponseMsg,
   type SyncRequestMsg,
   type SyncResponseMsg,
 } from '../proto/messages';
+import { packFrame, recordFromPacked, recordToPacked, unpackFrame } from '../proto/packed';
 import { toCodeAndMessage } from '../proto/status-codes';
 import type { Store } from '../store/store';
 
@@ -73,20 +70,30 @@ export function peerService(deps: PeerServiceDeps): {
   };
 
   const handlers: grpc.UntypedServiceImplementation = {
-    Replicate: (call: grpc.ServerDuplexStream<ReplicateRequestMsg, ReplicateResponseMsg>) => {
+    // Replicate and Read frames arrive as raw PackedFrame payloads (withRawPayloads in node.ts).
+    Replicate: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       track(call);
-      call.on('data', (frame: ReplicateRequestMsg) =>
-        call.write({ frameId: frame.frameId, codes: frame.records.map(applyOne) }),
-      );
+      call.on('data', (payload: Buffer) => {
+        const frame = readFrame(call, payload);
+        if (!frame) return;
+        const codes = frame
+          .slice(2)
+          .map((p) =>
+            Array.isArray(p) ? applyOne(recordFromPacked(p as unknown[])) : Code.INVALID_ARGUMENT,
+          );
+        call.write(packFrame(Number(frame[0]), 0, codes));
+      });
     },
-    Read: (call: grpc.ServerDuplexStream<ReadRequestMsg, ReadResponseMsg>) => {
+    Read: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       track(call);
-      call.on('data', (frame: ReadRequestMsg) => {
-        const results = frame.keys.map((key) => {
-          const record = store.readRecord(key);
-          return record ? { found: true, record: recordToMsg(key, record) } : { found: false, record: null };
+      call.on('data', (payload: Buffer) => {
+        const frame = readFrame(call, payload);
+        if (!frame) return;
+        const results = frame.slice(2).map((key) => {
+          const record = typeof key === 'string' ? store.readRecord(key) : undefined;
+          return record ? recordToPacked(recordToMsg(key as string, record)) : [];
         });
-        call.write({ frameId: frame.frameId, results });
+        call.write(packFrame(Number(frame[0]), 0, results));
       });
     },
     Sync: (call: grpc.ServerWritableStream<SyncRequestMsg, SyncResponseMsg>) => {
@@ -165,4 +172,17 @@ async function streamRecordsFor(
   await flush();
   deps.logger.info({ forNode, records: sent }, 'sync sent');
   call.end();
+}
+
+/** A peer's frame, or undefined after ending the stream with INVALID_ARGUMENT when it cannot be read. */
+function readFrame(call: grpc.ServerDuplexStream<Buffer, Buffer>, payload: Buffer): unknown[] | undefined {
+  try {
+    return unpackFrame(payload);
+  } catch (err) {
+    call.emit('error', {
+      code: Code.INVALID_ARGUMENT,
+      details: `unreadable frame: ${(err as Error).message}`,
+    });
+    return undefined;
+  }
 }
