@@ -55,6 +55,7 @@ export class RingCache {
     this.#router = new Router(map, {
       maxRetries: opts.maxRetries ?? 3,
       maxOpsPerFrame: opts.maxOpsPerFrame ?? 256,
+      maxFramesInFlight: opts.maxFramesInFlight ?? 1,
       refresh: () => this.refreshTopology(),
       onEpoch: (epoch) => {
         if (epoch > this.#router.map.epoch) void this.refreshTopology();

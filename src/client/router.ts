@@ -8,6 +8,7 @@ import { errorFromWire, isRetryable } from './wire-errors';
 export interface RouterOptions {
   maxRetries: number;
   maxOpsPerFrame: number;
+  maxFramesInFlight: number;
   /** Refreshes the cluster map (coalesced by the caller); resolves when done, never rejects. */
   refresh: () => Promise<void>;
   /** Called with the epoch of every reply, so a newer cluster map is fetched when a node has one. */
@@ -134,6 +135,7 @@ export class Router {
         address: member.address,
         peerName: `node ${id} (${member.address})`,
         maxOpsPerFrame: this.#opts.maxOpsPerFrame,
+        maxFramesInFlight: this.#opts.maxFramesInFlight,
         onEpoch: this.#opts.onEpoch,
       });
       this.#connections.set(id, conn);

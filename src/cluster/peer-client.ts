@@ -79,7 +79,9 @@ export class PeerClient {
         decode: (r) => r.slice(2) as number[],
         failure: (code) => code,
       },
-      { peerName },
+      // One frame in flight per replica: writes made meanwhile leave together with the reply.
+      // npm run bench, N=3/W=2, 256 in flight: 70.4k ops/s against 54.7k with no limit.
+      { peerName, maxFramesInFlight: 1 },
     );
     this.#read = new BatchedStream(
       open('Read'),

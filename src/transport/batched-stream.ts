@@ -27,6 +27,13 @@ export interface FrameCodec<Item, Result, ReqFrame, ResFrame> {
 export interface BatchedStreamOptions {
   /** Most items per frame; a full queue flushes at once. Default 256. */
   maxItemsPerFrame?: number;
+  /**
+   * Most frames awaiting their reply; items sent meanwhile wait and go out together when a reply
+   * comes back (as ioredis' auto-pipelining keeps one batch in flight). Under load this grows frames
+   * by itself instead of sending many small ones, each of which costs grpc-js tens of microseconds;
+   * under light load nothing waits. Default: no limit.
+   */
+  maxFramesInFlight?: number;
   /** A short name for messages: "node n2 (127.0.0.1:7402)". */
   peerName: string;
 }
@@ -42,6 +49,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   readonly #open: OpenStream<ReqFrame, ResFrame>;
   readonly #codec: FrameCodec<Item, Result, ReqFrame, ResFrame>;
   readonly #maxItems: number;
+  readonly #maxFrames: number;
   readonly #peerName: string;
   #stream: grpc.ClientDuplexStream<ReqFrame, ResFrame> | undefined;
   #queue: Item[] = [];
@@ -60,6 +68,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#open = open;
     this.#codec = codec;
     this.#maxItems = opts.maxItemsPerFrame ?? 256;
+    this.#maxFrames = opts.maxFramesInFlight ?? Infinity;
     this.#peerName = opts.peerName;
   }
 
@@ -81,11 +90,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       this.#queue.push(item);
       this.#queueResolvers.push(resolve);
       if (deadlineMs < this.#queueDeadline) this.#queueDeadline = deadlineMs;
-      if (this.#queue.length >= this.#maxItems) this.#flush();
-      else if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
+      if (this.#queue.length >= this.#maxItems && this.#inFlight.size < this.#maxFrames) this.#flush();
+      else this.#scheduleFlush();
     });
   }
 
@@ -98,14 +104,21 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#stream = undefined;
   }
 
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#queue.length === 0) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
   #flush(): void {
     this.#flushScheduled = false;
-    while (this.#queue.length > 0) {
+    while (this.#queue.length > 0 && this.#inFlight.size < this.#maxFrames) {
       const items = this.#queue.splice(0, this.#maxItems);
       const resolvers = this.#queueResolvers.splice(0, items.length);
       this.#sendFrame(items, resolvers, this.#queueDeadline);
     }
-    this.#queueDeadline = Infinity;
+    // Items left waiting keep the earliest deadline seen: conservative, never later than theirs.
+    if (this.#queue.length === 0) this.#queueDeadline = Infinity;
   }
 
   #sendFrame(items: Item[], resolvers: ((r: Result) => void)[], deadlineMs: number): void {
@@ -159,6 +172,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     if (!frame) return; // answered after its deadline: the callers already have DEADLINE_EXCEEDED
     this.#inFlight.delete(frameId);
     if (frame.timer) clearTimeout(frame.timer);
+    // Callers answered below usually send again at once: flush on the next turn so those join.
+    this.#scheduleFlush();
     const results = this.#codec.decode(reply, frame.resolvers.length);
     for (let i = 0; i < frame.resolvers.length; i++) {
       const result =
@@ -179,6 +194,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     if (!frame) return;
     this.#inFlight.delete(frameId);
     if (frame.timer) clearTimeout(frame.timer);
+    this.#scheduleFlush();
     for (const resolve of frame.resolvers) resolve(result);
   }
 

@@ -16,6 +16,8 @@ export interface PackedConnectionOptions {
   /** For messages: "node n2 (127.0.0.1:7402)". */
   peerName?: string;
   maxOpsPerFrame?: number;
+  /** See BatchedStreamOptions.maxFramesInFlight. */
+  maxFramesInFlight?: number;
   /** Called with the answering node's epoch on every reply frame. */
   onEpoch?: (epoch: number) => void;
 }
@@ -61,7 +63,11 @@ export class PackedConnection {
         failure: (code, message) => [code, message, ''],
         onReply: onEpoch ? (reply) => onEpoch(Number(reply[1])) : undefined,
       },
-      { peerName: opts.peerName ?? opts.address, maxItemsPerFrame: opts.maxOpsPerFrame },
+      {
+        peerName: opts.peerName ?? opts.address,
+        maxItemsPerFrame: opts.maxOpsPerFrame,
+        maxFramesInFlight: opts.maxFramesInFlight,
+      },
     );
   }
 

@@ -47,7 +47,11 @@ interface Harness {
 }
 
 function harness(
-  opts: { maxItemsPerFrame?: number; encode?: FrameCodec<string, Result, ReqFrame, ResFrame>['encode'] } = {},
+  opts: {
+    maxItemsPerFrame?: number;
+    maxFramesInFlight?: number;
+    encode?: FrameCodec<string, Result, ReqFrame, ResFrame>['encode'];
+  } = {},
 ): Harness {
   const h: Harness = {
     streams: [],
@@ -72,7 +76,11 @@ function harness(
       failure: (code, message) => ({ code, message }),
       onReply: (reply) => h.repliesSeen.push(reply.frameId),
     },
-    { peerName: 'node n2', maxItemsPerFrame: opts.maxItemsPerFrame },
+    {
+      peerName: 'node n2',
+      maxItemsPerFrame: opts.maxItemsPerFrame,
+      maxFramesInFlight: opts.maxFramesInFlight,
+    },
   );
   return h;
 }
@@ -363,5 +371,25 @@ describe('BatchedStream', () => {
       expect(r.message).to.contain('closed');
       expect(h.streams).to.have.length(0);
     });
+  });
+});
+
+describe('BatchedStream with maxFramesInFlight', () => {
+  it('holds items sent while a frame is in flight and sends them together when its reply comes', async () => {
+    const h = harness({ maxFramesInFlight: 1 });
+    const first = h.batched.send('a', Date.now() + 5000);
+    await new Promise((r) => setImmediate(r));
+    const stream = h.stream();
+    expect(stream.written.map((f) => f.items)).to.deep.equal([['a']]);
+    const later = [h.batched.send('b', Date.now() + 5000), h.batched.send('c', Date.now() + 5000)];
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(stream.written.length, 'b and c wait for the reply to a').to.equal(1);
+    stream.answer(stream.written[0]!);
+    expect((await first).value).to.equal('a!');
+    await new Promise((r) => setImmediate(r));
+    expect(stream.written.map((f) => f.items)).to.deep.equal([['a'], ['b', 'c']]);
+    stream.answer(stream.written[1]!);
+    expect((await Promise.all(later)).map((r) => r.value)).to.deep.equal(['b!', 'c!']);
   });
 });
