@@ -41,7 +41,8 @@ export class ReplicaWriter {
     const self = this.#view.selfId;
     const acks: WriteAcks = { acknowledged: 1, holders: [self], missing: [] };
     const others = preferenceList.filter((id) => id !== self);
-    const standIns = this.#standIns(key, preferenceList);
+    // Computed only when a replica is down: it hashes the key's whole walk of the ring.
+    let standIns: string[] | undefined;
     return new Promise<WriteAcks>((resolve) => {
       let outstanding = others.length;
       let answered = false;
@@ -60,7 +61,9 @@ export class ReplicaWriter {
         if (acks.acknowledged >= needed || outstanding === 0) answer();
       };
       for (const replica of others) {
-        const standIn = this.#view.isAlive(replica) ? undefined : standIns.shift();
+        const standIn = this.#view.isAlive(replica)
+          ? undefined
+          : (standIns ??= this.#standIns(key, preferenceList)).shift();
         const target = standIn ?? replica;
         if (!this.#view.isAlive(target)) {
           this.#keepHint(replica, key, record);
