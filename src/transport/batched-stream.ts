@@ -54,7 +54,9 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   #stream: grpc.ClientDuplexStream<ReqFrame, ResFrame> | undefined;
   #queue: Item[] = [];
   #queueResolvers: ((r: Result) => void)[] = [];
-  #queueDeadline = Infinity;
+  #queueDeadlines: number[] = [];
+  /** Armed while items wait behind a full window: they must not outlive their own deadlines. */
+  #queueTimer: NodeJS.Timeout | undefined;
   #flushScheduled = false;
   #nextFrameId = 1;
   readonly #inFlight = new Map<number, PendingFrame<Result>>();
@@ -89,7 +91,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     return new Promise<Result>((resolve) => {
       this.#queue.push(item);
       this.#queueResolvers.push(resolve);
-      if (deadlineMs < this.#queueDeadline) this.#queueDeadline = deadlineMs;
+      this.#queueDeadlines.push(deadlineMs);
       if (this.#queue.length >= this.#maxItems && this.#inFlight.size < this.#maxFrames) this.#flush();
       else this.#scheduleFlush();
     });
@@ -115,10 +117,42 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     while (this.#queue.length > 0 && this.#inFlight.size < this.#maxFrames) {
       const items = this.#queue.splice(0, this.#maxItems);
       const resolvers = this.#queueResolvers.splice(0, items.length);
-      this.#sendFrame(items, resolvers, this.#queueDeadline);
+      const deadlines = this.#queueDeadlines.splice(0, items.length);
+      let earliest = Infinity;
+      for (const d of deadlines) if (d < earliest) earliest = d;
+      this.#sendFrame(items, resolvers, earliest);
     }
-    // Items left waiting keep the earliest deadline seen: conservative, never later than theirs.
-    if (this.#queue.length === 0) this.#queueDeadline = Infinity;
+    this.#armQueueTimer();
+  }
+
+  /** Items still queued (the window is full) get a timer for the earliest of their deadlines. */
+  #armQueueTimer(): void {
+    clearTimeout(this.#queueTimer);
+    this.#queueTimer = undefined;
+    if (this.#queue.length === 0) return;
+    let earliest = Infinity;
+    for (const d of this.#queueDeadlines) if (d < earliest) earliest = d;
+    if (!Number.isFinite(earliest)) return;
+    this.#queueTimer = setTimeout(() => this.#expireQueued(), Math.max(0, earliest - Date.now()));
+    this.#queueTimer.unref();
+  }
+
+  #expireQueued(): void {
+    const now = Date.now();
+    const expired: ((r: Result) => void)[] = [];
+    for (let i = this.#queue.length - 1; i >= 0; i--) {
+      if (this.#queueDeadlines[i]! > now) continue;
+      expired.push(this.#queueResolvers[i]!);
+      this.#queue.splice(i, 1);
+      this.#queueResolvers.splice(i, 1);
+      this.#queueDeadlines.splice(i, 1);
+    }
+    const failure = this.#codec.failure(
+      Code.DEADLINE_EXCEEDED,
+      `${this.#peerName} was busy until the deadline; the call was never sent`,
+    );
+    for (const resolve of expired.reverse()) resolve(failure);
+    this.#armQueueTimer();
   }
 
   #sendFrame(items: Item[], resolvers: ((r: Result) => void)[], deadlineMs: number): void {
@@ -205,6 +239,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       const resolvers = this.#queueResolvers;
       this.#queue = [];
       this.#queueResolvers = [];
+      this.#queueDeadlines = [];
+      clearTimeout(this.#queueTimer);
       for (const resolve of resolvers) resolve(this.#codec.failure(code, message));
     }
   }

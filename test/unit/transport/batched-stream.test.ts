@@ -392,4 +392,17 @@ describe('BatchedStream with maxFramesInFlight', () => {
     stream.answer(stream.written[1]!);
     expect((await Promise.all(later)).map((r) => r.value)).to.deep.equal(['b!', 'c!']);
   });
+
+  it('fails an item waiting behind a full window when its own deadline passes, without sending it', async () => {
+    const h = harness({ maxFramesInFlight: 1 });
+    void h.batched.send('slow', Date.now() + 60_000);
+    await new Promise((r) => setImmediate(r));
+    const stream = h.stream();
+    const started = Date.now();
+    const waiting = await h.batched.send('hurried', Date.now() + 30);
+    expect(waiting.code).to.equal(Code.DEADLINE_EXCEEDED);
+    expect(Date.now() - started).to.be.below(1000);
+    expect(stream.written.map((f) => f.items)).to.deep.equal([['slow']]);
+    h.batched.close();
+  });
 });
