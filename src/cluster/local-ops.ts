@@ -70,10 +70,6 @@ export function keyOf(op: OperationMsg): string | undefined {
   return typeof body?.key === 'string' ? body.key : undefined;
 }
 
-export function isRead(op: OperationMsg): boolean {
-  return op.op === 'get';
-}
-
 export function applyLocal(store: Store, op: OperationMsg, nowMs: number): LocalOutcome {
   const id = op.id;
   switch (op.op) {

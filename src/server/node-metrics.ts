@@ -3,6 +3,7 @@ import type { Coordinator } from '../cluster/coordinator';
 import type { HintedHandoff } from '../cluster/handoff';
 import type { HintStore } from '../cluster/hints';
 import { createRegistry } from '../observability/metrics';
+import type { RebalanceProgress } from '../cluster/rebalance';
 import type { Store } from '../store/store';
 import type { PipelineStreams } from './pipeline';
 
@@ -15,6 +16,7 @@ export function nodeMetrics(
     coordinator: Coordinator;
     handoff: HintedHandoff;
     pipelines: () => PipelineStreams | undefined;
+    rebalance: () => RebalanceProgress | undefined;
   },
 ): Registry {
   const stat = (k: keyof ReturnType<Store['stats']>) => () => src.store.stats()[k];
@@ -98,6 +100,30 @@ export function nodeMetrics(
       help: 'Operations answered in Pipeline frames',
       type: 'counter',
       read: () => src.pipelines()?.operations ?? 0,
+    },
+    {
+      name: 'ringcache_rebalance_epoch',
+      help: 'Ring epoch of the latest rebalance (0: none since start)',
+      type: 'gauge',
+      read: () => src.rebalance()?.epoch ?? 0,
+    },
+    {
+      name: 'ringcache_rebalance_records_scanned',
+      help: 'Records the latest rebalance has looked at so far',
+      type: 'gauge',
+      read: () => src.rebalance()?.scanned ?? 0,
+    },
+    {
+      name: 'ringcache_rebalance_records_sent',
+      help: 'Records the latest rebalance sent to their new replicas',
+      type: 'gauge',
+      read: () => src.rebalance()?.sent ?? 0,
+    },
+    {
+      name: 'ringcache_rebalance_running',
+      help: '1 while a rebalance is streaming records',
+      type: 'gauge',
+      read: () => (src.rebalance() && !src.rebalance()!.done ? 1 : 0),
     },
   ]);
 }

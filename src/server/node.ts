@@ -137,6 +137,7 @@ export class CacheNode {
         coordinator: this.#coordinator,
         handoff: this.#handoff,
         pipelines: () => this.#pipelines,
+        rebalance: () => this.#ringChanges.progress,
       }),
       serving: () => this.#serving,
       logger: this.#log,
@@ -164,10 +165,6 @@ export class CacheNode {
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
-  }
-
-  get config(): ClusterConfig {
-    return this.#config;
   }
 
   async #stop(): Promise<void> {

@@ -69,6 +69,9 @@ describe('joining and leaving (N=1, so every key lives on exactly its owner)', f
       return values.every((v, i) => v === keys.indexOf(moved[i]!));
     });
 
+    const sent = await Promise.all(t.config.nodes.map((n) => metric(n.http, 'ringcache_rebalance_records_sent')));
+    expect(sent.reduce((a, b) => a + b, 0), 'records the old owners streamed to n4').to.equal(moved.length);
+
     // The stale client still gets right answers: the old owner forwards, and the reply's epoch makes
     // the client fetch the new ring.
     const values = await stale.getMany<number>(moved);

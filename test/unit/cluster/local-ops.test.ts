@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { applyLocal, isRead, keyOf, recordToGetResponse } from '../../../src/cluster/local-ops';
+import { applyLocal, keyOf, recordToGetResponse } from '../../../src/cluster/local-ops';
 import { isRingCacheError, type ErrorCode } from '../../../src/errors';
 import { Code, SetModeWire, ValueFlags, type OperationMsg } from '../../../src/proto/messages';
 import type { StoreRecord } from '../../../src/store/types';
@@ -278,7 +278,7 @@ describe('recordToGetResponse', () => {
   });
 });
 
-describe('keyOf and isRead', () => {
+describe('keyOf', () => {
   const ops: OperationMsg[] = [
     { id: 1, op: 'get', get: { key: 'g', consistency: 0 } },
     setOp('s', utf8('v')),
@@ -299,9 +299,5 @@ describe('keyOf and isRead', () => {
   it('is undefined for an operation with no kind or no body', () => {
     expect(keyOf({ id: 1, op: 'bogus' } as unknown as OperationMsg)).to.equal(undefined);
     expect(keyOf({ id: 1, op: 'get', get: null } as unknown as OperationMsg)).to.equal(undefined);
-  });
-
-  it('counts only get as a read', () => {
-    expect(ops.map(isRead)).to.deep.equal([true, false, false, false, false, false]);
   });
 });
