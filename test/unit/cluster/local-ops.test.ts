@@ -1,20 +1,9 @@
 import { expect } from 'chai';
+import { expectError } from '../../support/expect-error';
 import { applyLocal, keyOf, recordToGetResponse } from '../../../src/cluster/local-ops';
-import { isRingCacheError, type ErrorCode } from '../../../src/errors';
 import { Code, SetModeWire, ValueFlags, type OperationMsg } from '../../../src/proto/messages';
 import type { StoreRecord } from '../../../src/store/types';
 import { makeStore, utf8 } from '../store/fake-clock';
-
-function expectError(fn: () => unknown, code: ErrorCode, message?: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(isRingCacheError(err, code), `expected ${code}, got ${String(err)}`).to.equal(true);
-    if (message) expect((err as Error).message).to.match(message);
-    return;
-  }
-  expect.fail(`expected ${code}, nothing was thrown`);
-}
 
 const setOp = (
   key: string,

@@ -1,20 +1,9 @@
 import { expect } from 'chai';
+import { expectError } from '../../support/expect-error';
 import { pack } from 'msgpackr';
-import { isRingCacheError, type ErrorCode } from '../../../src/errors';
 import { MAX_TTL_MS } from '../../../src/store/store';
 import type { ValueFlags } from '../../../src/store/types';
 import { makeStore, utf8 } from './fake-clock';
-
-function expectError(fn: () => unknown, code: ErrorCode, message?: RegExp): void {
-  try {
-    fn();
-  } catch (err) {
-    expect(isRingCacheError(err, code), `expected ${code}, got ${String(err)}`).to.equal(true);
-    if (message) expect((err as Error).message).to.match(message);
-    return;
-  }
-  expect.fail(`expected ${code}, nothing was thrown`);
-}
 
 describe('Store get and set', () => {
   it('returns what was set, with flags, version and no expiry', () => {
