@@ -25,14 +25,35 @@ interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
+  /** Microseconds on the monotonic clock, the one process.hrtime reads (shared by all processes). */
+  startTime: number;
 }
 
-/** Self time per function, busy time only (idle excluded), as "share, function file:line" rows. */
-export function topSelfTime(profile: CpuProfile, top: number): { busyMs: number; rows: [string, number][] } {
+/** A window on the monotonic clock, in microseconds. */
+interface Window {
+  fromUs: number;
+  toUs: number;
+}
+
+const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/**
+ * Self time per function, busy time only (idle excluded), as "share, function file:line" rows. With a
+ * window, only samples taken inside it count: nodes are profiled for their whole life, and start-up and
+ * preloading would otherwise crowd the load out of their tables.
+ */
+export function topSelfTime(
+  profile: CpuProfile,
+  top: number,
+  window?: Window,
+): { busyMs: number; rows: [string, number][] } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let busy = 0;
+  let at = profile.startTime;
   profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) return;
     const f = byId.get(id)!.callFrame;
     if (f.functionName === '(idle)') return;
     const where = f.url ? ` ${f.url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${f.lineNumber + 1}` : '';
@@ -94,6 +115,7 @@ async function main(): Promise<void> {
     session.connect();
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
+    const window: Window = { fromUs: nowUs(), toUs: Infinity };
     let stop = false;
     let ops = 0;
     const worker = async () => {
@@ -111,6 +133,7 @@ async function main(): Promise<void> {
     }
     stop = true;
     await Promise.all(workers);
+    window.toUs = nowUs();
     const { profile } = (await session.post('Profiler.stop')) as { profile: CpuProfile };
     await cache.close();
     process.stderr.write('\r\x1b[K');
@@ -124,15 +147,14 @@ async function main(): Promise<void> {
       `${new Date().toISOString()}, \`npm run bench:profile -- --seconds ${seconds} --concurrency ${concurrency} --factor ${factor}\`: ` +
         `${Math.round(ops / seconds).toLocaleString('en-US')} ops/s while profiled (profiling slows both sides), ` +
         `90% get / 10% set, ${keyCount} keys, 100-byte values. Top self-time functions, idle excluded. ` +
-        'The client is profiled in-process through the inspector, only while the load runs; nodes run with ' +
-        '`node --cpu-prof` for their whole life, so start-up (module compilation, protobuf descriptors) and the ' +
-        'preload show in their tables too. `(program)` is time in V8 and native code not attributed to a JS function.',
+        'The client is profiled in-process through the inspector; nodes run with `node --cpu-prof`, and only ' +
+        'their samples taken while the load ran are counted (start-up and preload excluded). `(program)` is time in V8 and native code not attributed to a JS function.',
       '',
       table('client (the SDK process)', topSelfTime(profile, top)),
       ...nodeProfiles.map((f, i) =>
         table(
           `node ${i + 1}`,
-          topSelfTime(JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as CpuProfile, top),
+          topSelfTime(JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as CpuProfile, top, window),
         ),
       ),
     ];

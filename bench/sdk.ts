@@ -34,6 +34,22 @@ interface Row {
   failed: number;
   clientCpuS: number;
   nodesCpuS: number;
+  /** Operations per Pipeline frame the nodes answered: how well the SDK batched. */
+  opsPerFrame: number;
+}
+
+/** Sum of the nodes' pipeline frame and operation counters (their /metrics). */
+async function pipelineCounters(cluster: LocalCluster): Promise<{ frames: number; operations: number }> {
+  let frames = 0;
+  let operations = 0;
+  for (const n of cluster.config.nodes) {
+    const text = await (await fetch(`http://${n.http}/metrics`)).text();
+    const read = (name: string) =>
+      Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    frames += read('ringcache_pipeline_frames_total');
+    operations += read('ringcache_pipeline_operations_total');
+  }
+  return { frames, operations };
 }
 
 function progress(text: string): void {
@@ -94,6 +110,7 @@ async function runPoint(
   await new Promise((r) => setTimeout(r, warmup * 1000));
   const pids = cluster.config.nodes.map((n) => cluster.pid(n.id)!);
   const nodesCpu0 = pids.reduce((a, p) => a + processCpuSeconds(p), 0);
+  const counters0 = await pipelineCounters(cluster);
   const clientCpu0 = process.cpuUsage();
   measuring = true;
   const t0 = Date.now();
@@ -102,6 +119,7 @@ async function runPoint(
   const elapsedS = (Date.now() - t0) / 1000;
   const clientCpu = process.cpuUsage(clientCpu0);
   const nodesCpuS = pids.reduce((a, p) => a + processCpuSeconds(p), 0) - nodesCpu0;
+  const counters = await pipelineCounters(cluster);
   stop = true;
   await Promise.all(workers);
   clearInterval(ticker);
@@ -116,6 +134,8 @@ async function runPoint(
     failed,
     clientCpuS: (clientCpu.user + clientCpu.system) / 1e6,
     nodesCpuS,
+    opsPerFrame:
+      (counters.operations - counters0.operations) / Math.max(1, counters.frames - counters0.frames),
   };
 }
 
@@ -147,12 +167,12 @@ async function main(): Promise<void> {
     }
   }
   const header =
-    '| setup | concurrency | ops/s | p50 ms | p99 ms | p99.9 ms | failed | client CPU s | nodes CPU s |';
+    '| setup | concurrency | ops/s | p50 ms | p99 ms | p99.9 ms | failed | client CPU s | nodes CPU s | ops/frame |';
   const lines = results.map(
     (r) =>
-      `| ${r.setup} | ${r.concurrency} | ${r.opsPerSec.toLocaleString('en-US')} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.failed} | ${r.clientCpuS.toFixed(1)} | ${r.nodesCpuS.toFixed(1)} |`,
+      `| ${r.setup} | ${r.concurrency} | ${r.opsPerSec.toLocaleString('en-US')} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.failed} | ${r.clientCpuS.toFixed(1)} | ${r.nodesCpuS.toFixed(1)} | ${r.opsPerFrame.toFixed(1)} |`,
   );
-  const table = [header, '|---|---|---|---|---|---|---|---|---|', ...lines].join('\n');
+  const table = [header, '|---|---|---|---|---|---|---|---|---|---|', ...lines].join('\n');
   console.log(
     `\n${keyCount} keys, 100-byte values, 90% get / 10% set, ${seconds} s per point after ${warmup} s warm-up\n`,
   );
