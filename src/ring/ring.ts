@@ -12,27 +12,20 @@ const HASH_SPACE = 2 ** 32;
 const MAX_CACHED_LIST_ENTRIES = 1 << 20;
 
 /**
- * Keys whose ring position is remembered. A hit (a Map lookup, ~0.1 µs) is several times cheaper than
- * hashing the key again (MD5 + binary search), and a cache or a client tends to see the same keys over
- * and over. Bounded by count (~70 bytes each: ~9 MB when full), emptied at once when full (no LRU
- * bookkeeping on the hot path), and only short keys are kept so long keys cannot blow the bound.
- */
-const KEY_CACHE_ENTRIES = 1 << 17;
-const KEY_CACHE_MAX_KEY_LENGTH = 64;
-
-/**
  * The consistent-hash ring, used identically by nodes and the SDK: same members and vnodes give the
  * same owners everywhere, and the same answers as `hashring` (ketama, md5) with `vnode count` vnodes.
  *
  * Why not call hashring per key: `hashring.get` costs ~2 µs when its LRU misses (crypto md5, cache
  * churn), above the SDK's per-op budget. Ring copies hashring's continuum into typed arrays once,
- * hashes keys with a pure-JS MD5 (ketama-hash.ts) and binary-searches. Preference lists depend only
- * on the ring point a key lands on, so they are computed once per point and shared.
+ * hashes keys with a pure-JS MD5 (ketama-hash.ts, ~0.25 µs for a short key) and binary-searches.
+ * Preference lists depend only on the ring point a key lands on, so they are computed once per point
+ * and shared.
  *
- * Keys' positions are remembered in a Map (see KEY_CACHE_ENTRIES), never in a plain object as
- * hashring's LRU does: there get('__proto__') writes Object.prototype.value for the whole process, and
- * from then on get('valueOf') (n1..n3, 160 vnodes) answers n1 where the ring says n3. Ring always
- * gives the ring's answer, which is hashring.range(key, 1)[0] and hashring.get's for every other key.
+ * Nothing is cached per key. A Map from key to position was tried: with 100k keys its lookups miss
+ * the CPU caches and cost 0.4-0.7 µs, more than hashing again, and it held ~9 MB. (hashring's own
+ * cache is a plain object, where get('__proto__') writes Object.prototype.value for the whole process,
+ * and from then on get('valueOf') (n1..n3, 160 vnodes) answers n1 where the ring says n3. Ring always
+ * gives the ring's answer, which is hashring.range(key, 1)[0] and hashring.get's for every other key.)
  */
 export class Ring {
   readonly nodeIds: readonly string[];
@@ -41,7 +34,6 @@ export class Ring {
   readonly #owners: Uint16Array;
   /** #lists[n][position]: the frozen preference list of n nodes for keys landing on that point. */
   readonly #lists: (string[] | undefined)[][] = [];
-  readonly #positionOfKey = new Map<string, number>();
 
   constructor(nodeIds: readonly string[], opts: { vnodes: number }) {
     checkMembers(nodeIds);
@@ -77,15 +69,7 @@ export class Ring {
   }
 
   #position(key: string): number {
-    let position = this.#positionOfKey.get(key);
-    if (position === undefined) {
-      position = positionOf(this.#points, ketamaHash(key));
-      if (key.length <= KEY_CACHE_MAX_KEY_LENGTH) {
-        if (this.#positionOfKey.size >= KEY_CACHE_ENTRIES) this.#positionOfKey.clear();
-        this.#positionOfKey.set(key, position);
-      }
-    }
-    return position;
+    return positionOf(this.#points, ketamaHash(key));
   }
 
   #listAt(position: number, n: number): string[] {
