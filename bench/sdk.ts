@@ -3,6 +3,7 @@
  * 100k keys preloaded, 100-byte values, 90% get / 10% set, concurrency 64 and 256, 10 s each after a
  * 2 s warm-up, for N=1 and for N=3/W=2. Prints ops/s, p50, p99 and CPU seconds of client and nodes.
  * Flags: --seconds S --warmup S --keys K --concurrency 64,256 --rows n1,n3
+ *        --node-args "..." (extra node/V8 flags for the node processes, e.g. to try GC settings)
  */
 import * as hdr from 'hdr-histogram-js';
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -22,6 +23,7 @@ const warmup = Number(flag('warmup', '2'));
 const keyCount = Number(flag('keys', '100000'));
 const concurrencies = flag('concurrency', '64,256').split(',').map(Number);
 const rows = flag('rows', 'n1,n3').split(',');
+const nodeArgs = flag('node-args', '').split(' ').filter(Boolean);
 const value = Buffer.alloc(100, 'v');
 
 interface Row {
@@ -151,7 +153,7 @@ async function main(): Promise<void> {
       readQuorum: 1,
       maxMemoryBytes: 512 * 1024 * 1024,
     });
-    const cluster = new LocalCluster(config, { env: { RINGCACHE_LOG_LEVEL: 'warn' } });
+    const cluster = new LocalCluster(config, { env: { RINGCACHE_LOG_LEVEL: 'warn' }, nodeArgs });
     const stopAll = () => void cluster.stop().then(() => process.exit(130));
     process.once('SIGINT', stopAll);
     try {

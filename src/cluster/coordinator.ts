@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger';
 import { Code, type OperationMsg, type OperationResultMsg } from '../proto/messages';
 import { toCodeAndMessage } from '../proto/status-codes';
 import type { Store } from '../store/store';
+import type { StoredValue } from '../store/types';
 import type { Clock } from '../store/hlc';
 import { checkKey } from '../store/validation';
 import type { ClusterView } from './cluster-view';
@@ -58,6 +59,28 @@ export class Coordinator {
     this.#maxKeyBytes = opts.maxKeyBytes;
     this.#writer = new ReplicaWriter(opts.view, opts.hints, opts.logger);
     this.#reader = new QuorumReader(opts.view, opts.store, this.#writer);
+  }
+
+  /**
+   * The common read on its own: a get this node answers from its store at once, because it is a
+   * replica of the key and one copy is enough (R = 1). Returns the value, or null when the key is
+   * absent; undefined means "not that simple" (a bad key, a key owned elsewhere, R > 1): use execute(),
+   * which also reports errors. Lets a packed frame answer gets without building operation objects.
+   */
+  localGet(key: string, consistency: number, forwarded: boolean): StoredValue | null | undefined {
+    if (requiredReplicas(consistency, 'read', this.#rep) > 1) return undefined;
+    try {
+      checkKey(key, this.#maxKeyBytes);
+    } catch {
+      return undefined;
+    }
+    if (!forwarded) {
+      const ring = this.#view.ring();
+      if (this.#rep.factor < ring.nodeIds.length) {
+        if (!ring.preferenceList(key, this.#rep.factor).includes(this.#view.selfId)) return undefined;
+      }
+    }
+    return this.#store.get(key) ?? null;
   }
 
   execute(op: OperationMsg, ctx: OperationContext): OperationResultMsg | Promise<OperationResultMsg> {

@@ -13,11 +13,17 @@ import {
   type OpRequests,
   type SetManyRequestMsg,
 } from '../proto/messages';
+import type { StoredValue } from '../store/types';
 import { PipelineStreams } from './pipeline';
 
 /** Runs one operation; never throws (see Coordinator). */
 export interface OperationExecutor {
   execute(op: OperationMsg, ctx: OperationContext): OperationResultMsg | Promise<OperationResultMsg>;
+  /**
+   * Optional shortcut for the commonest operation: a get answered from the local store at once.
+   * Value, null when absent, undefined when execute() must handle it (see Coordinator.localGet).
+   */
+  localGet?(key: string, consistency: number, forwarded: boolean): StoredValue | null | undefined;
 }
 
 export interface CacheServiceDeps {

@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import type { OperationContext } from '../cluster/coordinator';
 import type { Logger } from '../observability/logger';
 import {
   Code,
@@ -8,7 +9,14 @@ import {
   type PipelineRequestMsg,
   type PipelineResponseMsg,
 } from '../proto/messages';
-import { opFromPacked, packFrame, resultToPacked, unpackFrame, type PackedOp } from '../proto/packed';
+import {
+  opFromPacked,
+  packFrame,
+  resultToPacked,
+  unpackFrame,
+  type PackedOp,
+  type PackedResult,
+} from '../proto/packed';
 import type { OperationExecutor } from './cache-service';
 
 interface PipelineDeps {
@@ -20,36 +28,82 @@ interface PipelineDeps {
 }
 
 /** A request frame, whatever its encoding: operations (undefined where one could not be read). */
-interface DecodedFrame {
+interface DecodedFrame<Op> {
   frameId: number;
   timeoutMs: number;
-  ops: (OperationMsg | undefined)[];
+  ops: (Op | undefined)[];
 }
 
-/** How one stream flavour reads request frames and writes replies. */
-interface FrameFormat<Req, Res> {
-  decode(frame: Req): DecodedFrame;
-  encode(results: OperationResultMsg[], frameId: number, epoch: number): Res;
+interface FrameContext extends OperationContext {
+  /** Date.now() when the frame arrived: remaining TTLs of the frame's gets are counted from it. */
+  nowMs: number;
 }
 
-const protobufFormat: FrameFormat<PipelineRequestMsg, PipelineResponseMsg> = {
-  decode: (f) => ({ frameId: f.frameId, timeoutMs: f.timeoutMs ?? 0, ops: f.ops }),
-  encode: (results, frameId, epoch) => ({ results, frameId, epoch }),
-};
+/**
+ * How one stream flavour reads request frames, runs their operations and writes replies. Each keeps
+ * its own operation and result shapes, so the packed flavour can answer its commonest case (a local
+ * get) without building the protobuf-shaped objects in between.
+ */
+interface FrameFormat<Req, Op, Result, Res> {
+  decode(frame: Req): DecodedFrame<Op>;
+  execute(op: Op, index: number, ctx: FrameContext): Result | Promise<Result>;
+  /** An INVALID_ARGUMENT result for operation `index` (undefined where it could not be read). */
+  invalid(op: Op | undefined, index: number, message: string): Result;
+  encode(results: Result[], frameId: number, epoch: number): Res;
+}
+
+type AnyFormat = FrameFormat<unknown, unknown, unknown, unknown>;
+
+const malformed = (index: number) => `operation ${index} is malformed or of an unknown kind`;
+
+function protobufFormat(
+  executor: OperationExecutor,
+): FrameFormat<PipelineRequestMsg, OperationMsg, OperationResultMsg, PipelineResponseMsg> {
+  return {
+    decode: (f) => ({ frameId: f.frameId, timeoutMs: f.timeoutMs ?? 0, ops: f.ops }),
+    execute: (op, _index, ctx) => executor.execute(op, ctx),
+    invalid: (op, index, message) => ({
+      id: op?.id ?? index,
+      code: Code.INVALID_ARGUMENT,
+      message,
+      error: 'INVALID_ARGUMENT',
+    }),
+    encode: (results, frameId, epoch) => ({ results, frameId, epoch }),
+  };
+}
 
 /** Cache.PipelinePacked: payloads arrive and leave as raw bytes (see src/proto/packed.ts). */
-const packedFormat: FrameFormat<Buffer, Buffer> = {
-  decode: (payload) => {
-    const frame = unpackFrame(payload);
-    const ops = new Array<OperationMsg | undefined>(frame.length - 2);
-    for (let i = 2; i < frame.length; i++) {
-      const p = frame[i];
-      ops[i - 2] = Array.isArray(p) ? opFromPacked(p as PackedOp, i - 2) : undefined;
-    }
-    return { frameId: Number(frame[0]) || 0, timeoutMs: Number(frame[1]) || 0, ops };
-  },
-  encode: (results, frameId, epoch) => packFrame(frameId, epoch, results.map(resultToPacked)),
-};
+function packedFormat(executor: OperationExecutor): FrameFormat<Buffer, PackedOp, PackedResult, Buffer> {
+  const localGet = executor.localGet?.bind(executor);
+  return {
+    decode: (payload) => {
+      const frame = unpackFrame(payload);
+      const ops = new Array<PackedOp | undefined>(frame.length - 2);
+      for (let i = 2; i < frame.length; i++) {
+        const p = frame[i];
+        ops[i - 2] = Array.isArray(p) ? p : undefined;
+      }
+      return { frameId: Number(frame[0]) || 0, timeoutMs: Number(frame[1]) || 0, ops };
+    },
+    execute: (p, index, ctx) => {
+      // get [0, key, consistency]: most of the traffic, answered here when the store can.
+      if (p[0] === 0 && localGet && typeof p[1] === 'string') {
+        const v = localGet(p[1], typeof p[2] === 'number' ? p[2] : 0, ctx.forwarded);
+        if (v === null) return [Code.OK, false];
+        if (v !== undefined) {
+          const ttlMs = v.expiresAtMs === 0 ? 0 : Math.max(1, v.expiresAtMs - ctx.nowMs);
+          return [Code.OK, true, v.value, v.flags, v.version.timestamp, v.version.node, ttlMs];
+        }
+      }
+      const op = opFromPacked(p, index);
+      if (!op) return [Code.INVALID_ARGUMENT, malformed(index), 'INVALID_ARGUMENT'];
+      const r = executor.execute(op, ctx);
+      return r instanceof Promise ? r.then(resultToPacked) : resultToPacked(r);
+    },
+    invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
+    encode: (results, frameId, epoch) => packFrame(frameId, epoch, results),
+  };
+}
 
 type AnyStream = grpc.ServerDuplexStream<unknown, unknown>;
 
@@ -68,16 +122,21 @@ export class PipelineStreams {
   frames = 0;
   operations = 0;
 
+  readonly #protobuf: AnyFormat;
+  readonly #packed: AnyFormat;
+
   constructor(deps: PipelineDeps) {
     this.#deps = deps;
+    this.#protobuf = protobufFormat(deps.executor);
+    this.#packed = packedFormat(deps.executor);
   }
 
   serveProtobuf(call: grpc.ServerDuplexStream<unknown, unknown>): void {
-    this.#serve(call, protobufFormat);
+    this.#serve(call, this.#protobuf);
   }
 
   servePacked(call: grpc.ServerDuplexStream<unknown, unknown>): void {
-    this.#serve(call, packedFormat);
+    this.#serve(call, this.#packed);
   }
 
   /** Stops taking new streams, answers the frames in flight, then ends every stream. */
@@ -88,7 +147,7 @@ export class PipelineStreams {
     return new Promise((resolve) => (this.#onIdle = resolve));
   }
 
-  #serve(stream: AnyStream, format: FrameFormat<unknown, unknown>): void {
+  #serve(stream: AnyStream, format: AnyFormat): void {
     if (this.#draining) {
       stream.emit('error', { code: Code.UNAVAILABLE, details: 'node is shutting down; use another node' });
       return;
@@ -97,7 +156,7 @@ export class PipelineStreams {
     this.#open.set(stream, state);
     const forwarded = stream.metadata.get(METADATA.forwardedBy).length > 0;
     stream.on('data', (raw: unknown) => {
-      let frame: DecodedFrame;
+      let frame: DecodedFrame<unknown>;
       try {
         frame = format.decode(raw);
       } catch (err) {
@@ -109,7 +168,7 @@ export class PipelineStreams {
         return;
       }
       state.framesInFlight++;
-      this.#answer(frame, forwarded, (results) => {
+      this.#answer(format, frame, forwarded, (results) => {
         if (this.#open.has(stream)) stream.write(format.encode(results, frame.frameId, this.#deps.epoch()));
         state.framesInFlight--;
         this.#maybeEnd(stream, state);
@@ -135,39 +194,31 @@ export class PipelineStreams {
     }
   }
 
-  #answer(frame: DecodedFrame, forwarded: boolean, reply: (results: OperationResultMsg[]) => void): void {
+  #answer(
+    format: AnyFormat,
+    frame: DecodedFrame<unknown>,
+    forwarded: boolean,
+    reply: (results: unknown[]) => void,
+  ): void {
     const { ops } = frame;
     this.frames++;
     this.operations += ops.length;
     if (ops.length > this.#deps.maxBatch) {
       const message = `frame holds ${ops.length} operations; at most ${this.#deps.maxBatch} per frame`;
-      return reply(
-        ops.map((op, i) => ({
-          id: op?.id ?? i,
-          code: Code.INVALID_ARGUMENT,
-          message,
-          error: 'INVALID_ARGUMENT',
-        })),
-      );
+      return reply(ops.map((op, i) => format.invalid(op, i, message)));
     }
+    const nowMs = Date.now();
     const timeoutMs = Math.min(frame.timeoutMs || this.#deps.defaultTimeoutMs, this.#deps.defaultTimeoutMs);
-    const ctx = { forwarded, deadlineMs: Date.now() + timeoutMs };
-    const results = new Array<OperationResultMsg | Promise<OperationResultMsg>>(ops.length);
+    const ctx: FrameContext = { forwarded, deadlineMs: nowMs + timeoutMs, nowMs };
+    const results = new Array<unknown>(ops.length);
     let async = false;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
-      const r: OperationResultMsg | Promise<OperationResultMsg> = op
-        ? this.#deps.executor.execute(op, ctx)
-        : {
-            id: i,
-            code: Code.INVALID_ARGUMENT,
-            message: `operation ${i} is malformed or of an unknown kind`,
-            error: 'INVALID_ARGUMENT',
-          };
+      const r = op === undefined ? format.invalid(op, i, malformed(i)) : format.execute(op, i, ctx);
       if (r instanceof Promise) async = true;
       results[i] = r;
     }
-    if (!async) return reply(results as OperationResultMsg[]);
-    void Promise.all(results.map((r) => Promise.resolve(r))).then(reply);
+    if (!async) return reply(results);
+    void Promise.all(results).then(reply);
   }
 }

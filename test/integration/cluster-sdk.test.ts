@@ -4,6 +4,7 @@ import net from 'node:net';
 import { LocalCluster } from '../../src/cli/local-cluster';
 import { UnaryClient } from '../../src/cli/unary-client';
 import type { StatsResponseMsg } from '../../src/proto/messages';
+import { PackedConnection } from '../../src/transport/packed-connection';
 import { PipelineConnection } from '../../src/transport/pipeline-connection';
 import { Ring } from '../../src/ring/ring';
 import { RingCache, RingCacheError, type ErrorCode } from '../../src/index';
@@ -140,6 +141,42 @@ describe('a 3-node cluster (N=1) and the SDK that routes on the ring', function 
       } finally {
         stale.close();
         withEpoch.close();
+      }
+    });
+
+    it('answers packed gets from the local store, and forwards or refuses the ones it cannot', async () => {
+      // PipelinePacked answers a get of a key this node holds without the general operation path;
+      // this checks that shortcut gives the same answers as that path.
+      const ring = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes });
+      const keys = Array.from({ length: 200 }, (_, i) => `packed-${i}`);
+      const mine = keys.find((k) => ring.owner(k) === 'n1')!;
+      const theirs = keys.find((k) => ring.owner(k) === 'n3')!;
+      await cache.set(mine, 'here', { ttl: 60_000 });
+      await cache.set(theirs, 'there');
+      const conn = new PackedConnection({ address: t.address('n1') });
+      try {
+        const deadline = Date.now() + 3000;
+        const [hit, miss, forwarded, badKey, unknownKind] = await Promise.all([
+          conn.send([0, mine, 0], deadline),
+          conn.send([0, `${mine}-absent`, 0], deadline),
+          conn.send([0, theirs, 0], deadline),
+          conn.send([0, '', 0], deadline),
+          conn.send([9, mine], deadline),
+        ]);
+        expect(hit.slice(0, 2)).to.deep.equal([0, true]);
+        expect(Buffer.from(hit[2] as Uint8Array).toString()).to.equal('here');
+        expect(hit[5]).to.equal('n1'); // version node
+        expect(hit[6]).to.be.within(50_000, 60_000); // remaining ttl
+        expect(miss).to.deep.equal([0, false]);
+        expect(forwarded.slice(0, 2)).to.deep.equal([0, true]);
+        expect(Buffer.from(forwarded[2] as Uint8Array).toString()).to.equal('there');
+        expect(forwarded[5]).to.equal('n3');
+        expect(badKey[0]).to.equal(3); // INVALID_ARGUMENT
+        expect(badKey[2]).to.equal('INVALID_ARGUMENT');
+        expect(unknownKind[0]).to.equal(3);
+        expect(unknownKind[1]).to.match(/operation 4 is malformed or of an unknown kind/);
+      } finally {
+        conn.close();
       }
     });
 
