@@ -6,11 +6,12 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { profileSdk, type ProfileSummary } from '../cpu-profile';
 import { renderChart } from './chart';
 import { machineInfo } from './machine';
 import { measureMemory, type MemorySample } from './memory-phase';
 import { SYSTEM_IDS, parseOptions, type CompareOptions, type SystemId } from './options';
-import { stopAll } from './processes';
+import { own, stopAll } from './processes';
 import { Progress, formatSeconds } from './progress';
 import { markdown, type CompareReport, type Skipped } from './report';
 import { SYSTEMS } from './systems/catalogue';
@@ -63,6 +64,27 @@ async function measureAll(opts: CompareOptions, run: SystemDef[], tmpDir: string
   return { samples, memory };
 }
 
+/** The profiling pass: ringcache N=1 at the first concurrency, when it was measured at all. */
+async function profileRingcache(
+  opts: CompareOptions,
+  run: SystemDef[],
+  progress: Progress,
+): Promise<ProfileSummary | undefined> {
+  if (opts.profileSeconds <= 0 || !run.some((d) => d.id === 'ringcache-n1')) return undefined;
+  const concurrency = opts.concurrencies[0]!;
+  const phase = `[profile] ringcache N=1 concurrency ${concurrency}`;
+  progress.update(phase, 'starting');
+  return profileSdk({
+    seconds: opts.profileSeconds,
+    concurrency,
+    keys: opts.keys,
+    factor: 1,
+    top: 10,
+    onProgress: (status) => progress.update(phase, status),
+    onCluster: (cluster, pids) => own({ stop: () => cluster.stop().then(() => undefined), pids }),
+  });
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
   const progress = new Progress();
@@ -72,6 +94,7 @@ async function main(): Promise<void> {
   try {
     const { run, skipped } = available(opts, progress);
     const { samples, memory } = await measureAll(opts, run, tmpDir, progress);
+    const profile = await profileRingcache(opts, run, progress);
     progress.done();
     const labels = Object.fromEntries(SYSTEM_IDS.map((id) => [id, SYSTEMS[id].label])) as Record<
       SystemId,
@@ -86,6 +109,7 @@ async function main(): Promise<void> {
       skipped,
       rows: summarize(samples, opts.systems, labels),
       memory: summarizeMemory(memory, opts.systems, labels),
+      profile,
     };
     const md = markdown(report);
     mkdirSync(opts.outDir, { recursive: true });

@@ -19,6 +19,8 @@ export interface CompareOptions {
   systems: SystemId[];
   /** Keys (11 bytes) with 100-byte values loaded to measure memory per entry; 0 skips. Default 1000000. */
   memoryKeys: number;
+  /** Seconds of CPU profiling of ringcache N=1 (its own pass, after the measured points); 0 skips. */
+  profileSeconds: number;
   /** Where compare.{md,json,svg} go. Default bench/results of the checkout. */
   outDir: string;
   smoke: boolean;
@@ -89,6 +91,7 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
     concurrencies,
     systems: systemsOf(flagValue(argv, 'systems') ?? SYSTEM_IDS.join(',')),
     memoryKeys,
+    profileSeconds: positive(argv, 'profile-seconds', smoke ? 1 : 8, true),
     outDir: path.resolve(flagValue(argv, 'out') ?? DEFAULT_OUT),
     smoke,
   };

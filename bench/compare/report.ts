@@ -1,3 +1,4 @@
+import { profileIntro, selfTimeMarkdown, type ProfileSummary } from '../cpu-profile';
 import type { MachineInfo } from './machine';
 import type { CompareOptions, SystemId } from './options';
 import type { Figures, MemoryRow, Row } from './summary';
@@ -17,6 +18,8 @@ export interface CompareReport {
   skipped: Skipped[];
   rows: Row[];
   memory: MemoryRow[];
+  /** Where ringcache's CPU goes (N=1, first concurrency), when profiled. */
+  profile?: ProfileSummary;
 }
 
 const n0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—');
@@ -149,6 +152,16 @@ export function markdown(r: CompareReport): string {
       '',
       memoryTable(r.memory),
       '',
+    );
+  }
+  if (r.profile) {
+    out.push(
+      '## Where the CPU goes (ringcache N=1)',
+      '',
+      `A separate pass after the measured points, not part of the figures above. ${profileIntro(r.profile)}`,
+      '',
+      selfTimeMarkdown(r.profile.client, '###'),
+      selfTimeMarkdown(r.profile.nodesSummed, '###'),
     );
   }
   if (r.skipped.length) out.push('## Skipped', '', ...r.skipped.map((s) => `- ${s.label}: ${s.reason}`), '');

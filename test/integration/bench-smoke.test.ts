@@ -12,6 +12,11 @@ interface SmokeReport {
   rows: { system: string; opsPerSec: number; failed: number }[];
   skipped: { system: string; reason: string }[];
   memory: { system: string; rssBytesPerEntry: number }[];
+  profile?: {
+    opsPerSec: number;
+    client: { rows: [string, number][] };
+    nodesSummed: { rows: [string, number][] };
+  };
 }
 
 describe('bench:compare --smoke', function () {
@@ -52,10 +57,20 @@ describe('bench:compare --smoke', function () {
     }
   });
 
+  it('profiles ringcache N=1 and summarises where its CPU goes', () => {
+    const report = JSON.parse(readFileSync(path.join(outDir, 'compare.json'), 'utf8')) as SmokeReport;
+    expect(report.profile, 'profile section').to.not.equal(undefined);
+    expect(report.profile!.opsPerSec).to.be.greaterThan(0);
+    expect(report.profile!.client.rows.length).to.be.greaterThan(0);
+    expect(report.profile!.nodesSummed.rows.length).to.be.greaterThan(0);
+    const shares = report.profile!.client.rows.map(([, share]) => share);
+    expect(shares.every((s) => s > 0 && s <= 1)).to.equal(true);
+  });
+
   it('writes the Markdown report and the SVG chart beside it', () => {
-    expect(readFileSync(path.join(outDir, 'compare.md'), 'utf8')).to.match(
-      /\| system \| in flight \| ops\/s/,
-    );
+    const md = readFileSync(path.join(outDir, 'compare.md'), 'utf8');
+    expect(md).to.match(/\| system \| in flight \| ops\/s/);
+    expect(md).to.match(/## Where the CPU goes \(ringcache N=1\)/);
     expect(readFileSync(path.join(outDir, 'compare.svg'), 'utf8')).to.match(/^<svg/);
   });
 });
