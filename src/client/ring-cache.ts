@@ -102,7 +102,7 @@ export class RingCache {
   }
 
   get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
-    return this.#run(key, [0, key, this.#c(opts)], opts).then((res) => {
+    return this.#run(key, [0, key, this.#c(opts)], opts, (res) => {
       unwrap(res);
       return res[1] ? (decodeValue(res[2] as Buffer, res[3] as number) as T) : undefined;
     });
@@ -110,7 +110,7 @@ export class RingCache {
 
   /** The value with its version (for cas) and remaining TTL. */
   getEntry<T = unknown>(key: string, opts?: CallOptions): Promise<CacheEntry<T> | undefined> {
-    return this.#run(key, [0, key, this.#c(opts)], opts).then((res) => {
+    return this.#run(key, [0, key, this.#c(opts)], opts, (res): CacheEntry<T> | undefined => {
       unwrap(res);
       if (!res[1]) return undefined;
       return {
@@ -126,19 +126,19 @@ export class RingCache {
     return this.#attempt(() => {
       const { value: bytes, flags } = encodeValue(value);
       const op = [1, key, bytes, flags, ttlOf(opts?.ttl), modeWire[opts?.mode ?? 'always'], this.#c(opts)];
-      return this.#run(key, op, opts).then((res) => unwrap(res)[1] as boolean);
+      return this.#run(key, op, opts, (res) => unwrap(res)[1] as boolean);
     });
   }
 
   /** Deletes a key; false when it was already absent. */
   delete(key: string, opts?: CallOptions): Promise<boolean> {
-    return this.#run(key, [2, key, this.#c(opts)], opts).then((res) => unwrap(res)[1] as boolean);
+    return this.#run(key, [2, key, this.#c(opts)], opts, (res) => unwrap(res)[1] as boolean);
   }
 
   /** Gives a key a new TTL in ms (0: never expires); false when the key is absent. */
   touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean> {
     return this.#attempt(() =>
-      this.#run(key, [3, key, ttlOf(ttl), this.#c(opts)], opts).then((res) => unwrap(res)[1] as boolean),
+      this.#run(key, [3, key, ttlOf(ttl), this.#c(opts)], opts, (res) => unwrap(res)[1] as boolean),
     );
   }
 
@@ -151,7 +151,7 @@ export class RingCache {
       if (!Number.isSafeInteger(initial))
         throw new RingCacheError('INVALID_ARGUMENT', `initial must be a safe integer, got ${initial}`);
       const op = [4, key, delta, initial, ttlOf(opts?.ttl), this.#c(opts)];
-      return this.#run(key, op, opts).then((res) => unwrap(res)[1] as number);
+      return this.#run(key, op, opts, (res) => unwrap(res)[1] as number);
     });
   }
 
@@ -160,7 +160,7 @@ export class RingCache {
     return this.#attempt(() => {
       const { value: bytes, flags } = encodeValue(value);
       const op = [5, key, bytes, flags, ttlOf(opts?.ttl), this.#c(opts), expected.timestamp, expected.node];
-      return this.#run(key, op, opts).then((res) => versionAt(unwrap(res), 1));
+      return this.#run(key, op, opts, (res) => versionAt(unwrap(res), 1));
     });
   }
 
@@ -187,7 +187,7 @@ export class RingCache {
             mode,
             consistency,
           ];
-          return this.#run(e.key, op, opts).then((res) => unwrap(res)[1] as boolean);
+          return this.#run(e.key, op, opts, (res) => unwrap(res)[1] as boolean);
         }),
       );
     });
@@ -224,14 +224,19 @@ export class RingCache {
     return [...new Set([...live, ...seeds, ...members.map((m) => m.address)])];
   }
 
-  #run(key: string, op: PackedOp, opts: CallOptions | undefined): Promise<PackedResult> {
+  #run<T>(
+    key: string,
+    op: PackedOp,
+    opts: CallOptions | undefined,
+    answer: (res: PackedResult) => T,
+  ): Promise<T> {
     if (this.#closed) return Promise.reject(new RingCacheError('UNAVAILABLE', 'this RingCache is closed'));
     if (typeof key !== 'string') {
       return Promise.reject(
         new RingCacheError('INVALID_ARGUMENT', `key must be a string, got ${typeof key}`),
       );
     }
-    return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs);
+    return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
   }
 
   /** Runs `call`, turning a synchronous throw (a value that cannot be encoded, a bad ttl) into a rejection. */
