@@ -38,20 +38,28 @@ interface Row {
   nodesCpuS: number;
   /** Operations per Pipeline frame the nodes answered: how well the SDK batched. */
   opsPerFrame: number;
+  /** Replica records per Replicate frame between nodes (N=3): how well replication batched. */
+  recordsPerReplicateFrame: number;
 }
 
 /** Sum of the nodes' pipeline frame and operation counters (their /metrics). */
-async function pipelineCounters(cluster: LocalCluster): Promise<{ frames: number; operations: number }> {
+async function pipelineCounters(
+  cluster: LocalCluster,
+): Promise<{ frames: number; operations: number; replicateFrames: number; records: number }> {
   let frames = 0;
   let operations = 0;
+  let replicateFrames = 0;
+  let records = 0;
   for (const n of cluster.config.nodes) {
     const text = await (await fetch(`http://${n.http}/metrics`)).text();
     const read = (name: string) =>
       Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
     frames += read('ringcache_pipeline_frames_total');
     operations += read('ringcache_pipeline_operations_total');
+    replicateFrames += read('ringcache_replicate_frames_total');
+    records += read('ringcache_replicate_records_total');
   }
-  return { frames, operations };
+  return { frames, operations, replicateFrames, records };
 }
 
 function progress(text: string): void {
@@ -138,6 +146,9 @@ async function runPoint(
     nodesCpuS,
     opsPerFrame:
       (counters.operations - counters0.operations) / Math.max(1, counters.frames - counters0.frames),
+    recordsPerReplicateFrame:
+      (counters.records - counters0.records) /
+      Math.max(1, counters.replicateFrames - counters0.replicateFrames),
   };
 }
 
@@ -169,12 +180,12 @@ async function main(): Promise<void> {
     }
   }
   const header =
-    '| setup | concurrency | ops/s | p50 ms | p99 ms | p99.9 ms | failed | client CPU s | nodes CPU s | ops/frame |';
+    '| setup | concurrency | ops/s | p50 ms | p99 ms | p99.9 ms | failed | client CPU s | nodes CPU s | ops/frame | records/replicate frame |';
   const lines = results.map(
     (r) =>
-      `| ${r.setup} | ${r.concurrency} | ${r.opsPerSec.toLocaleString('en-US')} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.failed} | ${r.clientCpuS.toFixed(1)} | ${r.nodesCpuS.toFixed(1)} | ${r.opsPerFrame.toFixed(1)} |`,
+      `| ${r.setup} | ${r.concurrency} | ${r.opsPerSec.toLocaleString('en-US')} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.failed} | ${r.clientCpuS.toFixed(1)} | ${r.nodesCpuS.toFixed(1)} | ${r.opsPerFrame.toFixed(1)} | ${r.recordsPerReplicateFrame.toFixed(1)} |`,
   );
-  const table = [header, '|---|---|---|---|---|---|---|---|---|---|', ...lines].join('\n');
+  const table = [header, '|---|---|---|---|---|---|---|---|---|---|---|', ...lines].join('\n');
   console.log(
     `\n${keyCount} keys, 100-byte values, 90% get / 10% set, ${seconds} s per point after ${warmup} s warm-up\n`,
   );

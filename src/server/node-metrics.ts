@@ -5,6 +5,7 @@ import type { HintStore } from '../cluster/hints';
 import { createRegistry } from '../observability/metrics';
 import type { RebalanceProgress } from '../cluster/rebalance';
 import type { Store } from '../store/store';
+import type { ReplicationCounters } from './peer-service';
 import type { PipelineStreams } from './pipeline';
 
 /** The node's metrics, each read from its source at scrape time. */
@@ -16,6 +17,7 @@ export function nodeMetrics(
     coordinator: Coordinator;
     handoff: HintedHandoff;
     pipelines: () => PipelineStreams | undefined;
+    replicated: () => ReplicationCounters | undefined;
     rebalance: () => RebalanceProgress | undefined;
   },
 ): Registry {
@@ -100,6 +102,18 @@ export function nodeMetrics(
       help: 'Operations answered in Pipeline frames',
       type: 'counter',
       read: () => src.pipelines()?.operations ?? 0,
+    },
+    {
+      name: 'ringcache_replicate_frames_total',
+      help: 'Replicate frames received from peers (records / frames = how well replication batches)',
+      type: 'counter',
+      read: () => src.replicated()?.frames ?? 0,
+    },
+    {
+      name: 'ringcache_replicate_records_total',
+      help: 'Replica records received from peers in Replicate frames',
+      type: 'counter',
+      read: () => src.replicated()?.records ?? 0,
     },
     {
       name: 'ringcache_rebalance_epoch',

@@ -21,7 +21,7 @@ import { cacheService } from './cache-service';
 import { clusterService } from './cluster-service';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
-import { peerService } from './peer-service';
+import { peerService, type ReplicationCounters } from './peer-service';
 import type { PipelineStreams } from './pipeline';
 import { addReflection, PUBLIC_SERVICES } from './reflection';
 
@@ -64,6 +64,7 @@ export class CacheNode {
   #endWatches: () => void = () => undefined;
   #endPeerStreams: () => void = () => undefined;
   #pipelines: PipelineStreams | undefined;
+  #replicated: ReplicationCounters | undefined;
   #drainPipelines: () => Promise<void> = () => Promise.resolve();
 
   constructor(opts: NodeOptions) {
@@ -137,6 +138,7 @@ export class CacheNode {
         coordinator: this.#coordinator,
         handoff: this.#handoff,
         pipelines: () => this.#pipelines,
+        replicated: () => this.#replicated,
         rebalance: () => this.#ringChanges.progress,
       }),
       serving: () => this.#serving,
@@ -260,6 +262,7 @@ export class CacheNode {
       },
     });
     this.#endPeerStreams = peer.endStreams;
+    this.#replicated = peer.replicated;
     this.#grpc.addService(withRawPayloads(services.Peer.service, ['Replicate', 'Read']), peer.handlers);
     this.#health.addToServer(this.#grpc);
     addReflection(this.#grpc);

@@ -34,11 +34,19 @@ export interface PeerServiceDeps {
 /** Records per Sync message: large enough to amortise framing, small enough to respect flow control. */
 const SYNC_BATCH = 512;
 
+/** Replica writes received: records / frames shows how well peers batch replication. */
+export interface ReplicationCounters {
+  frames: number;
+  records: number;
+}
+
 /** The ringcache.v1.Peer handlers (node to node). */
 export function peerService(deps: PeerServiceDeps): {
   handlers: grpc.UntypedServiceImplementation;
   endStreams: () => void;
+  replicated: ReplicationCounters;
 } {
+  const replicated: ReplicationCounters = { frames: 0, records: 0 };
   const { store, hints, logger } = deps;
   // Replicate and Read streams live as long as the peer that opened them; a draining node ends them so
   // its gRPC server can shut down without waiting for its peers to hang up.
@@ -76,6 +84,8 @@ export function peerService(deps: PeerServiceDeps): {
       call.on('data', (payload: Buffer) => {
         const frame = readFrame(call, payload);
         if (!frame) return;
+        replicated.frames++;
+        replicated.records += frame.length - 2;
         const codes = frame
           .slice(2)
           .map((p) =>
@@ -140,6 +150,7 @@ export function peerService(deps: PeerServiceDeps): {
   };
   return {
     handlers,
+    replicated,
     endStreams: () => {
       for (const call of open) call.end();
       open.clear();
