@@ -9,11 +9,7 @@ import { LocalCluster } from '../src/cli/local-cluster';
 import { PackedConnection } from '../src/transport/packed-connection';
 import { testConfig } from '../test/support/cluster';
 import { processCpuSeconds } from './proc-cpu';
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
+import { flag } from './flags';
 
 async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '3'));

@@ -6,11 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { profileIntro, profileSdk, selfTimeMarkdown } from './cpu-profile';
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
+import { flag } from './flags';
 
 async function main(): Promise<void> {
   const seconds = Number(flag('seconds', '8'));

@@ -12,11 +12,7 @@ import { RingCache } from '../src/index';
 import { LocalCluster } from '../src/cli/local-cluster';
 import { testConfig } from '../test/support/cluster';
 import { processCpuSeconds } from './proc-cpu';
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
+import { flag } from './flags';
 
 const seconds = Number(flag('seconds', '10'));
 const warmup = Number(flag('warmup', '2'));
