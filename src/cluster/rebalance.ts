@@ -4,12 +4,15 @@ import type { Ring } from '../ring/ring';
 import type { Store } from '../store/store';
 import type { ClusterView } from './cluster-view';
 import { recordToMsg } from './record-codec';
+import { releaseUnowned } from './release';
 
 export interface RebalanceProgress {
   epoch: number;
   scanned: number;
   sent: number;
   failed: number;
+  /** Copies of keys this node no longer replicates, dropped once their new replicas hold them. */
+  released: number;
   done: boolean;
 }
 
@@ -20,8 +23,8 @@ const REPORT_EVERY_MS = 2000;
  * After a ring change, streams each record this node holds to the nodes that became its replicas.
  * Of a key's old replicas only one sends it (the first alive in the old preference list), so a join
  * costs one copy per moved key, not N. Runs in the background, logs progress every couple of seconds,
- * and gives up early when a newer epoch starts its own rebalance (`isCurrent`).
- * Copies on nodes that stopped being replicas stay until evicted: nothing routes reads to them.
+ * and gives up early when a newer epoch starts its own rebalance (`isCurrent`). Then it drops the
+ * copies this node no longer replicates, once their new replicas hold them (release.ts).
  */
 export async function rebalance(opts: {
   epoch: number;
@@ -71,9 +74,25 @@ export async function rebalance(opts: {
     }
   }
   await Promise.all(batch);
+  if (opts.isCurrent()) {
+    progress.released = await releaseUnowned({
+      ring: after,
+      factor,
+      view,
+      store,
+      logger,
+      isCurrent: () => opts.isCurrent(),
+    });
+  }
   progress.done = true;
   logger.info(
-    { epoch: opts.epoch, scanned: progress.scanned, sent: progress.sent, failed: progress.failed },
+    {
+      epoch: opts.epoch,
+      scanned: progress.scanned,
+      sent: progress.sent,
+      failed: progress.failed,
+      released: progress.released,
+    },
     'rebalance finished',
   );
   return progress;

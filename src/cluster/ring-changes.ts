@@ -72,7 +72,7 @@ export class RingChanges {
     if (!before) return false;
     this.#onAdopted(members);
     const epoch = state.epoch;
-    const progress: RebalanceProgress = { epoch, scanned: 0, sent: 0, failed: 0, done: false };
+    const progress: RebalanceProgress = { epoch, scanned: 0, sent: 0, failed: 0, released: 0, done: false };
     this.progress = progress;
     void rebalance({
       epoch,

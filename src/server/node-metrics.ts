@@ -134,6 +134,12 @@ export function nodeMetrics(
       read: () => src.rebalance()?.sent ?? 0,
     },
     {
+      name: 'ringcache_rebalance_records_released',
+      help: 'Copies of keys this node no longer replicates that the latest rebalance dropped, once their new replicas held them',
+      type: 'gauge',
+      read: () => src.rebalance()?.released ?? 0,
+    },
+    {
       name: 'ringcache_rebalance_running',
       help: '1 while a rebalance is streaming records',
       type: 'gauge',

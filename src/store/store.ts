@@ -234,6 +234,19 @@ export class Store {
     return true;
   }
 
+  /**
+   * Drops this node's copy of a key it no longer replicates, with no tombstone (the key still exists
+   * on its replicas), but only while the copy is still at `version`: a newer write that reached this
+   * node meanwhile is kept. Returns whether the copy was dropped.
+   */
+  release(key: string, version: Version): boolean {
+    const e = this.#entries;
+    const slot = e.slotOf(key);
+    if (slot === undefined || compareVersions(e.versionAt(slot), version) !== 0) return false;
+    e.remove(slot);
+    return true;
+  }
+
   /** Every live record and tombstone, as readRecord would return it (for handoff, repair, rebalancing). */
   *records(): IterableIterator<[string, StoreRecord]> {
     for (const [key, slot] of this.#entries.entries()) {

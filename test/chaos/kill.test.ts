@@ -91,9 +91,17 @@ for (const victim of ['n1', 'n2', 'n3']) {
       await t.cluster.startNode(victim);
       // Right after the restart, before it caught up: quorum reads must not see its empty store as
       // "not found" (the other replica of the quorum has the newest version).
-      await until(`clients see ${victim} alive`, () => reader.cluster.members.get(victim)?.state === 'alive', 10_000, 20);
+      await until(
+        `clients see ${victim} alive`,
+        () => reader.cluster.members.get(victim)?.state === 'alive',
+        10_000,
+        20,
+      );
       const early = await reader.getMany<number>(keys, { consistency: 'quorum' });
-      expect(keys.filter((k, i) => early[i] !== res.acked.get(k)).length, 'quorum reads lost right after restart').to.equal(0);
+      expect(
+        keys.filter((k, i) => early[i] !== res.acked.get(k)).length,
+        'quorum reads lost right after restart',
+      ).to.equal(0);
       const direct = new PipelineConnection({
         address: t.address(victim),
         metadata: { [METADATA.forwardedBy]: 'test' },

@@ -69,8 +69,31 @@ describe('joining and leaving (N=1, so every key lives on exactly its owner)', f
       return values.every((v, i) => v === keys.indexOf(moved[i]!));
     });
 
-    const sent = await Promise.all(t.config.nodes.map((n) => metric(n.http, 'ringcache_rebalance_records_sent')));
-    expect(sent.reduce((a, b) => a + b, 0), 'records the old owners streamed to n4').to.equal(moved.length);
+    const sent = await Promise.all(
+      t.config.nodes.map((n) => metric(n.http, 'ringcache_rebalance_records_sent')),
+    );
+    expect(
+      sent.reduce((a, b) => a + b, 0),
+      'records the old owners streamed to n4',
+    ).to.equal(moved.length);
+
+    // Moved keys leave their old owners once n4 holds them: one copy of each key in the cluster (N=1).
+    const before = new Map(moved.map((k) => [k, stale.cluster.ring.owner(k)]));
+    await until('the old owners released the moved keys', async () => {
+      const left = await Promise.all(moved.map((k) => localValue(t.address(before.get(k)!), k)));
+      return left.every((v) => v === undefined);
+    });
+    const released = await Promise.all(
+      t.config.nodes.map((n) => metric(n.http, 'ringcache_rebalance_records_released')),
+    );
+    expect(released.reduce((a, b) => a + b, 0)).to.equal(moved.length);
+    const held = await Promise.all(
+      [...t.config.nodes, n4].map((n) => call<StatsResponseMsg>(n.address, 'Stats', {})),
+    );
+    expect(
+      held.reduce((a, s) => a + Number(s.keys), 0),
+      'keys held in all',
+    ).to.equal(keys.length);
 
     // The stale client still gets right answers: the old owner forwards, and the reply's epoch makes
     // the client fetch the new ring.

@@ -201,3 +201,26 @@ describe('Store records', () => {
     expect(store.stats()).to.include({ keys: 0, tombstones: 10 });
   });
 });
+
+describe('Store release (dropping a copy this node no longer replicates)', () => {
+  it('drops the copy at the given version with no tombstone, freeing its bytes', () => {
+    const { store } = makeStore();
+    const before = store.stats().bytes;
+    store.applyRecord('k', live('v', v(1)));
+    expect(store.release('k', v(1))).to.equal(true);
+    expect(store.readRecord('k')).to.equal(undefined);
+    expect(store.stats()).to.include({ keys: 0, tombstones: 0, bytes: before });
+  });
+
+  it('keeps a copy that changed since the version given, and tombstones likewise', () => {
+    const { store } = makeStore();
+    store.applyRecord('k', live('v', v(1)));
+    store.applyRecord('k', live('newer', v(2)));
+    expect(store.release('k', v(1))).to.equal(false);
+    expect(store.readRecord('k')!.value.toString()).to.equal('newer');
+    store.applyRecord('gone', tombstone(v(3)));
+    expect(store.release('gone', v(3))).to.equal(true);
+    expect(store.stats().tombstones).to.equal(0);
+    expect(store.release('never', v(1))).to.equal(false);
+  });
+});

@@ -1,0 +1,73 @@
+import type { Logger } from '../observability/logger';
+import { Code } from '../proto/messages';
+import type { Ring } from '../ring/ring';
+import type { Store } from '../store/store';
+import { compareVersions } from '../store/version';
+import type { ClusterView } from './cluster-view';
+import { msgToRecord, recordToMsg } from './record-codec';
+
+const BATCH = 256;
+const DEADLINE_MS = 10_000;
+
+/**
+ * After a rebalance, drops the copies this node holds of keys it no longer replicates, so moved data
+ * leaves its old node instead of lingering until LRU eviction. Left behind, such a copy wastes memory
+ * and can come back from the dead: if the key is deleted on its new replicas, and their tombstone is
+ * purged before ownership returns here (a node joins, later leaves), this copy would be served again.
+ *
+ * A copy is dropped only once every new replica is alive and holds that version or a newer one
+ * (checked with a Peer read; a replica that lacks it is sent this copy first), and only if the copy
+ * has not changed meanwhile (Store.release). Otherwise it is kept, for the next ring change to try
+ * again. Returns how many copies were dropped.
+ */
+export async function releaseUnowned(opts: {
+  ring: Ring;
+  factor: number;
+  view: ClusterView;
+  store: Store;
+  logger: Logger;
+  isCurrent(): boolean;
+}): Promise<number> {
+  const { ring, factor, view, store } = opts;
+  const self = view.selfId;
+  // Keys first (not their values: they are read again when their turn comes), as the store must not
+  // change under its own iterator.
+  const unowned: string[] = [];
+  for (const [key] of store.records()) {
+    if (!ring.preferenceList(key, factor).includes(self)) unowned.push(key);
+  }
+  let released = 0;
+  for (let i = 0; i < unowned.length && opts.isCurrent(); i += BATCH) {
+    const outcomes = await Promise.all(unowned.slice(i, i + BATCH).map((key) => releaseOne(key, opts)));
+    released += outcomes.filter(Boolean).length;
+  }
+  if (unowned.length > 0) {
+    opts.logger.info(
+      { unowned: unowned.length, released, kept: unowned.length - released },
+      'copies of keys this node no longer replicates released',
+    );
+  }
+  return released;
+}
+
+async function releaseOne(
+  key: string,
+  opts: { ring: Ring; factor: number; view: ClusterView; store: Store },
+): Promise<boolean> {
+  const { view } = opts;
+  const record = opts.store.readRecord(key);
+  if (!record) return false; // gone meanwhile (expired, evicted)
+  const replicas = opts.ring.preferenceList(key, opts.factor);
+  if (!replicas.every((id) => view.isAlive(id))) return false;
+  const deadline = Date.now() + DEADLINE_MS;
+  const held = await Promise.all(
+    replicas.map(async (id) => {
+      const read = await view.peer(id).read(key, deadline);
+      const theirs =
+        read.code === Code.OK && read.result?.record ? msgToRecord(read.result.record) : undefined;
+      if (theirs && compareVersions(theirs.version, record.version) >= 0) return true;
+      return (await view.peer(id).replicate(recordToMsg(key, record), deadline)) === Code.OK;
+    }),
+  );
+  return held.every(Boolean) && opts.store.release(key, record.version);
+}
