@@ -14,6 +14,7 @@ const KNOWN: ReadonlySet<string> = new Set<ErrorCode>([
   'DEADLINE_EXCEEDED',
   'SHUTTING_DOWN',
   'CONFIG_INVALID',
+  'ABORTED',
   'INTERNAL',
 ]);
 
@@ -26,6 +27,7 @@ const byCode: Record<number, ErrorCode> = {
   [Code.UNAVAILABLE]: 'UNAVAILABLE',
   [Code.CANCELLED]: 'UNAVAILABLE',
   [Code.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
+  [Code.ABORTED]: 'ABORTED',
 };
 
 /** An error result from a node as a typed error: the node's own error name when it sent one. */

@@ -52,7 +52,7 @@ export async function releaseUnowned(opts: {
 
 async function releaseOne(
   key: string,
-  opts: { ring: Ring; factor: number; view: ClusterView; store: Store },
+  opts: { ring: Ring; factor: number; view: ClusterView; store: Store; isCurrent(): boolean },
 ): Promise<boolean> {
   const { view } = opts;
   const record = opts.store.readRecord(key);
@@ -69,5 +69,6 @@ async function releaseOne(
       return (await view.peer(id).replicate(recordToMsg(key, record), deadline)) === Code.OK;
     }),
   );
-  return held.every(Boolean) && opts.store.release(key, record.version);
+  // A newer ring adopted meanwhile may make this node a replica again: then the copy stays.
+  return held.every(Boolean) && opts.isCurrent() && opts.store.release(key, record.version);
 }

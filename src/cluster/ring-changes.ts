@@ -14,6 +14,9 @@ export interface RingMember {
 
 const ADDRESS = /^[^\s:]+:\d{1,5}$/;
 
+/** Times a join or leave is ordered again after losing to a concurrent change, before giving up. */
+const MAX_ATTEMPTS = 5;
+
 /**
  * Explicit ring membership (DESIGN.md "Elasticity"): a join or a leave makes a new epoch, which the
  * node that ordered it sends to every member; members that miss it learn the epoch from pings and
@@ -72,6 +75,7 @@ export class RingChanges {
     if (!before) return false;
     this.#onAdopted(members);
     const epoch = state.epoch;
+    const generation = this.#topology.generation;
     const progress: RebalanceProgress = { epoch, scanned: 0, sent: 0, failed: 0, released: 0, done: false };
     this.progress = progress;
     void rebalance({
@@ -82,7 +86,8 @@ export class RingChanges {
       view: this.#view,
       store: this.#store,
       logger: this.#log,
-      isCurrent: () => this.#topology.epoch === epoch,
+      // Not the epoch: a concurrent change can replace this ring by another of the same epoch.
+      isCurrent: () => this.#topology.generation === generation,
       progress,
     }).catch((err: unknown) => this.#log.error({ err, epoch }, 'rebalance failed'));
     return true;
@@ -122,7 +127,9 @@ export class RingChanges {
         'INVALID_ARGUMENT',
         `node '${clash.id}' already uses ${member.address} or ${member.http}`,
       );
-    await this.#change([...current, member], [...current.map((m) => m.id), member.id]);
+    await this.#change(`join of ${member.id}`, (members) =>
+      members.some((m) => m.id === member.id) ? undefined : [...members, member],
+    );
   }
 
   /** Removes a member: a new epoch, adopted here and sent to every member, the leaving one included. */
@@ -136,15 +143,42 @@ export class RingChanges {
     }
     if (current.length === 1)
       throw new RingCacheError('INVALID_ARGUMENT', `node '${id}' is the last member; a ring needs one`);
-    await this.#change(
-      current.filter((m) => m.id !== id),
-      current.map((m) => m.id),
+    await this.#change(`leave of ${id}`, (members) =>
+      members.some((m) => m.id === id) && members.length > 1 ? members.filter((m) => m.id !== id) : undefined,
     );
   }
 
-  async #change(members: RingMember[], tellIds: string[]): Promise<void> {
+  /**
+   * Orders a change: `next` gives the members after it, or undefined once the ring already has it.
+   * The new epoch is adopted here and sent to every member old and new. Their answers show whether
+   * another member ordered a change of the same epoch at the same time; if that one won the tie
+   * (Topology.adopt) and ours is not in the ring, ours is ordered again on top of it.
+   */
+  async #change(what: string, next: (members: RingMember[]) => RingMember[] | undefined): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const current = this.#topology.snapshot().members;
+      const members = next(current);
+      if (!members) return;
+      const answers = await this.#order(this.#topology.epoch + 1, members, current);
+      for (const answer of answers) this.apply(answer);
+      if (!next(this.#topology.snapshot().members)) return;
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new RingCacheError(
+          'ABORTED',
+          `${what} lost to concurrent ring changes ${attempt} times; the ring is at epoch ${this.#topology.epoch}. Retry.`,
+        );
+      }
+      this.#log.warn(
+        { change: what, epoch: this.#topology.epoch },
+        'ring change lost to a concurrent one; ordering it again',
+      );
+    }
+  }
+
+  /** Adopts the ring of `epoch` here and sends it to every member of the old and new rings; their answers. */
+  async #order(epoch: number, members: RingMember[], before: RingMember[]): Promise<RingStateMsg[]> {
     const state: RingStateMsg = {
-      epoch: this.#topology.epoch + 1,
+      epoch,
       members: members.map((m) => ({
         id: m.id,
         address: m.address,
@@ -154,20 +188,20 @@ export class RingChanges {
       })),
     };
     const self = this.#view.selfId;
-    const tell = tellIds.filter((id) => id !== self);
+    const tell = [...new Set([...before, ...members].map((m) => m.id))].filter((id) => id !== self);
     // A leaving member must be resolved before the ring changes (it is not in the new one), a joining
     // member after (it is not in the old one).
     const peers = tell.filter((id) => this.#topology.member(id)).map((id) => this.#view.peer(id));
     this.apply(state);
     for (const id of tell) if (!peers.some((p) => p.id === id)) peers.push(this.#view.peer(id));
-    await Promise.all(
+    const answers = await Promise.all(
       peers.map((p) =>
-        p
-          .applyRing(state, 3000)
-          .catch((err: unknown) =>
-            this.#log.warn({ err, peer: p.id }, 'ring change not delivered; gossip will carry the epoch'),
-          ),
+        p.applyRing(state, 3000).catch((err: unknown) => {
+          this.#log.warn({ err, peer: p.id }, 'ring change not delivered; gossip will carry the epoch');
+          return undefined;
+        }),
       ),
     );
+    return answers.filter((a): a is RingStateMsg => a !== undefined);
   }
 }

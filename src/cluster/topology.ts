@@ -27,6 +27,8 @@ export class Topology {
   readonly #vnodes: number;
   #ring: Ring;
   #epoch: number;
+  /** Rings adopted so far: unlike the epoch, it changes even when a concurrent change replaces a ring of the same epoch. */
+  #generation = 0;
   readonly #listeners = new Set<(t: TopologySnapshot) => void>();
   readonly #log: Logger;
 
@@ -45,6 +47,10 @@ export class Topology {
 
   get epoch(): number {
     return this.#epoch;
+  }
+
+  get generation(): number {
+    return this.#generation;
   }
 
   get vnodes(): number {
@@ -67,11 +73,18 @@ export class Topology {
 
   /**
    * Adopts the ring of a newer epoch (a join or a leave). Members that stay keep their state; new ones
-   * start alive. Returns the previous ring, or undefined when `epoch` is not newer (nothing changes).
+   * start alive. Returns the previous ring, or undefined when nothing changes.
+   *
+   * Two changes ordered at different members at once both claim the next epoch. Every node then keeps
+   * the same one of the two (the members listing that sorts last wins a tie), so the cluster agrees;
+   * the node that ordered the other sees its change lost and orders it again on top (RingChanges).
    */
   adopt(epoch: number, members: readonly { id: string; address: string; http: string }[]): Ring | undefined {
     // (ids are unique: the node that ordered the change checked them)
-    if (epoch <= this.#epoch || members.length === 0) return undefined;
+    if (members.length === 0 || epoch < this.#epoch) return undefined;
+    // Epoch 1 is each node's cluster.yml (a joining node's includes itself): never a tie to break.
+    if (epoch === this.#epoch && (epoch <= 1 || listing(members) <= listing([...this.#members.values()])))
+      return undefined;
     const previous = this.#ring;
     const next = new Map<string, MemberView>();
     for (const m of members) {
@@ -87,6 +100,7 @@ export class Topology {
     this.#members = next;
     this.#ring = new Ring([...next.keys()], { vnodes: this.#vnodes });
     this.#epoch = epoch;
+    this.#generation++;
     this.#log.info({ epoch, members: [...next.keys()] }, 'ring changed');
     this.#notify();
     return previous;
@@ -112,4 +126,12 @@ export class Topology {
     const snap = this.snapshot();
     for (const l of this.#listeners) l(snap);
   }
+}
+
+/** A ring's members in one comparable string, order-independent: the tie-break between equal epochs. */
+function listing(members: readonly { id: string; address: string; http: string }[]): string {
+  return members
+    .map((m) => `${m.id} ${m.address} ${m.http}`)
+    .sort()
+    .join('\n');
 }

@@ -20,6 +20,7 @@ export const wireCodeOf = {
   DEADLINE_EXCEEDED: Code.DEADLINE_EXCEEDED,
   SHUTTING_DOWN: Code.UNAVAILABLE,
   CONFIG_INVALID: Code.INVALID_ARGUMENT,
+  ABORTED: Code.ABORTED,
   INTERNAL: Code.INTERNAL,
 } satisfies Record<ErrorCode, number>;
 

@@ -130,6 +130,46 @@ describe('joining and leaving (N=1, so every key lives on exactly its owner)', f
     expect(stats.every((s) => s.epoch === 3)).to.equal(true);
   });
 
+  it('ends in one ring holding both changes when two members order changes at the same time', async () => {
+    // Members x1 and x2 join through different nodes at once (nothing listens on their ports: no
+    // keys are written meanwhile, and they leave again below). Both orders claim the same next epoch;
+    // every node must keep the same one and the loser's change must be ordered again on top of it.
+    const ids = () => t.config.nodes.map((n) => n.id);
+    const start = (await call<TopologyResponseMsg>(t.address('n1'), 'Topology', {})).epoch;
+    const [p1, h1, p2, h2] = await freePorts(4);
+    await Promise.all([
+      call(t.address('n1'), 'Join', { id: 'x1', address: `127.0.0.1:${p1}`, httpAddress: `127.0.0.1:${h1}` }),
+      call(t.address('n2'), 'Join', { id: 'x2', address: `127.0.0.1:${p2}`, httpAddress: `127.0.0.1:${h2}` }),
+    ]);
+    const agreed = async (members: string[]) => {
+      const topos = await Promise.all(
+        t.config.nodes.map((n) => call<TopologyResponseMsg>(n.address, 'Topology', {})),
+      );
+      const views = topos.map(
+        (x) =>
+          `${x.epoch}: ${x.members
+            .map((m) => m.id)
+            .sort()
+            .join(',')}`,
+      );
+      return views.every((v) => v === views[0]) && views[0]!.endsWith(`: ${members.sort().join(',')}`)
+        ? topos[0]!.epoch
+        : undefined;
+    };
+    await until(
+      'every node has one ring with x1 and x2',
+      async () => (await agreed([...ids(), 'x1', 'x2'])) !== undefined,
+    );
+    expect(await agreed([...ids(), 'x1', 'x2'])).to.be.at.least(start + 2);
+
+    await Promise.all([
+      call(t.address('n3'), 'Leave', { id: 'x1' }),
+      call(t.address('n1'), 'Leave', { id: 'x2' }),
+    ]);
+    await until('every node has one ring without x1 and x2', async () => (await agreed(ids())) !== undefined);
+    expect(await agreed(ids())).to.be.at.least(start + 4);
+  });
+
   it('refuses to join a node id that is already a member, and to remove an unknown one', async () => {
     const c = new UnaryClient(t.address('n1'));
     try {

@@ -49,7 +49,7 @@ describe('errorFromWire', () => {
 
   it('falls back by code when the name is one it does not know', () => {
     expect(errorFromWire(Code.UNAVAILABLE, 'm', 'SOMETHING_NEW').code).to.equal('UNAVAILABLE');
-    expect(errorFromWire(Code.ABORTED, 'm', 'SOMETHING_NEW').code).to.equal('INTERNAL');
+    expect(errorFromWire(Code.OUT_OF_RANGE, 'm', 'SOMETHING_NEW').code).to.equal('INTERNAL');
   });
 
   it('does not take a name that differs only in case', () => {

@@ -17,6 +17,7 @@ const expected: Record<ErrorCode, number> = {
   DEADLINE_EXCEEDED: Code.DEADLINE_EXCEEDED,
   SHUTTING_DOWN: Code.UNAVAILABLE,
   CONFIG_INVALID: Code.INVALID_ARGUMENT,
+  ABORTED: Code.ABORTED,
   INTERNAL: Code.INTERNAL,
 };
 const allCodes = Object.keys(expected) as ErrorCode[];
