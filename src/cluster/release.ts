@@ -7,6 +7,8 @@ import type { ClusterView } from './cluster-view';
 import { msgToRecord, recordToMsg } from './record-codec';
 
 const BATCH = 256;
+/** Keys looked at between turns of the event loop while finding the unowned ones (~1 ms of hashing). */
+const SCAN_SLICE = 4096;
 const DEADLINE_MS = 10_000;
 
 /**
@@ -30,11 +32,16 @@ export async function releaseUnowned(opts: {
 }): Promise<number> {
   const { ring, factor, view, store } = opts;
   const self = view.selfId;
-  // Keys first (not their values: they are read again when their turn comes), as the store must not
-  // change under its own iterator.
+  // Keys first, values read when their turn comes; the scan yields now and then, so a large store does
+  // not hold up the node's traffic while every key is hashed.
   const unowned: string[] = [];
-  for (const [key] of store.records()) {
+  let scanned = 0;
+  for (const key of store.keys()) {
     if (!ring.preferenceList(key, factor).includes(self)) unowned.push(key);
+    if (++scanned % SCAN_SLICE === 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (!opts.isCurrent()) return 0;
+    }
   }
   let released = 0;
   for (let i = 0; i < unowned.length && opts.isCurrent(); i += BATCH) {

@@ -247,6 +247,11 @@ export class Store {
     return true;
   }
 
+  /** Every key held, live, tombstone or past its purge time, without reading values (cheap to scan). */
+  *keys(): IterableIterator<string> {
+    for (const [key] of this.#entries.entries()) yield key;
+  }
+
   /** Every live record and tombstone, as readRecord would return it (for handoff, repair, rebalancing). */
   *records(): IterableIterator<[string, StoreRecord]> {
     for (const [key, slot] of this.#entries.entries()) {
