@@ -1,4 +1,4 @@
-import { Registry, Gauge, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** A number read at scrape time: the hot path only bumps plain counters, never prom-client objects. */
 export interface ScrapedMetric {
@@ -15,18 +15,31 @@ export interface ScrapedMetric {
 export function createRegistry(nodeId: string, metrics: ScrapedMetric[]): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
-  collectDefaultMetrics({ register: registry, prefix: 'ringcache_process_' });
+  // prom-client's own names already start with process_ or nodejs_: ringcache_process_cpu_seconds_total.
+  collectDefaultMetrics({ register: registry, prefix: 'ringcache_' });
   for (const m of metrics) {
-    // Counters read from a monotonic source are exposed as gauges with a _total name: prom-client's
-    // Counter cannot be set, and the value is still monotonic for rate().
-    new Gauge({
-      name: m.name,
-      help: m.help,
-      registers: [registry],
-      collect() {
-        this.set(m.read());
-      },
-    });
+    if (m.type === 'counter') {
+      // prom-client's Counter cannot be set: at each scrape it is reset to zero and raised to the
+      // source's (monotonic) value, so it is exposed with TYPE counter, as rate() and linters expect.
+      new Counter({
+        name: m.name,
+        help: m.help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(m.read());
+        },
+      });
+    } else {
+      new Gauge({
+        name: m.name,
+        help: m.help,
+        registers: [registry],
+        collect() {
+          this.set(m.read());
+        },
+      });
+    }
   }
   return registry;
 }

@@ -178,6 +178,30 @@ describe('a single node, called as grpcurl and people would', function () {
     });
   });
 
+  describe('HTTP: /metrics and /healthz', () => {
+    it('serves Prometheus text with typed counters that move with the traffic, and SERVING', async () => {
+      const http = t.config.nodes[0]!.http;
+      const scrape = async () => {
+        const res = await fetch(`http://${http}/metrics`);
+        expect(res.status).to.equal(200);
+        return res.text();
+      };
+      const hits = (body: string) =>
+        Number(/^ringcache_store_hits_total\{node="n1"\} (\d+)$/m.exec(body)?.[1] ?? NaN);
+      const before = await scrape();
+      expect(before).to.match(/^# TYPE ringcache_store_hits_total counter$/m);
+      expect(before).to.match(/^# TYPE ringcache_store_keys gauge$/m);
+      expect(before).to.match(/^ringcache_process_resident_memory_bytes\{node="n1"\} \d+/m);
+      await c.cache('Set', { key: 'scraped', ...utf8('x') });
+      await c.cache('Get', { key: 'scraped' });
+      expect(hits(await scrape())).to.equal(hits(before) + 1);
+      const health = await fetch(`http://${http}/healthz`);
+      expect(health.status).to.equal(200);
+      expect(await health.text()).to.equal('SERVING\n');
+      expect((await fetch(`http://${http}/nope`)).status).to.equal(404);
+    });
+  });
+
   describe('reflection and health, with no .proto at hand', () => {
     for (const version of ['v1', 'v1alpha'] as const) {
       it(`lists the public services through reflection ${version}`, async () => {
