@@ -12,6 +12,7 @@ import { addDataCommands } from './commands-data';
 import { CONFIG_ENV, READY_LINE } from './local-cluster';
 import { runUp } from './up';
 import { formatTable } from './table';
+import { CLUSTER_TOKEN_ENV } from '../transport/cluster-token';
 
 function configFrom(opts: { config?: string; nodes?: string }): ClusterConfig {
   if (opts.nodes !== undefined) {
@@ -67,8 +68,13 @@ function withJoiningNode(config: ClusterConfig, opts: NodeOptions): ClusterConfi
   return { ...config, nodes: [...config.nodes, self] };
 }
 
+/** RINGCACHE_CLUSTER_TOKEN, when set (empty counts as unset). */
+function clusterToken(): string | undefined {
+  return process.env[CLUSTER_TOKEN_ENV] || undefined;
+}
+
 async function joinThrough(seed: string, node: CacheNode): Promise<void> {
-  const client = new UnaryClient(seed);
+  const client = new UnaryClient(seed, 5000, clusterToken());
   try {
     await client.cluster('Join', { id: node.id, address: node.self.address, httpAddress: node.self.http });
   } finally {
@@ -83,7 +89,7 @@ async function runNode(opts: NodeOptions): Promise<void> {
     : loadConfig(opts.config ?? 'cluster.yml');
   const config = opts.join ? withJoiningNode(fileConfig, opts) : fileConfig;
   const logger = createRootLogger({ cluster: config.name });
-  const node = new CacheNode({ config, nodeId: opts.id, logger });
+  const node = new CacheNode({ config, nodeId: opts.id, logger, clusterToken: clusterToken() });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -131,7 +137,7 @@ program
   .description('remove node ID from the ring; its keys move to their new owners (then stop the node)')
   .option('--addr <host:port>', 'any member of the cluster', '127.0.0.1:7401')
   .action((id: string, o: { addr: string }) => {
-    const client = new UnaryClient(o.addr);
+    const client = new UnaryClient(o.addr, 5000, clusterToken());
     client
       .cluster<{ epoch: number; members: { id: string }[] }>('Leave', { id })
       .then((t) => process.stdout.write(`ring epoch ${t.epoch}: ${t.members.map((m) => m.id).join(', ')}\n`))

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load';
+import { withClusterToken } from '../transport/cluster-token';
 import { CHANNEL_OPTIONS } from '../transport/pipeline-connection';
 
 type UnaryMethod = (
@@ -15,10 +16,12 @@ export class UnaryClient {
   readonly #cluster: grpc.Client;
   readonly #timeoutMs: number;
 
-  constructor(address: string, timeoutMs = 5000) {
+  /** `clusterToken`: sent with every call (membership changes need it when the cluster has one). */
+  constructor(address: string, timeoutMs = 5000, clusterToken?: string) {
     const { Cache, Cluster } = loadServices();
-    this.#cache = new Cache(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-    this.#cluster = new Cluster(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const options = withClusterToken(CHANNEL_OPTIONS, clusterToken);
+    this.#cache = new Cache(address, grpc.credentials.createInsecure(), options);
+    this.#cluster = new Cluster(address, grpc.credentials.createInsecure(), options);
     this.#timeoutMs = timeoutMs;
   }
 

@@ -19,6 +19,7 @@ import {
   unpackFrame,
 } from '../proto/packed';
 import { BatchedStream } from '../transport/batched-stream';
+import { withClusterToken } from '../transport/cluster-token';
 import { CHANNEL_OPTIONS, PipelineConnection } from '../transport/pipeline-connection';
 
 export interface ReadOutcome {
@@ -53,7 +54,8 @@ export class PeerClient {
   readonly #read: BatchedStream<string, ReadOutcome, Buffer, unknown[]>;
   readonly forwarder: PipelineConnection;
 
-  constructor(selfId: string, id: string, address: string) {
+  /** `clusterToken`: sent with every call when the cluster has one (RINGCACHE_CLUSTER_TOKEN). */
+  constructor(selfId: string, id: string, address: string, clusterToken?: string) {
     this.id = id;
     this.address = address;
     const peerName = `node ${id} (${address})`;
@@ -61,7 +63,7 @@ export class PeerClient {
     this.#stub = new Peer(
       address,
       grpc.credentials.createInsecure(),
-      CHANNEL_OPTIONS,
+      withClusterToken(CHANNEL_OPTIONS, clusterToken),
     ) as unknown as PeerStub & grpc.Client;
     const deserialize = (buf: Buffer): unknown[] => unpackFrame(deserializePackedFrame(buf));
     const open = (method: string) => () =>
@@ -105,6 +107,7 @@ export class PeerClient {
       address,
       peerName,
       metadata: { [METADATA.forwardedBy]: selfId },
+      clusterToken,
     });
   }
 

@@ -238,6 +238,8 @@ export const Code = {
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
 } as const;
 
 /** Metadata keys shared by nodes and the SDK. */
@@ -248,4 +250,6 @@ export const METADATA = {
   forwardedBy: 'x-ringcache-forwarded-by',
   /** Trailing metadata on failed unary calls: our stable error code name (e.g. KEY_TOO_LARGE). */
   errorCode: 'x-ringcache-error',
+  /** The cluster token (RINGCACHE_CLUSTER_TOKEN), on node-to-node and membership calls when one is set. */
+  clusterToken: 'x-ringcache-cluster-token',
 } as const;

@@ -14,6 +14,7 @@ import {
   type SetManyRequestMsg,
 } from '../proto/messages';
 import type { StoredValue } from '../store/types';
+import { isForwarded } from './cluster-token-guard';
 import { PipelineStreams } from './pipeline';
 
 /** Runs one operation; never throws (see Coordinator). */
@@ -34,6 +35,8 @@ export interface CacheServiceDeps {
   defaultTimeoutMs: number;
   /** Most items in one GetMany, SetMany or Pipeline frame. */
   maxBatch: number;
+  /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
+  clusterToken?: string;
 }
 
 type UnaryCall<Req> = grpc.ServerUnaryCall<Req, unknown>;
@@ -51,7 +54,7 @@ export function cacheService(deps: CacheServiceDeps): {
     const deadlineMs =
       deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : Infinity;
     return {
-      forwarded: call.metadata.get(METADATA.forwardedBy).length > 0,
+      forwarded: isForwarded(call.metadata, deps.clusterToken),
       deadlineMs: Math.min(deadlineMs, Date.now() + deps.defaultTimeoutMs),
     };
   };

@@ -21,6 +21,7 @@ import { cacheService } from './cache-service';
 import { clusterService } from './cluster-service';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
+import { requireClusterToken } from './cluster-token-guard';
 import { peerService, type ReplicationCounters } from './peer-service';
 import type { PipelineStreams } from './pipeline';
 import { addReflection, PUBLIC_SERVICES } from './reflection';
@@ -31,6 +32,12 @@ export interface NodeOptions {
   logger: Logger;
   /** How long SIGTERM waits for in-flight calls before cancelling them. Default 3000 ms. */
   drainTimeoutMs?: number;
+  /**
+   * RINGCACHE_CLUSTER_TOKEN. When set, the Peer service, Cluster.Join and Cluster.Leave refuse calls
+   * without it (UNAUTHENTICATED), and this node sends it on its own calls to peers. The Cache service
+   * and the read-only Cluster calls stay open to SDK clients.
+   */
+  clusterToken?: string;
 }
 
 const HEALTH_SERVICES = ['', ...PUBLIC_SERVICES.filter((s) => s.startsWith('ringcache.'))];
@@ -65,6 +72,7 @@ export class CacheNode {
   #endPeerStreams: () => void = () => undefined;
   #pipelines: PipelineStreams | undefined;
   #replicated: ReplicationCounters | undefined;
+  readonly #clusterToken: string | undefined;
   #drainPipelines: () => Promise<void> = () => Promise.resolve();
 
   constructor(opts: NodeOptions) {
@@ -79,6 +87,7 @@ export class CacheNode {
     this.id = self.id;
     this.self = self;
     this.#config = opts.config;
+    this.#clusterToken = opts.clusterToken || undefined;
     this.#log = opts.logger.child({ node: self.id });
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 3000;
     const { limits, replication } = opts.config;
@@ -215,7 +224,7 @@ export class CacheNode {
     if (!p) {
       const member = this.topology.member(id);
       if (!member) throw new RingCacheError('INTERNAL', `no member ${id}`);
-      p = new PeerClient(this.id, id, member.address);
+      p = new PeerClient(this.id, id, member.address, this.#clusterToken);
       this.#peers.set(id, p);
     }
     return p;
@@ -230,6 +239,7 @@ export class CacheNode {
       logger: this.#log,
       defaultTimeoutMs,
       maxBatch: 4096,
+      clusterToken: this.#clusterToken,
     });
     this.#pipelines = cache.pipelines;
     this.#drainPipelines = () => cache.pipelines.drain();
@@ -245,7 +255,10 @@ export class CacheNode {
     });
     this.#endWatches = cluster.endWatches;
     this.#grpc.addService(withRawPayloads(services.Cache.service, ['PipelinePacked']), cache.handlers);
-    this.#grpc.addService(services.Cluster.service, cluster.handlers);
+    this.#grpc.addService(
+      services.Cluster.service,
+      requireClusterToken(services.Cluster.service, cluster.handlers, this.#clusterToken, ['Join', 'Leave']),
+    );
     const peer = peerService({
       selfId: this.id,
       store: this.store,
@@ -263,7 +276,11 @@ export class CacheNode {
     });
     this.#endPeerStreams = peer.endStreams;
     this.#replicated = peer.replicated;
-    this.#grpc.addService(withRawPayloads(services.Peer.service, ['Replicate', 'Read']), peer.handlers);
+    const peerDefinition = withRawPayloads(services.Peer.service, ['Replicate', 'Read']);
+    this.#grpc.addService(
+      peerDefinition,
+      requireClusterToken(peerDefinition, peer.handlers, this.#clusterToken),
+    );
     this.#health.addToServer(this.#grpc);
     addReflection(this.#grpc);
   }

@@ -3,7 +3,6 @@ import type { OperationContext } from '../cluster/coordinator';
 import type { Logger } from '../observability/logger';
 import {
   Code,
-  METADATA,
   type OperationMsg,
   type OperationResultMsg,
   type PipelineRequestMsg,
@@ -18,6 +17,7 @@ import {
   type PackedResult,
 } from '../proto/packed';
 import type { OperationExecutor } from './cache-service';
+import { isForwarded } from './cluster-token-guard';
 
 interface PipelineDeps {
   executor: OperationExecutor;
@@ -25,6 +25,7 @@ interface PipelineDeps {
   logger: Logger;
   defaultTimeoutMs: number;
   maxBatch: number;
+  clusterToken?: string;
 }
 
 /** A request frame, whatever its encoding: operations (undefined where one could not be read). */
@@ -154,7 +155,7 @@ export class PipelineStreams {
     }
     const state = { framesInFlight: 0 };
     this.#open.set(stream, state);
-    const forwarded = stream.metadata.get(METADATA.forwardedBy).length > 0;
+    const forwarded = isForwarded(stream.metadata, this.#deps.clusterToken);
     stream.on('data', (raw: unknown) => {
       let frame: DecodedFrame<unknown>;
       try {

@@ -7,6 +7,7 @@ import type {
   PipelineResponseMsg,
 } from '../proto/messages';
 import { BatchedStream, type FrameCodec } from './batched-stream';
+import { withClusterToken } from './cluster-token';
 
 /** An operation before it is numbered within its frame. */
 export type OperationBody = OperationMsg extends infer O
@@ -24,6 +25,8 @@ export interface PipelineConnectionOptions {
   maxOpsPerFrame?: number;
   /** Called with the answering node's epoch on every reply frame. */
   onEpoch?: (epoch: number) => void;
+  /** Sent with the stream when set (node-to-node forwarding in a cluster that has a token). */
+  clusterToken?: string;
 }
 
 /** Channel options shared by every ringcache client: fail fast when a node is down, keep streams alive. */
@@ -50,7 +53,11 @@ export class PipelineConnection {
   constructor(opts: PipelineConnectionOptions) {
     this.address = opts.address;
     const { Cache } = loadServices();
-    this.client = new Cache(opts.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.client = new Cache(
+      opts.address,
+      grpc.credentials.createInsecure(),
+      withClusterToken(CHANNEL_OPTIONS, opts.clusterToken),
+    );
     const metadata = new grpc.Metadata();
     for (const [k, v] of Object.entries(opts.metadata ?? {})) metadata.set(k, v);
     const codec: FrameCodec<OperationBody, OperationResultMsg, PipelineRequestMsg, PipelineResponseMsg> = {

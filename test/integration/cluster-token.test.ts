@@ -1,0 +1,127 @@
+import * as grpc from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { UnaryClient } from '../../src/cli/unary-client';
+import { PeerClient } from '../../src/cluster/peer-client';
+import { METADATA, MemberStateWire, type TopologyResponseMsg } from '../../src/proto/messages';
+import { Ring } from '../../src/ring/ring';
+import { PipelineConnection } from '../../src/transport/pipeline-connection';
+import { TestCluster } from '../support/cluster';
+
+const TOKEN = 'a-shared-cluster-secret';
+
+async function expectUnauthenticated(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as grpc.ServiceError;
+    expect(e.code, e.details).to.equal(grpc.status.UNAUTHENTICATED);
+    expect(e.details).to.match(/RINGCACHE_CLUSTER_TOKEN/);
+    return;
+  }
+  expect.fail('expected UNAUTHENTICATED');
+}
+
+describe('a cluster started with RINGCACHE_CLUSTER_TOKEN (N=2, W=2 on 3 nodes)', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+
+  before(async () => {
+    t = await TestCluster.start({
+      nodes: 3,
+      factor: 2,
+      writeQuorum: 2,
+      readQuorum: 1,
+      env: { RINGCACHE_CLUSTER_TOKEN: TOKEN },
+    });
+  });
+  after(() => t?.stop());
+
+  it('replicates between its nodes (they send the token) and serves SDK clients without one', async () => {
+    const cache = await t.client();
+    const keys = Array.from({ length: 50 }, (_, i) => `tok-${i}`);
+    await cache.setMany(keys.map((key, i) => ({ key, value: i })));
+    // W=2: every write above was acknowledged by a peer, over the token-guarded Peer service.
+    expect(await cache.getMany(keys, { consistency: 'all' })).to.deep.equal(keys.map((_, i) => i));
+    // Gossip goes through the guarded Peer service too: after several probe rounds (500 ms each)
+    // and a suspicion timeout, every node still sees every other alive.
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const n of t.config.nodes) {
+      const c = new UnaryClient(n.address);
+      try {
+        const topo = await c.cluster<TopologyResponseMsg>('Topology', {});
+        expect(
+          topo.members.map((m) => m.state),
+          `members as ${n.id} sees them`,
+        ).to.deep.equal([MemberStateWire.ALIVE, MemberStateWire.ALIVE, MemberStateWire.ALIVE]);
+      } finally {
+        c.close();
+      }
+    }
+  });
+
+  it('refuses Peer calls without the token, and applies nothing they carry', async () => {
+    const intruder = new PeerClient('intruder', 'n1', t.address('n1')); // no token
+    try {
+      await expectUnauthenticated(intruder.ping('intruder', [], 1, 3000));
+      const code = await intruder.replicate(
+        {
+          key: 'planted',
+          value: Buffer.from('evil'),
+          flags: 1,
+          version: { timestamp: Number.MAX_SAFE_INTEGER, node: 'intruder' },
+          expiresAtMs: 0,
+          tombstone: false,
+          hintFor: '',
+        },
+        Date.now() + 3000,
+      );
+      expect(code).to.equal(grpc.status.UNAUTHENTICATED);
+    } finally {
+      intruder.close();
+    }
+    const cache = await t.client();
+    expect(await cache.get('planted', { consistency: 'all' })).to.equal(undefined);
+  });
+
+  it('refuses Join and Leave without the token, and still answers Topology', async () => {
+    const anonymous = new UnaryClient(t.address('n2'));
+    const member = new UnaryClient(t.address('n2'), 5000, TOKEN);
+    try {
+      await expectUnauthenticated(anonymous.cluster('Leave', { id: 'n3' }));
+      await expectUnauthenticated(
+        anonymous.cluster('Join', { id: 'n9', address: '127.0.0.1:1', httpAddress: '127.0.0.1:2' }),
+      );
+      const topo = await anonymous.cluster<TopologyResponseMsg>('Topology', {});
+      expect(topo.members.map((m) => m.id)).to.deep.equal(['n1', 'n2', 'n3']);
+      // With the token the call gets through to the membership checks.
+      await member.cluster('Leave', { id: 'n9' }).then(
+        () => expect.fail('leave of an unknown node should fail'),
+        (err: grpc.ServiceError) => expect(err.code).to.equal(grpc.status.NOT_FOUND),
+      );
+    } finally {
+      anonymous.close();
+      member.close();
+    }
+  });
+
+  it('routes a call that claims to be forwarded but lacks the token, instead of serving it in place', async () => {
+    const ring = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes });
+    const key = Array.from({ length: 200 }, (_, i) => `fwd-${i}`).find(
+      (k) => !ring.preferenceList(k, 2).includes('n1'),
+    )!;
+    const forged = new PipelineConnection({
+      address: t.address('n1'),
+      metadata: { [METADATA.forwardedBy]: 'n2' },
+    });
+    try {
+      const res = await forged.send(
+        { op: 'set', set: { key, value: Buffer.from('v'), flags: 1, ttlMs: 0, mode: 0, consistency: 0 } },
+        Date.now() + 3000,
+      );
+      expect(res.code).to.equal(0);
+      expect(res.set!.version!.node, 'written by a replica of the key, not by n1').to.not.equal('n1');
+    } finally {
+      forged.close();
+    }
+  });
+});
