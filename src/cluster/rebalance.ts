@@ -23,8 +23,9 @@ const REPORT_EVERY_MS = 2000;
  * After a ring change, streams each record this node holds to the nodes that became its replicas.
  * Of a key's old replicas only one sends it (the first alive in the old preference list), so a join
  * costs one copy per moved key, not N. Runs in the background, logs progress every couple of seconds,
- * and gives up early once another ring is adopted, which starts its own rebalance (`isCurrent`). Then it drops the
- * copies this node no longer replicates, once their new replicas hold them (release.ts).
+ * and gives up early once another ring is adopted, which starts its own rebalance (`isCurrent`).
+ * Then it drops the copies this node no longer replicates, once their new replicas hold them
+ * (release.ts).
  */
 export async function rebalance(opts: {
   epoch: number;
