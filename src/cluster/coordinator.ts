@@ -74,13 +74,19 @@ export class Coordinator {
     } catch {
       return undefined;
     }
-    if (!forwarded) {
-      const ring = this.#view.ring();
-      if (this.#rep.factor < ring.nodeIds.length) {
-        if (!ring.preferenceList(key, this.#rep.factor).includes(this.#view.selfId)) return undefined;
-      }
-    }
+    if (!forwarded && !this.#preferenceList(key).includes(this.#view.selfId)) return undefined;
     return this.#store.get(key) ?? null;
+  }
+
+  /**
+   * The key's replicas. When every node holds every key (N >= nodes, e.g. 3 of 3), the list's order
+   * changes nothing this node does with it, so the key is not hashed at all.
+   */
+  #preferenceList(key: string): readonly string[] {
+    const ring = this.#view.ring();
+    return this.#rep.factor >= ring.nodeIds.length
+      ? ring.nodeIds
+      : ring.preferenceList(key, this.#rep.factor);
   }
 
   execute(op: OperationMsg, ctx: OperationContext): OperationResultMsg | Promise<OperationResultMsg> {
@@ -99,11 +105,7 @@ export class Coordinator {
     } catch (err) {
       return this.#failed(op.id, err);
     }
-    const ring = this.#view.ring();
-    // When every node holds every key (N >= nodes, e.g. 3 of 3), the list's order changes nothing this
-    // node does with it, so the key is not hashed at all.
-    const preferenceList =
-      this.#rep.factor >= ring.nodeIds.length ? ring.nodeIds : ring.preferenceList(key, this.#rep.factor);
+    const preferenceList = this.#preferenceList(key);
     if (!ctx.forwarded && !preferenceList.includes(this.#view.selfId)) {
       this.forwardedCount++;
       return this.#forward(op, preferenceList, ctx.deadlineMs);

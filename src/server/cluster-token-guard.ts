@@ -1,10 +1,11 @@
 import type * as grpc from '@grpc/grpc-js';
 import { timingSafeEqual } from 'node:crypto';
 import { Code, METADATA } from '../proto/messages';
+import { CLUSTER_TOKEN_ENV } from '../transport/cluster-token';
 
 const REFUSED =
   'this cluster requires its cluster token on node-to-node and membership calls: ' +
-  'set RINGCACHE_CLUSTER_TOKEN to the value the nodes were started with';
+  `set ${CLUSTER_TOKEN_ENV} to the value the nodes were started with`;
 
 /**
  * Whether a call carries the cluster's token (always true when the cluster has none). Compared in
