@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'SHUTTING_DOWN'
   /** cluster.yml or a CLI option is wrong; the message names the file, line and field. */
   | 'CONFIG_INVALID'
+  /** A cluster-internal call without the cluster token (RINGCACHE_CLUSTER_TOKEN). */
+  | 'UNAUTHENTICATED'
   /** A ring change (join, leave) kept losing to concurrent ones; ordering it again may succeed. */
   | 'ABORTED'
   /** Something we did not expect: a bug. */

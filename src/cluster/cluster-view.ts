@@ -1,7 +1,11 @@
 import type { Ring } from '../ring/ring';
-import type { PeerClient } from './peer-client';
+import type { Scheduler } from './membership/types';
+import type { PeerTransport } from './peer-transport';
 
-/** What the coordinator needs to know about the cluster right now; the node keeps it current. */
+/**
+ * What the core's components need to know about the cluster right now; the node core keeps it
+ * current. Liveness is read from membership, the one place that decides it.
+ */
 export interface ClusterView {
   readonly selfId: string;
   /** The ring of the current epoch. */
@@ -9,5 +13,7 @@ export interface ClusterView {
   epoch(): number;
   /** Alive or suspect: worth sending traffic to. A dead member is skipped and gets hints. */
   isAlive(id: string): boolean;
-  peer(id: string): PeerClient;
+  readonly transport: PeerTransport;
+  /** This node's clock and timers: deadlines, TTLs and every loop read time here, never Date.now(). */
+  readonly scheduler: Scheduler;
 }

@@ -1,12 +1,5 @@
 import { Packr } from 'msgpackr';
-import {
-  Code,
-  type OperationMsg,
-  type OperationResultMsg,
-  type OpKind,
-  type RecordMsg,
-  type VersionMsg,
-} from './messages';
+import type { OpKind } from './messages';
 
 /**
  * The compact frame format of Cache.PipelinePacked (the SDK's data path). One msgpack array per frame,
@@ -30,6 +23,17 @@ import {
  */
 export type PackedOp = unknown[];
 export type PackedResult = unknown[];
+/** A replica record in Peer.Replicate and Peer.Read frames (layout in peer.proto). */
+export type PackedRecord = [
+  key: string,
+  value: Buffer,
+  flags: number,
+  timestamp: number,
+  node: string,
+  expiresAtMs: number,
+  tombstone: boolean,
+  hintFor: string,
+];
 
 export const OP_KIND: readonly OpKind[] = ['get', 'set', 'delete', 'touch', 'increment', 'compareAndSet'];
 export const KIND_CODE: Readonly<Record<OpKind, number>> = {
@@ -94,110 +98,4 @@ export function deserializePackedFrame(buf: Buffer): Buffer {
   }
   if (pos + len > buf.length) throw new TypeError('truncated PackedFrame: payload shorter than its length');
   return buf.subarray(pos, pos + len);
-}
-
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
-const bin = (v: unknown): Buffer =>
-  Buffer.isBuffer(v) ? v : v instanceof Uint8Array ? Buffer.from(v) : EMPTY;
-const EMPTY = Buffer.alloc(0);
-
-/** A packed operation as the executor's OperationMsg; undefined when its kind is unknown. */
-export function opFromPacked(p: PackedOp, id: number): OperationMsg | undefined {
-  const key = str(p[1]);
-  switch (p[0]) {
-    case 0:
-      return { id, op: 'get', get: { key, consistency: num(p[2]) } };
-    case 1:
-      return {
-        id,
-        op: 'set',
-        set: {
-          key,
-          value: bin(p[2]),
-          flags: num(p[3]),
-          ttlMs: num(p[4]),
-          mode: num(p[5]),
-          consistency: num(p[6]),
-        },
-      };
-    case 2:
-      return { id, op: 'delete', delete: { key, consistency: num(p[2]) } };
-    case 3:
-      return { id, op: 'touch', touch: { key, ttlMs: num(p[2]), consistency: num(p[3]) } };
-    case 4:
-      return {
-        id,
-        op: 'increment',
-        increment: { key, delta: num(p[2]), initial: num(p[3]), ttlMs: num(p[4]), consistency: num(p[5]) },
-      };
-    case 5:
-      return {
-        id,
-        op: 'compareAndSet',
-        compareAndSet: {
-          key,
-          value: bin(p[2]),
-          flags: num(p[3]),
-          ttlMs: num(p[4]),
-          consistency: num(p[5]),
-          expected: p[7] ? { timestamp: num(p[6]), node: str(p[7]) } : null,
-        },
-      };
-    default:
-      return undefined;
-  }
-}
-
-const ts = (v: VersionMsg | null | undefined) => v?.timestamp ?? 0;
-const node = (v: VersionMsg | null | undefined) => v?.node ?? '';
-
-/** An executor result in packed form. */
-export function resultToPacked(r: OperationResultMsg): PackedResult {
-  if (r.code !== Code.OK) return [r.code, r.message, r.error ?? ''];
-  switch (r.result) {
-    case 'get': {
-      const g = r.get!;
-      return g.found ? [0, true, g.value, g.flags, ts(g.version), node(g.version), g.ttlMs] : [0, false];
-    }
-    case 'set':
-      return [0, r.set!.stored, ts(r.set!.version), node(r.set!.version)];
-    case 'delete':
-      return [0, r.delete!.deleted];
-    case 'touch':
-      return [0, r.touch!.found];
-    case 'increment':
-      return [0, r.increment!.value, ts(r.increment!.version), node(r.increment!.version)];
-    case 'compareAndSet':
-      return [0, ts(r.compareAndSet!.version), node(r.compareAndSet!.version)];
-    default:
-      return [Code.INTERNAL, 'result without a kind', 'INTERNAL'];
-  }
-}
-
-/** A replica record in Peer.Replicate and Peer.Read frames (layout in peer.proto). */
-export function recordToPacked(r: RecordMsg): unknown[] {
-  return [
-    r.key,
-    r.value,
-    r.flags,
-    r.version?.timestamp ?? 0,
-    r.version?.node ?? '',
-    r.expiresAtMs,
-    r.tombstone,
-    r.hintFor,
-  ];
-}
-
-export function recordFromPacked(p: unknown[]): RecordMsg {
-  const node = str(p[4]);
-  return {
-    key: str(p[0]),
-    value: bin(p[1]),
-    flags: num(p[2]),
-    version: node ? { timestamp: num(p[3]), node } : null,
-    expiresAtMs: num(p[5]),
-    tombstone: p[6] === true,
-    hintFor: str(p[7]),
-  };
 }

@@ -21,6 +21,7 @@ export const wireCodeOf = {
   SHUTTING_DOWN: Code.UNAVAILABLE,
   CONFIG_INVALID: Code.INVALID_ARGUMENT,
   ABORTED: Code.ABORTED,
+  UNAUTHENTICATED: Code.UNAUTHENTICATED,
   INTERNAL: Code.INTERNAL,
 } satisfies Record<ErrorCode, number>;
 
@@ -40,4 +41,26 @@ export function toCodeAndMessage(err: unknown, onBug: (err: unknown) => void): C
     return { code: wireCodeOf[err.code], message: err.message, error: err.code };
   onBug(err);
   return { code: Code.INTERNAL, message: 'internal error (logged on the node)', error: 'INTERNAL' };
+}
+
+const KNOWN: ReadonlySet<string> = new Set<string>(Object.keys(wireCodeOf));
+
+/** For results that carry no error name (older nodes, transport failures): a best guess from the code. */
+const byCode: Record<number, ErrorCode> = {
+  [Code.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [Code.RESOURCE_EXHAUSTED]: 'OUT_OF_MEMORY',
+  [Code.FAILED_PRECONDITION]: 'VERSION_CONFLICT',
+  [Code.NOT_FOUND]: 'NOT_FOUND',
+  [Code.UNAVAILABLE]: 'UNAVAILABLE',
+  [Code.CANCELLED]: 'UNAVAILABLE',
+  [Code.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
+  [Code.ABORTED]: 'ABORTED',
+  [Code.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+};
+
+/** An error result from a node as a typed error: the node's own error name when it sent one. */
+export function errorFromWire(code: number, message: string, error: string | undefined): RingCacheError {
+  const errorCode: ErrorCode =
+    error && KNOWN.has(error) ? (error as ErrorCode) : (byCode[code] ?? 'INTERNAL');
+  return new RingCacheError(errorCode, message);
 }

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import type { OperationContext } from '../cluster/coordinator';
-import type { Logger } from '../observability/logger';
+import type { OperationContext, Outcome } from '../cluster/replication/operation';
+import { RingCacheError } from '../errors';
 import {
   Code,
   METADATA,
@@ -13,31 +13,11 @@ import {
   type OpRequests,
   type SetManyRequestMsg,
 } from '../proto/messages';
-import type { StoredValue } from '../store/types';
 import { isForwarded } from './cluster-token-guard';
-import { PipelineStreams } from './pipeline';
+import { operationFromMsg, outcomeToMsg } from './operation-wire';
+import { PipelineStreams, type PipelineDeps } from './pipeline';
 
-/** Runs one operation; never throws (see Coordinator). */
-export interface OperationExecutor {
-  execute(op: OperationMsg, ctx: OperationContext): OperationResultMsg | Promise<OperationResultMsg>;
-  /**
-   * Optional shortcut for the commonest operation: a get answered from the local store at once.
-   * Value, null when absent, undefined when execute() must handle it (see Coordinator.localGet).
-   */
-  localGet?(key: string, consistency: number, forwarded: boolean): StoredValue | null | undefined;
-}
-
-export interface CacheServiceDeps {
-  executor: OperationExecutor;
-  epoch(): number;
-  logger: Logger;
-  /** Operations without a deadline of their own get this budget. */
-  defaultTimeoutMs: number;
-  /** Most items in one GetMany, SetMany or Pipeline frame. */
-  maxBatch: number;
-  /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
-  clusterToken?: string;
-}
+export type CacheServiceDeps = PipelineDeps;
 
 type UnaryCall<Req> = grpc.ServerUnaryCall<Req, unknown>;
 type Callback = grpc.sendUnaryData<unknown>;
@@ -65,10 +45,23 @@ export function cacheService(deps: CacheServiceDeps): {
     return md;
   };
 
+  /** One operation message through the executor, its outcome as an OperationResult. */
+  const run = (
+    msg: OperationMsg,
+    ctx: OperationContext,
+  ): OperationResultMsg | Promise<OperationResultMsg> => {
+    const op = operationFromMsg(msg);
+    if (op instanceof RingCacheError) return outcomeToMsg(op, msg.id, Date.now());
+    const r: Outcome | Promise<Outcome> = deps.executor.execute(op, ctx);
+    return r instanceof Promise
+      ? r.then((o) => outcomeToMsg(o, msg.id, Date.now()))
+      : outcomeToMsg(r, msg.id, Date.now());
+  };
+
   const unary = <K extends OpKind>(kind: K, shape?: (res: OperationResultMsg) => unknown) => {
     return (call: UnaryCall<OpRequests[K]>, callback: Callback) => {
       const op = { id: 0, op: kind, [kind]: call.request } as unknown as OperationMsg;
-      void Promise.resolve(deps.executor.execute(op, contextOf(call))).then((res) => {
+      void Promise.resolve(run(op, contextOf(call))).then((res) => {
         if (res.code !== Code.OK)
           return callback({ code: res.code, details: res.message, metadata: trailer(res.error) });
         callback(null, shape ? shape(res) : res[kind], trailer());
@@ -92,9 +85,7 @@ export function cacheService(deps: CacheServiceDeps): {
       const { keys, consistency } = call.request;
       if (keys.length > deps.maxBatch) return callback(tooMany('GetMany', keys.length));
       const ctx = contextOf(call);
-      const pending = keys.map((key, id) =>
-        deps.executor.execute({ id, op: 'get', get: { key, consistency } }, ctx),
-      );
+      const pending = keys.map((key, id) => run({ id, op: 'get', get: { key, consistency } }, ctx));
       void Promise.all(pending.map((r) => Promise.resolve(r))).then((results) => {
         const failed = results.find((r) => r.code !== Code.OK);
         if (failed) {
@@ -111,9 +102,9 @@ export function cacheService(deps: CacheServiceDeps): {
       const { items } = call.request;
       if (items.length > deps.maxBatch) return callback(tooMany('SetMany', items.length));
       const ctx = contextOf(call);
-      void Promise.all(
-        items.map((set, id) => Promise.resolve(deps.executor.execute({ id, op: 'set', set }, ctx))),
-      ).then((results) => callback(null, { results }, trailer()));
+      void Promise.all(items.map((set, id) => Promise.resolve(run({ id, op: 'set', set }, ctx)))).then(
+        (results) => callback(null, { results }, trailer()),
+      );
     },
     Pipeline: (call: grpc.ServerDuplexStream<unknown, unknown>) => pipelines.serveProtobuf(call),
     PipelinePacked: (call: grpc.ServerDuplexStream<unknown, unknown>) => pipelines.servePacked(call),

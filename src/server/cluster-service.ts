@@ -1,10 +1,9 @@
-import type { RingMember } from '../cluster/ring-changes';
+import type { RingMember, Topology, TopologySnapshot } from '../cluster/ring-change/topology';
 import type { Logger } from '../observability/logger';
 import { toStatus } from './status';
 import type * as grpc from '@grpc/grpc-js';
-import { memberStateToWire } from '../cluster/gossip-transport';
-import type { Topology, TopologySnapshot } from '../cluster/topology';
-import type { ReplicationSettings } from '../cluster/quorum';
+import { memberStateToWire } from './gossip-wire';
+import type { ReplicationSettings } from '../cluster/replication/quorum';
 import { type JoinRequestMsg, type StatsResponseMsg, type TopologyResponseMsg } from '../proto/messages';
 
 export interface ClusterServiceDeps {

@@ -1,9 +1,9 @@
 import type { Registry } from 'prom-client';
-import type { Coordinator } from '../cluster/coordinator';
-import type { HintedHandoff } from '../cluster/handoff';
-import type { HintStore } from '../cluster/hints';
+import type { Coordinator } from '../cluster/replication/coordinator';
+import type { HintedHandoff } from '../cluster/recovery/handoff';
+import type { HintStore } from '../cluster/recovery/hints';
 import { createRegistry } from '../observability/metrics';
-import type { RebalanceProgress } from '../cluster/rebalance';
+import type { RebalanceProgress } from '../cluster/ring-change/rebalance';
 import type { Store } from '../store/store';
 import type { ReplicationCounters } from './peer-service';
 import type { PipelineStreams } from './pipeline';

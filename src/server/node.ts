@@ -1,24 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type http from 'node:http';
-import { catchUpFromPeers } from '../cluster/catch-up';
-import type { ClusterView } from '../cluster/cluster-view';
-import { Coordinator } from '../cluster/coordinator';
-import { GrpcGossipTransport } from '../cluster/gossip-transport';
-import { HintedHandoff } from '../cluster/handoff';
-import { HintStore } from '../cluster/hints';
-import { Membership } from '../cluster/membership/membership';
-import { PeerClient } from '../cluster/peer-client';
-import { RingChanges } from '../cluster/ring-changes';
-import { Topology } from '../cluster/topology';
+import { NodeCore } from '../cluster/node-core';
+import type { Topology } from '../cluster/ring-change/topology';
 import type { ClusterConfig, NodeConfig } from '../config/types';
 import { RingCacheError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { loadServices, withRawPayloads } from '../proto/load';
-import { Store } from '../store/store';
-import { systemClock } from '../store/hlc';
+import type { Store } from '../store/store';
 import { cacheService } from './cache-service';
 import { clusterService } from './cluster-service';
+import { GrpcPeerTransport } from './grpc-peer-transport';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
 import { requireClusterToken } from './cluster-token-guard';
@@ -43,28 +35,21 @@ export interface NodeOptions {
 const HEALTH_SERVICES = ['', ...PUBLIC_SERVICES.filter((s) => s.startsWith('ringcache.'))];
 
 /**
- * One ringcache node: the store, this node's view of the cluster, the coordinator, gossip, hinted
- * handoff, and the gRPC (Cache, Cluster, Peer, health, reflection) and HTTP (/metrics, /healthz)
- * servers. `stop()` undoes `start()` in reverse order.
+ * One ringcache node at the gRPC edge: the node's core (store, membership, coordinator, hints, ring
+ * changes; src/cluster/node-core.ts) over a gRPC PeerTransport, and the gRPC (Cache, Cluster, Peer,
+ * health, reflection) and HTTP (/metrics, /healthz) servers. `stop()` undoes `start()` in reverse order.
  */
 export class CacheNode {
   readonly id: string;
   readonly self: NodeConfig;
-  readonly store: Store;
-  readonly topology: Topology;
+  readonly core: NodeCore;
   readonly #config: ClusterConfig;
   readonly #log: Logger;
   readonly #grpc = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   readonly #health = new HealthImplementation(
     Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])),
   );
-  readonly #peers = new Map<string, PeerClient>();
-  readonly #hints: HintStore;
-  readonly #handoff: HintedHandoff;
-  readonly #coordinator: Coordinator;
-  readonly #ringChanges: RingChanges;
   readonly #drainTimeoutMs: number;
-  #membership: Membership | undefined;
   #http: http.Server | undefined;
   #serving = false;
   #stopping: Promise<void> | undefined;
@@ -90,43 +75,22 @@ export class CacheNode {
     this.#clusterToken = opts.clusterToken || undefined;
     this.#log = opts.logger.child({ node: self.id });
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 3000;
-    const { limits, replication } = opts.config;
-    this.store = new Store({
+    const clusterToken = this.#clusterToken;
+    this.core = new NodeCore({
+      config: opts.config,
       nodeId: self.id,
-      maxMemoryBytes: limits.maxMemoryBytes,
-      maxKeyBytes: limits.maxKeyBytes,
-      maxValueBytes: limits.maxValueBytes,
-      tombstoneGraceMs: opts.config.tombstoneGraceMs,
+      logger: this.#log,
+      transport: (core) =>
+        new GrpcPeerTransport({ selfId: self.id, addressOf: (id) => core.addressOf(id), clusterToken }),
     });
-    this.topology = new Topology(
-      opts.config.nodes,
-      opts.config.vnodes,
-      this.#log.child({ component: 'topology' }),
-    );
-    this.#hints = new HintStore(opts.config.hints);
-    const view = this.#view();
-    this.#handoff = new HintedHandoff({
-      view,
-      hints: this.#hints,
-      logger: this.#log.child({ component: 'handoff' }),
-    });
-    this.#ringChanges = new RingChanges({
-      topology: this.topology,
-      view,
-      store: this.store,
-      factor: replication.factor,
-      logger: this.#log.child({ component: 'rebalance' }),
-      onAdopted: (members) => this.#membership?.setMembers(members.map((m) => m.id)),
-    });
-    this.#coordinator = new Coordinator({
-      view,
-      store: this.store,
-      hints: this.#hints,
-      replication,
-      clock: systemClock,
-      logger: this.#log.child({ component: 'coordinator' }),
-      maxKeyBytes: limits.maxKeyBytes,
-    });
+  }
+
+  get store(): Store {
+    return this.core.store;
+  }
+
+  get topology(): Topology {
+    return this.core.topology;
   }
 
   get serving(): boolean {
@@ -135,20 +99,20 @@ export class CacheNode {
 
   async start(): Promise<void> {
     const config = this.#config;
-    this.store.start();
+    const core = this.core;
     this.#addServices();
     await this.#bind();
     this.#http = await startHttp({
       host: this.self.httpHost,
       port: this.self.httpPort,
       registry: nodeMetrics(this.id, {
-        store: this.store,
-        hints: this.#hints,
-        coordinator: this.#coordinator,
-        handoff: this.#handoff,
+        store: core.store,
+        hints: core.hints,
+        coordinator: core.coordinator,
+        handoff: core.handoff,
         pipelines: () => this.#pipelines,
         replicated: () => this.#replicated,
-        rebalance: () => this.#ringChanges.progress,
+        rebalance: () => core.rebalance,
       }),
       serving: () => this.#serving,
       logger: this.#log,
@@ -158,18 +122,13 @@ export class CacheNode {
         `node ${this.id}: cannot listen on http ${this.self.http}: ${err.code ?? err.message}`,
       );
     });
-    this.#startGossip();
-    this.#handoff.start();
+    core.start();
     this.#serving = true;
     for (const s of HEALTH_SERVICES) this.#health.setStatus(s, 'SERVING');
     this.#log.info(
       { address: this.self.address, http: this.self.http, nodes: config.nodes.length },
       'node serving',
     );
-    const others = config.nodes.filter((n) => n.id !== this.id).map((n) => n.id);
-    if (config.replication.factor > 1 && others.length > 0) {
-      void catchUpFromPeers(this.#view(), others, this.store, this.#log.child({ component: 'catch-up' }));
-    }
   }
 
   /** Graceful: NOT_SERVING, leave gossip, answer what is in flight, end streams, close. Idempotent. */
@@ -182,7 +141,7 @@ export class CacheNode {
     this.#log.info('node draining');
     this.#serving = false;
     for (const s of HEALTH_SERVICES) this.#health.setStatus(s, 'NOT_SERVING');
-    this.#membership?.leave();
+    this.core.leaveGossip();
     await this.#drainPipelines();
     this.#endWatches();
     this.#endPeerStreams();
@@ -201,41 +160,18 @@ export class CacheNode {
         resolve();
       });
     });
-    await this.#membership?.stop();
-    await this.#handoff.stop();
-    this.store.stop();
-    for (const p of this.#peers.values()) p.close();
+    await this.core.stop();
     await new Promise<void>((resolve) => (this.#http ? this.#http.close(() => resolve()) : resolve()));
     this.#log.info('node stopped');
   }
 
-  #view(): ClusterView {
-    return {
-      selfId: this.id,
-      ring: () => this.topology.ring,
-      epoch: () => this.topology.epoch,
-      isAlive: (id) => id === this.id || this.topology.isAlive(id),
-      peer: (id) => this.#peer(id),
-    };
-  }
-
-  #peer(id: string): PeerClient {
-    let p = this.#peers.get(id);
-    if (!p) {
-      const member = this.topology.member(id);
-      if (!member) throw new RingCacheError('INTERNAL', `no member ${id}`);
-      p = new PeerClient(this.id, id, member.address, this.#clusterToken);
-      this.#peers.set(id, p);
-    }
-    return p;
-  }
-
   #addServices(): void {
     const services = loadServices();
+    const core = this.core;
     const defaultTimeoutMs = 5000;
     const cache = cacheService({
-      executor: this.#coordinator,
-      epoch: () => this.topology.epoch,
+      executor: core,
+      epoch: () => core.topology.epoch,
       logger: this.#log,
       defaultTimeoutMs,
       maxBatch: 4096,
@@ -246,12 +182,12 @@ export class CacheNode {
     const cluster = clusterService({
       selfId: this.id,
       clusterName: this.#config.name,
-      topology: this.topology,
+      topology: core.topology,
       replication: this.#config.replication,
       logger: this.#log,
-      stats: () => ({ ...this.store.stats(), hintsPending: this.#hints.count }),
-      join: (member) => this.#ringChanges.join(member),
-      leave: (id) => this.#ringChanges.leave(id),
+      stats: () => ({ ...core.store.stats(), hintsPending: core.hints.count }),
+      join: (member) => core.join(member),
+      leave: (id) => core.leave(id),
     });
     this.#endWatches = cluster.endWatches;
     this.#grpc.addService(withRawPayloads(services.Cache.service, ['PipelinePacked']), cache.handlers);
@@ -261,18 +197,8 @@ export class CacheNode {
     );
     const peer = peerService({
       selfId: this.id,
-      store: this.store,
-      hints: this.#hints,
-      topology: this.topology,
-      replicationFactor: this.#config.replication.factor,
-      membership: () => this.#membership,
+      endpoint: core,
       logger: this.#log.child({ component: 'peer' }),
-      ring: {
-        epoch: () => this.topology.epoch,
-        onNewerEpoch: (peer, epoch) => this.#ringChanges.onNewerEpoch(peer, epoch),
-        state: () => this.#ringChanges.state(),
-        apply: (state) => void this.#ringChanges.apply(state),
-      },
     });
     this.#endPeerStreams = peer.endStreams;
     this.#replicated = peer.replicated;
@@ -284,7 +210,6 @@ export class CacheNode {
     this.#health.addToServer(this.#grpc);
     addReflection(this.#grpc);
   }
-
   async #bind(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.#grpc.bindAsync(this.self.address, grpc.ServerCredentials.createInsecure(), (err) => {
@@ -301,28 +226,5 @@ export class CacheNode {
         );
       });
     });
-  }
-
-  #startGossip(): void {
-    const { gossip } = this.#config;
-    const memberIds = this.#config.nodes.map((n) => n.id);
-    if (memberIds.length < 2) return;
-    this.#membership = new Membership({
-      selfId: this.id,
-      memberIds,
-      config: gossip,
-      transport: new GrpcGossipTransport(this.id, (id) => this.#peer(id), gossip.probeTimeoutMs, {
-        epoch: () => this.topology.epoch,
-        onNewerEpoch: (peer, epoch) => this.#ringChanges.onNewerEpoch(peer, epoch),
-      }),
-      logger: this.#log.child({ component: 'gossip' }),
-      // A restarted node must out-bid the "dead" others hold about its previous life.
-      initialIncarnation: Date.now(),
-    });
-    this.#membership.onChange((m, _from, to) => {
-      this.topology.setState(m.id, to, m.incarnation);
-      if (to === 'alive') this.#handoff.kick();
-    });
-    this.#membership.start();
   }
 }

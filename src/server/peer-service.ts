@@ -1,9 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { HintStore } from '../cluster/hints';
-import type { Membership } from '../cluster/membership/membership';
-import { updatesFromWire, updatesToWire, type RingEpochHooks } from '../cluster/gossip-transport';
-import { msgToRecord, recordToMsg } from '../cluster/record-codec';
-import type { Topology } from '../cluster/topology';
+import type { PeerEndpoint, ReplicaWrite } from '../cluster/peer-transport';
 import type { Logger } from '../observability/logger';
 import {
   Code,
@@ -15,19 +11,17 @@ import {
   type SyncRequestMsg,
   type SyncResponseMsg,
 } from '../proto/messages';
-import { packFrame, recordFromPacked, recordToPacked, unpackFrame } from '../proto/packed';
-import { toCodeAndMessage } from '../proto/status-codes';
-import type { Store } from '../store/store';
+import { packFrame, unpackFrame } from '../proto/packed';
+import { wireCodeOf } from '../proto/status-codes';
+import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
+import { writeFromPacked, writeToPacked } from './packed-operations';
+import { recordToMsg } from './record-codec';
+import { toStatus } from './status';
 
 export interface PeerServiceDeps {
   selfId: string;
-  store: Store;
-  hints: HintStore;
-  topology: Topology;
-  replicationFactor: number;
-  membership(): Membership | undefined;
-  /** Ring epochs on pings and ring changes from peers (join/leave). */
-  ring: RingEpochHooks & { state: () => RingStateMsg; apply: (state: RingStateMsg) => void };
+  /** The node's core, which answers every call once translated. */
+  endpoint: PeerEndpoint;
   logger: Logger;
 }
 
@@ -40,14 +34,14 @@ export interface ReplicationCounters {
   records: number;
 }
 
-/** The ringcache.v1.Peer handlers (node to node). */
+/** The ringcache.v1.Peer handlers (node to node): wire in, PeerEndpoint calls, wire out. */
 export function peerService(deps: PeerServiceDeps): {
   handlers: grpc.UntypedServiceImplementation;
   endStreams: () => void;
   replicated: ReplicationCounters;
 } {
   const replicated: ReplicationCounters = { frames: 0, records: 0 };
-  const { store, hints, logger } = deps;
+  const { endpoint, logger } = deps;
   // Replicate and Read streams live as long as the peer that opened them; a draining node ends them so
   // its gRPC server can shut down without waiting for its peers to hang up.
   const open = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
@@ -61,20 +55,11 @@ export function peerService(deps: PeerServiceDeps): {
     call.on('error', forget); // the coordinator's side reports it
     call.on('cancelled', forget);
   };
-  const applyOne = (m: RecordMsg): number => {
-    const record = msgToRecord(m);
-    if (!record) return Code.INVALID_ARGUMENT;
-    try {
-      // A stand-in for a dead replica holds the write as a hint, not in its own store (sloppy quorum).
-      if (m.hintFor && m.hintFor !== deps.selfId)
-        return hints.add(m.hintFor, m.key, record) ? Code.OK : Code.RESOURCE_EXHAUSTED;
-      store.applyRecord(m.key, record);
-      return Code.OK;
-    } catch (err) {
-      return toCodeAndMessage(err, (bug) =>
-        logger.error({ err: bug }, 'unexpected error applying a replica write'),
-      ).code;
-    }
+  const applyOne = (p: unknown): number => {
+    const write = Array.isArray(p) ? writeFromPacked(p) : undefined;
+    if (!write) return Code.INVALID_ARGUMENT;
+    const refused = endpoint.replicate(write);
+    return refused ? wireCodeOf[refused.code] : Code.OK;
   };
 
   const handlers: grpc.UntypedServiceImplementation = {
@@ -86,11 +71,8 @@ export function peerService(deps: PeerServiceDeps): {
         if (!frame) return;
         replicated.frames++;
         replicated.records += frame.length - 2;
-        const codes = frame
-          .slice(2)
-          .map((p) =>
-            Array.isArray(p) ? applyOne(recordFromPacked(p as unknown[])) : Code.INVALID_ARGUMENT,
-          );
+        const codes = new Array<number>(frame.length - 2);
+        for (let i = 2; i < frame.length; i++) codes[i - 2] = applyOne(frame[i]);
         call.write(packFrame(Number(frame[0]), 0, codes));
       });
     },
@@ -100,8 +82,8 @@ export function peerService(deps: PeerServiceDeps): {
         const frame = readFrame(call, payload);
         if (!frame) return;
         const results = frame.slice(2).map((key) => {
-          const record = typeof key === 'string' ? store.readRecord(key) : undefined;
-          return record ? recordToPacked(recordToMsg(key as string, record)) : [];
+          const record = typeof key === 'string' ? endpoint.read(key) : undefined;
+          return record ? writeToPacked({ key: key as string, record }) : [];
         });
         call.write(packFrame(Number(frame[0]), 0, results));
       });
@@ -116,37 +98,39 @@ export function peerService(deps: PeerServiceDeps): {
       call: grpc.ServerUnaryCall<PingRequestMsg, PingResponseMsg>,
       callback: grpc.sendUnaryData<PingResponseMsg>,
     ) => {
-      const membership = deps.membership();
-      if (!membership) return callback({ code: Code.UNAVAILABLE, details: 'gossip not started' });
       const { from, ringEpoch } = call.request;
-      const updates = membership.handlePing(from, updatesFromWire(call.request.updates));
-      if ((ringEpoch ?? 0) > deps.ring.epoch()) deps.ring.onNewerEpoch(from, ringEpoch ?? 0);
-      callback(null, {
-        from: deps.selfId,
-        updates: updatesToWire(updates),
-        ack: true,
-        ringEpoch: deps.ring.epoch(),
-      });
+      try {
+        const reply = endpoint.ping({
+          from,
+          updates: updatesFromWire(call.request.updates),
+          ringEpoch: ringEpoch ?? 0,
+        });
+        callback(null, {
+          from: deps.selfId,
+          updates: updatesToWire(reply.updates),
+          ack: true,
+          ringEpoch: reply.ringEpoch,
+        });
+      } catch (err) {
+        callback(toStatus(err, logger));
+      }
     },
     PingReq: (
       call: grpc.ServerUnaryCall<PingReqRequestMsg, PingResponseMsg>,
       callback: grpc.sendUnaryData<PingResponseMsg>,
     ) => {
-      const membership = deps.membership();
-      if (!membership) return callback({ code: Code.UNAVAILABLE, details: 'gossip not started' });
       const { from, target, updates } = call.request;
-      void membership.handlePingReq(from, target, updatesFromWire(updates)).then(
+      void endpoint.pingReq(from, target, updatesFromWire(updates)).then(
         (out) => callback(null, { from: deps.selfId, updates: updatesToWire(out.updates), ack: out.ack }),
         () => callback(null, { from: deps.selfId, updates: [], ack: false }),
       );
     },
-  };
-  handlers.ApplyRing = (
-    call: grpc.ServerUnaryCall<RingStateMsg, RingStateMsg>,
-    callback: grpc.sendUnaryData<RingStateMsg>,
-  ) => {
-    deps.ring.apply(call.request);
-    callback(null, deps.ring.state());
+    ApplyRing: (
+      call: grpc.ServerUnaryCall<RingStateMsg, RingStateMsg>,
+      callback: grpc.sendUnaryData<RingStateMsg>,
+    ) => {
+      callback(null, ringToWire(endpoint.applyRing(ringFromWire(call.request))));
+    },
   };
   return {
     handlers,
@@ -164,7 +148,6 @@ async function streamRecordsFor(
   deps: PeerServiceDeps,
 ): Promise<void> {
   const forNode = call.request.forNode;
-  const ring = deps.topology.ring;
   let batch: RecordMsg[] = [];
   let sent = 0;
   const flush = async () => {
@@ -174,9 +157,8 @@ async function streamRecordsFor(
     batch = [];
     if (!ok) await new Promise((resolve) => call.once('drain', resolve));
   };
-  for (const [key, record] of deps.store.records()) {
+  for (const { key, record } of deps.endpoint.syncRecords(forNode) as Iterable<ReplicaWrite>) {
     if (call.cancelled) return;
-    if (!ring.preferenceList(key, deps.replicationFactor).includes(forNode)) continue;
     batch.push(recordToMsg(key, record));
     if (batch.length >= SYNC_BATCH) await flush();
   }

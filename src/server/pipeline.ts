@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { OperationContext } from '../cluster/coordinator';
+import type { OperationContext } from '../cluster/replication/operation';
+import { RingCacheError } from '../errors';
 import type { Logger } from '../observability/logger';
 import {
   Code,
@@ -8,23 +9,21 @@ import {
   type PipelineRequestMsg,
   type PipelineResponseMsg,
 } from '../proto/messages';
-import {
-  opFromPacked,
-  packFrame,
-  resultToPacked,
-  unpackFrame,
-  type PackedOp,
-  type PackedResult,
-} from '../proto/packed';
-import type { OperationExecutor } from './cache-service';
+import { packFrame, unpackFrame, type PackedOp, type PackedResult } from '../proto/packed';
 import { isForwarded } from './cluster-token-guard';
+import type { OperationExecutor } from './operation-executor';
+import { consistencyFromWire, operationFromMsg, outcomeToMsg } from './operation-wire';
+import { operationFromPacked, outcomeToPacked } from './packed-operations';
 
-interface PipelineDeps {
+export interface PipelineDeps {
   executor: OperationExecutor;
   epoch(): number;
   logger: Logger;
+  /** Operations without a deadline of their own get this budget. */
   defaultTimeoutMs: number;
+  /** Most items in one GetMany, SetMany or Pipeline frame. */
   maxBatch: number;
+  /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
   clusterToken?: string;
 }
 
@@ -62,7 +61,14 @@ function protobufFormat(
 ): FrameFormat<PipelineRequestMsg, OperationMsg, OperationResultMsg, PipelineResponseMsg> {
   return {
     decode: (f) => ({ frameId: f.frameId, timeoutMs: f.timeoutMs ?? 0, ops: f.ops }),
-    execute: (op, _index, ctx) => executor.execute(op, ctx),
+    execute: (msg, _index, ctx) => {
+      const op = operationFromMsg(msg);
+      if (op instanceof RingCacheError) return outcomeToMsg(op, msg.id, ctx.nowMs);
+      const r = executor.execute(op, ctx);
+      return r instanceof Promise
+        ? r.then((o) => outcomeToMsg(o, msg.id, Date.now()))
+        : outcomeToMsg(r, msg.id, ctx.nowMs);
+    },
     invalid: (op, index, message) => ({
       id: op?.id ?? index,
       code: Code.INVALID_ARGUMENT,
@@ -89,17 +95,20 @@ function packedFormat(executor: OperationExecutor): FrameFormat<Buffer, PackedOp
     execute: (p, index, ctx) => {
       // get [0, key, consistency]: most of the traffic, answered here when the store can.
       if (p[0] === 0 && localGet && typeof p[1] === 'string') {
-        const v = localGet(p[1], typeof p[2] === 'number' ? p[2] : 0, ctx.forwarded);
+        const v = localGet(p[1], consistencyFromWire(typeof p[2] === 'number' ? p[2] : 0), ctx.forwarded);
         if (v === null) return [Code.OK, false];
         if (v !== undefined) {
           const ttlMs = v.expiresAtMs === 0 ? 0 : Math.max(1, v.expiresAtMs - ctx.nowMs);
           return [Code.OK, true, v.value, v.flags, v.version.timestamp, v.version.node, ttlMs];
         }
       }
-      const op = opFromPacked(p, index);
+      const op = operationFromPacked(p);
       if (!op) return [Code.INVALID_ARGUMENT, malformed(index), 'INVALID_ARGUMENT'];
+      if (op instanceof RingCacheError) return outcomeToPacked(op, ctx.nowMs);
       const r = executor.execute(op, ctx);
-      return r instanceof Promise ? r.then(resultToPacked) : resultToPacked(r);
+      return r instanceof Promise
+        ? r.then((o) => outcomeToPacked(o, Date.now()))
+        : outcomeToPacked(r, ctx.nowMs);
     },
     invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
     encode: (results, frameId, epoch) => packFrame(frameId, epoch, results),

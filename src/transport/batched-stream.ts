@@ -210,8 +210,11 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#scheduleFlush();
     const results = this.#codec.decode(reply, frame.resolvers.length);
     for (let i = 0; i < frame.resolvers.length; i++) {
+      // By index, not `??`: undefined is a result of its own for some codecs (a replica write held).
       const result =
-        results[i] ?? this.#codec.failure(Code.INTERNAL, `${this.#peerName} sent a short reply frame`);
+        i < results.length
+          ? (results[i] as Result)
+          : this.#codec.failure(Code.INTERNAL, `${this.#peerName} sent a short reply frame`);
       frame.resolvers[i]!(result);
     }
   }

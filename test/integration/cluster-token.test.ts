@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { UnaryClient } from '../../src/cli/unary-client';
-import { PeerClient } from '../../src/cluster/peer-client';
+import { GrpcPeerTransport } from '../../src/server/grpc-peer-transport';
+import { RingCacheError } from '../../src/errors';
 import { METADATA, MemberStateWire, type TopologyResponseMsg } from '../../src/proto/messages';
 import { Ring } from '../../src/ring/ring';
 import { PipelineConnection } from '../../src/transport/pipeline-connection';
@@ -60,22 +61,29 @@ describe('a cluster started with RINGCACHE_CLUSTER_TOKEN (N=2, W=2 on 3 nodes)',
   });
 
   it('refuses Peer calls without the token, and applies nothing they carry', async () => {
-    const intruder = new PeerClient('intruder', 'n1', t.address('n1')); // no token
+    // No token.
+    const intruder = new GrpcPeerTransport({ selfId: 'intruder', addressOf: () => t.address('n1') });
     try {
-      await expectUnauthenticated(intruder.ping('intruder', [], 1, 3000));
-      const code = await intruder.replicate(
+      const signal = new AbortController().signal;
+      await expectUnauthenticated(
+        intruder.ping('n1', { from: 'intruder', updates: [], ringEpoch: 1 }, 3000, signal),
+      );
+      const refused = await intruder.replicate(
+        'n1',
         {
           key: 'planted',
-          value: Buffer.from('evil'),
-          flags: 1,
-          version: { timestamp: Number.MAX_SAFE_INTEGER, node: 'intruder' },
-          expiresAtMs: 0,
-          tombstone: false,
-          hintFor: '',
+          record: {
+            value: Buffer.from('evil'),
+            flags: 1,
+            version: { timestamp: Number.MAX_SAFE_INTEGER, node: 'intruder' },
+            expiresAtMs: 0,
+            tombstone: false,
+          },
         },
         Date.now() + 3000,
       );
-      expect(code).to.equal(grpc.status.UNAUTHENTICATED);
+      expect(refused).to.be.instanceOf(RingCacheError);
+      expect(refused!.code).to.equal('UNAUTHENTICATED');
     } finally {
       intruder.close();
     }

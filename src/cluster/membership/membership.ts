@@ -130,6 +130,12 @@ export class Membership {
     return this.#members.get(id)?.state;
   }
 
+  /** One member's state and incarnation; undefined for a member not heard of. */
+  member(id: string): MemberSnapshot | undefined {
+    const m = this.#members.get(id);
+    return m && { ...m };
+  }
+
   isAlive(id: string): boolean {
     const s = this.state(id);
     return s === 'alive' || s === 'suspect';

@@ -1,4 +1,4 @@
-import { ConsistencyWire } from '../proto/messages';
+import type { Consistency } from './operation';
 
 export interface ReplicationSettings {
   /** N: nodes holding each key. */
@@ -9,31 +9,29 @@ export interface ReplicationSettings {
   readQuorum: number;
 }
 
-export type Consistency = 'one' | 'quorum' | 'all';
-
 /** Majority of N. */
 export function majority(factor: number): number {
   return Math.floor(factor / 2) + 1;
 }
 
 /**
- * How many replicas must answer a call with the given wire consistency (CONSISTENCY_DEFAULT uses the
- * configured W or R). Never more than N, never less than 1.
+ * How many replicas must answer a call with the given consistency ('default' uses the configured W
+ * or R). Never more than N, never less than 1.
  */
 export function requiredReplicas(
-  consistency: number,
+  consistency: Consistency,
   kind: 'read' | 'write',
   rep: ReplicationSettings,
 ): number {
   let n: number;
   switch (consistency) {
-    case ConsistencyWire.ONE:
+    case 'one':
       n = 1;
       break;
-    case ConsistencyWire.QUORUM:
+    case 'quorum':
       n = majority(rep.factor);
       break;
-    case ConsistencyWire.ALL:
+    case 'all':
       n = rep.factor;
       break;
     default:

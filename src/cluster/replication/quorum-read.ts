@@ -1,10 +1,10 @@
-import { Code, type OperationMsg, type OperationResultMsg } from '../proto/messages';
-import type { Store } from '../store/store';
-import type { StoreRecord } from '../store/types';
-import { compareVersions } from '../store/version';
-import type { ClusterView } from './cluster-view';
-import { recordToGetResponse } from './local-ops';
-import { msgToRecord } from './record-codec';
+import { RingCacheError } from '../../errors';
+import type { Store } from '../../store/store';
+import type { StoreRecord } from '../../store/types';
+import { compareVersions } from '../../store/version';
+import type { ClusterView } from '../cluster-view';
+import { recordToGetResult } from './local-ops';
+import type { Outcome } from './operation';
 import type { ReplicaWriter } from './replica-write';
 
 interface ReplicaCopy {
@@ -28,41 +28,30 @@ export class QuorumReader {
   }
 
   async get(
-    op: Extract<OperationMsg, { op: 'get' }>,
+    key: string,
     preferenceList: readonly string[],
     needed: number,
     deadlineMs: number,
-  ): Promise<OperationResultMsg> {
-    const key = op.get.key;
+  ): Promise<Outcome> {
     const self = this.#view.selfId;
     const local: ReplicaCopy = { replica: self, record: this.#store.readRecord(key) };
     const others = preferenceList.filter((id) => id !== self && this.#view.isAlive(id));
     if (others.length + 1 < needed) {
-      return {
-        id: op.id,
-        code: Code.UNAVAILABLE,
-        error: 'QUORUM_NOT_MET',
-        message: `read of key '${key}' needs ${needed} replicas but only ${others.length + 1} of ${preferenceList.join(', ')} are alive`,
-      };
+      return new RingCacheError(
+        'QUORUM_NOT_MET',
+        `read of key '${key}' needs ${needed} replicas but only ${others.length + 1} of ${preferenceList.join(', ')} are alive`,
+      );
     }
     const { copies, all } = await this.#ask(key, others, needed - 1, deadlineMs);
     if (copies.length + 1 < needed) {
-      return {
-        id: op.id,
-        code: Code.UNAVAILABLE,
-        error: 'QUORUM_NOT_MET',
-        message: `read of key '${key}' got ${copies.length + 1} of the ${needed} replica answers it needs before the deadline`,
-      };
+      return new RingCacheError(
+        'QUORUM_NOT_MET',
+        `read of key '${key}' got ${copies.length + 1} of the ${needed} replica answers it needs before the deadline`,
+      );
     }
     const newest = newestOf([local, ...copies]);
     if (newest) this.#repairLater(key, newest, local, all, deadlineMs);
-    return {
-      id: op.id,
-      code: Code.OK,
-      message: '',
-      result: 'get',
-      get: recordToGetResponse(newest, Date.now()),
-    };
+    return recordToGetResult(newest, this.#view.scheduler.now());
   }
 
   /** Brings the local copy of `key` up to the newest any alive replica holds (best effort within the deadline). */
@@ -98,19 +87,11 @@ export class QuorumReader {
         if (outstanding === 0) resolveAll(copies);
       };
       for (const replica of replicas) {
-        void this.#view
-          .peer(replica)
-          .read(key, deadlineMs)
-          .then((out) => {
-            outstanding--;
-            if (out.code === Code.OK && out.result) {
-              copies.push({
-                replica,
-                record: out.result.found && out.result.record ? msgToRecord(out.result.record) : undefined,
-              });
-            }
-            check();
-          });
+        void this.#view.transport.read(replica, key, deadlineMs).then((out) => {
+          outstanding--;
+          if (!(out instanceof RingCacheError)) copies.push({ replica, record: out });
+          check();
+        });
       }
       check();
     });
@@ -128,7 +109,12 @@ export class QuorumReader {
     void all.then((copies) => {
       for (const copy of copies) {
         if (isOlder(copy.record, newest))
-          this.#writer.repair(copy.replica, key, newest, Math.max(deadlineMs, Date.now() + 1000));
+          this.#writer.repair(
+            copy.replica,
+            key,
+            newest,
+            Math.max(deadlineMs, this.#view.scheduler.now() + 1000),
+          );
       }
     });
   }

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import type { ClusterView } from '../../../src/cluster/cluster-view';
-import type { PeerClient, ReadOutcome } from '../../../src/cluster/peer-client';
-import { QuorumReader } from '../../../src/cluster/quorum-read';
-import { recordToMsg } from '../../../src/cluster/record-codec';
-import type { ReplicaWriter } from '../../../src/cluster/replica-write';
-import { Code } from '../../../src/proto/messages';
-import type { StoreRecord } from '../../../src/store/types';
-import { makeStore } from '../store/fake-clock';
+import type { ClusterView } from '../../../../src/cluster/cluster-view';
+import { realScheduler } from '../../../../src/cluster/membership/scheduler';
+import type { PeerTransport } from '../../../../src/cluster/peer-transport';
+import { QuorumReader } from '../../../../src/cluster/replication/quorum-read';
+import type { ReplicaWriter } from '../../../../src/cluster/replication/replica-write';
+import { RingCacheError } from '../../../../src/errors';
+import type { StoreRecord } from '../../../../src/store/types';
+import { makeStore } from '../../store/fake-clock';
 
 const rec = (timestamp: number, node: string, text: string): StoreRecord => ({
   value: Buffer.from(text),
@@ -17,23 +17,20 @@ const rec = (timestamp: number, node: string, text: string): StoreRecord => ({
 });
 
 /**
- * Read repair with the replicas' answers given by hand: the QuorumReader's logic, not gRPC, is under
- * test here (the real path is covered by the chaos tests).
+ * Read repair with the replicas' answers given by hand: the QuorumReader's logic, not the transport,
+ * is under test here (the real path is covered by the chaos tests).
  */
 function setUp(copies: Record<string, StoreRecord | undefined>) {
   const repairs: { replica: string; record: StoreRecord }[] = [];
-  const peer = (id: string) =>
-    ({
-      read: (key: string): Promise<ReadOutcome> => {
-        const record = copies[id];
-        return Promise.resolve({
-          code: Code.OK,
-          message: '',
-          result: record ? { found: true, record: recordToMsg(key, record) } : { found: false, record: null },
-        });
-      },
-    }) as unknown as PeerClient;
-  const view = { selfId: 'n1', isAlive: () => true, peer } as unknown as ClusterView;
+  const transport = {
+    read: (to: string): Promise<StoreRecord | undefined> => Promise.resolve(copies[to]),
+  } as unknown as PeerTransport;
+  const view = {
+    selfId: 'n1',
+    isAlive: () => true,
+    transport,
+    scheduler: realScheduler,
+  } as unknown as ClusterView;
   const writer = {
     repair: (replica: string, _key: string, record: StoreRecord) => repairs.push({ replica, record }),
   } as unknown as ReplicaWriter;
@@ -48,14 +45,10 @@ describe('read repair', () => {
     const newest = rec(300, 'n2', 'new');
     const { reader, store, repairs } = setUp({ n2: newest, n3: undefined });
     store.applyRecord('k', rec(100, 'n1', 'old'));
-    const res = await reader.get(
-      { id: 0, op: 'get', get: { key: 'k', consistency: 2 } },
-      ['n1', 'n2', 'n3'],
-      2,
-      Date.now() + 1000,
-    );
-    expect(res.code).to.equal(Code.OK);
-    expect(res.get!.value.toString()).to.equal('new');
+    const res = await reader.get('k', ['n1', 'n2', 'n3'], 2, Date.now() + 1000);
+    if (res instanceof RingCacheError) return expect.fail(`refused: ${res.message}`);
+    if (res.kind !== 'get') return expect.fail(`not a get result: ${res.kind}`);
+    expect(res.entry!.value.toString()).to.equal('new');
     await settle();
     expect(store.readRecord('k')!.version).to.deep.equal(newest.version); // the local copy at once
     expect(repairs.map((r) => r.replica)).to.deep.equal(['n3']); // n2 already had it
@@ -66,12 +59,7 @@ describe('read repair', () => {
     const same = rec(200, 'n1', 'same');
     const { reader, store, repairs } = setUp({ n2: same, n3: same });
     store.applyRecord('k', same);
-    await reader.get(
-      { id: 0, op: 'get', get: { key: 'k', consistency: 3 } },
-      ['n1', 'n2', 'n3'],
-      3,
-      Date.now() + 1000,
-    );
+    await reader.get('k', ['n1', 'n2', 'n3'], 3, Date.now() + 1000);
     await settle();
     expect(repairs).to.deep.equal([]);
   });

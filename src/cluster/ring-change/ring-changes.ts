@@ -1,16 +1,10 @@
-import { RingCacheError } from '../errors';
-import type { Logger } from '../observability/logger';
-import type { MemberMsg, RingStateMsg } from '../proto/messages';
-import type { Store } from '../store/store';
-import type { ClusterView } from './cluster-view';
+import { RingCacheError } from '../../errors';
+import type { Logger } from '../../observability/logger';
+import type { Store } from '../../store/store';
+import type { BackgroundTasks } from '../background-tasks';
+import type { ClusterView } from '../cluster-view';
 import { rebalance, type RebalanceProgress } from './rebalance';
-import type { Topology } from './topology';
-
-export interface RingMember {
-  id: string;
-  address: string;
-  http: string;
-}
+import type { RingMember, RingState, Topology } from './topology';
 
 const ADDRESS = /^[^\s:]+:\d{1,5}$/;
 
@@ -29,6 +23,7 @@ export class RingChanges {
   readonly #factor: number;
   readonly #log: Logger;
   readonly #onAdopted: (members: RingMember[]) => void;
+  readonly #tasks: BackgroundTasks;
   #fetching: Promise<void> | undefined;
   /** The latest rebalance, for metrics and tests. */
   progress: RebalanceProgress | undefined;
@@ -39,6 +34,8 @@ export class RingChanges {
     store: Store;
     factor: number;
     logger: Logger;
+    /** Where rebalances run: the node's stop() aborts and awaits them. */
+    tasks: BackgroundTasks;
     /** Called with the new members once a ring is adopted (gossip probes them from then on). */
     onAdopted: (members: RingMember[]) => void;
   }) {
@@ -48,29 +45,16 @@ export class RingChanges {
     this.#factor = opts.factor;
     this.#log = opts.logger;
     this.#onAdopted = opts.onAdopted;
+    this.#tasks = opts.tasks;
   }
 
-  state(): RingStateMsg {
-    const snap = this.#topology.snapshot();
-    return {
-      epoch: snap.epoch,
-      members: snap.members.map((m) => ({
-        id: m.id,
-        address: m.address,
-        httpAddress: m.http,
-        state: 0,
-        incarnation: 0,
-      })),
-    };
+  state(): RingState {
+    return this.#topology.state();
   }
 
   /** Adopts `state` if its epoch is newer than ours, and rebalances; false when it was not newer. */
-  apply(state: RingStateMsg): boolean {
-    const members = state.members.map((m: MemberMsg) => ({
-      id: m.id,
-      address: m.address,
-      http: m.httpAddress,
-    }));
+  apply(state: RingState): boolean {
+    const members = state.members.map((m) => ({ id: m.id, address: m.address, http: m.http }));
     const before = this.#topology.adopt(state.epoch, members);
     if (!before) return false;
     this.#onAdopted(members);
@@ -78,27 +62,29 @@ export class RingChanges {
     const generation = this.#topology.generation;
     const progress: RebalanceProgress = { epoch, scanned: 0, sent: 0, failed: 0, released: 0, done: false };
     this.progress = progress;
-    void rebalance({
-      epoch,
-      before,
-      after: this.#topology.ring,
-      factor: this.#factor,
-      view: this.#view,
-      store: this.#store,
-      logger: this.#log,
-      // Not the epoch: a concurrent change can replace this ring by another of the same epoch.
-      isCurrent: () => this.#topology.generation === generation,
-      progress,
-    }).catch((err: unknown) => this.#log.error({ err, epoch }, 'rebalance failed'));
+    const after = this.#topology.ring;
+    this.#tasks.run(`rebalance to epoch ${epoch}`, (signal) =>
+      rebalance({
+        epoch,
+        before,
+        after,
+        factor: this.#factor,
+        view: this.#view,
+        store: this.#store,
+        logger: this.#log,
+        // Not the epoch: a concurrent change can replace this ring by another of the same epoch.
+        isCurrent: () => !signal.aborted && this.#topology.generation === generation,
+        progress,
+      }),
+    );
     return true;
   }
 
   /** A peer's ping said its ring is newer: fetch it (one fetch at a time). */
   onNewerEpoch(peer: string, epoch: number): void {
     if (epoch <= this.#topology.epoch || this.#fetching) return;
-    this.#fetching = this.#view
-      .peer(peer)
-      .applyRing(this.state(), 2000)
+    this.#fetching = this.#view.transport
+      .applyRing(peer, this.state(), 2000)
       .then((state) => void this.apply(state))
       .catch((err: unknown) => this.#log.warn({ err, peer }, 'could not fetch the newer ring'))
       .finally(() => (this.#fetching = undefined));
@@ -176,32 +162,19 @@ export class RingChanges {
   }
 
   /** Adopts the ring of `epoch` here and sends it to every member of the old and new rings; their answers. */
-  async #order(epoch: number, members: RingMember[], before: RingMember[]): Promise<RingStateMsg[]> {
-    const state: RingStateMsg = {
-      epoch,
-      members: members.map((m) => ({
-        id: m.id,
-        address: m.address,
-        httpAddress: m.http,
-        state: 0,
-        incarnation: 0,
-      })),
-    };
+  async #order(epoch: number, members: RingMember[], before: RingMember[]): Promise<RingState[]> {
+    const state: RingState = { epoch, members };
     const self = this.#view.selfId;
     const tell = [...new Set([...before, ...members].map((m) => m.id))].filter((id) => id !== self);
-    // A leaving member must be resolved before the ring changes (it is not in the new one), a joining
-    // member after (it is not in the old one).
-    const peers = tell.filter((id) => this.#topology.member(id)).map((id) => this.#view.peer(id));
     this.apply(state);
-    for (const id of tell) if (!peers.some((p) => p.id === id)) peers.push(this.#view.peer(id));
     const answers = await Promise.all(
-      peers.map((p) =>
-        p.applyRing(state, 3000).catch((err: unknown) => {
-          this.#log.warn({ err, peer: p.id }, 'ring change not delivered; gossip will carry the epoch');
+      tell.map((id) =>
+        this.#view.transport.applyRing(id, state, 3000).catch((err: unknown) => {
+          this.#log.warn({ err, peer: id }, 'ring change not delivered; gossip will carry the epoch');
           return undefined;
         }),
       ),
     );
-    return answers.filter((a): a is RingStateMsg => a !== undefined);
+    return answers.filter((a): a is RingState => a !== undefined);
   }
 }

@@ -1,8 +1,6 @@
-import type { Logger } from '../observability/logger';
-import { Code } from '../proto/messages';
-import type { ClusterView } from './cluster-view';
+import type { Logger } from '../../observability/logger';
+import type { ClusterView } from '../cluster-view';
 import type { HintStore } from './hints';
-import { recordToMsg } from './record-codec';
 
 export interface HandoffOptions {
   view: ClusterView;
@@ -16,11 +14,11 @@ export interface HandoffOptions {
 
 /**
  * Hands hints back to their replicas once failure detection says they are alive again. A loop of
- * unref'd timeouts (never overlapping); `kick()` runs a round at once, e.g. when a member turns alive.
+ * timeouts on the node's scheduler (unref'd when real; never overlapping); `kick()` runs a round at once, e.g. when a member turns alive.
  */
 export class HintedHandoff {
   readonly #opts: Required<HandoffOptions>;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: unknown;
   #running = false;
   #round: Promise<void> | undefined;
   /** Hints handed back since start. */
@@ -38,18 +36,18 @@ export class HintedHandoff {
 
   async stop(): Promise<void> {
     this.#running = false;
-    clearTimeout(this.#timer);
+    this.#opts.view.scheduler.clearTimeout(this.#timer);
     await this.#round;
   }
 
   kick(): void {
     if (!this.#running || this.#round) return;
-    clearTimeout(this.#timer);
+    this.#opts.view.scheduler.clearTimeout(this.#timer);
     this.#arm(0);
   }
 
   #arm(delayMs: number): void {
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#opts.view.scheduler.setTimeout(() => {
       this.#round = this.#handOff()
         .catch((err: unknown) => this.#opts.logger.error({ err }, 'handoff round failed'))
         .finally(() => {
@@ -57,7 +55,6 @@ export class HintedHandoff {
           if (this.#running) this.#arm(this.#opts.intervalMs);
         });
     }, delayMs);
-    this.#timer.unref();
   }
 
   async #handOff(): Promise<void> {
@@ -65,13 +62,13 @@ export class HintedHandoff {
     for (const target of hints.targets()) {
       if (!view.isAlive(target)) continue;
       const entries = hints.peek(target, batch);
-      const deadlineMs = Date.now() + 2000;
-      const codes = await Promise.all(
-        entries.map(([key, record]) => view.peer(target).replicate(recordToMsg(key, record), deadlineMs)),
+      const deadlineMs = view.scheduler.now() + 2000;
+      const refusals = await Promise.all(
+        entries.map(([key, record]) => view.transport.replicate(target, { key, record }, deadlineMs)),
       );
       let sent = 0;
-      codes.forEach((code, i) => {
-        if (code !== Code.OK) return;
+      refusals.forEach((refused, i) => {
+        if (refused) return;
         const [key, record] = entries[i]!;
         hints.remove(target, key, record);
         sent++;

@@ -1,5 +1,5 @@
-import type { StoreRecord } from '../store/types';
-import { compareVersions } from '../store/version';
+import type { StoreRecord } from '../../store/types';
+import { compareVersions } from '../../store/version';
 
 export interface HintLimits {
   /** Most hints held for all targets together. */

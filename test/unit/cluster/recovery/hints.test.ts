@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { HintStore } from '../../../src/cluster/hints';
-import type { StoreRecord } from '../../../src/store/types';
+import { HintStore } from '../../../../src/cluster/recovery/hints';
+import type { StoreRecord } from '../../../../src/store/types';
 
 /** A live record of `bytes` value bytes at version `timestamp@node`. */
 function rec(timestamp: number, bytes = 4, node = 'n1'): StoreRecord {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { msgToRecord, recordToMsg } from '../../../src/cluster/record-codec';
+import { msgToRecord, recordToMsg } from '../../../src/server/record-codec';
 import type { RecordMsg } from '../../../src/proto/messages';
 import type { StoreRecord } from '../../../src/store/types';
 

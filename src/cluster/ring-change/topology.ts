@@ -1,12 +1,22 @@
-import type { NodeConfig } from '../config/types';
-import type { Logger } from '../observability/logger';
-import { Ring } from '../ring/ring';
-import type { MemberState } from './membership/types';
+import type { Logger } from '../../observability/logger';
+import { Ring } from '../../ring/ring';
+import type { MemberState } from '../membership/types';
 
-export interface MemberView {
+/** A member of the ring: explicit, from cluster.yml or a join. */
+export interface RingMember {
   id: string;
   address: string;
   http: string;
+}
+
+/** A ring as nodes exchange it: its epoch and members. */
+export interface RingState {
+  epoch: number;
+  members: RingMember[];
+}
+
+/** A ring member with the state failure detection gives it. */
+export interface MemberView extends RingMember {
   state: MemberState;
   incarnation: number;
 }
@@ -16,14 +26,22 @@ export interface TopologySnapshot {
   members: MemberView[];
 }
 
+/** Where member states come from: membership (SWIM), the one source of liveness. */
+export interface Liveness {
+  /** Undefined for a member gossip has not heard of yet (it is taken as alive). */
+  member(id: string): { state: MemberState; incarnation: number } | undefined;
+}
+
 /**
- * This node's view of the cluster: the members of the ring (explicit, from cluster.yml), the state
- * failure detection gives each, the ring of the current epoch, and listeners for changes. A member
- * that fails stays on the ring (DESIGN.md: failures are skipped, not re-sharded), so a state change
- * notifies watchers without changing the epoch; only ring membership changes raise it.
+ * This node's view of the cluster: the members of the ring (explicit, from cluster.yml), the ring of
+ * the current epoch, and listeners for changes. Member states are read from membership, never copied:
+ * a member that fails stays on the ring (DESIGN.md: failures are skipped, not re-sharded), so a state
+ * change (`membersChanged()`) notifies watchers without changing the epoch; only ring membership
+ * changes raise it.
  */
 export class Topology {
-  #members = new Map<string, MemberView>();
+  #members = new Map<string, RingMember>();
+  readonly #liveness: Liveness;
   readonly #vnodes: number;
   #ring: Ring;
   #epoch: number;
@@ -32,9 +50,9 @@ export class Topology {
   readonly #listeners = new Set<(t: TopologySnapshot) => void>();
   readonly #log: Logger;
 
-  constructor(nodes: readonly NodeConfig[], vnodes: number, logger: Logger) {
-    for (const n of nodes)
-      this.#members.set(n.id, { id: n.id, address: n.address, http: n.http, state: 'alive', incarnation: 0 });
+  constructor(nodes: readonly RingMember[], vnodes: number, liveness: Liveness, logger: Logger) {
+    for (const n of nodes) this.#members.set(n.id, { id: n.id, address: n.address, http: n.http });
+    this.#liveness = liveness;
     this.#vnodes = vnodes;
     this.#ring = new Ring([...this.#members.keys()], { vnodes });
     this.#epoch = 1;
@@ -57,18 +75,22 @@ export class Topology {
     return this.#vnodes;
   }
 
-  member(id: string): MemberView | undefined {
+  member(id: string): RingMember | undefined {
     return this.#members.get(id);
   }
 
   snapshot(): TopologySnapshot {
+    return { epoch: this.#epoch, members: [...this.#members.values()].map((m) => this.#withState(m)) };
+  }
+
+  /** The ring's state as nodes exchange it (Peer.ApplyRing). */
+  state(): RingState {
     return { epoch: this.#epoch, members: [...this.#members.values()].map((m) => ({ ...m })) };
   }
 
-  /** Alive or suspect: a suspect may still be alive, so it keeps its traffic until declared dead. */
-  isAlive(id: string): boolean {
-    const state = this.#members.get(id)?.state;
-    return state === 'alive' || state === 'suspect';
+  #withState(m: RingMember): MemberView {
+    const live = this.#liveness.member(m.id);
+    return { ...m, state: live?.state ?? 'alive', incarnation: live?.incarnation ?? 0 };
   }
 
   /**
@@ -86,17 +108,8 @@ export class Topology {
     if (epoch === this.#epoch && (epoch <= 1 || listing(members) <= listing([...this.#members.values()])))
       return undefined;
     const previous = this.#ring;
-    const next = new Map<string, MemberView>();
-    for (const m of members) {
-      const held = this.#members.get(m.id);
-      next.set(m.id, {
-        id: m.id,
-        address: m.address,
-        http: m.http,
-        state: held?.state ?? 'alive',
-        incarnation: held?.incarnation ?? 0,
-      });
-    }
+    const next = new Map<string, RingMember>();
+    for (const m of members) next.set(m.id, { id: m.id, address: m.address, http: m.http });
     this.#members = next;
     this.#ring = new Ring([...next.keys()], { vnodes: this.#vnodes });
     this.#epoch = epoch;
@@ -106,15 +119,9 @@ export class Topology {
     return previous;
   }
 
-  /** Records a member's state as failure detection reports it. */
-  setState(id: string, state: MemberState, incarnation: number): void {
-    const m = this.#members.get(id);
-    if (!m || (m.state === state && m.incarnation === incarnation)) return;
-    const from = m.state;
-    m.state = state;
-    m.incarnation = incarnation;
-    if (from !== state) this.#log.info({ member: id, from, to: state, incarnation }, 'member state changed');
-    this.#notify();
+  /** Membership changed a member's state or incarnation: tell the watchers. */
+  membersChanged(id: string): void {
+    if (this.#members.has(id)) this.#notify();
   }
 
   onChange(listener: (t: TopologySnapshot) => void): () => void {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { newestOf } from '../../../src/cluster/quorum-read';
-import type { StoreRecord } from '../../../src/store/types';
+import { newestOf } from '../../../../src/cluster/replication/quorum-read';
+import type { StoreRecord } from '../../../../src/store/types';
 
 function rec(timestamp: number, node: string, tombstone = false): StoreRecord {
   return {

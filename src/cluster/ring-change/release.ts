@@ -1,10 +1,9 @@
-import type { Logger } from '../observability/logger';
-import { Code } from '../proto/messages';
-import type { Ring } from '../ring/ring';
-import type { Store } from '../store/store';
-import { compareVersions } from '../store/version';
-import type { ClusterView } from './cluster-view';
-import { msgToRecord, recordToMsg } from './record-codec';
+import { RingCacheError } from '../../errors';
+import type { Logger } from '../../observability/logger';
+import type { Ring } from '../../ring/ring';
+import type { Store } from '../../store/store';
+import { compareVersions } from '../../store/version';
+import type { ClusterView } from '../cluster-view';
 
 const BATCH = 256;
 /** Keys looked at between turns of the event loop while finding the unowned ones (~1 ms of hashing). */
@@ -39,7 +38,7 @@ export async function releaseUnowned(opts: {
   for (const key of store.keys()) {
     if (!ring.preferenceList(key, factor).includes(self)) unowned.push(key);
     if (++scanned % SCAN_SLICE === 0) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => view.scheduler.setTimeout(resolve, 0));
       if (!opts.isCurrent()) return 0;
     }
   }
@@ -66,14 +65,13 @@ async function releaseOne(
   if (!record) return false; // gone meanwhile (expired, evicted)
   const replicas = opts.ring.preferenceList(key, opts.factor);
   if (!replicas.every((id) => view.isAlive(id))) return false;
-  const deadline = Date.now() + DEADLINE_MS;
+  const deadline = view.scheduler.now() + DEADLINE_MS;
   const held = await Promise.all(
     replicas.map(async (id) => {
-      const read = await view.peer(id).read(key, deadline);
-      const theirs =
-        read.code === Code.OK && read.result?.record ? msgToRecord(read.result.record) : undefined;
+      const read = await view.transport.read(id, key, deadline);
+      const theirs = read instanceof RingCacheError ? undefined : read;
       if (theirs && compareVersions(theirs.version, record.version) >= 0) return true;
-      return (await view.peer(id).replicate(recordToMsg(key, record), deadline)) === Code.OK;
+      return (await view.transport.replicate(id, { key, record }, deadline)) === undefined;
     }),
   );
   // A newer ring adopted meanwhile may make this node a replica again: then the copy stays.

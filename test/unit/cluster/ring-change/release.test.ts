@@ -1,13 +1,13 @@
 import { expect } from 'chai';
-import type { ClusterView } from '../../../src/cluster/cluster-view';
-import type { PeerClient, ReadOutcome } from '../../../src/cluster/peer-client';
-import { recordToMsg } from '../../../src/cluster/record-codec';
-import { releaseUnowned } from '../../../src/cluster/release';
-import { silentLogger } from '../../../src/observability/logger';
-import { Code } from '../../../src/proto/messages';
-import { Ring } from '../../../src/ring/ring';
-import type { StoreRecord } from '../../../src/store/types';
-import { makeStore } from '../store/fake-clock';
+import type { ClusterView } from '../../../../src/cluster/cluster-view';
+import { realScheduler } from '../../../../src/cluster/membership/scheduler';
+import type { PeerTransport } from '../../../../src/cluster/peer-transport';
+import { releaseUnowned } from '../../../../src/cluster/ring-change/release';
+import { RingCacheError } from '../../../../src/errors';
+import { silentLogger } from '../../../../src/observability/logger';
+import { Ring } from '../../../../src/ring/ring';
+import type { StoreRecord } from '../../../../src/store/types';
+import { makeStore } from '../../store/fake-clock';
 
 /**
  * Which copies a node drops after a ring change, with the new replicas' answers given by hand (the
@@ -23,26 +23,21 @@ function setUp(peersOf: (mine: StoreRecord) => Peers) {
   const peers = peersOf(mine);
   const ring = new Ring(['n2', 'n3'], { vnodes: 16 }); // n1 is no longer a member: it owns nothing
   const replicated: string[] = [];
-  const peer = (id: string) =>
-    ({
-      read: (key: string): Promise<ReadOutcome> => {
-        const record = peers[id]?.holds;
-        return Promise.resolve({
-          code: Code.OK,
-          message: '',
-          result: record ? { found: true, record: recordToMsg(key, record) } : { found: false, record: null },
-        });
-      },
-      replicate: () => {
-        replicated.push(id);
-        return Promise.resolve(peers[id]?.refuses ? Code.UNAVAILABLE : Code.OK);
-      },
-    }) as unknown as PeerClient;
+  const transport = {
+    read: (to: string): Promise<StoreRecord | undefined> => Promise.resolve(peers[to]?.holds),
+    replicate: (to: string): Promise<RingCacheError | undefined> => {
+      replicated.push(to);
+      return Promise.resolve(
+        peers[to]?.refuses ? new RingCacheError('UNAVAILABLE', `${to} refuses`) : undefined,
+      );
+    },
+  } as unknown as PeerTransport;
   const view = {
     selfId: 'n1',
     ring: () => ring,
     isAlive: (id: string) => !peers[id]?.dead,
-    peer,
+    transport,
+    scheduler: realScheduler,
   } as unknown as ClusterView;
   const release = () =>
     releaseUnowned({ ring, factor: 2, view, store, logger: silentLogger(), isCurrent: () => true });

@@ -1,9 +1,7 @@
-import type { Logger } from '../observability/logger';
-import { Code } from '../proto/messages';
-import type { Ring } from '../ring/ring';
-import type { Store } from '../store/store';
-import type { ClusterView } from './cluster-view';
-import { recordToMsg } from './record-codec';
+import type { Logger } from '../../observability/logger';
+import type { Ring } from '../../ring/ring';
+import type { Store } from '../../store/store';
+import type { ClusterView } from '../cluster-view';
 import { releaseUnowned } from './release';
 
 export interface RebalanceProgress {
@@ -23,7 +21,8 @@ const REPORT_EVERY_MS = 2000;
  * After a ring change, streams each record this node holds to the nodes that became its replicas.
  * Of a key's old replicas only one sends it (the first alive in the old preference list), so a join
  * costs one copy per moved key, not N. Runs in the background, logs progress every couple of seconds,
- * and gives up early once another ring is adopted, which starts its own rebalance (`isCurrent`).
+ * and gives up early once another ring is adopted, which starts its own rebalance, or the node stops
+ * (`isCurrent`).
  * Then it drops the copies this node no longer replicates, once their new replicas hold them
  * (release.ts).
  */
@@ -41,7 +40,8 @@ export async function rebalance(opts: {
   const { before, after, factor, view, store, logger, progress } = opts;
   const self = view.selfId;
   const total = store.stats().keys + store.stats().tombstones;
-  let lastReport = Date.now();
+  const clock = view.scheduler;
+  let lastReport = clock.now();
   let batch: Promise<void>[] = [];
   logger.info({ epoch: opts.epoch, records: total }, 'rebalance started');
   for (const [key, record] of store.records()) {
@@ -53,21 +53,18 @@ export async function rebalance(opts: {
     for (const target of after.preferenceList(key, factor)) {
       if (target === self || oldList.includes(target)) continue;
       batch.push(
-        view
-          .peer(target)
-          .replicate(recordToMsg(key, record), Date.now() + 10_000)
-          .then((code) => {
-            if (code === Code.OK) progress.sent++;
-            else progress.failed++;
-          }),
+        view.transport.replicate(target, { key, record }, clock.now() + 10_000).then((refused) => {
+          if (refused) progress.failed++;
+          else progress.sent++;
+        }),
       );
     }
     if (batch.length >= BATCH) {
       await Promise.all(batch);
       batch = [];
     }
-    if (Date.now() - lastReport >= REPORT_EVERY_MS) {
-      lastReport = Date.now();
+    if (clock.now() - lastReport >= REPORT_EVERY_MS) {
+      lastReport = clock.now();
       logger.info(
         { epoch: opts.epoch, scanned: progress.scanned, of: total, sent: progress.sent },
         'rebalance progress',
@@ -86,6 +83,7 @@ export async function rebalance(opts: {
     });
   }
   progress.done = true;
+  if (!opts.isCurrent()) return progress;
   logger.info(
     {
       epoch: opts.epoch,

@@ -1,9 +1,7 @@
-import type { Logger } from '../observability/logger';
-import { Code } from '../proto/messages';
-import type { StoreRecord } from '../store/types';
-import type { ClusterView } from './cluster-view';
-import type { HintStore } from './hints';
-import { recordToMsg } from './record-codec';
+import type { Logger } from '../../observability/logger';
+import type { StoreRecord } from '../../store/types';
+import type { ClusterView } from '../cluster-view';
+import type { HintStore } from '../recovery/hints';
 
 export interface WriteAcks {
   /** Replicas that hold the write, the coordinator included (sloppy-quorum stand-ins count). */
@@ -70,22 +68,12 @@ export class ReplicaWriter {
           settle(replica, undefined);
           continue;
         }
-        const msg = recordToMsg(key, record, standIn ? replica : '');
-        this.#view
-          .peer(target)
-          .replicate(msg, deadlineMs)
-          .then(
-            (code) => {
-              if (code === Code.OK) return settle(replica, target);
-              this.#keepHint(replica, key, record);
-              settle(replica, undefined);
-            },
-            (err: unknown) => {
-              this.#log.error({ err, replica }, 'replicate rejected; hint kept');
-              this.#keepHint(replica, key, record);
-              settle(replica, undefined);
-            },
-          );
+        const write = standIn ? { key, record, hintFor: replica } : { key, record };
+        void this.#view.transport.replicate(target, write, deadlineMs).then((refused) => {
+          if (!refused) return settle(replica, target);
+          this.#keepHint(replica, key, record);
+          settle(replica, undefined);
+        });
       }
       if (acks.acknowledged >= needed) answer();
     });
@@ -93,10 +81,9 @@ export class ReplicaWriter {
 
   /** Sends `record` to one replica whose copy is stale (read repair); failures are ignored, a later read retries. */
   repair(replica: string, key: string, record: StoreRecord, deadlineMs: number): void {
-    this.#view
-      .peer(replica)
-      .replicate(recordToMsg(key, record), deadlineMs)
-      .catch((err: unknown) => this.#log.warn({ err, replica }, 'read repair failed'));
+    void this.#view.transport.replicate(replica, { key, record }, deadlineMs).then((refused) => {
+      if (refused) this.#log.warn({ err: refused.message, replica }, 'read repair failed');
+    });
   }
 
   /** Alive nodes after the preference list on the ring, in ring order: where a dead replica's writes go. */

@@ -1,0 +1,44 @@
+import type { PeerTransport } from '../peer-transport';
+import type { GossipTransport, MemberUpdate } from './types';
+
+/**
+ * Ring epochs ride on pings, so a member that missed a join or leave broadcast learns of it within a
+ * probe round or two and fetches the newer ring from whoever has it.
+ */
+export interface RingEpochHooks {
+  epoch: () => number;
+  onNewerEpoch: (peer: string, epoch: number) => void;
+}
+
+/** SWIM's transport over the node's PeerTransport: pings carry the ring epoch both ways. */
+export class PeerGossip implements GossipTransport {
+  readonly #selfId: string;
+  readonly #transport: PeerTransport;
+  readonly #timeoutMs: number;
+  readonly #ring: RingEpochHooks;
+
+  constructor(selfId: string, transport: PeerTransport, timeoutMs: number, ring: RingEpochHooks) {
+    this.#selfId = selfId;
+    this.#transport = transport;
+    this.#timeoutMs = timeoutMs;
+    this.#ring = ring;
+  }
+
+  async ping(target: string, updates: MemberUpdate[], signal: AbortSignal): Promise<MemberUpdate[]> {
+    const ping = { from: this.#selfId, updates, ringEpoch: this.#ring.epoch() };
+    const reply = await this.#transport.ping(target, ping, this.#timeoutMs, signal);
+    if (reply.ringEpoch > this.#ring.epoch()) this.#ring.onNewerEpoch(target, reply.ringEpoch);
+    return reply.updates;
+  }
+
+  pingReq(
+    via: string,
+    target: string,
+    updates: MemberUpdate[],
+    signal: AbortSignal,
+  ): Promise<{ ack: boolean; updates: MemberUpdate[] }> {
+    const ping = { from: this.#selfId, updates, ringEpoch: this.#ring.epoch() };
+    // The relay needs a full probe timeout of its own, so its deadline is twice ours.
+    return this.#transport.pingReq(via, target, ping, this.#timeoutMs * 2, signal);
+  }
+}

@@ -1,0 +1,283 @@
+import type { ClusterConfig } from '../config/types';
+import { RingCacheError } from '../errors';
+import type { Logger } from '../observability/logger';
+import { Store } from '../store/store';
+import type { StoredValue } from '../store/types';
+import { BackgroundTasks } from './background-tasks';
+import type { ClusterView } from './cluster-view';
+import { Membership } from './membership/membership';
+import { PeerGossip } from './membership/peer-gossip';
+import { realScheduler } from './membership/scheduler';
+import type { MemberUpdate, Scheduler } from './membership/types';
+import type { Ping, PingReply, PeerEndpoint, PeerTransport, ReplicaWrite } from './peer-transport';
+import { catchUpFromPeers } from './recovery/catch-up';
+import { HintedHandoff } from './recovery/handoff';
+import { HintStore } from './recovery/hints';
+import { Coordinator } from './replication/coordinator';
+import type { Consistency, Operation, OperationContext, Outcome } from './replication/operation';
+import type { RebalanceProgress } from './ring-change/rebalance';
+import { RingChanges } from './ring-change/ring-changes';
+import { Topology, type RingMember, type RingState } from './ring-change/topology';
+
+export interface NodeCoreOptions {
+  config: ClusterConfig;
+  /** This node's id; `config.nodes` must hold it (a joining node's config lists it too). */
+  nodeId: string;
+  /** Built by the caller, which may need this core to resolve addresses (`addressOf`). */
+  transport: (core: NodeCore) => PeerTransport;
+  logger: Logger;
+  /** Clock and timers for everything the core does. Default: real time, unref'd timers. */
+  scheduler?: Scheduler;
+  /** Default Math.random; the simulator passes a seeded generator. */
+  random?: () => number;
+  /**
+   * Pause between store sweep ticks (expired entries, purged tombstones), in ms; 0 turns the sweep
+   * off (the simulator: the sweep's budget is real CPU time, which would make runs differ). Default 1000.
+   */
+  sweepIntervalMs?: number;
+}
+
+/**
+ * One node's whole core, without a wire (DESIGN.md "The core and its edges"): the store, membership
+ * (the one source of liveness), the ring's topology, the coordinator, hints and handoff, ring changes
+ * with their rebalances, and catch-up. It reaches other nodes only through its PeerTransport and reads
+ * time only from its scheduler, so the server runs it over gRPC and the simulator runs many in one
+ * process. It answers its peers as their PeerEndpoint. start() and stop() bring every part up and down,
+ * stop in reverse order, and a stopped core leaves no timer or task behind.
+ */
+export class NodeCore implements PeerEndpoint {
+  readonly id: string;
+  readonly store: Store;
+  readonly topology: Topology;
+  readonly membership: Membership;
+  readonly hints: HintStore;
+  readonly handoff: HintedHandoff;
+  readonly coordinator: Coordinator;
+  readonly transport: PeerTransport;
+  readonly view: ClusterView;
+  readonly #config: ClusterConfig;
+  readonly #log: Logger;
+  readonly #scheduler: Scheduler;
+  readonly #ringChanges: RingChanges;
+  readonly #tasks: BackgroundTasks;
+  /** Every address a member was known at, kept past a leave: the ring change is still told to it. */
+  readonly #addresses = new Map<string, string>();
+  readonly #sweepIntervalMs: number;
+  #sweepTimer: unknown;
+  #running = false;
+  #stopping: Promise<void> | undefined;
+
+  constructor(opts: NodeCoreOptions) {
+    const { config } = opts;
+    if (!config.nodes.some((n) => n.id === opts.nodeId)) {
+      const known = config.nodes.map((n) => n.id).join(', ');
+      throw new RingCacheError(
+        'CONFIG_INVALID',
+        `node id '${opts.nodeId}' is not in ${config.source} (known: ${known})`,
+      );
+    }
+    this.id = opts.nodeId;
+    this.#config = config;
+    this.#log = opts.logger;
+    this.#scheduler = opts.scheduler ?? realScheduler;
+    this.#sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
+    this.#tasks = new BackgroundTasks(this.#log.child({ component: 'tasks' }));
+    const scheduler = this.#scheduler;
+    this.store = new Store({
+      nodeId: this.id,
+      maxMemoryBytes: config.limits.maxMemoryBytes,
+      maxKeyBytes: config.limits.maxKeyBytes,
+      maxValueBytes: config.limits.maxValueBytes,
+      tombstoneGraceMs: config.tombstoneGraceMs,
+      clock: { now: () => scheduler.now() },
+    });
+    for (const n of config.nodes) this.#addresses.set(n.id, n.address);
+    this.transport = opts.transport(this);
+    this.topology = new Topology(
+      config.nodes,
+      config.vnodes,
+      { member: (id) => this.membership.member(id) },
+      this.#log.child({ component: 'topology' }),
+    );
+    this.view = {
+      selfId: this.id,
+      ring: () => this.topology.ring,
+      epoch: () => this.topology.epoch,
+      isAlive: (id) => id === this.id || this.membership.isAlive(id),
+      transport: this.transport,
+      scheduler,
+    };
+    this.#ringChanges = new RingChanges({
+      topology: this.topology,
+      view: this.view,
+      store: this.store,
+      factor: config.replication.factor,
+      logger: this.#log.child({ component: 'rebalance' }),
+      tasks: this.#tasks,
+      onAdopted: (members) => this.#adopted(members),
+    });
+    this.membership = new Membership({
+      selfId: this.id,
+      memberIds: config.nodes.map((n) => n.id),
+      config: config.gossip,
+      transport: new PeerGossip(this.id, this.transport, config.gossip.probeTimeoutMs, {
+        epoch: () => this.topology.epoch,
+        onNewerEpoch: (peer, epoch) => this.#ringChanges.onNewerEpoch(peer, epoch),
+      }),
+      logger: this.#log.child({ component: 'gossip' }),
+      scheduler,
+      random: opts.random,
+    });
+    this.hints = new HintStore(config.hints);
+    this.handoff = new HintedHandoff({
+      view: this.view,
+      hints: this.hints,
+      logger: this.#log.child({ component: 'handoff' }),
+    });
+    this.coordinator = new Coordinator({
+      view: this.view,
+      store: this.store,
+      hints: this.hints,
+      replication: config.replication,
+      logger: this.#log.child({ component: 'coordinator' }),
+      maxKeyBytes: config.limits.maxKeyBytes,
+    });
+    this.membership.onChange((m, _from, to) => {
+      this.topology.membersChanged(m.id);
+      if (to === 'alive') this.handoff.kick();
+    });
+  }
+
+  /** The latest rebalance, for metrics and tests. */
+  get rebalance(): RebalanceProgress | undefined {
+    return this.#ringChanges.progress;
+  }
+
+  /** Background tasks (catch-up, rebalances) not yet settled: 0 once a stop has finished. */
+  get backgroundTasks(): number {
+    return this.#tasks.size;
+  }
+
+  addressOf(id: string): string | undefined {
+    return this.topology.member(id)?.address ?? this.#addresses.get(id);
+  }
+
+  /** Starts gossip, handoff and the sweep, then pulls this node's data from its peers in the background. */
+  start(): void {
+    if (this.#running || this.#stopping) return;
+    this.#running = true;
+    this.membership.start();
+    this.handoff.start();
+    if (this.#sweepIntervalMs > 0) this.#armSweep();
+    const others = this.#config.nodes.filter((n) => n.id !== this.id).map((n) => n.id);
+    if (this.#config.replication.factor > 1 && others.length > 0) {
+      const log = this.#log.child({ component: 'catch-up' });
+      this.#tasks.run('catch-up', (signal) => catchUpFromPeers(this.view, others, this.store, log, signal));
+    }
+  }
+
+  /** Says goodbye to gossip: peers mark this node left at once instead of suspecting it. */
+  leaveGossip(): void {
+    this.membership.leave();
+  }
+
+  /** Stops everything start() started, in reverse order, and awaits it. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.#running = false;
+    this.#scheduler.clearTimeout(this.#sweepTimer);
+    this.#tasks.abort();
+    await this.membership.stop();
+    await this.handoff.stop();
+    // Closing the transport fails the calls the tasks still wait on, so they notice the abort at once.
+    this.transport.close();
+    await this.#tasks.settled();
+  }
+
+  execute(op: Operation, ctx: OperationContext): Outcome | Promise<Outcome> {
+    return this.coordinator.execute(op, ctx);
+  }
+
+  localGet(key: string, consistency: Consistency, forwarded: boolean): StoredValue | null | undefined {
+    return this.coordinator.localGet(key, consistency, forwarded);
+  }
+
+  join(member: RingMember): Promise<void> {
+    return this.#ringChanges.join(member);
+  }
+
+  leave(id: string): Promise<void> {
+    return this.#ringChanges.leave(id);
+  }
+
+  // ---- PeerEndpoint: what this node answers its peers ----
+
+  replicate(write: ReplicaWrite): RingCacheError | undefined {
+    try {
+      // A stand-in for a dead replica holds the write as a hint, not in its own store (sloppy quorum).
+      if (write.hintFor && write.hintFor !== this.id) {
+        return this.hints.add(write.hintFor, write.key, write.record)
+          ? undefined
+          : new RingCacheError('OUT_OF_MEMORY', `node ${this.id}: hint store full`);
+      }
+      this.store.applyRecord(write.key, write.record);
+      return undefined;
+    } catch (err) {
+      if (err instanceof RingCacheError) return err;
+      this.#log.error({ err }, 'unexpected error applying a replica write');
+      return new RingCacheError('INTERNAL', 'internal error (logged on the node)');
+    }
+  }
+
+  read(key: string): ReturnType<Store['readRecord']> {
+    return this.store.readRecord(key);
+  }
+
+  *syncRecords(forNode: string): IterableIterator<ReplicaWrite> {
+    const ring = this.topology.ring;
+    const factor = this.#config.replication.factor;
+    for (const [key, record] of this.store.records()) {
+      if (ring.preferenceList(key, factor).includes(forNode)) yield { key, record };
+    }
+  }
+
+  ping(ping: Ping): PingReply {
+    const updates = this.membership.handlePing(ping.from, ping.updates);
+    if (ping.ringEpoch > this.topology.epoch) this.#ringChanges.onNewerEpoch(ping.from, ping.ringEpoch);
+    return { updates, ringEpoch: this.topology.epoch };
+  }
+
+  pingReq(
+    from: string,
+    target: string,
+    updates: MemberUpdate[],
+  ): Promise<{ ack: boolean; updates: MemberUpdate[] }> {
+    return this.membership.handlePingReq(from, target, updates);
+  }
+
+  applyRing(ring: RingState): RingState {
+    this.#ringChanges.apply(ring);
+    return this.#ringChanges.state();
+  }
+
+  #adopted(members: RingMember[]): void {
+    for (const m of members) {
+      const known = this.#addresses.get(m.id);
+      if (known !== undefined && known !== m.address) this.transport.forget(m.id);
+      this.#addresses.set(m.id, m.address);
+    }
+    this.membership.setMembers(members.map((m) => m.id));
+  }
+
+  #armSweep(): void {
+    this.#sweepTimer = this.#scheduler.setTimeout(() => {
+      if (!this.#running) return;
+      this.store.sweep();
+      this.#armSweep();
+    }, this.#sweepIntervalMs);
+  }
+}

@@ -1,0 +1,87 @@
+import type { RingCacheError } from '../errors';
+import type { StoreRecord } from '../store/types';
+import type { MemberUpdate } from './membership/types';
+import type { Operation, OperationContext, Outcome } from './replication/operation';
+import type { RingState } from './ring-change/topology';
+
+/**
+ * How the core reaches other nodes, in domain types (memberlist's Transport). Its gRPC implementation
+ * lives at the server edge (src/server/grpc-peer-transport.ts); the simulator and the unit tests use an
+ * in-memory one (test/sim/). Calls that a node makes in bulk (replicate, read, forward) never reject:
+ * a failure is an error value, so a replication fan-out costs no extra promise per replica.
+ */
+export interface PeerTransport {
+  /** Sends a record to `to`. Undefined once it holds it (applied, or it held a newer version). */
+  replicate(to: string, write: ReplicaWrite, deadlineMs: number): Promise<RingCacheError | undefined>;
+  /** `to`'s copy of `key`, tombstones included; undefined when it holds none. */
+  read(to: string, key: string, deadlineMs: number): Promise<StoreRecord | undefined | RingCacheError>;
+  /** Runs `op` on `to` as its coordinator (`to` never forwards it again). */
+  forward(to: string, op: Operation, deadlineMs: number): Promise<Outcome>;
+  /**
+   * Streams every record `to` holds whose preference list includes `forNode`, in batches handed to
+   * `onRecords`. Resolves at the end of the stream, rejects when it breaks or `signal` aborts.
+   */
+  sync(
+    to: string,
+    forNode: string,
+    onRecords: (records: readonly ReplicaWrite[]) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** SWIM direct ping; rejects when no ack came in `timeoutMs` or `signal` aborted. */
+  ping(to: string, ping: Ping, timeoutMs: number, signal: AbortSignal): Promise<PingReply>;
+  /** Asks `via` to ping `target` for us; its deadline covers a full probe of its own. */
+  pingReq(
+    via: string,
+    target: string,
+    ping: Ping,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<{ ack: boolean; updates: MemberUpdate[] }>;
+  /** Offers our ring; the answer is `to`'s ring after it considered ours. Rejects on failure. */
+  applyRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState>;
+  /** The member at `id` changed address or left: drop what is open to it. */
+  forget(id: string): void;
+  /** Closes every connection. */
+  close(): void;
+}
+
+/** One record as replicas exchange it; `hintFor` names the dead replica a stand-in holds it for. */
+export interface ReplicaWrite {
+  key: string;
+  record: StoreRecord;
+  hintFor?: string;
+}
+
+export interface Ping {
+  from: string;
+  updates: MemberUpdate[];
+  /** The sender's ring epoch: a member that missed a join or leave learns of it from pings. */
+  ringEpoch: number;
+}
+
+export interface PingReply {
+  updates: MemberUpdate[];
+  ringEpoch: number;
+}
+
+/**
+ * What a node answers its peers: the other half of PeerTransport. The gRPC Peer service translates
+ * calls into these; the in-memory transport calls them directly.
+ */
+export interface PeerEndpoint {
+  /** Applies a replica write (or keeps it as a hint for `hintFor`); an error when refused. */
+  replicate(write: ReplicaWrite): RingCacheError | undefined;
+  read(key: string): StoreRecord | undefined;
+  /** The records whose preference list includes `forNode`, for a restarted node's catch-up. */
+  syncRecords(forNode: string): IterableIterator<ReplicaWrite>;
+  /** A forwarded operation, run here as its coordinator. */
+  execute(op: Operation, ctx: OperationContext): Outcome | Promise<Outcome>;
+  /** Throws a RingCacheError ('UNAVAILABLE') while gossip has not started. */
+  ping(ping: Ping): PingReply;
+  pingReq(
+    from: string,
+    target: string,
+    updates: MemberUpdate[],
+  ): Promise<{ ack: boolean; updates: MemberUpdate[] }>;
+  applyRing(ring: RingState): RingState;
+}

@@ -1,0 +1,158 @@
+import { RingCacheError, type ErrorCode } from '../../errors';
+import type { Logger } from '../../observability/logger';
+import type { Store } from '../../store/store';
+import type { StoredValue } from '../../store/types';
+import { checkKey } from '../../store/validation';
+import type { ClusterView } from '../cluster-view';
+import type { HintStore } from '../recovery/hints';
+import { applyLocal } from './local-ops';
+import type { Consistency, Operation, OperationContext, Outcome } from './operation';
+import { requiredReplicas, type ReplicationSettings } from './quorum';
+import { QuorumReader } from './quorum-read';
+import { ReplicaWriter } from './replica-write';
+
+/**
+ * Errors on which a forward moves on to the next replica. QUORUM_NOT_MET is among them, although the
+ * write may have been applied: a known fault (issue 11, "re-forwards after QUORUM_NOT_MET"), kept
+ * until that issue fixes it, and reproduced by the simulator.
+ */
+const NODE_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'UNAVAILABLE',
+  'QUORUM_NOT_MET',
+  'SHUTTING_DOWN',
+]);
+
+export interface CoordinatorOptions {
+  view: ClusterView;
+  store: Store;
+  hints: HintStore;
+  replication: ReplicationSettings;
+  logger: Logger;
+  /** limits.max_key_bytes. */
+  maxKeyBytes: number;
+}
+
+/**
+ * Runs one Cache operation on this node, Dynamo-style (DESIGN.md "Data path"): a key outside this
+ * node's preference list is forwarded to the first alive node of it; otherwise this node coordinates:
+ * writes apply locally then go to the other replicas (answering once W acknowledged), reads consult R
+ * replicas and return the newest version. Never throws: every outcome is a result or a RingCacheError.
+ * Returns synchronously when nothing remote is needed (R=1 reads, N=1 writes): no promise on the hot path.
+ */
+export class Coordinator {
+  readonly #view: ClusterView;
+  readonly #store: Store;
+  readonly #rep: ReplicationSettings;
+  readonly #log: Logger;
+  readonly #writer: ReplicaWriter;
+  readonly #reader: QuorumReader;
+  readonly #maxKeyBytes: number;
+  /** Operations forwarded because this node is not a replica of the key (stale client rings). */
+  forwardedCount = 0;
+
+  constructor(opts: CoordinatorOptions) {
+    this.#view = opts.view;
+    this.#store = opts.store;
+    this.#rep = opts.replication;
+    this.#log = opts.logger;
+    this.#maxKeyBytes = opts.maxKeyBytes;
+    this.#writer = new ReplicaWriter(opts.view, opts.hints, opts.logger);
+    this.#reader = new QuorumReader(opts.view, opts.store, this.#writer);
+  }
+
+  /**
+   * The common read on its own: a get this node answers from its store at once, because it is a
+   * replica of the key and one copy is enough (R = 1). Returns the value, or null when the key is
+   * absent; undefined means "not that simple" (a bad key, a key owned elsewhere, R > 1): use execute(),
+   * which also reports errors. Lets a packed frame answer gets without building operation objects.
+   */
+  localGet(key: string, consistency: Consistency, forwarded: boolean): StoredValue | null | undefined {
+    if (requiredReplicas(consistency, 'read', this.#rep) > 1) return undefined;
+    try {
+      checkKey(key, this.#maxKeyBytes);
+    } catch {
+      return undefined;
+    }
+    if (!forwarded && !this.#preferenceList(key).includes(this.#view.selfId)) return undefined;
+    return this.#store.get(key) ?? null;
+  }
+
+  /**
+   * The key's replicas. When every node holds every key (N >= nodes, e.g. 3 of 3), the list's order
+   * changes nothing this node does with it, so the key is not hashed at all.
+   */
+  #preferenceList(key: string): readonly string[] {
+    const ring = this.#view.ring();
+    return this.#rep.factor >= ring.nodeIds.length
+      ? ring.nodeIds
+      : ring.preferenceList(key, this.#rep.factor);
+  }
+
+  execute(op: Operation, ctx: OperationContext): Outcome | Promise<Outcome> {
+    try {
+      // Checked before routing: a bad key is refused here, never forwarded.
+      checkKey(op.key, this.#maxKeyBytes);
+      const preferenceList = this.#preferenceList(op.key);
+      if (!ctx.forwarded && !preferenceList.includes(this.#view.selfId)) {
+        this.forwardedCount++;
+        return this.#forward(op, preferenceList, ctx.deadlineMs);
+      }
+      if (op.kind === 'get') {
+        const r = requiredReplicas(op.consistency, 'read', this.#rep);
+        if (r <= 1) return applyLocal(this.#store, op).result;
+        return this.#reader
+          .get(op.key, preferenceList, r, ctx.deadlineMs)
+          .catch((err: unknown) => this.#failed(err));
+      }
+      return this.#write(op, preferenceList, ctx.deadlineMs).catch((err: unknown) => this.#failed(err));
+    } catch (err) {
+      return this.#failed(err);
+    }
+  }
+
+  async #write(
+    op: Exclude<Operation, { kind: 'get' }>,
+    preferenceList: readonly string[],
+    deadlineMs: number,
+  ): Promise<Outcome> {
+    if (op.kind === 'incr' || op.kind === 'cas') {
+      // Decided here, so this copy must be current first: a replica that restarted empty, or missed a
+      // write, would otherwise count from a stale value.
+      await this.#reader.catchUp(op.key, preferenceList, deadlineMs);
+    }
+    const local = applyLocal(this.#store, op);
+    if (!local.written || this.#rep.factor === 1) return local.result;
+    const w = requiredReplicas(op.consistency, 'write', this.#rep);
+    const acks = await this.#writer.replicate(op.key, local.written, preferenceList, w, deadlineMs);
+    if (acks.acknowledged < w) {
+      return new RingCacheError(
+        'QUORUM_NOT_MET',
+        `write of key '${op.key}' was acknowledged by ${acks.acknowledged} of the ${w} replicas it needs ` +
+          `(write quorum ${w}, replication factor ${this.#rep.factor}; unreachable: ${acks.missing.join(', ') || 'none'}). ` +
+          `It is kept on ${acks.holders.join(', ')} and will reach the others through hints; retry or lower consistency.`,
+      );
+    }
+    return local.result;
+  }
+
+  async #forward(op: Operation, preferenceList: readonly string[], deadlineMs: number): Promise<Outcome> {
+    const candidates = preferenceList.filter((id) => this.#view.isAlive(id));
+    if (candidates.length === 0) candidates.push(...preferenceList);
+    let last: RingCacheError | undefined;
+    for (const id of candidates) {
+      const outcome = await this.#view.transport.forward(id, op, deadlineMs);
+      if (!(outcome instanceof RingCacheError) || !NODE_DOWN.has(outcome.code)) return outcome;
+      last = outcome;
+    }
+    return new RingCacheError(
+      'UNAVAILABLE',
+      `no replica of the key answered (${preferenceList.join(', ')}): ${last?.message ?? 'all down'}`,
+    );
+  }
+
+  #failed(err: unknown): RingCacheError {
+    if (err instanceof RingCacheError) return err;
+    this.#log.error({ err }, 'unexpected error in coordinator');
+    return new RingCacheError('INTERNAL', 'internal error (logged on the node)');
+  }
+}

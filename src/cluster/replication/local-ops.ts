@@ -1,0 +1,61 @@
+import type { Store } from '../../store/store';
+import type { StoreRecord } from '../../store/types';
+import type { Operation, OperationResult } from './operation';
+
+/**
+ * Applies one operation to the local store. Writes also return the record they produced, so the
+ * coordinator can send exactly that state (same version) to the other replicas. Store errors (a key
+ * too large, a version conflict) are thrown as RingCacheErrors; the coordinator turns them into outcomes.
+ */
+export interface LocalOutcome {
+  result: OperationResult;
+  /** Present when the operation changed the store: the key's new state, to replicate. */
+  written?: StoreRecord;
+}
+
+/** A record as a get result: absent, deleted and expired records all read as no entry. */
+export function recordToGetResult(record: StoreRecord | undefined, nowMs: number): OperationResult {
+  if (!record || record.tombstone || (record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs)) {
+    return { kind: 'get', entry: undefined };
+  }
+  return { kind: 'get', entry: record };
+}
+
+export function applyLocal(store: Store, op: Operation): LocalOutcome {
+  switch (op.kind) {
+    case 'get':
+      return { result: { kind: 'get', entry: store.get(op.key) } };
+    case 'set': {
+      const out = store.set(op.key, op.value, op.flags, { ttlMs: op.ttlMs, mode: op.mode });
+      return {
+        result: { kind: 'set', stored: out.stored, version: out.version },
+        written: out.stored ? store.readRecord(op.key) : undefined,
+      };
+    }
+    case 'delete': {
+      const out = store.delete(op.key);
+      return {
+        result: { kind: 'delete', deleted: out.deleted, version: out.version },
+        written: store.readRecord(op.key),
+      };
+    }
+    case 'touch': {
+      const found = store.touch(op.key, op.ttlMs);
+      return {
+        result: { kind: 'touch', found },
+        written: found ? store.readRecord(op.key) : undefined,
+      };
+    }
+    case 'incr': {
+      const out = store.increment(op.key, op.delta, { initial: op.initial, ttlMs: op.ttlMs });
+      return {
+        result: { kind: 'incr', value: out.value, version: out.version },
+        written: store.readRecord(op.key),
+      };
+    }
+    case 'cas': {
+      const version = store.compareAndSet(op.key, op.expected, op.value, op.flags, op.ttlMs);
+      return { result: { kind: 'cas', version }, written: store.readRecord(op.key) };
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import type { RingCacheError } from '../../errors';
+import type { SetMode, StoredValue, ValueFlags } from '../../store/types';
+import type { Version } from '../../store/version';
+
+/**
+ * The Cache operations as the core sees them: named fields, domain types, no wire shapes. The edges
+ * translate once: protobuf messages and packed frames into these (src/server/operation-wire.ts), and
+ * outcomes back into results with a gRPC code.
+ */
+
+/** How many replicas a call needs: the configured W or R, or one, a majority, all N. */
+export type Consistency = 'default' | 'one' | 'quorum' | 'all';
+
+export interface GetOperation {
+  kind: 'get';
+  key: string;
+  consistency: Consistency;
+}
+export interface SetOperation {
+  kind: 'set';
+  key: string;
+  value: Buffer;
+  flags: ValueFlags;
+  /** Milliseconds the value lives; 0 = no expiry. */
+  ttlMs: number;
+  mode: SetMode;
+  consistency: Consistency;
+}
+export interface DeleteOperation {
+  kind: 'delete';
+  key: string;
+  consistency: Consistency;
+}
+export interface TouchOperation {
+  kind: 'touch';
+  key: string;
+  /** The new TTL in milliseconds; 0 = no expiry. */
+  ttlMs: number;
+  consistency: Consistency;
+}
+export interface IncrOperation {
+  kind: 'incr';
+  key: string;
+  delta: number;
+  /** The value an absent key starts from before `delta` is added. */
+  initial: number;
+  /** TTL in milliseconds given to a key the increment creates; 0 = no expiry. */
+  ttlMs: number;
+  consistency: Consistency;
+}
+export interface CasOperation {
+  kind: 'cas';
+  key: string;
+  /** The version the caller read: the write happens only if the key still holds it. */
+  expected: Version;
+  value: Buffer;
+  flags: ValueFlags;
+  ttlMs: number;
+  consistency: Consistency;
+}
+
+export type Operation =
+  GetOperation | SetOperation | DeleteOperation | TouchOperation | IncrOperation | CasOperation;
+export type OperationKind = Operation['kind'];
+
+export interface GetResult {
+  kind: 'get';
+  /** Undefined when the key is absent, deleted or expired. `expiresAtMs` is absolute (0 = never). */
+  entry: StoredValue | undefined;
+}
+export interface SetResult {
+  kind: 'set';
+  /** False when the mode's condition (ifAbsent, ifPresent) did not hold. */
+  stored: boolean;
+  /** The version written, or the version in place when nothing was stored (undefined if none). */
+  version: Version | undefined;
+}
+export interface DeleteResult {
+  kind: 'delete';
+  deleted: boolean;
+  /** The tombstone's version; undefined when the answer came through a wire that does not carry it. */
+  version: Version | undefined;
+}
+export interface TouchResult {
+  kind: 'touch';
+  found: boolean;
+}
+export interface IncrResult {
+  kind: 'incr';
+  value: number;
+  version: Version;
+}
+export interface CasResult {
+  kind: 'cas';
+  version: Version;
+}
+
+export type OperationResult = GetResult | SetResult | DeleteResult | TouchResult | IncrResult | CasResult;
+
+/** What an operation came to: its result, or the typed error that says why not. */
+export type Outcome = OperationResult | RingCacheError;
+
+export interface OperationContext {
+  /** Set when another node forwarded this operation: serve it here, never forward again (no loops). */
+  forwarded: boolean;
+  /** Absolute deadline (the node clock's ms) for everything this operation does. */
+  deadlineMs: number;
+}
+
+/** Operations whose second application differs from the first: never retried where they may have applied. */
+export function isReadModifyWrite(op: Operation): boolean {
+  return op.kind === 'incr' || op.kind === 'cas';
+}

@@ -1,0 +1,288 @@
+import * as grpc from '@grpc/grpc-js';
+import type { MemberUpdate } from '../cluster/membership/types';
+import type { Ping, PingReply, PeerTransport, ReplicaWrite } from '../cluster/peer-transport';
+import type { Operation, Outcome } from '../cluster/replication/operation';
+import type { RingState } from '../cluster/ring-change/topology';
+import { RingCacheError } from '../errors';
+import { loadServices } from '../proto/load';
+import {
+  Code,
+  METADATA,
+  type MemberUpdateMsg,
+  type PingResponseMsg,
+  type RingStateMsg,
+  type SyncResponseMsg,
+} from '../proto/messages';
+import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../proto/packed';
+import { errorFromWire } from '../proto/status-codes';
+import type { StoreRecord } from '../store/types';
+import { BatchedStream } from '../transport/batched-stream';
+import { withClusterToken } from '../transport/cluster-token';
+import { CHANNEL_OPTIONS, PipelineConnection } from '../transport/pipeline-connection';
+import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
+import { operationToMsg, outcomeFromMsg } from './operation-wire';
+import { writeFromPacked, writeToPacked } from './packed-operations';
+import { msgToRecord } from './record-codec';
+
+type Unary<Req, Res> = (
+  req: Req,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: Res) => void,
+) => grpc.ClientUnaryCall;
+
+interface PeerStub {
+  Sync(req: { forNode: string }, md?: grpc.Metadata): grpc.ClientReadableStream<SyncResponseMsg>;
+  PingReq: Unary<{ from: string; target: string; updates: MemberUpdateMsg[] }, PingResponseMsg>;
+  ApplyRing: Unary<RingStateMsg, RingStateMsg>;
+  Ping: Unary<{ from: string; updates: MemberUpdateMsg[]; ringEpoch: number }, PingResponseMsg>;
+}
+
+const refusal = (code: number, message: string) => errorFromWire(code, message, undefined);
+
+/**
+ * Everything one node says to another over gRPC: batched replica writes and reads on long-lived packed
+ * streams, forwarded Cache operations (Pipeline with x-ringcache-forwarded-by), gossip pings and the
+ * catch-up Sync stream. Replies are decoded straight into domain values (no extra promise per call).
+ */
+class PeerConnection {
+  readonly address: string;
+  readonly stub: PeerStub & grpc.Client;
+  readonly replicate: BatchedStream<ReplicaWrite, RingCacheError | undefined, Buffer, unknown[]>;
+  readonly read: BatchedStream<string, StoreRecord | undefined | RingCacheError, Buffer, unknown[]>;
+  readonly forwarder: PipelineConnection;
+
+  constructor(selfId: string, id: string, address: string, clusterToken: string | undefined) {
+    this.address = address;
+    const peerName = `node ${id} (${address})`;
+    const { Peer } = loadServices();
+    this.stub = new Peer(
+      address,
+      grpc.credentials.createInsecure(),
+      withClusterToken(CHANNEL_OPTIONS, clusterToken),
+    ) as unknown as PeerStub & grpc.Client;
+    const deserialize = (buf: Buffer): unknown[] => unpackFrame(deserializePackedFrame(buf));
+    const open = (method: string) => () =>
+      this.stub.makeBidiStreamRequest<Buffer, unknown[]>(
+        `/ringcache.v1.Peer/${method}`,
+        serializePackedFrame,
+        deserialize,
+        new grpc.Metadata(),
+      );
+    this.replicate = new BatchedStream(
+      open('Replicate'),
+      {
+        encode: (writes, frameId) => packFrame(frameId, selfId, writes.map(writeToPacked)),
+        frameIdOf: (r) => Number(r[0]),
+        decode: (r) =>
+          r
+            .slice(2)
+            .map((code) =>
+              code === Code.OK ? undefined : refusal(Number(code), `${peerName} refused the write`),
+            ),
+        failure: refusal,
+      },
+      // One frame in flight per replica: writes made meanwhile leave together with the reply.
+      // npm run bench, N=3/W=2, 256 in flight: 70.4k ops/s against 54.7k with no limit.
+      { peerName, maxFramesInFlight: 1 },
+    );
+    this.read = new BatchedStream(
+      open('Read'),
+      {
+        encode: (keys, frameId) => packFrame(frameId, selfId, keys),
+        frameIdOf: (r) => Number(r[0]),
+        decode: (r) =>
+          r.slice(2).map((p) => {
+            if (!Array.isArray(p) || p.length === 0) return undefined;
+            return (
+              writeFromPacked(p)?.record ??
+              refusal(Code.INTERNAL, `${peerName} sent a record with no version`)
+            );
+          }),
+        failure: refusal,
+      },
+      { peerName },
+    );
+    this.forwarder = new PipelineConnection({
+      address,
+      peerName,
+      metadata: { [METADATA.forwardedBy]: selfId },
+      clusterToken,
+    });
+  }
+
+  close(): void {
+    this.replicate.close();
+    this.read.close();
+    this.forwarder.close();
+    this.stub.close();
+  }
+}
+
+export interface GrpcPeerTransportOptions {
+  selfId: string;
+  /** The address to dial for a member (current ring, or one it left); undefined when unknown. */
+  addressOf(id: string): string | undefined;
+  /** RINGCACHE_CLUSTER_TOKEN: sent with every call when the cluster has one. */
+  clusterToken?: string;
+}
+
+/** The core's PeerTransport over the Peer service: one connection per member, opened on first use. */
+export class GrpcPeerTransport implements PeerTransport {
+  readonly #opts: GrpcPeerTransportOptions;
+  readonly #connections = new Map<string, PeerConnection>();
+
+  constructor(opts: GrpcPeerTransportOptions) {
+    this.#opts = opts;
+  }
+
+  replicate(to: string, write: ReplicaWrite, deadlineMs: number): Promise<RingCacheError | undefined> {
+    const conn = this.#connection(to);
+    return conn instanceof RingCacheError ? Promise.resolve(conn) : conn.replicate.send(write, deadlineMs);
+  }
+
+  read(to: string, key: string, deadlineMs: number): Promise<StoreRecord | undefined | RingCacheError> {
+    const conn = this.#connection(to);
+    return conn instanceof RingCacheError ? Promise.resolve(conn) : conn.read.send(key, deadlineMs);
+  }
+
+  async forward(to: string, op: Operation, deadlineMs: number): Promise<Outcome> {
+    const conn = this.#connection(to);
+    if (conn instanceof RingCacheError) return conn;
+    const { id: _unnumbered, ...body } = operationToMsg(op, 0);
+    const result = await conn.forwarder.send(body, deadlineMs);
+    return outcomeFromMsg(result, Date.now());
+  }
+
+  sync(
+    to: string,
+    forNode: string,
+    onRecords: (records: readonly ReplicaWrite[]) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const conn = this.#connection(to);
+    if (conn instanceof RingCacheError) return Promise.reject(conn);
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(new RingCacheError('SHUTTING_DOWN', 'catch-up stopped'));
+      const stream = conn.stub.Sync({ forNode });
+      const onAbort = () => stream.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = (err?: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      stream.on('data', (msg: SyncResponseMsg) => {
+        const writes: ReplicaWrite[] = [];
+        for (const m of msg.records) {
+          const record = msgToRecord(m);
+          if (record) writes.push({ key: m.key, record });
+        }
+        onRecords(writes);
+      });
+      stream.on('end', () => done());
+      stream.on('error', (err: Error) => done(err));
+    });
+  }
+
+  async ping(to: string, ping: Ping, timeoutMs: number, signal: AbortSignal): Promise<PingReply> {
+    const res = await this.#unary<PingResponseMsg>(
+      to,
+      (stub, cb, opts) =>
+        stub.Ping(
+          { from: ping.from, updates: updatesToWire(ping.updates), ringEpoch: ping.ringEpoch },
+          new grpc.Metadata(),
+          opts,
+          cb,
+        ),
+      timeoutMs,
+      signal,
+    );
+    return { updates: updatesFromWire(res.updates), ringEpoch: res.ringEpoch ?? 0 };
+  }
+
+  async pingReq(
+    via: string,
+    target: string,
+    ping: Ping,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<{ ack: boolean; updates: MemberUpdate[] }> {
+    const res = await this.#unary<PingResponseMsg>(
+      via,
+      (stub, cb, opts) =>
+        stub.PingReq(
+          { from: ping.from, target, updates: updatesToWire(ping.updates) },
+          new grpc.Metadata(),
+          opts,
+          cb,
+        ),
+      timeoutMs,
+      signal,
+    );
+    return { ack: res.ack, updates: updatesFromWire(res.updates) };
+  }
+
+  async applyRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState> {
+    const res = await this.#unary<RingStateMsg>(
+      to,
+      (stub, cb, opts) => stub.ApplyRing(ringToWire(ring), new grpc.Metadata(), opts, cb),
+      timeoutMs,
+    );
+    return ringFromWire(res);
+  }
+
+  forget(id: string): void {
+    this.#connections.get(id)?.close();
+    this.#connections.delete(id);
+  }
+
+  close(): void {
+    for (const c of this.#connections.values()) c.close();
+    this.#connections.clear();
+  }
+
+  /** The open connection to `id`, opened now if needed, re-opened when its address changed. */
+  #connection(id: string): PeerConnection | RingCacheError {
+    const address = this.#opts.addressOf(id);
+    let conn = this.#connections.get(id);
+    if (conn && address !== undefined && conn.address !== address) {
+      this.forget(id);
+      conn = undefined;
+    }
+    if (conn) return conn;
+    if (address === undefined)
+      return new RingCacheError('UNAVAILABLE', `node ${id} is not a member this node knows`);
+    conn = new PeerConnection(this.#opts.selfId, id, address, this.#opts.clusterToken);
+    this.#connections.set(id, conn);
+    return conn;
+  }
+
+  #unary<T>(
+    to: string,
+    call: (
+      stub: PeerStub,
+      cb: (err: grpc.ServiceError | null, res?: T) => void,
+      opts: grpc.CallOptions,
+    ) => grpc.ClientUnaryCall,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const conn = this.#connection(to);
+    if (conn instanceof RingCacheError) return Promise.reject(conn);
+    return new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) return reject(new Error('aborted'));
+      const onAbort = () => handle.cancel();
+      const handle = call(
+        conn.stub,
+        (err, res) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (err || !res) reject(err ?? new Error('empty reply'));
+          else resolve(res);
+        },
+        { deadline: Date.now() + timeoutMs },
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

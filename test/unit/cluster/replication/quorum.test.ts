@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import {
+  majority,
+  requiredReplicas,
+  type ReplicationSettings,
+} from '../../../../src/cluster/replication/quorum';
+import type { Consistency } from '../../../../src/cluster/replication/operation';
+
+describe('majority', () => {
+  const cases: [number, number][] = [
+    [1, 1],
+    [2, 2],
+    [3, 2],
+    [4, 3],
+    [5, 3],
+    [6, 4],
+    [7, 4],
+  ];
+  for (const [factor, expected] of cases) {
+    it(`is ${expected} of ${factor} replicas`, () => {
+      expect(majority(factor)).to.equal(expected);
+    });
+  }
+});
+
+describe('requiredReplicas', () => {
+  type Row = [consistency: Consistency, kind: 'read' | 'write', rep: ReplicationSettings, expected: number];
+  const rep = (factor: number, writeQuorum: number, readQuorum: number): ReplicationSettings => ({
+    factor,
+    writeQuorum,
+    readQuorum,
+  });
+  const table: Row[] = [
+    // The default cluster: N=3 W=2 R=1.
+    ['default', 'write', rep(3, 2, 1), 2],
+    ['default', 'read', rep(3, 2, 1), 1],
+    ['one', 'write', rep(3, 2, 1), 1],
+    ['one', 'read', rep(3, 2, 1), 1],
+    ['quorum', 'write', rep(3, 2, 1), 2],
+    ['quorum', 'read', rep(3, 2, 1), 2],
+    ['all', 'write', rep(3, 2, 1), 3],
+    ['all', 'read', rep(3, 2, 1), 3],
+    // N=5 W=3 R=2.
+    ['default', 'write', rep(5, 3, 2), 3],
+    ['default', 'read', rep(5, 3, 2), 2],
+    ['quorum', 'read', rep(5, 3, 2), 3],
+    ['all', 'write', rep(5, 3, 2), 5],
+    // A single node.
+    ['default', 'write', rep(1, 1, 1), 1],
+    ['quorum', 'read', rep(1, 1, 1), 1],
+    ['all', 'write', rep(1, 1, 1), 1],
+    // Configured quorums outside [1, N] are clamped.
+    ['default', 'write', rep(3, 7, 1), 3],
+    ['default', 'read', rep(3, 2, 9), 3],
+    ['default', 'write', rep(3, 0, 1), 1],
+    ['default', 'read', rep(3, 2, 0), 1],
+    // An unknown wire value is read as 'default' at the server edge: test/unit/server/operation-wire.test.ts.
+  ];
+  for (const [consistency, kind, settings, expected] of table) {
+    it(`needs ${expected} for a ${consistency} ${kind} with N=${settings.factor} W=${settings.writeQuorum} R=${settings.readQuorum}`, () => {
+      expect(requiredReplicas(consistency, kind, settings)).to.equal(expected);
+    });
+  }
+});

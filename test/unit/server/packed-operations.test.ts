@@ -1,0 +1,311 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import type { ReplicaWrite } from '../../../src/cluster/peer-transport';
+import type { Consistency, Operation, Outcome } from '../../../src/cluster/replication/operation';
+import { RingCacheError, type ErrorCode } from '../../../src/errors';
+import { Code, type OpKind } from '../../../src/proto/messages';
+import {
+  deserializePackedFrame,
+  KIND_CODE,
+  OP_KIND,
+  packFrame,
+  serializePackedFrame,
+  unpackFrame,
+  type PackedOp,
+} from '../../../src/proto/packed';
+import { wireCodeOf } from '../../../src/proto/status-codes';
+import { consistencyToWire } from '../../../src/server/operation-wire';
+import {
+  operationFromPacked,
+  outcomeToPacked,
+  writeFromPacked,
+  writeToPacked,
+} from '../../../src/server/packed-operations';
+import type { SetMode, StoreRecord, ValueFlags } from '../../../src/store/types';
+
+/** The wire name of each domain kind: what KIND_CODE and OP_KIND are keyed by. */
+const WIRE_KIND: Record<Operation['kind'], OpKind> = {
+  get: 'get',
+  set: 'set',
+  delete: 'delete',
+  touch: 'touch',
+  incr: 'increment',
+  cas: 'compareAndSet',
+};
+const MODE_WIRE: Record<SetMode, number> = { always: 0, ifAbsent: 1, ifPresent: 2 };
+
+/** An operation in the positional layout documented at the top of src/proto/packed.ts, written by hand. */
+function toPacked(op: Operation): PackedOp {
+  const code = KIND_CODE[WIRE_KIND[op.kind]];
+  const c = consistencyToWire(op.consistency);
+  switch (op.kind) {
+    case 'get':
+      return [code, op.key, c];
+    case 'set':
+      return [code, op.key, op.value, op.flags, op.ttlMs, MODE_WIRE[op.mode], c];
+    case 'delete':
+      return [code, op.key, c];
+    case 'touch':
+      return [code, op.key, op.ttlMs, c];
+    case 'incr':
+      return [code, op.key, op.delta, op.initial, op.ttlMs, c];
+    case 'cas':
+      return [code, op.key, op.value, op.flags, op.ttlMs, c, op.expected.timestamp, op.expected.node];
+  }
+}
+
+function expectRefused(got: unknown, code: ErrorCode, message?: RegExp): void {
+  expect(got).to.be.instanceOf(RingCacheError);
+  expect((got as RingCacheError).code).to.equal(code);
+  if (message) expect((got as RingCacheError).message).to.match(message);
+}
+
+describe('operationFromPacked', () => {
+  const value = Buffer.from('v');
+  const cases: [OpKind, PackedOp, Operation][] = [
+    ['get', [0, 'k', 2], { kind: 'get', key: 'k', consistency: 'quorum' }],
+    [
+      'set',
+      [1, 'k', value, 1, 500, 2, 3],
+      { kind: 'set', key: 'k', value, flags: 1, ttlMs: 500, mode: 'ifPresent', consistency: 'all' },
+    ],
+    ['delete', [2, 'k', 1], { kind: 'delete', key: 'k', consistency: 'one' }],
+    ['touch', [3, 'k', 900, 2], { kind: 'touch', key: 'k', ttlMs: 900, consistency: 'quorum' }],
+    [
+      'increment',
+      [4, 'k', -3, 10, 60, 1],
+      { kind: 'incr', key: 'k', delta: -3, initial: 10, ttlMs: 60, consistency: 'one' },
+    ],
+    [
+      'compareAndSet',
+      [5, 'k', value, 2, 0, 3, 123, 'n2'],
+      {
+        kind: 'cas',
+        key: 'k',
+        expected: { timestamp: 123, node: 'n2' },
+        value,
+        flags: 2,
+        ttlMs: 0,
+        consistency: 'all',
+      },
+    ],
+  ];
+  for (const [kind, packed, expected] of cases) {
+    it(`reads a packed ${kind}`, () => {
+      expect(operationFromPacked(packed)).to.deep.equal(expected);
+    });
+  }
+
+  it('refuses a compareAndSet with no expected node with INVALID_ARGUMENT', () => {
+    expectRefused(
+      operationFromPacked([5, 'k', value, 0, 0, 0, 0, '']),
+      'INVALID_ARGUMENT',
+      /expected is missing/,
+    );
+    expectRefused(operationFromPacked([5, 'k', value, 0, 0, 0, 0]), 'INVALID_ARGUMENT');
+  });
+
+  it('refuses a set with an unknown mode with INVALID_ARGUMENT naming the allowed modes', () => {
+    expectRefused(operationFromPacked([1, 'k', value, 0, 0, 7, 0]), 'INVALID_ARGUMENT', /mode 7.*ALWAYS/);
+  });
+
+  it('turns a Uint8Array value into a Buffer and a missing or mistyped field into its default', () => {
+    const op = operationFromPacked([1, 42, new Uint8Array([9]), 'x']);
+    if (!op || op instanceof RingCacheError || op.kind !== 'set') return expect.fail('not a set');
+    expect(Buffer.isBuffer(op.value)).to.equal(true);
+    expect([...op.value]).to.deep.equal([9]);
+    expect(op).to.include({ key: '', flags: 0, ttlMs: 0, mode: 'always', consistency: 'default' });
+    const noValue = operationFromPacked([1, 'k', 'not bytes']);
+    if (!noValue || noValue instanceof RingCacheError || noValue.kind !== 'set')
+      return expect.fail('not a set');
+    expect(noValue.value.length).to.equal(0);
+  });
+
+  it('is undefined for an unknown kind', () => {
+    expect(operationFromPacked([6, 'k'])).to.equal(undefined);
+    expect(operationFromPacked([-1, 'k'])).to.equal(undefined);
+    expect(operationFromPacked(['0', 'k'])).to.equal(undefined);
+    expect(operationFromPacked([])).to.equal(undefined);
+  });
+
+  it('agrees with KIND_CODE and OP_KIND on every kind', () => {
+    for (const [kind, packed, expected] of cases) {
+      const code = KIND_CODE[WIRE_KIND[expected.kind]];
+      expect(code).to.equal(packed[0]);
+      expect(OP_KIND[code]).to.equal(kind);
+      expect((operationFromPacked(toPacked(expected)) as Operation).kind).to.equal(expected.kind);
+    }
+  });
+});
+
+describe('outcomeToPacked', () => {
+  const now = 1_700_000_000_000;
+  const version = { timestamp: 99, node: 'n3' };
+
+  it('packs a found get with value, flags, version and remaining TTL', () => {
+    const value = Buffer.from('abc');
+    const outcome: Outcome = { kind: 'get', entry: { value, flags: 1, version, expiresAtMs: now + 1500 } };
+    expect(outcomeToPacked(outcome, now)).to.deep.equal([0, true, value, 1, 99, 'n3', 1500]);
+  });
+
+  it('packs TTL 0 for a found get that never expires', () => {
+    const value = Buffer.from('abc');
+    const outcome: Outcome = { kind: 'get', entry: { value, flags: 0, version, expiresAtMs: 0 } };
+    expect(outcomeToPacked(outcome, now)).to.deep.equal([0, true, value, 0, 99, 'n3', 0]);
+  });
+
+  it('packs an absent get as [0, false]', () => {
+    expect(outcomeToPacked({ kind: 'get', entry: undefined }, now)).to.deep.equal([0, false]);
+  });
+
+  it('packs set, delete, touch, incr and cas', () => {
+    expect(outcomeToPacked({ kind: 'set', stored: true, version }, now)).to.deep.equal([0, true, 99, 'n3']);
+    expect(outcomeToPacked({ kind: 'delete', deleted: false, version }, now)).to.deep.equal([0, false]);
+    expect(outcomeToPacked({ kind: 'touch', found: true }, now)).to.deep.equal([0, true]);
+    expect(outcomeToPacked({ kind: 'incr', value: -5, version }, now)).to.deep.equal([0, -5, 99, 'n3']);
+    expect(outcomeToPacked({ kind: 'cas', version }, now)).to.deep.equal([0, 99, 'n3']);
+  });
+
+  it('packs a missing version as timestamp 0 and node ""', () => {
+    expect(outcomeToPacked({ kind: 'set', stored: false, version: undefined }, now)).to.deep.equal([
+      0,
+      false,
+      0,
+      '',
+    ]);
+  });
+
+  it('packs a failure as [code, message, errorName]', () => {
+    expect(outcomeToPacked(new RingCacheError('VERSION_CONFLICT', 'moved on'), now)).to.deep.equal([
+      Code.FAILED_PRECONDITION,
+      'moved on',
+      'VERSION_CONFLICT',
+    ]);
+  });
+
+  it('packs every error code with its own wire code and its name, never as OK', () => {
+    for (const code of Object.keys(wireCodeOf) as ErrorCode[]) {
+      const packed = outcomeToPacked(new RingCacheError(code, 'm'), now);
+      expect(packed, code).to.deep.equal([wireCodeOf[code], 'm', code]);
+      expect(packed[0], code).to.not.equal(Code.OK);
+    }
+  });
+});
+
+describe('writeToPacked and writeFromPacked', () => {
+  const live: StoreRecord = {
+    value: Buffer.from('hello'),
+    flags: 1,
+    version: { timestamp: 1_700_000_000_123, node: 'n2' },
+    expiresAtMs: 1_700_000_060_000,
+    tombstone: false,
+  };
+  const tombstone: StoreRecord = {
+    value: Buffer.alloc(0),
+    flags: 0,
+    version: { timestamp: 42, node: 'n3' },
+    expiresAtMs: 99,
+    tombstone: true,
+  };
+
+  it('writes the positional layout of peer.proto', () => {
+    expect(writeToPacked({ key: 'k', record: live, hintFor: 'n4' })).to.deep.equal([
+      'k',
+      live.value,
+      1,
+      1_700_000_000_123,
+      'n2',
+      1_700_000_060_000,
+      false,
+      'n4',
+    ]);
+  });
+
+  const writes: [string, ReplicaWrite][] = [
+    ['a live record', { key: 'k', record: live }],
+    ['a tombstone', { key: 'gone', record: tombstone }],
+    ['a hint held for a dead replica', { key: 'k', record: live, hintFor: 'n4' }],
+  ];
+  for (const [name, write] of writes) {
+    it(`carries ${name} there and back unchanged`, () => {
+      expect(writeFromPacked(writeToPacked(write))).to.deep.equal(write);
+    });
+
+    it(`carries ${name} through a msgpack frame unchanged`, () => {
+      const frame = unpackFrame(packFrame(1, 0, [writeToPacked(write)]));
+      expect(writeFromPacked(frame[2] as unknown[])).to.deep.equal(write);
+    });
+  }
+
+  it('reads no hint when hintFor is empty', () => {
+    expect(writeFromPacked(writeToPacked({ key: 'k', record: live }))).to.not.have.property('hintFor');
+  });
+
+  it('refuses a record with no version node', () => {
+    const packed: unknown[] = writeToPacked({ key: 'k', record: live });
+    packed[4] = '';
+    expect(writeFromPacked(packed)).to.equal(undefined);
+    expect(writeFromPacked(['k', live.value, 1, 5])).to.equal(undefined);
+    expect(writeFromPacked([])).to.equal(undefined);
+  });
+});
+
+describe('a frame of packed operations (property)', () => {
+  const key = fc.string({ unit: 'binary', maxLength: 40 });
+  const int = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
+  const nat = fc.nat({ max: 2 ** 31 - 1 });
+  const consistency = fc.constantFrom<Consistency>('default', 'one', 'quorum', 'all');
+  const flags = fc.constantFrom<ValueFlags>(0, 1, 2);
+  const mode = fc.constantFrom<SetMode>('always', 'ifAbsent', 'ifPresent');
+  const bytes = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a));
+  const op: fc.Arbitrary<Operation> = fc.oneof(
+    fc.record({ kind: fc.constant('get' as const), key, consistency }),
+    fc.record({ kind: fc.constant('set' as const), key, value: bytes, flags, ttlMs: nat, mode, consistency }),
+    fc.record({ kind: fc.constant('delete' as const), key, consistency }),
+    fc.record({ kind: fc.constant('touch' as const), key, ttlMs: nat, consistency }),
+    fc.record({
+      kind: fc.constant('incr' as const),
+      key,
+      delta: fc.maxSafeInteger(),
+      initial: int,
+      ttlMs: nat,
+      consistency,
+    }),
+    fc.record({
+      kind: fc.constant('cas' as const),
+      key,
+      expected: fc.record({ timestamp: fc.maxSafeNat(), node: fc.string({ minLength: 1, maxLength: 8 }) }),
+      value: bytes,
+      flags,
+      ttlMs: nat,
+      consistency,
+    }),
+  );
+
+  it('reads back every operation as it was written, in order, with the frame header intact', () => {
+    fc.assert(
+      fc.property(nat, nat, fc.array(op, { maxLength: 20 }), (frameId, timeoutMs, ops) => {
+        const frame = unpackFrame(packFrame(frameId, timeoutMs, ops.map(toPacked)));
+        expect(frame[0]).to.equal(frameId);
+        expect(frame[1]).to.equal(timeoutMs);
+        expect(frame.length).to.equal(ops.length + 2);
+        const read = frame.slice(2).map((p) => operationFromPacked(p as PackedOp));
+        expect(read).to.deep.equal(ops);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('survives the PackedFrame wrapping too', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 8 }), (ops) => {
+        const wire = serializePackedFrame(packFrame(1, 0, ops.map(toPacked)));
+        const read = unpackFrame(deserializePackedFrame(wire))
+          .slice(2)
+          .map((p) => operationFromPacked(p as PackedOp));
+        expect(read).to.deep.equal(ops);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
