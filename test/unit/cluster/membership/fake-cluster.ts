@@ -9,17 +9,9 @@ import type {
   Scheduler,
 } from '../../../../src/cluster/membership/types';
 
-/** mulberry32: a tiny seeded generator, so every run probes in the same order. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../support/seeded-random';
+
+export { seededRandom };
 
 /** Lets every queued promise callback run (setImmediate fires only after the microtask queue drains). */
 export function settle(): Promise<void> {

@@ -1,0 +1,286 @@
+import { expect } from 'chai';
+import type { Version } from '../../src/store/version';
+import {
+  CHECKERS,
+  casOnce,
+  checkAll,
+  convergence,
+  deletesUndone,
+  formatViolations,
+  increments,
+  lostWrites,
+  staleReads,
+} from './checkers';
+import type { FinalState, HistoryEntry, HistoryKind, ReplicaCopy } from './history';
+
+const v = (timestamp: number, node = 'n1'): Version => ({ timestamp, node });
+
+/** One operation on key 'k' at n1, W or R = 2 of N = 3, invoked at id*10 ms and answered 5 ms later. */
+function entry(kind: HistoryKind, id: number, more: Partial<HistoryEntry>): HistoryEntry {
+  return {
+    ...{ id, kind, key: 'k', node: 'n1', required: 2, factor: 3 },
+    ...{ invokedAtMs: id * 10, completedAtMs: id * 10 + 5, status: 'ok' },
+    ...more,
+  };
+}
+/** Still running at the end of the run (or timed out): no version, no completion. */
+const unknown: Partial<HistoryEntry> = { status: 'unknown', completedAtMs: undefined, error: 'TIMEOUT' };
+
+const set = (id: number, version: Version | undefined, more: Partial<HistoryEntry> = {}) =>
+  entry('set', id, { value: `value-${id}`, version, ...more });
+const del = (id: number, version: Version | undefined, more: Partial<HistoryEntry> = {}) =>
+  entry('delete', id, { version, ...more });
+const incr = (id: number, delta: number, more: Partial<HistoryEntry> = {}) =>
+  entry('incr', id, { key: 'c', delta, ...more });
+const cas = (id: number, expected: Version, version: Version, more: Partial<HistoryEntry> = {}) =>
+  entry('cas', id, { expected, version, ...more });
+/** A get that found `readVersion`, or found nothing when it is undefined. */
+const get = (id: number, readVersion: Version | undefined, more: Partial<HistoryEntry> = {}) =>
+  entry('get', id, { found: readVersion !== undefined, readVersion, ...more });
+
+interface FinalParts {
+  /** Per key: the version the final quorum read found, or 'not found'. */
+  reads?: Record<string, Version | 'not found'>;
+  replicas?: Record<string, ReplicaCopy[]>;
+  counters?: Record<string, number>;
+}
+function final({ reads = {}, replicas = {}, counters = {} }: FinalParts): FinalState {
+  const read = (r: Version | 'not found') =>
+    r === 'not found' ? { found: false } : { found: true, version: r };
+  return {
+    reads: new Map(Object.entries(reads).map(([key, r]) => [key, read(r)])),
+    replicas: new Map(Object.entries(replicas)),
+    counters: new Map(Object.entries(counters)),
+  };
+}
+const messages = (violations: { message: string }[]) => violations.map((x) => x.message);
+
+describe('lostWrites', () => {
+  const history = [set(1, v(100)), set(2, v(200, 'n2'))];
+
+  it('passes when the final read returns the newest acknowledged write', () => {
+    expect(lostWrites(history, final({ reads: { k: v(200, 'n2') } }))).to.deep.equal([]);
+  });
+
+  it('passes when the final read returns a newer write that was never acknowledged', () => {
+    expect(lostWrites([...history, set(3, undefined, unknown)], final({ reads: { k: v(300) } }))).to.be.empty;
+  });
+
+  it('reports a final read older than the newest acknowledged write, naming it', () => {
+    expect(messages(lostWrites(history, final({ reads: { k: v(100) } })))).to.deep.equal([
+      'final read returned 100@n1, older than set #2 (200@n2, W=2)',
+    ]);
+  });
+
+  it('passes when nothing is found after a delete whose outcome is unknown (its node crashed mid-call)', () => {
+    expect(lostWrites([...history, del(3, undefined, unknown)], final({ reads: { k: 'not found' } }))).to.be
+      .empty;
+  });
+
+  it('reports nothing found when the only unknown delete is older than the newest acknowledged write', () => {
+    const older = del(3, v(150), { status: 'unknown' });
+    expect(lostWrites([...history, older], final({ reads: { k: 'not found' } }))).to.have.length(1);
+  });
+
+  it('reports a key with acknowledged writes but no final read', () => {
+    const violations = lostWrites(history, final({}));
+    expect(violations).to.have.length(1);
+    expect(violations[0]!.message).to.match(/^no final read/);
+  });
+
+  it('ignores an ok set that did not store', () => {
+    const notStored = set(3, v(300), { stored: false });
+    expect(lostWrites([...history, notStored], final({ reads: { k: v(200, 'n2') } }))).to.be.empty;
+  });
+
+  it('passes when the newest acknowledged write is a delete and the final read finds nothing', () => {
+    expect(lostWrites([...history, del(3, v(300))], final({ reads: { k: 'not found' } }))).to.be.empty;
+  });
+
+  it('passes when a later unacknowledged write wins over an acknowledged delete', () => {
+    const raced = [...history, del(3, v(300)), set(4, undefined, unknown)];
+    expect(lostWrites(raced, final({ reads: { k: v(400) } }))).to.be.empty;
+  });
+
+  it('reports a value at or below an acknowledged delete coming back', () => {
+    const violations = lostWrites([...history, del(3, v(300))], final({ reads: { k: v(200, 'n2') } }));
+    expect(messages(violations)).to.deep.equal([
+      'final read returned 200@n2, not newer than delete #3 (300@n1, W=2)',
+    ]);
+    expect(lostWrites([...history, del(3, v(300))], final({ reads: { k: v(300) } }))).to.have.length(1);
+  });
+});
+
+describe('deletesUndone', () => {
+  const history = [set(1, v(100)), del(2, v(200))];
+
+  it('passes when the deleted key stays deleted or a newer write replaced it', () => {
+    expect(deletesUndone(history, final({ reads: { k: 'not found' } }))).to.be.empty;
+    expect(deletesUndone(history, final({ reads: { k: v(300) } }))).to.be.empty;
+  });
+
+  it('reports a value older than an acknowledged delete coming back', () => {
+    expect(messages(deletesUndone(history, final({ reads: { k: v(100) } })))).to.deep.equal([
+      'final read returned 100@n1, older than delete #2 (200@n1, W=2)',
+    ]);
+  });
+});
+
+describe('convergence', () => {
+  const check = (copies: ReplicaCopy[]) => convergence([], final({ replicas: { k: copies } }));
+
+  it('passes when every replica holds the same version', () => {
+    expect(check([1, 2, 3].map((i) => ({ node: `n${i}`, version: v(100), value: 'a' })))).to.be.empty;
+  });
+
+  it('treats a tombstone and a purged copy as the same settled state', () => {
+    const copies = [{ node: 'n1', version: v(100), tombstone: true }, { node: 'n2' }];
+    expect(check(copies)).to.be.empty;
+  });
+
+  it('reports which replica lags and what each holds', () => {
+    const copies = [
+      { node: 'n1', version: v(200) },
+      { node: 'n2', version: v(200) },
+      { node: 'n3', version: v(100) },
+    ];
+    expect(messages(check(copies))).to.deep.equal([
+      'replicas differ: n1 holds 200@n1, n2 holds 200@n1, n3 holds 100@n1',
+    ]);
+  });
+
+  it('reports a live value left beside a tombstone', () => {
+    const copies = [
+      { node: 'n1', version: v(200), tombstone: true },
+      { node: 'n2', version: v(100) },
+    ];
+    expect(messages(check(copies))).to.deep.equal([
+      'replicas differ: n1 holds nothing (tombstone 200@n1), n2 holds 100@n1',
+    ]);
+  });
+});
+
+describe('increments', () => {
+  const acked = [incr(1, 2), incr(2, 3), incr(3, 10, { status: 'failed', error: 'NOT_AN_INTEGER' })];
+  const withUnknown = [...acked, incr(4, 4, unknown), incr(5, 1, unknown)];
+  const check = (history: HistoryEntry[], counter?: number) =>
+    increments(history, final({ counters: counter === undefined ? {} : { c: counter } }));
+
+  it('passes when the counter equals the acknowledged sum, ignoring failed increments', () => {
+    expect(check(acked, 5)).to.be.empty;
+  });
+
+  it('lets unknown increments widen the upper bound', () => {
+    for (const counter of [5, 6, 9, 10])
+      expect(check(withUnknown, counter), `counter ${counter}`).to.be.empty;
+  });
+
+  it('reports a counter above the bound, by how much', () => {
+    expect(messages(check(withUnknown, 12))).to.deep.equal([
+      'final counter 12 is 2 above the most possible 10 = 5 acknowledged (incr #1, #2) + 5 unknown (incr #4, #5): ' +
+        'an increment counted twice',
+    ]);
+  });
+
+  it('reports a counter below the acknowledged sum, counting an absent counter as 0', () => {
+    expect(messages(check(withUnknown, 4))).to.deep.equal([
+      'final counter 4 is 1 below the 5 acknowledged (incr #1, #2): an acknowledged increment was lost',
+    ]);
+    expect(messages(check(acked))[0]).to.match(/^final counter 0 is 5 below/);
+  });
+
+  it('skips keys that are also set, deleted or cas-ed', () => {
+    expect(check([...acked, set(6, v(100), { key: 'c' })], 0)).to.be.empty;
+  });
+});
+
+describe('casOnce', () => {
+  it('passes when each expected version has at most one successful cas', () => {
+    const history = [
+      cas(1, v(100), v(200)),
+      cas(2, v(100), v(210), { status: 'failed', error: 'VERSION_CONFLICT' }),
+      cas(3, v(100, 'n2'), v(220)),
+      cas(4, v(100), v(230), { key: 'other' }),
+    ];
+    expect(casOnce(history, final({}))).to.be.empty;
+  });
+
+  it('reports two successful cas calls on one expected version', () => {
+    const history = [cas(1, v(100), v(200)), cas(2, v(100), v(210))];
+    expect(casOnce(history, final({}))).to.deep.equal([
+      { checker: 'casOnce', key: 'k', message: 'cas #1, #2 all succeeded on expected version 100@n1' },
+    ]);
+  });
+});
+
+describe('staleReads', () => {
+  const check = (history: HistoryEntry[]) => messages(staleReads(history, final({})));
+
+  it('passes when a get returns the write acknowledged before it', () => {
+    expect(check([set(1, v(100)), set(2, v(200)), get(3, v(200))])).to.be.empty;
+  });
+
+  it('reports a get older than a write acknowledged before it, naming both', () => {
+    const history = [set(37, v(1700000100, 'n3')), get(41, v(1700000000), { node: 'n2' })];
+    expect(check(history)).to.deep.equal([
+      'get #41 at n2 (R=2) returned 1700000000@n1, older than set #37 acknowledged before it ' +
+        '(1700000100@n3, W=2, N=3)',
+    ]);
+  });
+
+  it('does not flag a get concurrent with a write', () => {
+    expect(check([set(1, v(100)), set(2, v(200), { completedAtMs: 40 }), get(3, v(100))])).to.be.empty;
+  });
+
+  it('does not flag a get whose quorum need not overlap the write (W + R <= N)', () => {
+    expect(check([set(1, v(100)), set(2, v(200)), get(3, v(100), { required: 1 })])).to.be.empty;
+  });
+
+  it('reports a get finding nothing when no delete could explain it', () => {
+    const [message] = check([set(1, v(100)), get(2, undefined)]);
+    expect(message).to.equal(
+      'get #2 at n1 (R=2) found nothing, though no delete could have removed set #1 acknowledged before it ' +
+        '(100@n1, W=2, N=3)',
+    );
+  });
+
+  it('lets a delete invoked before the get completed explain not-found, whatever its outcome', () => {
+    const racing = { invokedAtMs: 24 }; // the get runs from 20 to 25 ms
+    expect(check([set(1, v(100)), get(2, undefined), del(3, undefined, { ...unknown, ...racing })])).to.be
+      .empty;
+    const failed = { status: 'failed' as const, error: 'QUORUM_NOT_MET', ...racing };
+    expect(check([set(1, v(100)), get(2, undefined), del(3, undefined, failed)])).to.be.empty;
+  });
+
+  it('does not let a delete known to be older than the write explain not-found', () => {
+    expect(check([del(1, v(50)), set(2, v(100)), get(3, undefined)])).to.have.length(1);
+  });
+
+  it('does not let a delete invoked after the get completed explain not-found', () => {
+    expect(check([set(1, v(100)), get(2, undefined), del(3, undefined, unknown)])).to.have.length(1);
+  });
+
+  it('when the latest acknowledged write is a delete, allows not-found and reports an older value', () => {
+    expect(check([set(1, v(100)), del(2, v(200)), get(3, undefined)])).to.be.empty;
+    expect(check([set(1, v(100)), del(2, v(200)), get(3, v(100))])[0]).to.match(/older than delete #2/);
+  });
+
+  it('ignores an ok set that did not store', () => {
+    expect(check([set(1, v(100)), set(2, v(200), { stored: false }), get(3, v(100))])).to.be.empty;
+  });
+});
+
+describe('checkAll and formatViolations', () => {
+  it('runs every checker and prints one line per violation', () => {
+    expect(Object.keys(CHECKERS)).to.have.members([
+      ...['lostWrites', 'deletesUndone', 'convergence', 'increments', 'casOnce', 'staleReads'],
+    ]);
+    const history = [set(1, v(100)), get(2, v(50)), incr(3, 2)];
+    const state = final({ reads: { k: v(100) }, counters: { c: 3 } });
+    expect(formatViolations(checkAll(history, state)).split('\n')).to.deep.equal([
+      '[increments] c: final counter 3 is 1 above the most possible 2 = 2 acknowledged (incr #3) + 0 unknown: ' +
+        'an increment counted twice',
+      '[staleReads] k: get #2 at n1 (R=2) returned 50@n1, older than set #1 acknowledged before it (100@n1, W=2, N=3)',
+    ]);
+  });
+});

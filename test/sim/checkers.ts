@@ -1,0 +1,276 @@
+import { compareVersions, formatVersion, type Version } from '../../src/store/version';
+import type { FinalState, HistoryEntry, ReplicaCopy, Violation } from './history';
+
+/**
+ * The judges of a simulator run: each checks one promise of DESIGN.md ("The promises") against the
+ * recorded history and the state the cluster settled in. They are pure, so a failing run can be
+ * replayed against them offline and each can be table-tested with hand-built histories.
+ */
+export type Checker = (history: readonly HistoryEntry[], final: FinalState) => Violation[];
+
+/** A write the cluster acknowledged, with the version it produced. */
+type AckedWrite = HistoryEntry & { version: Version };
+
+/**
+ * An ok set that answered `stored: false` (ifAbsent/ifPresent that did not apply) wrote nothing, so it
+ * promises nothing. A write without a version cannot be ordered against the others; the simulator
+ * always records one, so such an entry is a recording bug, not something to judge.
+ */
+function isAckedWrite(e: HistoryEntry): e is AckedWrite {
+  if (e.status !== 'ok' || e.version === undefined) return false;
+  if (e.kind === 'set') return e.stored !== false;
+  return e.kind === 'cas' || e.kind === 'incr' || e.kind === 'delete';
+}
+
+function byKey<T extends HistoryEntry>(entries: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const e of entries) {
+    const group = groups.get(e.key);
+    if (group) group.push(e);
+    else groups.set(e.key, [e]);
+  }
+  return groups;
+}
+
+function newest(writes: readonly AckedWrite[]): AckedWrite | undefined {
+  let best: AckedWrite | undefined;
+  for (const w of writes) if (!best || compareVersions(w.version, best.version) > 0) best = w;
+  return best;
+}
+
+/** A missing version (a found value recorded without one) counts as older than any, so it is reported. */
+function isOlder(v: Version | undefined, than: Version): boolean {
+  return v === undefined || compareVersions(v, than) < 0;
+}
+
+function describeVersion(v: Version | undefined): string {
+  return v === undefined ? 'a value without a version' : formatVersion(v);
+}
+
+/** `set #37 (1700000100@n3, W=2)`: how messages name a write. */
+function describeWrite(w: AckedWrite): string {
+  return `${w.kind} #${w.id} (${formatVersion(w.version)}, W=${w.required})`;
+}
+
+/** Promise 1: after faults heal, a quorum read returns the newest acknowledged write or a newer one. */
+export const lostWrites: Checker = (history, final) => {
+  const violations: Violation[] = [];
+  for (const [key, writes] of byKey(history.filter(isAckedWrite))) {
+    const w = newest(writes);
+    if (!w) continue;
+    const read = final.reads.get(key);
+    const report = (message: string) => violations.push({ checker: 'lostWrites', key, message });
+    if (!read) {
+      report(`no final read, though ${describeWrite(w)} was acknowledged`);
+    } else if (w.kind === 'delete') {
+      // Not found is the delete itself; found newer is a later write that raced it and won (it may be
+      // one that timed out, so it is not in `writes`). Found at or below the delete's version is an
+      // older value that came back.
+      if (read.found && (read.version === undefined || compareVersions(read.version, w.version) <= 0)) {
+        report(`final read returned ${describeVersion(read.version)}, not newer than ${describeWrite(w)}`);
+      }
+    } else if (!read.found) {
+      // A delete whose outcome is unknown (its node crashed before answering) may have been applied
+      // with a newer version than w: then nothing is the right answer.
+      const newerDelete = history.some(
+        (e) =>
+          e.key === key &&
+          e.kind === 'delete' &&
+          e.status === 'unknown' &&
+          (e.version === undefined || compareVersions(e.version, w.version) > 0),
+      );
+      if (!newerDelete) {
+        report(`final read found nothing, though ${describeWrite(w)} was the newest acknowledged write`);
+      }
+    } else if (isOlder(read.version, w.version)) {
+      report(`final read returned ${describeVersion(read.version)}, older than ${describeWrite(w)}`);
+    }
+  }
+  return violations;
+};
+
+/** Promise 2: a value older than an acknowledged delete never comes back. */
+export const deletesUndone: Checker = (history, final) => {
+  const violations: Violation[] = [];
+  for (const d of history.filter(isAckedWrite)) {
+    if (d.kind !== 'delete') continue;
+    const read = final.reads.get(d.key);
+    // A missing final read is lostWrites' to report; here only a resurrected value counts.
+    if (read?.found && read.version !== undefined && compareVersions(read.version, d.version) < 0) {
+      violations.push({
+        checker: 'deletesUndone',
+        key: d.key,
+        message: `final read returned ${formatVersion(read.version)}, older than ${describeWrite(d)}`,
+      });
+    }
+  }
+  return violations;
+};
+
+/**
+ * Each replica's copy as a comparable label. A tombstone counts as absent: replicas purge tombstones at
+ * different times (each from its own clock and grace period), so "tombstone" and "nothing" are the same
+ * settled state. A tombstone still shows its version in the message, to help tell the two apart.
+ */
+function holding(copy: ReplicaCopy): { label: string; detail: string } {
+  if (copy.version === undefined) return { label: 'absent', detail: 'nothing' };
+  if (copy.tombstone)
+    return { label: 'absent', detail: `nothing (tombstone ${formatVersion(copy.version)})` };
+  const v = formatVersion(copy.version);
+  return { label: v, detail: v };
+}
+
+/** Promise 3: once the cluster is quiet, every replica of a key holds the same newest version. */
+export const convergence: Checker = (_history, final) => {
+  const violations: Violation[] = [];
+  for (const [key, copies] of final.replicas) {
+    const labels = new Set(copies.map((c) => holding(c).label));
+    if (labels.size <= 1) continue;
+    const held = copies.map((c) => `${c.node} holds ${holding(c).detail}`).join(', ');
+    violations.push({ checker: 'convergence', key, message: `replicas differ: ${held}` });
+  }
+  return violations;
+};
+
+/** The SDK's `incr(key, delta = 1)`: an entry recorded without a delta added one. */
+function deltaOf(e: HistoryEntry): number {
+  return e.delta ?? 1;
+}
+
+function sumDeltas(entries: readonly HistoryEntry[]): number {
+  return entries.reduce((sum, e) => sum + deltaOf(e), 0);
+}
+
+/** `5 acknowledged (incr #1, #2)`: a bound and the increments it sums. */
+function describeSum(sum: number, label: string, incrs: readonly HistoryEntry[]): string {
+  const ids = incrs.map((e) => `#${e.id}`).join(', ');
+  return incrs.length === 0 ? `${sum} ${label}` : `${sum} ${label} (incr ${ids})`;
+}
+
+/**
+ * Promise 4, increments: every acknowledged incr counts once, and an unknown one at most once. So the
+ * final counter lies between the acknowledged sum and that sum plus every unknown delta. Only keys the
+ * workload never sets, deletes or cas-es are judged: any of those resets the counter.
+ */
+export const increments: Checker = (history, final) => {
+  const violations: Violation[] = [];
+  for (const [key, ops] of byKey(history)) {
+    if (ops.some((e) => e.kind === 'set' || e.kind === 'delete' || e.kind === 'cas')) continue;
+    const incrs = ops.filter((e) => e.kind === 'incr');
+    if (incrs.length === 0) continue;
+    const acked = incrs.filter((e) => e.status === 'ok');
+    const unknown = incrs.filter((e) => e.status === 'unknown');
+    const low = sumDeltas(acked);
+    const high = low + sumDeltas(unknown);
+    const counter = final.counters.get(key) ?? 0;
+    const report = (message: string) => violations.push({ checker: 'increments', key, message });
+    if (counter < low) {
+      const bound = describeSum(low, 'acknowledged', acked);
+      report(
+        `final counter ${counter} is ${low - counter} below the ${bound}: an acknowledged increment was lost`,
+      );
+    } else if (counter > high) {
+      const bounds = `${describeSum(low, 'acknowledged', acked)} + ${describeSum(high - low, 'unknown', unknown)}`;
+      report(
+        `final counter ${counter} is ${counter - high} above the most possible ${high} = ${bounds}: an increment counted twice`,
+      );
+    }
+  }
+  return violations;
+};
+
+/** Promise 4, cas: at most one cas succeeds per expected version, since the first moves the version on. */
+export const casOnce: Checker = (history) => {
+  const violations: Violation[] = [];
+  const winners = new Map<string, { key: string; expected: Version; ids: number[] }>();
+  for (const e of history) {
+    if (e.kind !== 'cas' || e.status !== 'ok' || e.expected === undefined) continue;
+    // JSON of the key too: keys are arbitrary strings, so no separator is safe.
+    const slot = JSON.stringify([e.key, e.expected.timestamp, e.expected.node]);
+    const winner = winners.get(slot);
+    if (winner) winner.ids.push(e.id);
+    else winners.set(slot, { key: e.key, expected: e.expected, ids: [e.id] });
+  }
+  for (const { key, expected, ids } of winners.values()) {
+    if (ids.length < 2) continue;
+    const named = ids.map((id) => `#${id}`).join(', ');
+    const message = `cas ${named} all succeeded on expected version ${formatVersion(expected)}`;
+    violations.push({ checker: 'casOnce', key, message });
+  }
+  return violations;
+};
+
+/**
+ * The writes a get must see: acknowledged before the get was invoked (so not concurrent with it), on a
+ * quorum that strictly overlaps the get's (W + R > N), so at least one replica the get asked holds it.
+ */
+function mustSee(get: HistoryEntry, writes: readonly AckedWrite[]): AckedWrite | undefined {
+  return newest(
+    writes.filter(
+      (w) =>
+        w.completedAtMs !== undefined &&
+        w.completedAtMs < get.invokedAtMs &&
+        w.required + get.required > get.factor,
+    ),
+  );
+}
+
+/**
+ * Whether a delete may explain a get finding nothing after `w`: one invoked before the get completed
+ * (so it may have applied first) and not known to be older than `w`. Any status counts: a failed or
+ * unknown delete may still have reached some replicas, and the get may have read from those.
+ */
+function deleteMayHaveRemoved(get: HistoryEntry, w: AckedWrite, ops: readonly HistoryEntry[]): boolean {
+  const getEndMs = get.completedAtMs ?? Number.POSITIVE_INFINITY;
+  return ops.some(
+    (d) =>
+      d.kind === 'delete' &&
+      d.invokedAtMs < getEndMs &&
+      (d.version === undefined || compareVersions(d.version, w.version) > 0),
+  );
+}
+
+function staleRead(get: HistoryEntry, w: AckedWrite, ops: readonly HistoryEntry[]): string | undefined {
+  const read = `${get.kind} #${get.id} at ${get.node} (R=${get.required})`;
+  const before = `${w.kind} #${w.id} acknowledged before it (${formatVersion(w.version)}, W=${w.required}, N=${get.factor})`;
+  if (get.found && isOlder(get.readVersion, w.version)) {
+    return `${read} returned ${describeVersion(get.readVersion)}, older than ${before}`;
+  }
+  if (!get.found && w.kind !== 'delete' && !deleteMayHaveRemoved(get, w, ops)) {
+    return `${read} found nothing, though no delete could have removed ${before}`;
+  }
+  return undefined;
+}
+
+/** Promise 5: with W + R > N, a read returns the latest write acknowledged before it, or a newer one. */
+export const staleReads: Checker = (history) => {
+  const violations: Violation[] = [];
+  for (const [key, ops] of byKey(history)) {
+    const writes = ops.filter(isAckedWrite);
+    for (const get of ops) {
+      if (get.kind !== 'get' || get.status !== 'ok') continue;
+      const w = mustSee(get, writes);
+      const message = w && staleRead(get, w, ops);
+      if (message) violations.push({ checker: 'staleReads', key, message });
+    }
+  }
+  return violations;
+};
+
+export const CHECKERS: Record<string, Checker> = {
+  lostWrites,
+  deletesUndone,
+  convergence,
+  increments,
+  casOnce,
+  staleReads,
+};
+
+export function checkAll(history: readonly HistoryEntry[], final: FinalState): Violation[] {
+  return Object.values(CHECKERS).flatMap((check) => check(history, final));
+}
+
+/** One line per violation, `[checker] key: message`, for a failing run's report. */
+export function formatViolations(violations: readonly Violation[]): string {
+  return violations.map((v) => `[${v.checker}] ${v.key}: ${v.message}`).join('\n');
+}

@@ -1,0 +1,79 @@
+import type { Version } from '../../src/store/version';
+
+/**
+ * What the simulator's workload records: one entry per client operation, from invocation to outcome.
+ * The checkers (checkers.ts) judge a whole history against the promises of DESIGN.md.
+ *
+ * - ok: the node answered success; the operation took effect (for writes: acknowledged).
+ * - failed: the node answered an error that says the operation did not take effect (a bad request,
+ *   VERSION_CONFLICT, NOT_AN_INTEGER).
+ * - unknown: the outcome cannot be known (timeout, QUORUM_NOT_MET, node crashed mid-call): it may or may
+ *   not have taken effect, now or later.
+ */
+export type OutcomeStatus = 'ok' | 'failed' | 'unknown';
+
+export type HistoryKind = 'set' | 'delete' | 'get' | 'incr' | 'cas';
+
+export interface HistoryEntry {
+  /** Unique, increasing in invocation order. */
+  id: number;
+  kind: HistoryKind;
+  key: string;
+  /** The node the client sent it to. */
+  node: string;
+  /** Replicas the operation required (W for writes, R for reads), and the cluster's N at invocation. */
+  required: number;
+  factor: number;
+  invokedAtMs: number;
+  /** Undefined while still running at the end of the run (then status is 'unknown'). */
+  completedAtMs?: number;
+  status: OutcomeStatus;
+  /** ErrorCode of a failed or unknown outcome. */
+  error?: string;
+
+  // Inputs.
+  /** set and cas: the value written; every write of the workload writes a distinct value. */
+  value?: string;
+  /** incr: the delta (the workload uses positive deltas on keys it only increments). */
+  delta?: number;
+  /** cas: the version the caller expected. */
+  expected?: Version;
+
+  // Outputs of an ok outcome.
+  /** set (when stored), cas, incr, delete: the version the write produced. */
+  version?: Version;
+  /** get: whether a value was found, its value and version. */
+  found?: boolean;
+  readValue?: string;
+  readVersion?: Version;
+  /** incr: the counter after the increment. */
+  counter?: number;
+  /** set with mode ifAbsent/ifPresent may answer ok without storing. */
+  stored?: boolean;
+}
+
+/** One replica's copy of a key at the end of a run, read straight from its store (not through a coordinator). */
+export interface ReplicaCopy {
+  node: string;
+  /** Undefined when the replica holds nothing for the key (never had it, or its tombstone was purged). */
+  version?: Version;
+  tombstone?: boolean;
+  value?: string;
+}
+
+/** The state at the end of a run, after faults healed and the cluster went quiet. */
+export interface FinalState {
+  /** Per key: what a quorum read through the cluster returned. */
+  reads: Map<string, { found: boolean; value?: string; version?: Version }>;
+  /** Per key: each replica of the final ring's preference list, and what it holds. */
+  replicas: Map<string, ReplicaCopy[]>;
+  /** Per counter key (keys only incremented): the integer a quorum read returned, or 0 when absent. */
+  counters: Map<string, number>;
+}
+
+export interface Violation {
+  checker: string;
+  key: string;
+  /** A sentence a person can act on, naming the operations (history ids) involved. */
+  message: string;
+}

@@ -1,0 +1,299 @@
+import { createHash } from 'node:crypto';
+import { requiredReplicas } from '../../src/cluster/replication/quorum';
+import type { Operation, Outcome } from '../../src/cluster/replication/operation';
+import { RingCacheError, type ErrorCode } from '../../src/errors';
+import type { Version } from '../../src/store/version';
+import { checkAll } from './checkers';
+import type { FinalState, HistoryEntry, OutcomeStatus, ReplicaCopy, Violation } from './history';
+import { COUNTERS, REGISTERS, type SimSchedule, type SimStep } from './schedule';
+import { SimCluster } from './sim-cluster';
+
+export interface SimResult {
+  history: HistoryEntry[];
+  final: FinalState;
+  violations: Violation[];
+  /** Virtual-time events run and messages sent: with the history, what two runs must agree on. */
+  eventsRun: number;
+  messages: number;
+  /** sha256 of the history and the counters above: equal for two runs of one schedule and seed. */
+  fingerprint: string;
+}
+
+/** Virtual ms before the first step (gossip settles, catch-up ends) and after the heal (hints, catch-up). */
+const WARMUP_MS = 1000;
+const QUIET_MS = 15_000;
+/** The client's budget per call, and the extra it waits before calling the outcome unknown. */
+const CALL_TIMEOUT_MS = 2000;
+const CLIENT_GRACE_MS = 500;
+
+/** Errors that say the operation did not take effect; any other leaves its outcome unknown. */
+const NOT_APPLIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'INVALID_ARGUMENT',
+  'KEY_TOO_LARGE',
+  'VALUE_TOO_LARGE',
+  'VERSION_CONFLICT',
+  'NOT_AN_INTEGER',
+  'NOT_FOUND',
+  'OUT_OF_MEMORY',
+]);
+
+/** Runs one schedule on a fresh simulated cluster and judges its history. Deterministic in (schedule, seed). */
+export async function runSchedule(schedule: SimSchedule, seed: number): Promise<SimResult> {
+  const cluster = new SimCluster({ seed, ...schedule.cluster });
+  const { time } = cluster;
+  const history: HistoryEntry[] = [];
+  const lastSeen = new Map<string, Version>();
+  const pending = new Set<Promise<void>>();
+  cluster.startAll();
+  await time.runUntil(time.now() + WARMUP_MS);
+  const start = time.now();
+  for (const step of schedule.steps) {
+    time.at(start + step.atMs, '<world>', () => apply(step));
+  }
+  await time.runUntil(start + schedule.durationMs);
+  cluster.healAll();
+  await time.runUntil(time.now() + QUIET_MS + CALL_TIMEOUT_MS);
+
+  const keys = [...REGISTERS, ...COUNTERS].filter((k) => history.some((e) => e.key === k));
+  const replicas = snapshotReplicas(cluster, keys);
+  const reads = new Map<string, { found: boolean; value?: string; version?: Version }>();
+  const finalReads = keys.map((key) =>
+    callNode(cluster, coordinatorOf(cluster, key), { kind: 'get', key, consistency: 'quorum' }).then(
+      (outcome) => {
+        if (outcome instanceof RingCacheError || outcome.kind !== 'get') return;
+        const e = outcome.entry;
+        reads.set(key, e ? { found: true, value: e.value.toString(), version: e.version } : { found: false });
+      },
+    ),
+  );
+  // Calls settle only as virtual time runs: run it past their deadline, then they have all settled.
+  await time.runUntil(time.now() + CALL_TIMEOUT_MS + CLIENT_GRACE_MS + 10);
+  await Promise.all(finalReads);
+  const counters = new Map<string, number>();
+  for (const key of COUNTERS) counters.set(key, Number(reads.get(key)?.value ?? 0));
+  const final: FinalState = { reads, replicas, counters };
+
+  const violations = checkAll(history, final);
+  let stopped = false;
+  void cluster.stopAll().then(() => (stopped = true));
+  await time.runUntil(time.now() + 5000);
+  if (!stopped) {
+    violations.push({ checker: 'cleanStop', key: '', message: 'a node core did not finish stopping' });
+  }
+  const leftovers = cluster.leftovers();
+  if (leftovers.length > 0) {
+    violations.push({
+      checker: 'cleanStop',
+      key: '',
+      message: `stopped cores left timers or tasks: ${leftovers.join(', ')}`,
+    });
+  }
+  const messages = cluster.net.sent;
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ history, eventsRun: time.eventsRun, messages, lost: cluster.net.lost }))
+    .digest('hex');
+  return { history, final, violations, eventsRun: time.eventsRun, messages, fingerprint };
+
+  function apply(step: SimStep): void {
+    switch (step.type) {
+      case 'op':
+        return invoke(step);
+      case 'crash':
+        return cluster.crash(step.node);
+      case 'restart':
+        return cluster.restart(step.node);
+      case 'pause':
+        return cluster.pause(step.node);
+      case 'resume':
+        return cluster.resume(step.node);
+      case 'cut':
+        return cluster.net.cut(step.from, step.to);
+      case 'isolate':
+        for (const other of cluster.ids()) {
+          if (other === step.node) continue;
+          cluster.net.cut(step.node, other);
+          cluster.net.cut(other, step.node);
+        }
+        return;
+      case 'heal':
+        return cluster.net.healAll();
+      case 'link':
+        return cluster.net.setFault(step.from, step.to, step);
+      case 'skew':
+        return cluster.skew(step.node, step.skewMs);
+      case 'join':
+        return track(cluster.join(step.node, step.via));
+      case 'leave':
+        return track(cluster.leave(step.node, step.via));
+    }
+  }
+
+  function track(p: Promise<unknown>): void {
+    const done = p.then(() => undefined);
+    pending.add(done);
+    void done.finally(() => pending.delete(done));
+  }
+
+  function invoke(step: Extract<SimStep, { type: 'op' }>): void {
+    const factor = schedule.cluster.factor;
+    const id = history.length + 1;
+    const node =
+      step.node === 'coordinator'
+        ? coordinatorOf(cluster, step.key)
+        : step.node === 'non-replica'
+          ? nonReplicaOf(cluster, step.key)
+          : step.node;
+    const rep = {
+      factor,
+      writeQuorum: schedule.cluster.writeQuorum,
+      readQuorum: schedule.cluster.readQuorum,
+    };
+    const entry: HistoryEntry = {
+      id,
+      kind: step.kind,
+      key: step.key,
+      node,
+      required: requiredReplicas(step.consistency, step.kind === 'get' ? 'read' : 'write', rep),
+      factor,
+      invokedAtMs: time.now(),
+      status: 'unknown',
+    };
+    history.push(entry);
+    const value = `v${id}`;
+    let op: Operation;
+    switch (step.kind) {
+      case 'get':
+        op = { kind: 'get', key: step.key, consistency: step.consistency };
+        break;
+      case 'set':
+        entry.value = value;
+        op = {
+          kind: 'set',
+          key: step.key,
+          value: Buffer.from(value),
+          flags: 1,
+          ttlMs: 0,
+          mode: 'always',
+          consistency: step.consistency,
+        };
+        break;
+      case 'delete':
+        op = { kind: 'delete', key: step.key, consistency: step.consistency };
+        break;
+      case 'incr':
+        entry.delta = step.delta ?? 1;
+        op = {
+          kind: 'incr',
+          key: step.key,
+          delta: entry.delta,
+          initial: 0,
+          ttlMs: 0,
+          consistency: step.consistency,
+        };
+        break;
+      case 'cas':
+        entry.value = value;
+        entry.expected = lastSeen.get(step.key) ?? { timestamp: 1, node: 'nobody' };
+        op = {
+          kind: 'cas',
+          key: step.key,
+          expected: entry.expected,
+          value: Buffer.from(value),
+          flags: 1,
+          ttlMs: 0,
+          consistency: step.consistency,
+        };
+        break;
+    }
+    void callNode(cluster, node, op).then((outcome) => record(entry, outcome));
+  }
+
+  function record(entry: HistoryEntry, outcome: Outcome): void {
+    entry.completedAtMs = time.now();
+    if (outcome instanceof RingCacheError) {
+      entry.status = statusOf(outcome);
+      entry.error = outcome.code;
+      return;
+    }
+    entry.status = 'ok';
+    switch (outcome.kind) {
+      case 'get':
+        entry.found = outcome.entry !== undefined;
+        if (outcome.entry) {
+          entry.readValue = outcome.entry.value.toString();
+          entry.readVersion = outcome.entry.version;
+          lastSeen.set(entry.key, outcome.entry.version);
+        }
+        return;
+      case 'set':
+        entry.stored = outcome.stored;
+        entry.version = outcome.version;
+        if (outcome.version) lastSeen.set(entry.key, outcome.version);
+        return;
+      case 'delete':
+        entry.version = outcome.version;
+        return;
+      case 'incr':
+        entry.counter = outcome.value;
+        entry.version = outcome.version;
+        return;
+      case 'cas':
+        entry.version = outcome.version;
+        lastSeen.set(entry.key, outcome.version);
+        return;
+      case 'touch':
+        return;
+    }
+  }
+}
+
+function statusOf(err: RingCacheError): OutcomeStatus {
+  return NOT_APPLIED.has(err.code) ? 'failed' : 'unknown';
+}
+
+/** A client call: over the simulated network to `node`, given up (unknown) a little after its deadline. */
+function callNode(cluster: SimCluster, node: string, op: Operation): Promise<Outcome> {
+  const { net, time } = cluster;
+  return net.call<Outcome>(
+    'client',
+    node,
+    time.now() + CALL_TIMEOUT_MS + CLIENT_GRACE_MS,
+    (e) => e.execute(op, { forwarded: false, deadlineMs: net.nowOf(node) + CALL_TIMEOUT_MS }),
+    (err) => err,
+  );
+}
+
+/** Where the SDK sends a key: the first replica of its preference list that is up. */
+function coordinatorOf(cluster: SimCluster, key: string): string {
+  const up = cluster.ids().find((id) => cluster.isUp(id));
+  const core = up === undefined ? undefined : cluster.core(up);
+  if (!core) return 'n1';
+  const list = core.topology.ring.preferenceList(key, cluster.options.factor);
+  return list.find((id) => cluster.isUp(id)) ?? list[0] ?? 'n1';
+}
+
+/** A node that holds no copy of the key and so forwards it (where N < nodes); else the coordinator. */
+function nonReplicaOf(cluster: SimCluster, key: string): string {
+  const ring = cluster.core(cluster.ids().find((id) => cluster.isUp(id)) ?? 'n1')?.topology.ring;
+  const list = ring?.preferenceList(key, cluster.options.factor) ?? [];
+  return cluster.ids().find((id) => !list.includes(id) && cluster.isUp(id)) ?? coordinatorOf(cluster, key);
+}
+
+function snapshotReplicas(cluster: SimCluster, keys: string[]): Map<string, ReplicaCopy[]> {
+  const out = new Map<string, ReplicaCopy[]>();
+  const up = cluster.ids().find((id) => cluster.isUp(id));
+  const ring = up === undefined ? undefined : cluster.core(up)?.topology.ring;
+  if (!ring) return out;
+  for (const key of keys) {
+    out.set(
+      key,
+      ring.preferenceList(key, cluster.options.factor).map((node) => {
+        const record = cluster.core(node)?.read(key);
+        return record
+          ? { node, version: record.version, tombstone: record.tombstone, value: record.value.toString() }
+          : { node };
+      }),
+    );
+  }
+  return out;
+}

@@ -1,0 +1,229 @@
+import fc from 'fast-check';
+import type { Consistency } from '../../src/cluster/replication/operation';
+import { Ring } from '../../src/ring/ring';
+import type { HistoryKind } from './history';
+
+/**
+ * A simulator run, written out in full: the cluster's shape, and every client operation and fault
+ * with its time. fast-check generates these from a seed and shrinks a failing one to a short trace
+ * that `npm run sim -- --replay FILE` runs again, byte for byte.
+ */
+export type SimStep =
+  | {
+      atMs: number;
+      type: 'op';
+      kind: HistoryKind;
+      key: string;
+      /**
+       * The node the client sends it to; 'coordinator' = the key's first replica, as the SDK routes;
+       * 'non-replica' = a node that is no replica of the key, so it forwards (a stale client's ring).
+       */
+      node: string;
+      consistency: Consistency;
+      /** incr: the delta. */
+      delta?: number;
+    }
+  | { atMs: number; type: 'crash' | 'restart' | 'pause' | 'resume'; node: string }
+  | { atMs: number; type: 'cut'; from: string; to: string }
+  | { atMs: number; type: 'isolate'; node: string }
+  | { atMs: number; type: 'heal' }
+  | { atMs: number; type: 'link'; from: string; to: string; dropRate: number; extraDelayMs: number }
+  | { atMs: number; type: 'skew'; node: string; skewMs: number }
+  | { atMs: number; type: 'join'; node: string; via: string }
+  | { atMs: number; type: 'leave'; node: string; via: string };
+
+export interface SimSchedule {
+  scenario: string;
+  cluster: { nodes: number; factor: number; writeQuorum: number; readQuorum: number };
+  /** Virtual ms the steps span; then every fault heals and the cluster is left quiet. */
+  durationMs: number;
+  steps: SimStep[];
+}
+
+export const REGISTERS = ['r0', 'r1', 'r2', 'r3'];
+export const COUNTERS = ['c0', 'c1'];
+
+const consistency = fc.constantFrom<Consistency>('default', 'one', 'quorum', 'all');
+
+/** Client operations of a mixed workload; read-modify-writes go to the key's coordinator (as the SDK sends them) unless `rmwAnywhere`. */
+function operations(
+  nodes: string[],
+  durationMs: number,
+  opts: {
+    count: number;
+    rmwAnywhere?: boolean;
+    /** Consistency of reads. Default: any. */
+    reads?: fc.Arbitrary<Consistency>;
+    /** Consistency of writes to registers. Default: any. */
+    writes?: fc.Arbitrary<Consistency>;
+    /** Kinds of register operations, weighted by repetition. Default: sets, deletes, gets and cas. */
+    registerKinds?: HistoryKind[];
+  },
+): fc.Arbitrary<SimStep[]> {
+  const target = fc.constantFrom('coordinator', ...nodes);
+  const at = fc.integer({ min: 0, max: durationMs });
+  const register = fc
+    .record({
+      atMs: at,
+      type: fc.constant('op' as const),
+      kind: fc.constantFrom<HistoryKind>(
+        ...(opts.registerKinds ?? ['set', 'set', 'delete', 'get', 'get', 'cas']),
+      ),
+      key: fc.constantFrom(...REGISTERS),
+      node: target,
+      read: opts.reads ?? consistency,
+      write: opts.writes ?? consistency,
+    })
+    .map(({ read, write, ...op }) => ({ ...op, consistency: op.kind === 'get' ? read : write }));
+  const counter = fc.record({
+    atMs: at,
+    type: fc.constant('op' as const),
+    kind: fc.constant<HistoryKind>('incr'),
+    key: fc.constantFrom(...COUNTERS),
+    node: opts.rmwAnywhere ? target : fc.constant('coordinator'),
+    consistency: fc.constantFrom<Consistency>('default', 'quorum'),
+    delta: fc.integer({ min: 1, max: 5 }),
+  });
+  // Unbiased: lengths spread over [1, count] instead of favouring tiny histories; shrinking may still
+  // cut a failing one down to a single operation.
+  return fc
+    .noBias(
+      fc.array(fc.oneof({ arbitrary: register, weight: 3 }, { arbitrary: counter, weight: 1 }), {
+        minLength: 1,
+        maxLength: opts.count,
+        size: 'max',
+      }),
+    )
+    .map((ops) =>
+      ops.map((op) =>
+        !opts.rmwAnywhere && op.kind === 'cas' ? { ...op, node: 'coordinator' } : (op as SimStep),
+      ),
+    );
+}
+
+/** The key's preference list on the simulator's ring (16 vnodes, as sim-cluster.ts builds it). */
+function replicasOf(key: string, nodes: string[], factor: number): readonly string[] {
+  return new Ring(nodes, { vnodes: 16 }).preferenceList(key, factor);
+}
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `n${i + 1}`);
+const byTime = (steps: SimStep[]) => [...steps].sort((a, b) => a.atMs - b.atMs);
+
+type Scenario = () => fc.Arbitrary<SimSchedule>;
+
+/** Schedules the promises must survive: CI runs these, and they stay green. */
+export const GREEN_SCENARIOS: Record<string, Scenario> = {
+  /** No faults: three nodes, N=3, W=2, R=1 by default, every consistency in use. */
+  happy: () =>
+    operations(ids(3), 3000, { count: 200 }).map((steps) => ({
+      scenario: 'happy',
+      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 },
+      durationMs: 3000,
+      steps: byTime(steps),
+    })),
+  /** One node SIGKILLed under load, restarted empty later (or at the heal). */
+  crash: () =>
+    fc
+      .tuple(
+        operations(ids(3), 4000, { count: 200 }),
+        fc.constantFrom(...ids(3)),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.option(fc.integer({ min: 200, max: 3000 }), { nil: undefined }),
+      )
+      .map(([ops, node, crashAt, downFor]) => ({
+        scenario: 'crash',
+        cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 },
+        durationMs: 4000,
+        steps: byTime([
+          ...ops,
+          { atMs: crashAt, type: 'crash', node },
+          ...(downFor === undefined ? [] : [{ atMs: crashAt + downFor, type: 'restart' as const, node }]),
+        ]),
+      })),
+};
+
+/**
+ * Schedules that break a promise on today's code: the faults of issue 11, kept as known failures
+ * (each names its scenario there) until that issue fixes them.
+ */
+export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {
+  /** Issue 11 §1: every replica coordinates incr and cas, so concurrent ones race and are lost or doubled. */
+  'rmw-any-coordinator': () =>
+    operations(ids(3), 20, { count: 60, rmwAnywhere: true }).map((steps) => ({
+      scenario: 'rmw-any-coordinator',
+      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 },
+      durationMs: 20,
+      steps: byTime(steps),
+    })),
+  /**
+   * Issue 11 §1: a node that forwards an incr moves on to the next replica after QUORUM_NOT_MET,
+   * although the first one applied it. A replica of the counter is SIGKILLed; until gossip declares it
+   * dead its refused connection leaves each incr at W = all one acknowledgement short, and the
+   * forwarding node (the one node that is no replica) tries the next replica, which applies it again.
+   */
+  'reforward-after-quorum': () =>
+    fc
+      .tuple(operations(ids(4), 400, { count: 40, registerKinds: ['set'] }), fc.constantFrom(1, 2))
+      .map(([ops, replica]) => ({
+        scenario: 'reforward-after-quorum',
+        cluster: { nodes: 4, factor: 3, writeQuorum: 3, readQuorum: 1 },
+        durationMs: 400,
+        steps: byTime([
+          ...ops.map((s) =>
+            s.type === 'op' && s.kind === 'incr'
+              ? { ...s, key: 'c0', node: 'non-replica', consistency: 'all' as const }
+              : s,
+          ),
+          // A replica of c0 other than its coordinator, so the forwarder reaches the coordinator first.
+          { atMs: 0, type: 'crash', node: replicasOf('c0', ids(4), 3)[replica]! },
+        ]),
+      })),
+  /**
+   * Issue 11 §5: a stand-in's hint counts toward W, so with more nodes than N a write acknowledged by
+   * W = N is missing on a replica that answers an R = 1 read (W + R > N): one replica cut off from the
+   * other nodes (not from clients), writes at W = all, reads at R = 1.
+   */
+  'sloppy-quorum': () =>
+    fc
+      .tuple(
+        operations(ids(4), 1000, {
+          count: 150,
+          registerKinds: ['set', 'get', 'get'],
+          reads: fc.constant<Consistency>('one'),
+          writes: fc.constant<Consistency>('all'),
+        }),
+        fc.constantFrom(...ids(4)),
+      )
+      .map(([ops, cut]) => ({
+        scenario: 'sloppy-quorum',
+        cluster: { nodes: 4, factor: 3, writeQuorum: 3, readQuorum: 1 },
+        durationMs: 2000,
+        steps: byTime([
+          ...ops.map((s) => ({ ...s, atMs: s.atMs + 1000 })),
+          { atMs: 0, type: 'isolate', node: cut },
+        ]),
+      })),
+  /**
+   * Issue 11 §4: with N=1 a join moves keys, and the new owner answers "not found" for a key it has
+   * not received yet (W + R = 2 > N = 1, so the read must see the write).
+   */
+  'join-moves-keys': () =>
+    operations(ids(2), 300, {
+      count: 100,
+      reads: fc.constant<Consistency>('default'),
+      registerKinds: ['set', 'get', 'get', 'get'],
+    }).map((ops) => ({
+      scenario: 'join-moves-keys',
+      cluster: { nodes: 2, factor: 1, writeQuorum: 1, readQuorum: 1 },
+      durationMs: 300,
+      steps: byTime([
+        ...ops,
+        // Slow links to the new node: the keys it now owns take a while to arrive.
+        { atMs: 0, type: 'link', from: 'n1', to: 'n3', dropRate: 0, extraDelayMs: 30 },
+        { atMs: 0, type: 'link', from: 'n2', to: 'n3', dropRate: 0, extraDelayMs: 30 },
+        { atMs: 100, type: 'join', node: 'n3', via: 'n1' },
+      ]),
+    })),
+};
+
+export const SCENARIOS: Record<string, Scenario> = { ...GREEN_SCENARIOS, ...KNOWN_FAILURE_SCENARIOS };

@@ -1,0 +1,208 @@
+import { NodeCore } from '../../src/cluster/node-core';
+import type { PeerEndpoint } from '../../src/cluster/peer-transport';
+import type { ClusterConfig, NodeConfig } from '../../src/config/types';
+import { silentLogger } from '../../src/observability/logger';
+import { seededRandom } from '../support/seeded-random';
+import { SimNetwork } from './sim-network';
+import { VirtualTime, WORLD } from './virtual-time';
+
+export interface SimClusterOptions {
+  seed: number;
+  nodes: number;
+  factor: number;
+  writeQuorum: number;
+  readQuorum: number;
+}
+
+/** One node of the simulated cluster: its id, its current incarnation (undefined while down), its clock skew. */
+interface SimNode {
+  id: string;
+  config: ClusterConfig;
+  incarnation: number;
+  core: NodeCore | undefined;
+  owner: string;
+  skewMs: number;
+}
+
+/** Fast gossip so failures are seen within a simulated second or two, as on a LAN. */
+const GOSSIP = { probeIntervalMs: 200, probeTimeoutMs: 100, indirectProbes: 1, suspicionTimeoutMs: 600 };
+
+export function nodeConfig(id: string, index: number): NodeConfig {
+  const port = 7400 + index;
+  return {
+    id,
+    address: `${id}.sim:${port}`,
+    host: `${id}.sim`,
+    port,
+    http: `${id}.sim:${port + 1000}`,
+    httpHost: `${id}.sim`,
+    httpPort: port + 1000,
+  };
+}
+
+/**
+ * Whole clusters of real node cores (store, ring, membership, coordinator, hints, handoff, catch-up,
+ * rebalance, release) in one process, over the simulated network, in virtual time. Faults are method
+ * calls: crash (state lost), restart (empty), pause and resume, cuts and link faults, clock skew,
+ * join and leave.
+ */
+export class SimCluster {
+  readonly time = new VirtualTime();
+  readonly net: SimNetwork;
+  readonly #opts: SimClusterOptions;
+  readonly #nodes = new Map<string, SimNode>();
+  readonly #baseConfig: ClusterConfig;
+
+  constructor(opts: SimClusterOptions) {
+    this.#opts = opts;
+    this.net = new SimNetwork(this.time, seededRandom(opts.seed ^ 0x5eed));
+    this.net.attach('client', {
+      owner: WORLD,
+      endpoint: undefined as unknown as PeerEndpoint,
+      now: () => this.time.now(),
+    });
+    const nodes = Array.from({ length: opts.nodes }, (_, i) => nodeConfig(`n${i + 1}`, i + 1));
+    this.#baseConfig = {
+      name: 'sim',
+      vnodes: 16,
+      replication: { factor: opts.factor, writeQuorum: opts.writeQuorum, readQuorum: opts.readQuorum },
+      gossip: GOSSIP,
+      hints: { maxCount: 100_000, maxBytes: 64 * 1024 * 1024 },
+      tombstoneGraceMs: 60_000,
+      limits: { maxKeyBytes: 250, maxValueBytes: 1024 * 1024, maxMemoryBytes: 64 * 1024 * 1024 },
+      nodes,
+      source: '<simulator>',
+    };
+    for (const n of nodes) this.#add(n.id, this.#baseConfig);
+  }
+
+  get options(): SimClusterOptions {
+    return this.#opts;
+  }
+
+  ids(): string[] {
+    return [...this.#nodes.keys()];
+  }
+
+  /** The running core of `id`, or undefined while it is down. */
+  core(id: string): NodeCore | undefined {
+    return this.#nodes.get(id)?.core;
+  }
+
+  isUp(id: string): boolean {
+    return this.#nodes.get(id)?.core !== undefined;
+  }
+
+  startAll(): void {
+    for (const id of this.#nodes.keys()) this.#start(id);
+  }
+
+  /** SIGKILL: the process and its memory are gone; its timers and messages in flight with it. */
+  crash(id: string): void {
+    const node = this.#nodes.get(id);
+    if (!node?.core) return;
+    this.time.kill(node.owner);
+    this.net.detach(id);
+    node.core = undefined;
+  }
+
+  /** A new process with an empty store and the node's original configuration. */
+  restart(id: string): void {
+    const node = this.#nodes.get(id);
+    if (!node || node.core) return;
+    this.#start(id);
+  }
+
+  pause(id: string): void {
+    const node = this.#nodes.get(id);
+    if (node?.core) this.time.pause(node.owner);
+  }
+
+  resume(id: string): void {
+    const node = this.#nodes.get(id);
+    if (node?.core) this.time.resume(node.owner);
+  }
+
+  skew(id: string, skewMs: number): void {
+    const node = this.#nodes.get(id);
+    if (node) node.skewMs = skewMs;
+  }
+
+  /** A new node, `id`, started with the ring it knows plus itself, and joined through `via`. */
+  join(id: string, via: string): Promise<unknown> {
+    if (this.#nodes.has(id)) return Promise.resolve('already a node');
+    const self = nodeConfig(id, this.#nodes.size + 1);
+    const viaCore = this.core(via);
+    const members = viaCore?.topology.snapshot().members ?? [];
+    const known = this.#baseConfig.nodes.filter((n) => members.some((m) => m.id === n.id));
+    this.#add(id, { ...this.#baseConfig, nodes: [...known, self] });
+    this.#start(id);
+    if (!viaCore) return Promise.resolve(`join of ${id}: ${via} is down`);
+    return viaCore.join({ id, address: self.address, http: self.http }).catch((err: unknown) => err);
+  }
+
+  leave(id: string, via: string): Promise<unknown> {
+    const viaCore = this.core(via);
+    if (!viaCore) return Promise.resolve(`leave of ${id}: ${via} is down`);
+    return viaCore.leave(id).catch((err: unknown) => err);
+  }
+
+  /** The owner of `id`'s current incarnation in virtual time (its timers and messages). */
+  ownerOf(id: string): string {
+    return this.#nodes.get(id)?.owner ?? '';
+  }
+
+  /** A graceful stop of one node (SIGTERM): its core stops; the node stays down until restarted. */
+  async stop(id: string): Promise<void> {
+    const node = this.#nodes.get(id);
+    const core = node?.core;
+    if (!node || !core) return;
+    await core.stop();
+    this.net.detach(id);
+    node.core = undefined;
+  }
+
+  /** Resumes every paused node, heals every link and restarts every crashed node. */
+  healAll(): void {
+    for (const node of this.#nodes.values()) {
+      if (node.core) this.time.resume(node.owner);
+      else this.#start(node.id);
+    }
+    this.net.healAll();
+  }
+
+  /** Stops every running core as a graceful shutdown would; resolves once all have stopped. */
+  async stopAll(): Promise<void> {
+    const stops: Promise<void>[] = [];
+    for (const n of this.#nodes.values()) if (n.core) stops.push(n.core.stop());
+    await Promise.all(stops);
+  }
+
+  /** Owners with events still pending: empty once every core stopped cleanly. */
+  leftovers(): string[] {
+    return [...this.#nodes.values()].filter((n) => this.time.pendingFor(n.owner) > 0).map((n) => n.owner);
+  }
+
+  #add(id: string, config: ClusterConfig): void {
+    this.#nodes.set(id, { id, config, incarnation: 0, core: undefined, owner: `${id}#0`, skewMs: 0 });
+  }
+
+  #start(id: string): void {
+    const node = this.#nodes.get(id)!;
+    node.incarnation++;
+    node.owner = `${id}#${node.incarnation}`;
+    const scheduler = this.time.schedulerFor(node.owner, () => node.skewMs);
+    const core = new NodeCore({
+      config: node.config,
+      nodeId: id,
+      logger: silentLogger(),
+      transport: () => this.net.transportFor(id),
+      scheduler,
+      random: seededRandom(this.#opts.seed * 131 + Number(id.slice(1)) * 17 + node.incarnation),
+      sweepIntervalMs: 0,
+    });
+    node.core = core;
+    this.net.attach(id, { owner: node.owner, endpoint: core, now: () => scheduler.now() });
+    core.start();
+  }
+}

@@ -1,0 +1,296 @@
+import { setMaxListeners } from 'node:events';
+import type { MemberUpdate } from '../../src/cluster/membership/types';
+import type {
+  Ping,
+  PingReply,
+  PeerEndpoint,
+  PeerTransport,
+  ReplicaWrite,
+} from '../../src/cluster/peer-transport';
+import type { Operation, Outcome } from '../../src/cluster/replication/operation';
+import type { RingState } from '../../src/cluster/ring-change/topology';
+import { RingCacheError } from '../../src/errors';
+import type { StoreRecord } from '../../src/store/types';
+import { inboxOf, type SimEvent, type VirtualTime } from './virtual-time';
+
+/** One node's current incarnation as the network sees it. */
+export interface SimHost {
+  /** The owner of its events in virtual time: `id#incarnation`, so a crash drops exactly its work. */
+  owner: string;
+  endpoint: PeerEndpoint;
+  /** Its clock (skewed), for turning deadlines into delays. */
+  now(): number;
+}
+
+/** What can go wrong on the link a -> b. */
+export interface LinkFault {
+  /** Messages lost, 0..1. */
+  dropRate: number;
+  /** Added to every message's delay, ms. */
+  extraDelayMs: number;
+}
+
+/**
+ * The simulated network between nodes: every message is an event in virtual time, delivered after a
+ * seeded delay to the target's current incarnation, or lost (partition, link loss, crashed target).
+ * Requests to a node that is down fail fast like a refused connection; requests lost on the way end
+ * at their deadline, as they would over gRPC.
+ */
+export class SimNetwork {
+  readonly #time: VirtualTime;
+  readonly #random: () => number;
+  readonly #hosts = new Map<string, SimHost>();
+  /** Directed links cut: "a>b". */
+  readonly #cut = new Set<string>();
+  readonly #faults = new Map<string, LinkFault>();
+  /** Messages sent and lost: part of the run's fingerprint. */
+  sent = 0;
+  lost = 0;
+
+  constructor(time: VirtualTime, random: () => number) {
+    this.#time = time;
+    this.#random = random;
+  }
+
+  attach(id: string, host: SimHost): void {
+    this.#hosts.set(id, host);
+  }
+
+  /** The node is down: messages to it are refused until a new incarnation attaches. */
+  detach(id: string): void {
+    this.#hosts.delete(id);
+  }
+
+  /** Cuts a -> b (one way); cut both for a symmetric partition. */
+  cut(a: string, b: string): void {
+    this.#cut.add(`${a}>${b}`);
+  }
+
+  healAll(): void {
+    this.#cut.clear();
+    this.#faults.clear();
+  }
+
+  setFault(a: string, b: string, fault: LinkFault): void {
+    this.#faults.set(`${a}>${b}`, fault);
+  }
+
+  transportFor(self: string): PeerTransport {
+    return new SimTransport(self, this);
+  }
+
+  /**
+   * Sends a request from `from` to `to` and its reply back. Resolves with the reply, with `refused()`
+   * when `to` is down, or with `lostAt(deadline)` when either message is lost and the deadline passes.
+   * `from`'s own crash drops everything (its owner's events vanish, so this never settles).
+   */
+  call<T>(
+    from: string,
+    to: string,
+    deadlineMs: number,
+    handle: (endpoint: PeerEndpoint) => T | Promise<T>,
+    failure: (err: RingCacheError) => T,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const caller = this.#hosts.get(from);
+    if (!caller) return new Promise<T>(() => undefined); // a dead node's leftover work: frozen
+    return new Promise<T>((resolve) => {
+      let settled = false;
+      let reply: SimEvent | undefined;
+      const finish = (v: T) => {
+        if (settled) return;
+        settled = true;
+        deadline.cancelled = true;
+        if (reply) reply.cancelled = true;
+        signal?.removeEventListener('abort', onAbort);
+        resolve(v);
+      };
+      const onAbort = () => finish(failure(new RingCacheError('UNAVAILABLE', `call to ${to} aborted`)));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const deadline = this.#time.after(Math.max(0, deadlineMs - caller.now()), caller.owner, () =>
+        finish(failure(new RingCacheError('DEADLINE_EXCEEDED', `no answer from ${to} before the deadline`))),
+      );
+      const target = this.#hosts.get(to);
+      this.sent++;
+      if (!target) {
+        reply = this.#time.after(this.#delay(from, to), caller.owner, () =>
+          finish(failure(new RingCacheError('UNAVAILABLE', `connection to ${to} refused`))),
+        );
+        return;
+      }
+      if (this.#lose(from, to)) return;
+      this.#time.after(this.#delay(from, to), inboxOf(target.owner), () => {
+        if (this.#cut.has(`${from}>${to}`)) return void this.lost++; // cut while in flight
+        let answer: Promise<T>;
+        try {
+          answer = Promise.resolve(handle(target.endpoint));
+        } catch (err) {
+          answer = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+        }
+        void answer
+          .then(undefined, (err: unknown) => failure(asRingCacheError(err)))
+          .then((answered) => {
+            if (this.#time.isDead(target.owner) || settled) return; // it crashed while answering, or no one waits
+            this.sent++;
+            if (this.#lose(to, from)) return;
+            reply = this.#time.after(this.#delay(to, from), caller.owner, () => {
+              if (this.#cut.has(`${to}>${from}`)) return void this.lost++;
+              finish(answered);
+            });
+          });
+      });
+    });
+  }
+
+  /** A node's own clock (skewed), or the world's for the client. */
+  nowOf(id: string): number {
+    return this.#hosts.get(id)?.now() ?? this.#time.now();
+  }
+
+  #lose(a: string, b: string): boolean {
+    const fault = this.#faults.get(`${a}>${b}`);
+    const lost = this.#cut.has(`${a}>${b}`) || (fault !== undefined && this.#random() < fault.dropRate);
+    if (lost) this.lost++;
+    return lost;
+  }
+
+  /** 0.2-1.2 ms on a quiet link: a LAN round trip, with enough jitter to reorder concurrent messages. */
+  #delay(a: string, b: string): number {
+    return 0.2 + this.#random() + (this.#faults.get(`${a}>${b}`)?.extraDelayMs ?? 0);
+  }
+}
+
+const rejected = (err: RingCacheError) => ({ err });
+
+function asRingCacheError(err: unknown): RingCacheError {
+  return err instanceof RingCacheError ? err : new RingCacheError('INTERNAL', String(err));
+}
+
+/** The core's PeerTransport over the simulated network (memberlist's MockTransport). */
+class SimTransport implements PeerTransport {
+  readonly #self: string;
+  readonly #net: SimNetwork;
+  /** Aborted by close(): like a closed gRPC channel, every call still waiting fails at once. */
+  readonly #closed = new AbortController();
+
+  constructor(self: string, net: SimNetwork) {
+    this.#self = self;
+    this.#net = net;
+    // Every call waiting listens to it: hundreds at a time is the normal case, not a leak.
+    setMaxListeners(0, this.#closed.signal);
+  }
+
+  replicate(to: string, write: ReplicaWrite, deadlineMs: number): Promise<RingCacheError | undefined> {
+    return this.#net.call<RingCacheError | undefined>(
+      this.#self,
+      to,
+      deadlineMs,
+      (e) => e.replicate(write),
+      (err) => err,
+      this.#signal(),
+    );
+  }
+
+  read(to: string, key: string, deadlineMs: number): Promise<StoreRecord | undefined | RingCacheError> {
+    return this.#net.call<StoreRecord | undefined | RingCacheError>(
+      this.#self,
+      to,
+      deadlineMs,
+      (e) => e.read(key),
+      (err) => err,
+      this.#signal(),
+    );
+  }
+
+  forward(to: string, op: Operation, deadlineMs: number): Promise<Outcome> {
+    return this.#net.call<Outcome>(
+      this.#self,
+      to,
+      deadlineMs,
+      (e) => e.execute(op, { forwarded: true, deadlineMs }),
+      (err) => err,
+      this.#signal(),
+    );
+  }
+
+  async sync(
+    to: string,
+    forNode: string,
+    onRecords: (records: readonly ReplicaWrite[]) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    // The whole stream as one reply: fine for the simulator's small stores.
+    const out = await this.#net.call<{ records: ReplicaWrite[] } | { err: RingCacheError }>(
+      this.#self,
+      to,
+      Number.POSITIVE_INFINITY,
+      (e) => ({ records: [...e.syncRecords(forNode)] }),
+      rejected,
+      this.#signal(signal),
+    );
+    if ('err' in out) throw out.err;
+    onRecords(out.records);
+  }
+
+  async ping(to: string, ping: Ping, timeoutMs: number, signal: AbortSignal): Promise<PingReply> {
+    const out = await this.#net.call<{ reply: PingReply } | { err: RingCacheError }>(
+      this.#self,
+      to,
+      this.#deadline(timeoutMs),
+      (e) => ({ reply: e.ping(ping) }),
+      rejected,
+      this.#signal(signal),
+    );
+    if ('err' in out) throw out.err;
+    return out.reply;
+  }
+
+  async pingReq(
+    via: string,
+    target: string,
+    ping: Ping,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<{ ack: boolean; updates: MemberUpdate[] }> {
+    const out = await this.#net.call<
+      { reply: { ack: boolean; updates: MemberUpdate[] } } | { err: RingCacheError }
+    >(
+      this.#self,
+      via,
+      this.#deadline(timeoutMs),
+      async (e) => ({ reply: await e.pingReq(ping.from, target, ping.updates) }),
+      rejected,
+      this.#signal(signal),
+    );
+    if ('err' in out) throw out.err;
+    return out.reply;
+  }
+
+  async applyRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState> {
+    const out = await this.#net.call<{ ring: RingState } | { err: RingCacheError }>(
+      this.#self,
+      to,
+      this.#deadline(timeoutMs),
+      (e) => ({ ring: e.applyRing(ring) }),
+      rejected,
+      this.#signal(),
+    );
+    if ('err' in out) throw out.err;
+    return out.ring;
+  }
+
+  forget(): void {}
+
+  close(): void {
+    this.#closed.abort();
+  }
+
+  #signal(signal?: AbortSignal): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.#closed.signal]) : this.#closed.signal;
+  }
+
+  #deadline(timeoutMs: number): number {
+    return this.#net.nowOf(this.#self) + timeoutMs;
+  }
+}
