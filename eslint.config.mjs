@@ -56,7 +56,7 @@ const MAY_IMPORT = {
 const WIRE_PACKAGES = ['@grpc/*', 'msgpackr', 'protobufjs', 'grpc-health-check'];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'eslint.config.mjs'] },
+  { ignores: ['dist/', 'node_modules/', 'eslint.config.mjs', 'src/proto/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -7,6 +7,7 @@
  */
 import { LocalCluster } from '../src/cli/local-cluster';
 import { PackedConnection } from '../src/transport/packed-connection';
+import type { PackedGet } from '../src/proto/packed';
 import { testConfig } from '../test/support/cluster';
 import { processCpuSeconds } from './proc-cpu';
 import { flag } from './flags';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     console.log('|---:|---:|---:|---:|---:|---:|');
     const pid = cluster.pid(node.id)!;
     for (const k of sizes) {
-      const op = [0, 'k', 0];
+      const op: PackedGet = [0, 'k', 0];
       const round = () => Promise.all(Array.from({ length: k }, () => conn.send(op, Date.now() + 5000)));
       const warmUntil = Date.now() + 500;
       while (Date.now() < warmUntil) await round();

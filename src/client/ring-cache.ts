@@ -1,6 +1,6 @@
 import { RingCacheError } from '../errors';
 import { ConsistencyWire, SetModeWire } from '../proto/messages';
-import type { PackedOp, PackedResult } from '../proto/packed';
+import type { PackedCas, PackedIncr, PackedOp, PackedReply, PackedSet } from '../proto/packed';
 import { decodeValue, encodeValue } from './codec';
 import type {
   CacheEntry,
@@ -102,21 +102,21 @@ export class RingCache {
   }
 
   get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
-    return this.#run(key, [0, key, this.#c(opts)], opts, (res) => {
-      unwrap(res);
-      return res[1] ? (decodeValue(res[2] as Buffer, res[3] as number) as T) : undefined;
+    return this.#run(key, [0, key, this.#c(opts)], opts, (reply) => {
+      const res = unwrap(reply);
+      return res[1] ? (decodeValue(res[2], res[3]) as T) : undefined;
     });
   }
 
   /** The value with its version (for cas) and remaining TTL. */
   getEntry<T = unknown>(key: string, opts?: CallOptions): Promise<CacheEntry<T> | undefined> {
-    return this.#run(key, [0, key, this.#c(opts)], opts, (res): CacheEntry<T> | undefined => {
-      unwrap(res);
+    return this.#run(key, [0, key, this.#c(opts)], opts, (reply): CacheEntry<T> | undefined => {
+      const res = unwrap(reply);
       if (!res[1]) return undefined;
       return {
-        value: decodeValue(res[2] as Buffer, res[3] as number) as T,
-        version: versionAt(res, 4),
-        ttlMs: res[6] as number,
+        value: decodeValue(res[2], res[3]) as T,
+        version: { timestamp: res[4], node: res[5] },
+        ttlMs: res[6],
       };
     });
   }
@@ -125,20 +125,20 @@ export class RingCache {
   set(key: string, value: unknown, opts?: SetOptions): Promise<boolean> {
     return this.#attempt(() => {
       const { value: bytes, flags } = encodeValue(value);
-      const op = [1, key, bytes, flags, ttlOf(opts?.ttl), modeWire[opts?.mode ?? 'always'], this.#c(opts)];
-      return this.#run(key, op, opts, (res) => unwrap(res)[1] as boolean);
+      const op: PackedSet = [1, key, bytes, flags, ttlOf(opts?.ttl), modeWire[opts?.mode ?? 'always'], this.#c(opts)];
+      return this.#run(key, op, opts, (res) => unwrap(res)[1]);
     });
   }
 
   /** Deletes a key; false when it was already absent. */
   delete(key: string, opts?: CallOptions): Promise<boolean> {
-    return this.#run(key, [2, key, this.#c(opts)], opts, (res) => unwrap(res)[1] as boolean);
+    return this.#run(key, [2, key, this.#c(opts)], opts, (res) => unwrap(res)[1]);
   }
 
   /** Gives a key a new TTL in ms (0: never expires); false when the key is absent. */
   touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean> {
     return this.#attempt(() =>
-      this.#run(key, [3, key, ttlOf(ttl), this.#c(opts)], opts, (res) => unwrap(res)[1] as boolean),
+      this.#run(key, [3, key, ttlOf(ttl), this.#c(opts)], opts, (res) => unwrap(res)[1]),
     );
   }
 
@@ -150,8 +150,8 @@ export class RingCache {
       const initial = opts?.initial ?? 0;
       if (!Number.isSafeInteger(initial))
         throw new RingCacheError('INVALID_ARGUMENT', `initial must be a safe integer, got ${initial}`);
-      const op = [4, key, delta, initial, ttlOf(opts?.ttl), this.#c(opts)];
-      return this.#run(key, op, opts, (res) => unwrap(res)[1] as number);
+      const op: PackedIncr = [4, key, delta, initial, ttlOf(opts?.ttl), this.#c(opts)];
+      return this.#run(key, op, opts, (res) => unwrap(res)[1]);
     });
   }
 
@@ -159,8 +159,11 @@ export class RingCache {
   cas(key: string, expected: Version, value: unknown, opts?: SetOptions): Promise<Version> {
     return this.#attempt(() => {
       const { value: bytes, flags } = encodeValue(value);
-      const op = [5, key, bytes, flags, ttlOf(opts?.ttl), this.#c(opts), expected.timestamp, expected.node];
-      return this.#run(key, op, opts, (res) => versionAt(unwrap(res), 1));
+      const op: PackedCas = [5, key, bytes, flags, ttlOf(opts?.ttl), this.#c(opts), expected.timestamp, expected.node];
+      return this.#run(key, op, opts, (reply) => {
+        const res = unwrap(reply);
+        return { timestamp: res[1], node: res[2] };
+      });
     });
   }
 
@@ -178,7 +181,7 @@ export class RingCache {
       const consistency = this.#c(opts);
       return Promise.all(
         entries.map((e, i) => {
-          const op = [
+          const op: PackedSet = [
             1,
             e.key,
             encoded[i]!.value,
@@ -187,7 +190,7 @@ export class RingCache {
             mode,
             consistency,
           ];
-          return this.#run(e.key, op, opts, (res) => unwrap(res)[1] as boolean);
+          return this.#run(e.key, op, opts, (res) => unwrap(res)[1]);
         }),
       );
     });
@@ -224,11 +227,11 @@ export class RingCache {
     return [...new Set([...live, ...seeds, ...members.map((m) => m.address)])];
   }
 
-  #run<T>(
+  #run<O extends PackedOp, T>(
     key: string,
-    op: PackedOp,
+    op: O,
     opts: CallOptions | undefined,
-    answer: (res: PackedResult) => T,
+    answer: (res: PackedReply<O>) => T,
   ): Promise<T> {
     if (this.#closed) return Promise.reject(new RingCacheError('UNAVAILABLE', 'this RingCache is closed'));
     if (typeof key !== 'string') {
@@ -263,7 +266,3 @@ function ttlOf(ttl: number | undefined): number {
   return ttl;
 }
 
-/** The version held at `res[i]` (timestamp) and `res[i + 1]` (node) of a packed result. */
-function versionAt(res: PackedResult, i: number): Version {
-  return { timestamp: (res[i] as number) ?? 0, node: (res[i + 1] as string) ?? '' };
-}

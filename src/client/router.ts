@@ -1,6 +1,6 @@
 import { RingCacheError } from '../errors';
 import { Code } from '../proto/messages';
-import { OP_KIND, type PackedOp, type PackedResult } from '../proto/packed';
+import { OP_KIND, OpCode, type PackedFailure, type PackedOp, type PackedReply } from '../proto/packed';
 import { PackedConnection } from '../transport/packed-connection';
 import type { ClusterMap } from './topology-client';
 import { errorFromWire, isRetryable } from './wire-errors';
@@ -15,8 +15,8 @@ export interface RouterOptions {
   onEpoch: (epoch: number) => void;
 }
 
-/** Increment (4) and compare-and-set (5): applying one twice is not the same as applying it once. */
-const notIdempotent = (op: PackedOp) => op[0] === 4 || op[0] === 5;
+/** Increment and compare-and-set: applying one twice is not the same as applying it once. */
+const notIdempotent = (op: PackedOp) => op[0] === OpCode.incr || op[0] === OpCode.cas;
 
 /**
  * Sends each operation to the first live node of its key's preference list, over one batched stream
@@ -79,17 +79,15 @@ export class Router {
    * `answer` applied to the operation's result from the first replica that answers; throws when none
    * does in time. Taking `answer` here saves each call a second promise and microtask.
    */
-  run<T>(key: string, op: PackedOp, timeoutMs: number, answer: (res: PackedResult) => T): Promise<T> {
+  run<O extends PackedOp, T>(key: string, op: O, timeoutMs: number, answer: (res: PackedReply<O>) => T): Promise<T> {
     const deadlineMs = Date.now() + timeoutMs;
     const candidates = this.candidates(key);
     // Fast path without an async frame: one send, one callback.
-    return this.#connection(candidates[0]!)
-      .send(op, deadlineMs)
-      .then((res) =>
-        res[0] === Code.OK || !this.#shouldRetry(op, res)
-          ? answer(res)
-          : this.#failover(key, op, deadlineMs, res).then(answer),
-      );
+    return this.#send(candidates[0]!, op, deadlineMs).then((res) =>
+      res[0] === Code.OK || !this.#shouldRetry(op, res)
+        ? answer(res)
+        : this.#failover(key, op, deadlineMs, res).then(answer),
+    );
   }
 
   close(): void {
@@ -97,18 +95,29 @@ export class Router {
     this.#connections.clear();
   }
 
-  #shouldRetry(op: PackedOp, res: PackedResult): boolean {
-    const code = res[0] as number;
+  /** The connection answers every operation with its kind's reply: the one place that is asserted. */
+  #send<O extends PackedOp>(id: string, op: O, deadlineMs: number): Promise<PackedReply<O>> {
+    return this.#connection(id).send(op, deadlineMs) as Promise<PackedReply<O>>;
+  }
+
+  #shouldRetry(op: PackedOp, res: PackedReply): boolean {
+    if (res[0] === Code.OK) return false;
+    const [code, , errorName] = res as PackedFailure;
     if (!isRetryable(code)) return false;
     // Increment and compare-and-set may already be applied when their deadline passed or their
     // quorum was missed: trying them on another replica could apply them twice.
-    const maybeApplied = code === Code.DEADLINE_EXCEEDED || res[2] === 'QUORUM_NOT_MET';
+    const maybeApplied = code === Code.DEADLINE_EXCEEDED || errorName === 'QUORUM_NOT_MET';
     return !(maybeApplied && notIdempotent(op));
   }
 
-  async #failover(key: string, op: PackedOp, deadlineMs: number, first: PackedResult): Promise<PackedResult> {
+  async #failover<O extends PackedOp>(
+    key: string,
+    op: O,
+    deadlineMs: number,
+    first: PackedReply<O>,
+  ): Promise<PackedReply<O>> {
     const failures = new Map<string, { times: number; message: string }>();
-    const note = (id: string, res: PackedResult) => {
+    const note = (id: string, res: PackedReply) => {
       const f = failures.get(id);
       failures.set(id, { times: (f?.times ?? 0) + 1, message: String(res[1]) });
     };
@@ -121,7 +130,7 @@ export class Router {
           continue;
         }
         if (Date.now() >= deadlineMs) break;
-        const res = await this.#connection(id).send(op, deadlineMs);
+        const res = await this.#send(id, op, deadlineMs);
         if (res[0] === Code.OK || !this.#shouldRetry(op, res)) return res;
         note(id, res);
       }
@@ -129,7 +138,7 @@ export class Router {
       if (round >= this.#opts.maxRetries || left <= 0) {
         const code = left <= 0 ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE';
         const tried = [...failures].map(([id, f]) => `${id} (${f.times}x): ${f.message}`).join('; ');
-        const kind = OP_KIND[op[0] as number] ?? 'operation';
+        const kind = OP_KIND[op[0]] ?? 'operation';
         throw new RingCacheError(
           code,
           `${kind} of key '${key}' failed on every replica after ${round + 1} round(s); tried ${tried}`,
@@ -159,9 +168,12 @@ export class Router {
 }
 
 /** The result of a successful operation, or its typed error. */
-export function unwrap(res: PackedResult): PackedResult {
-  if (res[0] !== Code.OK) throw errorFromWire(res[0] as number, String(res[1]), res[2] as string | undefined);
-  return res;
+export function unwrap<R extends PackedReply>(res: R): Exclude<R, PackedFailure> {
+  if (res[0] !== Code.OK) {
+    const [code, message, errorName] = res as PackedFailure;
+    throw errorFromWire(code, String(message), errorName);
+  }
+  return res as Exclude<R, PackedFailure>;
 }
 
 function liveMembers(map: ClusterMap): ReadonlySet<string> {

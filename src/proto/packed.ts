@@ -21,8 +21,58 @@ import type { OpKind } from './messages';
  *     incr    [0, value, timestamp, node]
  *     cas     [0, timestamp, node]
  */
-export type PackedOp = unknown[];
-export type PackedResult = unknown[];
+/** Operation codes: the first element of a packed operation. */
+export const OpCode = { get: 0, set: 1, delete: 2, touch: 3, incr: 4, cas: 5 } as const;
+
+export type PackedGet = [op: 0, key: string, consistency: number];
+export type PackedSet = [
+  op: 1,
+  key: string,
+  value: Buffer,
+  flags: number,
+  ttlMs: number,
+  mode: number,
+  consistency: number,
+];
+export type PackedDelete = [op: 2, key: string, consistency: number];
+export type PackedTouch = [op: 3, key: string, ttlMs: number, consistency: number];
+export type PackedIncr = [op: 4, key: string, delta: number, initial: number, ttlMs: number, consistency: number];
+export type PackedCas = [
+  op: 5,
+  key: string,
+  value: Buffer,
+  flags: number,
+  ttlMs: number,
+  consistency: number,
+  expectedTimestamp: number,
+  expectedNode: string,
+];
+/** An operation as the SDK writes it. Nodes read frames as `unknown[]`, since a peer may send anything. */
+export type PackedOp = PackedGet | PackedSet | PackedDelete | PackedTouch | PackedIncr | PackedCas;
+
+export type PackedFailure = [code: number, message: string, errorName: string];
+export type PackedGetResult =
+  | [ok: 0, found: false]
+  | [ok: 0, found: true, value: Buffer, flags: number, timestamp: number, node: string, ttlMs: number];
+export type PackedSetResult = [ok: 0, stored: boolean, timestamp: number, node: string];
+/** delete (deleted) and touch (found). */
+export type PackedFlagResult = [ok: 0, flag: boolean];
+export type PackedIncrResult = [ok: 0, value: number, timestamp: number, node: string];
+export type PackedCasResult = [ok: 0, timestamp: number, node: string];
+
+/** The success result of each operation code. */
+export interface PackedResults {
+  0: PackedGetResult;
+  1: PackedSetResult;
+  2: PackedFlagResult;
+  3: PackedFlagResult;
+  4: PackedIncrResult;
+  5: PackedCasResult;
+}
+/** What a node answers an operation: its kind's result, or a failure (code != 0). */
+export type PackedReply<O extends PackedOp = PackedOp> = PackedResults[O[0]] | PackedFailure;
+export type PackedResult = PackedReply;
+
 /** A replica record in Peer.Replicate and Peer.Read frames (layout in peer.proto). */
 export type PackedRecord = [
   key: string,
@@ -36,14 +86,6 @@ export type PackedRecord = [
 ];
 
 export const OP_KIND: readonly OpKind[] = ['get', 'set', 'delete', 'touch', 'increment', 'compareAndSet'];
-export const KIND_CODE: Readonly<Record<OpKind, number>> = {
-  get: 0,
-  set: 1,
-  delete: 2,
-  touch: 3,
-  increment: 4,
-  compareAndSet: 5,
-};
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 

@@ -2,7 +2,7 @@ import type { Operation, Outcome } from '../cluster/replication/operation';
 import type { ReplicaWrite } from '../cluster/peer-transport';
 import { RingCacheError } from '../errors';
 import { Code } from '../proto/messages';
-import type { PackedOp, PackedRecord, PackedResult } from '../proto/packed';
+import type { PackedRecord, PackedResult } from '../proto/packed';
 import { wireCodeOf } from '../proto/status-codes';
 import type { StoreRecord, ValueFlags } from '../store/types';
 import { consistencyFromWire, remainingTtlMs, setModeFromWire } from './operation-wire';
@@ -19,7 +19,7 @@ const bin = (v: unknown): Buffer =>
   Buffer.isBuffer(v) ? v : v instanceof Uint8Array ? Buffer.from(v) : EMPTY;
 
 /** A packed operation as the core's; undefined when its kind is unknown, an error when a field is. */
-export function operationFromPacked(p: PackedOp): Operation | RingCacheError | undefined {
+export function operationFromPacked(p: readonly unknown[]): Operation | RingCacheError | undefined {
   const key = str(p[1]);
   switch (p[0]) {
     case 0:

@@ -9,7 +9,7 @@ import {
   type PipelineRequestMsg,
   type PipelineResponseMsg,
 } from '../proto/messages';
-import { packFrame, unpackFrame, type PackedOp, type PackedResult } from '../proto/packed';
+import { packFrame, unpackFrame, type PackedResult } from '../proto/packed';
 import { isForwarded } from './cluster-token-guard';
 import type { OperationExecutor } from './operation-executor';
 import { consistencyFromWire, operationFromMsg, outcomeToMsg } from './operation-wire';
@@ -80,12 +80,12 @@ function protobufFormat(
 }
 
 /** Cache.PipelinePacked: payloads arrive and leave as raw bytes (see src/proto/packed.ts). */
-function packedFormat(executor: OperationExecutor): FrameFormat<Buffer, PackedOp, PackedResult, Buffer> {
+function packedFormat(executor: OperationExecutor): FrameFormat<Buffer, unknown[], PackedResult, Buffer> {
   const localGet = executor.localGet?.bind(executor);
   return {
     decode: (payload) => {
       const frame = unpackFrame(payload);
-      const ops = new Array<PackedOp | undefined>(frame.length - 2);
+      const ops = new Array<unknown[] | undefined>(frame.length - 2);
       for (let i = 2; i < frame.length; i++) {
         const p = frame[i];
         ops[i - 2] = Array.isArray(p) ? p : undefined;

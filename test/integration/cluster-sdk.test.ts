@@ -5,6 +5,7 @@ import { LocalCluster } from '../../src/cli/local-cluster';
 import { UnaryClient } from '../../src/cli/unary-client';
 import type { StatsResponseMsg } from '../../src/proto/messages';
 import { PackedConnection } from '../../src/transport/packed-connection';
+import type { PackedOp } from '../../src/proto/packed';
 import { PipelineConnection } from '../../src/transport/pipeline-connection';
 import { Ring } from '../../src/ring/ring';
 import { RingCache, RingCacheError, type ErrorCode } from '../../src/index';
@@ -161,7 +162,7 @@ describe('a 3-node cluster (N=1) and the SDK that routes on the ring', function 
           conn.send([0, `${mine}-absent`, 0], deadline),
           conn.send([0, theirs, 0], deadline),
           conn.send([0, '', 0], deadline),
-          conn.send([9, mine], deadline),
+          conn.send([9, mine] as unknown as PackedOp, deadline), // a kind no node knows
         ]);
         expect(hit.slice(0, 2)).to.deep.equal([0, true]);
         expect(Buffer.from(hit[2] as Uint8Array).toString()).to.equal('here');

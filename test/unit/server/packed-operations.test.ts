@@ -6,7 +6,7 @@ import { RingCacheError, type ErrorCode } from '../../../src/errors';
 import { Code, type OpKind } from '../../../src/proto/messages';
 import {
   deserializePackedFrame,
-  KIND_CODE,
+  OpCode,
   OP_KIND,
   packFrame,
   serializePackedFrame,
@@ -23,7 +23,7 @@ import {
 } from '../../../src/server/packed-operations';
 import type { SetMode, StoreRecord, ValueFlags } from '../../../src/store/types';
 
-/** The wire name of each domain kind: what KIND_CODE and OP_KIND are keyed by. */
+/** The wire name of each domain kind: what OP_KIND holds. */
 const WIRE_KIND: Record<Operation['kind'], OpKind> = {
   get: 'get',
   set: 'set',
@@ -35,8 +35,8 @@ const WIRE_KIND: Record<Operation['kind'], OpKind> = {
 const MODE_WIRE: Record<SetMode, number> = { always: 0, ifAbsent: 1, ifPresent: 2 };
 
 /** An operation in the positional layout documented at the top of src/proto/packed.ts, written by hand. */
-function toPacked(op: Operation): PackedOp {
-  const code = KIND_CODE[WIRE_KIND[op.kind]];
+function toPacked(op: Operation): unknown[] {
+  const code = OpCode[op.kind];
   const c = consistencyToWire(op.consistency);
   switch (op.kind) {
     case 'get':
@@ -128,11 +128,12 @@ describe('operationFromPacked', () => {
     expect(operationFromPacked([])).to.equal(undefined);
   });
 
-  it('agrees with KIND_CODE and OP_KIND on every kind', () => {
+  it('agrees with OpCode and OP_KIND on every kind', () => {
     for (const [kind, packed, expected] of cases) {
-      const code = KIND_CODE[WIRE_KIND[expected.kind]];
+      const code = OpCode[expected.kind];
       expect(code).to.equal(packed[0]);
       expect(OP_KIND[code]).to.equal(kind);
+      expect(WIRE_KIND[expected.kind]).to.equal(kind);
       expect((operationFromPacked(toPacked(expected)) as Operation).kind).to.equal(expected.kind);
     }
   });

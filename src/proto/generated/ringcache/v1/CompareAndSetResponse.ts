@@ -1,0 +1,11 @@
+// Original file: proto/ringcache/v1/cache.proto
+
+import type { Version as _ringcache_v1_Version, Version__Output as _ringcache_v1_Version__Output } from '../../ringcache/v1/Version';
+
+export interface CompareAndSetResponse {
+  'version'?: (_ringcache_v1_Version | null);
+}
+
+export interface CompareAndSetResponse__Output {
+  'version': (_ringcache_v1_Version__Output | null);
+}

@@ -1,0 +1,16 @@
+// Original file: proto/ringcache/v1/peer.proto
+
+import type { MemberUpdate as _ringcache_v1_MemberUpdate, MemberUpdate__Output as _ringcache_v1_MemberUpdate__Output } from '../../ringcache/v1/MemberUpdate';
+import type { Long } from '@grpc/proto-loader';
+
+export interface PingRequest {
+  'from'?: (string);
+  'updates'?: (_ringcache_v1_MemberUpdate)[];
+  'ringEpoch'?: (number | string | Long);
+}
+
+export interface PingRequest__Output {
+  'from': (string);
+  'updates': (_ringcache_v1_MemberUpdate__Output)[];
+  'ringEpoch': (number);
+}

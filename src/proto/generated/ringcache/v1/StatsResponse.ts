@@ -1,0 +1,31 @@
+// Original file: proto/ringcache/v1/cluster.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface StatsResponse {
+  'nodeId'?: (string);
+  'hits'?: (number | string | Long);
+  'misses'?: (number | string | Long);
+  'evictions'?: (number | string | Long);
+  'expirations'?: (number | string | Long);
+  'keys'?: (number | string | Long);
+  'bytes'?: (number | string | Long);
+  'maxBytes'?: (number | string | Long);
+  'tombstones'?: (number | string | Long);
+  'hintsPending'?: (number | string | Long);
+  'epoch'?: (number | string | Long);
+}
+
+export interface StatsResponse__Output {
+  'nodeId': (string);
+  'hits': (number);
+  'misses': (number);
+  'evictions': (number);
+  'expirations': (number);
+  'keys': (number);
+  'bytes': (number);
+  'maxBytes': (number);
+  'tombstones': (number);
+  'hintsPending': (number);
+  'epoch': (number);
+}
