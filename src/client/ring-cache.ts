@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { RingCacheError } from '../errors';
 import { ConsistencyWire, SetModeWire } from '../proto/messages';
 import type { PackedCas, PackedIncr, PackedOp, PackedReply, PackedSet } from '../proto/packed';
@@ -47,6 +48,12 @@ export class RingCache {
   readonly #consistency: number;
   #refreshing: Promise<void> | undefined;
   #closed = false;
+  /**
+   * Request ids of read-modify-writes (incr, cas, touch, conditional sets): this client's random id and
+   * a counter. The same id goes with every retry of one call, so the cluster applies it once.
+   */
+  readonly #clientId = randomBytes(9).toString('base64url');
+  #requestSeq = 0;
 
   private constructor(topology: TopologyClient, map: ClusterMap, opts: RingCacheOptions, seeds: string[]) {
     this.#topology = topology;
@@ -125,7 +132,9 @@ export class RingCache {
   set(key: string, value: unknown, opts?: SetOptions): Promise<boolean> {
     return this.#attempt(() => {
       const { value: bytes, flags } = encodeValue(value);
-      const op: PackedSet = [1, key, bytes, flags, ttlOf(opts?.ttl), modeWire[opts?.mode ?? 'always'], this.#c(opts)];
+      const mode = opts?.mode ?? 'always';
+      const op: PackedSet = [1, key, bytes, flags, ttlOf(opts?.ttl), modeWire[mode], this.#c(opts)];
+      if (mode !== 'always') op.push(this.#requestId());
       return this.#run(key, op, opts, (res) => unwrap(res)[1]);
     });
   }
@@ -138,7 +147,7 @@ export class RingCache {
   /** Gives a key a new TTL in ms (0: never expires); false when the key is absent. */
   touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean> {
     return this.#attempt(() =>
-      this.#run(key, [3, key, ttlOf(ttl), this.#c(opts)], opts, (res) => unwrap(res)[1]),
+      this.#run(key, [3, key, ttlOf(ttl), this.#c(opts), this.#requestId()], opts, (res) => unwrap(res)[1]),
     );
   }
 
@@ -150,7 +159,7 @@ export class RingCache {
       const initial = opts?.initial ?? 0;
       if (!Number.isSafeInteger(initial))
         throw new RingCacheError('INVALID_ARGUMENT', `initial must be a safe integer, got ${initial}`);
-      const op: PackedIncr = [4, key, delta, initial, ttlOf(opts?.ttl), this.#c(opts)];
+      const op: PackedIncr = [4, key, delta, initial, ttlOf(opts?.ttl), this.#c(opts), this.#requestId()];
       return this.#run(key, op, opts, (res) => unwrap(res)[1]);
     });
   }
@@ -159,7 +168,17 @@ export class RingCache {
   cas(key: string, expected: Version, value: unknown, opts?: SetOptions): Promise<Version> {
     return this.#attempt(() => {
       const { value: bytes, flags } = encodeValue(value);
-      const op: PackedCas = [5, key, bytes, flags, ttlOf(opts?.ttl), this.#c(opts), expected.timestamp, expected.node];
+      const op: PackedCas = [
+        5,
+        key,
+        bytes,
+        flags,
+        ttlOf(opts?.ttl),
+        this.#c(opts),
+        expected.timestamp,
+        expected.node,
+        this.#requestId(),
+      ];
       return this.#run(key, op, opts, (reply) => {
         const res = unwrap(reply);
         return { timestamp: res[1], node: res[2] };
@@ -177,6 +196,7 @@ export class RingCache {
     return this.#attempt(() => {
       // Encode everything first: a value that cannot be stored fails the call before anything is sent.
       const encoded = entries.map((e) => encodeValue(e.value));
+      const conditional = (opts?.mode ?? 'always') !== 'always';
       const mode = modeWire[opts?.mode ?? 'always'];
       const consistency = this.#c(opts);
       return Promise.all(
@@ -190,6 +210,7 @@ export class RingCache {
             mode,
             consistency,
           ];
+          if (conditional) op.push(this.#requestId());
           return this.#run(e.key, op, opts, (res) => unwrap(res)[1]);
         }),
       );
@@ -251,6 +272,10 @@ export class RingCache {
     }
   }
 
+  #requestId(): string {
+    return `${this.#clientId}.${(++this.#requestSeq).toString(36)}`;
+  }
+
   #c(opts: CallOptions | undefined): number {
     return opts?.consistency ? consistencyWire[opts.consistency] : this.#consistency;
   }
@@ -265,4 +290,3 @@ function ttlOf(ttl: number | undefined): number {
     );
   return ttl;
 }
-

@@ -15,8 +15,15 @@ export interface RouterOptions {
   onEpoch: (epoch: number) => void;
 }
 
-/** Increment and compare-and-set: applying one twice is not the same as applying it once. */
-const notIdempotent = (op: PackedOp) => op[0] === OpCode.incr || op[0] === OpCode.cas;
+/**
+ * Increment and compare-and-set without a request id: applying one twice is not the same as applying
+ * it once. With one (the SDK always sends one) the cluster answers a retry with the first outcome.
+ */
+function notIdempotent(op: PackedOp): boolean {
+  if (op[0] === OpCode.incr) return typeof op[6] !== 'string';
+  if (op[0] === OpCode.cas) return typeof op[8] !== 'string';
+  return false;
+}
 
 /**
  * Sends each operation to the first live node of its key's preference list, over one batched stream
@@ -79,7 +86,12 @@ export class Router {
    * `answer` applied to the operation's result from the first replica that answers; throws when none
    * does in time. Taking `answer` here saves each call a second promise and microtask.
    */
-  run<O extends PackedOp, T>(key: string, op: O, timeoutMs: number, answer: (res: PackedReply<O>) => T): Promise<T> {
+  run<O extends PackedOp, T>(
+    key: string,
+    op: O,
+    timeoutMs: number,
+    answer: (res: PackedReply<O>) => T,
+  ): Promise<T> {
     const deadlineMs = Date.now() + timeoutMs;
     const candidates = this.candidates(key);
     // Fast path without an async frame: one send, one callback.

@@ -9,11 +9,12 @@ import { Membership } from './membership/membership';
 import { PeerGossip } from './membership/peer-gossip';
 import { realScheduler } from './membership/scheduler';
 import type { MemberUpdate, Scheduler } from './membership/types';
-import type { Ping, PingReply, PeerEndpoint, PeerTransport, ReplicaWrite } from './peer-transport';
+import type { Lookup, Ping, PingReply, PeerEndpoint, PeerTransport, ReplicaWrite } from './peer-transport';
 import { catchUpFromPeers } from './recovery/catch-up';
 import { HintedHandoff } from './recovery/handoff';
 import { HintStore } from './recovery/hints';
 import { Coordinator } from './replication/coordinator';
+import { RequestLog } from './replication/request-log';
 import type { Consistency, Operation, OperationContext, Outcome } from './replication/operation';
 import type { RebalanceProgress } from './ring-change/rebalance';
 import { RingChanges } from './ring-change/ring-changes';
@@ -51,6 +52,8 @@ export class NodeCore implements PeerEndpoint {
   readonly topology: Topology;
   readonly membership: Membership;
   readonly hints: HintStore;
+  /** Outcomes of the read-modify-writes this node applied or replicated, by request id. */
+  readonly requests = new RequestLog();
   readonly handoff: HintedHandoff;
   readonly coordinator: Coordinator;
   readonly transport: PeerTransport;
@@ -89,6 +92,7 @@ export class NodeCore implements PeerEndpoint {
       maxKeyBytes: config.limits.maxKeyBytes,
       maxValueBytes: config.limits.maxValueBytes,
       tombstoneGraceMs: config.tombstoneGraceMs,
+      maxClockOffsetMs: config.maxClockOffsetMs,
       clock: { now: () => scheduler.now() },
     });
     for (const n of config.nodes) this.#addresses.set(n.id, n.address);
@@ -128,7 +132,7 @@ export class NodeCore implements PeerEndpoint {
       scheduler,
       random: opts.random,
     });
-    this.hints = new HintStore(config.hints);
+    this.hints = new HintStore(config.hints, { now: () => scheduler.now() });
     this.handoff = new HintedHandoff({
       view: this.view,
       hints: this.hints,
@@ -138,6 +142,7 @@ export class NodeCore implements PeerEndpoint {
       view: this.view,
       store: this.store,
       hints: this.hints,
+      requests: this.requests,
       replication: config.replication,
       logger: this.#log.child({ component: 'coordinator' }),
       maxKeyBytes: config.limits.maxKeyBytes,
@@ -225,9 +230,13 @@ export class NodeCore implements PeerEndpoint {
           : new RingCacheError('OUT_OF_MEMORY', `node ${this.id}: hint store full`);
       }
       this.store.applyRecord(write.key, write.record);
+      if (write.request) this.requests.remember(write.key, write.request, this.#scheduler.now());
       return undefined;
     } catch (err) {
-      if (err instanceof RingCacheError) return err;
+      if (err instanceof RingCacheError) {
+        this.#log.warn({ key: write.key, err: err.message }, 'replica write refused');
+        return err;
+      }
       this.#log.error({ err }, 'unexpected error applying a replica write');
       return new RingCacheError('INTERNAL', 'internal error (logged on the node)');
     }
@@ -235,6 +244,13 @@ export class NodeCore implements PeerEndpoint {
 
   read(key: string): ReturnType<Store['readRecord']> {
     return this.store.readRecord(key);
+  }
+
+  lookup(key: string, requestId: string): Lookup {
+    return {
+      record: this.store.readRecord(key),
+      outcome: this.requests.get(requestId, key, this.#scheduler.now()),
+    };
   }
 
   *syncRecords(forNode: string): IterableIterator<ReplicaWrite> {
@@ -265,6 +281,12 @@ export class NodeCore implements PeerEndpoint {
   }
 
   #adopted(members: RingMember[]): void {
+    // Hints for members that left have nowhere to go (issue 11 §6): free them.
+    for (const target of this.hints.targets()) {
+      if (members.some((m) => m.id === target)) continue;
+      const dropped = this.hints.dropTarget(target);
+      this.#log.info({ target, dropped }, 'hints for a member that left dropped');
+    }
     for (const m of members) {
       const known = this.#addresses.get(m.id);
       if (known !== undefined && known !== m.address) this.transport.forget(m.id);

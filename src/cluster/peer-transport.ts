@@ -1,7 +1,8 @@
 import type { RingCacheError } from '../errors';
 import type { StoreRecord } from '../store/types';
 import type { MemberUpdate } from './membership/types';
-import type { Operation, OperationContext, Outcome } from './replication/operation';
+import type { Operation, OperationContext, OperationResult, Outcome } from './replication/operation';
+import type { AppliedRequest } from './replication/request-log';
 import type { RingState } from './ring-change/topology';
 
 /**
@@ -15,6 +16,8 @@ export interface PeerTransport {
   replicate(to: string, write: ReplicaWrite, deadlineMs: number): Promise<RingCacheError | undefined>;
   /** `to`'s copy of `key`, tombstones included; undefined when it holds none. */
   read(to: string, key: string, deadlineMs: number): Promise<StoreRecord | undefined | RingCacheError>;
+  /** `to`'s copy of `key`, and the outcome of read-modify-write `requestId` if `to` holds it. */
+  lookup(to: string, key: string, requestId: string, deadlineMs: number): Promise<Lookup | RingCacheError>;
   /** Runs `op` on `to` as its coordinator (`to` never forwards it again). */
   forward(to: string, op: Operation, deadlineMs: number): Promise<Outcome>;
   /**
@@ -50,6 +53,15 @@ export interface ReplicaWrite {
   key: string;
   record: StoreRecord;
   hintFor?: string;
+  /** The read-modify-write that made this record: replicas remember its outcome (RequestLog). */
+  request?: AppliedRequest;
+}
+
+/** A replica's answer to a read-modify-write's catch-up. */
+export interface Lookup {
+  record: StoreRecord | undefined;
+  /** Set when the replica already holds the outcome of the request: it was applied. */
+  outcome: OperationResult | undefined;
 }
 
 export interface Ping {
@@ -72,6 +84,7 @@ export interface PeerEndpoint {
   /** Applies a replica write (or keeps it as a hint for `hintFor`); an error when refused. */
   replicate(write: ReplicaWrite): RingCacheError | undefined;
   read(key: string): StoreRecord | undefined;
+  lookup(key: string, requestId: string): Lookup;
   /** The records whose preference list includes `forNode`, for a restarted node's catch-up. */
   syncRecords(forNode: string): IterableIterator<ReplicaWrite>;
   /** A forwarded operation, run here as its coordinator. */

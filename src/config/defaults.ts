@@ -10,7 +10,7 @@ export const DEFAULT_NAME = 'local';
 export const DEFAULT_VNODES = 160;
 
 /** N=3, W=2, R=1 (DESIGN.md), capped so a small cluster still starts: see defaultReplication. */
-export const DEFAULT_REPLICATION = { factor: 3, writeQuorum: 2, readQuorum: 1 } as const;
+export const DEFAULT_REPLICATION = { factor: 3, writeQuorum: 2, readQuorum: 1, sloppy: false } as const;
 
 export const DEFAULT_GOSSIP: Readonly<GossipConfig> = {
   probeIntervalMs: 500,
@@ -19,7 +19,11 @@ export const DEFAULT_GOSSIP: Readonly<GossipConfig> = {
   suspicionTimeoutMs: 1500,
 };
 
-export const DEFAULT_HINTS = { maxCount: 100_000, maxBytes: 64 * 1024 * 1024 } as const;
+/** maxAgeMs: half the tombstone grace, so a hint always expires before a delete after it is forgotten. */
+export const DEFAULT_HINTS = { maxCount: 100_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 30_000 } as const;
+
+/** A version further ahead of a node's clock than this is refused: one bad peer cannot poison every HLC. */
+export const DEFAULT_MAX_CLOCK_OFFSET_MS = 60_000;
 
 /** Deletes are kept this long so read repair and anti-entropy never resurrect a deleted key. */
 export const DEFAULT_TOMBSTONE_GRACE_MS = 60_000;
@@ -41,6 +45,7 @@ export function defaultReplication(
     factor?: number | undefined;
     writeQuorum?: number | undefined;
     readQuorum?: number | undefined;
+    sloppy?: boolean | undefined;
   } = {},
 ): ClusterConfig['replication'] {
   const factor = given.factor ?? Math.min(DEFAULT_REPLICATION.factor, nodeCount);
@@ -48,5 +53,6 @@ export function defaultReplication(
     factor,
     writeQuorum: given.writeQuorum ?? Math.min(DEFAULT_REPLICATION.writeQuorum, factor),
     readQuorum: given.readQuorum ?? DEFAULT_REPLICATION.readQuorum,
+    sloppy: given.sloppy ?? DEFAULT_REPLICATION.sloppy,
   };
 }

@@ -4,6 +4,7 @@ import {
   DEFAULT_LIMITS,
   DEFAULT_NAME,
   DEFAULT_TOMBSTONE_GRACE_MS,
+  DEFAULT_MAX_CLOCK_OFFSET_MS,
   DEFAULT_VNODES,
   defaultReplication,
 } from './defaults';
@@ -58,6 +59,7 @@ export function generateLocalConfig(opts: {
     gossip: { ...DEFAULT_GOSSIP, ...base.gossip },
     hints: { ...DEFAULT_HINTS, ...base.hints },
     tombstoneGraceMs: base.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS,
+    maxClockOffsetMs: base.maxClockOffsetMs ?? DEFAULT_MAX_CLOCK_OFFSET_MS,
     limits: { ...DEFAULT_LIMITS, ...base.limits },
     nodes,
     source: SOURCE,

@@ -3,6 +3,7 @@ import {
   DEFAULT_GOSSIP,
   DEFAULT_HINTS,
   DEFAULT_LIMITS,
+  DEFAULT_MAX_CLOCK_OFFSET_MS,
   DEFAULT_NAME,
   DEFAULT_TOMBSTONE_GRACE_MS,
   DEFAULT_VNODES,
@@ -17,10 +18,18 @@ import type { YamlReader } from './yaml-reader';
  * generated configs get the same checks.
  */
 const TOP = ['cluster', 'limits', 'nodes'] as const;
-const CLUSTER = ['name', 'vnodes', 'replication', 'gossip', 'hints', 'tombstone_grace_ms'] as const;
-const REPLICATION = ['factor', 'write_quorum', 'read_quorum'] as const;
+const CLUSTER = [
+  'name',
+  'vnodes',
+  'replication',
+  'gossip',
+  'hints',
+  'tombstone_grace_ms',
+  'max_clock_offset_ms',
+] as const;
+const REPLICATION = ['factor', 'write_quorum', 'read_quorum', 'sloppy'] as const;
 const GOSSIP = ['probe_interval_ms', 'probe_timeout_ms', 'indirect_probes', 'suspicion_timeout_ms'] as const;
-const HINTS = ['max_count', 'max_bytes'] as const;
+const HINTS = ['max_count', 'max_bytes', 'max_age_ms'] as const;
 const LIMITS = ['max_key_bytes', 'max_value_bytes', 'max_memory'] as const;
 const NODE = ['id', 'address', 'http'] as const;
 
@@ -33,6 +42,8 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
   const gossip = r.fields(cluster.get('gossip'), 'cluster.gossip', GOSSIP);
   const hints = r.fields(cluster.get('hints'), 'cluster.hints', HINTS);
   const limits = r.fields(top.get('limits'), 'limits', LIMITS);
+  const tombstoneGraceMs =
+    r.integer(cluster.get('tombstone_grace_ms'), 'cluster.tombstone_grace_ms') ?? DEFAULT_TOMBSTONE_GRACE_MS;
   return {
     name: r.string(cluster.get('name'), 'cluster.name') ?? DEFAULT_NAME,
     vnodes: r.integer(cluster.get('vnodes'), 'cluster.vnodes') ?? DEFAULT_VNODES,
@@ -40,6 +51,7 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
       factor: r.integer(replication?.get('factor'), 'cluster.replication.factor'),
       writeQuorum: r.integer(replication?.get('write_quorum'), 'cluster.replication.write_quorum'),
       readQuorum: r.integer(replication?.get('read_quorum'), 'cluster.replication.read_quorum'),
+      sloppy: r.boolean(replication?.get('sloppy'), 'cluster.replication.sloppy'),
     }),
     gossip: {
       probeIntervalMs:
@@ -58,10 +70,15 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
     hints: {
       maxCount: r.integer(hints?.get('max_count'), 'cluster.hints.max_count') ?? DEFAULT_HINTS.maxCount,
       maxBytes: r.size(hints?.get('max_bytes'), 'cluster.hints.max_bytes') ?? DEFAULT_HINTS.maxBytes,
+      // Left out: well inside the tombstone grace, however short that is set.
+      maxAgeMs:
+        r.integer(hints?.get('max_age_ms'), 'cluster.hints.max_age_ms') ??
+        Math.max(1, Math.min(DEFAULT_HINTS.maxAgeMs, Math.floor(tombstoneGraceMs / 2))),
     },
-    tombstoneGraceMs:
-      r.integer(cluster.get('tombstone_grace_ms'), 'cluster.tombstone_grace_ms') ??
-      DEFAULT_TOMBSTONE_GRACE_MS,
+    tombstoneGraceMs,
+    maxClockOffsetMs:
+      r.integer(cluster.get('max_clock_offset_ms'), 'cluster.max_clock_offset_ms') ??
+      DEFAULT_MAX_CLOCK_OFFSET_MS,
     limits: {
       maxKeyBytes: r.size(limits?.get('max_key_bytes'), 'limits.max_key_bytes') ?? DEFAULT_LIMITS.maxKeyBytes,
       maxValueBytes:

@@ -31,12 +31,21 @@ export interface ClusterConfig {
   name: string;
   /** hashring `vnode count`: md5 digests per node, each placing 4 ring points. */
   vnodes: number;
-  /** N, W, R: 1 <= W, R <= N <= nodes.length. */
-  replication: { factor: number; writeQuorum: number; readQuorum: number };
+  /**
+   * N, W, R: 1 <= W, R <= N <= nodes.length. `sloppy`: a stand-in's hint for a dead replica counts
+   * toward W (more writes succeed while replicas are down, but W + R > N no longer makes a read see
+   * them); false by default: only the key's own replicas count.
+   */
+  replication: { factor: number; writeQuorum: number; readQuorum: number; sloppy: boolean };
   gossip: GossipConfig;
-  /** Bounds on the hinted-handoff store of each node. */
-  hints: { maxCount: number; maxBytes: number };
+  /**
+   * Bounds on the hinted-handoff store of each node. maxAgeMs < tombstoneGraceMs: a hint handed back
+   * after the tombstone of a later delete was purged would bring the deleted value back.
+   */
+  hints: { maxCount: number; maxBytes: number; maxAgeMs: number };
   tombstoneGraceMs: number;
+  /** Versions more than this many ms ahead of a node's clock are refused (issue 11 §6). */
+  maxClockOffsetMs: number;
   /** Per-node storage limits, in bytes. maxKeyBytes + maxValueBytes <= maxMemoryBytes. */
   limits: { maxKeyBytes: number; maxValueBytes: number; maxMemoryBytes: number };
   nodes: NodeConfig[];

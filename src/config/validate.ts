@@ -31,7 +31,18 @@ export function validateConfig(
   checkGossip(config, c);
   wholeInRange('cluster.hints.max_count', config.hints.maxCount, 1);
   wholeInRange('cluster.hints.max_bytes', config.hints.maxBytes, 1);
+  wholeInRange('cluster.hints.max_age_ms', config.hints.maxAgeMs, 1);
   wholeInRange('cluster.tombstone_grace_ms', config.tombstoneGraceMs, 1);
+  wholeInRange('cluster.max_clock_offset_ms', config.maxClockOffsetMs, 1);
+  if (config.hints.maxAgeMs >= config.tombstoneGraceMs) {
+    issues.add(
+      at('cluster.hints.max_age_ms'),
+      'cluster.hints.max_age_ms',
+      `${given('cluster.hints.max_age_ms', config.hints.maxAgeMs)} must be shorter than ` +
+        `tombstone_grace_ms ${given('cluster.tombstone_grace_ms', config.tombstoneGraceMs)}: a hint handed back ` +
+        'after the tombstone of a later delete is purged would bring the deleted value back',
+    );
+  }
   const { maxKeyBytes, maxValueBytes, maxMemoryBytes } = config.limits;
   wholeInRange('limits.max_key_bytes', maxKeyBytes, 1);
   wholeInRange('limits.max_value_bytes', maxValueBytes, 1);

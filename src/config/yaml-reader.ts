@@ -91,6 +91,12 @@ export class YamlReader {
     return this.#wrongType(node, path, 'a whole number');
   }
 
+  boolean(node: Node | undefined, path: string): boolean | undefined {
+    const value = this.#scalar(node);
+    if (value === undefined || typeof value === 'boolean') return value;
+    return this.#wrongType(node, path, 'true or false');
+  }
+
   /** A byte count: a number, or a string such as 256mb (size.ts). */
   size(node: Node | undefined, path: string): number | undefined {
     const value = this.#scalar(node);

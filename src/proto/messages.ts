@@ -38,6 +38,7 @@ export interface SetRequestMsg {
   mode: number;
   consistency: number;
   text?: string;
+  requestId?: string;
 }
 export interface SetResponseMsg {
   stored: boolean;
@@ -54,6 +55,7 @@ export interface TouchRequestMsg {
   key: string;
   ttlMs: number;
   consistency: number;
+  requestId?: string;
 }
 export interface TouchResponseMsg {
   found: boolean;
@@ -64,6 +66,7 @@ export interface IncrementRequestMsg {
   initial: number;
   ttlMs: number;
   consistency: number;
+  requestId?: string;
 }
 export interface IncrementResponseMsg {
   value: number;
@@ -76,6 +79,7 @@ export interface CompareAndSetRequestMsg {
   flags: number;
   ttlMs: number;
   consistency: number;
+  requestId?: string;
 }
 export interface CompareAndSetResponseMsg {
   version: VersionMsg | null;

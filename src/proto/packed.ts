@@ -7,11 +7,13 @@ import type { OpKind } from './messages';
  *
  *   request  [frameId, timeoutMs, op, op, ...]
  *     get     [0, key, consistency]
- *     set     [1, key, value, flags, ttlMs, mode, consistency]
+ *     set     [1, key, value, flags, ttlMs, mode, consistency, requestId?]
  *     delete  [2, key, consistency]
- *     touch   [3, key, ttlMs, consistency]
- *     incr    [4, key, delta, initial, ttlMs, consistency]
- *     cas     [5, key, value, flags, ttlMs, consistency, expectedTimestamp, expectedNode]
+ *     touch   [3, key, ttlMs, consistency, requestId?]
+ *     incr    [4, key, delta, initial, ttlMs, consistency, requestId?]
+ *     cas     [5, key, value, flags, ttlMs, consistency, expectedTimestamp, expectedNode, requestId?]
+ *   requestId: chosen by the client, the same on every retry of the call; the key's replicas remember
+ *   it, so a retry of a read-modify-write returns its first outcome (issue 11 §1)
  *   reply    [frameId, epoch, result, result, ...]   one result per op, in order
  *     failure [code, message, errorName]             code != 0 (google.rpc.Code)
  *     get     [0, found, value, flags, timestamp, node, ttlMs]   ([0, false] when absent)
@@ -33,10 +35,19 @@ export type PackedSet = [
   ttlMs: number,
   mode: number,
   consistency: number,
+  requestId?: string,
 ];
 export type PackedDelete = [op: 2, key: string, consistency: number];
-export type PackedTouch = [op: 3, key: string, ttlMs: number, consistency: number];
-export type PackedIncr = [op: 4, key: string, delta: number, initial: number, ttlMs: number, consistency: number];
+export type PackedTouch = [op: 3, key: string, ttlMs: number, consistency: number, requestId?: string];
+export type PackedIncr = [
+  op: 4,
+  key: string,
+  delta: number,
+  initial: number,
+  ttlMs: number,
+  consistency: number,
+  requestId?: string,
+];
 export type PackedCas = [
   op: 5,
   key: string,
@@ -46,6 +57,7 @@ export type PackedCas = [
   consistency: number,
   expectedTimestamp: number,
   expectedNode: string,
+  requestId?: string,
 ];
 /** An operation as the SDK writes it. Nodes read frames as `unknown[]`, since a peer may send anything. */
 export type PackedOp = PackedGet | PackedSet | PackedDelete | PackedTouch | PackedIncr | PackedCas;
@@ -83,6 +95,9 @@ export type PackedRecord = [
   expiresAtMs: number,
   tombstone: boolean,
   hintFor: string,
+  /** The read-modify-write that made it, and its outcome (see server/packed-operations.ts). */
+  requestId?: string,
+  outcome?: unknown[],
 ];
 
 export const OP_KIND: readonly OpKind[] = ['get', 'set', 'delete', 'touch', 'increment', 'compareAndSet'];

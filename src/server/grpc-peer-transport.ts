@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import type { MemberUpdate } from '../cluster/membership/types';
-import type { Ping, PingReply, PeerTransport, ReplicaWrite } from '../cluster/peer-transport';
+import type { Lookup, Ping, PingReply, PeerTransport, ReplicaWrite } from '../cluster/peer-transport';
 import type { Operation, Outcome } from '../cluster/replication/operation';
 import type { RingState } from '../cluster/ring-change/topology';
 import { RingCacheError } from '../errors';
@@ -21,7 +21,7 @@ import { withClusterToken } from '../transport/cluster-token';
 import { CHANNEL_OPTIONS, PipelineConnection } from '../transport/pipeline-connection';
 import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
 import { operationToMsg, outcomeFromMsg } from './operation-wire';
-import { writeFromPacked, writeToPacked } from './packed-operations';
+import { lookupFromPacked, writeFromPacked, writeToPacked } from './packed-operations';
 import { msgToRecord } from './record-codec';
 
 type Unary<Req, Res> = (
@@ -50,6 +50,8 @@ class PeerConnection {
   readonly stub: PeerStub & grpc.Client;
   readonly replicate: BatchedStream<ReplicaWrite, RingCacheError | undefined, Buffer, unknown[]>;
   readonly read: BatchedStream<string, StoreRecord | undefined | RingCacheError, Buffer, unknown[]>;
+  /** Read-modify-write catch-ups, [key, requestId], on a Read stream of their own. */
+  readonly lookup: BatchedStream<[string, string], Lookup | RingCacheError, Buffer, unknown[]>;
   readonly forwarder: PipelineConnection;
 
   constructor(selfId: string, id: string, address: string, clusterToken: string | undefined) {
@@ -103,6 +105,21 @@ class PeerConnection {
       },
       { peerName },
     );
+    this.lookup = new BatchedStream(
+      open('Read'),
+      {
+        encode: (items, frameId) => packFrame(frameId, selfId, items),
+        frameIdOf: (r) => Number(r[0]),
+        decode: (r) =>
+          r
+            .slice(2)
+            .map(
+              (p) => lookupFromPacked(p) ?? refusal(Code.INTERNAL, `${peerName} sent an unreadable lookup`),
+            ),
+        failure: refusal,
+      },
+      { peerName },
+    );
     this.forwarder = new PipelineConnection({
       address,
       peerName,
@@ -114,6 +131,7 @@ class PeerConnection {
   close(): void {
     this.replicate.close();
     this.read.close();
+    this.lookup.close();
     this.forwarder.close();
     this.stub.close();
   }
@@ -144,6 +162,13 @@ export class GrpcPeerTransport implements PeerTransport {
   read(to: string, key: string, deadlineMs: number): Promise<StoreRecord | undefined | RingCacheError> {
     const conn = this.#connection(to);
     return conn instanceof RingCacheError ? Promise.resolve(conn) : conn.read.send(key, deadlineMs);
+  }
+
+  lookup(to: string, key: string, requestId: string, deadlineMs: number): Promise<Lookup | RingCacheError> {
+    const conn = this.#connection(to);
+    return conn instanceof RingCacheError
+      ? Promise.resolve(conn)
+      : conn.lookup.send([key, requestId], deadlineMs);
   }
 
   async forward(to: string, op: Operation, deadlineMs: number): Promise<Outcome> {

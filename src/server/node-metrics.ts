@@ -62,6 +62,12 @@ export function nodeMetrics(
       read: stat('tombstones'),
     },
     {
+      name: 'ringcache_versions_refused_total',
+      help: 'Replica writes refused because their version was further ahead of this clock than max_clock_offset_ms',
+      type: 'counter',
+      read: stat('versionsRefused'),
+    },
+    {
       name: 'ringcache_hints_pending',
       help: 'Writes held for replicas that are down',
       type: 'gauge',
@@ -78,6 +84,12 @@ export function nodeMetrics(
       help: 'Hints refused because the hint store was full',
       type: 'counter',
       read: () => src.hints.dropped,
+    },
+    {
+      name: 'ringcache_hints_expired_total',
+      help: 'Hints dropped unsent: older than hints.max_age_ms, or for a member that left',
+      type: 'counter',
+      read: () => src.hints.expired,
     },
     {
       name: 'ringcache_hints_handed_off_total',

@@ -58,6 +58,11 @@ const noKind = (id: number) =>
 const noExpected = () =>
   new RingCacheError('INVALID_ARGUMENT', 'expected is missing: pass the version returned by Get');
 
+/** proto3 sends '' for an absent string: no request id. */
+function requestIdOf(id: string | undefined): { requestId?: string } {
+  return id ? { requestId: id } : {};
+}
+
 /** A protobuf Operation as the core's; the INVALID_ARGUMENT error when it cannot be one. */
 export function operationFromMsg(msg: OperationMsg): Operation | RingCacheError {
   // A oneof naming a kind whose body is missing (a hand-built message) names no operation either.
@@ -79,6 +84,7 @@ export function operationFromMsg(msg: OperationMsg): Operation | RingCacheError 
         ttlMs: req.ttlMs,
         mode,
         consistency: consistencyFromWire(req.consistency),
+        ...requestIdOf(req.requestId),
       };
     }
     case 'delete':
@@ -93,6 +99,7 @@ export function operationFromMsg(msg: OperationMsg): Operation | RingCacheError 
         key: msg.touch.key,
         ttlMs: msg.touch.ttlMs,
         consistency: consistencyFromWire(msg.touch.consistency),
+        ...requestIdOf(msg.touch.requestId),
       };
     case 'increment': {
       const req = msg.increment;
@@ -103,6 +110,7 @@ export function operationFromMsg(msg: OperationMsg): Operation | RingCacheError 
         initial: req.initial,
         ttlMs: req.ttlMs,
         consistency: consistencyFromWire(req.consistency),
+        ...requestIdOf(req.requestId),
       };
     }
     case 'compareAndSet': {
@@ -116,6 +124,7 @@ export function operationFromMsg(msg: OperationMsg): Operation | RingCacheError 
         flags: req.flags as StoreValueFlags,
         ttlMs: req.ttlMs,
         consistency: consistencyFromWire(req.consistency),
+        ...requestIdOf(req.requestId),
       };
     }
     default:
@@ -140,17 +149,29 @@ export function operationToMsg(op: Operation, id: number): OperationMsg {
           ttlMs: op.ttlMs,
           mode: SET_MODE.indexOf(op.mode),
           consistency,
+          requestId: op.requestId ?? '',
         },
       };
     case 'delete':
       return { id, op: 'delete', delete: { key: op.key, consistency } };
     case 'touch':
-      return { id, op: 'touch', touch: { key: op.key, ttlMs: op.ttlMs, consistency } };
+      return {
+        id,
+        op: 'touch',
+        touch: { key: op.key, ttlMs: op.ttlMs, consistency, requestId: op.requestId ?? '' },
+      };
     case 'incr':
       return {
         id,
         op: 'increment',
-        increment: { key: op.key, delta: op.delta, initial: op.initial, ttlMs: op.ttlMs, consistency },
+        increment: {
+          key: op.key,
+          delta: op.delta,
+          initial: op.initial,
+          ttlMs: op.ttlMs,
+          consistency,
+          requestId: op.requestId ?? '',
+        },
       };
     case 'cas':
       return {
@@ -163,6 +184,7 @@ export function operationToMsg(op: Operation, id: number): OperationMsg {
           flags: op.flags,
           ttlMs: op.ttlMs,
           consistency,
+          requestId: op.requestId ?? '',
         },
       };
   }

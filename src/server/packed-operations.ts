@@ -1,8 +1,9 @@
-import type { Operation, Outcome } from '../cluster/replication/operation';
-import type { ReplicaWrite } from '../cluster/peer-transport';
+import type { Operation, OperationResult, Outcome } from '../cluster/replication/operation';
+import type { Lookup, ReplicaWrite } from '../cluster/peer-transport';
+import type { AppliedRequest } from '../cluster/replication/request-log';
 import { RingCacheError } from '../errors';
 import { Code } from '../proto/messages';
-import type { PackedRecord, PackedResult } from '../proto/packed';
+import { OpCode, type PackedRecord, type PackedResult } from '../proto/packed';
 import { wireCodeOf } from '../proto/status-codes';
 import type { StoreRecord, ValueFlags } from '../store/types';
 import { consistencyFromWire, remainingTtlMs, setModeFromWire } from './operation-wire';
@@ -17,6 +18,12 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 const EMPTY = Buffer.alloc(0);
 const bin = (v: unknown): Buffer =>
   Buffer.isBuffer(v) ? v : v instanceof Uint8Array ? Buffer.from(v) : EMPTY;
+
+/** The optional request id a read-modify-write carries last (packed.ts layouts). */
+function requestIdAt(p: readonly unknown[], i: number): { requestId?: string } {
+  const id = p[i];
+  return typeof id === 'string' && id !== '' ? { requestId: id } : {};
+}
 
 /** A packed operation as the core's; undefined when its kind is unknown, an error when a field is. */
 export function operationFromPacked(p: readonly unknown[]): Operation | RingCacheError | undefined {
@@ -35,12 +42,19 @@ export function operationFromPacked(p: readonly unknown[]): Operation | RingCach
         ttlMs: num(p[4]),
         mode,
         consistency: consistencyFromWire(num(p[6])),
+        ...requestIdAt(p, 7),
       };
     }
     case 2:
       return { kind: 'delete', key, consistency: consistencyFromWire(num(p[2])) };
     case 3:
-      return { kind: 'touch', key, ttlMs: num(p[2]), consistency: consistencyFromWire(num(p[3])) };
+      return {
+        kind: 'touch',
+        key,
+        ttlMs: num(p[2]),
+        consistency: consistencyFromWire(num(p[3])),
+        ...requestIdAt(p, 4),
+      };
     case 4:
       return {
         kind: 'incr',
@@ -49,6 +63,7 @@ export function operationFromPacked(p: readonly unknown[]): Operation | RingCach
         initial: num(p[3]),
         ttlMs: num(p[4]),
         consistency: consistencyFromWire(num(p[5])),
+        ...requestIdAt(p, 6),
       };
     case 5: {
       if (!p[7])
@@ -64,6 +79,7 @@ export function operationFromPacked(p: readonly unknown[]): Operation | RingCach
         flags: num(p[3]) as ValueFlags,
         ttlMs: num(p[4]),
         consistency: consistencyFromWire(num(p[5])),
+        ...requestIdAt(p, 8),
       };
     }
     default:
@@ -105,7 +121,7 @@ export function outcomeToPacked(outcome: Outcome, nowMs: number): PackedResult {
 /** A replica write in Peer.Replicate and Peer.Read frames (layout in peer.proto). */
 export function writeToPacked(w: ReplicaWrite): PackedRecord {
   const r = w.record;
-  return [
+  const packed: PackedRecord = [
     w.key,
     r.value,
     r.flags,
@@ -115,6 +131,61 @@ export function writeToPacked(w: ReplicaWrite): PackedRecord {
     r.tombstone,
     w.hintFor ?? '',
   ];
+  if (w.request) packed.push(w.request.id, appliedToPacked(w.request.outcome));
+  return packed;
+}
+
+/** A read-modify-write's outcome as replicas keep it: its kind's code, then its packed result. */
+export function appliedToPacked(outcome: OperationResult): unknown[] {
+  const packed: unknown[] = outcomeToPacked(outcome, 0);
+  packed[0] = OpCode[outcome.kind];
+  return packed;
+}
+
+export function appliedFromPacked(p: unknown): OperationResult | undefined {
+  if (!Array.isArray(p)) return undefined;
+  const version = (i: number) => (str(p[i + 1]) ? { timestamp: num(p[i]), node: str(p[i + 1]) } : undefined);
+  switch (p[0]) {
+    case OpCode.set:
+      return { kind: 'set', stored: p[1] === true, version: version(2) };
+    case OpCode.delete:
+      return { kind: 'delete', deleted: p[1] === true, version: undefined };
+    case OpCode.touch:
+      return { kind: 'touch', found: p[1] === true };
+    case OpCode.incr: {
+      const v = version(2);
+      return v && { kind: 'incr', value: num(p[1]), version: v };
+    }
+    case OpCode.cas: {
+      const v = version(1);
+      return v && { kind: 'cas', version: v };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A catch-up lookup's answer on the Read stream: [record or [], outcome or null]. */
+export function lookupToPacked(key: string, found: Lookup): unknown[] {
+  return [
+    found.record ? writeToPacked({ key, record: found.record }) : [],
+    found.outcome ? appliedToPacked(found.outcome) : null,
+  ];
+}
+
+/**
+ * A lookup answer, or undefined when any part of it is unreadable: half of one must not read as "no
+ * copy, never applied", or the coordinator could apply the request a second time.
+ */
+export function lookupFromPacked(p: unknown): Lookup | undefined {
+  if (!Array.isArray(p) || !Array.isArray(p[0])) return undefined;
+  const held = p[0] as unknown[];
+  const record = held.length > 0 ? writeFromPacked(held)?.record : undefined;
+  if (held.length > 0 && !record) return undefined;
+  const sent: unknown = p[1];
+  const outcome = sent === null || sent === undefined ? undefined : appliedFromPacked(sent);
+  if (sent !== null && sent !== undefined && !outcome) return undefined;
+  return { record, outcome };
 }
 
 /** A packed record from a peer; undefined when it carries no version (a malformed peer). */
@@ -128,6 +199,10 @@ export function writeFromPacked(p: readonly unknown[]): ReplicaWrite | undefined
     expiresAtMs: num(p[5]),
     tombstone: p[6] === true,
   };
+  const write: ReplicaWrite = { key: str(p[0]), record };
   const hintFor = str(p[7]);
-  return hintFor ? { key: str(p[0]), record, hintFor } : { key: str(p[0]), record };
+  if (hintFor) write.hintFor = hintFor;
+  const outcome = str(p[8]) ? appliedFromPacked(p[9]) : undefined;
+  if (outcome) write.request = { id: str(p[8]), outcome } satisfies AppliedRequest;
+  return write;
 }

@@ -14,7 +14,7 @@ import {
 import { packFrame, unpackFrame } from '../proto/packed';
 import { wireCodeOf } from '../proto/status-codes';
 import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
-import { writeFromPacked, writeToPacked } from './packed-operations';
+import { lookupToPacked, writeFromPacked, writeToPacked } from './packed-operations';
 import { recordToMsg } from './record-codec';
 import { toStatus } from './status';
 
@@ -81,9 +81,13 @@ export function peerService(deps: PeerServiceDeps): {
       call.on('data', (payload: Buffer) => {
         const frame = readFrame(call, payload);
         if (!frame) return;
-        const results = frame.slice(2).map((key) => {
-          const record = typeof key === 'string' ? endpoint.read(key) : undefined;
-          return record ? writeToPacked({ key: key as string, record }) : [];
+        // A key reads its record; [key, requestId] is a read-modify-write's catch-up (lookup).
+        const results = frame.slice(2).map((item) => {
+          if (Array.isArray(item) && typeof item[0] === 'string' && typeof item[1] === 'string') {
+            return lookupToPacked(item[0], endpoint.lookup(item[0], item[1]));
+          }
+          const record = typeof item === 'string' ? endpoint.read(item) : undefined;
+          return record ? writeToPacked({ key: item as string, record }) : [];
         });
         call.write(packFrame(Number(frame[0]), 0, results));
       });

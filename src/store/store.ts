@@ -1,6 +1,6 @@
 import { RingCacheError } from '../errors';
 import { EntryTable, ENTRY_OVERHEAD_BYTES } from './entry-table';
-import { HybridLogicalClock, systemClock, type Clock } from './hlc';
+import { HybridLogicalClock, systemClock, wallMsOf, type Clock } from './hlc';
 import { checkIncrementResult, decodeInteger, encodeInteger } from './integer-value';
 import { PeriodicSweep } from './periodic-sweep';
 import { MAX_VALUE_LENGTH } from './slot-table';
@@ -38,6 +38,8 @@ export class Store {
   readonly #maxKeyBytes: number;
   readonly #maxValueBytes: number;
   readonly #graceMs: number;
+  readonly #maxClockOffsetMs: number;
+  #versionsRefused = 0;
   readonly #sweepBudgetMs: number;
   readonly #sweeper: PeriodicSweep;
   readonly #entries: EntryTable;
@@ -60,6 +62,7 @@ export class Store {
     this.#maxKeyBytes = opts.maxKeyBytes;
     this.#maxValueBytes = opts.maxValueBytes;
     this.#graceMs = opts.tombstoneGraceMs ?? 60_000;
+    this.#maxClockOffsetMs = opts.maxClockOffsetMs ?? 60_000;
     this.#sweepBudgetMs = opts.sweepBudgetMs ?? 2;
     this.#entries = new EntryTable(opts.maxMemoryBytes, this.#graceMs);
     this.#sweeper = new PeriodicSweep(opts.sweepIntervalMs ?? 1000, () => void this.sweep());
@@ -214,6 +217,7 @@ export class Store {
   applyRecord(key: string, record: StoreRecord): boolean {
     const keyBytes = checkKey(key, this.#maxKeyBytes);
     checkVersion('record.version', record.version);
+    this.#checkNotAhead(record.version);
     checkExpiresAt(record.expiresAtMs);
     if (!record.tombstone) {
       checkValue(record.value, this.#maxValueBytes);
@@ -247,6 +251,18 @@ export class Store {
     return true;
   }
 
+  /** Refuses a version further ahead of this node's clock than maxClockOffsetMs (issue 11 §6). */
+  #checkNotAhead(version: Version): void {
+    const aheadMs = wallMsOf(version.timestamp) - this.#clock.now();
+    if (aheadMs <= this.#maxClockOffsetMs) return;
+    this.#versionsRefused++;
+    throw new RingCacheError(
+      'INVALID_ARGUMENT',
+      `version ${formatVersion(version)} is ${Math.round(aheadMs)} ms ahead of this node's clock; ` +
+        `cluster.max_clock_offset_ms is ${this.#maxClockOffsetMs} (is the writer's clock wrong?)`,
+    );
+  }
+
   /** Every key held, live, tombstone or past its purge time, without reading values (cheap to scan). */
   *keys(): IterableIterator<string> {
     for (const [key] of this.#entries.entries()) yield key;
@@ -271,6 +287,7 @@ export class Store {
       bytes: e.bytes,
       maxBytes: this.#maxBytes,
       tombstones: e.tombstones,
+      versionsRefused: this.#versionsRefused,
     };
   }
 

@@ -34,6 +34,8 @@ export interface StoreStats {
   bytes: number;
   maxBytes: number;
   tombstones: number;
+  /** Records refused because their version was too far ahead of this node's clock. */
+  versionsRefused: number;
 }
 
 export interface StoreOptions {
@@ -54,6 +56,12 @@ export interface StoreOptions {
    * repair and handoff cannot resurrect the key from a replica that missed the delete. Default 60_000.
    */
   tombstoneGraceMs?: number;
+  /**
+   * A record whose version is more than this many ms ahead of `clock` is refused by applyRecord
+   * (INVALID_ARGUMENT) and counted: a peer with a broken clock, or a forged version, must not drag
+   * this node's HLC into the future, where every later write would carry it. Default 60_000.
+   */
+  maxClockOffsetMs?: number;
   /** Pause between periodic sweep ticks after start(), in ms. Default 1000. */
   sweepIntervalMs?: number;
   /** Longest one sweep tick may run, in ms; the next tick resumes where it stopped. Default 2. */

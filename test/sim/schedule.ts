@@ -140,14 +140,29 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
           ...(downFor === undefined ? [] : [{ atMs: crashAt + downFor, type: 'restart' as const, node }]),
         ]),
       })),
-};
-
-/**
- * Schedules that break a promise on today's code: the faults of issue 11, kept as known failures
- * (each names its scenario there) until that issue fixes them.
- */
-export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {
-  /** Issue 11 §1: every replica coordinates incr and cas, so concurrent ones race and are lost or doubled. */
+  /** One node SIGSTOPped under load and resumed later (or at the heal). */
+  pause: () =>
+    fc
+      .tuple(
+        operations(ids(3), 4000, { count: 200 }),
+        fc.constantFrom(...ids(3)),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.integer({ min: 100, max: 3000 }),
+      )
+      .map(([ops, node, pauseAt, pausedFor]) => ({
+        scenario: 'pause',
+        cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 },
+        durationMs: 4000,
+        steps: byTime([
+          ...ops,
+          { atMs: pauseAt, type: 'pause', node },
+          { atMs: pauseAt + pausedFor, type: 'resume', node },
+        ]),
+      })),
+  /**
+   * incr and cas sent at once to every replica (issue 11 §1: before one coordinator per key, concurrent
+   * ones raced and were lost or doubled).
+   */
   'rmw-any-coordinator': () =>
     operations(ids(3), 20, { count: 60, rmwAnywhere: true }).map((steps) => ({
       scenario: 'rmw-any-coordinator',
@@ -156,8 +171,8 @@ export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {
       steps: byTime(steps),
     })),
   /**
-   * Issue 11 §1: a node that forwards an incr moves on to the next replica after QUORUM_NOT_MET,
-   * although the first one applied it. A replica of the counter is SIGKILLed; until gossip declares it
+   * Issue 11 §1: a node that forwarded an incr moved on to the next replica after QUORUM_NOT_MET,
+   * although the first one had applied it. A replica of the counter is SIGKILLed; until gossip declares it
    * dead its refused connection leaves each incr at W = all one acknowledgement short, and the
    * forwarding node (the one node that is no replica) tries the next replica, which applies it again.
    */
@@ -179,9 +194,9 @@ export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {
         ]),
       })),
   /**
-   * Issue 11 §5: a stand-in's hint counts toward W, so with more nodes than N a write acknowledged by
-   * W = N is missing on a replica that answers an R = 1 read (W + R > N): one replica cut off from the
-   * other nodes (not from clients), writes at W = all, reads at R = 1.
+   * Issue 11 §5: a stand-in's hint counted toward W, so with more nodes than N a write acknowledged
+   * by W = N was missing on a replica that answered an R = 1 read (W + R > N): one replica cut off
+   * from the other nodes (not from clients), writes at W = all, reads at R = 1.
    */
   'sloppy-quorum': () =>
     fc
@@ -203,6 +218,13 @@ export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {
           { atMs: 0, type: 'isolate', node: cut },
         ]),
       })),
+};
+
+/**
+ * Schedules that break a promise on today's code: the faults of issue 11, kept as known failures
+ * (each names its scenario there) until that issue fixes them.
+ */
+export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {
   /**
    * Issue 11 §4: with N=1 a join moves keys, and the new owner answers "not found" for a key it has
    * not received yet (W + R = 2 > N = 1, so the read must see the write).

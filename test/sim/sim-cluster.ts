@@ -12,6 +12,8 @@ export interface SimClusterOptions {
   factor: number;
   writeQuorum: number;
   readQuorum: number;
+  /** Sloppy quorums (hints count toward W). Default false, as in cluster.yml. */
+  sloppy?: boolean;
 }
 
 /** One node of the simulated cluster: its id, its current incarnation (undefined while down), its clock skew. */
@@ -65,10 +67,16 @@ export class SimCluster {
     this.#baseConfig = {
       name: 'sim',
       vnodes: 16,
-      replication: { factor: opts.factor, writeQuorum: opts.writeQuorum, readQuorum: opts.readQuorum },
+      replication: {
+        factor: opts.factor,
+        writeQuorum: opts.writeQuorum,
+        readQuorum: opts.readQuorum,
+        sloppy: opts.sloppy ?? false,
+      },
       gossip: GOSSIP,
-      hints: { maxCount: 100_000, maxBytes: 64 * 1024 * 1024 },
+      hints: { maxCount: 100_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 30_000 },
       tombstoneGraceMs: 60_000,
+      maxClockOffsetMs: 60_000,
       limits: { maxKeyBytes: 250, maxValueBytes: 1024 * 1024, maxMemoryBytes: 64 * 1024 * 1024 },
       nodes,
       source: '<simulator>',

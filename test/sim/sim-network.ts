@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { MemberUpdate } from '../../src/cluster/membership/types';
 import type {
+  Lookup,
   Ping,
   PingReply,
   PeerEndpoint,
@@ -198,6 +199,17 @@ class SimTransport implements PeerTransport {
       to,
       deadlineMs,
       (e) => e.read(key),
+      (err) => err,
+      this.#signal(),
+    );
+  }
+
+  lookup(to: string, key: string, requestId: string, deadlineMs: number): Promise<Lookup | RingCacheError> {
+    return this.#net.call<Lookup | RingCacheError>(
+      this.#self,
+      to,
+      deadlineMs,
+      (e) => e.lookup(key, requestId),
       (err) => err,
       this.#signal(),
     );

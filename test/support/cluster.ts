@@ -9,6 +9,8 @@ export interface TestClusterOptions {
   factor?: number;
   writeQuorum?: number;
   readQuorum?: number;
+  /** cluster.replication.sloppy. Default false. */
+  sloppy?: boolean;
   maxMemoryBytes?: number;
   maxKeyBytes?: number;
   maxValueBytes?: number;
@@ -81,6 +83,7 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
       factor,
       writeQuorum: opts.writeQuorum ?? Math.min(2, factor),
       readQuorum: opts.readQuorum ?? 1,
+      sloppy: opts.sloppy ?? false,
     },
     limits: {
       maxKeyBytes: opts.maxKeyBytes ?? base.limits.maxKeyBytes,

@@ -1,3 +1,4 @@
+import { systemClock, wallMsOf, type Clock } from '../../store/hlc';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions } from '../../store/version';
 
@@ -6,24 +7,34 @@ export interface HintLimits {
   maxCount: number;
   /** Most value+key bytes held for all targets together. */
   maxBytes: number;
+  /**
+   * A hint whose write is older than this (by its version's clock) is dropped, never handed back:
+   * shorter than the tombstone grace, so a late hint cannot bring back a value deleted after it (the
+   * delete's tombstone may be purged already). Config validation holds that relation.
+   */
+  maxAgeMs?: number;
 }
 
 /**
  * Writes a replica missed, kept until it is back (hinted handoff). One hint per (target, key): a newer
  * write replaces an older hint, so a key written a thousand times while its replica was down costs one
- * hint. Bounded in count and bytes; a hint that does not fit is dropped and counted, and read repair or
- * the catch-up Sync closes the gap later.
+ * hint. Bounded in count, bytes and age; a hint that does not fit is dropped and counted, and read
+ * repair or the catch-up Sync closes the gap later.
  */
 export class HintStore {
   readonly #byTarget = new Map<string, Map<string, StoreRecord>>();
   readonly #limits: HintLimits;
   #count = 0;
   #bytes = 0;
+  readonly #clock: Clock;
   /** Hints refused because the store was full. */
   dropped = 0;
+  /** Hints dropped unsent because they outlived maxAgeMs, or their target left the ring. */
+  expired = 0;
 
-  constructor(limits: HintLimits) {
+  constructor(limits: HintLimits, clock: Clock = systemClock) {
     this.#limits = limits;
+    this.#clock = clock;
   }
 
   get count(): number {
@@ -61,16 +72,36 @@ export class HintStore {
     return true;
   }
 
-  /** Up to `max` hints for `target`, oldest first, left in place until `remove`d (a failed handoff keeps them). */
+  /**
+   * Up to `max` hints for `target`, oldest first, left in place until `remove`d (a failed handoff keeps
+   * them). Hints past maxAgeMs are dropped on the way.
+   */
   peek(target: string, max: number): [string, StoreRecord][] {
     const out: [string, StoreRecord][] = [];
     const hints = this.#byTarget.get(target);
     if (!hints) return out;
+    const maxAgeMs = this.#limits.maxAgeMs;
+    const now = this.#clock.now();
     for (const entry of hints) {
+      if (maxAgeMs !== undefined && now - wallMsOf(entry[1].version.timestamp) > maxAgeMs) {
+        this.#forget(target, hints, entry[0], entry[1]);
+        this.expired++;
+        continue;
+      }
       out.push(entry);
       if (out.length >= max) break;
     }
     return out;
+  }
+
+  /** Drops every hint for `target` (it left the ring: they have nowhere to go). Returns how many. */
+  dropTarget(target: string): number {
+    const hints = this.#byTarget.get(target);
+    if (!hints) return 0;
+    const n = hints.size;
+    for (const [key, record] of hints) this.#forget(target, hints, key, record);
+    this.expired += n;
+    return n;
   }
 
   /** Forgets a hint once handed off, unless a newer one for the key arrived meanwhile. */
@@ -78,6 +109,10 @@ export class HintStore {
     const hints = this.#byTarget.get(target);
     const held = hints?.get(key);
     if (!hints || !held || compareVersions(held.version, handedOff.version) !== 0) return;
+    this.#forget(target, hints, key, held);
+  }
+
+  #forget(target: string, hints: Map<string, StoreRecord>, key: string, held: StoreRecord): void {
     hints.delete(key);
     this.#count--;
     this.#bytes -= sizeOf(key, held);

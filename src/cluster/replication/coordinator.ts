@@ -6,26 +6,32 @@ import { checkKey } from '../../store/validation';
 import type { ClusterView } from '../cluster-view';
 import type { HintStore } from '../recovery/hints';
 import { applyLocal } from './local-ops';
-import type { Consistency, Operation, OperationContext, Outcome } from './operation';
+import {
+  isReadModifyWrite,
+  type Consistency,
+  type Operation,
+  type OperationContext,
+  type Outcome,
+} from './operation';
 import { requiredReplicas, type ReplicationSettings } from './quorum';
 import { QuorumReader } from './quorum-read';
+import { ReadModifyWriter } from './read-modify-write';
 import { ReplicaWriter } from './replica-write';
+import type { RequestLog } from './request-log';
 
 /**
- * Errors on which a forward moves on to the next replica. QUORUM_NOT_MET is among them, although the
- * write may have been applied: a known fault (issue 11, "re-forwards after QUORUM_NOT_MET"), kept
- * until that issue fixes it, and reproduced by the simulator.
+ * Errors on which a forward moves on to the next replica: the node was not reached or is stopping, so
+ * it applied nothing. Not QUORUM_NOT_MET or DEADLINE_EXCEEDED: the write may have been applied there
+ * (issue 11 §1: a re-forward after QUORUM_NOT_MET counted an incr twice).
  */
-const NODE_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'UNAVAILABLE',
-  'QUORUM_NOT_MET',
-  'SHUTTING_DOWN',
-]);
+const NODE_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'SHUTTING_DOWN']);
 
 export interface CoordinatorOptions {
   view: ClusterView;
   store: Store;
   hints: HintStore;
+  /** Outcomes of read-modify-writes by request id, shared with the node's replica-write handler. */
+  requests: RequestLog;
   replication: ReplicationSettings;
   logger: Logger;
   /** limits.max_key_bytes. */
@@ -46,7 +52,11 @@ export class Coordinator {
   readonly #log: Logger;
   readonly #writer: ReplicaWriter;
   readonly #reader: QuorumReader;
+  readonly #rmw: ReadModifyWriter;
   readonly #maxKeyBytes: number;
+  /** Request ids this node gives read-modify-writes that came without one: unique across restarts. */
+  readonly #requestPrefix: string;
+  #requestSeq = 0;
   /** Operations forwarded because this node is not a replica of the key (stale client rings). */
   forwardedCount = 0;
 
@@ -56,8 +66,10 @@ export class Coordinator {
     this.#rep = opts.replication;
     this.#log = opts.logger;
     this.#maxKeyBytes = opts.maxKeyBytes;
-    this.#writer = new ReplicaWriter(opts.view, opts.hints, opts.logger);
+    this.#writer = new ReplicaWriter(opts.view, opts.hints, opts.logger, opts.replication.sloppy);
     this.#reader = new QuorumReader(opts.view, opts.store, this.#writer);
+    this.#rmw = new ReadModifyWriter(opts.view, opts.store, opts.replication, this.#writer, opts.requests);
+    this.#requestPrefix = `${opts.view.selfId}.${opts.view.scheduler.now().toString(36)}.`;
   }
 
   /**
@@ -93,6 +105,20 @@ export class Coordinator {
       // Checked before routing: a bad key is refused here, never forwarded.
       checkKey(op.key, this.#maxKeyBytes);
       const preferenceList = this.#preferenceList(op.key);
+      if (isReadModifyWrite(op)) {
+        // One coordinator per key decides these (the first alive replica); the others forward to it.
+        // An id now, so that this node's own re-forwards and the replicas' retries apply it once.
+        const rmw = {
+          ...op,
+          requestId: op.requestId || this.#requestPrefix + (++this.#requestSeq).toString(36),
+        };
+        const coordinator = preferenceList.find((id) => this.#view.isAlive(id)) ?? preferenceList[0];
+        if (!ctx.forwarded && coordinator !== this.#view.selfId) {
+          this.forwardedCount++;
+          return this.#forward(rmw, preferenceList, ctx.deadlineMs);
+        }
+        return this.#rmw.run(rmw, preferenceList, ctx.deadlineMs).catch((err: unknown) => this.#failed(err));
+      }
       if (!ctx.forwarded && !preferenceList.includes(this.#view.selfId)) {
         this.forwardedCount++;
         return this.#forward(op, preferenceList, ctx.deadlineMs);
@@ -110,16 +136,12 @@ export class Coordinator {
     }
   }
 
+  /** A write that decides nothing from the value it finds (set, delete): any replica coordinates it. */
   async #write(
     op: Exclude<Operation, { kind: 'get' }>,
     preferenceList: readonly string[],
     deadlineMs: number,
   ): Promise<Outcome> {
-    if (op.kind === 'incr' || op.kind === 'cas') {
-      // Decided here, so this copy must be current first: a replica that restarted empty, or missed a
-      // write, would otherwise count from a stale value.
-      await this.#reader.catchUp(op.key, preferenceList, deadlineMs);
-    }
     const local = applyLocal(this.#store, op);
     if (!local.written || this.#rep.factor === 1) return local.result;
     const w = requiredReplicas(op.consistency, 'write', this.#rep);

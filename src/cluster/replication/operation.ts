@@ -25,6 +25,8 @@ export interface SetOperation {
   ttlMs: number;
   mode: SetMode;
   consistency: Consistency;
+  /** Chosen by the client for a conditional set (ifAbsent, ifPresent): see IncrOperation.requestId. */
+  requestId?: string;
 }
 export interface DeleteOperation {
   kind: 'delete';
@@ -37,6 +39,8 @@ export interface TouchOperation {
   /** The new TTL in milliseconds; 0 = no expiry. */
   ttlMs: number;
   consistency: Consistency;
+  /** See IncrOperation.requestId. */
+  requestId?: string;
 }
 export interface IncrOperation {
   kind: 'incr';
@@ -47,6 +51,12 @@ export interface IncrOperation {
   /** TTL in milliseconds given to a key the increment creates; 0 = no expiry. */
   ttlMs: number;
   consistency: Consistency;
+  /**
+   * Chosen by the client, the same on every retry of one call: the key's replicas remember it with
+   * the write it made, so a retry (by the SDK, a forwarding node or the user) gets the first outcome
+   * instead of applying again. A node assigns one when the client sent none.
+   */
+  requestId?: string;
 }
 export interface CasOperation {
   kind: 'cas';
@@ -57,6 +67,8 @@ export interface CasOperation {
   flags: ValueFlags;
   ttlMs: number;
   consistency: Consistency;
+  /** See IncrOperation.requestId. */
+  requestId?: string;
 }
 
 export type Operation =
@@ -107,7 +119,18 @@ export interface OperationContext {
   deadlineMs: number;
 }
 
-/** Operations whose second application differs from the first: never retried where they may have applied. */
-export function isReadModifyWrite(op: Operation): boolean {
-  return op.kind === 'incr' || op.kind === 'cas';
+/** Operations that read the key's current state to decide what to write: decided by the key's one coordinator. */
+export type ReadModifyWrite = IncrOperation | CasOperation | TouchOperation | SetOperation;
+
+/**
+ * incr, cas, touch and conditional sets: their outcome depends on the value they find, so they are
+ * decided by one coordinator per key on the newest version, and carry a request id (issue 11 §1).
+ */
+export function isReadModifyWrite(op: Operation): op is ReadModifyWrite {
+  return (
+    op.kind === 'incr' ||
+    op.kind === 'cas' ||
+    op.kind === 'touch' ||
+    (op.kind === 'set' && op.mode !== 'always')
+  );
 }

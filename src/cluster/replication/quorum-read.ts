@@ -14,7 +14,7 @@ interface ReplicaCopy {
 
 /**
  * Reads that consult several replicas: quorum Gets (newest version wins, stale copies repaired in the
- * background) and the catch-up before Increment and CompareAndSet.
+ * background). The catch-up before a read-modify-write is read-modify-write.ts.
  */
 export class QuorumReader {
   readonly #view: ClusterView;
@@ -52,15 +52,6 @@ export class QuorumReader {
     const newest = newestOf([local, ...copies]);
     if (newest) this.#repairLater(key, newest, local, all, deadlineMs);
     return recordToGetResult(newest, this.#view.scheduler.now());
-  }
-
-  /** Brings the local copy of `key` up to the newest any alive replica holds (best effort within the deadline). */
-  async catchUp(key: string, preferenceList: readonly string[], deadlineMs: number): Promise<void> {
-    const self = this.#view.selfId;
-    const others = preferenceList.filter((id) => id !== self && this.#view.isAlive(id));
-    if (others.length === 0) return;
-    const { all } = await this.#ask(key, others, others.length, deadlineMs);
-    for (const copy of await all) if (copy.record) this.#store.applyRecord(key, copy.record);
   }
 
   /**

@@ -7,6 +7,11 @@ export interface ReplicationSettings {
   writeQuorum: number;
   /** R: replicas a read consults, the coordinator's own copy included. */
   readQuorum: number;
+  /**
+   * Sloppy quorums: a hint held by a stand-in for a dead replica counts toward W. Off by default
+   * (strict): only the key's own replicas count, so W + R > N makes every read see the write.
+   */
+  sloppy?: boolean;
 }
 
 /** Majority of N. */

@@ -2,9 +2,10 @@ import type { Logger } from '../../observability/logger';
 import type { StoreRecord } from '../../store/types';
 import type { ClusterView } from '../cluster-view';
 import type { HintStore } from '../recovery/hints';
+import type { AppliedRequest } from './request-log';
 
 export interface WriteAcks {
-  /** Replicas that hold the write, the coordinator included (sloppy-quorum stand-ins count). */
+  /** Replicas that hold the write, the coordinator included (stand-ins' hints only with sloppy quorums). */
   acknowledged: number;
   holders: string[];
   /** Replicas that did not acknowledge before the answer (they get hints). */
@@ -16,17 +17,21 @@ export interface WriteAcks {
  * and resolves once `needed` replicas (the coordinator's own copy counts as one) hold it, or once every
  * replica has answered or the deadline passed. Replicas that fail keep going in the background and
  * become hints: a dead replica's write goes to the next alive node after the preference list as a hint
- * for it (sloppy quorum, so W can still be met), or, when no such node exists, stays here as a hint.
+ * for it, or, when no such node exists, stays here as a hint. A stand-in's hint counts toward W only
+ * with sloppy quorums (`sloppy`): otherwise a W-acknowledged write might be on fewer than W of the
+ * key's replicas, and a read of R of them (W + R > N) could miss it (issue 11 §5).
  */
 export class ReplicaWriter {
   readonly #view: ClusterView;
   readonly #hints: HintStore;
   readonly #log: Logger;
+  readonly #sloppy: boolean;
 
-  constructor(view: ClusterView, hints: HintStore, log: Logger) {
+  constructor(view: ClusterView, hints: HintStore, log: Logger, sloppy = false) {
     this.#view = view;
     this.#hints = hints;
     this.#log = log;
+    this.#sloppy = sloppy;
   }
 
   replicate(
@@ -35,6 +40,7 @@ export class ReplicaWriter {
     preferenceList: readonly string[],
     needed: number,
     deadlineMs: number,
+    request?: AppliedRequest,
   ): Promise<WriteAcks> {
     const self = this.#view.selfId;
     const acks: WriteAcks = { acknowledged: 1, holders: [self], missing: [] };
@@ -51,10 +57,10 @@ export class ReplicaWriter {
         resolve({ acknowledged: acks.acknowledged, holders: [...acks.holders], missing: [...acks.missing] });
       };
       const settle = (replica: string, holder: string | undefined) => {
-        if (holder !== undefined) {
+        if (holder === replica || (holder !== undefined && this.#sloppy)) {
           acks.acknowledged++;
           acks.holders.push(holder === replica ? replica : `${holder} (hint for ${replica})`);
-        } else acks.missing.push(replica);
+        } else acks.missing.push(holder === undefined ? replica : `${replica} (hint on ${holder})`);
         outstanding--;
         if (acks.acknowledged >= needed || outstanding === 0) answer();
       };
@@ -68,7 +74,7 @@ export class ReplicaWriter {
           settle(replica, undefined);
           continue;
         }
-        const write = standIn ? { key, record, hintFor: replica } : { key, record };
+        const write = standIn ? { key, record, hintFor: replica, request } : { key, record, request };
         void this.#view.transport.replicate(target, write, deadlineMs).then((refused) => {
           if (!refused) return settle(replica, target);
           this.#keepHint(replica, key, record);

@@ -18,7 +18,7 @@ describe('generateLocalConfig', () => {
       name: 'local',
       vnodes: 160,
       source: '<generated>',
-      replication: { factor: 3, writeQuorum: 2, readQuorum: 1 },
+      replication: { factor: 3, writeQuorum: 2, readQuorum: 1, sloppy: false },
     });
   });
 
@@ -27,6 +27,7 @@ describe('generateLocalConfig', () => {
       factor: 1,
       writeQuorum: 1,
       readQuorum: 1,
+      sloppy: false,
     });
     const c = generateLocalConfig({
       nodes: 2,
@@ -41,7 +42,10 @@ describe('generateLocalConfig', () => {
 
   it('refuses what a file would be refused for, naming <generated> and the field', () => {
     expect(() =>
-      generateLocalConfig({ nodes: 2, base: { replication: { factor: 2, writeQuorum: 3, readQuorum: 1 } } }),
+      generateLocalConfig({
+        nodes: 2,
+        base: { replication: { factor: 2, writeQuorum: 3, readQuorum: 1, sloppy: false } },
+      }),
     ).to.throw('<generated>: cluster.replication.write_quorum: 3 is larger than replication.factor 2');
     expect(() => generateLocalConfig({ nodes: 3, basePort: 9400 })).to.throw(
       '<generated>: nodes[1].address: port 9401 on 127.0.0.1 is already used by nodes[0].http',

@@ -16,8 +16,9 @@ const GOOD = `cluster:
   vnodes: 100
   replication: { factor: 3, write_quorum: 3, read_quorum: 2 }
   gossip: { probe_interval_ms: 1000, probe_timeout_ms: 400, indirect_probes: 3, suspicion_timeout_ms: 5000 }
-  hints: { max_count: 500, max_bytes: 1gb }
+  hints: { max_count: 500, max_bytes: 1gb, max_age_ms: 45000 }
   tombstone_grace_ms: 120000
+  max_clock_offset_ms: 5000
 limits: { max_key_bytes: 512, max_value_bytes: 512kb, max_memory: 2gb }
 ${NODES}`;
 
@@ -38,10 +39,11 @@ describe('loading cluster.yml', () => {
     expect(c).to.deep.include({
       name: 'staging',
       vnodes: 100,
-      replication: { factor: 3, writeQuorum: 3, readQuorum: 2 },
+      replication: { factor: 3, writeQuorum: 3, readQuorum: 2, sloppy: false },
       gossip: { probeIntervalMs: 1000, probeTimeoutMs: 400, indirectProbes: 3, suspicionTimeoutMs: 5000 },
-      hints: { maxCount: 500, maxBytes: 1024 ** 3 },
+      hints: { maxCount: 500, maxBytes: 1024 ** 3, maxAgeMs: 45_000 },
       tombstoneGraceMs: 120_000,
+      maxClockOffsetMs: 5000,
       limits: { maxKeyBytes: 512, maxValueBytes: 512 * 1024, maxMemoryBytes: 2 * 1024 ** 3 },
       source: 'cluster.yml',
     });
@@ -63,7 +65,7 @@ describe('loading cluster.yml', () => {
       '127.0.0.1:7402',
       '127.0.0.1:7403',
     ]);
-    expect(c.replication).to.deep.equal({ factor: 3, writeQuorum: 2, readQuorum: 1 });
+    expect(c.replication).to.deep.equal({ factor: 3, writeQuorum: 2, readQuorum: 1, sloppy: false });
   });
 
   it('fills defaults for everything but the nodes', () => {
@@ -71,9 +73,10 @@ describe('loading cluster.yml', () => {
     expect(c).to.deep.include({
       name: 'local',
       vnodes: 160,
-      replication: { factor: 3, writeQuorum: 2, readQuorum: 1 },
+      replication: { factor: 3, writeQuorum: 2, readQuorum: 1, sloppy: false },
       gossip: { probeIntervalMs: 500, probeTimeoutMs: 300, indirectProbes: 2, suspicionTimeoutMs: 1500 },
-      hints: { maxCount: 100_000, maxBytes: 64 * 1024 ** 2 },
+      hints: { maxCount: 100_000, maxBytes: 64 * 1024 ** 2, maxAgeMs: 30_000 },
+      maxClockOffsetMs: 60_000,
       tombstoneGraceMs: 60_000,
       limits: { maxKeyBytes: 1024, maxValueBytes: 1_048_576, maxMemoryBytes: 256 * 1024 ** 2 },
     });
@@ -81,9 +84,28 @@ describe('loading cluster.yml', () => {
 
   it('caps default replication at the node count', () => {
     const one = parseConfig('nodes:\n  - { id: a, address: h:1, http: h:2 }\n', 'x.yml');
-    expect(one.replication).to.deep.equal({ factor: 1, writeQuorum: 1, readQuorum: 1 });
+    expect(one.replication).to.deep.equal({ factor: 1, writeQuorum: 1, readQuorum: 1, sloppy: false });
     const partial = parseConfig(`cluster:\n  replication: { factor: 2 }\n${NODES}`, 'x.yml');
-    expect(partial.replication).to.deep.equal({ factor: 2, writeQuorum: 2, readQuorum: 1 });
+    expect(partial.replication).to.deep.equal({ factor: 2, writeQuorum: 2, readQuorum: 1, sloppy: false });
+  });
+
+  it('reads replication.sloppy, and refuses a value that is not true or false', () => {
+    const sloppy = parseConfig(`cluster:\n  replication: { sloppy: true }\n${NODES}`, 'x.yml');
+    expect(sloppy.replication.sloppy).to.equal(true);
+    expect(() => parseConfig(`cluster:\n  replication: { sloppy: yes please }\n${NODES}`, 'x.yml')).to.throw(
+      /x\.yml:2: cluster\.replication\.sloppy: .*true or false/,
+    );
+  });
+
+  it('refuses a hint lifetime that is not shorter than the tombstone grace (issue 11 §3)', () => {
+    expect(
+      problems(`cluster:\n  hints: { max_age_ms: 60000 }\n  tombstone_grace_ms: 60000\n${NODES}`),
+    ).to.include('cluster.hints.max_age_ms: 60000 must be shorter than tombstone_grace_ms 60000');
+  });
+
+  it('derives a hint lifetime inside a short tombstone grace when none is given', () => {
+    const c = parseConfig(`cluster:\n  tombstone_grace_ms: 1000\n${NODES}`, 'x.yml');
+    expect(c.hints.maxAgeMs).to.equal(500);
   });
 
   it('accepts anchors, empty optional sections and IPv6 addresses', () => {

@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import { applyLocal, recordToGetResult } from '../../../src/cluster/replication/local-ops';
-import type { Operation, OperationResult, Outcome } from '../../../src/cluster/replication/operation';
+import type {
+  Operation,
+  OperationResult,
+  Outcome,
+  ReadModifyWrite,
+} from '../../../src/cluster/replication/operation';
 import { requiredReplicas } from '../../../src/cluster/replication/quorum';
 import { RingCacheError, type ErrorCode } from '../../../src/errors';
 import {
@@ -288,6 +293,88 @@ describe('the protobuf translation round trip', () => {
     it(`gives back a ${code} error with its message`, () => {
       const back = outcomeFromMsg(outcomeToMsg(new RingCacheError(code, `about ${code}`), 1, now), now);
       expectRefused(back, code, new RegExp(`^about ${code}$`));
+    });
+  }
+});
+
+describe('request ids in the protobuf translation', () => {
+  const value = utf8('v');
+  const expected = { timestamp: 123, node: 'n2' };
+  const msgOf = (requestId: string | undefined): OperationMsg[] => [
+    setMsg('s', value, { mode: SetModeWire.IF_ABSENT, requestId }),
+    { id: 1, op: 'touch', touch: { key: 't', ttlMs: 900, consistency: 0, requestId } },
+    {
+      id: 1,
+      op: 'increment',
+      increment: { key: 'i', delta: 1, initial: 0, ttlMs: 0, consistency: 0, requestId },
+    },
+    {
+      id: 1,
+      op: 'compareAndSet',
+      compareAndSet: { key: 'c', expected, value, flags: 0, ttlMs: 0, consistency: 0, requestId },
+    },
+  ];
+
+  it('reads the requestId of a set, touch, increment and compareAndSet', () => {
+    const ops = msgOf('r1').map(read);
+    expect(ops.map((op) => op.kind)).to.deep.equal(['set', 'touch', 'incr', 'cas']);
+    for (const op of ops) expect(op, op.kind).to.have.property('requestId', 'r1');
+  });
+
+  it('reads an empty requestId as none, with no requestId property', () => {
+    for (const op of msgOf('').map(read)) expect(op, op.kind).to.not.have.property('requestId');
+  });
+
+  it('reads an absent requestId as none, with no requestId property', () => {
+    for (const op of msgOf(undefined).map(read)) expect(op, op.kind).to.not.have.property('requestId');
+  });
+
+  it('reads the requestId of an unconditional set too', () => {
+    expect(read(setMsg('s', value, { requestId: 'r1' }))).to.include({ mode: 'always', requestId: 'r1' });
+  });
+
+  /** Each read-modify-write kind with no request id; the tests below give them one. */
+  const plain: ReadModifyWrite[] = [
+    { kind: 'set', key: 's', value, flags: 1, ttlMs: 500, mode: 'ifAbsent', consistency: 'one' },
+    { kind: 'set', key: 's', value, flags: 0, ttlMs: 0, mode: 'always', consistency: 'all' },
+    { kind: 'touch', key: 't', ttlMs: 900, consistency: 'default' },
+    { kind: 'incr', key: 'i', delta: -3, initial: 10, ttlMs: 60, consistency: 'quorum' },
+    { kind: 'cas', key: 'c', expected, value, flags: 2, ttlMs: 0, consistency: 'one' },
+  ];
+  const withIds = plain.map((op, i): ReadModifyWrite => ({ ...op, requestId: `r-${i}` }));
+  /** The body of a message's oneof, where the request id travels. */
+  const bodyOf = (msg: OperationMsg) => (msg as unknown as Record<string, { requestId?: string }>)[msg.op];
+
+  it('writes the requestId of a set, touch, incr and cas into its message', () => {
+    const ids = withIds.map((op) => bodyOf(operationToMsg(op, 1))?.requestId);
+    expect(ids).to.deep.equal(['r-0', 'r-1', 'r-2', 'r-3', 'r-4']);
+  });
+
+  it("writes '' as the requestId of a set, touch, incr and cas that carry none", () => {
+    for (const op of plain) {
+      expect(bodyOf(operationToMsg(op, 1)), op.kind).to.have.property('requestId', '');
+    }
+  });
+
+  it('writes no requestId into a get or a delete', () => {
+    expect(operationToMsg({ kind: 'get', key: 'g', consistency: 'default' }, 1)).to.deep.equal({
+      id: 1,
+      op: 'get',
+      get: { key: 'g', consistency: 0 },
+    });
+    expect(operationToMsg({ kind: 'delete', key: 'd', consistency: 'default' }, 1)).to.deep.equal({
+      id: 1,
+      op: 'delete',
+      delete: { key: 'd', consistency: 0 },
+    });
+  });
+
+  for (const op of withIds) {
+    const name = op.kind === 'set' ? `a set (${op.mode})` : op.kind === 'incr' ? 'an incr' : `a ${op.kind}`;
+    it(`gives back ${name} with its request id through operationToMsg and operationFromMsg`, () => {
+      const msg = operationToMsg(op, 11);
+      expect(bodyOf(msg)?.requestId).to.equal(op.requestId);
+      expect(operationFromMsg(msg)).to.deep.equal(op);
     });
   }
 });

@@ -1,7 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { ReplicaWrite } from '../../../src/cluster/peer-transport';
-import type { Consistency, Operation, Outcome } from '../../../src/cluster/replication/operation';
+import { inspect } from 'node:util';
+import type { Lookup, ReplicaWrite } from '../../../src/cluster/peer-transport';
+import type {
+  Consistency,
+  Operation,
+  OperationResult,
+  Outcome,
+} from '../../../src/cluster/replication/operation';
 import { RingCacheError, type ErrorCode } from '../../../src/errors';
 import { Code, type OpKind } from '../../../src/proto/messages';
 import {
@@ -16,6 +22,10 @@ import {
 import { wireCodeOf } from '../../../src/proto/status-codes';
 import { consistencyToWire } from '../../../src/server/operation-wire';
 import {
+  appliedFromPacked,
+  appliedToPacked,
+  lookupFromPacked,
+  lookupToPacked,
   operationFromPacked,
   outcomeToPacked,
   writeFromPacked,
@@ -139,6 +149,112 @@ describe('operationFromPacked', () => {
   });
 });
 
+describe('operationFromPacked request ids', () => {
+  const value = Buffer.from('v');
+  const cases: [string, unknown[], Operation][] = [
+    [
+      'a conditional set, at index 7',
+      [1, 'k', value, 0, 100, 1, 2, 'r-set'],
+      {
+        kind: 'set',
+        key: 'k',
+        value,
+        flags: 0,
+        ttlMs: 100,
+        mode: 'ifAbsent',
+        consistency: 'quorum',
+        requestId: 'r-set',
+      },
+    ],
+    [
+      'an unconditional set too, at index 7',
+      [1, 'k', value, 0, 0, 0, 0, 'r-always'],
+      {
+        kind: 'set',
+        key: 'k',
+        value,
+        flags: 0,
+        ttlMs: 0,
+        mode: 'always',
+        consistency: 'default',
+        requestId: 'r-always',
+      },
+    ],
+    [
+      'a touch, at index 4',
+      [3, 'k', 900, 1, 'r-touch'],
+      { kind: 'touch', key: 'k', ttlMs: 900, consistency: 'one', requestId: 'r-touch' },
+    ],
+    [
+      'an incr, at index 6',
+      [4, 'k', 2, 10, 0, 3, 'r-incr'],
+      { kind: 'incr', key: 'k', delta: 2, initial: 10, ttlMs: 0, consistency: 'all', requestId: 'r-incr' },
+    ],
+    [
+      'a cas, at index 8',
+      [5, 'k', value, 1, 0, 0, 123, 'n2', 'r-cas'],
+      {
+        kind: 'cas',
+        key: 'k',
+        expected: { timestamp: 123, node: 'n2' },
+        value,
+        flags: 1,
+        ttlMs: 0,
+        consistency: 'default',
+        requestId: 'r-cas',
+      },
+    ],
+  ];
+  for (const [name, packed, expected] of cases) {
+    it(`reads the request id of ${name}`, () => {
+      expect(operationFromPacked(packed)).to.deep.equal(expected);
+    });
+  }
+
+  const withoutId: [Operation['kind'], unknown[]][] = [
+    ['set', [1, 'k', value, 0, 0, 1, 0]],
+    ['touch', [3, 'k', 900, 0]],
+    ['incr', [4, 'k', 1, 0, 0, 0]],
+    ['cas', [5, 'k', value, 0, 0, 0, 123, 'n2']],
+  ];
+  const notIds: unknown[] = [undefined, '', 42, null, true, Buffer.from('r1'), ['r1']];
+  for (const [kind, packed] of withoutId) {
+    it(`reads a ${kind} with no request id as one with no requestId property`, () => {
+      const op = operationFromPacked(packed);
+      expect(op).to.include({ kind });
+      expect(op).to.not.have.property('requestId');
+    });
+
+    it(`reads a ${kind} whose request id is empty or not a string as one with no requestId property`, () => {
+      const plain = operationFromPacked(packed);
+      for (const id of notIds) {
+        const op = operationFromPacked([...packed, id]);
+        expect(op, inspect(id)).to.not.have.property('requestId');
+        expect(op, inspect(id)).to.deep.equal(plain);
+      }
+    });
+  }
+
+  it("reads no request id from another kind's index", () => {
+    expect(operationFromPacked([1, 'k', value, 0, 0, 1, 0, '', 'r1'])).to.not.have.property('requestId');
+    expect(operationFromPacked([3, 'k', 900, 0, '', '', 'r1'])).to.not.have.property('requestId');
+    expect(operationFromPacked([4, 'k', 1, 0, 0, 0, '', '', 'r1'])).to.not.have.property('requestId');
+  });
+
+  it('reads no request id on a get or a delete, which carry none', () => {
+    expect(operationFromPacked([0, 'k', 0, 'r1'])).to.deep.equal({
+      kind: 'get',
+      key: 'k',
+      consistency: 'default',
+    });
+    expect(operationFromPacked([2, 'k', 0, 'r1'])).to.deep.equal({
+      kind: 'delete',
+      key: 'k',
+      consistency: 'default',
+    });
+  });
+});
+
 describe('outcomeToPacked', () => {
   const now = 1_700_000_000_000;
   const version = { timestamp: 99, node: 'n3' };
@@ -248,6 +364,230 @@ describe('writeToPacked and writeFromPacked', () => {
     expect(writeFromPacked(packed)).to.equal(undefined);
     expect(writeFromPacked(['k', live.value, 1, 5])).to.equal(undefined);
     expect(writeFromPacked([])).to.equal(undefined);
+  });
+});
+
+describe('writeToPacked and writeFromPacked with a request', () => {
+  const record: StoreRecord = {
+    value: Buffer.from('7'),
+    flags: 1,
+    version: { timestamp: 1_700_000_000_123, node: 'n2' },
+    expiresAtMs: 1_700_000_060_000,
+    tombstone: false,
+  };
+  const version = record.version;
+
+  it('appends the request id and its applied outcome as elements 8 and 9', () => {
+    const write: ReplicaWrite = {
+      key: 'k',
+      record,
+      request: { id: 'r1', outcome: { kind: 'incr', value: 7, version } },
+    };
+    expect(writeToPacked(write)).to.deep.equal([
+      'k',
+      record.value,
+      1,
+      1_700_000_000_123,
+      'n2',
+      1_700_000_060_000,
+      false,
+      '',
+      'r1',
+      [OpCode.incr, 7, 1_700_000_000_123, 'n2'],
+    ]);
+  });
+
+  it('writes nothing past hintFor when the write carries no request', () => {
+    expect(writeToPacked({ key: 'k', record })).to.have.lengthOf(8);
+    expect(writeToPacked({ key: 'k', record, hintFor: 'n4' })).to.have.lengthOf(8);
+  });
+
+  const writes: [string, ReplicaWrite][] = [
+    [
+      'an incr',
+      { key: 'k', record, request: { id: 'r-incr', outcome: { kind: 'incr', value: 7, version } } },
+    ],
+    ['a cas', { key: 'k', record, request: { id: 'r-cas', outcome: { kind: 'cas', version } } }],
+    ['a touch', { key: 'k', record, request: { id: 'r-touch', outcome: { kind: 'touch', found: true } } }],
+    [
+      'a conditional set that stored',
+      { key: 'k', record, request: { id: 'r-set', outcome: { kind: 'set', stored: true, version } } },
+    ],
+    [
+      'a conditional set that stored nothing and found no version',
+      {
+        key: 'k',
+        record,
+        request: { id: 'r-set', outcome: { kind: 'set', stored: false, version: undefined } },
+      },
+    ],
+    [
+      'an incr held as a hint for a dead replica',
+      {
+        key: 'k',
+        record,
+        hintFor: 'n4',
+        request: { id: 'r-hint', outcome: { kind: 'incr', value: -1, version } },
+      },
+    ],
+  ];
+  for (const [name, write] of writes) {
+    it(`carries the request of ${name} there and back unchanged`, () => {
+      expect(writeFromPacked(writeToPacked(write))).to.deep.equal(write);
+    });
+
+    it(`carries the request of ${name} through a msgpack frame unchanged`, () => {
+      const frame = unpackFrame(packFrame(1, 0, [writeToPacked(write)]));
+      expect(writeFromPacked(frame[2] as unknown[])).to.deep.equal(write);
+    });
+  }
+
+  it('reads no request when its id is empty or not a string, or its outcome is unreadable', () => {
+    const plain = writeToPacked({ key: 'k', record });
+    const applied = appliedToPacked({ kind: 'touch', found: true });
+    const tails: unknown[][] = [['', applied], [7, applied], ['r1', [9, true]], ['r1', 'touch'], ['r1']];
+    for (const tail of tails) {
+      const got = writeFromPacked([...plain, ...tail]);
+      expect(got, JSON.stringify(tail)).to.deep.equal({ key: 'k', record });
+      expect(got, JSON.stringify(tail)).to.not.have.property('request');
+    }
+  });
+});
+
+describe('appliedToPacked and appliedFromPacked', () => {
+  const version = { timestamp: 1_700_000_000_123, node: 'n3' };
+  const ts = version.timestamp;
+
+  it('packs the kind code first, then the outcome as a reply packs it', () => {
+    expect(appliedToPacked({ kind: 'set', stored: true, version })).to.deep.equal([
+      OpCode.set,
+      true,
+      ts,
+      'n3',
+    ]);
+    expect(appliedToPacked({ kind: 'delete', deleted: true, version })).to.deep.equal([OpCode.delete, true]);
+    expect(appliedToPacked({ kind: 'touch', found: false })).to.deep.equal([OpCode.touch, false]);
+    expect(appliedToPacked({ kind: 'incr', value: -5, version })).to.deep.equal([OpCode.incr, -5, ts, 'n3']);
+    expect(appliedToPacked({ kind: 'cas', version })).to.deep.equal([OpCode.cas, ts, 'n3']);
+  });
+
+  const outcomes: [string, OperationResult][] = [
+    ['a set that stored', { kind: 'set', stored: true, version }],
+    ['a set that stored nothing, with the version in place', { kind: 'set', stored: false, version }],
+    ['a set with no version, keeping it undefined', { kind: 'set', stored: false, version: undefined }],
+    ['a touch that found the key', { kind: 'touch', found: true }],
+    ['a touch that found nothing', { kind: 'touch', found: false }],
+    ['an incr', { kind: 'incr', value: -5, version }],
+    ['an incr to 0', { kind: 'incr', value: 0, version }],
+    ['a cas', { kind: 'cas', version }],
+  ];
+  for (const [name, outcome] of outcomes) {
+    it(`gives back ${name} unchanged`, () => {
+      expect(appliedFromPacked(appliedToPacked(outcome))).to.deep.equal(outcome);
+    });
+
+    it(`gives back ${name} through a msgpack frame unchanged`, () => {
+      const frame = unpackFrame(packFrame(1, 0, [appliedToPacked(outcome)]));
+      expect(appliedFromPacked(frame[2])).to.deep.equal(outcome);
+    });
+  }
+
+  it('gives back a delete with its version undefined, which the packed form does not carry', () => {
+    for (const deleted of [true, false]) {
+      const back = appliedFromPacked(appliedToPacked({ kind: 'delete', deleted, version }));
+      expect(back).to.deep.equal({ kind: 'delete', deleted, version: undefined });
+      expect(back).to.have.property('version', undefined);
+    }
+  });
+
+  it('reads a set whose version has no node as a set with no version', () => {
+    expect(appliedFromPacked([OpCode.set, true, 5, ''])).to.deep.equal({
+      kind: 'set',
+      stored: true,
+      version: undefined,
+    });
+  });
+
+  it('reads a flag that is not exactly true as false', () => {
+    expect(appliedFromPacked([OpCode.touch, 1])).to.deep.equal({ kind: 'touch', found: false });
+    expect(appliedFromPacked([OpCode.set, 'yes', 5, 'n1'])).to.include({ stored: false });
+  });
+
+  it('is undefined for anything but an array', () => {
+    for (const p of [undefined, null, 'x', 3, { 0: OpCode.touch, 1: true }, Buffer.from([3, 1])]) {
+      expect(appliedFromPacked(p), inspect(p)).to.equal(undefined);
+    }
+  });
+
+  it("is undefined for an unknown kind code, a get's included", () => {
+    for (const p of [[OpCode.get, true], [6, true], [-1, true], ['3', true], [null, true], []]) {
+      expect(appliedFromPacked(p), JSON.stringify(p)).to.equal(undefined);
+    }
+  });
+
+  it('is undefined for an incr or a cas whose version has no node', () => {
+    const noNode = [
+      [OpCode.incr, 1, 5, ''],
+      [OpCode.incr, 1, 5],
+      [OpCode.incr, 1, 5, 42],
+      [OpCode.cas, 5, ''],
+      [OpCode.cas, 5],
+      [OpCode.cas, 5, null],
+    ];
+    for (const p of noNode) expect(appliedFromPacked(p), JSON.stringify(p)).to.equal(undefined);
+  });
+});
+
+describe('lookupToPacked and lookupFromPacked', () => {
+  const record: StoreRecord = {
+    value: Buffer.from('3'),
+    flags: 1,
+    version: { timestamp: 1_700_000_000_123, node: 'n2' },
+    expiresAtMs: 1_700_000_060_000,
+    tombstone: false,
+  };
+  const tombstone: StoreRecord = {
+    value: Buffer.alloc(0),
+    flags: 0,
+    version: { timestamp: 42, node: 'n3' },
+    expiresAtMs: 99,
+    tombstone: true,
+  };
+  const outcome: OperationResult = { kind: 'incr', value: 3, version: record.version };
+
+  it('packs the record as a replica write of the key, then the applied outcome', () => {
+    expect(lookupToPacked('k', { record, outcome })).to.deep.equal([
+      writeToPacked({ key: 'k', record }),
+      appliedToPacked(outcome),
+    ]);
+  });
+
+  it('packs a lookup that found neither as [[], null]', () => {
+    expect(lookupToPacked('k', { record: undefined, outcome: undefined })).to.deep.equal([[], null]);
+  });
+
+  const lookups: [string, Lookup][] = [
+    ['a record and an outcome', { record, outcome }],
+    ['neither a record nor an outcome', { record: undefined, outcome: undefined }],
+    ['only a record', { record, outcome: undefined }],
+    ['only a tombstone', { record: tombstone, outcome: undefined }],
+    ['only an outcome', { record: undefined, outcome }],
+  ];
+  for (const [name, lookup] of lookups) {
+    it(`gives back ${name} unchanged`, () => {
+      expect(lookupFromPacked(lookupToPacked('k', lookup))).to.deep.equal(lookup);
+    });
+
+    it(`gives back ${name} through a msgpack frame unchanged`, () => {
+      const frame = unpackFrame(packFrame(1, 0, [lookupToPacked('k', lookup)]));
+      expect(lookupFromPacked(frame[2])).to.deep.equal(lookup);
+    });
+  }
+
+  it('is undefined for anything but an array', () => {
+    for (const p of [undefined, null, 'x', 1, { record, outcome }]) {
+      expect(lookupFromPacked(p), inspect(p)).to.equal(undefined);
+    }
   });
 });
 

@@ -150,6 +150,22 @@ describe('Store applyRecord (last writer wins)', () => {
     expect(local.timestamp).to.be.greaterThan(v(60_000).timestamp);
   });
 
+  it('refuses a version further ahead of its clock than maxClockOffsetMs, and keeps its own clock (issue 11 §6)', () => {
+    const { store } = makeStore({ maxClockOffsetMs: 1000 });
+    const hlcBefore = store.hlc.last;
+    expect(() => store.applyRecord('k', live('far', v(1001)))).to.throw(
+      /1001 ms ahead of this node's clock; cluster\.max_clock_offset_ms is 1000/,
+    );
+    expect(() =>
+      store.applyRecord('k', live('poison', { timestamp: Number.MAX_SAFE_INTEGER, node: 'evil' })),
+    ).to.throw(/max_clock_offset_ms/);
+    expect(store.stats().versionsRefused).to.equal(2);
+    expect(store.readRecord('k')).to.equal(undefined);
+    expect(store.hlc.last).to.equal(hlcBefore);
+    expect(store.applyRecord('k', live('near', v(1000)))).to.equal(true);
+    expect(store.set('k2', utf8('x'), 1).stored).to.equal(true);
+  });
+
   it('validates records like any other write', () => {
     const { store } = makeStore({ maxValueBytes: 4 });
     const codes = [

@@ -178,4 +178,41 @@ describe('HintStore', () => {
       expect(hints.add('n2', 'b', rec(1))).to.equal(true);
     });
   });
+
+  describe('age and departed targets (issue 11 §3, §6)', () => {
+    const NOW = 1_700_000_000_000;
+    /** A record written `agoMs` before NOW, by its version's clock. */
+    const writtenAgo = (agoMs: number): StoreRecord => ({
+      ...rec(0),
+      version: { timestamp: (NOW - agoMs) * 1024, node: 'n1' },
+    });
+    const clock = { now: () => NOW };
+
+    it('drops, unsent, a hint whose write is older than maxAgeMs, and counts it', () => {
+      const hints = new HintStore({ ...roomy, maxAgeMs: 1000 }, clock);
+      hints.add('n2', 'old', writtenAgo(1001));
+      hints.add('n2', 'fresh', writtenAgo(999));
+      expect(hints.peek('n2', 10).map(([k]) => k)).to.deep.equal(['fresh']);
+      expect(hints.count).to.equal(1);
+      expect(hints.expired).to.equal(1);
+    });
+
+    it('keeps every hint when no maxAgeMs is set', () => {
+      const hints = new HintStore(roomy, clock);
+      hints.add('n2', 'old', writtenAgo(10_000_000));
+      expect(hints.peek('n2', 10)).to.have.length(1);
+    });
+
+    it('drops every hint of a target that left, and only those', () => {
+      const hints = new HintStore(roomy, clock);
+      hints.add('n2', 'a', rec(1));
+      hints.add('n2', 'b', rec(1));
+      hints.add('n3', 'a', rec(1));
+      expect(hints.dropTarget('n2')).to.equal(2);
+      expect(hints.targets()).to.deep.equal(['n3']);
+      expect(hints.count).to.equal(1);
+      expect(hints.bytes).to.equal(1 + 4);
+      expect(hints.dropTarget('n9')).to.equal(0);
+    });
+  });
 });

@@ -12,6 +12,7 @@ export interface CompareAndSetRequest {
   'flags'?: (_ringcache_v1_ValueFlags);
   'ttlMs'?: (number | string | Long);
   'consistency'?: (_ringcache_v1_Consistency);
+  'requestId'?: (string);
 }
 
 export interface CompareAndSetRequest__Output {
@@ -21,4 +22,5 @@ export interface CompareAndSetRequest__Output {
   'flags': (_ringcache_v1_ValueFlags__Output);
   'ttlMs': (number);
   'consistency': (_ringcache_v1_Consistency__Output);
+  'requestId': (string);
 }

@@ -9,6 +9,7 @@ export interface IncrementRequest {
   'initial'?: (number | string | Long);
   'ttlMs'?: (number | string | Long);
   'consistency'?: (_ringcache_v1_Consistency);
+  'requestId'?: (string);
 }
 
 export interface IncrementRequest__Output {
@@ -17,4 +18,5 @@ export interface IncrementRequest__Output {
   'initial': (number);
   'ttlMs': (number);
   'consistency': (_ringcache_v1_Consistency__Output);
+  'requestId': (string);
 }

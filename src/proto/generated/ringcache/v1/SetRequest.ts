@@ -13,6 +13,7 @@ export interface SetRequest {
   'mode'?: (_ringcache_v1_SetMode);
   'consistency'?: (_ringcache_v1_Consistency);
   'text'?: (string);
+  'requestId'?: (string);
 }
 
 export interface SetRequest__Output {
@@ -23,4 +24,5 @@ export interface SetRequest__Output {
   'mode': (_ringcache_v1_SetMode__Output);
   'consistency': (_ringcache_v1_Consistency__Output);
   'text': (string);
+  'requestId': (string);
 }

@@ -7,10 +7,12 @@ export interface TouchRequest {
   'key'?: (string);
   'ttlMs'?: (number | string | Long);
   'consistency'?: (_ringcache_v1_Consistency);
+  'requestId'?: (string);
 }
 
 export interface TouchRequest__Output {
   'key': (string);
   'ttlMs': (number);
   'consistency': (_ringcache_v1_Consistency__Output);
+  'requestId': (string);
 }

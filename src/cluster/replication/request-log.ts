@@ -1,0 +1,70 @@
+import type { OperationResult } from './operation';
+
+/** A read-modify-write that was applied: its request id and what it came to. Travels with its replica writes. */
+export interface AppliedRequest {
+  id: string;
+  outcome: OperationResult;
+}
+
+export interface RequestLogLimits {
+  /** How long an applied request is remembered, in ms: longer than any client keeps retrying one call. */
+  windowMs: number;
+  /** Most requests remembered; the oldest are forgotten first. */
+  maxEntries: number;
+}
+
+/** Two minutes: the SDK's retries of one call end with its deadline (5 s by default, at most a minute). */
+export const DEFAULT_REQUEST_LOG: RequestLogLimits = { windowMs: 120_000, maxEntries: 200_000 };
+
+interface Entry {
+  key: string;
+  outcome: OperationResult;
+  atMs: number;
+}
+
+/**
+ * The read-modify-writes a replica holds the result of, by request id, so that a retry of one is
+ * answered with its first outcome instead of being applied twice (issue 11 §1). Each replica of the
+ * key learns the id with the replica write it made, so a new coordinator (the old one died) finds it
+ * during its catch-up. Bounded in time and count: a Map keeps insertion order, so the oldest entries
+ * are at the front and are dropped first (this takes the node's clock as monotonic; a clock stepped
+ * back only keeps some entries a little longer). Ids are unique per call, so one id names one key.
+ */
+export class RequestLog {
+  readonly #limits: RequestLogLimits;
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(limits: RequestLogLimits = DEFAULT_REQUEST_LOG) {
+    this.#limits = limits;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The outcome of request `id` on `key`, if this replica applied or received it within the window. */
+  get(id: string, key: string, nowMs: number): OperationResult | undefined {
+    this.#expire(nowMs);
+    const e = this.#entries.get(id);
+    return e && e.key === key ? e.outcome : undefined;
+  }
+
+  remember(key: string, request: AppliedRequest, nowMs: number): void {
+    // Expired first: an id reused after its window is a new request, not the old one's retry.
+    this.#expire(nowMs);
+    if (this.#entries.has(request.id)) return; // the first outcome stands
+    this.#entries.set(request.id, { key, outcome: request.outcome, atMs: nowMs });
+    if (this.#entries.size > this.#limits.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+  }
+
+  #expire(nowMs: number): void {
+    const cutoff = nowMs - this.#limits.windowMs;
+    for (const [id, e] of this.#entries) {
+      if (e.atMs > cutoff) break;
+      this.#entries.delete(id);
+    }
+  }
+}
