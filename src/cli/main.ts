@@ -5,6 +5,7 @@ import { generateLocalConfig } from '../config/generate';
 import type { ClusterConfig } from '../config/types';
 import { isRingCacheError, RingCacheError } from '../errors';
 import { UnaryClient } from './unary-client';
+import type { TopologyResponseMsg } from '../proto/messages';
 import { createRootLogger } from '../observability/logger';
 import { ringSharePercents } from './ring-shares';
 import { CacheNode } from '../server/node';
@@ -73,10 +74,19 @@ function clusterToken(): string | undefined {
   return process.env[CLUSTER_TOKEN_ENV] || undefined;
 }
 
-async function joinThrough(seed: string, node: CacheNode): Promise<void> {
+/**
+ * Joins through `seed`, or, when the ring already holds this node at this address, does nothing:
+ * that is a restart of a node that joined earlier (issue 11 §2), and its start has already fetched
+ * the current ring and caught up.
+ */
+async function joinThrough(seed: string, node: CacheNode): Promise<'joined' | 'rejoined'> {
   const client = new UnaryClient(seed, 5000, clusterToken());
   try {
+    const topology = await client.cluster<TopologyResponseMsg>('Topology', {});
+    const me = topology.members.find((m) => m.id === node.id);
+    if (me && me.address === node.self.address && me.httpAddress === node.self.http) return 'rejoined';
     await client.cluster('Join', { id: node.id, address: node.self.address, httpAddress: node.self.http });
+    return 'joined';
   } finally {
     client.close();
   }
@@ -107,7 +117,13 @@ async function runNode(opts: NodeOptions): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   try {
     await node.start();
-    if (opts.join) await joinThrough(opts.join, node);
+    if (opts.join) {
+      const how = await joinThrough(opts.join, node);
+      logger.info(
+        { seed: opts.join, how },
+        how === 'joined' ? 'joined the ring' : 'already on the ring: restarted',
+      );
+    }
     // Plain line on stdout, whatever the log level: people see it, and `up` waits for it.
     process.stdout.write(`${READY_LINE} ${node.id} ${node.self.address} http ${node.self.http}\n`);
   } catch (err) {

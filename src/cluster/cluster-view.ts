@@ -13,6 +13,11 @@ export interface ClusterView {
   epoch(): number;
   /** Alive or suspect: worth sending traffic to. A dead member is skipped and gets hints. */
   isAlive(id: string): boolean;
+  /**
+   * True while this node restarts and pulls its data from its peers: its store is known to be
+   * incomplete, so it answers no read and decides no read-modify-write from its own copy alone.
+   */
+  catchingUp(): boolean;
   readonly transport: PeerTransport;
   /** This node's clock and timers: deadlines, TTLs and every loop read time here, never Date.now(). */
   readonly scheduler: Scheduler;

@@ -16,6 +16,7 @@ import { HintStore } from './recovery/hints';
 import { Coordinator } from './replication/coordinator';
 import { RequestLog } from './replication/request-log';
 import type { Consistency, Operation, OperationContext, Outcome } from './replication/operation';
+import type { CatchUpProgress } from './recovery/catch-up';
 import type { RebalanceProgress } from './ring-change/rebalance';
 import { RingChanges } from './ring-change/ring-changes';
 import { Topology, type RingMember, type RingState } from './ring-change/topology';
@@ -68,6 +69,11 @@ export class NodeCore implements PeerEndpoint {
   readonly #sweepIntervalMs: number;
   #sweepTimer: unknown;
   #running = false;
+  #catchingUp = false;
+  readonly #caughtUp: Promise<void>;
+  #markCaughtUp: () => void = () => undefined;
+  /** The catch-up of this start: records received and applied, bytes, and whether it finished. */
+  readonly catchUp: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: 0, done: false };
   #stopping: Promise<void> | undefined;
 
   constructor(opts: NodeCoreOptions) {
@@ -84,6 +90,7 @@ export class NodeCore implements PeerEndpoint {
     this.#log = opts.logger;
     this.#scheduler = opts.scheduler ?? realScheduler;
     this.#sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
+    this.#caughtUp = new Promise<void>((resolve) => (this.#markCaughtUp = resolve));
     this.#tasks = new BackgroundTasks(this.#log.child({ component: 'tasks' }));
     const scheduler = this.#scheduler;
     this.store = new Store({
@@ -108,6 +115,7 @@ export class NodeCore implements PeerEndpoint {
       ring: () => this.topology.ring,
       epoch: () => this.topology.epoch,
       isAlive: (id) => id === this.id || this.membership.isAlive(id),
+      catchingUp: () => this.#catchingUp,
       transport: this.transport,
       scheduler,
     };
@@ -158,6 +166,16 @@ export class NodeCore implements PeerEndpoint {
     return this.#ringChanges.progress;
   }
 
+  /** True from start() until this node holds what its peers hold for it (issue 11 §2). */
+  get catchingUp(): boolean {
+    return this.#catchingUp;
+  }
+
+  /** Resolves once the catch-up of start() finished (at once for a node with nothing to catch up). */
+  caughtUp(): Promise<void> {
+    return this.#caughtUp;
+  }
+
   /** Background tasks (catch-up, rebalances) not yet settled: 0 once a stop has finished. */
   get backgroundTasks(): number {
     return this.#tasks.size;
@@ -174,11 +192,50 @@ export class NodeCore implements PeerEndpoint {
     this.membership.start();
     this.handoff.start();
     if (this.#sweepIntervalMs > 0) this.#armSweep();
-    const others = this.#config.nodes.filter((n) => n.id !== this.id).map((n) => n.id);
-    if (this.#config.replication.factor > 1 && others.length > 0) {
-      const log = this.#log.child({ component: 'catch-up' });
-      this.#tasks.run('catch-up', (signal) => catchUpFromPeers(this.view, others, this.store, log, signal));
+    if (this.#config.replication.factor > 1 && this.#config.nodes.length > 1) {
+      this.#catchingUp = true;
+      this.#tasks.run('catch-up', (signal) => this.#catchUp(signal));
+    } else {
+      this.#finishCatchUp(); // nothing to catch up
     }
+  }
+
+  /**
+   * A restarted node's store is empty (issue 11 §2): it first learns the current ring from a peer
+   * (its cluster.yml may predate joins and leaves), then pulls from the ring's current members the
+   * records it replicates. Until then it takes replica writes and hints but answers no read and
+   * decides no read-modify-write from its own store (ClusterView.catchingUp), and the server keeps
+   * its health NOT_SERVING.
+   */
+  async #catchUp(signal: AbortSignal): Promise<void> {
+    const log = this.#log.child({ component: 'catch-up' });
+    try {
+      await this.#learnRing(signal);
+      const peers = this.topology.ring.nodeIds.filter((id) => id !== this.id);
+      this.catchUp.peers = peers.length;
+      await catchUpFromPeers(this.view, peers, this.store, log, signal, this.catchUp);
+    } finally {
+      if (!signal.aborted) this.#finishCatchUp();
+    }
+  }
+
+  /** Offers this node's ring to the members it knows until one answers: the newer ring is adopted. */
+  async #learnRing(signal: AbortSignal): Promise<void> {
+    for (const id of this.topology.ring.nodeIds) {
+      if (id === this.id || signal.aborted) continue;
+      try {
+        this.#ringChanges.apply(await this.transport.applyRing(id, this.topology.state(), 2000));
+        return;
+      } catch {
+        // Down or unreachable: ask the next one. None answering means this node's ring is all there is.
+      }
+    }
+  }
+
+  #finishCatchUp(): void {
+    this.#catchingUp = false;
+    this.catchUp.done = true;
+    this.#markCaughtUp();
   }
 
   /** Says goodbye to gossip: peers mark this node left at once instead of suspecting it. */

@@ -159,6 +159,7 @@ export interface TopologyResponseMsg {
   hashAlgorithm: string;
   replication: { factor: number; writeQuorum: number; readQuorum: number } | null;
   answeredBy: string;
+  catchingUp: boolean;
 }
 export interface StatsResponseMsg {
   nodeId: string;

@@ -13,6 +13,8 @@ export interface ClusterServiceDeps {
   replication: ReplicationSettings;
   logger: Logger;
   stats(): Omit<StatsResponseMsg, 'nodeId' | 'epoch'>;
+  /** Whether this node is still catching up after its start. */
+  catchingUp(): boolean;
   join(member: RingMember): Promise<void>;
   leave(id: string): Promise<void>;
 }
@@ -37,6 +39,7 @@ export function clusterService(deps: ClusterServiceDeps): {
     hashAlgorithm: 'md5',
     replication: { ...deps.replication },
     answeredBy: deps.selfId,
+    catchingUp: deps.catchingUp(),
   });
   const handlers: grpc.UntypedServiceImplementation = {
     Topology: (

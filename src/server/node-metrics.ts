@@ -3,6 +3,7 @@ import type { Coordinator } from '../cluster/replication/coordinator';
 import type { HintedHandoff } from '../cluster/recovery/handoff';
 import type { HintStore } from '../cluster/recovery/hints';
 import { createRegistry } from '../observability/metrics';
+import type { CatchUpProgress } from '../cluster/recovery/catch-up';
 import type { RebalanceProgress } from '../cluster/ring-change/rebalance';
 import type { Store } from '../store/store';
 import type { ReplicationCounters } from './peer-service';
@@ -19,6 +20,7 @@ export function nodeMetrics(
     pipelines: () => PipelineStreams | undefined;
     replicated: () => ReplicationCounters | undefined;
     rebalance: () => RebalanceProgress | undefined;
+    catchUp: () => CatchUpProgress;
   },
 ): Registry {
   const stat = (k: keyof ReturnType<Store['stats']>) => () => src.store.stats()[k];
@@ -60,6 +62,24 @@ export function nodeMetrics(
       help: 'Delete tombstones held for their grace period',
       type: 'gauge',
       read: stat('tombstones'),
+    },
+    {
+      name: 'ringcache_catching_up',
+      help: '1 while this node pulls its data from its peers after a start (it serves reads through them)',
+      type: 'gauge',
+      read: () => (src.catchUp().done ? 0 : 1),
+    },
+    {
+      name: 'ringcache_catch_up_records_total',
+      help: 'Records received from peers by the catch-up of this start',
+      type: 'counter',
+      read: () => src.catchUp().received,
+    },
+    {
+      name: 'ringcache_catch_up_bytes_total',
+      help: 'Key and value bytes received from peers by the catch-up of this start',
+      type: 'counter',
+      read: () => src.catchUp().bytes,
     },
     {
       name: 'ringcache_versions_refused_total',

@@ -113,6 +113,7 @@ export class CacheNode {
         pipelines: () => this.#pipelines,
         replicated: () => this.#replicated,
         rebalance: () => core.rebalance,
+        catchUp: () => core.catchUp,
       }),
       serving: () => this.#serving,
       logger: this.#log,
@@ -123,10 +124,15 @@ export class CacheNode {
       );
     });
     core.start();
+    // The Cache service answers from here on (a catching-up node reads through its peers), but health
+    // says SERVING only once this node holds what its peers hold for it (issue 11 §2).
+    this.#log.info({ address: this.self.address, http: this.self.http }, 'node catching up');
+    await core.caughtUp();
+    if (this.#stopping) return;
     this.#serving = true;
     for (const s of HEALTH_SERVICES) this.#health.setStatus(s, 'SERVING');
     this.#log.info(
-      { address: this.self.address, http: this.self.http, nodes: config.nodes.length },
+      { address: this.self.address, http: this.self.http, nodes: config.nodes.length, catchUp: core.catchUp },
       'node serving',
     );
   }
@@ -186,6 +192,7 @@ export class CacheNode {
       replication: this.#config.replication,
       logger: this.#log,
       stats: () => ({ ...core.store.stats(), hintsPending: core.hints.count }),
+      catchingUp: () => core.catchingUp,
       join: (member) => core.join(member),
       leave: (id) => core.leave(id),
     });

@@ -56,6 +56,8 @@ function operations(
     reads?: fc.Arbitrary<Consistency>;
     /** Consistency of writes to registers. Default: any. */
     writes?: fc.Arbitrary<Consistency>;
+    /** Increments on the counter keys too. Default true. */
+    counters?: boolean;
     /** Kinds of register operations, weighted by repetition. Default: sets, deletes, gets and cas. */
     registerKinds?: HistoryKind[];
   },
@@ -88,11 +90,16 @@ function operations(
   // cut a failing one down to a single operation.
   return fc
     .noBias(
-      fc.array(fc.oneof({ arbitrary: register, weight: 3 }, { arbitrary: counter, weight: 1 }), {
-        minLength: 1,
-        maxLength: opts.count,
-        size: 'max',
-      }),
+      fc.array(
+        opts.counters === false
+          ? register
+          : fc.oneof({ arbitrary: register, weight: 3 }, { arbitrary: counter, weight: 1 }),
+        {
+          minLength: 1,
+          maxLength: opts.count,
+          size: 'max',
+        },
+      ),
     )
     .map((ops) =>
       ops.map((op) =>
@@ -218,6 +225,44 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
           { atMs: 0, type: 'isolate', node: cut },
         ]),
       })),
+  /**
+   * Issue 11 §2: a restarted node answered R = 1 reads from its empty store while its catch-up ran.
+   * Writes at W = all (so W + R > N), a crash, a restart behind slow links (its catch-up takes a
+   * while), and reads at R = 1 sent to every node, the restarted one included.
+   */
+  'restart-catch-up': () =>
+    fc
+      .tuple(
+        operations(ids(3), 3000, {
+          count: 150,
+          registerKinds: ['set', 'get', 'get'],
+          reads: fc.constant<Consistency>('one'),
+          writes: fc.constant<Consistency>('all'),
+          counters: false,
+        }),
+        fc.constantFrom(...ids(3)),
+      )
+      .map(([ops, node]) => ({
+        scenario: 'restart-catch-up',
+        cluster: { nodes: 3, factor: 3, writeQuorum: 3, readQuorum: 1 },
+        durationMs: 3000,
+        steps: byTime([
+          ...ops,
+          { atMs: 1000, type: 'crash', node },
+          ...ids(3)
+            .filter((id) => id !== node)
+            .map((from) => ({
+              atMs: 1000,
+              type: 'link' as const,
+              from,
+              to: node,
+              dropRate: 0,
+              extraDelayMs: 300,
+            })),
+          { atMs: 1200, type: 'restart', node },
+          { atMs: 2500, type: 'heal' },
+        ]),
+      })),
 };
 
 /**
@@ -248,4 +293,39 @@ export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {
     })),
 };
 
-export const SCENARIOS: Record<string, Scenario> = { ...GREEN_SCENARIOS, ...KNOWN_FAILURE_SCENARIOS };
+/**
+ * Not fixed yet: while a node restarts, the others may not see it back yet and forward a key's
+ * read-modify-writes to the next replica, while it already coordinates them itself: two coordinators
+ * for a moment, and an acknowledged increment can be lost. The cure is a coordinator lease (or
+ * fencing by the version each write is based on); see the closing note of issue 11.
+ */
+export const OPEN_FAILURE_SCENARIOS: Record<string, Scenario> = {
+  'coordinator-failover': () =>
+    fc.tuple(operations(ids(3), 3000, { count: 150 }), fc.constantFrom(...ids(3))).map(([ops, node]) => ({
+      scenario: 'coordinator-failover',
+      cluster: { nodes: 3, factor: 3, writeQuorum: 3, readQuorum: 1 },
+      durationMs: 3000,
+      steps: byTime([
+        ...ops,
+        { atMs: 1000, type: 'crash', node },
+        ...ids(3)
+          .filter((id) => id !== node)
+          .map((from) => ({
+            atMs: 1000,
+            type: 'link' as const,
+            from,
+            to: node,
+            dropRate: 0,
+            extraDelayMs: 300,
+          })),
+        { atMs: 1200, type: 'restart', node },
+        { atMs: 2500, type: 'heal' },
+      ]),
+    })),
+};
+
+export const SCENARIOS: Record<string, Scenario> = {
+  ...GREEN_SCENARIOS,
+  ...KNOWN_FAILURE_SCENARIOS,
+  ...OPEN_FAILURE_SCENARIOS,
+};

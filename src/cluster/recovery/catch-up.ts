@@ -2,6 +2,18 @@ import type { Logger } from '../../observability/logger';
 import type { Store } from '../../store/store';
 import type { ClusterView } from '../cluster-view';
 
+/** How far a catch-up got: read by metrics and logs. */
+export interface CatchUpProgress {
+  /** Records received from peers, and those newer than what this node held (applied). */
+  received: number;
+  applied: number;
+  /** Key and value bytes received. */
+  bytes: number;
+  /** Peers asked. */
+  peers: number;
+  done: boolean;
+}
+
 /**
  * A node starts empty (memory only). Before it is fully useful it pulls, from every other member, the
  * records whose preference list includes it (Peer.Sync), applying each with last-writer-wins so writes
@@ -15,11 +27,13 @@ export async function catchUpFromPeers(
   store: Store,
   log: Logger,
   signal: AbortSignal,
+  progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: peers.length, done: false },
 ): Promise<number> {
+  const startedMs = view.scheduler.now();
   const counts = await Promise.all(
     peers.map(async (peerId) => {
       try {
-        return await pullFrom(view, peerId, store, log, signal);
+        return await pullFrom(view, peerId, store, log, signal, progress);
       } catch (err) {
         log.info({ peer: peerId, err: (err as Error).message }, 'catch-up skipped a peer');
         return 0;
@@ -27,8 +41,16 @@ export async function catchUpFromPeers(
     }),
   );
   const total = counts.reduce((a, b) => a + b, 0);
-  if (signal.aborted) log.info({ records: total }, 'catch-up stopped');
-  else log.info({ records: total, peers: peers.length }, 'catch-up finished');
+  const ms = Math.max(1, view.scheduler.now() - startedMs);
+  const summary = {
+    applied: total,
+    received: progress.received,
+    bytes: progress.bytes,
+    ms,
+    keysPerSecond: Math.round((progress.received * 1000) / ms),
+  };
+  if (signal.aborted) log.info(summary, 'catch-up stopped');
+  else log.info({ ...summary, peers: peers.length }, 'catch-up finished');
   return total;
 }
 
@@ -38,6 +60,7 @@ async function pullFrom(
   store: Store,
   log: Logger,
   signal: AbortSignal,
+  progress: CatchUpProgress,
 ): Promise<number> {
   let applied = 0;
   let received = 0;
@@ -47,14 +70,19 @@ async function pullFrom(
     view.selfId,
     (records) => {
       for (const { key, record } of records) {
+        progress.bytes += key.length + record.value.length;
         try {
-          if (store.applyRecord(key, record)) applied++;
+          if (store.applyRecord(key, record)) {
+            applied++;
+            progress.applied++;
+          }
         } catch (err) {
           // A record this node's limits refuse (a larger max_value_bytes elsewhere): skip it, say so.
           log.warn({ peer: peerId, key, err: (err as Error).message }, 'catch-up skipped a record');
         }
       }
       received += records.length;
+      progress.received += records.length;
       if (received >= nextReport) {
         log.info({ peer: peerId, received, applied }, 'catch-up progress');
         nextReport += 50_000;

@@ -79,7 +79,7 @@ export class Coordinator {
    * which also reports errors. Lets a packed frame answer gets without building operation objects.
    */
   localGet(key: string, consistency: Consistency, forwarded: boolean): StoredValue | null | undefined {
-    if (requiredReplicas(consistency, 'read', this.#rep) > 1) return undefined;
+    if (requiredReplicas(consistency, 'read', this.#rep) > 1 || this.#view.catchingUp()) return undefined;
     try {
       checkKey(key, this.#maxKeyBytes);
     } catch {
@@ -125,7 +125,7 @@ export class Coordinator {
       }
       if (op.kind === 'get') {
         const r = requiredReplicas(op.consistency, 'read', this.#rep);
-        if (r <= 1) return applyLocal(this.#store, op).result;
+        if (r <= 1 && !this.#view.catchingUp()) return applyLocal(this.#store, op).result;
         return this.#reader
           .get(op.key, preferenceList, r, ctx.deadlineMs)
           .catch((err: unknown) => this.#failed(err));

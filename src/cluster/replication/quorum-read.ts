@@ -36,17 +36,21 @@ export class QuorumReader {
     const self = this.#view.selfId;
     const local: ReplicaCopy = { replica: self, record: this.#store.readRecord(key) };
     const others = preferenceList.filter((id) => id !== self && this.#view.isAlive(id));
-    if (others.length + 1 < needed) {
+    // A node still catching up holds an incomplete store: its own copy is kept (newest wins) but
+    // does not count as an answer, so `needed` other replicas must answer.
+    const own = this.#view.catchingUp() ? 0 : 1;
+    if (others.length + own < needed) {
       return new RingCacheError(
         'QUORUM_NOT_MET',
-        `read of key '${key}' needs ${needed} replicas but only ${others.length + 1} of ${preferenceList.join(', ')} are alive`,
+        `read of key '${key}' needs ${needed} replicas but only ${others.length + own} of ${preferenceList.join(', ')} can answer` +
+          (own === 0 ? ` (${self} is catching up)` : ''),
       );
     }
-    const { copies, all } = await this.#ask(key, others, needed - 1, deadlineMs);
-    if (copies.length + 1 < needed) {
+    const { copies, all } = await this.#ask(key, others, needed - own, deadlineMs);
+    if (copies.length + own < needed) {
       return new RingCacheError(
         'QUORUM_NOT_MET',
-        `read of key '${key}' got ${copies.length + 1} of the ${needed} replica answers it needs before the deadline`,
+        `read of key '${key}' got ${copies.length + own} of the ${needed} replica answers it needs before the deadline`,
       );
     }
     const newest = newestOf([local, ...copies]);

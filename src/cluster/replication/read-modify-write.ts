@@ -22,7 +22,8 @@ const LOOKUP_RETRY_MS = 50;
  *    beyond them, and never past the call's deadline.
  * 3. Past the deadline nothing is applied: the caller has been told DEADLINE_EXCEEDED.
  * 4. It applies the operation to its store, remembers the outcome under the request id, and sends the
- *    record with the request to the other replicas.
+ *    record with the request to the other replicas, waiting for at least the configured W of them
+ *    (a per-call consistency may raise that, never lower it: 2. relies on it).
  */
 export class ReadModifyWriter {
   readonly #view: ClusterView;
@@ -92,7 +93,12 @@ export class ReadModifyWriter {
   ): Promise<Outcome> {
     const record = this.#store.readRecord(op.key);
     if (!record) return outcome;
-    const w = requiredReplicas(op.consistency, 'write', this.#rep);
+    // At least the configured W, whatever the call asked: the next coordinator's catch-up reads
+    // N - W + 1 copies, which must overlap this write (a per-call 'one' would let it slip past).
+    const w = Math.max(
+      requiredReplicas(op.consistency, 'write', this.#rep),
+      requiredReplicas('default', 'write', this.#rep),
+    );
     const acks = await this.#writer.replicate(op.key, record, preferenceList, w, deadlineMs, request);
     if (acks.acknowledged >= w) return outcome;
     return new RingCacheError(
@@ -124,7 +130,9 @@ export class ReadModifyWriter {
   ): Promise<Outcome | undefined> {
     const self = this.#view.selfId;
     const others = preferenceList.filter((id) => id !== self && this.#view.isAlive(id));
-    const needed = Math.min(this.#rep.factor - this.#rep.writeQuorum, preferenceList.length - 1);
+    // While this node catches up its own copy proves nothing: one more replica must answer instead.
+    const own = this.#view.catchingUp() ? 0 : 1;
+    const needed = Math.min(this.#rep.factor - this.#rep.writeQuorum + 1 - own, preferenceList.length - 1);
     if (needed <= 0) return Promise.resolve(undefined);
     if (others.length < needed) {
       return Promise.resolve(

@@ -20,7 +20,7 @@ const rec = (timestamp: number, node: string, text: string): StoreRecord => ({
  * Read repair with the replicas' answers given by hand: the QuorumReader's logic, not the transport,
  * is under test here (the real path is covered by the chaos tests).
  */
-function setUp(copies: Record<string, StoreRecord | undefined>) {
+function setUp(copies: Record<string, StoreRecord | undefined>, catchingUp = false) {
   const repairs: { replica: string; record: StoreRecord }[] = [];
   const transport = {
     read: (to: string): Promise<StoreRecord | undefined> => Promise.resolve(copies[to]),
@@ -28,6 +28,7 @@ function setUp(copies: Record<string, StoreRecord | undefined>) {
   const view = {
     selfId: 'n1',
     isAlive: () => true,
+    catchingUp: () => catchingUp,
     transport,
     scheduler: realScheduler,
   } as unknown as ClusterView;
@@ -62,5 +63,21 @@ describe('read repair', () => {
     await reader.get('k', ['n1', 'n2', 'n3'], 3, Date.now() + 1000);
     await settle();
     expect(repairs).to.deep.equal([]);
+  });
+
+  it('does not count its own copy while it catches up: R other replicas must answer (issue 11 §2)', async () => {
+    const held = rec(300, 'n2', 'held');
+    const { reader, store } = setUp({ n2: held, n3: undefined }, true);
+    store.applyRecord('k', rec(100, 'n1', 'stale'));
+    const one = await reader.get('k', ['n1', 'n2', 'n3'], 1, Date.now() + 1000);
+    expect(one).to.not.be.instanceOf(Error);
+    expect(
+      (one as { entry?: { value: Buffer } }).entry?.value.toString(),
+      'a peer copy, not its stale one',
+    ).to.equal('held');
+    const two = await reader.get('k', ['n1', 'n2'], 2, Date.now() + 1000);
+    expect((two as Error).message).to.match(
+      /needs 2 replicas but only 1 .* can answer \(n1 is catching up\)/,
+    );
   });
 });

@@ -12,6 +12,7 @@ export interface TopologyResponse {
   'hashAlgorithm'?: (string);
   'replication'?: (_ringcache_v1_Replication | null);
   'answeredBy'?: (string);
+  'catchingUp'?: (boolean);
 }
 
 export interface TopologyResponse__Output {
@@ -22,4 +23,5 @@ export interface TopologyResponse__Output {
   'hashAlgorithm': (string);
   'replication': (_ringcache_v1_Replication__Output | null);
   'answeredBy': (string);
+  'catchingUp': (boolean);
 }

@@ -1,0 +1,116 @@
+import { expect } from 'chai';
+import type { ServiceError } from '@grpc/grpc-js';
+import { UnaryClient } from '../../src/cli/unary-client';
+import type { NodeConfig } from '../../src/config/types';
+import { freePorts } from '../support/ports';
+import { TestCluster, until } from '../support/cluster';
+
+const KEYS = 30_000;
+
+/** Unary Gets at R=1 (ONE) of known keys at `address` for `ms`, counting the misses it answered. */
+async function readWhileRestarting(
+  address: string,
+  ms: number,
+): Promise<{ answered: number; missing: number }> {
+  const tally = { answered: 0, missing: 0 };
+  const c = new UnaryClient(address, 500);
+  const until = Date.now() + ms;
+  try {
+    let i = 0;
+    while (Date.now() < until) {
+      const batch = Array.from({ length: 32 }, () => `k${(i++ * 7919) % KEYS}`);
+      await Promise.all(
+        batch.map((key) =>
+          c.cache<{ found: boolean }>('Get', { key, consistency: 1 }).then(
+            (got) => {
+              tally.answered++;
+              if (!got.found) tally.missing++;
+            },
+            (_err: ServiceError) => undefined, // not listening yet, or busy: no answer
+          ),
+        ),
+      );
+    }
+  } finally {
+    c.close();
+  }
+  return tally;
+}
+
+async function metric(t: TestCluster, id: string, name: string): Promise<number> {
+  const text = await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return Number(line?.split(' ').pop() ?? NaN);
+}
+
+// Issue 11 §2: on 2fbf8d0 a restarted node served R=1 reads from its empty store while its catch-up
+// was still running, so keys every replica held read as not found.
+describe('a node restarted empty under reads (issue 11 §2)', function () {
+  this.timeout(120_000);
+  let t: TestCluster;
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 3, readQuorum: 1 });
+  });
+  after(() => t?.stop());
+
+  it('answers no read from its own store until it caught up, then says SERVING', async () => {
+    const cache = await t.client({ timeoutMs: 10_000 });
+    const value = 'x'.repeat(200);
+    for (let i = 0; i < KEYS; i += 1000) {
+      await Promise.all(Array.from({ length: 1000 }, (_, j) => cache.set(`k${i + j}`, value)));
+    }
+    await t.cluster.kill('n3', 'SIGKILL');
+    const started = t.cluster.startNode('n3');
+    const reads = await readWhileRestarting(t.address('n3'), 3000);
+    await started;
+    expect(reads.answered, 'reads answered by the restarting node').to.be.above(0);
+    expect(reads.missing, `of ${reads.answered} answered`).to.equal(0);
+    expect(await metric(t, 'n3', 'ringcache_catching_up')).to.equal(0);
+    expect(await metric(t, 'n3', 'ringcache_catch_up_records_total')).to.be.at.least(KEYS);
+  });
+});
+
+// Issue 11 §2: on 2fbf8d0 a node that had joined with --join could not restart: its join was
+// refused as "already a member" and the process exited.
+describe('a node that joined with --join, restarted (issue 11 §2)', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3 });
+  });
+  after(() => t?.stop());
+
+  it('rejoins as the member it was, with the data it replicates', async () => {
+    const [grpcPort, httpPort] = await freePorts(2);
+    const n4: NodeConfig = {
+      id: 'n4',
+      address: `127.0.0.1:${grpcPort}`,
+      host: '127.0.0.1',
+      port: grpcPort!,
+      http: `127.0.0.1:${httpPort}`,
+      httpHost: '127.0.0.1',
+      httpPort: httpPort!,
+    };
+    await t.cluster.joinNode(n4, t.address('n1'));
+    const cache = await t.client();
+    await until('the SDK sees n4', async () => {
+      await cache.refreshTopology();
+      return cache.cluster.members.has('n4');
+    });
+    for (let i = 0; i < 200; i++) await cache.set(`j${i}`, i);
+    await t.cluster.kill('n4', 'SIGKILL');
+    await t.cluster.startNode('n4');
+    expect(
+      t.crashes.filter((c) => c.id === 'n4' && c.signal !== 'SIGKILL'),
+      'n4 exits',
+    ).to.deep.equal([]);
+    const c = new UnaryClient(n4.address, 5000);
+    try {
+      const topo = await c.cluster<{ members: { id: string }[] }>('Topology', {});
+      expect(topo.members.map((m) => m.id).sort()).to.deep.equal(['n1', 'n2', 'n3', 'n4']);
+    } finally {
+      c.close();
+    }
+    for (let i = 0; i < 200; i += 37) expect(await cache.get(`j${i}`, { consistency: 'all' })).to.equal(i);
+  });
+});
