@@ -3,7 +3,7 @@ import path from 'node:path';
 import { formatViolations } from './checkers';
 import { explore } from './explore';
 import { runSchedule } from './run';
-import { SCENARIOS, type SimSchedule } from './schedule';
+import { GREEN_SCENARIOS, SCENARIOS, type SimSchedule } from './schedule';
 
 /**
  * `npm run sim -- [--scenario NAME] [--seeds N] [--seed-start S] [--replay FILE]`
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   if (named !== undefined && !(named in SCENARIOS)) {
     throw new Error(`--scenario ${named} is unknown; known: ${Object.keys(SCENARIOS).join(', ')}`);
   }
-  const scenarios = named ? [named] : ['happy', 'crash'];
+  const scenarios = named ? [named] : Object.keys(GREEN_SCENARIOS);
   const started = Date.now();
   let failures = 0;
   for (const scenario of scenarios) {

@@ -166,6 +166,20 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
           { atMs: pauseAt + pausedFor, type: 'resume', node },
         ]),
       })),
+  /** Clocks apart: one node's clock runs up to 500 ms ahead or behind the others from the start. */
+  skew: () =>
+    fc
+      .tuple(
+        operations(ids(3), 3000, { count: 200 }),
+        fc.constantFrom(...ids(3)),
+        fc.integer({ min: -500, max: 500 }),
+      )
+      .map(([ops, node, skewMs]) => ({
+        scenario: 'skew',
+        cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 },
+        durationMs: 3000,
+        steps: byTime([{ atMs: 0, type: 'skew', node, skewMs }, ...ops]),
+      })),
   /**
    * incr and cas sent at once to every replica (issue 11 §1: before one coordinator per key, concurrent
    * ones raced and were lost or doubled).

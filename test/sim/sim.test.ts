@@ -28,6 +28,7 @@ describe('the simulator', function () {
     'happy',
     'crash',
     'pause',
+    'skew',
     'rmw-any-coordinator',
     'reforward-after-quorum',
     'sloppy-quorum',
