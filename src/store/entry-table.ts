@@ -111,8 +111,10 @@ export class EntryTable {
   }
 
   /**
-   * Writes an entry over `slot` (any state) or into a new one, evicting LRU entries to fit. Throws
-   * OUT_OF_MEMORY, before changing anything, for an entry larger than the whole bound.
+   * Writes an entry over `slot` (any state) or into a new one, evicting LRU entries to fit (never a
+   * tombstone still in its grace at `now`). Throws OUT_OF_MEMORY, before changing anything, for an
+   * entry larger than the whole bound (before changing anything), or when only such tombstones are
+   * left to evict (the entries evicted until then stay evicted).
    */
   put(
     key: string,
@@ -123,6 +125,7 @@ export class EntryTable {
     version: Version,
     expiresAtMs: number,
     tombstone: boolean,
+    now: number,
   ): void {
     const s = this.#slots;
     const valueLength = tombstone ? 0 : value.length;
@@ -138,9 +141,9 @@ export class EntryTable {
       oldSize = keyBytes + s.valueLength(slot) + ENTRY_OVERHEAD_BYTES;
       s.moveToHead(slot); // so the eviction below cannot pick the entry being written
     } else if (this.#index.size >= MAX_ENTRIES) {
-      this.#evictTail();
+      this.#evictTail(now, slot);
     }
-    while (this.bytes - oldSize + size > this.#maxBytes) this.#evictTail();
+    while (this.bytes - oldSize + size > this.#maxBytes) this.#evictTail(now, slot);
     const addr = this.#arena.alloc(valueLength);
     if (slot === undefined) {
       slot = s.allocate(key);
@@ -173,7 +176,7 @@ export class EntryTable {
       if (slot !== undefined) this.remove(slot);
       return;
     }
-    this.put(key, keyBytes, slot, EMPTY, 0, version, purgeAtMs, true);
+    this.put(key, keyBytes, slot, EMPTY, 0, version, purgeAtMs, true, now);
   }
 
   remove(slot: number): void {
@@ -239,9 +242,33 @@ export class EntryTable {
     return swept;
   }
 
-  #evictTail(): void {
-    const tail = this.#slots.lruTail;
-    if (!this.isTombstone(tail)) this.evictions++;
-    this.remove(tail);
+  /**
+   * Evicts the least recently used entry, passing over tombstones still in their grace (issue 11 §3:
+   * evicting one early lets a replica that missed the delete bring the value back). Those go to the
+   * head of the list, so each is passed over once per trip through it, not on every eviction. The
+   * entry being written (`writing`) is never the victim.
+   */
+  #evictTail(now: number, writing: number | undefined): void {
+    const s = this.#slots;
+    for (let passed = 0; ; passed++) {
+      const tail = s.lruTail;
+      if (tail === 0 || passed > this.tombstones + 1) break;
+      if (tail === writing) {
+        s.moveToHead(tail);
+        continue;
+      }
+      if (this.isTombstone(tail) && s.expiresAtMs(tail) > now) {
+        s.moveToHead(tail);
+        continue;
+      }
+      if (!this.isTombstone(tail)) this.evictions++;
+      this.remove(tail);
+      return;
+    }
+    throw new RingCacheError(
+      'OUT_OF_MEMORY',
+      `limits.max_memory (${this.#maxBytes} bytes) is held by ${this.tombstones} delete tombstones still in their grace ` +
+        'period (cluster.tombstone_grace_ms); raise max_memory or shorten the grace',
+    );
   }
 }

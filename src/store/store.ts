@@ -111,7 +111,7 @@ export class Store {
       if (mode === 'ifAbsent' ? live : !live) return { stored: false };
     }
     const version = this.hlc.now();
-    this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttlMs), false);
+    this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttlMs), false, now);
     return { stored: true, version };
   }
 
@@ -168,7 +168,7 @@ export class Store {
     const encoded = encodeInteger(value, flags);
     checkValue(encoded, this.#maxValueBytes);
     const version = this.hlc.now();
-    e.put(key, keyBytes, slot, encoded, flags, version, expiresAtMs, false);
+    e.put(key, keyBytes, slot, encoded, flags, version, expiresAtMs, false, now);
     return { value, version };
   }
 
@@ -195,7 +195,7 @@ export class Store {
       );
     }
     const version = this.hlc.now();
-    this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttl), false);
+    this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttl), false, now);
     return version;
   }
 
@@ -233,7 +233,7 @@ export class Store {
     } else if (record.expiresAtMs !== 0 && record.expiresAtMs <= now) {
       e.putTombstone(key, keyBytes, slot, record.version, record.expiresAtMs + this.#graceMs, now);
     } else {
-      e.put(key, keyBytes, slot, record.value, record.flags, record.version, record.expiresAtMs, false);
+      e.put(key, keyBytes, slot, record.value, record.flags, record.version, record.expiresAtMs, false, now);
     }
     return true;
   }

@@ -66,14 +66,36 @@ describe('Store memory bound', () => {
     expect(store.stats()).to.include({ evictions: 0, keys: 1, bytes: ENTRY + 40 });
   });
 
-  it('counts tombstones toward bytes and evicts them without counting an eviction', () => {
-    const { store } = makeStore({ maxMemoryBytes: 2 * ENTRY });
+  it('counts tombstones toward bytes and, past their grace, evicts them without counting an eviction', () => {
+    const { store, clock } = makeStore({ maxMemoryBytes: 2 * ENTRY, tombstoneGraceMs: 1000 });
     store.set('k1', value, 0);
     store.delete('k1');
     expect(store.stats()).to.include({ tombstones: 1, bytes: 2 + ENTRY_OVERHEAD_BYTES });
+    clock.advance(1001);
     store.set('k2', value, 0);
     store.set('k3', value, 0);
     expect(store.stats()).to.include({ tombstones: 0, evictions: 0, keys: 2 });
+  });
+
+  it('never evicts a tombstone still in its grace: live entries go first (issue 11 §3)', () => {
+    const { store } = makeStore({ maxMemoryBytes: 2 * ENTRY, tombstoneGraceMs: 60_000 });
+    store.set('k1', value, 0);
+    store.delete('k1'); // the least recently used entry from here on
+    store.set('k2', value, 0);
+    store.set('k3', value, 0);
+    expect(store.stats()).to.include({ tombstones: 1, evictions: 1, keys: 1 });
+    expect(store.readRecord('k1')?.tombstone).to.equal(true);
+    expect(store.get('k2')).to.equal(undefined);
+  });
+
+  it('refuses a write with OUT_OF_MEMORY when only tombstones in their grace are left to evict', () => {
+    const tombstone = 2 + ENTRY_OVERHEAD_BYTES;
+    const { store } = makeStore({ maxMemoryBytes: 3 * tombstone + 10, maxValueBytes: 64 });
+    for (const k of ['k1', 'k2', 'k3']) store.delete(k);
+    expect(() => store.set('k4', Buffer.alloc(20), 0)).to.throw(
+      /held by 3 delete tombstones still in their grace/,
+    );
+    expect(store.stats()).to.include({ tombstones: 3, keys: 0 });
   });
 
   it('keeps working across many more entries than fit, reusing slots and cells', () => {
