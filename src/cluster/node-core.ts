@@ -124,6 +124,7 @@ export class NodeCore implements PeerEndpoint {
       view: this.view,
       store: this.store,
       factor: config.replication.factor,
+      tombstoneGraceMs: config.tombstoneGraceMs,
       logger: this.#log.child({ component: 'rebalance' }),
       tasks: this.#tasks,
       onAdopted: (members) => this.#adopted(members),

@@ -54,7 +54,7 @@ export class QuorumReader {
       );
     }
     const newest = newestOf([local, ...copies]);
-    if (newest) this.#repairLater(key, newest, local, all, deadlineMs);
+    this.#repairLater(key, newest, local, all, deadlineMs);
     return recordToGetResult(newest, this.#view.scheduler.now());
   }
 
@@ -95,13 +95,18 @@ export class QuorumReader {
   /** Once every replica answered, sends the newest record to those holding an older one (read repair). */
   #repairLater(
     key: string,
-    newest: StoreRecord,
+    answered: StoreRecord | undefined,
     local: ReplicaCopy,
     all: Promise<ReplicaCopy[]>,
     deadlineMs: number,
   ): void {
-    if (isOlder(local.record, newest)) this.#store.applyRecord(key, newest);
+    if (answered && isOlder(local.record, answered)) this.#applyCopy(key, answered);
+    // Judged on every answer, not only the first R (issue 11 §5): a later answer may be newer than
+    // what the caller got, or the only one that holds the key at all.
     void all.then((copies) => {
+      const newest = newestOf([local, ...copies]);
+      if (!newest) return;
+      if (isOlder(this.#store.readRecord(key), newest)) this.#applyCopy(key, newest);
       for (const copy of copies) {
         if (isOlder(copy.record, newest))
           this.#writer.repair(
@@ -112,6 +117,15 @@ export class QuorumReader {
           );
       }
     });
+  }
+
+  /** A replica's copy into the local store, unless this node's limits refuse it (then it stays as it is). */
+  #applyCopy(key: string, record: StoreRecord): void {
+    try {
+      this.#store.applyRecord(key, record);
+    } catch {
+      // e.g. a value larger than this node's max_value_bytes: repair skips this copy.
+    }
   }
 }
 

@@ -36,6 +36,8 @@ export async function rebalance(opts: {
   logger: Logger;
   isCurrent(): boolean;
   progress: RebalanceProgress;
+  /** cluster.tombstone_grace_ms, for release (release.ts). */
+  tombstoneGraceMs?: number;
 }): Promise<RebalanceProgress> {
   const { before, after, factor, view, store, logger, progress } = opts;
   const self = view.selfId;
@@ -80,6 +82,7 @@ export async function rebalance(opts: {
       store,
       logger,
       isCurrent: () => opts.isCurrent(),
+      tombstoneGraceMs: opts.tombstoneGraceMs,
     });
   }
   progress.done = true;

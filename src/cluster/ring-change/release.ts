@@ -2,6 +2,8 @@ import { RingCacheError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { Ring } from '../../ring/ring';
 import type { Store } from '../../store/store';
+import { wallMsOf } from '../../store/hlc';
+import type { StoreRecord } from '../../store/types';
 import { compareVersions } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
 
@@ -28,6 +30,12 @@ export async function releaseUnowned(opts: {
   store: Store;
   logger: Logger;
   isCurrent(): boolean;
+  /**
+   * cluster.tombstone_grace_ms. A copy whose write is older than this is never sent to a replica that
+   * lacks it (issue 11 §3): the key may have been deleted there with its tombstone purged since, and
+   * the copy would bring it back. Such a copy is kept here instead. Default: send any.
+   */
+  tombstoneGraceMs?: number;
 }): Promise<number> {
   const { ring, factor, view, store } = opts;
   const self = view.selfId;
@@ -58,7 +66,14 @@ export async function releaseUnowned(opts: {
 
 async function releaseOne(
   key: string,
-  opts: { ring: Ring; factor: number; view: ClusterView; store: Store; isCurrent(): boolean },
+  opts: {
+    ring: Ring;
+    factor: number;
+    view: ClusterView;
+    store: Store;
+    isCurrent(): boolean;
+    tombstoneGraceMs?: number;
+  },
 ): Promise<boolean> {
   const { view } = opts;
   const record = opts.store.readRecord(key);
@@ -71,9 +86,15 @@ async function releaseOne(
       const read = await view.transport.read(id, key, deadline);
       const theirs = read instanceof RingCacheError ? undefined : read;
       if (theirs && compareVersions(theirs.version, record.version) >= 0) return true;
+      if (!theirs && tooOldToSend(record, view.scheduler.now(), opts.tombstoneGraceMs)) return false;
       return (await view.transport.replicate(id, { key, record }, deadline)) === undefined;
     }),
   );
   // A newer ring adopted meanwhile may make this node a replica again: then the copy stays.
   return held.every(Boolean) && opts.isCurrent() && opts.store.release(key, record.version);
+}
+
+/** Written longer ago than the tombstone grace: a replica lacking it may have purged its delete. */
+function tooOldToSend(record: StoreRecord, nowMs: number, graceMs: number | undefined): boolean {
+  return graceMs !== undefined && nowMs - wallMsOf(record.version.timestamp) > graceMs;
 }

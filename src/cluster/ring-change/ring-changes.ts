@@ -24,6 +24,7 @@ export class RingChanges {
   readonly #log: Logger;
   readonly #onAdopted: (members: RingMember[]) => void;
   readonly #tasks: BackgroundTasks;
+  readonly #tombstoneGraceMs: number | undefined;
   #fetching: Promise<void> | undefined;
   /** The latest rebalance, for metrics and tests. */
   progress: RebalanceProgress | undefined;
@@ -33,6 +34,8 @@ export class RingChanges {
     view: ClusterView;
     store: Store;
     factor: number;
+    /** cluster.tombstone_grace_ms: release never sends a copy older than this (release.ts). */
+    tombstoneGraceMs?: number;
     logger: Logger;
     /** Where rebalances run: the node's stop() aborts and awaits them. */
     tasks: BackgroundTasks;
@@ -46,6 +49,7 @@ export class RingChanges {
     this.#log = opts.logger;
     this.#onAdopted = opts.onAdopted;
     this.#tasks = opts.tasks;
+    this.#tombstoneGraceMs = opts.tombstoneGraceMs;
   }
 
   state(): RingState {
@@ -75,6 +79,7 @@ export class RingChanges {
         // Not the epoch: a concurrent change can replace this ring by another of the same epoch.
         isCurrent: () => !signal.aborted && this.#topology.generation === generation,
         progress,
+        tombstoneGraceMs: this.#tombstoneGraceMs,
       }),
     );
     return true;

@@ -56,6 +56,25 @@ describe('read repair', () => {
     expect(repairs[0]!.record.version).to.deep.equal(newest.version);
   });
 
+  it('repairs from a newer answer that came after the first R (issue 11 §5)', async () => {
+    const later = rec(300, 'n3', 'later');
+    const { reader, store, repairs } = setUp({ n2: rec(200, 'n2', 'first'), n3: later });
+    store.applyRecord('k', rec(100, 'n1', 'old'));
+    await reader.get('k', ['n1', 'n2', 'n3'], 2, Date.now() + 1000);
+    await settle();
+    expect(store.readRecord('k')!.version).to.deep.equal(later.version);
+    expect(repairs.map((r) => [r.replica, r.record.version.node])).to.deep.equal([['n2', 'n3']]);
+  });
+
+  it('repairs when the first R answers were empty and a later one holds the key (issue 11 §5)', async () => {
+    const only = rec(300, 'n3', 'only');
+    const { reader, store, repairs } = setUp({ n2: undefined, n3: only });
+    await reader.get('k', ['n1', 'n2', 'n3'], 2, Date.now() + 1000);
+    await settle();
+    expect(store.readRecord('k')!.version).to.deep.equal(only.version);
+    expect(repairs.map((r) => r.replica)).to.deep.equal(['n2']);
+  });
+
   it('repairs nothing when the replicas agree', async () => {
     const same = rec(200, 'n1', 'same');
     const { reader, store, repairs } = setUp({ n2: same, n3: same });

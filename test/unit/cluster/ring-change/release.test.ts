@@ -39,8 +39,16 @@ function setUp(peersOf: (mine: StoreRecord) => Peers) {
     transport,
     scheduler: realScheduler,
   } as unknown as ClusterView;
-  const release = () =>
-    releaseUnowned({ ring, factor: 2, view, store, logger: silentLogger(), isCurrent: () => true });
+  const release = (tombstoneGraceMs?: number) =>
+    releaseUnowned({
+      ring,
+      factor: 2,
+      view,
+      store,
+      logger: silentLogger(),
+      isCurrent: () => true,
+      tombstoneGraceMs,
+    });
   return { store, replicated, release };
 }
 
@@ -74,5 +82,13 @@ describe('releasing copies of keys a node no longer replicates', () => {
     const refusing = setUp(() => ({ n2: { refuses: true } }));
     expect(await refusing.release()).to.equal(0);
     expect(refusing.store.readRecord('k')).to.not.equal(undefined);
+  });
+
+  it('never sends a copy older than the tombstone grace to a replica that lacks it, and keeps it (issue 11 §3)', async () => {
+    // The store's clock is far behind the real one the view runs on: its copy was written long ago.
+    const s = setUp((mine) => ({ n2: { holds: mine } }));
+    expect(await s.release(60_000)).to.equal(0);
+    expect(s.replicated).to.deep.equal([]);
+    expect(s.store.readRecord('k')?.value.toString()).to.equal('mine');
   });
 });
