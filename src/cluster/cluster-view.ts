@@ -18,6 +18,11 @@ export interface ClusterView {
    * incomplete, so it answers no read and decides no read-modify-write from its own copy alone.
    */
   catchingUp(): boolean;
+  /**
+   * While catching up after a ring change: the rings before it, whose replicas may still hold keys
+   * this node now replicates but has not received yet. Reads and read-modify-writes ask them too.
+   */
+  sourceRings(): readonly Ring[];
   readonly transport: PeerTransport;
   /** This node's clock and timers: deadlines, TTLs and every loop read time here, never Date.now(). */
   readonly scheduler: Scheduler;

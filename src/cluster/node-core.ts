@@ -20,6 +20,7 @@ import type { CatchUpProgress } from './recovery/catch-up';
 import type { RebalanceProgress } from './ring-change/rebalance';
 import { RingChanges } from './ring-change/ring-changes';
 import { Topology, type RingMember, type RingState } from './ring-change/topology';
+import { Ring } from '../ring/ring';
 
 export interface NodeCoreOptions {
   config: ClusterConfig;
@@ -70,6 +71,9 @@ export class NodeCore implements PeerEndpoint {
   #sweepTimer: unknown;
   #running = false;
   #catchingUp = false;
+  /** Rings before the last changes, while this node still pulls the keys those changes gave it. */
+  #sourceRings: Ring[] = [];
+  #moveIn: AbortController | undefined;
   readonly #caughtUp: Promise<void>;
   #markCaughtUp: () => void = () => undefined;
   /** The catch-up of this start: records received and applied, bytes, and whether it finished. */
@@ -115,7 +119,8 @@ export class NodeCore implements PeerEndpoint {
       ring: () => this.topology.ring,
       epoch: () => this.topology.epoch,
       isAlive: (id) => id === this.id || this.membership.isAlive(id),
-      catchingUp: () => this.#catchingUp,
+      catchingUp: () => this.#catchingUp || this.#sourceRings.length > 0,
+      sourceRings: () => this.#sourceRings,
       transport: this.transport,
       scheduler,
     };
@@ -127,7 +132,7 @@ export class NodeCore implements PeerEndpoint {
       tombstoneGraceMs: config.tombstoneGraceMs,
       logger: this.#log.child({ component: 'rebalance' }),
       tasks: this.#tasks,
-      onAdopted: (members) => this.#adopted(members),
+      onAdopted: (members, before) => this.#adopted(members, before),
     });
     this.membership = new Membership({
       selfId: this.id,
@@ -169,7 +174,7 @@ export class NodeCore implements PeerEndpoint {
 
   /** True from start() until this node holds what its peers hold for it (issue 11 §2). */
   get catchingUp(): boolean {
-    return this.#catchingUp;
+    return this.#catchingUp || this.#sourceRings.length > 0;
   }
 
   /** Resolves once the catch-up of start() finished (at once for a node with nothing to catch up). */
@@ -193,7 +198,9 @@ export class NodeCore implements PeerEndpoint {
     this.membership.start();
     this.handoff.start();
     if (this.#sweepIntervalMs > 0) this.#armSweep();
-    if (this.#config.replication.factor > 1 && this.#config.nodes.length > 1) {
+    // With N=1 too: a joining node pulls the keys its ring gives it before its join is ordered, and
+    // answers no read from its empty store meanwhile.
+    if (this.#config.nodes.length > 1) {
       this.#catchingUp = true;
       this.#tasks.run('catch-up', (signal) => this.#catchUp(signal));
     } else {
@@ -311,8 +318,12 @@ export class NodeCore implements PeerEndpoint {
     };
   }
 
-  *syncRecords(forNode: string): IterableIterator<ReplicaWrite> {
-    const ring = this.topology.ring;
+  *syncRecords(forNode: string, on?: RingState): IterableIterator<ReplicaWrite> {
+    const current = this.topology.ring;
+    const ids = on?.members.map((m) => m.id);
+    const same =
+      !ids || (ids.length === current.nodeIds.length && ids.every((id) => current.nodeIds.includes(id)));
+    const ring = same ? current : new Ring(ids, { vnodes: this.#config.vnodes });
     const factor = this.#config.replication.factor;
     for (const [key, record] of this.store.records()) {
       if (ring.preferenceList(key, factor).includes(forNode)) yield { key, record };
@@ -338,7 +349,11 @@ export class NodeCore implements PeerEndpoint {
     return this.#ringChanges.state();
   }
 
-  #adopted(members: RingMember[]): void {
+  #adopted(members: RingMember[], before: Ring): void {
+    this.#moveIn?.abort();
+    this.#moveIn = undefined;
+    if (members.some((m) => m.id === this.id)) this.#startMoveIn(before);
+    else this.#sourceRings = [];
     // Hints for members that left have nowhere to go (issue 11 §6): free them.
     for (const target of this.hints.targets()) {
       if (members.some((m) => m.id === target)) continue;
@@ -351,6 +366,32 @@ export class NodeCore implements PeerEndpoint {
       this.#addresses.set(m.id, m.address);
     }
     this.membership.setMembers(members.map((m) => m.id));
+  }
+
+  /**
+   * After a ring change this node may replicate keys it does not hold yet (issue 11 §4). It pulls
+   * them from every member of the rings before and after (any live old replica can send; one that
+   * dies mid-stream is covered by the others), and until it has, it answers no read and decides no
+   * read-modify-write from its own copy: it asks the keys' old replicas too (sourceRings). A newer
+   * change restarts the pull, keeping every ring not yet pulled from.
+   */
+  #startMoveIn(before: Ring): void {
+    this.#sourceRings = [...this.#sourceRings, before];
+    const controller = new AbortController();
+    this.#moveIn = controller;
+    const log = this.#log.child({ component: 'move-in', epoch: this.topology.epoch });
+    const ring = this.topology.state();
+    const peers = new Set<string>();
+    for (const r of [...this.#sourceRings, this.topology.ring])
+      for (const id of r.nodeIds) if (id !== this.id) peers.add(id);
+    this.#tasks.run('move-in', async (stopped) => {
+      const signal = AbortSignal.any([stopped, controller.signal]);
+      const progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: peers.size, done: false };
+      await catchUpFromPeers(this.view, [...peers], this.store, log, signal, progress, ring);
+      if (signal.aborted || this.#moveIn !== controller) return;
+      this.#sourceRings = [];
+      this.#moveIn = undefined;
+    });
   }
 
   #armSweep(): void {

@@ -29,6 +29,7 @@ export interface PeerTransport {
     forNode: string,
     onRecords: (records: readonly ReplicaWrite[]) => void,
     signal: AbortSignal,
+    ring?: RingState,
   ): Promise<void>;
   /** SWIM direct ping; rejects when no ack came in `timeoutMs` or `signal` aborted. */
   ping(to: string, ping: Ping, timeoutMs: number, signal: AbortSignal): Promise<PingReply>;
@@ -85,8 +86,11 @@ export interface PeerEndpoint {
   replicate(write: ReplicaWrite): RingCacheError | undefined;
   read(key: string): StoreRecord | undefined;
   lookup(key: string, requestId: string): Lookup;
-  /** The records whose preference list includes `forNode`, for a restarted node's catch-up. */
-  syncRecords(forNode: string): IterableIterator<ReplicaWrite>;
+  /**
+   * The records whose preference list includes `forNode`, for a catch-up: on `ring` when given (the
+   * asker's, maybe newer than this node's), else on this node's ring.
+   */
+  syncRecords(forNode: string, ring?: RingState): IterableIterator<ReplicaWrite>;
   /** A forwarded operation, run here as its coordinator. */
   execute(op: Operation, ctx: OperationContext): Outcome | Promise<Outcome>;
   /** Throws a RingCacheError ('UNAVAILABLE') while gossip has not started. */

@@ -191,6 +191,7 @@ export interface ReadResultMsg {
 }
 export interface SyncRequestMsg {
   forNode: string;
+  ring?: RingStateMsg | null;
 }
 export interface SyncResponseMsg {
   records: RecordMsg[];

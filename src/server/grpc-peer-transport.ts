@@ -32,7 +32,10 @@ type Unary<Req, Res> = (
 ) => grpc.ClientUnaryCall;
 
 interface PeerStub {
-  Sync(req: { forNode: string }, md?: grpc.Metadata): grpc.ClientReadableStream<SyncResponseMsg>;
+  Sync(
+    req: { forNode: string; ring: RingStateMsg | null },
+    md?: grpc.Metadata,
+  ): grpc.ClientReadableStream<SyncResponseMsg>;
   PingReq: Unary<{ from: string; target: string; updates: MemberUpdateMsg[] }, PingResponseMsg>;
   ApplyRing: Unary<RingStateMsg, RingStateMsg>;
   Ping: Unary<{ from: string; updates: MemberUpdateMsg[]; ringEpoch: number }, PingResponseMsg>;
@@ -184,12 +187,13 @@ export class GrpcPeerTransport implements PeerTransport {
     forNode: string,
     onRecords: (records: readonly ReplicaWrite[]) => void,
     signal: AbortSignal,
+    ring?: RingState,
   ): Promise<void> {
     const conn = this.#connection(to);
     if (conn instanceof RingCacheError) return Promise.reject(conn);
     return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return reject(new RingCacheError('SHUTTING_DOWN', 'catch-up stopped'));
-      const stream = conn.stub.Sync({ forNode });
+      const stream = conn.stub.Sync({ forNode, ring: ring ? ringToWire(ring) : null });
       const onAbort = () => stream.cancel();
       signal.addEventListener('abort', onAbort, { once: true });
       const done = (err?: Error) => {

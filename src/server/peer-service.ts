@@ -151,7 +151,8 @@ async function streamRecordsFor(
   call: grpc.ServerWritableStream<SyncRequestMsg, SyncResponseMsg>,
   deps: PeerServiceDeps,
 ): Promise<void> {
-  const forNode = call.request.forNode;
+  const { forNode, ring } = call.request;
+  const on = ring && ring.members.length > 0 ? ringFromWire(ring) : undefined;
   let batch: RecordMsg[] = [];
   let sent = 0;
   const flush = async () => {
@@ -161,7 +162,7 @@ async function streamRecordsFor(
     batch = [];
     if (!ok) await new Promise((resolve) => call.once('drain', resolve));
   };
-  for (const { key, record } of deps.endpoint.syncRecords(forNode) as Iterable<ReplicaWrite>) {
+  for (const { key, record } of deps.endpoint.syncRecords(forNode, on) as Iterable<ReplicaWrite>) {
     if (call.cancelled) return;
     batch.push(recordToMsg(key, record));
     if (batch.length >= SYNC_BATCH) await flush();

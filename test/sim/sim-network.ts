@@ -231,13 +231,14 @@ class SimTransport implements PeerTransport {
     forNode: string,
     onRecords: (records: readonly ReplicaWrite[]) => void,
     signal: AbortSignal,
+    ring?: RingState,
   ): Promise<void> {
     // The whole stream as one reply: fine for the simulator's small stores.
     const out = await this.#net.call<{ records: ReplicaWrite[] } | { err: RingCacheError }>(
       this.#self,
       to,
       Number.POSITIVE_INFINITY,
-      (e) => ({ records: [...e.syncRecords(forNode)] }),
+      (e) => ({ records: [...e.syncRecords(forNode, ring)] }),
       rejected,
       this.#signal(signal),
     );

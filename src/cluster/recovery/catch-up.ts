@@ -1,6 +1,7 @@
 import type { Logger } from '../../observability/logger';
 import type { Store } from '../../store/store';
 import type { ClusterView } from '../cluster-view';
+import type { RingState } from '../ring-change/topology';
 
 /** How far a catch-up got: read by metrics and logs. */
 export interface CatchUpProgress {
@@ -28,12 +29,13 @@ export async function catchUpFromPeers(
   log: Logger,
   signal: AbortSignal,
   progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: peers.length, done: false },
+  ring?: RingState,
 ): Promise<number> {
   const startedMs = view.scheduler.now();
   const counts = await Promise.all(
     peers.map(async (peerId) => {
       try {
-        return await pullFrom(view, peerId, store, log, signal, progress);
+        return await pullFrom(view, peerId, store, log, signal, progress, ring);
       } catch (err) {
         log.info({ peer: peerId, err: (err as Error).message }, 'catch-up skipped a peer');
         return 0;
@@ -61,6 +63,7 @@ async function pullFrom(
   log: Logger,
   signal: AbortSignal,
   progress: CatchUpProgress,
+  ring: RingState | undefined,
 ): Promise<number> {
   let applied = 0;
   let received = 0;
@@ -89,6 +92,7 @@ async function pullFrom(
       }
     },
     signal,
+    ring,
   );
   return applied;
 }

@@ -3,6 +3,7 @@ import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
+import { copyHolders } from './copy-holders';
 import { recordToGetResult } from './local-ops';
 import type { Outcome } from './operation';
 import type { ReplicaWriter } from './replica-write';
@@ -35,7 +36,7 @@ export class QuorumReader {
   ): Promise<Outcome> {
     const self = this.#view.selfId;
     const local: ReplicaCopy = { replica: self, record: this.#store.readRecord(key) };
-    const others = preferenceList.filter((id) => id !== self && this.#view.isAlive(id));
+    const others = copyHolders(this.#view, key, preferenceList);
     // A node still catching up holds an incomplete store: its own copy is kept (newest wins) but
     // does not count as an answer, so `needed` other replicas must answer.
     const own = this.#view.catchingUp() ? 0 : 1;

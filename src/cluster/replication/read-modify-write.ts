@@ -2,6 +2,7 @@ import { RingCacheError } from '../../errors';
 import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import type { ClusterView } from '../cluster-view';
+import { copyHolders } from './copy-holders';
 import { applyLocal } from './local-ops';
 import type { Outcome, ReadModifyWrite } from './operation';
 import { requiredReplicas, type ReplicationSettings } from './quorum';
@@ -128,8 +129,7 @@ export class ReadModifyWriter {
     preferenceList: readonly string[],
     deadlineMs: number,
   ): Promise<Outcome | undefined> {
-    const self = this.#view.selfId;
-    const others = preferenceList.filter((id) => id !== self && this.#view.isAlive(id));
+    const others = copyHolders(this.#view, op.key, preferenceList);
     // While this node catches up its own copy proves nothing: one more replica must answer instead.
     const own = this.#view.catchingUp() ? 0 : 1;
     const needed = Math.min(this.#rep.factor - this.#rep.writeQuorum + 1 - own, preferenceList.length - 1);

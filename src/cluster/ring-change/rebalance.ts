@@ -15,6 +15,27 @@ export interface RebalanceProgress {
 }
 
 const BATCH = 512;
+/** Release passes after a rebalance, 1 s, 2 s, 4 s ... (at most 30 s) apart: about 8 minutes in all. */
+const RELEASE_ATTEMPTS = 20;
+const RELEASE_RETRY_MAX_MS = 30_000;
+/** Passes made at least, the last one 3 s after the first, whatever the first ones found. */
+const MIN_RELEASE_PASSES = 3;
+
+/** Waits `ms` on the node's scheduler; false when `signal` aborted first. */
+function pause(view: ClusterView, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const onAbort = () => {
+      view.scheduler.clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = view.scheduler.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 const REPORT_EVERY_MS = 2000;
 
 /**
@@ -38,6 +59,8 @@ export async function rebalance(opts: {
   progress: RebalanceProgress;
   /** cluster.tombstone_grace_ms, for release (release.ts). */
   tombstoneGraceMs?: number;
+  /** Aborted when the node stops: ends the pauses between release attempts at once. */
+  signal?: AbortSignal;
 }): Promise<RebalanceProgress> {
   const { before, after, factor, view, store, logger, progress } = opts;
   const self = view.selfId;
@@ -74,8 +97,18 @@ export async function rebalance(opts: {
     }
   }
   await Promise.all(batch);
-  if (opts.isCurrent()) {
-    progress.released = await releaseUnowned({
+  // Released until this node holds no copy it does not replicate (issue 11 §4): a copy kept because a
+  // new replica was down is offered again later, with growing pauses, while this ring stands; and
+  // passes go on until one finds nothing to release, which catches the writes that nodes still on the
+  // old ring sent here during the change.
+  const outcome = { unowned: 0, kept: 0 };
+  for (let attempt = 0; opts.isCurrent() && attempt < RELEASE_ATTEMPTS; attempt++) {
+    if (
+      attempt > 0 &&
+      !(await pause(view, Math.min(RELEASE_RETRY_MAX_MS, 1000 * 2 ** (attempt - 1)), opts.signal))
+    )
+      break;
+    progress.released += await releaseUnowned({
       ring: after,
       factor,
       view,
@@ -83,7 +116,15 @@ export async function rebalance(opts: {
       logger,
       isCurrent: () => opts.isCurrent(),
       tombstoneGraceMs: opts.tombstoneGraceMs,
+      outcome,
     });
+    if (outcome.unowned === 0 && attempt >= MIN_RELEASE_PASSES - 1) break;
+  }
+  if (outcome.kept > 0 && opts.isCurrent()) {
+    logger.warn(
+      { epoch: opts.epoch, kept: outcome.kept },
+      'copies of keys this node no longer replicates kept',
+    );
   }
   progress.done = true;
   if (!opts.isCurrent()) return progress;

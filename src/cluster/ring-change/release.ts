@@ -36,6 +36,11 @@ export async function releaseUnowned(opts: {
    * the copy would bring it back. Such a copy is kept here instead. Default: send any.
    */
   tombstoneGraceMs?: number;
+  /**
+   * Filled with the copies it found that this node does not replicate, and those it had to keep (a
+   * new replica down, refusing, or lacking a copy too old to send).
+   */
+  outcome?: { unowned: number; kept: number };
 }): Promise<number> {
   const { ring, factor, view, store } = opts;
   const self = view.selfId;
@@ -54,6 +59,10 @@ export async function releaseUnowned(opts: {
   for (let i = 0; i < unowned.length && opts.isCurrent(); i += BATCH) {
     const outcomes = await Promise.all(unowned.slice(i, i + BATCH).map((key) => releaseOne(key, opts)));
     released += outcomes.filter(Boolean).length;
+  }
+  if (opts.outcome) {
+    opts.outcome.unowned = unowned.length;
+    opts.outcome.kept = unowned.length - released;
   }
   if (unowned.length > 0) {
     opts.logger.info(

@@ -1,6 +1,7 @@
 import { RingCacheError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { Store } from '../../store/store';
+import type { Ring } from '../../ring/ring';
 import type { BackgroundTasks } from '../background-tasks';
 import type { ClusterView } from '../cluster-view';
 import { rebalance, type RebalanceProgress } from './rebalance';
@@ -22,7 +23,7 @@ export class RingChanges {
   readonly #store: Store;
   readonly #factor: number;
   readonly #log: Logger;
-  readonly #onAdopted: (members: RingMember[]) => void;
+  readonly #onAdopted: (members: RingMember[], before: Ring) => void;
   readonly #tasks: BackgroundTasks;
   readonly #tombstoneGraceMs: number | undefined;
   #fetching: Promise<void> | undefined;
@@ -40,7 +41,7 @@ export class RingChanges {
     /** Where rebalances run: the node's stop() aborts and awaits them. */
     tasks: BackgroundTasks;
     /** Called with the new members once a ring is adopted (gossip probes them from then on). */
-    onAdopted: (members: RingMember[]) => void;
+    onAdopted: (members: RingMember[], before: Ring) => void;
   }) {
     this.#topology = opts.topology;
     this.#view = opts.view;
@@ -61,7 +62,7 @@ export class RingChanges {
     const members = state.members.map((m) => ({ id: m.id, address: m.address, http: m.http }));
     const before = this.#topology.adopt(state.epoch, members);
     if (!before) return false;
-    this.#onAdopted(members);
+    this.#onAdopted(members, before);
     const epoch = state.epoch;
     const generation = this.#topology.generation;
     const progress: RebalanceProgress = { epoch, scanned: 0, sent: 0, failed: 0, released: 0, done: false };
@@ -80,6 +81,7 @@ export class RingChanges {
         isCurrent: () => !signal.aborted && this.#topology.generation === generation,
         progress,
         tombstoneGraceMs: this.#tombstoneGraceMs,
+        signal,
       }),
     );
     return true;
