@@ -1,10 +1,8 @@
 import { expect } from 'chai';
 import { UnaryClient } from '../../src/cli/unary-client';
-import type { NodeConfig } from '../../src/config/types';
 import type { RingCache } from '../../src/index';
 import type { TopologyResponseMsg } from '../../src/proto/messages';
-import { freePorts } from '../support/ports';
-import { TestCluster, until } from '../support/cluster';
+import { extraNode, TestCluster, until } from '../support/cluster';
 
 const PRELOADED = 20_000;
 
@@ -70,16 +68,7 @@ describe('a fourth node joining N=3 under load while a sender is SIGKILLed (issu
     })();
     const reads = quorumReads(cache, () => stopping);
 
-    const [grpcPort, httpPort] = await freePorts(2);
-    const n4: NodeConfig = {
-      id: 'n4',
-      address: `127.0.0.1:${grpcPort}`,
-      host: '127.0.0.1',
-      port: grpcPort!,
-      http: `127.0.0.1:${httpPort}`,
-      httpHost: '127.0.0.1',
-      httpPort: httpPort!,
-    };
+    const n4 = await extraNode('n4');
     const before = await epochOf(t.address('n1'));
     await t.cluster.joinNode(n4, t.address('n2'));
     // n1 sends part of the moved keys; it dies in the middle of its rebalance.

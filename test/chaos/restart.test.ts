@@ -1,9 +1,7 @@
 import { expect } from 'chai';
 import type { ServiceError } from '@grpc/grpc-js';
 import { UnaryClient } from '../../src/cli/unary-client';
-import type { NodeConfig } from '../../src/config/types';
-import { freePorts } from '../support/ports';
-import { TestCluster, until } from '../support/cluster';
+import { extraNode, TestCluster, until } from '../support/cluster';
 
 const KEYS = 30_000;
 
@@ -81,16 +79,7 @@ describe('a node that joined with --join, restarted (issue 11 §2)', function ()
   after(() => t?.stop());
 
   it('rejoins as the member it was, with the data it replicates', async () => {
-    const [grpcPort, httpPort] = await freePorts(2);
-    const n4: NodeConfig = {
-      id: 'n4',
-      address: `127.0.0.1:${grpcPort}`,
-      host: '127.0.0.1',
-      port: grpcPort!,
-      http: `127.0.0.1:${httpPort}`,
-      httpHost: '127.0.0.1',
-      httpPort: httpPort!,
-    };
+    const n4 = await extraNode('n4');
     await t.cluster.joinNode(n4, t.address('n1'));
     const cache = await t.client();
     await until('the SDK sees n4', async () => {

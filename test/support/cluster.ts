@@ -1,5 +1,5 @@
 import { generateLocalConfig } from '../../src/config/generate';
-import type { ClusterConfig } from '../../src/config/types';
+import type { ClusterConfig, NodeConfig } from '../../src/config/types';
 import { LocalCluster, type NodeExit } from '../../src/cli/local-cluster';
 import { RingCache, type RingCacheOptions } from '../../src/index';
 import { freePorts } from './ports';
@@ -98,6 +98,20 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
       httpPort: ports[2 * i + 1]!,
     })),
     source: '<test>',
+  };
+}
+
+/** A node not in the cluster's config, on free 127.0.0.1 ports: for joins (`LocalCluster.joinNode`). */
+export async function extraNode(id: string): Promise<NodeConfig> {
+  const [port, httpPort] = await freePorts(2);
+  return {
+    id,
+    address: `127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port: port!,
+    http: `127.0.0.1:${httpPort}`,
+    httpHost: '127.0.0.1',
+    httpPort: httpPort!,
   };
 }
 
