@@ -10,7 +10,7 @@ import { PeerGossip } from './membership/peer-gossip';
 import { realScheduler } from './membership/scheduler';
 import type { MemberUpdate, Scheduler } from './membership/types';
 import type { Lookup, Ping, PingReply, PeerEndpoint, PeerTransport, ReplicaWrite } from './peer-transport';
-import { catchUpFromPeers } from './recovery/catch-up';
+import { CatchUpState } from './recovery/catch-up-state';
 import { HintedHandoff } from './recovery/handoff';
 import { HintStore } from './recovery/hints';
 import { Coordinator } from './replication/coordinator';
@@ -70,14 +70,7 @@ export class NodeCore implements PeerEndpoint {
   readonly #sweepIntervalMs: number;
   #sweepTimer: unknown;
   #running = false;
-  #catchingUp = false;
-  /** Rings before the last changes, while this node still pulls the keys those changes gave it. */
-  #sourceRings: Ring[] = [];
-  #moveIn: AbortController | undefined;
-  readonly #caughtUp: Promise<void>;
-  #markCaughtUp: () => void = () => undefined;
-  /** The catch-up of this start: records received and applied, bytes, and whether it finished. */
-  readonly catchUp: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: 0, done: false };
+  readonly #catchUp: CatchUpState;
   #stopping: Promise<void> | undefined;
 
   constructor(opts: NodeCoreOptions) {
@@ -94,7 +87,6 @@ export class NodeCore implements PeerEndpoint {
     this.#log = opts.logger;
     this.#scheduler = opts.scheduler ?? realScheduler;
     this.#sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
-    this.#caughtUp = new Promise<void>((resolve) => (this.#markCaughtUp = resolve));
     this.#tasks = new BackgroundTasks(this.#log.child({ component: 'tasks' }));
     const scheduler = this.#scheduler;
     this.store = new Store({
@@ -119,8 +111,8 @@ export class NodeCore implements PeerEndpoint {
       ring: () => this.topology.ring,
       epoch: () => this.topology.epoch,
       isAlive: (id) => id === this.id || this.membership.isAlive(id),
-      catchingUp: () => this.#catchingUp || this.#sourceRings.length > 0,
-      sourceRings: () => this.#sourceRings,
+      catchingUp: () => this.#catchUp.catchingUp,
+      sourceRings: () => this.#catchUp.sourceRings,
       transport: this.transport,
       scheduler,
     };
@@ -161,6 +153,14 @@ export class NodeCore implements PeerEndpoint {
       logger: this.#log.child({ component: 'coordinator' }),
       maxKeyBytes: config.limits.maxKeyBytes,
     });
+    this.#catchUp = new CatchUpState({
+      view: this.view,
+      store: this.store,
+      topology: this.topology,
+      tasks: this.#tasks,
+      logger: this.#log,
+      adopt: (ring) => void this.#ringChanges.apply(ring),
+    });
     this.membership.onChange((m, _from, to) => {
       this.topology.membersChanged(m.id);
       if (to === 'alive') this.handoff.kick();
@@ -174,12 +174,17 @@ export class NodeCore implements PeerEndpoint {
 
   /** True from start() until this node holds what its peers hold for it (issue 11 §2). */
   get catchingUp(): boolean {
-    return this.#catchingUp || this.#sourceRings.length > 0;
+    return this.#catchUp.catchingUp;
+  }
+
+  /** The catch-up of this start: records received and applied, bytes, and whether it finished. */
+  get catchUp(): CatchUpProgress {
+    return this.#catchUp.progress;
   }
 
   /** Resolves once the catch-up of start() finished (at once for a node with nothing to catch up). */
   caughtUp(): Promise<void> {
-    return this.#caughtUp;
+    return this.#catchUp.caughtUp();
   }
 
   /** Background tasks (catch-up, rebalances) not yet settled: 0 once a stop has finished. */
@@ -198,52 +203,7 @@ export class NodeCore implements PeerEndpoint {
     this.membership.start();
     this.handoff.start();
     if (this.#sweepIntervalMs > 0) this.#armSweep();
-    // With N=1 too: a joining node pulls the keys its ring gives it before its join is ordered, and
-    // answers no read from its empty store meanwhile.
-    if (this.#config.nodes.length > 1) {
-      this.#catchingUp = true;
-      this.#tasks.run('catch-up', (signal) => this.#catchUp(signal));
-    } else {
-      this.#finishCatchUp(); // nothing to catch up
-    }
-  }
-
-  /**
-   * A restarted node's store is empty (issue 11 §2): it first learns the current ring from a peer
-   * (its cluster.yml may predate joins and leaves), then pulls from the ring's current members the
-   * records it replicates. Until then it takes replica writes and hints but answers no read and
-   * decides no read-modify-write from its own store (ClusterView.catchingUp), and the server keeps
-   * its health NOT_SERVING.
-   */
-  async #catchUp(signal: AbortSignal): Promise<void> {
-    const log = this.#log.child({ component: 'catch-up' });
-    try {
-      await this.#learnRing(signal);
-      const peers = this.topology.ring.nodeIds.filter((id) => id !== this.id);
-      this.catchUp.peers = peers.length;
-      await catchUpFromPeers(this.view, peers, this.store, log, signal, this.catchUp);
-    } finally {
-      if (!signal.aborted) this.#finishCatchUp();
-    }
-  }
-
-  /** Offers this node's ring to the members it knows until one answers: the newer ring is adopted. */
-  async #learnRing(signal: AbortSignal): Promise<void> {
-    for (const id of this.topology.ring.nodeIds) {
-      if (id === this.id || signal.aborted) continue;
-      try {
-        this.#ringChanges.apply(await this.transport.applyRing(id, this.topology.state(), 2000));
-        return;
-      } catch {
-        // Down or unreachable: ask the next one. None answering means this node's ring is all there is.
-      }
-    }
-  }
-
-  #finishCatchUp(): void {
-    this.#catchingUp = false;
-    this.catchUp.done = true;
-    this.#markCaughtUp();
+    this.#catchUp.start();
   }
 
   /** Says goodbye to gossip: peers mark this node left at once instead of suspecting it. */
@@ -350,10 +310,10 @@ export class NodeCore implements PeerEndpoint {
   }
 
   #adopted(members: RingMember[], before: Ring): void {
-    this.#moveIn?.abort();
-    this.#moveIn = undefined;
-    if (members.some((m) => m.id === this.id)) this.#startMoveIn(before);
-    else this.#sourceRings = [];
+    this.#catchUp.ringChanged(
+      before,
+      members.some((m) => m.id === this.id),
+    );
     // Hints for members that left have nowhere to go (issue 11 §6): free them.
     for (const target of this.hints.targets()) {
       if (members.some((m) => m.id === target)) continue;
@@ -366,32 +326,6 @@ export class NodeCore implements PeerEndpoint {
       this.#addresses.set(m.id, m.address);
     }
     this.membership.setMembers(members.map((m) => m.id));
-  }
-
-  /**
-   * After a ring change this node may replicate keys it does not hold yet (issue 11 §4). It pulls
-   * them from every member of the rings before and after (any live old replica can send; one that
-   * dies mid-stream is covered by the others), and until it has, it answers no read and decides no
-   * read-modify-write from its own copy: it asks the keys' old replicas too (sourceRings). A newer
-   * change restarts the pull, keeping every ring not yet pulled from.
-   */
-  #startMoveIn(before: Ring): void {
-    this.#sourceRings = [...this.#sourceRings, before];
-    const controller = new AbortController();
-    this.#moveIn = controller;
-    const log = this.#log.child({ component: 'move-in', epoch: this.topology.epoch });
-    const ring = this.topology.state();
-    const peers = new Set<string>();
-    for (const r of [...this.#sourceRings, this.topology.ring])
-      for (const id of r.nodeIds) if (id !== this.id) peers.add(id);
-    this.#tasks.run('move-in', async (stopped) => {
-      const signal = AbortSignal.any([stopped, controller.signal]);
-      const progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: peers.size, done: false };
-      await catchUpFromPeers(this.view, [...peers], this.store, log, signal, progress, ring);
-      if (signal.aborted || this.#moveIn !== controller) return;
-      this.#sourceRings = [];
-      this.#moveIn = undefined;
-    });
   }
 
   #armSweep(): void {

@@ -1,0 +1,126 @@
+import type { Logger } from '../../observability/logger';
+import type { Ring } from '../../ring/ring';
+import type { Store } from '../../store/store';
+import type { BackgroundTasks } from '../background-tasks';
+import type { ClusterView } from '../cluster-view';
+import type { RingState, Topology } from '../ring-change/topology';
+import { catchUpFromPeers, type CatchUpProgress } from './catch-up';
+
+export interface CatchUpStateOptions {
+  view: ClusterView;
+  store: Store;
+  topology: Topology;
+  tasks: BackgroundTasks;
+  logger: Logger;
+  /** Adopts a ring a peer answered with (RingChanges.apply). */
+  adopt(ring: RingState): void;
+}
+
+/**
+ * Whether this node holds what its peers hold for it (issue 11 §2, §4). Two ways to be behind:
+ * - after start(), its store is empty: it first learns the current ring from a member it knows (its
+ *   cluster.yml may predate joins and leaves), then pulls what it replicates from the ring's members;
+ * - after a ring change that gave it keys, it pulls them from every member of the rings before and
+ *   after (any live old replica can send; one that dies mid-stream is covered by the others). A newer
+ *   change restarts the pull, keeping every ring not yet pulled from (`sourceRings`).
+ * Until then it takes replica writes and hints but answers no read and decides no read-modify-write
+ * from its own copy alone (ClusterView.catchingUp); reads ask the keys' old replicas too.
+ */
+export class CatchUpState {
+  readonly #opts: CatchUpStateOptions;
+  #starting = false;
+  #sourceRings: Ring[] = [];
+  #moveIn: AbortController | undefined;
+  readonly #caughtUp: Promise<void>;
+  #markCaughtUp: () => void = () => undefined;
+  /** The catch-up of start(): records received and applied, bytes, and whether it finished. */
+  readonly progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: 0, done: false };
+
+  constructor(opts: CatchUpStateOptions) {
+    this.#opts = opts;
+    this.#caughtUp = new Promise<void>((resolve) => (this.#markCaughtUp = resolve));
+  }
+
+  get catchingUp(): boolean {
+    return this.#starting || this.#sourceRings.length > 0;
+  }
+
+  /** The rings before the changes whose keys this node still pulls. */
+  get sourceRings(): readonly Ring[] {
+    return this.#sourceRings;
+  }
+
+  /** Resolves once the catch-up of start() finished. */
+  caughtUp(): Promise<void> {
+    return this.#caughtUp;
+  }
+
+  /** The catch-up of a start; with no peer there is nothing to catch up. */
+  start(): void {
+    // With N=1 too: a joining node pulls the keys its ring gives it before its join is ordered.
+    if (this.#opts.topology.ring.nodeIds.length < 2) return this.#finish();
+    this.#starting = true;
+    this.#opts.tasks.run('catch-up', (signal) => this.#catchUp(signal));
+  }
+
+  /** A ring was adopted (`before`: the one it replaced); `member`: whether this node is on it. */
+  ringChanged(before: Ring, member: boolean): void {
+    this.#moveIn?.abort();
+    this.#moveIn = undefined;
+    if (member) this.#startMoveIn(before);
+    else this.#sourceRings = [];
+  }
+
+  async #catchUp(signal: AbortSignal): Promise<void> {
+    const { view, store, topology, logger } = this.#opts;
+    try {
+      await this.#learnRing(signal);
+      const peers = topology.ring.nodeIds.filter((id) => id !== view.selfId);
+      this.progress.peers = peers.length;
+      const log = logger.child({ component: 'catch-up' });
+      await catchUpFromPeers(view, peers, store, log, signal, this.progress);
+    } finally {
+      if (!signal.aborted) this.#finish();
+    }
+  }
+
+  /** Offers this node's ring to the members it knows until one answers: the newer ring is adopted. */
+  async #learnRing(signal: AbortSignal): Promise<void> {
+    const { view, topology } = this.#opts;
+    for (const id of topology.ring.nodeIds) {
+      if (id === view.selfId || signal.aborted) continue;
+      try {
+        this.#opts.adopt(await view.transport.applyRing(id, topology.state(), 2000));
+        return;
+      } catch {
+        // Down or unreachable: ask the next one. None answering means this node's ring is all there is.
+      }
+    }
+  }
+
+  #finish(): void {
+    this.#starting = false;
+    this.progress.done = true;
+    this.#markCaughtUp();
+  }
+
+  #startMoveIn(before: Ring): void {
+    const { view, store, topology, tasks, logger } = this.#opts;
+    this.#sourceRings = [...this.#sourceRings, before];
+    const controller = new AbortController();
+    this.#moveIn = controller;
+    const log = logger.child({ component: 'move-in', epoch: topology.epoch });
+    const ring = topology.state();
+    const peers = new Set<string>();
+    for (const r of [...this.#sourceRings, topology.ring])
+      for (const id of r.nodeIds) if (id !== view.selfId) peers.add(id);
+    tasks.run('move-in', async (stopped) => {
+      const signal = AbortSignal.any([stopped, controller.signal]);
+      const progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: peers.size, done: false };
+      await catchUpFromPeers(view, [...peers], store, log, signal, progress, ring);
+      if (signal.aborted || this.#moveIn !== controller) return;
+      this.#sourceRings = [];
+      this.#moveIn = undefined;
+    });
+  }
+}
