@@ -133,6 +133,8 @@ export class NodeCore implements PeerEndpoint {
       transport: new PeerGossip(this.id, this.transport, config.gossip.probeTimeoutMs, {
         epoch: () => this.topology.epoch,
         onNewerEpoch: (peer, epoch) => this.#ringChanges.onNewerEpoch(peer, epoch),
+        clock: () => this.store.hlc.last,
+        onPeerClock: (peer, clock) => this.#observePeerClock(peer, clock),
       }),
       logger: this.#log.child({ component: 'gossip' }),
       scheduler,
@@ -160,6 +162,7 @@ export class NodeCore implements PeerEndpoint {
       tasks: this.#tasks,
       logger: this.#log,
       adopt: (ring) => void this.#ringChanges.apply(ring),
+      observePeerClock: (peer, clock) => this.#observePeerClock(peer, clock),
     });
     this.membership.onChange((m, _from, to) => {
       this.topology.membersChanged(m.id);
@@ -293,7 +296,8 @@ export class NodeCore implements PeerEndpoint {
   ping(ping: Ping): PingReply {
     const updates = this.membership.handlePing(ping.from, ping.updates);
     if (ping.ringEpoch > this.topology.epoch) this.#ringChanges.onNewerEpoch(ping.from, ping.ringEpoch);
-    return { updates, ringEpoch: this.topology.epoch };
+    if (ping.clock) this.#observePeerClock(ping.from, ping.clock);
+    return { updates, ringEpoch: this.topology.epoch, clock: this.store.hlc.last };
   }
 
   pingReq(
@@ -326,6 +330,14 @@ export class NodeCore implements PeerEndpoint {
       this.#addresses.set(m.id, m.address);
     }
     this.membership.setMembers(members.map((m) => m.id));
+  }
+
+  #observePeerClock(peer: string, clock: number): void {
+    try {
+      this.store.observePeerClock(clock, peer);
+    } catch (err) {
+      this.#log.warn({ peer, err: (err as Error).message }, 'peer clock refused');
+    }
   }
 
   #armSweep(): void {

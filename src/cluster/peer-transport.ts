@@ -70,11 +70,15 @@ export interface Ping {
   updates: MemberUpdate[];
   /** The sender's ring epoch: a member that missed a join or leave learns of it from pings. */
   ringEpoch: number;
+  /** The sender's HLC (highest timestamp issued or seen); 0 when unknown. */
+  clock?: number;
 }
 
 export interface PingReply {
   updates: MemberUpdate[];
   ringEpoch: number;
+  /** The answering node's HLC. */
+  clock?: number;
 }
 
 /**

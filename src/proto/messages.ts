@@ -205,12 +205,14 @@ export interface PingRequestMsg {
   from: string;
   updates: MemberUpdateMsg[];
   ringEpoch?: number;
+  clock?: number;
 }
 export interface PingResponseMsg {
   from: string;
   updates: MemberUpdateMsg[];
   ack: boolean;
   ringEpoch?: number;
+  clock?: number;
 }
 export interface RingStateMsg {
   epoch: number;

@@ -38,7 +38,10 @@ interface PeerStub {
   ): grpc.ClientReadableStream<SyncResponseMsg>;
   PingReq: Unary<{ from: string; target: string; updates: MemberUpdateMsg[] }, PingResponseMsg>;
   ApplyRing: Unary<RingStateMsg, RingStateMsg>;
-  Ping: Unary<{ from: string; updates: MemberUpdateMsg[]; ringEpoch: number }, PingResponseMsg>;
+  Ping: Unary<
+    { from: string; updates: MemberUpdateMsg[]; ringEpoch: number; clock: number },
+    PingResponseMsg
+  >;
 }
 
 const refusal = (code: number, message: string) => errorFromWire(code, message, undefined);
@@ -219,7 +222,12 @@ export class GrpcPeerTransport implements PeerTransport {
       to,
       (stub, cb, opts) =>
         stub.Ping(
-          { from: ping.from, updates: updatesToWire(ping.updates), ringEpoch: ping.ringEpoch },
+          {
+            from: ping.from,
+            updates: updatesToWire(ping.updates),
+            ringEpoch: ping.ringEpoch,
+            clock: ping.clock ?? 0,
+          },
           new grpc.Metadata(),
           opts,
           cb,
@@ -227,7 +235,7 @@ export class GrpcPeerTransport implements PeerTransport {
       timeoutMs,
       signal,
     );
-    return { updates: updatesFromWire(res.updates), ringEpoch: res.ringEpoch ?? 0 };
+    return { updates: updatesFromWire(res.updates), ringEpoch: res.ringEpoch ?? 0, clock: res.clock ?? 0 };
   }
 
   async pingReq(

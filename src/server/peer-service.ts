@@ -108,12 +108,14 @@ export function peerService(deps: PeerServiceDeps): {
           from,
           updates: updatesFromWire(call.request.updates),
           ringEpoch: ringEpoch ?? 0,
+          clock: call.request.clock ?? 0,
         });
         callback(null, {
           from: deps.selfId,
           updates: updatesToWire(reply.updates),
           ack: true,
           ringEpoch: reply.ringEpoch,
+          clock: reply.clock ?? 0,
         });
       } catch (err) {
         callback(toStatus(err, logger));

@@ -251,6 +251,18 @@ export class Store {
     return true;
   }
 
+  /**
+   * Advances this node's HLC past a peer's (its highest timestamp), so that later local writes are
+   * newer than anything the peer wrote: a restarted node must not write below its peers (issue 11
+   * §2). A clock further ahead than maxClockOffsetMs is refused, as in applyRecord.
+   */
+  observePeerClock(timestamp: number, node: string): void {
+    const version = { timestamp, node };
+    checkVersion('peer clock', version);
+    this.#checkNotAhead(version);
+    this.hlc.observe(version);
+  }
+
   /** Refuses a version further ahead of this node's clock than maxClockOffsetMs (issue 11 §6). */
   #checkNotAhead(version: Version): void {
     const aheadMs = wallMsOf(version.timestamp) - this.#clock.now();

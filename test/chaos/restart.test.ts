@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { ServiceError } from '@grpc/grpc-js';
 import { UnaryClient } from '../../src/cli/unary-client';
+import { Ring } from '../../src/ring/ring';
+import { GrpcPeerTransport } from '../../src/server/grpc-peer-transport';
 import { extraNode, TestCluster, until } from '../support/cluster';
 
 const KEYS = 30_000;
@@ -101,5 +103,54 @@ describe('a node that joined with --join, restarted (issue 11 §2)', function ()
       c.close();
     }
     for (let i = 0; i < 200; i += 37) expect(await cache.get(`j${i}`, { consistency: 'all' })).to.equal(i);
+  });
+});
+
+// Issue 11 §2: on 2fbf8d0 a restarted node's hybrid logical clock started from its wall clock, so
+// its first writes could carry versions below what its peers had already issued.
+describe('a node restarted while a peer runs ahead (issue 11 §2)', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, factor: 2, writeQuorum: 1, readQuorum: 1 });
+  });
+  after(() => t?.stop());
+
+  it('advances its clock past every peer before it writes', async () => {
+    const ring = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes });
+    const keys = Array.from({ length: 500 }, (_, i) => `clock-${i}`);
+    const planted = keys.find((k) => !ring.preferenceList(k, 2).includes('n3'))!;
+    const mine = keys.find((k) => ring.preferenceList(k, 2)[0] === 'n3')!;
+    // A version 20 s ahead (within max_clock_offset_ms) pushes n1's clock and only n1's and n2's.
+    const ahead = { timestamp: (Date.now() + 20_000) * 1024, node: 'n1' };
+    const peer = new GrpcPeerTransport({ selfId: 'n2', addressOf: () => t.address('n1') });
+    try {
+      const record = {
+        value: Buffer.from('ahead'),
+        flags: 1 as const,
+        version: ahead,
+        expiresAtMs: 0,
+        tombstone: false,
+      };
+      await until(
+        'n1 takes the record',
+        async () => (await peer.replicate('n1', { key: planted, record }, Date.now() + 2000)) === undefined,
+      );
+    } finally {
+      peer.close();
+    }
+    await t.cluster.kill('n3', 'SIGKILL');
+    await t.cluster.startNode('n3');
+    const c = new UnaryClient(t.address('n3'), 5000);
+    try {
+      const set = await c.cache<{ version: { timestamp: number } }>('Set', {
+        key: mine,
+        text: 'after restart',
+        consistency: 1,
+      });
+      expect(set.version.timestamp, 'first write of the restarted node').to.be.above(ahead.timestamp);
+    } finally {
+      c.close();
+    }
   });
 });

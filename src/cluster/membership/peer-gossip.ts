@@ -8,6 +8,9 @@ import type { GossipTransport, MemberUpdate } from './types';
 export interface RingEpochHooks {
   epoch: () => number;
   onNewerEpoch: (peer: string, epoch: number) => void;
+  /** This node's HLC, sent on every ping, and what to do with a peer's (advance ours past it). */
+  clock?: () => number;
+  onPeerClock?: (peer: string, clock: number) => void;
 }
 
 /** SWIM's transport over the node's PeerTransport: pings carry the ring epoch both ways. */
@@ -25,9 +28,15 @@ export class PeerGossip implements GossipTransport {
   }
 
   async ping(target: string, updates: MemberUpdate[], signal: AbortSignal): Promise<MemberUpdate[]> {
-    const ping = { from: this.#selfId, updates, ringEpoch: this.#ring.epoch() };
+    const ping = {
+      from: this.#selfId,
+      updates,
+      ringEpoch: this.#ring.epoch(),
+      clock: this.#ring.clock?.() ?? 0,
+    };
     const reply = await this.#transport.ping(target, ping, this.#timeoutMs, signal);
     if (reply.ringEpoch > this.#ring.epoch()) this.#ring.onNewerEpoch(target, reply.ringEpoch);
+    if (reply.clock) this.#ring.onPeerClock?.(target, reply.clock);
     return reply.updates;
   }
 

@@ -14,6 +14,8 @@ export interface CatchUpStateOptions {
   logger: Logger;
   /** Adopts a ring a peer answered with (RingChanges.apply). */
   adopt(ring: RingState): void;
+  /** Advances this node's HLC past a peer's (refusing one too far ahead). */
+  observePeerClock(peer: string, clock: number): void;
 }
 
 /**
@@ -76,6 +78,7 @@ export class CatchUpState {
     try {
       await this.#learnRing(signal);
       const peers = topology.ring.nodeIds.filter((id) => id !== view.selfId);
+      await this.#learnClocks(peers, signal);
       this.progress.peers = peers.length;
       const log = logger.child({ component: 'catch-up' });
       await catchUpFromPeers(view, peers, store, log, signal, this.progress);
@@ -96,6 +99,23 @@ export class CatchUpState {
         // Down or unreachable: ask the next one. None answering means this node's ring is all there is.
       }
     }
+  }
+
+  /**
+   * Pings every peer once for its HLC, so this node's clock is past all of theirs before it takes
+   * writes of its own (a restarted node's HLC starts from its wall clock, which may lag; issue 11 §2).
+   */
+  async #learnClocks(peers: string[], signal: AbortSignal): Promise<void> {
+    const { view, store, topology } = this.#opts;
+    const ping = { from: view.selfId, updates: [], ringEpoch: topology.epoch, clock: store.hlc.last };
+    await Promise.all(
+      peers.map((id) =>
+        view.transport.ping(id, ping, 1000, signal).then(
+          (reply) => reply.clock && this.#opts.observePeerClock(id, reply.clock),
+          () => undefined, // down: gossip carries its clock once it answers
+        ),
+      ),
+    );
   }
 
   #finish(): void {

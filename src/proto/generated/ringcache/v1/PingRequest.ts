@@ -7,10 +7,12 @@ export interface PingRequest {
   'from'?: (string);
   'updates'?: (_ringcache_v1_MemberUpdate)[];
   'ringEpoch'?: (number | string | Long);
+  'clock'?: (number | string | Long);
 }
 
 export interface PingRequest__Output {
   'from': (string);
   'updates': (_ringcache_v1_MemberUpdate__Output)[];
   'ringEpoch': (number);
+  'clock': (number);
 }

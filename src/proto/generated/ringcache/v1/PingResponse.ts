@@ -8,6 +8,7 @@ export interface PingResponse {
   'updates'?: (_ringcache_v1_MemberUpdate)[];
   'ack'?: (boolean);
   'ringEpoch'?: (number | string | Long);
+  'clock'?: (number | string | Long);
 }
 
 export interface PingResponse__Output {
@@ -15,4 +16,5 @@ export interface PingResponse__Output {
   'updates': (_ringcache_v1_MemberUpdate__Output)[];
   'ack': (boolean);
   'ringEpoch': (number);
+  'clock': (number);
 }
