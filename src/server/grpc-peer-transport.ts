@@ -44,6 +44,9 @@ interface PeerStub {
   >;
 }
 
+/** How long a catch-up stream may go without a message before its peer is given up on. */
+const SYNC_IDLE_MS = 10_000;
+
 const refusal = (code: number, message: string) => errorFromWire(code, message, undefined);
 
 /**
@@ -199,12 +202,22 @@ export class GrpcPeerTransport implements PeerTransport {
       const stream = conn.stub.Sync({ forNode, ring: ring ? ringToWire(ring) : null });
       const onAbort = () => stream.cancel();
       signal.addEventListener('abort', onAbort, { once: true });
+      // A peer that stops sending (paused, cut off) must not hold the catch-up, and with it the
+      // node's SERVING, forever: after SYNC_IDLE_MS without a message it is given up on.
+      let idle: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => stream.cancel(), SYNC_IDLE_MS);
+      };
+      arm();
       const done = (err?: Error) => {
+        clearTimeout(idle);
         signal.removeEventListener('abort', onAbort);
         if (err) reject(err);
         else resolve();
       };
       stream.on('data', (msg: SyncResponseMsg) => {
+        arm();
         const writes: ReplicaWrite[] = [];
         for (const m of msg.records) {
           const record = msgToRecord(m);

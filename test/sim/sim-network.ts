@@ -237,7 +237,8 @@ class SimTransport implements PeerTransport {
     const out = await this.#net.call<{ records: ReplicaWrite[] } | { err: RingCacheError }>(
       this.#self,
       to,
-      Number.POSITIVE_INFINITY,
+      // As the gRPC transport gives up on a peer that stops sending: a paused one must not hold it.
+      this.#deadline(10_000),
       (e) => ({ records: [...e.syncRecords(forNode, ring)] }),
       rejected,
       this.#signal(signal),
