@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import type { OperationContext, Outcome } from '../cluster/replication/operation';
-import { RingCacheError } from '../errors';
+import type { OperationContext } from '../cluster/replication/operation';
 import {
   Code,
   METADATA,
@@ -14,7 +13,7 @@ import {
   type SetManyRequestMsg,
 } from '../proto/messages';
 import { isForwarded } from './cluster-token-guard';
-import { operationFromMsg, outcomeToMsg } from './operation-wire';
+import { runOperationMsg } from './operation-executor';
 import { PipelineStreams, type PipelineDeps } from './pipeline';
 
 export type CacheServiceDeps = PipelineDeps;
@@ -45,18 +44,8 @@ export function cacheService(deps: CacheServiceDeps): {
     return md;
   };
 
-  /** One operation message through the executor, its outcome as an OperationResult. */
-  const run = (
-    msg: OperationMsg,
-    ctx: OperationContext,
-  ): OperationResultMsg | Promise<OperationResultMsg> => {
-    const op = operationFromMsg(msg);
-    if (op instanceof RingCacheError) return outcomeToMsg(op, msg.id, Date.now());
-    const r: Outcome | Promise<Outcome> = deps.executor.execute(op, ctx);
-    return r instanceof Promise
-      ? r.then((o) => outcomeToMsg(o, msg.id, Date.now()))
-      : outcomeToMsg(r, msg.id, Date.now());
-  };
+  const run = (msg: OperationMsg, ctx: OperationContext) =>
+    runOperationMsg(deps.executor, msg, ctx, Date.now());
 
   const unary = <K extends OpKind>(kind: K, shape?: (res: OperationResultMsg) => unknown) => {
     return (call: UnaryCall<OpRequests[K]>, callback: Callback) => {

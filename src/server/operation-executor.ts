@@ -1,5 +1,8 @@
 import type { Consistency, Operation, OperationContext, Outcome } from '../cluster/replication/operation';
+import { RingCacheError } from '../errors';
+import type { OperationMsg, OperationResultMsg } from '../proto/messages';
 import type { StoredValue } from '../store/types';
+import { operationFromMsg, outcomeToMsg } from './operation-wire';
 
 /** What the Cache service and the Pipeline streams run operations on: the node's core. Never throws. */
 export interface OperationExecutor {
@@ -9,4 +12,23 @@ export interface OperationExecutor {
    * Value, null when absent, undefined when execute() must handle it (see Coordinator.localGet).
    */
   localGet?(key: string, consistency: Consistency, forwarded: boolean): StoredValue | null | undefined;
+}
+
+/**
+ * One protobuf Operation through the executor, its outcome as an OperationResult (unary calls and
+ * Pipeline frames alike). `nowMs` turns an entry's expiry into its remaining TTL when the answer is
+ * at once; an answer that comes later counts from when it came.
+ */
+export function runOperationMsg(
+  executor: OperationExecutor,
+  msg: OperationMsg,
+  ctx: OperationContext,
+  nowMs: number,
+): OperationResultMsg | Promise<OperationResultMsg> {
+  const op = operationFromMsg(msg);
+  if (op instanceof RingCacheError) return outcomeToMsg(op, msg.id, nowMs);
+  const r = executor.execute(op, ctx);
+  return r instanceof Promise
+    ? r.then((o) => outcomeToMsg(o, msg.id, Date.now()))
+    : outcomeToMsg(r, msg.id, nowMs);
 }

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { PeerEndpoint, ReplicaWrite } from '../cluster/peer-transport';
+import type { PeerEndpoint } from '../cluster/peer-transport';
 import type { Logger } from '../observability/logger';
 import {
   Code,
@@ -164,7 +164,7 @@ async function streamRecordsFor(
     batch = [];
     if (!ok) await new Promise((resolve) => call.once('drain', resolve));
   };
-  for (const { key, record } of deps.endpoint.syncRecords(forNode, on) as Iterable<ReplicaWrite>) {
+  for (const { key, record } of deps.endpoint.syncRecords(forNode, on)) {
     if (call.cancelled) return;
     batch.push(recordToMsg(key, record));
     if (batch.length >= SYNC_BATCH) await flush();

@@ -11,8 +11,8 @@ import {
 } from '../proto/messages';
 import { packFrame, unpackFrame, type PackedResult } from '../proto/packed';
 import { isForwarded } from './cluster-token-guard';
-import type { OperationExecutor } from './operation-executor';
-import { consistencyFromWire, operationFromMsg, outcomeToMsg } from './operation-wire';
+import { runOperationMsg, type OperationExecutor } from './operation-executor';
+import { consistencyFromWire } from './operation-wire';
 import { operationFromPacked, outcomeToPacked } from './packed-operations';
 
 export interface PipelineDeps {
@@ -61,14 +61,7 @@ function protobufFormat(
 ): FrameFormat<PipelineRequestMsg, OperationMsg, OperationResultMsg, PipelineResponseMsg> {
   return {
     decode: (f) => ({ frameId: f.frameId, timeoutMs: f.timeoutMs ?? 0, ops: f.ops }),
-    execute: (msg, _index, ctx) => {
-      const op = operationFromMsg(msg);
-      if (op instanceof RingCacheError) return outcomeToMsg(op, msg.id, ctx.nowMs);
-      const r = executor.execute(op, ctx);
-      return r instanceof Promise
-        ? r.then((o) => outcomeToMsg(o, msg.id, Date.now()))
-        : outcomeToMsg(r, msg.id, ctx.nowMs);
-    },
+    execute: (msg, _index, ctx) => runOperationMsg(executor, msg, ctx, ctx.nowMs),
     invalid: (op, index, message) => ({
       id: op?.id ?? index,
       code: Code.INVALID_ARGUMENT,
