@@ -3,18 +3,28 @@ import { RingCacheError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { Store } from '../store/store';
 import type { StoredValue } from '../store/types';
+import { formatVersion } from '../store/version';
 import { BackgroundTasks } from './background-tasks';
 import type { ClusterView } from './cluster-view';
 import { Membership } from './membership/membership';
 import { PeerGossip } from './membership/peer-gossip';
 import { realScheduler } from './membership/scheduler';
 import type { MemberUpdate, Scheduler } from './membership/types';
-import type { Lookup, Ping, PingReply, PeerEndpoint, PeerTransport, ReplicaWrite } from './peer-transport';
+import type {
+  Lookup,
+  Ping,
+  PingReply,
+  PeerEndpoint,
+  PeerTransport,
+  Prepare,
+  ReplicaWrite,
+} from './peer-transport';
 import { CatchUpState } from './recovery/catch-up-state';
 import { HintedHandoff } from './recovery/handoff';
 import { HintStore } from './recovery/hints';
 import { Coordinator } from './replication/coordinator';
-import { RequestLog } from './replication/request-log';
+import { BallotFence } from './replication/ballots';
+import { RequestLog, type AppliedRequest } from './replication/request-log';
 import type { Consistency, Operation, OperationContext, Outcome } from './replication/operation';
 import type { CatchUpProgress } from './recovery/catch-up';
 import type { RebalanceProgress } from './ring-change/rebalance';
@@ -56,6 +66,8 @@ export class NodeCore implements PeerEndpoint {
   readonly hints: HintStore;
   /** Outcomes of the read-modify-writes this node applied or replicated, by request id. */
   readonly requests = new RequestLog();
+  /** Promised ballots of read-modify-write rounds in flight (replication/ballots.ts). */
+  readonly ballots = new BallotFence();
   readonly handoff: HintedHandoff;
   readonly coordinator: Coordinator;
   readonly transport: PeerTransport;
@@ -151,6 +163,8 @@ export class NodeCore implements PeerEndpoint {
       store: this.store,
       hints: this.hints,
       requests: this.requests,
+      ballots: this.ballots,
+      random: opts.random,
       replication: config.replication,
       logger: this.#log.child({ component: 'coordinator' }),
       maxKeyBytes: config.limits.maxKeyBytes,
@@ -257,8 +271,8 @@ export class NodeCore implements PeerEndpoint {
           ? undefined
           : new RingCacheError('OUT_OF_MEMORY', `node ${this.id}: hint store full`);
       }
+      if (write.requests) return this.#accept(write, write.requests);
       this.store.applyRecord(write.key, write.record);
-      if (write.request) this.requests.remember(write.key, write.request, this.#scheduler.now());
       return undefined;
     } catch (err) {
       if (err instanceof RingCacheError) {
@@ -274,11 +288,32 @@ export class NodeCore implements PeerEndpoint {
     return this.store.readRecord(key);
   }
 
-  lookup(key: string, requestId: string): Lookup {
-    return {
-      record: this.store.readRecord(key),
-      outcome: this.requests.get(requestId, key, this.#scheduler.now()),
-    };
+  lookup(key: string, prepare: Prepare): Lookup {
+    const now = this.#scheduler.now();
+    const record = this.store.readRecord(key);
+    const known: AppliedRequest[] = [];
+    for (const id of prepare.requestIds) {
+      const outcome = this.requests.get(id, key, now);
+      if (outcome) known.push({ id, outcome });
+    }
+    const refused = this.ballots.prepare(key, prepare.ballot, record?.version, now);
+    return refused ? { record: undefined, known, refused } : { record, known };
+  }
+
+  /** A read-modify-write round's accept: refused below the key's fence (replication/ballots.ts). */
+  #accept(write: ReplicaWrite, requests: readonly AppliedRequest[]): RingCacheError | undefined {
+    const fence = this.ballots.accepts(write.key, write.record.version, this.store.versionOf(write.key));
+    if (fence) {
+      return new RingCacheError(
+        'ABORTED',
+        `node ${this.id}: key '${write.key}' is at ballot ${formatVersion(fence)}, above this write's ${formatVersion(write.record.version)}`,
+      );
+    }
+    this.store.applyRecord(write.key, write.record);
+    this.ballots.reached(write.key, write.record.version);
+    const now = this.#scheduler.now();
+    for (const request of requests) this.requests.remember(write.key, request, now);
+    return undefined;
   }
 
   *syncRecords(forNode: string, on?: RingState): IterableIterator<ReplicaWrite> {

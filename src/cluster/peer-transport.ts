@@ -1,7 +1,8 @@
 import type { RingCacheError } from '../errors';
 import type { StoreRecord } from '../store/types';
+import type { Version } from '../store/version';
 import type { MemberUpdate } from './membership/types';
-import type { Operation, OperationContext, OperationResult, Outcome } from './replication/operation';
+import type { Operation, OperationContext, Outcome } from './replication/operation';
 import type { AppliedRequest } from './replication/request-log';
 import type { RingState } from './ring-change/topology';
 
@@ -16,8 +17,11 @@ export interface PeerTransport {
   replicate(to: string, write: ReplicaWrite, deadlineMs: number): Promise<RingCacheError | undefined>;
   /** `to`'s copy of `key`, tombstones included; undefined when it holds none. */
   read(to: string, key: string, deadlineMs: number): Promise<StoreRecord | undefined | RingCacheError>;
-  /** `to`'s copy of `key`, and the outcome of read-modify-write `requestId` if `to` holds it. */
-  lookup(to: string, key: string, requestId: string, deadlineMs: number): Promise<Lookup | RingCacheError>;
+  /**
+   * A read-modify-write's prepare (replication/ballots.ts): `to` promises the ballot and sends its copy
+   * of `key` and the outcomes it holds of the requests named, or refuses with the fence it holds.
+   */
+  lookup(to: string, key: string, prepare: Prepare, deadlineMs: number): Promise<Lookup | RingCacheError>;
   /** Runs `op` on `to` as its coordinator (`to` never forwards it again). */
   forward(to: string, op: Operation, deadlineMs: number): Promise<Outcome>;
   /**
@@ -54,15 +58,27 @@ export interface ReplicaWrite {
   key: string;
   record: StoreRecord;
   hintFor?: string;
-  /** The read-modify-write that made this record: replicas remember its outcome (RequestLog). */
-  request?: AppliedRequest;
+  /**
+   * Set on a read-modify-write round's accept: the requests that made this record, whose outcomes
+   * replicas remember (RequestLog). The record's version is the round's ballot: a replica that
+   * promised a higher one refuses it (ABORTED).
+   */
+  requests?: readonly AppliedRequest[];
 }
 
-/** A replica's answer to a read-modify-write's catch-up. */
+/** A read-modify-write round's prepare: its ballot, and the requests it carries. */
+export interface Prepare {
+  ballot: Version;
+  requestIds: readonly string[];
+}
+
+/** A replica's answer to a prepare. */
 export interface Lookup {
   record: StoreRecord | undefined;
-  /** Set when the replica already holds the outcome of the request: it was applied. */
-  outcome: OperationResult | undefined;
+  /** The requests asked about that this replica holds the outcome of: they were applied. */
+  known: AppliedRequest[];
+  /** Set when the replica promised a higher ballot or holds a newer version: the prepare failed. */
+  refused?: Version;
 }
 
 export interface Ping {
@@ -89,7 +105,7 @@ export interface PeerEndpoint {
   /** Applies a replica write (or keeps it as a hint for `hintFor`); an error when refused. */
   replicate(write: ReplicaWrite): RingCacheError | undefined;
   read(key: string): StoreRecord | undefined;
-  lookup(key: string, requestId: string): Lookup;
+  lookup(key: string, prepare: Prepare): Lookup;
   /**
    * The records whose preference list includes `forNode`, for a catch-up: on `ring` when given (the
    * asker's, maybe newer than this node's), else on this node's ring.

@@ -95,9 +95,11 @@ export type PackedRecord = [
   expiresAtMs: number,
   tombstone: boolean,
   hintFor: string,
-  /** The read-modify-write that made it, and its outcome (see server/packed-operations.ts). */
-  requestId?: string,
-  outcome?: unknown[],
+  /**
+   * On a read-modify-write round's accept: the requests that made it, as (request id, applied
+   * outcome) pairs (see server/packed-operations.ts). At least one: their presence marks the accept.
+   */
+  ...requests: (string | unknown[])[],
 ];
 
 export const OP_KIND: readonly OpKind[] = ['get', 'set', 'delete', 'touch', 'increment', 'compareAndSet'];

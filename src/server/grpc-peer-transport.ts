@@ -1,6 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import type { MemberUpdate } from '../cluster/membership/types';
-import type { Lookup, Ping, PingReply, PeerTransport, ReplicaWrite } from '../cluster/peer-transport';
+import type {
+  Lookup,
+  Ping,
+  PingReply,
+  PeerTransport,
+  Prepare,
+  ReplicaWrite,
+} from '../cluster/peer-transport';
 import type { Operation, Outcome } from '../cluster/replication/operation';
 import type { RingState } from '../cluster/ring-change/topology';
 import { RingCacheError } from '../errors';
@@ -21,7 +28,7 @@ import { withClusterToken } from '../transport/cluster-token';
 import { CHANNEL_OPTIONS, PipelineConnection } from '../transport/pipeline-connection';
 import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
 import { operationToMsg, outcomeFromMsg } from './operation-wire';
-import { lookupFromPacked, writeFromPacked, writeToPacked } from './packed-operations';
+import { lookupFromPacked, prepareToPacked, writeFromPacked, writeToPacked } from './packed-operations';
 import { msgToRecord } from './record-codec';
 
 type Unary<Req, Res> = (
@@ -59,8 +66,8 @@ class PeerConnection {
   readonly stub: PeerStub & grpc.Client;
   readonly replicate: BatchedStream<ReplicaWrite, RingCacheError | undefined, Buffer, unknown[]>;
   readonly read: BatchedStream<string, StoreRecord | undefined | RingCacheError, Buffer, unknown[]>;
-  /** Read-modify-write catch-ups, [key, requestId], on a Read stream of their own. */
-  readonly lookup: BatchedStream<[string, string], Lookup | RingCacheError, Buffer, unknown[]>;
+  /** Read-modify-write prepares (packed by prepareToPacked), on a Read stream of their own. */
+  readonly lookup: BatchedStream<unknown[], Lookup | RingCacheError, Buffer, unknown[]>;
   readonly forwarder: PipelineConnection;
 
   constructor(selfId: string, id: string, address: string, clusterToken: string | undefined) {
@@ -173,11 +180,11 @@ export class GrpcPeerTransport implements PeerTransport {
     return conn instanceof RingCacheError ? Promise.resolve(conn) : conn.read.send(key, deadlineMs);
   }
 
-  lookup(to: string, key: string, requestId: string, deadlineMs: number): Promise<Lookup | RingCacheError> {
+  lookup(to: string, key: string, prepare: Prepare, deadlineMs: number): Promise<Lookup | RingCacheError> {
     const conn = this.#connection(to);
     return conn instanceof RingCacheError
       ? Promise.resolve(conn)
-      : conn.lookup.send([key, requestId], deadlineMs);
+      : conn.lookup.send(prepareToPacked(key, prepare), deadlineMs);
   }
 
   async forward(to: string, op: Operation, deadlineMs: number): Promise<Outcome> {

@@ -1,5 +1,5 @@
 import type { Operation, OperationResult, Outcome } from '../cluster/replication/operation';
-import type { Lookup, ReplicaWrite } from '../cluster/peer-transport';
+import type { Lookup, Prepare, ReplicaWrite } from '../cluster/peer-transport';
 import type { AppliedRequest } from '../cluster/replication/request-log';
 import { RingCacheError } from '../errors';
 import { Code } from '../proto/messages';
@@ -131,7 +131,7 @@ export function writeToPacked(w: ReplicaWrite): PackedRecord {
     r.tombstone,
     w.hintFor ?? '',
   ];
-  if (w.request) packed.push(w.request.id, appliedToPacked(w.request.outcome));
+  if (w.requests) for (const r of w.requests) packed.push(r.id, appliedToPacked(r.outcome));
   return packed;
 }
 
@@ -165,27 +165,53 @@ export function appliedFromPacked(p: unknown): OperationResult | undefined {
   }
 }
 
-/** A catch-up lookup's answer on the Read stream: [record or [], outcome or null]. */
+/** A read-modify-write's prepare on the Read stream: [key, [requestId...], ballotTimestamp, ballotNode]. */
+export function prepareToPacked(key: string, prepare: Prepare): unknown[] {
+  return [key, prepare.requestIds, prepare.ballot.timestamp, prepare.ballot.node];
+}
+
+/** A prepare from a peer, or undefined when the item is not one (a plain read is a bare key). */
+export function prepareFromPacked(p: unknown): { key: string; prepare: Prepare } | undefined {
+  if (!Array.isArray(p) || typeof p[0] !== 'string' || !Array.isArray(p[1]) || !str(p[3])) return undefined;
+  const requestIds = (p[1] as unknown[]).filter((id): id is string => typeof id === 'string');
+  return { key: p[0], prepare: { ballot: { timestamp: num(p[2]), node: str(p[3]) }, requestIds } };
+}
+
+/** A prepare's answer: [record or [], [requestId, outcome]..., refusedTimestamp?, refusedNode?]. */
 export function lookupToPacked(key: string, found: Lookup): unknown[] {
-  return [
-    found.record ? writeToPacked({ key, record: found.record }) : [],
-    found.outcome ? appliedToPacked(found.outcome) : null,
-  ];
+  const known: unknown[] = [];
+  for (const r of found.known) known.push(r.id, appliedToPacked(r.outcome));
+  const packed: unknown[] = [found.record ? writeToPacked({ key, record: found.record }) : [], known];
+  if (found.refused) packed.push(found.refused.timestamp, found.refused.node);
+  return packed;
 }
 
 /**
- * A lookup answer, or undefined when any part of it is unreadable: half of one must not read as "no
- * copy, never applied", or the coordinator could apply the request a second time.
+ * A prepare's answer, or undefined when any part of it is unreadable: half of one must not read as
+ * "no copy, never applied", or the coordinator could apply a request a second time.
  */
 export function lookupFromPacked(p: unknown): Lookup | undefined {
-  if (!Array.isArray(p) || !Array.isArray(p[0])) return undefined;
+  if (!Array.isArray(p) || !Array.isArray(p[0]) || !Array.isArray(p[1])) return undefined;
   const held = p[0] as unknown[];
   const record = held.length > 0 ? writeFromPacked(held)?.record : undefined;
   if (held.length > 0 && !record) return undefined;
-  const sent: unknown = p[1];
-  const outcome = sent === null || sent === undefined ? undefined : appliedFromPacked(sent);
-  if (sent !== null && sent !== undefined && !outcome) return undefined;
-  return { record, outcome };
+  const known = requestsFromPacked(p[1] as unknown[], 0);
+  if (!known) return undefined;
+  const found: Lookup = { record, known };
+  if (str(p[3])) found.refused = { timestamp: num(p[2]), node: str(p[3]) };
+  return found;
+}
+
+/** (request id, applied outcome) pairs from `from` on; undefined when one is unreadable. */
+function requestsFromPacked(p: readonly unknown[], from: number): AppliedRequest[] | undefined {
+  const out: AppliedRequest[] = [];
+  for (let i = from; i < p.length; i += 2) {
+    const id = str(p[i]);
+    const outcome = appliedFromPacked(p[i + 1]);
+    if (!id || !outcome) return undefined;
+    out.push({ id, outcome });
+  }
+  return out;
 }
 
 /** A packed record from a peer; undefined when it carries no version (a malformed peer). */
@@ -202,7 +228,11 @@ export function writeFromPacked(p: readonly unknown[]): ReplicaWrite | undefined
   const write: ReplicaWrite = { key: str(p[0]), record };
   const hintFor = str(p[7]);
   if (hintFor) write.hintFor = hintFor;
-  const outcome = str(p[8]) ? appliedFromPacked(p[9]) : undefined;
-  if (outcome) write.request = { id: str(p[8]), outcome } satisfies AppliedRequest;
+  if (p.length > 8) {
+    // An accept whose requests cannot be read must not be taken as a plain, unfenced write.
+    const requests = requestsFromPacked(p, 8);
+    if (!requests || requests.length === 0) return undefined;
+    write.requests = requests;
+  }
   return write;
 }

@@ -14,7 +14,7 @@ import {
 import { packFrame, unpackFrame } from '../proto/packed';
 import { wireCodeOf } from '../proto/status-codes';
 import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
-import { lookupToPacked, writeFromPacked, writeToPacked } from './packed-operations';
+import { lookupToPacked, prepareFromPacked, writeFromPacked, writeToPacked } from './packed-operations';
 import { recordToMsg } from './record-codec';
 import { toStatus } from './status';
 
@@ -81,10 +81,11 @@ export function peerService(deps: PeerServiceDeps): {
       call.on('data', (payload: Buffer) => {
         const frame = readFrame(call, payload);
         if (!frame) return;
-        // A key reads its record; [key, requestId] is a read-modify-write's catch-up (lookup).
+        // A key reads its record; an array is a read-modify-write round's prepare.
         const results = frame.slice(2).map((item) => {
-          if (Array.isArray(item) && typeof item[0] === 'string' && typeof item[1] === 'string') {
-            return lookupToPacked(item[0], endpoint.lookup(item[0], item[1]));
+          if (Array.isArray(item)) {
+            const asked = prepareFromPacked(item);
+            return asked ? lookupToPacked(asked.key, endpoint.lookup(asked.key, asked.prepare)) : [];
           }
           const record = typeof item === 'string' ? endpoint.read(item) : undefined;
           return record ? writeToPacked({ key: item as string, record }) : [];

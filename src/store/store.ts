@@ -32,6 +32,8 @@ const SET_MODES: readonly SetMode[] = ['always', 'ifAbsent', 'ifPresent'];
  * repair and resurrect a value that was overwritten and then expired.
  */
 export class Store {
+  // The writes below take an optional version: a read-modify-write's coordinator passes its ballot,
+  // which must become the record's version (cluster/replication/ballots.ts). By default a new HLC tick.
   readonly hlc: HybridLogicalClock;
   readonly #clock: Clock;
   readonly #maxBytes: number;
@@ -91,7 +93,7 @@ export class Store {
     key: string,
     value: Buffer,
     flags: ValueFlags,
-    opts?: { ttlMs?: number; mode?: SetMode },
+    opts?: { ttlMs?: number; mode?: SetMode; version?: Version },
   ): { stored: boolean; version?: Version } {
     const keyBytes = checkKey(key, this.#maxKeyBytes);
     checkValue(value, this.#maxValueBytes);
@@ -110,7 +112,7 @@ export class Store {
       const live = slot !== undefined && this.#entries.isLive(slot, now);
       if (mode === 'ifAbsent' ? live : !live) return { stored: false };
     }
-    const version = this.hlc.now();
+    const version = opts?.version ?? this.hlc.now();
     this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttlMs), false, now);
     return { stored: true, version };
   }
@@ -127,14 +129,14 @@ export class Store {
   }
 
   /** Sets a live key's TTL (0 = none) from now, with a new version so replicas take it; false if absent. */
-  touch(key: string, ttlMs: number): boolean {
+  touch(key: string, ttlMs: number, version?: Version): boolean {
     checkKey(key, this.#maxKeyBytes);
     const ttl = checkTtl(ttlMs);
     const now = this.#clock.now();
     const slot = this.#entries.slotOf(key);
     if (slot === undefined || !this.#entries.isLive(slot, now)) return false;
     this.#entries.setExpiresAtMs(slot, expiryOf(now, ttl));
-    this.#entries.setVersion(slot, this.hlc.now());
+    this.#entries.setVersion(slot, version ?? this.hlc.now());
     this.#entries.bump(slot);
     return true;
   }
@@ -146,7 +148,7 @@ export class Store {
   increment(
     key: string,
     delta: number,
-    opts?: { initial?: number; ttlMs?: number },
+    opts?: { initial?: number; ttlMs?: number; version?: Version },
   ): { value: number; version: Version } {
     checkSafeInteger('delta', delta);
     const initial = opts?.initial ?? 0;
@@ -167,13 +169,20 @@ export class Store {
     const value = checkIncrementResult(key, current, delta);
     const encoded = encodeInteger(value, flags);
     checkValue(encoded, this.#maxValueBytes);
-    const version = this.hlc.now();
+    const version = opts?.version ?? this.hlc.now();
     e.put(key, keyBytes, slot, encoded, flags, version, expiresAtMs, false, now);
     return { value, version };
   }
 
   /** Writes only if the key is live at exactly `expected`; VERSION_CONFLICT otherwise. */
-  compareAndSet(key: string, expected: Version, value: Buffer, flags: ValueFlags, ttlMs?: number): Version {
+  compareAndSet(
+    key: string,
+    expected: Version,
+    value: Buffer,
+    flags: ValueFlags,
+    ttlMs?: number,
+    version: Version = this.hlc.now(),
+  ): Version {
     const keyBytes = checkKey(key, this.#maxKeyBytes);
     checkVersion('expected', expected);
     checkValue(value, this.#maxValueBytes);
@@ -194,7 +203,6 @@ export class Store {
         `key '${key}' is at version ${formatVersion(current)}; expected ${formatVersion(expected)}`,
       );
     }
-    const version = this.hlc.now();
     this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttl), false, now);
     return version;
   }
@@ -207,6 +215,12 @@ export class Store {
   readRecord(key: string): StoreRecord | undefined {
     const slot = this.#entries.slotOf(key);
     return slot === undefined ? undefined : this.#entries.recordAt(slot, this.#clock.now());
+  }
+
+  /** The version held for `key` (tombstones included), without reading the value: a ballot fence. */
+  versionOf(key: string): Version | undefined {
+    const slot = this.#entries.slotOf(key);
+    return slot === undefined ? undefined : this.#entries.versionAt(slot);
   }
 
   /**

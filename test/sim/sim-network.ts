@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { MemberUpdate } from '../../src/cluster/membership/types';
 import type {
   Lookup,
+  Prepare,
   Ping,
   PingReply,
   PeerEndpoint,
@@ -204,12 +205,12 @@ class SimTransport implements PeerTransport {
     );
   }
 
-  lookup(to: string, key: string, requestId: string, deadlineMs: number): Promise<Lookup | RingCacheError> {
+  lookup(to: string, key: string, prepare: Prepare, deadlineMs: number): Promise<Lookup | RingCacheError> {
     return this.#net.call<Lookup | RingCacheError>(
       this.#self,
       to,
       deadlineMs,
-      (e) => e.lookup(key, requestId),
+      (e) => e.lookup(key, prepare),
       (err) => err,
       this.#signal(),
     );

@@ -17,6 +17,7 @@ import { requiredReplicas, type ReplicationSettings } from './quorum';
 import { QuorumReader } from './quorum-read';
 import { ReadModifyWriter } from './read-modify-write';
 import { ReplicaWriter } from './replica-write';
+import type { BallotFence } from './ballots';
 import type { RequestLog } from './request-log';
 
 /**
@@ -32,6 +33,10 @@ export interface CoordinatorOptions {
   hints: HintStore;
   /** Outcomes of read-modify-writes by request id, shared with the node's replica-write handler. */
   requests: RequestLog;
+  /** Promised ballots of read-modify-write rounds, shared with the node's prepare and accept handlers. */
+  ballots: BallotFence;
+  /** Default Math.random; the simulator passes a seeded generator. */
+  random?: () => number;
   replication: ReplicationSettings;
   logger: Logger;
   /** limits.max_key_bytes. */
@@ -68,7 +73,15 @@ export class Coordinator {
     this.#maxKeyBytes = opts.maxKeyBytes;
     this.#writer = new ReplicaWriter(opts.view, opts.hints, opts.logger, opts.replication.sloppy);
     this.#reader = new QuorumReader(opts.view, opts.store, this.#writer);
-    this.#rmw = new ReadModifyWriter(opts.view, opts.store, opts.replication, this.#writer, opts.requests);
+    this.#rmw = new ReadModifyWriter({
+      view: opts.view,
+      store: opts.store,
+      replication: opts.replication,
+      writer: this.#writer,
+      requests: opts.requests,
+      fence: opts.ballots,
+      random: opts.random,
+    });
     this.#requestPrefix = `${opts.view.selfId}.${opts.view.scheduler.now().toString(36)}.`;
   }
 
@@ -117,7 +130,8 @@ export class Coordinator {
           this.forwardedCount++;
           return this.#forward(rmw, preferenceList, ctx.deadlineMs);
         }
-        return this.#rmw.run(rmw, preferenceList, ctx.deadlineMs).catch((err: unknown) => this.#failed(err));
+        const outcome = this.#rmw.run(rmw, preferenceList, ctx.deadlineMs);
+        return outcome instanceof Promise ? outcome.catch((err: unknown) => this.#failed(err)) : outcome;
       }
       if (!ctx.forwarded && !preferenceList.includes(this.#view.selfId)) {
         this.forwardedCount++;

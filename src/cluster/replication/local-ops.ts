@@ -1,5 +1,6 @@
 import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
+import type { Version } from '../../store/version';
 import type { Operation, OperationResult } from './operation';
 
 /**
@@ -21,12 +22,13 @@ export function recordToGetResult(record: StoreRecord | undefined, nowMs: number
   return { kind: 'get', entry: record };
 }
 
-export function applyLocal(store: Store, op: Operation): LocalOutcome {
+/** `version`, when given, is the version a write takes (a read-modify-write's ballot); else a new tick. */
+export function applyLocal(store: Store, op: Operation, version?: Version): LocalOutcome {
   switch (op.kind) {
     case 'get':
       return { result: { kind: 'get', entry: store.get(op.key) } };
     case 'set': {
-      const out = store.set(op.key, op.value, op.flags, { ttlMs: op.ttlMs, mode: op.mode });
+      const out = store.set(op.key, op.value, op.flags, { ttlMs: op.ttlMs, mode: op.mode, version });
       return {
         result: { kind: 'set', stored: out.stored, version: out.version },
         written: out.stored ? store.readRecord(op.key) : undefined,
@@ -40,22 +42,22 @@ export function applyLocal(store: Store, op: Operation): LocalOutcome {
       };
     }
     case 'touch': {
-      const found = store.touch(op.key, op.ttlMs);
+      const found = store.touch(op.key, op.ttlMs, version);
       return {
         result: { kind: 'touch', found },
         written: found ? store.readRecord(op.key) : undefined,
       };
     }
     case 'incr': {
-      const out = store.increment(op.key, op.delta, { initial: op.initial, ttlMs: op.ttlMs });
+      const out = store.increment(op.key, op.delta, { initial: op.initial, ttlMs: op.ttlMs, version });
       return {
         result: { kind: 'incr', value: out.value, version: out.version },
         written: store.readRecord(op.key),
       };
     }
     case 'cas': {
-      const version = store.compareAndSet(op.key, op.expected, op.value, op.flags, op.ttlMs);
-      return { result: { kind: 'cas', version }, written: store.readRecord(op.key) };
+      const written = store.compareAndSet(op.key, op.expected, op.value, op.flags, op.ttlMs, version);
+      return { result: { kind: 'cas', version: written }, written: store.readRecord(op.key) };
     }
   }
 }

@@ -1,30 +1,59 @@
 import { RingCacheError } from '../../errors';
 import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
+import type { Version } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
+import type { Lookup } from '../peer-transport';
+import type { BallotFence } from './ballots';
 import { copyHolders } from './copy-holders';
 import { applyLocal } from './local-ops';
-import type { Outcome, ReadModifyWrite } from './operation';
+import type { Outcome, OperationResult, ReadModifyWrite } from './operation';
 import { requiredReplicas, type ReplicationSettings } from './quorum';
 import type { ReplicaWriter } from './replica-write';
-import type { RequestLog } from './request-log';
+import type { AppliedRequest, RequestLog } from './request-log';
 
 /** Pause before asking again a replica whose connection failed at once (refused, reconnecting). */
 const LOOKUP_RETRY_MS = 50;
+/** A round that met a higher ballot starts over after a random pause in this range (no lockstep). */
+const CONTENDED_BACKOFF_MS = [5, 30] as const;
+
+type Request = ReadModifyWrite & { requestId: string };
+
+/** One caller's operation, waiting for the round it rides in. */
+interface Pending {
+  op: Request;
+  deadlineMs: number;
+  resolve: (outcome: Outcome) => void;
+  /** Its outcome when it was applied before (a retry): it is not applied again. */
+  known?: OperationResult;
+}
+
+/** An operation of a round and what it came to. */
+interface Done {
+  p: Pending;
+  outcome: Outcome;
+}
+
+/** How a round's catch-up ended: granted, met a higher ballot (start over), or failed. */
+type Prepared = 'granted' | 'contended' | RingCacheError;
 
 /**
  * How the key's coordinator runs a read-modify-write (incr, cas, touch, a conditional set) exactly
- * once (issue 11 §1):
- * 1. A request it already holds the outcome of (a retry) is answered with that outcome, after making
- *    sure the write reached W replicas; nothing is applied again.
- * 2. Catch-up: it reads the key from enough other replicas that, with its own copy, they overlap every
- *    acknowledged write (N - W + 1 copies), and takes the newest. A replica that holds the request's
- *    outcome ends it as in 1. It waits for those answers only, never for a slow or paused replica
- *    beyond them, and never past the call's deadline.
- * 3. Past the deadline nothing is applied: the caller has been told DEADLINE_EXCEEDED.
- * 4. It applies the operation to its store, remembers the outcome under the request id, and sends the
- *    record with the request to the other replicas, waiting for at least the configured W of them
- *    (a per-call consistency may raise that, never lower it: 2. relies on it).
+ * once (issue 11 §1). The operations on one key go in rounds, one round at a time; the operations
+ * that arrive during a round ride together in the next, so a hot counter costs one round per batch,
+ * not per increment. A round is one CASPaxos change (ballots.ts):
+ * 1. Ballot: one new HLC version per operation; the highest is the ballot, and the key's record
+ *    ends the round at exactly that version.
+ * 2. Prepare (the catch-up): this node and N - W + 1 replicas in all (this node's copy counts for
+ *    nothing while it catches up) promise the ballot and send their copy; the newest is taken. Those
+ *    that hold the outcome of a request of the batch end it: it was applied, and is not applied again.
+ *    A replica that promised a higher ballot (another node coordinates the key right now) sends the
+ *    round back to 1 after a pause. It waits for those answers only, never past the earliest deadline.
+ * 3. Past its deadline an operation is not applied: its caller has been told DEADLINE_EXCEEDED.
+ * 4. Apply the batch in order, remember each outcome under its request id, and accept: send the record
+ *    with the batch's requests to the replicas, needing at least the configured W of them (a per-call
+ *    consistency may raise that, never lower it: 2. relies on it). A replica that promised a higher
+ *    ballot meanwhile refuses, so of two coordinators at most one completes.
  */
 export class ReadModifyWriter {
   readonly #view: ClusterView;
@@ -32,82 +61,187 @@ export class ReadModifyWriter {
   readonly #rep: ReplicationSettings;
   readonly #writer: ReplicaWriter;
   readonly #requests: RequestLog;
+  readonly #fence: BallotFence;
+  readonly #random: () => number;
+  /** Keys with a round running, and the operations waiting for the next one. */
+  readonly #queued = new Map<string, Pending[]>();
 
-  constructor(
-    view: ClusterView,
-    store: Store,
-    rep: ReplicationSettings,
-    writer: ReplicaWriter,
-    requests: RequestLog,
-  ) {
-    this.#view = view;
-    this.#store = store;
-    this.#rep = rep;
-    this.#writer = writer;
-    this.#requests = requests;
+  constructor(opts: {
+    view: ClusterView;
+    store: Store;
+    replication: ReplicationSettings;
+    writer: ReplicaWriter;
+    requests: RequestLog;
+    fence: BallotFence;
+    random?: () => number;
+  }) {
+    this.#view = opts.view;
+    this.#store = opts.store;
+    this.#rep = opts.replication;
+    this.#writer = opts.writer;
+    this.#requests = opts.requests;
+    this.#fence = opts.fence;
+    this.#random = opts.random ?? Math.random;
   }
 
-  async run(
-    op: ReadModifyWrite & { requestId: string },
+  run(op: Request, preferenceList: readonly string[], deadlineMs: number): Outcome | Promise<Outcome> {
+    const known = this.#requests.get(op.requestId, op.key, this.#view.scheduler.now());
+    if (this.#rep.factor === 1) {
+      if (known) return known;
+      const local = applyLocal(this.#store, op);
+      this.#requests.remember(
+        op.key,
+        { id: op.requestId, outcome: local.result },
+        this.#view.scheduler.now(),
+      );
+      return local.result;
+    }
+    return new Promise<Outcome>((resolve) => {
+      const pending: Pending = { op, deadlineMs, resolve, known };
+      const waiting = this.#queued.get(op.key);
+      if (waiting) return void waiting.push(pending);
+      this.#queued.set(op.key, []);
+      void this.#rounds(op.key, [pending], preferenceList);
+    });
+  }
+
+  /** Runs rounds for `key` until no operation waits for one. */
+  async #rounds(key: string, batch: Pending[], preferenceList: readonly string[]): Promise<void> {
+    for (;;) {
+      try {
+        await this.#round(key, batch, preferenceList);
+      } catch (err) {
+        const failed = err instanceof RingCacheError ? err : new RingCacheError('INTERNAL', String(err));
+        for (const p of batch) p.resolve(failed);
+      }
+      const next = this.#queued.get(key) ?? [];
+      if (next.length === 0) {
+        this.#queued.delete(key);
+        return;
+      }
+      this.#queued.set(key, []);
+      batch = next;
+      preferenceList = this.#view.ring().preferenceList(key, this.#rep.factor);
+    }
+  }
+
+  async #round(key: string, batch: Pending[], preferenceList: readonly string[]): Promise<void> {
+    const clock = this.#view.scheduler;
+    for (;;) {
+      batch = this.#dropExpired(batch, 'during catch-up');
+      if (batch.length === 0) return;
+      const deadlineMs = Math.min(...batch.map((p) => p.deadlineMs));
+      const versions = batch.map(() => this.#store.hlc.now());
+      // The highest of the round's versions (the last taken): the record's version when it ends.
+      const ballot = this.#store.hlc.now();
+      versions.push(ballot);
+      versions.shift();
+      const prepared = await this.#prepare(key, ballot, batch, preferenceList, deadlineMs);
+      if (prepared instanceof RingCacheError) {
+        for (const p of batch) p.resolve(p.known ?? prepared);
+        return;
+      }
+      if (prepared === 'granted') {
+        batch = this.#dropExpired(batch, 'during catch-up');
+        if (batch.length === 0) return;
+        // A plain write newer than the ballot, or a higher ballot, reached this node meanwhile.
+        if (!this.#fence.accepts(key, ballot, this.#store.versionOf(key))) {
+          return this.#applyAndAccept(key, batch, versions, ballot, preferenceList, deadlineMs);
+        }
+      }
+      const pauseMs =
+        CONTENDED_BACKOFF_MS[0] + this.#random() * (CONTENDED_BACKOFF_MS[1] - CONTENDED_BACKOFF_MS[0]);
+      if (clock.now() + pauseMs >= deadlineMs) {
+        for (const p of batch) {
+          p.resolve(
+            p.known ??
+              new RingCacheError(
+                'DEADLINE_EXCEEDED',
+                `${p.op.kind} of key '${key}' not applied: another node was coordinating the key until the deadline`,
+              ),
+          );
+        }
+        return;
+      }
+      await new Promise<void>((resume) => clock.setTimeout(resume, pauseMs));
+    }
+  }
+
+  /** Answers DEADLINE_EXCEEDED to the operations past their deadline that were not applied before. */
+  #dropExpired(batch: Pending[], when: string): Pending[] {
+    const now = this.#view.scheduler.now();
+    return batch.filter((p) => {
+      if (p.known || now < p.deadlineMs) return true;
+      p.resolve(
+        new RingCacheError(
+          'DEADLINE_EXCEEDED',
+          `${p.op.kind} of key '${p.op.key}' not applied: its deadline passed ${when}`,
+        ),
+      );
+      return false;
+    });
+  }
+
+  async #applyAndAccept(
+    key: string,
+    batch: Pending[],
+    versions: Version[],
+    ballot: Version,
     preferenceList: readonly string[],
     deadlineMs: number,
-  ): Promise<Outcome> {
-    const clock = this.#view.scheduler;
-    const known = this.#requests.get(op.requestId, op.key, clock.now());
-    if (known) return this.#settle(op, known, preferenceList, deadlineMs);
-    const caughtUp = await this.#catchUp(op, preferenceList, deadlineMs);
-    if (caughtUp instanceof RingCacheError) return caughtUp;
-    if (caughtUp) {
-      this.#requests.remember(op.key, { id: op.requestId, outcome: caughtUp }, clock.now());
-      return this.#settle(op, caughtUp, preferenceList, deadlineMs);
+  ): Promise<void> {
+    const now = this.#view.scheduler.now();
+    const applied: AppliedRequest[] = [];
+    let lastWriter: { done: Done; outcome: OperationResult } | undefined;
+    const done = batch.map((p, i): Done => {
+      if (p.known) {
+        applied.push({ id: p.op.requestId, outcome: p.known });
+        return { p, outcome: p.known };
+      }
+      try {
+        const local = applyLocal(this.#store, p.op, versions[i]);
+        applied.push({ id: p.op.requestId, outcome: local.result });
+        this.#requests.remember(key, { id: p.op.requestId, outcome: local.result }, now);
+        const d = { p, outcome: local.result };
+        if (local.written) lastWriter = { done: d, outcome: local.result };
+        return d;
+      } catch (err) {
+        if (err instanceof RingCacheError) return { p, outcome: err };
+        throw err;
+      }
+    });
+    const record = this.#store.readRecord(key);
+    // Nothing written and nothing to settle (a cas that conflicted, a touch of an absent key).
+    if (!record || (!lastWriter && !batch.some((p) => p.known))) {
+      for (const d of done) d.p.resolve(d.outcome);
+      return;
     }
-    if (clock.now() >= deadlineMs) {
-      return new RingCacheError(
-        'DEADLINE_EXCEEDED',
-        `${op.kind} of key '${op.key}' not applied: its deadline passed during catch-up`,
+    // The record ends the round at the ballot, whatever wrote last: the last writer reports it.
+    if (!sameVersion(record.version, ballot)) {
+      this.#store.applyRecord(key, { ...record, version: ballot });
+      if (lastWriter) lastWriter.done.outcome = withVersion(lastWriter.outcome, ballot);
+    }
+    this.#fence.reached(key, ballot);
+    const w = Math.max(
+      requiredReplicas('default', 'write', this.#rep),
+      ...batch.map((p) => requiredReplicas(p.op.consistency, 'write', this.#rep)),
+    );
+    const accepted = { ...record, version: ballot };
+    const acks = await this.#writer.replicate(key, accepted, preferenceList, w, deadlineMs, applied);
+    for (const { p, outcome } of done) {
+      if (acks.acknowledged >= w || outcome instanceof RingCacheError) {
+        p.resolve(outcome);
+        continue;
+      }
+      p.resolve(
+        new RingCacheError(
+          'QUORUM_NOT_MET',
+          `${p.op.kind} of key '${key}' was acknowledged by ${acks.acknowledged} of the ${w} replicas it needs ` +
+            `(write quorum ${w}, replication factor ${this.#rep.factor}; not acknowledged: ${acks.missing.join(', ') || 'none'}). ` +
+            `It was applied once; a retry with the same request returns its outcome without applying it again.`,
+        ),
       );
     }
-    const local = applyLocal(this.#store, op);
-    const request = { id: op.requestId, outcome: local.result };
-    this.#requests.remember(op.key, request, clock.now());
-    if (!local.written || this.#rep.factor === 1) return local.result;
-    return this.#replicated(op, local.result, preferenceList, deadlineMs, request);
-  }
-
-  /** A request applied before: the record this node holds now goes to the replicas, then the first outcome. */
-  #settle(
-    op: ReadModifyWrite & { requestId: string },
-    outcome: Outcome,
-    preferenceList: readonly string[],
-    deadlineMs: number,
-  ): Promise<Outcome> | Outcome {
-    if (this.#rep.factor === 1 || outcome instanceof RingCacheError) return outcome;
-    return this.#replicated(op, outcome, preferenceList, deadlineMs, { id: op.requestId, outcome });
-  }
-
-  async #replicated(
-    op: ReadModifyWrite,
-    outcome: Outcome,
-    preferenceList: readonly string[],
-    deadlineMs: number,
-    request: { id: string; outcome: Exclude<Outcome, RingCacheError> } | undefined,
-  ): Promise<Outcome> {
-    const record = this.#store.readRecord(op.key);
-    if (!record) return outcome;
-    // At least the configured W, whatever the call asked: the next coordinator's catch-up reads
-    // N - W + 1 copies, which must overlap this write (a per-call 'one' would let it slip past).
-    const w = Math.max(
-      requiredReplicas(op.consistency, 'write', this.#rep),
-      requiredReplicas('default', 'write', this.#rep),
-    );
-    const acks = await this.#writer.replicate(op.key, record, preferenceList, w, deadlineMs, request);
-    if (acks.acknowledged >= w) return outcome;
-    return new RingCacheError(
-      'QUORUM_NOT_MET',
-      `${op.kind} of key '${op.key}' was acknowledged by ${acks.acknowledged} of the ${w} replicas it needs ` +
-        `(write quorum ${w}, replication factor ${this.#rep.factor}; unreachable: ${acks.missing.join(', ') || 'none'}). ` +
-        `It was applied once; a retry with the same request returns its outcome without applying it again.`,
-    );
   }
 
   /** A replica's copy, kept if newer; one this node's limits refuse counts as an answer all the same. */
@@ -120,65 +254,104 @@ export class ReadModifyWriter {
   }
 
   /**
-   * Brings this copy up to the newest among N - W + 1 copies (its own included). Resolves with the
-   * request's outcome when a replica already holds it, undefined once caught up, or QUORUM_NOT_MET
-   * when too few replicas answered before the deadline (then nothing was applied).
+   * Step 2: this node and N - W + 1 replicas in all promise `ballot` and send their copies, the newest
+   * of which this node takes; requests of the batch a replica holds the outcome of are marked known.
    */
-  #catchUp(
-    op: ReadModifyWrite & { requestId: string },
+  #prepare(
+    key: string,
+    ballot: Version,
+    batch: Pending[],
     preferenceList: readonly string[],
     deadlineMs: number,
-  ): Promise<Outcome | undefined> {
-    const others = copyHolders(this.#view, op.key, preferenceList);
+  ): Promise<Prepared> {
+    const clock = this.#view.scheduler;
+    const refusedHere = this.#fence.prepare(key, ballot, this.#store.versionOf(key), clock.now());
+    if (refusedHere) {
+      this.#store.hlc.observe(refusedHere);
+      return Promise.resolve('contended');
+    }
+    const others = copyHolders(this.#view, key, preferenceList);
     // While this node catches up its own copy proves nothing: one more replica must answer instead.
     const own = this.#view.catchingUp() ? 0 : 1;
     const needed = Math.min(this.#rep.factor - this.#rep.writeQuorum + 1 - own, preferenceList.length - 1);
-    if (needed <= 0) return Promise.resolve(undefined);
+    if (needed <= 0) return Promise.resolve('granted');
+    const kind = batch[0]?.op.kind ?? 'read-modify-write';
     if (others.length < needed) {
       return Promise.resolve(
         new RingCacheError(
           'QUORUM_NOT_MET',
-          `${op.kind} of key '${op.key}' not applied: it must read ${needed + 1} replicas first and only ${others.length + 1} of ${preferenceList.join(', ')} are alive`,
+          `${kind} of key '${key}' not applied: it must read ${needed + 1} replicas first and only ${others.length + 1} of ${preferenceList.join(', ')} are alive`,
         ),
       );
     }
+    const requestIds = batch.filter((p) => !p.known).map((p) => p.op.requestId);
     return new Promise((resolve) => {
-      let answered = 0;
+      let granted = 0;
+      let refused = 0;
       let outstanding = others.length;
       let done = false;
-      const finish = (v: Outcome | undefined) => {
+      const finish = (v: Prepared) => {
         if (done) return;
         done = true;
         resolve(v);
       };
+      const answered = (found: Lookup) => {
+        if (found.refused) {
+          this.#store.hlc.observe(found.refused);
+          refused++;
+          return;
+        }
+        granted++;
+        if (found.record) this.#applyCopy(key, found.record);
+        for (const request of found.known) {
+          const p = batch.find((b) => b.op.requestId === request.id);
+          if (p && !p.known) {
+            p.known = request.outcome;
+            this.#requests.remember(key, request, clock.now());
+          }
+        }
+      };
       const ask = (replica: string) => {
-        void this.#view.transport.lookup(replica, op.key, op.requestId, deadlineMs).then((found) => {
+        void this.#view.transport.lookup(replica, key, { ballot, requestIds }, deadlineMs).then((found) => {
           if (done) return;
           if (found instanceof RingCacheError) {
             // A connection refused or still coming up fails at once: ask again while time is left,
             // so a replica that is merely reconnecting still answers in time.
-            const retryAtMs = this.#view.scheduler.now() + LOOKUP_RETRY_MS;
+            const retryAtMs = clock.now() + LOOKUP_RETRY_MS;
             if (found.code === 'UNAVAILABLE' && retryAtMs < deadlineMs) {
-              this.#view.scheduler.setTimeout(() => done || ask(replica), LOOKUP_RETRY_MS);
+              clock.setTimeout(() => done || ask(replica), LOOKUP_RETRY_MS);
               return;
             }
-          } else {
-            answered++;
-            if (found.record) this.#applyCopy(op.key, found.record);
-            if (found.outcome) return finish(found.outcome);
-          }
-          if (answered >= needed) return finish(undefined);
-          if (--outstanding === 0) {
-            finish(
-              new RingCacheError(
-                'QUORUM_NOT_MET',
-                `${op.kind} of key '${op.key}' not applied: ${answered} of the ${needed} other replicas it must read first answered before the deadline`,
-              ),
-            );
-          }
+          } else answered(found);
+          if (granted >= needed) return finish('granted');
+          if (--outstanding + granted >= needed) return;
+          if (refused > 0) return finish('contended');
+          finish(
+            new RingCacheError(
+              'QUORUM_NOT_MET',
+              `${kind} of key '${key}' not applied: ${granted} of the ${needed} other replicas it must read first answered before the deadline`,
+            ),
+          );
         });
       };
       for (const replica of others) ask(replica);
     });
+  }
+}
+
+function sameVersion(a: Version, b: Version): boolean {
+  return a.timestamp === b.timestamp && a.node === b.node;
+}
+
+/** The outcome of the batch's last write, which now reports the version the round ended at. */
+function withVersion(outcome: Outcome, version: Version): Outcome {
+  if (outcome instanceof RingCacheError) return outcome;
+  switch (outcome.kind) {
+    case 'set':
+    case 'incr':
+    case 'cas':
+      return { ...outcome, version };
+    default:
+      return outcome;
   }
 }

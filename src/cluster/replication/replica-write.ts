@@ -40,7 +40,7 @@ export class ReplicaWriter {
     preferenceList: readonly string[],
     needed: number,
     deadlineMs: number,
-    request?: AppliedRequest,
+    requests?: readonly AppliedRequest[],
   ): Promise<WriteAcks> {
     const self = this.#view.selfId;
     const acks: WriteAcks = { acknowledged: 1, holders: [self], missing: [] };
@@ -74,10 +74,11 @@ export class ReplicaWriter {
           settle(replica, undefined);
           continue;
         }
-        const write = standIn ? { key, record, hintFor: replica, request } : { key, record, request };
+        const write = standIn ? { key, record, hintFor: replica, requests } : { key, record, requests };
         void this.#view.transport.replicate(target, write, deadlineMs).then((refused) => {
           if (!refused) return settle(replica, target);
-          this.#keepHint(replica, key, record);
+          // A replica that promised a higher ballot holds, or will hold, what supersedes this write.
+          if (refused.code !== 'ABORTED') this.#keepHint(replica, key, record);
           settle(replica, undefined);
         });
       }

@@ -25,6 +25,8 @@ import {
   appliedFromPacked,
   appliedToPacked,
   lookupFromPacked,
+  prepareFromPacked,
+  prepareToPacked,
   lookupToPacked,
   operationFromPacked,
   outcomeToPacked,
@@ -367,7 +369,7 @@ describe('writeToPacked and writeFromPacked', () => {
   });
 });
 
-describe('writeToPacked and writeFromPacked with a request', () => {
+describe('writeToPacked and writeFromPacked with requests (a round accept)', () => {
   const record: StoreRecord = {
     value: Buffer.from('7'),
     flags: 1,
@@ -377,11 +379,11 @@ describe('writeToPacked and writeFromPacked with a request', () => {
   };
   const version = record.version;
 
-  it('appends the request id and its applied outcome as elements 8 and 9', () => {
+  it('appends each request id and its applied outcome from element 8 on', () => {
     const write: ReplicaWrite = {
       key: 'k',
       record,
-      request: { id: 'r1', outcome: { kind: 'incr', value: 7, version } },
+      requests: [{ id: 'r1', outcome: { kind: 'incr', value: 7, version } }],
     };
     expect(writeToPacked(write)).to.deep.equal([
       'k',
@@ -397,6 +399,19 @@ describe('writeToPacked and writeFromPacked with a request', () => {
     ]);
   });
 
+  it('carries every request of a batch, in order', () => {
+    const write: ReplicaWrite = {
+      key: 'k',
+      record,
+      requests: [
+        { id: 'r1', outcome: { kind: 'incr', value: 6, version: { timestamp: 5, node: 'n2' } } },
+        { id: 'r2', outcome: { kind: 'incr', value: 7, version } },
+      ],
+    };
+    expect(writeToPacked(write)).to.have.lengthOf(12);
+    expect(writeFromPacked(writeToPacked(write))).to.deep.equal(write);
+  });
+
   it('writes nothing past hintFor when the write carries no request', () => {
     expect(writeToPacked({ key: 'k', record })).to.have.lengthOf(8);
     expect(writeToPacked({ key: 'k', record, hintFor: 'n4' })).to.have.lengthOf(8);
@@ -405,20 +420,20 @@ describe('writeToPacked and writeFromPacked with a request', () => {
   const writes: [string, ReplicaWrite][] = [
     [
       'an incr',
-      { key: 'k', record, request: { id: 'r-incr', outcome: { kind: 'incr', value: 7, version } } },
+      { key: 'k', record, requests: [{ id: 'r-incr', outcome: { kind: 'incr', value: 7, version } }] },
     ],
-    ['a cas', { key: 'k', record, request: { id: 'r-cas', outcome: { kind: 'cas', version } } }],
-    ['a touch', { key: 'k', record, request: { id: 'r-touch', outcome: { kind: 'touch', found: true } } }],
+    ['a cas', { key: 'k', record, requests: [{ id: 'r-cas', outcome: { kind: 'cas', version } }] }],
+    ['a touch', { key: 'k', record, requests: [{ id: 'r-touch', outcome: { kind: 'touch', found: true } }] }],
     [
       'a conditional set that stored',
-      { key: 'k', record, request: { id: 'r-set', outcome: { kind: 'set', stored: true, version } } },
+      { key: 'k', record, requests: [{ id: 'r-set', outcome: { kind: 'set', stored: true, version } }] },
     ],
     [
       'a conditional set that stored nothing and found no version',
       {
         key: 'k',
         record,
-        request: { id: 'r-set', outcome: { kind: 'set', stored: false, version: undefined } },
+        requests: [{ id: 'r-set', outcome: { kind: 'set', stored: false, version: undefined } }],
       },
     ],
     [
@@ -427,7 +442,7 @@ describe('writeToPacked and writeFromPacked with a request', () => {
         key: 'k',
         record,
         hintFor: 'n4',
-        request: { id: 'r-hint', outcome: { kind: 'incr', value: -1, version } },
+        requests: [{ id: 'r-hint', outcome: { kind: 'incr', value: -1, version } }],
       },
     ],
   ];
@@ -442,14 +457,13 @@ describe('writeToPacked and writeFromPacked with a request', () => {
     });
   }
 
-  it('reads no request when its id is empty or not a string, or its outcome is unreadable', () => {
+  it('refuses the whole write when a request id is empty or not a string, or its outcome is unreadable', () => {
+    // Read as a plain write, an accept would skip the ballot check: it must not be taken at all.
     const plain = writeToPacked({ key: 'k', record });
     const applied = appliedToPacked({ kind: 'touch', found: true });
     const tails: unknown[][] = [['', applied], [7, applied], ['r1', [9, true]], ['r1', 'touch'], ['r1']];
     for (const tail of tails) {
-      const got = writeFromPacked([...plain, ...tail]);
-      expect(got, JSON.stringify(tail)).to.deep.equal({ key: 'k', record });
-      expect(got, JSON.stringify(tail)).to.not.have.property('request');
+      expect(writeFromPacked([...plain, ...tail]), JSON.stringify(tail)).to.equal(undefined);
     }
   });
 });
@@ -538,6 +552,20 @@ describe('appliedToPacked and appliedFromPacked', () => {
   });
 });
 
+describe('prepareToPacked and prepareFromPacked', () => {
+  it('carries the key, the request ids and the ballot there and back through a frame', () => {
+    const prepare = { ballot: { timestamp: 1_700_000_000_321, node: 'n3' }, requestIds: ['a.1', 'a.2'] };
+    const frame = unpackFrame(packFrame(1, 0, [prepareToPacked('k', prepare)]));
+    expect(prepareFromPacked(frame[2])).to.deep.equal({ key: 'k', prepare });
+  });
+
+  it('is undefined for a bare key and for an item with no ballot node', () => {
+    for (const p of ['k', ['k'], ['k', 'r1'], ['k', [], 5], ['k', [], 5, '']]) {
+      expect(prepareFromPacked(p), inspect(p)).to.equal(undefined);
+    }
+  });
+});
+
 describe('lookupToPacked and lookupFromPacked', () => {
   const record: StoreRecord = {
     value: Buffer.from('3'),
@@ -555,23 +583,33 @@ describe('lookupToPacked and lookupFromPacked', () => {
   };
   const outcome: OperationResult = { kind: 'incr', value: 3, version: record.version };
 
-  it('packs the record as a replica write of the key, then the applied outcome', () => {
-    expect(lookupToPacked('k', { record, outcome })).to.deep.equal([
+  const known = [{ id: 'r1', outcome }];
+  const refused = { timestamp: 1_700_000_000_999, node: 'n1' };
+
+  it('packs the record as a replica write of the key, then the known requests as pairs', () => {
+    expect(lookupToPacked('k', { record, known })).to.deep.equal([
       writeToPacked({ key: 'k', record }),
-      appliedToPacked(outcome),
+      ['r1', appliedToPacked(outcome)],
     ]);
   });
 
-  it('packs a lookup that found neither as [[], null]', () => {
-    expect(lookupToPacked('k', { record: undefined, outcome: undefined })).to.deep.equal([[], null]);
+  it('packs a lookup that found neither as [[], []], and a refusal after them', () => {
+    expect(lookupToPacked('k', { record: undefined, known: [] })).to.deep.equal([[], []]);
+    expect(lookupToPacked('k', { record: undefined, known: [], refused })).to.deep.equal([
+      [],
+      [],
+      refused.timestamp,
+      'n1',
+    ]);
   });
 
   const lookups: [string, Lookup][] = [
-    ['a record and an outcome', { record, outcome }],
-    ['neither a record nor an outcome', { record: undefined, outcome: undefined }],
-    ['only a record', { record, outcome: undefined }],
-    ['only a tombstone', { record: tombstone, outcome: undefined }],
-    ['only an outcome', { record: undefined, outcome }],
+    ['a record and a known request', { record, known }],
+    ['neither a record nor a known request', { record: undefined, known: [] }],
+    ['only a record', { record, known: [] }],
+    ['only a tombstone', { record: tombstone, known: [] }],
+    ['only a known request', { record: undefined, known }],
+    ['a refusal', { record: undefined, known: [], refused }],
   ];
   for (const [name, lookup] of lookups) {
     it(`gives back ${name} unchanged`, () => {
@@ -585,7 +623,7 @@ describe('lookupToPacked and lookupFromPacked', () => {
   }
 
   it('is undefined for anything but an array', () => {
-    for (const p of [undefined, null, 'x', 1, { record, outcome }]) {
+    for (const p of [undefined, null, 'x', 1, { record, known }, [[], null], [[], ['r1', [9]]]]) {
       expect(lookupFromPacked(p), inspect(p)).to.equal(undefined);
     }
   });

@@ -1,0 +1,54 @@
+import { expect } from 'chai';
+import { BallotFence, PROMISE_WINDOW_MS } from '../../../../src/cluster/replication/ballots';
+
+const v = (timestamp: number, node = 'n1') => ({ timestamp, node });
+
+describe('BallotFence (read-modify-write prepare and accept)', () => {
+  it('grants a ballot above the held version and refuses one at or below it, naming the fence', () => {
+    const f = new BallotFence();
+    expect(f.prepare('k', v(10), v(5), 0)).to.equal(undefined);
+    expect(new BallotFence().prepare('k', v(5), v(5), 0)).to.deep.equal(v(5));
+    expect(new BallotFence().prepare('k', v(4, 'n9'), v(5), 0)).to.deep.equal(v(5));
+  });
+
+  it('refuses a prepare at or below a ballot promised before, and grants a higher one', () => {
+    const f = new BallotFence();
+    f.prepare('k', v(10, 'n1'), undefined, 0);
+    expect(f.prepare('k', v(9, 'n2'), undefined, 0)).to.deep.equal(v(10, 'n1'));
+    expect(f.prepare('k', v(10, 'n1'), undefined, 0)).to.deep.equal(v(10, 'n1'));
+    expect(f.prepare('k', v(10, 'n2'), undefined, 0)).to.equal(undefined); // node id breaks the tie
+    expect(f.prepare('other', v(1), undefined, 0)).to.equal(undefined); // per key
+  });
+
+  it('refuses the accept of a coordinator that lost the key to a higher ballot', () => {
+    const f = new BallotFence();
+    f.prepare('k', v(10, 'n1'), undefined, 0);
+    f.prepare('k', v(20, 'n2'), undefined, 0);
+    expect(f.accepts('k', v(10, 'n1'), undefined)).to.deep.equal(v(20, 'n2'));
+    expect(f.accepts('k', v(20, 'n2'), undefined)).to.equal(undefined);
+  });
+
+  it('refuses an accept below the held version once the promise is gone, and takes the same one again', () => {
+    const f = new BallotFence();
+    f.prepare('k', v(20), undefined, 0);
+    f.reached('k', v(20));
+    expect(f.size).to.equal(0);
+    expect(f.accepts('k', v(10), v(20))).to.deep.equal(v(20)); // a slow coordinator's late write
+    expect(f.accepts('k', v(20), v(20))).to.equal(undefined); // the same accept, resent
+  });
+
+  it('keeps a promise that a lower version reached', () => {
+    const f = new BallotFence();
+    f.prepare('k', v(20), undefined, 0);
+    f.reached('k', v(19));
+    expect(f.size).to.equal(1);
+  });
+
+  it('forgets a promise no accept followed within the window', () => {
+    const f = new BallotFence();
+    f.prepare('k', v(20), undefined, 0);
+    f.prepare('j', v(1), undefined, PROMISE_WINDOW_MS + 1);
+    expect(f.size).to.equal(1);
+    expect(f.prepare('k', v(15), undefined, PROMISE_WINDOW_MS + 1)).to.equal(undefined);
+  });
+});
