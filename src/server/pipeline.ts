@@ -110,6 +110,15 @@ function packedFormat(executor: OperationExecutor): FrameFormat<Buffer, unknown[
 
 type AnyStream = grpc.ServerDuplexStream<unknown, unknown>;
 
+interface StreamState {
+  framesInFlight: number;
+  /**
+   * The client half-closed (grpcurl, Python and Go clients send their frames, then close the send
+   * side): the frames still running are answered, then the stream ends.
+   */
+  halfClosed: boolean;
+}
+
 /**
  * Serves Cache.Pipeline and Cache.PipelinePacked streams: each request frame is answered by one reply
  * frame, one result per operation in order. Operations of a frame run concurrently; a frame whose
@@ -118,7 +127,7 @@ type AnyStream = grpc.ServerDuplexStream<unknown, unknown>;
  */
 export class PipelineStreams {
   readonly #deps: PipelineDeps;
-  readonly #open = new Map<AnyStream, { framesInFlight: number }>();
+  readonly #open = new Map<AnyStream, StreamState>();
   #draining = false;
   #onIdle: (() => void) | undefined;
   /** Frames and operations answered: exposed as metrics (batching shows as operations per frame). */
@@ -155,7 +164,7 @@ export class PipelineStreams {
       stream.emit('error', { code: Code.UNAVAILABLE, details: 'node is shutting down; use another node' });
       return;
     }
-    const state = { framesInFlight: 0 };
+    const state: StreamState = { framesInFlight: 0, halfClosed: false };
     this.#open.set(stream, state);
     const forwarded = isForwarded(stream.metadata, this.#deps.clusterToken);
     stream.on('data', (raw: unknown) => {
@@ -182,15 +191,16 @@ export class PipelineStreams {
       if (this.#open.size === 0) this.#onIdle?.();
     };
     stream.on('end', () => {
-      if (state.framesInFlight === 0) stream.end();
-      forget();
+      state.halfClosed = true;
+      this.#maybeEnd(stream, state);
     });
     stream.on('error', forget);
     stream.on('cancelled', forget);
   }
 
-  #maybeEnd(stream: AnyStream, state: { framesInFlight: number }): void {
-    if (this.#draining && state.framesInFlight === 0 && this.#open.has(stream)) {
+  /** Ends a stream that has nothing left to answer, once its client half-closed or the node drains. */
+  #maybeEnd(stream: AnyStream, state: StreamState): void {
+    if ((this.#draining || state.halfClosed) && state.framesInFlight === 0 && this.#open.has(stream)) {
       stream.end();
       this.#open.delete(stream);
       if (this.#open.size === 0) this.#onIdle?.();
