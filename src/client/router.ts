@@ -39,6 +39,13 @@ export class Router {
   #allLive: boolean;
   readonly #opts: RouterOptions;
   readonly #connections = new Map<string, PackedConnection>();
+  /**
+   * Held (ref'd) while any call waits, so that an awaited call settles even when no socket or timer
+   * of its own keeps the process running: with every node down, a script's top-level await would
+   * otherwise end the process with code 13 and no message (issue 12 §2). Unref'd when none waits.
+   */
+  readonly #keepAlive = setInterval(() => undefined, 0x7fffffff).unref();
+  #waiting = 0;
 
   constructor(map: ClusterMap, opts: RouterOptions) {
     this.#map = map;
@@ -94,15 +101,39 @@ export class Router {
   ): Promise<T> {
     const deadlineMs = Date.now() + timeoutMs;
     const candidates = this.candidates(key);
+    if (this.#waiting++ === 0) this.#keepAlive.ref();
+    let sent: Promise<PackedReply<O>>;
+    try {
+      sent = this.#send(candidates[0]!, op, deadlineMs);
+    } catch (err) {
+      this.#settled();
+      throw err;
+    }
     // Fast path without an async frame: one send, one callback.
-    return this.#send(candidates[0]!, op, deadlineMs).then((res) =>
-      res[0] === Code.OK || !this.#shouldRetry(op, res)
-        ? answer(res)
-        : this.#failover(key, op, deadlineMs, res).then(answer),
-    );
+    return sent.then((res) => {
+      if (res[0] === Code.OK || !this.#shouldRetry(op, res)) {
+        this.#settled();
+        return answer(res);
+      }
+      return this.#failover(key, op, deadlineMs, res).then(
+        (last) => {
+          this.#settled();
+          return answer(last);
+        },
+        (err: unknown) => {
+          this.#settled();
+          throw err;
+        },
+      );
+    });
+  }
+
+  #settled(): void {
+    if (--this.#waiting === 0) this.#keepAlive.unref();
   }
 
   close(): void {
+    clearInterval(this.#keepAlive);
     for (const c of this.#connections.values()) c.close();
     this.#connections.clear();
   }
@@ -129,9 +160,12 @@ export class Router {
     first: PackedReply<O>,
   ): Promise<PackedReply<O>> {
     const failures = new Map<string, { times: number; message: string }>();
+    // Whether some replica was reached but ran out of time: else every one was down or refused.
+    let timedOut = false;
     const note = (id: string, res: PackedReply) => {
       const f = failures.get(id);
       failures.set(id, { times: (f?.times ?? 0) + 1, message: String(res[1]) });
+      if (res[0] === Code.DEADLINE_EXCEEDED) timedOut = true;
     };
     note(this.candidates(key)[0]!, first);
     let skipFirst = true;
@@ -148,7 +182,7 @@ export class Router {
       }
       const left = deadlineMs - Date.now();
       if (round >= this.#opts.maxRetries || left <= 0) {
-        const code = left <= 0 ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE';
+        const code = left <= 0 && timedOut ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE';
         const tried = [...failures].map(([id, f]) => `${id} (${f.times}x): ${f.message}`).join('; ');
         const kind = OP_KIND[op[0]] ?? 'operation';
         throw new RingCacheError(
