@@ -114,11 +114,33 @@ export function packFrame(head1: number, head2: unknown, items: readonly unknown
   return packr.pack(frame);
 }
 
+/**
+ * The frame in `payload`. Throws a TypeError whose message is about the frame, never the decoder's
+ * own ("Maximum call stack size exceeded", "Data read, but end of buffer not reached"): it reaches
+ * the caller as an INVALID_ARGUMENT.
+ */
 export function unpackFrame(payload: Buffer): unknown[] {
-  const frame: unknown = packr.unpack(payload);
+  if (!(payload instanceof Uint8Array)) throw new TypeError('the payload is not a PackedFrame');
+  let frame: unknown;
+  try {
+    frame = packr.unpack(payload);
+  } catch (err) {
+    throw new TypeError(
+      `the payload (${payload.length} bytes) is not one msgpack value: ${decoderProblem(err)}`,
+    );
+  }
   if (!Array.isArray(frame) || frame.length < 2)
     throw new TypeError('a packed frame must be an array [id, n, ...]');
   return frame;
+}
+
+/** What went wrong in msgpack terms, for a person who sent the bytes. */
+function decoderProblem(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof RangeError && /call stack/i.test(message)) return 'it nests too deeply';
+  if (/end of buffer not reached/i.test(message)) return 'bytes follow the first value';
+  if (/unexpected end|end of buffer|out of range|beyond/i.test(message)) return 'it is cut off';
+  return 'it does not decode';
 }
 
 /** PackedFrame { bytes payload = 1 } written by hand: field 1, wire type 2, varint length, bytes. */

@@ -7,6 +7,7 @@ import type { ClusterConfig, NodeConfig } from '../config/types';
 import { RingCacheError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { loadServices, withRawPayloads } from '../proto/load';
+import { guardRequests, withStrictRequests } from '../proto/strict-decode';
 import type { Store } from '../store/store';
 import { cacheService } from './cache-service';
 import { clusterService } from './cluster-service';
@@ -197,10 +198,31 @@ export class CacheNode {
       leave: (id) => core.leave(id),
     });
     this.#endWatches = cluster.endWatches;
-    this.#grpc.addService(withRawPayloads(services.Cache.service, ['PipelinePacked']), cache.handlers);
+    // Every request is decoded strictly: a malformed one is the caller's INVALID_ARGUMENT (issue 12 §4).
+    const strict = (
+      service: grpc.ServiceDefinition,
+      name: string,
+      handlers: grpc.UntypedServiceImplementation,
+    ): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] => {
+      const definition = withStrictRequests(service, name);
+      return [definition, guardRequests(definition, handlers, name)];
+    };
     this.#grpc.addService(
-      services.Cluster.service,
-      requireClusterToken(services.Cluster.service, cluster.handlers, this.#clusterToken, ['Join', 'Leave']),
+      ...strict(
+        withRawPayloads(services.Cache.service, ['PipelinePacked']),
+        'ringcache.v1.Cache',
+        cache.handlers,
+      ),
+    );
+    this.#grpc.addService(
+      ...strict(
+        services.Cluster.service,
+        'ringcache.v1.Cluster',
+        requireClusterToken(services.Cluster.service, cluster.handlers, this.#clusterToken, [
+          'Join',
+          'Leave',
+        ]),
+      ),
     );
     const peer = peerService({
       selfId: this.id,
@@ -211,8 +233,11 @@ export class CacheNode {
     this.#replicated = peer.replicated;
     const peerDefinition = withRawPayloads(services.Peer.service, ['Replicate', 'Read']);
     this.#grpc.addService(
-      peerDefinition,
-      requireClusterToken(peerDefinition, peer.handlers, this.#clusterToken),
+      ...strict(
+        peerDefinition,
+        'ringcache.v1.Peer',
+        requireClusterToken(peerDefinition, peer.handlers, this.#clusterToken),
+      ),
     );
     this.#health.addToServer(this.#grpc);
     addReflection(this.#grpc);

@@ -22,9 +22,25 @@ import type { Version } from '../store/version';
 
 const CONSISTENCY: readonly Consistency[] = ['default', 'one', 'quorum', 'all'];
 
-/** A wire consistency; an unknown value is taken as the default, as the proto documents. */
-export function consistencyFromWire(n: number): Consistency {
-  return CONSISTENCY[n] ?? 'default';
+/** A wire consistency, or undefined when the value is unknown. */
+export function knownConsistency(n: unknown): Consistency | undefined {
+  return typeof n === 'number' ? CONSISTENCY[n] : undefined;
+}
+
+/** A wire consistency; an unknown value is the caller's mistake (INVALID_ARGUMENT, thrown). */
+export function consistencyFromWire(n: unknown): Consistency {
+  const c = knownConsistency(n);
+  if (c) return c;
+  throw new RingCacheError(
+    'INVALID_ARGUMENT',
+    `consistency ${shown(n)} is unknown; use 0 (DEFAULT), 1 (ONE), 2 (QUORUM) or 3 (ALL)`,
+  );
+}
+
+/** A value from a request, for an error message: cut, so that a huge one cannot flood the reply. */
+export function shown(v: unknown, max = 64): string {
+  const text = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'bigint' ? `${v}` : String(v);
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
 }
 
 export function consistencyToWire(c: Consistency): number {
@@ -65,6 +81,15 @@ function requestIdOf(id: string | undefined): { requestId?: string } {
 
 /** A protobuf Operation as the core's; the INVALID_ARGUMENT error when it cannot be one. */
 export function operationFromMsg(msg: OperationMsg): Operation | RingCacheError {
+  try {
+    return translate(msg);
+  } catch (err) {
+    if (err instanceof RingCacheError) return err;
+    throw err;
+  }
+}
+
+function translate(msg: OperationMsg): Operation | RingCacheError {
   // A oneof naming a kind whose body is missing (a hand-built message) names no operation either.
   if (!(msg as unknown as Record<string, unknown>)[msg.op]) return noKind(msg.id);
   switch (msg.op) {

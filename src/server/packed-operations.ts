@@ -1,4 +1,4 @@
-import type { Operation, OperationResult, Outcome } from '../cluster/replication/operation';
+import type { Consistency, Operation, OperationResult, Outcome } from '../cluster/replication/operation';
 import type { Lookup, Prepare, ReplicaWrite } from '../cluster/peer-transport';
 import type { AppliedRequest } from '../cluster/replication/request-log';
 import { RingCacheError } from '../errors';
@@ -6,7 +6,7 @@ import { Code } from '../proto/messages';
 import { OpCode, type PackedRecord, type PackedResult } from '../proto/packed';
 import { wireCodeOf } from '../proto/status-codes';
 import type { StoreRecord, ValueFlags } from '../store/types';
-import { consistencyFromWire, remainingTtlMs, setModeFromWire } from './operation-wire';
+import { consistencyFromWire, remainingTtlMs, setModeFromWire, shown } from './operation-wire';
 
 /**
  * Cache.PipelinePacked and the Peer streams, read straight into the core's types and written straight
@@ -19,50 +19,105 @@ const EMPTY = Buffer.alloc(0);
 const bin = (v: unknown): Buffer =>
   Buffer.isBuffer(v) ? v : v instanceof Uint8Array ? Buffer.from(v) : EMPTY;
 
+/**
+ * Reads the fields of a packed operation strictly: a field of the wrong msgpack type is the caller's
+ * INVALID_ARGUMENT, named, as the unary path would answer it; nothing is read as a default instead.
+ * Throws; operationFromPacked returns what it throws.
+ */
+function invalid(field: string, what: string, v: unknown): never {
+  const type = v === null ? 'nil' : Buffer.isBuffer(v) || v instanceof Uint8Array ? 'bin' : typeof v;
+  throw new RingCacheError('INVALID_ARGUMENT', `${field} must be ${what}; got ${type} ${shown(v)}`);
+}
+
+function keyAt(p: readonly unknown[]): string {
+  const v = p[1];
+  return typeof v === 'string' ? v : invalid('key', 'a string (msgpack str)', v);
+}
+
+function bytesAt(p: readonly unknown[], i: number, field: string): Buffer {
+  const v = p[i];
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  return invalid(field, 'bytes (msgpack bin)', v);
+}
+
+/** An integer field; absent (nil or missing) reads as 0, as an unset proto3 field. */
+function intAt(p: readonly unknown[], i: number, field: string): number {
+  const v = p[i];
+  if (v === undefined || v === null) return 0;
+  return typeof v === 'number' && Number.isSafeInteger(v)
+    ? v
+    : invalid(field, 'an integer within +-(2^53-1)', v);
+}
+
+function consistencyAt(p: readonly unknown[], i: number): Consistency {
+  const v = p[i];
+  return v === undefined || v === null ? 'default' : consistencyFromWire(v);
+}
+
 /** The optional request id a read-modify-write carries last (packed.ts layouts). */
 function requestIdAt(p: readonly unknown[], i: number): { requestId?: string } {
   const id = p[i];
-  return typeof id === 'string' && id !== '' ? { requestId: id } : {};
+  if (id === undefined || id === null || id === '') return {};
+  if (typeof id !== 'string') return invalid('request_id', 'a string', id);
+  if (id.length > MAX_REQUEST_ID_LENGTH) {
+    throw new RingCacheError(
+      'INVALID_ARGUMENT',
+      `request_id is ${id.length} characters; at most ${MAX_REQUEST_ID_LENGTH}`,
+    );
+  }
+  return { requestId: id };
 }
+
+/** Longest request id: the SDK's are about 20 characters; a client's own UUIDs are 36. */
+const MAX_REQUEST_ID_LENGTH = 128;
 
 /** A packed operation as the core's; undefined when its kind is unknown, an error when a field is. */
 export function operationFromPacked(p: readonly unknown[]): Operation | RingCacheError | undefined {
-  const key = str(p[1]);
+  try {
+    return readPacked(p);
+  } catch (err) {
+    if (err instanceof RingCacheError) return err;
+    throw err;
+  }
+}
+
+function readPacked(p: readonly unknown[]): Operation | RingCacheError | undefined {
   switch (p[0]) {
     case 0:
-      return { kind: 'get', key, consistency: consistencyFromWire(num(p[2])) };
+      return { kind: 'get', key: keyAt(p), consistency: consistencyAt(p, 2) };
     case 1: {
-      const mode = setModeFromWire(num(p[5]));
+      const mode = setModeFromWire(intAt(p, 5, 'mode'));
       if (mode instanceof RingCacheError) return mode;
       return {
         kind: 'set',
-        key,
-        value: bin(p[2]),
-        flags: num(p[3]) as ValueFlags,
-        ttlMs: num(p[4]),
+        key: keyAt(p),
+        value: bytesAt(p, 2, 'value'),
+        flags: intAt(p, 3, 'flags') as ValueFlags,
+        ttlMs: intAt(p, 4, 'ttl_ms'),
         mode,
-        consistency: consistencyFromWire(num(p[6])),
+        consistency: consistencyAt(p, 6),
         ...requestIdAt(p, 7),
       };
     }
     case 2:
-      return { kind: 'delete', key, consistency: consistencyFromWire(num(p[2])) };
+      return { kind: 'delete', key: keyAt(p), consistency: consistencyAt(p, 2) };
     case 3:
       return {
         kind: 'touch',
-        key,
-        ttlMs: num(p[2]),
-        consistency: consistencyFromWire(num(p[3])),
+        key: keyAt(p),
+        ttlMs: intAt(p, 2, 'ttl_ms'),
+        consistency: consistencyAt(p, 3),
         ...requestIdAt(p, 4),
       };
     case 4:
       return {
         kind: 'incr',
-        key,
-        delta: num(p[2]),
-        initial: num(p[3]),
-        ttlMs: num(p[4]),
-        consistency: consistencyFromWire(num(p[5])),
+        key: keyAt(p),
+        delta: intAt(p, 2, 'delta'),
+        initial: intAt(p, 3, 'initial'),
+        ttlMs: intAt(p, 4, 'ttl_ms'),
+        consistency: consistencyAt(p, 5),
         ...requestIdAt(p, 6),
       };
     case 5: {
@@ -71,14 +126,16 @@ export function operationFromPacked(p: readonly unknown[]): Operation | RingCach
           'INVALID_ARGUMENT',
           'expected is missing: pass the version returned by Get',
         );
+      const node = p[7];
+      if (typeof node !== 'string') return invalid('expected.node', 'a string', node);
       return {
         kind: 'cas',
-        key,
-        expected: { timestamp: num(p[6]), node: str(p[7]) },
-        value: bin(p[2]),
-        flags: num(p[3]) as ValueFlags,
-        ttlMs: num(p[4]),
-        consistency: consistencyFromWire(num(p[5])),
+        key: keyAt(p),
+        expected: { timestamp: intAt(p, 6, 'expected.timestamp'), node },
+        value: bytesAt(p, 2, 'value'),
+        flags: intAt(p, 3, 'flags') as ValueFlags,
+        ttlMs: intAt(p, 4, 'ttl_ms'),
+        consistency: consistencyAt(p, 5),
         ...requestIdAt(p, 8),
       };
     }

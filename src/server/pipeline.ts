@@ -12,7 +12,7 @@ import {
 import { packFrame, unpackFrame, type PackedResult } from '../proto/packed';
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg, type OperationExecutor } from './operation-executor';
-import { consistencyFromWire } from './operation-wire';
+import { knownConsistency } from './operation-wire';
 import { operationFromPacked, outcomeToPacked } from './packed-operations';
 
 export interface PipelineDeps {
@@ -87,8 +87,9 @@ function packedFormat(executor: OperationExecutor): FrameFormat<Buffer, unknown[
     },
     execute: (p, index, ctx) => {
       // get [0, key, consistency]: most of the traffic, answered here when the store can.
-      if (p[0] === 0 && localGet && typeof p[1] === 'string') {
-        const v = localGet(p[1], consistencyFromWire(typeof p[2] === 'number' ? p[2] : 0), ctx.forwarded);
+      const consistency = p[0] === 0 ? knownConsistency(p[2] ?? 0) : undefined;
+      if (consistency && localGet && typeof p[1] === 'string') {
+        const v = localGet(p[1], consistency, ctx.forwarded);
         if (v === null) return [Code.OK, false];
         if (v !== undefined) {
           const ttlMs = v.expiresAtMs === 0 ? 0 : Math.max(1, v.expiresAtMs - ctx.nowMs);

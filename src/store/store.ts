@@ -7,6 +7,7 @@ import { MAX_VALUE_LENGTH } from './slot-table';
 import type { SetMode, StoreOptions, StoredValue, StoreRecord, StoreStats, ValueFlags } from './types';
 import {
   checkExpiresAt,
+  checkFlaggedValue,
   checkFlags,
   checkKey,
   checkSafeInteger,
@@ -98,6 +99,7 @@ export class Store {
     const keyBytes = checkKey(key, this.#maxKeyBytes);
     checkValue(value, this.#maxValueBytes);
     checkFlags(flags);
+    checkFlaggedValue(value, flags);
     const ttlMs = checkTtl(opts?.ttlMs);
     const mode = opts?.mode ?? 'always';
     if (!SET_MODES.includes(mode)) {
@@ -187,6 +189,7 @@ export class Store {
     checkVersion('expected', expected);
     checkValue(value, this.#maxValueBytes);
     checkFlags(flags);
+    checkFlaggedValue(value, flags);
     const ttl = checkTtl(ttlMs);
     const now = this.#clock.now();
     const slot = this.#entries.slotOf(key);

@@ -83,3 +83,142 @@ describe('a client that half-closes its Pipeline stream (issue 12 §3)', functio
     }
   });
 });
+
+/** One unary call with raw bytes (identity serializers): what grpcurl or a fuzzer may send. */
+function rawUnary(address: string, method: string, body: Buffer): Promise<{ code: number; details: string }> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  return new Promise((resolve) => {
+    client.makeUnaryRequest<Buffer, Buffer>(
+      method,
+      (b) => b,
+      (b) => b,
+      body,
+      new grpc.Metadata(),
+      { deadline: Date.now() + 5000 },
+      (err) => {
+        client.close();
+        resolve({ code: err?.code ?? grpc.status.OK, details: err?.details ?? '' });
+      },
+    );
+  });
+}
+
+/** One packed operation on a fresh PipelinePacked stream; its result. */
+async function packedOp(address: string, op: unknown[]): Promise<unknown[]> {
+  const got = await halfClosedPacked(address, [[op]]);
+  return (got.replies[0]?.[2] as unknown[] | undefined) ?? [got.code, got.details];
+}
+
+// Issue 12 §4: on b9d8afc malformed bytes got INTERNAL "Error deserializing request", a truncated Get
+// answered OK, and the packed path stored what the unary path refuses.
+describe('malformed requests (issue 12 §4)', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+  let address: string;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 1, factor: 1, writeQuorum: 1, readQuorum: 1 });
+    address = t.address('n1');
+  });
+  after(() => t?.stop());
+
+  const bodies: [string, Buffer, RegExp][] = [
+    [
+      'a Get whose key claims 5 bytes and carries 1',
+      Buffer.from([0x0a, 0x05, 0x68]),
+      /GetRequest\.key: claims 5 bytes, 1 remain/,
+    ],
+    ['bytes that are no protobuf message', Buffer.from([0xff, 0xff, 0xff]), /GetRequest/],
+    ['a key that is not UTF-8', Buffer.from([0x0a, 0x02, 0xc3, 0x28]), /GetRequest\.key is not valid UTF-8/],
+    ['a group', Buffer.from([0x0b, 0x0c]), /wire type 3/],
+  ];
+  for (const [name, body, message] of bodies) {
+    it(`answers ${name} with INVALID_ARGUMENT, naming the field`, async () => {
+      const got = await rawUnary(address, '/ringcache.v1.Cache/Get', body);
+      expect(got.code, got.details).to.equal(grpc.status.INVALID_ARGUMENT);
+      expect(got.details).to.match(message);
+      expect(got.details).to.not.match(/at \w+ \(|node_modules/); // no stack trace
+    });
+  }
+
+  it('answers an unknown consistency with INVALID_ARGUMENT on the unary path', async () => {
+    const got = await rawUnary(
+      address,
+      '/ringcache.v1.Cache/Get',
+      Buffer.from([0x0a, 0x01, 0x61, 0x10, 0x09]),
+    );
+    expect(got.code).to.equal(grpc.status.INVALID_ARGUMENT);
+    expect(got.details).to.match(/consistency 9 is unknown/);
+  });
+
+  const packed: [string, unknown[], RegExp][] = [
+    ['a TTL of 2^64 - 1', [1, 'k', Buffer.from('v'), 0, 2n ** 64n - 1n, 0, 0], /ttl_ms must be an integer/],
+    [
+      'a value sent as a string',
+      [1, 'k', 'text', 0, 0, 0, 0],
+      /value must be bytes \(msgpack bin\); got string/,
+    ],
+    ['a value sent as an integer', [1, 'k', 7, 0, 0, 0, 0], /value must be bytes/],
+    ['a key sent as an integer', [0, 42, 0], /key must be a string \(msgpack str\); got number 42/],
+    ['a key sent as bytes', [0, Buffer.from('k'), 0], /key must be a string \(msgpack str\); got bin/],
+    ['an unknown consistency', [0, 'k', 9], /consistency 9 is unknown/],
+    [
+      'flags=utf8 with a value that is not UTF-8',
+      [1, 'k', Buffer.from([0xc3, 0x28]), 1, 0, 0, 0],
+      /flagged utf8/,
+    ],
+    [
+      'a 100,000-character expected.node',
+      [5, 'k', Buffer.from('v'), 0, 0, 0, 1, 'n'.repeat(100_000)],
+      /expected\.node is 100000 characters/,
+    ],
+    ['a delta that is not an integer', [4, 'c', 1.5, 0, 0, 0], /delta must be an integer/],
+  ];
+  for (const [name, op, message] of packed) {
+    it(`answers a packed operation with ${name} with INVALID_ARGUMENT, naming the field`, async () => {
+      const res = await packedOp(address, op);
+      expect(res[0], String(res[1])).to.equal(grpc.status.INVALID_ARGUMENT);
+      expect(String(res[1])).to.match(message);
+      expect(String(res[1]).length, 'a short message').to.be.below(300);
+    });
+  }
+
+  it('refuses a key whose bytes are not UTF-8 on the packed path too', async () => {
+    // A msgpack str (0xa2, 2 bytes) holding C3 28: not UTF-8; decoders make it "\uFFFD(".
+    const frame = Buffer.concat([Buffer.from([0x93, 0x01, 0x00, 0x93, 0x00, 0xa2, 0xc3, 0x28, 0x00])]);
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    const reply = await new Promise<unknown[]>((resolve, reject) => {
+      const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+        '/ringcache.v1.Cache/PipelinePacked',
+        serializePackedFrame,
+        deserializePackedFrame,
+      );
+      call.on('data', (b: Buffer) => resolve(unpackFrame(b)));
+      call.on('error', reject);
+      call.write(frame);
+      call.end();
+    });
+    client.close();
+    const res = reply[2] as unknown[];
+    expect(res[0]).to.equal(grpc.status.INVALID_ARGUMENT);
+    expect(String(res[1])).to.match(/key is not valid UTF-8/);
+  });
+
+  it('says what is wrong with a payload that is not msgpack, in terms of the frame', async () => {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    const status = await new Promise<grpc.StatusObject>((resolve) => {
+      const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+        '/ringcache.v1.Cache/PipelinePacked',
+        serializePackedFrame,
+        deserializePackedFrame,
+      );
+      call.on('status', resolve);
+      call.on('error', () => undefined);
+      call.write(Buffer.concat([Buffer.alloc(100_000, 0x91), Buffer.from([0xc0])]));
+    });
+    client.close();
+    expect(status.code).to.equal(grpc.status.INVALID_ARGUMENT);
+    expect(status.details).to.match(/nests too deeply/);
+    expect(status.details).to.not.match(/call stack/i);
+  });
+});

@@ -6,7 +6,6 @@ import type {
   Outcome,
   ReadModifyWrite,
 } from '../../../src/cluster/replication/operation';
-import { requiredReplicas } from '../../../src/cluster/replication/quorum';
 import { RingCacheError, type ErrorCode } from '../../../src/errors';
 import {
   Code,
@@ -77,12 +76,13 @@ describe('consistencyFromWire', () => {
     });
   }
 
-  it('reads an unknown wire value as the default, so it needs the configured quorum', () => {
-    expect(consistencyFromWire(9)).to.equal('default');
-    expect(consistencyFromWire(-1)).to.equal('default');
-    const rep = { factor: 3, writeQuorum: 2, readQuorum: 1 };
-    expect(requiredReplicas(consistencyFromWire(42), 'write', rep)).to.equal(2);
-    expect(requiredReplicas(consistencyFromWire(42), 'read', rep)).to.equal(1);
+  it('refuses an unknown wire value with INVALID_ARGUMENT naming the known ones (issue 12 §4)', () => {
+    for (const v of [9, -1, 42, 1.5, 'one']) {
+      expect(() => consistencyFromWire(v), String(v)).to.throw(
+        RingCacheError,
+        /is unknown; use 0 \(DEFAULT\)/,
+      );
+    }
   });
 });
 

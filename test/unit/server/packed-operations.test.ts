@@ -121,16 +121,20 @@ describe('operationFromPacked', () => {
     expectRefused(operationFromPacked([1, 'k', value, 0, 0, 7, 0]), 'INVALID_ARGUMENT', /mode 7.*ALWAYS/);
   });
 
-  it('turns a Uint8Array value into a Buffer and a missing or mistyped field into its default', () => {
-    const op = operationFromPacked([1, 42, new Uint8Array([9]), 'x']);
+  it('turns a Uint8Array value into a Buffer and a missing field into its default', () => {
+    const op = operationFromPacked([1, 'k', new Uint8Array([9])]);
     if (!op || op instanceof RingCacheError || op.kind !== 'set') return expect.fail('not a set');
     expect(Buffer.isBuffer(op.value)).to.equal(true);
     expect([...op.value]).to.deep.equal([9]);
-    expect(op).to.include({ key: '', flags: 0, ttlMs: 0, mode: 'always', consistency: 'default' });
-    const noValue = operationFromPacked([1, 'k', 'not bytes']);
-    if (!noValue || noValue instanceof RingCacheError || noValue.kind !== 'set')
-      return expect.fail('not a set');
-    expect(noValue.value.length).to.equal(0);
+    expect(op).to.include({ key: 'k', flags: 0, ttlMs: 0, mode: 'always', consistency: 'default' });
+  });
+
+  it('refuses a mistyped field with INVALID_ARGUMENT naming it, never reading it as a default (issue 12 §4)', () => {
+    expectRefused(operationFromPacked([1, 42, value]), 'INVALID_ARGUMENT', /^key must be a string/);
+    expectRefused(operationFromPacked([1, 'k', 'not bytes']), 'INVALID_ARGUMENT', /^value must be bytes/);
+    expectRefused(operationFromPacked([1, 'k', value, 'x']), 'INVALID_ARGUMENT', /^flags must be an integer/);
+    expectRefused(operationFromPacked([3, 'k', 2 ** 64]), 'INVALID_ARGUMENT', /^ttl_ms must be an integer/);
+    expectRefused(operationFromPacked([0, 'k', 7]), 'INVALID_ARGUMENT', /^consistency 7 is unknown/);
   });
 
   it('is undefined for an unknown kind', () => {
@@ -219,7 +223,8 @@ describe('operationFromPacked request ids', () => {
     ['incr', [4, 'k', 1, 0, 0, 0]],
     ['cas', [5, 'k', value, 0, 0, 0, 123, 'n2']],
   ];
-  const notIds: unknown[] = [undefined, '', 42, null, true, Buffer.from('r1'), ['r1']];
+  const noIds: unknown[] = [undefined, '', null];
+  const notIds: unknown[] = [42, true, Buffer.from('r1'), ['r1'], 'r'.repeat(129)];
   for (const [kind, packed] of withoutId) {
     it(`reads a ${kind} with no request id as one with no requestId property`, () => {
       const op = operationFromPacked(packed);
@@ -227,12 +232,18 @@ describe('operationFromPacked request ids', () => {
       expect(op).to.not.have.property('requestId');
     });
 
-    it(`reads a ${kind} whose request id is empty or not a string as one with no requestId property`, () => {
+    it(`reads a ${kind} whose request id is empty or nil as one with no requestId property`, () => {
       const plain = operationFromPacked(packed);
-      for (const id of notIds) {
+      for (const id of noIds) {
         const op = operationFromPacked([...packed, id]);
         expect(op, inspect(id)).to.not.have.property('requestId');
         expect(op, inspect(id)).to.deep.equal(plain);
+      }
+    });
+
+    it(`refuses a ${kind} whose request id is not a string, or too long, with INVALID_ARGUMENT`, () => {
+      for (const id of notIds) {
+        expectRefused(operationFromPacked([...packed, id]), 'INVALID_ARGUMENT', /^request_id /);
       }
     });
   }
