@@ -108,6 +108,11 @@ export class RingCache {
     return this.#router.framesSent();
   }
 
+  /** Nodes this client skips for now because they stopped answering (probed until they answer). */
+  stalledNodes(): string[] {
+    return this.#router.stalled();
+  }
+
   get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
     return this.#run(key, [0, key, this.#c(opts)], opts, (reply) => {
       const res = unwrap(reply);

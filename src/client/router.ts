@@ -2,7 +2,7 @@ import { RingCacheError } from '../errors';
 import { Code } from '../proto/messages';
 import { OP_KIND, OpCode, type PackedFailure, type PackedOp, type PackedReply } from '../proto/packed';
 import { PackedConnection } from '../transport/packed-connection';
-import type { ClusterMap } from './topology-client';
+import type { ClusterMap, MemberStateName } from './topology-client';
 import { errorFromWire, isRetryable } from './wire-errors';
 
 export interface RouterOptions {
@@ -30,13 +30,24 @@ function notIdempotent(op: PackedOp): boolean {
  * per node. When that node fails (UNAVAILABLE, deadline) the next replica of the list gets the call at
  * once, without waiting for the topology to change; when all have failed, the map is refreshed and the
  * list tried again with backoff, a bounded number of rounds, all within the call's deadline.
+ *
+ * A node that stops answering (SIGSTOP, a GC pause, a saturated link) must not hold the calls sent to
+ * it for their whole deadline (issue 12 §1). So each attempt gets a budget from the node's recent
+ * round trips (4 x their p99, within 50..250 ms): past it the call moves on to the next replica, and
+ * the node is marked stalled. New calls skip a stalled node (it goes last in every preference list)
+ * until a probe, sent every 200 ms, is answered again (half-open). Suspect members (gossip, streamed
+ * by WatchTopology) go after alive ones too.
  */
 export class Router {
   #map: ClusterMap;
   /** Members of #map that are alive or suspect: worked out once per map, not once per call. */
   #live: ReadonlySet<string>;
-  /** Whether every member of #map is live: then preference lists need no reordering at all. */
-  #allLive: boolean;
+  /** Members of #map that are alive (not suspect). */
+  #alive: ReadonlySet<string>;
+  /** Whether every member of #map is alive: then preference lists need no reordering at all. */
+  #allAlive: boolean;
+  /** Stalled members, each with its probe timer. */
+  readonly #stalled = new Map<string, NodeJS.Timeout>();
   readonly #opts: RouterOptions;
   readonly #connections = new Map<string, PackedConnection>();
   /**
@@ -49,8 +60,9 @@ export class Router {
 
   constructor(map: ClusterMap, opts: RouterOptions) {
     this.#map = map;
-    this.#live = liveMembers(map);
-    this.#allLive = this.#live.size === map.members.size;
+    this.#live = membersIn(map, 'alive', 'suspect');
+    this.#alive = membersIn(map, 'alive');
+    this.#allAlive = this.#alive.size === map.members.size;
     this.#opts = opts;
   }
 
@@ -60,14 +72,16 @@ export class Router {
 
   set map(map: ClusterMap) {
     this.#map = map;
-    this.#live = liveMembers(map);
-    this.#allLive = this.#live.size === map.members.size;
+    this.#live = membersIn(map, 'alive', 'suspect');
+    this.#alive = membersIn(map, 'alive');
+    this.#allAlive = this.#alive.size === map.members.size;
     // Connections to members that left the map are closed; the others are kept (same address).
     for (const [id, conn] of this.#connections) {
       const m = map.members.get(id);
       if (!m || m.address !== conn.address) {
         conn.close();
         this.#connections.delete(id);
+        this.#unstall(id);
       }
     }
   }
@@ -77,16 +91,27 @@ export class Router {
     return new Map([...this.#connections].map(([id, c]) => [id, c.framesSent]));
   }
 
-  /** Replicas of the key, live ones first in preference order, then the rest as a last resort. */
+  /**
+   * Replicas of the key in preference order, alive ones first, then suspect ones, then stalled
+   * ones, then the rest as a last resort.
+   */
   candidates(key: string): readonly string[] {
     const { ring, replication } = this.#map;
     const list = ring.preferenceList(key, replication.factor);
-    const live = this.#live;
-    if (this.#allLive || list.every((id) => live.has(id))) return list; // the common case: no reordering
-    const up: string[] = [];
-    const down: string[] = [];
-    for (const id of list) (live.has(id) ? up : down).push(id);
-    return up.concat(down);
+    if (this.#stalled.size === 0 && (this.#allAlive || list.every((id) => this.#alive.has(id)))) {
+      return list; // the common case: no reordering
+    }
+    const tiers: string[][] = [[], [], [], []];
+    for (const id of list) {
+      const tier = !this.#live.has(id) ? 3 : this.#stalled.has(id) ? 2 : this.#alive.has(id) ? 0 : 1;
+      tiers[tier]!.push(id);
+    }
+    return tiers.flat();
+  }
+
+  /** Members the router currently skips because they stopped answering: for tests and stats. */
+  stalled(): string[] {
+    return [...this.#stalled.keys()];
   }
 
   /**
@@ -101,16 +126,18 @@ export class Router {
   ): Promise<T> {
     const deadlineMs = Date.now() + timeoutMs;
     const candidates = this.candidates(key);
+    const first = candidates[0]!;
     if (this.#waiting++ === 0) this.#keepAlive.ref();
     let sent: Promise<PackedReply<O>>;
     try {
-      sent = this.#send(candidates[0]!, op, deadlineMs);
+      sent = this.#send(first, op, deadlineMs);
     } catch (err) {
       this.#settled();
       throw err;
     }
     // Fast path without an async frame: one send, one callback.
     return sent.then((res) => {
+      if (res[0] === Code.DEADLINE_EXCEEDED) this.#attemptTimedOut(first, deadlineMs);
       if (res[0] === Code.OK || !this.#shouldRetry(op, res)) {
         this.#settled();
         return answer(res);
@@ -134,13 +161,44 @@ export class Router {
 
   close(): void {
     clearInterval(this.#keepAlive);
+    for (const id of [...this.#stalled.keys()]) this.#unstall(id);
     for (const c of this.#connections.values()) c.close();
     this.#connections.clear();
   }
 
-  /** The connection answers every operation with its kind's reply: the one place that is asserted. */
+  /**
+   * One attempt at node `id`, within its budget and the call's deadline. The connection answers every
+   * operation with its kind's reply: the one place that is asserted.
+   */
   #send<O extends PackedOp>(id: string, op: O, deadlineMs: number): Promise<PackedReply<O>> {
-    return this.#connection(id).send(op, deadlineMs) as Promise<PackedReply<O>>;
+    const conn = this.#connection(id);
+    const attemptMs = Math.min(deadlineMs, Date.now() + attemptBudgetMs(conn.latency.p99Ms));
+    return conn.send(op, attemptMs) as Promise<PackedReply<O>>;
+  }
+
+  /** An attempt at `id` ran out of its budget with the call's deadline still ahead: `id` stalls. */
+  #attemptTimedOut(id: string, deadlineMs: number): void {
+    if (Date.now() >= deadlineMs || this.#stalled.has(id)) return;
+    const conn = this.#connections.get(id);
+    if (!conn) return;
+    let probing = false;
+    const probe = setInterval(() => {
+      if (probing) return;
+      probing = true;
+      // A get of an empty key: refused by the node itself, never forwarded, so it measures only it.
+      void conn.send([OpCode.get, '', 1], Date.now() + PROBE_TIMEOUT_MS).then((res) => {
+        probing = false;
+        if (res[0] !== Code.DEADLINE_EXCEEDED && res[0] !== Code.UNAVAILABLE) this.#unstall(id);
+      });
+    }, PROBE_EVERY_MS).unref();
+    this.#stalled.set(id, probe);
+  }
+
+  #unstall(id: string): void {
+    const probe = this.#stalled.get(id);
+    if (!probe) return;
+    clearInterval(probe);
+    this.#stalled.delete(id);
   }
 
   #shouldRetry(op: PackedOp, res: PackedReply): boolean {
@@ -177,6 +235,7 @@ export class Router {
         }
         if (Date.now() >= deadlineMs) break;
         const res = await this.#send(id, op, deadlineMs);
+        if (res[0] === Code.DEADLINE_EXCEEDED) this.#attemptTimedOut(id, deadlineMs);
         if (res[0] === Code.OK || !this.#shouldRetry(op, res)) return res;
         note(id, res);
       }
@@ -222,10 +281,26 @@ export function unwrap<R extends PackedReply>(res: R): Exclude<R, PackedFailure>
   return res as Exclude<R, PackedFailure>;
 }
 
-function liveMembers(map: ClusterMap): ReadonlySet<string> {
-  const live = new Set<string>();
-  for (const [id, m] of map.members) if (m.state === 'alive' || m.state === 'suspect') live.add(id);
-  return live;
+function membersIn(map: ClusterMap, ...states: MemberStateName[]): ReadonlySet<string> {
+  const out = new Set<string>();
+  for (const [id, m] of map.members) if (states.includes(m.state)) out.add(id);
+  return out;
+}
+
+/** Bounds of one attempt's budget, and how often a stalled node is probed, in ms. */
+const MIN_ATTEMPT_MS = 50;
+const MAX_ATTEMPT_MS = 250;
+const PROBE_EVERY_MS = 200;
+const PROBE_TIMEOUT_MS = 1000;
+
+/**
+ * How long one attempt may take at a node whose recent round trips have this p99: four times it,
+ * so that normal tail latency (queueing behind a frame in flight included) never trips it, within
+ * 50..250 ms; the ceiling until enough round trips are known.
+ */
+export function attemptBudgetMs(p99Ms: number | undefined): number {
+  if (p99Ms === undefined) return MAX_ATTEMPT_MS;
+  return Math.min(MAX_ATTEMPT_MS, Math.max(MIN_ATTEMPT_MS, 4 * p99Ms));
 }
 
 function sleep(ms: number): Promise<void> {

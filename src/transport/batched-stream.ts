@@ -36,11 +36,14 @@ export interface BatchedStreamOptions {
   maxFramesInFlight?: number;
   /** A short name for messages: "node n2 (127.0.0.1:7402)". */
   peerName: string;
+  /** Called with each answered frame's round trip in ms (send to reply). */
+  onRoundTrip?: (ms: number) => void;
 }
 
 interface PendingFrame<Result> {
   resolvers: ((r: Result) => void)[];
   timer: NodeJS.Timeout | undefined;
+  sentAtMs: number;
 }
 
 type OpenStream<ReqFrame, ResFrame> = () => grpc.ClientDuplexStream<ReqFrame, ResFrame>;
@@ -51,6 +54,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   readonly #maxItems: number;
   readonly #maxFrames: number;
   readonly #peerName: string;
+  readonly #onRoundTrip: ((ms: number) => void) | undefined;
   #stream: grpc.ClientDuplexStream<ReqFrame, ResFrame> | undefined;
   #queue: Item[] = [];
   #queueResolvers: ((r: Result) => void)[] = [];
@@ -72,6 +76,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#maxItems = opts.maxItemsPerFrame ?? 256;
     this.#maxFrames = opts.maxFramesInFlight ?? Infinity;
     this.#peerName = opts.peerName;
+    this.#onRoundTrip = opts.onRoundTrip;
   }
 
   /** Items waiting or in flight: for load-aware routing and tests. */
@@ -158,8 +163,9 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   #sendFrame(items: Item[], resolvers: ((r: Result) => void)[], deadlineMs: number): void {
     const frameId = this.#nextFrameId;
     this.#nextFrameId = this.#nextFrameId >= 0x7fffffff ? 1 : this.#nextFrameId + 1;
-    const waitMs = Math.max(0, deadlineMs - Date.now());
-    const frame: PendingFrame<Result> = { resolvers, timer: undefined };
+    const nowMs = Date.now();
+    const waitMs = Math.max(0, deadlineMs - nowMs);
+    const frame: PendingFrame<Result> = { resolvers, timer: undefined, sentAtMs: nowMs };
     if (Number.isFinite(waitMs)) {
       // One timer per frame, not per item: the frame's deadline is its earliest item's.
       frame.timer = setTimeout(() => this.#expire(frameId), waitMs);
@@ -206,6 +212,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     if (!frame) return; // answered after its deadline: the callers already have DEADLINE_EXCEEDED
     this.#inFlight.delete(frameId);
     if (frame.timer) clearTimeout(frame.timer);
+    this.#onRoundTrip?.(Date.now() - frame.sentAtMs);
     // Callers answered below usually send again at once: flush on the next turn so those join.
     this.#scheduleFlush();
     const results = this.#codec.decode(reply, frame.resolvers.length);

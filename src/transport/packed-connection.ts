@@ -9,6 +9,7 @@ import {
   type PackedResult,
 } from '../proto/packed';
 import { BatchedStream } from './batched-stream';
+import { LatencyWindow } from './latency-window';
 import { CHANNEL_OPTIONS } from './pipeline-connection';
 
 export interface PackedConnectionOptions {
@@ -35,6 +36,8 @@ export class PackedConnection {
   readonly #stream: BatchedStream<PackedOp, PackedResult, Buffer, unknown[]>;
   /** Frames sent: lets tests check that batching really merges calls. */
   framesSent = 0;
+  /** Round trips of recent frames: the router's per-attempt budgets come from them. */
+  readonly latency = new LatencyWindow();
 
   constructor(opts: PackedConnectionOptions) {
     this.address = opts.address;
@@ -67,6 +70,7 @@ export class PackedConnection {
         peerName: opts.peerName ?? opts.address,
         maxItemsPerFrame: opts.maxOpsPerFrame,
         maxFramesInFlight: opts.maxFramesInFlight,
+        onRoundTrip: (ms) => this.latency.record(ms),
       },
     );
   }
