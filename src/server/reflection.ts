@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import * as protoLoader from '@grpc/proto-loader';
+import type * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type * as grpc from '@grpc/grpc-js';
-import { LOADER_OPTIONS, PROTO_FILES, PROTO_ROOT } from '../proto/load';
+import type * as protobuf from 'protobufjs';
+import descriptor from 'protobufjs/ext/descriptor';
+import { PROTO_ROOT } from '../proto/load';
 
 /** Services a person sees with `grpcurl -plaintext HOST:PORT list`. Peer is node-to-node only. */
 export const PUBLIC_SERVICES = [
@@ -15,22 +17,24 @@ export const PUBLIC_SERVICES = [
 ];
 
 /**
- * Server reflection (v1 and v1alpha). It is fed a package definition holding our protos AND the health
- * and reflection protos: a reflection service fed only our own package lists only our own services, and
- * grpcurl could then neither `list` nor `describe` grpc.health.v1.Health.
+ * Server reflection (v1 and v1alpha), answered from proto/descriptors.binpb: the descriptors of our
+ * protos and of the health and reflection protos (vendored under proto/grpc/), compiled by buf
+ * (`npm run proto:descriptors`; a unit test fails when it is stale). Descriptors rebuilt by protobufjs
+ * from the loaded protos are not what a strict descriptor pool (protobuf's Go and C++ runtimes, so
+ * grpcurl and buf curl) accepts: the health map field's entry type came out as "Statuses" with the
+ * map_entry option set, and the file as grpc_health_v1.proto (issue 12 §5).
  */
 export function addReflection(server: grpc.Server): void {
-  const healthRoot = path.resolve(path.dirname(healthProtoPath), '../..');
-  const reflectionRoot = path.resolve(require.resolve('@grpc/reflection'), '../../proto');
-  const files = [
-    ...PROTO_FILES,
-    path.relative(healthRoot, healthProtoPath),
-    'grpc/reflection/v1/reflection.proto',
-    'grpc/reflection/v1alpha/reflection.proto',
-  ];
-  const definition = protoLoader.loadSync(files, {
-    ...LOADER_OPTIONS,
-    includeDirs: [PROTO_ROOT, healthRoot, reflectionRoot],
-  });
+  const set = descriptor.FileDescriptorSet.decode(readFileSync(DESCRIPTORS)) as unknown as {
+    file: protobuf.Message[];
+  };
+  const fileDescriptorProtos = set.file.map((f) =>
+    Buffer.from(descriptor.FileDescriptorProto.encode(f).finish()),
+  );
+  // The reflection service reads only `fileDescriptorProtos` from each entry of a package definition.
+  const definition = { descriptors: { fileDescriptorProtos } } as unknown as protoLoader.PackageDefinition;
   new ReflectionService(definition, { services: PUBLIC_SERVICES }).addToServer(server);
 }
+
+/** The compiled descriptor set, next to the protos. */
+export const DESCRIPTORS = path.join(PROTO_ROOT, 'descriptors.binpb');
