@@ -4,6 +4,14 @@ import type { ClusterConfig, NodeConfig } from '../config/types';
 import { RingCacheError } from '../errors';
 
 /** The CLI entry (dist/src/cli/main.js) that each node process runs. */
+/**
+ * glibc malloc: allocations of 128 KiB and more get pages of their own, given back to the system
+ * when freed. By default the threshold grows to the size of the largest block freed, after which
+ * the request Buffers of large values come from the heap and RSS keeps them (issue 12 §6; see
+ * README "Sizing memory"). Overridden by the caller's environment.
+ */
+const NODE_ENV_DEFAULTS: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
 export const CLI_PATH = path.resolve(__dirname, 'main.js');
 
 /** What a node prints on stdout once it serves: `serving n1 127.0.0.1:7401 http 127.0.0.1:9401`. */
@@ -107,7 +115,12 @@ export class LocalCluster {
       process.execPath,
       [...(this.#opts.nodeArgs ?? []), CLI_PATH, 'node', '--id', id, ...joinArgs],
       {
-        env: { ...process.env, ...this.#opts.env, [CONFIG_ENV]: JSON.stringify(this.config) },
+        env: {
+          ...NODE_ENV_DEFAULTS,
+          ...process.env,
+          ...this.#opts.env,
+          [CONFIG_ENV]: JSON.stringify(this.config),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

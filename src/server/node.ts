@@ -12,6 +12,7 @@ import type { Store } from '../store/store';
 import { cacheService } from './cache-service';
 import { clusterService } from './cluster-service';
 import { GrpcPeerTransport } from './grpc-peer-transport';
+import { MemoryGuard } from './memory-guard';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
 import { requireClusterToken } from './cluster-token-guard';
@@ -60,6 +61,7 @@ export class CacheNode {
   #replicated: ReplicationCounters | undefined;
   readonly #clusterToken: string | undefined;
   #drainPipelines: () => Promise<void> = () => Promise.resolve();
+  readonly #memoryGuard: MemoryGuard;
 
   constructor(opts: NodeOptions) {
     const self = opts.config.nodes.find((n) => n.id === opts.nodeId);
@@ -77,6 +79,11 @@ export class CacheNode {
     this.#log = opts.logger.child({ node: self.id });
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 3000;
     const clusterToken = this.#clusterToken;
+    // The store's budget plus what the process itself takes (~75 MiB idle): see memory-guard.ts.
+    this.#memoryGuard = new MemoryGuard({
+      budgetBytes: opts.config.limits.maxMemoryBytes + 64 * 1024 * 1024,
+      logger: this.#log,
+    });
     this.core = new NodeCore({
       config: opts.config,
       nodeId: self.id,
@@ -103,6 +110,7 @@ export class CacheNode {
     const core = this.core;
     this.#addServices();
     await this.#bind();
+    this.#memoryGuard.start();
     this.#http = await startHttp({
       host: this.self.httpHost,
       port: this.self.httpPort,
@@ -168,6 +176,7 @@ export class CacheNode {
       });
     });
     await this.core.stop();
+    this.#memoryGuard.stop();
     await new Promise<void>((resolve) => (this.#http ? this.#http.close(() => resolve()) : resolve()));
     this.#log.info('node stopped');
   }

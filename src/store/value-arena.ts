@@ -11,6 +11,11 @@ import { RingCacheError } from '../errors';
  * of freed cells. Larger values get a chunk of their own, released when the value is freed.
  * Known cost: chunks of a class are never given back (memcached's "slab calcification"), so a
  * workload that moves from one value size to another holds the old class's chunks until restart.
+ *
+ * A large value's chunk is rounded up to a multiple of 64 KiB, and a freed one is kept (up to
+ * SPARE_LARGE_BYTES in all) for the next large value of its size: otherwise every overwrite or
+ * eviction of a 1 MiB value left a 1 MiB Buffer for the garbage collector, which frees external
+ * memory only when it next runs, and a node at max_memory settled near twice that in RSS (issue 12 §6).
  */
 
 const ADDR_UNIT_BYTES = 8;
@@ -22,6 +27,10 @@ const MAX_CHUNKS = 1 << (32 - OFFSET_BITS);
 /** A class's first chunk; each next one doubles up to 1 MiB, so a small store stays small. */
 const FIRST_CHUNK_BYTES = 16 * 1024;
 export const LARGE_VALUE_BYTES = 64 * 1024;
+/** Large chunks are sized in these steps, so that a freed one fits the next value of about its size. */
+const LARGE_STEP_BYTES = 64 * 1024;
+/** Most bytes of freed large chunks kept for reuse. */
+const SPARE_LARGE_BYTES = 8 * 1024 * 1024;
 
 /** Size class of a value of `len` bytes (1..LARGE_VALUE_BYTES). */
 export function sizeClassOf(len: number): number {
@@ -53,6 +62,9 @@ export class ValueArena {
   readonly #chunks: (Buffer | undefined)[] = [];
   readonly #freeChunkIds: number[] = [];
   readonly #classes: (SizeClass | undefined)[] = [];
+  /** Freed large chunks by byte length, for reuse. */
+  readonly #spareLarge = new Map<number, Buffer[]>();
+  #spareLargeBytes = 0;
   #reservedBytes = 0;
 
   /** Bytes of Buffers the arena holds (cells in use, free cells and unused chunk tails). */
@@ -63,7 +75,7 @@ export class ValueArena {
   /** An address for `len` bytes. Length 0 needs no storage: its address is 0 and is never read. */
   alloc(len: number): number {
     if (len === 0) return 0;
-    if (len > LARGE_VALUE_BYTES) return this.#newChunk(len) * CHUNK_ADDR_SPAN;
+    if (len > LARGE_VALUE_BYTES) return this.#largeChunk(len) * CHUNK_ADDR_SPAN;
     const index = sizeClassOf(len);
     const c = (this.#classes[index] ??= new SizeClass(cellBytesOf(index)));
     if (c.freeCount > 0) return c.free[--c.freeCount]!;
@@ -77,9 +89,15 @@ export class ValueArena {
     if (len === 0) return;
     if (len > LARGE_VALUE_BYTES) {
       const id = addr >>> OFFSET_BITS;
-      this.#reservedBytes -= this.#chunks[id]!.length;
+      const chunk = this.#chunks[id]!;
       this.#chunks[id] = undefined;
       this.#freeChunkIds.push(id);
+      if (this.#spareLargeBytes + chunk.length <= SPARE_LARGE_BYTES) {
+        let spares = this.#spareLarge.get(chunk.length);
+        if (!spares) this.#spareLarge.set(chunk.length, (spares = []));
+        spares.push(chunk);
+        this.#spareLargeBytes += chunk.length;
+      } else this.#reservedBytes -= chunk.length;
       return;
     }
     const c = this.#classes[sizeClassOf(len)]!;
@@ -119,6 +137,17 @@ export class ValueArena {
     c.chunkCount++;
     c.bumpNext = id * CHUNK_ADDR_SPAN;
     c.bumpEnd = c.bumpNext + cells * c.cellUnits;
+  }
+
+  /** A chunk id for a large value: a spare chunk of its rounded size when one is kept, else a new one. */
+  #largeChunk(len: number): number {
+    const bytes = Math.ceil(len / LARGE_STEP_BYTES) * LARGE_STEP_BYTES;
+    const spare = this.#spareLarge.get(bytes)?.pop();
+    if (!spare) return this.#newChunk(bytes);
+    this.#spareLargeBytes -= bytes;
+    const id = this.#freeChunkIds.pop() ?? this.#chunks.length;
+    this.#chunks[id] = spare;
+    return id;
   }
 
   #newChunk(bytes: number): number {

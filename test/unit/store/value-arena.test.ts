@@ -42,15 +42,34 @@ describe('ValueArena', () => {
     for (const [addr, value] of held) expect(arena.read(addr, value.length).equals(value)).to.equal(true);
   });
 
-  it('gives large values a chunk of their own and releases it on free', () => {
+  it('gives large values a chunk of their own, in 64 KiB steps', () => {
     const arena = new ValueArena();
     const len = LARGE_VALUE_BYTES + 1;
     const addr = arena.alloc(len);
     arena.write(addr, Buffer.alloc(len, 9));
-    expect(arena.reservedBytes).to.equal(len);
+    expect(arena.reservedBytes).to.equal(2 * LARGE_VALUE_BYTES);
     expect(arena.read(addr, len).every((b) => b === 9)).to.equal(true);
-    arena.free(addr, len);
-    expect(arena.reservedBytes).to.equal(0);
+  });
+
+  it('keeps a freed large chunk for the next value of its size instead of allocating (issue 12 §6)', () => {
+    const arena = new ValueArena();
+    const len = 1024 * 1024;
+    const first = arena.alloc(len);
+    arena.free(first, len);
+    expect(arena.reservedBytes, 'kept as a spare').to.equal(len);
+    const second = arena.alloc(len - 100); // rounds to the same 1 MiB
+    arena.write(second, Buffer.alloc(len - 100, 3));
+    expect(arena.reservedBytes, 'the spare reused').to.equal(len);
+    expect(arena.read(second, len - 100).every((b) => b === 3)).to.equal(true);
+  });
+
+  it('releases freed large chunks beyond 8 MiB of spares', () => {
+    const arena = new ValueArena();
+    const len = 1024 * 1024;
+    const addrs = Array.from({ length: 12 }, () => arena.alloc(len));
+    expect(arena.reservedBytes).to.equal(12 * len);
+    for (const a of addrs) arena.free(a, len);
+    expect(arena.reservedBytes).to.equal(8 * len);
   });
 
   it('needs no storage for empty values', () => {
