@@ -32,9 +32,10 @@ function notIdempotent(op: PackedOp): boolean {
  * list tried again with backoff, a bounded number of rounds, all within the call's deadline.
  *
  * A node that stops answering (SIGSTOP, a GC pause, a saturated link) must not hold the calls sent to
- * it for their whole deadline (issue 12 §1). So each attempt gets a budget from the node's recent
- * round trips (4 x their p99, within 50..250 ms): past it the call moves on to the next replica, and
- * the node is marked stalled. New calls skip a stalled node (it goes last in every preference list)
+ * it for their whole deadline (issue 12 §1). So each frame sent gets a budget from the node's recent
+ * round trips (4 x their p99, within 50..250 ms, plus time for its bytes; see attemptBudgetMs): past
+ * it its calls, and those queued behind it, move on to the next replica, and the node is marked
+ * stalled. New calls skip a stalled node (it goes last in every preference list)
  * until a probe, sent every 200 ms, is answered again (half-open). Suspect members (gossip, streamed
  * by WatchTopology) go after alive ones too.
  */
@@ -171,9 +172,7 @@ export class Router {
    * operation with its kind's reply: the one place that is asserted.
    */
   #send<O extends PackedOp>(id: string, op: O, deadlineMs: number): Promise<PackedReply<O>> {
-    const conn = this.#connection(id);
-    const attemptMs = Math.min(deadlineMs, Date.now() + attemptBudgetMs(conn.latency.p99Ms));
-    return conn.send(op, attemptMs) as Promise<PackedReply<O>>;
+    return this.#connection(id).send(op, deadlineMs) as Promise<PackedReply<O>>;
   }
 
   /** An attempt at `id` ran out of its budget with the call's deadline still ahead: `id` stalls. */
@@ -265,6 +264,7 @@ export class Router {
         maxOpsPerFrame: this.#opts.maxOpsPerFrame,
         maxFramesInFlight: this.#opts.maxFramesInFlight,
         onEpoch: this.#opts.onEpoch,
+        flightBudgetMs: attemptBudgetMs,
       });
       this.#connections.set(id, conn);
     }
@@ -293,14 +293,18 @@ const MAX_ATTEMPT_MS = 250;
 const PROBE_EVERY_MS = 200;
 const PROBE_TIMEOUT_MS = 1000;
 
+/** Time a frame's bytes may take on the wire on top of its budget: 10 ms per MB (100 MB/s). */
+const MS_PER_BYTE = 10 / 1e6;
+
 /**
- * How long one attempt may take at a node whose recent round trips have this p99: four times it,
- * so that normal tail latency (queueing behind a frame in flight included) never trips it, within
- * 50..250 ms; the ceiling until enough round trips are known.
+ * How long a sent frame may stay unanswered at a node whose recent round trips have this p99: four
+ * times it, so that normal tail latency never trips it, within 50..250 ms (the ceiling until enough
+ * round trips are known), plus time for the frame's bytes, so that large values are not cut short.
  */
-export function attemptBudgetMs(p99Ms: number | undefined): number {
-  if (p99Ms === undefined) return MAX_ATTEMPT_MS;
-  return Math.min(MAX_ATTEMPT_MS, Math.max(MIN_ATTEMPT_MS, 4 * p99Ms));
+export function attemptBudgetMs(p99Ms: number | undefined, frameBytes = 0): number {
+  const base =
+    p99Ms === undefined ? MAX_ATTEMPT_MS : Math.min(MAX_ATTEMPT_MS, Math.max(MIN_ATTEMPT_MS, 4 * p99Ms));
+  return base + frameBytes * MS_PER_BYTE;
 }
 
 function sleep(ms: number): Promise<void> {

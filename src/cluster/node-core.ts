@@ -267,6 +267,8 @@ export class NodeCore implements PeerEndpoint {
     try {
       // A stand-in for a dead replica holds the write as a hint, not in its own store (sloppy quorum).
       if (write.hintFor && write.hintFor !== this.id) {
+        // A hint for a member that left has nowhere to go (issue 11 §6): taken, and not kept.
+        if (!this.topology.ring.nodeIds.includes(write.hintFor)) return undefined;
         return this.hints.add(write.hintFor, write.key, write.record)
           ? undefined
           : new RingCacheError('OUT_OF_MEMORY', `node ${this.id}: hint store full`);

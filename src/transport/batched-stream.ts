@@ -38,6 +38,13 @@ export interface BatchedStreamOptions {
   peerName: string;
   /** Called with each answered frame's round trip in ms (send to reply). */
   onRoundTrip?: (ms: number) => void;
+  /**
+   * How long a frame may stay unanswered once sent, in ms, whatever its items' deadlines: past it
+   * its items fail DEADLINE_EXCEEDED, and items still queued behind it UNAVAILABLE (never sent), so
+   * that a caller can try another node at once. Counted from the send, never while items wait in
+   * the queue for the window (a burst of calls must not fail because it is large). Default: none.
+   */
+  flightBudgetMs?: (frameBytes: number) => number;
 }
 
 interface PendingFrame<Result> {
@@ -55,6 +62,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   readonly #maxFrames: number;
   readonly #peerName: string;
   readonly #onRoundTrip: ((ms: number) => void) | undefined;
+  readonly #flightBudgetMs: ((frameBytes: number) => number) | undefined;
   #stream: grpc.ClientDuplexStream<ReqFrame, ResFrame> | undefined;
   #queue: Item[] = [];
   #queueResolvers: ((r: Result) => void)[] = [];
@@ -77,6 +85,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#maxFrames = opts.maxFramesInFlight ?? Infinity;
     this.#peerName = opts.peerName;
     this.#onRoundTrip = opts.onRoundTrip;
+    this.#flightBudgetMs = opts.flightBudgetMs;
   }
 
   /** Items waiting or in flight: for load-aware routing and tests. */
@@ -163,23 +172,34 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   #sendFrame(items: Item[], resolvers: ((r: Result) => void)[], deadlineMs: number): void {
     const frameId = this.#nextFrameId;
     this.#nextFrameId = this.#nextFrameId >= 0x7fffffff ? 1 : this.#nextFrameId + 1;
+    let encoded: ReqFrame;
+    try {
+      // The node is told the items' own deadline: the budget below is this side's patience only.
+      encoded = this.#codec.encode(items, frameId, deadlineMs);
+    } catch (err) {
+      const failure = this.#codec.failure(
+        Code.INTERNAL,
+        `could not encode a frame for ${this.#peerName}: ${String(err)}`,
+      );
+      for (const resolve of resolvers) resolve(failure);
+      return;
+    }
     const nowMs = Date.now();
-    const waitMs = Math.max(0, deadlineMs - nowMs);
+    const bytes = encoded instanceof Uint8Array ? encoded.length : 0;
+    const budgetMs = this.#flightBudgetMs?.(bytes) ?? Infinity;
+    const byBudget = nowMs + budgetMs < deadlineMs;
+    const waitMs = Math.max(0, (byBudget ? nowMs + budgetMs : deadlineMs) - nowMs);
     const frame: PendingFrame<Result> = { resolvers, timer: undefined, sentAtMs: nowMs };
     if (Number.isFinite(waitMs)) {
-      // One timer per frame, not per item: the frame's deadline is its earliest item's.
-      frame.timer = setTimeout(() => this.#expire(frameId), waitMs);
+      // One timer per frame, not per item: the frame's deadline is its earliest item's (or its budget).
+      frame.timer = setTimeout(
+        () => (byBudget ? this.#stalled(frameId, budgetMs) : this.#expire(frameId)),
+        waitMs,
+      );
       frame.timer.unref();
     }
     this.#inFlight.set(frameId, frame);
-    try {
-      this.#ensureStream().write(this.#codec.encode(items, frameId, deadlineMs));
-    } catch (err) {
-      this.#settle(
-        frameId,
-        this.#codec.failure(Code.INTERNAL, `could not encode a frame for ${this.#peerName}: ${String(err)}`),
-      );
-    }
+    this.#ensureStream().write(encoded);
   }
 
   #ensureStream(): grpc.ClientDuplexStream<ReqFrame, ResFrame> {
@@ -231,6 +251,27 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       frameId,
       this.#codec.failure(Code.DEADLINE_EXCEEDED, `${this.#peerName} did not answer before the deadline`),
     );
+  }
+
+  /** A frame unanswered past its flight budget: it and everything queued behind it fail now. */
+  #stalled(frameId: number, budgetMs: number): void {
+    this.#settle(
+      frameId,
+      this.#codec.failure(
+        Code.DEADLINE_EXCEEDED,
+        `${this.#peerName} did not answer within ${Math.round(budgetMs)} ms`,
+      ),
+    );
+    const resolvers = this.#queueResolvers;
+    this.#queue = [];
+    this.#queueResolvers = [];
+    this.#queueDeadlines = [];
+    clearTimeout(this.#queueTimer);
+    const failure = this.#codec.failure(
+      Code.UNAVAILABLE,
+      `${this.#peerName} stopped answering; the call was not sent`,
+    );
+    for (const resolve of resolvers) resolve(failure);
   }
 
   #settle(frameId: number, result: Result): void {

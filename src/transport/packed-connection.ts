@@ -21,6 +21,8 @@ export interface PackedConnectionOptions {
   maxFramesInFlight?: number;
   /** Called with the answering node's epoch on every reply frame. */
   onEpoch?: (epoch: number) => void;
+  /** A sent frame's budget from the recent round trips' p99 (see BatchedStreamOptions.flightBudgetMs). */
+  flightBudgetMs?: (p99Ms: number | undefined, frameBytes: number) => number;
 }
 
 const METHOD = '/ringcache.v1.Cache/PipelinePacked';
@@ -71,6 +73,7 @@ export class PackedConnection {
         maxItemsPerFrame: opts.maxOpsPerFrame,
         maxFramesInFlight: opts.maxFramesInFlight,
         onRoundTrip: (ms) => this.latency.record(ms),
+        flightBudgetMs: opts.flightBudgetMs && ((bytes) => opts.flightBudgetMs!(this.latency.p99Ms, bytes)),
       },
     );
   }
