@@ -12,7 +12,7 @@ import type { Store } from '../store/store';
 import { cacheService } from './cache-service';
 import { clusterService } from './cluster-service';
 import { GrpcPeerTransport } from './grpc-peer-transport';
-import { MemoryGuard } from './memory-guard';
+import { MemoryGuard, rssTargetOf } from './memory-guard';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
 import { requireClusterToken } from './cluster-token-guard';
@@ -79,9 +79,12 @@ export class CacheNode {
     this.#log = opts.logger.child({ node: self.id });
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 3000;
     const clusterToken = this.#clusterToken;
-    // The store's budget plus what the process itself takes (~75 MiB idle): see memory-guard.ts.
+    // RSS within 1.3 x max_memory (or max_memory + 80 MiB, the process's own part): memory-guard.ts.
+    const maxMemory = opts.config.limits.maxMemoryBytes;
     this.#memoryGuard = new MemoryGuard({
-      budgetBytes: opts.config.limits.maxMemoryBytes + 64 * 1024 * 1024,
+      targetBytes: rssTargetOf(maxMemory),
+      setPressure: (bytes) => this.core.store.setMemoryPressure(bytes),
+      maxPressureBytes: maxMemory / 2,
       logger: this.#log,
     });
     this.core = new NodeCore({

@@ -1,7 +1,7 @@
 import { RingCacheError } from '../errors';
 import { FLAGS_MASK, NodeIds, SlotTable, TOMBSTONE_BIT, USED_BIT } from './slot-table';
 import type { StoreRecord, ValueFlags } from './types';
-import { ValueArena } from './value-arena';
+import { heldBytesOf, ValueArena } from './value-arena';
 import type { Version } from './version';
 
 /**
@@ -26,6 +26,8 @@ const EMPTY = Buffer.alloc(0);
  */
 export class EntryTable {
   readonly #maxBytes: number;
+  /** What the store may hold now: #maxBytes, less what the process needs beyond it (setLimit). */
+  #limit: number;
   readonly #graceMs: number;
   readonly #index = new Map<string, number>();
   readonly #slots = new SlotTable();
@@ -40,6 +42,7 @@ export class EntryTable {
 
   constructor(maxBytes: number, graceMs: number) {
     this.#maxBytes = maxBytes;
+    this.#limit = maxBytes;
     this.#graceMs = graceMs;
   }
 
@@ -64,7 +67,7 @@ export class EntryTable {
   expire(slot: number): void {
     const s = this.#slots;
     this.#arena.free(s.valueAddr(slot), s.valueLength(slot));
-    this.bytes -= s.valueLength(slot);
+    this.bytes -= heldBytesOf(s.valueLength(slot));
     s.setValue(slot, 0, 0, s.bits(slot) | TOMBSTONE_BIT);
     s.setExpiresAtMs(slot, s.expiresAtMs(slot) + this.#graceMs);
     this.live--;
@@ -129,7 +132,7 @@ export class EntryTable {
   ): void {
     const s = this.#slots;
     const valueLength = tombstone ? 0 : value.length;
-    const size = keyBytes + valueLength + ENTRY_OVERHEAD_BYTES;
+    const size = keyBytes + heldBytesOf(valueLength) + ENTRY_OVERHEAD_BYTES;
     if (size > this.#maxBytes) {
       throw new RingCacheError(
         'OUT_OF_MEMORY',
@@ -138,12 +141,12 @@ export class EntryTable {
     }
     let oldSize = 0;
     if (slot !== undefined) {
-      oldSize = keyBytes + s.valueLength(slot) + ENTRY_OVERHEAD_BYTES;
+      oldSize = keyBytes + heldBytesOf(s.valueLength(slot)) + ENTRY_OVERHEAD_BYTES;
       s.moveToHead(slot); // so the eviction below cannot pick the entry being written
     } else if (this.#index.size >= MAX_ENTRIES) {
       this.#evictTail(now, slot);
     }
-    while (this.bytes - oldSize + size > this.#maxBytes) this.#evictTail(now, slot);
+    while (this.bytes - oldSize + size > this.#limit) this.#evictTail(now, slot);
     const addr = this.#arena.alloc(valueLength);
     if (slot === undefined) {
       slot = s.allocate(key);
@@ -179,12 +182,31 @@ export class EntryTable {
     this.put(key, keyBytes, slot, EMPTY, 0, version, purgeAtMs, true, now);
   }
 
+  /** The bytes the store may hold now (at most limits.max_memory). */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /**
+   * Lowers (or restores) what the store may hold, between half of max_memory and all of it, and
+   * evicts down to it at once: how a node keeps its RSS within its budget when the process itself
+   * needs more than planned (issue 12 §6). Tombstones in their grace are not evicted for it.
+   */
+  setLimit(bytes: number, now: number): void {
+    this.#limit = Math.round(Math.min(this.#maxBytes, Math.max(this.#maxBytes / 2, bytes)));
+    try {
+      while (this.bytes > this.#limit && this.live > 0) this.#evictTail(now, undefined);
+    } catch {
+      // Only tombstones in their grace are left: they stay, and the limit is reached as they expire.
+    }
+  }
+
   remove(slot: number): void {
     const s = this.#slots;
     const key = s.key(slot);
     const valueLength = s.valueLength(slot);
     this.#arena.free(s.valueAddr(slot), valueLength);
-    this.bytes -= Buffer.byteLength(key, 'utf8') + valueLength + ENTRY_OVERHEAD_BYTES;
+    this.bytes -= Buffer.byteLength(key, 'utf8') + heldBytesOf(valueLength) + ENTRY_OVERHEAD_BYTES;
     if (this.isTombstone(slot)) this.tombstones--;
     else this.live--;
     this.#index.delete(key);

@@ -292,6 +292,19 @@ export class Store {
     );
   }
 
+  /**
+   * Holds `bytes` less than limits.max_memory (at most half of it), evicting down to that now: the
+   * node's memory guard gives back what the process needs beyond its fixed part (issue 12 §6).
+   */
+  setMemoryPressure(bytes: number): void {
+    this.#entries.setLimit(this.#maxBytes - bytes, this.#clock.now());
+  }
+
+  /** What the store may hold now: max_memory less the memory pressure. */
+  get limitBytes(): number {
+    return this.#entries.limit;
+  }
+
   /** Every key held, live, tombstone or past its purge time, without reading values (cheap to scan). */
   *keys(): IterableIterator<string> {
     for (const [key] of this.#entries.entries()) yield key;

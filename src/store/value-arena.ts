@@ -40,6 +40,16 @@ export function sizeClassOf(len: number): number {
   return 16 + (k - 7) * 8 + (m - 9);
 }
 
+/**
+ * The arena bytes a value of `len` bytes takes: its cell, or its large chunk. The store counts
+ * these, not the value's length, so a size class's slack (up to 12.5%) is inside max_memory.
+ */
+export function heldBytesOf(len: number): number {
+  if (len === 0) return 0;
+  if (len > LARGE_VALUE_BYTES) return Math.ceil(len / LARGE_STEP_BYTES) * LARGE_STEP_BYTES;
+  return cellBytesOf(sizeClassOf(len));
+}
+
 export function cellBytesOf(sizeClass: number): number {
   if (sizeClass < 16) return (sizeClass + 1) * 8;
   const i = sizeClass - 16;

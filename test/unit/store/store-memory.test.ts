@@ -1,19 +1,21 @@
 import { expect } from 'chai';
-import { ENTRY_OVERHEAD_BYTES } from '../../../src/store/store';
+import { ENTRY_OVERHEAD_BYTES, Store } from '../../../src/store/store';
+import { heldBytesOf } from '../../../src/store/value-arena';
 import { makeStore } from './fake-clock';
 
-/** Entries of 2-byte keys and 50-byte values: 100 accounted bytes each. */
+/** Entries of 2-byte keys and 50-byte values (56-byte cells): 106 accounted bytes each. */
 const value = Buffer.alloc(50, 1);
-const ENTRY = 2 + 50 + ENTRY_OVERHEAD_BYTES;
+const ENTRY = 2 + heldBytesOf(50) + ENTRY_OVERHEAD_BYTES;
 
 describe('Store memory bound', () => {
-  it('accounts key bytes + value bytes + the per-entry overhead', () => {
+  it("accounts key bytes + the value's arena cell + the per-entry overhead (issue 12 §6)", () => {
     const { store } = makeStore();
     store.set('k1', value, 0);
     store.set('é', Buffer.alloc(10), 0);
-    expect(store.stats().bytes).to.equal(ENTRY + 2 + 10 + ENTRY_OVERHEAD_BYTES);
+    expect(heldBytesOf(50)).to.equal(56);
+    expect(store.stats().bytes).to.equal(ENTRY + 2 + 16 + ENTRY_OVERHEAD_BYTES);
     store.set('k1', Buffer.alloc(5), 0);
-    expect(store.stats().bytes).to.equal(2 + 5 + ENTRY_OVERHEAD_BYTES + 2 + 10 + ENTRY_OVERHEAD_BYTES);
+    expect(store.stats().bytes).to.equal(2 + 8 + ENTRY_OVERHEAD_BYTES + 2 + 16 + ENTRY_OVERHEAD_BYTES);
   });
 
   it('evicts the least recently used entry to make room', () => {
@@ -105,7 +107,29 @@ describe('Store memory bound', () => {
     expect(stats.bytes).to.be.at.most(stats.maxBytes);
     let sum = 0;
     for (const [key, record] of store.records())
-      sum += Buffer.byteLength(key) + record.value.length + ENTRY_OVERHEAD_BYTES;
+      sum += Buffer.byteLength(key) + heldBytesOf(record.value.length) + ENTRY_OVERHEAD_BYTES;
     expect(sum).to.equal(stats.bytes);
+  });
+});
+
+describe('Store.setMemoryPressure (issue 12 §6)', () => {
+  it('evicts down to max_memory less the pressure at once, never below half, and gives it back', () => {
+    const store = new Store({
+      nodeId: 'n1',
+      maxMemoryBytes: 100_000,
+      maxKeyBytes: 250,
+      maxValueBytes: 10_000,
+    });
+    for (let i = 0; i < 200; i++) store.set(`k${i}`, Buffer.alloc(400), 0);
+    const full = store.stats().bytes;
+    expect(full).to.be.within(90_000, 100_000);
+    store.setMemoryPressure(30_000);
+    expect(store.stats().bytes).to.be.at.most(70_000);
+    expect(store.limitBytes).to.equal(70_000);
+    store.setMemoryPressure(90_000);
+    expect(store.limitBytes, 'at most half').to.equal(50_000);
+    store.setMemoryPressure(0);
+    for (let i = 200; i < 400; i++) store.set(`k${i}`, Buffer.alloc(400), 0);
+    expect(store.stats().bytes).to.be.above(90_000);
   });
 });
