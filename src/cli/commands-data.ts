@@ -3,12 +3,14 @@ import { unpack } from 'msgpackr';
 import type * as grpc from '@grpc/grpc-js';
 import {
   ValueFlags,
+  type ExplainResponseMsg,
   type GetResponseMsg,
   type SetResponseMsg,
   type DeleteResponseMsg,
   type TouchResponseMsg,
 } from '../proto/messages';
 import { parseDuration } from './duration';
+import { formatTable } from './table';
 import { UnaryClient } from './unary-client';
 
 const DEFAULT_ADDR = '127.0.0.1:7401';
@@ -33,8 +35,36 @@ async function withClient(addr: string, run: (c: UnaryClient) => Promise<void>):
   }
 }
 
-/** `ringcache get|set|del|ttl`: quick use against any node (it forwards to the key's owner). */
+const STATE_NAMES = ['unknown', 'alive', 'suspect', 'dead', 'left'];
+
+/** `ringcache explain KEY` as a table: one row per replica, in preference order. */
+export function renderExplain(e: ExplainResponseMsg): string {
+  const rows = e.replicas.map((r, i) => [
+    `${i + 1}${i === 0 ? ' (owner)' : ''}`,
+    r.nodeId,
+    r.address,
+    STATE_NAMES[r.state] ?? String(r.state),
+    r.error ? `error: ${r.error}` : !r.holds ? '(nothing)' : r.tombstone ? 'tombstone' : 'value',
+    r.version ? `${r.version.timestamp}@${r.version.node}` : '',
+    r.holds && r.expiresAtMs ? new Date(r.expiresAtMs).toISOString() : '',
+  ]);
+  return (
+    `key ${JSON.stringify(e.key)}: ring position ${e.ringPosition}, epoch ${e.epoch} (asked ${e.answeredBy})\n` +
+    formatTable(['#', 'replica', 'address', 'state', 'holds', 'version', 'expires'], rows)
+  );
+}
+
+/** `ringcache get|set|del|ttl|explain`: quick use against any node (it forwards to the key's owner). */
 export function addDataCommands(program: Command): void {
+  program
+    .command('explain <key>')
+    .description("print KEY's ring position, its replicas and the version each holds")
+    .option('--addr <host:port>', 'any node of the cluster', DEFAULT_ADDR)
+    .action((key: string, o: { addr: string }) =>
+      withClient(o.addr, async (c) => {
+        process.stdout.write(renderExplain(await c.cluster<ExplainResponseMsg>('Explain', { key })));
+      }),
+    );
   program
     .command('get <key>')
     .description('print the value of KEY (exit code 1 when absent)')

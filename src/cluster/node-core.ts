@@ -4,6 +4,9 @@ import type { Logger } from '../observability/logger';
 import { Store } from '../store/store';
 import type { StoredValue } from '../store/types';
 import { formatVersion } from '../store/version';
+import { checkKey } from '../store/validation';
+import type { StoreRecord } from '../store/types';
+import type { MemberState } from './membership/types';
 import { BackgroundTasks } from './background-tasks';
 import type { ClusterView } from './cluster-view';
 import { Membership } from './membership/membership';
@@ -253,6 +256,28 @@ export class NodeCore implements PeerEndpoint {
     return this.coordinator.localGet(key, consistency, forwarded);
   }
 
+  /**
+   * Where `key` lives and what each of its replicas holds (issue 13 §4): asked of each replica
+   * directly, so a test or a person sees the copies as they are, not as a quorum read merges them.
+   */
+  async explain(key: string, deadlineMs: number): Promise<KeyExplanation> {
+    checkKey(key, this.#config.limits.maxKeyBytes);
+    const ring = this.topology.ring;
+    const members = new Map(this.topology.snapshot().members.map((m) => [m.id, m]));
+    const list = ring.preferenceList(key, this.#config.replication.factor);
+    const replicas = await Promise.all(
+      list.map(async (id): Promise<ReplicaExplanation> => {
+        const member = members.get(id);
+        const base = { id, address: member?.address ?? '', state: member?.state ?? 'alive' };
+        const found =
+          id === this.id ? this.store.readRecord(key) : await this.transport.read(id, key, deadlineMs);
+        if (found instanceof RingCacheError) return { ...base, error: found.message };
+        return { ...base, record: found };
+      }),
+    );
+    return { key, position: ring.hashOf(key), epoch: this.topology.epoch, replicas };
+  }
+
   join(member: RingMember): Promise<void> {
     return this.#ringChanges.join(member);
   }
@@ -384,4 +409,24 @@ export class NodeCore implements PeerEndpoint {
       this.#armSweep();
     }, this.#sweepIntervalMs);
   }
+}
+
+/** One replica of a key, as explain() found it. */
+export interface ReplicaExplanation {
+  id: string;
+  address: string;
+  state: MemberState;
+  /** What it holds (a value or a tombstone); undefined when it holds nothing of the key. */
+  record?: StoreRecord;
+  /** Set when it could not be asked. */
+  error?: string;
+}
+
+export interface KeyExplanation {
+  key: string;
+  /** The key's point on the ring. */
+  position: number;
+  epoch: number;
+  /** In preference order. */
+  replicas: ReplicaExplanation[];
 }

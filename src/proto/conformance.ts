@@ -22,6 +22,7 @@ import type { SetManyRequest__Output } from './generated/ringcache/v1/SetManyReq
 import type { SetRequest__Output } from './generated/ringcache/v1/SetRequest';
 import type { SetResponse } from './generated/ringcache/v1/SetResponse';
 import type { StatsResponse } from './generated/ringcache/v1/StatsResponse';
+import type { ExplainResponse } from './generated/ringcache/v1/ExplainResponse';
 import type { SyncRequest__Output } from './generated/ringcache/v1/SyncRequest';
 import type { SyncResponse, SyncResponse__Output } from './generated/ringcache/v1/SyncResponse';
 import type { TopologyResponse } from './generated/ringcache/v1/TopologyResponse';
@@ -80,6 +81,7 @@ export type MessageConformance = [
   Sends<M.MemberMsg, Member>,
   Sends<M.TopologyResponseMsg, TopologyResponse>,
   Sends<M.StatsResponseMsg, StatsResponse>,
+  Sends<M.ExplainResponseMsg, ExplainResponse>,
   Sends<M.RecordMsg, Record>,
   Sends<M.SyncResponseMsg, SyncResponse>,
   Sends<M.MemberUpdateMsg, MemberUpdate>,

@@ -175,6 +175,24 @@ export interface StatsResponseMsg {
   epoch: number;
 }
 
+export interface ReplicaCopyMsg {
+  nodeId: string;
+  address: string;
+  state: number;
+  holds: boolean;
+  version: VersionMsg | null;
+  tombstone: boolean;
+  expiresAtMs: number;
+  error: string;
+}
+export interface ExplainResponseMsg {
+  key: string;
+  ringPosition: number;
+  epoch: number;
+  replicas: ReplicaCopyMsg[];
+  answeredBy: string;
+}
+
 // Peer service
 export interface RecordMsg {
   key: string;

@@ -4,7 +4,13 @@ import { toStatus } from './status';
 import type * as grpc from '@grpc/grpc-js';
 import { memberStateToWire } from './gossip-wire';
 import type { ReplicationSettings } from '../cluster/replication/quorum';
-import { type JoinRequestMsg, type StatsResponseMsg, type TopologyResponseMsg } from '../proto/messages';
+import {
+  type ExplainResponseMsg,
+  type JoinRequestMsg,
+  type StatsResponseMsg,
+  type TopologyResponseMsg,
+} from '../proto/messages';
+import type { KeyExplanation } from '../cluster/node-core';
 
 export interface ClusterServiceDeps {
   selfId: string;
@@ -17,6 +23,7 @@ export interface ClusterServiceDeps {
   catchingUp(): boolean;
   join(member: RingMember): Promise<void>;
   leave(id: string): Promise<void>;
+  explain(key: string, deadlineMs: number): Promise<KeyExplanation>;
 }
 
 /** The ringcache.v1.Cluster handlers. Watch streams are tracked so shutdown can end them. */
@@ -76,6 +83,40 @@ export function clusterService(deps: ClusterServiceDeps): {
     ) => {
       deps.leave(call.request.id).then(
         () => callback(null, toMessage(deps.topology.snapshot())),
+        (err: unknown) => callback(toStatus(err, deps.logger)),
+      );
+    },
+    Explain: (
+      call: grpc.ServerUnaryCall<{ key: string }, unknown>,
+      callback: grpc.sendUnaryData<ExplainResponseMsg>,
+    ) => {
+      const deadline = call.getDeadline();
+      const deadlineMs =
+        deadline instanceof Date
+          ? deadline.getTime()
+          : Number.isFinite(deadline)
+            ? Number(deadline)
+            : Date.now() + 3000;
+      deps.explain(call.request.key, Math.min(deadlineMs, Date.now() + 3000)).then(
+        (e) =>
+          callback(null, {
+            key: e.key,
+            ringPosition: e.position,
+            epoch: e.epoch,
+            answeredBy: deps.selfId,
+            replicas: e.replicas.map((r) => ({
+              nodeId: r.id,
+              address: r.address,
+              state: memberStateToWire[r.state],
+              holds: r.record !== undefined,
+              version: r.record
+                ? { timestamp: r.record.version.timestamp, node: r.record.version.node }
+                : null,
+              tombstone: r.record?.tombstone ?? false,
+              expiresAtMs: r.record?.expiresAtMs ?? 0,
+              error: r.error ?? '',
+            })),
+          }),
         (err: unknown) => callback(toStatus(err, deps.logger)),
       );
     },

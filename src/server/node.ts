@@ -208,6 +208,7 @@ export class CacheNode {
       catchingUp: () => core.catchingUp,
       join: (member) => core.join(member),
       leave: (id) => core.leave(id),
+      explain: (key, deadlineMs) => core.explain(key, deadlineMs),
     });
     this.#endWatches = cluster.endWatches;
     // Every request is decoded strictly: a malformed one is the caller's INVALID_ARGUMENT (issue 12 §4).

@@ -2,6 +2,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { ClusterClient as _ringcache_v1_ClusterClient, ClusterDefinition as _ringcache_v1_ClusterDefinition } from './ringcache/v1/Cluster';
+import type { ExplainRequest as _ringcache_v1_ExplainRequest, ExplainRequest__Output as _ringcache_v1_ExplainRequest__Output } from './ringcache/v1/ExplainRequest';
+import type { ExplainResponse as _ringcache_v1_ExplainResponse, ExplainResponse__Output as _ringcache_v1_ExplainResponse__Output } from './ringcache/v1/ExplainResponse';
 import type { JoinRequest as _ringcache_v1_JoinRequest, JoinRequest__Output as _ringcache_v1_JoinRequest__Output } from './ringcache/v1/JoinRequest';
 import type { LeaveRequest as _ringcache_v1_LeaveRequest, LeaveRequest__Output as _ringcache_v1_LeaveRequest__Output } from './ringcache/v1/LeaveRequest';
 import type { Member as _ringcache_v1_Member, Member__Output as _ringcache_v1_Member__Output } from './ringcache/v1/Member';
@@ -12,6 +14,7 @@ import type { PingReqRequest as _ringcache_v1_PingReqRequest, PingReqRequest__Ou
 import type { PingRequest as _ringcache_v1_PingRequest, PingRequest__Output as _ringcache_v1_PingRequest__Output } from './ringcache/v1/PingRequest';
 import type { PingResponse as _ringcache_v1_PingResponse, PingResponse__Output as _ringcache_v1_PingResponse__Output } from './ringcache/v1/PingResponse';
 import type { Record as _ringcache_v1_Record, Record__Output as _ringcache_v1_Record__Output } from './ringcache/v1/Record';
+import type { ReplicaCopy as _ringcache_v1_ReplicaCopy, ReplicaCopy__Output as _ringcache_v1_ReplicaCopy__Output } from './ringcache/v1/ReplicaCopy';
 import type { Replication as _ringcache_v1_Replication, Replication__Output as _ringcache_v1_Replication__Output } from './ringcache/v1/Replication';
 import type { RingState as _ringcache_v1_RingState, RingState__Output as _ringcache_v1_RingState__Output } from './ringcache/v1/RingState';
 import type { StatsRequest as _ringcache_v1_StatsRequest, StatsRequest__Output as _ringcache_v1_StatsRequest__Output } from './ringcache/v1/StatsRequest';
@@ -31,6 +34,8 @@ export interface ProtoGrpcType {
     v1: {
       Cluster: SubtypeConstructor<typeof grpc.Client, _ringcache_v1_ClusterClient> & { service: _ringcache_v1_ClusterDefinition }
       Consistency: EnumTypeDefinition
+      ExplainRequest: MessageTypeDefinition<_ringcache_v1_ExplainRequest, _ringcache_v1_ExplainRequest__Output>
+      ExplainResponse: MessageTypeDefinition<_ringcache_v1_ExplainResponse, _ringcache_v1_ExplainResponse__Output>
       JoinRequest: MessageTypeDefinition<_ringcache_v1_JoinRequest, _ringcache_v1_JoinRequest__Output>
       LeaveRequest: MessageTypeDefinition<_ringcache_v1_LeaveRequest, _ringcache_v1_LeaveRequest__Output>
       Member: MessageTypeDefinition<_ringcache_v1_Member, _ringcache_v1_Member__Output>
@@ -42,6 +47,7 @@ export interface ProtoGrpcType {
       PingRequest: MessageTypeDefinition<_ringcache_v1_PingRequest, _ringcache_v1_PingRequest__Output>
       PingResponse: MessageTypeDefinition<_ringcache_v1_PingResponse, _ringcache_v1_PingResponse__Output>
       Record: MessageTypeDefinition<_ringcache_v1_Record, _ringcache_v1_Record__Output>
+      ReplicaCopy: MessageTypeDefinition<_ringcache_v1_ReplicaCopy, _ringcache_v1_ReplicaCopy__Output>
       Replication: MessageTypeDefinition<_ringcache_v1_Replication, _ringcache_v1_Replication__Output>
       RingState: MessageTypeDefinition<_ringcache_v1_RingState, _ringcache_v1_RingState__Output>
       SetMode: EnumTypeDefinition

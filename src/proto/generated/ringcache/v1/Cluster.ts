@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { ExplainRequest as _ringcache_v1_ExplainRequest, ExplainRequest__Output as _ringcache_v1_ExplainRequest__Output } from '../../ringcache/v1/ExplainRequest';
+import type { ExplainResponse as _ringcache_v1_ExplainResponse, ExplainResponse__Output as _ringcache_v1_ExplainResponse__Output } from '../../ringcache/v1/ExplainResponse';
 import type { JoinRequest as _ringcache_v1_JoinRequest, JoinRequest__Output as _ringcache_v1_JoinRequest__Output } from '../../ringcache/v1/JoinRequest';
 import type { LeaveRequest as _ringcache_v1_LeaveRequest, LeaveRequest__Output as _ringcache_v1_LeaveRequest__Output } from '../../ringcache/v1/LeaveRequest';
 import type { StatsRequest as _ringcache_v1_StatsRequest, StatsRequest__Output as _ringcache_v1_StatsRequest__Output } from '../../ringcache/v1/StatsRequest';
@@ -10,6 +12,15 @@ import type { TopologyRequest as _ringcache_v1_TopologyRequest, TopologyRequest_
 import type { TopologyResponse as _ringcache_v1_TopologyResponse, TopologyResponse__Output as _ringcache_v1_TopologyResponse__Output } from '../../ringcache/v1/TopologyResponse';
 
 export interface ClusterClient extends grpc.Client {
+  Explain(argument: _ringcache_v1_ExplainRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_ExplainResponse__Output>): grpc.ClientUnaryCall;
+  Explain(argument: _ringcache_v1_ExplainRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_ExplainResponse__Output>): grpc.ClientUnaryCall;
+  Explain(argument: _ringcache_v1_ExplainRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_ExplainResponse__Output>): grpc.ClientUnaryCall;
+  Explain(argument: _ringcache_v1_ExplainRequest, callback: grpc.requestCallback<_ringcache_v1_ExplainResponse__Output>): grpc.ClientUnaryCall;
+  explain(argument: _ringcache_v1_ExplainRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_ExplainResponse__Output>): grpc.ClientUnaryCall;
+  explain(argument: _ringcache_v1_ExplainRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_ExplainResponse__Output>): grpc.ClientUnaryCall;
+  explain(argument: _ringcache_v1_ExplainRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_ExplainResponse__Output>): grpc.ClientUnaryCall;
+  explain(argument: _ringcache_v1_ExplainRequest, callback: grpc.requestCallback<_ringcache_v1_ExplainResponse__Output>): grpc.ClientUnaryCall;
+  
   Join(argument: _ringcache_v1_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_TopologyResponse__Output>): grpc.ClientUnaryCall;
   Join(argument: _ringcache_v1_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_TopologyResponse__Output>): grpc.ClientUnaryCall;
   Join(argument: _ringcache_v1_JoinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_TopologyResponse__Output>): grpc.ClientUnaryCall;
@@ -54,6 +65,8 @@ export interface ClusterClient extends grpc.Client {
 }
 
 export interface ClusterHandlers extends grpc.UntypedServiceImplementation {
+  Explain: grpc.handleUnaryCall<_ringcache_v1_ExplainRequest__Output, _ringcache_v1_ExplainResponse>;
+  
   Join: grpc.handleUnaryCall<_ringcache_v1_JoinRequest__Output, _ringcache_v1_TopologyResponse>;
   
   Leave: grpc.handleUnaryCall<_ringcache_v1_LeaveRequest__Output, _ringcache_v1_TopologyResponse>;
@@ -67,6 +80,7 @@ export interface ClusterHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface ClusterDefinition extends grpc.ServiceDefinition {
+  Explain: MethodDefinition<_ringcache_v1_ExplainRequest, _ringcache_v1_ExplainResponse, _ringcache_v1_ExplainRequest__Output, _ringcache_v1_ExplainResponse__Output>
   Join: MethodDefinition<_ringcache_v1_JoinRequest, _ringcache_v1_TopologyResponse, _ringcache_v1_JoinRequest__Output, _ringcache_v1_TopologyResponse__Output>
   Leave: MethodDefinition<_ringcache_v1_LeaveRequest, _ringcache_v1_TopologyResponse, _ringcache_v1_LeaveRequest__Output, _ringcache_v1_TopologyResponse__Output>
   Stats: MethodDefinition<_ringcache_v1_StatsRequest, _ringcache_v1_StatsResponse, _ringcache_v1_StatsRequest__Output, _ringcache_v1_StatsResponse__Output>

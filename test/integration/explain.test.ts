@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { UnaryClient } from '../../src/cli/unary-client';
+import type { ExplainResponseMsg } from '../../src/proto/messages';
+import { Ring } from '../../src/ring/ring';
+import { TestCluster } from '../support/cluster';
+
+const run = promisify(execFile);
+const CLI = path.resolve(__dirname, '../../src/cli/main.js');
+
+// Issue 13 §4: Cluster/Explain and `ringcache explain KEY` (new).
+describe('Cluster/Explain and ringcache explain (issue 13 §4)', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 4, factor: 3, writeQuorum: 3, readQuorum: 1 });
+  });
+  after(() => t?.stop());
+
+  const explain = async (id: string, key: string) => {
+    const c = new UnaryClient(t.address(id), 5000);
+    try {
+      return await c.cluster<ExplainResponseMsg>('Explain', { key });
+    } finally {
+      c.close();
+    }
+  };
+
+  it("answers the key's preference list and the version each replica holds, from any node", async () => {
+    const cache = await t.client();
+    await cache.set('explained', 'v');
+    const written = await cache.getEntry('explained');
+    const expected = new Ring(['n1', 'n2', 'n3', 'n4'], { vnodes: t.config.vnodes }).preferenceList(
+      'explained',
+      3,
+    );
+    for (const id of ['n1', 'n4']) {
+      const e = await explain(id, 'explained');
+      expect(e.replicas.map((r) => r.nodeId)).to.deep.equal(expected);
+      expect(e.ringPosition).to.equal(new Ring(['n1'], { vnodes: 1 }).hashOf('explained'));
+      for (const r of e.replicas) {
+        expect(r, r.nodeId).to.include({ holds: true, tombstone: false, error: '' });
+        expect(r.version).to.deep.equal(written!.version);
+      }
+    }
+  });
+
+  it('shows a tombstone after a delete, nothing for a key never written, and a bad key as INVALID_ARGUMENT', async () => {
+    const cache = await t.client();
+    await cache.set('gone', 'v');
+    await cache.delete('gone');
+    const e = await explain('n2', 'gone');
+    expect(e.replicas.every((r) => r.holds && r.tombstone)).to.equal(true);
+    const never = await explain('n2', 'never-written');
+    expect(never.replicas.map((r) => r.holds)).to.deep.equal([false, false, false]);
+    const err = await explain('n2', '').catch((x: { code: number }) => x);
+    expect((err as { code: number }).code).to.equal(3);
+  });
+
+  it('prints a table with ringcache explain', async () => {
+    const { stdout } = await run(process.execPath, [CLI, 'explain', 'explained', '--addr', t.address('n3')]);
+    expect(stdout).to.match(/^key "explained": ring position \d+, epoch 1 \(asked n3\)/);
+    expect(stdout).to.match(/1 \(owner\)/);
+    expect(stdout.match(/ value /g)).to.have.lengthOf(3);
+  });
+});
