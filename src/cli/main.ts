@@ -93,6 +93,11 @@ async function joinThrough(seed: string, node: CacheNode): Promise<'joined' | 'r
 }
 
 async function runNode(opts: NodeOptions): Promise<void> {
+  // A StatefulSet gives each pod its name through the environment (deploy/k8s): it is the node id.
+  opts.id ||= process.env.RINGCACHE_NODE_ID ?? '';
+  if (!opts.id) {
+    throw new RingCacheError('CONFIG_INVALID', 'which node is this? pass --id ID or set RINGCACHE_NODE_ID');
+  }
   const fromEnv = process.env[CONFIG_ENV];
   const fileConfig = fromEnv
     ? (JSON.parse(fromEnv) as ClusterConfig)
@@ -141,7 +146,7 @@ const program = new Command()
 program
   .command('node')
   .description('run one node of the cluster described by the config file')
-  .requiredOption('--id <id>', "this node's id in the config (e.g. n1)")
+  .option('--id <id>', "this node's id in the config (e.g. n1); default $RINGCACHE_NODE_ID")
   .option('--config <file>', 'cluster config', 'cluster.yml')
   .option('--join <host:port>', 'join a running cluster through this member (for a node not in the config)')
   .option('--address <host:port>', "with --join: this node's gRPC address")

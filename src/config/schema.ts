@@ -31,7 +31,7 @@ const REPLICATION = ['factor', 'write_quorum', 'read_quorum', 'sloppy'] as const
 const GOSSIP = ['probe_interval_ms', 'probe_timeout_ms', 'indirect_probes', 'suspicion_timeout_ms'] as const;
 const HINTS = ['max_count', 'max_bytes', 'max_age_ms'] as const;
 const LIMITS = ['max_key_bytes', 'max_value_bytes', 'max_memory'] as const;
-const NODE = ['id', 'address', 'http'] as const;
+const NODE = ['id', 'address', 'http', 'listen', 'http_listen'] as const;
 
 /** Reads the document root into a config with defaults applied; undefined pieces were reported. */
 export function readConfig(r: YamlReader, root: Node | undefined, source: string): ClusterConfig {
@@ -115,6 +115,10 @@ function readNodes(r: YamlReader, node: Node | undefined, rootLine: number | und
     const address = need('address', (n, p) => r.hostPort(n, p), 'host:port for gRPC, such as 127.0.0.1:7401');
     const http = need('http', (n, p) => r.hostPort(n, p), 'host:port for HTTP, such as 127.0.0.1:9401');
     if (id === undefined || address === undefined || http === undefined) return;
+    const optional = (key: string) =>
+      r.isEmpty(fields.get(key)) ? undefined : r.hostPort(fields.get(key), `${path}.${key}`);
+    const listen = optional('listen');
+    const httpListen = optional('http_listen');
     nodes.push({
       id,
       address: address.text,
@@ -123,6 +127,10 @@ function readNodes(r: YamlReader, node: Node | undefined, rootLine: number | und
       http: http.text,
       httpHost: http.host,
       httpPort: http.port,
+      ...(listen && { listen: { host: listen.host, port: listen.port, text: listen.text } }),
+      ...(httpListen && {
+        httpListen: { host: httpListen.host, port: httpListen.port, text: httpListen.text },
+      }),
     });
   });
   return nodes;

@@ -14,6 +14,13 @@ export interface NodeConfig {
   http: string;
   httpHost: string;
   httpPort: number;
+  /**
+   * Where the gRPC server binds, when not `address` (issue 13 §5): `address` is what peers and
+   * clients dial, `listen` what this node binds, such as 0.0.0.0:7401 in a container.
+   */
+  listen?: { host: string; port: number; text: string };
+  /** Where the HTTP server binds, when not `http`. */
+  httpListen?: { host: string; port: number; text: string };
 }
 
 export interface GossipConfig {

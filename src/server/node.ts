@@ -115,8 +115,8 @@ export class CacheNode {
     await this.#bind();
     this.#memoryGuard.start();
     this.#http = await startHttp({
-      host: this.self.httpHost,
-      port: this.self.httpPort,
+      host: this.self.httpListen?.host ?? this.self.httpHost,
+      port: this.self.httpListen?.port ?? this.self.httpPort,
       registry: nodeMetrics(this.id, {
         store: core.store,
         hints: core.hints,
@@ -257,15 +257,16 @@ export class CacheNode {
   }
   async #bind(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.#grpc.bindAsync(this.self.address, grpc.ServerCredentials.createInsecure(), (err) => {
+      const bind = this.self.listen?.text ?? this.self.address;
+      this.#grpc.bindAsync(bind, grpc.ServerCredentials.createInsecure(), (err) => {
         if (!err) return resolve();
         const inUse = /EADDRINUSE|address already in use/i.test(err.message);
         reject(
           new RingCacheError(
             'UNAVAILABLE',
             inUse
-              ? `node ${this.id}: port ${this.self.port} on ${this.self.host} is already in use (another ringcache node or program?); free it or change nodes[].address in ${this.#config.source}`
-              : `node ${this.id}: cannot listen on ${this.self.address}: ${err.message}`,
+              ? `node ${this.id}: ${bind} is already in use (another ringcache node or program?); free it or change nodes[].${this.self.listen ? 'listen' : 'address'} in ${this.#config.source}`
+              : `node ${this.id}: cannot listen on ${bind}: ${err.message}`,
             { cause: err },
           ),
         );

@@ -261,3 +261,30 @@ describe('a broken cluster.yml', () => {
     );
   });
 });
+
+describe('nodes[].listen and http_listen (issue 13 §5)', () => {
+  const yaml = (node: string) =>
+    `cluster: { name: c, vnodes: 8 }\nnodes:\n  - ${node}\n  - { id: n2, address: cache-1.cache:7401, http: cache-1.cache:9401, listen: 0.0.0.0:7401 }\n`;
+
+  it('reads where a node binds apart from the address others dial, host names included', () => {
+    const config = parseConfig(
+      yaml(
+        '{ id: n1, address: cache-0.cache:7401, http: cache-0.cache:9401, listen: 0.0.0.0:7401, http_listen: 0.0.0.0:9401 }',
+      ),
+      'cluster.yml',
+    );
+    expect(config.nodes[0]).to.include({ address: 'cache-0.cache:7401', host: 'cache-0.cache' });
+    expect(config.nodes[0]!.listen).to.deep.equal({ host: '0.0.0.0', port: 7401, text: '0.0.0.0:7401' });
+    expect(config.nodes[0]!.httpListen?.text).to.equal('0.0.0.0:9401');
+    expect(config.nodes[1]!.httpListen).to.equal(undefined);
+  });
+
+  it('names the field of a listen address that is not host:port', () => {
+    expect(() =>
+      parseConfig(
+        yaml('{ id: n1, address: cache-0.cache:7401, http: cache-0.cache:9401, listen: 7401 }'),
+        'cluster.yml',
+      ),
+    ).to.throw(/nodes\[0\]\.listen/);
+  });
+});
