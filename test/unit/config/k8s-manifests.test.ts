@@ -1,0 +1,90 @@
+import { expect } from 'chai';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { parseConfig } from '../../../src/config/load';
+
+const DIR = path.resolve(__dirname, '../../../../deploy/k8s');
+
+interface Manifest {
+  kind: string;
+  metadata: { name: string };
+}
+type Labels = Record<string, string>;
+interface StatefulSet extends Manifest {
+  spec: {
+    replicas: number;
+    serviceName: string;
+    selector: { matchLabels: Labels };
+    template: { spec: { containers: Container[] } };
+  };
+}
+interface Container {
+  args: string[];
+  env: { name: string; valueFrom?: { fieldRef: { fieldPath: string } } }[];
+  readinessProbe: { grpc: { port: number } };
+  livenessProbe: { httpGet: { path: string; port: number } };
+  volumeMounts: { mountPath: string }[];
+}
+interface Service extends Manifest {
+  spec: { clusterIP: string; publishNotReadyAddresses: boolean; selector: Labels };
+}
+interface Pdb extends Manifest {
+  spec: { maxUnavailable: number; selector: { matchLabels: Labels } };
+}
+interface ConfigMap extends Manifest {
+  data: Record<string, string>;
+}
+
+function manifests(): Manifest[] {
+  return readdirSync(DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(path.join(DIR, f), 'utf8')).map((d) => d.toJS() as Manifest),
+    );
+}
+
+// Issue 13 §6: no Kubernetes cluster is reachable here; this is how the manifests are checked.
+describe('deploy/k8s manifests (issue 13 §6)', () => {
+  const all = manifests();
+  const one = <T extends Manifest>(kind: string): T => {
+    const found = all.filter((m) => m.kind === kind);
+    expect(found, kind).to.have.lengthOf(1);
+    return found[0] as T;
+  };
+
+  it('give every pod of the StatefulSet a cluster.yml that loads and names it and every peer by DNS', () => {
+    const sts = one<StatefulSet>('StatefulSet');
+    const service = one<Service>('Service');
+    const config = parseConfig(one<ConfigMap>('ConfigMap').data['cluster.yml']!, 'configmap.yaml');
+    const pods = Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.metadata.name}-${i}`);
+    expect(config.nodes.map((n) => n.id)).to.deep.equal(pods);
+    for (const node of config.nodes) {
+      expect(node.host).to.equal(`${node.id}.${service.metadata.name}.default.svc.cluster.local`);
+      expect(node.listen?.host).to.equal('0.0.0.0');
+      expect(node.httpListen?.host).to.equal('0.0.0.0');
+    }
+    expect(sts.spec.serviceName).to.equal(service.metadata.name);
+  });
+
+  it('take the node id from the pod name, probe readiness by gRPC health and liveness by /healthz', () => {
+    const sts = one<StatefulSet>('StatefulSet');
+    const container = sts.spec.template.spec.containers[0]!;
+    const env = container.env.find((e) => e.name === 'RINGCACHE_NODE_ID');
+    expect(env?.valueFrom?.fieldRef.fieldPath).to.equal('metadata.name');
+    expect(container.readinessProbe.grpc.port).to.equal(7401);
+    expect(container.livenessProbe.httpGet).to.deep.equal({ path: '/healthz', port: 9401 });
+    expect(container.volumeMounts[0]?.mountPath).to.equal('/etc/ringcache');
+    expect(container.args).to.deep.equal(['node', '--config', '/etc/ringcache/cluster.yml']);
+  });
+
+  it('publish pods that are not ready on a headless Service, and let one pod at most be disrupted', () => {
+    const service = one<Service>('Service');
+    expect(service.spec).to.include({ clusterIP: 'None', publishNotReadyAddresses: true });
+    const labels = one<StatefulSet>('StatefulSet').spec.selector.matchLabels;
+    expect(service.spec.selector).to.deep.equal(labels);
+    const pdb = one<Pdb>('PodDisruptionBudget');
+    expect(pdb.spec.maxUnavailable).to.equal(1);
+    expect(pdb.spec.selector.matchLabels).to.deep.equal(labels);
+  });
+});
