@@ -23,6 +23,7 @@ import type {
   ReplicaWrite,
 } from './peer-transport';
 import { CatchUpState } from './recovery/catch-up-state';
+import { AntiEntropy, type RangeDiff, type RangeDigests } from './recovery/anti-entropy';
 import { HintedHandoff } from './recovery/handoff';
 import { HintStore } from './recovery/hints';
 import { Coordinator } from './replication/coordinator';
@@ -72,6 +73,7 @@ export class NodeCore implements PeerEndpoint {
   /** Promised ballots of read-modify-write rounds in flight (replication/ballots.ts). */
   readonly ballots = new BallotFence();
   readonly handoff: HintedHandoff;
+  readonly antiEntropy: AntiEntropy;
   readonly coordinator: Coordinator;
   readonly transport: PeerTransport;
   readonly view: ClusterView;
@@ -156,6 +158,14 @@ export class NodeCore implements PeerEndpoint {
       random: opts.random,
     });
     this.hints = new HintStore(config.hints, { now: () => scheduler.now() });
+    this.antiEntropy = new AntiEntropy({
+      view: this.view,
+      store: this.store,
+      factor: config.replication.factor,
+      logger: this.#log.child({ component: 'anti-entropy' }),
+      intervalMs: config.antiEntropy.intervalMs,
+      keysPerSecond: config.antiEntropy.keysPerSecond,
+    });
     this.handoff = new HintedHandoff({
       view: this.view,
       hints: this.hints,
@@ -222,6 +232,7 @@ export class NodeCore implements PeerEndpoint {
     this.#running = true;
     this.membership.start();
     this.handoff.start();
+    this.antiEntropy.start();
     if (this.#sweepIntervalMs > 0) this.#armSweep();
     this.#catchUp.start();
   }
@@ -243,8 +254,11 @@ export class NodeCore implements PeerEndpoint {
     this.#tasks.abort();
     await this.membership.stop();
     await this.handoff.stop();
+    // Closing the transport first fails the compare an anti-entropy round may wait on.
+    const antiEntropy = this.antiEntropy.stop();
     // Closing the transport fails the calls the tasks still wait on, so they notice the abort at once.
     this.transport.close();
+    await antiEntropy;
     await this.#tasks.settled();
   }
 
@@ -309,6 +323,10 @@ export class NodeCore implements PeerEndpoint {
       this.#log.error({ err }, 'unexpected error applying a replica write');
       return new RingCacheError('INTERNAL', 'internal error (logged on the node)');
     }
+  }
+
+  compare(digests: RangeDigests): Promise<RangeDiff> {
+    return this.antiEntropy.compare(digests);
   }
 
   read(key: string): ReturnType<Store['readRecord']> {

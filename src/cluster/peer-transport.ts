@@ -2,6 +2,7 @@ import type { RingCacheError } from '../errors';
 import type { StoreRecord } from '../store/types';
 import type { Version } from '../store/version';
 import type { MemberUpdate } from './membership/types';
+import type { RangeDiff, RangeDigests } from './recovery/anti-entropy';
 import type { Operation, OperationContext, Outcome } from './replication/operation';
 import type { AppliedRequest } from './replication/request-log';
 import type { RingState } from './ring-change/topology';
@@ -22,6 +23,8 @@ export interface PeerTransport {
    * of `key` and the outcomes it holds of the requests named, or refuses with the fence it holds.
    */
   lookup(to: string, key: string, prepare: Prepare, deadlineMs: number): Promise<Lookup | RingCacheError>;
+  /** Anti-entropy: `to` compares our digests with its own and sends its records where they differ. */
+  compare(to: string, digests: RangeDigests, deadlineMs: number): Promise<RangeDiff | RingCacheError>;
   /** Runs `op` on `to` as its coordinator (`to` never forwards it again). */
   forward(to: string, op: Operation, deadlineMs: number): Promise<Outcome>;
   /**
@@ -111,6 +114,8 @@ export interface PeerEndpoint {
    * asker's, maybe newer than this node's), else on this node's ring.
    */
   syncRecords(forNode: string, ring?: RingState): IterableIterator<ReplicaWrite>;
+  /** Anti-entropy: this node's side of a peer's comparison. */
+  compare(digests: RangeDigests): Promise<RangeDiff>;
   /** A forwarded operation, run here as its coordinator. */
   execute(op: Operation, ctx: OperationContext): Outcome | Promise<Outcome>;
   /** Throws a RingCacheError ('UNAVAILABLE') while gossip has not started. */

@@ -1,4 +1,5 @@
 import {
+  DEFAULT_ANTI_ENTROPY,
   DEFAULT_GOSSIP,
   DEFAULT_HINTS,
   DEFAULT_LIMITS,
@@ -60,6 +61,7 @@ export function generateLocalConfig(opts: {
     hints: { ...DEFAULT_HINTS, ...base.hints },
     tombstoneGraceMs: base.tombstoneGraceMs ?? DEFAULT_TOMBSTONE_GRACE_MS,
     maxClockOffsetMs: base.maxClockOffsetMs ?? DEFAULT_MAX_CLOCK_OFFSET_MS,
+    antiEntropy: base.antiEntropy ?? { ...DEFAULT_ANTI_ENTROPY },
     limits: { ...DEFAULT_LIMITS, ...base.limits },
     nodes,
     source: SOURCE,

@@ -1,6 +1,7 @@
 import type { Node } from 'yaml';
 import {
   DEFAULT_GOSSIP,
+  DEFAULT_ANTI_ENTROPY,
   DEFAULT_HINTS,
   DEFAULT_LIMITS,
   DEFAULT_MAX_CLOCK_OFFSET_MS,
@@ -26,7 +27,9 @@ const CLUSTER = [
   'hints',
   'tombstone_grace_ms',
   'max_clock_offset_ms',
+  'anti_entropy',
 ] as const;
+const ANTI_ENTROPY = ['interval_ms', 'keys_per_second'] as const;
 const REPLICATION = ['factor', 'write_quorum', 'read_quorum', 'sloppy'] as const;
 const GOSSIP = ['probe_interval_ms', 'probe_timeout_ms', 'indirect_probes', 'suspicion_timeout_ms'] as const;
 const HINTS = ['max_count', 'max_bytes', 'max_age_ms'] as const;
@@ -41,6 +44,7 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
   const replication = r.fields(cluster.get('replication'), 'cluster.replication', REPLICATION);
   const gossip = r.fields(cluster.get('gossip'), 'cluster.gossip', GOSSIP);
   const hints = r.fields(cluster.get('hints'), 'cluster.hints', HINTS);
+  const antiEntropy = r.fields(cluster.get('anti_entropy'), 'cluster.anti_entropy', ANTI_ENTROPY);
   const limits = r.fields(top.get('limits'), 'limits', LIMITS);
   const tombstoneGraceMs =
     r.integer(cluster.get('tombstone_grace_ms'), 'cluster.tombstone_grace_ms') ?? DEFAULT_TOMBSTONE_GRACE_MS;
@@ -76,6 +80,14 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
         Math.max(1, Math.min(DEFAULT_HINTS.maxAgeMs, Math.floor(tombstoneGraceMs / 2))),
     },
     tombstoneGraceMs,
+    antiEntropy: {
+      intervalMs:
+        r.integer(antiEntropy?.get('interval_ms'), 'cluster.anti_entropy.interval_ms') ??
+        DEFAULT_ANTI_ENTROPY.intervalMs,
+      keysPerSecond:
+        r.integer(antiEntropy?.get('keys_per_second'), 'cluster.anti_entropy.keys_per_second') ??
+        DEFAULT_ANTI_ENTROPY.keysPerSecond,
+    },
     maxClockOffsetMs:
       r.integer(cluster.get('max_clock_offset_ms'), 'cluster.max_clock_offset_ms') ??
       DEFAULT_MAX_CLOCK_OFFSET_MS,

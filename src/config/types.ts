@@ -53,6 +53,12 @@ export interface ClusterConfig {
   tombstoneGraceMs: number;
   /** Versions more than this many ms ahead of a node's clock are refused (issue 11 §6). */
   maxClockOffsetMs: number;
+  /**
+   * Anti-entropy (issue 13 §2): every intervalMs (0 = off) a node compares the digests of the ring
+   * ranges it shares with one peer and exchanges the keys that differ; its scans read at most
+   * keysPerSecond keys.
+   */
+  antiEntropy: { intervalMs: number; keysPerSecond: number };
   /** Per-node storage limits, in bytes. maxKeyBytes + maxValueBytes <= maxMemoryBytes. */
   limits: { maxKeyBytes: number; maxValueBytes: number; maxMemoryBytes: number };
   nodes: NodeConfig[];

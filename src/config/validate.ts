@@ -34,6 +34,8 @@ export function validateConfig(
   wholeInRange('cluster.hints.max_age_ms', config.hints.maxAgeMs, 1);
   wholeInRange('cluster.tombstone_grace_ms', config.tombstoneGraceMs, 1);
   wholeInRange('cluster.max_clock_offset_ms', config.maxClockOffsetMs, 1);
+  wholeInRange('cluster.anti_entropy.interval_ms', config.antiEntropy.intervalMs, 0);
+  wholeInRange('cluster.anti_entropy.keys_per_second', config.antiEntropy.keysPerSecond, 1);
   if (config.hints.maxAgeMs >= config.tombstoneGraceMs) {
     issues.add(
       at('cluster.hints.max_age_ms'),

@@ -91,6 +91,14 @@ export class Ring {
     return new Map(this.nodeIds.map((id, i) => [id, owned[i]! / HASH_SPACE]));
   }
 
+  /**
+   * The ring range a hash falls in: the index of the first point clockwise from it. All keys of a
+   * range share one preference list, so replicas can compare ranges (anti-entropy).
+   */
+  rangeOfHash(hash: number): number {
+    return positionOf(this.#points, hash);
+  }
+
   /** Position of a key on the ring (the ketama uint32), for range computations. */
   hashOf(key: string): number {
     return ketamaHash(key);

@@ -28,7 +28,15 @@ import { withClusterToken } from '../transport/cluster-token';
 import { CHANNEL_OPTIONS, PipelineConnection } from '../transport/pipeline-connection';
 import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
 import { operationToMsg, outcomeFromMsg } from './operation-wire';
-import { lookupFromPacked, prepareToPacked, writeFromPacked, writeToPacked } from './packed-operations';
+import {
+  diffFromPacked,
+  digestsToPacked,
+  lookupFromPacked,
+  prepareToPacked,
+  writeFromPacked,
+  writeToPacked,
+} from './packed-operations';
+import type { RangeDiff, RangeDigests } from '../cluster/recovery/anti-entropy';
 import { msgToRecord } from './record-codec';
 
 type Unary<Req, Res> = (
@@ -278,6 +286,32 @@ export class GrpcPeerTransport implements PeerTransport {
       signal,
     );
     return { ack: res.ack, updates: updatesFromWire(res.updates) };
+  }
+
+  compare(to: string, digests: RangeDigests, deadlineMs: number): Promise<RangeDiff | RingCacheError> {
+    const conn = this.#connection(to);
+    if (conn instanceof RingCacheError) return Promise.resolve(conn);
+    return new Promise((resolve) => {
+      conn.stub.makeUnaryRequest<Buffer, Buffer>(
+        '/ringcache.v1.Peer/Compare',
+        serializePackedFrame,
+        deserializePackedFrame,
+        packFrame(0, 0, [digestsToPacked(digests)]),
+        new grpc.Metadata(),
+        { deadline: deadlineMs },
+        (err, res) => {
+          if (err || !res)
+            return resolve(refusal(err?.code ?? Code.UNAVAILABLE, `${to}: ${err?.details ?? 'empty reply'}`));
+          let diff: RangeDiff | undefined;
+          try {
+            diff = diffFromPacked(unpackFrame(res)[2]);
+          } catch {
+            diff = undefined;
+          }
+          resolve(diff ?? refusal(Code.INTERNAL, `${to} sent an unreadable anti-entropy reply`));
+        },
+      );
+    });
   }
 
   async applyRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState> {

@@ -5,6 +5,8 @@ import type { HintStore } from '../cluster/recovery/hints';
 import { createRegistry } from '../observability/metrics';
 import type { CatchUpProgress } from '../cluster/recovery/catch-up';
 import type { RebalanceProgress } from '../cluster/ring-change/rebalance';
+import type { AntiEntropy } from '../cluster/recovery/anti-entropy';
+import type { MemoryGuard } from './memory-guard';
 import type { Store } from '../store/store';
 import type { ReplicationCounters } from './peer-service';
 import type { PipelineStreams } from './pipeline';
@@ -21,6 +23,8 @@ export function nodeMetrics(
     replicated: () => ReplicationCounters | undefined;
     rebalance: () => RebalanceProgress | undefined;
     catchUp: () => CatchUpProgress;
+    antiEntropy: AntiEntropy;
+    memoryGuard: MemoryGuard;
   },
 ): Registry {
   const stat = (k: keyof ReturnType<Store['stats']>) => () => src.store.stats()[k];
@@ -110,6 +114,42 @@ export function nodeMetrics(
       help: 'Hints dropped unsent: older than hints.max_age_ms, or for a member that left',
       type: 'counter',
       read: () => src.hints.expired,
+    },
+    {
+      name: 'ringcache_anti_entropy_ranges_compared_total',
+      help: 'Ring ranges whose digests anti-entropy compared with a peer',
+      type: 'counter',
+      read: () => src.antiEntropy.rangesCompared,
+    },
+    {
+      name: 'ringcache_anti_entropy_ranges_differing_total',
+      help: 'Compared ranges whose digests differed',
+      type: 'counter',
+      read: () => src.antiEntropy.rangesDiffering,
+    },
+    {
+      name: 'ringcache_anti_entropy_keys_repaired_total',
+      help: 'Keys anti-entropy brought up to date: pulled from a peer or pushed to it',
+      type: 'counter',
+      read: () => src.antiEntropy.keysPulled + src.antiEntropy.keysPushed,
+    },
+    {
+      name: 'ringcache_anti_entropy_bytes_sent_total',
+      help: 'Key and value bytes anti-entropy pushed to peers',
+      type: 'counter',
+      read: () => src.antiEntropy.bytesSent,
+    },
+    {
+      name: 'ringcache_memory_guard_collections_total',
+      help: 'Full collections the memory guard ran because RSS was above its target',
+      type: 'counter',
+      read: () => src.memoryGuard.collections,
+    },
+    {
+      name: 'ringcache_memory_pressure_bytes',
+      help: 'Bytes the store holds less than limits.max_memory because RSS was above its target',
+      type: 'gauge',
+      read: () => src.memoryGuard.pressureBytes,
     },
     {
       name: 'ringcache_hints_handed_off_total',

@@ -125,6 +125,8 @@ export class CacheNode {
         pipelines: () => this.#pipelines,
         replicated: () => this.#replicated,
         rebalance: () => core.rebalance,
+        antiEntropy: core.antiEntropy,
+        memoryGuard: this.#memoryGuard,
         catchUp: () => core.catchUp,
       }),
       serving: () => this.#serving,
@@ -244,7 +246,7 @@ export class CacheNode {
     });
     this.#endPeerStreams = peer.endStreams;
     this.#replicated = peer.replicated;
-    const peerDefinition = withRawPayloads(services.Peer.service, ['Replicate', 'Read']);
+    const peerDefinition = withRawPayloads(services.Peer.service, ['Replicate', 'Read', 'Compare']);
     this.#grpc.addService(
       ...strict(
         peerDefinition,

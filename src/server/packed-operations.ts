@@ -1,5 +1,6 @@
 import type { Consistency, Operation, OperationResult, Outcome } from '../cluster/replication/operation';
 import type { Lookup, Prepare, ReplicaWrite } from '../cluster/peer-transport';
+import type { RangeDiff, RangeDigests, RangeEntry } from '../cluster/recovery/anti-entropy';
 import type { AppliedRequest } from '../cluster/replication/request-log';
 import { RingCacheError } from '../errors';
 import { Code } from '../proto/messages';
@@ -292,4 +293,50 @@ export function writeFromPacked(p: readonly unknown[]): ReplicaWrite | undefined
     write.requests = requests;
   }
   return write;
+}
+
+/** Peer.Compare's request (layout in peer.proto). */
+export function digestsToPacked(d: RangeDigests): unknown[] {
+  return [d.from, d.epoch, d.ranges.map(([range, [a, b]]) => [range, a, b])];
+}
+
+export function digestsFromPacked(p: unknown): RangeDigests | undefined {
+  if (!Array.isArray(p) || typeof p[0] !== 'string' || typeof p[1] !== 'number' || !Array.isArray(p[2])) {
+    return undefined;
+  }
+  const ranges: [number, [number, number]][] = [];
+  for (const r of p[2] as unknown[]) {
+    if (!Array.isArray(r) || r.length !== 3 || !r.every((n) => typeof n === 'number')) return undefined;
+    ranges.push([r[0] as number, [r[1] as number, r[2] as number]]);
+  }
+  return { from: p[0], epoch: p[1], ranges };
+}
+
+/** Peer.Compare's reply (layout in peer.proto). */
+export function diffToPacked(d: RangeDiff): unknown[] {
+  return [
+    d.epochMismatch,
+    d.evicting,
+    d.differing.map(([range, entries]) => [
+      range,
+      entries.map((e) => [e.key, e.version.timestamp, e.version.node, e.tombstone]),
+    ]),
+  ];
+}
+
+/** A Compare reply, or undefined when any part is unreadable (then nothing is repaired). */
+export function diffFromPacked(p: unknown): RangeDiff | undefined {
+  if (!Array.isArray(p) || !Array.isArray(p[2])) return undefined;
+  const differing: [number, RangeEntry[]][] = [];
+  for (const r of p[2] as unknown[]) {
+    if (!Array.isArray(r) || typeof r[0] !== 'number' || !Array.isArray(r[1])) return undefined;
+    const entries: RangeEntry[] = [];
+    for (const e of r[1] as unknown[]) {
+      if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'number' || !str(e[2]))
+        return undefined;
+      entries.push({ key: e[0], version: { timestamp: e[1], node: str(e[2]) }, tombstone: e[3] === true });
+    }
+    differing.push([r[0], entries]);
+  }
+  return { epochMismatch: p[0] === true, evicting: p[1] === true, differing };
 }

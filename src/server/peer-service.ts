@@ -14,7 +14,14 @@ import {
 import { packFrame, unpackFrame } from '../proto/packed';
 import { wireCodeOf } from '../proto/status-codes';
 import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
-import { lookupToPacked, prepareFromPacked, writeFromPacked, writeToPacked } from './packed-operations';
+import {
+  diffToPacked,
+  digestsFromPacked,
+  lookupToPacked,
+  prepareFromPacked,
+  writeFromPacked,
+  writeToPacked,
+} from './packed-operations';
 import { recordToMsg } from './record-codec';
 import { toStatus } from './status';
 
@@ -92,6 +99,23 @@ export function peerService(deps: PeerServiceDeps): {
         });
         call.write(packFrame(Number(frame[0]), 0, results));
       });
+    },
+    Compare: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      let digests: ReturnType<typeof digestsFromPacked>;
+      try {
+        digests = digestsFromPacked(unpackFrame(call.request)[2]);
+      } catch {
+        digests = undefined;
+      }
+      if (!digests)
+        return callback({ code: Code.INVALID_ARGUMENT, details: 'unreadable anti-entropy digests' });
+      endpoint.compare(digests).then(
+        (diff) => callback(null, packFrame(0, 0, [diffToPacked(diff)])),
+        (err: unknown) => {
+          logger.warn({ err }, 'anti-entropy comparison failed');
+          callback({ code: Code.INTERNAL, details: 'anti-entropy comparison failed (logged on the node)' });
+        },
+      );
     },
     Sync: (call: grpc.ServerWritableStream<SyncRequestMsg, SyncResponseMsg>) => {
       void streamRecordsFor(call, deps).catch((err: unknown) => {

@@ -34,7 +34,16 @@ export type SimStep =
 
 export interface SimSchedule {
   scenario: string;
-  cluster: { nodes: number; factor: number; writeQuorum: number; readQuorum: number };
+  cluster: {
+    nodes: number;
+    factor: number;
+    writeQuorum: number;
+    readQuorum: number;
+    /** Anti-entropy interval (virtual ms); off when absent. */
+    antiEntropyMs?: number;
+    /** hints.max_age_ms; 30 s when absent. */
+    hintMaxAgeMs?: number;
+  };
   /** Virtual ms the steps span; then every fault heals and the cluster is left quiet. */
   durationMs: number;
   steps: SimStep[];
@@ -345,6 +354,32 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
           { atMs: 2600, type: 'heal' },
         ]),
       })),
+  /**
+   * Issue 13 §2: a 2 | 3 split of five nodes with writes on both sides, then the heal and no reads.
+   * Hints live 200 ms, so once the split outlasts them only anti-entropy can bring the replicas
+   * that missed writes up to date: without it (antiEntropyMs 0) replicas stay apart.
+   */
+  'partition-heal': () =>
+    operations(ids(5), 1500, {
+      count: 150,
+      counters: false,
+      writes: fc.constant<Consistency>('default'),
+      registerKinds: ['set', 'set', 'delete'],
+    }).map((ops) => ({
+      scenario: 'partition-heal',
+      cluster: { nodes: 5, factor: 3, writeQuorum: 2, readQuorum: 1, antiEntropyMs: 1000, hintMaxAgeMs: 200 },
+      durationMs: 1500,
+      steps: byTime([
+        ...ops,
+        ...['n1', 'n2'].flatMap((a) =>
+          ['n3', 'n4', 'n5'].flatMap((b): SimStep[] => [
+            { atMs: 100, type: 'cut', from: a, to: b },
+            { atMs: 100, type: 'cut', from: b, to: a },
+          ]),
+        ),
+        { atMs: 1500, type: 'heal' },
+      ]),
+    })),
 };
 
 /** No known failure at the moment: a scenario found failing goes here until it is fixed. */

@@ -14,6 +14,10 @@ export interface SimClusterOptions {
   readQuorum: number;
   /** Sloppy quorums (hints count toward W). Default false, as in cluster.yml. */
   sloppy?: boolean;
+  /** Anti-entropy interval in virtual ms; 0 or absent = off (cluster.anti_entropy.interval_ms). */
+  antiEntropyMs?: number;
+  /** hints.max_age_ms; default 30 s. */
+  hintMaxAgeMs?: number;
 }
 
 /** One node of the simulated cluster: its id, its current incarnation (undefined while down), its clock skew. */
@@ -74,9 +78,10 @@ export class SimCluster {
         sloppy: opts.sloppy ?? false,
       },
       gossip: GOSSIP,
-      hints: { maxCount: 100_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 30_000 },
+      hints: { maxCount: 100_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: opts.hintMaxAgeMs ?? 30_000 },
       tombstoneGraceMs: 60_000,
       maxClockOffsetMs: 60_000,
+      antiEntropy: { intervalMs: opts.antiEntropyMs ?? 0, keysPerSecond: 1_000_000 },
       limits: { maxKeyBytes: 250, maxValueBytes: 1024 * 1024, maxMemoryBytes: 64 * 1024 * 1024 },
       nodes,
       source: '<simulator>',

@@ -11,6 +11,7 @@ import type {
 } from '../../src/cluster/peer-transport';
 import type { Operation, Outcome } from '../../src/cluster/replication/operation';
 import type { RingState } from '../../src/cluster/ring-change/topology';
+import type { RangeDiff, RangeDigests } from '../../src/cluster/recovery/anti-entropy';
 import { RingCacheError } from '../../src/errors';
 import type { StoreRecord } from '../../src/store/types';
 import { inboxOf, type SimEvent, type VirtualTime } from './virtual-time';
@@ -211,6 +212,17 @@ class SimTransport implements PeerTransport {
       to,
       deadlineMs,
       (e) => e.lookup(key, prepare),
+      (err) => err,
+      this.#signal(),
+    );
+  }
+
+  compare(to: string, digests: RangeDigests, deadlineMs: number): Promise<RangeDiff | RingCacheError> {
+    return this.#net.call<RangeDiff | RingCacheError>(
+      this.#self,
+      to,
+      deadlineMs,
+      (e) => e.compare(digests),
       (err) => err,
       this.#signal(),
     );

@@ -16,6 +16,10 @@ export interface TestClusterOptions {
   maxValueBytes?: number;
   /** Extra env for node processes. */
   env?: Record<string, string>;
+  /** cluster.anti_entropy.interval_ms (0 = off). Default: the shipped default. */
+  antiEntropyMs?: number;
+  /** cluster.hints.max_age_ms. Default: the shipped default. */
+  hintMaxAgeMs?: number;
 }
 
 /**
@@ -85,6 +89,8 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
       readQuorum: opts.readQuorum ?? 1,
       sloppy: opts.sloppy ?? false,
     },
+    antiEntropy: { ...base.antiEntropy, intervalMs: opts.antiEntropyMs ?? base.antiEntropy.intervalMs },
+    hints: { ...base.hints, maxAgeMs: opts.hintMaxAgeMs ?? base.hints.maxAgeMs },
     limits: {
       maxKeyBytes: opts.maxKeyBytes ?? base.limits.maxKeyBytes,
       maxValueBytes: opts.maxValueBytes ?? base.limits.maxValueBytes,

@@ -20,6 +20,15 @@ export interface PeerClient extends grpc.Client {
   applyRing(argument: _ringcache_v1_RingState, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_RingState__Output>): grpc.ClientUnaryCall;
   applyRing(argument: _ringcache_v1_RingState, callback: grpc.requestCallback<_ringcache_v1_RingState__Output>): grpc.ClientUnaryCall;
   
+  Compare(argument: _ringcache_v1_PackedFrame, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_PackedFrame__Output>): grpc.ClientUnaryCall;
+  Compare(argument: _ringcache_v1_PackedFrame, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_PackedFrame__Output>): grpc.ClientUnaryCall;
+  Compare(argument: _ringcache_v1_PackedFrame, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_PackedFrame__Output>): grpc.ClientUnaryCall;
+  Compare(argument: _ringcache_v1_PackedFrame, callback: grpc.requestCallback<_ringcache_v1_PackedFrame__Output>): grpc.ClientUnaryCall;
+  compare(argument: _ringcache_v1_PackedFrame, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_PackedFrame__Output>): grpc.ClientUnaryCall;
+  compare(argument: _ringcache_v1_PackedFrame, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_PackedFrame__Output>): grpc.ClientUnaryCall;
+  compare(argument: _ringcache_v1_PackedFrame, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_PackedFrame__Output>): grpc.ClientUnaryCall;
+  compare(argument: _ringcache_v1_PackedFrame, callback: grpc.requestCallback<_ringcache_v1_PackedFrame__Output>): grpc.ClientUnaryCall;
+  
   Ping(argument: _ringcache_v1_PingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_PingResponse__Output>): grpc.ClientUnaryCall;
   Ping(argument: _ringcache_v1_PingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_PingResponse__Output>): grpc.ClientUnaryCall;
   Ping(argument: _ringcache_v1_PingRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_PingResponse__Output>): grpc.ClientUnaryCall;
@@ -58,6 +67,8 @@ export interface PeerClient extends grpc.Client {
 export interface PeerHandlers extends grpc.UntypedServiceImplementation {
   ApplyRing: grpc.handleUnaryCall<_ringcache_v1_RingState__Output, _ringcache_v1_RingState>;
   
+  Compare: grpc.handleUnaryCall<_ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame>;
+  
   Ping: grpc.handleUnaryCall<_ringcache_v1_PingRequest__Output, _ringcache_v1_PingResponse>;
   
   PingReq: grpc.handleUnaryCall<_ringcache_v1_PingReqRequest__Output, _ringcache_v1_PingResponse>;
@@ -72,6 +83,7 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
 
 export interface PeerDefinition extends grpc.ServiceDefinition {
   ApplyRing: MethodDefinition<_ringcache_v1_RingState, _ringcache_v1_RingState, _ringcache_v1_RingState__Output, _ringcache_v1_RingState__Output>
+  Compare: MethodDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame__Output>
   Ping: MethodDefinition<_ringcache_v1_PingRequest, _ringcache_v1_PingResponse, _ringcache_v1_PingRequest__Output, _ringcache_v1_PingResponse__Output>
   PingReq: MethodDefinition<_ringcache_v1_PingReqRequest, _ringcache_v1_PingResponse, _ringcache_v1_PingReqRequest__Output, _ringcache_v1_PingResponse__Output>
   Read: MethodDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame__Output>

@@ -1,0 +1,263 @@
+import { RingCacheError } from '../../errors';
+import type { Logger } from '../../observability/logger';
+import type { Ring } from '../../ring/ring';
+import type { Store } from '../../store/store';
+import { compareVersions, type Version } from '../../store/version';
+import type { ClusterView } from '../cluster-view';
+
+/** A digest of one ring range's records: two independent 32-bit XOR sums of per-record hashes. */
+export type RangeDigest = [number, number];
+
+/** What a node sends a peer to compare: its digests of the ranges both replicate. */
+export interface RangeDigests {
+  from: string;
+  epoch: number;
+  ranges: [range: number, digest: RangeDigest][];
+}
+
+export interface RangeEntry {
+  key: string;
+  version: Version;
+  tombstone: boolean;
+}
+
+/** The peer's answer: its records of every range whose digest differs from the one sent. */
+export interface RangeDiff {
+  /** The peer's ring epoch differs: ranges do not line up, nothing was compared. */
+  epochMismatch: boolean;
+  /** The peer evicted entries lately: a key it lacks may be one it dropped for room. */
+  evicting: boolean;
+  differing: [range: number, entries: RangeEntry[]][];
+}
+
+export interface AntiEntropyOptions {
+  view: ClusterView;
+  store: Store;
+  factor: number;
+  logger: Logger;
+  /** One comparison with one peer every this many ms; 0 = off. */
+  intervalMs: number;
+  /** Most keys a scan reads per second. */
+  keysPerSecond: number;
+}
+
+/** Keys a scan reads between two yields to the event loop. */
+const SLICE = 2000;
+/** Most keys one comparison repairs; the rest are repaired by the next. */
+const MAX_REPAIRS_PER_ROUND = 10_000;
+/** A store that evicted within this long is "evicting". */
+const EVICTING_FOR_MS = 60_000;
+
+/**
+ * Anti-entropy (issue 13 §2): what heals a replica that missed writes when nothing else did (no
+ * hint was kept or it expired, no read at R > 1 touched the key). Every interval a node takes the
+ * next alive peer and the ring ranges both replicate (a range is the arc before one ring point: all
+ * its keys share one preference list). It digests each range's records (key, version, tombstone)
+ * in one budgeted scan of its store, the peer does the same, and for the ranges whose digests differ
+ * they exchange only the keys that differ: the newer version wins on both sides, tombstones included.
+ *
+ * The cache's own forgetting is respected: a key one side lacks is not copied to it while that side
+ * evicts for room (it may have dropped it on purpose), but newer versions and tombstones always are.
+ */
+export class AntiEntropy {
+  readonly #opts: AntiEntropyOptions;
+  #timer: unknown;
+  #running = false;
+  #round: Promise<void> | undefined;
+  #peerIndex = 0;
+  #evictions = 0;
+  #evictedAtMs = -Infinity;
+  /** Metrics. */
+  rangesCompared = 0;
+  rangesDiffering = 0;
+  keysPulled = 0;
+  keysPushed = 0;
+  bytesSent = 0;
+
+  constructor(opts: AntiEntropyOptions) {
+    this.#opts = opts;
+  }
+
+  start(): void {
+    if (this.#running || this.#opts.intervalMs <= 0) return;
+    this.#running = true;
+    this.#arm();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#opts.view.scheduler.clearTimeout(this.#timer);
+    await this.#round;
+  }
+
+  #arm(): void {
+    this.#timer = this.#opts.view.scheduler.setTimeout(() => {
+      this.#round = this.round()
+        .catch((err: unknown) => this.#opts.logger.warn({ err }, 'anti-entropy round failed'))
+        .finally(() => {
+          this.#round = undefined;
+          if (this.#running) this.#arm();
+        });
+    }, this.#opts.intervalMs);
+  }
+
+  /** One comparison with the next alive peer that shares ranges with this node. */
+  async round(): Promise<void> {
+    const { view } = this.#opts;
+    if (view.catchingUp()) return; // the catch-up brings this node's copies in first
+    const ring = view.ring();
+    const peers = ring.nodeIds.filter((id) => id !== view.selfId && view.isAlive(id));
+    if (peers.length === 0) return;
+    const peer = peers[this.#peerIndex++ % peers.length]!;
+    const epoch = view.epoch();
+    const mine = await this.#scan(ring, peer);
+    const ranges = [...mine].map(([range, r]): [number, RangeDigest] => [range, r.digest]);
+    // The peer scans its own store first: allow it as long as this scan took, and then some.
+    const scanned = [...mine.values()].reduce((n, r) => n + r.entries.length, 0);
+    const deadlineMs = view.scheduler.now() + 2000 + (1500 * scanned) / this.#opts.keysPerSecond;
+    const diff = await view.transport.compare(peer, { from: view.selfId, epoch, ranges }, deadlineMs);
+    if (diff instanceof RingCacheError || diff.epochMismatch || view.epoch() !== epoch) return;
+    this.rangesCompared += ranges.length;
+    this.rangesDiffering += diff.differing.length;
+    await this.#reconcile(peer, mine, diff, deadlineMs);
+  }
+
+  /** The peer's side of a comparison: its digests of the same ranges, and its records where they differ. */
+  async compare(request: RangeDigests): Promise<RangeDiff> {
+    const { view } = this.#opts;
+    const evicting = this.#evicting();
+    if (request.epoch !== view.epoch()) return { epochMismatch: true, evicting, differing: [] };
+    const mine = await this.#scan(view.ring(), request.from);
+    const differing: [number, RangeEntry[]][] = [];
+    for (const [range, theirs] of request.ranges) {
+      const r = mine.get(range);
+      const digest = r?.digest ?? EMPTY_DIGEST;
+      if (digest[0] !== theirs[0] || digest[1] !== theirs[1]) differing.push([range, r?.entries ?? []]);
+    }
+    // Ranges the asker holds nothing of are absent from its request: send what is here of them.
+    const asked = new Set(request.ranges.map(([range]) => range));
+    for (const [range, r] of mine) if (!asked.has(range)) differing.push([range, r.entries]);
+    return { epochMismatch: false, evicting, differing };
+  }
+
+  async #reconcile(
+    peer: string,
+    mine: Map<number, ScannedRange>,
+    diff: RangeDiff,
+    deadlineMs: number,
+  ): Promise<void> {
+    const { view, store } = this.#opts;
+    const iEvict = this.#evicting();
+    const pulls: string[] = [];
+    const pushes: string[] = [];
+    for (const [range, theirs] of diff.differing) {
+      const remote = new Map(theirs.map((e) => [e.key, e]));
+      for (const e of theirs) {
+        const held = store.versionOf(e.key);
+        if (held ? compareVersions(e.version, held) > 0 : !(iEvict && !e.tombstone)) pulls.push(e.key);
+      }
+      for (const e of mine.get(range)?.entries ?? []) {
+        const held = store.versionOf(e.key); // now: it may have changed since the scan
+        if (!held) continue;
+        const other = remote.get(e.key);
+        if (other ? compareVersions(held, other.version) > 0 : !(diff.evicting && !e.tombstone))
+          pushes.push(e.key);
+      }
+    }
+    const budget = MAX_REPAIRS_PER_ROUND;
+    await Promise.all(
+      pulls.slice(0, budget).map(async (key) => {
+        const record = await view.transport.read(peer, key, deadlineMs);
+        if (!record || record instanceof RingCacheError) return;
+        try {
+          if (store.applyRecord(key, record)) this.keysPulled++;
+        } catch {
+          // Refused by this node's limits: the next round tries again.
+        }
+      }),
+    );
+    await Promise.all(
+      pushes.slice(0, budget).map(async (key) => {
+        const record = store.readRecord(key);
+        if (!record) return;
+        const refused = await view.transport.replicate(peer, { key, record }, deadlineMs);
+        if (refused) return;
+        this.keysPushed++;
+        this.bytesSent += key.length + record.value.length;
+      }),
+    );
+    if (pulls.length + pushes.length > 0) {
+      this.#opts.logger.info(
+        { peer, pulled: Math.min(pulls.length, budget), pushed: Math.min(pushes.length, budget) },
+        'anti-entropy repaired keys',
+      );
+    }
+  }
+
+  /** Whether this node's store evicted for room lately. */
+  #evicting(): boolean {
+    const { store, view } = this.#opts;
+    const evictions = store.stats().evictions;
+    if (evictions !== this.#evictions) {
+      this.#evictions = evictions;
+      this.#evictedAtMs = view.scheduler.now();
+    }
+    return view.scheduler.now() - this.#evictedAtMs < EVICTING_FOR_MS;
+  }
+
+  /** Digests and entries of the ranges this node and `peer` both replicate, in one budgeted scan. */
+  async #scan(ring: Ring, peer: string): Promise<Map<number, ScannedRange>> {
+    const { store, view, factor, keysPerSecond } = this.#opts;
+    const out = new Map<number, ScannedRange>();
+    const self = view.selfId;
+    let inSlice = 0;
+    let sliceStart = view.scheduler.now();
+    for (const [key, record] of store.records()) {
+      const hash = ring.hashOf(key);
+      const list = ring.preferenceListOfHash(hash, factor);
+      if (list.includes(self) && list.includes(peer)) {
+        const range = ring.rangeOfHash(hash);
+        let r = out.get(range);
+        if (!r) out.set(range, (r = { digest: [0, 0], entries: [] }));
+        const [a, b] = recordHash(key, record.version, record.tombstone);
+        r.digest[0] = (r.digest[0] ^ a) >>> 0;
+        r.digest[1] = (r.digest[1] ^ b) >>> 0;
+        r.entries.push({ key, version: record.version, tombstone: record.tombstone });
+      }
+      if (++inSlice < SLICE) continue;
+      // Pace the scan at keysPerSecond, and let other work run between slices.
+      const dueMs = (SLICE / keysPerSecond) * 1000 - (view.scheduler.now() - sliceStart);
+      await new Promise<void>((resume) => view.scheduler.setTimeout(resume, Math.max(0, dueMs)));
+      inSlice = 0;
+      sliceStart = view.scheduler.now();
+    }
+    return out;
+  }
+}
+
+interface ScannedRange {
+  digest: RangeDigest;
+  entries: RangeEntry[];
+}
+
+const EMPTY_DIGEST: RangeDigest = [0, 0];
+
+/** Two 32-bit FNV-1a hashes (different offset bases) of key, version and tombstone flag. */
+export function recordHash(key: string, version: Version, tombstone: boolean): RangeDigest {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  const mix = (c: number) => {
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  };
+  for (let i = 0; i < key.length; i++) mix(key.charCodeAt(i));
+  mix(0xfe);
+  const ts = version.timestamp;
+  mix(ts % 0x10000);
+  mix(Math.floor(ts / 0x10000) % 0x10000);
+  mix(Math.floor(ts / 0x100000000) % 0x10000);
+  mix(Math.floor(ts / 0x1000000000000));
+  for (let i = 0; i < version.node.length; i++) mix(version.node.charCodeAt(i));
+  mix(tombstone ? 1 : 2);
+  return [a >>> 0, b >>> 0];
+}
