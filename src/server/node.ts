@@ -267,7 +267,7 @@ export class CacheNode {
           new RingCacheError(
             'UNAVAILABLE',
             inUse
-              ? `node ${this.id}: ${bind} is already in use (another ringcache node or program?); free it or change nodes[].${this.self.listen ? 'listen' : 'address'} in ${this.#config.source}`
+              ? `node ${this.id}: port ${this.self.listen?.port ?? this.self.port} on ${this.self.listen?.host ?? this.self.host} is already in use (another ringcache node or program?); free it or change nodes[].${this.self.listen ? 'listen' : 'address'} in ${this.#config.source}`
               : `node ${this.id}: cannot listen on ${bind}: ${err.message}`,
             { cause: err },
           ),
