@@ -44,7 +44,7 @@ export interface AntiEntropyOptions {
 /** Keys a scan reads between two yields to the event loop. */
 const SLICE = 2000;
 /** Most keys one comparison repairs; the rest are repaired by the next. */
-const MAX_REPAIRS_PER_ROUND = 10_000;
+const MAX_REPAIRS_PER_ROUND = 100_000;
 /** A store that evicted within this long is "evicting". */
 const EVICTING_FOR_MS = 60_000;
 
