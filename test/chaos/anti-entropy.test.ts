@@ -2,13 +2,7 @@ import { expect } from 'chai';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { GrpcPeerTransport } from '../../src/server/grpc-peer-transport';
 import type { ExplainResponseMsg } from '../../src/proto/messages';
-import { TestCluster, until } from '../support/cluster';
-
-async function metric(t: TestCluster, id: string, name: string): Promise<number> {
-  const text = await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text());
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  return Number(line?.split(' ').pop() ?? NaN);
-}
+import { metric, TestCluster, until } from '../support/cluster';
 
 /** Keys whose replicas, asked one by one through Explain, do not all hold the same version. */
 async function apart(t: TestCluster, keys: string[]): Promise<string[]> {

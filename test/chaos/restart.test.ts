@@ -3,7 +3,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { Ring } from '../../src/ring/ring';
 import { GrpcPeerTransport } from '../../src/server/grpc-peer-transport';
-import { extraNode, TestCluster, until } from '../support/cluster';
+import { extraNode, metric, TestCluster, until } from '../support/cluster';
 
 const KEYS = 30_000;
 
@@ -35,12 +35,6 @@ async function readWhileRestarting(
     c.close();
   }
   return tally;
-}
-
-async function metric(t: TestCluster, id: string, name: string): Promise<number> {
-  const text = await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text());
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  return Number(line?.split(' ').pop() ?? NaN);
 }
 
 // Issue 11 §2: on 2fbf8d0 a restarted node served R=1 reads from its empty store while its catch-up

@@ -144,3 +144,10 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** A node's Prometheus metric (the first sample of `name`), read from its /metrics. */
+export async function metric(t: TestCluster, id: string, name: string): Promise<number> {
+  const text = await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return Number(line?.split(' ').pop() ?? NaN);
+}
