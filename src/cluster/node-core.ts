@@ -3,10 +3,8 @@ import { RingCacheError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { Store } from '../store/store';
 import type { StoredValue } from '../store/types';
-import { formatVersion } from '../store/version';
 import { checkKey } from '../store/validation';
-import type { StoreRecord } from '../store/types';
-import type { MemberState } from './membership/types';
+import { explainKey, type KeyExplanation } from './explain';
 import { BackgroundTasks } from './background-tasks';
 import type { ClusterView } from './cluster-view';
 import { Membership } from './membership/membership';
@@ -28,7 +26,8 @@ import { HintedHandoff } from './recovery/handoff';
 import { HintStore } from './recovery/hints';
 import { Coordinator } from './replication/coordinator';
 import { BallotFence } from './replication/ballots';
-import { RequestLog, type AppliedRequest } from './replication/request-log';
+import { ReadModifyWriteReplica } from './replication/replica-side';
+import { RequestLog } from './replication/request-log';
 import type { Consistency, Operation, OperationContext, Outcome } from './replication/operation';
 import type { CatchUpProgress } from './recovery/catch-up';
 import type { RebalanceProgress } from './ring-change/rebalance';
@@ -72,6 +71,7 @@ export class NodeCore implements PeerEndpoint {
   readonly requests = new RequestLog();
   /** Promised ballots of read-modify-write rounds in flight (replication/ballots.ts). */
   readonly ballots = new BallotFence();
+  readonly #rmwReplica: ReadModifyWriteReplica;
   readonly handoff: HintedHandoff;
   readonly antiEntropy: AntiEntropy;
   readonly coordinator: Coordinator;
@@ -115,6 +115,9 @@ export class NodeCore implements PeerEndpoint {
       maxClockOffsetMs: config.maxClockOffsetMs,
       clock: { now: () => scheduler.now() },
     });
+    this.#rmwReplica = new ReadModifyWriteReplica(this.id, this.store, this.ballots, this.requests, () =>
+      scheduler.now(),
+    );
     for (const n of config.nodes) this.#addresses.set(n.id, n.address);
     this.transport = opts.transport(this);
     this.topology = new Topology(
@@ -270,26 +273,11 @@ export class NodeCore implements PeerEndpoint {
     return this.coordinator.localGet(key, consistency, forwarded);
   }
 
-  /**
-   * Where `key` lives and what each of its replicas holds (issue 13 §4): asked of each replica
-   * directly, so a test or a person sees the copies as they are, not as a quorum read merges them.
-   */
+  /** Where `key` lives and what each of its replicas holds (see explain.ts); a bad key rejects. */
   async explain(key: string, deadlineMs: number): Promise<KeyExplanation> {
     checkKey(key, this.#config.limits.maxKeyBytes);
-    const ring = this.topology.ring;
-    const members = new Map(this.topology.snapshot().members.map((m) => [m.id, m]));
-    const list = ring.preferenceList(key, this.#config.replication.factor);
-    const replicas = await Promise.all(
-      list.map(async (id): Promise<ReplicaExplanation> => {
-        const member = members.get(id);
-        const base = { id, address: member?.address ?? '', state: member?.state ?? 'alive' };
-        const found =
-          id === this.id ? this.store.readRecord(key) : await this.transport.read(id, key, deadlineMs);
-        if (found instanceof RingCacheError) return { ...base, error: found.message };
-        return { ...base, record: found };
-      }),
-    );
-    return { key, position: ring.hashOf(key), epoch: this.topology.epoch, replicas };
+    const members = this.topology.snapshot().members;
+    return await explainKey(this.view, this.store, members, this.#config.replication.factor, key, deadlineMs);
   }
 
   join(member: RingMember): Promise<void> {
@@ -312,7 +300,7 @@ export class NodeCore implements PeerEndpoint {
           ? undefined
           : new RingCacheError('OUT_OF_MEMORY', `node ${this.id}: hint store full`);
       }
-      if (write.requests) return this.#accept(write, write.requests);
+      if (write.requests) return this.#rmwReplica.accept(write, write.requests);
       this.store.applyRecord(write.key, write.record);
       return undefined;
     } catch (err) {
@@ -334,31 +322,7 @@ export class NodeCore implements PeerEndpoint {
   }
 
   lookup(key: string, prepare: Prepare): Lookup {
-    const now = this.#scheduler.now();
-    const record = this.store.readRecord(key);
-    const known: AppliedRequest[] = [];
-    for (const id of prepare.requestIds) {
-      const outcome = this.requests.get(id, key, now);
-      if (outcome) known.push({ id, outcome });
-    }
-    const refused = this.ballots.prepare(key, prepare.ballot, record?.version, now);
-    return refused ? { record: undefined, known, refused } : { record, known };
-  }
-
-  /** A read-modify-write round's accept: refused below the key's fence (replication/ballots.ts). */
-  #accept(write: ReplicaWrite, requests: readonly AppliedRequest[]): RingCacheError | undefined {
-    const fence = this.ballots.accepts(write.key, write.record.version, this.store.versionOf(write.key));
-    if (fence) {
-      return new RingCacheError(
-        'ABORTED',
-        `node ${this.id}: key '${write.key}' is at ballot ${formatVersion(fence)}, above this write's ${formatVersion(write.record.version)}`,
-      );
-    }
-    this.store.applyRecord(write.key, write.record);
-    this.ballots.reached(write.key, write.record.version);
-    const now = this.#scheduler.now();
-    for (const request of requests) this.requests.remember(write.key, request, now);
-    return undefined;
+    return this.#rmwReplica.prepare(key, prepare);
   }
 
   *syncRecords(forNode: string, on?: RingState): IterableIterator<ReplicaWrite> {
@@ -427,24 +391,4 @@ export class NodeCore implements PeerEndpoint {
       this.#armSweep();
     }, this.#sweepIntervalMs);
   }
-}
-
-/** One replica of a key, as explain() found it. */
-export interface ReplicaExplanation {
-  id: string;
-  address: string;
-  state: MemberState;
-  /** What it holds (a value or a tombstone); undefined when it holds nothing of the key. */
-  record?: StoreRecord;
-  /** Set when it could not be asked. */
-  error?: string;
-}
-
-export interface KeyExplanation {
-  key: string;
-  /** The key's point on the ring. */
-  position: number;
-  epoch: number;
-  /** In preference order. */
-  replicas: ReplicaExplanation[];
 }

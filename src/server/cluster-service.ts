@@ -10,7 +10,7 @@ import {
   type StatsResponseMsg,
   type TopologyResponseMsg,
 } from '../proto/messages';
-import type { KeyExplanation } from '../cluster/node-core';
+import type { KeyExplanation } from '../cluster/explain';
 
 export interface ClusterServiceDeps {
   selfId: string;

@@ -1,0 +1,54 @@
+import { RingCacheError } from '../../errors';
+import type { Store } from '../../store/store';
+import { formatVersion } from '../../store/version';
+import type { Lookup, Prepare, ReplicaWrite } from '../peer-transport';
+import type { BallotFence } from './ballots';
+import type { AppliedRequest, RequestLog } from './request-log';
+
+/**
+ * A replica's answers to a read-modify-write round (ballots.ts): the prepare (its copy, the
+ * outcomes it holds of the round's requests, or the fence that refuses the ballot) and the accept.
+ */
+export class ReadModifyWriteReplica {
+  readonly #nodeId: string;
+  readonly #store: Store;
+  readonly #ballots: BallotFence;
+  readonly #requests: RequestLog;
+  readonly #now: () => number;
+
+  constructor(nodeId: string, store: Store, ballots: BallotFence, requests: RequestLog, now: () => number) {
+    this.#nodeId = nodeId;
+    this.#store = store;
+    this.#ballots = ballots;
+    this.#requests = requests;
+    this.#now = now;
+  }
+
+  prepare(key: string, prepare: Prepare): Lookup {
+    const now = this.#now();
+    const record = this.#store.readRecord(key);
+    const known: AppliedRequest[] = [];
+    for (const id of prepare.requestIds) {
+      const outcome = this.#requests.get(id, key, now);
+      if (outcome) known.push({ id, outcome });
+    }
+    const refused = this.#ballots.prepare(key, prepare.ballot, record?.version, now);
+    return refused ? { record: undefined, known, refused } : { record, known };
+  }
+
+  /** An accept: refused (ABORTED) below the key's fence; the requests' outcomes are remembered. */
+  accept(write: ReplicaWrite, requests: readonly AppliedRequest[]): RingCacheError | undefined {
+    const fence = this.#ballots.accepts(write.key, write.record.version, this.#store.versionOf(write.key));
+    if (fence) {
+      return new RingCacheError(
+        'ABORTED',
+        `node ${this.#nodeId}: key '${write.key}' is at ballot ${formatVersion(fence)}, above this write's ${formatVersion(write.record.version)}`,
+      );
+    }
+    this.#store.applyRecord(write.key, write.record);
+    this.#ballots.reached(write.key, write.record.version);
+    const now = this.#now();
+    for (const request of requests) this.#requests.remember(write.key, request, now);
+    return undefined;
+  }
+}
