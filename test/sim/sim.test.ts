@@ -181,6 +181,12 @@ describe('the simulator', function () {
         checker: 'casOnce',
         what: 'a resumed node and its successor both won a cas on one version, at a74daf5 (§1)',
       },
+      {
+        scenario: 'rmw-any-coordinator',
+        seed: 1904,
+        checker: 'convergence',
+        what: 'a replica that refused an accept below a higher ballot never got the value, at 0c181a3',
+      },
     ];
     for (const f of fixed) {
       it(`keeps ${f.checker} in '${f.scenario}' seed ${f.seed}, where ${f.what}`, async () => {

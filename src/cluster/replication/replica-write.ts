@@ -77,8 +77,10 @@ export class ReplicaWriter {
         const write = standIn ? { key, record, hintFor: replica, requests } : { key, record, requests };
         void this.#view.transport.replicate(target, write, deadlineMs).then((refused) => {
           if (!refused) return settle(replica, target);
-          // A replica that promised a higher ballot holds, or will hold, what supersedes this write.
-          if (refused.code !== 'ABORTED') this.#keepHint(replica, key, record);
+          // Also when a replica refused an accept below a higher ballot (ABORTED): the round that
+          // promised it may write nothing (a cas that conflicts), and the hint, replayed as a plain
+          // last-writer-wins write, is then what brings this replica the acknowledged value.
+          this.#keepHint(replica, key, record);
           settle(replica, undefined);
         });
       }
