@@ -43,11 +43,31 @@ export async function explainKey(
     ring.preferenceList(key, factor).map(async (id): Promise<ReplicaExplanation> => {
       const member = byId.get(id);
       const base = { id, address: member?.address ?? '', state: member?.state ?? 'alive' };
-      const found =
-        id === view.selfId ? store.readRecord(key) : await view.transport.read(id, key, deadlineMs);
+      const found = id === view.selfId ? store.readRecord(key) : await readCopy(view, id, key, deadlineMs);
       if (found instanceof RingCacheError) return { ...base, error: found.message };
       return { ...base, record: found };
     }),
   );
   return { key, position: ring.hashOf(key), epoch: view.epoch(), replicas };
+}
+
+/** Pause before asking again a replica whose connection failed at once (refused, reconnecting). */
+const RETRY_MS = 50;
+
+/**
+ * A replica's copy; a connection that is still (re)connecting fails at once, so it is asked again
+ * while time is left, as a read-modify-write's prepare does.
+ */
+async function readCopy(
+  view: ClusterView,
+  id: string,
+  key: string,
+  deadlineMs: number,
+): Promise<StoreRecord | undefined | RingCacheError> {
+  for (;;) {
+    const found = await view.transport.read(id, key, deadlineMs);
+    if (!(found instanceof RingCacheError) || found.code !== 'UNAVAILABLE') return found;
+    if (view.scheduler.now() + RETRY_MS >= deadlineMs) return found;
+    await new Promise<void>((resume) => view.scheduler.setTimeout(resume, RETRY_MS));
+  }
 }
