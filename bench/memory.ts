@@ -5,20 +5,16 @@
  * every 100 ms. Prints the peak and the settled RSS (after a 3 s rest) as multiples of max_memory.
  * Flags: --max-memory-mb M --value-kb K --keys N --rounds R
  */
-import { readFileSync } from 'node:fs';
 import { RingCache } from '../src/index';
 import { LocalCluster } from '../src/cli/local-cluster';
 import { testConfig } from '../test/support/cluster';
 import { flag } from './flags';
+import { rssMb } from './proc-cpu';
 
 const maxMemoryMb = Number(flag('max-memory-mb', '256'));
 const valueKb = Number(flag('value-kb', '1024'));
 const keys = Number(flag('keys', String(Math.ceil((maxMemoryMb * 2 * 1024) / valueKb))));
 const rounds = Number(flag('rounds', '3'));
-
-function rssMb(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-}
 
 async function main(): Promise<void> {
   const config = await testConfig({

@@ -12,3 +12,8 @@ export function processCpuSeconds(pid: number): number {
     return NaN;
   }
 }
+
+/** Resident set size of a process in MiB, from /proc (Linux). */
+export function rssMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}

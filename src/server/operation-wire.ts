@@ -12,6 +12,7 @@ import {
 } from '../proto/messages';
 import { errorFromWire, wireCodeOf } from '../proto/status-codes';
 import type { SetMode, StoredValue, ValueFlags as StoreValueFlags } from '../store/types';
+import { cut } from '../store/validation';
 import type { Version } from '../store/version';
 
 /**
@@ -39,8 +40,7 @@ export function consistencyFromWire(n: unknown): Consistency {
 
 /** A value from a request, for an error message: cut, so that a huge one cannot flood the reply. */
 export function shown(v: unknown, max = 64): string {
-  const text = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'bigint' ? `${v}` : String(v);
-  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
+  return cut(typeof v === 'string' ? JSON.stringify(v) : typeof v === 'bigint' ? `${v}` : String(v), max);
 }
 
 export function consistencyToWire(c: Consistency): number {

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import * as grpc from '@grpc/grpc-js';
-import { readFileSync } from 'node:fs';
 import { loadServices } from '../../src/proto/load';
 import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../../src/proto/packed';
 import { HealthClient } from '../support/grpc-tools';
 import { TestCluster } from '../support/cluster';
+import { rssMb } from '../../bench/proc-cpu';
 import { seededRandom } from '../support/seeded-random';
 
 /**
@@ -73,11 +73,6 @@ function call(client: grpc.Client, m: Method, bodies: Buffer[]): Promise<number>
     }
     setTimeout(() => c.cancel(), 300).unref();
   });
-}
-
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 describe('fuzzing the wire (issue 12 §4)', function () {

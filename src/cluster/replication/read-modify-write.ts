@@ -1,7 +1,7 @@
 import { RingCacheError } from '../../errors';
 import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
-import type { Version } from '../../store/version';
+import { compareVersions, type Version } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
 import type { Lookup } from '../peer-transport';
 import type { BallotFence } from './ballots';
@@ -128,7 +128,7 @@ export class ReadModifyWriter {
   async #round(key: string, batch: Pending[], preferenceList: readonly string[]): Promise<void> {
     const clock = this.#view.scheduler;
     for (;;) {
-      batch = this.#dropExpired(batch, 'during catch-up');
+      batch = this.#dropExpired(batch);
       if (batch.length === 0) return;
       const deadlineMs = Math.min(...batch.map((p) => p.deadlineMs));
       const versions = batch.map(() => this.#store.hlc.now());
@@ -142,7 +142,7 @@ export class ReadModifyWriter {
         return;
       }
       if (prepared === 'granted') {
-        batch = this.#dropExpired(batch, 'during catch-up');
+        batch = this.#dropExpired(batch);
         if (batch.length === 0) return;
         // A plain write newer than the ballot, or a higher ballot, reached this node meanwhile.
         if (!this.#fence.accepts(key, ballot, this.#store.versionOf(key))) {
@@ -168,14 +168,14 @@ export class ReadModifyWriter {
   }
 
   /** Answers DEADLINE_EXCEEDED to the operations past their deadline that were not applied before. */
-  #dropExpired(batch: Pending[], when: string): Pending[] {
+  #dropExpired(batch: Pending[]): Pending[] {
     const now = this.#view.scheduler.now();
     return batch.filter((p) => {
       if (p.known || now < p.deadlineMs) return true;
       p.resolve(
         new RingCacheError(
           'DEADLINE_EXCEEDED',
-          `${p.op.kind} of key '${p.op.key}' not applied: its deadline passed ${when}`,
+          `${p.op.kind} of key '${p.op.key}' not applied: its deadline passed during catch-up`,
         ),
       );
       return false;
@@ -217,7 +217,7 @@ export class ReadModifyWriter {
       return;
     }
     // The record ends the round at the ballot, whatever wrote last: the last writer reports it.
-    if (!sameVersion(record.version, ballot)) {
+    if (compareVersions(record.version, ballot) !== 0) {
       this.#store.applyRecord(key, { ...record, version: ballot });
       if (lastWriter) lastWriter.done.outcome = withVersion(lastWriter.outcome, ballot);
     }
@@ -337,10 +337,6 @@ export class ReadModifyWriter {
       for (const replica of others) ask(replica);
     });
   }
-}
-
-function sameVersion(a: Version, b: Version): boolean {
-  return a.timestamp === b.timestamp && a.node === b.node;
 }
 
 /** The outcome of the batch's last write, which now reports the version the round ended at. */
