@@ -27,6 +27,11 @@ import type { RequestLog } from './request-log';
  */
 const NODE_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'SHUTTING_DOWN']);
 
+/** A forward every replica refused is tried again after this pause, for at most FORWARD_RETRY_FOR_MS. */
+const FORWARD_RETRY_MS = 50;
+/** Longer than gRPC's reconnect backoff between peers (max 1 s, transport/pipeline-connection.ts). */
+const FORWARD_RETRY_FOR_MS = 1200;
+
 export interface CoordinatorOptions {
   view: ClusterView;
   store: Store;
@@ -174,11 +179,19 @@ export class Coordinator {
   async #forward(op: Operation, preferenceList: readonly string[], deadlineMs: number): Promise<Outcome> {
     const candidates = preferenceList.filter((id) => this.#view.isAlive(id));
     if (candidates.length === 0) candidates.push(...preferenceList);
+    const clock = this.#view.scheduler;
+    const retryUntilMs = Math.min(deadlineMs, clock.now() + FORWARD_RETRY_FOR_MS);
     let last: RingCacheError | undefined;
-    for (const id of candidates) {
-      const outcome = await this.#view.transport.forward(id, op, deadlineMs);
-      if (!(outcome instanceof RingCacheError) || !NODE_DOWN.has(outcome.code)) return outcome;
-      last = outcome;
+    for (;;) {
+      for (const id of candidates) {
+        const outcome = await this.#view.transport.forward(id, op, deadlineMs);
+        if (!(outcome instanceof RingCacheError) || !NODE_DOWN.has(outcome.code)) return outcome;
+        last = outcome;
+      }
+      // Every one refused at once: a peer channel still in reconnect backoff (right after the
+      // peers started) fails calls at once for up to a second. Nothing was applied: ask again.
+      if (clock.now() + FORWARD_RETRY_MS >= retryUntilMs) break;
+      await new Promise<void>((resume) => clock.setTimeout(resume, FORWARD_RETRY_MS));
     }
     return new RingCacheError(
       'UNAVAILABLE',
