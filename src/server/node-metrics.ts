@@ -60,6 +60,12 @@ export function nodeMetrics(
       type: 'gauge',
       read: stat('bytes'),
     },
+    {
+      name: 'ringcache_store_arena_bytes',
+      help: 'Bytes of Buffers holding values, free cells included',
+      type: 'gauge',
+      read: stat('arenaBytes'),
+    },
     { name: 'ringcache_store_max_bytes', help: 'limits.max_memory', type: 'gauge', read: stat('maxBytes') },
     {
       name: 'ringcache_store_tombstones',

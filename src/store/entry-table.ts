@@ -1,7 +1,7 @@
 import { RingCacheError } from '../errors';
 import { FLAGS_MASK, NodeIds, SlotTable, TOMBSTONE_BIT, USED_BIT } from './slot-table';
 import type { StoreRecord, ValueFlags } from './types';
-import { heldBytesOf, ValueArena } from './value-arena';
+import { heldBytesOf, LARGE_VALUE_BYTES, ValueArena } from './value-arena';
 import type { Version } from './version';
 
 /**
@@ -262,6 +262,28 @@ export class EntryTable {
       if ((scanned & 1023) === 0 && outOfTime()) break;
     }
     return swept;
+  }
+
+  /** Bytes of the arena's Buffers: what the values really take, free cells included. */
+  get arenaBytes(): number {
+    return this.#arena.reservedBytes;
+  }
+
+  /**
+   * One compaction pass of the arena (value-arena.ts): moves at most `budgetBytes` of values out of
+   * its emptiest chunks and releases them. Returns the bytes released.
+   */
+  compact(budgetBytes: number): number {
+    const arena = this.#arena;
+    if (arena.planCompaction(budgetBytes) === 0) return 0;
+    const s = this.#slots;
+    for (let slot = 1; slot < s.highWater; slot++) {
+      const len = s.valueLength(slot); // 0 for free slots and tombstones, which hold no cell
+      if (len === 0 || len > LARGE_VALUE_BYTES) continue;
+      const addr = s.valueAddr(slot);
+      if (arena.isMoving(addr)) s.setValue(slot, arena.relocate(addr, len), len, s.bits(slot));
+    }
+    return arena.finishCompaction();
   }
 
   /**

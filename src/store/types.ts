@@ -33,6 +33,8 @@ export interface StoreStats {
   /** Accounted bytes: key + value + ENTRY_OVERHEAD_BYTES per entry, tombstones included. */
   bytes: number;
   maxBytes: number;
+  /** Bytes the value arena holds in Buffers, free cells included (compaction gives the excess back). */
+  arenaBytes: number;
   tombstones: number;
   /** Records refused because their version was too far ahead of this node's clock. */
   versionsRefused: number;

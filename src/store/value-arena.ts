@@ -9,13 +9,19 @@ import { RingCacheError } from '../errors';
  * Small values (<= 64 KiB) go to size classes: 8-byte steps up to 128 bytes, then 8 classes per
  * doubling (at most 12.5% slack). Each class carves cells out of its own chunks and keeps a stack
  * of freed cells. Larger values get a chunk of their own, released when the value is freed.
- * Known cost: chunks of a class are never given back (memcached's "slab calcification"), so a
- * workload that moves from one value size to another holds the old class's chunks until restart.
+ * Freed cells of a class are given back by compaction (below), so the arena shrinks with the store
+ * instead of holding its peak for good (memcached's "slab calcification").
  *
  * A large value's chunk is rounded up to a multiple of 64 KiB, and a freed one is kept (up to
  * SPARE_LARGE_BYTES in all) for the next large value of its size: otherwise every overwrite or
  * eviction of a 1 MiB value left a 1 MiB Buffer for the garbage collector, which frees external
  * memory only when it next runs, and a node at max_memory settled near twice that in RSS (issue 12 §6).
+ *
+ * Compaction: when a class holds many more cells than it uses (after evictions under memory
+ * pressure, deletes, expiry, or a change of value sizes), planCompaction() picks its emptiest chunks,
+ * the owner moves each live value out of them with relocate() (only the owner knows which entry
+ * holds an address), and finishCompaction() releases the emptied chunks. It runs in the store's
+ * sweep, a bounded number of bytes per tick.
  */
 
 const ADDR_UNIT_BYTES = 8;
@@ -31,6 +37,14 @@ export const LARGE_VALUE_BYTES = 64 * 1024;
 const LARGE_STEP_BYTES = 64 * 1024;
 /** Most bytes of freed large chunks kept for reuse. */
 const SPARE_LARGE_BYTES = 8 * 1024 * 1024;
+/** A class is compacted once its free cells exceed this share of its chunks' bytes, */
+const COMPACT_FREE_SHARE = 1 / 8;
+/** and are at least this many bytes (a small class's slack is not worth a pass). */
+const COMPACT_MIN_FREE_BYTES = 1024 * 1024;
+/** A chunk fuller than this is not emptied: moving its cells costs more than releasing it gives. */
+const COMPACT_MAX_LIVE_SHARE = 7 / 8;
+/** chunkClass entry of a large value's chunk or of an unused id. */
+const NO_CLASS = -1;
 
 /** Size class of a value of `len` bytes (1..LARGE_VALUE_BYTES). */
 export function sizeClassOf(len: number): number {
@@ -58,6 +72,8 @@ export function cellBytesOf(sizeClass: number): number {
 
 class SizeClass {
   readonly cellUnits: number;
+  /** Ids of this class's chunks; the last one is where bumpNext carves. */
+  readonly chunkIds: number[] = [];
   chunkCount = 0;
   bumpNext = 0;
   bumpEnd = 0;
@@ -76,6 +92,13 @@ export class ValueArena {
   readonly #spareLarge = new Map<number, Buffer[]>();
   #spareLargeBytes = 0;
   #reservedBytes = 0;
+  /** Per chunk id: its size class, or NO_CLASS. */
+  readonly #chunkClass = new Int16Array(MAX_CHUNKS).fill(NO_CLASS);
+  /** Per chunk id of a size class: cells in use. */
+  readonly #liveCells = new Uint32Array(MAX_CHUNKS);
+  /** Per chunk id: 1 while compaction empties it. */
+  readonly #moving = new Uint8Array(MAX_CHUNKS);
+  readonly #movingIds: number[] = [];
 
   /** Bytes of Buffers the arena holds (cells in use, free cells and unused chunk tails). */
   get reservedBytes(): number {
@@ -88,10 +111,14 @@ export class ValueArena {
     if (len > LARGE_VALUE_BYTES) return this.#largeChunk(len) * CHUNK_ADDR_SPAN;
     const index = sizeClassOf(len);
     const c = (this.#classes[index] ??= new SizeClass(cellBytesOf(index)));
-    if (c.freeCount > 0) return c.free[--c.freeCount]!;
-    if (c.bumpNext + c.cellUnits > c.bumpEnd) this.#refill(c);
-    const addr = c.bumpNext;
-    c.bumpNext += c.cellUnits;
+    let addr: number;
+    if (c.freeCount > 0) addr = c.free[--c.freeCount]!;
+    else {
+      if (c.bumpNext + c.cellUnits > c.bumpEnd) this.#refill(c, index);
+      addr = c.bumpNext;
+      c.bumpNext += c.cellUnits;
+    }
+    this.#liveCells[addr >>> OFFSET_BITS]!++;
     return addr;
   }
 
@@ -100,16 +127,21 @@ export class ValueArena {
     if (len > LARGE_VALUE_BYTES) {
       const id = addr >>> OFFSET_BITS;
       const chunk = this.#chunks[id]!;
+      if (this.#spareLargeBytes + chunk.length > SPARE_LARGE_BYTES) {
+        this.#releaseChunk(id);
+        return;
+      }
       this.#chunks[id] = undefined;
       this.#freeChunkIds.push(id);
-      if (this.#spareLargeBytes + chunk.length <= SPARE_LARGE_BYTES) {
-        let spares = this.#spareLarge.get(chunk.length);
-        if (!spares) this.#spareLarge.set(chunk.length, (spares = []));
-        spares.push(chunk);
-        this.#spareLargeBytes += chunk.length;
-      } else this.#reservedBytes -= chunk.length;
+      let spares = this.#spareLarge.get(chunk.length);
+      if (!spares) this.#spareLarge.set(chunk.length, (spares = []));
+      spares.push(chunk);
+      this.#spareLargeBytes += chunk.length;
       return;
     }
+    const id = addr >>> OFFSET_BITS;
+    this.#liveCells[id]!--;
+    if (this.#moving[id] === 1) return; // its chunk is released once emptied: the cell is not reused
     const c = this.#classes[sizeClassOf(len)]!;
     if (c.freeCount === c.free.length) {
       const grown = new Uint32Array(c.free.length * 2);
@@ -140,10 +172,96 @@ export class ValueArena {
     return this.#chunks[addr >>> OFFSET_BITS]!.subarray(start, start + len);
   }
 
-  #refill(c: SizeClass): void {
+  /**
+   * Picks chunks to empty, in the classes whose free cells are over COMPACT_FREE_SHARE of their
+   * bytes: the emptiest first, as long as the cells left free elsewhere in the class take their live
+   * values and at most `budgetBytes` of values are to move. Their free cells leave the free lists.
+   * Returns how many chunks were picked; the owner then relocate()s every value it holds in them and
+   * calls finishCompaction().
+   */
+  planCompaction(budgetBytes: number): number {
+    for (let index = 0; index < this.#classes.length && budgetBytes > 0; index++) {
+      const c = this.#classes[index];
+      if (!c || c.chunkIds.length < 2) continue;
+      const bumpCells = (c.bumpEnd - c.bumpNext) / c.cellUnits;
+      let freeElsewhere = c.freeCount + bumpCells;
+      let classBytes = 0;
+      for (const id of c.chunkIds) classBytes += this.#chunks[id]!.length;
+      if (freeElsewhere * c.cellBytes < Math.max(COMPACT_MIN_FREE_BYTES, classBytes * COMPACT_FREE_SHARE))
+        continue;
+      const cellsIn = (id: number) => this.#chunks[id]!.length / c.cellBytes;
+      const bumpChunk = c.chunkIds[c.chunkIds.length - 1]!;
+      const candidates = c.chunkIds
+        .filter((id) => id !== bumpChunk)
+        .sort((a, b) => this.#liveCells[a]! / cellsIn(a) - this.#liveCells[b]! / cellsIn(b));
+      let toMove = 0;
+      const picked = this.#movingIds.length;
+      for (const id of candidates) {
+        const cells = cellsIn(id);
+        const live = this.#liveCells[id]!;
+        if (live > cells * COMPACT_MAX_LIVE_SHARE) break;
+        if (live * c.cellBytes > budgetBytes) break;
+        // Once picked, its free cells are gone and its live ones need cells elsewhere.
+        if (freeElsewhere - (cells - live) < toMove + live) break;
+        freeElsewhere -= cells - live;
+        toMove += live;
+        budgetBytes -= live * c.cellBytes;
+        this.#moving[id] = 1;
+        this.#movingIds.push(id);
+      }
+      if (this.#movingIds.length === picked) continue;
+      let kept = 0;
+      for (let i = 0; i < c.freeCount; i++) {
+        const addr = c.free[i]!;
+        if (this.#moving[addr >>> OFFSET_BITS] === 0) c.free[kept++] = addr;
+      }
+      c.freeCount = kept;
+    }
+    return this.#movingIds.length;
+  }
+
+  /** Whether `addr` is in a chunk being emptied: its owner must relocate() it. */
+  isMoving(addr: number): boolean {
+    return this.#moving[addr >>> OFFSET_BITS] === 1;
+  }
+
+  /** Moves a value out of a chunk being emptied; returns its new address. */
+  relocate(addr: number, len: number): number {
+    const to = this.alloc(len);
+    const from = (addr & OFFSET_MASK) * ADDR_UNIT_BYTES;
+    this.#chunks[addr >>> OFFSET_BITS]!.copy(
+      this.#chunks[to >>> OFFSET_BITS]!,
+      (to & OFFSET_MASK) * ADDR_UNIT_BYTES,
+      from,
+      from + len,
+    );
+    this.free(addr, len);
+    return to;
+  }
+
+  /**
+   * Releases the chunks planCompaction() picked, all of whose values were relocated; returns their
+   * bytes. A chunk still holding a value (an owner that missed one) is kept and left to the next plan.
+   */
+  finishCompaction(): number {
+    let released = 0;
+    for (const id of this.#movingIds) {
+      this.#moving[id] = 0;
+      if (this.#liveCells[id] !== 0) continue;
+      const c = this.#classes[this.#chunkClass[id]!]!;
+      c.chunkIds.splice(c.chunkIds.indexOf(id), 1);
+      released += this.#releaseChunk(id);
+    }
+    this.#movingIds.length = 0;
+    return released;
+  }
+
+  #refill(c: SizeClass, index: number): void {
     const want = Math.min(MAX_CHUNK_BYTES, Math.max(FIRST_CHUNK_BYTES * 2 ** c.chunkCount, c.cellBytes * 4));
     const cells = Math.floor(want / c.cellBytes);
     const id = this.#newChunk(cells * c.cellBytes);
+    this.#chunkClass[id] = index;
+    c.chunkIds.push(id);
     c.chunkCount++;
     c.bumpNext = id * CHUNK_ADDR_SPAN;
     c.bumpEnd = c.bumpNext + cells * c.cellUnits;
@@ -158,6 +276,15 @@ export class ValueArena {
     const id = this.#freeChunkIds.pop() ?? this.#chunks.length;
     this.#chunks[id] = spare;
     return id;
+  }
+
+  #releaseChunk(id: number): number {
+    const bytes = this.#chunks[id]!.length;
+    this.#chunks[id] = undefined;
+    this.#chunkClass[id] = NO_CLASS;
+    this.#freeChunkIds.push(id);
+    this.#reservedBytes -= bytes;
+    return bytes;
   }
 
   #newChunk(bytes: number): number {

@@ -133,3 +133,55 @@ describe('Store.setMemoryPressure (issue 12 §6)', () => {
     expect(store.stats().bytes).to.be.above(90_000);
   });
 });
+
+describe('Store arena compaction (issue 12 §6)', () => {
+  const MiB = 1024 * 1024;
+  /** A 4 KiB value that names its key, so a value moved to the wrong entry shows. */
+  const valueOf = (i: number) => Buffer.alloc(4096, `${i};`);
+
+  function filled(maxMemoryBytes: number): { store: Store; keys: number } {
+    const { store } = makeStore({ maxMemoryBytes, maxValueBytes: MiB });
+    const keys = Math.ceil((2 * maxMemoryBytes) / 4096);
+    for (let i = 0; i < keys; i++) store.set(`k${i}`, valueOf(i), 0);
+    return { store, keys };
+  }
+
+  function intact(store: Store, keys: number): { held: number; wrong: number } {
+    let held = 0;
+    let wrong = 0;
+    for (let i = 0; i < keys; i++) {
+      const got = store.get(`k${i}`);
+      if (got === undefined) continue;
+      held++;
+      if (!got.value.equals(valueOf(i))) wrong++;
+    }
+    return { held, wrong };
+  }
+
+  it('gives the arena back when memory pressure halves what the store may hold', () => {
+    const { store, keys } = filled(32 * MiB);
+    expect(store.stats().arenaBytes).to.be.within(31 * MiB, 33 * MiB);
+    store.setMemoryPressure(16 * MiB);
+    expect(store.stats().bytes).to.be.at.most(16 * MiB);
+    for (let i = 0; i < 10; i++) store.sweep();
+    // At most 1/8 of the class's chunks free, plus the chunk being carved.
+    expect(store.stats().arenaBytes).to.be.at.most(16 * MiB * (1 + 1 / 8) + MiB);
+    expect(intact(store, keys)).to.deep.include({ wrong: 0 }).and.have.property('held').above(3000);
+  });
+
+  it('gives back the cells of deleted keys, and the values left read back unchanged', () => {
+    const { store, keys } = filled(16 * MiB);
+    for (let i = 0; i < keys; i++) if (i % 4 !== 0) store.delete(`k${i}`);
+    for (let i = 0; i < 10; i++) store.sweep();
+    const { held, wrong } = intact(store, keys);
+    expect(wrong).to.equal(0);
+    expect(store.stats().arenaBytes).to.be.at.most(held * 4096 * (1 + 1 / 8) + MiB);
+  });
+
+  it('keeps a store that holds what its arena holds as it is', () => {
+    const { store } = filled(16 * MiB);
+    const before = store.stats().arenaBytes;
+    store.sweep();
+    expect(store.stats().arenaBytes).to.equal(before);
+  });
+});
