@@ -39,6 +39,12 @@ export interface LocalClusterOptions {
   env?: Record<string, string>;
   /** Extra Node.js flags for node processes (e.g. --cpu-prof for profiling). */
   nodeArgs?: string[];
+  /**
+   * How to start one node's process: a command that runs the rest (such as `ip netns exec NS`, which
+   * execs it, so the pid stays the node's) and environment of its own (such as libfaketime's).
+   * Default: node started directly.
+   */
+  launch?: (id: string) => { prefix?: string[]; env?: Record<string, string> };
 }
 
 interface RunningNode {
@@ -111,19 +117,27 @@ export class LocalCluster {
     if (this.#running.has(id)) return Promise.resolve();
     const joined = this.#joined.get(id);
     const joinArgs = joined ? ['--join', joined.seed, '--address', node.address, '--http', node.http] : [];
-    const child = spawn(
+    const launch = this.#opts.launch?.(id) ?? {};
+    const [command, ...args] = [
+      ...(launch.prefix ?? []),
       process.execPath,
-      [...(this.#opts.nodeArgs ?? []), CLI_PATH, 'node', '--id', id, ...joinArgs],
-      {
-        env: {
-          ...NODE_ENV_DEFAULTS,
-          ...process.env,
-          ...this.#opts.env,
-          [CONFIG_ENV]: JSON.stringify(this.config),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      ...(this.#opts.nodeArgs ?? []),
+      CLI_PATH,
+      'node',
+      '--id',
+      id,
+      ...joinArgs,
+    ];
+    const child = spawn(command!, args, {
+      env: {
+        ...NODE_ENV_DEFAULTS,
+        ...process.env,
+        ...this.#opts.env,
+        ...launch.env,
+        [CONFIG_ENV]: JSON.stringify(this.config),
       },
-    );
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const running: RunningNode = {
       node,
       child,

@@ -14,7 +14,7 @@ import type {
   Version,
 } from './options';
 import { Router, unwrap } from './router';
-import { TopologyClient, type ClusterMap } from './topology-client';
+import { reconcileMaps, TopologyClient, type ClusterMap } from './topology-client';
 import { TopologyWatch } from './topology-watch';
 
 const consistencyWire: Record<Consistency, number> = {
@@ -242,8 +242,8 @@ export class RingCache {
   }
 
   #adopt(map: ClusterMap): void {
-    // An older epoch never replaces a newer one; the same epoch may carry new member states.
-    if (map.epoch >= this.#router.map.epoch) this.#router.map = map;
+    const next = reconcileMaps(this.#router.map, map);
+    if (next !== this.#router.map) this.#router.map = next;
   }
 
   /** Where to ask for the topology: live members first, then the seeds. */

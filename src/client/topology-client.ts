@@ -3,6 +3,7 @@ import { RingCacheError } from '../errors';
 import { loadServices } from '../proto/load';
 import { MemberStateWire, type TopologyResponseMsg } from '../proto/messages';
 import { Ring } from '../ring/ring';
+import { mergeRings, relationOf, type RingState } from '../ring/ring-state';
 import { CHANNEL_OPTIONS } from '../transport/pipeline-connection';
 
 export type MemberStateName = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
@@ -22,6 +23,8 @@ export interface ClusterMap {
   replication: { factor: number; writeQuorum: number; readQuorum: number };
   /** Node that answered. */
   source: string;
+  /** The ring's membership with its change epochs, to reconcile maps from different nodes. */
+  ringState: RingState;
 }
 
 const stateName: Record<number, MemberStateName> = {
@@ -58,20 +61,59 @@ export function clusterMapOf(msg: TopologyResponseMsg, previous?: ClusterMap): C
   const members = new Map<string, ClientMember>();
   for (const m of msg.members)
     members.set(m.id, { id: m.id, address: m.address, state: stateName[m.state] ?? 'unknown' });
-  const ids = msg.members.map((m) => m.id);
-  // Same members and vnodes: keep the ring (and its lookup caches).
-  const sameRing =
-    previous &&
-    previous.ring.vnodes === msg.vnodes &&
-    previous.ring.nodeIds.length === ids.length &&
-    ids.every((id) => previous.members.has(id));
+  const ringState: RingState = {
+    epoch: msg.epoch,
+    members: msg.members.map((m) => ({
+      id: m.id,
+      address: m.address,
+      http: m.httpAddress,
+      since: m.sinceEpoch || 1,
+    })),
+    departed: (msg.departed ?? []).map((d) => ({ id: d.id, since: d.epoch })),
+  };
   return {
     epoch: msg.epoch,
     clusterName: msg.clusterName,
-    ring: sameRing ? previous.ring : new Ring(ids, { vnodes: msg.vnodes }),
+    ring: ringOf([...members.keys()], msg.vnodes, previous),
     members,
     replication: msg.replication,
     source: msg.answeredBy,
+    ringState,
+  };
+}
+
+/** Same members and vnodes as `previous`: its ring (and its lookup caches); else a new one. */
+function ringOf(ids: string[], vnodes: number, previous: ClusterMap | undefined): Ring {
+  const same =
+    previous &&
+    previous.ring.vnodes === vnodes &&
+    previous.ring.nodeIds.length === ids.length &&
+    ids.every((id) => previous.members.has(id));
+  return same ? previous.ring : new Ring(ids, { vnodes });
+}
+
+/**
+ * The map to route with once `received` arrives while `held` is in use, by the rule the nodes
+ * follow (ring-state.ts): a newer ring replaces the held one, the same ring updates member states,
+ * an older one is ignored, and two rings changed apart (a partition, one node on each side) merge
+ * into the ring the nodes themselves will agree on, so the client does not flip between them.
+ */
+export function reconcileMaps(held: ClusterMap, received: ClusterMap): ClusterMap {
+  const relation = relationOf(held.ringState, received.ringState);
+  if (relation === 'newer' || relation === 'same') return received;
+  if (relation === 'older') return held;
+  const merged = mergeRings(held.ringState, received.ringState);
+  const members = new Map<string, ClientMember>();
+  for (const m of merged.members) {
+    const known = received.members.get(m.id) ?? held.members.get(m.id);
+    members.set(m.id, { id: m.id, address: m.address, state: known?.state ?? 'alive' });
+  }
+  return {
+    ...received,
+    epoch: merged.epoch,
+    ring: ringOf([...members.keys()], received.ring.vnodes, received),
+    members,
+    ringState: merged,
   };
 }
 

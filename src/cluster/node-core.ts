@@ -152,7 +152,8 @@ export class NodeCore implements PeerEndpoint {
       config: config.gossip,
       transport: new PeerGossip(this.id, this.transport, config.gossip.probeTimeoutMs, {
         epoch: () => this.topology.epoch,
-        onNewerEpoch: (peer, epoch) => this.#ringChanges.onNewerEpoch(peer, epoch),
+        digest: () => this.topology.digest,
+        onRingSeen: (peer, epoch, digest) => this.#ringChanges.onRingSeen(peer, epoch, digest),
         clock: () => this.store.hlc.last,
         onPeerClock: (peer, clock) => this.#observePeerClock(peer, clock),
       }),
@@ -339,9 +340,14 @@ export class NodeCore implements PeerEndpoint {
 
   ping(ping: Ping): PingReply {
     const updates = this.membership.handlePing(ping.from, ping.updates);
-    if (ping.ringEpoch > this.topology.epoch) this.#ringChanges.onNewerEpoch(ping.from, ping.ringEpoch);
+    this.#ringChanges.onRingSeen(ping.from, ping.ringEpoch, ping.ringDigest ?? 0);
     if (ping.clock) this.#observePeerClock(ping.from, ping.clock);
-    return { updates, ringEpoch: this.topology.epoch, clock: this.store.hlc.last };
+    return {
+      updates,
+      ringEpoch: this.topology.epoch,
+      ringDigest: this.topology.digest,
+      clock: this.store.hlc.last,
+    };
   }
 
   pingReq(
@@ -354,6 +360,10 @@ export class NodeCore implements PeerEndpoint {
 
   applyRing(ring: RingState): RingState {
     this.#ringChanges.apply(ring);
+    return this.#ringChanges.state();
+  }
+
+  proposeRing(_ring: RingState): RingState {
     return this.#ringChanges.state();
   }
 

@@ -50,6 +50,8 @@ export interface PeerTransport {
   ): Promise<{ ack: boolean; updates: MemberUpdate[] }>;
   /** Offers our ring; the answer is `to`'s ring after it considered ours. Rejects on failure. */
   applyRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState>;
+  /** Shows `to` a ring change before it is made; the answer is `to`'s ring, unchanged. Rejects on failure. */
+  proposeRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState>;
   /** The member at `id` changed address or left: drop what is open to it. */
   forget(id: string): void;
   /** Closes every connection. */
@@ -89,6 +91,8 @@ export interface Ping {
   updates: MemberUpdate[];
   /** The sender's ring epoch: a member that missed a join or leave learns of it from pings. */
   ringEpoch: number;
+  /** The sender's ring digest (ring-state.ts): tells rings of the same epoch apart. 0: not sent. */
+  ringDigest?: number;
   /** The sender's HLC (highest timestamp issued or seen); 0 when unknown. */
   clock?: number;
 }
@@ -96,6 +100,7 @@ export interface Ping {
 export interface PingReply {
   updates: MemberUpdate[];
   ringEpoch: number;
+  ringDigest?: number;
   /** The answering node's HLC. */
   clock?: number;
 }
@@ -126,4 +131,6 @@ export interface PeerEndpoint {
     updates: MemberUpdate[],
   ): Promise<{ ack: boolean; updates: MemberUpdate[] }>;
   applyRing(ring: RingState): RingState;
+  /** A proposed ring change: the ring held, which the proposal does not change. */
+  proposeRing(ring: RingState): RingState;
 }

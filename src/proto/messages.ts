@@ -50,6 +50,7 @@ export interface DeleteRequestMsg {
 }
 export interface DeleteResponseMsg {
   deleted: boolean;
+  version?: VersionMsg | null;
 }
 export interface TouchRequestMsg {
   key: string;
@@ -150,6 +151,11 @@ export interface MemberMsg {
   httpAddress: string;
   state: number;
   incarnation: number;
+  sinceEpoch: number;
+}
+export interface RingDepartureMsg {
+  id: string;
+  epoch: number;
 }
 export interface TopologyResponseMsg {
   clusterName: string;
@@ -160,6 +166,7 @@ export interface TopologyResponseMsg {
   replication: { factor: number; writeQuorum: number; readQuorum: number } | null;
   answeredBy: string;
   catchingUp: boolean;
+  departed: RingDepartureMsg[];
 }
 export interface StatsResponseMsg {
   nodeId: string;
@@ -224,6 +231,7 @@ export interface PingRequestMsg {
   updates: MemberUpdateMsg[];
   ringEpoch?: number;
   clock?: number;
+  ringDigest?: number;
 }
 export interface PingResponseMsg {
   from: string;
@@ -231,10 +239,12 @@ export interface PingResponseMsg {
   ack: boolean;
   ringEpoch?: number;
   clock?: number;
+  ringDigest?: number;
 }
 export interface RingStateMsg {
   epoch: number;
   members: MemberMsg[];
+  departed: RingDepartureMsg[];
 }
 export interface JoinRequestMsg {
   id: string;

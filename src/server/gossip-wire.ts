@@ -37,13 +37,22 @@ export function ringToWire(ring: RingState): RingStateMsg {
       httpAddress: m.http,
       state: 0,
       incarnation: 0,
+      sinceEpoch: m.since,
     })),
+    departed: ring.departed.map((d) => ({ id: d.id, epoch: d.since })),
   };
 }
 
+/** A peer's ring; a member without since_epoch (an older peer) counts as from cluster.yml. */
 export function ringFromWire(msg: RingStateMsg): RingState {
   return {
     epoch: msg.epoch,
-    members: msg.members.map((m) => ({ id: m.id, address: m.address, http: m.httpAddress })),
+    members: msg.members.map((m) => ({
+      id: m.id,
+      address: m.address,
+      http: m.httpAddress,
+      since: m.sinceEpoch || 1,
+    })),
+    departed: (msg.departed ?? []).map((d) => ({ id: d.id, since: d.epoch })),
   };
 }

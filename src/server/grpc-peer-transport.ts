@@ -53,8 +53,9 @@ interface PeerStub {
   ): grpc.ClientReadableStream<SyncResponseMsg>;
   PingReq: Unary<{ from: string; target: string; updates: MemberUpdateMsg[] }, PingResponseMsg>;
   ApplyRing: Unary<RingStateMsg, RingStateMsg>;
+  ProposeRing: Unary<RingStateMsg, RingStateMsg>;
   Ping: Unary<
-    { from: string; updates: MemberUpdateMsg[]; ringEpoch: number; clock: number },
+    { from: string; updates: MemberUpdateMsg[]; ringEpoch: number; ringDigest: number; clock: number },
     PingResponseMsg
   >;
 }
@@ -254,6 +255,7 @@ export class GrpcPeerTransport implements PeerTransport {
             from: ping.from,
             updates: updatesToWire(ping.updates),
             ringEpoch: ping.ringEpoch,
+            ringDigest: ping.ringDigest ?? 0,
             clock: ping.clock ?? 0,
           },
           new grpc.Metadata(),
@@ -263,7 +265,12 @@ export class GrpcPeerTransport implements PeerTransport {
       timeoutMs,
       signal,
     );
-    return { updates: updatesFromWire(res.updates), ringEpoch: res.ringEpoch ?? 0, clock: res.clock ?? 0 };
+    return {
+      updates: updatesFromWire(res.updates),
+      ringEpoch: res.ringEpoch ?? 0,
+      ringDigest: res.ringDigest ?? 0,
+      clock: res.clock ?? 0,
+    };
   }
 
   async pingReq(
@@ -318,6 +325,15 @@ export class GrpcPeerTransport implements PeerTransport {
     const res = await this.#unary<RingStateMsg>(
       to,
       (stub, cb, opts) => stub.ApplyRing(ringToWire(ring), new grpc.Metadata(), opts, cb),
+      timeoutMs,
+    );
+    return ringFromWire(res);
+  }
+
+  async proposeRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState> {
+    const res = await this.#unary<RingStateMsg>(
+      to,
+      (stub, cb, opts) => stub.ProposeRing(ringToWire(ring), new grpc.Metadata(), opts, cb),
       timeoutMs,
     );
     return ringFromWire(res);

@@ -256,7 +256,11 @@ export function outcomeToMsg(outcome: Outcome, id: number, nowMs: number): Opera
     case 'set':
       return { ...ok, result: 'set', set: { stored: outcome.stored, version: versionMsg(outcome.version) } };
     case 'delete':
-      return { ...ok, result: 'delete', delete: { deleted: outcome.deleted } };
+      return {
+        ...ok,
+        result: 'delete',
+        delete: { deleted: outcome.deleted, version: versionMsg(outcome.version) },
+      };
     case 'touch':
       return { ...ok, result: 'touch', touch: { found: outcome.found } };
     case 'incr':
@@ -295,8 +299,9 @@ export function outcomeFromMsg(r: OperationResultMsg, nowMs: number): Outcome {
     case 'set':
       return r.set ? { kind: 'set', stored: r.set.stored, version: version(r.set.version) } : missing();
     case 'delete':
-      // DeleteResponse carries no tombstone version.
-      return r.delete ? { kind: 'delete', deleted: r.delete.deleted, version: undefined } : missing();
+      return r.delete
+        ? { kind: 'delete', deleted: r.delete.deleted, version: version(r.delete.version) }
+        : missing();
     case 'touch':
       return r.touch ? { kind: 'touch', found: r.touch.found } : missing();
     case 'increment': {

@@ -133,6 +133,7 @@ export function peerService(deps: PeerServiceDeps): {
           from,
           updates: updatesFromWire(call.request.updates),
           ringEpoch: ringEpoch ?? 0,
+          ringDigest: call.request.ringDigest ?? 0,
           clock: call.request.clock ?? 0,
         });
         callback(null, {
@@ -140,6 +141,7 @@ export function peerService(deps: PeerServiceDeps): {
           updates: updatesToWire(reply.updates),
           ack: true,
           ringEpoch: reply.ringEpoch,
+          ringDigest: reply.ringDigest ?? 0,
           clock: reply.clock ?? 0,
         });
       } catch (err) {
@@ -161,6 +163,12 @@ export function peerService(deps: PeerServiceDeps): {
       callback: grpc.sendUnaryData<RingStateMsg>,
     ) => {
       callback(null, ringToWire(endpoint.applyRing(ringFromWire(call.request))));
+    },
+    ProposeRing: (
+      call: grpc.ServerUnaryCall<RingStateMsg, RingStateMsg>,
+      callback: grpc.sendUnaryData<RingStateMsg>,
+    ) => {
+      callback(null, ringToWire(endpoint.proposeRing(ringFromWire(call.request))));
     },
   };
   return {

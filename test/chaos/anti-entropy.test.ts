@@ -52,42 +52,38 @@ describe('anti-entropy between replicas that differ, with no reads (issue 13 §2
       const version = (i: number) => ({ timestamp: (now + 1000) * 1024 + i, node: 'n1' });
       const deadline = now + 5000;
       const refusals = await Promise.all([
-        ...keys
-          .slice(0, 200)
-          .map((key, i) =>
-            peer.replicate(
-              'n1',
-              {
-                key,
-                record: {
-                  value: Buffer.from('newer'),
-                  flags: 1,
-                  version: version(i),
-                  expiresAtMs: 0,
-                  tombstone: false,
-                },
+        ...keys.slice(0, 200).map((key, i) =>
+          peer.replicate(
+            'n1',
+            {
+              key,
+              record: {
+                value: Buffer.from('newer'),
+                flags: 1,
+                version: version(i),
+                expiresAtMs: 0,
+                tombstone: false,
               },
-              deadline,
-            ),
+            },
+            deadline,
           ),
-        ...keys
-          .slice(200, 250)
-          .map((key, i) =>
-            peer.replicate(
-              'n2',
-              {
-                key,
-                record: {
-                  value: Buffer.alloc(0),
-                  flags: 0,
-                  version: version(200 + i),
-                  expiresAtMs: 0,
-                  tombstone: true,
-                },
+        ),
+        ...keys.slice(200, 250).map((key, i) =>
+          peer.replicate(
+            'n2',
+            {
+              key,
+              record: {
+                value: Buffer.alloc(0),
+                flags: 0,
+                version: version(200 + i),
+                expiresAtMs: 0,
+                tombstone: true,
               },
-              deadline,
-            ),
+            },
+            deadline,
           ),
+        ),
       ]);
       expect(refusals.filter(Boolean)).to.deep.equal([]);
     } finally {

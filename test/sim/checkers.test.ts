@@ -9,6 +9,7 @@ import {
   formatViolations,
   increments,
   lostWrites,
+  oneRing,
   staleReads,
 } from './checkers';
 import type { FinalState, HistoryEntry, HistoryKind, ReplicaCopy } from './history';
@@ -270,10 +271,38 @@ describe('staleReads', () => {
   });
 });
 
+describe('oneRing (issue 13 §3)', () => {
+  const ring = (node: string, epoch: number, members: string[]) => ({
+    node,
+    epoch,
+    digest: epoch * 7,
+    members,
+  });
+  const judge = (rings: ReturnType<typeof ring>[], ringChanges: FinalState['ringChanges'] = []) =>
+    oneRing([], { ...final({}), rings, ringChanges });
+
+  it('passes nodes that hold one ring, and ignores nodes outside it (a failed join, a node that left)', () => {
+    const members = ['n1', 'n2', 'n3'];
+    expect(
+      judge([ring('n1', 3, members), ring('n2', 3, members), ring('n3', 3, members), ring('n6', 1, ['n6'])]),
+    ).to.be.empty;
+  });
+
+  it('reports a member on another ring, and an acknowledged leave the final ring undid', () => {
+    const v = judge(
+      [ring('n1', 2, ['n1', 'n2', 'n3']), ring('n3', 2, ['n2', 'n3'])],
+      [{ kind: 'leave', node: 'n1', acknowledged: true }],
+    );
+    expect(v.map((x) => x.message)).to.have.length(2);
+    expect(v[0]!.message).to.match(/n3 holds ring epoch 2 \[n2 n3\]/);
+    expect(v[1]!.message).to.match(/acknowledged leave of n1 was undone/);
+  });
+});
+
 describe('checkAll and formatViolations', () => {
   it('runs every checker and prints one line per violation', () => {
     expect(Object.keys(CHECKERS)).to.have.members([
-      ...['lostWrites', 'deletesUndone', 'convergence', 'increments', 'casOnce', 'staleReads'],
+      ...['lostWrites', 'deletesUndone', 'convergence', 'increments', 'casOnce', 'staleReads', 'oneRing'],
     ]);
     const history = [set(1, v(100)), get(2, v(50)), incr(3, 2)];
     const state = final({ reads: { k: v(100) }, counters: { c: 3 } });

@@ -257,7 +257,45 @@ export const staleReads: Checker = (history) => {
   return violations;
 };
 
+/**
+ * Issue 13 §3: after the heal every running node holds the same ring (epoch and digest), and it
+ * keeps every acknowledged join and leave (the schedules change each node at most once).
+ */
+export const oneRing: Checker = (_history, final) => {
+  // Judged: the lowest node and the members of its ring (a node whose join failed, or that left,
+  // holds a ring of its own and is no member of the cluster's).
+  const reference = final.rings?.[0];
+  const rings = (final.rings ?? []).filter((r) => r === reference || reference?.members.includes(r.node));
+  const violations: Violation[] = [];
+  const first = reference;
+  for (const r of rings) {
+    if (
+      first &&
+      (r.epoch !== first.epoch || r.digest !== first.digest || r.members.join() !== first.members.join())
+    ) {
+      violations.push({
+        checker: 'oneRing',
+        key: '',
+        message: `${r.node} holds ring epoch ${r.epoch} [${r.members.join(' ')}] but ${first.node} holds epoch ${first.epoch} [${first.members.join(' ')}]`,
+      });
+    }
+  }
+  for (const change of final.ringChanges ?? []) {
+    if (!change.acknowledged || !first) continue;
+    const member = first.members.includes(change.node);
+    if (member !== (change.kind === 'join')) {
+      violations.push({
+        checker: 'oneRing',
+        key: '',
+        message: `the acknowledged ${change.kind} of ${change.node} was undone: the final ring is [${first.members.join(' ')}]`,
+      });
+    }
+  }
+  return violations;
+};
+
 export const CHECKERS: Record<string, Checker> = {
+  oneRing,
   lostWrites,
   deletesUndone,
   convergence,

@@ -69,6 +69,10 @@ export interface FinalState {
   replicas: Map<string, ReplicaCopy[]>;
   /** Per counter key (keys only incremented): the integer a quorum read returned, or 0 when absent. */
   counters: Map<string, number>;
+  /** Each running node's ring at the end (absent in hand-built states: nothing to judge). */
+  rings?: { node: string; epoch: number; digest: number; members: string[] }[];
+  /** The run's joins and leaves and whether each was acknowledged (resolved without an error). */
+  ringChanges?: { kind: 'join' | 'leave'; node: string; acknowledged: boolean }[];
 }
 
 export interface Violation {

@@ -44,6 +44,7 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
   const history: HistoryEntry[] = [];
   const lastSeen = new Map<string, Version>();
   const pending = new Set<Promise<void>>();
+  const ringChanges: NonNullable<FinalState['ringChanges']> = [];
   cluster.startAll();
   await time.runUntil(time.now() + WARMUP_MS);
   const start = time.now();
@@ -71,7 +72,14 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
   await Promise.all(finalReads);
   const counters = new Map<string, number>();
   for (const key of COUNTERS) counters.set(key, Number(reads.get(key)?.value ?? 0));
-  const final: FinalState = { reads, replicas, counters };
+  const rings = cluster
+    .ids()
+    .filter((id) => cluster.isUp(id))
+    .map((node) => {
+      const t = cluster.core(node)!.topology;
+      return { node, epoch: t.epoch, digest: t.digest, members: [...t.ring.nodeIds].sort() };
+    });
+  const final: FinalState = { reads, replicas, counters, rings, ringChanges };
 
   const violations = checkAll(history, final);
   let stopped = false;
@@ -122,9 +130,13 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
       case 'skew':
         return cluster.skew(step.node, step.skewMs);
       case 'join':
-        return track(cluster.join(step.node, step.via));
-      case 'leave':
-        return track(cluster.leave(step.node, step.via));
+      case 'leave': {
+        const change = { kind: step.type, node: step.node, acknowledged: false };
+        ringChanges.push(change);
+        const done =
+          step.type === 'join' ? cluster.join(step.node, step.via) : cluster.leave(step.node, step.via);
+        return track(done.then((outcome) => (change.acknowledged = outcome === undefined)));
+      }
     }
   }
 

@@ -380,7 +380,57 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
         { atMs: 1500, type: 'heal' },
       ]),
     })),
+  'split-ring-changes': splitRingChanges,
 };
+
+/**
+ * Issue 13 §3: a 2 | 3 split of five nodes, and ring changes on either side or both while it
+ * lasts: a join of n6 (cut off from the other side as well) and a leave. A change ordered on the
+ * minority side is refused or left unacknowledged; after the heal every node holds one ring, and it
+ * keeps every acknowledged change.
+ */
+function splitRingChanges(): fc.Arbitrary<SimSchedule> {
+  const minority = ['n1', 'n2'];
+  const majority = ['n3', 'n4', 'n5'];
+  const sideOf = (id: string) => (minority.includes(id) ? minority : majority);
+  return fc
+    .record({
+      ops: operations(ids(5), 2000, {
+        count: 120,
+        counters: false,
+        writes: fc.constant<Consistency>('default'),
+      }),
+      joinVia: fc.constantFrom(...ids(5)),
+      joinAt: fc.integer({ min: 150, max: 1200 }),
+      leaver: fc.constantFrom(...ids(5)),
+      leaveVia: fc.constantFrom(...ids(5)),
+      leaveAt: fc.integer({ min: 150, max: 1200 }),
+    })
+    .filter(({ leaver, leaveVia }) => leaver !== leaveVia)
+    .map(({ ops, joinVia, joinAt, leaver, leaveVia, leaveAt }) => {
+      const cuts = (from: string[], to: string[], atMs: number): SimStep[] =>
+        from.flatMap((a) =>
+          to.flatMap((b): SimStep[] => [
+            { atMs, type: 'cut', from: a, to: b },
+            { atMs, type: 'cut', from: b, to: a },
+          ]),
+        );
+      const other = sideOf(joinVia) === minority ? majority : minority;
+      return {
+        scenario: 'split-ring-changes',
+        cluster: { nodes: 5, factor: 3, writeQuorum: 2, readQuorum: 1, antiEntropyMs: 1000 },
+        durationMs: 2000,
+        steps: byTime([
+          ...ops,
+          ...cuts(minority, majority, 100),
+          ...cuts(['n6'], other, joinAt),
+          { atMs: joinAt, type: 'join', node: 'n6', via: joinVia },
+          { atMs: leaveAt, type: 'leave', node: leaver, via: leaveVia },
+          { atMs: 1800, type: 'heal' },
+        ]),
+      };
+    });
+}
 
 /** No known failure at the moment: a scenario found failing goes here until it is fixed. */
 export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {};

@@ -307,6 +307,19 @@ class SimTransport implements PeerTransport {
     return out.ring;
   }
 
+  async proposeRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState> {
+    const out = await this.#net.call<{ ring: RingState } | { err: RingCacheError }>(
+      this.#self,
+      to,
+      this.#deadline(timeoutMs),
+      (e) => ({ ring: e.proposeRing(ring) }),
+      rejected,
+      this.#signal(),
+    );
+    if ('err' in out) throw out.err;
+    return out.ring;
+  }
+
   forget(): void {}
 
   close(): void {

@@ -2,12 +2,14 @@ import type { PeerTransport } from '../peer-transport';
 import type { GossipTransport, MemberUpdate } from './types';
 
 /**
- * Ring epochs ride on pings, so a member that missed a join or leave broadcast learns of it within a
- * probe round or two and fetches the newer ring from whoever has it.
+ * Ring epochs and digests ride on pings, so a member that missed a join or leave broadcast, or that
+ * was on the other side of a partition, learns of it within a probe round or two and exchanges
+ * rings with whoever has another one.
  */
 export interface RingEpochHooks {
   epoch: () => number;
-  onNewerEpoch: (peer: string, epoch: number) => void;
+  digest: () => number;
+  onRingSeen: (peer: string, epoch: number, digest: number) => void;
   /** This node's HLC, sent on every ping, and what to do with a peer's (advance ours past it). */
   clock?: () => number;
   onPeerClock?: (peer: string, clock: number) => void;
@@ -32,10 +34,11 @@ export class PeerGossip implements GossipTransport {
       from: this.#selfId,
       updates,
       ringEpoch: this.#ring.epoch(),
+      ringDigest: this.#ring.digest(),
       clock: this.#ring.clock?.() ?? 0,
     };
     const reply = await this.#transport.ping(target, ping, this.#timeoutMs, signal);
-    if (reply.ringEpoch > this.#ring.epoch()) this.#ring.onNewerEpoch(target, reply.ringEpoch);
+    this.#ring.onRingSeen(target, reply.ringEpoch, reply.ringDigest ?? 0);
     if (reply.clock) this.#ring.onPeerClock?.(target, reply.clock);
     return reply.updates;
   }
@@ -46,7 +49,12 @@ export class PeerGossip implements GossipTransport {
     updates: MemberUpdate[],
     signal: AbortSignal,
   ): Promise<{ ack: boolean; updates: MemberUpdate[] }> {
-    const ping = { from: this.#selfId, updates, ringEpoch: this.#ring.epoch() };
+    const ping = {
+      from: this.#selfId,
+      updates,
+      ringEpoch: this.#ring.epoch(),
+      ringDigest: this.#ring.digest(),
+    };
     // The relay needs a full probe timeout of its own, so its deadline is twice ours.
     return this.#transport.pingReq(via, target, ping, this.#timeoutMs * 2, signal);
   }

@@ -4,6 +4,7 @@ import type { Store } from '../../store/store';
 import type { Ring } from '../../ring/ring';
 import type { BackgroundTasks } from '../background-tasks';
 import type { ClusterView } from '../cluster-view';
+import { changedRing, relationOf } from '../../ring/ring-state';
 import { rebalance, type RebalanceProgress } from './rebalance';
 import type { RingMember, RingState, Topology } from './topology';
 
@@ -14,8 +15,21 @@ const MAX_ATTEMPTS = 5;
 
 /**
  * Explicit ring membership (DESIGN.md "Elasticity"): a join or a leave makes a new epoch, which the
- * node that ordered it sends to every member; members that miss it learn the epoch from pings and
- * fetch the ring. Adopting a newer ring starts a rebalance that streams records to their new replicas.
+ * node that ordered it sends to every member; members that miss it learn the epoch (and the ring's
+ * digest) from pings and exchange rings. Adopting a newer ring starts a rebalance that streams
+ * records to their new replicas.
+ *
+ * What a change needs (issue 13 §3), so that the minority side of a partition cannot reshape the
+ * ring (its quorums would then be counted on another ring than the majority's, and W + R > N
+ * would no longer make reads see writes):
+ * 1. a majority of the current ring alive in failure detection's view (this node included);
+ * 2. a majority answering the proposal (Peer.ProposeRing) with a ring no newer than this node's;
+ *    nothing is adopted before that, and a newer or concurrent ring in an answer is taken in first
+ *    and the change made on top of it;
+ * 3. then it is adopted here and sent to every member; the call succeeds once a majority of the
+ *    current ring has it. A change that reached fewer (a split between 2 and 3) is answered
+ *    UNAVAILABLE, its outcome unknown: it holds on this side and merges with the rest at the heal.
+ * Rings changed apart merge (ring-state.ts), so no change is undone by a heal.
  */
 export class RingChanges {
   readonly #topology: Topology;
@@ -57,13 +71,16 @@ export class RingChanges {
     return this.#topology.state();
   }
 
-  /** Adopts `state` if its epoch is newer than ours, and rebalances; false when it was not newer. */
+  /** Adopts `state` when newer than ours, or merges it when concurrent, and rebalances; false when nothing changed. */
   apply(state: RingState): boolean {
-    const members = state.members.map((m) => ({ id: m.id, address: m.address, http: m.http }));
-    const before = this.#topology.adopt(state.epoch, members);
+    const before = this.#topology.adopt(state);
     if (!before) return false;
-    this.#onAdopted(members, before);
-    const epoch = state.epoch;
+    const now = this.#topology.state();
+    this.#onAdopted(
+      now.members.map((m) => ({ id: m.id, address: m.address, http: m.http })),
+      before,
+    );
+    const epoch = now.epoch;
     const generation = this.#topology.generation;
     const progress: RebalanceProgress = { epoch, scanned: 0, sent: 0, failed: 0, released: 0, done: false };
     this.progress = progress;
@@ -87,13 +104,20 @@ export class RingChanges {
     return true;
   }
 
-  /** A peer's ping said its ring is newer: fetch it (one fetch at a time). */
-  onNewerEpoch(peer: string, epoch: number): void {
-    if (epoch <= this.#topology.epoch || this.#fetching) return;
+  /**
+   * A peer's ping named its ring: a newer epoch, or the same epoch with another digest (a ring
+   * changed on the other side of a partition), is exchanged for ours, and both sides merge (one
+   * exchange at a time). Digest 0: a peer that does not send one.
+   */
+  onRingSeen(peer: string, epoch: number, digest: number): void {
+    const t = this.#topology;
+    const differs =
+      epoch > t.epoch || (epoch === t.epoch && epoch > 1 && digest !== 0 && digest !== t.digest);
+    if (!differs || this.#fetching) return;
     this.#fetching = this.#view.transport
       .applyRing(peer, this.state(), 2000)
       .then((state) => void this.apply(state))
-      .catch((err: unknown) => this.#log.warn({ err, peer }, 'could not fetch the newer ring'))
+      .catch((err: unknown) => this.#log.warn({ err, peer }, 'could not exchange rings'))
       .finally(() => (this.#fetching = undefined));
   }
 
@@ -144,44 +168,114 @@ export class RingChanges {
   /**
    * Orders a change: `next` gives the members after it, or undefined once the ring already has it.
    * The new epoch is adopted here and sent to every member old and new. Their answers show whether
-   * another member ordered a change of the same epoch at the same time; if that one won the tie
-   * (Topology.adopt) and ours is not in the ring, ours is ordered again on top of it.
+   * another member ordered a change at the same time; the rings then merge (ring-state.ts), and ours
+   * is ordered again on top only if the merged ring lacks it (a later change of the same member won).
    */
   async #change(what: string, next: (members: RingMember[]) => RingMember[] | undefined): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const current = this.#topology.snapshot().members;
       const members = next(current);
       if (!members) return;
-      const answers = await this.#order(this.#topology.epoch + 1, members, current);
-      for (const answer of answers) this.apply(answer);
-      if (!next(this.#topology.snapshot().members)) return;
-      if (attempt >= MAX_ATTEMPTS) {
+      const majority = Math.floor(current.length / 2) + 1;
+      const self = this.#view.selfId;
+      const alive = current.filter((m) => m.id === self || m.state === 'alive');
+      if (alive.length < majority) {
         throw new RingCacheError(
-          'ABORTED',
-          `${what} lost to concurrent ring changes ${attempt} times; the ring is at epoch ${this.#topology.epoch}. Retry.`,
+          'UNAVAILABLE',
+          `${what} needs a majority of the ring alive (${majority} of ${current.length}); ` +
+            `only ${alive.map((m) => m.id).join(', ')} are. Heal the partition or restart the dead nodes first.`,
         );
       }
+      const state = changedRing(this.#topology.state(), members);
+      const proposal = await this.#propose(state, current, majority);
+      if (proposal.answered < majority) {
+        throw new RingCacheError(
+          'UNAVAILABLE',
+          `${what} needs a majority of the ring (${majority} of ${current.length}) to answer its proposal; ` +
+            `${proposal.answered} did (${proposal.unreachable.join(', ')} did not). Nothing changed.`,
+        );
+      }
+      if (proposal.newer.length > 0) {
+        // Another ring is about (a change this node missed): take it in and make ours on top.
+        for (const ring of proposal.newer) this.apply(ring);
+        if (attempt >= MAX_ATTEMPTS) break;
+        continue;
+      }
+      const answers = await this.#order(state, current);
+      for (const answer of answers) this.apply(answer.ring);
+      const acknowledged = answers.filter((a) => current.some((m) => m.id === a.from)).length + 1;
+      if (!next(this.#topology.snapshot().members)) {
+        if (acknowledged >= majority) return;
+        throw new RingCacheError(
+          'UNAVAILABLE',
+          `${what} reached only ${acknowledged} of ${current.length} members of the ring (a majority is ` +
+            `${majority}); it is not acknowledged and takes effect where it spreads. Check with 'ringcache topology'.`,
+        );
+      }
+      if (attempt >= MAX_ATTEMPTS) break;
       this.#log.warn(
         { change: what, epoch: this.#topology.epoch },
         'ring change lost to a concurrent one; ordering it again',
       );
     }
+    throw new RingCacheError(
+      'ABORTED',
+      `${what} lost to concurrent ring changes ${MAX_ATTEMPTS} times; the ring is at epoch ${this.#topology.epoch}. Retry.`,
+    );
   }
 
-  /** Adopts the ring of `epoch` here and sends it to every member of the old and new rings; their answers. */
-  async #order(epoch: number, members: RingMember[], before: RingMember[]): Promise<RingState[]> {
-    const state: RingState = { epoch, members };
+  /**
+   * Phase 1: shows the change to every other member of the current ring, until `majority` (this
+   * node included) have answered or all have settled. Rings in the answers that are newer than
+   * this node's, or changed apart from it, come back in `newer`.
+   */
+  #propose(
+    state: RingState,
+    current: RingMember[],
+    majority: number,
+  ): Promise<{ answered: number; unreachable: string[]; newer: RingState[] }> {
     const self = this.#view.selfId;
-    const tell = [...new Set([...before, ...members].map((m) => m.id))].filter((id) => id !== self);
+    const peers = current.map((m) => m.id).filter((id) => id !== self);
+    const held = this.#topology.state();
+    const result = { answered: 1, unreachable: [] as string[], newer: [] as RingState[] };
+    if (result.answered >= majority || peers.length === 0) return Promise.resolve(result);
+    return new Promise((resolve) => {
+      let settled = 0;
+      for (const id of peers) {
+        this.#view.transport
+          .proposeRing(id, state, 3000)
+          .then(
+            (ring) => {
+              result.answered++;
+              const relation = relationOf(held, ring);
+              if (relation === 'newer' || relation === 'concurrent') result.newer.push(ring);
+            },
+            () => result.unreachable.push(id),
+          )
+          .finally(() => {
+            settled++;
+            if (result.answered >= majority || settled === peers.length) resolve(result);
+          });
+      }
+    });
+  }
+
+  /** Adopts `state` here and sends it to every member of the old and new rings; their answers. */
+  async #order(state: RingState, before: RingMember[]): Promise<{ from: string; ring: RingState }[]> {
+    const self = this.#view.selfId;
+    const tell = [...new Set([...before, ...state.members].map((m) => m.id))].filter((id) => id !== self);
     this.apply(state);
     const answers = await Promise.all(
       tell.map((id) =>
-        this.#view.transport.applyRing(id, state, 3000).catch((err: unknown) => {
-          this.#log.warn({ err, peer: id }, 'ring change not delivered; gossip will carry the epoch');
-          return undefined;
-        }),
+        this.#view.transport.applyRing(id, state, 3000).then(
+          (ring) => ({ from: id, ring }),
+          (err: unknown) => {
+            this.#log.warn({ err, peer: id }, 'ring change not delivered; gossip will carry the epoch');
+            return undefined;
+          },
+        ),
       ),
     );
-    return answers.filter((a): a is RingState => a !== undefined);
+    return answers.filter((a) => a !== undefined);
   }
 }

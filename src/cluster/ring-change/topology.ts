@@ -1,22 +1,21 @@
 import type { Logger } from '../../observability/logger';
 import { Ring } from '../../ring/ring';
+import {
+  digestOf,
+  initialRing,
+  mergeRings,
+  relationOf,
+  type RingDeparture,
+  type RingEntry,
+  type RingMember,
+  type RingState,
+} from '../../ring/ring-state';
 import type { MemberState } from '../membership/types';
 
-/** A member of the ring: explicit, from cluster.yml or a join. */
-export interface RingMember {
-  id: string;
-  address: string;
-  http: string;
-}
-
-/** A ring as nodes exchange it: its epoch and members. */
-export interface RingState {
-  epoch: number;
-  members: RingMember[];
-}
+export type { RingMember, RingState } from '../../ring/ring-state';
 
 /** A ring member with the state failure detection gives it. */
-export interface MemberView extends RingMember {
+export interface MemberView extends RingEntry {
   state: MemberState;
   incarnation: number;
 }
@@ -24,6 +23,7 @@ export interface MemberView extends RingMember {
 export interface TopologySnapshot {
   epoch: number;
   members: MemberView[];
+  departed: RingDeparture[];
 }
 
 /** Where member states come from: membership (SWIM), the one source of liveness. */
@@ -40,22 +40,25 @@ export interface Liveness {
  * changes raise it.
  */
 export class Topology {
+  /** The one source of the ring's membership: members, departures and the epoch. */
+  #state: RingState;
   #members = new Map<string, RingMember>();
+  #digest: number;
   readonly #liveness: Liveness;
   readonly #vnodes: number;
   #ring: Ring;
-  #epoch: number;
-  /** Rings adopted so far: unlike the epoch, it changes even when a concurrent change replaces a ring of the same epoch. */
+  /** Rings adopted so far (for rebalances to tell whether theirs is still the current one). */
   #generation = 0;
   readonly #listeners = new Set<(t: TopologySnapshot) => void>();
   readonly #log: Logger;
 
   constructor(nodes: readonly RingMember[], vnodes: number, liveness: Liveness, logger: Logger) {
+    this.#state = initialRing(nodes);
     for (const n of nodes) this.#members.set(n.id, { id: n.id, address: n.address, http: n.http });
+    this.#digest = digestOf(this.#state);
     this.#liveness = liveness;
     this.#vnodes = vnodes;
     this.#ring = new Ring([...this.#members.keys()], { vnodes });
-    this.#epoch = 1;
     this.#log = logger;
   }
 
@@ -64,7 +67,12 @@ export class Topology {
   }
 
   get epoch(): number {
-    return this.#epoch;
+    return this.#state.epoch;
+  }
+
+  /** The ring's digest (ring-state.ts), which gossip carries next to the epoch. */
+  get digest(): number {
+    return this.#digest;
   }
 
   get generation(): number {
@@ -80,41 +88,54 @@ export class Topology {
   }
 
   snapshot(): TopologySnapshot {
-    return { epoch: this.#epoch, members: [...this.#members.values()].map((m) => this.#withState(m)) };
+    return {
+      epoch: this.epoch,
+      members: this.#state.members.map((m) => this.#withState(m)),
+      departed: this.#state.departed.map((d) => ({ ...d })),
+    };
   }
 
   /** The ring's state as nodes exchange it (Peer.ApplyRing). */
   state(): RingState {
-    return { epoch: this.#epoch, members: [...this.#members.values()].map((m) => ({ ...m })) };
+    const s = this.#state;
+    return {
+      epoch: s.epoch,
+      members: s.members.map((m) => ({ ...m })),
+      departed: s.departed.map((d) => ({ ...d })),
+    };
   }
 
-  #withState(m: RingMember): MemberView {
+  #withState(m: RingEntry): MemberView {
     const live = this.#liveness.member(m.id);
     return { ...m, state: live?.state ?? 'alive', incarnation: live?.incarnation ?? 0 };
   }
 
   /**
-   * Adopts the ring of a newer epoch (a join or a leave). Members that stay keep their state; new ones
-   * start alive. Returns the previous ring, or undefined when nothing changes.
-   *
-   * Two changes ordered at different members at once both claim the next epoch. Every node then keeps
-   * the same one of the two (the members listing that sorts last wins a tie), so the cluster agrees;
-   * the node that ordered the other sees its change lost and orders it again on top (RingChanges).
+   * Takes in a ring another node (or this one) made: adopted when it is newer than the one held,
+   * merged with it when the two are concurrent (changed on both sides of a partition, or two changes
+   * ordered at once; ring-state.ts), ignored when older or the same. Members that stay keep their
+   * state; new ones start alive. Returns the previous ring, or undefined when nothing changes.
    */
-  adopt(epoch: number, members: readonly { id: string; address: string; http: string }[]): Ring | undefined {
-    // (ids are unique: the node that ordered the change checked them)
-    if (members.length === 0 || epoch < this.#epoch) return undefined;
-    // Epoch 1 is each node's cluster.yml (a joining node's includes itself): never a tie to break.
-    if (epoch === this.#epoch && (epoch <= 1 || listing(members) <= listing([...this.#members.values()])))
-      return undefined;
+  adopt(received: RingState): Ring | undefined {
+    if (received.members.length === 0) return undefined;
+    const relation = relationOf(this.#state, received);
+    if (relation === 'same' || relation === 'older') return undefined;
+    const next = relation === 'newer' ? received : mergeRings(this.#state, received);
+    if (next.members.length === 0) return undefined;
     const previous = this.#ring;
-    const next = new Map<string, RingMember>();
-    for (const m of members) next.set(m.id, { id: m.id, address: m.address, http: m.http });
-    this.#members = next;
-    this.#ring = new Ring([...next.keys()], { vnodes: this.#vnodes });
-    this.#epoch = epoch;
+    this.#state = {
+      epoch: next.epoch,
+      members: next.members.map((m) => ({ ...m })),
+      departed: next.departed.map((d) => ({ ...d })),
+    };
+    this.#digest = digestOf(this.#state);
+    this.#members = new Map(next.members.map((m) => [m.id, { id: m.id, address: m.address, http: m.http }]));
+    this.#ring = new Ring([...this.#members.keys()], { vnodes: this.#vnodes });
     this.#generation++;
-    this.#log.info({ epoch, members: [...next.keys()] }, 'ring changed');
+    this.#log.info(
+      { epoch: next.epoch, members: [...this.#members.keys()], merged: relation === 'concurrent' },
+      'ring changed',
+    );
     this.#notify();
     return previous;
   }
@@ -133,12 +154,4 @@ export class Topology {
     const snap = this.snapshot();
     for (const l of this.#listeners) l(snap);
   }
-}
-
-/** A ring's members in one comparable string, order-independent: the tie-break between equal epochs. */
-function listing(members: readonly { id: string; address: string; http: string }[]): string {
-  return members
-    .map((m) => `${m.id} ${m.address} ${m.http}`)
-    .sort()
-    .join('\n');
 }

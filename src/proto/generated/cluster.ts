@@ -10,6 +10,7 @@ import type { Member as _ringcache_v1_Member, Member__Output as _ringcache_v1_Me
 import type { PackedFrame as _ringcache_v1_PackedFrame, PackedFrame__Output as _ringcache_v1_PackedFrame__Output } from './ringcache/v1/PackedFrame';
 import type { ReplicaCopy as _ringcache_v1_ReplicaCopy, ReplicaCopy__Output as _ringcache_v1_ReplicaCopy__Output } from './ringcache/v1/ReplicaCopy';
 import type { Replication as _ringcache_v1_Replication, Replication__Output as _ringcache_v1_Replication__Output } from './ringcache/v1/Replication';
+import type { RingDeparture as _ringcache_v1_RingDeparture, RingDeparture__Output as _ringcache_v1_RingDeparture__Output } from './ringcache/v1/RingDeparture';
 import type { StatsRequest as _ringcache_v1_StatsRequest, StatsRequest__Output as _ringcache_v1_StatsRequest__Output } from './ringcache/v1/StatsRequest';
 import type { StatsResponse as _ringcache_v1_StatsResponse, StatsResponse__Output as _ringcache_v1_StatsResponse__Output } from './ringcache/v1/StatsResponse';
 import type { TopologyRequest as _ringcache_v1_TopologyRequest, TopologyRequest__Output as _ringcache_v1_TopologyRequest__Output } from './ringcache/v1/TopologyRequest';
@@ -34,6 +35,7 @@ export interface ProtoGrpcType {
       PackedFrame: MessageTypeDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output>
       ReplicaCopy: MessageTypeDefinition<_ringcache_v1_ReplicaCopy, _ringcache_v1_ReplicaCopy__Output>
       Replication: MessageTypeDefinition<_ringcache_v1_Replication, _ringcache_v1_Replication__Output>
+      RingDeparture: MessageTypeDefinition<_ringcache_v1_RingDeparture, _ringcache_v1_RingDeparture__Output>
       SetMode: EnumTypeDefinition
       StatsRequest: MessageTypeDefinition<_ringcache_v1_StatsRequest, _ringcache_v1_StatsRequest__Output>
       StatsResponse: MessageTypeDefinition<_ringcache_v1_StatsResponse, _ringcache_v1_StatsResponse__Output>

@@ -16,6 +16,7 @@ import type { PingResponse as _ringcache_v1_PingResponse, PingResponse__Output a
 import type { Record as _ringcache_v1_Record, Record__Output as _ringcache_v1_Record__Output } from './ringcache/v1/Record';
 import type { ReplicaCopy as _ringcache_v1_ReplicaCopy, ReplicaCopy__Output as _ringcache_v1_ReplicaCopy__Output } from './ringcache/v1/ReplicaCopy';
 import type { Replication as _ringcache_v1_Replication, Replication__Output as _ringcache_v1_Replication__Output } from './ringcache/v1/Replication';
+import type { RingDeparture as _ringcache_v1_RingDeparture, RingDeparture__Output as _ringcache_v1_RingDeparture__Output } from './ringcache/v1/RingDeparture';
 import type { RingState as _ringcache_v1_RingState, RingState__Output as _ringcache_v1_RingState__Output } from './ringcache/v1/RingState';
 import type { StatsRequest as _ringcache_v1_StatsRequest, StatsRequest__Output as _ringcache_v1_StatsRequest__Output } from './ringcache/v1/StatsRequest';
 import type { StatsResponse as _ringcache_v1_StatsResponse, StatsResponse__Output as _ringcache_v1_StatsResponse__Output } from './ringcache/v1/StatsResponse';
@@ -49,6 +50,7 @@ export interface ProtoGrpcType {
       Record: MessageTypeDefinition<_ringcache_v1_Record, _ringcache_v1_Record__Output>
       ReplicaCopy: MessageTypeDefinition<_ringcache_v1_ReplicaCopy, _ringcache_v1_ReplicaCopy__Output>
       Replication: MessageTypeDefinition<_ringcache_v1_Replication, _ringcache_v1_Replication__Output>
+      RingDeparture: MessageTypeDefinition<_ringcache_v1_RingDeparture, _ringcache_v1_RingDeparture__Output>
       RingState: MessageTypeDefinition<_ringcache_v1_RingState, _ringcache_v1_RingState__Output>
       SetMode: EnumTypeDefinition
       StatsRequest: MessageTypeDefinition<_ringcache_v1_StatsRequest, _ringcache_v1_StatsRequest__Output>

@@ -9,6 +9,7 @@ export interface Member {
   'httpAddress'?: (string);
   'state'?: (_ringcache_v1_MemberState);
   'incarnation'?: (number | string | Long);
+  'sinceEpoch'?: (number | string | Long);
 }
 
 export interface Member__Output {
@@ -17,4 +18,5 @@ export interface Member__Output {
   'httpAddress': (string);
   'state': (_ringcache_v1_MemberState__Output);
   'incarnation': (number);
+  'sinceEpoch': (number);
 }

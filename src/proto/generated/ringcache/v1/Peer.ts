@@ -47,6 +47,15 @@ export interface PeerClient extends grpc.Client {
   pingReq(argument: _ringcache_v1_PingReqRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_PingResponse__Output>): grpc.ClientUnaryCall;
   pingReq(argument: _ringcache_v1_PingReqRequest, callback: grpc.requestCallback<_ringcache_v1_PingResponse__Output>): grpc.ClientUnaryCall;
   
+  ProposeRing(argument: _ringcache_v1_RingState, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_RingState__Output>): grpc.ClientUnaryCall;
+  ProposeRing(argument: _ringcache_v1_RingState, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_RingState__Output>): grpc.ClientUnaryCall;
+  ProposeRing(argument: _ringcache_v1_RingState, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_RingState__Output>): grpc.ClientUnaryCall;
+  ProposeRing(argument: _ringcache_v1_RingState, callback: grpc.requestCallback<_ringcache_v1_RingState__Output>): grpc.ClientUnaryCall;
+  proposeRing(argument: _ringcache_v1_RingState, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_RingState__Output>): grpc.ClientUnaryCall;
+  proposeRing(argument: _ringcache_v1_RingState, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_RingState__Output>): grpc.ClientUnaryCall;
+  proposeRing(argument: _ringcache_v1_RingState, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_RingState__Output>): grpc.ClientUnaryCall;
+  proposeRing(argument: _ringcache_v1_RingState, callback: grpc.requestCallback<_ringcache_v1_RingState__Output>): grpc.ClientUnaryCall;
+  
   Read(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output>;
   Read(options?: grpc.CallOptions): grpc.ClientDuplexStream<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output>;
   read(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output>;
@@ -73,6 +82,8 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
   
   PingReq: grpc.handleUnaryCall<_ringcache_v1_PingReqRequest__Output, _ringcache_v1_PingResponse>;
   
+  ProposeRing: grpc.handleUnaryCall<_ringcache_v1_RingState__Output, _ringcache_v1_RingState>;
+  
   Read: grpc.handleBidiStreamingCall<_ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame>;
   
   Replicate: grpc.handleBidiStreamingCall<_ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame>;
@@ -86,6 +97,7 @@ export interface PeerDefinition extends grpc.ServiceDefinition {
   Compare: MethodDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame__Output>
   Ping: MethodDefinition<_ringcache_v1_PingRequest, _ringcache_v1_PingResponse, _ringcache_v1_PingRequest__Output, _ringcache_v1_PingResponse__Output>
   PingReq: MethodDefinition<_ringcache_v1_PingReqRequest, _ringcache_v1_PingResponse, _ringcache_v1_PingReqRequest__Output, _ringcache_v1_PingResponse__Output>
+  ProposeRing: MethodDefinition<_ringcache_v1_RingState, _ringcache_v1_RingState, _ringcache_v1_RingState__Output, _ringcache_v1_RingState__Output>
   Read: MethodDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame__Output>
   Replicate: MethodDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame__Output>
   Sync: MethodDefinition<_ringcache_v1_SyncRequest, _ringcache_v1_SyncResponse, _ringcache_v1_SyncRequest__Output, _ringcache_v1_SyncResponse__Output>

@@ -8,6 +8,7 @@ export interface PingRequest {
   'updates'?: (_ringcache_v1_MemberUpdate)[];
   'ringEpoch'?: (number | string | Long);
   'clock'?: (number | string | Long);
+  'ringDigest'?: (number);
 }
 
 export interface PingRequest__Output {
@@ -15,4 +16,5 @@ export interface PingRequest__Output {
   'updates': (_ringcache_v1_MemberUpdate__Output)[];
   'ringEpoch': (number);
   'clock': (number);
+  'ringDigest': (number);
 }

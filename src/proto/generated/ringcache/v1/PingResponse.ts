@@ -9,6 +9,7 @@ export interface PingResponse {
   'ack'?: (boolean);
   'ringEpoch'?: (number | string | Long);
   'clock'?: (number | string | Long);
+  'ringDigest'?: (number);
 }
 
 export interface PingResponse__Output {
@@ -17,4 +18,5 @@ export interface PingResponse__Output {
   'ack': (boolean);
   'ringEpoch': (number);
   'clock': (number);
+  'ringDigest': (number);
 }

@@ -2,6 +2,7 @@
 
 import type { Member as _ringcache_v1_Member, Member__Output as _ringcache_v1_Member__Output } from '../../ringcache/v1/Member';
 import type { Replication as _ringcache_v1_Replication, Replication__Output as _ringcache_v1_Replication__Output } from '../../ringcache/v1/Replication';
+import type { RingDeparture as _ringcache_v1_RingDeparture, RingDeparture__Output as _ringcache_v1_RingDeparture__Output } from '../../ringcache/v1/RingDeparture';
 import type { Long } from '@grpc/proto-loader';
 
 export interface TopologyResponse {
@@ -13,6 +14,7 @@ export interface TopologyResponse {
   'replication'?: (_ringcache_v1_Replication | null);
   'answeredBy'?: (string);
   'catchingUp'?: (boolean);
+  'departed'?: (_ringcache_v1_RingDeparture)[];
 }
 
 export interface TopologyResponse__Output {
@@ -24,4 +26,5 @@ export interface TopologyResponse__Output {
   'replication': (_ringcache_v1_Replication__Output | null);
   'answeredBy': (string);
   'catchingUp': (boolean);
+  'departed': (_ringcache_v1_RingDeparture__Output)[];
 }
