@@ -195,9 +195,10 @@ export class NodeCore implements PeerEndpoint {
       adopt: (ring) => void this.#ringChanges.apply(ring),
       observePeerClock: (peer, clock) => this.#observePeerClock(peer, clock),
     });
-    this.membership.onChange((m, _from, to) => {
+    this.membership.onChange((m, from, to) => {
       this.topology.membersChanged(m.id);
       if (to === 'alive') this.handoff.kick();
+      if (to === 'alive' && from === 'dead') this.antiEntropy.compareSoon(m.id);
     });
   }
 

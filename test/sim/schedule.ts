@@ -381,6 +381,35 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
       ]),
     })),
   'split-ring-changes': splitRingChanges,
+  /**
+   * Issue 13 §2: a replica paused past its death and past the hints' age, under writes; the regular
+   * anti-entropy interval (60 s) is longer than the quiet after the heal, so only the comparison a
+   * node starts when it sees a dead member alive again (AntiEntropy.compareSoon) converges it.
+   */
+  'paused-past-hints': () =>
+    fc
+      .tuple(
+        operations(ids(3), 3000, { count: 150, counters: false, registerKinds: ['set', 'set', 'delete'] }),
+        fc.constantFrom(...ids(3)),
+        fc.integer({ min: 1500, max: 2500 }),
+      )
+      .map(([ops, node, pauseMs]) => ({
+        scenario: 'paused-past-hints',
+        cluster: {
+          nodes: 3,
+          factor: 3,
+          writeQuorum: 2,
+          readQuorum: 1,
+          antiEntropyMs: 60_000,
+          hintMaxAgeMs: 200,
+        },
+        durationMs: 3000,
+        steps: byTime([
+          ...ops,
+          { atMs: 200, type: 'pause', node },
+          { atMs: 200 + pauseMs, type: 'resume', node },
+        ]),
+      })),
 };
 
 /**

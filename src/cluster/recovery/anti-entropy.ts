@@ -47,6 +47,8 @@ const SLICE = 2000;
 const MAX_REPAIRS_PER_ROUND = 100_000;
 /** A store that evicted within this long is "evicting". */
 const EVICTING_FOR_MS = 60_000;
+/** A member seen alive again is compared with this long after (hinted handoff goes first). */
+const RETURNED_DELAY_MS = 2000;
 
 /**
  * Anti-entropy (issue 13 §2): what heals a replica that missed writes when nothing else did (no
@@ -55,6 +57,10 @@ const EVICTING_FOR_MS = 60_000;
  * its keys share one preference list). It digests each range's records (key, version, tombstone)
  * in one budgeted scan of its store, the peer does the same, and for the ranges whose digests differ
  * they exchange only the keys that differ: the newer version wins on both sides, tombstones included.
+ *
+ * A member seen alive again after it was dead (a pause, a partition) is compared with at once,
+ * out of turn (compareSoon), instead of waiting for its turn among the peers: a replica that missed
+ * writes past the hints' age converges within seconds of its return, not within intervals.
  *
  * The cache's own forgetting is respected: a key one side lacks is not copied to it while that side
  * evicts for room (it may have dropped it on purpose), but newer versions and tombstones always are.
@@ -65,6 +71,9 @@ export class AntiEntropy {
   #running = false;
   #round: Promise<void> | undefined;
   #peerIndex = 0;
+  /** Peers to compare with out of turn (compareSoon), and the timer that will. */
+  readonly #due = new Set<string>();
+  #dueTimer: unknown;
   #evictions = 0;
   #evictedAtMs = -Infinity;
   /** Metrics. */
@@ -87,12 +96,41 @@ export class AntiEntropy {
   async stop(): Promise<void> {
     this.#running = false;
     this.#opts.view.scheduler.clearTimeout(this.#timer);
+    this.#opts.view.scheduler.clearTimeout(this.#dueTimer);
+    this.#due.clear();
     await this.#round;
+  }
+
+  /** `peer` came back (dead, now alive): compare with it soon, out of turn. */
+  compareSoon(peer: string): void {
+    if (!this.#running || peer === this.#opts.view.selfId) return;
+    this.#due.add(peer);
+    if (this.#dueTimer === undefined)
+      this.#dueTimer = this.#opts.view.scheduler.setTimeout(() => this.#runDue(), RETURNED_DELAY_MS);
+  }
+
+  #runDue(): void {
+    this.#dueTimer = undefined;
+    // One comparison at a time: after the round in progress, if any.
+    const previous = this.#round ?? Promise.resolve();
+    this.#round = previous
+      .then(async () => {
+        for (const peer of [...this.#due]) {
+          this.#due.delete(peer);
+          if (!this.#running) return;
+          await this.round(peer).catch((err: unknown) =>
+            this.#opts.logger.warn({ err, peer }, 'anti-entropy with a returned member failed'),
+          );
+        }
+      })
+      .finally(() => (this.#round = undefined));
   }
 
   #arm(): void {
     this.#timer = this.#opts.view.scheduler.setTimeout(() => {
-      this.#round = this.round()
+      const previous = this.#round ?? Promise.resolve();
+      this.#round = previous
+        .then(() => this.round())
         .catch((err: unknown) => this.#opts.logger.warn({ err }, 'anti-entropy round failed'))
         .finally(() => {
           this.#round = undefined;
@@ -101,14 +139,15 @@ export class AntiEntropy {
     }, this.#opts.intervalMs);
   }
 
-  /** One comparison with the next alive peer that shares ranges with this node. */
-  async round(): Promise<void> {
+  /** One comparison with `peer`, or else with the next alive peer that shares ranges with this node. */
+  async round(peer?: string): Promise<void> {
     const { view } = this.#opts;
     if (view.catchingUp()) return; // the catch-up brings this node's copies in first
     const ring = view.ring();
     const peers = ring.nodeIds.filter((id) => id !== view.selfId && view.isAlive(id));
+    if (peer !== undefined && !peers.includes(peer)) return;
     if (peers.length === 0) return;
-    const peer = peers[this.#peerIndex++ % peers.length]!;
+    peer ??= peers[this.#peerIndex++ % peers.length]!;
     const epoch = view.epoch();
     const mine = await this.#scan(ring, peer);
     const ranges = [...mine].map(([range, r]): [number, RangeDigest] => [range, r.digest]);
