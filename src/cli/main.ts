@@ -167,6 +167,29 @@ program
   });
 
 program
+  .command('flush')
+  .description('delete every key (or every key starting with --prefix) on every node; needs --yes')
+  .option('--addr <host:port>', 'any member of the cluster', '127.0.0.1:7401')
+  .option('--prefix <prefix>', 'only keys that start with it')
+  .option('--yes', 'confirm: a flush cannot be undone')
+  .action((o: { addr: string; prefix?: string; yes?: boolean }) => {
+    if (!o.yes) {
+      fail(
+        new Error(
+          `flush deletes every key${o.prefix ? ` starting with '${o.prefix}'` : ''} on every node and cannot be undone; run it again with --yes`,
+        ),
+      );
+      return;
+    }
+    const client = new UnaryClient(o.addr, 30_000, clusterToken());
+    client
+      .cluster<{ keysDeleted: number; nodes: string[] }>('Flush', { prefix: o.prefix ?? '', confirm: true })
+      .then((r) => process.stdout.write(`flushed ${r.keysDeleted} keys on ${r.nodes.join(', ')}\n`))
+      .catch((err: { details?: string; message: string }) => fail(new Error(err.details ?? err.message)))
+      .finally(() => client.close());
+  });
+
+program
   .command('up')
   .description(
     'start every node of the cluster as its own process, wait until all serve, stop them all on Ctrl-C',

@@ -29,6 +29,18 @@ export interface RingCacheOptions {
   watchTopology?: boolean;
   /** Default consistency of reads and writes; the cluster's R and W when unset. */
   consistency?: Consistency;
+  /**
+   * The cluster's token (RINGCACHE_CLUSTER_TOKEN), for admin calls such as flush() on a cluster that
+   * has one. Unset: admin calls to such a cluster fail UNAUTHENTICATED.
+   */
+  clusterToken?: string;
+}
+
+export interface FlushOptions {
+  /** Only keys that start with it. Unset: every key of the cluster. */
+  prefix?: string;
+  /** Deadline in ms. Default 30000. */
+  timeoutMs?: number;
 }
 
 /**
@@ -38,7 +50,7 @@ export interface RingCacheOptions {
 export type Consistency = 'one' | 'quorum' | 'all';
 
 export interface CallOptions {
-  /** This call's deadline in ms (default: the client's timeoutMs). */
+  /** This call's deadline in milliseconds (default: the client's timeoutMs). */
   timeoutMs?: number;
   consistency?: Consistency;
 }

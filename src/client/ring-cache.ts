@@ -7,6 +7,7 @@ import type {
   CacheEntry,
   CallOptions,
   Consistency,
+  FlushOptions,
   IncrOptions,
   RingCacheOptions,
   SetManyEntry,
@@ -88,7 +89,7 @@ export class RingCache {
         `seeds must be a non-empty list of "host:port" strings, got ${JSON.stringify(opts.seeds)}`,
       );
     }
-    const topology = new TopologyClient();
+    const topology = new TopologyClient(opts.clusterToken);
     try {
       const map = await topology.fetch(opts.seeds, opts.timeoutMs ?? 2000);
       return new RingCache(topology, map, opts, opts.seeds);
@@ -144,9 +145,33 @@ export class RingCache {
     });
   }
 
+  /**
+   * Whether the key holds a live value. It reads the value (and drops it): no cheaper than get() on
+   * the wire, but it says what it asks.
+   */
+  has(key: string, opts?: CallOptions): Promise<boolean> {
+    return this.#run(key, [0, key, this.#c(opts)], opts, (reply) => unwrap(reply)[1]);
+  }
+
   /** Deletes a key; false when it was already absent. */
   delete(key: string, opts?: CallOptions): Promise<boolean> {
     return this.#run(key, [2, key, this.#c(opts)], opts, (res) => unwrap(res)[1]);
+  }
+
+  /** Deletes many keys in parallel (batched per node); one result per key, in order (false where absent). */
+  deleteMany(keys: readonly string[], opts?: CallOptions): Promise<boolean[]> {
+    return Promise.all(keys.map((key) => this.delete(key, opts)));
+  }
+
+  /**
+   * Admin: deletes every key of the cluster, or every key that starts with `prefix`, on every node
+   * (Cluster/Flush; it cannot be undone). Resolves to the live copies deleted, summed over the nodes
+   * (a key with 3 replicas counts 3). Rejects UNAVAILABLE naming the nodes that did not answer (the
+   * others flushed), UNAUTHENTICATED without the cluster's token (RingCacheOptions.clusterToken).
+   */
+  async flush(opts: FlushOptions = {}): Promise<number> {
+    const res = await this.#topology.flush(this.#addresses([]), opts.prefix ?? '', opts.timeoutMs ?? 30_000);
+    return res.keysDeleted;
   }
 
   /** Gives a key a new TTL in ms (0: never expires); false when the key is absent. */

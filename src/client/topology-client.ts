@@ -1,9 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { RingCacheError } from '../errors';
+import { errorFromWire } from '../proto/status-codes';
 import { loadServices } from '../proto/load';
-import { MemberStateWire, type TopologyResponseMsg } from '../proto/messages';
+import {
+  MemberStateWire,
+  METADATA,
+  type FlushRequestMsg,
+  type FlushResponseMsg,
+  type TopologyResponseMsg,
+} from '../proto/messages';
 import { Ring } from '../ring/ring';
 import { mergeRings, relationOf, type RingState } from '../ring/ring-state';
+import { withClusterToken } from '../transport/cluster-token';
 import { CHANNEL_OPTIONS } from '../transport/pipeline-connection';
 
 export type MemberStateName = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
@@ -42,6 +50,12 @@ type TopologyStub = grpc.Client & {
     cb: (err: grpc.ServiceError | null, res?: TopologyResponseMsg) => void,
   ): void;
   WatchTopology(req: object, md?: grpc.Metadata): grpc.ClientReadableStream<TopologyResponseMsg>;
+  Flush(
+    req: FlushRequestMsg,
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: FlushResponseMsg) => void,
+  ): void;
 };
 
 /** Builds the client's map from a Topology message; refuses answers it could not route with. */
@@ -123,12 +137,18 @@ export function reconcileMaps(held: ClusterMap, received: ClusterMap): ClusterMa
  */
 export class TopologyClient {
   readonly #stubs = new Map<string, TopologyStub>();
+  readonly #options: grpc.ClientOptions;
+
+  /** `clusterToken`: sent with every Cluster call (admin calls need it when the cluster has one). */
+  constructor(clusterToken?: string) {
+    this.#options = withClusterToken(CHANNEL_OPTIONS, clusterToken);
+  }
 
   stub(address: string): TopologyStub {
     let s = this.#stubs.get(address);
     if (!s) {
       const { Cluster } = loadServices();
-      s = new Cluster(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as TopologyStub;
+      s = new Cluster(address, grpc.credentials.createInsecure(), this.#options) as unknown as TopologyStub;
       this.#stubs.set(address, s);
     }
     return s;
@@ -157,6 +177,36 @@ export class TopologyClient {
       'UNAVAILABLE',
       `no ringcache node answered within ${timeoutMs} ms; tried ${tried.join('; ')}`,
     );
+  }
+
+  /**
+   * Cluster/Flush through the first of `addresses` that answers (confirmed: the caller asked for it).
+   * An answer that is an error (a member did not flush, no token) is the result, not a reason to ask
+   * the next node.
+   */
+  async flush(addresses: string[], prefix: string, timeoutMs: number): Promise<FlushResponseMsg> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (const address of addresses) {
+      try {
+        return await new Promise<FlushResponseMsg>((resolve, reject) =>
+          this.stub(address).Flush(
+            { prefix, confirm: true },
+            new grpc.Metadata(),
+            { deadline },
+            (err, res) => (err || !res ? reject(err ?? new Error('empty answer')) : resolve(res)),
+          ),
+        );
+      } catch (err) {
+        last = err;
+        // Only a node that could not be reached sends us to the next; a node's own answer (it names
+        // its error in metadata) is the result.
+        const answered = (err as grpc.ServiceError).metadata?.get(METADATA.errorCode).length;
+        if (answered || (err as grpc.ServiceError).code !== grpc.status.UNAVAILABLE || Date.now() >= deadline)
+          break;
+      }
+    }
+    throw errorOf(last);
   }
 
   watch(address: string): grpc.ClientReadableStream<TopologyResponseMsg> {
@@ -189,4 +239,12 @@ function describe(err: unknown): string {
   if (e.code === grpc.status.INTERNAL || e.code === grpc.status.UNKNOWN)
     return `not a ringcache node? (${e.details ?? e.message})`;
   return e.details ?? e.message ?? String(err);
+}
+
+/** A failed admin call as a RingCacheError with our code (grpc-js status numbers match google.rpc.Code). */
+function errorOf(err: unknown): RingCacheError {
+  const e = err as Partial<grpc.ServiceError> | undefined;
+  if (e?.code === undefined) return new RingCacheError('UNAVAILABLE', `no node answered: ${String(err)}`);
+  const name = e.metadata?.get(METADATA.errorCode)[0];
+  return errorFromWire(e.code, e.details ?? e.message ?? '', typeof name === 'string' ? name : undefined);
 }

@@ -50,6 +50,8 @@ export interface PeerTransport {
   ): Promise<{ ack: boolean; updates: MemberUpdate[] }>;
   /** Offers our ring; the answer is `to`'s ring after it considered ours. Rejects on failure. */
   applyRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState>;
+  /** Asks `to` to delete the keys it holds that start with `prefix`; resolves to how many. Rejects on failure. */
+  flush(to: string, prefix: string, timeoutMs: number): Promise<number>;
   /** Shows `to` a ring change before it is made; the answer is `to`'s ring, unchanged. Rejects on failure. */
   proposeRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState>;
   /** The member at `id` changed address or left: drop what is open to it. */
@@ -131,6 +133,8 @@ export interface PeerEndpoint {
     updates: MemberUpdate[],
   ): Promise<{ ack: boolean; updates: MemberUpdate[] }>;
   applyRing(ring: RingState): RingState;
+  /** Deletes the keys this node holds that start with `prefix`; how many. */
+  flush(prefix: string): number;
   /** A proposed ring change: the ring held, which the proposal does not change. */
   proposeRing(ring: RingState): RingState;
 }

@@ -153,6 +153,14 @@ export interface MemberMsg {
   incarnation: number;
   sinceEpoch: number;
 }
+export interface FlushRequestMsg {
+  prefix: string;
+  confirm: boolean;
+}
+export interface FlushResponseMsg {
+  keysDeleted: number;
+  nodes: string[];
+}
 export interface RingDepartureMsg {
   id: string;
   epoch: number;

@@ -4,8 +4,12 @@ import { toStatus } from './status';
 import type * as grpc from '@grpc/grpc-js';
 import { memberStateToWire } from './gossip-wire';
 import type { ReplicationSettings } from '../cluster/replication/quorum';
+import { cut } from '../store/validation';
 import {
+  Code,
   type ExplainResponseMsg,
+  type FlushRequestMsg,
+  type FlushResponseMsg,
   type JoinRequestMsg,
   type StatsResponseMsg,
   type TopologyResponseMsg,
@@ -24,6 +28,7 @@ export interface ClusterServiceDeps {
   join(member: RingMember): Promise<void>;
   leave(id: string): Promise<void>;
   explain(key: string, deadlineMs: number): Promise<KeyExplanation>;
+  flushCluster(prefix: string): Promise<{ deleted: number; nodes: string[] }>;
 }
 
 /** The ringcache.v1.Cluster handlers. Watch streams are tracked so shutdown can end them. */
@@ -85,6 +90,22 @@ export function clusterService(deps: ClusterServiceDeps): {
     ) => {
       deps.leave(call.request.id).then(
         () => callback(null, toMessage(deps.topology.snapshot())),
+        (err: unknown) => callback(toStatus(err, deps.logger)),
+      );
+    },
+    Flush: (
+      call: grpc.ServerUnaryCall<FlushRequestMsg, unknown>,
+      callback: grpc.sendUnaryData<FlushResponseMsg>,
+    ) => {
+      const { prefix, confirm } = call.request;
+      if (!confirm) {
+        return callback({
+          code: Code.FAILED_PRECONDITION,
+          details: `flush deletes every key${prefix ? ` starting with '${cut(prefix)}'` : ''} on every node and cannot be undone; set confirm to true (ringcache flush --yes)`,
+        });
+      }
+      deps.flushCluster(prefix).then(
+        ({ deleted, nodes }) => callback(null, { keysDeleted: deleted, nodes }),
         (err: unknown) => callback(toStatus(err, deps.logger)),
       );
     },

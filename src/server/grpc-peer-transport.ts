@@ -15,6 +15,8 @@ import { loadServices } from '../proto/load';
 import {
   Code,
   METADATA,
+  type FlushRequestMsg,
+  type FlushResponseMsg,
   type MemberUpdateMsg,
   type PingResponseMsg,
   type RingStateMsg,
@@ -54,6 +56,7 @@ interface PeerStub {
   PingReq: Unary<{ from: string; target: string; updates: MemberUpdateMsg[] }, PingResponseMsg>;
   ApplyRing: Unary<RingStateMsg, RingStateMsg>;
   ProposeRing: Unary<RingStateMsg, RingStateMsg>;
+  Flush: Unary<FlushRequestMsg, FlushResponseMsg>;
   Ping: Unary<
     { from: string; updates: MemberUpdateMsg[]; ringEpoch: number; ringDigest: number; clock: number },
     PingResponseMsg
@@ -328,6 +331,15 @@ export class GrpcPeerTransport implements PeerTransport {
       timeoutMs,
     );
     return ringFromWire(res);
+  }
+
+  async flush(to: string, prefix: string, timeoutMs: number): Promise<number> {
+    const res = await this.#unary<FlushResponseMsg>(
+      to,
+      (stub, cb, opts) => stub.Flush({ prefix, confirm: true }, new grpc.Metadata(), opts, cb),
+      timeoutMs,
+    );
+    return res.keysDeleted;
   }
 
   async proposeRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState> {

@@ -211,6 +211,7 @@ export class CacheNode {
       join: (member) => core.join(member),
       leave: (id) => core.leave(id),
       explain: (key, deadlineMs) => core.explain(key, deadlineMs),
+      flushCluster: (prefix) => core.flushCluster(prefix),
     });
     this.#endWatches = cluster.endWatches;
     // Every request is decoded strictly: a malformed one is the caller's INVALID_ARGUMENT (issue 12 §4).
@@ -236,6 +237,7 @@ export class CacheNode {
         requireClusterToken(services.Cluster.service, cluster.handlers, this.#clusterToken, [
           'Join',
           'Leave',
+          'Flush',
         ]),
       ),
     );

@@ -3,6 +3,8 @@ import type { PeerEndpoint } from '../cluster/peer-transport';
 import type { Logger } from '../observability/logger';
 import {
   Code,
+  type FlushRequestMsg,
+  type FlushResponseMsg,
   type PingReqRequestMsg,
   type PingRequestMsg,
   type PingResponseMsg,
@@ -163,6 +165,12 @@ export function peerService(deps: PeerServiceDeps): {
       callback: grpc.sendUnaryData<RingStateMsg>,
     ) => {
       callback(null, ringToWire(endpoint.applyRing(ringFromWire(call.request))));
+    },
+    Flush: (
+      call: grpc.ServerUnaryCall<FlushRequestMsg, FlushResponseMsg>,
+      callback: grpc.sendUnaryData<FlushResponseMsg>,
+    ) => {
+      callback(null, { keysDeleted: endpoint.flush(call.request.prefix), nodes: [deps.selfId] });
     },
     ProposeRing: (
       call: grpc.ServerUnaryCall<RingStateMsg, RingStateMsg>,

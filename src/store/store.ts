@@ -305,6 +305,20 @@ export class Store {
     return this.#entries.limit;
   }
 
+  /**
+   * Deletes every live key that starts with `prefix` (every key for ''): a tombstone each, with a new
+   * version, as delete() writes. Returns how many. For Cluster/Flush and the Keyv adapter's clear().
+   */
+  deletePrefix(prefix: string): number {
+    const now = this.#clock.now();
+    const matching: string[] = [];
+    for (const [key, slot] of this.#entries.entries()) {
+      if (key.startsWith(prefix) && this.#entries.isLive(slot, now)) matching.push(key);
+    }
+    for (const key of matching) this.delete(key);
+    return matching.length;
+  }
+
   /** Every key held, live, tombstone or past its purge time, without reading values (cheap to scan). */
   *keys(): IterableIterator<string> {
     for (const [key] of this.#entries.entries()) yield key;

@@ -105,9 +105,7 @@ async function topologies(h: Hosts): Promise<TopologyResponseMsg[]> {
 }
 
 /** A split under load and its heal; returns the checkers' verdict and the times it took. */
-async function splitAndHeal(
-  h: Hosts,
-): Promise<{
+async function splitAndHeal(h: Hosts): Promise<{
   violations: string;
   acked: number;
   remergeMs: number;

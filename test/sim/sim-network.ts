@@ -307,6 +307,19 @@ class SimTransport implements PeerTransport {
     return out.ring;
   }
 
+  async flush(to: string, prefix: string, timeoutMs: number): Promise<number> {
+    const out = await this.#net.call<{ deleted: number } | { err: RingCacheError }>(
+      this.#self,
+      to,
+      this.#deadline(timeoutMs),
+      (e) => ({ deleted: e.flush(prefix) }),
+      rejected,
+      this.#signal(),
+    );
+    if ('err' in out) throw out.err;
+    return out.deleted;
+  }
+
   async proposeRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState> {
     const out = await this.#net.call<{ ring: RingState } | { err: RingCacheError }>(
       this.#self,

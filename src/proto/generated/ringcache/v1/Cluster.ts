@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { ExplainRequest as _ringcache_v1_ExplainRequest, ExplainRequest__Output as _ringcache_v1_ExplainRequest__Output } from '../../ringcache/v1/ExplainRequest';
 import type { ExplainResponse as _ringcache_v1_ExplainResponse, ExplainResponse__Output as _ringcache_v1_ExplainResponse__Output } from '../../ringcache/v1/ExplainResponse';
+import type { FlushRequest as _ringcache_v1_FlushRequest, FlushRequest__Output as _ringcache_v1_FlushRequest__Output } from '../../ringcache/v1/FlushRequest';
+import type { FlushResponse as _ringcache_v1_FlushResponse, FlushResponse__Output as _ringcache_v1_FlushResponse__Output } from '../../ringcache/v1/FlushResponse';
 import type { JoinRequest as _ringcache_v1_JoinRequest, JoinRequest__Output as _ringcache_v1_JoinRequest__Output } from '../../ringcache/v1/JoinRequest';
 import type { LeaveRequest as _ringcache_v1_LeaveRequest, LeaveRequest__Output as _ringcache_v1_LeaveRequest__Output } from '../../ringcache/v1/LeaveRequest';
 import type { StatsRequest as _ringcache_v1_StatsRequest, StatsRequest__Output as _ringcache_v1_StatsRequest__Output } from '../../ringcache/v1/StatsRequest';
@@ -20,6 +22,15 @@ export interface ClusterClient extends grpc.Client {
   explain(argument: _ringcache_v1_ExplainRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_ExplainResponse__Output>): grpc.ClientUnaryCall;
   explain(argument: _ringcache_v1_ExplainRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_ExplainResponse__Output>): grpc.ClientUnaryCall;
   explain(argument: _ringcache_v1_ExplainRequest, callback: grpc.requestCallback<_ringcache_v1_ExplainResponse__Output>): grpc.ClientUnaryCall;
+  
+  Flush(argument: _ringcache_v1_FlushRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  Flush(argument: _ringcache_v1_FlushRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  Flush(argument: _ringcache_v1_FlushRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  Flush(argument: _ringcache_v1_FlushRequest, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  flush(argument: _ringcache_v1_FlushRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  flush(argument: _ringcache_v1_FlushRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  flush(argument: _ringcache_v1_FlushRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  flush(argument: _ringcache_v1_FlushRequest, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
   
   Join(argument: _ringcache_v1_JoinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_TopologyResponse__Output>): grpc.ClientUnaryCall;
   Join(argument: _ringcache_v1_JoinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_TopologyResponse__Output>): grpc.ClientUnaryCall;
@@ -67,6 +78,8 @@ export interface ClusterClient extends grpc.Client {
 export interface ClusterHandlers extends grpc.UntypedServiceImplementation {
   Explain: grpc.handleUnaryCall<_ringcache_v1_ExplainRequest__Output, _ringcache_v1_ExplainResponse>;
   
+  Flush: grpc.handleUnaryCall<_ringcache_v1_FlushRequest__Output, _ringcache_v1_FlushResponse>;
+  
   Join: grpc.handleUnaryCall<_ringcache_v1_JoinRequest__Output, _ringcache_v1_TopologyResponse>;
   
   Leave: grpc.handleUnaryCall<_ringcache_v1_LeaveRequest__Output, _ringcache_v1_TopologyResponse>;
@@ -81,6 +94,7 @@ export interface ClusterHandlers extends grpc.UntypedServiceImplementation {
 
 export interface ClusterDefinition extends grpc.ServiceDefinition {
   Explain: MethodDefinition<_ringcache_v1_ExplainRequest, _ringcache_v1_ExplainResponse, _ringcache_v1_ExplainRequest__Output, _ringcache_v1_ExplainResponse__Output>
+  Flush: MethodDefinition<_ringcache_v1_FlushRequest, _ringcache_v1_FlushResponse, _ringcache_v1_FlushRequest__Output, _ringcache_v1_FlushResponse__Output>
   Join: MethodDefinition<_ringcache_v1_JoinRequest, _ringcache_v1_TopologyResponse, _ringcache_v1_JoinRequest__Output, _ringcache_v1_TopologyResponse__Output>
   Leave: MethodDefinition<_ringcache_v1_LeaveRequest, _ringcache_v1_TopologyResponse, _ringcache_v1_LeaveRequest__Output, _ringcache_v1_TopologyResponse__Output>
   Stats: MethodDefinition<_ringcache_v1_StatsRequest, _ringcache_v1_StatsResponse, _ringcache_v1_StatsRequest__Output, _ringcache_v1_StatsResponse__Output>

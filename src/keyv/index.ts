@@ -1,0 +1,1 @@
+export { KeyvRingCache, type KeyvRingCacheOptions, type KeyvEntry } from './keyv-ringcache';

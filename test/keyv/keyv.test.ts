@@ -1,0 +1,100 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Keyv from 'keyv';
+import { cacheManagerExample } from '../../examples/cache-manager';
+import { nestExample } from '../../examples/nestjs';
+import { KeyvRingCache } from '../../src/keyv/index';
+import { TestCluster } from '../support/cluster';
+
+const ROOT = path.resolve(__dirname, '../../..');
+
+interface VitestReport {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  testResults: { assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[];
+}
+
+describe('Keyv, cache-manager and NestJS over ringcache (issue 14 §1)', function () {
+  this.timeout(120_000);
+  let t: TestCluster;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3 });
+  });
+  after(() => t?.stop());
+
+  it("passes Keyv's own compliance suite (@keyv/test-suite, run by vitest) with Keyv 6", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'keyv-suite-'));
+    const out = path.join(dir, 'report.json');
+    try {
+      await new Promise<void>((resolve) => {
+        execFile(
+          process.execPath,
+          [
+            path.join(ROOT, 'node_modules/vitest/vitest.mjs'),
+            'run',
+            '--config',
+            'test/keyv/vitest.config.mts',
+            '--reporter=json',
+            `--outputFile=${out}`,
+          ],
+          { cwd: ROOT, env: { ...process.env, RINGCACHE_SEEDS: t.seeds.join(',') }, timeout: 100_000 },
+          () => resolve(), // a failing suite exits non-zero: the report says why
+        );
+      });
+      const report = JSON.parse(readFileSync(out, 'utf8')) as VitestReport;
+      const failures = report.testResults
+        .flatMap((f) => f.assertionResults)
+        .filter((a) => a.status === 'failed')
+        .map((a) => `${a.fullName}: ${a.failureMessages[0]?.split('\n')[0]}`);
+      console.log(
+        `      @keyv/test-suite: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests} skipped (Keyv 5 only)`,
+      );
+      expect(failures).to.deep.equal([]);
+      expect(report.numPassedTests).to.be.at.least(30);
+      expect(report.numPendingTests).to.equal(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives the cluster the TTL of an absolute `expires` (Keyv 6), and clears one namespace only', async () => {
+    const cache = await t.client();
+    const a = new Keyv({ store: new KeyvRingCache({ cache }), namespace: 'a' });
+    const b = new Keyv({ store: new KeyvRingCache({ cache }), namespace: 'b' });
+    await a.set('k', 'in a', 60_000);
+    await b.set('k', 'in b');
+    const entry = await cache.getEntry('a::k');
+    expect(entry?.ttlMs, 'the cluster holds the TTL itself').to.be.within(59_000, 60_000);
+    await a.set('brief', 'x', 150);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await cache.get('a::brief'), 'expired in the cluster, not only in Keyv').to.equal(undefined);
+    await a.clear();
+    expect(await a.get('k')).to.equal(undefined);
+    expect(await b.get('k')).to.equal('in b');
+  });
+
+  it('runs the cache-manager v7 example: wrap, TTLs in ms, del, clear', async () => {
+    expect(await cacheManagerExample(t.seeds)).to.deep.equal([
+      'wrap: {"id":42,"name":"Ada"} then {"id":42,"name":"Ada"}, loaded 1 time(s)',
+      'set with ttl 300 ms: short-lived',
+      'after 400 ms: undefined',
+      'after del: undefined',
+      'after clear: undefined undefined',
+    ]);
+  });
+
+  it("runs the NestJS example: CacheModule.register with the adapter's Keyv store", async () => {
+    expect(await nestExample(t.seeds)).to.deep.equal([
+      'get: hello from NestJS',
+      'wrap: 10 then 10, computed 1 time(s)',
+      'after its 200 ms ttl: undefined',
+      'after del: undefined',
+      'after clear: undefined',
+    ]);
+  });
+});
