@@ -9,6 +9,8 @@ export type {
   Version,
   CacheEntry,
   SetManyEntry,
+  FlushOptions,
 } from './client/options';
+export type { GetOrSetOptions } from './client/get-or-set';
 export type { ClusterMap, ClientMember, MemberStateName } from './client/topology-client';
 export { RingCacheError, isRingCacheError, type ErrorCode } from './errors';

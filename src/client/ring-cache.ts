@@ -3,6 +3,7 @@ import { RingCacheError } from '../errors';
 import { ConsistencyWire, SetModeWire } from '../proto/messages';
 import type { PackedCas, PackedIncr, PackedOp, PackedReply, PackedSet } from '../proto/packed';
 import { decodeValue, encodeValue } from './codec';
+import { GetOrSet, type GetOrSetOptions } from './get-or-set';
 import type {
   CacheEntry,
   CallOptions,
@@ -55,6 +56,7 @@ export class RingCache {
    */
   readonly #clientId = randomBytes(9).toString('base64url');
   #requestSeq = 0;
+  readonly #getOrSet = new GetOrSet(this);
 
   private constructor(topology: TopologyClient, map: ClusterMap, opts: RingCacheOptions, seeds: string[]) {
     this.#topology = topology;
@@ -214,6 +216,16 @@ export class RingCache {
         return { timestamp: res[1], node: res[2] };
       });
     });
+  }
+
+  /**
+   * The key's value, or else the value `fill` makes, stored with `ttl` (ms). On a miss exactly one
+   * caller in the whole cluster runs `fill`; the others, in this process and in every other, wait
+   * for its value (or its error). With `staleWhileRevalidate` (ms), a value in its last stretch is
+   * served at once while one caller refreshes it. See get-or-set.ts for how.
+   */
+  getOrSet<T>(key: string, fill: () => T | Promise<T>, opts?: GetOrSetOptions): Promise<T> {
+    return this.#getOrSet.run(key, fill, opts);
   }
 
   /** Values of many keys, in the order asked (undefined where absent); keys go to their owners in parallel. */

@@ -170,6 +170,9 @@ export function peerService(deps: PeerServiceDeps): {
       call: grpc.ServerUnaryCall<FlushRequestMsg, FlushResponseMsg>,
       callback: grpc.sendUnaryData<FlushResponseMsg>,
     ) => {
+      // The node that coordinates a Cluster/Flush confirms it; a stray request deletes nothing.
+      if (!call.request.confirm)
+        return callback({ code: Code.FAILED_PRECONDITION, details: 'Peer/Flush needs confirm' });
       callback(null, { keysDeleted: endpoint.flush(call.request.prefix), nodes: [deps.selfId] });
     },
     ProposeRing: (

@@ -284,9 +284,9 @@ describe('the protobuf translation round trip', () => {
     });
   }
 
-  it('gives back a delete without its version, which DeleteResponse does not carry', () => {
+  it("gives back a delete with its tombstone's version, which DeleteResponse carries", () => {
     const back = outcomeFromMsg(outcomeToMsg({ kind: 'delete', deleted: true, version }, 1, now), now);
-    expect(back).to.deep.equal({ kind: 'delete', deleted: true, version: undefined });
+    expect(back).to.deep.equal({ kind: 'delete', deleted: true, version });
   });
 
   for (const code of Object.keys(wireCodeOf) as ErrorCode[]) {
