@@ -12,5 +12,6 @@ export type {
   FlushOptions,
 } from './client/options';
 export type { GetOrSetOptions } from './client/get-or-set';
+export type { NearCacheOptions, NearCacheStats } from './client/near-cache';
 export type { ClusterMap, ClientMember, MemberStateName } from './client/topology-client';
 export { RingCacheError, isRingCacheError, type ErrorCode } from './errors';

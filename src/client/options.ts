@@ -1,3 +1,5 @@
+import type { NearCacheOptions } from './near-cache';
+
 /** Options of RingCache.connect. */
 export interface RingCacheOptions {
   /** host:port of one or more nodes; any node answers with the whole topology. */
@@ -34,6 +36,11 @@ export interface RingCacheOptions {
    * has one. Unset: admin calls to such a cluster fail UNAUTHENTICATED.
    */
   clusterToken?: string;
+  /**
+   * Keep hot values in this process, served without a round trip and dropped when any node reports
+   * a change (near-cache.ts). Unset: none. Reads at consistency 'quorum' or 'all' always go out.
+   */
+  nearCache?: NearCacheOptions;
 }
 
 export interface FlushOptions {

@@ -3,7 +3,9 @@ import { RingCacheError } from '../errors';
 import { ConsistencyWire, SetModeWire } from '../proto/messages';
 import type { PackedCas, PackedIncr, PackedOp, PackedReply, PackedSet } from '../proto/packed';
 import { decodeValue, encodeValue } from './codec';
+import { ChangeWatch } from './change-watch';
 import { GetOrSet, type GetOrSetOptions } from './get-or-set';
+import { NearCache, type NearCacheStats } from './near-cache';
 import type {
   CacheEntry,
   CallOptions,
@@ -57,6 +59,9 @@ export class RingCache {
   readonly #clientId = randomBytes(9).toString('base64url');
   #requestSeq = 0;
   readonly #getOrSet = new GetOrSet(this);
+  /** Values kept in this process (RingCacheOptions.nearCache), and the change streams that keep them fresh. */
+  readonly #near: NearCache | undefined;
+  readonly #changes: ChangeWatch | undefined;
 
   private constructor(topology: TopologyClient, map: ClusterMap, opts: RingCacheOptions, seeds: string[]) {
     this.#topology = topology;
@@ -77,6 +82,24 @@ export class RingCache {
       (next) => this.#adopt(next),
     );
     if (opts.watchTopology !== false) this.#watch.start();
+    if (opts.nearCache) {
+      const near = new NearCache(opts.nearCache);
+      this.#near = near;
+      this.#changes = new ChangeWatch({
+        onChange: (key) => near.invalidate(key),
+        onLive: (live) => near.setLive(live),
+      });
+      this.#watchChanges(map);
+    }
+  }
+
+  /** Hits, misses, invalidations and resets of the near cache; undefined without one. */
+  nearCacheStats(): NearCacheStats | undefined {
+    return this.#near && { ...this.#near.stats };
+  }
+
+  #watchChanges(map: ClusterMap): void {
+    this.#changes?.watch(new Map([...map.members.values()].map((m) => [m.id, m.address])));
   }
 
   /** Connects through the first seed that answers; throws UNAVAILABLE listing every seed tried. */
@@ -117,9 +140,24 @@ export class RingCache {
   }
 
   get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
+    const near = opts?.consistency === undefined || opts.consistency === 'one' ? this.#near : undefined;
+    if (!near) {
+      return this.#run(key, [0, key, this.#c(opts)], opts, (reply) => {
+        const res = unwrap(reply);
+        return res[1] ? (decodeValue(res[2], res[3]) as T) : undefined;
+      });
+    }
+    const held = near.lookup(key);
+    // A copy per call, as a remote get gives: callers may change what they get.
+    if (held) return Promise.resolve(decodeValue(held.bytes, held.flags) as T);
+    near.reading(key);
     return this.#run(key, [0, key, this.#c(opts)], opts, (reply) => {
       const res = unwrap(reply);
+      near.read(key, res[1] ? { bytes: res[2], flags: res[3], ttlMs: res[6] } : undefined);
       return res[1] ? (decodeValue(res[2], res[3]) as T) : undefined;
+    }).catch((err: unknown) => {
+      near.read(key, undefined);
+      throw err;
     });
   }
 
@@ -273,14 +311,22 @@ export class RingCache {
     if (this.#closed) return;
     this.#closed = true;
     this.#watch.stop();
+    this.#changes?.stop();
     this.#router.close();
     this.#topology.close();
     await this.#refreshing;
   }
 
   #adopt(map: ClusterMap): void {
-    const next = reconcileMaps(this.#router.map, map);
-    if (next !== this.#router.map) this.#router.map = next;
+    const before = this.#router.map;
+    const next = reconcileMaps(before, map);
+    if (next === before) return;
+    this.#router.map = next;
+    if (this.#near && next.epoch !== before.epoch) {
+      // A new ring: keys moved, and a node that now holds some may not be watched yet.
+      this.#near.reset();
+      this.#watchChanges(next);
+    }
   }
 
   /** Where to ask for the topology: live members first, then the seeds. */
@@ -302,6 +348,8 @@ export class RingCache {
         new RingCacheError('INVALID_ARGUMENT', `key must be a string, got ${typeof key}`),
       );
     }
+    // This client's own write: what its near cache holds of the key is old from now on.
+    if (op[0] !== 0) this.#near?.invalidate(key);
     return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
   }
 

@@ -153,6 +153,14 @@ export interface MemberMsg {
   incarnation: number;
   sinceEpoch: number;
 }
+export interface WatchEventMsg {
+  sequence: number;
+  key: string;
+  kind: number;
+  version: VersionMsg | null;
+  node: string;
+}
+export const ChangeKindWire = { UNSPECIFIED: 0, SET: 1, DELETE: 2, TOUCH: 3 } as const;
 export interface FlushRequestMsg {
   prefix: string;
   confirm: boolean;

@@ -13,6 +13,7 @@ import { cacheService } from './cache-service';
 import { clusterService } from './cluster-service';
 import { GrpcPeerTransport } from './grpc-peer-transport';
 import { MemoryGuard, rssTargetOf } from './memory-guard';
+import { watchService } from './watch-service';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
 import { requireClusterToken } from './cluster-token-guard';
@@ -56,6 +57,7 @@ export class CacheNode {
   #serving = false;
   #stopping: Promise<void> | undefined;
   #endWatches: () => void = () => undefined;
+  #endChangeWatches: () => void = () => undefined;
   #endPeerStreams: () => void = () => undefined;
   #pipelines: PipelineStreams | undefined;
   #replicated: ReplicationCounters | undefined;
@@ -164,6 +166,7 @@ export class CacheNode {
     this.core.leaveGossip();
     await this.#drainPipelines();
     this.#endWatches();
+    this.#endChangeWatches();
     this.#endPeerStreams();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -199,6 +202,14 @@ export class CacheNode {
       clusterToken: this.#clusterToken,
     });
     this.#pipelines = cache.pipelines;
+    const watch = watchService({
+      selfId: this.id,
+      listen: (listener) => core.store.changes.listen(listener),
+      maxKeyBytes: this.#config.limits.maxKeyBytes,
+      logger: this.#log.child({ component: 'watch' }),
+    });
+    cache.handlers.Watch = watch.Watch;
+    this.#endChangeWatches = watch.endWatches;
     this.#drainPipelines = () => cache.pipelines.drain();
     const cluster = clusterService({
       selfId: this.id,

@@ -1,4 +1,5 @@
 import { RingCacheError } from '../errors';
+import { ChangeFeed } from './change-feed';
 import { EntryTable, ENTRY_OVERHEAD_BYTES } from './entry-table';
 import { HybridLogicalClock, systemClock, wallMsOf, type Clock } from './hlc';
 import { checkIncrementResult, decodeInteger, encodeInteger } from './integer-value';
@@ -48,6 +49,8 @@ export class Store {
   readonly #entries: EntryTable;
   #hits = 0;
   #misses = 0;
+  /** Every change of a key this store applies, as it applies it (Cache/Watch). */
+  readonly changes = new ChangeFeed();
 
   constructor(opts: StoreOptions) {
     positive('maxMemoryBytes', opts.maxMemoryBytes);
@@ -116,6 +119,7 @@ export class Store {
     }
     const version = opts?.version ?? this.hlc.now();
     this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttlMs), false, now);
+    this.changes.emit(key, 'set', version);
     return { stored: true, version };
   }
 
@@ -127,6 +131,7 @@ export class Store {
     const deleted = slot !== undefined && this.#entries.isLive(slot, now);
     const version = this.hlc.now();
     this.#entries.putTombstone(key, keyBytes, slot, version, now + this.#graceMs, now);
+    this.changes.emit(key, 'delete', version);
     return { deleted, version };
   }
 
@@ -137,9 +142,11 @@ export class Store {
     const now = this.#clock.now();
     const slot = this.#entries.slotOf(key);
     if (slot === undefined || !this.#entries.isLive(slot, now)) return false;
+    const v = version ?? this.hlc.now();
     this.#entries.setExpiresAtMs(slot, expiryOf(now, ttl));
-    this.#entries.setVersion(slot, version ?? this.hlc.now());
+    this.#entries.setVersion(slot, v);
     this.#entries.bump(slot);
+    this.changes.emit(key, 'touch', v);
     return true;
   }
 
@@ -173,6 +180,7 @@ export class Store {
     checkValue(encoded, this.#maxValueBytes);
     const version = opts?.version ?? this.hlc.now();
     e.put(key, keyBytes, slot, encoded, flags, version, expiresAtMs, false, now);
+    this.changes.emit(key, 'set', version);
     return { value, version };
   }
 
@@ -207,6 +215,7 @@ export class Store {
       );
     }
     this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttl), false, now);
+    this.changes.emit(key, 'set', version);
     return version;
   }
 
@@ -252,6 +261,7 @@ export class Store {
     } else {
       e.put(key, keyBytes, slot, record.value, record.flags, record.version, record.expiresAtMs, false, now);
     }
+    this.changes.emit(key, record.tombstone ? 'delete' : 'set', record.version);
     return true;
   }
 

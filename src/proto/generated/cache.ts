@@ -24,6 +24,8 @@ import type { SetResponse as _ringcache_v1_SetResponse, SetResponse__Output as _
 import type { TouchRequest as _ringcache_v1_TouchRequest, TouchRequest__Output as _ringcache_v1_TouchRequest__Output } from './ringcache/v1/TouchRequest';
 import type { TouchResponse as _ringcache_v1_TouchResponse, TouchResponse__Output as _ringcache_v1_TouchResponse__Output } from './ringcache/v1/TouchResponse';
 import type { Version as _ringcache_v1_Version, Version__Output as _ringcache_v1_Version__Output } from './ringcache/v1/Version';
+import type { WatchEvent as _ringcache_v1_WatchEvent, WatchEvent__Output as _ringcache_v1_WatchEvent__Output } from './ringcache/v1/WatchEvent';
+import type { WatchRequest as _ringcache_v1_WatchRequest, WatchRequest__Output as _ringcache_v1_WatchRequest__Output } from './ringcache/v1/WatchRequest';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -33,6 +35,7 @@ export interface ProtoGrpcType {
   ringcache: {
     v1: {
       Cache: SubtypeConstructor<typeof grpc.Client, _ringcache_v1_CacheClient> & { service: _ringcache_v1_CacheDefinition }
+      ChangeKind: EnumTypeDefinition
       CompareAndSetRequest: MessageTypeDefinition<_ringcache_v1_CompareAndSetRequest, _ringcache_v1_CompareAndSetRequest__Output>
       CompareAndSetResponse: MessageTypeDefinition<_ringcache_v1_CompareAndSetResponse, _ringcache_v1_CompareAndSetResponse__Output>
       Consistency: EnumTypeDefinition
@@ -58,6 +61,8 @@ export interface ProtoGrpcType {
       TouchResponse: MessageTypeDefinition<_ringcache_v1_TouchResponse, _ringcache_v1_TouchResponse__Output>
       ValueFlags: EnumTypeDefinition
       Version: MessageTypeDefinition<_ringcache_v1_Version, _ringcache_v1_Version__Output>
+      WatchEvent: MessageTypeDefinition<_ringcache_v1_WatchEvent, _ringcache_v1_WatchEvent__Output>
+      WatchRequest: MessageTypeDefinition<_ringcache_v1_WatchRequest, _ringcache_v1_WatchRequest__Output>
     }
   }
 }

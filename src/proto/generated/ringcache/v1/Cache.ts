@@ -21,6 +21,8 @@ import type { SetRequest as _ringcache_v1_SetRequest, SetRequest__Output as _rin
 import type { SetResponse as _ringcache_v1_SetResponse, SetResponse__Output as _ringcache_v1_SetResponse__Output } from '../../ringcache/v1/SetResponse';
 import type { TouchRequest as _ringcache_v1_TouchRequest, TouchRequest__Output as _ringcache_v1_TouchRequest__Output } from '../../ringcache/v1/TouchRequest';
 import type { TouchResponse as _ringcache_v1_TouchResponse, TouchResponse__Output as _ringcache_v1_TouchResponse__Output } from '../../ringcache/v1/TouchResponse';
+import type { WatchEvent as _ringcache_v1_WatchEvent, WatchEvent__Output as _ringcache_v1_WatchEvent__Output } from '../../ringcache/v1/WatchEvent';
+import type { WatchRequest as _ringcache_v1_WatchRequest, WatchRequest__Output as _ringcache_v1_WatchRequest__Output } from '../../ringcache/v1/WatchRequest';
 
 export interface CacheClient extends grpc.Client {
   CompareAndSet(argument: _ringcache_v1_CompareAndSetRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_CompareAndSetResponse__Output>): grpc.ClientUnaryCall;
@@ -105,6 +107,11 @@ export interface CacheClient extends grpc.Client {
   touch(argument: _ringcache_v1_TouchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_TouchResponse__Output>): grpc.ClientUnaryCall;
   touch(argument: _ringcache_v1_TouchRequest, callback: grpc.requestCallback<_ringcache_v1_TouchResponse__Output>): grpc.ClientUnaryCall;
   
+  Watch(argument: _ringcache_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ringcache_v1_WatchEvent__Output>;
+  Watch(argument: _ringcache_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ringcache_v1_WatchEvent__Output>;
+  watch(argument: _ringcache_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_ringcache_v1_WatchEvent__Output>;
+  watch(argument: _ringcache_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_ringcache_v1_WatchEvent__Output>;
+  
 }
 
 export interface CacheHandlers extends grpc.UntypedServiceImplementation {
@@ -128,6 +135,8 @@ export interface CacheHandlers extends grpc.UntypedServiceImplementation {
   
   Touch: grpc.handleUnaryCall<_ringcache_v1_TouchRequest__Output, _ringcache_v1_TouchResponse>;
   
+  Watch: grpc.handleServerStreamingCall<_ringcache_v1_WatchRequest__Output, _ringcache_v1_WatchEvent>;
+  
 }
 
 export interface CacheDefinition extends grpc.ServiceDefinition {
@@ -141,4 +150,5 @@ export interface CacheDefinition extends grpc.ServiceDefinition {
   Set: MethodDefinition<_ringcache_v1_SetRequest, _ringcache_v1_SetResponse, _ringcache_v1_SetRequest__Output, _ringcache_v1_SetResponse__Output>
   SetMany: MethodDefinition<_ringcache_v1_SetManyRequest, _ringcache_v1_SetManyResponse, _ringcache_v1_SetManyRequest__Output, _ringcache_v1_SetManyResponse__Output>
   Touch: MethodDefinition<_ringcache_v1_TouchRequest, _ringcache_v1_TouchResponse, _ringcache_v1_TouchRequest__Output, _ringcache_v1_TouchResponse__Output>
+  Watch: MethodDefinition<_ringcache_v1_WatchRequest, _ringcache_v1_WatchEvent, _ringcache_v1_WatchRequest__Output, _ringcache_v1_WatchEvent__Output>
 }

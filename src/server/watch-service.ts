@@ -1,0 +1,79 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../observability/logger';
+import { ChangeKindWire, Code, type WatchEventMsg } from '../proto/messages';
+import type { ChangeKind, ChangeListener } from '../store/change-feed';
+import { cut } from '../store/validation';
+
+/** Bytes a watcher may leave unread before its events are dropped (the sequence then jumps). */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+const KIND: Record<ChangeKind, number> = {
+  set: ChangeKindWire.SET,
+  delete: ChangeKindWire.DELETE,
+  touch: ChangeKindWire.TOUCH,
+};
+
+export interface WatchServiceDeps {
+  selfId: string;
+  /** Subscribes to the store's changes; returns the unsubscribe. */
+  listen(listener: ChangeListener): () => void;
+  maxKeyBytes: number;
+  logger: Logger;
+}
+
+/**
+ * Cache/Watch (issue 14 §3): a server stream of the changes this node's store applies, filtered by
+ * key prefix. Each stream numbers its events; one it cannot send because the reader is slow (more
+ * than MAX_BUFFERED_BYTES unread) is dropped but still numbered, so the reader sees the gap.
+ */
+export function watchService(deps: WatchServiceDeps): {
+  Watch: (call: grpc.ServerWritableStream<{ prefix: string }, WatchEventMsg>) => void;
+  endWatches: () => void;
+  watchers: () => number;
+} {
+  const open = new Set<grpc.ServerWritableStream<{ prefix: string }, WatchEventMsg>>();
+  return {
+    Watch: (call) => {
+      const prefix = call.request.prefix ?? '';
+      if (Buffer.byteLength(prefix) > deps.maxKeyBytes) {
+        call.destroy(
+          Object.assign(new Error(`prefix '${cut(prefix)}' is longer than limits.max_key_bytes`), {
+            code: Code.INVALID_ARGUMENT,
+          }),
+        );
+        return;
+      }
+      let sequence = 0;
+      let dropped = 0;
+      open.add(call);
+      call.write({ sequence, key: '', kind: ChangeKindWire.UNSPECIFIED, version: null, node: deps.selfId });
+      const stop = deps.listen((key, kind, version) => {
+        if (!key.startsWith(prefix)) return;
+        sequence++;
+        if (call.writableLength > MAX_BUFFERED_BYTES) {
+          if (dropped++ === 0) deps.logger.warn({ prefix }, 'watcher reads too slowly: dropping its events');
+          return;
+        }
+        call.write({
+          sequence,
+          key,
+          kind: KIND[kind],
+          version: { timestamp: version.timestamp, node: version.node },
+          node: deps.selfId,
+        });
+      });
+      const close = () => {
+        stop();
+        open.delete(call);
+      };
+      call.on('cancelled', close);
+      call.on('close', close);
+      call.on('error', close);
+    },
+    endWatches: () => {
+      for (const call of open) call.end();
+      open.clear();
+    },
+    watchers: () => open.size,
+  };
+}
