@@ -6,6 +6,10 @@ import { decodeValue, encodeValue } from './codec';
 import { ChangeWatch } from './change-watch';
 import { GetOrSet, type GetOrSetOptions } from './get-or-set';
 import { NearCache, type NearCacheStats } from './near-cache';
+import { CallTracer } from './tracing';
+
+/** Reported as the tracer's version (package.json's). */
+const SDK_VERSION = '0.1.0';
 import type {
   CacheEntry,
   CallOptions,
@@ -62,6 +66,8 @@ export class RingCache {
   /** Values kept in this process (RingCacheOptions.nearCache), and the change streams that keep them fresh. */
   readonly #near: NearCache | undefined;
   readonly #changes: ChangeWatch | undefined;
+  /** Client spans when the application has OpenTelemetry (tracing.ts); nothing otherwise. */
+  readonly #tracer = new CallTracer(SDK_VERSION);
 
   private constructor(topology: TopologyClient, map: ClusterMap, opts: RingCacheOptions, seeds: string[]) {
     this.#topology = topology;
@@ -350,7 +356,20 @@ export class RingCache {
     }
     // This client's own write: what its near cache holds of the key is old from now on.
     if (op[0] !== 0) this.#near?.invalidate(key);
-    return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
+    // Without @opentelemetry/api, not even a closure: the call goes out as it is.
+    if (!this.#tracer.loaded) return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
+    return this.#tracer.run(
+      op[0],
+      () => this.#nodeOf(key),
+      () => this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer),
+    );
+  }
+
+  /** The address of the key's first replica on this client's ring (for spans). */
+  #nodeOf(key: string): string | undefined {
+    const map = this.#router.map;
+    const id = map.ring.preferenceList(key, 1)[0];
+    return id === undefined ? undefined : map.members.get(id)?.address;
   }
 
   /** Runs `call`, turning a synchronous throw (a value that cannot be encoded, a bad ttl) into a rejection. */

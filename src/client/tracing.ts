@@ -1,0 +1,78 @@
+import type * as OtelApi from '@opentelemetry/api';
+
+/** Loaded once: the app's @opentelemetry/api, or null when it has none (then tracing costs nothing). */
+let api: typeof OtelApi | null | undefined;
+
+function otel(): typeof OtelApi | null {
+  if (api === undefined) {
+    try {
+      // An optional peer dependency: the application's own copy, so spans join its traces.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      api = require('@opentelemetry/api') as typeof OtelApi;
+    } catch {
+      api = null;
+    }
+  }
+  return api;
+}
+
+/** The op codes of packed frames, as the database semantic conventions' db.operation.name. */
+const OPERATION = ['get', 'set', 'delete', 'touch', 'incr', 'cas'];
+
+/**
+ * Client spans for SDK calls (issue 14 §5), following OpenTelemetry's semantic conventions for
+ * database clients: span name and db.operation.name the operation, db.system.name "ringcache",
+ * server.address and server.port of the node the key goes to, error.type and an error status when
+ * the call fails. Without @opentelemetry/api installed nothing is loaded; with it but no SDK
+ * registered the tracer's spans do not record, and the call runs as if untraced.
+ */
+export class CallTracer {
+  readonly #tracer: OtelApi.Tracer | undefined;
+
+  constructor(version: string) {
+    this.#tracer = otel()?.trace.getTracer('ringcache', version);
+  }
+
+  /** Whether @opentelemetry/api is there at all (else run() need not be called). */
+  get loaded(): boolean {
+    return this.#tracer !== undefined;
+  }
+
+  /** `call` inside a client span of `op` (a packed op code); `node` names where the key goes. */
+  run<T>(op: number, node: () => string | undefined, call: () => Promise<T>): Promise<T> {
+    const tracer = this.#tracer;
+    if (!tracer) return call();
+    const a = api!;
+    const name = OPERATION[op] ?? 'call';
+    const span = tracer.startSpan(name, { kind: a.SpanKind.CLIENT });
+    if (!span.isRecording()) {
+      span.end();
+      return call();
+    }
+    const address = node();
+    const colon = address?.lastIndexOf(':') ?? -1;
+    span.setAttributes({
+      'db.system.name': 'ringcache',
+      'db.operation.name': name,
+      ...(address && colon > 0
+        ? { 'server.address': address.slice(0, colon), 'server.port': Number(address.slice(colon + 1)) }
+        : {}),
+    });
+    return a.context.with(a.trace.setSpan(a.context.active(), span), call).then(
+      (result) => {
+        span.end();
+        return result;
+      },
+      (err: unknown) => {
+        const code = (err as { code?: unknown }).code;
+        span.setAttribute('error.type', typeof code === 'string' ? code : 'Error');
+        span.setStatus({
+          code: a.SpanStatusCode.ERROR,
+          message: err instanceof Error ? err.message : String(err),
+        });
+        span.end();
+        throw err;
+      },
+    );
+  }
+}
