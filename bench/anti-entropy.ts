@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     readQuorum: 1,
     maxMemoryBytes: 2 ** 30,
   });
-  config.antiEntropy = { intervalMs, keysPerSecond };
+  config.antiEntropy = { ...config.antiEntropy, intervalMs, keysPerSecond };
   const cluster = new LocalCluster(config, { env: { RINGCACHE_LOG_LEVEL: 'warn' } });
   const log = (s: string) => process.stderr.write(`${s}\n`);
   try {

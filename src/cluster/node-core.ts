@@ -169,6 +169,7 @@ export class NodeCore implements PeerEndpoint {
       logger: this.#log.child({ component: 'anti-entropy' }),
       intervalMs: config.antiEntropy.intervalMs,
       keysPerSecond: config.antiEntropy.keysPerSecond,
+      bytesPerSecond: config.antiEntropy.bytesPerSecond,
     });
     this.handoff = new HintedHandoff({
       view: this.view,

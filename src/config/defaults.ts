@@ -25,9 +25,14 @@ export const DEFAULT_HINTS = { maxCount: 100_000, maxBytes: 64 * 1024 * 1024, ma
 /**
  * Anti-entropy (issue 13 §2): each node compares its ranges with one peer every intervalMs, scanning
  * at most keysPerSecond of its keys to build the digests. A scanned key costs a few microseconds
- * (its ring hash above all), so 20,000 keys/s is a few percent of a core while a scan runs.
+ * (its ring hash above all), so 20,000 keys/s is a few percent of a core while a scan runs. The keys
+ * that differ move at most bytesPerSecond (keys and values, both ways): 16 MiB/s.
  */
-export const DEFAULT_ANTI_ENTROPY = { intervalMs: 60_000, keysPerSecond: 20_000 } as const;
+export const DEFAULT_ANTI_ENTROPY = {
+  intervalMs: 60_000,
+  keysPerSecond: 20_000,
+  bytesPerSecond: 16 * 1024 * 1024,
+} as const;
 
 /** A version further ahead of a node's clock than this is refused: one bad peer cannot poison every HLC. */
 export const DEFAULT_MAX_CLOCK_OFFSET_MS = 60_000;

@@ -29,7 +29,7 @@ const CLUSTER = [
   'max_clock_offset_ms',
   'anti_entropy',
 ] as const;
-const ANTI_ENTROPY = ['interval_ms', 'keys_per_second'] as const;
+const ANTI_ENTROPY = ['interval_ms', 'keys_per_second', 'bytes_per_second'] as const;
 const REPLICATION = ['factor', 'write_quorum', 'read_quorum', 'sloppy'] as const;
 const GOSSIP = ['probe_interval_ms', 'probe_timeout_ms', 'indirect_probes', 'suspicion_timeout_ms'] as const;
 const HINTS = ['max_count', 'max_bytes', 'max_age_ms'] as const;
@@ -87,6 +87,9 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
       keysPerSecond:
         r.integer(antiEntropy?.get('keys_per_second'), 'cluster.anti_entropy.keys_per_second') ??
         DEFAULT_ANTI_ENTROPY.keysPerSecond,
+      bytesPerSecond:
+        r.size(antiEntropy?.get('bytes_per_second'), 'cluster.anti_entropy.bytes_per_second') ??
+        DEFAULT_ANTI_ENTROPY.bytesPerSecond,
     },
     maxClockOffsetMs:
       r.integer(cluster.get('max_clock_offset_ms'), 'cluster.max_clock_offset_ms') ??

@@ -56,9 +56,9 @@ export interface ClusterConfig {
   /**
    * Anti-entropy (issue 13 §2): every intervalMs (0 = off) a node compares the digests of the ring
    * ranges it shares with one peer and exchanges the keys that differ; its scans read at most
-   * keysPerSecond keys.
+   * keysPerSecond keys, and the keys it repairs move at most bytesPerSecond.
    */
-  antiEntropy: { intervalMs: number; keysPerSecond: number };
+  antiEntropy: { intervalMs: number; keysPerSecond: number; bytesPerSecond: number };
   /** Per-node storage limits, in bytes. maxKeyBytes + maxValueBytes <= maxMemoryBytes. */
   limits: { maxKeyBytes: number; maxValueBytes: number; maxMemoryBytes: number };
   nodes: NodeConfig[];

@@ -36,6 +36,7 @@ export function validateConfig(
   wholeInRange('cluster.max_clock_offset_ms', config.maxClockOffsetMs, 1);
   wholeInRange('cluster.anti_entropy.interval_ms', config.antiEntropy.intervalMs, 0);
   wholeInRange('cluster.anti_entropy.keys_per_second', config.antiEntropy.keysPerSecond, 1);
+  wholeInRange('cluster.anti_entropy.bytes_per_second', config.antiEntropy.bytesPerSecond, 1024);
   if (config.hints.maxAgeMs >= config.tombstoneGraceMs) {
     issues.add(
       at('cluster.hints.max_age_ms'),

@@ -140,6 +140,12 @@ export function nodeMetrics(
       read: () => src.antiEntropy.keysPulled + src.antiEntropy.keysPushed,
     },
     {
+      name: 'ringcache_anti_entropy_bytes_received_total',
+      help: 'Bytes (keys and values) anti-entropy pulled from peers',
+      type: 'counter',
+      read: () => src.antiEntropy.bytesReceived,
+    },
+    {
       name: 'ringcache_anti_entropy_bytes_sent_total',
       help: 'Key and value bytes anti-entropy pushed to peers',
       type: 'counter',

@@ -81,7 +81,11 @@ export class SimCluster {
       hints: { maxCount: 100_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: opts.hintMaxAgeMs ?? 30_000 },
       tombstoneGraceMs: 60_000,
       maxClockOffsetMs: 60_000,
-      antiEntropy: { intervalMs: opts.antiEntropyMs ?? 0, keysPerSecond: 1_000_000 },
+      antiEntropy: {
+        intervalMs: opts.antiEntropyMs ?? 0,
+        keysPerSecond: 1_000_000,
+        bytesPerSecond: 1024 ** 3,
+      },
       limits: { maxKeyBytes: 250, maxValueBytes: 1024 * 1024, maxMemoryBytes: 64 * 1024 * 1024 },
       nodes,
       source: '<simulator>',

@@ -18,6 +18,8 @@ export interface TestClusterOptions {
   env?: Record<string, string>;
   /** cluster.anti_entropy.interval_ms (0 = off). Default: the shipped default. */
   antiEntropyMs?: number;
+  /** cluster.anti_entropy.bytes_per_second. Default: the shipped default. */
+  antiEntropyBytesPerSecond?: number;
   /** cluster.hints.max_age_ms. Default: the shipped default. */
   hintMaxAgeMs?: number;
 }
@@ -89,7 +91,11 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
       readQuorum: opts.readQuorum ?? 1,
       sloppy: opts.sloppy ?? false,
     },
-    antiEntropy: { ...base.antiEntropy, intervalMs: opts.antiEntropyMs ?? base.antiEntropy.intervalMs },
+    antiEntropy: {
+      ...base.antiEntropy,
+      intervalMs: opts.antiEntropyMs ?? base.antiEntropy.intervalMs,
+      bytesPerSecond: opts.antiEntropyBytesPerSecond ?? base.antiEntropy.bytesPerSecond,
+    },
     hints: { ...base.hints, maxAgeMs: opts.hintMaxAgeMs ?? base.hints.maxAgeMs },
     limits: {
       maxKeyBytes: opts.maxKeyBytes ?? base.limits.maxKeyBytes,

@@ -39,12 +39,20 @@ export interface AntiEntropyOptions {
   intervalMs: number;
   /** Most keys a scan reads per second. */
   keysPerSecond: number;
+  /** Most bytes (keys and values, pulled and pushed) repairs move per second. */
+  bytesPerSecond: number;
 }
 
 /** Keys a scan reads between two yields to the event loop. */
 const SLICE = 2000;
 /** Most keys one comparison repairs; the rest are repaired by the next. */
 const MAX_REPAIRS_PER_ROUND = 100_000;
+/** Keys in flight at once in a repair, which bytesPerSecond paces. */
+const REPAIR_CONCURRENCY = 64;
+/** Each key's repair gets this long. */
+const REPAIR_DEADLINE_MS = 5000;
+/** What a repair expects a record to weigh before it has moved one. */
+const ESTIMATED_RECORD_BYTES = 1024;
 /** A store that evicted within this long is "evicting". */
 const EVICTING_FOR_MS = 60_000;
 /** A member seen alive again is compared with this long after (hinted handoff goes first). */
@@ -82,6 +90,7 @@ export class AntiEntropy {
   keysPulled = 0;
   keysPushed = 0;
   bytesSent = 0;
+  bytesReceived = 0;
 
   constructor(opts: AntiEntropyOptions) {
     this.#opts = opts;
@@ -158,7 +167,7 @@ export class AntiEntropy {
     if (diff instanceof RingCacheError || diff.epochMismatch || view.epoch() !== epoch) return;
     this.rangesCompared += ranges.length;
     this.rangesDiffering += diff.differing.length;
-    await this.#reconcile(peer, mine, diff, deadlineMs);
+    await this.#reconcile(peer, mine, diff);
   }
 
   /** The peer's side of a comparison: its digests of the same ranges, and its records where they differ. */
@@ -179,12 +188,8 @@ export class AntiEntropy {
     return { epochMismatch: false, evicting, differing };
   }
 
-  async #reconcile(
-    peer: string,
-    mine: Map<number, ScannedRange>,
-    diff: RangeDiff,
-    deadlineMs: number,
-  ): Promise<void> {
+  /** Exchanges the keys that differ, paced by bytesPerSecond (#transfer). */
+  async #reconcile(peer: string, mine: Map<number, ScannedRange>, diff: RangeDiff): Promise<void> {
     const { view, store } = this.#opts;
     const iEvict = this.#evicting();
     const pulls: string[] = [];
@@ -204,26 +209,31 @@ export class AntiEntropy {
       }
     }
     const budget = MAX_REPAIRS_PER_ROUND;
-    await Promise.all(
-      pulls.slice(0, budget).map(async (key) => {
+    await this.#transfer(
+      pulls.slice(0, budget),
+      async (key, deadlineMs) => {
         const record = await view.transport.read(peer, key, deadlineMs);
-        if (!record || record instanceof RingCacheError) return;
+        if (!record || record instanceof RingCacheError) return 0;
         try {
           if (store.applyRecord(key, record)) this.keysPulled++;
         } catch {
           // Refused by this node's limits: the next round tries again.
         }
-      }),
+        return key.length + record.value.length;
+      },
+      (bytes) => (this.bytesReceived += bytes),
     );
-    await Promise.all(
-      pushes.slice(0, budget).map(async (key) => {
+    await this.#transfer(
+      pushes.slice(0, budget),
+      async (key, deadlineMs) => {
         const record = store.readRecord(key);
-        if (!record) return;
+        if (!record) return 0;
         const refused = await view.transport.replicate(peer, { key, record }, deadlineMs);
-        if (refused) return;
+        if (refused) return 0;
         this.keysPushed++;
-        this.bytesSent += key.length + record.value.length;
-      }),
+        return key.length + record.value.length;
+      },
+      (bytes) => (this.bytesSent += bytes),
     );
     if (pulls.length + pushes.length > 0) {
       this.#opts.logger.info(
@@ -231,6 +241,44 @@ export class AntiEntropy {
         'anti-entropy repaired keys',
       );
     }
+  }
+
+  /**
+   * Moves `keys` (`move` returns the bytes it moved; `onMoved` counts them as they go), at most
+   * REPAIR_CONCURRENCY at a time, each with its own deadline. A key starts only while the bytes
+   * moved so far, plus those in flight (estimated at the mean so far), are within bytesPerSecond.
+   */
+  async #transfer(
+    keys: string[],
+    move: (key: string, deadlineMs: number) => Promise<number>,
+    onMoved: (bytes: number) => void,
+  ): Promise<void> {
+    const { view } = this.#opts;
+    const started = view.scheduler.now();
+    let moved = 0;
+    let done = 0;
+    let inFlight = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length && this.#running) {
+        const mean = done > 0 ? moved / done : ESTIMATED_RECORD_BYTES;
+        const dueMs =
+          started + ((moved + inFlight * mean) / this.#opts.bytesPerSecond) * 1000 - view.scheduler.now();
+        if (dueMs > 0) {
+          await new Promise<void>((resume) => view.scheduler.setTimeout(resume, dueMs));
+          continue; // others may have moved meanwhile: look again
+        }
+        const key = keys[next++];
+        if (key === undefined) return;
+        inFlight++;
+        const bytes = await move(key, view.scheduler.now() + REPAIR_DEADLINE_MS);
+        inFlight--;
+        done++;
+        moved += bytes;
+        onMoved(bytes);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(REPAIR_CONCURRENCY, keys.length) }, worker));
   }
 
   /** Whether this node's store evicted for room lately. */
