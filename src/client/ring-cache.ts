@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { RingCacheError } from '../errors';
 import { ConsistencyWire, SetModeWire } from '../proto/messages';
-import type { PackedCas, PackedIncr, PackedOp, PackedReply, PackedSet } from '../proto/packed';
+import {
+  TRACEPARENT_INDEX,
+  type PackedCas,
+  type PackedIncr,
+  type PackedOp,
+  type PackedReply,
+  type PackedSet,
+} from '../proto/packed';
 import { decodeValue, encodeValue } from './codec';
 import { ChangeWatch } from './change-watch';
 import { GetOrSet, type GetOrSetOptions } from './get-or-set';
@@ -361,7 +368,11 @@ export class RingCache {
     return this.#tracer.run(
       op[0],
       () => this.#nodeOf(key),
-      () => this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer),
+      (traceparent) => {
+        // The nodes make their spans children of this call's (packed.ts TRACEPARENT_INDEX).
+        if (traceparent) (op as unknown[])[TRACEPARENT_INDEX] = traceparent;
+        return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
+      },
     );
   }
 

@@ -39,7 +39,8 @@ export class CallTracer {
   }
 
   /** `call` inside a client span of `op` (a packed op code); `node` names where the key goes. */
-  run<T>(op: number, node: () => string | undefined, call: () => Promise<T>): Promise<T> {
+  /** `call` gets the span's W3C traceparent for the nodes, or undefined when nothing records. */
+  run<T>(op: number, node: () => string | undefined, call: (traceparent?: string) => Promise<T>): Promise<T> {
     const tracer = this.#tracer;
     if (!tracer) return call();
     const a = api!;
@@ -58,21 +59,25 @@ export class CallTracer {
         ? { 'server.address': address.slice(0, colon), 'server.port': Number(address.slice(colon + 1)) }
         : {}),
     });
-    return a.context.with(a.trace.setSpan(a.context.active(), span), call).then(
-      (result) => {
-        span.end();
-        return result;
-      },
-      (err: unknown) => {
-        const code = (err as { code?: unknown }).code;
-        span.setAttribute('error.type', typeof code === 'string' ? code : 'Error');
-        span.setStatus({
-          code: a.SpanStatusCode.ERROR,
-          message: err instanceof Error ? err.message : String(err),
-        });
-        span.end();
-        throw err;
-      },
-    );
+    const sc = span.spanContext();
+    const traceparent = `00-${sc.traceId}-${sc.spanId}-${sc.traceFlags.toString(16).padStart(2, '0')}`;
+    return a.context
+      .with(a.trace.setSpan(a.context.active(), span), () => call(traceparent))
+      .then(
+        (result) => {
+          span.end();
+          return result;
+        },
+        (err: unknown) => {
+          const code = (err as { code?: unknown }).code;
+          span.setAttribute('error.type', typeof code === 'string' ? code : 'Error');
+          span.setStatus({
+            code: a.SpanStatusCode.ERROR,
+            message: err instanceof Error ? err.message : String(err),
+          });
+          span.end();
+          throw err;
+        },
+      );
   }
 }

@@ -12,6 +12,7 @@ import type { OpKind } from './messages';
  *     touch   [3, key, ttlMs, consistency, requestId?]
  *     incr    [4, key, delta, initial, ttlMs, consistency, requestId?]
  *     cas     [5, key, value, flags, ttlMs, consistency, expectedTimestamp, expectedNode, requestId?]
+ *     any op may carry a W3C traceparent at index 9 (TRACEPARENT_INDEX), nil before it
  *   requestId: chosen by the client, the same on every retry of the call; the key's replicas remember
  *   it, so a retry of a read-modify-write returns its first outcome (issue 11 §1)
  *   reply    [frameId, epoch, result, result, ...]   one result per op, in order
@@ -25,6 +26,13 @@ import type { OpKind } from './messages';
  */
 /** Operation codes: the first element of a packed operation. */
 export const OpCode = { get: 0, set: 1, delete: 2, touch: 3, incr: 4, cas: 5 } as const;
+
+/**
+ * Where an operation of any kind carries the W3C traceparent of the SDK call it belongs to, when the
+ * application traces it (issue 14 §5): past every layout's last field, nil in between. Calls share
+ * stream frames, so the trace context goes per operation, not in gRPC metadata.
+ */
+export const TRACEPARENT_INDEX = 9;
 
 export type PackedGet = [op: 0, key: string, consistency: number];
 export type PackedSet = [

@@ -11,6 +11,7 @@ import type {
 import type { Operation, Outcome } from '../cluster/replication/operation';
 import type { RingState } from '../cluster/ring-change/topology';
 import { RingCacheError } from '../errors';
+import type { NodeTracer } from '../observability/tracing';
 import { loadServices } from '../proto/load';
 import {
   Code,
@@ -171,6 +172,8 @@ export interface GrpcPeerTransportOptions {
   addressOf(id: string): string | undefined;
   /** RINGCACHE_CLUSTER_TOKEN: sent with every call when the cluster has one. */
   clusterToken?: string;
+  /** Spans for peer calls made on behalf of a traced operation, when the node traces. */
+  tracer?: NodeTracer;
 }
 
 /** The core's PeerTransport over the Peer service: one connection per member, opened on first use. */
@@ -184,12 +187,20 @@ export class GrpcPeerTransport implements PeerTransport {
 
   replicate(to: string, write: ReplicaWrite, deadlineMs: number): Promise<RingCacheError | undefined> {
     const conn = this.#connection(to);
-    return conn instanceof RingCacheError ? Promise.resolve(conn) : conn.replicate.send(write, deadlineMs);
+    if (conn instanceof RingCacheError) return Promise.resolve(conn);
+    const tracer = this.#opts.tracer;
+    return tracer
+      ? tracer.peerCall('ringcache.replicate', to, () => conn.replicate.send(write, deadlineMs))
+      : conn.replicate.send(write, deadlineMs);
   }
 
   read(to: string, key: string, deadlineMs: number): Promise<StoreRecord | undefined | RingCacheError> {
     const conn = this.#connection(to);
-    return conn instanceof RingCacheError ? Promise.resolve(conn) : conn.read.send(key, deadlineMs);
+    if (conn instanceof RingCacheError) return Promise.resolve(conn);
+    const tracer = this.#opts.tracer;
+    return tracer
+      ? tracer.peerCall('ringcache.read', to, () => conn.read.send(key, deadlineMs))
+      : conn.read.send(key, deadlineMs);
   }
 
   lookup(to: string, key: string, prepare: Prepare, deadlineMs: number): Promise<Lookup | RingCacheError> {

@@ -14,6 +14,7 @@ import { clusterService } from './cluster-service';
 import { GrpcPeerTransport } from './grpc-peer-transport';
 import { MemoryGuard, rssTargetOf } from './memory-guard';
 import { watchService } from './watch-service';
+import { nodeTracerFromEnv, type NodeTracer } from '../observability/tracing';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
 import { requireClusterToken } from './cluster-token-guard';
@@ -58,6 +59,8 @@ export class CacheNode {
   #stopping: Promise<void> | undefined;
   #endWatches: () => void = () => undefined;
   #endChangeWatches: () => void = () => undefined;
+  /** Spans to an OTLP collector when the environment names one (observability/tracing.ts). */
+  readonly #tracer: NodeTracer | undefined;
   #endPeerStreams: () => void = () => undefined;
   #pipelines: PipelineStreams | undefined;
   #replicated: ReplicationCounters | undefined;
@@ -89,12 +92,19 @@ export class CacheNode {
       maxPressureBytes: maxMemory / 2,
       logger: this.#log,
     });
+    const tracer = nodeTracerFromEnv(process.env, self.id, this.#log);
+    this.#tracer = tracer;
     this.core = new NodeCore({
       config: opts.config,
       nodeId: self.id,
       logger: this.#log,
       transport: (core) =>
-        new GrpcPeerTransport({ selfId: self.id, addressOf: (id) => core.addressOf(id), clusterToken }),
+        new GrpcPeerTransport({
+          selfId: self.id,
+          addressOf: (id) => core.addressOf(id),
+          clusterToken,
+          tracer,
+        }),
     });
   }
 
@@ -194,6 +204,7 @@ export class CacheNode {
     const core = this.core;
     const defaultTimeoutMs = 5000;
     const cache = cacheService({
+      tracer: this.#tracer,
       executor: core,
       epoch: () => core.topology.epoch,
       logger: this.#log,

@@ -14,6 +14,10 @@ import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg, type OperationExecutor } from './operation-executor';
 import { knownConsistency } from './operation-wire';
 import { operationFromPacked, outcomeToPacked } from './packed-operations';
+import type { NodeTracer } from '../observability/tracing';
+import { TRACEPARENT_INDEX } from '../proto/packed';
+
+const OP_NAMES = ['get', 'set', 'delete', 'touch', 'incr', 'cas'];
 
 export interface PipelineDeps {
   executor: OperationExecutor;
@@ -25,6 +29,8 @@ export interface PipelineDeps {
   maxBatch: number;
   /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
   clusterToken?: string;
+  /** Spans for operations that carry a trace context, when the node traces. */
+  tracer?: NodeTracer;
 }
 
 /** A request frame, whatever its encoding: operations (undefined where one could not be read). */
@@ -73,8 +79,20 @@ function protobufFormat(
 }
 
 /** Cache.PipelinePacked: payloads arrive and leave as raw bytes (see src/proto/packed.ts). */
-function packedFormat(executor: OperationExecutor): FrameFormat<Buffer, unknown[], PackedResult, Buffer> {
+function packedFormat(
+  executor: OperationExecutor,
+  tracer: NodeTracer | undefined,
+): FrameFormat<Buffer, unknown[], PackedResult, Buffer> {
   const localGet = executor.localGet?.bind(executor);
+  const run = (p: unknown[], index: number, ctx: FrameContext): PackedResult | Promise<PackedResult> => {
+    const op = operationFromPacked(p);
+    if (!op) return [Code.INVALID_ARGUMENT, malformed(index), 'INVALID_ARGUMENT'];
+    if (op instanceof RingCacheError) return outcomeToPacked(op, ctx.nowMs);
+    const r = executor.execute(op, ctx);
+    return r instanceof Promise
+      ? r.then((o) => outcomeToPacked(o, Date.now()))
+      : outcomeToPacked(r, ctx.nowMs);
+  };
   return {
     decode: (payload) => {
       const frame = unpackFrame(payload);
@@ -86,6 +104,13 @@ function packedFormat(executor: OperationExecutor): FrameFormat<Buffer, unknown[
       return { frameId: Number(frame[0]) || 0, timeoutMs: Number(frame[1]) || 0, ops };
     },
     execute: (p, index, ctx) => {
+      // An SDK call traced by the application carries its W3C traceparent last (packed.ts).
+      const traceparent = tracer && p[TRACEPARENT_INDEX];
+      if (typeof traceparent === 'string') {
+        return tracer!.serve(traceparent, `ringcache.coordinate ${OP_NAMES[Number(p[0])] ?? 'op'}`, () =>
+          run(p, index, ctx),
+        );
+      }
       // get [0, key, consistency]: most of the traffic, answered here when the store can.
       const consistency = p[0] === 0 ? knownConsistency(p[2] ?? 0) : undefined;
       if (consistency && localGet && typeof p[1] === 'string') {
@@ -96,13 +121,7 @@ function packedFormat(executor: OperationExecutor): FrameFormat<Buffer, unknown[
           return [Code.OK, true, v.value, v.flags, v.version.timestamp, v.version.node, ttlMs];
         }
       }
-      const op = operationFromPacked(p);
-      if (!op) return [Code.INVALID_ARGUMENT, malformed(index), 'INVALID_ARGUMENT'];
-      if (op instanceof RingCacheError) return outcomeToPacked(op, ctx.nowMs);
-      const r = executor.execute(op, ctx);
-      return r instanceof Promise
-        ? r.then((o) => outcomeToPacked(o, Date.now()))
-        : outcomeToPacked(r, ctx.nowMs);
+      return run(p, index, ctx);
     },
     invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
     encode: (results, frameId, epoch) => packFrame(frameId, epoch, results),
@@ -141,7 +160,7 @@ export class PipelineStreams {
   constructor(deps: PipelineDeps) {
     this.#deps = deps;
     this.#protobuf = protobufFormat(deps.executor);
-    this.#packed = packedFormat(deps.executor);
+    this.#packed = packedFormat(deps.executor, deps.tracer);
   }
 
   serveProtobuf(call: grpc.ServerDuplexStream<unknown, unknown>): void {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
 import { trace } from '@opentelemetry/api';
 import {
   BasicTracerProvider,
@@ -6,7 +7,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { RingCache } from '../../src/index';
-import { TestCluster } from '../support/cluster';
+import { TestCluster, until } from '../support/cluster';
 
 describe('OpenTelemetry client spans (issue 14 §5)', function () {
   this.timeout(60_000);
@@ -54,6 +55,90 @@ describe('OpenTelemetry client spans (issue 14 §5)', function () {
       const failed = spans[3]!;
       expect(failed.status.code).to.equal(2); // ERROR
       expect(failed.attributes['error.type']).to.equal('KEY_TOO_LARGE');
+    } finally {
+      await cache.close();
+    }
+  });
+});
+
+interface CollectedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+}
+
+/** An OTLP/HTTP (JSON) collector on a free port: what the nodes export. */
+async function collector(): Promise<{ server: Server; url: string; spans: CollectedSpan[] }> {
+  const spans: CollectedSpan[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      try {
+        const msg = JSON.parse(body) as {
+          resourceSpans?: { scopeSpans?: { spans?: CollectedSpan[] }[] }[];
+        };
+        for (const rs of msg.resourceSpans ?? [])
+          for (const ss of rs.scopeSpans ?? []) spans.push(...(ss.spans ?? []));
+      } catch {
+        // not JSON: ignored
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { server, url: `http://127.0.0.1:${port}`, spans };
+}
+
+describe('OpenTelemetry across the wire: node spans under the client span (issue 14 §5)', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+  let c: Awaited<ReturnType<typeof collector>>;
+  const exporter = new InMemorySpanExporter();
+
+  before(async () => {
+    c = await collector();
+    t = await TestCluster.start({
+      nodes: 3,
+      factor: 3,
+      writeQuorum: 3,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: c.url },
+    });
+  });
+  after(async () => {
+    trace.disable();
+    await t?.stop();
+    c?.server.close();
+  });
+
+  it('carries the trace context in the frame: the coordinator and its replica writes are children of the call', async () => {
+    trace.setGlobalTracerProvider(
+      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    );
+    const cache = await RingCache.connect({ seeds: t.seeds });
+    try {
+      await cache.set('otel:traced', 'v');
+      const client = exporter.getFinishedSpans().find((s) => s.name === 'set')!;
+      const traceId = client.spanContext().traceId;
+      const clientSpanId = client.spanContext().spanId;
+      const mine = await until<CollectedSpan[] | undefined>(
+        'the nodes to export the spans of that trace',
+        () => {
+          const of = c.spans.filter((s) => s.traceId === traceId);
+          return of.some((s) => s.name === 'ringcache.replicate') && of.length >= 3 ? of : undefined;
+        },
+        15_000,
+        100,
+      );
+      const coordinate = mine!.find((s) => s.name === 'ringcache.coordinate set');
+      expect(coordinate, 'the coordinator span').to.not.equal(undefined);
+      expect(coordinate!.parentSpanId).to.equal(clientSpanId);
+      const replicas = mine!.filter((s) => s.name === 'ringcache.replicate');
+      expect(replicas.length, 'W=3: two replica writes').to.equal(2);
+      for (const r of replicas) expect(r.parentSpanId).to.equal(coordinate!.spanId);
     } finally {
       await cache.close();
     }
