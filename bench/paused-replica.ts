@@ -7,33 +7,17 @@
  * hold the same version. Prints the keys apart at the resume and the seconds to converge.
  * Flags: --keys N --pause-seconds S
  */
-import { UnaryClient } from '../src/cli/unary-client';
 import { LocalCluster } from '../src/cli/local-cluster';
 import { RingCache } from '../src/index';
-import type { ExplainResponseMsg } from '../src/proto/messages';
 import { testConfig } from '../test/support/cluster';
+import { keysApart } from '../test/support/replicas';
 import { flag } from './flags';
 
 const keys = Number(flag('keys', '10000'));
 const pauseS = Number(flag('pause-seconds', '180'));
 
-async function apart(c: UnaryClient): Promise<number> {
-  let n = 0;
-  for (let k = 0; k < keys; k += 200) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(200, keys - k) }, (_, j) =>
-        c.cluster<ExplainResponseMsg>('Explain', { key: `pr-${k + j}` }),
-      ),
-    );
-    for (const e of batch) {
-      const held = new Set(
-        e.replicas.map((r) => (r.holds ? `${r.version?.timestamp}@${r.version?.node}` : '-')),
-      );
-      if (held.size > 1) n++;
-    }
-  }
-  return n;
-}
+const allKeys = Array.from({ length: keys }, (_, i) => `pr-${i}`);
+const apart = async (address: string) => (await keysApart(address, allKeys, 200)).length;
 
 async function main(): Promise<void> {
   const config = await testConfig({
@@ -71,15 +55,14 @@ async function main(): Promise<void> {
     const resumedAt = Date.now();
     running = false;
     await Promise.all(loops);
-    const c = new UnaryClient(config.nodes[0]!.address, 10_000);
-    const first = await apart(c);
+    const via = config.nodes[0]!.address;
+    const first = await apart(via);
     let left = first;
     while (left > 0 && Date.now() - resumedAt < 600_000) {
       await new Promise((r) => setTimeout(r, 500));
-      left = await apart(c);
+      left = await apart(via);
       process.stderr.write(`  ${((Date.now() - resumedAt) / 1000).toFixed(1)} s: ${left} keys apart\n`);
     }
-    c.close();
     await cache.close();
     console.log(
       `paused ${pauseS} s under load (${writes} writes acknowledged over ${keys} keys): ${first} keys apart just after the resume; ` +

@@ -1,32 +1,10 @@
 import { expect } from 'chai';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { GrpcPeerTransport } from '../../src/server/grpc-peer-transport';
-import type { ExplainResponseMsg } from '../../src/proto/messages';
 import { metric, TestCluster, until } from '../support/cluster';
+import { keysApart } from '../support/replicas';
 
-/** Keys whose replicas, asked one by one through Explain, do not all hold the same version. */
-async function apart(t: TestCluster, keys: string[]): Promise<string[]> {
-  const c = new UnaryClient(t.address('n1'), 5000);
-  try {
-    const out: string[] = [];
-    for (let i = 0; i < keys.length; i += 50) {
-      const batch = await Promise.all(
-        keys.slice(i, i + 50).map((key) => c.cluster<ExplainResponseMsg>('Explain', { key })),
-      );
-      for (const e of batch) {
-        const held = new Set(
-          e.replicas.map((r) =>
-            r.holds ? `${r.version?.timestamp}@${r.version?.node}/${r.tombstone}` : '-',
-          ),
-        );
-        if (held.size > 1) out.push(e.key);
-      }
-    }
-    return out;
-  } finally {
-    c.close();
-  }
-}
+const apart = (t: TestCluster, keys: string[]) => keysApart(t.address('n1'), keys);
 
 // Issue 13 §2: before anti-entropy (58b5287) a replica that missed writes (a partition, hints that
 // expired) never converged unless a read at R > 1 touched the key. On 127.0.0.1 a paused node still

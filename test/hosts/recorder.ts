@@ -7,6 +7,7 @@ import type {
 } from '../../src/proto/messages';
 import type { Version } from '../../src/store/version';
 import { checkAll } from '../sim/checkers';
+import { keysApart } from '../support/replicas';
 import type { FinalState, HistoryEntry, ReplicaCopy, Violation } from '../sim/history';
 
 /**
@@ -17,11 +18,15 @@ import type { FinalState, HistoryEntry, ReplicaCopy, Violation } from '../sim/hi
 export class Recorder {
   readonly history: HistoryEntry[] = [];
   readonly #clients = new Map<string, UnaryClient>();
+  readonly #addresses = new Map<string, string>();
   readonly #factor: number;
   readonly #writeQuorum: number;
 
   constructor(nodes: { id: string; address: string }[], opts: { factor: number; writeQuorum: number }) {
-    for (const n of nodes) this.#clients.set(n.id, new UnaryClient(n.address, 2000));
+    for (const n of nodes) {
+      this.#clients.set(n.id, new UnaryClient(n.address, 2000));
+      this.#addresses.set(n.id, n.address);
+    }
     this.#factor = opts.factor;
     this.#writeQuorum = opts.writeQuorum;
   }
@@ -87,16 +92,8 @@ export class Recorder {
   }
 
   /** Keys whose replicas do not all hold the same version (or one holds none). */
-  async apart(keys: readonly string[], via: string): Promise<string[]> {
-    const replicas = await this.replicas(keys, via);
-    return keys.filter((k) => {
-      const seen = new Set(
-        replicas
-          .get(k)!
-          .map((r) => (r.version ? `${r.version.timestamp}@${r.version.node}/${r.tombstone}` : '-')),
-      );
-      return seen.size > 1;
-    });
+  apart(keys: readonly string[], via: string): Promise<string[]> {
+    return keysApart(this.#addresses.get(via)!, keys);
   }
 
   /** The final state the checkers need: a quorum read of every key, and every replica's copy. */
