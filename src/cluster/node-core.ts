@@ -21,6 +21,7 @@ import type {
   ReplicaWrite,
 } from './peer-transport';
 import { CatchUpState } from './recovery/catch-up-state';
+import { flushCluster } from './flush';
 import { AntiEntropy, type RangeDiff, type RangeDigests } from './recovery/anti-entropy';
 import { HintedHandoff } from './recovery/handoff';
 import { HintStore } from './recovery/hints';
@@ -371,33 +372,9 @@ export class NodeCore implements PeerEndpoint {
     return deleted;
   }
 
-  /**
-   * Cluster/Flush: every member of the ring deletes the keys it holds that start with `prefix`
-   * (this node included). UNAVAILABLE, naming them, when some did not answer; the others flushed.
-   */
-  async flushCluster(prefix: string): Promise<{ deleted: number; nodes: string[] }> {
-    const members = this.topology.ring.nodeIds;
-    const results = await Promise.all(
-      members.map((id) =>
-        id === this.id
-          ? Promise.resolve({ id, deleted: this.flush(prefix) })
-          : this.transport.flush(id, prefix, 10_000).then(
-              (deleted) => ({ id, deleted }),
-              (err: unknown) => ({ id, error: err instanceof Error ? err.message : String(err) }),
-            ),
-      ),
-    );
-    const done = results.filter((r): r is { id: string; deleted: number } => 'deleted' in r);
-    const failed = results.filter((r): r is { id: string; error: string } => 'error' in r);
-    if (failed.length > 0) {
-      throw new RingCacheError(
-        'UNAVAILABLE',
-        `flush reached ${done.map((r) => r.id).join(', ') || 'no member'} but not ${failed
-          .map((r) => `${r.id} (${r.error})`)
-          .join(', ')}; run it again once they answer`,
-      );
-    }
-    return { deleted: done.reduce((n, r) => n + r.deleted, 0), nodes: done.map((r) => r.id) };
+  /** Cluster/Flush: every member deletes the keys it holds that start with `prefix` (flush.ts). */
+  flushCluster(prefix: string): Promise<{ deleted: number; nodes: string[] }> {
+    return flushCluster(this.view, prefix, (p) => this.flush(p));
   }
 
   proposeRing(_ring: RingState): RingState {
