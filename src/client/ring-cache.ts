@@ -363,9 +363,11 @@ export class RingCache {
     }
     // This client's own write: what its near cache holds of the key is old from now on.
     if (op[0] !== 0) this.#near?.invalidate(key);
-    // Without @opentelemetry/api, not even a closure: the call goes out as it is.
-    if (!this.#tracer.loaded) return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
+    // Without a registered OpenTelemetry SDK, not even a closure: the call goes out as it is.
+    const tracer = this.#tracer.active();
+    if (!tracer) return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
     return this.#tracer.run(
+      tracer,
       op[0],
       () => this.#nodeOf(key),
       (traceparent) => {

@@ -24,25 +24,48 @@ const OPERATION = ['get', 'set', 'delete', 'touch', 'incr', 'cas'];
  * database clients: span name and db.operation.name the operation, db.system.name "ringcache",
  * server.address and server.port of the node the key goes to, error.type and an error status when
  * the call fails. Without @opentelemetry/api installed nothing is loaded; with it but no SDK
- * registered the tracer's spans do not record, and the call runs as if untraced.
+ * registered (active() answers undefined) the call runs as if untraced, without a span.
  */
 export class CallTracer {
-  readonly #tracer: OtelApi.Tracer | undefined;
+  readonly #version: string;
+  readonly #loaded: boolean;
+  #provider: OtelApi.TracerProvider | undefined;
+  #tracer: OtelApi.Tracer | undefined;
 
   constructor(version: string) {
-    this.#tracer = otel()?.trace.getTracer('ringcache', version);
+    this.#version = version;
+    this.#loaded = otel() !== null;
   }
 
-  /** Whether @opentelemetry/api is there at all (else run() need not be called). */
-  get loaded(): boolean {
-    return this.#tracer !== undefined;
+  /**
+   * The tracer of the application's registered SDK, or undefined when there is none (or no
+   * @opentelemetry/api at all): then the call is made as it is, without a span, a closure or a
+   * context switch. Asked on every call, as an application may register its SDK after connecting;
+   * it costs a global lookup and a comparison.
+   */
+  active(): OtelApi.Tracer | undefined {
+    if (!this.#loaded) return undefined;
+    const provider = api!.trace.getTracerProvider();
+    if (provider !== this.#provider) {
+      this.#provider = provider;
+      this.#tracer = undefined;
+    }
+    // The global provider is a proxy; without an SDK behind it there is nothing to record.
+    this.#tracer ??= (provider as OtelApi.ProxyTracerProvider).getDelegateTracer?.(
+      'ringcache',
+      this.#version,
+    );
+    return this.#tracer;
   }
 
   /** `call` inside a client span of `op` (a packed op code); `node` names where the key goes. */
   /** `call` gets the span's W3C traceparent for the nodes, or undefined when nothing records. */
-  run<T>(op: number, node: () => string | undefined, call: (traceparent?: string) => Promise<T>): Promise<T> {
-    const tracer = this.#tracer;
-    if (!tracer) return call();
+  run<T>(
+    tracer: OtelApi.Tracer,
+    op: number,
+    node: () => string | undefined,
+    call: (traceparent?: string) => Promise<T>,
+  ): Promise<T> {
     const a = api!;
     const name = OPERATION[op] ?? 'call';
     const span = tracer.startSpan(name, { kind: a.SpanKind.CLIENT });
