@@ -29,7 +29,6 @@ export interface WatchServiceDeps {
 export function watchService(deps: WatchServiceDeps): {
   Watch: (call: grpc.ServerWritableStream<{ prefix: string }, WatchEventMsg>) => void;
   endWatches: () => void;
-  watchers: () => number;
 } {
   const open = new Set<grpc.ServerWritableStream<{ prefix: string }, WatchEventMsg>>();
   return {
@@ -74,6 +73,5 @@ export function watchService(deps: WatchServiceDeps): {
       for (const call of open) call.end();
       open.clear();
     },
-    watchers: () => open.size,
   };
 }
