@@ -40,7 +40,12 @@ export class NearCache {
   /** Keys with reads in flight, and whether a change overtook them. */
   readonly #reading = new Map<string, { count: number; overtaken: boolean }>();
   #live = false;
-  readonly stats: NearCacheStats = { hits: 0, misses: 0, invalidations: 0, resets: 0, entries: 0 };
+  readonly #counts = { hits: 0, misses: 0, invalidations: 0, resets: 0 };
+
+  /** The counters, and the entries held now (a copy). */
+  get stats(): NearCacheStats {
+    return { ...this.#counts, entries: this.#entries.size };
+  }
 
   constructor(opts: NearCacheOptions = {}) {
     this.#max = Math.max(1, opts.maxEntries ?? 10_000);
@@ -51,14 +56,14 @@ export class NearCache {
   lookup(key: string): { bytes: Buffer; flags: number } | undefined {
     const held = this.#entries.get(key);
     if (held && held.expiresAt > Date.now()) {
-      this.stats.hits++;
+      this.#counts.hits++;
       // Least recently used goes first: a hit moves to the end of the Map's order.
       this.#entries.delete(key);
       this.#entries.set(key, held);
       return { bytes: held.bytes, flags: held.flags };
     }
-    if (held) this.#drop(key);
-    this.stats.misses++;
+    if (held) this.#entries.delete(key);
+    this.#counts.misses++;
     return undefined;
   }
 
@@ -79,8 +84,7 @@ export class NearCache {
     const ttl = found.ttlMs > 0 ? Math.min(found.ttlMs, this.#ttlMs) : this.#ttlMs;
     this.#entries.delete(key);
     this.#entries.set(key, { bytes: found.bytes, flags: found.flags, expiresAt: Date.now() + ttl });
-    if (this.#entries.size > this.#max) this.#drop(this.#entries.keys().next().value!);
-    this.stats.entries = this.#entries.size;
+    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
   }
 
   /** `key` changed (an event from a node, or this client's own write). */
@@ -88,8 +92,8 @@ export class NearCache {
     const r = this.#reading.get(key);
     if (r) r.overtaken = true;
     if (this.#entries.has(key)) {
-      this.stats.invalidations++;
-      this.#drop(key);
+      this.#counts.invalidations++;
+      this.#entries.delete(key);
     }
   }
 
@@ -101,14 +105,8 @@ export class NearCache {
 
   /** Changes may have been missed: nothing held can be proven fresh. */
   reset(): void {
-    if (this.#entries.size > 0) this.stats.resets++;
+    if (this.#entries.size > 0) this.#counts.resets++;
     this.#entries.clear();
     for (const r of this.#reading.values()) r.overtaken = true;
-    this.stats.entries = 0;
-  }
-
-  #drop(key: string): void {
-    this.#entries.delete(key);
-    this.stats.entries = this.#entries.size;
   }
 }

@@ -108,7 +108,7 @@ export class RingCache {
 
   /** Hits, misses, invalidations and resets of the near cache; undefined without one. */
   nearCacheStats(): NearCacheStats | undefined {
-    return this.#near && { ...this.#near.stats };
+    return this.#near?.stats;
   }
 
   #watchChanges(map: ClusterMap): void {
