@@ -22,7 +22,9 @@ const MAX_ATTEMPTS = 5;
  * What a change needs (issue 13 §3), so that the minority side of a partition cannot reshape the
  * ring (its quorums would then be counted on another ring than the majority's, and W + R > N
  * would no longer make reads see writes):
- * 1. a majority of the current ring alive in failure detection's view (this node included);
+ * 1. a majority of the current ring not dead in failure detection's view (this node included):
+ *    a fast refusal on the minority side; a suspect member counts, since a busy node is often
+ *    suspected for a moment and still answers the proposal, which is what decides;
  * 2. a majority answering the proposal (Peer.ProposeRing) with a ring no newer than this node's;
  *    nothing is adopted before that, and a newer or concurrent ring in an answer is taken in first
  *    and the change made on top of it;
@@ -178,12 +180,12 @@ export class RingChanges {
       if (!members) return;
       const majority = Math.floor(current.length / 2) + 1;
       const self = this.#view.selfId;
-      const alive = current.filter((m) => m.id === self || m.state === 'alive');
-      if (alive.length < majority) {
+      const reachable = current.filter((m) => m.id === self || m.state === 'alive' || m.state === 'suspect');
+      if (reachable.length < majority) {
         throw new RingCacheError(
           'UNAVAILABLE',
           `${what} needs a majority of the ring alive (${majority} of ${current.length}); ` +
-            `only ${alive.map((m) => m.id).join(', ')} are. Heal the partition or restart the dead nodes first.`,
+            `only ${reachable.map((m) => m.id).join(', ')} are. Heal the partition or restart the dead nodes first.`,
         );
       }
       const state = changedRing(this.#topology.state(), members);
