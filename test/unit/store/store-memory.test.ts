@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ENTRY_OVERHEAD_BYTES, Store } from '../../../src/store/store';
 import { heldBytesOf } from '../../../src/store/value-arena';
+import { exposedGc } from '../../../src/server/memory-guard';
 import { makeStore } from './fake-clock';
 
 /** Entries of 2-byte keys and 50-byte values (56-byte cells): 106 accounted bytes each. */
@@ -183,5 +184,42 @@ describe('Store arena compaction (issue 12 §6)', () => {
     const before = store.stats().arenaBytes;
     store.sweep();
     expect(store.stats().arenaBytes).to.equal(before);
+  });
+});
+
+describe('Store accounting against the memory it really takes (issue 12 §6)', () => {
+  // At 631fbf0 the store charged 163 bytes per entry of this shape while the process held 210
+  // (bench:store): the index Map's entry and the key string's header were not charged, so a node
+  // whose store was at max_memory held a quarter more, and only the memory guard took it back.
+  it('charges an entry within 10% of the heap and external memory it adds', function () {
+    const gc = exposedGc();
+    if (!gc) this.skip();
+    const entries = 200_000;
+    const collect = () => {
+      gc();
+      gc();
+    };
+    const taken = () => {
+      const m = process.memoryUsage();
+      return m.heapUsed + m.external;
+    };
+    collect();
+    const before = taken();
+    const store = new Store({
+      nodeId: 'n1',
+      maxMemoryBytes: 2 ** 30,
+      maxKeyBytes: 250,
+      maxValueBytes: 1024,
+    });
+    const value = Buffer.alloc(100, 7);
+    for (let i = 0; i < entries; i++) store.set(`key:${String(i).padStart(7, '0')}`, value, 0);
+    collect();
+    const measured = (taken() - before) / entries;
+    const accounted = store.stats().bytes / entries;
+    expect(store.stats().keys).to.equal(entries);
+    expect(accounted, `measured ${measured.toFixed(1)} bytes per entry`).to.be.within(
+      measured * 0.9,
+      measured * 1.1,
+    );
   });
 });

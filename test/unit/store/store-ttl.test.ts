@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ENTRY_OVERHEAD_BYTES } from '../../../src/store/store';
 import { makeStore, utf8 } from './fake-clock';
 
 describe('Store TTL', () => {
@@ -50,7 +51,7 @@ describe('Store TTL', () => {
     clock.advance(1000);
     expect(store.sweep(Infinity)).to.equal(2);
     expect(store.stats()).to.include({ keys: 1, tombstones: 0 });
-    expect(store.stats().bytes).to.equal(1 + 8 + 48); // key, its 1-byte value's 8-byte cell, overhead
+    expect(store.stats().bytes).to.equal(1 + 8 + ENTRY_OVERHEAD_BYTES); // key, its 1-byte value's 8-byte cell, overhead
   });
 
   it('removes a value found expired past its grace in one sweep step', () => {
