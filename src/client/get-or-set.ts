@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { RingCacheError } from '../errors';
 import type { CacheEntry, CallOptions, SetOptions } from './options';
 
@@ -32,10 +32,26 @@ const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 50;
 /** How long a fill's error stays readable by the callers waiting for that fill. */
 const ERROR_TTL_MS = 5000;
+/** Keys longer than this (in UTF-8 bytes) name their lease and error by a hash. */
+const READABLE_KEY_BYTES = 64;
+
+/**
+ * The keys of `key`'s lease and of its fill's error: `<key>\0lease` and `<key>\0error`, readable in
+ * `ringcache explain` and flushed with the key's prefix. A key over 64 bytes gets its SHA-256 in its
+ * place, so that a key as long as limits.max_key_bytes allows still has room for the suffix (those
+ * two are outside the key's prefix: a flush leaves them to their TTLs, a lease's and 5 s).
+ */
+export function fillKeysOf(key: string): { lease: string; error: string } {
+  const base =
+    Buffer.byteLength(key, 'utf8') <= READABLE_KEY_BYTES
+      ? key
+      : `\0getOrSet:${createHash('sha256').update(key, 'utf8').digest('base64url')}`;
+  return { lease: `${base}\0lease`, error: `${base}\0error` };
+}
 
 /**
  * getOrSet with stampede protection across processes (issue 14 §2). On a miss exactly one caller in
- * the whole cluster runs `fill`: the right to fill is a lease, the key `<key>\0lease` written
+ * the whole cluster runs `fill`: the right to fill is a lease, the key `<key>\0lease` (fillKeysOf) written
  * ifAbsent with the lease's TTL. A conditional set is a read-modify-write, decided once by that key's
  * coordinator in a CASPaxos round (cluster/replication/read-modify-write.ts), so of any number of
  * callers in any number of processes one wins, and a lease outlives a coordinator's crash. The
@@ -70,8 +86,7 @@ export class GetOrSet {
     const leaseMs = opts.leaseMs ?? 10_000;
     const deadline = Date.now() + (opts.waitMs ?? leaseMs * 2);
     const call: CallOptions = { timeoutMs: opts.timeoutMs, consistency: opts.consistency };
-    const leaseKey = `${key}\0lease`;
-    const errorKey = `${key}\0error`;
+    const { lease: leaseKey, error: errorKey } = fillKeysOf(key);
     let pollMs = FIRST_POLL_MS;
     let waitingFor: string | undefined; // the lease token of the fill this caller waits for
     for (;;) {
@@ -136,13 +151,13 @@ export class GetOrSet {
     token: string,
     call: CallOptions,
   ): Promise<T> {
-    const leaseKey = `${key}\0lease`;
+    const { lease: leaseKey, error: errorKey } = fillKeysOf(key);
     let value: T;
     try {
       value = await fill();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      await this.#cache.set(`${key}\0error`, { lease: token, message }, { ...call, ttl: ERROR_TTL_MS });
+      await this.#cache.set(errorKey, { lease: token, message }, { ...call, ttl: ERROR_TTL_MS });
       await this.#release(leaseKey, token, call);
       throw err;
     }
@@ -164,7 +179,7 @@ export class GetOrSet {
     const call: CallOptions = { timeoutMs: opts.timeoutMs, consistency: opts.consistency };
     const token = randomBytes(9).toString('base64url');
     void this.#cache
-      .set(`${key}\0lease`, token, { ...call, mode: 'ifAbsent', ttl: leaseMs })
+      .set(fillKeysOf(key).lease, token, { ...call, mode: 'ifAbsent', ttl: leaseMs })
       .then((won) => (won ? this.#fill(key, fill, opts, token, call) : undefined))
       .catch(() => undefined) // the stale value was served; the next caller tries again
       .finally(() => this.#refreshing.delete(key));

@@ -121,4 +121,22 @@ describe('getOrSet: one fill in the whole cluster (issue 14 §2)', function () {
     expect(fills).to.equal(2);
     expect(await cache.get('swr-key')).to.equal('version 2');
   });
+
+  // At aef6b1f the lease key `<key>\0lease` of a key within 6 bytes of max_key_bytes was refused,
+  // and getOrSet of such a key failed INVALID_ARGUMENT naming a key the caller never wrote.
+  it('fills a key as long as max_key_bytes allows, its lease and error keys included', async () => {
+    const cache = await t.client();
+    const long = 'L'.repeat(t.config.limits.maxKeyBytes);
+    expect(await cache.getOrSet(long, () => 'long filled')).to.equal('long filled');
+    expect(await cache.get(long)).to.equal('long filled');
+    const failing = 'F'.repeat(t.config.limits.maxKeyBytes);
+    const err = await cache
+      .getOrSet(failing, () => Promise.reject(new Error('no source')))
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
+    expect(err?.message).to.equal('no source');
+    expect(await cache.getOrSet(failing, () => 'second try')).to.equal('second try');
+  });
 });
