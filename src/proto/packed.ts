@@ -15,7 +15,8 @@ import type { OpKind } from './messages';
  *     any op may carry a W3C traceparent at index 9 (TRACEPARENT_INDEX), nil before it
  *   requestId: chosen by the client, the same on every retry of the call; the key's replicas remember
  *   it, so a retry of a read-modify-write returns its first outcome (issue 11 §1)
- *   reply    [frameId, epoch, result, result, ...]   one result per op, in order
+ *   reply    [frameId, epoch, result, result, ...]   one result per op, in order; a reply past
+ *            PACKED_PART_BYTES comes in parts, [-frameId, epoch, results...] for each but the last
  *     failure [code, message, errorName]             code != 0 (google.rpc.Code)
  *     get     [0, found, value, flags, timestamp, node, ttlMs]   ([0, false] when absent)
  *     set     [0, stored, timestamp, node]
@@ -113,6 +114,49 @@ export type PackedRecord = [
 export const OP_KIND: readonly OpKind[] = ['get', 'set', 'delete', 'touch', 'increment', 'compareAndSet'];
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
+
+/**
+ * Most bytes of one packed stream message, about: a frame is one gRPC message, and gRPC refuses
+ * messages past 64 MiB at either end (80 concurrent sets of 1 MiB made one 80 MiB frame). Senders stop
+ * a request frame at this many bytes of values (valueBytesOf), and a reply past it is split into
+ * parts (packReply).
+ */
+export const PACKED_PART_BYTES = 4 * 1024 * 1024;
+
+/** Bytes of the binary values in a packed operation, result or record, nested arrays included. */
+export function valueBytesOf(x: unknown, depth = 0): number {
+  if (x instanceof Uint8Array) return x.length;
+  if (!Array.isArray(x) || depth > 3) return 0;
+  let bytes = 0;
+  for (const e of x) if (typeof e === 'object' && e !== null) bytes += valueBytesOf(e, depth + 1);
+  return bytes;
+}
+
+/**
+ * The reply to frame `frameId`, as the messages to write: one, or when its values pass
+ * PACKED_PART_BYTES, parts of about that size in order, all but the last with the frame id negated.
+ */
+export function packReply(frameId: number, head2: unknown, results: readonly unknown[]): Buffer[] {
+  // Sized before packing: packing a large reply whole first would delay its first part, and a
+  // client that sees nothing for its flight budget takes the node for stalled.
+  const sizes = new Array<number>(results.length);
+  let total = 0;
+  for (let i = 0; i < results.length; i++) total += sizes[i] = valueBytesOf(results[i]);
+  if (total <= PACKED_PART_BYTES || results.length < 2) return [packFrame(frameId, head2, results)];
+  const parts: Buffer[] = [];
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < results.length; i++) {
+    if (i > start && bytes + sizes[i]! > PACKED_PART_BYTES) {
+      parts.push(packFrame(-frameId, head2, results.slice(start, i)));
+      start = i;
+      bytes = 0;
+    }
+    bytes += sizes[i]!;
+  }
+  parts.push(packFrame(frameId, head2, results.slice(start)));
+  return parts;
+}
 
 export function packFrame(head1: number, head2: unknown, items: readonly unknown[]): Buffer {
   const frame: unknown[] = new Array(items.length + 2);

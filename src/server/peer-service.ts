@@ -13,7 +13,7 @@ import {
   type SyncRequestMsg,
   type SyncResponseMsg,
 } from '../proto/messages';
-import { packFrame, unpackFrame } from '../proto/packed';
+import { packFrame, packReply, unpackFrame } from '../proto/packed';
 import { wireCodeOf } from '../proto/status-codes';
 import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
 import {
@@ -99,7 +99,7 @@ export function peerService(deps: PeerServiceDeps): {
           const record = typeof item === 'string' ? endpoint.read(item) : undefined;
           return record ? writeToPacked({ key: item as string, record }) : [];
         });
-        call.write(packFrame(Number(frame[0]), 0, results));
+        for (const message of packReply(Number(frame[0]), 0, results)) call.write(message);
       });
     },
     Compare: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {

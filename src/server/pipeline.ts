@@ -9,7 +9,7 @@ import {
   type PipelineRequestMsg,
   type PipelineResponseMsg,
 } from '../proto/messages';
-import { packFrame, unpackFrame, type PackedResult } from '../proto/packed';
+import { packReply, unpackFrame, type PackedResult } from '../proto/packed';
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg, type OperationExecutor } from './operation-executor';
 import { knownConsistency } from './operation-wire';
@@ -55,7 +55,8 @@ interface FrameFormat<Req, Op, Result, Res> {
   execute(op: Op, index: number, ctx: FrameContext): Result | Promise<Result>;
   /** An INVALID_ARGUMENT result for operation `index` (undefined where it could not be read). */
   invalid(op: Op | undefined, index: number, message: string): Result;
-  encode(results: Result[], frameId: number, epoch: number): Res;
+  /** The reply's messages: one, or for the packed flavour parts when its values are large (packReply). */
+  encode(results: Result[], frameId: number, epoch: number): Res[];
 }
 
 type AnyFormat = FrameFormat<unknown, unknown, unknown, unknown>;
@@ -74,7 +75,7 @@ function protobufFormat(
       message,
       error: 'INVALID_ARGUMENT',
     }),
-    encode: (results, frameId, epoch) => ({ results, frameId, epoch }),
+    encode: (results, frameId, epoch) => [{ results, frameId, epoch }],
   };
 }
 
@@ -124,7 +125,7 @@ function packedFormat(
       return run(p, index, ctx);
     },
     invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
-    encode: (results, frameId, epoch) => packFrame(frameId, epoch, results),
+    encode: (results, frameId, epoch) => packReply(frameId, epoch, results),
   };
 }
 
@@ -201,7 +202,10 @@ export class PipelineStreams {
       }
       state.framesInFlight++;
       this.#answer(format, frame, forwarded, (results) => {
-        if (this.#open.has(stream)) stream.write(format.encode(results, frame.frameId, this.#deps.epoch()));
+        if (this.#open.has(stream)) {
+          for (const message of format.encode(results, frame.frameId, this.#deps.epoch()))
+            stream.write(message);
+        }
         state.framesInFlight--;
         this.#maybeEnd(stream, state);
       });

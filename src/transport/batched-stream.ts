@@ -16,8 +16,18 @@ export interface FrameCodec<Item, Result, ReqFrame, ResFrame> {
   encode(items: Item[], frameId: number, deadlineMs: number): ReqFrame;
   /** The frame id a reply answers. */
   frameIdOf(reply: ResFrame): number;
-  /** Results of a reply, one per item in the request's order. */
+  /**
+   * Results of a reply, one per item in the request's order; with `isPart`, those of one part, the
+   * parts in order. `itemCount`: the items still unanswered.
+   */
   decode(reply: ResFrame, itemCount: number): Result[];
+  /**
+   * Whether the reply is one part of its frame's answer with more to come: a node splits the results
+   * of a frame whose values are large over several messages, so that none nears gRPC's message limit.
+   */
+  isPart?(reply: ResFrame): boolean;
+  /** About how many bytes the item adds to a frame (its value's): frames stop at maxFrameBytes. */
+  itemBytes?(item: Item): number;
   /** The result standing for a failure of the whole frame. */
   failure(code: number, message: string): Result;
   /** Called for every reply, before its items resolve (e.g. to read the epoch). */
@@ -34,6 +44,11 @@ export interface BatchedStreamOptions {
    * under light load nothing waits. Default: no limit.
    */
   maxFramesInFlight?: number;
+  /**
+   * Most bytes of items (codec.itemBytes) per frame; an item larger than that goes alone. A frame is
+   * one gRPC message, and 80 sets of 1 MiB made one frame past gRPC's 64 MiB limit. Default: none.
+   */
+  maxFrameBytes?: number;
   /** A short name for messages: "node n2 (127.0.0.1:7402)". */
   peerName: string;
   /** Called with each answered frame's round trip in ms (send to reply). */
@@ -49,8 +64,13 @@ export interface BatchedStreamOptions {
 
 interface PendingFrame<Result> {
   resolvers: ((r: Result) => void)[];
+  /** Items answered by the reply's parts so far. */
+  answered: number;
   timer: NodeJS.Timeout | undefined;
   sentAtMs: number;
+  /** Its flight budget in ms (flightBudgetMs), restarted by each part of the reply that arrives. */
+  budgetMs: number | undefined;
+  deadlineMs: number;
 }
 
 type OpenStream<ReqFrame, ResFrame> = () => grpc.ClientDuplexStream<ReqFrame, ResFrame>;
@@ -60,6 +80,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   readonly #codec: FrameCodec<Item, Result, ReqFrame, ResFrame>;
   readonly #maxItems: number;
   readonly #maxFrames: number;
+  readonly #maxFrameBytes: number;
   readonly #peerName: string;
   readonly #onRoundTrip: ((ms: number) => void) | undefined;
   readonly #flightBudgetMs: ((frameBytes: number) => number) | undefined;
@@ -83,6 +104,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#codec = codec;
     this.#maxItems = opts.maxItemsPerFrame ?? 256;
     this.#maxFrames = opts.maxFramesInFlight ?? Infinity;
+    this.#maxFrameBytes = opts.maxFrameBytes ?? Infinity;
     this.#peerName = opts.peerName;
     this.#onRoundTrip = opts.onRoundTrip;
     this.#flightBudgetMs = opts.flightBudgetMs;
@@ -91,7 +113,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   /** Items waiting or in flight: for load-aware routing and tests. */
   get pending(): number {
     let n = this.#queue.length;
-    for (const f of this.#inFlight.values()) n += f.resolvers.length;
+    for (const f of this.#inFlight.values()) n += f.resolvers.length - f.answered;
     return n;
   }
 
@@ -129,7 +151,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   #flush(): void {
     this.#flushScheduled = false;
     while (this.#queue.length > 0 && this.#inFlight.size < this.#maxFrames) {
-      const items = this.#queue.splice(0, this.#maxItems);
+      const items = this.#queue.splice(0, this.#frameLength());
       const resolvers = this.#queueResolvers.splice(0, items.length);
       const deadlines = this.#queueDeadlines.splice(0, items.length);
       let earliest = Infinity;
@@ -137,6 +159,19 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       this.#sendFrame(items, resolvers, earliest);
     }
     this.#armQueueTimer();
+  }
+
+  /** How many of the queued items the next frame takes: at most maxItems, and maxFrameBytes of them. */
+  #frameLength(): number {
+    const n = Math.min(this.#queue.length, this.#maxItems);
+    const bytesOf = this.#codec.itemBytes;
+    if (!bytesOf || !Number.isFinite(this.#maxFrameBytes)) return n;
+    let bytes = bytesOf(this.#queue[0]!);
+    for (let i = 1; i < n; i++) {
+      bytes += bytesOf(this.#queue[i]!);
+      if (bytes > this.#maxFrameBytes) return i;
+    }
+    return n;
   }
 
   /** Items still queued (the window is full) get a timer for the earliest of their deadlines. */
@@ -186,20 +221,30 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     }
     const nowMs = Date.now();
     const bytes = encoded instanceof Uint8Array ? encoded.length : 0;
-    const budgetMs = this.#flightBudgetMs?.(bytes) ?? Infinity;
-    const byBudget = nowMs + budgetMs < deadlineMs;
-    const waitMs = Math.max(0, (byBudget ? nowMs + budgetMs : deadlineMs) - nowMs);
-    const frame: PendingFrame<Result> = { resolvers, timer: undefined, sentAtMs: nowMs };
-    if (Number.isFinite(waitMs)) {
-      // One timer per frame, not per item: the frame's deadline is its earliest item's (or its budget).
-      frame.timer = setTimeout(
-        () => (byBudget ? this.#stalled(frameId, budgetMs) : this.#expire(frameId)),
-        waitMs,
-      );
-      frame.timer.unref();
-    }
+    const frame: PendingFrame<Result> = {
+      resolvers,
+      answered: 0,
+      timer: undefined,
+      sentAtMs: nowMs,
+      budgetMs: this.#flightBudgetMs?.(bytes),
+      deadlineMs,
+    };
+    this.#arm(frameId, frame, nowMs);
     this.#inFlight.set(frameId, frame);
     this.#ensureStream().write(encoded);
+  }
+
+  /** One timer per frame, not per item: the frame's deadline is its earliest item's (or its budget). */
+  #arm(frameId: number, frame: PendingFrame<Result>, nowMs: number): void {
+    const budgetMs = frame.budgetMs;
+    const byBudget = budgetMs !== undefined && nowMs + budgetMs < frame.deadlineMs;
+    const waitMs = Math.max(0, (byBudget ? nowMs + budgetMs : frame.deadlineMs) - nowMs);
+    if (!Number.isFinite(waitMs)) return;
+    frame.timer = setTimeout(
+      () => (byBudget ? this.#stalled(frameId, budgetMs) : this.#expire(frameId)),
+      waitMs,
+    );
+    frame.timer.unref();
   }
 
   #ensureStream(): grpc.ClientDuplexStream<ReqFrame, ResFrame> {
@@ -230,17 +275,25 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     const frameId = this.#codec.frameIdOf(reply);
     const frame = this.#inFlight.get(frameId);
     if (!frame) return; // answered after its deadline: the callers already have DEADLINE_EXCEEDED
-    this.#inFlight.delete(frameId);
     if (frame.timer) clearTimeout(frame.timer);
+    const from = frame.answered;
+    const results = this.#codec.decode(reply, frame.resolvers.length - from);
+    if (this.#codec.isPart?.(reply) && from + results.length < frame.resolvers.length) {
+      // More parts to come: these items are answered, the rest wait, and the node is not stalled.
+      frame.answered += results.length;
+      for (let i = 0; i < results.length; i++) frame.resolvers[from + i]!(results[i] as Result);
+      this.#arm(frameId, frame, Date.now());
+      return;
+    }
+    this.#inFlight.delete(frameId);
     this.#onRoundTrip?.(Date.now() - frame.sentAtMs);
     // Callers answered below usually send again at once: flush on the next turn so those join.
     this.#scheduleFlush();
-    const results = this.#codec.decode(reply, frame.resolvers.length);
-    for (let i = 0; i < frame.resolvers.length; i++) {
+    for (let i = from; i < frame.resolvers.length; i++) {
       // By index, not `??`: undefined is a result of its own for some codecs (a replica write held).
       const result =
-        i < results.length
-          ? (results[i] as Result)
+        i - from < results.length
+          ? (results[i - from] as Result)
           : this.#codec.failure(Code.INTERNAL, `${this.#peerName} sent a short reply frame`);
       frame.resolvers[i]!(result);
     }
@@ -280,7 +333,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#inFlight.delete(frameId);
     if (frame.timer) clearTimeout(frame.timer);
     this.#scheduleFlush();
-    for (const resolve of frame.resolvers) resolve(result);
+    for (let i = frame.answered; i < frame.resolvers.length; i++) frame.resolvers[i]!(result);
   }
 
   #failAll(code: number, message: string): void {

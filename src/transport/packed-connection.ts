@@ -2,11 +2,13 @@ import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load';
 import {
   deserializePackedFrame,
+  PACKED_PART_BYTES,
   packFrame,
   serializePackedFrame,
   unpackFrame,
   type PackedOp,
   type PackedResult,
+  valueBytesOf,
 } from '../proto/packed';
 import { BatchedStream } from './batched-stream';
 import { LatencyWindow } from './latency-window';
@@ -63,7 +65,10 @@ export class PackedConnection {
           const timeoutMs = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - Date.now()) : 0;
           return packFrame(frameId, timeoutMs, items);
         },
-        frameIdOf: (reply) => Number(reply[0]),
+        // A reply in parts names its frame negated in all but the last (packReply).
+        frameIdOf: (reply) => Math.abs(Number(reply[0])),
+        isPart: (reply) => Number(reply[0]) < 0,
+        itemBytes: (op: PackedOp) => valueBytesOf(op),
         decode: (reply) => reply.slice(2) as PackedResult[],
         failure: (code, message) => [code, message, ''],
         onReply: onEpoch ? (reply) => onEpoch(Number(reply[1])) : undefined,
@@ -72,6 +77,7 @@ export class PackedConnection {
         peerName: opts.peerName ?? opts.address,
         maxItemsPerFrame: opts.maxOpsPerFrame,
         maxFramesInFlight: opts.maxFramesInFlight,
+        maxFrameBytes: PACKED_PART_BYTES,
         onRoundTrip: (ms) => this.latency.record(ms),
         flightBudgetMs: opts.flightBudgetMs && ((bytes) => opts.flightBudgetMs!(this.latency.p99Ms, bytes)),
       },

@@ -6,6 +6,7 @@ import type {
   PipelineRequestMsg,
   PipelineResponseMsg,
 } from '../proto/messages';
+import { PACKED_PART_BYTES } from '../proto/packed';
 import { BatchedStream, type FrameCodec } from './batched-stream';
 import { withClusterToken } from './cluster-token';
 
@@ -71,6 +72,9 @@ export class PipelineConnection {
         return { ops, frameId, timeoutMs };
       },
       frameIdOf: (reply) => reply.frameId,
+      // Forwards of large values: frames stop at PACKED_PART_BYTES of them (gRPC's 64 MiB limit).
+      itemBytes: (op) =>
+        op.op === 'set' ? op.set.value.length : op.op === 'compareAndSet' ? op.compareAndSet.value.length : 0,
       decode: (reply) => reply.results,
       failure: (code, message) => ({ id: 0, code, message }),
       onReply: opts.onEpoch ? (reply) => opts.onEpoch!(reply.epoch) : undefined,
@@ -84,6 +88,7 @@ export class PipelineConnection {
     this.#stream = new BatchedStream(open, codec, {
       peerName: opts.peerName ?? opts.address,
       maxItemsPerFrame: opts.maxOpsPerFrame,
+      maxFrameBytes: PACKED_PART_BYTES,
     });
   }
 

@@ -2,9 +2,12 @@ import { expect } from 'chai';
 import protobuf from 'protobufjs';
 import {
   deserializePackedFrame,
+  PACKED_PART_BYTES,
   packFrame,
+  packReply,
   serializePackedFrame,
   unpackFrame,
+  valueBytesOf,
 } from '../../../src/proto/packed';
 
 /** The PackedFrame message of cache.proto, built by hand so protobufjs can check our hand-written encoding. */
@@ -90,5 +93,43 @@ describe('packFrame and unpackFrame', () => {
     expect(() => unpackFrame(packFrame(1, 2, []).subarray(0, 0))).to.throw();
     expect(() => unpackFrame(Buffer.from([0x91, 0x01]))).to.throw(TypeError, /must be an array/); // [1]
     expect(() => unpackFrame(Buffer.from([0x01]))).to.throw(TypeError, /must be an array/); // 1
+  });
+});
+
+describe('packReply', () => {
+  const MiB = 1024 * 1024;
+  const getResult = (bytes: number) => [0, true, Buffer.alloc(bytes, 1), 1, 5, 'n1', 0];
+
+  it('packs a reply within PACKED_PART_BYTES as one frame, as packFrame does', () => {
+    const results = [getResult(100), [0, false], [0, true, 3, 'n1']];
+    const messages = packReply(7, 2, results);
+    expect(messages).to.have.length(1);
+    expect(messages[0]!.equals(packFrame(7, 2, results))).to.equal(true);
+  });
+
+  it('splits a larger one into parts of about PACKED_PART_BYTES, all but the last with the frame id negated', () => {
+    const results = Array.from({ length: 10 }, () => getResult(MiB));
+    const parts = packReply(7, 2, results).map(unpackFrame);
+    expect(parts.map((p) => p[0])).to.deep.equal([-7, -7, 7]);
+    expect(parts.map((p) => p.length - 2)).to.deep.equal([4, 4, 2]);
+    expect(parts.every((p) => p[1] === 2)).to.equal(true);
+    const values = parts.flatMap((p) => p.slice(2)).map((r) => ((r as unknown[])[2] as Buffer).length);
+    expect(values).to.deep.equal(Array(10).fill(MiB));
+    expect(PACKED_PART_BYTES).to.equal(4 * MiB);
+  });
+
+  it('sends a single result larger than a part alone', () => {
+    const parts = packReply(3, 0, [getResult(10), getResult(6 * MiB), getResult(10)]).map(unpackFrame);
+    expect(parts.map((p) => [p[0], p.length - 2])).to.deep.equal([
+      [-3, 1],
+      [-3, 1],
+      [3, 1],
+    ]);
+  });
+
+  it('sizes results by the binary values they hold, nested records included', () => {
+    expect(valueBytesOf([0, true, Buffer.alloc(10), 1])).to.equal(10);
+    expect(valueBytesOf([[Buffer.alloc(3), [Buffer.alloc(4)]], 'text', 5])).to.equal(7);
+    expect(valueBytesOf('a string')).to.equal(0);
   });
 });

@@ -12,6 +12,8 @@ interface ReqFrame {
 interface ResFrame {
   frameId: number;
   results: string[];
+  /** More parts of this frame's answer follow. */
+  part?: boolean;
 }
 interface Result {
   code: number;
@@ -50,6 +52,9 @@ function harness(
   opts: {
     maxItemsPerFrame?: number;
     maxFramesInFlight?: number;
+    /** Items are sized by their length. */
+    maxFrameBytes?: number;
+    flightBudgetMs?: number;
     encode?: FrameCodec<string, Result, ReqFrame, ResFrame>['encode'];
   } = {},
 ): Harness {
@@ -75,11 +80,15 @@ function harness(
       },
       failure: (code, message) => ({ code, message }),
       onReply: (reply) => h.repliesSeen.push(reply.frameId),
+      isPart: (reply) => reply.part === true,
+      itemBytes: (item) => item.length,
     },
     {
       peerName: 'node n2',
       maxItemsPerFrame: opts.maxItemsPerFrame,
       maxFramesInFlight: opts.maxFramesInFlight,
+      maxFrameBytes: opts.maxFrameBytes,
+      flightBudgetMs: opts.flightBudgetMs === undefined ? undefined : () => opts.flightBudgetMs!,
     },
   );
   return h;
@@ -404,5 +413,73 @@ describe('BatchedStream with maxFramesInFlight', () => {
     expect(Date.now() - started).to.be.below(1000);
     expect(stream.written.map((f) => f.items)).to.deep.equal([['slow']]);
     h.batched.close();
+  });
+});
+
+// A frame is one gRPC message, limited to 64 MiB: at 54f3451 80 concurrent sets of 1 MiB made one
+// 80 MiB frame and all failed, and 80 gets of them one 80 MiB reply.
+describe('BatchedStream with large items', () => {
+  it('stops a frame at maxFrameBytes of items, and sends an item larger than that alone', async () => {
+    const h = harness({ maxFrameBytes: 10, maxFramesInFlight: 1 });
+    const items = ['aaaa', 'bbbb', 'cc', 'dddddddddddddd', 'e'];
+    const pending = items.map((i) => h.batched.send(i, FAR()));
+    const sent: string[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const frame = await nextFrame(() => h.streams[0], h);
+      sent.push(frame.items);
+      h.stream().answer(frame);
+    }
+    expect(sent).to.deep.equal([['aaaa', 'bbbb', 'cc'], ['dddddddddddddd'], ['e']]);
+    expect((await Promise.all(pending)).map((r) => r.value)).to.deep.equal(items.map((i) => `${i}!`));
+  });
+
+  it('resolves the items of a reply in parts as each part arrives, and the rest with the last', async () => {
+    const h = harness();
+    const pending = ['a', 'b', 'c', 'd'].map((i) => h.batched.send(i, FAR()));
+    const settled: string[] = [];
+    pending.forEach((p, i) => void p.then(() => settled.push(['a', 'b', 'c', 'd'][i]!)));
+    const frame = await nextFrame(() => h.streams[0], h);
+    h.stream().emit('data', { frameId: frame.frameId, results: ['a!'], part: true });
+    await new Promise((r) => setImmediate(r));
+    expect(settled).to.deep.equal(['a']);
+    expect(h.batched.pending, 'b, c and d still wait').to.equal(3);
+    h.stream().emit('data', { frameId: frame.frameId, results: ['b!', 'c!'], part: true });
+    h.stream().emit('data', { frameId: frame.frameId, results: ['d!'] });
+    expect((await Promise.all(pending)).map((r) => r.value)).to.deep.equal(['a!', 'b!', 'c!', 'd!']);
+    expect(h.batched.pending).to.equal(0);
+  });
+
+  it('fails with INTERNAL what a last part leaves out, and a deadline only what no part answered', async () => {
+    const h = harness();
+    const short = ['a', 'b', 'c'].map((i) => h.batched.send(i, FAR()));
+    const f1 = await nextFrame(() => h.streams[0], h);
+    h.stream().emit('data', { frameId: f1.frameId, results: ['a!'], part: true });
+    h.stream().emit('data', { frameId: f1.frameId, results: ['b!'] });
+    expect((await Promise.all(short)).map((r) => r.code)).to.deep.equal([Code.OK, Code.OK, Code.INTERNAL]);
+
+    const soon = Date.now() + 80;
+    const late = ['x', 'y'].map((i) => h.batched.send(i, soon));
+    const f2 = await nextFrame(() => h.streams[0], h);
+    h.stream().emit('data', { frameId: f2.frameId, results: ['x!'], part: true });
+    const [x, y] = await Promise.all(late);
+    expect(x!.value).to.equal('x!');
+    expect(y!.code).to.equal(Code.DEADLINE_EXCEEDED);
+  });
+
+  it('restarts the flight budget with each part, so a long reply that keeps coming is not taken for a stall', async () => {
+    const h = harness({ flightBudgetMs: 60 });
+    const pending = ['a', 'b', 'c', 'd'].map((i) => h.batched.send(i, FAR()));
+    const frame = await nextFrame(() => h.streams[0], h);
+    for (const item of ['a', 'b', 'c']) {
+      await new Promise((r) => setTimeout(r, 40));
+      h.stream().emit('data', { frameId: frame.frameId, results: [`${item}!`], part: true });
+    }
+    await new Promise((r) => setTimeout(r, 40));
+    h.stream().answer(frame, ['d!']);
+    const results = await Promise.all(pending);
+    expect(
+      results.map((r) => r.code),
+      '160 ms in all, never 60 without a part',
+    ).to.deep.equal([0, 0, 0, 0]);
   });
 });
