@@ -164,11 +164,11 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   /** How many of the queued items the next frame takes: at most maxItems, and maxFrameBytes of them. */
   #frameLength(): number {
     const n = Math.min(this.#queue.length, this.#maxItems);
-    const bytesOf = this.#codec.itemBytes;
-    if (!bytesOf || !Number.isFinite(this.#maxFrameBytes)) return n;
-    let bytes = bytesOf(this.#queue[0]!);
+    const codec = this.#codec;
+    if (!codec.itemBytes || !Number.isFinite(this.#maxFrameBytes)) return n;
+    let bytes = codec.itemBytes(this.#queue[0]!);
     for (let i = 1; i < n; i++) {
-      bytes += bytesOf(this.#queue[i]!);
+      bytes += codec.itemBytes(this.#queue[i]!);
       if (bytes > this.#maxFrameBytes) return i;
     }
     return n;
