@@ -158,6 +158,12 @@ export function packReply(frameId: number, head2: unknown, results: readonly unk
   return parts;
 }
 
+/** The frame a packed reply (or a part of one, packReply) answers. */
+export const replyFrameIdOf = (reply: unknown[]): number => Math.abs(Number(reply[0]));
+
+/** Whether a packed reply is a part of its frame's answer with more to come (packReply). */
+export const isReplyPart = (reply: unknown[]): boolean => Number(reply[0]) < 0;
+
 export function packFrame(head1: number, head2: unknown, items: readonly unknown[]): Buffer {
   const frame: unknown[] = new Array(items.length + 2);
   frame[0] = head1;

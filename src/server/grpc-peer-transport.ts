@@ -25,8 +25,10 @@ import {
 } from '../proto/messages';
 import {
   deserializePackedFrame,
+  isReplyPart,
   PACKED_PART_BYTES,
   packFrame,
+  replyFrameIdOf,
   serializePackedFrame,
   unpackFrame,
 } from '../proto/packed';
@@ -128,8 +130,8 @@ class PeerConnection {
       open('Read'),
       {
         encode: (keys, frameId) => packFrame(frameId, selfId, keys),
-        frameIdOf: (r) => Math.abs(Number(r[0])),
-        isPart: (r) => Number(r[0]) < 0,
+        frameIdOf: replyFrameIdOf,
+        isPart: isReplyPart,
         decode: (r) =>
           r.slice(2).map((p) => {
             if (!Array.isArray(p) || p.length === 0) return undefined;
@@ -146,8 +148,8 @@ class PeerConnection {
       open('Read'),
       {
         encode: (items, frameId) => packFrame(frameId, selfId, items),
-        frameIdOf: (r) => Math.abs(Number(r[0])),
-        isPart: (r) => Number(r[0]) < 0,
+        frameIdOf: replyFrameIdOf,
+        isPart: isReplyPart,
         decode: (r) =>
           r
             .slice(2)

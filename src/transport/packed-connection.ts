@@ -2,8 +2,10 @@ import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load';
 import {
   deserializePackedFrame,
+  isReplyPart,
   PACKED_PART_BYTES,
   packFrame,
+  replyFrameIdOf,
   serializePackedFrame,
   unpackFrame,
   type PackedOp,
@@ -66,8 +68,8 @@ export class PackedConnection {
           return packFrame(frameId, timeoutMs, items);
         },
         // A reply in parts names its frame negated in all but the last (packReply).
-        frameIdOf: (reply) => Math.abs(Number(reply[0])),
-        isPart: (reply) => Number(reply[0]) < 0,
+        frameIdOf: replyFrameIdOf,
+        isPart: isReplyPart,
         itemBytes: (op: PackedOp) => valueBytesOf(op),
         decode: (reply) => reply.slice(2) as PackedResult[],
         failure: (code, message) => [code, message, ''],
