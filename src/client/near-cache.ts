@@ -99,13 +99,16 @@ export class NearCache {
 
   /** Whether every node's change stream is confirmed; false empties the cache and keeps nothing new. */
   setLive(live: boolean): void {
-    if (!live) this.reset();
+    if (!live && this.#live) this.reset();
     this.#live = live;
   }
 
-  /** Changes may have been missed: nothing held can be proven fresh. */
+  /**
+   * Changes may have been missed: nothing held can be proven fresh. Counted even when nothing is held,
+   * since a replica's late event may have just emptied it: the count says how often this happened.
+   */
   reset(): void {
-    if (this.#entries.size > 0) this.#counts.resets++;
+    this.#counts.resets++;
     this.#entries.clear();
     for (const r of this.#reading.values()) r.overtaken = true;
   }
