@@ -105,6 +105,32 @@ describe('increments sent at once to every node of N=3, W=2 (issue 11 §1)', fun
     expect(await counterValue(t.address(others[0]!), key, 2)).to.equal(15);
   });
 
+  // A caller that gave up on a slow coordinator retries through the other replicas, which forward to
+  // it: the copies of one request then reach the coordinator together and ride one round. On 76fb3f3
+  // each copy in a round was applied (5 increments sent everywhere while the cluster was paused
+  // counted 9): a request's outcome was looked up when it arrived, not when its round applied it.
+  it('apply one request once when its copies reach the coordinator at the same moment', async () => {
+    const key = 'copies';
+    const ids = ['n1', 'n2', 'n3'];
+    const clients = ids.map((id) => new UnaryClient(t.address(id), 5000));
+    try {
+      for (let r = 1; r <= 5; r++) {
+        const sent = clients.flatMap((c) =>
+          [0, 1].map(() =>
+            c.cache<{ value: number }>('Increment', { key, delta: 1, requestId: `copy-${r}` }),
+          ),
+        );
+        const values = (await Promise.all(sent)).map((res) => res.value);
+        expect(new Set(values), `request copy-${r}: one outcome for all six copies`).to.deep.equal(
+          new Set([r]),
+        );
+      }
+    } finally {
+      for (const c of clients) c.close();
+    }
+    expect(await counterValue(t.address('n1'), key, 3)).to.equal(5);
+  });
+
   it('do not wait for a paused replica beyond the ones they need', async () => {
     const key = 'paused-replica';
     const [coordinator, , last] = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes }).preferenceList(

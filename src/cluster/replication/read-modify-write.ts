@@ -194,6 +194,9 @@ export class ReadModifyWriter {
     const applied: AppliedRequest[] = [];
     let lastWriter: { done: Done; outcome: OperationResult } | undefined;
     const done = batch.map((p, i): Done => {
+      // Copies of one request (a caller's retry through another node, forwarded here) can ride one
+      // round, or the next before this one ended: their outcome is looked up now, not on arrival.
+      p.known ??= this.#requests.get(p.op.requestId, key, now);
       if (p.known) {
         applied.push({ id: p.op.requestId, outcome: p.known });
         return { p, outcome: p.known };
