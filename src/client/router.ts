@@ -37,7 +37,9 @@ function notIdempotent(op: PackedOp): boolean {
  * it its calls, and those queued behind it, move on to the next replica, and the node is marked
  * stalled. New calls skip a stalled node (it goes last in every preference list)
  * until a probe, sent every 200 ms, is answered again (half-open). Suspect members (gossip, streamed
- * by WatchTopology) go after alive ones too.
+ * by WatchTopology) go after alive ones too. The budget is there to reach another replica sooner:
+ * once every replica has been tried, attempts wait until the call's deadline (all nodes busy with
+ * large values, or the whole cluster frozen for a moment, must not fail calls whose deadline allows).
  */
 export class Router {
   #map: ClusterMap;
@@ -171,8 +173,13 @@ export class Router {
    * One attempt at node `id`, within its budget and the call's deadline. The connection answers every
    * operation with its kind's reply: the one place that is asserted.
    */
-  #send<O extends PackedOp>(id: string, op: O, deadlineMs: number): Promise<PackedReply<O>> {
-    return this.#connection(id).send(op, deadlineMs) as Promise<PackedReply<O>>;
+  #send<O extends PackedOp>(
+    id: string,
+    op: O,
+    deadlineMs: number,
+    patient = false,
+  ): Promise<PackedReply<O>> {
+    return this.#connection(id).send(op, deadlineMs, patient) as Promise<PackedReply<O>>;
   }
 
   /** An attempt at `id` ran out of its budget with the call's deadline still ahead: `id` stalls. */
@@ -233,7 +240,9 @@ export class Router {
           continue;
         }
         if (Date.now() >= deadlineMs) break;
-        const res = await this.#send(id, op, deadlineMs);
+        // Every replica was tried and none answered in time (all busy or paused): the budget only
+        // moved the call on to another, so from the second round on an attempt has its deadline.
+        const res = await this.#send(id, op, deadlineMs, round > 0);
         if (res[0] === Code.DEADLINE_EXCEEDED) this.#attemptTimedOut(id, deadlineMs);
         if (res[0] === Code.OK || !this.#shouldRetry(op, res)) return res;
         note(id, res);

@@ -88,6 +88,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   #queue: Item[] = [];
   #queueResolvers: ((r: Result) => void)[] = [];
   #queueDeadlines: number[] = [];
+  /** Whether each queued item waits for its deadline whatever the flight budget (see send). */
+  #queuePatient: boolean[] = [];
   /** Armed while items wait behind a full window: they must not outlive their own deadlines. */
   #queueTimer: NodeJS.Timeout | undefined;
   #flushScheduled = false;
@@ -117,8 +119,12 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     return n;
   }
 
-  /** Queues one item; resolves with its result by `deadlineMs` (absolute, Date.now() based) at the latest. */
-  send(item: Item, deadlineMs: number): Promise<Result> {
+  /**
+   * Queues one item; resolves with its result by `deadlineMs` (absolute, Date.now() based) at the
+   * latest. A `patient` item is given until its deadline whatever the flight budget, and so is the
+   * frame that carries it: for a caller with no other node left to try, moving on helps nothing.
+   */
+  send(item: Item, deadlineMs: number, patient = false): Promise<Result> {
     if (this.#closed) {
       return Promise.resolve(
         this.#codec.failure(Code.UNAVAILABLE, `connection to ${this.#peerName} is closed`),
@@ -128,6 +134,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       this.#queue.push(item);
       this.#queueResolvers.push(resolve);
       this.#queueDeadlines.push(deadlineMs);
+      this.#queuePatient.push(patient);
       if (this.#queue.length >= this.#maxItems && this.#inFlight.size < this.#maxFrames) this.#flush();
       else this.#scheduleFlush();
     });
@@ -154,9 +161,10 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       const items = this.#queue.splice(0, this.#frameLength());
       const resolvers = this.#queueResolvers.splice(0, items.length);
       const deadlines = this.#queueDeadlines.splice(0, items.length);
+      const patient = this.#queuePatient.splice(0, items.length).includes(true);
       let earliest = Infinity;
       for (const d of deadlines) if (d < earliest) earliest = d;
-      this.#sendFrame(items, resolvers, earliest);
+      this.#sendFrame(items, resolvers, earliest, patient);
     }
     this.#armQueueTimer();
   }
@@ -188,23 +196,21 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
 
   #expireQueued(): void {
     const now = Date.now();
-    const expired: ((r: Result) => void)[] = [];
-    for (let i = this.#queue.length - 1; i >= 0; i--) {
-      if (this.#queueDeadlines[i]! > now) continue;
-      expired.push(this.#queueResolvers[i]!);
-      this.#queue.splice(i, 1);
-      this.#queueResolvers.splice(i, 1);
-      this.#queueDeadlines.splice(i, 1);
-    }
+    const expired = this.#takeQueued((i) => this.#queueDeadlines[i]! <= now);
     const failure = this.#codec.failure(
       Code.DEADLINE_EXCEEDED,
       `${this.#peerName} was busy until the deadline; the call was never sent`,
     );
-    for (const resolve of expired.reverse()) resolve(failure);
+    for (const resolve of expired) resolve(failure);
     this.#armQueueTimer();
   }
 
-  #sendFrame(items: Item[], resolvers: ((r: Result) => void)[], deadlineMs: number): void {
+  #sendFrame(
+    items: Item[],
+    resolvers: ((r: Result) => void)[],
+    deadlineMs: number,
+    patient: boolean,
+  ): void {
     const frameId = this.#nextFrameId;
     this.#nextFrameId = this.#nextFrameId >= 0x7fffffff ? 1 : this.#nextFrameId + 1;
     let encoded: ReqFrame;
@@ -226,7 +232,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       answered: 0,
       timer: undefined,
       sentAtMs: nowMs,
-      budgetMs: this.#flightBudgetMs?.(bytes),
+      budgetMs: patient ? undefined : this.#flightBudgetMs?.(bytes),
       deadlineMs,
     };
     this.#arm(frameId, frame, nowMs);
@@ -315,16 +321,35 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
         `${this.#peerName} did not answer within ${Math.round(budgetMs)} ms`,
       ),
     );
-    const resolvers = this.#queueResolvers;
-    this.#queue = [];
-    this.#queueResolvers = [];
-    this.#queueDeadlines = [];
-    clearTimeout(this.#queueTimer);
     const failure = this.#codec.failure(
       Code.UNAVAILABLE,
       `${this.#peerName} stopped answering; the call was not sent`,
     );
-    for (const resolve of resolvers) resolve(failure);
+    // Patient items stay queued: they wait for their own deadlines.
+    for (const resolve of this.#takeQueued((i) => !this.#queuePatient[i])) resolve(failure);
+    this.#armQueueTimer();
+  }
+
+  /** Removes the queued items that `which` picks (by index); their resolvers, in queue order. */
+  #takeQueued(which: (index: number) => boolean): ((r: Result) => void)[] {
+    const taken: ((r: Result) => void)[] = [];
+    let kept = 0;
+    for (let i = 0; i < this.#queue.length; i++) {
+      if (which(i)) {
+        taken.push(this.#queueResolvers[i]!);
+        continue;
+      }
+      this.#queue[kept] = this.#queue[i]!;
+      this.#queueResolvers[kept] = this.#queueResolvers[i]!;
+      this.#queueDeadlines[kept] = this.#queueDeadlines[i]!;
+      this.#queuePatient[kept] = this.#queuePatient[i]!;
+      kept++;
+    }
+    this.#queue.length = kept;
+    this.#queueResolvers.length = kept;
+    this.#queueDeadlines.length = kept;
+    this.#queuePatient.length = kept;
+    return taken;
   }
 
   #settle(frameId: number, result: Result): void {
@@ -340,12 +365,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     for (const frameId of [...this.#inFlight.keys()])
       this.#settle(frameId, this.#codec.failure(code, message));
     if (this.#closed) {
-      const resolvers = this.#queueResolvers;
-      this.#queue = [];
-      this.#queueResolvers = [];
-      this.#queueDeadlines = [];
       clearTimeout(this.#queueTimer);
-      for (const resolve of resolvers) resolve(this.#codec.failure(code, message));
+      for (const resolve of this.#takeQueued(() => true)) resolve(this.#codec.failure(code, message));
     }
   }
 }

@@ -90,8 +90,9 @@ export class PackedConnection {
     return this.#stream.pending;
   }
 
-  send(op: PackedOp, deadlineMs: number): Promise<PackedResult> {
-    return this.#stream.send(op, deadlineMs);
+  /** See BatchedStream.send, `patient` included. */
+  send(op: PackedOp, deadlineMs: number, patient = false): Promise<PackedResult> {
+    return this.#stream.send(op, deadlineMs, patient);
   }
 
   close(): void {

@@ -483,3 +483,38 @@ describe('BatchedStream with large items', () => {
     ).to.deep.equal([0, 0, 0, 0]);
   });
 });
+
+describe('BatchedStream flight budget', () => {
+  it('fails a frame unanswered past its budget, and the items queued behind it without sending them', async () => {
+    const h = harness({ flightBudgetMs: 50, maxFramesInFlight: 1 });
+    const sent = h.batched.send('a', FAR());
+    await nextFrame(() => h.streams[0], h);
+    const queued = h.batched.send('b', FAR());
+    const [a, b] = await Promise.all([sent, queued]);
+    expect([a.code, a.message]).to.deep.equal([
+      Code.DEADLINE_EXCEEDED,
+      'node n2 did not answer within 50 ms',
+    ]);
+    expect([b.code, b.message]).to.deep.equal([
+      Code.UNAVAILABLE,
+      'node n2 stopped answering; the call was not sent',
+    ]);
+    expect(h.stream().written, 'b never went out').to.have.length(1);
+  });
+
+  it('gives a patient item, and the frame carrying it, until its deadline; a patient item queued behind a stall stays', async () => {
+    const h = harness({ flightBudgetMs: 30, maxFramesInFlight: 1 });
+    const impatient = h.batched.send('a', FAR());
+    const first = await nextFrame(() => h.streams[0], h);
+    const patientBehind = h.batched.send('b', FAR(), true);
+    expect((await impatient).code).to.equal(Code.DEADLINE_EXCEEDED);
+    // The window is free again: b goes out alone, with no budget.
+    const second = await nextFrame(() => h.streams[0], h);
+    expect([first.items, second.items]).to.deep.equal([['a'], ['b']]);
+    await new Promise((r) => setTimeout(r, 100));
+    h.stream().answer(second);
+    expect((await patientBehind).value, 'answered after 100 ms, past the 30 ms budget').to.equal('b!');
+    const late = h.batched.send('c', Date.now() + 60, true);
+    expect((await late).code, 'never past its own deadline').to.equal(Code.DEADLINE_EXCEEDED);
+  });
+});
