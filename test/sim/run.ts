@@ -201,6 +201,7 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
           initial: 0,
           ttlMs: 0,
           consistency: step.consistency,
+          ...(step.copies ? { requestId: `client-${id}` } : {}),
         };
         break;
       case 'cas':
@@ -217,7 +218,35 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
         };
         break;
     }
-    void callNode(cluster, node, op).then((outcome) => record(entry, outcome));
+    if (!step.copies) {
+      void callNode(cluster, node, op).then((outcome) => record(entry, outcome));
+      return;
+    }
+    // The client's retries: the first outcome that is not an error answers the call.
+    const others = cluster
+      .ids()
+      .filter((other) => other !== node)
+      .slice(0, step.copies);
+    const copies = [
+      callNode(cluster, node, op),
+      ...others.map(
+        (other) =>
+          new Promise<Outcome>((resolve) =>
+            time.at(time.now() + (step.retryAfterMs ?? 0), '<world>', () => {
+              void callNode(cluster, other, op).then(resolve);
+            }),
+          ),
+      ),
+    ];
+    // Acknowledged if any copy was; else unknown if any copy may have applied it.
+    void Promise.all(copies).then((outcomes) =>
+      record(
+        entry,
+        outcomes.find((o) => !(o instanceof RingCacheError)) ??
+          outcomes.find((o) => statusOf(o as RingCacheError) === 'unknown') ??
+          outcomes[0]!,
+      ),
+    );
   }
 
   function record(entry: HistoryEntry, outcome: Outcome): void {

@@ -22,6 +22,13 @@ export type SimStep =
       consistency: Consistency;
       /** incr: the delta. */
       delta?: number;
+      /**
+       * incr: the same request (one request id) sent again to this many other nodes, `retryAfterMs`
+       * after the first, as the SDK does when a replica is slow to answer: they forward it to the
+       * key's coordinator, so its copies can meet there.
+       */
+      copies?: number;
+      retryAfterMs?: number;
     }
   | { atMs: number; type: 'crash' | 'restart' | 'pause' | 'resume'; node: string }
   | { atMs: number; type: 'cut'; from: string; to: string }
@@ -216,6 +223,39 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
       durationMs: 20,
       steps: byTime(steps),
     })),
+  /**
+   * Increments retried by their client through the other replicas while the first attempt may still
+   * run (the SDK's failover past a slow node), with one node paused for a while: every copy of a
+   * request carries its id, and it must count once. At 76fb3f3 copies that met in one round at the
+   * coordinator were each applied.
+   */
+  'client-retries': () =>
+    fc
+      .tuple(
+        operations(ids(3), 600, { count: 80 }),
+        fc.array(
+          fc.record({
+            copies: fc.integer({ min: 1, max: 2 }),
+            retryAfterMs: fc.integer({ min: 0, max: 40 }),
+          }),
+          {
+            minLength: 80,
+            maxLength: 80,
+          },
+        ),
+        fc.constantFrom(...ids(3)),
+        fc.integer({ min: 0, max: 400 }),
+      )
+      .map(([ops, retries, paused, pauseAt]) => ({
+        scenario: 'client-retries',
+        cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 },
+        durationMs: 600,
+        steps: byTime([
+          ...ops.map((s, i) => (s.type === 'op' && s.kind === 'incr' ? { ...s, ...retries[i]! } : s)),
+          { atMs: pauseAt, type: 'pause', node: paused },
+          { atMs: pauseAt + 150, type: 'resume', node: paused },
+        ]),
+      })),
   /**
    * Issue 11 §1: a node that forwarded an incr moved on to the next replica after QUORUM_NOT_MET,
    * although the first one had applied it. A replica of the counter is SIGKILLed; until gossip declares it

@@ -30,6 +30,7 @@ describe('the simulator', function () {
     'pause',
     'skew',
     'rmw-any-coordinator',
+    'client-retries',
     'reforward-after-quorum',
     'sloppy-quorum',
     'restart-catch-up',
