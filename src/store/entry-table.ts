@@ -1,4 +1,5 @@
 import { RingCacheError } from '../errors';
+import { KeyIndex } from './key-index';
 import { FLAGS_MASK, NodeIds, SlotTable, TOMBSTONE_BIT, USED_BIT } from './slot-table';
 import type { StoreRecord, ValueFlags } from './types';
 import { heldBytesOf, LARGE_VALUE_BYTES, ValueArena } from './value-arena';
@@ -34,7 +35,7 @@ export class EntryTable {
   /** What the store may hold now: #maxBytes, less what the process needs beyond it (setLimit). */
   #limit: number;
   readonly #graceMs: number;
-  readonly #index = new Map<string, number>();
+  readonly #index = new KeyIndex();
   readonly #slots = new SlotTable();
   readonly #arena = new ValueArena();
   readonly #nodes = new NodeIds();
@@ -241,7 +242,7 @@ export class EntryTable {
     return { value: Buffer.alloc(0), flags, version: this.versionAt(slot), expiresAtMs, tombstone: true };
   }
 
-  /** [key, slot] for every entry; Map iterators tolerate writes between steps. */
+  /** [key, slot] for every entry; the iterator tolerates writes between steps. */
   entries(): IterableIterator<[string, number]> {
     return this.#index.entries();
   }
@@ -272,6 +273,11 @@ export class EntryTable {
   /** Bytes of the arena's Buffers: what the values really take, free cells included. */
   get arenaBytes(): number {
     return this.#arena.reservedBytes;
+  }
+
+  /** What the table takes in memory: the bytes it charges, plus the arena's free cells and spare chunks. */
+  get footprintBytes(): number {
+    return this.bytes + this.#arena.reservedBytes - this.#arena.liveBytes;
   }
 
   /**
