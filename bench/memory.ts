@@ -34,7 +34,14 @@ async function main(): Promise<void> {
     const cache = await RingCache.connect({ seeds: [config.nodes[0]!.address], timeoutMs: 10_000 });
     const value = Buffer.alloc(valueKb * 1024, 7);
     let peak = 0;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100);
+    let peakAtMs = 0;
+    const sampledFrom = Date.now();
+    const timeline: number[] = [];
+    const sampler = setInterval(() => {
+      const rss = rssMb(pid);
+      timeline.push(Math.round(rss));
+      if (rss > peak) [peak, peakAtMs] = [rss, Date.now() - sampledFrom];
+    }, 100);
     let next = 0;
     const total = keys * rounds;
     const loop = async () => {
@@ -43,15 +50,19 @@ async function main(): Promise<void> {
     process.stderr.write(
       `${total} sets of ${valueKb} KiB over ${keys} keys, max_memory ${maxMemoryMb} MiB\n`,
     );
+    const startedAt = Date.now();
     await Promise.all(Array.from({ length: 16 }, loop));
+    const seconds = (Date.now() - startedAt) / 1000;
     await new Promise((r) => setTimeout(r, 3000));
     clearInterval(sampler);
     const settled = rssMb(pid);
+    if (process.env.MEMORY_TIMELINE) process.stderr.write(`RSS every 100 ms (MiB): ${timeline.join(' ')}\n`);
     const metrics = await (await fetch(`http://${config.nodes[0]!.http}/metrics`)).text();
     const read = (name: string) =>
       Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0) / 2 ** 20;
     process.stderr.write(
-      `heap used ${read('ringcache_nodejs_heap_size_used_bytes').toFixed(0)} MiB, heap total ${read('ringcache_nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${read('ringcache_nodejs_external_memory_bytes').toFixed(0)} MiB, store bytes ${read('ringcache_store_bytes').toFixed(0)} MiB, arena ${read('ringcache_store_arena_bytes').toFixed(0)} MiB\n`,
+      `peak ${(peakAtMs / 1000).toFixed(1)} s into ${seconds.toFixed(1)} s of load; ${Math.round(total / seconds)} sets/s (${Math.round((total * valueKb) / 1024 / seconds)} MiB/s), guard: ${read('ringcache_memory_guard_collections_total') * 2 ** 20} collections, pressure ${read('ringcache_memory_pressure_bytes').toFixed(0)} MiB; ` +
+        `heap used ${read('ringcache_nodejs_heap_size_used_bytes').toFixed(0)} MiB, heap total ${read('ringcache_nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${read('ringcache_nodejs_external_memory_bytes').toFixed(0)} MiB, store bytes ${read('ringcache_store_bytes').toFixed(0)} MiB, arena ${read('ringcache_store_arena_bytes').toFixed(0)} MiB\n`,
     );
     await cache.close();
     console.log('| value size | max_memory | peak RSS | settled RSS |');

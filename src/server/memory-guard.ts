@@ -3,29 +3,40 @@ import { runInNewContext } from 'node:vm';
 import type { Logger } from '../observability/logger';
 
 /**
- * Keeps a node's RSS within its budget (issue 12 §6). Values live in the store's arena, but each
- * large request arrives in Buffers of its own (the gRPC message, its HTTP/2 chunks), and V8 frees
- * such external memory only when it next collects, which a heap as small as the arena leaves it
- * rarely needs: with 1 MiB values a node at max_memory 256 MiB settled at 480 MiB RSS. So every
- * `intervalMs` the guard compares RSS with the target:
- * - above it, it runs a full collection (cheap here: the heap holds little besides the store's typed
- *   arrays), at most once per `minGapMs`;
- * - still above it right after one, what the process needs beyond the store does not fit: the store
- *   is asked to hold that much less (`setPressure`, at most half of max_memory);
- * - while the store holds less, the pressure is given back step by step once RSS is well below the
- *   target (90%). A burst's garbage can keep RSS above that with no allocation to make V8 collect
- *   it, so the guard collects then too, at most once per `reclaimGapMs`: otherwise the store kept
- *   holding a quarter less for good after one burst of 1 MiB values.
+ * Keeps a node's RSS within its target (issue 12 §6), at its peaks as well as when it settles. RSS
+ * is the store's footprint (what it charges, plus the arena's free cells) and the rest of the
+ * process: V8, gRPC, the requests in flight and the garbage between collections. Values live in the
+ * store's arena, but each request arrives in Buffers of its own, and V8 frees such external memory
+ * only when it next collects (it lets about 64 MiB build up first). So every `intervalMs` the guard
+ * reads RSS and the store's footprint:
+ * - RSS above the target: it runs a full collection (cheap here: the heap holds little besides the
+ *   store's typed arrays), at most once per `minGapMs`;
+ * - the rest of the process (RSS less the footprint) at its highest over the last `windowMs` is what
+ *   the store must leave room for: the store holds max_memory less what that peak takes beyond
+ *   `target - max_memory` (`setPressure`, at most `maxPressureBytes`). So a store that fills up
+ *   never takes RSS past the target, even at the first fill, and once a burst's garbage has gone for
+ *   `windowMs` the store gets the room back. This is set, not added up: the rest of the process
+ *   does not depend on what the store holds, so the pressure cannot wind up while the store's
+ *   memory takes its time to come back (the arena compacts in steps);
+ * - while the store holds less and the rest of the process has grown since the last collection, the
+ *   guard also collects, at most once per `reclaimGapMs`: a burst's garbage can sit with no
+ *   allocation to make V8 collect it, and would hold the pressure up.
  */
 export interface MemoryGuardOptions {
   /** RSS the node should stay within, in bytes. */
   targetBytes: number;
+  /** limits.max_memory: what the store holds with no pressure. */
+  maxMemoryBytes: number;
+  /** What the store takes in memory now (Store.footprintBytes). */
+  storeFootprintBytes: () => number;
   /** Tells the store how many bytes below max_memory to stay. */
   setPressure?: (bytes: number) => void;
   /** Most pressure asked for (half of max_memory). */
   maxPressureBytes?: number;
   logger: Logger;
   intervalMs?: number;
+  /** How long a peak of the rest of the process keeps the store holding less. */
+  windowMs?: number;
   minGapMs?: number;
   /** Least time between collections run only to give pressure back. */
   reclaimGapMs?: number;
@@ -35,9 +46,9 @@ export interface MemoryGuardOptions {
   collect?: () => void;
 }
 
-/** The target for a store of `maxMemoryBytes`: 1.3 x, but never less than 80 MiB above it. */
+/** The target for a store of `maxMemoryBytes`: 1.3 x, but never less than 72 MiB above it. */
 export function rssTargetOf(maxMemoryBytes: number): number {
-  return Math.max(maxMemoryBytes * 1.3, maxMemoryBytes + 80 * 1024 * 1024);
+  return Math.max(maxMemoryBytes * 1.3, maxMemoryBytes + 72 * 1024 * 1024);
 }
 
 /** V8's gc(), without --expose-gc on the command line: the flag set at run time, read from a context. */
@@ -45,11 +56,21 @@ export function exposedGc(): (() => void) | undefined {
   try {
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('gc');
+    // Called without options: Node 20's V8 takes `{ type: 'major' }` for a scavenge.
     return typeof gc === 'function' ? (gc as () => void) : undefined;
   } catch {
     return undefined;
   }
 }
+
+/** The window's peak is kept per tenth of it. */
+const WINDOW_SLOTS = 10;
+
+/** Share of the target the guard aims at. */
+const AIM = 0.9;
+
+/** Pressure changes smaller than this are not passed on (each may make the store evict). */
+const PRESSURE_STEP_BYTES = 1024 * 1024;
 
 export class MemoryGuard {
   readonly #opts: Required<Omit<MemoryGuardOptions, 'setPressure' | 'collect'>> &
@@ -58,15 +79,21 @@ export class MemoryGuard {
   #timer: NodeJS.Timeout | undefined;
   #gc: (() => void) | undefined;
   #lastGcAt = 0;
-  #lastReclaimAt = 0;
-  /** Collections the guard ran: a metric. */
+  /** The rest of the process right after the last full collection: what garbage comes on top of. */
+  #restAfterGc = 0;
+  /** The rest of the process at its highest in each slot of the window: [slot, bytes]. */
+  readonly #peaks: [number, number][] = [];
+  /** Full collections the guard ran: a metric. */
   collections = 0;
   /** Bytes the store is asked to stay below max_memory: a metric. */
   pressureBytes = 0;
+  /** RSS less the store's footprint at the last check: a metric. */
+  restBytes = 0;
 
   constructor(opts: MemoryGuardOptions) {
     this.#opts = {
-      intervalMs: 250,
+      intervalMs: 50,
+      windowMs: 10_000,
       minGapMs: 500,
       reclaimGapMs: 2000,
       maxPressureBytes: Infinity,
@@ -89,41 +116,59 @@ export class MemoryGuard {
   }
 
   #check(): void {
-    const target = this.#opts.targetBytes;
-    let rss = this.#opts.readRss();
+    const o = this.#opts;
+    let rss = o.readRss();
     const now = Date.now();
-    if (rss <= target) {
-      if (this.pressureBytes === 0) return;
-      if (rss >= target * 0.9 && this.#gc && now - this.#lastReclaimAt >= this.#opts.reclaimGapMs) {
-        this.#lastReclaimAt = now;
-        this.#collect();
-        rss = this.#opts.readRss();
-      }
-      // Well below: give the store back a step of what it was asked to hold less.
-      if (rss < target * 0.9) this.#pressure(this.pressureBytes - target * 0.02);
-      return;
+    if (rss > o.targetBytes && now - this.#lastGcAt >= o.minGapMs) rss = this.#collect(now);
+    else if (
+      this.pressureBytes > 0 &&
+      rss - o.storeFootprintBytes() > this.#restAfterGc + o.targetBytes * 0.02 &&
+      now - this.#lastGcAt >= o.reclaimGapMs
+    ) {
+      rss = this.#collect(now);
     }
-    if (now - this.#lastGcAt < this.#opts.minGapMs) return;
-    this.#lastGcAt = now;
-    if (this.#gc) {
-      this.#collect();
-      rss = this.#opts.readRss();
+    this.restBytes = Math.max(0, rss - o.storeFootprintBytes());
+    const peak = this.#peakOfRest(now, this.restBytes);
+    // Aimed a little under the target: the arena's free cells, and the RSS that grows between two
+    // reads, come on top of what is counted.
+    const allowed = o.targetBytes * AIM - o.maxMemoryBytes;
+    const wanted = Math.min(o.maxPressureBytes, Math.max(0, peak - allowed));
+    if (
+      Math.abs(wanted - this.pressureBytes) >= PRESSURE_STEP_BYTES ||
+      (wanted === 0 && this.pressureBytes > 0)
+    ) {
+      this.#pressure(wanted);
     }
-    if (rss > target) this.#pressure(this.pressureBytes + (rss - target));
   }
 
-  #collect(): void {
+  /** Records `rest` in its slot of the window (a tenth of it); the highest of the window. */
+  #peakOfRest(now: number, rest: number): number {
+    const slot = Math.floor((now * WINDOW_SLOTS) / this.#opts.windowMs);
+    const last = this.#peaks[this.#peaks.length - 1];
+    if (last && last[0] === slot) last[1] = Math.max(last[1], rest);
+    else this.#peaks.push([slot, rest]);
+    while (this.#peaks[0]![0] <= slot - WINDOW_SLOTS) this.#peaks.shift();
+    let peak = 0;
+    for (const [, bytes] of this.#peaks) if (bytes > peak) peak = bytes;
+    return peak;
+  }
+
+  /** A full collection; RSS after it. */
+  #collect(now: number): number {
+    this.#lastGcAt = now;
     this.collections++;
-    this.#gc!();
+    this.#gc?.();
+    const rss = this.#opts.readRss();
+    this.#restAfterGc = rss - this.#opts.storeFootprintBytes();
+    return rss;
   }
 
   #pressure(bytes: number): void {
-    const next = Math.min(this.#opts.maxPressureBytes, Math.max(0, Math.round(bytes)));
-    if (next === this.pressureBytes) return;
-    if (next > this.pressureBytes) {
+    const next = Math.round(bytes);
+    if (next > this.pressureBytes + 16 * PRESSURE_STEP_BYTES) {
       this.#opts.logger.info(
-        { pressureBytes: next, targetBytes: this.#opts.targetBytes },
-        'RSS above its target after a collection: the store holds less',
+        { pressureBytes: next, targetBytes: this.#opts.targetBytes, restBytes: this.restBytes },
+        'the process beyond the store needs more room: the store holds less',
       );
     }
     this.pressureBytes = next;

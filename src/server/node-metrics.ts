@@ -153,15 +153,21 @@ export function nodeMetrics(
     },
     {
       name: 'ringcache_memory_guard_collections_total',
-      help: 'Full collections the memory guard ran because RSS was above its target',
+      help: 'Full collections the memory guard ran: RSS above its target, or garbage holding the store down',
       type: 'counter',
       read: () => src.memoryGuard.collections,
     },
     {
       name: 'ringcache_memory_pressure_bytes',
-      help: 'Bytes the store holds less than limits.max_memory because RSS was above its target',
+      help: 'Bytes the store holds less than limits.max_memory, so that RSS stays within its target',
       type: 'gauge',
       read: () => src.memoryGuard.pressureBytes,
+    },
+    {
+      name: 'ringcache_memory_rest_bytes',
+      help: 'RSS beyond what the store takes (V8, gRPC, requests in flight, garbage)',
+      type: 'gauge',
+      read: () => src.memoryGuard.restBytes,
     },
     {
       name: 'ringcache_hints_handed_off_total',

@@ -315,6 +315,11 @@ export class Store {
     return this.#entries.limit;
   }
 
+  /** What the store takes in memory now: what it charges, plus the arena's free cells (memory-guard.ts). */
+  get footprintBytes(): number {
+    return this.#entries.footprintBytes;
+  }
+
   /**
    * Deletes every live key that starts with `prefix` (every key for ''): a tombstone each, with a new
    * version, as delete() writes. Returns how many. For Cluster/Flush and the Keyv adapter's clear().

@@ -92,6 +92,8 @@ export class ValueArena {
   readonly #spareLarge = new Map<number, Buffer[]>();
   #spareLargeBytes = 0;
   #reservedBytes = 0;
+  /** Bytes of the cells (and large chunks) that hold values now. */
+  #liveBytes = 0;
   /** Per chunk id: its size class, or NO_CLASS. */
   readonly #chunkClass = new Int16Array(MAX_CHUNKS).fill(NO_CLASS);
   /** Per chunk id of a size class: cells in use. */
@@ -105,12 +107,22 @@ export class ValueArena {
     return this.#reservedBytes;
   }
 
+  /** Bytes of the cells and large chunks holding values: reservedBytes less what is free. */
+  get liveBytes(): number {
+    return this.#liveBytes;
+  }
+
   /** An address for `len` bytes. Length 0 needs no storage: its address is 0 and is never read. */
   alloc(len: number): number {
     if (len === 0) return 0;
-    if (len > LARGE_VALUE_BYTES) return this.#largeChunk(len) * CHUNK_ADDR_SPAN;
+    if (len > LARGE_VALUE_BYTES) {
+      const id = this.#largeChunk(len);
+      this.#liveBytes += this.#chunks[id]!.length;
+      return id * CHUNK_ADDR_SPAN;
+    }
     const index = sizeClassOf(len);
     const c = (this.#classes[index] ??= new SizeClass(cellBytesOf(index)));
+    this.#liveBytes += c.cellBytes;
     let addr: number;
     if (c.freeCount > 0) addr = c.free[--c.freeCount]!;
     else {
@@ -127,6 +139,7 @@ export class ValueArena {
     if (len > LARGE_VALUE_BYTES) {
       const id = addr >>> OFFSET_BITS;
       const chunk = this.#chunks[id]!;
+      this.#liveBytes -= chunk.length;
       if (this.#spareLargeBytes + chunk.length > SPARE_LARGE_BYTES) {
         this.#releaseChunk(id);
         return;
@@ -141,6 +154,7 @@ export class ValueArena {
     }
     const id = addr >>> OFFSET_BITS;
     this.#liveCells[id]!--;
+    this.#liveBytes -= cellBytesOf(sizeClassOf(len));
     if (this.#moving[id] === 1) return; // its chunk is released once emptied: the cell is not reused
     const c = this.#classes[sizeClassOf(len)]!;
     if (c.freeCount === c.free.length) {

@@ -179,6 +179,30 @@ describe('Store arena compaction (issue 12 §6)', () => {
     expect(store.stats().arenaBytes).to.be.at.most(held * 4096 * (1 + 1 / 8) + MiB);
   });
 
+  it('counts in its footprint what it charges plus the free cells its arena still holds', () => {
+    const { store, keys } = filled(16 * MiB);
+    const full = store.stats();
+    expect(store.footprintBytes, 'no free cells yet: within one chunk carved ahead').to.be.within(
+      full.bytes,
+      full.bytes + MiB,
+    );
+    let deleted = 0;
+    for (let i = 0; i < keys; i += 2) {
+      if (store.get(`k${i}`) === undefined) continue;
+      store.delete(`k${i}`);
+      deleted++;
+    }
+    const half = store.stats();
+    // Deleted values leave their cells free until a sweep compacts them: memory the process still has.
+    expect(deleted).to.be.above(1000);
+    expect(half.arenaBytes).to.equal(full.arenaBytes);
+    expect(store.footprintBytes - half.bytes).to.be.within(deleted * 4096, deleted * 4096 + MiB);
+    for (let i = 0; i < 10; i++) store.sweep();
+    expect(store.footprintBytes - store.stats().bytes, 'compacted').to.be.at.most(
+      store.stats().bytes / 8 + MiB,
+    );
+  });
+
   it('keeps a store that holds what its arena holds as it is', () => {
     const { store } = filled(16 * MiB);
     const before = store.stats().arenaBytes;
