@@ -66,6 +66,12 @@ export function nodeMetrics(
       type: 'gauge',
       read: stat('arenaBytes'),
     },
+    {
+      name: 'ringcache_store_table_bytes',
+      help: 'Bytes of the slot table (one row per entry), grown in place',
+      type: 'gauge',
+      read: stat('tableBytes'),
+    },
     { name: 'ringcache_store_max_bytes', help: 'limits.max_memory', type: 'gauge', read: stat('maxBytes') },
     {
       name: 'ringcache_store_tombstones',

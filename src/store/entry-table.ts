@@ -275,6 +275,11 @@ export class EntryTable {
     return this.#arena.reservedBytes;
   }
 
+  /** Bytes of the slot table's rows and version column. */
+  get tableBytes(): number {
+    return this.#slots.bufferBytes;
+  }
+
   /** What the table takes in memory: the bytes it charges, plus the arena's free cells and spare chunks. */
   get footprintBytes(): number {
     return this.bytes + this.#arena.reservedBytes - this.#arena.liveBytes;

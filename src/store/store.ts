@@ -358,6 +358,7 @@ export class Store {
       bytes: e.bytes,
       maxBytes: this.#maxBytes,
       arenaBytes: e.arenaBytes,
+      tableBytes: e.tableBytes,
       tombstones: e.tombstones,
       versionsRefused: this.#versionsRefused,
     };

@@ -35,6 +35,8 @@ export interface StoreStats {
   maxBytes: number;
   /** Bytes the value arena holds in Buffers, free cells included (compaction gives the excess back). */
   arenaBytes: number;
+  /** Bytes of the slot table's rows, in buffers V8 counts in neither its heap nor its external memory. */
+  tableBytes: number;
   tombstones: number;
   /** Records refused because their version was too far ahead of this node's clock. */
   versionsRefused: number;
