@@ -10,7 +10,8 @@ import type { Logger } from '../observability/logger';
  * only when it next collects (it lets about 64 MiB build up first). So every `intervalMs` the guard
  * reads RSS and the store's footprint:
  * - RSS above the target: it runs a full collection (cheap here: the heap holds little besides the
- *   store's typed arrays), at most once per `minGapMs`;
+ *   store's typed arrays), at most once per `minGapMs`; above 90% of it, at most once per twenty
+ *   times what the last one took, since with small values the heap does hold every key;
  * - the rest of the process (RSS less the footprint) at its highest over the last `windowMs` is what
  *   the store must leave room for: the store holds max_memory less what that peak takes beyond
  *   `target - max_memory` (`setPressure`, at most `maxPressureBytes`). So a store that fills up
@@ -46,9 +47,13 @@ export interface MemoryGuardOptions {
   collect?: () => void;
 }
 
-/** The target for a store of `maxMemoryBytes`: 1.3 x, but never less than 72 MiB above it. */
+/**
+ * The target for a store of `maxMemoryBytes`: 1.3 x, but never less than 72 MiB above it, nor less
+ * than 160 MiB in all: an idle node takes about 75 MiB of its own, which a small store cannot cover.
+ */
 export function rssTargetOf(maxMemoryBytes: number): number {
-  return Math.max(maxMemoryBytes * 1.3, maxMemoryBytes + 72 * 1024 * 1024);
+  const MiB = 1024 * 1024;
+  return Math.max(maxMemoryBytes * 1.3, maxMemoryBytes + 72 * MiB, 160 * MiB);
 }
 
 /** V8's gc(), without --expose-gc on the command line: the flag set at run time, read from a context. */
@@ -79,6 +84,8 @@ export class MemoryGuard {
   #timer: NodeJS.Timeout | undefined;
   #gc: (() => void) | undefined;
   #lastGcAt = 0;
+  /** How long the last full collection took, in ms. */
+  #lastGcMs = 0;
   /** The rest of the process right after the last full collection: what garbage comes on top of. */
   #restAfterGc = 0;
   /** The rest of the process at its highest in each slot of the window: [slot, bytes]. */
@@ -119,8 +126,14 @@ export class MemoryGuard {
     const o = this.#opts;
     let rss = o.readRss();
     const now = Date.now();
-    if (rss > o.targetBytes && now - this.#lastGcAt >= o.minGapMs) rss = this.#collect(now);
-    else if (
+    const sinceGc = now - this.#lastGcAt;
+    if (rss > o.targetBytes && sinceGc >= o.minGapMs) rss = this.#collect(now);
+    else if (rss > o.targetBytes * AIM && sinceGc >= Math.max(o.minGapMs, 20 * this.#lastGcMs)) {
+      // Near the target: old-generation garbage (small values' keys and requests) would otherwise
+      // build up for tens of seconds before V8 collects it. Spaced so that the guard's collections
+      // take at most ~5% of a core.
+      rss = this.#collect(now);
+    } else if (
       this.pressureBytes > 0 &&
       rss - o.storeFootprintBytes() > this.#restAfterGc + o.targetBytes * 0.02 &&
       now - this.#lastGcAt >= o.reclaimGapMs
@@ -157,7 +170,9 @@ export class MemoryGuard {
   #collect(now: number): number {
     this.#lastGcAt = now;
     this.collections++;
+    const startedAt = performance.now();
     this.#gc?.();
+    this.#lastGcMs = performance.now() - startedAt;
     const rss = this.#opts.readRss();
     this.#restAfterGc = rss - this.#opts.storeFootprintBytes();
     return rss;

@@ -84,7 +84,7 @@ export class CacheNode {
     this.#log = opts.logger.child({ node: self.id });
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 3000;
     const clusterToken = this.#clusterToken;
-    // RSS within 1.3 x max_memory (or max_memory + 72 MiB, the process's own part): memory-guard.ts.
+    // RSS within 1.3 x max_memory (more for small stores: the process's own part): memory-guard.ts.
     const maxMemory = opts.config.limits.maxMemoryBytes;
     this.#memoryGuard = new MemoryGuard({
       targetBytes: rssTargetOf(maxMemory),

@@ -32,10 +32,11 @@ function guardOf(
 }
 
 describe('MemoryGuard (issue 12 §6)', () => {
-  it('targets 1.3 x max_memory, and at least max_memory + 72 MiB for small stores', () => {
+  it('targets 1.3 x max_memory, and for small stores at least max_memory + 72 MiB and 160 MiB', () => {
     expect(rssTargetOf(1024 * MiB)).to.equal(1.3 * 1024 * MiB);
     expect(rssTargetOf(256 * MiB)).to.equal(1.3 * 256 * MiB);
-    expect(rssTargetOf(64 * MiB)).to.equal(136 * MiB);
+    expect(rssTargetOf(128 * MiB)).to.equal(200 * MiB);
+    expect(rssTargetOf(64 * MiB)).to.equal(160 * MiB);
   });
 
   it('collects when RSS is above its target, at most once per gap', async () => {
@@ -111,6 +112,27 @@ describe('MemoryGuard (issue 12 §6)', () => {
     }
   });
 
+  it('collects when RSS nears the target, spaced by twenty times what a collection takes', async () => {
+    const m = { footprint: 100 * MiB, rest: 85 * MiB, garbage: 0 }; // 185 MiB: past 90% of 200
+    const { guard } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 150 * MiB,
+      minGapMs: 10,
+      ...modelProcess(m),
+      collect: () => {
+        const until = performance.now() + 5;
+        while (performance.now() < until); // a collection of 5 ms: one per 100 ms at most
+      },
+    });
+    guard.start();
+    try {
+      await new Promise((r) => setTimeout(r, 330));
+      expect(guard.collections).to.be.within(2, 4);
+    } finally {
+      guard.stop();
+    }
+  });
+
   it('does not add up pressure while the store is slow to give memory back', async () => {
     // The store evicts, but its arena's memory comes back only later: the footprint stays.
     const m = { footprint: 150 * MiB, rest: 80 * MiB, garbage: 0 };
@@ -133,7 +155,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
   // At 631fbf0 a burst of 1 MiB values left 54 MiB of garbage that no allocation made V8 collect,
   // and the store held a quarter less than max_memory for good.
   it('collects garbage left after a burst while the store holds less, and then gives the pressure back', async () => {
-    const m = { footprint: 100 * MiB, rest: 90 * MiB, garbage: 0 };
+    const m = { footprint: 60 * MiB, rest: 90 * MiB, garbage: 0 }; // RSS 150 MiB: under 90% of the target
     const { guard } = guardOf({
       targetBytes: 200 * MiB,
       maxMemoryBytes: 150 * MiB,
