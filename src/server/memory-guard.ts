@@ -125,22 +125,26 @@ export class MemoryGuard {
   #check(): void {
     const o = this.#opts;
     let rss = o.readRss();
+    // A collection frees garbage, never the store's memory: one read of the footprint serves.
+    const footprint = o.storeFootprintBytes();
     const now = Date.now();
     const sinceGc = now - this.#lastGcAt;
-    if (rss > o.targetBytes && sinceGc >= o.minGapMs) rss = this.#collect(now);
+    if (!this.#gc) {
+      // Nothing to collect with: the pressure alone keeps RSS within the target.
+    } else if (rss > o.targetBytes && sinceGc >= o.minGapMs) rss = this.#collect(now, footprint);
     else if (rss > o.targetBytes * AIM && sinceGc >= Math.max(o.minGapMs, 20 * this.#lastGcMs)) {
       // Near the target: old-generation garbage (small values' keys and requests) would otherwise
       // build up for tens of seconds before V8 collects it. Spaced so that the guard's collections
       // take at most ~5% of a core.
-      rss = this.#collect(now);
+      rss = this.#collect(now, footprint);
     } else if (
       this.pressureBytes > 0 &&
-      rss - o.storeFootprintBytes() > this.#restAfterGc + o.targetBytes * 0.02 &&
-      now - this.#lastGcAt >= o.reclaimGapMs
+      rss - footprint > this.#restAfterGc + o.targetBytes * 0.02 &&
+      sinceGc >= o.reclaimGapMs
     ) {
-      rss = this.#collect(now);
+      rss = this.#collect(now, footprint);
     }
-    this.restBytes = Math.max(0, rss - o.storeFootprintBytes());
+    this.restBytes = Math.max(0, rss - footprint);
     const peak = this.#peakOfRest(now, this.restBytes);
     // Aimed a little under the target: the arena's free cells, and the RSS that grows between two
     // reads, come on top of what is counted.
@@ -167,14 +171,14 @@ export class MemoryGuard {
   }
 
   /** A full collection; RSS after it. */
-  #collect(now: number): number {
+  #collect(now: number, footprint: number): number {
     this.#lastGcAt = now;
     this.collections++;
     const startedAt = performance.now();
-    this.#gc?.();
+    this.#gc!();
     this.#lastGcMs = performance.now() - startedAt;
     const rss = this.#opts.readRss();
-    this.#restAfterGc = rss - this.#opts.storeFootprintBytes();
+    this.#restAfterGc = rss - footprint;
     return rss;
   }
 
