@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { formatViolations } from './checkers';
 import { explore } from './explore';
 import { runSchedule } from './run';
-import { SCENARIOS, type SimSchedule } from './schedule';
+import { GREEN_SCENARIOS, SCENARIOS, type SimSchedule } from './schedule';
 import { SimCluster } from './sim-cluster';
 
 /**
@@ -24,18 +24,9 @@ describe('the simulator', function () {
   // rmw-any-coordinator and reforward-after-quorum reproduced issue 11 §1 (seed 1, at a2650cf).
   // sloppy-quorum reproduced issue 11 §5 (seed 1, at a2650cf); restart-catch-up fails 15 of its
   // first 20 seeds (staleReads) with the catching-up state turned off (issue 11 §2).
-  for (const scenario of [
-    'happy',
-    'crash',
-    'pause',
-    'skew',
-    'rmw-any-coordinator',
-    'client-retries',
-    'reforward-after-quorum',
-    'sloppy-quorum',
-    'restart-catch-up',
-    'join-moves-keys',
-  ]) {
+  // Every green scenario: five of them (coordinator-failover to paused-past-hints) had been left out
+  // of this list, so CI never ran them; 100 seeds of all fifteen take about 35 s.
+  for (const scenario of Object.keys(GREEN_SCENARIOS)) {
     it(`keeps every promise in ${SEEDS} seeds of the '${scenario}' scenario`, async () => {
       const report = await explore(scenario, 1, SEEDS, undefined, 20_000);
       const failed = report.failures.map(
