@@ -3,6 +3,7 @@ import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
+import { askReplica } from './ask-replica';
 import { copyHolders } from './copy-holders';
 import { recordToGetResult } from './local-ops';
 import type { Outcome } from './operation';
@@ -82,8 +83,10 @@ export class QuorumReader {
         }
         if (outstanding === 0) resolveAll(copies);
       };
+      const clock = this.#view.scheduler;
       for (const replica of replicas) {
-        void this.#view.transport.read(replica, key, deadlineMs).then((out) => {
+        const read = () => this.#view.transport.read(replica, key, deadlineMs);
+        void askReplica(clock, deadlineMs, read, () => answered).then((out) => {
           outstanding--;
           if (!(out instanceof RingCacheError)) copies.push({ replica, record: out });
           check();

@@ -5,6 +5,7 @@ import { compareVersions, type Version } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
 import type { Lookup } from '../peer-transport';
 import type { BallotFence } from './ballots';
+import { askReplica } from './ask-replica';
 import { copyHolders } from './copy-holders';
 import { applyLocal } from './local-ops';
 import type { Outcome, OperationResult, ReadModifyWrite } from './operation';
@@ -12,8 +13,6 @@ import { requiredReplicas, type ReplicationSettings } from './quorum';
 import type { ReplicaWriter } from './replica-write';
 import type { AppliedRequest, RequestLog } from './request-log';
 
-/** Pause before asking again a replica whose connection failed at once (refused, reconnecting). */
-const LOOKUP_RETRY_MS = 50;
 /** A round that met a higher ballot starts over after a random pause in this range (no lockstep). */
 const CONTENDED_BACKOFF_MS = [5, 30] as const;
 
@@ -315,17 +314,10 @@ export class ReadModifyWriter {
         }
       };
       const ask = (replica: string) => {
-        void this.#view.transport.lookup(replica, key, { ballot, requestIds }, deadlineMs).then((found) => {
+        const lookup = () => this.#view.transport.lookup(replica, key, { ballot, requestIds }, deadlineMs);
+        void askReplica(clock, deadlineMs, lookup, () => done).then((found) => {
           if (done) return;
-          if (found instanceof RingCacheError) {
-            // A connection refused or still coming up fails at once: ask again while time is left,
-            // so a replica that is merely reconnecting still answers in time.
-            const retryAtMs = clock.now() + LOOKUP_RETRY_MS;
-            if (found.code === 'UNAVAILABLE' && retryAtMs < deadlineMs) {
-              clock.setTimeout(() => done || ask(replica), LOOKUP_RETRY_MS);
-              return;
-            }
-          } else answered(found);
+          if (!(found instanceof RingCacheError)) answered(found);
           if (granted >= needed) return finish('granted');
           if (--outstanding + granted >= needed) return;
           if (refused > 0) return finish('contended');

@@ -1,0 +1,35 @@
+import { RingCacheError } from '../../errors';
+import type { Scheduler } from '../membership/types';
+
+/** Pause before asking again a replica whose connection failed at once (refused, reconnecting). */
+export const RETRY_UNAVAILABLE_MS = 50;
+
+/**
+ * `call` once, and again every RETRY_UNAVAILABLE_MS while it fails UNAVAILABLE and its deadline
+ * leaves time. A connection refused or still coming up fails at once: a peer's process just
+ * started, or its channel waits in grpc-js's reconnect backoff (up to seconds after the peer was
+ * down, while the peer already serves). Asked again, such a replica answers in time instead of
+ * counting as down. `done` ends the retries early (the caller has what it needs): the last failure
+ * is then the answer.
+ */
+export function askReplica<T>(
+  clock: Scheduler,
+  deadlineMs: number,
+  call: () => Promise<T | RingCacheError>,
+  done: () => boolean = () => false,
+): Promise<T | RingCacheError> {
+  return new Promise((resolve) => {
+    const attempt = () => {
+      void call().then((out) => {
+        const again =
+          out instanceof RingCacheError &&
+          out.code === 'UNAVAILABLE' &&
+          clock.now() + RETRY_UNAVAILABLE_MS < deadlineMs &&
+          !done();
+        if (again) clock.setTimeout(attempt, RETRY_UNAVAILABLE_MS);
+        else resolve(out);
+      });
+    };
+    attempt();
+  });
+}
