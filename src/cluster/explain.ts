@@ -2,6 +2,7 @@ import { RingCacheError } from '../errors';
 import type { Store } from '../store/store';
 import type { StoreRecord } from '../store/types';
 import type { ClusterView } from './cluster-view';
+import { askReplica } from './replication/ask-replica';
 import type { MemberState } from './membership/types';
 import type { MemberView } from './ring-change/topology';
 
@@ -51,23 +52,12 @@ export async function explainKey(
   return { key, position: ring.hashOf(key), epoch: view.epoch(), replicas };
 }
 
-/** Pause before asking again a replica whose connection failed at once (refused, reconnecting). */
-const RETRY_MS = 50;
-
-/**
- * A replica's copy; a connection that is still (re)connecting fails at once, so it is asked again
- * while time is left, as a read-modify-write's prepare does.
- */
-async function readCopy(
+/** A replica's copy, asked again while its connection is still (re)connecting (askReplica). */
+function readCopy(
   view: ClusterView,
   id: string,
   key: string,
   deadlineMs: number,
 ): Promise<StoreRecord | undefined | RingCacheError> {
-  for (;;) {
-    const found = await view.transport.read(id, key, deadlineMs);
-    if (!(found instanceof RingCacheError) || found.code !== 'UNAVAILABLE') return found;
-    if (view.scheduler.now() + RETRY_MS >= deadlineMs) return found;
-    await new Promise<void>((resume) => view.scheduler.setTimeout(resume, RETRY_MS));
-  }
+  return askReplica(view.scheduler, deadlineMs, () => view.transport.read(id, key, deadlineMs));
 }
