@@ -154,9 +154,9 @@ export class ValueArena {
     }
     const id = addr >>> OFFSET_BITS;
     this.#liveCells[id]!--;
-    this.#liveBytes -= cellBytesOf(sizeClassOf(len));
-    if (this.#moving[id] === 1) return; // its chunk is released once emptied: the cell is not reused
     const c = this.#classes[sizeClassOf(len)]!;
+    this.#liveBytes -= c.cellBytes;
+    if (this.#moving[id] === 1) return; // its chunk is released once emptied: the cell is not reused
     if (c.freeCount === c.free.length) {
       const grown = new Uint32Array(c.free.length * 2);
       grown.set(c.free);
