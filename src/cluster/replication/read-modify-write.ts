@@ -10,7 +10,7 @@ import { copyHolders } from './copy-holders';
 import { applyLocal } from './local-ops';
 import type { Outcome, OperationResult, ReadModifyWrite } from './operation';
 import { requiredReplicas, type ReplicationSettings } from './quorum';
-import type { ReplicaWriter } from './replica-write';
+import type { ReplicaWriter, WriteAcks } from './replica-write';
 import type { AppliedRequest, RequestLog } from './request-log';
 
 /** A round that met a higher ballot starts over after a random pause in this range (no lockstep). */
@@ -25,6 +25,11 @@ interface Pending {
   resolve: (outcome: Outcome) => void;
   /** Its outcome when it was applied before (a retry): it is not applied again. */
   known?: OperationResult;
+  /**
+   * How many replicas that answered this round's prepare (this node included, unless it catches
+   * up) hold the request's outcome: each accepted the write that carried it. Set by #prepare.
+   */
+  knownBy: number;
 }
 
 /** An operation of a round and what it came to. */
@@ -96,7 +101,7 @@ export class ReadModifyWriter {
       return local.result;
     }
     return new Promise<Outcome>((resolve) => {
-      const pending: Pending = { op, deadlineMs, resolve, known };
+      const pending: Pending = { op, deadlineMs, resolve, known, knownBy: 0 };
       const waiting = this.#queued.get(op.key);
       if (waiting) return void waiting.push(pending);
       this.#queued.set(op.key, []);
@@ -190,22 +195,28 @@ export class ReadModifyWriter {
     deadlineMs: number,
   ): Promise<void> {
     const now = this.#view.scheduler.now();
-    const applied: AppliedRequest[] = [];
-    let lastWriter: { done: Done; outcome: OperationResult } | undefined;
+    /** The operations this round applies for the first time, by request id; the last that wrote. */
+    const fresh = new Map<string, Done>();
+    let lastWriter: Done | undefined;
+    /** Copies of a request applied earlier in this batch, each with the one it copies. */
+    const copies: { d: Done; of: Done }[] = [];
     const done = batch.map((p, i): Done => {
       // Copies of one request (a caller's retry through another node, forwarded here) can ride one
       // round, or the next before this one ended: their outcome is looked up now, not on arrival.
       p.known ??= this.#requests.get(p.op.requestId, key, now);
-      if (p.known) {
-        applied.push({ id: p.op.requestId, outcome: p.known });
-        return { p, outcome: p.known };
+      if (p.known) return { p, outcome: p.known };
+      const original = fresh.get(p.op.requestId);
+      if (original) {
+        // Its outcome is the original's, as it stands once the round ends (its version may change).
+        const d = { p, outcome: original.outcome };
+        copies.push({ d, of: original });
+        return d;
       }
       try {
         const local = applyLocal(this.#store, p.op, versions[i]);
-        applied.push({ id: p.op.requestId, outcome: local.result });
-        this.#requests.remember(key, { id: p.op.requestId, outcome: local.result }, now);
         const d = { p, outcome: local.result };
-        if (local.written) lastWriter = { done: d, outcome: local.result };
+        fresh.set(p.op.requestId, d);
+        if (local.written) lastWriter = d;
         return d;
       } catch (err) {
         if (err instanceof RingCacheError) return { p, outcome: err };
@@ -213,23 +224,60 @@ export class ReadModifyWriter {
       }
     });
     const record = this.#store.readRecord(key);
-    // Nothing written and nothing to settle (a cas that conflicted, a touch of an absent key).
-    if (!record || (!lastWriter && !batch.some((p) => p.known))) {
+    if (!record) {
+      // Nothing held (an increment that expired at once): nothing to send.
+      this.#remember(key, fresh, now);
       for (const d of done) d.p.resolve(d.outcome);
       return;
     }
-    // The record ends the round at the ballot, whatever wrote last: the last writer reports it.
+    const w = this.#writeQuorum(batch);
+    // A retry (a known request) is answered with its first outcome, version included, and writes
+    // nothing new when W of the replicas that answered the prepare hold its outcome: each of them
+    // accepted the write that carried it, so it is durable, and any later prepare (N - W + 1
+    // replicas) meets one that knows it. Restamping the record at this round's ballot would report a
+    // version the caller never saw (its next cas on the version it was told would conflict) and
+    // stream a change that never happened. Otherwise (the first round missed its quorum) the record
+    // is accepted again at the ballot below, with the requests, as CASPaxos completes a value it read.
+    if (!lastWriter && batch.every((p) => !p.known || p.knownBy >= w)) {
+      this.#remember(key, fresh, now);
+      for (const d of done) d.p.resolve(d.outcome);
+      return;
+    }
+    // The record ends the round at the ballot, whatever wrote last: the last writer reports it, and
+    // a retry of it is answered with that same version.
     if (compareVersions(record.version, ballot) !== 0) {
       this.#store.applyRecord(key, { ...record, version: ballot });
-      if (lastWriter) lastWriter.done.outcome = withVersion(lastWriter.outcome, ballot);
+      if (lastWriter) lastWriter.outcome = withVersion(lastWriter.outcome, ballot);
     }
+    for (const { d, of } of copies) d.outcome = of.outcome;
+    this.#remember(key, fresh, now);
     this.#fence.reached(key, ballot);
-    const w = Math.max(
+    const applied: AppliedRequest[] = [];
+    for (const d of done) {
+      if (!(d.outcome instanceof RingCacheError)) applied.push({ id: d.p.op.requestId, outcome: d.outcome });
+    }
+    const accepted = { ...record, version: ballot };
+    const acks = await this.#writer.replicate(key, accepted, preferenceList, w, deadlineMs, applied);
+    this.#answer(key, done, acks, w);
+  }
+
+  /** Outcomes applied this round, each under its request id, as their callers are told them. */
+  #remember(key: string, fresh: ReadonlyMap<string, Done>, nowMs: number): void {
+    for (const { p, outcome } of fresh.values()) {
+      if (!(outcome instanceof RingCacheError))
+        this.#requests.remember(key, { id: p.op.requestId, outcome }, nowMs);
+    }
+  }
+
+  /** The configured W; a per-call consistency may raise it, never lower it (the prepare relies on it). */
+  #writeQuorum(batch: readonly Pending[]): number {
+    return Math.max(
       requiredReplicas('default', 'write', this.#rep),
       ...batch.map((p) => requiredReplicas(p.op.consistency, 'write', this.#rep)),
     );
-    const accepted = { ...record, version: ballot };
-    const acks = await this.#writer.replicate(key, accepted, preferenceList, w, deadlineMs, applied);
+  }
+
+  #answer(key: string, done: readonly Done[], acks: WriteAcks, w: number): void {
     for (const { p, outcome } of done) {
       if (acks.acknowledged >= w || outcome instanceof RingCacheError) {
         p.resolve(outcome);
@@ -276,6 +324,9 @@ export class ReadModifyWriter {
     // While this node catches up its own copy proves nothing: one more replica must answer instead.
     const own = this.#view.catchingUp() ? 0 : 1;
     const needed = Math.min(this.#rep.factor - this.#rep.writeQuorum + 1 - own, preferenceList.length - 1);
+    for (const p of batch) {
+      p.knownBy = own === 1 && this.#requests.get(p.op.requestId, key, clock.now()) ? 1 : 0;
+    }
     if (needed <= 0) return Promise.resolve('granted');
     const kind = batch[0]?.op.kind ?? 'read-modify-write';
     if (others.length < needed) {
@@ -286,7 +337,8 @@ export class ReadModifyWriter {
         ),
       );
     }
-    const requestIds = batch.filter((p) => !p.known).map((p) => p.op.requestId);
+    // Every request of the batch, known ones too: a retry writes nothing only when W replicas know it.
+    const requestIds = batch.map((p) => p.op.requestId);
     return new Promise((resolve) => {
       let granted = 0;
       let refused = 0;
@@ -307,6 +359,7 @@ export class ReadModifyWriter {
         if (found.record) this.#applyCopy(key, found.record);
         for (const request of found.known) {
           const p = batch.find((b) => b.op.requestId === request.id);
+          if (p) p.knownBy++;
           if (p && !p.known) {
             p.known = request.outcome;
             this.#requests.remember(key, request, clock.now());
