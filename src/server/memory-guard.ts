@@ -1,5 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { realScheduler } from '../cluster/membership/scheduler';
+import type { Scheduler } from '../cluster/membership/types';
 import type { Logger } from '../observability/logger';
 
 /**
@@ -45,6 +47,11 @@ export interface MemoryGuardOptions {
   readRss?: () => number;
   /** A full collection; undefined where V8's gc() is not available (tests give their own). */
   collect?: () => void;
+  /**
+   * The clock of the gaps, the window and how long a collection takes, and the timer of the checks.
+   * Default realScheduler (Date.now(), unref'd timers); tests give one they move by hand.
+   */
+  scheduler?: Scheduler;
 }
 
 /**
@@ -81,7 +88,8 @@ export class MemoryGuard {
   readonly #opts: Required<Omit<MemoryGuardOptions, 'setPressure' | 'collect'>> &
     Pick<MemoryGuardOptions, 'setPressure' | 'collect'>;
 
-  #timer: NodeJS.Timeout | undefined;
+  #timer: unknown;
+  #running = false;
   #gc: (() => void) | undefined;
   #lastGcAt = 0;
   /** How long the last full collection took, in ms. */
@@ -105,21 +113,36 @@ export class MemoryGuard {
       reclaimGapMs: 2000,
       maxPressureBytes: Infinity,
       readRss: () => process.memoryUsage.rss(),
+      scheduler: realScheduler,
       ...opts,
     };
   }
 
   start(): void {
-    if (this.#timer) return;
+    if (this.#running) return;
+    this.#running = true;
     this.#gc = 'collect' in this.#opts ? this.#opts.collect : exposedGc();
     if (!this.#gc)
       this.#opts.logger.warn('memory guard: V8 gc() is not available; it only adjusts the store');
-    this.#timer = setInterval(() => this.#check(), this.#opts.intervalMs).unref();
+    this.#arm();
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#running = false;
+    this.#opts.scheduler.clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** The next check, intervalMs after this one ends: a timer chain on the scheduler, which tests drive. */
+  #arm(): void {
+    this.#timer = this.#opts.scheduler.setTimeout(() => {
+      if (!this.#running) return;
+      try {
+        this.#check();
+      } finally {
+        if (this.#running) this.#arm();
+      }
+    }, this.#opts.intervalMs);
   }
 
   #check(): void {
@@ -127,7 +150,7 @@ export class MemoryGuard {
     let rss = o.readRss();
     // A collection frees garbage, never the store's memory: one read of the footprint serves.
     const footprint = o.storeFootprintBytes();
-    const now = Date.now();
+    const now = o.scheduler.now();
     const sinceGc = now - this.#lastGcAt;
     if (!this.#gc) {
       // Nothing to collect with: the pressure alone keeps RSS within the target.
@@ -174,9 +197,10 @@ export class MemoryGuard {
   #collect(now: number, footprint: number): number {
     this.#lastGcAt = now;
     this.collections++;
-    const startedAt = performance.now();
+    const clock = this.#opts.scheduler;
+    const startedAt = clock.now();
     this.#gc!();
-    this.#lastGcMs = performance.now() - startedAt;
+    this.#lastGcMs = clock.now() - startedAt;
     const rss = this.#opts.readRss();
     this.#restAfterGc = rss - footprint;
     return rss;

@@ -1,9 +1,65 @@
 import { expect } from 'chai';
 import pino from 'pino';
+import type { Scheduler } from '../../../src/cluster/membership/types';
 import { MemoryGuard, rssTargetOf, type MemoryGuardOptions } from '../../../src/server/memory-guard';
 
 const silent = pino({ level: 'silent' });
 const MiB = 1024 * 1024;
+
+/**
+ * Time that moves only when a test says: advance() runs the guard's checks that come due, in order;
+ * spend() is time passing inside a check (a collection that takes a while). The guard is synchronous,
+ * so no promise needs to settle between two checks.
+ */
+class ManualTime implements Scheduler {
+  ms = 1_000_000;
+  #seq = 0;
+  readonly #timers = new Map<number, { atMs: number; fn: () => void }>();
+
+  now(): number {
+    return this.ms;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.#seq;
+    this.#timers.set(id, { atMs: this.ms + ms, fn });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.#timers.delete(handle as number);
+  }
+
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+
+  spend(ms: number): void {
+    this.ms += ms;
+  }
+
+  advance(ms: number): void {
+    const untilMs = this.ms + ms;
+    for (;;) {
+      let next: [number, { atMs: number; fn: () => void }] | undefined;
+      for (const entry of this.#timers)
+        if (entry[1].atMs <= untilMs && (!next || entry[1].atMs < next[1].atMs)) next = entry;
+      if (!next) break;
+      this.#timers.delete(next[0]);
+      this.ms = Math.max(this.ms, next[1].atMs);
+      next[1].fn();
+    }
+    this.ms = Math.max(this.ms, untilMs);
+  }
+
+  /** Advances check by check (`stepMs`) until `done`, failing if it takes more than `maxMs` of this time. */
+  advanceUntil(what: string, done: () => boolean, stepMs: number, maxMs = 10_000): void {
+    for (let spent = 0; !done(); spent += stepMs) {
+      if (spent > maxMs) expect.fail(`${what}: not reached within ${maxMs} ms of guard time`);
+      this.advance(stepMs);
+    }
+  }
+}
 
 /** A process of `footprint` store bytes and `rest` others, of which `garbage` a collection frees. */
 function modelProcess(m: { footprint: number; rest: number; garbage: number }) {
@@ -17,18 +73,22 @@ function modelProcess(m: { footprint: number; rest: number; garbage: number }) {
   };
 }
 
+const INTERVAL_MS = 5;
+
 function guardOf(
   opts: Partial<MemoryGuardOptions> & Pick<MemoryGuardOptions, 'targetBytes' | 'maxMemoryBytes'>,
 ) {
   const pressures: number[] = [];
+  const time = new ManualTime();
   const guard = new MemoryGuard({
     storeFootprintBytes: () => 0,
     setPressure: (b) => pressures.push(b),
     logger: silent,
-    intervalMs: 5,
+    intervalMs: INTERVAL_MS,
+    scheduler: time,
     ...opts,
   });
-  return { guard, pressures };
+  return { guard, pressures, time };
 }
 
 describe('MemoryGuard (issue 12 §6)', () => {
@@ -39,61 +99,67 @@ describe('MemoryGuard (issue 12 §6)', () => {
     expect(rssTargetOf(64 * MiB)).to.equal(160 * MiB);
   });
 
-  it('collects when RSS is above its target, at most once per gap', async () => {
-    const { guard } = guardOf({
+  it('collects when RSS is above its target, at most once per gap, and not after stop', () => {
+    const collectedAt: number[] = [];
+    const { guard, time } = guardOf({
       targetBytes: 1,
       maxMemoryBytes: 1,
       intervalMs: 10,
       minGapMs: 50,
-      collect: () => undefined,
+      readRss: () => 2,
+      collect: () => collectedAt.push(time.now()),
     });
+    const startedAt = time.now();
     guard.start();
-    try {
-      await new Promise((r) => setTimeout(r, 180));
-      expect(guard.collections).to.be.within(2, 4);
-    } finally {
-      guard.stop();
-    }
-    const after = guard.collections;
-    await new Promise((r) => setTimeout(r, 60));
-    expect(guard.collections, 'none after stop').to.equal(after);
+    guard.start(); // idempotent: still one chain of checks
+    time.advance(180);
+    // Checks every 10 ms; the first collects, then one each time 50 ms have passed since the last.
+    expect(collectedAt.map((at) => at - startedAt)).to.deep.equal([10, 60, 110, 160]);
+    expect(guard.collections).to.equal(4);
+    guard.stop();
+    guard.stop();
+    expect(time.pendingTimers, 'no check left armed').to.equal(0);
+    time.advance(100);
+    expect(guard.collections, 'none after stop').to.equal(4);
   });
 
-  it('does nothing while the store and the rest of the process fit', async () => {
+  it('does nothing while the store and the rest of the process fit', () => {
     const m = { footprint: 50 * MiB, rest: 30 * MiB, garbage: 0 };
-    const { guard, pressures } = guardOf({
+    const { guard, pressures, time } = guardOf({
       targetBytes: 200 * MiB,
       maxMemoryBytes: 150 * MiB,
       ...modelProcess(m),
     });
     guard.start();
-    await new Promise((r) => setTimeout(r, 50));
+    time.advance(10 * INTERVAL_MS);
     guard.stop();
+    expect(guard.restBytes, 'it did check').to.equal(30 * MiB);
     expect(guard.collections).to.equal(0);
     expect(pressures).to.deep.equal([]);
   });
 
   // At 76fb3f3 the guard acted only once RSS had passed the target: a store filling up for the
   // first time took a node at max_memory 256 MiB to 1.48 x in RSS before it held less.
-  it('makes the store leave room for the rest of the process before the store has filled up', async () => {
+  it('makes the store leave room for the rest of the process before the store has filled up', () => {
     // The store holds 20 MiB of its 150; the rest takes 60. Full, RSS would be 210 of a 200 target.
     const m = { footprint: 20 * MiB, rest: 60 * MiB, garbage: 0 };
-    const { guard } = guardOf({ targetBytes: 200 * MiB, maxMemoryBytes: 150 * MiB, ...modelProcess(m) });
+    const { guard, pressures, time } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 150 * MiB,
+      ...modelProcess(m),
+    });
     guard.start();
-    try {
-      await until(() => guard.pressureBytes > 0);
-      // Aimed at 90% of the target: 180 MiB = 60 for the rest and 120 for the store.
-      expect(guard.pressureBytes / MiB).to.equal(30);
-      expect(guard.restBytes).to.equal(60 * MiB);
-      expect(guard.collections, 'RSS never passed the target').to.equal(0);
-    } finally {
-      guard.stop();
-    }
+    time.advance(INTERVAL_MS); // one check
+    guard.stop();
+    // Aimed at 90% of the target: 180 MiB = 60 for the rest and 120 for the store.
+    expect(pressures).to.deep.equal([30 * MiB]);
+    expect(guard.restBytes).to.equal(60 * MiB);
+    expect(guard.collections, 'RSS never passed the target').to.equal(0);
   });
 
-  it('holds the pressure for the peak of the rest over its window, then gives it back at once', async () => {
+  it('holds the pressure for the peak of the rest over its window, then gives it back at once', () => {
     const m = { footprint: 100 * MiB, rest: 90 * MiB, garbage: 0 };
-    const { guard, pressures } = guardOf({
+    const { guard, pressures, time } = guardOf({
       targetBytes: 200 * MiB,
       maxMemoryBytes: 150 * MiB,
       windowMs: 1000,
@@ -101,62 +167,63 @@ describe('MemoryGuard (issue 12 §6)', () => {
     });
     guard.start();
     try {
-      await until(() => guard.pressureBytes === 60 * MiB);
+      time.advance(INTERVAL_MS);
+      expect(guard.pressureBytes / MiB, 'the burst').to.equal(60);
       m.rest = 30 * MiB; // the burst is over
-      await new Promise((r) => setTimeout(r, 200));
+      time.advance(800);
       expect(guard.pressureBytes / MiB, 'within the window').to.equal(60);
-      await until(() => guard.pressureBytes === 0);
-      expect(pressures.at(-1)).to.equal(0);
+      time.advanceUntil('the pressure given back', () => guard.pressureBytes === 0, INTERVAL_MS);
+      // Kept per tenth of the window: the peak leaves it between 0.9 and 1 window after it was seen.
+      expect(time.now() - 1_000_000).to.be.within(900, 1000 + INTERVAL_MS);
+      expect(pressures, 'in one step').to.deep.equal([60 * MiB, 0]);
     } finally {
       guard.stop();
     }
   });
 
-  it('collects when RSS nears the target, spaced by twenty times what a collection takes', async () => {
+  it('collects when RSS nears the target, spaced by twenty times what a collection takes', () => {
     const m = { footprint: 100 * MiB, rest: 85 * MiB, garbage: 0 }; // 185 MiB: past 90% of 200
-    const { guard } = guardOf({
+    const collectedAt: number[] = [];
+    const { guard, time } = guardOf({
       targetBytes: 200 * MiB,
       maxMemoryBytes: 150 * MiB,
       minGapMs: 10,
       ...modelProcess(m),
       collect: () => {
-        const until = performance.now() + 5;
-        while (performance.now() < until); // a collection of 5 ms: one per 100 ms at most
+        collectedAt.push(time.now());
+        time.spend(5); // a collection of 5 ms: one per 100 ms at most
       },
     });
     guard.start();
-    try {
-      await new Promise((r) => setTimeout(r, 330));
-      expect(guard.collections).to.be.within(2, 4);
-    } finally {
-      guard.stop();
-    }
+    time.advance(330);
+    guard.stop();
+    const gaps = collectedAt.slice(1).map((at, i) => at - collectedAt[i]!);
+    expect(gaps, `collections at ${collectedAt.join(', ')}`).to.have.length.at.least(2);
+    // Never sooner than 20 x 5 ms after the last; later by at most the check interval and the 5 ms.
+    for (const gap of gaps) expect(gap).to.be.within(100, 100 + INTERVAL_MS + 5);
   });
 
-  it('does not add up pressure while the store is slow to give memory back', async () => {
+  it('does not add up pressure while the store is slow to give memory back', () => {
     // The store evicts, but its arena's memory comes back only later: the footprint stays.
     const m = { footprint: 150 * MiB, rest: 80 * MiB, garbage: 0 };
-    const { guard, pressures } = guardOf({
+    const { guard, pressures, time } = guardOf({
       targetBytes: 200 * MiB,
       maxMemoryBytes: 150 * MiB,
       maxPressureBytes: 75 * MiB,
       ...modelProcess(m),
     });
     guard.start();
-    try {
-      await new Promise((r) => setTimeout(r, 100));
-      expect(new Set(pressures), 'one value, asked for once').to.deep.equal(new Set([50 * MiB]));
-      expect(pressures).to.have.length(1);
-    } finally {
-      guard.stop();
-    }
+    time.advance(20 * INTERVAL_MS);
+    guard.stop();
+    expect(guard.restBytes, 'it checked with the footprint unchanged').to.equal(80 * MiB);
+    expect(pressures, 'one value, asked for once').to.deep.equal([50 * MiB]);
   });
 
   // At 631fbf0 a burst of 1 MiB values left 54 MiB of garbage that no allocation made V8 collect,
   // and the store held a quarter less than max_memory for good.
-  it('collects garbage left after a burst while the store holds less, and then gives the pressure back', async () => {
+  it('collects garbage left after a burst while the store holds less, and then gives the pressure back', () => {
     const m = { footprint: 60 * MiB, rest: 90 * MiB, garbage: 0 }; // RSS 150 MiB: under 90% of the target
-    const { guard } = guardOf({
+    const { guard, time } = guardOf({
       targetBytes: 200 * MiB,
       maxMemoryBytes: 150 * MiB,
       windowMs: 200,
@@ -165,20 +232,16 @@ describe('MemoryGuard (issue 12 §6)', () => {
     });
     guard.start();
     try {
-      await until(() => guard.pressureBytes === 60 * MiB);
+      time.advance(INTERVAL_MS);
+      expect(guard.pressureBytes).to.equal(60 * MiB);
       // The burst ends with 60 MiB of garbage, RSS under the target: only a collection finds it out.
       Object.assign(m, { rest: 90 * MiB, garbage: 60 * MiB });
-      await until(() => guard.pressureBytes === 0);
+      time.advanceUntil('the pressure given back', () => guard.pressureBytes === 0, INTERVAL_MS);
       expect(guard.collections, 'one collection to free it').to.equal(1);
-      await new Promise((r) => setTimeout(r, 100));
+      time.advance(20 * INTERVAL_MS);
       expect(guard.collections, 'none with nothing new to free').to.equal(1);
     } finally {
       guard.stop();
     }
   });
 });
-
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(done(), 'condition reached within 2 s').to.equal(true);
-}
