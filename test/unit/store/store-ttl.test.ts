@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ENTRY_OVERHEAD_BYTES } from '../../../src/store/store';
+import { until } from '../../support/cluster';
 import { makeStore, utf8 } from './fake-clock';
 
 describe('Store TTL', () => {
@@ -77,11 +78,27 @@ describe('Store TTL', () => {
     expect(calls).to.be.greaterThan(1);
   });
 
-  it('starts and stops its periodic sweep idempotently without holding the process open', () => {
-    const { store } = makeStore();
+  it('starts and stops its periodic sweep idempotently without holding the process open', async () => {
+    const { store, clock } = makeStore({ sweepIntervalMs: 1 });
+    store.set('a', utf8('v'), 0, { ttlMs: 10 });
+    clock.advance(10);
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
     store.start();
     store.start();
+    expect(timers(), 'its timer is unref()d').to.equal(before);
+    // Nothing reads 'a': only the periodic sweep can find it expired.
+    await until('the periodic sweep found the expired value', () => store.stats().expirations === 1);
+    expect(store.stats()).to.include({ keys: 0, expirations: 1 });
     store.stop();
     store.stop();
+    store.start(); // and a stopped store starts again
+    try {
+      store.set('b', utf8('v'), 0, { ttlMs: 10 });
+      clock.advance(10);
+      await until('the restarted sweep found the second one', () => store.stats().expirations === 2);
+    } finally {
+      store.stop();
+    }
   });
 });
