@@ -323,7 +323,13 @@ export class ReadModifyWriter {
     const others = copyHolders(this.#view, key, preferenceList);
     // While this node catches up its own copy proves nothing: one more replica must answer instead.
     const own = this.#view.catchingUp() ? 0 : 1;
-    const needed = Math.min(this.#rep.factor - this.#rep.writeQuorum + 1 - own, preferenceList.length - 1);
+    // A retry known here writes nothing when W replicas know it (#applyAndAccept): it waits for as
+    // many answers as its W asks, so that a call at ALL retried is not written again either.
+    const retried = batch.some((p) => p.known) ? this.#writeQuorum(batch) - own : 0;
+    const needed = Math.min(
+      Math.max(this.#rep.factor - this.#rep.writeQuorum + 1 - own, retried),
+      preferenceList.length - 1,
+    );
     for (const p of batch) {
       p.knownBy = own === 1 && this.#requests.get(p.op.requestId, key, clock.now()) ? 1 : 0;
     }

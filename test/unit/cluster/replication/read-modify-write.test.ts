@@ -92,7 +92,7 @@ describe('a read-modify-write retried with its request id', () => {
       mode: 'always',
       consistency: 'all',
     });
-    const touch: Operation = { kind: 'touch', key: 't', ttlMs: 120_000, consistency: 'default', requestId: 'touch-1' };
+    const touch: Operation = { kind: 'touch', key: 't', ttlMs: 120_000, consistency: 'all', requestId: 'touch-1' };
     expect(await run('n2', touch)).to.deep.equal({ kind: 'touch', found: true });
     const after = versions('t');
     for (const via of ['n1', 'n2', 'n3']) {
