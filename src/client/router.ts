@@ -1,7 +1,15 @@
 import { RingCacheError } from '../errors';
-import { Code } from '../proto/messages';
-import { OP_KIND, OpCode, type PackedFailure, type PackedOp, type PackedReply } from '../proto/packed';
-import { PackedConnection } from '../transport/packed-connection';
+import { Code, SetModeWire } from '../proto/messages';
+import {
+  OpCode,
+  type PackedFailure,
+  type PackedOp,
+  type PackedReply,
+  type PackedResult,
+} from '../proto/packed';
+import type { OnStall } from '../transport/batched-stream';
+import { PackedConnection, type PackedConnectionOptions } from '../transport/packed-connection';
+import { RoutedCall, type CallRoutes } from './routed-call';
 import type { ClusterMap, MemberStateName } from './topology-client';
 import { errorFromWire, isRetryable } from './wire-errors';
 
@@ -13,7 +21,31 @@ export interface RouterOptions {
   refresh: () => Promise<void>;
   /** Called with the epoch of every reply, so a newer cluster map is fetched when a node has one. */
   onEpoch: (epoch: number) => void;
+  /** Opens the connection to one node. Default: a PackedConnection (tests give a fake). */
+  connect?: (opts: PackedConnectionOptions) => NodeConnection;
+  /** The clock and timers of attempts, backoffs and probes. Default: the real ones (tests: virtual). */
+  clock?: RouterClock;
 }
+
+/** What the router needs of a connection to one node (PackedConnection is one). */
+export interface NodeConnection {
+  readonly address: string;
+  readonly framesSent: number;
+  send(op: PackedOp, deadlineMs: number, onStall?: OnStall): Promise<PackedResult>;
+  close(): void;
+}
+
+export interface RouterClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const REAL_CLOCK: RouterClock = {
+  now: Date.now,
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 /**
  * Increment and compare-and-set without a request id: applying one twice is not the same as applying
@@ -26,20 +58,33 @@ function notIdempotent(op: PackedOp): boolean {
 }
 
 /**
+ * incr, cas, touch and conditional sets: decided by the key's one coordinator, to which any replica
+ * forwards them, so a second copy sent to another replica would only queue behind the first.
+ */
+function isReadModifyWrite(op: PackedOp): boolean {
+  const kind = op[0];
+  return (
+    kind === OpCode.incr ||
+    kind === OpCode.cas ||
+    kind === OpCode.touch ||
+    (kind === OpCode.set && op[5] !== SetModeWire.ALWAYS)
+  );
+}
+
+/**
  * Sends each operation to the first live node of its key's preference list, over one batched stream
- * per node. When that node fails (UNAVAILABLE, deadline) the next replica of the list gets the call at
- * once, without waiting for the topology to change; when all have failed, the map is refreshed and the
- * list tried again with backoff, a bounded number of rounds, all within the call's deadline.
+ * per node (RoutedCall runs one call's attempts). When that node fails (UNAVAILABLE, deadline) the
+ * next replica of the list gets the call at once, without waiting for the topology to change; when
+ * all have failed, the map is refreshed and the list tried again with backoff, a bounded number of
+ * rounds, all within the call's deadline.
  *
  * A node that stops answering (SIGSTOP, a GC pause, a saturated link) must not hold the calls sent to
- * it for their whole deadline (issue 12 §1). So each frame sent gets a budget from the node's recent
- * round trips (4 x their p99, within 50..250 ms, plus time for its bytes; see attemptBudgetMs): past
- * it its calls, and those queued behind it, move on to the next replica, and the node is marked
- * stalled. New calls skip a stalled node (it goes last in every preference list)
- * until a probe, sent every 200 ms, is answered again (half-open). Suspect members (gossip, streamed
- * by WatchTopology) go after alive ones too. The budget is there to reach another replica sooner:
- * once every replica has been tried, attempts wait until the call's deadline (all nodes busy with
- * large values, or the whole cluster frozen for a moment, must not fail calls whose deadline allows).
+ * it for their whole deadline. So each frame sent gets a budget from the node's recent round trips
+ * (4 x their p99, within 50..250 ms, plus time for its bytes; see attemptBudgetMs): past it the next
+ * replica is asked too, the first attempt still counting if it answers first, and the node is
+ * marked stalled. New calls skip a stalled node (it goes last in every preference list) until a
+ * probe, sent every 200 ms, is answered again (half-open). Suspect members (gossip, streamed by
+ * WatchTopology) go after alive ones too.
  */
 export class Router {
   #map: ClusterMap;
@@ -50,9 +95,12 @@ export class Router {
   /** Whether every member of #map is alive: then preference lists need no reordering at all. */
   #allAlive: boolean;
   /** Stalled members, each with its probe timer. */
-  readonly #stalled = new Map<string, NodeJS.Timeout>();
+  readonly #stalled = new Map<string, unknown>();
   readonly #opts: RouterOptions;
-  readonly #connections = new Map<string, PackedConnection>();
+  readonly #clock: RouterClock;
+  readonly #connections = new Map<string, NodeConnection>();
+  /** What each call's RoutedCall needs of this router. */
+  readonly #routes: CallRoutes;
   /**
    * Held (ref'd) while any call waits, so that an awaited call settles even when no socket or timer
    * of its own keeps the process running: with every node down, a script's top-level await would
@@ -67,6 +115,18 @@ export class Router {
     this.#alive = membersIn(map, 'alive');
     this.#allAlive = this.#alive.size === map.members.size;
     this.#opts = opts;
+    const clock = (this.#clock = opts.clock ?? REAL_CLOCK);
+    this.#routes = {
+      candidates: (key) => this.candidates(key),
+      send: (id, op, deadlineMs, onStall) => this.#connection(id).send(op, deadlineMs, onStall),
+      stalled: (id, deadlineMs) => this.#attemptTimedOut(id, deadlineMs),
+      isStalled: (id) => this.#stalled.has(id),
+      shouldRetry: (op, res) => this.#shouldRetry(op, res),
+      refresh: opts.refresh,
+      maxRetries: opts.maxRetries,
+      now: () => clock.now(),
+      sleep: (ms) => new Promise((resolve) => clock.setTimeout(resolve, ms)),
+    };
   }
 
   get map(): ClusterMap {
@@ -127,34 +187,27 @@ export class Router {
     timeoutMs: number,
     answer: (res: PackedReply<O>) => T,
   ): Promise<T> {
-    const deadlineMs = Date.now() + timeoutMs;
-    const candidates = this.candidates(key);
-    const first = candidates[0]!;
+    const deadlineMs = this.#clock.now() + timeoutMs;
     if (this.#waiting++ === 0) this.#keepAlive.ref();
-    let sent: Promise<PackedReply<O>>;
-    try {
-      sent = this.#send(first, op, deadlineMs);
-    } catch (err) {
+    const settled = (value: T) => {
+      this.#settled();
+      return value;
+    };
+    return new Promise<T>((resolve, reject) => {
+      const call = new RoutedCall(
+        this.#routes,
+        key,
+        op,
+        deadlineMs,
+        !isReadModifyWrite(op),
+        answer,
+        resolve,
+        reject,
+      );
+      call.start();
+    }).then(settled, (err: unknown) => {
       this.#settled();
       throw err;
-    }
-    // Fast path without an async frame: one send, one callback.
-    return sent.then((res) => {
-      if (res[0] === Code.DEADLINE_EXCEEDED) this.#attemptTimedOut(first, deadlineMs);
-      if (res[0] === Code.OK || !this.#shouldRetry(op, res)) {
-        this.#settled();
-        return answer(res);
-      }
-      return this.#failover(key, op, deadlineMs, res).then(
-        (last) => {
-          this.#settled();
-          return answer(last);
-        },
-        (err: unknown) => {
-          this.#settled();
-          throw err;
-        },
-      );
     });
   }
 
@@ -169,41 +222,31 @@ export class Router {
     this.#connections.clear();
   }
 
-  /**
-   * One attempt at node `id`, within its budget and the call's deadline. The connection answers every
-   * operation with its kind's reply: the one place that is asserted.
-   */
-  #send<O extends PackedOp>(
-    id: string,
-    op: O,
-    deadlineMs: number,
-    patient = false,
-  ): Promise<PackedReply<O>> {
-    return this.#connection(id).send(op, deadlineMs, patient) as Promise<PackedReply<O>>;
-  }
-
   /** An attempt at `id` ran out of its budget with the call's deadline still ahead: `id` stalls. */
   #attemptTimedOut(id: string, deadlineMs: number): void {
-    if (Date.now() >= deadlineMs || this.#stalled.has(id)) return;
+    if (this.#clock.now() >= deadlineMs || this.#stalled.has(id)) return;
     const conn = this.#connections.get(id);
     if (!conn) return;
-    let probing = false;
-    const probe = setInterval(() => {
-      if (probing) return;
-      probing = true;
-      // A get of an empty key: refused by the node itself, never forwarded, so it measures only it.
-      void conn.send([OpCode.get, '', 1], Date.now() + PROBE_TIMEOUT_MS).then((res) => {
-        probing = false;
-        if (res[0] !== Code.DEADLINE_EXCEEDED && res[0] !== Code.UNAVAILABLE) this.#unstall(id);
-      });
-    }, PROBE_EVERY_MS).unref();
-    this.#stalled.set(id, probe);
+    // Probes, one at a time, every PROBE_EVERY_MS until one is answered: a get of an empty key,
+    // refused by the node itself and never forwarded, so it measures only that node.
+    const probe = () => {
+      this.#stalled.set(
+        id,
+        this.#clock.setTimeout(() => {
+          void conn.send([OpCode.get, '', 1], this.#clock.now() + PROBE_TIMEOUT_MS).then((res) => {
+            if (!this.#stalled.has(id)) return;
+            if (res[0] !== Code.DEADLINE_EXCEEDED && res[0] !== Code.UNAVAILABLE) this.#unstall(id);
+            else probe();
+          });
+        }, PROBE_EVERY_MS),
+      );
+    };
+    probe();
   }
 
   #unstall(id: string): void {
-    const probe = this.#stalled.get(id);
-    if (!probe) return;
-    clearInterval(probe);
+    if (!this.#stalled.has(id)) return;
+    this.#clock.clearTimeout(this.#stalled.get(id));
     this.#stalled.delete(id);
   }
 
@@ -217,57 +260,12 @@ export class Router {
     return !(maybeApplied && notIdempotent(op));
   }
 
-  async #failover<O extends PackedOp>(
-    key: string,
-    op: O,
-    deadlineMs: number,
-    first: PackedReply<O>,
-  ): Promise<PackedReply<O>> {
-    const failures = new Map<string, { times: number; message: string }>();
-    // Whether some replica was reached but ran out of time: else every one was down or refused.
-    let timedOut = false;
-    const note = (id: string, res: PackedReply) => {
-      const f = failures.get(id);
-      failures.set(id, { times: (f?.times ?? 0) + 1, message: String(res[1]) });
-      if (res[0] === Code.DEADLINE_EXCEEDED) timedOut = true;
-    };
-    note(this.candidates(key)[0]!, first);
-    let skipFirst = true;
-    for (let round = 0; ; round++) {
-      for (const id of this.candidates(key)) {
-        if (skipFirst) {
-          skipFirst = false;
-          continue;
-        }
-        if (Date.now() >= deadlineMs) break;
-        // Every replica was tried and none answered in time (all busy or paused): the budget only
-        // moved the call on to another, so from the second round on an attempt has its deadline.
-        const res = await this.#send(id, op, deadlineMs, round > 0);
-        if (res[0] === Code.DEADLINE_EXCEEDED) this.#attemptTimedOut(id, deadlineMs);
-        if (res[0] === Code.OK || !this.#shouldRetry(op, res)) return res;
-        note(id, res);
-      }
-      const left = deadlineMs - Date.now();
-      if (round >= this.#opts.maxRetries || left <= 0) {
-        const code = left <= 0 && timedOut ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE';
-        const tried = [...failures].map(([id, f]) => `${id} (${f.times}x): ${f.message}`).join('; ');
-        const kind = OP_KIND[op[0]] ?? 'operation';
-        throw new RingCacheError(
-          code,
-          `${kind} of key '${key}' failed on every replica after ${round + 1} round(s); tried ${tried}`,
-        );
-      }
-      await this.#opts.refresh();
-      await sleep(Math.min(50 * 2 ** round, Math.max(0, deadlineMs - Date.now())));
-    }
-  }
-
-  #connection(id: string): PackedConnection {
+  #connection(id: string): NodeConnection {
     let conn = this.#connections.get(id);
     if (!conn) {
       const member = this.#map.members.get(id);
       if (!member) throw new RingCacheError('INTERNAL', `ring names node ${id} but the topology does not`);
-      conn = new PackedConnection({
+      conn = (this.#opts.connect ?? ((o) => new PackedConnection(o)))({
         address: member.address,
         peerName: `node ${id} (${member.address})`,
         maxOpsPerFrame: this.#opts.maxOpsPerFrame,
@@ -314,8 +312,4 @@ export function attemptBudgetMs(p99Ms: number | undefined, frameBytes = 0): numb
   const base =
     p99Ms === undefined ? MAX_ATTEMPT_MS : Math.min(MAX_ATTEMPT_MS, Math.max(MIN_ATTEMPT_MS, 4 * p99Ms));
   return base + frameBytes * MS_PER_BYTE;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -54,21 +54,33 @@ export interface BatchedStreamOptions {
   /** Called with each answered frame's round trip in ms (send to reply). */
   onRoundTrip?: (ms: number) => void;
   /**
-   * How long a frame may stay unanswered once sent, in ms, whatever its items' deadlines: past it
-   * its items fail DEADLINE_EXCEEDED, and items still queued behind it UNAVAILABLE (never sent), so
-   * that a caller can try another node at once. Counted from the send, never while items wait in
-   * the queue for the window (a burst of calls must not fail because it is large). Default: none.
+   * How long a frame may stay unanswered once sent, in ms, before its callers are told the node is
+   * slow: past it each item sent with an `onStall` has it called (its caller may ask another node
+   * too), while the frame stays in flight until its deadline, so a reply that comes late still
+   * answers its items (and it holds its place in the window). Items queued behind it are told too. Counted
+   * from the send, never while items wait in the queue for the window (a burst of calls must not be
+   * taken for a stall because it is large). Default: none.
    */
   flightBudgetMs?: (frameBytes: number) => number;
 }
 
+/** Called once when the frame carrying an item outlives its flight budget (see flightBudgetMs). */
+export type OnStall = () => void;
+
 interface PendingFrame<Result> {
   resolvers: ((r: Result) => void)[];
+  /** Each item's OnStall, when it was sent with one. */
+  onStall: (OnStall | undefined)[];
+  /** Whether its budget has passed (OnStall called): its timer now waits for its deadline. */
+  stalled: boolean;
   /** Items answered by the reply's parts so far. */
   answered: number;
   timer: NodeJS.Timeout | undefined;
   sentAtMs: number;
-  /** Its flight budget in ms (flightBudgetMs), restarted by each part of the reply that arrives. */
+  /**
+   * Its flight budget in ms (flightBudgetMs), restarted by each part of the reply that arrives;
+   * undefined when none of its items was sent with an OnStall (nobody to tell).
+   */
   budgetMs: number | undefined;
   deadlineMs: number;
 }
@@ -88,8 +100,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   #queue: Item[] = [];
   #queueResolvers: ((r: Result) => void)[] = [];
   #queueDeadlines: number[] = [];
-  /** Whether each queued item waits for its deadline whatever the flight budget (see send). */
-  #queuePatient: boolean[] = [];
+  /** Each queued item's OnStall (see send); undefined for a patient one. */
+  #queueOnStall: (OnStall | undefined)[] = [];
   /** Armed while items wait behind a full window: they must not outlive their own deadlines. */
   #queueTimer: NodeJS.Timeout | undefined;
   #flushScheduled = false;
@@ -121,10 +133,11 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
 
   /**
    * Queues one item; resolves with its result by `deadlineMs` (absolute, Date.now() based) at the
-   * latest. A `patient` item is given until its deadline whatever the flight budget, and so is the
-   * frame that carries it: for a caller with no other node left to try, moving on helps nothing.
+   * latest. `onStall` is called once if the frame carrying the item outlives its flight budget (the
+   * item still resolves with the reply when it comes, or at its deadline). A frame whose items all
+   * came without one has no budget: nobody would be told.
    */
-  send(item: Item, deadlineMs: number, patient = false): Promise<Result> {
+  send(item: Item, deadlineMs: number, onStall?: OnStall): Promise<Result> {
     if (this.#closed) {
       return Promise.resolve(
         this.#codec.failure(Code.UNAVAILABLE, `connection to ${this.#peerName} is closed`),
@@ -134,8 +147,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       this.#queue.push(item);
       this.#queueResolvers.push(resolve);
       this.#queueDeadlines.push(deadlineMs);
-      this.#queuePatient.push(patient);
-      if (this.#queue.length >= this.#maxItems && this.#inFlight.size < this.#maxFrames) this.#flush();
+      this.#queueOnStall.push(onStall);
+      if (this.#queue.length >= this.#maxItems && this.#windowOpen()) this.#flush();
       else this.#scheduleFlush();
     });
   }
@@ -149,6 +162,11 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#stream = undefined;
   }
 
+  /** Whether another frame may go out: fewer than maxFramesInFlight await their reply. */
+  #windowOpen(): boolean {
+    return this.#inFlight.size < this.#maxFrames;
+  }
+
   #scheduleFlush(): void {
     if (this.#flushScheduled || this.#queue.length === 0) return;
     this.#flushScheduled = true;
@@ -157,14 +175,14 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
 
   #flush(): void {
     this.#flushScheduled = false;
-    while (this.#queue.length > 0 && this.#inFlight.size < this.#maxFrames) {
+    while (this.#queue.length > 0 && this.#windowOpen()) {
       const items = this.#queue.splice(0, this.#frameLength());
       const resolvers = this.#queueResolvers.splice(0, items.length);
       const deadlines = this.#queueDeadlines.splice(0, items.length);
-      const patient = this.#queuePatient.splice(0, items.length).includes(true);
+      const onStall = this.#queueOnStall.splice(0, items.length);
       let earliest = Infinity;
       for (const d of deadlines) if (d < earliest) earliest = d;
-      this.#sendFrame(items, resolvers, earliest, patient);
+      this.#sendFrame(items, resolvers, onStall, earliest);
     }
     this.#armQueueTimer();
   }
@@ -208,8 +226,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   #sendFrame(
     items: Item[],
     resolvers: ((r: Result) => void)[],
+    onStall: (OnStall | undefined)[],
     deadlineMs: number,
-    patient: boolean,
   ): void {
     const frameId = this.#nextFrameId;
     this.#nextFrameId = this.#nextFrameId >= 0x7fffffff ? 1 : this.#nextFrameId + 1;
@@ -229,10 +247,12 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     const bytes = encoded instanceof Uint8Array ? encoded.length : 0;
     const frame: PendingFrame<Result> = {
       resolvers,
+      onStall,
+      stalled: false,
       answered: 0,
       timer: undefined,
       sentAtMs: nowMs,
-      budgetMs: patient ? undefined : this.#flightBudgetMs?.(bytes),
+      budgetMs: onStall.some(Boolean) ? this.#flightBudgetMs?.(bytes) : undefined,
       deadlineMs,
     };
     this.#arm(frameId, frame, nowMs);
@@ -243,13 +263,10 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   /** One timer per frame, not per item: the frame's deadline is its earliest item's (or its budget). */
   #arm(frameId: number, frame: PendingFrame<Result>, nowMs: number): void {
     const budgetMs = frame.budgetMs;
-    const byBudget = budgetMs !== undefined && nowMs + budgetMs < frame.deadlineMs;
+    const byBudget = budgetMs !== undefined && !frame.stalled && nowMs + budgetMs < frame.deadlineMs;
     const waitMs = Math.max(0, (byBudget ? nowMs + budgetMs : frame.deadlineMs) - nowMs);
     if (!Number.isFinite(waitMs)) return;
-    frame.timer = setTimeout(
-      () => (byBudget ? this.#stalled(frameId, budgetMs) : this.#expire(frameId)),
-      waitMs,
-    );
+    frame.timer = setTimeout(() => (byBudget ? this.#stalled(frameId) : this.#expire(frameId)), waitMs);
     frame.timer.unref();
   }
 
@@ -280,7 +297,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#codec.onReply?.(reply);
     const frameId = this.#codec.frameIdOf(reply);
     const frame = this.#inFlight.get(frameId);
-    if (!frame) return; // answered after its deadline: the callers already have DEADLINE_EXCEEDED
+    if (!frame) return; // answered after its deadline, or the stream broke: its callers have their answer
     if (frame.timer) clearTimeout(frame.timer);
     const from = frame.answered;
     const results = this.#codec.decode(reply, frame.resolvers.length - from);
@@ -312,22 +329,25 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     );
   }
 
-  /** A frame unanswered past its flight budget: it and everything queued behind it fail now. */
-  #stalled(frameId: number, budgetMs: number): void {
-    this.#settle(
-      frameId,
-      this.#codec.failure(
-        Code.DEADLINE_EXCEEDED,
-        `${this.#peerName} did not answer within ${Math.round(budgetMs)} ms`,
-      ),
-    );
-    const failure = this.#codec.failure(
-      Code.UNAVAILABLE,
-      `${this.#peerName} stopped answering; the call was not sent`,
-    );
-    // Patient items stay queued: they wait for their own deadlines.
-    for (const resolve of this.#takeQueued((i) => !this.#queuePatient[i])) resolve(failure);
-    this.#armQueueTimer();
+  /**
+   * A frame unanswered past its flight budget: its callers are told (each may ask another node too)
+   * and it waits on for its deadline, since a late reply is as good as any. So are the callers of
+   * items queued behind it, which stay queued: the window is this node's flow control, and when every
+   * node is slow (large values, a starved machine) sending more at once only slows them all.
+   */
+  #stalled(frameId: number): void {
+    const frame = this.#inFlight.get(frameId);
+    if (!frame) return;
+    frame.stalled = true;
+    this.#arm(frameId, frame, Date.now());
+    for (let i = frame.answered; i < frame.onStall.length; i++) frame.onStall[i]?.();
+    const queued = this.#queueOnStall;
+    for (let i = 0; i < queued.length; i++) {
+      const onStall = queued[i];
+      if (!onStall) continue;
+      queued[i] = undefined; // told once
+      onStall();
+    }
   }
 
   /** Removes the queued items that `which` picks (by index); their resolvers, in queue order. */
@@ -342,13 +362,13 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       this.#queue[kept] = this.#queue[i]!;
       this.#queueResolvers[kept] = this.#queueResolvers[i]!;
       this.#queueDeadlines[kept] = this.#queueDeadlines[i]!;
-      this.#queuePatient[kept] = this.#queuePatient[i]!;
+      this.#queueOnStall[kept] = this.#queueOnStall[i];
       kept++;
     }
     this.#queue.length = kept;
     this.#queueResolvers.length = kept;
     this.#queueDeadlines.length = kept;
-    this.#queuePatient.length = kept;
+    this.#queueOnStall.length = kept;
     return taken;
   }
 

@@ -12,7 +12,7 @@ import {
   type PackedResult,
   valueBytesOf,
 } from '../proto/packed';
-import { BatchedStream } from './batched-stream';
+import { BatchedStream, type OnStall } from './batched-stream';
 import { LatencyWindow } from './latency-window';
 import { CHANNEL_OPTIONS } from './pipeline-connection';
 
@@ -90,9 +90,9 @@ export class PackedConnection {
     return this.#stream.pending;
   }
 
-  /** See BatchedStream.send, `patient` included. */
-  send(op: PackedOp, deadlineMs: number, patient = false): Promise<PackedResult> {
-    return this.#stream.send(op, deadlineMs, patient);
+  /** See BatchedStream.send, `onStall` included. */
+  send(op: PackedOp, deadlineMs: number, onStall?: OnStall): Promise<PackedResult> {
+    return this.#stream.send(op, deadlineMs, onStall);
   }
 
   close(): void {

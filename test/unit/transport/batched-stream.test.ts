@@ -468,7 +468,8 @@ describe('BatchedStream with large items', () => {
 
   it('restarts the flight budget with each part, so a long reply that keeps coming is not taken for a stall', async () => {
     const h = harness({ flightBudgetMs: 60 });
-    const pending = ['a', 'b', 'c', 'd'].map((i) => h.batched.send(i, FAR()));
+    let stalls = 0;
+    const pending = ['a', 'b', 'c', 'd'].map((i) => h.batched.send(i, FAR(), () => stalls++));
     const frame = await nextFrame(() => h.streams[0], h);
     for (const item of ['a', 'b', 'c']) {
       await new Promise((r) => setTimeout(r, 40));
@@ -481,40 +482,51 @@ describe('BatchedStream with large items', () => {
       results.map((r) => r.code),
       '160 ms in all, never 60 without a part',
     ).to.deep.equal([0, 0, 0, 0]);
+    expect(stalls, 'never taken for a stall').to.equal(0);
   });
 });
 
 describe('BatchedStream flight budget', () => {
-  it('fails a frame unanswered past its budget, and the items queued behind it without sending them', async () => {
+  it('tells the callers of a frame unanswered past its budget and those queued behind it, once, and answers them when the replies come late', async () => {
     const h = harness({ flightBudgetMs: 50, maxFramesInFlight: 1 });
-    const sent = h.batched.send('a', FAR());
-    await nextFrame(() => h.streams[0], h);
-    const queued = h.batched.send('b', FAR());
-    const [a, b] = await Promise.all([sent, queued]);
-    expect([a.code, a.message]).to.deep.equal([
-      Code.DEADLINE_EXCEEDED,
-      'node n2 did not answer within 50 ms',
-    ]);
-    expect([b.code, b.message]).to.deep.equal([
-      Code.UNAVAILABLE,
-      'node n2 stopped answering; the call was not sent',
-    ]);
-    expect(h.stream().written, 'b never went out').to.have.length(1);
+    const stalls: string[] = [];
+    let told: () => void = () => undefined;
+    const stalled = new Promise<void>((r) => (told = r));
+    const sent = h.batched.send('a', FAR(), () => {
+      stalls.push('a');
+      told();
+    });
+    const first = await nextFrame(() => h.streams[0], h);
+    const queued = h.batched.send('b', FAR(), () => stalls.push('b'));
+    await stalled;
+    expect(stalls, 'both told').to.deep.equal(['a', 'b']);
+    expect(h.stream().written, 'b waits for the window').to.have.length(1);
+    h.stream().answer(first);
+    expect((await sent).value, 'the late reply still answers a').to.equal('a!');
+    const second = await nextFrame(() => h.streams[0], h);
+    expect(second.items).to.deep.equal(['b']);
+    h.stream().answer(second);
+    expect((await queued).value).to.equal('b!');
+    expect(stalls, 'each told once').to.deep.equal(['a', 'b']);
   });
 
-  it('gives a patient item, and the frame carrying it, until its deadline; a patient item queued behind a stall stays', async () => {
+  it('gives an item sent without OnStall, and the frame carrying it, until its deadline; one queued behind a stall stays', async () => {
     const h = harness({ flightBudgetMs: 30, maxFramesInFlight: 1 });
-    const impatient = h.batched.send('a', FAR());
+    let told: () => void = () => undefined;
+    const stalled = new Promise<void>((r) => (told = r));
+    const impatient = h.batched.send('a', FAR(), told);
     const first = await nextFrame(() => h.streams[0], h);
-    const patientBehind = h.batched.send('b', FAR(), true);
-    expect((await impatient).code).to.equal(Code.DEADLINE_EXCEEDED);
+    const patientBehind = h.batched.send('b', FAR());
+    await stalled;
+    h.stream().answer(first);
+    expect((await impatient).value).to.equal('a!');
     // The window is free again: b goes out alone, with no budget.
     const second = await nextFrame(() => h.streams[0], h);
     expect([first.items, second.items]).to.deep.equal([['a'], ['b']]);
     await new Promise((r) => setTimeout(r, 100));
     h.stream().answer(second);
     expect((await patientBehind).value, 'answered after 100 ms, past the 30 ms budget').to.equal('b!');
-    const late = h.batched.send('c', Date.now() + 60, true);
+    const late = h.batched.send('c', Date.now() + 60);
     expect((await late).code, 'never past its own deadline').to.equal(Code.DEADLINE_EXCEEDED);
   });
 });

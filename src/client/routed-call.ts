@@ -1,0 +1,172 @@
+import { RingCacheError } from '../errors';
+import { Code } from '../proto/messages';
+import { OP_KIND, type PackedOp, type PackedReply } from '../proto/packed';
+import type { OnStall } from '../transport/batched-stream';
+
+/** What one call needs of the router: its replicas, attempts at them, and the map's refresh. */
+export interface CallRoutes {
+  /** The key's replicas in the order to try them (the router's tiers: alive, suspect, stalled, rest). */
+  candidates(key: string): readonly string[];
+  /** One attempt at `id`; never rejects. `onStall`: the attempt outlived its budget (see BatchedStream). */
+  send(id: string, op: PackedOp, deadlineMs: number, onStall: OnStall | undefined): Promise<PackedReply>;
+  /** An attempt at `id` outlived its budget while the call's deadline was still ahead. */
+  stalled(id: string, deadlineMs: number): void;
+  /** Whether `id` is taken for stalled (an attempt there outlived its budget, no probe answered since). */
+  isStalled(id: string): boolean;
+  /** Whether a failed reply may be tried at another replica (e.g. not an increment that may be applied). */
+  shouldRetry(op: PackedOp, res: PackedReply): boolean;
+  /** Refreshes the cluster map; resolves when done, never rejects. */
+  refresh(): Promise<void>;
+  /** Rounds after the first, each after a refresh and a backoff. */
+  readonly maxRetries: number;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+/**
+ * One call's attempts at the replicas of its key. A round tries each replica once, by id, in the
+ * router's order (a stalled replica last); an attempt that fails moves the call on to the next
+ * replica at once, and one that outlives its budget moves it on too, but stays in flight: its reply,
+ * when it comes, is as good as any (a slow node is not a failed one). The first success, or the first
+ * failure not worth another replica, settles the call. When every attempt of a round failed, the map
+ * is refreshed and, after a backoff, another round starts, up to `maxRetries` more, all within the
+ * call's deadline. So a call sends its operation at most once to each replica per round, and a round
+ * after the first starts only once every attempt of the one before has failed, never while one waits.
+ *
+ * A read-modify-write (`hedge` false) is never moved on for a budget: another replica would forward
+ * it to the same coordinator, so a second copy could only add work there. It still moves on when
+ * its replica fails outright (unreachable), since another one may coordinate it then.
+ */
+export class RoutedCall<O extends PackedOp, T> {
+  readonly #routes: CallRoutes;
+  readonly #key: string;
+  readonly #op: O;
+  readonly #deadlineMs: number;
+  readonly #hedge: boolean;
+  readonly #answer: (res: PackedReply<O>) => T;
+  readonly #resolve: (value: T) => void;
+  readonly #reject: (err: unknown) => void;
+  /** Replicas tried in this round (a few: an array is cheaper than a Set). */
+  readonly #tried: string[] = [];
+  /** Every replica that failed, how often and its last message: for the error. Made on the first. */
+  #failures: Map<string, { times: number; message: string }> | undefined;
+  #round = 0;
+  #inFlight = 0;
+  /** Whether some replica was reached but ran out of time: else every one was down or refused. */
+  #timedOut = false;
+  #settled = false;
+  /** Whether a round is ending (refresh and backoff): no attempt starts meanwhile. */
+  #betweenRounds = false;
+
+  constructor(
+    routes: CallRoutes,
+    key: string,
+    op: O,
+    deadlineMs: number,
+    hedge: boolean,
+    answer: (res: PackedReply<O>) => T,
+    resolve: (value: T) => void,
+    reject: (err: unknown) => void,
+  ) {
+    this.#routes = routes;
+    this.#key = key;
+    this.#op = op;
+    this.#deadlineMs = deadlineMs;
+    this.#hedge = hedge;
+    this.#answer = answer;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  /** Starts the first attempt. */
+  start(): void {
+    this.#next();
+  }
+
+  /**
+   * Starts an attempt at the first replica not tried in this round; ends the round if none is left
+   * and none is in flight. A hedge (`hedging`: an attempt outlived its budget, and waits on) goes
+   * only to a replica not itself stalled: when every other one is slow too (all busy with large
+   * values, the whole cluster starved of CPU), another copy would only add to their work, and the
+   * attempt in flight is as good as any.
+   */
+  #next(hedging = false): void {
+    if (this.#settled || this.#betweenRounds) return;
+    const candidates = this.#routes.candidates(this.#key);
+    if (this.#routes.now() < this.#deadlineMs) {
+      for (const id of candidates) {
+        if (this.#tried.includes(id)) continue;
+        if (hedging && this.#routes.isStalled(id)) return;
+        return this.#attempt(id, candidates);
+      }
+    }
+    if (this.#inFlight === 0) void this.#endRound();
+  }
+
+  #attempt(id: string, candidates: readonly string[]): void {
+    this.#tried.push(id);
+    this.#inFlight++;
+    // Moving on helps only while another replica is left to try in this round.
+    const another = this.#hedge && candidates.some((c) => !this.#tried.includes(c));
+    const onStall = another
+      ? () => {
+          this.#routes.stalled(id, this.#deadlineMs);
+          this.#next(true);
+        }
+      : undefined;
+    void this.#routes.send(id, this.#op, this.#deadlineMs, onStall).then((res) => this.#answered(id, res));
+  }
+
+  #answered(id: string, res: PackedReply): void {
+    this.#inFlight--;
+    if (this.#settled) return;
+    if (res[0] === Code.OK || !this.#routes.shouldRetry(this.#op, res)) {
+      this.#settled = true;
+      // `answer` turns the reply into the call's value (or throws its typed error) in this one step,
+      // which saves each call a second promise and microtask.
+      try {
+        this.#resolve(this.#answer(res as PackedReply<O>));
+      } catch (err) {
+        this.#reject(err);
+      }
+      return;
+    }
+    const failures = (this.#failures ??= new Map<string, { times: number; message: string }>());
+    const f = failures.get(id);
+    failures.set(id, { times: (f?.times ?? 0) + 1, message: String(res[1]) });
+    if (res[0] === Code.DEADLINE_EXCEEDED) {
+      this.#timedOut = true;
+      this.#routes.stalled(id, this.#deadlineMs);
+    }
+    this.#next();
+  }
+
+  async #endRound(): Promise<void> {
+    const left = this.#deadlineMs - this.#routes.now();
+    if (this.#round >= this.#routes.maxRetries || left <= 0) return this.#fail(left);
+    this.#betweenRounds = true;
+    await this.#routes.refresh();
+    await this.#routes.sleep(
+      Math.min(50 * 2 ** this.#round, Math.max(0, this.#deadlineMs - this.#routes.now())),
+    );
+    this.#betweenRounds = false;
+    this.#round++;
+    this.#tried.length = 0;
+    this.#next();
+  }
+
+  #fail(left: number): void {
+    this.#settled = true;
+    const code = left <= 0 && this.#timedOut ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE';
+    const tried = [...(this.#failures ?? [])]
+      .map(([id, f]) => `${id} (${f.times}x): ${f.message}`)
+      .join('; ');
+    const kind = OP_KIND[this.#op[0]] ?? 'operation';
+    this.#reject(
+      new RingCacheError(
+        code,
+        `${kind} of key '${this.#key}' failed on every replica after ${this.#round + 1} round(s); tried ${tried}`,
+      ),
+    );
+  }
+}

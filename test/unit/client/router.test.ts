@@ -1,0 +1,321 @@
+import { expect } from 'chai';
+import { attemptBudgetMs, Router, type NodeConnection, type RouterClock } from '../../../src/client/router';
+import { clusterMapOf } from '../../../src/client/topology-client';
+import { Code } from '../../../src/proto/messages';
+import { OpCode, type PackedOp, type PackedResult } from '../../../src/proto/packed';
+import type { OnStall } from '../../../src/transport/batched-stream';
+
+/** Timers on a clock that moves only when the test says. */
+class VirtualClock implements RouterClock {
+  #now = 1_000_000;
+  #timers: { at: number; fn: () => void; id: number }[] = [];
+  #nextId = 1;
+  now = (): number => this.#now;
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    const id = this.#nextId++;
+    this.#timers.push({ at: this.#now + ms, fn, id });
+    return id;
+  };
+  clearTimeout = (handle: unknown): void => {
+    this.#timers = this.#timers.filter((t) => t.id !== handle);
+  };
+  /** Moves time on by `ms`, running each timer due on the way (and the promises it settles). */
+  async advance(ms: number): Promise<void> {
+    const end = this.#now + ms;
+    for (;;) {
+      await flush();
+      const due = this.#timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.#timers = this.#timers.filter((t) => t !== due);
+      this.#now = due.at;
+      due.fn();
+    }
+    this.#now = end;
+    await flush();
+  }
+}
+
+/** Lets every settled promise's callbacks run. */
+async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+/** How a fake node treats what it is sent: answer, refuse at once, or hold it (the test settles it). */
+type Behaviour = 'ok' | 'refuse' | 'hold';
+
+interface Sent {
+  id: string;
+  op: PackedOp;
+  onStall: OnStall | undefined;
+  answer: (res: PackedResult) => void;
+}
+
+/** Fake nodes behind the router's NodeConnection: each send is recorded; a held one times out at its deadline. */
+class FakeNodes {
+  readonly sent: Sent[] = [];
+  readonly behaviour = new Map<string, Behaviour>();
+  constructor(readonly clock: VirtualClock) {}
+
+  connect = (opts: { address: string }): NodeConnection => {
+    const id = opts.address.split(':')[0]!;
+    let framesSent = 0;
+    return {
+      address: opts.address,
+      get framesSent() {
+        return framesSent;
+      },
+      send: (op, deadlineMs, onStall) => {
+        framesSent++;
+        return new Promise<PackedResult>((resolve) => {
+          let done = false;
+          const answer = (res: PackedResult) => {
+            if (done) return;
+            done = true;
+            resolve(res);
+          };
+          // Probes (gets of the empty key) are not calls: only the calls are recorded.
+          if (!(op[0] === OpCode.get && op[1] === '')) this.sent.push({ id, op, onStall, answer });
+          const b = this.behaviour.get(id) ?? 'ok';
+          if (b === 'ok') answer(okOf(op, id));
+          else if (b === 'refuse') answer([Code.UNAVAILABLE, `${id} refused`, '']);
+          else {
+            this.clock.setTimeout(
+              () => answer([Code.DEADLINE_EXCEEDED, `${id} did not answer before the deadline`, '']),
+              deadlineMs - this.clock.now(),
+            );
+          }
+        });
+      },
+      close: () => undefined,
+    };
+  };
+
+  /** The ids sent to, in order. */
+  order(): string[] {
+    return this.sent.map((s) => s.id);
+  }
+}
+
+function okOf(op: PackedOp, id: string): PackedResult {
+  switch (op[0]) {
+    case OpCode.get:
+      return [0, true, Buffer.from(id), 0, 1, id, 0];
+    case OpCode.incr:
+      return [0, 1, 1, id] as unknown as PackedResult;
+    default:
+      return [0, true, 1, id];
+  }
+}
+
+function setup(nodes: string[], factor: number) {
+  const clock = new VirtualClock();
+  const fake = new FakeNodes(clock);
+  let refreshes = 0;
+  const map = clusterMapOf({
+    clusterName: 't',
+    epoch: 1,
+    members: nodes.map((id) => ({
+      id,
+      address: `${id}:7400`,
+      httpAddress: `${id}:8400`,
+      state: 1,
+      incarnation: 0,
+      sinceEpoch: 1,
+    })),
+    departed: [],
+    vnodes: 16,
+    hashAlgorithm: 'md5',
+    replication: { factor, writeQuorum: 1, readQuorum: 1 },
+    answeredBy: nodes[0]!,
+    catchingUp: false,
+  });
+  const router = new Router(map, {
+    maxRetries: 1,
+    maxOpsPerFrame: 64,
+    maxFramesInFlight: 4,
+    refresh: () => {
+      refreshes++;
+      return Promise.resolve();
+    },
+    onEpoch: () => undefined,
+    connect: fake.connect,
+    clock,
+  });
+  const key = 'some-key';
+  const [a, b, c] = router.candidates(key) as [string, string, string];
+  /** Runs a call; its outcome, once settled, in `.result` or `.error`. */
+  const call = (op: PackedOp, timeoutMs = 5000) => {
+    const out: { result?: PackedResult; error?: Error & { code?: string }; settled: boolean } = {
+      settled: false,
+    };
+    router
+      .run(key, op, timeoutMs, (res) => res as PackedResult)
+      .then(
+        (r) => Object.assign(out, { result: r, settled: true }),
+        (e: Error) => Object.assign(out, { error: e, settled: true }),
+      );
+    return out;
+  };
+  return { clock, fake, router, key, a, b, c, call, refreshes: () => refreshes };
+}
+
+const get = (key = 'some-key'): PackedOp => [OpCode.get, key, 1];
+const incr = (key = 'some-key'): PackedOp => [OpCode.incr, key, 1, 0, 0, 1, 'req-1'];
+
+describe('Router', () => {
+  it('sends a call to the first replica only when it answers', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    const out = s.call(get());
+    await s.clock.advance(0);
+    expect(out.result?.[0]).to.equal(Code.OK);
+    expect(s.fake.order()).to.deep.equal([s.a]);
+    s.router.close();
+  });
+
+  it('asks the next replica when the first outlives its budget, and marks the first stalled', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    s.fake.behaviour.set(s.a, 'hold');
+    const out = s.call(get());
+    await s.clock.advance(0);
+    expect(s.fake.order()).to.deep.equal([s.a]);
+    s.fake.sent[0]!.onStall!();
+    await s.clock.advance(0);
+    expect(out.result?.[0]).to.equal(Code.OK);
+    expect(out.result?.[5], 'answered by the second replica').to.equal(s.b);
+    expect(s.fake.order(), 'each replica once').to.deep.equal([s.a, s.b]);
+    expect(s.router.stalled()).to.deep.equal([s.a]);
+    expect(s.router.candidates(s.key), 'the stalled replica goes last').to.deep.equal([s.b, s.c, s.a]);
+    s.router.close();
+  });
+
+  it('takes a late answer from a replica that outlived its budget when it comes first', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    s.fake.behaviour.set(s.a, 'hold');
+    s.fake.behaviour.set(s.b, 'hold');
+    const out = s.call(get());
+    await s.clock.advance(0);
+    s.fake.sent[0]!.onStall!();
+    await s.clock.advance(0);
+    expect(s.fake.order()).to.deep.equal([s.a, s.b]);
+    s.fake.sent[0]!.answer([0, true, Buffer.from('late'), 0, 1, s.a, 0]);
+    await s.clock.advance(0);
+    expect(out.result?.[5], 'the first attempt still counts').to.equal(s.a);
+    // The second answering later changes nothing.
+    s.fake.sent[1]!.answer([0, true, Buffer.from('later'), 0, 1, s.b, 0]);
+    await s.clock.advance(0);
+    expect(out.result?.[5]).to.equal(s.a);
+    s.router.close();
+  });
+
+  it('tries each replica once per round, by id, the stalled one last, and names each failure after its own node', async () => {
+    // The fault this replaced: with the first replica stalled, the list was reordered and the failure
+    // was noted under the new first replica, which was then skipped untried (N=3: a, b, a, refresh, c).
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    s.fake.behaviour.set(s.a, 'hold');
+    s.fake.behaviour.set(s.b, 'refuse');
+    s.fake.behaviour.set(s.c, 'refuse');
+    const out = s.call(get(), 1000);
+    await s.clock.advance(0);
+    s.fake.sent[0]!.onStall!();
+    await s.clock.advance(0);
+    expect(s.fake.order(), 'b refused, then c: never a again while it is in flight').to.deep.equal([
+      s.a,
+      s.b,
+      s.c,
+    ]);
+    expect(out.settled, 'a is still in flight').to.equal(false);
+    await s.clock.advance(1000);
+    expect(out.error?.message).to.match(
+      new RegExp(`${s.a} \\(1x\\): ${s.a} did not answer before the deadline`),
+    );
+    expect(out.error?.message).to.include(`${s.b} (1x): ${s.b} refused`);
+    expect(out.error?.message).to.include(`${s.c} (1x): ${s.c} refused`);
+    expect(out.error?.code).to.equal('DEADLINE_EXCEEDED');
+    s.router.close();
+  });
+
+  it('with every replica down, tries each once per round, refreshes the map between rounds, and fails UNAVAILABLE', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    for (const id of [s.a, s.b, s.c]) s.fake.behaviour.set(id, 'refuse');
+    const out = s.call(get());
+    await s.clock.advance(0);
+    expect(s.fake.order()).to.deep.equal([s.a, s.b, s.c]);
+    expect(out.settled, 'waits out the backoff').to.equal(false);
+    await s.clock.advance(50);
+    expect(s.refreshes()).to.equal(1);
+    expect(s.fake.order()).to.deep.equal([s.a, s.b, s.c, s.a, s.b, s.c]);
+    expect(out.error?.code).to.equal('UNAVAILABLE');
+    expect(out.error?.message).to.include('after 2 round(s)');
+    expect(out.error?.message).to.include(`${s.a} (2x): ${s.a} refused`);
+    s.router.close();
+  });
+
+  it('never moves a read-modify-write on for its budget, only when its replica refuses it', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    s.fake.behaviour.set(s.a, 'hold');
+    const out = s.call(incr());
+    await s.clock.advance(0);
+    expect(s.fake.sent[0]!.onStall, 'sent without a budget').to.equal(undefined);
+    await s.clock.advance(1000);
+    expect(s.fake.order()).to.deep.equal([s.a]);
+    s.fake.sent[0]!.answer([0, 1, 1, s.a] as unknown as PackedResult);
+    await s.clock.advance(0);
+    expect(out.result?.[0]).to.equal(Code.OK);
+
+    s.fake.behaviour.set(s.a, 'refuse');
+    const refused = s.call(incr());
+    await s.clock.advance(0);
+    expect(s.fake.order().slice(1), 'a refused: b coordinates or forwards').to.deep.equal([s.a, s.b]);
+    expect(refused.result?.[0]).to.equal(Code.OK);
+    s.router.close();
+  });
+
+  it('asks no other replica for the last one of a round: it has nobody to move on to', async () => {
+    const s = setup(['n1', 'n2'], 2);
+    s.fake.behaviour.set(s.a, 'hold');
+    s.fake.behaviour.set(s.b, 'hold');
+    const out = s.call(get(), 2000);
+    await s.clock.advance(0);
+    s.fake.sent[0]!.onStall!();
+    await s.clock.advance(0);
+    expect(s.fake.sent[1]!.onStall, 'the last replica is given the whole deadline').to.equal(undefined);
+    await s.clock.advance(1000);
+    s.fake.sent[1]!.answer([0, false]);
+    await s.clock.advance(0);
+    expect(out.result).to.deep.equal([0, false]);
+    expect(s.fake.order()).to.deep.equal([s.a, s.b]);
+    s.router.close();
+  });
+
+  it('takes a stalled replica back once a probe is answered', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    s.fake.behaviour.set(s.a, 'hold');
+    s.call(get());
+    await s.clock.advance(0);
+    s.fake.sent[0]!.onStall!();
+    await s.clock.advance(0);
+    expect(s.router.stalled()).to.deep.equal([s.a]);
+    await s.clock.advance(1500);
+    expect(s.router.stalled(), 'probes still unanswered').to.deep.equal([s.a]);
+    s.fake.behaviour.set(s.a, 'ok');
+    await s.clock.advance(1500);
+    expect(s.router.stalled()).to.deep.equal([]);
+    s.router.close();
+  });
+});
+
+describe('attemptBudgetMs', () => {
+  const cases: [p99: number | undefined, bytes: number, budget: number][] = [
+    [undefined, 0, 250],
+    [1, 0, 50],
+    [30, 0, 120],
+    [100, 0, 250],
+    [30, 1_000_000, 130],
+    [undefined, 8_000_000, 330],
+  ];
+  for (const [p99, bytes, budget] of cases) {
+    it(`gives ${budget} ms to a frame of ${bytes} bytes at a node whose p99 is ${String(p99)} ms`, () => {
+      expect(attemptBudgetMs(p99, bytes)).to.be.closeTo(budget, 1e-9);
+    });
+  }
+});
