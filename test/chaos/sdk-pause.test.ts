@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { RingCache } from '../../src/index';
-import { TestCluster } from '../support/cluster';
+import { TestCluster, until } from '../support/cluster';
 
 /** `loops` closed loops of 90% get / 10% set over `keys` keys until `stop()`; what they saw. */
 function load(cache: RingCache, loops: number, keys: number) {
@@ -32,11 +32,11 @@ function load(cache: RingCache, loops: number, keys: number) {
   };
 }
 
-// Issue 12 §1: on b362f36 a node SIGSTOPped under a 16-loop load made calls fail with
-// DEADLINE_EXCEEDED "tried n2 (4x)" (each attempt got the whole deadline, and the hung node was
-// retried instead of the next replica). The figures (throughput, longest stretch with nothing done)
-// are measured by `npm run bench:pause`, not asserted here.
-describe('the SDK while one node of three is paused (issue 12 §1)', function () {
+// On b362f36 a node SIGSTOPped under a 16-loop load made calls fail with DEADLINE_EXCEEDED "tried n2
+// (4x)" (each attempt got the whole deadline, and the hung node was retried instead of the next
+// replica). The figures (throughput, longest stretch with nothing done) are measured by
+// `npm run bench:pause`, not asserted here: this file checks the mechanisms, each awaited.
+describe('the SDK while nodes are paused', function () {
   this.timeout(60_000);
   let t: TestCluster;
 
@@ -46,79 +46,75 @@ describe('the SDK while one node of three is paused (issue 12 §1)', function ()
       factor: 3,
       writeQuorum: 2,
       readQuorum: 1,
-      maxValueBytes: 2 * 1024 * 1024,
-      maxMemoryBytes: 512 * 1024 * 1024,
+      maxMemoryBytes: 128 * 1024 * 1024,
     });
   });
   after(() => t?.stop());
 
   it('fails no call, keeps completing calls, skips the paused node and takes it back after', async () => {
-    const cache = await t.client({ timeoutMs: 2000 });
+    const cache = await t.client({ timeoutMs: 5000 });
     for (let k = 0; k < 1000; k += 100) {
       await Promise.all(Array.from({ length: 100 }, (_, j) => cache.set(`k${k + j}`, 'v')));
     }
     const l = load(cache, 16, 1000);
-    await new Promise((r) => setTimeout(r, 500));
-    await t.cluster.kill('n2', 'SIGSTOP');
-    l.countFromNow(true);
-    let stalledSeen: string[] = [];
     try {
-      await new Promise((r) => setTimeout(r, 1500));
-      stalledSeen = cache.stalledNodes();
-      await new Promise((r) => setTimeout(r, 2500));
+      await until('calls completing before the pause', () => l.seen.ok >= 200, 20_000);
+      await t.cluster.kill('n2', 'SIGSTOP');
+      try {
+        l.countFromNow(true);
+        await until('the SDK to skip the paused node', () => cache.stalledNodes().includes('n2'), 20_000);
+        const before = l.seen.okWhile;
+        // Calls keep completing while n2 is still paused: a third of them have n2 first.
+        await until(
+          '200 more calls to complete while n2 is paused',
+          () => l.seen.okWhile >= before + 200,
+          20_000,
+        );
+        expect(cache.stalledNodes(), 'only the paused node is skipped').to.deep.equal(['n2']);
+      } finally {
+        l.countFromNow(false);
+        await t.cluster.kill('n2', 'SIGCONT');
+      }
+      await until('n2 taken back once it answers', () => cache.stalledNodes().length === 0, 20_000);
     } finally {
-      l.countFromNow(false);
-      await t.cluster.kill('n2', 'SIGCONT');
+      await l.stop();
     }
-    await new Promise((r) => setTimeout(r, 1500));
-    await l.stop();
     expect(l.seen.failed.slice(0, 3), `${l.seen.failed.length} failed of ${l.seen.ok}`).to.deep.equal([]);
-    expect(l.seen.okWhile, 'calls completed while n2 was paused').to.be.above(1000);
-    expect(stalledSeen, 'skipped while paused').to.deep.equal(['n2']);
-    expect(cache.stalledNodes(), 'taken back once it answers').to.deep.equal([]);
   });
 
   // A frame's budget is the SDK's patience with one replica while another may answer sooner. When
-  // every replica runs past it (all busy with large values, or starved of CPU), moving on helps
-  // nothing: on 76fb3f3, with every node frozen for 200 ms of every 250, all 45 of these calls failed
-  // UNAVAILABLE "stopped answering" after 4 rounds, in about 4 s of their 20 s deadline. The same
-  // happened to 24 of 80 concurrent 1 MiB sets under the full suite's load (large-values.test.ts).
-  it('waits for the slowest replicas when none answers within its budget and the deadline allows', async () => {
+  // every replica runs past it (all busy with large values, or the whole cluster frozen for a moment),
+  // moving on helps nothing: on 76fb3f3, with every node frozen for 200 ms of every 250, all 45 calls
+  // of this kind failed UNAVAILABLE "stopped answering" in about 4 s of their 20 s deadline.
+  it('waits for the replicas, within the deadline, when every one of them is frozen past any budget', async () => {
     const cache = await t.client({ timeoutMs: 20_000 });
-    const big = (i: number) => Buffer.alloc(1024 * 1024, i);
+    const value = (i: number) => Buffer.alloc(64 * 1024, i);
     await Promise.all(
-      Array.from({ length: 20 }, (_, i) => cache.set(`all:${i}`, big(i), { consistency: 'all' })),
+      Array.from({ length: 10 }, (_, i) => cache.set(`all:${i}`, value(i), { consistency: 'all' })),
     );
     const ids = ['n1', 'n2', 'n3'];
-    let starving = true;
-    // Every node runs 50 ms of every 250: frames of 1 MiB values outlast any budget (250 ms + their bytes).
-    const starve = (async () => {
-      while (starving) {
-        for (const id of ids) await t.cluster.kill(id, 'SIGSTOP');
-        await new Promise((r) => setTimeout(r, 200));
-        for (const id of ids) await t.cluster.kill(id, 'SIGCONT');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
-    let results: PromiseSettledResult<unknown>[];
-    const startedAt = Date.now();
+    for (const id of ids) await t.cluster.kill(id, 'SIGSTOP');
+    let calls: Promise<PromiseSettledResult<unknown>[]>;
     try {
-      results = await Promise.allSettled([
-        ...Array.from({ length: 20 }, (_, i) => cache.get<Buffer>(`all:${i}`)),
-        ...Array.from({ length: 20 }, (_, i) => cache.set(`all:new:${i}`, big(i))),
+      calls = Promise.allSettled([
+        ...Array.from({ length: 10 }, (_, i) => cache.get<Buffer>(`all:${i}`)),
+        ...Array.from({ length: 10 }, (_, i) => cache.set(`all:new:${i}`, value(i))),
         ...Array.from({ length: 5 }, () => cache.incr('all:counter')),
       ]);
+      // Frozen until every replica has been given up on by its budget (250 ms at most, plus bytes).
+      await until('every node taken for stalled', () => cache.stalledNodes().length === 3, 15_000);
     } finally {
-      starving = false;
-      await starve;
+      for (const id of ids) await t.cluster.kill(id, 'SIGCONT');
     }
-    console.log(`      45 calls with every node starved took ${Date.now() - startedAt} ms`);
+    const results = await calls;
     const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
     expect(failed.slice(0, 2), `${failed.length} of ${results.length} failed`).to.deep.equal([]);
-    const gets = results.slice(0, 20).map((r) => (r as PromiseFulfilledResult<Buffer>).value);
-    expect(gets.map((b) => b[b.length - 1])).to.deep.equal(Array.from({ length: 20 }, (_, i) => i));
-    expect(Number(await cache.get('all:counter')), 'each increment counted once').to.equal(5);
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(cache.stalledNodes(), 'all taken back').to.deep.equal([]);
+    const gets = results.slice(0, 10).map((r) => (r as PromiseFulfilledResult<Buffer>).value);
+    expect(gets.map((b) => b[b.length - 1])).to.deep.equal(Array.from({ length: 10 }, (_, i) => i));
+    expect(
+      Number(await cache.get('all:counter', { consistency: 'all' })),
+      'each increment counted once',
+    ).to.equal(5);
+    await until('all taken back', () => cache.stalledNodes().length === 0, 20_000);
   });
 });
