@@ -45,17 +45,28 @@ describe('Cache/Watch and the near cache (issue 14 §3, §4)', function () {
       // event may come after this test's wait (the touch's once did, in CI at 3a23072).
       await cache.touch('w:1', 60_000, { consistency: 'all' });
       await cache.delete('w:1', { consistency: 'all' });
-      await until('three events', () => w.events.length === 4).catch((err: Error) => {
+      // The SDK may send a write to a second replica when the first is slow (a plain set is then
+      // written twice, under two versions): so events are checked by what they say, not counted.
+      await until('the delete event', () => w.events.some((e) => e.kind === 2)).catch((err: Error) => {
         const seen = w.events.map((e) => [e.sequence, e.key, e.kind]);
         throw new Error(`${err.message}; events seen: ${JSON.stringify(seen)}`);
       });
-      expect(w.events.map((e) => [e.sequence, e.key, e.kind, e.node])).to.deep.equal([
-        [0, '', 0, 'n1'],
-        [1, 'w:1', 1, 'n1'],
-        [2, 'w:1', 3, 'n1'],
-        [3, 'w:1', 2, 'n1'],
-      ]);
-      expect(w.events[3]!.version?.timestamp).to.be.above(w.events[1]!.version!.timestamp);
+      expect(w.events[0], 'the opening event').to.include({ sequence: 0, key: '', kind: 0, node: 'n1' });
+      expect(
+        w.events.map((e) => e.sequence),
+        'numbered one by one',
+      ).to.deep.equal(w.events.map((_, i) => i));
+      const changes = w.events.slice(1);
+      expect(
+        changes.map((e) => e.key),
+        'only the prefix watched',
+      ).to.deep.equal(changes.map(() => 'w:1'));
+      expect(changes.every((e) => e.node === 'n1')).to.equal(true);
+      const kinds = changes.map((e) => e.kind).filter((k, i, all) => i === 0 || all[i - 1] !== k);
+      expect(kinds, 'set, touch, delete, in order').to.deep.equal([1, 3, 2]);
+      const set = changes.find((e) => e.kind === 1)!;
+      const deleted = changes.find((e) => e.kind === 2)!;
+      expect(deleted.version?.timestamp).to.be.above(set.version!.timestamp);
     } finally {
       w.close();
     }
@@ -77,7 +88,8 @@ describe('Cache/Watch and the near cache (issue 14 §3, §4)', function () {
       });
       const invalidations = reader.nearCacheStats()!.invalidations;
       const writtenAt = Date.now();
-      await writer.set('nc:k', i);
+      // At ALL: the reader's next get reads one replica, which must hold the write (W + R > N).
+      await writer.set('nc:k', i, { consistency: 'all' });
       await until('the change event', () => reader.nearCacheStats()!.invalidations > invalidations, 2000, 1);
       lagMs = Math.max(lagMs, Date.now() - writtenAt);
       const after = await reader.get<number>('nc:k');
