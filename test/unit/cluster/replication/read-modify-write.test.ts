@@ -47,7 +47,8 @@ describe('a read-modify-write retried with its request id', () => {
   const value = (s: string) => Buffer.from(s);
 
   function versionOf(outcome: Outcome): string {
-    if (outcome instanceof RingCacheError || outcome.kind !== 'cas') throw new Error(`not a cas: ${String(outcome)}`);
+    if (outcome instanceof RingCacheError || outcome.kind !== 'cas')
+      throw new Error(`not a cas: ${JSON.stringify(outcome)}`);
     return formatVersion(outcome.version);
   }
 
@@ -75,7 +76,11 @@ describe('a read-modify-write retried with its request id', () => {
     };
     const firstVersion = versionOf(await run('n1', cas));
     const after = versions('k');
-    expect(after, 'every replica at the version cas reported').to.deep.equal([firstVersion, firstVersion, firstVersion]);
+    expect(after, 'every replica at the version cas reported').to.deep.equal([
+      firstVersion,
+      firstVersion,
+      firstVersion,
+    ]);
     for (const via of ['n1', 'n2', 'n3']) {
       expect(versionOf(await run(via, cas)), `retry through ${via}`).to.equal(firstVersion);
       expect(versions('k'), `record after the retry through ${via}`).to.deep.equal(after);
@@ -92,7 +97,13 @@ describe('a read-modify-write retried with its request id', () => {
       mode: 'always',
       consistency: 'all',
     });
-    const touch: Operation = { kind: 'touch', key: 't', ttlMs: 120_000, consistency: 'all', requestId: 'touch-1' };
+    const touch: Operation = {
+      kind: 'touch',
+      key: 't',
+      ttlMs: 120_000,
+      consistency: 'all',
+      requestId: 'touch-1',
+    };
     expect(await run('n2', touch)).to.deep.equal({ kind: 'touch', found: true });
     const after = versions('t');
     for (const via of ['n1', 'n2', 'n3']) {
