@@ -48,9 +48,10 @@ describe('a 3-node cluster (N=1) and the SDK that routes on the ring', function 
     });
 
     it('sets with a TTL, touches and deletes', async () => {
+      const setAt = Date.now();
       await cache.set('ttl-key', 'v', { ttl: 60_000 });
       const entry = await cache.getEntry('ttl-key');
-      expect(entry!.ttlMs).to.be.within(50_000, 60_000);
+      expect(entry!.ttlMs).to.be.within(60_000 - (Date.now() - setAt) - 1, 60_000);
       expect(await cache.touch('ttl-key', 0)).to.equal(true);
       expect((await cache.getEntry('ttl-key'))!.ttlMs).to.equal(0);
       expect(await cache.delete('ttl-key')).to.equal(true);
@@ -109,12 +110,16 @@ describe('a 3-node cluster (N=1) and the SDK that routes on the ring', function 
     it('batches concurrent calls bound for one node into one frame', async () => {
       const fresh = await t.client();
       await fresh.get('warm-up'); // opens the stream to one node
-      const before = [...fresh.framesSent().values()].reduce((a, b) => a + b, 0);
+      const before = fresh.framesSent();
       await Promise.all(Array.from({ length: 300 }, (_, i) => fresh.set(`batch-${i}`, i)));
-      const sent = [...fresh.framesSent().values()].reduce((a, b) => a + b, 0) - before;
-      // 300 calls over 3 nodes in one event-loop turn: one frame per node (256 ops per frame at most).
-      expect(sent).to.be.at.most(6);
-      expect(sent).to.be.at.least(3);
+      const after = fresh.framesSent();
+      const sent = (id: string) => (after.get(id) ?? 0) - (before.get(id) ?? 0);
+      // 300 calls over 3 nodes in one event-loop turn go out as one frame per node. Not asserted
+      // exactly: a frame that outlives its flight budget on a busy machine is sent again, and the
+      // node is probed, each a frame of its own. One frame per call would be 300.
+      for (const id of ['n1', 'n2', 'n3']) expect(sent(id), `frames to ${id}`).to.be.at.least(1);
+      const total = ['n1', 'n2', 'n3'].reduce((n, id) => n + sent(id), 0);
+      expect(300 / total, `calls per frame (${total} frames)`).to.be.at.least(10);
     });
 
     it('a node receiving a key it does not own forwards it to the owner and answers correctly', async () => {
@@ -152,6 +157,7 @@ describe('a 3-node cluster (N=1) and the SDK that routes on the ring', function 
       const keys = Array.from({ length: 200 }, (_, i) => `packed-${i}`);
       const mine = keys.find((k) => ring.owner(k) === 'n1')!;
       const theirs = keys.find((k) => ring.owner(k) === 'n3')!;
+      const setAt = Date.now();
       await cache.set(mine, 'here', { ttl: 60_000 });
       await cache.set(theirs, 'there');
       const conn = new PackedConnection({ address: t.address('n1') });
@@ -167,7 +173,7 @@ describe('a 3-node cluster (N=1) and the SDK that routes on the ring', function 
         expect(hit.slice(0, 2)).to.deep.equal([0, true]);
         expect(Buffer.from(hit[2] as Uint8Array).toString()).to.equal('here');
         expect(hit[5]).to.equal('n1'); // version node
-        expect(hit[6]).to.be.within(50_000, 60_000); // remaining ttl
+        expect(hit[6]).to.be.within(60_000 - (Date.now() - setAt) - 1, 60_000); // remaining ttl
         expect(miss).to.deep.equal([0, false]);
         expect(forwarded.slice(0, 2)).to.deep.equal([0, true]);
         expect(Buffer.from(forwarded[2] as Uint8Array).toString()).to.equal('there');
@@ -193,35 +199,51 @@ describe('a 3-node cluster (N=1) and the SDK that routes on the ring', function 
       await expectError(cache.set('k'.repeat(2000), 1), 'KEY_TOO_LARGE', /max_key_bytes is 1024/);
     });
   });
+});
 
-  describe('when a node stops (runs last: it kills n3)', () => {
-    it('sees a stopped node through the topology watch', async () => {
-      const watcher = await t.client();
-      await t.cluster.kill('n3', 'SIGKILL');
-      await until(
-        'n3 marked dead in the client',
-        () => watcher.cluster.members.get('n3')?.state === 'dead',
-        10_000,
-      );
-      // keys owned by others still work
-      const ring = watcher.cluster.ring;
-      const key = Array.from({ length: 50 }, (_, i) => `alive-${i}`).find((k) => ring.owner(k) !== 'n3')!;
-      await watcher.set(key, 'still here');
-      expect(await watcher.get(key)).to.equal('still here');
-    });
+describe('a 3-node cluster (N=1) with a node killed', () => {
+  let t: TestCluster;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, factor: 1, writeQuorum: 1, readQuorum: 1 });
+  });
+  after(() => t?.stop());
+
+  it('the SDK sees the stopped node through the topology watch, and keys owned by others still work', async () => {
+    const watcher = await t.client();
+    await t.cluster.kill('n3', 'SIGKILL');
+    await until(
+      'n3 marked dead in the client',
+      () => watcher.cluster.members.get('n3')?.state === 'dead',
+      20_000,
+    );
+    const ring = watcher.cluster.ring;
+    const key = Array.from({ length: 50 }, (_, i) => `alive-${i}`).find((k) => ring.owner(k) !== 'n3')!;
+    await watcher.set(key, 'still here');
+    expect(await watcher.get(key)).to.equal('still here');
   });
 });
 
 describe('connecting and starting with bad input', () => {
   it('fails after the deadline when no seed answers, listing what was tried', async () => {
-    const [p1, p2] = await freePorts(2);
-    const started = Date.now();
-    const err = await expectError(
-      RingCache.connect({ seeds: [`127.0.0.1:${p1}`, `127.0.0.1:${p2}`], timeoutMs: 800 }),
-      'UNAVAILABLE',
-    );
-    expect(err.message).to.include(`127.0.0.1:${p1}`).and.include(`127.0.0.1:${p2}`);
-    expect(Date.now() - started).to.be.below(3000);
+    // One seed takes the connection and never says a word: only the deadline ends the wait for it.
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((s) => sockets.add(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const mute = `127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    const [refusing] = await freePorts(1);
+    try {
+      const err = await expectError(
+        RingCache.connect({ seeds: [mute, `127.0.0.1:${refusing}`], timeoutMs: 800 }),
+        'UNAVAILABLE',
+      );
+      expect(err.message).to.match(/no ringcache node answered within 800 ms/);
+      expect(err.message).to.include(`${mute}: no answer before the deadline`);
+      expect(err.message).to.include(`127.0.0.1:${refusing}`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
   });
 
   it('says when a seed is not a ringcache node', async () => {
