@@ -4,15 +4,18 @@ import { decodeValue } from '../../src/client/codec';
 import { METADATA, type StatsResponseMsg, type TopologyResponseMsg } from '../../src/proto/messages';
 import { PipelineConnection } from '../../src/transport/pipeline-connection';
 import type { NodeConfig } from '../../src/config/types';
-import { TestCluster, until } from '../support/cluster';
+import { extraNode, metric, TestCluster, until } from '../support/cluster';
 import { freePorts } from '../support/ports';
 
-/** Reads a key from one node's own store (never forwarded). */
-async function localValue(address: string, key: string): Promise<unknown> {
+/** Reads keys from one node's own store (never forwarded), over one connection. */
+async function localValues(address: string, keys: readonly string[]): Promise<unknown[]> {
   const conn = new PipelineConnection({ address, metadata: { [METADATA.forwardedBy]: 'test' } });
   try {
-    const r = await conn.send({ op: 'get', get: { key, consistency: 1 } }, Date.now() + 3000);
-    return r.get?.found ? decodeValue(r.get.value, r.get.flags) : undefined;
+    const deadline = Date.now() + 5000;
+    const results = await Promise.all(
+      keys.map((key) => conn.send({ op: 'get', get: { key, consistency: 1 } }, deadline)),
+    );
+    return results.map((r) => (r.get?.found ? decodeValue(r.get.value, r.get.flags) : undefined));
   } finally {
     conn.close();
   }
@@ -27,7 +30,21 @@ async function call<T>(address: string, method: string, req: object): Promise<T>
   }
 }
 
-describe('joining and leaving (N=1, so every key lives on exactly its owner)', function () {
+/** Each key's value as the store of its owner under `ownerOf` holds it. */
+async function valuesOnOwners(t: TestCluster, keys: string[], ownerOf: (k: string) => string) {
+  const byOwner = new Map<string, string[]>();
+  for (const k of keys) byOwner.set(ownerOf(k), [...(byOwner.get(ownerOf(k)) ?? []), k]);
+  const values = new Map<string, unknown>();
+  for (const [owner, owned] of byOwner) {
+    const got = await localValues(t.address(owner), owned);
+    owned.forEach((k, i) => values.set(k, got[i]));
+  }
+  return keys.map((k) => values.get(k));
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+describe('a node joining (N=1, so every key lives on exactly its owner)', function () {
   this.timeout(60_000);
   let t: TestCluster;
   let n4: NodeConfig;
@@ -35,20 +52,11 @@ describe('joining and leaving (N=1, so every key lives on exactly its owner)', f
 
   before(async () => {
     t = await TestCluster.start({ nodes: 3, factor: 1, writeQuorum: 1, readQuorum: 1 });
-    const [port, httpPort] = await freePorts(2);
-    n4 = {
-      id: 'n4',
-      address: `127.0.0.1:${port}`,
-      host: '127.0.0.1',
-      port: port!,
-      http: `127.0.0.1:${httpPort}`,
-      httpHost: '127.0.0.1',
-      httpPort: httpPort!,
-    };
+    n4 = await extraNode('n4');
   });
   after(() => t?.stop());
 
-  it('moves the keys a joining node now owns to it, with a new epoch everywhere', async () => {
+  it('gets the keys it now owns, with a new epoch everywhere', async () => {
     const cache = await t.client();
     await cache.setMany(keys.map((key, i) => ({ key, value: i })));
     const stale = await t.client({ watchTopology: false }); // keeps the epoch-1 ring until told otherwise
@@ -65,28 +73,35 @@ describe('joining and leaving (N=1, so every key lives on exactly its owner)', f
     const moved = keys.filter((k) => cache.cluster.ring.owner(k) === 'n4');
     expect(moved.length).to.be.within(40, 200); // about a quarter of 400
     await until('every moved key is on n4', async () => {
-      const values = await Promise.all(moved.map((k) => localValue(n4.address, k)));
+      const values = await localValues(n4.address, moved);
       return values.every((v, i) => v === keys.indexOf(moved[i]!));
     });
-
-    const sent = await Promise.all(
-      t.config.nodes.map((n) => metric(n.http, 'ringcache_rebalance_records_sent')),
-    );
-    expect(
-      sent.reduce((a, b) => a + b, 0),
-      'records the old owners streamed to n4',
-    ).to.equal(moved.length);
 
     // Moved keys leave their old owners once n4 holds them: one copy of each key in the cluster (N=1).
     const before = new Map(moved.map((k) => [k, stale.cluster.ring.owner(k)]));
     await until('the old owners released the moved keys', async () => {
-      const left = await Promise.all(moved.map((k) => localValue(t.address(before.get(k)!), k)));
+      const left = await valuesOnOwners(t, moved, (k) => before.get(k)!);
       return left.every((v) => v === undefined);
     });
-    const released = await Promise.all(
-      t.config.nodes.map((n) => metric(n.http, 'ringcache_rebalance_records_released')),
+    // The gauges are the latest rebalance's: read them once it is over on every old owner.
+    await until(
+      'the epoch-2 rebalance finished on n1, n2 and n3',
+      async () => {
+        for (const n of t.config.nodes) {
+          if ((await metric(t, n.id, 'ringcache_rebalance_epoch')) !== 2) return false;
+          if ((await metric(t, n.id, 'ringcache_rebalance_running')) !== 0) return false;
+        }
+        return true;
+      },
+      20_000,
     );
-    expect(released.reduce((a, b) => a + b, 0)).to.equal(moved.length);
+    const gauge = async (name: string) =>
+      sum(await Promise.all(t.config.nodes.map((n) => metric(t, n.id, name))));
+    // Streamed by the old owners. Not asserted equal to moved.length: a copy refused on a busy
+    // machine is offered again by the release passes, and is not counted in this gauge.
+    const sent = await gauge('ringcache_rebalance_records_sent');
+    expect(sent, 'records the old owners streamed to n4').to.be.within(1, moved.length);
+    expect(await gauge('ringcache_rebalance_records_released')).to.equal(moved.length);
     const held = await Promise.all(
       [...t.config.nodes, n4].map((n) => call<StatsResponseMsg>(n.address, 'Stats', {})),
     );
@@ -103,32 +118,65 @@ describe('joining and leaving (N=1, so every key lives on exactly its owner)', f
       'the stale client caught up',
       () => stale.cluster.epoch === 2 && stale.cluster.ring.nodeIds.includes('n4'),
     );
-    const forwarded = await Promise.all(
-      t.config.nodes.map((n) => metric(n.http, 'ringcache_forwarded_operations_total')),
-    );
-    expect(forwarded.reduce((a, b) => a + b, 0)).to.be.greaterThan(0);
+    expect(await gauge('ringcache_forwarded_operations_total')).to.be.greaterThan(0);
     expect(await cache.getMany<number>(keys)).to.deep.equal(keys.map((_, i) => i));
   });
+});
 
-  it('moves a leaving node’s keys to their new owners, losing none', async () => {
+describe('a node leaving (N=1)', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+  let n4: NodeConfig;
+  const keys = Array.from({ length: 400 }, (_, i) => `leaving-${i}`);
+
+  // A cluster that n4 joined, n4 holding the keys it owns.
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, factor: 1, writeQuorum: 1, readQuorum: 1 });
+    n4 = await extraNode('n4');
     const cache = await t.client();
+    await cache.setMany(keys.map((key, i) => ({ key, value: i })));
+    await t.cluster.joinNode(n4, t.address('n1'));
+    await until('the client sees n4', () => cache.cluster.ring.nodeIds.includes('n4'));
     const onN4 = keys.filter((k) => cache.cluster.ring.owner(k) === 'n4');
+    await until('n4 holds the keys it owns', async () => {
+      const values = await localValues(n4.address, onN4);
+      return values.every((v, i) => v === keys.indexOf(onN4[i]!));
+    });
+  });
+  after(() => t?.stop());
+
+  it('moves its keys to their new owners, losing none', async () => {
+    const cache = await t.client();
+    const epoch = cache.cluster.epoch;
+    const onN4 = keys.filter((k) => cache.cluster.ring.owner(k) === 'n4');
+    expect(onN4).to.not.deep.equal([]);
     const topo = await call<TopologyResponseMsg>(t.address('n2'), 'Leave', { id: 'n4' });
-    expect(topo.epoch).to.equal(3);
+    expect(topo.epoch).to.equal(epoch + 1);
     expect(topo.members.map((m) => m.id)).to.deep.equal(['n1', 'n2', 'n3']);
-    await until('moved keys are back on their owners', async () => {
-      const values = await Promise.all(
-        onN4.map((k) => localValue(t.address(cache.cluster.ring.owner(k)), k)),
-      );
-      return cache.cluster.epoch === 3 && values.every((v, i) => v === keys.indexOf(onN4[i]!));
+    await until('the client has the ring without n4', () => cache.cluster.epoch === epoch + 1);
+    await until('moved keys are on their new owners', async () => {
+      const values = await valuesOnOwners(t, onN4, (k) => cache.cluster.ring.owner(k));
+      return values.every((v, i) => v === keys.indexOf(onN4[i]!));
     });
     await t.cluster.stopNode('n4');
     expect(await cache.getMany<number>(keys)).to.deep.equal(keys.map((_, i) => i));
-    const stats = await Promise.all(
-      t.config.nodes.map((n) => call<StatsResponseMsg>(n.address, 'Stats', {})),
-    );
-    expect(stats.every((s) => s.epoch === 3)).to.equal(true);
+    await until('every node at the new epoch', async () => {
+      const stats = await Promise.all(
+        t.config.nodes.map((n) => call<StatsResponseMsg>(n.address, 'Stats', {})),
+      );
+      return stats.every((s) => Number(s.epoch) === epoch + 1);
+    });
   });
+});
+
+describe('ring changes ordered at the same time, and refused ones', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, factor: 1, writeQuorum: 1, readQuorum: 1 });
+  });
+  after(() => t?.stop());
 
   it('ends in one ring holding both changes when two members order changes at the same time', async () => {
     // Members x1 and x2 join through different nodes at once (nothing listens on their ports: no
@@ -156,18 +204,17 @@ describe('joining and leaving (N=1, so every key lives on exactly its owner)', f
         ? topos[0]!.epoch
         : undefined;
     };
-    await until(
-      'every node has one ring with x1 and x2',
-      async () => (await agreed([...ids(), 'x1', 'x2'])) !== undefined,
+    const withBoth = await until('every node has one ring with x1 and x2', () =>
+      agreed([...ids(), 'x1', 'x2']),
     );
-    expect(await agreed([...ids(), 'x1', 'x2'])).to.be.at.least(start + 2);
+    expect(withBoth).to.be.at.least(start + 2);
 
     await Promise.all([
       call(t.address('n3'), 'Leave', { id: 'x1' }),
       call(t.address('n1'), 'Leave', { id: 'x2' }),
     ]);
-    await until('every node has one ring without x1 and x2', async () => (await agreed(ids())) !== undefined);
-    expect(await agreed(ids())).to.be.at.least(start + 4);
+    const without = await until('every node has one ring without x1 and x2', () => agreed(ids()));
+    expect(without).to.be.at.least(start + 4);
   });
 
   it('refuses to join a node id that is already a member, and to remove an unknown one', async () => {
@@ -189,9 +236,3 @@ describe('joining and leaving (N=1, so every key lives on exactly its owner)', f
     }
   });
 });
-
-async function metric(http: string, name: string): Promise<number> {
-  const body = await (await fetch(`http://${http}/metrics`)).text();
-  const line = body.split('\n').find((l) => l.startsWith(name));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
