@@ -61,8 +61,10 @@ describe('Cluster/Explain and ringcache explain (issue 13 §4)', function () {
   });
 
   it('prints a table with ringcache explain', async () => {
-    const { stdout } = await run(process.execPath, [CLI, 'explain', 'explained', '--addr', t.address('n3')]);
-    expect(stdout).to.match(/^key "explained": ring position \d+, epoch 1 \(asked n3\)/);
+    const cache = await t.client();
+    await cache.set('printed', 'v'); // W=3: every replica holds it
+    const { stdout } = await run(process.execPath, [CLI, 'explain', 'printed', '--addr', t.address('n3')]);
+    expect(stdout).to.match(/^key "printed": ring position \d+, epoch 1 \(asked n3\)/);
     expect(stdout).to.match(/1 \(owner\)/);
     expect(stdout.match(/ value /g)).to.have.lengthOf(3);
   });
