@@ -49,6 +49,10 @@ describe("the README's grpcurl section, run with buf curl (issue 12 §5)", funct
 
   before(async () => {
     t = await TestCluster.start({ nodes: 3 });
+    // The README's Get reads what its Set writes: stored here too, at ALL, so that each command runs
+    // on its own and the Get, at R=1 on any node, finds it (W + R > N).
+    const cache = await t.client();
+    await cache.set('greeting', 'hello', { consistency: 'all' });
   });
   after(() => t?.stop());
 
