@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { RingCacheError } from '../../src/errors';
-import { TestCluster } from '../support/cluster';
+import type { TopologyResponseMsg } from '../../src/proto/messages';
+import { TestCluster, until } from '../support/cluster';
 
 describe('has, deleteMany and an admin flush (issue 14 §6)', function () {
   this.timeout(60_000);
@@ -14,16 +15,24 @@ describe('has, deleteMany and an admin flush (issue 14 §6)', function () {
 
   it('answers has() and deleteMany() per key', async () => {
     const cache = await t.client();
-    await cache.setMany([
-      { key: 'h:1', value: 1 },
-      { key: 'h:2', value: 2 },
-    ]);
+    // Written at ALL: every replica holds them, so has() at R=1 sees them (W + R > N).
+    await cache.setMany(
+      [
+        { key: 'h:1', value: 1 },
+        { key: 'h:2', value: 2 },
+      ],
+      { consistency: 'all' },
+    );
     expect(await Promise.all(['h:1', 'h:2', 'h:3'].map((k) => cache.has(k)))).to.deep.equal([
       true,
       true,
       false,
     ]);
-    expect(await cache.deleteMany(['h:1', 'h:3', 'h:2'])).to.deep.equal([true, false, true]);
+    expect(await cache.deleteMany(['h:1', 'h:3', 'h:2'], { consistency: 'all' })).to.deep.equal([
+      true,
+      false,
+      true,
+    ]);
     expect(await cache.has('h:1')).to.equal(false);
   });
 
@@ -71,7 +80,20 @@ describe('has, deleteMany and an admin flush (issue 14 §6)', function () {
       expect((err as RingCacheError).code).to.equal('UNAVAILABLE');
       expect((err as RingCacheError).message).to.match(/not n3/);
     } finally {
+      // Back as the other tests expect it: serving, done catching up after its restart.
       await t.cluster.startNode('n3');
+      await until(
+        'n3 caught up after its restart',
+        async () => {
+          const c = new UnaryClient(t.address('n3'), 5000);
+          try {
+            return !(await c.cluster<TopologyResponseMsg>('Topology', {})).catchingUp;
+          } finally {
+            c.close();
+          }
+        },
+        30_000,
+      );
     }
   });
 });
