@@ -43,12 +43,15 @@ describe('a client that half-closes its Pipeline stream (issue 12 §3)', functio
   after(() => t?.stop());
 
   it('answers every packed frame still running, then ends the stream with OK', async () => {
+    const cache = await t.client();
     for (let round = 0; round < 10; round++) {
       const key = `half-${round}`;
+      // The stream's frames run concurrently: the touch is of a key written before, at ALL.
+      await cache.set(`${key}-t`, 'v', { consistency: 'all' });
       const got = await halfClosedPacked(t.address('n1'), [
         [[1, key, Buffer.from('v'), 0, 0, 0, 0]], // set at W=2
         [[4, `${key}-c`, 2, 0, 0, 0, `half-${round}`]], // incr
-        [[3, key, 60_000, 0]], // touch
+        [[3, `${key}-t`, 60_000, 0]], // touch
         [[0, key, 2]], // get at quorum
       ]);
       expect(got.code, `round ${round}: ${got.details}`).to.equal(grpc.status.OK);
