@@ -7,7 +7,7 @@ import Keyv from 'keyv';
 import { cacheManagerExample } from '../../examples/cache-manager';
 import { nestExample } from '../../examples/nestjs';
 import { KeyvRingCache } from '../../src/keyv/index';
-import { TestCluster } from '../support/cluster';
+import { TestCluster, until } from '../support/cluster';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -63,16 +63,24 @@ describe('Keyv, cache-manager and NestJS over ringcache (issue 14 §1)', functio
   });
 
   it('gives the cluster the TTL of an absolute `expires` (Keyv 6), and clears one namespace only', async () => {
-    const cache = await t.client();
+    const cache = await t.client({ consistency: 'quorum' }); // W + R > N: reads see the writes before them
     const a = new Keyv({ store: new KeyvRingCache({ cache }), namespace: 'a' });
     const b = new Keyv({ store: new KeyvRingCache({ cache }), namespace: 'b' });
+    const setAt = Date.now();
     await a.set('k', 'in a', 60_000);
     await b.set('k', 'in b');
     const entry = await cache.getEntry('a::k');
-    expect(entry?.ttlMs, 'the cluster holds the TTL itself').to.be.within(59_000, 60_000);
+    // What is left of the 60 s: no more, and no less than the time since the set allows.
+    expect(entry?.ttlMs, 'the cluster holds the TTL itself').to.be.within(
+      60_000 - (Date.now() - setAt) - 1,
+      60_000,
+    );
     await a.set('brief', 'x', 150);
-    await new Promise((r) => setTimeout(r, 250));
-    expect(await cache.get('a::brief'), 'expired in the cluster, not only in Keyv').to.equal(undefined);
+    // Read at ALL: undefined only once no replica holds a live copy.
+    await until(
+      'a::brief expired in the cluster, not only in Keyv',
+      async () => (await cache.get('a::brief', { consistency: 'all' })) === undefined,
+    );
     await a.clear();
     expect(await a.get('k')).to.equal(undefined);
     expect(await b.get('k')).to.equal('in b');
