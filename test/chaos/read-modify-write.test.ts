@@ -1,8 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { LocalCluster } from '../../src/cli/local-cluster';
 import { UnaryClient } from '../../src/cli/unary-client';
+import { MemberStateWire, type TopologyResponseMsg } from '../../src/proto/messages';
 import { Ring } from '../../src/ring/ring';
-import { TestCluster } from '../support/cluster';
+import { testConfig, TestCluster, until } from '../support/cluster';
+
+/**
+ * The deadline of calls whose outcome the tests count: generous, since a call cut off by it would
+ * be counted as unknown and fail an exact tally on a slow machine. It only stops a call that hangs.
+ */
+const CALL_DEADLINE_MS = 30_000;
 
 interface Tally {
   ok: number;
@@ -11,16 +20,27 @@ interface Tally {
   failed: number;
 }
 
-/** `perNode` unary Cache/Increment calls of `key` to each of `addresses`, all in flight at once. */
-async function incrementEverywhere(addresses: string[], key: string, perNode: number): Promise<Tally> {
+/**
+ * `perNode` unary Cache/Increment calls of `key` to each of `addresses`, all in flight at once;
+ * `onOk` sees the tally after each acknowledged one.
+ */
+async function incrementEverywhere(
+  addresses: string[],
+  key: string,
+  perNode: number,
+  onOk?: (tally: Tally) => void,
+): Promise<Tally> {
   const tally: Tally = { ok: 0, unknown: 0, failed: 0 };
-  const clients = addresses.map((a) => new UnaryClient(a, 10_000));
+  const clients = addresses.map((a) => new UnaryClient(a, CALL_DEADLINE_MS));
   try {
     await Promise.all(
       clients.flatMap((c) =>
         Array.from({ length: perNode }, () =>
           c.cache('Increment', { key, delta: 1 }).then(
-            () => tally.ok++,
+            () => {
+              tally.ok++;
+              onOk?.(tally);
+            },
             (err: ServiceError) => {
               // UNAVAILABLE or DEADLINE_EXCEEDED: the call may have been applied.
               if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) tally.unknown++;
@@ -68,10 +88,14 @@ describe('increments sent at once to every node of N=3, W=2 (issue 11 §1)', fun
     const key = 'hits-killed';
     const coordinator = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes }).preferenceList(key, 3)[0]!;
     const survivors = t.config.nodes.filter((n) => n.id !== coordinator).map((n) => n.address);
-    const load = incrementEverywhere(t.seeds, key, 400);
-    await new Promise((r) => setTimeout(r, 30));
-    void t.cluster.kill(coordinator, 'SIGKILL');
-    const tally = await load;
+    // Killed at the 50th acknowledgment: of the 400 calls sent to the coordinator, 350 at least are
+    // still unanswered then, and are cut off.
+    let killed = false;
+    const tally = await incrementEverywhere(t.seeds, key, 400, ({ ok }) => {
+      if (ok < 50 || killed) return;
+      killed = true;
+      void t.cluster.kill(coordinator, 'SIGKILL');
+    });
     expect(tally.failed, 'refused calls').to.equal(0);
     expect(tally.unknown, 'calls cut off by the kill (it came mid-load)').to.be.above(0);
     const value = await counterValue(survivors[0]!, key, 2);
@@ -87,7 +111,7 @@ describe('increments sent at once to every node of N=3, W=2 (issue 11 §1)', fun
       key,
       3,
     );
-    const at = (id: string) => new UnaryClient(t.address(id), 5000);
+    const at = (id: string) => new UnaryClient(t.address(id), CALL_DEADLINE_MS);
     const incr = async (id: string, requestId: string) => {
       const c = at(id);
       try {
@@ -112,7 +136,7 @@ describe('increments sent at once to every node of N=3, W=2 (issue 11 §1)', fun
   it('apply one request once when its copies reach the coordinator at the same moment', async () => {
     const key = 'copies';
     const ids = ['n1', 'n2', 'n3'];
-    const clients = ids.map((id) => new UnaryClient(t.address(id), 5000));
+    const clients = ids.map((id) => new UnaryClient(t.address(id), CALL_DEADLINE_MS));
     try {
       for (let r = 1; r <= 5; r++) {
         const sent = clients.flatMap((c) =>
@@ -130,29 +154,77 @@ describe('increments sent at once to every node of N=3, W=2 (issue 11 §1)', fun
     }
     expect(await counterValue(t.address('n1'), key, 3)).to.equal(5);
   });
+});
 
-  it('do not wait for a paused replica beyond the ones they need', async () => {
+/** Whether the process of node `id` is stopped (SIGSTOP took effect): 'T' in /proc/PID/stat. */
+function isPaused(cluster: LocalCluster, id: string): boolean {
+  const stat = readFileSync(`/proc/${cluster.pid(id)}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+}
+
+/** How `observer` holds `member` in its membership (a MemberStateWire value). */
+async function stateOf(address: string, member: string): Promise<number | undefined> {
+  const c = new UnaryClient(address, 3000);
+  try {
+    const topo = await c.cluster<TopologyResponseMsg>('Topology', {});
+    return topo.members.find((m) => m.id === member)?.state;
+  } finally {
+    c.close();
+  }
+}
+
+/** Whether every node at `addresses` holds `member` in `state`. */
+async function allHold(addresses: string[], member: string, state: number): Promise<boolean> {
+  const states = await Promise.all(addresses.map((a) => stateOf(a, member)));
+  return states.every((s) => s === state);
+}
+
+// A paused replica stays suspected, never dead, for the whole test (suspicion 60 s; TestCluster has
+// no gossip option, so the LocalCluster is started here): a coordinator that waited for it could not
+// be rescued by failure detection skipping it, and its calls would fail at their deadline.
+describe('increments with one replica of three paused (N=3, W=2)', function () {
+  this.timeout(90_000);
+  let cluster: LocalCluster;
+  let vnodes: number;
+  const address = (id: string) => cluster.node(id).address;
+
+  before(async () => {
+    const config = await testConfig({ nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 });
+    config.gossip = { ...config.gossip, suspicionTimeoutMs: 60_000 };
+    vnodes = config.vnodes;
+    cluster = new LocalCluster(config);
+    await cluster.start();
+  });
+  after(async () => {
+    for (const id of ['n1', 'n2', 'n3']) void cluster?.kill(id, 'SIGCONT');
+    await cluster?.stop();
+  });
+
+  it('do not wait for the paused replica beyond the ones they need', async () => {
     const key = 'paused-replica';
-    const [coordinator, , last] = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes }).preferenceList(
-      key,
-      3,
-    );
+    const [coordinator, , last] = new Ring(['n1', 'n2', 'n3'], { vnodes }).preferenceList(key, 3);
     // Warm up first: the coordinator's streams to both replicas are open when one of them stops (a
     // stream that never connected fails at once, which would hide the wait).
-    expect(await incrementAt(t.address(coordinator!), key, 5, 5000)).to.deep.equal({
+    expect(await incrementAt(address(coordinator!), key, 5, CALL_DEADLINE_MS)).to.deep.equal({
       ok: 5,
       unknown: 0,
       failed: 0,
     });
-    void t.cluster.kill(last!, 'SIGSTOP');
+    void cluster.kill(last!, 'SIGSTOP');
     try {
-      // The default cluster's gossip declares a paused node dead after about 2 s; these come first.
-      const tally = await incrementAt(t.address(coordinator!), key, 50, 1500);
+      await until(`${last} paused`, () => isPaused(cluster, last!));
+      const tally = await incrementAt(address(coordinator!), key, 50, CALL_DEADLINE_MS);
       expect(tally, 'with one of three replicas paused').to.deep.equal({ ok: 50, unknown: 0, failed: 0 });
+      expect(isPaused(cluster, last!), `${last} still paused when the last increment was answered`).to.equal(
+        true,
+      );
+      expect(await stateOf(address(coordinator!), last!), `${last} as the coordinator holds it`).to.not.equal(
+        MemberStateWire.DEAD,
+      );
     } finally {
-      void t.cluster.kill(last!, 'SIGCONT');
+      void cluster.kill(last!, 'SIGCONT');
     }
-    expect(await counterValue(t.address(coordinator!), key, 2)).to.equal(55);
+    expect(await counterValue(address(coordinator!), key, 2)).to.equal(55);
   });
 });
 
@@ -160,18 +232,22 @@ describe('increments sent at once to every node of N=3, W=2 (issue 11 §1)', fun
 // resumed, it goes on coordinating the calls it had queued before the others see it back. On a74daf5
 // both applied increments on their own reads, and acknowledged increments were lost.
 describe('increments while the coordinator is paused past its death and resumes (issue 11 §1)', function () {
-  this.timeout(90_000);
+  this.timeout(120_000);
   let t: TestCluster;
 
   before(async () => {
     t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 });
   });
-  after(() => t?.stop());
+  after(async () => {
+    for (const id of ['n1', 'n2', 'n3']) void t?.cluster.kill(id, 'SIGCONT');
+    await t?.stop();
+  });
 
   it('count every acknowledged increment once, whichever node thought it coordinated', async () => {
     const key = 'hits-resumed';
     const coordinator = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes }).preferenceList(key, 3)[0]!;
-    expect(await incrementAt(t.address(coordinator), key, 5, 5000)).to.deep.equal({
+    const others = t.config.nodes.filter((n) => n.id !== coordinator).map((n) => n.address);
+    expect(await incrementAt(t.address(coordinator), key, 5, CALL_DEADLINE_MS)).to.deep.equal({
       ok: 5,
       unknown: 0,
       failed: 0,
@@ -186,14 +262,33 @@ describe('increments while the coordinator is paused past its death and resumes 
         tally.failed += one.failed;
       }
     };
-    await t.cluster.kill(coordinator, 'SIGSTOP');
-    // Calls to the paused node queue up in its socket and run as soon as it resumes.
-    const loops = t.config.nodes.flatMap((n) => Array.from({ length: 6 }, () => loop(n.address)));
-    await new Promise((r) => setTimeout(r, 3500)); // the default gossip declares it dead after ~2 s
-    await t.cluster.kill(coordinator, 'SIGCONT');
-    await new Promise((r) => setTimeout(r, 2500));
-    running = false;
-    await Promise.all(loops);
+    const loops: Promise<void>[] = [];
+    const progress = async (what: string) => {
+      const from = tally.ok;
+      await until(what, () => tally.ok >= from + 20, 30_000);
+    };
+    void t.cluster.kill(coordinator, 'SIGSTOP');
+    try {
+      // Calls to the paused node queue up in its socket and run as soon as it resumes.
+      loops.push(...t.config.nodes.flatMap((n) => Array.from({ length: 6 }, () => loop(n.address))));
+      await until(
+        `the others hold ${coordinator} dead`,
+        () => allHold(others, coordinator, MemberStateWire.DEAD),
+        20_000,
+      );
+      await progress(`increments acknowledged by the others with ${coordinator} dead`);
+      void t.cluster.kill(coordinator, 'SIGCONT');
+      await until(
+        `the others hold ${coordinator} alive again`,
+        () => allHold(others, coordinator, MemberStateWire.ALIVE),
+        20_000,
+      );
+      await progress(`increments acknowledged with ${coordinator} back`);
+    } finally {
+      void t.cluster.kill(coordinator, 'SIGCONT');
+      running = false;
+      await Promise.all(loops);
+    }
     const value = await counterValue(t.address(coordinator), key, 3);
     expect(tally.failed, 'refused calls').to.equal(0);
     expect(value, `ok ${tally.ok}, unknown ${tally.unknown}`).to.be.within(
@@ -207,7 +302,7 @@ describe('increments while the coordinator is paused past its death and resumes 
 // coordinator reads only its own copy before it applies, while the others, not seeing it back yet,
 // still coordinate its keys on theirs.
 describe('increments while the coordinator restarts, at W=3 (issue 11 §1)', function () {
-  this.timeout(90_000);
+  this.timeout(120_000);
   let t: TestCluster;
 
   before(async () => {
@@ -218,6 +313,7 @@ describe('increments while the coordinator restarts, at W=3 (issue 11 §1)', fun
   it('count every acknowledged increment once across the restart', async () => {
     const key = 'hits-restarted';
     const coordinator = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes }).preferenceList(key, 3)[0]!;
+    const others = t.config.nodes.filter((n) => n.id !== coordinator).map((n) => n.address);
     const tally: Tally = { ok: 0, unknown: 0, failed: 0 };
     let running = true;
     const loop = async (address: string) => {
@@ -230,14 +326,23 @@ describe('increments while the coordinator restarts, at W=3 (issue 11 §1)', fun
       }
     };
     const loops = t.config.nodes.flatMap((n) => Array.from({ length: 6 }, () => loop(n.address)));
-    await new Promise((r) => setTimeout(r, 500));
-    await t.cluster.kill(coordinator, 'SIGKILL');
-    await t.cluster.startNode(coordinator);
-    await new Promise((r) => setTimeout(r, 3000));
-    running = false;
-    await Promise.all(loops);
+    try {
+      await until('increments acknowledged before the kill', () => tally.ok >= 50, 30_000);
+      await t.cluster.kill(coordinator, 'SIGKILL');
+      await t.cluster.startNode(coordinator);
+      // W=3: nothing is acknowledged while the coordinator is down; these come once it is back.
+      const before = tally.ok;
+      await until(
+        `the others hold ${coordinator} alive again`,
+        () => allHold(others, coordinator, MemberStateWire.ALIVE),
+        20_000,
+      );
+      await until(`increments acknowledged after the restart`, () => tally.ok >= before + 50, 30_000);
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
     const value = await counterValue(t.address(coordinator), key, 3);
-    expect(tally.ok, 'acknowledged increments').to.be.above(100);
     expect(value, `ok ${tally.ok}, unknown ${tally.unknown}, refused ${tally.failed}`).to.be.within(
       tally.ok,
       tally.ok + tally.unknown + tally.failed,
