@@ -12,11 +12,14 @@ function placement(t: TestCluster, key: string): { replicas: string[]; other: st
   return { replicas: [...replicas], other: ids.find((id) => !replicas.includes(id))! };
 }
 
-async function seesDead(t: TestCluster, observer: string, member: string): Promise<boolean> {
-  const c = new UnaryClient(t.address(observer), 2000);
+/** Whether `observer` holds each member of `states` in the state given. */
+async function holds(t: TestCluster, observer: string, states: Record<string, number>): Promise<boolean> {
+  const c = new UnaryClient(t.address(observer), 3000);
   try {
     const topo = await c.cluster<TopologyResponseMsg>('Topology', {});
-    return topo.members.find((m) => m.id === member)?.state === MemberStateWire.DEAD;
+    return Object.entries(states).every(
+      ([id, state]) => topo.members.find((m) => m.id === id)?.state === state,
+    );
   } finally {
     c.close();
   }
@@ -24,7 +27,8 @@ async function seesDead(t: TestCluster, observer: string, member: string): Promi
 
 /** A Set of `key` through `via` at the cluster's default W; the error name when it fails. */
 async function setThrough(t: TestCluster, via: string, key: string): Promise<string> {
-  const c = new UnaryClient(t.address(via), 5000);
+  // Generous: a write cut off by its deadline would read as neither outcome on a slow machine.
+  const c = new UnaryClient(t.address(via), 30_000);
   try {
     await c.cache('Set', { key, text: 'v' });
     return 'OK';
@@ -52,13 +56,20 @@ for (const sloppy of [false, true]) {
       async () => {
         const key = 'strict-or-sloppy';
         const { replicas, other } = placement(t, key);
-        const [coordinator, , paused] = replicas;
+        const [coordinator, second, paused] = replicas;
         void t.cluster.kill(paused!, 'SIGSTOP');
         try {
+          // The other replica and the stand-in alive, as the coordinator sees them: a member falsely
+          // suspected on a loaded machine would change what the write can count.
           await until(
-            `${coordinator} holds ${paused} dead`,
-            () => seesDead(t, coordinator!, paused!),
-            15_000,
+            `${coordinator} holds ${paused} dead, ${second} and ${other} alive`,
+            () =>
+              holds(t, coordinator!, {
+                [paused!]: MemberStateWire.DEAD,
+                [second!]: MemberStateWire.ALIVE,
+                [other]: MemberStateWire.ALIVE,
+              }),
+            20_000,
           );
           // The fourth node is alive: on 2fbf8d0 it held the hint and was counted as the third copy.
           expect(await setThrough(t, coordinator!, key), `stand-in ${other}`).to.equal(
