@@ -6,6 +6,7 @@ import { UnaryClient } from '../../src/cli/unary-client';
 import type { TopologyResponseMsg } from '../../src/proto/messages';
 import { formatViolations } from '../sim/checkers';
 import { testConfig, until } from '../support/cluster';
+import { skipBecause } from '../support/skip-reasons';
 import { NetHosts, skewEnv } from './net-hosts';
 import { Recorder } from './recorder';
 
@@ -169,13 +170,9 @@ async function splitAndHeal(h: Hosts): Promise<{ violations: string; acked: numb
 
 describe('hosts in network namespaces: a 2 | 3 split under load, then the heal (issue 13 §1)', function () {
   this.timeout(180_000);
-  let reason: string | undefined;
   before(async function () {
-    reason = await NetHosts.probe();
-    if (reason) {
-      console.log(`      skipped: ${reason}`);
-      this.skip();
-    }
+    const reason = await NetHosts.probe();
+    if (reason) skipBecause(this, reason, { required: true });
   });
 
   // How soon gossip re-merges and replicas converge is for a bench; here that they do, and what the
@@ -195,10 +192,8 @@ describe('hosts in network namespaces: a 2 | 3 split under load, then the heal (
   });
 
   it('with one node 500 ms ahead (libfaketime): the same promises, and nothing crashes', async function () {
-    if (!NetHosts.hasFaketime()) {
-      console.log('      skipped: libfaketime is not installed (apt-get install faketime)');
-      this.skip();
-    }
+    if (!NetHosts.hasFaketime())
+      skipBecause(this, 'libfaketime is not installed (apt-get install faketime)', { required: true });
     const h = await startHosts({ node: 1, ms: 500 });
     try {
       const r = await splitAndHeal(h);
