@@ -81,16 +81,34 @@ function clusterToken(): string | undefined {
  */
 async function joinThrough(seed: string, node: CacheNode): Promise<'joined' | 'rejoined'> {
   const client = new UnaryClient(seed, 5000, clusterToken());
-  try {
+  // A join's own deadline covers the seed's worst case: each attempt waits up to 3 s for the
+  // proposals and 3 s for the members' acknowledgements, and one that loses to a concurrent change
+  // is ordered again, up to five times. With 5 s, a busy seed applied the join after its caller had
+  // given up and exited, leaving a ring member with no process.
+  const joiner = new UnaryClient(seed, JOIN_DEADLINE_MS, clusterToken());
+  const inRing = async () => {
     const topology = await client.cluster<TopologyResponseMsg>('Topology', {});
     const me = topology.members.find((m) => m.id === node.id);
-    if (me && me.address === node.self.address && me.httpAddress === node.self.http) return 'rejoined';
-    await client.cluster('Join', { id: node.id, address: node.self.address, httpAddress: node.self.http });
+    return me !== undefined && me.address === node.self.address && me.httpAddress === node.self.http;
+  };
+  try {
+    if (await inRing()) return 'rejoined';
+    try {
+      await joiner.cluster('Join', { id: node.id, address: node.self.address, httpAddress: node.self.http });
+    } catch (err) {
+      // The answer may be lost while the join itself went through: the ring says which.
+      if (await inRing().catch(() => false)) return 'joined';
+      throw err;
+    }
     return 'joined';
   } finally {
     client.close();
+    joiner.close();
   }
 }
+
+/** How long `--join` waits for the seed to order the join (see joinThrough). */
+const JOIN_DEADLINE_MS = 60_000;
 
 async function runNode(opts: NodeOptions): Promise<void> {
   // A StatefulSet gives each pod its name through the environment (deploy/k8s): it is the node id.
