@@ -33,9 +33,8 @@ export interface CallRoutes {
  * call's deadline. So a call sends its operation at most once to each replica per round, and a round
  * after the first starts only once every attempt of the one before has failed, never while one waits.
  *
- * A read-modify-write (`hedge` false) is never moved on for a budget: another replica would forward
- * it to the same coordinator, so a second copy could only add work there. It still moves on when
- * its replica fails outright (unreachable), since another one may coordinate it then.
+ * A write (`hedge` false) is never moved on for a budget, only when its replica fails outright
+ * (unreachable, refused): see the router's mayHedge.
  */
 export class RoutedCall<O extends PackedOp, T> {
   readonly #routes: CallRoutes;
@@ -106,14 +105,13 @@ export class RoutedCall<O extends PackedOp, T> {
   #attempt(id: string, candidates: readonly string[]): void {
     this.#tried.push(id);
     this.#inFlight++;
-    // Moving on helps only while another replica is left to try in this round.
+    // The node is marked stalled either way (new calls then try it last); moving on helps only a
+    // call that may be hedged, while another replica is left to try in this round.
     const another = this.#hedge && candidates.some((c) => !this.#tried.includes(c));
-    const onStall = another
-      ? () => {
-          this.#routes.stalled(id, this.#deadlineMs);
-          this.#next(true);
-        }
-      : undefined;
+    const onStall = () => {
+      this.#routes.stalled(id, this.#deadlineMs);
+      if (another) this.#next(true);
+    };
     void this.#routes.send(id, this.#op, this.#deadlineMs, onStall).then((res) => this.#answered(id, res));
   }
 

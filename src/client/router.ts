@@ -1,5 +1,5 @@
 import { RingCacheError } from '../errors';
-import { Code, SetModeWire } from '../proto/messages';
+import { Code } from '../proto/messages';
 import {
   OpCode,
   type PackedFailure,
@@ -58,17 +58,15 @@ function notIdempotent(op: PackedOp): boolean {
 }
 
 /**
- * incr, cas, touch and conditional sets: decided by the key's one coordinator, to which any replica
- * forwards them, so a second copy sent to another replica would only queue behind the first.
+ * Whether a call may be sent to a second replica while its first attempt is only slow (hedged): gets
+ * only. A second copy of a write is a second write, stamped with the version of the moment it is
+ * applied: a plain set or delete that lands late would overwrite what the caller wrote after it was
+ * told the first copy succeeded (set a, set b, then the late copy of a wins). Read-modify-writes go
+ * to one coordinator through any replica, so a second copy would only queue behind the first. Writes
+ * still move on when their replica fails outright (unreachable, refused): nothing was applied there.
  */
-function isReadModifyWrite(op: PackedOp): boolean {
-  const kind = op[0];
-  return (
-    kind === OpCode.incr ||
-    kind === OpCode.cas ||
-    kind === OpCode.touch ||
-    (kind === OpCode.set && op[5] !== SetModeWire.ALWAYS)
-  );
+function mayHedge(op: PackedOp): boolean {
+  return op[0] === OpCode.get;
 }
 
 /**
@@ -80,8 +78,8 @@ function isReadModifyWrite(op: PackedOp): boolean {
  *
  * A node that stops answering (SIGSTOP, a GC pause, a saturated link) must not hold the calls sent to
  * it for their whole deadline. So each frame sent gets a budget from the node's recent round trips
- * (4 x their p99, within 50..250 ms, plus time for its bytes; see attemptBudgetMs): past it the next
- * replica is asked too, the first attempt still counting if it answers first, and the node is
+ * (4 x their p99, within 50..250 ms, plus time for its bytes; see attemptBudgetMs): past it a read
+ * asks the next replica too, the first attempt still counting if it answers first, and the node is
  * marked stalled. New calls skip a stalled node (it goes last in every preference list) until a
  * probe, sent every 200 ms, is answered again (half-open). Suspect members (gossip, streamed by
  * WatchTopology) go after alive ones too.
@@ -194,16 +192,7 @@ export class Router {
       return value;
     };
     return new Promise<T>((resolve, reject) => {
-      const call = new RoutedCall(
-        this.#routes,
-        key,
-        op,
-        deadlineMs,
-        !isReadModifyWrite(op),
-        answer,
-        resolve,
-        reject,
-      );
+      const call = new RoutedCall(this.#routes, key, op, deadlineMs, mayHedge(op), answer, resolve, reject);
       call.start();
     }).then(settled, (err: unknown) => {
       this.#settled();

@@ -255,20 +255,51 @@ describe('Router', () => {
     s.fake.behaviour.set(s.a, 'hold');
     const out = s.call(incr());
     await s.clock.advance(0);
-    expect(s.fake.sent[0]!.onStall, 'sent without a budget').to.equal(undefined);
+    s.fake.sent[0]!.onStall!();
     await s.clock.advance(1000);
+    expect(s.router.stalled(), 'the node is still taken for stalled').to.deep.equal([s.a]);
     expect(s.fake.order()).to.deep.equal([s.a]);
     s.fake.sent[0]!.answer([0, 1, 1, s.a] as unknown as PackedResult);
     await s.clock.advance(0);
     expect(out.result?.[0]).to.equal(Code.OK);
 
-    s.fake.behaviour.set(s.a, 'refuse');
-    const refused = s.call(incr());
-    await s.clock.advance(0);
-    expect(s.fake.order().slice(1), 'a refused: b coordinates or forwards').to.deep.equal([s.a, s.b]);
-    expect(refused.result?.[0]).to.equal(Code.OK);
     s.router.close();
+
+    const r = setup(['n1', 'n2', 'n3'], 3);
+    r.fake.behaviour.set(r.a, 'refuse');
+    const refused = r.call(incr());
+    await r.clock.advance(0);
+    expect(r.fake.order(), 'a refused: b coordinates or forwards').to.deep.equal([r.a, r.b]);
+    expect(refused.result?.[0]).to.equal(Code.OK);
+    r.router.close();
   });
+
+  for (const [name, op] of [
+    ['set', [OpCode.set, 'some-key', Buffer.from('v'), 0, 0, 0, 1] as PackedOp],
+    ['delete', [OpCode.delete, 'some-key', 1] as PackedOp],
+  ] as const) {
+    it(`never sends a ${name} to a second replica while the first is only slow: a late copy would overwrite later writes`, async () => {
+      const s = setup(['n1', 'n2', 'n3'], 3);
+      s.fake.behaviour.set(s.a, 'hold');
+      const out = s.call(op, 2000);
+      await s.clock.advance(0);
+      s.fake.sent[0]!.onStall!();
+      await s.clock.advance(1000);
+      expect(s.fake.order()).to.deep.equal([s.a]);
+      s.fake.sent[0]!.answer([0, true, 1, s.a]);
+      await s.clock.advance(0);
+      expect(out.result?.[0]).to.equal(Code.OK);
+      s.router.close();
+
+      const r = setup(['n1', 'n2', 'n3'], 3);
+      r.fake.behaviour.set(r.a, 'refuse');
+      const refused = r.call(op);
+      await r.clock.advance(0);
+      expect(r.fake.order(), 'refused outright: the next replica').to.deep.equal([r.a, r.b]);
+      expect(refused.result?.[0]).to.equal(Code.OK);
+      r.router.close();
+    });
+  }
 
   it('asks no other replica for the last one of a round: it has nobody to move on to', async () => {
     const s = setup(['n1', 'n2'], 2);
@@ -278,8 +309,9 @@ describe('Router', () => {
     await s.clock.advance(0);
     s.fake.sent[0]!.onStall!();
     await s.clock.advance(0);
-    expect(s.fake.sent[1]!.onStall, 'the last replica is given the whole deadline').to.equal(undefined);
+    s.fake.sent[1]!.onStall!();
     await s.clock.advance(1000);
+    expect(s.fake.order(), 'the last replica is given the whole deadline').to.deep.equal([s.a, s.b]);
     s.fake.sent[1]!.answer([0, false]);
     await s.clock.advance(0);
     expect(out.result).to.deep.equal([0, false]);
