@@ -72,16 +72,32 @@ function main(): void {
     ...LONGEST_FIRST.filter((f) => rest.includes(f)),
     ...rest.filter((f) => !LONGEST_FIRST.includes(f)),
   ];
+  // One cluster file at a time unless asked: on this project's 2-core CI machine, files in parallel
+  // beside the simulator starved 1 MiB sets past their deadline and ring changes of their majority
+  // (3 failures in one run). RINGCACHE_TEST_PARALLEL=1 runs both parts at once, files in parallel.
+  const parallel = process.env.RINGCACHE_TEST_PARALLEL === '1';
   const jobs = process.env.RINGCACHE_TEST_JOBS ?? String(Math.max(2, os.availableParallelism()));
   const parts: Part[] = [
-    { name: 'cluster', files: cluster, mochaArgs: ['--parallel', '--jobs', jobs], live: true },
+    {
+      name: 'cluster',
+      files: cluster,
+      mochaArgs: parallel ? ['--parallel', '--jobs', jobs] : [],
+      live: true,
+    },
     { name: 'fast', files: fast, mochaArgs: [], live: false },
   ];
   const timeoutMs = Number(process.env.RINGCACHE_PART_TIMEOUT_MIN ?? '20') * 60_000;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ringcache-test-run-'));
   const output = new Output();
   const flags = [...configFlags(config), ...userArgs];
-  Promise.all(parts.map((p) => runPart(p, flags, tmp, timeoutMs, output)))
+  const run = (p: Part) => runPart(p, flags, tmp, timeoutMs, output);
+  (parallel
+    ? Promise.all(parts.map(run))
+    : parts.reduce<Promise<PartOutcome[]>>(
+        (done, p) => done.then(async (outcomes) => [...outcomes, await run(p)]),
+        Promise.resolve([]),
+      )
+  )
     .then((outcomes) => {
       output.end();
       const total = summarize(outcomes);
