@@ -164,20 +164,16 @@ async function runPart(
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    void stopGroup(child.pid!);
+    killGroup(child.pid!);
   }, timeoutMs);
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const exit = await new Promise<string>((resolve) => {
     child.once('error', (err) => resolve(`could not start: ${err.message}`));
-    child.once('exit', (code, signal) =>
+    child.once('close', (code, signal) =>
       resolve(signal ? `killed by ${signal}` : `exited with code ${code}`),
     );
   });
   clearTimeout(timer);
-  // Whatever it left running (a node it failed to stop, a bench child), which may also hold its
-  // output open: only then does the output close.
-  await stopGroup(child.pid!);
-  if (!exit.startsWith('could not start')) await closed;
+  killGroup(child.pid!); // whatever it left running (a node it failed to stop)
   running.delete(child.pid!);
   sink.close();
   const results = readResults(resultsFile);
@@ -220,32 +216,16 @@ const running = new Set<number>();
 // The parts run in process groups of their own, which a Ctrl-C at the terminal does not reach.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void Promise.all([...running].map(stopGroup)).finally(() => process.exit(130));
+    for (const pid of running) killGroup(pid);
+    process.exit(130);
   });
 }
 
-/**
- * Ends every process left in a part's group: SIGTERM first, so that what can clean up does (the
- * bench:compare child stops the Redis and memcached servers it started in groups of their own), then
- * SIGKILL to what is left after 5 s (a mocha spinning on a hung test never handles the SIGTERM).
- * The group is polled: no event says that a process group is empty.
- */
-async function stopGroup(pid: number): Promise<void> {
-  if (!signalGroup(pid, 'SIGTERM')) return;
-  for (let waitedMs = 0; waitedMs < 5000; waitedMs += 100) {
-    await new Promise((r) => setTimeout(r, 100));
-    if (!signalGroup(pid, 0)) return;
-  }
-  signalGroup(pid, 'SIGKILL');
-}
-
-/** Whether the group had a process to signal. */
-function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+function killGroup(pid: number): void {
   try {
-    process.kill(-pid, signal);
-    return true;
+    process.kill(-pid, 'SIGKILL');
   } catch {
-    return false;
+    // the group is gone already
   }
 }
 
