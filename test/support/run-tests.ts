@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readResults, RESULTS_FILE_ENV, SUMMARY_PART_ENV, type SuiteResults } from './suite-results';
+import {
+  emptyResults,
+  readResults,
+  RESULTS_FILE_ENV,
+  SUMMARY_PART_ENV,
+  type SuiteResults,
+} from './suite-results';
 
 /**
  * `npm test` (after the build): every spec file of .mocharc.json in two mocha processes, then one
@@ -189,15 +195,7 @@ async function runPart(
   if (results?.complete && !timedOut) return { name: part.name, results };
   // Mocha crashed, or hung and was killed: what it saved so far, and the crash as one more failure.
   const why = timedOut ? `still running after ${timeoutMs / 60_000} min, killed (a hang)` : exit;
-  const sofar = results ?? {
-    complete: false,
-    passed: 0,
-    failed: 0,
-    durationMs: 0,
-    failures: [],
-    skipped: [],
-    files: [],
-  };
+  const sofar = results ?? emptyResults();
   // Under --grep, files with no matching test have no results either.
   const unfinished = part.files.filter((f) => !sofar.files.includes(path.resolve(ROOT, f)));
   const named =
@@ -240,15 +238,7 @@ function killGroup(pid: number): void {
 
 /** Prints each part's summary and every failure, then the total counts line; returns the total. */
 function summarize(outcomes: PartOutcome[]): SuiteResults {
-  const total: SuiteResults = {
-    complete: true,
-    passed: 0,
-    failed: 0,
-    durationMs: 0,
-    failures: [],
-    skipped: [],
-    files: [],
-  };
+  const total: SuiteResults = { ...emptyResults(), complete: true };
   const lines = ['', 'all parts:'];
   for (const { name, results } of outcomes) {
     lines.push(

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readResults, RESULTS_FILE_ENV, type SuiteResults } from './suite-results';
+import { emptyResults, readResults, RESULTS_FILE_ENV, type SuiteResults } from './suite-results';
 
 /**
  * `npm run test:soak -- --runs 10 [--grep <pattern>] [--busy K]`: the suite N times in a row, each
@@ -73,13 +73,10 @@ async function runOnce(i: number, opts: Options, dir: string): Promise<Run> {
   out.end();
   const durationMs = Date.now() - startedAt;
   const results = readResults(resultsFile) ?? {
-    complete: false,
-    passed: 0,
+    ...emptyResults(),
     failed: 1,
     durationMs,
     failures: [{ title: '(the test runner itself)', message: `exited with code ${code} before its summary` }],
-    skipped: [],
-    files: [],
   };
   return { results, durationMs, log };
 }

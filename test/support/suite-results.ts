@@ -27,3 +27,8 @@ export function readResults(file: string): SuiteResults | undefined {
     return undefined;
   }
 }
+
+/** Results with nothing in them yet. */
+export function emptyResults(): SuiteResults {
+  return { complete: false, passed: 0, failed: 0, durationMs: 0, failures: [], skipped: [], files: [] };
+}
