@@ -31,6 +31,11 @@ export interface LinkFault {
   dropRate: number;
   /** Added to every message's delay, ms. */
   extraDelayMs: number;
+  /**
+   * Requests are refused at once, as gRPC refuses calls on a channel waiting in its reconnect
+   * backoff (its peer started after it was first dialled) while the peer already serves.
+   */
+  refuse?: boolean;
 }
 
 /**
@@ -78,6 +83,10 @@ export class SimNetwork {
     this.#faults.set(`${a}>${b}`, fault);
   }
 
+  clearFault(a: string, b: string): void {
+    this.#faults.delete(`${a}>${b}`);
+  }
+
   transportFor(self: string): PeerTransport {
     return new SimTransport(self, this);
   }
@@ -116,7 +125,7 @@ export class SimNetwork {
       );
       const target = this.#hosts.get(to);
       this.sent++;
-      if (!target) {
+      if (!target || this.#faults.get(`${from}>${to}`)?.refuse) {
         reply = this.#time.after(this.#delay(from, to), caller.owner, () =>
           finish(failure(new RingCacheError('UNAVAILABLE', `connection to ${to} refused`))),
         );

@@ -2,6 +2,7 @@ import type { Logger } from '../../observability/logger';
 import type { StoreRecord } from '../../store/types';
 import type { ClusterView } from '../cluster-view';
 import type { HintStore } from '../recovery/hints';
+import { askReplica } from './ask-replica';
 import type { AppliedRequest } from './request-log';
 
 export interface WriteAcks {
@@ -75,7 +76,12 @@ export class ReplicaWriter {
           continue;
         }
         const write = standIn ? { key, record, hintFor: replica, requests } : { key, record, requests };
-        void this.#view.transport.replicate(target, write, deadlineMs).then((refused) => {
+        // Asked again while the replica refuses at once and is still taken for alive: right after
+        // nodes start together (or one restarts), a channel waits in reconnect backoff for up to a
+        // second while its peer already serves; a write at ALL must not fail for that.
+        const send = () => this.#view.transport.replicate(target, write, deadlineMs);
+        const givenUp = () => !this.#view.isAlive(target);
+        void askReplica(this.#view.scheduler, deadlineMs, send, givenUp).then((refused) => {
           if (!refused) return settle(replica, target);
           // Also when a replica refused an accept below a higher ballot (ABORTED): the round that
           // promised it may write nothing (a cas that conflicts), and the hint, replayed as a plain

@@ -5,6 +5,7 @@ import type { Ring } from '../../ring/ring';
 import type { BackgroundTasks } from '../background-tasks';
 import type { ClusterView } from '../cluster-view';
 import { changedRing, relationOf } from '../../ring/ring-state';
+import { askReplica } from '../replication/ask-replica';
 import { rebalance, type RebalanceProgress } from './rebalance';
 import type { RingMember, RingState, Topology } from './topology';
 
@@ -12,6 +13,8 @@ const ADDRESS = /^[^\s:]+:\d{1,5}$/;
 
 /** Times a join or leave is ordered again after losing to a concurrent change, before giving up. */
 const MAX_ATTEMPTS = 5;
+/** How long a ring change waits for the answers to its proposal. */
+const PROPOSE_TIMEOUT_MS = 3000;
 
 /**
  * Explicit ring membership (DESIGN.md "Elasticity"): a join or a leave makes a new epoch, which the
@@ -243,21 +246,27 @@ export class RingChanges {
     if (result.answered >= majority || peers.length === 0) return Promise.resolve(result);
     return new Promise((resolve) => {
       let settled = 0;
+      const clock = this.#view.scheduler;
+      const deadlineMs = clock.now() + PROPOSE_TIMEOUT_MS;
+      // Asked again while the peer refuses at once: right after nodes start together, a peer's
+      // channel waits in reconnect backoff for up to a second while the peer already serves.
+      const propose = (id: string) => () =>
+        this.#view.transport.proposeRing(id, state, Math.max(1, deadlineMs - clock.now())).then(
+          (ring) => ring,
+          (err: unknown) => new RingCacheError('UNAVAILABLE', err instanceof Error ? err.message : String(err)),
+        );
+      const enough = () => result.answered >= majority;
       for (const id of peers) {
-        this.#view.transport
-          .proposeRing(id, state, 3000)
-          .then(
-            (ring) => {
-              result.answered++;
-              const relation = relationOf(held, ring);
-              if (relation === 'newer' || relation === 'concurrent') result.newer.push(ring);
-            },
-            () => result.unreachable.push(id),
-          )
-          .finally(() => {
-            settled++;
-            if (result.answered >= majority || settled === peers.length) resolve(result);
-          });
+        void askReplica(clock, deadlineMs, propose(id), enough).then((ring) => {
+          if (ring instanceof RingCacheError) result.unreachable.push(id);
+          else {
+            result.answered++;
+            const relation = relationOf(held, ring);
+            if (relation === 'newer' || relation === 'concurrent') result.newer.push(ring);
+          }
+          settled++;
+          if (enough() || settled === peers.length) resolve(result);
+        });
       }
     });
   }
