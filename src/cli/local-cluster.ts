@@ -146,7 +146,8 @@ export class LocalCluster {
       stopping: false,
     };
     running.exited = new Promise<NodeExit>((resolve) => {
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': by then stderr is read to its end, a dying node's last words included.
+      child.once('close', (code, signal) => {
         if (this.#running.get(id) === running) this.#running.delete(id);
         const exit = { id, code, signal, lastLines: running.lines.slice() };
         if (!running.stopping) this.#opts.onCrash?.(exit);

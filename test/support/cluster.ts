@@ -1,6 +1,6 @@
 import { generateLocalConfig } from '../../src/config/generate';
 import type { ClusterConfig, NodeConfig } from '../../src/config/types';
-import { LocalCluster, type NodeExit } from '../../src/cli/local-cluster';
+import { describeExit, LocalCluster, type NodeExit } from '../../src/cli/local-cluster';
 import { RingCache, type RingCacheOptions } from '../../src/index';
 import { freePorts } from './ports';
 
@@ -37,7 +37,12 @@ export class TestCluster {
   private constructor(config: ClusterConfig, env: Record<string, string> | undefined) {
     this.cluster = new LocalCluster(config, {
       env,
-      onCrash: (exit) => this.crashes.push(exit),
+      // Said at once, with the node's last log lines: a node that dies under a test is the cause
+      // of whatever fails next, and the only trace of why it died.
+      onCrash: (exit) => {
+        this.crashes.push(exit);
+        process.stderr.write(`\n    [test cluster] ${describeExit(exit)}\n`);
+      },
       onLog: (id, line) => {
         const lines = this.logs.get(id) ?? [];
         lines.push(line);
