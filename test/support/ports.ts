@@ -3,6 +3,7 @@ import {
   linkSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   statSync,
@@ -77,6 +78,8 @@ export function freePorts(count: number): Promise<number[]> {
   return reservePorts(count);
 }
 
+/** Lock directories this process has swept of dead processes' locks. */
+const swept = new Set<string>();
 /** Ports this process holds a lock for, per lock directory, removed at exit. */
 const held = new Map<string, Set<number>>();
 /** Where each process starts looking: a random place, so that processes starting together rarely meet. */
@@ -84,7 +87,11 @@ let cursor = -1;
 
 export async function reservePorts(count: number, opts: ReserveOptions = {}): Promise<number[]> {
   const dir = opts.lockDir ?? path.join(os.tmpdir(), 'ringcache-test-ports');
-  mkdirSync(dir, { recursive: true });
+  if (!swept.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    sweep(dir);
+    swept.add(dir);
+  }
   const ranges = opts.ranges ?? nonEphemeralRanges();
   const size = ranges.reduce((n, [first, last]) => n + last - first + 1, 0);
   if (cursor < 0) cursor = Math.floor(Math.random() * size);
@@ -100,6 +107,21 @@ export async function reservePorts(count: number, opts: ReserveOptions = {}): Pr
     else unlock(dir, port);
   }
   return out;
+}
+
+/**
+ * Reclaims every lock of a dead process, once per process and directory. A process killed with
+ * SIGKILL leaves its locks (a mocha worker: hundreds); met one by one, those far from where later
+ * processes start looking could stay for good. A reclaim file is left only by a process that died
+ * between moving a stale lock aside and deleting it.
+ */
+function sweep(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const file = path.join(dir, name);
+    if (name.endsWith('.lock')) reclaimStale(file);
+    const reclaimer = /\.(\d+)\.reclaim$/.exec(name);
+    if (reclaimer && !isAlive(Number(reclaimer[1]))) unlinkQuietly(file);
+  }
 }
 
 function portAt(ranges: PortRange[], index: number): number {

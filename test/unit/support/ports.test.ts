@@ -1,13 +1,19 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { ephemeralPortRange, freePorts, reservePorts, type ReserveOptions } from '../../support/ports';
+import {
+  ephemeralPortRange,
+  freePorts,
+  nonEphemeralRanges,
+  reservePorts,
+  type ReserveOptions,
+} from '../../support/ports';
 
 const PORTS_JS = path.resolve(__dirname, '../../support/ports.js');
 
@@ -71,11 +77,12 @@ describe('freePorts', function () {
   });
 
   it('never gives the same port to processes that all want most of one small range', async () => {
-    const [low] = await freePorts(1);
+    const [first, last] = nonEphemeralRanges()[0]!;
+    const low = first + Math.floor(Math.random() * (last - first - 299)); // 300 ports of the range
     const lockDir = mkdtempSync(path.join(os.tmpdir(), 'ports-test-'));
     try {
       // 3 x 90 of 300 ports: the three walk over each other's locks, whatever their starting places.
-      const all = await askTogether(90, { lockDir, ranges: [[low!, low! + 299]] });
+      const all = await askTogether(90, { lockDir, ranges: [[low, low + 299]] });
       expect(new Set(all.flat()).size, 'distinct ports of 270').to.equal(270);
     } finally {
       rmSync(lockDir, { recursive: true, force: true });
@@ -103,6 +110,16 @@ describe('reservePorts with its own lock directory', () => {
     writeFileSync(path.join(lockDir, `${port}.lock`), `${await deadPid()}\n`);
     expect(await reservePorts(1, { lockDir, ranges: [[port!, port!]] })).to.deep.equal([port]);
     expect(readFileSync(path.join(lockDir, `${port}.lock`), 'utf8')).to.equal(`${process.pid}\n`);
+  });
+
+  it('first sweeps away every lock of a dead process, wherever it is', async () => {
+    const [port] = await freePorts(1);
+    const dead = await deadPid();
+    for (const stale of [1, 2, 3]) writeFileSync(path.join(lockDir, `${stale}.lock`), `${dead}\n`);
+    writeFileSync(path.join(lockDir, '4.lock'), `${process.ppid}\n`);
+    writeFileSync(path.join(lockDir, `1.lock.${dead}.reclaim`), `${dead}\n`);
+    await reservePorts(1, { lockDir, ranges: [[port!, port!]] });
+    expect(readdirSync(lockDir).sort()).to.deep.equal(['4.lock', `${port}.lock`].sort());
   });
 
   it('leaves alone the lock of a live process', async () => {
