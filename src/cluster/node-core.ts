@@ -32,6 +32,7 @@ import { RequestLog } from './replication/request-log';
 import type { Consistency, Operation, OperationContext, Outcome } from './replication/operation';
 import type { CatchUpProgress } from './recovery/catch-up';
 import type { RebalanceProgress } from './ring-change/rebalance';
+import { checkRingState, ringEpochInBounds } from './ring-change/ring-bounds';
 import { RingChanges } from './ring-change/ring-changes';
 import { Topology, type RingMember, type RingState } from './ring-change/topology';
 import { Ring } from '../ring/ring';
@@ -161,6 +162,7 @@ export class NodeCore implements PeerEndpoint {
       logger: this.#log.child({ component: 'gossip' }),
       scheduler,
       random: opts.random,
+      onUpdateRefused: () => this.store.refusedInputs.count('incarnation'),
     });
     this.hints = new HintStore(config.hints, { now: () => scheduler.now() });
     this.antiEntropy = new AntiEntropy({
@@ -298,6 +300,8 @@ export class NodeCore implements PeerEndpoint {
     try {
       // A stand-in for a dead replica holds the write as a hint, not in its own store (sloppy quorum).
       if (write.hintFor && write.hintFor !== this.id) {
+        // Held unapplied, so checked here as applyRecord checks what it applies (versions, expiries).
+        this.store.checkPeerRecord(write.record);
         // A hint for a member that left has nowhere to go (issue 11 §6): taken, and not kept.
         if (!this.topology.ring.nodeIds.includes(write.hintFor)) return undefined;
         return this.hints.add(write.hintFor, write.key, write.record)
@@ -325,7 +329,9 @@ export class NodeCore implements PeerEndpoint {
     return this.store.readRecord(key);
   }
 
+  /** A prepare whose ballot is too far ahead of this clock throws INVALID_ARGUMENT: it would fence the key. */
   lookup(key: string, prepare: Prepare): Lookup {
+    this.store.checkPeerVersion('ballot', prepare.ballot);
     return this.#rmwReplica.prepare(key, prepare);
   }
 
@@ -343,7 +349,9 @@ export class NodeCore implements PeerEndpoint {
 
   ping(ping: Ping): PingReply {
     const updates = this.membership.handlePing(ping.from, ping.updates);
-    this.#ringChanges.onRingSeen(ping.from, ping.ringEpoch, ping.ringDigest ?? 0);
+    if (ringEpochInBounds(ping.ringEpoch))
+      this.#ringChanges.onRingSeen(ping.from, ping.ringEpoch, ping.ringDigest ?? 0);
+    else this.store.refusedInputs.count('ring_epoch');
     if (ping.clock) this.#observePeerClock(ping.from, ping.clock);
     return {
       updates,
@@ -361,7 +369,9 @@ export class NodeCore implements PeerEndpoint {
     return this.membership.handlePingReq(from, target, updates);
   }
 
+  /** Throws INVALID_ARGUMENT, changing nothing, for a ring with absurd epochs (ring-bounds.ts). */
   applyRing(ring: RingState): RingState {
+    this.#checkRing(ring);
     this.#ringChanges.apply(ring);
     return this.#ringChanges.state();
   }
@@ -377,8 +387,18 @@ export class NodeCore implements PeerEndpoint {
     return flushCluster(this.view, prefix, (p) => this.flush(p));
   }
 
-  proposeRing(_ring: RingState): RingState {
+  proposeRing(ring: RingState): RingState {
+    this.#checkRing(ring);
     return this.#ringChanges.state();
+  }
+
+  #checkRing(ring: RingState): void {
+    try {
+      checkRingState(ring);
+    } catch (err) {
+      this.store.refusedInputs.count('ring_epoch');
+      throw err;
+    }
   }
 
   #adopted(members: RingMember[], before: Ring): void {

@@ -34,8 +34,14 @@ export const DEFAULT_ANTI_ENTROPY = {
   bytesPerSecond: 16 * 1024 * 1024,
 } as const;
 
-/** A version further ahead of a node's clock than this is refused: one bad peer cannot poison every HLC. */
-export const DEFAULT_MAX_CLOCK_OFFSET_MS = 60_000;
+/**
+ * A version further ahead of a node's clock than this is refused: one bad peer cannot poison every HLC.
+ * It also bounds how far ahead a peer's expiries may be. 5 s: a cache's nodes run NTP, which keeps
+ * them within milliseconds of each other, and tests run one node 500 ms ahead, so 5 s refuses no write
+ * during ordinary skew (CockroachDB runs with 500 ms), while a record forged or written by a clock that
+ * jumped ahead wins last-writer-wins over client writes for at most 5 s, not a minute.
+ */
+export const DEFAULT_MAX_CLOCK_OFFSET_MS = 5000;
 
 /** Deletes are kept this long so read repair and anti-entropy never resurrect a deleted key. */
 export const DEFAULT_TOMBSTONE_GRACE_MS = 60_000;

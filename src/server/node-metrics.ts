@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Coordinator } from '../cluster/replication/coordinator';
 import type { HintedHandoff } from '../cluster/recovery/handoff';
 import type { HintStore } from '../cluster/recovery/hints';
@@ -8,6 +8,7 @@ import type { RebalanceProgress } from '../cluster/ring-change/rebalance';
 import type { AntiEntropy } from '../cluster/recovery/anti-entropy';
 import type { MemoryGuard } from './memory-guard';
 import type { Store } from '../store/store';
+import type { PeerInputRefusal } from '../store/validation';
 import type { ReplicationCounters } from './peer-service';
 import type { PipelineStreams } from './pipeline';
 
@@ -28,7 +29,7 @@ export function nodeMetrics(
   },
 ): Registry {
   const stat = (k: keyof ReturnType<Store['stats']>) => () => src.store.stats()[k];
-  return createRegistry(nodeId, [
+  const registry = createRegistry(nodeId, [
     {
       name: 'ringcache_store_hits_total',
       help: 'Reads that found their key',
@@ -242,4 +243,29 @@ export function nodeMetrics(
       read: () => (src.rebalance() && !src.rebalance()!.done ? 1 : 0),
     },
   ]);
+  refusedPeerInputs(registry, src.store);
+  return registry;
+}
+
+/** Every reason a peer input was refused (store/validation.ts PeerInputRefusal), exported from 0. */
+const REFUSAL_REASONS = Object.keys({
+  incarnation: true,
+  version_ahead: true,
+  tombstone_expiry: true,
+  value_expiry: true,
+  ring_epoch: true,
+} satisfies Record<PeerInputRefusal, true>) as PeerInputRefusal[];
+
+/** ringcache_peer_inputs_refused_total{reason}: a labelled counter, read from the store's tally at scrape time. */
+function refusedPeerInputs(registry: Registry, store: Store): void {
+  new Counter({
+    name: 'ringcache_peer_inputs_refused_total',
+    help: 'Inputs from peers refused as out of bounds (they changed nothing), by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const reason of REFUSAL_REASONS) this.inc({ reason }, store.refusedInputs.get(reason));
+    },
+  });
 }

@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { PeerEndpoint } from '../cluster/peer-transport';
+import type { PeerEndpoint, Prepare } from '../cluster/peer-transport';
+import type { RingState } from '../cluster/ring-change/topology';
 import type { Logger } from '../observability/logger';
 import {
   Code,
@@ -71,6 +72,26 @@ export function peerService(deps: PeerServiceDeps): {
     return refused ? wireCodeOf[refused.code] : Code.OK;
   };
 
+  // [] is an unreadable answer, which the coordinator takes as this replica failing the round.
+  const lookupOrEmpty = (key: string, prepare: Prepare): unknown[] => {
+    try {
+      return lookupToPacked(key, endpoint.lookup(key, prepare));
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'read-modify-write prepare refused');
+      return [];
+    }
+  };
+  // Ring changes throw INVALID_ARGUMENT for a ring with absurd epochs (cluster/ring-change/ring-bounds.ts).
+  const ringCall =
+    (answer: (ring: RingState) => RingState) =>
+    (call: grpc.ServerUnaryCall<RingStateMsg, RingStateMsg>, callback: grpc.sendUnaryData<RingStateMsg>) => {
+      try {
+        callback(null, ringToWire(answer(ringFromWire(call.request))));
+      } catch (err) {
+        callback(toStatus(err, logger));
+      }
+    };
+
   const handlers: grpc.UntypedServiceImplementation = {
     // Replicate and Read frames arrive as raw PackedFrame payloads (withRawPayloads in node.ts).
     Replicate: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
@@ -94,7 +115,7 @@ export function peerService(deps: PeerServiceDeps): {
         const results = frame.slice(2).map((item) => {
           if (Array.isArray(item)) {
             const asked = prepareFromPacked(item);
-            return asked ? lookupToPacked(asked.key, endpoint.lookup(asked.key, asked.prepare)) : [];
+            return asked ? lookupOrEmpty(asked.key, asked.prepare) : [];
           }
           const record = typeof item === 'string' ? endpoint.read(item) : undefined;
           return record ? writeToPacked({ key: item as string, record }) : [];
@@ -160,12 +181,7 @@ export function peerService(deps: PeerServiceDeps): {
         () => callback(null, { from: deps.selfId, updates: [], ack: false }),
       );
     },
-    ApplyRing: (
-      call: grpc.ServerUnaryCall<RingStateMsg, RingStateMsg>,
-      callback: grpc.sendUnaryData<RingStateMsg>,
-    ) => {
-      callback(null, ringToWire(endpoint.applyRing(ringFromWire(call.request))));
-    },
+    ApplyRing: ringCall((ring) => endpoint.applyRing(ring)),
     Flush: (
       call: grpc.ServerUnaryCall<FlushRequestMsg, FlushResponseMsg>,
       callback: grpc.sendUnaryData<FlushResponseMsg>,
@@ -175,12 +191,7 @@ export function peerService(deps: PeerServiceDeps): {
         return callback({ code: Code.FAILED_PRECONDITION, details: 'Peer/Flush needs confirm' });
       callback(null, { keysDeleted: endpoint.flush(call.request.prefix), nodes: [deps.selfId] });
     },
-    ProposeRing: (
-      call: grpc.ServerUnaryCall<RingStateMsg, RingStateMsg>,
-      callback: grpc.sendUnaryData<RingStateMsg>,
-    ) => {
-      callback(null, ringToWire(endpoint.proposeRing(ringFromWire(call.request))));
-    },
+    ProposeRing: ringCall((ring) => endpoint.proposeRing(ring)),
   };
   return {
     handlers,

@@ -15,7 +15,9 @@ import {
   checkTtl,
   checkValue,
   checkVersion,
+  expiryOutOfBounds,
   MAX_TTL_MS,
+  RefusedPeerInputs,
 } from './validation';
 import { compareVersions, formatVersion, type Version } from './version';
 
@@ -44,6 +46,8 @@ export class Store {
   readonly #graceMs: number;
   readonly #maxClockOffsetMs: number;
   #versionsRefused = 0;
+  /** Peer inputs this node refused, by reason; the core counts its own (gossip, rings) here too. */
+  readonly refusedInputs = new RefusedPeerInputs();
   readonly #sweepBudgetMs: number;
   readonly #sweeper: PeriodicSweep;
   readonly #entries: EntryTable;
@@ -68,7 +72,7 @@ export class Store {
     this.#maxKeyBytes = opts.maxKeyBytes;
     this.#maxValueBytes = opts.maxValueBytes;
     this.#graceMs = opts.tombstoneGraceMs ?? 60_000;
-    this.#maxClockOffsetMs = opts.maxClockOffsetMs ?? 60_000;
+    this.#maxClockOffsetMs = opts.maxClockOffsetMs ?? 5000;
     this.#sweepBudgetMs = opts.sweepBudgetMs ?? 2;
     this.#entries = new EntryTable(opts.maxMemoryBytes, this.#graceMs);
     this.#sweeper = new PeriodicSweep(opts.sweepIntervalMs ?? 1000, () => void this.sweep());
@@ -242,9 +246,7 @@ export class Store {
    */
   applyRecord(key: string, record: StoreRecord): boolean {
     const keyBytes = checkKey(key, this.#maxKeyBytes);
-    checkVersion('record.version', record.version);
-    this.#checkNotAhead(record.version);
-    checkExpiresAt(record.expiresAtMs);
+    this.checkPeerRecord(record);
     if (!record.tombstone) {
       checkValue(record.value, this.#maxValueBytes);
       checkFlags(record.flags);
@@ -263,6 +265,39 @@ export class Store {
     }
     this.changes.emit(key, record.tombstone ? 'delete' : 'set', record.version);
     return true;
+  }
+
+  /**
+   * Refuses (INVALID_ARGUMENT, counted, nothing changed) a record no node of this cluster could have
+   * made: a version further ahead of this clock than maxClockOffsetMs, or an expiry later than a
+   * tombstone's grace or a client's longest TTL allows (validation.ts expiryOutOfBounds). applyRecord
+   * runs it on every record from a peer; a node keeping a hint runs it before keeping one.
+   */
+  checkPeerRecord(record: StoreRecord): void {
+    checkVersion('record.version', record.version);
+    this.#checkNotAhead(record.version);
+    checkExpiresAt(record.expiresAtMs);
+    const latestMs = expiryOutOfBounds(record, {
+      nowMs: this.#clock.now(),
+      tombstoneGraceMs: this.#graceMs,
+      maxClockOffsetMs: this.#maxClockOffsetMs,
+    });
+    if (latestMs === undefined) return;
+    const what = record.tombstone ? 'tombstone' : 'value';
+    this.refusedInputs.count(record.tombstone ? 'tombstone_expiry' : 'value_expiry');
+    throw new RingCacheError(
+      'INVALID_ARGUMENT',
+      `${what} expires_at_ms is after ${latestMs}, the latest this node allows ` +
+        (record.tombstone
+          ? '(now + cluster.tombstone_grace_ms + cluster.max_clock_offset_ms)'
+          : `(now + the longest TTL, ${MAX_TTL_MS} ms, + cluster.max_clock_offset_ms)`),
+    );
+  }
+
+  /** Refuses (INVALID_ARGUMENT, counted) a version, such as a ballot, too far ahead of this clock. */
+  checkPeerVersion(field: string, version: Version): void {
+    checkVersion(field, version);
+    this.#checkNotAhead(version);
   }
 
   /**
@@ -290,11 +325,12 @@ export class Store {
     this.hlc.observe(version);
   }
 
-  /** Refuses a version further ahead of this node's clock than maxClockOffsetMs (issue 11 §6). */
+  /** Refuses a version further ahead of this node's clock than maxClockOffsetMs. */
   #checkNotAhead(version: Version): void {
     const aheadMs = wallMsOf(version.timestamp) - this.#clock.now();
     if (aheadMs <= this.#maxClockOffsetMs) return;
     this.#versionsRefused++;
+    this.refusedInputs.count('version_ahead');
     throw new RingCacheError(
       'INVALID_ARGUMENT',
       `version ${formatVersion(version)} is ${Math.round(aheadMs)} ms ahead of this node's clock; ` +

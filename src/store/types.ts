@@ -63,7 +63,8 @@ export interface StoreOptions {
   /**
    * A record whose version is more than this many ms ahead of `clock` is refused by applyRecord
    * (INVALID_ARGUMENT) and counted: a peer with a broken clock, or a forged version, must not drag
-   * this node's HLC into the future, where every later write would carry it. Default 60_000.
+   * this node's HLC into the future, where every later write would carry it. Also bounds the expiry a
+   * peer's record may carry (Store.checkPeerRecord). Default 5000 (config/defaults.ts says why).
    */
   maxClockOffsetMs?: number;
   /** Pause between periodic sweep ticks after start(), in ms. Default 1000. */

@@ -98,6 +98,55 @@ export function checkVersion(field: string, v: Version): void {
   }
 }
 
+/**
+ * Why a node refused something a peer sent (the `reason` of ringcache_peer_inputs_refused_total):
+ * - incarnation: a gossip update whose incarnation is above what refutation can still outbid;
+ * - version_ahead: a record, ballot or clock further ahead of this node's clock than max_clock_offset_ms;
+ * - tombstone_expiry: a tombstone kept past now + tombstone grace + max_clock_offset_ms;
+ * - value_expiry: a value expiring later than the longest TTL a client may set, + max_clock_offset_ms;
+ * - ring_epoch: a ring whose epochs are not positive safe integers.
+ */
+export type PeerInputRefusal = 'incarnation' | 'version_ahead' | 'tombstone_expiry' | 'value_expiry' | 'ring_epoch';
+
+/** Counts of refused peer inputs by reason, read at scrape time. */
+export class RefusedPeerInputs {
+  readonly #counts = new Map<PeerInputRefusal, number>();
+
+  count(reason: PeerInputRefusal): void {
+    this.#counts.set(reason, (this.#counts.get(reason) ?? 0) + 1);
+  }
+
+  get(reason: PeerInputRefusal): number {
+    return this.#counts.get(reason) ?? 0;
+  }
+
+  entries(): IterableIterator<[PeerInputRefusal, number]> {
+    return this.#counts.entries();
+  }
+}
+
+/** What bounds a peer record's expiry: this node's clock and its configured grace and clock offset. */
+export interface ExpiryBounds {
+  nowMs: number;
+  tombstoneGraceMs: number;
+  maxClockOffsetMs: number;
+}
+
+/**
+ * The latest expiry a peer's record may carry, or undefined when it is within bounds. A tombstone is
+ * made with now + tombstone grace on its writer, whose clock may be up to max_clock_offset_ms ahead;
+ * a value with now + its TTL, at most MAX_TTL_MS. Anything later was not made by a node of this
+ * cluster: a tombstone kept for decades would never be purged, and would hide every older write.
+ */
+export function expiryOutOfBounds(
+  record: { tombstone: boolean; expiresAtMs: number },
+  bounds: ExpiryBounds,
+): number | undefined {
+  const keptMs = record.tombstone ? bounds.tombstoneGraceMs : MAX_TTL_MS;
+  const latestMs = bounds.nowMs + keptMs + bounds.maxClockOffsetMs;
+  return record.expiresAtMs > latestMs ? latestMs : undefined;
+}
+
 /** Absolute expiry times on replicated records: 0 (never) or a non-negative wall ms. */
 export function checkExpiresAt(expiresAtMs: number): void {
   if (typeof expiresAtMs !== 'number' || !(expiresAtMs >= 0) || !Number.isFinite(expiresAtMs)) {

@@ -171,8 +171,9 @@ describe('a node restarted while a peer runs ahead (issue 11 §2)', function () 
     const keys = Array.from({ length: 500 }, (_, i) => `clock-${i}`);
     const planted = keys.find((k) => !ring.preferenceList(k, 2).includes('n3'))!;
     const mine = keys.find((k) => ring.preferenceList(k, 2)[0] === 'n3')!;
-    // A version 20 s ahead (within max_clock_offset_ms) pushes n1's clock and only n1's and n2's.
-    const ahead = { timestamp: (Date.now() + 20_000) * 1024, node: 'n1' };
+    // A version 4 s ahead (within max_clock_offset_ms, 5 s by default) pushes n1's clock and only
+    // n1's and n2's; n3 restarts well within those 4 s, so its wall clock alone would write below it.
+    const ahead = { timestamp: (Date.now() + 4000) * 1024, node: 'n1' };
     const peer = new GrpcPeerTransport({ selfId: 'n2', addressOf: () => t.address('n1') });
     try {
       const record = {

@@ -5,6 +5,7 @@ import { withDeadline } from './deadline';
 import {
   allowedFrom,
   applyUpdate,
+  incarnationInBounds,
   needsRefutation,
   refutingIncarnation,
   type MemberVersion,
@@ -39,6 +40,8 @@ export interface MembershipOptions {
    * whatever the cluster remembers about its previous life (even 'dead' or 'left') without knowing it.
    */
   initialIncarnation?: number;
+  /** Called for each update refused for its incarnation (precedence.ts incarnationInBounds): a metric. */
+  onUpdateRefused?: () => void;
 }
 
 /**
@@ -67,6 +70,8 @@ export class Membership {
   #timer: unknown;
   #inFlight: Promise<void> = Promise.resolve();
   #ticks = 0;
+  #updatesRefused = 0;
+  readonly #onRefused: () => void;
 
   constructor(opts: MembershipOptions) {
     validateGossipConfig(opts.config);
@@ -78,6 +83,7 @@ export class Membership {
     this.#random = opts.random ?? Math.random;
     this.#queue = new BroadcastQueue(opts.selfId);
     this.#order = new ProbeOrder(this.#random);
+    this.#onRefused = opts.onUpdateRefused ?? (() => undefined);
     const now = this.#scheduler.now();
     for (const id of opts.memberIds)
       this.#members.set(id, { id, state: 'alive', incarnation: 0, stateChangedAtMs: now });
@@ -183,8 +189,19 @@ export class Membership {
 
   // ---- merge and transitions ----
 
+  /** Updates refused because their incarnation was out of bounds (they changed nothing). */
+  get updatesRefused(): number {
+    return this.#updatesRefused;
+  }
+
   #merge(updates: readonly MemberUpdate[]): void {
     for (const u of updates) {
+      // Precedence ignores these too; refused here so they are counted, and never refuted.
+      if (!incarnationInBounds(u)) {
+        this.#updatesRefused++;
+        this.#onRefused();
+        continue;
+      }
       if (u.id === this.#self) this.#answerAboutSelf(u);
       else this.#accept(u, 'gossip');
     }
@@ -202,8 +219,8 @@ export class Membership {
   #answerAboutSelf(u: MemberUpdate): void {
     const me = this.#selfMember();
     if (!needsRefutation(u, me.incarnation, this.#leaving)) return;
-    const incarnation = refutingIncarnation(me.incarnation, u.incarnation);
-    const state: MemberState = this.#leaving ? 'left' : 'alive';
+    const state = this.#leaving ? 'left' : 'alive';
+    const incarnation = refutingIncarnation(me.incarnation, u.incarnation, state);
     this.#log.info({ accusation: u, incarnation }, 'refuting membership update about self');
     this.#transition(this.#self, { state, incarnation }, `refute ${u.state}`);
     this.#queue.enqueue(this.#selfUpdate());

@@ -7,6 +7,7 @@ import type { ClusterView } from '../cluster-view';
 import { changedRing, relationOf } from '../../ring/ring-state';
 import { askReplica } from '../replication/ask-replica';
 import { rebalance, type RebalanceProgress } from './rebalance';
+import { ringStateProblem } from './ring-bounds';
 import type { RingMember, RingState, Topology } from './topology';
 
 const ADDRESS = /^[^\s:]+:\d{1,5}$/;
@@ -78,6 +79,8 @@ export class RingChanges {
 
   /** Adopts `state` when newer than ours, or merges it when concurrent, and rebalances; false when nothing changed. */
   apply(state: RingState): boolean {
+    // Rings come from peers (ApplyRing, answers to our own calls): one with absurd epochs changes nothing.
+    if (ringStateProblem(state) !== undefined) return false;
     const before = this.#topology.adopt(state);
     if (!before) return false;
     const now = this.#topology.state();

@@ -76,7 +76,7 @@ describe('loading cluster.yml', () => {
       replication: { factor: 3, writeQuorum: 2, readQuorum: 1, sloppy: false },
       gossip: { probeIntervalMs: 500, probeTimeoutMs: 300, indirectProbes: 2, suspicionTimeoutMs: 1500 },
       hints: { maxCount: 100_000, maxBytes: 64 * 1024 ** 2, maxAgeMs: 30_000 },
-      maxClockOffsetMs: 60_000,
+      maxClockOffsetMs: 5000,
       tombstoneGraceMs: 60_000,
       limits: { maxKeyBytes: 1024, maxValueBytes: 1_048_576, maxMemoryBytes: 256 * 1024 ** 2 },
     });

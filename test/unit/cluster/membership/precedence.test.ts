@@ -2,11 +2,13 @@ import { expect } from 'chai';
 import {
   allowedFrom,
   applyUpdate,
+  incarnationInBounds,
+  MAX_INCARNATION,
   needsRefutation,
   refutingIncarnation,
   type MemberVersion,
 } from '../../../../src/cluster/membership/precedence';
-import type { MemberState } from '../../../../src/cluster/membership/types';
+import type { MemberState, MemberUpdate } from '../../../../src/cluster/membership/types';
 
 const states: MemberState[] = ['alive', 'suspect', 'dead', 'left'];
 const v = (state: MemberState, incarnation: number): MemberVersion => ({ state, incarnation });
@@ -83,5 +85,57 @@ describe('refutation about self', () => {
     expect(refutingIncarnation(3, 7)).to.equal(8);
     expect(refutingIncarnation(7, 3)).to.equal(8);
     expect(refutingIncarnation(4, 4)).to.equal(5);
+  });
+});
+
+describe('incarnations at the bound', () => {
+  const MAX = MAX_INCARNATION;
+  const SAFE = Number.MAX_SAFE_INTEGER;
+
+  // [update, its incarnation, in bounds?]: accusations and left stop at MAX, alive (a refutation) at MAX + 1.
+  // prettier-ignore
+  const bounds: [MemberState, number, boolean][] = [
+    ['alive', MAX, true], ['alive', MAX + 1, true], ['alive', SAFE + 1, false],
+    ['suspect', MAX, true], ['suspect', MAX + 1, false],
+    ['dead', MAX, true], ['dead', MAX + 1, false],
+    ['left', MAX, true], ['left', MAX + 1, false],
+    ['dead', 2 ** 64, false], ['alive', Number.POSITIVE_INFINITY, false],
+  ];
+  for (const [state, incarnation, inBounds] of bounds) {
+    it(`${inBounds ? 'takes' : 'refuses'} ${state}(${incarnation}) over alive(5), and needsRefutation agrees`, () => {
+      expect(incarnationInBounds({ id: 'x', state, incarnation })).to.equal(inBounds);
+      const next = applyUpdate(v('alive', 5), { id: 'x', state, incarnation });
+      expect(next).to.deep.equal(inBounds ? v(state, incarnation) : undefined);
+      expect(needsRefutation({ id: 'me', state, incarnation }, 5, false)).to.equal(inBounds);
+    });
+  }
+
+  // [own incarnation, accusation, refutation]: the refutation is in bounds and outbids the accusation.
+  // prettier-ignore
+  const refutations: [number, MemberUpdate, MemberVersion][] = [
+    [5, { id: 'me', state: 'dead', incarnation: MAX }, v('alive', MAX + 1)],
+    [5, { id: 'me', state: 'suspect', incarnation: MAX }, v('alive', MAX + 1)],
+    [5, { id: 'me', state: 'left', incarnation: MAX }, v('alive', MAX + 1)],
+    [MAX + 1, { id: 'me', state: 'dead', incarnation: MAX }, v('alive', MAX + 1)],
+    [MAX, { id: 'me', state: 'suspect', incarnation: MAX }, v('alive', MAX + 1)],
+    [MAX + 1, { id: 'me', state: 'suspect', incarnation: 7 }, v('alive', MAX + 1)],
+    [MAX - 1, { id: 'me', state: 'dead', incarnation: MAX - 1 }, v('alive', MAX)],
+  ];
+  for (const [own, accusation, refutation] of refutations) {
+    it(`at own ${own}, refutes ${accusation.state}(${accusation.incarnation}) with ${refutation.state}(${refutation.incarnation}), which every holder takes`, () => {
+      expect(needsRefutation(accusation, own, false)).to.equal(true);
+      const incarnation = refutingIncarnation(own, accusation.incarnation);
+      expect(v('alive', incarnation)).to.deep.equal(refutation);
+      // Whoever took the accusation takes the refutation over it.
+      const held = applyUpdate(v('alive', Math.min(own, accusation.incarnation)), accusation);
+      const holder = held ?? v(accusation.state, accusation.incarnation);
+      expect(applyUpdate(holder, { id: 'me', state: 'alive', incarnation })).to.deep.equal(refutation);
+    });
+  }
+
+  it('while leaving, answers an accusation at MAX with left(MAX), which beats it', () => {
+    const incarnation = refutingIncarnation(5, MAX, 'left');
+    expect(incarnation).to.equal(MAX);
+    expect(applyUpdate(v('dead', MAX), { id: 'me', state: 'left', incarnation })).to.deep.equal(v('left', MAX));
   });
 });
