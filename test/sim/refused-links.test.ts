@@ -52,7 +52,8 @@ describe('a peer whose channel refuses for a moment', function () {
     );
     await cluster.time.runUntil(cluster.time.now() + 2000);
     expect(outcome).to.deep.include({ kind: 'set', stored: true });
-    for (const id of ['n2', 'n3']) expect(cluster.core(id)!.store.readRecord('k')?.value.toString(), id).to.equal('v');
+    for (const id of ['n2', 'n3'])
+      expect(cluster.core(id)!.store.readRecord('k')?.value.toString(), id).to.equal('v');
     await stopAll(cluster);
   });
 

@@ -256,7 +256,8 @@ export class RingChanges {
       const propose = (id: string) => () =>
         this.#view.transport.proposeRing(id, state, Math.max(1, deadlineMs - clock.now())).then(
           (ring) => ring,
-          (err: unknown) => new RingCacheError('UNAVAILABLE', err instanceof Error ? err.message : String(err)),
+          (err: unknown) =>
+            new RingCacheError('UNAVAILABLE', err instanceof Error ? err.message : String(err)),
         );
       const enough = () => result.answered >= majority;
       for (const id of peers) {
