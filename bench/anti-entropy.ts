@@ -69,6 +69,7 @@ async function main(): Promise<void> {
     const peer = new GrpcPeerTransport({
       selfId: 'bench',
       addressOf: (id) => cluster.config.nodes.find((n) => n.id === id)?.address,
+      clusterToken: cluster.clusterToken,
     });
     const now = Date.now();
     for (let i = 0; i < missed; i += 1000) {

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ClusterConfig, NodeConfig } from '../config/types';
 import { RingCacheError } from '../errors';
+import { CLUSTER_TOKEN_ENV, CLUSTER_TOKEN_FILE_ENV, clusterTokenFromEnv } from '../transport/cluster-token';
 
 /** The CLI entry (dist/src/cli/main.js) that each node process runs. */
 /**
@@ -35,7 +37,11 @@ export interface LocalClusterOptions {
   onCrash?: (exit: NodeExit) => void;
   /** How long to wait for each node to serve. Default 15 s. */
   startTimeoutMs?: number;
-  /** Extra environment for node processes (e.g. RINGCACHE_LOG_LEVEL). */
+  /**
+   * Extra environment for node processes (e.g. RINGCACHE_LOG_LEVEL). A cluster secret set here or in
+   * this process's environment (RINGCACHE_CLUSTER_TOKEN or RINGCACHE_CLUSTER_TOKEN_FILE) is the
+   * nodes' one; otherwise they get a random one (see LocalCluster.clusterToken).
+   */
   env?: Record<string, string>;
   /** Extra Node.js flags for node processes (e.g. --cpu-prof for profiling). */
   nodeArgs?: string[];
@@ -64,6 +70,12 @@ const KEEP_LINES = 30;
  */
 export class LocalCluster {
   readonly config: ClusterConfig;
+  /**
+   * The secret every node of this cluster holds (their Peer service and admin calls refuse callers
+   * without it): the one given in the environment, else 32 random bytes made for this cluster, so a
+   * local cluster is protected with no set-up.
+   */
+  readonly clusterToken: string;
   readonly #opts: LocalClusterOptions;
   readonly #running = new Map<string, RunningNode>();
   /** Nodes started with joinNode: not in the config, joined through a seed. */
@@ -72,6 +84,8 @@ export class LocalCluster {
   constructor(config: ClusterConfig, opts: LocalClusterOptions = {}) {
     this.config = config;
     this.#opts = opts;
+    this.clusterToken =
+      clusterTokenFromEnv({ ...process.env, ...opts.env }) ?? randomBytes(32).toString('hex');
   }
 
   /** Starts every node and resolves once all of them serve; on failure stops the others and throws. */
@@ -134,6 +148,8 @@ export class LocalCluster {
         ...process.env,
         ...this.#opts.env,
         ...launch.env,
+        [CLUSTER_TOKEN_ENV]: this.clusterToken,
+        [CLUSTER_TOKEN_FILE_ENV]: '',
         [CONFIG_ENV]: JSON.stringify(this.config),
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,7 +13,7 @@ import { addDataCommands } from './commands-data';
 import { CONFIG_ENV, READY_LINE } from './local-cluster';
 import { runUp } from './up';
 import { formatTable } from './table';
-import { CLUSTER_TOKEN_ENV } from '../transport/cluster-token';
+import { clusterTokenFromEnv } from '../transport/cluster-token';
 
 function configFrom(opts: { config?: string; nodes?: string }): ClusterConfig {
   if (opts.nodes !== undefined) {
@@ -69,9 +69,9 @@ function withJoiningNode(config: ClusterConfig, opts: NodeOptions): ClusterConfi
   return { ...config, nodes: [...config.nodes, self] };
 }
 
-/** RINGCACHE_CLUSTER_TOKEN, when set (empty counts as unset). */
+/** The cluster secret from RINGCACHE_CLUSTER_TOKEN_FILE or RINGCACHE_CLUSTER_TOKEN, when set. */
 function clusterToken(): string | undefined {
-  return process.env[CLUSTER_TOKEN_ENV] || undefined;
+  return clusterTokenFromEnv();
 }
 
 /**

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ClusterConfig } from '../config/types';
+import { CLUSTER_TOKEN_FILE_ENV, clusterTokenFromEnv } from '../transport/cluster-token';
 import { ringSharePercents } from './ring-shares';
 import { describeExit, LocalCluster } from './local-cluster';
 import { formatTable } from './table';
@@ -37,6 +41,8 @@ export async function runUp(config: ClusterConfig): Promise<void> {
     },
     onCrash: (exit) => process.stderr.write(`ringcache up: ${describeExit(exit)}\n`),
   });
+  // A secret made here is written where only this user can read it, for the admin commands.
+  const tokenFile = clusterTokenFromEnv() ? undefined : writeSecret(config.name, cluster.clusterToken);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -45,6 +51,7 @@ export async function runUp(config: ClusterConfig): Promise<void> {
     void cluster.stop().then((exits) => {
       for (const e of exits)
         process.stdout.write(`  ${e.id} ${e.code === 0 ? 'stopped' : describeExit(e)}\n`);
+      if (tokenFile) rmSync(path.dirname(tokenFile), { recursive: true, force: true });
       process.exit(0);
     });
   };
@@ -55,7 +62,12 @@ export async function runUp(config: ClusterConfig): Promise<void> {
     `starting ${config.nodes.length} nodes of cluster '${config.name}' (${config.source})...\n`,
   );
   const started = Date.now();
-  await cluster.start();
+  try {
+    await cluster.start();
+  } catch (err) {
+    if (tokenFile) rmSync(path.dirname(tokenFile), { recursive: true, force: true });
+    throw err;
+  }
   const shares = ringSharePercents(config, 1);
   const rows = config.nodes.map((n) => [
     n.id,
@@ -70,4 +82,18 @@ export async function runUp(config: ClusterConfig): Promise<void> {
     `all ${config.nodes.length} nodes serving after ${Date.now() - started} ms (N=${factor}, W=${writeQuorum}, R=${readQuorum}). ` +
       `Try: npx ringcache set hello world && npx ringcache get hello. Ctrl-C stops the cluster.\n`,
   );
+  if (tokenFile) {
+    process.stdout.write(
+      `The nodes hold a cluster secret made for this run; admin commands (flush, join, leave) need it:\n` +
+        `  export ${CLUSTER_TOKEN_FILE_ENV}=${tokenFile}\n`,
+    );
+  }
+}
+
+/** Writes `token` to a file in a new directory only this user can enter; returns the file's path. */
+function writeSecret(clusterName: string, token: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `ringcache-${clusterName.replace(/[^\w.-]/g, '_')}-`));
+  const file = path.join(dir, 'cluster-token');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return file;
 }

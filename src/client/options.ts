@@ -32,8 +32,9 @@ export interface RingCacheOptions {
   /** Default consistency of reads and writes; the cluster's R and W when unset. */
   consistency?: Consistency;
   /**
-   * The cluster's token (RINGCACHE_CLUSTER_TOKEN), for admin calls such as flush() on a cluster that
-   * has one. Unset: admin calls to such a cluster fail UNAUTHENTICATED.
+   * The cluster's secret, for admin calls such as flush(): the nodes refuse them without it
+   * (UNAUTHENTICATED). Default: as the CLI reads it, from the file RINGCACHE_CLUSTER_TOKEN_FILE names
+   * or from RINGCACHE_CLUSTER_TOKEN (`npm start` prints the file's path). Reads and writes need none.
    */
   clusterToken?: string;
   /**

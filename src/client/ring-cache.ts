@@ -31,6 +31,7 @@ import type {
 import { Router, unwrap } from './router';
 import { reconcileMaps, TopologyClient, type ClusterMap } from './topology-client';
 import { TopologyWatch } from './topology-watch';
+import { clusterTokenFromEnv } from '../transport/cluster-token';
 
 const consistencyWire: Record<Consistency, number> = {
   one: ConsistencyWire.ONE,
@@ -127,7 +128,7 @@ export class RingCache {
         `seeds must be a non-empty list of "host:port" strings, got ${JSON.stringify(opts.seeds)}`,
       );
     }
-    const topology = new TopologyClient(opts.clusterToken);
+    const topology = new TopologyClient(opts.clusterToken ?? clusterTokenFromEnv());
     try {
       const map = await topology.fetch(opts.seeds, opts.timeoutMs ?? 2000);
       return new RingCache(topology, map, opts, opts.seeds);

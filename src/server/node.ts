@@ -18,6 +18,7 @@ import { nodeTracerFromEnv, type NodeTracer } from '../observability/tracing';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
 import { requireClusterToken } from './cluster-token-guard';
+import { checkProtected } from './protected-mode';
 import { peerService, type ReplicationCounters } from './peer-service';
 import type { PipelineStreams } from './pipeline';
 import { addReflection, PUBLIC_SERVICES } from './reflection';
@@ -29,9 +30,10 @@ export interface NodeOptions {
   /** How long SIGTERM waits for in-flight calls before cancelling them. Default 3000 ms. */
   drainTimeoutMs?: number;
   /**
-   * RINGCACHE_CLUSTER_TOKEN. When set, the Peer service, Cluster.Join and Cluster.Leave refuse calls
-   * without it (UNAUTHENTICATED), and this node sends it on its own calls to peers. The Cache service
-   * and the read-only Cluster calls stay open to SDK clients.
+   * The cluster secret (RINGCACHE_CLUSTER_TOKEN or RINGCACHE_CLUSTER_TOKEN_FILE). When set, the Peer
+   * service, Cluster.Join, Leave and Flush refuse calls without it (UNAUTHENTICATED), and this node
+   * sends it on its own calls to peers. The Cache service and the read-only Cluster calls stay open
+   * to SDK clients. Required when the node listens on an address the network can reach.
    */
   clusterToken?: string;
 }
@@ -81,6 +83,7 @@ export class CacheNode {
     this.self = self;
     this.#config = opts.config;
     this.#clusterToken = opts.clusterToken || undefined;
+    checkProtected(self, this.#clusterToken);
     this.#log = opts.logger.child({ node: self.id });
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 3000;
     const clusterToken = this.#clusterToken;

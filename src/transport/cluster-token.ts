@@ -1,8 +1,43 @@
 import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { RingCacheError } from '../errors';
 import { METADATA } from '../proto/messages';
 
 /** Environment variable holding the cluster token, read by nodes and by the membership commands. */
 export const CLUSTER_TOKEN_ENV = 'RINGCACHE_CLUSTER_TOKEN';
+/** Environment variable naming a file that holds the cluster token (a mounted Kubernetes Secret). */
+export const CLUSTER_TOKEN_FILE_ENV = 'RINGCACHE_CLUSTER_TOKEN_FILE';
+
+/**
+ * The cluster token from the environment: the file RINGCACHE_CLUSTER_TOKEN_FILE names (its trailing
+ * line break dropped), else RINGCACHE_CLUSTER_TOKEN; undefined when neither is set (empty counts as
+ * unset). Both set is refused: which one the nodes hold would be a guess.
+ */
+export function clusterTokenFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const file = env[CLUSTER_TOKEN_FILE_ENV];
+  const inline = env[CLUSTER_TOKEN_ENV];
+  if (file && inline) {
+    throw new RingCacheError(
+      'CONFIG_INVALID',
+      `both ${CLUSTER_TOKEN_FILE_ENV} and ${CLUSTER_TOKEN_ENV} are set; set one of them`,
+    );
+  }
+  if (!file) return inline || undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new RingCacheError(
+      'CONFIG_INVALID',
+      `${CLUSTER_TOKEN_FILE_ENV} names ${file}, which cannot be read (${why})`,
+    );
+  }
+  const token = text.replace(/\r?\n$/, '');
+  if (!token)
+    throw new RingCacheError('CONFIG_INVALID', `${CLUSTER_TOKEN_FILE_ENV} names ${file}, which is empty`);
+  return token;
+}
 
 /**
  * Client options that send the cluster token with every call of a channel (node-to-node calls and

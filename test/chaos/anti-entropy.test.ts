@@ -34,7 +34,11 @@ async function total(t: TestCluster, name: string): Promise<number> {
  * record twice is the same write.
  */
 async function plant(t: TestCluster, writes: { to: string; write: ReplicaWrite }[]): Promise<void> {
-  const peer = new GrpcPeerTransport({ selfId: 'test', addressOf: (id) => t.address(id) });
+  const peer = new GrpcPeerTransport({
+    selfId: 'test',
+    addressOf: (id) => t.address(id),
+    clusterToken: t.clusterToken,
+  });
   try {
     await Promise.all(
       writes.map(({ to, write }) =>

@@ -25,7 +25,11 @@ describe('a node handed a version far ahead of its clock (issue 11 §6)', functi
   after(() => t?.stop());
 
   it('refuses it with INVALID_ARGUMENT, counts it, and every later write still works', async () => {
-    const peer = new GrpcPeerTransport({ selfId: 'n2', addressOf: () => t.address('n1') });
+    const peer = new GrpcPeerTransport({
+      selfId: 'n2',
+      addressOf: () => t.address('n1'),
+      clusterToken: t.clusterToken,
+    });
     try {
       const record = {
         value: Buffer.from('poison'),
@@ -83,7 +87,7 @@ describe('hints kept for a member that then leaves the ring (issue 11 §6)', fun
         },
         30_000,
       );
-      const c = new UnaryClient(t.address('n1'), 10_000);
+      const c = new UnaryClient(t.address('n1'), 10_000, t.clusterToken);
       try {
         await c.cluster('Leave', { id: 'n4' });
       } finally {

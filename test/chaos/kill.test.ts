@@ -146,6 +146,7 @@ for (const victim of ['n1', 'n2', 'n3']) {
       const direct = new PipelineConnection({
         address: t.address(victim),
         metadata: { [METADATA.forwardedBy]: 'test' },
+        clusterToken: t.clusterToken,
       });
       try {
         const sample = keys.filter((_, i) => i % 7 === 0);

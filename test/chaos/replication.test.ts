@@ -38,6 +38,10 @@ class GossipCluster {
     return new GossipCluster(config, cluster, logs);
   }
 
+  get clusterToken(): string {
+    return this.cluster.clusterToken;
+  }
+
   address(id: string): string {
     return this.cluster.node(id).address;
   }
@@ -66,13 +70,14 @@ class GossipCluster {
   }
 }
 
-type Nodes = Pick<GossipCluster, 'address'>;
+type Nodes = Pick<GossipCluster, 'address' | 'clusterToken'>;
 
 /** Reads a key from one node's own store (consistency one, never forwarded). */
 async function readOn(t: Nodes, id: string, key: string): Promise<OperationResultMsg> {
   const conn = new PipelineConnection({
     address: t.address(id),
     metadata: { [METADATA.forwardedBy]: 'test' },
+    clusterToken: t.clusterToken,
   });
   try {
     return await conn.send({ op: 'get', get: { key, consistency: 1 } }, Date.now() + 3000);

@@ -174,7 +174,11 @@ describe('a node restarted while a peer runs ahead (issue 11 §2)', function () 
     // A version 4 s ahead (within max_clock_offset_ms, 5 s by default) pushes n1's clock and only
     // n1's and n2's; n3 restarts well within those 4 s, so its wall clock alone would write below it.
     const ahead = { timestamp: (Date.now() + 4000) * 1024, node: 'n1' };
-    const peer = new GrpcPeerTransport({ selfId: 'n2', addressOf: () => t.address('n1') });
+    const peer = new GrpcPeerTransport({
+      selfId: 'n2',
+      addressOf: () => t.address('n1'),
+      clusterToken: t.clusterToken,
+    });
     try {
       const record = {
         value: Buffer.from('ahead'),

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../../src/proto/load';
+import { METADATA } from '../../src/proto/messages';
 import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../../src/proto/packed';
 import { HealthClient } from '../support/grpc-tools';
 import { TestCluster } from '../support/cluster';
@@ -73,12 +74,16 @@ function payload(rand: () => number): Buffer {
   return b;
 }
 
-/** One call of `m` with `bodies`; its status code (a stream is cancelled after 300 ms). */
-function call(client: grpc.Client, m: Method, bodies: Buffer[]): Promise<number> {
+/**
+ * One call of `m` with `bodies`, sent with the cluster's secret (the Peer service decodes what a peer
+ * holding it sends, hostile or not); its status code (a stream is cancelled after 300 ms).
+ */
+function call(client: grpc.Client, m: Method, bodies: Buffer[], token: string): Promise<number> {
   const id = (b: Buffer) => b;
   const deadline = Date.now() + 2000;
   return new Promise((resolve) => {
     const md = new grpc.Metadata();
+    md.set(METADATA.clusterToken, token);
     if (!m.requestStream && !m.responseStream) {
       client.makeUnaryRequest(m.path, id, id, bodies[0]!, md, { deadline }, (err) => resolve(err?.code ?? 0));
       return;
@@ -143,7 +148,7 @@ describe('fuzzing the wire', function () {
         await Promise.all(
           all.map(async (m) => {
             const bodies = Array.from({ length: m.requestStream ? 3 : 1 }, () => payload(rand));
-            const code = await call(client, m, bodies);
+            const code = await call(client, m, bodies, t.clusterToken);
             calls++;
             if (BAD.has(code))
               bad.push(`${m.path} ${code} ${bodies.map((b) => b.toString('hex')).join(',')}`);

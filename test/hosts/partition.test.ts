@@ -225,8 +225,8 @@ describe('hosts in network namespaces: a 2 | 3 split under load, then the heal (
         200,
       );
       // Generous: a ring change waits up to 3 s for each proposal and each order it sends.
-      const minority = new UnaryClient(h.config.nodes[0]!.address, 30_000);
-      const majority = new UnaryClient(h.config.nodes[2]!.address, 30_000);
+      const minority = new UnaryClient(h.config.nodes[0]!.address, 30_000, h.cluster.clusterToken);
+      const majority = new UnaryClient(h.config.nodes[2]!.address, 30_000, h.cluster.clusterToken);
       try {
         const refused = await minority.cluster('Leave', { id: 'n4' }).then(
           () => undefined,

@@ -7,9 +7,16 @@ import type { NodeConfig } from '../../src/config/types';
 import { extraNode, metric, TestCluster, until } from '../support/cluster';
 import { freePorts } from '../support/ports';
 
-/** Reads keys from one node's own store (never forwarded), over one connection. */
-async function localValues(address: string, keys: readonly string[]): Promise<unknown[]> {
-  const conn = new PipelineConnection({ address, metadata: { [METADATA.forwardedBy]: 'test' } });
+/**
+ * Reads keys from one node's own store (never forwarded), over one connection. Only a call with the
+ * cluster's secret may say it was forwarded: `t`'s.
+ */
+async function localValues(t: TestCluster, address: string, keys: readonly string[]): Promise<unknown[]> {
+  const conn = new PipelineConnection({
+    address,
+    metadata: { [METADATA.forwardedBy]: 'test' },
+    clusterToken: t.clusterToken,
+  });
   try {
     const deadline = Date.now() + 5000;
     const results = await Promise.all(
@@ -21,8 +28,9 @@ async function localValues(address: string, keys: readonly string[]): Promise<un
   }
 }
 
-async function call<T>(address: string, method: string, req: object): Promise<T> {
-  const c = new UnaryClient(address);
+/** A Cluster call with the nodes' secret, as an admin makes it. */
+async function call<T>(address: string, method: string, req: object, token?: string): Promise<T> {
+  const c = new UnaryClient(address, 5000, token);
   try {
     return await c.cluster<T>(method, req);
   } finally {
@@ -36,7 +44,7 @@ async function valuesOnOwners(t: TestCluster, keys: string[], ownerOf: (k: strin
   for (const k of keys) byOwner.set(ownerOf(k), [...(byOwner.get(ownerOf(k)) ?? []), k]);
   const values = new Map<string, unknown>();
   for (const [owner, owned] of byOwner) {
-    const got = await localValues(t.address(owner), owned);
+    const got = await localValues(t, t.address(owner), owned);
     owned.forEach((k, i) => values.set(k, got[i]));
   }
   return keys.map((k) => values.get(k));
@@ -73,7 +81,7 @@ describe('a node joining (N=1, so every key lives on exactly its owner)', functi
     const moved = keys.filter((k) => cache.cluster.ring.owner(k) === 'n4');
     expect(moved.length).to.be.within(40, 200); // about a quarter of 400
     await until('every moved key is on n4', async () => {
-      const values = await localValues(n4.address, moved);
+      const values = await localValues(t, n4.address, moved);
       return values.every((v, i) => v === keys.indexOf(moved[i]!));
     });
 
@@ -139,7 +147,7 @@ describe('a node leaving (N=1)', function () {
     await until('the client sees n4', () => cache.cluster.ring.nodeIds.includes('n4'));
     const onN4 = keys.filter((k) => cache.cluster.ring.owner(k) === 'n4');
     await until('n4 holds the keys it owns', async () => {
-      const values = await localValues(n4.address, onN4);
+      const values = await localValues(t, n4.address, onN4);
       return values.every((v, i) => v === keys.indexOf(onN4[i]!));
     });
   });
@@ -150,7 +158,7 @@ describe('a node leaving (N=1)', function () {
     const epoch = cache.cluster.epoch;
     const onN4 = keys.filter((k) => cache.cluster.ring.owner(k) === 'n4');
     expect(onN4).to.not.deep.equal([]);
-    const topo = await call<TopologyResponseMsg>(t.address('n2'), 'Leave', { id: 'n4' });
+    const topo = await call<TopologyResponseMsg>(t.address('n2'), 'Leave', { id: 'n4' }, t.clusterToken);
     expect(topo.epoch).to.equal(epoch + 1);
     expect(topo.members.map((m) => m.id)).to.deep.equal(['n1', 'n2', 'n3']);
     await until('the client has the ring without n4', () => cache.cluster.epoch === epoch + 1);
@@ -186,8 +194,18 @@ describe('ring changes ordered at the same time, and refused ones', function () 
     const start = (await call<TopologyResponseMsg>(t.address('n1'), 'Topology', {})).epoch;
     const [p1, h1, p2, h2] = await freePorts(4);
     await Promise.all([
-      call(t.address('n1'), 'Join', { id: 'x1', address: `127.0.0.1:${p1}`, httpAddress: `127.0.0.1:${h1}` }),
-      call(t.address('n2'), 'Join', { id: 'x2', address: `127.0.0.1:${p2}`, httpAddress: `127.0.0.1:${h2}` }),
+      call(
+        t.address('n1'),
+        'Join',
+        { id: 'x1', address: `127.0.0.1:${p1}`, httpAddress: `127.0.0.1:${h1}` },
+        t.clusterToken,
+      ),
+      call(
+        t.address('n2'),
+        'Join',
+        { id: 'x2', address: `127.0.0.1:${p2}`, httpAddress: `127.0.0.1:${h2}` },
+        t.clusterToken,
+      ),
     ]);
     const agreed = async (members: string[]) => {
       const topos = await Promise.all(
@@ -210,15 +228,15 @@ describe('ring changes ordered at the same time, and refused ones', function () 
     expect(withBoth).to.be.at.least(start + 2);
 
     await Promise.all([
-      call(t.address('n3'), 'Leave', { id: 'x1' }),
-      call(t.address('n1'), 'Leave', { id: 'x2' }),
+      call(t.address('n3'), 'Leave', { id: 'x1' }, t.clusterToken),
+      call(t.address('n1'), 'Leave', { id: 'x2' }, t.clusterToken),
     ]);
     const without = await until('every node has one ring without x1 and x2', () => agreed(ids()));
     expect(without).to.be.at.least(start + 4);
   });
 
   it('refuses to join a node id that is already a member, and to remove an unknown one', async () => {
-    const c = new UnaryClient(t.address('n1'));
+    const c = new UnaryClient(t.address('n1'), 5000, t.clusterToken);
     try {
       await c.cluster('Join', { id: 'n2', address: '127.0.0.1:1', httpAddress: '127.0.0.1:2' }).then(
         () => expect.fail('join of n2 should fail'),

@@ -37,7 +37,7 @@ describe('has, deleteMany and an admin flush (issue 14 §6)', function () {
   });
 
   it('refuses a flush without confirm, with FAILED_PRECONDITION saying how to confirm', async () => {
-    const c = new UnaryClient(t.address('n1'), 5000);
+    const c = new UnaryClient(t.address('n1'), 5000, t.clusterToken);
     try {
       const err = await c.cluster('Flush', { prefix: '' }).then(
         () => undefined,

@@ -22,10 +22,18 @@ describe('Keyv, cache-manager and NestJS over ringcache (issue 14 §1)', functio
   this.timeout(120_000);
   let t: TestCluster;
 
+  // The examples connect as an app would: the SDK reads the cluster secret that clear() needs from
+  // the environment (RINGCACHE_CLUSTER_TOKEN), as `npm start` tells a person to set it.
+  const tokenBefore = process.env.RINGCACHE_CLUSTER_TOKEN;
   before(async () => {
     t = await TestCluster.start({ nodes: 3 });
+    process.env.RINGCACHE_CLUSTER_TOKEN = t.clusterToken;
   });
-  after(() => t?.stop());
+  after(async () => {
+    if (tokenBefore === undefined) delete process.env.RINGCACHE_CLUSTER_TOKEN;
+    else process.env.RINGCACHE_CLUSTER_TOKEN = tokenBefore;
+    await t?.stop();
+  });
 
   it("passes Keyv's own compliance suite (@keyv/test-suite, run by vitest) with Keyv 6", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'keyv-suite-'));

@@ -67,12 +67,17 @@ export class TestCluster {
     return this.cluster.node(id).address;
   }
 
+  /** The secret the nodes hold (LocalCluster.clusterToken): admin and Peer calls need it. */
+  get clusterToken(): string {
+    return this.cluster.clusterToken;
+  }
+
   get seeds(): string[] {
     return this.config.nodes.map((n) => n.address);
   }
 
   async client(opts: Partial<RingCacheOptions> = {}): Promise<RingCache> {
-    const c = await RingCache.connect({ seeds: this.seeds, ...opts });
+    const c = await RingCache.connect({ seeds: this.seeds, clusterToken: this.clusterToken, ...opts });
     this.#clients.push(c);
     return c;
   }

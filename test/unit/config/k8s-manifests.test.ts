@@ -16,15 +16,22 @@ interface StatefulSet extends Manifest {
     replicas: number;
     serviceName: string;
     selector: { matchLabels: Labels };
-    template: { spec: { containers: Container[] } };
+    template: {
+      spec: {
+        containers: Container[];
+        securityContext?: { runAsNonRoot?: boolean };
+        volumes: { name: string; secret?: { secretName: string } }[];
+      };
+    };
   };
 }
 interface Container {
   args: string[];
-  env: { name: string; valueFrom?: { fieldRef: { fieldPath: string } } }[];
+  env: { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[];
+  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
   readinessProbe: { grpc: { port: number } };
   livenessProbe: { httpGet: { path: string; port: number } };
-  volumeMounts: { mountPath: string }[];
+  volumeMounts: { name: string; mountPath: string }[];
 }
 interface Service extends Manifest {
   spec: { clusterIP: string; publishNotReadyAddresses: boolean; selector: Labels };
@@ -86,5 +93,22 @@ describe('deploy/k8s manifests (issue 13 §6)', () => {
     const pdb = one<Pdb>('PodDisruptionBudget');
     expect(pdb.spec.maxUnavailable).to.equal(1);
     expect(pdb.spec.selector.matchLabels).to.deep.equal(labels);
+  });
+  it('give each node the cluster secret from a Secret, as a file, and run it as non-root', () => {
+    const sts = one<StatefulSet>('StatefulSet');
+    const pod = sts.spec.template.spec;
+    const node = pod.containers[0]!;
+    const file = node.env.find((e) => e.name === 'RINGCACHE_CLUSTER_TOKEN_FILE')?.value;
+    expect(file, 'RINGCACHE_CLUSTER_TOKEN_FILE').to.be.a('string');
+    const mount = node.volumeMounts.find((m) => file!.startsWith(`${m.mountPath}/`));
+    expect(mount, `a mount holding ${file}`).to.not.equal(undefined);
+    const volume = pod.volumes.find((v) => v.name === mount!.name);
+    expect(volume?.secret?.secretName, 'a Secret volume').to.equal('ringcache-cluster-token');
+    expect(readFileSync(path.join(DIR, 'README.md'), 'utf8')).to.include(
+      'kubectl create secret generic ringcache-cluster-token',
+    );
+    expect(pod.securityContext?.runAsNonRoot).to.equal(true);
+    expect(node.securityContext?.readOnlyRootFilesystem).to.equal(true);
+    expect(node.securityContext?.allowPrivilegeEscalation).to.equal(false);
   });
 });
