@@ -2,7 +2,8 @@ import type { Logger } from '../../observability/logger';
 import type { StoreRecord } from '../../store/types';
 import type { ClusterView } from '../cluster-view';
 import type { HintStore } from '../recovery/hints';
-import { askReplica } from './ask-replica';
+import { RingCacheError } from '../../errors';
+import { askReplica, RETRY_UNAVAILABLE_MS } from './ask-replica';
 import type { AppliedRequest } from './request-log';
 
 export interface WriteAcks {
@@ -76,18 +77,27 @@ export class ReplicaWriter {
           continue;
         }
         const write = standIn ? { key, record, hintFor: replica, requests } : { key, record, requests };
-        // Asked again while the replica refuses at once and is still taken for alive: right after
-        // nodes start together (or one restarts), a channel waits in reconnect backoff for up to a
-        // second while its peer already serves; a write at ALL must not fail for that.
-        const send = () => this.#view.transport.replicate(target, write, deadlineMs);
-        const givenUp = () => !this.#view.isAlive(target);
-        void askReplica(this.#view.scheduler, deadlineMs, send, givenUp).then((refused) => {
+        const done = (refused: RingCacheError | undefined) => {
           if (!refused) return settle(replica, target);
           // Also when a replica refused an accept below a higher ballot (ABORTED): the round that
           // promised it may write nothing (a cas that conflicts), and the hint, replayed as a plain
           // last-writer-wins write, is then what brings this replica the acknowledged value.
           this.#keepHint(replica, key, record);
           settle(replica, undefined);
+        };
+        void this.#view.transport.replicate(target, write, deadlineMs).then((refused) => {
+          if (refused?.code !== 'UNAVAILABLE' || !this.#view.isAlive(target)) return done(refused);
+          // Asked again while the replica refuses at once and is still taken for alive: right after
+          // nodes start together (or one restarts), a channel waits in reconnect backoff for up to a
+          // second while its peer already serves; a write at ALL must not fail for that. (Only
+          // here, off the path of the writes that succeed at once.)
+          const again = () => this.#view.transport.replicate(target, write, deadlineMs);
+          const givenUp = () => !this.#view.isAlive(target);
+          const clock = this.#view.scheduler;
+          clock.setTimeout(
+            () => void askReplica(clock, deadlineMs, again, givenUp).then(done),
+            RETRY_UNAVAILABLE_MS,
+          );
         });
       }
       if (acks.acknowledged >= needed) answer();
