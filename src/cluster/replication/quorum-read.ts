@@ -56,7 +56,7 @@ export class QuorumReader {
       );
     }
     const newest = newestOf([local, ...copies]);
-    this.#repairLater(key, newest, local, all, deadlineMs);
+    this.#repairLater(key, preferenceList, newest, local, all, deadlineMs);
     return recordToGetResult(newest, this.#view.scheduler.now());
   }
 
@@ -96,23 +96,32 @@ export class QuorumReader {
     });
   }
 
-  /** Once every replica answered, sends the newest record to those holding an older one (read repair). */
+  /**
+   * Once every replica answered, sends the newest record to those holding an older one (read repair).
+   * Only the key's replicas on this node's ring are repaired, this node included: the former holders
+   * a catching-up read asks too (copy-holders.ts), and this node when a peer on another ring forwarded
+   * the read here, are no replicas. A copy sent there would stay for good: release passes run on the
+   * old replicas of a ring change, and such a node may be none (it lacked the key when the ring changed).
+   */
   #repairLater(
     key: string,
+    preferenceList: readonly string[],
     answered: StoreRecord | undefined,
     local: ReplicaCopy,
     all: Promise<ReplicaCopy[]>,
     deadlineMs: number,
   ): void {
-    if (answered && isOlder(local.record, answered)) this.#applyCopy(key, answered);
+    const replica = (id: string) => preferenceList.includes(id);
+    const selfReplica = replica(this.#view.selfId);
+    if (selfReplica && answered && isOlder(local.record, answered)) this.#applyCopy(key, answered);
     // Judged on every answer, not only the first R (issue 11 §5): a later answer may be newer than
     // what the caller got, or the only one that holds the key at all.
     void all.then((copies) => {
       const newest = newestOf([local, ...copies]);
       if (!newest) return;
-      if (isOlder(this.#store.readRecord(key), newest)) this.#applyCopy(key, newest);
+      if (selfReplica && isOlder(this.#store.readRecord(key), newest)) this.#applyCopy(key, newest);
       for (const copy of copies) {
-        if (isOlder(copy.record, newest))
+        if (replica(copy.replica) && isOlder(copy.record, newest))
           this.#writer.repair(
             copy.replica,
             key,
