@@ -14,6 +14,7 @@ import { CONFIG_ENV, READY_LINE } from './local-cluster';
 import { runUp } from './up';
 import { formatTable } from './table';
 import { clusterTokenFromEnv } from '../transport/cluster-token';
+import { makeCerts, usageText } from './certs';
 
 function configFrom(opts: { config?: string; nodes?: string }): ClusterConfig {
   if (opts.nodes !== undefined) {
@@ -220,6 +221,51 @@ program
     } catch (err) {
       fail(err);
     }
+  });
+
+program
+  .command('certs')
+  .description(
+    'make a local CA and TLS certificates for every node and a client, to try TLS and mTLS locally',
+  )
+  .requiredOption('--out <dir>', 'directory to write to (made with mode 0700 when absent)')
+  .requiredOption('--nodes <ids>', 'node ids, comma-separated (e.g. n1,n2,n3): one certificate each')
+  .option('--hosts <list>', 'more names and addresses for every node certificate, comma-separated', '')
+  .option('--days <n>', 'how long the certificates are valid', '825')
+  .option('--force', 'replace an existing CA (ca.pem) and its certificates in --out')
+  .addHelpText(
+    'after',
+    `
+Makes, in --out:
+  ca.pem, ca-key.pem           a self-signed CA (EC P-256), only for these certificates
+  <id>.pem, <id>-key.pem       for each node: CN=<id>, serverAuth and clientAuth (the node's
+                               server certificate, and its client one towards its peers for mTLS);
+                               names DNS:<id>, localhost, 127.0.0.1, ::1 and every --hosts entry
+  client.pem, client-key.pem   CN=client, clientAuth: for the SDK, the CLI, buf curl
+Private keys are written with mode 0600. It needs the openssl binary.
+
+Then, in cluster.yml, under cluster: ({id} stands for each node's own id):
+  cluster:
+    tls:
+      ca: DIR/ca.pem
+      cert: DIR/{id}.pem
+      key: DIR/{id}-key.pem
+      client_auth: require
+and for the SDK and CLI:  --tls-ca DIR/ca.pem --tls-cert DIR/client.pem --tls-key DIR/client-key.pem
+and buf curl:             buf curl --cacert DIR/ca.pem --cert DIR/client.pem --key DIR/client-key.pem
+
+This is for trying TLS locally. Production should use its own CA (e.g. cert-manager), not these files.
+
+Example:
+  ringcache certs --out ./certs --nodes n1,n2,n3 --hosts my-host.example`,
+  )
+  .action((o: { out: string; nodes: string; hosts: string; days: string; force?: boolean }) => {
+    // Empty entries are kept, so that makeCerts refuses "n1,,n2" rather than guessing.
+    const list = (s: string) => (s.trim() === '' ? [] : s.split(',').map((x) => x.trim()));
+    const days = /^\d+$/.test(o.days) ? Number(o.days) : NaN;
+    makeCerts({ out: o.out, nodes: list(o.nodes), hosts: list(o.hosts), days, force: o.force === true })
+      .then((files) => process.stdout.write(usageText(files)))
+      .catch(fail);
   });
 
 program
