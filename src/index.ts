@@ -10,6 +10,7 @@ export type {
   CacheEntry,
   SetManyEntry,
   FlushOptions,
+  TlsOptions,
 } from './client/options';
 export type { GetOrSetOptions } from './client/get-or-set';
 export type { NearCacheOptions, NearCacheStats } from './client/near-cache';

@@ -11,6 +11,7 @@ import {
 } from '../proto/messages';
 import { parseDuration } from './duration';
 import { formatTable } from './table';
+import { tlsOf } from './tls-flags';
 import { UnaryClient } from './unary-client';
 
 const DEFAULT_ADDR = '127.0.0.1:7401';
@@ -22,8 +23,19 @@ export function renderValue(res: GetResponseMsg): string {
   return `base64:${res.value.toString('base64')}`;
 }
 
-async function withClient(addr: string, run: (c: UnaryClient) => Promise<void>): Promise<void> {
-  const client = new UnaryClient(addr);
+async function withClient(
+  program: Command,
+  addr: string,
+  run: (c: UnaryClient) => Promise<void>,
+): Promise<void> {
+  let client: UnaryClient;
+  try {
+    client = new UnaryClient(addr, 5000, undefined, tlsOf(program));
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   try {
     await run(client);
   } catch (err) {
@@ -61,7 +73,7 @@ export function addDataCommands(program: Command): void {
     .description("print KEY's ring position, its replicas and the version each holds")
     .option('--addr <host:port>', 'any node of the cluster', DEFAULT_ADDR)
     .action((key: string, o: { addr: string }) =>
-      withClient(o.addr, async (c) => {
+      withClient(program, o.addr, async (c) => {
         process.stdout.write(renderExplain(await c.cluster<ExplainResponseMsg>('Explain', { key })));
       }),
     );
@@ -70,7 +82,7 @@ export function addDataCommands(program: Command): void {
     .description('print the value of KEY (exit code 1 when absent)')
     .option('--addr <host:port>', 'any node of the cluster', DEFAULT_ADDR)
     .action((key: string, o: { addr: string }) =>
-      withClient(o.addr, async (c) => {
+      withClient(program, o.addr, async (c) => {
         const res = await c.cache<GetResponseMsg>('Get', { key });
         if (!res.found) {
           process.stderr.write(`(not found) ${key}\n`);
@@ -88,7 +100,7 @@ export function addDataCommands(program: Command): void {
     .option('--nx', 'only if KEY is absent')
     .option('--xx', 'only if KEY is present')
     .action((key: string, value: string, o: { addr: string; ttl?: string; nx?: boolean; xx?: boolean }) =>
-      withClient(o.addr, async (c) => {
+      withClient(program, o.addr, async (c) => {
         const ttlMs = o.ttl ? parseDuration(o.ttl, '--ttl') : 0;
         const mode = o.nx ? 1 : o.xx ? 2 : 0;
         const res = await c.cache<SetResponseMsg>('Set', {
@@ -106,7 +118,7 @@ export function addDataCommands(program: Command): void {
     .description('delete KEY')
     .option('--addr <host:port>', 'any node of the cluster', DEFAULT_ADDR)
     .action((key: string, o: { addr: string }) =>
-      withClient(o.addr, async (c) => {
+      withClient(program, o.addr, async (c) => {
         const res = await c.cache<DeleteResponseMsg>('Delete', { key });
         process.stdout.write(res.deleted ? 'DELETED\n' : 'NOT FOUND\n');
       }),
@@ -116,7 +128,7 @@ export function addDataCommands(program: Command): void {
     .description('print the remaining TTL of KEY, or give it a new one (0 = never expires)')
     .option('--addr <host:port>', 'any node of the cluster', DEFAULT_ADDR)
     .action((key: string, duration: string | undefined, o: { addr: string }) =>
-      withClient(o.addr, async (c) => {
+      withClient(program, o.addr, async (c) => {
         if (duration !== undefined) {
           const res = await c.cache<TouchResponseMsg>('Touch', {
             key,

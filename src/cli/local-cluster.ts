@@ -62,6 +62,8 @@ interface RunningNode {
 }
 
 const KEEP_LINES = 30;
+/** Signals after which a node is still running. */
+const KEEPS_RUNNING: ReadonlySet<NodeJS.Signals> = new Set<NodeJS.Signals>(['SIGSTOP', 'SIGCONT', 'SIGHUP']);
 
 /**
  * Runs every node of a cluster config as its own process (`ringcache node --id ...`), as `npm start`
@@ -208,13 +210,17 @@ export class LocalCluster {
     });
   }
 
-  /** Sends a signal for real. SIGKILL and SIGSTOP are what the chaos tests use. */
+  /**
+   * Sends a signal for real. SIGKILL and SIGSTOP are what the chaos tests use; SIGSTOP, SIGCONT and
+   * SIGHUP (reload the TLS files) leave the node running.
+   */
   kill(id: string, signal: NodeJS.Signals): Promise<NodeExit> | undefined {
     const running = this.#running.get(id);
     if (!running) return undefined;
-    if (signal !== 'SIGSTOP' && signal !== 'SIGCONT') running.stopping = true;
+    const ends = !KEEPS_RUNNING.has(signal);
+    if (ends) running.stopping = true;
     running.child.kill(signal);
-    return signal === 'SIGSTOP' || signal === 'SIGCONT' ? undefined : running.exited;
+    return ends ? running.exited : undefined;
   }
 
   /** Graceful stop of one node (SIGTERM), SIGKILL after `graceMs`. */

@@ -15,6 +15,17 @@ import { runUp } from './up';
 import { formatTable } from './table';
 import { clusterTokenFromEnv } from '../transport/cluster-token';
 import { makeCerts, usageText } from './certs';
+import { addTlsOptions, tlsOf } from './tls-flags';
+
+// grpc-js gives TLS the host it dials as the server name, an IP address for most nodes, and Node
+// deprecates that (DEP0123) with a warning on every CLI command and node over TLS that nobody can act
+// on: the certificate is still checked against the address. That one warning is not printed.
+const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+process.emitWarning = (warning: unknown, ...rest: unknown[]) => {
+  const options = rest[0] as { code?: unknown } | string | null | undefined;
+  const code = typeof options === 'object' ? options?.code : rest[1];
+  if (code !== 'DEP0123') emitWarning(warning, ...rest);
+};
 
 function configFrom(opts: { config?: string; nodes?: string }): ClusterConfig {
   if (opts.nodes !== undefined) {
@@ -81,12 +92,12 @@ function clusterToken(): string | undefined {
  * the current ring and caught up.
  */
 async function joinThrough(seed: string, node: CacheNode): Promise<'joined' | 'rejoined'> {
-  const client = new UnaryClient(seed, 5000, clusterToken());
+  const client = new UnaryClient(seed, 5000, clusterToken(), node.clientTls);
   // A join's own deadline covers the seed's worst case: each attempt waits up to 3 s for the
   // proposals and 3 s for the members' acknowledgements, and one that loses to a concurrent change
   // is ordered again, up to five times. With 5 s, a busy seed applied the join after its caller had
   // given up and exited, leaving a ring member with no process.
-  const joiner = new UnaryClient(seed, JOIN_DEADLINE_MS, clusterToken());
+  const joiner = new UnaryClient(seed, JOIN_DEADLINE_MS, clusterToken(), node.clientTls);
   const inRing = async () => {
     const topology = await client.cluster<TopologyResponseMsg>('Topology', {});
     const me = topology.members.find((m) => m.id === node.id);
@@ -139,6 +150,8 @@ async function runNode(opts: NodeOptions): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Certificate rotation: the TLS files are read again, without a restart.
+  process.on('SIGHUP', () => void node.reloadTls());
   try {
     await node.start();
     if (opts.join) {
@@ -157,10 +170,12 @@ async function runNode(opts: NodeOptions): Promise<void> {
   }
 }
 
-const program = new Command()
-  .name('ringcache')
-  .description('A distributed in-memory cache cluster: run nodes, a local cluster, and talk to it.')
-  .showHelpAfterError();
+const program = addTlsOptions(
+  new Command()
+    .name('ringcache')
+    .description('A distributed in-memory cache cluster: run nodes, a local cluster, and talk to it.')
+    .showHelpAfterError(),
+);
 
 program
   .command('node')
@@ -177,7 +192,7 @@ program
   .description('remove node ID from the ring; its keys move to their new owners (then stop the node)')
   .option('--addr <host:port>', 'any member of the cluster', '127.0.0.1:7401')
   .action((id: string, o: { addr: string }) => {
-    const client = new UnaryClient(o.addr, 5000, clusterToken());
+    const client = new UnaryClient(o.addr, 5000, clusterToken(), tlsOf(program));
     client
       .cluster<{ epoch: number; members: { id: string }[] }>('Leave', { id })
       .then((t) => process.stdout.write(`ring epoch ${t.epoch}: ${t.members.map((m) => m.id).join(', ')}\n`))
@@ -200,7 +215,7 @@ program
       );
       return;
     }
-    const client = new UnaryClient(o.addr, 30_000, clusterToken());
+    const client = new UnaryClient(o.addr, 30_000, clusterToken(), tlsOf(program));
     client
       .cluster<{ keysDeleted: number; nodes: string[] }>('Flush', { prefix: o.prefix ?? '', confirm: true })
       .then((r) => process.stdout.write(`flushed ${r.keysDeleted} keys on ${r.nodes.join(', ')}\n`))
@@ -215,9 +230,11 @@ program
   )
   .option('--config <file>', 'cluster config', 'cluster.yml')
   .option('--nodes <n>', 'ignore the file: run n nodes on 127.0.0.1:7401.. (http 9401..), writing nothing')
-  .action((o: { config: string; nodes?: string }) => {
+  .option('--tls', 'over TLS, client certificates required, with a local CA (made on first use)')
+  .option('--tls-dir <dir>', 'with --tls: where the certificates are kept', '.ringcache/tls')
+  .action((o: { config: string; nodes?: string; tls?: boolean; tlsDir: string }) => {
     try {
-      runUp(configFrom(o)).catch(fail);
+      runUp(configFrom(o), { tlsDir: o.tls ? o.tlsDir : undefined }).catch(fail);
     } catch (err) {
       fail(err);
     }

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load';
 import { withClusterToken } from '../transport/cluster-token';
+import { channelCredentials, withTls, type TlsOptions } from '../transport/tls';
 import { CHANNEL_OPTIONS } from '../transport/pipeline-connection';
 
 type UnaryMethod = (
@@ -16,12 +17,15 @@ export class UnaryClient {
   readonly #cluster: grpc.Client;
   readonly #timeoutMs: number;
 
-  /** `clusterToken`: sent with every call (membership changes need it when the cluster has one). */
-  constructor(address: string, timeoutMs = 5000, clusterToken?: string) {
+  /**
+   * `clusterToken`: sent with every call (membership changes need it when the cluster has one).
+   * `tls`: TLS to the node; plaintext when unset.
+   */
+  constructor(address: string, timeoutMs = 5000, clusterToken?: string, tls?: TlsOptions) {
     const { Cache, Cluster } = loadServices();
-    const options = withClusterToken(CHANNEL_OPTIONS, clusterToken);
-    this.#cache = new Cache(address, grpc.credentials.createInsecure(), options);
-    this.#cluster = new Cluster(address, grpc.credentials.createInsecure(), options);
+    const options = withTls(withClusterToken(CHANNEL_OPTIONS, clusterToken), tls);
+    this.#cache = new Cache(address, channelCredentials(tls), options);
+    this.#cluster = new Cluster(address, channelCredentials(tls), options);
     this.#timeoutMs = timeoutMs;
   }
 

@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ClusterConfig } from '../config/types';
+import { RingCacheError } from '../errors';
+import { makeCerts } from './certs';
 import { CLUSTER_TOKEN_FILE_ENV, clusterTokenFromEnv } from '../transport/cluster-token';
 import { ringSharePercents } from './ring-shares';
 import { describeExit, LocalCluster } from './local-cluster';
@@ -33,8 +35,13 @@ function describeLine(id: string, line: string): string {
   }
 }
 
-/** `ringcache up`: every node as its own process, a table once all serve, a graceful stop on Ctrl-C/SIGTERM. */
-export async function runUp(config: ClusterConfig): Promise<void> {
+/**
+ * `ringcache up`: every node as its own process, a table once all serve, a graceful stop on
+ * Ctrl-C/SIGTERM. `tlsDir`: over TLS with client certificates required (mTLS everywhere), with the
+ * certificates in that directory, made there by `ringcache certs` on first use.
+ */
+export async function runUp(plain: ClusterConfig, opts: { tlsDir?: string } = {}): Promise<void> {
+  const config = opts.tlsDir ? await withLocalTls(plain, opts.tlsDir) : plain;
   const cluster = new LocalCluster(config, {
     onLog: (id, line) => {
       if (isNoteworthy(line)) process.stderr.write(`${describeLine(id, line)}\n`);
@@ -80,8 +87,15 @@ export async function runUp(config: ClusterConfig): Promise<void> {
   const { factor, writeQuorum, readQuorum } = config.replication;
   process.stdout.write(
     `all ${config.nodes.length} nodes serving after ${Date.now() - started} ms (N=${factor}, W=${writeQuorum}, R=${readQuorum}). ` +
-      `Try: npx ringcache set hello world && npx ringcache get hello. Ctrl-C stops the cluster.\n`,
+      `Try: npx ringcache set hello world${tlsFlags(config)} && npx ringcache get hello${tlsFlags(config)}. ` +
+      `Ctrl-C stops the cluster.\n`,
   );
+  if (config.tls) {
+    process.stdout.write(
+      `TLS is on and every client needs a certificate: the SDK takes ` +
+        `RingCache.connect({ seeds, tls: { ca, cert, key } }) with those files read (readFileSync).\n`,
+    );
+  }
   if (tokenFile) {
     process.stdout.write(
       `The nodes hold a cluster secret made for this run; admin commands (flush, join, leave) need it:\n` +
@@ -96,4 +110,46 @@ function writeSecret(clusterName: string, token: string): string {
   const file = path.join(dir, 'cluster-token');
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return file;
+}
+
+/** The CLI flags that reach a cluster `up` started over TLS (its client certificate); '' without TLS. */
+function tlsFlags(config: ClusterConfig): string {
+  if (!config.tls) return '';
+  const dir = path.dirname(config.tls.caFile);
+  return ` --tls-ca ${config.tls.caFile} --tls-cert ${path.join(dir, 'client.pem')} --tls-key ${path.join(dir, 'client-key.pem')}`;
+}
+
+/**
+ * The config over mTLS with the certificates in `dir`: those already there when they cover every
+ * node, else a new local CA and certificates made there (the nodes' hosts among their names).
+ */
+async function withLocalTls(config: ClusterConfig, dir: string): Promise<ClusterConfig> {
+  const abs = path.resolve(dir);
+  const cert = (id: string) => path.join(abs, `${id}.pem`);
+  const key = (id: string) => path.join(abs, `${id}-key.pem`);
+  const wanted = [path.join(abs, 'ca.pem'), path.join(abs, 'client.pem'), path.join(abs, 'client-key.pem')];
+  wanted.push(...config.nodes.flatMap((n) => [cert(n.id), key(n.id)]));
+  const missing = wanted.filter((f) => !existsSync(f));
+  if (missing.length === wanted.length) {
+    const hosts = [...new Set(config.nodes.map((n) => n.host))].filter(
+      (h) => h !== '127.0.0.1' && h !== 'localhost',
+    );
+    process.stdout.write(`making a local CA and certificates in ${abs} (ringcache certs)...\n`);
+    await makeCerts({ out: abs, nodes: config.nodes.map((n) => n.id), hosts, days: 825, force: false });
+  } else if (missing.length > 0) {
+    throw new RingCacheError(
+      'CONFIG_INVALID',
+      `${abs} holds certificates, but not ${missing.map((f) => path.basename(f)).join(', ')}: ` +
+        `make a full set with ringcache certs --out ${dir} --nodes ${config.nodes.map((n) => n.id).join(',')} --force`,
+    );
+  }
+  return {
+    ...config,
+    tls: {
+      caFile: path.join(abs, 'ca.pem'),
+      certFile: cert('{id}'),
+      keyFile: key('{id}'),
+      clientAuth: 'require',
+    },
+  };
 }

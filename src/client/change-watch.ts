@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load';
 import type { WatchEventMsg } from '../proto/messages';
 import { CHANNEL_OPTIONS } from '../transport/pipeline-connection';
+import { channelCredentials, withTls, type TlsOptions } from '../transport/tls';
 
 type CacheStub = grpc.Client & {
   Watch(req: { prefix: string }): grpc.ClientReadableStream<WatchEventMsg>;
@@ -22,6 +23,8 @@ export interface ChangeWatchHandlers {
   onChange(key: string): void;
   /** Whether every node's stream is open and has missed nothing since (false: changes may be lost). */
   onLive(live: boolean): void;
+  /** TLS to the nodes; plaintext when unset. */
+  tls?: TlsOptions;
 }
 
 /**
@@ -56,8 +59,8 @@ export class ChangeWatch {
       const { Cache } = loadServices();
       const stub = new Cache(
         address,
-        grpc.credentials.createInsecure(),
-        CHANNEL_OPTIONS,
+        channelCredentials(this.#handlers.tls),
+        withTls(CHANNEL_OPTIONS, this.#handlers.tls),
       ) as unknown as CacheStub;
       const w: Watched = { address, stub, stream: undefined, last: -1, timer: undefined, backoffMs: 100 };
       this.#nodes.set(id, w);

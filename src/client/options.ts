@@ -1,3 +1,6 @@
+import type { TlsOptions } from '../transport/tls';
+
+export type { TlsOptions };
 import type { NearCacheOptions } from './near-cache';
 
 /** Options of RingCache.connect. */
@@ -37,6 +40,12 @@ export interface RingCacheOptions {
    * or from RINGCACHE_CLUSTER_TOKEN (`npm start` prints the file's path). Reads and writes need none.
    */
   clusterToken?: string;
+  /**
+   * TLS to the nodes (a cluster whose cluster.yml has a `tls` section): `ca` checks the nodes'
+   * certificates; `cert` and `key` are this client's, for nodes that require one
+   * (`client_auth: require`); PEM text or bytes (`readFileSync('ca.pem')`). Plaintext when unset.
+   */
+  tls?: TlsOptions;
   /**
    * Keep hot values in this process, served without a round trip and dropped when any node reports
    * a change (near-cache.ts). Unset: none. Reads at consistency 'quorum' or 'all' always go out.

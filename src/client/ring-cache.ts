@@ -89,6 +89,7 @@ export class RingCache {
       onEpoch: (epoch) => {
         if (epoch > this.#router.map.epoch) void this.refreshTopology();
       },
+      tls: opts.tls,
     });
     this.#watch = new TopologyWatch(
       topology,
@@ -102,6 +103,7 @@ export class RingCache {
       this.#changes = new ChangeWatch({
         onChange: (key) => near.invalidate(key),
         onLive: (live) => near.setLive(live),
+        tls: opts.tls,
       });
       this.#watchChanges(map);
     }
@@ -128,7 +130,7 @@ export class RingCache {
         `seeds must be a non-empty list of "host:port" strings, got ${JSON.stringify(opts.seeds)}`,
       );
     }
-    const topology = new TopologyClient(opts.clusterToken ?? clusterTokenFromEnv());
+    const topology = new TopologyClient(opts.clusterToken ?? clusterTokenFromEnv(), opts.tls);
     try {
       const map = await topology.fetch(opts.seeds, opts.timeoutMs ?? 2000);
       return new RingCache(topology, map, opts, opts.seeds);

@@ -8,6 +8,7 @@ import {
   type PackedResult,
 } from '../proto/packed';
 import type { OnStall } from '../transport/batched-stream';
+import type { TlsOptions } from '../transport/tls';
 import { PackedConnection, type PackedConnectionOptions } from '../transport/packed-connection';
 import { RoutedCall, type CallRoutes } from './routed-call';
 import type { ClusterMap, MemberStateName } from './topology-client';
@@ -25,6 +26,8 @@ export interface RouterOptions {
   connect?: (opts: PackedConnectionOptions) => NodeConnection;
   /** The clock and timers of attempts, backoffs and probes. Default: the real ones (tests: virtual). */
   clock?: RouterClock;
+  /** TLS to the nodes; plaintext when unset. */
+  tls?: TlsOptions;
 }
 
 /** What the router needs of a connection to one node (PackedConnection is one). */
@@ -261,6 +264,7 @@ export class Router {
         maxFramesInFlight: this.#opts.maxFramesInFlight,
         onEpoch: this.#opts.onEpoch,
         flightBudgetMs: attemptBudgetMs,
+        tls: this.#opts.tls,
       });
       this.#connections.set(id, conn);
     }

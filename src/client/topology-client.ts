@@ -12,6 +12,7 @@ import {
 import { Ring } from '../ring/ring';
 import { mergeRings, relationOf, type RingState } from '../ring/ring-state';
 import { withClusterToken } from '../transport/cluster-token';
+import { channelCredentials, withTls, type TlsOptions } from '../transport/tls';
 import { CHANNEL_OPTIONS } from '../transport/pipeline-connection';
 
 export type MemberStateName = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
@@ -138,17 +139,22 @@ export function reconcileMaps(held: ClusterMap, received: ClusterMap): ClusterMa
 export class TopologyClient {
   readonly #stubs = new Map<string, TopologyStub>();
   readonly #options: grpc.ClientOptions;
+  readonly #credentials: grpc.ChannelCredentials;
 
-  /** `clusterToken`: sent with every Cluster call (admin calls need it when the cluster has one). */
-  constructor(clusterToken?: string) {
-    this.#options = withClusterToken(CHANNEL_OPTIONS, clusterToken);
+  /**
+   * `clusterToken`: sent with every Cluster call (admin calls need it when the cluster has one).
+   * `tls`: TLS to the nodes; plaintext when unset.
+   */
+  constructor(clusterToken?: string, tls?: TlsOptions) {
+    this.#options = withTls(withClusterToken(CHANNEL_OPTIONS, clusterToken), tls);
+    this.#credentials = channelCredentials(tls);
   }
 
   stub(address: string): TopologyStub {
     let s = this.#stubs.get(address);
     if (!s) {
       const { Cluster } = loadServices();
-      s = new Cluster(address, grpc.credentials.createInsecure(), this.#options) as unknown as TopologyStub;
+      s = new Cluster(address, this.#credentials, this.#options) as unknown as TopologyStub;
       this.#stubs.set(address, s);
     }
     return s;

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { RingCacheError } from '../errors';
 import { ConfigIssues } from './issues';
@@ -18,7 +19,27 @@ export function loadConfig(path: string): ClusterConfig {
       cause: err,
     });
   }
-  return parseConfig(text, path);
+  return withPathsFrom(parseConfig(text, path), dirname(resolve(path)));
+}
+
+/** The config with its TLS file paths made absolute, relative ones taken from `dir` (cluster.yml's). */
+export function withPathsFrom(config: ClusterConfig, dir: string): ClusterConfig {
+  if (!config.tls && !config.nodes.some((n) => n.tls)) return config;
+  const abs = (file: string) => resolve(dir, file);
+  return {
+    ...config,
+    ...(config.tls && {
+      tls: {
+        ...config.tls,
+        caFile: abs(config.tls.caFile),
+        certFile: abs(config.tls.certFile),
+        keyFile: abs(config.tls.keyFile),
+      },
+    }),
+    nodes: config.nodes.map((n) =>
+      n.tls ? { ...n, tls: { certFile: abs(n.tls.certFile), keyFile: abs(n.tls.keyFile) } } : n,
+    ),
+  };
 }
 
 /**

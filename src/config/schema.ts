@@ -10,7 +10,7 @@ import {
   DEFAULT_VNODES,
   defaultReplication,
 } from './defaults';
-import type { ClusterConfig, NodeConfig } from './types';
+import type { ClusterConfig, NodeConfig, TlsConfig } from './types';
 import type { YamlReader } from './yaml-reader';
 
 /**
@@ -28,13 +28,16 @@ const CLUSTER = [
   'tombstone_grace_ms',
   'max_clock_offset_ms',
   'anti_entropy',
+  'tls',
 ] as const;
+const TLS = ['ca', 'cert', 'key', 'client_auth'] as const;
+const NODE_TLS = ['cert', 'key'] as const;
 const ANTI_ENTROPY = ['interval_ms', 'keys_per_second', 'bytes_per_second'] as const;
 const REPLICATION = ['factor', 'write_quorum', 'read_quorum', 'sloppy'] as const;
 const GOSSIP = ['probe_interval_ms', 'probe_timeout_ms', 'indirect_probes', 'suspicion_timeout_ms'] as const;
 const HINTS = ['max_count', 'max_bytes', 'max_age_ms'] as const;
 const LIMITS = ['max_key_bytes', 'max_value_bytes', 'max_memory'] as const;
-const NODE = ['id', 'address', 'http', 'listen', 'http_listen'] as const;
+const NODE = ['id', 'address', 'http', 'listen', 'http_listen', 'tls'] as const;
 
 /** Reads the document root into a config with defaults applied; undefined pieces were reported. */
 export function readConfig(r: YamlReader, root: Node | undefined, source: string): ClusterConfig {
@@ -100,9 +103,31 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
         r.size(limits?.get('max_value_bytes'), 'limits.max_value_bytes') ?? DEFAULT_LIMITS.maxValueBytes,
       maxMemoryBytes: r.size(limits?.get('max_memory'), 'limits.max_memory') ?? DEFAULT_LIMITS.maxMemoryBytes,
     },
+    ...readTls(r, cluster.get('tls')),
     nodes,
     source,
   };
+}
+
+/** cluster.tls: every field needed; client_auth none or require (default none). */
+function readTls(r: YamlReader, node: Node | undefined): { tls?: TlsConfig } {
+  if (r.isEmpty(node)) return {};
+  const fields = r.fields(node, 'cluster.tls', TLS);
+  if (!fields) return {};
+  const line = r.lineOf(node);
+  const file = (key: string, what: string) =>
+    r.isEmpty(fields.get(key))
+      ? r.missing(`cluster.tls.${key}`, line, what)
+      : r.string(fields.get(key), `cluster.tls.${key}`);
+  const caFile = file('ca', "the CA certificate (PEM) that signed the nodes' certificates");
+  const certFile = file('cert', "each node's certificate (PEM); {id} stands for the node's id");
+  const keyFile = file('key', "each node's private key (PEM); {id} stands for the node's id");
+  const auth = r.isEmpty(fields.get('client_auth'))
+    ? 'none'
+    : r.oneOf(fields.get('client_auth'), 'cluster.tls.client_auth', ['none', 'require'] as const);
+  if (caFile === undefined || certFile === undefined || keyFile === undefined || auth === undefined)
+    return {};
+  return { tls: { caFile, certFile, keyFile, clientAuth: auth } };
 }
 
 function readNodes(r: YamlReader, node: Node | undefined, rootLine: number | undefined): NodeConfig[] {
@@ -134,6 +159,14 @@ function readNodes(r: YamlReader, node: Node | undefined, rootLine: number | und
       r.isEmpty(fields.get(key)) ? undefined : r.hostPort(fields.get(key), `${path}.${key}`);
     const listen = optional('listen');
     const httpListen = optional('http_listen');
+    const tls = r.isEmpty(fields.get('tls'))
+      ? undefined
+      : r.fields(fields.get('tls'), `${path}.tls`, NODE_TLS);
+    const certFile = tls && r.string(tls.get('cert'), `${path}.tls.cert`);
+    const keyFile = tls && r.string(tls.get('key'), `${path}.tls.key`);
+    if (tls && (certFile === undefined) !== (keyFile === undefined)) {
+      r.report(line, `${path}.tls`, 'needs both cert and key');
+    }
     nodes.push({
       id,
       address: address.text,
@@ -146,6 +179,7 @@ function readNodes(r: YamlReader, node: Node | undefined, rootLine: number | und
       ...(httpListen && {
         httpListen: { host: httpListen.host, port: httpListen.port, text: httpListen.text },
       }),
+      ...(certFile !== undefined && keyFile !== undefined && { tls: { certFile, keyFile } }),
     });
   });
   return nodes;

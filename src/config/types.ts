@@ -21,6 +21,24 @@ export interface NodeConfig {
   listen?: { host: string; port: number; text: string };
   /** Where the HTTP server binds, when not `http`. */
   httpListen?: { host: string; port: number; text: string };
+  /** This node's own certificate and key, when not the cluster's `tls` ones. */
+  tls?: { certFile: string; keyFile: string };
+}
+
+/**
+ * TLS for every connection to and between the nodes (cluster.tls). Paths are absolute (relative ones
+ * in cluster.yml are taken from its directory); `{id}` in certFile and keyFile stands for the node's id.
+ */
+export interface TlsConfig {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /**
+   * none: clients need no certificate (nodes present theirs to each other all the same, and prove
+   * membership with the cluster secret); require: every caller, peers included, must present one the
+   * CA signed (mTLS), and a node whose certificate another CA signed cannot join or gossip.
+   */
+  clientAuth: 'none' | 'require';
 }
 
 export interface GossipConfig {
@@ -61,6 +79,8 @@ export interface ClusterConfig {
   antiEntropy: { intervalMs: number; keysPerSecond: number; bytesPerSecond: number };
   /** Per-node storage limits, in bytes. maxKeyBytes + maxValueBytes <= maxMemoryBytes. */
   limits: { maxKeyBytes: number; maxValueBytes: number; maxMemoryBytes: number };
+  /** TLS on every connection; plaintext when unset. */
+  tls?: TlsConfig;
   nodes: NodeConfig[];
   /** File path or '<generated>': error messages name it. */
   source: string;

@@ -118,6 +118,19 @@ export class YamlReader {
     return undefined;
   }
 
+  /** One of `choices` (a string); anything else is reported, naming them. */
+  oneOf<T extends string>(node: Node | undefined, path: string, choices: readonly T[]): T | undefined {
+    const value = this.string(node, path);
+    if (value === undefined || (choices as readonly string[]).includes(value)) return value as T | undefined;
+    this.issues.add(this.lineOf(node), path, `must be ${choices.join(' or ')}, not ${value}`);
+    return undefined;
+  }
+
+  /** Reports a problem the reading itself found (a field that needs another). */
+  report(line: number | undefined, path: string, message: string): void {
+    this.issues.add(line, path, message);
+  }
+
   /** True for an absent field or an empty (null) value. */
   isEmpty(node: Node | undefined): boolean {
     return this.#resolve(node) === undefined;

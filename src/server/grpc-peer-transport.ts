@@ -36,6 +36,7 @@ import { errorFromWire } from '../proto/status-codes';
 import type { StoreRecord } from '../store/types';
 import { BatchedStream } from '../transport/batched-stream';
 import { withClusterToken } from '../transport/cluster-token';
+import { channelCredentials, withTls, type TlsOptions } from '../transport/tls';
 import { CHANNEL_OPTIONS, PipelineConnection } from '../transport/pipeline-connection';
 import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
 import { operationToMsg, outcomeFromMsg } from './operation-wire';
@@ -91,14 +92,20 @@ class PeerConnection {
   readonly lookup: BatchedStream<unknown[], Lookup | RingCacheError, Buffer, unknown[]>;
   readonly forwarder: PipelineConnection;
 
-  constructor(selfId: string, id: string, address: string, clusterToken: string | undefined) {
+  constructor(
+    selfId: string,
+    id: string,
+    address: string,
+    clusterToken: string | undefined,
+    tls: TlsOptions | undefined,
+  ) {
     this.address = address;
     const peerName = `node ${id} (${address})`;
     const { Peer } = loadServices();
     this.stub = new Peer(
       address,
-      grpc.credentials.createInsecure(),
-      withClusterToken(CHANNEL_OPTIONS, clusterToken),
+      channelCredentials(tls),
+      withTls(withClusterToken(CHANNEL_OPTIONS, clusterToken), tls),
     ) as unknown as PeerStub & grpc.Client;
     const deserialize = (buf: Buffer): unknown[] => unpackFrame(deserializePackedFrame(buf));
     const open = (method: string) => () =>
@@ -165,6 +172,7 @@ class PeerConnection {
       peerName,
       metadata: { [METADATA.forwardedBy]: selfId },
       clusterToken,
+      tls,
     });
   }
 
@@ -185,6 +193,8 @@ export interface GrpcPeerTransportOptions {
   clusterToken?: string;
   /** Spans for peer calls made on behalf of a traced operation, when the node traces. */
   tracer?: NodeTracer;
+  /** TLS to the peers (this node's certificate, the cluster's CA); plaintext when unset. */
+  tls?: TlsOptions;
 }
 
 /** The core's PeerTransport over the Peer service: one connection per member, opened on first use. */
@@ -192,8 +202,17 @@ export class GrpcPeerTransport implements PeerTransport {
   readonly #opts: GrpcPeerTransportOptions;
   readonly #connections = new Map<string, PeerConnection>();
 
+  #tls: TlsOptions | undefined;
+
   constructor(opts: GrpcPeerTransportOptions) {
     this.#opts = opts;
+    this.#tls = opts.tls;
+  }
+
+  /** New TLS files (a rotated certificate): connections are opened again with them. */
+  setTls(tls: TlsOptions): void {
+    this.#tls = tls;
+    for (const id of [...this.#connections.keys()]) this.forget(id);
   }
 
   replicate(to: string, write: ReplicaWrite, deadlineMs: number): Promise<RingCacheError | undefined> {
@@ -394,7 +413,7 @@ export class GrpcPeerTransport implements PeerTransport {
     if (conn) return conn;
     if (address === undefined)
       return new RingCacheError('UNAVAILABLE', `node ${id} is not a member this node knows`);
-    conn = new PeerConnection(this.#opts.selfId, id, address, this.#opts.clusterToken);
+    conn = new PeerConnection(this.#opts.selfId, id, address, this.#opts.clusterToken, this.#tls);
     this.#connections.set(id, conn);
     return conn;
   }

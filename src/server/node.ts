@@ -19,6 +19,8 @@ import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
 import { requireClusterToken } from './cluster-token-guard';
 import { checkProtected } from './protected-mode';
+import { NodeTls, nodeTlsFiles } from './node-tls';
+import type { TlsOptions } from '../transport/tls';
 import { peerService, type ReplicationCounters } from './peer-service';
 import type { PipelineStreams } from './pipeline';
 import { addReflection, PUBLIC_SERVICES } from './reflection';
@@ -56,6 +58,9 @@ export class CacheNode {
     Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])),
   );
   readonly #drainTimeoutMs: number;
+  /** This node's certificates, when the cluster has a tls section. */
+  readonly #tls: NodeTls | undefined;
+  #peers: GrpcPeerTransport | undefined;
   #http: http.Server | undefined;
   #serving = false;
   #stopping: Promise<void> | undefined;
@@ -83,7 +88,7 @@ export class CacheNode {
     this.self = self;
     this.#config = opts.config;
     this.#clusterToken = opts.clusterToken || undefined;
-    checkProtected(self, this.#clusterToken);
+    checkProtected(self, this.#clusterToken, opts.config.tls?.clientAuth === 'require');
     this.#log = opts.logger.child({ node: self.id });
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 3000;
     const clusterToken = this.#clusterToken;
@@ -99,18 +104,45 @@ export class CacheNode {
     });
     const tracer = nodeTracerFromEnv(process.env, self.id, this.#log);
     this.#tracer = tracer;
+    const tlsFiles = nodeTlsFiles(opts.config, self);
+    const tls = tlsFiles && new NodeTls(tlsFiles);
+    this.#tls = tls;
     this.core = new NodeCore({
       config: opts.config,
       nodeId: self.id,
       logger: this.#log,
       transport: (core) =>
-        new GrpcPeerTransport({
+        (this.#peers = new GrpcPeerTransport({
           selfId: self.id,
           addressOf: (id) => core.addressOf(id),
           clusterToken,
           tracer,
-        }),
+          tls: tls?.client,
+        })),
     });
+  }
+
+  /** What this node presents to its peers (and to a seed it joins through); undefined without TLS. */
+  get clientTls(): TlsOptions | undefined {
+    return this.#tls?.client;
+  }
+
+  /**
+   * Reads the TLS files again (certificate rotation, on SIGHUP): new handshakes, to this node and from
+   * it to its peers, use the new certificate; connections already open keep theirs. A file that
+   * cannot be read or used leaves the old ones in place, and is logged. False without TLS.
+   */
+  reloadTls(): boolean {
+    if (!this.#tls) return false;
+    try {
+      this.#tls.reload();
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message }, 'TLS files not reloaded; the old ones stay in use');
+      return false;
+    }
+    this.#peers?.setTls(this.#tls.client);
+    this.#log.info('TLS files reloaded');
+    return true;
   }
 
   get store(): Store {
@@ -289,7 +321,8 @@ export class CacheNode {
   async #bind(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       const bind = this.self.listen?.text ?? this.self.address;
-      this.#grpc.bindAsync(bind, grpc.ServerCredentials.createInsecure(), (err) => {
+      const credentials = this.#tls?.server ?? grpc.ServerCredentials.createInsecure();
+      this.#grpc.bindAsync(bind, credentials, (err) => {
         if (!err) return resolve();
         const inUse = /EADDRINUSE|address already in use/i.test(err.message);
         reject(

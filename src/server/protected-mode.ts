@@ -18,11 +18,12 @@ export function isLoopbackHost(host: string): boolean {
 /**
  * Protected mode, after Redis's: a node whose gRPC port can be reached from the network serves its
  * Peer service (replica writes, ring changes, a stream of every record) and the admin calls only to
- * holders of the cluster secret, so it refuses to start without one. On loopback only local
- * processes reach it, and `ringcache up` gives the nodes it starts a secret of their own anyway.
+ * holders of the cluster secret or, with mTLS, of a certificate the cluster's CA signed, so it
+ * refuses to start with neither. On loopback only local processes reach it, and `ringcache up`
+ * gives the nodes it starts a secret of their own anyway.
  */
-export function checkProtected(self: NodeConfig, clusterToken: string | undefined): void {
-  if (clusterToken) return;
+export function checkProtected(self: NodeConfig, clusterToken: string | undefined, mutualTls = false): void {
+  if (clusterToken || mutualTls) return;
   const bind = self.listen ?? { host: self.host, text: self.address };
   if (isLoopbackHost(bind.host)) return;
   throw new RingCacheError(
@@ -30,6 +31,7 @@ export function checkProtected(self: NodeConfig, clusterToken: string | undefine
     `node ${self.id} listens on ${bind.text}, which the network can reach, and has no cluster secret: ` +
       `anyone reaching the port could replicate into it, reshape its ring or read every record. ` +
       `Give every node the same secret in ${CLUSTER_TOKEN_ENV} or ${CLUSTER_TOKEN_FILE_ENV} ` +
-      `(e.g. openssl rand -hex 32), or listen on 127.0.0.1`,
+      `(e.g. openssl rand -hex 32), require client certificates (cluster.tls.client_auth: require), ` +
+      `or listen on 127.0.0.1`,
   );
 }

@@ -106,7 +106,8 @@ export function checkVersion(field: string, v: Version): void {
  * - value_expiry: a value expiring later than the longest TTL a client may set, + max_clock_offset_ms;
  * - ring_epoch: a ring whose epochs are not positive safe integers.
  */
-export type PeerInputRefusal = 'incarnation' | 'version_ahead' | 'tombstone_expiry' | 'value_expiry' | 'ring_epoch';
+export type PeerInputRefusal =
+  'incarnation' | 'version_ahead' | 'tombstone_expiry' | 'value_expiry' | 'ring_epoch';
 
 /** Counts of refused peer inputs by reason, read at scrape time. */
 export class RefusedPeerInputs {

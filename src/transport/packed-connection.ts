@@ -13,6 +13,7 @@ import {
   valueBytesOf,
 } from '../proto/packed';
 import { BatchedStream, type OnStall } from './batched-stream';
+import { channelCredentials, withTls, type TlsOptions } from './tls';
 import { LatencyWindow } from './latency-window';
 import { CHANNEL_OPTIONS } from './pipeline-connection';
 
@@ -27,6 +28,8 @@ export interface PackedConnectionOptions {
   onEpoch?: (epoch: number) => void;
   /** A sent frame's budget from the recent round trips' p99 (see BatchedStreamOptions.flightBudgetMs). */
   flightBudgetMs?: (p99Ms: number | undefined, frameBytes: number) => number;
+  /** TLS to the node; plaintext when unset. */
+  tls?: TlsOptions;
 }
 
 const METHOD = '/ringcache.v1.Cache/PipelinePacked';
@@ -48,7 +51,7 @@ export class PackedConnection {
   constructor(opts: PackedConnectionOptions) {
     this.address = opts.address;
     const { Cache } = loadServices();
-    this.#client = new Cache(opts.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.#client = new Cache(opts.address, channelCredentials(opts.tls), withTls(CHANNEL_OPTIONS, opts.tls));
     const onEpoch = opts.onEpoch;
     // Replies are unpacked once, while being deserialized; the codec below then only indexes arrays.
     const deserialize = (buf: Buffer): unknown[] => unpackFrame(deserializePackedFrame(buf));

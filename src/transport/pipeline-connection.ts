@@ -9,6 +9,7 @@ import type {
 import { PACKED_PART_BYTES } from '../proto/packed';
 import { BatchedStream, type FrameCodec } from './batched-stream';
 import { withClusterToken } from './cluster-token';
+import { channelCredentials, withTls, type TlsOptions } from './tls';
 
 /** An operation before it is numbered within its frame. */
 export type OperationBody = OperationMsg extends infer O
@@ -23,6 +24,8 @@ export interface PipelineConnectionOptions {
   peerName?: string;
   /** Sent with the stream (e.g. x-ringcache-forwarded-by). */
   metadata?: Record<string, string>;
+  /** TLS to the node; plaintext when unset. */
+  tls?: TlsOptions;
   maxOpsPerFrame?: number;
   /** Called with the answering node's epoch on every reply frame. */
   onEpoch?: (epoch: number) => void;
@@ -56,8 +59,8 @@ export class PipelineConnection {
     const { Cache } = loadServices();
     this.client = new Cache(
       opts.address,
-      grpc.credentials.createInsecure(),
-      withClusterToken(CHANNEL_OPTIONS, opts.clusterToken),
+      channelCredentials(opts.tls),
+      withTls(withClusterToken(CHANNEL_OPTIONS, opts.clusterToken), opts.tls),
     );
     const metadata = new grpc.Metadata();
     for (const [k, v] of Object.entries(opts.metadata ?? {})) metadata.set(k, v);

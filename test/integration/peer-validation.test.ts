@@ -65,7 +65,10 @@ describe('a node validates what its peers send (a peer holding the cluster token
     const forged = { id: 'n3', state: 'dead' as const, incarnation: Number.MAX_SAFE_INTEGER };
     for (const to of ['n1', 'n2']) {
       await peer.ping(to, { from: 'n2', updates: [forged], ringEpoch: 1 }, 10_000, signal);
-      await until(`${to} to count the refused update`, async () => (await refused(t, to, 'incarnation')) >= 1);
+      await until(
+        `${to} to count the refused update`,
+        async () => (await refused(t, to, 'incarnation')) >= 1,
+      );
     }
     // At the highest incarnation an accusation may carry, n3 is marked dead, and refutes.
     const highest = { id: 'n3', state: 'dead' as const, incarnation: MAX_INCARNATION };
@@ -76,8 +79,7 @@ describe('a node validates what its peers send (a peer holding the cluster token
         (await topologies(t)).every((topo) =>
           topo.members.every(
             (m) =>
-              m.state === MemberStateWire.ALIVE &&
-              (m.id !== 'n3' || Number(m.incarnation) > MAX_INCARNATION),
+              m.state === MemberStateWire.ALIVE && (m.id !== 'n3' || Number(m.incarnation) > MAX_INCARNATION),
           ),
         ),
       30_000,
@@ -122,7 +124,10 @@ describe('a node validates what its peers send (a peer holding the cluster token
       tombstone: true,
     };
     for (const to of NODES) {
-      expectInvalid(await peer.replicate(to, { key, record: tombstone }, Date.now() + 5000), `tombstone to ${to}`);
+      expectInvalid(
+        await peer.replicate(to, { key, record: tombstone }, Date.now() + 5000),
+        `tombstone to ${to}`,
+      );
     }
     for (const id of NODES) {
       const held = await peer.read(id, key, Date.now() + 5000);

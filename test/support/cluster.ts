@@ -1,5 +1,5 @@
 import { generateLocalConfig } from '../../src/config/generate';
-import type { ClusterConfig, NodeConfig } from '../../src/config/types';
+import type { ClusterConfig, NodeConfig, TlsConfig } from '../../src/config/types';
 import { describeExit, LocalCluster, type NodeExit } from '../../src/cli/local-cluster';
 import { RingCache, type RingCacheOptions } from '../../src/index';
 import { freePorts } from './ports';
@@ -22,6 +22,8 @@ export interface TestClusterOptions {
   antiEntropyBytesPerSecond?: number;
   /** cluster.hints.max_age_ms. Default: the shipped default. */
   hintMaxAgeMs?: number;
+  /** cluster.tls. Default: none (plaintext). */
+  tls?: TlsConfig;
 }
 
 /**
@@ -107,6 +109,7 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
       bytesPerSecond: opts.antiEntropyBytesPerSecond ?? base.antiEntropy.bytesPerSecond,
     },
     hints: { ...base.hints, maxAgeMs: opts.hintMaxAgeMs ?? base.hints.maxAgeMs },
+    ...(opts.tls && { tls: opts.tls }),
     limits: {
       maxKeyBytes: opts.maxKeyBytes ?? base.limits.maxKeyBytes,
       maxValueBytes: opts.maxValueBytes ?? base.limits.maxValueBytes,

@@ -136,6 +136,8 @@ describe('incarnations at the bound', () => {
   it('while leaving, answers an accusation at MAX with left(MAX), which beats it', () => {
     const incarnation = refutingIncarnation(5, MAX, 'left');
     expect(incarnation).to.equal(MAX);
-    expect(applyUpdate(v('dead', MAX), { id: 'me', state: 'left', incarnation })).to.deep.equal(v('left', MAX));
+    expect(applyUpdate(v('dead', MAX), { id: 'me', state: 'left', incarnation })).to.deep.equal(
+      v('left', MAX),
+    );
   });
 });

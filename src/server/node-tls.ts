@@ -1,0 +1,91 @@
+import * as grpc from '@grpc/grpc-js';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { RingCacheError } from '../errors';
+import type { ClusterConfig, NodeConfig, TlsConfig } from '../config/types';
+import { readPem, type TlsOptions } from '../transport/tls';
+
+/** A node's TLS files: the cluster's, with its own certificate and key (cluster.tls, nodes[].tls). */
+export interface NodeTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  clientAuth: TlsConfig['clientAuth'];
+}
+
+export function nodeTlsFiles(config: ClusterConfig, self: NodeConfig): NodeTlsFiles | undefined {
+  if (!config.tls) return undefined;
+  const own = self.tls ?? { certFile: config.tls.certFile, keyFile: config.tls.keyFile };
+  return {
+    caFile: config.tls.caFile,
+    certFile: own.certFile.replaceAll('{id}', self.id),
+    keyFile: own.keyFile.replaceAll('{id}', self.id),
+    clientAuth: config.tls.clientAuth,
+  };
+}
+
+/**
+ * Server credentials whose certificates can be replaced while the server runs: grpc-js hands each
+ * update to its listening servers (`setSecureContext`), so new handshakes use the new files and
+ * connections already open keep theirs. No client certificate is asked for with client_auth none; with
+ * require, a caller without one the CA signed is refused during the handshake.
+ */
+class ReloadableServerCredentials extends grpc.ServerCredentials {
+  constructor(requireClientCertificate: boolean, context: SecureContextOptions) {
+    super({ requestCert: requireClientCertificate, rejectUnauthorized: requireClientCertificate }, context);
+  }
+
+  replace(context: SecureContextOptions): void {
+    this.updateSecureContextOptions(context);
+  }
+
+  _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+/**
+ * A node's TLS: what its server presents and asks of callers, and what it presents to its peers
+ * (the same certificate, as a client: mTLS between nodes). `reload()` reads the files again
+ * (certificate rotation on SIGHUP).
+ */
+export class NodeTls {
+  readonly #files: NodeTlsFiles;
+  readonly server: ReloadableServerCredentials;
+  #client: TlsOptions;
+
+  constructor(files: NodeTlsFiles) {
+    this.#files = files;
+    const { context, client } = this.#read();
+    this.server = new ReloadableServerCredentials(files.clientAuth === 'require', context);
+    this.#client = client;
+  }
+
+  /** What this node presents to its peers and checks them against. */
+  get client(): TlsOptions {
+    return this.#client;
+  }
+
+  /** Reads the files again; throws (CONFIG_INVALID) and changes nothing when one cannot be read. */
+  reload(): void {
+    const { context, client } = this.#read();
+    this.server.replace(context);
+    this.#client = client;
+  }
+
+  #read(): { context: SecureContextOptions; client: TlsOptions } {
+    const ca = readPem(this.#files.caFile, 'CA certificate');
+    const cert = readPem(this.#files.certFile, 'node certificate');
+    const key = readPem(this.#files.keyFile, 'node private key');
+    try {
+      // Made once here to check the files (a key that is not the certificate's, a file that is no
+      // PEM): a server given a context it cannot use would drop every connection.
+      createSecureContext({ ca, cert, key });
+    } catch (err) {
+      throw new RingCacheError(
+        'CONFIG_INVALID',
+        `TLS files ${this.#files.certFile} and ${this.#files.keyFile} (CA ${this.#files.caFile}) cannot be used: ${(err as Error).message}`,
+      );
+    }
+    return { context: { ca, cert, key }, client: { ca, cert, key } };
+  }
+}
