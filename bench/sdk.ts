@@ -4,11 +4,16 @@
  * 2 s warm-up, for N=1 and for N=3/W=2. Prints ops/s, p50, p99 and CPU seconds of client and nodes.
  * Flags: --seconds S --warmup S --keys K --concurrency 64,256 --rows n1,n3
  *        --node-args "..." (extra node/V8 flags for the node processes, e.g. to try GC settings)
+ *        --tls on (TLS with client certificates required: clients and nodes over mTLS, certificates
+ *        from `ringcache certs`); also prints what connect() took, its TLS handshakes included
  */
 import * as hdr from 'hdr-histogram-js';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { RingCache } from '../src/index';
+import { RingCache, type TlsOptions } from '../src/index';
+import { makeCerts } from '../src/cli/certs';
+import type { TlsConfig } from '../src/config/types';
 import { LocalCluster } from '../src/cli/local-cluster';
 import { testConfig } from '../test/support/cluster';
 import { processCpuSeconds } from './proc-cpu';
@@ -21,6 +26,7 @@ const concurrencies = flag('concurrency', '64,256').split(',').map(Number);
 const rows = flag('rows', 'n1,n3').split(',');
 const nodeArgs = flag('node-args', '').split(' ').filter(Boolean);
 const value = Buffer.alloc(100, 'v');
+const tlsOn = flag('tls', 'off') === 'on';
 
 interface Row {
   setup: string;
@@ -152,7 +158,7 @@ async function main(): Promise<void> {
   const results: Row[] = [];
   for (const row of rows) {
     const factor = row === 'n3' ? 3 : 1;
-    const setup = factor === 3 ? 'ringcache N=3 W=2' : 'ringcache N=1';
+    const setup = `${factor === 3 ? 'ringcache N=3 W=2' : 'ringcache N=1'}${tlsOn ? ' mTLS' : ''}`;
     const config = await testConfig({
       nodes: 3,
       factor,
@@ -160,13 +166,24 @@ async function main(): Promise<void> {
       readQuorum: 1,
       maxMemoryBytes: 512 * 1024 * 1024,
     });
+    const certs = tlsOn ? await localCerts() : undefined;
+    if (certs) config.tls = certs.config;
     const cluster = new LocalCluster(config, { env: { RINGCACHE_LOG_LEVEL: 'warn' }, nodeArgs });
     const stopAll = () => void cluster.stop().then(() => process.exit(130));
     process.once('SIGINT', stopAll);
     try {
       progress(`starting 3 nodes for ${setup}`);
       await cluster.start();
-      const cache = await RingCache.connect({ seeds: [config.nodes[0]!.address], timeoutMs: 5000 });
+      const connectStart = process.hrtime.bigint();
+      const cache = await RingCache.connect({
+        seeds: [config.nodes[0]!.address],
+        timeoutMs: 5000,
+        ...(certs && { tls: certs.client }),
+      });
+      await Promise.all(config.nodes.map((_, i) => cache.get(`warm-${i}`))); // the first calls open the connections
+      progress(
+        `connect() and its first calls: ${(Number(process.hrtime.bigint() - connectStart) / 1e6).toFixed(1)} ms${tlsOn ? ' (TLS)' : ''}`,
+      );
       await preload(cache);
       for (const c of concurrencies) results.push(await runPoint(cache, cluster, setup, c));
       await cache.close();
@@ -199,3 +216,23 @@ main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
+
+/** A local CA and certificates for n1..n3 and a client, in a temporary directory (ringcache certs). */
+async function localCerts(): Promise<{ config: TlsConfig; client: TlsOptions }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-tls-'));
+  const files = await makeCerts({ out: dir, nodes: ['n1', 'n2', 'n3'], hosts: [], days: 2, force: false });
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return {
+    config: {
+      caFile: files.ca.cert,
+      certFile: path.join(dir, '{id}.pem'),
+      keyFile: path.join(dir, '{id}-key.pem'),
+      clientAuth: 'require',
+    },
+    client: {
+      ca: readFileSync(files.ca.cert),
+      cert: readFileSync(files.client.cert),
+      key: readFileSync(files.client.key),
+    },
+  };
+}
