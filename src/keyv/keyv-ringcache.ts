@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { RingCacheOptions } from '../client/options';
 import { RingCache } from '../client/ring-cache';
+import { RingCacheError } from '../errors';
 
 /** ringcache's longest TTL (10 years, in ms): a larger `expires` can only be an absolute time. */
 const MAX_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
@@ -10,6 +11,12 @@ export interface KeyvRingCacheOptions extends Partial<RingCacheOptions> {
   cache?: RingCache;
   /** Keys are stored as `namespace::key`; Keyv sets it from its own `namespace` option. */
   namespace?: string;
+  /**
+   * Let `clear()` without a namespace delete every key of the cluster, other applications' included.
+   * Default false: such a `clear()` is refused, since it cannot tell this adapter's keys from others'
+   * (as `@keyv/redis` does; give Keyv a `namespace` instead).
+   */
+  noNamespaceAffectsAll?: boolean;
 }
 
 /** One entry of setMany, as Keyv passes it. */
@@ -32,8 +39,8 @@ type Method = { exists: boolean; methodType: 'async' | 'sync' | 'none' };
  * too: no TTL ringcache accepts (at most 10 years) is as large as a time since the epoch.
  *
  * `clear()` deletes the keys of its namespace on every node (Cluster/Flush with the namespace as
- * prefix; without a namespace: every key of the cluster), so it needs the cluster token where the
- * cluster has one.
+ * prefix), so it needs the cluster's secret. Without a namespace it is refused, unless
+ * `noNamespaceAffectsAll` says to delete every key of the cluster.
  */
 export class KeyvRingCache extends EventEmitter {
   namespace: string | undefined;
@@ -127,6 +134,14 @@ export class KeyvRingCache extends EventEmitter {
 
   /** Deletes every key of this namespace on every node (every key of the cluster without one). */
   async clear(): Promise<void> {
+    if (!this.namespace && this.opts.noNamespaceAffectsAll !== true) {
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        "clear() without a namespace would delete every key of the cluster, not only this store's: " +
+          "give Keyv a namespace (new Keyv({ store, namespace: 'app' })), or pass noNamespaceAffectsAll: true " +
+          'to the adapter to delete everything',
+      );
+    }
     const prefix = this.namespace ? `${this.namespace}${this.namespaceSeparator}` : '';
     await (await this.#cache).flush({ prefix });
   }

@@ -32,4 +32,8 @@ const it = Object.assign(
 );
 
 // One client for every adapter the suite makes (it makes one per test).
-keyvTestSuite({ ...test, it, test: it }, Keyv, () => new KeyvRingCache({ cache: shared! }));
+keyvTestSuite(
+  { ...test, it, test: it },
+  Keyv,
+  () => new KeyvRingCache({ cache: shared!, noNamespaceAffectsAll: true }),
+);

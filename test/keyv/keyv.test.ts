@@ -94,6 +94,23 @@ describe('Keyv, cache-manager and NestJS over ringcache (issue 14 §1)', functio
     expect(await b.get('k')).to.equal('in b');
   });
 
+  it('refuses clear() without a namespace, and an unrelated key survives; clears all when told to', async () => {
+    const cache = await t.client({ consistency: 'all' });
+    await cache.set('unrelated:important', 1);
+    const store = new KeyvRingCache({ cache });
+    const keyv = new Keyv({ store });
+    await keyv.set('mine', 'x');
+    const refused = await keyv.clear().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(String(refused)).to.match(/without a namespace would delete every key of the cluster/);
+    expect(await cache.get('unrelated:important')).to.equal(1);
+    const all = new Keyv({ store: new KeyvRingCache({ cache, noNamespaceAffectsAll: true }) });
+    await all.clear();
+    expect(await cache.get('unrelated:important')).to.equal(undefined);
+  });
+
   it('runs the cache-manager v7 example: wrap, TTLs in ms, del, clear', async () => {
     expect(await cacheManagerExample(t.seeds)).to.deep.equal([
       'wrap: {"id":42,"name":"Ada"} then {"id":42,"name":"Ada"}, loaded 1 time(s)',
