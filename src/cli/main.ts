@@ -5,7 +5,7 @@ import { generateLocalConfig } from '../config/generate';
 import type { ClusterConfig } from '../config/types';
 import { isRingCacheError, RingCacheError } from '../errors';
 import { UnaryClient } from './unary-client';
-import type { TopologyResponseMsg } from '../proto/messages';
+import { Code, type TopologyResponseMsg } from '../proto/messages';
 import { createRootLogger } from '../observability/logger';
 import { ringSharePercents } from './ring-shares';
 import { CacheNode } from '../server/node';
@@ -16,6 +16,7 @@ import { formatTable } from './table';
 import { clusterTokenFromEnv } from '../transport/cluster-token';
 import { makeCerts, usageText } from './certs';
 import { addTlsOptions, tlsOf } from './tls-flags';
+import { errorFromWire } from '../proto/status-codes';
 
 // grpc-js gives TLS the host it dials as the server name, an IP address for most nodes, and Node
 // deprecates that (DEP0123) with a warning on every CLI command and node over TLS that nobody can act
@@ -43,6 +44,11 @@ function fail(err: unknown): void {
   process.stderr.write(`ringcache: ${message}\n`);
   if (!isRingCacheError(err) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   process.exitCode = isRingCacheError(err, 'CONFIG_INVALID') ? 2 : 1;
+}
+
+/** A node's refusal (a gRPC error) as a typed error: a person's mistake, not a bug, so no stack. */
+function fromNode(err: { code?: number; details?: string; message: string }): RingCacheError {
+  return errorFromWire(err.code ?? Code.UNAVAILABLE, err.details ?? err.message, undefined);
 }
 
 interface NodeOptions {
@@ -196,7 +202,7 @@ program
     client
       .cluster<{ epoch: number; members: { id: string }[] }>('Leave', { id })
       .then((t) => process.stdout.write(`ring epoch ${t.epoch}: ${t.members.map((m) => m.id).join(', ')}\n`))
-      .catch((err: { details?: string; message: string }) => fail(new Error(err.details ?? err.message)))
+      .catch((err: { code?: number; details?: string; message: string }) => fail(fromNode(err)))
       .finally(() => client.close());
   });
 
@@ -209,7 +215,8 @@ program
   .action((o: { addr: string; prefix?: string; yes?: boolean }) => {
     if (!o.yes) {
       fail(
-        new Error(
+        new RingCacheError(
+          'CONFIG_INVALID',
           `flush deletes every key${o.prefix ? ` starting with '${o.prefix}'` : ''} on every node and cannot be undone; run it again with --yes`,
         ),
       );
@@ -219,7 +226,7 @@ program
     client
       .cluster<{ keysDeleted: number; nodes: string[] }>('Flush', { prefix: o.prefix ?? '', confirm: true })
       .then((r) => process.stdout.write(`flushed ${r.keysDeleted} keys on ${r.nodes.join(', ')}\n`))
-      .catch((err: { details?: string; message: string }) => fail(new Error(err.details ?? err.message)))
+      .catch((err: { code?: number; details?: string; message: string }) => fail(fromNode(err)))
       .finally(() => client.close());
   });
 
