@@ -1,6 +1,6 @@
 import { RingCacheError } from '../errors';
 import { Code } from '../proto/messages';
-import { OP_KIND, type PackedOp, type PackedReply } from '../proto/packed';
+import { OP_KIND, OpCode, type PackedFailure, type PackedOp, type PackedReply } from '../proto/packed';
 import type { OnStall } from '../transport/batched-stream';
 
 /** What one call needs of the router: its replicas, attempts at them, and the map's refresh. */
@@ -56,6 +56,11 @@ export class RoutedCall<O extends PackedOp, T> {
   #settled = false;
   /** Whether a round is ending (refresh and backoff): no attempt starts meanwhile. */
   #betweenRounds = false;
+  /**
+   * Whether a replica deleted the key's live value for this call, then missed its quorum: a later
+   * attempt elsewhere finds the key absent, yet this call did delete it.
+   */
+  #deletedEarlier = false;
 
   constructor(
     routes: CallRoutes,
@@ -120,6 +125,7 @@ export class RoutedCall<O extends PackedOp, T> {
     if (this.#settled) return;
     if (res[0] === Code.OK || !this.#routes.shouldRetry(this.#op, res)) {
       this.#settled = true;
+      if (this.#deletedEarlier && res[0] === Code.OK && this.#op[0] === OpCode.delete) res = [Code.OK, true];
       // `answer` turns the reply into the call's value (or throws its typed error) in this one step,
       // which saves each call a second promise and microtask.
       try {
@@ -129,6 +135,7 @@ export class RoutedCall<O extends PackedOp, T> {
       }
       return;
     }
+    if ((res as PackedFailure)[3] === true) this.#deletedEarlier = true;
     const failures = (this.#failures ??= new Map<string, { times: number; message: string }>());
     const f = failures.get(id);
     failures.set(id, { times: (f?.times ?? 0) + 1, message: String(res[1]) });

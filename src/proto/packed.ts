@@ -71,7 +71,11 @@ export type PackedCas = [
 /** An operation as the SDK writes it. Nodes read frames as `unknown[]`, since a peer may send anything. */
 export type PackedOp = PackedGet | PackedSet | PackedDelete | PackedTouch | PackedIncr | PackedCas;
 
-export type PackedFailure = [code: number, message: string, errorName: string];
+/**
+ * `deletedHere`: set on a QUORUM_NOT_MET of a delete whose coordinator deleted a live value before
+ * the quorum was missed (a retry at another replica then finds the key absent).
+ */
+export type PackedFailure = [code: number, message: string, errorName: string, deletedHere?: boolean];
 export type PackedGetResult =
   | [ok: 0, found: false]
   | [ok: 0, found: true, value: Buffer, flags: number, timestamp: number, node: string, ttlMs: number];

@@ -1,4 +1,10 @@
-import type { Consistency, Operation, OperationResult, Outcome } from '../cluster/replication/operation';
+import {
+  UnacknowledgedWrite,
+  type Consistency,
+  type Operation,
+  type OperationResult,
+  type Outcome,
+} from '../cluster/replication/operation';
 import type { Lookup, Prepare, ReplicaWrite } from '../cluster/peer-transport';
 import type { RangeDiff, RangeDigests, RangeEntry } from '../cluster/recovery/anti-entropy';
 import type { AppliedRequest } from '../cluster/replication/request-log';
@@ -147,7 +153,16 @@ function readPacked(p: readonly unknown[]): Operation | RingCacheError | undefin
 
 /** An outcome in packed form; `nowMs` turns a get's absolute expiry into the remaining TTL. */
 export function outcomeToPacked(outcome: Outcome, nowMs: number): PackedResult {
-  if (outcome instanceof RingCacheError) return [wireCodeOf[outcome.code], outcome.message, outcome.code];
+  if (outcome instanceof RingCacheError) {
+    // A delete applied here before its quorum was missed says so: its retry elsewhere reads "absent".
+    if (
+      outcome instanceof UnacknowledgedWrite &&
+      outcome.applied.kind === 'delete' &&
+      outcome.applied.deleted
+    )
+      return [wireCodeOf[outcome.code], outcome.message, outcome.code, true];
+    return [wireCodeOf[outcome.code], outcome.message, outcome.code];
+  }
   switch (outcome.kind) {
     case 'get': {
       const e = outcome.entry;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { UnacknowledgedWrite, type Operation } from '../../src/cluster/replication/operation';
 import { SimCluster } from './sim-cluster';
 
 /**
@@ -65,5 +66,41 @@ describe('a peer whose channel refuses for a moment', function () {
     await cluster.time.runUntil(cluster.time.now() + 5000);
     expect(String(outcome)).to.equal('joined');
     await stopAll(cluster);
+  });
+});
+
+describe('a delete that its coordinator applied but whose quorum was missed', function () {
+  this.timeout(30_000);
+
+  it('fails QUORUM_NOT_MET saying it deleted a live value there (a retry elsewhere finds it absent)', async () => {
+    const cluster = new SimCluster({ seed: 22, nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 });
+    cluster.startAll();
+    await cluster.time.runUntil(cluster.time.now() + 1000);
+    const n1 = cluster.core('n1')!;
+    const run = async (op: Operation): Promise<unknown> => {
+      let outcome: unknown = 'pending';
+      void Promise.resolve(n1.execute(op, { forwarded: true, deadlineMs: cluster.time.now() + 3000 })).then(
+        (o) => (outcome = o),
+      );
+      await cluster.time.runUntil(cluster.time.now() + 4000);
+      return outcome;
+    };
+    const set = {
+      kind: 'set',
+      key: 'k',
+      value: Buffer.from('v'),
+      flags: 1,
+      ttlMs: 0,
+      mode: 'always',
+    } as const;
+    expect(await run({ ...set, consistency: 'all' })).to.deep.include({ kind: 'set', stored: true });
+    cluster.crash('n3');
+    const outcome = await run({ kind: 'delete', key: 'k', consistency: 'all' });
+    expect(outcome).to.be.instanceOf(UnacknowledgedWrite);
+    expect((outcome as UnacknowledgedWrite).applied).to.deep.include({ kind: 'delete', deleted: true });
+    let stopped = false;
+    void cluster.stopAll().then(() => (stopped = true));
+    await cluster.time.runUntil(cluster.time.now() + 20_000);
+    expect(stopped).to.equal(true);
   });
 });

@@ -8,6 +8,7 @@ import type { HintStore } from '../recovery/hints';
 import { applyLocal } from './local-ops';
 import {
   isReadModifyWrite,
+  UnacknowledgedWrite,
   type Consistency,
   type Operation,
   type OperationContext,
@@ -166,8 +167,8 @@ export class Coordinator {
     const w = requiredReplicas(op.consistency, 'write', this.#rep);
     const acks = await this.#writer.replicate(op.key, local.written, preferenceList, w, deadlineMs);
     if (acks.acknowledged < w) {
-      return new RingCacheError(
-        'QUORUM_NOT_MET',
+      return new UnacknowledgedWrite(
+        local.result,
         `write of key '${op.key}' was acknowledged by ${acks.acknowledged} of the ${w} replicas it needs ` +
           `(write quorum ${w}, replication factor ${this.#rep.factor}; unreachable: ${acks.missing.join(', ') || 'none'}). ` +
           `It is kept on ${acks.holders.join(', ')} and will reach the others through hints; retry or lower consistency.`,

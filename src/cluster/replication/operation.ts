@@ -1,4 +1,4 @@
-import type { RingCacheError } from '../../errors';
+import { RingCacheError } from '../../errors';
 import type { SetMode, StoredValue, ValueFlags } from '../../store/types';
 import type { Version } from '../../store/version';
 
@@ -133,4 +133,18 @@ export function isReadModifyWrite(op: Operation): op is ReadModifyWrite {
     op.kind === 'touch' ||
     (op.kind === 'set' && op.mode !== 'always')
   );
+}
+
+/**
+ * QUORUM_NOT_MET for a write that this coordinator applied (its own copy holds it), with what it
+ * came to here. A client that tries the write again at another replica finds it applied there
+ * already: a delete then reads "absent", though this call deleted the value (`applied.deleted`).
+ */
+export class UnacknowledgedWrite extends RingCacheError {
+  constructor(
+    readonly applied: OperationResult,
+    message: string,
+  ) {
+    super('QUORUM_NOT_MET', message);
+  }
 }

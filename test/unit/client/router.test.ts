@@ -301,6 +301,34 @@ describe('Router', () => {
     });
   }
 
+  it('answers a delete true when a replica deleted the value and missed its quorum, and the retry found it absent', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    s.fake.behaviour.set(s.a, 'hold');
+    s.fake.behaviour.set(s.b, 'hold');
+    const out = s.call([OpCode.delete, 'some-key', 3]);
+    await s.clock.advance(0);
+    s.fake.sent[0]!.answer([Code.UNAVAILABLE, 'acknowledged by 2 of the 3 replicas', 'QUORUM_NOT_MET', true]);
+    await s.clock.advance(0);
+    expect(s.fake.order(), 'the retry goes to the next replica').to.deep.equal([s.a, s.b]);
+    s.fake.sent[1]!.answer([Code.OK, false]); // the tombstone from the first attempt is there
+    await s.clock.advance(0);
+    expect(out.result).to.deep.equal([Code.OK, true]);
+    s.router.close();
+
+    // Without the first replica's word, "absent" stays the answer.
+    const r = setup(['n1', 'n2', 'n3'], 3);
+    r.fake.behaviour.set(r.a, 'hold');
+    r.fake.behaviour.set(r.b, 'hold');
+    const plain = r.call([OpCode.delete, 'some-key', 3]);
+    await r.clock.advance(0);
+    r.fake.sent[0]!.answer([Code.UNAVAILABLE, 'acknowledged by 2 of the 3 replicas', 'QUORUM_NOT_MET']);
+    await r.clock.advance(0);
+    r.fake.sent[1]!.answer([Code.OK, false]);
+    await r.clock.advance(0);
+    expect(plain.result).to.deep.equal([Code.OK, false]);
+    r.router.close();
+  });
+
   it('asks no other replica for the last one of a round: it has nobody to move on to', async () => {
     const s = setup(['n1', 'n2'], 2);
     s.fake.behaviour.set(s.a, 'hold');

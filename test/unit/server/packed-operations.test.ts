@@ -8,6 +8,7 @@ import type {
   OperationResult,
   Outcome,
 } from '../../../src/cluster/replication/operation';
+import { UnacknowledgedWrite } from '../../../src/cluster/replication/operation';
 import { RingCacheError, type ErrorCode } from '../../../src/errors';
 import { Code, type OpKind } from '../../../src/proto/messages';
 import {
@@ -697,5 +698,25 @@ describe('a frame of packed operations (property)', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('a write applied by its coordinator that missed its quorum', () => {
+  const message = 'write of key k was acknowledged by 2 of the 3 replicas it needs';
+
+  it('says in its failure that the delete removed a live value there', () => {
+    const applied = new UnacknowledgedWrite({ kind: 'delete', deleted: true, version: undefined }, message);
+    expect(outcomeToPacked(applied, 0)).to.deep.equal([Code.UNAVAILABLE, message, 'QUORUM_NOT_MET', true]);
+  });
+
+  it('adds nothing for a delete of an absent key, or for a set', () => {
+    const absent = new UnacknowledgedWrite({ kind: 'delete', deleted: false, version: undefined }, message);
+    const set = new UnacknowledgedWrite(
+      { kind: 'set', stored: true, version: { timestamp: 1, node: 'n1' } },
+      message,
+    );
+    for (const failure of [absent, set]) {
+      expect(outcomeToPacked(failure, 0)).to.deep.equal([Code.UNAVAILABLE, message, 'QUORUM_NOT_MET']);
+    }
   });
 });
