@@ -46,11 +46,37 @@ export const DEFAULT_MAX_CLOCK_OFFSET_MS = 5000;
 /** Deletes are kept this long so read repair and anti-entropy never resurrect a deleted key. */
 export const DEFAULT_TOMBSTONE_GRACE_MS = 60_000;
 
+/**
+ * maxReplyBytes 32 MiB: half of gRPC's 64 MiB message cap, so a unary GetMany reply with its framing
+ * never nears it, and 8 PipelinePacked parts (PACKED_PART_BYTES, 4 MiB). It is what one call may make
+ * a node copy at once: a GetMany of one 64 KiB key asked 4,096 times built a 256 MiB reply before.
+ * The SDK's frames stay below it unless a node answers more than 32 MiB of values in one frame (its
+ * frames carry up to 256 calls): large values are read a few dozen at a time (large-values.test.ts
+ * reads 20 of 1 MiB at once).
+ *
+ * maxBatchKeys 4096: the limit nodes enforced before it was a setting (cache.proto's "at most 4096
+ * per frame"), so no client that worked is refused; the SDK's frames hold at most 256 operations.
+ */
 export const DEFAULT_LIMITS = {
   maxKeyBytes: 1024,
   maxValueBytes: 1024 * 1024,
   maxMemoryBytes: 256 * 1024 * 1024,
+  maxReplyBytes: 32 * 1024 * 1024,
+  maxBatchKeys: 4096,
 } as const;
+
+/**
+ * The largest limits.max_reply_bytes: gRPC refuses messages past 64 MiB, and a GetMany reply frames
+ * each of its results in about 45 bytes besides the value (100,000 results: 4.3 MiB). 8 MiB spare.
+ */
+export const MAX_REPLY_BYTES_CAP = 56 * 1024 * 1024;
+
+/** The largest limits.max_batch_keys: a million-key GetMany took a node 2.3 s to decode. */
+export const MAX_BATCH_KEYS_CAP = 100_000;
+
+/** limits.max_reply_bytes left out: the default, or max_value_bytes when larger (one value always fits). */
+export const defaultMaxReplyBytes = (maxValueBytes: number): number =>
+  Math.max(DEFAULT_LIMITS.maxReplyBytes, maxValueBytes);
 
 /**
  * Replication for fields left out, capped at the node count so a 1- or 2-node cluster works without

@@ -8,9 +8,10 @@ import {
   DEFAULT_NAME,
   DEFAULT_TOMBSTONE_GRACE_MS,
   DEFAULT_VNODES,
+  defaultMaxReplyBytes,
   defaultReplication,
 } from './defaults';
-import type { ClusterConfig, NodeConfig, TlsConfig } from './types';
+import type { ClusterConfig, LimitsConfig, NodeConfig, TlsConfig } from './types';
 import type { YamlReader } from './yaml-reader';
 
 /**
@@ -36,7 +37,13 @@ const ANTI_ENTROPY = ['interval_ms', 'keys_per_second', 'bytes_per_second'] as c
 const REPLICATION = ['factor', 'write_quorum', 'read_quorum', 'sloppy'] as const;
 const GOSSIP = ['probe_interval_ms', 'probe_timeout_ms', 'indirect_probes', 'suspicion_timeout_ms'] as const;
 const HINTS = ['max_count', 'max_bytes', 'max_age_ms'] as const;
-const LIMITS = ['max_key_bytes', 'max_value_bytes', 'max_memory'] as const;
+const LIMITS = [
+  'max_key_bytes',
+  'max_value_bytes',
+  'max_memory',
+  'max_reply_bytes',
+  'max_batch_keys',
+] as const;
 const NODE = ['id', 'address', 'http', 'listen', 'http_listen', 'tls'] as const;
 
 /** Reads the document root into a config with defaults applied; undefined pieces were reported. */
@@ -97,15 +104,24 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
     maxClockOffsetMs:
       r.integer(cluster.get('max_clock_offset_ms'), 'cluster.max_clock_offset_ms') ??
       DEFAULT_MAX_CLOCK_OFFSET_MS,
-    limits: {
-      maxKeyBytes: r.size(limits?.get('max_key_bytes'), 'limits.max_key_bytes') ?? DEFAULT_LIMITS.maxKeyBytes,
-      maxValueBytes:
-        r.size(limits?.get('max_value_bytes'), 'limits.max_value_bytes') ?? DEFAULT_LIMITS.maxValueBytes,
-      maxMemoryBytes: r.size(limits?.get('max_memory'), 'limits.max_memory') ?? DEFAULT_LIMITS.maxMemoryBytes,
-    },
+    limits: readLimits(r, limits),
     ...readTls(r, cluster.get('tls')),
     nodes,
     source,
+  };
+}
+
+function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undefined): LimitsConfig {
+  const maxValueBytes =
+    r.size(limits?.get('max_value_bytes'), 'limits.max_value_bytes') ?? DEFAULT_LIMITS.maxValueBytes;
+  return {
+    maxKeyBytes: r.size(limits?.get('max_key_bytes'), 'limits.max_key_bytes') ?? DEFAULT_LIMITS.maxKeyBytes,
+    maxValueBytes,
+    maxMemoryBytes: r.size(limits?.get('max_memory'), 'limits.max_memory') ?? DEFAULT_LIMITS.maxMemoryBytes,
+    maxReplyBytes:
+      r.size(limits?.get('max_reply_bytes'), 'limits.max_reply_bytes') ?? defaultMaxReplyBytes(maxValueBytes),
+    maxBatchKeys:
+      r.integer(limits?.get('max_batch_keys'), 'limits.max_batch_keys') ?? DEFAULT_LIMITS.maxBatchKeys,
   };
 }
 

@@ -52,6 +52,28 @@ export interface GossipConfig {
   suspicionTimeoutMs: number;
 }
 
+/**
+ * What one node holds, and what one request may make it do: no client can exhaust a node with a
+ * single call. maxKeyBytes + maxValueBytes <= maxMemoryBytes; maxValueBytes <= maxReplyBytes.
+ */
+export interface LimitsConfig {
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  maxMemoryBytes: number;
+  /**
+   * Most bytes of values in one reply (a GetMany, a Pipeline or PipelinePacked frame): a request
+   * whose values add up past it is refused whole with RESOURCE_EXHAUSTED, before its reply is built.
+   * Default 32 MiB (or maxValueBytes when larger); at most 56 MiB (gRPC's 64 MiB message cap less
+   * the framing of maxBatchKeys results).
+   */
+  maxReplyBytes: number;
+  /**
+   * Most keys or operations in one GetMany, SetMany or Pipeline/PipelinePacked frame; more is refused
+   * whole with RESOURCE_EXHAUSTED, counted before the request is decoded. Default 4096; 1..100000.
+   */
+  maxBatchKeys: number;
+}
+
 export interface ClusterConfig {
   name: string;
   /** hashring `vnode count`: md5 digests per node, each placing 4 ring points. */
@@ -77,8 +99,8 @@ export interface ClusterConfig {
    * keysPerSecond keys, and the keys it repairs move at most bytesPerSecond.
    */
   antiEntropy: { intervalMs: number; keysPerSecond: number; bytesPerSecond: number };
-  /** Per-node storage limits, in bytes. maxKeyBytes + maxValueBytes <= maxMemoryBytes. */
-  limits: { maxKeyBytes: number; maxValueBytes: number; maxMemoryBytes: number };
+  /** Per-node limits: storage in bytes, and what one request may ask of a node (see LimitsConfig). */
+  limits: LimitsConfig;
   /** TLS on every connection; plaintext when unset. */
   tls?: TlsConfig;
   nodes: NodeConfig[];

@@ -1,4 +1,5 @@
 import { sameBindHost } from './address';
+import { MAX_BATCH_KEYS_CAP, MAX_REPLY_BYTES_CAP } from './defaults';
 import type { ConfigIssues } from './issues';
 import type { ClusterConfig } from './types';
 
@@ -58,7 +59,28 @@ export function validateConfig(
         `(${maxKeyBytes} + ${maxValueBytes}); one entry must fit in memory`,
     );
   }
+  checkRequestLimits(config, c);
   checkNodes(config, c);
+}
+
+/** max_reply_bytes and max_batch_keys: what one request may ask of a node (types.ts LimitsConfig). */
+function checkRequestLimits(config: ClusterConfig, { at, given, wholeInRange, issues }: Checks): void {
+  const { maxValueBytes, maxReplyBytes, maxBatchKeys } = config.limits;
+  const path = 'limits.max_reply_bytes';
+  wholeInRange(path, maxReplyBytes, 1, MAX_REPLY_BYTES_CAP);
+  wholeInRange('limits.max_batch_keys', maxBatchKeys, 1, MAX_BATCH_KEYS_CAP);
+  if (
+    Number.isInteger(maxReplyBytes) &&
+    maxReplyBytes <= MAX_REPLY_BYTES_CAP &&
+    maxReplyBytes < maxValueBytes
+  ) {
+    issues.add(
+      at(path),
+      path,
+      `${given(path, maxReplyBytes)} is smaller than max_value_bytes ${maxValueBytes}; ` +
+        'a get of the largest value must fit in a reply',
+    );
+  }
 }
 
 /** Message helpers bound to one config's lines and issue list. */

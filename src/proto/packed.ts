@@ -17,6 +17,8 @@ import type { OpKind } from './messages';
  *   it, so a retry of a read-modify-write returns its first outcome (issue 11 §1)
  *   reply    [frameId, epoch, result, result, ...]   one result per op, in order; a reply past
  *            PACKED_PART_BYTES comes in parts, [-frameId, epoch, results...] for each but the last
+ *   refusal  [frameId, epoch, failure]   one failure for a frame of several ops: the frame was refused
+ *            whole (limits.max_batch_keys or max_reply_bytes), the failure stands for each op
  *     failure [code, message, errorName]             code != 0 (google.rpc.Code)
  *     get     [0, found, value, flags, timestamp, node, ttlMs]   ([0, false] when absent)
  *     set     [0, stored, timestamp, node]
@@ -167,6 +169,56 @@ export const replyFrameIdOf = (reply: unknown[]): number => Math.abs(Number(repl
 
 /** Whether a packed reply is a part of its frame's answer with more to come (packReply). */
 export const isReplyPart = (reply: unknown[]): boolean => Number(reply[0]) < 0;
+
+/**
+ * The results of a reply that refuses its whole frame of `itemCount` operations (one failure standing
+ * for each), or undefined for any other reply. Never a part: a refusal comes whole, while a part of a
+ * reply may hold one failure only.
+ */
+export function refusedFrameResults(reply: unknown[], itemCount: number): PackedFailure[] | undefined {
+  if (itemCount < 2 || reply.length !== 3 || isReplyPart(reply)) return undefined;
+  const failure = reply[2];
+  if (!Array.isArray(failure) || typeof failure[0] !== 'number' || failure[0] === 0) return undefined;
+  return new Array<PackedFailure>(itemCount).fill(failure as PackedFailure);
+}
+
+/**
+ * The length of a packed frame's array and its first element (the frame id), read from the msgpack
+ * header without decoding the operations: a frame of a million of them is refused from these alone.
+ * Undefined when the head is not written the way packFrame writes it (the full decode then decides).
+ */
+export function peekFrameHead(payload: Uint8Array): { length: number; frameId: number } | undefined {
+  if (payload.length < 2) return undefined;
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const t = payload[0]!;
+  let length: number;
+  let at: number;
+  if (t >= 0x90 && t <= 0x9f) [length, at] = [t - 0x90, 1];
+  else if (t === 0xdc && payload.length >= 4) [length, at] = [view.getUint16(1), 3];
+  else if (t === 0xdd && payload.length >= 6) [length, at] = [view.getUint32(1), 5];
+  else return undefined;
+  const id = payload[at];
+  if (id === undefined) return undefined;
+  if (id <= 0x7f) return { length, frameId: id };
+  if (id >= 0xe0) return { length, frameId: id - 0x100 };
+  if (payload.length < at + 5) return undefined; // cut off: the full decode says so
+  switch (id) {
+    case 0xcc:
+      return { length, frameId: view.getUint8(at + 1) };
+    case 0xcd:
+      return { length, frameId: view.getUint16(at + 1) };
+    case 0xce:
+      return { length, frameId: view.getUint32(at + 1) };
+    case 0xd0:
+      return { length, frameId: view.getInt8(at + 1) };
+    case 0xd1:
+      return { length, frameId: view.getInt16(at + 1) };
+    case 0xd2:
+      return { length, frameId: view.getInt32(at + 1) };
+    default:
+      return undefined;
+  }
+}
 
 export function packFrame(head1: number, head2: unknown, items: readonly unknown[]): Buffer {
   const frame: unknown[] = new Array(items.length + 2);

@@ -15,16 +15,28 @@ import {
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg } from './operation-executor';
 import { PipelineStreams, type PipelineDeps } from './pipeline';
+import {
+  batchRefusal,
+  ReplyBudget,
+  TooManyItems,
+  withBatchBounds,
+  type LimitRefusal,
+} from './request-limits';
 
 export type CacheServiceDeps = PipelineDeps;
 
 type UnaryCall<Req> = grpc.ServerUnaryCall<Req, unknown>;
 type Callback = grpc.sendUnaryData<unknown>;
 
-/** The ringcache.v1.Cache handlers: each unary call is one Operation through the same executor as Pipeline. */
+/**
+ * The ringcache.v1.Cache handlers: each unary call is one Operation through the same executor as
+ * Pipeline. `withBatchBounds` is the service definition to serve them with: it counts the items of a
+ * GetMany, SetMany or Pipeline frame before they are decoded (request-limits.ts).
+ */
 export function cacheService(deps: CacheServiceDeps): {
   handlers: grpc.UntypedServiceImplementation;
   pipelines: PipelineStreams;
+  withBatchBounds(service: grpc.ServiceDefinition): grpc.ServiceDefinition;
 } {
   const pipelines = new PipelineStreams(deps);
 
@@ -58,10 +70,11 @@ export function cacheService(deps: CacheServiceDeps): {
     };
   };
 
-  const tooMany = (what: string, n: number) => ({
-    code: Code.INVALID_ARGUMENT,
-    details: `${what} holds ${n} items; at most ${deps.maxBatch} per call (split it)`,
-  });
+  /** A call refused whole by a limit: counted, and answered with the limit named. */
+  const refuse = (callback: Callback, refusal: LimitRefusal) => {
+    pipelines.refusals.note(refusal);
+    callback({ code: refusal.code, details: refusal.message, metadata: trailer() });
+  };
 
   const handlers: grpc.UntypedServiceImplementation = {
     Get: unary('get', (res) => withText(res.get!)),
@@ -70,12 +83,29 @@ export function cacheService(deps: CacheServiceDeps): {
     Touch: unary('touch'),
     Increment: unary('increment'),
     CompareAndSet: unary('compareAndSet'),
-    GetMany: (call: UnaryCall<GetManyRequestMsg>, callback: Callback) => {
-      const { keys, consistency } = call.request;
-      if (keys.length > deps.maxBatch) return callback(tooMany('GetMany', keys.length));
+    GetMany: (call: UnaryCall<GetManyRequestMsg | TooManyItems>, callback: Callback) => {
+      const request = call.request;
+      if (request instanceof TooManyItems) return refuse(callback, request.refusal);
+      const { keys, consistency } = request;
+      const tooMany = batchRefusal('GetMany', keys.length, 'keys', deps.limits);
+      if (tooMany) return refuse(callback, tooMany);
       const ctx = contextOf(call);
-      const pending = keys.map((key, id) => run({ id, op: 'get', get: { key, consistency } }, ctx));
-      void Promise.all(pending.map((r) => Promise.resolve(r))).then((results) => {
+      // Values are summed as they are read, and reading stops past max_reply_bytes: the reply is
+      // never built, and the store's copies stop at the limit (reads answered at once; reads sent to
+      // replicas are all in flight before their sizes are known).
+      const budget = new ReplyBudget(deps.limits.maxReplyBytes);
+      const counted = (r: OperationResultMsg) => {
+        budget.add(r.get?.value?.length ?? 0);
+        return r;
+      };
+      const pending: Promise<OperationResultMsg>[] = [];
+      for (let id = 0; id < keys.length && !budget.exceeded; id++) {
+        const r = run({ id, op: 'get', get: { key: keys[id]!, consistency } }, ctx);
+        pending.push(r instanceof Promise ? r.then(counted) : Promise.resolve(counted(r)));
+      }
+      if (budget.exceeded) return refuse(callback, budget.refusal('GetMany'));
+      void Promise.all(pending).then((results) => {
+        if (budget.exceeded) return refuse(callback, budget.refusal('GetMany'));
         const failed = results.find((r) => r.code !== Code.OK);
         if (failed) {
           return callback({
@@ -87,9 +117,12 @@ export function cacheService(deps: CacheServiceDeps): {
         callback(null, { results: results.map((r) => r.get) }, trailer());
       });
     },
-    SetMany: (call: UnaryCall<SetManyRequestMsg>, callback: Callback) => {
-      const { items } = call.request;
-      if (items.length > deps.maxBatch) return callback(tooMany('SetMany', items.length));
+    SetMany: (call: UnaryCall<SetManyRequestMsg | TooManyItems>, callback: Callback) => {
+      const request = call.request;
+      if (request instanceof TooManyItems) return refuse(callback, request.refusal);
+      const { items } = request;
+      const tooMany = batchRefusal('SetMany', items.length, 'items', deps.limits);
+      if (tooMany) return refuse(callback, tooMany);
       const ctx = contextOf(call);
       void Promise.all(items.map((set, id) => Promise.resolve(run({ id, op: 'set', set }, ctx)))).then(
         (results) => callback(null, { results }, trailer()),
@@ -98,7 +131,7 @@ export function cacheService(deps: CacheServiceDeps): {
     Pipeline: (call: grpc.ServerDuplexStream<unknown, unknown>) => pipelines.serveProtobuf(call),
     PipelinePacked: (call: grpc.ServerDuplexStream<unknown, unknown>) => pipelines.servePacked(call),
   };
-  return { handlers, pipelines };
+  return { handlers, pipelines, withBatchBounds: (service) => withBatchBounds(service, deps.limits) };
 }
 
 /** Unary Get also fills `text` for people reading grpcurl output (bytes show as base64 there). */

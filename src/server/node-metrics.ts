@@ -11,6 +11,7 @@ import type { Store } from '../store/store';
 import type { PeerInputRefusal } from '../store/validation';
 import type { ReplicationCounters } from './peer-service';
 import type { PipelineStreams } from './pipeline';
+import { LIMIT_NAMES } from './request-limits';
 
 /** The node's metrics, each read from its source at scrape time. */
 export function nodeMetrics(
@@ -244,7 +245,23 @@ export function nodeMetrics(
     },
   ]);
   refusedPeerInputs(registry, src.store);
+  limitRefusals(registry, src.pipelines);
   return registry;
+}
+
+/** ringcache_limit_refusals_total{limit}: requests refused whole by a limit (request-limits.ts), from 0. */
+function limitRefusals(registry: Registry, pipelines: () => PipelineStreams | undefined): void {
+  new Counter({
+    name: 'ringcache_limit_refusals_total',
+    help: 'Requests refused whole because they asked past a limit: max_batch_keys, max_reply_bytes, max_key_bytes (Watch prefixes)',
+    labelNames: ['limit'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const refusals = pipelines()?.refusals;
+      for (const limit of LIMIT_NAMES) this.inc({ limit }, refusals?.count(limit) ?? 0);
+    },
+  });
 }
 
 /** Every reason a peer input was refused (store/validation.ts PeerInputRefusal), exported from 0. */

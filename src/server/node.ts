@@ -246,7 +246,7 @@ export class CacheNode {
       epoch: () => core.topology.epoch,
       logger: this.#log,
       defaultTimeoutMs,
-      maxBatch: 4096,
+      limits: this.#config.limits,
       clusterToken: this.#clusterToken,
     });
     this.#pipelines = cache.pipelines;
@@ -255,6 +255,7 @@ export class CacheNode {
       listen: (listener) => core.store.changes.listen(listener),
       maxKeyBytes: this.#config.limits.maxKeyBytes,
       logger: this.#log.child({ component: 'watch' }),
+      refusals: cache.pipelines.refusals,
     });
     cache.handlers.Watch = watch.Watch;
     this.#endChangeWatches = watch.endWatches;
@@ -282,13 +283,13 @@ export class CacheNode {
       const definition = withStrictRequests(service, name);
       return [definition, guardRequests(definition, handlers, name)];
     };
-    this.#grpc.addService(
-      ...strict(
-        withRawPayloads(services.Cache.service, ['PipelinePacked']),
-        'ringcache.v1.Cache',
-        cache.handlers,
-      ),
+    // Batches past limits.max_batch_keys are counted before the strict decode, and refused undecoded.
+    const [cacheDefinition, cacheHandlers] = strict(
+      withRawPayloads(services.Cache.service, ['PipelinePacked']),
+      'ringcache.v1.Cache',
+      cache.handlers,
     );
+    this.#grpc.addService(cache.withBatchBounds(cacheDefinition), cacheHandlers);
     this.#grpc.addService(
       ...strict(
         services.Cluster.service,

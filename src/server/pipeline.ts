@@ -9,11 +9,19 @@ import {
   type PipelineRequestMsg,
   type PipelineResponseMsg,
 } from '../proto/messages';
-import { packReply, unpackFrame, type PackedResult } from '../proto/packed';
+import { packReply, peekFrameHead, unpackFrame, valueBytesOf, type PackedResult } from '../proto/packed';
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg, type OperationExecutor } from './operation-executor';
 import { knownConsistency } from './operation-wire';
 import { operationFromPacked, outcomeToPacked } from './packed-operations';
+import {
+  batchRefusal,
+  LimitRefusals,
+  ReplyBudget,
+  TooManyItems,
+  type LimitRefusal,
+  type RequestLimits,
+} from './request-limits';
 import type { NodeTracer } from '../observability/tracing';
 import { TRACEPARENT_INDEX } from '../proto/packed';
 
@@ -25,8 +33,8 @@ export interface PipelineDeps {
   logger: Logger;
   /** Operations without a deadline of their own get this budget. */
   defaultTimeoutMs: number;
-  /** Most items in one GetMany, SetMany or Pipeline frame. */
-  maxBatch: number;
+  /** limits.max_batch_keys and max_reply_bytes: what one GetMany, SetMany or frame may ask. */
+  limits: RequestLimits;
   /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
   clusterToken?: string;
   /** Spans for operations that carry a trace context, when the node traces. */
@@ -37,7 +45,9 @@ export interface PipelineDeps {
 interface DecodedFrame<Op> {
   frameId: number;
   timeoutMs: number;
+  /** Empty when opCount is past the frame's limit: such a frame is refused undecoded. */
   ops: (Op | undefined)[];
+  opCount: number;
 }
 
 interface FrameContext extends OperationContext {
@@ -51,10 +61,17 @@ interface FrameContext extends OperationContext {
  * get) without building the protobuf-shaped objects in between.
  */
 interface FrameFormat<Req, Op, Result, Res> {
-  decode(frame: Req): DecodedFrame<Op>;
+  /** The frame; with more than `maxOps` operations, only its head (ops empty) where that is cheaper. */
+  decode(frame: Req, maxOps: number): DecodedFrame<Op>;
   execute(op: Op, index: number, ctx: FrameContext): Result | Promise<Result>;
   /** An INVALID_ARGUMENT result for operation `index` (undefined where it could not be read). */
   invalid(op: Op | undefined, index: number, message: string): Result;
+  /** The result of an operation refused by a limit; alone in a reply, it stands for the whole frame. */
+  refused(op: Op | undefined, index: number, refusal: LimitRefusal): Result;
+  /** Whether an operation only reads (a get): refusing its result changes nothing the client did. */
+  isRead(op: Op | undefined): boolean;
+  /** Bytes of value a result carries (a found get's): counted against max_reply_bytes. */
+  valueBytes(result: Result): number;
   /** The reply's messages: one, or for the packed flavour parts when its values are large (packReply). */
   encode(results: Result[], frameId: number, epoch: number): Res[];
 }
@@ -65,9 +82,13 @@ const malformed = (index: number) => `operation ${index} is malformed or of an u
 
 function protobufFormat(
   executor: OperationExecutor,
-): FrameFormat<PipelineRequestMsg, OperationMsg, OperationResultMsg, PipelineResponseMsg> {
+): FrameFormat<PipelineRequestMsg | TooManyItems, OperationMsg, OperationResultMsg, PipelineResponseMsg> {
   return {
-    decode: (f) => ({ frameId: f.frameId, timeoutMs: f.timeoutMs ?? 0, ops: f.ops }),
+    // A frame past max_batch_keys arrives as a TooManyItems, counted undecoded (withBatchBounds).
+    decode: (f: PipelineRequestMsg | TooManyItems) =>
+      f instanceof TooManyItems
+        ? { frameId: f.frameId, timeoutMs: 0, ops: [], opCount: f.count }
+        : { frameId: f.frameId, timeoutMs: f.timeoutMs ?? 0, ops: f.ops, opCount: f.ops.length },
     execute: (msg, _index, ctx) => runOperationMsg(executor, msg, ctx, ctx.nowMs),
     invalid: (op, index, message) => ({
       id: op?.id ?? index,
@@ -75,6 +96,9 @@ function protobufFormat(
       message,
       error: 'INVALID_ARGUMENT',
     }),
+    refused: (op, index, refusal) => ({ id: op?.id ?? index, code: refusal.code, message: refusal.message }),
+    isRead: (op) => op?.op === 'get',
+    valueBytes: (r) => r.get?.value?.length ?? 0,
     encode: (results, frameId, epoch) => [{ results, frameId, epoch }],
   };
 }
@@ -95,14 +119,17 @@ function packedFormat(
       : outcomeToPacked(r, ctx.nowMs);
   };
   return {
-    decode: (payload) => {
+    decode: (payload, maxOps) => {
+      const head = peekFrameHead(payload);
+      if (head && head.length - 2 > maxOps)
+        return { frameId: head.frameId, timeoutMs: 0, ops: [], opCount: head.length - 2 };
       const frame = unpackFrame(payload);
       const ops = new Array<unknown[] | undefined>(frame.length - 2);
       for (let i = 2; i < frame.length; i++) {
         const p = frame[i];
         ops[i - 2] = Array.isArray(p) ? p : undefined;
       }
-      return { frameId: Number(frame[0]) || 0, timeoutMs: Number(frame[1]) || 0, ops };
+      return { frameId: Number(frame[0]) || 0, timeoutMs: Number(frame[1]) || 0, ops, opCount: ops.length };
     },
     execute: (p, index, ctx) => {
       // An SDK call traced by the application carries its W3C traceparent last (packed.ts).
@@ -125,6 +152,9 @@ function packedFormat(
       return run(p, index, ctx);
     },
     invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
+    refused: (_op, _index, refusal) => [refusal.code, refusal.message, ''],
+    isRead: (p) => p?.[0] === 0,
+    valueBytes: valueBytesOf,
     encode: (results, frameId, epoch) => packReply(frameId, epoch, results),
   };
 }
@@ -154,12 +184,15 @@ export class PipelineStreams {
   /** Frames and operations answered: exposed as metrics (batching shows as operations per frame). */
   frames = 0;
   operations = 0;
+  /** Requests refused whole by a limit, on these streams and the Cache calls (cache-service.ts). */
+  readonly refusals: LimitRefusals;
 
   readonly #protobuf: AnyFormat;
   readonly #packed: AnyFormat;
 
   constructor(deps: PipelineDeps) {
     this.#deps = deps;
+    this.refusals = new LimitRefusals(deps.logger.child({ component: 'limits' }));
     this.#protobuf = protobufFormat(deps.executor);
     this.#packed = packedFormat(deps.executor, deps.tracer);
   }
@@ -191,7 +224,7 @@ export class PipelineStreams {
     stream.on('data', (raw: unknown) => {
       let frame: DecodedFrame<unknown>;
       try {
-        frame = format.decode(raw);
+        frame = format.decode(raw, this.#deps.limits.maxBatchKeys);
       } catch (err) {
         // Without a readable frame id there is no frame to answer: end the stream, saying why.
         stream.emit('error', {
@@ -238,24 +271,59 @@ export class PipelineStreams {
     reply: (results: unknown[]) => void,
   ): void {
     const { ops } = frame;
+    const limits = this.#deps.limits;
     this.frames++;
+    const tooMany = batchRefusal('frame', frame.opCount, 'operations', limits);
+    if (tooMany) return reply([this.#refused(format, tooMany)]);
     this.operations += ops.length;
-    if (ops.length > this.#deps.maxBatch) {
-      const message = `frame holds ${ops.length} operations; at most ${this.#deps.maxBatch} per frame`;
-      return reply(ops.map((op, i) => format.invalid(op, i, message)));
-    }
     const nowMs = Date.now();
     const timeoutMs = Math.min(frame.timeoutMs || this.#deps.defaultTimeoutMs, this.#deps.defaultTimeoutMs);
     const ctx: FrameContext = { forwarded, deadlineMs: nowMs + timeoutMs, nowMs };
+    const budget = new ReplyBudget(limits.maxReplyBytes);
+    const counted = (r: unknown) => {
+      budget.add(format.valueBytes(r));
+      return r;
+    };
     const results = new Array<unknown>(ops.length);
     let async = false;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
       const r = op === undefined ? format.invalid(op, i, malformed(i)) : format.execute(op, i, ctx);
-      if (r instanceof Promise) async = true;
-      results[i] = r;
+      if (r instanceof Promise) {
+        async = true;
+        results[i] = r.then(counted);
+        continue;
+      }
+      results[i] = counted(r);
+      if (budget.exceeded) {
+        // Stop reading: the values read so far are all this frame makes the node copy.
+        results.length = i + 1;
+        break;
+      }
     }
-    if (!async) return reply(results);
-    void Promise.all(results).then(reply);
+    const finish = (done: unknown[]) =>
+      reply(budget.exceeded ? this.#overBudget(format, ops, done, budget) : done);
+    if (!async) return finish(results);
+    void Promise.all(results).then(finish);
+  }
+
+  /** One result standing for the whole frame, counted and logged as a refusal. */
+  #refused(format: AnyFormat, refusal: LimitRefusal): unknown {
+    this.refusals.note(refusal);
+    return format.refused(undefined, 0, refusal);
+  }
+
+  /**
+   * The reply to a frame whose values passed max_reply_bytes (`done`: the results of the operations
+   * run, which may stop short). A frame that only read is refused whole, one failure for all; one whose
+   * writes ran keeps their outcomes, so a client never takes an applied write for a refused one, and
+   * each read (and each operation not run) gets the refusal.
+   */
+  #overBudget(format: AnyFormat, ops: unknown[], done: unknown[], budget: ReplyBudget): unknown[] {
+    const refusal = budget.refusal('frame');
+    const kept = ops.map((op, i) => i < done.length && op !== undefined && !format.isRead(op));
+    if (!kept.includes(true)) return [this.#refused(format, refusal)];
+    this.refusals.note(refusal);
+    return ops.map((op, i) => (kept[i] ? done[i] : format.refused(op, i, refusal)));
   }
 }

@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger';
 import { ChangeKindWire, Code, type WatchEventMsg } from '../proto/messages';
 import type { ChangeKind, ChangeListener } from '../store/change-feed';
-import { cut } from '../store/validation';
+import type { LimitRefusals } from './request-limits';
 
 /** Bytes a watcher may leave unread before its events are dropped (the sequence then jumps). */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -19,6 +19,8 @@ export interface WatchServiceDeps {
   listen(listener: ChangeListener): () => void;
   maxKeyBytes: number;
   logger: Logger;
+  /** Where a refused prefix is counted (ringcache_limit_refusals_total{limit="max_key_bytes"}). */
+  refusals?: LimitRefusals;
 }
 
 /**
@@ -34,12 +36,17 @@ export function watchService(deps: WatchServiceDeps): {
   return {
     Watch: (call) => {
       const prefix = call.request.prefix ?? '';
-      if (Buffer.byteLength(prefix) > deps.maxKeyBytes) {
-        call.destroy(
-          Object.assign(new Error(`prefix '${cut(prefix)}' is longer than limits.max_key_bytes`), {
-            code: Code.INVALID_ARGUMENT,
-          }),
-        );
+      const prefixBytes = Buffer.byteLength(prefix);
+      if (prefixBytes > deps.maxKeyBytes) {
+        // A status, not call.destroy(err): destroying the call sent none, and the client waited
+        // for its deadline.
+        const refusal = {
+          limit: 'max_key_bytes' as const,
+          code: Code.INVALID_ARGUMENT,
+          message: `prefix is ${prefixBytes} bytes; limits.max_key_bytes is ${deps.maxKeyBytes}`,
+        };
+        deps.refusals?.note(refusal);
+        call.emit('error', { code: refusal.code, details: refusal.message });
         return;
       }
       let sequence = 0;

@@ -5,6 +5,7 @@ import {
   isReplyPart,
   PACKED_PART_BYTES,
   packFrame,
+  refusedFrameResults,
   replyFrameIdOf,
   serializePackedFrame,
   unpackFrame,
@@ -74,7 +75,9 @@ export class PackedConnection {
         frameIdOf: replyFrameIdOf,
         isPart: isReplyPart,
         itemBytes: (op: PackedOp) => valueBytesOf(op),
-        decode: (reply) => reply.slice(2) as PackedResult[],
+        // A frame refused whole by a node's limit is answered by one failure, for each of its calls.
+        decode: (reply, itemCount) =>
+          refusedFrameResults(reply, itemCount) ?? (reply.slice(2) as PackedResult[]),
         failure: (code, message) => [code, message, ''],
         onReply: onEpoch ? (reply) => onEpoch(Number(reply[1])) : undefined,
       },

@@ -1,5 +1,6 @@
 import { NodeCore } from '../../src/cluster/node-core';
 import type { PeerEndpoint } from '../../src/cluster/peer-transport';
+import { DEFAULT_LIMITS } from '../../src/config/defaults';
 import type { ClusterConfig, NodeConfig } from '../../src/config/types';
 import { silentLogger } from '../../src/observability/logger';
 import { seededRandom } from '../support/seeded-random';
@@ -86,7 +87,12 @@ export class SimCluster {
         keysPerSecond: 1_000_000,
         bytesPerSecond: 1024 ** 3,
       },
-      limits: { maxKeyBytes: 250, maxValueBytes: 1024 * 1024, maxMemoryBytes: 64 * 1024 * 1024 },
+      limits: {
+        ...DEFAULT_LIMITS,
+        maxKeyBytes: 250,
+        maxValueBytes: 1024 * 1024,
+        maxMemoryBytes: 64 * 1024 * 1024,
+      },
       nodes,
       source: '<simulator>',
     };

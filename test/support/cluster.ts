@@ -114,6 +114,8 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
       maxKeyBytes: opts.maxKeyBytes ?? base.limits.maxKeyBytes,
       maxValueBytes: opts.maxValueBytes ?? base.limits.maxValueBytes,
       maxMemoryBytes: opts.maxMemoryBytes ?? 64 * 1024 * 1024,
+      maxReplyBytes: base.limits.maxReplyBytes,
+      maxBatchKeys: base.limits.maxBatchKeys,
     },
     nodes: base.nodes.map((n, i) => ({
       ...n,

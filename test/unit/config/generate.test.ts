@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { generateLocalConfig } from '../../../src/config/generate';
+import { DEFAULT_LIMITS } from '../../../src/config/defaults';
 
 describe('generateLocalConfig', () => {
   it('makes n nodes on 127.0.0.1 with consecutive ports and cluster.yml defaults', () => {
@@ -33,7 +34,10 @@ describe('generateLocalConfig', () => {
       nodes: 2,
       basePort: 20000,
       baseHttpPort: 21000,
-      base: { vnodes: 40, limits: { maxKeyBytes: 10, maxValueBytes: 10, maxMemoryBytes: 100 } },
+      base: {
+        vnodes: 40,
+        limits: { ...DEFAULT_LIMITS, maxKeyBytes: 10, maxValueBytes: 10, maxMemoryBytes: 100 },
+      },
     });
     expect(c.nodes.map((n) => n.address)).to.deep.equal(['127.0.0.1:20000', '127.0.0.1:20001']);
     expect(c.vnodes).to.equal(40);

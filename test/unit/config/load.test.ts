@@ -19,7 +19,7 @@ const GOOD = `cluster:
   hints: { max_count: 500, max_bytes: 1gb, max_age_ms: 45000 }
   tombstone_grace_ms: 120000
   max_clock_offset_ms: 5000
-limits: { max_key_bytes: 512, max_value_bytes: 512kb, max_memory: 2gb }
+limits: { max_key_bytes: 512, max_value_bytes: 512kb, max_memory: 2gb, max_reply_bytes: 8mb, max_batch_keys: 1000 }
 ${NODES}`;
 
 /** The CONFIG_INVALID message parseConfig throws for `text`. */
@@ -44,7 +44,13 @@ describe('loading cluster.yml', () => {
       hints: { maxCount: 500, maxBytes: 1024 ** 3, maxAgeMs: 45_000 },
       tombstoneGraceMs: 120_000,
       maxClockOffsetMs: 5000,
-      limits: { maxKeyBytes: 512, maxValueBytes: 512 * 1024, maxMemoryBytes: 2 * 1024 ** 3 },
+      limits: {
+        maxKeyBytes: 512,
+        maxValueBytes: 512 * 1024,
+        maxMemoryBytes: 2 * 1024 ** 3,
+        maxReplyBytes: 8 * 1024 ** 2,
+        maxBatchKeys: 1000,
+      },
       source: 'cluster.yml',
     });
     expect(c.nodes[1]).to.deep.equal({
@@ -78,7 +84,13 @@ describe('loading cluster.yml', () => {
       hints: { maxCount: 100_000, maxBytes: 64 * 1024 ** 2, maxAgeMs: 30_000 },
       maxClockOffsetMs: 5000,
       tombstoneGraceMs: 60_000,
-      limits: { maxKeyBytes: 1024, maxValueBytes: 1_048_576, maxMemoryBytes: 256 * 1024 ** 2 },
+      limits: {
+        maxKeyBytes: 1024,
+        maxValueBytes: 1_048_576,
+        maxMemoryBytes: 256 * 1024 ** 2,
+        maxReplyBytes: 32 * 1024 ** 2,
+        maxBatchKeys: 4096,
+      },
     });
   });
 

@@ -1,0 +1,197 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { LimitsConfig } from '../config/types';
+import type { Logger } from '../observability/logger';
+import { Code } from '../proto/messages';
+
+/**
+ * What one request may ask of a node (cluster.yml limits.max_batch_keys and max_reply_bytes): the one
+ * place that decides whether a GetMany, SetMany or Pipeline frame is refused whole, with the counts
+ * and the rate-limited warning every refusal goes through.
+ */
+export type RequestLimits = Pick<LimitsConfig, 'maxBatchKeys' | 'maxReplyBytes'>;
+
+/** The limit a refusal names: its `limit` label on ringcache_limit_refusals_total. */
+export type LimitName = 'max_batch_keys' | 'max_reply_bytes' | 'max_key_bytes';
+
+export const LIMIT_NAMES = Object.keys({
+  max_batch_keys: true,
+  max_reply_bytes: true,
+  max_key_bytes: true,
+} satisfies Record<LimitName, true>) as LimitName[];
+
+/** A request refused whole: the status it gets (its message names the limit and its value). */
+export interface LimitRefusal {
+  limit: LimitName;
+  code: number;
+  message: string;
+}
+
+/** More keys or operations than max_batch_keys; undefined when `count` is within it. */
+export function batchRefusal(
+  what: string,
+  count: number,
+  unit: string,
+  limits: RequestLimits,
+): LimitRefusal | undefined {
+  if (count <= limits.maxBatchKeys) return undefined;
+  return {
+    limit: 'max_batch_keys',
+    code: Code.RESOURCE_EXHAUSTED,
+    message: `${what} asks for ${count} ${unit}; limits.max_batch_keys is ${limits.maxBatchKeys}`,
+  };
+}
+
+/**
+ * Sums the value bytes of a reply's results as they are read, so that a reply past max_reply_bytes is
+ * refused before it is built: the caller stops reading more once `exceeded`, so a node copies out of
+ * its store at most the limit plus one value for a request it refuses.
+ */
+export class ReplyBudget {
+  #bytes = 0;
+  constructor(readonly maxBytes: number) {}
+
+  add(bytes: number): void {
+    this.#bytes += bytes;
+  }
+
+  get exceeded(): boolean {
+    return this.#bytes > this.maxBytes;
+  }
+
+  refusal(what: string): LimitRefusal {
+    return {
+      limit: 'max_reply_bytes',
+      code: Code.RESOURCE_EXHAUSTED,
+      message:
+        `${what}'s values add up to more than limits.max_reply_bytes, ${this.maxBytes} bytes; ` +
+        'ask for fewer at once',
+    };
+  }
+}
+
+/** How often each limit's refusals are logged, at most: one client looping must not flood the log. */
+const WARN_EVERY_MS = 60_000;
+
+/**
+ * Refusals by limit, read by /metrics, and a warning per limit at most once a minute carrying how many
+ * were refused since the last one. Never keys or values: the log is not a place for a client's data.
+ */
+export class LimitRefusals {
+  readonly #counts = new Map<LimitName, number>();
+  readonly #lastWarnMs = new Map<LimitName, number>();
+  readonly #unlogged = new Map<LimitName, number>();
+
+  constructor(
+    readonly log: Logger,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  count(limit: LimitName): number {
+    return this.#counts.get(limit) ?? 0;
+  }
+
+  /** Counts a refusal, and warns when this limit's last warning is a minute old. */
+  note(refusal: LimitRefusal): void {
+    const { limit } = refusal;
+    this.#counts.set(limit, this.count(limit) + 1);
+    const refused = (this.#unlogged.get(limit) ?? 0) + 1;
+    const nowMs = this.now();
+    const last = this.#lastWarnMs.get(limit);
+    if (last !== undefined && nowMs - last < WARN_EVERY_MS) {
+      this.#unlogged.set(limit, refused);
+      return;
+    }
+    this.#lastWarnMs.set(limit, nowMs);
+    this.#unlogged.set(limit, 0);
+    this.log.warn({ limit, refused }, 'requests refused whole: they asked past a limit');
+  }
+}
+
+/**
+ * A GetMany, SetMany or Pipeline request with more items than max_batch_keys, counted in its bytes
+ * instead of decoded: protobufjs took 0.8 s to build the array of a million-key GetMany (and the
+ * strict check before it 0.2 s more) only for the handler to refuse it.
+ */
+export class TooManyItems {
+  constructor(
+    readonly count: number,
+    /** Pipeline's frame_id (field 2), so that its refusal answers the right frame. */
+    readonly frameId: number,
+    readonly refusal: LimitRefusal,
+  ) {}
+}
+
+/** The methods whose requests carry their items as repeated field 1: what a refusal calls them. */
+const BATCHED: Record<string, { what: string; unit: string }> = {
+  GetMany: { what: 'GetMany', unit: 'keys' },
+  SetMany: { what: 'SetMany', unit: 'items' },
+  Pipeline: { what: 'frame', unit: 'operations' },
+};
+
+/**
+ * The Cache definition with a deserializer in front of each batched method's that counts the items
+ * first (a scan of the top-level fields, no allocation) and returns a TooManyItems past
+ * max_batch_keys, leaving everything else to the deserializer it wraps (strict-decode.ts's).
+ */
+export function withBatchBounds(
+  service: grpc.ServiceDefinition,
+  limits: RequestLimits,
+): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = { ...service };
+  for (const [name, { what, unit }] of Object.entries(BATCHED)) {
+    const method = service[name];
+    if (!method) throw new Error(`service has no method ${name}: proto/ out of date?`);
+    const decode = method.requestDeserialize as (buf: Buffer) => unknown;
+    out[name] = {
+      ...method,
+      requestDeserialize: (buf: Buffer): unknown => {
+        const scan = scanTopLevel(buf);
+        const refusal = scan && batchRefusal(what, scan.repeated, unit, limits);
+        return refusal ? new TooManyItems(scan.repeated, scan.field2, refusal) : decode(buf);
+      },
+    };
+  }
+  return out;
+}
+
+/**
+ * Counts the occurrences of field 1 (length-delimited) in a protobuf message and reads the last
+ * varint of field 2. Undefined for bytes that are not a well-formed message: the strict deserializer
+ * then says what is wrong with them.
+ */
+export function scanTopLevel(buf: Uint8Array): { repeated: number; field2: number } | undefined {
+  let pos = 0;
+  let repeated = 0;
+  let field2 = 0;
+  const varint = (): number | undefined => {
+    let value = 0;
+    for (let shift = 0; shift < 64; shift += 7) {
+      const b = buf[pos++];
+      if (b === undefined) return undefined;
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+    return undefined;
+  };
+  while (pos < buf.length) {
+    const tag = varint();
+    if (tag === undefined) return undefined;
+    const wire = tag % 8;
+    const field = Math.floor(tag / 8);
+    if (wire === 0) {
+      const v = varint();
+      if (v === undefined) return undefined;
+      if (field === 2) field2 = v;
+    } else if (wire === 2) {
+      const length = varint();
+      if (length === undefined || pos + length > buf.length) return undefined;
+      pos += length;
+      if (field === 1) repeated++;
+    } else if (wire === 1 || wire === 5) {
+      pos += wire === 1 ? 8 : 4;
+    } else {
+      return undefined;
+    }
+  }
+  return pos === buf.length ? { repeated, field2 } : undefined;
+}

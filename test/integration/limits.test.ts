@@ -1,0 +1,190 @@
+import { expect } from 'chai';
+import * as grpc from '@grpc/grpc-js';
+import { rssMb } from '../../bench/proc-cpu';
+import { UnaryClient } from '../../src/cli/unary-client';
+import { loadServices } from '../../src/proto/load';
+import { Code, type GetResponseMsg } from '../../src/proto/messages';
+import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../../src/proto/packed';
+import { PackedConnection } from '../../src/transport/packed-connection';
+import { TestCluster } from '../support/cluster';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** The status a unary call ended with (it must fail). */
+async function statusOf(p: Promise<unknown>): Promise<grpc.ServiceError> {
+  return p.then(
+    () => expect.fail('expected the call to be refused'),
+    (err: grpc.ServiceError) => err,
+  );
+}
+
+/** One frame on a fresh Cache/PipelinePacked stream: the reply's raw payload (its size) and contents. */
+function packedReply(address: string, ops: unknown[]): Promise<{ bytes: number; reply: unknown[] }> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 64 * MiB,
+  });
+  return new Promise<{ bytes: number; reply: unknown[] }>((resolve, reject) => {
+    const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+      '/ringcache.v1.Cache/PipelinePacked',
+      serializePackedFrame,
+      deserializePackedFrame,
+      new grpc.Metadata(),
+      { deadline: Date.now() + 60_000 },
+    );
+    call.on('data', (payload: Buffer) => {
+      resolve({ bytes: payload.length, reply: unpackFrame(payload) });
+      call.end();
+    });
+    call.on('error', (err: grpc.ServiceError) => reject(new Error(`stream failed: ${err.details}`)));
+    call.write(packFrame(1, 30_000, ops));
+  }).finally(() => client.close());
+}
+
+/** ringcache_limit_refusals_total{limit} of a node, from its /metrics. */
+async function refusals(t: TestCluster, id: string, limit: string): Promise<number> {
+  const text = await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text());
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('ringcache_limit_refusals_total{') && l.includes(`limit="${limit}"`));
+  return Number(line?.split(' ').pop() ?? NaN);
+}
+
+/**
+ * No single call may exhaust a node. Measured on 48122f4 (3 nodes, max_memory 64mb): a GetMany of one
+ * 64 KiB key asked 4,096 times built a 256 MiB reply (n1's RSS 158 -> 833 MB); a million-key GetMany
+ * was refused only after 2.3 s of decoding; a PipelinePacked frame of a million ops was answered by a
+ * 75 MB message of per-op errors; a Watch with a prefix past max_key_bytes was never answered.
+ */
+describe('limits on what one request may ask of a node', function () {
+  this.timeout(120_000);
+  let t: TestCluster;
+  let c: UnaryClient;
+  const big = Buffer.alloc(64 * KiB, 7);
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, maxMemoryBytes: 64 * MiB });
+    c = new UnaryClient(t.address('n1'), 60_000);
+    await c.cache('Set', { key: 'big', value: big, consistency: 3 }); // ALL: n1 holds it
+  });
+  after(async () => {
+    c?.close();
+    await t?.stop();
+  });
+
+  it('refuses a GetMany whose values pass max_reply_bytes without building the reply', async () => {
+    const pid = t.cluster.pid('n1')!;
+    const before = rssMb(pid);
+    const err = await statusOf(c.cache('GetMany', { keys: new Array<string>(4096).fill('big') }));
+    expect(grpc.status[err.code], err.details).to.equal('RESOURCE_EXHAUSTED');
+    expect(err.details).to.match(
+      /GetMany's values add up to more than limits.max_reply_bytes, 33554432 bytes/,
+    );
+    const grew = rssMb(pid) - before;
+    expect(grew, `n1's RSS grew by ${grew.toFixed(0)} MB`).to.be.below(50);
+    const victim = await c.cache<GetResponseMsg>('Get', { key: 'big' });
+    expect(victim.value.equals(big)).to.equal(true);
+  });
+
+  it('answers a GetMany within max_reply_bytes', async () => {
+    const res = await c.cache<{ results: GetResponseMsg[] }>('GetMany', { keys: ['big', 'big', 'absent'] });
+    expect(res.results.map((r) => r.found)).to.deep.equal([true, true, false]);
+  });
+
+  it('refuses a GetMany of a million keys, naming max_batch_keys', async () => {
+    const keys = Array.from({ length: 1_000_000 }, (_, i) => `k${i}`);
+    const err = await statusOf(c.cache('GetMany', { keys }));
+    expect(grpc.status[err.code], err.details).to.equal('RESOURCE_EXHAUSTED');
+    expect(err.details).to.equal('GetMany asks for 1000000 keys; limits.max_batch_keys is 4096');
+  });
+
+  it('refuses a SetMany past max_batch_keys the same way', async () => {
+    const items = Array.from({ length: 4097 }, (_, i) => ({ key: `s${i}`, value: Buffer.from('v') }));
+    const err = await statusOf(c.cache('SetMany', { items }));
+    expect(grpc.status[err.code], err.details).to.equal('RESOURCE_EXHAUSTED');
+    expect(err.details).to.equal('SetMany asks for 4097 items; limits.max_batch_keys is 4096');
+  });
+
+  it('answers a PipelinePacked frame of a million ops with one small frame-level refusal', async () => {
+    const ops = new Array<unknown>(1_000_000).fill([0, 'k', 0]);
+    const { bytes, reply } = await packedReply(t.address('n1'), ops);
+    expect(bytes, 'reply bytes').to.be.below(10_000);
+    expect(reply[0]).to.equal(1);
+    expect(reply.slice(2)).to.deep.equal([
+      [Code.RESOURCE_EXHAUSTED, 'frame asks for 1000000 operations; limits.max_batch_keys is 4096', ''],
+    ]);
+  });
+
+  it('refuses a packed frame of gets past max_reply_bytes whole, and keeps the outcome of its writes', async () => {
+    const gets = new Array<unknown>(600).fill([0, 'big', 0]); // 600 x 64 KiB = 37.5 MiB
+    const refused = await packedReply(t.address('n1'), gets);
+    expect(refused.bytes, 'reply bytes').to.be.below(10_000);
+    expect(refused.reply.slice(2)).to.have.length(1);
+    expect((refused.reply[2] as unknown[])[0]).to.equal(Code.RESOURCE_EXHAUSTED);
+    expect((refused.reply[2] as unknown[])[1]).to.match(/limits.max_reply_bytes, 33554432 bytes/);
+
+    const mixed = await packedReply(t.address('n1'), [[1, 'written', Buffer.from('w'), 0, 0, 0, 0], ...gets]);
+    const results = mixed.reply.slice(2) as unknown[][];
+    expect(results).to.have.length(601);
+    expect(results[0]!.slice(0, 2), 'the set ran: its outcome is kept').to.deep.equal([0, true]);
+    expect(new Set(results.slice(1).map((r) => r[0]))).to.deep.equal(new Set([Code.RESOURCE_EXHAUSTED]));
+  });
+
+  it("gives each call of an SDK frame refused whole that frame's refusal", async () => {
+    const conn = new PackedConnection({ address: t.address('n1'), maxOpsPerFrame: 5000 });
+    try {
+      const deadline = Date.now() + 60_000;
+      const results = await Promise.all(
+        Array.from({ length: 5000 }, (_, i) => conn.send([0, `sdk-${i}`, 0], deadline)),
+      );
+      expect(conn.framesSent).to.equal(1);
+      expect(new Set(results.map((r) => `${r[0]} ${r[1]}`))).to.deep.equal(
+        new Set([`${Code.RESOURCE_EXHAUSTED} frame asks for 5000 operations; limits.max_batch_keys is 4096`]),
+      );
+    } finally {
+      conn.close();
+    }
+  });
+
+  it('answers a Watch whose prefix is longer than max_key_bytes with INVALID_ARGUMENT', async () => {
+    const { Cache } = loadServices();
+    const client = new Cache(t.address('n1'), grpc.credentials.createInsecure());
+    try {
+      const status = await new Promise<grpc.StatusObject>((resolve) => {
+        const call = (
+          client as unknown as {
+            Watch(req: object, opts: grpc.CallOptions): grpc.ClientReadableStream<unknown>;
+          }
+        ).Watch({ prefix: 'p'.repeat(2000) }, { deadline: Date.now() + 60_000 });
+        call.on('status', resolve);
+        call.on('error', () => undefined); // the status says it all
+      });
+      expect(grpc.status[status.code], status.details).to.equal('INVALID_ARGUMENT');
+      expect(status.details).to.equal('prefix is 2000 bytes; limits.max_key_bytes is 1024');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('counts each refusal in ringcache_limit_refusals_total{limit}, and warns once', async () => {
+    const before = {
+      batch: await refusals(t, 'n1', 'max_batch_keys'),
+      reply: await refusals(t, 'n1', 'max_reply_bytes'),
+    };
+    expect(before.batch).to.be.at.least(1);
+    const keys = Array.from({ length: 5000 }, (_, i) => `m${i}`);
+    await statusOf(c.cache('GetMany', { keys }));
+    await statusOf(c.cache('GetMany', { keys }));
+    await statusOf(c.cache('GetMany', { keys: new Array<string>(1000).fill('big') }));
+    expect(await refusals(t, 'n1', 'max_batch_keys')).to.equal(before.batch + 2);
+    expect(await refusals(t, 'n1', 'max_reply_bytes')).to.equal(before.reply + 1);
+    expect(await refusals(t, 'n1', 'max_key_bytes')).to.equal(1);
+    expect(await refusals(t, 'n2', 'max_batch_keys')).to.equal(0);
+    const warnings = (t.logs.get('n1') ?? []).filter((l) => l.includes('requests refused whole'));
+    expect(
+      warnings.filter((l) => l.includes('"max_batch_keys"')),
+      warnings.join('\n'),
+    ).to.have.length(1);
+    expect(warnings.join('\n')).not.to.match(/m4999|big/);
+  });
+});

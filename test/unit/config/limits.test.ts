@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { isRingCacheError } from '../../../src/errors';
+import { generateLocalConfig } from '../../../src/config/generate';
+import { DEFAULT_LIMITS } from '../../../src/config/defaults';
+import { parseConfig } from '../../../src/config/load';
+
+const NODES = `nodes:
+  - { id: n1, address: 127.0.0.1:7401, http: 127.0.0.1:9401 }
+`;
+const MiB = 1024 * 1024;
+
+/** The CONFIG_INVALID message parseConfig throws for `limits`. */
+function problems(limits: string): string {
+  try {
+    parseConfig(`limits:\n${limits}\n${NODES}`, 'cluster.yml');
+  } catch (err) {
+    expect(isRingCacheError(err, 'CONFIG_INVALID'), String(err)).to.be.true;
+    return (err as Error).message;
+  }
+  throw new Error('expected CONFIG_INVALID');
+}
+
+describe('limits.max_reply_bytes and limits.max_batch_keys', () => {
+  it('are 32 MiB and 4096 when left out', () => {
+    const { limits } = parseConfig(NODES, 'cluster.yml');
+    expect(limits.maxReplyBytes).to.equal(32 * MiB);
+    expect(limits.maxBatchKeys).to.equal(4096);
+  });
+
+  it('read a size and a whole number', () => {
+    const { limits } = parseConfig(`limits: { max_reply_bytes: 48mb, max_batch_keys: 100 }\n${NODES}`, 'c');
+    expect(limits.maxReplyBytes).to.equal(48 * MiB);
+    expect(limits.maxBatchKeys).to.equal(100);
+  });
+
+  it('default max_reply_bytes to max_value_bytes when that is larger, so one value always fits', () => {
+    const { limits } = parseConfig(
+      `limits: { max_value_bytes: 40mb, max_memory: 1gb }\n${NODES}`,
+      'cluster.yml',
+    );
+    expect(limits.maxReplyBytes).to.equal(40 * MiB);
+  });
+
+  it('refuse a max_reply_bytes past 56 MiB: gRPC caps a message at 64 MiB', () => {
+    expect(problems('  max_reply_bytes: 64mb')).to.equal(
+      'cluster.yml:2: limits.max_reply_bytes: 67108864 is out of range; expected a whole number 1..58720256',
+    );
+  });
+
+  it('refuse a max_reply_bytes smaller than max_value_bytes', () => {
+    expect(problems('  max_value_bytes: 2mb\n  max_reply_bytes: 1mb')).to.equal(
+      'cluster.yml:3: limits.max_reply_bytes: 1048576 is smaller than max_value_bytes 2097152; a get of the largest value must fit in a reply',
+    );
+  });
+
+  it('refuse a max_batch_keys of 0, past 100000, or not whole', () => {
+    expect(problems('  max_batch_keys: 0')).to.equal(
+      'cluster.yml:2: limits.max_batch_keys: 0 is out of range; expected a whole number 1..100000',
+    );
+    expect(problems('  max_batch_keys: 1000000')).to.equal(
+      'cluster.yml:2: limits.max_batch_keys: 1000000 is out of range; expected a whole number 1..100000',
+    );
+    expect(problems('  max_batch_keys: 10kb')).to.equal(
+      'cluster.yml:2: limits.max_batch_keys: expected a whole number, got "10kb"',
+    );
+  });
+
+  it('name a misspelt field', () => {
+    expect(problems('  max_reply_byte: 1mb')).to.match(/limits\.max_reply_byte: unknown field; did you mean/);
+  });
+
+  it('are checked the same in a generated config', () => {
+    expect(() =>
+      generateLocalConfig({ nodes: 1, base: { limits: { ...DEFAULT_LIMITS, maxBatchKeys: 0 } } }),
+    ).to.throw(/<generated>: limits.max_batch_keys: 0 is out of range; expected a whole number 1..100000/);
+    expect(generateLocalConfig({ nodes: 1 }).limits).to.include({
+      maxReplyBytes: 32 * MiB,
+      maxBatchKeys: 4096,
+    });
+  });
+});
