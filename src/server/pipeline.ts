@@ -72,6 +72,12 @@ interface FrameFormat<Req, Op, Result, Res> {
   isRead(op: Op | undefined): boolean;
   /** Bytes of value a result carries (a found get's): counted against max_reply_bytes. */
   valueBytes(result: Result): number;
+  /**
+   * Whether max_reply_bytes bounds a frame's reply. Not for the packed flavour: the SDK fills its
+   * frames with up to 256 concurrent calls of any size (256 gets of 1 MiB values must not fail
+   * together), its replies leave in parts of PACKED_PART_BYTES, and max_batch_keys bounds its frames.
+   */
+  readonly boundsReply: boolean;
   /** The reply's messages: one, or for the packed flavour parts when its values are large (packReply). */
   encode(results: Result[], frameId: number, epoch: number): Res[];
 }
@@ -98,6 +104,7 @@ function protobufFormat(
     }),
     refused: (op, index, refusal) => ({ id: op?.id ?? index, code: refusal.code, message: refusal.message }),
     isRead: (op) => op?.op === 'get',
+    boundsReply: true,
     valueBytes: (r) => r.get?.value?.length ?? 0,
     encode: (results, frameId, epoch) => [{ results, frameId, epoch }],
   };
@@ -154,6 +161,7 @@ function packedFormat(
     invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
     refused: (_op, _index, refusal) => [refusal.code, refusal.message, ''],
     isRead: (p) => p?.[0] === 0,
+    boundsReply: false,
     valueBytes: valueBytesOf,
     encode: (results, frameId, epoch) => packReply(frameId, epoch, results),
   };
@@ -279,7 +287,7 @@ export class PipelineStreams {
     const nowMs = Date.now();
     const timeoutMs = Math.min(frame.timeoutMs || this.#deps.defaultTimeoutMs, this.#deps.defaultTimeoutMs);
     const ctx: FrameContext = { forwarded, deadlineMs: nowMs + timeoutMs, nowMs };
-    const budget = new ReplyBudget(limits.maxReplyBytes);
+    const budget = new ReplyBudget(format.boundsReply ? limits.maxReplyBytes : Number.POSITIVE_INFINITY);
     const counted = (r: unknown) => {
       budget.add(format.valueBytes(r));
       return r;
