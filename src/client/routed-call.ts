@@ -61,6 +61,8 @@ export class RoutedCall<O extends PackedOp, T> {
    * attempt elsewhere finds the key absent, yet this call did delete it.
    */
   #deletedEarlier = false;
+  /** Whether a replica was reached and missed its quorum: the call's error then says so. */
+  #quorumMissed = false;
 
   constructor(
     routes: CallRoutes,
@@ -136,6 +138,7 @@ export class RoutedCall<O extends PackedOp, T> {
       return;
     }
     if ((res as PackedFailure)[3] === true) this.#deletedEarlier = true;
+    if ((res as PackedFailure)[2] === 'QUORUM_NOT_MET') this.#quorumMissed = true;
     const failures = (this.#failures ??= new Map<string, { times: number; message: string }>());
     const f = failures.get(id);
     failures.set(id, { times: (f?.times ?? 0) + 1, message: String(res[1]) });
@@ -162,7 +165,14 @@ export class RoutedCall<O extends PackedOp, T> {
 
   #fail(left: number): void {
     this.#settled = true;
-    const code = left <= 0 && this.#timedOut ? 'DEADLINE_EXCEEDED' : 'UNAVAILABLE';
+    // The most telling cause: out of time, or replicas reached that could not reach enough others
+    // (a write at ALL with one replica frozen), else none reached at all.
+    const code =
+      left <= 0 && this.#timedOut
+        ? 'DEADLINE_EXCEEDED'
+        : this.#quorumMissed
+          ? 'QUORUM_NOT_MET'
+          : 'UNAVAILABLE';
     const tried = [...(this.#failures ?? [])]
       .map(([id, f]) => `${id} (${f.times}x): ${f.message}`)
       .join('; ');

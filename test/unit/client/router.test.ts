@@ -329,6 +329,24 @@ describe('Router', () => {
     r.router.close();
   });
 
+  it('fails QUORUM_NOT_MET, not UNAVAILABLE, when the replicas it reached missed their quorum', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    for (const id of [s.a, s.b, s.c]) s.fake.behaviour.set(id, 'hold');
+    const out = s.call([OpCode.set, 'some-key', Buffer.from('v'), 0, 0, 0, 3], 5000);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 3; i++) {
+        await s.clock.advance(0);
+        s.fake.sent
+          .at(-1)!
+          .answer([Code.UNAVAILABLE, 'acknowledged by 2 of the 3 replicas', 'QUORUM_NOT_MET']);
+      }
+      await s.clock.advance(200);
+    }
+    await s.clock.advance(1000);
+    expect(out.error?.code, out.error?.message).to.equal('QUORUM_NOT_MET');
+    s.router.close();
+  });
+
   it('asks no other replica for the last one of a round: it has nobody to move on to', async () => {
     const s = setup(['n1', 'n2'], 2);
     s.fake.behaviour.set(s.a, 'hold');
