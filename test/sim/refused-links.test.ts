@@ -58,6 +58,32 @@ describe('a peer whose channel refuses for a moment', function () {
     await stopAll(cluster);
   });
 
+  it("forwards an increment to the key's coordinator once its channel reconnects, never making another coordinate it", async () => {
+    const cluster = await started(3, 3, 2);
+    // N = 3 on 3 nodes: n1 coordinates every read-modify-write. n3 just started on a busy machine:
+    // its channel to n1 refuses for 2 s, while n1 serves. n2 must not coordinate n3's increment
+    // meanwhile: two coordinators of one key contend, and on a busy machine both then fail.
+    cluster.net.setFault('n3', 'n1', { dropRate: 0, extraDelayMs: 0, refuse: true });
+    cluster.time.after(2000, 'world', () => cluster.net.clearFault('n3', 'n1'));
+    let outcome: unknown = 'pending';
+    const op = {
+      kind: 'incr',
+      key: 'counter',
+      delta: 1,
+      initial: 0,
+      ttlMs: 0,
+      consistency: 'default',
+      requestId: 'r1',
+    } as const;
+    void Promise.resolve(
+      cluster.core('n3')!.execute(op, { forwarded: false, deadlineMs: cluster.time.now() + 10_000 }),
+    ).then((o) => (outcome = o));
+    await cluster.time.runUntil(cluster.time.now() + 4000);
+    expect(outcome).to.deep.include({ kind: 'incr', value: 1 });
+    expect((outcome as { version: { node: string } }).version.node, 'its coordinator').to.equal('n1');
+    await stopAll(cluster);
+  });
+
   it('orders a ring change whose proposal the other members refuse at first', async () => {
     const cluster = await started(3, 3, 2);
     refuseFor(cluster, 'n1', ['n2', 'n3']);

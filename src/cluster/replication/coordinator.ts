@@ -30,8 +30,11 @@ const NODE_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'SH
 
 /** A forward every replica refused is tried again after this pause, for at most FORWARD_RETRY_FOR_MS. */
 const FORWARD_RETRY_MS = 50;
-/** Longer than gRPC's reconnect backoff between peers (max 1 s, transport/pipeline-connection.ts). */
-const FORWARD_RETRY_FOR_MS = 1200;
+/**
+ * A few of gRPC's reconnect backoffs between peers (at most 1 s plus 20% jitter,
+ * transport/pipeline-connection.ts), with room for a busy machine's late timers.
+ */
+const FORWARD_RETRY_FOR_MS = 5000;
 
 export interface CoordinatorOptions {
   view: ClusterView;
@@ -177,20 +180,28 @@ export class Coordinator {
     return local.result;
   }
 
+  /**
+   * Sends `op` to a replica that serves it in place. Any alive replica will do for a set or delete;
+   * a read-modify-write goes only to its coordinator (the first alive replica), since the replica
+   * that serves a forwarded one coordinates it: sent on to a second one while the coordinator only
+   * refused at once, it would make two coordinators of one key contend.
+   */
   async #forward(op: Operation, preferenceList: readonly string[], deadlineMs: number): Promise<Outcome> {
-    const candidates = preferenceList.filter((id) => this.#view.isAlive(id));
-    if (candidates.length === 0) candidates.push(...preferenceList);
     const clock = this.#view.scheduler;
     const retryUntilMs = Math.min(deadlineMs, clock.now() + FORWARD_RETRY_FOR_MS);
+    const rmw = isReadModifyWrite(op);
     let last: RingCacheError | undefined;
     for (;;) {
-      for (const id of candidates) {
+      // Taken anew each time: a coordinator that died meanwhile gives way to the next replica.
+      const candidates = preferenceList.filter((id) => this.#view.isAlive(id));
+      if (candidates.length === 0) candidates.push(...preferenceList);
+      for (const id of rmw ? candidates.slice(0, 1) : candidates) {
         const outcome = await this.#view.transport.forward(id, op, deadlineMs);
         if (!(outcome instanceof RingCacheError) || !NODE_DOWN.has(outcome.code)) return outcome;
         last = outcome;
       }
-      // Every one refused at once: a peer channel still in reconnect backoff (right after the
-      // peers started) fails calls at once for up to a second. Nothing was applied: ask again.
+      // Refused at once: a peer channel in reconnect backoff (right after the peers started, or on
+      // a busy machine longer) fails calls at once while the peer serves. Nothing was applied.
       if (clock.now() + FORWARD_RETRY_MS >= retryUntilMs) break;
       await new Promise<void>((resume) => clock.setTimeout(resume, FORWARD_RETRY_MS));
     }
