@@ -1,7 +1,5 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { CLI_PATH } from '../../src/cli/local-cluster';
+import { runCli } from '../support/cli';
 import { freePorts } from '../support/ports';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { RingCacheError } from '../../src/errors';
@@ -104,26 +102,14 @@ describe('has, deleteMany and an admin flush (issue 14 §6)', function () {
 
 describe('ringcache flush and leave: a person’s mistakes', function () {
   this.timeout(30_000);
-  const run = promisify(execFile);
-
-  /** `ringcache <args>`: its exit code and output. */
-  const cli = (args: string[]) =>
-    run(process.execPath, [CLI_PATH, ...args]).then(
-      ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({
-        code: e.code,
-        output: e.stdout + e.stderr,
-      }),
-    );
-
   it('say what to do in one line, with no stack trace', async () => {
-    const noYes = await cli(['flush', '--prefix', 'x:']);
+    const noYes = await runCli(['flush', '--prefix', 'x:']);
     expect(noYes.code, noYes.output).to.equal(2);
     expect(noYes.output).to.match(
       /^ringcache: flush deletes every key starting with 'x:'.*run it again with --yes\n$/,
     );
     const [port] = await freePorts(1);
-    const unreachable = await cli(['leave', 'n9', '--addr', `127.0.0.1:${port}`]);
+    const unreachable = await runCli(['leave', 'n9', '--addr', `127.0.0.1:${port}`]);
     expect(unreachable.code, unreachable.output).to.equal(1);
     expect(unreachable.output.trim().split('\n'), unreachable.output).to.have.lengthOf(1);
     expect(unreachable.output).to.not.match(/\n\s+at /);

@@ -11,8 +11,8 @@ import type { ClusterConfig } from '../../src/config/types';
 import { RingCache } from '../../src/index';
 import type { TopologyResponseMsg } from '../../src/proto/messages';
 import { GrpcPeerTransport } from '../../src/server/grpc-peer-transport';
+import { runCli, startCli, twoNodeConfigFile } from '../support/cli';
 import { TestCluster, testConfig, until } from '../support/cluster';
-import { freePorts } from '../support/ports';
 
 async function expectUnauthenticated(what: string, p: Promise<unknown>): Promise<void> {
   const err = await p.then(
@@ -176,63 +176,23 @@ describe('ringcache up (npm start) with no secret configured', function () {
   before(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'up-secret-'))));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** `ringcache <args>` without any secret in its environment, plus `env`; its exit code and output. */
-  async function cli(
-    args: string[],
-    env: Record<string, string> = {},
-  ): Promise<{ code: number | null; output: string }> {
-    const clean = { ...process.env };
-    delete clean.RINGCACHE_CLUSTER_TOKEN;
-    delete clean.RINGCACHE_CLUSTER_TOKEN_FILE;
-    const child = spawn(process.execPath, [CLI_PATH, ...args], {
-      env: { ...clean, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
-    const [code] = (await once(child, 'close')) as [number | null];
-    return { code, output };
-  }
-
   it('makes a secret only this user can read, says how to use it, and removes it at the stop', async () => {
-    const [p1, h1, p2, h2] = await freePorts(4);
-    const file = path.join(dir, 'cluster.yml');
-    writeFileSync(
-      file,
-      [
-        'cluster:',
-        '  name: up-secret',
-        '  replication: { factor: 2, write_quorum: 2, read_quorum: 1 }',
-        'nodes:',
-        `  - { id: n1, address: 127.0.0.1:${p1}, http: 127.0.0.1:${h1} }`,
-        `  - { id: n2, address: 127.0.0.1:${p2}, http: 127.0.0.1:${h2} }`,
-        '',
-      ].join('\n'),
-    );
-    const clean = { ...process.env };
-    delete clean.RINGCACHE_CLUSTER_TOKEN;
-    delete clean.RINGCACHE_CLUSTER_TOKEN_FILE;
-    const up = spawn(process.execPath, [CLI_PATH, 'up', '--config', file], {
-      env: { ...clean, RINGCACHE_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    up.stdout.on('data', (b: Buffer) => (output += b.toString()));
-    up.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    const { file, port } = await twoNodeConfigFile(dir, 'up-secret');
+    const started = startCli(['up', '--config', file], { RINGCACHE_LOG_LEVEL: 'warn' });
+    const up = started.process;
     const closed = once(up, 'close');
     try {
       const tokenFile: string = await until(
         'up to print the secret file',
-        () => /export RINGCACHE_CLUSTER_TOKEN_FILE=(\S+)/.exec(output)?.[1] ?? '',
+        () => /export RINGCACHE_CLUSTER_TOKEN_FILE=(\S+)/.exec(started.output())?.[1] ?? '',
         30_000,
       );
       expect(statSync(tokenFile).mode & 0o077, 'file mode: nobody but its owner').to.equal(0);
-      const flush = ['flush', '--prefix', 'x:', '--yes', '--addr', `127.0.0.1:${p1}`];
-      const refused = await cli(flush);
+      const flush = ['flush', '--prefix', 'x:', '--yes', '--addr', `127.0.0.1:${port}`];
+      const refused = await runCli(flush);
       expect(refused.code, refused.output).to.not.equal(0);
       expect(refused.output).to.match(/RINGCACHE_CLUSTER_TOKEN/);
-      const allowed = await cli(flush, { RINGCACHE_CLUSTER_TOKEN_FILE: tokenFile });
+      const allowed = await runCli(flush, { RINGCACHE_CLUSTER_TOKEN_FILE: tokenFile });
       expect(allowed.code, allowed.output).to.equal(0);
       up.kill('SIGINT');
       await closed;

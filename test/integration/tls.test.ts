@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,9 +13,8 @@ import { MemberStateWire, type TopologyResponseMsg } from '../../src/proto/messa
 import { UnaryClient } from '../../src/cli/unary-client';
 import { GrpcPeerTransport } from '../../src/server/grpc-peer-transport';
 import type { TlsOptions } from '../../src/transport/tls';
+import { runCli, startCli, twoNodeConfigFile } from '../support/cli';
 import { TestCluster, until } from '../support/cluster';
-import { freePorts } from '../support/ports';
-import { CLI_PATH } from '../../src/cli/local-cluster';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BUF = path.join(ROOT, 'node_modules/.bin/buf');
@@ -222,58 +221,27 @@ describe('ringcache up --tls (npm start -- --tls)', function () {
   before(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'up-tls-'))));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** `ringcache <args>`; its exit code and output. */
-  async function cli(args: string[]): Promise<{ code: number; output: string }> {
-    return run(process.execPath, [CLI_PATH, ...args]).then(
-      ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
-      (e: { code: number; stdout: string; stderr: string }) => ({
-        code: e.code,
-        output: e.stdout + e.stderr,
-      }),
-    );
-  }
-
   it('makes a local CA on first use, serves over mTLS, and prints the flags that reach it', async () => {
-    const [p1, h1, p2, h2] = await freePorts(4);
-    const file = path.join(dir, 'cluster.yml');
-    writeFileSync(
-      file,
-      [
-        'cluster:',
-        '  name: up-tls',
-        '  replication: { factor: 2, write_quorum: 2, read_quorum: 1 }',
-        'nodes:',
-        `  - { id: n1, address: 127.0.0.1:${p1}, http: 127.0.0.1:${h1} }`,
-        `  - { id: n2, address: 127.0.0.1:${p2}, http: 127.0.0.1:${h2} }`,
-        '',
-      ].join('\n'),
-    );
-    const up = spawn(
-      process.execPath,
-      [CLI_PATH, 'up', '--config', file, '--tls', '--tls-dir', path.join(dir, 'tls')],
-      {
-        env: { ...process.env, RINGCACHE_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    up.stdout.on('data', (b: Buffer) => (output += b.toString()));
-    up.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    const { file, port } = await twoNodeConfigFile(dir, 'up-tls');
+    const started = startCli(['up', '--config', file, '--tls', '--tls-dir', path.join(dir, 'tls')], {
+      RINGCACHE_LOG_LEVEL: 'warn',
+    });
+    const up = started.process;
     const closed = once(up, 'close');
     try {
       const flags = await until(
         'up to print how to reach it',
-        () => / --tls-ca (\S+) --tls-cert (\S+) --tls-key (\S+)/.exec(output)?.slice(1) ?? '',
+        () => / --tls-ca (\S+) --tls-cert (\S+) --tls-key (\S+)/.exec(started.output())?.slice(1) ?? '',
         60_000,
       );
       const tlsArgs = ['--tls-ca', flags[0]!, '--tls-cert', flags[1]!, '--tls-key', flags[2]!];
-      const addr = ['--addr', `127.0.0.1:${p2}`];
-      const set = await cli(['set', 'greeting', 'hello', ...addr, ...tlsArgs]);
+      const addr = ['--addr', `127.0.0.1:${port}`];
+      const set = await runCli(['set', 'greeting', 'hello', ...addr, ...tlsArgs]);
       expect(set.code, set.output).to.equal(0);
-      const get = await cli(['get', 'greeting', ...addr, ...tlsArgs]);
+      const get = await runCli(['get', 'greeting', ...addr, ...tlsArgs]);
       expect(get, get.output).to.deep.include({ code: 0 });
       expect(get.output.trim()).to.equal('hello');
-      const plain = await cli(['get', 'greeting', ...addr]);
+      const plain = await runCli(['get', 'greeting', ...addr]);
       expect(plain.code, plain.output).to.equal(1);
       expect(plain.output).to.match(/^error: /);
       up.kill('SIGINT');
