@@ -58,7 +58,7 @@ export async function runUp(plain: ClusterConfig, opts: { tlsDir?: string } = {}
     void cluster.stop().then((exits) => {
       for (const e of exits)
         process.stdout.write(`  ${e.id} ${e.code === 0 ? 'stopped' : describeExit(e)}\n`);
-      if (tokenFile) rmSync(path.dirname(tokenFile), { recursive: true, force: true });
+      removeSecret(tokenFile);
       process.exit(0);
     });
   };
@@ -72,7 +72,7 @@ export async function runUp(plain: ClusterConfig, opts: { tlsDir?: string } = {}
   try {
     await cluster.start();
   } catch (err) {
-    if (tokenFile) rmSync(path.dirname(tokenFile), { recursive: true, force: true });
+    removeSecret(tokenFile);
     throw err;
   }
   const shares = ringSharePercents(config, 1);
@@ -102,6 +102,11 @@ export async function runUp(plain: ClusterConfig, opts: { tlsDir?: string } = {}
         `  export ${CLUSTER_TOKEN_FILE_ENV}=${tokenFile}\n`,
     );
   }
+}
+
+/** Removes the directory writeSecret made, when it made one. */
+function removeSecret(file: string | undefined): void {
+  if (file) rmSync(path.dirname(file), { recursive: true, force: true });
 }
 
 /** Writes `token` to a file in a new directory only this user can enter; returns the file's path. */

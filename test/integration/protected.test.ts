@@ -1,11 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI_PATH, CONFIG_ENV, READY_LINE } from '../../src/cli/local-cluster';
+import { CONFIG_ENV, READY_LINE } from '../../src/cli/local-cluster';
 import { UnaryClient } from '../../src/cli/unary-client';
 import type { ClusterConfig } from '../../src/config/types';
 import { RingCache } from '../../src/index';
@@ -128,25 +127,20 @@ describe('a node started on its own on an address the network can reach', functi
   async function runNode(
     env: Record<string, string>,
   ): Promise<{ served: boolean; code: number | null; output: string }> {
-    const clean = { ...process.env };
-    delete clean.RINGCACHE_CLUSTER_TOKEN;
-    delete clean.RINGCACHE_CLUSTER_TOKEN_FILE;
-    const child = spawn(process.execPath, [CLI_PATH, 'node', '--id', 'n1'], {
-      env: { ...clean, ...env, [CONFIG_ENV]: JSON.stringify(config), RINGCACHE_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const node = startCli(['node', '--id', 'n1'], {
+      ...env,
+      [CONFIG_ENV]: JSON.stringify(config),
+      RINGCACHE_LOG_LEVEL: 'warn',
     });
-    let output = '';
     let served = false;
-    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
-    child.stdout.on('data', (b: Buffer) => {
-      output += b.toString();
-      if (!served && output.includes(`${READY_LINE} n1 `)) {
+    node.process.stdout!.on('data', () => {
+      if (!served && node.output().includes(`${READY_LINE} n1 `)) {
         served = true;
-        child.kill('SIGTERM');
+        node.process.kill('SIGTERM');
       }
     });
-    const [code] = (await once(child, 'close')) as [number | null];
-    return { served, code, output };
+    const [code] = (await once(node.process, 'close')) as [number | null];
+    return { served, code, output: node.output() };
   }
 
   it('refuses to start without a secret, saying what to set', async () => {

@@ -9,6 +9,22 @@ import { SimCluster } from './sim-cluster';
  * not fail for it. CI saw both: a setMany at ALL right after start answered QUORUM_NOT_MET
  * ("unreachable: n3"), and a concurrent join was refused for want of a majority.
  */
+/** `op` run on node `id` (a deadline `deadlineMs` ahead), and what it came to after `forMs` of virtual time. */
+async function outcomeOf(
+  cluster: SimCluster,
+  id: string,
+  op: Operation,
+  ctx: { forwarded: boolean; deadlineMs: number; forMs: number },
+): Promise<unknown> {
+  let outcome: unknown = 'pending';
+  const deadlineMs = cluster.time.now() + ctx.deadlineMs;
+  void Promise.resolve(cluster.core(id)!.execute(op, { forwarded: ctx.forwarded, deadlineMs })).then(
+    (o) => (outcome = o),
+  );
+  await cluster.time.runUntil(cluster.time.now() + ctx.forMs);
+  return outcome;
+}
+
 describe('a peer whose channel refuses for a moment', function () {
   this.timeout(30_000);
 
@@ -36,9 +52,7 @@ describe('a peer whose channel refuses for a moment', function () {
 
   it('acknowledges a write at ALL once the refusing replica is reached, without a hint', async () => {
     const cluster = await started(3, 3, 2);
-    const n1 = cluster.core('n1')!;
     refuseFor(cluster, 'n1', ['n2', 'n3']);
-    let outcome: unknown = 'pending';
     const op = {
       kind: 'set',
       key: 'k',
@@ -48,10 +62,7 @@ describe('a peer whose channel refuses for a moment', function () {
       mode: 'always',
       consistency: 'all',
     } as const;
-    void Promise.resolve(n1.execute(op, { forwarded: false, deadlineMs: cluster.time.now() + 5000 })).then(
-      (o) => (outcome = o),
-    );
-    await cluster.time.runUntil(cluster.time.now() + 2000);
+    const outcome = await outcomeOf(cluster, 'n1', op, { forwarded: false, deadlineMs: 5000, forMs: 2000 });
     expect(outcome).to.deep.include({ kind: 'set', stored: true });
     for (const id of ['n2', 'n3'])
       expect(cluster.core(id)!.store.readRecord('k')?.value.toString(), id).to.equal('v');
@@ -65,7 +76,6 @@ describe('a peer whose channel refuses for a moment', function () {
     // meanwhile: two coordinators of one key contend, and on a busy machine both then fail.
     cluster.net.setFault('n3', 'n1', { dropRate: 0, extraDelayMs: 0, refuse: true });
     cluster.time.after(2000, 'world', () => cluster.net.clearFault('n3', 'n1'));
-    let outcome: unknown = 'pending';
     const op = {
       kind: 'incr',
       key: 'counter',
@@ -75,10 +85,7 @@ describe('a peer whose channel refuses for a moment', function () {
       consistency: 'default',
       requestId: 'r1',
     } as const;
-    void Promise.resolve(
-      cluster.core('n3')!.execute(op, { forwarded: false, deadlineMs: cluster.time.now() + 10_000 }),
-    ).then((o) => (outcome = o));
-    await cluster.time.runUntil(cluster.time.now() + 4000);
+    const outcome = await outcomeOf(cluster, 'n3', op, { forwarded: false, deadlineMs: 10_000, forMs: 4000 });
     expect(outcome).to.deep.include({ kind: 'incr', value: 1 });
     expect((outcome as { version: { node: string } }).version.node, 'its coordinator').to.equal('n1');
     await stopAll(cluster);
@@ -102,15 +109,8 @@ describe('a delete that its coordinator applied but whose quorum was missed', fu
     const cluster = new SimCluster({ seed: 22, nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 });
     cluster.startAll();
     await cluster.time.runUntil(cluster.time.now() + 1000);
-    const n1 = cluster.core('n1')!;
-    const run = async (op: Operation): Promise<unknown> => {
-      let outcome: unknown = 'pending';
-      void Promise.resolve(n1.execute(op, { forwarded: true, deadlineMs: cluster.time.now() + 3000 })).then(
-        (o) => (outcome = o),
-      );
-      await cluster.time.runUntil(cluster.time.now() + 4000);
-      return outcome;
-    };
+    const run = (op: Operation) =>
+      outcomeOf(cluster, 'n1', op, { forwarded: true, deadlineMs: 3000, forMs: 4000 });
     const set = {
       kind: 'set',
       key: 'k',

@@ -5,6 +5,7 @@ import type { StoredValue } from '../../store/types';
 import { checkKey } from '../../store/validation';
 import type { ClusterView } from '../cluster-view';
 import type { HintStore } from '../recovery/hints';
+import { RETRY_UNAVAILABLE_MS } from './ask-replica';
 import { applyLocal } from './local-ops';
 import {
   isReadModifyWrite,
@@ -28,8 +29,6 @@ import type { RequestLog } from './request-log';
  */
 const NODE_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'SHUTTING_DOWN']);
 
-/** A forward every replica refused is tried again after this pause, for at most FORWARD_RETRY_FOR_MS. */
-const FORWARD_RETRY_MS = 50;
 /**
  * A few of gRPC's reconnect backoffs between peers (at most 1 s plus 20% jitter,
  * transport/pipeline-connection.ts), with room for a busy machine's late timers.
@@ -202,8 +201,8 @@ export class Coordinator {
       }
       // Refused at once: a peer channel in reconnect backoff (right after the peers started, or on
       // a busy machine longer) fails calls at once while the peer serves. Nothing was applied.
-      if (clock.now() + FORWARD_RETRY_MS >= retryUntilMs) break;
-      await new Promise<void>((resume) => clock.setTimeout(resume, FORWARD_RETRY_MS));
+      if (clock.now() + RETRY_UNAVAILABLE_MS >= retryUntilMs) break;
+      await new Promise<void>((resume) => clock.setTimeout(resume, RETRY_UNAVAILABLE_MS));
     }
     return new RingCacheError(
       'UNAVAILABLE',
