@@ -3,8 +3,11 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../observability/logger';
 
 /**
- * The node's HTTP side: GET /metrics (Prometheus text format) and GET /healthz (200 while serving,
- * 503 while starting or draining), for scrapers and load balancers that do not speak gRPC.
+ * The node's HTTP side, for scrapers, probes and load balancers that do not speak gRPC: GET /metrics
+ * (Prometheus text format), GET /healthz (readiness: 200 while serving, 503 while starting, catching
+ * up or draining) and GET /livez (liveness: 200 whenever the process can answer at all). A liveness
+ * probe must be /livez: a node catching up a few GiB from its peers is not serving for minutes, and
+ * restarting it for that would start its catch-up over, again and again.
  */
 export async function startHttp(opts: {
   host: string;
@@ -32,7 +35,13 @@ export async function startHttp(opts: {
       res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'SERVING\n' : 'NOT_SERVING\n');
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics or GET /healthz\n');
+    if (req.method === 'GET' && req.url === '/livez') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ALIVE\n');
+      return;
+    }
+    res
+      .writeHead(404, { 'content-type': 'text/plain' })
+      .end('not found: try GET /metrics, GET /healthz or GET /livez\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

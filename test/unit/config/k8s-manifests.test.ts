@@ -20,6 +20,9 @@ interface StatefulSet extends Manifest {
       spec: {
         containers: Container[];
         securityContext?: { runAsNonRoot?: boolean };
+        affinity?: {
+          podAntiAffinity?: { preferredDuringSchedulingIgnoredDuringExecution?: AntiAffinityTerm[] };
+        };
         volumes: { name: string; secret?: { secretName: string } }[];
       };
     };
@@ -31,7 +34,12 @@ interface Container {
   securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
   readinessProbe: { grpc: { port: number } };
   livenessProbe: { httpGet: { path: string; port: number } };
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
   volumeMounts: { name: string; mountPath: string }[];
+}
+interface AntiAffinityTerm {
+  weight: number;
+  podAffinityTerm: { topologyKey: string; labelSelector: { matchLabels: Labels } };
 }
 interface Service extends Manifest {
   spec: { clusterIP: string; publishNotReadyAddresses: boolean; selector: Labels };
@@ -67,20 +75,22 @@ describe('deploy/k8s manifests (issue 13 §6)', () => {
     const pods = Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.metadata.name}-${i}`);
     expect(config.nodes.map((n) => n.id)).to.deep.equal(pods);
     for (const node of config.nodes) {
-      expect(node.host).to.equal(`${node.id}.${service.metadata.name}.default.svc.cluster.local`);
+      // Relative to the pod's own namespace (its DNS search path): no namespace is written anywhere.
+      expect(node.host).to.equal(`${node.id}.${service.metadata.name}`);
       expect(node.listen?.host).to.equal('0.0.0.0');
       expect(node.httpListen?.host).to.equal('0.0.0.0');
     }
     expect(sts.spec.serviceName).to.equal(service.metadata.name);
   });
 
-  it('take the node id from the pod name, probe readiness by gRPC health and liveness by /healthz', () => {
+  it('take the node id from the pod name, probe readiness by gRPC health and liveness by /livez', () => {
     const sts = one<StatefulSet>('StatefulSet');
     const container = sts.spec.template.spec.containers[0]!;
     const env = container.env.find((e) => e.name === 'RINGCACHE_NODE_ID');
     expect(env?.valueFrom?.fieldRef.fieldPath).to.equal('metadata.name');
     expect(container.readinessProbe.grpc.port).to.equal(7401);
-    expect(container.livenessProbe.httpGet).to.deep.equal({ path: '/healthz', port: 9401 });
+    // /healthz is readiness (503 while catching up): as liveness it would kill a node catching up.
+    expect(container.livenessProbe.httpGet).to.deep.equal({ path: '/livez', port: 9401 });
     expect(container.volumeMounts[0]?.mountPath).to.equal('/etc/ringcache');
     expect(container.args).to.deep.equal(['node', '--config', '/etc/ringcache/cluster.yml']);
   });
@@ -110,5 +120,21 @@ describe('deploy/k8s manifests (issue 13 §6)', () => {
     expect(pod.securityContext?.runAsNonRoot).to.equal(true);
     expect(node.securityContext?.readOnlyRootFilesystem).to.equal(true);
     expect(node.securityContext?.allowPrivilegeEscalation).to.equal(false);
+  });
+
+  it('spread pods over machines, and size memory as README "Sizing memory" says for max_memory', () => {
+    const sts = one<StatefulSet>('StatefulSet');
+    const terms =
+      sts.spec.template.spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution;
+    expect(terms?.[0]?.podAffinityTerm.topologyKey).to.equal('kubernetes.io/hostname');
+    expect(terms?.[0]?.podAffinityTerm.labelSelector.matchLabels).to.deep.equal(
+      sts.spec.selector.matchLabels,
+    );
+    const config = parseConfig(one<ConfigMap>('ConfigMap').data['cluster.yml']!, 'configmap.yaml');
+    const mib = Math.ceil((config.limits.maxMemoryBytes * 1.3) / 2 ** 20 + 100);
+    const { requests, limits } = sts.spec.template.spec.containers[0]!.resources;
+    expect(limits.memory).to.equal(`${mib}Mi`);
+    expect(requests.memory).to.equal(limits.memory);
+    expect(requests.cpu, 'a CPU request').to.be.a('string');
   });
 });
