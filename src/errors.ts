@@ -23,8 +23,13 @@ export type ErrorCode =
   | 'SHUTTING_DOWN'
   /** cluster.yml or a CLI option is wrong; the message names the file, line and field. */
   | 'CONFIG_INVALID'
-  /** A cluster-internal call without the cluster token (RINGCACHE_CLUSTER_TOKEN). */
+  /**
+   * No credential, or a wrong one: a cluster-internal call without the cluster token
+   * (RINGCACHE_CLUSTER_TOKEN), or a call to a cluster with users without a user's token.
+   */
   | 'UNAUTHENTICATED'
+  /** A known user asked for what its role does not allow; the message names the role needed. */
+  | 'PERMISSION_DENIED'
   /** A ring change (join, leave) kept losing to concurrent ones; ordering it again may succeed. */
   | 'ABORTED'
   /** Something we did not expect: a bug. */

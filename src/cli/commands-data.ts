@@ -13,6 +13,7 @@ import { parseDuration } from './duration';
 import { formatTable } from './table';
 import { tlsOf } from './tls-flags';
 import { UnaryClient } from './unary-client';
+import { userTokenFromEnv } from '../transport/user-token';
 
 const DEFAULT_ADDR = '127.0.0.1:7401';
 
@@ -30,7 +31,7 @@ async function withClient(
 ): Promise<void> {
   let client: UnaryClient;
   try {
-    client = new UnaryClient(addr, 5000, undefined, tlsOf(program));
+    client = new UnaryClient(addr, 5000, undefined, tlsOf(program), userTokenFromEnv());
   } catch (err) {
     process.stderr.write(`error: ${(err as Error).message}\n`);
     process.exitCode = 1;

@@ -5,6 +5,7 @@ import { generateLocalConfig } from '../config/generate';
 import type { ClusterConfig } from '../config/types';
 import { isRingCacheError, RingCacheError } from '../errors';
 import { UnaryClient } from './unary-client';
+import { userTokenFromEnv } from '../transport/user-token';
 import { Code, type TopologyResponseMsg } from '../proto/messages';
 import { createRootLogger } from '../observability/logger';
 import { ringSharePercents } from './ring-shares';
@@ -198,7 +199,7 @@ program
   .description('remove node ID from the ring; its keys move to their new owners (then stop the node)')
   .option('--addr <host:port>', 'any member of the cluster', '127.0.0.1:7401')
   .action((id: string, o: { addr: string }) => {
-    const client = new UnaryClient(o.addr, 5000, clusterToken(), tlsOf(program));
+    const client = new UnaryClient(o.addr, 5000, clusterToken(), tlsOf(program), userTokenFromEnv());
     client
       .cluster<{ epoch: number; members: { id: string }[] }>('Leave', { id })
       .then((t) => process.stdout.write(`ring epoch ${t.epoch}: ${t.members.map((m) => m.id).join(', ')}\n`))
@@ -222,7 +223,7 @@ program
       );
       return;
     }
-    const client = new UnaryClient(o.addr, 30_000, clusterToken(), tlsOf(program));
+    const client = new UnaryClient(o.addr, 30_000, clusterToken(), tlsOf(program), userTokenFromEnv());
     client
       .cluster<{ keysDeleted: number; nodes: string[] }>('Flush', { prefix: o.prefix ?? '', confirm: true })
       .then((r) => process.stdout.write(`flushed ${r.keysDeleted} keys on ${r.nodes.join(', ')}\n`))

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load';
 import { withClusterToken } from '../transport/cluster-token';
+import { withUserToken } from '../transport/user-token';
 import { channelCredentials, withTls, type TlsOptions } from '../transport/tls';
 import { CHANNEL_OPTIONS } from '../transport/pipeline-connection';
 
@@ -19,11 +20,17 @@ export class UnaryClient {
 
   /**
    * `clusterToken`: sent with every call (membership changes need it when the cluster has one).
-   * `tls`: TLS to the node; plaintext when unset.
+   * `tls`: TLS to the node; plaintext when unset. `userToken`: a user's token (cluster.yml `auth`).
    */
-  constructor(address: string, timeoutMs = 5000, clusterToken?: string, tls?: TlsOptions) {
+  constructor(
+    address: string,
+    timeoutMs = 5000,
+    clusterToken?: string,
+    tls?: TlsOptions,
+    userToken?: string,
+  ) {
     const { Cache, Cluster } = loadServices();
-    const options = withTls(withClusterToken(CHANNEL_OPTIONS, clusterToken), tls);
+    const options = withTls(withUserToken(withClusterToken(CHANNEL_OPTIONS, clusterToken), userToken), tls);
     this.#cache = new Cache(address, channelCredentials(tls), options);
     this.#cluster = new Cluster(address, channelCredentials(tls), options);
     this.#timeoutMs = timeoutMs;

@@ -3,6 +3,7 @@ import { loadServices } from '../proto/load';
 import type { WatchEventMsg } from '../proto/messages';
 import { CHANNEL_OPTIONS } from '../transport/pipeline-connection';
 import { channelCredentials, withTls, type TlsOptions } from '../transport/tls';
+import { withUserToken } from '../transport/user-token';
 
 type CacheStub = grpc.Client & {
   Watch(req: { prefix: string }): grpc.ClientReadableStream<WatchEventMsg>;
@@ -25,6 +26,8 @@ export interface ChangeWatchHandlers {
   onLive(live: boolean): void;
   /** TLS to the nodes; plaintext when unset. */
   tls?: TlsOptions;
+  /** A user's token (cluster.yml `auth`), sent on every stream. */
+  token?: string;
 }
 
 /**
@@ -60,7 +63,7 @@ export class ChangeWatch {
       const stub = new Cache(
         address,
         channelCredentials(this.#handlers.tls),
-        withTls(CHANNEL_OPTIONS, this.#handlers.tls),
+        withTls(withUserToken(CHANNEL_OPTIONS, this.#handlers.token), this.#handlers.tls),
       ) as unknown as CacheStub;
       const w: Watched = { address, stub, stream: undefined, last: -1, timer: undefined, backoffMs: 100 };
       this.#nodes.set(id, w);

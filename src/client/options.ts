@@ -41,6 +41,13 @@ export interface RingCacheOptions {
    */
   clusterToken?: string;
   /**
+   * This client's user token, for a cluster whose cluster.yml lists users (`auth`): sent with every
+   * call as `authorization: Bearer <token>`, and the user's role decides what the client may do
+   * (PERMISSION_DENIED outside it). Default: from the file RINGCACHE_TOKEN_FILE names or from
+   * RINGCACHE_TOKEN. A cluster without users needs none.
+   */
+  token?: string;
+  /**
    * TLS to the nodes (a cluster whose cluster.yml has a `tls` section): `ca` checks the nodes'
    * certificates; `cert` and `key` are this client's, for nodes that require one
    * (`client_auth: require`); PEM text or bytes (`readFileSync('ca.pem')`). Plaintext when unset.

@@ -32,6 +32,7 @@ import { Router, unwrap } from './router';
 import { reconcileMaps, TopologyClient, type ClusterMap } from './topology-client';
 import { TopologyWatch } from './topology-watch';
 import { clusterTokenFromEnv } from '../transport/cluster-token';
+import { userTokenFromEnv } from '../transport/user-token';
 
 const consistencyWire: Record<Consistency, number> = {
   one: ConsistencyWire.ONE,
@@ -78,6 +79,7 @@ export class RingCache {
   readonly #tracer = new CallTracer(SDK_VERSION);
 
   private constructor(topology: TopologyClient, map: ClusterMap, opts: RingCacheOptions, seeds: string[]) {
+    const token = opts.token ?? userTokenFromEnv();
     this.#topology = topology;
     this.#timeoutMs = opts.timeoutMs ?? 2000;
     this.#consistency = opts.consistency ? consistencyWire[opts.consistency] : ConsistencyWire.DEFAULT;
@@ -90,6 +92,7 @@ export class RingCache {
         if (epoch > this.#router.map.epoch) void this.refreshTopology();
       },
       tls: opts.tls,
+      token,
     });
     this.#watch = new TopologyWatch(
       topology,
@@ -104,6 +107,7 @@ export class RingCache {
         onChange: (key) => near.invalidate(key),
         onLive: (live) => near.setLive(live),
         tls: opts.tls,
+        token,
       });
       this.#watchChanges(map);
     }
@@ -130,7 +134,8 @@ export class RingCache {
         `seeds must be a non-empty list of "host:port" strings, got ${JSON.stringify(opts.seeds)}`,
       );
     }
-    const topology = new TopologyClient(opts.clusterToken ?? clusterTokenFromEnv(), opts.tls);
+    const token = opts.token ?? userTokenFromEnv();
+    const topology = new TopologyClient(opts.clusterToken ?? clusterTokenFromEnv(), opts.tls, token);
     try {
       const map = await topology.fetch(opts.seeds, opts.timeoutMs ?? 2000);
       return new RingCache(topology, map, opts, opts.seeds);

@@ -28,6 +28,8 @@ export interface RouterOptions {
   clock?: RouterClock;
   /** TLS to the nodes; plaintext when unset. */
   tls?: TlsOptions;
+  /** A user's token (cluster.yml `auth`), sent on every stream. */
+  token?: string;
 }
 
 /** What the router needs of a connection to one node (PackedConnection is one). */
@@ -265,6 +267,7 @@ export class Router {
         onEpoch: this.#opts.onEpoch,
         flightBudgetMs: attemptBudgetMs,
         tls: this.#opts.tls,
+        userToken: this.#opts.token,
       });
       this.#connections.set(id, conn);
     }

@@ -13,6 +13,7 @@ import { Ring } from '../ring/ring';
 import { mergeRings, relationOf, type RingState } from '../ring/ring-state';
 import { withClusterToken } from '../transport/cluster-token';
 import { channelCredentials, withTls, type TlsOptions } from '../transport/tls';
+import { withUserToken } from '../transport/user-token';
 import { CHANNEL_OPTIONS } from '../transport/pipeline-connection';
 
 export type MemberStateName = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
@@ -143,10 +144,10 @@ export class TopologyClient {
 
   /**
    * `clusterToken`: sent with every Cluster call (admin calls need it when the cluster has one).
-   * `tls`: TLS to the nodes; plaintext when unset.
+   * `tls`: TLS to the nodes; plaintext when unset. `userToken`: a user's token (cluster.yml `auth`).
    */
-  constructor(clusterToken?: string, tls?: TlsOptions) {
-    this.#options = withTls(withClusterToken(CHANNEL_OPTIONS, clusterToken), tls);
+  constructor(clusterToken?: string, tls?: TlsOptions, userToken?: string) {
+    this.#options = withTls(withUserToken(withClusterToken(CHANNEL_OPTIONS, clusterToken), userToken), tls);
     this.#credentials = channelCredentials(tls);
   }
 
@@ -176,6 +177,10 @@ export class TopologyClient {
         const msg = await this.#topology(address, share);
         return clusterMapOf(msg, previous);
       } catch (err) {
+        // Refused for want of a credential (or of a role): every node of the cluster would say so.
+        const code = (err as Partial<grpc.ServiceError>).code;
+        if (code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED)
+          throw errorFromWire(code, `${address}: ${describe(err)}`, undefined);
         tried.push(`${address}: ${describe(err)}`);
       }
     }

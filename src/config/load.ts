@@ -22,12 +22,18 @@ export function loadConfig(path: string): ClusterConfig {
   return withPathsFrom(parseConfig(text, path), dirname(resolve(path)));
 }
 
-/** The config with its TLS file paths made absolute, relative ones taken from `dir` (cluster.yml's). */
+/** The config with its TLS and token file paths made absolute, relative ones taken from `dir` (cluster.yml's). */
 export function withPathsFrom(config: ClusterConfig, dir: string): ClusterConfig {
-  if (!config.tls && !config.nodes.some((n) => n.tls)) return config;
+  const tokenFiles = config.auth?.users.some((u) => u.tokenFile);
+  if (!config.tls && !config.nodes.some((n) => n.tls) && !tokenFiles) return config;
   const abs = (file: string) => resolve(dir, file);
   return {
     ...config,
+    ...(config.auth && {
+      auth: {
+        users: config.auth.users.map((u) => (u.tokenFile ? { ...u, tokenFile: abs(u.tokenFile) } : u)),
+      },
+    }),
     ...(config.tls && {
       tls: {
         ...config.tls,

@@ -11,7 +11,7 @@ import {
   defaultMaxReplyBytes,
   defaultReplication,
 } from './defaults';
-import type { ClusterConfig, LimitsConfig, NodeConfig, TlsConfig } from './types';
+import type { AuthConfig, AuthUser, ClusterConfig, LimitsConfig, NodeConfig, TlsConfig } from './types';
 import type { YamlReader } from './yaml-reader';
 
 /**
@@ -19,7 +19,7 @@ import type { YamlReader } from './yaml-reader';
  * types and unknown fields; ranges and relations between fields are validate.ts's job, so that
  * generated configs get the same checks.
  */
-const TOP = ['cluster', 'limits', 'nodes'] as const;
+const TOP = ['cluster', 'limits', 'nodes', 'auth'] as const;
 const CLUSTER = [
   'name',
   'vnodes',
@@ -30,9 +30,12 @@ const CLUSTER = [
   'max_clock_offset_ms',
   'anti_entropy',
   'tls',
+  'reflection',
 ] as const;
 const TLS = ['ca', 'cert', 'key', 'client_auth'] as const;
 const NODE_TLS = ['cert', 'key'] as const;
+const AUTH = ['users'] as const;
+const USER = ['name', 'role', 'token_sha256', 'token_file', 'cert'] as const;
 const ANTI_ENTROPY = ['interval_ms', 'keys_per_second', 'bytes_per_second'] as const;
 const REPLICATION = ['factor', 'write_quorum', 'read_quorum', 'sloppy'] as const;
 const GOSSIP = ['probe_interval_ms', 'probe_timeout_ms', 'indirect_probes', 'suspicion_timeout_ms'] as const;
@@ -106,6 +109,8 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
       DEFAULT_MAX_CLOCK_OFFSET_MS,
     limits: readLimits(r, limits),
     ...readTls(r, cluster.get('tls')),
+    ...readAuth(r, top.get('auth')),
+    ...(r.boolean(cluster.get('reflection'), 'cluster.reflection') === false && { reflection: false }),
     nodes,
     source,
   };
@@ -144,6 +149,49 @@ function readTls(r: YamlReader, node: Node | undefined): { tls?: TlsConfig } {
   if (caFile === undefined || certFile === undefined || keyFile === undefined || auth === undefined)
     return {};
   return { tls: { caFile, certFile, keyFile, clientAuth: auth } };
+}
+
+/** auth.users: each with a name, a role and exactly one credential (a token's digest, a token file, a certificate name). */
+function readAuth(r: YamlReader, node: Node | undefined): { auth?: AuthConfig } {
+  if (r.isEmpty(node)) return {};
+  const fields = r.fields(node, 'auth', AUTH);
+  if (!fields) return {};
+  if (r.isEmpty(fields.get('users')))
+    return (
+      r.missing(
+        'auth.users',
+        r.lineOf(node),
+        'a list of users, each { name, role, token_sha256 | token_file | cert }',
+      ) ?? {}
+    );
+  const users: AuthUser[] = [];
+  r.list(fields.get('users'), 'auth.users')?.forEach((item, i) => {
+    const path = `auth.users[${i}]`;
+    const user = r.isEmpty(item) ? undefined : r.fields(item, path, USER);
+    if (!user)
+      return r.missing(path, r.lines.get(path), 'a map { name, role, token_sha256 | token_file | cert }');
+    const line = r.lineOf(item);
+    const name = r.isEmpty(user.get('name'))
+      ? r.missing(`${path}.name`, line, 'a user name')
+      : r.string(user.get('name'), `${path}.name`);
+    const role = r.isEmpty(user.get('role'))
+      ? r.missing(`${path}.role`, line, 'read, write or admin')
+      : r.oneOf(user.get('role'), `${path}.role`, ['read', 'write', 'admin'] as const);
+    const credential = (key: string) =>
+      r.isEmpty(user.get(key)) ? undefined : r.string(user.get(key), `${path}.${key}`);
+    const tokenSha256 = credential('token_sha256');
+    const tokenFile = credential('token_file');
+    const cert = credential('cert');
+    if (name === undefined || role === undefined) return;
+    users.push({
+      name,
+      role,
+      ...(tokenSha256 !== undefined && { tokenSha256 }),
+      ...(tokenFile !== undefined && { tokenFile }),
+      ...(cert !== undefined && { cert }),
+    });
+  });
+  return { auth: { users } };
 }
 
 function readNodes(r: YamlReader, node: Node | undefined, rootLine: number | undefined): NodeConfig[] {

@@ -103,7 +103,31 @@ export interface ClusterConfig {
   limits: LimitsConfig;
   /** TLS on every connection; plaintext when unset. */
   tls?: TlsConfig;
+  /** Users and their roles; unset: the Cache service is open to whoever reaches a node. */
+  auth?: AuthConfig;
+  /** Whether nodes serve gRPC server reflection (default true; `cluster.reflection: false`). */
+  reflection?: boolean;
   nodes: NodeConfig[];
   /** File path or '<generated>': error messages name it. */
   source: string;
+}
+
+/** What a user may do: each role adds to the one before (src/server/access.ts has the table). */
+export type AccessRole = 'read' | 'write' | 'admin';
+
+/** One user of `auth.users`, known by exactly one of a token's SHA-256, a token file or a certificate name. */
+export interface AuthUser {
+  name: string;
+  role: AccessRole;
+  /** Hex SHA-256 of the user's bearer token. */
+  tokenSha256?: string;
+  /** A file holding the user's bearer token (absolute once loaded). */
+  tokenFile?: string;
+  /** The common name or a DNS name of the user's client certificate. */
+  cert?: string;
+}
+
+/** cluster.yml `auth`: who may call what. */
+export interface AuthConfig {
+  users: AuthUser[];
 }

@@ -61,6 +61,7 @@ export function validateConfig(
   }
   checkRequestLimits(config, c);
   checkNodes(config, c);
+  checkAuth(config, c);
 }
 
 /** max_reply_bytes and max_batch_keys: what one request may ask of a node (types.ts LimitsConfig). */
@@ -151,6 +152,42 @@ function checkGossip(config: ClusterConfig, { at, wholeInRange, issues }: Checks
 }
 
 /** Ids unique and well-formed; no port bound twice on one host, across gRPC and HTTP. */
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** auth.users: unique names, exactly one credential each, and no credential shared by two users. */
+function checkAuth(config: ClusterConfig, { at, issues }: Checks): void {
+  const names = new Set<string>();
+  const credentials = new Map<string, string>();
+  config.auth?.users.forEach((user, i) => {
+    const path = `auth.users[${i}]`;
+    if (names.has(user.name))
+      issues.add(at(`${path}.name`), `${path}.name`, `"${user.name}" is listed twice`);
+    names.add(user.name);
+    const given = (['tokenSha256', 'tokenFile', 'cert'] as const).filter((k) => user[k] !== undefined);
+    if (given.length !== 1) {
+      issues.add(
+        at(path),
+        path,
+        `needs exactly one of token_sha256, token_file or cert (has ${given.length}); ` +
+          'make a token\'s digest with: printf %s "$TOKEN" | sha256sum',
+      );
+    }
+    if (user.tokenSha256 !== undefined && !SHA256_HEX.test(user.tokenSha256)) {
+      issues.add(
+        at(`${path}.token_sha256`),
+        `${path}.token_sha256`,
+        'must be a SHA-256 in hex (64 characters), never the token itself',
+      );
+    }
+    const credential =
+      user.tokenSha256?.toLowerCase() ?? user.tokenFile ?? (user.cert && `cert ${user.cert}`);
+    if (credential === undefined) return;
+    const other = credentials.get(credential);
+    if (other !== undefined) issues.add(at(path), path, `has the same credential as user ${other}`);
+    credentials.set(credential, user.name);
+  });
+}
+
 function checkNodes(config: ClusterConfig, { at, issues }: Checks): void {
   if (config.nodes.length === 0) {
     issues.add(at('nodes'), 'nodes', 'at least one node is required');

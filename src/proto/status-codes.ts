@@ -22,6 +22,7 @@ export const wireCodeOf = {
   CONFIG_INVALID: Code.INVALID_ARGUMENT,
   ABORTED: Code.ABORTED,
   UNAUTHENTICATED: Code.UNAUTHENTICATED,
+  PERMISSION_DENIED: Code.PERMISSION_DENIED,
   INTERNAL: Code.INTERNAL,
 } satisfies Record<ErrorCode, number>;
 
@@ -56,6 +57,7 @@ const byCode: Record<number, ErrorCode> = {
   [Code.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
   [Code.ABORTED]: 'ABORTED',
   [Code.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+  [Code.PERMISSION_DENIED]: 'PERMISSION_DENIED',
 };
 
 /** An error result from a node as a typed error: the node's own error name when it sent one. */

@@ -18,6 +18,7 @@ import { nodeTracerFromEnv, type NodeTracer } from '../observability/tracing';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
 import { requireClusterToken } from './cluster-token-guard';
+import { AccessControl, nodeOnly, REQUIREMENTS, withAccessChecks, type Requirement } from './access';
 import { checkProtected } from './protected-mode';
 import { NodeTls, nodeTlsFiles } from './node-tls';
 import type { TlsOptions } from '../transport/tls';
@@ -289,12 +290,34 @@ export class CacheNode {
       'ringcache.v1.Cache',
       cache.handlers,
     );
-    this.#grpc.addService(cache.withBatchBounds(cacheDefinition), cacheHandlers);
+    // With users (cluster.yml `auth`), every method checks its caller's role (access.ts); without,
+    // the Cache service and the Cluster service's reads are open, and membership and flush need the
+    // cluster token. Either way the caller is checked before its request is looked at.
+    const auth = this.#config.auth;
+    const access =
+      auth && new AccessControl(auth, this.#clusterToken, this.#config.tls?.clientAuth === 'require');
+    const checked = (
+      definition: grpc.ServiceDefinition,
+      handlers: grpc.UntypedServiceImplementation,
+      requirements: Record<string, Requirement>,
+      withoutUsers: grpc.UntypedServiceImplementation,
+    ) => (access ? withAccessChecks(definition, handlers, access, requirements) : withoutUsers);
     this.#grpc.addService(
-      ...strict(
-        services.Cluster.service,
-        'ringcache.v1.Cluster',
-        requireClusterToken(services.Cluster.service, cluster.handlers, this.#clusterToken, [
+      cache.withBatchBounds(cacheDefinition),
+      checked(cacheDefinition, cacheHandlers, REQUIREMENTS.Cache!, cacheHandlers),
+    );
+    const [clusterDefinition, clusterHandlers] = strict(
+      services.Cluster.service,
+      'ringcache.v1.Cluster',
+      cluster.handlers,
+    );
+    this.#grpc.addService(
+      clusterDefinition,
+      checked(
+        clusterDefinition,
+        clusterHandlers,
+        REQUIREMENTS.Cluster!,
+        requireClusterToken(clusterDefinition, clusterHandlers, this.#clusterToken, [
           'Join',
           'Leave',
           'Flush',
@@ -308,16 +331,22 @@ export class CacheNode {
     });
     this.#endPeerStreams = peer.endStreams;
     this.#replicated = peer.replicated;
-    const peerDefinition = withRawPayloads(services.Peer.service, ['Replicate', 'Read', 'Compare']);
+    const [peerDefinition, peerHandlers] = strict(
+      withRawPayloads(services.Peer.service, ['Replicate', 'Read', 'Compare']),
+      'ringcache.v1.Peer',
+      peer.handlers,
+    );
     this.#grpc.addService(
-      ...strict(
+      peerDefinition,
+      checked(
         peerDefinition,
-        'ringcache.v1.Peer',
-        requireClusterToken(peerDefinition, peer.handlers, this.#clusterToken),
+        peerHandlers,
+        nodeOnly(peerDefinition),
+        requireClusterToken(peerDefinition, peerHandlers, this.#clusterToken),
       ),
     );
     this.#health.addToServer(this.#grpc);
-    addReflection(this.#grpc);
+    if (this.#config.reflection !== false) addReflection(this.#grpc);
   }
   async #bind(): Promise<void> {
     await new Promise<void>((resolve, reject) => {

@@ -10,6 +10,7 @@ import {
   type PipelineResponseMsg,
 } from '../proto/messages';
 import { packReply, peekFrameHead, unpackFrame, valueBytesOf, type PackedResult } from '../proto/packed';
+import { writeRefusal } from './access';
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg, type OperationExecutor } from './operation-executor';
 import { knownConsistency } from './operation-wire';
@@ -67,7 +68,7 @@ interface FrameFormat<Req, Op, Result, Res> {
   /** An INVALID_ARGUMENT result for operation `index` (undefined where it could not be read). */
   invalid(op: Op | undefined, index: number, message: string): Result;
   /** The result of an operation refused by a limit; alone in a reply, it stands for the whole frame. */
-  refused(op: Op | undefined, index: number, refusal: LimitRefusal): Result;
+  refused(op: Op | undefined, index: number, refusal: { code: number; message: string }): Result;
   /** Whether an operation only reads (a get): refusing its result changes nothing the client did. */
   isRead(op: Op | undefined): boolean;
   /** Bytes of value a result carries (a found get's): counted against max_reply_bytes. */
@@ -229,6 +230,8 @@ export class PipelineStreams {
     const state: StreamState = { framesInFlight: 0, halfClosed: false };
     this.#open.set(stream, state);
     const forwarded = isForwarded(stream.metadata, this.#deps.clusterToken);
+    // A `read` user's stream: its writes are refused one by one, its reads served (access.ts).
+    const writeRefused = writeRefusal(stream);
     stream.on('data', (raw: unknown) => {
       let frame: DecodedFrame<unknown>;
       try {
@@ -242,7 +245,7 @@ export class PipelineStreams {
         return;
       }
       state.framesInFlight++;
-      this.#answer(format, frame, forwarded, (results) => {
+      this.#answer(format, frame, forwarded, writeRefused, (results) => {
         if (this.#open.has(stream)) {
           for (const message of format.encode(results, frame.frameId, this.#deps.epoch()))
             stream.write(message);
@@ -276,6 +279,7 @@ export class PipelineStreams {
     format: AnyFormat,
     frame: DecodedFrame<unknown>,
     forwarded: boolean,
+    writeRefused: { code: number; message: string } | undefined,
     reply: (results: unknown[]) => void,
   ): void {
     const { ops } = frame;
@@ -296,7 +300,12 @@ export class PipelineStreams {
     let async = false;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
-      const r = op === undefined ? format.invalid(op, i, malformed(i)) : format.execute(op, i, ctx);
+      const r =
+        op === undefined
+          ? format.invalid(op, i, malformed(i))
+          : writeRefused && !format.isRead(op)
+            ? format.refused(op, i, writeRefused)
+            : format.execute(op, i, ctx);
       if (r instanceof Promise) {
         async = true;
         results[i] = r.then(counted);

@@ -14,29 +14,37 @@ export const CLUSTER_TOKEN_FILE_ENV = 'RINGCACHE_CLUSTER_TOKEN_FILE';
  * unset). Both set is refused: which one the nodes hold would be a guess.
  */
 export function clusterTokenFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const file = env[CLUSTER_TOKEN_FILE_ENV];
-  const inline = env[CLUSTER_TOKEN_ENV];
-  if (file && inline) {
-    throw new RingCacheError(
-      'CONFIG_INVALID',
-      `both ${CLUSTER_TOKEN_FILE_ENV} and ${CLUSTER_TOKEN_ENV} are set; set one of them`,
-    );
-  }
-  if (!file) return inline || undefined;
+  return secretFromEnv(env, CLUSTER_TOKEN_ENV, CLUSTER_TOKEN_FILE_ENV);
+}
+
+/** A secret from the file `fileVar` names, else from `inlineVar` (see clusterTokenFromEnv). */
+export function secretFromEnv(
+  env: NodeJS.ProcessEnv,
+  inlineVar: string,
+  fileVar: string,
+): string | undefined {
+  const file = env[fileVar];
+  const inline = env[inlineVar];
+  if (file && inline)
+    throw new RingCacheError('CONFIG_INVALID', `both ${fileVar} and ${inlineVar} are set; set one of them`);
+  return file ? readSecretFile(file, `${fileVar} names ${file}, which`) : inline || undefined;
+}
+
+/**
+ * A secret kept in a file (a mounted Kubernetes Secret), its trailing line break dropped. `which`
+ * starts the error message: "<which> cannot be read (ENOENT)", "<which> is empty".
+ */
+export function readSecretFile(file: string, which: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new RingCacheError(
-      'CONFIG_INVALID',
-      `${CLUSTER_TOKEN_FILE_ENV} names ${file}, which cannot be read (${why})`,
-    );
+    throw new RingCacheError('CONFIG_INVALID', `${which} cannot be read (${why})`);
   }
-  const token = text.replace(/\r?\n$/, '');
-  if (!token)
-    throw new RingCacheError('CONFIG_INVALID', `${CLUSTER_TOKEN_FILE_ENV} names ${file}, which is empty`);
-  return token;
+  const secret = text.replace(/\r?\n$/, '');
+  if (!secret) throw new RingCacheError('CONFIG_INVALID', `${which} is empty`);
+  return secret;
 }
 
 /**

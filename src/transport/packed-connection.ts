@@ -15,6 +15,7 @@ import {
 } from '../proto/packed';
 import { BatchedStream, type OnStall } from './batched-stream';
 import { channelCredentials, withTls, type TlsOptions } from './tls';
+import { withUserToken } from './user-token';
 import { LatencyWindow } from './latency-window';
 import { CHANNEL_OPTIONS } from './pipeline-connection';
 
@@ -31,6 +32,8 @@ export interface PackedConnectionOptions {
   flightBudgetMs?: (p99Ms: number | undefined, frameBytes: number) => number;
   /** TLS to the node; plaintext when unset. */
   tls?: TlsOptions;
+  /** A user's token (cluster.yml `auth`), sent with the stream when set. */
+  userToken?: string;
 }
 
 const METHOD = '/ringcache.v1.Cache/PipelinePacked';
@@ -52,7 +55,11 @@ export class PackedConnection {
   constructor(opts: PackedConnectionOptions) {
     this.address = opts.address;
     const { Cache } = loadServices();
-    this.#client = new Cache(opts.address, channelCredentials(opts.tls), withTls(CHANNEL_OPTIONS, opts.tls));
+    this.#client = new Cache(
+      opts.address,
+      channelCredentials(opts.tls),
+      withTls(withUserToken(CHANNEL_OPTIONS, opts.userToken), opts.tls),
+    );
     const onEpoch = opts.onEpoch;
     // Replies are unpacked once, while being deserialized; the codec below then only indexes arrays.
     const deserialize = (buf: Buffer): unknown[] => unpackFrame(deserializePackedFrame(buf));

@@ -10,6 +10,7 @@ import { PACKED_PART_BYTES } from '../proto/packed';
 import { BatchedStream, type FrameCodec } from './batched-stream';
 import { withClusterToken } from './cluster-token';
 import { channelCredentials, withTls, type TlsOptions } from './tls';
+import { withUserToken } from './user-token';
 
 /** An operation before it is numbered within its frame. */
 export type OperationBody = OperationMsg extends infer O
@@ -31,6 +32,8 @@ export interface PipelineConnectionOptions {
   onEpoch?: (epoch: number) => void;
   /** Sent with the stream when set (node-to-node forwarding in a cluster that has a token). */
   clusterToken?: string;
+  /** A user's token (cluster.yml `auth`), sent with the stream when set. */
+  userToken?: string;
 }
 
 /** Channel options shared by every ringcache client: fail fast when a node is down, keep streams alive. */
@@ -60,7 +63,7 @@ export class PipelineConnection {
     this.client = new Cache(
       opts.address,
       channelCredentials(opts.tls),
-      withTls(withClusterToken(CHANNEL_OPTIONS, opts.clusterToken), opts.tls),
+      withTls(withUserToken(withClusterToken(CHANNEL_OPTIONS, opts.clusterToken), opts.userToken), opts.tls),
     );
     const metadata = new grpc.Metadata();
     for (const [k, v] of Object.entries(opts.metadata ?? {})) metadata.set(k, v);

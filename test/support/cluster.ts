@@ -1,5 +1,5 @@
 import { generateLocalConfig } from '../../src/config/generate';
-import type { ClusterConfig, NodeConfig, TlsConfig } from '../../src/config/types';
+import type { AuthConfig, ClusterConfig, NodeConfig, TlsConfig } from '../../src/config/types';
 import { describeExit, LocalCluster, type NodeExit } from '../../src/cli/local-cluster';
 import { RingCache, type RingCacheOptions } from '../../src/index';
 import { freePorts } from './ports';
@@ -24,6 +24,10 @@ export interface TestClusterOptions {
   hintMaxAgeMs?: number;
   /** cluster.tls. Default: none (plaintext). */
   tls?: TlsConfig;
+  /** auth (users and roles). Default: none (the Cache service open). */
+  auth?: AuthConfig;
+  /** cluster.reflection. Default: on. */
+  reflection?: boolean;
 }
 
 /**
@@ -110,6 +114,8 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
     },
     hints: { ...base.hints, maxAgeMs: opts.hintMaxAgeMs ?? base.hints.maxAgeMs },
     ...(opts.tls && { tls: opts.tls }),
+    ...(opts.auth && { auth: opts.auth }),
+    ...(opts.reflection !== undefined && { reflection: opts.reflection }),
     limits: {
       maxKeyBytes: opts.maxKeyBytes ?? base.limits.maxKeyBytes,
       maxValueBytes: opts.maxValueBytes ?? base.limits.maxValueBytes,

@@ -19,6 +19,7 @@ const expected: Record<ErrorCode, number> = {
   CONFIG_INVALID: Code.INVALID_ARGUMENT,
   ABORTED: Code.ABORTED,
   UNAUTHENTICATED: Code.UNAUTHENTICATED,
+  PERMISSION_DENIED: Code.PERMISSION_DENIED,
   INTERNAL: Code.INTERNAL,
 };
 const allCodes = Object.keys(expected) as ErrorCode[];
