@@ -157,7 +157,7 @@ describe('a broken cluster.yml', () => {
       'cluster.yml:2: cluster.replication.write_qorum: unknown field; did you mean write_quorum?',
     );
     expect(problems(`${NODES}colour: blue\n`)).to.equal(
-      'cluster.yml:5: colour: unknown field; known fields are cluster, limits, nodes',
+      'cluster.yml:5: colour: unknown field; known fields are cluster, limits, nodes, auth',
     );
   });
 

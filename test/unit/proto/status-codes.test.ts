@@ -106,7 +106,7 @@ describe('errorFromWire', () => {
     ['INTERNAL', Code.INTERNAL, 'INTERNAL'],
     ['UNKNOWN', Code.UNKNOWN, 'INTERNAL'],
     ['UNIMPLEMENTED', Code.UNIMPLEMENTED, 'INTERNAL'],
-    ['PERMISSION_DENIED', Code.PERMISSION_DENIED, 'INTERNAL'],
+    ['PERMISSION_DENIED', Code.PERMISSION_DENIED, 'PERMISSION_DENIED'],
   ];
   for (const [name, wire, code] of fallbacks) {
     it(`falls back to ${code} for code ${name} sent with no error name`, () => {
