@@ -130,7 +130,7 @@ function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undef
   };
 }
 
-/** cluster.tls: every field needed; client_auth none or require (default none). */
+/** cluster.tls: every field needed; client_auth none, optional or require (default none). */
 function readTls(r: YamlReader, node: Node | undefined): { tls?: TlsConfig } {
   if (r.isEmpty(node)) return {};
   const fields = r.fields(node, 'cluster.tls', TLS);
@@ -145,7 +145,7 @@ function readTls(r: YamlReader, node: Node | undefined): { tls?: TlsConfig } {
   const keyFile = file('key', "each node's private key (PEM); {id} stands for the node's id");
   const auth = r.isEmpty(fields.get('client_auth'))
     ? 'none'
-    : r.oneOf(fields.get('client_auth'), 'cluster.tls.client_auth', ['none', 'require'] as const);
+    : r.oneOf(fields.get('client_auth'), 'cluster.tls.client_auth', ['none', 'optional', 'require'] as const);
   if (caFile === undefined || certFile === undefined || keyFile === undefined || auth === undefined)
     return {};
   return { tls: { caFile, certFile, keyFile, clientAuth: auth } };

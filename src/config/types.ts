@@ -38,7 +38,7 @@ export interface TlsConfig {
    * membership with the cluster secret); require: every caller, peers included, must present one the
    * CA signed (mTLS), and a node whose certificate another CA signed cannot join or gossip.
    */
-  clientAuth: 'none' | 'require';
+  clientAuth: 'none' | 'optional' | 'require';
 }
 
 export interface GossipConfig {

@@ -87,9 +87,20 @@ export class AccessControl {
   /** Mutual TLS with no cluster token: a CA-signed certificate no user is mapped to is a node's. */
   readonly #nodesByCertificate: boolean;
 
-  constructor(auth: AuthConfig, clusterToken: string | undefined, mutualTls: boolean) {
+  readonly #signedByCa: ((raw: Buffer) => boolean) | undefined;
+
+  /**
+   * `mutualTls`: client_auth require (every caller's certificate was checked in the handshake).
+   * `signedByCa`: with client_auth optional, the check a presented certificate must pass to count.
+   */
+  constructor(
+    auth: AuthConfig,
+    clusterToken: string | undefined,
+    tls: { mutualTls: boolean; signedByCa?: (raw: Buffer) => boolean },
+  ) {
     this.#clusterToken = clusterToken;
-    this.#nodesByCertificate = !clusterToken && mutualTls;
+    this.#nodesByCertificate = !clusterToken && tls.mutualTls;
+    this.#signedByCa = tls.signedByCa;
     for (const user of auth.users) {
       const entry = { name: user.name, role: user.role };
       if (user.tokenSha256) this.#byDigest.set(user.tokenSha256.toLowerCase(), entry);
@@ -120,7 +131,7 @@ export class AccessControl {
         : { kind: 'unknown', why: 'its cluster token is wrong' };
     }
     const certificate = call.getAuthContext?.()?.sslPeerCertificate;
-    if (certificate && Object.keys(certificate).length > 0) {
+    if (certificate?.raw && (!this.#signedByCa || this.#signedByCa(certificate.raw))) {
       for (const name of certificateNames(certificate)) {
         const user = this.#byCert.get(name);
         if (user) return { kind: 'user', ...user };

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { RingCacheError } from '../errors';
 import type { ClusterConfig, NodeConfig, TlsConfig } from '../config/types';
@@ -27,11 +28,12 @@ export function nodeTlsFiles(config: ClusterConfig, self: NodeConfig): NodeTlsFi
  * Server credentials whose certificates can be replaced while the server runs: grpc-js hands each
  * update to its listening servers (`setSecureContext`), so new handshakes use the new files and
  * connections already open keep theirs. No client certificate is asked for with client_auth none; with
- * require, a caller without one the CA signed is refused during the handshake.
+ * require, a caller without one the CA signed is refused during the handshake; with optional, one is
+ * asked for and not required, and whatever a caller presents counts only once `signedByCa` says so.
  */
 class ReloadableServerCredentials extends grpc.ServerCredentials {
-  constructor(requireClientCertificate: boolean, context: SecureContextOptions) {
-    super({ requestCert: requireClientCertificate, rejectUnauthorized: requireClientCertificate }, context);
+  constructor(clientAuth: TlsConfig['clientAuth'], context: SecureContextOptions) {
+    super({ requestCert: clientAuth !== 'none', rejectUnauthorized: clientAuth === 'require' }, context);
   }
 
   replace(context: SecureContextOptions): void {
@@ -52,12 +54,31 @@ export class NodeTls {
   readonly #files: NodeTlsFiles;
   readonly server: ReloadableServerCredentials;
   #client: TlsOptions;
+  #cas: X509Certificate[] = [];
 
   constructor(files: NodeTlsFiles) {
     this.#files = files;
     const { context, client } = this.#read();
-    this.server = new ReloadableServerCredentials(files.clientAuth === 'require', context);
+    this.server = new ReloadableServerCredentials(files.clientAuth, context);
     this.#client = client;
+    this.#cas = certificatesIn(context.ca as Buffer);
+  }
+
+  /**
+   * Whether a certificate a caller presented (DER) was signed by one of the cluster's CAs and is
+   * within its validity dates. With client_auth optional the handshake lets any certificate through,
+   * so a certificate names a user or a node only after this check.
+   */
+  signedByCa(raw: Buffer): boolean {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(raw);
+    } catch {
+      return false;
+    }
+    const now = Date.now();
+    if (Date.parse(cert.validFrom) > now || Date.parse(cert.validTo) < now) return false;
+    return this.#cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
   }
 
   /** What this node presents to its peers and checks them against. */
@@ -70,6 +91,7 @@ export class NodeTls {
     const { context, client } = this.#read();
     this.server.replace(context);
     this.#client = client;
+    this.#cas = certificatesIn(context.ca as Buffer);
   }
 
   #read(): { context: SecureContextOptions; client: TlsOptions } {
@@ -88,4 +110,11 @@ export class NodeTls {
     }
     return { context: { ca, cert, key }, client: { ca, cert, key } };
   }
+}
+
+/** Each certificate of a PEM bundle (a CA file may hold the old and the new CA during a rotation). */
+function certificatesIn(pem: Buffer): X509Certificate[] {
+  const blocks =
+    pem.toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((b) => new X509Certificate(b));
 }

@@ -294,8 +294,14 @@ export class CacheNode {
     // the Cache service and the Cluster service's reads are open, and membership and flush need the
     // cluster token. Either way the caller is checked before its request is looked at.
     const auth = this.#config.auth;
+    const clientAuth = this.#config.tls?.clientAuth;
+    const nodeTls = this.#tls;
     const access =
-      auth && new AccessControl(auth, this.#clusterToken, this.#config.tls?.clientAuth === 'require');
+      auth &&
+      new AccessControl(auth, this.#clusterToken, {
+        mutualTls: clientAuth === 'require',
+        ...(clientAuth === 'optional' && nodeTls && { signedByCa: (raw: Buffer) => nodeTls.signedByCa(raw) }),
+      });
     const checked = (
       definition: grpc.ServiceDefinition,
       handlers: grpc.UntypedServiceImplementation,

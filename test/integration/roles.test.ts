@@ -297,23 +297,37 @@ describe('users and roles (auth.users): each RPC for each kind of caller', funct
   });
 });
 
-describe('users known by their client certificate (auth.users[].cert) on a cluster with mutual TLS', function () {
+describe('users known by their client certificate (auth.users[].cert), client_auth optional', function () {
   this.timeout(120_000);
   let t: TestCluster;
   let dir: string;
+  const token = randomBytes(16).toString('hex');
+  const tlsOf = (set: string) => ({
+    ca: readFileSync(path.join(dir, 'ours', 'ca.pem')),
+    cert: readFileSync(path.join(dir, set, 'client.pem')),
+    key: readFileSync(path.join(dir, set, 'client-key.pem')),
+  });
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ringcache-roles-tls-'));
-    const certs = await makeCerts({ out: dir, nodes: ['n1', 'n2', 'n3'], hosts: [], days: 2, force: false });
+    const nodes = ['n1', 'n2', 'n3'];
+    const ours = await makeCerts({ out: path.join(dir, 'ours'), nodes, hosts: [], days: 2, force: false });
+    // Another CA's client certificate, of the same common name as the mapped one.
+    await makeCerts({ out: path.join(dir, 'theirs'), nodes, hosts: [], days: 2, force: false });
     t = await TestCluster.start({
       nodes: 3,
       tls: {
-        caFile: certs.ca.cert,
-        certFile: path.join(dir, '{id}.pem'),
-        keyFile: path.join(dir, '{id}-key.pem'),
-        clientAuth: 'require',
+        caFile: ours.ca.cert,
+        certFile: path.join(dir, 'ours', '{id}.pem'),
+        keyFile: path.join(dir, 'ours', '{id}-key.pem'),
+        clientAuth: 'optional',
       },
-      auth: { users: [{ name: 'reporting', role: 'read', cert: 'client' }] },
+      auth: {
+        users: [
+          { name: 'reporting', role: 'read', cert: 'client' },
+          { name: 'app', role: 'write', tokenSha256: sha256(token) },
+        ],
+      },
     });
   });
 
@@ -322,19 +336,32 @@ describe('users known by their client certificate (auth.users[].cert) on a clust
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('gives the certificate its user role: reads served, writes PERMISSION_DENIED', async () => {
-    const tls = {
-      ca: readFileSync(path.join(dir, 'ca.pem')),
-      cert: readFileSync(path.join(dir, 'client.pem')),
-      key: readFileSync(path.join(dir, 'client-key.pem')),
-    };
-    const admin = await t.client({ tls, clusterToken: undefined });
-    expect(await admin.get('roles:tls')).to.equal(undefined);
-    const err = await admin.set('roles:tls', 1).then(
+  it('gives a certificate from the cluster CA its user role: reads served, writes PERMISSION_DENIED', async () => {
+    const reporting = await t.client({ tls: tlsOf('ours'), clusterToken: undefined });
+    expect(await reporting.get('roles:tls')).to.equal(undefined);
+    const err = await reporting.set('roles:tls', 1).then(
       () => undefined,
       (e: unknown) => e as RingCacheError,
     );
     expect(err?.code).to.equal('PERMISSION_DENIED');
     expect(err?.message).to.match(/user reporting has role read/);
+  });
+
+  it('serves a token user that presents no certificate', async () => {
+    const app = await t.client({ tls: { ca: tlsOf('ours').ca }, clusterToken: undefined, token });
+    await app.set('roles:tls:app', 7);
+    expect(await app.get('roles:tls:app', { consistency: 'all' })).to.equal(7);
+  });
+
+  it('takes a certificate from another CA for no one, whatever its name', async () => {
+    const err = await RingCache.connect({
+      seeds: t.seeds,
+      tls: tlsOf('theirs'),
+      clusterToken: undefined,
+    }).then(
+      (c) => c.close().then(() => undefined),
+      (e: unknown) => e as RingCacheError,
+    );
+    expect(err?.code).to.equal('UNAUTHENTICATED');
   });
 });

@@ -137,4 +137,22 @@ describe('deploy/k8s manifests (issue 13 §6)', () => {
     expect(requests.memory).to.equal(limits.memory);
     expect(requests.cpu, 'a CPU request').to.be.a('string');
   });
+
+  it("let only the cluster's pods and labelled clients reach the gRPC port", () => {
+    interface Rule {
+      ports: { port: number }[];
+      from: { podSelector?: { matchLabels: Labels } }[];
+    }
+    const sts = one<StatefulSet>('StatefulSet');
+    const policy = one<Manifest & { spec: { podSelector: { matchLabels: Labels }; ingress: Rule[] } }>(
+      'NetworkPolicy',
+    );
+    expect(policy.spec.podSelector.matchLabels).to.deep.equal(sts.spec.selector.matchLabels);
+    const grpc = policy.spec.ingress.filter((r) => r.ports.some((p) => p.port === 7401));
+    expect(grpc).to.have.lengthOf(1);
+    expect(grpc[0]!.from.map((f) => f.podSelector?.matchLabels)).to.deep.equal([
+      sts.spec.selector.matchLabels,
+      { 'ringcache-client': 'true' },
+    ]);
+  });
 });
