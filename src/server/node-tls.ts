@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { RingCacheError } from '../errors';
 import type { ClusterConfig, NodeConfig, TlsConfig } from '../config/types';
@@ -48,13 +49,14 @@ class ReloadableServerCredentials extends grpc.ServerCredentials {
 /**
  * A node's TLS: what its server presents and asks of callers, and what it presents to its peers
  * (the same certificate, as a client: mTLS between nodes). `reload()` reads the files again
- * (certificate rotation on SIGHUP).
+ * (certificate rotation on SIGHUP, or when filesChanged() says so).
  */
 export class NodeTls {
   readonly #files: NodeTlsFiles;
   readonly server: ReloadableServerCredentials;
   #client: TlsOptions;
   #cas: X509Certificate[] = [];
+  #stamp: string;
 
   constructor(files: NodeTlsFiles) {
     this.#files = files;
@@ -62,6 +64,33 @@ export class NodeTls {
     this.server = new ReloadableServerCredentials(files.clientAuth, context);
     this.#client = client;
     this.#cas = certificatesIn(context.ca as Buffer);
+    this.#stamp = this.#filesStamp();
+  }
+
+  /**
+   * Whether the files changed since the last call (a rotation: cert-manager renewing a mounted
+   * Secret, a person copying new files). Each change is reported once, so files caught half-copied
+   * (a new certificate, its key not yet) are tried again only when they change again.
+   */
+  filesChanged(): boolean {
+    const stamp = this.#filesStamp();
+    if (stamp === this.#stamp) return false;
+    this.#stamp = stamp;
+    return true;
+  }
+
+  /** The files' identities, sizes and times, through symlinks (a Kubernetes Secret mount swaps them). */
+  #filesStamp(): string {
+    return [this.#files.caFile, this.#files.certFile, this.#files.keyFile]
+      .map((file) => {
+        try {
+          const s = statSync(file);
+          return `${s.ino}:${s.size}:${s.mtimeMs}`;
+        } catch {
+          return 'absent';
+        }
+      })
+      .join('|');
   }
 
   /**

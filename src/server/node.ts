@@ -43,6 +43,9 @@ export interface NodeOptions {
 
 const HEALTH_SERVICES = ['', ...PUBLIC_SERVICES.filter((s) => s.startsWith('ringcache.'))];
 
+/** How often a node with TLS looks whether its certificate files changed (a stat of three files). */
+const TLS_FILES_CHECK_MS = 5000;
+
 /**
  * One ringcache node at the gRPC edge: the node's core (store, membership, coordinator, hints, ring
  * changes; src/cluster/node-core.ts) over a gRPC PeerTransport, and the gRPC (Cache, Cluster, Peer,
@@ -61,6 +64,7 @@ export class CacheNode {
   readonly #drainTimeoutMs: number;
   /** This node's certificates, when the cluster has a tls section. */
   readonly #tls: NodeTls | undefined;
+  #tlsFilesCheck: NodeJS.Timeout | undefined;
   #peers: GrpcPeerTransport | undefined;
   #http: http.Server | undefined;
   #serving = false;
@@ -129,7 +133,7 @@ export class CacheNode {
   }
 
   /**
-   * Reads the TLS files again (certificate rotation, on SIGHUP): new handshakes, to this node and from
+   * Reads the TLS files again (certificate rotation, on SIGHUP or when the files change): new handshakes, to this node and from
    * it to its peers, use the new certificate; connections already open keep theirs. A file that
    * cannot be read or used leaves the old ones in place, and is logged. False without TLS.
    */
@@ -164,6 +168,12 @@ export class CacheNode {
     this.#addServices();
     await this.#bind();
     this.#memoryGuard.start();
+    // Rotation without a signal: new TLS files are taken within TLS_FILES_CHECK_MS of appearing.
+    const tls = this.#tls;
+    if (tls) {
+      this.#tlsFilesCheck = setInterval(() => tls.filesChanged() && this.reloadTls(), TLS_FILES_CHECK_MS);
+      this.#tlsFilesCheck.unref();
+    }
     this.#http = await startHttp({
       host: this.self.httpListen?.host ?? this.self.httpHost,
       port: this.self.httpListen?.port ?? this.self.httpPort,
@@ -233,6 +243,7 @@ export class CacheNode {
     });
     await this.core.stop();
     this.#memoryGuard.stop();
+    clearInterval(this.#tlsFilesCheck);
     await new Promise<void>((resolve) => (this.#http ? this.#http.close(() => resolve()) : resolve()));
     this.#log.info('node stopped');
   }

@@ -212,6 +212,26 @@ describe('a cluster over TLS, nodes with mTLS between them (client_auth: require
     }
     expect(failures).to.deep.equal([]);
   });
+
+  it('takes new certificate files with no signal (a renewed Kubernetes Secret)', async () => {
+    // After the test above the nodes present the second set; the first set comes back as files only.
+    for (const id of NODES) {
+      copyFileSync(first.nodes[id]!.cert, path.join(dir, 'live', `${id}.pem`));
+      copyFileSync(first.nodes[id]!.key, path.join(dir, 'live', `${id}-key.pem`));
+    }
+    const probe = clientTls(first, bundle);
+    for (const id of NODES) {
+      const want = new X509Certificate(readFileSync(first.nodes[id]!.cert)).fingerprint256;
+      await until(
+        `${id} to present the certificate in its files`,
+        async () => (await presented(t.address(id), probe)) === want,
+        30_000,
+      );
+    }
+    const cache = await t.client({ tls: clientTls(first, bundle) });
+    await cache.set('rot:files', 1, { consistency: 'all' });
+    expect(await cache.get('rot:files', { consistency: 'all' })).to.equal(1);
+  });
 });
 
 describe('ringcache up --tls (npm start -- --tls)', function () {
