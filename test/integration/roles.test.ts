@@ -10,7 +10,7 @@ import { loadServices } from '../../src/proto/load';
 import { Code, METADATA } from '../../src/proto/messages';
 import { runCli } from '../support/cli';
 import { TestCluster } from '../support/cluster';
-import { ReflectionClient } from '../support/grpc-tools';
+import { HealthClient, ReflectionClient } from '../support/grpc-tools';
 
 type Who = 'nobody' | 'wrong' | 'read' | 'write' | 'admin' | 'node';
 /** What a call came to: OK, refused by access (its code), or any other code (it passed the check). */
@@ -281,6 +281,16 @@ describe('users and roles (auth.users): each RPC for each kind of caller', funct
     const done = await runCli(args, { RINGCACHE_TOKEN: tokens.admin });
     expect(done.code, done.output).to.equal(0);
     expect(await writer.get('roles:flush:1', { consistency: 'all' })).to.equal(undefined);
+  });
+
+  it('answers health checks with no credential', async () => {
+    const health = new HealthClient(t.address('n3'));
+    try {
+      expect(await health.check()).to.equal('SERVING');
+      expect(await health.check('ringcache.v1.Cache')).to.equal('SERVING');
+    } finally {
+      health.close();
+    }
   });
 
   it('serves no reflection when cluster.reflection is false', async () => {
