@@ -18,6 +18,7 @@ import { clusterTokenFromEnv } from '../transport/cluster-token';
 import { makeCerts, usageText } from './certs';
 import { addTlsOptions, tlsOf } from './tls-flags';
 import { errorFromWire } from '../proto/status-codes';
+import { ADDR_ENV, runStatus, statusInterval, statusSeeds } from './status';
 
 // grpc-js gives TLS the host it dials as the server name, an IP address for most nodes, and Node
 // deprecates that (DEP0123) with a warning on every CLI command and node over TLS that nobody can act
@@ -305,6 +306,33 @@ program
       const rows = config.nodes.map((n) => [n.id, n.address, shares.get(n.id) ?? '']);
       process.stdout.write(formatTable(['node', 'gRPC address', 'ring share'], rows));
       process.stdout.write(`vnodes ${config.vnodes}, replication factor ${config.replication.factor}\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('status')
+  .description(
+    'one table of the members (state, ring share, keys, memory, reads/s, hit ratio, hints), totals and warnings',
+  )
+  .option('--addr <host:port,...>', `members to ask (default: --config's nodes, $${ADDR_ENV}, ./cluster.yml)`)
+  .option('--config <file>', 'ask the nodes of this cluster config')
+  .option('--watch', 'refresh every --interval until interrupted')
+  .option('--interval <duration>', 'between refreshes, and between the two samples rates need', '1s')
+  .option('--json', 'print JSON (with --watch, one object a line)')
+  .action((o: { addr?: string; config?: string; watch?: boolean; interval: string; json?: boolean }) => {
+    try {
+      runStatus({
+        seeds: statusSeeds(o),
+        clusterToken: clusterToken(),
+        userToken: userTokenFromEnv(),
+        tls: tlsOf(program),
+        timeoutMs: 3000,
+        json: o.json === true,
+        watch: o.watch === true,
+        intervalMs: statusInterval(o.interval),
+      }).catch(fail);
     } catch (err) {
       fail(err);
     }

@@ -1,0 +1,419 @@
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../config/load';
+import { RingCacheError } from '../errors';
+import {
+  MemberStateWire,
+  type MemberMsg,
+  type StatsResponseMsg,
+  type TopologyResponseMsg,
+} from '../proto/messages';
+import { Ring } from '../ring/ring';
+import type { TlsOptions } from '../transport/tls';
+import { parseDuration } from './duration';
+import { formatTable } from './table';
+import { UnaryClient } from './unary-client';
+
+/** Environment variable with the addresses `ringcache status` asks, comma-separated host:port. */
+export const ADDR_ENV = 'RINGCACHE_ADDR';
+
+/** A node this full of max_memory is named in the warnings: it will soon evict. */
+const MEMORY_WARNING_RATIO = 0.9;
+
+const STATE_NAMES: Record<number, MemberState> = {
+  [MemberStateWire.ALIVE]: 'alive',
+  [MemberStateWire.SUSPECT]: 'suspect',
+  [MemberStateWire.DEAD]: 'dead',
+  [MemberStateWire.LEFT]: 'left',
+};
+
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
+
+/** One member as `status --json` prints it. Counters the member did not answer are absent. */
+export interface MemberStatus {
+  id: string;
+  address: string;
+  http: string;
+  /** As the gossip of the member that answered the topology sees it. */
+  state: MemberState;
+  /** Whether the member itself answered Stats. */
+  reachable: boolean;
+  /** Why it did not answer. */
+  error?: string;
+  /** Fraction (0..1) of the hash ring it owns as first replica. */
+  ringShare: number;
+  keys?: number;
+  /** Bytes accounted against max_memory, and max_memory. */
+  bytes?: number;
+  maxBytes?: number;
+  /** bytes / maxBytes (0..1). */
+  memoryUsed?: number;
+  tombstones?: number;
+  evictions?: number;
+  hits?: number;
+  misses?: number;
+  /** hits / (hits + misses) since the node started; absent before its first read. */
+  hitRatio?: number;
+  /** Reads of its store per second (hits + misses, client and replica reads), over the last interval. */
+  readsPerSecond?: number;
+  /** Writes it holds for replicas that are down. */
+  hintsPending?: number;
+  /** Its ring epoch. */
+  epoch?: number;
+  /** True while it pulls its data from its peers after a start (it is not serving yet). */
+  catchingUp?: boolean;
+}
+
+export interface ClusterStatus {
+  cluster: string;
+  /** When this was collected (ISO 8601). */
+  at: string;
+  /** The member whose topology (members, states, epoch) this shows. */
+  answeredBy: string;
+  epoch: number;
+  replication: { factor: number; writeQuorum: number; readQuorum: number };
+  members: MemberStatus[];
+  totals: {
+    members: number;
+    alive: number;
+    keys: number;
+    bytes: number;
+    maxBytes: number;
+    readsPerSecond: number | null;
+    hitRatio: number | null;
+    hintsPending: number;
+  };
+  warnings: string[];
+}
+
+export interface StatusSource {
+  /** Addresses to ask for the topology, in order: the first that answers is used. */
+  seeds: string[];
+  clusterToken?: string;
+  userToken?: string;
+  tls?: TlsOptions;
+  /** Deadline of each call. */
+  timeoutMs: number;
+}
+
+/**
+ * Where `status` looks, first found wins: `--addr`, the nodes of `--config`, RINGCACHE_ADDR, the
+ * nodes of ./cluster.yml, 127.0.0.1:7401.
+ */
+export function statusSeeds(
+  opts: { addr?: string; config?: string },
+  env: NodeJS.ProcessEnv = process.env,
+  cwdHasConfig = existsSync('cluster.yml'),
+): string[] {
+  const list = (text: string, from: string) => {
+    const addrs = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    for (const a of addrs) {
+      if (!/^[^\s,]+:\d{1,5}$/.test(a))
+        throw new RingCacheError('CONFIG_INVALID', `${from}: expected host:port, got "${a}"`);
+    }
+    if (addrs.length === 0) throw new RingCacheError('CONFIG_INVALID', `${from}: no address given`);
+    return addrs;
+  };
+  if (opts.addr !== undefined) return list(opts.addr, '--addr');
+  if (opts.config !== undefined) return loadConfig(opts.config).nodes.map((n) => n.address);
+  if (env[ADDR_ENV]) return list(env[ADDR_ENV], ADDR_ENV);
+  if (cwdHasConfig) return loadConfig('cluster.yml').nodes.map((n) => n.address);
+  return ['127.0.0.1:7401'];
+}
+
+/** What one round of calls returned, kept to turn the next round's counters into rates. */
+interface Sample {
+  atMs: number;
+  reads: Map<string, number>;
+}
+
+/**
+ * Collects the cluster's status: the topology from the first seed that answers, then Stats and
+ * Topology from every member at once (each member's own answer says whether it is catching up).
+ * Rates need two rounds: a collector remembers the last one.
+ */
+export class StatusCollector {
+  readonly #source: StatusSource;
+  readonly #clients = new Map<string, UnaryClient>();
+  #previous: Sample | undefined;
+
+  constructor(source: StatusSource) {
+    this.#source = source;
+  }
+
+  async collect(): Promise<ClusterStatus> {
+    const topology = await this.#topology();
+    const onRing = topology.members.filter((m) => m.state !== MemberStateWire.LEFT);
+    const shares = new Ring(
+      onRing.map((m) => m.id),
+      { vnodes: topology.vnodes },
+    ).shares();
+    const nowMs = Date.now();
+    const answers = await Promise.all(topology.members.map((m) => this.#ask(m)));
+    const sample: Sample = { atMs: nowMs, reads: new Map() };
+    const members = topology.members.map((m, i): MemberStatus => {
+      const answer = answers[i]!;
+      const base: MemberStatus = {
+        id: m.id,
+        address: m.address,
+        http: m.httpAddress,
+        state: STATE_NAMES[m.state] ?? 'unknown',
+        reachable: answer.stats !== undefined,
+        ringShare: shares.get(m.id) ?? 0,
+      };
+      if (!answer.stats) return { ...base, error: answer.error };
+      const s = answer.stats;
+      const reads = s.hits + s.misses;
+      sample.reads.set(m.id, reads);
+      const before = this.#previous?.reads.get(m.id);
+      const seconds = this.#previous ? (nowMs - this.#previous.atMs) / 1000 : 0;
+      return {
+        ...base,
+        keys: s.keys,
+        bytes: s.bytes,
+        maxBytes: s.maxBytes,
+        memoryUsed: s.maxBytes > 0 ? s.bytes / s.maxBytes : 0,
+        tombstones: s.tombstones,
+        evictions: s.evictions,
+        hits: s.hits,
+        misses: s.misses,
+        ...(reads > 0 && { hitRatio: s.hits / reads }),
+        // A restarted node's counters start again from zero: no rate rather than a negative one.
+        ...(before !== undefined &&
+          seconds > 0 &&
+          reads >= before && { readsPerSecond: (reads - before) / seconds }),
+        hintsPending: s.hintsPending,
+        epoch: s.epoch,
+        ...(answer.catchingUp !== undefined && { catchingUp: answer.catchingUp }),
+      };
+    });
+    this.#previous = sample;
+    return {
+      cluster: topology.clusterName,
+      at: new Date(nowMs).toISOString(),
+      answeredBy: topology.answeredBy,
+      epoch: topology.epoch,
+      replication: topology.replication ?? { factor: 0, writeQuorum: 0, readQuorum: 0 },
+      members,
+      totals: totalsOf(members),
+      warnings: warningsOf(members, topology.epoch),
+    };
+  }
+
+  close(): void {
+    for (const c of this.#clients.values()) c.close();
+    this.#clients.clear();
+  }
+
+  #client(address: string): UnaryClient {
+    let c = this.#clients.get(address);
+    if (!c) {
+      const s = this.#source;
+      c = new UnaryClient(address, s.timeoutMs, s.clusterToken, s.tls, s.userToken);
+      this.#clients.set(address, c);
+    }
+    return c;
+  }
+
+  async #topology(): Promise<TopologyResponseMsg> {
+    const failures: string[] = [];
+    for (const seed of this.#source.seeds) {
+      try {
+        return await this.#client(seed).cluster<TopologyResponseMsg>('Topology', {});
+      } catch (err) {
+        failures.push(`${seed}: ${describe(err)}`);
+      }
+    }
+    throw new RingCacheError('UNAVAILABLE', `no node answered (${failures.join('; ')})`);
+  }
+
+  async #ask(m: MemberMsg): Promise<{ stats?: StatsResponseMsg; catchingUp?: boolean; error?: string }> {
+    if (m.state === MemberStateWire.LEFT) return { error: 'left the ring' };
+    const client = this.#client(m.address);
+    const [stats, topology] = await Promise.allSettled([
+      client.cluster<StatsResponseMsg>('Stats', {}),
+      client.cluster<TopologyResponseMsg>('Topology', {}),
+    ]);
+    if (stats.status === 'rejected') return { error: describe(stats.reason) };
+    return {
+      stats: stats.value,
+      ...(topology.status === 'fulfilled' && { catchingUp: topology.value.catchingUp }),
+    };
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as { details?: string; message?: string };
+  const text = e.details || e.message || String(err);
+  // grpc-js's "No connection established. Last error: Error: connect ECONNREFUSED ... Resolution
+  // note: ..." says, for a person, that the connection was refused.
+  const cause = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/.exec(text);
+  return cause ? cause[1]!.trim() : text;
+}
+
+function totalsOf(members: MemberStatus[]): ClusterStatus['totals'] {
+  const answered = members.filter((m) => m.reachable);
+  const sum = (f: (m: MemberStatus) => number | undefined) => answered.reduce((n, m) => n + (f(m) ?? 0), 0);
+  const hits = sum((m) => m.hits);
+  const reads = hits + sum((m) => m.misses);
+  const rated = answered.filter((m) => m.readsPerSecond !== undefined);
+  return {
+    members: members.filter((m) => m.state !== 'left').length,
+    alive: members.filter((m) => m.state === 'alive').length,
+    keys: sum((m) => m.keys),
+    bytes: sum((m) => m.bytes),
+    maxBytes: sum((m) => m.maxBytes),
+    readsPerSecond: rated.length > 0 ? sum((m) => m.readsPerSecond) : null,
+    hitRatio: reads > 0 ? hits / reads : null,
+    hintsPending: sum((m) => m.hintsPending),
+  };
+}
+
+function warningsOf(members: MemberStatus[], epoch: number): string[] {
+  const out: string[] = [];
+  for (const m of members) {
+    if (m.state === 'suspect')
+      out.push(`${m.id} is suspect: it missed its pings and is declared dead unless it answers`);
+    else if (m.state === 'dead')
+      out.push(`${m.id} is dead: its writes go to other nodes as hints until it is back`);
+    else if (m.state === 'alive' && !m.reachable)
+      out.push(`${m.id} did not answer: ${m.error ?? 'no answer'}`);
+    if (m.catchingUp) out.push(`${m.id} is catching up from its peers (not serving yet)`);
+    if (m.memoryUsed !== undefined && m.memoryUsed >= MEMORY_WARNING_RATIO)
+      out.push(
+        `${m.id} holds ${percent(m.memoryUsed)} of its max_memory: it evicts the least recently used keys when full`,
+      );
+    if (m.hintsPending)
+      out.push(`${m.id} holds ${m.hintsPending} writes (hints) for replicas that are behind`);
+    if (m.epoch !== undefined && m.epoch !== epoch)
+      out.push(
+        `${m.id} is at ring epoch ${m.epoch}, not ${epoch}: the ring is changing, or the nodes disagree`,
+      );
+  }
+  return out;
+}
+
+function percent(ratio: number, digits = 0): string {
+  return `${(ratio * 100).toFixed(digits)}%`;
+}
+
+/** 1536 -> "1.5 KiB": binary units, as cluster.yml's sizes. */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+function rate(perSecond: number | null | undefined): string {
+  if (perSecond === undefined || perSecond === null) return '-';
+  return perSecond >= 100 ? String(Math.round(perSecond)) : perSecond.toFixed(1);
+}
+
+/** The status as a person reads it: a header, one row per member, the totals, the warnings. */
+export function renderStatus(s: ClusterStatus): string {
+  const rows = s.members.map((m) => [
+    m.id,
+    m.state,
+    m.address,
+    percent(m.ringShare, 1),
+    m.keys === undefined ? '-' : String(m.keys),
+    m.bytes === undefined
+      ? '-'
+      : `${humanBytes(m.bytes)} / ${humanBytes(m.maxBytes!)} (${percent(m.memoryUsed!)})`,
+    m.reachable ? rate(m.readsPerSecond) : '-',
+    m.hitRatio === undefined ? '-' : percent(m.hitRatio, 1),
+    m.hintsPending === undefined ? '-' : String(m.hintsPending),
+    m.catchingUp ? 'catching up' : !m.reachable && m.state !== 'left' ? 'no answer' : '',
+  ]);
+  const t = s.totals;
+  rows.push([
+    'total',
+    `${t.alive}/${t.members} alive`,
+    '',
+    '',
+    String(t.keys),
+    t.maxBytes > 0
+      ? `${humanBytes(t.bytes)} / ${humanBytes(t.maxBytes)} (${percent(t.bytes / t.maxBytes)})`
+      : '-',
+    rate(t.readsPerSecond),
+    t.hitRatio === null ? '-' : percent(t.hitRatio, 1),
+    String(t.hintsPending),
+    '',
+  ]);
+  const { factor, writeQuorum, readQuorum } = s.replication;
+  return (
+    `cluster '${s.cluster}': ring epoch ${s.epoch}, N=${factor} W=${writeQuorum} R=${readQuorum} (members as ${s.answeredBy} sees them, ${s.at})\n` +
+    formatTable(
+      [
+        'node',
+        'state',
+        'address',
+        'ring',
+        'keys',
+        'memory (of max_memory)',
+        'reads/s',
+        'hit ratio',
+        'hints',
+        'note',
+      ],
+      rows,
+    ) +
+    (s.warnings.length === 0 ? 'no warnings\n' : s.warnings.map((w) => `warning: ${w}\n`).join(''))
+  );
+}
+
+/** --interval: at least 100 ms, so that a watch never spins on the nodes. */
+export function statusInterval(text: string): number {
+  const ms = parseDuration(text, '--interval');
+  if (ms < 100) throw new RingCacheError('CONFIG_INVALID', `--interval: at least 100ms, got "${text}"`);
+  return ms;
+}
+
+export interface StatusRunOptions extends StatusSource {
+  json: boolean;
+  watch: boolean;
+  /** Between the two rounds of a single status (for rates), and between refreshes with watch. */
+  intervalMs: number;
+  out?: NodeJS.WriteStream;
+}
+
+/**
+ * `ringcache status`: two rounds `intervalMs` apart (rates need both), then the table or the JSON.
+ * With `watch`, a new round every `intervalMs`, redrawn in place on a terminal (one JSON object a
+ * line with --json), until interrupted.
+ */
+export async function runStatus(o: StatusRunOptions): Promise<void> {
+  const out = o.out ?? process.stdout;
+  const collector = new StatusCollector(o);
+  const pause = () => new Promise((r) => setTimeout(r, o.intervalMs));
+  const show = (s: ClusterStatus) => {
+    if (o.json) out.write(`${JSON.stringify(s, null, o.watch ? undefined : 2)}\n`);
+    else if (o.watch && out.isTTY) out.write(`\x1b[H\x1b[J${renderStatus(s)}`);
+    else out.write(`${renderStatus(s)}${o.watch ? '\n' : ''}`);
+  };
+  try {
+    await collector.collect();
+    await pause();
+    show(await collector.collect());
+    while (o.watch) {
+      await pause();
+      try {
+        show(await collector.collect());
+      } catch (err) {
+        // In watch mode a cluster briefly unreachable is something to see, not the end of the watch.
+        out.write(
+          `${o.json ? JSON.stringify({ at: new Date().toISOString(), error: describe(err) }) : `ringcache status: ${describe(err)}`}\n`,
+        );
+      }
+    }
+  } finally {
+    collector.close();
+  }
+}

@@ -1,0 +1,117 @@
+import { expect } from 'chai';
+import type { ClusterStatus } from '../../src/cli/status';
+import { runCli, startCli } from '../support/cli';
+import { TestCluster, until } from '../support/cluster';
+
+// `ringcache status`: what a person or a script sees of a running cluster, from any member.
+describe('ringcache status', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 3 });
+    const cache = await t.client();
+    // W=3: every replica holds every key once the writes are acknowledged.
+    for (let i = 0; i < 20; i++) await cache.set(`status-${i}`, 'x'.repeat(100));
+    for (let i = 0; i < 10; i++) await cache.get(`status-${i}`);
+    await cache.get('status-absent');
+  });
+  after(() => t?.stop());
+
+  const status = async (args: string[], env: Record<string, string> = {}): Promise<ClusterStatus> => {
+    const { code, output } = await runCli(['status', '--json', '--interval', '200ms', ...args], env);
+    expect(code, output).to.equal(0);
+    return JSON.parse(output) as ClusterStatus;
+  };
+
+  it('prints every member with its counters, the totals and no warning as JSON', async () => {
+    const s = await status(['--addr', t.address('n2')]);
+    expect(s).to.include({ cluster: 'test', answeredBy: 'n2', epoch: 1 });
+    expect(s.replication).to.deep.equal({ factor: 3, writeQuorum: 3, readQuorum: 1 });
+    expect(s.members.map((m) => [m.id, m.address, m.state, m.reachable])).to.deep.equal(
+      ['n1', 'n2', 'n3'].map((id) => [id, t.address(id), 'alive', true]),
+    );
+    for (const m of s.members) {
+      expect(m.keys, m.id).to.equal(20);
+      expect(m.maxBytes, m.id).to.equal(64 * 1024 * 1024);
+      expect(m.bytes, m.id).to.be.greaterThan(20 * 100);
+      expect(m.memoryUsed, m.id).to.equal(m.bytes! / m.maxBytes!);
+      expect(m.hintsPending, m.id).to.equal(0);
+      expect(m.catchingUp, m.id).to.equal(false);
+      expect(m.readsPerSecond, m.id).to.be.a('number');
+      expect(m.ringShare, m.id).to.be.within(0.2, 0.5);
+    }
+    expect(s.members.reduce((n, m) => n + m.ringShare, 0)).to.be.closeTo(1, 1e-9);
+    expect(s.totals).to.include({ members: 3, alive: 3, keys: 60, hintsPending: 0 });
+    expect(s.totals.maxBytes).to.equal(3 * 64 * 1024 * 1024);
+    // Reads were made (10 hits, at least one miss), so the cluster's hit ratio is below 1.
+    expect(s.totals.hitRatio).to.be.greaterThan(0).and.lessThan(1);
+    expect(s.warnings).to.deep.equal([]);
+  });
+
+  it('prints one table, with the totals, for a person', async () => {
+    const { code, output } = await runCli(['status', '--addr', t.address('n1'), '--interval', '200ms']);
+    expect(code, output).to.equal(0);
+    expect(output).to.match(/^cluster 'test': ring epoch 1, N=3 W=3 R=1 \(members as n1 sees them/);
+    expect(output).to.match(
+      /^node +state +address +ring +keys +memory \(of max_memory\) +reads\/s +hit ratio +hints/m,
+    );
+    for (const id of ['n1', 'n2', 'n3'])
+      expect(output).to.match(new RegExp(`^${id} +alive +${t.address(id)} +\\d+\\.\\d% +20 `, 'm'));
+    expect(output).to.match(/^total +3\/3 alive +60 /m);
+    expect(output).to.include('no warnings');
+  });
+
+  it('takes its addresses from RINGCACHE_ADDR, going past one that does not answer', async () => {
+    const s = await status([], { RINGCACHE_ADDR: `127.0.0.1:1,${t.address('n3')}` });
+    expect(s.answeredBy).to.equal('n3');
+    expect(s.members).to.have.lengthOf(3);
+  });
+
+  it('refuses a malformed address or interval in one line, and says when no node answers', async () => {
+    const bad = await runCli(['status', '--addr', 'nonsense']);
+    expect(bad.code).to.equal(2);
+    expect(bad.output).to.equal('ringcache: --addr: expected host:port, got "nonsense"\n');
+    const fast = await runCli(['status', '--addr', t.address('n1'), '--interval', '0']);
+    expect(fast.code).to.equal(2);
+    expect(fast.output).to.include('--interval: at least 100ms');
+    const none = await runCli(['status', '--addr', '127.0.0.1:1']);
+    expect(none.code).to.equal(1);
+    expect(none.output).to.match(/^ringcache: no node answered \(127\.0\.0\.1:1: .*\)\n$/);
+  });
+
+  it('--watch prints a new status at every interval (one JSON object a line)', async () => {
+    const watch = startCli(['status', '--watch', '--json', '--interval', '200ms', '--addr', t.address('n1')]);
+    try {
+      const lines = await until('three refreshes', () => {
+        const done = watch.output().split('\n').slice(0, -1);
+        return done.length >= 3 ? done : undefined;
+      });
+      const seen = lines!.map((l) => JSON.parse(l) as ClusterStatus);
+      expect(seen.every((s) => s.members.length === 3)).to.equal(true);
+      expect(new Set(seen.map((s) => s.at)).size).to.equal(seen.length);
+    } finally {
+      watch.process.kill('SIGTERM');
+    }
+  });
+
+  // Last: it kills a node.
+  it('shows a killed member dead, unanswering, with a warning', async () => {
+    await t.cluster.kill('n3', 'SIGKILL');
+    const s = await until(
+      'n3 dead in ringcache status',
+      async () => {
+        const s = await status(['--addr', t.address('n1')]);
+        return s.members.find((m) => m.id === 'n3')?.state === 'dead' ? s : undefined;
+      },
+      20_000,
+      0,
+    );
+    const n3 = s!.members.find((m) => m.id === 'n3')!;
+    expect(n3.reachable).to.equal(false);
+    expect(n3.error).to.be.a('string');
+    expect(n3.keys).to.equal(undefined);
+    expect(s!.totals).to.include({ members: 3, alive: 2, keys: 40 });
+    expect(s!.warnings).to.include('n3 is dead: its writes go to other nodes as hints until it is back');
+  });
+});
