@@ -57,7 +57,13 @@ describe('container image (deploy/Dockerfile)', function () {
     if (process.getuid?.() !== 0) skipBecause(this, 'needs root: debootstrap and chroot isolation');
     if (!(await has('buildah')) || !(await has('debootstrap')))
       skipBecause(this, 'needs buildah and debootstrap (apt-get install podman buildah debootstrap)');
-    await run(SCRIPT, [TAG], { maxBuffer: 64 * 1024 * 1024 });
+    await run(SCRIPT, [TAG], { maxBuffer: 64 * 1024 * 1024 }).catch(
+      (err: Error & { stdout?: string; stderr?: string }) => {
+        // The builder prints each step's output (a compiler error, say) on stdout.
+        const said = `${err.stdout ?? ''}${err.stderr ?? ''}`.split('\n').slice(-40).join('\n');
+        throw new Error(`${SCRIPT} failed:\n${said}`);
+      },
+    );
     const { stdout } = await run('buildah', ['inspect', '--type', 'image', TAG], {
       maxBuffer: 16 * 1024 * 1024,
     });
