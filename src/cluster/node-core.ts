@@ -2,7 +2,7 @@ import type { ClusterConfig } from '../config/types';
 import { RingCacheError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { Store } from '../store/store';
-import type { StoredValue } from '../store/types';
+import type { StoreRecord, StoredValue } from '../store/types';
 import { checkKey } from '../store/validation';
 import { explainKey, type KeyExplanation } from './explain';
 import { BackgroundTasks } from './background-tasks';
@@ -11,15 +11,17 @@ import { Membership } from './membership/membership';
 import { PeerGossip } from './membership/peer-gossip';
 import { realScheduler } from './membership/scheduler';
 import type { MemberUpdate, Scheduler } from './membership/types';
-import type {
-  Lookup,
-  Ping,
-  PingReply,
-  PeerEndpoint,
-  PeerTransport,
-  Prepare,
-  ReplicaWrite,
+import {
+  NotCaughtUp,
+  type Lookup,
+  type Ping,
+  type PingReply,
+  type PeerEndpoint,
+  type PeerTransport,
+  type Prepare,
+  type ReplicaWrite,
 } from './peer-transport';
+import { AbsenceWatch, absenceLimitMs } from './recovery/absence';
 import { CatchUpState } from './recovery/catch-up-state';
 import { flushCluster } from './flush';
 import { AntiEntropy, type RangeDiff, type RangeDigests } from './recovery/anti-entropy';
@@ -90,7 +92,11 @@ export class NodeCore implements PeerEndpoint {
   #sweepTimer: unknown;
   #running = false;
   readonly #catchUp: CatchUpState;
+  /** Drops this node's data after a long absence (recovery/absence.ts). */
+  readonly absence: AbsenceWatch;
   #stopping: Promise<void> | undefined;
+  /** This node's answer to a peer's read or prepare while it catches up: one instance, no stack per call. */
+  readonly #notCaughtUp: NotCaughtUp;
 
   constructor(opts: NodeCoreOptions) {
     const { config } = opts;
@@ -198,9 +204,28 @@ export class NodeCore implements PeerEndpoint {
       logger: this.#log,
       adopt: (ring) => void this.#ringChanges.apply(ring),
       observePeerClock: (peer, clock) => this.#observePeerClock(peer, clock),
+      factor: config.replication.factor,
+      // Fences are re-established once the held versions are back (ballots.ts).
+      onCaughtUp: () => this.ballots.settle({ timestamp: this.store.hlc.last, node: this.id }),
+    });
+    this.#notCaughtUp = new NotCaughtUp(this.id);
+    this.absence = new AbsenceWatch({
+      selfId: this.id,
+      scheduler,
+      limitMs: absenceLimitMs({
+        tombstoneGraceMs: config.tombstoneGraceMs,
+        hintMaxAgeMs: config.hints.maxAgeMs,
+        members: config.nodes.length,
+        gossip: config.gossip,
+      }),
+      members: () => this.topology.ring.nodeIds,
+      isAlive: (id) => this.membership.isAlive(id),
+      drop: (awayMs, why) => this.#dropData(awayMs, why),
+      back: () => this.#catchUp.rejoin(),
     });
     this.membership.onChange((m, from, to) => {
       this.topology.membersChanged(m.id);
+      if (from !== to) this.absence.changed();
       if (to === 'alive') this.handoff.kick();
       if (to === 'alive' && from === 'dead') this.antiEntropy.compareSoon(m.id);
     });
@@ -242,6 +267,7 @@ export class NodeCore implements PeerEndpoint {
     this.membership.start();
     this.handoff.start();
     this.antiEntropy.start();
+    this.absence.start();
     if (this.#sweepIntervalMs > 0) this.#armSweep();
     this.#catchUp.start();
   }
@@ -260,6 +286,7 @@ export class NodeCore implements PeerEndpoint {
   async #stop(): Promise<void> {
     this.#running = false;
     this.#scheduler.clearTimeout(this.#sweepTimer);
+    this.absence.stop();
     this.#tasks.abort();
     await this.membership.stop();
     await this.handoff.stop();
@@ -325,13 +352,20 @@ export class NodeCore implements PeerEndpoint {
     return this.antiEntropy.compare(digests);
   }
 
-  read(key: string): ReturnType<Store['readRecord']> {
+  /** NotCaughtUp while this node may lack the key: a peer's quorum must not count an empty store. */
+  read(key: string): StoreRecord | undefined | NotCaughtUp {
+    if (this.#catchUp.mayLack(key)) return this.#notCaughtUp;
     return this.store.readRecord(key);
   }
 
-  /** A prepare whose ballot is too far ahead of this clock throws INVALID_ARGUMENT: it would fence the key. */
-  lookup(key: string, prepare: Prepare): Lookup {
+  /**
+   * A prepare whose ballot is too far ahead of this clock throws INVALID_ARGUMENT: it would fence the
+   * key. NotCaughtUp, promising nothing, while this node may lack the key or its ballot fences are
+   * not re-established yet (ballots.ts).
+   */
+  lookup(key: string, prepare: Prepare): Lookup | NotCaughtUp {
     this.store.checkPeerVersion('ballot', prepare.ballot);
+    if (!this.ballots.settled || this.#catchUp.mayLack(key)) return this.#notCaughtUp;
     return this.#rmwReplica.prepare(key, prepare);
   }
 
@@ -418,6 +452,29 @@ export class NodeCore implements PeerEndpoint {
       this.#addresses.set(m.id, m.address);
     }
     this.membership.setMembers(members.map((m) => m.id));
+    this.absence.changed();
+  }
+
+  /**
+   * Away longer than the absence limit (recovery/absence.ts): the others may have deleted keys this
+   * node holds and purged the tombstones since, so its copies are dropped, without tombstones (the
+   * keys live on where they were not deleted), and it catches up again once it reaches most members.
+   * Its ballot fences go with the held versions until then (ballots.ts). Hints it holds for others
+   * are kept: each is a write that was made, and expires on its own.
+   */
+  #dropData(awayMs: number, why: string): void {
+    this.ballots.unsettle();
+    this.#catchUp.dropped();
+    const keys = [...this.store.keys()];
+    let dropped = 0;
+    for (const key of keys) {
+      const version = this.store.versionOf(key);
+      if (version && this.store.release(key, version)) dropped++;
+    }
+    this.#log.warn(
+      { awayMs, why, dropped, tombstoneGraceMs: this.#config.tombstoneGraceMs },
+      'away from the cluster for too long: deletes made meanwhile may be forgotten, so every key held was dropped; catching up again on return',
+    );
   }
 
   #observePeerClock(peer: string, clock: number): void {

@@ -1,4 +1,4 @@
-import type { RingCacheError } from '../errors';
+import { RingCacheError } from '../errors';
 import type { StoreRecord } from '../store/types';
 import type { Version } from '../store/version';
 import type { MemberUpdate } from './membership/types';
@@ -16,11 +16,15 @@ import type { RingState } from './ring-change/topology';
 export interface PeerTransport {
   /** Sends a record to `to`. Undefined once it holds it (applied, or it held a newer version). */
   replicate(to: string, write: ReplicaWrite, deadlineMs: number): Promise<RingCacheError | undefined>;
-  /** `to`'s copy of `key`, tombstones included; undefined when it holds none. */
+  /**
+   * `to`'s copy of `key`, tombstones included; undefined when it holds none. NotCaughtUp when `to`
+   * may lack the key (it catches up): no answer, which no quorum may count.
+   */
   read(to: string, key: string, deadlineMs: number): Promise<StoreRecord | undefined | RingCacheError>;
   /**
    * A read-modify-write's prepare (replication/ballots.ts): `to` promises the ballot and sends its copy
    * of `key` and the outcomes it holds of the requests named, or refuses with the fence it holds.
+   * NotCaughtUp, as for read, when `to` catches up: it promised nothing and its copy proves nothing.
    */
   lookup(to: string, key: string, prepare: Prepare, deadlineMs: number): Promise<Lookup | RingCacheError>;
   /** Anti-entropy: `to` compares our digests with its own and sends its records where they differ. */
@@ -58,6 +62,18 @@ export interface PeerTransport {
   forget(id: string): void;
   /** Closes every connection. */
   close(): void;
+}
+
+/**
+ * A replica's answer when it may lack the key it was asked about, so its copy proves nothing: it
+ * restarted empty (or dropped its data after a long absence) and still pulls its keys from its peers,
+ * or a ring change just gave it the key. It also makes no read-modify-write promise then (ballots.ts).
+ * The asker counts it as no answer, asks the other replicas, and never asks it again for that call.
+ */
+export class NotCaughtUp extends RingCacheError {
+  constructor(nodeId: string) {
+    super('UNAVAILABLE', `node ${nodeId} is catching up: its copy of the key is not counted`);
+  }
 }
 
 /** One record as replicas exchange it; `hintFor` names the dead replica a stand-in holds it for. */
@@ -114,8 +130,10 @@ export interface PingReply {
 export interface PeerEndpoint {
   /** Applies a replica write (or keeps it as a hint for `hintFor`); an error when refused. */
   replicate(write: ReplicaWrite): RingCacheError | undefined;
-  read(key: string): StoreRecord | undefined;
-  lookup(key: string, prepare: Prepare): Lookup;
+  /** This node's copy of `key`, or NotCaughtUp while it may lack it (PeerTransport.read). */
+  read(key: string): StoreRecord | undefined | NotCaughtUp;
+  /** A read-modify-write's prepare, or NotCaughtUp (PeerTransport.lookup). */
+  lookup(key: string, prepare: Prepare): Lookup | NotCaughtUp;
   /**
    * The records whose preference list includes `forNode`, for a catch-up: on `ring` when given (the
    * asker's, maybe newer than this node's), else on this node's ring.

@@ -1,12 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import type { MemberUpdate } from '../cluster/membership/types';
-import type {
-  Lookup,
-  Ping,
-  PingReply,
-  PeerTransport,
-  Prepare,
-  ReplicaWrite,
+import {
+  NotCaughtUp,
+  type Lookup,
+  type Ping,
+  type PingReply,
+  type PeerTransport,
+  type Prepare,
+  type ReplicaWrite,
 } from '../cluster/peer-transport';
 import type { Operation, Outcome } from '../cluster/replication/operation';
 import type { RingState } from '../cluster/ring-change/topology';
@@ -43,6 +44,7 @@ import { operationToMsg, outcomeFromMsg } from './operation-wire';
 import {
   diffFromPacked,
   digestsToPacked,
+  isNotCaughtUpPacked,
   lookupFromPacked,
   prepareToPacked,
   writeFromPacked,
@@ -142,6 +144,7 @@ class PeerConnection {
         decode: (r) =>
           r.slice(2).map((p) => {
             if (!Array.isArray(p) || p.length === 0) return undefined;
+            if (isNotCaughtUpPacked(p)) return new NotCaughtUp(id);
             return (
               writeFromPacked(p)?.record ??
               refusal(Code.INTERNAL, `${peerName} sent a record with no version`)
@@ -160,8 +163,10 @@ class PeerConnection {
         decode: (r) =>
           r
             .slice(2)
-            .map(
-              (p) => lookupFromPacked(p) ?? refusal(Code.INTERNAL, `${peerName} sent an unreadable lookup`),
+            .map((p) =>
+              isNotCaughtUpPacked(p)
+                ? new NotCaughtUp(id)
+                : (lookupFromPacked(p) ?? refusal(Code.INTERNAL, `${peerName} sent an unreadable lookup`)),
             ),
         failure: refusal,
       },

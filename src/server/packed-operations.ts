@@ -250,6 +250,17 @@ export function prepareFromPacked(p: unknown): { key: string; prepare: Prepare }
   return { key: p[0], prepare: { ballot: { timestamp: num(p[2]), node: str(p[3]) }, requestIds } };
 }
 
+/**
+ * A Read stream's answer to one item (a read or a prepare) from a replica that is catching up:
+ * [UNAVAILABLE]. Nodes that predate it read it as an unreadable answer, which no quorum counts either.
+ */
+export const NOT_CAUGHT_UP_PACKED: readonly unknown[] = [Code.UNAVAILABLE];
+
+/** Whether a Read stream's answer to one item is NOT_CAUGHT_UP_PACKED. */
+export function isNotCaughtUpPacked(p: unknown): boolean {
+  return Array.isArray(p) && p.length === 1 && p[0] === Code.UNAVAILABLE;
+}
+
 /** A prepare's answer: [record or [], [requestId, outcome]..., refusedTimestamp?, refusedNode?]. */
 export function lookupToPacked(key: string, found: Lookup): unknown[] {
   const known: unknown[] = [];

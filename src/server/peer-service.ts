@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { PeerEndpoint, Prepare } from '../cluster/peer-transport';
+import { NotCaughtUp, type PeerEndpoint, type Prepare } from '../cluster/peer-transport';
 import type { RingState } from '../cluster/ring-change/topology';
 import type { Logger } from '../observability/logger';
 import {
@@ -21,6 +21,7 @@ import {
   diffToPacked,
   digestsFromPacked,
   lookupToPacked,
+  NOT_CAUGHT_UP_PACKED,
   prepareFromPacked,
   writeFromPacked,
   writeToPacked,
@@ -73,9 +74,10 @@ export function peerService(deps: PeerServiceDeps): {
   };
 
   // [] is an unreadable answer, which the coordinator takes as this replica failing the round.
-  const lookupOrEmpty = (key: string, prepare: Prepare): unknown[] => {
+  const lookupOrEmpty = (key: string, prepare: Prepare): readonly unknown[] => {
     try {
-      return lookupToPacked(key, endpoint.lookup(key, prepare));
+      const found = endpoint.lookup(key, prepare);
+      return found instanceof NotCaughtUp ? NOT_CAUGHT_UP_PACKED : lookupToPacked(key, found);
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'read-modify-write prepare refused');
       return [];
@@ -118,6 +120,7 @@ export function peerService(deps: PeerServiceDeps): {
             return asked ? lookupOrEmpty(asked.key, asked.prepare) : [];
           }
           const record = typeof item === 'string' ? endpoint.read(item) : undefined;
+          if (record instanceof NotCaughtUp) return NOT_CAUGHT_UP_PACKED;
           return record ? writeToPacked({ key: item as string, record }) : [];
         });
         for (const message of packReply(Number(frame[0]), 0, results)) call.write(message);

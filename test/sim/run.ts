@@ -329,7 +329,7 @@ function snapshotReplicas(cluster: SimCluster, keys: string[]): Map<string, Repl
     out.set(
       key,
       ring.preferenceList(key, cluster.options.factor).map((node) => {
-        const record = cluster.core(node)?.read(key);
+        const record = cluster.core(node)?.store.readRecord(key);
         return record
           ? { node, version: record.version, tombstone: record.tombstone, value: record.value.toString() }
           : { node };

@@ -19,6 +19,13 @@ export interface SimClusterOptions {
   antiEntropyMs?: number;
   /** hints.max_age_ms; default 30 s. */
   hintMaxAgeMs?: number;
+  /** tombstone_grace_ms; default 60 s. */
+  tombstoneGraceMs?: number;
+  /**
+   * Pause between store sweeps (expired values, purged tombstones) in virtual ms; 0 or absent = off:
+   * a sweep's budget is real CPU time, which could make runs of one seed differ.
+   */
+  sweepIntervalMs?: number;
 }
 
 /** One node of the simulated cluster: its id, its current incarnation (undefined while down), its clock skew. */
@@ -80,7 +87,7 @@ export class SimCluster {
       },
       gossip: GOSSIP,
       hints: { maxCount: 100_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: opts.hintMaxAgeMs ?? 30_000 },
-      tombstoneGraceMs: 60_000,
+      tombstoneGraceMs: opts.tombstoneGraceMs ?? 60_000,
       maxClockOffsetMs: 60_000,
       antiEntropy: {
         intervalMs: opts.antiEntropyMs ?? 0,
@@ -222,7 +229,7 @@ export class SimCluster {
       transport: () => this.net.transportFor(id),
       scheduler,
       random: seededRandom(this.#opts.seed * 131 + Number(id.slice(1)) * 17 + node.incarnation),
-      sweepIntervalMs: 0,
+      sweepIntervalMs: this.#opts.sweepIntervalMs ?? 0,
     });
     node.core = core;
     this.net.attach(id, { owner: node.owner, endpoint: core, now: () => scheduler.now() });

@@ -16,6 +16,10 @@ export interface CatchUpStateOptions {
   adopt(ring: RingState): void;
   /** Advances this node's HLC past a peer's (refusing one too far ahead). */
   observePeerClock(peer: string, clock: number): void;
+  /** N: how many nodes hold each key. */
+  factor: number;
+  /** The catch-up of a start ended: this node holds what its peers hold for it. */
+  onCaughtUp(): void;
 }
 
 /**
@@ -26,11 +30,14 @@ export interface CatchUpStateOptions {
  *   after (any live old replica can send; one that dies mid-stream is covered by the others). A newer
  *   change restarts the pull, keeping every ring not yet pulled from (`sourceRings`).
  * Until then it takes replica writes and hints but answers no read and decides no read-modify-write
- * from its own copy alone (ClusterView.catchingUp); reads ask the keys' old replicas too.
+ * from its own copy alone (ClusterView.catchingUp); reads ask the keys' old replicas too. Nor does it
+ * answer its peers' reads and prepares of a key it may lack (mayLack): they must not count its copy.
  */
 export class CatchUpState {
   readonly #opts: CatchUpStateOptions;
   #starting = false;
+  /** Set while this node's data is dropped after a long absence, until its rejoin's catch-up ends. */
+  #dropped: AbortController | undefined;
   #sourceRings: Ring[] = [];
   #moveIn: AbortController | undefined;
   readonly #caughtUp: Promise<void>;
@@ -44,7 +51,19 @@ export class CatchUpState {
   }
 
   get catchingUp(): boolean {
-    return this.#starting || this.#sourceRings.length > 0;
+    return this.#starting || this.#dropped !== undefined || this.#sourceRings.length > 0;
+  }
+
+  /**
+   * Whether this node's copy of `key` may be missing or old, so that a peer must not count it: any key
+   * while the catch-up of a start runs; after a ring change, a key it did not replicate on every ring
+   * it still pulls from. O(1) unless a ring change's keys are still coming in.
+   */
+  mayLack(key: string): boolean {
+    if (this.#starting || this.#dropped) return true;
+    if (this.#sourceRings.length === 0) return false;
+    const { view, factor } = this.#opts;
+    return this.#sourceRings.some((ring) => !ring.preferenceList(key, factor).includes(view.selfId));
   }
 
   /** The rings before the changes whose keys this node still pulls. */
@@ -65,6 +84,36 @@ export class CatchUpState {
     this.#opts.tasks.run('catch-up', (signal) => this.#catchUp(signal));
   }
 
+  /**
+   * This node dropped its data after a long absence (absence.ts): it is catching up again, as after
+   * a restart, and stays so until rejoin()'s catch-up ends. A rejoin under way starts over.
+   */
+  dropped(): void {
+    this.#dropped?.abort();
+    this.#dropped = new AbortController();
+    this.#moveIn?.abort();
+    this.#moveIn = undefined;
+    this.#sourceRings = [];
+  }
+
+  /** After dropped(): this node reaches most members again; it pulls what it replicates from them. */
+  rejoin(): void {
+    const controller = this.#dropped;
+    if (!controller) return;
+    this.#opts.tasks.run('catch-up', async (stopped) => {
+      const signal = AbortSignal.any([stopped, controller.signal]);
+      const progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: 0, done: false };
+      try {
+        await this.#pull(signal, progress);
+      } finally {
+        if (!signal.aborted && this.#dropped === controller) {
+          this.#dropped = undefined;
+          this.#opts.onCaughtUp();
+        }
+      }
+    });
+  }
+
   /** A ring was adopted (`before`: the one it replaced); `member`: whether this node is on it. */
   ringChanged(before: Ring, member: boolean): void {
     this.#moveIn?.abort();
@@ -74,17 +123,22 @@ export class CatchUpState {
   }
 
   async #catchUp(signal: AbortSignal): Promise<void> {
-    const { view, store, topology, logger } = this.#opts;
     try {
-      await this.#learnRing(signal);
-      const peers = topology.ring.nodeIds.filter((id) => id !== view.selfId);
-      await this.#learnClocks(peers, signal);
-      this.progress.peers = peers.length;
-      const log = logger.child({ component: 'catch-up' });
-      await catchUpFromPeers(view, peers, store, log, signal, this.progress);
+      await this.#pull(signal, this.progress);
     } finally {
       if (!signal.aborted) this.#finish();
     }
+  }
+
+  /** Learns the current ring and the peers' clocks, then pulls what this node replicates from its members. */
+  async #pull(signal: AbortSignal, progress: CatchUpProgress): Promise<void> {
+    const { view, store, topology, logger } = this.#opts;
+    await this.#learnRing(signal);
+    const peers = topology.ring.nodeIds.filter((id) => id !== view.selfId);
+    await this.#learnClocks(peers, signal);
+    progress.peers = peers.length;
+    const log = logger.child({ component: 'catch-up' });
+    await catchUpFromPeers(view, peers, store, log, signal, progress);
   }
 
   /** Offers this node's ring to the members it knows until one answers: the newer ring is adopted. */
@@ -121,6 +175,7 @@ export class CatchUpState {
   #finish(): void {
     this.#starting = false;
     this.progress.done = true;
+    this.#opts.onCaughtUp();
     this.#markCaughtUp();
   }
 

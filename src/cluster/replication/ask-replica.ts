@@ -1,5 +1,6 @@
 import { RingCacheError } from '../../errors';
 import type { Scheduler } from '../membership/types';
+import { NotCaughtUp } from '../peer-transport';
 
 /** Pause before asking again a replica whose connection failed at once (refused, reconnecting). */
 export const RETRY_UNAVAILABLE_MS = 50;
@@ -9,7 +10,8 @@ export const RETRY_UNAVAILABLE_MS = 50;
  * leaves time. A connection refused or still coming up fails at once: a peer's process just
  * started, or its channel waits in grpc-js's reconnect backoff (up to seconds after the peer was
  * down, while the peer already serves). Asked again, such a replica answers in time instead of
- * counting as down. `done` ends the retries early (the caller has what it needs): the last failure
+ * counting as down. A replica that answered it is catching up (NotCaughtUp) is not asked again:
+ * its answer would not count before its catch-up ends, which may take minutes. `done` ends the retries early (the caller has what it needs): the last failure
  * is then the answer.
  */
 export function askReplica<T>(
@@ -24,6 +26,7 @@ export function askReplica<T>(
         const again =
           out instanceof RingCacheError &&
           out.code === 'UNAVAILABLE' &&
+          !(out instanceof NotCaughtUp) &&
           clock.now() + RETRY_UNAVAILABLE_MS < deadlineMs &&
           !done();
         if (again) clock.setTimeout(attempt, RETRY_UNAVAILABLE_MS);

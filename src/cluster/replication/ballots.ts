@@ -29,19 +29,55 @@ interface Promised {
  * ballot was built on every value acknowledged at a lower one.
  *
  * Only promises still waiting for their accept are kept; once the record reaches the ballot it is
- * the fence itself. Lost on a restart, as the store is: a restarted replica catches up before it
- * answers prepares (its copy counts for nothing while it does).
+ * the fence itself.
+ *
+ * Promises live in memory only, and the held versions with the store: a restart (or a store dropped
+ * after a long absence) erases both. Fences are re-established, not remembered: until settle(), the
+ * node answers no peer's prepare (NotCaughtUp) and takes no peer's accept; settle() comes at the end
+ * of its catch-up and sets a floor, the highest HLC timestamp the node has seen by then, below which
+ * it refuses every ballot from then on. Why the catch-up's end: by then the held versions are back
+ * (pulled from the peers), and the node has observed the clock of every peer it reached (catch-up
+ * pings them) and the version of every record pulled. A promise made before the restart was for a
+ * ballot some peer's HLC had reached, so it is at or below the floor, and a round of a lower ballot
+ * that was still in flight can no longer be accepted here. A coordinator refused at the floor learns
+ * it from the answer and its next ballot is above it. (A coordinator unreachable for the whole
+ * catch-up is not covered; a round of its own lives no longer than its deadline.) The floor costs
+ * one comparison per prepare and accept.
  */
 export class BallotFence {
   readonly #promises = new Map<string, Promised>();
+  /** Ballots at or below this one's timestamp are refused; undefined until the first settle(). */
+  #floor: Version | undefined;
+  #settled = false;
 
   get size(): number {
     return this.#promises.size;
   }
 
+  /** False from start (or unsettle()) until settle(): this node must answer no prepare or accept of a peer. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /**
+   * Fences are re-established: every ballot whose timestamp is at or below `floor`'s (the highest HLC
+   * timestamp this node has seen, with its own id: the refusal names it) is refused from now on.
+   */
+  settle(floor: Version): void {
+    if (!this.#floor || floor.timestamp > this.#floor.timestamp) this.#floor = floor;
+    this.#settled = true;
+  }
+
+  /** The held versions are gone (the store was dropped): no peer's prepare or accept until settle(). */
+  unsettle(): void {
+    this.#settled = false;
+  }
+
   /** Grants `ballot` for `key` (and promises it) or returns the fence it must exceed. */
   prepare(key: string, ballot: Version, held: Version | undefined, nowMs: number): Version | undefined {
     this.#expire(nowMs);
+    const floor = this.#belowFloor(ballot);
+    if (floor) return floor;
     const fence = this.#fence(key, held);
     if (fence && compareVersions(ballot, fence) <= 0) return fence;
     this.#promises.delete(key); // re-inserted at the end: the Map stays ordered by time
@@ -58,6 +94,8 @@ export class BallotFence {
    * held version is the same accept again, answered as done). Returns the fence when it may not.
    */
   accepts(key: string, version: Version, held: Version | undefined): Version | undefined {
+    const floor = this.#belowFloor(version);
+    if (floor) return floor;
     const fence = this.#fence(key, held);
     return fence && compareVersions(version, fence) < 0 ? fence : undefined;
   }
@@ -66,6 +104,11 @@ export class BallotFence {
   reached(key: string, version: Version): void {
     const p = this.#promises.get(key);
     if (p && compareVersions(p.ballot, version) <= 0) this.#promises.delete(key);
+  }
+
+  /** The floor as a fence when `ballot` is at or below it; undefined otherwise (the common case). */
+  #belowFloor(ballot: Version): Version | undefined {
+    return this.#floor && ballot.timestamp <= this.#floor.timestamp ? this.#floor : undefined;
   }
 
   #fence(key: string, held: Version | undefined): Version | undefined {

@@ -38,6 +38,14 @@ export class ReadModifyWriteReplica {
 
   /** An accept: refused (ABORTED) below the key's fence; the requests' outcomes are remembered. */
   accept(write: ReplicaWrite, requests: readonly AppliedRequest[]): RingCacheError | undefined {
+    // Promises made before a restart are gone until the fences are re-established (ballots.ts). The
+    // coordinator keeps a hint for this replica, which brings it the value as a plain write later.
+    if (!this.#ballots.settled) {
+      return new RingCacheError(
+        'ABORTED',
+        `node ${this.#nodeId}: catching up, it takes no read-modify-write until its ballot fences are back`,
+      );
+    }
     const fence = this.#ballots.accepts(write.key, write.record.version, this.#store.versionOf(write.key));
     if (fence) {
       return new RingCacheError(
