@@ -105,11 +105,19 @@ if [ -n "$cafile" ] && [ "$cafile" != null ] && [ "$cafile" != undefined ] && [ 
   args+=(--secret "id=npm_ca,src=$cafile")
 fi
 
+# The image this tag named before, removed once the new one is built if nothing else names it: a
+# test that rebuilds often would otherwise leave one more unnamed image each time.
+previous="$("$tool" images --quiet --no-trunc "$tag" 2>/dev/null | head -n1 || true)"
+
 say "building $tag with $tool"
 if [ "$tool" = podman ]; then
   podman build --pull=never "${args[@]}" "$repo"
 else
   buildah build --pull=never "${args[@]}" "$repo"
+fi
+current="$("$tool" images --quiet --no-trunc "$tag" | head -n1)"
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+  "$tool" rmi "$previous" >/dev/null 2>&1 || true # still named or used elsewhere: kept
 fi
 size="$("$tool" images --format '{{.Size}}' "$tag" | head -n1)"
 say "built $tag ($size)"
