@@ -3,15 +3,21 @@ import type { TlsOptions } from '../transport/tls';
 export type { TlsOptions };
 import type { NearCacheOptions } from './near-cache';
 
-/** Options of RingCache.connect. */
+/** Options of `RingCache.connect()` and `new RingCache()`. */
 export interface RingCacheOptions {
   /** host:port of one or more nodes; any node answers with the whole topology. */
   seeds: string[];
   /**
-   * Deadline of each call in milliseconds, retries and failover included. Default 2000.
-   * Also bounds connect(): seeds that do not answer within it fail the connect.
+   * Deadline of each call in milliseconds, retries and failover included. Default 2000. A call made
+   * before the client first reached the cluster waits for it within this deadline.
    */
   timeoutMs?: number;
+  /**
+   * How long `connect()` keeps trying the seeds (with backoff: 100 ms, 200 ms, ... up to 5 s between
+   * rounds) before it rejects with the last error. Default 10000. A wrong or missing credential
+   * rejects at once. `new RingCache()` keeps trying until it is closed.
+   */
+  connectTimeoutMs?: number;
   /**
    * Rounds of retries after every replica of a key failed: each round refreshes the topology and waits
    * with exponential backoff (50 ms, 100 ms, ...), within the call's deadline. Default 3.
@@ -76,6 +82,11 @@ export type Consistency = 'one' | 'quorum' | 'all';
 export interface CallOptions {
   /** This call's deadline in milliseconds (default: the client's timeoutMs). */
   timeoutMs?: number;
+  /**
+   * Gives up waiting for the call: it rejects with the signal's reason. A write already sent may
+   * still be applied by the cluster, as with a deadline.
+   */
+  signal?: AbortSignal;
   consistency?: Consistency;
 }
 
@@ -111,3 +122,6 @@ export interface SetManyEntry {
   value: unknown;
   ttl?: number;
 }
+
+/** Where a client stands: ioredis's names. */
+export type RingCacheStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';

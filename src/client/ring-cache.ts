@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { RingCacheError } from '../errors';
+import { EventEmitter } from 'node:events';
+import { isRingCacheError, RingCacheError } from '../errors';
 import { ConsistencyWire, SetModeWire } from '../proto/messages';
 import {
   TRACEPARENT_INDEX,
@@ -24,6 +25,7 @@ import type {
   FlushOptions,
   IncrOptions,
   RingCacheOptions,
+  RingCacheStatus,
   SetManyEntry,
   SetOptions,
   Version,
@@ -45,6 +47,21 @@ const modeWire = {
   ifPresent: SetModeWire.IF_PRESENT,
 } as const;
 
+/** What exists once the client has reached the cluster: the routing of calls and the topology watch. */
+interface Connected {
+  router: Router;
+  watch: TopologyWatch;
+}
+
+/** A call (or connect()) waiting for the client's first topology. */
+interface ReadyWaiter {
+  ready(): void;
+  failed(err: RingCacheError): void;
+}
+
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 5000;
+
 /**
  * The ringcache client. It learns the topology from any seed, builds the same hash ring as the nodes,
  * and sends each key straight to the node that owns it; calls made in the same event-loop turn to one
@@ -56,11 +73,26 @@ const modeWire = {
  * const user = await cache.get<{ name: string }>('user:1');
  * await cache.close();
  * ```
+ *
+ * `new RingCache(options)` returns at once and connects in the background, retrying the seeds with
+ * backoff until it is closed: an application can start before its cache cluster. Calls made before
+ * the first connection wait for it within their deadline.
+ *
+ * Events (ioredis's names): `ready` (first topology), `reconnecting` (an attempt failed; the next
+ * one is in `delayMs`), `error` (why an attempt failed; emitted only while someone listens, so an
+ * unhandled 'error' never crashes the process), `topology` (a new cluster map: ring or member
+ * states), `close`. `status` says where the client stands.
  */
-export class RingCache {
+export class RingCache extends EventEmitter {
   readonly #topology: TopologyClient;
-  readonly #router: Router;
-  readonly #watch: TopologyWatch;
+  #conn: Connected | undefined;
+  #status: RingCacheStatus = 'connecting';
+  readonly #waiters = new Set<ReadyWaiter>();
+  #lastError: RingCacheError | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #wakeRetry: (() => void) | undefined;
+  readonly #opts: RingCacheOptions;
+  readonly #token: string | undefined;
   readonly #timeoutMs: number;
   readonly #consistency: number;
   #refreshing: Promise<void> | undefined;
@@ -78,28 +110,24 @@ export class RingCache {
   /** Client spans when the application has OpenTelemetry (tracing.ts); nothing otherwise. */
   readonly #tracer = new CallTracer(SDK_VERSION);
 
-  private constructor(topology: TopologyClient, map: ClusterMap, opts: RingCacheOptions, seeds: string[]) {
-    const token = opts.token ?? userTokenFromEnv();
-    this.#topology = topology;
+  /** A client that connects in the background (see the class comment); throws only for bad options. */
+  constructor(opts: RingCacheOptions) {
+    super();
+    if (
+      !Array.isArray(opts.seeds) ||
+      opts.seeds.length === 0 ||
+      opts.seeds.some((s) => typeof s !== 'string' || !/^[^:\s]+:\d+$/.test(s))
+    ) {
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        `seeds must be a non-empty list of "host:port" strings, got ${JSON.stringify(opts.seeds)}`,
+      );
+    }
+    this.#opts = opts;
+    this.#token = opts.token ?? userTokenFromEnv();
+    this.#topology = new TopologyClient(opts.clusterToken ?? clusterTokenFromEnv(), opts.tls, this.#token);
     this.#timeoutMs = opts.timeoutMs ?? 2000;
     this.#consistency = opts.consistency ? consistencyWire[opts.consistency] : ConsistencyWire.DEFAULT;
-    this.#router = new Router(map, {
-      maxRetries: opts.maxRetries ?? 3,
-      maxOpsPerFrame: opts.maxOpsPerFrame ?? 256,
-      maxFramesInFlight: opts.maxFramesInFlight ?? 1,
-      refresh: () => this.refreshTopology(),
-      onEpoch: (epoch) => {
-        if (epoch > this.#router.map.epoch) void this.refreshTopology();
-      },
-      tls: opts.tls,
-      token,
-    });
-    this.#watch = new TopologyWatch(
-      topology,
-      () => this.#addresses(seeds),
-      (next) => this.#adopt(next),
-    );
-    if (opts.watchTopology !== false) this.#watch.start();
     if (opts.nearCache) {
       const near = new NearCache(opts.nearCache);
       this.#near = near;
@@ -107,10 +135,36 @@ export class RingCache {
         onChange: (key) => near.invalidate(key),
         onLive: (live) => near.setLive(live),
         tls: opts.tls,
-        token,
+        token: this.#token,
       });
-      this.#watchChanges(map);
     }
+    void this.#connect();
+  }
+
+  /**
+   * Connects through the first seed that answers, trying them again with backoff until
+   * `connectTimeoutMs`; rejects with the last failure then (UNAVAILABLE listing the seeds tried), or
+   * at once when the cluster refuses this client's credential.
+   */
+  static async connect(opts: RingCacheOptions): Promise<RingCache> {
+    const cache = new RingCache(opts);
+    try {
+      await cache.#whenReady(opts.connectTimeoutMs ?? 10_000);
+      return cache;
+    } catch (err) {
+      await cache.close();
+      throw err;
+    }
+  }
+
+  /** Where the client stands: connecting, ready, reconnecting (between failed attempts) or closed. */
+  get status(): RingCacheStatus {
+    return this.#status;
+  }
+
+  /** Resolves once the client has reached the cluster; rejects as connect() does. */
+  ready(timeoutMs = this.#opts.connectTimeoutMs ?? 10_000): Promise<void> {
+    return this.#whenReady(timeoutMs);
   }
 
   /** Hits, misses, invalidations and resets of the near cache; undefined without one. */
@@ -122,42 +176,112 @@ export class RingCache {
     this.#changes?.watch(new Map([...map.members.values()].map((m) => [m.id, m.address])));
   }
 
-  /** Connects through the first seed that answers; throws UNAVAILABLE listing every seed tried. */
-  static async connect(opts: RingCacheOptions): Promise<RingCache> {
-    if (
-      !Array.isArray(opts.seeds) ||
-      opts.seeds.length === 0 ||
-      opts.seeds.some((s) => typeof s !== 'string' || !/^[^:\s]+:\d+$/.test(s))
-    ) {
-      throw new RingCacheError(
-        'INVALID_ARGUMENT',
-        `seeds must be a non-empty list of "host:port" strings, got ${JSON.stringify(opts.seeds)}`,
-      );
-    }
-    const token = opts.token ?? userTokenFromEnv();
-    const topology = new TopologyClient(opts.clusterToken ?? clusterTokenFromEnv(), opts.tls, token);
-    try {
-      const map = await topology.fetch(opts.seeds, opts.timeoutMs ?? 2000);
-      return new RingCache(topology, map, opts, opts.seeds);
-    } catch (err) {
-      topology.close();
-      throw err;
+  /** Until the first topology arrives, rounds over the seeds with backoff; then starts routing. */
+  async #connect(): Promise<void> {
+    let delayMs = FIRST_BACKOFF_MS;
+    while (!this.#closed) {
+      try {
+        const map = await this.#topology.fetch(this.#opts.seeds, this.#timeoutMs);
+        if (this.#closed) return;
+        this.#start(map);
+        return;
+      } catch (err) {
+        if (this.#closed) return;
+        const failure = isRingCacheError(err)
+          ? err
+          : new RingCacheError('UNAVAILABLE', (err as Error).message ?? String(err));
+        this.#lastError = failure;
+        for (const w of [...this.#waiters]) w.failed(failure);
+        if (this.listenerCount('error') > 0) this.emit('error', failure);
+        // Jittered, so that many clients started together do not knock together.
+        const waitMs = Math.round(delayMs * (0.5 + Math.random() / 2));
+        this.#status = 'reconnecting';
+        this.emit('reconnecting', { delayMs: waitMs, error: failure });
+        await new Promise<void>((resolve) => {
+          this.#wakeRetry = resolve;
+          this.#retryTimer = setTimeout(resolve, waitMs);
+          this.#retryTimer.unref();
+        });
+        delayMs = Math.min(delayMs * 2, MAX_BACKOFF_MS);
+      }
     }
   }
 
-  /** The cluster as this client sees it now. */
+  #start(map: ClusterMap): void {
+    const opts = this.#opts;
+    const router = new Router(map, {
+      maxRetries: opts.maxRetries ?? 3,
+      maxOpsPerFrame: opts.maxOpsPerFrame ?? 256,
+      maxFramesInFlight: opts.maxFramesInFlight ?? 1,
+      refresh: () => this.refreshTopology(),
+      onEpoch: (epoch) => {
+        if (epoch > router.map.epoch) void this.refreshTopology();
+      },
+      tls: opts.tls,
+      token: this.#token,
+    });
+    const watch = new TopologyWatch(
+      this.#topology,
+      () => this.#addresses(opts.seeds),
+      (next) => this.#adopt(next),
+    );
+    this.#conn = { router, watch };
+    if (opts.watchTopology !== false) watch.start();
+    if (this.#changes) this.#watchChanges(map);
+    this.#status = 'ready';
+    for (const w of [...this.#waiters]) w.ready();
+    this.emit('ready');
+  }
+
+  /**
+   * Resolves once connected; rejects after `timeoutMs` with the last failure, at once when the
+   * cluster refused this client's credential (it will not change by waiting), or when closed.
+   */
+  #whenReady(timeoutMs: number): Promise<void> {
+    if (this.#conn) return Promise.resolve();
+    if (this.#closed) return Promise.reject(closedError());
+    return new Promise<void>((resolve, reject) => {
+      const waiter: ReadyWaiter = {
+        ready: () => settle(),
+        failed: (err) => {
+          if (err.code === 'UNAUTHENTICATED' || err.code === 'PERMISSION_DENIED') settle(err);
+        },
+      };
+      const timer = setTimeout(() => settle(this.#notConnected(timeoutMs)), timeoutMs);
+      const settle = (err?: RingCacheError) => {
+        clearTimeout(timer);
+        this.#waiters.delete(waiter);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  #notConnected(timeoutMs: number): RingCacheError {
+    const last = this.#lastError;
+    if (last && last.code !== 'UNAVAILABLE') return last;
+    return new RingCacheError(
+      'UNAVAILABLE',
+      `not connected to the cluster after ${timeoutMs} ms` +
+        (last ? `; last attempt: ${last.message}` : ' (the first attempt is still going on)'),
+    );
+  }
+
+  /** The cluster as this client sees it now; throws UNAVAILABLE before the client first reached it. */
   get cluster(): ClusterMap {
-    return this.#router.map;
+    if (!this.#conn) throw this.#notConnected(0);
+    return this.#conn.router.map;
   }
 
   /** Frames sent to each node so far (batching makes this far lower than the number of calls). */
   framesSent(): Map<string, number> {
-    return this.#router.framesSent();
+    return this.#conn?.router.framesSent() ?? new Map<string, number>();
   }
 
   /** Nodes this client skips for now because they stopped answering (probed until they answer). */
   stalledNodes(): string[] {
-    return this.#router.stalled();
+    return this.#conn?.router.stalled() ?? [];
   }
 
   get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
@@ -320,8 +444,10 @@ export class RingCache {
 
   /** Fetches the topology now (coalesced: concurrent callers share one fetch). Never rejects. */
   refreshTopology(): Promise<void> {
+    const conn = this.#conn;
+    if (!conn) return Promise.resolve(); // the connect loop fetches it
     this.#refreshing ??= this.#topology
-      .fetch(this.#addresses([]), this.#timeoutMs, this.#router.map)
+      .fetch(this.#addresses([]), this.#timeoutMs, conn.router.map)
       .then((map) => this.#adopt(map))
       .catch(() => undefined) // keep the old map; the failing call reports its own error
       .finally(() => (this.#refreshing = undefined));
@@ -331,18 +457,26 @@ export class RingCache {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#watch.stop();
+    this.#status = 'closed';
+    clearTimeout(this.#retryTimer);
+    this.#wakeRetry?.();
+    for (const w of [...this.#waiters]) w.failed(closedError());
+    this.#waiters.clear();
+    this.#conn?.watch.stop();
     this.#changes?.stop();
-    this.#router.close();
+    this.#conn?.router.close();
     this.#topology.close();
     await this.#refreshing;
+    this.emit('close');
   }
 
   #adopt(map: ClusterMap): void {
-    const before = this.#router.map;
+    const router = this.#conn!.router;
+    const before = router.map;
     const next = reconcileMaps(before, map);
     if (next === before) return;
-    this.#router.map = next;
+    router.map = next;
+    this.emit('topology', next);
     if (this.#near && next.epoch !== before.epoch) {
       // A new ring: keys moved, and a node that now holds some may not be watched yet.
       this.#near.reset();
@@ -352,7 +486,7 @@ export class RingCache {
 
   /** Where to ask for the topology: live members first, then the seeds. */
   #addresses(seeds: string[]): string[] {
-    const members = [...this.#router.map.members.values()];
+    const members = this.#conn ? [...this.#conn.router.map.members.values()] : [];
     const live = members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.address);
     return [...new Set([...live, ...seeds, ...members.map((m) => m.address)])];
   }
@@ -371,9 +505,11 @@ export class RingCache {
     }
     // This client's own write: what its near cache holds of the key is old from now on.
     if (op[0] !== 0) this.#near?.invalidate(key);
+    const conn = this.#conn;
+    if (!conn || opts?.signal) return this.#runSlowly(key, op, opts, answer);
     // Without a registered OpenTelemetry SDK, not even a closure: the call goes out as it is.
     const tracer = this.#tracer.active();
-    if (!tracer) return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
+    if (!tracer) return conn.router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
     return this.#tracer.run(
       tracer,
       op[0],
@@ -381,14 +517,45 @@ export class RingCache {
       (traceparent) => {
         // The nodes make their spans children of this call's (packed.ts TRACEPARENT_INDEX).
         if (traceparent) (op as unknown[])[TRACEPARENT_INDEX] = traceparent;
-        return this.#router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
+        return conn.router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
       },
     );
   }
 
+  /**
+   * A call made before the client first reached the cluster (it waits for it within its deadline),
+   * or with an AbortSignal (it rejects with the signal's reason when aborted first).
+   */
+  #runSlowly<O extends PackedOp, T>(
+    key: string,
+    op: O,
+    opts: CallOptions | undefined,
+    answer: (res: PackedReply<O>) => T,
+  ): Promise<T> {
+    const signal = opts?.signal;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const startedAt = Date.now();
+    const timeoutMs = opts?.timeoutMs ?? this.#timeoutMs;
+    const call = this.#whenReady(timeoutMs).then(() =>
+      this.#run(
+        key,
+        op,
+        { ...opts, signal: undefined, timeoutMs: Math.max(1, timeoutMs - (Date.now() - startedAt)) },
+        answer,
+      ),
+    );
+    if (!signal) return call;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      call.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
   /** The address of the key's first replica on this client's ring (for spans). */
   #nodeOf(key: string): string | undefined {
-    const map = this.#router.map;
+    const map = this.#conn?.router.map;
+    if (!map) return undefined;
     const id = map.ring.preferenceList(key, 1)[0];
     return id === undefined ? undefined : map.members.get(id)?.address;
   }
@@ -409,6 +576,16 @@ export class RingCache {
   #c(opts: CallOptions | undefined): number {
     return opts?.consistency ? consistencyWire[opts.consistency] : this.#consistency;
   }
+}
+
+function closedError(): RingCacheError {
+  return new RingCacheError('UNAVAILABLE', 'this RingCache is closed');
+}
+
+/** What an aborted call rejects with: the signal's reason, an Error as DOM APIs make it. */
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
 }
 
 function ttlOf(ttl: number | undefined): number {

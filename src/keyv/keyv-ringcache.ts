@@ -59,11 +59,12 @@ export class KeyvRingCache extends EventEmitter {
     } else {
       this.namespace = options.namespace;
       this.#owned = options.cache === undefined;
-      this.#cache = options.cache
-        ? Promise.resolve(options.cache)
-        : RingCache.connect(options as RingCacheOptions);
-      // Keyv listens for 'error'; a failed connect also rejects every call made with it.
-      this.#cache.catch((err: unknown) => this.emit('error', err));
+      // A client it makes connects in the background and keeps trying until the cluster answers:
+      // an application may start before its cache. Calls made meanwhile fail within their deadline,
+      // and each failed attempt is told to Keyv, which listens for 'error'.
+      const cache = options.cache ?? new RingCache(options as RingCacheOptions);
+      if (!options.cache) cache.on('error', (err: unknown) => this.emit('error', err));
+      this.#cache = Promise.resolve(cache);
     }
   }
 

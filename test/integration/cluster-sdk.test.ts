@@ -234,7 +234,7 @@ describe('connecting and starting with bad input', () => {
     const [refusing] = await freePorts(1);
     try {
       const err = await expectError(
-        RingCache.connect({ seeds: [mute, `127.0.0.1:${refusing}`], timeoutMs: 800 }),
+        RingCache.connect({ seeds: [mute, `127.0.0.1:${refusing}`], timeoutMs: 800, connectTimeoutMs: 1000 }),
         'UNAVAILABLE',
       );
       expect(err.message).to.match(/no ringcache node answered within 800 ms/);
@@ -252,7 +252,7 @@ describe('connecting and starting with bad input', () => {
     const port = (server.address() as net.AddressInfo).port;
     try {
       await expectError(
-        RingCache.connect({ seeds: [`127.0.0.1:${port}`], timeoutMs: 1000 }),
+        RingCache.connect({ seeds: [`127.0.0.1:${port}`], timeoutMs: 1000, connectTimeoutMs: 1500 }),
         'UNAVAILABLE',
         new RegExp(`127.0.0.1:${port}`),
       );

@@ -101,7 +101,12 @@ describe('a cluster over TLS, nodes with mTLS between them (client_auth: require
 
   it('refuses a plaintext client and a client without a certificate, at once and with UNAVAILABLE', async () => {
     for (const opts of [{}, { tls: { ca: readFileSync(bundle) } }]) {
-      const err = await RingCache.connect({ seeds: t.seeds, timeoutMs: 3000, ...opts }).then(
+      const err = await RingCache.connect({
+        seeds: t.seeds,
+        timeoutMs: 3000,
+        connectTimeoutMs: 3000,
+        ...opts,
+      }).then(
         (c) => c.close().then(() => undefined),
         (e: unknown) => e,
       );
