@@ -57,13 +57,43 @@ export const DEFAULT_TOMBSTONE_GRACE_MS = 60_000;
  * maxBatchKeys 4096: the limit nodes enforced before it was a setting (cache.proto's "at most 4096
  * per frame"), so no client that worked is refused; the SDK's frames hold at most 256 operations.
  */
+/** limits.max_tombstone_bytes left out: a tenth of limits.max_memory. */
+export const defaultMaxTombstoneBytes = (maxMemoryBytes: number): number => Math.floor(maxMemoryBytes / 10);
+
 export const DEFAULT_LIMITS = {
   maxKeyBytes: 1024,
   maxValueBytes: 1024 * 1024,
   maxMemoryBytes: 256 * 1024 * 1024,
   maxReplyBytes: 32 * 1024 * 1024,
   maxBatchKeys: 4096,
+  maxOutputBufferBytes: 256 * 1024,
+  maxWatchers: 1024,
+  maxFramesInFlight: 16,
+  maxConnections: 4096,
+  maxStreamsPerConnection: 1000,
+  idleTimeoutMs: 300_000,
+  maxTombstoneBytes: defaultMaxTombstoneBytes(256 * 1024 * 1024),
 } as const;
+
+/**
+ * Why the connection and stream defaults are what they are (LimitsConfig says what each bounds):
+ *
+ * maxOutputBufferBytes 256 KiB: an unsent Watch event holds about 200 bytes plus its key, so a
+ * watcher may fall about a thousand events behind, and 100 stalled watchers hold 25 MB (200 held
+ * +168 MB before there was a bound). A Pipeline stream past it is only paused.
+ *
+ * maxWatchers 1024: an SDK client with a near cache opens one Watch per node.
+ *
+ * maxFramesInFlight 16: the SDK keeps one frame in flight per stream; past 16 the node stops reading
+ * the stream instead of refusing it.
+ *
+ * maxConnections 4096 and maxStreamsPerConnection 1000: an SDK client holds one connection per node
+ * with a handful of streams; HTTP/2 servers elsewhere default to 100-1000 streams (the node advertised
+ * 2^32-1 before).
+ *
+ * idleTimeoutMs 5 minutes: a connection with no call open that long is closed (GOAWAY; the SDK
+ * reconnects on its next call), and one that stops answering keepalive pings much sooner.
+ */
 
 /**
  * The largest limits.max_reply_bytes: gRPC refuses messages past 64 MiB, and a GetMany reply frames

@@ -9,6 +9,7 @@ import {
   DEFAULT_TOMBSTONE_GRACE_MS,
   DEFAULT_VNODES,
   defaultMaxReplyBytes,
+  defaultMaxTombstoneBytes,
   defaultReplication,
 } from './defaults';
 import type { AuthConfig, AuthUser, ClusterConfig, LimitsConfig, NodeConfig, TlsConfig } from './types';
@@ -46,6 +47,13 @@ const LIMITS = [
   'max_memory',
   'max_reply_bytes',
   'max_batch_keys',
+  'max_output_buffer_bytes',
+  'max_watchers',
+  'max_frames_in_flight',
+  'max_connections',
+  'max_streams_per_connection',
+  'idle_timeout_ms',
+  'max_tombstone_bytes',
 ] as const;
 const NODE = ['id', 'address', 'http', 'listen', 'http_listen', 'tls'] as const;
 
@@ -119,14 +127,25 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
 function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undefined): LimitsConfig {
   const maxValueBytes =
     r.size(limits?.get('max_value_bytes'), 'limits.max_value_bytes') ?? DEFAULT_LIMITS.maxValueBytes;
+  const maxMemoryBytes =
+    r.size(limits?.get('max_memory'), 'limits.max_memory') ?? DEFAULT_LIMITS.maxMemoryBytes;
+  const int = (name: string, dflt: number) => r.integer(limits?.get(name), `limits.${name}`) ?? dflt;
+  const size = (name: string, dflt: number) => r.size(limits?.get(name), `limits.${name}`) ?? dflt;
   return {
     maxKeyBytes: r.size(limits?.get('max_key_bytes'), 'limits.max_key_bytes') ?? DEFAULT_LIMITS.maxKeyBytes,
     maxValueBytes,
-    maxMemoryBytes: r.size(limits?.get('max_memory'), 'limits.max_memory') ?? DEFAULT_LIMITS.maxMemoryBytes,
+    maxMemoryBytes,
     maxReplyBytes:
       r.size(limits?.get('max_reply_bytes'), 'limits.max_reply_bytes') ?? defaultMaxReplyBytes(maxValueBytes),
     maxBatchKeys:
       r.integer(limits?.get('max_batch_keys'), 'limits.max_batch_keys') ?? DEFAULT_LIMITS.maxBatchKeys,
+    maxOutputBufferBytes: size('max_output_buffer_bytes', DEFAULT_LIMITS.maxOutputBufferBytes),
+    maxWatchers: int('max_watchers', DEFAULT_LIMITS.maxWatchers),
+    maxFramesInFlight: int('max_frames_in_flight', DEFAULT_LIMITS.maxFramesInFlight),
+    maxConnections: int('max_connections', DEFAULT_LIMITS.maxConnections),
+    maxStreamsPerConnection: int('max_streams_per_connection', DEFAULT_LIMITS.maxStreamsPerConnection),
+    idleTimeoutMs: int('idle_timeout_ms', DEFAULT_LIMITS.idleTimeoutMs),
+    maxTombstoneBytes: size('max_tombstone_bytes', defaultMaxTombstoneBytes(maxMemoryBytes)),
   };
 }
 

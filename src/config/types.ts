@@ -72,6 +72,27 @@ export interface LimitsConfig {
    * whole with RESOURCE_EXHAUSTED, counted before the request is decoded. Default 4096; 1..100000.
    */
   maxBatchKeys: number;
+  /**
+   * Most bytes one stream may hold unsent for a client that reads too slowly: a Watch past it is
+   * ended with RESOURCE_EXHAUSTED (its reader sees a gap), a Pipeline stream stops being read until
+   * its replies drain. Counted in the bytes the node holds for them. Default 256 KiB.
+   */
+  maxOutputBufferBytes: number;
+  /** Most Watch streams open on a node; one more is refused RESOURCE_EXHAUSTED. Default 1024. */
+  maxWatchers: number;
+  /** Most frames of one Pipeline stream a node answers at once; past it, it stops reading. Default 16. */
+  maxFramesInFlight: number;
+  /** Most connections a node accepts (peers included); one more is closed at once. Default 4096. */
+  maxConnections: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls open at once on one connection. Default 1000. */
+  maxStreamsPerConnection: number;
+  /** A connection with no call open this long is closed (GOAWAY). Default 300000 (5 minutes). */
+  idleTimeoutMs: number;
+  /**
+   * Most bytes delete tombstones may take of maxMemoryBytes; past it the oldest are dropped first,
+   * never live values. Default a tenth of maxMemoryBytes.
+   */
+  maxTombstoneBytes: number;
 }
 
 export interface ClusterConfig {

@@ -64,12 +64,22 @@ export function validateConfig(
   checkAuth(config, c);
 }
 
-/** max_reply_bytes and max_batch_keys: what one request may ask of a node (types.ts LimitsConfig). */
+/** max_reply_bytes, max_batch_keys and the stream and connection limits (types.ts LimitsConfig). */
 function checkRequestLimits(config: ClusterConfig, { at, given, wholeInRange, issues }: Checks): void {
   const { maxValueBytes, maxReplyBytes, maxBatchKeys } = config.limits;
   const path = 'limits.max_reply_bytes';
   wholeInRange(path, maxReplyBytes, 1, MAX_REPLY_BYTES_CAP);
   wholeInRange('limits.max_batch_keys', maxBatchKeys, 1, MAX_BATCH_KEYS_CAP);
+  const l = config.limits;
+  wholeInRange('limits.max_output_buffer_bytes', l.maxOutputBufferBytes, 1024, MAX_REPLY_BYTES_CAP);
+  wholeInRange('limits.max_watchers', l.maxWatchers, 1, 1_000_000);
+  wholeInRange('limits.max_frames_in_flight', l.maxFramesInFlight, 1, 4096);
+  wholeInRange('limits.max_connections', l.maxConnections, 1, 1_000_000);
+  // Below 10 an SDK client's own streams (watches, topology, a pipeline, unary calls) queue.
+  wholeInRange('limits.max_streams_per_connection', l.maxStreamsPerConnection, 10, 2 ** 31 - 1);
+  wholeInRange('limits.idle_timeout_ms', l.idleTimeoutMs, 1000, 2 ** 31 - 1);
+  // More than max_memory is allowed: max_memory bounds tombstones too.
+  wholeInRange('limits.max_tombstone_bytes', l.maxTombstoneBytes, 1);
   if (
     Number.isInteger(maxReplyBytes) &&
     maxReplyBytes <= MAX_REPLY_BYTES_CAP &&

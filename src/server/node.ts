@@ -14,11 +14,12 @@ import { clusterService } from './cluster-service';
 import { GrpcPeerTransport } from './grpc-peer-transport';
 import { MemoryGuard, rssTargetOf } from './memory-guard';
 import { watchService } from './watch-service';
+import { ConnectionLimit, grpcServerOptions, registerStreamGauges } from './request-limits';
 import { nodeTracerFromEnv, type NodeTracer } from '../observability/tracing';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
-import { requireClusterToken } from './cluster-token-guard';
 import { AccessControl, nodeOnly, REQUIREMENTS, withAccessChecks, type Requirement } from './access';
+import { requireClusterToken } from './cluster-token-guard';
 import { checkProtected } from './protected-mode';
 import { NodeTls, nodeTlsFiles } from './node-tls';
 import type { TlsOptions } from '../transport/tls';
@@ -57,7 +58,7 @@ export class CacheNode {
   readonly core: NodeCore;
   readonly #config: ClusterConfig;
   readonly #log: Logger;
-  readonly #grpc = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  readonly #grpc: grpc.Server;
   readonly #health = new HealthImplementation(
     Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])),
   );
@@ -71,6 +72,8 @@ export class CacheNode {
   #stopping: Promise<void> | undefined;
   #endWatches: () => void = () => undefined;
   #endChangeWatches: () => void = () => undefined;
+  #watch: ReturnType<typeof watchService> | undefined;
+  #connections: ConnectionLimit | undefined;
   /** Spans to an OTLP collector when the environment names one (observability/tracing.ts). */
   readonly #tracer: NodeTracer | undefined;
   #endPeerStreams: () => void = () => undefined;
@@ -92,6 +95,7 @@ export class CacheNode {
     this.id = self.id;
     this.self = self;
     this.#config = opts.config;
+    this.#grpc = new grpc.Server(grpcServerOptions(opts.config.limits));
     this.#clusterToken = opts.clusterToken || undefined;
     checkProtected(self, this.#clusterToken, opts.config.tls?.clientAuth === 'require');
     this.#log = opts.logger.child({ node: self.id });
@@ -167,6 +171,8 @@ export class CacheNode {
     const core = this.core;
     this.#addServices();
     await this.#bind();
+    if (!this.#connections?.attach(this.#grpc))
+      this.#log.warn('limits.max_connections not applied: grpc-js holds its listeners elsewhere');
     this.#memoryGuard.start();
     // Rotation without a signal: new TLS files are taken within TLS_FILES_CHECK_MS of appearing.
     const tls = this.#tls;
@@ -174,21 +180,30 @@ export class CacheNode {
       this.#tlsFilesCheck = setInterval(() => tls.filesChanged() && this.reloadTls(), TLS_FILES_CHECK_MS);
       this.#tlsFilesCheck.unref();
     }
+    const registry = nodeMetrics(this.id, {
+      store: core.store,
+      hints: core.hints,
+      coordinator: core.coordinator,
+      handoff: core.handoff,
+      pipelines: () => this.#pipelines,
+      replicated: () => this.#replicated,
+      rebalance: () => core.rebalance,
+      antiEntropy: core.antiEntropy,
+      memoryGuard: this.#memoryGuard,
+      catchUp: () => core.catchUp,
+    });
+    registerStreamGauges(registry, {
+      watchers: () => this.#watch?.watchers ?? 0,
+      bufferedBytes: () => ({
+        watch: this.#watch?.bufferedBytes ?? 0,
+        pipeline: this.#pipelines?.bufferedBytes ?? 0,
+      }),
+      connections: () => this.#connections?.open ?? 0,
+    });
     this.#http = await startHttp({
       host: this.self.httpListen?.host ?? this.self.httpHost,
       port: this.self.httpListen?.port ?? this.self.httpPort,
-      registry: nodeMetrics(this.id, {
-        store: core.store,
-        hints: core.hints,
-        coordinator: core.coordinator,
-        handoff: core.handoff,
-        pipelines: () => this.#pipelines,
-        replicated: () => this.#replicated,
-        rebalance: () => core.rebalance,
-        antiEntropy: core.antiEntropy,
-        memoryGuard: this.#memoryGuard,
-        catchUp: () => core.catchUp,
-      }),
+      registry,
       serving: () => this.#serving,
       logger: this.#log,
     }).catch((err: NodeJS.ErrnoException) => {
@@ -266,9 +281,13 @@ export class CacheNode {
       selfId: this.id,
       listen: (listener) => core.store.changes.listen(listener),
       maxKeyBytes: this.#config.limits.maxKeyBytes,
+      maxOutputBufferBytes: this.#config.limits.maxOutputBufferBytes,
+      maxWatchers: this.#config.limits.maxWatchers,
       logger: this.#log.child({ component: 'watch' }),
       refusals: cache.pipelines.refusals,
     });
+    this.#watch = watch;
+    this.#connections = new ConnectionLimit(this.#config.limits.maxConnections, cache.pipelines.refusals);
     cache.handlers.Watch = watch.Watch;
     this.#endChangeWatches = watch.endWatches;
     this.#drainPipelines = () => cache.pipelines.drain();

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { OperationContext } from '../cluster/replication/operation';
 import { RingCacheError } from '../errors';
+import type { LimitsConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
 import {
   Code,
@@ -34,8 +35,11 @@ export interface PipelineDeps {
   logger: Logger;
   /** Operations without a deadline of their own get this budget. */
   defaultTimeoutMs: number;
-  /** limits.max_batch_keys and max_reply_bytes: what one GetMany, SetMany or frame may ask. */
-  limits: RequestLimits;
+  /**
+   * limits.max_batch_keys and max_reply_bytes (what one GetMany, SetMany or frame may ask), and
+   * max_frames_in_flight and max_output_buffer_bytes (how far a stream may run ahead of its reader).
+   */
+  limits: RequestLimits & Pick<LimitsConfig, 'maxFramesInFlight' | 'maxOutputBufferBytes'>;
   /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
   clusterToken?: string;
   /** Spans for operations that carry a trace context, when the node traces. */
@@ -74,16 +78,22 @@ interface FrameFormat<Req, Op, Result, Res> {
   /** Bytes of value a result carries (a found get's): counted against max_reply_bytes. */
   valueBytes(result: Result): number;
   /**
-   * Whether max_reply_bytes bounds a frame's reply. Not for the packed flavour: the SDK fills its
-   * frames with up to 256 concurrent calls of any size (256 gets of 1 MiB values must not fail
-   * together), its replies leave in parts of PACKED_PART_BYTES, and max_batch_keys bounds its frames.
+   * How a frame whose values pass max_reply_bytes is answered. The protobuf flavour refuses its reads
+   * whole (one failure, as GetMany). The packed flavour answers each read that fits and refuses those
+   * past the limit, one by one: the SDK fills its frames with up to 256 unrelated calls (concurrent
+   * gets of large values must not all fail because they were batched together).
    */
-  readonly boundsReply: boolean;
+  readonly partialReply: boolean;
   /** The reply's messages: one, or for the packed flavour parts when its values are large (packReply). */
   encode(results: Result[], frameId: number, epoch: number): Res[];
+  /** About the bytes a reply message takes on the wire: counted against max_output_buffer_bytes. */
+  messageBytes(message: Res): number;
 }
 
 type AnyFormat = FrameFormat<unknown, unknown, unknown, unknown>;
+
+/** A protobuf result's bytes besides its value: id, code, version, flags, TTL and their tags. */
+const RESULT_OVERHEAD_BYTES = 48;
 
 const malformed = (index: number) => `operation ${index} is malformed or of an unknown kind`;
 
@@ -105,9 +115,14 @@ function protobufFormat(
     }),
     refused: (op, index, refusal) => ({ id: op?.id ?? index, code: refusal.code, message: refusal.message }),
     isRead: (op) => op?.op === 'get',
-    boundsReply: true,
+    partialReply: false,
     valueBytes: (r) => r.get?.value?.length ?? 0,
     encode: (results, frameId, epoch) => [{ results, frameId, epoch }],
+    messageBytes: (m) => {
+      let bytes = 0;
+      for (const r of m.results) bytes += RESULT_OVERHEAD_BYTES + (r.get?.value?.length ?? 0);
+      return bytes;
+    },
   };
 }
 
@@ -162,9 +177,10 @@ function packedFormat(
     invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
     refused: (_op, _index, refusal) => [refusal.code, refusal.message, ''],
     isRead: (p) => p?.[0] === 0,
-    boundsReply: false,
+    partialReply: true,
     valueBytes: valueBytesOf,
     encode: (results, frameId, epoch) => packReply(frameId, epoch, results),
+    messageBytes: (payload) => payload.length,
   };
 }
 
@@ -172,6 +188,12 @@ type AnyStream = grpc.ServerDuplexStream<unknown, unknown>;
 
 interface StreamState {
   framesInFlight: number;
+  /** Reply bytes written and not yet taken by the connection. */
+  unsent: number;
+  /** Whether the node stopped reading the stream (too many frames in flight, or replies unread). */
+  paused: boolean;
+  /** The stream ended or failed: write callbacks that still come count nothing. */
+  gone: boolean;
   /**
    * The client half-closed (grpcurl, Python and Go clients send their frames, then close the send
    * side): the frames still running are answered, then the stream ends.
@@ -193,6 +215,8 @@ export class PipelineStreams {
   /** Frames and operations answered: exposed as metrics (batching shows as operations per frame). */
   frames = 0;
   operations = 0;
+  /** Reply bytes written to streams and not yet sent, all streams together (a gauge). */
+  bufferedBytes = 0;
   /** Requests refused whole by a limit, on these streams and the Cache calls (cache-service.ts). */
   readonly refusals: LimitRefusals;
 
@@ -227,9 +251,37 @@ export class PipelineStreams {
       stream.emit('error', { code: Code.UNAVAILABLE, details: 'node is shutting down; use another node' });
       return;
     }
-    const state: StreamState = { framesInFlight: 0, halfClosed: false };
+    const state: StreamState = {
+      framesInFlight: 0,
+      unsent: 0,
+      paused: false,
+      gone: false,
+      halfClosed: false,
+    };
     this.#open.set(stream, state);
     const forwarded = isForwarded(stream.metadata, this.#deps.clusterToken);
+    const { maxFramesInFlight, maxOutputBufferBytes } = this.#deps.limits;
+    // A client that sends frames and does not read the replies must not make the node hold them
+    // all: past either bound the node stops reading the stream (HTTP/2 flow control then stops the
+    // client), and reads again once the replies drain. Not a refusal: nothing is lost.
+    const throttle = () => {
+      const full = state.framesInFlight >= maxFramesInFlight || state.unsent > maxOutputBufferBytes;
+      if (full === state.paused || state.gone) return;
+      state.paused = full;
+      if (full) stream.pause();
+      else stream.resume();
+    };
+    const send = (message: unknown) => {
+      const bytes = format.messageBytes(message);
+      state.unsent += bytes;
+      this.bufferedBytes += bytes;
+      stream.write(message, () => {
+        if (state.gone) return;
+        state.unsent -= bytes;
+        this.bufferedBytes -= bytes;
+        throttle();
+      });
+    };
     // A `read` user's stream: its writes are refused one by one, its reads served (access.ts).
     const writeRefused = writeRefusal(stream);
     stream.on('data', (raw: unknown) => {
@@ -245,19 +297,25 @@ export class PipelineStreams {
         return;
       }
       state.framesInFlight++;
+      throttle();
       this.#answer(format, frame, forwarded, writeRefused, (results) => {
         if (this.#open.has(stream)) {
-          for (const message of format.encode(results, frame.frameId, this.#deps.epoch()))
-            stream.write(message);
+          for (const message of format.encode(results, frame.frameId, this.#deps.epoch())) send(message);
         }
         state.framesInFlight--;
+        throttle();
         this.#maybeEnd(stream, state);
       });
     });
     const forget = () => {
+      if (!state.gone) {
+        state.gone = true;
+        this.bufferedBytes -= state.unsent;
+      }
       if (!this.#open.delete(stream)) return;
       if (this.#open.size === 0) this.#onIdle?.();
     };
+    stream.on('close', forget);
     stream.on('end', () => {
       state.halfClosed = true;
       this.#maybeEnd(stream, state);
@@ -291,7 +349,7 @@ export class PipelineStreams {
     const nowMs = Date.now();
     const timeoutMs = Math.min(frame.timeoutMs || this.#deps.defaultTimeoutMs, this.#deps.defaultTimeoutMs);
     const ctx: FrameContext = { forwarded, deadlineMs: nowMs + timeoutMs, nowMs };
-    const budget = new ReplyBudget(format.boundsReply ? limits.maxReplyBytes : Number.POSITIVE_INFINITY);
+    const budget = new ReplyBudget(limits.maxReplyBytes);
     const counted = (r: unknown) => {
       budget.add(format.valueBytes(r));
       return r;
@@ -300,6 +358,15 @@ export class PipelineStreams {
     let async = false;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
+      if (budget.exceeded) {
+        // Stop reading: the values read so far are all this frame makes the node copy. The packed
+        // flavour still runs the frame's writes; its reads past the limit are refused (#partial).
+        if (!format.partialReply) {
+          results.length = i;
+          break;
+        }
+        if (format.isRead(op)) continue;
+      }
       const r =
         op === undefined
           ? format.invalid(op, i, malformed(i))
@@ -312,16 +379,35 @@ export class PipelineStreams {
         continue;
       }
       results[i] = counted(r);
-      if (budget.exceeded) {
-        // Stop reading: the values read so far are all this frame makes the node copy.
-        results.length = i + 1;
-        break;
-      }
     }
-    const finish = (done: unknown[]) =>
-      reply(budget.exceeded ? this.#overBudget(format, ops, done, budget) : done);
+    const finish = (done: unknown[]) => {
+      if (!budget.exceeded) return reply(done);
+      reply(
+        format.partialReply
+          ? this.#partial(format, ops, done, budget)
+          : this.#overBudget(format, ops, done, budget),
+      );
+    };
     if (!async) return finish(results);
     void Promise.all(results).then(finish);
+  }
+
+  /**
+   * A packed frame whose values passed max_reply_bytes: its reads answered in order while their
+   * values fit, each one after refused (those not run included), its writes' outcomes kept.
+   */
+  #partial(format: AnyFormat, ops: unknown[], done: unknown[], budget: ReplyBudget): unknown[] {
+    const refusal = budget.refusal('frame');
+    this.refusals.note(refusal);
+    let bytes = 0;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      if (op === undefined || !format.isRead(op)) continue;
+      const r = done[i];
+      if (r !== undefined) bytes += format.valueBytes(r);
+      if (r === undefined || bytes > budget.maxBytes) done[i] = format.refused(op, i, refusal);
+    }
+    return done;
   }
 
   /** One result standing for the whole frame, counted and logged as a refusal. */

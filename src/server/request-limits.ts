@@ -1,4 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
+import { constants as http2 } from 'node:http2';
+import { Gauge, type Registry } from 'prom-client';
 import type { LimitsConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
 import { Code } from '../proto/messages';
@@ -11,12 +13,21 @@ import { Code } from '../proto/messages';
 export type RequestLimits = Pick<LimitsConfig, 'maxBatchKeys' | 'maxReplyBytes'>;
 
 /** The limit a refusal names: its `limit` label on ringcache_limit_refusals_total. */
-export type LimitName = 'max_batch_keys' | 'max_reply_bytes' | 'max_key_bytes';
+export type LimitName =
+  | 'max_batch_keys'
+  | 'max_reply_bytes'
+  | 'max_key_bytes'
+  | 'max_output_buffer_bytes'
+  | 'max_watchers'
+  | 'max_connections';
 
 export const LIMIT_NAMES = Object.keys({
   max_batch_keys: true,
   max_reply_bytes: true,
   max_key_bytes: true,
+  max_output_buffer_bytes: true,
+  max_watchers: true,
+  max_connections: true,
 } satisfies Record<LimitName, true>) as LimitName[];
 
 /** A request refused whole: the status it gets (its message names the limit and its value). */
@@ -24,6 +35,8 @@ export interface LimitRefusal {
   limit: LimitName;
   code: number;
   message: string;
+  /** The warning logged (once a minute per limit); by default a request refused whole. */
+  warning?: string;
 }
 
 /** More keys or operations than max_batch_keys; undefined when `count` is within it. */
@@ -103,7 +116,7 @@ export class LimitRefusals {
     }
     this.#lastWarnMs.set(limit, nowMs);
     this.#unlogged.set(limit, 0);
-    this.log.warn({ limit, refused }, 'requests refused whole: they asked past a limit');
+    this.log.warn({ limit, refused }, refusal.warning ?? 'requests refused whole: they asked past a limit');
   }
 }
 
@@ -194,4 +207,130 @@ export function scanTopLevel(buf: Uint8Array): { repeated: number; field2: numbe
     }
   }
   return pos === buf.length ? { repeated, field2 } : undefined;
+}
+
+/**
+ * Resets a server call's HTTP/2 stream with ENHANCE_YOUR_CALM (the client reads RESOURCE_EXHAUSTED):
+ * for a call whose status cannot leave because its client stopped reading, so flow control holds
+ * the status behind the unsent messages and the node would keep them until the client hangs up.
+ * grpc-js has no public way to do it: this walks its call objects to their stream. False when the
+ * layout is not the one expected (the call then ends when its client goes).
+ */
+export function resetStream(call: object): boolean {
+  let c: unknown = (call as { call?: unknown }).call;
+  for (let depth = 0; depth < 8 && c && typeof c === 'object'; depth++) {
+    const stream = (c as { stream?: unknown }).stream as
+      { close?: (code: number) => void; rstCode?: unknown; destroyed?: boolean } | undefined;
+    if (stream && typeof stream.close === 'function' && 'rstCode' in stream) {
+      if (!stream.destroyed) stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
+      return true;
+    }
+    c = (c as { nextCall?: unknown }).nextCall;
+  }
+  return false;
+}
+
+/** What the node's connections and streams hold now, read at scrape time (registerStreamGauges). */
+export interface StreamGauges {
+  /** Watch streams open. */
+  watchers(): number;
+  /** Bytes written to streams and not yet taken by their connections, by kind of stream. */
+  bufferedBytes(): { watch: number; pipeline: number };
+  /** Connections open on the gRPC port (peers included). */
+  connections(): number;
+}
+
+/** ringcache_watchers, ringcache_stream_buffered_bytes{kind} and ringcache_connections. */
+export function registerStreamGauges(registry: Registry, gauges: StreamGauges): void {
+  new Gauge({
+    name: 'ringcache_watchers',
+    help: 'Watch streams open (limits.max_watchers)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.watchers());
+    },
+  });
+  new Gauge({
+    name: 'ringcache_stream_buffered_bytes',
+    help: 'Bytes written to streams and not yet sent, by kind of stream (limits.max_output_buffer_bytes each)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      const { watch, pipeline } = gauges.bufferedBytes();
+      this.set({ kind: 'watch' }, watch);
+      this.set({ kind: 'pipeline' }, pipeline);
+    },
+  });
+  new Gauge({
+    name: 'ringcache_connections',
+    help: 'Connections open on the gRPC port, peers included (limits.max_connections)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.connections());
+    },
+  });
+}
+
+/** How often a connection with calls open is pinged, and how long its answer may take. */
+const KEEPALIVE_TIME_MS = 60_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
+
+/**
+ * The gRPC server's options from cluster.yml limits: HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per
+ * connection (the node advertised 2^32-1 before, and one connection held 5,000 Watch streams), a
+ * connection with no call open for idle_timeout_ms is closed (a socket that never speaks included:
+ * grpc-js starts its idle timer when the connection opens), and one with calls open is pinged every
+ * minute and closed when a ping goes unanswered for 20 s.
+ */
+export function grpcServerOptions(
+  limits: Pick<LimitsConfig, 'maxStreamsPerConnection' | 'idleTimeoutMs'>,
+): grpc.ServerOptions {
+  return {
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,
+    'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
+    'grpc.keepalive_time_ms': Math.min(KEEPALIVE_TIME_MS, limits.idleTimeoutMs),
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  };
+}
+
+/**
+ * limits.max_connections on a bound gRPC server: grpc-js has no such option, so this sets Node's
+ * net.Server maxConnections on the servers it listens with (a connection past it is closed as soon
+ * as it is accepted, before any TLS or HTTP/2), counts the ones refused, and the ones open.
+ */
+export class ConnectionLimit {
+  #open = 0;
+
+  constructor(
+    readonly maxConnections: number,
+    readonly refusals: LimitRefusals,
+  ) {}
+
+  get open(): number {
+    return this.#open;
+  }
+
+  /** Applies the limit to the server's listeners; false when grpc-js no longer holds them where expected. */
+  attach(server: grpc.Server): boolean {
+    const listeners = (server as unknown as { http2Servers?: Map<unknown, unknown> }).http2Servers;
+    if (!(listeners instanceof Map)) return false;
+    for (const listener of listeners.keys()) {
+      const net = listener as import('node:net').Server;
+      net.maxConnections = this.maxConnections;
+      net.on('connection', (socket: import('node:net').Socket) => {
+        this.#open++;
+        socket.once('close', () => this.#open--);
+      });
+      net.on('drop', () =>
+        this.refusals.note({
+          limit: 'max_connections',
+          code: Code.RESOURCE_EXHAUSTED,
+          message: `limits.max_connections is ${this.maxConnections}`,
+          warning: 'connections refused: too many open',
+        }),
+      );
+    }
+    return listeners.size > 0;
+  }
 }

@@ -2,10 +2,20 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger';
 import { ChangeKindWire, Code, type WatchEventMsg } from '../proto/messages';
 import type { ChangeKind, ChangeListener } from '../store/change-feed';
-import type { LimitRefusals } from './request-limits';
+import { resetStream, type LimitRefusal, type LimitRefusals } from './request-limits';
 
-/** Bytes a watcher may leave unread before its events are dropped (the sequence then jumps). */
-const MAX_BUFFERED_BYTES = 1024 * 1024;
+/**
+ * Bytes an unsent WatchEvent holds besides its key: the event and version objects queued in the
+ * call until it is serialized (about 3.5 times the ~50 bytes it takes on the wire; measured as 0.9
+ * MB held per watcher for 256 KiB counted at wire size). The key's string is the store's, shared.
+ */
+const EVENT_HELD_BYTES = 200;
+
+/**
+ * How long a watcher ended for falling behind has to read what it was sent before its status: past
+ * this the stream is reset, so that a client that never reads does not keep the node's buffer.
+ */
+const RESET_AFTER_MS = 5000;
 
 const KIND: Record<ChangeKind, number> = {
   set: ChangeKindWire.SET,
@@ -18,49 +28,86 @@ export interface WatchServiceDeps {
   /** Subscribes to the store's changes; returns the unsubscribe. */
   listen(listener: ChangeListener): () => void;
   maxKeyBytes: number;
+  /** limits.max_output_buffer_bytes: what one watcher may leave unread before its stream is ended. */
+  maxOutputBufferBytes: number;
+  /** limits.max_watchers: Watch streams open on this node at once. */
+  maxWatchers: number;
   logger: Logger;
-  /** Where a refused prefix is counted (ringcache_limit_refusals_total{limit="max_key_bytes"}). */
+  /** Where refusals are counted (ringcache_limit_refusals_total{limit}) and warned about. */
   refusals?: LimitRefusals;
 }
 
+type WatchCall = grpc.ServerWritableStream<{ prefix: string }, WatchEventMsg>;
+
 /**
- * Cache/Watch (issue 14 §3): a server stream of the changes this node's store applies, filtered by
- * key prefix. Each stream numbers its events; one it cannot send because the reader is slow (more
- * than MAX_BUFFERED_BYTES unread) is dropped but still numbered, so the reader sees the gap.
+ * Cache/Watch: a server stream of the changes this node's store applies, filtered by key prefix,
+ * numbered. A watcher that leaves more than max_output_buffer_bytes unread loses its stream
+ * (RESOURCE_EXHAUSTED naming the limit): its reader knows it missed events and starts again, and the
+ * node never holds more than that for it. At most max_watchers streams are open at once.
  */
 export function watchService(deps: WatchServiceDeps): {
-  Watch: (call: grpc.ServerWritableStream<{ prefix: string }, WatchEventMsg>) => void;
+  Watch: (call: WatchCall) => void;
   endWatches: () => void;
+  /** Watch streams open now, those ended for falling behind included until their client is gone. */
+  readonly watchers: number;
+  /** Event bytes written to watchers and not yet taken by their connections. */
+  readonly bufferedBytes: number;
 } {
-  const open = new Set<grpc.ServerWritableStream<{ prefix: string }, WatchEventMsg>>();
+  const open = new Set<WatchCall>();
+  let bufferedBytes = 0;
+  const refuse = (call: WatchCall, refusal: LimitRefusal) => {
+    deps.refusals?.note(refusal);
+    // A status, not call.destroy(err): destroying the call sent none, and the client waited for its
+    // deadline.
+    call.emit('error', { code: refusal.code, details: refusal.message });
+  };
   return {
+    get watchers() {
+      return open.size;
+    },
+    get bufferedBytes() {
+      return bufferedBytes;
+    },
     Watch: (call) => {
       const prefix = call.request.prefix ?? '';
       const prefixBytes = Buffer.byteLength(prefix);
       if (prefixBytes > deps.maxKeyBytes) {
-        // A status, not call.destroy(err): destroying the call sent none, and the client waited
-        // for its deadline.
-        const refusal = {
-          limit: 'max_key_bytes' as const,
+        return refuse(call, {
+          limit: 'max_key_bytes',
           code: Code.INVALID_ARGUMENT,
           message: `prefix is ${prefixBytes} bytes; limits.max_key_bytes is ${deps.maxKeyBytes}`,
-        };
-        deps.refusals?.note(refusal);
-        call.emit('error', { code: refusal.code, details: refusal.message });
-        return;
+        });
+      }
+      if (open.size >= deps.maxWatchers) {
+        return refuse(call, {
+          limit: 'max_watchers',
+          code: Code.RESOURCE_EXHAUSTED,
+          message: `this node has ${open.size} watchers open; limits.max_watchers is ${deps.maxWatchers}`,
+          warning: 'watchers refused: too many open',
+        });
       }
       let sequence = 0;
-      let dropped = 0;
+      /** This watcher's bytes written and not yet taken by its connection. */
+      let unsent = 0;
+      let resetTimer: NodeJS.Timeout | undefined;
+      let gone = false;
+      const send = (event: WatchEventMsg) => {
+        const bytes = EVENT_HELD_BYTES + Buffer.byteLength(event.key);
+        unsent += bytes;
+        bufferedBytes += bytes;
+        call.write(event, () => {
+          if (gone) return;
+          unsent -= bytes;
+          bufferedBytes -= bytes;
+        });
+      };
       open.add(call);
-      call.write({ sequence, key: '', kind: ChangeKindWire.UNSPECIFIED, version: null, node: deps.selfId });
-      const stop = deps.listen((key, kind, version) => {
+      send({ sequence, key: '', kind: ChangeKindWire.UNSPECIFIED, version: null, node: deps.selfId });
+      let stop: (() => void) | undefined = deps.listen((key, kind, version) => {
         if (!key.startsWith(prefix)) return;
         sequence++;
-        if (call.writableLength > MAX_BUFFERED_BYTES) {
-          if (dropped++ === 0) deps.logger.warn({ prefix }, 'watcher reads too slowly: dropping its events');
-          return;
-        }
-        call.write({
+        if (unsent > deps.maxOutputBufferBytes) return fallBehind();
+        send({
           sequence,
           key,
           kind: KIND[kind],
@@ -68,13 +115,36 @@ export function watchService(deps: WatchServiceDeps): {
           node: deps.selfId,
         });
       });
+      let fellBehind = false;
+      const fallBehind = () => {
+        stop?.();
+        stop = undefined;
+        fellBehind = true;
+        refuse(call, {
+          limit: 'max_output_buffer_bytes',
+          code: Code.RESOURCE_EXHAUSTED,
+          message:
+            `watcher fell behind: ${unsent} bytes of events held unread; ` +
+            `limits.max_output_buffer_bytes is ${deps.maxOutputBufferBytes}`,
+          warning: 'watchers ended: they read too slowly',
+        });
+        // The status waits behind the unread events; a reader that took them has it by now.
+        resetTimer = setTimeout(() => resetStream(call), RESET_AFTER_MS);
+        resetTimer.unref();
+      };
       const close = () => {
-        stop();
+        stop?.();
+        stop = undefined;
+        clearTimeout(resetTimer);
         open.delete(call);
+        // A cancelled call never calls back for the events it still held.
+        if (!gone) bufferedBytes -= unsent;
+        gone = true;
       };
       call.on('cancelled', close);
       call.on('close', close);
-      call.on('error', close);
+      // Its own refusal leaves the call counted until it is gone: it still holds its unsent events.
+      call.on('error', () => fellBehind || close());
     },
     endWatches: () => {
       for (const call of open) call.end();

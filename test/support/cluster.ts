@@ -1,5 +1,6 @@
 import { generateLocalConfig } from '../../src/config/generate';
-import type { AuthConfig, ClusterConfig, NodeConfig, TlsConfig } from '../../src/config/types';
+import { defaultMaxTombstoneBytes } from '../../src/config/defaults';
+import type { AuthConfig, ClusterConfig, LimitsConfig, NodeConfig, TlsConfig } from '../../src/config/types';
 import { describeExit, LocalCluster, type NodeExit } from '../../src/cli/local-cluster';
 import { RingCache, type RingCacheOptions } from '../../src/index';
 import { freePorts } from './ports';
@@ -14,6 +15,8 @@ export interface TestClusterOptions {
   maxMemoryBytes?: number;
   maxKeyBytes?: number;
   maxValueBytes?: number;
+  /** Any other limits (max_watchers, idle_timeout_ms...). Default: the shipped defaults. */
+  limits?: Partial<LimitsConfig>;
   /** Extra env for node processes. */
   env?: Record<string, string>;
   /** cluster.anti_entropy.interval_ms (0 = off). Default: the shipped default. */
@@ -117,11 +120,12 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
     ...(opts.auth && { auth: opts.auth }),
     ...(opts.reflection !== undefined && { reflection: opts.reflection }),
     limits: {
+      ...base.limits,
       maxKeyBytes: opts.maxKeyBytes ?? base.limits.maxKeyBytes,
       maxValueBytes: opts.maxValueBytes ?? base.limits.maxValueBytes,
       maxMemoryBytes: opts.maxMemoryBytes ?? 64 * 1024 * 1024,
-      maxReplyBytes: base.limits.maxReplyBytes,
-      maxBatchKeys: base.limits.maxBatchKeys,
+      maxTombstoneBytes: defaultMaxTombstoneBytes(opts.maxMemoryBytes ?? 64 * 1024 * 1024),
+      ...opts.limits,
     },
     nodes: base.nodes.map((n, i) => ({
       ...n,

@@ -79,3 +79,45 @@ describe('limits.max_reply_bytes and limits.max_batch_keys', () => {
     });
   });
 });
+
+describe('limits on streams, connections and tombstones', () => {
+  it('read every field, with defaults for those left out', () => {
+    const { limits } = parseConfig(
+      `limits:\n  max_output_buffer_bytes: 1mb\n  max_watchers: 10\n  max_frames_in_flight: 4\n` +
+        `  max_connections: 100\n  max_streams_per_connection: 50\n  idle_timeout_ms: 30000\n` +
+        `  max_tombstone_bytes: 8mb\n${NODES}`,
+      'cluster.yml',
+    );
+    expect(limits).to.include({
+      maxOutputBufferBytes: MiB,
+      maxWatchers: 10,
+      maxFramesInFlight: 4,
+      maxConnections: 100,
+      maxStreamsPerConnection: 50,
+      idleTimeoutMs: 30_000,
+      maxTombstoneBytes: 8 * MiB,
+    });
+    const defaults = parseConfig(`limits: { max_memory: 100mb }\n${NODES}`, 'cluster.yml').limits;
+    expect(defaults).to.include({
+      maxOutputBufferBytes: 256 * 1024,
+      maxWatchers: 1024,
+      maxFramesInFlight: 16,
+      maxConnections: 4096,
+      maxStreamsPerConnection: 1000,
+      idleTimeoutMs: 300_000,
+      maxTombstoneBytes: 10 * MiB,
+    });
+  });
+
+  it('refuse values out of range, naming the field', () => {
+    expect(problems('  max_streams_per_connection: 2')).to.equal(
+      'cluster.yml:2: limits.max_streams_per_connection: 2 is out of range; expected a whole number 10..2147483647',
+    );
+    expect(problems('  idle_timeout_ms: 10')).to.equal(
+      'cluster.yml:2: limits.idle_timeout_ms: 10 is out of range; expected a whole number 1000..2147483647',
+    );
+    expect(problems('  max_watchers: 0')).to.equal(
+      'cluster.yml:2: limits.max_watchers: 0 is out of range; expected a whole number 1..1000000',
+    );
+  });
+});

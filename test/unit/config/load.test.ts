@@ -50,6 +50,13 @@ describe('loading cluster.yml', () => {
         maxMemoryBytes: 2 * 1024 ** 3,
         maxReplyBytes: 8 * 1024 ** 2,
         maxBatchKeys: 1000,
+        maxOutputBufferBytes: 256 * 1024,
+        maxWatchers: 1024,
+        maxFramesInFlight: 16,
+        maxConnections: 4096,
+        maxStreamsPerConnection: 1000,
+        idleTimeoutMs: 300_000,
+        maxTombstoneBytes: Math.floor((2 * 1024 ** 3) / 10),
       },
       source: 'cluster.yml',
     });
@@ -90,6 +97,13 @@ describe('loading cluster.yml', () => {
         maxMemoryBytes: 256 * 1024 ** 2,
         maxReplyBytes: 32 * 1024 ** 2,
         maxBatchKeys: 4096,
+        maxOutputBufferBytes: 256 * 1024,
+        maxWatchers: 1024,
+        maxFramesInFlight: 16,
+        maxConnections: 4096,
+        maxStreamsPerConnection: 1000,
+        idleTimeoutMs: 300_000,
+        maxTombstoneBytes: Math.floor((256 * 1024 ** 2) / 10),
       },
     });
   });

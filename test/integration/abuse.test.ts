@@ -1,0 +1,247 @@
+import { expect } from 'chai';
+import * as grpc from '@grpc/grpc-js';
+import { rssMb } from '../../bench/proc-cpu';
+import { UnaryClient } from '../../src/cli/unary-client';
+import { loadServices } from '../../src/proto/load';
+import { Code, type WatchEventMsg } from '../../src/proto/messages';
+import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../../src/proto/packed';
+import { TestCluster, until } from '../support/cluster';
+
+const KiB = 1024;
+
+/** ringcache_<name>{labels} of a node, from its /metrics (NaN when absent). */
+async function metric(t: TestCluster, id: string, name: string, label = ''): Promise<number> {
+  const text = await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith(name) && l.includes(label));
+  return Number(line?.split(' ').pop() ?? NaN);
+}
+
+const refusals = (t: TestCluster, id: string, limit: string) =>
+  metric(t, id, 'ringcache_limit_refusals_total{', `limit="${limit}"`);
+
+interface OpenWatch {
+  call: grpc.ClientReadableStream<WatchEventMsg>;
+  /** Resolves with the first event (the stream's confirmation). */
+  confirmed: Promise<WatchEventMsg>;
+  /** Resolves with how the stream ended. */
+  ended: Promise<{ code: number; details: string }>;
+  events: number;
+  done: boolean;
+}
+
+/** A Cache/Watch stream from a plain gRPC client, which reads only while the test lets it. */
+function openWatch(client: grpc.Client, prefix: string): OpenWatch {
+  const call = (client as unknown as { Watch(req: object): grpc.ClientReadableStream<WatchEventMsg> }).Watch({
+    prefix,
+  });
+  const w: OpenWatch = {
+    call,
+    events: 0,
+    done: false,
+    confirmed: new Promise((resolve) => call.once('data', resolve)),
+    ended: new Promise((resolve) => {
+      call.on('error', (err: grpc.ServiceError) => resolve({ code: err.code, details: err.details }));
+      call.on('status', (s: grpc.StatusObject) => resolve({ code: s.code, details: s.details }));
+    }),
+  };
+  call.on('data', () => w.events++);
+  void w.ended.then(() => (w.done = true));
+  return w;
+}
+
+/**
+ * Streams one client opens and then stops reading must not grow a node's memory: measured on main
+ * before these limits, 200 Watch streams that never read plus 20 MB of writes took n1 +168 MB and
+ * no event was dropped (the bound compared an objectMode stream's writableLength, a count of
+ * messages, with a byte count).
+ */
+describe('no client can exhaust a node: streams that do not read', function () {
+  this.timeout(180_000);
+  let t: TestCluster;
+  let c: UnaryClient;
+  let cache: grpc.Client;
+  const long = 'x'.repeat(900);
+  let written = 0;
+
+  /** Writes 500 keys under `prefix` whose 900-byte names make each Watch event about 1 KB. */
+  const writeBatch = async (prefix: string) => {
+    const items = Array.from({ length: 500 }, () => ({
+      key: `${prefix}${long}${written++}`,
+      value: Buffer.from('v'),
+    }));
+    await c.cache('SetMany', { items });
+  };
+
+  before(async () => {
+    t = await TestCluster.start({
+      nodes: 3,
+      limits: { maxOutputBufferBytes: 64 * KiB, maxWatchers: 6 },
+    });
+    c = new UnaryClient(t.address('n1'), 60_000);
+    const { Cache } = loadServices();
+    cache = new Cache(t.address('n1'), grpc.credentials.createInsecure());
+  });
+  after(async () => {
+    cache?.close();
+    c?.close();
+    await t?.stop();
+  });
+
+  it('ends a Watch whose reader falls behind with RESOURCE_EXHAUSTED naming max_output_buffer_bytes', async () => {
+    const w = openWatch(cache, 'slow/');
+    await w.confirmed;
+    w.call.pause();
+    await until(
+      'n1 ends the watcher that stopped reading',
+      async () => {
+        await writeBatch('slow/');
+        return (await refusals(t, 'n1', 'max_output_buffer_bytes')) >= 1;
+      },
+      120_000,
+    );
+    w.call.resume();
+    const end = await w.ended;
+    expect(grpc.status[end.code], end.details).to.equal('RESOURCE_EXHAUSTED');
+    expect(end.details).to.match(
+      /^watcher fell behind: \d+ bytes of events held unread; limits.max_output_buffer_bytes is 65536$/,
+    );
+    const warnings = (t.logs.get('n1') ?? []).filter((l) => l.includes('read too slowly'));
+    expect(warnings, warnings.join('\n')).to.have.length(1);
+    expect(warnings[0]).to.include('"limit":"max_output_buffer_bytes"');
+    expect(warnings[0]).not.to.include(long);
+  });
+
+  it('resets a watcher that never reads again, so the node keeps nothing for it', async () => {
+    const before = await refusals(t, 'n1', 'max_output_buffer_bytes');
+    const w = openWatch(cache, 'never/');
+    await w.confirmed;
+    w.call.pause();
+    await until(
+      'n1 ends the watcher that never reads',
+      async () => {
+        await writeBatch('never/');
+        return (await refusals(t, 'n1', 'max_output_buffer_bytes')) > before;
+      },
+      120_000,
+    );
+    const end = await w.ended;
+    expect(grpc.status[end.code], end.details).to.equal('RESOURCE_EXHAUSTED');
+    await until('n1 holds no unsent watch events', async () => {
+      return (await metric(t, 'n1', 'ringcache_stream_buffered_bytes{', 'kind="watch"')) === 0;
+    });
+  });
+
+  it('refuses a Watch past max_watchers, naming it, and counts it', async () => {
+    const watches = Array.from({ length: 6 }, () => openWatch(cache, 'many/'));
+    await Promise.all(watches.map((w) => w.confirmed));
+    const extra = openWatch(cache, 'many/');
+    const end = await extra.ended;
+    expect(grpc.status[end.code], end.details).to.equal('RESOURCE_EXHAUSTED');
+    expect(end.details).to.equal('this node has 6 watchers open; limits.max_watchers is 6');
+    expect(await refusals(t, 'n1', 'max_watchers')).to.equal(1);
+    for (const w of watches) w.call.cancel();
+    await until('n1 takes watchers again', async () => {
+      const again = openWatch(cache, 'many/');
+      const ok = await Promise.race([again.confirmed.then(() => true), again.ended.then(() => false)]);
+      again.call.cancel();
+      return ok;
+    });
+  });
+});
+
+/**
+ * Floods measured on main before these limits, each on one node of a 3-node cluster with the shipped
+ * limits: the node's RSS must stay within 50 MB of where it was, and nothing acknowledged is lost.
+ */
+describe('no client can exhaust a node: floods', function () {
+  this.timeout(180_000);
+  let t: TestCluster;
+  let c: UnaryClient;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3 });
+    c = new UnaryClient(t.address('n1'), 60_000);
+  });
+  after(async () => {
+    c?.close();
+    await t?.stop();
+  });
+
+  it('stops reading a PipelinePacked stream whose client does not read the replies, and loses nothing', async () => {
+    const value = Buffer.alloc(64 * KiB, 3);
+    await c.cache('Set', { key: 'p64', value, consistency: 3 }); // ALL: n3 holds it
+    const pid = t.cluster.pid('n3')!;
+    const before = rssMb(pid);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 20);
+    const client = new grpc.Client(t.address('n3'), grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    });
+    try {
+      const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+        '/ringcache.v1.Cache/PipelinePacked',
+        serializePackedFrame,
+        deserializePackedFrame,
+      );
+      // 40 frames of 100 gets of 64 KiB: 256 MB of replies, none of which is read for now.
+      const frames = 40;
+      const gets = new Array<unknown>(100).fill([0, 'p64', 0]);
+      for (let f = 1; f <= frames; f++) call.write(packFrame(f, 60_000, gets));
+      await until('n3 holds replies its client has not read', async () => {
+        const held = await metric(t, 'n3', 'ringcache_stream_buffered_bytes{', 'kind="pipeline"');
+        return held > 256 * KiB;
+      });
+      const grew = peak - before;
+      const results: unknown[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        call.on('data', (payload: Buffer) => {
+          results.push(...unpackFrame(payload).slice(2));
+          if (results.length === frames * gets.length) resolve();
+        });
+        call.on('error', reject);
+      });
+      await done;
+      call.end();
+      expect(grew, `n3's RSS grew by ${grew.toFixed(0)} MB while its client did not read`).to.be.below(50);
+      expect(new Set(results.map((r) => (r as unknown[])[0]))).to.deep.equal(new Set([Code.OK]));
+    } finally {
+      clearInterval(sampler);
+      client.close();
+    }
+  });
+
+  it('holds 100 watchers that never read within 50 MB while 20 MB are written', async () => {
+    const { Cache } = loadServices();
+    const n2 = new Cache(t.address('n2'), grpc.credentials.createInsecure());
+    const c2 = new UnaryClient(t.address('n2'), 60_000);
+    try {
+      const pid = t.cluster.pid('n2')!;
+      const value = Buffer.alloc(1000, 1);
+      const write20mb = async () => {
+        for (let i = 0; i < 40; i++) {
+          const items = Array.from({ length: 500 }, (_, j) => ({ key: `flood/${i}/${j}`, value }));
+          await c2.cache('SetMany', { items });
+          peak = Math.max(peak, rssMb(pid));
+        }
+      };
+      // Once without watchers, so that the store already holds these keys: what grows after is
+      // what the watchers make the node hold, not the data.
+      let peak = 0;
+      await write20mb();
+      const watches = Array.from({ length: 100 }, () => openWatch(n2, 'flood/'));
+      await Promise.all(watches.map((w) => w.confirmed));
+      for (const w of watches) w.call.pause();
+      const before = rssMb(pid);
+      peak = before;
+      await write20mb();
+      const grew = peak - before;
+      expect(grew, `n2's RSS grew by ${grew.toFixed(0)} MB`).to.be.below(50);
+      await until('every stalled watcher is ended', () => watches.every((w) => w.done), 30_000);
+      const value0 = await c2.cache<{ found: boolean }>('Get', { key: 'flood/0/0' });
+      expect(value0.found).to.equal(true);
+    } finally {
+      c2.close();
+      n2.close();
+    }
+  });
+});
