@@ -11,8 +11,10 @@ export type {
   SetManyEntry,
   FlushOptions,
   TlsOptions,
+  RingCacheStatus,
 } from './client/options';
 export type { GetOrSetOptions } from './client/get-or-set';
 export type { NearCacheOptions, NearCacheStats } from './client/near-cache';
-export type { ClusterMap, ClientMember, MemberStateName } from './client/topology-client';
+export type { ClusterInfo, ClientMember, MemberStateName } from './client/topology-client';
+export type { TypedRingCache } from './client/typed';
 export { RingCacheError, isRingCacheError, type ErrorCode } from './errors';

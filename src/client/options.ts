@@ -19,6 +19,12 @@ export interface RingCacheOptions {
    */
   connectTimeoutMs?: number;
   /**
+   * Put before every key this client reads or writes, and before `flush()`'s prefix (ioredis's
+   * `keyPrefix`): several applications can share a cluster without their keys meeting. Keys it
+   * returns or reports are the caller's, without it.
+   */
+  keyPrefix?: string;
+  /**
    * Rounds of retries after every replica of a key failed: each round refreshes the topology and waits
    * with exponential backoff (50 ms, 100 ms, ...), within the call's deadline. Default 3.
    */
@@ -117,9 +123,9 @@ export interface CacheEntry<T> {
   ttlMs: number;
 }
 
-export interface SetManyEntry {
+export interface SetManyEntry<T = unknown> {
   key: string;
-  value: unknown;
+  value: T;
   ttl?: number;
 }
 

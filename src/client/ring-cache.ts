@@ -31,7 +31,8 @@ import type {
   Version,
 } from './options';
 import { Router, unwrap } from './router';
-import { reconcileMaps, TopologyClient, type ClusterMap } from './topology-client';
+import { reconcileMaps, TopologyClient, type ClusterInfo, type ClusterMap } from './topology-client';
+import type { TypedRingCache } from './typed';
 import { TopologyWatch } from './topology-watch';
 import { clusterTokenFromEnv } from '../transport/cluster-token';
 import { userTokenFromEnv } from '../transport/user-token';
@@ -94,6 +95,7 @@ export class RingCache extends EventEmitter {
   readonly #opts: RingCacheOptions;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
+  readonly #prefix: string;
   readonly #consistency: number;
   #refreshing: Promise<void> | undefined;
   #closed = false;
@@ -127,6 +129,12 @@ export class RingCache extends EventEmitter {
     this.#token = opts.token ?? userTokenFromEnv();
     this.#topology = new TopologyClient(opts.clusterToken ?? clusterTokenFromEnv(), opts.tls, this.#token);
     this.#timeoutMs = opts.timeoutMs ?? 2000;
+    if (opts.keyPrefix !== undefined && typeof opts.keyPrefix !== 'string')
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        `keyPrefix must be a string, got ${typeof opts.keyPrefix}`,
+      );
+    this.#prefix = opts.keyPrefix ?? '';
     this.#consistency = opts.consistency ? consistencyWire[opts.consistency] : ConsistencyWire.DEFAULT;
     if (opts.nearCache) {
       const near = new NearCache(opts.nearCache);
@@ -269,9 +277,27 @@ export class RingCache extends EventEmitter {
   }
 
   /** The cluster as this client sees it now; throws UNAVAILABLE before the client first reached it. */
-  get cluster(): ClusterMap {
+  get cluster(): ClusterInfo {
     if (!this.#conn) throw this.#notConnected(0);
     return this.#conn.router.map;
+  }
+
+  /**
+   * The ids of the nodes that hold `key` (its replicas, first the one that coordinates its writes),
+   * on this client's ring; empty before the client first reached the cluster.
+   */
+  replicasOf(key: string): string[] {
+    const map = this.#conn?.router.map;
+    return map ? map.ring.preferenceList(this.#k(key), map.replication.factor) : [];
+  }
+
+  /**
+   * This client as one whose values are all `T`: `const users = cache.typed<User>()`, then
+   * `users.set('user:1', { name: 'Ada' })` is checked by the compiler and `users.get()` returns
+   * `User | undefined`. The same client, not a copy (see TypedRingCache).
+   */
+  typed<T>(): TypedRingCache<T> {
+    return this;
   }
 
   /** Frames sent to each node so far (batching makes this far lower than the number of calls). */
@@ -285,6 +311,7 @@ export class RingCache extends EventEmitter {
   }
 
   get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
+    key = this.#k(key);
     const near = opts?.consistency === undefined || opts.consistency === 'one' ? this.#near : undefined;
     if (!near) {
       return this.#run(key, [0, key, this.#c(opts)], opts, (reply) => {
@@ -308,6 +335,7 @@ export class RingCache extends EventEmitter {
 
   /** The value with its version (for cas) and remaining TTL. */
   getEntry<T = unknown>(key: string, opts?: CallOptions): Promise<CacheEntry<T> | undefined> {
+    key = this.#k(key);
     return this.#run(key, [0, key, this.#c(opts)], opts, (reply): CacheEntry<T> | undefined => {
       const res = unwrap(reply);
       if (!res[1]) return undefined;
@@ -321,6 +349,7 @@ export class RingCache extends EventEmitter {
 
   /** Stores a value; false when `mode` refused it (ifAbsent on a present key, ifPresent on an absent one). */
   set(key: string, value: unknown, opts?: SetOptions): Promise<boolean> {
+    key = this.#k(key);
     return this.#attempt(() => {
       const { value: bytes, flags } = encodeValue(value);
       const mode = opts?.mode ?? 'always';
@@ -335,11 +364,13 @@ export class RingCache extends EventEmitter {
    * the wire, but it says what it asks.
    */
   has(key: string, opts?: CallOptions): Promise<boolean> {
+    key = this.#k(key);
     return this.#run(key, [0, key, this.#c(opts)], opts, (reply) => unwrap(reply)[1]);
   }
 
   /** Deletes a key; false when it was already absent. */
   delete(key: string, opts?: CallOptions): Promise<boolean> {
+    key = this.#k(key);
     return this.#run(key, [2, key, this.#c(opts)], opts, (res) => unwrap(res)[1]);
   }
 
@@ -355,12 +386,14 @@ export class RingCache extends EventEmitter {
    * others flushed), UNAUTHENTICATED without the cluster's token (RingCacheOptions.clusterToken).
    */
   async flush(opts: FlushOptions = {}): Promise<number> {
-    const res = await this.#topology.flush(this.#addresses([]), opts.prefix ?? '', opts.timeoutMs ?? 30_000);
+    const prefix = this.#prefix + (opts.prefix ?? '');
+    const res = await this.#topology.flush(this.#addresses([]), prefix, opts.timeoutMs ?? 30_000);
     return res.keysDeleted;
   }
 
   /** Gives a key a new TTL in ms (0: never expires); false when the key is absent. */
   touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean> {
+    key = this.#k(key);
     return this.#attempt(() =>
       this.#run(key, [3, key, ttlOf(ttl), this.#c(opts), this.#requestId()], opts, (res) => unwrap(res)[1]),
     );
@@ -368,6 +401,7 @@ export class RingCache extends EventEmitter {
 
   /** Adds `delta` to an integer value (creating it from `initial`); returns the new value. */
   incr(key: string, delta = 1, opts?: IncrOptions): Promise<number> {
+    key = this.#k(key);
     return this.#attempt(() => {
       if (!Number.isSafeInteger(delta))
         throw new RingCacheError('INVALID_ARGUMENT', `delta must be a safe integer, got ${delta}`);
@@ -381,6 +415,7 @@ export class RingCache extends EventEmitter {
 
   /** Writes only if the key still has `expected` (from getEntry); throws VERSION_CONFLICT otherwise. */
   cas(key: string, expected: Version, value: unknown, opts?: SetOptions): Promise<Version> {
+    key = this.#k(key);
     return this.#attempt(() => {
       const { value: bytes, flags } = encodeValue(value);
       const op: PackedCas = [
@@ -428,7 +463,7 @@ export class RingCache extends EventEmitter {
         entries.map((e, i) => {
           const op: PackedSet = [
             1,
-            e.key,
+            this.#k(e.key),
             encoded[i]!.value,
             encoded[i]!.flags,
             ttlOf(e.ttl ?? opts?.ttl),
@@ -436,7 +471,7 @@ export class RingCache extends EventEmitter {
             consistency,
           ];
           if (conditional) op.push(this.#requestId());
-          return this.#run(e.key, op, opts, (res) => unwrap(res)[1]);
+          return this.#run(op[1], op, opts, (res) => unwrap(res)[1]);
         }),
       );
     });
@@ -567,6 +602,11 @@ export class RingCache extends EventEmitter {
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  /** The key as the cluster knows it: with this client's keyPrefix. */
+  #k(key: string): string {
+    return this.#prefix && typeof key === 'string' ? this.#prefix + key : key;
   }
 
   #requestId(): string {

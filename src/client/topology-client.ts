@@ -25,14 +25,20 @@ export interface ClientMember {
 }
 
 /** What the SDK routes with: the ring of an epoch and each member's state. */
-export interface ClusterMap {
-  epoch: number;
-  clusterName: string;
-  ring: Ring;
-  members: ReadonlyMap<string, ClientMember>;
-  replication: { factor: number; writeQuorum: number; readQuorum: number };
+/** The cluster as a client sees it (`RingCache.cluster`, the `topology` event). */
+export interface ClusterInfo {
+  readonly epoch: number;
+  readonly clusterName: string;
+  readonly members: ReadonlyMap<string, ClientMember>;
+  readonly replication: { factor: number; writeQuorum: number; readQuorum: number };
   /** Node that answered. */
-  source: string;
+  readonly source: string;
+}
+
+/** ClusterInfo with the ring it routes by. */
+export interface ClusterMap extends ClusterInfo {
+  epoch: number;
+  ring: Ring;
   /** The ring's membership with its change epochs, to reconcile maps from different nodes. */
   ringState: RingState;
 }

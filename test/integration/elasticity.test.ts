@@ -6,6 +6,10 @@ import { PipelineConnection } from '../../src/transport/pipeline-connection';
 import type { NodeConfig } from '../../src/config/types';
 import { extraNode, metric, TestCluster, until } from '../support/cluster';
 import { freePorts } from '../support/ports';
+import type { ClusterMap } from '../../src/client/topology-client';
+
+/** The client's cluster map with its ring (RingCache.cluster shows users less). */
+const mapOf = (c: { cluster: unknown }) => c.cluster as ClusterMap;
 
 /**
  * Reads keys from one node's own store (never forwarded), over one connection. Only a call with the
@@ -77,8 +81,8 @@ describe('a node joining (N=1, so every key lives on exactly its owner)', functi
         async () => (await call<TopologyResponseMsg>(n.address, 'Topology', {})).epoch === 2,
       );
     }
-    await until('the client watching the topology sees n4', () => cache.cluster.ring.nodeIds.includes('n4'));
-    const moved = keys.filter((k) => cache.cluster.ring.owner(k) === 'n4');
+    await until('the client watching the topology sees n4', () => mapOf(cache).ring.nodeIds.includes('n4'));
+    const moved = keys.filter((k) => mapOf(cache).ring.owner(k) === 'n4');
     expect(moved.length).to.be.within(40, 200); // about a quarter of 400
     await until('every moved key is on n4', async () => {
       const values = await localValues(t, n4.address, moved);
@@ -86,7 +90,7 @@ describe('a node joining (N=1, so every key lives on exactly its owner)', functi
     });
 
     // Moved keys leave their old owners once n4 holds them: one copy of each key in the cluster (N=1).
-    const before = new Map(moved.map((k) => [k, stale.cluster.ring.owner(k)]));
+    const before = new Map(moved.map((k) => [k, mapOf(stale).ring.owner(k)]));
     await until('the old owners released the moved keys', async () => {
       const left = await valuesOnOwners(t, moved, (k) => before.get(k)!);
       return left.every((v) => v === undefined);
@@ -124,7 +128,7 @@ describe('a node joining (N=1, so every key lives on exactly its owner)', functi
     expect(values).to.deep.equal(moved.map((k) => keys.indexOf(k)));
     await until(
       'the stale client caught up',
-      () => stale.cluster.epoch === 2 && stale.cluster.ring.nodeIds.includes('n4'),
+      () => stale.cluster.epoch === 2 && mapOf(stale).ring.nodeIds.includes('n4'),
     );
     expect(await gauge('ringcache_forwarded_operations_total')).to.be.greaterThan(0);
     expect(await cache.getMany<number>(keys)).to.deep.equal(keys.map((_, i) => i));
@@ -144,8 +148,8 @@ describe('a node leaving (N=1)', function () {
     const cache = await t.client();
     await cache.setMany(keys.map((key, i) => ({ key, value: i })));
     await t.cluster.joinNode(n4, t.address('n1'));
-    await until('the client sees n4', () => cache.cluster.ring.nodeIds.includes('n4'));
-    const onN4 = keys.filter((k) => cache.cluster.ring.owner(k) === 'n4');
+    await until('the client sees n4', () => mapOf(cache).ring.nodeIds.includes('n4'));
+    const onN4 = keys.filter((k) => mapOf(cache).ring.owner(k) === 'n4');
     await until('n4 holds the keys it owns', async () => {
       const values = await localValues(t, n4.address, onN4);
       return values.every((v, i) => v === keys.indexOf(onN4[i]!));
@@ -156,14 +160,14 @@ describe('a node leaving (N=1)', function () {
   it('moves its keys to their new owners, losing none', async () => {
     const cache = await t.client();
     const epoch = cache.cluster.epoch;
-    const onN4 = keys.filter((k) => cache.cluster.ring.owner(k) === 'n4');
+    const onN4 = keys.filter((k) => mapOf(cache).ring.owner(k) === 'n4');
     expect(onN4).to.not.deep.equal([]);
     const topo = await call<TopologyResponseMsg>(t.address('n2'), 'Leave', { id: 'n4' }, t.clusterToken);
     expect(topo.epoch).to.equal(epoch + 1);
     expect(topo.members.map((m) => m.id)).to.deep.equal(['n1', 'n2', 'n3']);
     await until('the client has the ring without n4', () => cache.cluster.epoch === epoch + 1);
     await until('moved keys are on their new owners', async () => {
-      const values = await valuesOnOwners(t, onN4, (k) => cache.cluster.ring.owner(k));
+      const values = await valuesOnOwners(t, onN4, (k) => mapOf(cache).ring.owner(k));
       return values.every((v, i) => v === keys.indexOf(onN4[i]!));
     });
     await t.cluster.stopNode('n4');

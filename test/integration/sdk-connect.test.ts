@@ -138,6 +138,22 @@ describe('a connected client: AbortSignal, topology and close events', function 
     expect(await cache.get('sig:3', { signal: new AbortController().signal })).to.equal(undefined);
   });
 
+  it("puts keyPrefix before every key it uses, flush included, and reports replicas by the caller's key", async () => {
+    const plain = await t.client();
+    const app = await t.client({ keyPrefix: 'app1:' });
+    await plain.set('other:k', 'theirs', { consistency: 'all' });
+    await app.set('k', 'mine', { consistency: 'all' });
+    await app.setMany([{ key: 'j', value: 1 }], { consistency: 'all' });
+    expect(await plain.get('app1:k', { consistency: 'all' })).to.equal('mine');
+    expect(await plain.get('app1:j', { consistency: 'all' })).to.equal(1);
+    expect(await app.get('k')).to.equal('mine');
+    expect(app.replicasOf('k')).to.deep.equal(plain.replicasOf('app1:k'));
+    expect(app.replicasOf('k')).to.have.lengthOf(3);
+    await app.flush();
+    expect(await plain.get('app1:k', { consistency: 'all' })).to.equal(undefined);
+    expect(await plain.get('other:k', { consistency: 'all' })).to.equal('theirs');
+  });
+
   it('emits topology when a member dies, and close when closed', async () => {
     const cache = await t.client();
     const maps: ClusterMap[] = [];
