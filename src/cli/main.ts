@@ -241,9 +241,10 @@ program
   .option('--nodes <n>', 'ignore the file: run n nodes on 127.0.0.1:7401.. (http 9401..), writing nothing')
   .option('--tls', 'over TLS, client certificates required, with a local CA (made on first use)')
   .option('--tls-dir <dir>', 'with --tls: where the certificates are kept', '.ringcache/tls')
-  .action((o: { config: string; nodes?: string; tls?: boolean; tlsDir: string }) => {
+  .option('--verbose', "every log line of the nodes, gossip's probes included")
+  .action((o: { config: string; nodes?: string; tls?: boolean; tlsDir: string; verbose?: boolean }) => {
     try {
-      runUp(configFrom(o), { tlsDir: o.tls ? o.tlsDir : undefined }).catch(fail);
+      runUp(configFrom(o), { tlsDir: o.tls ? o.tlsDir : undefined, verbose: o.verbose }).catch(fail);
     } catch (err) {
       fail(err);
     }

@@ -8,43 +8,24 @@ import { CLUSTER_TOKEN_FILE_ENV, clusterTokenFromEnv } from '../transport/cluste
 import { ringSharePercents } from './ring-shares';
 import { describeExit, LocalCluster } from './local-cluster';
 import { formatTable } from './table';
-
-/** Log lines from nodes worth showing a person running `up`: warnings, errors and membership changes. */
-function isNoteworthy(line: string): boolean {
-  return /"level":(40|50|60)/.test(line) || line.includes('"msg":"member state changed"');
-}
-
-function describeLine(id: string, line: string): string {
-  try {
-    const rec = JSON.parse(line) as {
-      msg?: string;
-      member?: string;
-      from?: string;
-      to?: string;
-      err?: unknown;
-    };
-    const extra =
-      rec.member && rec.to
-        ? ` ${rec.member}: ${rec.from} -> ${rec.to}`
-        : rec.err
-          ? ` (${JSON.stringify(rec.err)})`
-          : '';
-    return `[${id}] ${rec.msg ?? line}${extra}`;
-  } catch {
-    return `[${id}] ${line}`;
-  }
-}
+import { UpEvents } from './up-events';
 
 /**
- * `ringcache up`: every node as its own process, a table once all serve, a graceful stop on
- * Ctrl-C/SIGTERM. `tlsDir`: over TLS with client certificates required (mTLS everywhere), with the
- * certificates in that directory, made there by `ringcache certs` on first use.
+ * `ringcache up`: every node as its own process, a table once all serve, what happens meanwhile
+ * (UpEvents), a graceful stop on Ctrl-C/SIGTERM. `tlsDir`: over TLS with client certificates required
+ * (mTLS everywhere), with the certificates in that directory, made there by `ringcache certs` on
+ * first use. `verbose`: every log line of the nodes.
  */
-export async function runUp(plain: ClusterConfig, opts: { tlsDir?: string } = {}): Promise<void> {
+export async function runUp(
+  plain: ClusterConfig,
+  opts: { tlsDir?: string; verbose?: boolean } = {},
+): Promise<void> {
   const config = opts.tlsDir ? await withLocalTls(plain, opts.tlsDir) : plain;
+  const events = new UpEvents({ verbose: opts.verbose });
   const cluster = new LocalCluster(config, {
     onLog: (id, line) => {
-      if (isNoteworthy(line)) process.stderr.write(`${describeLine(id, line)}\n`);
+      const shown = events.describe(id, line);
+      if (shown !== undefined) process.stderr.write(`${shown}\n`);
     },
     onCrash: (exit) => process.stderr.write(`ringcache up: ${describeExit(exit)}\n`),
   });
@@ -54,6 +35,7 @@ export async function runUp(plain: ClusterConfig, opts: { tlsDir?: string } = {}
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    events.stopping();
     process.stdout.write(`\n${signal}: stopping ${config.nodes.length} nodes...\n`);
     void cluster.stop().then((exits) => {
       for (const e of exits)
@@ -75,6 +57,7 @@ export async function runUp(plain: ClusterConfig, opts: { tlsDir?: string } = {}
     removeSecret(tokenFile);
     throw err;
   }
+  events.started();
   const shares = ringSharePercents(config, 1);
   const rows = config.nodes.map((n) => [
     n.id,
