@@ -155,6 +155,14 @@ export class GetOrSet {
     let value: T;
     try {
       value = await fill();
+      // undefined is "absent" to get(): it cannot be stored, so it is a failed fill, told to the
+      // waiters and the lease released at once. null is a value, and is cached like any other.
+      if (value === undefined) {
+        throw new RingCacheError(
+          'INVALID_ARGUMENT',
+          `getOrSet of '${key}': the fill returned undefined, which cannot be cached; return null to cache "no value"`,
+        );
+      }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await this.#cache.set(errorKey, { lease: token, message }, { ...call, ttl: ERROR_TTL_MS });

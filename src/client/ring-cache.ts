@@ -391,6 +391,17 @@ export class RingCache extends EventEmitter {
     return res.keysDeleted;
   }
 
+  /**
+   * Milliseconds until the key expires: null when it never expires, undefined when it is absent.
+   * It reads the value as get() does (and drops it). A set() or cas() without `ttl` gives the key no
+   * expiry, whatever it had: read it here first to keep it.
+   */
+  async ttl(key: string, opts?: CallOptions): Promise<number | null | undefined> {
+    const entry = await this.getEntry(key, opts);
+    if (!entry) return undefined;
+    return entry.ttlMs === 0 ? null : entry.ttlMs;
+  }
+
   /** Gives a key a new TTL in ms (0: never expires); false when the key is absent. */
   touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean> {
     key = this.#k(key);

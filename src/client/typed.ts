@@ -18,4 +18,5 @@ export interface TypedRingCache<T> {
   delete(key: string, opts?: CallOptions): Promise<boolean>;
   deleteMany(keys: readonly string[], opts?: CallOptions): Promise<boolean[]>;
   touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean>;
+  ttl(key: string, opts?: CallOptions): Promise<number | null | undefined>;
 }

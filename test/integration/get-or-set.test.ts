@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fillKeysOf, GetOrSet, type FillTarget } from '../../src/client/get-or-set';
-import { RingCache } from '../../src/index';
+import { RingCache, RingCacheError } from '../../src/index';
 import { TestCluster, until } from '../support/cluster';
 
 const WORKER = path.join(__dirname, '../support/get-or-set-worker.js');
@@ -223,5 +223,27 @@ describe('getOrSet: one fill in the whole cluster (issue 14 §2)', function () {
       );
     expect(err?.message).to.equal('no source');
     expect(await cache.getOrSet(failing, () => 'second try')).to.equal('second try');
+  });
+
+  it('refuses a fill that returns undefined, saying to return null, and caches null', async () => {
+    const cache = await t.client();
+    const err = await cache
+      .getOrSet('gos:none', () => undefined)
+      .then(
+        () => undefined,
+        (e: unknown) => e as RingCacheError,
+      );
+    expect(err?.code).to.equal('INVALID_ARGUMENT');
+    expect(err?.message).to.match(/returned undefined, which cannot be cached; return null/);
+    // The lease went with the failure: the next caller fills at once, within its 2 s deadline.
+    expect(await cache.getOrSet('gos:none', () => null)).to.equal(null);
+    let fills = 0;
+    expect(
+      await cache.getOrSet('gos:none', () => {
+        fills++;
+        return 'filled again';
+      }),
+    ).to.equal(null);
+    expect(fills).to.equal(0);
   });
 });

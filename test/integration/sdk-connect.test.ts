@@ -154,6 +154,16 @@ describe('a connected client: AbortSignal, topology and close events', function 
     expect(await plain.get('other:k', { consistency: 'all' })).to.equal('theirs');
   });
 
+  it('says how long a key has to live: ms, null for never, undefined for absent', async () => {
+    const cache = await t.client();
+    await cache.set('ttl:1', 1, { ttl: 60_000, consistency: 'all' });
+    await cache.set('ttl:2', 2, { consistency: 'all' });
+    const left = await cache.ttl('ttl:1', { consistency: 'all' });
+    expect(left).to.be.a('number').within(1, 60_000);
+    expect(await cache.ttl('ttl:2', { consistency: 'all' })).to.equal(null);
+    expect(await cache.ttl('ttl:absent')).to.equal(undefined);
+  });
+
   it('emits topology when a member dies, and close when closed', async () => {
     const cache = await t.client();
     const maps: ClusterMap[] = [];

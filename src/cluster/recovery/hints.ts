@@ -8,11 +8,18 @@ export interface HintLimits {
   /** Most value+key bytes held for all targets together. */
   maxBytes: number;
   /**
-   * A hint whose write is older than this (by its version's clock) is dropped, never handed back:
-   * shorter than the tombstone grace, so a late hint cannot bring back a value deleted after it (the
-   * delete's tombstone may be purged already). Config validation holds that relation.
+   * A hint older than this is dropped, never handed back: shorter than the tombstone grace, so a late
+   * hint cannot bring back a value deleted after it (the delete's tombstone may be purged already).
+   * Config validation holds that relation. Its age is counted on this node's clock from when it was
+   * kept, as tombstones count their grace on the clock of the node that holds them; see peek().
    */
   maxAgeMs?: number;
+}
+
+/** A hint: the record, and when this node kept it (its own clock, ms). */
+interface Hint {
+  record: StoreRecord;
+  keptAtMs: number;
 }
 
 /**
@@ -22,7 +29,7 @@ export interface HintLimits {
  * repair or the catch-up Sync closes the gap later.
  */
 export class HintStore {
-  readonly #byTarget = new Map<string, Map<string, StoreRecord>>();
+  readonly #byTarget = new Map<string, Map<string, Hint>>();
   readonly #limits: HintLimits;
   #count = 0;
   #bytes = 0;
@@ -56,7 +63,7 @@ export class HintStore {
   /** Keeps `record` for `target`; false when it was dropped for lack of room. */
   add(target: string, key: string, record: StoreRecord): boolean {
     let hints = this.#byTarget.get(target);
-    const held = hints?.get(key);
+    const held = hints?.get(key)?.record;
     if (held && compareVersions(held.version, record.version) >= 0) return true;
     const size = sizeOf(key, record);
     const freed = held ? sizeOf(key, held) : 0;
@@ -66,7 +73,8 @@ export class HintStore {
       hints = new Map();
       this.#byTarget.set(target, hints);
     }
-    hints.set(key, record);
+    // A newer write replacing a hint is a write made now: its age starts now.
+    hints.set(key, { record, keptAtMs: this.#clock.now() });
     if (!held) this.#count++;
     this.#bytes += size - freed;
     return true;
@@ -75,6 +83,12 @@ export class HintStore {
   /**
    * Up to `max` hints for `target`, oldest first, left in place until `remove`d (a failed handoff keeps
    * them). Hints past maxAgeMs are dropped on the way.
+   *
+   * A hint's age is the longer of two: since this node kept it, on its own clock, and since its write,
+   * by the version's HLC timestamp. The first is what bounds it: an HLC runs ahead of every wall clock
+   * once a node with a fast clock (up to max_clock_offset_ms) has written or gossiped, so a write's
+   * timestamp can make it look younger than it is by that much. The second only ever drops a hint
+   * sooner (a write that reached this node late, or from a slow clock).
    */
   peek(target: string, max: number): [string, StoreRecord][] {
     const out: [string, StoreRecord][] = [];
@@ -82,13 +96,13 @@ export class HintStore {
     if (!hints) return out;
     const maxAgeMs = this.#limits.maxAgeMs;
     const now = this.#clock.now();
-    for (const entry of hints) {
-      if (maxAgeMs !== undefined && now - wallMsOf(entry[1].version.timestamp) > maxAgeMs) {
-        this.#forget(target, hints, entry[0], entry[1]);
+    for (const [key, hint] of hints) {
+      if (maxAgeMs !== undefined && ageOf(hint, now) > maxAgeMs) {
+        this.#forget(target, hints, key, hint.record);
         this.expired++;
         continue;
       }
-      out.push(entry);
+      out.push([key, hint.record]);
       if (out.length >= max) break;
     }
     return out;
@@ -99,7 +113,7 @@ export class HintStore {
     const hints = this.#byTarget.get(target);
     if (!hints) return 0;
     const n = hints.size;
-    for (const [key, record] of hints) this.#forget(target, hints, key, record);
+    for (const [key, hint] of hints) this.#forget(target, hints, key, hint.record);
     this.expired += n;
     return n;
   }
@@ -107,12 +121,12 @@ export class HintStore {
   /** Forgets a hint once handed off, unless a newer one for the key arrived meanwhile. */
   remove(target: string, key: string, handedOff: StoreRecord): void {
     const hints = this.#byTarget.get(target);
-    const held = hints?.get(key);
+    const held = hints?.get(key)?.record;
     if (!hints || !held || compareVersions(held.version, handedOff.version) !== 0) return;
     this.#forget(target, hints, key, held);
   }
 
-  #forget(target: string, hints: Map<string, StoreRecord>, key: string, held: StoreRecord): void {
+  #forget(target: string, hints: Map<string, Hint>, key: string, held: StoreRecord): void {
     hints.delete(key);
     this.#count--;
     this.#bytes -= sizeOf(key, held);
@@ -123,6 +137,10 @@ export class HintStore {
     this.dropped++;
     return false;
   }
+}
+
+function ageOf(hint: Hint, nowMs: number): number {
+  return Math.max(nowMs - hint.keptAtMs, nowMs - wallMsOf(hint.record.version.timestamp));
 }
 
 function sizeOf(key: string, record: StoreRecord): number {

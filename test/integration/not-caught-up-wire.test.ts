@@ -1,0 +1,57 @@
+import * as grpc from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { NotCaughtUp, type PeerEndpoint } from '../../src/cluster/peer-transport';
+import { silentLogger } from '../../src/observability/logger';
+import { loadServices, withRawPayloads } from '../../src/proto/load';
+import { GrpcPeerTransport } from '../../src/server/grpc-peer-transport';
+import { peerService } from '../../src/server/peer-service';
+
+/**
+ * A replica that catches up answers its peers' reads and prepares NotCaughtUp: over the real Peer
+ * service and gRPC transport, the asker gets NotCaughtUp (no vote), not "absent" or a granted prepare.
+ */
+describe('a catching-up replica over gRPC', () => {
+  it("answers a peer's read and prepare NotCaughtUp, next to a key it does hold", async () => {
+    const record = {
+      value: Buffer.from('v'),
+      flags: 0 as const,
+      version: { timestamp: 5, node: 'n1' },
+      expiresAtMs: 0,
+      tombstone: false,
+    };
+    const endpoint = {
+      read: (key: string) => (key === 'held' ? record : new NotCaughtUp('n9')),
+      lookup: () => new NotCaughtUp('n9'),
+    } as unknown as PeerEndpoint;
+    const server = new grpc.Server();
+    const { Peer } = loadServices();
+    const peer = peerService({ selfId: 'n9', endpoint, logger: silentLogger() });
+    server.addService(withRawPayloads(Peer.service, ['Replicate', 'Read', 'Compare']), peer.handlers);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
+    const transport = new GrpcPeerTransport({ selfId: 'n1', addressOf: () => `127.0.0.1:${port}` });
+    try {
+      const deadline = () => Date.now() + 5000;
+      const [lacking, held] = await Promise.all([
+        transport.read('n9', 'k', deadline()),
+        transport.read('n9', 'held', deadline()),
+      ]);
+      expect(lacking, 'a key it may lack').to.be.instanceOf(NotCaughtUp);
+      expect(held, 'a key it holds').to.deep.include({ value: Buffer.from('v'), version: record.version });
+      const prepared = await transport.lookup(
+        'n9',
+        'k',
+        { ballot: { timestamp: 9, node: 'n1' }, requestIds: ['r1'] },
+        deadline(),
+      );
+      expect(prepared, 'a prepare').to.be.instanceOf(NotCaughtUp);
+    } finally {
+      transport.close();
+      peer.endStreams();
+      server.forceShutdown();
+    }
+  });
+});
