@@ -61,6 +61,10 @@ export interface MemberStatus {
   epoch?: number;
   /** True while it pulls its data from its peers after a start (it is not serving yet). */
   catchingUp?: boolean;
+  /** What its catch-up has received so far (from its /metrics), while it catches up. */
+  catchUp?: { records: number; bytes: number };
+  /** Its latest rebalance since it started (from its /metrics): absent when none, or unreadable. */
+  rebalance?: { epoch: number; running: boolean; scanned: number; sent: number };
 }
 
 export interface ClusterStatus {
@@ -187,6 +191,7 @@ export class StatusCollector {
         hintsPending: s.hintsPending,
         epoch: s.epoch,
         ...(answer.catchingUp !== undefined && { catchingUp: answer.catchingUp }),
+        ...progressOf(answer.metrics, answer.catchingUp),
       };
     });
     this.#previous = sample;
@@ -229,19 +234,77 @@ export class StatusCollector {
     throw new RingCacheError('UNAVAILABLE', `no node answered (${failures.join('; ')})`);
   }
 
-  async #ask(m: MemberMsg): Promise<{ stats?: StatsResponseMsg; catchingUp?: boolean; error?: string }> {
+  async #ask(m: MemberMsg): Promise<Answer> {
     if (m.state === MemberStateWire.LEFT) return { error: 'left the ring' };
     const client = this.#client(m.address);
-    const [stats, topology] = await Promise.allSettled([
+    const [stats, topology, metrics] = await Promise.allSettled([
       client.cluster<StatsResponseMsg>('Stats', {}),
       client.cluster<TopologyResponseMsg>('Topology', {}),
+      scrape(m.httpAddress, this.#source.timeoutMs),
     ]);
     if (stats.status === 'rejected') return { error: describe(stats.reason) };
     return {
       stats: stats.value,
       ...(topology.status === 'fulfilled' && { catchingUp: topology.value.catchingUp }),
+      ...(metrics.status === 'fulfilled' && { metrics: metrics.value }),
     };
   }
+}
+
+interface Answer {
+  stats?: StatsResponseMsg;
+  catchingUp?: boolean;
+  metrics?: Map<string, number>;
+  error?: string;
+}
+
+/** The progress Stats does not carry, read from the node's Prometheus endpoint. */
+const SCRAPED = [
+  'ringcache_catch_up_records_total',
+  'ringcache_catch_up_bytes_total',
+  'ringcache_rebalance_epoch',
+  'ringcache_rebalance_running',
+  'ringcache_rebalance_records_scanned',
+  'ringcache_rebalance_records_sent',
+];
+
+/**
+ * The SCRAPED metrics of the node at `http` (its GET /metrics, plain HTTP as every node serves it).
+ * Best effort: a node whose HTTP port this machine cannot reach only shows less.
+ */
+async function scrape(http: string, timeoutMs: number): Promise<Map<string, number>> {
+  const res = await fetch(`http://${http}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+  if (!res.ok) throw new Error(`GET /metrics: ${res.status}`);
+  const text = await res.text();
+  const found = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(?:\{[^}]*\})? (\S+)$/.exec(line);
+    if (m && SCRAPED.includes(m[1]!) && !found.has(m[1]!)) found.set(m[1]!, Number(m[2]));
+  }
+  return found;
+}
+
+/** Catch-up and rebalance progress from scraped metrics, as MemberStatus fields. */
+function progressOf(
+  metrics: Map<string, number> | undefined,
+  catchingUp: boolean | undefined,
+): Partial<MemberStatus> {
+  if (!metrics) return {};
+  const n = (name: string) => metrics.get(name) ?? 0;
+  const epoch = n('ringcache_rebalance_epoch');
+  return {
+    ...(catchingUp && {
+      catchUp: { records: n('ringcache_catch_up_records_total'), bytes: n('ringcache_catch_up_bytes_total') },
+    }),
+    ...(epoch > 0 && {
+      rebalance: {
+        epoch,
+        running: n('ringcache_rebalance_running') === 1,
+        scanned: n('ringcache_rebalance_records_scanned'),
+        sent: n('ringcache_rebalance_records_sent'),
+      },
+    }),
+  };
 }
 
 function describe(err: unknown): string {
@@ -281,6 +344,8 @@ function warningsOf(members: MemberStatus[], epoch: number): string[] {
     else if (m.state === 'alive' && !m.reachable)
       out.push(`${m.id} did not answer: ${m.error ?? 'no answer'}`);
     if (m.catchingUp) out.push(`${m.id} is catching up from its peers (not serving yet)`);
+    if (m.rebalance?.running)
+      out.push(`${m.id} is rebalancing to ring epoch ${m.rebalance.epoch}: ${rebalanceText(m.rebalance)}`);
     if (m.memoryUsed !== undefined && m.memoryUsed >= MEMORY_WARNING_RATIO)
       out.push(
         `${m.id} holds ${percent(m.memoryUsed)} of its max_memory: it evicts the least recently used keys when full`,
@@ -293,6 +358,22 @@ function warningsOf(members: MemberStatus[], epoch: number): string[] {
       );
   }
   return out;
+}
+
+function catchUpText(c: { records: number; bytes: number }): string {
+  return `${c.records} records (${humanBytes(c.bytes)}) received`;
+}
+
+function rebalanceText(r: { scanned: number; sent: number }): string {
+  return `${r.scanned} records looked at, ${r.sent} sent`;
+}
+
+/** The table's last column: what the member is busy with, or why it did not answer. */
+function noteOf(m: MemberStatus): string {
+  if (m.catchingUp) return `catching up${m.catchUp ? `: ${catchUpText(m.catchUp)}` : ''}`;
+  if (m.rebalance?.running) return `rebalancing to epoch ${m.rebalance.epoch}: ${rebalanceText(m.rebalance)}`;
+  if (!m.reachable && m.state !== 'left') return 'no answer';
+  return '';
 }
 
 function percent(ratio: number, digits = 0): string {
@@ -330,7 +411,7 @@ export function renderStatus(s: ClusterStatus): string {
     m.reachable ? rate(m.readsPerSecond) : '-',
     m.hitRatio === undefined ? '-' : percent(m.hitRatio, 1),
     m.hintsPending === undefined ? '-' : String(m.hintsPending),
-    m.catchingUp ? 'catching up' : !m.reachable && m.state !== 'left' ? 'no answer' : '',
+    noteOf(m),
   ]);
   const t = s.totals;
   rows.push([

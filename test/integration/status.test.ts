@@ -38,6 +38,8 @@ describe('ringcache status', function () {
       expect(m.memoryUsed, m.id).to.equal(m.bytes! / m.maxBytes!);
       expect(m.hintsPending, m.id).to.equal(0);
       expect(m.catchingUp, m.id).to.equal(false);
+      expect(m.catchUp, m.id).to.equal(undefined);
+      expect(m.rebalance, `${m.id}: no ring change since it started`).to.equal(undefined);
       expect(m.readsPerSecond, m.id).to.be.a('number');
       expect(m.ringShare, m.id).to.be.within(0.2, 0.5);
     }
@@ -113,5 +115,27 @@ describe('ringcache status', function () {
     expect(n3.keys).to.equal(undefined);
     expect(s!.totals).to.include({ members: 3, alive: 2, keys: 40 });
     expect(s!.warnings).to.include('n3 is dead: its writes go to other nodes as hints until it is back');
+  });
+
+  // After the kill: a ring change (n3's leave) and the rebalance each member ran for it.
+  it("shows the ring's new epoch and each member's rebalance for it, read from its /metrics", async () => {
+    const leave = await runCli(['leave', 'n3', '--addr', t.address('n1')], {
+      RINGCACHE_CLUSTER_TOKEN: t.clusterToken,
+    });
+    expect(leave.code, leave.output).to.equal(0);
+    const s = await until(
+      'both rebalances to epoch 2 finished in ringcache status',
+      async () => {
+        const s = await status(['--addr', t.address('n1')]);
+        const done = s.members.filter((m) => m.rebalance?.epoch === 2 && !m.rebalance.running);
+        return s.epoch === 2 && done.length === 2 ? s : undefined;
+      },
+      20_000,
+      0,
+    );
+    expect(s!.members.map((m) => m.id)).to.deep.equal(['n1', 'n2']);
+    for (const m of s!.members) expect(m.rebalance!.scanned, m.id).to.equal(20);
+    expect(s!.members.reduce((n, m) => n + m.ringShare, 0)).to.be.closeTo(1, 1e-9);
+    expect(s!.warnings).to.deep.equal([]);
   });
 });
