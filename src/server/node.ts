@@ -287,7 +287,8 @@ export class CacheNode {
       refusals: cache.pipelines.refusals,
     });
     this.#watch = watch;
-    this.#connections = new ConnectionLimit(this.#config.limits.maxConnections, cache.pipelines.refusals);
+    const { maxConnections, idleTimeoutMs } = this.#config.limits;
+    this.#connections = new ConnectionLimit(maxConnections, idleTimeoutMs, cache.pipelines.refusals);
     cache.handlers.Watch = watch.Watch;
     this.#endChangeWatches = watch.endWatches;
     this.#drainPipelines = () => cache.pipelines.drain();

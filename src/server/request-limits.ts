@@ -295,15 +295,20 @@ export function grpcServerOptions(
 }
 
 /**
- * limits.max_connections on a bound gRPC server: grpc-js has no such option, so this sets Node's
- * net.Server maxConnections on the servers it listens with (a connection past it is closed as soon
- * as it is accepted, before any TLS or HTTP/2), counts the ones refused, and the ones open.
+ * limits.max_connections and a handshake timeout on a bound gRPC server, which grpc-js has no option
+ * for: Node's net.Server maxConnections on the servers it listens with (a connection past it is
+ * closed as soon as it is accepted, before any TLS or HTTP/2), counting the ones refused and the
+ * ones open; and a connection whose client has not sent its HTTP/2 preface (SETTINGS)
+ * idle_timeout_ms after it connected is destroyed: grpc-js's idle timeout sends it a GOAWAY it
+ * never answers, and it stayed open. With TLS, a client that never completes the handshake is
+ * dropped by Node's TLS handshake timeout (120 s).
  */
 export class ConnectionLimit {
   #open = 0;
 
   constructor(
     readonly maxConnections: number,
+    readonly idleTimeoutMs: number,
     readonly refusals: LimitRefusals,
   ) {}
 
@@ -321,6 +326,13 @@ export class ConnectionLimit {
       net.on('connection', (socket: import('node:net').Socket) => {
         this.#open++;
         socket.once('close', () => this.#open--);
+      });
+      // The session owns the socket: destroying the socket alone left the connection open.
+      net.on('session', (session: import('node:http2').ServerHttp2Session) => {
+        const silent = setTimeout(() => session.destroy(), this.idleTimeoutMs);
+        silent.unref();
+        session.once('remoteSettings', () => clearTimeout(silent));
+        session.once('close', () => clearTimeout(silent));
       });
       net.on('drop', () =>
         this.refusals.note({

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
+import http2 from 'node:http2';
+import net from 'node:net';
 import { rssMb } from '../../bench/proc-cpu';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { loadServices } from '../../src/proto/load';
@@ -243,5 +245,80 @@ describe('no client can exhaust a node: floods', function () {
       c2.close();
       n2.close();
     }
+  });
+});
+
+/**
+ * Connections: measured before these limits, 5,000 connections were accepted, one connection could
+ * hold 5,000 Watch streams (the node advertised 2^32-1 concurrent streams), and 500 TCP sockets that
+ * never sent a byte were still open after 95 s.
+ */
+describe('no client can exhaust a node: connections', function () {
+  this.timeout(120_000);
+  let t: TestCluster;
+  const sockets: net.Socket[] = [];
+
+  before(async () => {
+    t = await TestCluster.start({
+      nodes: 3,
+      limits: { idleTimeoutMs: 2000, maxStreamsPerConnection: 10, maxConnections: 40 },
+    });
+  });
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await t?.stop();
+  });
+
+  const connect = (address: string) => {
+    const [host, port] = address.split(':');
+    const socket = net.connect(Number(port), host);
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined); // a refused or reset socket closes: that is the point
+    socket.resume(); // reads what the node sends (its SETTINGS), so that its close is seen
+    sockets.push(socket);
+    return { socket, closed };
+  };
+
+  it('advertises max_streams_per_connection as SETTINGS_MAX_CONCURRENT_STREAMS', async () => {
+    const session = http2.connect(`http://${t.address('n1')}`);
+    try {
+      const settings = await new Promise<http2.Settings>((resolve, reject) => {
+        session.once('remoteSettings', resolve);
+        session.once('error', reject);
+      });
+      expect(settings.maxConcurrentStreams).to.equal(10);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  it('closes sockets that never speak within idle_timeout_ms', async () => {
+    const silent = Array.from({ length: 20 }, () => connect(t.address('n1')));
+    await Promise.all(silent.map((s) => s.closed));
+    const c = new UnaryClient(t.address('n1'), 10_000);
+    try {
+      await c.cache('Set', { key: 'after-silence', value: Buffer.from('v') });
+    } finally {
+      c.close();
+    }
+  });
+
+  it('closes connections past max_connections at once, counts them, and serves the others', async () => {
+    const flood = Array.from({ length: 80 }, () => connect(t.address('n2')));
+    await until('n2 refuses connections past max_connections', async () => {
+      return (await refusals(t, 'n2', 'max_connections')) >= 1;
+    });
+    for (const s of flood) s.socket.destroy();
+    await Promise.all(flood.map((s) => s.closed));
+    const c = new UnaryClient(t.address('n2'), 10_000);
+    try {
+      await until('n2 serves a new client once the flood is gone', () =>
+        c.cache('Set', { key: 'after-flood', value: Buffer.from('v') }).then(() => true),
+      );
+    } finally {
+      c.close();
+    }
+    const warnings = (t.logs.get('n2') ?? []).filter((l) => l.includes('connections refused'));
+    expect(warnings, warnings.join('\n')).to.have.length(1);
   });
 });
