@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ClusterStatus } from '../../src/cli/status';
 import { runCli, startCli } from '../support/cli';
 import { TestCluster, until } from '../support/cluster';
@@ -68,6 +71,20 @@ describe('ringcache status', function () {
     const s = await status([], { RINGCACHE_ADDR: `127.0.0.1:1,${t.address('n3')}` });
     expect(s.answeredBy).to.equal('n3');
     expect(s.members).to.have.lengthOf(3);
+  });
+
+  it("asks the nodes of --config's file", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'status-config-'));
+    try {
+      const file = path.join(dir, 'cluster.yml');
+      const nodes = t.config.nodes.map((n) => `  - { id: ${n.id}, address: ${n.address}, http: ${n.http} }`);
+      writeFileSync(file, ['nodes:', ...nodes, ''].join('\n'));
+      const s = await status(['--config', file]);
+      expect(s.answeredBy).to.equal('n1');
+      expect(s.totals.alive).to.equal(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a malformed address or interval in one line, and says when no node answers', async () => {
