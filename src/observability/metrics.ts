@@ -15,8 +15,9 @@ export interface ScrapedMetric {
 export function createRegistry(nodeId: string, metrics: ScrapedMetric[]): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node: nodeId });
-  // prom-client's own names already start with process_ or nodejs_: ringcache_process_cpu_seconds_total.
-  collectDefaultMetrics({ register: registry, prefix: 'ringcache_' });
+  // prom-client's standard names (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...),
+  // unprefixed, so that stock Node.js dashboards and alerts work on them as they are.
+  collectDefaultMetrics({ register: registry });
   for (const m of metrics) {
     if (m.type === 'counter') {
       // prom-client's Counter cannot be set: at each scrape it is reset to zero and raised to the

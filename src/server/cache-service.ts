@@ -12,6 +12,7 @@ import {
   type OpRequests,
   type SetManyRequestMsg,
 } from '../proto/messages';
+import { OPERATIONS } from '../observability/request-metrics';
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg } from './operation-executor';
 import { PipelineStreams, type PipelineDeps } from './pipeline';
@@ -24,6 +25,11 @@ import {
 } from './request-limits';
 
 export type CacheServiceDeps = PipelineDeps;
+
+/** The unary calls' operation names, in request-metrics.ts OPERATIONS' order. */
+const UNARY_OPERATIONS: readonly string[] = ['get', 'set', 'delete', 'touch', 'increment', 'compareAndSet'];
+const GET_MANY = OPERATIONS.indexOf('get_many');
+const SET_MANY = OPERATIONS.indexOf('set_many');
 
 type UnaryCall<Req> = grpc.ServerUnaryCall<Req, unknown>;
 type Callback = grpc.sendUnaryData<unknown>;
@@ -59,10 +65,17 @@ export function cacheService(deps: CacheServiceDeps): {
   const run = (msg: OperationMsg, ctx: OperationContext) =>
     runOperationMsg(deps.executor, msg, ctx, Date.now());
 
+  /** A unary call's answer in the request metrics (request-metrics.ts OPERATIONS). */
+  const answered = (operation: number, startedAt: number, code: number) =>
+    pipelines.requests.record(operation, code, (performance.now() - startedAt) / 1000);
+
   const unary = <K extends OpKind>(kind: K, shape?: (res: OperationResultMsg) => unknown) => {
+    const operation = UNARY_OPERATIONS.indexOf(kind);
     return (call: UnaryCall<OpRequests[K]>, callback: Callback) => {
+      const startedAt = performance.now();
       const op = { id: 0, op: kind, [kind]: call.request } as unknown as OperationMsg;
       void Promise.resolve(run(op, contextOf(call))).then((res) => {
+        answered(operation, startedAt, res.code);
         if (res.code !== Code.OK)
           return callback({ code: res.code, details: res.message, metadata: trailer(res.error) });
         callback(null, shape ? shape(res) : res[kind], trailer());
@@ -83,7 +96,12 @@ export function cacheService(deps: CacheServiceDeps): {
     Touch: unary('touch'),
     Increment: unary('increment'),
     CompareAndSet: unary('compareAndSet'),
-    GetMany: (call: UnaryCall<GetManyRequestMsg | TooManyItems>, callback: Callback) => {
+    GetMany: (call: UnaryCall<GetManyRequestMsg | TooManyItems>, reply: Callback) => {
+      const startedAt = performance.now();
+      const callback: Callback = (err, value, trailer) => {
+        answered(GET_MANY, startedAt, err ? (err.code ?? Code.UNKNOWN) : Code.OK);
+        reply(err, value, trailer);
+      };
       const request = call.request;
       if (request instanceof TooManyItems) return refuse(callback, request.refusal);
       const { keys, consistency } = request;
@@ -117,7 +135,12 @@ export function cacheService(deps: CacheServiceDeps): {
         callback(null, { results: results.map((r) => r.get) }, trailer());
       });
     },
-    SetMany: (call: UnaryCall<SetManyRequestMsg | TooManyItems>, callback: Callback) => {
+    SetMany: (call: UnaryCall<SetManyRequestMsg | TooManyItems>, reply: Callback) => {
+      const startedAt = performance.now();
+      const callback: Callback = (err, value, trailer) => {
+        answered(SET_MANY, startedAt, err ? (err.code ?? Code.UNKNOWN) : Code.OK);
+        reply(err, value, trailer);
+      };
       const request = call.request;
       if (request instanceof TooManyItems) return refuse(callback, request.refusal);
       const { items } = request;

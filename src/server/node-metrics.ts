@@ -246,6 +246,8 @@ export function nodeMetrics(
   ]);
   refusedPeerInputs(registry, src.store);
   limitRefusals(registry, src.pipelines);
+  // The Cache service starts before the registry is made (CacheNode.start), so it is there to read.
+  src.pipelines()?.requests.register(registry);
   return registry;
 }
 

@@ -11,6 +11,7 @@ import {
   type PipelineResponseMsg,
 } from '../proto/messages';
 import { packReply, peekFrameHead, unpackFrame, valueBytesOf, type PackedResult } from '../proto/packed';
+import { RequestMetrics } from '../observability/request-metrics';
 import { writeRefusal } from './access';
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg, type OperationExecutor } from './operation-executor';
@@ -86,6 +87,10 @@ interface FrameFormat<Req, Op, Result, Res> {
   readonly partialReply: boolean;
   /** The reply's messages: one, or for the packed flavour parts when its values are large (packReply). */
   encode(results: Result[], frameId: number, epoch: number): Res[];
+  /** The operation's index in OPERATIONS (request-metrics.ts), -1 when unknown. */
+  operationOf(op: Op | undefined): number;
+  /** A result's gRPC code. */
+  codeOf(result: Result): number;
   /** About the bytes a reply message takes on the wire: counted against max_output_buffer_bytes. */
   messageBytes(message: Res): number;
 }
@@ -94,6 +99,16 @@ type AnyFormat = FrameFormat<unknown, unknown, unknown, unknown>;
 
 /** A protobuf result's bytes besides its value: id, code, version, flags, TTL and their tags. */
 const RESULT_OVERHEAD_BYTES = 48;
+
+/** The protobuf Operation's oneof names, in OPERATIONS' order. */
+const PROTOBUF_OPERATIONS: readonly string[] = [
+  'get',
+  'set',
+  'delete',
+  'touch',
+  'increment',
+  'compareAndSet',
+];
 
 const malformed = (index: number) => `operation ${index} is malformed or of an unknown kind`;
 
@@ -115,6 +130,8 @@ function protobufFormat(
     }),
     refused: (op, index, refusal) => ({ id: op?.id ?? index, code: refusal.code, message: refusal.message }),
     isRead: (op) => op?.op === 'get',
+    operationOf: (op) => (op ? PROTOBUF_OPERATIONS.indexOf(op.op) : -1),
+    codeOf: (r) => r.code,
     partialReply: false,
     valueBytes: (r) => r.get?.value?.length ?? 0,
     encode: (results, frameId, epoch) => [{ results, frameId, epoch }],
@@ -177,6 +194,9 @@ function packedFormat(
     invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
     refused: (_op, _index, refusal) => [refusal.code, refusal.message, ''],
     isRead: (p) => p?.[0] === 0,
+    // Packed op codes 0-5 are get, set, delete, touch, incr, cas: OPERATIONS' first six.
+    operationOf: (p) => (typeof p?.[0] === 'number' && p[0] >= 0 && p[0] <= 5 ? p[0] : -1),
+    codeOf: (r) => r[0],
     partialReply: true,
     valueBytes: valueBytesOf,
     encode: (results, frameId, epoch) => packReply(frameId, epoch, results),
@@ -215,6 +235,8 @@ export class PipelineStreams {
   /** Frames and operations answered: exposed as metrics (batching shows as operations per frame). */
   frames = 0;
   operations = 0;
+  /** Operations answered and their times, for /metrics (request-metrics.ts). */
+  readonly requests = new RequestMetrics();
   /** Reply bytes written to streams and not yet sent, all streams together (a gauge). */
   bufferedBytes = 0;
   /** Requests refused whole by a limit, on these streams and the Cache calls (cache-service.ts). */
@@ -346,6 +368,7 @@ export class PipelineStreams {
     const tooMany = batchRefusal('frame', frame.opCount, 'operations', limits);
     if (tooMany) return reply([this.#refused(format, tooMany)]);
     this.operations += ops.length;
+    const startedAt = performance.now();
     const nowMs = Date.now();
     const timeoutMs = Math.min(frame.timeoutMs || this.#deps.defaultTimeoutMs, this.#deps.defaultTimeoutMs);
     const ctx: FrameContext = { forwarded, deadlineMs: nowMs + timeoutMs, nowMs };
@@ -381,15 +404,27 @@ export class PipelineStreams {
       results[i] = counted(r);
     }
     const finish = (done: unknown[]) => {
-      if (!budget.exceeded) return reply(done);
-      reply(
-        format.partialReply
+      const answered = !budget.exceeded
+        ? done
+        : format.partialReply
           ? this.#partial(format, ops, done, budget)
-          : this.#overBudget(format, ops, done, budget),
-      );
+          : this.#overBudget(format, ops, done, budget);
+      this.#record(format, ops, answered, startedAt);
+      reply(answered);
     };
     if (!async) return finish(results);
     void Promise.all(results).then(finish);
+  }
+
+  /** Each operation of an answered frame in the request metrics, with the frame's time. */
+  #record(format: AnyFormat, ops: unknown[], answered: unknown[], startedAt: number): void {
+    // A frame refused whole answers one result for all its operations: each counts with it.
+    const seconds = (performance.now() - startedAt) / 1000;
+    const whole = answered.length === 1 && ops.length > 1 ? answered[0] : undefined;
+    for (let i = 0; i < ops.length; i++) {
+      const r = whole ?? answered[i];
+      if (r !== undefined) this.requests.record(format.operationOf(ops[i]), format.codeOf(r), seconds);
+    }
   }
 
   /**

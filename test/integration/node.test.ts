@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
+import { RingCache } from '../../src/index';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { PipelineConnection } from '../../src/transport/pipeline-connection';
 import {
@@ -200,7 +201,8 @@ describe('a single node, called as grpcurl and people would', function () {
       const before = await scrape();
       expect(before).to.match(/^# TYPE ringcache_store_hits_total counter$/m);
       expect(before).to.match(/^# TYPE ringcache_store_keys gauge$/m);
-      expect(before).to.match(/^ringcache_process_resident_memory_bytes\{node="n1"\} \d+/m);
+      expect(before).to.match(/^process_resident_memory_bytes\{node="n1"\} \d+/m);
+      expect(before).to.match(/^nodejs_eventloop_lag_seconds\{node="n1"\} /m);
       await c.cache('Set', { key: 'scraped', ...utf8('x') });
       await c.cache('Get', { key: 'scraped' });
       expect(hits(await scrape())).to.equal(hits(before) + 1);
@@ -208,6 +210,49 @@ describe('a single node, called as grpcurl and people would', function () {
       expect(health.status).to.equal(200);
       expect(await health.text()).to.equal('SERVING\n');
       expect((await fetch(`http://${http}/nope`)).status).to.equal(404);
+    });
+  });
+
+  describe('request metrics', () => {
+    /** One sample's value from Prometheus text: `name{...}` with every label of `labels`. */
+    const sample = (body: string, name: string, labels: Record<string, string>): number => {
+      for (const line of body.split('\n')) {
+        if (!line.startsWith(`${name}{`)) continue;
+        if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+          return Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+      return 0;
+    };
+
+    it('counts Cache operations by method and code, alone and in Pipeline frames, with their times', async () => {
+      const http = t.config.nodes[0]!.http;
+      const scrape = async () => (await fetch(`http://${http}/metrics`)).text();
+      const before = await scrape();
+      await c.cache('Get', { key: 'metered' });
+      const refused = await c.cache('Set', { key: '', ...utf8('x') }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(refused).to.not.equal(undefined);
+      const sdk = await RingCache.connect({ seeds: [t.config.nodes[0]!.address] });
+      try {
+        await sdk.set('metered', 'v');
+      } finally {
+        await sdk.close();
+      }
+      const after = await scrape();
+      const moved = (name: string, labels: Record<string, string>) =>
+        sample(after, name, labels) - sample(before, name, labels);
+      expect(moved('ringcache_requests_total', { method: 'get', code: 'OK' })).to.be.at.least(1);
+      expect(moved('ringcache_requests_total', { method: 'set', code: 'INVALID_ARGUMENT' })).to.be.at.least(
+        1,
+      );
+      expect(moved('ringcache_requests_total', { method: 'set', code: 'OK' })).to.be.at.least(1);
+      expect(after).to.match(/^# TYPE ringcache_request_duration_seconds histogram$/m);
+      expect(moved('ringcache_request_duration_seconds_count', { method: 'get' })).to.be.at.least(1);
+      expect(
+        sample(after, 'ringcache_request_duration_seconds_bucket', { method: 'get', le: '+Inf' }),
+      ).to.equal(sample(after, 'ringcache_request_duration_seconds_count', { method: 'get' }));
     });
   });
 
