@@ -119,6 +119,7 @@ export class NodeCore implements PeerEndpoint {
       maxMemoryBytes: config.limits.maxMemoryBytes,
       maxKeyBytes: config.limits.maxKeyBytes,
       maxValueBytes: config.limits.maxValueBytes,
+      maxTombstoneBytes: config.limits.maxTombstoneBytes,
       tombstoneGraceMs: config.tombstoneGraceMs,
       maxClockOffsetMs: config.maxClockOffsetMs,
       clock: { now: () => scheduler.now() },
@@ -215,6 +216,7 @@ export class NodeCore implements PeerEndpoint {
       limitMs: absenceLimitMs({
         tombstoneGraceMs: config.tombstoneGraceMs,
         hintMaxAgeMs: config.hints.maxAgeMs,
+        antiEntropy: config.antiEntropy.intervalMs > 0,
         members: config.nodes.length,
         gossip: config.gossip,
       }),

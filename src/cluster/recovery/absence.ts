@@ -6,19 +6,22 @@ const TICK_MS = 1000;
 
 /**
  * How long a node may be away from the cluster and still rejoin with its data: half the tombstone
- * grace, or the hints' age when shorter, less the time failure detection may take to notice it left.
- * Returning within it, it still finds the tombstones of every delete it missed (they live a grace),
- * with time to spare for anti-entropy and hinted handoff to bring them to it; the hints kept for it
- * are still there too. Never below one tick.
+ * grace, less the time failure detection may take to notice it left. Returning within it, it still
+ * finds the tombstones of every delete it missed (they live a grace), with the other half to spare
+ * for anti-entropy, which compares with a member as soon as it is seen back, to bring them to it.
+ * With anti-entropy off only the hints kept for it can, so it must also return before they expire.
+ * Never below one tick.
  */
 export function absenceLimitMs(opts: {
   tombstoneGraceMs: number;
   hintMaxAgeMs: number;
+  antiEntropy: boolean;
   members: number;
   gossip: GossipConfig;
 }): number {
   const detection = worstCaseDetectionMs(opts.members, opts.gossip);
-  const limit = Math.min(Math.floor(opts.tombstoneGraceMs / 2), opts.hintMaxAgeMs) - detection;
+  const half = Math.floor(opts.tombstoneGraceMs / 2);
+  const limit = (opts.antiEntropy ? half : Math.min(half, opts.hintMaxAgeMs)) - detection;
   return Math.max(TICK_MS, limit);
 }
 

@@ -49,19 +49,14 @@ function watch(members: string[], limitMs = 10_000) {
 }
 
 describe('AbsenceWatch (deletes and long absences)', () => {
-  it('allows half the grace, or the hints age when shorter, less failure detection', () => {
-    const base = { members: 3, gossip: GOSSIP };
+  it('allows half the grace less failure detection; with anti-entropy off, no longer than hints live', () => {
+    const base = { members: 3, gossip: GOSSIP, tombstoneGraceMs: 60_000 };
     // 3 members: 500 + 500 + 600 + 1500 ms to see a member dead.
-    expect(absenceLimitMs({ ...base, tombstoneGraceMs: 60_000, hintMaxAgeMs: 30_000 })).to.equal(
-      30_000 - 3100,
-    );
-    expect(absenceLimitMs({ ...base, tombstoneGraceMs: 60_000, hintMaxAgeMs: 10_000 })).to.equal(
-      10_000 - 3100,
-    );
-    expect(
-      absenceLimitMs({ ...base, tombstoneGraceMs: 2000, hintMaxAgeMs: 1000 }),
-      'never below a tick',
-    ).to.equal(1000);
+    expect(absenceLimitMs({ ...base, hintMaxAgeMs: 10_000, antiEntropy: true })).to.equal(30_000 - 3100);
+    expect(absenceLimitMs({ ...base, hintMaxAgeMs: 10_000, antiEntropy: false })).to.equal(10_000 - 3100);
+    expect(absenceLimitMs({ ...base, hintMaxAgeMs: 40_000, antiEntropy: false })).to.equal(30_000 - 3100);
+    const short = { ...base, tombstoneGraceMs: 2000, hintMaxAgeMs: 1000, antiEntropy: true };
+    expect(absenceLimitMs(short), 'never below a tick').to.equal(1000);
   });
 
   it('drops the data of a node cut off from most members past the limit, and brings it back once', () => {
