@@ -13,9 +13,19 @@ import { parseDuration } from './duration';
 import { formatTable } from './table';
 import { tlsOf } from './tls-flags';
 import { UnaryClient } from './unary-client';
+import { isRingCacheError } from '../errors';
+import { Code } from '../proto/messages';
+import { errorFromWire } from '../proto/status-codes';
+import { EXIT, exitCodeOf } from './exit-codes';
+import { ADDR_ENV, statusSeeds } from './status';
 import { userTokenFromEnv } from '../transport/user-token';
 
-const DEFAULT_ADDR = '127.0.0.1:7401';
+/** A value as JSON output carries it: text as a string, msgpack decoded, raw bytes as base64 text. */
+function jsonValue(res: GetResponseMsg): unknown {
+  if (res.flags === ValueFlags.UTF8) return res.value.toString('utf8');
+  if (res.flags === ValueFlags.MSGPACK) return unpack(res.value) as unknown;
+  return `base64:${res.value.toString('base64')}`;
+}
 
 /** A value as a person wants to read it: text as is, msgpack as JSON, raw bytes as base64. */
 export function renderValue(res: GetResponseMsg): string {
@@ -24,29 +34,54 @@ export function renderValue(res: GetResponseMsg): string {
   return `base64:${res.value.toString('base64')}`;
 }
 
+/**
+ * Runs a command against the node `--addr` (or --config's, $RINGCACHE_ADDR's) names. A mistake found
+ * here is one line with exit code 2; a node's answer that is an error is one line naming the node,
+ * with the exit code exit-codes.ts gives it (3 when the cluster is unreachable or refuses).
+ */
 async function withClient(
   program: Command,
-  addr: string,
+  o: { addr?: string; config?: string },
   run: (c: UnaryClient) => Promise<void>,
 ): Promise<void> {
   let client: UnaryClient;
+  let addr: string;
   try {
+    addr = statusSeeds(o)[0]!;
     client = new UnaryClient(addr, 5000, undefined, tlsOf(program), userTokenFromEnv());
   } catch (err) {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-    process.exitCode = 1;
+    process.stderr.write(`ringcache: ${(err as Error).message}\n`);
+    process.exitCode = isRingCacheError(err) ? exitCodeOf(err) : EXIT.usage;
     return;
   }
   try {
     await run(client);
   } catch (err) {
+    if (isRingCacheError(err)) {
+      process.stderr.write(`ringcache: ${err.message}\n`);
+      process.exitCode = exitCodeOf(err);
+      return;
+    }
     const e = err as grpc.ServiceError;
-    process.stderr.write(`error: ${e.details ?? e.message} (${addr})\n`);
-    process.exitCode = 1;
+    const details = e.details ?? e.message;
+    process.stderr.write(`ringcache: ${details} (${addr})\n`);
+    process.exitCode = exitCodeOf(errorFromWire(e.code ?? Code.UNAVAILABLE, details, undefined));
   } finally {
     client.close();
   }
 }
+
+/** The options every data command takes to find a node, and --json for those that read. */
+function withAddress(cmd: Command): Command {
+  return cmd
+    .option(
+      '--addr <host:port>',
+      `any node of the cluster (default: --config's, $${ADDR_ENV}, 127.0.0.1:7401)`,
+    )
+    .option('--config <file>', 'a node of this cluster config');
+}
+
+type AddressOptions = { addr?: string; config?: string; json?: boolean };
 
 const STATE_NAMES = ['unknown', 'alive', 'suspect', 'dead', 'left'];
 
@@ -69,39 +104,36 @@ export function renderExplain(e: ExplainResponseMsg): string {
 
 /** `ringcache get|set|del|ttl|explain`: quick use against any node (it forwards to the key's owner). */
 export function addDataCommands(program: Command): void {
-  program
-    .command('explain <key>')
+  withAddress(program.command('explain <key>'))
     .description("print KEY's ring position, its replicas and the version each holds")
-    .option('--addr <host:port>', 'any node of the cluster', DEFAULT_ADDR)
-    .action((key: string, o: { addr: string }) =>
-      withClient(program, o.addr, async (c) => {
-        process.stdout.write(renderExplain(await c.cluster<ExplainResponseMsg>('Explain', { key })));
+    .option('--json', 'print JSON')
+    .action((key: string, o: AddressOptions) =>
+      withClient(program, o, async (c) => {
+        const e = await c.cluster<ExplainResponseMsg>('Explain', { key });
+        process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : renderExplain(e));
       }),
     );
-  program
-    .command('get <key>')
+  withAddress(program.command('get <key>'))
     .description('print the value of KEY (exit code 1 when absent)')
-    .option('--addr <host:port>', 'any node of the cluster', DEFAULT_ADDR)
-    .action((key: string, o: { addr: string }) =>
-      withClient(program, o.addr, async (c) => {
+    .option('--json', 'print JSON: { key, found, value, ttlMs, version }')
+    .action((key: string, o: AddressOptions) =>
+      withClient(program, o, async (c) => {
         const res = await c.cache<GetResponseMsg>('Get', { key });
-        if (!res.found) {
-          process.stderr.write(`(not found) ${key}\n`);
-          process.exitCode = 1;
-          return;
-        }
-        process.stdout.write(`${renderValue(res)}\n`);
+        if (!res.found) process.exitCode = EXIT.notDone;
+        if (o.json) {
+          const entry = res.found ? { value: jsonValue(res), ttlMs: res.ttlMs, version: res.version } : {};
+          process.stdout.write(`${JSON.stringify({ key, found: res.found, ...entry })}\n`);
+        } else if (res.found) process.stdout.write(`${renderValue(res)}\n`);
+        else process.stderr.write(`(not found) ${key}\n`);
       }),
     );
-  program
-    .command('set <key> <value>')
-    .description('store VALUE (as UTF-8 text) under KEY')
-    .option('--addr <host:port>', 'any node of the cluster', DEFAULT_ADDR)
+  withAddress(program.command('set <key> <value>'))
+    .description('store VALUE (as UTF-8 text) under KEY (exit code 1 when --nx or --xx stores nothing)')
     .option('--ttl <duration>', 'time to live: 500ms, 30s, 5m, 2h (default: none)')
     .option('--nx', 'only if KEY is absent')
     .option('--xx', 'only if KEY is present')
-    .action((key: string, value: string, o: { addr: string; ttl?: string; nx?: boolean; xx?: boolean }) =>
-      withClient(program, o.addr, async (c) => {
+    .action((key: string, value: string, o: AddressOptions & { ttl?: string; nx?: boolean; xx?: boolean }) =>
+      withClient(program, o, async (c) => {
         const ttlMs = o.ttl ? parseDuration(o.ttl, '--ttl') : 0;
         const mode = o.nx ? 1 : o.xx ? 2 : 0;
         const res = await c.cache<SetResponseMsg>('Set', {
@@ -112,24 +144,23 @@ export function addDataCommands(program: Command): void {
           mode,
         });
         process.stdout.write(res.stored ? 'OK\n' : 'NOT STORED\n');
+        if (!res.stored) process.exitCode = EXIT.notDone;
       }),
     );
-  program
-    .command('del <key>')
-    .description('delete KEY')
-    .option('--addr <host:port>', 'any node of the cluster', DEFAULT_ADDR)
-    .action((key: string, o: { addr: string }) =>
-      withClient(program, o.addr, async (c) => {
+  withAddress(program.command('del <key>'))
+    .description('delete KEY (exit code 1 when it was absent)')
+    .action((key: string, o: AddressOptions) =>
+      withClient(program, o, async (c) => {
         const res = await c.cache<DeleteResponseMsg>('Delete', { key });
         process.stdout.write(res.deleted ? 'DELETED\n' : 'NOT FOUND\n');
+        if (!res.deleted) process.exitCode = EXIT.notDone;
       }),
     );
-  program
-    .command('ttl <key> [duration]')
+  withAddress(program.command('ttl <key> [duration]'))
     .description('print the remaining TTL of KEY, or give it a new one (0 = never expires)')
-    .option('--addr <host:port>', 'any node of the cluster', DEFAULT_ADDR)
-    .action((key: string, duration: string | undefined, o: { addr: string }) =>
-      withClient(program, o.addr, async (c) => {
+    .option('--json', 'print JSON: { key, found, ttlMs } (ttlMs 0: never expires)')
+    .action((key: string, duration: string | undefined, o: AddressOptions) =>
+      withClient(program, o, async (c) => {
         if (duration !== undefined) {
           const res = await c.cache<TouchResponseMsg>('Touch', {
             key,
@@ -140,10 +171,12 @@ export function addDataCommands(program: Command): void {
           return;
         }
         const res = await c.cache<GetResponseMsg>('Get', { key });
-        if (!res.found) {
-          process.stderr.write(`(not found) ${key}\n`);
-          process.exitCode = 1;
-        } else process.stdout.write(res.ttlMs === 0 ? 'no expiry\n' : `${res.ttlMs} ms\n`);
+        if (!res.found) process.exitCode = EXIT.notDone;
+        if (o.json) {
+          const ttl = res.found ? { ttlMs: res.ttlMs } : {};
+          process.stdout.write(`${JSON.stringify({ key, found: res.found, ...ttl })}\n`);
+        } else if (!res.found) process.stderr.write(`(not found) ${key}\n`);
+        else process.stdout.write(res.ttlMs === 0 ? 'no expiry\n' : `${res.ttlMs} ms\n`);
       }),
     );
 }

@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { EXIT, exitCodeOf } from './exit-codes';
 import { loadConfig } from '../config/load';
 import { generateLocalConfig } from '../config/generate';
 import type { ClusterConfig } from '../config/types';
@@ -30,22 +33,41 @@ process.emitWarning = (warning: unknown, ...rest: unknown[]) => {
   if (code !== 'DEP0123') emitWarning(warning, ...rest);
 };
 
-function configFrom(opts: { config?: string; nodes?: string }): ClusterConfig {
+function configFrom(opts: { config?: string; nodes?: string; basePort?: string }): ClusterConfig {
   if (opts.nodes !== undefined) {
     const n = Number(opts.nodes);
     if (!Number.isInteger(n) || n < 1 || n > 64)
-      throw new Error(`--nodes: expected a whole number from 1 to 64, got "${opts.nodes}"`);
-    return generateLocalConfig({ nodes: n });
+      throw new RingCacheError(
+        'CONFIG_INVALID',
+        `--nodes: expected a whole number from 1 to 64, got "${opts.nodes}"`,
+      );
+    const basePort = Number(opts.basePort ?? '7401');
+    if (!Number.isInteger(basePort) || basePort < 1 || basePort + n + 2000 > 65535)
+      throw new RingCacheError(
+        'CONFIG_INVALID',
+        `--base-port: expected a port such that it and 2000 above it leave room for ${n} nodes, got "${opts.basePort}"`,
+      );
+    return generateLocalConfig({ nodes: n, basePort, baseHttpPort: basePort + 2000 });
   }
   return loadConfig(opts.config ?? 'cluster.yml');
 }
 
-/** Prints an error a person can act on and sets the exit code; stack traces only for bugs. */
+/**
+ * Prints an error as one line a person can act on and sets the exit code (exit-codes.ts); the stack
+ * of an unexpected one only with --debug.
+ */
 function fail(err: unknown): void {
   const message = isRingCacheError(err) || err instanceof Error ? err.message : String(err);
-  process.stderr.write(`ringcache: ${message}\n`);
-  if (!isRingCacheError(err) && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  process.exitCode = isRingCacheError(err, 'CONFIG_INVALID') ? 2 : 1;
+  const debug = process.argv.includes('--debug');
+  const bug = !isRingCacheError(err) && err instanceof Error;
+  process.stderr.write(`ringcache: ${message}${bug && !debug ? ' (--debug prints where)' : ''}\n`);
+  if (bug && debug && err.stack) process.stderr.write(`${err.stack}\n`);
+  process.exitCode = exitCodeOf(err);
+}
+
+/** --addr, else --config's first node, else $RINGCACHE_ADDR, else ./cluster.yml's, else 127.0.0.1:7401. */
+function addressOf(o: { addr?: string; config?: string }): string {
+  return statusSeeds(o)[0]!;
 }
 
 /** A node's refusal (a gRPC error) as a typed error: a person's mistake, not a bug, so no stack. */
@@ -182,7 +204,11 @@ const program = addTlsOptions(
   new Command()
     .name('ringcache')
     .description('A distributed in-memory cache cluster: run nodes, a local cluster, and talk to it.')
-    .showHelpAfterError(),
+    .version(packageVersion(), '--version', 'print the version')
+    .option('--debug', 'print where an unexpected error came from (its stack)')
+    .showHelpAfterError()
+    // Usage mistakes end with exit code 2 (parseAsync below), not commander's 1.
+    .exitOverride(),
 );
 
 program
@@ -198,9 +224,13 @@ program
 program
   .command('leave <id>')
   .description('remove node ID from the ring; its keys move to their new owners (then stop the node)')
-  .option('--addr <host:port>', 'any member of the cluster', '127.0.0.1:7401')
-  .action((id: string, o: { addr: string }) => {
-    const client = new UnaryClient(o.addr, 5000, clusterToken(), tlsOf(program), userTokenFromEnv());
+  .option(
+    '--addr <host:port>',
+    `any member of the cluster (default: --config's, $${ADDR_ENV}, 127.0.0.1:7401)`,
+  )
+  .option('--config <file>', 'a member of this cluster config')
+  .action((id: string, o: { addr?: string; config?: string }) => {
+    const client = new UnaryClient(addressOf(o), 5000, clusterToken(), tlsOf(program), userTokenFromEnv());
     client
       .cluster<{ epoch: number; members: { id: string }[] }>('Leave', { id })
       .then((t) => process.stdout.write(`ring epoch ${t.epoch}: ${t.members.map((m) => m.id).join(', ')}\n`))
@@ -211,10 +241,14 @@ program
 program
   .command('flush')
   .description('delete every key (or every key starting with --prefix) on every node; needs --yes')
-  .option('--addr <host:port>', 'any member of the cluster', '127.0.0.1:7401')
+  .option(
+    '--addr <host:port>',
+    `any member of the cluster (default: --config's, $${ADDR_ENV}, 127.0.0.1:7401)`,
+  )
+  .option('--config <file>', 'a member of this cluster config')
   .option('--prefix <prefix>', 'only keys that start with it')
   .option('--yes', 'confirm: a flush cannot be undone')
-  .action((o: { addr: string; prefix?: string; yes?: boolean }) => {
+  .action((o: { addr?: string; config?: string; prefix?: string; yes?: boolean }) => {
     if (!o.yes) {
       fail(
         new RingCacheError(
@@ -224,7 +258,7 @@ program
       );
       return;
     }
-    const client = new UnaryClient(o.addr, 30_000, clusterToken(), tlsOf(program), userTokenFromEnv());
+    const client = new UnaryClient(addressOf(o), 30_000, clusterToken(), tlsOf(program), userTokenFromEnv());
     client
       .cluster<{ keysDeleted: number; nodes: string[] }>('Flush', { prefix: o.prefix ?? '', confirm: true })
       .then((r) => process.stdout.write(`flushed ${r.keysDeleted} keys on ${r.nodes.join(', ')}\n`))
@@ -239,16 +273,26 @@ program
   )
   .option('--config <file>', 'cluster config', 'cluster.yml')
   .option('--nodes <n>', 'ignore the file: run n nodes on 127.0.0.1:7401.. (http 9401..), writing nothing')
+  .option('--base-port <port>', 'with --nodes: the first gRPC port (http ports start 2000 above it)', '7401')
   .option('--tls', 'over TLS, client certificates required, with a local CA (made on first use)')
   .option('--tls-dir <dir>', 'with --tls: where the certificates are kept', '.ringcache/tls')
   .option('--verbose', "every log line of the nodes, gossip's probes included")
-  .action((o: { config: string; nodes?: string; tls?: boolean; tlsDir: string; verbose?: boolean }) => {
-    try {
-      runUp(configFrom(o), { tlsDir: o.tls ? o.tlsDir : undefined, verbose: o.verbose }).catch(fail);
-    } catch (err) {
-      fail(err);
-    }
-  });
+  .action(
+    (o: {
+      config: string;
+      nodes?: string;
+      basePort: string;
+      tls?: boolean;
+      tlsDir: string;
+      verbose?: boolean;
+    }) => {
+      try {
+        runUp(configFrom(o), { tlsDir: o.tls ? o.tlsDir : undefined, verbose: o.verbose }).catch(fail);
+      } catch (err) {
+        fail(err);
+      }
+    },
+  );
 
 program
   .command('certs')
@@ -341,4 +385,16 @@ program
 
 addDataCommands(program);
 
-program.parseAsync(process.argv).catch(fail);
+program.parseAsync(process.argv).catch((err: unknown) => {
+  // commander has printed what was wrong (or the help, or the version) already.
+  if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  else fail(err);
+});
+
+/** This package's version, from its package.json (two folders above dist/src/cli). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '../../../package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}

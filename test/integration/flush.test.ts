@@ -110,7 +110,7 @@ describe('ringcache flush and leave: a person’s mistakes', function () {
     );
     const [port] = await freePorts(1);
     const unreachable = await runCli(['leave', 'n9', '--addr', `127.0.0.1:${port}`]);
-    expect(unreachable.code, unreachable.output).to.equal(1);
+    expect(unreachable.code, unreachable.output).to.equal(3);
     expect(unreachable.output.trim().split('\n'), unreachable.output).to.have.lengthOf(1);
     expect(unreachable.output).to.not.match(/\n\s+at /);
   });

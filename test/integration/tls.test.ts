@@ -267,8 +267,8 @@ describe('ringcache up --tls (npm start -- --tls)', function () {
       expect(get, get.output).to.deep.include({ code: 0 });
       expect(get.output.trim()).to.equal('hello');
       const plain = await runCli(['get', 'greeting', ...addr]);
-      expect(plain.code, plain.output).to.equal(1);
-      expect(plain.output).to.match(/^error: /);
+      expect(plain.code, plain.output).to.equal(3);
+      expect(plain.output).to.match(/^ringcache: /);
       up.kill('SIGINT');
       await closed;
     } finally {
