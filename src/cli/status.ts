@@ -33,7 +33,10 @@ export interface MemberStatus {
   id: string;
   address: string;
   http: string;
-  /** As the gossip of the member that answered the topology sees it. */
+  /**
+   * As the gossip of the member that answered the topology sees it. 'left': it stopped and told its
+   * peers; like a dead member it stays on the ring (it owns its ranges) until `ringcache leave`.
+   */
   state: MemberState;
   /** Whether the member itself answered Stats. */
   reachable: boolean;
@@ -149,9 +152,10 @@ export class StatusCollector {
 
   async collect(): Promise<ClusterStatus> {
     const topology = await this.#topology();
-    const onRing = topology.members.filter((m) => m.state !== MemberStateWire.LEFT);
+    // Every member is on the ring, whatever its state: one stopped (left gossip) or dead still owns
+    // its ranges until `ringcache leave` takes it off.
     const shares = new Ring(
-      onRing.map((m) => m.id),
+      topology.members.map((m) => m.id),
       { vnodes: topology.vnodes },
     ).shares();
     const nowMs = Date.now();
@@ -235,7 +239,7 @@ export class StatusCollector {
   }
 
   async #ask(m: MemberMsg): Promise<Answer> {
-    if (m.state === MemberStateWire.LEFT) return { error: 'left the ring' };
+    if (m.state === MemberStateWire.LEFT) return { error: 'stopped' };
     const client = this.#client(m.address);
     const [stats, topology, metrics] = await Promise.allSettled([
       client.cluster<StatsResponseMsg>('Stats', {}),
@@ -323,7 +327,7 @@ function totalsOf(members: MemberStatus[]): ClusterStatus['totals'] {
   const reads = hits + sum((m) => m.misses);
   const rated = answered.filter((m) => m.readsPerSecond !== undefined);
   return {
-    members: members.filter((m) => m.state !== 'left').length,
+    members: members.length,
     alive: members.filter((m) => m.state === 'alive').length,
     keys: sum((m) => m.keys),
     bytes: sum((m) => m.bytes),
@@ -341,6 +345,10 @@ function warningsOf(members: MemberStatus[], epoch: number): string[] {
       out.push(`${m.id} is suspect: it missed its pings and is declared dead unless it answers`);
     else if (m.state === 'dead')
       out.push(`${m.id} is dead: its writes go to other nodes as hints until it is back`);
+    else if (m.state === 'left')
+      out.push(
+        `${m.id} stopped and is still on the ring (a restart?); \`ringcache leave ${m.id}\` removes it for good`,
+      );
     else if (m.state === 'alive' && !m.reachable)
       out.push(`${m.id} did not answer: ${m.error ?? 'no answer'}`);
     if (m.catchingUp) out.push(`${m.id} is catching up from its peers (not serving yet)`);
@@ -372,7 +380,8 @@ function rebalanceText(r: { scanned: number; sent: number }): string {
 function noteOf(m: MemberStatus): string {
   if (m.catchingUp) return `catching up${m.catchUp ? `: ${catchUpText(m.catchUp)}` : ''}`;
   if (m.rebalance?.running) return `rebalancing to epoch ${m.rebalance.epoch}: ${rebalanceText(m.rebalance)}`;
-  if (!m.reachable && m.state !== 'left') return 'no answer';
+  if (m.state === 'left') return 'stopped';
+  if (!m.reachable) return 'no answer';
   return '';
 }
 
