@@ -27,29 +27,45 @@ const EMPTY = Buffer.alloc(0);
  * byte accounting and LRU eviction. It knows live entries and tombstones but not why they are
  * written: validation, versions, set modes and last-writer-wins are Store's.
  *
- * Slot numbers handed out stay valid until remove() or an eviction inside put(); callers look a key
- * up, decide, and write within one synchronous call.
+ * Slot numbers handed out stay valid until remove(), or an eviction or a shed tombstone inside put(),
+ * putTombstone() or expire() (never the slot they are given); callers look a key up, decide, and
+ * write within one synchronous call.
  */
 export class EntryTable {
   readonly #maxBytes: number;
   /** What the store may hold now: #maxBytes, less what the process needs beyond it (setLimit). */
   #limit: number;
   readonly #graceMs: number;
+  /** limits.max_tombstone_bytes: what tombstones may take of the bytes charged. */
+  readonly #maxTombstoneBytes: number;
+  /**
+   * Tombstones in the order they were written, oldest first, to shed past #maxTombstoneBytes: each
+   * as its slot and version timestamp (an entry whose slot no longer holds that tombstone is stale
+   * and skipped). Read from #tombstoneHead; compacted when stale entries pile up.
+   */
+  #tombstoneSlots: number[] = [];
+  #tombstoneStamps: number[] = [];
+  #tombstoneHead = 0;
   readonly #index = new KeyIndex();
   readonly #slots = new SlotTable();
   readonly #arena = new ValueArena();
   readonly #nodes = new NodeIds();
   #sweepCursor = 1;
   bytes = 0;
+  /** The part of `bytes` charged to tombstones. */
+  tombstoneBytes = 0;
   live = 0;
   tombstones = 0;
   evictions = 0;
   expirations = 0;
+  /** Tombstones dropped before their grace to stay within #maxTombstoneBytes, or never stored. */
+  tombstonesShed = 0;
 
-  constructor(maxBytes: number, graceMs: number) {
+  constructor(maxBytes: number, graceMs: number, maxTombstoneBytes = Math.floor(maxBytes / 10)) {
     this.#maxBytes = maxBytes;
     this.#limit = maxBytes;
     this.#graceMs = graceMs;
+    this.#maxTombstoneBytes = maxTombstoneBytes;
   }
 
   slotOf(key: string): number | undefined {
@@ -79,6 +95,9 @@ export class EntryTable {
     this.live--;
     this.tombstones++;
     this.expirations++;
+    this.tombstoneBytes += Buffer.byteLength(s.key(slot), 'utf8') + ENTRY_OVERHEAD_BYTES;
+    this.#queueTombstone(slot);
+    this.#shedTombstones(this.#maxTombstoneBytes, slot);
   }
 
   flagsOf(slot: number): ValueFlags {
@@ -146,12 +165,14 @@ export class EntryTable {
       );
     }
     let oldSize = 0;
+    const wasTombstone = slot !== undefined && this.isTombstone(slot);
     if (slot !== undefined) {
       oldSize = keyBytes + heldBytesOf(s.valueLength(slot)) + ENTRY_OVERHEAD_BYTES;
       s.moveToHead(slot); // so the eviction below cannot pick the entry being written
     } else if (this.#index.size >= MAX_ENTRIES) {
       this.#evictTail(now, slot);
     }
+    if (tombstone) this.#shedTombstones(this.#maxTombstoneBytes - size + (wasTombstone ? oldSize : 0), slot);
     while (this.bytes - oldSize + size > this.#limit) this.#evictTail(now, slot);
     const addr = this.#arena.alloc(valueLength);
     if (slot === undefined) {
@@ -160,19 +181,29 @@ export class EntryTable {
       this.#index.set(key, slot);
     } else {
       this.#arena.free(s.valueAddr(slot), s.valueLength(slot));
-      if (this.isTombstone(slot)) this.tombstones--;
-      else this.live--;
+      if (wasTombstone) {
+        this.tombstones--;
+        this.tombstoneBytes -= oldSize;
+      } else this.live--;
     }
     if (!tombstone) this.#arena.write(addr, value);
     s.setValue(slot, addr, valueLength, USED_BIT | flags | (tombstone ? TOMBSTONE_BIT : 0));
     s.setExpiresAtMs(slot, expiresAtMs);
     this.setVersion(slot, version);
-    if (tombstone) this.tombstones++;
-    else this.live++;
+    if (tombstone) {
+      this.tombstones++;
+      this.tombstoneBytes += size;
+      this.#queueTombstone(slot);
+    } else this.live++;
     this.bytes += size - oldSize;
   }
 
-  /** A tombstone already past its purge time, or one that cannot fit at all, only removes what is held. */
+  /**
+   * A tombstone already past its purge time, or one that cannot fit at all, only removes what is
+   * held. Tombstones take at most max_tombstone_bytes, the oldest shed first; and one for a key this
+   * table does not hold never evicts a live value: it takes free room or an older tombstone's, or is
+   * not stored (returns false; the cost is in README "Limits").
+   */
   putTombstone(
     key: string,
     keyBytes: number,
@@ -180,12 +211,76 @@ export class EntryTable {
     version: Version,
     purgeAtMs: number,
     now: number,
-  ): void {
-    if (purgeAtMs <= now || keyBytes + ENTRY_OVERHEAD_BYTES > this.#maxBytes) {
+  ): boolean {
+    const size = keyBytes + ENTRY_OVERHEAD_BYTES;
+    if (purgeAtMs <= now || size > this.#maxBytes || size > this.#maxTombstoneBytes) {
       if (slot !== undefined) this.remove(slot);
-      return;
+      return false;
+    }
+    if (slot === undefined && this.bytes + size > this.#limit) {
+      this.#shedTombstones(this.tombstoneBytes - (this.bytes + size - this.#limit));
+      if (this.bytes + size > this.#limit) {
+        this.tombstonesShed++;
+        return false;
+      }
     }
     this.put(key, keyBytes, slot, EMPTY, 0, version, purgeAtMs, true, now);
+    return true;
+  }
+
+  /** Notes a slot that just became a tombstone, for #shedTombstones. */
+  #queueTombstone(slot: number): void {
+    this.#tombstoneSlots.push(slot);
+    this.#tombstoneStamps.push(this.#slots.versionTimestamp(slot));
+    // Entries go stale as tombstones are overwritten, purged or shed: drop them now and then.
+    const queued = this.#tombstoneSlots.length - this.#tombstoneHead;
+    if (queued > 2 * this.tombstones + 1024) this.#compactTombstoneQueue();
+  }
+
+  /**
+   * Removes the oldest tombstones (never `keep`) until they take at most `targetBytes`. Shedding one
+   * early lets a replica that missed its delete hand the value back; the budget is what keeps deletes
+   * from taking a node's memory from its values.
+   */
+  #shedTombstones(targetBytes: number, keep?: number): void {
+    const slots = this.#tombstoneSlots;
+    const stamps = this.#tombstoneStamps;
+    const s = this.#slots;
+    while (this.tombstoneBytes > targetBytes && this.#tombstoneHead < slots.length) {
+      const i = this.#tombstoneHead++;
+      const slot = slots[i]!;
+      if (
+        slot !== keep &&
+        (s.bits(slot) & USED_BIT) !== 0 &&
+        this.isTombstone(slot) &&
+        s.versionTimestamp(slot) === stamps[i]
+      ) {
+        this.remove(slot);
+        this.tombstonesShed++;
+      }
+    }
+    if (this.#tombstoneHead > 4096 && this.#tombstoneHead * 2 > slots.length) this.#compactTombstoneQueue();
+  }
+
+  #compactTombstoneQueue(): void {
+    const s = this.#slots;
+    const slots: number[] = [];
+    const stamps: number[] = [];
+    const seen = new Set<number>();
+    // Newest first, so a slot queued twice keeps its latest entry; then back to oldest first.
+    for (let i = this.#tombstoneSlots.length - 1; i >= this.#tombstoneHead; i--) {
+      const slot = this.#tombstoneSlots[i]!;
+      const stamp = this.#tombstoneStamps[i]!;
+      if (seen.has(slot)) continue;
+      seen.add(slot);
+      if ((s.bits(slot) & USED_BIT) === 0 || !this.isTombstone(slot) || s.versionTimestamp(slot) !== stamp)
+        continue;
+      slots.push(slot);
+      stamps.push(stamp);
+    }
+    this.#tombstoneSlots = slots.reverse();
+    this.#tombstoneStamps = stamps.reverse();
+    this.#tombstoneHead = 0;
   }
 
   /** The bytes the store may hold now (at most limits.max_memory). */
@@ -212,9 +307,12 @@ export class EntryTable {
     const key = s.key(slot);
     const valueLength = s.valueLength(slot);
     this.#arena.free(s.valueAddr(slot), valueLength);
-    this.bytes -= Buffer.byteLength(key, 'utf8') + heldBytesOf(valueLength) + ENTRY_OVERHEAD_BYTES;
-    if (this.isTombstone(slot)) this.tombstones--;
-    else this.live--;
+    const size = Buffer.byteLength(key, 'utf8') + heldBytesOf(valueLength) + ENTRY_OVERHEAD_BYTES;
+    this.bytes -= size;
+    if (this.isTombstone(slot)) {
+      this.tombstones--;
+      this.tombstoneBytes -= size;
+    } else this.live--;
     this.#index.delete(key);
     s.release(slot);
   }

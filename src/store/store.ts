@@ -74,7 +74,7 @@ export class Store {
     this.#graceMs = opts.tombstoneGraceMs ?? 60_000;
     this.#maxClockOffsetMs = opts.maxClockOffsetMs ?? 5000;
     this.#sweepBudgetMs = opts.sweepBudgetMs ?? 2;
-    this.#entries = new EntryTable(opts.maxMemoryBytes, this.#graceMs);
+    this.#entries = new EntryTable(opts.maxMemoryBytes, this.#graceMs, opts.maxTombstoneBytes);
     this.#sweeper = new PeriodicSweep(opts.sweepIntervalMs ?? 1000, () => void this.sweep());
   }
 
@@ -127,7 +127,11 @@ export class Store {
     return { stored: true, version };
   }
 
-  /** Writes a tombstone with a new version even when the key is absent: replicas may still hold it. */
+  /**
+   * Writes a tombstone with a new version even when the key is absent: replicas may still hold it,
+   * and a tombstone here keeps read repair from bringing their copy back. One for an absent key
+   * takes free room or an older tombstone's, never a live value's (EntryTable.putTombstone).
+   */
   delete(key: string): { deleted: boolean; version: Version } {
     const keyBytes = checkKey(key, this.#maxKeyBytes);
     const now = this.#clock.now();
@@ -396,6 +400,8 @@ export class Store {
       arenaBytes: e.arenaBytes,
       tableBytes: e.tableBytes,
       tombstones: e.tombstones,
+      tombstoneBytes: e.tombstoneBytes,
+      tombstonesShed: e.tombstonesShed,
       versionsRefused: this.#versionsRefused,
     };
   }

@@ -38,6 +38,10 @@ export interface StoreStats {
   /** Bytes of the slot table's rows, in buffers V8 counts in neither its heap nor its external memory. */
   tableBytes: number;
   tombstones: number;
+  /** Bytes charged to tombstones: at most max_tombstone_bytes. */
+  tombstoneBytes: number;
+  /** Tombstones dropped before their grace to stay within max_tombstone_bytes, or not stored. */
+  tombstonesShed: number;
   /** Records refused because their version was too far ahead of this node's clock. */
   versionsRefused: number;
 }
@@ -67,6 +71,11 @@ export interface StoreOptions {
    * peer's record may carry (Store.checkPeerRecord). Default 5000 (config/defaults.ts says why).
    */
   maxClockOffsetMs?: number;
+  /**
+   * limits.max_tombstone_bytes: what tombstones may take of maxMemoryBytes; past it the oldest are
+   * shed, and a delete of an absent key never evicts a live value. Default a tenth of maxMemoryBytes.
+   */
+  maxTombstoneBytes?: number;
   /** Pause between periodic sweep ticks after start(), in ms. Default 1000. */
   sweepIntervalMs?: number;
   /** Longest one sweep tick may run, in ms; the next tick resumes where it stopped. Default 2. */

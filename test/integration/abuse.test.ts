@@ -322,3 +322,75 @@ describe('no client can exhaust a node: connections', function () {
     expect(warnings, warnings.join('\n')).to.have.length(1);
   });
 });
+
+/**
+ * Deletes of keys a node does not hold: measured before the tombstone budget, 40,000 deletes of
+ * absent 1 KB keys evicted all 7,969 live keys of n1, and every Set then failed RESOURCE_EXHAUSTED
+ * ("held by 30103 delete tombstones") for about a minute, until the tombstones' grace ran out.
+ */
+describe('no client can exhaust a node: deletes of absent keys', function () {
+  this.timeout(180_000);
+  let t: TestCluster;
+  let c: UnaryClient;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, maxMemoryBytes: 64 * 1024 * 1024 });
+    c = new UnaryClient(t.address('n1'), 60_000);
+  });
+  after(async () => {
+    c?.close();
+    await t?.stop();
+  });
+
+  /** Sends `ops` to n1 in frames of 2,000 on one PipelinePacked stream, one frame at a time. */
+  async function pipeline(ops: unknown[]): Promise<unknown[][]> {
+    const client = new grpc.Client(t.address('n1'), grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    });
+    const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+      '/ringcache.v1.Cache/PipelinePacked',
+      serializePackedFrame,
+      deserializePackedFrame,
+    );
+    const results: unknown[][] = [];
+    let waiting: { until: number; resolve: () => void; reject: (err: Error) => void } | undefined;
+    call.on('data', (payload: Buffer) => {
+      results.push(...(unpackFrame(payload).slice(2) as unknown[][]));
+      if (waiting && results.length >= waiting.until) waiting.resolve();
+    });
+    call.on('error', (err: Error) => waiting?.reject(err));
+    try {
+      for (let i = 0; i < ops.length; i += 2000) {
+        const frame = ops.slice(i, i + 2000);
+        await new Promise<void>((resolve, reject) => {
+          waiting = { until: i + frame.length, resolve, reject };
+          call.write(packFrame(i + 1, 60_000, frame));
+        });
+      }
+      call.end();
+      return results;
+    } finally {
+      client.close();
+    }
+  }
+
+  it('keeps every live key and takes every Set while 80,000 absent keys are deleted', async () => {
+    const value = Buffer.alloc(1000, 5);
+    const live = Array.from({ length: 7000 }, (_, i) => `live/${i}`);
+    for (let i = 0; i < live.length; i += 500)
+      await c.cache('SetMany', { items: live.slice(i, i + 500).map((key) => ({ key, value })) });
+    const evictionsBefore = await metric(t, 'n1', 'ringcache_store_evictions_total');
+    const pad = 'd'.repeat(990);
+    const deletes = Array.from({ length: 80_000 }, (_, i) => [2, `${pad}${i}`, 0]);
+    const results = await pipeline(deletes);
+    expect(new Set(results.map((r) => `${String(r[0])} ${String(r[1])}`))).to.deep.equal(
+      new Set([`${Code.OK} false`]),
+    );
+    const after = await c.cache('Set', { key: 'after-deletes', value });
+    expect(after).to.include({ stored: true });
+    expect(await metric(t, 'n1', 'ringcache_store_evictions_total')).to.equal(evictionsBefore);
+    const read = await pipeline(live.map((key) => [0, key, 0]));
+    const missing = live.filter((_, i) => read[i]![1] !== true);
+    expect(missing, `${missing.length} live keys lost`).to.deep.equal([]);
+  });
+});

@@ -70,7 +70,11 @@ describe('Store memory bound', () => {
   });
 
   it('counts tombstones toward bytes and, past their grace, evicts them without counting an eviction', () => {
-    const { store, clock } = makeStore({ maxMemoryBytes: 2 * ENTRY, tombstoneGraceMs: 1000 });
+    const { store, clock } = makeStore({
+      maxMemoryBytes: 2 * ENTRY,
+      maxTombstoneBytes: 2 * ENTRY,
+      tombstoneGraceMs: 1000,
+    });
     store.set('k1', value, 0);
     store.delete('k1');
     expect(store.stats()).to.include({ tombstones: 1, bytes: 2 + ENTRY_OVERHEAD_BYTES });
@@ -81,7 +85,11 @@ describe('Store memory bound', () => {
   });
 
   it('never evicts a tombstone still in its grace: live entries go first (issue 11 §3)', () => {
-    const { store } = makeStore({ maxMemoryBytes: 2 * ENTRY, tombstoneGraceMs: 60_000 });
+    const { store } = makeStore({
+      maxMemoryBytes: 2 * ENTRY,
+      maxTombstoneBytes: 2 * ENTRY,
+      tombstoneGraceMs: 60_000,
+    });
     store.set('k1', value, 0);
     store.delete('k1'); // the least recently used entry from here on
     store.set('k2', value, 0);
@@ -93,7 +101,8 @@ describe('Store memory bound', () => {
 
   it('refuses a write with OUT_OF_MEMORY when only tombstones in their grace are left to evict', () => {
     const tombstone = 2 + ENTRY_OVERHEAD_BYTES;
-    const { store } = makeStore({ maxMemoryBytes: 3 * tombstone + 10, maxValueBytes: 64 });
+    const max = 3 * tombstone + 10;
+    const { store } = makeStore({ maxMemoryBytes: max, maxTombstoneBytes: max, maxValueBytes: 64 });
     for (const k of ['k1', 'k2', 'k3']) store.delete(k);
     expect(() => store.set('k4', Buffer.alloc(20), 0)).to.throw(
       /held by 3 delete tombstones still in their grace/,
@@ -246,5 +255,70 @@ describe('Store accounting against the memory it really takes (issue 12 §6)', (
       measured * 0.9,
       measured * 1.1,
     );
+  });
+});
+
+describe('Store tombstone budget (limits.max_tombstone_bytes)', () => {
+  const key = (i: number) => `absent-${String(i).padStart(6, '0')}`;
+  const tombstone = key(0).length + ENTRY_OVERHEAD_BYTES;
+
+  it('never evicts a live value for the tombstone of a key it does not hold', () => {
+    const { store } = makeStore({ maxMemoryBytes: 25 * ENTRY, maxTombstoneBytes: 25 * ENTRY });
+    for (let i = 0; i < 20; i++) store.set(`k${i}`, value, 0);
+    expect(store.stats()).to.include({ keys: 20, evictions: 0 });
+    for (let i = 0; i < 1000; i++) store.delete(key(i));
+    expect(store.stats()).to.include({ keys: 20, evictions: 0 });
+    expect(store.stats().bytes).to.be.at.most(25 * ENTRY);
+    for (let i = 0; i < 20; i++) expect(store.get(`k${i}`)?.value).to.deep.equal(value);
+  });
+
+  it('keeps tombstones within max_tombstone_bytes, shedding the oldest first', () => {
+    const { store } = makeStore({ maxMemoryBytes: 1 << 20, maxTombstoneBytes: 10 * tombstone });
+    store.set('live', value, 0);
+    for (let i = 0; i < 1000; i++) store.delete(key(i));
+    const stats = store.stats();
+    expect(stats).to.include({
+      tombstones: 10,
+      tombstoneBytes: 10 * tombstone,
+      keys: 1,
+      tombstonesShed: 990,
+    });
+    expect(store.readRecord(key(989))).to.equal(undefined);
+    for (let i = 990; i < 1000; i++) expect(store.readRecord(key(i))?.tombstone).to.equal(true);
+    // A live value's delete is budgeted the same way, and sheds the oldest.
+    store.delete('live');
+    expect(store.readRecord('live')?.tombstone).to.equal(true);
+    expect(store.readRecord(key(990))).to.equal(undefined);
+  });
+
+  it('lets every Set through after a flood of deletes', () => {
+    const { store } = makeStore({ maxMemoryBytes: 50 * ENTRY });
+    for (let i = 0; i < 10_000; i++) store.delete(key(i));
+    for (let i = 0; i < 40; i++) store.set(`k${i}`, value, 0);
+    expect(store.stats()).to.include({ keys: 40, evictions: 0 });
+    expect(store.stats().tombstoneBytes).to.be.at.most(5 * ENTRY);
+  });
+
+  it('keeps the accounting exact through overwrites, expiry and shedding', () => {
+    const { store, clock } = makeStore({ maxMemoryBytes: 100 * ENTRY, maxTombstoneBytes: 20 * tombstone });
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 30; i++) {
+        if ((i + round) % 3 === 0) store.delete(key(i));
+        else store.set(key(i), value, 0, { ttlMs: (i % 5) * 10 });
+      }
+      clock.advance(15);
+      store.sweep(1000);
+    }
+    let bytes = 0;
+    let tombstoneBytes = 0;
+    for (const [k, record] of store.records()) {
+      const size = Buffer.byteLength(k) + heldBytesOf(record.value.length) + ENTRY_OVERHEAD_BYTES;
+      bytes += size;
+      if (record.tombstone) tombstoneBytes += size;
+    }
+    const stats = store.stats();
+    expect(stats.bytes).to.equal(bytes);
+    expect(stats.tombstoneBytes).to.be.at.most(20 * tombstone);
+    expect(tombstoneBytes).to.be.at.most(stats.tombstoneBytes);
   });
 });
