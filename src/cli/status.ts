@@ -58,6 +58,15 @@ export interface MemberStatus {
   hitRatio?: number;
   /** Reads of its store per second (hits + misses, client and replica reads), over the last interval. */
   readsPerSecond?: number;
+  /** Cache service operations it answered per second over the last interval (from its /metrics). */
+  opsPerSecond?: number;
+  /**
+   * The 99th percentile of their durations over the last interval, as the upper bound of its
+   * histogram bucket (from its /metrics); absent when it answered none.
+   */
+  p99Ms?: number;
+  /** True when that percentile is beyond the largest bucket, p99Ms. */
+  p99Beyond?: boolean;
   /** Writes it holds for replicas that are down. */
   hintsPending?: number;
   /** Its ring epoch. */
@@ -86,6 +95,10 @@ export interface ClusterStatus {
     bytes: number;
     maxBytes: number;
     readsPerSecond: number | null;
+    opsPerSecond: number | null;
+    /** Over every member's operations of the last interval. */
+    p99Ms: number | null;
+    p99Beyond?: boolean;
     hitRatio: number | null;
     hintsPending: number;
   };
@@ -134,6 +147,30 @@ export function statusSeeds(
 interface Sample {
   atMs: number;
   reads: Map<string, number>;
+  requests: Map<string, number>;
+  buckets: Map<string, Buckets>;
+}
+
+/** A latency histogram: cumulative counts by upper bound in seconds (Infinity for +Inf). */
+type Buckets = Map<number, number>;
+
+/** The 99th percentile of the operations between two histograms, as its bucket's bound. */
+function p99Between(
+  before: Buckets | undefined,
+  now: Buckets | undefined,
+): { ms: number; beyond: boolean } | undefined {
+  if (!before || !now) return undefined;
+  const bounds = [...now.keys()].sort((a, b) => a - b);
+  const delta = (le: number) => (now.get(le) ?? 0) - (before.get(le) ?? 0);
+  const total = delta(Infinity);
+  if (total <= 0) return undefined;
+  const finite = bounds.filter((b) => b !== Infinity);
+  for (const le of finite) if (delta(le) >= 0.99 * total) return { ms: le * 1000, beyond: false };
+  return finite.length > 0 ? { ms: finite[finite.length - 1]! * 1000, beyond: true } : undefined;
+}
+
+function addBuckets(into: Buckets, from: Buckets): void {
+  for (const [le, n] of from) into.set(le, (into.get(le) ?? 0) + n);
 }
 
 /**
@@ -160,7 +197,11 @@ export class StatusCollector {
     ).shares();
     const nowMs = Date.now();
     const answers = await Promise.all(topology.members.map((m) => this.#ask(m)));
-    const sample: Sample = { atMs: nowMs, reads: new Map() };
+    const sample: Sample = { atMs: nowMs, reads: new Map(), requests: new Map(), buckets: new Map() };
+    const previous = this.#previous;
+    // The cluster's p99 is taken over every member's operations: their histograms added up.
+    const clusterBefore: Buckets = new Map();
+    const clusterNow: Buckets = new Map();
     const members = topology.members.map((m, i): MemberStatus => {
       const answer = answers[i]!;
       const base: MemberStatus = {
@@ -175,8 +216,18 @@ export class StatusCollector {
       const s = answer.stats;
       const reads = s.hits + s.misses;
       sample.reads.set(m.id, reads);
-      const before = this.#previous?.reads.get(m.id);
-      const seconds = this.#previous ? (nowMs - this.#previous.atMs) / 1000 : 0;
+      const before = previous?.reads.get(m.id);
+      const seconds = previous ? (nowMs - previous.atMs) / 1000 : 0;
+      const scraped = answer.metrics;
+      const requestsBefore = previous?.requests.get(m.id);
+      if (scraped?.requests !== undefined) sample.requests.set(m.id, scraped.requests);
+      if (scraped?.buckets.size) sample.buckets.set(m.id, scraped.buckets);
+      const bucketsBefore = previous?.buckets.get(m.id);
+      if (bucketsBefore && scraped?.buckets.size) {
+        addBuckets(clusterBefore, bucketsBefore);
+        addBuckets(clusterNow, scraped.buckets);
+      }
+      const p99 = p99Between(bucketsBefore, scraped?.buckets);
       return {
         ...base,
         keys: s.keys,
@@ -192,10 +243,17 @@ export class StatusCollector {
         ...(before !== undefined &&
           seconds > 0 &&
           reads >= before && { readsPerSecond: (reads - before) / seconds }),
+        ...(scraped?.requests !== undefined &&
+          requestsBefore !== undefined &&
+          seconds > 0 &&
+          scraped.requests >= requestsBefore && {
+            opsPerSecond: (scraped.requests - requestsBefore) / seconds,
+          }),
+        ...(p99 && { p99Ms: p99.ms, ...(p99.beyond && { p99Beyond: true }) }),
         hintsPending: s.hintsPending,
         epoch: s.epoch,
         ...(answer.catchingUp !== undefined && { catchingUp: answer.catchingUp }),
-        ...progressOf(answer.metrics, answer.catchingUp),
+        ...progressOf(scraped?.values, answer.catchingUp),
       };
     });
     this.#previous = sample;
@@ -206,7 +264,7 @@ export class StatusCollector {
       epoch: topology.epoch,
       replication: topology.replication ?? { factor: 0, writeQuorum: 0, readQuorum: 0 },
       members,
-      totals: totalsOf(members),
+      totals: totalsOf(members, p99Between(clusterBefore, clusterNow)),
       warnings: warningsOf(members, topology.epoch),
     };
   }
@@ -258,8 +316,17 @@ export class StatusCollector {
 interface Answer {
   stats?: StatsResponseMsg;
   catchingUp?: boolean;
-  metrics?: Map<string, number>;
+  metrics?: Scraped;
   error?: string;
+}
+
+interface Scraped {
+  /** The SCRAPED gauges and counters. */
+  values: Map<string, number>;
+  /** ringcache_requests_total, every method and code added up; undefined from a node without it. */
+  requests: number | undefined;
+  /** ringcache_request_duration_seconds, every method's buckets added up. */
+  buckets: Buckets;
 }
 
 /** The progress Stats does not carry, read from the node's Prometheus endpoint. */
@@ -276,16 +343,31 @@ const SCRAPED = [
  * The SCRAPED metrics of the node at `http` (its GET /metrics, plain HTTP as every node serves it).
  * Best effort: a node whose HTTP port this machine cannot reach only shows less.
  */
-async function scrape(http: string, timeoutMs: number): Promise<Map<string, number>> {
+async function scrape(http: string, timeoutMs: number): Promise<Scraped> {
   const res = await fetch(`http://${http}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`GET /metrics: ${res.status}`);
   const text = await res.text();
-  const found = new Map<string, number>();
+  const out: Scraped = { values: new Map(), requests: undefined, buckets: new Map() };
+  // A counter or histogram with no sample yet (nothing counted since the start) is there from its
+  // TYPE line: zero, not unknown.
+  if (text.includes('\n# TYPE ringcache_requests_total ')) out.requests = 0;
+  const histogram = text.includes('\n# TYPE ringcache_request_duration_seconds histogram');
   for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(?:\{[^}]*\})? (\S+)$/.exec(line);
-    if (m && SCRAPED.includes(m[1]!) && !found.has(m[1]!)) found.set(m[1]!, Number(m[2]));
+    const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const [, name, labels, raw] = m;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) continue;
+    if (SCRAPED.includes(name!) && !out.values.has(name!)) out.values.set(name!, value);
+    else if (name === 'ringcache_requests_total') out.requests = (out.requests ?? 0) + value;
+    else if (name === 'ringcache_request_duration_seconds_bucket') {
+      const le = /(?:^|,)le="([^"]+)"/.exec(labels ?? '')?.[1];
+      const bound = le === '+Inf' ? Infinity : Number(le);
+      if (!Number.isNaN(bound)) out.buckets.set(bound, (out.buckets.get(bound) ?? 0) + value);
+    }
   }
-  return found;
+  if (histogram && out.buckets.size === 0) out.buckets.set(Infinity, 0);
+  return out;
 }
 
 /** Catch-up and rebalance progress from scraped metrics, as MemberStatus fields. */
@@ -320,12 +402,16 @@ function describe(err: unknown): string {
   return cause ? cause[1]!.trim() : text;
 }
 
-function totalsOf(members: MemberStatus[]): ClusterStatus['totals'] {
+function totalsOf(
+  members: MemberStatus[],
+  p99: { ms: number; beyond: boolean } | undefined,
+): ClusterStatus['totals'] {
   const answered = members.filter((m) => m.reachable);
   const sum = (f: (m: MemberStatus) => number | undefined) => answered.reduce((n, m) => n + (f(m) ?? 0), 0);
   const hits = sum((m) => m.hits);
   const reads = hits + sum((m) => m.misses);
   const rated = answered.filter((m) => m.readsPerSecond !== undefined);
+  const counted = answered.filter((m) => m.opsPerSecond !== undefined);
   return {
     members: members.length,
     alive: members.filter((m) => m.state === 'alive').length,
@@ -333,6 +419,9 @@ function totalsOf(members: MemberStatus[]): ClusterStatus['totals'] {
     bytes: sum((m) => m.bytes),
     maxBytes: sum((m) => m.maxBytes),
     readsPerSecond: rated.length > 0 ? sum((m) => m.readsPerSecond) : null,
+    opsPerSecond: counted.length > 0 ? sum((m) => m.opsPerSecond) : null,
+    p99Ms: p99?.ms ?? null,
+    ...(p99?.beyond && { p99Beyond: true }),
     hitRatio: reads > 0 ? hits / reads : null,
     hintsPending: sum((m) => m.hintsPending),
   };
@@ -406,6 +495,12 @@ function rate(perSecond: number | null | undefined): string {
   return perSecond >= 100 ? String(Math.round(perSecond)) : perSecond.toFixed(1);
 }
 
+/** "<= 2.5 ms": the bound of the bucket the 99th percentile falls in; "> 5000 ms" past the last one. */
+function p99Text(ms: number | null | undefined, beyond: boolean | undefined): string {
+  if (ms === undefined || ms === null) return '-';
+  return `${beyond ? '>' : '<='} ${ms < 1 ? ms.toFixed(2) : ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+}
+
 /** The status as a person reads it: a header, one row per member, the totals, the warnings. */
 export function renderStatus(s: ClusterStatus): string {
   const rows = s.members.map((m) => [
@@ -417,6 +512,8 @@ export function renderStatus(s: ClusterStatus): string {
     m.bytes === undefined
       ? '-'
       : `${humanBytes(m.bytes)} / ${humanBytes(m.maxBytes!)} (${percent(m.memoryUsed!)})`,
+    m.reachable ? rate(m.opsPerSecond) : '-',
+    p99Text(m.p99Ms, m.p99Beyond),
     m.reachable ? rate(m.readsPerSecond) : '-',
     m.hitRatio === undefined ? '-' : percent(m.hitRatio, 1),
     m.hintsPending === undefined ? '-' : String(m.hintsPending),
@@ -432,6 +529,8 @@ export function renderStatus(s: ClusterStatus): string {
     t.maxBytes > 0
       ? `${humanBytes(t.bytes)} / ${humanBytes(t.maxBytes)} (${percent(t.bytes / t.maxBytes)})`
       : '-',
+    rate(t.opsPerSecond),
+    p99Text(t.p99Ms, t.p99Beyond),
     rate(t.readsPerSecond),
     t.hitRatio === null ? '-' : percent(t.hitRatio, 1),
     String(t.hintsPending),
@@ -448,6 +547,8 @@ export function renderStatus(s: ClusterStatus): string {
         'ring',
         'keys',
         'memory (of max_memory)',
+        'ops/s',
+        'p99',
         'reads/s',
         'hit ratio',
         'hints',

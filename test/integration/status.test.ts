@@ -66,12 +66,32 @@ describe('ringcache status', function () {
     expect(code, output).to.equal(0);
     expect(output).to.match(/^cluster 'test': ring epoch 1, N=3 W=3 R=1 \(members as n1 sees them/);
     expect(output).to.match(
-      /^node +state +address +ring +keys +memory \(of max_memory\) +reads\/s +hit ratio +hints/m,
+      /^node +state +address +ring +keys +memory \(of max_memory\) +ops\/s +p99 +reads\/s +hit ratio +hints/m,
     );
     for (const id of ['n1', 'n2', 'n3'])
       expect(output).to.match(new RegExp(`^${id} +alive +${t.address(id)} +\\d+\\.\\d% +20 `, 'm'));
     expect(output).to.match(/^total +3\/3 alive +60 /m);
     expect(output).to.include('no warnings');
+  });
+
+  it("counts each member's operations per second and their p99 while a client works", async () => {
+    const cache = await t.client();
+    let working = true;
+    const work = (async () => {
+      for (let i = 0; working; i++) await cache.get(`status-${i % 20}`);
+    })();
+    try {
+      const s = await status(['--addr', t.address('n1'), '--interval', '1s']);
+      // Every read goes to some replica: the cluster as a whole answered operations in that second.
+      expect(s.totals.opsPerSecond).to.be.greaterThan(0);
+      expect(s.totals.p99Ms).to.be.greaterThan(0);
+      const busy = s.members.filter((m) => (m.opsPerSecond ?? 0) > 0);
+      expect(busy, 'members that answered operations').to.not.be.empty;
+      for (const m of busy) expect(m.p99Ms, m.id).to.be.greaterThan(0);
+    } finally {
+      working = false;
+      await work;
+    }
   });
 
   it('takes its addresses from RINGCACHE_ADDR, going past one that does not answer', async () => {
