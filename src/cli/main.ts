@@ -359,7 +359,7 @@ program
 program
   .command('status')
   .description(
-    'one table of the members (state, ring share, keys, memory, reads/s, hit ratio, hints), totals and warnings',
+    'one table of the members (state, ring share, keys, memory, ops/s, p99, reads/s, hit ratio, hints), totals and warnings',
   )
   .option('--addr <host:port,...>', `members to ask (default: --config's nodes, $${ADDR_ENV}, ./cluster.yml)`)
   .option('--config <file>', 'ask the nodes of this cluster config')
