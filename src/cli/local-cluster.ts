@@ -35,7 +35,11 @@ export interface LocalClusterOptions {
   onLog?: (id: string, line: string) => void;
   /** Called when a node exits that was not asked to stop. */
   onCrash?: (exit: NodeExit) => void;
-  /** How long to wait for each node to serve. Default 15 s. */
+  /**
+   * How long to wait for each node to serve. Default 60 s: a node that exits is reported at once,
+   * so this only bounds a start that hangs, and on a busy machine (two cores, other clusters
+   * starting) five nodes took more than 15 s to load and catch up.
+   */
   startTimeoutMs?: number;
   /**
    * Extra environment for node processes (e.g. RINGCACHE_LOG_LEVEL). A cluster secret set here or in
@@ -174,7 +178,7 @@ export class LocalCluster {
     });
     this.#running.set(id, running);
     return new Promise<void>((resolve, reject) => {
-      const timeoutMs = this.#opts.startTimeoutMs ?? 15_000;
+      const timeoutMs = this.#opts.startTimeoutMs ?? 60_000;
       const timer = setTimeout(() => {
         reject(
           new RingCacheError(

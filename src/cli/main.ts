@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT, exitCodeOf } from './exit-codes';
+import { parseDuration } from './duration';
+import { waitForLeave } from './leave';
 import { loadConfig } from '../config/load';
 import { generateLocalConfig } from '../config/generate';
 import type { ClusterConfig } from '../config/types';
@@ -229,13 +231,40 @@ program
     `any member of the cluster (default: --config's, $${ADDR_ENV}, 127.0.0.1:7401)`,
   )
   .option('--config <file>', 'a member of this cluster config')
-  .action((id: string, o: { addr?: string; config?: string }) => {
-    const client = new UnaryClient(addressOf(o), 5000, clusterToken(), tlsOf(program), userTokenFromEnv());
-    client
-      .cluster<{ epoch: number; members: { id: string }[] }>('Leave', { id })
-      .then((t) => process.stdout.write(`ring epoch ${t.epoch}: ${t.members.map((m) => m.id).join(', ')}\n`))
-      .catch((err: { code?: number; details?: string; message: string }) => fail(fromNode(err)))
-      .finally(() => client.close());
+  .option('--no-wait', 'return once the ring has changed, without waiting for the keys to move')
+  .option('--timeout <duration>', 'how long to wait for the keys to move', '10m')
+  .action(async (id: string, o: { addr?: string; config?: string; wait: boolean; timeout: string }) => {
+    // A ring change waits for a majority of the members to agree: seconds on a busy machine.
+    const client = new UnaryClient(addressOf(o), 30_000, clusterToken(), tlsOf(program), userTokenFromEnv());
+    type Topology = { epoch: number; members: { id: string; httpAddress: string }[] };
+    try {
+      const timeoutMs = parseDuration(o.timeout, '--timeout');
+      // Its HTTP address, while it is still a member: that is where its progress and health are.
+      const before = await client.cluster<Topology>('Topology', {}).catch((err: Error) => {
+        throw fromNode(err);
+      });
+      const http = before.members.find((m) => m.id === id)?.httpAddress;
+      const t = await client.cluster<Topology>('Leave', { id }).catch((err: Error) => {
+        throw fromNode(err);
+      });
+      process.stdout.write(`ring epoch ${t.epoch}: ${t.members.map((m) => m.id).join(', ')}\n`);
+      if (!o.wait || !http) return;
+      const outcome = await waitForLeave(id, http, timeoutMs);
+      if (outcome === 'done')
+        process.stdout.write(`${id} handed its keys over and is not serving: it can be stopped\n`);
+      else if (outcome === 'unreachable')
+        process.stdout.write(
+          `${id} does not answer on ${http}: its keys are rebuilt from their other replicas\n`,
+        );
+      else
+        fail(
+          new RingCacheError('DEADLINE_EXCEEDED', `${id} was still handing its keys over after ${o.timeout}`),
+        );
+    } catch (err) {
+      fail(err);
+    } finally {
+      client.close();
+    }
   });
 
 program

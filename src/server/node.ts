@@ -46,6 +46,8 @@ const HEALTH_SERVICES = ['', ...PUBLIC_SERVICES.filter((s) => s.startsWith('ring
 
 /** How often a node with TLS looks whether its certificate files changed (a stat of three files). */
 const TLS_FILES_CHECK_MS = 5000;
+/** How often a serving node looks whether it has left the ring and handed its keys over. */
+const LEFT_CHECK_MS = 500;
 
 /**
  * One ringcache node at the gRPC edge: the node's core (store, membership, coordinator, hints, ring
@@ -66,6 +68,9 @@ export class CacheNode {
   /** This node's certificates, when the cluster has a tls section. */
   readonly #tls: NodeTls | undefined;
   #tlsFilesCheck: NodeJS.Timeout | undefined;
+  #leftCheck: NodeJS.Timeout | undefined;
+  #wasOnRing = false;
+  #leftAtEpoch: number | undefined;
   #peers: GrpcPeerTransport | undefined;
   #http: http.Server | undefined;
   #serving = false;
@@ -224,6 +229,30 @@ export class CacheNode {
       { address: this.self.address, http: this.self.http, nodes: config.nodes.length, catchUp: core.catchUp },
       'node serving',
     );
+    this.#leftCheck = setInterval(() => this.#checkLeft(), LEFT_CHECK_MS);
+    this.#leftCheck.unref();
+  }
+
+  /**
+   * Once this node is no longer on the ring (a leave) and its last rebalance has handed its keys to
+   * their new replicas, it stops serving: health says NOT_SERVING, so `ringcache leave` (and a
+   * load balancer) know it can be stopped. A node never on the ring yet (joining) is left alone.
+   */
+  #checkLeft(): void {
+    const onRing = this.core.topology.ring.nodeIds.includes(this.id);
+    if (onRing) {
+      this.#wasOnRing = true;
+      return;
+    }
+    if (!this.#wasOnRing || !this.#serving) return;
+    // The rebalance of the ring without this node: not an earlier one that happens to be done.
+    this.#leftAtEpoch ??= this.core.topology.epoch;
+    const rebalance = this.core.rebalance;
+    if (!rebalance || rebalance.epoch < this.#leftAtEpoch || !rebalance.done) return;
+    this.#serving = false;
+    for (const s of HEALTH_SERVICES) this.#health.setStatus(s, 'NOT_SERVING');
+    clearInterval(this.#leftCheck);
+    this.#log.info({ rebalance }, 'left the ring and handed its keys over: not serving; it can be stopped');
   }
 
   /** Graceful: NOT_SERVING, leave gossip, answer what is in flight, end streams, close. Idempotent. */
@@ -259,6 +288,7 @@ export class CacheNode {
     await this.core.stop();
     this.#memoryGuard.stop();
     clearInterval(this.#tlsFilesCheck);
+    clearInterval(this.#leftCheck);
     await new Promise<void>((resolve) => (this.#http ? this.#http.close(() => resolve()) : resolve()));
     this.#log.info('node stopped');
   }
