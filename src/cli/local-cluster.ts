@@ -9,7 +9,7 @@ import { CLUSTER_TOKEN_ENV, CLUSTER_TOKEN_FILE_ENV, clusterTokenFromEnv } from '
 /**
  * glibc malloc: allocations of 128 KiB and more get pages of their own, given back to the system
  * when freed. By default the threshold grows to the size of the largest block freed, after which
- * the request Buffers of large values come from the heap and RSS keeps them (issue 12 §6; see
+ * the request Buffers of large values come from the heap and RSS keeps them (see
  * README "Sizing memory"). Overridden by the caller's environment.
  */
 const NODE_ENV_DEFAULTS: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: '131072' };

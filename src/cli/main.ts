@@ -120,7 +120,7 @@ function clusterToken(): string | undefined {
 
 /**
  * Joins through `seed`, or, when the ring already holds this node at this address, does nothing:
- * that is a restart of a node that joined earlier (issue 11 §2), and its start has already fetched
+ * that is a restart of a node that joined earlier, and its start has already fetched
  * the current ring and caught up.
  */
 async function joinThrough(seed: string, node: CacheNode): Promise<'joined' | 'rejoined'> {

@@ -31,7 +31,7 @@ export interface ChangeWatchHandlers {
 }
 
 /**
- * One Cache/Watch stream to every member (issue 14 §3), for the near cache: a change reaches the
+ * One Cache/Watch stream to every member, for the near cache: a change reaches the
  * client from each replica that applies it. A stream that ends, fails or skips a sequence number
  * makes the watch not live (the near cache empties) until it is open again and confirmed by its first
  * event; it reopens after 100 ms, doubling to 2 s. Like the topology watch, the streams stay open

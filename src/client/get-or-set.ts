@@ -50,7 +50,7 @@ export function fillKeysOf(key: string): { lease: string; error: string } {
 }
 
 /**
- * getOrSet with stampede protection across processes (issue 14 §2). On a miss exactly one caller in
+ * getOrSet with stampede protection across processes. On a miss exactly one caller in
  * the whole cluster runs `fill`: the right to fill is a lease, the key `<key>\0lease` (fillKeysOf) written
  * ifAbsent with the lease's TTL. A conditional set is a read-modify-write, decided once by that key's
  * coordinator in a CASPaxos round (cluster/replication/read-modify-write.ts), so of any number of

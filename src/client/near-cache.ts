@@ -23,7 +23,7 @@ interface Held {
 }
 
 /**
- * Values kept in the process, served without a round trip (issue 14 §4), and only while they can be
+ * Values kept in the process, served without a round trip, and only while they can be
  * proven fresh: the client watches every node's changes (change-watch.ts), and
  * - an entry is dropped when any replica reports a change of its key, or this client writes it;
  * - a read that a change event overtook (the event arrived while the read was in flight) is not

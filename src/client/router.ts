@@ -107,7 +107,7 @@ export class Router {
   /**
    * Held (ref'd) while any call waits, so that an awaited call settles even when no socket or timer
    * of its own keeps the process running: with every node down, a script's top-level await would
-   * otherwise end the process with code 13 and no message (issue 12 §2). Unref'd when none waits.
+   * otherwise end the process with code 13 and no message. Unref'd when none waits.
    */
   readonly #keepAlive = setInterval(() => undefined, 0x7fffffff).unref();
   #waiting = 0;

@@ -20,7 +20,7 @@ function otel(): typeof OtelApi | null {
 const OPERATION = ['get', 'set', 'delete', 'touch', 'incr', 'cas'];
 
 /**
- * Client spans for SDK calls (issue 14 §5), following OpenTelemetry's semantic conventions for
+ * Client spans for SDK calls, following OpenTelemetry's semantic conventions for
  * database clients: span name and db.operation.name the operation, db.system.name "ringcache",
  * server.address and server.port of the node the key goes to, error.type and an error status when
  * the call fails. Without @opentelemetry/api installed nothing is loaded; with it but no SDK

@@ -27,7 +27,7 @@ export interface KeyExplanation {
 }
 
 /**
- * Where `key` lives and what each of its replicas holds (issue 13 §4): asked of each replica
+ * Where `key` lives and what each of its replicas holds: asked of each replica
  * directly, so a test or a person sees the copies as they are, not as a quorum read merges them.
  */
 export async function explainKey(

@@ -2,7 +2,7 @@ import { RingCacheError } from '../errors';
 import type { ClusterView } from './cluster-view';
 
 /**
- * Cluster/Flush (issue 14 §6): every member of the ring deletes the keys it holds that start with
+ * Cluster/Flush: every member of the ring deletes the keys it holds that start with
  * `prefix`, this node by `flushHere`, the others over the transport. Each writes tombstones, so a
  * replica that is down now learns of the flush from them later. UNAVAILABLE, naming them, when some
  * members did not answer; the others flushed.

@@ -23,7 +23,7 @@ export const DEFAULT_GOSSIP: Readonly<GossipConfig> = {
 export const DEFAULT_HINTS = { maxCount: 100_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 30_000 } as const;
 
 /**
- * Anti-entropy (issue 13 §2): each node compares its ranges with one peer every intervalMs, scanning
+ * Anti-entropy: each node compares its ranges with one peer every intervalMs, scanning
  * at most keysPerSecond of its keys to build the digests. A scanned key costs a few microseconds
  * (its ring hash above all), so 20,000 keys/s is a few percent of a core while a scan runs. The keys
  * that differ move at most bytesPerSecond (keys and values, both ways): 16 MiB/s.

@@ -15,7 +15,7 @@ export interface NodeConfig {
   httpHost: string;
   httpPort: number;
   /**
-   * Where the gRPC server binds, when not `address` (issue 13 §5): `address` is what peers and
+   * Where the gRPC server binds, when not `address`: `address` is what peers and
    * clients dial, `listen` what this node binds, such as 0.0.0.0:7401 in a container.
    */
   listen?: { host: string; port: number; text: string };
@@ -112,10 +112,10 @@ export interface ClusterConfig {
    */
   hints: { maxCount: number; maxBytes: number; maxAgeMs: number };
   tombstoneGraceMs: number;
-  /** Versions more than this many ms ahead of a node's clock are refused (issue 11 §6). */
+  /** Versions more than this many ms ahead of a node's clock are refused. */
   maxClockOffsetMs: number;
   /**
-   * Anti-entropy (issue 13 §2): every intervalMs (0 = off) a node compares the digests of the ring
+   * Anti-entropy: every intervalMs (0 = off) a node compares the digests of the ring
    * ranges it shares with one peer and exchanges the keys that differ; its scans read at most
    * keysPerSecond keys, and the keys it repairs move at most bytesPerSecond.
    */

@@ -30,7 +30,7 @@ export interface KeyvEntry {
 type Method = { exists: boolean; methodType: 'async' | 'sync' | 'none' };
 
 /**
- * A Keyv storage adapter over a ringcache cluster (issue 14 §1): `new Keyv({ store: new
+ * A Keyv storage adapter over a ringcache cluster: `new Keyv({ store: new
  * KeyvRingCache({ seeds }) })`, and through Keyv, cache-manager v7 and NestJS's CacheModule.
  *
  * It declares the Keyv v6 contract (`capabilities.expires`): `set` takes an absolute `expires` in

@@ -2,7 +2,7 @@ import type * as Otel from '@opentelemetry/api';
 import type { Logger } from './logger';
 
 /**
- * A node's spans (issue 14 §5), on only when the standard OpenTelemetry exporter variables name a
+ * A node's spans, on only when the standard OpenTelemetry exporter variables name a
  * collector (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT; OTLP over HTTP):
  * otherwise nothing of OpenTelemetry is loaded and the data path checks one undefined.
  *

@@ -14,7 +14,7 @@ import type { OpKind } from './messages';
  *     cas     [5, key, value, flags, ttlMs, consistency, expectedTimestamp, expectedNode, requestId?]
  *     any op may carry a W3C traceparent at index 9 (TRACEPARENT_INDEX), nil before it
  *   requestId: chosen by the client, the same on every retry of the call; the key's replicas remember
- *   it, so a retry of a read-modify-write returns its first outcome (issue 11 §1)
+ *   it, so a retry of a read-modify-write returns its first outcome
  *   reply    [frameId, epoch, result, result, ...]   one result per op, in order; a reply past
  *            PACKED_PART_BYTES comes in parts, [-frameId, epoch, results...] for each but the last
  *   refusal  [frameId, epoch, failure]   one failure for a frame of several ops: the frame was refused
@@ -32,7 +32,7 @@ export const OpCode = { get: 0, set: 1, delete: 2, touch: 3, incr: 4, cas: 5 } a
 
 /**
  * Where an operation of any kind carries the W3C traceparent of the SDK call it belongs to, when the
- * application traces it (issue 14 §5): past every layout's last field, nil in between. Calls share
+ * application traces it: past every layout's last field, nil in between. Calls share
  * stream frames, so the trace context goes per operation, not in gRPC metadata.
  */
 export const TRACEPARENT_INDEX = 9;

@@ -1,6 +1,6 @@
 /*
- * A ring's membership as nodes and clients exchange it, and how two of them are reconciled (issue 13
- * §3). Each member carries the epoch of the change that made it one (`since`), and each member that
+ * A ring's membership as nodes and clients exchange it, and how two of them are reconciled.
+ * Each member carries the epoch of the change that made it one (`since`), and each member that
  * left stays listed as a departure with the epoch of its leave. That makes the state a CRDT: for
  * each id the record of the latest change wins, so two rings changed on both sides of a partition
  * merge into one that holds every change of both, whichever node computes it and in whatever order.

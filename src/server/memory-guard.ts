@@ -5,7 +5,7 @@ import type { Scheduler } from '../cluster/membership/types';
 import type { Logger } from '../observability/logger';
 
 /**
- * Keeps a node's RSS within its target (issue 12 §6), at its peaks as well as when it settles. RSS
+ * Keeps a node's RSS within its target, at its peaks as well as when it settles. RSS
  * is the store's footprint (what it charges, plus the arena's free cells) and the rest of the
  * process: V8, gRPC, the requests in flight and the garbage between collections. Values live in the
  * store's arena, but each request arrives in Buffers of its own, and V8 frees such external memory

@@ -219,7 +219,7 @@ export class CacheNode {
     });
     core.start();
     // The Cache service answers from here on (a catching-up node reads through its peers), but health
-    // says SERVING only once this node holds what its peers hold for it (issue 11 §2).
+    // says SERVING only once this node holds what its peers hold for it.
     this.#log.info({ address: this.self.address, http: this.self.http }, 'node catching up');
     await core.caughtUp();
     if (this.#stopping) return;
@@ -336,7 +336,7 @@ export class CacheNode {
       flushCluster: (prefix) => core.flushCluster(prefix),
     });
     this.#endWatches = cluster.endWatches;
-    // Every request is decoded strictly: a malformed one is the caller's INVALID_ARGUMENT (issue 12 §4).
+    // Every request is decoded strictly: a malformed one is the caller's INVALID_ARGUMENT.
     const strict = (
       service: grpc.ServiceDefinition,
       name: string,

@@ -22,7 +22,7 @@ export const PUBLIC_SERVICES = [
  * (`npm run proto:descriptors`; a unit test fails when it is stale). Descriptors rebuilt by protobufjs
  * from the loaded protos are not what a strict descriptor pool (protobuf's Go and C++ runtimes, so
  * grpcurl and buf curl) accepts: the health map field's entry type came out as "Statuses" with the
- * map_entry option set, and the file as grpc_health_v1.proto (issue 12 §5).
+ * map_entry option set, and the file as grpc_health_v1.proto.
  */
 export function addReflection(server: grpc.Server): void {
   const set = descriptor.FileDescriptorSet.decode(readFileSync(DESCRIPTORS)) as unknown as {

@@ -6,7 +6,7 @@ export type ChangeKind = 'set' | 'delete' | 'touch';
 export type ChangeListener = (key: string, kind: ChangeKind, version: Version) => void;
 
 /**
- * The store's changes, for whoever listens (Cache/Watch streams, issue 14 §3). With no listener an
+ * The store's changes, for whoever listens (Cache/Watch streams). With no listener an
  * emit is one size check: the write path pays nothing for a feature nobody uses.
  */
 export class ChangeFeed {

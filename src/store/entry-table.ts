@@ -13,8 +13,8 @@ import type { Version } from './version';
  * - 56: the index Map's entry (about 28 bytes, and the hash table grows by doubling) and the key
  *   string's header and padding in V8's heap.
  * Measured (heap + external after a collection) at 210 bytes for an 11-byte key and a 100-byte value
- * with 1M entries (bench:store), 230 with 200k; charged 219 (a test keeps it within 10%). Until
- * issue 12 §6 the Map and the string went uncharged, and only the memory guard took them back.
+ * with 1M entries (bench:store), 230 with 200k; charged 219 (a test keeps it within 10%). Left
+ * uncharged, the Map and the string were taken back by the memory guard alone.
  */
 export const ENTRY_OVERHEAD_BYTES = 104;
 
@@ -291,7 +291,7 @@ export class EntryTable {
   /**
    * Lowers (or restores) what the store may hold, between half of max_memory and all of it, and
    * evicts down to it at once: how a node keeps its RSS within its budget when the process itself
-   * needs more than planned (issue 12 §6). Tombstones in their grace are not evicted for it.
+   * needs more than planned. Tombstones in their grace are not evicted for it.
    */
   setLimit(bytes: number, now: number): void {
     this.#limit = Math.round(Math.min(this.#maxBytes, Math.max(this.#maxBytes / 2, bytes)));
@@ -401,8 +401,8 @@ export class EntryTable {
   }
 
   /**
-   * Evicts the least recently used entry, passing over tombstones still in their grace (issue 11 §3:
-   * evicting one early lets a replica that missed the delete bring the value back). Those go to the
+   * Evicts the least recently used entry, passing over tombstones still in their grace (evicting
+   * one early lets a replica that missed the delete bring the value back). Those go to the
    * head of the list, so each is passed over once per trip through it, not on every eviction. The
    * entry being written (`writing`) is never the victim.
    */

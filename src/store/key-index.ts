@@ -2,7 +2,7 @@
 const SHARDS = 32;
 
 /**
- * The store's key -> slot index, split over SHARDS Maps (issue 12 §6). One V8 Map grows and
+ * The store's key -> slot index, split over SHARDS Maps. One V8 Map grows and
  * rehashes as a whole: under eviction churn, deleted entries fill its table and V8 rebuilds it,
  * allocating a second table as large as the first while the old one is still alive. With 700k keys
  * that is about 30 MiB at once, a spike in RSS that nothing can make room for ahead of time. Split,

@@ -55,7 +55,7 @@ export class SlotTable {
   /**
    * Rows and version nodes live in resizable buffers that grow in place (only the memory in use is
    * committed): doubling into new buffers copied the table while the old one waited for a
-   * collection, a spike in RSS of the whole old table (~84 MiB at 2M entries; issue 12 §6).
+   * collection, a spike in RSS of the whole old table (~84 MiB at 2M entries).
    */
   readonly #rows = resizableBuffer(INITIAL_CAPACITY * ROW_BYTES, MAX_CAPACITY * ROW_BYTES);
   readonly #f64 = new Float64Array(this.#rows);

@@ -319,8 +319,8 @@ export class Store {
 
   /**
    * Advances this node's HLC past a peer's (its highest timestamp), so that later local writes are
-   * newer than anything the peer wrote: a restarted node must not write below its peers (issue 11
-   * §2). A clock further ahead than maxClockOffsetMs is refused, as in applyRecord.
+   * newer than anything the peer wrote: a restarted node must not write below its peers.
+   * A clock further ahead than maxClockOffsetMs is refused, as in applyRecord.
    */
   observePeerClock(timestamp: number, node: string): void {
     const version = { timestamp, node };
@@ -344,7 +344,7 @@ export class Store {
 
   /**
    * Holds `bytes` less than limits.max_memory (at most half of it), evicting down to that now: the
-   * node's memory guard gives back what the process needs beyond its fixed part (issue 12 §6).
+   * node's memory guard gives back what the process needs beyond its fixed part.
    */
   setMemoryPressure(bytes: number): void {
     this.#entries.setLimit(this.#maxBytes - bytes, this.#clock.now());

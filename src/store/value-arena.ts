@@ -15,7 +15,7 @@ import { RingCacheError } from '../errors';
  * A large value's chunk is rounded up to a multiple of 64 KiB, and a freed one is kept (up to
  * SPARE_LARGE_BYTES in all) for the next large value of its size: otherwise every overwrite or
  * eviction of a 1 MiB value left a 1 MiB Buffer for the garbage collector, which frees external
- * memory only when it next runs, and a node at max_memory settled near twice that in RSS (issue 12 §6).
+ * memory only when it next runs, and a node at max_memory settled near twice that in RSS.
  *
  * Compaction: when a class holds many more cells than it uses (after evictions under memory
  * pressure, deletes, expiry, or a change of value sizes), planCompaction() picks its emptiest chunks,

@@ -1,5 +1,5 @@
 /**
- * Recent round-trip times of one connection, for the SDK's per-attempt budgets (issue 12 §1): the
+ * Recent round-trip times of one connection, for the SDK's per-attempt budgets: the
  * last 128 frames, with their 99th percentile worked out once per 32 new samples (a sort of 128
  * numbers), so recording one costs a store and a compare.
  */

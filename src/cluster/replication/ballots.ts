@@ -15,7 +15,7 @@ interface Promised {
 }
 
 /**
- * A replica's side of the read-modify-write protocol (issue 11 §1), CASPaxos-style (Rystsov, 2018):
+ * A replica's side of the read-modify-write protocol, CASPaxos-style (Rystsov, 2018):
  * one Paxos round per change of a key, with the record's version as the ballot.
  * - prepare(b): the coordinator's catch-up read. Granted when b is above the key's fence, the higher
  *   of the ballot last promised and the version held; the replica then promises b and answers its copy.

@@ -25,7 +25,7 @@ import type { RequestLog } from './request-log';
 /**
  * Errors on which a forward moves on to the next replica: the node was not reached or is stopping, so
  * it applied nothing. Not QUORUM_NOT_MET or DEADLINE_EXCEEDED: the write may have been applied there
- * (issue 11 §1: a re-forward after QUORUM_NOT_MET counted an incr twice).
+ * (a re-forward after QUORUM_NOT_MET counted an incr twice).
  */
 const NODE_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'SHUTTING_DOWN']);
 

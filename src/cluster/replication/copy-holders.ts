@@ -3,7 +3,7 @@ import type { ClusterView } from '../cluster-view';
 /**
  * The replicas a read, or a read-modify-write's catch-up, asks for their copy of `key`: the other
  * alive members of its preference list. While this node still pulls the keys a ring change gave it
- * (issue 11 §4), also those that held the key before: its replicas on the rings before the change,
+ *, also those that held the key before: its replicas on the rings before the change,
  * and the node after the preference list on the current ring, which held a key that a join moved. A
  * member that left is asked as well: it keeps its copies until the new owners hold them.
  */

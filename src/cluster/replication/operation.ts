@@ -124,7 +124,7 @@ export type ReadModifyWrite = IncrOperation | CasOperation | TouchOperation | Se
 
 /**
  * incr, cas, touch and conditional sets: their outcome depends on the value they find, so they are
- * decided by one coordinator per key on the newest version, and carry a request id (issue 11 §1).
+ * decided by one coordinator per key on the newest version, and carry a request id.
  */
 export function isReadModifyWrite(op: Operation): op is ReadModifyWrite {
   return (

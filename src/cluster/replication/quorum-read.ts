@@ -114,7 +114,7 @@ export class QuorumReader {
     const replica = (id: string) => preferenceList.includes(id);
     const selfReplica = replica(this.#view.selfId);
     if (selfReplica && answered && isOlder(local.record, answered)) this.#applyCopy(key, answered);
-    // Judged on every answer, not only the first R (issue 11 §5): a later answer may be newer than
+    // Judged on every answer, not only the first R: a later answer may be newer than
     // what the caller got, or the only one that holds the key at all.
     void all.then((copies) => {
       const newest = newestOf([local, ...copies]);

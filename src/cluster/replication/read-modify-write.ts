@@ -43,7 +43,7 @@ type Prepared = 'granted' | 'contended' | RingCacheError;
 
 /**
  * How the key's coordinator runs a read-modify-write (incr, cas, touch, a conditional set) exactly
- * once (issue 11 §1). The operations on one key go in rounds, one round at a time; the operations
+ * once. The operations on one key go in rounds, one round at a time; the operations
  * that arrive during a round ride together in the next, so a hot counter costs one round per batch,
  * not per increment. A round is one CASPaxos change (ballots.ts):
  * 1. Ballot: one new HLC version per operation; the highest is the ballot, and the key's record

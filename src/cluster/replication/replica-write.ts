@@ -21,7 +21,7 @@ export interface WriteAcks {
  * become hints: a dead replica's write goes to the next alive node after the preference list as a hint
  * for it, or, when no such node exists, stays here as a hint. A stand-in's hint counts toward W only
  * with sloppy quorums (`sloppy`): otherwise a W-acknowledged write might be on fewer than W of the
- * key's replicas, and a read of R of them (W + R > N) could miss it (issue 11 §5).
+ * key's replicas, and a read of R of them (W + R > N) could miss it.
  */
 export class ReplicaWriter {
   readonly #view: ClusterView;

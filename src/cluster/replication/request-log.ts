@@ -24,7 +24,7 @@ interface Entry {
 
 /**
  * The read-modify-writes a replica holds the result of, by request id, so that a retry of one is
- * answered with its first outcome instead of being applied twice (issue 11 §1). Each replica of the
+ * answered with its first outcome instead of being applied twice. Each replica of the
  * key learns the id with the replica write it made, so a new coordinator (the old one died) finds it
  * during its catch-up. Bounded in time and count: a Map keeps insertion order, so the oldest entries
  * are at the front and are dropped first (this takes the node's clock as monotonic; a clock stepped

@@ -97,7 +97,7 @@ export async function rebalance(opts: {
     }
   }
   await Promise.all(batch);
-  // Released until this node holds no copy it does not replicate (issue 11 §4): a copy kept because a
+  // Released until this node holds no copy it does not replicate: a copy kept because a
   // new replica was down is offered again later, with growing pauses, while this ring stands; and
   // passes go on until one finds nothing to release, which catches the writes that nodes still on the
   // old ring sent here during the change.

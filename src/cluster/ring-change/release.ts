@@ -32,7 +32,7 @@ export async function releaseUnowned(opts: {
   isCurrent(): boolean;
   /**
    * cluster.tombstone_grace_ms. A copy whose write is older than this is never sent to a replica that
-   * lacks it (issue 11 §3): the key may have been deleted there with its tombstone purged since, and
+   * lacks it: the key may have been deleted there with its tombstone purged since, and
    * the copy would bring it back. Such a copy is kept here instead. Default: send any.
    */
   tombstoneGraceMs?: number;

@@ -23,7 +23,7 @@ const PROPOSE_TIMEOUT_MS = 3000;
  * digest) from pings and exchange rings. Adopting a newer ring starts a rebalance that streams
  * records to their new replicas.
  *
- * What a change needs (issue 13 §3), so that the minority side of a partition cannot reshape the
+ * What a change needs, so that the minority side of a partition cannot reshape the
  * ring (its quorums would then be counted on another ring than the majority's, and W + R > N
  * would no longer make reads see writes):
  * 1. a majority of the current ring not dead in failure detection's view (this node included):
