@@ -1,0 +1,185 @@
+/**
+ * `npm run bench:abuse`: floods one node of a 3-node cluster (max_memory 64 MiB) the way a careless
+ * or hostile client would, one after the other, while a victim client does a Get and a Set on the
+ * same node every 50 ms. Prints, per flood, the node's RSS before and at its peak and the victim's
+ * p50/p99/max latency and failed calls. Run it on two builds to compare (a git worktree of the older
+ * commit). Flags: --watchers N (200) --deletes N (40000) --connections N (2000)
+ */
+import * as grpc from '@grpc/grpc-js';
+import net from 'node:net';
+import { LocalCluster } from '../src/cli/local-cluster';
+import { UnaryClient } from '../src/cli/unary-client';
+import { loadServices } from '../src/proto/load';
+import { deserializePackedFrame, packFrame, serializePackedFrame } from '../src/proto/packed';
+import { testConfig } from '../test/support/cluster';
+import { flag } from './flags';
+import { rssMb } from './proc-cpu';
+
+const watchers = Number(flag('watchers', '200'));
+const deletes = Number(flag('deletes', '40000'));
+const connections = Number(flag('connections', '2000'));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Get+Set on the node every 50 ms; latencies of the pairs and how many calls failed. */
+class Victim {
+  readonly latencies: number[] = [];
+  failed = 0;
+  #stop = false;
+  #done: Promise<void>;
+
+  constructor(readonly client: UnaryClient) {
+    this.#done = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    for (let i = 0; !this.#stop; i++) {
+      const started = performance.now();
+      try {
+        await this.client.cache('Set', { key: `victim/${i % 100}`, value: Buffer.from('v') });
+        await this.client.cache('Get', { key: `victim/${i % 100}` });
+        this.latencies.push(performance.now() - started);
+      } catch {
+        this.failed++;
+      }
+      await sleep(50);
+    }
+  }
+
+  async stop(): Promise<{ p50: number; p99: number; max: number; failed: number }> {
+    this.#stop = true;
+    await this.#done;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+    return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN, failed: this.failed };
+  }
+}
+
+interface Flood {
+  name: string;
+  run(address: string, client: UnaryClient): Promise<void>;
+}
+
+const value1k = Buffer.alloc(1000, 1);
+
+const floods: Flood[] = [
+  {
+    name: `${watchers} Watch streams that never read, 20 MB written`,
+    async run(address, client) {
+      const { Cache } = loadServices();
+      const cache = new Cache(address, grpc.credentials.createInsecure());
+      const calls = Array.from({ length: watchers }, () => {
+        const call = (cache as unknown as { Watch(req: object): grpc.ClientReadableStream<unknown> }).Watch({
+          prefix: '',
+        });
+        call.on('error', () => undefined);
+        return call;
+      });
+      for (let i = 0; i < 40; i++) {
+        const items = Array.from({ length: 500 }, (_, j) => ({ key: `w/${i}/${j}`, value: value1k }));
+        await client.cache('SetMany', { items }).catch(() => undefined);
+      }
+      for (const c of calls) c.cancel();
+      cache.close();
+    },
+  },
+  {
+    name: 'a Pipeline stream of 40 frames (256 MB of replies) never read',
+    async run(address, client) {
+      await client.cache('Set', { key: 'p64', value: Buffer.alloc(64 * 1024, 3), consistency: 3 });
+      const c = new grpc.Client(address, grpc.credentials.createInsecure());
+      const call = c.makeBidiStreamRequest<Buffer, Buffer>(
+        '/ringcache.v1.Cache/PipelinePacked',
+        serializePackedFrame,
+        deserializePackedFrame,
+      );
+      call.on('error', () => undefined);
+      const gets = new Array<unknown>(100).fill([0, 'p64', 0]);
+      for (let f = 1; f <= 40; f++) call.write(packFrame(f, 60_000, gets));
+      await sleep(5000);
+      call.cancel();
+      c.close();
+    },
+  },
+  {
+    name: `${deletes} deletes of absent 1 KB keys`,
+    async run(address) {
+      const c = new grpc.Client(address, grpc.credentials.createInsecure());
+      const call = c.makeBidiStreamRequest<Buffer, Buffer>(
+        '/ringcache.v1.Cache/PipelinePacked',
+        serializePackedFrame,
+        deserializePackedFrame,
+      );
+      const pad = 'd'.repeat(990);
+      let answered = 0;
+      const frames = Math.ceil(deletes / 2000);
+      await new Promise<void>((resolve) => {
+        call.on('error', () => resolve());
+        call.on('data', () => ++answered >= frames && resolve());
+        for (let f = 0; f < frames; f++) {
+          const ops = Array.from({ length: 2000 }, (_, i) => [2, `${pad}${f * 2000 + i}`, 0]);
+          call.write(packFrame(f + 1, 60_000, ops));
+        }
+      });
+      call.end();
+      c.close();
+    },
+  },
+  {
+    name: `${connections} silent TCP connections for 5 s`,
+    async run(address) {
+      const [host, port] = address.split(':');
+      const sockets = Array.from({ length: connections }, () => {
+        const s = net.connect(Number(port), host);
+        s.on('error', () => undefined);
+        s.resume();
+        return s;
+      });
+      await sleep(5000);
+      for (const s of sockets) s.destroy();
+    },
+  },
+];
+
+async function main(): Promise<void> {
+  const config = await testConfig({ nodes: 3, maxMemoryBytes: 64 * 1024 * 1024 });
+  const cluster = new LocalCluster(config, { env: { RINGCACHE_LOG_LEVEL: 'warn' } });
+  const rows: string[] = [];
+  try {
+    await cluster.start();
+    const address = config.nodes[0]!.address;
+    const pid = cluster.pid('n1')!;
+    const client = new UnaryClient(address, 10_000);
+    for (const flood of floods) {
+      process.stderr.write(`${flood.name}...\n`);
+      await sleep(2000);
+      const before = rssMb(pid);
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
+      const victim = new Victim(new UnaryClient(address, 10_000));
+      await flood.run(address, client);
+      await sleep(1000);
+      const v = await victim.stop();
+      victim.client.close();
+      clearInterval(sampler);
+      rows.push(
+        `| ${flood.name} | ${before.toFixed(0)} | ${peak.toFixed(0)} | ${v.p50.toFixed(1)} | ` +
+          `${v.p99.toFixed(1)} | ${v.max.toFixed(1)} | ${v.failed} |`,
+      );
+    }
+    client.close();
+  } finally {
+    await cluster.stop();
+  }
+  process.stdout.write(
+    '| flood on n1 | RSS before MB | RSS peak MB | victim p50 ms | p99 ms | max ms | victim failed |\n' +
+      '|---|---|---|---|---|---|---|\n' +
+      rows.join('\n') +
+      '\n',
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${String(err)}\n`);
+  process.exit(1);
+});
