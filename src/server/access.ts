@@ -5,7 +5,7 @@ import type { AccessRole, AuthConfig } from '../config/types';
 import { Code, METADATA } from '../proto/messages';
 import { CLUSTER_TOKEN_ENV, readSecretFile } from '../transport/cluster-token';
 import { USER_TOKEN_ENV } from '../transport/user-token';
-import { hasClusterToken } from './cluster-token-guard';
+import { gateHandlers, hasClusterToken } from './cluster-token-guard';
 
 /**
  * Who may call what (cluster.yml `auth`). A call's caller is one of:
@@ -184,13 +184,10 @@ function certificateNames(certificate: PeerCertificate): string[] {
   return names;
 }
 
-type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
-type AnyHandler = (call: AnyCall, callback?: grpc.sendUnaryData<unknown>) => void;
-
 /**
  * `handlers` with each method's requirement checked before it runs: refused calls are answered
- * UNAUTHENTICATED or PERMISSION_DENIED (unary through their callback, streams with an error status)
- * and never reach the handler. Methods without a requirement are left as they are.
+ * UNAUTHENTICATED or PERMISSION_DENIED and never reach the handler. Methods without a requirement
+ * are left as they are.
  */
 export function withAccessChecks(
   definition: grpc.ServiceDefinition,
@@ -198,24 +195,18 @@ export function withAccessChecks(
   access: AccessControl,
   requirements: Record<string, Requirement>,
 ): grpc.UntypedServiceImplementation {
-  const guarded: grpc.UntypedServiceImplementation = { ...handlers };
-  for (const [name, handler] of Object.entries(handlers)) {
-    const needs = requirements[name];
-    const method = definition[name];
-    if (!needs || !method) continue;
-    const unary = !method.requestStream && !method.responseStream;
-    guarded[name] = ((call: AnyCall, callback?: grpc.sendUnaryData<unknown>) => {
+  const checked = Object.keys(handlers).filter((name) => requirements[name]);
+  return gateHandlers(
+    definition,
+    handlers,
+    (call, method) => {
       const caller = access.callerOf(call);
-      const refused = access.refusal(caller, name, needs);
-      if (!refused) {
-        callers.set(call, caller);
-        return (handler as AnyHandler)(call, callback);
-      }
-      if (unary && callback) callback(refused);
-      else (call as grpc.ServerDuplexStream<unknown, unknown>).emit('error', refused);
-    }) as grpc.UntypedHandleCall;
-  }
-  return guarded;
+      const refused = access.refusal(caller, method, requirements[method]!);
+      if (!refused) callers.set(call, caller);
+      return refused;
+    },
+    checked,
+  );
 }
 
 /**

@@ -34,12 +34,39 @@ export function isForwarded(metadata: grpc.Metadata, token: string | undefined):
 }
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+type AnyHandler = (call: AnyCall, callback?: grpc.sendUnaryData<unknown>) => void;
+
+/**
+ * `handlers` with `refusal` asked before each of the named methods (every method when `methods` is
+ * omitted) runs: a call it refuses is answered with its status (unary through the callback, streams
+ * with an error status) and never reaches the handler. The one place calls are turned away before
+ * their handler: the cluster token here, users and roles in access.ts.
+ */
+export function gateHandlers(
+  definition: grpc.ServiceDefinition,
+  handlers: grpc.UntypedServiceImplementation,
+  refusal: (call: AnyCall, method: string) => { code: number; details: string } | undefined,
+  methods?: readonly string[],
+): grpc.UntypedServiceImplementation {
+  const gated: grpc.UntypedServiceImplementation = { ...handlers };
+  for (const name of methods ?? Object.keys(handlers)) {
+    const handler = handlers[name] as AnyHandler | undefined;
+    const method = definition[name];
+    if (!handler || !method) continue;
+    const unary = !method.requestStream && !method.responseStream;
+    gated[name] = ((call: AnyCall, callback?: grpc.sendUnaryData<unknown>) => {
+      const refused = refusal(call, name);
+      if (!refused) return handler(call, callback);
+      if (unary && callback) callback(refused);
+      else (call as grpc.ServerDuplexStream<unknown, unknown>).emit('error', refused);
+    }) as grpc.UntypedHandleCall;
+  }
+  return gated;
+}
 
 /**
  * `handlers` with the named methods (all of them when `methods` is omitted) refused with
  * UNAUTHENTICATED unless the call carries the cluster token. No token configured: handlers unchanged.
- * The service definition tells unary methods (answered through their callback) from streaming ones
- * (ended with an error status).
  */
 export function requireClusterToken(
   definition: grpc.ServiceDefinition,
@@ -48,19 +75,11 @@ export function requireClusterToken(
   methods?: readonly string[],
 ): grpc.UntypedServiceImplementation {
   if (!token) return handlers;
-  const guarded: grpc.UntypedServiceImplementation = { ...handlers };
-  for (const name of methods ?? Object.keys(handlers)) {
-    const handler = handlers[name] as
-      ((call: AnyCall, callback?: grpc.sendUnaryData<unknown>) => void) | undefined;
-    const method = definition[name];
-    if (!handler || !method) continue;
-    const unary = !method.requestStream && !method.responseStream;
-    guarded[name] = ((call: AnyCall, callback?: grpc.sendUnaryData<unknown>) => {
-      if (hasClusterToken(call.metadata, token)) return handler(call, callback);
-      const status = { code: Code.UNAUTHENTICATED, details: REFUSED };
-      if (unary && callback) callback(status);
-      else (call as grpc.ServerDuplexStream<unknown, unknown>).emit('error', status);
-    }) as grpc.UntypedHandleCall;
-  }
-  return guarded;
+  const refused = { code: Code.UNAUTHENTICATED, details: REFUSED };
+  return gateHandlers(
+    definition,
+    handlers,
+    (call) => (hasClusterToken(call.metadata, token) ? undefined : refused),
+    methods,
+  );
 }
