@@ -217,7 +217,7 @@ export class RingChanges {
         throw new RingCacheError(
           'UNAVAILABLE',
           `${what} reached only ${acknowledged} of ${current.length} members of the ring (a majority is ` +
-            `${majority}); it is not acknowledged and takes effect where it spreads. Check with 'ringcache topology'.`,
+            `${majority}); it is not acknowledged and takes effect where it spreads. Check with 'ringcache status'.`,
         );
       }
       if (attempt >= MAX_ATTEMPTS) break;
