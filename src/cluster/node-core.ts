@@ -92,8 +92,12 @@ export class NodeCore implements PeerEndpoint {
   #sweepTimer: unknown;
   #running = false;
   readonly #catchUp: CatchUpState;
-  /** Drops this node's data after a long absence (recovery/absence.ts). */
+  /** Sets aside or drops this node's data after a long absence (recovery/absence.ts). */
   readonly absence: AbsenceWatch;
+  /** This node's records while set aside after being cut off (#setAside), out of every peer's reach. */
+  #asideRecords: Map<string, StoreRecord> | undefined;
+  /** Members to compare with once the records restored from #asideRecords are served again. */
+  #restoreTo: string[] = [];
   #stopping: Promise<void> | undefined;
   /** This node's answer to a peer's read or prepare while it catches up: one instance, no stack per call. */
   readonly #notCaughtUp: NotCaughtUp;
@@ -207,7 +211,11 @@ export class NodeCore implements PeerEndpoint {
       observePeerClock: (peer, clock) => this.#observePeerClock(peer, clock),
       factor: config.replication.factor,
       // Fences are re-established once the held versions are back (ballots.ts).
-      onCaughtUp: () => this.ballots.settle({ timestamp: this.store.hlc.last, node: this.id }),
+      onCaughtUp: () => {
+        this.ballots.settle({ timestamp: this.store.hlc.last, node: this.id });
+        // Members that restarted empty while this node's data was set aside caught up without it.
+        for (const id of this.#restoreTo.splice(0)) this.antiEntropy.compareSoon(id);
+      },
     });
     this.#notCaughtUp = new NotCaughtUp(this.id);
     this.absence = new AbsenceWatch({
@@ -220,14 +228,20 @@ export class NodeCore implements PeerEndpoint {
         members: config.nodes.length,
         gossip: config.gossip,
       }),
+      maxClockOffsetMs: config.maxClockOffsetMs,
       members: () => this.topology.ring.nodeIds,
       isAlive: (id) => this.membership.isAlive(id),
-      drop: (awayMs, why) => this.#dropData(awayMs, why),
+      incarnation: (id) => this.membership.member(id)?.incarnation,
+      setAside: (awayMs) => this.#setAside(awayMs),
+      restore: (restarted) => this.#restore(restarted),
+      discard: (awayMs) => this.#discard(awayMs),
+      drop: (awayMs) => this.#dropData(awayMs),
       back: () => this.#catchUp.rejoin(),
     });
     this.membership.onChange((m, from, to) => {
       this.topology.membersChanged(m.id);
-      if (from !== to) this.absence.changed();
+      // First: data set aside is restored or dropped before handoff or anti-entropy reach the member.
+      this.absence.changed();
       if (to === 'alive') this.handoff.kick();
       if (to === 'alive' && from === 'dead') this.antiEntropy.compareSoon(m.id);
     });
@@ -458,23 +472,85 @@ export class NodeCore implements PeerEndpoint {
   }
 
   /**
-   * Away longer than the absence limit (recovery/absence.ts): the others may have deleted keys this
-   * node holds and purged the tombstones since, so its copies are dropped, without tombstones (the
-   * keys live on where they were not deleted), and it catches up again once it reaches most members.
-   * Its ballot fences go with the held versions until then (ballots.ts). Hints it holds for others
-   * are kept: each is a write that was made, and expires on its own.
+   * Cut off past the absence limit (recovery/absence.ts): the others may have deleted keys this node
+   * holds and purged the tombstones since. Its records are moved out of the store, where no peer's
+   * read, comparison, catch-up or rebalance can reach them, until the absence watch decides (restore
+   * or drop). Meanwhile it catches up as after a restart: it takes replica writes, and counts for
+   * nothing in any quorum. Its ballot fences go with the held versions (ballots.ts). Hints it holds
+   * for others are kept: each is a write that was made, and expires on its own.
    */
-  #dropData(awayMs: number, why: string): void {
+  #setAside(awayMs: number): void {
     this.ballots.unsettle();
     this.#catchUp.dropped();
-    const keys = [...this.store.keys()];
-    let dropped = 0;
-    for (const key of keys) {
+    const aside = new Map<string, StoreRecord>();
+    for (const [key, record] of [...this.store.records()]) {
+      if (this.store.release(key, record.version)) aside.set(key, record);
+    }
+    for (const key of [...this.store.keys()]) {
+      const version = this.store.versionOf(key);
+      if (version) this.store.release(key, version); // past its purge time: nothing to keep
+    }
+    this.#asideRecords = aside;
+    this.#log.warn(
+      { awayMs, setAside: aside.size, tombstoneGraceMs: this.#config.tombstoneGraceMs },
+      'cut off from most members for too long: every key held is set aside until they are reached again',
+    );
+  }
+
+  /**
+   * Most of the other members restarted, empty, while this node was cut off: none that stayed up can
+   * have forgotten a delete, and this node may hold the only copies. Its records go back into the
+   * store (a newer write that reached it meanwhile wins), then it catches up and serves again.
+   */
+  #restore(restarted: readonly string[]): void {
+    const aside = this.#asideRecords;
+    this.#asideRecords = undefined;
+    let restored = 0;
+    for (const [key, record] of aside ?? []) {
+      try {
+        if (this.store.applyRecord(key, record)) restored++;
+      } catch {
+        // Expired meanwhile, or refused by this node's limits: lost as it would be on a peer.
+      }
+    }
+    this.#restoreTo = [...restarted];
+    this.#log.warn(
+      { restored, restarted },
+      'most members restarted while this node was cut off: the keys set aside are kept, and served again',
+    );
+  }
+
+  /**
+   * Cut off, and half the other members or more stayed up meanwhile: they may have deleted keys set
+   * aside here and purged the tombstones since, so those copies are dropped (the keys live on where
+   * they were not deleted). What reached the store since it was set aside was written during the
+   * absence, and stays. It catches up again now (AbsenceWatch.back).
+   */
+  #discard(awayMs: number): void {
+    const dropped = this.#asideRecords?.size ?? 0;
+    this.#asideRecords = undefined;
+    this.#log.warn(
+      { awayMs, why: 'cut off', dropped, tombstoneGraceMs: this.#config.tombstoneGraceMs },
+      'away from the cluster for too long: deletes made meanwhile may be forgotten, so every key held was dropped; catching up again on return',
+    );
+  }
+
+  /**
+   * Paused past the absence limit: the others may have deleted keys this node holds and purged the
+   * tombstones since, so its copies (and any set aside) are dropped, without tombstones, and it
+   * catches up again once it reaches most members. Ballot fences and hints as in #setAside.
+   */
+  #dropData(awayMs: number): void {
+    this.ballots.unsettle();
+    this.#catchUp.dropped();
+    let dropped = this.#asideRecords?.size ?? 0;
+    this.#asideRecords = undefined;
+    for (const key of [...this.store.keys()]) {
       const version = this.store.versionOf(key);
       if (version && this.store.release(key, version)) dropped++;
     }
     this.#log.warn(
-      { awayMs, why, dropped, tombstoneGraceMs: this.#config.tombstoneGraceMs },
+      { awayMs, why: 'paused', dropped, tombstoneGraceMs: this.#config.tombstoneGraceMs },
       'away from the cluster for too long: deletes made meanwhile may be forgotten, so every key held was dropped; catching up again on return',
     );
   }

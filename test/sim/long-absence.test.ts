@@ -129,6 +129,37 @@ describe('a replica away for longer than the tombstone grace', function () {
     await stopAll(c);
   });
 
+  // v1..v5 acknowledged at W=2; n2 and n3 crash and stay down 70 s, so n1 is cut off past the limit;
+  // they restart empty (memory only). n1 dropped its data at the limit, the restarted nodes caught
+  // up from it with nothing, and a read at ALL found none of the acknowledged writes.
+  it('keeps every acknowledged write when the others crash for longer than the limit', async () => {
+    const c = cluster(44);
+    await c.time.runUntil(c.time.now() + 1000);
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    for (const key of keys) {
+      const write = { ...set(`v-${key}`), key, consistency: 'default' as const };
+      expect(await outcomeOf(c, 'n1', write, 100)).to.deep.include({ stored: true });
+    }
+    c.crash('n2');
+    c.crash('n3');
+    await c.time.runUntil(c.time.now() + 70_000);
+    c.restart('n2');
+    c.restart('n3');
+    await c.time.runUntil(c.time.now() + 20_000);
+    for (const id of c.ids())
+      for (const key of keys)
+        expect(c.core(id)!.store.readRecord(key)?.value.toString(), `${key} on ${id}`).to.equal(`v-${key}`);
+    for (const key of keys) {
+      const read = await outcomeOf(c, 'n2', { kind: 'get', key, consistency: 'all' }, 3500);
+      expect(read, `a read of ${key} at ALL`).to.have.nested.property('entry.value');
+      expect((read as { entry: { value: Buffer } }).entry.value.toString()).to.equal(`v-${key}`);
+    }
+    expect(c.core('n1')!.absence.drops, 'data drops on n1').to.equal(0);
+    expect(c.core('n1')!.absence.restores, 'data set aside and kept on n1').to.equal(1);
+    expect(c.core('n1')!.catchingUp, 'n1 serves again').to.equal(false);
+    await stopAll(c);
+  });
+
   it('keeps its data when it returns before the limit, and the delete reaches it', async () => {
     const c = cluster(43);
     await c.time.runUntil(c.time.now() + 1000);

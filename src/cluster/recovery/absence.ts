@@ -30,26 +30,46 @@ export interface AbsenceWatchOptions {
   scheduler: Scheduler;
   /** absenceLimitMs(). */
   limitMs: number;
+  /** cluster.max_clock_offset_ms: a member's incarnation is its own clock's reading. */
+  maxClockOffsetMs: number;
   /** The ring's members, this node included. */
   members(): readonly string[];
   /** Alive or suspect in this node's view. */
   isAlive(id: string): boolean;
-  /** Drops this node's data: it was away for `awayMs`, cut off from most members or paused. */
-  drop(awayMs: number, why: 'cut off' | 'paused'): void;
-  /** After a drop, this node reaches most members again: it pulls its keys from them. */
+  /** A member's incarnation in this node's view: the time its process started, in ms. */
+  incarnation(id: string): number | undefined;
+  /** Cut off past the limit: this node's data is set aside, out of every peer's reach, until decided. */
+  setAside(awayMs: number): void;
+  /** Most of the other members restarted during the absence: the data set aside is this node's again. */
+  restore(restarted: readonly string[]): void;
+  /**
+   * Half the other members or more stayed up during the absence: the data set aside is dropped (what
+   * reached this node since it was set aside stays: writes made during the absence).
+   */
+  discard(awayMs: number): void;
+  /** Paused for `awayMs` past the limit: drops this node's data, and any set aside. */
+  drop(awayMs: number): void;
+  /** After a drop or a restore, this node reaches most members again: it pulls its keys from them. */
   back(): void;
 }
 
 /**
  * "Deletes and long absences" (docs/architecture.md): a node away from the cluster for longer than
- * absenceLimitMs drops its data instead of rejoining with it. Away means either
- * - cut off: it could reach fewer than half of the ring's members (itself included) all that time,
- *   so the others may have deleted keys it holds and, past the grace, forgotten the tombstones; or
+ * absenceLimitMs must not rejoin with data the others may have deleted meanwhile, and forgotten the
+ * tombstones of. Away means either
+ * - cut off: it could reach fewer than half of the ring's members (itself included) all that time.
+ *   Its data is set aside at the limit (no peer can read, compare or pull it), and decided on once it
+ *   hears again from most of the other members. Those whose incarnation (process start) is later than
+ *   the cut-off restarted meanwhile, empty: if they are most of the other members, no member that
+ *   stayed up can have deleted and purged anything this node holds, so it keeps its data and they
+ *   catch up from it (two of three nodes crashed: the survivor is their only source). If those that
+ *   stayed up are half of the others or more, it drops its data. Otherwise it waits, still set aside.
  * - paused: its own timer fired that much late (SIGSTOP, a frozen VM, a suspended laptop), so it
- *   took no part in anything meanwhile, though its view of the members still looks current.
+ *   took no part in anything meanwhile, though its view of the members still looks current: it
+ *   drops its data at once.
  * Its copies of deleted keys would otherwise come back through anti-entropy or read repair, which
- * copy a key the other side lacks. Once it reaches most members again it catches up as after a
- * restart; until then it counts for nothing in any quorum (NotCaughtUp).
+ * copy a key the other side lacks. Once decided it catches up as after a restart; until then it
+ * counts for nothing in any quorum (NotCaughtUp).
  *
  * Costs one timer a second and a count of the members on each membership change; nothing on the
  * data path.
@@ -60,10 +80,14 @@ export class AbsenceWatch {
   #lastTickMs = 0;
   /** Since when this node has been cut off from most members; undefined while it is not. */
   #cutOffSinceMs: number | undefined;
-  /** Its data was dropped and it has not reached most members since. */
-  #dropped = false;
+  /** While its data is set aside: since when it was cut off. */
+  #asideSinceMs: number | undefined;
+  /** Its data was dropped or set aside and it has not caught up since. */
+  #away = false;
   /** How many times this node dropped its data (metrics, tests). */
   drops = 0;
+  /** How many times it kept the data it had set aside (metrics, tests). */
+  restores = 0;
 
   constructor(opts: AbsenceWatchOptions) {
     this.#opts = opts;
@@ -78,7 +102,16 @@ export class AbsenceWatch {
     this.#opts.scheduler.clearTimeout(this.#timer);
   }
 
-  /** A member's state or the ring changed: this node may be cut off, or back. */
+  /** Whether its data is set aside, waiting for a decision. */
+  get setAside(): boolean {
+    return this.#asideSinceMs !== undefined;
+  }
+
+  /**
+   * A member's state, incarnation or the ring changed: this node may be cut off, or back. Decides on
+   * data set aside before returning, so the caller's next listeners (handoff, anti-entropy) see the
+   * outcome.
+   */
   changed(): void {
     const now = this.#opts.scheduler.now();
     if (this.#cutOff()) {
@@ -86,10 +119,38 @@ export class AbsenceWatch {
       return;
     }
     this.#cutOffSinceMs = undefined;
-    if (this.#dropped) {
-      this.#dropped = false;
+    if (this.#asideSinceMs !== undefined && !this.#decide(this.#asideSinceMs, now)) return;
+    if (this.#away) {
+      this.#away = false;
       this.#opts.back();
     }
+  }
+
+  /** Restores or drops the data set aside; false while undecided. */
+  #decide(sinceMs: number, now: number): boolean {
+    const opts = this.#opts;
+    const others = opts.members().filter((id) => id !== opts.selfId);
+    const restarted: string[] = [];
+    let stayed = 0;
+    for (const id of others) {
+      if (!opts.isAlive(id)) continue;
+      // Its clock may run ahead of this one: only a start clearly after the cut-off counts.
+      if ((opts.incarnation(id) ?? 0) >= sinceMs + opts.maxClockOffsetMs) restarted.push(id);
+      else stayed++;
+    }
+    if (restarted.length * 2 > others.length) {
+      this.#asideSinceMs = undefined;
+      this.restores++;
+      this.#opts.restore(restarted);
+      return true;
+    }
+    if (stayed * 2 >= others.length) {
+      this.#asideSinceMs = undefined;
+      this.drops++;
+      this.#opts.discard(now - sinceMs);
+      return true;
+    }
+    return false;
   }
 
   #cutOff(): boolean {
@@ -104,23 +165,22 @@ export class AbsenceWatch {
     const lateMs = now - this.#lastTickMs - TICK_MS;
     this.#lastTickMs = now;
     if (lateMs >= this.#opts.limitMs) {
-      this.#drop(lateMs, 'paused');
+      this.#asideSinceMs = undefined;
+      this.#away = true;
+      this.drops++;
+      this.#opts.drop(lateMs);
       // Its view of the members is as old as the pause: they are probed anew before it is trusted.
       this.changed();
     } else if (
-      !this.#dropped &&
+      !this.#away &&
       this.#cutOffSinceMs !== undefined &&
       now - this.#cutOffSinceMs >= this.#opts.limitMs
     ) {
-      this.#drop(now - this.#cutOffSinceMs, 'cut off');
+      this.#away = true;
+      this.#asideSinceMs = this.#cutOffSinceMs;
+      this.#opts.setAside(now - this.#cutOffSinceMs);
     }
     this.#arm();
-  }
-
-  #drop(awayMs: number, why: 'cut off' | 'paused'): void {
-    this.#dropped = true;
-    this.drops++;
-    this.#opts.drop(awayMs, why);
   }
 
   #arm(): void {

@@ -34,18 +34,31 @@ const GOSSIP = { probeIntervalMs: 500, probeTimeoutMs: 300, indirectProbes: 1, s
 function watch(members: string[], limitMs = 10_000) {
   const clock = new HandClock();
   const alive = new Set(members);
+  /** Process start times: all started at 0 unless a test restarts one. */
+  const incarnations = new Map<string, number>();
   const events: string[] = [];
   const w = new AbsenceWatch({
     selfId: members[0]!,
     scheduler: clock,
     limitMs,
+    maxClockOffsetMs: 500,
     members: () => members,
     isAlive: (id) => alive.has(id),
-    drop: (awayMs, why) => events.push(`drop ${why} ${awayMs}`),
+    incarnation: (id) => incarnations.get(id) ?? 0,
+    setAside: (awayMs) => events.push(`set aside ${awayMs}`),
+    restore: (restarted) => events.push(`restore ${restarted.join(',')}`),
+    discard: (awayMs) => events.push(`drop cut off ${awayMs}`),
+    drop: (awayMs) => events.push(`drop paused ${awayMs}`),
     back: () => events.push('back'),
   });
   w.start();
-  return { clock, alive, events, w };
+  /** `id` comes back as a new process started at `atMs`. */
+  const restart = (id: string, atMs: number) => {
+    incarnations.set(id, atMs);
+    alive.add(id);
+    w.changed();
+  };
+  return { clock, alive, events, w, restart };
 }
 
 describe('AbsenceWatch (deletes and long absences)', () => {
@@ -59,7 +72,7 @@ describe('AbsenceWatch (deletes and long absences)', () => {
     expect(absenceLimitMs(short), 'never below a tick').to.equal(1000);
   });
 
-  it('drops the data of a node cut off from most members past the limit, and brings it back once', () => {
+  it('sets aside the data of a node cut off past the limit, and drops it when the others stayed up', () => {
     const { clock, alive, events, w } = watch(['n1', 'n2', 'n3']);
     alive.delete('n2');
     w.changed();
@@ -70,12 +83,75 @@ describe('AbsenceWatch (deletes and long absences)', () => {
     clock.runTo(39_000);
     expect(events, 'before the limit').to.deep.equal([]);
     clock.runTo(60_000);
-    expect(events).to.deep.equal(['drop cut off 10000']);
+    expect(events).to.deep.equal(['set aside 10000']);
+    expect(w.setAside).to.equal(true);
+    clock.runTo(65_000);
     alive.add('n2');
     w.changed();
     w.changed();
-    expect(events).to.deep.equal(['drop cut off 10000', 'back']);
-    expect(w.drops).to.equal(1);
+    expect(events).to.deep.equal(['set aside 10000', 'drop cut off 35000', 'back']);
+    expect([w.drops, w.restores]).to.deep.equal([1, 0]);
+    expect(w.setAside).to.equal(false);
+  });
+
+  it('keeps the data set aside when most of the other members restarted during the absence', () => {
+    const { clock, alive, events, w, restart } = watch(['n1', 'n2', 'n3']);
+    alive.delete('n2');
+    alive.delete('n3');
+    w.changed();
+    clock.runTo(20_000);
+    expect(events).to.deep.equal(['set aside 10000']);
+    restart('n2', 19_000);
+    expect(events, 'one of two others restarted: not enough to decide').to.deep.equal(['set aside 10000']);
+    restart('n3', 19_500);
+    expect(events).to.deep.equal(['set aside 10000', 'restore n2,n3', 'back']);
+    expect([w.drops, w.restores]).to.deep.equal([0, 1]);
+  });
+
+  it('drops the data set aside when a member reached again stayed up, even if another restarted', () => {
+    const { clock, alive, events, w, restart } = watch(['n1', 'n2', 'n3']);
+    alive.delete('n2');
+    alive.delete('n3');
+    w.changed();
+    clock.runTo(20_000);
+    alive.add('n3');
+    restart('n2', 19_000);
+    expect(events).to.deep.equal(['set aside 10000', 'drop cut off 20000', 'back']);
+  });
+
+  it('counts no restart within the clock offset of the cut-off as one during the absence', () => {
+    const { clock, alive, events, w, restart } = watch(['n1', 'n2', 'n3']);
+    alive.delete('n2');
+    alive.delete('n3');
+    w.changed(); // cut off at 0; its peers' clocks may run up to 500 ms ahead
+    clock.runTo(20_000);
+    restart('n2', 499);
+    expect(events).to.deep.equal(['set aside 10000', 'drop cut off 20000', 'back']);
+  });
+
+  it('weighs the members it does not reach yet: of five, three restarted ones decide', () => {
+    const { clock, alive, events, w, restart } = watch(['n1', 'n2', 'n3', 'n4', 'n5']);
+    for (const id of ['n2', 'n3', 'n4']) alive.delete(id);
+    w.changed();
+    clock.runTo(20_000);
+    restart('n2', 15_000);
+    restart('n3', 15_000);
+    expect(events, 'two of four others: undecided').to.deep.equal(['set aside 10000']);
+    restart('n4', 15_000);
+    expect(events).to.deep.equal(['set aside 10000', 'restore n2,n3,n4', 'back']);
+  });
+
+  it('drops the data set aside when paused while undecided', () => {
+    const { clock, alive, events, w, restart } = watch(['n1', 'n2', 'n3']);
+    alive.delete('n2');
+    alive.delete('n3');
+    w.changed();
+    clock.runTo(20_000);
+    restart('n2', 19_000);
+    clock.fireAt(clock.nowMs + 1000 + 10_000);
+    // Its view of n2 is as old as the pause; it catches up once it reaches most members.
+    expect(events).to.deep.equal(['set aside 10000', 'drop paused 10000', 'back']);
+    expect(w.setAside).to.equal(false);
   });
 
   it('keeps the data of a node that returns before the limit', () => {
