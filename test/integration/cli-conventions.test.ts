@@ -9,13 +9,16 @@ import { freePorts, reservePorts } from '../support/ports';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
-/** A free port whose port `gap` above is free too (what `up --base-port` takes for gRPC and http). */
+/**
+ * A free port whose port `gap` above is free too (what `up --base-port` takes for gRPC and http).
+ * Random candidates below the ephemeral range: ports are handed out in runs, so the port `gap`
+ * above one handed out in sequence may sit inside another process's run, again and again.
+ */
 async function portPair(gap: number): Promise<number> {
-  for (let tries = 0; tries < 50; tries++) {
-    const [base] = await freePorts(1);
-    if (base! + gap > 65_535) continue;
-    const above = await reservePorts(1, { ranges: [[base! + gap, base! + gap]] }).catch(() => []);
-    if (above.length === 1) return base!;
+  const one = (port: number) => reservePorts(1, { ranges: [[port, port]] }).catch(() => []);
+  for (let tries = 0; tries < 200; tries++) {
+    const base = 20_000 + Math.floor(Math.random() * 10_000);
+    if ((await one(base)).length === 1 && (await one(base + gap)).length === 1) return base;
   }
   throw new Error(`no free port with a free one ${gap} above it`);
 }
