@@ -63,7 +63,11 @@ export class KeyvRingCache extends EventEmitter {
       // an application may start before its cache. Calls made meanwhile fail within their deadline,
       // and each failed attempt is told to Keyv, which listens for 'error'.
       const cache = options.cache ?? new RingCache(options as RingCacheOptions);
-      if (!options.cache) cache.on('error', (err: unknown) => this.emit('error', err));
+      if (!options.cache)
+        cache.on('error', (err: unknown) => {
+          // Only to a listener: an 'error' nobody listens for would end the application.
+          if (this.listenerCount('error') > 0) this.emit('error', err);
+        });
       this.#cache = Promise.resolve(cache);
     }
   }
