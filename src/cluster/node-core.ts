@@ -252,7 +252,7 @@ export class NodeCore implements PeerEndpoint {
     return this.#ringChanges.progress;
   }
 
-  /** True from start() until this node holds what its peers hold for it (issue 11 §2). */
+  /** True from start() until this node holds what its peers hold for it. */
   get catchingUp(): boolean {
     return this.#catchUp.catchingUp;
   }
@@ -345,7 +345,7 @@ export class NodeCore implements PeerEndpoint {
       if (write.hintFor && write.hintFor !== this.id) {
         // Held unapplied, so checked here as applyRecord checks what it applies (versions, expiries).
         this.store.checkPeerRecord(write.record);
-        // A hint for a member that left has nowhere to go (issue 11 §6): taken, and not kept.
+        // A hint for a member that left has nowhere to go: taken, and not kept.
         if (!this.topology.ring.nodeIds.includes(write.hintFor)) return undefined;
         return this.hints.add(write.hintFor, write.key, write.record)
           ? undefined
@@ -456,7 +456,7 @@ export class NodeCore implements PeerEndpoint {
       before,
       members.some((m) => m.id === this.id),
     );
-    // Hints for members that left have nowhere to go (issue 11 §6): free them.
+    // Hints for members that left have nowhere to go: free them.
     for (const target of this.hints.targets()) {
       if (members.some((m) => m.id === target)) continue;
       const dropped = this.hints.dropTarget(target);

@@ -59,7 +59,7 @@ const EVICTING_FOR_MS = 60_000;
 const RETURNED_DELAY_MS = 2000;
 
 /**
- * Anti-entropy (issue 13 §2): what heals a replica that missed writes when nothing else did (no
+ * Anti-entropy: what heals a replica that missed writes when nothing else did (no
  * hint was kept or it expired, no read at R > 1 touched the key). Every interval a node takes the
  * next alive peer and the ring ranges both replicate (a range is the arc before one ring point: all
  * its keys share one preference list). It digests each range's records (key, version, tombstone)

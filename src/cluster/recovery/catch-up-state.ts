@@ -23,7 +23,7 @@ export interface CatchUpStateOptions {
 }
 
 /**
- * Whether this node holds what its peers hold for it (issue 11 §2, §4). Two ways to be behind:
+ * Whether this node holds what its peers hold for it. Two ways to be behind:
  * - after start(), its store is empty: it first learns the current ring from a member it knows (its
  *   cluster.yml may predate joins and leaves), then pulls what it replicates from the ring's members;
  * - after a ring change that gave it keys, it pulls them from every member of the rings before and
@@ -157,7 +157,7 @@ export class CatchUpState {
 
   /**
    * Pings every peer once for its HLC, so this node's clock is past all of theirs before it takes
-   * writes of its own (a restarted node's HLC starts from its wall clock, which may lag; issue 11 §2).
+   * writes of its own (a restarted node's HLC starts from its wall clock, which may lag).
    */
   async #learnClocks(peers: string[], signal: AbortSignal): Promise<void> {
     const { view, store, topology } = this.#opts;
