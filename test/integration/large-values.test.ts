@@ -11,7 +11,10 @@ const MiB = 1024 * 1024;
  * Now request frames stop at 4 MiB of values and replies past that come in parts (packed.ts).
  */
 describe('concurrent calls with large values', function () {
-  this.timeout(120_000);
+  // A correctness test, not a speed one (bench/ measures speed): 240 MiB through three replicas on
+  // two shared cores took past a 20 s deadline at load 13 (68 of 80 sets at ALL failed), so the
+  // deadline only bounds a hang.
+  this.timeout(300_000);
 
   for (const shape of [
     { nodes: 1, factor: 1, writeQuorum: 1 },
@@ -33,7 +36,7 @@ describe('concurrent calls with large values', function () {
       after(() => t?.stop());
 
       it('80 sets of 1 MiB at once all succeed, and gets 20 at a time read them back', async () => {
-        const cache = await t.client({ timeoutMs: 20_000 });
+        const cache = await t.client({ timeoutMs: 120_000 });
         const valueOf = (i: number) => Buffer.alloc(MiB, i);
         const sets = await Promise.allSettled(
           Array.from({ length: 80 }, (_, i) => cache.set(`big:${i}`, valueOf(i), { consistency: 'all' })),
