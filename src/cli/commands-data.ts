@@ -129,23 +129,30 @@ export function addDataCommands(program: Command): void {
     );
   withAddress(program.command('set <key> <value>'))
     .description('store VALUE (as UTF-8 text) under KEY (exit code 1 when --nx or --xx stores nothing)')
-    .option('--ttl <duration>', 'time to live: 500ms, 30s, 5m, 2h (default: none)')
+    .option('--ttl <duration>', 'time to live: 500ms, 30s, 5m, 2h (default: none, even if KEY had one)')
+    .option('--keep-ttl', "keep KEY's current expiry (--ttl then applies only if KEY is absent)")
     .option('--nx', 'only if KEY is absent')
     .option('--xx', 'only if KEY is present')
-    .action((key: string, value: string, o: AddressOptions & { ttl?: string; nx?: boolean; xx?: boolean }) =>
-      withClient(program, o, async (c) => {
-        const ttlMs = o.ttl ? parseDuration(o.ttl, '--ttl') : 0;
-        const mode = o.nx ? 1 : o.xx ? 2 : 0;
-        const res = await c.cache<SetResponseMsg>('Set', {
-          key,
-          value: Buffer.from(value, 'utf8'),
-          flags: ValueFlags.UTF8,
-          ttlMs,
-          mode,
-        });
-        process.stdout.write(res.stored ? 'OK\n' : 'NOT STORED\n');
-        if (!res.stored) process.exitCode = EXIT.notDone;
-      }),
+    .action(
+      (
+        key: string,
+        value: string,
+        o: AddressOptions & { ttl?: string; keepTtl?: boolean; nx?: boolean; xx?: boolean },
+      ) =>
+        withClient(program, o, async (c) => {
+          const ttlMs = o.ttl ? parseDuration(o.ttl, '--ttl') : 0;
+          const mode = o.nx ? 1 : o.xx ? 2 : 0;
+          const res = await c.cache<SetResponseMsg>('Set', {
+            key,
+            value: Buffer.from(value, 'utf8'),
+            flags: ValueFlags.UTF8,
+            ttlMs,
+            mode,
+            keepTtl: o.keepTtl === true,
+          });
+          process.stdout.write(res.stored ? 'OK\n' : 'NOT STORED\n');
+          if (!res.stored) process.exitCode = EXIT.notDone;
+        }),
     );
   withAddress(program.command('del <key>'))
     .description('delete KEY (exit code 1 when it was absent)')

@@ -97,8 +97,17 @@ export interface CallOptions {
 }
 
 export interface SetOptions extends CallOptions {
-  /** Time to live in milliseconds; unset or 0: never expires. */
+  /**
+   * Time to live in milliseconds; unset or 0: never expires. The new value gets this TTL (or none)
+   * whatever the key had before, unless `keepTtl` is set.
+   */
   ttl?: number;
+  /**
+   * Keep the expiry of the value this one replaces (Redis's `KEEPTTL`): a key that expires in 30 s
+   * still expires in 30 s, one without expiry keeps none. `ttl` then applies only when the key has
+   * no live value (set), and must be unset with cas(), which always replaces a live value.
+   */
+  keepTtl?: boolean;
   /** 'always' (default), 'ifAbsent' (only if the key does not exist) or 'ifPresent' (only if it does). */
   mode?: 'always' | 'ifAbsent' | 'ifPresent';
 }

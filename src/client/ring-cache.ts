@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { isRingCacheError, RingCacheError } from '../errors';
 import { ConsistencyWire, SetModeWire } from '../proto/messages';
 import {
+  KEEP_TTL_INDEX,
   TRACEPARENT_INDEX,
   type PackedCas,
   type PackedIncr,
@@ -354,7 +355,9 @@ export class RingCache extends EventEmitter {
       const { value: bytes, flags } = encodeValue(value);
       const mode = opts?.mode ?? 'always';
       const op: PackedSet = [1, key, bytes, flags, ttlOf(opts?.ttl), modeWire[mode], this.#c(opts)];
-      if (mode !== 'always') op.push(this.#requestId());
+      // keepTtl reads the key's expiry, so like a conditional set it is decided once, by request id.
+      if (mode !== 'always' || keepTtlOf(opts)) op.push(this.#requestId());
+      if (keepTtlOf(opts)) (op as unknown[])[KEEP_TTL_INDEX] = true;
       return this.#run(key, op, opts, (res) => unwrap(res)[1]);
     });
   }
@@ -394,7 +397,7 @@ export class RingCache extends EventEmitter {
   /**
    * Milliseconds until the key expires: null when it never expires, undefined when it is absent.
    * It reads the value as get() does (and drops it). A set() or cas() without `ttl` gives the key no
-   * expiry, whatever it had: read it here first to keep it.
+   * expiry, whatever it had; pass `keepTtl: true` to keep it.
    */
   async ttl(key: string, opts?: CallOptions): Promise<number | null | undefined> {
     const entry = await this.getEntry(key, opts);
@@ -429,6 +432,12 @@ export class RingCache extends EventEmitter {
     key = this.#k(key);
     return this.#attempt(() => {
       const { value: bytes, flags } = encodeValue(value);
+      const keepTtl = keepTtlOf(opts);
+      if (keepTtl && opts?.ttl)
+        throw new RingCacheError(
+          'INVALID_ARGUMENT',
+          "cas() with keepTtl keeps the key's expiry: leave ttl unset",
+        );
       const op: PackedCas = [
         5,
         key,
@@ -440,6 +449,7 @@ export class RingCache extends EventEmitter {
         expected.node,
         this.#requestId(),
       ];
+      if (keepTtl) (op as unknown[])[KEEP_TTL_INDEX] = true;
       return this.#run(key, op, opts, (reply) => {
         const res = unwrap(reply);
         return { timestamp: res[1], node: res[2] };
@@ -467,7 +477,8 @@ export class RingCache extends EventEmitter {
     return this.#attempt(() => {
       // Encode everything first: a value that cannot be stored fails the call before anything is sent.
       const encoded = entries.map((e) => encodeValue(e.value));
-      const conditional = (opts?.mode ?? 'always') !== 'always';
+      const keepTtl = keepTtlOf(opts);
+      const conditional = (opts?.mode ?? 'always') !== 'always' || keepTtl;
       const mode = modeWire[opts?.mode ?? 'always'];
       const consistency = this.#c(opts);
       return Promise.all(
@@ -482,6 +493,7 @@ export class RingCache extends EventEmitter {
             consistency,
           ];
           if (conditional) op.push(this.#requestId());
+          if (keepTtl) (op as unknown[])[KEEP_TTL_INDEX] = true;
           return this.#run(op[1], op, opts, (res) => unwrap(res)[1]);
         }),
       );
@@ -637,6 +649,12 @@ function closedError(): RingCacheError {
 function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
+}
+
+function keepTtlOf(opts: SetOptions | undefined): boolean {
+  const keep = opts?.keepTtl;
+  if (keep === undefined || typeof keep === 'boolean') return keep === true;
+  throw new RingCacheError('INVALID_ARGUMENT', `keepTtl must be a boolean, got ${typeof keep}`);
 }
 
 function ttlOf(ttl: number | undefined): number {

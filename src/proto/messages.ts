@@ -39,6 +39,7 @@ export interface SetRequestMsg {
   consistency: number;
   text?: string;
   requestId?: string;
+  keepTtl?: boolean;
 }
 export interface SetResponseMsg {
   stored: boolean;
@@ -81,6 +82,7 @@ export interface CompareAndSetRequestMsg {
   ttlMs: number;
   consistency: number;
   requestId?: string;
+  keepTtl?: boolean;
 }
 export interface CompareAndSetResponseMsg {
   version: VersionMsg | null;
@@ -256,6 +258,7 @@ export interface PingResponseMsg {
   ringEpoch?: number;
   clock?: number;
   ringDigest?: number;
+  wallClockMs?: number;
 }
 export interface RingStateMsg {
   epoch: number;

@@ -13,6 +13,7 @@ import type { OpKind } from './messages';
  *     incr    [4, key, delta, initial, ttlMs, consistency, requestId?]
  *     cas     [5, key, value, flags, ttlMs, consistency, expectedTimestamp, expectedNode, requestId?]
  *     any op may carry a W3C traceparent at index 9 (TRACEPARENT_INDEX), nil before it
+ *     set and cas may carry keepTtl (true) at index 10 (KEEP_TTL_INDEX), nil before it
  *   requestId: chosen by the client, the same on every retry of the call; the key's replicas remember
  *   it, so a retry of a read-modify-write returns its first outcome
  *   reply    [frameId, epoch, result, result, ...]   one result per op, in order; a reply past
@@ -36,6 +37,12 @@ export const OpCode = { get: 0, set: 1, delete: 2, touch: 3, incr: 4, cas: 5 } a
  * stream frames, so the trace context goes per operation, not in gRPC metadata.
  */
 export const TRACEPARENT_INDEX = 9;
+
+/**
+ * Where a set or cas says `true` to keep the replaced value's expiry (Redis's KEEPTTL): after the
+ * traceparent, so every earlier layout stays as it was; nil or absent means false.
+ */
+export const KEEP_TTL_INDEX = 10;
 
 export type PackedGet = [op: 0, key: string, consistency: number];
 export type PackedSet = [

@@ -79,6 +79,11 @@ function requestIdOf(id: string | undefined): { requestId?: string } {
   return id ? { requestId: id } : {};
 }
 
+/** proto3's false is no keepTtl: the field is left out, as the packed path leaves it. */
+function keepTtlOf(keep: boolean | undefined): { keepTtl?: true } {
+  return keep === true ? { keepTtl: true } : {};
+}
+
 /** A protobuf Operation as the core's; the INVALID_ARGUMENT error when it cannot be one. */
 export function operationFromMsg(msg: OperationMsg): Operation | RingCacheError {
   try {
@@ -109,6 +114,7 @@ function translate(msg: OperationMsg): Operation | RingCacheError {
         ttlMs: req.ttlMs,
         mode,
         consistency: consistencyFromWire(req.consistency),
+        ...keepTtlOf(req.keepTtl),
         ...requestIdOf(req.requestId),
       };
     }
@@ -149,6 +155,7 @@ function translate(msg: OperationMsg): Operation | RingCacheError {
         flags: req.flags as StoreValueFlags,
         ttlMs: req.ttlMs,
         consistency: consistencyFromWire(req.consistency),
+        ...keepTtlOf(req.keepTtl),
         ...requestIdOf(req.requestId),
       };
     }
@@ -174,6 +181,7 @@ export function operationToMsg(op: Operation, id: number): OperationMsg {
           ttlMs: op.ttlMs,
           mode: SET_MODE.indexOf(op.mode),
           consistency,
+          keepTtl: op.keepTtl === true,
           requestId: op.requestId ?? '',
         },
       };
@@ -209,6 +217,7 @@ export function operationToMsg(op: Operation, id: number): OperationMsg {
           flags: op.flags,
           ttlMs: op.ttlMs,
           consistency,
+          keepTtl: op.keepTtl === true,
           requestId: op.requestId ?? '',
         },
       };

@@ -10,7 +10,7 @@ import type { RangeDiff, RangeDigests, RangeEntry } from '../cluster/recovery/an
 import type { AppliedRequest } from '../cluster/replication/request-log';
 import { RingCacheError } from '../errors';
 import { Code } from '../proto/messages';
-import { OpCode, type PackedRecord, type PackedResult } from '../proto/packed';
+import { KEEP_TTL_INDEX, OpCode, type PackedRecord, type PackedResult } from '../proto/packed';
 import { wireCodeOf } from '../proto/status-codes';
 import type { StoreRecord, ValueFlags } from '../store/types';
 import { consistencyFromWire, remainingTtlMs, setModeFromWire, shown } from './operation-wire';
@@ -62,6 +62,13 @@ function consistencyAt(p: readonly unknown[], i: number): Consistency {
   return v === undefined || v === null ? 'default' : consistencyFromWire(v);
 }
 
+/** The optional keepTtl flag of a set or cas: true, or nil/absent for false (packed.ts). */
+function keepTtlAt(p: readonly unknown[]): { keepTtl?: true } {
+  const v = p[KEEP_TTL_INDEX];
+  if (v === undefined || v === null || v === false) return {};
+  return v === true ? { keepTtl: true } : invalid('keep_ttl', 'a boolean', v);
+}
+
 /** The optional request id a read-modify-write carries last (packed.ts layouts). */
 function requestIdAt(p: readonly unknown[], i: number): { requestId?: string } {
   const id = p[i];
@@ -104,6 +111,7 @@ function readPacked(p: readonly unknown[]): Operation | RingCacheError | undefin
         ttlMs: intAt(p, 4, 'ttl_ms'),
         mode,
         consistency: consistencyAt(p, 6),
+        ...keepTtlAt(p),
         ...requestIdAt(p, 7),
       };
     }
@@ -143,6 +151,7 @@ function readPacked(p: readonly unknown[]): Operation | RingCacheError | undefin
         flags: intAt(p, 3, 'flags') as ValueFlags,
         ttlMs: intAt(p, 4, 'ttl_ms'),
         consistency: consistencyAt(p, 5),
+        ...keepTtlAt(p),
         ...requestIdAt(p, 8),
       };
     }

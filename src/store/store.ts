@@ -101,7 +101,7 @@ export class Store {
     key: string,
     value: Buffer,
     flags: ValueFlags,
-    opts?: { ttlMs?: number; mode?: SetMode; version?: Version },
+    opts?: { ttlMs?: number; mode?: SetMode; version?: Version; keepTtl?: boolean },
   ): { stored: boolean; version?: Version } {
     const keyBytes = checkKey(key, this.#maxKeyBytes);
     checkValue(value, this.#maxValueBytes);
@@ -117,12 +117,13 @@ export class Store {
     }
     const now = this.#clock.now();
     const slot = this.#entries.slotOf(key);
-    if (mode !== 'always') {
-      const live = slot !== undefined && this.#entries.isLive(slot, now);
-      if (mode === 'ifAbsent' ? live : !live) return { stored: false };
-    }
+    const live = slot !== undefined && this.#entries.isLive(slot, now);
+    if (mode !== 'always' && (mode === 'ifAbsent' ? live : !live)) return { stored: false };
+    // keepTtl: the live value's expiry stays (none stays none); ttlMs is for a key with no live value.
+    const expiresAtMs =
+      opts?.keepTtl === true && live ? this.#entries.expiresAtMs(slot) : expiryOf(now, ttlMs);
     const version = opts?.version ?? this.hlc.now();
-    this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttlMs), false, now);
+    this.#entries.put(key, keyBytes, slot, value, flags, version, expiresAtMs, false, now);
     this.changes.emit(key, 'set', version);
     return { stored: true, version };
   }
@@ -192,7 +193,10 @@ export class Store {
     return { value, version };
   }
 
-  /** Writes only if the key is live at exactly `expected`; VERSION_CONFLICT otherwise. */
+  /**
+   * Writes only if the key is live at exactly `expected`; VERSION_CONFLICT otherwise. With `keepTtl`
+   * the value keeps the key's expiry, and `ttlMs` must be 0.
+   */
   compareAndSet(
     key: string,
     expected: Version,
@@ -200,6 +204,7 @@ export class Store {
     flags: ValueFlags,
     ttlMs?: number,
     version: Version = this.hlc.now(),
+    keepTtl = false,
   ): Version {
     const keyBytes = checkKey(key, this.#maxKeyBytes);
     checkVersion('expected', expected);
@@ -207,6 +212,12 @@ export class Store {
     checkFlags(flags);
     checkFlaggedValue(value, flags);
     const ttl = checkTtl(ttlMs);
+    if (keepTtl && ttl !== 0) {
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        "keep_ttl keeps the key's expiry; ttl_ms must then be 0 (a compare-and-set never creates a key)",
+      );
+    }
     const now = this.#clock.now();
     const slot = this.#entries.slotOf(key);
     if (slot === undefined || !this.#entries.isLive(slot, now)) {
@@ -222,7 +233,8 @@ export class Store {
         `key '${key}' is at version ${formatVersion(current)}; expected ${formatVersion(expected)}`,
       );
     }
-    this.#entries.put(key, keyBytes, slot, value, flags, version, expiryOf(now, ttl), false, now);
+    const expiresAtMs = keepTtl ? this.#entries.expiresAtMs(slot) : expiryOf(now, ttl);
+    this.#entries.put(key, keyBytes, slot, value, flags, version, expiresAtMs, false, now);
     this.changes.emit(key, 'set', version);
     return version;
   }

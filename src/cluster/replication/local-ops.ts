@@ -28,7 +28,12 @@ export function applyLocal(store: Store, op: Operation, version?: Version): Loca
     case 'get':
       return { result: { kind: 'get', entry: store.get(op.key) } };
     case 'set': {
-      const out = store.set(op.key, op.value, op.flags, { ttlMs: op.ttlMs, mode: op.mode, version });
+      const out = store.set(op.key, op.value, op.flags, {
+        ttlMs: op.ttlMs,
+        mode: op.mode,
+        keepTtl: op.keepTtl,
+        version,
+      });
       return {
         result: { kind: 'set', stored: out.stored, version: out.version },
         written: out.stored ? store.readRecord(op.key) : undefined,
@@ -56,7 +61,15 @@ export function applyLocal(store: Store, op: Operation, version?: Version): Loca
       };
     }
     case 'cas': {
-      const written = store.compareAndSet(op.key, op.expected, op.value, op.flags, op.ttlMs, version);
+      const written = store.compareAndSet(
+        op.key,
+        op.expected,
+        op.value,
+        op.flags,
+        op.ttlMs,
+        version,
+        op.keepTtl,
+      );
       return { result: { kind: 'cas', version: written }, written: store.readRecord(op.key) };
     }
   }

@@ -25,7 +25,12 @@ export interface SetOperation {
   ttlMs: number;
   mode: SetMode;
   consistency: Consistency;
-  /** Chosen by the client for a conditional set (ifAbsent, ifPresent): see IncrOperation.requestId. */
+  /**
+   * Keep the expiry of the live value it replaces (Redis's KEEPTTL); `ttlMs` then applies only when
+   * there is none. It reads the key, so it is decided by the key's coordinator like a conditional set.
+   */
+  keepTtl?: boolean;
+  /** Chosen by the client for a conditional or keepTtl set: see IncrOperation.requestId. */
   requestId?: string;
 }
 export interface DeleteOperation {
@@ -66,6 +71,8 @@ export interface CasOperation {
   value: Buffer;
   flags: ValueFlags;
   ttlMs: number;
+  /** Keep the replaced value's expiry (then `ttlMs` must be 0). */
+  keepTtl?: boolean;
   consistency: Consistency;
   /** See IncrOperation.requestId. */
   requestId?: string;
@@ -123,7 +130,7 @@ export interface OperationContext {
 export type ReadModifyWrite = IncrOperation | CasOperation | TouchOperation | SetOperation;
 
 /**
- * incr, cas, touch and conditional sets: their outcome depends on the value they find, so they are
+ * incr, cas, touch, conditional and keepTtl sets: their outcome depends on the value they find, so they are
  * decided by one coordinator per key on the newest version, and carry a request id.
  */
 export function isReadModifyWrite(op: Operation): op is ReadModifyWrite {
@@ -131,7 +138,7 @@ export function isReadModifyWrite(op: Operation): op is ReadModifyWrite {
     op.kind === 'incr' ||
     op.kind === 'cas' ||
     op.kind === 'touch' ||
-    (op.kind === 'set' && op.mode !== 'always')
+    (op.kind === 'set' && (op.mode !== 'always' || op.keepTtl === true))
   );
 }
 

@@ -17,6 +17,8 @@ import type { OperationResult as _ringcache_v1_OperationResult, OperationResult_
 import type { PackedFrame as _ringcache_v1_PackedFrame, PackedFrame__Output as _ringcache_v1_PackedFrame__Output } from './ringcache/v1/PackedFrame';
 import type { PipelineRequest as _ringcache_v1_PipelineRequest, PipelineRequest__Output as _ringcache_v1_PipelineRequest__Output } from './ringcache/v1/PipelineRequest';
 import type { PipelineResponse as _ringcache_v1_PipelineResponse, PipelineResponse__Output as _ringcache_v1_PipelineResponse__Output } from './ringcache/v1/PipelineResponse';
+import type { ScanRequest as _ringcache_v1_ScanRequest, ScanRequest__Output as _ringcache_v1_ScanRequest__Output } from './ringcache/v1/ScanRequest';
+import type { ScanResponse as _ringcache_v1_ScanResponse, ScanResponse__Output as _ringcache_v1_ScanResponse__Output } from './ringcache/v1/ScanResponse';
 import type { SetManyRequest as _ringcache_v1_SetManyRequest, SetManyRequest__Output as _ringcache_v1_SetManyRequest__Output } from './ringcache/v1/SetManyRequest';
 import type { SetManyResponse as _ringcache_v1_SetManyResponse, SetManyResponse__Output as _ringcache_v1_SetManyResponse__Output } from './ringcache/v1/SetManyResponse';
 import type { SetRequest as _ringcache_v1_SetRequest, SetRequest__Output as _ringcache_v1_SetRequest__Output } from './ringcache/v1/SetRequest';
@@ -52,6 +54,8 @@ export interface ProtoGrpcType {
       PackedFrame: MessageTypeDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output>
       PipelineRequest: MessageTypeDefinition<_ringcache_v1_PipelineRequest, _ringcache_v1_PipelineRequest__Output>
       PipelineResponse: MessageTypeDefinition<_ringcache_v1_PipelineResponse, _ringcache_v1_PipelineResponse__Output>
+      ScanRequest: MessageTypeDefinition<_ringcache_v1_ScanRequest, _ringcache_v1_ScanRequest__Output>
+      ScanResponse: MessageTypeDefinition<_ringcache_v1_ScanResponse, _ringcache_v1_ScanResponse__Output>
       SetManyRequest: MessageTypeDefinition<_ringcache_v1_SetManyRequest, _ringcache_v1_SetManyRequest__Output>
       SetManyResponse: MessageTypeDefinition<_ringcache_v1_SetManyResponse, _ringcache_v1_SetManyResponse__Output>
       SetMode: EnumTypeDefinition

@@ -15,6 +15,8 @@ import type { IncrementResponse as _ringcache_v1_IncrementResponse, IncrementRes
 import type { PackedFrame as _ringcache_v1_PackedFrame, PackedFrame__Output as _ringcache_v1_PackedFrame__Output } from '../../ringcache/v1/PackedFrame';
 import type { PipelineRequest as _ringcache_v1_PipelineRequest, PipelineRequest__Output as _ringcache_v1_PipelineRequest__Output } from '../../ringcache/v1/PipelineRequest';
 import type { PipelineResponse as _ringcache_v1_PipelineResponse, PipelineResponse__Output as _ringcache_v1_PipelineResponse__Output } from '../../ringcache/v1/PipelineResponse';
+import type { ScanRequest as _ringcache_v1_ScanRequest, ScanRequest__Output as _ringcache_v1_ScanRequest__Output } from '../../ringcache/v1/ScanRequest';
+import type { ScanResponse as _ringcache_v1_ScanResponse, ScanResponse__Output as _ringcache_v1_ScanResponse__Output } from '../../ringcache/v1/ScanResponse';
 import type { SetManyRequest as _ringcache_v1_SetManyRequest, SetManyRequest__Output as _ringcache_v1_SetManyRequest__Output } from '../../ringcache/v1/SetManyRequest';
 import type { SetManyResponse as _ringcache_v1_SetManyResponse, SetManyResponse__Output as _ringcache_v1_SetManyResponse__Output } from '../../ringcache/v1/SetManyResponse';
 import type { SetRequest as _ringcache_v1_SetRequest, SetRequest__Output as _ringcache_v1_SetRequest__Output } from '../../ringcache/v1/SetRequest';
@@ -80,6 +82,15 @@ export interface CacheClient extends grpc.Client {
   pipelinePacked(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output>;
   pipelinePacked(options?: grpc.CallOptions): grpc.ClientDuplexStream<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output>;
   
+  Scan(argument: _ringcache_v1_ScanRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
+  Scan(argument: _ringcache_v1_ScanRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
+  Scan(argument: _ringcache_v1_ScanRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
+  Scan(argument: _ringcache_v1_ScanRequest, callback: grpc.requestCallback<_ringcache_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
+  scan(argument: _ringcache_v1_ScanRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
+  scan(argument: _ringcache_v1_ScanRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
+  scan(argument: _ringcache_v1_ScanRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
+  scan(argument: _ringcache_v1_ScanRequest, callback: grpc.requestCallback<_ringcache_v1_ScanResponse__Output>): grpc.ClientUnaryCall;
+  
   Set(argument: _ringcache_v1_SetRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_SetResponse__Output>): grpc.ClientUnaryCall;
   Set(argument: _ringcache_v1_SetRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_SetResponse__Output>): grpc.ClientUnaryCall;
   Set(argument: _ringcache_v1_SetRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_SetResponse__Output>): grpc.ClientUnaryCall;
@@ -129,6 +140,8 @@ export interface CacheHandlers extends grpc.UntypedServiceImplementation {
   
   PipelinePacked: grpc.handleBidiStreamingCall<_ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame>;
   
+  Scan: grpc.handleUnaryCall<_ringcache_v1_ScanRequest__Output, _ringcache_v1_ScanResponse>;
+  
   Set: grpc.handleUnaryCall<_ringcache_v1_SetRequest__Output, _ringcache_v1_SetResponse>;
   
   SetMany: grpc.handleUnaryCall<_ringcache_v1_SetManyRequest__Output, _ringcache_v1_SetManyResponse>;
@@ -147,6 +160,7 @@ export interface CacheDefinition extends grpc.ServiceDefinition {
   Increment: MethodDefinition<_ringcache_v1_IncrementRequest, _ringcache_v1_IncrementResponse, _ringcache_v1_IncrementRequest__Output, _ringcache_v1_IncrementResponse__Output>
   Pipeline: MethodDefinition<_ringcache_v1_PipelineRequest, _ringcache_v1_PipelineResponse, _ringcache_v1_PipelineRequest__Output, _ringcache_v1_PipelineResponse__Output>
   PipelinePacked: MethodDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame__Output>
+  Scan: MethodDefinition<_ringcache_v1_ScanRequest, _ringcache_v1_ScanResponse, _ringcache_v1_ScanRequest__Output, _ringcache_v1_ScanResponse__Output>
   Set: MethodDefinition<_ringcache_v1_SetRequest, _ringcache_v1_SetResponse, _ringcache_v1_SetRequest__Output, _ringcache_v1_SetResponse__Output>
   SetMany: MethodDefinition<_ringcache_v1_SetManyRequest, _ringcache_v1_SetManyResponse, _ringcache_v1_SetManyRequest__Output, _ringcache_v1_SetManyResponse__Output>
   Touch: MethodDefinition<_ringcache_v1_TouchRequest, _ringcache_v1_TouchResponse, _ringcache_v1_TouchRequest__Output, _ringcache_v1_TouchResponse__Output>

@@ -13,6 +13,7 @@ export interface CompareAndSetRequest {
   'ttlMs'?: (number | string | Long);
   'consistency'?: (_ringcache_v1_Consistency);
   'requestId'?: (string);
+  'keepTtl'?: (boolean);
 }
 
 export interface CompareAndSetRequest__Output {
@@ -23,4 +24,5 @@ export interface CompareAndSetRequest__Output {
   'ttlMs': (number);
   'consistency': (_ringcache_v1_Consistency__Output);
   'requestId': (string);
+  'keepTtl': (boolean);
 }

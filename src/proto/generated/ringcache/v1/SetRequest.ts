@@ -14,6 +14,7 @@ export interface SetRequest {
   'consistency'?: (_ringcache_v1_Consistency);
   'text'?: (string);
   'requestId'?: (string);
+  'keepTtl'?: (boolean);
 }
 
 export interface SetRequest__Output {
@@ -25,4 +26,5 @@ export interface SetRequest__Output {
   'consistency': (_ringcache_v1_Consistency__Output);
   'text': (string);
   'requestId': (string);
+  'keepTtl': (boolean);
 }
