@@ -37,6 +37,9 @@ const CODES = [
 /** Upper bounds in seconds, from 100 µs (an answer from memory) to 5 s (the default deadline). */
 const BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/** The histogram's bucket bounds, in seconds. */
+export const LATENCY_BOUNDS_SECONDS: readonly number[] = BUCKETS;
+
 interface Sample {
   labels: Record<string, string | number>;
   value: number;
@@ -63,6 +66,21 @@ export class RequestMetrics {
     while (b < BUCKETS.length && seconds > BUCKETS[b]!) b++;
     this.#buckets[operation * (BUCKETS.length + 1) + b]!++;
     this.#sums[operation]! += seconds;
+  }
+
+  /**
+   * Every operation so far, whatever its method and code: the count and the latency histogram
+   * (per bucket of LATENCY_BOUNDS_SECONDS, not cumulative, the last one past the last bound), for
+   * views that take differences between two readings (the dashboard's ops/s and percentiles).
+   */
+  totals(): { count: number; buckets: number[] } {
+    const buckets = new Array<number>(BUCKETS.length + 1).fill(0);
+    let count = 0;
+    for (let i = 0; i < this.#buckets.length; i++) {
+      buckets[i % (BUCKETS.length + 1)]! += this.#buckets[i]!;
+      count += this.#buckets[i]!;
+    }
+    return { count, buckets };
   }
 
   /** Exposes both metrics in `registry`, read from the arrays at each scrape. */

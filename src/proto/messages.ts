@@ -198,6 +198,13 @@ export interface StatsResponseMsg {
   tombstones: number;
   hintsPending: number;
   epoch: number;
+  hotReads: HotKeyMsg[];
+  hotWrites: HotKeyMsg[];
+}
+export interface HotKeyMsg {
+  key: string;
+  count: number;
+  error: number;
 }
 
 export interface ReplicaCopyMsg {

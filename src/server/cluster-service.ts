@@ -10,6 +10,7 @@ import {
   type ExplainResponseMsg,
   type FlushRequestMsg,
   type FlushResponseMsg,
+  type HotKeyMsg,
   type JoinRequestMsg,
   type StatsResponseMsg,
   type TopologyResponseMsg,
@@ -22,7 +23,9 @@ export interface ClusterServiceDeps {
   topology: Topology;
   replication: ReplicationSettings;
   logger: Logger;
-  stats(): Omit<StatsResponseMsg, 'nodeId' | 'epoch'>;
+  stats(): Omit<StatsResponseMsg, 'nodeId' | 'epoch' | 'hotReads' | 'hotWrites'>;
+  /** This node's most-read and most-written keys, hottest first (none when not sampled). */
+  hotKeys?(): { reads: HotKeyMsg[]; writes: HotKeyMsg[] };
   /** Whether this node is still catching up after its start. */
   catchingUp(): boolean;
   join(member: RingMember): Promise<void>;
@@ -147,7 +150,14 @@ export function clusterService(deps: ClusterServiceDeps): {
       _call: grpc.ServerUnaryCall<unknown, unknown>,
       callback: grpc.sendUnaryData<StatsResponseMsg>,
     ) => {
-      callback(null, { ...deps.stats(), nodeId: deps.selfId, epoch: deps.topology.epoch });
+      const hot = deps.hotKeys?.() ?? { reads: [], writes: [] };
+      callback(null, {
+        ...deps.stats(),
+        nodeId: deps.selfId,
+        epoch: deps.topology.epoch,
+        hotReads: hot.reads,
+        hotWrites: hot.writes,
+      });
     },
   };
   return {

@@ -7,7 +7,8 @@ import type { Logger } from '../observability/logger';
  * (Prometheus text format), GET /healthz (readiness: 200 while serving, 503 while starting, catching
  * up or draining) and GET /livez (liveness: 200 whenever the process can answer at all). A liveness
  * probe must be /livez: a node catching up a few GiB from its peers is not serving for minutes, and
- * restarting it for that would start its catch-up over, again and again.
+ * restarting it for that would start its catch-up over, again and again. With `dashboard`, the
+ * dashboard's page and data are served too (GET /, /events and /api/explain; dashboard/routes.ts).
  */
 export async function startHttp(opts: {
   host: string;
@@ -15,8 +16,10 @@ export async function startHttp(opts: {
   registry: Registry;
   serving(): boolean;
   logger: Logger;
+  dashboard?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }): Promise<http.Server> {
   const server = http.createServer((req, res) => {
+    if (opts.dashboard?.(req, res)) return;
     if (req.method === 'GET' && req.url === '/metrics') {
       opts.registry.metrics().then(
         (body) => {
@@ -41,7 +44,9 @@ export async function startHttp(opts: {
     }
     res
       .writeHead(404, { 'content-type': 'text/plain' })
-      .end('not found: try GET /metrics, GET /healthz or GET /livez\n');
+      .end(
+        `not found: try GET /metrics, GET /healthz or GET /livez${opts.dashboard ? ', or open / in a browser' : ''}\n`,
+      );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -6,6 +6,7 @@ import type { ExplainRequest as _ringcache_v1_ExplainRequest, ExplainRequest__Ou
 import type { ExplainResponse as _ringcache_v1_ExplainResponse, ExplainResponse__Output as _ringcache_v1_ExplainResponse__Output } from './ringcache/v1/ExplainResponse';
 import type { FlushRequest as _ringcache_v1_FlushRequest, FlushRequest__Output as _ringcache_v1_FlushRequest__Output } from './ringcache/v1/FlushRequest';
 import type { FlushResponse as _ringcache_v1_FlushResponse, FlushResponse__Output as _ringcache_v1_FlushResponse__Output } from './ringcache/v1/FlushResponse';
+import type { HotKey as _ringcache_v1_HotKey, HotKey__Output as _ringcache_v1_HotKey__Output } from './ringcache/v1/HotKey';
 import type { JoinRequest as _ringcache_v1_JoinRequest, JoinRequest__Output as _ringcache_v1_JoinRequest__Output } from './ringcache/v1/JoinRequest';
 import type { LeaveRequest as _ringcache_v1_LeaveRequest, LeaveRequest__Output as _ringcache_v1_LeaveRequest__Output } from './ringcache/v1/LeaveRequest';
 import type { Member as _ringcache_v1_Member, Member__Output as _ringcache_v1_Member__Output } from './ringcache/v1/Member';
@@ -41,6 +42,7 @@ export interface ProtoGrpcType {
       ExplainResponse: MessageTypeDefinition<_ringcache_v1_ExplainResponse, _ringcache_v1_ExplainResponse__Output>
       FlushRequest: MessageTypeDefinition<_ringcache_v1_FlushRequest, _ringcache_v1_FlushRequest__Output>
       FlushResponse: MessageTypeDefinition<_ringcache_v1_FlushResponse, _ringcache_v1_FlushResponse__Output>
+      HotKey: MessageTypeDefinition<_ringcache_v1_HotKey, _ringcache_v1_HotKey__Output>
       JoinRequest: MessageTypeDefinition<_ringcache_v1_JoinRequest, _ringcache_v1_JoinRequest__Output>
       LeaveRequest: MessageTypeDefinition<_ringcache_v1_LeaveRequest, _ringcache_v1_LeaveRequest__Output>
       Member: MessageTypeDefinition<_ringcache_v1_Member, _ringcache_v1_Member__Output>

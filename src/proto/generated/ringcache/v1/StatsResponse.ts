@@ -1,5 +1,6 @@
 // Original file: proto/ringcache/v1/cluster.proto
 
+import type { HotKey as _ringcache_v1_HotKey, HotKey__Output as _ringcache_v1_HotKey__Output } from '../../ringcache/v1/HotKey';
 import type { Long } from '@grpc/proto-loader';
 
 export interface StatsResponse {
@@ -14,6 +15,8 @@ export interface StatsResponse {
   'tombstones'?: (number | string | Long);
   'hintsPending'?: (number | string | Long);
   'epoch'?: (number | string | Long);
+  'hotReads'?: (_ringcache_v1_HotKey)[];
+  'hotWrites'?: (_ringcache_v1_HotKey)[];
 }
 
 export interface StatsResponse__Output {
@@ -28,4 +31,6 @@ export interface StatsResponse__Output {
   'tombstones': (number);
   'hintsPending': (number);
   'epoch': (number);
+  'hotReads': (_ringcache_v1_HotKey__Output)[];
+  'hotWrites': (_ringcache_v1_HotKey__Output)[];
 }
