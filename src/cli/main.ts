@@ -385,6 +385,15 @@ program
     }
   });
 
+type StatusFlags = {
+  addr?: string;
+  config?: string;
+  watch?: boolean;
+  interval: string;
+  json?: boolean;
+  hot?: boolean;
+};
+
 program
   .command('status')
   .description(
@@ -395,7 +404,8 @@ program
   .option('--watch', 'refresh every --interval until interrupted')
   .option('--interval <duration>', 'between refreshes, and between the two samples rates need', '1s')
   .option('--json', 'print JSON (with --watch, one object a line)')
-  .action((o: { addr?: string; config?: string; watch?: boolean; interval: string; json?: boolean }) => {
+  .option('--hot', "also each member's most-read and most-written keys (sampled estimates)")
+  .action((o: StatusFlags) => {
     try {
       runStatus({
         seeds: statusSeeds(o),
@@ -406,6 +416,7 @@ program
         json: o.json === true,
         watch: o.watch === true,
         intervalMs: statusInterval(o.interval),
+        hot: o.hot === true,
       }).catch(fail);
     } catch (err) {
       fail(err);

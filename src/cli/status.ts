@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load';
 import { RingCacheError } from '../errors';
 import {
   MemberStateWire,
+  type HotKeyMsg,
   type MemberMsg,
   type StatsResponseMsg,
   type TopologyResponseMsg,
@@ -73,6 +74,12 @@ export interface MemberStatus {
   epoch?: number;
   /** True while it pulls its data from its peers after a start (it is not serving yet). */
   catchingUp?: boolean;
+  /**
+   * The keys clients read and wrote most through it lately, hottest first, with estimated call
+   * counts (sampled: see Stats). Only with --hot: keys are user data.
+   */
+  hotReads?: HotKeyMsg[];
+  hotWrites?: HotKeyMsg[];
   /** What its catch-up has received so far (from its /metrics), while it catches up. */
   catchUp?: { records: number; bytes: number };
   /** Its latest rebalance since it started (from its /metrics): absent when none, or unreadable. */
@@ -113,6 +120,8 @@ export interface StatusSource {
   tls?: TlsOptions;
   /** Deadline of each call. */
   timeoutMs: number;
+  /** Collect each member's hot keys (`--hot`). */
+  hot?: boolean;
 }
 
 /**
@@ -254,6 +263,7 @@ export class StatusCollector {
         epoch: s.epoch,
         ...(answer.catchingUp !== undefined && { catchingUp: answer.catchingUp }),
         ...progressOf(scraped?.values, answer.catchingUp),
+        ...(this.#source.hot && { hotReads: s.hotReads, hotWrites: s.hotWrites }),
       };
     });
     this.#previous = sample;
@@ -560,6 +570,26 @@ export function renderStatus(s: ClusterStatus): string {
   );
 }
 
+/** Hot keys shown per member and kind in the table. */
+const HOT_KEYS_SHOWN = 5;
+
+/** `status --hot`: each member's hottest keys, reads then writes, as a second table. */
+export function renderHotKeys(s: ClusterStatus): string {
+  const rows: string[][] = [];
+  for (const m of s.members) {
+    for (const [kind, keys] of [
+      ['read', m.hotReads],
+      ['write', m.hotWrites],
+    ] as const) {
+      for (const k of (keys ?? []).slice(0, HOT_KEYS_SHOWN)) {
+        rows.push([m.id, kind, k.key, `~${k.count}`, k.error > 0 ? `<= ${k.error} over` : '']);
+      }
+    }
+  }
+  if (rows.length === 0) return 'hot keys: none sampled yet\n';
+  return `hot keys (sampled estimates)\n${formatTable(['node', 'kind', 'key', 'calls', 'error'], rows)}`;
+}
+
 /** --interval: at least 100 ms, so that a watch never spins on the nodes. */
 export function statusInterval(text: string): number {
   const ms = parseDuration(text, '--interval');
@@ -586,8 +616,11 @@ export async function runStatus(o: StatusRunOptions): Promise<void> {
   const pause = () => new Promise((r) => setTimeout(r, o.intervalMs));
   const show = (s: ClusterStatus) => {
     if (o.json) out.write(`${JSON.stringify(s, null, o.watch ? undefined : 2)}\n`);
-    else if (o.watch && out.isTTY) out.write(`\x1b[H\x1b[J${renderStatus(s)}`);
-    else out.write(`${renderStatus(s)}${o.watch ? '\n' : ''}`);
+    else {
+      const text = `${renderStatus(s)}${o.hot ? renderHotKeys(s) : ''}`;
+      if (o.watch && out.isTTY) out.write(`\x1b[H\x1b[J${text}`);
+      else out.write(`${text}${o.watch ? '\n' : ''}`);
+    }
   };
   try {
     await collector.collect();
