@@ -7,6 +7,7 @@ import { checkKey } from '../store/validation';
 import { explainKey, type KeyExplanation } from './explain';
 import { BackgroundTasks } from './background-tasks';
 import type { ClusterView } from './cluster-view';
+import { ClockWatch } from './membership/clock-watch';
 import { Membership } from './membership/membership';
 import { PeerGossip } from './membership/peer-gossip';
 import { realScheduler } from './membership/scheduler';
@@ -70,6 +71,8 @@ export class NodeCore implements PeerEndpoint {
   readonly store: Store;
   readonly topology: Topology;
   readonly membership: Membership;
+  /** This node's clock offsets to its peers, and whether it may issue versions (clock-watch.ts). */
+  readonly clock: ClockWatch;
   readonly hints: HintStore;
   /** Outcomes of the read-modify-writes this node applied or replicated, by request id. */
   readonly requests = new RequestLog();
@@ -169,11 +172,21 @@ export class NodeCore implements PeerEndpoint {
         onRingSeen: (peer, epoch, digest) => this.#ringChanges.onRingSeen(peer, epoch, digest),
         clock: () => this.store.hlc.last,
         onPeerClock: (peer, clock) => this.#observePeerClock(peer, clock),
+        now: () => scheduler.now(),
+        onPeerWallClock: (peer, sentAtMs, ackedAtMs, wallMs) =>
+          this.clock.sampled(peer, sentAtMs, ackedAtMs, wallMs),
       }),
       logger: this.#log.child({ component: 'gossip' }),
       scheduler,
       random: opts.random,
       onUpdateRefused: () => this.store.refusedInputs.count('incarnation'),
+    });
+    this.clock = new ClockWatch({
+      selfId: this.id,
+      maxClockOffsetMs: config.maxClockOffsetMs,
+      livePeers: () =>
+        this.topology.ring.nodeIds.filter((id) => id !== this.id && this.membership.isAlive(id)),
+      logger: this.#log.child({ component: 'clock' }),
     });
     this.hints = new HintStore(config.hints, { now: () => scheduler.now() });
     this.antiEntropy = new AntiEntropy({
@@ -244,6 +257,8 @@ export class NodeCore implements PeerEndpoint {
       this.absence.changed();
       if (to === 'alive') this.handoff.kick();
       if (to === 'alive' && from === 'dead') this.antiEntropy.compareSoon(m.id);
+      if (to === 'dead' || to === 'left') this.clock.forget(m.id);
+      else this.clock.judge();
     });
   }
 
@@ -314,7 +329,12 @@ export class NodeCore implements PeerEndpoint {
     await this.#tasks.settled();
   }
 
+  /** Writes are refused, before anything is applied, while this node's clock is out of bounds. */
   execute(op: Operation, ctx: OperationContext): Outcome | Promise<Outcome> {
+    if (op.kind !== 'get') {
+      const refusal = this.clock.refusal;
+      if (refusal) return refusal;
+    }
     return this.coordinator.execute(op, ctx);
   }
 
@@ -408,6 +428,7 @@ export class NodeCore implements PeerEndpoint {
       ringEpoch: this.topology.epoch,
       ringDigest: this.topology.digest,
       clock: this.store.hlc.last,
+      wallClockMs: this.#scheduler.now(),
     };
   }
 

@@ -121,6 +121,8 @@ export interface PingReply {
   ringDigest?: number;
   /** The answering node's HLC. */
   clock?: number;
+  /** The answering node's wall clock (ms) when it answered: peers measure their offsets to it. 0: unknown. */
+  wallClockMs?: number;
 }
 
 /**

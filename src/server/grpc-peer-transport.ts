@@ -319,6 +319,7 @@ export class GrpcPeerTransport implements PeerTransport {
       ringEpoch: res.ringEpoch ?? 0,
       ringDigest: res.ringDigest ?? 0,
       clock: res.clock ?? 0,
+      wallClockMs: res.wallClockMs ?? 0,
     };
   }
 

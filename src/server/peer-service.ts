@@ -169,6 +169,7 @@ export function peerService(deps: PeerServiceDeps): {
           ringEpoch: reply.ringEpoch,
           ringDigest: reply.ringDigest ?? 0,
           clock: reply.clock ?? 0,
+          wallClockMs: reply.wallClockMs ?? 0,
         });
       } catch (err) {
         callback(toStatus(err, logger));

@@ -21,6 +21,8 @@ export interface SimClusterOptions {
   hintMaxAgeMs?: number;
   /** tombstone_grace_ms; default 60 s. */
   tombstoneGraceMs?: number;
+  /** cluster.max_clock_offset_ms; default 60 s, so skews up to 30 s leave every node taking writes. */
+  maxClockOffsetMs?: number;
   /**
    * Pause between store sweeps (expired values, purged tombstones) in virtual ms; 0 or absent = off:
    * a sweep's budget is real CPU time, which could make runs of one seed differ.
@@ -88,7 +90,7 @@ export class SimCluster {
       gossip: GOSSIP,
       hints: { maxCount: 100_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: opts.hintMaxAgeMs ?? 30_000 },
       tombstoneGraceMs: opts.tombstoneGraceMs ?? 60_000,
-      maxClockOffsetMs: 60_000,
+      maxClockOffsetMs: opts.maxClockOffsetMs ?? 60_000,
       antiEntropy: {
         intervalMs: opts.antiEntropyMs ?? 0,
         keysPerSecond: 1_000_000,

@@ -13,6 +13,10 @@ export interface RingEpochHooks {
   /** This node's HLC, sent on every ping, and what to do with a peer's (advance ours past it). */
   clock?: () => number;
   onPeerClock?: (peer: string, clock: number) => void;
+  /** This node's wall clock, read when a ping is sent and when its ack comes back. */
+  now?: () => number;
+  /** A peer's wall clock from its ack, with when the ping was sent and acknowledged (clock-watch.ts). */
+  onPeerWallClock?: (peer: string, sentAtMs: number, ackedAtMs: number, peerWallMs: number) => void;
 }
 
 /** SWIM's transport over the node's PeerTransport: pings carry the ring epoch both ways. */
@@ -37,7 +41,10 @@ export class PeerGossip implements GossipTransport {
       ringDigest: this.#ring.digest(),
       clock: this.#ring.clock?.() ?? 0,
     };
+    const sentAtMs = this.#ring.now?.() ?? 0;
     const reply = await this.#transport.ping(target, ping, this.#timeoutMs, signal);
+    if (reply.wallClockMs && this.#ring.now)
+      this.#ring.onPeerWallClock?.(target, sentAtMs, this.#ring.now(), reply.wallClockMs);
     this.#ring.onRingSeen(target, reply.ringEpoch, reply.ringDigest ?? 0);
     if (reply.clock) this.#ring.onPeerClock?.(target, reply.clock);
     return reply.updates;

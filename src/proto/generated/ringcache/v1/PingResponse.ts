@@ -10,6 +10,7 @@ export interface PingResponse {
   'ringEpoch'?: (number | string | Long);
   'clock'?: (number | string | Long);
   'ringDigest'?: (number);
+  'wallClockMs'?: (number | string | Long);
 }
 
 export interface PingResponse__Output {
@@ -19,4 +20,5 @@ export interface PingResponse__Output {
   'ringEpoch': (number);
   'clock': (number);
   'ringDigest': (number);
+  'wallClockMs': (number);
 }
