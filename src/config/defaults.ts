@@ -35,13 +35,14 @@ export const DEFAULT_ANTI_ENTROPY = {
 } as const;
 
 /**
- * A version further ahead of a node's clock than this is refused: one bad peer cannot poison every HLC.
- * It also bounds how far ahead a peer's expiries may be. 5 s: a cache's nodes run NTP, which keeps
- * them within milliseconds of each other, and tests run one node 500 ms ahead, so 5 s refuses no write
- * during ordinary skew (CockroachDB runs with 500 ms), while a record forged or written by a clock that
- * jumped ahead wins last-writer-wins over client writes for at most 5 s, not a minute.
+ * The furthest apart two nodes' clocks may be. Nodes measure it (cluster/membership/clock-watch.ts):
+ * one further than half of it from most live members refuses writes, so a write sent more than this
+ * after another write of the same key was acknowledged is never replaced by it. A version further
+ * ahead of a node's clock than this is refused (one bad peer cannot poison every HLC), and it bounds
+ * how far ahead a peer's expiries may be. 500 ms, as CockroachDB: NTP keeps a cache's nodes within
+ * milliseconds of each other, so only a clock that is really wrong trips it.
  */
-export const DEFAULT_MAX_CLOCK_OFFSET_MS = 5000;
+export const DEFAULT_MAX_CLOCK_OFFSET_MS = 500;
 
 /** Deletes are kept this long so read repair and anti-entropy never resurrect a deleted key. */
 export const DEFAULT_TOMBSTONE_GRACE_MS = 60_000;

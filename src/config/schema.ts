@@ -69,6 +69,9 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
   const limits = r.fields(top.get('limits'), 'limits', LIMITS);
   const tombstoneGraceMs =
     r.integer(cluster.get('tombstone_grace_ms'), 'cluster.tombstone_grace_ms') ?? DEFAULT_TOMBSTONE_GRACE_MS;
+  const maxClockOffsetMs =
+    r.integer(cluster.get('max_clock_offset_ms'), 'cluster.max_clock_offset_ms') ??
+    DEFAULT_MAX_CLOCK_OFFSET_MS;
   return {
     name: r.string(cluster.get('name'), 'cluster.name') ?? DEFAULT_NAME,
     vnodes: r.integer(cluster.get('vnodes'), 'cluster.vnodes') ?? DEFAULT_VNODES,
@@ -95,10 +98,9 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
     hints: {
       maxCount: r.integer(hints?.get('max_count'), 'cluster.hints.max_count') ?? DEFAULT_HINTS.maxCount,
       maxBytes: r.size(hints?.get('max_bytes'), 'cluster.hints.max_bytes') ?? DEFAULT_HINTS.maxBytes,
-      // Left out: well inside the tombstone grace, however short that is set.
       maxAgeMs:
         r.integer(hints?.get('max_age_ms'), 'cluster.hints.max_age_ms') ??
-        Math.max(1, Math.min(DEFAULT_HINTS.maxAgeMs, Math.floor(tombstoneGraceMs / 2))),
+        defaultHintMaxAgeMs(tombstoneGraceMs, maxClockOffsetMs),
     },
     tombstoneGraceMs,
     antiEntropy: {
@@ -112,9 +114,7 @@ export function readConfig(r: YamlReader, root: Node | undefined, source: string
         r.size(antiEntropy?.get('bytes_per_second'), 'cluster.anti_entropy.bytes_per_second') ??
         DEFAULT_ANTI_ENTROPY.bytesPerSecond,
     },
-    maxClockOffsetMs:
-      r.integer(cluster.get('max_clock_offset_ms'), 'cluster.max_clock_offset_ms') ??
-      DEFAULT_MAX_CLOCK_OFFSET_MS,
+    maxClockOffsetMs,
     limits: readLimits(r, limits),
     ...readTls(r, cluster.get('tls')),
     ...readAuth(r, top.get('auth')),
@@ -266,4 +266,14 @@ function readNodes(r: YamlReader, node: Node | undefined, rootLine: number | und
     });
   });
   return nodes;
+}
+
+/**
+ * hints.max_age_ms left out: the default, or half the tombstone grace when that is shorter; and when
+ * that plus the clock offset would not fit in the grace (validate.ts), half of what the offset leaves.
+ */
+function defaultHintMaxAgeMs(tombstoneGraceMs: number, maxClockOffsetMs: number): number {
+  const half = Math.min(DEFAULT_HINTS.maxAgeMs, Math.floor(tombstoneGraceMs / 2));
+  if (half + maxClockOffsetMs < tombstoneGraceMs) return Math.max(1, half);
+  return Math.max(1, Math.floor((tombstoneGraceMs - maxClockOffsetMs) / 2));
 }

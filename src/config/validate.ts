@@ -38,15 +38,7 @@ export function validateConfig(
   wholeInRange('cluster.anti_entropy.interval_ms', config.antiEntropy.intervalMs, 0);
   wholeInRange('cluster.anti_entropy.keys_per_second', config.antiEntropy.keysPerSecond, 1);
   wholeInRange('cluster.anti_entropy.bytes_per_second', config.antiEntropy.bytesPerSecond, 1024);
-  if (config.hints.maxAgeMs >= config.tombstoneGraceMs) {
-    issues.add(
-      at('cluster.hints.max_age_ms'),
-      'cluster.hints.max_age_ms',
-      `${given('cluster.hints.max_age_ms', config.hints.maxAgeMs)} must be shorter than ` +
-        `tombstone_grace_ms ${given('cluster.tombstone_grace_ms', config.tombstoneGraceMs)}: a hint handed back ` +
-        'after the tombstone of a later delete is purged would bring the deleted value back',
-    );
-  }
+  checkClockBounds(config, c);
   const { maxKeyBytes, maxValueBytes, maxMemoryBytes } = config.limits;
   wholeInRange('limits.max_key_bytes', maxKeyBytes, 1);
   wholeInRange('limits.max_value_bytes', maxValueBytes, 1);
@@ -62,6 +54,28 @@ export function validateConfig(
   checkRequestLimits(config, c);
   checkNodes(config, c);
   checkAuth(config, c);
+}
+
+/**
+ * The bounds that hang on one another through the clocks. A tombstone is purged tombstone_grace_ms
+ * after its delete on its writer's clock, which may be max_clock_offset_ms behind another node's: so
+ * seen from the node keeping a hint, a tombstone may be gone max_clock_offset_ms early, and a hint
+ * handed back after that would bring the deleted value back. Hints are aged on their keeper's own
+ * clock, so their whole lifetime plus the offset must fit in the grace.
+ */
+function checkClockBounds(config: ClusterConfig, { at, given, issues }: Checks): void {
+  const { maxClockOffsetMs, tombstoneGraceMs } = config;
+  const hintMaxAgeMs = config.hints.maxAgeMs;
+  if (hintMaxAgeMs + maxClockOffsetMs >= tombstoneGraceMs) {
+    issues.add(
+      at('cluster.hints.max_age_ms'),
+      'cluster.hints.max_age_ms',
+      `${given('cluster.hints.max_age_ms', hintMaxAgeMs)} plus max_clock_offset_ms ` +
+        `${given('cluster.max_clock_offset_ms', maxClockOffsetMs)} must be shorter than ` +
+        `tombstone_grace_ms ${given('cluster.tombstone_grace_ms', tombstoneGraceMs)}: a hint handed back ` +
+        'after the tombstone of a later delete is purged would bring the deleted value back',
+    );
+  }
 }
 
 /** max_reply_bytes, max_batch_keys and the stream and connection limits (types.ts LimitsConfig). */

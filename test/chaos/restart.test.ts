@@ -162,7 +162,14 @@ describe('a node restarted while a peer runs ahead (issue 11 §2)', function () 
   this.timeout(60_000);
   let t: TestCluster;
   before(async () => {
-    t = await TestCluster.start({ nodes: 3, factor: 2, writeQuorum: 1, readQuorum: 1 });
+    // A bound of 5 s, so that a version 4 s ahead is taken and n3 restarts well within those 4 s.
+    t = await TestCluster.start({
+      nodes: 3,
+      factor: 2,
+      writeQuorum: 1,
+      readQuorum: 1,
+      maxClockOffsetMs: 5000,
+    });
   });
   after(() => t?.stop());
 
@@ -171,7 +178,7 @@ describe('a node restarted while a peer runs ahead (issue 11 §2)', function () 
     const keys = Array.from({ length: 500 }, (_, i) => `clock-${i}`);
     const planted = keys.find((k) => !ring.preferenceList(k, 2).includes('n3'))!;
     const mine = keys.find((k) => ring.preferenceList(k, 2)[0] === 'n3')!;
-    // A version 4 s ahead (within max_clock_offset_ms, 5 s by default) pushes n1's clock and only
+    // A version 4 s ahead (within max_clock_offset_ms, 5 s here) pushes n1's clock and only
     // n1's and n2's; n3 restarts well within those 4 s, so its wall clock alone would write below it.
     const ahead = { timestamp: (Date.now() + 4000) * 1024, node: 'n1' };
     const peer = new GrpcPeerTransport({

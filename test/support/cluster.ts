@@ -1,7 +1,12 @@
 import { generateLocalConfig } from '../../src/config/generate';
 import { defaultMaxTombstoneBytes } from '../../src/config/defaults';
 import type { AuthConfig, ClusterConfig, LimitsConfig, NodeConfig, TlsConfig } from '../../src/config/types';
-import { describeExit, LocalCluster, type NodeExit } from '../../src/cli/local-cluster';
+import {
+  describeExit,
+  LocalCluster,
+  type LocalClusterOptions,
+  type NodeExit,
+} from '../../src/cli/local-cluster';
 import { RingCache, type RingCacheOptions } from '../../src/index';
 import { freePorts } from './ports';
 
@@ -19,12 +24,16 @@ export interface TestClusterOptions {
   limits?: Partial<LimitsConfig>;
   /** Extra env for node processes. */
   env?: Record<string, string>;
+  /** How to start one node's process (LocalClusterOptions.launch), e.g. under libfaketime. */
+  launch?: LocalClusterOptions['launch'];
   /** cluster.anti_entropy.interval_ms (0 = off). Default: the shipped default. */
   antiEntropyMs?: number;
   /** cluster.anti_entropy.bytes_per_second. Default: the shipped default. */
   antiEntropyBytesPerSecond?: number;
   /** cluster.hints.max_age_ms. Default: the shipped default. */
   hintMaxAgeMs?: number;
+  /** cluster.max_clock_offset_ms. Default: the shipped default. */
+  maxClockOffsetMs?: number;
   /** cluster.tls. Default: none (plaintext). */
   tls?: TlsConfig;
   /** auth (users and roles). Default: none (the Cache service open). */
@@ -43,9 +52,10 @@ export class TestCluster {
   readonly logs = new Map<string, string[]>();
   readonly #clients: RingCache[] = [];
 
-  private constructor(config: ClusterConfig, env: Record<string, string> | undefined) {
+  private constructor(config: ClusterConfig, opts: Pick<TestClusterOptions, 'env' | 'launch'>) {
     this.cluster = new LocalCluster(config, {
-      env,
+      env: opts.env,
+      launch: opts.launch,
       // Said at once, with the node's last log lines: a node that dies under a test is the cause
       // of whatever fails next, and the only trace of why it died.
       onCrash: (exit) => {
@@ -63,7 +73,7 @@ export class TestCluster {
 
   static async start(opts: TestClusterOptions): Promise<TestCluster> {
     const config = await testConfig(opts);
-    const t = new TestCluster(config, opts.env);
+    const t = new TestCluster(config, opts);
     await t.cluster.start();
     return t;
   }
@@ -116,6 +126,7 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
       bytesPerSecond: opts.antiEntropyBytesPerSecond ?? base.antiEntropy.bytesPerSecond,
     },
     hints: { ...base.hints, maxAgeMs: opts.hintMaxAgeMs ?? base.hints.maxAgeMs },
+    maxClockOffsetMs: opts.maxClockOffsetMs ?? base.maxClockOffsetMs,
     ...(opts.tls && { tls: opts.tls }),
     ...(opts.auth && { auth: opts.auth }),
     ...(opts.reflection !== undefined && { reflection: opts.reflection }),
