@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import type { Version } from '../../src/store/version';
+import type { FinalState, HistoryEntry, HistoryKind } from './history';
+import { realTimeOrder } from './real-time-order';
+
+const v = (timestamp: number, node = 'n1'): Version => ({ timestamp, node });
+
+function entry(kind: HistoryKind, id: number, atMs: number, more: Partial<HistoryEntry>): HistoryEntry {
+  return {
+    ...{ id, kind, key: 'k', node: 'n1', required: 2, factor: 3 },
+    ...{ invokedAtMs: atMs, completedAtMs: atMs + 5, status: 'ok' },
+    ...more,
+  };
+}
+const set = (id: number, atMs: number, version: Version) =>
+  entry('set', id, atMs, { value: `v${id}`, version });
+const del = (id: number, atMs: number, version: Version) => entry('delete', id, atMs, { version });
+const finalRead = (read: { found: boolean; version?: Version }): FinalState => ({
+  reads: new Map([['k', read]]),
+  replicas: new Map(),
+  counters: new Map(),
+});
+
+describe('the real-time order checker', () => {
+  const check = realTimeOrder(500);
+  const cases: Array<[what: string, history: HistoryEntry[], final: FinalState, violations: number]> = [
+    [
+      'a set sent 600 ms after another was acknowledged, whose version lost to it (a clock 2 s fast)',
+      [set(1, 0, v(2_000, 'n3')), set(2, 605, v(605, 'n1'))],
+      finalRead({ found: true, version: v(2_000, 'n3') }),
+      1,
+    ],
+    [
+      'the same writes, the later one winning',
+      [set(1, 0, v(0, 'n3')), set(2, 605, v(605, 'n1'))],
+      finalRead({ found: true, version: v(605, 'n1') }),
+      0,
+    ],
+    [
+      'a set sent within the bound after the other: may be ordered either way',
+      [set(1, 0, v(2_000, 'n3')), set(2, 300, v(300, 'n1'))],
+      finalRead({ found: true, version: v(2_000, 'n3') }),
+      0,
+    ],
+    [
+      'a delete undone by an earlier set whose version was ahead',
+      [set(1, 0, v(2_000, 'n3')), del(2, 1_000, v(1_000, 'n1'))],
+      finalRead({ found: true, version: v(2_000, 'n3') }),
+      1,
+    ],
+    [
+      'a later set lost to an earlier delete whose version was ahead',
+      [del(1, 0, v(2_000, 'n3')), set(2, 1_000, v(1_000, 'n1'))],
+      finalRead({ found: false }),
+      1,
+    ],
+    [
+      'a later delete that won: not found is right',
+      [set(1, 0, v(0, 'n3')), del(2, 1_000, v(1_000, 'n1'))],
+      finalRead({ found: false }),
+      0,
+    ],
+    [
+      'a final value no acknowledged write made (a write of unknown outcome): not this checker’s to judge',
+      [set(1, 0, v(0, 'n3')), set(2, 1_000, v(1_000, 'n1'))],
+      finalRead({ found: true, version: v(3_000, 'n2') }),
+      0,
+    ],
+  ];
+  for (const [what, history, final, count] of cases) {
+    it(`${count ? 'reports' : 'accepts'} ${what}`, () => {
+      const violations = check(history, final);
+      expect(violations, JSON.stringify(violations)).to.have.length(count);
+      if (count) expect(violations[0]?.message).to.match(/more than the clock bound of 500 ms later/);
+    });
+  }
+});
