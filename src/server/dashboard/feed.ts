@@ -130,7 +130,7 @@ export class DashboardFeed {
       members: snap.members.map((m) => ({
         id: m.id,
         address: m.address,
-        http: m.http ?? '',
+        http: m.http,
         state: m.state,
         share: shares.get(m.id) ?? 0,
       })),
