@@ -19,21 +19,55 @@ export interface NodeTracer {
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
+/**
+ * The OpenTelemetry packages a node's tracing needs: optional peer dependencies, so that an
+ * application that installs ringcache for its SDK does not carry the exporter (27 MB installed).
+ */
+export const NODE_TRACING_PACKAGES = [
+  '@opentelemetry/api',
+  '@opentelemetry/sdk-trace-base',
+  '@opentelemetry/exporter-trace-otlp-http',
+  '@opentelemetry/context-async-hooks',
+] as const;
+
+/**
+ * The node's tracer, or undefined when the environment names no collector, or names one while the
+ * packages above are not installed: then the node serves untraced and says once, at start, what to
+ * install (a cache that will not start for want of its traces helps nobody).
+ */
 export function nodeTracerFromEnv(
   env: NodeJS.ProcessEnv,
   nodeId: string,
   logger: Logger,
+  load: (name: string) => unknown = require,
 ): NodeTracer | undefined {
   if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return undefined;
-  /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when tracing is asked for */
-  const api = require('@opentelemetry/api') as typeof Otel;
-  const { BasicTracerProvider, BatchSpanProcessor } =
-    require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
-  const { OTLPTraceExporter } =
-    require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-  const { AsyncLocalStorageContextManager } =
-    require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
-  /* eslint-enable @typescript-eslint/no-require-imports */
+  const missing = NODE_TRACING_PACKAGES.filter((name) => {
+    try {
+      load(name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    logger.error(
+      { missing },
+      `tracing: an OTLP endpoint is set but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not installed; ` +
+        `serving without traces (install them beside ringcache: npm install ${NODE_TRACING_PACKAGES.join(' ')})`,
+    );
+    return undefined;
+  }
+  const api = load('@opentelemetry/api') as typeof Otel;
+  const { BasicTracerProvider, BatchSpanProcessor } = load(
+    '@opentelemetry/sdk-trace-base',
+  ) as typeof import('@opentelemetry/sdk-trace-base');
+  const { OTLPTraceExporter } = load(
+    '@opentelemetry/exporter-trace-otlp-http',
+  ) as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  const { AsyncLocalStorageContextManager } = load(
+    '@opentelemetry/context-async-hooks',
+  ) as typeof import('@opentelemetry/context-async-hooks');
   const provider = new BasicTracerProvider({
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 500 })],
   });

@@ -146,6 +146,10 @@ describe('container image (deploy/Dockerfile)', function () {
       'node_modules/mocha',
     ])
       expect(existsSync(path.join(app, absent)), absent).to.equal(false);
+    // OpenTelemetry's exporter is an optional peer dependency of the package, installed beside it
+    // (/node_modules, where Node looks after /app/node_modules) so that a node in the image can trace.
+    for (const tracing of ['@opentelemetry/api', '@opentelemetry/exporter-trace-otlp-http'])
+      expect(existsSync(path.join(rootfs, 'node_modules', tracing)), tracing).to.equal(true);
     const { stdout } = await run('buildah', ['images', '--format', '{{.Size}}', TAG]);
     console.log(`      image ${TAG}: ${stdout.trim()}`);
   });
