@@ -25,11 +25,17 @@ export function withDeadline<T>(
       controller.abort();
       reject(new ProbeTimeoutError('aborted'));
     };
-    const timer = scheduler.setTimeout(() => {
-      parent.removeEventListener('abort', onAbort);
-      const err = new ProbeTimeoutError(`no answer within ${ms} ms`);
-      controller.abort(err);
-      reject(err);
+    // The verdict waits one more turn of the event loop (a 0 ms timer runs after this turn's I/O):
+    // a process that was busy past the deadline (a full CPU, a long collection) runs its expired
+    // timers before it reads its sockets, so an answer that came in time would be read only after
+    // the deadline had been declared missed, and a busy node would suspect healthy peers.
+    let timer = scheduler.setTimeout(() => {
+      timer = scheduler.setTimeout(() => {
+        parent.removeEventListener('abort', onAbort);
+        const err = new ProbeTimeoutError(`no answer within ${ms} ms`);
+        controller.abort(err);
+        reject(err);
+      }, 0);
     }, ms);
     function cleanup(): void {
       scheduler.clearTimeout(timer);

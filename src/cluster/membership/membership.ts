@@ -272,12 +272,19 @@ export class Membership {
     const armedAt = m.stateChangedAtMs;
     const delayMs = remainingSuspicionMs(armedAt, this.#scheduler.now(), this.#cfg.suspicionTimeoutMs);
     const handle = this.#scheduler.setTimeout(() => {
-      this.#suspicionTimers.delete(m.id);
-      // A refutation or a newer suspicion may have come in since this timer was armed.
-      const cur = this.#members.get(m.id);
-      if (cur?.state === 'suspect' && cur.stateChangedAtMs === armedAt) {
-        this.#accept({ id: cur.id, state: 'dead', incarnation: cur.incarnation }, 'suspicion timeout');
-      }
+      // One more turn of the event loop first (withDeadline says why): a refutation that reached a
+      // busy node in time is read before the suspect is declared dead.
+      this.#suspicionTimers.set(
+        m.id,
+        this.#scheduler.setTimeout(() => {
+          this.#suspicionTimers.delete(m.id);
+          // A refutation or a newer suspicion may have come in since this timer was armed.
+          const cur = this.#members.get(m.id);
+          if (cur?.state === 'suspect' && cur.stateChangedAtMs === armedAt) {
+            this.#accept({ id: cur.id, state: 'dead', incarnation: cur.incarnation }, 'suspicion timeout');
+          }
+        }, 0),
+      );
     }, delayMs);
     this.#suspicionTimers.set(m.id, handle);
   }

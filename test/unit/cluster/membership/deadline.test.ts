@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import net from 'node:net';
+import { once } from 'node:events';
+import { realScheduler } from '../../../../src/cluster/membership/scheduler';
 import { ProbeTimeoutError, withDeadline } from '../../../../src/cluster/membership/deadline';
 import { FakeScheduler } from './fake-cluster';
 
@@ -59,5 +62,29 @@ describe('withDeadline', () => {
     }).catch((err: unknown) => err);
     expect((caught as Error).message).to.equal('boom');
     expect(scheduler.pendingTimers).to.equal(0);
+  });
+
+  it('reads an answer that arrived while the process was busy past the deadline before declaring it missed', async () => {
+    // A real socket pair on this process's event loop: the answer is in the kernel before the
+    // deadline, but the loop is blocked past it, so on resuming it runs the expired timer first.
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as net.AddressInfo;
+    const client = net.connect(port, '127.0.0.1');
+    const [accepted] = (await once(server, 'connection')) as [net.Socket];
+    try {
+      const answered = withDeadline(realScheduler, 20, new AbortController().signal, () =>
+        once(accepted, 'data').then(([chunk]) => String(chunk)),
+      );
+      client.write('ack');
+      const busyUntil = Date.now() + 100;
+      while (Date.now() < busyUntil); // the event loop held past the 20 ms deadline
+      expect(await answered).to.equal('ack');
+    } finally {
+      client.destroy();
+      accepted.destroy();
+      server.close();
+    }
   });
 });
