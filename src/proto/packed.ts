@@ -16,7 +16,13 @@ import type { OpKind } from './messages';
  *     set and cas may carry keepTtl (true) at index 10 (KEEP_TTL_INDEX), nil before it
  *   requestId: chosen by the client, the same on every retry of the call; the key's replicas remember
  *   it, so a retry of a read-modify-write returns its first outcome
- *   reply    [frameId, epoch, result, result, ...]   one result per op, in order; a reply past
+ *   notAfter (optional, a number after the ops): the last instant, in the node's wall clock (ms), at
+ *   which the frame's writes may still be applied; past it the node refuses them (a write read late
+ *   from the socket of a paused node must not be stamped with a version later than what its
+ *   caller wrote after giving up on it). Sent only to a node that reports its clock (below).
+ *   reply    [frameId, epoch, result, result, ..., clock?]   one result per op, in order; `clock`,
+ *            the node's wall clock (ms) when it wrote the reply, only on streams whose client asked
+ *            for it with the CLOCK_METADATA header (older clients read no trailing element); a reply past
  *            PACKED_PART_BYTES comes in parts, [-frameId, epoch, results...] for each but the last
  *   refusal  [frameId, epoch, failure]   one failure for a frame of several ops: the frame was refused
  *            whole (limits.max_batch_keys or max_reply_bytes), the failure stands for each op
@@ -28,6 +34,23 @@ import type { OpKind } from './messages';
  *     incr    [0, value, timestamp, node]
  *     cas     [0, timestamp, node]
  */
+/**
+ * The stream header by which a client asks a node to end each reply with its wall clock (see the
+ * frame format): the client estimates its offset from the node's clock with it, for notAfter.
+ */
+export const CLOCK_METADATA = 'ringcache-clock';
+
+/**
+ * The trailing number of a request (notAfter) or reply (clock) frame, or undefined when its last
+ * element after the head is not a positive safe integer: operations and results are arrays, so a
+ * number there is never one of them.
+ */
+export function trailingNumberOf(frame: readonly unknown[]): number | undefined {
+  if (frame.length < 3) return undefined;
+  const last = frame[frame.length - 1];
+  return typeof last === 'number' && Number.isSafeInteger(last) && last > 0 ? last : undefined;
+}
+
 /** Operation codes: the first element of a packed operation. */
 export const OpCode = { get: 0, set: 1, delete: 2, touch: 3, incr: 4, cas: 5 } as const;
 
@@ -149,25 +172,30 @@ export function valueBytesOf(x: unknown, depth = 0): number {
  * The reply to frame `frameId`, as the messages to write: one, or when its values pass
  * PACKED_PART_BYTES, parts of about that size in order, all but the last with the frame id negated.
  */
-export function packReply(frameId: number, head2: unknown, results: readonly unknown[]): Buffer[] {
+export function packReply(
+  frameId: number,
+  head2: unknown,
+  results: readonly unknown[],
+  clockMs?: number,
+): Buffer[] {
   // Sized before packing: packing a large reply whole first would delay its first part, and a
   // client that sees nothing for its flight budget takes the node for stalled.
   const sizes = new Array<number>(results.length);
   let total = 0;
   for (let i = 0; i < results.length; i++) total += sizes[i] = valueBytesOf(results[i]);
-  if (total <= PACKED_PART_BYTES || results.length < 2) return [packFrame(frameId, head2, results)];
+  if (total <= PACKED_PART_BYTES || results.length < 2) return [packFrame(frameId, head2, results, clockMs)];
   const parts: Buffer[] = [];
   let start = 0;
   let bytes = 0;
   for (let i = 0; i < results.length; i++) {
     if (i > start && bytes + sizes[i]! > PACKED_PART_BYTES) {
-      parts.push(packFrame(-frameId, head2, results.slice(start, i)));
+      parts.push(packFrame(-frameId, head2, results.slice(start, i), clockMs));
       start = i;
       bytes = 0;
     }
     bytes += sizes[i]!;
   }
-  parts.push(packFrame(frameId, head2, results.slice(start)));
+  parts.push(packFrame(frameId, head2, results.slice(start), clockMs));
   return parts;
 }
 
@@ -183,7 +211,8 @@ export const isReplyPart = (reply: unknown[]): boolean => Number(reply[0]) < 0;
  * reply may hold one failure only.
  */
 export function refusedFrameResults(reply: unknown[], itemCount: number): PackedFailure[] | undefined {
-  if (itemCount < 2 || reply.length !== 3 || isReplyPart(reply)) return undefined;
+  const length = trailingNumberOf(reply) === undefined ? reply.length : reply.length - 1;
+  if (itemCount < 2 || length !== 3 || isReplyPart(reply)) return undefined;
   const failure = reply[2];
   if (!Array.isArray(failure) || typeof failure[0] !== 'number' || failure[0] === 0) return undefined;
   return new Array<PackedFailure>(itemCount).fill(failure as PackedFailure);
@@ -227,11 +256,13 @@ export function peekFrameHead(payload: Uint8Array): { length: number; frameId: n
   }
 }
 
-export function packFrame(head1: number, head2: unknown, items: readonly unknown[]): Buffer {
-  const frame: unknown[] = new Array(items.length + 2);
+/** `[head1, head2, ...items]`, then `tail` when given (a request's notAfter, a reply's clock). */
+export function packFrame(head1: number, head2: unknown, items: readonly unknown[], tail?: number): Buffer {
+  const frame: unknown[] = new Array(items.length + (tail === undefined ? 2 : 3));
   frame[0] = head1;
   frame[1] = head2;
   for (let i = 0; i < items.length; i++) frame[i + 2] = items[i];
+  if (tail !== undefined) frame[items.length + 2] = tail;
   return packr.pack(frame);
 }
 

@@ -10,7 +10,15 @@ import {
   type PipelineRequestMsg,
   type PipelineResponseMsg,
 } from '../proto/messages';
-import { packReply, peekFrameHead, unpackFrame, valueBytesOf, type PackedResult } from '../proto/packed';
+import {
+  CLOCK_METADATA,
+  packReply,
+  peekFrameHead,
+  trailingNumberOf,
+  unpackFrame,
+  valueBytesOf,
+  type PackedResult,
+} from '../proto/packed';
 import { RequestMetrics } from '../observability/request-metrics';
 import { writeRefusal } from './access';
 import { isForwarded } from './cluster-token-guard';
@@ -51,6 +59,8 @@ export interface PipelineDeps {
 interface DecodedFrame<Op> {
   frameId: number;
   timeoutMs: number;
+  /** The packed frame's notAfter (packed.ts): past it, in this node's clock, its writes are refused. */
+  notAfterMs?: number;
   /** Empty when opCount is past the frame's limit: such a frame is refused undecoded. */
   ops: (Op | undefined)[];
   opCount: number;
@@ -85,8 +95,11 @@ interface FrameFormat<Req, Op, Result, Res> {
    * gets of large values must not all fail because they were batched together).
    */
   readonly partialReply: boolean;
-  /** The reply's messages: one, or for the packed flavour parts when its values are large (packReply). */
-  encode(results: Result[], frameId: number, epoch: number): Res[];
+  /**
+   * The reply's messages: one, or for the packed flavour parts when its values are large (packReply).
+   * `clockMs`: this node's wall clock, for a packed stream whose client asked for it (CLOCK_METADATA).
+   */
+  encode(results: Result[], frameId: number, epoch: number, clockMs: number | undefined): Res[];
   /** The operation's index in OPERATIONS (request-metrics.ts), -1 when unknown. */
   operationOf(op: Op | undefined): number;
   /** A result's gRPC code. */
@@ -161,15 +174,26 @@ function packedFormat(
   return {
     decode: (payload, maxOps) => {
       const head = peekFrameHead(payload);
-      if (head && head.length - 2 > maxOps)
+      // One element of slack: a frame may end with its notAfter, which is no operation. The full
+      // decode below counts exactly, and #answer refuses past the limit from that count.
+      if (head && head.length - 3 > maxOps)
         return { frameId: head.frameId, timeoutMs: 0, ops: [], opCount: head.length - 2 };
       const frame = unpackFrame(payload);
-      const ops = new Array<unknown[] | undefined>(frame.length - 2);
-      for (let i = 2; i < frame.length; i++) {
+      // A trailing positive integer is the frame's notAfter, not an operation (operations are arrays).
+      const notAfterMs = trailingNumberOf(frame);
+      const end = notAfterMs === undefined ? frame.length : frame.length - 1;
+      const ops = new Array<unknown[] | undefined>(end - 2);
+      for (let i = 2; i < end; i++) {
         const p = frame[i];
         ops[i - 2] = Array.isArray(p) ? p : undefined;
       }
-      return { frameId: Number(frame[0]) || 0, timeoutMs: Number(frame[1]) || 0, ops, opCount: ops.length };
+      return {
+        frameId: Number(frame[0]) || 0,
+        timeoutMs: Number(frame[1]) || 0,
+        notAfterMs,
+        ops,
+        opCount: ops.length,
+      };
     },
     execute: (p, index, ctx) => {
       // An SDK call traced by the application carries its W3C traceparent last (packed.ts).
@@ -199,7 +223,7 @@ function packedFormat(
     codeOf: (r) => r[0],
     partialReply: true,
     valueBytes: valueBytesOf,
-    encode: (results, frameId, epoch) => packReply(frameId, epoch, results),
+    encode: (results, frameId, epoch, clockMs) => packReply(frameId, epoch, results, clockMs),
     messageBytes: (payload) => payload.length,
   };
 }
@@ -282,6 +306,8 @@ export class PipelineStreams {
     };
     this.#open.set(stream, state);
     const forwarded = isForwarded(stream.metadata, this.#deps.clusterToken);
+    // Asked for by SDKs that send notAfter: older clients would take a trailing clock for a result.
+    const sendsClock = format === this.#packed && stream.metadata.get(CLOCK_METADATA).length > 0;
     const { maxFramesInFlight, maxOutputBufferBytes } = this.#deps.limits;
     // A client that sends frames and does not read the replies must not make the node hold them
     // all: past either bound the node stops reading the stream (HTTP/2 flow control then stops the
@@ -322,7 +348,9 @@ export class PipelineStreams {
       throttle();
       this.#answer(format, frame, forwarded, writeRefused, (results) => {
         if (this.#open.has(stream)) {
-          for (const message of format.encode(results, frame.frameId, this.#deps.epoch())) send(message);
+          const clockMs = sendsClock ? Date.now() : undefined;
+          for (const message of format.encode(results, frame.frameId, this.#deps.epoch(), clockMs))
+            send(message);
         }
         state.framesInFlight--;
         throttle();
@@ -372,6 +400,7 @@ export class PipelineStreams {
     const nowMs = Date.now();
     const timeoutMs = Math.min(frame.timeoutMs || this.#deps.defaultTimeoutMs, this.#deps.defaultTimeoutMs);
     const ctx: FrameContext = { forwarded, deadlineMs: nowMs + timeoutMs, nowMs };
+    if (frame.notAfterMs !== undefined) ctx.notAfterMs = frame.notAfterMs;
     const budget = new ReplyBudget(limits.maxReplyBytes);
     const counted = (r: unknown) => {
       budget.add(format.valueBytes(r));

@@ -30,8 +30,11 @@ export interface FrameCodec<Item, Result, ReqFrame, ResFrame> {
   itemBytes?(item: Item): number;
   /** The result standing for a failure of the whole frame. */
   failure(code: number, message: string): Result;
-  /** Called for every reply, before its items resolve (e.g. to read the epoch). */
-  onReply?(reply: ResFrame): void;
+  /**
+   * Called for every reply, before its items resolve (e.g. to read the epoch). `sentAtMs`: when the
+   * frame it answers was sent (Date.now()), undefined when that frame is no longer awaited.
+   */
+  onReply?(reply: ResFrame, sentAtMs: number | undefined): void;
 }
 
 export interface BatchedStreamOptions {
@@ -294,9 +297,9 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   }
 
   #onReply(reply: ResFrame): void {
-    this.#codec.onReply?.(reply);
     const frameId = this.#codec.frameIdOf(reply);
     const frame = this.#inFlight.get(frameId);
+    this.#codec.onReply?.(reply, frame?.sentAtMs);
     if (!frame) return; // answered after its deadline, or the stream broke: its callers have their answer
     if (frame.timer) clearTimeout(frame.timer);
     const from = frame.answered;

@@ -125,6 +125,19 @@ export class Coordinator {
     try {
       // Checked before routing: a bad key is refused here, never forwarded.
       checkKey(op.key, this.#maxKeyBytes);
+      // In the same synchronous step as #write's applyLocal, which gives the version: a write checked
+      // in time cannot be stamped after its notAfter. A read-modify-write decides on the newest
+      // version a quorum holds, yet it too may not start once its caller has given up on it.
+      if (op.kind !== 'get' && ctx.notAfterMs !== undefined) {
+        const lateMs = this.#view.scheduler.now() - ctx.notAfterMs;
+        if (lateMs > 0) {
+          return new RingCacheError(
+            'DEADLINE_EXCEEDED',
+            `${op.kind} of key '${op.key}' reached node ${this.#view.selfId} ${lateMs} ms after the ` +
+              `last instant its client allowed for it (its deadline); not applied`,
+          );
+        }
+      }
       const preferenceList = this.#preferenceList(op.key);
       if (isReadModifyWrite(op)) {
         // One coordinator per key decides these (the first alive replica); the others forward to it.

@@ -124,6 +124,13 @@ export interface OperationContext {
   forwarded: boolean;
   /** Absolute deadline (the node clock's ms) for everything this operation does. */
   deadlineMs: number;
+  /**
+   * The last instant (this node's clock, ms) at which the operation may still write: its sender
+   * gives up on it then and its caller may write the key again elsewhere. A write that reaches this
+   * node later (read late from the socket of a paused node) is refused, since the version it would
+   * get here is later than those of writes acknowledged since. Unset: no bound (old clients, the CLI).
+   */
+  notAfterMs?: number;
 }
 
 /** Operations that read the key's current state to decide what to write: decided by the key's one coordinator. */

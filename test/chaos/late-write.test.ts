@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import type { RingCache } from '../../src/index';
+import { TestCluster, until } from '../support/cluster';
+import { keysApart } from '../support/replicas';
+
+/**
+ * A write sent to a replica that is then frozen (SIGSTOP) stays in its socket. The SDK gives up on it
+ * at the call's deadline; later writes of the key are acknowledged by the other replicas. When the
+ * frozen node resumes it reads the old frame: were it to coordinate it then, the write would be
+ * stamped with a version of that moment, later than every acknowledged write since, and would replace
+ * them on every replica. A node must refuse a write whose sender's deadline has passed.
+ */
+describe('a write that reaches its node only after its deadline (paused node)', function () {
+  this.timeout(120_000);
+  let t: TestCluster;
+  let cache: RingCache;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 });
+    cache = await t.client({ timeoutMs: 5_000 });
+  });
+  after(async () => {
+    await cache?.close();
+    await t?.stop();
+  });
+
+  /** A key that the SDK sends to n3 first. */
+  function keyFirstAt(id: string, prefix: string): string {
+    for (let i = 0; ; i++) if (cache.replicasOf(`${prefix}${i}`)[0] === id) return `${prefix}${i}`;
+  }
+
+  /**
+   * Runs `stale` (a write of `key` sent to n3) while n3 is paused, waits for the call to settle
+   * (it fails at its deadline: a write is not sent to a second replica while the first is only slow),
+   * then `later` (acknowledged by n1 and n2), resumes n3 and waits until every replica holds the same
+   * version of the key.
+   */
+  async function lateWrite(
+    key: string,
+    stale: () => Promise<unknown>,
+    later: () => Promise<unknown>,
+  ): Promise<string> {
+    // The SDK sends the key's writes to n3 only while it takes n3 for alive and answering.
+    await until(
+      'the SDK to take n3 for alive',
+      () => cache.cluster.members.get('n3')?.state === 'alive' && cache.stalledNodes().length === 0,
+      30_000,
+    );
+    // Written through n3 while it answers: its SDK connection has measured n3's clock by then.
+    await cache.set(key, 'v0');
+    await t.cluster.kill('n3', 'SIGSTOP');
+    let outcome: string;
+    try {
+      const first = stale().then(
+        () => 'acknowledged',
+        (err: Error) => err.message,
+      );
+      // The SDK must have given up on n3 before the later write: then that write is, for the
+      // caller, after the stale one in every order.
+      outcome = await first;
+      await later();
+    } finally {
+      await t.cluster.kill('n3', 'SIGCONT');
+    }
+    // The SDK takes n3 back once a probe sent on the stream that carried the stale write is answered:
+    // n3 has read that write by then. Then its copy and the others' must come to agree.
+    await until('the SDK to take n3 back', () => cache.stalledNodes().length === 0, 30_000);
+    await until(
+      'the replicas of the key to agree',
+      async () => (await keysApart(t.address('n1'), [key])).length === 0,
+      30_000,
+    );
+    return outcome;
+  }
+
+  it('a set that reached a paused node does not replace a set acknowledged after its deadline', async () => {
+    const key = keyFirstAt('n3', 'late-set-');
+    const stale = await lateWrite(
+      key,
+      () => cache.set(key, 'v1', { timeoutMs: 1_000 }),
+      () => cache.set(key, 'v2'),
+    );
+    expect(stale, 'the set was sent to n3 and given up on').to.match(
+      /n3 .*did not answer before the deadline/,
+    );
+    expect(await cache.get(key, { consistency: 'all' }), `the stale set: ${stale}`).to.equal('v2');
+  });
+
+  it('a delete that reached a paused node does not remove a value set after its deadline', async () => {
+    const key = keyFirstAt('n3', 'late-delete-');
+    const stale = await lateWrite(
+      key,
+      () => cache.delete(key, { timeoutMs: 1_000 }),
+      () => cache.set(key, 'v2'),
+    );
+    expect(stale, 'the delete was sent to n3 and given up on').to.match(
+      /n3 .*did not answer before the deadline/,
+    );
+    expect(await cache.get(key, { consistency: 'all' }), `the stale delete: ${stale}`).to.equal('v2');
+  });
+});
