@@ -86,6 +86,38 @@ describe('a write that reaches its node only after its deadline (paused node)', 
     expect(await cache.get(key, { consistency: 'all' }), `the stale set: ${stale}`).to.equal('v2');
   });
 
+  it("a client's first write to a paused node waits for the node's clock, and is never applied late", async () => {
+    const key = keyFirstAt('n3', 'first-write-');
+    await until(
+      'the SDK to take n3 for alive',
+      () => cache.cluster.members.get('n3')?.state === 'alive' && cache.stalledNodes().length === 0,
+      30_000,
+    );
+    await cache.set(key, 'v0');
+    const fresh = await t.client({ timeoutMs: 5_000 });
+    try {
+      expect(fresh.replicasOf(key)[0]).to.equal('n3');
+      await t.cluster.kill('n3', 'SIGSTOP');
+      try {
+        // Held while the SDK waits for n3's first answer, then taken by another replica: the set
+        // never went to n3 without a notAfter. (Sent there without one, it fails at its deadline.)
+        await fresh.set(key, 'v1').catch(() => undefined);
+        await fresh.set(key, 'v2');
+      } finally {
+        await t.cluster.kill('n3', 'SIGCONT');
+      }
+      await until('the SDK to take n3 back', () => fresh.stalledNodes().length === 0, 30_000);
+      await until(
+        'the replicas of the key to agree',
+        async () => (await keysApart(t.address('n1'), [key])).length === 0,
+        30_000,
+      );
+      expect(await fresh.get(key, { consistency: 'all' })).to.equal('v2');
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('a delete that reached a paused node does not remove a value set after its deadline', async () => {
     const key = keyFirstAt('n3', 'late-delete-');
     const stale = await lateWrite(
