@@ -133,10 +133,11 @@ export class PackedConnection {
   /**
    * See BatchedStream.send, `onStall` included. A write before the node's first answer waits for it:
    * a frame sent then would carry no notAfter, and if the node froze with it in its socket, it could
-   * apply it after the caller gave up on it and wrote the key elsewhere. Reads go at once.
+   * apply it after the caller gave up on it and wrote the key elsewhere. Reads (and operations of
+   * no kind a node knows) go at once.
    */
   send(op: PackedOp, deadlineMs: number, onStall?: OnStall): Promise<PackedResult> {
-    if (this.#answered || op[0] === OpCode.get) return this.#stream.send(op, deadlineMs, onStall);
+    if (this.#answered || !WRITE_CODES.has(op[0])) return this.#stream.send(op, deadlineMs, onStall);
     return new Promise<PackedResult>((resolve) => {
       const held: HeldWrite = { op, deadlineMs, onStall, resolve, timer: undefined };
       held.timer = setTimeout(
@@ -196,6 +197,15 @@ interface HeldWrite {
   resolve: (result: PackedResult | Promise<PackedResult>) => void;
   timer: NodeJS.Timeout | undefined;
 }
+
+/** The operations that write (all but get; a kind no node knows is refused, so goes at once). */
+const WRITE_CODES: ReadonlySet<number> = new Set([
+  OpCode.set,
+  OpCode.delete,
+  OpCode.touch,
+  OpCode.incr,
+  OpCode.cas,
+]);
 
 /** How long the probe for a node's first answer may take before the writes held for it fail. */
 const CLOCK_PROBE_TIMEOUT_MS = 1000;
