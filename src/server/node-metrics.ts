@@ -1,4 +1,5 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ClockWatch } from '../cluster/membership/clock-watch';
 import type { Coordinator } from '../cluster/replication/coordinator';
 import type { HintedHandoff } from '../cluster/recovery/handoff';
 import type { HintStore } from '../cluster/recovery/hints';
@@ -27,6 +28,7 @@ export function nodeMetrics(
     catchUp: () => CatchUpProgress;
     antiEntropy: AntiEntropy;
     memoryGuard: MemoryGuard;
+    clock: ClockWatch;
   },
 ): Registry {
   const stat = (k: keyof ReturnType<Store['stats']>) => () => src.store.stats()[k];
@@ -245,10 +247,39 @@ export function nodeMetrics(
     },
   ]);
   refusedPeerInputs(registry, src.store);
+  clockOffsets(registry, src.clock);
   limitRefusals(registry, src.pipelines);
   // The Cache service starts before the registry is made (CacheNode.start), so it is there to read.
   src.pipelines()?.requests.register(registry);
   return registry;
+}
+
+/**
+ * ringcache_clock_offset_seconds{peer}: each peer's measured clock offset (positive: its clock is ahead
+ * of this node's), and ringcache_clock_in_bounds: 0 while this node refuses writes for its clock.
+ */
+function clockOffsets(registry: Registry, clock: ClockWatch): void {
+  new Gauge({
+    name: 'ringcache_clock_offset_seconds',
+    help: "Each peer's clock minus this node's, measured from gossip pings (within half their round trip)",
+    labelNames: ['peer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const peer of clock.offsets.peers()) {
+        const e = clock.offsets.estimate(peer);
+        if (e) this.set({ peer }, e.offsetMs / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'ringcache_clock_in_bounds',
+    help: '1 while this node takes writes; 0 while its clock is further than half of cluster.max_clock_offset_ms from most live members',
+    registers: [registry],
+    collect() {
+      this.set(clock.inBounds ? 1 : 0);
+    },
+  });
 }
 
 /** ringcache_limit_refusals_total{limit}: requests refused whole by a limit (request-limits.ts), from 0. */

@@ -196,6 +196,7 @@ export class CacheNode {
       antiEntropy: core.antiEntropy,
       memoryGuard: this.#memoryGuard,
       catchUp: () => core.catchUp,
+      clock: core.clock,
     });
     registerStreamGauges(registry, {
       watchers: () => this.#watch?.watchers ?? 0,
@@ -209,7 +210,7 @@ export class CacheNode {
       host: this.self.httpListen?.host ?? this.self.httpHost,
       port: this.self.httpListen?.port ?? this.self.httpPort,
       registry,
-      serving: () => this.#serving,
+      serving: () => this.#serving && core.clock.inBounds,
       logger: this.#log,
     }).catch((err: NodeJS.ErrnoException) => {
       throw new RingCacheError(
@@ -224,7 +225,15 @@ export class CacheNode {
     await core.caughtUp();
     if (this.#stopping) return;
     this.#serving = true;
-    for (const s of HEALTH_SERVICES) this.#health.setStatus(s, 'SERVING');
+    // A node whose clock is too far from the others' refuses writes (cluster/membership/clock-watch.ts),
+    // so it tells load balancers not to send it traffic meanwhile.
+    const publishHealth = (): void => {
+      if (!this.#serving) return;
+      const status = core.clock.inBounds ? 'SERVING' : 'NOT_SERVING';
+      for (const s of HEALTH_SERVICES) this.#health.setStatus(s, status);
+    };
+    core.clock.onChange(publishHealth);
+    publishHealth();
     this.#log.info(
       { address: this.self.address, http: this.self.http, nodes: config.nodes.length, catchUp: core.catchUp },
       'node serving',
