@@ -17,7 +17,7 @@ import { isRingCacheError } from '../errors';
 import { Code } from '../proto/messages';
 import { errorFromWire } from '../proto/status-codes';
 import { EXIT, exitCodeOf } from './exit-codes';
-import { ADDR_ENV, statusSeeds } from './status';
+import { ADDR_ENV, clusterAddresses } from './addresses';
 import { userTokenFromEnv } from '../transport/user-token';
 
 /** A value as JSON output carries it: text as a string, msgpack decoded, raw bytes as base64 text. */
@@ -47,7 +47,7 @@ async function withClient(
   let client: UnaryClient;
   let addr: string;
   try {
-    addr = statusSeeds(o)[0]!;
+    addr = clusterAddresses(o)[0]!;
     client = new UnaryClient(addr, 5000, undefined, tlsOf(program), userTokenFromEnv());
   } catch (err) {
     process.stderr.write(`ringcache: ${(err as Error).message}\n`);

@@ -23,7 +23,8 @@ import { clusterTokenFromEnv } from '../transport/cluster-token';
 import { makeCerts, usageText } from './certs';
 import { addTlsOptions, tlsOf } from './tls-flags';
 import { errorFromWire } from '../proto/status-codes';
-import { ADDR_ENV, runStatus, statusInterval, statusSeeds } from './status';
+import { ADDR_ENV, clusterAddresses } from './addresses';
+import { runStatus, statusInterval } from './status';
 
 // grpc-js gives TLS the host it dials as the server name, an IP address for most nodes, and Node
 // deprecates that (DEP0123) with a warning on every CLI command and node over TLS that nobody can act
@@ -69,7 +70,7 @@ function fail(err: unknown): void {
 
 /** --addr, else --config's first node, else $RINGCACHE_ADDR, else ./cluster.yml's, else 127.0.0.1:7401. */
 function addressOf(o: { addr?: string; config?: string }): string {
-  return statusSeeds(o)[0]!;
+  return clusterAddresses(o)[0]!;
 }
 
 /** A node's refusal (a gRPC error) as a typed error: a person's mistake, not a bug, so no stack. */
@@ -408,7 +409,7 @@ program
   .action((o: StatusFlags) => {
     try {
       runStatus({
-        seeds: statusSeeds(o),
+        seeds: clusterAddresses(o),
         clusterToken: clusterToken(),
         userToken: userTokenFromEnv(),
         tls: tlsOf(program),

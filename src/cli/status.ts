@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { loadConfig } from '../config/load';
 import { RingCacheError } from '../errors';
 import {
   MemberStateWire,
@@ -11,11 +9,8 @@ import {
 import { Ring } from '../ring/ring';
 import type { TlsOptions } from '../transport/tls';
 import { parseDuration } from './duration';
-import { formatTable } from './table';
+import { percent, rebalanceText, renderHotKeys, renderStatus } from './status-render';
 import { UnaryClient } from './unary-client';
-
-/** Environment variable with the addresses `ringcache status` asks, comma-separated host:port. */
-export const ADDR_ENV = 'RINGCACHE_ADDR';
 
 /** A node this full of max_memory is named in the warnings: it will soon evict. */
 const MEMORY_WARNING_RATIO = 0.9;
@@ -122,34 +117,6 @@ export interface StatusSource {
   timeoutMs: number;
   /** Collect each member's hot keys (`--hot`). */
   hot?: boolean;
-}
-
-/**
- * Where `status` looks, first found wins: `--addr`, the nodes of `--config`, RINGCACHE_ADDR, the
- * nodes of ./cluster.yml, 127.0.0.1:7401.
- */
-export function statusSeeds(
-  opts: { addr?: string; config?: string },
-  env: NodeJS.ProcessEnv = process.env,
-  cwdHasConfig = existsSync('cluster.yml'),
-): string[] {
-  const list = (text: string, from: string) => {
-    const addrs = text
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '');
-    for (const a of addrs) {
-      if (!/^[^\s,]+:\d{1,5}$/.test(a))
-        throw new RingCacheError('CONFIG_INVALID', `${from}: expected host:port, got "${a}"`);
-    }
-    if (addrs.length === 0) throw new RingCacheError('CONFIG_INVALID', `${from}: no address given`);
-    return addrs;
-  };
-  if (opts.addr !== undefined) return list(opts.addr, '--addr');
-  if (opts.config !== undefined) return loadConfig(opts.config).nodes.map((n) => n.address);
-  if (env[ADDR_ENV]) return list(env[ADDR_ENV], ADDR_ENV);
-  if (cwdHasConfig) return loadConfig('cluster.yml').nodes.map((n) => n.address);
-  return ['127.0.0.1:7401'];
 }
 
 /** What one round of calls returned, kept to turn the next round's counters into rates. */
@@ -465,129 +432,6 @@ function warningsOf(members: MemberStatus[], epoch: number): string[] {
       );
   }
   return out;
-}
-
-function catchUpText(c: { records: number; bytes: number }): string {
-  return `${c.records} records (${humanBytes(c.bytes)}) received`;
-}
-
-function rebalanceText(r: { scanned: number; sent: number }): string {
-  return `${r.scanned} records looked at, ${r.sent} sent`;
-}
-
-/** The table's last column: what the member is busy with, or why it did not answer. */
-function noteOf(m: MemberStatus): string {
-  if (m.catchingUp) return `catching up${m.catchUp ? `: ${catchUpText(m.catchUp)}` : ''}`;
-  if (m.rebalance?.running) return `rebalancing to epoch ${m.rebalance.epoch}: ${rebalanceText(m.rebalance)}`;
-  if (m.state === 'left') return 'stopped';
-  if (!m.reachable) return 'no answer';
-  return '';
-}
-
-function percent(ratio: number, digits = 0): string {
-  return `${(ratio * 100).toFixed(digits)}%`;
-}
-
-/** 1536 -> "1.5 KiB": binary units, as cluster.yml's sizes. */
-export function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
-}
-
-function rate(perSecond: number | null | undefined): string {
-  if (perSecond === undefined || perSecond === null) return '-';
-  return perSecond >= 100 ? String(Math.round(perSecond)) : perSecond.toFixed(1);
-}
-
-/** "<= 2.5 ms": the bound of the bucket the 99th percentile falls in; "> 5000 ms" past the last one. */
-function p99Text(ms: number | null | undefined, beyond: boolean | undefined): string {
-  if (ms === undefined || ms === null) return '-';
-  return `${beyond ? '>' : '<='} ${ms < 1 ? ms.toFixed(2) : ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
-}
-
-/** The status as a person reads it: a header, one row per member, the totals, the warnings. */
-export function renderStatus(s: ClusterStatus): string {
-  const rows = s.members.map((m) => [
-    m.id,
-    m.state,
-    m.address,
-    percent(m.ringShare, 1),
-    m.keys === undefined ? '-' : String(m.keys),
-    m.bytes === undefined
-      ? '-'
-      : `${humanBytes(m.bytes)} / ${humanBytes(m.maxBytes!)} (${percent(m.memoryUsed!)})`,
-    m.reachable ? rate(m.opsPerSecond) : '-',
-    p99Text(m.p99Ms, m.p99Beyond),
-    m.reachable ? rate(m.readsPerSecond) : '-',
-    m.hitRatio === undefined ? '-' : percent(m.hitRatio, 1),
-    m.hintsPending === undefined ? '-' : String(m.hintsPending),
-    noteOf(m),
-  ]);
-  const t = s.totals;
-  rows.push([
-    'total',
-    `${t.alive}/${t.members} alive`,
-    '',
-    '',
-    String(t.keys),
-    t.maxBytes > 0
-      ? `${humanBytes(t.bytes)} / ${humanBytes(t.maxBytes)} (${percent(t.bytes / t.maxBytes)})`
-      : '-',
-    rate(t.opsPerSecond),
-    p99Text(t.p99Ms, t.p99Beyond),
-    rate(t.readsPerSecond),
-    t.hitRatio === null ? '-' : percent(t.hitRatio, 1),
-    String(t.hintsPending),
-    '',
-  ]);
-  const { factor, writeQuorum, readQuorum } = s.replication;
-  return (
-    `cluster '${s.cluster}': ring epoch ${s.epoch}, N=${factor} W=${writeQuorum} R=${readQuorum} (members as ${s.answeredBy} sees them, ${s.at})\n` +
-    formatTable(
-      [
-        'node',
-        'state',
-        'address',
-        'ring',
-        'keys',
-        'memory (of max_memory)',
-        'ops/s',
-        'p99',
-        'reads/s',
-        'hit ratio',
-        'hints',
-        'note',
-      ],
-      rows,
-    ) +
-    (s.warnings.length === 0 ? 'no warnings\n' : s.warnings.map((w) => `warning: ${w}\n`).join(''))
-  );
-}
-
-/** Hot keys shown per member and kind in the table. */
-const HOT_KEYS_SHOWN = 5;
-
-/** `status --hot`: each member's hottest keys, reads then writes, as a second table. */
-export function renderHotKeys(s: ClusterStatus): string {
-  const rows: string[][] = [];
-  for (const m of s.members) {
-    for (const [kind, keys] of [
-      ['read', m.hotReads],
-      ['write', m.hotWrites],
-    ] as const) {
-      for (const k of (keys ?? []).slice(0, HOT_KEYS_SHOWN)) {
-        rows.push([m.id, kind, k.key, `~${k.count}`, k.error > 0 ? `<= ${k.error} over` : '']);
-      }
-    }
-  }
-  if (rows.length === 0) return 'hot keys: none sampled yet\n';
-  return `hot keys (sampled estimates)\n${formatTable(['node', 'kind', 'key', 'calls', 'error'], rows)}`;
 }
 
 /** --interval: at least 100 ms, so that a watch never spins on the nodes. */
