@@ -14,6 +14,7 @@ export type {
   RingCacheStatus,
 } from './client/options';
 export type { GetOrSetOptions } from './client/get-or-set';
+export type { ScanOptions } from './client/key-scan';
 export type { NearCacheOptions, NearCacheStats } from './client/near-cache';
 export type { ClusterInfo, ClientMember, MemberStateName } from './client/topology-client';
 export type { TypedRingCache } from './client/typed';

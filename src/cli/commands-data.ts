@@ -19,6 +19,7 @@ import { errorFromWire } from '../proto/status-codes';
 import { EXIT, exitCodeOf } from './exit-codes';
 import { ADDR_ENV, clusterAddresses } from './addresses';
 import { userTokenFromEnv } from '../transport/user-token';
+import { RingCache } from '../client/ring-cache';
 
 /** A value as JSON output carries it: text as a string, msgpack decoded, raw bytes as base64 text. */
 function jsonValue(res: GetResponseMsg): unknown {
@@ -102,8 +103,71 @@ export function renderExplain(e: ExplainResponseMsg): string {
   );
 }
 
+/** --limit: a whole number of keys >= 1. */
+function parseLimit(text: string | undefined): number {
+  if (text === undefined) return Infinity;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
+    throw new Error(`--limit must be a whole number of keys >= 1, got "${text}"`);
+  return n;
+}
+
+/**
+ * `ringcache keys PREFIX`: every key of the cluster under PREFIX, once each, through the SDK's scan
+ * (it asks every node, a page at a time), printed as it comes: one key a line, or with --json one
+ * JSON array written as it goes. Memory stays one page whatever the number of keys.
+ */
+async function listKeys(
+  program: Command,
+  prefix: string,
+  o: AddressOptions & { limit?: string },
+): Promise<void> {
+  let limit: number;
+  let seeds: string[];
+  try {
+    limit = parseLimit(o.limit);
+    seeds = clusterAddresses(o);
+  } catch (err) {
+    process.stderr.write(`ringcache: ${(err as Error).message}\n`);
+    process.exitCode = isRingCacheError(err) ? exitCodeOf(err) : EXIT.usage;
+    return;
+  }
+  let cache: RingCache | undefined;
+  let listed = 0;
+  try {
+    cache = await RingCache.connect({
+      seeds,
+      tls: tlsOf(program),
+      token: userTokenFromEnv(),
+      connectTimeoutMs: 5000,
+      timeoutMs: 10_000,
+      watchTopology: false,
+    });
+    for await (const key of cache.scan({ prefix })) {
+      if (listed === limit) break;
+      // The array is closed only once the scan is done: a scan that fails midway is no valid JSON.
+      const sep = listed++ === 0 ? '[' : ',';
+      process.stdout.write(o.json ? `${sep}${JSON.stringify(key)}` : `${key}\n`);
+    }
+    if (o.json) process.stdout.write(listed === 0 ? '[]\n' : ']\n');
+  } catch (err) {
+    if (o.json && listed > 0) process.stdout.write('\n');
+    process.stderr.write(`ringcache: ${(err as Error).message}\n`);
+    process.exitCode = exitCodeOf(err);
+  } finally {
+    await cache?.close();
+  }
+}
+
 /** `ringcache get|set|del|ttl|explain`: quick use against any node (it forwards to the key's owner). */
 export function addDataCommands(program: Command): void {
+  withAddress(program.command('keys [prefix]'))
+    .description('list the keys that start with PREFIX (every key without), across every node, each once')
+    .option('--json', 'print one JSON array of keys')
+    .option('--limit <n>', 'stop after N keys')
+    .action((prefix: string | undefined, o: AddressOptions & { limit?: string }) =>
+      listKeys(program, prefix ?? '', o),
+    );
   withAddress(program.command('explain <key>'))
     .description("print KEY's ring position, its replicas and the version each holds")
     .option('--json', 'print JSON')

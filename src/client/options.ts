@@ -105,7 +105,9 @@ export interface SetOptions extends CallOptions {
   /**
    * Keep the expiry of the value this one replaces (Redis's `KEEPTTL`): a key that expires in 30 s
    * still expires in 30 s, one without expiry keeps none. `ttl` then applies only when the key has
-   * no live value (set), and must be unset with cas(), which always replaces a live value.
+   * no live value (set), and must be unset with cas(), which always replaces a live value. Since it
+   * reads the key, a set with it costs what a conditional set (`mode`) costs: the key's coordinator
+   * decides it, so every replica holds the expiry it read.
    */
   keepTtl?: boolean;
   /** 'always' (default), 'ifAbsent' (only if the key does not exist) or 'ifPresent' (only if it does). */

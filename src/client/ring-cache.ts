@@ -12,6 +12,7 @@ import {
   type PackedSet,
 } from '../proto/packed';
 import { decodeValue, encodeValue } from './codec';
+import { scanCluster, ScanClient, scanCount, type ScanOptions } from './key-scan';
 import { ChangeWatch } from './change-watch';
 import { GetOrSet, type GetOrSetOptions } from './get-or-set';
 import { NearCache, type NearCacheStats } from './near-cache';
@@ -112,6 +113,8 @@ export class RingCache extends EventEmitter {
   readonly #changes: ChangeWatch | undefined;
   /** Client spans when the application has OpenTelemetry (tracing.ts); nothing otherwise. */
   readonly #tracer = new CallTracer(SDK_VERSION);
+  /** Cache/Scan stubs, made by the first scan(). */
+  #scanner: ScanClient | undefined;
 
   /** A client that connects in the background (see the class comment); throws only for bad options. */
   constructor(opts: RingCacheOptions) {
@@ -500,6 +503,36 @@ export class RingCache extends EventEmitter {
     });
   }
 
+  /**
+   * Every key that starts with `prefix`, across the cluster, each once (not once per replica), in no
+   * particular order: `for await (const key of cache.scan({ prefix: 'user:' }))`. The client
+   * holds one page of `count` keys at a time, and so does each node it asks. Keys are the caller's
+   * (without keyPrefix). A key present for the whole scan is returned once; keys written or deleted
+   * meanwhile may or may not be. A node that cannot be read ends the scan with UNAVAILABLE (its
+   * keys would be missing otherwise); nodes known dead when it starts are covered by their replicas.
+   */
+  scan(opts: ScanOptions = {}): AsyncIterableIterator<string> {
+    return this.#scan(opts);
+  }
+
+  async *#scan(opts: ScanOptions): AsyncGenerator<string, void, undefined> {
+    const count = scanCount(opts.count);
+    if (opts.prefix !== undefined && typeof opts.prefix !== 'string')
+      throw new RingCacheError('INVALID_ARGUMENT', `prefix must be a string, got ${typeof opts.prefix}`);
+    if (this.#closed) throw closedError();
+    const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
+    if (!this.#conn) await this.#whenReady(timeoutMs);
+    this.#scanner ??= new ScanClient(this.#opts.tls, this.#token);
+    const strip = this.#prefix.length;
+    const keys = scanCluster(this.#conn!.router.map, this.#scanner, {
+      prefix: this.#prefix + (opts.prefix ?? ''),
+      count,
+      timeoutMs,
+      signal: opts.signal,
+    });
+    for await (const key of keys) yield key.slice(strip);
+  }
+
   /** Fetches the topology now (coalesced: concurrent callers share one fetch). Never rejects. */
   refreshTopology(): Promise<void> {
     const conn = this.#conn;
@@ -524,6 +557,7 @@ export class RingCache extends EventEmitter {
     this.#changes?.stop();
     this.#conn?.router.close();
     this.#topology.close();
+    this.#scanner?.close();
     await this.#refreshing;
     this.emit('close');
   }

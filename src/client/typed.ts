@@ -1,4 +1,5 @@
 import type { GetOrSetOptions } from './get-or-set';
+import type { ScanOptions } from './key-scan';
 import type { CacheEntry, CallOptions, SetManyEntry, SetOptions, Version } from './options';
 
 /**
@@ -19,4 +20,5 @@ export interface TypedRingCache<T> {
   deleteMany(keys: readonly string[], opts?: CallOptions): Promise<boolean[]>;
   touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean>;
   ttl(key: string, opts?: CallOptions): Promise<number | null | undefined>;
+  scan(opts?: ScanOptions): AsyncIterableIterator<string>;
 }

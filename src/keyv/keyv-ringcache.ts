@@ -3,13 +3,19 @@ import type { RingCacheOptions } from '../client/options';
 import { RingCache } from '../client/ring-cache';
 import { RingCacheError } from '../errors';
 
+/** Values the iterator reads at once (one getMany). */
+const ITERATOR_BATCH = 100;
+
 /** ringcache's longest TTL (10 years, in ms): a larger `expires` can only be an absolute time. */
 const MAX_TTL_MS = 10 * 365 * 24 * 3600 * 1000;
 
 export interface KeyvRingCacheOptions extends Partial<RingCacheOptions> {
   /** A client to use (the adapter does not close it); else one is connected to `seeds`. */
   cache?: RingCache;
-  /** Keys are stored as `namespace::key`; Keyv sets it from its own `namespace` option. */
+  /**
+   * Keys are stored as `namespace::key`, under Keyv 5 and 6 alike; Keyv sets it from its own
+   * `namespace` option.
+   */
   namespace?: string;
   /**
    * Let `clear()` without a namespace delete every key of the cluster, other applications' included.
@@ -38,9 +44,15 @@ type Method = { exists: boolean; methodType: 'async' | 'sync' | 'none' };
  * reclaims its memory) on time. Under Keyv v5, which passes a relative TTL in ms instead, it works
  * too: no TTL ringcache accepts (at most 10 years) is as large as a time since the epoch.
  *
+ * Keys are stored as `namespace::key` under both. Keyv 5 puts its own `namespace:` before each key
+ * it passes, Keyv 6 does not; Keyv 6 reads `capabilities` before it uses an adapter and Keyv 5
+ * never does, so until something reads them, a key that starts with `namespace:` is taken as Keyv
+ * 5's and that prefix is replaced, not doubled (`app:k` is stored as `app::k`, not `app::app:k`).
+ *
  * `clear()` deletes the keys of its namespace on every node (Cluster/Flush with the namespace as
  * prefix), so it needs the cluster's secret. Without a namespace it is refused, unless
- * `noNamespaceAffectsAll` says to delete every key of the cluster.
+ * `noNamespaceAffectsAll` says to delete every key of the cluster. `iterator()` lists the keys of
+ * the namespace (every key of the cluster without one) through the SDK's scan().
  */
 export class KeyvRingCache extends EventEmitter {
   namespace: string | undefined;
@@ -49,10 +61,13 @@ export class KeyvRingCache extends EventEmitter {
   readonly opts: Record<string, unknown>;
   readonly #cache: Promise<RingCache>;
   readonly #owned: boolean;
+  /** Whether Keyv 6 (or anything else) read `capabilities`: keys then come without Keyv 5's prefix. */
+  #keyv6 = false;
 
   constructor(options: KeyvRingCacheOptions | RingCache) {
     super();
-    this.opts = options instanceof RingCache ? {} : { ...options };
+    // `url` is read by Keyv 5 of any adapter that has an iterator (to decide whether to use it).
+    this.opts = options instanceof RingCache ? { url: '' } : { url: '', ...options };
     if (options instanceof RingCache) {
       this.#cache = Promise.resolve(options);
       this.#owned = false;
@@ -79,6 +94,7 @@ export class KeyvRingCache extends EventEmitter {
     methods: Record<string, Method>;
     expires: boolean;
   } {
+    this.#keyv6 = true;
     const names = [
       'get',
       'getMany',
@@ -91,7 +107,7 @@ export class KeyvRingCache extends EventEmitter {
       'clear',
       'disconnect',
     ];
-    const methods: Record<string, Method> = { iterator: { exists: false, methodType: 'none' } };
+    const methods: Record<string, Method> = { iterator: { exists: true, methodType: 'async' } };
     for (const n of names) methods[n] = { exists: true, methodType: 'async' };
     return { compatible: true, store: 'keyvStorage', methods, expires: true };
   }
@@ -151,13 +167,42 @@ export class KeyvRingCache extends EventEmitter {
     await (await this.#cache).flush({ prefix });
   }
 
+  /**
+   * [key, value] for every key of `namespace` (default: the adapter's; every key of the cluster
+   * without one), each once, through RingCache.scan(): a page of keys at a time, their values read
+   * in batches. Keys come as Keyv passed them (with Keyv 5's `namespace:` under Keyv 5). A key
+   * deleted or expired after the scan listed it is left out.
+   */
+  async *iterator(namespace: string | undefined = this.namespace): AsyncGenerator<[string, unknown]> {
+    const cache = await this.#cache;
+    const prefix = namespace ? `${namespace}${this.namespaceSeparator}` : '';
+    const keyv5 = namespace && !this.#keyv6 ? `${namespace}:` : '';
+    let batch: string[] = [];
+    const values = async function* (keys: string[]): AsyncGenerator<[string, unknown]> {
+      const found = await cache.getMany(keys);
+      for (const [i, value] of found.entries())
+        if (value !== undefined) yield [keyv5 + keys[i]!.slice(prefix.length), value];
+    };
+    for await (const key of cache.scan({ prefix })) {
+      batch.push(key);
+      if (batch.length < ITERATOR_BATCH) continue;
+      yield* values(batch);
+      batch = [];
+    }
+    if (batch.length > 0) yield* values(batch);
+  }
+
   /** Closes the client the adapter connected (one passed in stays open). */
   async disconnect(): Promise<void> {
     if (this.#owned) await (await this.#cache).close();
   }
 
   #key(key: string): string {
-    return this.namespace ? `${this.namespace}${this.namespaceSeparator}${key}` : key;
+    const namespace = this.namespace;
+    if (!namespace) return key;
+    const keyv5 = `${namespace}:`;
+    const bare = !this.#keyv6 && key.startsWith(keyv5) ? key.slice(keyv5.length) : key;
+    return `${namespace}${this.namespaceSeparator}${bare}`;
   }
 }
 

@@ -16,7 +16,7 @@ import { gateHandlers, hasClusterToken } from './cluster-token-guard';
  *   DNS name is a user's `cert`;
  * - nobody known.
  *
- * Roles nest: `read` may Get, GetMany, Watch and the Cluster service's Topology, WatchTopology,
+ * Roles nest: `read` may Get, GetMany, Watch, Scan and the Cluster service's Topology, WatchTopology,
  * Stats and Explain; `write` adds every write (Set, Delete, Touch, Increment, CompareAndSet, SetMany,
  * and writes inside Pipeline frames); `admin` adds Flush, Join and Leave. No user may call the Peer
  * service. A node may call the Peer service, Join, and the Cache service (to forward a caller's
@@ -49,6 +49,7 @@ export const REQUIREMENTS: Record<string, Record<string, Requirement>> = {
     Get: read,
     GetMany: read,
     Watch: read,
+    Scan: read,
     Pipeline: read,
     PipelinePacked: read,
     Set: write,

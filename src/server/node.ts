@@ -14,6 +14,7 @@ import { clusterService } from './cluster-service';
 import { GrpcPeerTransport } from './grpc-peer-transport';
 import { MemoryGuard, rssTargetOf } from './memory-guard';
 import { watchService } from './watch-service';
+import { scanHandler } from './key-scan';
 import { ConnectionLimit, grpcServerOptions, registerStreamGauges } from './request-limits';
 import { nodeTracerFromEnv, type NodeTracer } from '../observability/tracing';
 import { startHttp } from './http';
@@ -26,6 +27,10 @@ import type { TlsOptions } from '../transport/tls';
 import { peerService, type ReplicationCounters } from './peer-service';
 import type { PipelineStreams } from './pipeline';
 import { addReflection, PUBLIC_SERVICES } from './reflection';
+import { HotKeys } from '../observability/hot-keys';
+import { withHotKeySampling } from './hot-key-sampling';
+import { nodeDashboard } from './dashboard/node-dashboard';
+import type { DashboardFeed } from './dashboard/feed';
 
 export interface NodeOptions {
   config: ClusterConfig;
@@ -87,6 +92,9 @@ export class CacheNode {
   readonly #clusterToken: string | undefined;
   #drainPipelines: () => Promise<void> = () => Promise.resolve();
   readonly #memoryGuard: MemoryGuard;
+  /** The keys clients read and write most on this node (Stats, `status --hot`, the dashboard). */
+  readonly #hotKeys = new HotKeys();
+  #dashboard: { feed: DashboardFeed; handler: Parameters<typeof startHttp>[0]['dashboard'] } | undefined;
 
   constructor(opts: NodeOptions) {
     const self = opts.config.nodes.find((n) => n.id === opts.nodeId);
@@ -212,6 +220,7 @@ export class CacheNode {
       registry,
       serving: () => this.#serving && core.clock.inBounds,
       logger: this.#log,
+      dashboard: this.#dashboard?.handler,
     }).catch((err: NodeJS.ErrnoException) => {
       throw new RingCacheError(
         'UNAVAILABLE',
@@ -219,6 +228,7 @@ export class CacheNode {
       );
     });
     core.start();
+    this.#dashboard?.feed.start();
     // The Cache service answers from here on (a catching-up node reads through its peers), but health
     // says SERVING only once this node holds what its peers hold for it.
     this.#log.info({ address: this.self.address, http: this.self.http }, 'node catching up');
@@ -298,6 +308,7 @@ export class CacheNode {
     this.#memoryGuard.stop();
     clearInterval(this.#tlsFilesCheck);
     clearInterval(this.#leftCheck);
+    this.#dashboard?.feed.stop(); // its event streams would hold the HTTP server open
     await new Promise<void>((resolve) => (this.#http ? this.#http.close(() => resolve()) : resolve()));
     this.#log.info('node stopped');
   }
@@ -308,7 +319,7 @@ export class CacheNode {
     const defaultTimeoutMs = 5000;
     const cache = cacheService({
       tracer: this.#tracer,
-      executor: core,
+      executor: withHotKeySampling(core, this.#hotKeys),
       epoch: () => core.topology.epoch,
       logger: this.#log,
       defaultTimeoutMs,
@@ -329,6 +340,11 @@ export class CacheNode {
     const { maxConnections, idleTimeoutMs } = this.#config.limits;
     this.#connections = new ConnectionLimit(maxConnections, idleTimeoutMs, cache.pipelines.refusals);
     cache.handlers.Watch = watch.Watch;
+    cache.handlers.Scan = scanHandler({
+      keyPage: (prefix, after, count) => core.store.keyPage(prefix, after, count),
+      catchingUp: () => core.catchingUp,
+      maxKeyBytes: this.#config.limits.maxKeyBytes,
+    });
     this.#endChangeWatches = watch.endWatches;
     this.#drainPipelines = () => cache.pipelines.drain();
     const cluster = clusterService({
@@ -338,6 +354,7 @@ export class CacheNode {
       replication: this.#config.replication,
       logger: this.#log,
       stats: () => ({ ...core.store.stats(), hintsPending: core.hints.count }),
+      hotKeys: () => this.#hotKeys.snapshot(),
       catchingUp: () => core.catchingUp,
       join: (member) => core.join(member),
       leave: (id) => core.leave(id),
@@ -372,6 +389,13 @@ export class CacheNode {
         mutualTls: clientAuth === 'require',
         ...(clientAuth === 'optional' && nodeTls && { signedByCa: (raw: Buffer) => nodeTls.signedByCa(raw) }),
       });
+    this.#dashboard = nodeDashboard({
+      selfId: this.id,
+      core,
+      hotKeys: this.#hotKeys,
+      requests: () => this.#pipelines?.requests,
+      access: access || undefined,
+    });
     const checked = (
       definition: grpc.ServiceDefinition,
       handlers: grpc.UntypedServiceImplementation,

@@ -1,6 +1,7 @@
 import { RingCacheError } from '../errors';
 import { ChangeFeed } from './change-feed';
 import { EntryTable, ENTRY_OVERHEAD_BYTES } from './entry-table';
+import { keyPage, type KeyPage } from './key-page';
 import { HybridLogicalClock, systemClock, wallMsOf, type Clock } from './hlc';
 import { checkIncrementResult, decodeInteger, encodeInteger } from './integer-value';
 import { PeriodicSweep } from './periodic-sweep';
@@ -384,6 +385,20 @@ export class Store {
     }
     for (const key of matching) this.delete(key);
     return matching.length;
+  }
+
+  /**
+   * A page of the live keys under `prefix` that sort after `after` (Cache/Scan; key-page.ts). It
+   * expires nothing as it reads: a scan changes no state.
+   */
+  keyPage(prefix: string, after: string, count: number): KeyPage {
+    const e = this.#entries;
+    const now = this.#clock.now();
+    return keyPage(e.entries(), prefix, after, count, (slot) => {
+      if (e.isTombstone(slot)) return false;
+      const expiresAtMs = e.expiresAtMs(slot);
+      return expiresAtMs === 0 || expiresAtMs > now;
+    });
   }
 
   /** Every key held, live, tombstone or past its purge time, without reading values (cheap to scan). */

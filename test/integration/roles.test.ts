@@ -54,6 +54,14 @@ const METHODS: Method[] = [
   },
   {
     service: 'Cache',
+    name: 'Scan',
+    needs: 'read',
+    node: true,
+    kind: 'unary',
+    request: { prefix: 'roles:', count: 1 },
+  },
+  {
+    service: 'Cache',
     name: 'Pipeline',
     needs: 'read',
     node: true,

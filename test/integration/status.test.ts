@@ -184,4 +184,34 @@ describe('ringcache status', function () {
     expect(s!.members.reduce((n, m) => n + m.ringShare, 0)).to.be.closeTo(1, 1e-9);
     expect(s!.warnings).to.deep.equal([]);
   });
+
+  // Last: its writes would change the key counts the tests above check.
+  it("--hot shows each member's most-read and most-written keys, and only with --hot", async () => {
+    const cache = await t.client();
+    // Sampled about 1 in 16: 800 reads of one key and 400 writes of another are seen on any member.
+    for (let i = 0; i < 800; i++) await cache.get('status-hot-read');
+    // n3 has left, so two replicas are all a write can reach here.
+    for (let i = 0; i < 400; i++) await cache.set('status-hot-write', 'v', { consistency: 'one' });
+    const s = await status(['--addr', t.address('n1'), '--hot']);
+    const reads = s.members.flatMap((m) => m.hotReads ?? []);
+    const writes = s.members.flatMap((m) => m.hotWrites ?? []);
+    expect(reads.map((k) => k.key)).to.include('status-hot-read');
+    expect(writes.map((k) => k.key)).to.include('status-hot-write');
+    expect(writes.map((k) => k.key)).to.not.include('status-hot-read');
+    const hottest = reads.filter((k) => k.key === 'status-hot-read').reduce((n, k) => n + k.count, 0);
+    expect(hottest, 'estimated reads of status-hot-read, all members').to.be.within(200, 3200);
+    const plain = await status(['--addr', t.address('n1')]);
+    expect(plain.members.every((m) => m.hotReads === undefined && m.hotWrites === undefined)).to.equal(true);
+    const { code, output } = await runCli([
+      'status',
+      '--addr',
+      t.address('n1'),
+      '--interval',
+      '200ms',
+      '--hot',
+    ]);
+    expect(code, output).to.equal(0);
+    expect(output).to.match(/^hot keys \(sampled estimates\)$/m);
+    expect(output).to.match(/^n\d +read +status-hot-read +~\d+/m);
+  });
 });
