@@ -10,7 +10,7 @@ import {
   type TouchResponseMsg,
 } from '../proto/messages';
 import { parseDuration } from './duration';
-import { formatTable } from './table';
+import { formatTable, printableKey } from './table';
 import { tlsOf } from './tls-flags';
 import { UnaryClient } from './unary-client';
 import { isRingCacheError } from '../errors';
@@ -147,7 +147,7 @@ async function listKeys(
       if (listed === limit) break;
       // The array is closed only once the scan is done: a scan that fails midway is no valid JSON.
       const sep = listed++ === 0 ? '[' : ',';
-      process.stdout.write(o.json ? `${sep}${JSON.stringify(key)}` : `${key}\n`);
+      process.stdout.write(o.json ? `${sep}${JSON.stringify(key)}` : `${printableKey(key)}\n`);
     }
     if (o.json) process.stdout.write(listed === 0 ? '[]\n' : ']\n');
   } catch (err) {
@@ -188,7 +188,7 @@ export function addDataCommands(program: Command): void {
           const entry = res.found ? { value: jsonValue(res), ttlMs: res.ttlMs, version: res.version } : {};
           process.stdout.write(`${JSON.stringify({ key, found: res.found, ...entry })}\n`);
         } else if (res.found) process.stdout.write(`${renderValue(res)}\n`);
-        else process.stderr.write(`(not found) ${key}\n`);
+        else process.stderr.write(`(not found) ${printableKey(key)}\n`);
       }),
     );
   withAddress(program.command('set <key> <value>'))
@@ -246,7 +246,7 @@ export function addDataCommands(program: Command): void {
         if (o.json) {
           const ttl = res.found ? { ttlMs: res.ttlMs } : {};
           process.stdout.write(`${JSON.stringify({ key, found: res.found, ...ttl })}\n`);
-        } else if (!res.found) process.stderr.write(`(not found) ${key}\n`);
+        } else if (!res.found) process.stderr.write(`(not found) ${printableKey(key)}\n`);
         else process.stdout.write(res.ttlMs === 0 ? 'no expiry\n' : `${res.ttlMs} ms\n`);
       }),
     );

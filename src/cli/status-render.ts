@@ -1,4 +1,4 @@
-import { formatTable } from './table';
+import { formatTable, printableKey } from './table';
 import type { ClusterStatus, MemberStatus } from './status';
 
 /** How `ringcache status` prints what StatusCollector gathered: the members' table and the hot keys. */
@@ -118,7 +118,7 @@ export function renderHotKeys(s: ClusterStatus): string {
       ['write', m.hotWrites],
     ] as const) {
       for (const k of (keys ?? []).slice(0, HOT_KEYS_SHOWN)) {
-        rows.push([m.id, kind, k.key, `~${k.count}`, k.error > 0 ? `<= ${k.error} over` : '']);
+        rows.push([m.id, kind, printableKey(k.key), `~${k.count}`, k.error > 0 ? `<= ${k.error} over` : '']);
       }
     }
   }

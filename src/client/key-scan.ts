@@ -125,7 +125,9 @@ export async function* scanCluster(
         page = await client.page(address, opts.prefix, opts.count, cursor, opts.timeoutMs);
       } catch (err) {
         const e = err instanceof RingCacheError ? err : new RingCacheError('UNAVAILABLE', String(err));
-        throw new RingCacheError(e.code, `scan could not read node ${id} (${address}): ${e.message}`);
+        throw new RingCacheError(e.code, `scan could not read node ${id} (${address}): ${e.message}`, {
+          cause: err,
+        });
       }
       for (const key of page.keys) {
         const first = ring.preferenceList(key, factor).find((n) => !skipped.has(n));

@@ -508,8 +508,10 @@ export class RingCache extends EventEmitter {
    * particular order: `for await (const key of cache.scan({ prefix: 'user:' }))`. The client
    * holds one page of `count` keys at a time, and so does each node it asks. Keys are the caller's
    * (without keyPrefix). A key present for the whole scan is returned once; keys written or deleted
-   * meanwhile may or may not be. A node that cannot be read ends the scan with UNAVAILABLE (its
-   * keys would be missing otherwise); nodes known dead when it starts are covered by their replicas.
+   * meanwhile may or may not be. Each key is taken from its first replica, so with W < N a write
+   * that has not reached that replica yet is listed once it has. A node that cannot be read ends
+   * the scan with UNAVAILABLE (its keys would be missing otherwise); nodes known dead when it starts
+   * are covered by their replicas.
    */
   scan(opts: ScanOptions = {}): AsyncIterableIterator<string> {
     return this.#scan(opts);

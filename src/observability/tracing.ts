@@ -46,12 +46,14 @@ export function nodeTracerFromEnv(
     try {
       load(name);
       return false;
-    } catch {
-      return true;
+    } catch (err) {
+      // Only "not installed" is an operator's choice; a package that fails to load is a bug to see.
+      if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return true;
+      throw err;
     }
   });
   if (missing.length > 0) {
-    logger.error(
+    logger.warn(
       { missing },
       `tracing: an OTLP endpoint is set but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not installed; ` +
         `serving without traces (install them beside ringcache: npm install ${NODE_TRACING_PACKAGES.join(' ')})`,

@@ -1,9 +1,9 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { RingCacheError } from '../errors';
-import { METADATA } from '../proto/messages';
-import { wireCodeOf } from '../proto/status-codes';
+import type { Logger } from '../observability/logger';
 import type { KeyPage } from '../store/key-page';
 import { cut } from '../store/validation';
+import { toStatus } from './status';
 
 /** ScanRequest.count when the caller sends 0. */
 export const DEFAULT_SCAN_COUNT = 1000;
@@ -25,6 +25,8 @@ export interface ScanDeps {
   catchingUp(): boolean;
   /** limits.max_key_bytes. */
   maxKeyBytes: number;
+  /** Where an unexpected error (a bug) is logged; the caller gets INTERNAL without its details. */
+  logger: Logger;
 }
 
 /** A page's cursor: the last key it returned, so the next page starts after it. */
@@ -87,10 +89,7 @@ export function scanHandler(deps: ScanDeps): grpc.handleUnaryCall<ScanRequestMsg
     try {
       callback(null, scanPage(call.request, deps));
     } catch (err) {
-      if (!(err instanceof RingCacheError)) throw err;
-      const metadata = new grpc.Metadata();
-      metadata.set(METADATA.errorCode, err.code);
-      callback({ code: wireCodeOf[err.code], details: err.message, metadata });
+      callback(toStatus(err, deps.logger));
     }
   };
 }

@@ -344,6 +344,7 @@ export class CacheNode {
       keyPage: (prefix, after, count) => core.store.keyPage(prefix, after, count),
       catchingUp: () => core.catchingUp,
       maxKeyBytes: this.#config.limits.maxKeyBytes,
+      logger: this.#log,
     });
     this.#endChangeWatches = watch.endWatches;
     this.#drainPipelines = () => cache.pipelines.drain();
@@ -395,6 +396,15 @@ export class CacheNode {
       hotKeys: this.#hotKeys,
       requests: () => this.#pipelines?.requests,
       access: access || undefined,
+      ...(!auth &&
+        clientAuth === 'require' &&
+        !isLoopback(this.self.httpListen?.host ?? this.self.httpHost) && {
+          closedWithoutAuth: {
+            status: 403,
+            message:
+              "this node's gRPC port takes only clients with a certificate, which plain HTTP cannot check: add a user with role read under auth in cluster.yml to open the dashboard's data",
+          },
+        }),
     });
     const checked = (
       definition: grpc.ServiceDefinition,
@@ -467,4 +477,9 @@ export class CacheNode {
       });
     });
   }
+}
+
+/** Whether an address only this machine reaches: 127.0.0.0/8, ::1 or localhost. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
 }

@@ -399,8 +399,13 @@ export class PipelineStreams {
     const startedAt = performance.now();
     const nowMs = Date.now();
     const timeoutMs = Math.min(frame.timeoutMs || this.#deps.defaultTimeoutMs, this.#deps.defaultTimeoutMs);
-    const ctx: FrameContext = { forwarded, deadlineMs: nowMs + timeoutMs, nowMs };
-    if (frame.notAfterMs !== undefined) ctx.notAfterMs = frame.notAfterMs;
+    // One shape for every frame's context (notAfterMs undefined when the frame has none).
+    const ctx: FrameContext = {
+      forwarded,
+      deadlineMs: nowMs + timeoutMs,
+      nowMs,
+      notAfterMs: frame.notAfterMs,
+    };
     const budget = new ReplyBudget(limits.maxReplyBytes);
     const counted = (r: unknown) => {
       budget.add(format.valueBytes(r));

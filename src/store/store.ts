@@ -118,11 +118,12 @@ export class Store {
     }
     const now = this.#clock.now();
     const slot = this.#entries.slotOf(key);
-    const live = slot !== undefined && this.#entries.isLive(slot, now);
+    const keepTtl = opts?.keepTtl === true;
+    // Only a conditional or keepTtl set needs to know (a plain set, the common one, does not look).
+    const live = (mode !== 'always' || keepTtl) && slot !== undefined && this.#entries.isLive(slot, now);
     if (mode !== 'always' && (mode === 'ifAbsent' ? live : !live)) return { stored: false };
     // keepTtl: the live value's expiry stays (none stays none); ttlMs is for a key with no live value.
-    const expiresAtMs =
-      opts?.keepTtl === true && live ? this.#entries.expiresAtMs(slot) : expiryOf(now, ttlMs);
+    const expiresAtMs = keepTtl && live ? this.#entries.expiresAtMs(slot) : expiryOf(now, ttlMs);
     const version = opts?.version ?? this.hlc.now();
     this.#entries.put(key, keyBytes, slot, value, flags, version, expiresAtMs, false, now);
     this.changes.emit(key, 'set', version);

@@ -16,7 +16,16 @@ export class NodeClock {
   record(sentAtMs: number, repliedAtMs: number, nodeClockMs: number): void {
     if (!(repliedAtMs >= sentAtMs)) return; // this clock stepped back: the sample means nothing
     const errorMs = (repliedAtMs - sentAtMs) / 2;
-    this.#samples.push([nodeClockMs - (sentAtMs + errorMs), errorMs]);
+    const offsetMs = nodeClockMs - (sentAtMs + errorMs);
+    // Samples whose offset range does not meet this one's came before a clock stepped: dropped, or
+    // a precise one from before the step would be believed until it aged out.
+    const stale = ([o, e]: [number, number]) => Math.abs(o - offsetMs) > e + errorMs;
+    if (this.#samples.some(stale)) {
+      const kept = this.#samples.filter((s) => !stale(s));
+      this.#samples.length = 0;
+      this.#samples.push(...kept);
+    }
+    this.#samples.push([offsetMs, errorMs]);
     if (this.#samples.length > this.windowSize) this.#samples.shift();
   }
 

@@ -170,7 +170,14 @@ export class PackedConnection {
     };
     void this.#stream.send([OpCode.get, '', 1], Date.now() + CLOCK_PROBE_TIMEOUT_MS, onStall).then((res) => {
       this.#probing = false;
-      for (const held of [...this.#held]) this.#release(held, this.#answered ? undefined : res);
+      // Not the probe's own failure (DEADLINE_EXCEEDED would tell the router the write may have been
+      // applied, and a read-modify-write would not be tried elsewhere): these were never sent.
+      const unsent: PackedResult = [
+        Code.UNAVAILABLE,
+        `${this.#peerName} did not answer its clock probe (${String(res[1] ?? res[0])}); the call was never sent`,
+        '',
+      ];
+      for (const held of [...this.#held]) this.#release(held, this.#answered ? undefined : unsent);
     });
   }
 

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'puppeteer-core' with { 'resolution-mode': 'import' };
+import { makeCerts } from '../../src/cli/certs';
 import { skipBecause } from '../support/skip-reasons';
 import { TestCluster, until } from '../support/cluster';
 
@@ -162,5 +164,54 @@ describe('dashboard with auth on', function () {
   it('refuses a bad key lookup as the caller’s mistake', async () => {
     expect((await get('/api/explain?key=', readToken)).status).to.equal(400);
     expect((await get(`/api/explain?key=${'k'.repeat(100_000)}`, readToken)).status).to.be.oneOf([400, 431]);
+  });
+});
+
+// Without users, the gRPC port may still be closed to clients without a certificate
+// (tls.client_auth: require): the plain-HTTP dashboard then keeps the data closed too, unless only
+// this machine reaches it.
+describe('dashboard without auth, on a node whose gRPC port requires client certificates', function () {
+  this.timeout(120_000);
+  let dir: string;
+  const clusters: TestCluster[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ringcache-dashboard-tls-'));
+    await makeCerts({ out: dir, nodes: ['n1'], hosts: [], days: 2, force: false });
+  });
+  after(async () => {
+    await Promise.all(clusters.map((t) => t.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = async (httpOnAllInterfaces: boolean) => {
+    const t = await TestCluster.start({
+      nodes: 1,
+      httpOnAllInterfaces,
+      tls: {
+        caFile: path.join(dir, 'ca.pem'),
+        certFile: path.join(dir, '{id}.pem'),
+        keyFile: path.join(dir, '{id}-key.pem'),
+        clientAuth: 'require',
+      },
+    });
+    clusters.push(t);
+    return (p: string) => fetch(`http://${t.cluster.node('n1').http}${p}`);
+  };
+
+  it('keeps members, hot keys and lookups closed (403, saying why) where others can reach the http port', async () => {
+    const get = await start(true);
+    expect((await get('/')).status).to.equal(200);
+    const events = await get('/events');
+    expect(events.status).to.equal(403);
+    expect(((await events.json()) as { error: string }).error).to.match(/certificate.*auth/);
+    expect((await get('/api/explain?key=k')).status).to.equal(403);
+  });
+
+  it('opens them where only this machine reaches the http port (a loopback address)', async () => {
+    const get = await start(false);
+    const events = await get('/events');
+    expect(events.status).to.equal(200);
+    await events.body?.cancel();
   });
 });

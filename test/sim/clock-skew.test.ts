@@ -6,6 +6,7 @@ import type { Version } from '../../src/store/version';
 import type { FinalState, HistoryEntry } from './history';
 import { realTimeOrder } from './real-time-order';
 import { SimCluster } from './sim-cluster';
+import { setOp } from './ops';
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 20);
 /** The default bound, as a cluster.yml that does not set it runs with. */
@@ -26,16 +27,6 @@ const GAP_MS = 600;
  */
 describe('a node whose clock is 2 s fast (the default max_clock_offset_ms)', function () {
   this.timeout(300_000);
-
-  const set = (value: string): Operation & { kind: 'set' } => ({
-    kind: 'set',
-    key: 'k',
-    value: Buffer.from(value),
-    flags: 0,
-    ttlMs: 0,
-    mode: 'always',
-    consistency: 'default',
-  });
 
   /**
    * Runs `op` through the nodes in order, moving on after UNAVAILABLE as the SDK does, and records it
@@ -86,14 +77,14 @@ describe('a node whose clock is 2 s fast (the default max_clock_offset_ms)', fun
       const history: HistoryEntry[] = [];
       c.net.setFault('n3', 'n1', { dropRate: 0, extraDelayMs: 1000 });
       c.net.setFault('n2', 'n1', { dropRate: 0, extraDelayMs: 1000 });
-      const v1 = await write(c, history, ['n3', 'n2', 'n1'], set('v1'));
+      const v1 = await write(c, history, ['n3', 'n2', 'n1'], setOp('v1'));
       expect(
         v1.outcome,
         `v1 acknowledged: ${v1.outcome instanceof Error ? v1.outcome.message : 'yes'}`,
       ).to.deep.include({ stored: true });
       await c.time.runUntil(c.time.now() + GAP_MS);
       expect(c.core('n1')!.store.readRecord('k'), 'S has not seen v1').to.equal(undefined);
-      const v2 = await write(c, history, ['n1'], set('v2'));
+      const v2 = await write(c, history, ['n1'], setOp('v2'));
       expect(v2.outcome, 'v2 acknowledged').to.deep.include({ stored: true });
 
       c.net.healAll();

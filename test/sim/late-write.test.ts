@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { Operation, OperationContext, Outcome } from '../../src/cluster/replication/operation';
 import { RingCacheError } from '../../src/errors';
 import { SimCluster } from './sim-cluster';
+import { deleteOp, setOp } from './ops';
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 10);
 
@@ -13,17 +14,6 @@ const SEEDS = Number(process.env.SIM_SEEDS ?? 10);
  */
 describe('a write that reaches its coordinator after its notAfter (paused node)', function () {
   this.timeout(300_000);
-
-  const set = (value: string): Operation => ({
-    kind: 'set',
-    key: 'k',
-    value: Buffer.from(value),
-    flags: 0,
-    ttlMs: 0,
-    mode: 'always',
-    consistency: 'default',
-  });
-  const del: Operation = { kind: 'delete', key: 'k', consistency: 'default' };
 
   async function run(c: SimCluster, node: string, op: Operation, ctx: OperationContext): Promise<Outcome> {
     let outcome: Outcome | undefined;
@@ -47,16 +37,16 @@ describe('a write that reaches its coordinator after its notAfter (paused node)'
     c.startAll();
     await c.time.runUntil(c.time.now() + 3000);
     const now = (id: string) => c.core(id)!.view.scheduler.now();
-    expect(await run(c, 'n3', set('v0'), { forwarded: false, deadlineMs: now('n3') + 2000 })).to.deep.include(
-      {
-        stored: true,
-      },
-    );
+    expect(
+      await run(c, 'n3', setOp('v0'), { forwarded: false, deadlineMs: now('n3') + 2000 }),
+    ).to.deep.include({
+      stored: true,
+    });
     // The client sends `stale` to n3, which is paused before reading it; it gives up at its deadline.
     const notAfterMs = now('n3') + 1000;
     c.pause('n3');
     await c.time.runUntil(c.time.now() + 1500);
-    const v2 = await run(c, 'n1', set('v2'), { forwarded: false, deadlineMs: now('n1') + 2000 });
+    const v2 = await run(c, 'n1', setOp('v2'), { forwarded: false, deadlineMs: now('n1') + 2000 });
     expect(v2, 'v2 acknowledged').to.deep.include({ stored: true });
     c.resume('n3');
     const ctx: OperationContext = { forwarded: false, deadlineMs: now('n3') + 1000 };
@@ -72,7 +62,7 @@ describe('a write that reaches its coordinator after its notAfter (paused node)'
 
   for (let seed = 1; seed <= SEEDS; seed++) {
     it(`refuses a late set and a late delete, and every replica ends on v2 (seed ${seed})`, async () => {
-      for (const stale of [set('v1'), del]) {
+      for (const stale of [setOp('v1'), deleteOp()]) {
         const { late, holding } = await lateWrite(seed, stale, true);
         expect(late, `${stale.kind} refused`).to.be.instanceOf(RingCacheError);
         expect((late as RingCacheError).code).to.equal('DEADLINE_EXCEEDED');
@@ -82,7 +72,7 @@ describe('a write that reaches its coordinator after its notAfter (paused node)'
   }
 
   it('without a notAfter (old clients) the late write still wins: the hole the bound closes', async () => {
-    const { late, holding } = await lateWrite(1, set('v1'), false);
+    const { late, holding } = await lateWrite(1, setOp('v1'), false);
     expect(late).to.deep.include({ stored: true });
     expect(holding).to.deep.equal(['v1', 'v1', 'v1']);
   });

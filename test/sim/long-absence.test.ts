@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Operation, Outcome } from '../../src/cluster/replication/operation';
 import { SimCluster } from './sim-cluster';
+import { deleteOp, setOp } from './ops';
 
 /**
  * A replica away for longer than tombstone_grace_ms: the deletes made meanwhile are forgotten by the
@@ -12,15 +13,7 @@ describe('a replica away for longer than the tombstone grace', function () {
 
   const GRACE_MS = 60_000;
 
-  const set = (value: string): Operation => ({
-    kind: 'set',
-    key: 'k',
-    value: Buffer.from(value),
-    flags: 0,
-    ttlMs: 0,
-    mode: 'always',
-    consistency: 'all',
-  });
+  const set = (value: string) => setOp(value, 'all');
 
   function cluster(seed: number): SimCluster {
     const c = new SimCluster({
@@ -81,7 +74,7 @@ describe('a replica away for longer than the tombstone grace', function () {
 
     isolate(c, 'n3');
     await c.time.runUntil(c.time.now() + 100);
-    const deleted = await outcomeOf(c, 'n1', { kind: 'delete', key: 'k', consistency: 'default' }, 3500);
+    const deleted = await outcomeOf(c, 'n1', deleteOp(), 3500);
     expect(deleted).to.deep.include({ kind: 'delete', deleted: true });
     await c.time.runUntil(c.time.now() + 70_000 - 3600);
     expect(c.core('n1')!.store.readRecord('k'), "A's tombstone purged").to.equal(undefined);
@@ -111,7 +104,7 @@ describe('a replica away for longer than the tombstone grace', function () {
       await c.time.runUntil(c.time.now() + 200);
     }
     expect(c.core('n1')!.membership.state('n3'), 'n3 seen dead').to.equal('dead');
-    const deleted = await outcomeOf(c, 'n1', { kind: 'delete', key: 'k', consistency: 'default' }, 100);
+    const deleted = await outcomeOf(c, 'n1', deleteOp(), 100);
     expect(deleted).to.deep.include({ kind: 'delete', deleted: true });
     await c.time.runUntil(c.time.now() + 70_000);
     expect(c.core('n1')!.store.readRecord('k'), "A's tombstone purged").to.equal(undefined);
@@ -168,7 +161,7 @@ describe('a replica away for longer than the tombstone grace', function () {
 
     isolate(c, 'n3');
     await c.time.runUntil(c.time.now() + 100);
-    const deleted = await outcomeOf(c, 'n1', { kind: 'delete', key: 'k', consistency: 'default' }, 3500);
+    const deleted = await outcomeOf(c, 'n1', deleteOp(), 3500);
     expect(deleted).to.deep.include({ kind: 'delete', deleted: true });
     await c.time.runUntil(c.time.now() + 10_000);
     c.net.healAll();

@@ -3,6 +3,7 @@ import { NotCaughtUp, type ReplicaWrite } from '../../src/cluster/peer-transport
 import type { Operation, Outcome } from '../../src/cluster/replication/operation';
 import { RingCacheError } from '../../src/errors';
 import { SimCluster } from './sim-cluster';
+import { setOp } from './ops';
 
 /**
  * A replica that restarted empty answers its peers while it catches up. Its answers must not count
@@ -11,16 +12,6 @@ import { SimCluster } from './sim-cluster';
  */
 describe('a restarted replica while it catches up', function () {
   this.timeout(60_000);
-
-  const set = (value: string): Operation => ({
-    kind: 'set',
-    key: 'k',
-    value: Buffer.from(value),
-    flags: 0,
-    ttlMs: 0,
-    mode: 'always',
-    consistency: 'default',
-  });
 
   /** `op` run on `id`, and what it came to once `forMs` of virtual time passed. */
   async function outcomeOf(cluster: SimCluster, id: string, op: Operation, forMs: number): Promise<unknown> {
@@ -47,12 +38,12 @@ describe('a restarted replica while it catches up', function () {
     const cluster = new SimCluster({ seed: 31, nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 });
     cluster.startAll();
     await cluster.time.runUntil(cluster.time.now() + 1000);
-    expect(await outcomeOf(cluster, 'n1', { ...set('v1'), consistency: 'all' }, 100)).to.deep.include({
+    expect(await outcomeOf(cluster, 'n1', setOp('v1', 'all'), 100)).to.deep.include({
       stored: true,
     });
 
     cluster.net.setFault('n1', 'n3', { dropRate: 0, extraDelayMs: 10_000, refuse: false });
-    expect(await outcomeOf(cluster, 'n1', set('v2'), 50)).to.deep.include({ stored: true });
+    expect(await outcomeOf(cluster, 'n1', setOp('v2'), 50)).to.deep.include({ stored: true });
     expect(cluster.core('n3')!.store.readRecord('k')?.value.toString(), "C's copy").to.equal('v1');
 
     cluster.crash('n2');

@@ -40,6 +40,8 @@ export interface TestClusterOptions {
   auth?: AuthConfig;
   /** cluster.reflection. Default: on. */
   reflection?: boolean;
+  /** Each node's http_listen on 0.0.0.0 (its http address stays 127.0.0.1): not a loopback bind. */
+  httpOnAllInterfaces?: boolean;
 }
 
 /**
@@ -144,6 +146,9 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
       port: ports[2 * i]!,
       http: `127.0.0.1:${ports[2 * i + 1]}`,
       httpPort: ports[2 * i + 1]!,
+      ...(opts.httpOnAllInterfaces && {
+        httpListen: { host: '0.0.0.0', port: ports[2 * i + 1]!, text: `0.0.0.0:${ports[2 * i + 1]}` },
+      }),
     })),
     source: '<test>',
   };

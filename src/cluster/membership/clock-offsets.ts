@@ -41,6 +41,11 @@ export class ClockOffsets {
     const sample = { offsetMs: peerWallMs - (sentAtMs + errorMs), errorMs };
     let window = this.#samples.get(peer);
     if (!window) this.#samples.set(peer, (window = []));
+    // Samples that cannot both be right (their offset ranges do not meet) were taken before one of
+    // the two clocks stepped: the older ones go, or a precise sample from before the step would be
+    // believed until it aged out of the window (seconds of writes on a clock known to be wrong).
+    const stale = (s: ClockOffset) => Math.abs(s.offsetMs - sample.offsetMs) > s.errorMs + sample.errorMs;
+    if (window.some(stale)) window.splice(0, window.length, ...window.filter((s) => !stale(s)));
     window.push(sample);
     if (window.length > this.#windowSize) window.shift();
     return true;

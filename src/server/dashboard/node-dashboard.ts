@@ -12,7 +12,10 @@ import { dashboardHandler, type HttpRefusal } from './routes';
  * A node's dashboard, wired to its core: the feed and the HTTP routes. `access` is the node's
  * AccessControl when cluster.yml has `auth`: the dashboard's data then needs a user token with role
  * read or above (as Stats and Explain do), sent as `authorization: Bearer <token>`; the page asks for
- * it. Client certificates do not apply: the HTTP server is plain HTTP.
+ * it. Client certificates do not apply: the HTTP server is plain HTTP. So without `auth`, a node
+ * whose gRPC port takes only clients with a certificate (`closedWithoutAuth`) keeps the dashboard's
+ * data closed too (403), unless its http address is a loopback one: showing keys and lookups over
+ * plain HTTP to whoever cannot call the gRPC port would undo what the certificates protect.
  */
 export function nodeDashboard(opts: {
   selfId: string;
@@ -20,6 +23,8 @@ export function nodeDashboard(opts: {
   hotKeys: HotKeys;
   requests: () => RequestMetrics | undefined;
   access: AccessControl | undefined;
+  /** Without `auth`: a refusal for every data request, when the data must stay closed. */
+  closedWithoutAuth?: HttpRefusal;
 }): { feed: DashboardFeed; handler: (req: IncomingMessage, res: ServerResponse) => boolean } {
   const { core } = opts;
   const feed = new DashboardFeed({
@@ -44,7 +49,8 @@ export function nodeDashboard(opts: {
   const handler = dashboardHandler({
     feed,
     explain: (key, deadlineMs) => core.explain(key, deadlineMs),
-    authorize: (authorization) => (opts.access ? authorize(opts.access, authorization) : undefined),
+    authorize: (authorization) =>
+      opts.access ? authorize(opts.access, authorization) : opts.closedWithoutAuth,
   });
   return { feed, handler };
 }

@@ -1,17 +1,6 @@
 import { expect } from 'chai';
 import { HotKeys, SpaceSaving } from '../../../src/observability/hot-keys';
-
-/** A seeded generator (mulberry32), so a failing stream can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as seeded } from '../../support/seeded-random';
 
 /** n items: each heavy key takes its share, the rest are distinct cold keys, all shuffled. */
 function stream(n: number, heavy: Record<string, number>, random: () => number): string[] {

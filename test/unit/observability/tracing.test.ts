@@ -31,16 +31,25 @@ describe('a node tracing with OpenTelemetry as an optional peer dependency', () 
   it('serves untraced, naming what to install, when an endpoint is set and the exporter is missing', async () => {
     const lines: Record<string, unknown>[] = [];
     const tracer = nodeTracerFromEnv(ENDPOINT, 'n1', capturingLogger(lines), (name) => {
-      if (name === '@opentelemetry/exporter-trace-otlp-http') throw new Error(`Cannot find module '${name}'`);
+      if (name === '@opentelemetry/exporter-trace-otlp-http')
+        throw Object.assign(new Error(`Cannot find module '${name}'`), { code: 'MODULE_NOT_FOUND' });
       return require(name) as unknown; // eslint-disable-line @typescript-eslint/no-require-imports
     });
     expect(tracer).to.equal(undefined);
     await new Promise((r) => setImmediate(r));
     const line = lines.find((l) => String(l.msg).startsWith('tracing:'));
     expect(line, JSON.stringify(lines)).to.not.equal(undefined);
-    expect(line!.level).to.equal(50);
+    expect(line!.level, 'warn').to.equal(40);
     expect(line!.missing).to.deep.equal(['@opentelemetry/exporter-trace-otlp-http']);
     expect(String(line!.msg)).to.include(`npm install ${NODE_TRACING_PACKAGES.join(' ')}`);
+  });
+
+  it('throws when a package is there but fails to load (a bug, not a choice)', () => {
+    expect(() =>
+      nodeTracerFromEnv(ENDPOINT, 'n1', silentLogger(), () => {
+        throw new SyntaxError('Unexpected token');
+      }),
+    ).to.throw(SyntaxError);
   });
 
   it('traces when every package is installed (as in this repository, where they are dev dependencies)', async () => {

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { RingCacheError } from '../../../src/errors';
 import { afterOf, cursorOf, MAX_SCAN_COUNT, scanPage } from '../../../src/server/key-scan';
 import { keyPage } from '../../../src/store/key-page';
+import { silentLogger } from '../../../src/observability/logger';
 import { makeStore, utf8 } from '../store/fake-clock';
 
 /** Every page of a walk over `keys`, by cursor, as a node answers them. */
@@ -99,7 +100,12 @@ describe('Scan pages and cursors', () => {
   });
 
   it('checks count and prefix, and says UNAVAILABLE while the node catches up', () => {
-    const deps = { keyPage: () => ({ keys: ['a'], more: false }), catchingUp: () => false, maxKeyBytes: 8 };
+    const deps = {
+      keyPage: () => ({ keys: ['a'], more: false }),
+      catchingUp: () => false,
+      maxKeyBytes: 8,
+      logger: silentLogger(),
+    };
     expect(scanPage({ prefix: '', count: 0, cursor: '' }, deps)).to.deep.equal({ keys: ['a'], cursor: '' });
     for (const count of [-1, 1.5, MAX_SCAN_COUNT + 1])
       expect(refusal(() => scanPage({ prefix: '', count, cursor: '' }, deps)).code).to.equal(

@@ -22,12 +22,19 @@ describe('NodeClock', () => {
 
   it('believes the sample with the shortest round trip of its window', () => {
     const c = new NodeClock(3);
-    c.record(0, 200, 10_000); // slow: offset 9900 +- 100
+    c.record(0, 200, 1050); // slow: offset 950 +- 100
     c.record(1000, 1002, 2001); // quick: offset 1000 +- 1
-    c.record(2000, 2100, 9000); // slow again
+    c.record(2000, 2100, 3070); // slow again: 1020 +- 50
     expect(c.noLaterThan(0)).to.equal(999);
     // Three more slow ones push the quick one out of the window.
-    for (let i = 0; i < 3; i++) c.record(3000, 3040, 3020); // offset 0 +- 20
+    for (let i = 0; i < 3; i++) c.record(3000, 3040, 4010); // offset 990 +- 20
+    expect(c.noLaterThan(0)).to.equal(970);
+  });
+
+  it('drops at once the samples a clock step made wrong', () => {
+    const c = new NodeClock();
+    c.record(1000, 1002, 2001); // offset 1000 +- 1, then the node's clock was set back
+    c.record(3000, 3040, 3020); // offset 0 +- 20: cannot be true with the first
     expect(c.noLaterThan(0)).to.equal(-20);
   });
 

@@ -11,18 +11,25 @@ describe('clock offsets measured from pings', () => {
 
   it('believes the sample with the shortest round trip in the window', () => {
     const offsets = new ClockOffsets(3);
-    offsets.record('b', 0, 400, 1000); // slow ping: offset 800 ± 200
-    offsets.record('b', 1000, 1002, 1501); // quick: 500 ± 1
-    offsets.record('b', 2000, 2100, 2650); // 600 ± 50
-    expect(offsets.estimate('b')).to.deep.equal({ offsetMs: 500, errorMs: 1 });
+    offsets.record('b', 0, 400, 900); // slow ping: offset 700 ± 200
+    offsets.record('b', 1000, 1002, 1601); // quick: 600 ± 1
+    offsets.record('b', 2000, 2100, 2670); // 620 ± 50
+    expect(offsets.estimate('b')).to.deep.equal({ offsetMs: 600, errorMs: 1 });
   });
 
   it('keeps only the window: an old quick sample gives way once the window has moved past it', () => {
     const offsets = new ClockOffsets(2);
-    offsets.record('b', 0, 2, 10_001); // 10 s ahead, then the peer's clock was set right
-    offsets.record('b', 1000, 1010, 1005);
-    expect(offsets.estimate('b')?.offsetMs).to.equal(10_000);
-    offsets.record('b', 2000, 2010, 2005);
+    offsets.record('b', 0, 2, 1001); // 1000 ± 1
+    offsets.record('b', 1000, 1100, 2040); // 990 ± 50
+    expect(offsets.estimate('b')).to.deep.equal({ offsetMs: 1000, errorMs: 1 });
+    offsets.record('b', 2000, 2100, 3060); // 1010 ± 50
+    expect(offsets.estimate('b')).to.deep.equal({ offsetMs: 990, errorMs: 50 });
+  });
+
+  it('drops at once the samples a clock step made wrong (their ranges do not meet the newest)', () => {
+    const offsets = new ClockOffsets();
+    offsets.record('b', 0, 2, 10_001); // 10 s ahead ± 1, then the peer's clock was set right
+    offsets.record('b', 1000, 1010, 1005); // 0 ± 5: cannot be true with the first
     expect(offsets.estimate('b')).to.deep.equal({ offsetMs: 0, errorMs: 5 });
   });
 
