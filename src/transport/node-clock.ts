@@ -29,6 +29,11 @@ export class NodeClock {
     if (this.#samples.length > this.windowSize) this.#samples.shift();
   }
 
+  /** Forgets every sample: the next answer may come from another process. */
+  reset(): void {
+    this.#samples.length = 0;
+  }
+
   /**
    * The last instant, in the node's clock, surely not after `localMs` in this process's clock: the
    * offset less its error. Undefined before the first sample.

@@ -84,13 +84,18 @@ export class PackedConnection {
     // Replies are unpacked once, while being deserialized; the codec below then only indexes arrays.
     const deserialize = (buf: Buffer): unknown[] => unpackFrame(deserializePackedFrame(buf));
     this.#stream = new BatchedStream(
-      () =>
-        this.#client.makeBidiStreamRequest<Buffer, unknown[]>(
+      () => {
+        // A new stream may reach a new process (the node restarted, its clock maybe set right since):
+        // what was learnt of the old one's clock is forgotten, and writes wait for the new one's.
+        this.#answered = false;
+        clock.reset();
+        return this.#client.makeBidiStreamRequest<Buffer, unknown[]>(
           METHOD,
           serializePackedFrame,
           deserialize,
           metadata.clone(),
-        ),
+        );
+      },
       {
         encode: (items, frameId, deadlineMs) => {
           this.framesSent++;

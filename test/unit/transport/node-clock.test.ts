@@ -31,6 +31,13 @@ describe('NodeClock', () => {
     expect(c.noLaterThan(0)).to.equal(970);
   });
 
+  it('knows nothing again once reset (a new stream, maybe to a restarted node)', () => {
+    const c = new NodeClock();
+    c.record(1000, 1002, 2001);
+    c.reset();
+    expect(c.noLaterThan(0)).to.equal(undefined);
+  });
+
   it('drops at once the samples a clock step made wrong', () => {
     const c = new NodeClock();
     c.record(1000, 1002, 2001); // offset 1000 +- 1, then the node's clock was set back
