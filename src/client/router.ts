@@ -2,6 +2,7 @@ import { RingCacheError } from '../errors';
 import { Code } from '../proto/messages';
 import {
   OpCode,
+  PROBE_OP,
   type PackedFailure,
   type PackedOp,
   type PackedReply,
@@ -227,7 +228,7 @@ export class Router {
       this.#stalled.set(
         id,
         this.#clock.setTimeout(() => {
-          void conn.send([OpCode.get, '', 1], this.#clock.now() + PROBE_TIMEOUT_MS).then((res) => {
+          void conn.send(PROBE_OP, this.#clock.now() + PROBE_TIMEOUT_MS).then((res) => {
             if (!this.#stalled.has(id)) return;
             if (res[0] !== Code.DEADLINE_EXCEEDED && res[0] !== Code.UNAVAILABLE) this.#unstall(id);
             else probe();

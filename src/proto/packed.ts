@@ -68,6 +68,13 @@ export const TRACEPARENT_INDEX = 9;
 export const KEEP_TTL_INDEX = 10;
 
 export type PackedGet = [op: 0, key: string, consistency: number];
+
+/**
+ * A get of the empty key: refused by the node that receives it, never forwarded, so any answer at
+ * all says that this one node reads its stream and answers (the SDK's liveness and clock probes).
+ * Not to be mutated: it is sent as it is.
+ */
+export const PROBE_OP: PackedGet = [OpCode.get, '', 1];
 export type PackedSet = [
   op: 1,
   key: string,

@@ -5,6 +5,7 @@ import {
   deserializePackedFrame,
   isReplyPart,
   OpCode,
+  PROBE_OP,
   PACKED_PART_BYTES,
   packFrame,
   refusedFrameResults,
@@ -173,7 +174,7 @@ export class PackedConnection {
     const onStall = () => {
       for (const held of [...this.#held]) held.onStall?.();
     };
-    void this.#stream.send([OpCode.get, '', 1], Date.now() + CLOCK_PROBE_TIMEOUT_MS, onStall).then((res) => {
+    void this.#stream.send(PROBE_OP, Date.now() + CLOCK_PROBE_TIMEOUT_MS, onStall).then((res) => {
       this.#probing = false;
       // Not the probe's own failure (DEADLINE_EXCEEDED would tell the router the write may have been
       // applied, and a read-modify-write would not be tried elsewhere): these were never sent.
