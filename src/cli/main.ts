@@ -11,7 +11,7 @@ import type { ClusterConfig } from '../config/types';
 import { isRingCacheError, RingCacheError } from '../errors';
 import { UnaryClient } from './unary-client';
 import { userTokenFromEnv } from '../transport/user-token';
-import { Code, type TopologyResponseMsg } from '../proto/messages';
+import { Code } from '../proto/messages';
 import { createRootLogger } from '../observability/logger';
 import { ringSharePercents } from './ring-shares';
 import { CacheNode } from '../server/node';
@@ -25,6 +25,7 @@ import { addTlsOptions, tlsOf } from './tls-flags';
 import { errorFromWire } from '../proto/status-codes';
 import { ADDR_ENV, clusterAddresses } from './addresses';
 import { runStatus, statusInterval } from './status';
+import { admit, nodeConfigOf, seedsOf } from './join';
 
 // grpc-js gives TLS the host it dials as the server name, an IP address for most nodes, and Node
 // deprecates that (DEP0123) with a warning on every CLI command and node over TLS that nobody can act
@@ -84,76 +85,14 @@ interface NodeOptions {
   join?: string;
   address?: string;
   http?: string;
-}
-
-/** For --join: the config's nodes plus this one, which is not in the file. */
-function withJoiningNode(config: ClusterConfig, opts: NodeOptions): ClusterConfig {
-  if (config.nodes.some((n) => n.id === opts.id)) {
-    throw new RingCacheError(
-      'CONFIG_INVALID',
-      `--join: node '${opts.id}' is already in ${config.source}; start it without --join`,
-    );
-  }
-  const parse = (flag: string, value: string | undefined) => {
-    const m = /^([^\s:]+):(\d{1,5})$/.exec(value ?? '');
-    if (!m)
-      throw new RingCacheError('CONFIG_INVALID', `--join needs ${flag} host:port, got "${value ?? ''}"`);
-    return { host: m[1]!, port: Number(m[2]) };
-  };
-  const grpcAddr = parse('--address', opts.address);
-  const httpAddr = parse('--http', opts.http);
-  const self = {
-    id: opts.id,
-    address: opts.address!,
-    host: grpcAddr.host,
-    port: grpcAddr.port,
-    http: opts.http!,
-    httpHost: httpAddr.host,
-    httpPort: httpAddr.port,
-  };
-  return { ...config, nodes: [...config.nodes, self] };
+  listen?: string;
+  httpListen?: string;
 }
 
 /** The cluster secret from RINGCACHE_CLUSTER_TOKEN_FILE or RINGCACHE_CLUSTER_TOKEN, when set. */
 function clusterToken(): string | undefined {
   return clusterTokenFromEnv();
 }
-
-/**
- * Joins through `seed`, or, when the ring already holds this node at this address, does nothing:
- * that is a restart of a node that joined earlier, and its start has already fetched
- * the current ring and caught up.
- */
-async function joinThrough(seed: string, node: CacheNode): Promise<'joined' | 'rejoined'> {
-  const client = new UnaryClient(seed, 5000, clusterToken(), node.clientTls);
-  // A join's own deadline covers the seed's worst case: each attempt waits up to 3 s for the
-  // proposals and 3 s for the members' acknowledgements, and one that loses to a concurrent change
-  // is ordered again, up to five times. With 5 s, a busy seed applied the join after its caller had
-  // given up and exited, leaving a ring member with no process.
-  const joiner = new UnaryClient(seed, JOIN_DEADLINE_MS, clusterToken(), node.clientTls);
-  const inRing = async () => {
-    const topology = await client.cluster<TopologyResponseMsg>('Topology', {});
-    const me = topology.members.find((m) => m.id === node.id);
-    return me !== undefined && me.address === node.self.address && me.httpAddress === node.self.http;
-  };
-  try {
-    if (await inRing()) return 'rejoined';
-    try {
-      await joiner.cluster('Join', { id: node.id, address: node.self.address, httpAddress: node.self.http });
-    } catch (err) {
-      // The answer may be lost while the join itself went through: the ring says which.
-      if (await inRing().catch(() => false)) return 'joined';
-      throw err;
-    }
-    return 'joined';
-  } finally {
-    client.close();
-    joiner.close();
-  }
-}
-
-/** How long `--join` waits for the seed to order the join (see joinThrough). */
-const JOIN_DEADLINE_MS = 60_000;
 
 async function runNode(opts: NodeOptions): Promise<void> {
   // A StatefulSet gives each pod its name through the environment (deploy/k8s): it is the node id.
@@ -165,13 +104,30 @@ async function runNode(opts: NodeOptions): Promise<void> {
   const fileConfig = fromEnv
     ? (JSON.parse(fromEnv) as ClusterConfig)
     : loadConfig(opts.config ?? 'cluster.yml');
-  const config = opts.join ? withJoiningNode(fileConfig, opts) : fileConfig;
+  const config = nodeConfigOf(fileConfig, opts);
   const logger = createRootLogger({ cluster: config.name });
-  const node = new CacheNode({ config, nodeId: opts.id, logger, clusterToken: clusterToken() });
+  // Not serving until it is on the cluster's ring, joining it when not (join.ts).
+  const admission = new AbortController();
+  const node: CacheNode = new CacheNode({
+    config,
+    nodeId: opts.id,
+    logger,
+    clusterToken: clusterToken(),
+    admit: () =>
+      admit({
+        node,
+        inFile: fileConfig.nodes.some((n) => n.id === opts.id),
+        seeds: seedsOf(config, opts.id, opts.join),
+        clusterToken: clusterToken(),
+        logger,
+        signal: admission.signal,
+      }),
+  });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    admission.abort();
     logger.info({ signal }, 'shutdown requested');
     node.stop().then(
       () => logger.flush(() => process.exit(0)),
@@ -187,13 +143,7 @@ async function runNode(opts: NodeOptions): Promise<void> {
   process.on('SIGHUP', () => void node.reloadTls());
   try {
     await node.start();
-    if (opts.join) {
-      const how = await joinThrough(opts.join, node);
-      logger.info(
-        { seed: opts.join, how },
-        how === 'joined' ? 'joined the ring' : 'already on the ring: restarted',
-      );
-    }
+    if (!node.serving) return; // stopped before it was admitted
     // Plain line on stdout, whatever the log level: people see it, and `up` waits for it.
     process.stdout.write(`${READY_LINE} ${node.id} ${node.self.address} http ${node.self.http}\n`);
   } catch (err) {
@@ -219,9 +169,23 @@ program
   .description('run one node of the cluster described by the config file')
   .option('--id <id>', "this node's id in the config (e.g. n1); default $RINGCACHE_NODE_ID")
   .option('--config <file>', 'cluster config', 'cluster.yml')
-  .option('--join <host:port>', 'join a running cluster through this member (for a node not in the config)')
-  .option('--address <host:port>', "with --join: this node's gRPC address")
-  .option('--http <host:port>', "with --join: this node's HTTP address")
+  .option(
+    '--join <host:port>',
+    "a member to join through, asked before the config's nodes (a node not on the ring joins by itself)",
+  )
+  .option(
+    '--address <host:port>',
+    "this node's gRPC address, for a node not in the config (else checked against it)",
+  )
+  .option(
+    '--http <host:port>',
+    "this node's HTTP address, for a node not in the config (else checked against it)",
+  )
+  .option(
+    '--listen <host:port>',
+    'where a node not in the config binds gRPC, when not --address (e.g. 0.0.0.0:7401)',
+  )
+  .option('--http-listen <host:port>', 'where a node not in the config binds HTTP, when not --http')
   .action((o: NodeOptions) => runNode(o).catch(fail));
 
 program

@@ -45,6 +45,12 @@ export interface NodeOptions {
    * to SDK clients. Required when the node listens on an address the network can reach.
    */
   clusterToken?: string;
+  /**
+   * Runs once the node has caught up, before it says SERVING: the CLI checks there that this node is
+   * on the cluster's ring, and joins it when not (cli/join.ts). Until it resolves, health says
+   * NOT_SERVING. It should resolve when stop() is called (the node then never serves).
+   */
+  admit?: () => Promise<void>;
 }
 
 const HEALTH_SERVICES = ['', ...PUBLIC_SERVICES.filter((s) => s.startsWith('ringcache.'))];
@@ -70,6 +76,7 @@ export class CacheNode {
     Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING' as const])),
   );
   readonly #drainTimeoutMs: number;
+  readonly #admit: (() => Promise<void>) | undefined;
   /** This node's certificates, when the cluster has a tls section. */
   readonly #tls: NodeTls | undefined;
   #tlsFilesCheck: NodeJS.Timeout | undefined;
@@ -113,6 +120,7 @@ export class CacheNode {
     checkProtected(self, this.#clusterToken, opts.config.tls?.clientAuth === 'require');
     this.#log = opts.logger.child({ node: self.id });
     this.#drainTimeoutMs = opts.drainTimeoutMs ?? 3000;
+    this.#admit = opts.admit;
     const clusterToken = this.#clusterToken;
     // RSS within 1.3 x max_memory (more for small stores: the process's own part): memory-guard.ts.
     const maxMemory = opts.config.limits.maxMemoryBytes;
@@ -233,6 +241,8 @@ export class CacheNode {
     // says SERVING only once this node holds what its peers hold for it.
     this.#log.info({ address: this.self.address, http: this.self.http }, 'node catching up');
     await core.caughtUp();
+    if (this.#stopping) return;
+    await this.#admit?.();
     if (this.#stopping) return;
     this.#serving = true;
     // A node whose clock is too far from the others' refuses writes (cluster/membership/clock-watch.ts),
