@@ -26,7 +26,8 @@ const PROPOSE_TIMEOUT_MS = 3000;
  * What a change needs, so that the minority side of a partition cannot reshape the
  * ring (its quorums would then be counted on another ring than the majority's, and W + R > N
  * would no longer make reads see writes):
- * 1. a majority of the current ring not dead in failure detection's view (this node included):
+ * 1. a majority of the current ring not dead in failure detection's view (this node included
+ *    if it is a member; a node that left may order a change, but counts toward no majority):
  *    a fast refusal on the minority side; a suspect member counts, since a busy node is often
  *    suspected for a moment and still answers the proposal, which is what decides;
  * 2. a majority answering the proposal (Peer.ProposeRing) with a ring no newer than this node's;
@@ -186,6 +187,9 @@ export class RingChanges {
       if (!members) return;
       const majority = Math.floor(current.length / 2) + 1;
       const self = this.#view.selfId;
+      // Only members count toward the majority: this node too only if it is one (a change may be
+      // ordered through a node that left, which must not make half of a split ring a majority).
+      const member = (id: string) => current.some((m) => m.id === id);
       const reachable = current.filter((m) => m.id === self || m.state === 'alive' || m.state === 'suspect');
       if (reachable.length < majority) {
         throw new RingCacheError(
@@ -211,7 +215,7 @@ export class RingChanges {
       }
       const answers = await this.#order(state, current);
       for (const answer of answers) this.apply(answer.ring);
-      const acknowledged = answers.filter((a) => current.some((m) => m.id === a.from)).length + 1;
+      const acknowledged = answers.filter((a) => member(a.from)).length + (member(self) ? 1 : 0);
       if (!next(this.#topology.snapshot().members)) {
         if (acknowledged >= majority) return;
         throw new RingCacheError(
@@ -245,7 +249,9 @@ export class RingChanges {
     const self = this.#view.selfId;
     const peers = current.map((m) => m.id).filter((id) => id !== self);
     const held = this.#topology.state();
-    const result = { answered: 1, unreachable: [] as string[], newer: [] as RingState[] };
+    // This node's own answer counts only if it is a member (see #change).
+    const answered = current.some((m) => m.id === self) ? 1 : 0;
+    const result = { answered, unreachable: [] as string[], newer: [] as RingState[] };
     if (result.answered >= majority || peers.length === 0) return Promise.resolve(result);
     return new Promise((resolve) => {
       let settled = 0;
