@@ -3,8 +3,6 @@ import path from 'node:path';
 import type * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type * as grpc from '@grpc/grpc-js';
-import type * as protobuf from 'protobufjs';
-import descriptor from 'protobufjs/ext/descriptor';
 import { PROTO_ROOT } from '../proto/load';
 
 /** Services a person sees with `grpcurl -plaintext HOST:PORT list`. Peer is node-to-node only. */
@@ -16,6 +14,17 @@ export const PUBLIC_SERVICES = [
   'grpc.reflection.v1alpha.ServerReflection',
 ];
 
+/** The reflection services' one method, by its path in each version. */
+const REFLECTION_PATHS = [
+  '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+  '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+];
+
+interface ReflectionMethod {
+  definition: grpc.MethodDefinition<unknown, unknown>;
+  handler: grpc.handleBidiStreamingCall<unknown, unknown>;
+}
+
 /**
  * Server reflection (v1 and v1alpha), answered from proto/descriptors.binpb: the descriptors of our
  * protos and of the health and reflection protos (vendored under proto/grpc/), compiled by buf
@@ -23,17 +32,85 @@ export const PUBLIC_SERVICES = [
  * from the loaded protos are not what a strict descriptor pool (protobuf's Go and C++ runtimes, so
  * grpcurl and buf curl) accepts: the health map field's entry type came out as "Statuses" with the
  * map_entry option set, and the file as grpc_health_v1.proto.
+ *
+ * The service is built on its first call, not here: building it (indexing the descriptors, loading
+ * the reflection protos) was about 130 ms of CPU, a fifth of a node's start, paid by every start for
+ * a service that only people with grpcurl call. What is registered now is each method's path and
+ * shape; its message (de)serializers and handler are the real ones, fetched when first used.
  */
 export function addReflection(server: grpc.Server): void {
-  const set = descriptor.FileDescriptorSet.decode(readFileSync(DESCRIPTORS)) as unknown as {
-    file: protobuf.Message[];
+  let methods: Map<string, ReflectionMethod> | undefined;
+  const method = (path: string): ReflectionMethod => {
+    methods ??= buildReflection();
+    const found = methods.get(path);
+    if (!found) throw new Error(`@grpc/reflection registered no ${path}`);
+    return found;
   };
-  const fileDescriptorProtos = set.file.map((f) =>
-    Buffer.from(descriptor.FileDescriptorProto.encode(f).finish()),
-  );
-  // The reflection service reads only `fileDescriptorProtos` from each entry of a package definition.
-  const definition = { descriptors: { fileDescriptorProtos } } as unknown as protoLoader.PackageDefinition;
-  new ReflectionService(definition, { services: PUBLIC_SERVICES }).addToServer(server);
+  for (const path of REFLECTION_PATHS) {
+    const definition: grpc.MethodDefinition<unknown, unknown> = {
+      path,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: (value) => method(path).definition.requestSerialize(value),
+      requestDeserialize: (bytes) => method(path).definition.requestDeserialize(bytes),
+      responseSerialize: (value) => method(path).definition.responseSerialize(value),
+      responseDeserialize: (bytes) => method(path).definition.responseDeserialize(bytes),
+      originalName: 'serverReflectionInfo',
+    };
+    server.addService(
+      { ServerReflectionInfo: definition },
+      {
+        ServerReflectionInfo: (call: grpc.ServerDuplexStream<unknown, unknown>) => method(path).handler(call),
+      },
+    );
+  }
+}
+
+/** The library's reflection service, registered on a stand-in server that keeps what it is given. */
+function buildReflection(): Map<string, ReflectionMethod> {
+  const definition = {
+    descriptors: { fileDescriptorProtos: fileDescriptorProtos(readFileSync(DESCRIPTORS)) },
+  } as unknown as protoLoader.PackageDefinition; // the service reads only this from each entry
+  const methods = new Map<string, ReflectionMethod>();
+  const capture = {
+    addService(service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation) {
+      for (const [name, def] of Object.entries(service)) {
+        const handler = implementation[name] as grpc.handleBidiStreamingCall<unknown, unknown>;
+        methods.set(def.path, { definition: def as grpc.MethodDefinition<unknown, unknown>, handler });
+      }
+    },
+  };
+  new ReflectionService(definition, { services: PUBLIC_SERVICES }).addToServer(capture);
+  return methods;
+}
+
+/**
+ * The encoded FileDescriptorProtos of a FileDescriptorSet, sliced from its bytes: the set is only
+ * `repeated FileDescriptorProto file = 1`, so each file is one length-delimited field 1 (tag 0x0a),
+ * with no need to decode and re-encode every descriptor.
+ */
+export function fileDescriptorProtos(set: Buffer): Buffer[] {
+  const files: Buffer[] = [];
+  let at = 0;
+  const varint = (): number => {
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (at >= set.length) throw new Error('descriptor set: truncated varint');
+      const byte = set[at++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+    throw new Error('descriptor set: varint too long');
+  };
+  while (at < set.length) {
+    const tag = varint();
+    if (tag !== 0x0a) throw new Error(`descriptor set: unexpected tag ${tag} at byte ${at}`);
+    const length = varint();
+    if (at + length > set.length) throw new Error('descriptor set: a file runs past the end');
+    files.push(set.subarray(at, at + length));
+    at += length;
+  }
+  return files;
 }
 
 /** The compiled descriptor set, next to the protos. */

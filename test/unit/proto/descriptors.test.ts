@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type * as protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor';
-import { DESCRIPTORS } from '../../../src/server/reflection';
+import { DESCRIPTORS, fileDescriptorProtos } from '../../../src/server/reflection';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 
@@ -39,5 +40,22 @@ describe('proto/descriptors.binpb (what reflection serves)', function () {
     expect(health, 'health file').to.not.equal(undefined);
     const list = health!.messageType.find((m) => m.name === 'HealthListResponse');
     expect(list?.nestedType?.map((n) => n.name)).to.deep.equal(['StatusesEntry']);
+  });
+
+  it('slices into the same file descriptors protobufjs decodes, each byte for byte', () => {
+    const bytes = readFileSync(DESCRIPTORS);
+    const decoded = descriptor.FileDescriptorSet.decode(bytes) as unknown as { file: protobuf.Message[] };
+    const sliced = fileDescriptorProtos(bytes);
+    expect(sliced).to.have.length(decoded.file.length);
+    decoded.file.forEach((file, i) => {
+      const encoded = Buffer.from(descriptor.FileDescriptorProto.encode(file).finish());
+      expect(sliced[i]!.equals(encoded), `file ${i}`).to.equal(true);
+    });
+  });
+
+  it('refuses a descriptor set that is cut short or holds another field', () => {
+    const bytes = readFileSync(DESCRIPTORS);
+    expect(() => fileDescriptorProtos(bytes.subarray(0, bytes.length - 1))).to.throw(/past the end/);
+    expect(() => fileDescriptorProtos(Buffer.from([0x12, 0x00]))).to.throw(/unexpected tag 18/);
   });
 });
