@@ -32,6 +32,11 @@ export type ErrorCode =
   | 'PERMISSION_DENIED'
   /** A ring change (join, leave) kept losing to concurrent ones; ordering it again may succeed. */
   | 'ABORTED'
+  /**
+   * The client and the node (or two nodes) are releases too far apart to talk: neither reads the
+   * other's wire version. The message names both; upgrade one release at a time.
+   */
+  | 'WIRE_INCOMPATIBLE'
   /** Something we did not expect: a bug. */
   | 'INTERNAL';
 

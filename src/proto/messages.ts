@@ -314,4 +314,10 @@ export const METADATA = {
   errorCode: 'x-ringcache-error',
   /** The cluster token (RINGCACHE_CLUSTER_TOKEN), on node-to-node and membership calls when one is set. */
   clusterToken: 'x-ringcache-cluster-token',
+  /**
+   * The wire version a side speaks and the oldest it reads (src/transport/wire-version.ts), sent by
+   * clients and nodes on every call and by nodes in every answer's headers; absent means version 1.
+   */
+  wireVersion: 'x-ringcache-wire',
+  wireMinVersion: 'x-ringcache-wire-min',
 } as const;

@@ -115,7 +115,17 @@ export class CacheNode {
     this.id = self.id;
     this.self = self;
     this.#config = opts.config;
-    this.#grpc = new grpc.Server(grpcServerOptions(opts.config.limits));
+    this.#grpc = new grpc.Server({
+      ...grpcServerOptions(opts.config.limits),
+      // Every caller's wire version is checked once per call, before any service reads it.
+      interceptors: [
+        wireVersionInterceptor({
+          selfName: `node ${self.id}`,
+          onRefused: (_caller, peer, reason) =>
+            this.#log.warn({ peer, reason }, 'refused a caller of an incompatible release'),
+        }),
+      ],
+    });
     this.#clusterToken = opts.clusterToken || undefined;
     checkProtected(self, this.#clusterToken, opts.config.tls?.clientAuth === 'require');
     this.#log = opts.logger.child({ node: self.id });

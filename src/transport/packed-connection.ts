@@ -24,6 +24,7 @@ import { withUserToken } from './user-token';
 import { LatencyWindow } from './latency-window';
 import { NodeClock } from './node-clock';
 import { CHANNEL_OPTIONS } from './pipeline-connection';
+import { streamErrorName } from './wire-version';
 
 export interface PackedConnectionOptions {
   address: string;
@@ -112,7 +113,8 @@ export class PackedConnection {
         decode: (reply, itemCount) =>
           refusedFrameResults(reply, itemCount) ??
           (reply.slice(2, trailingNumberOf(reply) === undefined ? undefined : -1) as PackedResult[]),
-        failure: (code, message) => [code, message, ''],
+        // FAILED_PRECONDITION for a whole stream is only ever a wire version refusal (wire-version.ts).
+        failure: (code, message) => [code, message, streamErrorName(code) ?? ''],
         onReply: (reply, sentAtMs) => {
           this.#answered = true;
           const nodeClockMs = trailingNumberOf(reply);

@@ -11,6 +11,7 @@ import { BatchedStream, type FrameCodec } from './batched-stream';
 import { withClusterToken } from './cluster-token';
 import { channelCredentials, withTls, type TlsOptions } from './tls';
 import { withUserToken } from './user-token';
+import { streamErrorName, wireVersionClientInterceptor } from './wire-version';
 
 /** An operation before it is numbered within its frame. */
 export type OperationBody = OperationMsg extends infer O
@@ -36,8 +37,12 @@ export interface PipelineConnectionOptions {
   userToken?: string;
 }
 
-/** Channel options shared by every ringcache client: fail fast when a node is down, keep streams alive. */
-export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+/**
+ * Options shared by every ringcache client: fail fast when a node is down, keep streams alive, and
+ * state this release's wire version on every call (checked once per call: a stream is one call).
+ */
+export const CHANNEL_OPTIONS: grpc.ClientOptions = {
+  interceptors: [wireVersionClientInterceptor()],
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.initial_reconnect_backoff_ms': 100,
@@ -82,7 +87,8 @@ export class PipelineConnection {
       itemBytes: (op) =>
         op.op === 'set' ? op.set.value.length : op.op === 'compareAndSet' ? op.compareAndSet.value.length : 0,
       decode: (reply) => reply.results,
-      failure: (code, message) => ({ id: 0, code, message }),
+      // FAILED_PRECONDITION for a whole stream is only ever a wire version refusal (wire-version.ts).
+      failure: (code, message) => ({ id: 0, code, message, error: streamErrorName(code) }),
       onReply: opts.onEpoch ? (reply) => opts.onEpoch!(reply.epoch) : undefined,
     };
     const open = () =>
