@@ -47,6 +47,13 @@ function p99Text(ms: number | null | undefined, beyond: boolean | undefined): st
   return `${beyond ? '>' : '<='} ${ms < 1 ? ms.toFixed(2) : ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
 }
 
+/** A clock offset as a person reads it: "+2.1 s", "-40 ms", "0 ms". */
+export function clockText(ms: number): string {
+  const abs = Math.abs(ms);
+  const text = abs >= 1000 ? `${(abs / 1000).toFixed(1)} s` : `${Math.round(abs)} ms`;
+  return text === '0 ms' ? text : `${ms > 0 ? '+' : '-'}${text}`;
+}
+
 /** The status as a person reads it: a header, one row per member, the totals, the warnings. */
 export function renderStatus(s: ClusterStatus): string {
   const rows = s.members.map((m) => [
@@ -63,6 +70,7 @@ export function renderStatus(s: ClusterStatus): string {
     m.reachable ? rate(m.readsPerSecond) : '-',
     m.hitRatio === undefined ? '-' : percent(m.hitRatio, 1),
     m.hintsPending === undefined ? '-' : String(m.hintsPending),
+    m.clockOffsetMs === undefined ? '-' : clockText(m.clockOffsetMs),
     noteOf(m),
   ]);
   const t = s.totals;
@@ -81,6 +89,7 @@ export function renderStatus(s: ClusterStatus): string {
     t.hitRatio === null ? '-' : percent(t.hitRatio, 1),
     String(t.hintsPending),
     '',
+    '',
   ]);
   const { factor, writeQuorum, readQuorum } = s.replication;
   return (
@@ -98,6 +107,7 @@ export function renderStatus(s: ClusterStatus): string {
         'reads/s',
         'hit ratio',
         'hints',
+        'clock',
         'note',
       ],
       rows,

@@ -9,7 +9,8 @@ import {
 import { Ring } from '../ring/ring';
 import type { TlsOptions } from '../transport/tls';
 import { parseDuration } from './duration';
-import { percent, rebalanceText, renderHotKeys, renderStatus } from './status-render';
+import { clockText, percent, rebalanceText, renderHotKeys, renderStatus } from './status-render';
+import { clockOffsetsSeen, progressOf, scrape, type Buckets, type Scraped } from './status-scrape';
 import { UnaryClient } from './unary-client';
 
 /** A node this full of max_memory is named in the warnings: it will soon evict. */
@@ -79,6 +80,13 @@ export interface MemberStatus {
   catchUp?: { records: number; bytes: number };
   /** Its latest rebalance since it started (from its /metrics): absent when none, or unreadable. */
   rebalance?: { epoch: number; running: boolean; scanned: number; sent: number };
+  /**
+   * Its clock minus the others', in ms, as they measured it from gossip pings (the median of their
+   * measures, each within half a ping's round trip); absent when no member measured it.
+   */
+  clockOffsetMs?: number;
+  /** True while it refuses writes because its clock is too far from most members' (from its /metrics). */
+  clockRefusesWrites?: boolean;
 }
 
 export interface ClusterStatus {
@@ -126,9 +134,6 @@ interface Sample {
   requests: Map<string, number>;
   buckets: Map<string, Buckets>;
 }
-
-/** A latency histogram: cumulative counts by upper bound in seconds (Infinity for +Inf). */
-type Buckets = Map<number, number>;
 
 /** The 99th percentile of the operations between two histograms, as its bucket's bound. */
 function p99Between(
@@ -178,6 +183,14 @@ export class StatusCollector {
     // The cluster's p99 is taken over every member's operations: their histograms added up.
     const clusterBefore: Buckets = new Map();
     const clusterNow: Buckets = new Map();
+    const clockOffsets = clockOffsetsSeen(
+      new Map(
+        topology.members.flatMap((m, i) => {
+          const offsets = answers[i]!.metrics?.clockOffsetsMs;
+          return offsets ? [[m.id, offsets] as const] : [];
+        }),
+      ),
+    );
     const members = topology.members.map((m, i): MemberStatus => {
       const answer = answers[i]!;
       const base: MemberStatus = {
@@ -231,6 +244,8 @@ export class StatusCollector {
         ...(answer.catchingUp !== undefined && { catchingUp: answer.catchingUp }),
         ...progressOf(scraped?.values, answer.catchingUp),
         ...(this.#source.hot && { hotReads: s.hotReads, hotWrites: s.hotWrites }),
+        ...(clockOffsets.has(m.id) && { clockOffsetMs: clockOffsets.get(m.id)! }),
+        ...(scraped?.values.get('ringcache_clock_in_bounds') === 0 && { clockRefusesWrites: true }),
       };
     });
     this.#previous = sample;
@@ -297,79 +312,6 @@ interface Answer {
   error?: string;
 }
 
-interface Scraped {
-  /** The SCRAPED gauges and counters. */
-  values: Map<string, number>;
-  /** ringcache_requests_total, every method and code added up; undefined from a node without it. */
-  requests: number | undefined;
-  /** ringcache_request_duration_seconds, every method's buckets added up. */
-  buckets: Buckets;
-}
-
-/** The progress Stats does not carry, read from the node's Prometheus endpoint. */
-const SCRAPED = [
-  'ringcache_catch_up_records_total',
-  'ringcache_catch_up_bytes_total',
-  'ringcache_rebalance_epoch',
-  'ringcache_rebalance_running',
-  'ringcache_rebalance_records_scanned',
-  'ringcache_rebalance_records_sent',
-];
-
-/**
- * The SCRAPED metrics of the node at `http` (its GET /metrics, plain HTTP as every node serves it).
- * Best effort: a node whose HTTP port this machine cannot reach only shows less.
- */
-async function scrape(http: string, timeoutMs: number): Promise<Scraped> {
-  const res = await fetch(`http://${http}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok) throw new Error(`GET /metrics: ${res.status}`);
-  const text = await res.text();
-  const out: Scraped = { values: new Map(), requests: undefined, buckets: new Map() };
-  // A counter or histogram with no sample yet (nothing counted since the start) is there from its
-  // TYPE line: zero, not unknown.
-  if (text.includes('\n# TYPE ringcache_requests_total ')) out.requests = 0;
-  const histogram = text.includes('\n# TYPE ringcache_request_duration_seconds histogram');
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const [, name, labels, raw] = m;
-    const value = Number(raw);
-    if (!Number.isFinite(value)) continue;
-    if (SCRAPED.includes(name!) && !out.values.has(name!)) out.values.set(name!, value);
-    else if (name === 'ringcache_requests_total') out.requests = (out.requests ?? 0) + value;
-    else if (name === 'ringcache_request_duration_seconds_bucket') {
-      const le = /(?:^|,)le="([^"]+)"/.exec(labels ?? '')?.[1];
-      const bound = le === '+Inf' ? Infinity : Number(le);
-      if (!Number.isNaN(bound)) out.buckets.set(bound, (out.buckets.get(bound) ?? 0) + value);
-    }
-  }
-  if (histogram && out.buckets.size === 0) out.buckets.set(Infinity, 0);
-  return out;
-}
-
-/** Catch-up and rebalance progress from scraped metrics, as MemberStatus fields. */
-function progressOf(
-  metrics: Map<string, number> | undefined,
-  catchingUp: boolean | undefined,
-): Partial<MemberStatus> {
-  if (!metrics) return {};
-  const n = (name: string) => metrics.get(name) ?? 0;
-  const epoch = n('ringcache_rebalance_epoch');
-  return {
-    ...(catchingUp && {
-      catchUp: { records: n('ringcache_catch_up_records_total'), bytes: n('ringcache_catch_up_bytes_total') },
-    }),
-    ...(epoch > 0 && {
-      rebalance: {
-        epoch,
-        running: n('ringcache_rebalance_running') === 1,
-        scanned: n('ringcache_rebalance_records_scanned'),
-        sent: n('ringcache_rebalance_records_sent'),
-      },
-    }),
-  };
-}
-
 function describe(err: unknown): string {
   const e = err as { details?: string; message?: string };
   const text = e.details || e.message || String(err);
@@ -426,6 +368,12 @@ function warningsOf(members: MemberStatus[], epoch: number): string[] {
       );
     if (m.hintsPending)
       out.push(`${m.id} holds ${m.hintsPending} writes (hints) for replicas that are behind`);
+    if (m.clockRefusesWrites)
+      out.push(
+        `${m.id} refuses writes: its clock is further than half of cluster.max_clock_offset_ms from most members'` +
+          (m.clockOffsetMs === undefined ? '' : ` (${clockText(m.clockOffsetMs)})`) +
+          '; set it right (NTP) and it takes writes again',
+      );
     if (m.epoch !== undefined && m.epoch !== epoch)
       out.push(
         `${m.id} is at ring epoch ${m.epoch}, not ${epoch}: the ring is changing, or the nodes disagree`,

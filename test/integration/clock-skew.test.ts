@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
+import type { ClusterStatus } from '../../src/cli/status';
 import { UnaryClient } from '../../src/cli/unary-client';
+import { runCli } from '../support/cli';
 import { FAKETIME_LIB } from '../hosts/net-hosts';
 import { TestCluster, until } from '../support/cluster';
 import { skipBecause } from '../support/skip-reasons';
@@ -94,6 +96,29 @@ describe('a node whose clock is 2 s fast, on real processes', function () {
     const sdk = await c.client({ timeoutMs: 10_000 });
     await sdk.set('sdk-key', 'v');
     expect(await sdk.get('sdk-key')).to.equal('v');
+  });
+
+  it('shows in ringcache status: n3 about 2 s ahead of the others, refusing writes, and why', async () => {
+    const c = t!;
+    await until('n3 reports not serving', async () => (await health(c, 'n3')) === 503, 30_000, 100);
+    const { code, output } = await runCli(
+      ['status', '--json', '--interval', '200ms', '--addr', c.address('n1')],
+      { RINGCACHE_CLUSTER_TOKEN: c.clusterToken },
+    );
+    expect(code, output).to.equal(0);
+    const s = JSON.parse(output) as ClusterStatus;
+    const member = (id: string) => s.members.find((m) => m.id === id)!;
+    expect(member('n3').clockOffsetMs, "n3's clock against the others'").to.be.within(1500, 2500);
+    expect(member('n1').clockOffsetMs, "n1's, measured by n2 and the fast n3").to.be.within(-1500, 500);
+    expect(member('n3').clockRefusesWrites).to.equal(true);
+    expect(member('n1').clockRefusesWrites).to.equal(undefined);
+    expect(s.warnings.join('\n')).to.match(
+      /^n3 refuses writes: its clock is further than half of cluster\.max_clock_offset_ms from most members' \(\+[12]\.\d s\)/m,
+    );
+    const table = await runCli(['status', '--interval', '200ms', '--addr', c.address('n1')], {
+      RINGCACHE_CLUSTER_TOKEN: c.clusterToken,
+    });
+    expect(table.output).to.match(/^n3 .* \+[12]\.\d s( |$)/m);
   });
 
   it('serves writes again once its clock is set right', async () => {
