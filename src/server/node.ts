@@ -233,6 +233,7 @@ export class CacheNode {
       connections: () => this.#connections?.open ?? 0,
     });
     this.#http = await startHttp({
+    if (this.#peers) registry.registerMetric(this.#peers.frameDurations);
       host: this.self.httpListen?.host ?? this.self.httpHost,
       port: this.self.httpListen?.port ?? this.self.httpPort,
       registry,

@@ -48,6 +48,35 @@ describe('Cluster/Explain and ringcache explain (issue 13 §4)', function () {
     }
   });
 
+  it("has the key's coordinator time its frames to each other replica (ringcache_peer_frame_duration_seconds)", async () => {
+    const cache = await t.client();
+    const [coordinator, ...others] = new Ring(['n1', 'n2', 'n3', 'n4'], {
+      vnodes: t.config.vnodes,
+    }).preferenceList('timed', 3);
+    await cache.set('timed', 'v'); // W=3: acknowledged once both other replicas answered
+    const http = t.config.nodes.find((n) => n.id === coordinator)!.http;
+    const body = await (await fetch(`http://${http}/metrics`)).text();
+    expect(body).to.match(/^# TYPE ringcache_peer_frame_duration_seconds histogram$/m);
+    /** A sample's value: the line of `name` with every label of `labels` (NaN when none). */
+    const sample = (name: string, labels: Record<string, string>) => {
+      const line = body
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+        );
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+    };
+    for (const peer of others) {
+      const series = { peer, stream: 'replicate' };
+      const count = sample('ringcache_peer_frame_duration_seconds_count', series);
+      expect(count, `${coordinator}'s replicate frames to ${peer}`).to.be.at.least(1);
+      expect(sample('ringcache_peer_frame_duration_seconds_bucket', { ...series, le: '+Inf' })).to.equal(
+        count,
+      );
+    }
+  });
+
   it('shows a tombstone after a delete, nothing for a key never written, and a bad key as INVALID_ARGUMENT', async () => {
     const cache = await t.client();
     await cache.set('gone', 'v');
