@@ -15,6 +15,7 @@ import { GrpcPeerTransport } from './grpc-peer-transport';
 import { MemoryGuard, rssTargetOf } from './memory-guard';
 import { watchService } from './watch-service';
 import { scanHandler } from './key-scan';
+import { wireVersionInterceptor } from '../transport/wire-version';
 import { ConnectionLimit, grpcServerOptions, registerStreamGauges } from './request-limits';
 import { nodeTracerFromEnv, type NodeTracer } from '../observability/tracing';
 import { startHttp } from './http';
