@@ -92,7 +92,15 @@ describe('deploy/k8s manifests (issue 13 §6)', () => {
     // /healthz is readiness (503 while catching up): as liveness it would kill a node catching up.
     expect(container.livenessProbe.httpGet).to.deep.equal({ path: '/livez', port: 9401 });
     expect(container.volumeMounts[0]?.mountPath).to.equal('/etc/ringcache');
-    expect(container.args).to.deep.equal(['node', '--config', '/etc/ringcache/cluster.yml']);
+    // Every pod is placed by its own name, so a pod beyond the ConfigMap's nodes (a scale-up) can join.
+    expect(container.args).to.deep.equal([
+      'node',
+      '--config=/etc/ringcache/cluster.yml',
+      '--address=$(RINGCACHE_NODE_ID).ringcache:7401',
+      '--http=$(RINGCACHE_NODE_ID).ringcache:9401',
+      '--listen=0.0.0.0:7401',
+      '--http-listen=0.0.0.0:9401',
+    ]);
   });
 
   it('publish pods that are not ready on a headless Service, and let one pod at most be disrupted', () => {
