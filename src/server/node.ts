@@ -233,8 +233,8 @@ export class CacheNode {
       }),
       connections: () => this.#connections?.open ?? 0,
     });
-    this.#http = await startHttp({
     if (this.#peers) registry.registerMetric(this.#peers.frameDurations);
+    this.#http = await startHttp({
       host: this.self.httpListen?.host ?? this.self.httpHost,
       port: this.self.httpListen?.port ?? this.self.httpPort,
       registry,
