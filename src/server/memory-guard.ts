@@ -10,17 +10,28 @@ import type { Logger } from '../observability/logger';
  * process: V8, gRPC, the requests in flight and the garbage between collections. Values live in the
  * store's arena, but each request arrives in Buffers of its own, and V8 frees such external memory
  * only when it next collects (it lets about 64 MiB build up first). So every `intervalMs` the guard
- * reads RSS and the store's footprint:
+ * reads RSS, what V8 holds (heap in use and external memory) and the store's footprint:
  * - RSS above the target: it runs a full collection (cheap here: the heap holds little besides the
  *   store's typed arrays), at most once per `minGapMs`; above 90% of it, at most once per twenty
  *   times what the last one took, since with small values the heap does hold every key;
- * - the rest of the process (RSS less the footprint) at its highest over the last `windowMs` is what
- *   the store must leave room for: the store holds max_memory less what that peak takes beyond
- *   `target - max_memory` (`setPressure`, at most `maxPressureBytes`). So a store that fills up
- *   never takes RSS past the target, even at the first fill, and once a burst's garbage has gone for
- *   `windowMs` the store gets the room back. This is set, not added up: the rest of the process
- *   does not depend on what the store holds, so the pressure cannot wind up while the store's
- *   memory takes its time to come back (the arena compacts in steps);
+ * - the rest of the process at its highest over the last `windowMs` is what the store must leave
+ *   room for: the store holds max_memory less what that peak takes beyond `target - max_memory`
+ *   (`setPressure`, at most `maxPressureBytes`). So a store that fills up never takes RSS past the
+ *   target, even at the first fill, and once a burst's garbage has gone for `windowMs` the store
+ *   gets the room back. This is set, not added up: the rest of the process does not depend on what
+ *   the store holds, so the pressure cannot wind up while the store's memory takes its time to come
+ *   back (the arena compacts in steps);
+ * - the rest is what the process asks for, not its RSS: V8's heap in use and its external memory,
+ *   less the store's footprint, plus the native part (code, stacks, libraries) measured once at
+ *   start as RSS less what V8 had committed then. Memory freed after a burst goes back to an
+ *   allocator that keeps much of it: glibc keeps freed blocks below its mmap threshold (a value's
+ *   copy of 100 KiB, say), and V8 keeps the heap a burst grew (57 MB committed for 21 MB in use on
+ *   an idle node of max_memory 64 MiB after a load). Read as RSS less the footprint, the rest stayed
+ *   133 MB for minutes after a flood whose memory was all freed, and the store held half of
+ *   max_memory for as long, its keys evicted for nothing. That memory is reused by the next
+ *   requests, so it needs no room of its own; RSS counts only for what it takes above the target
+ *   itself (native memory that grew, or what the allocators keep once the process is over), which
+ *   the store then holds less than max_memory, as long as it lasts;
  * - while the store holds less and the rest of the process has grown since the last collection, the
  *   guard also collects, at most once per `reclaimGapMs`: a burst's garbage can sit with no
  *   allocation to make V8 collect it, and would hold the pressure up.
@@ -45,6 +56,11 @@ export interface MemoryGuardOptions {
   reclaimGapMs?: number;
   /** The process's RSS (tests give their own). */
   readRss?: () => number;
+  /**
+   * V8's heap (what it has committed, and what is in use: live objects and garbage not yet collected)
+   * and its external memory, Buffers included: process.memoryUsage()'s (tests give their own).
+   */
+  readV8?: () => { heapTotal: number; heapUsed: number; external: number };
   /** A full collection; undefined where V8's gc() is not available (tests give their own). */
   collect?: () => void;
   /**
@@ -102,8 +118,10 @@ export class MemoryGuard {
   collections = 0;
   /** Bytes the store is asked to stay below max_memory: a metric. */
   pressureBytes = 0;
-  /** RSS less the store's footprint at the last check: a metric. */
+  /** What the process takes besides the store at the last check (see above): a metric. */
   restBytes = 0;
+  /** RSS less what V8 held when the guard started: the process's native part (see above). */
+  nativeBytes = 0;
 
   constructor(opts: MemoryGuardOptions) {
     this.#opts = {
@@ -113,6 +131,7 @@ export class MemoryGuard {
       reclaimGapMs: 2000,
       maxPressureBytes: Infinity,
       readRss: () => process.memoryUsage.rss(),
+      readV8: () => process.memoryUsage(),
       scheduler: realScheduler,
       ...opts,
     };
@@ -122,6 +141,8 @@ export class MemoryGuard {
     if (this.#running) return;
     this.#running = true;
     this.#gc = 'collect' in this.#opts ? this.#opts.collect : exposedGc();
+    const v8 = this.#opts.readV8();
+    this.nativeBytes = Math.max(0, this.#opts.readRss() - v8.heapTotal - v8.external);
     if (!this.#gc)
       this.#opts.logger.warn('memory guard: V8 gc() is not available; it only adjusts the store');
     this.#arm();
@@ -152,33 +173,47 @@ export class MemoryGuard {
     const footprint = o.storeFootprintBytes();
     const now = o.scheduler.now();
     const sinceGc = now - this.#lastGcAt;
+    let rest = this.#restOf(footprint);
     if (!this.#gc) {
       // Nothing to collect with: the pressure alone keeps RSS within the target.
-    } else if (rss > o.targetBytes && sinceGc >= o.minGapMs) rss = this.#collect(now, footprint);
+    } else if (rss > o.targetBytes && sinceGc >= o.minGapMs) [rss, rest] = this.#collect(now, footprint);
     else if (rss > o.targetBytes * AIM && sinceGc >= Math.max(o.minGapMs, 20 * this.#lastGcMs)) {
       // Near the target: old-generation garbage (small values' keys and requests) would otherwise
       // build up for tens of seconds before V8 collects it. Spaced so that the guard's collections
       // take at most ~5% of a core.
-      rss = this.#collect(now, footprint);
+      [rss, rest] = this.#collect(now, footprint);
     } else if (
       this.pressureBytes > 0 &&
-      rss - footprint > this.#restAfterGc + o.targetBytes * 0.02 &&
+      rest > this.#restAfterGc + o.targetBytes * 0.02 &&
       sinceGc >= o.reclaimGapMs
     ) {
-      rss = this.#collect(now, footprint);
+      [rss, rest] = this.#collect(now, footprint);
     }
-    this.restBytes = Math.max(0, rss - footprint);
-    const peak = this.#peakOfRest(now, this.restBytes);
+    this.restBytes = rest;
+    const peak = this.#peakOfRest(now, rest);
     // Aimed a little under the target: the arena's free cells, and the RSS that grows between two
     // reads, come on top of what is counted.
     const allowed = o.targetBytes * AIM - o.maxMemoryBytes;
-    const wanted = Math.min(o.maxPressureBytes, Math.max(0, peak - allowed));
+    // RSS above the target makes the store hold that much less than max_memory, whatever the rest
+    // reads (the larger of the two, not their sum: the rest's growth is also in RSS). Not counted
+    // from the footprint: the arena gives back what it evicts to an allocator that may keep it, and
+    // the pressure would wind up while RSS stays.
+    const over = Math.max(0, rss - o.targetBytes);
+    let wanted = Math.min(o.maxPressureBytes, Math.max(peak - allowed, over, 0));
+    // Less than a step is not worth an eviction: what RSS reads just above the target is its noise.
+    if (wanted < PRESSURE_STEP_BYTES) wanted = 0;
     if (
       Math.abs(wanted - this.pressureBytes) >= PRESSURE_STEP_BYTES ||
       (wanted === 0 && this.pressureBytes > 0)
     ) {
       this.#pressure(wanted);
     }
+  }
+
+  /** The process's memory besides the store's footprint: what V8 holds in use, and the native part. */
+  #restOf(footprint: number): number {
+    const v8 = this.#opts.readV8();
+    return Math.max(0, v8.heapUsed + v8.external + this.nativeBytes - footprint);
   }
 
   /** Records `rest` in its slot of the window (a tenth of it); the highest of the window. */
@@ -193,17 +228,16 @@ export class MemoryGuard {
     return peak;
   }
 
-  /** A full collection; RSS after it. */
-  #collect(now: number, footprint: number): number {
+  /** A full collection; RSS and the rest of the process after it. */
+  #collect(now: number, footprint: number): [number, number] {
     this.#lastGcAt = now;
     this.collections++;
     const clock = this.#opts.scheduler;
     const startedAt = clock.now();
     this.#gc!();
     this.#lastGcMs = clock.now() - startedAt;
-    const rss = this.#opts.readRss();
-    this.#restAfterGc = rss - footprint;
-    return rss;
+    this.#restAfterGc = this.#restOf(footprint);
+    return [this.#opts.readRss(), this.#restAfterGc];
   }
 
   #pressure(bytes: number): void {

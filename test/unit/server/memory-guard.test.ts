@@ -61,10 +61,26 @@ class ManualTime implements Scheduler {
   }
 }
 
-/** A process of `footprint` store bytes and `rest` others, of which `garbage` a collection frees. */
-function modelProcess(m: { footprint: number; rest: number; garbage: number }) {
+/**
+ * A process of `footprint` store bytes and `rest` others in use in V8, of which `garbage` a
+ * collection frees; `heapFree` (committed by V8, not in use), `native` (code, stacks: outside V8) and
+ * `retained` (freed, kept by the allocator) count in RSS, and the first in V8's heap total.
+ */
+function modelProcess(m: {
+  footprint: number;
+  rest: number;
+  garbage: number;
+  heapFree?: number;
+  native?: number;
+  retained?: number;
+}) {
   return {
-    readRss: () => m.footprint + m.rest,
+    readRss: () => m.footprint + m.rest + (m.heapFree ?? 0) + (m.native ?? 0) + (m.retained ?? 0),
+    readV8: () => ({
+      heapTotal: m.footprint + m.rest + (m.heapFree ?? 0),
+      heapUsed: m.footprint + m.rest,
+      external: 0,
+    }),
     storeFootprintBytes: () => m.footprint,
     collect: () => {
       m.rest -= m.garbage;
@@ -107,6 +123,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
       intervalMs: 10,
       minGapMs: 50,
       readRss: () => 2,
+      readV8: () => ({ heapTotal: 2, heapUsed: 2, external: 0 }),
       collect: () => collectedAt.push(time.now()),
     });
     const startedAt = time.now();
@@ -240,6 +257,62 @@ describe('MemoryGuard (issue 12 §6)', () => {
       expect(guard.collections, 'one collection to free it').to.equal(1);
       time.advance(20 * INTERVAL_MS);
       expect(guard.collections, 'none with nothing new to free').to.equal(1);
+    } finally {
+      guard.stop();
+    }
+  });
+
+  // Measured before the guard read what the process asks for: after a flood of large replies, RSS
+  // less the store stayed 133 MB for minutes (freed memory the allocator kept) and the store held
+  // half of max_memory all along, its keys evicted.
+  it('gives the store its room back once a burst is freed, though the allocator keeps the memory', () => {
+    // 40 MiB of native memory at start; the store holds 30 MiB; a burst takes the rest to 100 MiB.
+    const m = {
+      footprint: 30 * MiB,
+      rest: 100 * MiB,
+      garbage: 0,
+      heapFree: 0,
+      native: 40 * MiB,
+      retained: 0,
+    };
+    const { guard, time } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 100 * MiB,
+      windowMs: 200,
+      ...modelProcess(m),
+    });
+    guard.start();
+    try {
+      time.advance(INTERVAL_MS);
+      // Aimed at 180 MiB: 80 for the rest, which takes 140 with its native part.
+      expect(guard.pressureBytes / MiB, 'during the burst').to.equal(60);
+      // The burst is freed, but RSS stays where it was: 30 MiB kept by V8, 50 by the allocator.
+      Object.assign(m, { rest: 20 * MiB, heapFree: 30 * MiB, retained: 50 * MiB });
+      time.advanceUntil('the pressure given back', () => guard.pressureBytes === 0, INTERVAL_MS);
+      expect(guard.restBytes / MiB, 'the rest: what V8 holds and the native part').to.equal(60);
+    } finally {
+      guard.stop();
+    }
+  });
+
+  it('presses on the store by what RSS takes above the target, however the rest reads', () => {
+    // The rest fits (RSS 180 MiB, aimed at 180), then native memory grows by 50 MiB: RSS 230 MiB.
+    const m = { footprint: 150 * MiB, rest: 10 * MiB, garbage: 0, native: 20 * MiB, retained: 0 };
+    const { guard, time } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 150 * MiB,
+      ...modelProcess(m),
+    });
+    guard.start();
+    try {
+      time.advance(INTERVAL_MS);
+      expect(guard.pressureBytes, 'the rest fits in the target with the store full').to.equal(0);
+      m.native = 70 * MiB;
+      time.advance(INTERVAL_MS);
+      expect(guard.pressureBytes / MiB, 'the part above the target').to.equal(30);
+      m.native = 20 * MiB;
+      time.advance(INTERVAL_MS);
+      expect(guard.pressureBytes, 'not held once RSS is back').to.equal(0);
     } finally {
       guard.stop();
     }
