@@ -2,6 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const POLL_MS = 500;
 
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
 /** One sample of a Prometheus text body, or undefined when the metric is not there. */
 function sampleOf(body: string, name: string): number | undefined {
   const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(body);
@@ -38,7 +42,9 @@ export async function waitForLeave(
       const scanned = sampleOf(body, 'ringcache_rebalance_records_scanned') ?? 0;
       const sent = sampleOf(body, 'ringcache_rebalance_records_sent') ?? 0;
       const keys = sampleOf(body, 'ringcache_store_keys') ?? 0;
-      const line = `${id}: handing its keys over: ${sent} sent of ${scanned} scanned, ${keys} still held`;
+      // Copies are released once their new replicas hold them: what is still held is what is left.
+      const bytes = sampleOf(body, 'ringcache_store_bytes') ?? 0;
+      const line = `${id}: handing its keys over: ${sent} sent of ${scanned} scanned, ${keys} keys (${mib(bytes)}) still held`;
       if (out.isTTY) out.write(`\r${line}\x1b[K`);
       else if (line !== lastLine && Date.now() - lastPrinted >= 5000) {
         out.write(`${line}\n`);
