@@ -74,6 +74,7 @@ export const DEFAULT_LIMITS = {
   maxStreamsPerConnection: 1000,
   idleTimeoutMs: 300_000,
   maxTombstoneBytes: defaultMaxTombstoneBytes(256 * 1024 * 1024),
+  maxClientOutputBytes: 32 * 1024 * 1024,
 } as const;
 
 /**
@@ -95,6 +96,15 @@ export const DEFAULT_LIMITS = {
  * idleTimeoutMs 5 minutes: a connection with no call open that long is closed (GOAWAY; the SDK
  * reconnects on its next call), and one that stops answering keepalive pings much sooner.
  */
+
+/**
+ * limits.max_client_output_bytes left out: an eighth of max_memory, or max_reply_bytes when larger (one
+ * reply always fits). Replies are copies of values, so the node's RSS target (1.3 x max_memory, at
+ * least max_memory + 72 MiB) has room for an eighth beside the node's own part; more would make the
+ * memory guard evict the store to hold them (server/memory-guard.ts).
+ */
+export const defaultMaxClientOutputBytes = (maxMemoryBytes: number, maxReplyBytes: number): number =>
+  Math.max(maxReplyBytes, Math.floor(maxMemoryBytes / 8));
 
 /**
  * The largest limits.max_reply_bytes: gRPC refuses messages past 64 MiB, and a GetMany reply frames

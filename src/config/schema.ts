@@ -8,6 +8,7 @@ import {
   DEFAULT_NAME,
   DEFAULT_TOMBSTONE_GRACE_MS,
   DEFAULT_VNODES,
+  defaultMaxClientOutputBytes,
   defaultMaxReplyBytes,
   defaultMaxTombstoneBytes,
   defaultReplication,
@@ -54,6 +55,7 @@ const LIMITS = [
   'max_streams_per_connection',
   'idle_timeout_ms',
   'max_tombstone_bytes',
+  'max_client_output_bytes',
 ] as const;
 const NODE = ['id', 'address', 'http', 'listen', 'http_listen', 'tls'] as const;
 
@@ -131,12 +133,13 @@ function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undef
     r.size(limits?.get('max_memory'), 'limits.max_memory') ?? DEFAULT_LIMITS.maxMemoryBytes;
   const int = (name: string, dflt: number) => r.integer(limits?.get(name), `limits.${name}`) ?? dflt;
   const size = (name: string, dflt: number) => r.size(limits?.get(name), `limits.${name}`) ?? dflt;
+  const maxReplyBytes =
+    r.size(limits?.get('max_reply_bytes'), 'limits.max_reply_bytes') ?? defaultMaxReplyBytes(maxValueBytes);
   return {
     maxKeyBytes: r.size(limits?.get('max_key_bytes'), 'limits.max_key_bytes') ?? DEFAULT_LIMITS.maxKeyBytes,
     maxValueBytes,
     maxMemoryBytes,
-    maxReplyBytes:
-      r.size(limits?.get('max_reply_bytes'), 'limits.max_reply_bytes') ?? defaultMaxReplyBytes(maxValueBytes),
+    maxReplyBytes,
     maxBatchKeys:
       r.integer(limits?.get('max_batch_keys'), 'limits.max_batch_keys') ?? DEFAULT_LIMITS.maxBatchKeys,
     maxOutputBufferBytes: size('max_output_buffer_bytes', DEFAULT_LIMITS.maxOutputBufferBytes),
@@ -146,6 +149,10 @@ function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undef
     maxStreamsPerConnection: int('max_streams_per_connection', DEFAULT_LIMITS.maxStreamsPerConnection),
     idleTimeoutMs: int('idle_timeout_ms', DEFAULT_LIMITS.idleTimeoutMs),
     maxTombstoneBytes: size('max_tombstone_bytes', defaultMaxTombstoneBytes(maxMemoryBytes)),
+    maxClientOutputBytes: size(
+      'max_client_output_bytes',
+      defaultMaxClientOutputBytes(maxMemoryBytes, maxReplyBytes),
+    ),
   };
 }
 

@@ -93,6 +93,14 @@ export interface LimitsConfig {
    * never live values. Default a tenth of maxMemoryBytes.
    */
   maxTombstoneBytes: number;
+  /**
+   * Most bytes a node holds for all its clients' replies at once (Redis's maxmemory-clients): the
+   * values of GetMany replies and Pipeline frames from their read until they have left, and what Watch
+   * and Pipeline streams hold unsent. A reply past it is refused RESOURCE_EXHAUSTED (a Watch holding
+   * much is ended), rather than the store evicted to make room. At least maxReplyBytes. Default
+   * max_memory / 8, or maxReplyBytes when larger.
+   */
+  maxClientOutputBytes: number;
 }
 
 export interface ClusterConfig {

@@ -94,6 +94,16 @@ function checkRequestLimits(config: ClusterConfig, { at, given, wholeInRange, is
   wholeInRange('limits.idle_timeout_ms', l.idleTimeoutMs, 1000, 2 ** 31 - 1);
   // More than max_memory is allowed: max_memory bounds tombstones too.
   wholeInRange('limits.max_tombstone_bytes', l.maxTombstoneBytes, 1);
+  const output = 'limits.max_client_output_bytes';
+  wholeInRange(output, l.maxClientOutputBytes, 1);
+  if (Number.isInteger(l.maxClientOutputBytes) && l.maxClientOutputBytes < maxReplyBytes) {
+    issues.add(
+      at(output),
+      output,
+      `${given(output, l.maxClientOutputBytes)} is smaller than max_reply_bytes ${maxReplyBytes}; ` +
+        'a reply of max_reply_bytes must fit in it',
+    );
+  }
   if (
     Number.isInteger(maxReplyBytes) &&
     maxReplyBytes <= MAX_REPLY_BYTES_CAP &&

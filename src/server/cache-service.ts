@@ -18,6 +18,7 @@ import { runOperationMsg } from './operation-executor';
 import { PipelineStreams, type PipelineDeps } from './pipeline';
 import {
   batchRefusal,
+  onStreamClosed,
   ReplyBudget,
   TooManyItems,
   withBatchBounds,
@@ -108,10 +109,11 @@ export function cacheService(deps: CacheServiceDeps): {
       const tooMany = batchRefusal('GetMany', keys.length, 'keys', deps.limits);
       if (tooMany) return refuse(callback, tooMany);
       const ctx = contextOf(call);
-      // Values are summed as they are read, and reading stops past max_reply_bytes: the reply is
-      // never built, and the store's copies stop at the limit (reads answered at once; reads sent to
-      // replicas are all in flight before their sizes are known).
-      const budget = new ReplyBudget(deps.limits.maxReplyBytes);
+      // Values are summed as they are read, and reading stops past max_reply_bytes (or the node's
+      // max_client_output_bytes): the reply is never built, and the store's copies stop at the limit
+      // (reads answered at once; reads sent to replicas are all in flight before their sizes are
+      // known). The node counts them until the call has ended: a client that does not read keeps them.
+      const budget = new ReplyBudget(deps.limits.maxReplyBytes, pipelines.output);
       const counted = (r: OperationResultMsg) => {
         budget.add(r.get?.value?.length ?? 0);
         return r;
@@ -121,11 +123,16 @@ export function cacheService(deps: CacheServiceDeps): {
         const r = run({ id, op: 'get', get: { key: keys[id]!, consistency } }, ctx);
         pending.push(r instanceof Promise ? r.then(counted) : Promise.resolve(counted(r)));
       }
-      if (budget.exceeded) return refuse(callback, budget.refusal('GetMany'));
+      const refused = () => {
+        budget.release();
+        refuse(callback, budget.refusal('GetMany'));
+      };
+      if (budget.exceeded) return refused();
       void Promise.all(pending).then((results) => {
-        if (budget.exceeded) return refuse(callback, budget.refusal('GetMany'));
+        if (budget.exceeded) return refused();
         const failed = results.find((r) => r.code !== Code.OK);
         if (failed) {
+          budget.release();
           return callback({
             code: failed.code,
             details: `keys[${failed.id}]: ${failed.message}`,
@@ -133,6 +140,7 @@ export function cacheService(deps: CacheServiceDeps): {
           });
         }
         callback(null, { results: results.map((r) => r.get) }, trailer());
+        if (!onStreamClosed(call, () => budget.release())) budget.release();
       });
     },
     SetMany: (call: UnaryCall<SetManyRequestMsg | TooManyItems>, reply: Callback) => {

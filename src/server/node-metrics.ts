@@ -175,7 +175,7 @@ export function nodeMetrics(
     },
     {
       name: 'ringcache_memory_rest_bytes',
-      help: 'RSS beyond what the store takes (V8, gRPC, requests in flight, garbage)',
+      help: "What the process takes besides the store: V8's heap and external memory less the store, plus its native part at start",
       type: 'gauge',
       read: () => src.memoryGuard.restBytes,
     },
@@ -202,6 +202,12 @@ export function nodeMetrics(
       help: 'Operations answered in Pipeline frames',
       type: 'counter',
       read: () => src.pipelines()?.operations ?? 0,
+    },
+    {
+      name: 'ringcache_client_output_bytes',
+      help: "Bytes held for clients' replies and streams now (limits.max_client_output_bytes)",
+      type: 'gauge',
+      read: () => src.pipelines()?.output.bytes ?? 0,
     },
     {
       name: 'ringcache_replicate_frames_total',

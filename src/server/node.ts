@@ -357,6 +357,7 @@ export class CacheNode {
       maxWatchers: this.#config.limits.maxWatchers,
       logger: this.#log.child({ component: 'watch' }),
       refusals: cache.pipelines.refusals,
+      output: cache.pipelines.output,
     });
     this.#watch = watch;
     const { maxConnections, idleTimeoutMs } = this.#config.limits;

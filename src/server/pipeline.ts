@@ -33,6 +33,7 @@ import {
   type LimitRefusal,
   type RequestLimits,
 } from './request-limits';
+import { ClientOutputBudget } from './client-output';
 import type { NodeTracer } from '../observability/tracing';
 import { TRACEPARENT_INDEX } from '../proto/packed';
 
@@ -48,7 +49,8 @@ export interface PipelineDeps {
    * limits.max_batch_keys and max_reply_bytes (what one GetMany, SetMany or frame may ask), and
    * max_frames_in_flight and max_output_buffer_bytes (how far a stream may run ahead of its reader).
    */
-  limits: RequestLimits & Pick<LimitsConfig, 'maxFramesInFlight' | 'maxOutputBufferBytes'>;
+  limits: RequestLimits &
+    Pick<LimitsConfig, 'maxFramesInFlight' | 'maxOutputBufferBytes' | 'maxClientOutputBytes'>;
   /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
   clusterToken?: string;
   /** Spans for operations that carry a trace context, when the node traces. */
@@ -265,6 +267,8 @@ export class PipelineStreams {
   bufferedBytes = 0;
   /** Requests refused whole by a limit, on these streams and the Cache calls (cache-service.ts). */
   readonly refusals: LimitRefusals;
+  /** What the node holds for all its clients' replies (max_client_output_bytes), GetMany and Watch included. */
+  readonly output: ClientOutputBudget;
 
   readonly #protobuf: AnyFormat;
   readonly #packed: AnyFormat;
@@ -272,6 +276,7 @@ export class PipelineStreams {
   constructor(deps: PipelineDeps) {
     this.#deps = deps;
     this.refusals = new LimitRefusals(deps.logger.child({ component: 'limits' }));
+    this.output = new ClientOutputBudget(deps.limits.maxClientOutputBytes);
     this.#protobuf = protobufFormat(deps.executor);
     this.#packed = packedFormat(deps.executor, deps.tracer);
   }
@@ -323,10 +328,12 @@ export class PipelineStreams {
       const bytes = format.messageBytes(message);
       state.unsent += bytes;
       this.bufferedBytes += bytes;
+      this.output.bytes += bytes;
       stream.write(message, () => {
         if (state.gone) return;
         state.unsent -= bytes;
         this.bufferedBytes -= bytes;
+        this.output.bytes -= bytes;
         throttle();
       });
     };
@@ -361,6 +368,7 @@ export class PipelineStreams {
       if (!state.gone) {
         state.gone = true;
         this.bufferedBytes -= state.unsent;
+        this.output.bytes -= state.unsent;
       }
       if (!this.#open.delete(stream)) return;
       if (this.#open.size === 0) this.#onIdle?.();
@@ -406,7 +414,7 @@ export class PipelineStreams {
       nowMs,
       notAfterMs: frame.notAfterMs,
     };
-    const budget = new ReplyBudget(limits.maxReplyBytes);
+    const budget = new ReplyBudget(limits.maxReplyBytes, this.output);
     const counted = (r: unknown) => {
       budget.add(format.valueBytes(r));
       return r;
@@ -444,6 +452,8 @@ export class PipelineStreams {
           ? this.#partial(format, ops, done, budget)
           : this.#overBudget(format, ops, done, budget);
       this.#record(format, ops, answered, startedAt);
+      // The values read become the reply's messages, counted from here as the stream's unsent bytes.
+      budget.release();
       reply(answered);
     };
     if (!async) return finish(results);

@@ -4,6 +4,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { LimitsConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
 import { Code } from '../proto/messages';
+import type { ClientOutputBudget } from './client-output';
 
 /**
  * What one request may ask of a node (cluster.yml limits.max_batch_keys and max_reply_bytes): the one
@@ -19,7 +20,8 @@ export type LimitName =
   | 'max_key_bytes'
   | 'max_output_buffer_bytes'
   | 'max_watchers'
-  | 'max_connections';
+  | 'max_connections'
+  | 'max_client_output_bytes';
 
 export const LIMIT_NAMES = Object.keys({
   max_batch_keys: true,
@@ -28,6 +30,7 @@ export const LIMIT_NAMES = Object.keys({
   max_output_buffer_bytes: true,
   max_watchers: true,
   max_connections: true,
+  max_client_output_bytes: true,
 } satisfies Record<LimitName, true>) as LimitName[];
 
 /** A request refused whole: the status it gets (its message names the limit and its value). */
@@ -57,21 +60,49 @@ export function batchRefusal(
 /**
  * Sums the value bytes of a reply's results as they are read, so that a reply past max_reply_bytes is
  * refused before it is built: the caller stops reading more once `exceeded`, so a node copies out of
- * its store at most the limit plus one value for a request it refuses.
+ * its store at most the limit plus one value for a request it refuses. With the node's
+ * ClientOutputBudget, the bytes also count there until `release()`, and a reply that would take the
+ * node past max_client_output_bytes is `exceeded` as well. Once exceeded it stays so: a frame decides
+ * each of its reads on one answer.
  */
 export class ReplyBudget {
   #bytes = 0;
-  constructor(readonly maxBytes: number) {}
+  /** Bytes counted in the node's budget and not yet released. */
+  #held = 0;
+  #released = false;
+  /** The limit passed, once one is. */
+  #over: 'max_reply_bytes' | 'max_client_output_bytes' | undefined;
+
+  constructor(
+    readonly maxBytes: number,
+    readonly output?: ClientOutputBudget,
+  ) {}
 
   add(bytes: number): void {
     this.#bytes += bytes;
+    const output = this.output;
+    if (output && !this.#released) {
+      this.#held += bytes;
+      output.bytes += bytes;
+      if (this.#over === undefined && !output.allows(this.#held)) this.#over = 'max_client_output_bytes';
+    }
+    if (this.#over === undefined && this.#bytes > this.maxBytes) this.#over = 'max_reply_bytes';
   }
 
   get exceeded(): boolean {
-    return this.#bytes > this.maxBytes;
+    return this.#over !== undefined;
+  }
+
+  /** Gives the node's budget back what this reply holds; what is added after counts no more. Idempotent. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (this.output) this.output.bytes -= this.#held;
+    this.#held = 0;
   }
 
   refusal(what: string): LimitRefusal {
+    if (this.#over === 'max_client_output_bytes') return this.output!.refusal(what);
     return {
       limit: 'max_reply_bytes',
       code: Code.RESOURCE_EXHAUSTED,
@@ -213,21 +244,40 @@ export function scanTopLevel(buf: Uint8Array): { repeated: number; field2: numbe
  * Resets a server call's HTTP/2 stream with ENHANCE_YOUR_CALM (the client reads RESOURCE_EXHAUSTED):
  * for a call whose status cannot leave because its client stopped reading, so flow control holds
  * the status behind the unsent messages and the node would keep them until the client hangs up.
- * grpc-js has no public way to do it: this walks its call objects to their stream. False when the
- * layout is not the one expected (the call then ends when its client goes).
+ * False when grpc-js's layout is not the one expected (the call then ends when its client goes).
  */
 export function resetStream(call: object): boolean {
+  const stream = http2StreamOf(call);
+  if (stream && !stream.destroyed) stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
+  return stream !== undefined;
+}
+
+/**
+ * Runs `onEnd` once a server call's HTTP/2 stream has closed: its reply sent and taken by the
+ * connection, or the call cancelled. For what the node holds for a unary reply, which grpc-js keeps
+ * until its client reads it and says nothing of. False when grpc-js's layout is not the one
+ * expected; `onEnd` is then not called.
+ */
+export function onStreamClosed(call: object, onEnd: () => void): boolean {
+  const stream = http2StreamOf(call);
+  if (!stream) return false;
+  if (stream.closed) onEnd();
+  else stream.once('close', onEnd);
+  return true;
+}
+
+type ServerHttp2Stream = import('node:http2').ServerHttp2Stream;
+
+/** grpc-js has no public way to reach a call's HTTP/2 stream: this walks its call objects to it. */
+function http2StreamOf(call: object): ServerHttp2Stream | undefined {
   let c: unknown = (call as { call?: unknown }).call;
   for (let depth = 0; depth < 8 && c && typeof c === 'object'; depth++) {
-    const stream = (c as { stream?: unknown }).stream as
-      { close?: (code: number) => void; rstCode?: unknown; destroyed?: boolean } | undefined;
-    if (stream && typeof stream.close === 'function' && 'rstCode' in stream) {
-      if (!stream.destroyed) stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
-      return true;
-    }
+    const stream = (c as { stream?: unknown }).stream as Partial<ServerHttp2Stream> | undefined;
+    if (stream && typeof stream.close === 'function' && 'rstCode' in stream)
+      return stream as ServerHttp2Stream;
     c = (c as { nextCall?: unknown }).nextCall;
   }
-  return false;
+  return undefined;
 }
 
 /** What the node's connections and streams hold now, read at scrape time (registerStreamGauges). */

@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../observability/logger';
 import { ChangeKindWire, Code, type WatchEventMsg } from '../proto/messages';
 import type { ChangeKind, ChangeListener } from '../store/change-feed';
+import type { ClientOutputBudget } from './client-output';
 import { resetStream, type LimitRefusal, type LimitRefusals } from './request-limits';
 
 /**
@@ -35,6 +36,11 @@ export interface WatchServiceDeps {
   logger: Logger;
   /** Where refusals are counted (ringcache_limit_refusals_total{limit}) and warned about. */
   refusals?: LimitRefusals;
+  /**
+   * What the node holds for all its clients (max_client_output_bytes): events held count there, and
+   * past it a watcher holding more than a small reply's worth is ended.
+   */
+  output?: ClientOutputBudget;
 }
 
 type WatchCall = grpc.ServerWritableStream<{ prefix: string }, WatchEventMsg>;
@@ -55,6 +61,7 @@ export function watchService(deps: WatchServiceDeps): {
 } {
   const open = new Set<WatchCall>();
   let bufferedBytes = 0;
+  const output = deps.output;
   const refuse = (call: WatchCall, refusal: LimitRefusal) => {
     deps.refusals?.note(refusal);
     // A status, not call.destroy(err): destroying the call sent none, and the client waited for its
@@ -95,10 +102,12 @@ export function watchService(deps: WatchServiceDeps): {
         const bytes = EVENT_HELD_BYTES + Buffer.byteLength(event.key);
         unsent += bytes;
         bufferedBytes += bytes;
+        if (output) output.bytes += bytes;
         call.write(event, () => {
           if (gone) return;
           unsent -= bytes;
           bufferedBytes -= bytes;
+          if (output) output.bytes -= bytes;
         });
       };
       open.add(call);
@@ -106,7 +115,9 @@ export function watchService(deps: WatchServiceDeps): {
       let stop: (() => void) | undefined = deps.listen((key, kind, version) => {
         if (!key.startsWith(prefix)) return;
         sequence++;
-        if (unsent > deps.maxOutputBufferBytes) return fallBehind();
+        if (unsent > deps.maxOutputBufferBytes) return fallBehind(streamLimit());
+        if (output && unsent > output.smallReplyBytes && !output.allows(unsent))
+          return fallBehind(output.refusal('watcher'));
         send({
           sequence,
           key,
@@ -116,18 +127,19 @@ export function watchService(deps: WatchServiceDeps): {
         });
       });
       let fellBehind = false;
-      const fallBehind = () => {
+      const streamLimit = (): LimitRefusal => ({
+        limit: 'max_output_buffer_bytes',
+        code: Code.RESOURCE_EXHAUSTED,
+        message:
+          `watcher fell behind: ${unsent} bytes of events held unread; ` +
+          `limits.max_output_buffer_bytes is ${deps.maxOutputBufferBytes}`,
+        warning: 'watchers ended: they read too slowly',
+      });
+      const fallBehind = (refusal: LimitRefusal) => {
         stop?.();
         stop = undefined;
         fellBehind = true;
-        refuse(call, {
-          limit: 'max_output_buffer_bytes',
-          code: Code.RESOURCE_EXHAUSTED,
-          message:
-            `watcher fell behind: ${unsent} bytes of events held unread; ` +
-            `limits.max_output_buffer_bytes is ${deps.maxOutputBufferBytes}`,
-          warning: 'watchers ended: they read too slowly',
-        });
+        refuse(call, refusal);
         // The status waits behind the unread events; a reader that took them has it by now.
         resetTimer = setTimeout(() => resetStream(call), RESET_AFTER_MS);
         resetTimer.unref();
@@ -138,7 +150,10 @@ export function watchService(deps: WatchServiceDeps): {
         clearTimeout(resetTimer);
         open.delete(call);
         // A cancelled call never calls back for the events it still held.
-        if (!gone) bufferedBytes -= unsent;
+        if (!gone) {
+          bufferedBytes -= unsent;
+          if (output) output.bytes -= unsent;
+        }
         gone = true;
       };
       call.on('cancelled', close);

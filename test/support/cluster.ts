@@ -1,5 +1,5 @@
 import { generateLocalConfig } from '../../src/config/generate';
-import { defaultMaxTombstoneBytes } from '../../src/config/defaults';
+import { defaultMaxClientOutputBytes, defaultMaxTombstoneBytes } from '../../src/config/defaults';
 import type { AuthConfig, ClusterConfig, LimitsConfig, NodeConfig, TlsConfig } from '../../src/config/types';
 import {
   describeExit,
@@ -138,6 +138,10 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
       maxValueBytes: opts.maxValueBytes ?? base.limits.maxValueBytes,
       maxMemoryBytes: opts.maxMemoryBytes ?? 64 * 1024 * 1024,
       maxTombstoneBytes: defaultMaxTombstoneBytes(opts.maxMemoryBytes ?? 64 * 1024 * 1024),
+      maxClientOutputBytes: defaultMaxClientOutputBytes(
+        opts.maxMemoryBytes ?? 64 * 1024 * 1024,
+        opts.limits?.maxReplyBytes ?? base.limits.maxReplyBytes,
+      ),
       ...opts.limits,
     },
     nodes: base.nodes.map((n, i) => ({

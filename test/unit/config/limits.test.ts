@@ -121,3 +121,20 @@ describe('limits on streams, connections and tombstones', () => {
     );
   });
 });
+
+describe('limits.max_client_output_bytes', () => {
+  it('is an eighth of max_memory when left out, or max_reply_bytes when larger', () => {
+    const at = (limits: string) =>
+      parseConfig(`limits: { ${limits} }\n${NODES}`, 'c').limits.maxClientOutputBytes;
+    expect(at('max_memory: 1gb')).to.equal(128 * MiB);
+    expect(at('max_memory: 64mb')).to.equal(32 * MiB);
+    expect(at('max_memory: 64mb, max_reply_bytes: 48mb')).to.equal(48 * MiB);
+    expect(at('max_memory: 1gb, max_client_output_bytes: 40mb')).to.equal(40 * MiB);
+  });
+
+  it('refuses one smaller than max_reply_bytes: such a reply could never be sent', () => {
+    expect(problems('  max_reply_bytes: 8mb\n  max_client_output_bytes: 4mb')).to.equal(
+      'cluster.yml:3: limits.max_client_output_bytes: 4194304 is smaller than max_reply_bytes 8388608; a reply of max_reply_bytes must fit in it',
+    );
+  });
+});

@@ -57,6 +57,7 @@ describe('loading cluster.yml', () => {
         maxStreamsPerConnection: 1000,
         idleTimeoutMs: 300_000,
         maxTombstoneBytes: Math.floor((2 * 1024 ** 3) / 10),
+        maxClientOutputBytes: 256 * 1024 ** 2,
       },
       source: 'cluster.yml',
     });
@@ -104,6 +105,7 @@ describe('loading cluster.yml', () => {
         maxStreamsPerConnection: 1000,
         idleTimeoutMs: 300_000,
         maxTombstoneBytes: Math.floor((256 * 1024 ** 2) / 10),
+        maxClientOutputBytes: 32 * 1024 ** 2,
       },
     });
   });
