@@ -209,8 +209,16 @@ program
         throw fromNode(err);
       });
       const http = before.members.find((m) => m.id === id)?.httpAddress;
-      const t = await client.cluster<Topology>('Leave', { id }).catch((err: Error) => {
-        throw fromNode(err);
+      const t = await client.cluster<Topology>('Leave', { id }).catch(async (err: Error) => {
+        const refusal = fromNode(err);
+        // Ordered, but acknowledged by fewer than a majority in time (peers busy): the member
+        // asked holds the new ring and gossip spreads it, never undone. The wait below is what
+        // tells whether the node handed its keys over; without it the answer stays an error.
+        if (!o.wait || refusal.code !== 'UNAVAILABLE') throw refusal;
+        const now = await client.cluster<Topology>('Topology', {}).catch(() => undefined);
+        if (!now || now.members.some((m) => m.id === id)) throw refusal;
+        process.stderr.write(`ringcache: ${refusal.message}\nwaiting for ${id} to hand its keys over\n`);
+        return now;
       });
       process.stdout.write(`ring epoch ${t.epoch}: ${t.members.map((m) => m.id).join(', ')}\n`);
       if (!o.wait || !http) return;

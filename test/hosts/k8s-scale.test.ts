@@ -66,7 +66,7 @@ async function startWorker(net: NetHosts, host: number, seeds: string[]): Promis
 }
 
 describe('deploy/k8s on network-namespace hosts: scale up 3 -> 4 and down 4 -> 3 under load', function () {
-  this.timeout(300_000);
+  this.timeout(480_000);
   let net: NetHosts | undefined;
   let pods: Pods | undefined;
   let worker: Worker | undefined;
