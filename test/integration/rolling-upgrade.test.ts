@@ -21,6 +21,11 @@ const REPO = resolve(__dirname, '../../..');
 const WORKTREE = join(tmpdir(), `ringcache-release-${PREVIOUS.slice(0, 12)}`);
 const NODES = ['n1', 'n2', 'n3'];
 const TOKEN = 'rolling-upgrade-secret';
+/**
+ * Calls each SDK makes after each step (more run while a node stops and starts): enough for each
+ * worker to meet the new node, few enough for a busy machine.
+ */
+const OPS_PER_STEP = 40;
 
 /** The previous release's SDK, typed as this one's: the calls used here are the same in both. */
 type Sdk = { RingCache: typeof RingCache };
@@ -138,7 +143,14 @@ describe('rolling upgrade from the previous release, one node at a time under lo
 
     const seeds = config.nodes.map((n) => n.address);
     const connect = async (sdk: typeof RingCache) => {
-      const c = await sdk.connect({ seeds, clusterToken: TOKEN });
+      // Deadlines far above a call's time on an idle machine: what this test looks for (a release that
+      // cannot read the other) fails at once, and a busy machine must not fail calls by itself.
+      const c = await sdk.connect({
+        seeds,
+        clusterToken: TOKEN,
+        timeoutMs: 30_000,
+        connectTimeoutMs: 60_000,
+      });
       clients.push(c);
       return c;
     };
@@ -148,7 +160,7 @@ describe('rolling upgrade from the previous release, one node at a time under lo
     ];
     const progress = async (what: string) => {
       const from = loads.map((l) => l.ops);
-      await until(what, () => loads.every((l, i) => l.ops >= from[i]! + 100), 60_000);
+      await until(what, () => loads.every((l, i) => l.ops >= from[i]! + OPS_PER_STEP), 120_000);
       step(`${what}: ${loads.map((l) => `${l.name} ${l.ops} ops`).join(', ')}`);
     };
     await progress('load on the old cluster');
