@@ -16,6 +16,15 @@ const ADDRESS = /^[^\s:]+:\d{1,5}$/;
 const MAX_ATTEMPTS = 5;
 /** How long a ring change waits for the answers to its proposal. */
 const PROPOSE_TIMEOUT_MS = 3000;
+/** How long one sending of an adopted ring waits for each member's answer. */
+const ORDER_TIMEOUT_MS = 3000;
+/**
+ * Sendings of an adopted ring to the members that did not answer, while fewer than a majority did.
+ * Sending it again is harmless (a member adopts a ring once), and a member busy for one timeout
+ * (a loaded machine: a leave once failed "reached only 1 of 4" with every peer up) often answers
+ * the next; gossip spreads the epoch anyway, but the caller is told only what was acknowledged.
+ */
+const ORDER_ROUNDS = 3;
 
 /**
  * Explicit ring membership (DESIGN.md "Elasticity"): a join or a leave makes a new epoch, which the
@@ -213,9 +222,22 @@ export class RingChanges {
         if (attempt >= MAX_ATTEMPTS) break;
         continue;
       }
-      const answers = await this.#order(state, current);
-      for (const answer of answers) this.apply(answer.ring);
-      const acknowledged = answers.filter((a) => member(a.from)).length + (member(self) ? 1 : 0);
+      this.apply(state);
+      const tell = [...new Set([...current, ...state.members].map((m) => m.id))].filter((id) => id !== self);
+      const answered = new Set<string>();
+      const acknowledgedBy = () => [...answered].filter(member).length + (member(self) ? 1 : 0);
+      let missed = new Map<string, unknown>();
+      for (let round = 1; round <= ORDER_ROUNDS && (round === 1 || acknowledgedBy() < majority); round++) {
+        const sent = await this.#order(state, round === 1 ? tell : [...missed.keys()]);
+        for (const answer of sent.answers) {
+          answered.add(answer.from);
+          this.apply(answer.ring);
+        }
+        missed = sent.missed;
+      }
+      for (const [peer, err] of missed)
+        this.#log.warn({ err, peer }, 'ring change not delivered; gossip will carry the epoch');
+      const acknowledged = acknowledgedBy();
       if (!next(this.#topology.snapshot().members)) {
         if (acknowledged >= majority) return;
         throw new RingCacheError(
@@ -281,22 +303,21 @@ export class RingChanges {
     });
   }
 
-  /** Adopts `state` here and sends it to every member of the old and new rings; their answers. */
-  async #order(state: RingState, before: RingMember[]): Promise<{ from: string; ring: RingState }[]> {
-    const self = this.#view.selfId;
-    const tell = [...new Set([...before, ...state.members].map((m) => m.id))].filter((id) => id !== self);
-    this.apply(state);
-    const answers = await Promise.all(
+  /** Sends the adopted `state` to members `tell`: the answers, and why the others did not answer. */
+  async #order(
+    state: RingState,
+    tell: string[],
+  ): Promise<{ answers: { from: string; ring: RingState }[]; missed: Map<string, unknown> }> {
+    const answers: { from: string; ring: RingState }[] = [];
+    const missed = new Map<string, unknown>();
+    await Promise.all(
       tell.map((id) =>
-        this.#view.transport.applyRing(id, state, 3000).then(
-          (ring) => ({ from: id, ring }),
-          (err: unknown) => {
-            this.#log.warn({ err, peer: id }, 'ring change not delivered; gossip will carry the epoch');
-            return undefined;
-          },
+        this.#view.transport.applyRing(id, state, ORDER_TIMEOUT_MS).then(
+          (ring) => void answers.push({ from: id, ring }),
+          (err: unknown) => void missed.set(id, err),
         ),
       ),
     );
-    return answers.filter((a) => a !== undefined);
+    return { answers, missed };
   }
 }
