@@ -156,7 +156,8 @@ export class RingCache extends EventEmitter {
   /**
    * Connects through the first seed that answers, trying them again with backoff until
    * `connectTimeoutMs`; rejects with the last failure then (UNAVAILABLE listing the seeds tried), or
-   * at once when the cluster refuses this client's credential.
+   * at once when the cluster refuses this client's credential, or when every seed speaks a wire
+   * version this release cannot read (WIRE_INCOMPATIBLE).
    */
   static async connect(opts: RingCacheOptions): Promise<RingCache> {
     const cache = new RingCache(opts);
@@ -256,7 +257,13 @@ export class RingCache extends EventEmitter {
       const waiter: ReadyWaiter = {
         ready: () => settle(),
         failed: (err) => {
-          if (err.code === 'UNAUTHENTICATED' || err.code === 'PERMISSION_DENIED') settle(err);
+          // Not changed by waiting: a refused credential, or a cluster of a release this one cannot read.
+          if (
+            err.code === 'UNAUTHENTICATED' ||
+            err.code === 'PERMISSION_DENIED' ||
+            err.code === 'WIRE_INCOMPATIBLE'
+          )
+            settle(err);
         },
       };
       const timer = setTimeout(() => settle(this.#notConnected(timeoutMs)), timeoutMs);

@@ -171,6 +171,8 @@ export class TopologyClient {
   async fetch(addresses: string[], timeoutMs: number, previous?: ClusterMap): Promise<ClusterMap> {
     const deadline = Date.now() + timeoutMs;
     const tried: string[] = [];
+    /** Seeds that refused this client's wire version (FAILED_PRECONDITION: Topology has no other). */
+    let wireRefusals = 0;
     for (const [i, address] of addresses.entries()) {
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -187,9 +189,16 @@ export class TopologyClient {
         const code = (err as Partial<grpc.ServiceError>).code;
         if (code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED)
           throw errorFromWire(code, `${address}: ${describe(err)}`, undefined);
+        if (code === grpc.status.FAILED_PRECONDITION) wireRefusals++;
         tried.push(`${address}: ${describe(err)}`);
       }
     }
+    // Every seed speaks a release this one cannot read (an upgrade skipped one): not a node down.
+    if (wireRefusals > 0 && wireRefusals === addresses.length)
+      throw new RingCacheError(
+        'WIRE_INCOMPATIBLE',
+        `no seed speaks a wire version this client reads: ${tried.join('; ')}`,
+      );
     throw new RingCacheError(
       'UNAVAILABLE',
       `no ringcache node answered within ${timeoutMs} ms; tried ${tried.join('; ')}`,

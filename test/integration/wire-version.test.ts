@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
+import { RingCache } from '../../src/index';
+import { loadServices } from '../../src/proto/load';
 import { Code, METADATA } from '../../src/proto/messages';
 import { PROBE_OP } from '../../src/proto/packed';
 import { PackedConnection } from '../../src/transport/packed-connection';
@@ -212,5 +214,28 @@ describe('wire versions: the SDK fails a call clearly when it and the node canno
     );
     expect(message).to.include('node n9 speaks wire version 9');
     expect(error).to.equal('WIRE_INCOMPATIBLE');
+  });
+
+  it('fails RingCache.connect at once with WIRE_INCOMPATIBLE when every seed speaks another release', async () => {
+    server = new grpc.Server({
+      interceptors: [wireVersionInterceptor({ selfName: 'node n9', range: { version: 9, min: 9 } })],
+    });
+    // Never reached: the interceptor refuses the call before any handler.
+    server.addService(loadServices().Cluster.service, {});
+    const [port] = await freePorts(1);
+    address = `127.0.0.1:${port}`;
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+    // Waiting out the connect timeout would end in UNAVAILABLE "not connected": a newer cluster does
+    // not become readable by waiting, as a refused credential does not.
+    const err = await RingCache.connect({ seeds: [address], connectTimeoutMs: 5000 }).then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; message?: string },
+    );
+    expect(err?.code, err?.message).to.equal('WIRE_INCOMPATIBLE');
+    expect(err?.message).to.include('node n9 speaks wire version 9');
   });
 });
