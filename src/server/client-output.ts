@@ -33,13 +33,16 @@ export class ClientOutputBudget {
     return this.bytes <= (ownBytes <= this.smallReplyBytes ? this.#smallCeiling : this.maxBytes);
   }
 
-  /** The refusal of a reply past the budget: `what` is the request refused ('GetMany', 'frame'). */
-  refusal(what: string): LimitRefusal {
+  /**
+   * The refusal of a reply past the budget: `what` is the request refused ('GetMany', 'frame'),
+   * `heldBytes` what the node held when it passed (by default now).
+   */
+  refusal(what: string, heldBytes = this.bytes): LimitRefusal {
     return {
       limit: 'max_client_output_bytes',
       code: Code.RESOURCE_EXHAUSTED,
       message:
-        `${what} refused: this node holds ${this.bytes} bytes of replies for its clients; ` +
+        `${what} refused: this node holds ${heldBytes} bytes of replies for its clients; ` +
         `limits.max_client_output_bytes is ${this.maxBytes}. Try again shortly, or ask for less at once`,
       warning: 'replies refused: the node holds too much for its clients',
     };

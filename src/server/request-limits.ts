@@ -72,6 +72,8 @@ export class ReplyBudget {
   #released = false;
   /** The limit passed, once one is. */
   #over: 'max_reply_bytes' | 'max_client_output_bytes' | undefined;
+  /** What the node held when this reply passed its budget: what the refusal says. */
+  #nodeBytesWhenOver = 0;
 
   constructor(
     readonly maxBytes: number,
@@ -84,9 +86,14 @@ export class ReplyBudget {
     if (output && !this.#released) {
       this.#held += bytes;
       output.bytes += bytes;
-      if (this.#over === undefined && !output.allows(this.#held)) this.#over = 'max_client_output_bytes';
     }
-    if (this.#over === undefined && this.#bytes > this.maxBytes) this.#over = 'max_reply_bytes';
+    if (this.#over !== undefined) return;
+    // One reply past its own limit names that one, though the node's may be passed with it.
+    if (this.#bytes > this.maxBytes) this.#over = 'max_reply_bytes';
+    else if (output && !this.#released && !output.allows(this.#held)) {
+      this.#over = 'max_client_output_bytes';
+      this.#nodeBytesWhenOver = output.bytes;
+    }
   }
 
   get exceeded(): boolean {
@@ -102,7 +109,7 @@ export class ReplyBudget {
   }
 
   refusal(what: string): LimitRefusal {
-    if (this.#over === 'max_client_output_bytes') return this.output!.refusal(what);
+    if (this.#over === 'max_client_output_bytes') return this.output!.refusal(what, this.#nodeBytesWhenOver);
     return {
       limit: 'max_reply_bytes',
       code: Code.RESOURCE_EXHAUSTED,

@@ -70,6 +70,10 @@ describe('ClientOutputBudget and the replies it bounds together', () => {
     reply.add(8 * MiB + 1);
     expect(reply.exceeded).to.equal(true);
     expect(reply.refusal('frame').limit).to.equal('max_reply_bytes');
+    // The default budget equals the default max_reply_bytes: a reply past both names its own limit.
+    const both = new ReplyBudget(32 * MiB, new ClientOutputBudget(32 * MiB));
+    both.add(32 * MiB + 1);
+    expect(both.refusal('GetMany').limit).to.equal('max_reply_bytes');
     const alone = new ReplyBudget(8 * MiB);
     alone.add(8 * MiB);
     expect(alone.exceeded, 'without a node budget, as before').to.equal(false);
