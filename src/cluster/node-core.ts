@@ -213,6 +213,7 @@ export class NodeCore implements PeerEndpoint {
       replication: config.replication,
       logger: this.#log.child({ component: 'coordinator' }),
       maxKeyBytes: config.limits.maxKeyBytes,
+      peerClock: (peer) => this.clock.offsets.estimate(peer),
     });
     this.#catchUp = new CatchUpState({
       view: this.view,

@@ -29,8 +29,11 @@ export interface PeerTransport {
   lookup(to: string, key: string, prepare: Prepare, deadlineMs: number): Promise<Lookup | RingCacheError>;
   /** Anti-entropy: `to` compares our digests with its own and sends its records where they differ. */
   compare(to: string, digests: RangeDigests, deadlineMs: number): Promise<RangeDiff | RingCacheError>;
-  /** Runs `op` on `to` as its coordinator (`to` never forwards it again). */
-  forward(to: string, op: Operation, deadlineMs: number): Promise<Outcome>;
+  /**
+   * Runs `op` on `to` as its coordinator (`to` never forwards it again). `notAfterMs`, in `to`'s
+   * clock: past it `to` refuses the write instead of applying it (its sender gave up on it).
+   */
+  forward(to: string, op: Operation, deadlineMs: number, notAfterMs?: number): Promise<Outcome>;
   /**
    * Streams every record `to` holds whose preference list includes `forNode`, in batches handed to
    * `onRecords`. Resolves at the end of the stream, rejects when it breaks or `signal` aborts.

@@ -125,6 +125,8 @@ export interface PipelineRequestMsg {
   ops: OperationMsg[];
   frameId: number;
   timeoutMs?: number;
+  /** The receiving node's clock (Unix ms) past which the frame's writes are refused; 0: none. */
+  notAfterMs?: number;
 }
 export interface PipelineResponseMsg {
   results: OperationResultMsg[];

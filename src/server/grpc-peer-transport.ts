@@ -272,11 +272,11 @@ export class GrpcPeerTransport implements PeerTransport {
       : conn.lookup.send(prepareToPacked(key, prepare), deadlineMs);
   }
 
-  async forward(to: string, op: Operation, deadlineMs: number): Promise<Outcome> {
+  async forward(to: string, op: Operation, deadlineMs: number, notAfterMs?: number): Promise<Outcome> {
     const conn = this.#connection(to);
     if (conn instanceof RingCacheError) return conn;
     const { id: _unnumbered, ...body } = operationToMsg(op, 0);
-    const result = await conn.forwarder.send(body, deadlineMs);
+    const result = await conn.forwarder.send(body, deadlineMs, notAfterMs);
     return outcomeFromMsg(result, Date.now());
   }
 

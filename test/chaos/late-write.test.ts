@@ -1,5 +1,9 @@
 import { expect } from 'chai';
 import type { RingCache } from '../../src/index';
+import { UnaryClient } from '../../src/cli/unary-client';
+import { Code, MemberStateWire, type TopologyResponseMsg } from '../../src/proto/messages';
+import { OpCode, PROBE_OP, type PackedIncr } from '../../src/proto/packed';
+import { PackedConnection } from '../../src/transport/packed-connection';
 import { TestCluster, until } from '../support/cluster';
 import { keysApart } from '../support/replicas';
 
@@ -129,5 +133,75 @@ describe('a write that reaches its node only after its deadline (paused node)', 
       /n3 .*did not answer before the deadline/,
     );
     expect(await cache.get(key, { consistency: 'all' }), `the stale delete: ${stale}`).to.equal('v2');
+  });
+
+  it("coordinates each read-modify-write at the key's first replica, where the SDK sends it", async () => {
+    // Every node holds every key (N=3 of 3), yet each key's own order picks its coordinator: in ring
+    // order n1 coordinated them all, and the SDK's increments sent to n2 and n3 were forwarded to it.
+    const forwarded = async () => {
+      let total = 0;
+      for (const n of t.config.nodes) {
+        const text = await (await fetch(`http://${n.http}/metrics`)).text();
+        total += Number(/^ringcache_forwarded_operations_total\{[^}]*\} (\d+)$/m.exec(text)?.[1] ?? NaN);
+      }
+      return total;
+    };
+    // A node that holds the coordinator dead (n3, paused by the tests above) rightly takes the next.
+    const allAlive = async () => {
+      for (const n of t.config.nodes) {
+        const c = new UnaryClient(n.address, 5000);
+        try {
+          const topo = await c.cluster<TopologyResponseMsg>('Topology', {});
+          if (!topo.members.every((m) => m.state === MemberStateWire.ALIVE)) return false;
+        } finally {
+          c.close();
+        }
+      }
+      return cache.stalledNodes().length === 0;
+    };
+    await until('every node alive to every node and to the SDK', allAlive, 30_000);
+    const before = await forwarded();
+    const keys = Array.from({ length: 30 }, (_, i) => `coordinated-${i}`);
+    expect(new Set(keys.map((k) => cache.replicasOf(k)[0])).size, 'first replicas').to.equal(3);
+    for (const key of keys) await cache.incr(key);
+    expect((await forwarded()) - before, 'increments forwarded by the node the SDK sent them to').to.equal(0);
+  });
+
+  it('an increment forwarded to its paused coordinator is refused there once its client gave up, not applied', async () => {
+    // n1 is not the key's coordinator (n3 is: the first replica): n1 forwards the increment to it.
+    const key = keyFirstAt('n3', 'late-forward-');
+    await until(
+      'the SDK to take n3 for alive',
+      () => cache.cluster.members.get('n3')?.state === 'alive' && cache.stalledNodes().length === 0,
+      30_000,
+    );
+    expect(await cache.incr(key, 5)).to.equal(5);
+    const n1 = new PackedConnection({ address: t.address('n1'), peerName: 'node n1' });
+    try {
+      // Answered (a refusal: the empty key) once n1 is reached: from then on this connection knows
+      // n1's clock and sends notAfter with writes.
+      await n1.send(PROBE_OP, Date.now() + 10_000);
+      await t.cluster.kill('n3', 'SIGSTOP');
+      let late: unknown;
+      try {
+        const incr: PackedIncr = [OpCode.incr, key, 1, 0, 0, 0];
+        late = await n1.send(incr, Date.now() + 1_000);
+      } finally {
+        await t.cluster.kill('n3', 'SIGCONT');
+      }
+      expect((late as unknown[])[0], `the increment through n1: ${JSON.stringify(late)}`).to.not.equal(
+        Code.OK,
+      );
+    } finally {
+      n1.close();
+    }
+    // n3 reads n1's forwarded frame now, long after its client's deadline.
+    await until('the SDK to take n3 back', () => cache.stalledNodes().length === 0, 30_000);
+    await until(
+      'the replicas of the key to agree',
+      async () => (await keysApart(t.address('n1'), [key])).length === 0,
+      30_000,
+    );
+    expect(await cache.get(key, { consistency: 'all' }), 'the count after the late increment').to.equal('5');
   });
 });

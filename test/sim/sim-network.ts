@@ -237,12 +237,12 @@ class SimTransport implements PeerTransport {
     );
   }
 
-  forward(to: string, op: Operation, deadlineMs: number): Promise<Outcome> {
+  forward(to: string, op: Operation, deadlineMs: number, notAfterMs?: number): Promise<Outcome> {
     return this.#net.call<Outcome>(
       this.#self,
       to,
       deadlineMs,
-      (e) => e.execute(op, { forwarded: true, deadlineMs }),
+      (e) => e.execute(op, { forwarded: true, deadlineMs, notAfterMs }),
       (err) => err,
       this.#signal(),
     );

@@ -49,6 +49,11 @@ export interface CoordinatorOptions {
   logger: Logger;
   /** limits.max_key_bytes. */
   maxKeyBytes: number;
+  /**
+   * What this node measured of a peer's clock (its offset from ours, within `errorMs`), to pass a
+   * write's bound on in the peer's clock when forwarding it; undefined before the first measure.
+   */
+  peerClock?: (peer: string) => { offsetMs: number; errorMs: number } | undefined;
 }
 
 /**
@@ -67,6 +72,7 @@ export class Coordinator {
   readonly #reader: QuorumReader;
   readonly #rmw: ReadModifyWriter;
   readonly #maxKeyBytes: number;
+  readonly #peerClock: CoordinatorOptions['peerClock'];
   /** Request ids this node gives read-modify-writes that came without one: unique across restarts. */
   readonly #requestPrefix: string;
   #requestSeq = 0;
@@ -79,6 +85,7 @@ export class Coordinator {
     this.#rep = opts.replication;
     this.#log = opts.logger;
     this.#maxKeyBytes = opts.maxKeyBytes;
+    this.#peerClock = opts.peerClock;
     this.#writer = new ReplicaWriter(opts.view, opts.hints, opts.logger, opts.replication.sloppy);
     this.#reader = new QuorumReader(opts.view, opts.store, this.#writer);
     this.#rmw = new ReadModifyWriter({
@@ -111,8 +118,8 @@ export class Coordinator {
   }
 
   /**
-   * The key's replicas. When every node holds every key (N >= nodes, e.g. 3 of 3), the list's order
-   * changes nothing this node does with it, so the key is not hashed at all.
+   * The key's replicas, for gets, sets and deletes. When every node holds every key (N >= nodes,
+   * e.g. 3 of 3), their order changes nothing this node does with them, so the key is not hashed.
    */
   #preferenceList(key: string): readonly string[] {
     const ring = this.#view.ring();
@@ -138,9 +145,12 @@ export class Coordinator {
           );
         }
       }
-      const preferenceList = this.#preferenceList(op.key);
       if (isReadModifyWrite(op)) {
-        // One coordinator per key decides these (the first alive replica); the others forward to it.
+        // One coordinator per key decides these (the first alive replica in the key's own order, the
+        // node the SDK sends them to); the others forward to it. Hashed even when every node holds
+        // every key: in ring order one node would coordinate them all, and the SDK's choice would be
+        // forwarded to it two times in three (3 nodes, N=3).
+        const preferenceList = this.#view.ring().preferenceList(op.key, this.#rep.factor);
         // An id now, so that this node's own re-forwards and the replicas' retries apply it once.
         const rmw = {
           ...op,
@@ -149,14 +159,15 @@ export class Coordinator {
         const coordinator = preferenceList.find((id) => this.#view.isAlive(id)) ?? preferenceList[0];
         if (!ctx.forwarded && coordinator !== this.#view.selfId) {
           this.forwardedCount++;
-          return this.#forward(rmw, preferenceList, ctx.deadlineMs);
+          return this.#forward(rmw, preferenceList, ctx);
         }
         const outcome = this.#rmw.run(rmw, preferenceList, ctx.deadlineMs);
         return outcome instanceof Promise ? outcome.catch((err: unknown) => this.#failed(err)) : outcome;
       }
+      const preferenceList = this.#preferenceList(op.key);
       if (!ctx.forwarded && !preferenceList.includes(this.#view.selfId)) {
         this.forwardedCount++;
-        return this.#forward(op, preferenceList, ctx.deadlineMs);
+        return this.#forward(op, preferenceList, ctx);
       }
       if (op.kind === 'get') {
         const r = requiredReplicas(op.consistency, 'read', this.#rep);
@@ -198,7 +209,8 @@ export class Coordinator {
    * that serves a forwarded one coordinates it: sent on to a second one while the coordinator only
    * refused at once, it would make two coordinators of one key contend.
    */
-  async #forward(op: Operation, preferenceList: readonly string[], deadlineMs: number): Promise<Outcome> {
+  async #forward(op: Operation, preferenceList: readonly string[], ctx: OperationContext): Promise<Outcome> {
+    const { deadlineMs, notAfterMs } = ctx;
     const clock = this.#view.scheduler;
     const retryUntilMs = Math.min(deadlineMs, clock.now() + FORWARD_RETRY_FOR_MS);
     const rmw = isReadModifyWrite(op);
@@ -208,7 +220,12 @@ export class Coordinator {
       const candidates = preferenceList.filter((id) => this.#view.isAlive(id));
       if (candidates.length === 0) candidates.push(...preferenceList);
       for (const id of rmw ? candidates.slice(0, 1) : candidates) {
-        const outcome = await this.#view.transport.forward(id, op, deadlineMs);
+        const outcome = await this.#view.transport.forward(
+          id,
+          op,
+          deadlineMs,
+          notAfterMs === undefined ? undefined : this.#notAfterAt(id, notAfterMs),
+        );
         if (!(outcome instanceof RingCacheError) || !NODE_DOWN.has(outcome.code)) return outcome;
         last = outcome;
       }
@@ -221,6 +238,17 @@ export class Coordinator {
       'UNAVAILABLE',
       `no replica of the key answered (${preferenceList.join(', ')}): ${last?.message ?? 'all down'}`,
     );
+  }
+
+  /**
+   * A write's bound, `notAfterMs` in this node's clock, in `peer`'s: moved by the peer's measured
+   * offset and made earlier by the measure's error, so that the peer refuses rather than applies a
+   * write its client may have given up on. Unmeasured (the first second after a start), the clocks
+   * are taken as equal: they are within cluster.max_clock_offset_ms of each other, or refuse writes.
+   */
+  #notAfterAt(peer: string, notAfterMs: number): number {
+    const clock = this.#peerClock?.(peer);
+    return clock ? Math.round(notAfterMs + clock.offsetMs - clock.errorMs) : notAfterMs;
   }
 
   #failed(err: unknown): RingCacheError {
