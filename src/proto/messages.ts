@@ -109,7 +109,12 @@ export type OpKind = keyof OpRequests;
 
 /** One operation of a Pipeline frame: `op` names the kind and the field of that name holds the request. */
 export type OperationMsg = {
-  [K in OpKind]: { id: number; op: K } & { [F in K]: OpRequests[K] };
+  [K in OpKind]: {
+    id: number;
+    op: K;
+    /** The receiving node's clock (Unix ms) past which this write is refused; 0 or absent: none. */
+    notAfterMs?: number;
+  } & { [F in K]: OpRequests[K] };
 }[OpKind];
 
 export type OperationResultMsg = {
@@ -125,8 +130,6 @@ export interface PipelineRequestMsg {
   ops: OperationMsg[];
   frameId: number;
   timeoutMs?: number;
-  /** The receiving node's clock (Unix ms) past which the frame's writes are refused; 0: none. */
-  notAfterMs?: number;
 }
 export interface PipelineResponseMsg {
   results: OperationResultMsg[];

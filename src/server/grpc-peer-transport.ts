@@ -276,7 +276,8 @@ export class GrpcPeerTransport implements PeerTransport {
     const conn = this.#connection(to);
     if (conn instanceof RingCacheError) return conn;
     const { id: _unnumbered, ...body } = operationToMsg(op, 0);
-    const result = await conn.forwarder.send(body, deadlineMs, notAfterMs);
+    if (notAfterMs !== undefined) body.notAfterMs = notAfterMs;
+    const result = await conn.forwarder.send(body, deadlineMs);
     return outcomeFromMsg(result, Date.now());
   }
 

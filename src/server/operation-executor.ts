@@ -27,7 +27,15 @@ export function runOperationMsg(
 ): OperationResultMsg | Promise<OperationResultMsg> {
   const op = operationFromMsg(msg);
   if (op instanceof RingCacheError) return outcomeToMsg(op, msg.id, nowMs);
-  const r = executor.execute(op, ctx);
+  // An operation's own bound (a node forwarding a client's write sets it; 0 is none), on top of its
+  // frame's: a new context only then.
+  const bound = msg.notAfterMs;
+  const r = executor.execute(
+    op,
+    bound
+      ? { ...ctx, notAfterMs: ctx.notAfterMs === undefined ? bound : Math.min(ctx.notAfterMs, bound) }
+      : ctx,
+  );
   return r instanceof Promise
     ? r.then((o) => outcomeToMsg(o, msg.id, Date.now()))
     : outcomeToMsg(r, msg.id, nowMs);

@@ -135,14 +135,7 @@ function protobufFormat(
     decode: (f: PipelineRequestMsg | TooManyItems) =>
       f instanceof TooManyItems
         ? { frameId: f.frameId, timeoutMs: 0, ops: [], opCount: f.count }
-        : {
-            frameId: f.frameId,
-            timeoutMs: f.timeoutMs ?? 0,
-            ops: f.ops,
-            opCount: f.ops.length,
-            // Set by a node forwarding writes: 0 (unset) is no bound.
-            notAfterMs: f.notAfterMs || undefined,
-          },
+        : { frameId: f.frameId, timeoutMs: f.timeoutMs ?? 0, ops: f.ops, opCount: f.ops.length },
     execute: (msg, _index, ctx) => runOperationMsg(executor, msg, ctx, ctx.nowMs),
     invalid: (op, index, message) => ({
       id: op?.id ?? index,

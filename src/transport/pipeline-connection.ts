@@ -14,12 +14,6 @@ import { withUserToken } from './user-token';
 import { streamErrorName, wireVersionClientInterceptor } from './wire-version';
 
 /** An operation before it is numbered within its frame. */
-/** One operation waiting for its frame, with the node-clock instant past which it may not write. */
-interface PipelineItem {
-  op: OperationBody;
-  notAfterMs: number | undefined;
-}
-
 export type OperationBody = OperationMsg extends infer O
   ? O extends { id: number }
     ? Omit<O, 'id'>
@@ -64,7 +58,7 @@ export const CHANNEL_OPTIONS: grpc.ClientOptions = {
 export class PipelineConnection {
   readonly address: string;
   readonly client: grpc.Client;
-  readonly #stream: BatchedStream<PipelineItem, OperationResultMsg, PipelineRequestMsg, PipelineResponseMsg>;
+  readonly #stream: BatchedStream<OperationBody, OperationResultMsg, PipelineRequestMsg, PipelineResponseMsg>;
   /** Frames sent: lets tests check that batching really merges calls. */
   framesSent = 0;
 
@@ -78,26 +72,19 @@ export class PipelineConnection {
     );
     const metadata = new grpc.Metadata();
     for (const [k, v] of Object.entries(opts.metadata ?? {})) metadata.set(k, v);
-    const codec: FrameCodec<PipelineItem, OperationResultMsg, PipelineRequestMsg, PipelineResponseMsg> = {
+    const codec: FrameCodec<OperationBody, OperationResultMsg, PipelineRequestMsg, PipelineResponseMsg> = {
       encode: (items, frameId, deadlineMs) => {
         this.framesSent++;
-        // The frame's bound is its earliest item's: a frame read late is late for that one first.
-        let notAfterMs = Infinity;
-        const ops = items.map((item, i) => {
-          if (item.notAfterMs !== undefined && item.notAfterMs < notAfterMs) notAfterMs = item.notAfterMs;
-          return { ...item.op, id: i };
-        });
+        const ops = items.map((item, i) => ({ ...item, id: i }));
         // The node keeps replication and forwarding within what is left of the earliest deadline.
         const timeoutMs = Number.isFinite(deadlineMs)
           ? Math.max(1, Math.min(0xffffffff, deadlineMs - Date.now()))
           : 0;
-        return Number.isFinite(notAfterMs)
-          ? { ops, frameId, timeoutMs, notAfterMs }
-          : { ops, frameId, timeoutMs };
+        return { ops, frameId, timeoutMs };
       },
       frameIdOf: (reply) => reply.frameId,
       // Forwards of large values: frames stop at PACKED_PART_BYTES of them (gRPC's 64 MiB limit).
-      itemBytes: ({ op }) =>
+      itemBytes: (op) =>
         op.op === 'set' ? op.set.value.length : op.op === 'compareAndSet' ? op.compareAndSet.value.length : 0,
       decode: (reply) => reply.results,
       // FAILED_PRECONDITION for a whole stream is only ever a wire version refusal (wire-version.ts).
@@ -121,12 +108,8 @@ export class PipelineConnection {
     return this.#stream.pending;
   }
 
-  /**
-   * Sends `op` in the next frame. `notAfterMs`, in the node's clock: the last instant at which the
-   * node may still apply it (a node forwarding a client's write passes the client's bound on).
-   */
-  send(op: OperationBody, deadlineMs: number, notAfterMs?: number): Promise<OperationResultMsg> {
-    return this.#stream.send({ op, notAfterMs }, deadlineMs);
+  send(op: OperationBody, deadlineMs: number): Promise<OperationResultMsg> {
+    return this.#stream.send(op, deadlineMs);
   }
 
   close(): void {

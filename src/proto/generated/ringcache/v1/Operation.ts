@@ -6,6 +6,7 @@ import type { DeleteRequest as _ringcache_v1_DeleteRequest, DeleteRequest__Outpu
 import type { TouchRequest as _ringcache_v1_TouchRequest, TouchRequest__Output as _ringcache_v1_TouchRequest__Output } from '../../ringcache/v1/TouchRequest';
 import type { IncrementRequest as _ringcache_v1_IncrementRequest, IncrementRequest__Output as _ringcache_v1_IncrementRequest__Output } from '../../ringcache/v1/IncrementRequest';
 import type { CompareAndSetRequest as _ringcache_v1_CompareAndSetRequest, CompareAndSetRequest__Output as _ringcache_v1_CompareAndSetRequest__Output } from '../../ringcache/v1/CompareAndSetRequest';
+import type { Long } from '@grpc/proto-loader';
 
 export interface Operation {
   'id'?: (number);
@@ -15,6 +16,7 @@ export interface Operation {
   'touch'?: (_ringcache_v1_TouchRequest | null);
   'increment'?: (_ringcache_v1_IncrementRequest | null);
   'compareAndSet'?: (_ringcache_v1_CompareAndSetRequest | null);
+  'notAfterMs'?: (number | string | Long);
   'op'?: "get"|"set"|"delete"|"touch"|"increment"|"compareAndSet";
 }
 
@@ -26,5 +28,6 @@ export interface Operation__Output {
   'touch'?: (_ringcache_v1_TouchRequest__Output | null);
   'increment'?: (_ringcache_v1_IncrementRequest__Output | null);
   'compareAndSet'?: (_ringcache_v1_CompareAndSetRequest__Output | null);
+  'notAfterMs': (number);
   'op'?: "get"|"set"|"delete"|"touch"|"increment"|"compareAndSet";
 }
