@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
+import { reservePorts } from '../support/ports';
 
 const run = promisify(execFile);
 
@@ -24,7 +27,8 @@ export const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so
 export class NetHosts {
   readonly count: number;
   readonly #tag: string;
-  readonly #subnet: string;
+  /** 10.213.X: X reserved by setup() across processes, so two suites' hosts never share a /24. */
+  #subnet = '';
   readonly #cuts = new Set<string>();
   #up = false;
 
@@ -32,7 +36,6 @@ export class NetHosts {
     this.count = count;
     const n = process.pid % 10_000;
     this.#tag = `rc${n}`;
-    this.#subnet = `10.213.${20 + (process.pid % 200)}`;
   }
 
   /** Why hosts cannot be made here (not root, no `ip`, namespaces refused), or undefined when they can. */
@@ -53,8 +56,9 @@ export class NetHosts {
     return existsSync(FAKETIME_LIB);
   }
 
-  /** The address of host `i` (1-based). */
+  /** The address of host `i` (1-based); known once setup() has begun. */
   address(i: number): string {
+    if (!this.#subnet) throw new Error('NetHosts: address() before setup()');
     return `${this.#subnet}.${i}`;
   }
 
@@ -64,6 +68,16 @@ export class NetHosts {
   }
 
   async setup(): Promise<void> {
+    if (!this.#subnet) {
+      // A lock file per third octet (ports.ts), held until this process exits: two suites running
+      // at once (their pids alike modulo anything) would otherwise route one /24 twice.
+      const [octet] = await reservePorts(1, {
+        lockDir: path.join(os.tmpdir(), 'ringcache-test-subnets'),
+        ranges: [[20, 219]],
+        usable: () => Promise.resolve(true),
+      });
+      this.#subnet = `10.213.${octet}`;
+    }
     await this.teardown(); // what a killed earlier run of this pid left
     this.#up = true;
     const sw = `${this.#tag}-sw`;

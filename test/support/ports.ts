@@ -48,6 +48,11 @@ export interface ReserveOptions {
   lockDir?: string;
   /** Ranges to pick from. Default: FLOOR up to the ephemeral range, and from its end to 65535. */
   ranges?: PortRange[];
+  /**
+   * Whether a locked number may be used. Default: the port can be bound on 127.0.0.1 now. Numbers
+   * that are not ports (a subnet's third octet) take any: the lock alone reserves them.
+   */
+  usable?: (n: number) => Promise<boolean>;
 }
 
 /** The kernel's range for ephemeral source ports, from /proc (Linux), or a conservative default. */
@@ -103,7 +108,7 @@ export async function reservePorts(count: number, opts: ReserveOptions = {}): Pr
       );
     const port = portAt(ranges, cursor++ % size);
     if (!lock(dir, port)) continue;
-    if (await bindable(port)) out.push(port);
+    if (await (opts.usable ?? bindable)(port)) out.push(port);
     else unlock(dir, port);
   }
   return out;
