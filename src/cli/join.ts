@@ -225,7 +225,8 @@ export async function joinThrough(
 ): Promise<'joined' | 'rejoined'> {
   const client = new UnaryClient(seed, 5000, clusterToken, node.clientTls);
   // A join's own deadline covers the seed's worst case: each attempt waits up to 3 s for the
-  // proposals and 3 s for the members' acknowledgements, and one that loses to a concurrent change
+  // proposals and up to three sendings of 3 s for the members' acknowledgements (fewer once a
+  // majority has it), and one that loses to a concurrent change
   // is ordered again, up to five times. With 5 s, a busy seed applied the join after its caller had
   // given up, leaving a ring member with no process.
   const joiner = new UnaryClient(seed, JOIN_DEADLINE_MS, clusterToken, node.clientTls);

@@ -71,12 +71,15 @@ describe('deploy/k8s on network-namespace hosts: scale up 3 -> 4 and down 4 -> 3
   let pods: Pods | undefined;
   let worker: Worker | undefined;
   let dir: string | undefined;
+  /** `ringcache leave` while it runs: killed in after() should the test time out during it. */
+  let leaving: ChildProcess | undefined;
 
   before(async function () {
     const reason = await NetHosts.probe();
     if (reason) skipBecause(this, reason, { required: true });
   });
   after(async () => {
+    leaving?.kill('SIGKILL');
     worker?.child.kill('SIGKILL');
     await pods?.killAll();
     pods?.removeHostsFiles();
@@ -193,10 +196,12 @@ describe('deploy/k8s on network-namespace hosts: scale up 3 -> 4 and down 4 -> 3
       env: { PATH: process.env.PATH ?? '', RINGCACHE_CLUSTER_TOKEN: token },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    leaving = leave;
     let leaveOutput = '';
     leave.stdout.on('data', (b: Buffer) => (leaveOutput += b.toString()));
     leave.stderr.on('data', (b: Buffer) => (leaveOutput += b.toString()));
     const [leaveCode] = (await once(leave, 'close')) as [number | null];
+    leaving = undefined;
     const podLogs = () =>
       [0, 1, 2, 3]
         .flatMap((i) =>
