@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import { Reader } from 'protobufjs';
 import type * as grpc from '@grpc/grpc-js';
 import { PROTO_ROOT } from '../proto/load';
 
@@ -91,24 +92,15 @@ function buildReflection(): Map<string, ReflectionMethod> {
  */
 export function fileDescriptorProtos(set: Buffer): Buffer[] {
   const files: Buffer[] = [];
-  let at = 0;
-  const varint = (): number => {
-    let value = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      if (at >= set.length) throw new Error('descriptor set: truncated varint');
-      const byte = set[at++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-    throw new Error('descriptor set: varint too long');
-  };
-  while (at < set.length) {
-    const tag = varint();
+  const reader = Reader.create(set);
+  while (reader.pos < reader.len) {
+    const at = reader.pos;
+    const tag = reader.uint32();
     if (tag !== 0x0a) throw new Error(`descriptor set: unexpected tag ${tag} at byte ${at}`);
-    const length = varint();
-    if (at + length > set.length) throw new Error('descriptor set: a file runs past the end');
-    files.push(set.subarray(at, at + length));
-    at += length;
+    const length = reader.uint32();
+    if (reader.pos + length > reader.len) throw new Error('descriptor set: a file runs past the end');
+    files.push(set.subarray(reader.pos, reader.pos + length));
+    reader.skip(length);
   }
   return files;
 }

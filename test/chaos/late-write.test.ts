@@ -34,6 +34,19 @@ describe('a write that reaches its node only after its deadline (paused node)', 
   }
 
   /**
+   * Waits until `client` takes n3 back (a probe on the stream that carried the late write is
+   * answered: n3 has read that write by then) and every replica holds the same version of `key`.
+   */
+  async function settled(client: RingCache, key: string): Promise<void> {
+    await until('the SDK to take n3 back', () => client.stalledNodes().length === 0, 30_000);
+    await until(
+      'the replicas of the key to agree',
+      async () => (await keysApart(t.address('n1'), [key])).length === 0,
+      30_000,
+    );
+  }
+
+  /**
    * Runs `stale` (a write of `key` sent to n3) while n3 is paused, waits for the call to settle
    * (it fails at its deadline: a write is not sent to a second replica while the first is only slow),
    * then `later` (acknowledged by n1 and n2), resumes n3 and waits until every replica holds the same
@@ -66,14 +79,7 @@ describe('a write that reaches its node only after its deadline (paused node)', 
     } finally {
       await t.cluster.kill('n3', 'SIGCONT');
     }
-    // The SDK takes n3 back once a probe sent on the stream that carried the stale write is answered:
-    // n3 has read that write by then. Then its copy and the others' must come to agree.
-    await until('the SDK to take n3 back', () => cache.stalledNodes().length === 0, 30_000);
-    await until(
-      'the replicas of the key to agree',
-      async () => (await keysApart(t.address('n1'), [key])).length === 0,
-      30_000,
-    );
+    await settled(cache, key);
     return outcome;
   }
 
@@ -110,12 +116,7 @@ describe('a write that reaches its node only after its deadline (paused node)', 
       } finally {
         await t.cluster.kill('n3', 'SIGCONT');
       }
-      await until('the SDK to take n3 back', () => fresh.stalledNodes().length === 0, 30_000);
-      await until(
-        'the replicas of the key to agree',
-        async () => (await keysApart(t.address('n1'), [key])).length === 0,
-        30_000,
-      );
+      await settled(fresh, key);
       expect(await fresh.get(key, { consistency: 'all' })).to.equal('v2');
     } finally {
       await fresh.close();
@@ -201,12 +202,7 @@ describe('a write that reaches its node only after its deadline (paused node)', 
       n1.close();
     }
     // n3 reads n1's forwarded frame now, long after its client's deadline.
-    await until('the SDK to take n3 back', () => cache.stalledNodes().length === 0, 30_000);
-    await until(
-      'the replicas of the key to agree',
-      async () => (await keysApart(t.address('n1'), [key])).length === 0,
-      30_000,
-    );
+    await settled(cache, key);
     expect(await cache.get(key, { consistency: 'all' }), 'the count after the late increment').to.equal('5');
   });
 });

@@ -8,6 +8,38 @@ import { SimCluster } from './sim-cluster';
 describe('a ring change under a suspicion', function () {
   this.timeout(30_000);
 
+  /** What `n1.leave(id)` came to once `forMs` of virtual time passed: 'left', an error, or 'pending'. */
+  async function leaveOutcome(cluster: SimCluster, id: string, forMs: number): Promise<string> {
+    let outcome: unknown = 'pending';
+    void cluster
+      .core('n1')!
+      .leave(id)
+      .then(
+        () => (outcome = 'left'),
+        (err: unknown) => (outcome = err),
+      );
+    await cluster.time.runUntil(cluster.time.now() + forMs);
+    return String(outcome);
+  }
+
+  /** Each of `ids` holds the ring n1, n2, n3. */
+  function expectRingOfThree(cluster: SimCluster, ids: string[]): void {
+    for (const id of ids) {
+      const members = cluster
+        .core(id)!
+        .topology.snapshot()
+        .members.map((m) => m.id);
+      expect(members, id).to.deep.equal(['n1', 'n2', 'n3']);
+    }
+  }
+
+  async function stopAll(cluster: SimCluster): Promise<void> {
+    let stopped = false;
+    void cluster.stopAll().then(() => (stopped = true));
+    await cluster.time.runUntil(cluster.time.now() + 20_000);
+    expect(stopped).to.equal(true);
+  }
+
   // CI at aef6b1f: n4 paused, n3 suspected for a moment by n1 (two busy cores), and the leave of
   // n4 through n1 was refused "needs a majority of the ring alive (3 of 4); only n1, n2 are",
   // although n3 would have answered its proposal.
@@ -25,25 +57,11 @@ describe('a ring change under a suspicion', function () {
     n1.membership.handlePing('n2', [{ id: 'n3', state: 'suspect', incarnation: n3.incarnation }]);
     expect(n1.membership.state('n3'), 'n3 suspected').to.equal('suspect');
 
-    let outcome: unknown = 'pending';
-    void n1.leave('n4').then(
-      () => (outcome = 'left'),
-      (err: unknown) => (outcome = err),
-    );
-    await cluster.time.runUntil(cluster.time.now() + 5000);
-    expect(String(outcome)).to.equal('left');
-    for (const id of ['n1', 'n2', 'n3']) {
-      const members = cluster
-        .core(id)!
-        .topology.snapshot()
-        .members.map((m) => m.id);
-      expect(members, id).to.deep.equal(['n1', 'n2', 'n3']);
-    }
+    const outcome = await leaveOutcome(cluster, 'n4', 5000);
+    expect(outcome).to.equal('left');
+    expectRingOfThree(cluster, ['n1', 'n2', 'n3']);
     cluster.resume('n4');
-    let stopped = false;
-    void cluster.stopAll().then(() => (stopped = true));
-    await cluster.time.runUntil(cluster.time.now() + 20_000);
-    expect(stopped).to.equal(true);
+    await stopAll(cluster);
   });
 
   it('is still refused when a majority does not answer', async () => {
@@ -53,20 +71,12 @@ describe('a ring change under a suspicion', function () {
     cluster.pause('n3');
     cluster.pause('n4');
     const n1 = cluster.core('n1')!;
-    let outcome: unknown = 'pending';
-    void n1.leave('n4').then(
-      () => (outcome = 'left'),
-      (err: unknown) => (outcome = err),
-    );
-    await cluster.time.runUntil(cluster.time.now() + 5000);
-    expect(String(outcome)).to.match(/UNAVAILABLE|majority/);
+    const outcome = await leaveOutcome(cluster, 'n4', 5000);
+    expect(outcome).to.match(/UNAVAILABLE|majority/);
     expect(n1.topology.snapshot().members.map((m) => m.id)).to.deep.equal(['n1', 'n2', 'n3', 'n4']);
     cluster.resume('n3');
     cluster.resume('n4');
-    let stopped = false;
-    void cluster.stopAll().then(() => (stopped = true));
-    await cluster.time.runUntil(cluster.time.now() + 20_000);
-    expect(stopped).to.equal(true);
+    await stopAll(cluster);
   });
 
   // CI at load 30: the leave of n4 through n1 was adopted and sent, each peer's answer missed its
@@ -91,28 +101,14 @@ describe('a ring change under a suspicion', function () {
     cluster.startAll();
     await cluster.time.runUntil(cluster.time.now() + 1000);
     const n1 = cluster.core('n1')!;
-    let outcome: unknown = 'pending';
-    void n1.leave('n4').then(
-      () => (outcome = 'left'),
-      (err: unknown) => (outcome = err),
-    );
-    await cluster.time.runUntil(cluster.time.now() + 15_000);
-    expect(String(outcome)).to.equal('left');
+    const outcome = await leaveOutcome(cluster, 'n4', 15_000);
+    expect(outcome).to.equal('left');
     const leaveEpoch = n1.topology.epoch;
     expect(
       sendings.filter((s) => s === `n2@${leaveEpoch}`),
       `the leave's ring (epoch ${leaveEpoch}) sent to n2: ${sendings.join(' ')}`,
     ).to.have.length(2);
-    for (const id of ['n1', 'n2', 'n3']) {
-      const members = cluster
-        .core(id)!
-        .topology.snapshot()
-        .members.map((m) => m.id);
-      expect(members, id).to.deep.equal(['n1', 'n2', 'n3']);
-    }
-    let stopped = false;
-    void cluster.stopAll().then(() => (stopped = true));
-    await cluster.time.runUntil(cluster.time.now() + 20_000);
-    expect(stopped).to.equal(true);
+    expectRingOfThree(cluster, ['n1', 'n2', 'n3']);
+    await stopAll(cluster);
   });
 });
