@@ -205,6 +205,12 @@ export interface StatsResponseMsg {
   epoch: number;
   hotReads: HotKeyMsg[];
   hotWrites: HotKeyMsg[];
+  /** Cache calls answered since the node started. */
+  requests: number;
+  /** Calls per bucket of requestDurationBoundsSeconds, then those above the last bound. */
+  requestDurationCounts: number[];
+  requestDurationBoundsSeconds: number[];
+  rssBytes: number;
 }
 export interface HotKeyMsg {
   key: string;

@@ -16,6 +16,9 @@ import {
   type TopologyResponseMsg,
 } from '../proto/messages';
 import type { KeyExplanation } from '../cluster/explain';
+import { LATENCY_BOUNDS_SECONDS } from '../observability/request-metrics';
+
+type RequestFigures = 'requests' | 'requestDurationCounts' | 'requestDurationBoundsSeconds' | 'rssBytes';
 
 export interface ClusterServiceDeps {
   selfId: string;
@@ -23,9 +26,14 @@ export interface ClusterServiceDeps {
   topology: Topology;
   replication: ReplicationSettings;
   logger: Logger;
-  stats(): Omit<StatsResponseMsg, 'nodeId' | 'epoch' | 'hotReads' | 'hotWrites'>;
+  stats(): Omit<StatsResponseMsg, 'nodeId' | 'epoch' | 'hotReads' | 'hotWrites' | RequestFigures>;
   /** This node's most-read and most-written keys, hottest first (none when not sampled). */
   hotKeys?(): { reads: HotKeyMsg[]; writes: HotKeyMsg[] };
+  /**
+   * The Cache calls answered since the start: how many, and per bucket of `LATENCY_BOUNDS_SECONDS`
+   * (the last bucket above them): RequestMetrics.totals(). None while the node serves no Cache call.
+   */
+  requests?(): { count: number; buckets: number[] };
   /** Whether this node is still catching up after its start. */
   catchingUp(): boolean;
   join(member: RingMember): Promise<void>;
@@ -151,12 +159,17 @@ export function clusterService(deps: ClusterServiceDeps): {
       callback: grpc.sendUnaryData<StatsResponseMsg>,
     ) => {
       const hot = deps.hotKeys?.() ?? { reads: [], writes: [] };
+      const requests = deps.requests?.() ?? { count: 0, buckets: [] };
       callback(null, {
         ...deps.stats(),
         nodeId: deps.selfId,
         epoch: deps.topology.epoch,
         hotReads: hot.reads,
         hotWrites: hot.writes,
+        requests: requests.count,
+        requestDurationCounts: requests.buckets,
+        requestDurationBoundsSeconds: requests.buckets.length > 0 ? [...LATENCY_BOUNDS_SECONDS] : [],
+        rssBytes: process.memoryUsage.rss(),
       });
     },
   };

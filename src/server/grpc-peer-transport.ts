@@ -426,6 +426,34 @@ export class GrpcPeerTransport implements PeerTransport {
     return ringFromWire(res);
   }
 
+  /**
+   * A unary call of another of the peer's services (`/ringcache.v1.Cluster/Stats`, say) over the
+   * connection to it, as this node (its cluster token and TLS).
+   */
+  unaryTo<Req, Res>(
+    to: string,
+    method: grpc.MethodDefinition<Req, Res>,
+    request: Req,
+    deadlineMs: number,
+  ): Promise<Res> {
+    const conn = this.#connection(to);
+    if (conn instanceof RingCacheError) return Promise.reject(conn);
+    return new Promise((resolve, reject) => {
+      conn.stub.makeUnaryRequest<Req, Res>(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        new grpc.Metadata(),
+        { deadline: deadlineMs },
+        (err, res) =>
+          err || res === undefined
+            ? reject(refusal(err?.code ?? Code.UNAVAILABLE, `${to}: ${err?.details ?? 'empty reply'}`))
+            : resolve(res),
+      );
+    });
+  }
+
   forget(id: string): void {
     this.#connections.get(id)?.close();
     this.#connections.delete(id);

@@ -7,6 +7,7 @@ import type { ClusterConfig, NodeConfig } from '../config/types';
 import { RingCacheError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { loadServices, withRawPayloads } from '../proto/load';
+import type { StatsResponseMsg } from '../proto/messages';
 import { guardRequests, withStrictRequests } from '../proto/strict-decode';
 import type { Store } from '../store/store';
 import { cacheService } from './cache-service';
@@ -379,6 +380,7 @@ export class CacheNode {
       logger: this.#log,
       stats: () => ({ ...core.store.stats(), hintsPending: core.hints.count }),
       hotKeys: () => this.#hotKeys.snapshot(),
+      requests: () => this.#pipelines?.requests.totals() ?? { count: 0, buckets: [] },
       catchingUp: () => core.catchingUp,
       join: (member) => core.join(member),
       leave: (id) => core.leave(id),
@@ -418,6 +420,12 @@ export class CacheNode {
       core,
       hotKeys: this.#hotKeys,
       requests: () => this.#pipelines?.requests,
+      peerStats: (id, deadlineMs) => {
+        const peers = this.#peers;
+        if (!peers) return Promise.reject(new Error('no peer connections yet'));
+        const method = services.Cluster.service.Stats as grpc.MethodDefinition<object, StatsResponseMsg>;
+        return peers.unaryTo(id, method, {}, deadlineMs);
+      },
       access: access || undefined,
       ...(!auth &&
         clientAuth === 'require' &&

@@ -82,6 +82,48 @@ describe('dashboard in a real browser', function () {
     expect(errors).to.deep.equal([]);
   });
 
+  it("shows every member's keys, memory and traffic, and the cluster's totals", async () => {
+    // Reads of keys spread over the ring, until every member shows traffic: each row's figures are
+    // that member's own (asked by n1 over its peer connections), not n1's.
+    const cache = await t.client();
+    let reading = true;
+    const load = (async () => {
+      for (let i = 0; reading; i++) await cache.get(`dashboard:load:${i % 64}`).catch(() => undefined);
+    })();
+    try {
+      await page.waitForFunction(
+        `[...document.querySelectorAll('#members tbody tr')]
+          .filter((r) => Number(r.getAttribute('data-ops')) > 0 && Number(r.getAttribute('data-keys')) >= 1)
+          .length === 3`,
+        { timeout: 60_000 },
+      );
+    } finally {
+      reading = false;
+      await load;
+    }
+    // Rows and totals of one render: read together.
+    const { rows, total } = await inPage<{
+      rows: { keys: number; bytes: number }[];
+      total: { keys: number; bytes: number; reporting: number };
+    }>(
+      page,
+      `(() => {
+        const figures = (r) => ({ keys: Number(r.getAttribute('data-keys')), bytes: Number(r.getAttribute('data-bytes')) });
+        const total = document.getElementById('members-total');
+        return {
+          rows: [...document.querySelectorAll('#members tbody tr')].map(figures),
+          total: { ...figures(total), reporting: Number(total.getAttribute('data-reporting')) },
+        };
+      })()`,
+    );
+    expect(rows).to.have.length(3);
+    // W=3: every member holds 'dashboard:key'.
+    for (const r of rows) expect(r.keys).to.be.at.least(1);
+    expect(total.reporting).to.equal(3);
+    expect(total.keys).to.equal(rows.reduce((sum, r) => sum + r.keys, 0));
+    expect(total.bytes).to.equal(rows.reduce((sum, r) => sum + r.bytes, 0));
+  });
+
   it('shows a killed member dead', async () => {
     const killedAt = Date.now();
     await t.cluster.kill('n3', 'SIGKILL');

@@ -2,7 +2,9 @@ import type { ServerResponse } from 'node:http';
 import type { MemberState } from '../../cluster/membership/types';
 import type { TopologySnapshot } from '../../cluster/ring-change/topology';
 import type { HotKeysSnapshot } from '../../observability/hot-keys';
-import { LATENCY_BOUNDS_SECONDS } from '../../observability/request-metrics';
+import { PeerFigures, percentileMs, totalsOf, type MemberFigures, type PeerStats } from './member-figures';
+
+export { percentileMs } from './member-figures';
 
 /** What the dashboard draws of the ring (the core's Ring). */
 export interface RingView {
@@ -29,6 +31,8 @@ export interface DashboardSources {
   /** RequestMetrics.totals(). */
   requests(): { count: number; buckets: number[] };
   hotKeys(): HotKeysSnapshot;
+  /** Another member's Cluster.Stats, over this node's peer connection; absent: members show none. */
+  peerStats?(id: string, deadlineMs: number): Promise<PeerStats>;
 }
 
 /** One second of the node's Cache traffic. */
@@ -44,7 +48,17 @@ export interface TrafficPoint {
 export interface DashboardUpdate {
   node: string;
   epoch: number;
-  members: { id: string; address: string; http: string; state: MemberState; share: number }[];
+  members: {
+    id: string;
+    address: string;
+    http: string;
+    state: MemberState;
+    share: number;
+    /** Its keys, memory and traffic; absent while it is not alive or has not answered lately. */
+    figures?: MemberFigures;
+  }[];
+  /** The members' figures added up, over the `reporting` members whose figures are known. */
+  totals: ReturnType<typeof totalsOf>;
   /** The ring as arcs of the hash space: [start, end) as fractions of 2^32, and the owner. */
   arcs: [number, number, string][];
   stats: ReturnType<DashboardSources['stats']> & { rssBytes: number; heapUsedBytes: number };
@@ -75,16 +89,20 @@ export class DashboardFeed {
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #arcsOf: { ring: RingView; arcs: [number, number, string][] } | undefined;
+  readonly #peers: PeerFigures | undefined;
 
   constructor(sources: DashboardSources) {
     this.#src = sources;
     this.#last = sources.requests();
+    const ask = sources.peerStats?.bind(sources);
+    this.#peers = ask && new PeerFigures(ask);
   }
 
   start(): void {
     if (this.#timer) return;
     const tick = (): void => {
       this.#sample();
+      if (this.#streams.size > 0) void this.pollPeers();
       this.#broadcast();
       this.#timer = setTimeout(tick, 1000).unref();
     };
@@ -99,6 +117,18 @@ export class DashboardFeed {
     this.#unsubscribe = undefined;
     for (const res of this.#streams) res.end();
     this.#streams.clear();
+  }
+
+  /**
+   * Asks the other live members for their figures (each second while a page is open); resolves
+   * when they have answered or timed out.
+   */
+  pollPeers(): Promise<void> {
+    const others = this.#src
+      .topology()
+      .members.filter((m) => m.id !== this.#src.selfId && m.state === 'alive')
+      .map((m) => m.id);
+    return this.#peers?.poll(others) ?? Promise.resolve();
   }
 
   /** Whether another stream may open. */
@@ -124,18 +154,33 @@ export class DashboardFeed {
     const shares = ring.shares();
     const memory = process.memoryUsage();
     const hot = this.#src.hotKeys();
-    return {
-      node: this.#src.selfId,
-      epoch: snap.epoch,
-      members: snap.members.map((m) => ({
+    const stats = this.#src.stats();
+    const newest = this.#history[this.#history.length - 1];
+    const own: MemberFigures = {
+      ...stats,
+      opsPerSec: newest?.opsPerSec ?? null,
+      p99Ms: newest?.p99Ms ?? null,
+      rssBytes: memory.rss,
+    };
+    const members = snap.members.map((m) => {
+      const figures =
+        m.id === this.#src.selfId ? own : m.state === 'alive' ? this.#peers?.of(m.id) : undefined;
+      return {
         id: m.id,
         address: m.address,
         http: m.http,
         state: m.state,
         share: shares.get(m.id) ?? 0,
-      })),
+        ...(figures && { figures }),
+      };
+    });
+    return {
+      node: this.#src.selfId,
+      epoch: snap.epoch,
+      members,
+      totals: totalsOf(members.map((m) => m.figures)),
       arcs: this.#arcs(ring),
-      stats: { ...this.#src.stats(), rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
+      stats: { ...stats, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
       traffic,
       hot: { reads: hot.reads.slice(0, HOT_KEYS_SHOWN), writes: hot.writes.slice(0, HOT_KEYS_SHOWN) },
     };
@@ -188,19 +233,4 @@ export class DashboardFeed {
     this.#arcsOf = { ring, arcs };
     return arcs;
   }
-}
-
-/** The upper bound (ms) of the bucket holding quantile q of `total` observations; null when none. */
-export function percentileMs(buckets: readonly number[], total: number, q: number): number | null {
-  if (total <= 0) return null;
-  const rank = Math.ceil(total * q);
-  let seen = 0;
-  for (let b = 0; b < buckets.length; b++) {
-    seen += buckets[b] ?? 0;
-    if (seen >= rank) {
-      const bound = LATENCY_BOUNDS_SECONDS[b];
-      return bound === undefined ? null : bound * 1000;
-    }
-  }
-  return null;
 }

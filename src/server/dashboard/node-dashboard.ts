@@ -6,6 +6,7 @@ import type { RequestMetrics } from '../../observability/request-metrics';
 import type { AccessControl } from '../access';
 import { Code } from '../../proto/messages';
 import { DashboardFeed } from './feed';
+import type { PeerStats } from './member-figures';
 import { dashboardHandler, type HttpRefusal } from './routes';
 
 /**
@@ -25,6 +26,8 @@ export function nodeDashboard(opts: {
   access: AccessControl | undefined;
   /** Without `auth`: a refusal for every data request, when the data must stay closed. */
   closedWithoutAuth?: HttpRefusal;
+  /** Another member's Cluster.Stats, asked as this node: the members table's figures. */
+  peerStats?: (id: string, deadlineMs: number) => Promise<PeerStats>;
 }): { feed: DashboardFeed; handler: (req: IncomingMessage, res: ServerResponse) => boolean } {
   const { core } = opts;
   const feed = new DashboardFeed({
@@ -45,6 +48,7 @@ export function nodeDashboard(opts: {
     },
     requests: () => opts.requests()?.totals() ?? { count: 0, buckets: [] },
     hotKeys: () => opts.hotKeys.snapshot(),
+    ...(opts.peerStats && { peerStats: opts.peerStats }),
   });
   const handler = dashboardHandler({
     feed,

@@ -17,8 +17,10 @@ export const DASHBOARD_HTML = `<!doctype html>
   header .conn { margin-left: auto; font-size: .9em; }
   main { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 1em; padding: 1em; }
   section { background: #fff; border-radius: 6px; padding: .8em 1em; box-shadow: 0 1px 2px #0002; }
+  section.wide { grid-column: 1 / -1; }
   section h2 { font-size: 1em; margin: 0 0 .6em; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
   table { border-collapse: collapse; width: 100%; }
+  tfoot td { font-weight: 600; border-bottom: none; }
   th, td { text-align: left; padding: .25em .5em; border-bottom: 1px solid #eee; font-variant-numeric: tabular-nums; }
   .state { font-weight: 600; }
   .state-alive { color: var(--alive); } .state-suspect { color: var(--suspect); }
@@ -56,7 +58,10 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section>
     <h2>Ring</h2>
     <svg id="ring" viewBox="-110 -110 220 220" width="240" height="240" role="img" aria-label="ring"></svg>
-    <table id="members"><thead><tr><th>member</th><th>state</th><th>address</th><th>ring share</th></tr></thead><tbody></tbody></table>
+  </section>
+  <section class="wide">
+    <h2>Members</h2>
+    <table id="members"><thead><tr><th>member</th><th>state</th><th>address</th><th>ring share</th><th>keys</th><th>memory</th><th>ops/s</th><th>p99</th></tr></thead><tbody></tbody><tfoot></tfoot></table>
   </section>
   <section>
     <h2>This node</h2>

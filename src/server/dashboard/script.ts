@@ -106,8 +106,44 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
       tr.appendChild(el('td', m.state, 'state state-' + m.state));
       tr.appendChild(el('td', m.address));
       tr.appendChild(el('td', (m.share * 100).toFixed(1) + '%'));
+      appendFigures(tr, m.figures);
       body.appendChild(tr);
     });
+  }
+
+  // A member's keys, memory and traffic; dashes while they are unknown (not alive, not answering).
+  function appendFigures(tr, f) {
+    if (f) {
+      tr.setAttribute('data-keys', f.keys);
+      tr.setAttribute('data-bytes', f.bytes);
+      if (f.opsPerSec !== null) tr.setAttribute('data-ops', f.opsPerSec);
+    }
+    tr.appendChild(el('td', f ? f.keys : '–'));
+    tr.appendChild(el('td', f ? bytes(f.bytes) + ' / ' + bytes(f.maxBytes) : '–'));
+    tr.appendChild(el('td', f && f.opsPerSec !== null ? f.opsPerSec : '–'));
+    tr.appendChild(el('td', f && f.p99Ms !== null ? '\u2264 ' + f.p99Ms + ' ms' : '–'));
+  }
+
+  function renderTotals(t, memberCount) {
+    var foot = $('members').tFoot;
+    while (foot.firstChild) foot.removeChild(foot.firstChild);
+    var tr = el('tr');
+    tr.id = 'members-total';
+    tr.setAttribute('data-keys', t.keys);
+    tr.setAttribute('data-bytes', t.bytes);
+    tr.setAttribute('data-ops', t.opsPerSec);
+    tr.setAttribute('data-reporting', t.reporting);
+    tr.appendChild(el('td', 'cluster'));
+    tr.appendChild(el('td', t.reporting + ' of ' + memberCount + ' reporting', 'muted'));
+    tr.appendChild(el('td', ''));
+    tr.appendChild(el('td', ''));
+    var keys = el('td', t.keys);
+    keys.title = 'copies: a key counts once on each member that holds it';
+    tr.appendChild(keys);
+    tr.appendChild(el('td', bytes(t.bytes) + ' / ' + bytes(t.maxBytes)));
+    tr.appendChild(el('td', t.opsPerSec));
+    tr.appendChild(el('td', ''));
+    foot.appendChild(tr);
   }
 
   function renderHot(list, target) {
@@ -126,6 +162,7 @@ export const DASHBOARD_SCRIPT = String.raw`'use strict';
     $('epoch').textContent = u.epoch;
     drawRing(u.arcs, u.members);
     renderMembers(u.members);
+    renderTotals(u.totals, u.members.length);
     var s = u.stats;
     var last = u.traffic.length ? u.traffic[u.traffic.length - 1] : null;
     if (last) {

@@ -17,6 +17,10 @@ export interface StatsResponse {
   'epoch'?: (number | string | Long);
   'hotReads'?: (_ringcache_v1_HotKey)[];
   'hotWrites'?: (_ringcache_v1_HotKey)[];
+  'requests'?: (number | string | Long);
+  'requestDurationCounts'?: (number | string | Long)[];
+  'requestDurationBoundsSeconds'?: (number | string)[];
+  'rssBytes'?: (number | string | Long);
 }
 
 export interface StatsResponse__Output {
@@ -33,4 +37,8 @@ export interface StatsResponse__Output {
   'epoch': (number);
   'hotReads': (_ringcache_v1_HotKey__Output)[];
   'hotWrites': (_ringcache_v1_HotKey__Output)[];
+  'requests': (number);
+  'requestDurationCounts': (number)[];
+  'requestDurationBoundsSeconds': (number)[];
+  'rssBytes': (number);
 }
