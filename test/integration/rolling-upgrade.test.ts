@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,8 +32,36 @@ const OPS_PER_STEP = 40;
 type Sdk = { RingCache: typeof RingCache };
 type Cluster = typeof import('../../src/cli/local-cluster');
 
+/**
+ * Runs `fn` holding a lock file: two runs of this suite at once (a soak beside CI, say) would
+ * otherwise add the same worktree, or relink its node_modules, under each other. A lock left by a
+ * run that died is taken over after ten minutes.
+ */
+async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      closeSync(openSync(file, 'wx'));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = Date.now() - (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 10 * 60_000) rmSync(file, { force: true });
+      else await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
 /** The previous release built in a worktree of its own; a reason when that cannot be done. */
-async function buildPrevious(): Promise<string | undefined> {
+function buildPrevious(): Promise<string | undefined> {
+  return withLock(`${WORKTREE}.lock`, buildPreviousLocked);
+}
+
+async function buildPreviousLocked(): Promise<string | undefined> {
   const built = join(WORKTREE, 'dist/src/cli/local-cluster.js');
   // Its node_modules is a link to the packages of the clone that built it, which may be gone (a CI
   // clone removed after its run): link it again to this clone's then.
@@ -63,9 +91,17 @@ async function buildPrevious(): Promise<string | undefined> {
   return existsSync(built) ? undefined : `building the previous release left no ${built}`;
 }
 
-/** A client writing and reading its own keys until stopped, remembering every acknowledged write. */
+/** The counter every Load increments: old and new releases coordinate its rounds side by side. */
+const COUNTER = 'rolling-upgrade-counter';
+
+/**
+ * A client writing and reading its own keys until stopped, remembering every acknowledged write,
+ * and incrementing the shared counter, remembering every value an increment returned.
+ */
 class Load {
   readonly acked = new Map<string, string>();
+  /** What each acknowledged increment of COUNTER returned. */
+  readonly increments: number[] = [];
   readonly failures: string[] = [];
   ops = 0;
   #stopped = false;
@@ -89,6 +125,9 @@ class Load {
         // Each key is this worker's alone, written in sequence: a quorum read sees the last write.
         const back = await this.client.get<string>(key);
         if (back !== value) this.failures.push(`${key}: wrote ${value}, read back ${String(back)}`);
+        // Read-modify-writes: the previous release coordinates them at the first replica in ring
+        // order, this one in the key's own order, so while both run two nodes may coordinate it.
+        if (seq % 4 === 0) this.increments.push(await this.client.incr(COUNTER));
       } catch (err) {
         this.failures.push(`${key}: ${(err as Error).message}`);
       }
@@ -183,6 +222,14 @@ describe('rolling upgrade from the previous release, one node at a time under lo
 
     expect(crashes.map((c) => `${c.id}: ${c.code ?? c.signal}`)).to.deep.equal([]);
     for (const l of loads) expect(l.failures, `${l.name}'s failed calls`).to.deep.equal([]);
+    // Each acknowledged increment applied exactly once, by both releases' coordinators alike: every
+    // one returned a value of its own, and the counter holds as many as were acknowledged.
+    const increments = loads.flatMap((l) => l.increments);
+    expect(increments.length, 'increments acknowledged').to.be.greaterThan(0);
+    expect(new Set(increments).size, 'values the increments returned, each once').to.equal(increments.length);
+    for (const reader of clients)
+      // A counter reads back as the decimal text Redis would answer.
+      expect(await reader.get<string>(COUNTER), 'the counter').to.equal(String(increments.length));
     // Every acknowledged write, read back through both SDKs from the upgraded cluster.
     for (const l of loads) {
       expect(l.acked.size, `${l.name} wrote`).to.be.greaterThan(0);
