@@ -27,7 +27,7 @@ export interface SpaceSavingOptions {
   capacity?: number;
   /**
    * After this many counted items every count is halved, so the list follows what is hot now rather
-   * than since the node started. Default 4096 (with 1-in-16 sampling, every ~65k operations).
+   * than since the node started. Default 4096 (with 1-in-32 sampling, every ~130k operations).
    */
   halveEvery?: number;
 }
@@ -96,7 +96,7 @@ export class SpaceSaving {
 }
 
 export interface HotKeysOptions extends SpaceSavingOptions {
-  /** One operation in this many, on average, is counted. 1 counts every one. Default 16. */
+  /** One operation in this many, on average, is counted. 1 counts every one. Default 32. */
   sampleEvery?: number;
   /** The random source for the sampling gaps; tests pass a seeded one. Default Math.random. */
   random?: () => number;
@@ -119,7 +119,7 @@ export class HotKeys {
   constructor(opts: HotKeysOptions = {}) {
     this.#reads = new SpaceSaving(opts);
     this.#writes = new SpaceSaving(opts);
-    this.#sampleEvery = opts.sampleEvery ?? 16;
+    this.#sampleEvery = opts.sampleEvery ?? 32;
     if (!Number.isInteger(this.#sampleEvery) || this.#sampleEvery < 1 || this.#sampleEvery > 1 << 20) {
       throw new TypeError(`sampleEvery must be an integer from 1 to 1048576, got ${this.#sampleEvery}`);
     }

@@ -188,7 +188,8 @@ describe('ringcache status', function () {
   // Last: its writes would change the key counts the tests above check.
   it("--hot shows each member's most-read and most-written keys, and only with --hot", async () => {
     const cache = await t.client();
-    // Sampled about 1 in 16: 800 reads of one key and 400 writes of another are seen on any member.
+    // Sampled about 1 in 32 (gaps of at most 63): 800 reads of one key and 400 writes of another are
+    // each counted at least 6 times on any member.
     for (let i = 0; i < 800; i++) await cache.get('status-hot-read');
     // n3 has left, so two replicas are all a write can reach here.
     for (let i = 0; i < 400; i++) await cache.set('status-hot-write', 'v', { consistency: 'one' });
