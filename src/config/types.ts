@@ -82,7 +82,10 @@ export interface LimitsConfig {
   maxWatchers: number;
   /** Most frames of one Pipeline stream a node answers at once; past it, it stops reading. Default 16. */
   maxFramesInFlight: number;
-  /** Most connections a node accepts (peers included); one more is closed at once. Default 4096. */
+  /**
+   * Most connections of clients a node keeps (one whose first call carries the cluster token is a
+   * peer's, and peers have 64 more): one more is closed. Default 4096.
+   */
   maxConnections: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls open at once on one connection. Default 1000. */
   maxStreamsPerConnection: number;

@@ -17,7 +17,8 @@ import { MemoryGuard, rssTargetOf } from './memory-guard';
 import { watchService } from './watch-service';
 import { scanHandler } from './key-scan';
 import { wireVersionInterceptor } from '../transport/wire-version';
-import { ConnectionLimit, grpcServerOptions, registerStreamGauges } from './request-limits';
+import { grpcServerOptions, registerStreamGauges } from './request-limits';
+import { ConnectionAdmission } from './connection-admission';
 import { nodeTracerFromEnv, type NodeTracer } from '../observability/tracing';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
@@ -92,7 +93,7 @@ export class CacheNode {
   #endWatches: () => void = () => undefined;
   #endChangeWatches: () => void = () => undefined;
   #watch: ReturnType<typeof watchService> | undefined;
-  #connections: ConnectionLimit | undefined;
+  #connections: ConnectionAdmission | undefined;
   /** Spans to an OTLP collector when the environment names one (observability/tracing.ts). */
   readonly #tracer: NodeTracer | undefined;
   #endPeerStreams: () => void = () => undefined;
@@ -362,7 +363,12 @@ export class CacheNode {
     });
     this.#watch = watch;
     const { maxConnections, idleTimeoutMs } = this.#config.limits;
-    this.#connections = new ConnectionLimit(maxConnections, idleTimeoutMs, cache.pipelines.refusals);
+    this.#connections = new ConnectionAdmission(
+      maxConnections,
+      idleTimeoutMs,
+      cache.pipelines.refusals,
+      this.#clusterToken,
+    );
     cache.handlers.Watch = watch.Watch;
     cache.handlers.Scan = scanHandler({
       keyPage: (prefix, after, count) => core.store.keyPage(prefix, after, count),

@@ -303,7 +303,7 @@ describe('no client can exhaust a node: connections', function () {
     }
   });
 
-  it('closes connections past max_connections at once, counts them, and serves the others', async () => {
+  it('closes connections past max_connections, counts them, and serves the others', async () => {
     const flood = Array.from({ length: 80 }, () => connect(t.address('n2')));
     await until('n2 refuses connections past max_connections', async () => {
       return (await refusals(t, 'n2', 'max_connections')) >= 1;
@@ -320,6 +320,64 @@ describe('no client can exhaust a node: connections', function () {
     }
     const warnings = (t.logs.get('n2') ?? []).filter((l) => l.includes('connections refused'));
     expect(warnings, warnings.join('\n')).to.have.length(1);
+  });
+});
+
+describe('no client can exhaust a node: connections held by clients leave room for its peers', function () {
+  this.timeout(180_000);
+  let t: TestCluster;
+  const sessions: http2.ClientHttp2Session[] = [];
+
+  before(async () => {
+    // W = N = 3: a write through n3 needs n3's own connection to n1. A long idle timeout: the
+    // clients' connections stay open for the whole test.
+    t = await TestCluster.start({
+      nodes: 3,
+      factor: 3,
+      writeQuorum: 3,
+      limits: { maxConnections: 20, idleTimeoutMs: 120_000 },
+    });
+  });
+  after(async () => {
+    for (const s of sessions) s.destroy();
+    await t?.stop();
+  });
+
+  it('lets a restarted member reconnect while clients hold every connection, and refuses the clients past the limit', async () => {
+    // Clients take every connection n1 takes from them, and more: HTTP/2 sessions left open.
+    const flood = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const session = http2.connect(`http://${t.address('n1')}`);
+        session.on('error', () => undefined); // those past the limit are closed: that is the point
+        sessions.push(session);
+      }
+    };
+    flood(30);
+    // Those past the limit are on probation: closed when no call with the cluster token comes.
+    await until(
+      'n1 refuses the ten clients past max_connections',
+      async () => ((await refusals(t, 'n1', 'max_connections')) >= 10 ? true : undefined),
+      60_000,
+    );
+    // n3 restarts: its connections to n1 are new ones, made while clients hold all theirs (more
+    // clients come while it is down, to take what its old connection held).
+    await t.cluster.stopNode('n3');
+    flood(10);
+    await t.cluster.startNode('n3');
+    const c = new UnaryClient(t.address('n3'), 10_000);
+    try {
+      // Before peers came first, n1 closed n3's connections as it accepted them: every write through
+      // n3 at W = 3 failed, and n3's gossip took n1 for dead.
+      await until('a write through n3 reaches n1 (W = 3)', () =>
+        c.cache('Set', { key: 'peer-after-flood', value: Buffer.from('v') }).then(() => true),
+      );
+    } finally {
+      c.close();
+    }
+    // The clients that came while n3 was down are closed too, once their probation is over.
+    const open = () => sessions.filter((s) => !s.closed && !s.destroyed).length;
+    await until('n1 keeps max_connections clients', () => (open() <= 20 ? true : undefined), 60_000);
+    expect(await refusals(t, 'n1', 'max_connections')).to.be.at.least(20);
   });
 });
 
