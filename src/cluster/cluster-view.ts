@@ -23,6 +23,12 @@ export interface ClusterView {
    * this node now replicates but has not received yet. Reads and read-modify-writes ask them too.
    */
   sourceRings(): readonly Ring[];
+  /**
+   * A peer answered a call holding ring `epoch`, newer than the one the call was counted on: fetches
+   * that ring from `peer`, as when gossip names a newer epoch. Resolves once the exchange has ended,
+   * the ring adopted or not (then epoch() stays below `epoch`); never rejects.
+   */
+  fetchRing(peer: string, epoch: number): Promise<void>;
   readonly transport: PeerTransport;
   /** This node's clock and timers: deadlines, TTLs and every loop read time here, never Date.now(). */
   readonly scheduler: Scheduler;

@@ -149,6 +149,7 @@ export class NodeCore implements PeerEndpoint {
       isAlive: (id) => id === this.id || this.membership.isAlive(id),
       catchingUp: () => this.#catchUp.catchingUp,
       sourceRings: () => this.#catchUp.sourceRings,
+      fetchRing: (peer, epoch) => this.#ringChanges.fetchFrom(peer, epoch),
       transport: this.transport,
       scheduler,
     };
@@ -359,6 +360,10 @@ export class NodeCore implements PeerEndpoint {
   }
 
   // ---- PeerEndpoint: what this node answers its peers ----
+
+  ringEpoch(): number {
+    return this.topology.epoch;
+  }
 
   replicate(write: ReplicaWrite): RingCacheError | undefined {
     try {

@@ -14,17 +14,28 @@ import type { RingState } from './ring-change/topology';
  * a failure is an error value, so a replication fan-out costs no extra promise per replica.
  */
 export interface PeerTransport {
-  /** Sends a record to `to`. Undefined once it holds it (applied, or it held a newer version). */
+  /**
+   * Sends a record to `to`. Undefined once it holds it (applied, or it held a newer version).
+   * NewerRing when `write.ringEpoch` is set and `to` answered holding a newer ring: it may hold the
+   * record, but its answer counts toward no quorum counted on the older ring.
+   */
   replicate(to: string, write: ReplicaWrite, deadlineMs: number): Promise<RingCacheError | undefined>;
   /**
    * `to`'s copy of `key`, tombstones included; undefined when it holds none. NotCaughtUp when `to`
-   * may lack the key (it catches up): no answer, which no quorum may count.
+   * may lack the key (it catches up): no answer, which no quorum may count. With `ringEpoch` (the
+   * epoch of the ring the read is counted on), NewerRing when `to` answered holding a newer ring.
    */
-  read(to: string, key: string, deadlineMs: number): Promise<StoreRecord | undefined | RingCacheError>;
+  read(
+    to: string,
+    key: string,
+    deadlineMs: number,
+    ringEpoch?: number,
+  ): Promise<StoreRecord | undefined | RingCacheError>;
   /**
    * A read-modify-write's prepare (replication/ballots.ts): `to` promises the ballot and sends its copy
    * of `key` and the outcomes it holds of the requests named, or refuses with the fence it holds.
    * NotCaughtUp, as for read, when `to` catches up: it promised nothing and its copy proves nothing.
+   * NewerRing, as for read, when `prepare.ringEpoch` is set and `to` holds a newer ring.
    */
   lookup(to: string, key: string, prepare: Prepare, deadlineMs: number): Promise<Lookup | RingCacheError>;
   /** Anti-entropy: `to` compares our digests with its own and sends its records where they differ. */
@@ -79,6 +90,42 @@ export class NotCaughtUp extends RingCacheError {
   }
 }
 
+/**
+ * A replica's answer to a call counted on an older ring than the one it holds (ring-change/): its
+ * copy, acknowledgement or promise counts toward no quorum of that call, since the call's replicas
+ * were chosen on a ring that is no longer current, and a write acknowledged on the newer ring may be
+ * on none of them. The asker fetches the newer ring from `nodeId` and runs the call again on it, or
+ * fails it with a status the SDK retries. Like NotCaughtUp, not asked again within the call.
+ */
+export class NewerRing extends RingCacheError {
+  constructor(
+    readonly nodeId: string,
+    readonly epoch: number,
+    askedEpoch: number,
+  ) {
+    super(
+      'UNAVAILABLE',
+      `node ${nodeId} holds ring epoch ${epoch}, newer than the epoch ${askedEpoch} the call was counted on: its answer is not counted`,
+    );
+  }
+}
+
+/**
+ * The rule of NewerRing, applied by each transport to a replica's answer: `answer` as it is, unless
+ * the call was counted on `askedEpoch` (0 or undefined: not counted on a ring, no rule) and the
+ * replica answered holding `replicaEpoch` above it (0: a release that does not say, as before).
+ * Failures stay what they are: they count for nothing already.
+ */
+export function onAskedRing<T>(
+  answer: T,
+  askedEpoch: number | undefined,
+  replicaEpoch: number,
+  nodeId: string,
+): T | NewerRing {
+  if (!askedEpoch || replicaEpoch <= askedEpoch || answer instanceof RingCacheError) return answer;
+  return new NewerRing(nodeId, replicaEpoch, askedEpoch);
+}
+
 /** One record as replicas exchange it; `hintFor` names the dead replica a stand-in holds it for. */
 export interface ReplicaWrite {
   key: string;
@@ -90,12 +137,20 @@ export interface ReplicaWrite {
    * promised a higher one refuses it (ABORTED).
    */
   requests?: readonly AppliedRequest[];
+  /**
+   * The epoch of the ring a coordinator counts this write's acknowledgements on; unset for writes
+   * that count toward no quorum (hints handed off, read repair, rebalance). Stays on this node: the
+   * replica says which ring it holds in its answer (PeerTransport.replicate).
+   */
+  ringEpoch?: number;
 }
 
 /** A read-modify-write round's prepare: its ballot, and the requests it carries. */
 export interface Prepare {
   ballot: Version;
   requestIds: readonly string[];
+  /** The epoch of the ring the round counts its promises on (as ReplicaWrite.ringEpoch). */
+  ringEpoch?: number;
 }
 
 /** A replica's answer to a prepare. */
@@ -133,6 +188,8 @@ export interface PingReply {
  * calls into these; the in-memory transport calls them directly.
  */
 export interface PeerEndpoint {
+  /** The epoch of the ring this node holds, which every answer to a replica call states (NewerRing). */
+  ringEpoch(): number;
   /** Applies a replica write (or keeps it as a hint for `hintFor`); an error when refused. */
   replicate(write: ReplicaWrite): RingCacheError | undefined;
   /** This node's copy of `key`, or NotCaughtUp while it may lack it (PeerTransport.read). */

@@ -3,6 +3,7 @@ import { Histogram } from 'prom-client';
 import type { MemberUpdate } from '../cluster/membership/types';
 import {
   NotCaughtUp,
+  onAskedRing,
   type Lookup,
   type Ping,
   type PingReply,
@@ -76,6 +77,30 @@ interface PeerStub {
   >;
 }
 
+/** A replica read as queued: the key, and the epoch of the ring the read is counted on. */
+interface ReadItem {
+  key: string;
+  ringEpoch: number | undefined;
+}
+
+/** A read-modify-write's prepare as queued. */
+interface LookupItem {
+  key: string;
+  prepare: Prepare;
+}
+
+const keyOf = (r: ReadItem): string => r.key;
+const prepareOf = (l: LookupItem): unknown[] => prepareToPacked(l.key, l.prepare);
+
+/**
+ * The ring epoch a replica held when it answered a Replicate or Read frame (the reply's second
+ * element); 0 from a release that sends none (it sent 0), which no rule is applied to.
+ */
+function replyRingEpoch(reply: readonly unknown[]): number {
+  const epoch = reply[1];
+  return typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch > 0 ? epoch : 0;
+}
+
 /** How long a catch-up stream may go without a message before its peer is given up on. */
 const SYNC_IDLE_MS = 10_000;
 
@@ -96,9 +121,9 @@ class PeerConnection {
   readonly address: string;
   readonly stub: PeerStub & grpc.Client;
   readonly replicate: BatchedStream<ReplicaWrite, RingCacheError | undefined, Buffer, unknown[]>;
-  readonly read: BatchedStream<string, StoreRecord | undefined | RingCacheError, Buffer, unknown[]>;
+  readonly read: BatchedStream<ReadItem, StoreRecord | undefined | RingCacheError, Buffer, unknown[]>;
   /** Read-modify-write prepares (packed by prepareToPacked), on a Read stream of their own. */
-  readonly lookup: BatchedStream<unknown[], Lookup | RingCacheError, Buffer, unknown[]>;
+  readonly lookup: BatchedStream<LookupItem, Lookup | RingCacheError, Buffer, unknown[]>;
   readonly forwarder: PipelineConnection;
 
   constructor(
@@ -131,12 +156,16 @@ class PeerConnection {
         encode: (writes, frameId) => packFrame(frameId, selfId, writes.map(writeToPacked)),
         frameIdOf: (r) => Number(r[0]),
         itemBytes: (w) => w.record.value.length,
-        decode: (r) =>
-          r
+        decode: (r, _count, writes, from) => {
+          const epoch = replyRingEpoch(r);
+          return r
             .slice(2)
-            .map((code) =>
-              code === Code.OK ? undefined : refusal(Number(code), `${peerName} refused the write`),
-            ),
+            .map((code, i) =>
+              code === Code.OK
+                ? onAskedRing(undefined, writes[from + i]?.ringEpoch, epoch, id)
+                : refusal(Number(code), `${peerName} refused the write`),
+            );
+        },
         failure: refusal,
       },
       // One frame in flight per replica: writes made meanwhile leave together with the reply.
@@ -151,18 +180,20 @@ class PeerConnection {
     this.read = new BatchedStream(
       open('Read'),
       {
-        encode: (keys, frameId) => packFrame(frameId, selfId, keys),
+        encode: (reads, frameId) => packFrame(frameId, selfId, reads.map(keyOf)),
         frameIdOf: replyFrameIdOf,
         isPart: isReplyPart,
-        decode: (r) =>
-          r.slice(2).map((p) => {
-            if (!Array.isArray(p) || p.length === 0) return undefined;
+        decode: (r, _count, reads, from) => {
+          const epoch = replyRingEpoch(r);
+          return r.slice(2).map((p, i) => {
+            if (!Array.isArray(p) || p.length === 0)
+              return onAskedRing(undefined, reads[from + i]?.ringEpoch, epoch, id);
             if (isNotCaughtUpPacked(p)) return new NotCaughtUp(id);
-            return (
-              writeFromPacked(p)?.record ??
-              refusal(Code.INTERNAL, `${peerName} sent a record with no version`)
-            );
-          }),
+            const record = writeFromPacked(p)?.record;
+            if (!record) return refusal(Code.INTERNAL, `${peerName} sent a record with no version`);
+            return onAskedRing(record, reads[from + i]?.ringEpoch, epoch, id);
+          });
+        },
         failure: refusal,
       },
       { peerName, onRoundTrip: roundTrips('read') },
@@ -170,17 +201,18 @@ class PeerConnection {
     this.lookup = new BatchedStream(
       open('Read'),
       {
-        encode: (items, frameId) => packFrame(frameId, selfId, items),
+        encode: (items, frameId) => packFrame(frameId, selfId, items.map(prepareOf)),
         frameIdOf: replyFrameIdOf,
         isPart: isReplyPart,
-        decode: (r) =>
-          r
-            .slice(2)
-            .map((p) =>
-              isNotCaughtUpPacked(p)
-                ? new NotCaughtUp(id)
-                : (lookupFromPacked(p) ?? refusal(Code.INTERNAL, `${peerName} sent an unreadable lookup`)),
-            ),
+        decode: (r, _count, items, from) => {
+          const epoch = replyRingEpoch(r);
+          return r.slice(2).map((p, i) => {
+            if (isNotCaughtUpPacked(p)) return new NotCaughtUp(id);
+            const found = lookupFromPacked(p);
+            if (!found) return refusal(Code.INTERNAL, `${peerName} sent an unreadable lookup`);
+            return onAskedRing(found, items[from + i]?.prepare.ringEpoch, epoch, id);
+          });
+        },
         failure: refusal,
       },
       { peerName, onRoundTrip: roundTrips('lookup') },
@@ -256,20 +288,26 @@ export class GrpcPeerTransport implements PeerTransport {
       : conn.replicate.send(write, deadlineMs);
   }
 
-  read(to: string, key: string, deadlineMs: number): Promise<StoreRecord | undefined | RingCacheError> {
+  read(
+    to: string,
+    key: string,
+    deadlineMs: number,
+    ringEpoch?: number,
+  ): Promise<StoreRecord | undefined | RingCacheError> {
     const conn = this.#connection(to);
     if (conn instanceof RingCacheError) return Promise.resolve(conn);
     const tracer = this.#opts.tracer;
+    const item = { key, ringEpoch };
     return tracer
-      ? tracer.peerCall('ringcache.read', to, () => conn.read.send(key, deadlineMs))
-      : conn.read.send(key, deadlineMs);
+      ? tracer.peerCall('ringcache.read', to, () => conn.read.send(item, deadlineMs))
+      : conn.read.send(item, deadlineMs);
   }
 
   lookup(to: string, key: string, prepare: Prepare, deadlineMs: number): Promise<Lookup | RingCacheError> {
     const conn = this.#connection(to);
     return conn instanceof RingCacheError
       ? Promise.resolve(conn)
-      : conn.lookup.send(prepareToPacked(key, prepare), deadlineMs);
+      : conn.lookup.send({ key, prepare }, deadlineMs);
   }
 
   async forward(to: string, op: Operation, deadlineMs: number, notAfterMs?: number): Promise<Outcome> {

@@ -105,7 +105,8 @@ export function peerService(deps: PeerServiceDeps): {
         replicated.records += frame.length - 2;
         const codes = new Array<number>(frame.length - 2);
         for (let i = 2; i < frame.length; i++) codes[i - 2] = applyOne(frame[i]);
-        call.write(packFrame(Number(frame[0]), 0, codes));
+        // The ring this node holds as it answers: the coordinator counts no answer on an older one.
+        call.write(packFrame(Number(frame[0]), endpoint.ringEpoch(), codes));
       });
     },
     Read: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
@@ -123,7 +124,7 @@ export function peerService(deps: PeerServiceDeps): {
           if (record instanceof NotCaughtUp) return NOT_CAUGHT_UP_PACKED;
           return record ? writeToPacked({ key: item as string, record }) : [];
         });
-        for (const message of packReply(Number(frame[0]), 0, results)) call.write(message);
+        for (const message of packReply(Number(frame[0]), endpoint.ringEpoch(), results)) call.write(message);
       });
     },
     Compare: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {

@@ -18,9 +18,10 @@ export interface FrameCodec<Item, Result, ReqFrame, ResFrame> {
   frameIdOf(reply: ResFrame): number;
   /**
    * Results of a reply, one per item in the request's order; with `isPart`, those of one part, the
-   * parts in order. `itemCount`: the items still unanswered.
+   * parts in order. `itemCount`: the items still unanswered; `items`: the frame's items, of which
+   * those from index `from` on are the ones this reply answers.
    */
-  decode(reply: ResFrame, itemCount: number): Result[];
+  decode(reply: ResFrame, itemCount: number, items: readonly Item[], from: number): Result[];
   /**
    * Whether the reply is one part of its frame's answer with more to come: a node splits the results
    * of a frame whose values are large over several messages, so that none nears gRPC's message limit.
@@ -70,7 +71,9 @@ export interface BatchedStreamOptions {
 /** Called once when the frame carrying an item outlives its flight budget (see flightBudgetMs). */
 export type OnStall = () => void;
 
-interface PendingFrame<Result> {
+interface PendingFrame<Item, Result> {
+  /** What was sent, for decode: a reply may be read against what each item asked. */
+  items: readonly Item[];
   resolvers: ((r: Result) => void)[];
   /** Each item's OnStall, when it was sent with one. */
   onStall: (OnStall | undefined)[];
@@ -109,7 +112,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   #queueTimer: NodeJS.Timeout | undefined;
   #flushScheduled = false;
   #nextFrameId = 1;
-  readonly #inFlight = new Map<number, PendingFrame<Result>>();
+  readonly #inFlight = new Map<number, PendingFrame<Item, Result>>();
   #closed = false;
 
   constructor(
@@ -248,7 +251,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     }
     const nowMs = Date.now();
     const bytes = encoded instanceof Uint8Array ? encoded.length : 0;
-    const frame: PendingFrame<Result> = {
+    const frame: PendingFrame<Item, Result> = {
+      items,
       resolvers,
       onStall,
       stalled: false,
@@ -264,7 +268,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   }
 
   /** One timer per frame, not per item: the frame's deadline is its earliest item's (or its budget). */
-  #arm(frameId: number, frame: PendingFrame<Result>, nowMs: number): void {
+  #arm(frameId: number, frame: PendingFrame<Item, Result>, nowMs: number): void {
     const budgetMs = frame.budgetMs;
     const byBudget = budgetMs !== undefined && !frame.stalled && nowMs + budgetMs < frame.deadlineMs;
     const waitMs = Math.max(0, (byBudget ? nowMs + budgetMs : frame.deadlineMs) - nowMs);
@@ -303,7 +307,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     if (!frame) return; // answered after its deadline, or the stream broke: its callers have their answer
     if (frame.timer) clearTimeout(frame.timer);
     const from = frame.answered;
-    const results = this.#codec.decode(reply, frame.resolvers.length - from);
+    const results = this.#codec.decode(reply, frame.resolvers.length - from, frame.items, from);
     if (this.#codec.isPart?.(reply) && from + results.length < frame.resolvers.length) {
       // More parts to come: these items are answered, the rest wait, and the node is not stalled.
       frame.answered += results.length;

@@ -8,7 +8,9 @@ import { Code, METADATA } from '../proto/messages';
  * meaning); such a release sends the new form only to a side that states the new version.
  *
  * 1: every release before wire versions were stated (they send no header; absence means 1).
- * 2: the version is stated (METADATA.wireVersion, METADATA.wireMinVersion); frames as in 1.
+ * 2: the version is stated (METADATA.wireVersion, METADATA.wireMinVersion); frames as in 1, but
+ *    for the second element of Peer Replicate and Read replies: the replica's ring epoch where 1 sent
+ *    0. Version 1 never reads it, and a node reads 0 as "not stated" (no ring rule applied).
  */
 export const WIRE_VERSION = 2;
 

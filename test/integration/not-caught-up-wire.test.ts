@@ -20,6 +20,7 @@ describe('a catching-up replica over gRPC', () => {
       tombstone: false,
     };
     const endpoint = {
+      ringEpoch: () => 1,
       read: (key: string) => (key === 'held' ? record : new NotCaughtUp('n9')),
       lookup: () => new NotCaughtUp('n9'),
     } as unknown as PeerEndpoint;

@@ -1,13 +1,14 @@
 import { setMaxListeners } from 'node:events';
 import type { MemberUpdate } from '../../src/cluster/membership/types';
-import type {
-  Lookup,
-  Prepare,
-  Ping,
-  PingReply,
-  PeerEndpoint,
-  PeerTransport,
-  ReplicaWrite,
+import {
+  onAskedRing,
+  type Lookup,
+  type Prepare,
+  type Ping,
+  type PingReply,
+  type PeerEndpoint,
+  type PeerTransport,
+  type ReplicaWrite,
 } from '../../src/cluster/peer-transport';
 import type { Operation, Outcome } from '../../src/cluster/replication/operation';
 import type { RingState } from '../../src/cluster/ring-change/topology';
@@ -198,18 +199,24 @@ class SimTransport implements PeerTransport {
       this.#self,
       to,
       deadlineMs,
-      (e) => e.replicate(write),
+      // The replica's answer states the ring it holds when it answers (NewerRing), as over gRPC.
+      (e) => onAskedRing(e.replicate(write), write.ringEpoch, e.ringEpoch(), to),
       (err) => err,
       this.#signal(),
     );
   }
 
-  read(to: string, key: string, deadlineMs: number): Promise<StoreRecord | undefined | RingCacheError> {
+  read(
+    to: string,
+    key: string,
+    deadlineMs: number,
+    ringEpoch?: number,
+  ): Promise<StoreRecord | undefined | RingCacheError> {
     return this.#net.call<StoreRecord | undefined | RingCacheError>(
       this.#self,
       to,
       deadlineMs,
-      (e) => e.read(key),
+      (e) => onAskedRing(e.read(key), ringEpoch, e.ringEpoch(), to),
       (err) => err,
       this.#signal(),
     );
@@ -220,7 +227,7 @@ class SimTransport implements PeerTransport {
       this.#self,
       to,
       deadlineMs,
-      (e) => e.lookup(key, prepare),
+      (e) => onAskedRing(e.lookup(key, prepare), prepare.ringEpoch, e.ringEpoch(), to),
       (err) => err,
       this.#signal(),
     );

@@ -1,6 +1,6 @@
 import { RingCacheError } from '../../errors';
 import type { Scheduler } from '../membership/types';
-import { NotCaughtUp } from '../peer-transport';
+import { NewerRing, NotCaughtUp } from '../peer-transport';
 
 /** Pause before asking again a replica whose connection failed at once (refused, reconnecting). */
 export const RETRY_UNAVAILABLE_MS = 50;
@@ -11,8 +11,9 @@ export const RETRY_UNAVAILABLE_MS = 50;
  * started, or its channel waits in grpc-js's reconnect backoff (up to seconds after the peer was
  * down, while the peer already serves). Asked again, such a replica answers in time instead of
  * counting as down. A replica that answered it is catching up (NotCaughtUp) is not asked again:
- * its answer would not count before its catch-up ends, which may take minutes. `done` ends the retries early (the caller has what it needs): the last failure
- * is then the answer.
+ * its answer would not count before its catch-up ends, which may take minutes; nor is one that
+ * answered holding a newer ring (NewerRing): its answer counts on no older ring. `done` ends the
+ * retries early (the caller has what it needs): the last failure is then the answer.
  */
 export function askReplica<T>(
   clock: Scheduler,
@@ -27,6 +28,7 @@ export function askReplica<T>(
           out instanceof RingCacheError &&
           out.code === 'UNAVAILABLE' &&
           !(out instanceof NotCaughtUp) &&
+          !(out instanceof NewerRing) &&
           clock.now() + RETRY_UNAVAILABLE_MS < deadlineMs &&
           !done();
         if (again) clock.setTimeout(attempt, RETRY_UNAVAILABLE_MS);

@@ -4,6 +4,7 @@ import type { Store } from '../../store/store';
 import type { StoredValue } from '../../store/types';
 import { checkKey } from '../../store/validation';
 import type { ClusterView } from '../cluster-view';
+import { NewerRing } from '../peer-transport';
 import type { HintStore } from '../recovery/hints';
 import { RETRY_UNAVAILABLE_MS } from './ask-replica';
 import { applyLocal } from './local-ops';
@@ -13,6 +14,7 @@ import {
   type Consistency,
   type Operation,
   type OperationContext,
+  type OperationResult,
   type Outcome,
 } from './operation';
 import { requiredReplicas, type ReplicationSettings } from './quorum';
@@ -128,7 +130,8 @@ export class Coordinator {
       : ring.preferenceList(key, this.#rep.factor);
   }
 
-  execute(op: Operation, ctx: OperationContext): Outcome | Promise<Outcome> {
+  /** `again`: the read runs a second time, on the newer ring a replica answered on (#read). */
+  execute(op: Operation, ctx: OperationContext, again = false): Outcome | Promise<Outcome> {
     try {
       // Checked before routing: a bad key is refused here, never forwarded.
       checkKey(op.key, this.#maxKeyBytes);
@@ -172,14 +175,32 @@ export class Coordinator {
       if (op.kind === 'get') {
         const r = requiredReplicas(op.consistency, 'read', this.#rep);
         if (r <= 1 && !this.#view.catchingUp()) return applyLocal(this.#store, op).result;
-        return this.#reader
-          .get(op.key, preferenceList, r, ctx.deadlineMs)
-          .catch((err: unknown) => this.#failed(err));
+        return this.#read(op, preferenceList, r, ctx, again).catch((err: unknown) => this.#failed(err));
       }
       return this.#write(op, preferenceList, ctx.deadlineMs).catch((err: unknown) => this.#failed(err));
     } catch (err) {
       return this.#failed(err);
     }
+  }
+
+  /**
+   * A read of R replicas. One that answers holding a newer ring than this node's makes it run once
+   * more, from the start, once that ring is fetched (it may then be forwarded: this node may be no
+   * replica on it); a second time, or when the ring could not be fetched, it fails UNAVAILABLE.
+   */
+  async #read(
+    op: Extract<Operation, { kind: 'get' }>,
+    preferenceList: readonly string[],
+    r: number,
+    ctx: OperationContext,
+    again: boolean,
+  ): Promise<Outcome> {
+    const epoch = this.#view.epoch();
+    const outcome = await this.#reader.get(op.key, preferenceList, r, ctx.deadlineMs, epoch);
+    if (!(outcome instanceof NewerRing)) return outcome;
+    if (!again && (await this.#fetchRing(outcome, epoch, ctx.deadlineMs)))
+      return this.execute(op, { ...ctx, forwarded: false }, true);
+    return this.#staleRing(op, outcome, epoch);
   }
 
   /** A write that decides nothing from the value it finds (set, delete): any replica coordinates it. */
@@ -191,7 +212,35 @@ export class Coordinator {
     const local = applyLocal(this.#store, op);
     if (!local.written || this.#rep.factor === 1) return local.result;
     const w = requiredReplicas(op.consistency, 'write', this.#rep);
-    const acks = await this.#writer.replicate(op.key, local.written, preferenceList, w, deadlineMs);
+    const epoch = this.#view.epoch();
+    let acks = await this.#writer.replicate(
+      op.key,
+      local.written,
+      preferenceList,
+      w,
+      deadlineMs,
+      undefined,
+      epoch,
+    );
+    if (acks.newer) {
+      // Counted on an out-of-date ring: the same record is counted once more on the newer one, when
+      // this node is a replica on it (else its client's retry reaches one, and writes it there).
+      const newer = acks.newer;
+      if (!(await this.#fetchRing(newer, epoch, deadlineMs)))
+        return this.#staleRing(op, newer, epoch, local.result);
+      const list = this.#preferenceList(op.key);
+      if (!list.includes(this.#view.selfId)) return this.#staleRing(op, newer, epoch, local.result);
+      acks = await this.#writer.replicate(
+        op.key,
+        local.written,
+        list,
+        w,
+        deadlineMs,
+        undefined,
+        this.#view.epoch(),
+      );
+      if (acks.newer) return this.#staleRing(op, acks.newer, epoch, local.result);
+    }
     if (acks.acknowledged < w) {
       return new UnacknowledgedWrite(
         local.result,
@@ -249,6 +298,33 @@ export class Coordinator {
   #notAfterAt(peer: string, notAfterMs: number): number {
     const clock = this.#peerClock?.(peer);
     return clock ? Math.round(notAfterMs + clock.offsetMs - clock.errorMs) : notAfterMs;
+  }
+
+  /**
+   * Fetches the newer ring a replica answered on, until the call's deadline at the latest. True once
+   * this node holds a ring newer than `epoch` (the one the call was counted on).
+   */
+  async #fetchRing(newer: NewerRing, epoch: number, deadlineMs: number): Promise<boolean> {
+    const clock = this.#view.scheduler;
+    let timer: unknown;
+    const late = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, Math.max(0, deadlineMs - clock.now()));
+    });
+    await Promise.race([this.#view.fetchRing(newer.nodeId, newer.epoch), late]);
+    clock.clearTimeout(timer);
+    return this.#view.epoch() > epoch;
+  }
+
+  /**
+   * A call counted on an out-of-date ring that could not be counted on the newer one: UNAVAILABLE,
+   * which the SDK retries (on its own topology, or this node's once it has the ring). A write was
+   * applied here and may be on other replicas: its outcome is unknown, as after a missed quorum.
+   */
+  #staleRing(op: Operation, newer: NewerRing, epoch: number, applied?: OperationResult): RingCacheError {
+    const message =
+      `${op.kind} of key '${op.key}' was counted on ring epoch ${epoch}, but node ${newer.nodeId} ` +
+      `holds epoch ${newer.epoch} (node ${this.#view.selfId} now holds ${this.#view.epoch()}); retry`;
+    return applied ? new UnacknowledgedWrite(applied, message) : new RingCacheError('UNAVAILABLE', message);
   }
 
   #failed(err: unknown): RingCacheError {

@@ -3,6 +3,7 @@ import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
+import { NewerRing } from '../peer-transport';
 import { askReplica } from './ask-replica';
 import { copyHolders } from './copy-holders';
 import { recordToGetResult } from './local-ops';
@@ -29,12 +30,19 @@ export class QuorumReader {
     this.#writer = writer;
   }
 
+  /**
+   * `ringEpoch`: the epoch of the ring `preferenceList` was taken from. A replica that answers
+   * holding a newer ring counts for nothing, and makes the whole read NewerRing (this node's ring is
+   * out of date, so its R replicas may miss a write acknowledged on the newer one): the coordinator
+   * fetches that ring and reads again on it.
+   */
   async get(
     key: string,
     preferenceList: readonly string[],
     needed: number,
     deadlineMs: number,
-  ): Promise<Outcome> {
+    ringEpoch?: number,
+  ): Promise<Outcome | NewerRing> {
     const self = this.#view.selfId;
     const local: ReplicaCopy = { replica: self, record: this.#store.readRecord(key) };
     const others = copyHolders(this.#view, key, preferenceList);
@@ -48,7 +56,8 @@ export class QuorumReader {
           (own === 0 ? ` (${self} is catching up)` : ''),
       );
     }
-    const { copies, all } = await this.#ask(key, others, needed - own, deadlineMs);
+    const { copies, all, newer } = await this.#ask(key, others, needed - own, deadlineMs, ringEpoch);
+    if (newer) return newer;
     if (copies.length + own < needed) {
       return new RingCacheError(
         'QUORUM_NOT_MET',
@@ -62,33 +71,37 @@ export class QuorumReader {
 
   /**
    * Asks every replica in `replicas` and resolves once `wanted` answered (the rest keep coming in `all`,
-   * for read repair), or once all answered or failed.
+   * for read repair), or once all answered or failed, or at once when one answered holding a newer
+   * ring than `ringEpoch` (`newer`).
    */
   #ask(
     key: string,
     replicas: string[],
     wanted: number,
     deadlineMs: number,
-  ): Promise<{ copies: ReplicaCopy[]; all: Promise<ReplicaCopy[]> }> {
+    ringEpoch: number | undefined,
+  ): Promise<{ copies: ReplicaCopy[]; all: Promise<ReplicaCopy[]>; newer?: NewerRing }> {
     const copies: ReplicaCopy[] = [];
     let outstanding = replicas.length;
     return new Promise((resolve) => {
       let resolveAll: (c: ReplicaCopy[]) => void = () => undefined;
       const all = new Promise<ReplicaCopy[]>((r) => (resolveAll = r));
       let answered = false;
+      let newer: NewerRing | undefined;
       const check = () => {
-        if (!answered && (copies.length >= wanted || outstanding === 0)) {
+        if (!answered && (newer || copies.length >= wanted || outstanding === 0)) {
           answered = true;
-          resolve({ copies: [...copies], all });
+          resolve({ copies: [...copies], all, newer });
         }
         if (outstanding === 0) resolveAll(copies);
       };
       const clock = this.#view.scheduler;
       for (const replica of replicas) {
-        const read = () => this.#view.transport.read(replica, key, deadlineMs);
+        const read = () => this.#view.transport.read(replica, key, deadlineMs, ringEpoch);
         void askReplica(clock, deadlineMs, read, () => answered).then((out) => {
           outstanding--;
-          if (!(out instanceof RingCacheError)) copies.push({ replica, record: out });
+          if (out instanceof NewerRing) newer ??= out;
+          else if (!(out instanceof RingCacheError)) copies.push({ replica, record: out });
           check();
         });
       }

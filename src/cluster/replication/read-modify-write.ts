@@ -3,7 +3,7 @@ import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions, type Version } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
-import type { Lookup } from '../peer-transport';
+import { NewerRing, type Lookup } from '../peer-transport';
 import type { BallotFence } from './ballots';
 import { askReplica } from './ask-replica';
 import { copyHolders } from './copy-holders';
@@ -105,15 +105,23 @@ export class ReadModifyWriter {
       const waiting = this.#queued.get(op.key);
       if (waiting) return void waiting.push(pending);
       this.#queued.set(op.key, []);
-      void this.#rounds(op.key, [pending], preferenceList);
+      void this.#rounds(op.key, [pending], preferenceList, this.#view.epoch());
     });
   }
 
-  /** Runs rounds for `key` until no operation waits for one. */
-  async #rounds(key: string, batch: Pending[], preferenceList: readonly string[]): Promise<void> {
+  /**
+   * Runs rounds for `key` until no operation waits for one. `epoch`: that of the ring
+   * `preferenceList` was taken from, on which a round counts its answers (NewerRing).
+   */
+  async #rounds(
+    key: string,
+    batch: Pending[],
+    preferenceList: readonly string[],
+    epoch: number,
+  ): Promise<void> {
     for (;;) {
       try {
-        await this.#round(key, batch, preferenceList);
+        await this.#round(key, batch, preferenceList, epoch);
       } catch (err) {
         const failed = err instanceof RingCacheError ? err : new RingCacheError('INTERNAL', String(err));
         for (const p of batch) p.resolve(failed);
@@ -126,10 +134,16 @@ export class ReadModifyWriter {
       this.#queued.set(key, []);
       batch = next;
       preferenceList = this.#view.ring().preferenceList(key, this.#rep.factor);
+      epoch = this.#view.epoch();
     }
   }
 
-  async #round(key: string, batch: Pending[], preferenceList: readonly string[]): Promise<void> {
+  async #round(
+    key: string,
+    batch: Pending[],
+    preferenceList: readonly string[],
+    epoch: number,
+  ): Promise<void> {
     const clock = this.#view.scheduler;
     for (;;) {
       batch = this.#dropExpired(batch);
@@ -140,7 +154,7 @@ export class ReadModifyWriter {
       const ballot = this.#store.hlc.now();
       versions.push(ballot);
       versions.shift();
-      const prepared = await this.#prepare(key, ballot, batch, preferenceList, deadlineMs);
+      const prepared = await this.#prepare(key, ballot, batch, preferenceList, epoch, deadlineMs);
       if (prepared instanceof RingCacheError) {
         for (const p of batch) p.resolve(p.known ?? prepared);
         return;
@@ -150,7 +164,7 @@ export class ReadModifyWriter {
         if (batch.length === 0) return;
         // A plain write newer than the ballot, or a higher ballot, reached this node meanwhile.
         if (!this.#fence.accepts(key, ballot, this.#store.versionOf(key))) {
-          return this.#applyAndAccept(key, batch, versions, ballot, preferenceList, deadlineMs);
+          return this.#applyAndAccept(key, batch, versions, ballot, preferenceList, epoch, deadlineMs);
         }
       }
       const pauseMs =
@@ -192,6 +206,7 @@ export class ReadModifyWriter {
     versions: Version[],
     ballot: Version,
     preferenceList: readonly string[],
+    epoch: number,
     deadlineMs: number,
   ): Promise<void> {
     const now = this.#view.scheduler.now();
@@ -257,8 +272,8 @@ export class ReadModifyWriter {
       if (!(d.outcome instanceof RingCacheError)) applied.push({ id: d.p.op.requestId, outcome: d.outcome });
     }
     const accepted = { ...record, version: ballot };
-    const acks = await this.#writer.replicate(key, accepted, preferenceList, w, deadlineMs, applied);
-    this.#answer(key, done, acks, w);
+    const acks = await this.#writer.replicate(key, accepted, preferenceList, w, deadlineMs, applied, epoch);
+    this.#answer(key, done, acks, w, epoch);
   }
 
   /** Outcomes applied this round, each under its request id, as their callers are told them. */
@@ -277,10 +292,22 @@ export class ReadModifyWriter {
     );
   }
 
-  #answer(key: string, done: readonly Done[], acks: WriteAcks, w: number): void {
+  #answer(key: string, done: readonly Done[], acks: WriteAcks, w: number, epoch: number): void {
+    const newer = acks.newer;
+    if (newer) void this.#view.fetchRing(newer.nodeId, newer.epoch);
     for (const { p, outcome } of done) {
-      if (acks.acknowledged >= w || outcome instanceof RingCacheError) {
+      if ((acks.acknowledged >= w && !newer) || outcome instanceof RingCacheError) {
         p.resolve(outcome);
+        continue;
+      }
+      if (newer) {
+        p.resolve(
+          new RingCacheError(
+            'QUORUM_NOT_MET',
+            `${p.op.kind} of key '${key}' was counted on ring epoch ${epoch}, but node ${newer.nodeId} holds ` +
+              `epoch ${newer.epoch}. It was applied once; a retry with the same request returns its outcome without applying it again.`,
+          ),
+        );
         continue;
       }
       p.resolve(
@@ -312,6 +339,7 @@ export class ReadModifyWriter {
     ballot: Version,
     batch: Pending[],
     preferenceList: readonly string[],
+    epoch: number,
     deadlineMs: number,
   ): Promise<Prepared> {
     const clock = this.#view.scheduler;
@@ -372,10 +400,21 @@ export class ReadModifyWriter {
           }
         }
       };
+      const prepare = { ballot, requestIds, ringEpoch: epoch };
       const ask = (replica: string) => {
-        const lookup = () => this.#view.transport.lookup(replica, key, { ballot, requestIds }, deadlineMs);
+        const lookup = () => this.#view.transport.lookup(replica, key, prepare, deadlineMs);
         void askReplica(clock, deadlineMs, lookup, () => done).then((found) => {
           if (done) return;
+          if (found instanceof NewerRing) {
+            // This node's ring is out of date: no promise counts on it. Nothing was applied.
+            void this.#view.fetchRing(found.nodeId, found.epoch);
+            return finish(
+              new RingCacheError(
+                'UNAVAILABLE',
+                `${kind} of key '${key}' not applied: it was counted on ring epoch ${epoch}, but node ${found.nodeId} holds epoch ${found.epoch}; retry`,
+              ),
+            );
+          }
           if (!(found instanceof RingCacheError)) answered(found);
           if (granted >= needed) return finish('granted');
           if (--outstanding + granted >= needed) return;

@@ -3,6 +3,7 @@ import type { StoreRecord } from '../../store/types';
 import type { ClusterView } from '../cluster-view';
 import type { HintStore } from '../recovery/hints';
 import { RingCacheError } from '../../errors';
+import { NewerRing, type ReplicaWrite } from '../peer-transport';
 import { askReplica, RETRY_UNAVAILABLE_MS } from './ask-replica';
 import type { AppliedRequest } from './request-log';
 
@@ -12,6 +13,11 @@ export interface WriteAcks {
   holders: string[];
   /** Replicas that did not acknowledge before the answer (they get hints). */
   missing: string[];
+  /**
+   * Set when a replica answered holding a newer ring than `ringEpoch`: the acknowledgements were
+   * counted on an out-of-date ring, and the write must be counted again on the newer one.
+   */
+  newer?: NewerRing;
 }
 
 /**
@@ -21,7 +27,9 @@ export interface WriteAcks {
  * become hints: a dead replica's write goes to the next alive node after the preference list as a hint
  * for it, or, when no such node exists, stays here as a hint. A stand-in's hint counts toward W only
  * with sloppy quorums (`sloppy`): otherwise a W-acknowledged write might be on fewer than W of the
- * key's replicas, and a read of R of them (W + R > N) could miss it.
+ * key's replicas, and a read of R of them (W + R > N) could miss it. Nor does a replica that holds a
+ * newer ring than the one `preferenceList` was taken from (`ringEpoch`): its answer ends the count at
+ * once (WriteAcks.newer), since the write's replicas on the newer ring may be others.
  */
 export class ReplicaWriter {
   readonly #view: ClusterView;
@@ -43,6 +51,7 @@ export class ReplicaWriter {
     needed: number,
     deadlineMs: number,
     requests?: readonly AppliedRequest[],
+    ringEpoch?: number,
   ): Promise<WriteAcks> {
     const self = this.#view.selfId;
     const acks: WriteAcks = { acknowledged: 1, holders: [self], missing: [] };
@@ -56,7 +65,12 @@ export class ReplicaWriter {
         if (answered) return;
         answered = true;
         // A snapshot: replicas that acknowledge later must not change what the caller was told.
-        resolve({ acknowledged: acks.acknowledged, holders: [...acks.holders], missing: [...acks.missing] });
+        resolve({
+          acknowledged: acks.acknowledged,
+          holders: [...acks.holders],
+          missing: [...acks.missing],
+          newer: acks.newer,
+        });
       };
       const settle = (replica: string, holder: string | undefined) => {
         if (holder === replica || (holder !== undefined && this.#sloppy)) {
@@ -76,9 +90,18 @@ export class ReplicaWriter {
           settle(replica, undefined);
           continue;
         }
-        const write = standIn ? { key, record, hintFor: replica, requests } : { key, record, requests };
+        const write: ReplicaWrite = standIn
+          ? { key, record, hintFor: replica, requests, ringEpoch }
+          : { key, record, requests, ringEpoch };
         const done = (refused: RingCacheError | undefined) => {
           if (!refused) return settle(replica, target);
+          if (refused instanceof NewerRing) {
+            // It holds the record (no hint needed), but counts on no older ring: the count ends here.
+            acks.newer ??= refused;
+            acks.missing.push(`${replica} (on ring epoch ${refused.epoch})`);
+            outstanding--;
+            return answer();
+          }
           // Also when a replica refused an accept below a higher ballot (ABORTED): the round that
           // promised it may write nothing (a cas that conflicts), and the hint, replayed as a plain
           // last-writer-wins write, is then what brings this replica the acknowledged value.
@@ -86,7 +109,8 @@ export class ReplicaWriter {
           settle(replica, undefined);
         };
         void this.#view.transport.replicate(target, write, deadlineMs).then((refused) => {
-          if (refused?.code !== 'UNAVAILABLE' || !this.#view.isAlive(target)) return done(refused);
+          if (refused?.code !== 'UNAVAILABLE' || refused instanceof NewerRing || !this.#view.isAlive(target))
+            return done(refused);
           // Asked again while the replica refuses at once and is still taken for alive: right after
           // nodes start together (or one restarts), a channel waits in reconnect backoff for up to a
           // second while its peer already serves; a write at ALL must not fail for that. (Only

@@ -57,6 +57,8 @@ export class RingChanges {
   readonly #tasks: BackgroundTasks;
   readonly #tombstoneGraceMs: number | undefined;
   #fetching: Promise<void> | undefined;
+  /** Exchanges started because a replica answered on a newer ring (fetchFrom), by peer. */
+  readonly #fetchingFrom = new Map<string, Promise<void>>();
   /** The latest rebalance, for metrics and tests. */
   progress: RebalanceProgress | undefined;
 
@@ -132,11 +134,30 @@ export class RingChanges {
     const differs =
       epoch > t.epoch || (epoch === t.epoch && epoch > 1 && digest !== 0 && digest !== t.digest);
     if (!differs || this.#fetching) return;
-    this.#fetching = this.#view.transport
+    this.#fetching = this.#exchange(peer).finally(() => (this.#fetching = undefined));
+  }
+
+  /**
+   * A peer answered a replica call holding ring `epoch` (replication/, NewerRing): the same exchange
+   * as onRingSeen, awaited. Resolves once it ended, or at once when this node holds `epoch` already.
+   */
+  fetchFrom(peer: string, epoch: number): Promise<void> {
+    if (epoch <= this.#topology.epoch) return Promise.resolve();
+    // One exchange per peer at a time; not held up by gossip's, which may wait on an unreachable one.
+    let fetching = this.#fetchingFrom.get(peer);
+    if (!fetching) {
+      fetching = this.#exchange(peer).finally(() => this.#fetchingFrom.delete(peer));
+      this.#fetchingFrom.set(peer, fetching);
+    }
+    return fetching;
+  }
+
+  /** Offers our ring to `peer` and takes in its answer (newer: adopted; concurrent: merged). */
+  #exchange(peer: string): Promise<void> {
+    return this.#view.transport
       .applyRing(peer, this.state(), 2000)
       .then((state) => void this.apply(state))
-      .catch((err: unknown) => this.#log.warn({ err, peer }, 'could not exchange rings'))
-      .finally(() => (this.#fetching = undefined));
+      .catch((err: unknown) => this.#log.warn({ err, peer }, 'could not exchange rings'));
   }
 
   /** Adds a member: a new epoch, adopted here and sent to every member. */
