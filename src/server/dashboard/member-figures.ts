@@ -1,11 +1,7 @@
 import { LATENCY_BOUNDS_SECONDS } from '../../observability/request-metrics';
 
-/** One member's figures, as the dashboard shows them in its members table. */
-export interface MemberFigures {
-  /** Cache calls answered per second lately; null until two answers a second apart. */
-  opsPerSec: number | null;
-  /** Upper bound (ms) of the latency bucket holding the 99th percentile; null without calls. */
-  p99Ms: number | null;
+/** What a member's Stats says of its store and process, shown as it is. */
+interface HeldFigures {
   keys: number;
   bytes: number;
   maxBytes: number;
@@ -15,19 +11,20 @@ export interface MemberFigures {
   rssBytes: number;
 }
 
+/** One member's figures, as the dashboard shows them in its members table. */
+export interface MemberFigures extends HeldFigures {
+  /** Cache calls answered per second lately; null until two answers a second apart. */
+  opsPerSec: number | null;
+  /** Upper bound (ms) of the latency bucket holding the 99th percentile; null without calls. */
+  p99Ms: number | null;
+}
+
 /** What a peer's Cluster.Stats answer gives the dashboard. */
-export interface PeerStats {
-  keys: number;
-  bytes: number;
-  maxBytes: number;
-  hits: number;
-  misses: number;
-  hintsPending: number;
+export interface PeerStats extends HeldFigures {
   /** Cache calls answered since the peer started. */
   requests: number;
   /** Calls per bucket of LATENCY_BOUNDS_SECONDS (not cumulative), the last one past them. */
   requestDurationCounts: number[];
-  rssBytes: number;
 }
 
 /** How long one poll of a peer may take: the next one is due a second later. */
