@@ -75,6 +75,7 @@ export const DEFAULT_LIMITS = {
   idleTimeoutMs: 300_000,
   maxTombstoneBytes: defaultMaxTombstoneBytes(256 * 1024 * 1024),
   maxClientOutputBytes: 32 * 1024 * 1024,
+  maxClientInputBytes: 32 * 1024 * 1024,
 } as const;
 
 /**
@@ -105,6 +106,14 @@ export const DEFAULT_LIMITS = {
  */
 export const defaultMaxClientOutputBytes = (maxMemoryBytes: number, maxReplyBytes: number): number =>
   Math.max(maxReplyBytes, Math.floor(maxMemoryBytes / 8));
+
+/**
+ * limits.max_client_input_bytes left out: an eighth of max_memory, or max_value_bytes when larger (a
+ * Set of the largest value always fits). Requests in flight are copies of values, as replies are:
+ * with max_client_output_bytes, what clients hold of a node is a quarter of max_memory by default.
+ */
+export const defaultMaxClientInputBytes = (maxMemoryBytes: number, maxValueBytes: number): number =>
+  Math.max(maxValueBytes, Math.floor(maxMemoryBytes / 8));
 
 /**
  * The largest limits.max_reply_bytes: gRPC refuses messages past 64 MiB, and a GetMany reply frames

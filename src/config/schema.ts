@@ -9,6 +9,7 @@ import {
   DEFAULT_TOMBSTONE_GRACE_MS,
   DEFAULT_VNODES,
   defaultMaxClientOutputBytes,
+  defaultMaxClientInputBytes,
   defaultMaxReplyBytes,
   defaultMaxTombstoneBytes,
   defaultReplication,
@@ -56,6 +57,7 @@ const LIMITS = [
   'idle_timeout_ms',
   'max_tombstone_bytes',
   'max_client_output_bytes',
+  'max_client_input_bytes',
 ] as const;
 const NODE = ['id', 'address', 'http', 'listen', 'http_listen', 'tls'] as const;
 
@@ -152,6 +154,10 @@ function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undef
     maxClientOutputBytes: size(
       'max_client_output_bytes',
       defaultMaxClientOutputBytes(maxMemoryBytes, maxReplyBytes),
+    ),
+    maxClientInputBytes: size(
+      'max_client_input_bytes',
+      defaultMaxClientInputBytes(maxMemoryBytes, maxValueBytes),
     ),
   };
 }

@@ -104,6 +104,15 @@ export interface LimitsConfig {
    * max_memory / 8, or maxReplyBytes when larger.
    */
   maxClientOutputBytes: number;
+  /**
+   * Most bytes a node holds of its clients' requests at once: Pipeline frames and the keys and values
+   * of Set, CompareAndSet and SetMany calls, from their read until they are answered. Past it the
+   * node stops reading its clients' Pipeline streams (HTTP/2 flow control holds their clients back),
+   * and refuses a frame read meanwhile and a unary write RESOURCE_EXHAUSTED (small ones have an
+   * eighth more), rather than the store evicted to make room. Calls between nodes are not counted.
+   * At least maxValueBytes. Default max_memory / 8, or maxValueBytes when larger.
+   */
+  maxClientInputBytes: number;
 }
 
 export interface ClusterConfig {

@@ -104,6 +104,16 @@ function checkRequestLimits(config: ClusterConfig, { at, given, wholeInRange, is
         'a reply of max_reply_bytes must fit in it',
     );
   }
+  const input = 'limits.max_client_input_bytes';
+  wholeInRange(input, l.maxClientInputBytes, 1);
+  if (Number.isInteger(l.maxClientInputBytes) && l.maxClientInputBytes < maxValueBytes) {
+    issues.add(
+      at(input),
+      input,
+      `${given(input, l.maxClientInputBytes)} is smaller than max_value_bytes ${maxValueBytes}; ` +
+        'a Set of max_value_bytes must fit in it',
+    );
+  }
   if (
     Number.isInteger(maxReplyBytes) &&
     maxReplyBytes <= MAX_REPLY_BYTES_CAP &&

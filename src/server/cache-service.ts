@@ -15,7 +15,7 @@ import {
 import { OPERATIONS } from '../observability/request-metrics';
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg } from './operation-executor';
-import { PipelineStreams, type PipelineDeps } from './pipeline';
+import { operationBytes, PipelineStreams, type PipelineDeps } from './pipeline';
 import {
   batchRefusal,
   onStreamClosed,
@@ -29,6 +29,8 @@ export type CacheServiceDeps = PipelineDeps;
 
 /** The unary calls' operation names, in request-metrics.ts OPERATIONS' order. */
 const UNARY_OPERATIONS: readonly string[] = ['get', 'set', 'delete', 'touch', 'increment', 'compareAndSet'];
+/** The same calls as their clients name them: what a refusal says. */
+const UNARY_NAMES: readonly string[] = ['Get', 'Set', 'Delete', 'Touch', 'Increment', 'CompareAndSet'];
 const GET_MANY = OPERATIONS.indexOf('get_many');
 const SET_MANY = OPERATIONS.indexOf('set_many');
 
@@ -70,12 +72,30 @@ export function cacheService(deps: CacheServiceDeps): {
   const answered = (operation: number, startedAt: number, code: number) =>
     pipelines.requests.record(operation, code, (performance.now() - startedAt) / 1000);
 
+  const input = pipelines.input;
+  /**
+   * Counts a client's write in max_client_input_bytes until it is answered: what to release then, or
+   * undefined when the node holds too much already (the call is then refused, naming the limit).
+   * 0 for a call forwarded by a node: counted where its client sent it.
+   */
+  const held = (call: UnaryCall<unknown>, bytes: number): number | undefined => {
+    return isForwarded(call.metadata, deps.clusterToken) ? 0 : input.tryTake(bytes);
+  };
+
   const unary = <K extends OpKind>(kind: K, shape?: (res: OperationResultMsg) => unknown) => {
     const operation = UNARY_OPERATIONS.indexOf(kind);
+    // Only writes carry values: the other calls hold a key, and are not counted.
+    const counts = kind === 'set' || kind === 'compareAndSet';
     return (call: UnaryCall<OpRequests[K]>, callback: Callback) => {
       const startedAt = performance.now();
       const op = { id: 0, op: kind, [kind]: call.request } as unknown as OperationMsg;
+      const bytes = counts ? held(call, operationBytes(op)) : 0;
+      if (bytes === undefined) {
+        answered(operation, startedAt, Code.RESOURCE_EXHAUSTED);
+        return refuse(callback, input.refusal(UNARY_NAMES[operation]!));
+      }
       void Promise.resolve(run(op, contextOf(call))).then((res) => {
+        input.release(bytes);
         answered(operation, startedAt, res.code);
         if (res.code !== Code.OK)
           return callback({ code: res.code, details: res.message, metadata: trailer(res.error) });
@@ -154,9 +174,16 @@ export function cacheService(deps: CacheServiceDeps): {
       const { items } = request;
       const tooMany = batchRefusal('SetMany', items.length, 'items', deps.limits);
       if (tooMany) return refuse(callback, tooMany);
+      let bytes = 0;
+      for (const set of items) bytes += set.key.length + (set.value?.length ?? 0) + (set.text?.length ?? 0);
+      const holds = held(call, bytes);
+      if (holds === undefined) return refuse(callback, input.refusal('SetMany'));
       const ctx = contextOf(call);
       void Promise.all(items.map((set, id) => Promise.resolve(run({ id, op: 'set', set }, ctx)))).then(
-        (results) => callback(null, { results }, trailer()),
+        (results) => {
+          input.release(holds);
+          callback(null, { results }, trailer());
+        },
       );
     },
     Pipeline: (call: grpc.ServerDuplexStream<unknown, unknown>) => pipelines.serveProtobuf(call),

@@ -32,9 +32,22 @@ import type { Logger } from '../observability/logger';
  *   requests, so it needs no room of its own; RSS counts only for what it takes above the target
  *   itself (native memory that grew, or what the allocators keep once the process is over), which
  *   the store then holds less than max_memory, as long as it lasts;
- * - while the store holds less and the rest of the process has grown since the last collection, the
- *   guard also collects, at most once per `reclaimGapMs`: a burst's garbage can sit with no
- *   allocation to make V8 collect it, and would hold the pressure up.
+ * - while the store holds less and the rest of the process has grown since the last collection (or
+ *   still reads as much as holds the pressure), the guard also collects, at most once per
+ *   `reclaimGapMs`: a burst's garbage can sit with no allocation to make V8 collect it, and would
+ *   hold the pressure up;
+ * - a reading that would make the store hold less is first confirmed by a collection (spaced as
+ *   those near the target); until one may run, the reading only holds the pressure where it is.
+ *   A flood of large writes leaves tens of MB of garbage between collections, and the guard read it
+ *   as the process's own memory: it evicted keys written before the flood, the store half empty;
+ * - what the node holds for its clients is bounded by limits.max_client_input_bytes (requests) and
+ *   max_client_output_bytes (replies), whose room is in the target's margin beside the process
+ *   (defaults.ts): the bytes they count (`clientBytes`) are left out of the rest, counted once, as
+ *   budgets, not again as pressure on the store. What serving them costs besides is not counted
+ *   there: a 1 MiB set's copies to its replicas, their garbage, the hints kept for a replica that
+ *   missed it. At max_memory 64 MiB on a loaded machine, a flood of 1 MiB sets held within the
+ *   budget still took the rest 30 to 100 MB above its idle level, so the guard can still press the
+ *   store during such a flood.
  */
 export interface MemoryGuardOptions {
   /** RSS the node should stay within, in bytes. */
@@ -43,6 +56,11 @@ export interface MemoryGuardOptions {
   maxMemoryBytes: number;
   /** What the store takes in memory now (Store.footprintBytes). */
   storeFootprintBytes: () => number;
+  /**
+   * What the node holds for its clients now, within limits.max_client_input_bytes and
+   * max_client_output_bytes: left out of the rest of the process (see above). Default none.
+   */
+  clientBytes?: () => number;
   /** Tells the store how many bytes below max_memory to stay. */
   setPressure?: (bytes: number) => void;
   /** Most pressure asked for (half of max_memory). */
@@ -133,6 +151,7 @@ export class MemoryGuard {
       readRss: () => process.memoryUsage.rss(),
       readV8: () => process.memoryUsage(),
       scheduler: realScheduler,
+      clientBytes: () => 0,
       ...opts,
     };
   }
@@ -173,6 +192,10 @@ export class MemoryGuard {
     const footprint = o.storeFootprintBytes();
     const now = o.scheduler.now();
     const sinceGc = now - this.#lastGcAt;
+    const collections = this.collections;
+    // Aimed a little under the target: the arena's free cells, and the RSS that grows between two
+    // reads, come on top of what is counted.
+    const allowed = o.targetBytes * AIM - o.maxMemoryBytes;
     let rest = this.#restOf(footprint);
     if (!this.#gc) {
       // Nothing to collect with: the pressure alone keeps RSS within the target.
@@ -184,16 +207,27 @@ export class MemoryGuard {
       [rss, rest] = this.#collect(now, footprint);
     } else if (
       this.pressureBytes > 0 &&
-      rest > this.#restAfterGc + o.targetBytes * 0.02 &&
+      (rest > this.#restAfterGc + o.targetBytes * 0.02 || rest - allowed >= PRESSURE_STEP_BYTES) &&
       sinceGc >= o.reclaimGapMs
     ) {
+      // Also while the rest reads as much as holds the pressure: what was in use at the last
+      // collection (a flood's requests) may be garbage now, though the rest reads the same.
       [rss, rest] = this.#collect(now, footprint);
     }
+    // What the window records: a reading that would make the store hold less is taken after a
+    // collection, since a flood's garbage is no reason to evict; until the next may run, the
+    // reading holds the pressure where it is.
+    let counted = rest;
+    if (
+      this.#gc &&
+      this.collections === collections &&
+      rest - allowed >= this.pressureBytes + PRESSURE_STEP_BYTES
+    ) {
+      if (sinceGc >= Math.max(o.minGapMs, 20 * this.#lastGcMs)) [rss, rest] = this.#collect(now, footprint);
+      counted = this.collections === collections ? Math.min(rest, allowed + this.pressureBytes) : rest;
+    }
     this.restBytes = rest;
-    const peak = this.#peakOfRest(now, rest);
-    // Aimed a little under the target: the arena's free cells, and the RSS that grows between two
-    // reads, come on top of what is counted.
-    const allowed = o.targetBytes * AIM - o.maxMemoryBytes;
+    const peak = this.#peakOfRest(now, counted);
     // RSS above the target makes the store hold that much less than max_memory, whatever the rest
     // reads (the larger of the two, not their sum: the rest's growth is also in RSS). Not counted
     // from the footprint: the arena gives back what it evicts to an allocator that may keep it, and
@@ -210,10 +244,14 @@ export class MemoryGuard {
     }
   }
 
-  /** The process's memory besides the store's footprint: what V8 holds in use, and the native part. */
+  /**
+   * The process's memory besides the store's footprint: what V8 holds in use and the native part,
+   * less what the node holds for its clients within their budgets (`clientBytes`).
+   */
   #restOf(footprint: number): number {
     const v8 = this.#opts.readV8();
-    return Math.max(0, v8.heapUsed + v8.external + this.nativeBytes - footprint);
+    const client = this.#opts.clientBytes();
+    return Math.max(0, v8.heapUsed + v8.external + this.nativeBytes - footprint - client);
   }
 
   /** Records `rest` in its slot of the window (a tenth of it); the highest of the window. */

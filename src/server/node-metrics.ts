@@ -210,6 +210,12 @@ export function nodeMetrics(
       read: () => src.pipelines()?.output.bytes ?? 0,
     },
     {
+      name: 'ringcache_client_input_bytes',
+      help: "Bytes of clients' requests held now, from their read until answered (limits.max_client_input_bytes)",
+      type: 'gauge',
+      read: () => src.pipelines()?.input.heldBytes ?? 0,
+    },
+    {
       name: 'ringcache_replicate_frames_total',
       help: 'Replicate frames received from peers (records / frames = how well replication batches)',
       type: 'counter',

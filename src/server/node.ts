@@ -141,6 +141,8 @@ export class CacheNode {
       targetBytes: rssTargetOf(maxMemory),
       maxMemoryBytes: maxMemory,
       storeFootprintBytes: () => this.core.store.footprintBytes,
+      clientBytes: () =>
+        this.#pipelines ? this.#pipelines.input.heldBytes + this.#pipelines.output.bytes : 0,
       setPressure: (bytes) => this.core.store.setMemoryPressure(bytes),
       maxPressureBytes: maxMemory / 2,
       logger: this.#log,

@@ -34,6 +34,7 @@ import {
   type RequestLimits,
 } from './request-limits';
 import { ClientOutputBudget } from './client-output';
+import { ClientInputBudget, ReadGate } from './client-input';
 import type { NodeTracer } from '../observability/tracing';
 import { TRACEPARENT_INDEX } from '../proto/packed';
 
@@ -50,7 +51,10 @@ export interface PipelineDeps {
    * max_frames_in_flight and max_output_buffer_bytes (how far a stream may run ahead of its reader).
    */
   limits: RequestLimits &
-    Pick<LimitsConfig, 'maxFramesInFlight' | 'maxOutputBufferBytes' | 'maxClientOutputBytes'>;
+    Pick<
+      LimitsConfig,
+      'maxFramesInFlight' | 'maxOutputBufferBytes' | 'maxClientOutputBytes' | 'maxClientInputBytes'
+    >;
   /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
   clusterToken?: string;
   /** Spans for operations that carry a trace context, when the node traces. */
@@ -108,6 +112,8 @@ interface FrameFormat<Req, Op, Result, Res> {
   codeOf(result: Result): number;
   /** About the bytes a reply message takes on the wire: counted against max_output_buffer_bytes. */
   messageBytes(message: Res): number;
+  /** About the bytes a request frame holds: counted against max_client_input_bytes. */
+  requestBytes(frame: Req): number;
 }
 
 type AnyFormat = FrameFormat<unknown, unknown, unknown, unknown>;
@@ -124,6 +130,13 @@ const PROTOBUF_OPERATIONS: readonly string[] = [
   'increment',
   'compareAndSet',
 ];
+
+/** The key and value bytes of a protobuf operation (a Set's, a CompareAndSet's): what it holds. */
+export function operationBytes(op: OperationMsg): number {
+  const req = (op as unknown as Record<string, { key?: string; value?: Uint8Array; text?: string }>)[op.op];
+  if (!req) return 0;
+  return (req.key?.length ?? 0) + (req.value?.length ?? 0) + (req.text?.length ?? 0);
+}
 
 const malformed = (index: number) => `operation ${index} is malformed or of an unknown kind`;
 
@@ -153,6 +166,12 @@ function protobufFormat(
     messageBytes: (m) => {
       let bytes = 0;
       for (const r of m.results) bytes += RESULT_OVERHEAD_BYTES + (r.get?.value?.length ?? 0);
+      return bytes;
+    },
+    requestBytes: (f) => {
+      if (f instanceof TooManyItems) return 0;
+      let bytes = 0;
+      for (const op of f.ops) bytes += RESULT_OVERHEAD_BYTES + operationBytes(op);
       return bytes;
     },
   };
@@ -227,6 +246,7 @@ function packedFormat(
     valueBytes: valueBytesOf,
     encode: (results, frameId, epoch, clockMs) => packReply(frameId, epoch, results, clockMs),
     messageBytes: (payload) => payload.length,
+    requestBytes: (payload) => payload.length,
   };
 }
 
@@ -269,6 +289,8 @@ export class PipelineStreams {
   readonly refusals: LimitRefusals;
   /** What the node holds for all its clients' replies (max_client_output_bytes), GetMany and Watch included. */
   readonly output: ClientOutputBudget;
+  /** What the node holds of its clients' requests (max_client_input_bytes), unary writes included. */
+  readonly input: ClientInputBudget;
 
   readonly #protobuf: AnyFormat;
   readonly #packed: AnyFormat;
@@ -277,6 +299,7 @@ export class PipelineStreams {
     this.#deps = deps;
     this.refusals = new LimitRefusals(deps.logger.child({ component: 'limits' }));
     this.output = new ClientOutputBudget(deps.limits.maxClientOutputBytes);
+    this.input = new ClientInputBudget(deps.limits.maxClientInputBytes);
     this.#protobuf = protobufFormat(deps.executor);
     this.#packed = packedFormat(deps.executor, deps.tracer);
   }
@@ -314,15 +337,28 @@ export class PipelineStreams {
     // Asked for by SDKs that send notAfter: older clients would take a trailing clock for a result.
     const sendsClock = format === this.#packed && stream.metadata.get(CLOCK_METADATA).length > 0;
     const { maxFramesInFlight, maxOutputBufferBytes } = this.#deps.limits;
+    // A node's frames are counted where its client sent them (and must not wait on each other).
+    const input = forwarded ? undefined : this.input;
+    const gate = new ReadGate(stream);
     // A client that sends frames and does not read the replies must not make the node hold them
-    // all: past either bound the node stops reading the stream (HTTP/2 flow control then stops the
-    // client), and reads again once the replies drain. Not a refusal: nothing is lost.
-    const throttle = () => {
-      const full = state.framesInFlight >= maxFramesInFlight || state.unsent > maxOutputBufferBytes;
-      if (full === state.paused || state.gone) return;
+    // all: past either bound, or while the node holds max_client_input_bytes of its clients'
+    // requests, the node stops reading the stream (HTTP/2 flow control then stops the client), and
+    // reads again once the replies drain, or the node has room. Not a refusal: nothing is lost.
+    const throttle = (): void => {
+      if (state.gone) return;
+      const inputFull = input !== undefined && input.full;
+      const full =
+        inputFull || state.framesInFlight >= maxFramesInFlight || state.unsent > maxOutputBufferBytes;
+      if (inputFull) input.whenRoom(throttle);
+      if (full === state.paused) return;
       state.paused = full;
-      if (full) stream.pause();
-      else stream.resume();
+      if (full) {
+        gate.hold();
+        stream.pause();
+      } else {
+        stream.resume();
+        gate.release();
+      }
     };
     const send = (message: unknown) => {
       const bytes = format.messageBytes(message);
@@ -351,9 +387,14 @@ export class PipelineStreams {
         });
         return;
       }
+      // Past max_client_input_bytes a frame is refused whole (unless small: the reserve), and the
+      // stream is read no more until the node has room: a read frame costs its copies to run.
+      const held = input ? input.tryTake(format.requestBytes(raw)) : 0;
+      const overInput = held === undefined ? input!.refusal('frame') : undefined;
       state.framesInFlight++;
       throttle();
-      this.#answer(format, frame, forwarded, writeRefused, (results) => {
+      this.#answer(format, frame, forwarded, writeRefused, overInput, (results) => {
+        if (held) input!.release(held);
         if (this.#open.has(stream)) {
           const clockMs = sendsClock ? Date.now() : undefined;
           for (const message of format.encode(results, frame.frameId, this.#deps.epoch(), clockMs))
@@ -369,6 +410,7 @@ export class PipelineStreams {
         state.gone = true;
         this.bufferedBytes -= state.unsent;
         this.output.bytes -= state.unsent;
+        input?.forget(throttle);
       }
       if (!this.#open.delete(stream)) return;
       if (this.#open.size === 0) this.#onIdle?.();
@@ -396,12 +438,13 @@ export class PipelineStreams {
     frame: DecodedFrame<unknown>,
     forwarded: boolean,
     writeRefused: { code: number; message: string } | undefined,
+    overInput: LimitRefusal | undefined,
     reply: (results: unknown[]) => void,
   ): void {
     const { ops } = frame;
     const limits = this.#deps.limits;
     this.frames++;
-    const tooMany = batchRefusal('frame', frame.opCount, 'operations', limits);
+    const tooMany = batchRefusal('frame', frame.opCount, 'operations', limits) ?? overInput;
     if (tooMany) return reply([this.#refused(format, tooMany)]);
     this.operations += ops.length;
     const startedAt = performance.now();

@@ -21,7 +21,8 @@ export type LimitName =
   | 'max_output_buffer_bytes'
   | 'max_watchers'
   | 'max_connections'
-  | 'max_client_output_bytes';
+  | 'max_client_output_bytes'
+  | 'max_client_input_bytes';
 
 export const LIMIT_NAMES = Object.keys({
   max_batch_keys: true,
@@ -31,6 +32,7 @@ export const LIMIT_NAMES = Object.keys({
   max_watchers: true,
   max_connections: true,
   max_client_output_bytes: true,
+  max_client_input_bytes: true,
 } satisfies Record<LimitName, true>) as LimitName[];
 
 /** A request refused whole: the status it gets (its message names the limit and its value). */

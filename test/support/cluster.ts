@@ -1,5 +1,9 @@
 import { generateLocalConfig } from '../../src/config/generate';
-import { defaultMaxClientOutputBytes, defaultMaxTombstoneBytes } from '../../src/config/defaults';
+import {
+  defaultMaxClientInputBytes,
+  defaultMaxClientOutputBytes,
+  defaultMaxTombstoneBytes,
+} from '../../src/config/defaults';
 import type { AuthConfig, ClusterConfig, LimitsConfig, NodeConfig, TlsConfig } from '../../src/config/types';
 import {
   describeExit,
@@ -141,6 +145,10 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
       maxClientOutputBytes: defaultMaxClientOutputBytes(
         opts.maxMemoryBytes ?? 64 * 1024 * 1024,
         opts.limits?.maxReplyBytes ?? base.limits.maxReplyBytes,
+      ),
+      maxClientInputBytes: defaultMaxClientInputBytes(
+        opts.maxMemoryBytes ?? 64 * 1024 * 1024,
+        opts.maxValueBytes ?? base.limits.maxValueBytes,
       ),
       ...opts.limits,
     },

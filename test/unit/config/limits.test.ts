@@ -138,3 +138,20 @@ describe('limits.max_client_output_bytes', () => {
     );
   });
 });
+
+describe('limits.max_client_input_bytes', () => {
+  it('is an eighth of max_memory when left out, or max_value_bytes when larger', () => {
+    const at = (limits: string) =>
+      parseConfig(`limits: { ${limits} }\n${NODES}`, 'c').limits.maxClientInputBytes;
+    expect(at('max_memory: 1gb')).to.equal(128 * MiB);
+    expect(at('max_memory: 64mb')).to.equal(8 * MiB);
+    expect(at('max_memory: 64mb, max_value_bytes: 12mb, max_reply_bytes: 12mb')).to.equal(12 * MiB);
+    expect(at('max_memory: 1gb, max_client_input_bytes: 40mb')).to.equal(40 * MiB);
+  });
+
+  it('refuses one smaller than max_value_bytes: a Set of the largest value could never be taken', () => {
+    expect(problems('  max_value_bytes: 2mb\n  max_client_input_bytes: 1mb')).to.equal(
+      'cluster.yml:3: limits.max_client_input_bytes: 1048576 is smaller than max_value_bytes 2097152; a Set of max_value_bytes must fit in it',
+    );
+  });
+});

@@ -58,6 +58,7 @@ describe('loading cluster.yml', () => {
         idleTimeoutMs: 300_000,
         maxTombstoneBytes: Math.floor((2 * 1024 ** 3) / 10),
         maxClientOutputBytes: 256 * 1024 ** 2,
+        maxClientInputBytes: 256 * 1024 ** 2,
       },
       source: 'cluster.yml',
     });
@@ -106,6 +107,7 @@ describe('loading cluster.yml', () => {
         idleTimeoutMs: 300_000,
         maxTombstoneBytes: Math.floor((256 * 1024 ** 2) / 10),
         maxClientOutputBytes: 32 * 1024 ** 2,
+        maxClientInputBytes: 32 * 1024 ** 2,
       },
     });
   });

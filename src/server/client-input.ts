@@ -1,0 +1,130 @@
+import type { Readable } from 'node:stream';
+import { Code } from '../proto/messages';
+import type { LimitRefusal } from './request-limits';
+
+/**
+ * limits.max_client_input_bytes: what a node holds of its clients' requests at once, from their
+ * arrival until they are answered, as max_client_output_bytes bounds their replies. Each request
+ * was within its own limits, but nothing bounded their sum: eight PipelinePacked streams of 1 MiB
+ * sets, sixteen frames in flight each (128 MiB), took a node of max_memory 64 MiB to its most memory
+ * pressure, and its memory guard evicted keys written before them with the store half empty.
+ *
+ * Counted: the values and keys of Set, CompareAndSet and SetMany calls, and each Pipeline frame's
+ * bytes, from the read until the answer. One add and one subtract per request: no allocation.
+ * Past the budget the node stops reading its clients' Pipeline streams (HTTP/2 flow control then
+ * stops their clients), refuses whole a frame read meanwhile, and refuses a unary write: each
+ * RESOURCE_EXHAUSTED naming the limit. A refused frame costs only its read; run, a 1 MiB set costs
+ * its copies to the replicas too. A request finds room on a node that holds no other, however
+ * large; and an eighth more than the budget is kept for small requests (at most a sixty-fourth of
+ * it each), taken when the budget itself has no room: while a flood holds it, ordinary writes are
+ * still taken. Calls forwarded by a node, and the Peer service, are not counted: their bytes count
+ * where their client sent them.
+ */
+export class ClientInputBudget {
+  /** Bytes of clients' requests held in the budget now (frames past it included). */
+  bytes = 0;
+  /** Bytes of small requests held in the eighth kept for them, when the budget had no room. */
+  reservedBytes = 0;
+  /** A unary request of at most this many bytes may take the reserve. */
+  readonly smallRequestBytes: number;
+  readonly #reserveBytes: number;
+  /** Streams that stopped reading for this budget: each is told once the node is below it again. */
+  readonly #waiting = new Set<() => void>();
+
+  constructor(readonly maxBytes: number) {
+    this.smallRequestBytes = Math.floor(maxBytes / 64);
+    this.#reserveBytes = Math.floor(maxBytes / 8);
+  }
+
+  /** All the bytes held (ringcache_client_input_bytes). */
+  get heldBytes(): number {
+    return this.bytes + this.reservedBytes;
+  }
+
+  /** Whether the node holds its budget: its clients' streams stop reading. */
+  get full(): boolean {
+    return this.bytes >= this.maxBytes;
+  }
+
+  /**
+   * Counts in a request of `bytes` if it has room: what to `release()` once it is answered
+   * (negative when it took the reserve), or undefined when it has none (nothing counted).
+   */
+  tryTake(bytes: number): number | undefined {
+    if (this.bytes === 0 || this.bytes + bytes <= this.maxBytes) {
+      this.bytes += bytes;
+      return bytes;
+    }
+    if (bytes > this.smallRequestBytes || this.reservedBytes + bytes > this.#reserveBytes) return undefined;
+    this.reservedBytes += bytes;
+    return -bytes;
+  }
+
+  /** Gives back what a request held (what take() counted, or tryTake() returned). */
+  release(held: number): void {
+    if (held < 0) {
+      this.reservedBytes += held;
+      return;
+    }
+    this.bytes -= held;
+    if (this.#waiting.size === 0 || this.full) return;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const resume of waiting) resume();
+  }
+
+  /** Calls `resume` once the node is below its budget again (once; a stream that stops again asks again). */
+  whenRoom(resume: () => void): void {
+    this.#waiting.add(resume);
+  }
+
+  /** A stream that ended waits no more. */
+  forget(resume: () => void): void {
+    this.#waiting.delete(resume);
+  }
+
+  /** The refusal of a request past the budget: `what` is the call refused ('Set', 'SetMany'). */
+  refusal(what: string, heldBytes = this.heldBytes): LimitRefusal {
+    return {
+      limit: 'max_client_input_bytes',
+      code: Code.RESOURCE_EXHAUSTED,
+      message:
+        `${what} refused: this node holds ${heldBytes} bytes of requests from its clients; ` +
+        `limits.max_client_input_bytes is ${this.maxBytes}. Try again shortly, or send less at once`,
+      warning: 'requests refused: the node holds too much from its clients',
+    };
+  }
+}
+
+/**
+ * Stops a server stream from reading more messages while `hold()` lasts. Pausing the stream only
+ * stops its 'data' events: grpc-js still reads up to sixteen messages into its buffer (its
+ * highWaterMark), so a paused stream of 1 MiB frames could still take 16 MiB. grpc-js reads the next
+ * message only when the stream's `_read` asks for it; held, that request waits for `release()`,
+ * and the client's bytes stay on its side of HTTP/2 flow control.
+ */
+export class ReadGate {
+  #held = false;
+  #wanted = false;
+  readonly #read: (size: number) => void;
+
+  constructor(readonly stream: Readable) {
+    const read = stream._read.bind(stream);
+    this.#read = read;
+    stream._read = (size: number) => {
+      if (this.#held) this.#wanted = true;
+      else read(size);
+    };
+  }
+
+  hold(): void {
+    this.#held = true;
+  }
+
+  release(): void {
+    this.#held = false;
+    if (!this.#wanted) return;
+    this.#wanted = false;
+    this.#read(this.stream.readableHighWaterMark);
+  }
+}
