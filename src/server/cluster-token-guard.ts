@@ -19,7 +19,11 @@ const digests = new Map<string, Buffer>();
 export function hasClusterToken(metadata: grpc.Metadata, token: string | undefined): boolean {
   if (!token) return true;
   const sent = metadata.get(METADATA.clusterToken)[0];
-  if (typeof sent !== 'string') return false;
+  return typeof sent === 'string' && isClusterToken(sent, token);
+}
+
+/** Whether `sent` is the cluster's token, compared as hasClusterToken does. */
+export function isClusterToken(sent: string, token: string): boolean {
   let expected = digests.get(token);
   if (!expected) digests.set(token, (expected = digestOf(token)));
   return timingSafeEqual(digestOf(sent), expected);

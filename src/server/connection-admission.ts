@@ -1,8 +1,8 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { ServerHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import { Code, METADATA } from '../proto/messages';
-import { hasClusterToken } from './cluster-token-guard';
+import { isClusterToken } from './cluster-token-guard';
 import type { LimitRefusals } from './request-limits';
 
 /**
@@ -100,11 +100,9 @@ export class ConnectionAdmission {
 
   #isPeer(headers: IncomingHttpHeaders): boolean {
     if (!this.clusterToken) return String(headers[':path'] ?? '').startsWith('/ringcache.v1.Peer/');
+    // Compared as the header came: grpc.Metadata would throw on characters HTTP/2 lets through.
     const sent = headers[METADATA.clusterToken];
-    if (typeof sent !== 'string') return false;
-    const metadata = new grpc.Metadata();
-    metadata.set(METADATA.clusterToken, sent);
-    return hasClusterToken(metadata, this.clusterToken);
+    return typeof sent === 'string' && isClusterToken(sent, this.clusterToken);
   }
 
   #refuse(session: ServerHttp2Session): void {

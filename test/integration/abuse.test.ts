@@ -379,6 +379,32 @@ describe('no client can exhaust a node: connections held by clients leave room f
     await until('n1 keeps max_connections clients', () => (open() <= 20 ? true : undefined), 60_000);
     expect(await refusals(t, 'n1', 'max_connections')).to.be.at.least(20);
   });
+
+  it('takes a connection on probation whose token header gRPC could not parse for a client, and stays up', async () => {
+    // HTTP/2 lets bytes through that gRPC metadata refuses: reading them must refuse the
+    // connection, not throw in the node.
+    const session = http2.connect(`http://${t.address('n1')}`);
+    session.on('error', () => undefined);
+    sessions.push(session);
+    const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+    const req = session.request({
+      ':method': 'POST',
+      ':path': '/ringcache.v1.Cache/Get',
+      'content-type': 'application/grpc',
+      'x-ringcache-cluster-token': 'caf\u00e9 \u00ff',
+    });
+    req.on('error', () => undefined);
+    req.end();
+    await closed;
+    expect(t.crashes.map((c) => c.id)).to.deep.equal([]);
+    // n1 still answers its peers: a write through n2 at W = 3.
+    const c = new UnaryClient(t.address('n2'), 10_000);
+    try {
+      await c.cache('Set', { key: 'after-bad-token', value: Buffer.from('v') });
+    } finally {
+      c.close();
+    }
+  });
 });
 
 /**
