@@ -94,26 +94,25 @@ function checkRequestLimits(config: ClusterConfig, { at, given, wholeInRange, is
   wholeInRange('limits.idle_timeout_ms', l.idleTimeoutMs, 1000, 2 ** 31 - 1);
   // More than max_memory is allowed: max_memory bounds tombstones too.
   wholeInRange('limits.max_tombstone_bytes', l.maxTombstoneBytes, 1);
-  const output = 'limits.max_client_output_bytes';
-  wholeInRange(output, l.maxClientOutputBytes, 1);
-  if (Number.isInteger(l.maxClientOutputBytes) && l.maxClientOutputBytes < maxReplyBytes) {
-    issues.add(
-      at(output),
-      output,
-      `${given(output, l.maxClientOutputBytes)} is smaller than max_reply_bytes ${maxReplyBytes}; ` +
-        'a reply of max_reply_bytes must fit in it',
-    );
-  }
-  const input = 'limits.max_client_input_bytes';
-  wholeInRange(input, l.maxClientInputBytes, 1);
-  if (Number.isInteger(l.maxClientInputBytes) && l.maxClientInputBytes < maxValueBytes) {
-    issues.add(
-      at(input),
-      input,
-      `${given(input, l.maxClientInputBytes)} is smaller than max_value_bytes ${maxValueBytes}; ` +
-        'a Set of max_value_bytes must fit in it',
-    );
-  }
+  // A node-wide budget of the clients' bytes must hold the largest one request may bring or ask for.
+  const budget = (path: string, value: number, floorName: string, floor: number, what: string): void => {
+    wholeInRange(path, value, 1);
+    if (Number.isInteger(value) && value < floor) {
+      issues.add(
+        at(path),
+        path,
+        `${given(path, value)} is smaller than ${floorName} ${floor}; ${what} of ${floorName} must fit in it`,
+      );
+    }
+  };
+  budget(
+    'limits.max_client_output_bytes',
+    l.maxClientOutputBytes,
+    'max_reply_bytes',
+    maxReplyBytes,
+    'a reply',
+  );
+  budget('limits.max_client_input_bytes', l.maxClientInputBytes, 'max_value_bytes', maxValueBytes, 'a Set');
   if (
     Number.isInteger(maxReplyBytes) &&
     maxReplyBytes <= MAX_REPLY_BYTES_CAP &&
