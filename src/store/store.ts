@@ -319,6 +319,36 @@ export class Store {
   }
 
   /**
+   * A store of one key at a time, with this one's clock, HLC and limits, where a read-modify-write's
+   * coordinator computes its round's record without changing this store: the record is not this
+   * node's until the round is acknowledged (cluster/replication/read-modify-write.ts). `seed` puts
+   * `key` in it as `record` (absent when undefined), replacing whatever it held.
+   */
+  sandbox(): { store: Store; seed(key: string, record: StoreRecord | undefined): void } {
+    const store = new Store({
+      nodeId: this.hlc.nodeId,
+      // One entry of the largest key and value; eviction never runs.
+      maxMemoryBytes: 2 * (this.#maxKeyBytes + this.#maxValueBytes) + 64 * 1024,
+      maxKeyBytes: this.#maxKeyBytes,
+      maxValueBytes: this.#maxValueBytes,
+      clock: this.#clock,
+      hlc: this.hlc,
+      tombstoneGraceMs: this.#graceMs,
+      maxClockOffsetMs: this.#maxClockOffsetMs,
+    });
+    let held: string | undefined;
+    return {
+      store,
+      seed: (key, record) => {
+        const version = held === undefined ? undefined : store.versionOf(held);
+        if (version) store.release(held!, version);
+        held = key;
+        if (record) store.applyRecord(key, record);
+      },
+    };
+  }
+
+  /**
    * Drops this node's copy of a key it no longer replicates, with no tombstone (the key still exists
    * on its replicas), but only while the copy is still at `version`: a newer write that reached this
    * node meanwhile is kept. Returns whether the copy was dropped.

@@ -46,6 +46,8 @@ interface Promised {
  */
 export class BallotFence {
   readonly #promises = new Map<string, Promised>();
+  /** Keys whose round this node coordinates is in its accept, each with the round's ballot (see hold). */
+  readonly #accepting = new Map<string, Version>();
   /** Ballots at or below this one's timestamp are refused; undefined until the first settle(). */
   #floor: Version | undefined;
   #settled = false;
@@ -73,11 +75,29 @@ export class BallotFence {
     this.#settled = false;
   }
 
+  /**
+   * This node's own round of `key`, at `ballot`, sends its accept. The node counts as one of the
+   * replicas that take it, but its store takes the record only once the others answered
+   * (read-modify-write.ts): until release(key) no prepare of the key is granted here, since a
+   * promise of a higher ballot meanwhile would come before this node's own accept of a lower one,
+   * and a round granted here would read the older copy. A refusal costs the other coordinator a
+   * pause and a new ballot, as any contention does.
+   */
+  hold(key: string, ballot: Version): void {
+    this.#accepting.set(key, ballot);
+  }
+
+  release(key: string): void {
+    this.#accepting.delete(key);
+  }
+
   /** Grants `ballot` for `key` (and promises it) or returns the fence it must exceed. */
   prepare(key: string, ballot: Version, held: Version | undefined, nowMs: number): Version | undefined {
     this.#expire(nowMs);
     const floor = this.#belowFloor(ballot);
     if (floor) return floor;
+    const accepting = this.#accepting.get(key);
+    if (accepting) return accepting;
     const fence = this.#fence(key, held);
     if (fence && compareVersions(ballot, fence) <= 0) return fence;
     this.#promises.delete(key); // re-inserted at the end: the Map stays ordered by time

@@ -13,6 +13,10 @@ import { requiredReplicas, type ReplicationSettings } from './quorum';
 import type { ReplicaWriter, WriteAcks } from './replica-write';
 import type { AppliedRequest, RequestLog } from './request-log';
 
+/** Said of a round that W replicas did not take: whether it took effect is for its retry to find. */
+const RETRY_APPLIES_ONCE =
+  'It may not have taken effect; a retry with the same request id applies it, or returns its outcome if it did, never both.';
+
 /** A round that met a higher ballot starts over after a random pause in this range (no lockstep). */
 const CONTENDED_BACKOFF_MS = [5, 30] as const;
 
@@ -54,10 +58,13 @@ type Prepared = 'granted' | 'contended' | RingCacheError;
  *    A replica that promised a higher ballot (another node coordinates the key right now) sends the
  *    round back to 1 after a pause. It waits for those answers only, never past the earliest deadline.
  * 3. Past its deadline an operation is not applied: its caller has been told DEADLINE_EXCEEDED.
- * 4. Apply the batch in order, remember each outcome under its request id, and accept: send the record
- *    with the batch's requests to the replicas, needing at least the configured W of them (a per-call
- *    consistency may raise that, never lower it: 2. relies on it). A replica that promised a higher
- *    ballot meanwhile refuses, so of two coordinators at most one completes.
+ * 4. Apply the batch in order to a copy of the record held aside, and accept: send the record with
+ *    the batch's requests to the replicas, needing at least the configured W of them (a per-call
+ *    consistency may raise that, never lower it: 2. relies on it), this node included. A replica that
+ *    promised a higher ballot meanwhile refuses, so of two coordinators at most one completes. Once
+ *    the others answered, this node stores the record and remembers each outcome under its request
+ *    id, unless every other replica refused it: that round leaves nothing behind, and its retry
+ *    applies it.
  */
 export class ReadModifyWriter {
   readonly #view: ClusterView;
@@ -69,6 +76,8 @@ export class ReadModifyWriter {
   readonly #random: () => number;
   /** Keys with a round running, and the operations waiting for the next one. */
   readonly #queued = new Map<string, Pending[]>();
+  /** Where a round's record is computed (#applyAndAccept); made at the first round. */
+  #sandbox: ReturnType<Store['sandbox']> | undefined;
 
   constructor(opts: {
     view: ClusterView;
@@ -210,6 +219,9 @@ export class ReadModifyWriter {
     deadlineMs: number,
   ): Promise<void> {
     const now = this.#view.scheduler.now();
+    // The round's record is computed aside: it becomes this node's copy once the others answered.
+    const sandbox = (this.#sandbox ??= this.#store.sandbox());
+    sandbox.seed(key, this.#store.readRecord(key));
     /** The operations this round applies for the first time, by request id; the last that wrote. */
     const fresh = new Map<string, Done>();
     let lastWriter: Done | undefined;
@@ -228,7 +240,7 @@ export class ReadModifyWriter {
         return d;
       }
       try {
-        const local = applyLocal(this.#store, p.op, versions[i]);
+        const local = applyLocal(sandbox.store, p.op, versions[i]);
         const d = { p, outcome: local.result };
         fresh.set(p.op.requestId, d);
         if (local.written) lastWriter = d;
@@ -238,7 +250,7 @@ export class ReadModifyWriter {
         throw err;
       }
     });
-    const record = this.#store.readRecord(key);
+    const record = sandbox.store.readRecord(key);
     if (!record) {
       // Nothing held (an increment that expired at once): nothing to send.
       this.#remember(key, fresh, now);
@@ -260,19 +272,40 @@ export class ReadModifyWriter {
     }
     // The record ends the round at the ballot, whatever wrote last: the last writer reports it, and
     // a retry of it is answered with that same version.
-    if (compareVersions(record.version, ballot) !== 0) {
-      this.#store.applyRecord(key, { ...record, version: ballot });
-      if (lastWriter) lastWriter.outcome = withVersion(lastWriter.outcome, ballot);
-    }
+    if (lastWriter && compareVersions(record.version, ballot) !== 0)
+      lastWriter.outcome = withVersion(lastWriter.outcome, ballot);
     for (const { d, of } of copies) d.outcome = of.outcome;
-    this.#remember(key, fresh, now);
-    this.#fence.reached(key, ballot);
     const applied: AppliedRequest[] = [];
     for (const d of done) {
       if (!(d.outcome instanceof RingCacheError)) applied.push({ id: d.p.op.requestId, outcome: d.outcome });
     }
     const accepted = { ...record, version: ballot };
-    const acks = await this.#writer.replicate(key, accepted, preferenceList, w, deadlineMs, applied, epoch);
+    // This node takes the record (counted as one of W) once the others answered its accept, unless
+    // every one of them refused it (each promised another coordinator's higher ballot): that round
+    // leaves no copy and no outcome anywhere, and its retry applies its requests, once. Kept here,
+    // the copy could be read by a later round, or the outcome answered to a retry, while the value
+    // that won holds neither (ballots.ts hold).
+    this.#fence.hold(key, ballot);
+    let acks: WriteAcks;
+    try {
+      acks = await this.#writer.replicate(
+        key,
+        accepted,
+        preferenceList,
+        w,
+        deadlineMs,
+        applied,
+        epoch,
+        'unlessAllRefuse',
+      );
+      if (!acks.refusedByAll) {
+        this.#applyCopy(key, accepted);
+        this.#fence.reached(key, ballot);
+        this.#remember(key, fresh, this.#view.scheduler.now());
+      }
+    } finally {
+      this.#fence.release(key);
+    }
     this.#answer(key, done, acks, w, epoch);
   }
 
@@ -305,7 +338,7 @@ export class ReadModifyWriter {
           new RingCacheError(
             'QUORUM_NOT_MET',
             `${p.op.kind} of key '${key}' was counted on ring epoch ${epoch}, but node ${newer.nodeId} holds ` +
-              `epoch ${newer.epoch}. It was applied once; a retry with the same request returns its outcome without applying it again.`,
+              `epoch ${newer.epoch}. ${RETRY_APPLIES_ONCE}`,
           ),
         );
         continue;
@@ -315,7 +348,7 @@ export class ReadModifyWriter {
           'QUORUM_NOT_MET',
           `${p.op.kind} of key '${key}' was acknowledged by ${acks.acknowledged} of the ${w} replicas it needs ` +
             `(write quorum ${w}, replication factor ${this.#rep.factor}; not acknowledged: ${acks.missing.join(', ') || 'none'}). ` +
-            `It was applied once; a retry with the same request returns its outcome without applying it again.`,
+            RETRY_APPLIES_ONCE,
         ),
       );
     }

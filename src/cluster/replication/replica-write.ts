@@ -18,6 +18,11 @@ export interface WriteAcks {
    * counted on an out-of-date ring, and the write must be counted again on the newer one.
    */
   newer?: NewerRing;
+  /**
+   * With hints 'unlessAllRefuse': every other replica refused the record (ABORTED), so no replica
+   * holds it and none will (its hints were dropped).
+   */
+  refusedByAll?: boolean;
 }
 
 /**
@@ -52,8 +57,20 @@ export class ReplicaWriter {
     deadlineMs: number,
     requests?: readonly AppliedRequest[],
     ringEpoch?: number,
+    hints: 'always' | 'unlessAllRefuse' = 'always',
   ): Promise<WriteAcks> {
     const self = this.#view.selfId;
+    // 'unlessAllRefuse' (a read-modify-write's accept): when every other replica refuses the record
+    // (ABORTED: each promised a higher ballot), it is nowhere and must reach no replica later, so
+    // hints wait here for the answer, and are dropped then (WriteAcks.refusedByAll).
+    const deferHints = hints === 'unlessAllRefuse';
+    const deferred: string[] = [];
+    let refusals = 0;
+    let keepHints: boolean | undefined;
+    const hint = (replica: string) => {
+      if (!deferHints || keepHints) this.#keepHint(replica, key, record);
+      else if (keepHints === undefined) deferred.push(replica);
+    };
     const acks: WriteAcks = { acknowledged: 1, holders: [self], missing: [] };
     const others = preferenceList.filter((id) => id !== self);
     // Computed only when a replica is down: it hashes the key's whole walk of the ring.
@@ -64,12 +81,16 @@ export class ReplicaWriter {
       const answer = () => {
         if (answered) return;
         answered = true;
+        acks.refusedByAll = deferHints && others.length > 0 && refusals === others.length;
+        keepHints = !acks.refusedByAll;
+        if (keepHints) for (const replica of deferred) this.#keepHint(replica, key, record);
         // A snapshot: replicas that acknowledge later must not change what the caller was told.
         resolve({
           acknowledged: acks.acknowledged,
           holders: [...acks.holders],
           missing: [...acks.missing],
           newer: acks.newer,
+          refusedByAll: acks.refusedByAll,
         });
       };
       const settle = (replica: string, holder: string | undefined) => {
@@ -86,7 +107,7 @@ export class ReplicaWriter {
           : (standIns ??= this.#standIns(key, preferenceList)).shift();
         const target = standIn ?? replica;
         if (!this.#view.isAlive(target)) {
-          this.#keepHint(replica, key, record);
+          hint(replica);
           settle(replica, undefined);
           continue;
         }
@@ -105,7 +126,8 @@ export class ReplicaWriter {
           // Also when a replica refused an accept below a higher ballot (ABORTED): the round that
           // promised it may write nothing (a cas that conflicts), and the hint, replayed as a plain
           // last-writer-wins write, is then what brings this replica the acknowledged value.
-          this.#keepHint(replica, key, record);
+          if (refused.code === 'ABORTED' && !answered) refusals++;
+          hint(replica);
           settle(replica, undefined);
         };
         void this.#view.transport.replicate(target, write, deadlineMs).then((refused) => {

@@ -112,3 +112,55 @@ describe('a read-modify-write retried with its request id', () => {
     }
   });
 });
+
+/**
+ * Two nodes coordinating one counter at once (a restart, a false suspicion, two releases during an
+ * upgrade): a round whose accept every other replica refuses, having promised the other node's higher
+ * ballot, applied nothing anywhere. A retry of its request must apply it then, not answer the value
+ * the lost round computed: that value was also the other round's, and the counter would end one short.
+ */
+describe('a read-modify-write whose round lost to another coordinator', () => {
+  it('is applied by its retry, once: no two increments answer the same value', async () => {
+    const cluster = new SimCluster({ seed: 12, nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 });
+    cluster.startAll();
+    await cluster.time.runUntil(cluster.time.now() + 1000);
+    const incr = (requestId: string): Operation => ({
+      kind: 'incr',
+      key: 'c',
+      delta: 1,
+      initial: 0,
+      ttlMs: 0,
+      consistency: 'default',
+      requestId,
+    });
+    const outcomes = new Map<string, Outcome>();
+    const start = (via: string, id: string) => {
+      const deadlineMs = cluster.time.now() + 5000;
+      void Promise.resolve(cluster.core(via)!.execute(incr(id), { forwarded: true, deadlineMs })).then((o) =>
+        outcomes.set(id, o),
+      );
+    };
+    // n2's requests reach the others late: its prepare is granted, but by the time its accept
+    // arrives, n1 has run a whole round at a higher ballot with n3.
+    cluster.net.setFault('n2', 'n1', { dropRate: 0, extraDelayMs: 100, refuse: false });
+    cluster.net.setFault('n2', 'n3', { dropRate: 0, extraDelayMs: 100, refuse: false });
+    start('n2', 'lost');
+    await cluster.time.runUntil(cluster.time.now() + 150);
+    start('n1', 'won');
+    await cluster.time.runUntil(cluster.time.now() + 1000);
+    cluster.net.healAll();
+    const won = outcomes.get('won');
+    const lost = outcomes.get('lost');
+    expect(won, 'the round at the higher ballot').to.deep.include({ kind: 'incr', value: 1 });
+    expect(lost, 'the round whose accept was refused').to.be.instanceOf(RingCacheError);
+    // The SDK's retry, through another replica.
+    start('n1', 'lost');
+    await cluster.time.runUntil(cluster.time.now() + 1000);
+    expect(outcomes.get('lost'), 'the retry').to.deep.include({ kind: 'incr', value: 2 });
+    start('n3', 'read');
+    await cluster.time.runUntil(cluster.time.now() + 1000);
+    expect(outcomes.get('read'), 'one more increment').to.deep.include({ kind: 'incr', value: 3 });
+    void cluster.stopAll();
+    await cluster.time.runUntil(cluster.time.now() + 20_000);
+  });
+});
