@@ -1,5 +1,5 @@
 import { RingCacheError } from '../errors';
-import { ChangeFeed } from './change-feed';
+import { ChangeFeed, type ChangeKind } from './change-feed';
 import { EntryTable, ENTRY_OVERHEAD_BYTES } from './entry-table';
 import { keyPage, type KeyPage } from './key-page';
 import { HybridLogicalClock, systemClock, wallMsOf, type Clock } from './hlc';
@@ -262,7 +262,7 @@ export class Store {
    * included; replays and reordering converge. A live record already past its TTL is held as a
    * tombstone; a tombstone keeps the purge time it carries (expiresAtMs), or gets the local grace.
    */
-  applyRecord(key: string, record: StoreRecord): boolean {
+  applyRecord(key: string, record: StoreRecord, kind?: ChangeKind): boolean {
     const keyBytes = checkKey(key, this.#maxKeyBytes);
     this.checkPeerRecord(record);
     if (!record.tombstone) {
@@ -281,7 +281,7 @@ export class Store {
     } else {
       e.put(key, keyBytes, slot, record.value, record.flags, record.version, record.expiresAtMs, false, now);
     }
-    this.changes.emit(key, record.tombstone ? 'delete' : 'set', record.version);
+    this.changes.emit(key, kind ?? (record.tombstone ? 'delete' : 'set'), record.version);
     return true;
   }
 
@@ -322,9 +322,14 @@ export class Store {
    * A store of one key at a time, with this one's clock, HLC and limits, where a read-modify-write's
    * coordinator computes its round's record without changing this store: the record is not this
    * node's until the round is acknowledged (cluster/replication/read-modify-write.ts). `seed` puts
-   * `key` in it as `record` (absent when undefined), replacing whatever it held.
+   * `key` in it as `record` (absent when undefined), replacing whatever it held; `lastChange` is the
+   * kind of the last change made to it since (a touch, say), for this store's watchers.
    */
-  sandbox(): { store: Store; seed(key: string, record: StoreRecord | undefined): void } {
+  sandbox(): {
+    store: Store;
+    seed(key: string, record: StoreRecord | undefined): void;
+    lastChange(): ChangeKind | undefined;
+  } {
     const store = new Store({
       nodeId: this.hlc.nodeId,
       // One entry of the largest key and value; eviction never runs.
@@ -337,6 +342,8 @@ export class Store {
       maxClockOffsetMs: this.#maxClockOffsetMs,
     });
     let held: string | undefined;
+    let last: ChangeKind | undefined;
+    store.changes.listen((_key, kind) => (last = kind));
     return {
       store,
       seed: (key, record) => {
@@ -344,7 +351,9 @@ export class Store {
         if (version) store.release(held!, version);
         held = key;
         if (record) store.applyRecord(key, record);
+        last = undefined;
       },
+      lastChange: () => last,
     };
   }
 

@@ -1,4 +1,5 @@
 import { RingCacheError } from '../../errors';
+import type { ChangeKind } from '../../store/change-feed';
 import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions, type Version } from '../../store/version';
@@ -299,7 +300,8 @@ export class ReadModifyWriter {
         'unlessAllRefuse',
       );
       if (!acks.refusedByAll) {
-        this.#applyCopy(key, accepted);
+        // Watchers here see the change the round made (a touch, say), as when it was applied here.
+        this.#applyCopy(key, accepted, sandbox.lastChange());
         this.#fence.reached(key, ballot);
         this.#remember(key, fresh, this.#view.scheduler.now());
       }
@@ -355,9 +357,9 @@ export class ReadModifyWriter {
   }
 
   /** A replica's copy, kept if newer; one this node's limits refuse counts as an answer all the same. */
-  #applyCopy(key: string, record: StoreRecord): void {
+  #applyCopy(key: string, record: StoreRecord, kind?: ChangeKind): void {
     try {
-      this.#store.applyRecord(key, record);
+      this.#store.applyRecord(key, record, kind);
     } catch {
       // Refused by this node's own limits (a larger max_value_bytes elsewhere): its copy stays.
     }
