@@ -152,8 +152,24 @@ describe('no client can exhaust a node: streams that do not read', function () {
 });
 
 /**
- * Floods measured on main before these limits, each on one node of a 3-node cluster with the shipped
- * limits: the node's RSS must stay within 50 MB of where it was, and nothing acknowledged is lost.
+ * Floods, each on one node of a 3-node cluster with the shipped limits (max_memory 64 MiB): the node
+ * holds for clients that do not read what its limits allow and no more, its RSS does not grow by what
+ * it would hold without them, and nothing acknowledged is lost. RSS figures measured on 2 cores with
+ * other clusters running (load 4-14), growth from the RSS before the flood to its peak:
+ *
+ * - A PipelinePacked stream not read, until the node holds its first reply: +20 to +25 MB (13 runs,
+ *   4 with a busy loop beside); with max_output_buffer_bytes 56 MiB and max_frames_in_flight 4096,
+ *   +85 MB. Bound: 50 MB.
+ * - 60 watchers that never read while 20,000 keys of one-byte values are written: the limits let
+ *   them hold 256 KiB each, 15 MiB (max_client_output_bytes is 32 MiB here). The node's count
+ *   peaked at 15.2-15.5 MB of the 15.8 MB the test allows, and its RSS grew by 17-28 MB (11 runs, 3
+ *   with a busy loop beside); the same writes without watchers, 1-8 MB. With max_output_buffer_bytes
+ *   56 MiB and max_client_output_bytes 4 GiB, the node held 235 MiB of events and grew by 326 MB
+ *   (and took 4 minutes to take the writes): the test stops writing at the first bound passed, after
+ *   the second batch for the count or at +100 MB of RSS (about 14 s). The 100 MB bound is 3.5 times
+ *   the most measured with the limits and a third of the growth without them. Before, 10 MB of
+ *   1,000-byte values made the node's RSS grow by 10-15 MB without watchers, 43 MB with them (under
+ *   a 50 MB bound), and 130 MB without the bound.
  */
 describe('no client can exhaust a node: floods', function () {
   this.timeout(300_000);
@@ -212,35 +228,62 @@ describe('no client can exhaust a node: floods', function () {
     }
   });
 
-  it('holds 60 watchers that never read within 50 MB while 10 MB are written', async () => {
+  it('holds 60 watchers that never read within max_output_buffer_bytes each while 20,000 keys are written', async () => {
     const { Cache } = loadServices();
     const n2 = new Cache(t.address('n2'), grpc.credentials.createInsecure());
     const c2 = new UnaryClient(t.address('n2'), 60_000);
     try {
       const pid = t.cluster.pid('n2')!;
-      const value = Buffer.alloc(1000, 1);
-      const write10mb = async () => {
-        for (let i = 0; i < 20; i++) {
-          const items = Array.from({ length: 500 }, (_, j) => ({ key: `flood/${i}/${j}`, value }));
+      const watchers = 60;
+      const keys = 20_000;
+      // Small events: 20,000 keys of one-byte values cost the node little to take, and each event
+      // held costs it about 200 bytes: a node holding all 60 x 20,000 would hold about 250 MB.
+      const value = Buffer.from('v');
+      const writeAll = async (after?: () => Promise<boolean>) => {
+        for (let i = 0; i < keys; i += 1000) {
+          const items = Array.from({ length: 1000 }, (_, j) => ({ key: `flood/${i + j}`, value }));
           await c2.cache('SetMany', { items });
-          peak = Math.max(peak, rssMb(pid));
+          if (after && !(await after())) return;
         }
       };
+      const ended = async () =>
+        (await refusals(t, 'n2', 'max_output_buffer_bytes')) +
+        (await refusals(t, 'n2', 'max_client_output_bytes'));
       // Once without watchers, so that the store already holds these keys: what grows after is
       // what the watchers make the node hold, not the data.
-      let peak = 0;
-      await write10mb();
-      const watches = Array.from({ length: 60 }, () => openWatch(n2, 'flood/'));
+      await writeAll();
+      const endedBefore = await ended();
+      const watches = Array.from({ length: watchers }, () => openWatch(n2, 'flood/'));
       await Promise.all(watches.map((w) => w.confirmed));
       for (const w of watches) w.call.pause();
+      // Each watcher may hold max_output_buffer_bytes, and the one event that passes it.
+      const allowed = watchers * (t.config.limits.maxOutputBufferBytes + KiB);
+      const rssBoundMb = 100;
       const before = rssMb(pid);
-      peak = before;
-      await write10mb();
+      let peak = before;
+      let held = 0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 20);
+      try {
+        // Stops at the first bound passed: a node that holds every event takes minutes to take them.
+        await writeAll(async () => {
+          peak = Math.max(peak, rssMb(pid));
+          held = Math.max(held, await metric(t, 'n2', 'ringcache_stream_buffered_bytes{', 'kind="watch"'));
+          return held <= allowed && peak - before < rssBoundMb;
+        });
+      } finally {
+        clearInterval(sampler);
+      }
       const grew = peak - before;
-      expect(grew, `n2's RSS grew by ${grew.toFixed(0)} MB`).to.be.below(50);
+      expect(held, `n2 held ${held} bytes of watch events; its limits allow ${allowed}`).to.be.at.most(
+        allowed,
+      );
+      expect(grew, `n2's RSS grew by ${grew.toFixed(0)} MB`).to.be.below(rssBoundMb);
       await until('every stalled watcher is ended', () => watches.every((w) => w.done), 120_000);
-      const value0 = await c2.cache<{ found: boolean }>('Get', { key: 'flood/0/0' });
-      expect(value0.found).to.equal(true);
+      expect((await ended()) - endedBefore, 'watchers n2 ended for a limit').to.equal(watchers);
+      for (const key of ['flood/0', `flood/${keys - 1}`]) {
+        const read = await c2.cache<{ found: boolean }>('Get', { key });
+        expect(read.found, key).to.equal(true);
+      }
     } finally {
       c2.close();
       n2.close();
