@@ -193,6 +193,17 @@ describe('increments', () => {
   it('skips keys that are also set, deleted or cas-ed', () => {
     expect(check([...acked, set(6, v(100), { key: 'c' })], 0)).to.be.empty;
   });
+
+  it('reports two acknowledged increments that returned the same value, even when the sum is right', () => {
+    const twice = [incr(1, 1, { counter: 1 }), incr(2, 1, { counter: 1 }), incr(3, 1, { counter: 3 })];
+    expect(messages(check(twice, 3))).to.deep.equal(['incr #1 and #2 both returned 1']);
+    expect(check([incr(1, 1, { counter: 1 }), incr(2, 1, { counter: 2 })], 2)).to.be.empty;
+  });
+
+  it('judges returned values only where every delta is positive', () => {
+    const back = [incr(1, 2, { counter: 2 }), incr(2, -1, { counter: 1 }), incr(3, 1, { counter: 2 })];
+    expect(check(back, 2)).to.be.empty;
+  });
 });
 
 describe('casOnce', () => {

@@ -149,7 +149,8 @@ function describeSum(sum: number, label: string, incrs: readonly HistoryEntry[])
 
 /**
  * Promise 4, increments: every acknowledged incr counts once, and an unknown one at most once. So the
- * final counter lies between the acknowledged sum and that sum plus every unknown delta. Only keys the
+ * final counter lies between the acknowledged sum and that sum plus every unknown delta, and, the
+ * deltas being positive, no two acknowledged increments returned the same value. Only keys the
  * workload never sets, deletes or cas-es are judged: any of those resets the counter.
  */
 export const increments: Checker = (history, final) => {
@@ -164,6 +165,15 @@ export const increments: Checker = (history, final) => {
     const high = low + sumDeltas(unknown);
     const counter = final.counters.get(key) ?? 0;
     const report = (message: string) => violations.push({ checker: 'increments', key, message });
+    if (incrs.every((e) => deltaOf(e) > 0)) {
+      const byValue = new Map<number, number>();
+      for (const e of acked) {
+        if (e.counter === undefined) continue;
+        const first = byValue.get(e.counter);
+        if (first !== undefined) report(`incr #${first} and #${e.id} both returned ${e.counter}`);
+        else byValue.set(e.counter, e.id);
+      }
+    }
     if (counter < low) {
       const bound = describeSum(low, 'acknowledged', acked);
       report(

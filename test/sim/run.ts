@@ -218,8 +218,9 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
         };
         break;
     }
+    const forwarded = step.forwarded ?? false;
     if (!step.copies) {
-      void callNode(cluster, node, op).then((outcome) => record(entry, outcome));
+      void callNode(cluster, node, op, forwarded).then((outcome) => record(entry, outcome));
       return;
     }
     // The client's retries: the first outcome that is not an error answers the call.
@@ -228,12 +229,12 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
       .filter((other) => other !== node)
       .slice(0, step.copies);
     const copies = [
-      callNode(cluster, node, op),
+      callNode(cluster, node, op, forwarded),
       ...others.map(
         (other) =>
           new Promise<Outcome>((resolve) =>
             time.at(time.now() + (step.retryAfterMs ?? 0), '<world>', () => {
-              void callNode(cluster, other, op).then(resolve);
+              void callNode(cluster, other, op, forwarded).then(resolve);
             }),
           ),
       ),
@@ -293,13 +294,13 @@ function statusOf(err: RingCacheError): OutcomeStatus {
 }
 
 /** A client call: over the simulated network to `node`, given up (unknown) a little after its deadline. */
-function callNode(cluster: SimCluster, node: string, op: Operation): Promise<Outcome> {
+function callNode(cluster: SimCluster, node: string, op: Operation, forwarded = false): Promise<Outcome> {
   const { net, time } = cluster;
   return net.call<Outcome>(
     'client',
     node,
     time.now() + CALL_TIMEOUT_MS + CLIENT_GRACE_MS,
-    (e) => e.execute(op, { forwarded: false, deadlineMs: net.nowOf(node) + CALL_TIMEOUT_MS }),
+    (e) => e.execute(op, { forwarded, deadlineMs: net.nowOf(node) + CALL_TIMEOUT_MS }),
     (err) => err,
   );
 }

@@ -30,6 +30,12 @@ export type SimStep =
        */
       copies?: number;
       retryAfterMs?: number;
+      /**
+       * Sent as a forwarded call: the node coordinates it there, whoever the key's coordinator is, as
+       * a node does with a call another node forwarded to it (two releases that choose coordinators
+       * differently, two views of who is alive). Its copies too.
+       */
+      forwarded?: boolean;
     }
   | { atMs: number; type: 'crash' | 'restart' | 'pause' | 'resume'; node: string }
   | { atMs: number; type: 'cut'; from: string; to: string }
@@ -256,6 +262,37 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
           { atMs: pauseAt, type: 'pause', node: paused },
           { atMs: pauseAt + 150, type: 'resume', node: paused },
         ]),
+      })),
+  /**
+   * Increments coordinated at whichever node receives them (forwarded calls) and retried through the
+   * others, at W=2: two coordinators of a counter contend all the time, and a round every other
+   * replica refused must leave nothing for a retry to find. At 3fd21bb the retry of such a round
+   * answered the value it had computed, which the round that won had also answered: one increment
+   * lost, and two callers told the same value.
+   */
+  'two-coordinators': () =>
+    fc
+      .tuple(
+        operations(ids(3), 600, { count: 80, rmwAnywhere: true }),
+        fc.array(
+          fc.record({
+            copies: fc.integer({ min: 0, max: 2 }),
+            retryAfterMs: fc.integer({ min: 0, max: 40 }),
+          }),
+          { minLength: 80, maxLength: 80 },
+        ),
+      )
+      .map(([ops, retries]) => ({
+        scenario: 'two-coordinators',
+        cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 },
+        durationMs: 600,
+        steps: byTime(
+          ops.map((s, i) =>
+            s.type === 'op' && s.kind === 'incr' && s.node !== 'coordinator'
+              ? { ...s, ...retries[i]!, forwarded: true }
+              : s,
+          ),
+        ),
       })),
   /**
    * Issue 11 §1: a node that forwarded an incr moved on to the next replica after QUORUM_NOT_MET,

@@ -25,7 +25,7 @@ describe('the simulator', function () {
   // sloppy-quorum reproduced issue 11 §5 (seed 1, at a2650cf); restart-catch-up fails 15 of its
   // first 20 seeds (staleReads) with the catching-up state turned off (issue 11 §2).
   // Every green scenario: five of them (coordinator-failover to paused-past-hints) had been left out
-  // of this list, so CI never ran them. With 60 seeds of all seventeen this file takes about 50 s of
+  // of this list, so CI never ran them. With 60 seeds of all eighteen this file takes about 55 s of
   // CPU (100 seeds took about 80 s, past CI's budget of a minute); `npm run sim` explores more.
   for (const scenario of Object.keys(GREEN_SCENARIOS)) {
     it(`keeps every promise in ${SEEDS} seeds of the '${scenario}' scenario`, async () => {
