@@ -1,18 +1,21 @@
 import { RingCacheError } from '../../errors';
-import type { ChangeKind } from '../../store/change-feed';
 import type { Store } from '../../store/store';
-import type { StoreRecord } from '../../store/types';
 import { compareVersions, type Version } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
-import { NewerRing, type Lookup } from '../peer-transport';
 import type { BallotFence } from './ballots';
-import { askReplica } from './ask-replica';
-import { copyHolders } from './copy-holders';
 import { applyLocal } from './local-ops';
-import type { Outcome, OperationResult, ReadModifyWrite } from './operation';
-import { requiredReplicas, type ReplicationSettings } from './quorum';
+import type { Outcome } from './operation';
+import type { ReplicationSettings } from './quorum';
 import type { ReplicaWriter, WriteAcks } from './replica-write';
 import type { AppliedRequest, RequestLog } from './request-log';
+import {
+  applyCopy,
+  prepareRound,
+  writeQuorum,
+  type Pending,
+  type Request,
+  type RoundParts,
+} from './round-prepare';
 
 /** Said of a round that W replicas did not take: whether it took effect is for its retry to find. */
 const RETRY_APPLIES_ONCE =
@@ -21,30 +24,11 @@ const RETRY_APPLIES_ONCE =
 /** A round that met a higher ballot starts over after a random pause in this range (no lockstep). */
 const CONTENDED_BACKOFF_MS = [5, 30] as const;
 
-type Request = ReadModifyWrite & { requestId: string };
-
-/** One caller's operation, waiting for the round it rides in. */
-interface Pending {
-  op: Request;
-  deadlineMs: number;
-  resolve: (outcome: Outcome) => void;
-  /** Its outcome when it was applied before (a retry): it is not applied again. */
-  known?: OperationResult;
-  /**
-   * How many replicas that answered this round's prepare (this node included, unless it catches
-   * up) hold the request's outcome: each accepted the write that carried it. Set by #prepare.
-   */
-  knownBy: number;
-}
-
 /** An operation of a round and what it came to. */
 interface Done {
   p: Pending;
   outcome: Outcome;
 }
-
-/** How a round's catch-up ended: granted, met a higher ballot (start over), or failed. */
-type Prepared = 'granted' | 'contended' | RingCacheError;
 
 /**
  * How the key's coordinator runs a read-modify-write (incr, cas, touch, a conditional set) exactly
@@ -77,6 +61,8 @@ export class ReadModifyWriter {
   readonly #random: () => number;
   /** Keys with a round running, and the operations waiting for the next one. */
   readonly #queued = new Map<string, Pending[]>();
+  /** What a round's prepare works with (round-prepare.ts). */
+  readonly #parts: RoundParts;
   /** Where a round's record is computed (#applyAndAccept); made at the first round. */
   #sandbox: ReturnType<Store['sandbox']> | undefined;
 
@@ -96,6 +82,13 @@ export class ReadModifyWriter {
     this.#requests = opts.requests;
     this.#fence = opts.fence;
     this.#random = opts.random ?? Math.random;
+    this.#parts = {
+      view: this.#view,
+      store: this.#store,
+      fence: this.#fence,
+      requests: this.#requests,
+      rep: this.#rep,
+    };
   }
 
   run(op: Request, preferenceList: readonly string[], deadlineMs: number): Outcome | Promise<Outcome> {
@@ -164,7 +157,7 @@ export class ReadModifyWriter {
       const ballot = this.#store.hlc.now();
       versions.push(ballot);
       versions.shift();
-      const prepared = await this.#prepare(key, ballot, batch, preferenceList, epoch, deadlineMs);
+      const prepared = await prepareRound(this.#parts, key, ballot, batch, preferenceList, epoch, deadlineMs);
       if (prepared instanceof RingCacheError) {
         for (const p of batch) p.resolve(p.known ?? prepared);
         return;
@@ -258,7 +251,7 @@ export class ReadModifyWriter {
       for (const d of done) d.p.resolve(d.outcome);
       return;
     }
-    const w = this.#writeQuorum(batch);
+    const w = writeQuorum(batch, this.#rep);
     // A retry (a known request) is answered with its first outcome, version included, and writes
     // nothing new when W of the replicas that answered the prepare hold its outcome: each of them
     // accepted the write that carried it, so it is durable, and any later prepare (N - W + 1
@@ -301,7 +294,7 @@ export class ReadModifyWriter {
       );
       if (!acks.refusedByAll) {
         // Watchers here see the change the round made (a touch, say), as when it was applied here.
-        this.#applyCopy(key, accepted, sandbox.lastChange());
+        applyCopy(this.#store, key, accepted, sandbox.lastChange());
         this.#fence.reached(key, ballot);
         this.#remember(key, fresh, this.#view.scheduler.now());
       }
@@ -317,14 +310,6 @@ export class ReadModifyWriter {
       if (!(outcome instanceof RingCacheError))
         this.#requests.remember(key, { id: p.op.requestId, outcome }, nowMs);
     }
-  }
-
-  /** The configured W; a per-call consistency may raise it, never lower it (the prepare relies on it). */
-  #writeQuorum(batch: readonly Pending[]): number {
-    return Math.max(
-      requiredReplicas('default', 'write', this.#rep),
-      ...batch.map((p) => requiredReplicas(p.op.consistency, 'write', this.#rep)),
-    );
   }
 
   #answer(key: string, done: readonly Done[], acks: WriteAcks, w: number, epoch: number): void {
@@ -354,116 +339,6 @@ export class ReadModifyWriter {
         ),
       );
     }
-  }
-
-  /** A replica's copy, kept if newer; one this node's limits refuse counts as an answer all the same. */
-  #applyCopy(key: string, record: StoreRecord, kind?: ChangeKind): void {
-    try {
-      this.#store.applyRecord(key, record, kind);
-    } catch {
-      // Refused by this node's own limits (a larger max_value_bytes elsewhere): its copy stays.
-    }
-  }
-
-  /**
-   * Step 2: this node and N - W + 1 replicas in all promise `ballot` and send their copies, the newest
-   * of which this node takes; requests of the batch a replica holds the outcome of are marked known.
-   */
-  #prepare(
-    key: string,
-    ballot: Version,
-    batch: Pending[],
-    preferenceList: readonly string[],
-    epoch: number,
-    deadlineMs: number,
-  ): Promise<Prepared> {
-    const clock = this.#view.scheduler;
-    const refusedHere = this.#fence.prepare(key, ballot, this.#store.versionOf(key), clock.now());
-    if (refusedHere) {
-      this.#store.hlc.observe(refusedHere);
-      return Promise.resolve('contended');
-    }
-    const others = copyHolders(this.#view, key, preferenceList);
-    // While this node catches up its own copy proves nothing: one more replica must answer instead.
-    const own = this.#view.catchingUp() ? 0 : 1;
-    // A retry known here writes nothing when W replicas know it (#applyAndAccept): it waits for as
-    // many answers as its W asks, so that a call at ALL retried is not written again either.
-    const retried = batch.some((p) => p.known) ? this.#writeQuorum(batch) - own : 0;
-    const needed = Math.min(
-      Math.max(this.#rep.factor - this.#rep.writeQuorum + 1 - own, retried),
-      preferenceList.length - 1,
-    );
-    for (const p of batch) {
-      p.knownBy = own === 1 && this.#requests.get(p.op.requestId, key, clock.now()) ? 1 : 0;
-    }
-    if (needed <= 0) return Promise.resolve('granted');
-    const kind = batch[0]?.op.kind ?? 'read-modify-write';
-    if (others.length < needed) {
-      return Promise.resolve(
-        new RingCacheError(
-          'QUORUM_NOT_MET',
-          `${kind} of key '${key}' not applied: it must read ${needed + 1} replicas first and only ${others.length + 1} of ${preferenceList.join(', ')} are alive`,
-        ),
-      );
-    }
-    // Every request of the batch, known ones too: a retry writes nothing only when W replicas know it.
-    const requestIds = batch.map((p) => p.op.requestId);
-    return new Promise((resolve) => {
-      let granted = 0;
-      let refused = 0;
-      let outstanding = others.length;
-      let done = false;
-      const finish = (v: Prepared) => {
-        if (done) return;
-        done = true;
-        resolve(v);
-      };
-      const answered = (found: Lookup) => {
-        if (found.refused) {
-          this.#store.hlc.observe(found.refused);
-          refused++;
-          return;
-        }
-        granted++;
-        if (found.record) this.#applyCopy(key, found.record);
-        for (const request of found.known) {
-          const p = batch.find((b) => b.op.requestId === request.id);
-          if (p) p.knownBy++;
-          if (p && !p.known) {
-            p.known = request.outcome;
-            this.#requests.remember(key, request, clock.now());
-          }
-        }
-      };
-      const prepare = { ballot, requestIds, ringEpoch: epoch };
-      const ask = (replica: string) => {
-        const lookup = () => this.#view.transport.lookup(replica, key, prepare, deadlineMs);
-        void askReplica(clock, deadlineMs, lookup, () => done).then((found) => {
-          if (done) return;
-          if (found instanceof NewerRing) {
-            // This node's ring is out of date: no promise counts on it. Nothing was applied.
-            void this.#view.fetchRing(found.nodeId, found.epoch);
-            return finish(
-              new RingCacheError(
-                'UNAVAILABLE',
-                `${kind} of key '${key}' not applied: it was counted on ring epoch ${epoch}, but node ${found.nodeId} holds epoch ${found.epoch}; retry`,
-              ),
-            );
-          }
-          if (!(found instanceof RingCacheError)) answered(found);
-          if (granted >= needed) return finish('granted');
-          if (--outstanding + granted >= needed) return;
-          if (refused > 0) return finish('contended');
-          finish(
-            new RingCacheError(
-              'QUORUM_NOT_MET',
-              `${kind} of key '${key}' not applied: ${granted} of the ${needed} other replicas it must read first answered before the deadline`,
-            ),
-          );
-        });
-      };
-      for (const replica of others) ask(replica);
-    });
   }
 }
 

@@ -1,0 +1,161 @@
+import { RingCacheError } from '../../errors';
+import type { ChangeKind } from '../../store/change-feed';
+import type { Store } from '../../store/store';
+import type { StoreRecord } from '../../store/types';
+import type { Version } from '../../store/version';
+import type { ClusterView } from '../cluster-view';
+import { NewerRing, type Lookup } from '../peer-transport';
+import type { BallotFence } from './ballots';
+import { askReplica } from './ask-replica';
+import { copyHolders } from './copy-holders';
+import type { Outcome, OperationResult, ReadModifyWrite } from './operation';
+import { requiredReplicas, type ReplicationSettings } from './quorum';
+import type { RequestLog } from './request-log';
+
+export type Request = ReadModifyWrite & { requestId: string };
+
+/** One caller's operation, waiting for the round it rides in. */
+export interface Pending {
+  op: Request;
+  deadlineMs: number;
+  resolve: (outcome: Outcome) => void;
+  /** Its outcome when it was applied before (a retry): it is not applied again. */
+  known?: OperationResult;
+  /**
+   * How many replicas that answered this round's prepare (this node included, unless it catches
+   * up) hold the request's outcome: each accepted the write that carried it. Set by prepareRound.
+   */
+  knownBy: number;
+}
+
+/** How a round's catch-up ended: granted, met a higher ballot (start over), or failed. */
+export type Prepared = 'granted' | 'contended' | RingCacheError;
+
+/** What a coordinator's rounds work with. */
+export interface RoundParts {
+  view: ClusterView;
+  store: Store;
+  fence: BallotFence;
+  requests: RequestLog;
+  rep: ReplicationSettings;
+}
+
+/** The configured W; a per-call consistency may raise it, never lower it (the prepare relies on it). */
+export function writeQuorum(batch: readonly Pending[], rep: ReplicationSettings): number {
+  return Math.max(
+    requiredReplicas('default', 'write', rep),
+    ...batch.map((p) => requiredReplicas(p.op.consistency, 'write', rep)),
+  );
+}
+
+/** A replica's copy, kept if newer; one this node's limits refuse counts as an answer all the same. */
+export function applyCopy(store: Store, key: string, record: StoreRecord, kind?: ChangeKind): void {
+  try {
+    store.applyRecord(key, record, kind);
+  } catch {
+    // Refused by this node's own limits (a larger max_value_bytes elsewhere): its copy stays.
+  }
+}
+
+/**
+ * Step 2 of a round (read-modify-write.ts): this node and N - W + 1 replicas in all promise `ballot`
+ * and send their copies, the newest of which this node takes; requests of the batch a replica holds
+ * the outcome of are marked known.
+ */
+export function prepareRound(
+  parts: RoundParts,
+  key: string,
+  ballot: Version,
+  batch: Pending[],
+  preferenceList: readonly string[],
+  epoch: number,
+  deadlineMs: number,
+): Promise<Prepared> {
+  const clock = parts.view.scheduler;
+  const refusedHere = parts.fence.prepare(key, ballot, parts.store.versionOf(key), clock.now());
+  if (refusedHere) {
+    parts.store.hlc.observe(refusedHere);
+    return Promise.resolve('contended');
+  }
+  const others = copyHolders(parts.view, key, preferenceList);
+  // While this node catches up its own copy proves nothing: one more replica must answer instead.
+  const own = parts.view.catchingUp() ? 0 : 1;
+  // A retry known here writes nothing when W replicas know it (the accept, read-modify-write.ts): it waits for as
+  // many answers as its W asks, so that a call at ALL retried is not written again either.
+  const retried = batch.some((p) => p.known) ? writeQuorum(batch, parts.rep) - own : 0;
+  const needed = Math.min(
+    Math.max(parts.rep.factor - parts.rep.writeQuorum + 1 - own, retried),
+    preferenceList.length - 1,
+  );
+  for (const p of batch) {
+    p.knownBy = own === 1 && parts.requests.get(p.op.requestId, key, clock.now()) ? 1 : 0;
+  }
+  if (needed <= 0) return Promise.resolve('granted');
+  const kind = batch[0]?.op.kind ?? 'read-modify-write';
+  if (others.length < needed) {
+    return Promise.resolve(
+      new RingCacheError(
+        'QUORUM_NOT_MET',
+        `${kind} of key '${key}' not applied: it must read ${needed + 1} replicas first and only ${others.length + 1} of ${preferenceList.join(', ')} are alive`,
+      ),
+    );
+  }
+  // Every request of the batch, known ones too: a retry writes nothing only when W replicas know it.
+  const requestIds = batch.map((p) => p.op.requestId);
+  return new Promise((resolve) => {
+    let granted = 0;
+    let refused = 0;
+    let outstanding = others.length;
+    let done = false;
+    const finish = (v: Prepared) => {
+      if (done) return;
+      done = true;
+      resolve(v);
+    };
+    const answered = (found: Lookup) => {
+      if (found.refused) {
+        parts.store.hlc.observe(found.refused);
+        refused++;
+        return;
+      }
+      granted++;
+      if (found.record) applyCopy(parts.store, key, found.record);
+      for (const request of found.known) {
+        const p = batch.find((b) => b.op.requestId === request.id);
+        if (p) p.knownBy++;
+        if (p && !p.known) {
+          p.known = request.outcome;
+          parts.requests.remember(key, request, clock.now());
+        }
+      }
+    };
+    const prepare = { ballot, requestIds, ringEpoch: epoch };
+    const ask = (replica: string) => {
+      const lookup = () => parts.view.transport.lookup(replica, key, prepare, deadlineMs);
+      void askReplica(clock, deadlineMs, lookup, () => done).then((found) => {
+        if (done) return;
+        if (found instanceof NewerRing) {
+          // This node's ring is out of date: no promise counts on it. Nothing was applied.
+          void parts.view.fetchRing(found.nodeId, found.epoch);
+          return finish(
+            new RingCacheError(
+              'UNAVAILABLE',
+              `${kind} of key '${key}' not applied: it was counted on ring epoch ${epoch}, but node ${found.nodeId} holds epoch ${found.epoch}; retry`,
+            ),
+          );
+        }
+        if (!(found instanceof RingCacheError)) answered(found);
+        if (granted >= needed) return finish('granted');
+        if (--outstanding + granted >= needed) return;
+        if (refused > 0) return finish('contended');
+        finish(
+          new RingCacheError(
+            'QUORUM_NOT_MET',
+            `${kind} of key '${key}' not applied: ${granted} of the ${needed} other replicas it must read first answered before the deadline`,
+          ),
+        );
+      });
+    };
+    for (const replica of others) ask(replica);
+  });
+}
