@@ -1,0 +1,86 @@
+import fc from 'fast-check';
+import type { Consistency } from '../../src/cluster/replication/operation';
+import { Ring } from '../../src/ring/ring';
+import type { HistoryKind } from './history';
+import type { SimStep } from './schedule';
+
+/**
+ * What the scenarios of schedule.ts and nemesis-mix.ts are made of: the keys, a mixed client
+ * workload, node ids and the ring's replicas of a key.
+ */
+
+export const REGISTERS = ['r0', 'r1', 'r2', 'r3'];
+export const COUNTERS = ['c0', 'c1'];
+
+const consistency = fc.constantFrom<Consistency>('default', 'one', 'quorum', 'all');
+
+/** Client operations of a mixed workload; read-modify-writes go to the key's coordinator (as the SDK sends them) unless `rmwAnywhere`. */
+export function operations(
+  nodes: string[],
+  durationMs: number,
+  opts: {
+    count: number;
+    rmwAnywhere?: boolean;
+    /** Consistency of reads. Default: any. */
+    reads?: fc.Arbitrary<Consistency>;
+    /** Consistency of writes to registers. Default: any. */
+    writes?: fc.Arbitrary<Consistency>;
+    /** Increments on the counter keys too. Default true. */
+    counters?: boolean;
+    /** Kinds of register operations, weighted by repetition. Default: sets, deletes, gets and cas. */
+    registerKinds?: HistoryKind[];
+  },
+): fc.Arbitrary<SimStep[]> {
+  const target = fc.constantFrom('coordinator', ...nodes);
+  const at = fc.integer({ min: 0, max: durationMs });
+  const register = fc
+    .record({
+      atMs: at,
+      type: fc.constant('op' as const),
+      kind: fc.constantFrom<HistoryKind>(
+        ...(opts.registerKinds ?? ['set', 'set', 'delete', 'get', 'get', 'cas']),
+      ),
+      key: fc.constantFrom(...REGISTERS),
+      node: target,
+      read: opts.reads ?? consistency,
+      write: opts.writes ?? consistency,
+    })
+    .map(({ read, write, ...op }) => ({ ...op, consistency: op.kind === 'get' ? read : write }));
+  const counter = fc.record({
+    atMs: at,
+    type: fc.constant('op' as const),
+    kind: fc.constant<HistoryKind>('incr'),
+    key: fc.constantFrom(...COUNTERS),
+    node: opts.rmwAnywhere ? target : fc.constant('coordinator'),
+    consistency: fc.constantFrom<Consistency>('default', 'quorum'),
+    delta: fc.integer({ min: 1, max: 5 }),
+  });
+  // Unbiased: lengths spread over [1, count] instead of favouring tiny histories; shrinking may still
+  // cut a failing one down to a single operation.
+  return fc
+    .noBias(
+      fc.array(
+        opts.counters === false
+          ? register
+          : fc.oneof({ arbitrary: register, weight: 3 }, { arbitrary: counter, weight: 1 }),
+        {
+          minLength: 1,
+          maxLength: opts.count,
+          size: 'max',
+        },
+      ),
+    )
+    .map((ops) =>
+      ops.map((op) =>
+        !opts.rmwAnywhere && op.kind === 'cas' ? { ...op, node: 'coordinator' } : (op as SimStep),
+      ),
+    );
+}
+
+/** The key's preference list on the simulator's ring (16 vnodes, as sim-cluster.ts builds it). */
+export function replicasOf(key: string, nodes: string[], factor: number): readonly string[] {
+  return new Ring(nodes, { vnodes: 16 }).preferenceList(key, factor);
+}
+
+export const ids = (n: number) => Array.from({ length: n }, (_, i) => `n${i + 1}`);
+export const byTime = (steps: SimStep[]) => [...steps].sort((a, b) => a.atMs - b.atMs);
