@@ -320,8 +320,8 @@ export class Store {
 
   /**
    * A store of one key at a time, with this one's clock, HLC and limits, where a read-modify-write's
-   * coordinator computes its round's record without changing this store: the record is not this
-   * node's until the round is acknowledged (cluster/replication/read-modify-write.ts). `seed` puts
+   * coordinator computes its round's record without changing this store: the record becomes this
+   * node's only once the other replicas answered the round's accept (read-modify-write.ts). `seed` puts
    * `key` in it as `record` (absent when undefined), replacing whatever it held; `lastChange` is the
    * kind of the last change made to it since (a touch, say), for this store's watchers.
    */
