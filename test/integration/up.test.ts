@@ -46,14 +46,34 @@ describe('ringcache up: what it shows', function () {
       const tokenFile = /export RINGCACHE_CLUSTER_TOKEN_FILE=(\S+)/.exec(up.output())?.[1];
       expect(pid, 'n3 pid in the table').to.be.greaterThan(0);
       expect(tokenFile, 'the secret file').to.be.a('string');
+      // Killed only once n1 and n2 both hold n3 alive: a node still suspecting it from the start (a
+      // busy machine) would take it from suspect to dead, and no node would log it turning suspect.
+      for (const port of [ports[0], ports[2]]) {
+        await until(
+          `127.0.0.1:${port} holding all 3 nodes alive`,
+          async () => {
+            const status = await runCli(['status', '--addr', `127.0.0.1:${port}`], {
+              RINGCACHE_CLUSTER_TOKEN_FILE: tokenFile!,
+            });
+            return status.code === 0 && status.output.includes('3/3 alive');
+          },
+          60_000,
+        );
+      }
       process.kill(pid, 'SIGKILL');
+      // What up printed, when a wait fails: the only trace of what the nodes saw.
+      const withOutput = (err: Error) => {
+        throw new Error(`${err.message}; up printed:\n${up.output()}`);
+      };
       // Waits, not bounds: a starved node takes longer to suspect (a soak at load 10 missed 10 s).
       await until(
         'n3 shown suspect',
         () => /^n3 is suspect: it missed its pings \(seen by n[12]\)$/m.test(up.output()),
         60_000,
+      ).catch(withOutput);
+      await until('n3 shown dead', () => /^n3 is dead \(seen by n[12]\)/m.test(up.output()), 60_000).catch(
+        withOutput,
       );
-      await until('n3 shown dead', () => /^n3 is dead \(seen by n[12]\)/m.test(up.output()), 60_000);
 
       const leave = await runCli(['leave', 'n3', '--addr', `127.0.0.1:${ports[0]}`], {
         RINGCACHE_CLUSTER_TOKEN_FILE: tokenFile!,
