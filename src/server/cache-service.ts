@@ -15,7 +15,7 @@ import {
 import { OPERATIONS } from '../observability/request-metrics';
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg } from './operation-executor';
-import { operationBytes, PipelineStreams, type PipelineDeps } from './pipeline';
+import { operationBytes, PipelineStreams, requestHeldBytes, type PipelineDeps } from './pipeline';
 import {
   batchRefusal,
   onStreamClosed,
@@ -175,7 +175,7 @@ export function cacheService(deps: CacheServiceDeps): {
       const tooMany = batchRefusal('SetMany', items.length, 'items', deps.limits);
       if (tooMany) return refuse(callback, tooMany);
       let bytes = 0;
-      for (const set of items) bytes += set.key.length + (set.value?.length ?? 0) + (set.text?.length ?? 0);
+      for (const set of items) bytes += requestHeldBytes(set);
       const holds = held(call, bytes);
       if (holds === undefined) return refuse(callback, input.refusal('SetMany'));
       const ctx = contextOf(call);

@@ -131,11 +131,19 @@ const PROTOBUF_OPERATIONS: readonly string[] = [
   'compareAndSet',
 ];
 
-/** The key and value bytes of a protobuf operation (a Set's, a CompareAndSet's): what it holds. */
-export function operationBytes(op: OperationMsg): number {
-  const req = (op as unknown as Record<string, { key?: string; value?: Uint8Array; text?: string }>)[op.op];
+/** A protobuf request's key and value bytes (a Set's, a CompareAndSet's): what it holds. */
+export function requestHeldBytes(
+  req: { key?: string; value?: Uint8Array; text?: string } | undefined,
+): number {
   if (!req) return 0;
   return (req.key?.length ?? 0) + (req.value?.length ?? 0) + (req.text?.length ?? 0);
+}
+
+/** The key and value bytes of a protobuf operation: what it holds. */
+export function operationBytes(op: OperationMsg): number {
+  return requestHeldBytes(
+    (op as unknown as Record<string, { key?: string; value?: Uint8Array; text?: string }>)[op.op],
+  );
 }
 
 const malformed = (index: number) => `operation ${index} is malformed or of an unknown kind`;
