@@ -219,6 +219,7 @@ export class NodeCore implements PeerEndpoint {
     this.#catchUp = new CatchUpState({
       view: this.view,
       store: this.store,
+      requests: this.requests,
       topology: this.topology,
       tasks: this.#tasks,
       logger: this.#log,
@@ -418,8 +419,11 @@ export class NodeCore implements PeerEndpoint {
       !ids || (ids.length === current.nodeIds.length && ids.every((id) => current.nodeIds.includes(id)));
     const ring = same ? current : new Ring(ids, { vnodes: this.#config.vnodes });
     const factor = this.#config.replication.factor;
+    const requests = this.requests.byKey(this.#scheduler.now());
     for (const [key, record] of this.store.records()) {
-      if (ring.preferenceList(key, factor).includes(forNode)) yield { key, record };
+      if (!ring.preferenceList(key, factor).includes(forNode)) continue;
+      const applied = requests.get(key);
+      yield applied ? { key, record, requests: applied } : { key, record };
     }
   }
 

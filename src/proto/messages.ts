@@ -256,6 +256,8 @@ export interface SyncRequestMsg {
 }
 export interface SyncResponseMsg {
   records: RecordMsg[];
+  /** Packed [key, request id, outcome, ...] (peer.proto); absent or empty when none. */
+  requests?: Buffer;
 }
 export interface MemberUpdateMsg {
   id: string;

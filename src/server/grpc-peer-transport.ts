@@ -44,6 +44,7 @@ import { CHANNEL_OPTIONS, PipelineConnection } from '../transport/pipeline-conne
 import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
 import { operationToMsg, outcomeFromMsg } from './operation-wire';
 import {
+  attachSyncedRequests,
   diffFromPacked,
   digestsToPacked,
   isNotCaughtUpPacked,
@@ -354,6 +355,7 @@ export class GrpcPeerTransport implements PeerTransport {
           const record = msgToRecord(m);
           if (record) writes.push({ key: m.key, record });
         }
+        attachSyncedRequests(writes, msg.requests);
         onRecords(writes);
       });
       stream.on('end', () => done());

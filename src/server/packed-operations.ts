@@ -10,7 +10,14 @@ import type { RangeDiff, RangeDigests, RangeEntry } from '../cluster/recovery/an
 import type { AppliedRequest } from '../cluster/replication/request-log';
 import { RingCacheError } from '../errors';
 import { Code } from '../proto/messages';
-import { KEEP_TTL_INDEX, OpCode, type PackedRecord, type PackedResult } from '../proto/packed';
+import {
+  KEEP_TTL_INDEX,
+  OpCode,
+  packFrame,
+  unpackFrame,
+  type PackedRecord,
+  type PackedResult,
+} from '../proto/packed';
 import { wireCodeOf } from '../proto/status-codes';
 import type { StoreRecord, ValueFlags } from '../store/types';
 import { consistencyFromWire, remainingTtlMs, setModeFromWire, shown } from './operation-wire';
@@ -296,6 +303,46 @@ export function lookupFromPacked(p: unknown): Lookup | undefined {
 }
 
 /** (request id, applied outcome) pairs from `from` on; undefined when one is unreadable. */
+/**
+ * The requests a batch of catch-up records carries (SyncResponse.requests): [key, id, outcome, ...]
+ * as one packed frame [0, 0, ...], or undefined when none of them carries any.
+ */
+export function syncedRequestsToPacked(writes: readonly ReplicaWrite[]): Buffer | undefined {
+  const items: unknown[] = [];
+  for (const w of writes) {
+    if (w.requests) for (const r of w.requests) items.push(w.key, r.id, appliedToPacked(r.outcome));
+  }
+  return items.length > 0 ? packFrame(0, 0, items) : undefined;
+}
+
+/**
+ * Puts a SyncResponse's requests on the records of their keys. A request that names no key of the
+ * batch, or cannot be read, is dropped: a peer's bytes are checked like any other input.
+ */
+export function attachSyncedRequests(writes: ReplicaWrite[], payload: Buffer | undefined): void {
+  if (!payload || payload.length === 0) return;
+  let frame: unknown[];
+  try {
+    frame = unpackFrame(payload);
+  } catch {
+    return;
+  }
+  const byKey = new Map<string, AppliedRequest[]>();
+  for (let i = 2; i + 2 < frame.length; i += 3) {
+    const key = str(frame[i]);
+    const id = str(frame[i + 1]);
+    const outcome = appliedFromPacked(frame[i + 2]);
+    if (!id || !outcome) continue;
+    const list = byKey.get(key);
+    if (list) list.push({ id, outcome });
+    else byKey.set(key, [{ id, outcome }]);
+  }
+  for (const w of writes) {
+    const requests = byKey.get(w.key);
+    if (requests) w.requests = requests;
+  }
+}
+
 function requestsFromPacked(p: readonly unknown[], from: number): AppliedRequest[] | undefined {
   const out: AppliedRequest[] = [];
   for (let i = from; i < p.length; i += 2) {

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { NotCaughtUp, type PeerEndpoint, type Prepare } from '../cluster/peer-transport';
+import { NotCaughtUp, type PeerEndpoint, type Prepare, type ReplicaWrite } from '../cluster/peer-transport';
 import type { RingState } from '../cluster/ring-change/topology';
 import type { Logger } from '../observability/logger';
 import {
@@ -9,7 +9,6 @@ import {
   type PingReqRequestMsg,
   type PingRequestMsg,
   type PingResponseMsg,
-  type RecordMsg,
   type RingStateMsg,
   type SyncRequestMsg,
   type SyncResponseMsg,
@@ -23,6 +22,7 @@ import {
   lookupToPacked,
   NOT_CAUGHT_UP_PACKED,
   prepareFromPacked,
+  syncedRequestsToPacked,
   writeFromPacked,
   writeToPacked,
 } from './packed-operations';
@@ -215,18 +215,20 @@ async function streamRecordsFor(
 ): Promise<void> {
   const { forNode, ring } = call.request;
   const on = ring && ring.members.length > 0 ? ringFromWire(ring) : undefined;
-  let batch: RecordMsg[] = [];
+  let batch: ReplicaWrite[] = [];
   let sent = 0;
   const flush = async () => {
     if (batch.length === 0) return;
-    const ok = call.write({ records: batch });
+    const requests = syncedRequestsToPacked(batch);
+    const records = batch.map((w) => recordToMsg(w.key, w.record));
+    const ok = call.write(requests ? { records, requests } : { records });
     sent += batch.length;
     batch = [];
     if (!ok) await new Promise((resolve) => call.once('drain', resolve));
   };
-  for (const { key, record } of deps.endpoint.syncRecords(forNode, on)) {
+  for (const write of deps.endpoint.syncRecords(forNode, on)) {
     if (call.cancelled) return;
-    batch.push(recordToMsg(key, record));
+    batch.push(write);
     if (batch.length >= SYNC_BATCH) await flush();
   }
   await flush();

@@ -359,6 +359,48 @@ describe('increments while the coordinator restarts, at W=3 (issue 11 §1)', fun
   });
 });
 
+// A replica remembers the requests it accepted only in memory. On 3fd21bb a restart lost them for
+// good (the catch-up copied the records alone), so once every node had restarted, one at a time, a
+// retry of an acknowledged increment was applied again.
+describe('a retried increment after every node restarted, one at a time (N=3, W=2, R=2)', function () {
+  this.timeout(120_000);
+  let t: TestCluster;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 });
+  });
+  after(() => t?.stop());
+
+  it('is answered with its first outcome at every node, and counted once', async () => {
+    const key = 'retried-after-restarts';
+    const ids = ['n1', 'n2', 'n3'];
+    const incr = async (id: string, requestId: string) => {
+      const c = new UnaryClient(t.address(id), CALL_DEADLINE_MS);
+      try {
+        return (await c.cache<{ value: number }>('Increment', { key, delta: 5, requestId })).value;
+      } finally {
+        c.close();
+      }
+    };
+    expect(await incr('n1', 'before-restarts')).to.equal(5);
+    for (const id of ids) {
+      await t.cluster.stopNode(id);
+      // Resolves once the node serves: its catch-up from the two others has ended.
+      await t.cluster.startNode(id);
+      const others = ids.filter((o) => o !== id).map((o) => t.address(o));
+      await until(
+        `the others hold ${id} alive again`,
+        () => allHold(others, id, MemberStateWire.ALIVE),
+        30_000,
+      );
+    }
+    for (const id of ids) {
+      expect(await incr(id, 'before-restarts'), `the retry through ${id}`).to.equal(5);
+    }
+    expect(await counterValue(t.address('n1'), key, 3)).to.equal(5);
+  });
+});
+
 /** `count` increments of `key` at one node, one after the other, each with a `deadlineMs` budget. */
 async function incrementAt(address: string, key: string, count: number, deadlineMs: number): Promise<Tally> {
   const tally: Tally = { ok: 0, unknown: 0, failed: 0 };

@@ -3,12 +3,15 @@ import type { Ring } from '../../ring/ring';
 import type { Store } from '../../store/store';
 import type { BackgroundTasks } from '../background-tasks';
 import type { ClusterView } from '../cluster-view';
+import type { RequestLog } from '../replication/request-log';
 import type { RingState, Topology } from '../ring-change/topology';
 import { catchUpFromPeers, type CatchUpProgress } from './catch-up';
 
 export interface CatchUpStateOptions {
   view: ClusterView;
   store: Store;
+  /** The read-modify-writes this node remembers (their outcomes), which it pulls with the records. */
+  requests: RequestLog;
   topology: Topology;
   tasks: BackgroundTasks;
   logger: Logger;
@@ -132,13 +135,13 @@ export class CatchUpState {
 
   /** Learns the current ring and the peers' clocks, then pulls what this node replicates from its members. */
   async #pull(signal: AbortSignal, progress: CatchUpProgress): Promise<void> {
-    const { view, store, topology, logger } = this.#opts;
+    const { view, store, requests, topology, logger } = this.#opts;
     await this.#learnRing(signal);
     const peers = topology.ring.nodeIds.filter((id) => id !== view.selfId);
     await this.#learnClocks(peers, signal);
     progress.peers = peers.length;
     const log = logger.child({ component: 'catch-up' });
-    await catchUpFromPeers(view, peers, store, log, signal, progress);
+    await catchUpFromPeers(view, peers, { store, requests }, log, signal, progress);
   }
 
   /** Offers this node's ring to the members it knows until one answers: the newer ring is adopted. */
@@ -180,7 +183,7 @@ export class CatchUpState {
   }
 
   #startMoveIn(before: Ring): void {
-    const { view, store, topology, tasks, logger } = this.#opts;
+    const { view, store, requests, topology, tasks, logger } = this.#opts;
     this.#sourceRings = [...this.#sourceRings, before];
     const controller = new AbortController();
     this.#moveIn = controller;
@@ -192,7 +195,7 @@ export class CatchUpState {
     tasks.run('move-in', async (stopped) => {
       const signal = AbortSignal.any([stopped, controller.signal]);
       const progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: peers.size, done: false };
-      await catchUpFromPeers(view, [...peers], store, log, signal, progress, ring);
+      await catchUpFromPeers(view, [...peers], { store, requests }, log, signal, progress, ring);
       if (signal.aborted || this.#moveIn !== controller) return;
       this.#sourceRings = [];
       this.#moveIn = undefined;

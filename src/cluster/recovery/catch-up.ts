@@ -1,6 +1,7 @@
 import type { Logger } from '../../observability/logger';
 import type { Store } from '../../store/store';
 import type { ClusterView } from '../cluster-view';
+import type { RequestLog } from '../replication/request-log';
 import type { RingState } from '../ring-change/topology';
 
 /** How far a catch-up got: read by metrics and logs. */
@@ -15,17 +16,26 @@ export interface CatchUpProgress {
   done: boolean;
 }
 
+/** Where a catch-up puts what it pulls: the records, and the requests the peers remember of them. */
+export interface CatchUpInto {
+  store: Store;
+  requests: RequestLog;
+}
+
 /**
  * A node starts empty (memory only). Before it is fully useful it pulls, from every other member, the
  * records whose preference list includes it (Peer.Sync), applying each with last-writer-wins so writes
- * that arrive meanwhile are never overwritten by older copies. Progress is logged per peer.
+ * that arrive meanwhile are never overwritten by older copies. It remembers the read-modify-writes
+ * each peer remembers of those keys as well: it may have accepted some of them before it restarted
+ * (or, after a ring change, the old replicas did), and must answer their retries with their outcome,
+ * not apply them again. Progress is logged per peer.
  * Peers that are down are skipped: hints and read repair cover what they hold. `signal` ends it early
  * (the node is stopping): every stream is cancelled and the promise settles.
  */
 export async function catchUpFromPeers(
   view: ClusterView,
   peers: string[],
-  store: Store,
+  into: CatchUpInto,
   log: Logger,
   signal: AbortSignal,
   progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: peers.length, done: false },
@@ -35,7 +45,7 @@ export async function catchUpFromPeers(
   const counts = await Promise.all(
     peers.map(async (peerId) => {
       try {
-        return await pullFrom(view, peerId, store, log, signal, progress, ring);
+        return await pullFrom(view, peerId, into, log, signal, progress, ring);
       } catch (err) {
         log.info({ peer: peerId, err: (err as Error).message }, 'catch-up skipped a peer');
         return 0;
@@ -59,7 +69,7 @@ export async function catchUpFromPeers(
 async function pullFrom(
   view: ClusterView,
   peerId: string,
-  store: Store,
+  { store, requests }: CatchUpInto,
   log: Logger,
   signal: AbortSignal,
   progress: CatchUpProgress,
@@ -72,7 +82,9 @@ async function pullFrom(
     peerId,
     view.selfId,
     (records) => {
-      for (const { key, record } of records) {
+      const nowMs = view.scheduler.now();
+      for (const { key, record, requests: remembered } of records) {
+        if (remembered) for (const request of remembered) requests.remember(key, request, nowMs);
         progress.bytes += key.length + record.value.length;
         try {
           if (store.applyRecord(key, record)) {

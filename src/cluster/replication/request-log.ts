@@ -60,6 +60,21 @@ export class RequestLog {
     }
   }
 
+  /**
+   * Every request remembered within the window, by key: what a replica that catches up from this one
+   * must remember too (catch-up.ts), or it would answer a retry of one "unknown" and have it applied twice.
+   */
+  byKey(nowMs: number): Map<string, AppliedRequest[]> {
+    this.#expire(nowMs);
+    const out = new Map<string, AppliedRequest[]>();
+    for (const [id, e] of this.#entries) {
+      const list = out.get(e.key);
+      if (list) list.push({ id, outcome: e.outcome });
+      else out.set(e.key, [{ id, outcome: e.outcome }]);
+    }
+    return out;
+  }
+
   #expire(nowMs: number): void {
     const cutoff = nowMs - this.#limits.windowMs;
     for (const [id, e] of this.#entries) {

@@ -25,6 +25,8 @@ import { consistencyToWire } from '../../../src/server/operation-wire';
 import {
   appliedFromPacked,
   appliedToPacked,
+  attachSyncedRequests,
+  syncedRequestsToPacked,
   lookupFromPacked,
   prepareFromPacked,
   prepareToPacked,
@@ -718,5 +720,59 @@ describe('a write applied by its coordinator that missed its quorum', () => {
     for (const failure of [absent, set]) {
       expect(outcomeToPacked(failure, 0)).to.deep.equal([Code.UNAVAILABLE, message, 'QUORUM_NOT_MET']);
     }
+  });
+});
+
+describe('syncedRequestsToPacked and attachSyncedRequests (a catch-up batch)', () => {
+  const record: StoreRecord = {
+    value: Buffer.from('7'),
+    flags: 0 as ValueFlags,
+    version: { timestamp: 9, node: 'n2' },
+    expiresAtMs: 0,
+    tombstone: false,
+  };
+  const incr = (value: number) => ({
+    kind: 'incr' as const,
+    value,
+    version: { timestamp: value, node: 'n2' },
+  });
+
+  it('puts each request back on the record of its key', () => {
+    const sent: ReplicaWrite[] = [
+      {
+        key: 'a',
+        record,
+        requests: [
+          { id: 'c.1', outcome: incr(5) },
+          { id: 'c.2', outcome: incr(7) },
+        ],
+      },
+      { key: 'b', record },
+      {
+        key: 'c',
+        record,
+        requests: [{ id: 'd.1', outcome: { kind: 'cas', version: { timestamp: 3, node: 'n1' } } }],
+      },
+    ];
+    const received: ReplicaWrite[] = sent.map(({ key, record }) => ({ key, record }));
+    attachSyncedRequests(received, syncedRequestsToPacked(sent));
+    expect(received).to.deep.equal(sent);
+  });
+
+  it('packs nothing when no record carries a request', () => {
+    expect(syncedRequestsToPacked([{ key: 'a', record }])).to.equal(undefined);
+  });
+
+  it('drops a request naming a key not in the batch, one it cannot read, and bytes that are no frame', () => {
+    const received: ReplicaWrite[] = [{ key: 'a', record }];
+    attachSyncedRequests(
+      received,
+      packFrame(0, 0, ['zz', 'c.1', appliedToPacked(incr(5)), 'a', '', [4, 1], 'a', 'c.3', 'x']),
+    );
+    expect(received[0]!.requests).to.equal(undefined);
+    attachSyncedRequests(received, Buffer.from([0xc1, 0xc1]));
+    expect(received[0]!.requests).to.equal(undefined);
+    attachSyncedRequests(received, packFrame(0, 0, ['a', 'c.4', appliedToPacked(incr(2)), 'a']));
+    expect(received[0]!.requests).to.deep.equal([{ id: 'c.4', outcome: incr(2) }]);
   });
 });
