@@ -726,7 +726,7 @@ describe('a write applied by its coordinator that missed its quorum', () => {
 describe('syncedRequestsToPacked and attachSyncedRequests (a catch-up batch)', () => {
   const record: StoreRecord = {
     value: Buffer.from('7'),
-    flags: 0 as ValueFlags,
+    flags: 0,
     version: { timestamp: 9, node: 'n2' },
     expiresAtMs: 0,
     tombstone: false,
