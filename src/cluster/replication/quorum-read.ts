@@ -46,22 +46,27 @@ export class QuorumReader {
     const self = this.#view.selfId;
     const local: ReplicaCopy = { replica: self, record: this.#store.readRecord(key) };
     const others = copyHolders(this.#view, key, preferenceList);
+    // Only the key's replicas vote: a former holder adds its copy (newest wins), but it took none of
+    // the writes acknowledged on this ring, so it must not stand in for a replica that did.
+    const voter = (id: string) => preferenceList.includes(id);
+    const voters = others.filter(voter).length;
     // A node still catching up holds an incomplete store: its own copy is kept (newest wins) but
     // does not count as an answer, so `needed` other replicas must answer.
     const own = this.#view.catchingUp() ? 0 : 1;
-    if (others.length + own < needed) {
+    if (voters + own < needed) {
       return new RingCacheError(
         'QUORUM_NOT_MET',
-        `read of key '${key}' needs ${needed} replicas but only ${others.length + own} of ${preferenceList.join(', ')} can answer` +
+        `read of key '${key}' needs ${needed} replicas but only ${voters + own} of ${preferenceList.join(', ')} can answer` +
           (own === 0 ? ` (${self} is catching up)` : ''),
       );
     }
-    const { copies, all, newer } = await this.#ask(key, others, needed - own, deadlineMs, ringEpoch);
+    const { copies, all, newer } = await this.#ask(key, others, voter, needed - own, deadlineMs, ringEpoch);
     if (newer) return newer;
-    if (copies.length + own < needed) {
+    const votes = copies.filter((c) => voter(c.replica)).length;
+    if (votes + own < needed) {
       return new RingCacheError(
         'QUORUM_NOT_MET',
-        `read of key '${key}' got ${copies.length + own} of the ${needed} replica answers it needs before the deadline`,
+        `read of key '${key}' got ${votes + own} of the ${needed} replica answers it needs before the deadline`,
       );
     }
     const newest = newestOf([local, ...copies]);
@@ -70,26 +75,29 @@ export class QuorumReader {
   }
 
   /**
-   * Asks every replica in `replicas` and resolves once `wanted` answered (the rest keep coming in `all`,
-   * for read repair), or once all answered or failed, or at once when one answered holding a newer
-   * ring than `ringEpoch` (`newer`).
+   * Asks every replica in `replicas` and resolves once `wanted` of those that vote answered (the
+   * rest keep coming in `all`, for read repair), or once every voter answered or failed, or at once
+   * when one answered holding a newer ring than `ringEpoch` (`newer`).
    */
   #ask(
     key: string,
     replicas: string[],
+    voter: (id: string) => boolean,
     wanted: number,
     deadlineMs: number,
     ringEpoch: number | undefined,
   ): Promise<{ copies: ReplicaCopy[]; all: Promise<ReplicaCopy[]>; newer?: NewerRing }> {
     const copies: ReplicaCopy[] = [];
+    let votes = 0;
     let outstanding = replicas.length;
+    let outstandingVoters = replicas.filter(voter).length;
     return new Promise((resolve) => {
       let resolveAll: (c: ReplicaCopy[]) => void = () => undefined;
       const all = new Promise<ReplicaCopy[]>((r) => (resolveAll = r));
       let answered = false;
       let newer: NewerRing | undefined;
       const check = () => {
-        if (!answered && (newer || copies.length >= wanted || outstanding === 0)) {
+        if (!answered && (newer || votes >= wanted || outstandingVoters === 0)) {
           answered = true;
           resolve({ copies: [...copies], all, newer });
         }
@@ -100,8 +108,12 @@ export class QuorumReader {
         const read = () => this.#view.transport.read(replica, key, deadlineMs, ringEpoch);
         void askReplica(clock, deadlineMs, read, () => answered).then((out) => {
           outstanding--;
+          if (voter(replica)) outstandingVoters--;
           if (out instanceof NewerRing) newer ??= out;
-          else if (!(out instanceof RingCacheError)) copies.push({ replica, record: out });
+          else if (!(out instanceof RingCacheError)) {
+            copies.push({ replica, record: out });
+            if (voter(replica)) votes++;
+          }
           check();
         });
       }

@@ -78,6 +78,9 @@ export function prepareRound(
     return Promise.resolve('contended');
   }
   const others = copyHolders(parts.view, key, preferenceList);
+  // Only the key's replicas vote: a former holder (copy-holders.ts) adds its copy, but it took none
+  // of the writes acknowledged on this ring, so its answer could stand in for one that did.
+  const voters = others.filter((id) => preferenceList.includes(id)).length;
   // While this node catches up its own copy proves nothing: one more replica must answer instead.
   const own = parts.view.catchingUp() ? 0 : 1;
   // A retry known here writes nothing when W replicas know it (the accept, read-modify-write.ts): it waits for as
@@ -92,11 +95,11 @@ export function prepareRound(
   }
   if (needed <= 0) return Promise.resolve('granted');
   const kind = batch[0]?.op.kind ?? 'read-modify-write';
-  if (others.length < needed) {
+  if (voters < needed) {
     return Promise.resolve(
       new RingCacheError(
         'QUORUM_NOT_MET',
-        `${kind} of key '${key}' not applied: it must read ${needed + 1} replicas first and only ${others.length + 1} of ${preferenceList.join(', ')} are alive`,
+        `${kind} of key '${key}' not applied: it must read ${needed + 1} replicas first and only ${voters + 1} of ${preferenceList.join(', ')} are alive`,
       ),
     );
   }
@@ -105,24 +108,25 @@ export function prepareRound(
   return new Promise((resolve) => {
     let granted = 0;
     let refused = 0;
-    let outstanding = others.length;
+    /** Replicas (voters) not yet answered. */
+    let outstanding = voters;
     let done = false;
     const finish = (v: Prepared) => {
       if (done) return;
       done = true;
       resolve(v);
     };
-    const answered = (found: Lookup) => {
+    const answered = (found: Lookup, voter: boolean) => {
       if (found.refused) {
         parts.store.hlc.observe(found.refused);
-        refused++;
+        if (voter) refused++;
         return;
       }
-      granted++;
+      if (voter) granted++;
       if (found.record) applyCopy(parts.store, key, found.record);
       for (const request of found.known) {
         const p = batch.find((b) => b.op.requestId === request.id);
-        if (p) p.knownBy++;
+        if (p && voter) p.knownBy++;
         if (p && !p.known) {
           p.known = request.outcome;
           parts.requests.remember(key, request, clock.now());
@@ -144,9 +148,10 @@ export function prepareRound(
             ),
           );
         }
-        if (!(found instanceof RingCacheError)) answered(found);
+        const voter = preferenceList.includes(replica);
+        if (!(found instanceof RingCacheError)) answered(found, voter);
         if (granted >= needed) return finish('granted');
-        if (--outstanding + granted >= needed) return;
+        if (!voter || --outstanding + granted >= needed) return;
         if (refused > 0) return finish('contended');
         finish(
           new RingCacheError(
