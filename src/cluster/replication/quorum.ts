@@ -14,9 +14,18 @@ export interface ReplicationSettings {
   sloppy?: boolean;
 }
 
-/** Majority of N. */
+/** Majority of N (of a key's replicas, or of a ring's members when a ring change is ordered). */
 export function majority(factor: number): number {
   return Math.floor(factor / 2) + 1;
+}
+
+/**
+ * How many of a key's replicas a read-modify-write's prepare reads (the coordinator included), given
+ * the W its accept will wait for: N - W + 1, so that every set of W replicas that acknowledged an
+ * earlier round shares one with it, and the prepare sees that round's record and requests.
+ */
+export function prepareQuorum(writeQuorum: number, rep: ReplicationSettings): number {
+  return Math.max(1, rep.factor - writeQuorum + 1);
 }
 
 /**

@@ -9,7 +9,7 @@ import type { BallotFence } from './ballots';
 import { askReplica } from './ask-replica';
 import { copyHolders } from './copy-holders';
 import type { Outcome, OperationResult, ReadModifyWrite } from './operation';
-import { requiredReplicas, type ReplicationSettings } from './quorum';
+import { prepareQuorum, requiredReplicas, type ReplicationSettings } from './quorum';
 import type { RequestLog } from './request-log';
 
 export type Request = ReadModifyWrite & { requestId: string };
@@ -87,7 +87,7 @@ export function prepareRound(
   // many answers as its W asks, so that a call at ALL retried is not written again either.
   const retried = batch.some((p) => p.known) ? writeQuorum(batch, parts.rep) - own : 0;
   const needed = Math.min(
-    Math.max(parts.rep.factor - parts.rep.writeQuorum + 1 - own, retried),
+    Math.max(prepareQuorum(parts.rep.writeQuorum, parts.rep) - own, retried),
     preferenceList.length - 1,
   );
   for (const p of batch) {

@@ -6,6 +6,7 @@ import type { BackgroundTasks } from '../background-tasks';
 import type { ClusterView } from '../cluster-view';
 import { changedRing, relationOf } from '../../ring/ring-state';
 import { askReplica } from '../replication/ask-replica';
+import { majority } from '../replication/quorum';
 import { rebalance, type RebalanceProgress } from './rebalance';
 import { ringStateProblem } from './ring-bounds';
 import type { RingMember, RingState, Topology } from './topology';
@@ -215,25 +216,25 @@ export class RingChanges {
       const current = this.#topology.snapshot().members;
       const members = next(current);
       if (!members) return;
-      const majority = Math.floor(current.length / 2) + 1;
+      const ringMajority = majority(current.length);
       const self = this.#view.selfId;
       // Only members count toward the majority: this node too only if it is one (a change may be
       // ordered through a node that left, which must not make half of a split ring a majority).
       const member = (id: string) => current.some((m) => m.id === id);
       const reachable = current.filter((m) => m.id === self || m.state === 'alive' || m.state === 'suspect');
-      if (reachable.length < majority) {
+      if (reachable.length < ringMajority) {
         throw new RingCacheError(
           'UNAVAILABLE',
-          `${what} needs a majority of the ring alive (${majority} of ${current.length}); ` +
+          `${what} needs a majority of the ring alive (${ringMajority} of ${current.length}); ` +
             `only ${reachable.map((m) => m.id).join(', ')} are. Heal the partition or restart the dead nodes first.`,
         );
       }
       const state = changedRing(this.#topology.state(), members);
-      const proposal = await this.#propose(state, current, majority);
-      if (proposal.answered < majority) {
+      const proposal = await this.#propose(state, current, ringMajority);
+      if (proposal.answered < ringMajority) {
         throw new RingCacheError(
           'UNAVAILABLE',
-          `${what} needs a majority of the ring (${majority} of ${current.length}) to answer its proposal; ` +
+          `${what} needs a majority of the ring (${ringMajority} of ${current.length}) to answer its proposal; ` +
             `${proposal.answered} did (${proposal.unreachable.join(', ')} did not). Nothing changed.`,
         );
       }
@@ -248,7 +249,7 @@ export class RingChanges {
       const answered = new Set<string>();
       const acknowledgedBy = () => [...answered].filter(member).length + (member(self) ? 1 : 0);
       let missed = new Map<string, unknown>();
-      for (let round = 1; round <= ORDER_ROUNDS && (round === 1 || acknowledgedBy() < majority); round++) {
+      for (let round = 1; round <= ORDER_ROUNDS && (round === 1 || acknowledgedBy() < ringMajority); round++) {
         const sent = await this.#order(state, round === 1 ? tell : [...missed.keys()]);
         for (const answer of sent.answers) {
           answered.add(answer.from);
@@ -260,11 +261,11 @@ export class RingChanges {
         this.#log.warn({ err, peer }, 'ring change not delivered; gossip will carry the epoch');
       const acknowledged = acknowledgedBy();
       if (!next(this.#topology.snapshot().members)) {
-        if (acknowledged >= majority) return;
+        if (acknowledged >= ringMajority) return;
         throw new RingCacheError(
           'UNAVAILABLE',
           `${what} reached only ${acknowledged} of ${current.length} members of the ring (a majority is ` +
-            `${majority}); it is not acknowledged and takes effect where it spreads. Check with 'ringcache status'.`,
+            `${ringMajority}); it is not acknowledged and takes effect where it spreads. Check with 'ringcache status'.`,
         );
       }
       if (attempt >= MAX_ATTEMPTS) break;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   majority,
+  prepareQuorum,
   requiredReplicas,
   type ReplicationSettings,
 } from '../../../../src/cluster/replication/quorum';
@@ -19,6 +20,25 @@ describe('majority', () => {
   for (const [factor, expected] of cases) {
     it(`is ${expected} of ${factor} replicas`, () => {
       expect(majority(factor)).to.equal(expected);
+    });
+  }
+});
+
+describe('prepareQuorum', () => {
+  // [N, W, replicas read]: with W + read > N every set of W acknowledging replicas meets the prepare.
+  const cases: [number, number, number][] = [
+    [3, 2, 2],
+    [3, 3, 1],
+    [3, 1, 3],
+    [5, 3, 3],
+    [5, 2, 4],
+    [1, 1, 1],
+  ];
+  for (const [factor, w, expected] of cases) {
+    it(`reads ${expected} of N=${factor} replicas before a round acknowledged by W=${w}`, () => {
+      const read = prepareQuorum(w, { factor, writeQuorum: w, readQuorum: 1 });
+      expect(read).to.equal(expected);
+      expect(read + w, 'W + prepare > N').to.be.above(factor);
     });
   }
 });
