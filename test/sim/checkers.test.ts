@@ -280,6 +280,24 @@ describe('staleReads', () => {
   it('ignores an ok set that did not store', () => {
     expect(check([set(1, v(100)), set(2, v(200), { stored: false }), get(3, v(100))])).to.be.empty;
   });
+
+  it('does not judge a get counted on an older ring than the write, and judges every other', () => {
+    const newRing = { ringEpoch: 5 };
+    const oldRing = { ringEpoch: 4 };
+    expect(check([set(1, v(100), oldRing), set(2, v(200), newRing), get(3, v(100), oldRing)])).to.be.empty;
+    expect(check([set(1, v(200), newRing), get(2, undefined, oldRing)])).to.be.empty;
+    // What the get's own ring held is still judged.
+    expect(
+      check([set(1, v(100), oldRing), set(2, v(200), newRing), get(3, undefined, oldRing)]),
+    ).to.have.length(1);
+    // On the same ring, a newer one, or with either epoch unknown (a node down), it is judged.
+    for (const epoch of [{ ringEpoch: 5 }, { ringEpoch: 6 }, {}]) {
+      expect(check([set(1, v(200), newRing), get(2, v(100), epoch)]), JSON.stringify(epoch)).to.have.length(
+        1,
+      );
+    }
+    expect(check([set(1, v(200)), get(2, v(100), { ringEpoch: 4 })])).to.have.length(1);
+  });
 });
 
 describe('oneRing (issue 13 §3)', () => {

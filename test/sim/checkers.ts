@@ -212,7 +212,10 @@ export const casOnce: Checker = (history) => {
 
 /**
  * The writes a get must see: acknowledged before the get was invoked (so not concurrent with it), on a
- * quorum that strictly overlaps the get's (W + R > N), so at least one replica the get asked holds it.
+ * quorum that strictly overlaps the get's (W + R > N), so at least one replica the get asked holds it;
+ * and counted on a ring no newer than the get's. A get counted on an older ring (its node had not
+ * learnt a change yet, nor had any replica it counted, or it would have read again on the new one)
+ * is the window promise 5 leaves open while a ring change is being sent out (docs/partitions.md).
  */
 function mustSee(get: HistoryEntry, writes: readonly AckedWrite[]): AckedWrite | undefined {
   return newest(
@@ -220,7 +223,8 @@ function mustSee(get: HistoryEntry, writes: readonly AckedWrite[]): AckedWrite |
       (w) =>
         w.completedAtMs !== undefined &&
         w.completedAtMs < get.invokedAtMs &&
-        w.required + get.required > get.factor,
+        w.required + get.required > get.factor &&
+        !(get.ringEpoch !== undefined && w.ringEpoch !== undefined && get.ringEpoch < w.ringEpoch),
     ),
   );
 }

@@ -30,6 +30,12 @@ export interface HistoryEntry {
   status: OutcomeStatus;
   /** ErrorCode of a failed or unknown outcome. */
   error?: string;
+  /**
+   * The epoch of the ring `node` held when the call completed (unset when it was down): a call is
+   * counted on its coordinator's ring, so a read on an older ring than a write's is the window
+   * docs/partitions.md describes ("What stays open"), which staleReads does not judge.
+   */
+  ringEpoch?: number;
 
   // Inputs.
   /** set and cas: the value written; every write of the workload writes a distinct value. */

@@ -252,6 +252,7 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
 
   function record(entry: HistoryEntry, outcome: Outcome): void {
     entry.completedAtMs = time.now();
+    if (cluster.isUp(entry.node)) entry.ringEpoch = cluster.core(entry.node)!.topology.epoch;
     if (outcome instanceof RingCacheError) {
       entry.status = statusOf(outcome);
       entry.error = outcome.code;
