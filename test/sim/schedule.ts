@@ -44,7 +44,18 @@ export type SimStep =
   | { atMs: number; type: 'cut'; from: string; to: string }
   | { atMs: number; type: 'isolate'; node: string }
   | { atMs: number; type: 'heal' }
-  | { atMs: number; type: 'link'; from: string; to: string; dropRate: number; extraDelayMs: number }
+  | {
+      atMs: number;
+      type: 'link';
+      from: string;
+      to: string;
+      dropRate: number;
+      extraDelayMs: number;
+      /** Requests delivered twice, and a long tail of delays (LinkFault). */
+      duplicateRate?: number;
+      tailRate?: number;
+      tailDelayMs?: number;
+    }
   | { atMs: number; type: 'skew'; node: string; skewMs: number }
   | { atMs: number; type: 'join'; node: string; via: string }
   | { atMs: number; type: 'leave'; node: string; via: string };
@@ -188,6 +199,54 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
           ...ops.map((s, i) => (s.type === 'op' && s.kind === 'incr' ? { ...s, ...retries[i]! } : s)),
           { atMs: pauseAt, type: 'pause', node: paused },
           { atMs: pauseAt + 150, type: 'resume', node: paused },
+        ]),
+      })),
+  /**
+   * Every link delivers some requests twice (the handler runs again on the copy; the first reply
+   * answers) and holds some messages up to 300 ms longer, so that messages overtake each other:
+   * replica writes, accepts, prepares, reads and gossip must all be idempotent and order-proof. N=3,
+   * W=2, R=2, read-modify-writes coordinated where they land and retried through the others.
+   */
+  duplicates: () =>
+    fc
+      .tuple(
+        operations(ids(3), 800, { count: 100, rmwAnywhere: true }),
+        fc.array(
+          fc.record({
+            copies: fc.integer({ min: 0, max: 2 }),
+            retryAfterMs: fc.integer({ min: 0, max: 60 }),
+          }),
+          { minLength: 100, maxLength: 100 },
+        ),
+        fc.double({ min: 0.1, max: 0.5, noNaN: true }),
+        fc.double({ min: 0.02, max: 0.2, noNaN: true }),
+        fc.integer({ min: 10, max: 300 }),
+      )
+      .map(([ops, retries, duplicateRate, tailRate, tailDelayMs]) => ({
+        scenario: 'duplicates',
+        cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 },
+        durationMs: 800,
+        steps: byTime([
+          ...ids(3).flatMap((from) =>
+            ids(3)
+              .filter((to) => to !== from)
+              .map((to): SimStep => ({
+                atMs: 0,
+                type: 'link',
+                from,
+                to,
+                dropRate: 0,
+                extraDelayMs: 0,
+                duplicateRate,
+                tailRate,
+                tailDelayMs,
+              })),
+          ),
+          ...ops.map((s, i) =>
+            s.type === 'op' && s.kind === 'incr' && s.node !== 'coordinator'
+              ? { ...s, ...retries[i]!, forwarded: true }
+              : s,
+          ),
         ]),
       })),
   /**

@@ -37,6 +37,14 @@ export interface LinkFault {
    * backoff (its peer started after it was first dialled) while the peer already serves.
    */
   refuse?: boolean;
+  /**
+   * Requests delivered twice, 0..1: the handler runs again on a copy that arrives after its own
+   * delay, and the first reply to come back answers the call (a retried send, a replayed frame).
+   */
+  duplicateRate?: number;
+  /** A share of messages (0..1) held up to `tailDelayMs` more, uniformly: a long tail that reorders. */
+  tailRate?: number;
+  tailDelayMs?: number;
 }
 
 /**
@@ -133,26 +141,30 @@ export class SimNetwork {
         return;
       }
       if (this.#lose(from, to)) return;
-      this.#time.after(this.#delay(from, to), inboxOf(target.owner), () => {
-        if (this.#cut.has(`${from}>${to}`)) return void this.lost++; // cut while in flight
-        let answer: Promise<T>;
-        try {
-          answer = Promise.resolve(handle(target.endpoint));
-        } catch (err) {
-          answer = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-        }
-        void answer
-          .then(undefined, (err: unknown) => failure(asRingCacheError(err)))
-          .then((answered) => {
-            if (this.#time.isDead(target.owner) || settled) return; // it crashed while answering, or no one waits
-            this.sent++;
-            if (this.#lose(to, from)) return;
-            reply = this.#time.after(this.#delay(to, from), caller.owner, () => {
-              if (this.#cut.has(`${to}>${from}`)) return void this.lost++;
-              finish(answered);
+      const duplicateRate = this.#faults.get(`${from}>${to}`)?.duplicateRate ?? 0;
+      const copies = duplicateRate > 0 && this.#random() < duplicateRate ? 2 : 1;
+      for (let copy = 0; copy < copies; copy++) {
+        this.#time.after(this.#delay(from, to), inboxOf(target.owner), () => {
+          if (this.#cut.has(`${from}>${to}`)) return void this.lost++; // cut while in flight
+          let answer: Promise<T>;
+          try {
+            answer = Promise.resolve(handle(target.endpoint));
+          } catch (err) {
+            answer = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+          }
+          void answer
+            .then(undefined, (err: unknown) => failure(asRingCacheError(err)))
+            .then((answered) => {
+              if (this.#time.isDead(target.owner) || settled) return; // it crashed while answering, or no one waits
+              this.sent++;
+              if (this.#lose(to, from)) return;
+              reply = this.#time.after(this.#delay(to, from), caller.owner, () => {
+                if (this.#cut.has(`${to}>${from}`)) return void this.lost++;
+                finish(answered);
+              });
             });
-          });
-      });
+        });
+      }
     });
   }
 
@@ -170,7 +182,10 @@ export class SimNetwork {
 
   /** 0.2-1.2 ms on a quiet link: a LAN round trip, with enough jitter to reorder concurrent messages. */
   #delay(a: string, b: string): number {
-    return 0.2 + this.#random() + (this.#faults.get(`${a}>${b}`)?.extraDelayMs ?? 0);
+    const fault = this.#faults.get(`${a}>${b}`);
+    const base = 0.2 + this.#random() + (fault?.extraDelayMs ?? 0);
+    if (!fault?.tailRate || this.#random() >= fault.tailRate) return base;
+    return base + this.#random() * (fault.tailDelayMs ?? 0);
   }
 }
 
