@@ -6,7 +6,10 @@ import { compareVersions, type Version } from '../../store/version';
  */
 export const PROMISE_WINDOW_MS = 120_000;
 
-/** Most promises held at once; the oldest go first (each is one key in flight, not one per write). */
+/**
+ * Most promises held at once, the oldest going first: one per key a round prepared or changed here
+ * within the window (about 15 MB at most), not one per write.
+ */
 const MAX_PROMISES = 100_000;
 
 interface Promised {
@@ -28,8 +31,8 @@ interface Promised {
  * with last-writer-wins everywhere else (hints, read repair, handoff): a value accepted at a higher
  * ballot was built on every value acknowledged at a lower one.
  *
- * Only promises still waiting for their accept are kept; once the record reaches the ballot it is
- * the fence itself.
+ * A promise is kept for the window whether or not its accept came: once the record reaches the
+ * ballot, the record is the fence too, but the record may go first (evicted, or a tombstone purged).
  *
  * Promises live in memory only, and the held versions with the store: a restart (or a store dropped
  * after a long absence) erases both. Fences are re-established, not remembered: until settle(), the
@@ -100,12 +103,7 @@ export class BallotFence {
     if (accepting) return accepting;
     const fence = this.#fence(key, held);
     if (fence && compareVersions(ballot, fence) <= 0) return fence;
-    this.#promises.delete(key); // re-inserted at the end: the Map stays ordered by time
-    this.#promises.set(key, { ballot, atMs: nowMs });
-    if (this.#promises.size > MAX_PROMISES) {
-      const oldest = this.#promises.keys().next();
-      if (!oldest.done) this.#promises.delete(oldest.value);
-    }
+    this.#promise(key, ballot, nowMs);
     return undefined;
   }
 
@@ -120,10 +118,25 @@ export class BallotFence {
     return fence && compareVersions(version, fence) < 0 ? fence : undefined;
   }
 
-  /** The record of `key` reached `version`: a promise at or below it is no longer needed. */
-  reached(key: string, version: Version): void {
+  /**
+   * An accept of `key` at `version` was applied here. The fence stays at least `version` for the
+   * window, held as a promise rather than left to the record: the record may be evicted, or its
+   * tombstone purged, while a round of a lower ballot is still in flight, and that round's accept
+   * must be refused then too (a round lives no longer than its deadline, well within the window).
+   */
+  reached(key: string, version: Version, nowMs: number): void {
     const p = this.#promises.get(key);
-    if (p && compareVersions(p.ballot, version) <= 0) this.#promises.delete(key);
+    if (p && compareVersions(p.ballot, version) >= 0) return; // a higher promise stands
+    this.#promise(key, version, nowMs);
+  }
+
+  #promise(key: string, ballot: Version, nowMs: number): void {
+    this.#promises.delete(key); // re-inserted at the end: the Map stays ordered by time
+    this.#promises.set(key, { ballot, atMs: nowMs });
+    if (this.#promises.size > MAX_PROMISES) {
+      const oldest = this.#promises.keys().next();
+      if (!oldest.done) this.#promises.delete(oldest.value);
+    }
   }
 
   /** The floor as a fence when `ballot` is at or below it; undefined otherwise (the common case). */

@@ -295,8 +295,9 @@ export class ReadModifyWriter {
       if (!acks.refusedByAll) {
         // Watchers here see the change the round made (a touch, say), as when it was applied here.
         applyCopy(this.#store, key, accepted, sandbox.lastChange());
-        this.#fence.reached(key, ballot);
-        this.#remember(key, fresh, this.#view.scheduler.now());
+        const nowMs = this.#view.scheduler.now();
+        this.#fence.reached(key, ballot, nowMs);
+        this.#remember(key, fresh, nowMs);
       }
     } finally {
       this.#fence.release(key);

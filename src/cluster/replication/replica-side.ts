@@ -54,8 +54,8 @@ export class ReadModifyWriteReplica {
       );
     }
     this.#store.applyRecord(write.key, write.record);
-    this.#ballots.reached(write.key, write.record.version);
     const now = this.#now();
+    this.#ballots.reached(write.key, write.record.version, now);
     for (const request of requests) this.#requests.remember(write.key, request, now);
     return undefined;
   }
