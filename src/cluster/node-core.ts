@@ -53,9 +53,14 @@ export interface NodeCoreOptions {
   random?: () => number;
   /**
    * Pause between store sweep ticks (expired entries, purged tombstones), in ms; 0 turns the sweep
-   * off (the simulator: the sweep's budget is real CPU time, which would make runs differ). Default 1000.
+   * off. Default 1000.
    */
   sweepIntervalMs?: number;
+  /**
+   * Real CPU time one sweep may take (Store.sweep); default the store's 2 ms. The simulator passes
+   * Infinity, so that a sweep does the same work in every run of a seed.
+   */
+  sweepBudgetMs?: number;
 }
 
 /**
@@ -92,6 +97,7 @@ export class NodeCore implements PeerEndpoint {
   /** Every address a member was known at, kept past a leave: the ring change is still told to it. */
   readonly #addresses = new Map<string, string>();
   readonly #sweepIntervalMs: number;
+  readonly #sweepBudgetMs: number | undefined;
   #sweepTimer: unknown;
   #running = false;
   readonly #catchUp: CatchUpState;
@@ -119,6 +125,7 @@ export class NodeCore implements PeerEndpoint {
     this.#log = opts.logger;
     this.#scheduler = opts.scheduler ?? realScheduler;
     this.#sweepIntervalMs = opts.sweepIntervalMs ?? 1000;
+    this.#sweepBudgetMs = opts.sweepBudgetMs;
     this.#tasks = new BackgroundTasks(this.#log.child({ component: 'tasks' }));
     const scheduler = this.#scheduler;
     this.store = new Store({
@@ -597,7 +604,7 @@ export class NodeCore implements PeerEndpoint {
   #armSweep(): void {
     this.#sweepTimer = this.#scheduler.setTimeout(() => {
       if (!this.#running) return;
-      this.store.sweep();
+      this.store.sweep(this.#sweepBudgetMs);
       this.#armSweep();
     }, this.#sweepIntervalMs);
   }

@@ -71,6 +71,11 @@ export interface SimSchedule {
     antiEntropyMs?: number;
     /** hints.max_age_ms; 30 s when absent. */
     hintMaxAgeMs?: number;
+    /** tombstone_grace_ms and max_clock_offset_ms; 60 s each when absent (SimClusterOptions). */
+    tombstoneGraceMs?: number;
+    maxClockOffsetMs?: number;
+    /** Store sweeps (virtual ms between them); off when absent. */
+    sweepIntervalMs?: number;
   };
   /** Virtual ms the steps span; then every fault heals and the cluster is left quiet. */
   durationMs: number;
@@ -452,6 +457,7 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
    * anti-entropy interval (60 s) is longer than the quiet after the heal, so only the comparison a
    * node starts when it sees a dead member alive again (AntiEntropy.compareSoon) converges it.
    */
+  'short-grace': shortGrace,
   'paused-past-hints': () =>
     fc
       .tuple(
@@ -477,6 +483,64 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
         ]),
       })),
 };
+
+/**
+ * Deletes against a grace period the run outlives: the tombstone sweep on (every 100 ms), a grace of
+ * 6 s (a node away longer than about half of it drops its data), hints 2 s, clocks within 500 ms. One node is
+ * paused, cut off or crashed (and restarted) for 0.2-9 s, shorter or longer than its absence limit,
+ * and the hints' age, while sets, deletes and reads at any consistency go on; anti-entropy every
+ * 300 ms. The run goes on until every tombstone was purged: a copy the node brings back after that
+ * can only be stopped by the rules that keep deletes (docs/architecture.md).
+ */
+function shortGrace(): fc.Arbitrary<SimSchedule> {
+  return fc
+    .record({
+      ops: operations(ids(3), 6000, {
+        count: 150,
+        counters: false,
+        registerKinds: ['set', 'set', 'delete', 'delete', 'get', 'get'],
+      }),
+      node: fc.constantFrom(...ids(3)),
+      fault: fc.constantFrom<'pause' | 'isolate' | 'crash'>('pause', 'isolate', 'crash'),
+      atMs: fc.integer({ min: 0, max: 1500 }),
+      forMs: fc.integer({ min: 200, max: 9000 }),
+    })
+    .map(({ ops, node, fault, atMs, forMs }) => {
+      const end = atMs + forMs;
+      const faults: SimStep[] =
+        fault === 'pause'
+          ? [
+              { atMs, type: 'pause', node },
+              { atMs: end, type: 'resume', node },
+            ]
+          : fault === 'isolate'
+            ? [
+                { atMs, type: 'isolate', node },
+                { atMs: end, type: 'heal' },
+              ]
+            : [
+                { atMs, type: 'crash', node },
+                { atMs: end, type: 'restart', node },
+              ];
+      return {
+        scenario: 'short-grace',
+        cluster: {
+          nodes: 3,
+          factor: 3,
+          writeQuorum: 2,
+          readQuorum: 2,
+          antiEntropyMs: 300,
+          hintMaxAgeMs: 2000,
+          tombstoneGraceMs: 6000,
+          maxClockOffsetMs: 500,
+          sweepIntervalMs: 100,
+        },
+        // Past every tombstone's purge: the final reads see only what the rules kept.
+        durationMs: 13_000,
+        steps: byTime([...ops, ...faults]),
+      };
+    });
+}
 
 /**
  * Issue 13 §3: a 2 | 3 split of five nodes, and ring changes on either side or both while it
