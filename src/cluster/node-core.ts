@@ -196,7 +196,9 @@ export class NodeCore implements PeerEndpoint {
         this.topology.ring.nodeIds.filter((id) => id !== this.id && this.membership.isAlive(id)),
       logger: this.#log.child({ component: 'clock' }),
     });
-    this.hints = new HintStore(config.hints, { now: () => scheduler.now() });
+    this.hints = new HintStore(config.hints, { now: () => scheduler.now() }, (id) =>
+      this.topology.ring.nodeIds.includes(id),
+    );
     this.antiEntropy = new AntiEntropy({
       view: this.view,
       store: this.store,
@@ -379,8 +381,6 @@ export class NodeCore implements PeerEndpoint {
       if (write.hintFor && write.hintFor !== this.id) {
         // Held unapplied, so checked here as applyRecord checks what it applies (versions, expiries).
         this.store.checkPeerRecord(write.record);
-        // A hint for a member that left has nowhere to go: taken, and not kept.
-        if (!this.topology.ring.nodeIds.includes(write.hintFor)) return undefined;
         return this.hints.add(write.hintFor, write.key, write.record)
           ? undefined
           : new RingCacheError('OUT_OF_MEMORY', `node ${this.id}: hint store full`);
@@ -494,10 +494,7 @@ export class NodeCore implements PeerEndpoint {
       before,
       members.some((m) => m.id === this.id),
     );
-    // Hints for members that left have nowhere to go: free them.
-    for (const target of this.hints.targets()) {
-      if (members.some((m) => m.id === target)) continue;
-      const dropped = this.hints.dropTarget(target);
+    for (const { target, dropped } of this.hints.dropLeft()) {
       this.#log.info({ target, dropped }, 'hints for a member that left dropped');
     }
     for (const m of members) {

@@ -38,10 +38,20 @@ export class HintStore {
   dropped = 0;
   /** Hints dropped unsent because they outlived maxAgeMs, or their target left the ring. */
   expired = 0;
+  readonly #isMember: (id: string) => boolean;
 
-  constructor(limits: HintLimits, clock: Clock = systemClock) {
+  /**
+   * `isMember`: whether a node is on the current ring. A hint for one that is not (it left) has
+   * nowhere to go: it is taken and not kept, and those held for it go when the ring changes.
+   */
+  constructor(
+    limits: HintLimits,
+    clock: Clock = systemClock,
+    isMember: (id: string) => boolean = () => true,
+  ) {
     this.#limits = limits;
     this.#clock = clock;
+    this.#isMember = isMember;
   }
 
   get count(): number {
@@ -60,8 +70,15 @@ export class HintStore {
     return this.#byTarget.get(target)?.size ?? 0;
   }
 
-  /** Keeps `record` for `target`; false when it was dropped for lack of room. */
+  /**
+   * Keeps `record` for `target`; false when it was dropped for lack of room. Every hint is admitted
+   * here and nowhere else: one for a node that left the ring is taken (true) and not kept.
+   */
   add(target: string, key: string, record: StoreRecord): boolean {
+    if (!this.#isMember(target)) {
+      this.expired++;
+      return true;
+    }
     let hints = this.#byTarget.get(target);
     const held = hints?.get(key)?.record;
     if (held && compareVersions(held.version, record.version) >= 0) return true;
@@ -108,14 +125,17 @@ export class HintStore {
     return out;
   }
 
-  /** Drops every hint for `target` (it left the ring: they have nowhere to go). Returns how many. */
-  dropTarget(target: string): number {
-    const hints = this.#byTarget.get(target);
-    if (!hints) return 0;
-    const n = hints.size;
-    for (const [key, hint] of hints) this.#forget(target, hints, key, hint.record);
-    this.expired += n;
-    return n;
+  /** The ring changed: drops every hint for a node no longer on it. Returns how many, by node. */
+  dropLeft(): { target: string; dropped: number }[] {
+    const out: { target: string; dropped: number }[] = [];
+    for (const [target, hints] of this.#byTarget) {
+      if (this.#isMember(target)) continue;
+      const n = hints.size;
+      for (const [key, hint] of hints) this.#forget(target, hints, key, hint.record);
+      this.expired += n;
+      out.push({ target, dropped: n });
+    }
+    return out;
   }
 
   /** Forgets a hint once handed off, unless a newer one for the key arrived meanwhile. */

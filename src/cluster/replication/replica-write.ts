@@ -167,9 +167,7 @@ export class ReplicaWriter {
   }
 
   #keepHint(replica: string, key: string, record: StoreRecord): void {
-    // A write to a member that left meanwhile (its stream was closed by the ring change) has nowhere
-    // to go: its hints were freed when the ring changed, and this one would stay for good.
-    if (!this.#view.ring().nodeIds.includes(replica)) return;
+    // A replica that left meanwhile (its stream closed by the ring change) gets none (HintStore.add).
     if (!this.#hints.add(replica, key, record)) {
       this.#log.warn(
         { replica, dropped: this.#hints.dropped },

@@ -204,15 +204,26 @@ describe('HintStore', () => {
     });
 
     it('drops every hint of a target that left, and only those', () => {
-      const hints = new HintStore(roomy, clock);
+      const members = new Set(['n1', 'n2', 'n3']);
+      const hints = new HintStore(roomy, clock, (id) => members.has(id));
       hints.add('n2', 'a', rec(1));
       hints.add('n2', 'b', rec(1));
       hints.add('n3', 'a', rec(1));
-      expect(hints.dropTarget('n2')).to.equal(2);
+      expect(hints.dropLeft()).to.deep.equal([]);
+      members.delete('n2');
+      expect(hints.dropLeft()).to.deep.equal([{ target: 'n2', dropped: 2 }]);
       expect(hints.targets()).to.deep.equal(['n3']);
       expect(hints.count).to.equal(1);
       expect(hints.bytes).to.equal(1 + 4);
-      expect(hints.dropTarget('n9')).to.equal(0);
+      expect(hints.expired).to.equal(2);
+    });
+
+    it('takes a hint for a node that left without keeping it', () => {
+      const hints = new HintStore(roomy, clock, (id) => id !== 'gone');
+      expect(hints.add('gone', 'a', rec(1)), 'taken').to.equal(true);
+      expect(hints.count).to.equal(0);
+      expect(hints.targets()).to.deep.equal([]);
+      expect(hints.expired).to.equal(1);
     });
   });
 });
