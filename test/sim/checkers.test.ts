@@ -7,8 +7,10 @@ import {
   convergence,
   deletesUndone,
   formatViolations,
+  casCurrent,
   increments,
   lostWrites,
+  readsMatchWrites,
   oneRing,
   staleReads,
 } from './checkers';
@@ -328,10 +330,81 @@ describe('oneRing (issue 13 §3)', () => {
   });
 });
 
+describe('readsMatchWrites', () => {
+  const check = (history: HistoryEntry[]) => messages(readsMatchWrites(history, final({})));
+  /** A get that found `value` at `version`. */
+  const found = (id: number, value: string, version: Version, more: Partial<HistoryEntry> = {}) =>
+    get(id, version, { readValue: value, ...more });
+
+  it('passes a value read back with the version its write was acknowledged with, or an unknown one', () => {
+    expect(check([set(1, v(100)), found(2, 'value-1', v(100))])).to.be.empty;
+    expect(check([set(1, undefined, unknown), found(2, 'value-1', v(120))])).to.be.empty;
+  });
+
+  it('reports a value read with another version than its write, one no write wrote, and one a failed write wrote', () => {
+    expect(check([set(1, v(100)), found(2, 'value-1', v(90))])).to.deep.equal([
+      'get #2 at n1 returned "value-1" (90@n1), but set #1 (100@n1, W=2) wrote it',
+    ]);
+    expect(check([set(1, v(100)), found(2, 'value-7', v(100))])).to.deep.equal([
+      'get #2 at n1 returned "value-7" (100@n1), a value no write of the key wrote',
+    ]);
+    const refused = {
+      status: 'failed' as const,
+      error: 'VERSION_CONFLICT',
+      version: undefined,
+      value: 'value-1',
+    };
+    expect(check([cas(1, v(5), v(100), refused), found(2, 'value-1', v(100))])).to.deep.equal([
+      'get #2 at n1 returned "value-1" (100@n1), written by cas #1, which failed VERSION_CONFLICT',
+    ]);
+  });
+
+  it('reports a value whose write was invoked only after the get completed', () => {
+    expect(check([found(1, 'value-2', v(100)), set(2, v(100))])).to.have.length(1);
+  });
+
+  it("reads a counter's value at an increment's version as the value it returned", () => {
+    const counter = { key: 'c' };
+    const history = [incr(1, 2, { counter: 2, version: v(100) }), found(2, '2', v(100), counter)];
+    expect(check(history)).to.be.empty;
+    expect(check([history[0]!, found(2, '3', v(100), counter)])).to.deep.equal([
+      'get #2 at n1 returned "3" (100@n1), but incr #1 made that version with the value 2',
+    ]);
+  });
+});
+
+describe('casCurrent', () => {
+  const check = (history: HistoryEntry[]) => messages(casCurrent(history, final({})));
+
+  it('passes a cas that expected the newest version acknowledged before it', () => {
+    expect(check([set(1, v(100)), cas(2, v(100), v(200))])).to.be.empty;
+    // A write concurrent with the cas may be ordered either way.
+    expect(check([set(1, v(100)), set(2, v(150), { completedAtMs: 40 }), cas(3, v(100), v(200))])).to.be
+      .empty;
+  });
+
+  it('reports a cas that succeeded on a version a write acknowledged before it had replaced', () => {
+    expect(check([set(1, v(100)), set(2, v(150)), cas(3, v(100), v(200))])).to.deep.equal([
+      'cas #3 succeeded expecting 100@n1, though set #2 (150@n1, W=2) was acknowledged before it',
+    ]);
+    expect(check([set(1, v(100)), del(2, v(150)), cas(3, v(100), v(200))])).to.have.length(1);
+  });
+
+  it('leaves out a write counted on a newer ring than the cas (the ring-change window)', () => {
+    const history = [
+      set(1, v(100)),
+      set(2, v(150), { ringEpoch: 5 }),
+      cas(3, v(100), v(200), { ringEpoch: 4 }),
+    ];
+    expect(check(history)).to.be.empty;
+  });
+});
+
 describe('checkAll and formatViolations', () => {
   it('runs every checker and prints one line per violation', () => {
     expect(Object.keys(CHECKERS)).to.have.members([
       ...['lostWrites', 'deletesUndone', 'convergence', 'increments', 'casOnce', 'staleReads', 'oneRing'],
+      ...['casCurrent', 'readsMatchWrites'],
     ]);
     const history = [set(1, v(100)), get(2, v(50)), incr(3, 2)];
     const state = final({ reads: { k: v(100) }, counters: { c: 3 } });

@@ -224,7 +224,7 @@ function mustSee(get: HistoryEntry, writes: readonly AckedWrite[]): AckedWrite |
         w.completedAtMs !== undefined &&
         w.completedAtMs < get.invokedAtMs &&
         w.required + get.required > get.factor &&
-        !(get.ringEpoch !== undefined && w.ringEpoch !== undefined && get.ringEpoch < w.ringEpoch),
+        !onNewerRing(w, get),
     ),
   );
 }
@@ -308,6 +308,83 @@ export const oneRing: Checker = (_history, final) => {
   return violations;
 };
 
+/** Whether `w` was counted on a newer ring than `e`: the window promise 5 leaves open (mustSee). */
+function onNewerRing(w: HistoryEntry, e: HistoryEntry): boolean {
+  return e.ringEpoch !== undefined && w.ringEpoch !== undefined && e.ringEpoch < w.ringEpoch;
+}
+
+/**
+ * What a read returns was written: a value found is one a set or cas of the key wrote (each write of
+ * the workload writes a value of its own) and not one whose write failed (it applied nothing), that
+ * write was invoked before the read completed, and an acknowledged write is read back with the
+ * version it was acknowledged with. A counter's value found at an increment's version is the value
+ * that increment returned.
+ */
+export const readsMatchWrites: Checker = (history) => {
+  const violations: Violation[] = [];
+  for (const [key, ops] of byKey(history)) {
+    const byValue = new Map<string, HistoryEntry>();
+    const incrByVersion = new Map<string, HistoryEntry>();
+    for (const e of ops) {
+      if ((e.kind === 'set' || e.kind === 'cas') && e.value !== undefined) byValue.set(e.value, e);
+      if (e.kind === 'incr' && e.status === 'ok' && e.version) incrByVersion.set(formatVersion(e.version), e);
+    }
+    const counter = ops.some((e) => e.kind === 'incr');
+    const report = (message: string) => violations.push({ checker: 'readsMatchWrites', key, message });
+    for (const get of ops) {
+      if (get.kind !== 'get' || get.status !== 'ok' || !get.found || get.readValue === undefined) continue;
+      const read = `get #${get.id} at ${get.node} returned ${JSON.stringify(get.readValue)} (${describeVersion(get.readVersion)})`;
+      const w = byValue.get(get.readValue);
+      if (w) {
+        if (get.completedAtMs !== undefined && w.invokedAtMs > get.completedAtMs)
+          report(`${read}, written by ${w.kind} #${w.id} invoked only after the get completed`);
+        else if (w.status === 'failed')
+          report(`${read}, written by ${w.kind} #${w.id}, which failed ${w.error}`);
+        else if (isAckedWrite(w) && (!get.readVersion || compareVersions(w.version, get.readVersion) !== 0))
+          report(`${read}, but ${describeWrite(w)} wrote it`);
+        continue;
+      }
+      if (counter) {
+        const i = get.readVersion && incrByVersion.get(formatVersion(get.readVersion));
+        if (i && String(i.counter) !== get.readValue)
+          report(`${read}, but incr #${i.id} made that version with the value ${i.counter}`);
+        continue;
+      }
+      report(`${read}, a value no write of the key wrote`);
+    }
+  }
+  return violations;
+};
+
+/**
+ * Promise 4, cas: one that succeeded expected the version that was current, so no write
+ * acknowledged before the cas was invoked (on its ring or an older one) has a newer version than
+ * the one it expected.
+ */
+export const casCurrent: Checker = (history) => {
+  const violations: Violation[] = [];
+  for (const [key, ops] of byKey(history)) {
+    const writes = ops.filter(isAckedWrite);
+    for (const c of ops) {
+      if (c.kind !== 'cas' || c.status !== 'ok' || c.expected === undefined) continue;
+      const expected = c.expected;
+      const newer = writes.find(
+        (w) =>
+          w !== c &&
+          w.completedAtMs !== undefined &&
+          w.completedAtMs < c.invokedAtMs &&
+          compareVersions(w.version, expected) > 0 &&
+          !onNewerRing(w, c),
+      );
+      if (newer) {
+        const message = `cas #${c.id} succeeded expecting ${formatVersion(expected)}, though ${describeWrite(newer)} was acknowledged before it`;
+        violations.push({ checker: 'casCurrent', key, message });
+      }
+    }
+  }
+  return violations;
+};
+
 export const CHECKERS: Record<string, Checker> = {
   oneRing,
   lostWrites,
@@ -315,7 +392,9 @@ export const CHECKERS: Record<string, Checker> = {
   convergence,
   increments,
   casOnce,
+  casCurrent,
   staleReads,
+  readsMatchWrites,
 };
 
 export function checkAll(history: readonly HistoryEntry[], final: FinalState): Violation[] {

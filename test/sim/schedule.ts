@@ -207,54 +207,6 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
         ]),
       })),
   /**
-   * Every link delivers some requests twice (the handler runs again on the copy; the first reply
-   * answers) and holds some messages up to 300 ms longer, so that messages overtake each other:
-   * replica writes, accepts, prepares, reads and gossip must all be idempotent and order-proof. N=3,
-   * W=2, R=2, read-modify-writes coordinated where they land and retried through the others.
-   */
-  duplicates: () =>
-    fc
-      .tuple(
-        operations(ids(3), 800, { count: 100, rmwAnywhere: true }),
-        fc.array(
-          fc.record({
-            copies: fc.integer({ min: 0, max: 2 }),
-            retryAfterMs: fc.integer({ min: 0, max: 60 }),
-          }),
-          { minLength: 100, maxLength: 100 },
-        ),
-        fc.double({ min: 0.1, max: 0.5, noNaN: true }),
-        fc.double({ min: 0.02, max: 0.2, noNaN: true }),
-        fc.integer({ min: 10, max: 300 }),
-      )
-      .map(([ops, retries, duplicateRate, tailRate, tailDelayMs]) => ({
-        scenario: 'duplicates',
-        cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 },
-        durationMs: 800,
-        steps: byTime([
-          ...ids(3).flatMap((from) =>
-            ids(3)
-              .filter((to) => to !== from)
-              .map((to): SimStep => ({
-                atMs: 0,
-                type: 'link',
-                from,
-                to,
-                dropRate: 0,
-                extraDelayMs: 0,
-                duplicateRate,
-                tailRate,
-                tailDelayMs,
-              })),
-          ),
-          ...ops.map((s, i) =>
-            s.type === 'op' && s.kind === 'incr' && s.node !== 'coordinator'
-              ? { ...s, ...retries[i]!, forwarded: true }
-              : s,
-          ),
-        ]),
-      })),
-  /**
    * Increments coordinated at whichever node receives them (forwarded calls) and retried through the
    * others, at W=2: two coordinators of a counter contend all the time, and a round every other
    * replica refused must leave nothing for a retry to find. At 3fd21bb the retry of such a round
@@ -503,10 +455,13 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
 function shortGrace(): fc.Arbitrary<SimSchedule> {
   return fc
     .record({
+      // Writes at W >= 2: one acknowledged by a single node lives there alone until replicated, and
+      // a node that drops its data after a long absence loses it (promise 1 in the README).
       ops: operations(ids(3), 6000, {
         count: 150,
         counters: false,
         registerKinds: ['set', 'set', 'delete', 'delete', 'get', 'get'],
+        writes: fc.constantFrom<Consistency>('default', 'quorum', 'all'),
       }),
       node: fc.constantFrom(...ids(3)),
       fault: fc.constantFrom<'pause' | 'isolate' | 'crash'>('pause', 'isolate', 'crash'),
@@ -599,8 +554,67 @@ function splitRingChanges(): fc.Arbitrary<SimSchedule> {
     });
 }
 
-/** Scenarios known to fail: each goes here until it is fixed, and CI does not run them. None now. */
-export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {};
+/** Scenarios known to fail: each goes here until it is fixed, and CI does not run them. */
+export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {
+  /**
+   * Every link delivers some requests twice (the handler runs again on the copy; the first reply
+   * answers) and holds some messages up to 300 ms longer, so that messages overtake each other. N=3,
+   * W=2, R=2, read-modify-writes coordinated where they land and retried through the others.
+   *
+   * Known to fail, about 1 seed in 1,000 (739 of 1-1500): an increment counted twice. A replica
+   * accepted round a's record (and remembered its request), then promised another coordinator's
+   * higher ballot; the duplicate of a's accept arriving after that was refused, and its refusal
+   * reached a's coordinator first. With the other replica refusing too, the coordinator took the
+   * round as refused by all, kept no copy and no outcome, and failed the call; its retry, at a
+   * node whose prepare asked the replica that did not know the request, applied it again. A refusal
+   * must say whether the replica knows the accept's requests (it applied them in an earlier copy),
+   * and such a refusal must not count toward "refused by all". The duplicates stand for requests
+   * sent again after a connection broke; whether a gRPC path resends an accept that way is not
+   * checked yet.
+   */
+  duplicates: () =>
+    fc
+      .tuple(
+        operations(ids(3), 800, { count: 100, rmwAnywhere: true }),
+        fc.array(
+          fc.record({
+            copies: fc.integer({ min: 0, max: 2 }),
+            retryAfterMs: fc.integer({ min: 0, max: 60 }),
+          }),
+          { minLength: 100, maxLength: 100 },
+        ),
+        fc.double({ min: 0.1, max: 0.5, noNaN: true }),
+        fc.double({ min: 0.02, max: 0.2, noNaN: true }),
+        fc.integer({ min: 10, max: 300 }),
+      )
+      .map(([ops, retries, duplicateRate, tailRate, tailDelayMs]) => ({
+        scenario: 'duplicates',
+        cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 },
+        durationMs: 800,
+        steps: byTime([
+          ...ids(3).flatMap((from) =>
+            ids(3)
+              .filter((to) => to !== from)
+              .map((to): SimStep => ({
+                atMs: 0,
+                type: 'link',
+                from,
+                to,
+                dropRate: 0,
+                extraDelayMs: 0,
+                duplicateRate,
+                tailRate,
+                tailDelayMs,
+              })),
+          ),
+          ...ops.map((s, i) =>
+            s.type === 'op' && s.kind === 'incr' && s.node !== 'coordinator'
+              ? { ...s, ...retries[i]!, forwarded: true }
+              : s,
+          ),
+        ]),
+      })),
+};
 
 export const SCENARIOS: Record<string, Scenario> = {
   ...GREEN_SCENARIOS,

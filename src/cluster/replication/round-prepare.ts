@@ -84,7 +84,11 @@ export function prepareRound(
   // While this node catches up its own copy proves nothing: one more replica must answer instead.
   const own = parts.view.catchingUp() ? 0 : 1;
   // A retry known here writes nothing when W replicas know it (the accept, read-modify-write.ts): it waits for as
-  // many answers as its W asks, so that a call at ALL retried is not written again either.
+  // many answers as its W asks, so that a call at ALL retried is not written again either. Looked up
+  // now, not on arrival: a copy that arrived while the round that applied it was still running (a
+  // caller's retry, a duplicated forward) is known by the time its own round prepares.
+  const nowMs = clock.now();
+  for (const p of batch) p.known ??= parts.requests.get(p.op.requestId, key, nowMs);
   const retried = batch.some((p) => p.known) ? writeQuorum(batch, parts.rep) - own : 0;
   const needed = Math.min(
     Math.max(prepareQuorum(parts.rep.writeQuorum, parts.rep) - own, retried),

@@ -87,6 +87,47 @@ describe('a read-modify-write retried with its request id', () => {
     }
   });
 
+  // A copy of a request (a duplicated forward, a caller's retry) that reaches the coordinator while
+  // the round applying it is still running rides the next round. On 3ce120c that round prepared as
+  // for a new request (the copy was looked up only on arrival), so too few replicas answered to show
+  // the request known at W, and it accepted the record again at a new version: the key ended at a
+  // version the caller was never told (the simulator's 'duplicates' scenario, seed 48).
+  it('answers a copy that arrived during the round applying it with the same version, and writes nothing new', async () => {
+    const set = await run('n1', {
+      kind: 'set',
+      key: 'k',
+      value: value('a'),
+      flags: 1,
+      ttlMs: 0,
+      mode: 'always',
+      consistency: 'all',
+    });
+    if (set instanceof RingCacheError || set.kind !== 'set' || !set.version) throw new Error('set failed');
+    const cas: Operation = {
+      kind: 'cas',
+      key: 'k',
+      expected: set.version,
+      value: value('b'),
+      flags: 1,
+      ttlMs: 0,
+      consistency: 'all',
+      requestId: 'cas-copies',
+    };
+    const coordinator = cluster
+      .ids()
+      .find((id) => cluster.core(id)!.view.ring().preferenceList('k', 3)[0] === id)!;
+    const outcomes: Outcome[] = [];
+    const ctx = () => ({ forwarded: true, deadlineMs: cluster.time.now() + 5000 });
+    void Promise.resolve(cluster.core(coordinator)!.execute(cas, ctx())).then((o) => outcomes.push(o));
+    await cluster.time.runUntil(cluster.time.now() + 0.3);
+    void Promise.resolve(cluster.core(coordinator)!.execute(cas, ctx())).then((o) => outcomes.push(o));
+    await cluster.time.runUntil(cluster.time.now() + 2000);
+    expect(outcomes, 'both copies answered').to.have.length(2);
+    const [first, second] = outcomes.map(versionOf);
+    expect(second, 'the copy').to.equal(first);
+    expect(versions('k'), 'every replica at the version both were told').to.deep.equal([first, first, first]);
+  });
+
   it('answers a touch again without writing the key again', async () => {
     await run('n1', {
       kind: 'set',
