@@ -55,7 +55,9 @@ export class UpEvents {
       const [, from, to] = transition;
       const member = rec.member;
       const last = this.#shownState.get(member) ?? 'alive';
-      if (to === from || to === last) return '';
+      // A node that only now suspects a member another already holds dead lags behind it: its
+      // "alive -> suspect" (and then "suspect -> dead") is old news, not a new change.
+      if (to === from || to === last || (to === 'suspect' && last === 'dead')) return '';
       this.#shownState.set(member, to!);
       if (this.#quiet) return '';
       if (to === 'left') return `${member} stopped, and told its peers (seen by ${id})`;

@@ -26,6 +26,20 @@ describe('ringcache up: what it shows of the nodes (UpEvents)', () => {
     );
   });
 
+  // A soak run showed "n3 is dead" twice: n1 took n3 from suspect to dead before n2 had even
+  // suspected it, and n2's "alive -> suspect", then "suspect -> dead", were each shown again.
+  it('shows nothing of a node that suspects a member another node already holds dead', () => {
+    const events = new UpEvents();
+    events.started();
+    expect(events.describe('n1', change('n3', 'alive', 'suspect'))).to.match(/^n3 is suspect/);
+    expect(events.describe('n1', change('n3', 'suspect', 'dead'))).to.match(/^n3 is dead/);
+    expect(events.describe('n2', change('n3', 'alive', 'suspect'))).to.equal(undefined);
+    expect(events.describe('n2', change('n3', 'suspect', 'dead'))).to.equal(undefined);
+    // Back, then missed again: shown again.
+    expect(events.describe('n2', change('n3', 'dead', 'alive'))).to.match(/^n3 is alive again/);
+    expect(events.describe('n1', change('n3', 'alive', 'suspect'))).to.match(/^n3 is suspect/);
+  });
+
   it('shows no change of state while the nodes start or stop (peers not up yet, or gone)', () => {
     const events = new UpEvents();
     expect(events.describe('n1', change('n2', 'alive', 'suspect'))).to.equal(undefined);
