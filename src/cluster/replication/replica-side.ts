@@ -46,17 +46,22 @@ export class ReadModifyWriteReplica {
         `node ${this.#nodeId}: catching up, it takes no read-modify-write until its ballot fences are back`,
       );
     }
+    const now = this.#now();
     const fence = this.#ballots.accepts(write.key, write.record.version, this.#store.versionOf(write.key));
     if (fence) {
+      // The same accept again (its request sent twice), after this replica promised a higher ballot:
+      // it took this very record before that promise, and says so. Refused, it would hide that the
+      // record is here, and a coordinator whose other replicas refused would take the round for one
+      // that left nothing anywhere, so that a retry of its requests applied them again.
+      if (this.#requests.tookAccept(write.key, requests, write.record.version, now)) return undefined;
       return new RingCacheError(
         'ABORTED',
         `node ${this.#nodeId}: key '${write.key}' is at ballot ${formatVersion(fence)}, above this write's ${formatVersion(write.record.version)}`,
       );
     }
     this.#store.applyRecord(write.key, write.record);
-    const now = this.#now();
     this.#ballots.reached(write.key, write.record.version, now);
-    for (const request of requests) this.#requests.remember(write.key, request, now);
+    for (const request of requests) this.#requests.remember(write.key, request, now, write.record.version);
     return undefined;
   }
 }

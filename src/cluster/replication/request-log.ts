@@ -1,3 +1,4 @@
+import { compareVersions, type Version } from '../../store/version';
 import type { OperationResult } from './operation';
 
 /** A read-modify-write that was applied: its request id and what it came to. Travels with its replica writes. */
@@ -20,6 +21,8 @@ interface Entry {
   key: string;
   outcome: OperationResult;
   atMs: number;
+  /** The version of the record whose accept brought it here, when an accept did. */
+  accepted?: Version;
 }
 
 /**
@@ -49,15 +52,34 @@ export class RequestLog {
     return e && e.key === key ? e.outcome : undefined;
   }
 
-  remember(key: string, request: AppliedRequest, nowMs: number): void {
+  /** `accepted`: the version of the record whose accept carried the request here, if one did. */
+  remember(key: string, request: AppliedRequest, nowMs: number, accepted?: Version): void {
     // Expired first: an id reused after its window is a new request, not the old one's retry.
     this.#expire(nowMs);
     if (this.#entries.has(request.id)) return; // the first outcome stands
-    this.#entries.set(request.id, { key, outcome: request.outcome, atMs: nowMs });
+    this.#entries.set(request.id, { key, outcome: request.outcome, atMs: nowMs, accepted });
     if (this.#entries.size > this.#limits.maxEntries) {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
+  }
+
+  /**
+   * Whether this replica took the accept of `key`'s record at `version` that carried every request
+   * of `requests` (and has not forgotten them): an accept seen again, sent twice.
+   */
+  tookAccept(key: string, requests: readonly AppliedRequest[], version: Version, nowMs: number): boolean {
+    if (requests.length === 0) return false;
+    this.#expire(nowMs);
+    return requests.every((r) => {
+      const e = this.#entries.get(r.id);
+      return (
+        e !== undefined &&
+        e.key === key &&
+        e.accepted !== undefined &&
+        compareVersions(e.accepted, version) === 0
+      );
+    });
   }
 
   /**

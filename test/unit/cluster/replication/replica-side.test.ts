@@ -1,0 +1,72 @@
+import { expect } from 'chai';
+import { BallotFence } from '../../../../src/cluster/replication/ballots';
+import { RequestLog } from '../../../../src/cluster/replication/request-log';
+import { ReadModifyWriteReplica } from '../../../../src/cluster/replication/replica-side';
+import { RingCacheError } from '../../../../src/errors';
+import { Store } from '../../../../src/store/store';
+import type { StoreRecord } from '../../../../src/store/types';
+import type { Version } from '../../../../src/store/version';
+
+const NOW = 1_740_800_000_000;
+const ballot = (ms: number, node: string): Version => ({ timestamp: (NOW + ms) * 1024, node });
+const counter = (value: number, version: Version): StoreRecord => ({
+  value: Buffer.from(String(value)),
+  flags: 0,
+  version,
+  expiresAtMs: 0,
+  tombstone: false,
+});
+
+/**
+ * A replica's answers to a read-modify-write round. Its accept may reach it twice (sent again after
+ * a connection broke, say); the copy that arrives after the replica promised a higher ballot must
+ * not hide that it took the first.
+ */
+describe('ReadModifyWriteReplica: an accept that arrives twice', () => {
+  function replica() {
+    const clock = { now: () => NOW };
+    const store = new Store({
+      nodeId: 'n3',
+      maxMemoryBytes: 1 << 20,
+      maxKeyBytes: 250,
+      maxValueBytes: 1 << 16,
+      clock,
+    });
+    const ballots = new BallotFence();
+    ballots.settle({ timestamp: 0, node: 'n3' });
+    return new ReadModifyWriteReplica('n3', store, ballots, new RequestLog(), clock.now);
+  }
+  const a = ballot(1, 'n2');
+  const b = ballot(2, 'n1');
+  const q = { id: 'client-62', outcome: { kind: 'incr' as const, value: 31, version: a } };
+
+  // The simulator's 'duplicates' scenario, seed 739: on cb73550 the second copy was refused, its
+  // refusal reached the coordinator first, and with its other replica refusing too the coordinator
+  // took the round for one that left nothing anywhere; the retry applied the increment again.
+  it('answers the copy as taken, though a higher ballot was promised in between', () => {
+    const r = replica();
+    expect(r.prepare('c0', { ballot: a, requestIds: [q.id] }).refused).to.equal(undefined);
+    expect(r.accept({ key: 'c0', record: counter(31, a) }, [q])).to.equal(undefined);
+    expect(r.prepare('c0', { ballot: b, requestIds: [] }).refused, 'b promised').to.equal(undefined);
+    expect(r.accept({ key: 'c0', record: counter(31, a) }, [q]), 'the copy').to.equal(undefined);
+  });
+
+  it('still refuses, below a higher promise, an accept it never took, even of a request it knows', () => {
+    const r = replica();
+    r.prepare('c0', { ballot: a, requestIds: [q.id] });
+    r.accept({ key: 'c0', record: counter(31, a) }, [q]);
+    r.prepare('c0', { ballot: b, requestIds: [] });
+    // Another round (another coordinator, a lower ballot) that also carries q: not the accept taken.
+    const other = ballot(1, 'n1');
+    const refused = r.accept({ key: 'c0', record: counter(33, other) }, [
+      { ...q, outcome: { ...q.outcome, version: other } },
+    ]);
+    expect(refused).to.be.instanceOf(RingCacheError);
+    expect((refused as RingCacheError).code).to.equal('ABORTED');
+    // Nor is a round with no request it took answered as taken.
+    const fresh = { id: 'client-70', outcome: { kind: 'incr' as const, value: 32, version: a } };
+    expect((r.accept({ key: 'c0', record: counter(32, a) }, [fresh]) as RingCacheError).code).to.equal(
+      'ABORTED',
+    );
+  });
+});
