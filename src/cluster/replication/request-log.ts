@@ -21,7 +21,7 @@ interface Entry {
   key: string;
   outcome: OperationResult;
   atMs: number;
-  /** The version of the record whose accept brought it here, when an accept did. */
+  /** The version of the record whose accept carried it here last, when an accept did. */
   accepted?: Version;
 }
 
@@ -56,7 +56,13 @@ export class RequestLog {
   remember(key: string, request: AppliedRequest, nowMs: number, accepted?: Version): void {
     // Expired first: an id reused after its window is a new request, not the old one's retry.
     this.#expire(nowMs);
-    if (this.#entries.has(request.id)) return; // the first outcome stands
+    const held = this.#entries.get(request.id);
+    if (held) {
+      // The first outcome stands; an accept that carried the request again (a round completing a
+      // record another left short of its quorum) is the one a copy of it would be.
+      if (accepted && held.key === key) held.accepted = accepted;
+      return;
+    }
     this.#entries.set(request.id, { key, outcome: request.outcome, atMs: nowMs, accepted });
     if (this.#entries.size > this.#limits.maxEntries) {
       const oldest = this.#entries.keys().next();

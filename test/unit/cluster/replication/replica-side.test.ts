@@ -51,6 +51,19 @@ describe('ReadModifyWriteReplica: an accept that arrives twice', () => {
     expect(r.accept({ key: 'c0', record: counter(31, a) }, [q]), 'the copy').to.equal(undefined);
   });
 
+  // Seed 1112: a round that completes a record another left short of its quorum accepts it again,
+  // with the requests it carries, at its own ballot. A copy of that accept is the one taken now.
+  it('answers as taken a copy of an accept that carried a request again, at a later ballot', () => {
+    const r = replica();
+    r.prepare('c0', { ballot: a, requestIds: [q.id] });
+    r.accept({ key: 'c0', record: counter(31, a) }, [q]);
+    const c = ballot(3, 'n1');
+    r.prepare('c0', { ballot: c, requestIds: [q.id] });
+    expect(r.accept({ key: 'c0', record: counter(31, c) }, [q]), 'the completing accept').to.equal(undefined);
+    r.prepare('c0', { ballot: ballot(4, 'n2'), requestIds: [] });
+    expect(r.accept({ key: 'c0', record: counter(31, c) }, [q]), 'its copy').to.equal(undefined);
+  });
+
   it('still refuses, below a higher promise, an accept it never took, even of a request it knows', () => {
     const r = replica();
     r.prepare('c0', { ballot: a, requestIds: [q.id] });
