@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Operation, Outcome } from '../../../../src/cluster/replication/operation';
 import { RingCacheError } from '../../../../src/errors';
-import { formatVersion } from '../../../../src/store/version';
+import { formatVersion, type Version } from '../../../../src/store/version';
 import { SimCluster } from '../../../sim/sim-cluster';
 
 /**
@@ -46,6 +46,21 @@ describe('a read-modify-write retried with its request id', () => {
 
   const value = (s: string) => Buffer.from(s);
 
+  /** Sets key 'k' to `v` at ALL; the version it was given. */
+  async function setEverywhere(v: string): Promise<Version> {
+    const set = await run('n1', {
+      kind: 'set',
+      key: 'k',
+      value: value(v),
+      flags: 1,
+      ttlMs: 0,
+      mode: 'always',
+      consistency: 'all',
+    });
+    if (set instanceof RingCacheError || set.kind !== 'set' || !set.version) throw new Error('set failed');
+    return set.version;
+  }
+
   function versionOf(outcome: Outcome): string {
     if (outcome instanceof RingCacheError || outcome.kind !== 'cas')
       throw new Error(`not a cas: ${JSON.stringify(outcome)}`);
@@ -53,17 +68,7 @@ describe('a read-modify-write retried with its request id', () => {
   }
 
   it('answers a cas with the version it first reported, everywhere, and writes nothing new', async () => {
-    const set = await run('n1', {
-      kind: 'set',
-      key: 'k',
-      value: value('a'),
-      flags: 1,
-      ttlMs: 0,
-      mode: 'always',
-      consistency: 'all',
-    });
-    if (set instanceof RingCacheError || set.kind !== 'set' || !set.version) throw new Error('set failed');
-    const expected = set.version;
+    const expected = await setEverywhere('a');
     const cas: Operation = {
       kind: 'cas',
       key: 'k',
@@ -93,20 +98,10 @@ describe('a read-modify-write retried with its request id', () => {
   // the request known at W, and it accepted the record again at a new version: the key ended at a
   // version the caller was never told (the simulator's 'duplicates' scenario, seed 48).
   it('answers a copy that arrived during the round applying it with the same version, and writes nothing new', async () => {
-    const set = await run('n1', {
-      kind: 'set',
-      key: 'k',
-      value: value('a'),
-      flags: 1,
-      ttlMs: 0,
-      mode: 'always',
-      consistency: 'all',
-    });
-    if (set instanceof RingCacheError || set.kind !== 'set' || !set.version) throw new Error('set failed');
     const cas: Operation = {
       kind: 'cas',
       key: 'k',
-      expected: set.version,
+      expected: await setEverywhere('a'),
       value: value('b'),
       flags: 1,
       ttlMs: 0,
