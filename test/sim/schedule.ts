@@ -561,16 +561,14 @@ export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {
    * answers) and holds some messages up to 300 ms longer, so that messages overtake each other. N=3,
    * W=2, R=2, read-modify-writes coordinated where they land and retried through the others.
    *
-   * Known to fail, about 1 seed in 1,000 (739 of 1-1500): an increment counted twice. A replica
-   * accepted round a's record (and remembered its request), then promised another coordinator's
-   * higher ballot; the duplicate of a's accept arriving after that was refused, and its refusal
-   * reached a's coordinator first. With the other replica refusing too, the coordinator took the
-   * round as refused by all, kept no copy and no outcome, and failed the call; its retry, at a
-   * node whose prepare asked the replica that did not know the request, applied it again. A refusal
-   * must say whether the replica knows the accept's requests (it applied them in an earlier copy),
-   * and such a refusal must not count toward "refused by all". The duplicates stand for requests
-   * sent again after a connection broke; whether a gRPC path resends an accept that way is not
-   * checked yet.
+   * Known to fail: a few seeds in 1,000 (426 among them) read a cas's or a set's value at another
+   * version than the one its caller was told. A retry (or a duplicated forward) of a request whose
+   * first round missed its quorum completes that round's record, as CASPaxos does, by accepting it
+   * again at its own ballot: the value stays, its version moves on, and the caller's next cas on
+   * the version it was told conflicts. Completing it at its first version needs the accept to carry
+   * that version apart from the ballot. Found and fixed here before: a copy looked up only on
+   * arrival (seed 48), and the refusal of a duplicated accept hiding that the replica had taken it
+   * (739: an increment counted twice; 1112: replicas that never converged).
    */
   duplicates: () =>
     fc
