@@ -390,6 +390,13 @@ describe('casCurrent', () => {
     expect(check([set(1, v(100)), del(2, v(150)), cas(3, v(100), v(200))])).to.have.length(1);
   });
 
+  it('leaves out a write acknowledged by fewer replicas than the W of the cas (its prepare may miss it)', () => {
+    expect(check([set(1, v(100)), set(2, v(150), { required: 1 }), cas(3, v(100), v(200))])).to.be.empty;
+    expect(
+      check([set(1, v(100)), set(2, v(150), { required: 1 }), cas(3, v(100), v(200), { required: 1 })]),
+    ).to.have.length(1);
+  });
+
   it('leaves out a write counted on a newer ring than the cas (the ring-change window)', () => {
     const history = [
       set(1, v(100)),

@@ -359,7 +359,8 @@ export const readsMatchWrites: Checker = (history) => {
 /**
  * Promise 4, cas: one that succeeded expected the version that was current, so no write
  * acknowledged before the cas was invoked (on its ring or an older one) has a newer version than
- * the one it expected.
+ * the one it expected. Judged against writes whose W replicas must meet the cas's prepare: it reads
+ * N - W + 1 (its own W), so a write acknowledged by fewer than that W may not be among them.
  */
 export const casCurrent: Checker = (history) => {
   const violations: Violation[] = [];
@@ -373,6 +374,7 @@ export const casCurrent: Checker = (history) => {
           w !== c &&
           w.completedAtMs !== undefined &&
           w.completedAtMs < c.invokedAtMs &&
+          w.required >= c.required &&
           compareVersions(w.version, expected) > 0 &&
           !onNewerRing(w, c),
       );

@@ -165,7 +165,11 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
       kind: step.kind,
       key: step.key,
       node,
-      required: requiredReplicas(step.consistency, step.kind === 'get' ? 'read' : 'write', rep),
+      // A read-modify-write waits for at least the configured W, whatever its consistency asks.
+      required:
+        step.kind === 'cas' || step.kind === 'incr'
+          ? Math.max(rep.writeQuorum, requiredReplicas(step.consistency, 'write', rep))
+          : requiredReplicas(step.consistency, step.kind === 'get' ? 'read' : 'write', rep),
       factor,
       invokedAtMs: time.now(),
       status: 'unknown',
