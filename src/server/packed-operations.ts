@@ -302,7 +302,6 @@ export function lookupFromPacked(p: unknown): Lookup | undefined {
   return found;
 }
 
-/** (request id, applied outcome) pairs from `from` on; undefined when one is unreadable. */
 /**
  * The requests a batch of catch-up records carries (SyncResponse.requests): [key, id, outcome, ...]
  * as one packed frame [0, 0, ...], or undefined when none of them carries any.
@@ -343,6 +342,7 @@ export function attachSyncedRequests(writes: ReplicaWrite[], payload: Buffer | u
   }
 }
 
+/** (request id, applied outcome) pairs from `from` on; undefined when one is unreadable. */
 function requestsFromPacked(p: readonly unknown[], from: number): AppliedRequest[] | undefined {
   const out: AppliedRequest[] = [];
   for (let i = from; i < p.length; i += 2) {
