@@ -410,6 +410,7 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
    * node starts when it sees a dead member alive again (AntiEntropy.compareSoon) converges it.
    */
   'short-grace': shortGrace,
+  duplicates,
   /**
    * Overlapping faults at W=2, R=2 (nemesis-mix.ts). Seeds 1-2000 broke a promise 9 times before
    * the fixes it found: a restarted or new replica did not know which requests made the records it
@@ -554,65 +555,62 @@ function splitRingChanges(): fc.Arbitrary<SimSchedule> {
     });
 }
 
-/** Scenarios known to fail: each goes here until it is fixed, and CI does not run them. */
-export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {
-  /**
-   * Every link delivers some requests twice (the handler runs again on the copy; the first reply
-   * answers) and holds some messages up to 300 ms longer, so that messages overtake each other. N=3,
-   * W=2, R=2, read-modify-writes coordinated where they land and retried through the others.
-   *
-   * Known to fail: a few seeds in 1,000 (426 among them) read a cas's or a set's value at another
-   * version than the one its caller was told. A retry (or a duplicated forward) of a request whose
-   * first round missed its quorum completes that round's record, as CASPaxos does, by accepting it
-   * again at its own ballot: the value stays, its version moves on, and the caller's next cas on
-   * the version it was told conflicts. Completing it at its first version needs the accept to carry
-   * that version apart from the ballot. Found and fixed here before: a copy looked up only on
-   * arrival (seed 48), and the refusal of a duplicated accept hiding that the replica had taken it
-   * (739: an increment counted twice; 1112: replicas that never converged).
-   */
-  duplicates: () =>
-    fc
-      .tuple(
-        operations(ids(3), 800, { count: 100, rmwAnywhere: true }),
-        fc.array(
-          fc.record({
-            copies: fc.integer({ min: 0, max: 2 }),
-            retryAfterMs: fc.integer({ min: 0, max: 60 }),
-          }),
-          { minLength: 100, maxLength: 100 },
+/**
+ * Every link delivers some requests twice (the handler runs again on the copy; the first reply
+ * answers) and holds some messages up to 300 ms longer, so that messages overtake each other. N=3,
+ * W=2, R=2, read-modify-writes coordinated where they land and retried through the others. It found
+ * a copy of a request looked up only on arrival (seed 48); the refusal of a duplicated accept hiding
+ * that the replica had taken it (739: an increment counted twice; 1112: replicas that never
+ * converged); a copy that arrived during the round applying it accepted again at a new version
+ * (282); and the completion of a request whose record a newer write had replaced restamping that
+ * write's record (725).
+ */
+function duplicates(): fc.Arbitrary<SimSchedule> {
+  return fc
+    .tuple(
+      operations(ids(3), 800, { count: 100, rmwAnywhere: true }),
+      fc.array(
+        fc.record({
+          copies: fc.integer({ min: 0, max: 2 }),
+          retryAfterMs: fc.integer({ min: 0, max: 60 }),
+        }),
+        { minLength: 100, maxLength: 100 },
+      ),
+      fc.double({ min: 0.1, max: 0.5, noNaN: true }),
+      fc.double({ min: 0.02, max: 0.2, noNaN: true }),
+      fc.integer({ min: 10, max: 300 }),
+    )
+    .map(([ops, retries, duplicateRate, tailRate, tailDelayMs]) => ({
+      scenario: 'duplicates',
+      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 },
+      durationMs: 800,
+      steps: byTime([
+        ...ids(3).flatMap((from) =>
+          ids(3)
+            .filter((to) => to !== from)
+            .map((to): SimStep => ({
+              atMs: 0,
+              type: 'link',
+              from,
+              to,
+              dropRate: 0,
+              extraDelayMs: 0,
+              duplicateRate,
+              tailRate,
+              tailDelayMs,
+            })),
         ),
-        fc.double({ min: 0.1, max: 0.5, noNaN: true }),
-        fc.double({ min: 0.02, max: 0.2, noNaN: true }),
-        fc.integer({ min: 10, max: 300 }),
-      )
-      .map(([ops, retries, duplicateRate, tailRate, tailDelayMs]) => ({
-        scenario: 'duplicates',
-        cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 },
-        durationMs: 800,
-        steps: byTime([
-          ...ids(3).flatMap((from) =>
-            ids(3)
-              .filter((to) => to !== from)
-              .map((to): SimStep => ({
-                atMs: 0,
-                type: 'link',
-                from,
-                to,
-                dropRate: 0,
-                extraDelayMs: 0,
-                duplicateRate,
-                tailRate,
-                tailDelayMs,
-              })),
-          ),
-          ...ops.map((s, i) =>
-            s.type === 'op' && s.kind === 'incr' && s.node !== 'coordinator'
-              ? { ...s, ...retries[i]!, forwarded: true }
-              : s,
-          ),
-        ]),
-      })),
-};
+        ...ops.map((s, i) =>
+          s.type === 'op' && s.kind === 'incr' && s.node !== 'coordinator'
+            ? { ...s, ...retries[i]!, forwarded: true }
+            : s,
+        ),
+      ]),
+    }));
+}
+
+/** Scenarios known to fail: each goes here until it is fixed, and CI does not run them. */
+export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {};
 
 export const SCENARIOS: Record<string, Scenario> = {
   ...GREEN_SCENARIOS,

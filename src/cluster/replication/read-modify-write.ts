@@ -1,10 +1,11 @@
 import { RingCacheError } from '../../errors';
 import type { Store } from '../../store/store';
+import type { StoreRecord } from '../../store/types';
 import { compareVersions, type Version } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
 import type { BallotFence } from './ballots';
 import { applyLocal } from './local-ops';
-import type { Outcome } from './operation';
+import type { OperationResult, Outcome } from './operation';
 import type { ReplicationSettings } from './quorum';
 import type { ReplicaWriter, WriteAcks } from './replica-write';
 import type { AppliedRequest, RequestLog } from './request-log';
@@ -92,15 +93,15 @@ export class ReadModifyWriter {
   }
 
   run(op: Request, preferenceList: readonly string[], deadlineMs: number): Outcome | Promise<Outcome> {
-    const known = this.#requests.get(op.requestId, op.key, this.#view.scheduler.now());
+    const nowMs = this.#view.scheduler.now();
+    // A copy of a request a round here had W replicas take: answered as its original was.
+    const acknowledged = this.#requests.getAcknowledged(op.requestId, op.key, nowMs);
+    if (acknowledged) return acknowledged;
+    const known = this.#requests.get(op.requestId, op.key, nowMs);
     if (this.#rep.factor === 1) {
       if (known) return known;
       const local = applyLocal(this.#store, op);
-      this.#requests.remember(
-        op.key,
-        { id: op.requestId, outcome: local.result },
-        this.#view.scheduler.now(),
-      );
+      this.#requests.remember(op.key, { id: op.requestId, outcome: local.result }, nowMs);
       return local.result;
     }
     return new Promise<Outcome>((resolve) => {
@@ -149,7 +150,7 @@ export class ReadModifyWriter {
   ): Promise<void> {
     const clock = this.#view.scheduler;
     for (;;) {
-      batch = this.#dropExpired(batch);
+      batch = this.#dropExpired(this.#answerAcknowledged(key, batch));
       if (batch.length === 0) return;
       const deadlineMs = Math.min(...batch.map((p) => p.deadlineMs));
       const versions = batch.map(() => this.#store.hlc.now());
@@ -188,6 +189,19 @@ export class ReadModifyWriter {
     }
   }
 
+  /**
+   * Answers the copies of requests a round here had W replicas take since they arrived (a copy that
+   * came while that round ran waits for the next): with the outcome their original was answered.
+   */
+  #answerAcknowledged(key: string, batch: Pending[]): Pending[] {
+    const now = this.#view.scheduler.now();
+    return batch.filter((p) => {
+      const outcome = this.#requests.getAcknowledged(p.op.requestId, key, now);
+      if (outcome) p.resolve(outcome);
+      return !outcome;
+    });
+  }
+
   /** Answers DEADLINE_EXCEEDED to the operations past their deadline that were not applied before. */
   #dropExpired(batch: Pending[]): Pending[] {
     const now = this.#view.scheduler.now();
@@ -215,7 +229,8 @@ export class ReadModifyWriter {
     const now = this.#view.scheduler.now();
     // The round's record is computed aside: it becomes this node's copy once the others answered.
     const sandbox = (this.#sandbox ??= this.#store.sandbox());
-    sandbox.seed(key, this.#store.readRecord(key));
+    const held = this.#store.readRecord(key);
+    sandbox.seed(key, held);
     /** The operations this round applies for the first time, by request id; the last that wrote. */
     const fresh = new Map<string, Done>();
     let lastWriter: Done | undefined;
@@ -257,10 +272,18 @@ export class ReadModifyWriter {
     // accepted the write that carried it, so it is durable, and any later prepare (N - W + 1
     // replicas) meets one that knows it. Restamping the record at this round's ballot would report a
     // version the caller never saw (its next cas on the version it was told would conflict) and
-    // stream a change that never happened. Otherwise (the first round missed its quorum) the record
-    // is accepted again at the ballot below, with the requests, as CASPaxos completes a value it read.
-    if (!lastWriter && batch.every((p) => !p.known || p.knownBy >= w)) {
+    // stream a change that never happened. Nor when a newer write replaced the record it made: that
+    // record is another writer's, whose version must stay the one its caller was told. Otherwise
+    // (the first round missed its quorum) the record it made is accepted again at the ballot below,
+    // with the requests, as CASPaxos completes a value it read, and the retry is answered with the
+    // version it ends at.
+    const unfinished = done.filter((d) => d.p.known && d.p.knownBy < w && madeRecord(d.p.known, held));
+    if (!lastWriter && unfinished.length === 0) {
       this.#remember(key, fresh, now);
+      this.#requests.acknowledge(
+        key,
+        batch.filter((p) => p.known && p.knownBy >= w).map((p) => p.op.requestId),
+      );
       for (const d of done) d.p.resolve(d.outcome);
       return;
     }
@@ -268,6 +291,7 @@ export class ReadModifyWriter {
     // a retry of it is answered with that same version.
     if (lastWriter && compareVersions(record.version, ballot) !== 0)
       lastWriter.outcome = withVersion(lastWriter.outcome, ballot);
+    if (!lastWriter) for (const d of unfinished) d.outcome = withVersion(d.outcome, ballot);
     for (const { d, of } of copies) d.outcome = of.outcome;
     const applied: AppliedRequest[] = [];
     for (const d of done) {
@@ -298,6 +322,17 @@ export class ReadModifyWriter {
         const nowMs = this.#view.scheduler.now();
         this.#fence.reached(key, ballot, nowMs);
         this.#remember(key, fresh, nowMs);
+        // The retries it completed now answer the version the record ended at, here as on the
+        // replicas that took the accept.
+        for (const d of unfinished) {
+          if (!(d.outcome instanceof RingCacheError))
+            this.#requests.remember(key, { id: d.p.op.requestId, outcome: d.outcome }, nowMs, ballot);
+        }
+        if (acks.acknowledged >= w && !acks.newer)
+          this.#requests.acknowledge(
+            key,
+            applied.map((a) => a.id),
+          );
       }
     } finally {
       this.#fence.release(key);
@@ -341,6 +376,17 @@ export class ReadModifyWriter {
       );
     }
   }
+}
+
+/**
+ * Whether `held` is the record the request with outcome `known` wrote, as far as its outcome tells:
+ * a touch that found the key (its outcome has no version) is taken to have made it.
+ */
+function madeRecord(known: OperationResult, held: StoreRecord | undefined): boolean {
+  if (known.kind === 'touch') return known.found;
+  if (known.kind === 'set' && !known.stored) return false;
+  const version = 'version' in known ? known.version : undefined;
+  return version !== undefined && held !== undefined && compareVersions(held.version, version) === 0;
 }
 
 /** The outcome of the batch's last write, which now reports the version the round ended at. */

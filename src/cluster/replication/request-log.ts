@@ -23,6 +23,8 @@ interface Entry {
   atMs: number;
   /** The version of the record whose accept carried it here last, when an accept did. */
   accepted?: Version;
+  /** A round this node coordinated had it taken by W replicas, as its caller was told. */
+  acknowledged?: boolean;
 }
 
 /**
@@ -52,15 +54,40 @@ export class RequestLog {
     return e && e.key === key ? e.outcome : undefined;
   }
 
+  /**
+   * The outcome of request `id` on `key` if a round this node coordinated had it taken by W
+   * replicas (acknowledge): a copy of the request (sent twice, or retried through this node) is
+   * answered with it as it stands, with no round. A round would have to find W replicas that know
+   * it among the first to answer its prepare, and would otherwise accept the record again at a new
+   * version, one the caller that was answered first never sees.
+   */
+  getAcknowledged(id: string, key: string, nowMs: number): OperationResult | undefined {
+    this.#expire(nowMs);
+    const e = this.#entries.get(id);
+    return e && e.key === key && e.acknowledged ? e.outcome : undefined;
+  }
+
+  /** Marks requests this node remembers as taken by W replicas of `key` (getAcknowledged). */
+  acknowledge(key: string, ids: Iterable<string>): void {
+    for (const id of ids) {
+      const e = this.#entries.get(id);
+      if (e && e.key === key) e.acknowledged = true;
+    }
+  }
+
   /** `accepted`: the version of the record whose accept carried the request here, if one did. */
   remember(key: string, request: AppliedRequest, nowMs: number, accepted?: Version): void {
     // Expired first: an id reused after its window is a new request, not the old one's retry.
     this.#expire(nowMs);
     const held = this.#entries.get(request.id);
     if (held) {
-      // The first outcome stands; an accept that carried the request again (a round completing a
-      // record another left short of its quorum) is the one a copy of it would be.
-      if (accepted && held.key === key) held.accepted = accepted;
+      // The first outcome stands, but for an accept that carried the request again: a round that
+      // completed the record another left short of its quorum, at its own ballot. Its outcome then
+      // reports the version the record ended at, and a copy of that accept is the one it names.
+      if (accepted && held.key === key) {
+        held.accepted = accepted;
+        held.outcome = request.outcome;
+      }
       return;
     }
     this.#entries.set(request.id, { key, outcome: request.outcome, atMs: nowMs, accepted });

@@ -123,6 +123,47 @@ describe('a read-modify-write retried with its request id', () => {
     expect(versions('k'), 'every replica at the version both were told').to.deep.equal([first, first, first]);
   });
 
+  // A round whose accepts reached no other replica (W=2) keeps its record here and tells its caller
+  // QUORUM_NOT_MET. The retry finds the request known here only, and completes the record at its
+  // own ballot, as CASPaxos does: on 89a7b72 it then answered the first round's version, which no
+  // replica held any more, so the caller's next cas on it conflicted.
+  it('answers a retry that completed its record with the version the record ended at', async () => {
+    const expected = await setEverywhere('a');
+    const coordinator = cluster
+      .ids()
+      .find((id) => cluster.core(id)!.view.ring().preferenceList('k', 3)[0] === id)!;
+    const transport = cluster.core(coordinator)!.view.transport;
+    const replicate = transport.replicate.bind(transport);
+    let dropping = true;
+    transport.replicate = (to, write, deadlineMs) =>
+      dropping && write.key === 'k'
+        ? Promise.resolve(new RingCacheError('UNAVAILABLE', `accept to ${to} lost`))
+        : replicate(to, write, deadlineMs);
+    const cas: Operation = {
+      kind: 'cas',
+      key: 'k',
+      expected,
+      value: value('b'),
+      flags: 1,
+      ttlMs: 0,
+      consistency: 'default',
+      requestId: 'cas-short',
+    };
+    let first: Outcome | undefined;
+    const ctx = () => ({ forwarded: true, deadlineMs: cluster.time.now() + 5000 });
+    void Promise.resolve(cluster.core(coordinator)!.execute(cas, ctx())).then((o) => (first = o));
+    await cluster.time.runUntil(cluster.time.now() + 6000);
+    expect(first, 'the round that missed its quorum').to.be.instanceOf(RingCacheError);
+    dropping = false;
+    const retried = versionOf(await run(coordinator, cas));
+    await cluster.time.runUntil(cluster.time.now() + 5000);
+    expect(versions('k'), 'every replica at the version the retry reported').to.deep.equal([
+      retried,
+      retried,
+      retried,
+    ]);
+  });
+
   it('answers a touch again without writing the key again', async () => {
     await run('n1', {
       kind: 'set',

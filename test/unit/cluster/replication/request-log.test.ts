@@ -16,6 +16,18 @@ describe('RequestLog', () => {
     expect(log.size).to.equal(1);
   });
 
+  it('answers a request as acknowledged only once a round here had W replicas take it, and for its key', () => {
+    const log = new RequestLog(limits);
+    log.remember('k', { id: 'r1', outcome: first }, 0);
+    expect(log.getAcknowledged('r1', 'k', 0), 'remembered, not acknowledged').to.equal(undefined);
+    log.acknowledge('other', ['r1']);
+    expect(log.getAcknowledged('r1', 'k', 0), 'acknowledged for another key').to.equal(undefined);
+    log.acknowledge('k', ['r1', 'never-seen']);
+    expect(log.getAcknowledged('r1', 'k', 10)).to.deep.equal(first);
+    expect(log.getAcknowledged('never-seen', 'k', 10)).to.equal(undefined);
+    expect(log.getAcknowledged('r1', 'k', 1001), 'past the window').to.equal(undefined);
+  });
+
   it('answers undefined for a request id it never saw', () => {
     const log = new RequestLog(limits);
     log.remember('k', { id: 'r1', outcome: first }, 0);
