@@ -6,6 +6,7 @@ import {
   checkAll,
   convergence,
   deletesUndone,
+  expiredReads,
   formatViolations,
   casCurrent,
   increments,
@@ -40,6 +41,9 @@ const cas = (id: number, expected: Version, version: Version, more: Partial<Hist
 /** A get that found `readVersion`, or found nothing when it is undefined. */
 const get = (id: number, readVersion: Version | undefined, more: Partial<HistoryEntry> = {}) =>
   entry('get', id, { found: readVersion !== undefined, readVersion, ...more });
+/** A touch that found the key, giving it `ttlMs` (0: no expiry). */
+const touch = (id: number, ttlMs: number, more: Partial<HistoryEntry> = {}) =>
+  entry('touch', id, { ttlMs, found: true, ...more });
 
 interface FinalParts {
   /** Per key: the version the final quorum read found, or 'not found'. */
@@ -83,6 +87,19 @@ describe('lostWrites', () => {
   it('reports nothing found when the only unknown delete is older than the newest acknowledged write', () => {
     const older = del(3, v(150), { status: 'unknown' });
     expect(lostWrites([...history, older], final({ reads: { k: 'not found' } }))).to.have.length(1);
+  });
+
+  it("passes nothing found when a time to live may have run out: the write's own, a touch's, a newer one's", () => {
+    const check = (history: HistoryEntry[]) =>
+      messages(lostWrites(history, final({ reads: { k: 'not found' } })));
+    expect(check([set(1, v(100), { ttlMs: 500 })])).to.be.empty;
+    expect(check([set(1, v(100)), touch(2, 300)])).to.be.empty;
+    expect(check([set(1, v(100)), set(2, undefined, { ...unknown, ttlMs: 300 })])).to.be.empty;
+    // Without a time to live, or from a set that stored nothing or failed, it is reported.
+    expect(check([set(1, v(100)), touch(2, 0)])).to.have.length(1);
+    expect(check([set(1, v(100)), set(2, v(100), { stored: false, ttlMs: 300 })])).to.have.length(1);
+    const failed = { status: 'failed' as const, error: 'VALUE_TOO_LARGE', version: undefined, ttlMs: 300 };
+    expect(check([set(1, v(100)), set(2, undefined, failed)])).to.have.length(1);
   });
 
   it('reports a key with acknowledged writes but no final read', () => {
@@ -254,7 +271,7 @@ describe('staleReads', () => {
     const [message] = check([set(1, v(100)), get(2, undefined)]);
     expect(message).to.equal(
       'get #2 at n1 (R=2) found nothing, though no delete could have removed set #1 acknowledged before it ' +
-        '(100@n1, W=2, N=3)',
+        '(100@n1, W=2, N=3), nor a time to live have run out',
     );
   });
 
@@ -277,6 +294,21 @@ describe('staleReads', () => {
   it('when the latest acknowledged write is a delete, allows not-found and reports an older value', () => {
     expect(check([set(1, v(100)), del(2, v(200)), get(3, undefined)])).to.be.empty;
     expect(check([set(1, v(100)), del(2, v(200)), get(3, v(100))])[0]).to.match(/older than delete #2/);
+  });
+
+  it('lets a time to live that may have run out by the end of the get explain not-found, never an older value', () => {
+    // The get runs from 30 to 35 ms.
+    expect(check([set(1, v(100), { ttlMs: 25 }), set(2, v(50)), get(3, undefined)])).to.be.empty;
+    expect(check([set(1, v(100), { ttlMs: 30 }), get(3, v(90))])[0]).to.match(/older than set #1/);
+    // Its own, counted from its invocation (10 ms), has not run out by 35 ms.
+    expect(check([set(1, v(100), { ttlMs: 30 }), get(3, undefined)])[0]).to.match(
+      /nor a time to live have run out/,
+    );
+    // A newer write's, of any outcome but a failure, and a touch's.
+    expect(check([set(1, v(100)), set(2, undefined, { ...unknown, ttlMs: 10 }), get(3, undefined)])).to.be
+      .empty;
+    expect(check([set(1, v(100)), touch(2, 10), get(3, undefined)])).to.be.empty;
+    expect(check([set(1, v(100)), touch(2, 50), get(3, undefined)])).to.have.length(1);
   });
 
   it('ignores an ok set that did not store', () => {
@@ -359,6 +391,21 @@ describe('readsMatchWrites', () => {
     ]);
   });
 
+  it('passes a value read at a newer version a touch gave it, and reports one a set that stored nothing wrote', () => {
+    expect(check([set(1, v(100)), touch(2, 500), found(3, 'value-1', v(150))])).to.be.empty;
+    // No touch, a touch that found nothing, or an older version: reported.
+    expect(check([set(1, v(100)), found(3, 'value-1', v(150))])).to.have.length(1);
+    expect(
+      check([set(1, v(100)), touch(2, 500, { found: false }), found(3, 'value-1', v(150))]),
+    ).to.have.length(1);
+    expect(check([set(1, v(100)), touch(2, 500), found(3, 'value-1', v(90))])).to.have.length(1);
+    expect(
+      check([set(1, v(100), { stored: false, mode: 'ifAbsent' }), found(2, 'value-1', v(100))]),
+    ).to.deep.equal([
+      'get #2 at n1 returned "value-1" (100@n1), written by set #1 (ifAbsent), which answered that it stored nothing',
+    ]);
+  });
+
   it('reports a value whose write was invoked only after the get completed', () => {
     expect(check([found(1, 'value-2', v(100)), set(2, v(100))])).to.have.length(1);
   });
@@ -370,6 +417,38 @@ describe('readsMatchWrites', () => {
     expect(check([history[0]!, found(2, '3', v(100), counter)])).to.deep.equal([
       'get #2 at n1 returned "3" (100@n1), but incr #1 made that version with the value 2',
     ]);
+  });
+});
+
+describe('expiredReads', () => {
+  const check = (history: HistoryEntry[]) => messages(expiredReads(history, final({})));
+  const found = (id: number, value: string, version: Version, more: Partial<HistoryEntry> = {}) =>
+    get(id, version, { readValue: value, ...more });
+
+  it('reports a value read after its write completed plus its time to live', () => {
+    // set #1 completes at 15 ms with 10 ms to live: expired by 25; the get is invoked at 30.
+    expect(check([set(1, v(100), { ttlMs: 10 }), found(3, 'value-1', v(100))])).to.deep.equal([
+      'get #3 at n1, invoked at 30, returned "value-1", which set #1 stored for 10 ms and so expired by 25',
+    ]);
+    expect(
+      check([cas(1, v(5), v(100), { value: 'value-1', ttlMs: 10 }), found(3, 'value-1', v(100))]),
+    ).to.have.length(1);
+  });
+
+  it('passes a read that may have come before the expiry, of a value with none, or after a touch that may have extended it', () => {
+    expect(check([set(1, v(100), { ttlMs: 15 }), found(3, 'value-1', v(100))])).to.be.empty;
+    expect(check([set(1, v(100)), found(3, 'value-1', v(100))])).to.be.empty;
+    expect(check([set(1, v(100), { ttlMs: 10 }), touch(2, 0), found(3, 'value-1', v(150))])).to.be.empty;
+    expect(check([set(1, v(100), { ttlMs: 10 }), touch(2, 5, unknown), found(3, 'value-1', v(150))])).to.be
+      .empty;
+    // A touch that failed, or whose own time to live ran out before the get: still reported.
+    const failed = { status: 'failed' as const, error: 'INVALID_ARGUMENT' };
+    expect(
+      check([set(1, v(100), { ttlMs: 10 }), touch(2, 0, failed), found(3, 'value-1', v(100))]),
+    ).to.have.length(1);
+    expect(check([set(1, v(100), { ttlMs: 10 }), touch(2, 4), found(3, 'value-1', v(150))])).to.have.length(
+      1,
+    );
   });
 });
 
@@ -411,7 +490,7 @@ describe('checkAll and formatViolations', () => {
   it('runs every checker and prints one line per violation', () => {
     expect(Object.keys(CHECKERS)).to.have.members([
       ...['lostWrites', 'deletesUndone', 'convergence', 'increments', 'casOnce', 'staleReads', 'oneRing'],
-      ...['casCurrent', 'readsMatchWrites'],
+      ...['casCurrent', 'readsMatchWrites', 'expiredReads'],
     ]);
     const history = [set(1, v(100)), get(2, v(50)), incr(3, 2)];
     const state = final({ reads: { k: v(100) }, counters: { c: 3 } });

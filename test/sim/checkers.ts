@@ -52,6 +52,24 @@ function describeWrite(w: AckedWrite): string {
   return `${w.kind} #${w.id} (${formatVersion(w.version)}, W=${w.required})`;
 }
 
+/**
+ * Whether the record `w` wrote may have expired by `atMs`: its own time to live may have run out
+ * (counted from its invocation, the earliest it can have been applied), or a touch that may have
+ * come after it (any status but failed) gave it one that may have.
+ */
+function mayHaveExpired(w: HistoryEntry, atMs: number, ops: readonly HistoryEntry[]): boolean {
+  if (w.ttlMs && atMs >= w.invokedAtMs + w.ttlMs) return true;
+  return ops.some(
+    (t) =>
+      t.kind === 'touch' &&
+      t.status !== 'failed' &&
+      t.ttlMs !== undefined &&
+      t.ttlMs > 0 &&
+      (t.completedAtMs === undefined || t.completedAtMs > w.invokedAtMs) &&
+      atMs >= t.invokedAtMs + t.ttlMs,
+  );
+}
+
 /** Promise 1: after faults heal, a quorum read returns the newest acknowledged write or a newer one. */
 export const lostWrites: Checker = (history, final) => {
   const violations: Violation[] = [];
@@ -71,15 +89,15 @@ export const lostWrites: Checker = (history, final) => {
       }
     } else if (!read.found) {
       // A delete whose outcome is unknown (its node crashed before answering) may have been applied
-      // with a newer version than w: then nothing is the right answer.
-      const newerDelete = history.some(
-        (e) =>
-          e.key === key &&
-          e.kind === 'delete' &&
-          e.status === 'unknown' &&
-          (e.version === undefined || compareVersions(e.version, w.version) > 0),
-      );
-      if (!newerDelete) {
+      // with a newer version than w: then nothing is the right answer; so may a time to live that
+      // ran out, w's own or a newer write's.
+      if (
+        !mayHaveRemoved(
+          Number.POSITIVE_INFINITY,
+          w,
+          history.filter((e) => e.key === key),
+        )
+      ) {
         report(`final read found nothing, though ${describeWrite(w)} was the newest acknowledged write`);
       }
     } else if (isOlder(read.version, w.version)) {
@@ -230,18 +248,28 @@ function mustSee(get: HistoryEntry, writes: readonly AckedWrite[]): AckedWrite |
 }
 
 /**
- * Whether a delete may explain a get finding nothing after `w`: one invoked before the get completed
- * (so it may have applied first) and not known to be older than `w`. Any status counts: a failed or
- * unknown delete may still have reached some replicas, and the get may have read from those.
+ * Whether something may explain a read that ended at `endMs` finding nothing after `w`: a delete
+ * invoked before then and not known to be older than `w`; or such a set or cas with a time to live
+ * that may have run out by then (an expired value is a tombstone at its version); or `w`'s own time
+ * to live, or a touch's after it (mayHaveExpired). Any status counts but a failure, or a conditional
+ * set that stored nothing: a write of unknown outcome may still have reached some replicas, and the
+ * read may have read from those.
  */
-function deleteMayHaveRemoved(get: HistoryEntry, w: AckedWrite, ops: readonly HistoryEntry[]): boolean {
-  const getEndMs = get.completedAtMs ?? Number.POSITIVE_INFINITY;
-  return ops.some(
-    (d) =>
-      d.kind === 'delete' &&
-      d.invokedAtMs < getEndMs &&
-      (d.version === undefined || compareVersions(d.version, w.version) > 0),
-  );
+function mayHaveRemoved(endMs: number, w: AckedWrite, ops: readonly HistoryEntry[]): boolean {
+  const removedLater = ops.some((d) => {
+    if (d.invokedAtMs >= endMs || (d.version !== undefined && compareVersions(d.version, w.version) <= 0))
+      return false;
+    if (d.kind === 'delete') return true;
+    return (
+      (d.kind === 'set' || d.kind === 'cas') &&
+      d.status !== 'failed' &&
+      !(d.status === 'ok' && d.stored === false) &&
+      d.ttlMs !== undefined &&
+      d.ttlMs > 0 &&
+      endMs >= d.invokedAtMs + d.ttlMs
+    );
+  });
+  return removedLater || mayHaveExpired(w, endMs, ops);
 }
 
 function staleRead(get: HistoryEntry, w: AckedWrite, ops: readonly HistoryEntry[]): string | undefined {
@@ -250,8 +278,12 @@ function staleRead(get: HistoryEntry, w: AckedWrite, ops: readonly HistoryEntry[
   if (get.found && isOlder(get.readVersion, w.version)) {
     return `${read} returned ${describeVersion(get.readVersion)}, older than ${before}`;
   }
-  if (!get.found && w.kind !== 'delete' && !deleteMayHaveRemoved(get, w, ops)) {
-    return `${read} found nothing, though no delete could have removed ${before}`;
+  if (
+    !get.found &&
+    w.kind !== 'delete' &&
+    !mayHaveRemoved(get.completedAtMs ?? Number.POSITIVE_INFINITY, w, ops)
+  ) {
+    return `${read} found nothing, though no delete could have removed ${before}, nor a time to live have run out`;
   }
   return undefined;
 }
@@ -340,7 +372,13 @@ export const readsMatchWrites: Checker = (history) => {
           report(`${read}, written by ${w.kind} #${w.id} invoked only after the get completed`);
         else if (w.status === 'failed')
           report(`${read}, written by ${w.kind} #${w.id}, which failed ${w.error}`);
-        else if (isAckedWrite(w) && (!get.readVersion || compareVersions(w.version, get.readVersion) !== 0))
+        else if (w.kind === 'set' && w.status === 'ok' && w.stored === false)
+          report(`${read}, written by set #${w.id} (${w.mode}), which answered that it stored nothing`);
+        else if (
+          isAckedWrite(w) &&
+          (!get.readVersion || compareVersions(w.version, get.readVersion) !== 0) &&
+          !touchedSince(w, get, ops)
+        )
           report(`${read}, but ${describeWrite(w)} wrote it`);
         continue;
       }
@@ -351,6 +389,60 @@ export const readsMatchWrites: Checker = (history) => {
         continue;
       }
       report(`${read}, a value no write of the key wrote`);
+    }
+  }
+  return violations;
+};
+
+/**
+ * Whether `get` may have read `w`'s value at a version a touch gave it: the version read is newer
+ * than `w`'s, and a touch that found the key (or may have) was invoked before the get completed.
+ */
+function touchedSince(w: AckedWrite, get: HistoryEntry, ops: readonly HistoryEntry[]): boolean {
+  const getEndMs = get.completedAtMs ?? Number.POSITIVE_INFINITY;
+  return (
+    get.readVersion !== undefined &&
+    compareVersions(get.readVersion, w.version) > 0 &&
+    ops.some(
+      (t) => t.kind === 'touch' && t.status !== 'failed' && t.found !== false && t.invokedAtMs < getEndMs,
+    )
+  );
+}
+
+/**
+ * A value is never read after its time to live ran out: a get invoked after the write that stored it
+ * with a TTL completed, plus that TTL (the latest it can have expired: its coordinator applied it
+ * before answering, and every copy carries that expiry), does not find it, unless a touch that may
+ * have come before the get gave the key a longer one (or none).
+ */
+export const expiredReads: Checker = (history) => {
+  const violations: Violation[] = [];
+  for (const [key, ops] of byKey(history)) {
+    const expiring = new Map<string, HistoryEntry>();
+    for (const e of ops) {
+      if ((e.kind === 'set' || e.kind === 'cas') && e.value !== undefined && e.ttlMs)
+        expiring.set(e.value, e);
+    }
+    for (const get of ops) {
+      if (get.kind !== 'get' || get.status !== 'ok' || !get.found || get.readValue === undefined) continue;
+      const w = expiring.get(get.readValue);
+      if (!w?.ttlMs || w.completedAtMs === undefined) continue;
+      const expiredByMs = w.completedAtMs + w.ttlMs;
+      if (get.invokedAtMs <= expiredByMs) continue;
+      const getEndMs = get.completedAtMs ?? Number.POSITIVE_INFINITY;
+      const extended = ops.some(
+        (t) =>
+          t.kind === 'touch' &&
+          t.status !== 'failed' &&
+          t.invokedAtMs < getEndMs &&
+          (!t.ttlMs || t.completedAtMs === undefined || t.completedAtMs + t.ttlMs >= get.invokedAtMs),
+      );
+      if (extended) continue;
+      violations.push({
+        checker: 'expiredReads',
+        key,
+        message: `get #${get.id} at ${get.node}, invoked at ${get.invokedAtMs}, returned ${JSON.stringify(get.readValue)}, which ${w.kind} #${w.id} stored for ${w.ttlMs} ms and so expired by ${expiredByMs}`,
+      });
     }
   }
   return violations;
@@ -397,6 +489,7 @@ export const CHECKERS: Record<string, Checker> = {
   casCurrent,
   staleReads,
   readsMatchWrites,
+  expiredReads,
 };
 
 export function checkAll(history: readonly HistoryEntry[], final: FinalState): Violation[] {

@@ -12,7 +12,7 @@ import type { Version } from '../../src/store/version';
  */
 export type OutcomeStatus = 'ok' | 'failed' | 'unknown';
 
-export type HistoryKind = 'set' | 'delete' | 'get' | 'incr' | 'cas';
+export type HistoryKind = 'set' | 'delete' | 'get' | 'incr' | 'cas' | 'touch';
 
 export interface HistoryEntry {
   /** Unique, increasing in invocation order. */
@@ -44,11 +44,15 @@ export interface HistoryEntry {
   delta?: number;
   /** cas: the version the caller expected. */
   expected?: Version;
+  /** set, cas, touch: the time to live given, in ms; unset or 0: none (a touch to 0 keeps it forever). */
+  ttlMs?: number;
+  /** set: its condition (unset: always). */
+  mode?: 'ifAbsent' | 'ifPresent';
 
   // Outputs of an ok outcome.
   /** set (when stored), cas, incr, delete: the version the write produced. */
   version?: Version;
-  /** get: whether a value was found, its value and version. */
+  /** get: whether a value was found, its value and version; touch: whether it found the key. */
   found?: boolean;
   readValue?: string;
   readVersion?: Version;

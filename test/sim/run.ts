@@ -167,7 +167,7 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
       node,
       // A read-modify-write waits for at least the configured W, whatever its consistency asks.
       required:
-        step.kind === 'cas' || step.kind === 'incr'
+        step.kind === 'cas' || step.kind === 'incr' || step.kind === 'touch' || step.mode !== undefined
           ? Math.max(rep.writeQuorum, requiredReplicas(step.consistency, 'write', rep))
           : requiredReplicas(step.consistency, step.kind === 'get' ? 'read' : 'write', rep),
       factor,
@@ -183,15 +183,21 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
         break;
       case 'set':
         entry.value = value;
+        entry.ttlMs = step.ttlMs;
+        entry.mode = step.mode;
         op = {
           kind: 'set',
           key: step.key,
           value: Buffer.from(value),
           flags: 1,
-          ttlMs: 0,
-          mode: 'always',
+          ttlMs: step.ttlMs ?? 0,
+          mode: step.mode ?? 'always',
           consistency: step.consistency,
         };
+        break;
+      case 'touch':
+        entry.ttlMs = step.ttlMs;
+        op = { kind: 'touch', key: step.key, ttlMs: step.ttlMs ?? 0, consistency: step.consistency };
         break;
       case 'delete':
         op = { kind: 'delete', key: step.key, consistency: step.consistency };
@@ -217,9 +223,10 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
           expected: entry.expected,
           value: Buffer.from(value),
           flags: 1,
-          ttlMs: 0,
+          ttlMs: step.ttlMs ?? 0,
           consistency: step.consistency,
         };
+        entry.ttlMs = step.ttlMs;
         break;
     }
     const forwarded = step.forwarded ?? false;
@@ -289,6 +296,7 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
         lastSeen.set(entry.key, outcome.version);
         return;
       case 'touch':
+        entry.found = outcome.found;
         return;
     }
   }
@@ -336,9 +344,16 @@ function snapshotReplicas(cluster: SimCluster, keys: string[]): Map<string, Repl
       key,
       ring.preferenceList(key, cluster.options.factor).map((node) => {
         const record = cluster.core(node)?.store.readRecord(key);
-        return record
-          ? { node, version: record.version, tombstone: record.tombstone, value: record.value.toString() }
-          : { node };
+        if (!record) return { node };
+        // Past its expiry a value is a tombstone at its version, as the store turns it when it
+        // next touches it: whether it did yet is no difference between replicas.
+        const expired = record.expiresAtMs !== 0 && record.expiresAtMs <= cluster.net.nowOf(node);
+        return {
+          node,
+          version: record.version,
+          tombstone: record.tombstone || expired,
+          value: record.value.toString(),
+        };
       }),
     );
   }

@@ -26,6 +26,10 @@ export type SimStep =
       consistency: Consistency;
       /** incr: the delta. */
       delta?: number;
+      /** set, cas, touch: the time to live given, in ms (0 or unset: none). */
+      ttlMs?: number;
+      /** set: its condition (unset: always). */
+      mode?: 'ifAbsent' | 'ifPresent';
       /**
        * incr: the same request (one request id) sent again to this many other nodes, `retryAfterMs`
        * after the first, as the SDK does when a replica is slow to answer: they forward it to the
@@ -411,6 +415,7 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
    */
   'short-grace': shortGrace,
   duplicates,
+  expiry,
   /**
    * Overlapping faults at W=2, R=2 (nemesis-mix.ts). Seeds 1-2000 broke a promise 9 times before
    * the fixes it found: a restarted or new replica did not know which requests made the records it
@@ -605,6 +610,47 @@ function duplicates(): fc.Arbitrary<SimSchedule> {
             ? { ...s, ...retries[i]!, forwarded: true }
             : s,
         ),
+      ]),
+    }));
+}
+
+/**
+ * Values that expire within the run: sets, cas and touches with a time to live of 100-800 ms (or
+ * none), sets with a condition (ifAbsent, ifPresent), deletes, reads and increments at N=3, W=2,
+ * R=2, while one node crashes (and restarts, or not) or is paused: expired copies meet read repair,
+ * hints, catch-up and anti-entropy. A value is never read past its time to live, never at another
+ * version than the one it was written or touched at, and an expired value never lets an older one
+ * back (checkers.ts, expiredReads and the others).
+ */
+function expiry(): fc.Arbitrary<SimSchedule> {
+  return fc
+    .tuple(
+      operations(ids(3), 2500, {
+        count: 200,
+        expiring: true,
+        registerKinds: ['set', 'set', 'set', 'delete', 'get', 'get', 'get', 'cas', 'touch'],
+      }),
+      fc.constantFrom(...ids(3)),
+      fc.constantFrom<'crash' | 'pause'>('crash', 'pause'),
+      fc.integer({ min: 0, max: 2000 }),
+      fc.option(fc.integer({ min: 100, max: 2000 }), { nil: undefined }),
+    )
+    .map(([ops, node, fault, atMs, forMs]) => ({
+      scenario: 'expiry',
+      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 1000 },
+      durationMs: 2500,
+      steps: byTime([
+        ...ops,
+        { atMs, type: fault, node },
+        ...(forMs === undefined
+          ? []
+          : [
+              {
+                atMs: atMs + forMs,
+                type: fault === 'crash' ? ('restart' as const) : ('resume' as const),
+                node,
+              },
+            ]),
       ]),
     }));
 }

@@ -29,23 +29,48 @@ export function operations(
     counters?: boolean;
     /** Kinds of register operations, weighted by repetition. Default: sets, deletes, gets and cas. */
     registerKinds?: HistoryKind[];
+    /**
+     * Sets, cas and touches with a time to live (none for half of them, else 100-800 ms: expiring
+     * within the run), and sets with a condition (ifAbsent, ifPresent) for two in five. Default false.
+     */
+    expiring?: boolean;
   },
 ): fc.Arbitrary<SimStep[]> {
   const target = fc.constantFrom('coordinator', ...nodes);
   const at = fc.integer({ min: 0, max: durationMs });
-  const register = fc
-    .record({
-      atMs: at,
-      type: fc.constant('op' as const),
-      kind: fc.constantFrom<HistoryKind>(
-        ...(opts.registerKinds ?? ['set', 'set', 'delete', 'get', 'get', 'cas']),
-      ),
-      key: fc.constantFrom(...REGISTERS),
-      node: target,
-      read: opts.reads ?? consistency,
-      write: opts.writes ?? consistency,
-    })
-    .map(({ read, write, ...op }) => ({ ...op, consistency: op.kind === 'get' ? read : write }));
+  const registerFields = {
+    atMs: at,
+    type: fc.constant('op' as const),
+    kind: fc.constantFrom<HistoryKind>(
+      ...(opts.registerKinds ?? ['set', 'set', 'delete', 'get', 'get', 'cas']),
+    ),
+    key: fc.constantFrom(...REGISTERS),
+    node: target,
+    read: opts.reads ?? consistency,
+    write: opts.writes ?? consistency,
+  };
+  // A record of its own: the fields above keep drawing what they drew before for other scenarios.
+  const register = (
+    opts.expiring
+      ? fc
+          .record({
+            ...registerFields,
+            ttl: fc.oneof(fc.constant(0), fc.integer({ min: 100, max: 800 })),
+            condition: fc.constantFrom(
+              undefined,
+              undefined,
+              undefined,
+              'ifAbsent' as const,
+              'ifPresent' as const,
+            ),
+          })
+          .map(({ ttl, condition, ...op }) => ({
+            ...op,
+            ...(op.kind === 'set' || op.kind === 'cas' || op.kind === 'touch' ? { ttlMs: ttl } : {}),
+            ...(op.kind === 'set' && condition ? { mode: condition } : {}),
+          }))
+      : fc.record(registerFields)
+  ).map(({ read, write, ...op }) => ({ ...op, consistency: op.kind === 'get' ? read : write }));
   const counter = fc.record({
     atMs: at,
     type: fc.constant('op' as const),
@@ -72,9 +97,14 @@ export function operations(
     )
     .map((ops) =>
       ops.map((op) =>
-        !opts.rmwAnywhere && op.kind === 'cas' ? { ...op, node: 'coordinator' } : (op as SimStep),
+        !opts.rmwAnywhere && isReadModifyWrite(op) ? { ...op, node: 'coordinator' } : (op as SimStep),
       ),
     );
+}
+
+/** Operations a key's coordinator decides (the others forward them): cas, touch, a conditional set. */
+function isReadModifyWrite(op: { kind: HistoryKind; mode?: string }): boolean {
+  return op.kind === 'cas' || op.kind === 'touch' || (op.kind === 'set' && op.mode !== undefined);
 }
 
 /** The key's preference list on the simulator's ring (16 vnodes, as sim-cluster.ts builds it). */
