@@ -196,8 +196,12 @@ export class NodeCore implements PeerEndpoint {
         this.topology.ring.nodeIds.filter((id) => id !== this.id && this.membership.isAlive(id)),
       logger: this.#log.child({ component: 'clock' }),
     });
-    this.hints = new HintStore(config.hints, { now: () => scheduler.now() }, (id) =>
-      this.topology.ring.nodeIds.includes(id),
+    this.hints = new HintStore(
+      config.hints,
+      { now: () => scheduler.now() },
+      (id) => this.topology.ring.nodeIds.includes(id),
+      (key) =>
+        this.topology.ring.preferenceList(key, config.replication.factor).filter((id) => id !== this.id),
     );
     this.antiEntropy = new AntiEntropy({
       view: this.view,
@@ -494,8 +498,8 @@ export class NodeCore implements PeerEndpoint {
       before,
       members.some((m) => m.id === this.id),
     );
-    for (const { target, dropped } of this.hints.dropLeft()) {
-      this.#log.info({ target, dropped }, 'hints for a member that left dropped');
+    for (const { target, rehomed } of this.hints.rehomeLeft()) {
+      this.#log.info({ target, rehomed }, "hints for a member that left kept for its keys' new replicas");
     }
     for (const m of members) {
       const known = this.#addresses.get(m.id);

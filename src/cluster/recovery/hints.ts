@@ -36,22 +36,27 @@ export class HintStore {
   readonly #clock: Clock;
   /** Hints refused because the store was full. */
   dropped = 0;
-  /** Hints dropped unsent because they outlived maxAgeMs, or their target left the ring. */
+  /** Hints dropped unsent because they outlived maxAgeMs, or their target left and no replica took them. */
   expired = 0;
   readonly #isMember: (id: string) => boolean;
+  readonly #replicasOf: (key: string) => readonly string[];
 
   /**
-   * `isMember`: whether a node is on the current ring. A hint for one that is not (it left) has
-   * nowhere to go: it is taken and not kept, and those held for it go when the ring changes.
+   * `isMember`: whether a node is on the current ring. `replicasOf`: the key's replicas on the
+   * current ring, other than this node. A hint for a node that left goes to those instead: the write
+   * it carries may have been counted on the ring before the change, after the new replicas pulled
+   * the key from the others, and they would otherwise miss it until anti-entropy.
    */
   constructor(
     limits: HintLimits,
     clock: Clock = systemClock,
     isMember: (id: string) => boolean = () => true,
+    replicasOf: (key: string) => readonly string[] = () => [],
   ) {
     this.#limits = limits;
     this.#clock = clock;
     this.#isMember = isMember;
+    this.#replicasOf = replicasOf;
   }
 
   get count(): number {
@@ -72,13 +77,11 @@ export class HintStore {
 
   /**
    * Keeps `record` for `target`; false when it was dropped for lack of room. Every hint is admitted
-   * here and nowhere else: one for a node that left the ring is taken (true) and not kept.
+   * here and nowhere else: one for a node that left the ring is kept for the key's replicas on the
+   * current ring instead (a plain last-writer-wins write: those that hold it already ignore it).
    */
   add(target: string, key: string, record: StoreRecord): boolean {
-    if (!this.#isMember(target)) {
-      this.expired++;
-      return true;
-    }
+    if (!this.#isMember(target)) return this.#rehome(key, record);
     let hints = this.#byTarget.get(target);
     const held = hints?.get(key)?.record;
     if (held && compareVersions(held.version, record.version) >= 0) return true;
@@ -125,15 +128,20 @@ export class HintStore {
     return out;
   }
 
-  /** The ring changed: drops every hint for a node no longer on it. Returns how many, by node. */
-  dropLeft(): { target: string; dropped: number }[] {
-    const out: { target: string; dropped: number }[] = [];
+  /**
+   * The ring changed: every hint for a node no longer on it goes to its key's replicas on the new
+   * ring instead (add). Returns how many each such node had.
+   */
+  rehomeLeft(): { target: string; rehomed: number }[] {
+    const out: { target: string; rehomed: number }[] = [];
     for (const [target, hints] of this.#byTarget) {
       if (this.#isMember(target)) continue;
       const n = hints.size;
-      for (const [key, hint] of hints) this.#forget(target, hints, key, hint.record);
-      this.expired += n;
-      out.push({ target, dropped: n });
+      for (const [key, hint] of hints) {
+        this.#forget(target, hints, key, hint.record);
+        this.#rehome(key, hint.record);
+      }
+      out.push({ target, rehomed: n });
     }
     return out;
   }
@@ -151,6 +159,15 @@ export class HintStore {
     this.#count--;
     this.#bytes -= sizeOf(key, held);
     if (hints.size === 0) this.#byTarget.delete(target);
+  }
+
+  /** Keeps `record` for the key's replicas on the current ring; with none to take it, it is dropped. */
+  #rehome(key: string, record: StoreRecord): boolean {
+    const replicas = this.#replicasOf(key).filter((id) => this.#isMember(id));
+    if (replicas.length === 0) this.expired++;
+    let kept = true;
+    for (const replica of replicas) kept = this.add(replica, key, record) && kept;
+    return kept;
   }
 
   #drop(): false {

@@ -203,26 +203,34 @@ describe('HintStore', () => {
       expect(hints.peek('n2', 10)).to.have.length(1);
     });
 
-    it('drops every hint of a target that left, and only those', () => {
-      const members = new Set(['n1', 'n2', 'n3']);
-      const hints = new HintStore(roomy, clock, (id) => members.has(id));
+    it("gives every hint of a target that left, and only those, to its keys' replicas on the new ring", () => {
+      const members = new Set(['n1', 'n2', 'n3', 'n4']);
+      const replicasOf = (key: string) => (key === 'a' ? ['n3', 'n4'] : ['n4', 'n5']);
+      const hints = new HintStore(roomy, clock, (id) => members.has(id), replicasOf);
       hints.add('n2', 'a', rec(1));
       hints.add('n2', 'b', rec(1));
-      hints.add('n3', 'a', rec(1));
-      expect(hints.dropLeft()).to.deep.equal([]);
+      hints.add('n3', 'a', rec(2));
+      expect(hints.rehomeLeft()).to.deep.equal([]);
       members.delete('n2');
-      expect(hints.dropLeft()).to.deep.equal([{ target: 'n2', dropped: 2 }]);
-      expect(hints.targets()).to.deep.equal(['n3']);
-      expect(hints.count).to.equal(1);
-      expect(hints.bytes).to.equal(1 + 4);
-      expect(hints.expired).to.equal(2);
+      expect(hints.rehomeLeft()).to.deep.equal([{ target: 'n2', rehomed: 2 }]);
+      expect(hints.targets().sort()).to.deep.equal(['n3', 'n4']);
+      // n3 held a newer hint for 'a' already; n5 is no member.
+      expect(hints.peek('n3', 10)).to.deep.equal([['a', rec(2)]]);
+      expect(hints.peek('n4', 10).map(([k]) => k)).to.deep.equal(['a', 'b']);
+      expect(hints.expired).to.equal(0);
     });
 
-    it('takes a hint for a node that left without keeping it', () => {
-      const hints = new HintStore(roomy, clock, (id) => id !== 'gone');
+    it("keeps a hint for a node that left for the key's replicas, and drops it when there are none", () => {
+      const hints = new HintStore(
+        roomy,
+        clock,
+        (id) => id !== 'gone',
+        (key) => (key === 'a' ? ['n3'] : []),
+      );
       expect(hints.add('gone', 'a', rec(1)), 'taken').to.equal(true);
-      expect(hints.count).to.equal(0);
-      expect(hints.targets()).to.deep.equal([]);
+      expect(hints.targets()).to.deep.equal(['n3']);
+      expect(hints.add('gone', 'b', rec(1)), 'taken').to.equal(true);
+      expect(hints.count).to.equal(1);
       expect(hints.expired).to.equal(1);
     });
   });
