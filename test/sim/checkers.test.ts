@@ -435,6 +435,18 @@ describe('expiredReads', () => {
     ).to.have.length(1);
   });
 
+  it("gives the clocks' slack: a value may expire that much late, or early", () => {
+    const slack = { ...final({}), clockSlackMs: 10 };
+    expect(expiredReads([set(1, v(100), { ttlMs: 10 }), found(3, 'value-1', v(100))], slack)).to.be.empty;
+    expect(expiredReads([set(1, v(100), { ttlMs: 4 }), found(3, 'value-1', v(100))], slack)).to.have.length(
+      1,
+    );
+    // The get runs from 30 to 35 ms; set #1, invoked at 10, has 30 ms to live: gone by 35 only early.
+    const history = [set(1, v(100), { ttlMs: 30 }), get(3, undefined)];
+    expect(staleReads(history, final({}))).to.have.length(1);
+    expect(staleReads(history, slack)).to.be.empty;
+  });
+
   it('passes a read that may have come before the expiry, of a value with none, or after a touch that may have extended it', () => {
     expect(check([set(1, v(100), { ttlMs: 15 }), found(3, 'value-1', v(100))])).to.be.empty;
     expect(check([set(1, v(100)), found(3, 'value-1', v(100))])).to.be.empty;

@@ -57,7 +57,13 @@ function describeWrite(w: AckedWrite): string {
  * (counted from its invocation, the earliest it can have been applied), or a touch that may have
  * come after it (any status but failed) gave it one that may have.
  */
-function mayHaveExpired(w: HistoryEntry, atMs: number, ops: readonly HistoryEntry[]): boolean {
+function mayHaveExpired(
+  w: HistoryEntry,
+  atMs: number,
+  ops: readonly HistoryEntry[],
+  slackMs: number,
+): boolean {
+  atMs += slackMs; // a node whose clock runs ahead expires values that much early
   if (w.ttlMs && atMs >= w.invokedAtMs + w.ttlMs) return true;
   return ops.some(
     (t) =>
@@ -96,6 +102,7 @@ export const lostWrites: Checker = (history, final) => {
           Number.POSITIVE_INFINITY,
           w,
           history.filter((e) => e.key === key),
+          0,
         )
       ) {
         report(`final read found nothing, though ${describeWrite(w)} was the newest acknowledged write`);
@@ -255,7 +262,12 @@ function mustSee(get: HistoryEntry, writes: readonly AckedWrite[]): AckedWrite |
  * set that stored nothing: a write of unknown outcome may still have reached some replicas, and the
  * read may have read from those.
  */
-function mayHaveRemoved(endMs: number, w: AckedWrite, ops: readonly HistoryEntry[]): boolean {
+function mayHaveRemoved(
+  endMs: number,
+  w: AckedWrite,
+  ops: readonly HistoryEntry[],
+  slackMs: number,
+): boolean {
   const removedLater = ops.some((d) => {
     if (d.invokedAtMs >= endMs || (d.version !== undefined && compareVersions(d.version, w.version) <= 0))
       return false;
@@ -266,13 +278,18 @@ function mayHaveRemoved(endMs: number, w: AckedWrite, ops: readonly HistoryEntry
       !(d.status === 'ok' && d.stored === false) &&
       d.ttlMs !== undefined &&
       d.ttlMs > 0 &&
-      endMs >= d.invokedAtMs + d.ttlMs
+      endMs + slackMs >= d.invokedAtMs + d.ttlMs
     );
   });
-  return removedLater || mayHaveExpired(w, endMs, ops);
+  return removedLater || mayHaveExpired(w, endMs, ops, slackMs);
 }
 
-function staleRead(get: HistoryEntry, w: AckedWrite, ops: readonly HistoryEntry[]): string | undefined {
+function staleRead(
+  get: HistoryEntry,
+  w: AckedWrite,
+  ops: readonly HistoryEntry[],
+  slackMs: number,
+): string | undefined {
   const read = `${get.kind} #${get.id} at ${get.node} (R=${get.required})`;
   const before = `${w.kind} #${w.id} acknowledged before it (${formatVersion(w.version)}, W=${w.required}, N=${get.factor})`;
   if (get.found && isOlder(get.readVersion, w.version)) {
@@ -281,7 +298,7 @@ function staleRead(get: HistoryEntry, w: AckedWrite, ops: readonly HistoryEntry[
   if (
     !get.found &&
     w.kind !== 'delete' &&
-    !mayHaveRemoved(get.completedAtMs ?? Number.POSITIVE_INFINITY, w, ops)
+    !mayHaveRemoved(get.completedAtMs ?? Number.POSITIVE_INFINITY, w, ops, slackMs)
   ) {
     return `${read} found nothing, though no delete could have removed ${before}, nor a time to live have run out`;
   }
@@ -289,14 +306,14 @@ function staleRead(get: HistoryEntry, w: AckedWrite, ops: readonly HistoryEntry[
 }
 
 /** Promise 5: with W + R > N, a read returns the latest write acknowledged before it, or a newer one. */
-export const staleReads: Checker = (history) => {
+export const staleReads: Checker = (history, final) => {
   const violations: Violation[] = [];
   for (const [key, ops] of byKey(history)) {
     const writes = ops.filter(isAckedWrite);
     for (const get of ops) {
       if (get.kind !== 'get' || get.status !== 'ok') continue;
       const w = mustSee(get, writes);
-      const message = w && staleRead(get, w, ops);
+      const message = w && staleRead(get, w, ops, final.clockSlackMs ?? 0);
       if (message) violations.push({ checker: 'staleReads', key, message });
     }
   }
@@ -412,10 +429,11 @@ function touchedSince(w: AckedWrite, get: HistoryEntry, ops: readonly HistoryEnt
 /**
  * A value is never read after its time to live ran out: a get invoked after the write that stored it
  * with a TTL completed, plus that TTL (the latest it can have expired: its coordinator applied it
- * before answering, and every copy carries that expiry), does not find it, unless a touch that may
- * have come before the get gave the key a longer one (or none).
+ * before answering, and every copy carries that expiry) and the clocks' slack, does not find it,
+ * unless a touch that may have come before the get gave the key a longer one (or none).
  */
-export const expiredReads: Checker = (history) => {
+export const expiredReads: Checker = (history, final) => {
+  const slackMs = final.clockSlackMs ?? 0;
   const violations: Violation[] = [];
   for (const [key, ops] of byKey(history)) {
     const expiring = new Map<string, HistoryEntry>();
@@ -427,7 +445,8 @@ export const expiredReads: Checker = (history) => {
       if (get.kind !== 'get' || get.status !== 'ok' || !get.found || get.readValue === undefined) continue;
       const w = expiring.get(get.readValue);
       if (!w?.ttlMs || w.completedAtMs === undefined) continue;
-      const expiredByMs = w.completedAtMs + w.ttlMs;
+      // A node whose clock runs behind expires it that much late.
+      const expiredByMs = w.completedAtMs + w.ttlMs + slackMs;
       if (get.invokedAtMs <= expiredByMs) continue;
       const getEndMs = get.completedAtMs ?? Number.POSITIVE_INFINITY;
       const extended = ops.some(
@@ -435,7 +454,9 @@ export const expiredReads: Checker = (history) => {
           t.kind === 'touch' &&
           t.status !== 'failed' &&
           t.invokedAtMs < getEndMs &&
-          (!t.ttlMs || t.completedAtMs === undefined || t.completedAtMs + t.ttlMs >= get.invokedAtMs),
+          (!t.ttlMs ||
+            t.completedAtMs === undefined ||
+            t.completedAtMs + t.ttlMs + slackMs >= get.invokedAtMs),
       );
       if (extended) continue;
       violations.push({

@@ -83,6 +83,11 @@ export interface FinalState {
   rings?: { node: string; epoch: number; digest: number; members: string[] }[];
   /** The run's joins and leaves and whether each was acknowledged (resolved without an error). */
   ringChanges?: { kind: 'join' | 'leave'; node: string; acknowledged: boolean }[];
+  /**
+   * The furthest two clocks were apart during the run, in ms: an expiry is set on its writer's clock
+   * and judged on each replica's, so a value may expire that much early or late (0 when unset).
+   */
+  clockSlackMs?: number;
 }
 
 export interface Violation {

@@ -79,7 +79,10 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
       const t = cluster.core(node)!.topology;
       return { node, epoch: t.epoch, digest: t.digest, members: [...t.ring.nodeIds].sort() };
     });
-  const final: FinalState = { reads, replicas, counters, rings, ringChanges };
+  // Two nodes' clocks can be as far apart as the highest skew and the lowest (or none) of the run.
+  const skews = schedule.steps.flatMap((s) => (s.type === 'skew' ? [s.skewMs] : []));
+  const clockSlackMs = Math.max(0, ...skews) - Math.min(0, ...skews);
+  const final: FinalState = { reads, replicas, counters, rings, ringChanges, clockSlackMs };
 
   const violations = checkAll(history, final);
   let stopped = false;

@@ -416,6 +416,7 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
   'short-grace': shortGrace,
   duplicates,
   expiry,
+  'clock-jumps': clockJumps,
   /**
    * Overlapping faults at W=2, R=2 (nemesis-mix.ts). Seeds 1-2000 broke a promise 9 times before
    * the fixes it found: a restarted or new replica did not know which requests made the records it
@@ -651,6 +652,49 @@ function expiry(): fc.Arbitrary<SimSchedule> {
                 node,
               },
             ]),
+      ]),
+    }));
+}
+
+/**
+ * Clocks that jump during the run, within the bound the nodes hold each other to (the default
+ * max_clock_offset_ms, 500 ms): one to four times a node's clock steps to 250 ms ahead of or behind
+ * the world's, or back, while sets (some with TTLs, some conditional), deletes, reads, cas, touches
+ * and increments run at N=3, W=2, R=2. Every clock is set right before the end. Expiries are judged
+ * with the largest skew as slack (FinalState.clockSlackMs).
+ */
+function clockJumps(): fc.Arbitrary<SimSchedule> {
+  return fc
+    .tuple(
+      operations(ids(3), 3000, {
+        count: 200,
+        expiring: true,
+        registerKinds: ['set', 'set', 'delete', 'get', 'get', 'get', 'cas', 'touch'],
+      }),
+      fc.array(
+        fc.record({
+          atMs: fc.integer({ min: 0, max: 2900 }),
+          node: fc.constantFrom(...ids(3)),
+          skewMs: fc.integer({ min: -250, max: 250 }),
+        }),
+        { minLength: 1, maxLength: 4 },
+      ),
+    )
+    .map(([ops, jumps]) => ({
+      scenario: 'clock-jumps',
+      cluster: {
+        nodes: 3,
+        factor: 3,
+        writeQuorum: 2,
+        readQuorum: 2,
+        antiEntropyMs: 1000,
+        maxClockOffsetMs: 500,
+      },
+      durationMs: 3000,
+      steps: byTime([
+        ...ops,
+        ...jumps.map((j): SimStep => ({ ...j, type: 'skew' })),
+        ...ids(3).map((node): SimStep => ({ atMs: 2950, type: 'skew', node, skewMs: 0 })),
       ]),
     }));
 }
