@@ -11,33 +11,23 @@ import { ClockWatch } from './membership/clock-watch';
 import { Membership } from './membership/membership';
 import { PeerGossip } from './membership/peer-gossip';
 import { realScheduler } from './membership/scheduler';
-import type { MemberUpdate, Scheduler } from './membership/types';
-import {
-  NotCaughtUp,
-  type Lookup,
-  type Ping,
-  type PingReply,
-  type PeerEndpoint,
-  type PeerTransport,
-  type Prepare,
-  type ReplicaWrite,
-} from './peer-transport';
+import type { Scheduler } from './membership/types';
+import { PeerAnswers } from './peer-answers';
+import type { PeerTransport } from './peer-transport';
 import { AbsenceWatch, absenceLimitMs } from './recovery/absence';
 import { CatchUpState } from './recovery/catch-up-state';
 import { flushCluster } from './flush';
-import { AntiEntropy, type RangeDiff, type RangeDigests } from './recovery/anti-entropy';
+import { AntiEntropy } from './recovery/anti-entropy';
 import { HintedHandoff } from './recovery/handoff';
 import { HintStore } from './recovery/hints';
 import { Coordinator } from './replication/coordinator';
 import { BallotFence } from './replication/ballots';
-import { ReadModifyWriteReplica } from './replication/replica-side';
 import { RequestLog } from './replication/request-log';
 import type { Consistency, Operation, OperationContext, Outcome } from './replication/operation';
 import type { CatchUpProgress } from './recovery/catch-up';
 import type { RebalanceProgress } from './ring-change/rebalance';
-import { checkRingState, ringEpochInBounds } from './ring-change/ring-bounds';
 import { RingChanges } from './ring-change/ring-changes';
-import { Topology, type RingMember, type RingState } from './ring-change/topology';
+import { Topology, type RingMember } from './ring-change/topology';
 import { Ring } from '../ring/ring';
 
 export interface NodeCoreOptions {
@@ -68,10 +58,10 @@ export interface NodeCoreOptions {
  * (the one source of liveness), the ring's topology, the coordinator, hints and handoff, ring changes
  * with their rebalances, and catch-up. It reaches other nodes only through its PeerTransport and reads
  * time only from its scheduler, so the server runs it over gRPC and the simulator runs many in one
- * process. It answers its peers as their PeerEndpoint. start() and stop() bring every part up and down,
+ * process. It answers its peers through `peers` (peer-answers.ts). start() and stop() bring every part up and down,
  * stop in reverse order, and a stopped core leaves no timer or task behind.
  */
-export class NodeCore implements PeerEndpoint {
+export class NodeCore {
   readonly id: string;
   readonly store: Store;
   readonly topology: Topology;
@@ -83,7 +73,6 @@ export class NodeCore implements PeerEndpoint {
   readonly requests = new RequestLog();
   /** Promised ballots of read-modify-write rounds in flight (replication/ballots.ts). */
   readonly ballots = new BallotFence();
-  readonly #rmwReplica: ReadModifyWriteReplica;
   readonly handoff: HintedHandoff;
   readonly antiEntropy: AntiEntropy;
   readonly coordinator: Coordinator;
@@ -109,7 +98,8 @@ export class NodeCore implements PeerEndpoint {
   #restoreTo: string[] = [];
   #stopping: Promise<void> | undefined;
   /** This node's answer to a peer's read or prepare while it catches up: one instance, no stack per call. */
-  readonly #notCaughtUp: NotCaughtUp;
+  /** What this node answers its peers: the gRPC Peer service and the simulator call it. */
+  readonly peers: PeerAnswers;
 
   constructor(opts: NodeCoreOptions) {
     const { config } = opts;
@@ -138,9 +128,6 @@ export class NodeCore implements PeerEndpoint {
       maxClockOffsetMs: config.maxClockOffsetMs,
       clock: { now: () => scheduler.now() },
     });
-    this.#rmwReplica = new ReadModifyWriteReplica(this.id, this.store, this.ballots, this.requests, () =>
-      scheduler.now(),
-    );
     for (const n of config.nodes) this.#addresses.set(n.id, n.address);
     this.transport = opts.transport(this);
     this.topology = new Topology(
@@ -246,7 +233,6 @@ export class NodeCore implements PeerEndpoint {
         for (const id of this.#restoreTo.splice(0)) this.antiEntropy.compareSoon(id);
       },
     });
-    this.#notCaughtUp = new NotCaughtUp(this.id);
     this.absence = new AbsenceWatch({
       selfId: this.id,
       scheduler,
@@ -266,6 +252,23 @@ export class NodeCore implements PeerEndpoint {
       discard: (awayMs) => this.#discard(awayMs),
       drop: (awayMs) => this.#dropData(awayMs),
       back: () => this.#catchUp.rejoin(),
+    });
+    this.peers = new PeerAnswers({
+      id: this.id,
+      config,
+      store: this.store,
+      hints: this.hints,
+      requests: this.requests,
+      ballots: this.ballots,
+      topology: this.topology,
+      membership: this.membership,
+      antiEntropy: this.antiEntropy,
+      ringChanges: this.#ringChanges,
+      catchUp: this.#catchUp,
+      scheduler,
+      logger: this.#log,
+      execute: (op, ctx) => this.execute(op, ctx),
+      observePeerClock: (peer, clock) => this.#observePeerClock(peer, clock),
     });
     this.membership.onChange((m, from, to) => {
       this.topology.membersChanged(m.id);
@@ -373,124 +376,9 @@ export class NodeCore implements PeerEndpoint {
     return this.#ringChanges.leave(id);
   }
 
-  // ---- PeerEndpoint: what this node answers its peers ----
-
-  ringEpoch(): number {
-    return this.topology.epoch;
-  }
-
-  replicate(write: ReplicaWrite): RingCacheError | undefined {
-    try {
-      // A stand-in for a dead replica holds the write as a hint, not in its own store (sloppy quorum).
-      if (write.hintFor && write.hintFor !== this.id) {
-        // Held unapplied, so checked here as applyRecord checks what it applies (versions, expiries).
-        this.store.checkPeerRecord(write.record);
-        return this.hints.add(write.hintFor, write.key, write.record)
-          ? undefined
-          : new RingCacheError('OUT_OF_MEMORY', `node ${this.id}: hint store full`);
-      }
-      if (write.requests) return this.#rmwReplica.accept(write, write.requests);
-      this.store.applyRecord(write.key, write.record);
-      return undefined;
-    } catch (err) {
-      if (err instanceof RingCacheError) {
-        this.#log.warn({ key: write.key, err: err.message }, 'replica write refused');
-        return err;
-      }
-      this.#log.error({ err }, 'unexpected error applying a replica write');
-      return new RingCacheError('INTERNAL', 'internal error (logged on the node)');
-    }
-  }
-
-  compare(digests: RangeDigests): Promise<RangeDiff> {
-    return this.antiEntropy.compare(digests);
-  }
-
-  /** NotCaughtUp while this node may lack the key: a peer's quorum must not count an empty store. */
-  read(key: string): StoreRecord | undefined | NotCaughtUp {
-    if (this.#catchUp.mayLack(key)) return this.#notCaughtUp;
-    return this.store.readRecord(key);
-  }
-
-  /**
-   * A prepare whose ballot is too far ahead of this clock throws INVALID_ARGUMENT: it would fence the
-   * key. NotCaughtUp, promising nothing, while this node may lack the key or its ballot fences are
-   * not re-established yet (ballots.ts).
-   */
-  lookup(key: string, prepare: Prepare): Lookup | NotCaughtUp {
-    this.store.checkPeerVersion('ballot', prepare.ballot);
-    if (!this.ballots.settled || this.#catchUp.mayLack(key)) return this.#notCaughtUp;
-    return this.#rmwReplica.prepare(key, prepare);
-  }
-
-  *syncRecords(forNode: string, on?: RingState): IterableIterator<ReplicaWrite> {
-    const current = this.topology.ring;
-    const ids = on?.members.map((m) => m.id);
-    const same =
-      !ids || (ids.length === current.nodeIds.length && ids.every((id) => current.nodeIds.includes(id)));
-    const ring = same ? current : new Ring(ids, { vnodes: this.#config.vnodes });
-    const factor = this.#config.replication.factor;
-    const requests = this.requests.byKey(this.#scheduler.now());
-    for (const [key, record] of this.store.records()) {
-      if (!ring.preferenceList(key, factor).includes(forNode)) continue;
-      const applied = requests.get(key);
-      yield applied ? { key, record, requests: applied } : { key, record };
-    }
-  }
-
-  ping(ping: Ping): PingReply {
-    const updates = this.membership.handlePing(ping.from, ping.updates);
-    if (ringEpochInBounds(ping.ringEpoch))
-      this.#ringChanges.onRingSeen(ping.from, ping.ringEpoch, ping.ringDigest ?? 0);
-    else this.store.refusedInputs.count('ring_epoch');
-    if (ping.clock) this.#observePeerClock(ping.from, ping.clock);
-    return {
-      updates,
-      ringEpoch: this.topology.epoch,
-      ringDigest: this.topology.digest,
-      clock: this.store.hlc.last,
-      wallClockMs: this.#scheduler.now(),
-    };
-  }
-
-  pingReq(
-    from: string,
-    target: string,
-    updates: MemberUpdate[],
-  ): Promise<{ ack: boolean; updates: MemberUpdate[] }> {
-    return this.membership.handlePingReq(from, target, updates);
-  }
-
-  /** Throws INVALID_ARGUMENT, changing nothing, for a ring with absurd epochs (ring-bounds.ts). */
-  applyRing(ring: RingState): RingState {
-    this.#checkRing(ring);
-    this.#ringChanges.apply(ring);
-    return this.#ringChanges.state();
-  }
-
-  flush(prefix: string): number {
-    const deleted = this.store.deletePrefix(prefix);
-    this.#log.warn({ prefix, deleted }, 'flushed keys');
-    return deleted;
-  }
-
   /** Cluster/Flush: every member deletes the keys it holds that start with `prefix` (flush.ts). */
   flushCluster(prefix: string): Promise<{ deleted: number; nodes: string[] }> {
-    return flushCluster(this.view, prefix, (p) => this.flush(p));
-  }
-
-  proposeRing(ring: RingState): RingState {
-    this.#checkRing(ring);
-    return this.#ringChanges.state();
-  }
-
-  #checkRing(ring: RingState): void {
-    try {
-      checkRingState(ring);
-    } catch (err) {
-      this.store.refusedInputs.count('ring_epoch');
-      throw err;
-    }
+    return flushCluster(this.view, prefix, (p) => this.peers.flush(p));
   }
 
   #adopted(members: RingMember[], before: Ring): void {

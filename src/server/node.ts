@@ -475,7 +475,7 @@ export class CacheNode {
     );
     const peer = peerService({
       selfId: this.id,
-      endpoint: core,
+      endpoint: core.peers,
       logger: this.#log.child({ component: 'peer' }),
     });
     this.#endPeerStreams = peer.endStreams;

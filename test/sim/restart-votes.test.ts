@@ -73,14 +73,14 @@ describe('a restarted replica while it catches up', function () {
     await cluster.time.runUntil(cluster.time.now() + 10);
     const b = cluster.core('n2')!;
     expect(b.catchingUp).to.equal(true);
-    expect(b.read('k'), 'the read').to.be.instanceOf(NotCaughtUp);
+    expect(b.peers.read('k'), 'the read').to.be.instanceOf(NotCaughtUp);
     const ballot = { timestamp: b.store.hlc.now().timestamp, node: 'n1' };
-    expect(b.lookup('k', { ballot, requestIds: ['r1'] }), 'the prepare').to.be.instanceOf(NotCaughtUp);
+    expect(b.peers.lookup('k', { ballot, requestIds: ['r1'] }), 'the prepare').to.be.instanceOf(NotCaughtUp);
     expect(b.ballots.size, 'promises made').to.equal(0);
     cluster.net.healAll();
     await cluster.time.runUntil(cluster.time.now() + 5000);
     expect(b.catchingUp).to.equal(false);
-    expect(b.read('k')).to.equal(undefined);
+    expect(b.peers.read('k')).to.equal(undefined);
     await stopAll(cluster);
   });
 
@@ -92,7 +92,7 @@ describe('a restarted replica while it catches up', function () {
     await cluster.time.runUntil(cluster.time.now() + 1000);
     const early = cluster.core('n3')!.store.hlc.now(); // a round of n3's, slow to prepare at n2
     const late = cluster.core('n1')!.store.hlc.now();
-    expect(cluster.core('n2')!.lookup('k', { ballot: late, requestIds: ['r1'] })).to.deep.include({
+    expect(cluster.core('n2')!.peers.lookup('k', { ballot: late, requestIds: ['r1'] })).to.deep.include({
       record: undefined,
     });
     expect(cluster.core('n2')!.ballots.size, 'n2 promised n1').to.equal(1);
@@ -114,19 +114,19 @@ describe('a restarted replica while it catches up', function () {
       },
       requests: [{ id: 'r2', outcome: { kind: 'set', stored: true, version: early } as const }],
     };
-    expect(b.replicate(accept)?.code, 'an accept while catching up').to.equal('ABORTED');
+    expect(b.peers.replicate(accept)?.code, 'an accept while catching up').to.equal('ABORTED');
 
     cluster.net.healAll();
     await cluster.time.runUntil(cluster.time.now() + 5000);
     expect(b.catchingUp).to.equal(false);
-    const prepared = b.lookup('k', { ballot: early, requestIds: ['r2'] });
+    const prepared = b.peers.lookup('k', { ballot: early, requestIds: ['r2'] });
     expect(prepared, 'a prepare from before the restart').to.not.be.instanceOf(NotCaughtUp);
     expect((prepared as { refused?: unknown }).refused, 'refused at the floor').to.not.equal(undefined);
-    expect(b.replicate(accept)?.code, 'its accept').to.equal('ABORTED');
+    expect(b.peers.replicate(accept)?.code, 'its accept').to.equal('ABORTED');
     expect(b.store.readRecord('k'), 'nothing written').to.equal(undefined);
     // A new round, whose ballot is above every clock n2 saw, is granted.
     const fresh = cluster.core('n1')!.store.hlc.now();
-    expect(b.lookup('k', { ballot: fresh, requestIds: ['r3'] })).to.deep.include({ record: undefined });
+    expect(b.peers.lookup('k', { ballot: fresh, requestIds: ['r3'] })).to.deep.include({ record: undefined });
     await stopAll(cluster);
   });
 });

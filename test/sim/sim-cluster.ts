@@ -235,7 +235,7 @@ export class SimCluster {
       sweepBudgetMs: Number.POSITIVE_INFINITY,
     });
     node.core = core;
-    this.net.attach(id, { owner: node.owner, endpoint: core, now: () => scheduler.now() });
+    this.net.attach(id, { owner: node.owner, endpoint: core.peers, now: () => scheduler.now() });
     core.start();
   }
 }

@@ -1,0 +1,193 @@
+import type { ClusterConfig } from '../config/types';
+import { RingCacheError } from '../errors';
+import type { Logger } from '../observability/logger';
+import { Ring } from '../ring/ring';
+import type { Store } from '../store/store';
+import type { StoreRecord } from '../store/types';
+import type { Membership } from './membership/membership';
+import type { MemberUpdate, Scheduler } from './membership/types';
+import {
+  NotCaughtUp,
+  type Lookup,
+  type Ping,
+  type PingReply,
+  type PeerEndpoint,
+  type Prepare,
+  type ReplicaWrite,
+} from './peer-transport';
+import type { AntiEntropy, RangeDiff, RangeDigests } from './recovery/anti-entropy';
+import type { CatchUpState } from './recovery/catch-up-state';
+import type { HintStore } from './recovery/hints';
+import type { BallotFence } from './replication/ballots';
+import type { Operation, OperationContext, Outcome } from './replication/operation';
+import { ReadModifyWriteReplica } from './replication/replica-side';
+import type { RequestLog } from './replication/request-log';
+import { checkRingState, ringEpochInBounds } from './ring-change/ring-bounds';
+import type { RingChanges } from './ring-change/ring-changes';
+import type { RingState, Topology } from './ring-change/topology';
+
+/** The parts of a node's core that its answers to peers read and change. */
+export interface PeerAnswersParts {
+  id: string;
+  config: ClusterConfig;
+  store: Store;
+  hints: HintStore;
+  requests: RequestLog;
+  ballots: BallotFence;
+  topology: Topology;
+  membership: Membership;
+  antiEntropy: AntiEntropy;
+  ringChanges: RingChanges;
+  catchUp: CatchUpState;
+  scheduler: Scheduler;
+  logger: Logger;
+  /** The core's own execute: a forwarded operation runs as any other, clock refusal included. */
+  execute: (op: Operation, ctx: OperationContext) => Outcome | Promise<Outcome>;
+  /** A peer's HLC reading, from a ping: the core's store observes it (or refuses and logs it). */
+  observePeerClock: (peer: string, clock: number) => void;
+}
+
+/**
+ * What a node answers its peers (PeerEndpoint): replica writes and accepts, reads and prepares,
+ * comparisons, catch-up records, pings and ring changes. Everything a peer sends is checked here or
+ * in the part it reaches (versions, expiries, ballots, ring epochs), and a node that may lack a key
+ * (catching up, or its ballot fences not back yet) answers NotCaughtUp rather than an empty store.
+ * The gRPC Peer service and the simulator's network both call this, and nothing else of the core.
+ */
+export class PeerAnswers implements PeerEndpoint {
+  readonly #p: PeerAnswersParts;
+  readonly #rmwReplica: ReadModifyWriteReplica;
+  readonly #notCaughtUp: NotCaughtUp;
+
+  constructor(parts: PeerAnswersParts) {
+    this.#p = parts;
+    this.#rmwReplica = new ReadModifyWriteReplica(parts.id, parts.store, parts.ballots, parts.requests, () =>
+      parts.scheduler.now(),
+    );
+    this.#notCaughtUp = new NotCaughtUp(parts.id);
+  }
+
+  ringEpoch(): number {
+    return this.#p.topology.epoch;
+  }
+
+  execute(op: Operation, ctx: OperationContext): Outcome | Promise<Outcome> {
+    return this.#p.execute(op, ctx);
+  }
+
+  replicate(write: ReplicaWrite): RingCacheError | undefined {
+    const { id, store, hints, logger } = this.#p;
+    try {
+      // A stand-in for a dead replica holds the write as a hint, not in its own store (sloppy quorum).
+      if (write.hintFor && write.hintFor !== id) {
+        // Held unapplied, so checked here as applyRecord checks what it applies (versions, expiries).
+        store.checkPeerRecord(write.record);
+        return hints.add(write.hintFor, write.key, write.record)
+          ? undefined
+          : new RingCacheError('OUT_OF_MEMORY', `node ${id}: hint store full`);
+      }
+      if (write.requests) return this.#rmwReplica.accept(write, write.requests);
+      store.applyRecord(write.key, write.record);
+      return undefined;
+    } catch (err) {
+      if (err instanceof RingCacheError) {
+        logger.warn({ key: write.key, err: err.message }, 'replica write refused');
+        return err;
+      }
+      logger.error({ err }, 'unexpected error applying a replica write');
+      return new RingCacheError('INTERNAL', 'internal error (logged on the node)');
+    }
+  }
+
+  compare(digests: RangeDigests): Promise<RangeDiff> {
+    return this.#p.antiEntropy.compare(digests);
+  }
+
+  /** NotCaughtUp while this node may lack the key: a peer's quorum must not count an empty store. */
+  read(key: string): StoreRecord | undefined | NotCaughtUp {
+    if (this.#p.catchUp.mayLack(key)) return this.#notCaughtUp;
+    return this.#p.store.readRecord(key);
+  }
+
+  /**
+   * A prepare whose ballot is too far ahead of this clock throws INVALID_ARGUMENT: it would fence the
+   * key. NotCaughtUp, promising nothing, while this node may lack the key or its ballot fences are
+   * not re-established yet (ballots.ts).
+   */
+  lookup(key: string, prepare: Prepare): Lookup | NotCaughtUp {
+    this.#p.store.checkPeerVersion('ballot', prepare.ballot);
+    if (!this.#p.ballots.settled || this.#p.catchUp.mayLack(key)) return this.#notCaughtUp;
+    return this.#rmwReplica.prepare(key, prepare);
+  }
+
+  /**
+   * The records `forNode` replicates (on `on`, the ring it catches up on, or this node's), each with
+   * the requests this node remembers of its key: it must remember them too before it votes.
+   */
+  *syncRecords(forNode: string, on?: RingState): IterableIterator<ReplicaWrite> {
+    const { topology, config, store, requests, scheduler } = this.#p;
+    const current = topology.ring;
+    const ids = on?.members.map((m) => m.id);
+    const same =
+      !ids || (ids.length === current.nodeIds.length && ids.every((id) => current.nodeIds.includes(id)));
+    const ring = same ? current : new Ring(ids, { vnodes: config.vnodes });
+    const factor = config.replication.factor;
+    const remembered = requests.byKey(scheduler.now());
+    for (const [key, record] of store.records()) {
+      if (!ring.preferenceList(key, factor).includes(forNode)) continue;
+      const applied = remembered.get(key);
+      yield applied ? { key, record, requests: applied } : { key, record };
+    }
+  }
+
+  ping(ping: Ping): PingReply {
+    const { membership, ringChanges, store, topology, scheduler } = this.#p;
+    const updates = membership.handlePing(ping.from, ping.updates);
+    if (ringEpochInBounds(ping.ringEpoch))
+      ringChanges.onRingSeen(ping.from, ping.ringEpoch, ping.ringDigest ?? 0);
+    else store.refusedInputs.count('ring_epoch');
+    if (ping.clock) this.#p.observePeerClock(ping.from, ping.clock);
+    return {
+      updates,
+      ringEpoch: topology.epoch,
+      ringDigest: topology.digest,
+      clock: store.hlc.last,
+      wallClockMs: scheduler.now(),
+    };
+  }
+
+  pingReq(
+    from: string,
+    target: string,
+    updates: MemberUpdate[],
+  ): Promise<{ ack: boolean; updates: MemberUpdate[] }> {
+    return this.#p.membership.handlePingReq(from, target, updates);
+  }
+
+  /** Throws INVALID_ARGUMENT, changing nothing, for a ring with absurd epochs (ring-bounds.ts). */
+  applyRing(ring: RingState): RingState {
+    this.#checkRing(ring);
+    this.#p.ringChanges.apply(ring);
+    return this.#p.ringChanges.state();
+  }
+
+  proposeRing(ring: RingState): RingState {
+    this.#checkRing(ring);
+    return this.#p.ringChanges.state();
+  }
+
+  flush(prefix: string): number {
+    const deleted = this.#p.store.deletePrefix(prefix);
+    this.#p.logger.warn({ prefix, deleted }, 'flushed keys');
+    return deleted;
+  }
+
+  #checkRing(ring: RingState): void {
+    try {
+      checkRingState(ring);
+    } catch (err) {
+      this.#p.store.refusedInputs.count('ring_epoch');
+      throw err;
+    }
+  }
+}
