@@ -6,7 +6,7 @@ import { checkKey } from '../../store/validation';
 import type { ClusterView } from '../cluster-view';
 import { NewerRing } from '../peer-transport';
 import type { HintStore } from '../recovery/hints';
-import { RETRY_UNAVAILABLE_MS } from './ask-replica';
+import { retryWhileRefused } from './ask-replica';
 import { applyLocal } from './local-ops';
 import {
   isReadModifyWrite,
@@ -30,6 +30,10 @@ import type { RequestLog } from './request-log';
  * (a re-forward after QUORUM_NOT_MET counted an incr twice).
  */
 const NODE_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['UNAVAILABLE', 'SHUTTING_DOWN']);
+
+function isNodeDown(outcome: Outcome | undefined): outcome is RingCacheError {
+  return outcome instanceof RingCacheError && NODE_DOWN.has(outcome.code);
+}
 
 /**
  * A few of gRPC's reconnect backoffs between peers (at most 1 s plus 20% jitter,
@@ -261,31 +265,33 @@ export class Coordinator {
   async #forward(op: Operation, preferenceList: readonly string[], ctx: OperationContext): Promise<Outcome> {
     const { deadlineMs, notAfterMs } = ctx;
     const clock = this.#view.scheduler;
-    const retryUntilMs = Math.min(deadlineMs, clock.now() + FORWARD_RETRY_FOR_MS);
     const rmw = isReadModifyWrite(op);
-    let last: RingCacheError | undefined;
-    for (;;) {
-      // Taken anew each time: a coordinator that died meanwhile gives way to the next replica.
+    /** One pass over the replicas: the first answer that is not a node down, else the last. */
+    const pass = async (): Promise<Outcome | undefined> => {
+      // Taken anew each pass: a coordinator that died meanwhile gives way to the next replica.
       const candidates = preferenceList.filter((id) => this.#view.isAlive(id));
       if (candidates.length === 0) candidates.push(...preferenceList);
+      let last: Outcome | undefined;
       for (const id of rmw ? candidates.slice(0, 1) : candidates) {
-        const outcome = await this.#view.transport.forward(
+        last = await this.#view.transport.forward(
           id,
           op,
           deadlineMs,
           notAfterMs === undefined ? undefined : this.#notAfterAt(id, notAfterMs),
         );
-        if (!(outcome instanceof RingCacheError) || !NODE_DOWN.has(outcome.code)) return outcome;
-        last = outcome;
+        if (!isNodeDown(last)) return last;
       }
-      // Refused at once: a peer channel in reconnect backoff (right after the peers started, or on
-      // a busy machine longer) fails calls at once while the peer serves. Nothing was applied.
-      if (clock.now() + RETRY_UNAVAILABLE_MS >= retryUntilMs) break;
-      await new Promise<void>((resume) => clock.setTimeout(resume, RETRY_UNAVAILABLE_MS));
-    }
+      return last;
+    };
+    // Every replica refused at once (a peer channel in reconnect backoff, right after the peers
+    // started, or longer on a busy machine, fails calls at once while the peer serves): nothing was
+    // applied, and the pass is made again for a few backoffs.
+    const retryUntilMs = Math.min(deadlineMs, clock.now() + FORWARD_RETRY_FOR_MS);
+    const outcome = await retryWhileRefused(clock, retryUntilMs, pass, isNodeDown);
+    if (outcome !== undefined && !isNodeDown(outcome)) return outcome;
     return new RingCacheError(
       'UNAVAILABLE',
-      `no replica of the key answered (${preferenceList.join(', ')}): ${last?.message ?? 'all down'}`,
+      `no replica of the key answered (${preferenceList.join(', ')}): ${outcome?.message ?? 'all down'}`,
     );
   }
 
