@@ -144,6 +144,18 @@ export function nodeMetrics(
       read: () => src.antiEntropy.rangesDiffering,
     },
     {
+      name: 'ringcache_anti_entropy_scans_total',
+      help: 'Scans of the store anti-entropy made to digest the ranges it compares',
+      type: 'counter',
+      read: () => src.antiEntropy.scans,
+    },
+    {
+      name: 'ringcache_anti_entropy_scans_saved_total',
+      help: 'Comparisons made with the digests of an earlier scan, the store unchanged since',
+      type: 'counter',
+      read: () => src.antiEntropy.scansSaved,
+    },
+    {
       name: 'ringcache_anti_entropy_keys_repaired_total',
       help: 'Keys anti-entropy brought up to date: pulled from a peer or pushed to it',
       type: 'counter',

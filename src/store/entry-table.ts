@@ -60,6 +60,11 @@ export class EntryTable {
   expirations = 0;
   /** Tombstones dropped before their grace to stay within #maxTombstoneBytes, or never stored. */
   tombstonesShed = 0;
+  /**
+   * Changes to what the table holds (a write, tombstone, expiry, new version or expiry time, removal):
+   * while it stays the same, so do the records read from it, but for what time alone changes.
+   */
+  mutations = 0;
 
   constructor(maxBytes: number, graceMs: number, maxTombstoneBytes = Math.floor(maxBytes / 10)) {
     this.#maxBytes = maxBytes;
@@ -87,6 +92,7 @@ export class EntryTable {
 
   /** Live -> tombstone at the same version, purged a grace period after the expiry. The slot stays. */
   expire(slot: number): void {
+    this.mutations++;
     const s = this.#slots;
     this.#arena.free(s.valueAddr(slot), s.valueLength(slot));
     this.bytes -= heldBytesOf(s.valueLength(slot));
@@ -109,6 +115,7 @@ export class EntryTable {
   }
 
   setExpiresAtMs(slot: number, ms: number): void {
+    this.mutations++;
     this.#slots.setExpiresAtMs(slot, ms);
   }
 
@@ -130,6 +137,7 @@ export class EntryTable {
   }
 
   setVersion(slot: number, version: Version): void {
+    this.mutations++;
     this.#slots.setVersion(slot, version.timestamp, this.#nodes.intern(version.node));
   }
 
@@ -303,6 +311,7 @@ export class EntryTable {
   }
 
   remove(slot: number): void {
+    this.mutations++;
     const s = this.#slots;
     const key = s.key(slot);
     const valueLength = s.valueLength(slot);

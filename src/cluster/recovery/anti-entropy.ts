@@ -84,8 +84,17 @@ export class AntiEntropy {
   #dueTimer: unknown;
   #evictions = 0;
   #evictedAtMs = -Infinity;
+  /**
+   * Per peer, the digests of this node's last scan of the ranges both replicate, kept while the ring
+   * and the store stay as they were (Store.mutations): a quiet node compares them again without a
+   * scan, and scans only when something changed or a range differs (its keys are needed then).
+   */
+  readonly #digests = new Map<string, CachedDigests>();
   /** Metrics. */
   rangesCompared = 0;
+  /** Scans of the store, and comparisons answered from kept digests instead. */
+  scans = 0;
+  scansSaved = 0;
   rangesDiffering = 0;
   keysPulled = 0;
   keysPushed = 0;
@@ -158,15 +167,22 @@ export class AntiEntropy {
     if (peers.length === 0) return;
     peer ??= peers[this.#peerIndex++ % peers.length]!;
     const epoch = view.epoch();
-    const mine = await this.#scan(ring, peer);
-    const ranges = [...mine].map(([range, r]): [number, RangeDigest] => [range, r.digest]);
-    // The peer scans its own store first: allow it as long as this scan took, and then some.
-    const scanned = [...mine.values()].reduce((n, r) => n + r.entries.length, 0);
-    const deadlineMs = view.scheduler.now() + 2000 + (1500 * scanned) / this.#opts.keysPerSecond;
+    const kept = this.#kept(peer, epoch);
+    if (kept) this.scansSaved++;
+    let mine = kept ? undefined : await this.#scan(ring, peer, epoch);
+    const digests = kept ?? digestsOf(mine!);
+    const ranges = [...digests];
+    // The peer may scan its own store first: allow it as long as a scan of every key held takes,
+    // and then some.
+    const deadlineMs =
+      view.scheduler.now() + 2000 + (1500 * this.#opts.store.stats().keys) / this.#opts.keysPerSecond;
     const diff = await view.transport.compare(peer, { from: view.selfId, epoch, ranges }, deadlineMs);
     if (diff instanceof RingCacheError || diff.epochMismatch || view.epoch() !== epoch) return;
     this.rangesCompared += ranges.length;
     this.rangesDiffering += diff.differing.length;
+    if (diff.differing.length === 0) return;
+    // A range differs: its keys are needed, so kept digests give way to a scan.
+    mine ??= await this.#scan(ring, peer, epoch);
     await this.#reconcile(peer, mine, diff);
   }
 
@@ -175,7 +191,12 @@ export class AntiEntropy {
     const { view } = this.#opts;
     const evicting = this.#evicting();
     if (request.epoch !== view.epoch()) return { epochMismatch: true, evicting, differing: [] };
-    const mine = await this.#scan(view.ring(), request.from);
+    const kept = this.#kept(request.from, request.epoch);
+    if (kept && sameDigests(kept, request.ranges)) {
+      this.scansSaved++;
+      return { epochMismatch: false, evicting, differing: [] };
+    }
+    const mine = await this.#scan(view.ring(), request.from, request.epoch);
     const differing: [number, RangeEntry[]][] = [];
     for (const [range, theirs] of request.ranges) {
       const r = mine.get(range);
@@ -292,9 +313,21 @@ export class AntiEntropy {
     return view.scheduler.now() - this.#evictedAtMs < EVICTING_FOR_MS;
   }
 
-  /** Digests and entries of the ranges this node and `peer` both replicate, in one budgeted scan. */
-  async #scan(ring: Ring, peer: string): Promise<Map<number, ScannedRange>> {
+  /** The digests of the last scan for `peer` on ring `epoch`, if the store did not change since. */
+  #kept(peer: string, epoch: number): Map<number, RangeDigest> | undefined {
+    const kept = this.#digests.get(peer);
+    if (!kept || kept.epoch !== epoch || kept.mutations !== this.#opts.store.mutations) return undefined;
+    return kept.digests;
+  }
+
+  /**
+   * Digests and entries of the ranges this node and `peer` both replicate, in one budgeted scan. Its
+   * digests are kept for the next comparison with `peer` if the store did not change during it.
+   */
+  async #scan(ring: Ring, peer: string, epoch: number): Promise<Map<number, ScannedRange>> {
     const { store, view, factor, keysPerSecond } = this.#opts;
+    const mutations = store.mutations;
+    this.scans++;
     const out = new Map<number, ScannedRange>();
     const self = view.selfId;
     let inSlice = 0;
@@ -318,8 +351,36 @@ export class AntiEntropy {
       inSlice = 0;
       sliceStart = view.scheduler.now();
     }
+    if (store.mutations === mutations) this.#digests.set(peer, { epoch, mutations, digests: digestsOf(out) });
+    else this.#digests.delete(peer);
     return out;
   }
+}
+
+interface CachedDigests {
+  epoch: number;
+  /** Store.mutations when the scan ran. */
+  mutations: number;
+  digests: Map<number, RangeDigest>;
+}
+
+function digestsOf(scanned: Map<number, ScannedRange>): Map<number, RangeDigest> {
+  return new Map([...scanned].map(([range, r]) => [range, r.digest]));
+}
+
+/**
+ * Whether `mine` and the asker's digests say the same: equal for every range it sent, and no range
+ * held here that it did not send (it holds nothing of those).
+ */
+function sameDigests(mine: Map<number, RangeDigest>, theirs: readonly [number, RangeDigest][]): boolean {
+  const asked = new Set<number>();
+  for (const [range, digest] of theirs) {
+    asked.add(range);
+    const d = mine.get(range) ?? EMPTY_DIGEST;
+    if (d[0] !== digest[0] || d[1] !== digest[1]) return false;
+  }
+  for (const range of mine.keys()) if (!asked.has(range)) return false;
+  return true;
 }
 
 interface ScannedRange {
