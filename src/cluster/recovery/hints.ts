@@ -81,7 +81,12 @@ export class HintStore {
    * current ring instead (a plain last-writer-wins write: those that hold it already ignore it).
    */
   add(target: string, key: string, record: StoreRecord): boolean {
-    if (!this.#isMember(target)) return this.#rehome(key, record);
+    return this.#add(target, key, record, this.#clock.now());
+  }
+
+  /** `keptAtMs`: when the write was first kept as a hint, for whichever node: its age counts from then. */
+  #add(target: string, key: string, record: StoreRecord, keptAtMs: number): boolean {
+    if (!this.#isMember(target)) return this.#rehome(key, record, keptAtMs);
     let hints = this.#byTarget.get(target);
     const held = hints?.get(key)?.record;
     if (held && compareVersions(held.version, record.version) >= 0) return true;
@@ -94,7 +99,7 @@ export class HintStore {
       this.#byTarget.set(target, hints);
     }
     // A newer write replacing a hint is a write made now: its age starts now.
-    hints.set(key, { record, keptAtMs: this.#clock.now() });
+    hints.set(key, { record, keptAtMs });
     if (!held) this.#count++;
     this.#bytes += size - freed;
     return true;
@@ -139,7 +144,7 @@ export class HintStore {
       const n = hints.size;
       for (const [key, hint] of hints) {
         this.#forget(target, hints, key, hint.record);
-        this.#rehome(key, hint.record);
+        this.#rehome(key, hint.record, hint.keptAtMs);
       }
       out.push({ target, rehomed: n });
     }
@@ -161,12 +166,15 @@ export class HintStore {
     if (hints.size === 0) this.#byTarget.delete(target);
   }
 
-  /** Keeps `record` for the key's replicas on the current ring; with none to take it, it is dropped. */
-  #rehome(key: string, record: StoreRecord): boolean {
+  /**
+   * Keeps `record` for the key's replicas on the current ring, aged from when it was first kept (so
+   * that a hint never outlives hints.max_age_ms by moving); with none to take it, it is dropped.
+   */
+  #rehome(key: string, record: StoreRecord, keptAtMs: number): boolean {
     const replicas = this.#replicasOf(key).filter((id) => this.#isMember(id));
     if (replicas.length === 0) this.expired++;
     let kept = true;
-    for (const replica of replicas) kept = this.add(replica, key, record) && kept;
+    for (const replica of replicas) kept = this.#add(replica, key, record, keptAtMs) && kept;
     return kept;
   }
 

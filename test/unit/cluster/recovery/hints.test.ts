@@ -220,6 +220,24 @@ describe('HintStore', () => {
       expect(hints.expired).to.equal(0);
     });
 
+    it('keeps the age a hint had when it moves to the new replicas', () => {
+      let now = NOW;
+      const members = new Set(['n2', 'n3']);
+      const hints = new HintStore(
+        { ...roomy, maxAgeMs: 1000 },
+        { now: () => now },
+        (id) => members.has(id),
+        () => ['n3'],
+      );
+      // Its version runs 600 ms ahead (an HLC a fast clock pushed): only the kept age bounds it.
+      hints.add('n2', 'a', writtenAgo(-600));
+      now += 600;
+      members.delete('n2');
+      hints.rehomeLeft();
+      now += 500; // 1,100 ms since it was first kept
+      expect(hints.peek('n3', 10), 'past maxAgeMs').to.deep.equal([]);
+    });
+
     it("keeps a hint for a node that left for the key's replicas, and drops it when there are none", () => {
       const hints = new HintStore(
         roomy,
