@@ -55,10 +55,11 @@ export type SimStep =
       to: string;
       dropRate: number;
       extraDelayMs: number;
-      /** Requests delivered twice, and a long tail of delays (LinkFault). */
+      /** Requests delivered twice, a long tail of delays, catch-up streams cut (LinkFault). */
       duplicateRate?: number;
       tailRate?: number;
       tailDelayMs?: number;
+      syncCutRate?: number;
     }
   | { atMs: number; type: 'skew'; node: string; skewMs: number }
   | { atMs: number; type: 'join'; node: string; via: string }
@@ -294,6 +295,29 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
    * Writes at W = all (so W + R > N), a crash, a restart behind slow links (its catch-up takes a
    * while), and reads at R = 1 sent to every node, the restarted one included.
    */
+  /**
+   * As restart-catch-up, with reads at every consistency and increments too, while the catch-up
+   * streams to the restarted node break off midway (half of them, at a random record): a node that
+   * pulled part of its data must not answer as if it held it all.
+   */
+  'cut-catch-up': () =>
+    fc
+      .tuple(
+        operations(ids(3), 3000, {
+          count: 150,
+          registerKinds: ['set', 'set', 'delete', 'get', 'get', 'get'],
+        }),
+        fc.constantFrom(...ids(3)),
+      )
+      .map(([ops, node]) => ({
+        scenario: 'cut-catch-up',
+        cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 },
+        durationMs: 3000,
+        steps: byTime([
+          ...ops,
+          ...restartBehindSlowLinks(node).map((s) => (s.type === 'link' ? { ...s, syncCutRate: 0.5 } : s)),
+        ]),
+      })),
   'restart-catch-up': () =>
     fc
       .tuple(

@@ -45,6 +45,11 @@ export interface LinkFault {
   /** A share of messages (0..1) held up to `tailDelayMs` more, uniformly: a long tail that reorders. */
   tailRate?: number;
   tailDelayMs?: number;
+  /**
+   * Catch-up streams (Peer.Sync) sent over this link broken off midway, 0..1: the records up to a
+   * random point arrive, then the stream fails UNAVAILABLE, as one a reset connection cuts.
+   */
+  syncCutRate?: number;
 }
 
 /**
@@ -168,6 +173,16 @@ export class SimNetwork {
     });
   }
 
+  /**
+   * Where a catch-up stream of `count` records from `from` to `to` breaks off (how many records
+   * arrive first), or undefined when it is not cut (LinkFault.syncCutRate).
+   */
+  syncCutAt(from: string, to: string, count: number): number | undefined {
+    const rate = this.#faults.get(`${from}>${to}`)?.syncCutRate ?? 0;
+    if (rate <= 0 || this.#random() >= rate) return undefined;
+    return Math.floor(this.#random() * (count + 1));
+  }
+
   /** A node's own clock (skewed), or the world's for the client. */
   nowOf(id: string): number {
     return this.#hosts.get(id)?.now() ?? this.#time.now();
@@ -288,7 +303,10 @@ class SimTransport implements PeerTransport {
       this.#signal(signal),
     );
     if ('err' in out) throw out.err;
-    onRecords(out.records);
+    const cutAt = this.#net.syncCutAt(to, this.#self, out.records.length);
+    if (cutAt === undefined) return onRecords(out.records);
+    onRecords(out.records.slice(0, cutAt));
+    throw new RingCacheError('UNAVAILABLE', `catch-up stream from ${to} cut after ${cutAt} records`);
   }
 
   async ping(to: string, ping: Ping, timeoutMs: number, signal: AbortSignal): Promise<PingReply> {

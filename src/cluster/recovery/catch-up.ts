@@ -16,6 +16,10 @@ export interface CatchUpProgress {
   done: boolean;
 }
 
+/** Pauses before pulling again from a peer whose stream failed: doubling from the first to the last. */
+const PULL_AGAIN_FIRST_MS = 200;
+const PULL_AGAIN_MAX_MS = 5000;
+
 /** Where a catch-up puts what it pulls: the records, and the requests the peers remember of them. */
 export interface CatchUpInto {
   store: Store;
@@ -29,8 +33,11 @@ export interface CatchUpInto {
  * each peer remembers of those keys as well: it may have accepted some of them before it restarted
  * (or, after a ring change, the old replicas did), and must answer their retries with their outcome,
  * not apply them again. Progress is logged per peer.
- * Peers that are down are skipped: hints and read repair cover what they hold. `signal` ends it early
- * (the node is stopping): every stream is cancelled and the promise settles.
+ * Peers that are down are skipped: hints and read repair cover what they hold. A stream that fails
+ * while its peer is alive (a connection reset midway, a peer still catching up itself) is pulled again
+ * from the start, with a growing pause, until it completes or the peer is taken for dead: taken as
+ * done, it would leave this node serving without the records it did not receive. `signal` ends it
+ * early (the node is stopping): every stream is cancelled and the promise settles.
  */
 export async function catchUpFromPeers(
   view: ClusterView,
@@ -44,11 +51,21 @@ export async function catchUpFromPeers(
   const startedMs = view.scheduler.now();
   const counts = await Promise.all(
     peers.map(async (peerId) => {
-      try {
-        return await pullFrom(view, peerId, into, log, signal, progress, ring);
-      } catch (err) {
-        log.info({ peer: peerId, err: (err as Error).message }, 'catch-up skipped a peer');
-        return 0;
+      for (let pauseMs = PULL_AGAIN_FIRST_MS; ; pauseMs = Math.min(2 * pauseMs, PULL_AGAIN_MAX_MS)) {
+        try {
+          return await pullFrom(view, peerId, into, log, signal, progress, ring);
+        } catch (err) {
+          const message = (err as Error).message;
+          if (signal.aborted || !view.isAlive(peerId)) {
+            log.info({ peer: peerId, err: message }, 'catch-up skipped a peer');
+            return 0;
+          }
+          log.warn(
+            { peer: peerId, err: message, againInMs: pauseMs },
+            'catch-up stream failed; pulling again',
+          );
+          await pause(view, pauseMs, signal);
+        }
       }
     }),
   );
@@ -107,4 +124,18 @@ async function pullFrom(
     ring,
   );
   return applied;
+}
+
+/** Resolves after `ms` on the view's clock, or at once when `signal` aborts. */
+function pause(view: ClusterView, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      view.scheduler.clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = view.scheduler.setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
