@@ -65,6 +65,11 @@ export class EntryTable {
    * while it stays the same, so do the records read from it, but for what time alone changes.
    */
   mutations = 0;
+  /**
+   * Slots in use with an expiry (a value with a TTL, or a tombstone and its purge time): with none,
+   * a sweep has nothing to visit.
+   */
+  #expiring = 0;
 
   constructor(maxBytes: number, graceMs: number, maxTombstoneBytes = Math.floor(maxBytes / 10)) {
     this.#maxBytes = maxBytes;
@@ -97,7 +102,7 @@ export class EntryTable {
     this.#arena.free(s.valueAddr(slot), s.valueLength(slot));
     this.bytes -= heldBytesOf(s.valueLength(slot));
     s.setValue(slot, 0, 0, s.bits(slot) | TOMBSTONE_BIT);
-    s.setExpiresAtMs(slot, s.expiresAtMs(slot) + this.#graceMs);
+    this.#setExpiry(slot, s.expiresAtMs(slot) + this.#graceMs);
     this.live--;
     this.tombstones++;
     this.expirations++;
@@ -116,7 +121,20 @@ export class EntryTable {
 
   setExpiresAtMs(slot: number, ms: number): void {
     this.mutations++;
+    this.#setExpiry(slot, ms);
+  }
+
+  /** Sets a used slot's expiry (0: none), keeping #expiring. */
+  #setExpiry(slot: number, ms: number): void {
+    const before = this.#slots.expiresAtMs(slot);
+    if (before !== 0) this.#expiring--;
+    if (ms !== 0) this.#expiring++;
     this.#slots.setExpiresAtMs(slot, ms);
+  }
+
+  /** How many slots in use have an expiry: a number tests check against a count of the slots. */
+  get expiring(): number {
+    return this.#expiring;
   }
 
   /** A copy of the value the caller owns. */
@@ -196,7 +214,7 @@ export class EntryTable {
     }
     if (!tombstone) this.#arena.write(addr, value);
     s.setValue(slot, addr, valueLength, USED_BIT | flags | (tombstone ? TOMBSTONE_BIT : 0));
-    s.setExpiresAtMs(slot, expiresAtMs);
+    this.#setExpiry(slot, expiresAtMs);
     this.setVersion(slot, version);
     if (tombstone) {
       this.tombstones++;
@@ -323,6 +341,8 @@ export class EntryTable {
       this.tombstoneBytes -= size;
     } else this.live--;
     this.#index.delete(key);
+    // A free slot has no expiry: the next entry put in it starts from none (#setExpiry).
+    this.#setExpiry(slot, 0);
     s.release(slot);
   }
 
@@ -360,6 +380,9 @@ export class EntryTable {
    * full pass is done. Returns how many entries it expired or purged.
    */
   sweep(now: number, outOfTime: () => boolean): number {
+    // Nothing expires and no tombstone waits for its purge: no slot to visit (an idle store of values
+    // without TTLs costs its sweeps nothing).
+    if (this.#expiring === 0) return 0;
     const s = this.#slots;
     const span = s.highWater - 1;
     let swept = 0;
