@@ -231,6 +231,10 @@ export class NodeCore {
         this.ballots.settle({ timestamp: this.store.hlc.last, node: this.id });
         // Members that restarted empty while this node's data was set aside caught up without it.
         for (const id of this.#restoreTo.splice(0)) this.antiEntropy.compareSoon(id);
+        // The hints this node held died with its last process: a write it coordinated that a
+        // replica missed is now only on the others, and the one that missed it would wait for its
+        // regular comparison (a minute by default). Compared now, from the copies just pulled.
+        for (const id of this.topology.ring.nodeIds) if (id !== this.id) this.antiEntropy.compareSoon(id);
       },
     });
     this.absence = new AbsenceWatch({
