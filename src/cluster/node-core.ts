@@ -94,8 +94,6 @@ export class NodeCore {
   readonly absence: AbsenceWatch;
   /** This node's records while set aside after being cut off (#setAside), out of every peer's reach. */
   #asideRecords: Map<string, StoreRecord> | undefined;
-  /** Members to compare with once the records restored from #asideRecords are served again. */
-  #restoreTo: string[] = [];
   #stopping: Promise<void> | undefined;
   /** This node's answer to a peer's read or prepare while it catches up: one instance, no stack per call. */
   /** What this node answers its peers: the gRPC Peer service and the simulator call it. */
@@ -229,11 +227,11 @@ export class NodeCore {
       // Fences are re-established once the held versions are back (ballots.ts).
       onCaughtUp: () => {
         this.ballots.settle({ timestamp: this.store.hlc.last, node: this.id });
-        // Members that restarted empty while this node's data was set aside caught up without it.
-        for (const id of this.#restoreTo.splice(0)) this.antiEntropy.compareSoon(id);
-        // The hints this node held died with its last process: a write it coordinated that a
-        // replica missed is now only on the others, and the one that missed it would wait for its
-        // regular comparison (a minute by default). Compared now, from the copies just pulled.
+        // Compared with every peer now, from the copies just pulled, rather than at the regular
+        // interval (a minute by default): after a restart, the hints this node held died with its
+        // last process, so a write it coordinated that a replica missed is only on the others; after
+        // its records were set aside and restored, members that restarted empty meanwhile caught up
+        // without them.
         for (const id of this.topology.ring.nodeIds) if (id !== this.id) this.antiEntropy.compareSoon(id);
       },
     });
@@ -444,7 +442,6 @@ export class NodeCore {
         // Expired meanwhile, or refused by this node's limits: lost as it would be on a peer.
       }
     }
-    this.#restoreTo = [...restarted];
     this.#log.warn(
       { restored, restarted },
       'most members restarted while this node was cut off: the keys set aside are kept, and served again',
