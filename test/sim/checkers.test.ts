@@ -9,6 +9,7 @@ import {
   expiredReads,
   formatViolations,
   casCurrent,
+  ifAbsentOnce,
   increments,
   lostWrites,
   readsMatchWrites,
@@ -498,11 +499,49 @@ describe('casCurrent', () => {
   });
 });
 
+describe('ifAbsentOnce', () => {
+  const check = (history: HistoryEntry[], clockSlackMs = 0) =>
+    messages(ifAbsentOnce(history, { ...final({}), clockSlackMs }));
+  /** A set ifAbsent that stored its value (a lease taken), or answered that the key was present. */
+  const lease = (id: number, version: Version | undefined, more: Partial<HistoryEntry> = {}) =>
+    set(id, version, { mode: 'ifAbsent', stored: version !== undefined, ...more });
+
+  it("reports a second lease taken while the first one's value was still there", () => {
+    expect(check([lease(1, v(100)), lease(2, v(200))])).to.deep.equal([
+      'set ifAbsent #2 stored "value-2" at n1, invoked at 20, though set #1 (100@n1, W=2) had stored "value-1" by 15 and nothing since can have removed it',
+    ]);
+    // Replaced by a plain set meanwhile, the key was present all the same; refused leases change nothing.
+    expect(check([lease(1, v(100)), set(2, v(150)), lease(3, undefined), lease(4, v(200))])).to.have.length(
+      1,
+    );
+    // Its time to live had not run out: it ends no sooner than 40 + 100 ms after its invocation.
+    expect(check([lease(4, v(100), { ttlMs: 100 }), lease(10, v(200))])).to.have.length(1);
+  });
+
+  it('passes a lease taken after the first was deleted or could have expired', () => {
+    expect(check([lease(1, v(100)), del(2, v(150)), lease(3, v(200))])).to.be.empty;
+    // A delete of unknown outcome may have applied.
+    expect(check([lease(1, v(100)), del(2, undefined, unknown), lease(3, v(200))])).to.be.empty;
+    expect(check([lease(1, v(100), { ttlMs: 10 }), lease(3, v(200))])).to.be.empty;
+    // A touch or a set with a time to live may have given the key one that ran out.
+    expect(check([lease(1, v(100)), touch(2, 5), lease(3, v(200))])).to.be.empty;
+    expect(check([lease(1, v(100)), set(2, v(150), { ttlMs: 5 }), lease(3, v(200))])).to.be.empty;
+    // On a node whose clock runs ahead it expires up to the clocks' slack sooner.
+    expect(check([lease(4, v(100), { ttlMs: 100 }), lease(10, v(200))], 50)).to.be.empty;
+  });
+
+  it('passes leases that overlap in time, and leaves out what a prepare may not meet', () => {
+    expect(check([lease(1, v(100)), lease(2, v(200), { invokedAtMs: 12 })])).to.be.empty;
+    expect(check([lease(1, v(100), { required: 2 }), lease(2, v(200), { required: 3 })])).to.be.empty;
+    expect(check([lease(1, v(100), { ringEpoch: 5 }), lease(2, v(200), { ringEpoch: 4 })])).to.be.empty;
+  });
+});
+
 describe('checkAll and formatViolations', () => {
   it('runs every checker and prints one line per violation', () => {
     expect(Object.keys(CHECKERS)).to.have.members([
       ...['lostWrites', 'deletesUndone', 'convergence', 'increments', 'casOnce', 'staleReads', 'oneRing'],
-      ...['casCurrent', 'readsMatchWrites', 'expiredReads'],
+      ...['casCurrent', 'ifAbsentOnce', 'readsMatchWrites', 'expiredReads'],
     ]);
     const history = [set(1, v(100)), get(2, v(50)), incr(3, 2)];
     const state = final({ reads: { k: v(100) }, counters: { c: 3 } });

@@ -500,6 +500,54 @@ export const casCurrent: Checker = (history) => {
   return violations;
 };
 
+/**
+ * Promise 4, conditional sets: a set with ifAbsent stores only where the key holds no live value, so
+ * of two that stored, the later was invoked after the earlier's value may have gone (getOrSet's
+ * lease has one holder at a time). Judged for two that stored, one after the other completed, when
+ * nothing between them can have removed the key: no delete (any status but failed: one of unknown
+ * outcome may have applied), no time to live that may have run out (the first's own, counted from
+ * its invocation less the clocks' slack, or one a later write or touch gave the key). A set without
+ * a time to live replaces the value but leaves the key present. Judged, as casCurrent, only where
+ * the first's W replicas must meet the second's prepare, and not across a newer ring.
+ */
+export const ifAbsentOnce: Checker = (history, final) => {
+  const slackMs = final.clockSlackMs ?? 0;
+  const violations: Violation[] = [];
+  for (const [key, ops] of byKey(history)) {
+    const stored = ops.filter(
+      (e): e is AckedWrite =>
+        e.kind === 'set' && e.mode === 'ifAbsent' && e.status === 'ok' && e.stored === true && !!e.version,
+    );
+    for (const first of stored) {
+      if (first.completedAtMs === undefined) continue;
+      const firstEnd = first.completedAtMs;
+      for (const second of stored) {
+        if (second.invokedAtMs <= firstEnd || second.required > first.required || onNewerRing(first, second))
+          continue;
+        if (first.ttlMs && second.invokedAtMs >= first.invokedAtMs + first.ttlMs - slackMs) continue;
+        const secondEnd = second.completedAtMs ?? Number.POSITIVE_INFINITY;
+        const removable = ops.some(
+          (e) =>
+            e !== first &&
+            e !== second &&
+            e.status !== 'failed' &&
+            e.invokedAtMs < secondEnd &&
+            (e.completedAtMs ?? Number.POSITIVE_INFINITY) > first.invokedAtMs &&
+            (e.kind === 'delete' ||
+              ((e.kind === 'set' || e.kind === 'cas' || e.kind === 'touch') && !!e.ttlMs)),
+        );
+        if (removable) continue;
+        violations.push({
+          checker: 'ifAbsentOnce',
+          key,
+          message: `set ifAbsent #${second.id} stored ${JSON.stringify(second.value)} at ${second.node}, invoked at ${second.invokedAtMs}, though ${describeWrite(first)} had stored ${JSON.stringify(first.value)}${first.ttlMs ? ` for ${first.ttlMs} ms` : ''} by ${firstEnd} and nothing since can have removed it`,
+        });
+      }
+    }
+  }
+  return violations;
+};
+
 export const CHECKERS: Record<string, Checker> = {
   oneRing,
   lostWrites,
@@ -508,6 +556,7 @@ export const CHECKERS: Record<string, Checker> = {
   increments,
   casOnce,
   casCurrent,
+  ifAbsentOnce,
   staleReads,
   readsMatchWrites,
   expiredReads,

@@ -196,6 +196,7 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
           ttlMs: step.ttlMs ?? 0,
           mode: step.mode ?? 'always',
           consistency: step.consistency,
+          ...(step.copies && step.mode ? { requestId: `client-${id}` } : {}),
         };
         break;
       case 'touch':

@@ -34,6 +34,13 @@ export function operations(
      * within the run), and sets with a condition (ifAbsent, ifPresent) for two in five. Default false.
      */
     expiring?: boolean;
+    /**
+     * getOrSet's lease, instead of `expiring`: three sets in five are ifAbsent with a time to live
+     * of 100-800 ms (taking the lease), some retried through other nodes with one request id, beside
+     * plain sets (the fill, half of them with a time to live) and deletes (giving the lease back).
+     * 'two-coordinators': every ifAbsent, and its retries, is coordinated by the node it is sent to.
+     */
+    leases?: boolean | 'two-coordinators';
   },
 ): fc.Arbitrary<SimStep[]> {
   const target = fc.constantFrom('coordinator', ...nodes);
@@ -51,25 +58,50 @@ export function operations(
   };
   // A record of its own: the fields above keep drawing what they drew before for other scenarios.
   const register = (
-    opts.expiring
+    opts.leases
       ? fc
           .record({
             ...registerFields,
+            lease: fc.constantFrom(false, false, true, true, true),
+            leaseTtl: fc.integer({ min: 100, max: 800 }),
             ttl: fc.oneof(fc.constant(0), fc.integer({ min: 100, max: 800 })),
-            condition: fc.constantFrom(
-              undefined,
-              undefined,
-              undefined,
-              'ifAbsent' as const,
-              'ifPresent' as const,
-            ),
+            // Retried through other nodes, which forward it to the key's coordinator (as the SDK's
+            // failover does), or, with `leases: 'two-coordinators'`, coordinated where it lands.
+            copies: fc.constantFrom(0, 0, 1, 2),
+            retryAfterMs: fc.integer({ min: 0, max: 60 }),
           })
-          .map(({ ttl, condition, ...op }) => ({
-            ...op,
-            ...(op.kind === 'set' || op.kind === 'cas' || op.kind === 'touch' ? { ttlMs: ttl } : {}),
-            ...(op.kind === 'set' && condition ? { mode: condition } : {}),
-          }))
-      : fc.record(registerFields)
+          .map(({ lease, leaseTtl, ttl, copies, retryAfterMs, ...op }) =>
+            op.kind !== 'set'
+              ? op
+              : lease
+                ? {
+                    ...op,
+                    mode: 'ifAbsent' as const,
+                    ttlMs: leaseTtl,
+                    ...(copies > 0 ? { copies, retryAfterMs } : {}),
+                    ...(opts.leases === 'two-coordinators' ? { forwarded: true } : {}),
+                  }
+                : { ...op, ttlMs: ttl },
+          )
+      : opts.expiring
+        ? fc
+            .record({
+              ...registerFields,
+              ttl: fc.oneof(fc.constant(0), fc.integer({ min: 100, max: 800 })),
+              condition: fc.constantFrom(
+                undefined,
+                undefined,
+                undefined,
+                'ifAbsent' as const,
+                'ifPresent' as const,
+              ),
+            })
+            .map(({ ttl, condition, ...op }) => ({
+              ...op,
+              ...(op.kind === 'set' || op.kind === 'cas' || op.kind === 'touch' ? { ttlMs: ttl } : {}),
+              ...(op.kind === 'set' && condition ? { mode: condition } : {}),
+            }))
+        : fc.record(registerFields)
   ).map(({ read, write, ...op }) => ({ ...op, consistency: op.kind === 'get' ? read : write }));
   const counter = fc.record({
     atMs: at,
