@@ -526,6 +526,8 @@ describe('ifAbsentOnce', () => {
     // A touch or a set with a time to live may have given the key one that ran out.
     expect(check([lease(1, v(100)), touch(2, 5), lease(3, v(200))])).to.be.empty;
     expect(check([lease(1, v(100)), set(2, v(150), { ttlMs: 5 }), lease(3, v(200))])).to.be.empty;
+    // Invoked while the first's value was there, it may have taken effect as late as it completed.
+    expect(check([lease(4, v(100), { ttlMs: 100 }), lease(10, v(200), { completedAtMs: 150 })])).to.be.empty;
     // On a node whose clock runs ahead it expires up to the clocks' slack sooner.
     expect(check([lease(4, v(100), { ttlMs: 100 }), lease(10, v(200))], 50)).to.be.empty;
   });

@@ -502,11 +502,12 @@ export const casCurrent: Checker = (history) => {
 
 /**
  * Promise 4, conditional sets: a set with ifAbsent stores only where the key holds no live value, so
- * of two that stored, the later was invoked after the earlier's value may have gone (getOrSet's
- * lease has one holder at a time). Judged for two that stored, one after the other completed, when
- * nothing between them can have removed the key: no delete (any status but failed: one of unknown
- * outcome may have applied), no time to live that may have run out (the first's own, counted from
- * its invocation less the clocks' slack, or one a later write or touch gave the key). A set without
+ * of two that stored, the later completed after the earlier's value may have gone (getOrSet's
+ * lease has one holder at a time). Judged for two that stored, one invoked after the other
+ * completed, when nothing can have removed the key before the second completed: no delete (any
+ * status but failed: one of unknown outcome may have applied), no time to live that may have run
+ * out (the first's own, counted from its invocation less the clocks' slack, or one a later write or
+ * touch gave the key). A set without
  * a time to live replaces the value but leaves the key present. Judged, as casCurrent, only where
  * the first's W replicas must meet the second's prepare, and not across a newer ring.
  */
@@ -524,8 +525,10 @@ export const ifAbsentOnce: Checker = (history, final) => {
       for (const second of stored) {
         if (second.invokedAtMs <= firstEnd || second.required > first.required || onNewerRing(first, second))
           continue;
-        if (first.ttlMs && second.invokedAtMs >= first.invokedAtMs + first.ttlMs - slackMs) continue;
+        // The second may take effect as late as it completes: by then the first's value must still
+        // have been there.
         const secondEnd = second.completedAtMs ?? Number.POSITIVE_INFINITY;
+        if (first.ttlMs && secondEnd >= first.invokedAtMs + first.ttlMs - slackMs) continue;
         const removable = ops.some(
           (e) =>
             e !== first &&
