@@ -259,6 +259,18 @@ export class ReadModifyWriter {
         throw err;
       }
     });
+    const w = writeQuorum(batch, this.#rep);
+    // A retry known here whose write is not in the record held, and which fewer than W of the
+    // replicas that answered remember: its round may have missed its quorum, and a round with a
+    // higher ballot that never read its record have written over it (the record does not say which
+    // requests it holds). Answered as applied, it would report an increment the counter lacks;
+    // applied again, it would count twice where that round did read it. Neither: its outcome cannot
+    // be told, and its caller is told so. Where W remember it, it was chosen, and every later record
+    // holds it.
+    for (const d of done) {
+      if (d.p.known && d.p.knownBy < w && wrote(d.p.known) && !madeRecord(d.p.known, held))
+        d.outcome = new RingCacheError('QUORUM_NOT_MET', undecided(d.p.op.kind, key, d.p.knownBy, w));
+    }
     const record = sandbox.store.readRecord(key);
     if (!record) {
       // Nothing held (an increment that expired at once): nothing to send.
@@ -266,7 +278,6 @@ export class ReadModifyWriter {
       for (const d of done) d.p.resolve(d.outcome);
       return;
     }
-    const w = writeQuorum(batch, this.#rep);
     // A retry (a known request) is answered with its first outcome, version included, and writes
     // nothing new when W of the replicas that answered the prepare hold its outcome: each of them
     // accepted the write that carried it, so it is durable, and any later prepare (N - W + 1
@@ -387,6 +398,20 @@ function madeRecord(known: OperationResult, held: StoreRecord | undefined): bool
   if (known.kind === 'set' && !known.stored) return false;
   const version = 'version' in known ? known.version : undefined;
   return version !== undefined && held !== undefined && compareVersions(held.version, version) === 0;
+}
+
+/** Whether a request with outcome `known` wrote a record (one that found the key present did not). */
+function wrote(known: OperationResult): boolean {
+  if (known.kind === 'set') return known.stored;
+  if (known.kind === 'touch') return known.found;
+  return known.kind === 'incr' || known.kind === 'cas';
+}
+
+function undecided(kind: string, key: string, knownBy: number, w: number): string {
+  return (
+    `${kind} of key '${key}' may have taken effect: ${knownBy} of the ${w} replicas it needs remember it, ` +
+    'and the record now held was written by a round that may not have read it; whether it holds it cannot be told'
+  );
 }
 
 /** The outcome of the batch's last write, which now reports the version the round ended at. */
