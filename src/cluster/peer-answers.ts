@@ -82,12 +82,13 @@ export class PeerAnswers implements PeerEndpoint {
       if (write.hintFor && write.hintFor !== id) {
         // Held unapplied, so checked here as applyRecord checks what it applies (versions, expiries).
         store.checkPeerRecord(write.record);
-        return hints.add(write.hintFor, write.key, write.record)
+        return hints.add(write.hintFor, write.key, write.record, write.requests ?? write.madeBy)
           ? undefined
           : new RingCacheError('OUT_OF_MEMORY', `node ${id}: hint store full`);
       }
       if (write.requests) return this.#rmwReplica.accept(write, write.requests);
       store.applyRecord(write.key, write.record);
+      if (write.madeBy) this.#rmwReplica.rememberMadeBy(write.key, write.record.version, write.madeBy);
       return undefined;
     } catch (err) {
       if (err instanceof RingCacheError) {

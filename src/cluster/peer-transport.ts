@@ -139,6 +139,13 @@ export interface ReplicaWrite {
    */
   requests?: readonly AppliedRequest[];
   /**
+   * Set on a hint handed off (a plain write, never fenced): the requests whose accept made this
+   * record, which the replica remembers as if it had taken that accept, once it holds the record.
+   * Without them a replica holding the record of a round that missed its quorum would answer a
+   * retry's prepare that it never saw the request, and the retry would apply it a second time.
+   */
+  madeBy?: readonly AppliedRequest[];
+  /**
    * The epoch of the ring a coordinator counts this write's acknowledgements on; unset for writes
    * that count toward no quorum (hints handed off, read repair, rebalance). Stays on this node: the
    * replica says which ring it holds in its answer (PeerTransport.replicate).

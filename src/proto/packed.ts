@@ -146,7 +146,11 @@ export type PackedRecord = [
   node: string,
   expiresAtMs: number,
   tombstone: boolean,
-  hintFor: string,
+  /**
+   * The replica a stand-in holds the record for, or '' (none). On a hint handed off, an array:
+   * [hintFor, (request id, applied outcome)...], the requests whose accept made the record.
+   */
+  hintFor: string | unknown[],
   /**
    * On a read-modify-write round's accept: the requests that made it, as (request id, applied
    * outcome) pairs (see server/packed-operations.ts). At least one: their presence marks the accept.

@@ -221,6 +221,13 @@ export function writeToPacked(w: ReplicaWrite): PackedRecord {
     w.hintFor ?? '',
   ];
   if (w.requests) for (const r of w.requests) packed.push(r.id, appliedToPacked(r.outcome));
+  else if (w.madeBy && w.madeBy.length > 0) {
+    // In the hint_for slot, so that a release before it, which reads a string there, takes the
+    // write for the plain one it is and leaves the requests alone.
+    const slot: unknown[] = [w.hintFor ?? ''];
+    for (const r of w.madeBy) slot.push(r.id, appliedToPacked(r.outcome));
+    packed[7] = slot;
+  }
   return packed;
 }
 
@@ -366,8 +373,14 @@ export function writeFromPacked(p: readonly unknown[]): ReplicaWrite | undefined
     tombstone: p[6] === true,
   };
   const write: ReplicaWrite = { key: str(p[0]), record };
-  const hintFor = str(p[7]);
+  const slot = p[7];
+  const hintFor = Array.isArray(slot) ? str(slot[0]) : str(slot);
   if (hintFor) write.hintFor = hintFor;
+  if (Array.isArray(slot) && slot.length > 1) {
+    // Unreadable, they are left out: the write stays the plain one it is.
+    const madeBy = requestsFromPacked(slot, 1);
+    if (madeBy) write.madeBy = madeBy;
+  }
   if (p.length > 8) {
     // An accept whose requests cannot be read must not be taken as a plain, unfenced write.
     const requests = requestsFromPacked(p, 8);

@@ -64,7 +64,9 @@ export class HintedHandoff {
       const entries = hints.peek(target, batch);
       const deadlineMs = view.scheduler.now() + 2000;
       const refusals = await Promise.all(
-        entries.map(([key, record]) => view.transport.replicate(target, { key, record }, deadlineMs)),
+        entries.map(([key, record, madeBy]) =>
+          view.transport.replicate(target, madeBy ? { key, record, madeBy } : { key, record }, deadlineMs),
+        ),
       );
       let sent = 0;
       refusals.forEach((refused, i) => {

@@ -1,6 +1,7 @@
 import { systemClock, wallMsOf, type Clock } from '../../store/hlc';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions } from '../../store/version';
+import type { AppliedRequest } from '../replication/request-log';
 
 export interface HintLimits {
   /** Most hints held for all targets together. */
@@ -16,11 +17,18 @@ export interface HintLimits {
   maxAgeMs?: number;
 }
 
-/** A hint: the record, and when this node kept it (its own clock, ms). */
+/**
+ * A hint: the record, the requests whose read-modify-write accept made it (handed off with it:
+ * ReplicaWrite.madeBy), and when this node kept it (its own clock, ms).
+ */
 interface Hint {
   record: StoreRecord;
+  madeBy?: readonly AppliedRequest[];
   keptAtMs: number;
 }
+
+/** A hint to hand off: its key, record and the requests that made the record. */
+export type HeldHint = [key: string, record: StoreRecord, madeBy?: readonly AppliedRequest[]];
 
 /**
  * Writes a replica missed, kept until it is back (hinted handoff). One hint per (target, key): a newer
@@ -80,17 +88,18 @@ export class HintStore {
    * here and nowhere else: one for a node that left the ring is kept for the key's replicas on the
    * current ring instead (a plain last-writer-wins write: those that hold it already ignore it).
    */
-  add(target: string, key: string, record: StoreRecord): boolean {
-    return this.#add(target, key, record, this.#clock.now());
+  add(target: string, key: string, record: StoreRecord, madeBy?: readonly AppliedRequest[]): boolean {
+    return this.#add(target, key, { record, madeBy, keptAtMs: this.#clock.now() });
   }
 
-  /** `keptAtMs`: when the write was first kept as a hint, for whichever node: its age counts from then. */
-  #add(target: string, key: string, record: StoreRecord, keptAtMs: number): boolean {
-    if (!this.#isMember(target)) return this.#rehome(key, record, keptAtMs);
+  /** `hint.keptAtMs`: when the write was first kept as a hint, for whichever node: its age counts from then. */
+  #add(target: string, key: string, hint: Hint): boolean {
+    const { record } = hint;
+    if (!this.#isMember(target)) return this.#rehome(key, hint);
     let hints = this.#byTarget.get(target);
-    const held = hints?.get(key)?.record;
-    if (held && compareVersions(held.version, record.version) >= 0) return true;
-    const size = sizeOf(key, record);
+    const held = hints?.get(key);
+    if (held && compareVersions(held.record.version, record.version) >= 0) return true;
+    const size = sizeOf(key, hint);
     const freed = held ? sizeOf(key, held) : 0;
     if (!held && this.#count + 1 > this.#limits.maxCount) return this.#drop();
     if (this.#bytes - freed + size > this.#limits.maxBytes) return this.#drop();
@@ -99,7 +108,7 @@ export class HintStore {
       this.#byTarget.set(target, hints);
     }
     // A newer write replacing a hint is a write made now: its age starts now.
-    hints.set(key, { record, keptAtMs });
+    hints.set(key, hint);
     if (!held) this.#count++;
     this.#bytes += size - freed;
     return true;
@@ -115,19 +124,19 @@ export class HintStore {
    * timestamp can make it look younger than it is by that much. The second only ever drops a hint
    * sooner (a write that reached this node late, or from a slow clock).
    */
-  peek(target: string, max: number): [string, StoreRecord][] {
-    const out: [string, StoreRecord][] = [];
+  peek(target: string, max: number): HeldHint[] {
+    const out: HeldHint[] = [];
     const hints = this.#byTarget.get(target);
     if (!hints) return out;
     const maxAgeMs = this.#limits.maxAgeMs;
     const now = this.#clock.now();
     for (const [key, hint] of hints) {
       if (maxAgeMs !== undefined && ageOf(hint, now) > maxAgeMs) {
-        this.#forget(target, hints, key, hint.record);
+        this.#forget(target, hints, key, hint);
         this.expired++;
         continue;
       }
-      out.push([key, hint.record]);
+      out.push(hint.madeBy ? [key, hint.record, hint.madeBy] : [key, hint.record]);
       if (out.length >= max) break;
     }
     return out;
@@ -143,8 +152,8 @@ export class HintStore {
       if (this.#isMember(target)) continue;
       const n = hints.size;
       for (const [key, hint] of hints) {
-        this.#forget(target, hints, key, hint.record);
-        this.#rehome(key, hint.record, hint.keptAtMs);
+        this.#forget(target, hints, key, hint);
+        this.#rehome(key, hint);
       }
       out.push({ target, rehomed: n });
     }
@@ -154,12 +163,12 @@ export class HintStore {
   /** Forgets a hint once handed off, unless a newer one for the key arrived meanwhile. */
   remove(target: string, key: string, handedOff: StoreRecord): void {
     const hints = this.#byTarget.get(target);
-    const held = hints?.get(key)?.record;
-    if (!hints || !held || compareVersions(held.version, handedOff.version) !== 0) return;
+    const held = hints?.get(key);
+    if (!hints || !held || compareVersions(held.record.version, handedOff.version) !== 0) return;
     this.#forget(target, hints, key, held);
   }
 
-  #forget(target: string, hints: Map<string, Hint>, key: string, held: StoreRecord): void {
+  #forget(target: string, hints: Map<string, Hint>, key: string, held: Hint): void {
     hints.delete(key);
     this.#count--;
     this.#bytes -= sizeOf(key, held);
@@ -170,11 +179,11 @@ export class HintStore {
    * Keeps `record` for the key's replicas on the current ring, aged from when it was first kept (so
    * that a hint never outlives hints.max_age_ms by moving); with none to take it, it is dropped.
    */
-  #rehome(key: string, record: StoreRecord, keptAtMs: number): boolean {
+  #rehome(key: string, hint: Hint): boolean {
     const replicas = this.#replicasOf(key).filter((id) => this.#isMember(id));
     if (replicas.length === 0) this.expired++;
     let kept = true;
-    for (const replica of replicas) kept = this.#add(replica, key, record, keptAtMs) && kept;
+    for (const replica of replicas) kept = this.#add(replica, key, hint) && kept;
     return kept;
   }
 
@@ -188,6 +197,7 @@ function ageOf(hint: Hint, nowMs: number): number {
   return Math.max(nowMs - hint.keptAtMs, nowMs - wallMsOf(hint.record.version.timestamp));
 }
 
-function sizeOf(key: string, record: StoreRecord): number {
-  return Buffer.byteLength(key) + record.value.length;
+/** What a hint is counted as against maxBytes: key and value, and about 64 bytes per request. */
+function sizeOf(key: string, hint: Hint): number {
+  return Buffer.byteLength(key) + hint.record.value.length + (hint.madeBy?.length ?? 0) * 64;
 }

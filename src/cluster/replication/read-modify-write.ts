@@ -160,7 +160,11 @@ export class ReadModifyWriter {
       versions.shift();
       const prepared = await prepareRound(this.#parts, key, ballot, batch, preferenceList, epoch, deadlineMs);
       if (prepared instanceof RingCacheError) {
-        for (const p of batch) p.resolve(p.known ?? prepared);
+        // Also a retry known here: known is not acknowledged (that was answered above), since the
+        // round that applied it may have missed its quorum. Only a round that sees W replicas hold
+        // it answers it as applied.
+        for (const p of batch)
+          p.resolve(p.known ? mayHaveApplied(p.op.kind, key, prepared.message) : prepared);
         return;
       }
       if (prepared === 'granted') {
@@ -174,13 +178,12 @@ export class ReadModifyWriter {
       const pauseMs =
         CONTENDED_BACKOFF_MS[0] + this.#random() * (CONTENDED_BACKOFF_MS[1] - CONTENDED_BACKOFF_MS[0]);
       if (clock.now() + pauseMs >= deadlineMs) {
+        const why = 'another node was coordinating the key until the deadline';
         for (const p of batch) {
           p.resolve(
-            p.known ??
-              new RingCacheError(
-                'DEADLINE_EXCEEDED',
-                `${p.op.kind} of key '${key}' not applied: another node was coordinating the key until the deadline`,
-              ),
+            p.known
+              ? mayHaveApplied(p.op.kind, key, why)
+              : new RingCacheError('DEADLINE_EXCEEDED', `${p.op.kind} of key '${key}' not applied: ${why}`),
           );
         }
         return;
@@ -405,6 +408,14 @@ function wrote(known: OperationResult): boolean {
   if (known.kind === 'set') return known.stored;
   if (known.kind === 'touch') return known.found;
   return known.kind === 'incr' || known.kind === 'cas';
+}
+
+/** A retry whose earlier round took effect here, which this round could not see W replicas hold. */
+function mayHaveApplied(kind: string, key: string, why: string): RingCacheError {
+  return new RingCacheError(
+    'QUORUM_NOT_MET',
+    `${kind} of key '${key}' may have taken effect, but its replicas could not be seen to hold it (${why}). ${RETRY_APPLIES_ONCE}`,
+  );
 }
 
 function undecided(kind: string, key: string, knownBy: number, w: number): string {

@@ -1,6 +1,6 @@
 import { RingCacheError } from '../../errors';
 import type { Store } from '../../store/store';
-import { formatVersion } from '../../store/version';
+import { compareVersions, formatVersion, type Version } from '../../store/version';
 import type { Lookup, Prepare, ReplicaWrite } from '../peer-transport';
 import type { BallotFence } from './ballots';
 import type { AppliedRequest, RequestLog } from './request-log';
@@ -34,6 +34,18 @@ export class ReadModifyWriteReplica {
     }
     const refused = this.#ballots.prepare(key, prepare.ballot, record?.version, now);
     return refused ? { record: undefined, known, refused } : { record, known };
+  }
+
+  /**
+   * A hint handed off (ReplicaWrite.madeBy) that carried the record at `version` to this replica:
+   * the requests whose accept made it are remembered as that accept's would be, if this replica
+   * holds that record now (a newer one it held instead holds them or not: that is for its own).
+   */
+  rememberMadeBy(key: string, version: Version, madeBy: readonly AppliedRequest[]): void {
+    const held = this.#store.versionOf(key);
+    if (!held || compareVersions(held, version) !== 0) return;
+    const now = this.#now();
+    for (const request of madeBy) this.#requests.remember(key, request, now, version);
   }
 
   /** An accept: refused (ABORTED) below the key's fence; the requests' outcomes are remembered. */

@@ -68,7 +68,7 @@ export class ReplicaWriter {
     let refusals = 0;
     let keepHints: boolean | undefined;
     const hint = (replica: string) => {
-      if (!deferHints || keepHints) this.#keepHint(replica, key, record);
+      if (!deferHints || keepHints) this.#keepHint(replica, key, record, requests);
       else if (keepHints === undefined) deferred.push(replica);
     };
     const acks: WriteAcks = { acknowledged: 1, holders: [self], missing: [] };
@@ -83,7 +83,7 @@ export class ReplicaWriter {
         answered = true;
         acks.refusedByAll = deferHints && others.length > 0 && refusals === others.length;
         keepHints = !acks.refusedByAll;
-        if (keepHints) for (const replica of deferred) this.#keepHint(replica, key, record);
+        if (keepHints) for (const replica of deferred) this.#keepHint(replica, key, record, requests);
         // A snapshot: replicas that acknowledge later must not change what the caller was told.
         resolve({
           acknowledged: acks.acknowledged,
@@ -166,9 +166,13 @@ export class ReplicaWriter {
       .filter((id) => id !== this.#view.selfId && this.#view.isAlive(id));
   }
 
-  #keepHint(replica: string, key: string, record: StoreRecord): void {
+  /**
+   * `requests`: those of a read-modify-write's accept, handed off with the record (ReplicaWrite.madeBy),
+   * so that the replica knows which requests the record holds.
+   */
+  #keepHint(replica: string, key: string, record: StoreRecord, requests?: readonly AppliedRequest[]): void {
     // A replica that left meanwhile (its stream closed by the ring change) gets none (HintStore.add).
-    if (!this.#hints.add(replica, key, record)) {
+    if (!this.#hints.add(replica, key, record, requests)) {
       this.#log.warn(
         { replica, dropped: this.#hints.dropped },
         'hint store full; hint dropped (repair will close the gap)',

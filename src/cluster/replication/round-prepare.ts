@@ -89,11 +89,18 @@ export function prepareRound(
   // caller's retry, a duplicated forward) is known by the time its own round prepares.
   const nowMs = clock.now();
   for (const p of batch) p.known ??= parts.requests.get(p.op.requestId, key, nowMs);
-  const retried = batch.some((p) => p.known) ? writeQuorum(batch, parts.rep) - own : 0;
+  const w = writeQuorum(batch, parts.rep);
+  const retried = batch.some((p) => p.known) ? w - own : 0;
   const needed = Math.min(
     Math.max(prepareQuorum(parts.rep.writeQuorum, parts.rep) - own, retried),
     preferenceList.length - 1,
   );
+  // So too for a request an answer shows known: its retry writes nothing only where W replicas know
+  // it, and would otherwise write its record again at a new version (read-modify-write.ts). The
+  // voters still to answer are waited for, not required: a round that hears fewer goes on with what
+  // it heard.
+  const wanted = () =>
+    batch.some((p) => p.known && p.knownBy < w) ? Math.min(w, preferenceList.length - 1) : needed;
   for (const p of batch) {
     p.knownBy = own === 1 && parts.requests.get(p.op.requestId, key, clock.now()) ? 1 : 0;
   }
@@ -154,8 +161,9 @@ export function prepareRound(
         }
         const voter = preferenceList.includes(replica);
         if (!(found instanceof RingCacheError)) answered(found, voter);
-        if (granted >= needed) return finish('granted');
-        if (!voter || --outstanding + granted >= needed) return;
+        if (voter) outstanding--;
+        if (granted >= needed && (granted >= wanted() || outstanding === 0)) return finish('granted');
+        if (!voter || outstanding + granted >= needed) return;
         if (refused > 0) return finish('contended');
         finish(
           new RingCacheError(

@@ -383,6 +383,41 @@ describe('writeToPacked and writeFromPacked', () => {
   });
 });
 
+describe('writeToPacked and writeFromPacked with the requests that made a hint', () => {
+  const record: StoreRecord = {
+    value: Buffer.from('6'),
+    flags: 1,
+    version: { timestamp: 1_700_000_000_123, node: 'n3' },
+    expiresAtMs: 0,
+    tombstone: false,
+  };
+  const madeBy = [{ id: 'client-5', outcome: { kind: 'incr' as const, value: 6, version: record.version } }];
+
+  it('puts them in the hint_for slot, so that a release before it reads a plain write', () => {
+    const packed = writeToPacked({ key: 'c1', record, madeBy });
+    // What such a release reads: a string in slot 7 (else none) and no pairs after it.
+    expect(packed).to.have.length(8);
+    expect(typeof packed[7]).to.not.equal('string');
+    expect(writeFromPacked(packed)).to.not.have.property('requests');
+  });
+
+  for (const hintFor of [undefined, 'n5']) {
+    it(`carries them there and back, through a msgpack frame${hintFor ? ', beside hintFor' : ''}`, () => {
+      const write: ReplicaWrite = hintFor
+        ? { key: 'c1', record, hintFor, madeBy }
+        : { key: 'c1', record, madeBy };
+      const frame = unpackFrame(packFrame(1, 0, [writeToPacked(write)]));
+      expect(writeFromPacked(frame[2] as unknown[])).to.deep.equal(write);
+    });
+  }
+
+  it('reads the plain write without them when they cannot be read', () => {
+    const packed: unknown[] = writeToPacked({ key: 'c1', record, hintFor: 'n5', madeBy });
+    (packed[7] as unknown[])[2] = 'not an outcome';
+    expect(writeFromPacked(packed)).to.deep.equal({ key: 'c1', record, hintFor: 'n5' });
+  });
+});
+
 describe('writeToPacked and writeFromPacked with requests (a round accept)', () => {
   const record: StoreRecord = {
     value: Buffer.from('7'),

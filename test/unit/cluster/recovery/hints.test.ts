@@ -115,6 +115,39 @@ describe('HintStore', () => {
     });
   });
 
+  describe('the requests that made a hint (a read-modify-write accept)', () => {
+    const madeBy = [
+      { id: 'client-5', outcome: { kind: 'incr' as const, value: 6, version: rec(2).version } },
+    ];
+
+    it('hands them off with the record, counted at 64 bytes each, and drops them with an older hint', () => {
+      const hints = new HintStore(roomy);
+      hints.add('n2', 'k', rec(1));
+      hints.add('n2', 'k', rec(2), madeBy);
+      expect(hints.peek('n2', 10)).to.deep.equal([['k', rec(2), madeBy]]);
+      expect(hints.bytes).to.equal(1 + 4 + 64);
+      hints.add('n2', 'k', rec(3));
+      expect(hints.peek('n2', 10)).to.deep.equal([['k', rec(3)]]);
+      expect(hints.bytes).to.equal(1 + 4);
+      hints.remove('n2', 'k', rec(3));
+      expect(hints.bytes).to.equal(0);
+    });
+
+    it("keeps them when the hint moves to a departed target's replicas", () => {
+      const members = new Set(['n2', 'n3']);
+      const hints = new HintStore(
+        roomy,
+        undefined,
+        (id) => members.has(id),
+        () => ['n3'],
+      );
+      hints.add('n2', 'k', rec(2), madeBy);
+      members.delete('n2');
+      hints.rehomeLeft();
+      expect(hints.peek('n3', 10)).to.deep.equal([['k', rec(2), madeBy]]);
+    });
+  });
+
   describe('peek', () => {
     it('returns at most max hints, oldest first, and leaves them in place', () => {
       const hints = new HintStore(roomy);

@@ -83,3 +83,43 @@ describe('ReadModifyWriteReplica: an accept that arrives twice', () => {
     );
   });
 });
+
+describe('ReadModifyWriteReplica: the requests a hint brings', () => {
+  function parts() {
+    const clock = { now: () => NOW };
+    const store = new Store({
+      nodeId: 'n3',
+      maxMemoryBytes: 1 << 20,
+      maxKeyBytes: 250,
+      maxValueBytes: 1 << 16,
+      clock,
+    });
+    const ballots = new BallotFence();
+    ballots.settle({ timestamp: 0, node: 'n3' });
+    const requests = new RequestLog();
+    return {
+      store,
+      requests,
+      replica: new ReadModifyWriteReplica('n3', store, ballots, requests, clock.now),
+    };
+  }
+  const a = ballot(1, 'n2');
+  const q = { id: 'client-5', outcome: { kind: 'incr' as const, value: 6, version: a } };
+
+  it('remembers them with the record they made, as its accept would have', () => {
+    const { store, requests, replica } = parts();
+    store.applyRecord('c1', counter(6, a));
+    replica.rememberMadeBy('c1', a, [q]);
+    expect(requests.get(q.id, 'c1', NOW)).to.deep.equal(q.outcome);
+    expect(replica.prepare('c1', { ballot: ballot(2, 'n1'), requestIds: [q.id] }).known).to.deep.equal([q]);
+  });
+
+  it('forgets them when the replica holds another record (a newer one holds them or not on its own)', () => {
+    const { store, requests, replica } = parts();
+    store.applyRecord('c1', counter(9, ballot(3, 'n1')));
+    store.applyRecord('c1', counter(6, a));
+    replica.rememberMadeBy('c1', a, [q]);
+    replica.rememberMadeBy('other', a, [{ ...q, id: 'client-6' }]);
+    expect(requests.size).to.equal(0);
+  });
+});

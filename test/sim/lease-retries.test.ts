@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import { formatViolations } from './checkers';
+import { runSchedule } from './run';
+import type { SimSchedule } from './schedule';
+
+/**
+ * A retried read-modify-write (one request id, sent again through other nodes) is answered as
+ * applied only by a round that sees W replicas hold it, and with the outcome those replicas hold.
+ * Both schedules come from the simulator's `leases` scenario (sets ifAbsent retried by their
+ * client through the other nodes, which forward them to the key's coordinator).
+ */
+describe("a lease's retries", function () {
+  this.timeout(60_000);
+  const lease = { type: 'op', kind: 'set', key: 'r1', mode: 'ifAbsent', node: 'coordinator' } as const;
+
+  // Seed 1453, shrunk to 4 steps: a set ifAbsent at ALL while n1 is cut off. Its round was taken by
+  // two replicas of the three it needs (QUORUM_NOT_MET); its copy, queued behind it at the same
+  // coordinator, found the request known there, failed its prepare (n1 is no voter), and was answered
+  // with the known outcome: acknowledged at ALL, and a read at n1 found nothing (staleReads).
+  it('is not answered as applied when its prepare fails', async () => {
+    const schedule: SimSchedule = {
+      scenario: 'leases',
+      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 1000 },
+      durationMs: 3000,
+      steps: [
+        {
+          atMs: 0,
+          type: 'op',
+          kind: 'set',
+          key: 'r0',
+          node: 'coordinator',
+          ttlMs: 0,
+          consistency: 'default',
+        },
+        { atMs: 1, type: 'isolate', node: 'n1' },
+        { ...lease, atMs: 1008, ttlMs: 100, copies: 2, retryAfterMs: 0, consistency: 'all' },
+        { atMs: 1013, type: 'op', kind: 'get', key: 'r1', node: 'n1', consistency: 'one' },
+      ],
+    };
+    const result = await runSchedule(schedule, 1453);
+    expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
+  });
+
+  // Seed 1476, shrunk to 4 steps: the coordinator n1 is paused, so a copy through n3 is coordinated
+  // by n2 and taken by n2 and n3. Resumed, n1 ran the original: the first replica to answer its
+  // prepare knew the request, one of the W it needs, and n1 wrote the record again at a new version
+  // and answered that one, which a read had seen the value at before (readsMatchWrites). A prepare
+  // that finds a request known now waits for W answers, as one that knew it from the start does.
+  it('gets the version its first round wrote, not a new one', async () => {
+    const schedule: SimSchedule = {
+      scenario: 'leases',
+      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 1000 },
+      durationMs: 3000,
+      steps: [
+        { atMs: 93, type: 'op', kind: 'get', key: 'r2', node: 'coordinator', consistency: 'default' },
+        { atMs: 93, type: 'pause', node: 'n1' },
+        { ...lease, key: 'r2', atMs: 1914, ttlMs: 148, copies: 2, retryAfterMs: 6, consistency: 'default' },
+        { atMs: 2069, type: 'resume', node: 'n1' },
+      ],
+    };
+    const result = await runSchedule(schedule, 1476);
+    expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
+  });
+});
