@@ -270,9 +270,16 @@ export class ReadModifyWriter {
     // applied again, it would count twice where that round did read it. Neither: its outcome cannot
     // be told, and its caller is told so. Where W remember it, it was chosen, and every later record
     // holds it.
+    // So too for one whose write is the record held, while some replicas were not heard: its first
+    // round may have reached W with them (its caller told the version it wrote), and completing it
+    // again would give the record a version that caller never saw; or it missed its quorum, and
+    // needs completing. Only a prepare that heard every replica tells the two apart.
     for (const d of done) {
-      if (d.p.known && d.p.knownBy < w && wrote(d.p.known) && !madeRecord(d.p.known, held))
-        d.outcome = new RingCacheError('QUORUM_NOT_MET', undecided(d.p.op.kind, key, d.p.knownBy, w));
+      const p = d.p;
+      if (!p.known || p.knownBy >= w || !wrote(p.known)) continue;
+      const made = madeRecord(p.known, held);
+      if (!made || (p.unheard ?? 0) > 0)
+        d.outcome = new RingCacheError('QUORUM_NOT_MET', undecided(p.op.kind, key, p.knownBy, w, made));
     }
     const record = sandbox.store.readRecord(key);
     if (!record) {
@@ -291,7 +298,10 @@ export class ReadModifyWriter {
     // (the first round missed its quorum) the record it made is accepted again at the ballot below,
     // with the requests, as CASPaxos completes a value it read, and the retry is answered with the
     // version it ends at.
-    const unfinished = done.filter((d) => d.p.known && d.p.knownBy < w && madeRecord(d.p.known, held));
+    const unfinished = done.filter(
+      (d) =>
+        d.p.known && d.p.knownBy < w && !(d.outcome instanceof RingCacheError) && madeRecord(d.p.known, held),
+    );
     if (!lastWriter && unfinished.length === 0) {
       this.#remember(key, fresh, now);
       this.#requests.acknowledge(
@@ -418,10 +428,12 @@ function mayHaveApplied(kind: string, key: string, why: string): RingCacheError 
   );
 }
 
-function undecided(kind: string, key: string, knownBy: number, w: number): string {
+function undecided(kind: string, key: string, knownBy: number, w: number, made: boolean): string {
   return (
-    `${kind} of key '${key}' may have taken effect: ${knownBy} of the ${w} replicas it needs remember it, ` +
-    'and the record now held was written by a round that may not have read it; whether it holds it cannot be told'
+    `${kind} of key '${key}' may have taken effect: ${knownBy} of the ${w} replicas it needs were seen to remember it, ` +
+    (made
+      ? 'and the others were not heard; whether it reached them cannot be told'
+      : 'and the record now held was written by a round that may not have read it; whether it holds it cannot be told')
   );
 }
 

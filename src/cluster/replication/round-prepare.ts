@@ -26,6 +26,12 @@ export interface Pending {
    * up) hold the request's outcome: each accepted the write that carried it. Set by prepareRound.
    */
   knownBy: number;
+  /**
+   * How many of the key's replicas this round's prepare did not hear (down, unreachable, not yet
+   * answered, or this node while it catches up): a request fewer than W of the others know may be
+   * known to them. Set by prepareRound when it grants the round.
+   */
+  unheard?: number;
 }
 
 /** How a round's catch-up ended: granted, met a higher ballot (start over), or failed. */
@@ -104,7 +110,12 @@ export function prepareRound(
   for (const p of batch) {
     p.knownBy = own === 1 && parts.requests.get(p.op.requestId, key, clock.now()) ? 1 : 0;
   }
-  if (needed <= 0) return Promise.resolve('granted');
+  const heardSelf = own === 1 && preferenceList.includes(parts.view.selfId) ? 1 : 0;
+  const grant = (grantedVoters: number): Prepared => {
+    for (const p of batch) p.unheard = Math.max(0, preferenceList.length - heardSelf - grantedVoters);
+    return 'granted';
+  };
+  if (needed <= 0) return Promise.resolve(grant(0));
   const kind = batch[0]?.op.kind ?? 'read-modify-write';
   if (voters < needed) {
     return Promise.resolve(
@@ -162,7 +173,7 @@ export function prepareRound(
         const voter = preferenceList.includes(replica);
         if (!(found instanceof RingCacheError)) answered(found, voter);
         if (voter) outstanding--;
-        if (granted >= needed && (granted >= wanted() || outstanding === 0)) return finish('granted');
+        if (granted >= needed && (granted >= wanted() || outstanding === 0)) return finish(grant(granted));
         if (!voter || outstanding + granted >= needed) return;
         if (refused > 0) return finish('contended');
         finish(
