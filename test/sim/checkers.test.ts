@@ -407,6 +407,15 @@ describe('readsMatchWrites', () => {
     ]);
   });
 
+  it("passes an older version of a read-modify-write's value read while it ran (a retry completed it anew)", () => {
+    const lease = { mode: 'ifAbsent' as const, stored: true };
+    // Set #1 runs from 10 to 15; the get begins at 12, the first round's record already there.
+    expect(check([set(1, v(100), lease), found(2, 'value-1', v(90), { invokedAtMs: 12 })])).to.be.empty;
+    // A get that began once it was answered, or a plain set, is judged as before.
+    expect(check([set(1, v(100), lease), found(2, 'value-1', v(90))])).to.have.length(1);
+    expect(check([set(1, v(100)), found(2, 'value-1', v(90), { invokedAtMs: 12 })])).to.have.length(1);
+  });
+
   it('reports a value whose write was invoked only after the get completed', () => {
     expect(check([found(1, 'value-2', v(100)), set(2, v(100))])).to.have.length(1);
   });

@@ -394,7 +394,8 @@ export const readsMatchWrites: Checker = (history) => {
         else if (
           isAckedWrite(w) &&
           (!get.readVersion || compareVersions(w.version, get.readVersion) !== 0) &&
-          !touchedSince(w, get, ops)
+          !touchedSince(w, get, ops) &&
+          !completedSince(w, get)
         )
           report(`${read}, but ${describeWrite(w)} wrote it`);
         continue;
@@ -410,6 +411,21 @@ export const readsMatchWrites: Checker = (history) => {
   }
   return violations;
 };
+
+/**
+ * Whether `get` may have read `w`'s value as a first round left it, which a retry of `w` completed
+ * at a newer version before `w` was answered: `w` is a read-modify-write (a cas, a conditional set)
+ * still running when the get began, and the version read is older than the one it was answered.
+ */
+function completedSince(w: AckedWrite, get: HistoryEntry): boolean {
+  const rmw = w.kind === 'cas' || (w.kind === 'set' && w.mode !== undefined);
+  return (
+    rmw &&
+    get.readVersion !== undefined &&
+    compareVersions(get.readVersion, w.version) < 0 &&
+    (w.completedAtMs === undefined || get.invokedAtMs < w.completedAtMs)
+  );
+}
 
 /**
  * Whether `get` may have read `w`'s value at a version a touch gave it: the version read is newer
