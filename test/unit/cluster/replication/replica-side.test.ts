@@ -17,25 +17,33 @@ const counter = (value: number, version: Version): StoreRecord => ({
   tombstone: false,
 });
 
+/** Replica n3 with its store and request log, ballots settled, at NOW. */
+function parts() {
+  const clock = { now: () => NOW };
+  const store = new Store({
+    nodeId: 'n3',
+    maxMemoryBytes: 1 << 20,
+    maxKeyBytes: 250,
+    maxValueBytes: 1 << 16,
+    clock,
+  });
+  const ballots = new BallotFence();
+  ballots.settle({ timestamp: 0, node: 'n3' });
+  const requests = new RequestLog();
+  return {
+    store,
+    requests,
+    replica: new ReadModifyWriteReplica('n3', store, ballots, requests, clock.now),
+  };
+}
+
 /**
  * A replica's answers to a read-modify-write round. Its accept may reach it twice (sent again after
  * a connection broke, say); the copy that arrives after the replica promised a higher ballot must
  * not hide that it took the first.
  */
 describe('ReadModifyWriteReplica: an accept that arrives twice', () => {
-  function replica() {
-    const clock = { now: () => NOW };
-    const store = new Store({
-      nodeId: 'n3',
-      maxMemoryBytes: 1 << 20,
-      maxKeyBytes: 250,
-      maxValueBytes: 1 << 16,
-      clock,
-    });
-    const ballots = new BallotFence();
-    ballots.settle({ timestamp: 0, node: 'n3' });
-    return new ReadModifyWriteReplica('n3', store, ballots, new RequestLog(), clock.now);
-  }
+  const replica = () => parts().replica;
   const a = ballot(1, 'n2');
   const b = ballot(2, 'n1');
   const q = { id: 'client-62', outcome: { kind: 'incr' as const, value: 31, version: a } };
@@ -85,24 +93,6 @@ describe('ReadModifyWriteReplica: an accept that arrives twice', () => {
 });
 
 describe('ReadModifyWriteReplica: the requests a hint brings', () => {
-  function parts() {
-    const clock = { now: () => NOW };
-    const store = new Store({
-      nodeId: 'n3',
-      maxMemoryBytes: 1 << 20,
-      maxKeyBytes: 250,
-      maxValueBytes: 1 << 16,
-      clock,
-    });
-    const ballots = new BallotFence();
-    ballots.settle({ timestamp: 0, node: 'n3' });
-    const requests = new RequestLog();
-    return {
-      store,
-      requests,
-      replica: new ReadModifyWriteReplica('n3', store, ballots, requests, clock.now),
-    };
-  }
   const a = ballot(1, 'n2');
   const q = { id: 'client-5', outcome: { kind: 'incr' as const, value: 6, version: a } };
 
