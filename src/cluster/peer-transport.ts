@@ -142,7 +142,8 @@ export interface ReplicaWrite {
    * Set on a hint handed off (a plain write, never fenced): the requests whose accept made this
    * record, which the replica remembers as if it had taken that accept, once it holds the record.
    * Without them a replica holding the record of a round that missed its quorum would answer a
-   * retry's prepare that it never saw the request, and the retry would apply it a second time.
+   * retry's prepare that it never saw the request, and the retry would apply it a second time. Also
+   * set on the record a round that wrote nothing decided its requests on (ReplicaWriter.share).
    */
   madeBy?: readonly AppliedRequest[];
   /**

@@ -83,4 +83,45 @@ describe("a lease's retries", function () {
     const result = await runSchedule(schedule, 592);
     expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
   });
+
+  // Seed 2551, shrunk to 14 steps: after n2 restarts, n3 sends a lease to n2 as the key's
+  // coordinator, while n1, which still takes n2 for dead, sends its retry to n3. n2 found the key
+  // held and answered "not stored", an outcome only it remembered; n3, a little later, found the
+  // value expired and stored the retry's (readsMatchWrites). An outcome that wrote nothing now goes
+  // to the other replicas too, with the record it was decided on.
+  it('is not stored by another coordinator after its first was answered "not stored"', async () => {
+    const get = { type: 'op', kind: 'get', node: 'coordinator' } as const;
+    const schedule: SimSchedule = {
+      scenario: 'leases',
+      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 1000 },
+      durationMs: 3000,
+      steps: [
+        { ...lease, atMs: 871, ttlMs: 687, copies: 1, retryAfterMs: 1, consistency: 'default' },
+        { atMs: 910, type: 'op', kind: 'delete', key: 'r2', node: 'n3', consistency: 'quorum' },
+        { ...lease, key: 'r0', atMs: 994, node: 'n2', ttlMs: 362, consistency: 'default' },
+        { ...lease, key: 'r0', atMs: 1085, node: 'n1', ttlMs: 457, consistency: 'one' },
+        { ...get, key: 'r0', atMs: 1347, node: 'n2', consistency: 'all' },
+        { ...lease, key: 'r0', atMs: 1365, ttlMs: 169, copies: 2, retryAfterMs: 2, consistency: 'default' },
+        { atMs: 1365, type: 'crash', node: 'n2' },
+        { ...lease, key: 'r3', atMs: 1558, node: 'n3', ttlMs: 324, consistency: 'one' },
+        { ...get, key: 'r2', atMs: 1772, consistency: 'one' },
+        { atMs: 2256, type: 'restart', node: 'n2' },
+        { ...lease, key: 'r3', atMs: 2258, ttlMs: 487, consistency: 'all' },
+        { ...get, key: 'r2', atMs: 2262, consistency: 'default' },
+        {
+          ...lease,
+          key: 'r0',
+          atMs: 2370,
+          node: 'n3',
+          ttlMs: 792,
+          copies: 2,
+          retryAfterMs: 54,
+          consistency: 'default',
+        },
+        { ...get, key: 'r0', atMs: 2426, consistency: 'default' },
+      ],
+    };
+    const result = await runSchedule(schedule, 2551);
+    expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
+  });
 });

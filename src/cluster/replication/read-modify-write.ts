@@ -309,6 +309,15 @@ export class ReadModifyWriter {
         batch.filter((p) => p.known && p.knownBy >= w).map((p) => p.op.requestId),
       );
       for (const d of done) d.p.resolve(d.outcome);
+      // Outcomes that wrote nothing (an ifAbsent that found the key) go to the other replicas too,
+      // with the record they were decided on, unawaited: a retry that another node coordinates (two
+      // nodes that see different coordinators for a moment) would otherwise find none of them, and
+      // might store what its caller was told was not stored. Best effort: one still under way when
+      // the retry's prepare reads can be missed.
+      const outcomes = [...fresh.values()].flatMap(({ p, outcome }) =>
+        outcome instanceof RingCacheError ? [] : [{ id: p.op.requestId, outcome }],
+      );
+      if (outcomes.length > 0) this.#writer.share(key, record, preferenceList, outcomes, deadlineMs);
       return;
     }
     // The record ends the round at the ballot, whatever wrote last: the last writer reports it, and

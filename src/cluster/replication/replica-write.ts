@@ -150,6 +150,24 @@ export class ReplicaWriter {
     });
   }
 
+  /**
+   * Sends `record` as it is held, with the requests decided on it (ReplicaWrite.madeBy), to the
+   * other alive replicas of `preferenceList`, unawaited; failures are ignored. A replica that holds
+   * that record remembers the requests; one that lacked it takes it, as from read repair.
+   */
+  share(
+    key: string,
+    record: StoreRecord,
+    preferenceList: readonly string[],
+    madeBy: readonly AppliedRequest[],
+    deadlineMs: number,
+  ): void {
+    for (const replica of preferenceList) {
+      if (replica === this.#view.selfId || !this.#view.isAlive(replica)) continue;
+      void this.#view.transport.replicate(replica, { key, record, madeBy }, deadlineMs);
+    }
+  }
+
   /** Sends `record` to one replica whose copy is stale (read repair); failures are ignored, a later read retries. */
   repair(replica: string, key: string, record: StoreRecord, deadlineMs: number): void {
     void this.#view.transport.replicate(replica, { key, record }, deadlineMs).then((refused) => {
