@@ -8,7 +8,7 @@ import { applyLocal } from './local-ops';
 import type { OperationResult, Outcome } from './operation';
 import type { ReplicationSettings } from './quorum';
 import type { ReplicaWriter, WriteAcks } from './replica-write';
-import type { AppliedRequest, RequestLog } from './request-log';
+import { wroteRecord, type AppliedRequest, type RequestLog } from './request-log';
 import {
   applyCopy,
   prepareRound,
@@ -276,7 +276,7 @@ export class ReadModifyWriter {
     // needs completing. Only a prepare that heard every replica tells the two apart.
     for (const d of done) {
       const p = d.p;
-      if (!p.known || p.knownBy >= w || !wrote(p.known)) continue;
+      if (!p.known || p.knownBy >= w || !wroteRecord(p.known)) continue;
       const made = madeRecord(p.known, held);
       if (!made || (p.unheard ?? 0) > 0)
         d.outcome = new RingCacheError('QUORUM_NOT_MET', undecided(p.op.kind, key, p.knownBy, w, made));
@@ -420,13 +420,6 @@ function madeRecord(known: OperationResult, held: StoreRecord | undefined): bool
   if (known.kind === 'set' && !known.stored) return false;
   const version = 'version' in known ? known.version : undefined;
   return version !== undefined && held !== undefined && compareVersions(held.version, version) === 0;
-}
-
-/** Whether a request with outcome `known` wrote a record (one that found the key present did not). */
-function wrote(known: OperationResult): boolean {
-  if (known.kind === 'set') return known.stored;
-  if (known.kind === 'touch') return known.found;
-  return known.kind === 'incr' || known.kind === 'cas';
 }
 
 /** A retry whose earlier round took effect here, which this round could not see W replicas hold. */

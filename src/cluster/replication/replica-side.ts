@@ -3,7 +3,7 @@ import type { Store } from '../../store/store';
 import { compareVersions, formatVersion, type Version } from '../../store/version';
 import type { Lookup, Prepare, ReplicaWrite } from '../peer-transport';
 import type { BallotFence } from './ballots';
-import type { AppliedRequest, RequestLog } from './request-log';
+import { wroteRecord, type AppliedRequest, type RequestLog } from './request-log';
 
 /**
  * A replica's answers to a read-modify-write round (ballots.ts): the prepare (its copy, the
@@ -40,12 +40,17 @@ export class ReadModifyWriteReplica {
    * A hint handed off (ReplicaWrite.madeBy) that carried the record at `version` to this replica:
    * the requests whose accept made it are remembered as that accept's would be, if this replica
    * holds that record now (a newer one it held instead holds them or not: that is for its own).
+   * Requests that wrote nothing (ReplicaWriter.share) are remembered whatever it holds: their first
+   * outcome is the one a retry must get.
    */
   rememberMadeBy(key: string, version: Version, madeBy: readonly AppliedRequest[]): void {
     const held = this.#store.versionOf(key);
-    if (!held || compareVersions(held, version) !== 0) return;
+    const holds = held !== undefined && compareVersions(held, version) === 0;
     const now = this.#now();
-    for (const request of madeBy) this.#requests.remember(key, request, now, version);
+    for (const request of madeBy) {
+      if (!wroteRecord(request.outcome)) this.#requests.remember(key, request, now);
+      else if (holds) this.#requests.remember(key, request, now, version);
+    }
   }
 
   /** An accept: refused (ABORTED) below the key's fence; the requests' outcomes are remembered. */

@@ -7,6 +7,13 @@ export interface AppliedRequest {
   outcome: OperationResult;
 }
 
+/** Whether a request with this outcome wrote a record (an ifAbsent that found the key did not). */
+export function wroteRecord(outcome: OperationResult): boolean {
+  if (outcome.kind === 'set') return outcome.stored;
+  if (outcome.kind === 'touch') return outcome.found;
+  return outcome.kind === 'incr' || outcome.kind === 'cas';
+}
+
 export interface RequestLogLimits {
   /** How long an applied request is remembered, in ms: longer than any client keeps retrying one call. */
   windowMs: number;

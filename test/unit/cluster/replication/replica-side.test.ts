@@ -104,6 +104,15 @@ describe('ReadModifyWriteReplica: the requests a hint brings', () => {
     expect(replica.prepare('c1', { ballot: ballot(2, 'n1'), requestIds: [q.id] }).known).to.deep.equal([q]);
   });
 
+  it('remembers those that wrote nothing whatever record it holds: their first outcome stands', () => {
+    const { store, requests, replica } = parts();
+    store.applyRecord('r3', counter(6, ballot(3, 'n1')));
+    const refused = { id: 'client-17', outcome: { kind: 'set' as const, stored: false, version: undefined } };
+    replica.rememberMadeBy('r3', a, [refused, q]);
+    expect(requests.get(refused.id, 'r3', NOW)).to.deep.equal(refused.outcome);
+    expect(requests.get(q.id, 'r3', NOW)).to.equal(undefined);
+  });
+
   it('forgets them when the replica holds another record (a newer one holds them or not on its own)', () => {
     const { store, requests, replica } = parts();
     store.applyRecord('c1', counter(9, ballot(3, 'n1')));
