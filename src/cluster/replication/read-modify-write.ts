@@ -22,6 +22,9 @@ import {
 const RETRY_APPLIES_ONCE =
   'It may not have taken effect; a retry with the same request id applies it, or returns its outcome if it did, never both.';
 
+/** The largest record a round that wrote nothing sends its outcomes with (ReplicaWriter.share). */
+const SHARED_RECORD_BYTES = 16 * 1024;
+
 /** A round that met a higher ballot starts over after a random pause in this range (no lockstep). */
 const CONTENDED_BACKOFF_MS = [5, 30] as const;
 
@@ -313,11 +316,13 @@ export class ReadModifyWriter {
       // with the record they were decided on, unawaited: a retry that another node coordinates (two
       // nodes that see different coordinators for a moment) would otherwise find none of them, and
       // might store what its caller was told was not stored. Best effort: one still under way when
-      // the retry's prepare reads can be missed.
+      // the retry's prepare reads can be missed, and a record past SHARED_RECORD_BYTES is not sent
+      // (a lease is a few bytes; a refused ifAbsent of a large value would cost its size per replica).
       const outcomes = [...fresh.values()].flatMap(({ p, outcome }) =>
         outcome instanceof RingCacheError ? [] : [{ id: p.op.requestId, outcome }],
       );
-      if (outcomes.length > 0) this.#writer.share(key, record, preferenceList, outcomes, deadlineMs);
+      if (outcomes.length > 0 && record.value.length <= SHARED_RECORD_BYTES)
+        this.#writer.share(key, record, preferenceList, outcomes, deadlineMs);
       return;
     }
     // The record ends the round at the ballot, whatever wrote last: the last writer reports it, and

@@ -123,6 +123,42 @@ describe('a read-modify-write retried with its request id', () => {
     expect(versions('k'), 'every replica at the version both were told').to.deep.equal([first, first, first]);
   });
 
+  // An outcome that wrote nothing is shared with the other replicas, so that a retry another node
+  // coordinates gets it too; a large record is not sent for it (a lease is small).
+  for (const [size, shared] of [
+    [8, true],
+    [32 * 1024, false],
+  ] as const) {
+    it(`${shared ? 'shares' : 'keeps to itself'} the outcome of an ifAbsent that found a ${size}-byte value`, async () => {
+      await run('n1', {
+        kind: 'set',
+        key: 'k',
+        value: Buffer.alloc(size, 0x61),
+        flags: 1,
+        ttlMs: 0,
+        mode: 'always',
+        consistency: 'all',
+      });
+      const coordinator = cluster
+        .ids()
+        .find((id) => cluster.core(id)!.view.ring().preferenceList('k', 3)[0] === id)!;
+      const refused = await run(coordinator, {
+        kind: 'set',
+        key: 'k',
+        value: value('lease'),
+        flags: 1,
+        ttlMs: 0,
+        mode: 'ifAbsent',
+        consistency: 'default',
+        requestId: 'lease-1',
+      });
+      expect(refused).to.deep.include({ kind: 'set', stored: false });
+      const now = cluster.time.now();
+      const knownAt = cluster.ids().filter((id) => cluster.core(id)!.requests.get('lease-1', 'k', now));
+      expect(knownAt).to.have.members(shared ? cluster.ids() : [coordinator]);
+    });
+  }
+
   // A round whose accepts reached no other replica (W=2) keeps its record here and tells its caller
   // QUORUM_NOT_MET. The retry finds the request known here only, and completes the record at its
   // own ballot, as CASPaxos does: on 89a7b72 it then answered the first round's version, which no
