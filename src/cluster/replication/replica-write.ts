@@ -152,8 +152,9 @@ export class ReplicaWriter {
 
   /**
    * Sends `record` as it is held, with the requests decided on it (ReplicaWrite.madeBy), to the
-   * other alive replicas of `preferenceList`, unawaited; failures are ignored. A replica that holds
-   * that record remembers the requests; one that lacked it takes it, as from read repair.
+   * other alive replicas of `preferenceList`, unawaited; failures are ignored. A replica remembers
+   * those that wrote nothing whatever it holds (ReadModifyWriteReplica.rememberMadeBy), and takes
+   * the record if it lacked it, as from read repair.
    */
   share(
     key: string,
