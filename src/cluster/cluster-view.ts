@@ -33,3 +33,22 @@ export interface ClusterView {
   /** This node's clock and timers: deadlines, TTLs and every loop read time here, never Date.now(). */
   readonly scheduler: Scheduler;
 }
+
+/**
+ * Waits `ms` on the view's scheduler: true once waited, false (at once) when `signal` aborts first.
+ * How the node's background jobs (rebalance, release passes, catch-up) pause between attempts.
+ */
+export function pause(view: ClusterView, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const onAbort = () => {
+      view.scheduler.clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = view.scheduler.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,6 +1,6 @@
 import type { Logger } from '../../observability/logger';
 import type { Store } from '../../store/store';
-import type { ClusterView } from '../cluster-view';
+import { pause, type ClusterView } from '../cluster-view';
 import type { RequestLog } from '../replication/request-log';
 import type { RingState } from '../ring-change/topology';
 
@@ -124,18 +124,4 @@ async function pullFrom(
     ring,
   );
   return applied;
-}
-
-/** Resolves after `ms` on the view's clock, or at once when `signal` aborts. */
-function pause(view: ClusterView, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      view.scheduler.clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = view.scheduler.setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

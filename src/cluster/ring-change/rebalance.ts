@@ -1,7 +1,7 @@
 import type { Logger } from '../../observability/logger';
 import type { Ring } from '../../ring/ring';
 import type { Store } from '../../store/store';
-import type { ClusterView } from '../cluster-view';
+import { pause, type ClusterView } from '../cluster-view';
 import { releaseUnowned } from './release';
 
 export interface RebalanceProgress {
@@ -21,21 +21,6 @@ const RELEASE_RETRY_MAX_MS = 30_000;
 /** Passes made at least, the last one 3 s after the first, whatever the first ones found. */
 const MIN_RELEASE_PASSES = 3;
 
-/** Waits `ms` on the node's scheduler; false when `signal` aborted first. */
-function pause(view: ClusterView, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const onAbort = () => {
-      view.scheduler.clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = view.scheduler.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 const REPORT_EVERY_MS = 2000;
 
 /**
