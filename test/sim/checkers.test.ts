@@ -130,6 +130,47 @@ describe('lostWrites', () => {
     ]);
     expect(lostWrites([...history, del(3, v(300))], final({ reads: { k: v(300) } }))).to.have.length(1);
   });
+
+  describe('a write acknowledged by one node alone (W = 1) whose node then crashed', () => {
+    // Set #3 at n3, W = 1, invoked at 30 ms; n3 crashes at 40 ms. The final read finds #2's value.
+    const one = set(3, v(300, 'n3'), { node: 'n3', required: 1 });
+    const crashed = (silentSinceMs: number | undefined, node = 'n3', atMs = 40): FinalState => ({
+      ...final({ reads: { k: v(200, 'n2') } }),
+      crashes: [{ node, atMs, silentSinceMs }],
+    });
+
+    it('passes when the node was cut off from every other from before the write until it crashed', () => {
+      expect(lostWrites([...history, one], crashed(25))).to.be.empty;
+      expect(lostWrites([...history, one], crashed(30))).to.be.empty;
+    });
+
+    it('reports it when the node could reach another when it crashed, or only after the write', () => {
+      expect(lostWrites([...history, one], crashed(undefined))).to.have.length(1);
+      expect(lostWrites([...history, one], crashed(31))).to.have.length(1);
+    });
+
+    it('reports it when another node crashed, or the write needed two acknowledgements', () => {
+      expect(lostWrites([...history, one], crashed(25, 'n1'))).to.have.length(1);
+      const two = set(3, v(300, 'n3'), { node: 'n3', required: 2 });
+      expect(lostWrites([...history, two], crashed(25))).to.have.length(1);
+    });
+
+    it('reports it when the crash came before the write', () => {
+      expect(lostWrites([...history, one], crashed(5, 'n3', 20))).to.have.length(1);
+    });
+
+    it('excuses a W = 1 delete lost that way, and a read before the crash must still see it', () => {
+      const gone = del(3, v(300, 'n3'), { node: 'n3', required: 1 });
+      expect(deletesUndone([...history, gone], crashed(25))).to.be.empty;
+      expect(deletesUndone([...history, gone], crashed(undefined))).to.have.length(1);
+      // R = 3 with W = 1: the get at 36 ms, before the crash at 40 ms, must see set #3.
+      const early = get(4, v(200, 'n2'), { invokedAtMs: 36, completedAtMs: 38, required: 3 });
+      const late = get(4, v(200, 'n2'), { invokedAtMs: 45, completedAtMs: 47, required: 3 });
+      expect(staleReads([...history, one, early], crashed(25))).to.have.length(1);
+      expect(staleReads([...history, one, late], crashed(25))).to.be.empty;
+      expect(staleReads([...history, one, late], crashed(undefined))).to.have.length(1);
+    });
+  });
 });
 
 describe('deletesUndone', () => {

@@ -22,6 +22,25 @@ function isAckedWrite(e: HistoryEntry): e is AckedWrite {
   return e.kind === 'cas' || e.kind === 'incr' || e.kind === 'delete';
 }
 
+/**
+ * Whether `w` died with its node before `beforeMs`: its node alone acknowledged it (W = 1) while cut
+ * off from every other node, and crashed, still cut off, before `beforeMs`. The write lived only in
+ * that node's memory, which promises 1 and 2 say it does not outlive.
+ */
+function diedWithItsNode(w: AckedWrite, beforeMs: number, final: FinalState): boolean {
+  return (
+    w.required === 1 &&
+    (final.crashes ?? []).some(
+      (c) =>
+        c.node === w.node &&
+        c.silentSinceMs !== undefined &&
+        c.silentSinceMs <= w.invokedAtMs &&
+        c.atMs >= w.invokedAtMs &&
+        c.atMs < beforeMs,
+    )
+  );
+}
+
 function byKey<T extends HistoryEntry>(entries: readonly T[]): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const e of entries) {
@@ -79,7 +98,8 @@ function mayHaveExpired(
 /** Promise 1: after faults heal, a quorum read returns the newest acknowledged write or a newer one. */
 export const lostWrites: Checker = (history, final) => {
   const violations: Violation[] = [];
-  for (const [key, writes] of byKey(history.filter(isAckedWrite))) {
+  const kept = history.filter(isAckedWrite).filter((w) => !diedWithItsNode(w, Infinity, final));
+  for (const [key, writes] of byKey(kept)) {
     const w = newest(writes);
     if (!w) continue;
     const read = final.reads.get(key);
@@ -118,7 +138,7 @@ export const lostWrites: Checker = (history, final) => {
 export const deletesUndone: Checker = (history, final) => {
   const violations: Violation[] = [];
   for (const d of history.filter(isAckedWrite)) {
-    if (d.kind !== 'delete') continue;
+    if (d.kind !== 'delete' || diedWithItsNode(d, Infinity, final)) continue;
     const read = final.reads.get(d.key);
     // A missing final read is lostWrites' to report; here only a resurrected value counts.
     if (read?.found && read.version !== undefined && compareVersions(read.version, d.version) < 0) {
@@ -312,7 +332,10 @@ export const staleReads: Checker = (history, final) => {
     const writes = ops.filter(isAckedWrite);
     for (const get of ops) {
       if (get.kind !== 'get' || get.status !== 'ok') continue;
-      const w = mustSee(get, writes);
+      const w = mustSee(
+        get,
+        writes.filter((x) => !diedWithItsNode(x, get.invokedAtMs, final)),
+      );
       const message = w && staleRead(get, w, ops, final.clockSlackMs ?? 0);
       if (message) violations.push({ checker: 'staleReads', key, message });
     }

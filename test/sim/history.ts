@@ -88,6 +88,12 @@ export interface FinalState {
    * and judged on each replica's, so a value may expire that much early or late (0 when unset).
    */
   clockSlackMs?: number;
+  /**
+   * Each crash of the run: the node, when, and since when it had been unable to send to any other
+   * node (unset if it could reach one when it crashed). A write only it acknowledged (W = 1) while
+   * cut off like that died with it: promise 1 excuses exactly that loss.
+   */
+  crashes?: { node: string; atMs: number; silentSinceMs?: number }[];
 }
 
 export interface Violation {

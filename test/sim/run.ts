@@ -45,11 +45,17 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
   const lastSeen = new Map<string, Version>();
   const pending = new Set<Promise<void>>();
   const ringChanges: NonNullable<FinalState['ringChanges']> = [];
+  const crashes: NonNullable<FinalState['crashes']> = [];
+  /** Per node cut off from every other node: since when. */
+  const silentSince = new Map<string, number>();
   cluster.startAll();
   await time.runUntil(time.now() + WARMUP_MS);
   const start = time.now();
   for (const step of schedule.steps) {
-    time.at(start + step.atMs, '<world>', () => apply(step));
+    time.at(start + step.atMs, '<world>', () => {
+      apply(step);
+      noteSilence();
+    });
   }
   await time.runUntil(start + schedule.durationMs);
   cluster.healAll();
@@ -82,7 +88,7 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
   // Two nodes' clocks can be as far apart as the highest skew and the lowest (or none) of the run.
   const skews = schedule.steps.flatMap((s) => (s.type === 'skew' ? [s.skewMs] : []));
   const clockSlackMs = Math.max(0, ...skews) - Math.min(0, ...skews);
-  const final: FinalState = { reads, replicas, counters, rings, ringChanges, clockSlackMs };
+  const final: FinalState = { reads, replicas, counters, rings, ringChanges, clockSlackMs, crashes };
 
   const violations = checkAll(history, final);
   let stopped = false;
@@ -105,11 +111,23 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
     .digest('hex');
   return { history, final, violations, eventsRun: time.eventsRun, messages, fingerprint };
 
+  function noteSilence(): void {
+    const ids = cluster.ids();
+    for (const id of ids) {
+      if (ids.every((other) => other === id || cluster.net.isCut(id, other))) {
+        if (!silentSince.has(id)) silentSince.set(id, time.now());
+      } else {
+        silentSince.delete(id);
+      }
+    }
+  }
+
   function apply(step: SimStep): void {
     switch (step.type) {
       case 'op':
         return invoke(step);
       case 'crash':
+        crashes.push({ node: step.node, atMs: time.now(), silentSinceMs: silentSince.get(step.node) });
         return cluster.crash(step.node);
       case 'restart':
         return cluster.restart(step.node);

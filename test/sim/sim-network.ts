@@ -88,6 +88,11 @@ export class SimNetwork {
     this.#cut.add(`${a}>${b}`);
   }
 
+  /** Whether a -> b is cut (by cut(); a link fault only loses some messages). */
+  isCut(a: string, b: string): boolean {
+    return this.#cut.has(`${a}>${b}`);
+  }
+
   healAll(): void {
     this.#cut.clear();
     this.#faults.clear();

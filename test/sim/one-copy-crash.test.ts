@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import { formatViolations } from './checkers';
+import { runSchedule } from './run';
+import type { SimSchedule } from './schedule';
+
+/**
+ * A write at ONE is acknowledged by its coordinator alone. If that node can send to no other node
+ * and crashes before it can, the write lived only in its memory and is gone: promise 1 says so, and
+ * the checkers excuse exactly that loss (a node that could reach a peer, or a write needing two
+ * acknowledgements, is still judged).
+ */
+describe('a write at ONE whose only copy crashed with its node', function () {
+  this.timeout(60_000);
+
+  // The simulator's nemesis mix, seed 6845, shrunk from 200 steps: n3 can no longer send to n1 or n2,
+  // takes a set at ONE, and crashes 19 ms later. On c276509 lostWrites reported the set missing.
+  const steps = (crash: boolean): SimSchedule['steps'] => [
+    { atMs: 581, type: 'cut', from: 'n3', to: 'n1' },
+    { atMs: 581, type: 'cut', from: 'n3', to: 'n2' },
+    { atMs: 776, type: 'op', kind: 'set', key: 'r0', node: 'n3', consistency: 'one' },
+    ...(crash ? [{ atMs: 795, type: 'crash', node: 'n3' } as const] : []),
+  ];
+  const schedule = (crash: boolean): SimSchedule => ({
+    scenario: 'nemesis-mix',
+    cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 60_000 },
+    durationMs: 3000,
+    steps: steps(crash),
+  });
+
+  it('is lost, and the checkers take that loss for what promise 1 allows', async () => {
+    const result = await runSchedule(schedule(true), 6845);
+    expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
+    expect(result.final.reads.get('r0')).to.deep.equal({ found: false });
+  });
+
+  it('survives when its node lives on, and reaches the others at the heal', async () => {
+    const result = await runSchedule(schedule(false), 6845);
+    expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
+    expect(result.final.reads.get('r0')?.found).to.equal(true);
+  });
+});
