@@ -124,4 +124,28 @@ describe("a lease's retries", function () {
     const result = await runSchedule(schedule, 2551);
     expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
   });
+
+  // leases-two-coordinators seed 2383, shrunk to 6 steps. A lease at the default W through n3 (cut
+  // off, then healed) is retried through n1, which coordinates its copy in one round with another
+  // lease at ALL. n2 and n3 both remember the first (its W); the round took the batch's W (3, for
+  // the call at ALL) for the first's as well, wrote its record again at n1's ballot, and a read found
+  // the value at a version its caller was never told (readsMatchWrites).
+  it('keeps the version its first round wrote when it rides with a call at ALL', async () => {
+    const forwarded = { type: 'op', kind: 'set', key: 'r2', mode: 'ifAbsent', forwarded: true } as const;
+    const schedule: SimSchedule = {
+      scenario: 'leases-two-coordinators',
+      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 1000 },
+      durationMs: 3000,
+      steps: [
+        { atMs: 4, type: 'isolate', node: 'n3' },
+        { ...forwarded, atMs: 294, node: 'n3', ttlMs: 361, copies: 1, retryAfterMs: 47, consistency: 'all' },
+        { ...forwarded, atMs: 727, node: 'n3', ttlMs: 516, copies: 1, retryAfterMs: 4, consistency: 'default' },
+        { atMs: 1997, type: 'heal' },
+        { ...forwarded, atMs: 2316, node: 'n1', ttlMs: 617, copies: 1, retryAfterMs: 58, consistency: 'all' },
+        { atMs: 2671, type: 'op', kind: 'get', key: 'r2', node: 'n1', consistency: 'all' },
+      ],
+    };
+    const result = await runSchedule(schedule, 2383);
+    expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
+  });
 });

@@ -266,6 +266,10 @@ export class ReadModifyWriter {
       }
     });
     const w = writeQuorum(batch, this.#rep);
+    // A retry is judged by its own W, which its first round waited for, not by the batch's: riding
+    // with a call at ALL, a request that W replicas remember was acknowledged all the same, with the
+    // version it wrote, and must not be written again at this round's.
+    const ownW = (p: Pending) => writeQuorum([p], this.#rep);
     // A retry known here whose write is not in the record held, and which fewer than W of the
     // replicas that answered remember: its round may have missed its quorum, and a round with a
     // higher ballot that never read its record have written over it (the record does not say which
@@ -279,10 +283,10 @@ export class ReadModifyWriter {
     // needs completing. Only a prepare that heard every replica tells the two apart.
     for (const d of done) {
       const p = d.p;
-      if (!p.known || p.knownBy >= w || !wroteRecord(p.known)) continue;
+      if (!p.known || p.knownBy >= ownW(p) || !wroteRecord(p.known)) continue;
       const made = madeRecord(p.known, held);
       if (!made || (p.unheard ?? 0) > 0)
-        d.outcome = new RingCacheError('QUORUM_NOT_MET', undecided(p.op.kind, key, p.knownBy, w, made));
+        d.outcome = new RingCacheError('QUORUM_NOT_MET', undecided(p.op.kind, key, p.knownBy, ownW(p), made));
     }
     const record = sandbox.store.readRecord(key);
     if (!record) {
@@ -303,13 +307,16 @@ export class ReadModifyWriter {
     // version it ends at.
     const unfinished = done.filter(
       (d) =>
-        d.p.known && d.p.knownBy < w && !(d.outcome instanceof RingCacheError) && madeRecord(d.p.known, held),
+        d.p.known &&
+        d.p.knownBy < ownW(d.p) &&
+        !(d.outcome instanceof RingCacheError) &&
+        madeRecord(d.p.known, held),
     );
     if (!lastWriter && unfinished.length === 0) {
       this.#remember(key, fresh, now);
       this.#requests.acknowledge(
         key,
-        batch.filter((p) => p.known && p.knownBy >= w).map((p) => p.op.requestId),
+        batch.filter((p) => p.known && p.knownBy >= ownW(p)).map((p) => p.op.requestId),
       );
       for (const d of done) d.p.resolve(d.outcome);
       // Outcomes that wrote nothing (an ifAbsent that found the key) go to the other replicas too,
