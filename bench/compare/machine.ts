@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
 
 export interface MachineInfo {
   cpuModel: string;
@@ -34,4 +35,28 @@ export function machineInfo(): MachineInfo {
   if (redis) info.redis = redis;
   if (memcached) info.memcached = memcached;
   return info;
+}
+
+/** The package root (dist/bench/compare -> ../../..): the checkout whose code is measured. */
+const ROOT = path.resolve(__dirname, '../../..');
+
+/**
+ * The commit whose code was measured, abbreviated, with "-dirty" when src/ or bench/ differ from it
+ * (the figures are then of code no commit holds); "unknown" outside a git checkout.
+ */
+export function sourceCommit(): string {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 5000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  try {
+    const commit = git('rev-parse', '--short=12', 'HEAD');
+    const changed = git('status', '--porcelain', '--untracked-files=no', '--', 'src', 'bench');
+    return changed ? `${commit}-dirty` : commit;
+  } catch {
+    return 'unknown';
+  }
 }

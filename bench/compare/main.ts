@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { profileSdk, type ProfileSummary } from '../cpu-profile';
 import { renderChart } from './chart';
-import { machineInfo } from './machine';
+import { machineInfo, sourceCommit } from './machine';
 import { measureMemory, type MemorySample } from './memory-phase';
 import { SYSTEM_IDS, parseOptions, type CompareOptions, type SystemId } from './options';
 import { own, stopAll } from './processes';
@@ -103,6 +103,7 @@ async function main(): Promise<void> {
     const { outDir: _outDir, ...shownOptions } = opts;
     const report: CompareReport = {
       date: new Date().toISOString(),
+      commit: sourceCommit(),
       command: `node dist/bench/compare/main.js ${process.argv.slice(2).join(' ')}`.trim(),
       machine: machineInfo(),
       options: shownOptions,

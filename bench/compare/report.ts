@@ -12,6 +12,8 @@ export interface Skipped {
 /** Everything compare.json holds; compare.md and compare.svg are views of it. */
 export interface CompareReport {
   date: string;
+  /** The commit measured (sourceCommit): a figure without it cannot be told from the next one. */
+  commit: string;
   command: string;
   machine: MachineInfo;
   options: Omit<CompareOptions, 'outDir'>;
@@ -123,7 +125,7 @@ export function markdown(r: CompareReport): string {
   const out = [
     '# bench:compare: ringcache, Redis Cluster, memcached',
     '',
-    `${r.date}, \`${r.command}\``,
+    `${r.date}, commit ${r.commit}, \`${r.command}\``,
     '',
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}` +
       `${m.redis ? `, ${m.redis}` : ''}${m.memcached ? `, ${m.memcached}` : ''}. ` +

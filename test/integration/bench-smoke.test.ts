@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -12,6 +12,7 @@ const MAIN = path.resolve(__dirname, '../../bench/compare/main.js');
 const EXTERNAL = new Set<SystemId>(['redis', 'memcached']);
 
 interface SmokeReport {
+  commit: string;
   options: { systems: string[] };
   rows: { system: string; opsPerSec: number; failed: number }[];
   skipped: { system: string; reason: string }[];
@@ -51,6 +52,13 @@ describe('bench:compare --smoke', function () {
 
   it('writes compare.json naming every system', () => {
     expect(report().options.systems).to.deep.equal([...SYSTEM_IDS]);
+  });
+
+  it('names the commit it measured, in compare.json and compare.md', () => {
+    const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+    expect(report().commit).to.match(new RegExp(`^${head}(-dirty)?$`));
+    const md = readFileSync(path.join(outDir, 'compare.md'), 'utf8');
+    expect(md).to.include(`commit ${report().commit}, `);
   });
 
   for (const system of SYSTEM_IDS) {
