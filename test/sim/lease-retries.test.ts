@@ -139,7 +139,15 @@ describe("a lease's retries", function () {
       steps: [
         { atMs: 4, type: 'isolate', node: 'n3' },
         { ...forwarded, atMs: 294, node: 'n3', ttlMs: 361, copies: 1, retryAfterMs: 47, consistency: 'all' },
-        { ...forwarded, atMs: 727, node: 'n3', ttlMs: 516, copies: 1, retryAfterMs: 4, consistency: 'default' },
+        {
+          ...forwarded,
+          atMs: 727,
+          node: 'n3',
+          ttlMs: 516,
+          copies: 1,
+          retryAfterMs: 4,
+          consistency: 'default',
+        },
         { atMs: 1997, type: 'heal' },
         { ...forwarded, atMs: 2316, node: 'n1', ttlMs: 617, copies: 1, retryAfterMs: 58, consistency: 'all' },
         { atMs: 2671, type: 'op', kind: 'get', key: 'r2', node: 'n1', consistency: 'all' },
