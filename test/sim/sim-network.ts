@@ -137,11 +137,12 @@ export class SimNetwork {
         resolve(v);
       };
       const onAbort = () => finish(failure(new RingCacheError('UNAVAILABLE', `call to ${to} aborted`)));
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
       const deadline = this.#time.after(Math.max(0, deadlineMs - caller.now()), caller.owner, () =>
         finish(failure(new RingCacheError('DEADLINE_EXCEEDED', `no answer from ${to} before the deadline`))),
       );
+      // After the deadline is made, which finish() cancels.
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
       const target = this.#hosts.get(to);
       this.sent++;
       if (!target || this.#faults.get(`${from}>${to}`)?.refuse) {
