@@ -270,6 +270,11 @@ export class ReadModifyWriter {
     // with a call at ALL, a request that W replicas remember was acknowledged all the same, with the
     // version it wrote, and must not be written again at this round's.
     const ownW = (p: Pending) => writeQuorum([p], this.#rep);
+    // Whether a known request's write is in the record held: its outcome's version is the record's
+    // (the last write of its round), or this node took the accept that made that record with it (any
+    // write of its round, whose own outcome names an earlier version of the batch).
+    const made = (p: Pending) =>
+      madeRecord(p.known!, held, this.#requests.acceptedAt(p.op.requestId, key, now));
     // A retry known here whose write is not in the record held, and which fewer than W of the
     // replicas that answered remember: its round may have missed its quorum, and a round with a
     // higher ballot that never read its record have written over it (the record does not say which
@@ -284,9 +289,11 @@ export class ReadModifyWriter {
     for (const d of done) {
       const p = d.p;
       if (!p.known || p.knownBy >= ownW(p) || !wroteRecord(p.known)) continue;
-      const made = madeRecord(p.known, held);
-      if (!made || (p.unheard ?? 0) > 0)
-        d.outcome = new RingCacheError('QUORUM_NOT_MET', undecided(p.op.kind, key, p.knownBy, ownW(p), made));
+      const inRecord = made(p);
+      if (!inRecord || (p.unheard ?? 0) > 0) {
+        const why = undecided(p.op.kind, key, p.knownBy, ownW(p), inRecord);
+        d.outcome = new RingCacheError('QUORUM_NOT_MET', why);
+      }
     }
     const record = sandbox.store.readRecord(key);
     if (!record) {
@@ -306,11 +313,7 @@ export class ReadModifyWriter {
     // with the requests, as CASPaxos completes a value it read, and the retry is answered with the
     // version it ends at.
     const unfinished = done.filter(
-      (d) =>
-        d.p.known &&
-        d.p.knownBy < ownW(d.p) &&
-        !(d.outcome instanceof RingCacheError) &&
-        madeRecord(d.p.known, held),
+      (d) => d.p.known && d.p.knownBy < ownW(d.p) && !(d.outcome instanceof RingCacheError) && made(d.p),
     );
     if (!lastWriter && unfinished.length === 0) {
       this.#remember(key, fresh, now);
@@ -336,11 +339,27 @@ export class ReadModifyWriter {
     // a retry of it is answered with that same version.
     if (lastWriter && compareVersions(record.version, ballot) !== 0)
       lastWriter.outcome = withVersion(lastWriter.outcome, ballot);
-    if (!lastWriter) for (const d of unfinished) d.outcome = withVersion(d.outcome, ballot);
+    // A completed record's last write (its outcome named the record's version) now names the ballot;
+    // an earlier write of its round keeps the version it was first answered with.
+    const completed = (outcome: Outcome): Outcome =>
+      !lastWriter && held && namesVersion(outcome, held.version) ? withVersion(outcome, ballot) : outcome;
+    for (const d of unfinished) d.outcome = completed(d.outcome);
     for (const { d, of } of copies) d.outcome = of.outcome;
     const applied: AppliedRequest[] = [];
     for (const d of done) {
       if (!(d.outcome instanceof RingCacheError)) applied.push({ id: d.p.op.requestId, outcome: d.outcome });
+    }
+    // Completing a record, the accept carries every request that made it, not only those retried
+    // now: a replica that never took the first accept would otherwise answer the others' retries
+    // "unknown", and their round would apply them again.
+    const carried: AppliedRequest[] = [];
+    if (unfinished.length > 0 && held) {
+      const inBatch = new Set(done.map((d) => d.p.op.requestId));
+      for (const r of this.#requests.madeBy(key, held.version, now)) {
+        if (inBatch.has(r.id)) continue;
+        carried.push({ id: r.id, outcome: completed(r.outcome) as OperationResult });
+      }
+      applied.push(...carried);
     }
     const accepted = { ...record, version: ballot };
     // This node takes the record (counted as one of W) once the others answered its accept, unless
@@ -366,13 +385,14 @@ export class ReadModifyWriter {
         applyCopy(this.#store, key, accepted, sandbox.lastChange());
         const nowMs = this.#view.scheduler.now();
         this.#fence.reached(key, ballot, nowMs);
-        this.#remember(key, fresh, nowMs);
-        // The retries it completed now answer the version the record ended at, here as on the
-        // replicas that took the accept.
+        this.#remember(key, fresh, nowMs, ballot);
+        // The retries it completed, and the requests carried with them, now answer as the record
+        // ended, here as on the replicas that took the accept.
         for (const d of unfinished) {
           if (!(d.outcome instanceof RingCacheError))
             this.#requests.remember(key, { id: d.p.op.requestId, outcome: d.outcome }, nowMs, ballot);
         }
+        for (const r of carried) this.#requests.remember(key, r, nowMs, ballot);
         if (acks.acknowledged >= w && !acks.newer)
           this.#requests.acknowledge(
             key,
@@ -385,11 +405,14 @@ export class ReadModifyWriter {
     this.#answer(key, done, acks, w, epoch);
   }
 
-  /** Outcomes applied this round, each under its request id, as their callers are told them. */
-  #remember(key: string, fresh: ReadonlyMap<string, Done>, nowMs: number): void {
+  /**
+   * Outcomes applied this round, each under its request id, as their callers are told them;
+   * `accepted`: the version of the record the round wrote with them, if it wrote one.
+   */
+  #remember(key: string, fresh: ReadonlyMap<string, Done>, nowMs: number, accepted?: Version): void {
     for (const { p, outcome } of fresh.values()) {
       if (!(outcome instanceof RingCacheError))
-        this.#requests.remember(key, { id: p.op.requestId, outcome }, nowMs);
+        this.#requests.remember(key, { id: p.op.requestId, outcome }, nowMs, accepted);
     }
   }
 
@@ -427,11 +450,18 @@ export class ReadModifyWriter {
  * Whether `held` is the record the request with outcome `known` wrote, as far as its outcome tells:
  * a touch that found the key (its outcome has no version) is taken to have made it.
  */
-function madeRecord(known: OperationResult, held: StoreRecord | undefined): boolean {
+function madeRecord(known: OperationResult, held: StoreRecord | undefined, accepted?: Version): boolean {
   if (known.kind === 'touch') return known.found;
   if (known.kind === 'set' && !known.stored) return false;
-  const version = 'version' in known ? known.version : undefined;
-  return version !== undefined && held !== undefined && compareVersions(held.version, version) === 0;
+  if (held === undefined) return false;
+  if (accepted && compareVersions(held.version, accepted) === 0) return true;
+  return namesVersion(known, held.version);
+}
+
+/** Whether an outcome reports `version` as the version its write produced. */
+function namesVersion(outcome: Outcome, version: Version): boolean {
+  if (outcome instanceof RingCacheError || !('version' in outcome) || !outcome.version) return false;
+  return compareVersions(outcome.version, version) === 0;
 }
 
 /** A retry whose earlier round took effect here, which this round could not see W replicas hold. */

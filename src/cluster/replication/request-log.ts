@@ -74,6 +74,28 @@ export class RequestLog {
     return e && e.key === key && e.acknowledged ? e.outcome : undefined;
   }
 
+  /** The version of the record whose accept carried request `id` of `key` here last, if one did. */
+  acceptedAt(id: string, key: string, nowMs: number): Version | undefined {
+    this.#expire(nowMs);
+    const e = this.#entries.get(id);
+    return e && e.key === key ? e.accepted : undefined;
+  }
+
+  /**
+   * The requests of `key` whose accept made its record at `version`: a round that completes that
+   * record again carries them all, or the retries of those it left out would find no replica that
+   * knows them. A scan of the log: only rounds that complete a record another left short run it.
+   */
+  madeBy(key: string, version: Version, nowMs: number): AppliedRequest[] {
+    this.#expire(nowMs);
+    const out: AppliedRequest[] = [];
+    for (const [id, e] of this.#entries) {
+      if (e.key === key && e.accepted && compareVersions(e.accepted, version) === 0)
+        out.push({ id, outcome: e.outcome });
+    }
+    return out;
+  }
+
   /** Marks requests this node remembers as taken by W replicas of `key` (getAcknowledged). */
   acknowledge(key: string, ids: Iterable<string>): void {
     for (const id of ids) {

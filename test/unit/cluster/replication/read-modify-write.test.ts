@@ -200,6 +200,61 @@ describe('a read-modify-write retried with its request id', () => {
     ]);
   });
 
+  it('completes a retry of any write its round applied, not only the last one, once', async () => {
+    const coordinator = cluster
+      .ids()
+      .find((id) => cluster.core(id)!.view.ring().preferenceList('c', 3)[0] === id)!;
+    const transport = cluster.core(coordinator)!.view.transport;
+    const replicate = transport.replicate.bind(transport);
+    let dropping = true;
+    transport.replicate = (to, write, deadlineMs) =>
+      dropping && write.key === 'c'
+        ? Promise.resolve(new RingCacheError('UNAVAILABLE', `accept to ${to} lost`))
+        : replicate(to, write, deadlineMs);
+    const incr = (requestId: string): Operation => ({
+      kind: 'incr',
+      key: 'c',
+      delta: 1,
+      initial: 0,
+      ttlMs: 0,
+      consistency: 'default',
+      requestId,
+    });
+    const outcomes = new Map<string, Outcome>();
+    const start = (id: string) => {
+      const deadlineMs = cluster.time.now() + 5000;
+      void Promise.resolve(
+        cluster.core(coordinator)!.execute(incr(id), { forwarded: true, deadlineMs }),
+      ).then((o) => outcomes.set(id, o));
+    };
+    // 'first' takes a round alone; 'a' and 'b' arrive while it runs and share the next. Every accept
+    // is lost: the coordinator alone holds the counter, at 3, and each call misses its quorum.
+    start('first');
+    start('a');
+    start('b');
+    await cluster.time.runUntil(cluster.time.now() + 6000);
+    for (const id of ['first', 'a', 'b']) expect(outcomes.get(id), id).to.be.instanceOf(RingCacheError);
+    dropping = false;
+    // The retry of 'a', which was not its round's last write: its record is the one held, so the
+    // round completes it, and answers 'a' with the value it first came to. It was answered "cannot
+    // be told" (QUORUM_NOT_MET), as only the last write's outcome carries the record's version.
+    outcomes.delete('a');
+    start('a');
+    await cluster.time.runUntil(cluster.time.now() + 2000);
+    expect(outcomes.get('a'), "a's retry").to.deep.include({ kind: 'incr', value: 2 });
+    // Its completion carried the other requests of that record: their retries apply nothing again.
+    for (const id of ['b', 'first']) {
+      outcomes.delete(id);
+      start(id);
+    }
+    await cluster.time.runUntil(cluster.time.now() + 2000);
+    expect(outcomes.get('b'), "b's retry").to.deep.include({ kind: 'incr', value: 3 });
+    expect(outcomes.get('first'), "first's retry").to.not.deep.include({ kind: 'incr', value: 4 });
+    start('next');
+    await cluster.time.runUntil(cluster.time.now() + 2000);
+    expect(outcomes.get('next'), 'one more increment').to.deep.include({ kind: 'incr', value: 4 });
+  });
+
   it('answers a touch again without writing the key again', async () => {
     await run('n1', {
       kind: 'set',

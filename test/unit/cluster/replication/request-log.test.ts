@@ -28,6 +28,21 @@ describe('RequestLog', () => {
     expect(log.getAcknowledged('r1', 'k', 1001), 'past the window').to.equal(undefined);
   });
 
+  it('tells the record each request was accepted with, and lists the requests that made one record', () => {
+    const log = new RequestLog({ windowMs: 1000, maxEntries: 10 });
+    const record = { timestamp: 9, node: 'n1' };
+    log.remember('k', { id: 'a', outcome: first }, 0, record);
+    log.remember('k', { id: 'b', outcome: second }, 0, record);
+    log.remember('k', { id: 'plain', outcome: first }, 0);
+    log.remember('other', { id: 'elsewhere', outcome: first }, 0, record);
+    expect(log.acceptedAt('a', 'k', 10)).to.deep.equal(record);
+    expect(log.acceptedAt('plain', 'k', 10), 'no accept carried it').to.equal(undefined);
+    expect(log.acceptedAt('a', 'other', 10), 'another key').to.equal(undefined);
+    expect(log.madeBy('k', record, 10).map((r) => r.id)).to.deep.equal(['a', 'b']);
+    expect(log.madeBy('k', version, 10)).to.deep.equal([]);
+    expect(log.madeBy('k', record, 1001), 'past the window').to.deep.equal([]);
+  });
+
   it('answers undefined for a request id it never saw', () => {
     const log = new RequestLog(limits);
     log.remember('k', { id: 'r1', outcome: first }, 0);
