@@ -1,12 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
 import { RingCacheError } from '../errors';
 import { ConfigIssues } from './issues';
 import { readConfig } from './schema';
 import type { ClusterConfig } from './types';
 import { validateConfig } from './validate';
-import { YamlReader } from './yaml-reader';
+import type * as YamlReaderModule from './yaml-reader';
+
+/**
+ * The YAML parser and our reader of it, loaded when a file is first parsed: a node that `up` or a
+ * test cluster starts gets its config as JSON in its environment, and loading the parser (72
+ * modules) cost 50-90 ms of CPU of each such start.
+ */
+function yaml(): { parser: typeof Yaml; reader: typeof YamlReaderModule } {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return {
+    parser: require('yaml') as typeof Yaml,
+    reader: require('./yaml-reader') as typeof YamlReaderModule,
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
 
 /** Reads and validates a cluster.yml; every error message starts with `path:line:`. */
 export function loadConfig(path: string): ClusterConfig {
@@ -56,15 +70,16 @@ export function withPathsFrom(config: ClusterConfig, dir: string): ClusterConfig
  */
 export function parseConfig(text: string, source: string): ClusterConfig {
   const issues = new ConfigIssues(source);
-  const lineCounter = new LineCounter();
+  const { parser, reader: readerModule } = yaml();
+  const lineCounter = new parser.LineCounter();
   // uniqueKeys off: schema reading reports a repeated field itself, with its path and both lines.
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: true });
+  const doc = parser.parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: true });
   for (const err of doc.errors) {
     issues.add(err.linePos?.[0].line, '', `YAML syntax error: ${firstSentence(err.message)}`);
   }
   issues.throwIfAny();
 
-  const reader = new YamlReader(doc, lineCounter, issues);
+  const reader = new readerModule.YamlReader(doc, lineCounter, issues);
   const config = readConfig(reader, doc.contents ?? undefined, source);
   issues.throwIfAny();
   validateConfig(

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -318,5 +319,19 @@ describe('nodes[].listen and http_listen (issue 13 §5)', () => {
         'cluster.yml',
       ),
     ).to.throw(/nodes\[0\]\.listen/);
+  });
+});
+
+describe('the config loader', () => {
+  it('loads the YAML parser only when it parses a file (a node given its config as JSON never does)', () => {
+    // A process of its own: this one has loaded the parser already.
+    const script = `
+      const yaml = require.resolve('yaml');
+      const { parseConfig } = require(${JSON.stringify(require.resolve('../../../src/config/load'))});
+      const before = yaml in require.cache;
+      parseConfig(${JSON.stringify(GOOD)}, 'cluster.yml');
+      process.stdout.write(JSON.stringify({ before, after: yaml in require.cache }));`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out)).to.deep.equal({ before: false, after: true });
   });
 });
