@@ -275,6 +275,16 @@ export class ReadModifyWriter {
     // write of its round, whose own outcome names an earlier version of the batch).
     const made = (p: Pending) =>
       madeRecord(p.known!, held, this.#requests.acceptedAt(p.op.requestId, key, now));
+    // Whether this node took the accept that made the record held, with the request: it then knows
+    // every request that made that record (RequestLog.madeBy), and a round that completes it carries
+    // them all. A node that did not learns from its prepare only of the requests it asks about:
+    // completing the record for those, it would leave the others known to fewer replicas than the
+    // record, and their retries, whose prepares meet only replicas that hold the record without
+    // them, would apply them again (a shared round's increments counted twice).
+    const tookHeld = (p: Pending) => {
+      const accepted = this.#requests.acceptedAt(p.op.requestId, key, now);
+      return held !== undefined && accepted !== undefined && compareVersions(accepted, held.version) === 0;
+    };
     // A retry known here whose write is not in the record held, and which fewer than W of the
     // replicas that answered remember: its round may have missed its quorum, and a round with a
     // higher ballot that never read its record have written over it (the record does not say which
@@ -289,11 +299,15 @@ export class ReadModifyWriter {
     for (const d of done) {
       const p = d.p;
       if (!p.known || p.knownBy >= ownW(p) || !wroteRecord(p.known)) continue;
-      const inRecord = made(p);
-      if (!inRecord || (p.unheard ?? 0) > 0) {
-        const why = undecided(p.op.kind, key, p.knownBy, ownW(p), inRecord);
-        d.outcome = new RingCacheError('QUORUM_NOT_MET', why);
-      }
+      const why: Undecided | undefined = !made(p)
+        ? 'replaced'
+        : !tookHeld(p)
+          ? 'made elsewhere'
+          : (p.unheard ?? 0) > 0
+            ? 'unheard'
+            : undefined;
+      if (why)
+        d.outcome = new RingCacheError('QUORUM_NOT_MET', undecided(p.op.kind, key, p.knownBy, ownW(p), why));
     }
     const record = sandbox.store.readRecord(key);
     if (!record) {
@@ -313,7 +327,7 @@ export class ReadModifyWriter {
     // with the requests, as CASPaxos completes a value it read, and the retry is answered with the
     // version it ends at.
     const unfinished = done.filter(
-      (d) => d.p.known && d.p.knownBy < ownW(d.p) && !(d.outcome instanceof RingCacheError) && made(d.p),
+      (d) => d.p.known && d.p.knownBy < ownW(d.p) && !(d.outcome instanceof RingCacheError) && tookHeld(d.p),
     );
     if (!lastWriter && unfinished.length === 0) {
       this.#remember(key, fresh, now);
@@ -472,13 +486,18 @@ function mayHaveApplied(kind: string, key: string, why: string): RingCacheError 
   );
 }
 
-function undecided(kind: string, key: string, knownBy: number, w: number, made: boolean): string {
-  return (
-    `${kind} of key '${key}' may have taken effect: ${knownBy} of the ${w} replicas it needs were seen to remember it, ` +
-    (made
-      ? 'and the others were not heard; whether it reached them cannot be told'
-      : 'and the record now held was written by a round that may not have read it; whether it holds it cannot be told')
-  );
+/** Why a retry known to fewer than its W replicas cannot be told apart (see #applyAndAccept). */
+type Undecided = 'replaced' | 'made elsewhere' | 'unheard';
+
+function undecided(kind: string, key: string, knownBy: number, w: number, why: Undecided): string {
+  const rest = {
+    replaced:
+      'and the record now held was written by a round that may not have read it; whether it holds it cannot be told',
+    'made elsewhere':
+      'and this node took none of the writes that made the record held, so it cannot tell which other calls that record holds',
+    unheard: 'and the others were not heard; whether it reached them cannot be told',
+  }[why];
+  return `${kind} of key '${key}' may have taken effect: ${knownBy} of the ${w} replicas it needs were seen to remember it, ${rest}`;
 }
 
 /** The outcome of the batch's last write, which now reports the version the round ended at. */

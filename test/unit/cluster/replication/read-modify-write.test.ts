@@ -255,6 +255,60 @@ describe('a read-modify-write retried with its request id', () => {
     expect(outcomes.get('next'), 'one more increment').to.deep.include({ kind: 'incr', value: 4 });
   });
 
+  it('applies no write of a shared round again when another node, which took none of it, is retried', async () => {
+    const coordinator = cluster
+      .ids()
+      .find((id) => cluster.core(id)!.view.ring().preferenceList('c', 3)[0] === id)!;
+    // Another node coordinates what it is sent as forwarded, as when two nodes each take themselves
+    // for the key's coordinator (a restart, a rolling upgrade).
+    const other = cluster.ids().find((id) => id !== coordinator)!;
+    const transport = cluster.core(coordinator)!.view.transport;
+    const replicate = transport.replicate.bind(transport);
+    let dropping = true;
+    transport.replicate = (to, write, deadlineMs) =>
+      dropping && write.key === 'c'
+        ? Promise.resolve(new RingCacheError('UNAVAILABLE', `accept to ${to} lost`))
+        : replicate(to, write, deadlineMs);
+    const incr = (requestId: string): Operation => ({
+      kind: 'incr',
+      key: 'c',
+      delta: 1,
+      initial: 0,
+      ttlMs: 0,
+      consistency: 'default',
+      requestId,
+    });
+    const outcomes = new Map<string, Outcome>();
+    const start = (id: string, via: string) => {
+      const deadlineMs = cluster.time.now() + 5000;
+      void Promise.resolve(cluster.core(via)!.execute(incr(id), { forwarded: true, deadlineMs })).then((o) =>
+        outcomes.set(id, o),
+      );
+    };
+    // As above: the coordinator alone holds the counter at 3, made by 'first', then 'a' and 'b'.
+    start('first', coordinator);
+    start('a', coordinator);
+    start('b', coordinator);
+    await cluster.time.runUntil(cluster.time.now() + 6000);
+    dropping = false;
+    // The last write's retry first, then the others', all at the other node. Its prepare reads the
+    // coordinator's record and learns only of the requests it asks about: completing the record for
+    // 'b' alone, it left 'a' and 'first' known to the coordinator only, and their retries, whose
+    // prepares heard the other two replicas, counted them again (4 and 5).
+    for (const id of ['b', 'a', 'first']) {
+      outcomes.delete(id);
+      start(id, other);
+      await cluster.time.runUntil(cluster.time.now() + 2000);
+      const outcome = outcomes.get(id);
+      if (outcome instanceof RingCacheError) continue;
+      expect(outcome, `${id}'s retry`).to.deep.include({ kind: 'incr' });
+      if (outcome?.kind === 'incr') expect(outcome.value, `${id}'s retry`).to.be.at.most(3);
+    }
+    start('next', coordinator);
+    await cluster.time.runUntil(cluster.time.now() + 2000);
+    expect(outcomes.get('next'), 'one more increment').to.deep.include({ kind: 'incr', value: 4 });
+  });
+
   it('answers a touch again without writing the key again', async () => {
     await run('n1', {
       kind: 'set',
