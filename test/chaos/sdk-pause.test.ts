@@ -72,7 +72,10 @@ describe('the SDK while nodes are paused', function () {
           () => l.seen.okWhile >= before + 200,
           20_000,
         );
-        expect(cache.stalledNodes(), 'only the paused node is skipped').to.deep.equal(['n2']);
+        // Not "only n2": on a loaded machine a healthy node that outlives its budget is skipped too,
+        // and rightly, until it answers again (every node is taken back below). That each failure
+        // is blamed on its own node, never on the next candidate, is the Router's unit test.
+        expect(cache.stalledNodes(), 'the paused node is still skipped').to.include('n2');
       } finally {
         l.countFromNow(false);
         await t.cluster.kill('n2', 'SIGCONT');
