@@ -467,20 +467,23 @@ describe('BatchedStream with large items', () => {
   });
 
   it('restarts the flight budget with each part, so a long reply that keeps coming is not taken for a stall', async () => {
-    const h = harness({ flightBudgetMs: 60 });
+    // A part every 250 ms against a budget of 800: the reply takes 1 s in all, past the budget,
+    // while each gap leaves 550 ms for a loaded machine's late timers (with parts 40 ms apart
+    // against 60, one run of ten under load saw a gap past the budget and a stall).
+    const h = harness({ flightBudgetMs: 800 });
     let stalls = 0;
     const pending = ['a', 'b', 'c', 'd'].map((i) => h.batched.send(i, FAR(), () => stalls++));
     const frame = await nextFrame(() => h.streams[0], h);
     for (const item of ['a', 'b', 'c']) {
-      await new Promise((r) => setTimeout(r, 40));
+      await new Promise((r) => setTimeout(r, 250));
       h.stream().emit('data', { frameId: frame.frameId, results: [`${item}!`], part: true });
     }
-    await new Promise((r) => setTimeout(r, 40));
+    await new Promise((r) => setTimeout(r, 250));
     h.stream().answer(frame, ['d!']);
     const results = await Promise.all(pending);
     expect(
       results.map((r) => r.code),
-      '160 ms in all, never 60 without a part',
+      '1 s in all, never 800 ms without a part',
     ).to.deep.equal([0, 0, 0, 0]);
     expect(stalls, 'never taken for a stall').to.equal(0);
   });
