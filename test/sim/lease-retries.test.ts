@@ -156,4 +156,73 @@ describe("a lease's retries", function () {
     const result = await runSchedule(schedule, 2383);
     expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
   });
+
+  // leases-two-coordinators seed 40183, shrunk to 14 steps, found the day a node that took none of a
+  // record's writes stopped completing it: n3 ran the leases at the default W and at ALL as one
+  // round, n1 took its accept and then coordinated their copies. The copy of the lease at ALL, which
+  // had stored nothing, was taken for a write to complete (n1 had taken the accept that carried it),
+  // and the record was written again at n1's ballot: the other lease's caller had been told n3's.
+  it('completes no record for a copy of a lease that stored nothing', async () => {
+    const lease = { type: 'op', kind: 'set', mode: 'ifAbsent', forwarded: true } as const;
+    const get = { type: 'op', kind: 'get' } as const;
+    const schedule: SimSchedule = {
+      scenario: 'leases-two-coordinators',
+      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 1000 },
+      durationMs: 3000,
+      steps: [
+        {
+          ...lease,
+          atMs: 0,
+          key: 'r0',
+          node: 'coordinator',
+          ttlMs: 100,
+          copies: 1,
+          retryAfterMs: 4,
+          consistency: 'default',
+        },
+        { atMs: 4, type: 'isolate', node: 'n1' },
+        { ...lease, atMs: 27, key: 'r1', node: 'coordinator', ttlMs: 227, consistency: 'all' },
+        {
+          ...lease,
+          atMs: 115,
+          key: 'r2',
+          node: 'n3',
+          ttlMs: 480,
+          copies: 1,
+          retryAfterMs: 46,
+          consistency: 'all',
+        },
+        {
+          ...lease,
+          atMs: 124,
+          key: 'r2',
+          node: 'n3',
+          ttlMs: 195,
+          copies: 1,
+          retryAfterMs: 39,
+          consistency: 'default',
+        },
+        {
+          ...lease,
+          atMs: 164,
+          key: 'r2',
+          node: 'n3',
+          ttlMs: 100,
+          copies: 1,
+          retryAfterMs: 0,
+          consistency: 'all',
+        },
+        { ...get, atMs: 842, key: 'r3', node: 'n1', consistency: 'all' },
+        { ...get, atMs: 1133, key: 'r1', node: 'n2', consistency: 'default' },
+        { atMs: 1365, type: 'heal' },
+        { atMs: 1524, type: 'op', kind: 'delete', key: 'r2', node: 'coordinator', consistency: 'one' },
+        { ...get, atMs: 1691, key: 'r1', node: 'coordinator', consistency: 'quorum' },
+        { ...lease, atMs: 1885, key: 'r1', node: 'coordinator', ttlMs: 316, consistency: 'quorum' },
+        { atMs: 2096, type: 'op', kind: 'set', key: 'r0', node: 'n2', ttlMs: 741, consistency: 'quorum' },
+        { ...get, atMs: 2272, key: 'r2', node: 'n1', consistency: 'quorum' },
+      ],
+    };
+    const result = await runSchedule(schedule, 40183);
+    expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
+  });
 });

@@ -327,7 +327,12 @@ export class ReadModifyWriter {
     // with the requests, as CASPaxos completes a value it read, and the retry is answered with the
     // version it ends at.
     const unfinished = done.filter(
-      (d) => d.p.known && d.p.knownBy < ownW(d.p) && !(d.outcome instanceof RingCacheError) && tookHeld(d.p),
+      (d) =>
+        d.p.known &&
+        d.p.knownBy < ownW(d.p) &&
+        !(d.outcome instanceof RingCacheError) &&
+        made(d.p) &&
+        tookHeld(d.p),
     );
     if (!lastWriter && unfinished.length === 0) {
       this.#remember(key, fresh, now);
