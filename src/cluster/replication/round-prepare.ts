@@ -87,8 +87,14 @@ export function prepareRound(
   // Only the key's replicas vote: a former holder (copy-holders.ts) adds its copy, but it took none
   // of the writes acknowledged on this ring, so its answer could stand in for one that did.
   const voters = others.filter((id) => preferenceList.includes(id)).length;
-  // While this node catches up its own copy proves nothing: one more replica must answer instead.
-  const own = parts.view.catchingUp() ? 0 : 1;
+  // This node's own copy is one of the reads only where it is a replica of the key, and not while it
+  // catches up (then one more replica must answer instead). A node that coordinates a key it is no
+  // replica of (it left the ring, and a node on an older ring forwarded the call to it) took none
+  // of the writes acknowledged on the ring: counted, its empty copy let a prepare that heard one
+  // replica write over an increment two others had taken (nemesis mix seed 40345).
+  const isReplica = preferenceList.includes(parts.view.selfId);
+  const own = isReplica && !parts.view.catchingUp() ? 1 : 0;
+  const othersInList = preferenceList.length - (isReplica ? 1 : 0);
   // A retry known here writes nothing when W replicas know it (the accept, read-modify-write.ts): it waits for as
   // many answers as its W asks, so that a call at ALL retried is not written again either. Looked up
   // now, not on arrival: a copy that arrived while the round that applied it was still running (a
@@ -99,18 +105,17 @@ export function prepareRound(
   const retried = batch.some((p) => p.known) ? w - own : 0;
   const needed = Math.min(
     Math.max(prepareQuorum(parts.rep.writeQuorum, parts.rep) - own, retried),
-    preferenceList.length - 1,
+    othersInList,
   );
   // So too for a request an answer shows known: its retry writes nothing only where W replicas know
   // it, and would otherwise write its record again at a new version (read-modify-write.ts). The
   // voters still to answer are waited for, not required: a round that hears fewer goes on with what
   // it heard.
-  const wanted = () =>
-    batch.some((p) => p.known && p.knownBy < w) ? Math.min(w, preferenceList.length - 1) : needed;
+  const wanted = () => (batch.some((p) => p.known && p.knownBy < w) ? Math.min(w, othersInList) : needed);
   for (const p of batch) {
     p.knownBy = own === 1 && parts.requests.get(p.op.requestId, key, clock.now()) ? 1 : 0;
   }
-  const heardSelf = own === 1 && preferenceList.includes(parts.view.selfId) ? 1 : 0;
+  const heardSelf = own;
   const grant = (grantedVoters: number): Prepared => {
     for (const p of batch) p.unheard = Math.max(0, preferenceList.length - heardSelf - grantedVoters);
     return 'granted';
