@@ -200,7 +200,12 @@ describe('a read-modify-write retried with its request id', () => {
     ]);
   });
 
-  it('completes a retry of any write its round applied, not only the last one, once', async () => {
+  /**
+   * 'first' takes a round at the coordinator of 'c' alone; 'a' and 'b' arrive while it runs and
+   * share the next. Every accept is lost: the coordinator alone holds the counter, at 3, and each
+   * call misses its quorum. Then accepts go through again, for the retries.
+   */
+  async function sharedRoundLost() {
     const coordinator = cluster
       .ids()
       .find((id) => cluster.core(id)!.view.ring().preferenceList('c', 3)[0] === id)!;
@@ -221,32 +226,33 @@ describe('a read-modify-write retried with its request id', () => {
       requestId,
     });
     const outcomes = new Map<string, Outcome>();
-    const start = (id: string) => {
+    /** Sends increment `id` (again) through `via`, coordinated there; its outcome lands in `outcomes`. */
+    const start = (id: string, via = coordinator) => {
+      outcomes.delete(id);
       const deadlineMs = cluster.time.now() + 5000;
-      void Promise.resolve(
-        cluster.core(coordinator)!.execute(incr(id), { forwarded: true, deadlineMs }),
-      ).then((o) => outcomes.set(id, o));
+      void Promise.resolve(cluster.core(via)!.execute(incr(id), { forwarded: true, deadlineMs })).then((o) =>
+        outcomes.set(id, o),
+      );
     };
-    // 'first' takes a round alone; 'a' and 'b' arrive while it runs and share the next. Every accept
-    // is lost: the coordinator alone holds the counter, at 3, and each call misses its quorum.
     start('first');
     start('a');
     start('b');
     await cluster.time.runUntil(cluster.time.now() + 6000);
     for (const id of ['first', 'a', 'b']) expect(outcomes.get(id), id).to.be.instanceOf(RingCacheError);
     dropping = false;
+    return { coordinator, outcomes, start };
+  }
+
+  it('completes a retry of any write its round applied, not only the last one, once', async () => {
+    const { outcomes, start } = await sharedRoundLost();
     // The retry of 'a', which was not its round's last write: its record is the one held, so the
     // round completes it, and answers 'a' with the value it first came to. It was answered "cannot
     // be told" (QUORUM_NOT_MET), as only the last write's outcome carries the record's version.
-    outcomes.delete('a');
     start('a');
     await cluster.time.runUntil(cluster.time.now() + 2000);
     expect(outcomes.get('a'), "a's retry").to.deep.include({ kind: 'incr', value: 2 });
     // Its completion carried the other requests of that record: their retries apply nothing again.
-    for (const id of ['b', 'first']) {
-      outcomes.delete(id);
-      start(id);
-    }
+    for (const id of ['b', 'first']) start(id);
     await cluster.time.runUntil(cluster.time.now() + 2000);
     expect(outcomes.get('b'), "b's retry").to.deep.include({ kind: 'incr', value: 3 });
     expect(outcomes.get('first'), "first's retry").to.not.deep.include({ kind: 'incr', value: 4 });
@@ -256,47 +262,15 @@ describe('a read-modify-write retried with its request id', () => {
   });
 
   it('applies no write of a shared round again when another node, which took none of it, is retried', async () => {
-    const coordinator = cluster
-      .ids()
-      .find((id) => cluster.core(id)!.view.ring().preferenceList('c', 3)[0] === id)!;
+    const { coordinator, outcomes, start } = await sharedRoundLost();
     // Another node coordinates what it is sent as forwarded, as when two nodes each take themselves
     // for the key's coordinator (a restart, a rolling upgrade).
     const other = cluster.ids().find((id) => id !== coordinator)!;
-    const transport = cluster.core(coordinator)!.view.transport;
-    const replicate = transport.replicate.bind(transport);
-    let dropping = true;
-    transport.replicate = (to, write, deadlineMs) =>
-      dropping && write.key === 'c'
-        ? Promise.resolve(new RingCacheError('UNAVAILABLE', `accept to ${to} lost`))
-        : replicate(to, write, deadlineMs);
-    const incr = (requestId: string): Operation => ({
-      kind: 'incr',
-      key: 'c',
-      delta: 1,
-      initial: 0,
-      ttlMs: 0,
-      consistency: 'default',
-      requestId,
-    });
-    const outcomes = new Map<string, Outcome>();
-    const start = (id: string, via: string) => {
-      const deadlineMs = cluster.time.now() + 5000;
-      void Promise.resolve(cluster.core(via)!.execute(incr(id), { forwarded: true, deadlineMs })).then((o) =>
-        outcomes.set(id, o),
-      );
-    };
-    // As above: the coordinator alone holds the counter at 3, made by 'first', then 'a' and 'b'.
-    start('first', coordinator);
-    start('a', coordinator);
-    start('b', coordinator);
-    await cluster.time.runUntil(cluster.time.now() + 6000);
-    dropping = false;
     // The last write's retry first, then the others', all at the other node. Its prepare reads the
     // coordinator's record and learns only of the requests it asks about: completing the record for
     // 'b' alone, it left 'a' and 'first' known to the coordinator only, and their retries, whose
     // prepares heard the other two replicas, counted them again (4 and 5).
     for (const id of ['b', 'a', 'first']) {
-      outcomes.delete(id);
       start(id, other);
       await cluster.time.runUntil(cluster.time.now() + 2000);
       const outcome = outcomes.get(id);
@@ -304,7 +278,7 @@ describe('a read-modify-write retried with its request id', () => {
       expect(outcome, `${id}'s retry`).to.deep.include({ kind: 'incr' });
       if (outcome?.kind === 'incr') expect(outcome.value, `${id}'s retry`).to.be.at.most(3);
     }
-    start('next', coordinator);
+    start('next');
     await cluster.time.runUntil(cluster.time.now() + 2000);
     expect(outcomes.get('next'), 'one more increment').to.deep.include({ kind: 'incr', value: 4 });
   });
