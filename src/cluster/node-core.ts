@@ -29,6 +29,7 @@ import type { RebalanceProgress } from './ring-change/rebalance';
 import { RingChanges } from './ring-change/ring-changes';
 import { Topology, type RingMember } from './ring-change/topology';
 import { Ring } from '../ring/ring';
+import { CopiesInFlight } from './replication/copies-in-flight';
 
 export interface NodeCoreOptions {
   config: ClusterConfig;
@@ -71,6 +72,8 @@ export class NodeCore {
   readonly hints: HintStore;
   /** Outcomes of the read-modify-writes this node applied or replicated, by request id. */
   readonly requests = new RequestLog();
+  /** Values this node sent to other replicas as a coordinator, not yet answered: clients' budget counts them. */
+  readonly copiesInFlight = new CopiesInFlight();
   /** Promised ballots of read-modify-write rounds in flight (replication/ballots.ts). */
   readonly ballots = new BallotFence();
   readonly handoff: HintedHandoff;
@@ -213,6 +216,7 @@ export class NodeCore {
       logger: this.#log.child({ component: 'coordinator' }),
       maxKeyBytes: config.limits.maxKeyBytes,
       peerClock: (peer) => this.clock.offsets.estimate(peer),
+      copies: this.copiesInFlight,
     });
     this.#catchUp = new CatchUpState({
       view: this.view,

@@ -2,6 +2,12 @@ import type { Readable } from 'node:stream';
 import { Code } from '../proto/messages';
 import type { LimitRefusal } from './request-limits';
 
+/** Bytes held for clients elsewhere in the node, which tells when they go (CopiesInFlight). */
+export interface HeldElsewhere {
+  readonly bytes: number;
+  onSettle(listener: () => void): void;
+}
+
 /**
  * limits.max_client_input_bytes: what a node holds of its clients' requests at once, from their
  * arrival until they are answered, as max_client_output_bytes bounds their replies. Each request
@@ -19,6 +25,10 @@ import type { LimitRefusal } from './request-limits';
  * it each), taken when the budget itself has no room: while a flood holds it, ordinary writes are
  * still taken. Calls forwarded by a node, and the Peer service, are not counted: their bytes count
  * where their client sent them.
+ *
+ * The copies this node sends to other replicas as a coordinator count too, each until its replica
+ * answers (CopiesInFlight): a write is answered at W, and its copies to slower replicas would
+ * otherwise hold the node's memory with nothing to bound them.
  */
 export class ClientInputBudget {
   /** Bytes of clients' requests held in the budget now (frames past it included). */
@@ -31,19 +41,32 @@ export class ClientInputBudget {
   /** Streams that stopped reading for this budget: each is told once the node is below it again. */
   readonly #waiting = new Set<() => void>();
 
-  constructor(readonly maxBytes: number) {
+  readonly #copies: HeldElsewhere | undefined;
+
+  /** `copies`: the values sent to other replicas and not yet answered, counted in the budget. */
+  constructor(
+    readonly maxBytes: number,
+    copies?: HeldElsewhere,
+  ) {
     this.smallRequestBytes = Math.floor(maxBytes / 64);
     this.#reserveBytes = Math.floor(maxBytes / 8);
+    this.#copies = copies;
+    copies?.onSettle(() => this.#wake());
   }
 
-  /** All the bytes held (ringcache_client_input_bytes). */
+  /** All the bytes held (ringcache_client_input_bytes), copies to replicas included. */
   get heldBytes(): number {
-    return this.bytes + this.reservedBytes;
+    return this.#held() + this.reservedBytes;
   }
 
   /** Whether the node holds its budget: its clients' streams stop reading. */
   get full(): boolean {
-    return this.bytes >= this.maxBytes;
+    return this.#held() >= this.maxBytes;
+  }
+
+  /** The budget's bytes: requests and copies (the reserve apart). */
+  #held(): number {
+    return this.bytes + (this.#copies?.bytes ?? 0);
   }
 
   /**
@@ -51,7 +74,8 @@ export class ClientInputBudget {
    * (negative when it took the reserve), or undefined when it has none (nothing counted).
    */
   tryTake(bytes: number): number | undefined {
-    if (this.bytes === 0 || this.bytes + bytes <= this.maxBytes) {
+    const held = this.#held();
+    if (held === 0 || held + bytes <= this.maxBytes) {
       this.bytes += bytes;
       return bytes;
     }
@@ -67,6 +91,11 @@ export class ClientInputBudget {
       return;
     }
     this.bytes -= held;
+    this.#wake();
+  }
+
+  /** Resumes the streams waiting for room, once there is. */
+  #wake(): void {
     if (this.#waiting.size === 0 || this.full) return;
     const waiting = [...this.#waiting];
     this.#waiting.clear();

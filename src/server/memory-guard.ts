@@ -40,14 +40,20 @@ import type { Logger } from '../observability/logger';
  *   those near the target); until one may run, the reading only holds the pressure where it is.
  *   A flood of large writes leaves tens of MB of garbage between collections, and the guard read it
  *   as the process's own memory: it evicted keys written before the flood, the store half empty;
- * - what the node holds for its clients is bounded by limits.max_client_input_bytes (requests) and
- *   max_client_output_bytes (replies), whose room is in the target's margin beside the process
- *   (defaults.ts): the bytes they count (`clientBytes`) are left out of the rest, counted once, as
- *   budgets, not again as pressure on the store. What serving them costs besides is not counted
- *   there: a 1 MiB set's copies to its replicas, their garbage, the hints kept for a replica that
- *   missed it. At max_memory 64 MiB on a loaded machine, a flood of 1 MiB sets held within the
- *   budget still took the rest 30 to 100 MB above its idle level, so the guard can still press the
- *   store during such a flood.
+ * - what the node holds for its clients is bounded by limits.max_client_input_bytes (requests, and
+ *   their copies to other replicas) and max_client_output_bytes (replies), whose room is in the
+ *   target's margin beside the process (defaults.ts): the bytes they count (`clientBytes`) are left
+ *   out of the rest, counted once, as budgets, not again as pressure on the store;
+ * - while the clients hold more than an eighth of those budgets (`clientBudgetBytes`), and for
+ *   `windowMs` after, they are flooding the node, and no reading makes the store hold less. Serving
+ *   them costs more than the bytes counted: messages being read before any handler sees them, their
+ *   decoded copies, garbage, what the allocators keep afterwards. At max_memory 64 MiB, 32 GetMany of
+ *   30 MB and then 32 Sets of 1 MiB at a time took RSS from 150 to 260 MB, and the guard evicted
+ *   9,400 of the 24,000 keys written before them. A flood is for the budgets to bound, by refusing
+ *   it (as Redis's maxmemory-clients does), not for the store to make room for; RSS may pass the
+ *   target meanwhile;
+ * - RSS above the target presses on the store only once it has read so for OVER_HOLD_MS: a burst of
+ *   large requests takes memory while its messages are read, before the budgets can count them.
  */
 export interface MemoryGuardOptions {
   /** RSS the node should stay within, in bytes. */
@@ -61,6 +67,12 @@ export interface MemoryGuardOptions {
    * max_client_output_bytes: left out of the rest of the process (see above). Default none.
    */
   clientBytes?: () => number;
+  /**
+   * The clients' budgets together (max_client_input_bytes + max_client_output_bytes). While the node
+   * holds more than an eighth of them, its clients are flooding it: readings then never make the store
+   * hold less (see above). Default none: never.
+   */
+  clientBudgetBytes?: number;
   /** Tells the store how many bytes below max_memory to stay. */
   setPressure?: (bytes: number) => void;
   /** Most pressure asked for (half of max_memory). */
@@ -115,6 +127,9 @@ const WINDOW_SLOTS = 10;
 /** Share of the target the guard aims at. */
 const AIM = 0.9;
 
+/** How long RSS must read above the target before it presses on the store. */
+const OVER_HOLD_MS = 1000;
+
 /** Pressure changes smaller than this are not passed on (each may make the store evict). */
 const PRESSURE_STEP_BYTES = 1024 * 1024;
 
@@ -130,8 +145,12 @@ export class MemoryGuard {
   #lastGcMs = 0;
   /** The rest of the process right after the last full collection: what garbage comes on top of. */
   #restAfterGc = 0;
-  /** The rest of the process at its highest in each slot of the window: [slot, bytes]. */
-  readonly #peaks: [number, number][] = [];
+  /** The rest of the process at its highest over the window. */
+  readonly #restPeak: WindowPeak;
+  /** What the node held for its clients at its highest over the window. */
+  readonly #clientPeak: WindowPeak;
+  /** Since when RSS has read above the target, in the scheduler's ms; undefined while it does not. */
+  #overSince: number | undefined;
   /** Full collections the guard ran: a metric. */
   collections = 0;
   /** Bytes the store is asked to stay below max_memory: a metric. */
@@ -152,8 +171,11 @@ export class MemoryGuard {
       readV8: () => process.memoryUsage(),
       scheduler: realScheduler,
       clientBytes: () => 0,
+      clientBudgetBytes: Infinity,
       ...opts,
     };
+    this.#restPeak = new WindowPeak(this.#opts.windowMs);
+    this.#clientPeak = new WindowPeak(this.#opts.windowMs);
   }
 
   start(): void {
@@ -226,13 +248,24 @@ export class MemoryGuard {
       if (sinceGc >= Math.max(o.minGapMs, 20 * this.#lastGcMs)) [rss, rest] = this.#collect(now, footprint);
       counted = this.collections === collections ? Math.min(rest, allowed + this.pressureBytes) : rest;
     }
+    // Clients flooding the node, now or within the window: what they take (and the garbage and
+    // allocators' leftovers after them) is for their budgets to bound, by refusing them, not for the
+    // store to make room for. Readings taken meanwhile hold the pressure where it is.
+    const flooded = this.#clientPeak.record(now, o.clientBytes()) >= o.clientBudgetBytes / 8;
+    if (flooded) counted = Math.min(counted, allowed + this.pressureBytes);
     this.restBytes = rest;
-    const peak = this.#peakOfRest(now, counted);
+    const peak = this.#restPeak.record(now, counted);
     // RSS above the target makes the store hold that much less than max_memory, whatever the rest
     // reads (the larger of the two, not their sum: the rest's growth is also in RSS). Not counted
     // from the footprint: the arena gives back what it evicts to an allocator that may keep it, and
     // the pressure would wind up while RSS stays.
-    const over = Math.max(0, rss - o.targetBytes);
+    // Only once RSS has stayed above the target for OVER_HOLD_MS: the messages of a burst of large
+    // requests take memory while they are read, before any budget can count them.
+    if (rss <= o.targetBytes) this.#overSince = undefined;
+    else this.#overSince ??= now;
+    let over =
+      this.#overSince !== undefined && now - this.#overSince >= OVER_HOLD_MS ? rss - o.targetBytes : 0;
+    if (flooded) over = Math.min(over, this.pressureBytes);
     let wanted = Math.min(o.maxPressureBytes, Math.max(peak - allowed, over, 0));
     // Less than a step is not worth an eviction: what RSS reads just above the target is its noise.
     if (wanted < PRESSURE_STEP_BYTES) wanted = 0;
@@ -252,18 +285,6 @@ export class MemoryGuard {
     const v8 = this.#opts.readV8();
     const client = this.#opts.clientBytes();
     return Math.max(0, v8.heapUsed + v8.external + this.nativeBytes - footprint - client);
-  }
-
-  /** Records `rest` in its slot of the window (a tenth of it); the highest of the window. */
-  #peakOfRest(now: number, rest: number): number {
-    const slot = Math.floor((now * WINDOW_SLOTS) / this.#opts.windowMs);
-    const last = this.#peaks[this.#peaks.length - 1];
-    if (last && last[0] === slot) last[1] = Math.max(last[1], rest);
-    else this.#peaks.push([slot, rest]);
-    while (this.#peaks[0]![0] <= slot - WINDOW_SLOTS) this.#peaks.shift();
-    let peak = 0;
-    for (const [, bytes] of this.#peaks) if (bytes > peak) peak = bytes;
-    return peak;
   }
 
   /** A full collection; RSS and the rest of the process after it. */
@@ -288,5 +309,25 @@ export class MemoryGuard {
     }
     this.pressureBytes = next;
     this.#opts.setPressure?.(next);
+  }
+}
+
+/** The highest of readings over a sliding window, kept per tenth of it. */
+class WindowPeak {
+  /** The highest reading in each slot of the window: [slot, bytes]. */
+  readonly #slots: [number, number][] = [];
+
+  constructor(readonly windowMs: number) {}
+
+  /** Records `bytes` read at `now`; the highest of the window. */
+  record(now: number, bytes: number): number {
+    const slot = Math.floor((now * WINDOW_SLOTS) / this.windowMs);
+    const last = this.#slots[this.#slots.length - 1];
+    if (last && last[0] === slot) last[1] = Math.max(last[1], bytes);
+    else this.#slots.push([slot, bytes]);
+    while (this.#slots[0]![0] <= slot - WINDOW_SLOTS) this.#slots.shift();
+    let peak = 0;
+    for (const [, b] of this.#slots) if (b > peak) peak = b;
+    return peak;
   }
 }

@@ -143,6 +143,7 @@ export class CacheNode {
       storeFootprintBytes: () => this.core.store.footprintBytes,
       clientBytes: () =>
         this.#pipelines ? this.#pipelines.input.heldBytes + this.#pipelines.output.bytes : 0,
+      clientBudgetBytes: opts.config.limits.maxClientInputBytes + opts.config.limits.maxClientOutputBytes,
       setPressure: (bytes) => this.core.store.setMemoryPressure(bytes),
       maxPressureBytes: maxMemory / 2,
       logger: this.#log,
@@ -351,6 +352,7 @@ export class CacheNode {
       defaultTimeoutMs,
       limits: this.#config.limits,
       clusterToken: this.#clusterToken,
+      copies: core.copiesInFlight,
     });
     this.#pipelines = cache.pipelines;
     const watch = watchService({

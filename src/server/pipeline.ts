@@ -34,7 +34,7 @@ import {
   type RequestLimits,
 } from './request-limits';
 import { ClientOutputBudget } from './client-output';
-import { ClientInputBudget, ReadGate } from './client-input';
+import { ClientInputBudget, ReadGate, type HeldElsewhere } from './client-input';
 import type { NodeTracer } from '../observability/tracing';
 import { TRACEPARENT_INDEX } from '../proto/packed';
 
@@ -59,6 +59,8 @@ export interface PipelineDeps {
   clusterToken?: string;
   /** Spans for operations that carry a trace context, when the node traces. */
   tracer?: NodeTracer;
+  /** Copies of writes sent to other replicas and not yet answered: max_client_input_bytes counts them. */
+  copies?: HeldElsewhere;
 }
 
 /** A request frame, whatever its encoding: operations (undefined where one could not be read). */
@@ -307,7 +309,7 @@ export class PipelineStreams {
     this.#deps = deps;
     this.refusals = new LimitRefusals(deps.logger.child({ component: 'limits' }));
     this.output = new ClientOutputBudget(deps.limits.maxClientOutputBytes);
-    this.input = new ClientInputBudget(deps.limits.maxClientInputBytes);
+    this.input = new ClientInputBudget(deps.limits.maxClientInputBytes, deps.copies);
     this.#protobuf = protobufFormat(deps.executor);
     this.#packed = packedFormat(deps.executor, deps.tracer);
   }

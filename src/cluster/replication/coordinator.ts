@@ -23,6 +23,7 @@ import { ReadModifyWriter } from './read-modify-write';
 import { ReplicaWriter } from './replica-write';
 import type { BallotFence } from './ballots';
 import type { RequestLog } from './request-log';
+import type { CopiesInFlight } from './copies-in-flight';
 
 /**
  * Errors on which a forward moves on to the next replica: the node was not reached or is stopping, so
@@ -60,6 +61,8 @@ export interface CoordinatorOptions {
    * write's bound on in the peer's clock when forwarding it; undefined before the first measure.
    */
   peerClock?: (peer: string) => { offsetMs: number; errorMs: number } | undefined;
+  /** Where copies sent to other replicas are counted until answered (CopiesInFlight). */
+  copies?: CopiesInFlight;
 }
 
 /**
@@ -92,7 +95,13 @@ export class Coordinator {
     this.#log = opts.logger;
     this.#maxKeyBytes = opts.maxKeyBytes;
     this.#peerClock = opts.peerClock;
-    this.#writer = new ReplicaWriter(opts.view, opts.hints, opts.logger, opts.replication.sloppy);
+    this.#writer = new ReplicaWriter(
+      opts.view,
+      opts.hints,
+      opts.logger,
+      opts.replication.sloppy,
+      opts.copies,
+    );
     this.#reader = new QuorumReader(opts.view, opts.store, this.#writer);
     this.#rmw = new ReadModifyWriter({
       view: opts.view,

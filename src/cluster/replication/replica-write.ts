@@ -5,6 +5,7 @@ import type { HintStore } from '../recovery/hints';
 import { RingCacheError } from '../../errors';
 import { NewerRing, type ReplicaWrite } from '../peer-transport';
 import { askReplica, RETRY_UNAVAILABLE_MS } from './ask-replica';
+import type { CopiesInFlight } from './copies-in-flight';
 import type { AppliedRequest } from './request-log';
 
 export interface WriteAcks {
@@ -41,12 +42,15 @@ export class ReplicaWriter {
   readonly #hints: HintStore;
   readonly #log: Logger;
   readonly #sloppy: boolean;
+  readonly #copies: CopiesInFlight | undefined;
 
-  constructor(view: ClusterView, hints: HintStore, log: Logger, sloppy = false) {
+  /** `copies`: where each copy sent is counted until its replica answers (CopiesInFlight). */
+  constructor(view: ClusterView, hints: HintStore, log: Logger, sloppy = false, copies?: CopiesInFlight) {
     this.#view = view;
     this.#hints = hints;
     this.#log = log;
     this.#sloppy = sloppy;
+    this.#copies = copies;
   }
 
   replicate(
@@ -130,9 +134,16 @@ export class ReplicaWriter {
           hint(replica);
           settle(replica, undefined);
         };
+        // Counted from the send until the copy is answered, asked again included (CopiesInFlight).
+        const copyBytes = record.value.length;
+        this.#copies?.add(copyBytes);
+        const copyAnswered = (refused: RingCacheError | undefined) => {
+          this.#copies?.settle(copyBytes);
+          done(refused);
+        };
         void this.#view.transport.replicate(target, write, deadlineMs).then((refused) => {
           if (refused?.code !== 'UNAVAILABLE' || refused instanceof NewerRing || !this.#view.isAlive(target))
-            return done(refused);
+            return copyAnswered(refused);
           // Asked again while the replica refuses at once and is still taken for alive: right after
           // nodes start together (or one restarts), a channel waits in reconnect backoff for up to a
           // second while its peer already serves; a write at ALL must not fail for that. (Only
@@ -141,7 +152,7 @@ export class ReplicaWriter {
           const givenUp = () => !this.#view.isAlive(target);
           const clock = this.#view.scheduler;
           clock.setTimeout(
-            () => void askReplica(clock, deadlineMs, again, givenUp).then(done),
+            () => void askReplica(clock, deadlineMs, again, givenUp).then(copyAnswered),
             RETRY_UNAVAILABLE_MS,
           );
         });

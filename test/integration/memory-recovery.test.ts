@@ -1,0 +1,161 @@
+import { expect } from 'chai';
+import * as grpc from '@grpc/grpc-js';
+import { UnaryClient } from '../../src/cli/unary-client';
+import { TestCluster, until } from '../support/cluster';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** ringcache_<name>{labels} of a node, from its /metrics (NaN when absent). */
+async function metric(t: TestCluster, id: string, name: string, label = ''): Promise<number> {
+  const text = await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text());
+  const line = text
+    .split('\n')
+    .find((l) => (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) && l.includes(label));
+  return Number(line?.split(' ').pop() ?? NaN);
+}
+
+/** A client that does a Get and a Set of its own small key on one node every 50 ms, and keeps every failure. */
+class Victim {
+  readonly failures: string[] = [];
+  calls = 0;
+  #running = true;
+  readonly #done: Promise<void>;
+  readonly #client: UnaryClient;
+
+  constructor(address: string) {
+    // A deadline far past any flood's length: what is asserted is that the node answers, not how fast.
+    this.#client = new UnaryClient(address, 60_000);
+    this.#done = this.#loop();
+  }
+
+  async #loop(): Promise<void> {
+    const value = Buffer.from('victim');
+    for (let i = 0; this.#running; i++) {
+      for (const [method, req] of [
+        ['Set', { key: `victim/${i % 100}`, value }],
+        ['Get', { key: `victim/${i % 100}` }],
+      ] as const) {
+        try {
+          await this.#client.cache(method, req);
+          this.calls++;
+        } catch (err) {
+          const e = err as grpc.ServiceError;
+          this.failures.push(`${method}: ${grpc.status[e.code]} ${e.details}`);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#done;
+    this.#client.close();
+  }
+}
+
+/** The status of a call that is expected to fail: OK when it did not. */
+async function codeOf(call: Promise<unknown>): Promise<{ code: number; details: string }> {
+  try {
+    await call;
+    return { code: grpc.status.OK, details: '' };
+  } catch (err) {
+    const e = err as grpc.ServiceError;
+    return { code: e.code, details: e.details };
+  }
+}
+
+/**
+ * A node's memory guard keeps its RSS within a target by making the store hold less than max_memory
+ * while the rest of the process needs the room. A client flood must not be such a need: what clients
+ * may hold of a node is bounded by its budgets, and past them they are refused. So a flood evicts no
+ * key written before it while the store is below max_memory, leaves the node serving other clients
+ * and its peers, and once it ends the store has all of max_memory again.
+ */
+describe('the memory guard through client floods', function () {
+  this.timeout(300_000);
+  let t: TestCluster;
+  let c: UnaryClient;
+  const kept = 24_000;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, maxMemoryBytes: 64 * MiB });
+    c = new UnaryClient(t.address('n1'), 60_000);
+    // 24,000 keys of 1 KiB (about 27 MB of the store's 64 MiB) on every node, at ALL.
+    const value = Buffer.alloc(KiB, 1);
+    for (let i = 0; i < kept; i += 500) {
+      const items = Array.from({ length: 500 }, (_, j) => ({ key: `kept/${i + j}`, value }));
+      await c.cache('SetMany', { items, consistency: 3 });
+    }
+    // The store's pressure left by the writes above has gone: the floods start from a node at rest.
+    await until(
+      'n1 presses its store no more',
+      async () => (await metric(t, 'n1', 'ringcache_memory_pressure_bytes')) === 0,
+      60_000,
+    );
+  });
+  after(async () => {
+    c?.close();
+    await t?.stop();
+  });
+
+  it('evicts no key written before floods of large replies and large writes, and serves others through them', async () => {
+    const evictedBefore = await metric(t, 'n1', 'ringcache_store_evictions_total');
+    const victim = new Victim(t.address('n1'));
+    const flooders = Array.from({ length: 4 }, () => new UnaryClient(t.address('n1'), 60_000));
+    const answers = new Map<string, number>();
+    const count = (s: { code: number; details: string }) => {
+      const limit = /limits\.(\w+)/.exec(s.details)?.[1];
+      const name = `${grpc.status[s.code]}${limit ? ` ${limit}` : s.code ? ` ${s.details}` : ''}`;
+      answers.set(name, (answers.get(name) ?? 0) + 1);
+    };
+    /** Each flooder sends `call()` eight at a time, one after another, for `ms`. */
+    const flood = (ms: number, call: (f: UnaryClient, i: number) => Promise<unknown>) => {
+      const endAt = Date.now() + ms;
+      let i = 0;
+      return Promise.all(
+        flooders.flatMap((f) =>
+          Array.from({ length: 8 }, async () => {
+            while (Date.now() < endAt) count(await codeOf(call(f, i++)));
+          }),
+        ),
+      );
+    };
+    try {
+      // Replies: one 100 KiB key asked 300 times per GetMany (30 MB, within max_reply_bytes).
+      await c.cache('Set', { key: 'big', value: Buffer.alloc(100 * KiB, 2), consistency: 3 });
+      const keys = new Array<string>(300).fill('big');
+      await flood(8000, (f) => f.cache('GetMany', { keys }));
+      // Writes: 1 MiB values to 16 keys (16 MiB more in the store, which stays below max_memory).
+      const big = Buffer.alloc(MiB, 3);
+      await flood(8000, (f, i) => f.cache('Set', { key: `flood/${i % 16}`, value: big }));
+    } finally {
+      await victim.stop();
+      for (const f of flooders) f.close();
+    }
+    const report = `flood answers ${JSON.stringify([...answers])}; victim calls ${victim.calls}`;
+    expect(victim.failures.slice(0, 5), report).to.deep.equal([]);
+    for (const name of answers.keys())
+      expect(name, report).to.match(/^(OK|RESOURCE_EXHAUSTED max_client_(output|input)_bytes)$/);
+    const evicted = (await metric(t, 'n1', 'ringcache_store_evictions_total')) - evictedBefore;
+    expect(evicted, `keys n1 evicted; ${report}`).to.equal(0);
+    for (const peer of ['n2', 'n3']) {
+      const suspected = (t.logs.get(peer) ?? []).filter(
+        (l) => l.includes('suspecting') && l.includes('"n1"'),
+      );
+      expect(suspected, `${peer} suspected n1`).to.deep.equal([]);
+    }
+    // The store holds all of max_memory once the flood has gone.
+    await until(
+      'n1 presses its store no more',
+      async () => (await metric(t, 'n1', 'ringcache_memory_pressure_bytes')) === 0,
+      60_000,
+    );
+    const read = await c.cache<{ results: { found: boolean }[] }>('GetMany', {
+      keys: Array.from({ length: 1000 }, (_, i) => `kept/${i * 24}`),
+      consistency: 1,
+    });
+    expect(read.results.filter((r) => !r.found)).to.have.length(0);
+  });
+});
