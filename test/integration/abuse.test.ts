@@ -8,6 +8,7 @@ import { loadServices } from '../../src/proto/load';
 import { Code, type WatchEventMsg } from '../../src/proto/messages';
 import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../../src/proto/packed';
 import { TestCluster, until } from '../support/cluster';
+import { suspicionsOf, Victim } from '../support/victim';
 
 const KiB = 1024;
 
@@ -192,6 +193,7 @@ describe('no client can exhaust a node: floods', function () {
     const before = rssMb(pid);
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 20);
+    const victim = new Victim(t.address('n3'));
     const client = new grpc.Client(t.address('n3'), grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     });
@@ -222,8 +224,11 @@ describe('no client can exhaust a node: floods', function () {
       call.end();
       expect(grew, `n3's RSS grew by ${grew.toFixed(0)} MB while its client did not read`).to.be.below(50);
       expect(new Set(results.map((r) => (r as unknown[])[0]))).to.deep.equal(new Set([Code.OK]));
+      expect(await victim.stop(), 'calls of another client of n3 that failed').to.deep.equal([]);
+      expect(suspicionsOf(t, 'n3', ['n1', 'n2'])).to.deep.equal([]);
     } finally {
       clearInterval(sampler);
+      await victim.stop();
       client.close();
     }
   });
@@ -232,6 +237,7 @@ describe('no client can exhaust a node: floods', function () {
     const { Cache } = loadServices();
     const n2 = new Cache(t.address('n2'), grpc.credentials.createInsecure());
     const c2 = new UnaryClient(t.address('n2'), 60_000);
+    const victim = new Victim(t.address('n2'));
     try {
       const pid = t.cluster.pid('n2')!;
       const watchers = 60;
@@ -284,7 +290,10 @@ describe('no client can exhaust a node: floods', function () {
         const read = await c2.cache<{ found: boolean }>('Get', { key });
         expect(read.found, key).to.equal(true);
       }
+      expect(await victim.stop(), 'calls of another client of n2 that failed').to.deep.equal([]);
+      expect(suspicionsOf(t, 'n2', ['n1', 'n3'])).to.deep.equal([]);
     } finally {
+      await victim.stop();
       c2.close();
       n2.close();
     }
