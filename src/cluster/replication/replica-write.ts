@@ -75,7 +75,16 @@ export class ReplicaWriter {
       if (!deferHints || keepHints) this.#keepHint(replica, key, record, requests);
       else if (keepHints === undefined) deferred.push(replica);
     };
-    const acks: WriteAcks = { acknowledged: 1, holders: [self], missing: [] };
+    // The coordinator's own copy counts only where it is a replica of the key: a node that coordinates
+    // a key it is no replica of (it left the ring, and a node on an older ring sent it the call) holds
+    // a copy no read of the key's replicas will ask, and counted, a write at W = 2 was acknowledged
+    // with one replica holding it.
+    const isReplica = preferenceList.includes(self);
+    const acks: WriteAcks = {
+      acknowledged: isReplica ? 1 : 0,
+      holders: isReplica ? [self] : [],
+      missing: [],
+    };
     const others = preferenceList.filter((id) => id !== self);
     // Computed only when a replica is down: it hashes the key's whole walk of the ring.
     let standIns: string[] | undefined;
