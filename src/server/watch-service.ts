@@ -116,7 +116,10 @@ export function watchService(deps: WatchServiceDeps): {
         if (!key.startsWith(prefix)) return;
         sequence++;
         if (unsent > deps.maxOutputBufferBytes) return fallBehind(streamLimit());
-        if (output && unsent > output.smallReplyBytes && !output.allows(unsent))
+        // Past the node's budget for its clients, a watcher that holds more than a reader keeping up
+        // would (a sixteenth of its own bound) is ended too: 200 stalled watchers, each within its
+        // own bound, held 51 MiB together, past a budget of 32.
+        if (output && unsent > deps.maxOutputBufferBytes / 16 && !output.allows(unsent))
           return fallBehind(output.refusal('watcher'));
         send({
           sequence,

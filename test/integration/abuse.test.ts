@@ -171,6 +171,9 @@ describe('no client can exhaust a node: streams that do not read', function () {
  *   the most measured with the limits and a third of the growth without them. Before, 10 MB of
  *   1,000-byte values made the node's RSS grow by 10-15 MB without watchers, 43 MB with them (under
  *   a 50 MB bound), and 130 MB without the bound.
+ * - 200 such watchers: 50 MiB by their own bounds, past max_client_output_bytes. The node's count
+ *   peaked at 36.7-36.8 MB of the 37.9 MB the test allows, RSS +50 to +52 MB (3 runs); before the
+ *   budget ended them, 40.8 MB and more (the test stops at the first bound passed).
  */
 describe('no client can exhaust a node: floods', function () {
   this.timeout(300_000);
@@ -233,14 +236,18 @@ describe('no client can exhaust a node: floods', function () {
     }
   });
 
-  it('holds 60 watchers that never read within max_output_buffer_bytes each while 20,000 keys are written', async () => {
+  /**
+   * `watchers` Watch streams on n2 that stop reading while 20,000 keys are written: the node holds at
+   * most `allowed` bytes of events for them, its RSS grows by less than 100 MB, every watcher is
+   * ended for a limit, and another client of n2 is served throughout.
+   */
+  const stalledWatchers = async (watchers: number, allowed: number) => {
     const { Cache } = loadServices();
     const n2 = new Cache(t.address('n2'), grpc.credentials.createInsecure());
     const c2 = new UnaryClient(t.address('n2'), 60_000);
     const victim = new Victim(t.address('n2'));
     try {
       const pid = t.cluster.pid('n2')!;
-      const watchers = 60;
       const keys = 20_000;
       // Small events: 20,000 keys of one-byte values cost the node little to take, and each event
       // held costs it about 200 bytes: a node holding all 60 x 20,000 would hold about 250 MB.
@@ -262,8 +269,6 @@ describe('no client can exhaust a node: floods', function () {
       const watches = Array.from({ length: watchers }, () => openWatch(n2, 'flood/'));
       await Promise.all(watches.map((w) => w.confirmed));
       for (const w of watches) w.call.pause();
-      // Each watcher may hold max_output_buffer_bytes, and the one event that passes it.
-      const allowed = watchers * (t.config.limits.maxOutputBufferBytes + KiB);
       const rssBoundMb = 100;
       const before = rssMb(pid);
       let peak = before;
@@ -297,6 +302,20 @@ describe('no client can exhaust a node: floods', function () {
       c2.close();
       n2.close();
     }
+  };
+
+  it('holds 60 watchers that never read within max_output_buffer_bytes each while 20,000 keys are written', async () => {
+    // Each watcher may hold max_output_buffer_bytes, and the one event that passes it.
+    await stalledWatchers(60, 60 * (t.config.limits.maxOutputBufferBytes + KiB));
+  });
+
+  it('holds 200 watchers that never read within max_client_output_bytes together', async () => {
+    // 200 x 256 KiB is 50 MiB, past the node's budget of 32 MiB for all its clients: once past it
+    // (and the eighth above it kept for small replies), a watcher holding more than a sixteenth of
+    // its own bound is ended. Before, each was ended only at its own bound: 51 MiB held.
+    const { maxClientOutputBytes, maxOutputBufferBytes } = t.config.limits;
+    expect(200 * maxOutputBufferBytes).to.be.above(maxClientOutputBytes * 1.25);
+    await stalledWatchers(200, maxClientOutputBytes * (9 / 8) + 200 * KiB);
   });
 });
 
