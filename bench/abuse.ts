@@ -2,8 +2,10 @@
  * `npm run bench:abuse`: floods one node of a 3-node cluster (max_memory 64 MiB) the way a careless
  * or hostile client would, one after the other, while a victim client does a Get and a Set on the
  * same node every 50 ms. Prints, per flood, the node's RSS before and at its peak and the victim's
- * p50/p99/max latency and failed calls. Run it on two builds to compare (a git worktree of the older
- * commit). Flags: --watchers N (200) --deletes N (40000) --connections N (2000)
+ * p50/p99/max latency and failed calls, and how many of the 10,000 keys of 1 KiB written before the
+ * floods the node evicted during each (its store stays below max_memory, so any is the memory
+ * guard's). Run it on two builds to compare (a git worktree of the older commit). Flags: --watchers N
+ * (200) --deletes N (40000) --connections N (2000) --seconds S (8: each of the large-request floods)
  */
 import * as grpc from '@grpc/grpc-js';
 import net from 'node:net';
@@ -18,6 +20,7 @@ import { rssMb } from './proc-cpu';
 const watchers = Number(flag('watchers', '200'));
 const deletes = Number(flag('deletes', '40000'));
 const connections = Number(flag('connections', '2000'));
+const seconds = Number(flag('seconds', '8'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,6 +65,24 @@ interface Flood {
 
 const value1k = Buffer.alloc(1000, 1);
 
+/** Four clients each send `call()` eight at a time, one after another, for `seconds`; failures ignored. */
+async function flood32(
+  address: string,
+  call: (c: UnaryClient, i: number) => Promise<unknown>,
+): Promise<void> {
+  const clients = Array.from({ length: 4 }, () => new UnaryClient(address, 60_000));
+  const endAt = Date.now() + seconds * 1000;
+  let i = 0;
+  await Promise.all(
+    clients.flatMap((c) =>
+      Array.from({ length: 8 }, async () => {
+        while (Date.now() < endAt) await call(c, i++).catch(() => undefined);
+      }),
+    ),
+  );
+  for (const c of clients) c.close();
+}
+
 const floods: Flood[] = [
   {
     name: `${watchers} Watch streams that never read, 20 MB written`,
@@ -99,6 +120,21 @@ const floods: Flood[] = [
       await sleep(5000);
       call.cancel();
       c.close();
+    },
+  },
+  {
+    name: `GetMany of 30 MB (one 100 KiB key 300 times), 32 at a time for ${seconds} s`,
+    async run(address, client) {
+      await client.cache('Set', { key: 'big', value: Buffer.alloc(100 * 1024, 2), consistency: 3 });
+      const keys = new Array<string>(300).fill('big');
+      await flood32(address, (c) => c.cache('GetMany', { keys }));
+    },
+  },
+  {
+    name: `Sets of 1 MiB (to 16 keys), 32 at a time for ${seconds} s`,
+    async run(address) {
+      const big = Buffer.alloc(1024 * 1024, 3);
+      await flood32(address, (c, i) => c.cache('Set', { key: `flood/${i % 16}`, value: big }));
     },
   },
   {
@@ -150,6 +186,18 @@ async function main(): Promise<void> {
     const address = config.nodes[0]!.address;
     const pid = cluster.pid('n1')!;
     const client = new UnaryClient(address, 10_000);
+    for (let i = 0; i < 10_000; i += 500) {
+      const items = Array.from({ length: 500 }, (_, j) => ({
+        key: `kept/${i + j}`,
+        value: Buffer.alloc(1024, 1),
+      }));
+      await client.cache('SetMany', { items, consistency: 3 });
+    }
+    const evictions = async () => {
+      const text = await fetch(`http://${config.nodes[0]!.http}/metrics`).then((r) => r.text());
+      const line = text.split('\n').find((l) => l.startsWith('ringcache_store_evictions_total'));
+      return Number(line?.split(' ').pop() ?? NaN);
+    };
     for (const flood of floods) {
       process.stderr.write(`${flood.name}...\n`);
       await sleep(2000);
@@ -157,14 +205,16 @@ async function main(): Promise<void> {
       let peak = before;
       const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
       const victim = new Victim(new UnaryClient(address, 10_000));
+      const evictedBefore = await evictions();
       await flood.run(address, client);
       await sleep(1000);
       const v = await victim.stop();
       victim.client.close();
       clearInterval(sampler);
+      const evicted = (await evictions()) - evictedBefore;
       rows.push(
         `| ${flood.name} | ${before.toFixed(0)} | ${peak.toFixed(0)} | ${v.p50.toFixed(1)} | ` +
-          `${v.p99.toFixed(1)} | ${v.max.toFixed(1)} | ${v.failed} |`,
+          `${v.p99.toFixed(1)} | ${v.max.toFixed(1)} | ${v.failed} | ${evicted} |`,
       );
     }
     client.close();
@@ -172,8 +222,8 @@ async function main(): Promise<void> {
     await cluster.stop();
   }
   process.stdout.write(
-    '| flood on n1 | RSS before MB | RSS peak MB | victim p50 ms | p99 ms | max ms | victim failed |\n' +
-      '|---|---|---|---|---|---|---|\n' +
+    '| flood on n1 | RSS before MB | RSS peak MB | victim p50 ms | p99 ms | max ms | victim failed | keys evicted |\n' +
+      '|---|---|---|---|---|---|---|---|\n' +
       rows.join('\n') +
       '\n',
   );
