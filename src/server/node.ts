@@ -15,7 +15,7 @@ import { clusterService } from './cluster-service';
 import { GrpcPeerTransport } from './grpc-peer-transport';
 import { MemoryGuard, rssTargetOf } from './memory-guard';
 import { watchService } from './watch-service';
-import { scanHandler } from './key-scan';
+import { registerScanGauges, SCAN_STEP_ENTRIES, ScanWalks, scanHandler } from './key-scan';
 import { wireVersionInterceptor } from '../transport/wire-version';
 import { grpcServerOptions, registerStreamGauges } from './request-limits';
 import { ConnectionAdmission } from './connection-admission';
@@ -104,6 +104,8 @@ export class CacheNode {
   readonly #memoryGuard: MemoryGuard;
   /** The keys clients read and write most on this node (Stats, `status --hot`, the dashboard). */
   readonly #hotKeys = new HotKeys();
+  /** Where Scan pages take their turns (key-scan.ts). */
+  readonly #scanWalks = new ScanWalks();
   #dashboard: { feed: DashboardFeed; handler: Parameters<typeof startHttp>[0]['dashboard'] } | undefined;
 
   constructor(opts: NodeOptions) {
@@ -230,6 +232,7 @@ export class CacheNode {
       catchUp: () => core.catchUp,
       clock: core.clock,
     });
+    registerScanGauges(registry, this.#scanWalks);
     registerStreamGauges(registry, {
       watchers: () => this.#watch?.watchers ?? 0,
       bufferedBytes: () => ({
@@ -375,7 +378,9 @@ export class CacheNode {
     );
     cache.handlers.Watch = watch.Watch;
     cache.handlers.Scan = scanHandler({
-      keyPage: (prefix, after, count) => core.store.keyPage(prefix, after, count),
+      keyPageSteps: (prefix, after, count) =>
+        core.store.keyPageSteps(prefix, after, count, SCAN_STEP_ENTRIES),
+      walks: this.#scanWalks,
       catchingUp: () => core.catchingUp,
       maxKeyBytes: this.#config.limits.maxKeyBytes,
       logger: this.#log,

@@ -19,9 +19,35 @@ export function keyPage<T>(
   count: number,
   live: (entry: T) => boolean,
 ): KeyPage {
+  const steps = keyPageSteps(entries, prefix, after, count, live, Infinity);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * keyPage in steps: the walk pauses (yields) after every `stepEntries` entries read, and returns the
+ * page. Between two steps the node serves other calls: a page of a node holding millions of keys
+ * reads them all, which took its event loop for hundreds of milliseconds at once. `entries` must
+ * tolerate writes between steps (Map iterators do: a key present for the whole walk is read once).
+ */
+export function* keyPageSteps<T>(
+  entries: Iterable<[string, T]>,
+  prefix: string,
+  after: string,
+  count: number,
+  live: (entry: T) => boolean,
+  stepEntries: number,
+): Generator<void, KeyPage, void> {
   const heap: string[] = [];
   let more = false;
+  let read = 0;
   for (const [key, entry] of entries) {
+    if (++read >= stepEntries) {
+      read = 0;
+      yield;
+    }
     if (!key.startsWith(prefix) || key <= after) continue;
     // Past a full page: it only says that more may follow (a dead one costs one empty page at most).
     if (heap.length === count && key >= heap[0]!) {

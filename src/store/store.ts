@@ -1,7 +1,7 @@
 import { RingCacheError } from '../errors';
 import { ChangeFeed, type ChangeKind } from './change-feed';
 import { EntryTable, ENTRY_OVERHEAD_BYTES } from './entry-table';
-import { keyPage, type KeyPage } from './key-page';
+import { keyPageSteps, type KeyPage } from './key-page';
 import { HybridLogicalClock, systemClock, wallMsOf, type Clock } from './hlc';
 import { checkIncrementResult, decodeInteger, encodeInteger } from './integer-value';
 import { PeriodicSweep } from './periodic-sweep';
@@ -432,13 +432,34 @@ export class Store {
    * expires nothing as it reads: a scan changes no state.
    */
   keyPage(prefix: string, after: string, count: number): KeyPage {
+    const steps = this.keyPageSteps(prefix, after, count, Infinity);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /** keyPage in steps of `stepEntries` entries read (key-page.ts keyPageSteps), for a walk that lets others in. */
+  keyPageSteps(
+    prefix: string,
+    after: string,
+    count: number,
+    stepEntries: number,
+  ): Generator<void, KeyPage, void> {
     const e = this.#entries;
     const now = this.#clock.now();
-    return keyPage(e.entries(), prefix, after, count, (slot) => {
-      if (e.isTombstone(slot)) return false;
-      const expiresAtMs = e.expiresAtMs(slot);
-      return expiresAtMs === 0 || expiresAtMs > now;
-    });
+    return keyPageSteps(
+      e.entries(),
+      prefix,
+      after,
+      count,
+      (slot) => {
+        if (e.isTombstone(slot)) return false;
+        const expiresAtMs = e.expiresAtMs(slot);
+        return expiresAtMs === 0 || expiresAtMs > now;
+      },
+      stepEntries,
+    );
   }
 
   /**

@@ -112,6 +112,41 @@ describe('scan: every key under a prefix, across the nodes, once each', function
     expect(err).to.be.instanceOf(RingCacheError).with.property('code', 'INVALID_ARGUMENT');
   });
 
+  it('serves other calls between the steps of one page, and reads the pages of many scans one at a time', async () => {
+    // 60,000 keys on n1 (about 40,000 of them its own, N = 2 of 3): a page reads them all, 5,000 a
+    // turn of its event loop.
+    const c = new UnaryClient(t.address('n1'), 60_000);
+    try {
+      const value = Buffer.from('v');
+      for (let i = 0; i < 60_000; i += 4000) {
+        const items = Array.from({ length: 4000 }, (_, j) => ({ key: `bulk:${i + j}`, value }));
+        await c.cache('SetMany', { items, consistency: 1 });
+      }
+      const pages = Array.from({ length: 8 }, () =>
+        c.cache<{ keys: string[] }>('Scan', { prefix: 'bulk:', count: 1 }),
+      );
+      // A scrape of n1's metrics, answered while pages are still to be read, finds one page being
+      // read: it was served between two of its steps (read at once, a page ends before anything else).
+      const seen = await until('n1 answers while reading a page', async () => {
+        const text = await fetch(`http://${t.cluster.node('n1').http}/metrics`).then((r) => r.text());
+        const gauge = (state: string) =>
+          Number(
+            text
+              .split('\n')
+              .find((l) => l.startsWith(`ringcache_scan_pages{state="${state}"`))
+              ?.split(' ')
+              .pop(),
+          );
+        return gauge('walking') === 1 ? { waiting: gauge('waiting') } : undefined;
+      });
+      expect(seen!.waiting, 'pages waiting their turn').to.be.at.most(7);
+      const answers = await Promise.all(pages);
+      for (const page of answers) expect(page.keys).to.deep.equal(answers[0]!.keys).and.to.have.length(1);
+    } finally {
+      c.close();
+    }
+  });
+
   it('the CLI lists keys: one a line, --limit, --json', async () => {
     const addr = t.address('n2');
     const lines = await runCli(['keys', 'sc:', '--addr', addr]);

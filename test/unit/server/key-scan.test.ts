@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { RingCacheError } from '../../../src/errors';
-import { afterOf, cursorOf, MAX_SCAN_COUNT, scanPage } from '../../../src/server/key-scan';
-import { keyPage } from '../../../src/store/key-page';
+import { afterOf, cursorOf, MAX_SCAN_COUNT, scanPage, ScanWalks } from '../../../src/server/key-scan';
+import { keyPage, keyPageSteps } from '../../../src/store/key-page';
 import { silentLogger } from '../../../src/observability/logger';
 import { makeStore, utf8 } from '../store/fake-clock';
 
@@ -99,24 +99,99 @@ describe('Scan pages and cursors', () => {
     ).to.equal('INVALID_ARGUMENT');
   });
 
-  it('checks count and prefix, and says UNAVAILABLE while the node catches up', () => {
+  it('checks count and prefix, and says UNAVAILABLE while the node catches up', async () => {
     const deps = {
-      keyPage: () => ({ keys: ['a'], more: false }),
+      // eslint-disable-next-line require-yield
+      keyPageSteps: function* () {
+        return { keys: ['a'], more: false };
+      },
+      walks: new ScanWalks(),
       catchingUp: () => false,
       maxKeyBytes: 8,
       logger: silentLogger(),
     };
-    expect(scanPage({ prefix: '', count: 0, cursor: '' }, deps)).to.deep.equal({ keys: ['a'], cursor: '' });
+    expect(await scanPage({ prefix: '', count: 0, cursor: '' }, deps)).to.deep.equal({
+      keys: ['a'],
+      cursor: '',
+    });
     for (const count of [-1, 1.5, MAX_SCAN_COUNT + 1])
-      expect(refusal(() => scanPage({ prefix: '', count, cursor: '' }, deps)).code).to.equal(
+      expect((await rejection(scanPage({ prefix: '', count, cursor: '' }, deps))).code).to.equal(
         'INVALID_ARGUMENT',
       );
-    expect(refusal(() => scanPage({ prefix: 'é'.repeat(5), count: 1, cursor: '' }, deps)).code).to.equal(
+    expect((await rejection(scanPage({ prefix: 'é'.repeat(5), count: 1, cursor: '' }, deps))).code).to.equal(
       'INVALID_ARGUMENT',
     );
     const catching = { ...deps, catchingUp: () => true };
-    expect(refusal(() => scanPage({ prefix: '', count: 1, cursor: '' }, catching)).code).to.equal(
+    expect((await rejection(scanPage({ prefix: '', count: 1, cursor: '' }, catching))).code).to.equal(
       'UNAVAILABLE',
     );
   });
+
+  it('reads one page at a time, a step per turn of the event loop, and lets other work in between', async () => {
+    const { store } = makeStore();
+    for (let i = 0; i < 100; i++) store.set(`k:${String(i).padStart(3, '0')}`, utf8('v'), 0);
+    const walks = new ScanWalks();
+    const order: string[] = [];
+    const page = (name: string) =>
+      walks
+        .walk(
+          () => store.keyPageSteps('k:', '', 5, 10),
+          () => false,
+        )
+        .then((p) => {
+          order.push(name);
+          return p;
+        });
+    const first = page('first');
+    const second = page('second');
+    expect([walks.walking, walks.waiting]).to.deep.equal([0, 2]);
+    // Work queued after both pages runs before either ends: each reads 100 keys, 10 per turn.
+    setImmediate(() => order.push('other'));
+    expect((await first)?.keys).to.deep.equal(['k:000', 'k:001', 'k:002', 'k:003', 'k:004']);
+    expect((await second)?.more).to.equal(true);
+    expect(order).to.deep.equal(['other', 'first', 'second']);
+    expect([walks.walking, walks.waiting]).to.deep.equal([0, 0]);
+  });
+
+  it('reads no page for a caller gone before its turn', async () => {
+    const walks = new ScanWalks();
+    let read = false;
+    const steps = function* () {
+      read = true;
+      yield;
+      return { keys: [], more: false };
+    };
+    expect(await walks.walk(steps, () => true)).to.equal(undefined);
+    expect(read).to.equal(false);
+  });
+
+  it('gives the same page in steps as at once, whatever the step', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ maxLength: 4 }), { maxLength: 60 }),
+        fc.string({ maxLength: 2 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 20 }),
+        (keys, after, count, step) => {
+          const entries = keys.map((k) => [k, true] as [string, boolean]);
+          const steps = keyPageSteps(entries, '', after, count, (live) => live, step);
+          let yields = 0;
+          let r = steps.next();
+          for (; !r.done; r = steps.next()) yields++;
+          expect(r.value).to.deep.equal(keyPage(entries, '', after, count, (live) => live));
+          expect(yields).to.equal(Math.floor(keys.length / step));
+        },
+      ),
+    );
+  });
 });
+
+async function rejection(p: Promise<unknown>): Promise<RingCacheError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof RingCacheError) return err;
+    throw err;
+  }
+  return expect.fail('resolved');
+}
