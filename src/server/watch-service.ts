@@ -18,6 +18,58 @@ const EVENT_HELD_BYTES = 200;
  */
 const RESET_AFTER_MS = 5000;
 
+/** What an unsent event counts in the limits: its objects and its key. */
+const heldBytesOf = (event: WatchEventMsg): number => EVENT_HELD_BYTES + Buffer.byteLength(event.key);
+
+/**
+ * Events written to Watch streams per turn of the event loop, all watchers together (about 5 ms of
+ * work). A write fans out to every watcher of its key's prefix in the store's change listener: a
+ * SetMany of 1,000 keys with 200 watchers wrote 200,000 events in one turn, a second or more of a
+ * loaded node's event loop in which it answered no peer's ping, and its peers suspected it.
+ */
+const EVENTS_PER_TURN = 1000;
+
+/** A watcher with events queued: `write` writes up to `max` of them, and says how many it wrote. */
+interface PumpedWatcher {
+  write(max: number): number;
+  pending(): boolean;
+}
+
+/**
+ * Writes the watchers' queued events a turn of the event loop at a time, EVENTS_PER_TURN in all,
+ * shared among the watchers that have some (each event still in order on its stream; what is queued
+ * counts in the same limits as what is written and unsent).
+ */
+class EventPump {
+  #ready: PumpedWatcher[] = [];
+  readonly #listed = new Set<PumpedWatcher>();
+  #scheduled = false;
+
+  /** `watcher` has events queued: they are written from the next turn on. */
+  ready(watcher: PumpedWatcher): void {
+    if (!this.#listed.has(watcher)) {
+      this.#listed.add(watcher);
+      this.#ready.push(watcher);
+    }
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#pump);
+  }
+
+  readonly #pump = (): void => {
+    this.#scheduled = false;
+    const ready = this.#ready;
+    this.#ready = [];
+    this.#listed.clear();
+    let budget = EVENTS_PER_TURN;
+    const share = Math.max(16, Math.ceil(EVENTS_PER_TURN / ready.length));
+    for (const watcher of ready) {
+      if (budget > 0) budget -= watcher.write(Math.min(share, budget));
+      if (watcher.pending()) this.ready(watcher);
+    }
+  };
+}
+
 const KIND: Record<ChangeKind, number> = {
   set: ChangeKindWire.SET,
   delete: ChangeKindWire.DELETE,
@@ -60,6 +112,7 @@ export function watchService(deps: WatchServiceDeps): {
   readonly bufferedBytes: number;
 } {
   const open = new Set<WatchCall>();
+  const pump = new EventPump();
   let bufferedBytes = 0;
   const output = deps.output;
   const refuse = (call: WatchCall, refusal: LimitRefusal) => {
@@ -98,17 +151,43 @@ export function watchService(deps: WatchServiceDeps): {
       let unsent = 0;
       let resetTimer: NodeJS.Timeout | undefined;
       let gone = false;
-      const send = (event: WatchEventMsg) => {
-        const bytes = EVENT_HELD_BYTES + Buffer.byteLength(event.key);
+      /** Events counted in `unsent` and not yet written to the call: the pump writes them. */
+      let queue: WatchEventMsg[] = [];
+      let head = 0;
+      const held = (bytes: number) => {
         unsent += bytes;
         bufferedBytes += bytes;
         if (output) output.bytes += bytes;
-        call.write(event, () => {
-          if (gone) return;
-          unsent -= bytes;
-          bufferedBytes -= bytes;
-          if (output) output.bytes -= bytes;
-        });
+      };
+      const watcher: PumpedWatcher = {
+        write: (max) => {
+          if (gone || fellBehind) return dropQueue();
+          let written = 0;
+          while (written < max && head < queue.length) {
+            const event = queue[head++]!;
+            const bytes = heldBytesOf(event);
+            written++;
+            call.write(event, () => {
+              if (gone) return;
+              held(-bytes);
+            });
+          }
+          if (head === queue.length) dropQueue();
+          return written;
+        },
+        pending: () => head < queue.length,
+      };
+      /** Forgets the events not written; their bytes too, unless close() took all `unsent` back. */
+      const dropQueue = () => {
+        if (!gone) for (let i = head; i < queue.length; i++) held(-heldBytesOf(queue[i]!));
+        queue = [];
+        head = 0;
+        return 0;
+      };
+      const send = (event: WatchEventMsg) => {
+        held(heldBytesOf(event));
+        queue.push(event);
+        pump.ready(watcher);
       };
       open.add(call);
       send({ sequence, key: '', kind: ChangeKindWire.UNSPECIFIED, version: null, node: deps.selfId });
@@ -141,6 +220,7 @@ export function watchService(deps: WatchServiceDeps): {
       const fallBehind = (refusal: LimitRefusal) => {
         stop?.();
         stop = undefined;
+        dropQueue();
         fellBehind = true;
         refuse(call, refusal);
         // The status waits behind the unread events; a reader that took them has it by now.
@@ -158,6 +238,7 @@ export function watchService(deps: WatchServiceDeps): {
           if (output) output.bytes -= unsent;
         }
         gone = true;
+        dropQueue();
       };
       call.on('cancelled', close);
       call.on('close', close);
