@@ -193,3 +193,41 @@ describe('ChangeWatch against a node that skips a sequence number', () => {
     }
   });
 });
+
+describe('ChangeWatch against a node that ends the watch of a reader that fell behind', () => {
+  it('is not live once the node ends it (the near cache empties), then live again on a new stream', async () => {
+    const server = new grpc.Server();
+    const { Cache } = loadServices();
+    let opened = 0;
+    server.addService(Cache.service, {
+      Watch: (call: grpc.ServerWritableStream<unknown, WatchEventMsg>) => {
+        opened++;
+        call.write({ sequence: 0, key: '', kind: 0, version: null, node: 'fake' });
+        // What a node does to a watcher past max_output_buffer_bytes (watch-service.ts).
+        if (opened === 1)
+          setImmediate(() =>
+            call.emit('error', {
+              code: grpc.status.RESOURCE_EXHAUSTED,
+              details:
+                'watcher fell behind: 300000 bytes of events held unread; limits.max_output_buffer_bytes is 262144',
+            }),
+          );
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
+    const live: boolean[] = [];
+    const watch = new ChangeWatch({ onChange: () => undefined, onLive: (l) => live.push(l) });
+    try {
+      watch.watch(new Map([['fake', `127.0.0.1:${port}`]]));
+      await until('live again on a second stream', () => opened === 2 && live.at(-1) === true, 30_000);
+      expect(live).to.deep.equal([true, false, true]);
+    } finally {
+      watch.stop();
+      server.forceShutdown();
+    }
+  });
+});
