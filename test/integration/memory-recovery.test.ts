@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { metric, TestCluster, until } from '../support/cluster';
-import { suspicionsOf, Victim } from '../support/victim';
+import { peerViewsOf, Victim } from '../support/victim';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -88,7 +88,8 @@ describe('the memory guard through client floods', function () {
     }
     const report = `flood answers ${JSON.stringify([...answers])}; victim calls ${victim.calls}`;
     expect(victim.failures.slice(0, 5), report).to.deep.equal([]);
-    expect(suspicionsOf(t, 'n1', ['n2', 'n3'])).to.deep.equal([]);
+    const views = peerViewsOf(t, 'n1', ['n2', 'n3']);
+    expect(views.dead, `peers that declared n1 dead (suspected ${views.suspicions} times)`).to.deep.equal([]);
     for (const name of answers.keys())
       expect(name, report).to.match(/^(OK|RESOURCE_EXHAUSTED max_client_(output|input)_bytes)$/);
     const evicted = (await metric(t, 'n1', 'ringcache_store_evictions_total')) - evictedBefore;

