@@ -82,12 +82,12 @@ export async function scanPage(
     );
   }
   const after = afterOf(req.cursor, prefix, deps.maxKeyBytes);
-  const notCaughtUp = () =>
-    new RingCacheError(
+  if (deps.catchingUp()) {
+    throw new RingCacheError(
       'UNAVAILABLE',
       'this node is catching up after a restart and may not hold all its keys yet; scan it again shortly',
     );
-  if (deps.catchingUp()) throw notCaughtUp();
+  }
   const page = await deps.walks.walk(
     () => deps.keyPageSteps(prefix, after, count || DEFAULT_SCAN_COUNT),
     cancelled,

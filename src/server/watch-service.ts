@@ -151,6 +151,7 @@ export function watchService(deps: WatchServiceDeps): {
       let unsent = 0;
       let resetTimer: NodeJS.Timeout | undefined;
       let gone = false;
+      let fellBehind = false;
       /** Events counted in `unsent` and not yet written to the call: the pump writes them. */
       let queue: WatchEventMsg[] = [];
       let head = 0;
@@ -208,7 +209,6 @@ export function watchService(deps: WatchServiceDeps): {
           node: deps.selfId,
         });
       });
-      let fellBehind = false;
       const streamLimit = (): LimitRefusal => ({
         limit: 'max_output_buffer_bytes',
         code: Code.RESOURCE_EXHAUSTED,
