@@ -38,8 +38,14 @@ const NOT_APPLIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 /** Runs one schedule on a fresh simulated cluster and judges its history. Deterministic in (schedule, seed). */
-export async function runSchedule(schedule: SimSchedule, seed: number): Promise<SimResult> {
+export async function runSchedule(
+  schedule: SimSchedule,
+  seed: number,
+  /** Shown the run's cluster (a test that checks what stays reachable after the run). */
+  onCluster?: (cluster: SimCluster) => void,
+): Promise<SimResult> {
   const cluster = new SimCluster({ seed, ...schedule.cluster });
+  onCluster?.(cluster);
   const { time } = cluster;
   const history: HistoryEntry[] = [];
   const lastSeen = new Map<string, Version>();
@@ -109,6 +115,7 @@ export async function runSchedule(schedule: SimSchedule, seed: number): Promise<
   const fingerprint = createHash('sha256')
     .update(JSON.stringify({ history, eventsRun: time.eventsRun, messages, lost: cluster.net.lost }))
     .digest('hex');
+  cluster.dispose();
   return { history, final, violations, eventsRun: time.eventsRun, messages, fingerprint };
 
   function noteSilence(): void {

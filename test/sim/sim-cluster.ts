@@ -67,6 +67,8 @@ export class SimCluster {
   readonly net: SimNetwork;
   readonly #opts: SimClusterOptions;
   readonly #nodes = new Map<string, SimNode>();
+  /** Cores of crashed incarnations, for dispose(). */
+  readonly #crashed: NodeCore[] = [];
   readonly #baseConfig: ClusterConfig;
 
   constructor(opts: SimClusterOptions) {
@@ -135,7 +137,20 @@ export class SimCluster {
     if (!node?.core) return;
     this.time.kill(node.owner);
     this.net.detach(id);
+    this.#crashed.push(node.core);
     node.core = undefined;
+  }
+
+  /**
+   * Once a run is over (its history judged): stops the cores that crashed during it, and closes every
+   * transport. A crashed core never stops, and its waits that never end (a pause, a call) hold abort
+   * listeners on signals made by AbortSignal.any, which Node keeps alive while they have listeners,
+   * and with them the whole cluster: a process running thousands of seeds kept every cluster and ran
+   * out of memory. Nothing of the run is judged after this.
+   */
+  dispose(): void {
+    for (const core of this.#crashed.splice(0)) core.stop().catch(() => undefined);
+    this.net.closeAll();
   }
 
   /** A new process with an empty store and the node's original configuration. */
