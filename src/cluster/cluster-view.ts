@@ -19,6 +19,12 @@ export interface ClusterView {
    */
   catchingUp(): boolean;
   /**
+   * True while this node heard no peer's ring for longer than failure detection takes, and takes
+   * some peer for alive: ring changes may have gone on without it (ring-contact.ts), so its own copy
+   * counts in no quorum, read or write, until a peer confirms its ring.
+   */
+  ringUnconfirmed(): boolean;
+  /**
    * While catching up after a ring change: the rings before it, whose replicas may still hold keys
    * this node now replicates but has not received yet. Reads and read-modify-writes ask them too.
    */
@@ -32,6 +38,15 @@ export interface ClusterView {
   readonly transport: PeerTransport;
   /** This node's clock and timers: deadlines, TTLs and every loop read time here, never Date.now(). */
   readonly scheduler: Scheduler;
+}
+
+/**
+ * Whether this node's own copy counts as one of a read's answers or a prepare's votes: not while
+ * its store is incomplete (catching up), nor while its ring may be behind (another replica may
+ * hold the key now).
+ */
+export function ownCopyCounts(view: ClusterView): boolean {
+  return !view.catchingUp() && !view.ringUnconfirmed();
 }
 
 /**

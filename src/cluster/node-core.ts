@@ -27,6 +27,7 @@ import type { Consistency, Operation, OperationContext, Outcome } from './replic
 import type { CatchUpProgress } from './recovery/catch-up';
 import type { RebalanceProgress } from './ring-change/rebalance';
 import { RingChanges } from './ring-change/ring-changes';
+import { RingContact } from './ring-change/ring-contact';
 import { Topology, type RingMember } from './ring-change/topology';
 import { Ring } from '../ring/ring';
 import { CopiesInFlight } from './replication/copies-in-flight';
@@ -137,12 +138,19 @@ export class NodeCore {
       { member: (id) => this.membership.member(id) },
       this.#log.child({ component: 'topology' }),
     );
+    const contact = new RingContact({
+      scheduler,
+      limitMs:
+        config.gossip.probeIntervalMs + config.gossip.probeTimeoutMs + config.gossip.suspicionTimeoutMs,
+      peerAlive: () => this.topology.ring.nodeIds.some((id) => id !== this.id && this.membership.isAlive(id)),
+    });
     this.view = {
       selfId: this.id,
       ring: () => this.topology.ring,
       epoch: () => this.topology.epoch,
       isAlive: (id) => id === this.id || this.membership.isAlive(id),
       catchingUp: () => this.#catchUp.catchingUp,
+      ringUnconfirmed: () => contact.unconfirmed,
       sourceRings: () => this.#catchUp.sourceRings,
       fetchRing: (peer, epoch) => this.#ringChanges.fetchFrom(peer, epoch),
       transport: this.transport,
@@ -157,6 +165,7 @@ export class NodeCore {
       logger: this.#log.child({ component: 'rebalance' }),
       tasks: this.#tasks,
       onAdopted: (members, before) => this.#adopted(members, before),
+      contact,
     });
     this.membership = new Membership({
       selfId: this.id,

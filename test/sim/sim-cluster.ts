@@ -2,6 +2,7 @@ import { NodeCore } from '../../src/cluster/node-core';
 import type { PeerEndpoint } from '../../src/cluster/peer-transport';
 import { DEFAULT_LIMITS } from '../../src/config/defaults';
 import type { ClusterConfig, NodeConfig } from '../../src/config/types';
+import pino from 'pino';
 import { silentLogger } from '../../src/observability/logger';
 import { seededRandom } from '../support/seeded-random';
 import { SimNetwork } from './sim-network';
@@ -234,6 +235,19 @@ export class SimCluster {
     this.#nodes.set(id, { id, config, incarnation: 0, core: undefined, owner: `${id}#0`, skewMs: 0 });
   }
 
+  /**
+   * Silent, unless SIM_LOG names a pino level (`SIM_LOG=debug npm run sim -- --replay F`): then each
+   * node logs to stderr, stamped with virtual time, to follow a replayed trace.
+   */
+  #logger(id: string): ReturnType<typeof silentLogger> {
+    const level = process.env['SIM_LOG'];
+    if (!level) return silentLogger();
+    return pino(
+      { level, base: { node: id }, timestamp: () => `,"vt":${this.time.now()}` },
+      pino.destination(2),
+    );
+  }
+
   #start(id: string): void {
     const node = this.#nodes.get(id)!;
     node.incarnation++;
@@ -242,7 +256,7 @@ export class SimCluster {
     const core = new NodeCore({
       config: node.config,
       nodeId: id,
-      logger: silentLogger(),
+      logger: this.#logger(id),
       transport: () => this.net.transportFor(id),
       scheduler,
       random: seededRandom(this.#opts.seed * 131 + Number(id.slice(1)) * 17 + node.incarnation),

@@ -57,6 +57,11 @@ const ESTIMATED_RECORD_BYTES = 1024;
 const EVICTING_FOR_MS = 60_000;
 /** A member seen alive again is compared with this long after (hinted handoff goes first). */
 const RETURNED_DELAY_MS = 2000;
+/** Comparisons with a returned member put off while the two rings differ, before it waits for its turn. */
+const RINGS_DIFFER_TRIES = 3;
+
+/** A comparison's end: done (or nothing to compare with), or not possible yet for one of two reasons. */
+type RoundOutcome = 'done' | 'catching up' | 'rings differ';
 
 /**
  * Anti-entropy: what heals a replica that missed writes when nothing else did (no
@@ -82,6 +87,8 @@ export class AntiEntropy {
   /** Peers to compare with out of turn (compareSoon), and the timer that will. */
   readonly #due = new Set<string>();
   #dueTimer: unknown;
+  /** Per due peer, the comparisons put off so far because its ring and this node's differed. */
+  readonly #ringsDifferTries = new Map<string, number>();
   #evictions = 0;
   #evictedAtMs = -Infinity;
   /**
@@ -116,6 +123,7 @@ export class AntiEntropy {
     this.#opts.view.scheduler.clearTimeout(this.#timer);
     this.#opts.view.scheduler.clearTimeout(this.#dueTimer);
     this.#due.clear();
+    this.#ringsDifferTries.clear();
     await this.#round;
   }
 
@@ -136,9 +144,21 @@ export class AntiEntropy {
         for (const peer of [...this.#due]) {
           this.#due.delete(peer);
           if (!this.#running) return;
-          await this.round(peer).catch((err: unknown) =>
-            this.#opts.logger.warn({ err, peer }, 'anti-entropy with a returned member failed'),
-          );
+          const outcome = await this.round(peer).catch((err: unknown) => {
+            this.#opts.logger.warn({ err, peer }, 'anti-entropy with a returned member failed');
+            return 'done' as const;
+          });
+          // Not yet possible: this node still pulls its copies (a restart's catch-up ran into a ring
+          // change's), or its ring and the peer's differ while a change spreads. Both pass, and the
+          // comparison is still owed: a restarted node's hints died with it, and the interval may be
+          // a minute away. Rings that differ cost a scan per try, so they get a few tries only.
+          const tries = (this.#ringsDifferTries.get(peer) ?? 0) + 1;
+          if (outcome === 'done' || (outcome === 'rings differ' && tries > RINGS_DIFFER_TRIES)) {
+            this.#ringsDifferTries.delete(peer);
+          } else {
+            if (outcome === 'rings differ') this.#ringsDifferTries.set(peer, tries);
+            this.compareSoon(peer);
+          }
         }
       })
       .finally(() => (this.#round = undefined));
@@ -148,7 +168,7 @@ export class AntiEntropy {
     this.#timer = this.#opts.view.scheduler.setTimeout(() => {
       const previous = this.#round ?? Promise.resolve();
       this.#round = previous
-        .then(() => this.round())
+        .then(async () => void (await this.round()))
         .catch((err: unknown) => this.#opts.logger.warn({ err }, 'anti-entropy round failed'))
         .finally(() => {
           this.#round = undefined;
@@ -157,14 +177,18 @@ export class AntiEntropy {
     }, this.#opts.intervalMs);
   }
 
-  /** One comparison with `peer`, or else with the next alive peer that shares ranges with this node. */
-  async round(peer?: string): Promise<void> {
+  /**
+   * One comparison with `peer`, or else with the next alive peer that shares ranges with this node.
+   * None while this node is catching up: that brings its copies in first.
+   */
+  async round(peer?: string): Promise<RoundOutcome> {
     const { view } = this.#opts;
-    if (view.catchingUp()) return; // the catch-up brings this node's copies in first
+    if (view.catchingUp()) return 'catching up';
     const ring = view.ring();
     const peers = ring.nodeIds.filter((id) => id !== view.selfId && view.isAlive(id));
-    if (peer !== undefined && !peers.includes(peer)) return;
-    if (peers.length === 0) return;
+    // A peer that is down or off the ring is owed nothing: one seen alive again is asked for anew.
+    if (peer !== undefined && !peers.includes(peer)) return 'done';
+    if (peers.length === 0) return 'done';
     peer ??= peers[this.#peerIndex++ % peers.length]!;
     const epoch = view.epoch();
     const kept = this.#kept(peer, epoch);
@@ -177,13 +201,15 @@ export class AntiEntropy {
     const deadlineMs =
       view.scheduler.now() + 2000 + (1500 * this.#opts.store.stats().keys) / this.#opts.keysPerSecond;
     const diff = await view.transport.compare(peer, { from: view.selfId, epoch, ranges }, deadlineMs);
-    if (diff instanceof RingCacheError || diff.epochMismatch || view.epoch() !== epoch) return;
+    if (diff instanceof RingCacheError) return 'done';
+    if (diff.epochMismatch || view.epoch() !== epoch) return 'rings differ';
     this.rangesCompared += ranges.length;
     this.rangesDiffering += diff.differing.length;
-    if (diff.differing.length === 0) return;
+    if (diff.differing.length === 0) return 'done';
     // A range differs: its keys are needed, so kept digests give way to a scan.
     mine ??= await this.#scan(ring, peer, epoch);
     await this.#reconcile(peer, mine, diff);
+    return 'done';
   }
 
   /** The peer's side of a comparison: its digests of the same ranges, and its records where they differ. */

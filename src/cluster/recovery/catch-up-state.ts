@@ -164,7 +164,15 @@ export class CatchUpState {
    */
   async #learnClocks(peers: string[], signal: AbortSignal): Promise<void> {
     const { view, store, topology } = this.#opts;
-    const ping = { from: view.selfId, updates: [], ringEpoch: topology.epoch, clock: store.hlc.last };
+    // With the ring's digest: a peer takes an equal epoch and digest for a confirmation of its own
+    // ring (ring-contact.ts), and this node's first ring may differ from the members' at one epoch.
+    const ping = {
+      from: view.selfId,
+      updates: [],
+      ringEpoch: topology.epoch,
+      ringDigest: topology.digest,
+      clock: store.hlc.last,
+    };
     await Promise.all(
       peers.map((id) =>
         view.transport.ping(id, ping, 1000, signal).then(

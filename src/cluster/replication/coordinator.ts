@@ -3,7 +3,7 @@ import type { Logger } from '../../observability/logger';
 import type { Store } from '../../store/store';
 import type { StoredValue } from '../../store/types';
 import { checkKey } from '../../store/validation';
-import type { ClusterView } from '../cluster-view';
+import { ownCopyCounts, type ClusterView } from '../cluster-view';
 import { NewerRing } from '../peer-transport';
 import type { HintStore } from '../recovery/hints';
 import { retryWhileRefused } from './ask-replica';
@@ -122,7 +122,7 @@ export class Coordinator {
    * which also reports errors. Lets a packed frame answer gets without building operation objects.
    */
   localGet(key: string, consistency: Consistency, forwarded: boolean): StoredValue | null | undefined {
-    if (requiredReplicas(consistency, 'read', this.#rep) > 1 || this.#view.catchingUp()) return undefined;
+    if (requiredReplicas(consistency, 'read', this.#rep) > 1 || !ownCopyCounts(this.#view)) return undefined;
     try {
       checkKey(key, this.#maxKeyBytes);
     } catch {
@@ -187,7 +187,7 @@ export class Coordinator {
       }
       if (op.kind === 'get') {
         const r = requiredReplicas(op.consistency, 'read', this.#rep);
-        if (r <= 1 && !this.#view.catchingUp()) return applyLocal(this.#store, op).result;
+        if (r <= 1 && ownCopyCounts(this.#view)) return applyLocal(this.#store, op).result;
         return this.#read(op, preferenceList, r, ctx, again).catch((err: unknown) => this.#failed(err));
       }
       return this.#write(op, preferenceList, ctx.deadlineMs).catch((err: unknown) => this.#failed(err));

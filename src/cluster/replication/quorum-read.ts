@@ -2,7 +2,7 @@ import { RingCacheError } from '../../errors';
 import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions } from '../../store/version';
-import type { ClusterView } from '../cluster-view';
+import { ownCopyCounts, type ClusterView } from '../cluster-view';
 import { NewerRing } from '../peer-transport';
 import { askReplica } from './ask-replica';
 import { copyHolders } from './copy-holders';
@@ -50,14 +50,17 @@ export class QuorumReader {
     // the writes acknowledged on this ring, so it must not stand in for a replica that did.
     const voter = (id: string) => preferenceList.includes(id);
     const voters = others.filter(voter).length;
-    // A node still catching up holds an incomplete store: its own copy is kept (newest wins) but
-    // does not count as an answer, so `needed` other replicas must answer.
-    const own = this.#view.catchingUp() ? 0 : 1;
+    // A node still catching up holds an incomplete store, and one whose ring may be behind may no
+    // longer be a replica: its own copy is kept (newest wins) but does not count as an answer, so
+    // `needed` other replicas must answer.
+    const own = ownCopyCounts(this.#view) ? 1 : 0;
     if (voters + own < needed) {
       return new RingCacheError(
         'QUORUM_NOT_MET',
         `read of key '${key}' needs ${needed} replicas but only ${voters + own} of ${preferenceList.join(', ')} can answer` +
-          (own === 0 ? ` (${self} is catching up)` : ''),
+          (own === 0
+            ? ` (${self} ${this.#view.catchingUp() ? 'is catching up' : 'waits to hear its ring from a peer'})`
+            : ''),
       );
     }
     const { copies, all, newer } = await this.#ask(key, others, voter, needed - own, deadlineMs, ringEpoch);

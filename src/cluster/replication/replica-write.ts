@@ -80,8 +80,11 @@ export class ReplicaWriter {
     // a copy no read of the key's replicas will ask, and counted, a write at W = 2 was acknowledged
     // with one replica holding it.
     const isReplica = preferenceList.includes(self);
+    // Nor while its ring may be behind (ring-contact.ts): the key may have other replicas now, which
+    // answer with their newer ring.
+    const counted = isReplica && !this.#view.ringUnconfirmed();
     const acks: WriteAcks = {
-      acknowledged: isReplica ? 1 : 0,
+      acknowledged: counted ? 1 : 0,
       holders: isReplica ? [self] : [],
       missing: [],
     };

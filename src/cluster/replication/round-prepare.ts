@@ -3,7 +3,7 @@ import type { ChangeKind } from '../../store/change-feed';
 import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import type { Version } from '../../store/version';
-import type { ClusterView } from '../cluster-view';
+import { ownCopyCounts, type ClusterView } from '../cluster-view';
 import { NewerRing, type Lookup } from '../peer-transport';
 import type { BallotFence } from './ballots';
 import { askReplica } from './ask-replica';
@@ -88,12 +88,12 @@ export function prepareRound(
   // of the writes acknowledged on this ring, so its answer could stand in for one that did.
   const voters = others.filter((id) => preferenceList.includes(id)).length;
   // This node's own copy is one of the reads only where it is a replica of the key, and not while it
-  // catches up (then one more replica must answer instead). A node that coordinates a key it is no
+  // catches up or its ring may be behind (then one more replica must answer instead). A node that coordinates a key it is no
   // replica of (it left the ring, and a node on an older ring forwarded the call to it) took none
   // of the writes acknowledged on the ring: counted, its empty copy let a prepare that heard one
   // replica write over an increment two others had taken (nemesis mix seed 40345).
   const isReplica = preferenceList.includes(parts.view.selfId);
-  const own = isReplica && !parts.view.catchingUp() ? 1 : 0;
+  const own = isReplica && ownCopyCounts(parts.view) ? 1 : 0;
   const othersInList = preferenceList.length - (isReplica ? 1 : 0);
   // A retry known here writes nothing when W replicas know it (the accept, read-modify-write.ts): it waits for as
   // many answers as its W asks, so that a call at ALL retried is not written again either. Looked up

@@ -9,6 +9,7 @@ import { askReplica } from '../replication/ask-replica';
 import { majority } from '../replication/quorum';
 import { rebalance, type RebalanceProgress } from './rebalance';
 import { ringStateProblem } from './ring-bounds';
+import type { RingContact } from './ring-contact';
 import type { RingMember, RingState, Topology } from './topology';
 
 const ADDRESS = /^[^\s:]+:\d{1,5}$/;
@@ -60,6 +61,7 @@ export class RingChanges {
   #fetching: Promise<void> | undefined;
   /** Exchanges started because a replica answered on a newer ring (fetchFrom), by peer. */
   readonly #fetchingFrom = new Map<string, Promise<void>>();
+  readonly #contact: RingContact | undefined;
   /** The latest rebalance, for metrics and tests. */
   progress: RebalanceProgress | undefined;
 
@@ -75,6 +77,8 @@ export class RingChanges {
     tasks: BackgroundTasks;
     /** Called with the new members once a ring is adopted (gossip probes them from then on). */
     onAdopted: (members: RingMember[], before: Ring) => void;
+    /** Told each time a peer's ring is found equal to this node's. */
+    contact?: RingContact;
   }) {
     this.#topology = opts.topology;
     this.#view = opts.view;
@@ -84,6 +88,7 @@ export class RingChanges {
     this.#onAdopted = opts.onAdopted;
     this.#tasks = opts.tasks;
     this.#tombstoneGraceMs = opts.tombstoneGraceMs;
+    this.#contact = opts.contact;
   }
 
   state(): RingState {
@@ -134,6 +139,9 @@ export class RingChanges {
     const t = this.#topology;
     const differs =
       epoch > t.epoch || (epoch === t.epoch && epoch > 1 && digest !== 0 && digest !== t.digest);
+    // Confirmed by the same ring only: at epoch 1 a joining node's first ring (its cluster.yml and
+    // itself) differs from the members' without being newer.
+    if (epoch === t.epoch && (digest === 0 || digest === t.digest)) this.#contact?.confirm();
     if (!differs || this.#fetching) return;
     this.#fetching = this.#exchange(peer).finally(() => (this.#fetching = undefined));
   }
@@ -157,7 +165,11 @@ export class RingChanges {
   #exchange(peer: string): Promise<void> {
     return this.#view.transport
       .applyRing(peer, this.state(), 2000)
-      .then((state) => void this.apply(state))
+      .then((state) => {
+        this.apply(state);
+        // Ours now holds the peer's (adopted or merged): a peer that answered confirms it.
+        this.#contact?.confirm();
+      })
       .catch((err: unknown) => this.#log.warn({ err, peer }, 'could not exchange rings'));
   }
 
@@ -249,7 +261,11 @@ export class RingChanges {
       const answered = new Set<string>();
       const acknowledgedBy = () => [...answered].filter(member).length + (member(self) ? 1 : 0);
       let missed = new Map<string, unknown>();
-      for (let round = 1; round <= ORDER_ROUNDS && (round === 1 || acknowledgedBy() < ringMajority); round++) {
+      for (
+        let round = 1;
+        round <= ORDER_ROUNDS && (round === 1 || acknowledgedBy() < ringMajority);
+        round++
+      ) {
         const sent = await this.#order(state, round === 1 ? tell : [...missed.keys()]);
         for (const answer of sent.answers) {
           answered.add(answer.from);

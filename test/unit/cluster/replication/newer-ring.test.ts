@@ -84,6 +84,7 @@ function setUp(opts: { fetchWorks: boolean }) {
     epoch: () => epoch,
     isAlive: () => true,
     catchingUp: () => false,
+    ringUnconfirmed: () => false,
     sourceRings: () => [],
     fetchRing: (peer, newer) => {
       fetched.push(`${peer}@${newer}`);

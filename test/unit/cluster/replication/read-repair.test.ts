@@ -29,6 +29,7 @@ function setUp(copies: Record<string, StoreRecord | undefined>, catchingUp = fal
     selfId: 'n1',
     isAlive: () => true,
     catchingUp: () => catchingUp,
+    ringUnconfirmed: () => false,
     sourceRings: () => [],
     transport,
     scheduler: realScheduler,

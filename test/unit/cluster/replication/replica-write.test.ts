@@ -21,7 +21,7 @@ const record: StoreRecord = {
  * A ReplicaWriter on node `self` whose replicas answer as `answers` says: undefined holds the copy,
  * an error refuses it, and a replica missing from it never answers until `release()`.
  */
-function setUp(self: string, answers: Record<string, RingCacheError | undefined>) {
+function setUp(self: string, answers: Record<string, RingCacheError | undefined>, ringUnconfirmed = false) {
   const waiting: (() => void)[] = [];
   const transport = {
     replicate: (to: string) =>
@@ -32,6 +32,7 @@ function setUp(self: string, answers: Record<string, RingCacheError | undefined>
   const view = {
     selfId: self,
     isAlive: () => true,
+    ringUnconfirmed: () => ringUnconfirmed,
     transport,
     scheduler: realScheduler,
   } as unknown as ClusterView;
@@ -58,6 +59,13 @@ describe('ReplicaWriter', () => {
     const acks = await writer.replicate('k', record, ['n1', 'n2', 'n3'], 2, Date.now() + 1000);
     expect(acks.acknowledged).to.equal(2);
     expect(acks.holders).to.deep.equal(['n1', 'n2']);
+  });
+
+  it('does not count its own copy while its ring is unconfirmed: the key may have other replicas now', async () => {
+    const refused = new RingCacheError('DEADLINE_EXCEEDED', 'no answer in time');
+    const { writer } = setUp('n1', { n2: undefined, n3: refused }, true);
+    const acks = await writer.replicate('k', record, ['n1', 'n2', 'n3'], 2, Date.now() + 1000);
+    expect(acks.acknowledged).to.equal(1);
   });
 
   it('counts each copy in flight until its replica answers, after the write was answered', async () => {
