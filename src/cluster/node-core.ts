@@ -393,7 +393,26 @@ export class NodeCore {
 
   /** Cluster/Flush: every member deletes the keys it holds that start with `prefix` (flush.ts). */
   flushCluster(prefix: string): Promise<{ deleted: number; nodes: string[] }> {
-    return flushCluster(this.view, prefix, (p) => this.peers.flush(p));
+    return flushCluster(
+      {
+        view: this.view,
+        clockHere: () => this.store.hlc.last,
+        clockOf: async (member, timeoutMs) => {
+          const ping = {
+            from: this.id,
+            updates: [],
+            ringEpoch: this.topology.epoch,
+            ringDigest: this.topology.digest,
+            clock: this.store.hlc.last,
+          };
+          // Bounded by timeoutMs; nothing else ends it.
+          const reply = await this.transport.ping(member, ping, timeoutMs, new AbortController().signal);
+          return reply.clock ?? 0;
+        },
+        flushHere: (p, fence) => this.peers.flush(p, fence),
+      },
+      prefix,
+    );
   }
 
   #adopted(members: RingMember[], before: Ring): void {

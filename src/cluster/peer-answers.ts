@@ -177,9 +177,11 @@ export class PeerAnswers implements PeerEndpoint {
     return this.#p.ringChanges.state();
   }
 
-  flush(prefix: string): number {
-    const deleted = this.#p.store.deletePrefix(prefix);
-    this.#p.logger.warn({ prefix, deleted }, 'flushed keys');
+  flush(prefix: string, fence?: number): number {
+    const { store, logger } = this.#p;
+    if (fence) store.checkPeerVersion('fence', { timestamp: fence, node: this.#p.id });
+    const deleted = fence ? store.fencePrefix(prefix, fence) : store.deletePrefix(prefix);
+    logger.warn({ prefix, deleted, fence }, 'flushed keys');
     return deleted;
   }
 

@@ -68,8 +68,11 @@ export interface PeerTransport {
   ): Promise<{ ack: boolean; updates: MemberUpdate[] }>;
   /** Offers our ring; the answer is `to`'s ring after it considered ours. Rejects on failure. */
   applyRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState>;
-  /** Asks `to` to delete the keys it holds that start with `prefix`; resolves to how many. Rejects on failure. */
-  flush(to: string, prefix: string, timeoutMs: number): Promise<number>;
+  /**
+   * Asks `to` to delete the keys it holds that start with `prefix`: with `fence` (cluster/flush.ts)
+   * those written up to it, and to refuse their late copies. Resolves to how many. Rejects on failure.
+   */
+  flush(to: string, prefix: string, timeoutMs: number, fence?: number): Promise<number>;
   /** Shows `to` a ring change before it is made; the answer is `to`'s ring, unchanged. Rejects on failure. */
   proposeRing(to: string, ring: RingState, timeoutMs: number): Promise<RingState>;
   /** The member at `id` changed address or left: drop what is open to it. */
@@ -223,8 +226,8 @@ export interface PeerEndpoint {
     updates: MemberUpdate[],
   ): Promise<{ ack: boolean; updates: MemberUpdate[] }>;
   applyRing(ring: RingState): RingState;
-  /** Deletes the keys this node holds that start with `prefix`; how many. */
-  flush(prefix: string): number;
+  /** Deletes the keys this node holds that start with `prefix`, up to `fence` if given (cluster/flush.ts); how many. */
+  flush(prefix: string, fence?: number): number;
   /** A proposed ring change: the ring held, which the proposal does not change. */
   proposeRing(ring: RingState): RingState;
 }

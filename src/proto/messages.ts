@@ -176,6 +176,10 @@ export interface FlushResponseMsg {
   keysDeleted: number;
   nodes: string[];
 }
+/** Peer/Flush: Cluster/Flush's request (fields 1, 2), with the fence (cluster/flush.ts). */
+export interface PeerFlushRequestMsg extends FlushRequestMsg {
+  fence: number;
+}
 export interface RingDepartureMsg {
   id: string;
   epoch: number;

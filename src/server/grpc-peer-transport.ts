@@ -19,8 +19,8 @@ import { loadServices } from '../proto/load';
 import {
   Code,
   METADATA,
-  type FlushRequestMsg,
   type FlushResponseMsg,
+  type PeerFlushRequestMsg,
   type MemberUpdateMsg,
   type PingResponseMsg,
   type RingStateMsg,
@@ -71,7 +71,7 @@ interface PeerStub {
   PingReq: Unary<{ from: string; target: string; updates: MemberUpdateMsg[] }, PingResponseMsg>;
   ApplyRing: Unary<RingStateMsg, RingStateMsg>;
   ProposeRing: Unary<RingStateMsg, RingStateMsg>;
-  Flush: Unary<FlushRequestMsg, FlushResponseMsg>;
+  Flush: Unary<PeerFlushRequestMsg, FlushResponseMsg>;
   Ping: Unary<
     { from: string; updates: MemberUpdateMsg[]; ringEpoch: number; ringDigest: number; clock: number },
     PingResponseMsg
@@ -448,10 +448,11 @@ export class GrpcPeerTransport implements PeerTransport {
     return ringFromWire(res);
   }
 
-  async flush(to: string, prefix: string, timeoutMs: number): Promise<number> {
+  async flush(to: string, prefix: string, timeoutMs: number, fence?: number): Promise<number> {
     const res = await this.#unary<FlushResponseMsg>(
       to,
-      (stub, cb, opts) => stub.Flush({ prefix, confirm: true }, new grpc.Metadata(), opts, cb),
+      (stub, cb, opts) =>
+        stub.Flush({ prefix, confirm: true, fence: fence ?? 0 }, new grpc.Metadata(), opts, cb),
       timeoutMs,
     );
     return res.keysDeleted;

@@ -4,8 +4,8 @@ import type { RingState } from '../cluster/ring-change/topology';
 import type { Logger } from '../observability/logger';
 import {
   Code,
-  type FlushRequestMsg,
   type FlushResponseMsg,
+  type PeerFlushRequestMsg,
   type PingReqRequestMsg,
   type PingRequestMsg,
   type PingResponseMsg,
@@ -188,13 +188,18 @@ export function peerService(deps: PeerServiceDeps): {
     },
     ApplyRing: ringCall((ring) => endpoint.applyRing(ring)),
     Flush: (
-      call: grpc.ServerUnaryCall<FlushRequestMsg, FlushResponseMsg>,
+      call: grpc.ServerUnaryCall<PeerFlushRequestMsg, FlushResponseMsg>,
       callback: grpc.sendUnaryData<FlushResponseMsg>,
     ) => {
       // The node that coordinates a Cluster/Flush confirms it; a stray request deletes nothing.
       if (!call.request.confirm)
         return callback({ code: Code.FAILED_PRECONDITION, details: 'Peer/Flush needs confirm' });
-      callback(null, { keysDeleted: endpoint.flush(call.request.prefix), nodes: [deps.selfId] });
+      try {
+        const deleted = endpoint.flush(call.request.prefix, call.request.fence || undefined);
+        callback(null, { keysDeleted: deleted, nodes: [deps.selfId] });
+      } catch (err) {
+        callback(toStatus(err, logger));
+      }
     },
     ProposeRing: ringCall((ring) => endpoint.proposeRing(ring)),
   };

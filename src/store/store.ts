@@ -1,6 +1,7 @@
 import { RingCacheError } from '../errors';
 import { ChangeFeed, type ChangeKind } from './change-feed';
 import { EntryTable, ENTRY_OVERHEAD_BYTES } from './entry-table';
+import { FLUSH_VERSION_NODE, FlushFences } from './flush-fences';
 import { keyPageSteps, type KeyPage } from './key-page';
 import { HybridLogicalClock, systemClock, wallMsOf, type Clock } from './hlc';
 import { checkIncrementResult, decodeInteger, encodeInteger } from './integer-value';
@@ -52,6 +53,7 @@ export class Store {
   readonly #sweepBudgetMs: number;
   readonly #sweeper: PeriodicSweep;
   readonly #entries: EntryTable;
+  readonly #fences = new FlushFences();
   #hits = 0;
   #misses = 0;
   /** Every change of a key this store applies, as it applies it (Cache/Watch). */
@@ -270,10 +272,12 @@ export class Store {
       checkFlags(record.flags);
     }
     this.hlc.observe(record.version);
+    const now = this.#clock.now();
+    // Older than a flush of its prefix: as if under a newer tombstone (flush-fences.ts).
+    if (this.#fences.size > 0 && this.#fences.covers(key, record.version.timestamp, now)) return false;
     const e = this.#entries;
     const slot = e.slotOf(key);
     if (slot !== undefined && compareVersions(record.version, e.versionAt(slot)) <= 0) return false;
-    const now = this.#clock.now();
     if (record.tombstone) {
       e.putTombstone(key, keyBytes, slot, record.version, record.expiresAtMs || now + this.#graceMs, now);
     } else if (record.expiresAtMs !== 0 && record.expiresAtMs <= now) {
@@ -424,6 +428,32 @@ export class Store {
       if (key.startsWith(prefix) && this.#entries.isLive(slot, now)) matching.push(key);
     }
     for (const key of matching) this.delete(key);
+    return matching.length;
+  }
+
+  /**
+   * A flush's share on this node (cluster/flush.ts): every live key under `prefix` written at or
+   * before `upTo` (a hybrid clock timestamp) gets a tombstone at version (upTo + 1, FLUSH_VERSION_NODE),
+   * the same on every member; a copy of such a write that arrives later is refused for a tombstone
+   * grace; and this node's later writes get versions past `upTo`, which win over those tombstones.
+   * Returns the keys deleted.
+   */
+  fencePrefix(prefix: string, upTo: number): number {
+    this.hlc.observe({ timestamp: upTo, node: FLUSH_VERSION_NODE });
+    const now = this.#clock.now();
+    const version: Version = { timestamp: upTo + 1, node: FLUSH_VERSION_NODE };
+    const e = this.#entries;
+    const matching: string[] = [];
+    for (const [key, slot] of e.entries()) {
+      if (key.startsWith(prefix) && e.isLive(slot, now) && e.versionAt(slot).timestamp <= upTo)
+        matching.push(key);
+    }
+    for (const key of matching) {
+      const keyBytes = checkKey(key, this.#maxKeyBytes);
+      e.putTombstone(key, keyBytes, e.slotOf(key), version, now + this.#graceMs, now);
+      this.changes.emit(key, 'delete', version);
+    }
+    this.#fences.add(prefix, upTo, now + this.#graceMs);
     return matching.length;
   }
 

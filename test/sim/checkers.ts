@@ -590,6 +590,76 @@ export const ifAbsentOnce: Checker = (history, final) => {
   return violations;
 };
 
+/** Whether `key` is one a flush `f` deletes. */
+function flushes(f: HistoryEntry, key: string): boolean {
+  return f.kind === 'flush' && key.startsWith(f.key);
+}
+
+/**
+ * A flush deletes every key of its prefix, at no one version: the writes before it promise nothing
+ * after it, and those during it may or may not survive it. So the other checkers see the writes to
+ * a flushed key that began before the end of a flush of it (an unacknowledged flush never ends) as
+ * of unknown outcome, and no flush entries; `flushedWrites` judges what a flush promises.
+ */
+export function aroundFlushes(history: readonly HistoryEntry[]): readonly HistoryEntry[] {
+  const all = history.filter((e) => e.kind === 'flush');
+  if (all.length === 0) return history;
+  const endOf = (f: HistoryEntry) => (f.status === 'ok' ? f.completedAtMs! : Infinity);
+  return history
+    .filter((e) => e.kind !== 'flush')
+    .map((e) =>
+      e.kind !== 'get' && e.status === 'ok' && all.some((f) => flushes(f, e.key) && e.invokedAtMs < endOf(f))
+        ? { ...e, status: 'unknown' as const }
+        : e,
+    );
+}
+
+/**
+ * A flush: once it is acknowledged, no write acknowledged before it began is read again, by any
+ * read that starts after it, nor held by any replica at the end. (Writes that overlap it may
+ * survive it; writes after it are judged by the other checkers.)
+ */
+export const flushedWrites: Checker = (history, final) => {
+  const violations: Violation[] = [];
+  const done = history.filter((f) => f.kind === 'flush' && f.status === 'ok');
+  if (done.length === 0) return violations;
+  // Per value written, the write that wrote it: every write of the workload writes a distinct value.
+  const writers = new Map<string, HistoryEntry>();
+  for (const e of history) if (e.value !== undefined && e.status === 'ok') writers.set(e.value, e);
+  const flushedBy = (w: HistoryEntry | undefined, key: string, atMs: number) =>
+    w === undefined
+      ? undefined
+      : done.find((f) => flushes(f, key) && w.completedAtMs! < f.invokedAtMs && f.completedAtMs! <= atMs);
+  for (const r of history) {
+    if (r.kind !== 'get' || r.status !== 'ok' || r.readValue === undefined) continue;
+    const w = writers.get(r.readValue);
+    const f = flushedBy(w, r.key, r.invokedAtMs);
+    if (f) {
+      violations.push({
+        checker: 'flushedWrites',
+        key: r.key,
+        message: `get #${r.id} at ${r.node} found ${r.readValue} of ${w!.kind} #${w!.id}, acknowledged before flush #${f.id} of '${f.key}' began`,
+      });
+    }
+  }
+  const endMs = Math.max(...history.map((e) => e.completedAtMs ?? e.invokedAtMs));
+  for (const [key, copies] of final.replicas) {
+    for (const c of copies) {
+      if (c.tombstone || c.value === undefined) continue;
+      const w = writers.get(c.value);
+      const f = flushedBy(w, key, endMs);
+      if (f) {
+        violations.push({
+          checker: 'flushedWrites',
+          key,
+          message: `${c.node} holds ${c.value} of ${w!.kind} #${w!.id} at the end, acknowledged before flush #${f.id} of '${f.key}' began`,
+        });
+      }
+    }
+  }
+  return violations;
+};
+
 export const CHECKERS: Record<string, Checker> = {
   oneRing,
   lostWrites,
@@ -605,7 +675,11 @@ export const CHECKERS: Record<string, Checker> = {
 };
 
 export function checkAll(history: readonly HistoryEntry[], final: FinalState): Violation[] {
-  return Object.values(CHECKERS).flatMap((check) => check(history, final));
+  const judged = aroundFlushes(history);
+  return [
+    ...Object.values(CHECKERS).flatMap((check) => check(judged, final)),
+    ...flushedWrites(history, final),
+  ];
 }
 
 /** One line per violation, `[checker] key: message`, for a failing run's report. */

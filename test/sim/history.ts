@@ -12,7 +12,8 @@ import type { Version } from '../../src/store/version';
  */
 export type OutcomeStatus = 'ok' | 'failed' | 'unknown';
 
-export type HistoryKind = 'set' | 'delete' | 'get' | 'incr' | 'cas' | 'touch';
+/** 'flush': Cluster/Flush of the keys that start with the entry's `key`, through its `node`. */
+export type HistoryKind = 'set' | 'delete' | 'get' | 'incr' | 'cas' | 'touch' | 'flush';
 
 export interface HistoryEntry {
   /** Unique, increasing in invocation order. */

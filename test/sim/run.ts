@@ -5,7 +5,7 @@ import { RingCacheError, type ErrorCode } from '../../src/errors';
 import type { Version } from '../../src/store/version';
 import { checkAll } from './checkers';
 import type { FinalState, HistoryEntry, OutcomeStatus, ReplicaCopy, Violation } from './history';
-import { COUNTERS, REGISTERS, type SimSchedule, type SimStep } from './schedule';
+import { COUNTERS, FLUSHED, REGISTERS, type SimSchedule, type SimStep } from './schedule';
 import { SimCluster } from './sim-cluster';
 
 export interface SimResult {
@@ -67,7 +67,7 @@ export async function runSchedule(
   cluster.healAll();
   await time.runUntil(time.now() + QUIET_MS + CALL_TIMEOUT_MS);
 
-  const keys = [...REGISTERS, ...COUNTERS].filter((k) => history.some((e) => e.key === k));
+  const keys = [...REGISTERS, ...COUNTERS, ...FLUSHED].filter((k) => history.some((e) => e.key === k));
   const replicas = snapshotReplicas(cluster, keys);
   const reads = new Map<string, { found: boolean; value?: string; version?: Version }>();
   const finalReads = keys.map((key) =>
@@ -157,6 +157,8 @@ export async function runSchedule(
         return cluster.net.setFault(step.from, step.to, step);
       case 'skew':
         return cluster.skew(step.node, step.skewMs);
+      case 'flush':
+        return flush(step);
       case 'join':
       case 'leave': {
         const change = { kind: step.type, node: step.node, acknowledged: false };
@@ -166,6 +168,39 @@ export async function runSchedule(
         return track(done.then((outcome) => (change.acknowledged = outcome === undefined)));
       }
     }
+  }
+
+  /** Through the node's core, as Cluster/Flush from a client: acknowledged, or unknown (some members flushed). */
+  function flush(step: Extract<SimStep, { type: 'flush' }>): void {
+    const entry: HistoryEntry = {
+      id: history.length + 1,
+      kind: 'flush',
+      key: step.prefix,
+      node: step.node,
+      required: 0,
+      factor: schedule.cluster.factor,
+      invokedAtMs: time.now(),
+      status: 'unknown',
+    };
+    history.push(entry);
+    const core = cluster.core(step.node);
+    if (!core) {
+      entry.status = 'failed';
+      entry.completedAtMs = time.now();
+      return;
+    }
+    track(
+      core.flushCluster(step.prefix).then(
+        () => {
+          entry.status = 'ok';
+          entry.completedAtMs = time.now();
+        },
+        (err: unknown) => {
+          entry.error = err instanceof RingCacheError ? err.code : String(err);
+          entry.completedAtMs = time.now();
+        },
+      ),
+    );
   }
 
   function track(p: Promise<unknown>): void {
@@ -257,6 +292,8 @@ export async function runSchedule(
         };
         entry.ttlMs = step.ttlMs;
         break;
+      case 'flush':
+        throw new Error("a flush is a schedule step of its own ({ type: 'flush' })");
     }
     const forwarded = step.forwarded ?? false;
     if (!step.copies) {

@@ -3,9 +3,9 @@ import type { Consistency } from '../../src/cluster/replication/operation';
 import type { HistoryKind } from './history';
 import { nemesisMix } from './nemesis-mix';
 import { splitStaleRingRead, staleRingWrite } from './stale-ring-scenarios';
-import { byTime, ids, operations, replicasOf } from './workload';
+import { byTime, FLUSH_PREFIX, FLUSHED, ids, operations, replicasOf } from './workload';
 
-export { COUNTERS, REGISTERS } from './workload';
+export { COUNTERS, FLUSHED, FLUSH_PREFIX, REGISTERS } from './workload';
 
 /**
  * A simulator run, written out in full: the cluster's shape, and every client operation and fault
@@ -64,7 +64,9 @@ export type SimStep =
     }
   | { atMs: number; type: 'skew'; node: string; skewMs: number }
   | { atMs: number; type: 'join'; node: string; via: string }
-  | { atMs: number; type: 'leave'; node: string; via: string };
+  | { atMs: number; type: 'leave'; node: string; via: string }
+  /** Cluster/Flush of every key that starts with `prefix`, through `node`. */
+  | { atMs: number; type: 'flush'; prefix: string; node: string };
 
 export interface SimSchedule {
   scenario: string;
@@ -409,6 +411,54 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
    * Hints live 200 ms, so once the split outlasts them only anti-entropy can bring the replicas
    * that missed writes up to date: without it (antiEntropyMs 0) replicas stay apart.
    */
+  /**
+   * Flushes while copies are on their way: every link into one replica holds some messages up to
+   * 400 ms longer (so a write's copy can arrive after a flush that started later), sets, deletes and
+   * gets of the flushed keys at any consistency throughout, and one or two flushes through any node.
+   * Once a flush is acknowledged, no write acknowledged before it began may be read again.
+   */
+  'flush-in-flight': () =>
+    fc
+      .tuple(
+        fc.array(
+          fc.record({
+            atMs: fc.integer({ min: 0, max: 3000 }),
+            type: fc.constant('op' as const),
+            kind: fc.constantFrom<HistoryKind>('set', 'set', 'delete', 'get', 'get', 'get'),
+            key: fc.constantFrom(...FLUSHED),
+            // 'slow': the replica behind the slow links, where a late copy would be read.
+            node: fc.constantFrom('coordinator', 'slow', 'slow', ...ids(3)),
+            consistency: fc.constantFrom<Consistency>('default', 'one', 'one', 'quorum', 'all'),
+          }),
+          { minLength: 60, maxLength: 120 },
+        ),
+        fc.array(fc.record({ atMs: fc.integer({ min: 200, max: 2500 }), node: fc.constantFrom(...ids(3)) }), {
+          minLength: 1,
+          maxLength: 2,
+        }),
+        fc.constantFrom(...ids(3)),
+      )
+      .map(([ops, flushes, slow]) => ({
+        scenario: 'flush-in-flight',
+        cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 1 },
+        durationMs: 3000,
+        steps: byTime([
+          ...ops.map((op) => (op.node === 'slow' ? { ...op, node: slow } : op)),
+          ...ids(3)
+            .filter((id) => id !== slow)
+            .map((from): SimStep => ({
+              atMs: 0,
+              type: 'link',
+              from,
+              to: slow,
+              dropRate: 0,
+              extraDelayMs: 0,
+              tailRate: 0.5,
+              tailDelayMs: 400,
+            })),
+          ...flushes.map(({ atMs, node }): SimStep => ({ atMs, type: 'flush', prefix: FLUSH_PREFIX, node })),
+        ]),
+      })),
   'partition-heal': () =>
     operations(ids(5), 1500, {
       count: 150,

@@ -1,6 +1,4 @@
 import { expect } from 'chai';
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { formatViolations } from './checkers';
 import { runSchedule } from './run';
 import type { SimSchedule } from './schedule';
@@ -64,23 +62,4 @@ describe('a node that missed a ring change while it heard from no peer', functio
     expect(samples, 'one sample every 25 ms for 20 s').to.equal(800);
     expect(unconfirmed).to.deep.equal([]);
   });
-});
-
-/**
- * Schedules the nemesis mix once broke a promise with, as its shrinker left them: 62337 (the read
- * above, among 128 operations) and 63830 (lost-hints.test.ts).
- */
-describe('the nemesis mix seeds that once broke a promise', function () {
-  this.timeout(120_000);
-  const dir = path.resolve(__dirname, '../../../test/sim/broken-seeds');
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-    it(`${file} breaks none now`, async () => {
-      const trace = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as {
-        seed: number;
-        schedule: SimSchedule;
-      };
-      const result = await runSchedule(trace.schedule, trace.seed);
-      expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
-    });
-  }
 });

@@ -376,12 +376,12 @@ class SimTransport implements PeerTransport {
     return out.ring;
   }
 
-  async flush(to: string, prefix: string, timeoutMs: number): Promise<number> {
+  async flush(to: string, prefix: string, timeoutMs: number, fence?: number): Promise<number> {
     const out = await this.#net.call<{ deleted: number } | { err: RingCacheError }>(
       this.#self,
       to,
       this.#deadline(timeoutMs),
-      (e) => ({ deleted: e.flush(prefix) }),
+      (e) => ({ deleted: e.flush(prefix, fence) }),
       rejected,
       this.#signal(),
     );

@@ -11,6 +11,9 @@ import type { SimStep } from './schedule';
 
 export const REGISTERS = ['r0', 'r1', 'r2', 'r3'];
 export const COUNTERS = ['c0', 'c1'];
+/** Keys that flushes of FLUSH_PREFIX delete, besides sets, deletes and gets; no other key starts with it. */
+export const FLUSH_PREFIX = 'f';
+export const FLUSHED = ['f0', 'f1'];
 
 const consistency = fc.constantFrom<Consistency>('default', 'one', 'quorum', 'all');
 

@@ -13,6 +13,7 @@ import type { Member as _ringcache_v1_Member, Member__Output as _ringcache_v1_Me
 import type { MemberUpdate as _ringcache_v1_MemberUpdate, MemberUpdate__Output as _ringcache_v1_MemberUpdate__Output } from './ringcache/v1/MemberUpdate';
 import type { PackedFrame as _ringcache_v1_PackedFrame, PackedFrame__Output as _ringcache_v1_PackedFrame__Output } from './ringcache/v1/PackedFrame';
 import type { PeerClient as _ringcache_v1_PeerClient, PeerDefinition as _ringcache_v1_PeerDefinition } from './ringcache/v1/Peer';
+import type { PeerFlushRequest as _ringcache_v1_PeerFlushRequest, PeerFlushRequest__Output as _ringcache_v1_PeerFlushRequest__Output } from './ringcache/v1/PeerFlushRequest';
 import type { PingReqRequest as _ringcache_v1_PingReqRequest, PingReqRequest__Output as _ringcache_v1_PingReqRequest__Output } from './ringcache/v1/PingReqRequest';
 import type { PingRequest as _ringcache_v1_PingRequest, PingRequest__Output as _ringcache_v1_PingRequest__Output } from './ringcache/v1/PingRequest';
 import type { PingResponse as _ringcache_v1_PingResponse, PingResponse__Output as _ringcache_v1_PingResponse__Output } from './ringcache/v1/PingResponse';
@@ -50,6 +51,7 @@ export interface ProtoGrpcType {
       MemberUpdate: MessageTypeDefinition<_ringcache_v1_MemberUpdate, _ringcache_v1_MemberUpdate__Output>
       PackedFrame: MessageTypeDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output>
       Peer: SubtypeConstructor<typeof grpc.Client, _ringcache_v1_PeerClient> & { service: _ringcache_v1_PeerDefinition }
+      PeerFlushRequest: MessageTypeDefinition<_ringcache_v1_PeerFlushRequest, _ringcache_v1_PeerFlushRequest__Output>
       PingReqRequest: MessageTypeDefinition<_ringcache_v1_PingReqRequest, _ringcache_v1_PingReqRequest__Output>
       PingRequest: MessageTypeDefinition<_ringcache_v1_PingRequest, _ringcache_v1_PingRequest__Output>
       PingResponse: MessageTypeDefinition<_ringcache_v1_PingResponse, _ringcache_v1_PingResponse__Output>

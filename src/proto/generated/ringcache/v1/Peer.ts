@@ -2,9 +2,9 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
-import type { FlushRequest as _ringcache_v1_FlushRequest, FlushRequest__Output as _ringcache_v1_FlushRequest__Output } from '../../ringcache/v1/FlushRequest';
 import type { FlushResponse as _ringcache_v1_FlushResponse, FlushResponse__Output as _ringcache_v1_FlushResponse__Output } from '../../ringcache/v1/FlushResponse';
 import type { PackedFrame as _ringcache_v1_PackedFrame, PackedFrame__Output as _ringcache_v1_PackedFrame__Output } from '../../ringcache/v1/PackedFrame';
+import type { PeerFlushRequest as _ringcache_v1_PeerFlushRequest, PeerFlushRequest__Output as _ringcache_v1_PeerFlushRequest__Output } from '../../ringcache/v1/PeerFlushRequest';
 import type { PingReqRequest as _ringcache_v1_PingReqRequest, PingReqRequest__Output as _ringcache_v1_PingReqRequest__Output } from '../../ringcache/v1/PingReqRequest';
 import type { PingRequest as _ringcache_v1_PingRequest, PingRequest__Output as _ringcache_v1_PingRequest__Output } from '../../ringcache/v1/PingRequest';
 import type { PingResponse as _ringcache_v1_PingResponse, PingResponse__Output as _ringcache_v1_PingResponse__Output } from '../../ringcache/v1/PingResponse';
@@ -31,14 +31,14 @@ export interface PeerClient extends grpc.Client {
   compare(argument: _ringcache_v1_PackedFrame, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_PackedFrame__Output>): grpc.ClientUnaryCall;
   compare(argument: _ringcache_v1_PackedFrame, callback: grpc.requestCallback<_ringcache_v1_PackedFrame__Output>): grpc.ClientUnaryCall;
   
-  Flush(argument: _ringcache_v1_FlushRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
-  Flush(argument: _ringcache_v1_FlushRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
-  Flush(argument: _ringcache_v1_FlushRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
-  Flush(argument: _ringcache_v1_FlushRequest, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
-  flush(argument: _ringcache_v1_FlushRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
-  flush(argument: _ringcache_v1_FlushRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
-  flush(argument: _ringcache_v1_FlushRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
-  flush(argument: _ringcache_v1_FlushRequest, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  Flush(argument: _ringcache_v1_PeerFlushRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  Flush(argument: _ringcache_v1_PeerFlushRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  Flush(argument: _ringcache_v1_PeerFlushRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  Flush(argument: _ringcache_v1_PeerFlushRequest, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  flush(argument: _ringcache_v1_PeerFlushRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  flush(argument: _ringcache_v1_PeerFlushRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  flush(argument: _ringcache_v1_PeerFlushRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
+  flush(argument: _ringcache_v1_PeerFlushRequest, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
   
   Ping(argument: _ringcache_v1_PingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_PingResponse__Output>): grpc.ClientUnaryCall;
   Ping(argument: _ringcache_v1_PingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_PingResponse__Output>): grpc.ClientUnaryCall;
@@ -89,7 +89,7 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
   
   Compare: grpc.handleUnaryCall<_ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame>;
   
-  Flush: grpc.handleUnaryCall<_ringcache_v1_FlushRequest__Output, _ringcache_v1_FlushResponse>;
+  Flush: grpc.handleUnaryCall<_ringcache_v1_PeerFlushRequest__Output, _ringcache_v1_FlushResponse>;
   
   Ping: grpc.handleUnaryCall<_ringcache_v1_PingRequest__Output, _ringcache_v1_PingResponse>;
   
@@ -108,7 +108,7 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
 export interface PeerDefinition extends grpc.ServiceDefinition {
   ApplyRing: MethodDefinition<_ringcache_v1_RingState, _ringcache_v1_RingState, _ringcache_v1_RingState__Output, _ringcache_v1_RingState__Output>
   Compare: MethodDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame__Output>
-  Flush: MethodDefinition<_ringcache_v1_FlushRequest, _ringcache_v1_FlushResponse, _ringcache_v1_FlushRequest__Output, _ringcache_v1_FlushResponse__Output>
+  Flush: MethodDefinition<_ringcache_v1_PeerFlushRequest, _ringcache_v1_FlushResponse, _ringcache_v1_PeerFlushRequest__Output, _ringcache_v1_FlushResponse__Output>
   Ping: MethodDefinition<_ringcache_v1_PingRequest, _ringcache_v1_PingResponse, _ringcache_v1_PingRequest__Output, _ringcache_v1_PingResponse__Output>
   PingReq: MethodDefinition<_ringcache_v1_PingReqRequest, _ringcache_v1_PingResponse, _ringcache_v1_PingReqRequest__Output, _ringcache_v1_PingResponse__Output>
   ProposeRing: MethodDefinition<_ringcache_v1_RingState, _ringcache_v1_RingState, _ringcache_v1_RingState__Output, _ringcache_v1_RingState__Output>
