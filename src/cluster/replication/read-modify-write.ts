@@ -368,15 +368,20 @@ export class ReadModifyWriter {
     for (const d of done) {
       if (!(d.outcome instanceof RingCacheError)) applied.push({ id: d.p.op.requestId, outcome: d.outcome });
     }
-    // Completing a record, the accept carries every request that made it, not only those retried
-    // now: a replica that never took the first accept would otherwise answer the others' retries
-    // "unknown", and their round would apply them again.
+    // The accept carries the requests that made the record held, beside the batch's: a replica that
+    // takes the new record, which holds their effect, must know them, or it answers their retries
+    // "unknown" and the retry's round applies them again. Completing a record, it carries every one
+    // of them, not only those retried now. Building on it, those this node does not know W replicas
+    // took: a round that missed its quorum (here, or at a coordinator whose accept this node took)
+    // left them on fewer replicas than the record that now holds them will reach.
     const carried: AppliedRequest[] = [];
-    if (unfinished.length > 0 && held) {
+    if (held) {
       const inBatch = new Set(done.map((d) => d.p.op.requestId));
       for (const r of this.#requests.madeBy(key, held.version, now)) {
         if (inBatch.has(r.id)) continue;
-        carried.push({ id: r.id, outcome: completed(r.outcome) as OperationResult });
+        if (unfinished.length > 0)
+          carried.push({ id: r.id, outcome: completed(r.outcome) as OperationResult });
+        else if (!this.#requests.isAcknowledged(r.id)) carried.push(r);
       }
       applied.push(...carried);
     }

@@ -45,6 +45,8 @@ interface Entry {
 export class RequestLog {
   readonly #limits: RequestLogLimits;
   readonly #entries = new Map<string, Entry>();
+  /** Per key, per accepted record (`timestamp@node`), the ids remembered with it: madeBy in O(1). */
+  readonly #byAccept = new Map<string, Map<string, Set<string>>>();
 
   constructor(limits: RequestLogLimits = DEFAULT_REQUEST_LOG) {
     this.#limits = limits;
@@ -82,18 +84,25 @@ export class RequestLog {
   }
 
   /**
-   * The requests of `key` whose accept made its record at `version`: a round that completes that
-   * record again carries them all, or the retries of those it left out would find no replica that
-   * knows them. A scan of the log: only rounds that complete a record another left short run it.
+   * The requests of `key` whose accept made its record at `version` (or carried them with it): a
+   * round that builds on that record carries them on (read-modify-write.ts), or the retries of those
+   * it left out would find no replica that knows them. O(1) plus the requests found.
    */
   madeBy(key: string, version: Version, nowMs: number): AppliedRequest[] {
     this.#expire(nowMs);
+    const ids = this.#byAccept.get(key)?.get(acceptKey(version));
+    if (!ids) return [];
     const out: AppliedRequest[] = [];
-    for (const [id, e] of this.#entries) {
-      if (e.key === key && e.accepted && compareVersions(e.accepted, version) === 0)
-        out.push({ id, outcome: e.outcome });
+    for (const id of ids) {
+      const e = this.#entries.get(id);
+      if (e) out.push({ id, outcome: e.outcome });
     }
     return out;
+  }
+
+  /** Whether a round this node coordinated had request `id` taken by W replicas (getAcknowledged). */
+  isAcknowledged(id: string): boolean {
+    return this.#entries.get(id)?.acknowledged === true;
   }
 
   /** Marks requests this node remembers as taken by W replicas of `key` (getAcknowledged). */
@@ -114,15 +123,19 @@ export class RequestLog {
       // completed the record another left short of its quorum, at its own ballot. Its outcome then
       // reports the version the record ended at, and a copy of that accept is the one it names.
       if (accepted && held.key === key) {
+        this.#unindex(request.id, held);
         held.accepted = accepted;
         held.outcome = request.outcome;
+        this.#index(request.id, held);
       }
       return;
     }
-    this.#entries.set(request.id, { key, outcome: request.outcome, atMs: nowMs, accepted });
+    const entry: Entry = { key, outcome: request.outcome, atMs: nowMs, accepted };
+    this.#entries.set(request.id, entry);
+    this.#index(request.id, entry);
     if (this.#entries.size > this.#limits.maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
+      const oldest = this.#entries.entries().next();
+      if (!oldest.done) this.#forget(oldest.value[0], oldest.value[1]);
     }
   }
 
@@ -163,7 +176,38 @@ export class RequestLog {
     const cutoff = nowMs - this.#limits.windowMs;
     for (const [id, e] of this.#entries) {
       if (e.atMs > cutoff) break;
-      this.#entries.delete(id);
+      this.#forget(id, e);
     }
   }
+
+  #forget(id: string, e: Entry): void {
+    this.#entries.delete(id);
+    this.#unindex(id, e);
+  }
+
+  #index(id: string, e: Entry): void {
+    if (!e.accepted) return;
+    let byVersion = this.#byAccept.get(e.key);
+    if (!byVersion) this.#byAccept.set(e.key, (byVersion = new Map()));
+    const version = acceptKey(e.accepted);
+    const ids = byVersion.get(version);
+    if (ids) ids.add(id);
+    else byVersion.set(version, new Set([id]));
+  }
+
+  #unindex(id: string, e: Entry): void {
+    if (!e.accepted) return;
+    const byVersion = this.#byAccept.get(e.key);
+    const version = acceptKey(e.accepted);
+    const ids = byVersion?.get(version);
+    if (!byVersion || !ids) return;
+    ids.delete(id);
+    if (ids.size > 0) return;
+    byVersion.delete(version);
+    if (byVersion.size === 0) this.#byAccept.delete(e.key);
+  }
+}
+
+function acceptKey(v: Version): string {
+  return `${v.timestamp}@${v.node}`;
 }

@@ -43,6 +43,31 @@ describe('RequestLog', () => {
     expect(log.madeBy('k', record, 1001), 'past the window').to.deep.equal([]);
   });
 
+  it('moves a request to the record that carried it last, and forgets it there once it is dropped', () => {
+    const log = new RequestLog({ windowMs: 1000, maxEntries: 2 });
+    const r1 = { timestamp: 9, node: 'n1' };
+    const r2 = { timestamp: 12, node: 'n2' };
+    log.remember('k', { id: 'a', outcome: first }, 0, r1);
+    log.remember('k', { id: 'a', outcome: first }, 5, r2);
+    expect(log.madeBy('k', r1, 10), 'carried on to a newer record').to.deep.equal([]);
+    expect(log.madeBy('k', r2, 10).map((r) => r.id)).to.deep.equal(['a']);
+    log.remember('k', { id: 'b', outcome: second }, 6, r2);
+    log.remember('k', { id: 'c', outcome: second }, 7, r2);
+    expect(
+      log.madeBy('k', r2, 10).map((r) => r.id),
+      'the oldest dropped past maxEntries',
+    ).to.deep.equal(['b', 'c']);
+  });
+
+  it('tells whether a round here had a request taken by W replicas', () => {
+    const log = new RequestLog(limits);
+    log.remember('k', { id: 'r1', outcome: first }, 0);
+    expect(log.isAcknowledged('r1')).to.equal(false);
+    log.acknowledge('k', ['r1']);
+    expect(log.isAcknowledged('r1')).to.equal(true);
+    expect(log.isAcknowledged('never-seen')).to.equal(false);
+  });
+
   it('answers undefined for a request id it never saw', () => {
     const log = new RequestLog(limits);
     log.remember('k', { id: 'r1', outcome: first }, 0);
