@@ -188,7 +188,7 @@ export class RequestLog {
   #index(id: string, e: Entry): void {
     if (!e.accepted) return;
     let byVersion = this.#byAccept.get(e.key);
-    if (!byVersion) this.#byAccept.set(e.key, (byVersion = new Map()));
+    if (!byVersion) this.#byAccept.set(e.key, (byVersion = new Map<string, Set<string>>()));
     const version = acceptKey(e.accepted);
     const ids = byVersion.get(version);
     if (ids) ids.add(id);
