@@ -1,6 +1,8 @@
 import fc from 'fast-check';
+import type { Consistency } from '../../src/cluster/replication/operation';
+import type { HistoryKind } from './history';
 import type { SimSchedule, SimStep } from './schedule';
-import { byTime, ids, operations, replicasOf } from './workload';
+import { byTime, FLUSH_PREFIX, FLUSHED, ids, operations, replicasOf } from './workload';
 
 /**
  * Faults that overlap, on 3 to 5 nodes at N=3, W=2, R=2, so that every read must see every
@@ -29,6 +31,9 @@ import { byTime, ids, operations, replicasOf } from './workload';
  * through other nodes as in 'two-coordinators'. Those go only to nodes that replicate the counter on
  * the ring before and after the change: a node forwards a call only to a replica, and one that is
  * none would count its own empty store in the round's prepare.
+ *
+ * In most schedules, a flush of the FLUSHED keys at any time, through any node (it may
+ * be down or cut off then), with sets, deletes and gets of those keys throughout.
  */
 const DURATION_MS = 7000;
 const OPS = 200;
@@ -82,6 +87,21 @@ function draws(k: number) {
     at: fc.integer({ min: 0, max: 999 }),
     via: fc.integer({ min: 0, max: k - 1 }),
     leaver: fc.integer({ min: 0, max: k - 2 }),
+    // Drawn last, so that the fields above draw what they drew before flushes were added.
+    flushedOps: fc.array(
+      fc.record({
+        atMs: fc.integer({ min: 0, max: DURATION_MS }),
+        type: fc.constant('op' as const),
+        kind: fc.constantFrom<HistoryKind>('set', 'set', 'delete', 'get', 'get'),
+        key: fc.constantFrom(...FLUSHED),
+        node: fc.constantFrom('coordinator', ...nodes),
+        consistency: fc.constantFrom<Consistency>('default', 'one', 'quorum', 'all'),
+      }),
+      { maxLength: 40 },
+    ),
+    flush: fc.option(
+      fc.record({ atMs: fc.integer({ min: 0, max: DURATION_MS }), via: fc.integer({ min: 0, max: k - 1 }) }),
+    ),
   });
 }
 
@@ -117,6 +137,11 @@ class Nemesis {
       ...this.#cuts.map((c): SimStep => ({ atMs: c.startMs, type: 'cut', from: c.from, to: c.to })),
     );
     const ops = g.ops.map((s, i) => forwardedIncr(s, g.retries[i]!, nodes, members));
+    // A flush of the FLUSHED keys, through a node that may be down or cut off then.
+    if (g.flush) {
+      const { atMs, via } = g.flush;
+      ops.push(...g.flushedOps, { atMs, type: 'flush', prefix: FLUSH_PREFIX, node: nodes[via]! });
+    }
     return {
       scenario: 'nemesis-mix',
       cluster: { nodes: nodes.length, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 60_000 },
