@@ -26,6 +26,8 @@ export function nodeMetrics(
     replicated: () => ReplicationCounters | undefined;
     rebalance: () => RebalanceProgress | undefined;
     catchUp: () => CatchUpProgress;
+    /** ClusterView.ringUnconfirmed. */
+    ringUnconfirmed: () => boolean;
     antiEntropy: AntiEntropy;
     memoryGuard: MemoryGuard;
     clock: ClockWatch;
@@ -88,6 +90,12 @@ export function nodeMetrics(
       help: '1 while this node pulls its data from its peers after a start (it serves reads through them)',
       type: 'gauge',
       read: () => (src.catchUp().done ? 0 : 1),
+    },
+    {
+      name: 'ringcache_ring_unconfirmed',
+      help: '1 while this node has heard no peer hold its ring for longer than failure detection takes, and some peer is alive: it counts its own copies in no quorum (it asks the other replicas)',
+      type: 'gauge',
+      read: () => (src.ringUnconfirmed() ? 1 : 0),
     },
     {
       name: 'ringcache_catch_up_records_total',

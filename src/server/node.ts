@@ -230,6 +230,7 @@ export class CacheNode {
       antiEntropy: core.antiEntropy,
       memoryGuard: this.#memoryGuard,
       catchUp: () => core.catchUp,
+      ringUnconfirmed: () => core.view.ringUnconfirmed(),
       clock: core.clock,
     });
     registerScanGauges(registry, this.#scanWalks);
