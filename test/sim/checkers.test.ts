@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import type { Version } from '../../src/store/version';
 import {
+  aroundFlushes,
   CHECKERS,
   casOnce,
+  flushedWrites,
   checkAll,
   convergence,
   deletesUndone,
@@ -586,6 +588,59 @@ describe('ifAbsentOnce', () => {
     expect(check([lease(1, v(100)), lease(2, v(200), { invokedAtMs: 12 })])).to.be.empty;
     expect(check([lease(1, v(100), { required: 2 }), lease(2, v(200), { required: 3 })])).to.be.empty;
     expect(check([lease(1, v(100), { ringEpoch: 5 }), lease(2, v(200), { ringEpoch: 4 })])).to.be.empty;
+  });
+});
+
+describe('flushes (flushedWrites, and what the other checkers see: aroundFlushes)', () => {
+  /** A flush of every key starting with 'k', invoked at id*10 ms and answered 5 ms later. */
+  const flush = (id: number, more: Partial<HistoryEntry> = {}) => entry('flush', id, more);
+  const found = (id: number, w: HistoryEntry, more: Partial<HistoryEntry> = {}) =>
+    get(id, w.version, { readValue: w.value, ...more });
+
+  it('fails a read after an acknowledged flush that returns a write acknowledged before it began', () => {
+    const w = set(1, v(100));
+    expect(flushedWrites([w, flush(2), found(3, w)], final({})).map((x) => x.message)).to.deep.equal([
+      "get #3 at n1 found value-1 of set #1, acknowledged before flush #2 of 'k' began",
+    ]);
+  });
+
+  it('fails a replica that still holds such a write at the end', () => {
+    const w = set(1, v(100));
+    const replicas = { k: [{ node: 'n2', version: v(100), value: 'value-1' }] };
+    expect(flushedWrites([w, flush(2)], final({ replicas }))).to.have.length(1);
+  });
+
+  it('passes reads of writes that overlapped the flush or came after it, and reads during it', () => {
+    const during = set(2, v(100), { invokedAtMs: 15, completedAtMs: 30 });
+    const after = set(4, v(200));
+    const before = set(1, v(50));
+    expect(flushedWrites([before, flush(2), during, found(5, during)], final({}))).to.be.empty;
+    expect(flushedWrites([flush(2), after, found(5, after)], final({}))).to.be.empty;
+    expect(flushedWrites([before, flush(2), found(2, before, { invokedAtMs: 22 })], final({}))).to.be.empty;
+    // A flush of another prefix, or one not acknowledged, promises nothing.
+    expect(flushedWrites([before, flush(2, { key: 'x' }), found(3, before)], final({}))).to.be.empty;
+    expect(flushedWrites([before, flush(2, { status: 'unknown' }), found(3, before)], final({}))).to.be.empty;
+  });
+
+  it('shows the other checkers the writes a flush may have deleted as of unknown outcome, and no flush', () => {
+    const history = [set(1, v(100)), flush(2), set(3, v(200)), get(4, undefined)];
+    expect(aroundFlushes(history).map((e) => `${e.kind} #${e.id} ${e.status}`)).to.deep.equal([
+      'set #1 unknown',
+      'set #3 ok',
+      'get #4 ok',
+    ]);
+    // Without it, lostWrites takes the flushed set for lost; with it, the set after the flush is judged.
+    const state = final({ reads: { k: 'not found' } });
+    expect(
+      lostWrites(
+        [set(1, v(100)), flush(2)].filter((e) => e.kind !== 'flush'),
+        state,
+      ),
+    ).to.have.length(1);
+    expect(lostWrites(aroundFlushes([set(1, v(100)), flush(2)]), state)).to.be.empty;
+    expect(lostWrites(aroundFlushes(history), state)).to.have.length(1);
+    // A flush refused at once (its node down) deleted nothing.
+    expect(aroundFlushes([set(1, v(100)), flush(2, { status: 'failed' })])[0]!.status).to.equal('ok');
   });
 });
 

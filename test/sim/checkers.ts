@@ -602,16 +602,16 @@ function flushes(f: HistoryEntry, key: string): boolean {
  * of unknown outcome, and no flush entries; `flushedWrites` judges what a flush promises.
  */
 export function aroundFlushes(history: readonly HistoryEntry[]): readonly HistoryEntry[] {
-  const all = history.filter((e) => e.kind === 'flush');
-  if (all.length === 0) return history;
+  // A flush refused at once (its node was down) deleted nothing.
+  const all = history.filter((e) => e.kind === 'flush' && e.status !== 'failed');
+  const rest = history.filter((e) => e.kind !== 'flush');
+  if (all.length === 0) return rest;
   const endOf = (f: HistoryEntry) => (f.status === 'ok' ? f.completedAtMs! : Infinity);
-  return history
-    .filter((e) => e.kind !== 'flush')
-    .map((e) =>
-      e.kind !== 'get' && e.status === 'ok' && all.some((f) => flushes(f, e.key) && e.invokedAtMs < endOf(f))
-        ? { ...e, status: 'unknown' as const }
-        : e,
-    );
+  return rest.map((e) =>
+    e.kind !== 'get' && e.status === 'ok' && all.some((f) => flushes(f, e.key) && e.invokedAtMs < endOf(f))
+      ? { ...e, status: 'unknown' as const }
+      : e,
+  );
 }
 
 /**
