@@ -14,6 +14,7 @@ import { UnaryClient } from '../src/cli/unary-client';
 import { loadServices } from '../src/proto/load';
 import { deserializePackedFrame, packFrame, serializePackedFrame } from '../src/proto/packed';
 import { testConfig } from '../test/support/cluster';
+import { Victim } from '../test/support/victim';
 import { flag } from './flags';
 import { rssMb } from './proc-cpu';
 
@@ -23,40 +24,6 @@ const connections = Number(flag('connections', '2000'));
 const seconds = Number(flag('seconds', '8'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Get+Set on the node every 50 ms; latencies of the pairs and how many calls failed. */
-class Victim {
-  readonly latencies: number[] = [];
-  failed = 0;
-  #stop = false;
-  #done: Promise<void>;
-
-  constructor(readonly client: UnaryClient) {
-    this.#done = this.#run();
-  }
-
-  async #run(): Promise<void> {
-    for (let i = 0; !this.#stop; i++) {
-      const started = performance.now();
-      try {
-        await this.client.cache('Set', { key: `victim/${i % 100}`, value: Buffer.from('v') });
-        await this.client.cache('Get', { key: `victim/${i % 100}` });
-        this.latencies.push(performance.now() - started);
-      } catch {
-        this.failed++;
-      }
-      await sleep(50);
-    }
-  }
-
-  async stop(): Promise<{ p50: number; p99: number; max: number; failed: number }> {
-    this.#stop = true;
-    await this.#done;
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-    return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN, failed: this.failed };
-  }
-}
 
 interface Flood {
   name: string;
@@ -204,17 +171,17 @@ async function main(): Promise<void> {
       const before = rssMb(pid);
       let peak = before;
       const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
-      const victim = new Victim(new UnaryClient(address, 10_000));
+      const victim = new Victim(address, 10_000);
       const evictedBefore = await evictions();
       await flood.run(address, client);
       await sleep(1000);
-      const v = await victim.stop();
-      victim.client.close();
+      const failed = (await victim.stop()).length;
+      const v = victim.latency();
       clearInterval(sampler);
       const evicted = (await evictions()) - evictedBefore;
       rows.push(
         `| ${flood.name} | ${before.toFixed(0)} | ${peak.toFixed(0)} | ${v.p50.toFixed(1)} | ` +
-          `${v.p99.toFixed(1)} | ${v.max.toFixed(1)} | ${v.failed} | ${evicted} |`,
+          `${v.p99.toFixed(1)} | ${v.max.toFixed(1)} | ${failed} | ${evicted} |`,
       );
     }
     client.close();
@@ -222,7 +189,7 @@ async function main(): Promise<void> {
     await cluster.stop();
   }
   process.stdout.write(
-    '| flood on n1 | RSS before MB | RSS peak MB | victim p50 ms | p99 ms | max ms | victim failed | keys evicted |\n' +
+    '| flood on n1 | RSS before MB | RSS peak MB | victim p50 ms | p99 ms | max ms | victim calls failed | keys evicted |\n' +
       '|---|---|---|---|---|---|---|---|\n' +
       rows.join('\n') +
       '\n',

@@ -4,18 +4,20 @@ import type { TestCluster } from './cluster';
 
 /**
  * An ordinary client beside a flood: a Set and a Get of its own small key on one node every 50 ms,
- * keeping every failure. Its deadline is far past any flood's length: what a test asserts is that
- * the node answers it, not how fast (latency belongs to bench:abuse).
+ * keeping every failure and each round's time. A test asserts that the node answers it (its deadline
+ * is far past any flood's length by default), never how fast: the latencies are for bench:abuse.
  */
 export class Victim {
   readonly failures: string[] = [];
   calls = 0;
+  /** Milliseconds of each round (Set, then Get) in which both calls succeeded. */
+  readonly latencies: number[] = [];
   #running = true;
   readonly #done: Promise<void>;
   readonly #client: UnaryClient;
 
-  constructor(address: string) {
-    this.#client = new UnaryClient(address, 60_000);
+  constructor(address: string, deadlineMs = 60_000) {
+    this.#client = new UnaryClient(address, deadlineMs);
     this.#done = this.#loop();
   }
 
@@ -23,6 +25,8 @@ export class Victim {
     const value = Buffer.from('victim');
     for (let i = 0; this.#running; i++) {
       const key = `victim/${i % 100}`;
+      const started = performance.now();
+      let failed = false;
       for (const [method, req] of [
         ['Set', { key, value }],
         ['Get', { key }],
@@ -33,8 +37,10 @@ export class Victim {
         } catch (err) {
           const e = err as grpc.ServiceError;
           this.failures.push(`${method}: ${grpc.status[e.code]} ${e.details}`);
+          failed = true;
         }
       }
+      if (!failed) this.latencies.push(performance.now() - started);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -45,6 +51,13 @@ export class Victim {
     await this.#done;
     this.#client.close();
     return this.failures;
+  }
+
+  /** The rounds' p50, p99 and max in ms (NaN before any round succeeded). */
+  latency(): { p50: number; p99: number; max: number } {
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+    return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN };
   }
 }
 
