@@ -7,10 +7,11 @@ import type { SimSchedule } from './schedule';
 
 /**
  * Schedules that once broke a promise, as the simulator's shrinker left them (test/sim/broken-seeds/,
- * replayable with `npm run sim -- --replay <file>`): nemesis mix 62337 (silent-node-ring.test.ts),
- * 63830 (lost-hints.test.ts), and flush-in-flight 199, whose flush deleted what each node held when
- * it reached it, and a copy of an acknowledged set that landed on a replica after that was read again
- * (cluster/flush.ts now fences).
+ * replayable with `npm run sim -- --replay <file>`): nemesis mix 62337 (whose read
+ * silent-node-ring.test.ts crafts in eight steps), and flush-in-flight 199, whose flush deleted what
+ * each node held when it reached it, so that a write made during it was kept on two replicas and
+ * deleted on the third, which never converged (cluster/flush.ts now deletes up to one clock reading
+ * everywhere). Nemesis mix 63830 is lost-hints.test.ts's second test.
  */
 describe('the simulator schedules that once broke a promise', function () {
   this.timeout(120_000);
