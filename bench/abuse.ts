@@ -6,6 +6,7 @@
  * floods the node evicted during each (its store stays below max_memory, so any is the memory
  * guard's). Run it on two builds to compare (a git worktree of the older commit). Flags: --watchers N
  * (200) --deletes N (40000) --connections N (2000) --seconds S (8: each of the large-request floods)
+ * --only TEXT (only the floods whose name holds it, e.g. --only GetMany)
  */
 import * as grpc from '@grpc/grpc-js';
 import net from 'node:net';
@@ -22,6 +23,7 @@ const watchers = Number(flag('watchers', '200'));
 const deletes = Number(flag('deletes', '40000'));
 const connections = Number(flag('connections', '2000'));
 const seconds = Number(flag('seconds', '8'));
+const only = flag('only', '');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -165,7 +167,7 @@ async function main(): Promise<void> {
       const line = text.split('\n').find((l) => l.startsWith('ringcache_store_evictions_total'));
       return Number(line?.split(' ').pop() ?? NaN);
     };
-    for (const flood of floods) {
+    for (const flood of floods.filter((f) => f.name.includes(only))) {
       process.stderr.write(`${flood.name}...\n`);
       await sleep(2000);
       const before = rssMb(pid);

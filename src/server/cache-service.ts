@@ -24,6 +24,7 @@ import {
   withBatchBounds,
   type LimitRefusal,
 } from './request-limits';
+import { READ_STEP_BYTES, ReadTurns } from './read-turns';
 
 export type CacheServiceDeps = PipelineDeps;
 
@@ -48,6 +49,7 @@ export function cacheService(deps: CacheServiceDeps): {
   withBatchBounds(service: grpc.ServiceDefinition): grpc.ServiceDefinition;
 } {
   const pipelines = new PipelineStreams(deps);
+  const readTurns = new ReadTurns();
 
   const contextOf = (call: { getDeadline(): grpc.Deadline; metadata: grpc.Metadata }): OperationContext => {
     const deadline = call.getDeadline();
@@ -133,35 +135,63 @@ export function cacheService(deps: CacheServiceDeps): {
       // max_client_output_bytes): the reply is never built, and the store's copies stop at the limit
       // (reads answered at once; reads sent to replicas are all in flight before their sizes are
       // known). The node counts them until the call has ended: a client that does not read keeps them.
-      const budget = new ReplyBudget(deps.limits.maxReplyBytes, pipelines.output);
+      let budget = new ReplyBudget(deps.limits.maxReplyBytes, pipelines.output);
       const counted = (r: OperationResultMsg) => {
         budget.add(r.get?.value?.length ?? 0);
         return r;
       };
       const pending: Promise<OperationResultMsg>[] = [];
-      for (let id = 0; id < keys.length && !budget.exceeded; id++) {
-        const r = run({ id, op: 'get', get: { key: keys[id]!, consistency } }, ctx);
-        pending.push(r instanceof Promise ? r.then(counted) : Promise.resolve(counted(r)));
-      }
+      // Reads READ_STEP_BYTES of values at most; true once every key is read (or the budget is
+      // past, or the caller gone). The first step runs now, the others in turns (read-turns.ts).
+      let next = 0;
+      let remote = false;
+      const readStep = (): boolean => {
+        let bytes = 0;
+        for (; next < keys.length && !budget.exceeded && bytes < READ_STEP_BYTES; next++) {
+          const r = run({ id: next, op: 'get', get: { key: keys[next]!, consistency } }, ctx);
+          if (r instanceof Promise) {
+            remote = true;
+            pending.push(r.then(counted));
+          } else {
+            bytes += r.get?.value?.length ?? 0;
+            pending.push(Promise.resolve(counted(r)));
+          }
+        }
+        return next >= keys.length || budget.exceeded || call.cancelled;
+      };
       const refused = () => {
         budget.release();
         refuse(callback, budget.refusal('GetMany'));
       };
-      if (budget.exceeded) return refused();
-      void Promise.all(pending).then((results) => {
+      const answer = () => {
+        if (call.cancelled) return budget.release();
         if (budget.exceeded) return refused();
-        const failed = results.find((r) => r.code !== Code.OK);
-        if (failed) {
-          budget.release();
-          return callback({
-            code: failed.code,
-            details: `keys[${failed.id}]: ${failed.message}`,
-            metadata: trailer(failed.error),
-          });
-        }
-        callback(null, { results: results.map((r) => r.get) }, trailer());
-        if (!onStreamClosed(call, () => budget.release())) budget.release();
-      });
+        void Promise.all(pending).then((results) => {
+          if (budget.exceeded) return refused();
+          const failed = results.find((r) => r.code !== Code.OK);
+          if (failed) {
+            budget.release();
+            return callback({
+              code: failed.code,
+              details: `keys[${failed.id}]: ${failed.message}`,
+              metadata: trailer(failed.error),
+            });
+          }
+          callback(null, { results: results.map((r) => r.get) }, trailer());
+          if (!onStreamClosed(call, () => budget.release())) budget.release();
+        });
+      };
+      if (readStep()) return answer();
+      if (!remote) {
+        // A large reply, read only here: it starts again in its turn, holding nothing of the
+        // output budget while it waits. Held, the first steps of the replies waiting took the
+        // budget, and the one reading was refused past it, its copies for nothing.
+        budget.release();
+        budget = new ReplyBudget(deps.limits.maxReplyBytes, pipelines.output);
+        pending.length = 0;
+        next = 0;
+      }
+      void readTurns.run(readStep).then(answer);
     },
     SetMany: (call: UnaryCall<SetManyRequestMsg | TooManyItems>, reply: Callback) => {
       const startedAt = performance.now();

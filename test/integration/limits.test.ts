@@ -93,6 +93,13 @@ describe('limits on what one request may ask of a node', function () {
     expect(res.results.map((r) => r.found)).to.deep.equal([true, true, false]);
   });
 
+  it('answers a GetMany of more values than one read step (1 MiB) whole and in order, read in turns', async () => {
+    const keys = [...new Array<string>(40).fill('big'), 'absent', 'big'];
+    const res = await c.cache<{ results: GetResponseMsg[] }>('GetMany', { keys });
+    expect(res.results.map((r) => r.found)).to.deep.equal(keys.map((k) => k === 'big'));
+    expect(res.results.filter((r) => r.found).every((r) => r.value.equals(big))).to.equal(true);
+  });
+
   it('refuses a GetMany of a million keys, naming max_batch_keys', async () => {
     const keys = Array.from({ length: 1_000_000 }, (_, i) => `k${i}`);
     const err = await statusOf(c.cache('GetMany', { keys }));
