@@ -372,8 +372,8 @@ export class NodeCore {
     return this.coordinator.execute(op, ctx);
   }
 
-  localGet(key: string, consistency: Consistency, forwarded: boolean): StoredValue | null | undefined {
-    return this.coordinator.localGet(key, consistency, forwarded);
+  localGet(key: string, consistency: Consistency): StoredValue | null | undefined {
+    return this.coordinator.localGet(key, consistency);
   }
 
   /** Where `key` lives and what each of its replicas holds (see explain.ts); a bad key rejects. */

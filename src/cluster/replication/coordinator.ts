@@ -120,15 +120,17 @@ export class Coordinator {
    * replica of the key and one copy is enough (R = 1). Returns the value, or null when the key is
    * absent; undefined means "not that simple" (a bad key, a key owned elsewhere, R > 1): use execute(),
    * which also reports errors. Lets a packed frame answer gets without building operation objects.
+   * Forwarded or not: a node that another forwarded a get to on an older ring, and is no replica of
+   * the key on its own (it left, say), holds no copy the key's replicas keep up to date.
    */
-  localGet(key: string, consistency: Consistency, forwarded: boolean): StoredValue | null | undefined {
+  localGet(key: string, consistency: Consistency): StoredValue | null | undefined {
     if (requiredReplicas(consistency, 'read', this.#rep) > 1 || !ownCopyCounts(this.#view)) return undefined;
     try {
       checkKey(key, this.#maxKeyBytes);
     } catch {
       return undefined;
     }
-    if (!forwarded && !this.#preferenceList(key).includes(this.#view.selfId)) return undefined;
+    if (!this.#preferenceList(key).includes(this.#view.selfId)) return undefined;
     return this.#store.get(key) ?? null;
   }
 
@@ -187,7 +189,11 @@ export class Coordinator {
       }
       if (op.kind === 'get') {
         const r = requiredReplicas(op.consistency, 'read', this.#rep);
-        if (r <= 1 && ownCopyCounts(this.#view)) return applyLocal(this.#store, op).result;
+        // Its own copy answers alone only where it is a replica of the key: a forwarded get reaches a
+        // node that is none when the sender's ring is older (nemesis mix seed 104152: a node that had
+        // left and restarted empty answered "not found" for a key set at ALL).
+        if (r <= 1 && ownCopyCounts(this.#view) && preferenceList.includes(this.#view.selfId))
+          return applyLocal(this.#store, op).result;
         return this.#read(op, preferenceList, r, ctx, again).catch((err: unknown) => this.#failed(err));
       }
       return this.#write(op, preferenceList, ctx.deadlineMs).catch((err: unknown) => this.#failed(err));

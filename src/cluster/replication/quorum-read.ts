@@ -50,17 +50,16 @@ export class QuorumReader {
     // the writes acknowledged on this ring, so it must not stand in for a replica that did.
     const voter = (id: string) => preferenceList.includes(id);
     const voters = others.filter(voter).length;
-    // A node still catching up holds an incomplete store, and one whose ring may be behind may no
-    // longer be a replica: its own copy is kept (newest wins) but does not count as an answer, so
-    // `needed` other replicas must answer.
-    const own = ownCopyCounts(this.#view) ? 1 : 0;
+    // A node still catching up holds an incomplete store, one whose ring may be behind may no
+    // longer be a replica, and one that is none of the key (a get forwarded to it on an older
+    // ring) took none of its writes: its own copy is kept (newest wins) but does not count as an
+    // answer, so `needed` other replicas must answer.
+    const own = preferenceList.includes(self) && ownCopyCounts(this.#view) ? 1 : 0;
     if (voters + own < needed) {
       return new RingCacheError(
         'QUORUM_NOT_MET',
         `read of key '${key}' needs ${needed} replicas but only ${voters + own} of ${preferenceList.join(', ')} can answer` +
-          (own === 0
-            ? ` (${self} ${this.#view.catchingUp() ? 'is catching up' : 'waits to hear its ring from a peer'})`
-            : ''),
+          (own === 0 ? ` (${self} ${this.#whyNotOwn(preferenceList)})` : ''),
       );
     }
     const { copies, all, newer } = await this.#ask(key, others, voter, needed - own, deadlineMs, ringEpoch);
@@ -75,6 +74,12 @@ export class QuorumReader {
     const newest = newestOf([local, ...copies]);
     this.#repairLater(key, preferenceList, newest, local, all, deadlineMs);
     return recordToGetResult(newest, this.#view.scheduler.now());
+  }
+
+  /** Why this node's own copy is no answer (see get). */
+  #whyNotOwn(preferenceList: readonly string[]): string {
+    if (!preferenceList.includes(this.#view.selfId)) return 'is no replica of it';
+    return this.#view.catchingUp() ? 'is catching up' : 'waits to hear its ring from a peer';
   }
 
   /**
