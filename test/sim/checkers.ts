@@ -23,9 +23,10 @@ function isAckedWrite(e: HistoryEntry): e is AckedWrite {
 }
 
 /**
- * Whether `w` died with its node before `beforeMs`: its node alone acknowledged it (W = 1) while cut
- * off from every other node, and crashed, still cut off, before `beforeMs`. The write lived only in
- * that node's memory, which promises 1 and 2 say it does not outlive.
+ * Whether `w` died with its node before `beforeMs`: its node alone acknowledged it (W = 1), cut off
+ * from every other node since before that acknowledgement (its copies to them, sent as it applied
+ * the write, were still on their way and lost), and crashed, still cut off, before `beforeMs`. The
+ * write lived only in that node's memory, which promises 1 and 2 say it does not outlive.
  */
 function diedWithItsNode(w: AckedWrite, beforeMs: number, final: FinalState): boolean {
   return (
@@ -34,7 +35,7 @@ function diedWithItsNode(w: AckedWrite, beforeMs: number, final: FinalState): bo
       (c) =>
         c.node === w.node &&
         c.silentSinceMs !== undefined &&
-        c.silentSinceMs <= w.invokedAtMs &&
+        c.silentSinceMs <= (w.completedAtMs ?? w.invokedAtMs) &&
         c.atMs >= w.invokedAtMs &&
         c.atMs < beforeMs,
     )
