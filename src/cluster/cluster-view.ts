@@ -41,12 +41,13 @@ export interface ClusterView {
 }
 
 /**
- * Whether this node's own copy counts as one of a read's answers or a prepare's votes: not while
- * its store is incomplete (catching up), nor while its ring may be behind (another replica may
- * hold the key now).
+ * Whether this node's own copy of a key whose replicas are `preferenceList` counts as one of a
+ * read's answers or a prepare's votes: only where it is one of them (a get forwarded on an older
+ * ring, a round coordinated where it landed, can reach a node that is none), and not while its store
+ * is incomplete (catching up), nor while its ring may be behind (another replica may hold the key now).
  */
-export function ownCopyCounts(view: ClusterView): boolean {
-  return !view.catchingUp() && !view.ringUnconfirmed();
+export function ownCopyCounts(view: ClusterView, preferenceList: readonly string[]): boolean {
+  return preferenceList.includes(view.selfId) && !view.catchingUp() && !view.ringUnconfirmed();
 }
 
 /**

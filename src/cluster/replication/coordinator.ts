@@ -124,13 +124,13 @@ export class Coordinator {
    * the key on its own (it left, say), holds no copy the key's replicas keep up to date.
    */
   localGet(key: string, consistency: Consistency): StoredValue | null | undefined {
-    if (requiredReplicas(consistency, 'read', this.#rep) > 1 || !ownCopyCounts(this.#view)) return undefined;
+    if (requiredReplicas(consistency, 'read', this.#rep) > 1) return undefined;
     try {
       checkKey(key, this.#maxKeyBytes);
     } catch {
       return undefined;
     }
-    if (!this.#preferenceList(key).includes(this.#view.selfId)) return undefined;
+    if (!ownCopyCounts(this.#view, this.#preferenceList(key))) return undefined;
     return this.#store.get(key) ?? null;
   }
 
@@ -192,8 +192,7 @@ export class Coordinator {
         // Its own copy answers alone only where it is a replica of the key: a forwarded get reaches a
         // node that is none when the sender's ring is older (nemesis mix seed 104152: a node that had
         // left and restarted empty answered "not found" for a key set at ALL).
-        if (r <= 1 && ownCopyCounts(this.#view) && preferenceList.includes(this.#view.selfId))
-          return applyLocal(this.#store, op).result;
+        if (r <= 1 && ownCopyCounts(this.#view, preferenceList)) return applyLocal(this.#store, op).result;
         return this.#read(op, preferenceList, r, ctx, again).catch((err: unknown) => this.#failed(err));
       }
       return this.#write(op, preferenceList, ctx.deadlineMs).catch((err: unknown) => this.#failed(err));

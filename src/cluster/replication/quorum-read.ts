@@ -54,7 +54,7 @@ export class QuorumReader {
     // longer be a replica, and one that is none of the key (a get forwarded to it on an older
     // ring) took none of its writes: its own copy is kept (newest wins) but does not count as an
     // answer, so `needed` other replicas must answer.
-    const own = preferenceList.includes(self) && ownCopyCounts(this.#view) ? 1 : 0;
+    const own = ownCopyCounts(this.#view, preferenceList) ? 1 : 0;
     if (voters + own < needed) {
       return new RingCacheError(
         'QUORUM_NOT_MET',
