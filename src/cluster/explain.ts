@@ -59,5 +59,8 @@ function readCopy(
   key: string,
   deadlineMs: number,
 ): Promise<StoreRecord | undefined | RingCacheError> {
-  return askReplica(view.scheduler, deadlineMs, () => view.transport.read(id, key, deadlineMs));
+  return askReplica(view.scheduler, deadlineMs, async () => {
+    const copy = await view.transport.read(id, key, deadlineMs);
+    return copy instanceof RingCacheError ? copy : copy?.record;
+  });
 }

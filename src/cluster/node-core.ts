@@ -31,6 +31,7 @@ import { RingContact } from './ring-change/ring-contact';
 import { Topology, type RingMember } from './ring-change/topology';
 import { Ring } from '../ring/ring';
 import { CopiesInFlight } from './replication/copies-in-flight';
+import { RecordCopies } from './replication/record-copies';
 
 export interface NodeCoreOptions {
   config: ClusterConfig;
@@ -77,6 +78,8 @@ export class NodeCore {
   readonly copiesInFlight = new CopiesInFlight();
   /** Promised ballots of read-modify-write rounds in flight (replication/ballots.ts). */
   readonly ballots = new BallotFence();
+  /** This node's records as copies for other nodes, and theirs taken here, with their requests. */
+  readonly #copies: RecordCopies;
   readonly handoff: HintedHandoff;
   readonly antiEntropy: AntiEntropy;
   readonly coordinator: Coordinator;
@@ -130,6 +133,7 @@ export class NodeCore {
       maxClockOffsetMs: config.maxClockOffsetMs,
       clock: { now: () => scheduler.now() },
     });
+    this.#copies = new RecordCopies(this.store, this.requests, () => scheduler.now());
     for (const n of config.nodes) this.#addresses.set(n.id, n.address);
     this.transport = opts.transport(this);
     this.topology = new Topology(
@@ -160,6 +164,7 @@ export class NodeCore {
       topology: this.topology,
       view: this.view,
       store: this.store,
+      copies: this.#copies,
       factor: config.replication.factor,
       tombstoneGraceMs: config.tombstoneGraceMs,
       logger: this.#log.child({ component: 'rebalance' }),
@@ -203,6 +208,7 @@ export class NodeCore {
     this.antiEntropy = new AntiEntropy({
       view: this.view,
       store: this.store,
+      copies: this.#copies,
       factor: config.replication.factor,
       logger: this.#log.child({ component: 'anti-entropy' }),
       intervalMs: config.antiEntropy.intervalMs,
@@ -217,6 +223,7 @@ export class NodeCore {
     this.coordinator = new Coordinator({
       view: this.view,
       store: this.store,
+      recordCopies: this.#copies,
       hints: this.hints,
       requests: this.requests,
       ballots: this.ballots,
@@ -274,6 +281,7 @@ export class NodeCore {
       store: this.store,
       hints: this.hints,
       requests: this.requests,
+      copies: this.#copies,
       ballots: this.ballots,
       topology: this.topology,
       membership: this.membership,

@@ -3,7 +3,6 @@ import { RingCacheError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { Ring } from '../ring/ring';
 import type { Store } from '../store/store';
-import type { StoreRecord } from '../store/types';
 import type { Membership } from './membership/membership';
 import type { MemberUpdate, Scheduler } from './membership/types';
 import {
@@ -21,6 +20,7 @@ import type { HintStore } from './recovery/hints';
 import type { BallotFence } from './replication/ballots';
 import type { Operation, OperationContext, Outcome } from './replication/operation';
 import { ReadModifyWriteReplica } from './replication/replica-side';
+import type { RecordCopies } from './replication/record-copies';
 import type { RequestLog } from './replication/request-log';
 import { checkRingState, ringEpochInBounds } from './ring-change/ring-bounds';
 import type { RingChanges } from './ring-change/ring-changes';
@@ -33,6 +33,8 @@ export interface PeerAnswersParts {
   store: Store;
   hints: HintStore;
   requests: RequestLog;
+  /** This node's records as copies for its peers, and theirs taken here, with their requests. */
+  copies: RecordCopies;
   ballots: BallotFence;
   topology: Topology;
   membership: Membership;
@@ -76,7 +78,7 @@ export class PeerAnswers implements PeerEndpoint {
   }
 
   replicate(write: ReplicaWrite): RingCacheError | undefined {
-    const { id, store, hints, logger } = this.#p;
+    const { id, store, hints, copies, logger } = this.#p;
     try {
       // A stand-in for a dead replica holds the write as a hint, not in its own store (sloppy quorum).
       if (write.hintFor && write.hintFor !== id) {
@@ -87,8 +89,7 @@ export class PeerAnswers implements PeerEndpoint {
           : new RingCacheError('OUT_OF_MEMORY', `node ${id}: hint store full`);
       }
       if (write.requests) return this.#rmwReplica.accept(write, write.requests);
-      store.applyRecord(write.key, write.record);
-      if (write.madeBy) this.#rmwReplica.rememberMadeBy(write.key, write.record.version, write.madeBy);
+      copies.apply(write);
       return undefined;
     } catch (err) {
       if (err instanceof RingCacheError) {
@@ -105,9 +106,9 @@ export class PeerAnswers implements PeerEndpoint {
   }
 
   /** NotCaughtUp while this node may lack the key: a peer's quorum must not count an empty store. */
-  read(key: string): StoreRecord | undefined | NotCaughtUp {
+  read(key: string): ReplicaWrite | undefined | NotCaughtUp {
     if (this.#p.catchUp.mayLack(key)) return this.#notCaughtUp;
-    return this.#p.store.readRecord(key);
+    return this.#p.copies.of(key);
   }
 
   /**

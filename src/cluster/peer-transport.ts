@@ -21,16 +21,17 @@ export interface PeerTransport {
    */
   replicate(to: string, write: ReplicaWrite, deadlineMs: number): Promise<RingCacheError | undefined>;
   /**
-   * `to`'s copy of `key`, tombstones included; undefined when it holds none. NotCaughtUp when `to`
-   * may lack the key (it catches up): no answer, which no quorum may count. With `ringEpoch` (the
-   * epoch of the ring the read is counted on), NewerRing when `to` answered holding a newer ring.
+   * `to`'s copy of `key`, tombstones included, with the requests that made it (RecordCopies): a copy
+   * to take or to send on as it is. Undefined when `to` holds none. NotCaughtUp when `to` may lack
+   * the key (it catches up): no answer, which no quorum may count. With `ringEpoch` (the epoch of the
+   * ring the read is counted on), NewerRing when `to` answered holding a newer ring.
    */
   read(
     to: string,
     key: string,
     deadlineMs: number,
     ringEpoch?: number,
-  ): Promise<StoreRecord | undefined | RingCacheError>;
+  ): Promise<ReplicaWrite | undefined | RingCacheError>;
   /**
    * A read-modify-write's prepare (replication/ballots.ts): `to` promises the ballot and sends its copy
    * of `key` and the outcomes it holds of the requests named, or refuses with the fence it holds.
@@ -145,8 +146,9 @@ export interface ReplicaWrite {
    * Set on a hint handed off (a plain write, never fenced): the requests whose accept made this
    * record, which the replica remembers as if it had taken that accept, once it holds the record.
    * Without them a replica holding the record of a round that missed its quorum would answer a
-   * retry's prepare that it never saw the request, and the retry would apply it a second time. Also
-   * set on the record a round that wrote nothing decided its requests on (ReplicaWriter.share).
+   * retry's prepare that it never saw the request, and the retry would apply it a second time. Set
+   * on every copy of a record sent outside a write's own fan-out (RecordCopies), and on the record a
+   * round that wrote nothing decided its requests on (ReplicaWriter.share).
    */
   madeBy?: readonly AppliedRequest[];
   /**
@@ -204,8 +206,8 @@ export interface PeerEndpoint {
   ringEpoch(): number;
   /** Applies a replica write (or keeps it as a hint for `hintFor`); an error when refused. */
   replicate(write: ReplicaWrite): RingCacheError | undefined;
-  /** This node's copy of `key`, or NotCaughtUp while it may lack it (PeerTransport.read). */
-  read(key: string): StoreRecord | undefined | NotCaughtUp;
+  /** This node's copy of `key` with its requests, or NotCaughtUp while it may lack it (PeerTransport.read). */
+  read(key: string): ReplicaWrite | undefined | NotCaughtUp;
   /** A read-modify-write's prepare, or NotCaughtUp (PeerTransport.lookup). */
   lookup(key: string, prepare: Prepare): Lookup | NotCaughtUp;
   /**

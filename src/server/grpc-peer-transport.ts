@@ -36,7 +36,6 @@ import {
   unpackFrame,
 } from '../proto/packed';
 import { errorFromWire } from '../proto/status-codes';
-import type { StoreRecord } from '../store/types';
 import { BatchedStream } from '../transport/batched-stream';
 import { withClusterToken } from '../transport/cluster-token';
 import { channelCredentials, withTls, type TlsOptions } from '../transport/tls';
@@ -50,7 +49,7 @@ import {
   isNotCaughtUpPacked,
   lookupFromPacked,
   prepareToPacked,
-  writeFromPacked,
+  copyFromPacked,
   writeToPacked,
 } from './packed-operations';
 import type { RangeDiff, RangeDigests } from '../cluster/recovery/anti-entropy';
@@ -122,7 +121,7 @@ class PeerConnection {
   readonly address: string;
   readonly stub: PeerStub & grpc.Client;
   readonly replicate: BatchedStream<ReplicaWrite, RingCacheError | undefined, Buffer, unknown[]>;
-  readonly read: BatchedStream<ReadItem, StoreRecord | undefined | RingCacheError, Buffer, unknown[]>;
+  readonly read: BatchedStream<ReadItem, ReplicaWrite | undefined | RingCacheError, Buffer, unknown[]>;
   /** Read-modify-write prepares (packed by prepareToPacked), on a Read stream of their own. */
   readonly lookup: BatchedStream<LookupItem, Lookup | RingCacheError, Buffer, unknown[]>;
   readonly forwarder: PipelineConnection;
@@ -190,9 +189,10 @@ class PeerConnection {
             if (!Array.isArray(p) || p.length === 0)
               return onAskedRing(undefined, reads[from + i]?.ringEpoch, epoch, id);
             if (isNotCaughtUpPacked(p)) return new NotCaughtUp(id);
-            const record = writeFromPacked(p)?.record;
-            if (!record) return refusal(Code.INTERNAL, `${peerName} sent a record with no version`);
-            return onAskedRing(record, reads[from + i]?.ringEpoch, epoch, id);
+            const asked = reads[from + i];
+            const copy = asked && copyFromPacked(p, asked.key);
+            if (!copy) return refusal(Code.INTERNAL, `${peerName} sent a record with no version`);
+            return onAskedRing(copy, asked.ringEpoch, epoch, id);
           });
         },
         failure: refusal,
@@ -294,7 +294,7 @@ export class GrpcPeerTransport implements PeerTransport {
     key: string,
     deadlineMs: number,
     ringEpoch?: number,
-  ): Promise<StoreRecord | undefined | RingCacheError> {
+  ): Promise<ReplicaWrite | undefined | RingCacheError> {
     const conn = this.#connection(to);
     if (conn instanceof RingCacheError) return Promise.resolve(conn);
     const tracer = this.#opts.tracer;

@@ -390,6 +390,16 @@ export function writeFromPacked(p: readonly unknown[]): ReplicaWrite | undefined
   return write;
 }
 
+/**
+ * A record in the answer to a Peer.Read of `key`, with the requests that made it: under the key
+ * asked, whatever key the peer put in it, and never a hint or an accept (a copy is a plain write).
+ */
+export function copyFromPacked(p: readonly unknown[], key: string): ReplicaWrite | undefined {
+  const write = writeFromPacked(p);
+  if (!write) return undefined;
+  return write.madeBy ? { key, record: write.record, madeBy: write.madeBy } : { key, record: write.record };
+}
+
 /** Peer.Compare's request (layout in peer.proto). */
 export function digestsToPacked(d: RangeDigests): unknown[] {
   return [d.from, d.epoch, d.ranges.map(([range, [a, b]]) => [range, a, b])];

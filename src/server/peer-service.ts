@@ -120,9 +120,9 @@ export function peerService(deps: PeerServiceDeps): {
             const asked = prepareFromPacked(item);
             return asked ? lookupOrEmpty(asked.key, asked.prepare) : [];
           }
-          const record = typeof item === 'string' ? endpoint.read(item) : undefined;
-          if (record instanceof NotCaughtUp) return NOT_CAUGHT_UP_PACKED;
-          return record ? writeToPacked({ key: item as string, record }) : [];
+          const copy = typeof item === 'string' ? endpoint.read(item) : undefined;
+          if (copy instanceof NotCaughtUp) return NOT_CAUGHT_UP_PACKED;
+          return copy ? writeToPacked(copy) : [];
         });
         for (const message of packReply(Number(frame[0]), endpoint.ringEpoch(), results)) call.write(message);
       });

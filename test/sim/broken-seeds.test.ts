@@ -11,7 +11,13 @@ import type { SimSchedule } from './schedule';
  * silent-node-ring.test.ts crafts in eight steps), and flush-in-flight 199, whose flush deleted what
  * each node held when it reached it, so that a write made during it was kept on two replicas and
  * deleted on the third, which never converged (cluster/flush.ts now deletes up to one clock reading
- * everywhere). Nemesis mix 63830 is lost-hints.test.ts's second test.
+ * everywhere). Nemesis mix 105578: an increment counted twice, because anti-entropy pulled a record
+ * that a round missing its quorum had made without the request that made it, and the increment's
+ * retry met that copy (copies now carry their requests: replication/record-copies.ts). Nemesis mix
+ * 109164 broke no promise but the checker's: a set at W = 1 died with its node, cut off from every
+ * member of its ring, which the checker excused only for a node cut off from every node, while this
+ * one could still reach a node that was joining through it (no member, so it takes no copy).
+ * Nemesis mix 63830 is lost-hints.test.ts's second test.
  */
 describe('the simulator schedules that once broke a promise', function () {
   this.timeout(120_000);

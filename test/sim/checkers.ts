@@ -24,8 +24,9 @@ function isAckedWrite(e: HistoryEntry): e is AckedWrite {
 
 /**
  * Whether `w` died with its node before `beforeMs`: its node alone acknowledged it (W = 1), cut off
- * from every other node since before that acknowledgement (its copies to them, sent as it applied
- * the write, were still on their way and lost), and crashed, still cut off, before `beforeMs`. The
+ * from every other member of its ring since before that acknowledgement (its copies to them, sent
+ * as it applied the write, were still on their way and lost; a node outside its ring, such as one
+ * still joining, takes no copy), and crashed, still cut off, before `beforeMs`. The
  * write lived only in that node's memory, which promises 1 and 2 say it does not outlive.
  */
 function diedWithItsNode(w: AckedWrite, beforeMs: number, final: FinalState): boolean {

@@ -52,13 +52,17 @@ export async function runSchedule(
   const pending = new Set<Promise<void>>();
   const ringChanges: NonNullable<FinalState['ringChanges']> = [];
   const crashes: NonNullable<FinalState['crashes']> = [];
-  /** Per node cut off from every other node: since when. */
+  /**
+   * Per node cut off from every other member of its ring (the nodes it sends copies to: replicas and
+   * stand-ins; a node that is none, such as one still joining, takes no copy from it): since when.
+   */
   const silentSince = new Map<string, number>();
   cluster.startAll();
   await time.runUntil(time.now() + WARMUP_MS);
   const start = time.now();
   for (const step of schedule.steps) {
     time.at(start + step.atMs, '<world>', () => {
+      noteSilence(); // rings change between steps: a crash is judged on the rings as they are now
       apply(step);
       noteSilence();
     });
@@ -119,9 +123,9 @@ export async function runSchedule(
   return { history, final, violations, eventsRun: time.eventsRun, messages, fingerprint };
 
   function noteSilence(): void {
-    const ids = cluster.ids();
-    for (const id of ids) {
-      if (ids.every((other) => other === id || cluster.net.isCut(id, other))) {
+    for (const id of cluster.ids()) {
+      const members = cluster.core(id)?.topology.ring.nodeIds ?? cluster.ids();
+      if (members.every((other) => other === id || cluster.net.isCut(id, other))) {
         if (!silentSince.has(id)) silentSince.set(id, time.now());
       } else {
         silentSince.delete(id);

@@ -14,7 +14,6 @@ import type { Operation, Outcome } from '../../src/cluster/replication/operation
 import type { RingState } from '../../src/cluster/ring-change/topology';
 import type { RangeDiff, RangeDigests } from '../../src/cluster/recovery/anti-entropy';
 import { RingCacheError } from '../../src/errors';
-import type { StoreRecord } from '../../src/store/types';
 import { inboxOf, type SimEvent, type VirtualTime } from './virtual-time';
 
 /** One node's current incarnation as the network sees it. */
@@ -261,8 +260,8 @@ class SimTransport implements PeerTransport {
     key: string,
     deadlineMs: number,
     ringEpoch?: number,
-  ): Promise<StoreRecord | undefined | RingCacheError> {
-    return this.#net.call<StoreRecord | undefined | RingCacheError>(
+  ): Promise<ReplicaWrite | undefined | RingCacheError> {
+    return this.#net.call<ReplicaWrite | undefined | RingCacheError>(
       this.#self,
       to,
       deadlineMs,

@@ -4,6 +4,7 @@ import type { Ring } from '../../ring/ring';
 import type { Store } from '../../store/store';
 import { compareVersions, type Version } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
+import type { RecordCopies } from '../replication/record-copies';
 
 /** A digest of one ring range's records: two independent 32-bit XOR sums of per-record hashes. */
 export type RangeDigest = [number, number];
@@ -33,6 +34,8 @@ export interface RangeDiff {
 export interface AntiEntropyOptions {
   view: ClusterView;
   store: Store;
+  /** Copies pulled and pushed go with the requests that made them. */
+  copies: RecordCopies;
   factor: number;
   logger: Logger;
   /** One comparison with one peer every this many ms; 0 = off. */
@@ -237,7 +240,7 @@ export class AntiEntropy {
 
   /** Exchanges the keys that differ, paced by bytesPerSecond (#transfer). */
   async #reconcile(peer: string, mine: Map<number, ScannedRange>, diff: RangeDiff): Promise<void> {
-    const { view, store } = this.#opts;
+    const { view, store, copies } = this.#opts;
     const iEvict = this.#evicting();
     const pulls: string[] = [];
     const pushes: string[] = [];
@@ -259,26 +262,26 @@ export class AntiEntropy {
     await this.#transfer(
       pulls.slice(0, budget),
       async (key, deadlineMs) => {
-        const record = await view.transport.read(peer, key, deadlineMs);
-        if (!record || record instanceof RingCacheError) return 0;
+        const copy = await view.transport.read(peer, key, deadlineMs);
+        if (!copy || copy instanceof RingCacheError) return 0;
         try {
-          if (store.applyRecord(key, record)) this.keysPulled++;
+          if (copies.apply(copy)) this.keysPulled++;
         } catch {
           // Refused by this node's limits: the next round tries again.
         }
-        return key.length + record.value.length;
+        return key.length + copy.record.value.length;
       },
       (bytes) => (this.bytesReceived += bytes),
     );
     await this.#transfer(
       pushes.slice(0, budget),
       async (key, deadlineMs) => {
-        const record = store.readRecord(key);
-        if (!record) return 0;
-        const refused = await view.transport.replicate(peer, { key, record }, deadlineMs);
+        const copy = copies.of(key);
+        if (!copy) return 0;
+        const refused = await view.transport.replicate(peer, copy, deadlineMs);
         if (refused) return 0;
         this.keysPushed++;
-        return key.length + record.value.length;
+        return key.length + copy.record.value.length;
       },
       (bytes) => (this.bytesSent += bytes),
     );

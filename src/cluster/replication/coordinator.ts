@@ -24,6 +24,7 @@ import { ReplicaWriter } from './replica-write';
 import type { BallotFence } from './ballots';
 import type { RequestLog } from './request-log';
 import type { CopiesInFlight } from './copies-in-flight';
+import type { RecordCopies } from './record-copies';
 
 /**
  * Errors on which a forward moves on to the next replica: the node was not reached or is stopping, so
@@ -48,6 +49,8 @@ export interface CoordinatorOptions {
   hints: HintStore;
   /** Outcomes of read-modify-writes by request id, shared with the node's replica-write handler. */
   requests: RequestLog;
+  /** How read repair's copies carry the requests that made them. */
+  recordCopies: RecordCopies;
   /** Promised ballots of read-modify-write rounds, shared with the node's prepare and accept handlers. */
   ballots: BallotFence;
   /** Default Math.random; the simulator passes a seeded generator. */
@@ -102,7 +105,7 @@ export class Coordinator {
       opts.replication.sloppy,
       opts.copies,
     );
-    this.#reader = new QuorumReader(opts.view, opts.store, this.#writer);
+    this.#reader = new QuorumReader(opts.view, opts.store, opts.recordCopies, this.#writer);
     this.#rmw = new ReadModifyWriter({
       view: opts.view,
       store: opts.store,

@@ -3,16 +3,20 @@ import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions } from '../../store/version';
 import { ownCopyCounts, type ClusterView } from '../cluster-view';
-import { NewerRing } from '../peer-transport';
+import { NewerRing, type ReplicaWrite } from '../peer-transport';
 import { askReplica } from './ask-replica';
 import { copyHolders } from './copy-holders';
 import { recordToGetResult } from './local-ops';
 import type { Outcome } from './operation';
+import type { RecordCopies } from './record-copies';
 import type { ReplicaWriter } from './replica-write';
+import type { AppliedRequest } from './request-log';
 
 interface ReplicaCopy {
   replica: string;
   record: StoreRecord | undefined;
+  /** The requests that made `record`, as its replica sent them (RecordCopies); unset for this node's own. */
+  madeBy?: readonly AppliedRequest[];
 }
 
 /**
@@ -22,11 +26,13 @@ interface ReplicaCopy {
 export class QuorumReader {
   readonly #view: ClusterView;
   readonly #store: Store;
+  readonly #copies: RecordCopies;
   readonly #writer: ReplicaWriter;
 
-  constructor(view: ClusterView, store: Store, writer: ReplicaWriter) {
+  constructor(view: ClusterView, store: Store, copies: RecordCopies, writer: ReplicaWriter) {
     this.#view = view;
     this.#store = store;
+    this.#copies = copies;
     this.#writer = writer;
   }
 
@@ -73,7 +79,7 @@ export class QuorumReader {
     }
     const newest = newestOf([local, ...copies]);
     this.#repairLater(key, preferenceList, newest, local, all, deadlineMs);
-    return recordToGetResult(newest, this.#view.scheduler.now());
+    return recordToGetResult(newest?.record, this.#view.scheduler.now());
   }
 
   /** Why this node's own copy is no answer (see get). */
@@ -119,7 +125,7 @@ export class QuorumReader {
           if (voter(replica)) outstandingVoters--;
           if (out instanceof NewerRing) newer ??= out;
           else if (!(out instanceof RingCacheError)) {
-            copies.push({ replica, record: out });
+            copies.push({ replica, record: out?.record, madeBy: out?.madeBy });
             if (voter(replica)) votes++;
           }
           check();
@@ -139,36 +145,40 @@ export class QuorumReader {
   #repairLater(
     key: string,
     preferenceList: readonly string[],
-    answered: StoreRecord | undefined,
+    answered: ReplicaCopy | undefined,
     local: ReplicaCopy,
     all: Promise<ReplicaCopy[]>,
     deadlineMs: number,
   ): void {
     const replica = (id: string) => preferenceList.includes(id);
     const selfReplica = replica(this.#view.selfId);
-    if (selfReplica && answered && isOlder(local.record, answered)) this.#applyCopy(key, answered);
+    if (selfReplica && answered?.record && isOlder(local.record, answered.record))
+      this.#applyCopy(this.#copyOf(key, answered));
     // Judged on every answer, not only the first R: a later answer may be newer than
     // what the caller got, or the only one that holds the key at all.
     void all.then((copies) => {
       const newest = newestOf([local, ...copies]);
-      if (!newest) return;
-      if (selfReplica && isOlder(this.#store.readRecord(key), newest)) this.#applyCopy(key, newest);
-      for (const copy of copies) {
-        if (replica(copy.replica) && isOlder(copy.record, newest))
-          this.#writer.repair(
-            copy.replica,
-            key,
-            newest,
-            Math.max(deadlineMs, this.#view.scheduler.now() + 1000),
-          );
+      if (!newest?.record) return;
+      const copy = this.#copyOf(key, newest);
+      if (selfReplica && isOlder(this.#store.readRecord(key), copy.record)) this.#applyCopy(copy);
+      for (const { replica: id, record } of copies) {
+        if (replica(id) && isOlder(record, copy.record))
+          this.#writer.repair(id, copy, Math.max(deadlineMs, this.#view.scheduler.now() + 1000));
       }
     });
   }
 
+  /** `held`'s record (set) as a copy to take or send, with the requests that made it (RecordCopies). */
+  #copyOf(key: string, held: ReplicaCopy): ReplicaWrite {
+    const record = held.record as StoreRecord;
+    if (held.replica === this.#view.selfId) return this.#copies.with(key, record);
+    return held.madeBy ? { key, record, madeBy: held.madeBy } : { key, record };
+  }
+
   /** A replica's copy into the local store, unless this node's limits refuse it (then it stays as it is). */
-  #applyCopy(key: string, record: StoreRecord): void {
+  #applyCopy(copy: ReplicaWrite): void {
     try {
-      this.#store.applyRecord(key, record);
+      this.#copies.apply(copy);
     } catch {
       // e.g. a value larger than this node's max_value_bytes: repair skips this copy.
     }
@@ -179,11 +189,16 @@ function isOlder(record: StoreRecord | undefined, than: StoreRecord): boolean {
   return !record || compareVersions(record.version, than.version) < 0;
 }
 
-/** The copy with the highest version (last writer wins); tombstones take part so a delete stays deleted. */
-export function newestOf(copies: ReplicaCopy[]): StoreRecord | undefined {
-  let newest: StoreRecord | undefined;
-  for (const { record } of copies) {
-    if (record && (!newest || compareVersions(record.version, newest.version) > 0)) newest = record;
+/**
+ * The copy with the highest version (last writer wins); tombstones take part so a delete stays
+ * deleted. Undefined when no copy holds a record.
+ */
+export function newestOf(copies: ReplicaCopy[]): ReplicaCopy | undefined {
+  let newest: ReplicaCopy | undefined;
+  for (const copy of copies) {
+    const { record } = copy;
+    if (record && (!newest?.record || compareVersions(record.version, newest.record.version) > 0))
+      newest = copy;
   }
   return newest;
 }

@@ -1,9 +1,9 @@
 import { RingCacheError } from '../../errors';
 import type { Store } from '../../store/store';
-import { compareVersions, formatVersion, type Version } from '../../store/version';
+import { formatVersion } from '../../store/version';
 import type { Lookup, Prepare, ReplicaWrite } from '../peer-transport';
 import type { BallotFence } from './ballots';
-import { wroteRecord, type AppliedRequest, type RequestLog } from './request-log';
+import type { AppliedRequest, RequestLog } from './request-log';
 
 /**
  * A replica's answers to a read-modify-write round (ballots.ts): the prepare (its copy, the
@@ -34,23 +34,6 @@ export class ReadModifyWriteReplica {
     }
     const refused = this.#ballots.prepare(key, prepare.ballot, record?.version, now);
     return refused ? { record: undefined, known, refused } : { record, known };
-  }
-
-  /**
-   * A hint handed off (ReplicaWrite.madeBy) that carried the record at `version` to this replica:
-   * the requests whose accept made it are remembered as that accept's would be, if this replica
-   * holds that record now (a newer one it held instead holds them or not: that is for its own).
-   * Requests that wrote nothing (ReplicaWriter.share) are remembered whatever it holds: their first
-   * outcome is the one a retry must get.
-   */
-  rememberMadeBy(key: string, version: Version, madeBy: readonly AppliedRequest[]): void {
-    const held = this.#store.versionOf(key);
-    const holds = held !== undefined && compareVersions(held, version) === 0;
-    const now = this.#now();
-    for (const request of madeBy) {
-      if (!wroteRecord(request.outcome)) this.#requests.remember(key, request, now);
-      else if (holds) this.#requests.remember(key, request, now, version);
-    }
   }
 
   /** An accept: refused (ABORTED) below the key's fence; the requests' outcomes are remembered. */

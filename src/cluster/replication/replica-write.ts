@@ -192,9 +192,9 @@ export class ReplicaWriter {
     }
   }
 
-  /** Sends `record` to one replica whose copy is stale (read repair); failures are ignored, a later read retries. */
-  repair(replica: string, key: string, record: StoreRecord, deadlineMs: number): void {
-    void this.#view.transport.replicate(replica, { key, record }, deadlineMs).then((refused) => {
+  /** Sends `copy` to one replica whose copy is stale (read repair); failures are ignored, a later read retries. */
+  repair(replica: string, copy: ReplicaWrite, deadlineMs: number): void {
+    void this.#view.transport.replicate(replica, copy, deadlineMs).then((refused) => {
       if (refused) this.#log.warn({ err: refused.message, replica }, 'read repair failed');
     });
   }

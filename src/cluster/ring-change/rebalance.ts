@@ -2,6 +2,7 @@ import type { Logger } from '../../observability/logger';
 import type { Ring } from '../../ring/ring';
 import type { Store } from '../../store/store';
 import { pause, type ClusterView } from '../cluster-view';
+import type { RecordCopies } from '../replication/record-copies';
 import { releaseUnowned } from './release';
 
 export interface RebalanceProgress {
@@ -39,6 +40,8 @@ export async function rebalance(opts: {
   factor: number;
   view: ClusterView;
   store: Store;
+  /** A copy sent to a new replica goes with the requests that made it. */
+  copies: RecordCopies;
   logger: Logger;
   isCurrent(): boolean;
   progress: RebalanceProgress;
@@ -63,10 +66,12 @@ export async function rebalance(opts: {
     for (const target of after.preferenceList(key, factor)) {
       if (target === self || oldList.includes(target)) continue;
       batch.push(
-        view.transport.replicate(target, { key, record }, clock.now() + 10_000).then((refused) => {
-          if (refused) progress.failed++;
-          else progress.sent++;
-        }),
+        view.transport
+          .replicate(target, opts.copies.with(key, record), clock.now() + 10_000)
+          .then((refused) => {
+            if (refused) progress.failed++;
+            else progress.sent++;
+          }),
       );
     }
     if (batch.length >= BATCH) {
@@ -98,6 +103,7 @@ export async function rebalance(opts: {
       factor,
       view,
       store,
+      copies: opts.copies,
       logger,
       isCurrent: () => opts.isCurrent(),
       tombstoneGraceMs: opts.tombstoneGraceMs,

@@ -6,6 +6,7 @@ import { wallMsOf } from '../../store/hlc';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
+import type { RecordCopies } from '../replication/record-copies';
 
 const BATCH = 256;
 /** Keys looked at between turns of the event loop while finding the unowned ones (~1 ms of hashing). */
@@ -28,6 +29,8 @@ export async function releaseUnowned(opts: {
   factor: number;
   view: ClusterView;
   store: Store;
+  /** A copy sent to a new replica goes with the requests that made it. */
+  copies: RecordCopies;
   logger: Logger;
   isCurrent(): boolean;
   /**
@@ -80,6 +83,7 @@ async function releaseOne(
     factor: number;
     view: ClusterView;
     store: Store;
+    copies: RecordCopies;
     isCurrent(): boolean;
     tombstoneGraceMs?: number;
   },
@@ -93,10 +97,10 @@ async function releaseOne(
   const held = await Promise.all(
     replicas.map(async (id) => {
       const read = await view.transport.read(id, key, deadline);
-      const theirs = read instanceof RingCacheError ? undefined : read;
+      const theirs = read instanceof RingCacheError ? undefined : read?.record;
       if (theirs && compareVersions(theirs.version, record.version) >= 0) return true;
       if (!theirs && tooOldToSend(record, view.scheduler.now(), opts.tombstoneGraceMs)) return false;
-      return (await view.transport.replicate(id, { key, record }, deadline)) === undefined;
+      return (await view.transport.replicate(id, opts.copies.with(key, record), deadline)) === undefined;
     }),
   );
   // A newer ring adopted meanwhile may make this node a replica again: then the copy stays.

@@ -11,6 +11,7 @@ import { rebalance, type RebalanceProgress } from './rebalance';
 import { ringStateProblem } from './ring-bounds';
 import type { RingContact } from './ring-contact';
 import type { RingMember, RingState, Topology } from './topology';
+import type { RecordCopies } from '../replication/record-copies';
 
 const ADDRESS = /^[^\s:]+:\d{1,5}$/;
 
@@ -53,6 +54,7 @@ export class RingChanges {
   readonly #topology: Topology;
   readonly #view: ClusterView;
   readonly #store: Store;
+  readonly #copies: RecordCopies;
   readonly #factor: number;
   readonly #log: Logger;
   readonly #onAdopted: (members: RingMember[], before: Ring) => void;
@@ -69,6 +71,8 @@ export class RingChanges {
     topology: Topology;
     view: ClusterView;
     store: Store;
+    /** How a rebalance's copies carry their requests. */
+    copies: RecordCopies;
     factor: number;
     /** cluster.tombstone_grace_ms: release never sends a copy older than this (release.ts). */
     tombstoneGraceMs?: number;
@@ -83,6 +87,7 @@ export class RingChanges {
     this.#topology = opts.topology;
     this.#view = opts.view;
     this.#store = opts.store;
+    this.#copies = opts.copies;
     this.#factor = opts.factor;
     this.#log = opts.logger;
     this.#onAdopted = opts.onAdopted;
@@ -119,6 +124,7 @@ export class RingChanges {
         factor: this.#factor,
         view: this.#view,
         store: this.#store,
+        copies: this.#copies,
         logger: this.#log,
         // Not the epoch: a concurrent change can replace this ring by another of the same epoch.
         isCurrent: () => !signal.aborted && this.#topology.generation === generation,

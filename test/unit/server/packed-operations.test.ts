@@ -26,6 +26,7 @@ import {
   appliedFromPacked,
   appliedToPacked,
   attachSyncedRequests,
+  copyFromPacked,
   syncedRequestsToPacked,
   lookupFromPacked,
   prepareFromPacked,
@@ -415,6 +416,36 @@ describe('writeToPacked and writeFromPacked with the requests that made a hint',
     const packed: unknown[] = writeToPacked({ key: 'c1', record, hintFor: 'n5', madeBy });
     (packed[7] as unknown[])[2] = 'not an outcome';
     expect(writeFromPacked(packed)).to.deep.equal({ key: 'c1', record, hintFor: 'n5' });
+  });
+});
+
+describe('copyFromPacked: a record in the answer to a peer read', () => {
+  const record: StoreRecord = {
+    value: Buffer.from('6'),
+    flags: 1,
+    version: { timestamp: 1_700_000_000_123, node: 'n3' },
+    expiresAtMs: 0,
+    tombstone: false,
+  };
+  const madeBy = [{ id: 'client-5', outcome: { kind: 'incr' as const, value: 6, version: record.version } }];
+
+  it('carries the requests that made it through a msgpack frame', () => {
+    const frame = unpackFrame(packFrame(1, 0, [writeToPacked({ key: 'c1', record, madeBy })]));
+    expect(copyFromPacked(frame[2] as unknown[], 'c1')).to.deep.equal({ key: 'c1', record, madeBy });
+    expect(copyFromPacked(writeToPacked({ key: 'c1', record }), 'c1')).to.deep.equal({ key: 'c1', record });
+  });
+
+  it('takes the key asked, and never a hint or an accept, whatever the peer put in it', () => {
+    const packed = writeToPacked({ key: 'other', record, hintFor: 'n5', madeBy });
+    expect(copyFromPacked(packed, 'c1')).to.deep.equal({ key: 'c1', record, madeBy });
+    const accept = writeToPacked({ key: 'c1', record, requests: madeBy });
+    expect(copyFromPacked(accept, 'c1')).to.deep.equal({ key: 'c1', record });
+  });
+
+  it('is undefined for a record with no version', () => {
+    const packed = writeToPacked({ key: 'c1', record });
+    packed[4] = '';
+    expect(copyFromPacked(packed, 'c1')).to.equal(undefined);
   });
 });
 

@@ -11,6 +11,7 @@ import { HintStore } from '../../../../src/cluster/recovery/hints';
 import { BallotFence } from '../../../../src/cluster/replication/ballots';
 import { Coordinator } from '../../../../src/cluster/replication/coordinator';
 import type { Operation, Outcome } from '../../../../src/cluster/replication/operation';
+import { RecordCopies } from '../../../../src/cluster/replication/record-copies';
 import { RequestLog } from '../../../../src/cluster/replication/request-log';
 import { RingCacheError } from '../../../../src/errors';
 import { silentLogger } from '../../../../src/observability/logger';
@@ -70,7 +71,7 @@ function setUp(opts: { fetchWorks: boolean }) {
     new Promise<T>((resolve) => setTimeout(() => resolve(v), to === 'n3' ? 30 : 0));
   const transport = {
     read: (to: string, _key: string, _deadline: number, asked?: number) =>
-      late(to, onAskedRing(held[to], asked, epochOf(), to)),
+      late(to, onAskedRing(held[to] && { key: 'k', record: held[to] }, asked, epochOf(), to)),
     replicate: (to: string, write: ReplicaWrite) => {
       writes.push({ to, ringEpoch: write.ringEpoch });
       held[to] = write.record;
@@ -97,11 +98,13 @@ function setUp(opts: { fetchWorks: boolean }) {
     transport,
     scheduler: realScheduler,
   };
+  const requests = new RequestLog();
   const coordinator = new Coordinator({
     view,
     store,
     hints: new HintStore({ maxCount: 100, maxBytes: 1 << 20 }),
-    requests: new RequestLog(),
+    requests,
+    recordCopies: new RecordCopies(store, requests, Date.now),
     ballots: new BallotFence(),
     replication: { factor: 3, writeQuorum: 2, readQuorum: 2 },
     logger: silentLogger(),

@@ -12,11 +12,14 @@ function rec(timestamp: number, node: string, tombstone = false): StoreRecord {
   };
 }
 
+/** The record of the copy newestOf picks. */
+const newestRecord = (copies: Parameters<typeof newestOf>[0]) => newestOf(copies)?.record;
+
 describe('newestOf', () => {
   it('is undefined when no replica holds the key', () => {
-    expect(newestOf([])).to.equal(undefined);
+    expect(newestRecord([])).to.equal(undefined);
     expect(
-      newestOf([
+      newestRecord([
         { replica: 'n1', record: undefined },
         { replica: 'n2', record: undefined },
       ]),
@@ -30,13 +33,13 @@ describe('newestOf', () => {
       [newest, rec(10, 'n1'), rec(20, 'n3')],
       [rec(10, 'n1'), rec(20, 'n3'), newest],
     ]) {
-      expect(newestOf(order.map((record, i) => ({ replica: `r${i}`, record })))).to.equal(newest);
+      expect(newestRecord(order.map((record, i) => ({ replica: `r${i}`, record })))).to.equal(newest);
     }
   });
 
   it('lets a newer tombstone win over an older value, so a delete stays deleted', () => {
     const deleted = rec(20, 'n1', true);
-    const got = newestOf([
+    const got = newestRecord([
       { replica: 'n1', record: rec(10, 'n2') },
       { replica: 'n2', record: deleted },
     ]);
@@ -47,7 +50,7 @@ describe('newestOf', () => {
   it('lets a newer value win over an older tombstone', () => {
     const rewritten = rec(30, 'n1');
     expect(
-      newestOf([
+      newestRecord([
         { replica: 'n1', record: rec(20, 'n2', true) },
         { replica: 'n2', record: rewritten },
       ]),
@@ -58,13 +61,13 @@ describe('newestOf', () => {
     const fromN3 = rec(50, 'n3');
     const fromN1 = rec(50, 'n1');
     expect(
-      newestOf([
+      newestRecord([
         { replica: 'a', record: fromN1 },
         { replica: 'b', record: fromN3 },
       ]),
     ).to.equal(fromN3);
     expect(
-      newestOf([
+      newestRecord([
         { replica: 'a', record: fromN3 },
         { replica: 'b', record: fromN1 },
       ]),
@@ -74,7 +77,7 @@ describe('newestOf', () => {
   it('skips replicas that hold nothing', () => {
     const only = rec(1, 'n1');
     expect(
-      newestOf([
+      newestRecord([
         { replica: 'n1', record: undefined },
         { replica: 'n2', record: only },
         { replica: 'n3', record: undefined },

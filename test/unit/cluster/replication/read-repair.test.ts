@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import type { ClusterView } from '../../../../src/cluster/cluster-view';
 import { realScheduler } from '../../../../src/cluster/membership/scheduler';
-import type { PeerTransport } from '../../../../src/cluster/peer-transport';
+import type { PeerTransport, ReplicaWrite } from '../../../../src/cluster/peer-transport';
 import { QuorumReader } from '../../../../src/cluster/replication/quorum-read';
+import { RecordCopies } from '../../../../src/cluster/replication/record-copies';
 import type { ReplicaWriter } from '../../../../src/cluster/replication/replica-write';
+import { RequestLog } from '../../../../src/cluster/replication/request-log';
 import { RingCacheError } from '../../../../src/errors';
 import type { StoreRecord } from '../../../../src/store/types';
 import { makeStore } from '../../store/fake-clock';
@@ -23,7 +25,10 @@ const rec = (timestamp: number, node: string, text: string): StoreRecord => ({
 function setUp(copies: Record<string, StoreRecord | undefined>, catchingUp = false) {
   const repairs: { replica: string; record: StoreRecord }[] = [];
   const transport = {
-    read: (to: string): Promise<StoreRecord | undefined> => Promise.resolve(copies[to]),
+    read: (to: string, key: string): Promise<ReplicaWrite | undefined> => {
+      const record = copies[to];
+      return Promise.resolve(record && { key, record });
+    },
   } as unknown as PeerTransport;
   const view = {
     selfId: 'n1',
@@ -35,10 +40,11 @@ function setUp(copies: Record<string, StoreRecord | undefined>, catchingUp = fal
     scheduler: realScheduler,
   } as unknown as ClusterView;
   const writer = {
-    repair: (replica: string, _key: string, record: StoreRecord) => repairs.push({ replica, record }),
+    repair: (replica: string, copy: ReplicaWrite) => repairs.push({ replica, record: copy.record }),
   } as unknown as ReplicaWriter;
   const { store } = makeStore({ nodeId: 'n1' });
-  return { reader: new QuorumReader(view, store, writer), store, repairs };
+  const reader = new QuorumReader(view, store, new RecordCopies(store, new RequestLog(), Date.now), writer);
+  return { reader, store, repairs };
 }
 
 const settle = () => new Promise((r) => setImmediate(r));

@@ -91,34 +91,3 @@ describe('ReadModifyWriteReplica: an accept that arrives twice', () => {
     );
   });
 });
-
-describe('ReadModifyWriteReplica: the requests a hint brings', () => {
-  const a = ballot(1, 'n2');
-  const q = { id: 'client-5', outcome: { kind: 'incr' as const, value: 6, version: a } };
-
-  it('remembers them with the record they made, as its accept would have', () => {
-    const { store, requests, replica } = parts();
-    store.applyRecord('c1', counter(6, a));
-    replica.rememberMadeBy('c1', a, [q]);
-    expect(requests.get(q.id, 'c1', NOW)).to.deep.equal(q.outcome);
-    expect(replica.prepare('c1', { ballot: ballot(2, 'n1'), requestIds: [q.id] }).known).to.deep.equal([q]);
-  });
-
-  it('remembers those that wrote nothing whatever record it holds: their first outcome stands', () => {
-    const { store, requests, replica } = parts();
-    store.applyRecord('r3', counter(6, ballot(3, 'n1')));
-    const refused = { id: 'client-17', outcome: { kind: 'set' as const, stored: false, version: undefined } };
-    replica.rememberMadeBy('r3', a, [refused, q]);
-    expect(requests.get(refused.id, 'r3', NOW)).to.deep.equal(refused.outcome);
-    expect(requests.get(q.id, 'r3', NOW)).to.equal(undefined);
-  });
-
-  it('forgets them when the replica holds another record (a newer one holds them or not on its own)', () => {
-    const { store, requests, replica } = parts();
-    store.applyRecord('c1', counter(9, ballot(3, 'n1')));
-    store.applyRecord('c1', counter(6, a));
-    replica.rememberMadeBy('c1', a, [q]);
-    replica.rememberMadeBy('other', a, [{ ...q, id: 'client-6' }]);
-    expect(requests.size).to.equal(0);
-  });
-});

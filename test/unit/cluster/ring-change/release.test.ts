@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import type { ClusterView } from '../../../../src/cluster/cluster-view';
 import { realScheduler } from '../../../../src/cluster/membership/scheduler';
-import type { PeerTransport } from '../../../../src/cluster/peer-transport';
+import type { PeerTransport, ReplicaWrite } from '../../../../src/cluster/peer-transport';
+import { RecordCopies } from '../../../../src/cluster/replication/record-copies';
+import { RequestLog } from '../../../../src/cluster/replication/request-log';
 import { releaseUnowned } from '../../../../src/cluster/ring-change/release';
 import { RingCacheError } from '../../../../src/errors';
 import { silentLogger } from '../../../../src/observability/logger';
@@ -24,7 +26,10 @@ function setUp(peersOf: (mine: StoreRecord) => Peers) {
   const ring = new Ring(['n2', 'n3'], { vnodes: 16 }); // n1 is no longer a member: it owns nothing
   const replicated: string[] = [];
   const transport = {
-    read: (to: string): Promise<StoreRecord | undefined> => Promise.resolve(peers[to]?.holds),
+    read: (to: string, key: string): Promise<ReplicaWrite | undefined> => {
+      const record = peers[to]?.holds;
+      return Promise.resolve(record && { key, record });
+    },
     replicate: (to: string): Promise<RingCacheError | undefined> => {
       replicated.push(to);
       return Promise.resolve(
@@ -45,6 +50,7 @@ function setUp(peersOf: (mine: StoreRecord) => Peers) {
       factor: 2,
       view,
       store,
+      copies: new RecordCopies(store, new RequestLog(), Date.now),
       logger: silentLogger(),
       isCurrent: () => true,
       tombstoneGraceMs,

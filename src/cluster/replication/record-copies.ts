@@ -1,0 +1,66 @@
+import type { Store } from '../../store/store';
+import type { StoreRecord } from '../../store/types';
+import { compareVersions, type Version } from '../../store/version';
+import type { ReplicaWrite } from '../peer-transport';
+import { wroteRecord, type AppliedRequest, type RequestLog } from './request-log';
+
+/**
+ * A record as it moves from one replica to another outside a write's own fan-out: the answer to a
+ * peer's read (and so anti-entropy's pulls and read repair), anti-entropy's pushes, read repair, a
+ * ring change's rebalance and release, a hint handed off. Every such copy carries the requests whose
+ * read-modify-write accept made the record (ReplicaWrite.madeBy), and the node that takes it
+ * remembers them with it. Without them, a replica that holds the record of a round that missed its
+ * quorum would answer a retry's prepare that it never saw the request, and the retry would apply it a
+ * second time (an increment counted twice). The write fan-out, the accepts and the catch-up's sync
+ * carry their requests themselves (ReplicaWrite.requests).
+ */
+export class RecordCopies {
+  readonly #store: Store;
+  readonly #requests: RequestLog;
+  readonly #now: () => number;
+
+  constructor(store: Store, requests: RequestLog, now: () => number) {
+    this.#store = store;
+    this.#requests = requests;
+    this.#now = now;
+  }
+
+  /** This node's copy of `key`, with the requests that made it; undefined when it holds none. */
+  of(key: string): ReplicaWrite | undefined {
+    const record = this.#store.readRecord(key);
+    return record && this.with(key, record);
+  }
+
+  /** `record` (this node's copy of `key`, already read) with the requests that made it. */
+  with(key: string, record: StoreRecord): ReplicaWrite {
+    const madeBy = this.#requests.madeBy(key, record.version, this.#now());
+    return madeBy.length > 0 ? { key, record, madeBy } : { key, record };
+  }
+
+  /**
+   * Takes a copy from another node into this store (newer versions win, as Store.applyRecord
+   * decides), then remembers the requests it carries (remember). Whether the store took it; throws
+   * what applyRecord throws (this node's limits refuse the copy).
+   */
+  apply(copy: ReplicaWrite): boolean {
+    const applied = this.#store.applyRecord(copy.key, copy.record);
+    if (copy.madeBy) this.remember(copy.key, copy.record.version, copy.madeBy);
+    return applied;
+  }
+
+  /**
+   * Remembers `madeBy`, the requests whose accept made `key`'s record at `version`, as that accept
+   * would have, if this node holds that record now (a newer one it holds instead holds them or not:
+   * that is for its own). Requests that wrote nothing (ReplicaWriter.share) are remembered whatever
+   * it holds: their first outcome is the one a retry must get.
+   */
+  remember(key: string, version: Version, madeBy: readonly AppliedRequest[]): void {
+    const held = this.#store.versionOf(key);
+    const holds = held !== undefined && compareVersions(held, version) === 0;
+    const now = this.#now();
+    for (const request of madeBy) {
+      if (!wroteRecord(request.outcome)) this.#requests.remember(key, request, now);
+      else if (holds) this.#requests.remember(key, request, now, version);
+    }
+  }
+}

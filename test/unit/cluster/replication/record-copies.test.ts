@@ -1,0 +1,104 @@
+import { expect } from 'chai';
+import { BallotFence } from '../../../../src/cluster/replication/ballots';
+import { RecordCopies } from '../../../../src/cluster/replication/record-copies';
+import { RequestLog } from '../../../../src/cluster/replication/request-log';
+import { ReadModifyWriteReplica } from '../../../../src/cluster/replication/replica-side';
+import { Store } from '../../../../src/store/store';
+import type { StoreRecord } from '../../../../src/store/types';
+import type { Version } from '../../../../src/store/version';
+
+const NOW = 1_740_800_000_000;
+const ballot = (ms: number, node: string): Version => ({ timestamp: (NOW + ms) * 1024, node });
+const counter = (value: number, version: Version): StoreRecord => ({
+  value: Buffer.from(String(value)),
+  flags: 0,
+  version,
+  expiresAtMs: 0,
+  tombstone: false,
+});
+
+/** Node n3's store, request log and copies, with a replica's answers to read-modify-writes, at NOW. */
+function parts() {
+  const clock = { now: () => NOW };
+  const store = new Store({
+    nodeId: 'n3',
+    maxMemoryBytes: 1 << 20,
+    maxKeyBytes: 250,
+    maxValueBytes: 1 << 16,
+    clock,
+  });
+  const ballots = new BallotFence();
+  ballots.settle({ timestamp: 0, node: 'n3' });
+  const requests = new RequestLog();
+  return {
+    store,
+    requests,
+    copies: new RecordCopies(store, requests, clock.now),
+    replica: new ReadModifyWriteReplica('n3', store, ballots, requests, clock.now),
+  };
+}
+
+describe('RecordCopies: the requests a copy brings', () => {
+  const a = ballot(1, 'n2');
+  const q = { id: 'client-5', outcome: { kind: 'incr' as const, value: 6, version: a } };
+
+  it('remembers them with the record they made, as its accept would have', () => {
+    const { store, requests, replica, copies } = parts();
+    store.applyRecord('c1', counter(6, a));
+    copies.remember('c1', a, [q]);
+    expect(requests.get(q.id, 'c1', NOW)).to.deep.equal(q.outcome);
+    expect(replica.prepare('c1', { ballot: ballot(2, 'n1'), requestIds: [q.id] }).known).to.deep.equal([q]);
+  });
+
+  it('remembers those that wrote nothing whatever record it holds: their first outcome stands', () => {
+    const { store, requests, copies } = parts();
+    store.applyRecord('r3', counter(6, ballot(3, 'n1')));
+    const refused = { id: 'client-17', outcome: { kind: 'set' as const, stored: false, version: undefined } };
+    copies.remember('r3', a, [refused, q]);
+    expect(requests.get(refused.id, 'r3', NOW)).to.deep.equal(refused.outcome);
+    expect(requests.get(q.id, 'r3', NOW)).to.equal(undefined);
+  });
+
+  it('forgets them when the replica holds another record (a newer one holds them or not on its own)', () => {
+    const { store, requests, copies } = parts();
+    store.applyRecord('c1', counter(9, ballot(3, 'n1')));
+    store.applyRecord('c1', counter(6, a));
+    copies.remember('c1', a, [q]);
+    copies.remember('other', a, [{ ...q, id: 'client-6' }]);
+    expect(requests.size).to.equal(0);
+  });
+});
+
+describe('RecordCopies: a copy for another node, and one taken from it', () => {
+  const a = ballot(1, 'n2');
+  const q = { id: 'client-5', outcome: { kind: 'incr' as const, value: 6, version: a } };
+
+  it('sends this node’s record with the requests whose accept made it, and only those', () => {
+    const accepted = parts();
+    expect(accepted.replica.accept({ key: 'c1', record: counter(6, a) }, [q])).to.equal(undefined);
+    expect(accepted.copies.of('c1')).to.deep.equal({ key: 'c1', record: counter(6, a), madeBy: [q] });
+    // A plain write made this record: the request is known, but did not make it.
+    const plain = parts();
+    plain.store.applyRecord('c1', counter(6, a));
+    plain.requests.remember('c1', q, NOW);
+    expect(plain.copies.of('c1')).to.deep.equal({ key: 'c1', record: counter(6, a) });
+    expect(plain.copies.of('absent')).to.equal(undefined);
+  });
+
+  it('takes a copy with its requests, so that a retry’s prepare finds the request known', () => {
+    const from = parts();
+    expect(from.replica.accept({ key: 'c1', record: counter(6, a) }, [q])).to.equal(undefined);
+    const to = parts();
+    expect(to.copies.apply(from.copies.of('c1')!)).to.equal(true);
+    expect(to.replica.prepare('c1', { ballot: ballot(2, 'n1'), requestIds: [q.id] }).known).to.deep.equal([
+      q,
+    ]);
+  });
+
+  it('takes no request with a copy older than the record it holds', () => {
+    const { store, requests, copies } = parts();
+    store.applyRecord('c1', counter(9, ballot(3, 'n1')));
+    expect(copies.apply({ key: 'c1', record: counter(6, a), madeBy: [q] })).to.equal(false);
+    expect(requests.get(q.id, 'c1', NOW)).to.equal(undefined);
+  });
+});
