@@ -2,7 +2,8 @@
  * `npm run bench`: the SDK against a local 3-node cluster (real processes), closed loop.
  * 100k keys preloaded, 100-byte values, 90% get / 10% set, concurrency 64 and 256, 10 s each after a
  * 2 s warm-up, for N=1 and for N=3/W=2. Prints ops/s, p50, p99 and CPU seconds of client and nodes.
- * Flags: --seconds S --warmup S --keys K --concurrency 64,256 --rows n1,n3
+ * Flags: --seconds S --warmup S --keys K --concurrency 64,256 --rows n1,n3 (also n3r2: N=3 W=2 R=2,
+ *        every get a quorum read across two replicas)
  *        --node-args "..." (extra node/V8 flags for the node processes, e.g. to try GC settings)
  *        --tls on (TLS with client certificates required: clients and nodes over mTLS, certificates
  *        from `ringcache certs`); also prints what connect() took, its TLS handshakes included
@@ -157,13 +158,16 @@ async function runPoint(
 async function main(): Promise<void> {
   const results: Row[] = [];
   for (const row of rows) {
-    const factor = row === 'n3' ? 3 : 1;
-    const setup = `${factor === 3 ? 'ringcache N=3 W=2' : 'ringcache N=1'}${tlsOn ? ' mTLS' : ''}`;
+    const factor = row === 'n1' ? 1 : 3;
+    const readQuorum = row === 'n3r2' ? 2 : 1;
+    const name =
+      factor === 1 ? 'ringcache N=1' : `ringcache N=3 W=2${readQuorum > 1 ? ` R=${readQuorum}` : ''}`;
+    const setup = `${name}${tlsOn ? ' mTLS' : ''}`;
     const config = await testConfig({
       nodes: 3,
       factor,
       writeQuorum: factor === 3 ? 2 : 1,
-      readQuorum: 1,
+      readQuorum,
       maxMemoryBytes: 512 * 1024 * 1024,
     });
     const certs = tlsOn ? await localCerts() : undefined;
