@@ -18,6 +18,13 @@ import type { Version } from './version';
  */
 export const ENTRY_OVERHEAD_BYTES = 104;
 
+/**
+ * Told of what a store lets go of before its time, by key: 'value', a live value evicted for room;
+ * 'tombstone', a delete's tombstone shed or not kept within its grace (limits.max_tombstone_bytes,
+ * or a store full of live values and a key it does not hold).
+ */
+export type DroppedListener = (key: string, what: 'value' | 'tombstone') => void;
+
 /** V8 refuses to grow a Map past 2^24 entries; the LRU entry makes room instead. */
 const MAX_ENTRIES = 2 ** 24 - 1;
 const EMPTY = Buffer.alloc(0);
@@ -57,6 +64,8 @@ export class EntryTable {
   live = 0;
   tombstones = 0;
   evictions = 0;
+  /** Told of each value evicted and each tombstone shed or not kept, as it goes (Store.onDropped). */
+  onDropped: DroppedListener | undefined;
   expirations = 0;
   /** Tombstones dropped before their grace to stay within #maxTombstoneBytes, or never stored. */
   tombstonesShed = 0;
@@ -240,6 +249,7 @@ export class EntryTable {
   ): boolean {
     const size = keyBytes + ENTRY_OVERHEAD_BYTES;
     if (purgeAtMs <= now || size > this.#maxBytes || size > this.#maxTombstoneBytes) {
+      if (purgeAtMs > now) this.onDropped?.(key, 'tombstone');
       if (slot !== undefined) this.remove(slot);
       return false;
     }
@@ -247,6 +257,7 @@ export class EntryTable {
       this.#shedTombstones(this.tombstoneBytes - (this.bytes + size - this.#limit));
       if (this.bytes + size > this.#limit) {
         this.tombstonesShed++;
+        this.onDropped?.(key, 'tombstone');
         return false;
       }
     }
@@ -281,6 +292,7 @@ export class EntryTable {
         this.isTombstone(slot) &&
         s.versionTimestamp(slot) === stamps[i]
       ) {
+        this.onDropped?.(s.key(slot), 'tombstone');
         this.remove(slot);
         this.tombstonesShed++;
       }
@@ -451,7 +463,10 @@ export class EntryTable {
         s.moveToHead(tail);
         continue;
       }
-      if (!this.isTombstone(tail)) this.evictions++;
+      if (!this.isTombstone(tail)) {
+        this.evictions++;
+        this.onDropped?.(s.key(tail), 'value');
+      }
       this.remove(tail);
       return;
     }

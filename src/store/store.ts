@@ -1,6 +1,6 @@
 import { RingCacheError } from '../errors';
 import { ChangeFeed, type ChangeKind } from './change-feed';
-import { EntryTable, ENTRY_OVERHEAD_BYTES } from './entry-table';
+import { EntryTable, ENTRY_OVERHEAD_BYTES, type DroppedListener } from './entry-table';
 import { FLUSH_VERSION_NODE, FlushFences } from './flush-fences';
 import { keyPageSteps, type KeyPage } from './key-page';
 import { HybridLogicalClock, systemClock, wallMsOf, type Clock } from './hlc';
@@ -58,6 +58,15 @@ export class Store {
   #misses = 0;
   /** Every change of a key this store applies, as it applies it (Cache/Watch). */
   readonly changes = new ChangeFeed();
+
+  /**
+   * Called as the store lets go of a value (evicted for room) or of a delete's tombstone before its
+   * grace ends (shed, or not kept): gone without a change (no reader is told; the key's other
+   * replicas keep their copies). The simulator records them to judge what each may cost.
+   */
+  set onDropped(listener: DroppedListener | undefined) {
+    this.#entries.onDropped = listener;
+  }
 
   constructor(opts: StoreOptions) {
     positive('maxMemoryBytes', opts.maxMemoryBytes);

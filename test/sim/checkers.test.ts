@@ -662,3 +662,84 @@ describe('checkAll and formatViolations', () => {
     ]);
   });
 });
+
+describe('what an eviction excuses (promise 8)', () => {
+  /** `k` (or `key`) evicted by n2 at `atMs`. */
+  const evicted = (state: FinalState, atMs: number, key = 'k'): FinalState => ({
+    ...state,
+    evictions: [{ node: 'n2', key, atMs }],
+  });
+
+  it('excuses nothing found, at the end or by a read, only for a key evicted after its write', () => {
+    const history = [set(1, v(100)), get(3, undefined)];
+    const lost = final({ reads: { k: 'not found' } });
+    expect(messages(lostWrites(history, lost))).to.have.length(1);
+    expect(messages(staleReads(history, lost))).to.have.length(1);
+    expect(lostWrites(history, evicted(lost, 20))).to.be.empty;
+    expect(staleReads(history, evicted(lost, 20))).to.be.empty;
+    // Evicted before the write was made, or another key evicted: the loss is unexplained.
+    expect(messages(lostWrites(history, evicted(lost, 5)))).to.have.length(1);
+    expect(messages(staleReads(history, evicted(lost, 20, 'other')))).to.have.length(1);
+    // An eviction after the read ended explains the final read, not that read.
+    expect(messages(staleReads(history, evicted(lost, 40)))).to.have.length(1);
+  });
+
+  it('excuses an older value read after a newer set only for a key evicted since, and never after a delete', () => {
+    const history = [set(1, v(100)), set(2, v(200)), get(4, v(100))];
+    const older = final({ reads: { k: v(100) } });
+    expect(messages(staleReads(history, older))).to.have.length(1);
+    expect(messages(lostWrites(history, older))).to.have.length(1);
+    expect(staleReads(history, evicted(older, 30))).to.be.empty;
+    expect(lostWrites(history, evicted(older, 30))).to.be.empty;
+    expect(messages(staleReads(history, evicted(older, 30, 'other')))).to.have.length(1);
+    const deleted = [set(1, v(100)), del(2, v(200)), get(4, v(100))];
+    expect(messages(staleReads(deleted, evicted(older, 30)))).to.have.length(1);
+    expect(messages(deletesUndone(deleted, evicted(older, 30)))).to.have.length(1);
+    expect(messages(lostWrites(deleted, evicted(older, 30)))).to.have.length(1);
+  });
+
+  it('excuses replicas that differ, and a counter that lost increments or counts again, but never one counted twice', () => {
+    const differ = {
+      replicas: {
+        k: [
+          { node: 'n1', version: v(100) },
+          { node: 'n2', version: undefined },
+        ],
+      },
+    };
+    expect(convergence([set(1, v(100))], final(differ))).to.have.length(1);
+    expect(convergence([set(1, v(100))], evicted(final(differ), 20))).to.be.empty;
+    const counted = [incr(1, 1, { counter: 1 }), incr(2, 1, { counter: 2 }), incr(3, 1, { counter: 1 })];
+    expect(messages(increments(counted, final({ counters: { c: 1 } })))).to.have.length(2);
+    expect(increments(counted, evicted(final({ counters: { c: 1 } }), 25, 'c'))).to.be.empty;
+    expect(messages(increments(counted, evicted(final({ counters: { c: 4 } }), 25, 'c')))).to.deep.equal([
+      'final counter 4 is 1 above the most possible 3 = 3 acknowledged (incr #1, #2, #3) + 0 unknown: an increment counted twice',
+    ]);
+  });
+
+  it('excuses a delete undone only where some node let go of its tombstone after it was made', () => {
+    const history = [set(1, v(100)), del(2, v(200)), get(4, v(100))];
+    const undone = final({ reads: { k: v(100) } });
+    const dropped = (atMs: number, key = 'k'): FinalState => ({
+      ...undone,
+      droppedTombstones: [{ node: 'n2', key, atMs }],
+    });
+    for (const check of [deletesUndone, lostWrites, staleReads]) {
+      expect(messages(check(history, undone)), check.name).to.have.length(1);
+      expect(check(history, dropped(25)), check.name).to.be.empty;
+      expect(
+        messages(check(history, dropped(15))),
+        `${check.name}: dropped before the delete`,
+      ).to.have.length(1);
+      expect(messages(check(history, dropped(25, 'other'))), `${check.name}: another key`).to.have.length(1);
+    }
+  });
+
+  it('excuses a second ifAbsent that stored only where the first one’s value was evicted meanwhile', () => {
+    const lease = { mode: 'ifAbsent' as const, stored: true };
+    const history = [set(1, v(100), lease), set(3, v(300), lease)];
+    expect(messages(ifAbsentOnce(history, final({})))).to.have.length(1);
+    expect(ifAbsentOnce(history, evicted(final({}), 20))).to.be.empty;
+    expect(messages(ifAbsentOnce(history, evicted(final({}), 40)))).to.have.length(1);
+  });
+});

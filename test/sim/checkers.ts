@@ -43,6 +43,29 @@ function diedWithItsNode(w: AckedWrite, beforeMs: number, final: FinalState): bo
   );
 }
 
+/**
+ * Whether some node evicted `key`'s value for room between `fromMs` and `toMs` (promise 8): a cache
+ * forgets under memory pressure, so what the value's loss explains is no violation there: a read or
+ * a final read that finds nothing, or an older value that a replica which missed the newer write
+ * still held, replicas that differ, a counter that lost increments or starts over, a second
+ * ifAbsent that stored. A value read that was never written, a delete undone (tombstones are not
+ * evicted in their grace) or an increment counted twice are judged as anywhere else.
+ */
+function evictedBetween(final: FinalState, key: string, fromMs: number, toMs: number): boolean {
+  return (final.evictions ?? []).some((e) => e.key === key && e.atMs >= fromMs && e.atMs <= toMs);
+}
+
+/**
+ * Whether some node let go of a tombstone of `key` within its grace between `fromMs` and `toMs`
+ * (promise 8; "Limits" in the README): a store full of live values keeps none for a key it does not
+ * hold, and sheds the oldest past max_tombstone_bytes. A delete is kept only by the replicas that
+ * kept its tombstone, so an older value that a replica which missed the delete still held may come
+ * back through the others: no violation there.
+ */
+function tombstoneDroppedBetween(final: FinalState, key: string, fromMs: number, toMs: number): boolean {
+  return (final.droppedTombstones ?? []).some((e) => e.key === key && e.atMs >= fromMs && e.atMs <= toMs);
+}
+
 function byKey<T extends HistoryEntry>(entries: readonly T[]): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const e of entries) {
@@ -112,7 +135,11 @@ export const lostWrites: Checker = (history, final) => {
       // Not found is the delete itself; found newer is a later write that raced it and won (it may be
       // one that timed out, so it is not in `writes`). Found at or below the delete's version is an
       // older value that came back.
-      if (read.found && (read.version === undefined || compareVersions(read.version, w.version) <= 0)) {
+      if (
+        read.found &&
+        (read.version === undefined || compareVersions(read.version, w.version) <= 0) &&
+        !tombstoneDroppedBetween(final, key, w.invokedAtMs, Number.POSITIVE_INFINITY)
+      ) {
         report(`final read returned ${describeVersion(read.version)}, not newer than ${describeWrite(w)}`);
       }
     } else if (!read.found) {
@@ -125,11 +152,15 @@ export const lostWrites: Checker = (history, final) => {
           w,
           history.filter((e) => e.key === key),
           0,
-        )
+        ) &&
+        !evictedBetween(final, key, w.invokedAtMs, Number.POSITIVE_INFINITY)
       ) {
         report(`final read found nothing, though ${describeWrite(w)} was the newest acknowledged write`);
       }
-    } else if (isOlder(read.version, w.version)) {
+    } else if (
+      isOlder(read.version, w.version) &&
+      !evictedBetween(final, key, w.invokedAtMs, Number.POSITIVE_INFINITY)
+    ) {
       report(`final read returned ${describeVersion(read.version)}, older than ${describeWrite(w)}`);
     }
   }
@@ -143,7 +174,12 @@ export const deletesUndone: Checker = (history, final) => {
     if (d.kind !== 'delete' || diedWithItsNode(d, Infinity, final)) continue;
     const read = final.reads.get(d.key);
     // A missing final read is lostWrites' to report; here only a resurrected value counts.
-    if (read?.found && read.version !== undefined && compareVersions(read.version, d.version) < 0) {
+    if (
+      read?.found &&
+      read.version !== undefined &&
+      compareVersions(read.version, d.version) < 0 &&
+      !tombstoneDroppedBetween(final, d.key, d.invokedAtMs, Number.POSITIVE_INFINITY)
+    ) {
       violations.push({
         checker: 'deletesUndone',
         key: d.key,
@@ -172,7 +208,7 @@ export const convergence: Checker = (_history, final) => {
   const violations: Violation[] = [];
   for (const [key, copies] of final.replicas) {
     const labels = new Set(copies.map((c) => holding(c).label));
-    if (labels.size <= 1) continue;
+    if (labels.size <= 1 || evictedBetween(final, key, 0, Number.POSITIVE_INFINITY)) continue;
     const held = copies.map((c) => `${c.node} holds ${holding(c).detail}`).join(', ');
     violations.push({ checker: 'convergence', key, message: `replicas differ: ${held}` });
   }
@@ -212,7 +248,9 @@ export const increments: Checker = (history, final) => {
     const high = low + sumDeltas(unknown);
     const counter = final.counters.get(key) ?? 0;
     const report = (message: string) => violations.push({ checker: 'increments', key, message });
-    if (incrs.every((e) => deltaOf(e) > 0)) {
+    // An evicted counter counts on from an older copy, or from zero: its values come again.
+    const evicted = evictedBetween(final, key, 0, Number.POSITIVE_INFINITY);
+    if (incrs.every((e) => deltaOf(e) > 0) && !evicted) {
       const byValue = new Map<number, number>();
       for (const e of acked) {
         if (e.counter === undefined) continue;
@@ -221,7 +259,7 @@ export const increments: Checker = (history, final) => {
         else byValue.set(e.counter, e.id);
       }
     }
-    if (counter < low) {
+    if (counter < low && !evicted) {
       const bound = describeSum(low, 'acknowledged', acked);
       report(
         `final counter ${counter} is ${low - counter} below the ${bound}: an acknowledged increment was lost`,
@@ -310,17 +348,26 @@ function staleRead(
   get: HistoryEntry,
   w: AckedWrite,
   ops: readonly HistoryEntry[],
-  slackMs: number,
+  final: FinalState,
 ): string | undefined {
+  const slackMs = final.clockSlackMs ?? 0;
   const read = `${get.kind} #${get.id} at ${get.node} (R=${get.required})`;
   const before = `${w.kind} #${w.id} acknowledged before it (${formatVersion(w.version)}, W=${w.required}, N=${get.factor})`;
-  if (get.found && isOlder(get.readVersion, w.version)) {
+  const getEndMs = get.completedAtMs ?? Number.POSITIVE_INFINITY;
+  if (
+    get.found &&
+    isOlder(get.readVersion, w.version) &&
+    !(w.kind === 'delete'
+      ? tombstoneDroppedBetween(final, get.key, w.invokedAtMs, getEndMs)
+      : evictedBetween(final, get.key, w.invokedAtMs, getEndMs))
+  ) {
     return `${read} returned ${describeVersion(get.readVersion)}, older than ${before}`;
   }
   if (
     !get.found &&
     w.kind !== 'delete' &&
-    !mayHaveRemoved(get.completedAtMs ?? Number.POSITIVE_INFINITY, w, ops, slackMs)
+    !mayHaveRemoved(get.completedAtMs ?? Number.POSITIVE_INFINITY, w, ops, slackMs) &&
+    !evictedBetween(final, get.key, w.invokedAtMs, getEndMs)
   ) {
     return `${read} found nothing, though no delete could have removed ${before}, nor a time to live have run out`;
   }
@@ -338,7 +385,7 @@ export const staleReads: Checker = (history, final) => {
         get,
         writes.filter((x) => !diedWithItsNode(x, get.invokedAtMs, final)),
       );
-      const message = w && staleRead(get, w, ops, final.clockSlackMs ?? 0);
+      const message = w && staleRead(get, w, ops, final);
       if (message) violations.push({ checker: 'staleReads', key, message });
     }
   }
@@ -580,7 +627,8 @@ export const ifAbsentOnce: Checker = (history, final) => {
             (e.kind === 'delete' ||
               ((e.kind === 'set' || e.kind === 'cas' || e.kind === 'touch') && !!e.ttlMs)),
         );
-        if (removable) continue;
+        // An evicted value is no live value either: the lease went with it (promise 8).
+        if (removable || evictedBetween(final, key, first.invokedAtMs, secondEnd)) continue;
         violations.push({
           checker: 'ifAbsentOnce',
           key,

@@ -7,6 +7,7 @@ import { checkAll } from './checkers';
 import type { FinalState, HistoryEntry, OutcomeStatus, ReplicaCopy, Violation } from './history';
 import { COUNTERS, FLUSHED, REGISTERS, type SimSchedule, type SimStep } from './schedule';
 import { SimCluster } from './sim-cluster';
+import { FILLER_PREFIX } from './workload';
 
 export interface SimResult {
   history: HistoryEntry[];
@@ -98,7 +99,11 @@ export async function runSchedule(
   // Two nodes' clocks can be as far apart as the highest skew and the lowest (or none) of the run.
   const skews = schedule.steps.flatMap((s) => (s.type === 'skew' ? [s.skewMs] : []));
   const clockSlackMs = Math.max(0, ...skews) - Math.min(0, ...skews);
-  const final: FinalState = { reads, replicas, counters, rings, ringChanges, clockSlackMs, crashes };
+  const { evictions, droppedTombstones } = cluster;
+  const final: FinalState = {
+    ...{ reads, replicas, counters, rings, ringChanges, clockSlackMs, crashes },
+    ...{ evictions, droppedTombstones },
+  };
 
   const violations = checkAll(history, final);
   let stopped = false;
@@ -163,6 +168,8 @@ export async function runSchedule(
         return cluster.skew(step.node, step.skewMs);
       case 'flush':
         return flush(step);
+      case 'fill':
+        return fill(step);
       case 'join':
       case 'leave': {
         const change = { kind: step.type, node: step.node, acknowledged: false };
@@ -175,6 +182,14 @@ export async function runSchedule(
   }
 
   /** Through the node's core, as Cluster/Flush from a client: acknowledged, or unknown (some members flushed). */
+  function fill(step: Extract<SimStep, { type: 'fill' }>): void {
+    const store = cluster.core(step.node)?.store;
+    if (!store) return;
+    for (let i = 0; i < step.count; i++) {
+      store.set(`${FILLER_PREFIX}${step.node}-${time.now()}-${i}`, Buffer.alloc(step.bytes, i), 0);
+    }
+  }
+
   function flush(step: Extract<SimStep, { type: 'flush' }>): void {
     const entry: HistoryEntry = {
       id: history.length + 1,

@@ -66,7 +66,13 @@ export type SimStep =
   | { atMs: number; type: 'join'; node: string; via: string }
   | { atMs: number; type: 'leave'; node: string; via: string }
   /** Cluster/Flush of every key that starts with `prefix`, through `node`. */
-  | { atMs: number; type: 'flush'; prefix: string; node: string };
+  | { atMs: number; type: 'flush'; prefix: string; node: string }
+  /**
+   * Memory pressure on one node: `count` values of `bytes` each, of keys no client reads (FILLER_PREFIX),
+   * written straight into its store, as if it held them for other keys' writes: with a small
+   * `maxMemoryBytes` it evicts least recently used values, the workload's among them.
+   */
+  | { atMs: number; type: 'fill'; node: string; count: number; bytes: number };
 
 export interface SimSchedule {
   scenario: string;
@@ -84,6 +90,8 @@ export interface SimSchedule {
     maxClockOffsetMs?: number;
     /** Store sweeps (virtual ms between them); off when absent. */
     sweepIntervalMs?: number;
+    /** limits.max_memory of every node; 64 MiB when absent (no eviction). */
+    maxMemoryBytes?: number;
   };
   /** Virtual ms the steps span; then every fault heals and the cluster is left quiet. */
   durationMs: number;
@@ -509,6 +517,12 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
    * the window promise 5 leaves open, which the checker does not judge.
    */
   'nemesis-mix': nemesisMix,
+  /**
+   * Memory pressure (promise 8). Before a delete went to the other replicas also where its
+   * coordinator had evicted the key and could keep no tombstone, 2 of 1,000 seeds acknowledged a
+   * delete that no other replica received (a cas then succeeded on the version it had replaced).
+   */
+  eviction,
   'paused-past-hints': () =>
     fc
       .tuple(
@@ -826,6 +840,61 @@ function leases(variant: true | 'two-coordinators' = true): fc.Arbitrary<SimSche
 
 /** Scenarios known to fail: each goes here until it is fixed, and CI does not run them. */
 export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {};
+
+/**
+ * Memory pressure: every node holds at most 32 KiB, and two to eight times during the run one node
+ * is given 8-40 values of 0.5-2 KiB of other keys (FILLER_PREFIX), so that it evicts least recently
+ * used values, the workload's among them, while sets (some with TTLs, some conditional), deletes,
+ * reads, cas, touches and increments run at N=3, W=2, R=2, and one node may crash or pause.
+ */
+function eviction(): fc.Arbitrary<SimSchedule> {
+  const fill = fc.record({
+    atMs: fc.integer({ min: 0, max: 2500 }),
+    type: fc.constant('fill' as const),
+    node: fc.constantFrom(...ids(3)),
+    count: fc.integer({ min: 8, max: 40 }),
+    bytes: fc.integer({ min: 512, max: 2048 }),
+  });
+  return fc
+    .record({
+      ops: operations(ids(3), 2500, {
+        count: 200,
+        expiring: true,
+        registerKinds: ['set', 'set', 'set', 'delete', 'get', 'get', 'get', 'cas', 'touch'],
+      }),
+      fills: fc.array(fill, { minLength: 2, maxLength: 8 }),
+      node: fc.constantFrom(...ids(3)),
+      fault: fc.constantFrom<'crash' | 'pause' | 'none'>('crash', 'pause', 'none', 'none'),
+      atMs: fc.integer({ min: 0, max: 2000 }),
+      forMs: fc.integer({ min: 100, max: 2000 }),
+    })
+    .map(({ ops, fills, node, fault, atMs, forMs }) => ({
+      scenario: 'eviction',
+      cluster: {
+        nodes: 3,
+        factor: 3,
+        writeQuorum: 2,
+        readQuorum: 2,
+        antiEntropyMs: 1000,
+        maxMemoryBytes: 32 * 1024,
+      },
+      durationMs: 2500,
+      steps: byTime([
+        ...ops,
+        ...fills,
+        ...(fault === 'none'
+          ? []
+          : [
+              { atMs, type: fault, node },
+              {
+                atMs: atMs + forMs,
+                type: fault === 'crash' ? ('restart' as const) : ('resume' as const),
+                node,
+              },
+            ]),
+      ]),
+    }));
+}
 
 export const SCENARIOS: Record<string, Scenario> = {
   ...GREEN_SCENARIOS,

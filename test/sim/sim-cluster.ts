@@ -29,6 +29,8 @@ export interface SimClusterOptions {
    * A sweep here has no time budget, so that it does the same work in every run of a seed.
    */
   sweepIntervalMs?: number;
+  /** limits.max_memory; default 64 MiB, which the simulator's workload never fills. */
+  maxMemoryBytes?: number;
 }
 
 /** One node of the simulated cluster: its id, its current incarnation (undefined while down), its clock skew. */
@@ -68,6 +70,10 @@ export class SimCluster {
   readonly net: SimNetwork;
   readonly #opts: SimClusterOptions;
   readonly #nodes = new Map<string, SimNode>();
+  /** Every live value a node's store evicted for room, in the order they went. */
+  readonly evictions: { node: string; key: string; atMs: number }[] = [];
+  /** Every tombstone a node's store shed or did not keep within its grace, in order. */
+  readonly droppedTombstones: { node: string; key: string; atMs: number }[] = [];
   /** Cores of crashed incarnations, for dispose(). */
   readonly #crashed: NodeCore[] = [];
   readonly #baseConfig: ClusterConfig;
@@ -103,7 +109,7 @@ export class SimCluster {
         ...DEFAULT_LIMITS,
         maxKeyBytes: 250,
         maxValueBytes: 1024 * 1024,
-        maxMemoryBytes: 64 * 1024 * 1024,
+        maxMemoryBytes: opts.maxMemoryBytes ?? 64 * 1024 * 1024,
       },
       nodes,
       source: '<simulator>',
@@ -264,6 +270,12 @@ export class SimCluster {
       sweepBudgetMs: Number.POSITIVE_INFINITY,
     });
     node.core = core;
+    core.store.onDropped = (key, what) =>
+      (what === 'value' ? this.evictions : this.droppedTombstones).push({
+        node: id,
+        key,
+        atMs: this.time.now(),
+      });
     this.net.attach(id, { owner: node.owner, endpoint: core.peers, now: () => scheduler.now() });
     core.start();
   }

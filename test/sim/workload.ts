@@ -14,6 +14,8 @@ export const COUNTERS = ['c0', 'c1'];
 /** Keys that flushes of FLUSH_PREFIX delete, besides sets, deletes and gets; no other key starts with it. */
 export const FLUSH_PREFIX = 'f';
 export const FLUSHED = ['f0', 'f1'];
+/** Keys of the values a `fill` step writes to press a node's memory; no client reads them. */
+export const FILLER_PREFIX = 'z';
 
 const consistency = fc.constantFrom<Consistency>('default', 'one', 'quorum', 'all');
 

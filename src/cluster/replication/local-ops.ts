@@ -14,6 +14,13 @@ export interface LocalOutcome {
   written?: StoreRecord;
 }
 
+/** A delete's record where the store kept none: the receiver gives it its own tombstone grace. */
+function tombstoneOf(version: Version): StoreRecord {
+  return { value: NO_VALUE, flags: 0, version, expiresAtMs: 0, tombstone: true };
+}
+
+const NO_VALUE = Buffer.alloc(0);
+
 /** A record as a get result: absent, deleted and expired records all read as no entry. */
 export function recordToGetResult(record: StoreRecord | undefined, nowMs: number): OperationResult {
   if (!record || record.tombstone || (record.expiresAtMs !== 0 && record.expiresAtMs <= nowMs)) {
@@ -43,7 +50,10 @@ export function applyLocal(store: Store, op: Operation, version?: Version): Loca
       const out = store.delete(op.key);
       return {
         result: { kind: 'delete', deleted: out.deleted, version: out.version },
-        written: store.readRecord(op.key),
+        // A store full of live values keeps no tombstone for a key it does not hold (its memory is
+        // not taken from live data for one). The delete still goes to the other replicas, which may
+        // hold the value: sent nowhere, it would be acknowledged and undone by the first read there.
+        written: store.readRecord(op.key) ?? tombstoneOf(out.version),
       };
     }
     case 'touch': {
