@@ -19,6 +19,8 @@ export interface ProfileOptions {
   keys: number;
   /** Replication factor of the 3-node cluster. */
   factor: number;
+  /** R: replicas each get reads (at most the factor); default 1. */
+  readQuorum?: number;
   /** Rows per table. */
   top: number;
   /** Called with a short status while preloading and profiling. */
@@ -114,7 +116,7 @@ export async function profileSdk(opts: ProfileOptions): Promise<ProfileSummary> 
     nodes: 3,
     factor: opts.factor,
     writeQuorum: Math.min(2, opts.factor),
-    readQuorum: 1,
+    readQuorum: Math.min(opts.readQuorum ?? 1, opts.factor),
     maxMemoryBytes: 512 * 1024 * 1024,
   });
   const cluster = new LocalCluster(config, {
