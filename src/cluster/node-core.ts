@@ -22,7 +22,7 @@ import { HintedHandoff } from './recovery/handoff';
 import { HintStore } from './recovery/hints';
 import { Coordinator } from './replication/coordinator';
 import { BallotFence } from './replication/ballots';
-import { RequestLog } from './replication/request-log';
+import { RequestLog, type RequestLogLimits } from './replication/request-log';
 import type { Consistency, Operation, OperationContext, Outcome } from './replication/operation';
 import type { CatchUpProgress } from './recovery/catch-up';
 import type { RebalanceProgress } from './ring-change/rebalance';
@@ -54,6 +54,13 @@ export interface NodeCoreOptions {
    * Infinity, so that a sweep does the same work in every run of a seed.
    */
   sweepBudgetMs?: number;
+  /**
+   * How long, and how many of, the read-modify-write requests this node remembers (RequestLog), and
+   * how long it keeps a ballot promise (BallotFence): 120 s and 200,000, and 120 s, by default, longer
+   * than any client retries a call. The simulator shortens them, so that they expire within a run.
+   */
+  requestLog?: RequestLogLimits;
+  promiseWindowMs?: number;
 }
 
 /**
@@ -73,11 +80,11 @@ export class NodeCore {
   readonly clock: ClockWatch;
   readonly hints: HintStore;
   /** Outcomes of the read-modify-writes this node applied or replicated, by request id. */
-  readonly requests = new RequestLog();
+  readonly requests: RequestLog;
   /** Values this node sent to other replicas as a coordinator, not yet answered: clients' budget counts them. */
   readonly copiesInFlight = new CopiesInFlight();
   /** Promised ballots of read-modify-write rounds in flight (replication/ballots.ts). */
-  readonly ballots = new BallotFence();
+  readonly ballots: BallotFence;
   /** This node's records as copies for other nodes, and theirs taken here, with their requests. */
   readonly #copies: RecordCopies;
   readonly handoff: HintedHandoff;
@@ -123,6 +130,8 @@ export class NodeCore {
     this.#sweepBudgetMs = opts.sweepBudgetMs;
     this.#tasks = new BackgroundTasks(this.#log.child({ component: 'tasks' }));
     const scheduler = this.#scheduler;
+    this.requests = new RequestLog(opts.requestLog);
+    this.ballots = new BallotFence(opts.promiseWindowMs);
     this.store = new Store({
       nodeId: this.id,
       maxMemoryBytes: config.limits.maxMemoryBytes,

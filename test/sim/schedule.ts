@@ -92,6 +92,10 @@ export interface SimSchedule {
     sweepIntervalMs?: number;
     /** limits.max_memory of every node; 64 MiB when absent (no eviction). */
     maxMemoryBytes?: number;
+    /** How long and how many requests nodes remember, and how long they keep ballot promises (SimClusterOptions). */
+    requestWindowMs?: number;
+    requestLogEntries?: number;
+    promiseWindowMs?: number;
   };
   /** Virtual ms the steps span; then every fault heals and the cluster is left quiet. */
   durationMs: number;
@@ -523,6 +527,7 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
    * delete that no other replica received (a cas then succeeded on the version it had replaced).
    */
   eviction,
+  'short-memory': shortMemory,
   'paused-past-hints': () =>
     fc
       .tuple(
@@ -840,6 +845,61 @@ function leases(variant: true | 'two-coordinators' = true): fc.Arbitrary<SimSche
 
 /** Scenarios known to fail: each goes here until it is fixed, and CI does not run them. */
 export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {};
+
+/**
+ * What nodes remember of read-modify-writes, expiring within the run: requests for 400 ms (at most
+ * 24 per node) and ballot promises for 300 ms, instead of two minutes. Increments, cas and
+ * conditional sets at N=3, W=2, R=2 for 3 s, each increment resent by its client through one or two
+ * other nodes within 40 ms, coordinated where it lands for a third of them, while one node may
+ * pause for 150 ms: every retry comes within the window, so every promise holds while the oldest
+ * requests and promises are forgotten all the time.
+ */
+function shortMemory(): fc.Arbitrary<SimSchedule> {
+  return fc
+    .record({
+      ops: operations(ids(3), 3000, {
+        count: 240,
+        expiring: true,
+        registerKinds: ['set', 'set', 'get', 'get', 'cas', 'cas', 'delete'],
+      }),
+      retries: fc.array(
+        fc.record({
+          copies: fc.integer({ min: 1, max: 2 }),
+          retryAfterMs: fc.integer({ min: 0, max: 40 }),
+          forwarded: fc.constantFrom(false, false, true),
+        }),
+        { minLength: 240, maxLength: 240 },
+      ),
+      paused: fc.option(fc.constantFrom(...ids(3)), { nil: undefined }),
+      pauseAt: fc.integer({ min: 0, max: 2800 }),
+    })
+    .map(({ ops, retries, paused, pauseAt }) => ({
+      scenario: 'short-memory',
+      cluster: {
+        nodes: 3,
+        factor: 3,
+        writeQuorum: 2,
+        readQuorum: 2,
+        requestWindowMs: 400,
+        requestLogEntries: 24,
+        promiseWindowMs: 300,
+      },
+      durationMs: 3000,
+      steps: byTime([
+        ...ops.map((s, i) =>
+          s.type === 'op' && s.kind === 'incr'
+            ? { ...s, ...retries[i]!, forwarded: retries[i]!.forwarded && s.node !== 'coordinator' }
+            : s,
+        ),
+        ...(paused === undefined
+          ? []
+          : [
+              { atMs: pauseAt, type: 'pause' as const, node: paused },
+              { atMs: pauseAt + 150, type: 'resume' as const, node: paused },
+            ]),
+      ]),
+    }));
+}
 
 /**
  * Memory pressure: every node holds at most 32 KiB, and two to eight times during the run one node

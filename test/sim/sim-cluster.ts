@@ -1,5 +1,6 @@
 import { NodeCore } from '../../src/cluster/node-core';
 import type { PeerEndpoint } from '../../src/cluster/peer-transport';
+import { DEFAULT_REQUEST_LOG } from '../../src/cluster/replication/request-log';
 import { DEFAULT_LIMITS } from '../../src/config/defaults';
 import type { ClusterConfig, NodeConfig } from '../../src/config/types';
 import pino from 'pino';
@@ -31,6 +32,13 @@ export interface SimClusterOptions {
   sweepIntervalMs?: number;
   /** limits.max_memory; default 64 MiB, which the simulator's workload never fills. */
   maxMemoryBytes?: number;
+  /**
+   * How long and how many read-modify-write requests each node remembers, and how long it keeps a
+   * ballot promise (NodeCoreOptions); the production defaults (120 s) when absent, which no run reaches.
+   */
+  requestWindowMs?: number;
+  requestLogEntries?: number;
+  promiseWindowMs?: number;
 }
 
 /** One node of the simulated cluster: its id, its current incarnation (undefined while down), its clock skew. */
@@ -268,6 +276,11 @@ export class SimCluster {
       random: seededRandom(this.#opts.seed * 131 + Number(id.slice(1)) * 17 + node.incarnation),
       sweepIntervalMs: this.#opts.sweepIntervalMs ?? 0,
       sweepBudgetMs: Number.POSITIVE_INFINITY,
+      requestLog: {
+        windowMs: this.#opts.requestWindowMs ?? DEFAULT_REQUEST_LOG.windowMs,
+        maxEntries: this.#opts.requestLogEntries ?? DEFAULT_REQUEST_LOG.maxEntries,
+      },
+      promiseWindowMs: this.#opts.promiseWindowMs,
     });
     node.core = core;
     core.store.onDropped = (key, what) =>

@@ -49,11 +49,17 @@ interface Promised {
  */
 export class BallotFence {
   readonly #promises = new Map<string, Promised>();
+  readonly #windowMs: number;
   /** Keys whose round this node coordinates is in its accept, each with the round's ballot (see hold). */
   readonly #accepting = new Map<string, Version>();
   /** Ballots at or below this one's timestamp are refused; undefined until the first settle(). */
   #floor: Version | undefined;
   #settled = false;
+
+  /** `windowMs`: how long a promise is kept (PROMISE_WINDOW_MS; the simulator shortens it). */
+  constructor(windowMs = PROMISE_WINDOW_MS) {
+    this.#windowMs = windowMs;
+  }
 
   get size(): number {
     return this.#promises.size;
@@ -152,7 +158,7 @@ export class BallotFence {
   }
 
   #expire(nowMs: number): void {
-    const cutoff = nowMs - PROMISE_WINDOW_MS;
+    const cutoff = nowMs - this.#windowMs;
     for (const [key, p] of this.#promises) {
       if (p.atMs > cutoff) break;
       this.#promises.delete(key);
