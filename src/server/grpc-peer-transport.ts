@@ -190,7 +190,8 @@ class PeerConnection {
               return onAskedRing(undefined, reads[from + i]?.ringEpoch, epoch, id);
             if (isNotCaughtUpPacked(p)) return new NotCaughtUp(id);
             const asked = reads[from + i];
-            const copy = asked && copyFromPacked(p, asked.key);
+            if (!asked) return refusal(Code.INTERNAL, `${peerName} answered more reads than it was asked`);
+            const copy = copyFromPacked(p, asked.key);
             if (!copy) return refusal(Code.INTERNAL, `${peerName} sent a record with no version`);
             return onAskedRing(copy, asked.ringEpoch, epoch, id);
           });

@@ -397,7 +397,11 @@ export function writeFromPacked(p: readonly unknown[]): ReplicaWrite | undefined
 export function copyFromPacked(p: readonly unknown[], key: string): ReplicaWrite | undefined {
   const write = writeFromPacked(p);
   if (!write) return undefined;
-  return write.madeBy ? { key, record: write.record, madeBy: write.madeBy } : { key, record: write.record };
+  if (write.hintFor !== undefined || write.requests !== undefined) {
+    return write.madeBy ? { key, record: write.record, madeBy: write.madeBy } : { key, record: write.record };
+  }
+  write.key = key; // the usual answer: the object decoded is the copy, with no second allocation
+  return write;
 }
 
 /** Peer.Compare's request (layout in peer.proto). */

@@ -19,11 +19,12 @@ import type { Version } from './version';
 export const ENTRY_OVERHEAD_BYTES = 104;
 
 /**
- * Told of what a store lets go of before its time, by key: 'value', a live value evicted for room;
- * 'tombstone', a delete's tombstone shed or not kept within its grace (limits.max_tombstone_bytes,
- * or a store full of live values and a key it does not hold).
+ * Told of what a store lets go of before its time, by key and version: 'value', a live value
+ * evicted for room; 'tombstone', a delete's tombstone shed or not kept within its grace
+ * (limits.max_tombstone_bytes, or a store full of live values and a key it does not hold). Called
+ * in the middle of the change: a listener must not call back into the store.
  */
-export type DroppedListener = (key: string, what: 'value' | 'tombstone') => void;
+export type DroppedListener = (key: string, what: 'value' | 'tombstone', version: Version) => void;
 
 /** V8 refuses to grow a Map past 2^24 entries; the LRU entry makes room instead. */
 const MAX_ENTRIES = 2 ** 24 - 1;
@@ -64,9 +65,9 @@ export class EntryTable {
   live = 0;
   tombstones = 0;
   evictions = 0;
+  expirations = 0;
   /** Told of each value evicted and each tombstone shed or not kept, as it goes (Store.onDropped). */
   onDropped: DroppedListener | undefined;
-  expirations = 0;
   /** Tombstones dropped before their grace to stay within #maxTombstoneBytes, or never stored. */
   tombstonesShed = 0;
   /**
@@ -249,7 +250,7 @@ export class EntryTable {
   ): boolean {
     const size = keyBytes + ENTRY_OVERHEAD_BYTES;
     if (purgeAtMs <= now || size > this.#maxBytes || size > this.#maxTombstoneBytes) {
-      if (purgeAtMs > now) this.onDropped?.(key, 'tombstone');
+      if (purgeAtMs > now) this.onDropped?.(key, 'tombstone', version);
       if (slot !== undefined) this.remove(slot);
       return false;
     }
@@ -257,7 +258,7 @@ export class EntryTable {
       this.#shedTombstones(this.tombstoneBytes - (this.bytes + size - this.#limit));
       if (this.bytes + size > this.#limit) {
         this.tombstonesShed++;
-        this.onDropped?.(key, 'tombstone');
+        this.onDropped?.(key, 'tombstone', version);
         return false;
       }
     }
@@ -292,7 +293,7 @@ export class EntryTable {
         this.isTombstone(slot) &&
         s.versionTimestamp(slot) === stamps[i]
       ) {
-        this.onDropped?.(s.key(slot), 'tombstone');
+        this.onDropped?.(s.key(slot), 'tombstone', this.versionAt(slot));
         this.remove(slot);
         this.tombstonesShed++;
       }
@@ -465,7 +466,7 @@ export class EntryTable {
       }
       if (!this.isTombstone(tail)) {
         this.evictions++;
-        this.onDropped?.(s.key(tail), 'value');
+        this.onDropped?.(s.key(tail), 'value', this.versionAt(tail));
       }
       this.remove(tail);
       return;

@@ -712,27 +712,37 @@ describe('what an eviction excuses (promise 8)', () => {
     const counted = [incr(1, 1, { counter: 1 }), incr(2, 1, { counter: 2 }), incr(3, 1, { counter: 1 })];
     expect(messages(increments(counted, final({ counters: { c: 1 } })))).to.have.length(2);
     expect(increments(counted, evicted(final({ counters: { c: 1 } }), 25, 'c'))).to.be.empty;
+    // Evicted only after both had returned 1: that is an increment counted twice, not a restart.
+    expect(messages(increments(counted, evicted(final({ counters: { c: 3 } }), 40, 'c')))).to.deep.equal([
+      'incr #1 and #3 both returned 1',
+    ]);
     expect(messages(increments(counted, evicted(final({ counters: { c: 4 } }), 25, 'c')))).to.deep.equal([
       'final counter 4 is 1 above the most possible 3 = 3 acknowledged (incr #1, #2, #3) + 0 unknown: an increment counted twice',
     ]);
   });
 
-  it('excuses a delete undone only where some node let go of its tombstone after it was made', () => {
+  it('excuses a delete undone only where some node let go of that delete’s own tombstone', () => {
     const history = [set(1, v(100)), del(2, v(200)), get(4, v(100))];
     const undone = final({ reads: { k: v(100) } });
-    const dropped = (atMs: number, key = 'k'): FinalState => ({
+    const dropped = (version: Version, key = 'k', atMs = 25): FinalState => ({
       ...undone,
-      droppedTombstones: [{ node: 'n2', key, atMs }],
+      droppedTombstones: [{ node: 'n2', key, atMs, version }],
     });
     for (const check of [deletesUndone, lostWrites, staleReads]) {
       expect(messages(check(history, undone)), check.name).to.have.length(1);
-      expect(check(history, dropped(25)), check.name).to.be.empty;
-      expect(
-        messages(check(history, dropped(15))),
-        `${check.name}: dropped before the delete`,
-      ).to.have.length(1);
-      expect(messages(check(history, dropped(25, 'other'))), `${check.name}: another key`).to.have.length(1);
+      expect(check(history, dropped(v(200))), check.name).to.be.empty;
+      expect(messages(check(history, dropped(v(200), 'other'))), `${check.name}: another key`).to.have.length(
+        1,
+      );
+      expect(messages(check(history, dropped(v(150)))), `${check.name}: another version`).to.have.length(1);
     }
+    // A later delete's tombstone explains that delete, not this one.
+    const twice = [...history, del(5, v(500))];
+    expect(messages(deletesUndone(twice, dropped(v(500), 'k', 55)))).to.deep.equal([
+      'final read returned 100@n1, older than delete #2 (200@n1, W=2)',
+    ]);
+    // Dropped only after the get ended: it explains the final read, not that get.
+    expect(messages(staleReads(history, dropped(v(200), 'k', 60)))).to.have.length(1);
   });
 
   it('excuses a second ifAbsent that stored only where the first one’s value was evicted meanwhile', () => {

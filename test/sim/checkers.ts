@@ -56,14 +56,20 @@ function evictedBetween(final: FinalState, key: string, fromMs: number, toMs: nu
 }
 
 /**
- * Whether some node let go of a tombstone of `key` within its grace between `fromMs` and `toMs`
- * (promise 8; "Limits" in the README): a store full of live values keeps none for a key it does not
- * hold, and sheds the oldest past max_tombstone_bytes. A delete is kept only by the replicas that
- * kept its tombstone, so an older value that a replica which missed the delete still held may come
- * back through the others: no violation there.
+ * Whether some node let go of delete `d`'s own tombstone (its key, its version) within its grace,
+ * before `toMs` (promise 8; "Limits" in the README): a store full of live values keeps none for a
+ * key it does not hold, and sheds the oldest past max_tombstone_bytes. Only the replicas that kept
+ * it hold the delete then, and a read that counts one that kept none and one that missed the delete,
+ * and no other, returns the older value that one still holds: no violation there.
  */
-function tombstoneDroppedBetween(final: FinalState, key: string, fromMs: number, toMs: number): boolean {
-  return (final.droppedTombstones ?? []).some((e) => e.key === key && e.atMs >= fromMs && e.atMs <= toMs);
+function tombstoneDropped(final: FinalState, d: HistoryEntry, toMs: number): boolean {
+  const version = d.version;
+  return (
+    version !== undefined &&
+    (final.droppedTombstones ?? []).some(
+      (e) => e.key === d.key && e.atMs <= toMs && compareVersions(e.version, version) === 0,
+    )
+  );
 }
 
 function byKey<T extends HistoryEntry>(entries: readonly T[]): Map<string, T[]> {
@@ -138,7 +144,7 @@ export const lostWrites: Checker = (history, final) => {
       if (
         read.found &&
         (read.version === undefined || compareVersions(read.version, w.version) <= 0) &&
-        !tombstoneDroppedBetween(final, key, w.invokedAtMs, Number.POSITIVE_INFINITY)
+        !tombstoneDropped(final, w, Number.POSITIVE_INFINITY)
       ) {
         report(`final read returned ${describeVersion(read.version)}, not newer than ${describeWrite(w)}`);
       }
@@ -178,7 +184,7 @@ export const deletesUndone: Checker = (history, final) => {
       read?.found &&
       read.version !== undefined &&
       compareVersions(read.version, d.version) < 0 &&
-      !tombstoneDroppedBetween(final, d.key, d.invokedAtMs, Number.POSITIVE_INFINITY)
+      !tombstoneDropped(final, d, Number.POSITIVE_INFINITY)
     ) {
       violations.push({
         checker: 'deletesUndone',
@@ -248,18 +254,19 @@ export const increments: Checker = (history, final) => {
     const high = low + sumDeltas(unknown);
     const counter = final.counters.get(key) ?? 0;
     const report = (message: string) => violations.push({ checker: 'increments', key, message });
-    // An evicted counter counts on from an older copy, or from zero: its values come again.
-    const evicted = evictedBetween(final, key, 0, Number.POSITIVE_INFINITY);
-    if (incrs.every((e) => deltaOf(e) > 0) && !evicted) {
-      const byValue = new Map<number, number>();
+    if (incrs.every((e) => deltaOf(e) > 0)) {
+      const byValue = new Map<number, HistoryEntry>();
       for (const e of acked) {
         if (e.counter === undefined) continue;
         const first = byValue.get(e.counter);
-        if (first !== undefined) report(`incr #${first} and #${e.id} both returned ${e.counter}`);
-        else byValue.set(e.counter, e.id);
+        if (first === undefined) byValue.set(e.counter, e);
+        // An evicted counter counts on from an older copy, or from zero, so a value it had may come
+        // again (promise 8): only after an eviction between the two.
+        else if (!evictedBetween(final, key, first.invokedAtMs, e.completedAtMs ?? Number.POSITIVE_INFINITY))
+          report(`incr #${first.id} and #${e.id} both returned ${e.counter}`);
       }
     }
-    if (counter < low && !evicted) {
+    if (counter < low && !evictedBetween(final, key, 0, Number.POSITIVE_INFINITY)) {
       const bound = describeSum(low, 'acknowledged', acked);
       report(
         `final counter ${counter} is ${low - counter} below the ${bound}: an acknowledged increment was lost`,
@@ -358,7 +365,7 @@ function staleRead(
     get.found &&
     isOlder(get.readVersion, w.version) &&
     !(w.kind === 'delete'
-      ? tombstoneDroppedBetween(final, get.key, w.invokedAtMs, getEndMs)
+      ? tombstoneDropped(final, w, getEndMs)
       : evictedBetween(final, get.key, w.invokedAtMs, getEndMs))
   ) {
     return `${read} returned ${describeVersion(get.readVersion)}, older than ${before}`;

@@ -7,8 +7,8 @@ import { replicasOf } from './workload';
 /**
  * A delete coordinated by a replica that evicted the key: its store, full of live values, keeps no
  * tombstone for a key it does not hold (a delete takes no memory from live data). The delete must
- * still reach the key's other replicas, which hold the value: on 07ba627 the coordinator, having
- * written nothing it could send, sent nothing, and acknowledged a delete that every other replica
+ * still reach the key's other replicas, which hold the value. Before the fix the coordinator, having
+ * kept nothing it could send, sent nothing, and acknowledged a delete that every other replica
  * missed (the eviction scenario's seeds 186 and 436, where a cas then succeeded on the version the
  * delete had replaced).
  */

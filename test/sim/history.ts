@@ -98,10 +98,10 @@ export interface FinalState {
   /** Each live value a node's store evicted for room during the run (none when unset). */
   evictions?: { node: string; key: string; atMs: number }[];
   /**
-   * Each delete's tombstone a node's store shed, or did not keep, within its grace: a store full of
-   * live values keeps none for a key it does not hold (none when unset).
+   * Each delete's tombstone a node's store shed, or did not keep, within its grace, with its version:
+   * a store full of live values keeps none for a key it does not hold (none when unset).
    */
-  droppedTombstones?: { node: string; key: string; atMs: number }[];
+  droppedTombstones?: { node: string; key: string; atMs: number; version: Version }[];
 }
 
 export interface Violation {

@@ -181,7 +181,7 @@ export async function runSchedule(
     }
   }
 
-  /** Through the node's core, as Cluster/Flush from a client: acknowledged, or unknown (some members flushed). */
+  /** Other keys' values straight into one node's store, as if it held them for their writes. */
   function fill(step: Extract<SimStep, { type: 'fill' }>): void {
     const store = cluster.core(step.node)?.store;
     if (!store) return;
@@ -190,6 +190,7 @@ export async function runSchedule(
     }
   }
 
+  /** Through the node's core, as Cluster/Flush from a client: acknowledged, or unknown (some members flushed). */
   function flush(step: Extract<SimStep, { type: 'flush' }>): void {
     const entry: HistoryEntry = {
       id: history.length + 1,

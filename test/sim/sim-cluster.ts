@@ -2,6 +2,7 @@ import { NodeCore } from '../../src/cluster/node-core';
 import type { PeerEndpoint } from '../../src/cluster/peer-transport';
 import { DEFAULT_REQUEST_LOG } from '../../src/cluster/replication/request-log';
 import { DEFAULT_LIMITS } from '../../src/config/defaults';
+import type { Version } from '../../src/store/version';
 import type { ClusterConfig, NodeConfig } from '../../src/config/types';
 import pino from 'pino';
 import { silentLogger } from '../../src/observability/logger';
@@ -80,8 +81,8 @@ export class SimCluster {
   readonly #nodes = new Map<string, SimNode>();
   /** Every live value a node's store evicted for room, in the order they went. */
   readonly evictions: { node: string; key: string; atMs: number }[] = [];
-  /** Every tombstone a node's store shed or did not keep within its grace, in order. */
-  readonly droppedTombstones: { node: string; key: string; atMs: number }[] = [];
+  /** Every tombstone a node's store shed or did not keep within its grace, with its version, in order. */
+  readonly droppedTombstones: { node: string; key: string; atMs: number; version: Version }[] = [];
   /** Cores of crashed incarnations, for dispose(). */
   readonly #crashed: NodeCore[] = [];
   readonly #baseConfig: ClusterConfig;
@@ -283,12 +284,11 @@ export class SimCluster {
       promiseWindowMs: this.#opts.promiseWindowMs,
     });
     node.core = core;
-    core.store.onDropped = (key, what) =>
-      (what === 'value' ? this.evictions : this.droppedTombstones).push({
-        node: id,
-        key,
-        atMs: this.time.now(),
-      });
+    core.store.onDropped = (key, what, version) => {
+      const atMs = this.time.now();
+      if (what === 'value') this.evictions.push({ node: id, key, atMs });
+      else this.droppedTombstones.push({ node: id, key, atMs, version });
+    };
     this.net.attach(id, { owner: node.owner, endpoint: core.peers, now: () => scheduler.now() });
     core.start();
   }

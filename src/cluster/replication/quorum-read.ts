@@ -158,12 +158,19 @@ export class QuorumReader {
     // what the caller got, or the only one that holds the key at all.
     void all.then((copies) => {
       const newest = newestOf([local, ...copies]);
-      if (!newest?.record) return;
-      const copy = this.#copyOf(key, newest);
-      if (selfReplica && isOlder(this.#store.readRecord(key), copy.record)) this.#applyCopy(copy);
-      for (const { replica: id, record } of copies) {
-        if (replica(id) && isOlder(record, copy.record))
-          this.#writer.repair(id, copy, Math.max(deadlineMs, this.#view.scheduler.now() + 1000));
+      const record = newest?.record;
+      if (!newest || !record) return;
+      // Built only for a repair: most reads find every replica up to date.
+      let copy: ReplicaWrite | undefined;
+      if (selfReplica && isOlder(this.#store.readRecord(key), record))
+        this.#applyCopy((copy ??= this.#copyOf(key, newest)));
+      for (const c of copies) {
+        if (replica(c.replica) && isOlder(c.record, record))
+          this.#writer.repair(
+            c.replica,
+            (copy ??= this.#copyOf(key, newest)),
+            Math.max(deadlineMs, this.#view.scheduler.now() + 1000),
+          );
       }
     });
   }
@@ -197,8 +204,10 @@ export function newestOf(copies: ReplicaCopy[]): ReplicaCopy | undefined {
   let newest: ReplicaCopy | undefined;
   for (const copy of copies) {
     const { record } = copy;
-    if (record && (!newest?.record || compareVersions(record.version, newest.record.version) > 0))
-      newest = copy;
+    if (!record) continue;
+    const order = newest?.record ? compareVersions(record.version, newest.record.version) : 1;
+    // On a tie, the copy that says which requests made the record: a repair passes them on.
+    if (order > 0 || (order === 0 && copy.madeBy && !newest?.madeBy)) newest = copy;
   }
   return newest;
 }

@@ -176,7 +176,7 @@ export class ReplicaWriter {
   /**
    * Sends `record` as it is held, with the requests decided on it (ReplicaWrite.madeBy), to the
    * other alive replicas of `preferenceList`, unawaited; failures are ignored. A replica remembers
-   * those that wrote nothing whatever it holds (ReadModifyWriteReplica.rememberMadeBy), and takes
+   * those that wrote nothing whatever it holds (RecordCopies.remember), and takes
    * the record if it lacked it, as from read repair.
    */
   share(

@@ -22,6 +22,8 @@ export interface RequestLogLimits {
 }
 
 /** Two minutes: the SDK's retries of one call end with its deadline (5 s by default, at most a minute). */
+const NO_REQUESTS: readonly AppliedRequest[] = Object.freeze([]);
+
 export const DEFAULT_REQUEST_LOG: RequestLogLimits = { windowMs: 120_000, maxEntries: 200_000 };
 
 interface Entry {
@@ -88,10 +90,12 @@ export class RequestLog {
    * round that builds on that record carries them on (read-modify-write.ts), or the retries of those
    * it left out would find no replica that knows them. O(1) plus the requests found.
    */
-  madeBy(key: string, version: Version, nowMs: number): AppliedRequest[] {
+  madeBy(key: string, version: Version, nowMs: number): readonly AppliedRequest[] {
+    // Most keys were made by no read-modify-write: every peer read asks, so they cost one lookup.
+    if (!this.#byAccept.has(key)) return NO_REQUESTS;
     this.#expire(nowMs);
     const ids = this.#byAccept.get(key)?.get(acceptKey(version));
-    if (!ids) return [];
+    if (!ids) return NO_REQUESTS;
     const out: AppliedRequest[] = [];
     for (const id of ids) {
       const e = this.#entries.get(id);

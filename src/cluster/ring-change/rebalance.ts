@@ -2,6 +2,7 @@ import type { Logger } from '../../observability/logger';
 import type { Ring } from '../../ring/ring';
 import type { Store } from '../../store/store';
 import { pause, type ClusterView } from '../cluster-view';
+import type { ReplicaWrite } from '../peer-transport';
 import type { RecordCopies } from '../replication/record-copies';
 import { releaseUnowned } from './release';
 
@@ -63,15 +64,15 @@ export async function rebalance(opts: {
     const oldList = before.preferenceList(key, factor);
     const sender = oldList.find((id) => view.isAlive(id));
     if (sender !== self) continue;
+    let copy: ReplicaWrite | undefined;
     for (const target of after.preferenceList(key, factor)) {
       if (target === self || oldList.includes(target)) continue;
+      copy ??= opts.copies.with(key, record);
       batch.push(
-        view.transport
-          .replicate(target, opts.copies.with(key, record), clock.now() + 10_000)
-          .then((refused) => {
-            if (refused) progress.failed++;
-            else progress.sent++;
-          }),
+        view.transport.replicate(target, copy, clock.now() + 10_000).then((refused) => {
+          if (refused) progress.failed++;
+          else progress.sent++;
+        }),
       );
     }
     if (batch.length >= BATCH) {
