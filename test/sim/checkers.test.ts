@@ -745,6 +745,21 @@ describe('what an eviction excuses (promise 8)', () => {
     expect(messages(staleReads(history, dropped(v(200), 'k', 60)))).to.have.length(1);
   });
 
+  it('excuses an older value back after an expiry only where some node let go of that expiry’s tombstone', () => {
+    // set #2 had a time to live that ran out: a tombstone at its version, which let no older value back.
+    const history = [set(1, v(100)), set(2, v(200), { ttlMs: 5 }), get(4, v(100))];
+    const back = final({ reads: { k: v(100) } });
+    const dropped = (version: Version): FinalState => ({
+      ...back,
+      droppedTombstones: [{ node: 'n2', key: 'k', atMs: 25, version }],
+    });
+    for (const check of [lostWrites, staleReads]) {
+      expect(messages(check(history, back)), check.name).to.have.length(1);
+      expect(check(history, dropped(v(200))), check.name).to.be.empty;
+      expect(messages(check(history, dropped(v(150)))), `${check.name}: another version`).to.have.length(1);
+    }
+  });
+
   it('excuses a second ifAbsent that stored only where the first one’s value was evicted meanwhile', () => {
     const lease = { mode: 'ifAbsent' as const, stored: true };
     const history = [set(1, v(100), lease), set(3, v(300), lease)];

@@ -56,11 +56,12 @@ function evictedBetween(final: FinalState, key: string, fromMs: number, toMs: nu
 }
 
 /**
- * Whether some node let go of delete `d`'s own tombstone (its key, its version) within its grace,
- * before `toMs` (promise 8; "Limits" in the README): a store full of live values keeps none for a
- * key it does not hold, and sheds the oldest past max_tombstone_bytes. Only the replicas that kept
- * it hold the delete then, and a read that counts one that kept none and one that missed the delete,
- * and no other, returns the older value that one still holds: no violation there.
+ * Whether some node let go of the tombstone that write `d` left (its key, its version) within its
+ * grace, before `toMs` (promise 8; "Limits" in the README): a delete's, or that of a value whose
+ * time to live ran out. A store full of live values keeps none for a key it does not hold, and a
+ * new tombstone takes the room of the oldest. Only the replicas that kept it hold the delete (or
+ * expiry) then, and a read that counts one that kept none and one that missed it, and no other,
+ * returns the older value that one still holds: no violation there.
  */
 function tombstoneDropped(final: FinalState, d: HistoryEntry, toMs: number): boolean {
   const version = d.version;
@@ -165,7 +166,8 @@ export const lostWrites: Checker = (history, final) => {
       }
     } else if (
       isOlder(read.version, w.version) &&
-      !evictedBetween(final, key, w.invokedAtMs, Number.POSITIVE_INFINITY)
+      !evictedBetween(final, key, w.invokedAtMs, Number.POSITIVE_INFINITY) &&
+      !tombstoneDropped(final, w, Number.POSITIVE_INFINITY)
     ) {
       report(`final read returned ${describeVersion(read.version)}, older than ${describeWrite(w)}`);
     }
@@ -364,9 +366,8 @@ function staleRead(
   if (
     get.found &&
     isOlder(get.readVersion, w.version) &&
-    !(w.kind === 'delete'
-      ? tombstoneDropped(final, w, getEndMs)
-      : evictedBetween(final, get.key, w.invokedAtMs, getEndMs))
+    !tombstoneDropped(final, w, getEndMs) &&
+    (w.kind === 'delete' || !evictedBetween(final, get.key, w.invokedAtMs, getEndMs))
   ) {
     return `${read} returned ${describeVersion(get.readVersion)}, older than ${before}`;
   }
