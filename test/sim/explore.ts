@@ -27,6 +27,8 @@ export async function explore(
   seeds: number,
   progress?: (done: number) => void,
   shrinkMs = 60_000,
+  /** Each failing seed as soon as it is shrunk: a long run that is stopped loses none it found. */
+  onFailure?: (failure: ExploreReport['failures'][number]) => void,
 ): Promise<ExploreReport> {
   const arbitrary = SCENARIOS[scenario];
   if (!arbitrary) throw new Error(`unknown scenario ${scenario}`);
@@ -46,7 +48,9 @@ export async function explore(
     if (out.failed && out.counterexample) {
       const [schedule] = out.counterexample;
       const result = await runSchedule(schedule, seed);
-      report.failures.push({ seed, schedule, violations: result.violations });
+      const failure = { seed, schedule, violations: result.violations };
+      report.failures.push(failure);
+      onFailure?.(failure);
     }
     progress?.(seed - seedStart + 1);
   }

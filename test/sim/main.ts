@@ -37,21 +37,30 @@ async function main(): Promise<void> {
   const started = Date.now();
   let failures = 0;
   for (const scenario of scenarios) {
-    const report = await explore(scenario, seedStart, seeds, (done) => {
-      process.stderr.write(
-        `\r${scenario}: ${done}/${seeds} seeds, ${((Date.now() - started) / 1000).toFixed(0)} s`,
-      );
-    });
+    const report = await explore(
+      scenario,
+      seedStart,
+      seeds,
+      (done) => {
+        process.stderr.write(
+          `\r${scenario}: ${done}/${seeds} seeds, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+        );
+      },
+      undefined,
+      (f) => {
+        failures++;
+        const dir = path.resolve('sim-traces');
+        mkdirSync(dir, { recursive: true });
+        const file = path.join(dir, `${scenario}-seed-${f.seed}.json`);
+        writeFileSync(file, JSON.stringify({ seed: f.seed, schedule: f.schedule }, null, 1));
+        process.stderr.write('\n');
+        console.log(
+          `${scenario} seed ${f.seed} FAILED (shrunk to ${f.schedule.steps.length} steps): ${file}`,
+        );
+        console.log(formatViolations(f.violations));
+      },
+    );
     process.stderr.write('\n');
-    for (const f of report.failures) {
-      failures++;
-      const dir = path.resolve('sim-traces');
-      mkdirSync(dir, { recursive: true });
-      const file = path.join(dir, `${scenario}-seed-${f.seed}.json`);
-      writeFileSync(file, JSON.stringify({ seed: f.seed, schedule: f.schedule }, null, 1));
-      console.log(`${scenario} seed ${f.seed} FAILED (shrunk to ${f.schedule.steps.length} steps): ${file}`);
-      console.log(formatViolations(f.violations));
-    }
     console.log(
       `${scenario}: ${report.runs} runs of ${seeds} seeds from ${seedStart}, ${report.failures.length} failing`,
     );
