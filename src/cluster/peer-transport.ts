@@ -170,6 +170,11 @@ export interface Prepare {
 /** A replica's answer to a prepare. */
 export interface Lookup {
   record: StoreRecord | undefined;
+  /**
+   * The requests whose accept made `record` (RecordCopies): a coordinator that takes the record
+   * from this answer, and builds its round on it, must carry them on in its accept.
+   */
+  madeBy?: readonly AppliedRequest[];
   /** The requests asked about that this replica holds the outcome of: they were applied. */
   known: AppliedRequest[];
   /** Set when the replica promised a higher ballot or holds a newer version: the prepare failed. */

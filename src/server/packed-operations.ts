@@ -288,7 +288,9 @@ export function isNotCaughtUpPacked(p: unknown): boolean {
 export function lookupToPacked(key: string, found: Lookup): unknown[] {
   const known: unknown[] = [];
   for (const r of found.known) known.push(r.id, appliedToPacked(r.outcome));
-  const packed: unknown[] = [found.record ? writeToPacked({ key, record: found.record }) : [], known];
+  // The requests that made the record go in its hint_for slot, as on a copy (writeToPacked).
+  const record = found.record && { key, record: found.record, ...(found.madeBy && { madeBy: found.madeBy }) };
+  const packed: unknown[] = [record ? writeToPacked(record) : [], known];
   if (found.refused) packed.push(found.refused.timestamp, found.refused.node);
   return packed;
 }
@@ -300,11 +302,12 @@ export function lookupToPacked(key: string, found: Lookup): unknown[] {
 export function lookupFromPacked(p: unknown): Lookup | undefined {
   if (!Array.isArray(p) || !Array.isArray(p[0]) || !Array.isArray(p[1])) return undefined;
   const held = p[0] as unknown[];
-  const record = held.length > 0 ? writeFromPacked(held)?.record : undefined;
-  if (held.length > 0 && !record) return undefined;
+  const write = held.length > 0 ? writeFromPacked(held) : undefined;
+  if (held.length > 0 && !write) return undefined;
   const known = requestsFromPacked(p[1] as unknown[], 0);
   if (!known) return undefined;
-  const found: Lookup = { record, known };
+  const found: Lookup = { record: write?.record, known };
+  if (write?.madeBy) found.madeBy = write.madeBy;
   if (str(p[3])) found.refused = { timestamp: num(p[2]), node: str(p[3]) };
   return found;
 }

@@ -112,6 +112,7 @@ export class Coordinator {
       replication: opts.replication,
       writer: this.#writer,
       requests: opts.requests,
+      copies: opts.recordCopies,
       fence: opts.ballots,
       random: opts.random,
     });

@@ -7,6 +7,7 @@ import type { BallotFence } from './ballots';
 import { applyLocal } from './local-ops';
 import type { OperationResult, Outcome } from './operation';
 import type { ReplicationSettings } from './quorum';
+import type { RecordCopies } from './record-copies';
 import type { ReplicaWriter, WriteAcks } from './replica-write';
 import { wroteRecord, type AppliedRequest, type RequestLog } from './request-log';
 import {
@@ -76,6 +77,8 @@ export class ReadModifyWriter {
     replication: ReplicationSettings;
     writer: ReplicaWriter;
     requests: RequestLog;
+    /** Copies from prepare answers are taken with the requests that made them. */
+    copies: RecordCopies;
     fence: BallotFence;
     random?: () => number;
   }) {
@@ -89,6 +92,7 @@ export class ReadModifyWriter {
     this.#parts = {
       view: this.#view,
       store: this.#store,
+      copies: opts.copies,
       fence: this.#fence,
       requests: this.#requests,
       rep: this.#rep,

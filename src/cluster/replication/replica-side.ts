@@ -33,7 +33,9 @@ export class ReadModifyWriteReplica {
       if (outcome) known.push({ id, outcome });
     }
     const refused = this.#ballots.prepare(key, prepare.ballot, record?.version, now);
-    return refused ? { record: undefined, known, refused } : { record, known };
+    if (refused) return { record: undefined, known, refused };
+    const madeBy = record && this.#requests.madeBy(key, record.version, now);
+    return madeBy && madeBy.length > 0 ? { record, known, madeBy } : { record, known };
   }
 
   /** An accept: refused (ABORTED) below the key's fence; the requests' outcomes are remembered. */

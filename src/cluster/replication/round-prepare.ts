@@ -10,7 +10,8 @@ import { askReplica } from './ask-replica';
 import { copyHolders } from './copy-holders';
 import type { Outcome, OperationResult, ReadModifyWrite } from './operation';
 import { prepareQuorum, requiredReplicas, type ReplicationSettings } from './quorum';
-import type { RequestLog } from './request-log';
+import type { RecordCopies } from './record-copies';
+import type { AppliedRequest, RequestLog } from './request-log';
 
 export type Request = ReadModifyWrite & { requestId: string };
 
@@ -41,6 +42,8 @@ export type Prepared = 'granted' | 'contended' | RingCacheError;
 export interface RoundParts {
   view: ClusterView;
   store: Store;
+  /** A copy from a prepare answer is taken with the requests that made it. */
+  copies: RecordCopies;
   fence: BallotFence;
   requests: RequestLog;
   rep: ReplicationSettings;
@@ -60,6 +63,20 @@ export function applyCopy(store: Store, key: string, record: StoreRecord, kind?:
     store.applyRecord(key, record, kind);
   } catch {
     // Refused by this node's own limits (a larger max_value_bytes elsewhere): its copy stays.
+  }
+}
+
+/** A replica's copy with the requests that made it, kept if newer; refused by this node's limits, as applyCopy. */
+function takeCopy(
+  copies: RecordCopies,
+  key: string,
+  record: StoreRecord,
+  madeBy: readonly AppliedRequest[] | undefined,
+): void {
+  try {
+    copies.apply(madeBy ? { key, record, madeBy } : { key, record });
+  } catch {
+    // Refused by this node's own limits: its copy stays.
   }
 }
 
@@ -150,7 +167,10 @@ export function prepareRound(
         return;
       }
       if (voter) granted++;
-      if (found.record) applyCopy(parts.store, key, found.record);
+      // The newest copy becomes the record the round builds on, and the requests that made it are
+      // then this node's to carry on in the accept (read-modify-write.ts), or their retries, meeting
+      // replicas that hold the new record without them, would apply them again.
+      if (found.record) takeCopy(parts.copies, key, found.record, found.madeBy);
       for (const request of found.known) {
         const p = batch.find((b) => b.op.requestId === request.id);
         if (p && voter) p.knownBy++;

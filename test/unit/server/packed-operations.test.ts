@@ -690,6 +690,7 @@ describe('lookupToPacked and lookupFromPacked', () => {
     ['only a tombstone', { record: tombstone, known: [] }],
     ['only a known request', { record: undefined, known }],
     ['a refusal', { record: undefined, known: [], refused }],
+    ['a record with the requests that made it', { record, known, madeBy: [{ id: 'r0', outcome }] }],
   ];
   for (const [name, lookup] of lookups) {
     it(`gives back ${name} unchanged`, () => {
@@ -701,6 +702,12 @@ describe('lookupToPacked and lookupFromPacked', () => {
       expect(lookupFromPacked(frame[2])).to.deep.equal(lookup);
     });
   }
+
+  it('puts the requests that made the record in its hint_for slot, which a release before it reads as no hint', () => {
+    const packed = lookupToPacked('k', { record, known: [], madeBy: known });
+    expect(packed[0]).to.deep.equal(writeToPacked({ key: 'k', record, madeBy: known }));
+    expect(writeFromPacked(packed[0] as unknown[])).to.not.have.property('hintFor');
+  });
 
   it('is undefined for anything but an array', () => {
     for (const p of [undefined, null, 'x', 1, { record, known }, [[], null], [[], ['r1', [9]]]]) {

@@ -91,3 +91,25 @@ describe('ReadModifyWriteReplica: an accept that arrives twice', () => {
     );
   });
 });
+
+describe('ReadModifyWriteReplica: a prepare answer', () => {
+  const a = ballot(1, 'n2');
+  const q = { id: 'client-5', outcome: { kind: 'incr' as const, value: 6, version: a } };
+
+  it('names the requests whose accept made the record it sends, so a coordinator that builds on it carries them on', () => {
+    const { replica } = parts();
+    expect(replica.accept({ key: 'c1', record: counter(6, a) }, [q])).to.equal(undefined);
+    const found = replica.prepare('c1', { ballot: ballot(2, 'n1'), requestIds: [] });
+    expect(found.record?.version).to.deep.equal(a);
+    expect(found.madeBy).to.deep.equal([q]);
+  });
+
+  it('names none for a record no accept made, and sends no record with a refusal', () => {
+    const { store, replica } = parts();
+    store.applyRecord('c1', counter(6, a));
+    expect(replica.prepare('c1', { ballot: ballot(2, 'n1'), requestIds: [] })).to.not.have.property('madeBy');
+    expect(replica.prepare('c1', { ballot: ballot(1, 'n0'), requestIds: [] })).to.include({
+      record: undefined,
+    });
+  });
+});
