@@ -17,6 +17,10 @@ import type { SimSchedule } from './schedule';
  * 109164 broke no promise but the checker's: a set at W = 1 died with its node, cut off from every
  * member of its ring, which the checker excused only for a node cut off from every node, while this
  * one could still reach a node that was joining through it (no member, so it takes no copy).
+ * Late retries 903: increment #14's round at n3 missed its quorum; a retry's prepare elsewhere
+ * learnt its outcome from n3's answer and that node remembered it, so its next round counted two
+ * replicas that remember the request, took it for chosen and answered the retry as applied, though
+ * a round that never read its record had written over it (an acknowledged increment lost).
  * Nemesis mix 63830 is lost-hints.test.ts's second test.
  */
 describe('the simulator schedules that once broke a promise', function () {

@@ -528,6 +528,7 @@ export const GREEN_SCENARIOS: Record<string, Scenario> = {
    */
   eviction,
   'short-memory': shortMemory,
+  'late-retries': lateRetries,
   'paused-past-hints': () =>
     fc
       .tuple(
@@ -845,6 +846,60 @@ function leases(variant: true | 'two-coordinators' = true): fc.Arbitrary<SimSche
 
 /** Scenarios known to fail: each goes here until it is fixed, and CI does not run them. */
 export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {};
+
+/**
+ * Retries that come late, after the writes of other coordinators: increments and conditional sets
+ * coordinated where they land (two or three coordinators of a counter at once), each resent by its
+ * client through one or two other nodes 0-4 s later, at N=3, W=2, R=2, while two to four times
+ * 30%, 60% or all of a node's messages to the others are lost for up to 2.5 s, and hints live
+ * 200 ms (so a round that missed its quorum often leaves its record, and its requests, on its
+ * coordinator alone). Every
+ * retry comes within the nodes' memory of requests (two minutes), so each must apply once.
+ */
+function lateRetries(): fc.Arbitrary<SimSchedule> {
+  const silence = fc.record({
+    node: fc.constantFrom(...ids(3)),
+    atMs: fc.integer({ min: 0, max: 5000 }),
+    forMs: fc.integer({ min: 50, max: 2500 }),
+    dropRate: fc.constantFrom(0.3, 0.6, 1),
+  });
+  return fc
+    .record({
+      ops: operations(ids(3), 6000, {
+        count: 120,
+        rmwAnywhere: true,
+        registerKinds: ['set', 'get', 'get', 'cas', 'delete'],
+      }),
+      retries: fc.array(
+        fc.record({
+          copies: fc.integer({ min: 1, max: 2 }),
+          retryAfterMs: fc.integer({ min: 0, max: 4000 }),
+          forwarded: fc.boolean(),
+        }),
+        { minLength: 120, maxLength: 120 },
+      ),
+      silences: fc.array(silence, { minLength: 2, maxLength: 4 }),
+    })
+    .map(({ ops, retries, silences }) => ({
+      scenario: 'late-retries',
+      // Anti-entropy (every second) converges the replicas whose hints expired.
+      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, hintMaxAgeMs: 200, antiEntropyMs: 1000 },
+      durationMs: 7000,
+      steps: byTime([
+        ...ops.map((s, i) =>
+          s.type === 'op' && s.kind === 'incr'
+            ? { ...s, ...retries[i]!, forwarded: retries[i]!.forwarded && s.node !== 'coordinator' }
+            : s,
+        ),
+        ...silences.flatMap(({ node, atMs, forMs, dropRate }): SimStep[] => [
+          ...ids(3)
+            .filter((to) => to !== node)
+            .map((to): SimStep => ({ atMs, type: 'link', from: node, to, dropRate, extraDelayMs: 0 })),
+          { atMs: atMs + forMs, type: 'heal' },
+        ]),
+      ]),
+    }));
+}
 
 /**
  * What nodes remember of read-modify-writes, expiring within the run: requests for 400 ms (at most

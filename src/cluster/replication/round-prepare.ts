@@ -174,10 +174,11 @@ export function prepareRound(
       for (const request of found.known) {
         const p = batch.find((b) => b.op.requestId === request.id);
         if (p && voter) p.knownBy++;
-        if (p && !p.known) {
-          p.known = request.outcome;
-          parts.requests.remember(key, request, clock.now());
-        }
+        // Known for this round, not remembered here: this node took no accept with it, and counted
+        // by its next round as one of the replicas that remember it, it would make a request whose
+        // round missed its quorum look chosen, and its retry be answered as applied though the
+        // record that holds it was written over.
+        if (p && !p.known) p.known = request.outcome;
       }
     };
     const prepare = { ballot, requestIds, ringEpoch: epoch };
