@@ -745,6 +745,19 @@ describe('what an eviction excuses (promise 8)', () => {
     expect(messages(staleReads(history, dropped(v(200), 'k', 60)))).to.have.length(1);
   });
 
+  it('excuses a delete undone where a node evicted a newer value, which had replaced its tombstone there', () => {
+    const history = [set(1, v(100)), del(2, v(200)), set(3, v(300)), get(5, v(100))];
+    const undone = final({ reads: { k: v(100) } });
+    const evictedAt = (version: Version): FinalState => ({
+      ...undone,
+      evictions: [{ node: 'n2', key: 'k', atMs: 45, version }],
+    });
+    expect(staleReads(history, evictedAt(v(300)))).to.be.empty;
+    expect(deletesUndone(history, evictedAt(v(300)))).to.be.empty;
+    // The value the delete replaced, evicted: its tombstone still stands where it was kept.
+    expect(messages(deletesUndone(history, evictedAt(v(100))))).to.have.length(1);
+  });
+
   it('excuses an older value back after an expiry only where some node let go of that expiry’s tombstone', () => {
     // set #2 had a time to live that ran out: a tombstone at its version, which let no older value back.
     const history = [set(1, v(100)), set(2, v(200), { ttlMs: 5 }), get(4, v(100))];

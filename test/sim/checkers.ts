@@ -48,11 +48,26 @@ function diedWithItsNode(w: AckedWrite, beforeMs: number, final: FinalState): bo
  * forgets under memory pressure, so what the value's loss explains is no violation there: a read or
  * a final read that finds nothing, or an older value that a replica which missed the newer write
  * still held, replicas that differ, a counter that lost increments or starts over, a second
- * ifAbsent that stored. A value read that was never written, a delete undone (tombstones are not
- * evicted in their grace) or an increment counted twice are judged as anywhere else.
+ * ifAbsent that stored. A delete undone is excused only as deleteLetGo says; a value read that was
+ * never written, or an increment counted twice, are judged as anywhere else.
  */
 function evictedBetween(final: FinalState, key: string, fromMs: number, toMs: number): boolean {
   return (final.evictions ?? []).some((e) => e.key === key && e.atMs >= fromMs && e.atMs <= toMs);
+}
+
+/**
+ * Whether a read that ended at `toMs` may have missed delete `d` for a reason promise 8 allows: some
+ * node let go of its tombstone, or evicted a value newer than it (which had replaced the tombstone
+ * there), so that node answered "nothing", and a replica that missed the delete its older value.
+ */
+function deleteLetGo(final: FinalState, d: HistoryEntry, toMs: number): boolean {
+  const version = d.version;
+  if (version === undefined) return false;
+  const newerEvicted = (final.evictions ?? []).some(
+    (e) =>
+      e.key === d.key && e.atMs <= toMs && e.version !== undefined && compareVersions(e.version, version) > 0,
+  );
+  return newerEvicted || tombstoneDropped(final, d, toMs);
 }
 
 /**
@@ -145,7 +160,7 @@ export const lostWrites: Checker = (history, final) => {
       if (
         read.found &&
         (read.version === undefined || compareVersions(read.version, w.version) <= 0) &&
-        !tombstoneDropped(final, w, Number.POSITIVE_INFINITY)
+        !deleteLetGo(final, w, Number.POSITIVE_INFINITY)
       ) {
         report(`final read returned ${describeVersion(read.version)}, not newer than ${describeWrite(w)}`);
       }
@@ -186,7 +201,7 @@ export const deletesUndone: Checker = (history, final) => {
       read?.found &&
       read.version !== undefined &&
       compareVersions(read.version, d.version) < 0 &&
-      !tombstoneDropped(final, d, Number.POSITIVE_INFINITY)
+      !deleteLetGo(final, d, Number.POSITIVE_INFINITY)
     ) {
       violations.push({
         checker: 'deletesUndone',
@@ -366,8 +381,9 @@ function staleRead(
   if (
     get.found &&
     isOlder(get.readVersion, w.version) &&
-    !tombstoneDropped(final, w, getEndMs) &&
-    (w.kind === 'delete' || !evictedBetween(final, get.key, w.invokedAtMs, getEndMs))
+    !(w.kind === 'delete'
+      ? deleteLetGo(final, w, getEndMs)
+      : tombstoneDropped(final, w, getEndMs) || evictedBetween(final, get.key, w.invokedAtMs, getEndMs))
   ) {
     return `${read} returned ${describeVersion(get.readVersion)}, older than ${before}`;
   }

@@ -95,8 +95,8 @@ export interface FinalState {
    * cut off like that died with it: promise 1 excuses exactly that loss.
    */
   crashes?: { node: string; atMs: number; silentSinceMs?: number }[];
-  /** Each live value a node's store evicted for room during the run (none when unset). */
-  evictions?: { node: string; key: string; atMs: number }[];
+  /** Each live value a node's store evicted for room during the run, with its version (none when unset). */
+  evictions?: { node: string; key: string; atMs: number; version?: Version }[];
   /**
    * Each delete's tombstone a node's store shed, or did not keep, within its grace, with its version:
    * a store full of live values keeps none for a key it does not hold (none when unset).

@@ -80,7 +80,7 @@ export class SimCluster {
   readonly #opts: SimClusterOptions;
   readonly #nodes = new Map<string, SimNode>();
   /** Every live value a node's store evicted for room, in the order they went. */
-  readonly evictions: { node: string; key: string; atMs: number }[] = [];
+  readonly evictions: { node: string; key: string; atMs: number; version: Version }[] = [];
   /** Every tombstone a node's store shed or did not keep within its grace, with its version, in order. */
   readonly droppedTombstones: { node: string; key: string; atMs: number; version: Version }[] = [];
   /** Cores of crashed incarnations, for dispose(). */
@@ -286,8 +286,7 @@ export class SimCluster {
     node.core = core;
     core.store.onDropped = (key, what, version) => {
       const atMs = this.time.now();
-      if (what === 'value') this.evictions.push({ node: id, key, atMs });
-      else this.droppedTombstones.push({ node: id, key, atMs, version });
+      (what === 'value' ? this.evictions : this.droppedTombstones).push({ node: id, key, atMs, version });
     };
     this.net.attach(id, { owner: node.owner, endpoint: core.peers, now: () => scheduler.now() });
     core.start();
