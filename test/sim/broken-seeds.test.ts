@@ -21,6 +21,9 @@ import type { SimSchedule } from './schedule';
  * learnt its outcome from n3's answer and that node remembered it, so its next round counted two
  * replicas that remember the request, took it for chosen and answered the retry as applied, though
  * a round that never read its record had written over it (an acknowledged increment lost).
+ * Late retries 160253: increment #56's round at n2 missed its quorum and n2 remembered its outcome
+ * (16); its retry applied it anew through n3 (53), and another retry's prepare heard n2 first and n3
+ * after, counted both as replicas that remember the request, and answered the first, unchosen value.
  * Eviction 145211 broke only the checker: a get at a node paused past a delete returned the value
  * the delete had replaced, since the other replica it heard had evicted a newer value, which had
  * replaced the delete's tombstone there (what promise 8 allows).

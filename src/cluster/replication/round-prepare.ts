@@ -2,7 +2,7 @@ import { RingCacheError } from '../../errors';
 import type { ChangeKind } from '../../store/change-feed';
 import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
-import type { Version } from '../../store/version';
+import { compareVersions, type Version } from '../../store/version';
 import { ownCopyCounts, type ClusterView } from '../cluster-view';
 import { NewerRing, type Lookup } from '../peer-transport';
 import type { BallotFence } from './ballots';
@@ -64,6 +64,16 @@ export function applyCopy(store: Store, key: string, record: StoreRecord, kind?:
   } catch {
     // Refused by this node's own limits (a larger max_value_bytes elsewhere): its copy stays.
   }
+}
+
+/**
+ * Which of two outcomes of one request is the later: by the version each wrote (an outcome that
+ * wrote none, a set that stored nothing, is the same whichever round gave it).
+ */
+function compareOutcomes(a: OperationResult, b: OperationResult): number {
+  const va = 'version' in a ? a.version : undefined;
+  const vb = 'version' in b ? b.version : undefined;
+  return va && vb ? compareVersions(va, vb) : 0;
 }
 
 /** A replica's copy with the requests that made it, kept if newer; refused by this node's limits, as applyCopy. */
@@ -173,12 +183,22 @@ export function prepareRound(
       if (found.record) takeCopy(parts.copies, key, found.record, found.madeBy);
       for (const request of found.known) {
         const p = batch.find((b) => b.op.requestId === request.id);
-        if (p && voter) p.knownBy++;
+        if (!p) continue;
+        // Replicas remember the outcome of the round they took it with. A request applied again
+        // (its first round missed its quorum, and a retry's round found it nowhere) has a newer
+        // outcome, which replaces the older: only replicas that remember that one count toward
+        // the W that make it chosen, or a retry would be answered with a value no record holds.
+        const order = p.known ? compareOutcomes(request.outcome, p.known) : 1;
+        if (order < 0) continue;
+        if (order > 0) {
+          p.known = request.outcome;
+          p.knownBy = 0;
+        }
         // Known for this round, not remembered here: this node took no accept with it, and counted
         // by its next round as one of the replicas that remember it, it would make a request whose
         // round missed its quorum look chosen, and its retry be answered as applied though the
         // record that holds it was written over.
-        if (p && !p.known) p.known = request.outcome;
+        if (voter) p.knownBy++;
       }
     };
     const prepare = { ballot, requestIds, ringEpoch: epoch };
