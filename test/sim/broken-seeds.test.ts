@@ -20,7 +20,9 @@ import type { SimSchedule } from './schedule';
  * Late retries 903: increment #14's round at n3 missed its quorum; a retry's prepare elsewhere
  * learnt its outcome from n3's answer and that node remembered it, so its next round counted two
  * replicas that remember the request, took it for chosen and answered the retry as applied, though
- * a round that never read its record had written over it (an acknowledged increment lost).
+ * a round that never read its record had written over it (an acknowledged increment lost). Late
+ * retries 170375 is why such an outcome is still kept, as heard of (RequestLog.hear): not kept at
+ * all, a later round at that node that heard no replica remembering the request applied it again.
  * Late retries 160253: increment #56's round at n2 missed its quorum and n2 remembered its outcome
  * (16); its retry applied it anew through n3 (53), and another retry's prepare heard n2 first and n3
  * after, counted both as replicas that remember the request, and answered the first, unchosen value.

@@ -29,7 +29,8 @@ export class ReadModifyWriteReplica {
     const record = this.#store.readRecord(key);
     const known: AppliedRequest[] = [];
     for (const id of prepare.requestIds) {
-      const outcome = this.#requests.get(id, key, now);
+      // Only what it took firsthand: the coordinator counts each answer as a replica that remembers.
+      const outcome = this.#requests.getFirsthand(id, key, now);
       if (outcome) known.push({ id, outcome });
     }
     const refused = this.#ballots.prepare(key, prepare.ballot, record?.version, now);

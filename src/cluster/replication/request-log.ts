@@ -34,6 +34,12 @@ interface Entry {
   accepted?: Version;
   /** A round this node coordinated had it taken by W replicas, as its caller was told. */
   acknowledged?: boolean;
+  /**
+   * Learnt only from another replica's answer to a prepare (hear): the request was applied
+   * somewhere, so this node's rounds do not apply it again, but it took no accept with it and so is
+   * none of the replicas that remember it (getFirsthand).
+   */
+  heard?: boolean;
 }
 
 /**
@@ -63,6 +69,17 @@ export class RequestLog {
     this.#expire(nowMs);
     const e = this.#entries.get(id);
     return e && e.key === key ? e.outcome : undefined;
+  }
+
+  /**
+   * The outcome of request `id` on `key` if this node took it with an accept, a copy of its record
+   * or a catch-up, not only heard of it (hear): what a prepare counts toward the W replicas that
+   * make a request chosen, here and in this node's answers to other coordinators.
+   */
+  getFirsthand(id: string, key: string, nowMs: number): OperationResult | undefined {
+    this.#expire(nowMs);
+    const e = this.#entries.get(id);
+    return e && e.key === key && !e.heard ? e.outcome : undefined;
   }
 
   /**
@@ -122,7 +139,9 @@ export class RequestLog {
     // Expired first: an id reused after its window is a new request, not the old one's retry.
     this.#expire(nowMs);
     const held = this.#entries.get(request.id);
-    if (held) {
+    // Heard of only (hear): what this node now takes firsthand replaces it.
+    if (held?.heard && held.key === key) this.#forget(request.id, held);
+    else if (held) {
       // The first outcome stands, but for an accept that carried the request again: a round that
       // completed the record another left short of its quorum, at its own ballot. Its outcome then
       // reports the version the record ended at, and a copy of that accept is the one it names.
@@ -137,6 +156,23 @@ export class RequestLog {
     const entry: Entry = { key, outcome: request.outcome, atMs: nowMs, accepted };
     this.#entries.set(request.id, entry);
     this.#index(request.id, entry);
+    if (this.#entries.size > this.#limits.maxEntries) {
+      const oldest = this.#entries.entries().next();
+      if (!oldest.done) this.#forget(oldest.value[0], oldest.value[1]);
+    }
+  }
+
+  /**
+   * Request `id`'s outcome as another replica's prepare answer told it: kept, unless this node
+   * remembers the request already, so that a later round here that hears from no replica that
+   * remembers it does not apply it again; never counted as a replica that remembers it. Counted, it
+   * made a round that missed its quorum look chosen, and its retry was answered as applied after
+   * another round had written over its record.
+   */
+  hear(key: string, request: AppliedRequest, nowMs: number): void {
+    this.#expire(nowMs);
+    if (this.#entries.has(request.id)) return;
+    this.#entries.set(request.id, { key, outcome: request.outcome, atMs: nowMs, heard: true });
     if (this.#entries.size > this.#limits.maxEntries) {
       const oldest = this.#entries.entries().next();
       if (!oldest.done) this.#forget(oldest.value[0], oldest.value[1]);
@@ -169,6 +205,7 @@ export class RequestLog {
     this.#expire(nowMs);
     const out = new Map<string, AppliedRequest[]>();
     for (const [id, e] of this.#entries) {
+      if (e.heard) continue; // never counted here, so passed on to none
       const list = out.get(e.key);
       if (list) list.push({ id, outcome: e.outcome });
       else out.set(e.key, [{ id, outcome: e.outcome }]);

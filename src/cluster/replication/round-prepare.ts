@@ -140,7 +140,8 @@ export function prepareRound(
   // it heard.
   const wanted = () => (batch.some((p) => p.known && p.knownBy < w) ? Math.min(w, othersInList) : needed);
   for (const p of batch) {
-    p.knownBy = own === 1 && parts.requests.get(p.op.requestId, key, clock.now()) ? 1 : 0;
+    // Only a request this node took firsthand counts it as one that remembers (RequestLog.hear).
+    p.knownBy = own === 1 && parts.requests.getFirsthand(p.op.requestId, key, clock.now()) ? 1 : 0;
   }
   const heardSelf = own;
   const grant = (grantedVoters: number): Prepared => {
@@ -188,17 +189,17 @@ export function prepareRound(
         // (its first round missed its quorum, and a retry's round found it nowhere) has a newer
         // outcome, which replaces the older: only replicas that remember that one count toward
         // the W that make it chosen, or a retry would be answered with a value no record holds.
+        const first = !p.known;
         const order = p.known ? compareOutcomes(request.outcome, p.known) : 1;
         if (order < 0) continue;
         if (order > 0) {
           p.known = request.outcome;
           p.knownBy = 0;
         }
-        // Known for this round, not remembered here: this node took no accept with it, and counted
-        // by its next round as one of the replicas that remember it, it would make a request whose
-        // round missed its quorum look chosen, and its retry be answered as applied though the
-        // record that holds it was written over.
         if (voter) p.knownBy++;
+        // Kept here as heard of, so that a later round here that hears no replica that remembers it
+        // does not apply it again, though it counts for none (RequestLog.hear).
+        if (first) parts.requests.hear(key, request, clock.now());
       }
     };
     const prepare = { ballot, requestIds, ringEpoch: epoch };

@@ -175,6 +175,33 @@ describe('RequestLog', () => {
     expect(outcomes.map((_, i) => log.get(`r${i}`, `k${i}`, 0))).to.deep.equal(outcomes);
   });
 
+  describe('a request heard of from another replica (hear)', () => {
+    it('keeps it as known, never counts it firsthand, and passes it on to no catch-up', () => {
+      const log = new RequestLog();
+      log.hear('c', { id: 'r1', outcome: first }, 0);
+      expect(log.get('r1', 'c', 0)).to.deep.equal(first);
+      expect(log.getFirsthand('r1', 'c', 0)).to.equal(undefined);
+      expect(log.byKey(0).get('c')).to.equal(undefined);
+    });
+
+    it('gives way to what this node then takes firsthand, and never replaces a firsthand memory', () => {
+      const log = new RequestLog();
+      log.hear('c', { id: 'r1', outcome: first }, 0);
+      log.remember('c', { id: 'r1', outcome: second }, 1, second.version);
+      expect(log.getFirsthand('r1', 'c', 1)).to.deep.equal(second);
+      expect(log.acceptedAt('r1', 'c', 1)).to.deep.equal(second.version);
+      log.remember('c', { id: 'r2', outcome: first }, 1, version);
+      log.hear('c', { id: 'r2', outcome: second }, 2);
+      expect(log.getFirsthand('r2', 'c', 2)).to.deep.equal(first);
+    });
+
+    it('expires as any other', () => {
+      const log = new RequestLog({ windowMs: 100, maxEntries: 10 });
+      log.hear('c', { id: 'r1', outcome: first }, 0);
+      expect(log.get('r1', 'c', 150)).to.equal(undefined);
+    });
+  });
+
   describe('with the default limits', () => {
     it('are a two-minute window and 200000 entries', () => {
       expect(DEFAULT_REQUEST_LOG).to.deep.equal({ windowMs: 120_000, maxEntries: 200_000 });
