@@ -848,6 +848,22 @@ function leases(variant: true | 'two-coordinators' = true): fc.Arbitrary<SimSche
 export const KNOWN_FAILURE_SCENARIOS: Record<string, Scenario> = {};
 
 /**
+ * `ops` with each increment resent as `retries` (by index) says: through `copies` other nodes
+ * `retryAfterMs` later, coordinated where it lands when `forwarded` (a call to the key's
+ * coordinator is coordinated there anyway).
+ */
+function resentIncrements(
+  ops: readonly SimStep[],
+  retries: readonly { copies: number; retryAfterMs: number; forwarded: boolean }[],
+): SimStep[] {
+  return ops.map((s, i) =>
+    s.type === 'op' && s.kind === 'incr'
+      ? { ...s, ...retries[i]!, forwarded: retries[i]!.forwarded && s.node !== 'coordinator' }
+      : s,
+  );
+}
+
+/**
  * Retries that come late, after the writes of other coordinators: increments and conditional sets
  * coordinated where they land (two or three coordinators of a counter at once), each resent by its
  * client through one or two other nodes 0-4 s later, at N=3, W=2, R=2, while two to four times
@@ -886,11 +902,7 @@ function lateRetries(): fc.Arbitrary<SimSchedule> {
       cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, hintMaxAgeMs: 200, antiEntropyMs: 1000 },
       durationMs: 7000,
       steps: byTime([
-        ...ops.map((s, i) =>
-          s.type === 'op' && s.kind === 'incr'
-            ? { ...s, ...retries[i]!, forwarded: retries[i]!.forwarded && s.node !== 'coordinator' }
-            : s,
-        ),
+        ...resentIncrements(ops, retries),
         ...silences.flatMap(({ node, atMs, forMs, dropRate }): SimStep[] => [
           ...ids(3)
             .filter((to) => to !== node)
@@ -941,11 +953,7 @@ function shortMemory(): fc.Arbitrary<SimSchedule> {
       },
       durationMs: 3000,
       steps: byTime([
-        ...ops.map((s, i) =>
-          s.type === 'op' && s.kind === 'incr'
-            ? { ...s, ...retries[i]!, forwarded: retries[i]!.forwarded && s.node !== 'coordinator' }
-            : s,
-        ),
+        ...resentIncrements(ops, retries),
         ...(paused === undefined
           ? []
           : [

@@ -1,42 +1,5 @@
 import { expect } from 'chai';
-import { BallotFence } from '../../../../src/cluster/replication/ballots';
-import { RecordCopies } from '../../../../src/cluster/replication/record-copies';
-import { RequestLog } from '../../../../src/cluster/replication/request-log';
-import { ReadModifyWriteReplica } from '../../../../src/cluster/replication/replica-side';
-import { Store } from '../../../../src/store/store';
-import type { StoreRecord } from '../../../../src/store/types';
-import type { Version } from '../../../../src/store/version';
-
-const NOW = 1_740_800_000_000;
-const ballot = (ms: number, node: string): Version => ({ timestamp: (NOW + ms) * 1024, node });
-const counter = (value: number, version: Version): StoreRecord => ({
-  value: Buffer.from(String(value)),
-  flags: 0,
-  version,
-  expiresAtMs: 0,
-  tombstone: false,
-});
-
-/** Node n3's store, request log and copies, with a replica's answers to read-modify-writes, at NOW. */
-function parts() {
-  const clock = { now: () => NOW };
-  const store = new Store({
-    nodeId: 'n3',
-    maxMemoryBytes: 1 << 20,
-    maxKeyBytes: 250,
-    maxValueBytes: 1 << 16,
-    clock,
-  });
-  const ballots = new BallotFence();
-  ballots.settle({ timestamp: 0, node: 'n3' });
-  const requests = new RequestLog();
-  return {
-    store,
-    requests,
-    copies: new RecordCopies(store, requests, clock.now),
-    replica: new ReadModifyWriteReplica('n3', store, ballots, requests, clock.now),
-  };
-}
+import { ballot, counter, NOW, parts } from './replica-fixture';
 
 describe('RecordCopies: the requests a copy brings', () => {
   const a = ballot(1, 'n2');
