@@ -21,9 +21,9 @@ export interface RequestLogLimits {
   maxEntries: number;
 }
 
-/** Two minutes: the SDK's retries of one call end with its deadline (5 s by default, at most a minute). */
 const NO_REQUESTS: readonly AppliedRequest[] = Object.freeze([]);
 
+/** Two minutes: the SDK's retries of one call end with its deadline (5 s by default, at most a minute). */
 export const DEFAULT_REQUEST_LOG: RequestLogLimits = { windowMs: 120_000, maxEntries: 200_000 };
 
 interface Entry {
