@@ -21,7 +21,7 @@ describe('a catching-up replica over gRPC', () => {
     };
     const endpoint = {
       ringEpoch: () => 1,
-      read: (key: string) => (key === 'held' ? record : new NotCaughtUp('n9')),
+      read: (key: string) => (key === 'held' ? { key, record } : new NotCaughtUp('n9')),
       lookup: () => new NotCaughtUp('n9'),
     } as unknown as PeerEndpoint;
     const server = new grpc.Server();
@@ -41,7 +41,7 @@ describe('a catching-up replica over gRPC', () => {
         transport.read('n9', 'held', deadline()),
       ]);
       expect(lacking, 'a key it may lack').to.be.instanceOf(NotCaughtUp);
-      expect(held, 'a key it holds').to.deep.include({ value: Buffer.from('v'), version: record.version });
+      expect(held, 'a key it holds').to.deep.include({ key: 'held', record });
       const prepared = await transport.lookup(
         'n9',
         'k',

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { MAX_INCARNATION } from '../../src/cluster/membership/precedence';
+import type { ReplicaWrite } from '../../src/cluster/peer-transport';
 import type { RingState } from '../../src/cluster/ring-change/topology';
 import { RingCacheError } from '../../src/errors';
 import { MemberStateWire, type TopologyResponseMsg } from '../../src/proto/messages';
@@ -132,7 +133,7 @@ describe('a node validates what its peers send (a peer holding the cluster token
     for (const id of NODES) {
       const held = await peer.read(id, key, Date.now() + 5000);
       expect(held, id).to.not.be.instanceOf(RingCacheError);
-      expect((held as StoreRecord | undefined)?.tombstone, id).to.equal(false);
+      expect((held as ReplicaWrite | undefined)?.record.tombstone, id).to.equal(false);
     }
     expect(await cache.get(key, { consistency: 'all' })).to.equal('kept');
     expect(await refused(t, 'n1', 'tombstone_expiry')).to.be.at.least(1);

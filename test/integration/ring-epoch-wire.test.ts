@@ -32,7 +32,7 @@ describe("a replica's ring epoch over gRPC", () => {
   before(async () => {
     const endpoint = {
       ringEpoch: () => held,
-      read: (key: string) => (key === 'held' ? record : undefined),
+      read: (key: string) => (key === 'held' ? { key, record } : undefined),
       replicate: (write: { key: string }) => void applied.push(write.key),
       lookup: () => ({ record, known: [] }),
     } as unknown as PeerEndpoint;
@@ -86,8 +86,8 @@ describe("a replica's ring epoch over gRPC", () => {
       transport.replicate('n9', { key: 'w', record }, deadline()),
       transport.lookup('n9', 'held', prepare(3), deadline()),
     ]);
-    expect(same).to.deep.include({ version: record.version });
-    expect(unasked).to.deep.include({ version: record.version });
+    expect(same).to.deep.include({ key: 'held', record });
+    expect(unasked).to.deep.include({ key: 'held', record });
     expect(write).to.equal(undefined);
     expect(handoff).to.equal(undefined);
     expect(prepared).to.deep.include({ known: [] });
@@ -100,7 +100,7 @@ describe("a replica's ring epoch over gRPC", () => {
       transport.read('n9', 'none', deadline(), 2),
       transport.replicate('n9', { key: 'w', record, ringEpoch: 2 }, deadline()),
     ]);
-    expect(read).to.deep.include({ version: record.version });
+    expect(read).to.deep.include({ key: 'held', record });
     expect(none).to.equal(undefined);
     expect(write).to.equal(undefined);
   });
