@@ -264,11 +264,8 @@ export class AntiEntropy {
       async (key, deadlineMs) => {
         const copy = await view.transport.read(peer, key, deadlineMs);
         if (!copy || copy instanceof RingCacheError) return 0;
-        try {
-          if (copies.apply(copy)) this.keysPulled++;
-        } catch {
-          // Refused by this node's limits: the next round tries again.
-        }
+        // Refused by this node's limits, it is left out: the next round tries again.
+        if (copies.take(copy)) this.keysPulled++;
         return key.length + copy.record.value.length;
       },
       (bytes) => (this.bytesReceived += bytes),

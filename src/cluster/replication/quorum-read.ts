@@ -153,7 +153,7 @@ export class QuorumReader {
     const replica = (id: string) => preferenceList.includes(id);
     const selfReplica = replica(this.#view.selfId);
     if (selfReplica && answered?.record && isOlder(local.record, answered.record))
-      this.#applyCopy(this.#copyOf(key, answered));
+      this.#copies.take(this.#copyOf(key, answered));
     // Judged on every answer, not only the first R: a later answer may be newer than
     // what the caller got, or the only one that holds the key at all.
     void all.then((copies) => {
@@ -163,7 +163,7 @@ export class QuorumReader {
       // Built only for a repair: most reads find every replica up to date.
       let copy: ReplicaWrite | undefined;
       if (selfReplica && isOlder(this.#store.readRecord(key), record))
-        this.#applyCopy((copy ??= this.#copyOf(key, newest)));
+        this.#copies.take((copy ??= this.#copyOf(key, newest)));
       for (const c of copies) {
         if (replica(c.replica) && isOlder(c.record, record))
           this.#writer.repair(
@@ -180,15 +180,6 @@ export class QuorumReader {
     const record = held.record as StoreRecord;
     if (held.replica === this.#view.selfId) return this.#copies.with(key, record);
     return held.madeBy ? { key, record, madeBy: held.madeBy } : { key, record };
-  }
-
-  /** A replica's copy into the local store, unless this node's limits refuse it (then it stays as it is). */
-  #applyCopy(copy: ReplicaWrite): void {
-    try {
-      this.#copies.apply(copy);
-    } catch {
-      // e.g. a value larger than this node's max_value_bytes: repair skips this copy.
-    }
   }
 }
 

@@ -49,6 +49,19 @@ export class RecordCopies {
   }
 
   /**
+   * apply, for a copy that is one of several a read or round hears: one this node's limits refuse
+   * (a value larger than its max_value_bytes, say) is left out, and its own copy stays. Whether the
+   * store took it.
+   */
+  take(copy: ReplicaWrite): boolean {
+    try {
+      return this.apply(copy);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Remembers `madeBy`, the requests whose accept made `key`'s record at `version`, as that accept
    * would have, if this node holds that record now (a newer one it holds instead holds them or not:
    * that is for its own). Requests that wrote nothing (ReplicaWriter.share) are remembered whatever

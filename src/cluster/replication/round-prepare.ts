@@ -11,7 +11,7 @@ import { copyHolders } from './copy-holders';
 import type { Outcome, OperationResult, ReadModifyWrite } from './operation';
 import { prepareQuorum, requiredReplicas, type ReplicationSettings } from './quorum';
 import type { RecordCopies } from './record-copies';
-import type { AppliedRequest, RequestLog } from './request-log';
+import type { RequestLog } from './request-log';
 
 export type Request = ReadModifyWrite & { requestId: string };
 
@@ -74,20 +74,6 @@ function compareOutcomes(a: OperationResult, b: OperationResult): number {
   const va = 'version' in a ? a.version : undefined;
   const vb = 'version' in b ? b.version : undefined;
   return va && vb ? compareVersions(va, vb) : 0;
-}
-
-/** A replica's copy with the requests that made it, kept if newer; refused by this node's limits, as applyCopy. */
-function takeCopy(
-  copies: RecordCopies,
-  key: string,
-  record: StoreRecord,
-  madeBy: readonly AppliedRequest[] | undefined,
-): void {
-  try {
-    copies.apply(madeBy ? { key, record, madeBy } : { key, record });
-  } catch {
-    // Refused by this node's own limits: its copy stays.
-  }
 }
 
 /**
@@ -181,7 +167,8 @@ export function prepareRound(
       // The newest copy becomes the record the round builds on, and the requests that made it are
       // then this node's to carry on in the accept (read-modify-write.ts), or their retries, meeting
       // replicas that hold the new record without them, would apply them again.
-      if (found.record) takeCopy(parts.copies, key, found.record, found.madeBy);
+      if (found.record)
+        parts.copies.take({ key, record: found.record, ...(found.madeBy && { madeBy: found.madeBy }) });
       for (const request of found.known) {
         const p = batch.find((b) => b.op.requestId === request.id);
         if (!p) continue;

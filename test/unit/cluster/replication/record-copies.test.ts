@@ -65,3 +65,15 @@ describe('RecordCopies: a copy for another node, and one taken from it', () => {
     expect(requests.get(q.id, 'c1', NOW)).to.equal(undefined);
   });
 });
+
+describe('RecordCopies.take: one copy among those a read or round hears', () => {
+  it('leaves out a copy this node’s limits refuse, and keeps its own', () => {
+    const { store, copies } = parts();
+    store.applyRecord('k', counter(1, ballot(1, 'n1')));
+    const tooLarge = { ...counter(2, ballot(2, 'n2')), value: Buffer.alloc(1 << 17) };
+    expect(() => copies.apply({ key: 'k', record: tooLarge })).to.throw();
+    expect(copies.take({ key: 'k', record: tooLarge })).to.equal(false);
+    expect(store.readRecord('k')?.version).to.deep.equal(ballot(1, 'n1'));
+    expect(copies.take({ key: 'k', record: counter(3, ballot(3, 'n2')) })).to.equal(true);
+  });
+});
