@@ -26,6 +26,10 @@ import type { SimSchedule } from './schedule';
  * Late retries 160253: increment #56's round at n2 missed its quorum and n2 remembered its outcome
  * (16); its retry applied it anew through n3 (53), and another retry's prepare heard n2 first and n3
  * after, counted both as replicas that remember the request, and answered the first, unchosen value.
+ * Leases with two coordinators 201585: a retry's coordinator had looked up the request's outcome
+ * when the call arrived; another node's round then completed it anew at W = 3, this node among
+ * those that took it, and the prepare, hearing the new outcome from the others, did not count this
+ * node, so it completed the request once more, at a version its caller was never told.
  * Eviction 145211 broke only the checker: a get at a node paused past a delete returned the value
  * the delete had replaced, since the other replica it heard had evicted a newer value, which had
  * replaced the delete's tombstone there (what promise 8 allows).

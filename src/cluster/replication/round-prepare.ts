@@ -112,8 +112,14 @@ export function prepareRound(
   // many answers as its W asks, so that a call at ALL retried is not written again either. Looked up
   // now, not on arrival: a copy that arrived while the round that applied it was still running (a
   // caller's retry, a duplicated forward) is known by the time its own round prepares.
+  // The latest outcome here, too: one looked up when the call arrived may since have been replaced
+  // by a round that completed the request anew (this node took its accept), and the replicas'
+  // answers, which name the new one, would then not count this node among those that remember it.
   const nowMs = clock.now();
-  for (const p of batch) p.known ??= parts.requests.get(p.op.requestId, key, nowMs);
+  for (const p of batch) {
+    const here = parts.requests.get(p.op.requestId, key, nowMs);
+    if (here && (!p.known || compareOutcomes(here, p.known) > 0)) p.known = here;
+  }
   const w = writeQuorum(batch, parts.rep);
   const retried = batch.some((p) => p.known) ? w - own : 0;
   const needed = Math.min(
@@ -126,8 +132,10 @@ export function prepareRound(
   // it heard.
   const wanted = () => (batch.some((p) => p.known && p.knownBy < w) ? Math.min(w, othersInList) : needed);
   for (const p of batch) {
-    // Only a request this node took firsthand counts it as one that remembers (RequestLog.hear).
-    p.knownBy = own === 1 && parts.requests.getFirsthand(p.op.requestId, key, clock.now()) ? 1 : 0;
+    // Only a request this node took firsthand counts it as one that remembers (RequestLog.hear), and
+    // only with its latest outcome.
+    const firsthand = own === 1 ? parts.requests.getFirsthand(p.op.requestId, key, nowMs) : undefined;
+    p.knownBy = firsthand && p.known && compareOutcomes(firsthand, p.known) === 0 ? 1 : 0;
   }
   const heardSelf = own;
   const grant = (grantedVoters: number): Prepared => {
