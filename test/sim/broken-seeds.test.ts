@@ -30,6 +30,9 @@ import type { SimSchedule } from './schedule';
  * when the call arrived; another node's round then completed it anew at W = 3, this node among
  * those that took it, and the prepare, hearing the new outcome from the others, did not count this
  * node, so it completed the request once more, at a version its caller was never told.
+ * Nemesis mix 202563 (restart-stale-ring.test.ts crafts it): a restarted node took the ring of the
+ * first member that answered, one cut off during a join, and counted its own empty copy with that
+ * member's in a read at R = 2.
  * Eviction 145211 broke only the checker: a get at a node paused past a delete returned the value
  * the delete had replaced, since the other replica it heard had evicted a newer value, which had
  * replaced the delete's tombstone there (what promise 8 allows).

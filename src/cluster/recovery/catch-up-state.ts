@@ -25,6 +25,9 @@ export interface CatchUpStateOptions {
   onCaughtUp(): void;
 }
 
+/** How long a starting node waits for a member's ring before it goes on without it. */
+const LEARN_RING_TIMEOUT_MS = 2000;
+
 /**
  * Whether this node holds what its peers hold for it. Two ways to be behind:
  * - after start(), its store is empty: it first learns the current ring from a member it knows (its
@@ -144,18 +147,31 @@ export class CatchUpState {
     await catchUpFromPeers(view, peers, { store, requests }, log, signal, progress);
   }
 
-  /** Offers this node's ring to the members it knows until one answers: the newer ring is adopted. */
+  /**
+   * Offers this node's ring to every member it knows, at once, and adopts each answer (a newer ring
+   * replaces it, a concurrent one merges). Not only the first to answer: a member that was cut off
+   * while the others changed the ring holds the same old ring as this node, and taking its answer for
+   * the current ring, this node would pull what it replicates on that old ring, not find there the
+   * writes its old replicas moved away, and count its own empty copy with that member's in a quorum
+   * (nemesis mix seed 202,563: a get at R = 2 found nothing after a set at W = 2). Members that do
+   * not answer within the timeout are left to gossip. None answering means this node's ring is all
+   * there is.
+   */
   async #learnRing(signal: AbortSignal): Promise<void> {
     const { view, topology } = this.#opts;
-    for (const id of topology.ring.nodeIds) {
-      if (id === view.selfId || signal.aborted) continue;
-      try {
-        this.#opts.adopt(await view.transport.applyRing(id, topology.state(), 2000));
-        return;
-      } catch {
-        // Down or unreachable: ask the next one. None answering means this node's ring is all there is.
-      }
-    }
+    const offered = topology.state();
+    await Promise.all(
+      topology.ring.nodeIds
+        .filter((id) => id !== view.selfId)
+        .map((id) =>
+          view.transport.applyRing(id, offered, LEARN_RING_TIMEOUT_MS).then(
+            (ring) => {
+              if (!signal.aborted) this.#opts.adopt(ring);
+            },
+            () => undefined, // down or unreachable: gossip brings its ring once it answers
+          ),
+        ),
+    );
   }
 
   /**
