@@ -269,7 +269,21 @@ describe('a read-modify-write retried with its request id', () => {
     // The last write's retry first, then the others', all at the other node. Its prepare reads the
     // coordinator's record and learns only of the requests it asks about: completing the record for
     // 'b' alone, it left 'a' and 'first' known to the coordinator only, and their retries, whose
-    // prepares heard the other two replicas, counted them again (4 and 5).
+    // prepares heard the other two replicas, counted them again (4 and 5). The third replica's
+    // prepares are sent 50 ms late, so that the first prepare hears the coordinator first: one that
+    // heard the third replica first (which holds nothing) wrote over the coordinator's record, which
+    // no round had chosen, and the case was not tried.
+    const third = cluster.ids().find((id) => id !== coordinator && id !== other)!;
+    const transport = cluster.core(other)!.view.transport;
+    const lookup = transport.lookup.bind(transport);
+    transport.lookup = (to, key, prepare, deadlineMs) =>
+      to === third
+        ? new Promise((resolve) =>
+            cluster.time.at(cluster.time.now() + 50, '<world>', () =>
+              resolve(lookup(to, key, prepare, deadlineMs)),
+            ),
+          )
+        : lookup(to, key, prepare, deadlineMs);
     for (const id of ['b', 'a', 'first']) {
       start(id, other);
       await cluster.time.runUntil(cluster.time.now() + 2000);
