@@ -138,8 +138,9 @@ export interface ReplicaWrite {
   /**
    * Set on a read-modify-write round's accept: the requests that made this record, whose outcomes
    * replicas remember (RequestLog). The record's version is the round's ballot: a replica that
-   * promised a higher one refuses it (ABORTED). On a catch-up's records (sync): the requests of the
-   * key the sending replica remembers, which the node catching up remembers too.
+   * promised a higher one refuses it (ABORTED). On a catch-up's records (sync): the requests whose
+   * accept made the record, and those of its key that wrote nothing, which the node catching up
+   * remembers too (catch-up.ts).
    */
   requests?: readonly AppliedRequest[];
   /**
@@ -217,8 +218,8 @@ export interface PeerEndpoint {
   lookup(key: string, prepare: Prepare): Lookup | NotCaughtUp;
   /**
    * The records whose preference list includes `forNode`, for a catch-up: on `ring` when given (the
-   * asker's, maybe newer than this node's), else on this node's ring; each with the requests of its
-   * key this node remembers.
+   * asker's, maybe newer than this node's), else on this node's ring; each with the requests whose
+   * accept made it and those of its key that wrote nothing (ReplicaWrite.requests).
    */
   syncRecords(forNode: string, ring?: RingState): IterableIterator<ReplicaWrite>;
   /** Anti-entropy: this node's side of a peer's comparison. */

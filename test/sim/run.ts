@@ -20,8 +20,11 @@ export interface SimResult {
   fingerprint: string;
 }
 
-/** Virtual ms before the first step (gossip settles, catch-up ends) and after the heal (hints, catch-up). */
-const WARMUP_MS = 1000;
+/**
+ * Virtual ms before the first step (gossip settles, catch-up ends; steps' atMs count from there) and
+ * after the heal (hints, catch-up).
+ */
+export const WARMUP_MS = 1000;
 const QUIET_MS = 15_000;
 /** The client's budget per call, and the extra it waits before calling the outcome unknown. */
 const CALL_TIMEOUT_MS = 2000;

@@ -1,7 +1,8 @@
 import type { Logger } from '../../observability/logger';
 import type { Store } from '../../store/store';
+import { compareVersions, type Version } from '../../store/version';
 import { pause, type ClusterView } from '../cluster-view';
-import type { RequestLog } from '../replication/request-log';
+import { wroteRecord, type AppliedRequest, type RequestLog } from '../replication/request-log';
 import type { RingState } from '../ring-change/topology';
 
 /** How far a catch-up got: read by metrics and logs. */
@@ -26,13 +27,25 @@ export interface CatchUpInto {
   requests: RequestLog;
 }
 
+/** Requests a peer sent with its copy of a key's record, at that copy's version. */
+interface SentRequests {
+  key: string;
+  version: Version;
+  requests: readonly AppliedRequest[];
+}
+
 /**
  * A node starts empty (memory only). Before it is fully useful it pulls, from every other member, the
  * records whose preference list includes it (Peer.Sync), applying each with last-writer-wins so writes
  * that arrive meanwhile are never overwritten by older copies. It remembers the read-modify-writes
- * each peer remembers of those keys as well: it may have accepted some of them before it restarted
- * (or, after a ring change, the old replicas did), and must answer their retries with their outcome,
- * not apply them again. Progress is logged per peer.
+ * that made those records as well: it may have accepted some of them before it restarted (or, after
+ * a ring change, the old replicas did), and must answer their retries with their outcome, not apply
+ * them again. Once every peer has sent its copies, and only then: a request is remembered as taken
+ * here (counted as a replica that remembers it) only if this node ends up holding the very record it
+ * made; otherwise as heard of (RequestLog.hear). Peers' copies arrive in any order, and a request
+ * whose record a newer copy replaced may be one whose round missed its quorum and was written over
+ * by a round that never read it: counted here, it would look chosen, and its retry be answered as
+ * applied while no record holds its effect. Progress is logged per peer.
  * Peers that are down are skipped: hints and read repair cover what they hold. A stream that fails
  * while its peer is alive (a connection reset midway, a peer still catching up itself) is pulled again
  * from the start, with a growing pause, until it completes or the peer is taken for dead: taken as
@@ -49,11 +62,12 @@ export async function catchUpFromPeers(
   ring?: RingState,
 ): Promise<number> {
   const startedMs = view.scheduler.now();
+  const sent: SentRequests[] = [];
   const counts = await Promise.all(
     peers.map(async (peerId) => {
       for (let pauseMs = PULL_AGAIN_FIRST_MS; ; pauseMs = Math.min(2 * pauseMs, PULL_AGAIN_MAX_MS)) {
         try {
-          return await pullFrom(view, peerId, into, log, signal, progress, ring);
+          return await pullFrom(view, peerId, into, log, signal, progress, sent, ring);
         } catch (err) {
           const message = (err as Error).message;
           if (signal.aborted || !view.isAlive(peerId)) {
@@ -69,6 +83,7 @@ export async function catchUpFromPeers(
       }
     }),
   );
+  rememberSent(into, sent, view.scheduler.now());
   const total = counts.reduce((a, b) => a + b, 0);
   const ms = Math.max(1, view.scheduler.now() - startedMs);
   const summary = {
@@ -83,13 +98,30 @@ export async function catchUpFromPeers(
   return total;
 }
 
+/**
+ * The requests peers sent with their copies, remembered once all copies are in: as taken here those
+ * that made the record this node holds, or wrote nothing; the others as heard of.
+ */
+function rememberSent({ store, requests }: CatchUpInto, sent: readonly SentRequests[], nowMs: number): void {
+  for (const { key, version, requests: made } of sent) {
+    const held = store.versionOf(key);
+    const holds = held !== undefined && compareVersions(held, version) === 0;
+    for (const request of made) {
+      if (!wroteRecord(request.outcome)) requests.remember(key, request, nowMs);
+      else if (holds) requests.remember(key, request, nowMs, version);
+      else requests.hear(key, request, nowMs);
+    }
+  }
+}
+
 async function pullFrom(
   view: ClusterView,
   peerId: string,
-  { store, requests }: CatchUpInto,
+  { store }: CatchUpInto,
   log: Logger,
   signal: AbortSignal,
   progress: CatchUpProgress,
+  sent: SentRequests[],
   ring: RingState | undefined,
 ): Promise<number> {
   let applied = 0;
@@ -99,9 +131,8 @@ async function pullFrom(
     peerId,
     view.selfId,
     (records) => {
-      const nowMs = view.scheduler.now();
       for (const { key, record, requests: remembered } of records) {
-        if (remembered) for (const request of remembered) requests.remember(key, request, nowMs);
+        if (remembered) sent.push({ key, version: record.version, requests: remembered });
         progress.bytes += key.length + record.value.length;
         try {
           if (store.applyRecord(key, record)) {
