@@ -142,7 +142,7 @@ export class NodeCore {
       maxClockOffsetMs: config.maxClockOffsetMs,
       clock: { now: () => scheduler.now() },
     });
-    this.#copies = new RecordCopies(this.store, this.requests, () => scheduler.now());
+    this.#copies = new RecordCopies(this.store, this.requests, () => scheduler.now(), this.ballots);
     for (const n of config.nodes) this.#addresses.set(n.id, n.address);
     this.transport = opts.transport(this);
     this.topology = new Topology(

@@ -136,6 +136,17 @@ export class BallotFence {
     this.#promise(key, version, nowMs);
   }
 
+  /**
+   * Whether this replica promised, for `key`, a ballot above `version`: a round it granted never
+   * read a record at `version` and will write over it, so a copy of that record reaching it now
+   * comes from a round it would refuse (RecordCopies.remember). A promise past its window still
+   * answers true until the next prepare expires it: the cautious side.
+   */
+  promisedAbove(key: string, version: Version): boolean {
+    const promised = this.#promises.get(key)?.ballot;
+    return promised !== undefined && compareVersions(promised, version) > 0;
+  }
+
   #promise(key: string, ballot: Version, nowMs: number): void {
     this.#promises.delete(key); // re-inserted at the end: the Map stays ordered by time
     this.#promises.set(key, { ballot, atMs: nowMs });

@@ -2,7 +2,16 @@ import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions, type Version } from '../../store/version';
 import type { ReplicaWrite } from '../peer-transport';
+import type { BallotFence } from './ballots';
 import { wroteRecord, type AppliedRequest, type RequestLog } from './request-log';
+
+export interface CopyOptions {
+  /**
+   * The copy is one that a read-modify-write round this node coordinates read in its prepare
+   * (round-prepare.ts): the ballot promised here is that round's own, which builds on the record.
+   */
+  readByOwnRound?: boolean;
+}
 
 /**
  * A record as it moves from one replica to another outside a write's own fan-out: the answer to a
@@ -18,11 +27,14 @@ export class RecordCopies {
   readonly #store: Store;
   readonly #requests: RequestLog;
   readonly #now: () => number;
+  readonly #fence: BallotFence | undefined;
 
-  constructor(store: Store, requests: RequestLog, now: () => number) {
+  /** `fence`: this node's ballot promises, which a copy's requests must not go past (remember). */
+  constructor(store: Store, requests: RequestLog, now: () => number, fence?: BallotFence) {
     this.#store = store;
     this.#requests = requests;
     this.#now = now;
+    this.#fence = fence;
   }
 
   /** This node's copy of `key`, with the requests that made it; undefined when it holds none. */
@@ -42,9 +54,9 @@ export class RecordCopies {
    * decides), then remembers the requests it carries (remember). Whether the store took it; throws
    * what applyRecord throws (this node's limits refuse the copy).
    */
-  apply(copy: ReplicaWrite): boolean {
+  apply(copy: ReplicaWrite, opts?: CopyOptions): boolean {
     const applied = this.#store.applyRecord(copy.key, copy.record);
-    if (copy.madeBy) this.remember(copy.key, copy.record.version, copy.madeBy);
+    if (copy.madeBy) this.remember(copy.key, copy.record.version, copy.madeBy, opts);
     return applied;
   }
 
@@ -53,9 +65,9 @@ export class RecordCopies {
    * (a value larger than its max_value_bytes, say) is left out, and its own copy stays. Whether the
    * store took it.
    */
-  take(copy: ReplicaWrite): boolean {
+  take(copy: ReplicaWrite, opts?: CopyOptions): boolean {
     try {
-      return this.apply(copy);
+      return this.apply(copy, opts);
     } catch {
       return false;
     }
@@ -64,16 +76,25 @@ export class RecordCopies {
   /**
    * Remembers `madeBy`, the requests whose accept made `key`'s record at `version`, as that accept
    * would have, if this node holds that record now (a newer one it holds instead holds them or not:
-   * that is for its own). Requests that wrote nothing (ReplicaWriter.share) are remembered whatever
-   * it holds: their first outcome is the one a retry must get.
+   * that is for its own) and has promised no higher ballot for the key: the round it promised never
+   * read that record and will write over it, and a request of it, whose round may have missed its
+   * quorum, counted here as one more replica that took it, would look chosen while no record keeps
+   * its effect (its retry answered as applied: an acknowledged increment lost). Those it does not
+   * take it keeps as heard of (RequestLog.hear), so that its own rounds do not apply them again.
+   * Requests that wrote nothing (ReplicaWriter.share) are remembered whatever it holds: their first
+   * outcome is the one a retry must get.
    */
-  remember(key: string, version: Version, madeBy: readonly AppliedRequest[]): void {
+  remember(key: string, version: Version, madeBy: readonly AppliedRequest[], opts?: CopyOptions): void {
     const held = this.#store.versionOf(key);
-    const holds = held !== undefined && compareVersions(held, version) === 0;
+    const takes =
+      held !== undefined &&
+      compareVersions(held, version) === 0 &&
+      (opts?.readByOwnRound === true || this.#fence?.promisedAbove(key, version) !== true);
     const now = this.#now();
     for (const request of madeBy) {
       if (!wroteRecord(request.outcome)) this.#requests.remember(key, request, now);
-      else if (holds) this.#requests.remember(key, request, now, version);
+      else if (takes) this.#requests.remember(key, request, now, version);
+      else this.#requests.hear(key, request, now);
     }
   }
 }

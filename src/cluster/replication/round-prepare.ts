@@ -176,7 +176,10 @@ export function prepareRound(
       // then this node's to carry on in the accept (read-modify-write.ts), or their retries, meeting
       // replicas that hold the new record without them, would apply them again.
       if (found.record)
-        parts.copies.take({ key, record: found.record, ...(found.madeBy && { madeBy: found.madeBy }) });
+        parts.copies.take(
+          { key, record: found.record, ...(found.madeBy && { madeBy: found.madeBy }) },
+          { readByOwnRound: true },
+        );
       for (const request of found.known) {
         const p = batch.find((b) => b.op.requestId === request.id);
         if (!p) continue;

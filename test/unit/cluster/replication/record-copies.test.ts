@@ -18,17 +18,36 @@ describe('RecordCopies: the requests a copy brings', () => {
     store.applyRecord('r3', counter(6, ballot(3, 'n1')));
     const refused = { id: 'client-17', outcome: { kind: 'set' as const, stored: false, version: undefined } };
     copies.remember('r3', a, [refused, q]);
-    expect(requests.get(refused.id, 'r3', NOW)).to.deep.equal(refused.outcome);
-    expect(requests.get(q.id, 'r3', NOW)).to.equal(undefined);
+    expect(requests.getFirsthand(refused.id, 'r3', NOW)).to.deep.equal(refused.outcome);
+    expect(requests.getFirsthand(q.id, 'r3', NOW)).to.equal(undefined);
   });
 
-  it('forgets them when the replica holds another record (a newer one holds them or not on its own)', () => {
-    const { store, requests, copies } = parts();
+  it('keeps them as heard of when the replica holds another record (a newer one holds them or not on its own)', () => {
+    const { store, requests, replica, copies } = parts();
     store.applyRecord('c1', counter(9, ballot(3, 'n1')));
     store.applyRecord('c1', counter(6, a));
     copies.remember('c1', a, [q]);
     copies.remember('other', a, [{ ...q, id: 'client-6' }]);
-    expect(requests.size).to.equal(0);
+    expect(requests.getFirsthand(q.id, 'c1', NOW)).to.equal(undefined);
+    expect(requests.getFirsthand('client-6', 'other', NOW)).to.equal(undefined);
+    // Heard of: this node's own rounds do not apply it again, but it answers no prepare with it.
+    expect(requests.get(q.id, 'c1', NOW)).to.deep.equal(q.outcome);
+    expect(replica.prepare('c1', { ballot: ballot(4, 'n1'), requestIds: [q.id] }).known).to.deep.equal([]);
+  });
+
+  it('keeps them as heard of when the replica promised a higher ballot for the key, unless its own round reads the copy', () => {
+    // The round that promised never read this record and will write over it: counted here, a
+    // request whose round missed its quorum would look chosen.
+    const { requests, ballots, copies } = parts();
+    expect(ballots.prepare('c1', ballot(2, 'n1'), undefined, NOW)).to.equal(undefined);
+    expect(copies.take({ key: 'c1', record: counter(6, a), madeBy: [q] })).to.equal(true);
+    expect(requests.getFirsthand(q.id, 'c1', NOW)).to.equal(undefined);
+    expect(requests.get(q.id, 'c1', NOW)).to.deep.equal(q.outcome);
+    // A coordinator's own prepare reads the copy: its round builds on the record.
+    const own = parts();
+    expect(own.ballots.prepare('c1', ballot(2, 'n3'), undefined, NOW)).to.equal(undefined);
+    own.copies.take({ key: 'c1', record: counter(6, a), madeBy: [q] }, { readByOwnRound: true });
+    expect(own.requests.getFirsthand(q.id, 'c1', NOW)).to.deep.equal(q.outcome);
   });
 });
 
@@ -58,11 +77,12 @@ describe('RecordCopies: a copy for another node, and one taken from it', () => {
     ]);
   });
 
-  it('takes no request with a copy older than the record it holds', () => {
+  it('takes no request with a copy older than the record it holds, but hears of it', () => {
     const { store, requests, copies } = parts();
     store.applyRecord('c1', counter(9, ballot(3, 'n1')));
     expect(copies.apply({ key: 'c1', record: counter(6, a), madeBy: [q] })).to.equal(false);
-    expect(requests.get(q.id, 'c1', NOW)).to.equal(undefined);
+    expect(requests.getFirsthand(q.id, 'c1', NOW)).to.equal(undefined);
+    expect(requests.get(q.id, 'c1', NOW)).to.deep.equal(q.outcome);
   });
 });
 

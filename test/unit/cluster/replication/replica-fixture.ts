@@ -33,7 +33,8 @@ export function parts() {
   return {
     store,
     requests,
-    copies: new RecordCopies(store, requests, clock.now),
+    ballots,
+    copies: new RecordCopies(store, requests, clock.now, ballots),
     replica: new ReadModifyWriteReplica('n3', store, ballots, requests, clock.now),
   };
 }
