@@ -21,7 +21,7 @@ import type { BallotFence } from './replication/ballots';
 import type { Operation, OperationContext, Outcome } from './replication/operation';
 import { ReadModifyWriteReplica } from './replication/replica-side';
 import type { RecordCopies } from './replication/record-copies';
-import { requestsOfCopy, type RequestLog } from './replication/request-log';
+import type { RequestLog } from './replication/request-log';
 import { checkRingState, ringEpochInBounds } from './ring-change/ring-bounds';
 import type { RingChanges } from './ring-change/ring-changes';
 import type { RingState, Topology } from './ring-change/topology';
@@ -124,10 +124,8 @@ export class PeerAnswers implements PeerEndpoint {
 
   /**
    * The records `forNode` replicates (on `on`, the ring it catches up on, or this node's), each with
-   * the requests this node remembers that made it or wrote nothing: it must remember them too before
-   * it votes. Not those whose record this one replaced: their round may have missed its quorum and
-   * been written over by a round that never read it, and a replica more that counted itself as
-   * remembering one would make it look chosen (its retry answered as applied, its effect lost).
+   * the requests this node remembers of its key: it must know them too before it votes, and counts
+   * itself for those that made the record it ends up holding (catch-up.ts).
    */
   *syncRecords(forNode: string, on?: RingState): IterableIterator<ReplicaWrite> {
     const { topology, config, store, requests, scheduler } = this.#p;
@@ -137,13 +135,11 @@ export class PeerAnswers implements PeerEndpoint {
       !ids || (ids.length === current.nodeIds.length && ids.every((id) => current.nodeIds.includes(id)));
     const ring = same ? current : new Ring(ids, { vnodes: config.vnodes });
     const factor = config.replication.factor;
-    const now = scheduler.now();
-    const remembered = requests.byKey(now);
+    const remembered = requests.byKey(scheduler.now());
     for (const [key, record] of store.records()) {
       if (!ring.preferenceList(key, factor).includes(forNode)) continue;
-      const ofKey = remembered.get(key);
-      const sent = ofKey && requestsOfCopy(ofKey, requests.madeBy(key, record.version, now));
-      yield sent && sent.length > 0 ? { key, record, requests: sent } : { key, record };
+      const applied = remembered.get(key);
+      yield applied ? { key, record, requests: applied } : { key, record };
     }
   }
 

@@ -138,9 +138,8 @@ export interface ReplicaWrite {
   /**
    * Set on a read-modify-write round's accept: the requests that made this record, whose outcomes
    * replicas remember (RequestLog). The record's version is the round's ballot: a replica that
-   * promised a higher one refuses it (ABORTED). On a catch-up's records (sync): the requests whose
-   * accept made the record, and those of its key that wrote nothing, which the node catching up
-   * remembers too (catch-up.ts).
+   * promised a higher one refuses it (ABORTED). On a catch-up's records (sync): the requests of the
+   * key the sending replica remembers, which the node catching up remembers too (catch-up.ts).
    */
   requests?: readonly AppliedRequest[];
   /**
@@ -178,6 +177,12 @@ export interface Lookup {
   madeBy?: readonly AppliedRequest[];
   /** The requests asked about that this replica holds the outcome of: they were applied. */
   known: AppliedRequest[];
+  /**
+   * The requests asked about that this replica only heard of (RequestLog.hear): they were applied,
+   * but it took no accept with them, and the coordinator counts it as none of the replicas that
+   * remember them. Older nodes send none.
+   */
+  heard?: AppliedRequest[];
   /** Set when the replica promised a higher ballot or holds a newer version: the prepare failed. */
   refused?: Version;
 }
@@ -218,8 +223,8 @@ export interface PeerEndpoint {
   lookup(key: string, prepare: Prepare): Lookup | NotCaughtUp;
   /**
    * The records whose preference list includes `forNode`, for a catch-up: on `ring` when given (the
-   * asker's, maybe newer than this node's), else on this node's ring; each with the requests whose
-   * accept made it and those of its key that wrote nothing (ReplicaWrite.requests).
+   * asker's, maybe newer than this node's), else on this node's ring; each with the requests of its
+   * key this node remembers.
    */
   syncRecords(forNode: string, ring?: RingState): IterableIterator<ReplicaWrite>;
   /** Anti-entropy: this node's side of a peer's comparison. */

@@ -284,15 +284,27 @@ export function isNotCaughtUpPacked(p: unknown): boolean {
   return Array.isArray(p) && p.length === 1 && p[0] === Code.UNAVAILABLE;
 }
 
-/** A prepare's answer: [record or [], [requestId, outcome]..., refusedTimestamp?, refusedNode?]. */
+/**
+ * A prepare's answer: [record or [], [requestId, outcome]..., refusedTimestamp?, refusedNode?,
+ * [requestId, outcome]... heard of]. The heard-of requests come last (after nulls where nothing was
+ * refused), so that older nodes read the rest as before.
+ */
 export function lookupToPacked(key: string, found: Lookup): unknown[] {
-  const known: unknown[] = [];
-  for (const r of found.known) known.push(r.id, appliedToPacked(r.outcome));
   // The requests that made the record go in its hint_for slot, as on a copy (writeToPacked).
   const record = found.record && { key, record: found.record, ...(found.madeBy && { madeBy: found.madeBy }) };
-  const packed: unknown[] = [record ? writeToPacked(record) : [], known];
+  const packed: unknown[] = [record ? writeToPacked(record) : [], requestsToPacked(found.known)];
   if (found.refused) packed.push(found.refused.timestamp, found.refused.node);
+  if (found.heard && found.heard.length > 0) {
+    if (!found.refused) packed.push(null, null);
+    packed.push(requestsToPacked(found.heard));
+  }
   return packed;
+}
+
+function requestsToPacked(requests: readonly AppliedRequest[]): unknown[] {
+  const out: unknown[] = [];
+  for (const r of requests) out.push(r.id, appliedToPacked(r.outcome));
+  return out;
 }
 
 /**
@@ -309,6 +321,11 @@ export function lookupFromPacked(p: unknown): Lookup | undefined {
   const found: Lookup = { record: write?.record, known };
   if (write?.madeBy) found.madeBy = write.madeBy;
   if (str(p[3])) found.refused = { timestamp: num(p[2]), node: str(p[3]) };
+  if (p.length > 4) {
+    const heard = Array.isArray(p[4]) ? requestsFromPacked(p[4] as unknown[], 0) : undefined;
+    if (!heard) return undefined;
+    if (heard.length > 0) found.heard = heard;
+  }
   return found;
 }
 

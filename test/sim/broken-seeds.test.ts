@@ -33,6 +33,10 @@ import type { SimSchedule } from './schedule';
  * Nemesis mix 202563 (restart-stale-ring.test.ts crafts it): a restarted node took the ring of the
  * first member that answered, one cut off during a join, and counted its own empty copy with that
  * member's in a read at R = 2.
+ * Nemesis mix 210184: a catch-up that passed on only the requests that made the records sent left a
+ * restarted replica with no memory of an increment it had taken, whose retry another node's
+ * prepare then heard it answer "unknown", and applied again (catch-up.ts now keeps such requests as
+ * heard of, and prepare answers name those).
  * Eviction 145211 broke only the checker: a get at a node paused past a delete returned the value
  * the delete had replaced, since the other replica it heard had evicted a newer value, which had
  * replaced the delete's tombstone there (what promise 8 allows).

@@ -1,6 +1,6 @@
 import type { Logger } from '../../observability/logger';
 import type { Store } from '../../store/store';
-import { compareVersions, type Version } from '../../store/version';
+import { compareVersions } from '../../store/version';
 import { pause, type ClusterView } from '../cluster-view';
 import { wroteRecord, type AppliedRequest, type RequestLog } from '../replication/request-log';
 import type { RingState } from '../ring-change/topology';
@@ -27,10 +27,9 @@ export interface CatchUpInto {
   requests: RequestLog;
 }
 
-/** Requests a peer sent with its copy of a key's record, at that copy's version. */
+/** Requests a peer sent with its copy of a key's record: those it remembers of the key. */
 interface SentRequests {
   key: string;
-  version: Version;
   requests: readonly AppliedRequest[];
 }
 
@@ -38,14 +37,16 @@ interface SentRequests {
  * A node starts empty (memory only). Before it is fully useful it pulls, from every other member, the
  * records whose preference list includes it (Peer.Sync), applying each with last-writer-wins so writes
  * that arrive meanwhile are never overwritten by older copies. It remembers the read-modify-writes
- * that made those records as well: it may have accepted some of them before it restarted (or, after
- * a ring change, the old replicas did), and must answer their retries with their outcome, not apply
- * them again. Once every peer has sent its copies, and only then: a request is remembered as taken
- * here (counted as a replica that remembers it) only if this node ends up holding the very record it
- * made; otherwise as heard of (RequestLog.hear). Peers' copies arrive in any order, and a request
- * whose record a newer copy replaced may be one whose round missed its quorum and was written over
- * by a round that never read it: counted here, it would look chosen, and its retry be answered as
- * applied while no record holds its effect. Progress is logged per peer.
+ * the peers remember of those keys as well: it may have accepted some of them before it restarted
+ * (or, after a ring change, the old replicas did), and must answer their retries with their outcome,
+ * not apply them again, nor let another node's round do so (its prepare answers name them). Once
+ * every peer has sent its copies, and only then: a request is remembered as taken here (counted as a
+ * replica that remembers it) only if its outcome names the record this node ends up holding;
+ * otherwise as heard of (RequestLog.hear), which its prepare answers report without counting.
+ * Peers' copies arrive in any order, and a request whose record a newer copy replaced may be one
+ * whose round missed its quorum and was written over by a round that never read it: counted here,
+ * it would look chosen, and its retry be answered as applied while no record holds its effect.
+ * Progress is logged per peer.
  * Peers that are down are skipped: hints and read repair cover what they hold. A stream that fails
  * while its peer is alive (a connection reset midway, a peer still catching up itself) is pulled again
  * from the start, with a growing pause, until it completes or the peer is taken for dead: taken as
@@ -100,15 +101,23 @@ export async function catchUpFromPeers(
 
 /**
  * The requests peers sent with their copies, remembered once all copies are in: as taken here those
- * that made the record this node holds, or wrote nothing; the others as heard of.
+ * whose outcome names the record this node holds (the last write of the round that made it), or
+ * that wrote nothing; the others as heard of. An earlier write of a round that made several is
+ * heard of too, the cautious side: its retry may be answered "outcome unknown".
  */
 function rememberSent({ store, requests }: CatchUpInto, sent: readonly SentRequests[], nowMs: number): void {
-  for (const { key, version, requests: made } of sent) {
+  for (const { key, requests: applied } of sent) {
     const held = store.versionOf(key);
-    const holds = held !== undefined && compareVersions(held, version) === 0;
-    for (const request of made) {
-      if (!wroteRecord(request.outcome)) requests.remember(key, request, nowMs);
-      else if (holds) requests.remember(key, request, nowMs, version);
+    for (const request of applied) {
+      const outcome = request.outcome;
+      if (!wroteRecord(outcome)) requests.remember(key, request, nowMs);
+      else if (
+        held &&
+        'version' in outcome &&
+        outcome.version &&
+        compareVersions(outcome.version, held) === 0
+      )
+        requests.remember(key, request, nowMs, held);
       else requests.hear(key, request, nowMs);
     }
   }
@@ -132,7 +141,7 @@ async function pullFrom(
     view.selfId,
     (records) => {
       for (const { key, record, requests: remembered } of records) {
-        if (remembered) sent.push({ key, version: record.version, requests: remembered });
+        if (remembered) sent.push({ key, requests: remembered });
         progress.bytes += key.length + record.value.length;
         try {
           if (store.applyRecord(key, record)) {

@@ -28,15 +28,25 @@ export class ReadModifyWriteReplica {
     const now = this.#now();
     const record = this.#store.readRecord(key);
     const known: AppliedRequest[] = [];
+    let heard: AppliedRequest[] | undefined;
     for (const id of prepare.requestIds) {
-      // Only what it took firsthand: the coordinator counts each answer as a replica that remembers.
+      // What it took firsthand: the coordinator counts each answer as a replica that remembers.
       const outcome = this.#requests.getFirsthand(id, key, now);
       if (outcome) known.push({ id, outcome });
+      else {
+        // Heard of only (RequestLog.hear): the request was applied, which the coordinator must know
+        // lest it apply it again, but this replica took no accept with it and counts for none.
+        const heardOf = this.#requests.get(id, key, now);
+        if (heardOf) (heard ??= []).push({ id, outcome: heardOf });
+      }
     }
+    const answer: Lookup = heard ? { record: undefined, known, heard } : { record: undefined, known };
     const refused = this.#ballots.prepare(key, prepare.ballot, record?.version, now);
-    if (refused) return { record: undefined, known, refused };
+    if (refused) return { ...answer, refused };
+    answer.record = record;
     const madeBy = record && this.#requests.madeBy(key, record.version, now);
-    return madeBy && madeBy.length > 0 ? { record, known, madeBy } : { record, known };
+    if (madeBy && madeBy.length > 0) answer.madeBy = madeBy;
+    return answer;
   }
 
   /** An accept: refused (ABORTED) below the key's fence; the requests' outcomes are remembered. */

@@ -23,18 +23,6 @@ export interface RequestLogLimits {
 
 const NO_REQUESTS: readonly AppliedRequest[] = Object.freeze([]);
 
-/**
- * Of `ofKey`, the requests a replica remembers of one key, those that go with a copy of the record
- * it holds to a node that catches up: the ones whose accept made that record (`madeBy`), and those
- * that wrote nothing (their first outcome is the one a retry must get, whatever record is held).
- */
-export function requestsOfCopy(
-  ofKey: readonly AppliedRequest[],
-  madeBy: readonly AppliedRequest[],
-): AppliedRequest[] {
-  const made = new Set(madeBy.map((r) => r.id));
-  return ofKey.filter((r) => made.has(r.id) || !wroteRecord(r.outcome));
-}
 
 /** Two minutes: the SDK's retries of one call end with its deadline (5 s by default, at most a minute). */
 export const DEFAULT_REQUEST_LOG: RequestLogLimits = { windowMs: 120_000, maxEntries: 200_000 };

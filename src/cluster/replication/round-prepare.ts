@@ -180,9 +180,13 @@ export function prepareRound(
           { key, record: found.record, ...(found.madeBy && { madeBy: found.madeBy }) },
           { readByOwnRound: true },
         );
-      for (const request of found.known) {
+      const heard = found.heard ?? [];
+      for (const request of heard.length > 0 ? [...found.known, ...heard] : found.known) {
         const p = batch.find((b) => b.op.requestId === request.id);
         if (!p) continue;
+        // One this replica only heard of is known all the same (its round must not apply it again),
+        // but the replica counts as none of those that remember it (RequestLog.hear).
+        const counts = voter && !heard.includes(request);
         // Replicas remember the outcome of the round they took it with. A request applied again
         // (its first round missed its quorum, and a retry's round found it nowhere) has a newer
         // outcome, which replaces the older: only replicas that remember that one count toward
@@ -194,7 +198,7 @@ export function prepareRound(
           p.known = request.outcome;
           p.knownBy = 0;
         }
-        if (voter) p.knownBy++;
+        if (counts) p.knownBy++;
         // Kept here as heard of, so that a later round here that hears no replica that remembers it
         // does not apply it again, though it counts for none (RequestLog.hear).
         if (first) parts.requests.hear(key, request, clock.now());

@@ -691,6 +691,11 @@ describe('lookupToPacked and lookupFromPacked', () => {
     ['only a known request', { record: undefined, known }],
     ['a refusal', { record: undefined, known: [], refused }],
     ['a record with the requests that made it', { record, known, madeBy: [{ id: 'r0', outcome }] }],
+    ['a request heard of only', { record, known: [], heard: known }],
+    [
+      'a refusal with a request heard of',
+      { record: undefined, known, refused, heard: [{ id: 'r2', outcome }] },
+    ],
   ];
   for (const [name, lookup] of lookups) {
     it(`gives back ${name} unchanged`, () => {
@@ -709,8 +714,31 @@ describe('lookupToPacked and lookupFromPacked', () => {
     expect(writeFromPacked(packed[0] as unknown[])).to.not.have.property('hintFor');
   });
 
+  it('puts the requests heard of last, after nulls where nothing was refused: older nodes read the rest', () => {
+    const packed = lookupToPacked('k', { record: undefined, known, heard: [{ id: 'r2', outcome }] });
+    expect(packed).to.deep.equal([
+      [],
+      ['r1', appliedToPacked(outcome)],
+      null,
+      null,
+      ['r2', appliedToPacked(outcome)],
+    ]);
+    // What a node that knows no heard-of requests reads of it: the first four slots, as before.
+    expect(lookupFromPacked(packed.slice(0, 4))).to.deep.equal({ record: undefined, known });
+  });
+
   it('is undefined for anything but an array', () => {
-    for (const p of [undefined, null, 'x', 1, { record, known }, [[], null], [[], ['r1', [9]]]]) {
+    for (const p of [
+      undefined,
+      null,
+      'x',
+      1,
+      { record, known },
+      [[], null],
+      [[], ['r1', [9]]],
+      [[], [], null, null, 'r2'],
+      [[], [], null, null, ['r2', [9]]],
+    ]) {
       expect(lookupFromPacked(p), inspect(p)).to.equal(undefined);
     }
   });

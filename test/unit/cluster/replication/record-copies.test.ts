@@ -30,9 +30,12 @@ describe('RecordCopies: the requests a copy brings', () => {
     copies.remember('other', a, [{ ...q, id: 'client-6' }]);
     expect(requests.getFirsthand(q.id, 'c1', NOW)).to.equal(undefined);
     expect(requests.getFirsthand('client-6', 'other', NOW)).to.equal(undefined);
-    // Heard of: this node's own rounds do not apply it again, but it answers no prepare with it.
+    // Heard of: known here, and to a prepare that asks (lest its round apply it again), but this
+    // replica is not one of those that took it.
     expect(requests.get(q.id, 'c1', NOW)).to.deep.equal(q.outcome);
-    expect(replica.prepare('c1', { ballot: ballot(4, 'n1'), requestIds: [q.id] }).known).to.deep.equal([]);
+    const answer = replica.prepare('c1', { ballot: ballot(4, 'n1'), requestIds: [q.id] });
+    expect(answer.known).to.deep.equal([]);
+    expect(answer.heard).to.deep.equal([q]);
   });
 
   it('keeps them as heard of when the replica promised a higher ballot for the key, unless its own round reads the copy', () => {
