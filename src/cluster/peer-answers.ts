@@ -125,7 +125,7 @@ export class PeerAnswers implements PeerEndpoint {
   /**
    * The records `forNode` replicates (on `on`, the ring it catches up on, or this node's), each with
    * the requests this node remembers of its key: it must know them too before it votes, and counts
-   * itself for those that made the record it ends up holding (catch-up.ts).
+   * itself for those whose outcome names the record it ends up holding (catch-up.ts).
    */
   *syncRecords(forNode: string, on?: RingState): IterableIterator<ReplicaWrite> {
     const { topology, config, store, requests, scheduler } = this.#p;

@@ -23,7 +23,6 @@ export interface RequestLogLimits {
 
 const NO_REQUESTS: readonly AppliedRequest[] = Object.freeze([]);
 
-
 /** Two minutes: the SDK's retries of one call end with its deadline (5 s by default, at most a minute). */
 export const DEFAULT_REQUEST_LOG: RequestLogLimits = { windowMs: 120_000, maxEntries: 200_000 };
 
