@@ -503,6 +503,19 @@ describe('expiredReads', () => {
     expect(staleReads(history, slack)).to.be.empty;
   });
 
+  it('counts the time to live of a write its client gave up on from when its writer stamped it', () => {
+    // set #1 is given up on at 15 ms, so a node that held it may apply it later; its version's wall
+    // millisecond (timestamp / 1024) says when at the latest. Stamped at 25 ms: live until 35.
+    const gaveUp = { status: 'unknown' as const, error: 'DEADLINE_EXCEEDED', ttlMs: 10 };
+    expect(check([set(1, undefined, gaveUp), found(3, 'value-1', v(25 * 1024))])).to.be.empty;
+    // Stamped before it was given up on: expired by 25, as if acknowledged at 15.
+    expect(check([set(1, undefined, gaveUp), found(3, 'value-1', v(12 * 1024))])).to.deep.equal([
+      'get #3 at n1, invoked at 30, returned "value-1", which set #1 stored for 10 ms and so expired by 25',
+    ]);
+    // An acknowledged write was applied by its acknowledgement, whatever its version says.
+    expect(check([set(1, v(25 * 1024), { ttlMs: 10 }), found(3, 'value-1', v(25 * 1024))])).to.have.length(1);
+  });
+
   it('passes a read that may have come before the expiry, of a value with none, or after a touch that may have extended it', () => {
     expect(check([set(1, v(100), { ttlMs: 15 }), found(3, 'value-1', v(100))])).to.be.empty;
     expect(check([set(1, v(100)), found(3, 'value-1', v(100))])).to.be.empty;

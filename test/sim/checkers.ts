@@ -1,4 +1,5 @@
 import { compareVersions, formatVersion, type Version } from '../../src/store/version';
+import { wallMsOf } from '../../src/store/hlc';
 import type { FinalState, HistoryEntry, ReplicaCopy, Violation } from './history';
 
 /**
@@ -556,9 +557,10 @@ export const expiredReads: Checker = (history, final) => {
     for (const get of ops) {
       if (get.kind !== 'get' || get.status !== 'ok' || !get.found || get.readValue === undefined) continue;
       const w = expiring.get(get.readValue);
-      if (!w?.ttlMs || w.completedAtMs === undefined) continue;
+      const appliedByMs = w && appliedBy(w, get);
+      if (!w?.ttlMs || appliedByMs === undefined) continue;
       // A node whose clock runs behind expires it that much late.
-      const expiredByMs = w.completedAtMs + w.ttlMs + slackMs;
+      const expiredByMs = appliedByMs + w.ttlMs + slackMs;
       if (get.invokedAtMs <= expiredByMs) continue;
       const getEndMs = get.completedAtMs ?? Number.POSITIVE_INFINITY;
       const extended = ops.some(
@@ -580,6 +582,19 @@ export const expiredReads: Checker = (history, final) => {
   }
   return violations;
 };
+
+/**
+ * The latest instant `write` can have been applied at, as far as `read` (which returned its value)
+ * shows: an acknowledged write by its acknowledgement; one whose client gave up on it (the
+ * simulator's clients, like plain gRPC ones, send no notAfter) may still be applied afterwards by a
+ * node that held it, and its time to live then runs from there: no later than the wall millisecond
+ * of the version its writer stamped it with, which the read returned.
+ */
+function appliedBy(write: HistoryEntry, read: HistoryEntry): number | undefined {
+  if (write.status === 'ok' || !read.readVersion) return write.completedAtMs;
+  const stampedMs = wallMsOf(read.readVersion.timestamp);
+  return write.completedAtMs === undefined ? stampedMs : Math.max(write.completedAtMs, stampedMs);
+}
 
 /**
  * Promise 4, cas: one that succeeded expected the version that was current, so no write
