@@ -15,6 +15,8 @@ const MAX_PROMISES = 100_000;
 interface Promised {
   ballot: Version;
   atMs: number;
+  /** The version this replica held when it promised: the copy its prepare answer carried. */
+  held: Version | undefined;
 }
 
 /**
@@ -109,7 +111,7 @@ export class BallotFence {
     if (accepting) return accepting;
     const fence = this.#fence(key, held);
     if (fence && compareVersions(ballot, fence) <= 0) return fence;
-    this.#promise(key, ballot, nowMs);
+    this.#promise(key, ballot, nowMs, held);
     return undefined;
   }
 
@@ -133,7 +135,19 @@ export class BallotFence {
   reached(key: string, version: Version, nowMs: number): void {
     const p = this.#promises.get(key);
     if (p && compareVersions(p.ballot, version) >= 0) return; // a higher promise stands
-    this.#promise(key, version, nowMs);
+    this.#promise(key, version, nowMs, version);
+  }
+
+  /**
+   * Whether this replica held the record at `version` when it made its standing promise for `key`
+   * (or has none): an accept of that record seen again below the promise is then one it took before
+   * promising, which the round it promised read (ReadModifyWriteReplica.accept). One it came to hold
+   * only after, through its own round's read of another replica's copy, it did not take: that round
+   * counted this node among those without it, and will write the record again at its own ballot.
+   */
+  heldWhenPromised(key: string, version: Version): boolean {
+    const p = this.#promises.get(key);
+    return p === undefined || (p.held !== undefined && compareVersions(p.held, version) === 0);
   }
 
   /**
@@ -147,9 +161,9 @@ export class BallotFence {
     return promised !== undefined && compareVersions(promised, version) > 0;
   }
 
-  #promise(key: string, ballot: Version, nowMs: number): void {
+  #promise(key: string, ballot: Version, nowMs: number, held: Version | undefined): void {
     this.#promises.delete(key); // re-inserted at the end: the Map stays ordered by time
-    this.#promises.set(key, { ballot, atMs: nowMs });
+    this.#promises.set(key, { ballot, atMs: nowMs, held });
     if (this.#promises.size > MAX_PROMISES) {
       const oldest = this.#promises.keys().next();
       if (!oldest.done) this.#promises.delete(oldest.value);

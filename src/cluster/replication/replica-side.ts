@@ -65,8 +65,14 @@ export class ReadModifyWriteReplica {
       // The same accept again (its request sent twice), after this replica promised a higher ballot:
       // it took this very record before that promise, and says so. Refused, it would hide that the
       // record is here, and a coordinator whose other replicas refused would take the round for one
-      // that left nothing anywhere, so that a retry of its requests applied them again.
-      if (this.#requests.tookAccept(write.key, requests, write.record.version, now)) return undefined;
+      // that left nothing anywhere, so that a retry of its requests applied them again. Only if it
+      // held the record when it promised (BallotFence.heldWhenPromised): its prepare answer then
+      // carried it, and the round it promised counted it.
+      if (
+        this.#ballots.heldWhenPromised(write.key, write.record.version) &&
+        this.#requests.tookAccept(write.key, requests, write.record.version, now)
+      )
+        return undefined;
       return new RingCacheError(
         'ABORTED',
         `node ${this.#nodeId}: key '${write.key}' is at ballot ${formatVersion(fence)}, above this write's ${formatVersion(write.record.version)}`,

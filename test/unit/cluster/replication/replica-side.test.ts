@@ -37,6 +37,22 @@ describe('ReadModifyWriteReplica: an accept that arrives twice', () => {
     expect(r.accept({ key: 'c0', record: counter(31, c) }, [q]), 'its copy').to.equal(undefined);
   });
 
+  // Leases with two coordinators, seed 218,477 (W = 3): n1 coordinated a retry of a request n2's
+  // round was accepting, promised its own ballot, and read n2's record from n3. n2's accept reached
+  // n1 after that: taken as a copy seen again, it made n2's round reach W and its caller told n2's
+  // version, while n1's round, which had counted n1 among those that did not remember the request,
+  // wrote the record again at its own ballot.
+  it("refuses an accept below its promise whose record it took only after promising, through its own round's read", () => {
+    const { replica, ballots, copies, store } = parts();
+    store.applyRecord('c0', counter(30, ballot(0, 'n3')));
+    // This node's own round at b promises b (round-prepare.ts), then takes the copy a replica sent.
+    expect(ballots.prepare('c0', b, store.versionOf('c0'), 0)).to.equal(undefined);
+    copies.take({ key: 'c0', record: counter(31, a), madeBy: [q] }, { readByOwnRound: true });
+    const refused = replica.accept({ key: 'c0', record: counter(31, a) }, [q]);
+    expect(refused, "a's accept, after b was promised").to.be.instanceOf(RingCacheError);
+    expect((refused as RingCacheError).code).to.equal('ABORTED');
+  });
+
   it('still refuses, below a higher promise, an accept it never took, even of a request it knows', () => {
     const r = replica();
     r.prepare('c0', { ballot: a, requestIds: [q.id] });
