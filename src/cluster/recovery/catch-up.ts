@@ -1,8 +1,7 @@
 import type { Logger } from '../../observability/logger';
 import type { Store } from '../../store/store';
-import { compareVersions } from '../../store/version';
 import { pause, type ClusterView } from '../cluster-view';
-import { wroteRecord, type AppliedRequest, type RequestLog } from '../replication/request-log';
+import { namesVersion, type AppliedRequest, type RequestLog } from '../replication/request-log';
 import type { RingState } from '../ring-change/topology';
 
 /** How far a catch-up got: read by metrics and logs. */
@@ -108,18 +107,13 @@ export async function catchUpFromPeers(
 function rememberSent({ store, requests }: CatchUpInto, sent: readonly SentRequests[], nowMs: number): void {
   for (const { key, requests: applied } of sent) {
     const held = store.versionOf(key);
-    for (const request of applied) {
-      const outcome = request.outcome;
-      if (!wroteRecord(outcome)) requests.remember(key, request, nowMs);
-      else if (
-        held &&
-        'version' in outcome &&
-        outcome.version &&
-        compareVersions(outcome.version, held) === 0
-      )
-        requests.remember(key, request, nowMs, held);
-      else requests.hear(key, request, nowMs);
-    }
+    for (const request of applied)
+      requests.takeCopied(
+        key,
+        request,
+        nowMs,
+        held && namesVersion(request.outcome, held) ? held : undefined,
+      );
   }
 }
 

@@ -9,7 +9,7 @@ import type { OperationResult, Outcome } from './operation';
 import type { ReplicationSettings } from './quorum';
 import type { RecordCopies } from './record-copies';
 import type { ReplicaWriter, WriteAcks } from './replica-write';
-import { wroteRecord, type AppliedRequest, type RequestLog } from './request-log';
+import { namesVersion, wroteRecord, type AppliedRequest, type RequestLog } from './request-log';
 import {
   applyCopy,
   prepareRound,
@@ -365,7 +365,9 @@ export class ReadModifyWriter {
     // A completed record's last write (its outcome named the record's version) now names the ballot;
     // an earlier write of its round keeps the version it was first answered with.
     const completed = (outcome: Outcome): Outcome =>
-      !lastWriter && held && namesVersion(outcome, held.version) ? withVersion(outcome, ballot) : outcome;
+      !lastWriter && held && !(outcome instanceof RingCacheError) && namesVersion(outcome, held.version)
+        ? withVersion(outcome, ballot)
+        : outcome;
     for (const d of unfinished) d.outcome = completed(d.outcome);
     for (const { d, of } of copies) d.outcome = of.outcome;
     const applied: AppliedRequest[] = [];
@@ -484,12 +486,6 @@ function madeRecord(known: OperationResult, held: StoreRecord | undefined, accep
   if (held === undefined) return false;
   if (accepted && compareVersions(held.version, accepted) === 0) return true;
   return namesVersion(known, held.version);
-}
-
-/** Whether an outcome reports `version` as the version its write produced. */
-function namesVersion(outcome: Outcome, version: Version): boolean {
-  if (outcome instanceof RingCacheError || !('version' in outcome) || !outcome.version) return false;
-  return compareVersions(outcome.version, version) === 0;
 }
 
 /** A retry whose earlier round took effect here, which this round could not see W replicas hold. */

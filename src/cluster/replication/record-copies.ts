@@ -3,7 +3,7 @@ import type { StoreRecord } from '../../store/types';
 import { compareVersions, type Version } from '../../store/version';
 import type { ReplicaWrite } from '../peer-transport';
 import type { BallotFence } from './ballots';
-import { wroteRecord, type AppliedRequest, type RequestLog } from './request-log';
+import type { AppliedRequest, RequestLog } from './request-log';
 
 export interface CopyOptions {
   /**
@@ -91,10 +91,6 @@ export class RecordCopies {
       compareVersions(held, version) === 0 &&
       (opts?.readByOwnRound === true || this.#fence?.promisedAbove(key, version) !== true);
     const now = this.#now();
-    for (const request of madeBy) {
-      if (!wroteRecord(request.outcome)) this.#requests.remember(key, request, now);
-      else if (takes) this.#requests.remember(key, request, now, version);
-      else this.#requests.hear(key, request, now);
-    }
+    for (const request of madeBy) this.#requests.takeCopied(key, request, now, takes ? version : undefined);
   }
 }

@@ -14,6 +14,13 @@ export function wroteRecord(outcome: OperationResult): boolean {
   return outcome.kind === 'incr' || outcome.kind === 'cas';
 }
 
+/** Whether `outcome` reports `version` as the version its write produced. */
+export function namesVersion(outcome: OperationResult, version: Version): boolean {
+  return (
+    'version' in outcome && outcome.version !== undefined && compareVersions(outcome.version, version) === 0
+  );
+}
+
 export interface RequestLogLimits {
   /** How long an applied request is remembered, in ms: longer than any client keeps retrying one call. */
   windowMs: number;
@@ -160,6 +167,18 @@ export class RequestLog {
       const oldest = this.#entries.entries().next();
       if (!oldest.done) this.#forget(oldest.value[0], oldest.value[1]);
     }
+  }
+
+  /**
+   * A request that came with a copy of `key`'s record (RecordCopies, a catch-up's pull): remembered
+   * with `took`, the version of the record this node took with it, as that record's accept would
+   * have; one that wrote nothing, remembered too (its first outcome is the one a retry must get);
+   * any other, whose record this node does not hold or may not count itself for, only heard of.
+   */
+  takeCopied(key: string, request: AppliedRequest, nowMs: number, took: Version | undefined): void {
+    if (!wroteRecord(request.outcome)) this.remember(key, request, nowMs);
+    else if (took) this.remember(key, request, nowMs, took);
+    else this.hear(key, request, nowMs);
   }
 
   /**
