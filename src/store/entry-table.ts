@@ -164,6 +164,15 @@ export class EntryTable {
     };
   }
 
+  /** versionAt's two parts, with no object made. */
+  versionTimestampAt(slot: number): number {
+    return this.#slots.versionTimestamp(slot);
+  }
+
+  versionNodeAt(slot: number): string {
+    return this.#nodes.nameOf(this.#slots.versionNode(slot));
+  }
+
   setVersion(slot: number, version: Version): void {
     this.mutations++;
     this.#slots.setVersion(slot, version.timestamp, this.#nodes.intern(version.node));
@@ -364,22 +373,34 @@ export class EntryTable {
    * tombstones past their purge time read as absent.
    */
   recordAt(slot: number, now: number): StoreRecord | undefined {
+    const tombstone = this.tombstoneAt(slot, now);
+    if (tombstone === undefined) return undefined;
     const flags = this.flagsOf(slot);
+    const expiresAtMs = this.#slots.expiresAtMs(slot);
+    if (!tombstone) {
+      return { value: this.readValue(slot), flags, version: this.versionAt(slot), expiresAtMs, tombstone };
+    }
+    // A value past its TTL reads as the tombstone it turns into, purged a grace after its expiry.
+    return {
+      value: Buffer.alloc(0),
+      flags,
+      version: this.versionAt(slot),
+      expiresAtMs: this.isTombstone(slot) ? expiresAtMs : expiresAtMs + this.#graceMs,
+      tombstone,
+    };
+  }
+
+  /**
+   * What recordAt makes of the slot at `now`, without reading its value: false for a live value,
+   * true for a tombstone (a value past its TTL is one), undefined past the tombstone's purge time.
+   */
+  tombstoneAt(slot: number, now: number): boolean | undefined {
     let expiresAtMs = this.#slots.expiresAtMs(slot);
     if (!this.isTombstone(slot)) {
-      if (expiresAtMs === 0 || expiresAtMs > now) {
-        return {
-          value: this.readValue(slot),
-          flags,
-          version: this.versionAt(slot),
-          expiresAtMs,
-          tombstone: false,
-        };
-      }
+      if (expiresAtMs === 0 || expiresAtMs > now) return false;
       expiresAtMs += this.#graceMs;
     }
-    if (expiresAtMs <= now) return undefined;
-    return { value: Buffer.alloc(0), flags, version: this.versionAt(slot), expiresAtMs, tombstone: true };
+    return expiresAtMs <= now ? undefined : true;
   }
 
   /** [key, slot] for every entry; the iterator tolerates writes between steps. */

@@ -7,7 +7,15 @@ import { HybridLogicalClock, systemClock, wallMsOf, type Clock } from './hlc';
 import { checkIncrementResult, decodeInteger, encodeInteger } from './integer-value';
 import { PeriodicSweep } from './periodic-sweep';
 import { MAX_VALUE_LENGTH } from './slot-table';
-import type { SetMode, StoreOptions, StoredValue, StoreRecord, StoreStats, ValueFlags } from './types';
+import type {
+  SetMode,
+  StoreOptions,
+  StoredValue,
+  StoreRecord,
+  StoreStats,
+  ValueFlags,
+  VersionCursor,
+} from './types';
 import {
   checkExpiresAt,
   checkFlaggedValue,
@@ -520,6 +528,30 @@ export class Store {
     for (const [key, slot] of this.#entries.entries()) {
       const record = this.#entries.recordAt(slot, this.#clock.now());
       if (record !== undefined) yield [key, record];
+    }
+  }
+
+  /**
+   * Every live record and tombstone as records() gives them, but only their versions, in one
+   * cursor object that each step overwrites: no value is read and nothing is allocated per key, so a
+   * scan of every key (anti-entropy's digests) makes no garbage.
+   */
+  *versions(): IterableIterator<VersionCursor> {
+    const e = this.#entries;
+    const cursor: VersionCursor = { key: '', timestamp: 0, node: '', tombstone: false };
+    // The clock read once per thousand keys, not per key (a quarter of the cost of the loop): an
+    // expiry is judged at most the time those take to read late.
+    let now = this.#clock.now();
+    let read = 0;
+    for (const [key, slot] of e.entries()) {
+      if ((++read & 1023) === 0) now = this.#clock.now();
+      const tombstone = e.tombstoneAt(slot, now);
+      if (tombstone === undefined) continue;
+      cursor.key = key;
+      cursor.timestamp = e.versionTimestampAt(slot);
+      cursor.node = e.versionNodeAt(slot);
+      cursor.tombstone = tombstone;
+      yield cursor;
     }
   }
 

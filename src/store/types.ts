@@ -21,6 +21,18 @@ export interface StoreRecord extends StoredValue {
   tombstone: boolean;
 }
 
+/**
+ * A record without its value, as a scan of the store passes it (Store.versions): what replicas
+ * compare (anti-entropy's digests). One object, valid until the scan's next step: copy what is kept.
+ */
+export interface VersionCursor {
+  key: string;
+  /** The version's timestamp and node. */
+  timestamp: number;
+  node: string;
+  tombstone: boolean;
+}
+
 export interface StoreStats {
   hits: number;
   misses: number;

@@ -2,6 +2,7 @@ import { RingCacheError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { Ring } from '../../ring/ring';
 import type { Store } from '../../store/store';
+import type { VersionCursor } from '../../store/types';
 import { compareVersions, type Version } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
 import type { RecordCopies } from '../replication/record-copies';
@@ -16,6 +17,7 @@ export interface RangeDigests {
   ranges: [range: number, digest: RangeDigest][];
 }
 
+/** A record as a range's digest counts it: key, version, tombstone. */
 export interface RangeEntry {
   key: string;
   version: Version;
@@ -196,8 +198,7 @@ export class AntiEntropy {
     const epoch = view.epoch();
     const kept = this.#kept(peer, epoch);
     if (kept) this.scansSaved++;
-    let mine = kept ? undefined : await this.#scan(ring, peer, epoch);
-    const digests = kept ?? digestsOf(mine!);
+    const digests = kept ?? (await this.#scan(ring, peer, epoch));
     const ranges = [...digests];
     // The peer may scan its own store first: allow it as long as a scan of every key held takes,
     // and then some.
@@ -209,8 +210,8 @@ export class AntiEntropy {
     this.rangesCompared += ranges.length;
     this.rangesDiffering += diff.differing.length;
     if (diff.differing.length === 0) return 'done';
-    // A range differs: its keys are needed, so kept digests give way to a scan.
-    mine ??= await this.#scan(ring, peer, epoch);
+    // A range differs: its keys are needed, read in a second pass over the store.
+    const mine = await this.#entriesOf(ring, new Set(diff.differing.map(([range]) => range)));
     await this.#reconcile(peer, mine, diff);
     return 'done';
   }
@@ -225,21 +226,24 @@ export class AntiEntropy {
       this.scansSaved++;
       return { epochMismatch: false, evicting, differing: [] };
     }
-    const mine = await this.#scan(view.ring(), request.from, request.epoch);
-    const differing: [number, RangeEntry[]][] = [];
+    const ring = view.ring();
+    const mine = await this.#scan(ring, request.from, request.epoch);
+    const ranges: number[] = [];
     for (const [range, theirs] of request.ranges) {
-      const r = mine.get(range);
-      const digest = r?.digest ?? EMPTY_DIGEST;
-      if (digest[0] !== theirs[0] || digest[1] !== theirs[1]) differing.push([range, r?.entries ?? []]);
+      const digest = mine.get(range) ?? EMPTY_DIGEST;
+      if (digest[0] !== theirs[0] || digest[1] !== theirs[1]) ranges.push(range);
     }
     // Ranges the asker holds nothing of are absent from its request: send what is here of them.
     const asked = new Set(request.ranges.map(([range]) => range));
-    for (const [range, r] of mine) if (!asked.has(range)) differing.push([range, r.entries]);
+    for (const range of mine.keys()) if (!asked.has(range)) ranges.push(range);
+    if (ranges.length === 0) return { epochMismatch: false, evicting, differing: [] };
+    const entries = await this.#entriesOf(ring, new Set(ranges));
+    const differing = ranges.map((range): [number, RangeEntry[]] => [range, entries.get(range) ?? []]);
     return { epochMismatch: false, evicting, differing };
   }
 
   /** Exchanges the keys that differ, paced by bytesPerSecond (#transfer). */
-  async #reconcile(peer: string, mine: Map<number, ScannedRange>, diff: RangeDiff): Promise<void> {
+  async #reconcile(peer: string, mine: Map<number, RangeEntry[]>, diff: RangeDiff): Promise<void> {
     const { view, store, copies } = this.#opts;
     const iEvict = this.#evicting();
     const pulls: string[] = [];
@@ -250,7 +254,7 @@ export class AntiEntropy {
         const held = store.versionOf(e.key);
         if (held ? compareVersions(e.version, held) > 0 : !(iEvict && !e.tombstone)) pulls.push(e.key);
       }
-      for (const e of mine.get(range)?.entries ?? []) {
+      for (const e of mine.get(range) ?? []) {
         const held = store.versionOf(e.key); // now: it may have changed since the scan
         if (!held) continue;
         const other = remote.get(e.key);
@@ -347,39 +351,68 @@ export class AntiEntropy {
   }
 
   /**
-   * Digests and entries of the ranges this node and `peer` both replicate, in one budgeted scan. Its
-   * digests are kept for the next comparison with `peer` if the store did not change during it.
+   * Digests of the ranges this node and `peer` both replicate, in one budgeted pass over the store.
+   * They are kept for the next comparison with `peer` if the store did not change during it.
    */
-  async #scan(ring: Ring, peer: string, epoch: number): Promise<Map<number, ScannedRange>> {
-    const { store, view, factor, keysPerSecond } = this.#opts;
+  async #scan(ring: Ring, peer: string, epoch: number): Promise<Map<number, RangeDigest>> {
+    const { store, view, factor } = this.#opts;
     const mutations = store.mutations;
     this.scans++;
-    const out = new Map<number, ScannedRange>();
+    const digests = new Map<number, RangeDigest>();
     const self = view.selfId;
+    // Per range, whether both nodes replicate it: every key of a range has the same preference list.
+    const shared = new Map<number, boolean>();
+    await this.#eachPaced((c) => {
+      const hash = ring.hashOf(c.key);
+      const range = ring.rangeOfHash(hash);
+      let both = shared.get(range);
+      if (both === undefined) {
+        const list = ring.preferenceListOfHash(hash, factor);
+        both = list.includes(self) && list.includes(peer);
+        shared.set(range, both);
+      }
+      if (!both) return;
+      let digest = digests.get(range);
+      if (!digest) digests.set(range, (digest = [0, 0]));
+      mixRecord(c.key, c.timestamp, c.node, c.tombstone);
+      digest[0] = (digest[0] ^ hashA) >>> 0;
+      digest[1] = (digest[1] ^ hashB) >>> 0;
+    });
+    if (store.mutations === mutations) this.#digests.set(peer, { epoch, mutations, digests });
+    else this.#digests.delete(peer);
+    return digests;
+  }
+
+  /** The records of `ranges`, in a second budgeted pass: only for ranges whose digests differ. */
+  async #entriesOf(ring: Ring, ranges: ReadonlySet<number>): Promise<Map<number, RangeEntry[]>> {
+    const out = new Map<number, RangeEntry[]>();
+    await this.#eachPaced((c) => {
+      const range = ring.rangeOfHash(ring.hashOf(c.key));
+      if (!ranges.has(range)) return;
+      const entry = { key: c.key, version: { timestamp: c.timestamp, node: c.node }, tombstone: c.tombstone };
+      const entries = out.get(range);
+      if (entries) entries.push(entry);
+      else out.set(range, [entry]);
+    });
+    return out;
+  }
+
+  /**
+   * Every record and tombstone held, to `visit` (its cursor is valid only during the call), paced at
+   * keysPerSecond in slices, with other work let run between them.
+   */
+  async #eachPaced(visit: (cursor: VersionCursor) => void): Promise<void> {
+    const { store, view, keysPerSecond } = this.#opts;
     let inSlice = 0;
     let sliceStart = view.scheduler.now();
-    for (const [key, record] of store.records()) {
-      const hash = ring.hashOf(key);
-      const list = ring.preferenceListOfHash(hash, factor);
-      if (list.includes(self) && list.includes(peer)) {
-        const range = ring.rangeOfHash(hash);
-        let r = out.get(range);
-        if (!r) out.set(range, (r = { digest: [0, 0], entries: [] }));
-        const [a, b] = recordHash(key, record.version, record.tombstone);
-        r.digest[0] = (r.digest[0] ^ a) >>> 0;
-        r.digest[1] = (r.digest[1] ^ b) >>> 0;
-        r.entries.push({ key, version: record.version, tombstone: record.tombstone });
-      }
+    for (const cursor of store.versions()) {
+      visit(cursor);
       if (++inSlice < SLICE) continue;
-      // Pace the scan at keysPerSecond, and let other work run between slices.
       const dueMs = (SLICE / keysPerSecond) * 1000 - (view.scheduler.now() - sliceStart);
       await new Promise<void>((resume) => view.scheduler.setTimeout(resume, Math.max(0, dueMs)));
       inSlice = 0;
       sliceStart = view.scheduler.now();
     }
-    if (store.mutations === mutations) this.#digests.set(peer, { epoch, mutations, digests: digestsOf(out) });
-    else this.#digests.delete(peer);
-    return out;
   }
 }
 
@@ -388,10 +421,6 @@ interface CachedDigests {
   /** Store.mutations when the scan ran. */
   mutations: number;
   digests: Map<number, RangeDigest>;
-}
-
-function digestsOf(scanned: Map<number, ScannedRange>): Map<number, RangeDigest> {
-  return new Map([...scanned].map(([range, r]) => [range, r.digest]));
 }
 
 /**
@@ -409,29 +438,34 @@ function sameDigests(mine: Map<number, RangeDigest>, theirs: readonly [number, R
   return true;
 }
 
-interface ScannedRange {
-  digest: RangeDigest;
-  entries: RangeEntry[];
-}
-
 const EMPTY_DIGEST: RangeDigest = [0, 0];
 
-/** Two 32-bit FNV-1a hashes (different offset bases) of key, version and tombstone flag. */
-export function recordHash(key: string, version: Version, tombstone: boolean): RangeDigest {
-  let a = 0x811c9dc5;
-  let b = 0x01000193 ^ 0x5bd1e995;
-  const mix = (c: number) => {
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
-  };
-  for (let i = 0; i < key.length; i++) mix(key.charCodeAt(i));
+/** The two hashes mixRecord is computing: module state, so that mixing a character allocates nothing. */
+let hashA = 0;
+let hashB = 0;
+
+function mix(c: number): void {
+  hashA = Math.imul(hashA ^ c, 0x01000193);
+  hashB = Math.imul(hashB ^ c, 0x01000193) ^ (hashB >>> 15);
+}
+
+function mixString(s: string): void {
+  for (let i = 0; i < s.length; i++) mix(s.charCodeAt(i));
+}
+
+/**
+ * Two 32-bit FNV-1a hashes (different offset bases) of a record's key, version and tombstone flag, into
+ * hashA and hashB: a range's digest is the XOR of its records'.
+ */
+function mixRecord(key: string, timestamp: number, node: string, tombstone: boolean): void {
+  hashA = 0x811c9dc5;
+  hashB = 0x01000193 ^ 0x5bd1e995;
+  mixString(key);
   mix(0xfe);
-  const ts = version.timestamp;
-  mix(ts % 0x10000);
-  mix(Math.floor(ts / 0x10000) % 0x10000);
-  mix(Math.floor(ts / 0x100000000) % 0x10000);
-  mix(Math.floor(ts / 0x1000000000000));
-  for (let i = 0; i < version.node.length; i++) mix(version.node.charCodeAt(i));
+  mix(timestamp % 0x10000);
+  mix(Math.floor(timestamp / 0x10000) % 0x10000);
+  mix(Math.floor(timestamp / 0x100000000) % 0x10000);
+  mix(Math.floor(timestamp / 0x1000000000000));
+  mixString(node);
   mix(tombstone ? 1 : 2);
-  return [a >>> 0, b >>> 0];
 }
