@@ -260,7 +260,10 @@ export class NodeCore {
         // interval (a minute by default): after a restart, the hints this node held died with its
         // last process, so a write it coordinated that a replica missed is only on the others; after
         // its records were set aside and restored, members that restarted empty meanwhile caught up
-        // without them.
+        // without them. Not a node that holds nothing now: it pulled nothing, so its peers hold
+        // nothing of what it replicates either (every node of a cluster's first start).
+        const { keys, tombstones } = this.store.stats();
+        if (keys + tombstones === 0) return;
         for (const id of this.topology.ring.nodeIds) if (id !== this.id) this.antiEntropy.compareSoon(id);
       },
     });
