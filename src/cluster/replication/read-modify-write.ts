@@ -274,11 +274,19 @@ export class ReadModifyWriter {
     // with a call at ALL, a request that W replicas remember was acknowledged all the same, with the
     // version it wrote, and must not be written again at this round's.
     const ownW = (p: Pending) => writeQuorum([p], this.#rep);
-    // Whether a known request's write is in the record held: its outcome's version is the record's
-    // (the last write of its round), or this node took the accept that made that record with it (any
-    // write of its round, whose own outcome names an earlier version of the batch).
-    const made = (p: Pending) =>
-      madeRecord(p.known!, held, this.#requests.acceptedAt(p.op.requestId, key, now));
+    // Whether a known request's write is in the record held, written by that record's own round: its
+    // outcome's version is the record's (the last write of its round), or this node coordinated that
+    // round and wrote it there (any write of the round, whose own outcome names an earlier version of
+    // the batch: RequestLog.wroteAt). Not a request the round only carried on from an older record,
+    // though this node remembers it with the accept that made the record held (acceptedAt): that
+    // record's version is another request's, whose caller may have been told it, and completing the
+    // record again at a new ballot took it from them (leases with two coordinators, seed 240,743: a
+    // set acknowledged at W = 2 read back at another version).
+    const made = (p: Pending) => {
+      if (madeRecord(p.known!, held)) return true;
+      const wrote = this.#requests.wroteAt(p.op.requestId, key, now);
+      return held !== undefined && wrote !== undefined && compareVersions(wrote, held.version) === 0;
+    };
     // Whether this node took the accept that made the record held, with the request: it then knows
     // every request that made that record (RequestLog.madeBy), and a round that completes it carries
     // them all. A node that did not learns from its prepare only of the requests it asks about:
@@ -420,7 +428,7 @@ export class ReadModifyWriter {
         // ended, here as on the replicas that took the accept.
         for (const d of unfinished) {
           if (!(d.outcome instanceof RingCacheError))
-            this.#requests.remember(key, { id: d.p.op.requestId, outcome: d.outcome }, nowMs, ballot);
+            this.#requests.remember(key, { id: d.p.op.requestId, outcome: d.outcome }, nowMs, ballot, true);
         }
         for (const r of carried) this.#requests.remember(key, r, nowMs, ballot);
         if (acks.acknowledged >= w && !acks.newer)
@@ -442,7 +450,7 @@ export class ReadModifyWriter {
   #remember(key: string, fresh: ReadonlyMap<string, Done>, nowMs: number, accepted?: Version): void {
     for (const { p, outcome } of fresh.values()) {
       if (!(outcome instanceof RingCacheError))
-        this.#requests.remember(key, { id: p.op.requestId, outcome }, nowMs, accepted);
+        this.#requests.remember(key, { id: p.op.requestId, outcome }, nowMs, accepted, true);
     }
   }
 
@@ -480,12 +488,10 @@ export class ReadModifyWriter {
  * Whether `held` is the record the request with outcome `known` wrote, as far as its outcome tells:
  * a touch that found the key (its outcome has no version) is taken to have made it.
  */
-function madeRecord(known: OperationResult, held: StoreRecord | undefined, accepted?: Version): boolean {
+function madeRecord(known: OperationResult, held: StoreRecord | undefined): boolean {
   if (known.kind === 'touch') return known.found;
   if (known.kind === 'set' && !known.stored) return false;
-  if (held === undefined) return false;
-  if (accepted && compareVersions(held.version, accepted) === 0) return true;
-  return namesVersion(known, held.version);
+  return held !== undefined && namesVersion(known, held.version);
 }
 
 /** A retry whose earlier round took effect here, which this round could not see W replicas hold. */

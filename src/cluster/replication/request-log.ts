@@ -39,6 +39,12 @@ interface Entry {
   atMs: number;
   /** The version of the record whose accept carried it here last, when an accept did. */
   accepted?: Version;
+  /**
+   * The version of the record this node's own round wrote it into (it coordinated that round): not
+   * set for a request an accept only carried on from an older record, nor at the replicas, which
+   * cannot tell the two apart.
+   */
+  wrote?: Version;
   /** A round this node coordinated had it taken by W replicas, as its caller was told. */
   acknowledged?: boolean;
   /**
@@ -109,6 +115,13 @@ export class RequestLog {
     return e && e.key === key ? e.accepted : undefined;
   }
 
+  /** The version of the record a round this node coordinated wrote request `id` of `key` into, if one did. */
+  wroteAt(id: string, key: string, nowMs: number): Version | undefined {
+    this.#expire(nowMs);
+    const e = this.#entries.get(id);
+    return e && e.key === key ? e.wrote : undefined;
+  }
+
   /**
    * The requests of `key` whose accept made its record at `version` (or carried them with it): a
    * round that builds on that record carries them on (read-modify-write.ts), or the retries of those
@@ -141,8 +154,11 @@ export class RequestLog {
     }
   }
 
-  /** `accepted`: the version of the record whose accept carried the request here, if one did. */
-  remember(key: string, request: AppliedRequest, nowMs: number, accepted?: Version): void {
+  /**
+   * `accepted`: the version of the record whose accept carried the request here, if one did; `wrote`:
+   * that record is the one this node's own round wrote the request into (wroteAt).
+   */
+  remember(key: string, request: AppliedRequest, nowMs: number, accepted?: Version, wrote = false): void {
     // Expired first: an id reused after its window is a new request, not the old one's retry.
     this.#expire(nowMs);
     const held = this.#entries.get(request.id);
@@ -156,11 +172,13 @@ export class RequestLog {
         this.#unindex(request.id, held);
         held.accepted = accepted;
         held.outcome = request.outcome;
+        if (wrote) held.wrote = accepted;
         this.#index(request.id, held);
       }
       return;
     }
     const entry: Entry = { key, outcome: request.outcome, atMs: nowMs, accepted };
+    if (wrote && accepted) entry.wrote = accepted;
     this.#entries.set(request.id, entry);
     this.#index(request.id, entry);
     if (this.#entries.size > this.#limits.maxEntries) {
