@@ -226,8 +226,10 @@ export class AntiEntropy {
       this.scansSaved++;
       return { epochMismatch: false, evicting, differing: [] };
     }
-    const ring = view.ring();
-    const mine = await this.#scan(ring, request.from, request.epoch);
+    // The records come in the same pass as the digests: the asker's deadline allows about one pass
+    // over this store (round), and a digest differs whenever the asker scanned since it changed.
+    const entries = new Map<number, RangeEntry[]>();
+    const mine = await this.#scan(view.ring(), request.from, request.epoch, entries);
     const ranges: number[] = [];
     for (const [range, theirs] of request.ranges) {
       const digest = mine.get(range) ?? EMPTY_DIGEST;
@@ -236,8 +238,6 @@ export class AntiEntropy {
     // Ranges the asker holds nothing of are absent from its request: send what is here of them.
     const asked = new Set(request.ranges.map(([range]) => range));
     for (const range of mine.keys()) if (!asked.has(range)) ranges.push(range);
-    if (ranges.length === 0) return { epochMismatch: false, evicting, differing: [] };
-    const entries = await this.#entriesOf(ring, new Set(ranges));
     const differing = ranges.map((range): [number, RangeEntry[]] => [range, entries.get(range) ?? []]);
     return { epochMismatch: false, evicting, differing };
   }
@@ -351,10 +351,16 @@ export class AntiEntropy {
   }
 
   /**
-   * Digests of the ranges this node and `peer` both replicate, in one budgeted pass over the store.
-   * They are kept for the next comparison with `peer` if the store did not change during it.
+   * Digests of the ranges this node and `peer` both replicate, in one budgeted pass over the store,
+   * and, given `entries`, their records into it. The digests are kept for the next comparison with
+   * `peer` if the store did not change during the pass.
    */
-  async #scan(ring: Ring, peer: string, epoch: number): Promise<Map<number, RangeDigest>> {
+  async #scan(
+    ring: Ring,
+    peer: string,
+    epoch: number,
+    entries?: Map<number, RangeEntry[]>,
+  ): Promise<Map<number, RangeDigest>> {
     const { store, view, factor } = this.#opts;
     const mutations = store.mutations;
     this.scans++;
@@ -377,6 +383,7 @@ export class AntiEntropy {
       mixRecord(c.key, c.timestamp, c.node, c.tombstone);
       digest[0] = (digest[0] ^ hashA) >>> 0;
       digest[1] = (digest[1] ^ hashB) >>> 0;
+      if (entries) addEntry(entries, range, c);
     });
     if (store.mutations === mutations) this.#digests.set(peer, { epoch, mutations, digests });
     else this.#digests.delete(peer);
@@ -388,11 +395,7 @@ export class AntiEntropy {
     const out = new Map<number, RangeEntry[]>();
     await this.#eachPaced((c) => {
       const range = ring.rangeOfHash(ring.hashOf(c.key));
-      if (!ranges.has(range)) return;
-      const entry = { key: c.key, version: { timestamp: c.timestamp, node: c.node }, tombstone: c.tombstone };
-      const entries = out.get(range);
-      if (entries) entries.push(entry);
-      else out.set(range, [entry]);
+      if (ranges.has(range)) addEntry(out, range, c);
     });
     return out;
   }
@@ -421,6 +424,14 @@ interface CachedDigests {
   /** Store.mutations when the scan ran. */
   mutations: number;
   digests: Map<number, RangeDigest>;
+}
+
+/** The cursor's record, copied, into its range's list. */
+function addEntry(out: Map<number, RangeEntry[]>, range: number, c: VersionCursor): void {
+  const entry = { key: c.key, version: { timestamp: c.timestamp, node: c.node }, tombstone: c.tombstone };
+  const entries = out.get(range);
+  if (entries) entries.push(entry);
+  else out.set(range, [entry]);
 }
 
 /**
