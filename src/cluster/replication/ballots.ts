@@ -15,7 +15,10 @@ const MAX_PROMISES = 100_000;
 interface Promised {
   ballot: Version;
   atMs: number;
-  /** The version this replica held when it promised: the copy its prepare answer carried. */
+  /**
+   * The version this replica held when it promised (the copy its prepare answer carried), or the
+   * promised ballot's own once its accept was applied here.
+   */
   held: Version | undefined;
 }
 
@@ -134,7 +137,9 @@ export class BallotFence {
    */
   reached(key: string, version: Version, nowMs: number): void {
     const p = this.#promises.get(key);
-    if (p && compareVersions(p.ballot, version) >= 0) return; // a higher promise stands
+    if (p && compareVersions(p.ballot, version) > 0) return; // a higher promise stands
+    // The promise of this very ballot, made before the record came, now holds it (heldWhenPromised):
+    // a copy of this accept seen again, once a newer copy came by, is one it took.
     this.#promise(key, version, nowMs, version);
   }
 

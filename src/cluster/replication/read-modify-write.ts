@@ -274,18 +274,25 @@ export class ReadModifyWriter {
     // with a call at ALL, a request that W replicas remember was acknowledged all the same, with the
     // version it wrote, and must not be written again at this round's.
     const ownW = (p: Pending) => writeQuorum([p], this.#rep);
-    // Whether a known request's write is in the record held, written by that record's own round: its
-    // outcome's version is the record's (the last write of its round), or this node coordinated that
-    // round and wrote it there (any write of the round, whose own outcome names an earlier version of
-    // the batch: RequestLog.wroteAt). Not a request the round only carried on from an older record,
-    // though this node remembers it with the accept that made the record held (acceptedAt): that
-    // record's version is another request's, whose caller may have been told it, and completing the
-    // record again at a new ballot took it from them (leases with two coordinators, seed 240,743: a
-    // set acknowledged at W = 2 read back at another version).
+    // Whether a known request's write is the record held, and the record may be written again for it:
+    // its outcome's version is the record's (the last write of its round), or this node coordinated
+    // that round, wrote it there (an earlier write of the round, whose outcome names an earlier
+    // version of the batch: RequestLog.written), and fewer replicas remember it than the least W
+    // among that round's calls, so that none of their callers was told the record's version. Not a
+    // request the round only carried on from an older record, though this node remembers it with the
+    // accept that made the record held (acceptedAt): the record's version is then another request's,
+    // whose caller may have been told it, and completing the record again at a new ballot took it
+    // from them (leases with two coordinators, seed 240,743: a set acknowledged at W = 2 read back at
+    // another version).
     const made = (p: Pending) => {
       if (madeRecord(p.known!, held)) return true;
-      const wrote = this.#requests.wroteAt(p.op.requestId, key, now);
-      return held !== undefined && wrote !== undefined && compareVersions(wrote, held.version) === 0;
+      const written = this.#requests.written(p.op.requestId, key, now);
+      return (
+        held !== undefined &&
+        written !== undefined &&
+        compareVersions(written.version, held.version) === 0 &&
+        p.knownBy < written.quorum
+      );
     };
     // Whether this node took the accept that made the record held, with the request: it then knows
     // every request that made that record (RequestLog.madeBy), and a round that completes it carries
@@ -312,7 +319,9 @@ export class ReadModifyWriter {
       const p = d.p;
       if (!p.known || p.knownBy >= ownW(p) || !wroteRecord(p.known)) continue;
       const why: Undecided | undefined = !made(p)
-        ? 'replaced'
+        ? tookHeld(p)
+          ? "another call's"
+          : 'replaced'
         : !tookHeld(p)
           ? 'made elsewhere'
           : (p.unheard ?? 0) > 0
@@ -423,12 +432,15 @@ export class ReadModifyWriter {
         applyCopy(this.#store, key, accepted, sandbox.lastChange());
         const nowMs = this.#view.scheduler.now();
         this.#fence.reached(key, ballot, nowMs);
-        this.#remember(key, fresh, nowMs, ballot);
+        // The least W among the calls this round wrote: only while fewer replicas remember one of
+        // them was none of their callers told the record's version (made, above).
+        const leastW = Math.min(...done.map((d) => ownW(d.p)));
+        this.#remember(key, fresh, nowMs, ballot, leastW);
         // The retries it completed, and the requests carried with them, now answer as the record
         // ended, here as on the replicas that took the accept.
         for (const d of unfinished) {
           if (!(d.outcome instanceof RingCacheError))
-            this.#requests.remember(key, { id: d.p.op.requestId, outcome: d.outcome }, nowMs, ballot, true);
+            this.#requests.remember(key, { id: d.p.op.requestId, outcome: d.outcome }, nowMs, ballot, leastW);
         }
         for (const r of carried) this.#requests.remember(key, r, nowMs, ballot);
         if (acks.acknowledged >= w && !acks.newer)
@@ -447,10 +459,16 @@ export class ReadModifyWriter {
    * Outcomes applied this round, each under its request id, as their callers are told them;
    * `accepted`: the version of the record the round wrote with them, if it wrote one.
    */
-  #remember(key: string, fresh: ReadonlyMap<string, Done>, nowMs: number, accepted?: Version): void {
+  #remember(
+    key: string,
+    fresh: ReadonlyMap<string, Done>,
+    nowMs: number,
+    accepted?: Version,
+    leastW?: number,
+  ): void {
     for (const { p, outcome } of fresh.values()) {
       if (!(outcome instanceof RingCacheError))
-        this.#requests.remember(key, { id: p.op.requestId, outcome }, nowMs, accepted, true);
+        this.#requests.remember(key, { id: p.op.requestId, outcome }, nowMs, accepted, leastW);
     }
   }
 
@@ -503,12 +521,14 @@ function mayHaveApplied(kind: string, key: string, why: string): RingCacheError 
 }
 
 /** Why a retry known to fewer than its W replicas cannot be told apart (see #applyAndAccept). */
-type Undecided = 'replaced' | 'made elsewhere' | 'unheard';
+type Undecided = 'replaced' | "another call's" | 'made elsewhere' | 'unheard';
 
 function undecided(kind: string, key: string, knownBy: number, w: number, why: Undecided): string {
   const rest = {
     replaced:
       'and the record now held was written by a round that may not have read it; whether it holds it cannot be told',
+    "another call's":
+      "and the record now held holds it but bears another call's version, which that call's caller may have been told: it is not written again",
     'made elsewhere':
       'and this node took none of the writes that made the record held, so it cannot tell which other calls that record holds',
     unheard: 'and the others were not heard; whether it reached them cannot be told',

@@ -40,11 +40,12 @@ interface Entry {
   /** The version of the record whose accept carried it here last, when an accept did. */
   accepted?: Version;
   /**
-   * The version of the record this node's own round wrote it into (it coordinated that round): not
-   * set for a request an accept only carried on from an older record, nor at the replicas, which
-   * cannot tell the two apart.
+   * The version of the record this node's own round wrote it into (it coordinated that round), and
+   * the least W among that round's calls: not set for a request an accept only carried on from an
+   * older record, nor at the replicas, which cannot tell the two apart.
    */
   wrote?: Version;
+  wroteQuorum?: number;
   /** A round this node coordinated had it taken by W replicas, as its caller was told. */
   acknowledged?: boolean;
   /**
@@ -115,11 +116,16 @@ export class RequestLog {
     return e && e.key === key ? e.accepted : undefined;
   }
 
-  /** The version of the record a round this node coordinated wrote request `id` of `key` into, if one did. */
-  wroteAt(id: string, key: string, nowMs: number): Version | undefined {
+  /**
+   * The record a round this node coordinated wrote request `id` of `key` into, if one did, with the
+   * least W among that round's calls.
+   */
+  written(id: string, key: string, nowMs: number): { version: Version; quorum: number } | undefined {
     this.#expire(nowMs);
     const e = this.#entries.get(id);
-    return e && e.key === key ? e.wrote : undefined;
+    return e?.key === key && e.wrote && e.wroteQuorum !== undefined
+      ? { version: e.wrote, quorum: e.wroteQuorum }
+      : undefined;
   }
 
   /**
@@ -155,10 +161,17 @@ export class RequestLog {
   }
 
   /**
-   * `accepted`: the version of the record whose accept carried the request here, if one did; `wrote`:
-   * that record is the one this node's own round wrote the request into (wroteAt).
+   * `accepted`: the version of the record whose accept carried the request here, if one did;
+   * `wroteQuorum`: that record is the one this node's own round wrote the request into, and this is
+   * the least W among that round's calls (written).
    */
-  remember(key: string, request: AppliedRequest, nowMs: number, accepted?: Version, wrote = false): void {
+  remember(
+    key: string,
+    request: AppliedRequest,
+    nowMs: number,
+    accepted?: Version,
+    wroteQuorum?: number,
+  ): void {
     // Expired first: an id reused after its window is a new request, not the old one's retry.
     this.#expire(nowMs);
     const held = this.#entries.get(request.id);
@@ -172,13 +185,19 @@ export class RequestLog {
         this.#unindex(request.id, held);
         held.accepted = accepted;
         held.outcome = request.outcome;
-        if (wrote) held.wrote = accepted;
+        if (wroteQuorum !== undefined) {
+          held.wrote = accepted;
+          held.wroteQuorum = wroteQuorum;
+        }
         this.#index(request.id, held);
       }
       return;
     }
     const entry: Entry = { key, outcome: request.outcome, atMs: nowMs, accepted };
-    if (wrote && accepted) entry.wrote = accepted;
+    if (accepted && wroteQuorum !== undefined) {
+      entry.wrote = accepted;
+      entry.wroteQuorum = wroteQuorum;
+    }
     this.#entries.set(request.id, entry);
     this.#index(request.id, entry);
     if (this.#entries.size > this.#limits.maxEntries) {

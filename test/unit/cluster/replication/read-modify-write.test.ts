@@ -261,6 +261,59 @@ describe('a read-modify-write retried with its request id', () => {
     expect(outcomes.get('next'), 'one more increment').to.deep.include({ kind: 'incr', value: 4 });
   });
 
+  // A round's calls are answered only once its batch's W replicas took it, but a retry is judged by
+  // its own W: a call at the default W whose round also carried one at ALL is answered as applied
+  // once two replicas remember it. Completing the record again for the retry of the call at ALL then
+  // gave it a version the other call's caller was never told.
+  it("leaves the record of a shared round whose other call's own W was met as it is, at ALL", async () => {
+    const coordinator = cluster
+      .ids()
+      .find((id) => cluster.core(id)!.view.ring().preferenceList('c', 3)[0] === id)!;
+    const third = cluster.core(coordinator)!.view.ring().preferenceList('c', 3)[2]!;
+    const transport = cluster.core(coordinator)!.view.transport;
+    const replicate = transport.replicate.bind(transport);
+    let dropping = true;
+    transport.replicate = (to, write, deadlineMs) =>
+      dropping && write.key === 'c' && to === third
+        ? Promise.resolve(new RingCacheError('UNAVAILABLE', `accept to ${to} lost`))
+        : replicate(to, write, deadlineMs);
+    const incr = (requestId: string, consistency: Operation['consistency']): Operation => ({
+      kind: 'incr',
+      key: 'c',
+      delta: 1,
+      initial: 0,
+      ttlMs: 0,
+      consistency,
+      requestId,
+    });
+    const outcomes = new Map<string, Outcome>();
+    const start = (id: string, consistency: Operation['consistency']) => {
+      outcomes.delete(id);
+      const deadlineMs = cluster.time.now() + 5000;
+      void Promise.resolve(
+        cluster.core(coordinator)!.execute(incr(id, consistency), { forwarded: true, deadlineMs }),
+      ).then((o) => outcomes.set(id, o));
+    };
+    // 'first' takes a round; 'all' and 'last' arrive while it runs and share the next, which two of
+    // the three replicas take: short of the W of 3 the call at ALL makes it ask for.
+    start('first', 'default');
+    start('all', 'all');
+    start('last', 'default');
+    await cluster.time.runUntil(cluster.time.now() + 6000);
+    expect(outcomes.get('first'), 'first').to.deep.include({ kind: 'incr', value: 1 });
+    for (const id of ['all', 'last']) expect(outcomes.get(id), id).to.be.instanceOf(RingCacheError);
+    dropping = false;
+    start('last', 'default');
+    await cluster.time.runUntil(cluster.time.now() + 2000);
+    const last = outcomes.get('last');
+    expect(last, "last's retry: two replicas remember it").to.deep.include({ kind: 'incr', value: 3 });
+    const told = last && !(last instanceof RingCacheError) && 'version' in last ? last.version : undefined;
+    start('all', 'all');
+    await cluster.time.runUntil(cluster.time.now() + 2000);
+    expect(outcomes.get('all'), "all's retry: its outcome cannot be told").to.be.instanceOf(RingCacheError);
+    expect(versions('c')[cluster.ids().indexOf(coordinator)], 'the record').to.equal(formatVersion(told!));
+  });
+
   it('applies no write of a shared round again when another node, which took none of it, is retried', async () => {
     const { coordinator, outcomes, start } = await sharedRoundLost();
     // Another node coordinates what it is sent as forwarded, as when two nodes each take themselves

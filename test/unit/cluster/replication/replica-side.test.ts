@@ -37,6 +37,15 @@ describe('ReadModifyWriteReplica: an accept that arrives twice', () => {
     expect(r.accept({ key: 'c0', record: counter(31, c) }, [q]), 'its copy').to.equal(undefined);
   });
 
+  it('answers as taken a copy of an accept it took, after a newer copy of the record came with no promise', () => {
+    const { replica, copies } = parts();
+    replica.prepare('c0', { ballot: a, requestIds: [q.id] });
+    expect(replica.accept({ key: 'c0', record: counter(31, a) }, [q])).to.equal(undefined);
+    // Read repair, say: a newer record, and no prepare.
+    copies.take({ key: 'c0', record: counter(32, ballot(3, 'n1')) });
+    expect(replica.accept({ key: 'c0', record: counter(31, a) }, [q]), 'the copy').to.equal(undefined);
+  });
+
   // Leases with two coordinators, seed 218,477 (W = 3): n1 coordinated a retry of a request n2's
   // round was accepting, promised its own ballot, and read n2's record from n3. n2's accept reached
   // n1 after that: taken as a copy seen again, it made n2's round reach W and its caller told n2's
