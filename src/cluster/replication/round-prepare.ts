@@ -11,7 +11,7 @@ import { copyHolders } from './copy-holders';
 import type { Outcome, OperationResult, ReadModifyWrite } from './operation';
 import { prepareQuorum, requiredReplicas, type ReplicationSettings } from './quorum';
 import type { RecordCopies } from './record-copies';
-import type { RequestLog } from './request-log';
+import type { AppliedRequest, RequestLog } from './request-log';
 
 export type Request = ReadModifyWrite & { requestId: string };
 
@@ -153,7 +153,9 @@ export function prepareRound(
     );
   }
   // Every request of the batch, known ones too: a retry writes nothing only when W replicas know it.
-  const requestIds = batch.map((p) => p.op.requestId);
+  // Each once: a replica names each request it is asked about, and a request asked twice (a retry
+  // riding with its original) was counted twice per replica (5 of 3).
+  const requestIds = [...new Set(batch.map((p) => p.op.requestId))];
   return new Promise((resolve) => {
     let granted = 0;
     let refused = 0;
@@ -182,27 +184,31 @@ export function prepareRound(
         );
       const heard = found.heard ?? [];
       for (const request of heard.length > 0 ? [...found.known, ...heard] : found.known) {
-        const p = batch.find((b) => b.op.requestId === request.id);
-        if (!p) continue;
         // One this replica only heard of is known all the same (its round must not apply it again),
         // but the replica counts as none of those that remember it (RequestLog.hear).
         const counts = voter && !heard.includes(request);
-        // Replicas remember the outcome of the round they took it with. A request applied again
-        // (its first round missed its quorum, and a retry's round found it nowhere) has a newer
-        // outcome, which replaces the older: only replicas that remember that one count toward
-        // the W that make it chosen, or a retry would be answered with a value no record holds.
-        const first = !p.known;
-        const order = p.known ? compareOutcomes(request.outcome, p.known) : 1;
-        if (order < 0) continue;
-        if (order > 0) {
-          p.known = request.outcome;
-          p.knownBy = 0;
-        }
-        if (counts) p.knownBy++;
-        // Kept here as heard of, so that a later round here that hears no replica that remembers it
-        // does not apply it again, though it counts for none (RequestLog.hear).
-        if (first) parts.requests.hear(key, request, clock.now());
+        // Every copy of the request in the batch (a caller's retry riding with its original) is
+        // judged alike: counted for the first copy alone, the others looked short of their quorum,
+        // and one was completed again at this round's ballot (leases, seed 250,037).
+        for (const p of batch) if (p.op.requestId === request.id) count(p, request, counts);
       }
+    };
+    const count = (p: Pending, request: AppliedRequest, counts: boolean) => {
+      // Replicas remember the outcome of the round they took it with. A request applied again (its
+      // first round missed its quorum, and a retry's round found it nowhere) has a newer outcome,
+      // which replaces the older: only replicas that remember that one count toward the W that make
+      // it chosen, or a retry would be answered with a value no record holds.
+      const first = !p.known;
+      const order = p.known ? compareOutcomes(request.outcome, p.known) : 1;
+      if (order < 0) return;
+      if (order > 0) {
+        p.known = request.outcome;
+        p.knownBy = 0;
+      }
+      if (counts) p.knownBy++;
+      // Kept here as heard of, so that a later round here that hears no replica that remembers it
+      // does not apply it again, though it counts for none (RequestLog.hear).
+      if (first) parts.requests.hear(key, request, clock.now());
     };
     const prepare = { ballot, requestIds, ringEpoch: epoch };
     const ask = (replica: string) => {
