@@ -4,8 +4,8 @@
  * and a 3-node ring at N=3:
  * - "ranges match": the asker's round when the peer finds no range differing (one pass over the
  *   store, for the digests), the common case once replicas are in sync;
- * - "every range differs": the peer's answer when it holds what the asker lacks altogether (the
- *   digests, then the records of the ranges that differ).
+ * - "every range differs": the peer's answer when it holds what the asker lacks altogether (one
+ *   pass, the records of every range with the digests).
  * Each is run `--rounds` times (default 5) after one warm-up, with a write before each so that no
  * digests kept from the last comparison are used. Prints the median CPU ns per key of each.
  * Flags: --keys N --rounds N
