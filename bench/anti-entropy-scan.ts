@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const cases: [string, () => Promise<unknown>][] = [
     ['ranges match (the round, one pass)', () => antiEntropy.round('n2')],
     [
-      'every range differs (the answer, two passes)',
+      'every range differs (the answer, one pass with the records)',
       () => antiEntropy.compare({ from: 'n2', epoch: 1, ranges: [] }),
     ],
   ];
