@@ -410,8 +410,9 @@ export class ReadModifyWriter {
     }
     const accepted = { ...record, version: ballot };
     // This node takes the record (counted as one of W) once the others answered its accept, unless
-    // every one of them refused it (each promised another coordinator's higher ballot): that round
-    // leaves no copy and no outcome anywhere, and its retry applies its requests, once. Kept here,
+    // every one of them refused it (each promised another coordinator's higher ballot), or one did
+    // and none took it (WriteAcks.refusedByAll): that round leaves no copy and no outcome here, and
+    // its retry applies its requests, once. Kept here,
     // the copy could be read by a later round, or the outcome answered to a retry, while the value
     // that won holds neither (ballots.ts hold).
     this.#fence.hold(key, ballot);

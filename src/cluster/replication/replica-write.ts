@@ -20,8 +20,9 @@ export interface WriteAcks {
    */
   newer?: NewerRing;
   /**
-   * With hints 'unlessAllRefuse': every other replica refused the record (ABORTED), so no replica
-   * holds it and none will (its hints were dropped).
+   * With hints 'unlessAllRefuse': every other replica refused the record (ABORTED), or one did and
+   * none of the others took it, so no replica holds it but perhaps one whose answer was lost, and
+   * none will from here (its hints were dropped).
    */
   refusedByAll?: boolean;
 }
@@ -66,7 +67,11 @@ export class ReplicaWriter {
     const self = this.#view.selfId;
     // 'unlessAllRefuse' (a read-modify-write's accept): when every other replica refuses the record
     // (ABORTED: each promised a higher ballot), it is nowhere and must reach no replica later, so
-    // hints wait here for the answer, and are dropped then (WriteAcks.refusedByAll).
+    // hints wait here for the answer, and are dropped then (WriteAcks.refusedByAll). So too when one
+    // refused it and none of the others took it: a round of a higher ballot is deciding the key,
+    // perhaps differently (an ifAbsent that found the key held, and wrote nothing), and this node's
+    // copy, or a hint replayed later as a plain write, brought the lost round's value back over that
+    // decision (leases with two coordinators, seed 261,391).
     const deferHints = hints === 'unlessAllRefuse';
     const deferred: string[] = [];
     let refusals = 0;
@@ -97,7 +102,11 @@ export class ReplicaWriter {
       const answer = () => {
         if (answered) return;
         answered = true;
-        acks.refusedByAll = deferHints && others.length > 0 && refusals === others.length;
+        const tookIt = acks.acknowledged - (counted ? 1 : 0);
+        acks.refusedByAll =
+          deferHints &&
+          others.length > 0 &&
+          (refusals === others.length || (refusals > 0 && tookIt === 0 && acks.acknowledged < needed));
         keepHints = !acks.refusedByAll;
         if (keepHints) for (const replica of deferred) this.#keepHint(replica, key, record, requests);
         // A snapshot: replicas that acknowledge later must not change what the caller was told.
