@@ -36,11 +36,49 @@ function setUp(self: string, answers: Record<string, RingCacheError | undefined>
     transport,
     scheduler: realScheduler,
   } as unknown as ClusterView;
-  const hints = { add: () => true } as unknown as HintStore;
+  let hintsKept = 0;
+  const hints = { add: () => (hintsKept++, true) } as unknown as HintStore;
   const copies = new CopiesInFlight();
   const writer = new ReplicaWriter(view, hints, silentLogger(), false, copies);
-  return { writer, copies, release: () => waiting.splice(0).forEach((resolve) => resolve()) };
+  return {
+    writer,
+    copies,
+    hints: () => hintsKept,
+    release: () => waiting.splice(0).forEach((resolve) => resolve()),
+  };
 }
+
+describe("ReplicaWriter: a read-modify-write's accept ('unlessAllRefuse')", () => {
+  const aborted = new RingCacheError('ABORTED', "key 'k' is at a higher ballot");
+  const late = new RingCacheError('DEADLINE_EXCEEDED', 'no answer in time');
+  const accept = (writer: ReplicaWriter, needed: number) =>
+    writer.replicate('k', record, ['n1', 'n2', 'n3'], needed, Date.now() + 1000, [], 1, 'unlessAllRefuse');
+
+  // Leases with two coordinators, seed 261,391: a round of a higher ballot, which one replica
+  // promised, decided the key (an ifAbsent that found it held, and wrote nothing); the lower round's
+  // copy, or a hint replayed later as a plain write, brought its value back over that decision.
+  it('keeps no hint, and has its coordinator keep no copy, when one replica refused it and none took it', async () => {
+    const { writer, hints } = setUp('n1', { n2: aborted, n3: late });
+    const acks = await accept(writer, 2);
+    expect(acks.refusedByAll, 'abandoned').to.equal(true);
+    expect(hints(), 'hints kept').to.equal(0);
+  });
+
+  it('keeps hints and its copy where another replica took it, short of W as it is', async () => {
+    const { writer, hints } = setUp('n1', { n2: aborted, n3: undefined });
+    const acks = await accept(writer, 3);
+    expect(acks.acknowledged).to.equal(2);
+    expect(acks.refusedByAll, 'abandoned').to.equal(false);
+    expect(hints(), "n2's hint").to.equal(1);
+  });
+
+  it('keeps them where no replica refused it, only failed to answer', async () => {
+    const { writer, hints } = setUp('n1', { n2: late, n3: late });
+    const acks = await accept(writer, 2);
+    expect(acks.refusedByAll, 'abandoned').to.equal(false);
+    expect(hints(), 'hints kept').to.equal(2);
+  });
+});
 
 describe('ReplicaWriter', () => {
   it('counts its own copy toward W only where it is a replica of the key', async () => {
