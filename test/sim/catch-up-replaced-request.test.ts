@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { expectFirstIncrementOnce, runHolding } from './lost-increment';
-import type { SimSchedule } from './schedule';
+import { expectFirstIncrementOnce, runHolding, twoIncrements } from './lost-increment';
 import { ids, replicasOf } from './workload';
 
 /**
@@ -22,42 +21,19 @@ describe('a replica that catches up from a peer remembering a request whose reco
   // lost.
   it('remembers it only as heard of, so its retry is never answered as applied', async () => {
     expect(replicasOf('c0', ids(3), 3)).to.deep.equal(['n1', 'n3', 'n2']);
-    const schedule: SimSchedule = {
-      scenario: 'nemesis-mix',
-      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 60_000 },
-      durationMs: 7000,
-      steps: [
+    const schedule = twoIncrements(
+      [
         { atMs: 0, type: 'cut', from: 'n1', to: 'n2' },
         { atMs: 0, type: 'cut', from: 'n2', to: 'n1' },
-        {
-          atMs: 100,
-          type: 'op',
-          kind: 'incr',
-          key: 'c0',
-          node: 'n1',
-          consistency: 'default',
-          delta: 1,
-          forwarded: true,
-          copies: 1,
-          retryAfterMs: 2800,
-        },
-        // Between the prepare's delivery at n3 and the accept's.
-        { atMs: 102.39, type: 'cut', from: 'n1', to: 'n3' },
-        {
-          atMs: 2200,
-          type: 'op',
-          kind: 'incr',
-          key: 'c0',
-          node: 'n3',
-          consistency: 'default',
-          delta: 2,
-          forwarded: true,
-        },
+      ],
+      // Between the prepare's delivery at n3 and the accept's.
+      [{ atMs: 102.39, type: 'cut', from: 'n1', to: 'n3' }],
+      [
         { atMs: 2400, type: 'heal' },
         { atMs: 2500, type: 'crash', node: 'n2' },
         { atMs: 2600, type: 'restart', node: 'n2' },
       ],
-    };
+    );
     // Before the second increment: the first is on n1 alone (its round missed its quorum).
     const { result, holders } = await runHolding(schedule, 'c0', [2150]);
     expect(holders.get(2150), 'the replicas holding the first increment').to.deep.equal(['n1']);

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { expectFirstIncrementOnce, runHolding } from './lost-increment';
-import type { SimSchedule } from './schedule';
+import { expectFirstIncrementOnce, runHolding, twoIncrements } from './lost-increment';
 import { ids, replicasOf } from './workload';
 
 /**
@@ -21,45 +20,23 @@ describe('a copy of a record below a ballot the replica promised', function () {
   // answered as applied, and the counter ended at 2, an acknowledged increment lost.
   it('remembers its requests only as heard of, so a retry is never answered as applied', async () => {
     expect(replicasOf('c0', ids(3), 3)).to.deep.equal(['n1', 'n3', 'n2']);
-    const schedule: SimSchedule = {
-      scenario: 'nemesis-mix',
-      cluster: { nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 60_000 },
-      durationMs: 7000,
-      steps: [
-        {
-          atMs: 100,
-          type: 'op',
-          kind: 'incr',
-          key: 'c0',
-          node: 'n1',
-          consistency: 'default',
-          delta: 1,
-          forwarded: true,
-          copies: 1,
-          retryAfterMs: 2800,
-        },
+    const schedule = twoIncrements(
+      [],
+      [
         // Between the prepare's delivery at n2 and n3 and the accept's.
         { atMs: 100.9, type: 'cut', from: 'n1', to: 'n3' },
         { atMs: 100.9, type: 'cut', from: 'n1', to: 'n2' },
         { atMs: 300, type: 'heal' },
         { atMs: 300, type: 'cut', from: 'n1', to: 'n3' },
-        {
-          atMs: 2200,
-          type: 'op',
-          kind: 'incr',
-          key: 'c0',
-          node: 'n3',
-          consistency: 'default',
-          delta: 2,
-          forwarded: true,
-        },
+      ],
+      [
         // After the prepare reached n2: the accepts wait.
         { atMs: 2201, type: 'link', from: 'n3', to: 'n2', dropRate: 0, extraDelayMs: 100 },
         { atMs: 2201, type: 'link', from: 'n3', to: 'n1', dropRate: 0, extraDelayMs: 100 },
         { atMs: 2205, type: 'op', kind: 'get', key: 'c0', node: 'n2', consistency: 'quorum' },
         { atMs: 2600, type: 'heal' },
       ],
-    };
+    );
     // Before the second increment, the first is on n1 alone; once the get is answered, n2 holds its
     // record too (the repair).
     const { result, holders } = await runHolding(schedule, 'c0', [2150, 2250]);
