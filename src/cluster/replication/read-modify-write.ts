@@ -412,9 +412,8 @@ export class ReadModifyWriter {
     // This node takes the record (counted as one of W) once the others answered its accept, unless
     // every one of them refused it (each promised another coordinator's higher ballot), or one did
     // and none took it (WriteAcks.refusedByAll): that round leaves no copy and no outcome here, and
-    // its retry applies its requests, once. Kept here,
-    // the copy could be read by a later round, or the outcome answered to a retry, while the value
-    // that won holds neither (ballots.ts hold).
+    // its retry applies its requests, once. Kept here, the copy could be read by a later round, or
+    // the outcome answered to a retry, while the value that won holds neither (ballots.ts hold).
     this.#fence.hold(key, ballot);
     let acks: WriteAcks;
     try {
