@@ -411,7 +411,7 @@ export class ReadModifyWriter {
     const accepted = { ...record, version: ballot };
     // This node takes the record (counted as one of W) once the others answered its accept, unless
     // every one of them refused it (each promised another coordinator's higher ballot), or one did
-    // and none took it (WriteAcks.refusedByAll): that round leaves no copy and no outcome here, and
+    // and none took it (WriteAcks.abandoned): that round leaves no copy and no outcome here, and
     // its retry applies its requests, once. Kept here, the copy could be read by a later round, or
     // the outcome answered to a retry, while the value that won holds neither (ballots.ts hold).
     this.#fence.hold(key, ballot);
@@ -427,7 +427,7 @@ export class ReadModifyWriter {
         epoch,
         'unlessAllRefuse',
       );
-      if (!acks.refusedByAll) {
+      if (!acks.abandoned) {
         // Watchers here see the change the round made (a touch, say), as when it was applied here.
         applyCopy(this.#store, key, accepted, sandbox.lastChange());
         const nowMs = this.#view.scheduler.now();

@@ -24,7 +24,7 @@ export interface WriteAcks {
    * none of the others took it, so no replica holds it but perhaps one whose answer was lost, and
    * none will from here (its hints were dropped).
    */
-  refusedByAll?: boolean;
+  abandoned?: boolean;
 }
 
 /**
@@ -67,7 +67,7 @@ export class ReplicaWriter {
     const self = this.#view.selfId;
     // 'unlessAllRefuse' (a read-modify-write's accept): when every other replica refuses the record
     // (ABORTED: each promised a higher ballot), it is nowhere and must reach no replica later, so
-    // hints wait here for the answer, and are dropped then (WriteAcks.refusedByAll). So too when one
+    // hints wait here for the answer, and are dropped then (WriteAcks.abandoned). So too when one
     // refused it and none of the others took it: a round of a higher ballot is deciding the key,
     // perhaps differently (an ifAbsent that found the key held, and wrote nothing), and this node's
     // copy, or a hint replayed later as a plain write, brought the lost round's value back over that
@@ -103,11 +103,11 @@ export class ReplicaWriter {
         if (answered) return;
         answered = true;
         const tookIt = acks.acknowledged - (counted ? 1 : 0);
-        acks.refusedByAll =
+        acks.abandoned =
           deferHints &&
           others.length > 0 &&
           (refusals === others.length || (refusals > 0 && tookIt === 0 && acks.acknowledged < needed));
-        keepHints = !acks.refusedByAll;
+        keepHints = !acks.abandoned;
         if (keepHints) for (const replica of deferred) this.#keepHint(replica, key, record, requests);
         // A snapshot: replicas that acknowledge later must not change what the caller was told.
         resolve({
@@ -115,7 +115,7 @@ export class ReplicaWriter {
           holders: [...acks.holders],
           missing: [...acks.missing],
           newer: acks.newer,
-          refusedByAll: acks.refusedByAll,
+          abandoned: acks.abandoned,
         });
       };
       const settle = (replica: string, holder: string | undefined) => {

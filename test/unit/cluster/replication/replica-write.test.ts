@@ -60,7 +60,7 @@ describe("ReplicaWriter: a read-modify-write's accept ('unlessAllRefuse')", () =
   it('keeps no hint, and has its coordinator keep no copy, when one replica refused it and none took it', async () => {
     const { writer, hints } = setUp('n1', { n2: aborted, n3: late });
     const acks = await accept(writer, 2);
-    expect(acks.refusedByAll, 'abandoned').to.equal(true);
+    expect(acks.abandoned, 'abandoned').to.equal(true);
     expect(hints(), 'hints kept').to.equal(0);
   });
 
@@ -68,14 +68,14 @@ describe("ReplicaWriter: a read-modify-write's accept ('unlessAllRefuse')", () =
     const { writer, hints } = setUp('n1', { n2: aborted, n3: undefined });
     const acks = await accept(writer, 3);
     expect(acks.acknowledged).to.equal(2);
-    expect(acks.refusedByAll, 'abandoned').to.equal(false);
+    expect(acks.abandoned, 'abandoned').to.equal(false);
     expect(hints(), "n2's hint").to.equal(1);
   });
 
   it('keeps them where no replica refused it, only failed to answer', async () => {
     const { writer, hints } = setUp('n1', { n2: late, n3: late });
     const acks = await accept(writer, 2);
-    expect(acks.refusedByAll, 'abandoned').to.equal(false);
+    expect(acks.abandoned, 'abandoned').to.equal(false);
     expect(hints(), 'hints kept').to.equal(2);
   });
 });
