@@ -66,25 +66,29 @@ export async function runUp(
     shares.get(n.id) ?? '',
     String(cluster.pid(n.id) ?? ''),
   ]);
-  process.stdout.write(formatTable(['node', 'gRPC address', 'http address', 'ring share', 'pid'], rows));
+  // One write for the whole message: a script reading up's output (as the tests do) that finds the
+  // "serving" line finds the secret's line with it.
+  const lines: string[] = [];
   const { factor, writeQuorum, readQuorum } = config.replication;
-  process.stdout.write(
+  lines.push(
     `all ${config.nodes.length} nodes serving after ${Date.now() - started} ms (N=${factor}, W=${writeQuorum}, R=${readQuorum}). ` +
       `Try: npx ringcache set hello world${tlsFlags(config)} && npx ringcache get hello${tlsFlags(config)}. ` +
-      `Ctrl-C stops the cluster.\n`,
+      `Ctrl-C stops the cluster.`,
   );
   if (config.tls) {
-    process.stdout.write(
+    lines.push(
       `TLS is on and every client needs a certificate: the SDK takes ` +
-        `RingCache.connect({ seeds, tls: { ca, cert, key } }) with those files read (readFileSync).\n`,
+        `RingCache.connect({ seeds, tls: { ca, cert, key } }) with those files read (readFileSync).`,
     );
   }
   if (tokenFile) {
-    process.stdout.write(
+    lines.push(
       `The nodes hold a cluster secret made for this run; admin commands (flush, join, leave) need it:\n` +
-        `  export ${CLUSTER_TOKEN_FILE_ENV}=${tokenFile}\n`,
+        `  export ${CLUSTER_TOKEN_FILE_ENV}=${tokenFile}`,
     );
   }
+  const table = formatTable(['node', 'gRPC address', 'http address', 'ring share', 'pid'], rows);
+  process.stdout.write(`${table}${lines.join('\n')}\n`);
 }
 
 /** Removes the directory writeSecret made, when it made one. */

@@ -178,7 +178,7 @@ describe('ringcache up (npm start) with no secret configured', function () {
     try {
       const tokenFile: string = await until(
         'up to print the secret file',
-        () => /export RINGCACHE_CLUSTER_TOKEN_FILE=(\S+)/.exec(started.output())?.[1] ?? '',
+        () => /export RINGCACHE_CLUSTER_TOKEN_FILE=(\S+)\n/.exec(started.output())?.[1] ?? '', // the whole line
         30_000,
       );
       expect(statSync(tokenFile).mode & 0o077, 'file mode: nobody but its owner').to.equal(0);

@@ -33,17 +33,19 @@ describe('ringcache up: what it shows', function () {
     const up = startCli(['up', '--config', file]);
     const closed = once(up.process, 'close');
     try {
-      // Ends early when up exits (a node that did not start), to say why.
+      // Ends early when up exits (a node that did not start), to say why. The secret's line, whole
+      // (its newline read), is the last of what up prints once its nodes serve.
+      const secretLine = /export RINGCACHE_CLUSTER_TOKEN_FILE=(\S+)\n/;
       await until(
-        'all 3 nodes serving',
-        () => up.process.exitCode !== null || up.output().includes('all 3 nodes serving'),
+        'all 3 nodes serving, and the secret file named',
+        () => up.process.exitCode !== null || secretLine.test(up.output()),
         60_000,
       );
       expect(up.process.exitCode, up.output()).to.equal(null);
       const pid = Number(
         new RegExp(`^n3 +127\\.0\\.0\\.1:${ports[4]} +\\S+ +\\S+ +(\\d+)$`, 'm').exec(up.output())?.[1],
       );
-      const tokenFile = /export RINGCACHE_CLUSTER_TOKEN_FILE=(\S+)/.exec(up.output())?.[1];
+      const tokenFile = secretLine.exec(up.output())?.[1];
       expect(pid, 'n3 pid in the table').to.be.greaterThan(0);
       expect(tokenFile, 'the secret file').to.be.a('string');
       // Killed only once n1 and n2 both hold n3 alive: a node still suspecting it from the start (a
