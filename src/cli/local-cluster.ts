@@ -187,9 +187,13 @@ export class LocalCluster {
           ),
         );
       }, timeoutMs);
+      // Read by whole lines: a pipe may hand over a line in two chunks.
+      let stdoutTail = '';
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', (chunk: string) => {
-        if (chunk.split('\n').some((line) => line.startsWith(`${READY_LINE} ${id} `))) {
+        const lines = (stdoutTail + chunk).split('\n');
+        stdoutTail = lines.pop()!;
+        if (lines.some((line) => line.startsWith(`${READY_LINE} ${id} `))) {
           clearTimeout(timer);
           resolve();
         }
