@@ -1,6 +1,8 @@
+import * as grpc from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
 import { Code } from '../proto/messages';
-import type { LimitRefusal } from './request-limits';
+import { isForwarded } from './cluster-token-guard';
+import type { LimitRefusal, LimitRefusals } from './request-limits';
 
 /** Bytes held for clients elsewhere in the node, which tells when they go (CopiesInFlight). */
 export interface HeldElsewhere {
@@ -57,6 +59,11 @@ export class ClientInputBudget {
   /** All the bytes held (ringcache_client_input_bytes), copies to replicas included. */
   get heldBytes(): number {
     return this.#held() + this.reservedBytes;
+  }
+
+  /** The bytes kept for small requests past the budget (an eighth of it). */
+  get reserveBytes(): number {
+    return this.#reserveBytes;
   }
 
   /** Whether the node holds its budget: its clients' streams stop reading. */
@@ -156,4 +163,102 @@ export class ReadGate {
     this.#wanted = false;
     this.#read(this.stream.readableHighWaterMark);
   }
+}
+
+/** The unary calls that carry values, by their gRPC path: what max_client_input_bytes counts. */
+const UNARY_WRITES = new Set(
+  ['Set', 'CompareAndSet', 'SetMany'].map((method) => `/ringcache.v1.Cache/${method}`),
+);
+
+/**
+ * How many unary writes may wait, unread, while the budget is full; past them a write is refused
+ * at its headers. Each holds at most a stream's HTTP/2 window of its message (64 KiB): 4 MiB in all.
+ */
+export const UNREAD_WRITES_MAX = 64;
+
+export interface UnaryWriteAdmissionOptions {
+  /** The node's budget; undefined until its services are up (nothing waits then). */
+  input: () => ClientInputBudget | undefined;
+  /** Where a refusal is counted and warned about (ringcache_limit_refusals_total). */
+  refusals: () => LimitRefusals | undefined;
+  /** limits.max_value_bytes: the most one write read while the budget is full may bring. */
+  maxValueBytes: number;
+  /** Calls forwarded by a node with this token are counted where their client sent them. */
+  clusterToken: string | undefined;
+}
+
+/**
+ * Reads a client's unary writes (Set, CompareAndSet, SetMany) a few at a time while the node holds
+ * max_client_input_bytes, as its Pipeline streams stop reading then. The handler's own check
+ * (tryTake) comes only once grpc-js has read the whole message, and grpc-js reads every call's
+ * message as soon as its headers are in: under a flood of 1 MiB Sets, 32 at a time, every refused
+ * one was read first, each about three times its size in RSS.
+ *
+ * While the budget is full, as many writes as its reserve for small requests holds at
+ * max_value_bytes each (at least one) are read at once; a write's size is known only once read, and
+ * a small one may still take the reserve (tryTake). The others wait, unread, in the order they came:
+ * their messages stay on the clients' side of HTTP/2 flow control. Each read ends one wait, and room
+ * in the budget ends them all. Past UNREAD_WRITES_MAX waiting, a write is refused at its headers with
+ * RESOURCE_EXHAUSTED naming the limit. A write waits at most until its deadline.
+ */
+export function unaryWriteAdmission(opts: UnaryWriteAdmissionOptions): grpc.ServerInterceptor {
+  /** Writes being read while the budget is full. */
+  let reading = 0;
+  /** Writes waiting to be read, each by the function that lets it read; oldest first. */
+  const waiting = new Set<() => void>();
+  const readsWhileFull = (input: ClientInputBudget) =>
+    Math.max(1, Math.floor(input.reserveBytes / opts.maxValueBytes));
+  const readNext = () => {
+    const input = opts.input();
+    for (const read of waiting) {
+      if (input?.full && reading >= readsWhileFull(input)) return;
+      waiting.delete(read);
+      read();
+    }
+  };
+  return (method, call) => {
+    if (!UNARY_WRITES.has(method.path)) return new grpc.ServerInterceptingCall(call);
+    let state: 'new' | 'waiting' | 'reading' | 'done' = 'new';
+    let read: (() => void) | undefined;
+    const done = () => {
+      if (state === 'waiting') waiting.delete(read!);
+      const wasReading = state === 'reading';
+      state = 'done';
+      if (!wasReading) return;
+      reading--;
+      readNext();
+    };
+    return new grpc.ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMetadata(metadata, pass) {
+            const input = opts.input();
+            if (!input?.full || isForwarded(metadata, opts.clusterToken)) return pass(metadata);
+            read = () => {
+              state = 'reading';
+              reading++;
+              pass(metadata);
+            };
+            if (waiting.size === 0 && reading < readsWhileFull(input)) return read();
+            if (waiting.size >= UNREAD_WRITES_MAX) {
+              const refusal = input.refusal(method.path.slice(method.path.lastIndexOf('/') + 1));
+              opts.refusals()?.note(refusal);
+              state = 'done';
+              call.sendStatus({ code: refusal.code, details: refusal.message });
+              return;
+            }
+            state = 'waiting';
+            waiting.add(read);
+            input.whenRoom(readNext);
+          },
+          onReceiveMessage(message, pass) {
+            done();
+            pass(message);
+          },
+          // Every end of a call, a normal one included, is told here (grpc-js notifyOnCancel).
+          onCancel: done,
+        });
+      },
+    });
+  };
 }
