@@ -71,6 +71,12 @@ export class ClientInputBudget {
     return this.#held() >= this.maxBytes;
   }
 
+  /** Whether the budget itself would take a request of `bytes` now (the reserve apart). */
+  hasRoomFor(bytes: number): boolean {
+    const held = this.#held();
+    return held === 0 || held + bytes <= this.maxBytes;
+  }
+
   /** The budget's bytes: requests and copies (the reserve apart). */
   #held(): number {
     return this.bytes + (this.#copies?.bytes ?? 0);
@@ -81,8 +87,7 @@ export class ClientInputBudget {
    * (negative when it took the reserve), or undefined when it has none (nothing counted).
    */
   tryTake(bytes: number): number | undefined {
-    const held = this.#held();
-    if (held === 0 || held + bytes <= this.maxBytes) {
+    if (this.hasRoomFor(bytes)) {
       this.bytes += bytes;
       return bytes;
     }
@@ -171,7 +176,7 @@ const UNARY_WRITES = new Set(
 );
 
 /**
- * How many unary writes may wait, unread, while the budget is full; past them a write is refused
+ * How many unary writes may wait, unread, while the budget is full (below); past them one is refused
  * at its headers. Each holds at most a stream's HTTP/2 window of its message (64 KiB): 4 MiB in all.
  */
 export const UNREAD_WRITES_MAX = 64;
@@ -188,30 +193,32 @@ export interface UnaryWriteAdmissionOptions {
 }
 
 /**
- * Reads a client's unary writes (Set, CompareAndSet, SetMany) a few at a time while the node holds
- * max_client_input_bytes, as its Pipeline streams stop reading then. The handler's own check
- * (tryTake) comes only once grpc-js has read the whole message, and grpc-js reads every call's
- * message as soon as its headers are in: under a flood of 1 MiB Sets, 32 at a time, every refused
- * one was read first, each about three times its size in RSS.
+ * Reads a client's unary writes (Set, CompareAndSet, SetMany) a few at a time while the node has no
+ * room in max_client_input_bytes for one of max_value_bytes, as its Pipeline streams stop reading
+ * when it is full. The handler's own check (tryTake) comes only once grpc-js has read the whole
+ * message, and grpc-js reads every call's message as soon as its headers are in: under a flood of
+ * 1 MiB Sets, 32 at a time, every refused one was read first.
  *
- * While the budget is full, as many writes as its reserve for small requests holds at
- * max_value_bytes each (at least one) are read at once; a write's size is known only once read, and
- * a small one may still take the reserve (tryTake). The others wait, unread, in the order they came:
- * their messages stay on the clients' side of HTTP/2 flow control. Each read ends one wait, and room
- * in the budget ends them all. Past UNREAD_WRITES_MAX waiting, a write is refused at its headers with
+ * Meanwhile, as many writes as the budget's reserve for small requests holds at max_value_bytes
+ * each (at least one) are read at once: a write's size is known only once read, and a small one may
+ * still take the reserve (tryTake). The others wait, unread, in the order they came: their messages
+ * stay on the clients' side of HTTP/2 flow control. Each read ends one wait, and room in the budget
+ * ends them all. Past UNREAD_WRITES_MAX waiting, a write is refused at its headers with
  * RESOURCE_EXHAUSTED naming the limit. A write waits at most until its deadline.
  */
 export function unaryWriteAdmission(opts: UnaryWriteAdmissionOptions): grpc.ServerInterceptor {
-  /** Writes being read while the budget is full. */
+  /** Writes being read while the budget is full (no room for a write of max_value_bytes). */
   let reading = 0;
   /** Writes waiting to be read, each by the function that lets it read; oldest first. */
   const waiting = new Set<() => void>();
+  /** Whether the budget has no room for the largest write: its size is known only once it is read. */
+  const full = (input: ClientInputBudget) => !input.hasRoomFor(opts.maxValueBytes);
   const readsWhileFull = (input: ClientInputBudget) =>
     Math.max(1, Math.floor(input.reserveBytes / opts.maxValueBytes));
   const readNext = () => {
     const input = opts.input();
     for (const read of waiting) {
-      if (input?.full && reading >= readsWhileFull(input)) return;
+      if (input && full(input) && reading >= readsWhileFull(input)) return;
       waiting.delete(read);
       read();
     }
@@ -233,7 +240,7 @@ export function unaryWriteAdmission(opts: UnaryWriteAdmissionOptions): grpc.Serv
         next({
           onReceiveMetadata(metadata, pass) {
             const input = opts.input();
-            if (!input?.full || isForwarded(metadata, opts.clusterToken)) return pass(metadata);
+            if (!input || !full(input) || isForwarded(metadata, opts.clusterToken)) return pass(metadata);
             read = () => {
               state = 'reading';
               reading++;
