@@ -124,9 +124,15 @@ export const MAX_REPLY_BYTES_CAP = 56 * 1024 * 1024;
 /** The largest limits.max_batch_keys: a million-key GetMany took a node 2.3 s to decode. */
 export const MAX_BATCH_KEYS_CAP = 100_000;
 
-/** limits.max_reply_bytes left out: the default, or max_value_bytes when larger (one value always fits). */
-export const defaultMaxReplyBytes = (maxValueBytes: number): number =>
-  Math.max(DEFAULT_LIMITS.maxReplyBytes, maxValueBytes);
+/**
+ * limits.max_reply_bytes left out: an eighth of max_memory, at most the default (32 MiB, from a
+ * max_memory of 256 MiB on), or max_value_bytes when larger (one value always fits). A reply costs
+ * about three times its size in RSS while it is built and sent (the values read, the encoded
+ * message, its frames): a 30 MB GetMany cost a node about 100 MB, past the 72 MiB its RSS target
+ * leaves beside a max_memory of 64 MiB (server/memory-guard.ts).
+ */
+export const defaultMaxReplyBytes = (maxValueBytes: number, maxMemoryBytes: number): number =>
+  Math.max(Math.min(DEFAULT_LIMITS.maxReplyBytes, Math.floor(maxMemoryBytes / 8)), maxValueBytes);
 
 /**
  * Replication for fields left out, capped at the node count so a 1- or 2-node cluster works without

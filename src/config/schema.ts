@@ -136,7 +136,8 @@ function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undef
   const int = (name: string, dflt: number) => r.integer(limits?.get(name), `limits.${name}`) ?? dflt;
   const size = (name: string, dflt: number) => r.size(limits?.get(name), `limits.${name}`) ?? dflt;
   const maxReplyBytes =
-    r.size(limits?.get('max_reply_bytes'), 'limits.max_reply_bytes') ?? defaultMaxReplyBytes(maxValueBytes);
+    r.size(limits?.get('max_reply_bytes'), 'limits.max_reply_bytes') ??
+    defaultMaxReplyBytes(maxValueBytes, maxMemoryBytes);
   return {
     maxKeyBytes: r.size(limits?.get('max_key_bytes'), 'limits.max_key_bytes') ?? DEFAULT_LIMITS.maxKeyBytes,
     maxValueBytes,

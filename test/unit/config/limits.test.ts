@@ -33,6 +33,14 @@ describe('limits.max_reply_bytes and limits.max_batch_keys', () => {
     expect(limits.maxBatchKeys).to.equal(100);
   });
 
+  it('default max_reply_bytes to an eighth of a max_memory below 256 MiB, so one reply fits its margin', () => {
+    const small = parseConfig(`limits: { max_memory: 64mb }\n${NODES}`, 'cluster.yml').limits;
+    expect(small.maxReplyBytes).to.equal(8 * MiB);
+    expect(small.maxClientOutputBytes, 'max_client_output_bytes follows').to.equal(8 * MiB);
+    const large = parseConfig(`limits: { max_memory: 4gb }\n${NODES}`, 'cluster.yml').limits;
+    expect(large.maxReplyBytes, 'never past 32 MiB when left out').to.equal(32 * MiB);
+  });
+
   it('default max_reply_bytes to max_value_bytes when that is larger, so one value always fits', () => {
     const { limits } = parseConfig(
       `limits: { max_value_bytes: 40mb, max_memory: 1gb }\n${NODES}`,
@@ -127,7 +135,8 @@ describe('limits.max_client_output_bytes', () => {
     const at = (limits: string) =>
       parseConfig(`limits: { ${limits} }\n${NODES}`, 'c').limits.maxClientOutputBytes;
     expect(at('max_memory: 1gb')).to.equal(128 * MiB);
-    expect(at('max_memory: 64mb')).to.equal(32 * MiB);
+    expect(at('max_memory: 64mb')).to.equal(8 * MiB);
+    expect(at('max_memory: 64mb, max_reply_bytes: 32mb')).to.equal(32 * MiB);
     expect(at('max_memory: 64mb, max_reply_bytes: 48mb')).to.equal(48 * MiB);
     expect(at('max_memory: 1gb, max_client_output_bytes: 40mb')).to.equal(40 * MiB);
   });
