@@ -35,9 +35,11 @@ import type { Logger } from '../observability/logger';
  * - while the store holds less and the rest of the process has grown since the last collection (or
  *   still reads as much as holds the pressure), the guard also collects, at most once per
  *   `reclaimGapMs`: a burst's garbage can sit with no allocation to make V8 collect it, and would
- *   hold the pressure up;
+ *   hold the pressure up. After each such collection that gave nothing back the gap doubles, up to
+ *   a minute: the rest may be in use (an idle node's own memory);
  * - a reading that would make the store hold less is first confirmed by a collection (spaced as
- *   those near the target); until one may run, the reading only holds the pressure where it is.
+ *   those near the target, and twice as far after each that found only garbage, up to a minute);
+ *   until one may run, the reading only holds the pressure where it is.
  *   A flood of large writes leaves tens of MB of garbage between collections, and the guard read it
  *   as the process's own memory: it evicted keys written before the flood, the store half empty;
  * - what the node holds for its clients is bounded by limits.max_client_input_bytes (requests, and
@@ -130,6 +132,9 @@ const AIM = 0.9;
 /** How long RSS must read above the target before it presses on the store. */
 const OVER_HOLD_MS = 1000;
 
+/** The longest gap between collections that keep finding nothing to free (#reclaimGapMs, #confirmGapMs). */
+const RECLAIM_GAP_MAX_MS = 60_000;
+
 /** Pressure changes smaller than this are not passed on (each may make the store evict). */
 const PRESSURE_STEP_BYTES = 1024 * 1024;
 
@@ -143,6 +148,10 @@ export class MemoryGuard {
   #lastGcAt = 0;
   /** How long the last full collection took, in ms. */
   #lastGcMs = 0;
+  /** The least gap before a collection that confirms a rise of the rest (0: minGapMs alone). */
+  #confirmGapMs = 0;
+  /** The gap before the next collection run only to give pressure back: reclaimGapMs, or more. */
+  #reclaimGapMs: number;
   /** The rest of the process right after the last full collection: what garbage comes on top of. */
   #restAfterGc = 0;
   /** The rest of the process at its highest over the window. */
@@ -174,6 +183,7 @@ export class MemoryGuard {
       clientBudgetBytes: Infinity,
       ...opts,
     };
+    this.#reclaimGapMs = this.#opts.reclaimGapMs;
     this.#restPeak = new WindowPeak(this.#opts.windowMs);
     this.#clientPeak = new WindowPeak(this.#opts.windowMs);
   }
@@ -227,14 +237,22 @@ export class MemoryGuard {
       // build up for tens of seconds before V8 collects it. Spaced so that the guard's collections
       // take at most ~5% of a core.
       [rss, rest] = this.#collect(now, footprint);
-    } else if (
-      this.pressureBytes > 0 &&
-      (rest > this.#restAfterGc + o.targetBytes * 0.02 || rest - allowed >= PRESSURE_STEP_BYTES) &&
-      sinceGc >= o.reclaimGapMs
-    ) {
+    } else if (this.pressureBytes > 0) {
+      const grown = rest > this.#restAfterGc + o.targetBytes * 0.02;
       // Also while the rest reads as much as holds the pressure: what was in use at the last
       // collection (a flood's requests) may be garbage now, though the rest reads the same.
-      [rss, rest] = this.#collect(now, footprint);
+      if ((grown || rest - allowed >= PRESSURE_STEP_BYTES) && sinceGc >= this.#reclaimGapMs) {
+        [rss, rest] = this.#collect(now, footprint);
+        // One that found no room to give back, the rest not grown since the one before: what holds
+        // the pressure is in use (an idle node's own memory, beside a large max_memory), and asking
+        // again every reclaimGapMs would be a full collection every two seconds for ever. Each such
+        // one doubles the gap, up to RECLAIM_GAP_MAX_MS; growth, or room given back, resets it.
+        const givesBack = rest - allowed < this.pressureBytes - PRESSURE_STEP_BYTES;
+        this.#reclaimGapMs =
+          grown || givesBack
+            ? o.reclaimGapMs
+            : Math.min(2 * this.#reclaimGapMs, Math.max(RECLAIM_GAP_MAX_MS, o.reclaimGapMs));
+      }
     }
     // What the window records: a reading that would make the store hold less is taken after a
     // collection, since a flood's garbage is no reason to evict; until the next may run, the
@@ -245,7 +263,18 @@ export class MemoryGuard {
       this.collections === collections &&
       rest - allowed >= this.pressureBytes + PRESSURE_STEP_BYTES
     ) {
-      if (sinceGc >= Math.max(o.minGapMs, 20 * this.#lastGcMs)) [rss, rest] = this.#collect(now, footprint);
+      if (sinceGc >= Math.max(o.minGapMs, 20 * this.#lastGcMs, this.#confirmGapMs)) {
+        [rss, rest] = this.#collect(now, footprint);
+        // A reading that rose by garbage alone: V8's young generation holds up to 16 MiB of it at
+        // any time, so even an idle node's readings pass the pressure by a step every second or two.
+        // Each confirmation that finds only garbage doubles the gap before the next, up to
+        // RECLAIM_GAP_MAX_MS; one that finds the rise real resets it. Meanwhile the reading holds the
+        // pressure where it is, and RSS near the target still collects (above) and presses.
+        const real = rest - allowed >= this.pressureBytes + PRESSURE_STEP_BYTES;
+        this.#confirmGapMs = real
+          ? 0
+          : Math.min(Math.max(2 * this.#confirmGapMs, o.minGapMs), RECLAIM_GAP_MAX_MS);
+      }
       counted = this.collections === collections ? Math.min(rest, allowed + this.pressureBytes) : rest;
     }
     // Clients flooding the node, now or within the window: what they take (and the garbage and

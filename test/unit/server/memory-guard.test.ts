@@ -262,6 +262,70 @@ describe('MemoryGuard (issue 12 §6)', () => {
     }
   });
 
+  // An idle node of the default max_memory (256 MiB) held 57 MB besides its empty store, 11 MB past
+  // what its target leaves: the guard collected every reclaimGapMs (2 s) for ever, most of the CPU
+  // the idle node took.
+  it('collects ever less often while what holds the pressure is in use, and at once when it grows', () => {
+    const m = { footprint: 0, rest: 40 * MiB, garbage: 0 }; // 10 MiB past the 30 MiB left to the rest
+    const { guard, time } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 150 * MiB,
+      reclaimGapMs: 40,
+      ...modelProcess(m),
+    });
+    guard.start();
+    try {
+      time.advance(10_000);
+      expect(guard.pressureBytes).to.equal(10 * MiB);
+      // Gaps of 40, 80, 160 ... ms: 8 in 10 s, where one every 40 ms made 250.
+      expect(guard.collections).to.be.within(7, 9);
+      time.advance(120_000);
+      const quiet = guard.collections;
+      time.advance(120_000);
+      expect(guard.collections - quiet, 'one a minute once the gaps have grown').to.equal(2);
+      // New garbage, more than 2% of the target: collected after the first gap, as before.
+      const before = guard.collections;
+      Object.assign(m, { rest: 50 * MiB, garbage: 10 * MiB });
+      time.advance(45);
+      expect(guard.collections).to.equal(before + 1);
+      expect(guard.pressureBytes).to.equal(10 * MiB);
+    } finally {
+      guard.stop();
+    }
+  });
+
+  it('confirms rises made of garbage ever less often, and still takes a real one', () => {
+    const m = { footprint: 0, rest: 40 * MiB, garbage: 0 }; // 10 MiB past the 30 MiB left to the rest
+    const { guard, time } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 150 * MiB,
+      reclaimGapMs: 1e9, // the confirmations alone
+      ...modelProcess(m),
+    });
+    /** Young garbage, 2 MiB a second, as an idle node makes it: each step's reading rises. */
+    const idle = (ms: number) => {
+      for (let t = 0; t < ms; t += INTERVAL_MS) {
+        m.rest += MiB / 100;
+        m.garbage += MiB / 100;
+        time.advance(INTERVAL_MS);
+      }
+    };
+    guard.start();
+    try {
+      idle(INTERVAL_MS);
+      expect(guard.pressureBytes).to.equal(10 * MiB);
+      idle(60_000);
+      // Gaps of 0.5, 1, 2 ... 32 s: 7, where one every 0.5 s made 120.
+      expect(guard.collections).to.be.within(6, 8);
+      expect(guard.pressureBytes, 'garbage never pressed').to.equal(10 * MiB);
+      m.rest += 5 * MiB; // in use: the next confirmation finds it
+      idle(61_000);
+      expect(guard.pressureBytes).to.be.at.least(15 * MiB);
+    } finally {
+      guard.stop();
+    }
+  });
+
   // Measured before the guard read what the process asks for: after a flood of large replies, RSS
   // less the store stayed 133 MB for minutes (freed memory the allocator kept) and the store held
   // half of max_memory all along, its keys evicted.
