@@ -397,6 +397,12 @@ export interface StatusRunOptions extends StatusSource {
   out?: NodeJS.WriteStream;
 }
 
+/** Rounds a single status takes beyond its two for members that answered only the second. */
+const EXTRA_ROUNDS = 2;
+
+/** Whether a member answered the last round without rates: it did not answer the one before. */
+const lacksRates = (m: MemberStatus): boolean => m.reachable && m.readsPerSecond === undefined;
+
 /**
  * `ringcache status`: two rounds `intervalMs` apart (rates need both), then the table or the JSON.
  * With `watch`, a new round every `intervalMs`, redrawn in place on a terminal (one JSON object a
@@ -417,7 +423,14 @@ export async function runStatus(o: StatusRunOptions): Promise<void> {
   try {
     await collector.collect();
     await pause();
-    show(await collector.collect());
+    let status = await collector.collect();
+    // A member that answered this round but not the last (its first connection slow on a busy
+    // machine, or a restart) has no rates yet: a round or two more give them.
+    for (let more = 0; more < EXTRA_ROUNDS && !o.watch && status.members.some(lacksRates); more++) {
+      await pause();
+      status = await collector.collect();
+    }
+    show(status);
     while (o.watch) {
       await pause();
       try {
