@@ -1,8 +1,6 @@
-import * as grpc from '@grpc/grpc-js';
 import type { Readable } from 'node:stream';
 import { Code } from '../proto/messages';
-import { isForwarded } from './cluster-token-guard';
-import type { LimitRefusal, LimitRefusals } from './request-limits';
+import type { LimitRefusal } from './request-limits';
 
 /** Bytes held for clients elsewhere in the node, which tells when they go (CopiesInFlight). */
 export interface HeldElsewhere {
@@ -61,20 +59,9 @@ export class ClientInputBudget {
     return this.#held() + this.reservedBytes;
   }
 
-  /** The bytes kept for small requests past the budget (an eighth of it). */
-  get reserveBytes(): number {
-    return this.#reserveBytes;
-  }
-
   /** Whether the node holds its budget: its clients' streams stop reading. */
   get full(): boolean {
     return this.#held() >= this.maxBytes;
-  }
-
-  /** Whether the budget itself would take a request of `bytes` now (the reserve apart). */
-  hasRoomFor(bytes: number): boolean {
-    const held = this.#held();
-    return held === 0 || held + bytes <= this.maxBytes;
   }
 
   /** The budget's bytes: requests and copies (the reserve apart). */
@@ -87,7 +74,8 @@ export class ClientInputBudget {
    * (negative when it took the reserve), or undefined when it has none (nothing counted).
    */
   tryTake(bytes: number): number | undefined {
-    if (this.hasRoomFor(bytes)) {
+    const held = this.#held();
+    if (held === 0 || held + bytes <= this.maxBytes) {
       this.bytes += bytes;
       return bytes;
     }
@@ -168,104 +156,4 @@ export class ReadGate {
     this.#wanted = false;
     this.#read(this.stream.readableHighWaterMark);
   }
-}
-
-/** The unary calls that carry values, by their gRPC path: what max_client_input_bytes counts. */
-const UNARY_WRITES = new Set(
-  ['Set', 'CompareAndSet', 'SetMany'].map((method) => `/ringcache.v1.Cache/${method}`),
-);
-
-/**
- * How many unary writes may wait, unread, while the budget is full (below); past them one is refused
- * at its headers. Each holds at most a stream's HTTP/2 window of its message (64 KiB): 4 MiB in all.
- */
-export const UNREAD_WRITES_MAX = 64;
-
-export interface UnaryWriteAdmissionOptions {
-  /** The node's budget; undefined until its services are up (nothing waits then). */
-  input: () => ClientInputBudget | undefined;
-  /** Where a refusal is counted and warned about (ringcache_limit_refusals_total). */
-  refusals: () => LimitRefusals | undefined;
-  /** limits.max_value_bytes: the most one write read while the budget is full may bring. */
-  maxValueBytes: number;
-  /** Calls forwarded by a node with this token are counted where their client sent them. */
-  clusterToken: string | undefined;
-}
-
-/**
- * Reads a client's unary writes (Set, CompareAndSet, SetMany) a few at a time while the node has no
- * room in max_client_input_bytes for one of max_value_bytes, as its Pipeline streams stop reading
- * when it is full. The handler's own check (tryTake) comes only once grpc-js has read the whole
- * message, and grpc-js reads every call's message as soon as its headers are in: under a flood of
- * 1 MiB Sets, 32 at a time, every refused one was read first.
- *
- * Meanwhile, as many writes as the budget's reserve for small requests holds at max_value_bytes
- * each (at least one) are read at once: a write's size is known only once read, and a small one may
- * still take the reserve (tryTake). The others wait, unread, in the order they came: their messages
- * stay on the clients' side of HTTP/2 flow control. Each read ends one wait, and room in the budget
- * ends them all. Past UNREAD_WRITES_MAX waiting, a write is refused at its headers with
- * RESOURCE_EXHAUSTED naming the limit. A write waits at most until its deadline.
- */
-export function unaryWriteAdmission(opts: UnaryWriteAdmissionOptions): grpc.ServerInterceptor {
-  /** Writes being read while the budget is full (no room for a write of max_value_bytes). */
-  let reading = 0;
-  /** Writes waiting to be read, each by the function that lets it read; oldest first. */
-  const waiting = new Set<() => void>();
-  /** Whether the budget has no room for the largest write: its size is known only once it is read. */
-  const full = (input: ClientInputBudget) => !input.hasRoomFor(opts.maxValueBytes);
-  const readsWhileFull = (input: ClientInputBudget) =>
-    Math.max(1, Math.floor(input.reserveBytes / opts.maxValueBytes));
-  const readNext = () => {
-    const input = opts.input();
-    for (const read of waiting) {
-      if (input && full(input) && reading >= readsWhileFull(input)) return;
-      waiting.delete(read);
-      read();
-    }
-  };
-  return (method, call) => {
-    if (!UNARY_WRITES.has(method.path)) return new grpc.ServerInterceptingCall(call);
-    let state: 'new' | 'waiting' | 'reading' | 'done' = 'new';
-    let read: (() => void) | undefined;
-    const done = () => {
-      if (state === 'waiting') waiting.delete(read!);
-      const wasReading = state === 'reading';
-      state = 'done';
-      if (!wasReading) return;
-      reading--;
-      readNext();
-    };
-    return new grpc.ServerInterceptingCall(call, {
-      start(next) {
-        next({
-          onReceiveMetadata(metadata, pass) {
-            const input = opts.input();
-            if (!input || !full(input) || isForwarded(metadata, opts.clusterToken)) return pass(metadata);
-            read = () => {
-              state = 'reading';
-              reading++;
-              pass(metadata);
-            };
-            if (waiting.size === 0 && reading < readsWhileFull(input)) return read();
-            if (waiting.size >= UNREAD_WRITES_MAX) {
-              const refusal = input.refusal(method.path.slice(method.path.lastIndexOf('/') + 1));
-              opts.refusals()?.note(refusal);
-              state = 'done';
-              call.sendStatus({ code: refusal.code, details: refusal.message });
-              return;
-            }
-            state = 'waiting';
-            waiting.add(read);
-            input.whenRoom(readNext);
-          },
-          onReceiveMessage(message, pass) {
-            done();
-            pass(message);
-          },
-          // Every end of a call, a normal one included, is told here (grpc-js notifyOnCancel).
-          onCancel: done,
-        });
-      },
-    });
-  };
 }

@@ -24,7 +24,6 @@ import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
 import { AccessControl, nodeOnly, REQUIREMENTS, withAccessChecks, type Requirement } from './access';
 import { requireClusterToken } from './cluster-token-guard';
-import { unaryWriteAdmission } from './client-input';
 import { checkProtected } from './protected-mode';
 import { NodeTls, nodeTlsFiles } from './node-tls';
 import type { TlsOptions } from '../transport/tls';
@@ -129,12 +128,6 @@ export class CacheNode {
           selfName: `node ${self.id}`,
           onRefused: (_caller, peer, reason) =>
             this.#log.warn({ peer, reason }, 'refused a caller of an incompatible release'),
-        }),
-        unaryWriteAdmission({
-          input: () => this.#pipelines?.input,
-          refusals: () => this.#pipelines?.refusals,
-          maxValueBytes: opts.config.limits.maxValueBytes,
-          clusterToken: opts.clusterToken || undefined,
         }),
       ],
     });
