@@ -392,7 +392,7 @@ export function statusInterval(text: string): number {
 export interface StatusRunOptions extends StatusSource {
   json: boolean;
   watch: boolean;
-  /** Between the two rounds of a single status (for rates), and between refreshes with watch. */
+  /** Between the rounds of a single status (for rates), and between refreshes with watch. */
   intervalMs: number;
   out?: NodeJS.WriteStream;
 }
@@ -404,7 +404,8 @@ const EXTRA_ROUNDS = 2;
 const lacksRates = (m: MemberStatus): boolean => m.reachable && m.readsPerSecond === undefined;
 
 /**
- * `ringcache status`: two rounds `intervalMs` apart (rates need both), then the table or the JSON.
+ * `ringcache status`: two rounds `intervalMs` apart (rates need both; up to EXTRA_ROUNDS more for a
+ * member that missed the first), then the table or the JSON.
  * With `watch`, a new round every `intervalMs`, redrawn in place on a terminal (one JSON object a
  * line with --json), until interrupted.
  */

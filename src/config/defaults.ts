@@ -48,12 +48,13 @@ export const DEFAULT_MAX_CLOCK_OFFSET_MS = 500;
 export const DEFAULT_TOMBSTONE_GRACE_MS = 60_000;
 
 /**
- * maxReplyBytes 32 MiB: half of gRPC's 64 MiB message cap, so a unary GetMany reply with its framing
- * never nears it, and 8 PipelinePacked parts (PACKED_PART_BYTES, 4 MiB). It is what one call may make
- * a node copy at once: a GetMany of one 64 KiB key asked 4,096 times built a 256 MiB reply before.
- * The SDK's frames stay below it unless a node answers more than 32 MiB of values in one frame (its
- * frames carry up to 256 calls): large values are read a few dozen at a time (large-values.test.ts
- * reads 20 of 1 MiB at once).
+ * maxReplyBytes 32 MiB (from max_memory 256 MiB up; an eighth of a smaller one, defaultMaxReplyBytes):
+ * half of gRPC's 64 MiB message cap, so a unary GetMany reply with its framing never nears it, and 8
+ * PipelinePacked parts (PACKED_PART_BYTES, 4 MiB). It is what one call may make a node copy at once: a
+ * GetMany of one 64 KiB key asked 4,096 times built a 256 MiB reply before. The SDK's frames stay
+ * below it unless a node answers more than it of values in one frame (its frames carry up to 256
+ * calls): large values are read a few at a time (large-values.test.ts reads 20 of 1 MiB at once
+ * from nodes whose max_reply_bytes is 32 MiB).
  *
  * maxBatchKeys 4096: the limit nodes enforced before it was a setting (cache.proto's "at most 4096
  * per frame"), so no client that worked is refused; the SDK's frames hold at most 256 operations.

@@ -11,7 +11,8 @@ export interface ScrapedMetric {
 /**
  * How often the event loop's delay is sampled (nodejs_eventloop_lag_*). prom-client's default, 10 ms,
  * wakes an idle node 100 times a second: half of all its wakeups, for a histogram read at each
- * scrape. A stall is measured whatever the interval (the sample it holds up comes late by as much).
+ * scrape. A stall that holds up a sample is measured whole (the sample comes late by as much); stalls
+ * shorter than the interval that fall between two samples are not seen, which a 10 ms sample would.
  */
 const EVENT_LOOP_SAMPLE_MS = 100;
 

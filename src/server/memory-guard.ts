@@ -241,7 +241,9 @@ export class MemoryGuard {
       const grown = rest > this.#restAfterGc + o.targetBytes * 0.02;
       // Also while the rest reads as much as holds the pressure: what was in use at the last
       // collection (a flood's requests) may be garbage now, though the rest reads the same.
-      if ((grown || rest - allowed >= PRESSURE_STEP_BYTES) && sinceGc >= this.#reclaimGapMs) {
+      // Growth since the last collection is new garbage, maybe: asked at the usual gap.
+      const gapMs = grown ? o.reclaimGapMs : this.#reclaimGapMs;
+      if ((grown || rest - allowed >= PRESSURE_STEP_BYTES) && sinceGc >= gapMs) {
         [rss, rest] = this.#collect(now, footprint);
         // One that found no room to give back, the rest not grown since the one before: what holds
         // the pressure is in use (an idle node's own memory, beside a large max_memory), and asking
@@ -330,6 +332,11 @@ export class MemoryGuard {
 
   #pressure(bytes: number): void {
     const next = Math.round(bytes);
+    // A new rise is a burst whose garbage must be looked for again at the usual gaps once it ends.
+    if (next > this.pressureBytes) {
+      this.#reclaimGapMs = this.#opts.reclaimGapMs;
+      this.#confirmGapMs = 0;
+    }
     if (next > this.pressureBytes + 16 * PRESSURE_STEP_BYTES) {
       this.#opts.logger.info(
         { pressureBytes: next, targetBytes: this.#opts.targetBytes, restBytes: this.restBytes },

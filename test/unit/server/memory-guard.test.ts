@@ -283,12 +283,36 @@ describe('MemoryGuard (issue 12 §6)', () => {
       const quiet = guard.collections;
       time.advance(120_000);
       expect(guard.collections - quiet, 'one a minute once the gaps have grown').to.equal(2);
-      // New garbage, more than 2% of the target: collected after the first gap, as before.
+      // New garbage, more than 2% of the target: collected at the next check, whatever the gap.
       const before = guard.collections;
       Object.assign(m, { rest: 50 * MiB, garbage: 10 * MiB });
-      time.advance(45);
+      time.advance(2 * INTERVAL_MS);
       expect(guard.collections).to.equal(before + 1);
       expect(guard.pressureBytes).to.equal(10 * MiB);
+    } finally {
+      guard.stop();
+    }
+  });
+
+  // A review's simulation: after a long quiet the gaps had grown to a minute, and a burst's garbage
+  // held the store down for 50 s past its end, where the window is 10 s.
+  it('gives back the pressure of a burst after a long quiet within its window, not the grown gaps', () => {
+    const m = { footprint: 0, rest: 40 * MiB, garbage: 0 }; // 10 MiB past the 30 MiB left to the rest
+    const { guard, time } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 150 * MiB,
+      windowMs: 1000,
+      reclaimGapMs: 40,
+      ...modelProcess(m),
+    });
+    guard.start();
+    try {
+      time.advance(600_000); // the gaps have grown to their most
+      m.rest += 40 * MiB; // a burst, in use for 2 s: the store holds 40 MiB more for it
+      time.advanceUntil('the burst pressed', () => guard.pressureBytes >= 50 * MiB, INTERVAL_MS);
+      time.advance(2000);
+      m.garbage = 40 * MiB; // its end: all garbage, found only by a collection
+      time.advanceUntil('the burst given back', () => guard.pressureBytes === 10 * MiB, INTERVAL_MS, 3000);
     } finally {
       guard.stop();
     }
