@@ -1,6 +1,7 @@
 import { compareVersions, formatVersion, type Version } from '../../src/store/version';
 import { wallMsOf } from '../../src/store/hlc';
 import type { FinalState, HistoryEntry, ReplicaCopy, Violation } from './history';
+import { replicasOf } from './workload';
 
 /**
  * The judges of a simulator run: each checks one promise of DESIGN.md ("The promises") against the
@@ -33,15 +34,34 @@ function isAckedWrite(e: HistoryEntry): e is AckedWrite {
 function diedWithItsNode(w: AckedWrite, beforeMs: number, final: FinalState): boolean {
   return (
     w.required === 1 &&
-    (final.crashes ?? []).some(
-      (c) =>
+    (final.crashes ?? []).some((c) => {
+      const silentSinceMs = silentFor(c, w.key);
+      return (
         c.node === w.node &&
-        c.silentSinceMs !== undefined &&
-        c.silentSinceMs <= (w.completedAtMs ?? w.invokedAtMs) &&
+        silentSinceMs !== undefined &&
+        silentSinceMs <= (w.completedAtMs ?? w.invokedAtMs) &&
         c.atMs >= w.invokedAtMs &&
-        c.atMs < beforeMs,
-    )
+        c.atMs < beforeMs
+      );
+    })
   );
+}
+
+/**
+ * Since when a crashed node could send `key` to none of the nodes that take its copies: every other
+ * member, or, where the crash record names them (its ring unchanged, no stand-ins), the key's other
+ * replicas. Undefined if it could reach one of them.
+ */
+function silentFor(c: NonNullable<FinalState['crashes']>[number], key: string): number | undefined {
+  if (c.silentSinceMs !== undefined || !c.ring || !c.factor || !c.cutSinceMs) return c.silentSinceMs;
+  let since = -Infinity;
+  for (const replica of replicasOf(key, c.ring, c.factor)) {
+    if (replica === c.node) continue;
+    const cutAt = c.cutSinceMs[replica];
+    if (cutAt === undefined) return undefined;
+    since = Math.max(since, cutAt);
+  }
+  return since;
 }
 
 /**

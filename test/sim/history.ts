@@ -92,9 +92,19 @@ export interface FinalState {
   /**
    * Each crash of the run: the node, when, and since when it had been unable to send to any other
    * node (unset if it could reach one when it crashed). A write only it acknowledged (W = 1) while
-   * cut off like that died with it: promise 1 excuses exactly that loss.
+   * cut off like that died with it: promise 1 excuses exactly that loss. Where its ring had not
+   * changed since the run began and the cluster keeps no stand-ins (not sloppy), the nodes it copies
+   * a key to are that key's other replicas alone: `ring` and `factor` name them, and `cutSinceMs`
+   * says since when it could not send to each node it could not send to.
    */
-  crashes?: { node: string; atMs: number; silentSinceMs?: number }[];
+  crashes?: {
+    node: string;
+    atMs: number;
+    silentSinceMs?: number;
+    ring?: string[];
+    factor?: number;
+    cutSinceMs?: Record<string, number>;
+  }[];
   /** Each live value a node's store evicted for room during the run, with its version (none when unset). */
   evictions?: { node: string; key: string; atMs: number; version?: Version }[];
   /**

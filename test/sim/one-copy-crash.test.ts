@@ -39,3 +39,36 @@ describe('a write at ONE whose only copy crashed with its node', function () {
     expect(result.final.reads.get('r0')?.found).to.equal(true);
   });
 });
+
+describe('a write at ONE whose node could reach only nodes that take no copy of it', function () {
+  this.timeout(60_000);
+
+  // The nemesis mix, seed 301,907, shrunk to 35 steps: f1's replicas on the simulator's ring are n4,
+  // n2 and n3; n2 can still send to n5, which holds no copy of f1, but to neither n3 nor n4. It takes
+  // a set of f1 at ONE and crashes. lostWrites reported the set missing: its rule asked for a node
+  // cut off from every other member, n5 included.
+  const schedule = (cutFromN3: boolean): SimSchedule => ({
+    scenario: 'nemesis-mix',
+    cluster: { nodes: 5, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 60_000 },
+    durationMs: 3000,
+    steps: [
+      { atMs: 592, type: 'cut', from: 'n2', to: 'n1' },
+      ...(cutFromN3 ? [{ atMs: 592, type: 'cut', from: 'n2', to: 'n3' } as const] : []),
+      { atMs: 592, type: 'cut', from: 'n2', to: 'n4' },
+      { atMs: 711, type: 'op', kind: 'set', key: 'f1', node: 'n2', consistency: 'one' },
+      { atMs: 872, type: 'crash', node: 'n2' },
+    ],
+  });
+
+  it('is lost, and the checkers take that loss for what promise 1 allows', async () => {
+    const result = await runSchedule(schedule(true), 301_907);
+    expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
+    expect(result.final.reads.get('f1')).to.deep.equal({ found: false });
+  });
+
+  it('survives through the replica it could reach', async () => {
+    const result = await runSchedule(schedule(false), 301_907);
+    expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
+    expect(result.final.reads.get('f1')?.found).to.equal(true);
+  });
+});

@@ -61,9 +61,12 @@ export async function runSchedule(
    * stand-ins; a node that is none, such as one still joining, takes no copy from it): since when.
    */
   const silentSince = new Map<string, number>();
+  /** Per node, per other node it cannot send to: since when. */
+  const cutSince = new Map<string, Map<string, number>>();
   cluster.startAll();
   await time.runUntil(time.now() + WARMUP_MS);
   const start = time.now();
+  const startEpoch = cluster.core(cluster.ids()[0]!)?.topology.epoch;
   for (const step of schedule.steps) {
     time.at(start + step.atMs, '<world>', () => {
       noteSilence(); // rings change between steps: a crash is judged on the rings as they are now
@@ -132,6 +135,12 @@ export async function runSchedule(
 
   function noteSilence(): void {
     for (const id of cluster.ids()) {
+      const cuts = cutSince.get(id) ?? new Map<string, number>();
+      cutSince.set(id, cuts);
+      for (const other of cluster.ids()) {
+        if (other === id || !cluster.net.isCut(id, other)) cuts.delete(other);
+        else if (!cuts.has(other)) cuts.set(other, time.now());
+      }
       const members = cluster.core(id)?.topology.ring.nodeIds ?? cluster.ids();
       if (members.every((other) => other === id || cluster.net.isCut(id, other))) {
         if (!silentSince.has(id)) silentSince.set(id, time.now());
@@ -145,9 +154,23 @@ export async function runSchedule(
     switch (step.type) {
       case 'op':
         return invoke(step);
-      case 'crash':
-        crashes.push({ node: step.node, atMs: time.now(), silentSinceMs: silentSince.get(step.node) });
+      case 'crash': {
+        const topology = cluster.core(step.node)?.topology;
+        // The key's other replicas are the only nodes it copies to: on the ring the run began with
+        // (a ring change moves keys to other nodes); no schedule makes a sloppy cluster (stand-ins).
+        const replicasKnown = topology !== undefined && topology.epoch === startEpoch;
+        crashes.push({
+          node: step.node,
+          atMs: time.now(),
+          silentSinceMs: silentSince.get(step.node),
+          ...(replicasKnown && {
+            ring: [...topology.ring.nodeIds],
+            factor: schedule.cluster.factor,
+            cutSinceMs: Object.fromEntries(cutSince.get(step.node) ?? []),
+          }),
+        });
         return cluster.crash(step.node);
+      }
       case 'restart':
         return cluster.restart(step.node);
       case 'pause':
