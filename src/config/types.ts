@@ -63,8 +63,8 @@ export interface LimitsConfig {
   /**
    * Most bytes of values in one reply (a GetMany, a Pipeline or PipelinePacked frame): a request
    * whose values add up past it is refused whole with RESOURCE_EXHAUSTED, before its reply is built.
-   * Default an eighth of maxMemoryBytes, at most 32 MiB (or maxValueBytes when larger); at most 56 MiB (gRPC's 64 MiB message cap less
-   * the framing of maxBatchKeys results).
+   * Default an eighth of maxMemoryBytes, at most 32 MiB (or maxValueBytes when larger); at most
+   * 56 MiB (gRPC's 64 MiB message cap less the framing of maxBatchKeys results).
    */
   maxReplyBytes: number;
   /**
