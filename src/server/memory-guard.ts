@@ -133,7 +133,11 @@ const AIM = 0.9;
 const OVER_HOLD_MS = 1000;
 
 /** The longest gap between collections that keep finding nothing to free (#reclaimGapMs, #confirmGapMs). */
-const RECLAIM_GAP_MAX_MS = 60_000;
+const BACKOFF_GAP_MAX_MS = 60_000;
+
+/** The gap after one more collection that found nothing: twice `gapMs`, within [baseMs, a minute]. */
+const backedOff = (gapMs: number, baseMs: number): number =>
+  Math.max(baseMs, Math.min(2 * gapMs, BACKOFF_GAP_MAX_MS));
 
 /** Pressure changes smaller than this are not passed on (each may make the store evict). */
 const PRESSURE_STEP_BYTES = 1024 * 1024;
@@ -248,12 +252,10 @@ export class MemoryGuard {
         // One that found no room to give back, the rest not grown since the one before: what holds
         // the pressure is in use (an idle node's own memory, beside a large max_memory), and asking
         // again every reclaimGapMs would be a full collection every two seconds for ever. Each such
-        // one doubles the gap, up to RECLAIM_GAP_MAX_MS; growth, or room given back, resets it.
+        // one doubles the gap, up to BACKOFF_GAP_MAX_MS; growth, or room given back, resets it.
         const givesBack = rest - allowed < this.pressureBytes - PRESSURE_STEP_BYTES;
         this.#reclaimGapMs =
-          grown || givesBack
-            ? o.reclaimGapMs
-            : Math.min(2 * this.#reclaimGapMs, Math.max(RECLAIM_GAP_MAX_MS, o.reclaimGapMs));
+          grown || givesBack ? o.reclaimGapMs : backedOff(this.#reclaimGapMs, o.reclaimGapMs);
       }
     }
     // What the window records: a reading that would make the store hold less is taken after a
@@ -270,12 +272,10 @@ export class MemoryGuard {
         // A reading that rose by garbage alone: V8's young generation holds up to 16 MiB of it at
         // any time, so even an idle node's readings pass the pressure by a step every second or two.
         // Each confirmation that finds only garbage doubles the gap before the next, up to
-        // RECLAIM_GAP_MAX_MS; one that finds the rise real resets it. Meanwhile the reading holds the
+        // BACKOFF_GAP_MAX_MS; one that finds the rise real resets it. Meanwhile the reading holds the
         // pressure where it is, and RSS near the target still collects (above) and presses.
         const real = rest - allowed >= this.pressureBytes + PRESSURE_STEP_BYTES;
-        this.#confirmGapMs = real
-          ? 0
-          : Math.min(Math.max(2 * this.#confirmGapMs, o.minGapMs), RECLAIM_GAP_MAX_MS);
+        this.#confirmGapMs = real ? 0 : backedOff(this.#confirmGapMs, o.minGapMs);
       }
       counted = this.collections === collections ? Math.min(rest, allowed + this.pressureBytes) : rest;
     }
