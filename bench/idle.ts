@@ -1,6 +1,6 @@
 /**
  * `npm run bench:idle`: what a cluster with no client costs. A local 3-node cluster (N=3, W=2, the
- * shipped settings otherwise: anti-entropy every 60 s, gossip, the memory guard's 50 ms checks) is
+ * shipped settings otherwise: anti-entropy every 60 s, gossip, the memory guard's checks) is
  * preloaded with `--keys` keys of 100 bytes, the client closed, and after `--settle-seconds` each
  * node's CPU share (user + system, all threads, from /proc) is measured over `--windows`
  * consecutive windows of `--window-seconds`. Windows are kept apart rather than averaged into one

@@ -90,6 +90,7 @@ export function cacheService(deps: CacheServiceDeps): {
     const counts = kind === 'set' || kind === 'compareAndSet';
     return (call: UnaryCall<OpRequests[K]>, callback: Callback) => {
       const startedAt = performance.now();
+      deps.onRequest?.();
       const op = { id: 0, op: kind, [kind]: call.request } as unknown as OperationMsg;
       const bytes = counts ? held(call, operationBytes(op)) : 0;
       if (bytes === undefined) {
@@ -121,6 +122,7 @@ export function cacheService(deps: CacheServiceDeps): {
     CompareAndSet: unary('compareAndSet'),
     GetMany: (call: UnaryCall<GetManyRequestMsg | TooManyItems>, reply: Callback) => {
       const startedAt = performance.now();
+      deps.onRequest?.();
       const callback: Callback = (err, value, trailer) => {
         answered(GET_MANY, startedAt, err ? (err.code ?? Code.UNKNOWN) : Code.OK);
         reply(err, value, trailer);
@@ -195,6 +197,7 @@ export function cacheService(deps: CacheServiceDeps): {
     },
     SetMany: (call: UnaryCall<SetManyRequestMsg | TooManyItems>, reply: Callback) => {
       const startedAt = performance.now();
+      deps.onRequest?.();
       const callback: Callback = (err, value, trailer) => {
         answered(SET_MANY, startedAt, err ? (err.code ?? Code.UNKNOWN) : Code.OK);
         reply(err, value, trailer);

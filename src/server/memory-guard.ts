@@ -10,7 +10,9 @@ import type { Logger } from '../observability/logger';
  * process: V8, gRPC, the requests in flight and the garbage between collections. Values live in the
  * store's arena, but each request arrives in Buffers of its own, and V8 frees such external memory
  * only when it next collects (it lets about 64 MiB build up first). So every `intervalMs` the guard
- * reads RSS, what V8 holds (heap in use and external memory) and the store's footprint:
+ * reads RSS, what V8 holds (heap in use and external memory) and the store's footprint (every
+ * `quietIntervalMs` while a second of checks found nothing to do and no request came: a wakeup
+ * costs an idle node more than the reading, and the first request brings the busy pace back):
  * - RSS above the target: it runs a full collection (cheap here: the heap holds little besides the
  *   store's typed arrays), at most once per `minGapMs`; above 90% of it, at most once per twenty
  *   times what the last one took, since with small values the heap does hold every key;
@@ -80,7 +82,13 @@ export interface MemoryGuardOptions {
   /** Most pressure asked for (half of max_memory). */
   maxPressureBytes?: number;
   logger: Logger;
+  /** The gap between two checks while the node is busy (or its memory moves). */
   intervalMs?: number;
+  /**
+   * The gap between two checks once QUIET_CHECKS checks in a row found nothing to do and no client
+   * request came (`nudge()`): an idle node wakes once a second for its guard, not twenty times.
+   */
+  quietIntervalMs?: number;
   /** How long a peak of the rest of the process keeps the store holding less. */
   windowMs?: number;
   minGapMs?: number;
@@ -139,6 +147,9 @@ const BACKOFF_GAP_MAX_MS = 60_000;
 const backedOff = (gapMs: number, baseMs: number): number =>
   Math.max(baseMs, Math.min(2 * gapMs, BACKOFF_GAP_MAX_MS));
 
+/** Checks in a row that find nothing to do (and no request) before the guard checks at its quiet pace. */
+const QUIET_CHECKS = 20;
+
 /** Pressure changes smaller than this are not passed on (each may make the store evict). */
 const PRESSURE_STEP_BYTES = 1024 * 1024;
 
@@ -148,6 +159,10 @@ export class MemoryGuard {
 
   #timer: unknown;
   #running = false;
+  /** Checks in a row that found nothing to do; from QUIET_CHECKS on, the guard checks at quietIntervalMs. */
+  #quietChecks = 0;
+  /** A client's request came since the last check (`nudge()`). */
+  #nudged = false;
   #gc: (() => void) | undefined;
   #lastGcAt = 0;
   /** How long the last full collection took, in ms. */
@@ -176,6 +191,7 @@ export class MemoryGuard {
   constructor(opts: MemoryGuardOptions) {
     this.#opts = {
       intervalMs: 50,
+      quietIntervalMs: 1000,
       windowMs: 10_000,
       minGapMs: 500,
       reclaimGapMs: 2000,
@@ -209,19 +225,48 @@ export class MemoryGuard {
     this.#timer = undefined;
   }
 
-  /** The next check, intervalMs after this one ends: a timer chain on the scheduler, which tests drive. */
-  #arm(): void {
-    this.#timer = this.#opts.scheduler.setTimeout(() => {
-      if (!this.#running) return;
-      try {
-        this.#check();
-      } finally {
-        if (this.#running) this.#arm();
-      }
-    }, this.#opts.intervalMs);
+  /**
+   * A client's request arrived: the checks go back to their busy pace at once. A flood reaches an
+   * idle node between two quiet checks, and its garbage must be collected near the target within
+   * intervalMs, not a second later. Called on every request: a flag, and a timer only when quiet.
+   */
+  nudge(): void {
+    this.#nudged = true;
+    if (this.#quietChecks < QUIET_CHECKS || !this.#running) return;
+    this.#quietChecks = 0;
+    this.#opts.scheduler.clearTimeout(this.#timer);
+    this.#arm();
   }
 
-  #check(): void {
+  /** Whether the guard checks at its quiet pace now (a test's view). */
+  get quiet(): boolean {
+    return this.#quietChecks >= QUIET_CHECKS;
+  }
+
+  /**
+   * The next check, intervalMs after this one ends (quietIntervalMs once the checks have found
+   * nothing to do for a while): a timer chain on the scheduler, which tests drive.
+   */
+  #arm(): void {
+    const o = this.#opts;
+    const delayMs = this.#quietChecks >= QUIET_CHECKS ? o.quietIntervalMs : o.intervalMs;
+    this.#timer = o.scheduler.setTimeout(() => {
+      if (!this.#running) return;
+      let quiet = false;
+      try {
+        quiet = this.#check();
+      } finally {
+        this.#quietChecks = quiet ? this.#quietChecks + 1 : 0;
+        if (this.#running) this.#arm();
+      }
+    }, delayMs);
+  }
+
+  /**
+   * One check; whether it was quiet: no request since the last, no collection, the pressure as it
+   * was, RSS well within the target, nothing held for clients.
+   */
+  #check(): boolean {
     const o = this.#opts;
     let rss = o.readRss();
     // A collection frees garbage, never the store's memory: one read of the footprint serves.
@@ -229,6 +274,9 @@ export class MemoryGuard {
     const now = o.scheduler.now();
     const sinceGc = now - this.#lastGcAt;
     const collections = this.collections;
+    const pressureBefore = this.pressureBytes;
+    const nudged = this.#nudged;
+    this.#nudged = false;
     // Aimed a little under the target: the arena's free cells, and the RSS that grows between two
     // reads, come on top of what is counted.
     const allowed = o.targetBytes * AIM - o.maxMemoryBytes;
@@ -282,7 +330,8 @@ export class MemoryGuard {
     // Clients flooding the node, now or within the window: what they take (and the garbage and
     // allocators' leftovers after them) is for their budgets to bound, by refusing them, not for the
     // store to make room for. Readings taken meanwhile hold the pressure where it is.
-    const flooded = this.#clientPeak.record(now, o.clientBytes()) >= o.clientBudgetBytes / 8;
+    const clientBytes = o.clientBytes();
+    const flooded = this.#clientPeak.record(now, clientBytes) >= o.clientBudgetBytes / 8;
     if (flooded) counted = Math.min(counted, allowed + this.pressureBytes);
     this.restBytes = rest;
     const peak = this.#restPeak.record(now, counted);
@@ -306,6 +355,13 @@ export class MemoryGuard {
     ) {
       this.#pressure(wanted);
     }
+    return (
+      !nudged &&
+      clientBytes === 0 &&
+      this.collections === collections &&
+      this.pressureBytes === pressureBefore &&
+      rss <= o.targetBytes * AIM
+    );
   }
 
   /**

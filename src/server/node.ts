@@ -357,6 +357,7 @@ export class CacheNode {
       limits: this.#config.limits,
       clusterToken: this.#clusterToken,
       copies: core.copiesInFlight,
+      onRequest: () => this.#memoryGuard.nudge(),
     });
     this.#pipelines = cache.pipelines;
     const watch = watchService({
@@ -485,6 +486,7 @@ export class CacheNode {
       selfId: this.id,
       endpoint: core.peers,
       logger: this.#log.child({ component: 'peer' }),
+      onRequest: () => this.#memoryGuard.nudge(),
     });
     this.#endPeerStreams = peer.endStreams;
     this.#replicated = peer.replicated;

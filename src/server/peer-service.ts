@@ -34,6 +34,8 @@ export interface PeerServiceDeps {
   /** The node's core, which answers every call once translated. */
   endpoint: PeerEndpoint;
   logger: Logger;
+  /** A Replicate frame arrived (the memory guard's `nudge`): called on each, so it must be cheap. */
+  onRequest?: () => void;
 }
 
 /** Records per Sync message: large enough to amortise framing, small enough to respect flow control. */
@@ -99,6 +101,7 @@ export function peerService(deps: PeerServiceDeps): {
     Replicate: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       track(call);
       call.on('data', (payload: Buffer) => {
+        deps.onRequest?.();
         const frame = readFrame(call, payload);
         if (!frame) return;
         replicated.frames++;

@@ -61,6 +61,8 @@ export interface PipelineDeps {
   tracer?: NodeTracer;
   /** Copies of writes sent to other replicas and not yet answered: max_client_input_bytes counts them. */
   copies?: HeldElsewhere;
+  /** A client's call or frame arrived (the memory guard's `nudge`): called on each, so it must be cheap. */
+  onRequest?: () => void;
 }
 
 /** A request frame, whatever its encoding: operations (undefined where one could not be read). */
@@ -386,6 +388,7 @@ export class PipelineStreams {
     // A `read` user's stream: its writes are refused one by one, its reads served (access.ts).
     const writeRefused = writeRefusal(stream);
     stream.on('data', (raw: unknown) => {
+      this.#deps.onRequest?.();
       let frame: DecodedFrame<unknown>;
       try {
         frame = format.decode(raw, this.#deps.limits.maxBatchKeys);

@@ -101,6 +101,8 @@ function guardOf(
     setPressure: (b) => pressures.push(b),
     logger: silent,
     intervalMs: INTERVAL_MS,
+    // The quiet pace apart (its own tests below), every check comes at the busy pace.
+    quietIntervalMs: INTERVAL_MS,
     scheduler: time,
     ...opts,
   });
@@ -513,5 +515,117 @@ describe('MemoryGuard (issue 12 §6)', () => {
     } finally {
       guard.stop();
     }
+  });
+
+  describe('the quiet pace', () => {
+    const QUIET_MS = 1000;
+    /** A guard with nothing to do (RSS far below its target), counting its checks. */
+    function idleGuard(m: { rest: number; garbage: number }) {
+      let checks = 0;
+      const process = modelProcess({ footprint: 0, ...m });
+      const parts = guardOf({
+        targetBytes: 200 * MiB,
+        maxMemoryBytes: 150 * MiB,
+        quietIntervalMs: QUIET_MS,
+        ...process,
+        readRss: () => {
+          checks++;
+          return process.readRss();
+        },
+      });
+      return { ...parts, checks: () => checks };
+    }
+
+    it('checks an idle node once per quietIntervalMs after twenty checks that found nothing to do', () => {
+      const { guard, time, checks } = idleGuard({ rest: 10 * MiB, garbage: 0 });
+      guard.start();
+      try {
+        time.advance(20 * INTERVAL_MS);
+        expect(guard.quiet, 'twenty checks found nothing').to.equal(true);
+        const before = checks();
+        time.advance(10 * QUIET_MS);
+        expect(checks() - before, 'one check a second, not 200').to.equal(10);
+        expect(time.pendingTimers, 'one chain of checks').to.equal(1);
+      } finally {
+        guard.stop();
+      }
+    });
+
+    it('goes back to the busy pace at the first request, and stays there while requests come', () => {
+      const { guard, time, checks } = idleGuard({ rest: 10 * MiB, garbage: 0 });
+      guard.start();
+      try {
+        time.advance(30 * INTERVAL_MS);
+        expect(guard.quiet).to.equal(true);
+        const before = checks();
+        guard.nudge();
+        expect(guard.quiet).to.equal(false);
+        expect(time.pendingTimers, 'the quiet check replaced, not doubled').to.equal(1);
+        time.advance(INTERVAL_MS);
+        expect(checks() - before, 'checked within intervalMs of the request').to.equal(1);
+        // A request every two checks for a second: never quiet meanwhile.
+        for (let i = 0; i < 100; i++) {
+          if (i % 2 === 0) guard.nudge();
+          time.advance(INTERVAL_MS);
+          expect(guard.quiet, `check ${i}`).to.equal(false);
+        }
+        // Then twenty checks with no request, and the quiet pace again.
+        time.advance(20 * INTERVAL_MS);
+        expect(guard.quiet).to.equal(true);
+      } finally {
+        guard.stop();
+      }
+    });
+
+    it('collects a flood that reaches a quiet node within intervalMs of its first request', () => {
+      const collectedAt: number[] = [];
+      const m = { footprint: 0, rest: 10 * MiB, garbage: 0 };
+      const { guard, time } = guardOf({
+        targetBytes: 200 * MiB,
+        maxMemoryBytes: 150 * MiB,
+        quietIntervalMs: QUIET_MS,
+        ...modelProcess(m),
+        collect: () => {
+          collectedAt.push(time.now());
+          m.rest -= m.garbage;
+          m.garbage = 0;
+        },
+      });
+      guard.start();
+      try {
+        time.advance(20 * INTERVAL_MS + 3 * QUIET_MS);
+        expect(guard.quiet).to.equal(true);
+        // The flood's first request, and its garbage: RSS past the target.
+        const arrivedAt = time.now();
+        guard.nudge();
+        Object.assign(m, { rest: 250 * MiB, garbage: 240 * MiB });
+        time.advance(INTERVAL_MS);
+        expect(collectedAt.map((at) => at - arrivedAt)).to.deep.equal([INTERVAL_MS]);
+      } finally {
+        guard.stop();
+      }
+    });
+
+    it('leaves the quiet pace within quietIntervalMs when memory grows with no request', () => {
+      const m = { footprint: 0, rest: 10 * MiB, garbage: 0 };
+      const { guard, time } = guardOf({
+        targetBytes: 200 * MiB,
+        maxMemoryBytes: 150 * MiB,
+        quietIntervalMs: QUIET_MS,
+        ...modelProcess(m),
+      });
+      guard.start();
+      try {
+        time.advance(20 * INTERVAL_MS + 2 * QUIET_MS);
+        expect(guard.quiet).to.equal(true);
+        const grewAt = time.now();
+        m.rest = 185 * MiB; // past 90% of the target: collections near it, at the busy pace
+        time.advanceUntil('back to the busy pace', () => !guard.quiet, INTERVAL_MS, QUIET_MS);
+        expect(time.now() - grewAt).to.be.at.most(QUIET_MS);
+        expect(guard.collections, 'collected near the target').to.be.at.least(1);
+      } finally {
+        guard.stop();
+      }
+    });
   });
 });
