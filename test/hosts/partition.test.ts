@@ -8,7 +8,7 @@ import { formatViolations } from '../sim/checkers';
 import { testConfig, until } from '../support/cluster';
 import { skipBecause } from '../support/skip-reasons';
 import { NetHosts, skewEnv } from './net-hosts';
-import { Recorder } from './recorder';
+import { Recorder } from '../support/recorder';
 
 /**
  * Issue 13 §1: five nodes, each in a network namespace of its own with its own address, N=3, W=2;

@@ -7,13 +7,13 @@ import type {
 } from '../../src/proto/messages';
 import type { Version } from '../../src/store/version';
 import { checkAll } from '../sim/checkers';
-import { keysApart } from '../support/replicas';
+import { keysApart } from './replicas';
 import type { FinalState, HistoryEntry, ReplicaCopy, Violation } from '../sim/history';
 
 /**
- * The simulator's history and checkers over real processes (issue 13 §1): a workload of sets and
- * deletes sent over gRPC to each node in turn records what was acknowledged, with the version each
- * write made; Explain reads each replica's copy at the end, and the simulator's checkers judge it.
+ * The simulator's history and checkers over real processes: a workload of sets, deletes and quorum
+ * reads sent over gRPC to each node in turn records what was acknowledged and read, with the
+ * versions; Explain reads each replica's copy at the end, and the simulator's checkers judge it.
  */
 export class Recorder {
   readonly history: HistoryEntry[] = [];
@@ -64,6 +64,35 @@ export class Recorder {
     } catch (err) {
       // Whatever the error (QUORUM_NOT_MET, a deadline, a node cut off), the write may have been
       // applied somewhere: unknown, which the checkers never count as acknowledged.
+      entry.error = String((err as { code?: number }).code ?? err);
+    }
+    entry.completedAtMs = Date.now();
+  }
+
+  /** One read of `key` at QUORUM through `node`: what it found, with its version. */
+  async read(key: string, node: string): Promise<void> {
+    const entry: HistoryEntry = {
+      id: this.history.length + 1,
+      kind: 'get',
+      key,
+      node,
+      required: Math.floor(this.#factor / 2) + 1, // QUORUM: a majority of N
+      factor: this.#factor,
+      invokedAtMs: Date.now(),
+      status: 'unknown',
+    };
+    this.history.push(entry);
+    try {
+      const res = await this.#clients
+        .get(node)!
+        .cache<GetResponseMsg>('Get', { key, consistency: 2 /* QUORUM */ });
+      entry.found = res.found;
+      if (res.found) {
+        entry.readValue = res.value.toString();
+        entry.readVersion = versionOf(res.version);
+      }
+      entry.status = 'ok';
+    } catch (err) {
       entry.error = String((err as { code?: number }).code ?? err);
     }
     entry.completedAtMs = Date.now();
