@@ -1,4 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { realScheduler } from '../cluster/membership/scheduler';
 import type { Scheduler } from '../cluster/membership/types';
@@ -98,7 +98,8 @@ export interface MemoryGuardOptions {
   readRss?: () => number;
   /**
    * V8's heap (what it has committed, and what is in use: live objects and garbage not yet collected)
-   * and its external memory, Buffers included: process.memoryUsage()'s (tests give their own).
+   * and its external memory, Buffers included: V8's heap statistics, the figures process.memoryUsage()
+   * gives without the RSS it also reads, a second read of /proc per check (tests give their own).
    */
   readV8?: () => { heapTotal: number; heapUsed: number; external: number };
   /** A full collection; undefined where V8's gc() is not available (tests give their own). */
@@ -197,7 +198,14 @@ export class MemoryGuard {
       reclaimGapMs: 2000,
       maxPressureBytes: Infinity,
       readRss: () => process.memoryUsage.rss(),
-      readV8: () => process.memoryUsage(),
+      readV8: () => {
+        const heap = getHeapStatistics();
+        return {
+          heapTotal: heap.total_heap_size,
+          heapUsed: heap.used_heap_size,
+          external: heap.external_memory,
+        };
+      },
       scheduler: realScheduler,
       clientBytes: () => 0,
       clientBudgetBytes: Infinity,
@@ -211,6 +219,8 @@ export class MemoryGuard {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#quietChecks = 0;
+    this.#nudged = false;
     this.#gc = 'collect' in this.#opts ? this.#opts.collect : exposedGc();
     const v8 = this.#opts.readV8();
     this.nativeBytes = Math.max(0, this.#opts.readRss() - v8.heapTotal - v8.external);
@@ -250,13 +260,16 @@ export class MemoryGuard {
   #arm(): void {
     const o = this.#opts;
     const delayMs = this.#quietChecks >= QUIET_CHECKS ? o.quietIntervalMs : o.intervalMs;
+    // One chain of checks, whoever arms it: a nudge during a check re-arms, and so does its end.
+    o.scheduler.clearTimeout(this.#timer);
     this.#timer = o.scheduler.setTimeout(() => {
       if (!this.#running) return;
       let quiet = false;
       try {
         quiet = this.#check();
       } finally {
-        this.#quietChecks = quiet ? this.#quietChecks + 1 : 0;
+        // A request that came during the check (#nudged set again) makes it no quiet one.
+        this.#quietChecks = quiet && !this.#nudged ? this.#quietChecks + 1 : 0;
         if (this.#running) this.#arm();
       }
     }, delayMs);

@@ -34,7 +34,10 @@ export interface PeerServiceDeps {
   /** The node's core, which answers every call once translated. */
   endpoint: PeerEndpoint;
   logger: Logger;
-  /** A Replicate frame arrived (the memory guard's `nudge`): called on each, so it must be cheap. */
+  /**
+   * A Replicate or Read frame, a comparison or a sync stream arrived: work that brings values in or
+   * copies them out (the memory guard's `nudge`). Called on each frame, so it must be cheap.
+   */
   onRequest?: () => void;
 }
 
@@ -115,6 +118,7 @@ export function peerService(deps: PeerServiceDeps): {
     Read: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       track(call);
       call.on('data', (payload: Buffer) => {
+        deps.onRequest?.();
         const frame = readFrame(call, payload);
         if (!frame) return;
         // A key reads its record; an array is a read-modify-write round's prepare.
@@ -131,6 +135,7 @@ export function peerService(deps: PeerServiceDeps): {
       });
     },
     Compare: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      deps.onRequest?.();
       let digests: ReturnType<typeof digestsFromPacked>;
       try {
         digests = digestsFromPacked(unpackFrame(call.request)[2]);
@@ -148,6 +153,7 @@ export function peerService(deps: PeerServiceDeps): {
       );
     },
     Sync: (call: grpc.ServerWritableStream<SyncRequestMsg, SyncResponseMsg>) => {
+      deps.onRequest?.();
       void streamRecordsFor(call, deps).catch((err: unknown) => {
         logger.warn({ err, forNode: call.request.forNode }, 'sync stream failed');
         call.destroy(err instanceof Error ? err : new Error(String(err)));

@@ -606,6 +606,91 @@ describe('MemoryGuard (issue 12 §6)', () => {
       }
     });
 
+    it('keeps one chain of checks when a request comes during a check, and counts that check busy', () => {
+      const m = { footprint: 0, rest: 10 * MiB, garbage: 0 };
+      let nudgeDuringCheck = false;
+      const { guard, time } = guardOf({
+        targetBytes: 200 * MiB,
+        maxMemoryBytes: 150 * MiB,
+        quietIntervalMs: QUIET_MS,
+        ...modelProcess(m),
+        // A collection that lets a request in (as a check running long on a busy node would).
+        collect: () => {
+          if (nudgeDuringCheck) guard.nudge();
+          m.rest -= m.garbage;
+          m.garbage = 0;
+        },
+      });
+      guard.start();
+      try {
+        time.advance(20 * INTERVAL_MS);
+        expect(guard.quiet).to.equal(true);
+        nudgeDuringCheck = true;
+        Object.assign(m, { rest: 250 * MiB, garbage: 240 * MiB }); // the next check collects
+        time.advance(QUIET_MS);
+        expect(time.pendingTimers, 'one chain of checks').to.equal(1);
+        expect(guard.quiet).to.equal(false);
+      } finally {
+        guard.stop();
+      }
+    });
+
+    it('starts again at the busy pace after a stop while quiet', () => {
+      const { guard, time, checks } = idleGuard({ rest: 10 * MiB, garbage: 0 });
+      guard.start();
+      time.advance(20 * INTERVAL_MS);
+      expect(guard.quiet).to.equal(true);
+      guard.stop();
+      guard.start();
+      try {
+        const before = checks();
+        time.advance(INTERVAL_MS);
+        expect(checks() - before, 'a check intervalMs after the start').to.equal(1);
+      } finally {
+        guard.stop();
+      }
+    });
+
+    it('never goes quiet while RSS reads above 90% of the target, even with nothing to collect with', () => {
+      // No gc(): the guard cannot collect, and RSS past 90% of the target (not past the target)
+      // moves no pressure either: only RSS itself keeps the busy pace.
+      const m = { footprint: 0, rest: 185 * MiB, garbage: 0 };
+      const { guard, time } = guardOf({
+        targetBytes: 200 * MiB,
+        maxMemoryBytes: 10 * MiB,
+        quietIntervalMs: QUIET_MS,
+        ...modelProcess(m),
+        collect: undefined,
+      });
+      guard.start();
+      try {
+        for (let i = 0; i < 100; i++) {
+          time.advance(INTERVAL_MS);
+          expect(guard.quiet, `check ${i}`).to.equal(false);
+        }
+      } finally {
+        guard.stop();
+      }
+    });
+
+    it('never goes quiet while the node holds bytes for its clients', () => {
+      const { guard, time } = guardOf({
+        targetBytes: 200 * MiB,
+        maxMemoryBytes: 150 * MiB,
+        quietIntervalMs: QUIET_MS,
+        ...modelProcess({ footprint: 0, rest: 10 * MiB, garbage: 0 }),
+        clientBytes: () => 1024,
+        clientBudgetBytes: 64 * MiB,
+      });
+      guard.start();
+      try {
+        time.advance(100 * INTERVAL_MS);
+        expect(guard.quiet).to.equal(false);
+      } finally {
+        guard.stop();
+      }
+    });
+
     it('leaves the quiet pace within quietIntervalMs when memory grows with no request', () => {
       const m = { footprint: 0, rest: 10 * MiB, garbage: 0 };
       const { guard, time } = guardOf({
