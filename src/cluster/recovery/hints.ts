@@ -89,7 +89,7 @@ export class HintStore {
    * current ring instead (a plain last-writer-wins write: those that hold it already ignore it).
    */
   add(target: string, key: string, record: StoreRecord, madeBy?: readonly AppliedRequest[]): boolean {
-    return this.#add(target, key, { record, madeBy, keptAtMs: this.#clock.now() });
+    return this.#add(target, key, { record: compact(record), madeBy, keptAtMs: this.#clock.now() });
   }
 
   /** `hint.keptAtMs`: when the write was first kept as a hint, for whichever node: its age counts from then. */
@@ -195,6 +195,17 @@ export class HintStore {
 
 function ageOf(hint: Hint, nowMs: number): number {
   return Math.max(nowMs - hint.keptAtMs, nowMs - wallMsOf(hint.record.version.timestamp));
+}
+
+/**
+ * The record with a value of its own: a written value may be a view into the request frame it came
+ * in (a coordinator replicates what its client sent), and a hint kept for seconds would hold that
+ * whole frame, uncounted, where maxBytes counts the value alone.
+ */
+function compact(record: StoreRecord): StoreRecord {
+  const { value } = record;
+  if (value.byteOffset === 0 && value.byteLength === value.buffer.byteLength) return record;
+  return { ...record, value: Buffer.from(value) };
 }
 
 /** What a hint is counted as against maxBytes: key and value, and about 64 bytes per request. */

@@ -16,6 +16,17 @@ function rec(timestamp: number, bytes = 4, node = 'n1'): StoreRecord {
 const roomy = { maxCount: 100, maxBytes: 1 << 20 };
 
 describe('HintStore', () => {
+  // A coordinator replicates the value its client sent: a view into the request frame it came in.
+  it('keeps a value of its own, not a view holding the whole request frame it came in', () => {
+    const frame = Buffer.alloc(256 * 1024, 0x62);
+    const value = frame.subarray(1000, 1100);
+    const hints = new HintStore(roomy);
+    hints.add('n2', 'k', { ...rec(1), value });
+    const [[, kept]] = hints.peek('n2', 1) as [[string, StoreRecord]];
+    expect(kept.value.equals(value)).to.equal(true);
+    expect(kept.value.buffer.byteLength, 'the memory the hint holds').to.be.below(frame.length);
+  });
+
   describe('one hint per (target, key)', () => {
     it('keeps the newer version when a key is hinted twice, counting it once', () => {
       const hints = new HintStore(roomy);
