@@ -59,7 +59,9 @@ describe('quorum reads and writes while each node in turn is paused past its dea
   this.timeout(180_000);
   let t: TestCluster;
   before(async () => {
-    t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2 });
+    // Anti-entropy every 2 s: a replica that missed a write of unknown outcome (its coordinator
+    // paused or killed mid-round) converges within the final wait, not a minute later.
+    t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 2, readQuorum: 2, antiEntropyMs: 2000 });
   });
   after(async () => {
     for (const id of ['n1', 'n2', 'n3']) if (t?.cluster.isRunning(id)) void t.cluster.kill(id, 'SIGCONT');
@@ -91,7 +93,7 @@ describe('quorum reads and writes while each node in turn is paused past its dea
             `${victim} held dead by the others while paused`,
             () => othersHold(t, victim, MemberStateWire.DEAD),
             30_000,
-            50,
+            100,
           );
         } finally {
           void t.cluster.kill(victim, 'SIGCONT');
@@ -102,7 +104,7 @@ describe('quorum reads and writes while each node in turn is paused past its dea
           `${victim} held alive again`,
           () => othersHold(t, victim, MemberStateWire.ALIVE),
           30_000,
-          50,
+          100,
         );
         await progress(`reads and writes after ${victim} resumed`, resumedAt);
       }
