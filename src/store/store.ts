@@ -122,7 +122,7 @@ export class Store {
     value: Buffer,
     flags: ValueFlags,
     opts?: { ttlMs?: number; mode?: SetMode; version?: Version; keepTtl?: boolean },
-  ): { stored: boolean; version?: Version; expiresAtMs?: number } {
+  ): { stored: boolean; version?: Version } {
     const keyBytes = checkKey(key, this.#maxKeyBytes);
     checkValue(value, this.#maxValueBytes);
     checkFlags(flags);
@@ -146,7 +146,7 @@ export class Store {
     const version = opts?.version ?? this.hlc.now();
     this.#entries.put(key, keyBytes, slot, value, flags, version, expiresAtMs, false, now);
     this.changes.emit(key, 'set', version);
-    return { stored: true, version, expiresAtMs };
+    return { stored: true, version };
   }
 
   /**

@@ -89,7 +89,7 @@ export class HintStore {
    * current ring instead (a plain last-writer-wins write: those that hold it already ignore it).
    */
   add(target: string, key: string, record: StoreRecord, madeBy?: readonly AppliedRequest[]): boolean {
-    return this.#add(target, key, { record: compact(record), madeBy, keptAtMs: this.#clock.now() });
+    return this.#add(target, key, { record, madeBy, keptAtMs: this.#clock.now() });
   }
 
   /** `hint.keptAtMs`: when the write was first kept as a hint, for whichever node: its age counts from then. */
@@ -108,7 +108,8 @@ export class HintStore {
       this.#byTarget.set(target, hints);
     }
     // A newer write replacing a hint is a write made now: its age starts now.
-    hints.set(key, hint);
+    const own = compact(record);
+    hints.set(key, own === record ? hint : { ...hint, record: own });
     if (!held) this.#count++;
     this.#bytes += size - freed;
     return true;
@@ -198,9 +199,10 @@ function ageOf(hint: Hint, nowMs: number): number {
 }
 
 /**
- * The record with a value of its own: a written value may be a view into the request frame it came
- * in (a coordinator replicates what its client sent), and a hint kept for seconds would hold that
- * whole frame, uncounted, where maxBytes counts the value alone.
+ * The record with a value of its own: a value may be a view into the message it came in (a stand-in
+ * hint taken from a peer's Replicate frame), and a hint kept for seconds would hold that whole
+ * message, uncounted, where maxBytes counts the value alone. Small values (Node's pooled buffers)
+ * are copied again, at no cost that matters: hints are kept while a replica is away.
  */
 function compact(record: StoreRecord): StoreRecord {
   const { value } = record;

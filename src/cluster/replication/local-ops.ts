@@ -41,19 +41,9 @@ export function applyLocal(store: Store, op: Operation, version?: Version): Loca
         keepTtl: op.keepTtl,
         version,
       });
-      // What it stored, as the store holds it: the caller's value (not mutated after), not a copy
-      // read back from the store, which would cost a second lookup and a copy of the value per set.
       return {
         result: { kind: 'set', stored: out.stored, version: out.version },
-        written: out.stored
-          ? {
-              value: op.value,
-              flags: op.flags,
-              version: out.version!,
-              expiresAtMs: out.expiresAtMs!,
-              tombstone: false,
-            }
-          : undefined,
+        written: out.stored ? store.readRecord(op.key) : undefined,
       };
     }
     case 'delete': {

@@ -16,8 +16,8 @@ function rec(timestamp: number, bytes = 4, node = 'n1'): StoreRecord {
 const roomy = { maxCount: 100, maxBytes: 1 << 20 };
 
 describe('HintStore', () => {
-  // A coordinator replicates the value its client sent: a view into the request frame it came in.
-  it('keeps a value of its own, not a view holding the whole request frame it came in', () => {
+  // A stand-in's hint is taken from a peer's Replicate frame: its value is a view into that frame.
+  it('keeps a value of its own, not a view holding the whole message it came in', () => {
     const frame = Buffer.alloc(256 * 1024, 0x62);
     const value = frame.subarray(1000, 1100);
     const hints = new HintStore(roomy);
