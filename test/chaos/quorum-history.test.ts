@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { UnaryClient } from '../../src/cli/unary-client';
-import { MemberStateWire, type TopologyResponseMsg } from '../../src/proto/messages';
+import { MemberStateWire } from '../../src/proto/messages';
 import { formatViolations } from '../sim/checkers';
-import { TestCluster, until } from '../support/cluster';
+import { othersHold, TestCluster, until } from '../support/cluster';
 import { Recorder } from '../support/recorder';
 
 const KEYS = Array.from({ length: 40 }, (_, i) => `h:${i}`);
@@ -29,23 +28,6 @@ async function load(rec: Recorder, stop: () => boolean): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: LANES }, (_, lane) => loop(lane)));
-}
-
-/** Whether every node but `member` holds it in `state` (MemberStateWire), by their Topology. */
-async function othersHold(t: TestCluster, member: string, state: number): Promise<boolean> {
-  const observers = t.config.nodes.filter((n) => n.id !== member);
-  const held = await Promise.all(
-    observers.map(async (n) => {
-      const c = new UnaryClient(n.address, 3000);
-      try {
-        const topo = await c.cluster<TopologyResponseMsg>('Topology', {});
-        return topo.members.find((m) => m.id === member)?.state === state;
-      } finally {
-        c.close();
-      }
-    }),
-  );
-  return held.every(Boolean);
 }
 
 /**

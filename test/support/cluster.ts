@@ -11,7 +11,9 @@ import {
   type LocalClusterOptions,
   type NodeExit,
 } from '../../src/cli/local-cluster';
+import { UnaryClient } from '../../src/cli/unary-client';
 import { RingCache, type RingCacheOptions } from '../../src/index';
+import type { TopologyResponseMsg } from '../../src/proto/messages';
 import { freePorts } from './ports';
 
 export interface TestClusterOptions {
@@ -38,6 +40,8 @@ export interface TestClusterOptions {
   hintMaxAgeMs?: number;
   /** cluster.max_clock_offset_ms. Default: the shipped default. */
   maxClockOffsetMs?: number;
+  /** cluster.tombstone_grace_ms. Default: the shipped default. */
+  tombstoneGraceMs?: number;
   /** cluster.tls. Default: none (plaintext). */
   tls?: TlsConfig;
   /** auth (users and roles). Default: none (the Cache service open). */
@@ -133,6 +137,7 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
     },
     hints: { ...base.hints, maxAgeMs: opts.hintMaxAgeMs ?? base.hints.maxAgeMs },
     maxClockOffsetMs: opts.maxClockOffsetMs ?? base.maxClockOffsetMs,
+    tombstoneGraceMs: opts.tombstoneGraceMs ?? base.tombstoneGraceMs,
     ...(opts.tls && { tls: opts.tls }),
     ...(opts.auth && { auth: opts.auth }),
     ...(opts.reflection !== undefined && { reflection: opts.reflection }),
@@ -209,4 +214,21 @@ export async function metric(t: TestCluster, id: string, name: string): Promise<
   const text = await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text());
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
   return Number(line?.split(' ').pop() ?? NaN);
+}
+
+/** Whether every node but `member` holds it in `state` (MemberStateWire), by their Topology. */
+export async function othersHold(t: TestCluster, member: string, state: number): Promise<boolean> {
+  const observers = t.config.nodes.filter((n) => n.id !== member);
+  const held = await Promise.all(
+    observers.map(async (n) => {
+      const c = new UnaryClient(n.address, 3000);
+      try {
+        const topo = await c.cluster<TopologyResponseMsg>('Topology', {});
+        return topo.members.find((m) => m.id === member)?.state === state;
+      } finally {
+        c.close();
+      }
+    }),
+  );
+  return held.every(Boolean);
 }
