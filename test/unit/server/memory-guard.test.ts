@@ -519,15 +519,21 @@ describe('MemoryGuard (issue 12 §6)', () => {
 
   describe('the quiet pace', () => {
     const QUIET_MS = 1000;
-    /** A guard with nothing to do (RSS far below its target), counting its checks. */
-    function idleGuard(m: { rest: number; garbage: number }) {
-      let checks = 0;
-      const process = modelProcess({ footprint: 0, ...m });
-      const parts = guardOf({
+    /** A guard of the model process `m`, RSS target 200 MiB, checking every second once quiet. */
+    const quietGuardOf = (m: Parameters<typeof modelProcess>[0], extra: Partial<MemoryGuardOptions> = {}) =>
+      guardOf({
         targetBytes: 200 * MiB,
         maxMemoryBytes: 150 * MiB,
         quietIntervalMs: QUIET_MS,
-        ...process,
+        ...modelProcess(m),
+        ...extra,
+      });
+    /** A guard with nothing to do (RSS far below its target), counting its checks. */
+    function idleGuard(m: { rest: number; garbage: number }) {
+      let checks = 0;
+      const model = { footprint: 0, ...m };
+      const process = modelProcess(model);
+      const parts = quietGuardOf(model, {
         readRss: () => {
           checks++;
           return process.readRss();
@@ -580,11 +586,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
     it('collects a flood that reaches a quiet node within intervalMs of its first request', () => {
       const collectedAt: number[] = [];
       const m = { footprint: 0, rest: 10 * MiB, garbage: 0 };
-      const { guard, time } = guardOf({
-        targetBytes: 200 * MiB,
-        maxMemoryBytes: 150 * MiB,
-        quietIntervalMs: QUIET_MS,
-        ...modelProcess(m),
+      const { guard, time } = quietGuardOf(m, {
         collect: () => {
           collectedAt.push(time.now());
           m.rest -= m.garbage;
@@ -609,11 +611,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
     it('keeps one chain of checks when a request comes during a check, and counts that check busy', () => {
       const m = { footprint: 0, rest: 10 * MiB, garbage: 0 };
       let nudgeDuringCheck = false;
-      const { guard, time } = guardOf({
-        targetBytes: 200 * MiB,
-        maxMemoryBytes: 150 * MiB,
-        quietIntervalMs: QUIET_MS,
-        ...modelProcess(m),
+      const { guard, time } = quietGuardOf(m, {
         // A collection that lets a request in (as a check running long on a busy node would).
         collect: () => {
           if (nudgeDuringCheck) guard.nudge();
@@ -674,14 +672,13 @@ describe('MemoryGuard (issue 12 §6)', () => {
     });
 
     it('never goes quiet while the node holds bytes for its clients', () => {
-      const { guard, time } = guardOf({
-        targetBytes: 200 * MiB,
-        maxMemoryBytes: 150 * MiB,
-        quietIntervalMs: QUIET_MS,
-        ...modelProcess({ footprint: 0, rest: 10 * MiB, garbage: 0 }),
-        clientBytes: () => 1024,
-        clientBudgetBytes: 64 * MiB,
-      });
+      const { guard, time } = quietGuardOf(
+        { footprint: 0, rest: 10 * MiB, garbage: 0 },
+        {
+          clientBytes: () => 1024,
+          clientBudgetBytes: 64 * MiB,
+        },
+      );
       guard.start();
       try {
         time.advance(100 * INTERVAL_MS);
@@ -693,12 +690,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
 
     it('leaves the quiet pace within quietIntervalMs when memory grows with no request', () => {
       const m = { footprint: 0, rest: 10 * MiB, garbage: 0 };
-      const { guard, time } = guardOf({
-        targetBytes: 200 * MiB,
-        maxMemoryBytes: 150 * MiB,
-        quietIntervalMs: QUIET_MS,
-        ...modelProcess(m),
-      });
+      const { guard, time } = quietGuardOf(m);
       guard.start();
       try {
         time.advance(20 * INTERVAL_MS + 2 * QUIET_MS);
