@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import type { OpKind } from './messages';
 
 /**
@@ -274,7 +274,59 @@ export function packFrame(head1: number, head2: unknown, items: readonly unknown
   frame[1] = head2;
   for (let i = 0; i < items.length; i++) frame[i + 2] = items[i];
   if (tail !== undefined) frame[items.length + 2] = tail;
-  return packr.pack(frame);
+  // Packed behind room for its PackedFrame header, which goes right before it: serializePackedFrame
+  // then sends header and payload as one view, where it copied the payload behind a new header.
+  const packed = packr.pack(frame, RESERVE_START_SPACE | HEADER_ROOM);
+  const payload = packed.subarray(HEADER_ROOM);
+  writeHeader(packed, HEADER_ROOM, payload.length);
+  recentlyFramed[recentlyFramedNext] = payload;
+  recentlyFramedNext = (recentlyFramedNext + 1) % recentlyFramed.length;
+  return payload;
+}
+
+/**
+ * Room kept in front of a packed frame for its PackedFrame header: the field's tag and the payload's
+ * length as a varint, up to 2^35 bytes (messages stop at 64 MiB).
+ */
+const HEADER_ROOM = 6;
+
+/**
+ * The last payloads packFrame wrote with their PackedFrame header right before them, in the same
+ * memory. A frame is serialized as it is written to its stream, right after it is packed (a reply in
+ * parts, a few at once): a payload found here is sent with its header as one view; one packed
+ * longer ago is copied. A WeakSet of them all cost more than the copies it saved (each entry is work
+ * for every collection).
+ */
+const recentlyFramed: (Buffer | undefined)[] = new Array<Buffer | undefined>(16).fill(undefined);
+let recentlyFramedNext = 0;
+
+/** Whether packFrame just wrote `payload` behind its header; forgotten once asked (it is sent). */
+function wasFramed(payload: Buffer): boolean {
+  for (let i = 0; i < recentlyFramed.length; i++) {
+    if (recentlyFramed[i] !== payload) continue;
+    recentlyFramed[i] = undefined;
+    return true;
+  }
+  return false;
+}
+
+/** Bytes of PackedFrame's header for a payload of `length` bytes: the tag, then a varint. */
+function headerLength(length: number): number {
+  let header = 2;
+  for (let len = length; len >= 0x80; len = Math.floor(len / 128)) header++;
+  return header;
+}
+
+/** Writes the PackedFrame header of a payload of `length` bytes into `out`, ending at `end`. */
+function writeHeader(out: Buffer, end: number, length: number): void {
+  let pos = end - headerLength(length);
+  out[pos++] = 0x0a;
+  let len = length;
+  while (len >= 0x80) {
+    out[pos++] = (len & 0x7f) | 0x80;
+    len = Math.floor(len / 128);
+  }
+  out[pos] = len;
 }
 
 /**
@@ -306,24 +358,18 @@ function decoderProblem(err: unknown): string {
   return 'it does not decode';
 }
 
-/** PackedFrame { bytes payload = 1 } written by hand: field 1, wire type 2, varint length, bytes. */
+/**
+ * PackedFrame { bytes payload = 1 } written by hand: field 1, wire type 2, varint length, bytes. A
+ * payload from packFrame has its header right before it already: header and payload are sent as one
+ * view of that memory (msgpackr never writes where it packed before). Any other is copied behind one.
+ */
 export function serializePackedFrame(payload: Buffer): Buffer {
-  let len = payload.length;
-  let header = 2;
-  while (len >= 0x80) {
-    len >>>= 7;
-    header++;
-  }
+  const header = headerLength(payload.length);
+  if (wasFramed(payload))
+    return Buffer.from(payload.buffer, payload.byteOffset - header, header + payload.length);
   const out = Buffer.allocUnsafe(header + payload.length);
-  out[0] = 0x0a;
-  let pos = 1;
-  len = payload.length;
-  while (len >= 0x80) {
-    out[pos++] = (len & 0x7f) | 0x80;
-    len >>>= 7;
-  }
-  out[pos++] = len;
-  payload.copy(out, pos);
+  writeHeader(out, header, payload.length);
+  payload.copy(out, header);
   return out;
 }
 

@@ -56,6 +56,43 @@ describe('PackedFrame serialization', () => {
     });
   }
 
+  describe('of a frame from packFrame (its header written in front of it as it is packed)', () => {
+    // Values whose frames' lengths cross each varint size: 1, 2, 3 and 4 length bytes.
+    for (const valueBytes of [10, 200, 20_000, 3_000_000]) {
+      it(`is the PackedFrame of the same payload, without a copy (values of ${valueBytes} bytes)`, () => {
+        const value = Buffer.alloc(valueBytes, 0x5a);
+        const payload = packFrame(7, 'n1', [value, 'k']);
+        const bytes = serializePackedFrame(payload);
+        expect(bytes.buffer, 'the same memory as the payload').to.equal(payload.buffer);
+        expect(payloadOf(bytes).equals(payload)).to.equal(true);
+        expect(deserializePackedFrame(bytes).equals(payload)).to.equal(true);
+        expect(unpackFrame(deserializePackedFrame(bytes))).to.deep.equal([7, 'n1', value, 'k']);
+      });
+    }
+
+    it('keeps each frame whole while more are packed after it, serialized in any order', () => {
+      const frames = Array.from({ length: 2000 }, (_, i) =>
+        packFrame(i, 'n2', [Buffer.alloc(i % 7 === 0 ? 5000 : 40, i & 0xff), `key-${i}`]),
+      );
+      const serialized = [...frames.keys()]
+        .reverse()
+        .map((i) => [i, serializePackedFrame(frames[i]!)] as const);
+      for (const [i, bytes] of serialized) {
+        const frame = unpackFrame(deserializePackedFrame(bytes));
+        expect(frame[0]).to.equal(i);
+        expect(frame[3]).to.equal(`key-${i}`);
+        expect((frame[2] as Buffer).every((b) => b === (i & 0xff))).to.equal(true);
+      }
+    });
+
+    it("copies a payload that is not packFrame's whole (a part of one) behind a header of its own", () => {
+      const payload = packFrame(1, 0, ['abc']).subarray(1);
+      const bytes = serializePackedFrame(payload);
+      expect(bytes.buffer).to.not.equal(payload.buffer);
+      expect(payloadOf(bytes).equals(payload)).to.equal(true);
+    });
+  });
+
   it('reads an empty message (proto3 omits an empty payload) as an empty payload', () => {
     expect(deserializePackedFrame(Buffer.alloc(0)).length).to.equal(0);
   });
