@@ -279,8 +279,10 @@ export function packFrame(head1: number, head2: unknown, items: readonly unknown
   const packed = packr.pack(frame, RESERVE_START_SPACE | HEADER_ROOM);
   const payload = packed.subarray(HEADER_ROOM);
   writeHeader(packed, HEADER_ROOM, payload.length);
-  recentlyFramed[recentlyFramedNext] = payload;
-  recentlyFramedNext = (recentlyFramedNext + 1) % recentlyFramed.length;
+  if (payload.length <= FRAMED_MAX_BYTES) {
+    recentlyFramed[recentlyFramedNext] = payload;
+    recentlyFramedNext = (recentlyFramedNext + 1) % recentlyFramed.length;
+  }
   return payload;
 }
 
@@ -295,9 +297,13 @@ const HEADER_ROOM = 6;
  * memory. A frame is serialized as it is written to its stream, right after it is packed (a reply in
  * parts, a few at once): a payload found here is sent with its header as one view; one packed
  * longer ago is copied. A WeakSet of them all cost more than the copies it saved (each entry is work
- * for every collection).
+ * for every collection). Each entry holds the whole buffer msgpackr packed it in, until it is sent
+ * or eight more are packed: frames past FRAMED_MAX_BYTES (large replies' parts, which a cancelled
+ * call may never send) are not kept, so that this holds a few MiB at most on a node gone quiet.
  */
-const recentlyFramed: (Buffer | undefined)[] = new Array<Buffer | undefined>(16).fill(undefined);
+const recentlyFramed: (Buffer | undefined)[] = new Array<Buffer | undefined>(8).fill(undefined);
+/** Frames kept in recentlyFramed are at most this large; larger ones are copied when sent. */
+const FRAMED_MAX_BYTES = 256 * 1024;
 let recentlyFramedNext = 0;
 
 /** Whether packFrame just wrote `payload` behind its header; forgotten once asked (it is sent). */
@@ -361,7 +367,8 @@ function decoderProblem(err: unknown): string {
 /**
  * PackedFrame { bytes payload = 1 } written by hand: field 1, wire type 2, varint length, bytes. A
  * payload from packFrame has its header right before it already: header and payload are sent as one
- * view of that memory (msgpackr never writes where it packed before). Any other is copied behind one.
+ * view of that memory (msgpackr never writes where it packed before, as long as no one calls its
+ * useBuffer() or sets its position: nothing here does). Any other is copied behind one.
  */
 export function serializePackedFrame(payload: Buffer): Buffer {
   const header = headerLength(payload.length);
