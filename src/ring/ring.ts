@@ -99,6 +99,16 @@ export class Ring {
     return positionOf(this.#points, hash);
   }
 
+  /** How many ranges the ring has (one per point): range numbers are 0 .. rangeCount - 1. */
+  get rangeCount(): number {
+    return this.#points.length;
+  }
+
+  /** preferenceList of every key in `range` (a rangeOfHash value). */
+  preferenceListOfRange(range: number, n: number): string[] {
+    return this.#listAt(range, n);
+  }
+
   /** Position of a key on the ring (the ketama uint32), for range computations. */
   hashOf(key: string): number {
     return ketamaHash(key);

@@ -153,13 +153,13 @@ export function nodeMetrics(
     },
     {
       name: 'ringcache_anti_entropy_scans_total',
-      help: 'Scans of the store anti-entropy made to digest the ranges it compares',
+      help: 'Passes over the store anti-entropy made: digest builds for a new ring, reads of differing ranges',
       type: 'counter',
       read: () => src.antiEntropy.scans,
     },
     {
       name: 'ringcache_anti_entropy_scans_saved_total',
-      help: 'Comparisons made with the digests of an earlier scan, the store unchanged since',
+      help: 'Anti-entropy comparisons, asked or answered, in which no range differed (no pass over the store)',
       type: 'counter',
       read: () => src.antiEntropy.scansSaved,
     },

@@ -450,6 +450,7 @@ export function diffToPacked(d: RangeDiff): unknown[] {
       range,
       entries.map((e) => [e.key, e.version.timestamp, e.version.node, e.tombstone]),
     ]),
+    d.building,
   ];
 }
 
@@ -467,5 +468,5 @@ export function diffFromPacked(p: unknown): RangeDiff | undefined {
     }
     differing.push([r[0], entries]);
   }
-  return { epochMismatch: p[0] === true, evicting: p[1] === true, differing };
+  return { epochMismatch: p[0] === true, building: p[3] === true, evicting: p[1] === true, differing };
 }

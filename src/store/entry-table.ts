@@ -26,6 +26,13 @@ export const ENTRY_OVERHEAD_BYTES = 104;
  */
 export type DroppedListener = (key: string, what: 'value' | 'tombstone', version: Version) => void;
 
+/**
+ * Told each time the table starts or stops holding a record, as its slot, key and version: a write
+ * (a tombstone's included) replaces one pair by another, a removal ends one. An expiry or a new TTL
+ * keeps the pair. Called in the middle of the change: a listener must not call back into the table.
+ */
+export type RecordListener = (slot: number, key: string, timestamp: number, node: string) => void;
+
 /** V8 refuses to grow a Map past 2^24 entries; the LRU entry makes room instead. */
 const MAX_ENTRIES = 2 ** 24 - 1;
 const EMPTY = Buffer.alloc(0);
@@ -68,6 +75,8 @@ export class EntryTable {
   expirations = 0;
   /** Told of each value evicted and each tombstone shed or not kept, as it goes (Store.onDropped). */
   onDropped: DroppedListener | undefined;
+  /** Told of every (key, version) pair held or let go, for digests kept up to date (RecordListener). */
+  onRecord: RecordListener | undefined;
   /** Tombstones dropped before their grace to stay within #maxTombstoneBytes, or never stored. */
   tombstonesShed = 0;
   /**
@@ -174,8 +183,37 @@ export class EntryTable {
   }
 
   setVersion(slot: number, version: Version): void {
+    this.#tellRecord(slot);
+    this.#setVersion(slot, version);
+    this.#tellRecord(slot);
+  }
+
+  #setVersion(slot: number, version: Version): void {
     this.mutations++;
     this.#slots.setVersion(slot, version.timestamp, this.#nodes.intern(version.node));
+  }
+
+  /** onRecord of the record in `slot` (used): once as it comes, once as it goes. */
+  #tellRecord(slot: number): void {
+    const listener = this.onRecord;
+    if (listener === undefined) return;
+    const s = this.#slots;
+    listener(slot, s.key(slot), s.versionTimestamp(slot), this.#nodes.nameOf(s.versionNode(slot)));
+  }
+
+  /** One past the highest slot ever used: records are in used slots of [1, slotsEnd). */
+  get slotsEnd(): number {
+    return this.#slots.highWater;
+  }
+
+  /** Tells `visit` the record in every used slot of [from, to), as onRecord would. */
+  recordsIn(from: number, to: number, visit: RecordListener): void {
+    const s = this.#slots;
+    const end = Math.min(to, s.highWater);
+    for (let slot = Math.max(1, from); slot < end; slot++) {
+      if ((s.bits(slot) & USED_BIT) === 0) continue;
+      visit(slot, s.key(slot), s.versionTimestamp(slot), this.#nodes.nameOf(s.versionNode(slot)));
+    }
   }
 
   /** Marks the slot most recently used. */
@@ -220,6 +258,7 @@ export class EntryTable {
     if (tombstone) this.#shedTombstones(this.#maxTombstoneBytes - size + (wasTombstone ? oldSize : 0), slot);
     while (this.bytes - oldSize + size > this.#limit) this.#evictTail(now, slot);
     const addr = this.#arena.alloc(valueLength);
+    if (slot !== undefined) this.#tellRecord(slot); // the pair it held goes
     if (slot === undefined) {
       slot = s.allocate(key);
       s.linkAtHead(slot);
@@ -234,7 +273,8 @@ export class EntryTable {
     if (!tombstone) this.#arena.write(addr, value);
     s.setValue(slot, addr, valueLength, USED_BIT | flags | (tombstone ? TOMBSTONE_BIT : 0));
     this.#setExpiry(slot, expiresAtMs);
-    this.setVersion(slot, version);
+    this.#setVersion(slot, version);
+    this.#tellRecord(slot);
     if (tombstone) {
       this.tombstones++;
       this.tombstoneBytes += size;
@@ -352,6 +392,7 @@ export class EntryTable {
 
   remove(slot: number): void {
     this.mutations++;
+    this.#tellRecord(slot);
     const s = this.#slots;
     const key = s.key(slot);
     const valueLength = s.valueLength(slot);

@@ -1,6 +1,6 @@
 import { RingCacheError } from '../errors';
 import { ChangeFeed, type ChangeKind } from './change-feed';
-import { EntryTable, ENTRY_OVERHEAD_BYTES, type DroppedListener } from './entry-table';
+import { EntryTable, ENTRY_OVERHEAD_BYTES, type DroppedListener, type RecordListener } from './entry-table';
 import { FLUSH_VERSION_NODE, FlushFences } from './flush-fences';
 import { keyPageSteps, type KeyPage } from './key-page';
 import { HybridLogicalClock, systemClock, wallMsOf, type Clock } from './hlc';
@@ -74,6 +74,24 @@ export class Store {
    */
   set onDropped(listener: DroppedListener | undefined) {
     this.#entries.onDropped = listener;
+  }
+
+  /**
+   * Called with every (key, version) pair the store starts or stops holding, tombstones included, and
+   * the slot it is in: what keeps anti-entropy's digests up to date without reading the store again.
+   */
+  set onRecord(listener: RecordListener | undefined) {
+    this.#entries.onRecord = listener;
+  }
+
+  /** One past the highest slot in use so far: every record is in a slot of [1, slotsEnd). */
+  get slotsEnd(): number {
+    return this.#entries.slotsEnd;
+  }
+
+  /** Tells `visit` each record held in slots [from, to) (tombstones included), as onRecord would. */
+  recordsIn(from: number, to: number, visit: RecordListener): void {
+    this.#entries.recordsIn(from, to, visit);
   }
 
   constructor(opts: StoreOptions) {

@@ -6,9 +6,9 @@ import type { VersionCursor } from '../../store/types';
 import { compareVersions, type Version } from '../../store/version';
 import type { ClusterView } from '../cluster-view';
 import type { RecordCopies } from '../replication/record-copies';
+import { RangeDigestTable, type RangeDigest } from './range-digest-table';
 
-/** A digest of one ring range's records: two independent 32-bit XOR sums of per-record hashes. */
-export type RangeDigest = [number, number];
+export type { RangeDigest } from './range-digest-table';
 
 /** What a node sends a peer to compare: its digests of the ranges both replicate. */
 export interface RangeDigests {
@@ -28,6 +28,11 @@ export interface RangeEntry {
 export interface RangeDiff {
   /** The peer's ring epoch differs: ranges do not line up, nothing was compared. */
   epochMismatch: boolean;
+  /**
+   * The peer's digests are being built for its ring (epochMismatch is set as well, for members that
+   * do not know this field): nothing was compared, ask again soon.
+   */
+  building: boolean;
   /** The peer evicted entries lately: a key it lacks may be one it dropped for room. */
   evicting: boolean;
   differing: [range: number, entries: RangeEntry[]][];
@@ -65,16 +70,18 @@ const RETURNED_DELAY_MS = 2000;
 /** Comparisons with a returned member put off while the two rings differ, before it waits for its turn. */
 const RINGS_DIFFER_TRIES = 3;
 
-/** A comparison's end: done (or nothing to compare with), or not possible yet for one of two reasons. */
-type RoundOutcome = 'done' | 'catching up' | 'rings differ';
+/** A comparison's end: done (or nothing to compare with), or not possible yet for one of three reasons. */
+type RoundOutcome = 'done' | 'catching up' | 'building' | 'rings differ';
 
 /**
  * Anti-entropy: what heals a replica that missed writes when nothing else did (no
  * hint was kept or it expired, no read at R > 1 touched the key). Every interval a node takes the
  * next alive peer and the ring ranges both replicate (a range is the arc before one ring point: all
- * its keys share one preference list). It digests each range's records (key, version, tombstone)
- * in one budgeted scan of its store, the peer does the same, and for the ranges whose digests differ
- * they exchange only the keys that differ: the newer version wins on both sides, tombstones included.
+ * its keys share one preference list). It sends the digests of those ranges' records (key and
+ * version), kept up to date on every write (RangeDigestTable), and the peer compares them with its
+ * own: ranges in sync cost nothing more. Only for ranges whose digests differ does each side read its
+ * store (one budgeted pass) for their keys, and they exchange only the keys that differ: the newer
+ * version wins on both sides, tombstones included.
  *
  * A member seen alive again after it was dead (a pause, a partition) is compared with at once,
  * out of turn (compareSoon), instead of waiting for its turn among the peers: a replica that missed
@@ -96,16 +103,13 @@ export class AntiEntropy {
   readonly #ringsDifferTries = new Map<string, number>();
   #evictions = 0;
   #evictedAtMs = -Infinity;
-  /**
-   * Per peer, the digests of this node's last scan of the ranges both replicate, kept while the ring
-   * and the store stay as they were (Store.mutations): a quiet node compares them again without a
-   * scan, and scans only when something changed or a range differs (its keys are needed then).
-   */
-  readonly #digests = new Map<string, CachedDigests>();
-  /** Metrics. */
+  readonly #table: RangeDigestTable;
+  /** Passes over the store for the records of differing ranges. */
+  #entryPasses = 0;
+  /** Metrics. Comparisons this node asked for and had answered. */
+  comparisons = 0;
   rangesCompared = 0;
-  /** Scans of the store, and comparisons answered from kept digests instead. */
-  scans = 0;
+  /** Comparisons (asked or answered) in which no range differed: no pass over the store. */
   scansSaved = 0;
   rangesDiffering = 0;
   keysPulled = 0;
@@ -115,16 +119,24 @@ export class AntiEntropy {
 
   constructor(opts: AntiEntropyOptions) {
     this.#opts = opts;
+    this.#table = new RangeDigestTable(opts.store, opts.view.scheduler, opts.keysPerSecond);
+  }
+
+  /** Passes over the store: the digest table's builds, and reads of differing ranges' records. */
+  get scans(): number {
+    return this.#table.builds + this.#entryPasses;
   }
 
   start(): void {
     if (this.#running || this.#opts.intervalMs <= 0) return;
     this.#running = true;
+    this.#table.start(this.#opts.view.ring(), this.#opts.view.epoch());
     this.#arm();
   }
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#table.stop();
     this.#opts.view.scheduler.clearTimeout(this.#timer);
     this.#opts.view.scheduler.clearTimeout(this.#dueTimer);
     this.#due.clear();
@@ -154,9 +166,10 @@ export class AntiEntropy {
             return 'done' as const;
           });
           // Not yet possible: this node still pulls its copies (a restart's catch-up ran into a ring
-          // change's), or its ring and the peer's differ while a change spreads. Both pass, and the
-          // comparison is still owed: a restarted node's hints died with it, and the interval may be
-          // a minute away. Rings that differ cost a scan per try, so they get a few tries only.
+          // change's), a digest table is being built for a new ring, or the two rings differ while a
+          // change spreads. All pass, and the comparison is still owed: a restarted node's hints died
+          // with it, and the interval may be a minute away. Rings that differ may never agree (a
+          // member that left), so they get a few tries only.
           const tries = (this.#ringsDifferTries.get(peer) ?? 0) + 1;
           if (outcome === 'done' || (outcome === 'rings differ' && tries > RINGS_DIFFER_TRIES)) {
             this.#ringsDifferTries.delete(peer);
@@ -196,21 +209,24 @@ export class AntiEntropy {
     if (peers.length === 0) return 'done';
     peer ??= peers[this.#peerIndex++ % peers.length]!;
     const epoch = view.epoch();
-    const kept = this.#kept(peer, epoch);
-    if (kept) this.scansSaved++;
-    const digests = kept ?? (await this.#scan(ring, peer, epoch));
-    const ranges = [...digests];
-    // The peer may scan its own store first: allow it as long as a scan of every key held takes,
-    // and then some.
+    const ranges = this.#sharedDigests(ring, epoch, peer);
+    if (!ranges) return 'building';
+    // Where a range differs the peer reads its store for the range's records: allow it as long as a
+    // pass over every key held takes, and then some.
     const deadlineMs =
       view.scheduler.now() + 2000 + (1500 * this.#opts.store.stats().keys) / this.#opts.keysPerSecond;
     const diff = await view.transport.compare(peer, { from: view.selfId, epoch, ranges }, deadlineMs);
     if (diff instanceof RingCacheError) return 'done';
+    if (diff.building) return 'building';
     if (diff.epochMismatch || view.epoch() !== epoch) return 'rings differ';
+    this.comparisons++;
     this.rangesCompared += ranges.length;
     this.rangesDiffering += diff.differing.length;
-    if (diff.differing.length === 0) return 'done';
-    // A range differs: its keys are needed, read in a second pass over the store.
+    if (diff.differing.length === 0) {
+      this.scansSaved++;
+      return 'done';
+    }
+    // A range differs: its keys are needed, read in a pass over the store.
     const mine = await this.#entriesOf(ring, new Set(diff.differing.map(([range]) => range)));
     await this.#reconcile(peer, mine, diff);
     return 'done';
@@ -220,26 +236,44 @@ export class AntiEntropy {
   async compare(request: RangeDigests): Promise<RangeDiff> {
     const { view } = this.#opts;
     const evicting = this.#evicting();
-    if (request.epoch !== view.epoch()) return { epochMismatch: true, evicting, differing: [] };
-    const kept = this.#kept(request.from, request.epoch);
-    if (kept && sameDigests(kept, request.ranges)) {
+    if (request.epoch !== view.epoch())
+      return { epochMismatch: true, building: false, evicting, differing: [] };
+    const ring = view.ring();
+    const mine = this.#sharedDigests(ring, request.epoch, request.from);
+    if (!mine) return { epochMismatch: true, building: true, evicting, differing: [] };
+    const ranges = differingRanges(mine, request.ranges);
+    if (ranges.length === 0) {
       this.scansSaved++;
-      return { epochMismatch: false, evicting, differing: [] };
+      return { epochMismatch: false, building: false, evicting, differing: [] };
     }
-    // The records come in the same pass as the digests: the asker's deadline allows about one pass
-    // over this store (round), and a digest differs whenever the asker scanned since it changed.
-    const entries = new Map<number, RangeEntry[]>();
-    const mine = await this.#scan(view.ring(), request.from, request.epoch, entries);
-    const ranges: number[] = [];
-    for (const [range, theirs] of request.ranges) {
-      const digest = mine.get(range) ?? EMPTY_DIGEST;
-      if (digest[0] !== theirs[0] || digest[1] !== theirs[1]) ranges.push(range);
-    }
-    // Ranges the asker holds nothing of are absent from its request: send what is here of them.
-    const asked = new Set(request.ranges.map(([range]) => range));
-    for (const range of mine.keys()) if (!asked.has(range)) ranges.push(range);
+    // One pass over this store for the records of every differing range: the asker's deadline allows
+    // about one (round).
+    const entries = await this.#entriesOf(ring, new Set(ranges));
     const differing = ranges.map((range): [number, RangeEntry[]] => [range, entries.get(range) ?? []]);
-    return { epochMismatch: false, evicting, differing };
+    return { epochMismatch: false, building: false, evicting, differing };
+  }
+
+  /**
+   * The digests of the ranges this node and `peer` both replicate, those that hold anything, from the
+   * digest table; undefined while the table is built for `epoch`'s ring.
+   */
+  #sharedDigests(
+    ring: Ring,
+    epoch: number,
+    peer: string,
+  ): [range: number, digest: RangeDigest][] | undefined {
+    const digests = this.#table.digestsOf(ring, epoch);
+    if (!digests) return undefined;
+    const { factor, view } = this.#opts;
+    const out: [number, RangeDigest][] = [];
+    for (let range = 0; range < ring.rangeCount; range++) {
+      const a = digests.a[range]!;
+      const b = digests.b[range]!;
+      if (a === 0 && b === 0) continue;
+      const list = ring.preferenceListOfRange(range, factor);
+      if (list.includes(view.selfId) && list.includes(peer)) out.push([range, [a, b]]);
+    }
+    return out;
   }
 
   /** Exchanges the keys that differ, paced by bytesPerSecond (#transfer). */
@@ -343,55 +377,9 @@ export class AntiEntropy {
     return view.scheduler.now() - this.#evictedAtMs < EVICTING_FOR_MS;
   }
 
-  /** The digests of the last scan for `peer` on ring `epoch`, if the store did not change since. */
-  #kept(peer: string, epoch: number): Map<number, RangeDigest> | undefined {
-    const kept = this.#digests.get(peer);
-    if (!kept || kept.epoch !== epoch || kept.mutations !== this.#opts.store.mutations) return undefined;
-    return kept.digests;
-  }
-
-  /**
-   * Digests of the ranges this node and `peer` both replicate, in one budgeted pass over the store,
-   * and, given `entries`, their records into it. The digests are kept for the next comparison with
-   * `peer` if the store did not change during the pass.
-   */
-  async #scan(
-    ring: Ring,
-    peer: string,
-    epoch: number,
-    entries?: Map<number, RangeEntry[]>,
-  ): Promise<Map<number, RangeDigest>> {
-    const { store, view, factor } = this.#opts;
-    const mutations = store.mutations;
-    this.scans++;
-    const digests = new Map<number, RangeDigest>();
-    const self = view.selfId;
-    // Per range, whether both nodes replicate it: every key of a range has the same preference list.
-    const shared = new Map<number, boolean>();
-    await this.#eachPaced((c) => {
-      const hash = ring.hashOf(c.key);
-      const range = ring.rangeOfHash(hash);
-      let both = shared.get(range);
-      if (both === undefined) {
-        const list = ring.preferenceListOfHash(hash, factor);
-        both = list.includes(self) && list.includes(peer);
-        shared.set(range, both);
-      }
-      if (!both) return;
-      let digest = digests.get(range);
-      if (!digest) digests.set(range, (digest = [0, 0]));
-      mixRecord(c.key, c.timestamp, c.node, c.tombstone);
-      digest[0] = (digest[0] ^ hashA) >>> 0;
-      digest[1] = (digest[1] ^ hashB) >>> 0;
-      if (entries) addEntry(entries, range, c);
-    });
-    if (store.mutations === mutations) this.#digests.set(peer, { epoch, mutations, digests });
-    else this.#digests.delete(peer);
-    return digests;
-  }
-
-  /** The records of `ranges`, in a second budgeted pass: only for ranges whose digests differ. */
+  /** The records of `ranges`, in one budgeted pass over the store: only for ranges whose digests differ. */
   async #entriesOf(ring: Ring, ranges: ReadonlySet<number>): Promise<Map<number, RangeEntry[]>> {
+    this.#entryPasses++;
     const out = new Map<number, RangeEntry[]>();
     await this.#eachPaced((c) => {
       const range = ring.rangeOfHash(ring.hashOf(c.key));
@@ -419,13 +407,6 @@ export class AntiEntropy {
   }
 }
 
-interface CachedDigests {
-  epoch: number;
-  /** Store.mutations when the scan ran. */
-  mutations: number;
-  digests: Map<number, RangeDigest>;
-}
-
 /** The cursor's record, copied, into its range's list. */
 function addEntry(out: Map<number, RangeEntry[]>, range: number, c: VersionCursor): void {
   const entry = { key: c.key, version: { timestamp: c.timestamp, node: c.node }, tombstone: c.tombstone };
@@ -435,48 +416,20 @@ function addEntry(out: Map<number, RangeEntry[]>, range: number, c: VersionCurso
 }
 
 /**
- * Whether `mine` and the asker's digests say the same: equal for every range it sent, and no range
- * held here that it did not send (it holds nothing of those).
+ * The ranges whose digests differ between `mine` and the asker's: those it sent with another digest,
+ * and those held here that it did not send (it holds nothing of them).
  */
-function sameDigests(mine: Map<number, RangeDigest>, theirs: readonly [number, RangeDigest][]): boolean {
-  const asked = new Set<number>();
+function differingRanges(
+  mine: readonly [number, RangeDigest][],
+  theirs: readonly [number, RangeDigest][],
+): number[] {
+  const held = new Map(mine);
+  const ranges: number[] = [];
   for (const [range, digest] of theirs) {
-    asked.add(range);
-    const d = mine.get(range) ?? EMPTY_DIGEST;
-    if (d[0] !== digest[0] || d[1] !== digest[1]) return false;
+    const d = held.get(range);
+    if (d === undefined || d[0] !== digest[0] || d[1] !== digest[1]) ranges.push(range);
+    held.delete(range);
   }
-  for (const range of mine.keys()) if (!asked.has(range)) return false;
-  return true;
-}
-
-const EMPTY_DIGEST: RangeDigest = [0, 0];
-
-/** The two hashes mixRecord is computing: module state, so that mixing a character allocates nothing. */
-let hashA = 0;
-let hashB = 0;
-
-function mix(c: number): void {
-  hashA = Math.imul(hashA ^ c, 0x01000193);
-  hashB = Math.imul(hashB ^ c, 0x01000193) ^ (hashB >>> 15);
-}
-
-function mixString(s: string): void {
-  for (let i = 0; i < s.length; i++) mix(s.charCodeAt(i));
-}
-
-/**
- * Two 32-bit FNV-1a hashes (different offset bases) of a record's key, version and tombstone flag, into
- * hashA and hashB: a range's digest is the XOR of its records'.
- */
-function mixRecord(key: string, timestamp: number, node: string, tombstone: boolean): void {
-  hashA = 0x811c9dc5;
-  hashB = 0x01000193 ^ 0x5bd1e995;
-  mixString(key);
-  mix(0xfe);
-  mix(timestamp % 0x10000);
-  mix(Math.floor(timestamp / 0x10000) % 0x10000);
-  mix(Math.floor(timestamp / 0x100000000) % 0x10000);
-  mix(Math.floor(timestamp / 0x1000000000000));
-  mixString(node);
-  mix(tombstone ? 1 : 2);
+  for (const range of held.keys()) ranges.push(range);
+  return ranges;
 }

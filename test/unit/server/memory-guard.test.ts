@@ -1,65 +1,10 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import type { Scheduler } from '../../../src/cluster/membership/types';
 import { MemoryGuard, rssTargetOf, type MemoryGuardOptions } from '../../../src/server/memory-guard';
+import { ManualTime } from '../../support/manual-time';
 
 const silent = pino({ level: 'silent' });
 const MiB = 1024 * 1024;
-
-/**
- * Time that moves only when a test says: advance() runs the guard's checks that come due, in order;
- * spend() is time passing inside a check (a collection that takes a while). The guard is synchronous,
- * so no promise needs to settle between two checks.
- */
-class ManualTime implements Scheduler {
-  ms = 1_000_000;
-  #seq = 0;
-  readonly #timers = new Map<number, { atMs: number; fn: () => void }>();
-
-  now(): number {
-    return this.ms;
-  }
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = ++this.#seq;
-    this.#timers.set(id, { atMs: this.ms + ms, fn });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-
-  get pendingTimers(): number {
-    return this.#timers.size;
-  }
-
-  spend(ms: number): void {
-    this.ms += ms;
-  }
-
-  advance(ms: number): void {
-    const untilMs = this.ms + ms;
-    for (;;) {
-      let next: [number, { atMs: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers)
-        if (entry[1].atMs <= untilMs && (!next || entry[1].atMs < next[1].atMs)) next = entry;
-      if (!next) break;
-      this.#timers.delete(next[0]);
-      this.ms = Math.max(this.ms, next[1].atMs);
-      next[1].fn();
-    }
-    this.ms = Math.max(this.ms, untilMs);
-  }
-
-  /** Advances check by check (`stepMs`) until `done`, failing if it takes more than `maxMs` of this time. */
-  advanceUntil(what: string, done: () => boolean, stepMs: number, maxMs = 10_000): void {
-    for (let spent = 0; !done(); spent += stepMs) {
-      if (spent > maxMs) expect.fail(`${what}: not reached within ${maxMs} ms of guard time`);
-      this.advance(stepMs);
-    }
-  }
-}
 
 /**
  * A process of `footprint` store bytes and `rest` others in use in V8, of which `garbage` a
