@@ -38,6 +38,11 @@ export class RangeDigestTable {
   /** Each build's number: a newer build (another ring) ends the one before. */
   #build = 0;
   #timer: unknown;
+  /** The last key #mix hashed: its range, and the two hashes after its characters. */
+  #lastKey: string | undefined;
+  #lastRange = 0;
+  #lastA = 0;
+  #lastB = 0;
   /** Builds that read records (a store that never held one needs no pass), for metrics. */
   builds = 0;
 
@@ -70,7 +75,8 @@ export class RangeDigestTable {
    */
   digestsOf(ring: Ring, epoch: number): { a: Uint32Array; b: Uint32Array } | undefined {
     if (this.#ring === undefined) return undefined; // stopped
-    if (epoch !== this.#epoch) {
+    // Two rings of one epoch exist for a while after changes made apart (they merge): the object says.
+    if (epoch !== this.#epoch || ring !== this.#ring) {
       this.#rebuild(ring, epoch);
       return undefined;
     }
@@ -86,6 +92,7 @@ export class RangeDigestTable {
     this.#a = new Uint32Array(ring.rangeCount);
     this.#b = new Uint32Array(ring.rangeCount);
     this.#counted = 1;
+    this.#lastKey = undefined;
     const count = (slot: number, key: string, timestamp: number, node: string) =>
       this.#mix(key, timestamp, node);
     const step = () => {
@@ -103,9 +110,21 @@ export class RangeDigestTable {
   }
 
   #mix(key: string, timestamp: number, node: string): void {
-    const ring = this.#ring!;
-    const range = ring.rangeOfHash(ring.hashOf(key));
-    mixRecord(key, timestamp, node);
+    // A write tells of the pair that goes and the one that comes, one after the other: the key's
+    // range (an MD5) and hash are computed once for both.
+    if (key !== this.#lastKey) {
+      const ring = this.#ring!;
+      this.#lastKey = key;
+      this.#lastRange = ring.rangeOfHash(ring.hashOf(key));
+      mixKey(key);
+      this.#lastA = hashA;
+      this.#lastB = hashB;
+    } else {
+      hashA = this.#lastA;
+      hashB = this.#lastB;
+    }
+    mixVersion(timestamp, node);
+    const range = this.#lastRange;
     this.#a[range] = (this.#a[range]! ^ hashA) >>> 0;
     this.#b[range] = (this.#b[range]! ^ hashB) >>> 0;
   }
@@ -125,14 +144,18 @@ function mixString(s: string): void {
 }
 
 /**
- * Two 32-bit FNV-1a hashes (different offset bases) of a record's key and version, into hashA and
- * hashB: a range's digest is the XOR of its records'.
+ * A record's hash is two 32-bit FNV-1a hashes (different offset bases) of its key and version, in
+ * hashA and hashB: mixKey starts them with the key, mixVersion ends them. A range's digest is the XOR
+ * of its records'.
  */
-function mixRecord(key: string, timestamp: number, node: string): void {
+function mixKey(key: string): void {
   hashA = 0x811c9dc5;
   hashB = 0x01000193 ^ 0x5bd1e995;
   mixString(key);
   mix(0xfe);
+}
+
+function mixVersion(timestamp: number, node: string): void {
   mix(timestamp % 0x10000);
   mix(Math.floor(timestamp / 0x10000) % 0x10000);
   mix(Math.floor(timestamp / 0x100000000) % 0x10000);
