@@ -2,10 +2,12 @@
  * `npm run bench:anti-entropy`: what anti-entropy costs and how fast it repairs, on a local 3-node
  * cluster (N=3, W=2, real processes).
  * 1. Idle cost: `--keys` keys (default 1M) written and in sync, no load; over `--idle-seconds` the
- *    nodes' CPU share and the bytes anti-entropy sent.
+ *    nodes' CPU share, the bytes anti-entropy sent and its passes over the stores. With
+ *    `--writes-per-second W` a client overwrites W random keys a second meanwhile (at W = 2 they are
+ *    on every replica before the next comparison): what comparisons cost a store that keeps changing.
  * 2. Repair: `--missed` keys (default 100k) written to one replica only over the Peer service (as
  *    if the others missed them); the time until anti-entropy has repaired them all.
- * Flags: --keys N --missed N --idle-seconds S --interval-ms MS --keys-per-second N
+ * Flags: --keys N --missed N --idle-seconds S --interval-ms MS --keys-per-second N --writes-per-second W
  */
 import { RingCache } from '../src/index';
 import { LocalCluster } from '../src/cli/local-cluster';
@@ -19,6 +21,7 @@ const missed = Number(flag('missed', '100000'));
 const idleSeconds = Number(flag('idle-seconds', '60'));
 const intervalMs = Number(flag('interval-ms', '5000'));
 const keysPerSecond = Number(flag('keys-per-second', '20000'));
+const writesPerSecond = Number(flag('writes-per-second', '0'));
 
 async function metricSum(cluster: LocalCluster, name: string): Promise<number> {
   let sum = 0;
@@ -50,17 +53,29 @@ async function main(): Promise<void> {
       );
       if (i % 100_000 === 0) log(`preloading ${i}/${keys}`);
     }
-    await cache.close();
     const pids = config.nodes.map((n) => cluster.pid(n.id)!);
     const cpu = () => pids.reduce((a, p) => a + processCpuSeconds(p), 0);
-    log(`idle for ${idleSeconds} s`);
-    const [cpu0, bytes0, compared0] = [
+    log(`idle for ${idleSeconds} s${writesPerSecond > 0 ? `, ${writesPerSecond} writes a second` : ''}`);
+    const [cpu0, bytes0, compared0, scans0] = [
       cpu(),
       await metricSum(cluster, 'ringcache_anti_entropy_bytes_sent_total'),
       await metricSum(cluster, 'ringcache_anti_entropy_ranges_compared_total'),
+      await metricSum(cluster, 'ringcache_anti_entropy_scans_total'),
     ];
-    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const idleEndMs = Date.now() + idleSeconds * 1000;
+    let written = 0;
+    while (Date.now() < idleEndMs) {
+      if (
+        writesPerSecond > 0 &&
+        written < ((Date.now() - (idleEndMs - idleSeconds * 1000)) / 1000) * writesPerSecond
+      ) {
+        await cache.set(`k${Math.floor(Math.random() * keys)}`, value);
+        written++;
+      } else await new Promise((r) => setTimeout(r, 50));
+    }
+    await cache.close();
     const idleCpu = (cpu() - cpu0) / idleSeconds / pids.length;
+    const scans = (await metricSum(cluster, 'ringcache_anti_entropy_scans_total')) - scans0;
     const idleBytes =
       ((await metricSum(cluster, 'ringcache_anti_entropy_bytes_sent_total')) - bytes0) / idleSeconds;
     const compared = (await metricSum(cluster, 'ringcache_anti_entropy_ranges_compared_total')) - compared0;
@@ -102,11 +117,11 @@ async function main(): Promise<void> {
     }
     const repairS = (Date.now() - t0) / 1000;
     console.log(
-      `| keys in sync | idle CPU per node | idle bytes/s sent | ranges compared (idle) | keys missed by 2 replicas | time to repair |`,
+      `| keys in sync | writes/s | CPU per node | bytes/s sent | ranges compared | passes over a store | keys missed by 2 replicas | time to repair |`,
     );
-    console.log(`|---:|---:|---:|---:|---:|---:|`);
+    console.log(`|---:|---:|---:|---:|---:|---:|---:|---:|`);
     console.log(
-      `| ${keys.toLocaleString('en-US')} | ${(idleCpu * 100).toFixed(1)}% | ${Math.round(idleBytes)} | ${compared} | ${missed.toLocaleString('en-US')} | ${repairS.toFixed(1)} s |`,
+      `| ${keys.toLocaleString('en-US')} | ${writesPerSecond} | ${(idleCpu * 100).toFixed(1)}% | ${Math.round(idleBytes)} | ${compared} | ${scans} | ${missed.toLocaleString('en-US')} | ${repairS.toFixed(1)} s |`,
     );
     console.log(`(interval ${intervalMs} ms, keys_per_second ${keysPerSecond}, idle ${idleSeconds} s)`);
   } finally {

@@ -183,14 +183,15 @@ export class EntryTable {
   }
 
   setVersion(slot: number, version: Version): void {
+    const node = this.#nodes.intern(version.node); // may throw: before anything changes
     this.#tellRecord(slot);
-    this.#setVersion(slot, version);
+    this.#setVersion(slot, version.timestamp, node);
     this.#tellRecord(slot);
   }
 
-  #setVersion(slot: number, version: Version): void {
+  #setVersion(slot: number, timestamp: number, node: number): void {
     this.mutations++;
-    this.#slots.setVersion(slot, version.timestamp, this.#nodes.intern(version.node));
+    this.#slots.setVersion(slot, timestamp, node);
   }
 
   /** onRecord of the record in `slot` (used): once as it comes, once as it goes. */
@@ -247,6 +248,7 @@ export class EntryTable {
         `entry is ${size} bytes (key + value + ${ENTRY_OVERHEAD_BYTES} overhead); limits.max_memory is ${this.#maxBytes} bytes`,
       );
     }
+    const node = this.#nodes.intern(version.node); // may throw: before anything changes
     let oldSize = 0;
     const wasTombstone = slot !== undefined && this.isTombstone(slot);
     if (slot !== undefined) {
@@ -273,7 +275,7 @@ export class EntryTable {
     if (!tombstone) this.#arena.write(addr, value);
     s.setValue(slot, addr, valueLength, USED_BIT | flags | (tombstone ? TOMBSTONE_BIT : 0));
     this.#setExpiry(slot, expiresAtMs);
-    this.#setVersion(slot, version);
+    this.#setVersion(slot, version.timestamp, node);
     this.#tellRecord(slot);
     if (tombstone) {
       this.tombstones++;

@@ -207,10 +207,11 @@ export class AntiEntropy {
     // A peer that is down or off the ring is owed nothing: one seen alive again is asked for anew.
     if (peer !== undefined && !peers.includes(peer)) return 'done';
     if (peers.length === 0) return 'done';
-    peer ??= peers[this.#peerIndex++ % peers.length]!;
     const epoch = view.epoch();
-    const ranges = this.#sharedDigests(ring, epoch, peer);
-    if (!ranges) return 'building';
+    // Asked before a peer is taken: a round put off for a build does not use up the next peer's turn.
+    if (!this.#table.digestsOf(ring, epoch)) return 'building';
+    peer ??= peers[this.#peerIndex++ % peers.length]!;
+    const ranges = this.#sharedDigests(ring, epoch, peer)!;
     // Where a range differs the peer reads its store for the range's records: allow it as long as a
     // pass over every key held takes, and then some.
     const deadlineMs =
@@ -236,7 +237,9 @@ export class AntiEntropy {
   async compare(request: RangeDigests): Promise<RangeDiff> {
     const { view } = this.#opts;
     const evicting = this.#evicting();
-    if (request.epoch !== view.epoch())
+    // A node whose anti-entropy is off (or stopping) keeps no digests: it has nothing to compare, as
+    // when rings differ, and the asker gives up after a few tries.
+    if (request.epoch !== view.epoch() || !this.#table.running)
       return { epochMismatch: true, building: false, evicting, differing: [] };
     const ring = view.ring();
     const mine = this.#sharedDigests(ring, request.epoch, request.from);

@@ -43,7 +43,7 @@ export class RangeDigestTable {
   #lastRange = 0;
   #lastA = 0;
   #lastB = 0;
-  /** Builds that read records (a store that never held one needs no pass), for metrics. */
+  /** Builds completed that read records (a store that never held one needs no pass), for metrics. */
   builds = 0;
 
   constructor(store: Store, scheduler: Scheduler, keysPerSecond: number) {
@@ -59,6 +59,11 @@ export class RangeDigestTable {
       this.#mix(key, timestamp, node);
     };
     this.#rebuild(ring, epoch);
+  }
+
+  /** Whether it follows the store (started, not stopped): digests come, now or once built. */
+  get running(): boolean {
+    return this.#ring !== undefined;
   }
 
   stop(): void {
@@ -86,13 +91,13 @@ export class RangeDigestTable {
   #rebuild(ring: Ring, epoch: number): void {
     this.#scheduler.clearTimeout(this.#timer);
     const build = ++this.#build;
-    if (this.#store.slotsEnd > 1) this.builds++;
     this.#ring = ring;
     this.#epoch = epoch;
     this.#a = new Uint32Array(ring.rangeCount);
     this.#b = new Uint32Array(ring.rangeCount);
     this.#counted = 1;
     this.#lastKey = undefined;
+    const reads = this.#store.slotsEnd > 1;
     const count = (slot: number, key: string, timestamp: number, node: string) =>
       this.#mix(key, timestamp, node);
     const step = () => {
@@ -102,6 +107,7 @@ export class RangeDigestTable {
       this.#counted = from + SLICE;
       if (this.#counted >= this.#store.slotsEnd) {
         this.#counted = Infinity;
+        if (reads) this.builds++;
         return;
       }
       this.#timer = this.#scheduler.setTimeout(step, (SLICE / this.#keysPerSecond) * 1000);

@@ -108,4 +108,23 @@ describe('anti-entropy digests kept up to date', () => {
       Array.from({ length: 50 }, (_, i) => `k${i}`),
     );
   });
+
+  it('answers a node whose anti-entropy is off that it has nothing to compare, not that it is building', async () => {
+    const off = new SimCluster({
+      seed: 6,
+      nodes: 3,
+      factor: 3,
+      writeQuorum: 2,
+      readQuorum: 1,
+      antiEntropyMs: 0,
+    });
+    off.startAll();
+    await off.time.runUntil(off.time.now() + 1000);
+    const core = off.core('n2')!;
+    const diff = await core.antiEntropy.compare({ from: 'n1', epoch: core.topology.epoch, ranges: [] });
+    expect(diff.building, 'building').to.equal(false);
+    expect(diff.epochMismatch, 'nothing compared').to.equal(true);
+    void off.stopAll();
+    await off.time.runUntil(off.time.now() + 20_000);
+  });
 });

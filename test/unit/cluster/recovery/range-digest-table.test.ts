@@ -95,4 +95,25 @@ describe('RangeDigestTable', () => {
     for (let i = 0; i < 50; i++) expect(a.store.get(`k${i}`), 'expired on n1').to.equal(undefined);
     expect(freshDigests(a.store, ring)).to.deep.equal(freshDigests(b.store, ring));
   });
+
+  it('leaves the digests as they were when a write is refused before it changes anything', () => {
+    const { store } = makeStore({ maxMemoryBytes: 64 << 20 });
+    const time = new ManualTime();
+    const table = new RangeDigestTable(store, time, 1e9);
+    table.start(ring, 1);
+    store.set('victim', utf8('v'), 0);
+    // A store knows at most 65,536 distinct version nodes: the next one is refused.
+    let timestamp = store.hlc.now().timestamp;
+    const record = (node: string) => ({
+      value: utf8('a'),
+      flags: 0 as const,
+      version: { timestamp: ++timestamp, node },
+      expiresAtMs: 0,
+      tombstone: false,
+    });
+    for (let i = 0; i < 65_535; i++) store.applyRecord('x', record(`p${i}`));
+    expect(() => store.applyRecord('victim', record('one-too-many'))).to.throw();
+    const kept = table.digestsOf(ring, 1)!;
+    expect([...kept.a, ...kept.b]).to.deep.equal(freshDigests(store, ring));
+  });
 });
