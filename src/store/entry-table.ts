@@ -453,15 +453,15 @@ export class EntryTable {
 
   /**
    * Expires values past their TTL and purges tombstones past their purge time, scanning slots from
-   * where the previous call stopped, until outOfTime() says so (asked every 1024 slots) or one
-   * full pass is done. Returns how many entries it expired or purged.
+   * where the previous call stopped, until outOfTime() says so (asked every 1024 slots), `maxSlots`
+   * slots are visited, or one full pass is done. Returns how many entries it expired or purged.
    */
-  sweep(now: number, outOfTime: () => boolean): number {
+  sweep(now: number, outOfTime: () => boolean, maxSlots = Infinity): number {
     // Nothing expires and no tombstone waits for its purge: no slot to visit (an idle store of values
     // without TTLs costs its sweeps nothing).
     if (this.#expiring === 0) return 0;
     const s = this.#slots;
-    const span = s.highWater - 1;
+    const span = Math.min(s.highWater - 1, maxSlots);
     let swept = 0;
     for (let scanned = 1; scanned <= span; scanned++) {
       if (this.#sweepCursor >= s.highWater) this.#sweepCursor = 1;

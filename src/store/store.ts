@@ -601,6 +601,14 @@ export class Store {
     return swept;
   }
 
+  /**
+   * The sweep's first part for `slots` slots, whatever the time it takes (no compaction): resumed
+   * slice by slice, it brings a whole store past what is due without holding the event loop long.
+   */
+  sweepSlots(slots: number): number {
+    return this.#entries.sweep(this.#clock.now(), () => false, slots);
+  }
+
   /** Starts the periodic sweep (unref'd timer, so it never holds the process open). Idempotent. */
   start(): void {
     this.#sweeper.start();
