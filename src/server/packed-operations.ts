@@ -425,8 +425,15 @@ export function copyFromPacked(p: readonly unknown[], key: string): ReplicaWrite
 }
 
 /** Peer.Compare's request (layout in peer.proto). */
+const WANTS = ['records', 'ranges', 'listed'] as const;
+
 export function digestsToPacked(d: RangeDigests): unknown[] {
-  return [d.from, d.epoch, d.ranges.map(([range, [a, b]]) => [range, a, b])];
+  return [
+    d.from,
+    d.epoch,
+    d.ranges.map(([range, [a, b]]) => [range, a, b]),
+    WANTS.indexOf(d.want ?? 'records'),
+  ];
 }
 
 export function digestsFromPacked(p: unknown): RangeDigests | undefined {
@@ -438,7 +445,10 @@ export function digestsFromPacked(p: unknown): RangeDigests | undefined {
     if (!Array.isArray(r) || r.length !== 3 || !r.every((n) => typeof n === 'number')) return undefined;
     ranges.push([r[0] as number, [r[1] as number, r[2] as number]]);
   }
-  return { from: p[0], epoch: p[1], ranges };
+  // A member that does not know the fourth element sends none: it wants records.
+  const want = p[3] === undefined ? 'records' : typeof p[3] === 'number' ? WANTS[p[3]] : undefined;
+  if (want === undefined) return undefined;
+  return { from: p[0], epoch: p[1], ranges, want };
 }
 
 /** Peer.Compare's reply (layout in peer.proto). */

@@ -15,6 +15,12 @@ export interface RangeDigests {
   from: string;
   epoch: number;
   ranges: [range: number, digest: RangeDigest][];
+  /**
+   * What the answer holds. 'records' (or left out): the records of every range that differs, for
+   * which the peer reads its store. 'ranges': only which ranges differ (held here, not sent, counts),
+   * no read. 'listed': only the ranges sent are compared, with the records of those that differ.
+   */
+  want?: 'records' | 'ranges' | 'listed';
 }
 
 /** A record as a range's digest counts it: key, version, tombstone. */
@@ -69,6 +75,12 @@ const ESTIMATED_RECORD_BYTES = 1024;
 const EVICTING_FOR_MS = 60_000;
 /** A member seen alive again is compared with this long after (hinted handoff goes first). */
 const RETURNED_DELAY_MS = 2000;
+/**
+ * Ranges found differing are compared again this much later, those alone, before either side reads
+ * its store: a write still on its way to one replica, or a record one side's sweep removed a moment
+ * before the other's, makes a range differ for a few milliseconds.
+ */
+const RECHECK_DELAY_MS = 1000;
 /** Comparisons with a returned member put off while the two rings differ, before it waits for its turn. */
 const RINGS_DIFFER_TRIES = 3;
 
@@ -96,6 +108,8 @@ export class AntiEntropy {
   readonly #opts: AntiEntropyOptions;
   #timer: unknown;
   #running = false;
+  /** Ends the wait before a recheck at once (stop). */
+  #wake: (() => void) | undefined;
   #round: Promise<void> | undefined;
   #peerIndex = 0;
   /** Peers to compare with out of turn (compareSoon), and the timer that will. */
@@ -138,6 +152,7 @@ export class AntiEntropy {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#wake?.();
     this.#table.stop();
     this.#opts.view.scheduler.clearTimeout(this.#timer);
     this.#opts.view.scheduler.clearTimeout(this.#dueTimer);
@@ -220,12 +235,46 @@ export class AntiEntropy {
     // pass over every key held takes, and then some.
     const deadlineMs =
       view.scheduler.now() + 2000 + (1500 * this.#opts.store.stats().keys) / this.#opts.keysPerSecond;
-    const diff = await view.transport.compare(peer, { from: view.selfId, epoch, ranges }, deadlineMs);
-    if (diff instanceof RingCacheError) return 'done';
-    if (diff.building) return 'building';
-    if (diff.epochMismatch || view.epoch() !== epoch) return 'rings differ';
+    const first = await view.transport.compare(
+      peer,
+      { from: view.selfId, epoch, ranges, want: 'ranges' },
+      deadlineMs,
+    );
+    if (first instanceof RingCacheError) return 'done';
+    if (first.building) return 'building';
+    if (first.epochMismatch || view.epoch() !== epoch) return 'rings differ';
     this.comparisons++;
     this.rangesCompared += ranges.length;
+    let diff = first;
+    // Records in the answer: a member that sends them whatever it is asked. Otherwise the differing
+    // ranges are compared again, alone, a moment later (RECHECK_DELAY_MS).
+    if (first.differing.length > 0 && !first.differing.some(([, entries]) => entries.length > 0)) {
+      await new Promise<void>((resume) => {
+        const timer = view.scheduler.setTimeout(resume, RECHECK_DELAY_MS);
+        this.#wake = () => {
+          view.scheduler.clearTimeout(timer);
+          resume();
+        };
+      });
+      this.#wake = undefined;
+      if (!this.#running) return 'done';
+      await this.#sweepDue();
+      const digests = this.#table.digestsOf(ring, epoch);
+      if (!digests || view.epoch() !== epoch) return 'rings differ';
+      const listed = first.differing.map(([range]): [number, RangeDigest] => [
+        range,
+        [digests.a[range]!, digests.b[range]!],
+      ]);
+      const again = await view.transport.compare(
+        peer,
+        { from: view.selfId, epoch, ranges: listed, want: 'listed' },
+        view.scheduler.now() + 2000 + (1500 * this.#opts.store.stats().keys) / this.#opts.keysPerSecond,
+      );
+      if (again instanceof RingCacheError) return 'done';
+      if (again.building) return 'building';
+      if (again.epochMismatch || view.epoch() !== epoch) return 'rings differ';
+      diff = again;
+    }
     this.rangesDiffering += diff.differing.length;
     if (diff.differing.length === 0) {
       this.scansSaved++;
@@ -249,10 +298,16 @@ export class AntiEntropy {
     const ring = view.ring();
     const mine = this.#sharedDigests(ring, request.epoch, request.from);
     if (!mine) return { epochMismatch: true, building: true, evicting, differing: [] };
-    const ranges = differingRanges(mine, request.ranges);
+    const want = request.want ?? 'records';
+    const ranges =
+      want === 'listed' ? differingListed(mine, request.ranges) : differingRanges(mine, request.ranges);
     if (ranges.length === 0) {
       this.scansSaved++;
       return { epochMismatch: false, building: false, evicting, differing: [] };
+    }
+    if (want === 'ranges') {
+      const differing = ranges.map((range): [number, RangeEntry[]] => [range, []]);
+      return { epochMismatch: false, building: false, evicting, differing };
     }
     // One pass over this store for the records of every differing range: the asker's deadline allows
     // about one (round).
@@ -438,6 +493,22 @@ function addEntry(out: Map<number, RangeEntry[]>, range: number, c: VersionCurso
   if (entries) entries.push(entry);
   else out.set(range, [entry]);
 }
+
+/** The ranges the asker sent whose digests differ from `mine` (a range not held here digests to 0, 0). */
+function differingListed(
+  mine: readonly [number, RangeDigest][],
+  theirs: readonly [number, RangeDigest][],
+): number[] {
+  const held = new Map(mine);
+  const ranges: number[] = [];
+  for (const [range, digest] of theirs) {
+    const d = held.get(range) ?? EMPTY_DIGEST;
+    if (d[0] !== digest[0] || d[1] !== digest[1]) ranges.push(range);
+  }
+  return ranges;
+}
+
+const EMPTY_DIGEST: RangeDigest = [0, 0];
 
 /**
  * The ranges whose digests differ between `mine` and the asker's: those it sent with another digest,

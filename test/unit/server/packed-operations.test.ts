@@ -27,6 +27,10 @@ import {
   appliedToPacked,
   attachSyncedRequests,
   copyFromPacked,
+  diffFromPacked,
+  diffToPacked,
+  digestsFromPacked,
+  digestsToPacked,
   syncedRequestsToPacked,
   lookupFromPacked,
   prepareFromPacked,
@@ -875,5 +879,27 @@ describe('syncedRequestsToPacked and attachSyncedRequests (a catch-up batch)', (
     expect(received[0]!.requests).to.equal(undefined);
     attachSyncedRequests(received, packFrame(0, 0, ['a', 'c.4', appliedToPacked(incr(2)), 'a']));
     expect(received[0]!.requests).to.deep.equal([{ id: 'c.4', outcome: incr(2) }]);
+  });
+});
+
+describe('Peer.Compare frames', () => {
+  const ranges: [number, [number, number]][] = [[3, [1, 2]]];
+
+  it('carries what the asker wants, and reads a request with none (an older member) as wanting records', () => {
+    for (const want of ['records', 'ranges', 'listed'] as const) {
+      expect(digestsFromPacked(digestsToPacked({ from: 'n1', epoch: 4, ranges, want }))?.want).to.equal(want);
+    }
+    expect(digestsFromPacked(['n1', 4, [[3, 1, 2]]])?.want).to.equal('records');
+  });
+
+  it('refuses a request whose want is none of the three', () => {
+    for (const bad of [3, -1, 1.5, 'length', '1', null])
+      expect(digestsFromPacked(['n1', 4, [[3, 1, 2]], bad]), inspect(bad)).to.equal(undefined);
+  });
+
+  it("reads 'building' from a reply, and a reply with none (an older member) as not building", () => {
+    const diff = { epochMismatch: true, building: true, evicting: false, differing: [] };
+    expect(diffFromPacked(diffToPacked(diff))).to.deep.equal(diff);
+    expect(diffFromPacked([true, false, []])?.building).to.equal(false);
   });
 });
