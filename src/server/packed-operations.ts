@@ -461,6 +461,7 @@ export function diffToPacked(d: RangeDiff): unknown[] {
       entries.map((e) => [e.key, e.version.timestamp, e.version.node, e.tombstone]),
     ]),
     d.building,
+    d.rangesOnly,
   ];
 }
 
@@ -478,5 +479,11 @@ export function diffFromPacked(p: unknown): RangeDiff | undefined {
     }
     differing.push([r[0], entries]);
   }
-  return { epochMismatch: p[0] === true, building: p[3] === true, evicting: p[1] === true, differing };
+  return {
+    epochMismatch: p[0] === true,
+    building: p[3] === true,
+    rangesOnly: p[4] === true,
+    evicting: p[1] === true,
+    differing,
+  };
 }

@@ -453,17 +453,27 @@ export class EntryTable {
 
   /**
    * Expires values past their TTL and purges tombstones past their purge time, scanning slots from
-   * where the previous call stopped, until outOfTime() says so (asked every 1024 slots), `maxSlots`
-   * slots are visited, or one full pass is done. Returns how many entries it expired or purged.
+   * where the previous call stopped, until outOfTime() says so (asked every 1024 slots) or one
+   * full pass is done. Returns how many entries it expired or purged.
    */
-  sweep(now: number, outOfTime: () => boolean, maxSlots = Infinity): number {
+  sweep(now: number, outOfTime: () => boolean): number {
+    return this.sweepSlots(now, outOfTime, Infinity).swept;
+  }
+
+  /**
+   * sweep, stopping after `maxSlots` slots too. `visited` is how many slots it went through:
+   * Infinity when nothing in the table expires (there is nothing to visit anywhere).
+   */
+  sweepSlots(now: number, outOfTime: () => boolean, maxSlots: number): { swept: number; visited: number } {
     // Nothing expires and no tombstone waits for its purge: no slot to visit (an idle store of values
     // without TTLs costs its sweeps nothing).
-    if (this.#expiring === 0) return 0;
+    if (this.#expiring === 0) return { swept: 0, visited: Infinity };
     const s = this.#slots;
     const span = Math.min(s.highWater - 1, maxSlots);
     let swept = 0;
-    for (let scanned = 1; scanned <= span; scanned++) {
+    let scanned = 0;
+    while (scanned < span) {
+      scanned++;
       if (this.#sweepCursor >= s.highWater) this.#sweepCursor = 1;
       const slot = this.#sweepCursor++;
       const expiresAtMs = s.expiresAtMs(slot);
@@ -474,7 +484,7 @@ export class EntryTable {
       }
       if ((scanned & 1023) === 0 && outOfTime()) break;
     }
-    return swept;
+    return { swept, visited: scanned };
   }
 
   /** Bytes of the arena's Buffers: what the values really take, free cells included. */

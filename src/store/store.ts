@@ -602,11 +602,14 @@ export class Store {
   }
 
   /**
-   * The sweep's first part for `slots` slots, whatever the time it takes (no compaction): resumed
-   * slice by slice, it brings a whole store past what is due without holding the event loop long.
+   * The sweep's first part (no compaction), over at most `slots` slots and within the sweep's time
+   * budget; returns the slots it went through (Infinity when nothing in the store expires). Called
+   * again until those add up to slotsEnd, it brings the whole store past what is due without holding
+   * the event loop long.
    */
   sweepSlots(slots: number): number {
-    return this.#entries.sweep(this.#clock.now(), () => false, slots);
+    const deadline = performance.now() + this.#sweepBudgetMs;
+    return this.#entries.sweepSlots(this.#clock.now(), () => performance.now() >= deadline, slots).visited;
   }
 
   /** Starts the periodic sweep (unref'd timer, so it never holds the process open). Idempotent. */

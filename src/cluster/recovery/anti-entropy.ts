@@ -39,6 +39,11 @@ export interface RangeDiff {
    * do not know this field): nothing was compared, ask again soon.
    */
   building: boolean;
+  /**
+   * The answer lists the differing ranges without their records (asked want 'ranges'). False from a
+   * member that does not know 'want': it always sends records.
+   */
+  rangesOnly: boolean;
   /** The peer evicted entries lately: a key it lacks may be one it dropped for room. */
   evicting: boolean;
   differing: [range: number, entries: RangeEntry[]][];
@@ -61,7 +66,7 @@ export interface AntiEntropyOptions {
 
 /** Keys a scan reads between two yields to the event loop. */
 const SLICE = 2000;
-/** Slots a sweep before a comparison visits between two yields (about half a millisecond). */
+/** Most slots a sweep before a comparison visits between two yields (its time budget may stop it sooner). */
 const SWEEP_SLICE = 100_000;
 /** Most keys one comparison repairs; the rest are repaired by the next. */
 const MAX_REPAIRS_PER_ROUND = 100_000;
@@ -229,52 +234,53 @@ export class AntiEntropy {
     if (!this.#table.digestsOf(ring, epoch)) return 'building';
     peer ??= peers[this.#peerIndex++ % peers.length]!;
     await this.#sweepDue();
-    const ranges = this.#sharedDigests(ring, epoch, peer);
-    if (!ranges) return 'building'; // the ring changed during the sweep
-    // Where a range differs the peer reads its store for the range's records: allow it as long as a
-    // pass over every key held takes, and then some.
-    const deadlineMs =
-      view.scheduler.now() + 2000 + (1500 * this.#opts.store.stats().keys) / this.#opts.keysPerSecond;
+    // After each wait the ring may be another: its ranges are not these (and asking the table about
+    // this one again would build it anew).
+    if (!this.#ringIs(ring, epoch)) return 'rings differ';
+    const ranges = this.#sharedDigests(ring, epoch, peer)!;
     const first = await view.transport.compare(
       peer,
       { from: view.selfId, epoch, ranges, want: 'ranges' },
-      deadlineMs,
+      this.#compareDeadlineMs(),
     );
     if (first instanceof RingCacheError) return 'done';
     if (first.building) return 'building';
-    if (first.epochMismatch || view.epoch() !== epoch) return 'rings differ';
-    this.comparisons++;
+    if (first.epochMismatch || !this.#ringIs(ring, epoch)) return 'rings differ';
     this.rangesCompared += ranges.length;
     let diff = first;
-    // Records in the answer: a member that sends them whatever it is asked. Otherwise the differing
-    // ranges are compared again, alone, a moment later (RECHECK_DELAY_MS).
-    if (first.differing.length > 0 && !first.differing.some(([, entries]) => entries.length > 0)) {
-      await new Promise<void>((resume) => {
-        const timer = view.scheduler.setTimeout(resume, RECHECK_DELAY_MS);
-        this.#wake = () => {
-          view.scheduler.clearTimeout(timer);
-          resume();
-        };
-      });
-      this.#wake = undefined;
+    // A member that does not know 'want' sends records at once. Otherwise the differing ranges are
+    // compared again, alone, a moment later (RECHECK_DELAY_MS).
+    if (first.rangesOnly && first.differing.length > 0) {
+      if (this.#running) {
+        await new Promise<void>((resume) => {
+          const timer = view.scheduler.setTimeout(resume, RECHECK_DELAY_MS);
+          this.#wake = () => {
+            view.scheduler.clearTimeout(timer);
+            resume();
+          };
+        });
+        this.#wake = undefined;
+      }
       if (!this.#running) return 'done';
       await this.#sweepDue();
-      const digests = this.#table.digestsOf(ring, epoch);
-      if (!digests || view.epoch() !== epoch) return 'rings differ';
-      const listed = first.differing.map(([range]): [number, RangeDigest] => [
-        range,
-        [digests.a[range]!, digests.b[range]!],
-      ]);
+      const digests = this.#ringIs(ring, epoch) ? this.#table.digestsOf(ring, epoch) : undefined;
+      if (!digests) return 'rings differ';
+      const listed: [number, RangeDigest][] = [];
+      for (const [range] of first.differing) {
+        if (Number.isInteger(range) && range >= 0 && range < ring.rangeCount)
+          listed.push([range, [digests.a[range]!, digests.b[range]!]]);
+      }
       const again = await view.transport.compare(
         peer,
         { from: view.selfId, epoch, ranges: listed, want: 'listed' },
-        view.scheduler.now() + 2000 + (1500 * this.#opts.store.stats().keys) / this.#opts.keysPerSecond,
+        this.#compareDeadlineMs(),
       );
       if (again instanceof RingCacheError) return 'done';
       if (again.building) return 'building';
-      if (again.epochMismatch || view.epoch() !== epoch) return 'rings differ';
+      if (again.epochMismatch || !this.#ringIs(ring, epoch)) return 'rings differ';
       diff = again;
     }
+    this.comparisons++;
     this.rangesDiffering += diff.differing.length;
     if (diff.differing.length === 0) {
       this.scansSaved++;
@@ -286,34 +292,47 @@ export class AntiEntropy {
     return 'done';
   }
 
+  /** Whether the view still holds `ring` at `epoch`. */
+  #ringIs(ring: Ring, epoch: number): boolean {
+    return this.#opts.view.ring() === ring && this.#opts.view.epoch() === epoch;
+  }
+
+  /**
+   * Where a range differs the peer reads its store for the range's records: it is allowed as long as a
+   * pass over every key held here takes, and then some.
+   */
+  #compareDeadlineMs(): number {
+    const { view, store, keysPerSecond } = this.#opts;
+    return view.scheduler.now() + 2000 + (1500 * store.stats().keys) / keysPerSecond;
+  }
+
   /** The peer's side of a comparison: its digests of the same ranges, and its records where they differ. */
   async compare(request: RangeDigests): Promise<RangeDiff> {
     const { view } = this.#opts;
     const evicting = this.#evicting();
     // A node whose anti-entropy is off (or stopping) keeps no digests: it has nothing to compare, as
     // when rings differ, and the asker gives up after a few tries.
-    if (request.epoch !== view.epoch() || !this.#table.running)
-      return { epochMismatch: true, building: false, evicting, differing: [] };
+    const mismatch = { epochMismatch: true, building: false, rangesOnly: false, evicting, differing: [] };
+    if (request.epoch !== view.epoch() || !this.#table.running) return mismatch;
     await this.#sweepDue();
+    if (request.epoch !== view.epoch() || !this.#table.running) return mismatch;
     const ring = view.ring();
     const mine = this.#sharedDigests(ring, request.epoch, request.from);
-    if (!mine) return { epochMismatch: true, building: true, evicting, differing: [] };
+    if (!mine) return { ...mismatch, building: true };
     const want = request.want ?? 'records';
     const ranges =
       want === 'listed' ? differingListed(mine, request.ranges) : differingRanges(mine, request.ranges);
+    const answer = { epochMismatch: false, building: false, rangesOnly: want === 'ranges', evicting };
     if (ranges.length === 0) {
       this.scansSaved++;
-      return { epochMismatch: false, building: false, evicting, differing: [] };
+      return { ...answer, differing: [] };
     }
-    if (want === 'ranges') {
-      const differing = ranges.map((range): [number, RangeEntry[]] => [range, []]);
-      return { epochMismatch: false, building: false, evicting, differing };
-    }
+    if (want === 'ranges') return { ...answer, differing: ranges.map((range) => [range, []]) };
     // One pass over this store for the records of every differing range: the asker's deadline allows
     // about one (round).
     const entries = await this.#entriesOf(ring, new Set(ranges));
     const differing = ranges.map((range): [number, RangeEntry[]] => [range, entries.get(range) ?? []]);
-    return { epochMismatch: false, building: false, evicting, differing };
+    return { ...answer, differing };
   }
 
   /**
@@ -321,14 +340,16 @@ export class AntiEntropy {
    * digests are compared: the periodic sweep removes tombstones and expired values past their purge
    * time at its own pace (a full pass over a large store takes many of its ticks), at other moments on
    * each replica, and ranges holding them would differ and be read for nothing. Both sides sweep just
-   * before comparing, so only what comes due between the two moments differs. About 5 ms of CPU per
-   * million slots, and nothing at all for a store where nothing expires.
+   * before comparing, so only what comes due between the two moments differs. Slices of the store's
+   * sweep budget (2 ms) with a yield between: about 5 ms of CPU per million slots when little is due,
+   * more to clear a backlog (the periodic sweep's work, done sooner), nothing where nothing expires.
    */
   async #sweepDue(): Promise<void> {
     const { store, view } = this.#opts;
-    for (let left = store.slotsEnd; left > 0; left -= SWEEP_SLICE) {
-      store.sweepSlots(Math.min(left, SWEEP_SLICE));
-      if (left > SWEEP_SLICE) await new Promise<void>((resume) => view.scheduler.setTimeout(resume, 0));
+    for (let left = store.slotsEnd; ;) {
+      left -= store.sweepSlots(Math.min(left, SWEEP_SLICE));
+      if (left <= 0) return;
+      await new Promise<void>((resume) => view.scheduler.setTimeout(resume, 0));
     }
   }
 

@@ -897,9 +897,10 @@ describe('Peer.Compare frames', () => {
       expect(digestsFromPacked(['n1', 4, [[3, 1, 2]], bad]), inspect(bad)).to.equal(undefined);
   });
 
-  it("reads 'building' from a reply, and a reply with none (an older member) as not building", () => {
-    const diff = { epochMismatch: true, building: true, evicting: false, differing: [] };
+  it("reads 'building' and 'ranges only' from a reply, and a reply with neither (an older member) as neither", () => {
+    const diff = { epochMismatch: true, building: true, rangesOnly: true, evicting: false, differing: [] };
     expect(diffFromPacked(diffToPacked(diff))).to.deep.equal(diff);
-    expect(diffFromPacked([true, false, []])?.building).to.equal(false);
+    const old = diffFromPacked([true, false, []]);
+    expect([old?.building, old?.rangesOnly]).to.deep.equal([false, false]);
   });
 });

@@ -108,3 +108,45 @@ describe('EntryTable: slots with an expiry', () => {
     expect(table.live).to.equal(1);
   });
 });
+
+describe('EntryTable.sweepSlots', () => {
+  const filled = (ttlMs: number) => {
+    const table = new EntryTable(64 << 20, 1000);
+    for (let i = 0; i < 5000; i++) {
+      table.put(
+        `k${i}`,
+        2 + String(i).length,
+        undefined,
+        Buffer.from('v'),
+        0,
+        { timestamp: i + 1, node: 'n1' },
+        ttlMs,
+        false,
+        0,
+      );
+    }
+    return table;
+  };
+
+  it('stops when out of time, at a multiple of 1024 slots, and says how many it went through', () => {
+    const table = filled(10);
+    const { swept, visited } = table.sweepSlots(100_000, () => true, 4000);
+    expect(visited, 'slots visited').to.equal(1024);
+    expect(swept, 'entries purged among them').to.equal(1024);
+  });
+
+  it('goes through at most the slots asked, and through the whole table once they add up to it', () => {
+    const table = filled(10);
+    const visits: number[] = [];
+    for (let visited = 0; visited < 5000;) {
+      visits.push(table.sweepSlots(100_000, () => false, 2000).visited);
+      visited += visits.at(-1)!;
+    }
+    expect(visits, 'slots visited per call').to.deep.equal([2000, 2000, 2000]);
+    expect(table.live + table.tombstones, 'entries left').to.equal(0);
+  });
+
+  it('says it went through everything when nothing in the table expires', () => {
+    expect(filled(0).sweepSlots(100_000, () => false, 10).visited).to.equal(Infinity);
+  });
+});

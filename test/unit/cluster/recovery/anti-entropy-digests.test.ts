@@ -195,4 +195,22 @@ describe('anti-entropy digests kept up to date', () => {
     // Asked and answered, once each: the second look found nothing differing.
     expect(saved() - savedBefore, 'comparisons made without a scan').to.equal(2);
   });
+
+  it('takes the records an older member sends whatever it is asked, even where it holds nothing, and asks once', async () => {
+    await askedRoundsCluster(9);
+    await writeAll(0, 20);
+    const n3 = cluster.core('n3')!;
+    for (let i = 0; i < 20; i++) n3.store.release(`k${i}`, n3.store.versionOf(`k${i}`)!);
+    // n3 as a member that does not know 'want' (nor says it answers with ranges only).
+    const compare = n3.antiEntropy.compare.bind(n3.antiEntropy);
+    let asked = 0;
+    n3.antiEntropy.compare = async (request) => {
+      asked++;
+      return { ...(await compare({ ...request, want: 'records' })), rangesOnly: false };
+    };
+    expect(await round('n2', 'n3'), 'the round').to.equal('done');
+    expect(asked, 'comparisons n3 answered').to.equal(1);
+    const held = Array.from({ length: 20 }, (_, i) => n3.store.readRecord(`k${i}`)?.value.toString());
+    expect(held, "n3's copies, pushed back").to.deep.equal(Array.from({ length: 20 }, (_, i) => `v${i}`));
+  });
 });
