@@ -320,8 +320,8 @@ export class AntiEntropy {
     const mine = this.#sharedDigests(ring, request.epoch, request.from);
     if (!mine) return { ...mismatch, building: true };
     const want = request.want ?? 'records';
-    const ranges =
-      want === 'listed' ? differingListed(mine, request.ranges) : differingRanges(mine, request.ranges);
+    // Listed: the asker sent only the ranges to look at again.
+    const ranges = differingRanges(mine, request.ranges, want !== 'listed');
     const answer = { epochMismatch: false, building: false, rangesOnly: want === 'ranges', evicting };
     if (ranges.length === 0) {
       this.scansSaved++;
@@ -515,37 +515,24 @@ function addEntry(out: Map<number, RangeEntry[]>, range: number, c: VersionCurso
   else out.set(range, [entry]);
 }
 
-/** The ranges the asker sent whose digests differ from `mine` (a range not held here digests to 0, 0). */
-function differingListed(
+const EMPTY_DIGEST: RangeDigest = [0, 0];
+
+/**
+ * The ranges whose digests differ between `mine` and the asker's (a range not held here digests to
+ * 0, 0); with `unsent`, also those held here that it did not send (it holds nothing of them).
+ */
+function differingRanges(
   mine: readonly [number, RangeDigest][],
   theirs: readonly [number, RangeDigest][],
+  unsent: boolean,
 ): number[] {
   const held = new Map(mine);
   const ranges: number[] = [];
   for (const [range, digest] of theirs) {
     const d = held.get(range) ?? EMPTY_DIGEST;
     if (d[0] !== digest[0] || d[1] !== digest[1]) ranges.push(range);
-  }
-  return ranges;
-}
-
-const EMPTY_DIGEST: RangeDigest = [0, 0];
-
-/**
- * The ranges whose digests differ between `mine` and the asker's: those it sent with another digest,
- * and those held here that it did not send (it holds nothing of them).
- */
-function differingRanges(
-  mine: readonly [number, RangeDigest][],
-  theirs: readonly [number, RangeDigest][],
-): number[] {
-  const held = new Map(mine);
-  const ranges: number[] = [];
-  for (const [range, digest] of theirs) {
-    const d = held.get(range);
-    if (d === undefined || d[0] !== digest[0] || d[1] !== digest[1]) ranges.push(range);
     held.delete(range);
   }
-  for (const range of held.keys()) ranges.push(range);
+  if (unsent) for (const range of held.keys()) ranges.push(range);
   return ranges;
 }
