@@ -140,6 +140,8 @@ export class NodeCore {
       maxTombstoneBytes: config.limits.maxTombstoneBytes,
       tombstoneGraceMs: config.tombstoneGraceMs,
       maxClockOffsetMs: config.maxClockOffsetMs,
+      // Every sweep of this store keeps to it, anti-entropy's before a comparison included.
+      ...(opts.sweepBudgetMs === undefined ? {} : { sweepBudgetMs: opts.sweepBudgetMs }),
       clock: { now: () => scheduler.now() },
     });
     this.#copies = new RecordCopies(this.store, this.requests, () => scheduler.now(), this.ballots);

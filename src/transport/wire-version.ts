@@ -11,8 +11,12 @@ import { Code, METADATA } from '../proto/messages';
  * 2: the version is stated (METADATA.wireVersion, METADATA.wireMinVersion); frames as in 1, but
  *    for the second element of Peer Replicate and Read replies: the replica's ring epoch where 1 sent
  *    0. Version 1 never reads it, and a node reads 0 as "not stated" (no ring rule applied).
+ * 3: Peer Compare: a request's fourth element (want) and a reply's fourth and fifth (building,
+ *    ranges_only), which versions 1 and 2 neither send nor read (they send records whatever is
+ *    asked, and are taken to); and a range's digest leaves out the tombstone flag, so ranges compared
+ *    with a node of version 2 or older differ and are read whole until the upgrade ends.
  */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
 
 /**
  * The oldest wire version this release still reads: the previous release's, so that a rolling upgrade

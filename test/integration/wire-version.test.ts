@@ -98,7 +98,7 @@ describe('wire versions: a caller of an incompatible release is refused, naming 
   it('serves a caller of the previous release (no version stated) and a next one that reads this', async () => {
     for (const headers of [
       {} as Record<string, string>,
-      { [METADATA.wireVersion]: '3', [METADATA.wireMinVersion]: '2' },
+      { [METADATA.wireVersion]: String(WIRE_VERSION + 1), [METADATA.wireMinVersion]: String(WIRE_VERSION) },
     ]) {
       const o = await call(address, '/ringcache.v1.Cluster/Topology', headers, false);
       expect(o.code, o.details).to.equal(Code.OK);

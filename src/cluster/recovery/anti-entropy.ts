@@ -346,10 +346,10 @@ export class AntiEntropy {
    */
   async #sweepDue(): Promise<void> {
     const { store, view } = this.#opts;
-    for (let left = store.slotsEnd; ;) {
+    // Slots are numbered from 1.
+    for (let left = store.slotsEnd - 1; left > 0;) {
       left -= store.sweepSlots(Math.min(left, SWEEP_SLICE));
-      if (left <= 0) return;
-      await new Promise<void>((resume) => view.scheduler.setTimeout(resume, 0));
+      if (left > 0) await new Promise<void>((resume) => view.scheduler.setTimeout(resume, 0));
     }
   }
 

@@ -122,15 +122,16 @@ describe('anti-entropy digests kept up to date', () => {
     await off.time.runUntil(off.time.now() + 1000);
     const core = off.core('n2')!;
     const diff = await core.antiEntropy.compare({ from: 'n1', epoch: core.topology.epoch, ranges: [] });
-    expect(diff.building, 'building').to.equal(false);
-    expect(diff.epochMismatch, 'nothing compared').to.equal(true);
     void off.stopAll();
     await off.time.runUntil(off.time.now() + 20_000);
+    expect(diff.building, 'building').to.equal(false);
+    expect(diff.epochMismatch, 'nothing compared').to.equal(true);
   });
 
   /** In place of the usual cluster: one whose rounds come only when the test asks (SimCluster.round). */
   const askedRoundsCluster = async (seed: number, tombstoneGraceMs?: number) => {
-    await cluster.stopAll();
+    void cluster.stopAll();
+    await cluster.time.runUntil(cluster.time.now() + 20_000);
     cluster = new SimCluster({
       seed,
       nodes: 3,
@@ -186,11 +187,19 @@ describe('anti-entropy digests kept up to date', () => {
       };
     })();
     cluster.core('n3')!.store.applyRecord('k7', newer);
+    const n3 = cluster.core('n3')!.antiEntropy;
+    const compare = n3.compare.bind(n3);
+    const wants: (string | undefined)[] = [];
+    n3.compare = (request) => {
+      wants.push(request.want);
+      return compare(request);
+    };
     const outcome = await round('n2', 'n3', async () => {
       await cluster.time.runUntil(cluster.time.now() + 100);
       cluster.core('n2')!.store.applyRecord('k7', newer);
     });
     expect(outcome, 'the round').to.equal('done');
+    expect(wants, 'what n2 asked n3: k7 differed at the first look').to.deep.equal(['ranges', 'listed']);
     expect(scans(), 'scans').to.deep.equal(before);
     // Asked and answered, once each: the second look found nothing differing.
     expect(saved() - savedBefore, 'comparisons made without a scan').to.equal(2);
