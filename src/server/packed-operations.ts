@@ -424,9 +424,10 @@ export function copyFromPacked(p: readonly unknown[], key: string): ReplicaWrite
   return write;
 }
 
-/** Peer.Compare's request (layout in peer.proto). */
+/** What a Peer.Compare request wants, by its number on the wire. */
 const WANTS = ['records', 'ranges', 'listed'] as const;
 
+/** Peer.Compare's request (layout in peer.proto). */
 export function digestsToPacked(d: RangeDigests): unknown[] {
   return [
     d.from,

@@ -80,11 +80,6 @@ export class EntryTable {
   /** Tombstones dropped before their grace to stay within #maxTombstoneBytes, or never stored. */
   tombstonesShed = 0;
   /**
-   * Changes to what the table holds (a write, tombstone, expiry, new version or expiry time, removal):
-   * while it stays the same, so do the records read from it, but for what time alone changes.
-   */
-  mutations = 0;
-  /**
    * Slots in use with an expiry (a value with a TTL, or a tombstone and its purge time): with none,
    * a sweep has nothing to visit.
    */
@@ -116,7 +111,6 @@ export class EntryTable {
 
   /** Live -> tombstone at the same version, purged a grace period after the expiry. The slot stays. */
   expire(slot: number): void {
-    this.mutations++;
     const s = this.#slots;
     this.#arena.free(s.valueAddr(slot), s.valueLength(slot));
     this.bytes -= heldBytesOf(s.valueLength(slot));
@@ -139,7 +133,6 @@ export class EntryTable {
   }
 
   setExpiresAtMs(slot: number, ms: number): void {
-    this.mutations++;
     this.#setExpiry(slot, ms);
   }
 
@@ -185,13 +178,8 @@ export class EntryTable {
   setVersion(slot: number, version: Version): void {
     const node = this.#nodes.intern(version.node); // may throw: before anything changes
     this.#tellRecord(slot);
-    this.#setVersion(slot, version.timestamp, node);
+    this.#slots.setVersion(slot, version.timestamp, node);
     this.#tellRecord(slot);
-  }
-
-  #setVersion(slot: number, timestamp: number, node: number): void {
-    this.mutations++;
-    this.#slots.setVersion(slot, timestamp, node);
   }
 
   /** onRecord of the record in `slot` (used): once as it comes, once as it goes. */
@@ -275,7 +263,7 @@ export class EntryTable {
     if (!tombstone) this.#arena.write(addr, value);
     s.setValue(slot, addr, valueLength, USED_BIT | flags | (tombstone ? TOMBSTONE_BIT : 0));
     this.#setExpiry(slot, expiresAtMs);
-    this.#setVersion(slot, version.timestamp, node);
+    this.#slots.setVersion(slot, version.timestamp, node);
     this.#tellRecord(slot);
     if (tombstone) {
       this.tombstones++;
@@ -393,7 +381,6 @@ export class EntryTable {
   }
 
   remove(slot: number): void {
-    this.mutations++;
     this.#tellRecord(slot);
     const s = this.#slots;
     const key = s.key(slot);

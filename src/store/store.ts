@@ -527,15 +527,6 @@ export class Store {
     );
   }
 
-  /**
-   * How many changes the records held went through (writes, deletes, expiries, purges, evictions,
-   * new expiry times): equal counts at two moments mean equal records, but for what time alone
-   * changes (a value past its expiry reads as a tombstone before any sweep turns it into one).
-   */
-  get mutations(): number {
-    return this.#entries.mutations;
-  }
-
   /** Every key held, live, tombstone or past its purge time, without reading values (cheap to scan). */
   *keys(): IterableIterator<string> {
     for (const [key] of this.#entries.entries()) yield key;
