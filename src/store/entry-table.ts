@@ -92,6 +92,11 @@ export class EntryTable {
     this.#maxTombstoneBytes = maxTombstoneBytes;
   }
 
+  /** Interns `node` now: this store's own id, so that its own writes are never refused (NodeIds). */
+  reserveNode(node: string): void {
+    this.#nodes.intern(node);
+  }
+
   slotOf(key: string): number | undefined {
     return this.#index.get(key);
   }

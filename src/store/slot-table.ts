@@ -188,7 +188,14 @@ export class SlotTable {
   }
 }
 
-/** Node ids interned to Uint16 indexes for the version column. */
+/** How many distinct node ids the version column can name (its Uint16 indexes). */
+export const MAX_VERSION_NODES = 0x10000;
+
+/**
+ * Node ids interned to Uint16 indexes for the version column. An id is never forgotten: a cluster
+ * names a few, but versions arrive from peers, and one that names ids past the last index is
+ * refused (OUT_OF_MEMORY: RESOURCE_EXHAUSTED on the wire), never a fault of the node's.
+ */
 export class NodeIds {
   readonly #names: string[] = [];
   readonly #index = new Map<string, number>();
@@ -197,8 +204,11 @@ export class NodeIds {
     let i = this.#index.get(node);
     if (i === undefined) {
       i = this.#names.length;
-      if (i > 0xffff)
-        throw new RingCacheError('INTERNAL', 'more than 65536 distinct node ids seen in versions');
+      if (i >= MAX_VERSION_NODES)
+        throw new RingCacheError(
+          'OUT_OF_MEMORY',
+          `versions here name ${MAX_VERSION_NODES} distinct node ids, the most a store holds; a version of node '${node}' is refused`,
+        );
       this.#names.push(node);
       this.#index.set(node, i);
     }

@@ -113,6 +113,7 @@ export class Store {
     this.#maxClockOffsetMs = opts.maxClockOffsetMs ?? 5000;
     this.#sweepBudgetMs = opts.sweepBudgetMs ?? 2;
     this.#entries = new EntryTable(opts.maxMemoryBytes, this.#graceMs, opts.maxTombstoneBytes);
+    this.#entries.reserveNode(opts.nodeId);
     this.#sweeper = new PeriodicSweep(opts.sweepIntervalMs ?? 1000, () => void this.sweep());
   }
 

@@ -77,6 +77,28 @@ describe('Store applyRecord (last writer wins)', () => {
     expect(store.get('k')!.value.toString()).to.equal('from-b');
   });
 
+  it('refuses a version naming one node id more than it can hold, with the limit, and takes the rest', () => {
+    const { store } = makeStore();
+    let refused: unknown;
+    let i = 0;
+    for (; i <= 0x10000 && refused === undefined; i++) {
+      try {
+        const version = { timestamp: NOW * LOGICAL_TICKS_PER_MS + i + 1, node: `peer-${i}` };
+        store.applyRecord('k', live(`from-${i}`, version));
+      } catch (err) {
+        refused = err;
+      }
+    }
+    // OUT_OF_MEMORY is RESOURCE_EXHAUSTED on the wire.
+    expect(isRingCacheError(refused) && refused.code, String(refused)).to.equal('OUT_OF_MEMORY');
+    expect((refused as Error).message).to.match(/65536 distinct node ids/);
+    expect(store.get('k')!.value.toString()).to.equal(`from-${i - 2}`);
+    // Node ids it knows still come in, and its own writes go on.
+    const again = { timestamp: NOW * LOGICAL_TICKS_PER_MS + i + 10, node: 'peer-0' };
+    expect(store.applyRecord('k', live('again', again))).to.equal(true);
+    expect(store.set('mine', utf8('x'), 1).stored).to.equal(true);
+  });
+
   it('converges whatever order records arrive in, replays included', () => {
     const records = [
       live('1', v(1)),
