@@ -25,6 +25,11 @@ export interface ClusterView {
    */
   ringUnconfirmed(): boolean;
   /**
+   * Peers this node took for dead while catching up and has not pulled from since: its copy of a key
+   * one of them replicates may lack a write that peer holds (CatchUpState). Empty nearly always.
+   */
+  owedPeers(): ReadonlySet<string>;
+  /**
    * While catching up after a ring change: the rings before it, whose replicas may still hold keys
    * this node now replicates but has not received yet. Reads and read-modify-writes ask them too.
    */
@@ -44,10 +49,22 @@ export interface ClusterView {
  * Whether this node's own copy of a key whose replicas are `preferenceList` counts as one of a
  * read's answers or a prepare's votes: only where it is one of them (a get forwarded on an older
  * ring, a round coordinated where it landed, can reach a node that is none), and not while its store
- * is incomplete (catching up), nor while its ring may be behind (another replica may hold the key now).
+ * is incomplete (catching up, or yet to pull from another of its replicas), nor while its ring may be
+ * behind (another replica may hold the key now).
  */
 export function ownCopyCounts(view: ClusterView, preferenceList: readonly string[]): boolean {
-  return preferenceList.includes(view.selfId) && !view.catchingUp() && !view.ringUnconfirmed();
+  return (
+    preferenceList.includes(view.selfId) &&
+    !view.catchingUp() &&
+    !view.ringUnconfirmed() &&
+    !owesAny(view, preferenceList)
+  );
+}
+
+/** Whether this node has yet to pull from one of `preferenceList` (ClusterView.owedPeers). */
+export function owesAny(view: ClusterView, preferenceList: readonly string[]): boolean {
+  const owed = view.owedPeers();
+  return owed.size > 0 && preferenceList.some((id) => owed.has(id));
 }
 
 /**

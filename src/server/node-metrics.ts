@@ -28,6 +28,8 @@ export function nodeMetrics(
     catchUp: () => CatchUpProgress;
     /** ClusterView.ringUnconfirmed. */
     ringUnconfirmed: () => boolean;
+    /** ClusterView.owedPeers: peers this node's catch-up could not reach, not pulled from since. */
+    owedPeers: () => ReadonlySet<string>;
     antiEntropy: AntiEntropy;
     memoryGuard: MemoryGuard;
     clock: ClockWatch;
@@ -96,6 +98,12 @@ export function nodeMetrics(
       help: '1 while this node has heard no peer hold its ring for longer than failure detection takes, and some peer is alive: it counts its own copies in no quorum (it asks the other replicas)',
       type: 'gauge',
       read: () => (src.ringUnconfirmed() ? 1 : 0),
+    },
+    {
+      name: 'ringcache_catch_up_owed_peers',
+      help: "Peers taken for dead during this node's catch-up and not pulled from since: its copies of the keys they replicate count in no quorum until it has",
+      type: 'gauge',
+      read: () => src.owedPeers().size,
     },
     {
       name: 'ringcache_catch_up_records_total',

@@ -231,6 +231,7 @@ export class CacheNode {
       memoryGuard: this.#memoryGuard,
       catchUp: () => core.catchUp,
       ringUnconfirmed: () => core.view.ringUnconfirmed(),
+      owedPeers: () => core.view.owedPeers(),
       clock: core.clock,
     });
     registerScanGauges(registry, this.#scanWalks);

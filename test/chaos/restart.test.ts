@@ -266,3 +266,69 @@ describe('reads at R = 3 right after a replica came back', function () {
     }
   });
 });
+
+// A restarted node's catch-up took a peer it could not reach for one that holds nothing it needs:
+// it ended without that peer's copies, and the node answered reads from its store alone. Here the
+// only copies of a write acknowledged at W = N = 2 are on n1 (restarted, empty) and n2 (paused while
+// n1 catches up): n1 answered a read at R = 1 "not found" (W + R > N promises the write).
+describe('a node restarted while a replica of its keys is paused', function () {
+  this.timeout(120_000);
+  let t: TestCluster;
+  before(async () => {
+    // Anti-entropy off: the catch-up alone must bring n2's copies. A long grace and hint age: n2's
+    // pause must stay below the absence limit, or n2 drops its data on resume (absence.ts).
+    t = await TestCluster.start({
+      nodes: 3,
+      factor: 2,
+      writeQuorum: 2,
+      readQuorum: 1,
+      antiEntropyMs: 0,
+      tombstoneGraceMs: 600_000,
+      hintMaxAgeMs: 600_000,
+    });
+  });
+  after(async () => {
+    if (t?.cluster.isRunning('n2')) await t.cluster.kill('n2', 'SIGCONT');
+    await t?.stop();
+  });
+
+  it("counts its own copies of that replica's keys only once it has pulled from it", async () => {
+    const ring = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes });
+    const key = Array.from({ length: 500 }, (_, i) => `owed-${i}`).find(
+      (k) => ring.preferenceList(k, 2).join() === 'n1,n2',
+    )!;
+    const cache = await t.client({ timeoutMs: CALL_DEADLINE_MS });
+    await cache.set(key, 'acknowledged');
+    await t.cluster.kill('n1', 'SIGKILL');
+    await t.cluster.kill('n2', 'SIGSTOP');
+    await startAgain(t, 'n1');
+    const get = () => c.cache<{ found: boolean }>('Get', { key, consistency: 1 });
+    const c = new UnaryClient(t.address('n1'), 3000);
+    try {
+      await until(
+        'n1 caught up, owing n2 a pull',
+        async () =>
+          (await metric(t, 'n1', 'ringcache_catching_up')) === 0 &&
+          (await metric(t, 'n1', 'ringcache_catch_up_owed_peers')) === 1,
+        60_000,
+      );
+      const answer = await get().then(
+        (got) => (got.found ? 'found' : 'not found'),
+        (err: ServiceError) => `refused: ${err.details}`,
+      );
+      expect(answer, 'a read at n1 while n2 is paused').to.not.equal('not found');
+      await t.cluster.kill('n2', 'SIGCONT');
+      await until(
+        'n1 pulled from n2',
+        async () => (await metric(t, 'n1', 'ringcache_catch_up_owed_peers')) === 0,
+        60_000,
+      );
+      // Its own copy now: n2 paused again, a read at R = 1 at n1 is answered from n1's store.
+      await t.cluster.kill('n2', 'SIGSTOP');
+      expect((await get()).found, 'n1 holds the write').to.equal(true);
+    } finally {
+      c.close();
+      await t.cluster.kill('n2', 'SIGCONT');
+    }
+  });
+});

@@ -41,6 +41,10 @@ import type { SimSchedule } from './schedule';
  * the delete had replaced, since the other replica it heard had evicted a newer value, which had
  * replaced the delete's tombstone there (what promise 8 allows).
  * Nemesis mix 63830 is lost-hints.test.ts's second test.
+ * Cut catch-up 307233: n1 restarted behind slow links that cut its catch-up streams; it took both
+ * peers for dead, skipped them and ended with nothing, and with no anti-entropy never held c1,
+ * which it had written before the crash (catch-up-state.ts now owes such peers a pull, and counts
+ * its copies of their keys in no quorum until it has pulled from them).
  */
 describe('the simulator schedules that once broke a promise', function () {
   this.timeout(120_000);

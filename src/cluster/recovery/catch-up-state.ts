@@ -2,10 +2,10 @@ import type { Logger } from '../../observability/logger';
 import type { Ring } from '../../ring/ring';
 import type { Store } from '../../store/store';
 import type { BackgroundTasks } from '../background-tasks';
-import type { ClusterView } from '../cluster-view';
+import { pause, type ClusterView } from '../cluster-view';
 import type { RequestLog } from '../replication/request-log';
 import type { RingState, Topology } from '../ring-change/topology';
-import { catchUpFromPeers, type CatchUpProgress } from './catch-up';
+import { catchUpFromPeers, rememberSent, type CatchUpProgress, type SentRequests } from './catch-up';
 
 export interface CatchUpStateOptions {
   view: ClusterView;
@@ -21,12 +21,18 @@ export interface CatchUpStateOptions {
   observePeerClock(peer: string, clock: number): void;
   /** N: how many nodes hold each key. */
   factor: number;
-  /** The catch-up of a start ended: this node holds what its peers hold for it. */
+  /**
+   * The catch-up of a start (or a rejoin) ended: this node holds what the peers it reached hold for
+   * it. Called again each time it pulls from a peer it had to skip (owedPeers).
+   */
   onCaughtUp(): void;
 }
 
 /** How long a starting node waits for a member's ring before it goes on without it. */
 const LEARN_RING_TIMEOUT_MS = 2000;
+
+/** How often a node that owes peers a pull looks whether one is alive again. */
+const OWED_POLL_MS = 1000;
 
 /**
  * Whether this node holds what its peers hold for it. Two ways to be behind:
@@ -38,6 +44,14 @@ const LEARN_RING_TIMEOUT_MS = 2000;
  * Until then it takes replica writes and hints but answers no read and decides no read-modify-write
  * from its own copy alone (ClusterView.catchingUp); reads ask the keys' old replicas too. Nor does it
  * answer its peers' reads and prepares of a key it may lack (mayLack): they must not count its copy.
+ *
+ * A peer taken for dead during the catch-up of a start or rejoin is owed a pull (owedPeers): taken
+ * for dead is not dead (slow links, a pause), and it may hold the only other copy of a write this
+ * node took before it restarted. The catch-up ends without it, but until this node has pulled from
+ * it, this node's copy of a key that peer replicates counts in no quorum (ownCopyCounts, mayLack), and
+ * the requests sent with those keys are remembered only then; keys it replicated on the ring of
+ * then count as its too, whatever ring changes came since. It is pulled as soon as it is alive again;
+ * it stays owed until a pull completes, or it has left the ring and is gone.
  */
 export class CatchUpState {
   readonly #opts: CatchUpStateOptions;
@@ -46,6 +60,14 @@ export class CatchUpState {
   #dropped: AbortController | undefined;
   #sourceRings: Ring[] = [];
   #moveIn: AbortController | undefined;
+  /** Peers taken for dead during the last catch-up of a start or rejoin, not pulled from since. */
+  readonly #owed = new Set<string>();
+  /** The ring they were owed on: a key they replicated then may have moved since, unpulled. */
+  #owedRing: Ring | undefined;
+  /** Requests sent with keys an owed peer replicates: remembered once it is pulled (rememberSent). */
+  #owedSent: SentRequests[] = [];
+  /** Ends the pulls of owed peers (a drop starts the catch-up over). */
+  #owedPull: AbortController | undefined;
   readonly #caughtUp: Promise<void>;
   #markCaughtUp: () => void = () => undefined;
   /** The catch-up of start(): records received and applied, bytes, and whether it finished. */
@@ -67,9 +89,24 @@ export class CatchUpState {
    */
   mayLack(key: string): boolean {
     if (this.#starting || this.#dropped) return true;
+    if (this.#owed.size > 0 && this.#owesFor(key)) return true;
     if (this.#sourceRings.length === 0) return false;
     const { view, factor } = this.#opts;
     return this.#sourceRings.some((ring) => !ring.preferenceList(key, factor).includes(view.selfId));
+  }
+
+  /** Peers this node has yet to pull from (see the class): empty but for a while after a catch-up. */
+  get owedPeers(): ReadonlySet<string> {
+    return this.#owed;
+  }
+
+  #owesFor(key: string): boolean {
+    const { topology, factor } = this.#opts;
+    const owes = (ring: Ring) => ring.preferenceList(key, factor).some((id) => this.#owed.has(id));
+    return (
+      owes(topology.ring) ||
+      (this.#owedRing !== undefined && this.#owedRing !== topology.ring && owes(this.#owedRing))
+    );
   }
 
   /** The rings before the changes whose keys this node still pulls. */
@@ -97,6 +134,11 @@ export class CatchUpState {
   dropped(): void {
     this.#dropped?.abort();
     this.#dropped = new AbortController();
+    this.#owedPull?.abort();
+    this.#owedPull = undefined;
+    this.#owed.clear();
+    this.#owedRing = undefined;
+    this.#owedSent = [];
     this.#moveIn?.abort();
     this.#moveIn = undefined;
     this.#sourceRings = [];
@@ -110,11 +152,12 @@ export class CatchUpState {
       const signal = AbortSignal.any([stopped, controller.signal]);
       const progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: 0, done: false };
       try {
-        await this.#pull(signal, progress);
+        await this.#pull(signal, progress, controller);
       } finally {
         if (!signal.aborted && this.#dropped === controller) {
           this.#dropped = undefined;
           this.#opts.onCaughtUp();
+          this.#pullOwedLater(progress);
         }
       }
     });
@@ -132,19 +175,84 @@ export class CatchUpState {
     try {
       await this.#pull(signal, this.progress);
     } finally {
-      if (!signal.aborted) this.#finish();
+      if (!signal.aborted) {
+        this.#finish();
+        // Dropped meanwhile (absence.ts): the rejoin's catch-up starts over, and ends it.
+        if (!this.#dropped) this.#pullOwedLater(this.progress);
+      }
     }
   }
 
   /** Learns the current ring and the peers' clocks, then pulls what this node replicates from its members. */
-  async #pull(signal: AbortSignal, progress: CatchUpProgress): Promise<void> {
+  async #pull(signal: AbortSignal, progress: CatchUpProgress, dropped?: AbortController): Promise<void> {
     const { view, store, requests, topology, logger } = this.#opts;
     await this.#learnRing(signal);
     const peers = topology.ring.nodeIds.filter((id) => id !== view.selfId);
     await this.#learnClocks(peers, signal);
     progress.peers = peers.length;
     const log = logger.child({ component: 'catch-up' });
-    await catchUpFromPeers(view, peers, { store, requests }, log, signal, progress);
+    const { skipped, sent } = await catchUpFromPeers(view, peers, { store, requests }, log, signal, progress);
+    // Dropped while it ran (a start's catch-up, which a drop does not cancel): it counts for nothing.
+    if (signal.aborted || this.#dropped !== dropped) return;
+    for (const id of skipped) this.#owed.add(id);
+    if (skipped.length > 0) this.#owedRing = topology.ring;
+    this.#rememberOwned(sent);
+  }
+
+  /** Remembers the requests sent with keys no owed peer replicates; keeps the others for later. */
+  #rememberOwned(sent: readonly SentRequests[]): void {
+    const { view, store, requests } = this.#opts;
+    const later: SentRequests[] = [];
+    const now: SentRequests[] = [];
+    for (const s of [...this.#owedSent, ...sent]) (this.#owesFor(s.key) ? later : now).push(s);
+    this.#owedSent = later;
+    rememberSent({ store, requests }, now, view.scheduler.now());
+  }
+
+  /**
+   * Pulls from each owed peer once it is alive again (learning its clock first: a ballot it saw may
+   * be past this node's fence), each in a loop of its own, so that one this node cannot stream from
+   * holds up no other. A peer stays owed until a pull from it completes, or it has left the ring and
+   * is gone. Every pull that completes calls onCaughtUp: the ballot fences rise to this node's clock
+   * then (a round in flight with a lower ballot is refused once, and its next ballot is above).
+   */
+  #pullOwedLater(progress: CatchUpProgress): void {
+    if (this.#owed.size === 0) return;
+    const { view, topology, tasks, logger } = this.#opts;
+    const log = logger.child({ component: 'catch-up' });
+    log.warn(
+      { peers: [...this.#owed] },
+      'catch-up ended without peers taken for dead; pulling from them once alive',
+    );
+    this.#owedPull?.abort();
+    const controller = new AbortController();
+    this.#owedPull = controller;
+    tasks.run('catch-up-owed', async (stopped) => {
+      const signal = AbortSignal.any([stopped, controller.signal]);
+      await Promise.all(
+        [...this.#owed].map(async (id) => {
+          while (this.#owed.has(id) && !signal.aborted) {
+            if (!view.isAlive(id)) {
+              if (!topology.ring.nodeIds.includes(id)) this.#owed.delete(id);
+              else await pause(view, OWED_POLL_MS, signal);
+              continue;
+            }
+            await this.#learnClocks([id], signal);
+            const into = { store: this.#opts.store, requests: this.#opts.requests };
+            const { skipped, sent } = await catchUpFromPeers(view, [id], into, log, signal, progress);
+            if (signal.aborted) return;
+            if (skipped.length === 0) {
+              this.#owed.delete(id);
+              log.info({ peer: id }, 'catch-up pulled from a peer it had taken for dead');
+            }
+            this.#rememberOwned(sent);
+            if (skipped.length === 0) this.#opts.onCaughtUp();
+          }
+        }),
+      );
+      // Peers gone from the ring: the requests kept for their keys are remembered now.
+      if (!signal.aborted) this.#rememberOwned([]);
+    });
   }
 
   /**
@@ -202,7 +310,8 @@ export class CatchUpState {
   #finish(): void {
     this.#starting = false;
     this.progress.done = true;
-    this.#opts.onCaughtUp();
+    // Not while dropped (a drop during this catch-up): the rejoin's catch-up calls it at its end.
+    if (!this.#dropped) this.#opts.onCaughtUp();
     this.#markCaughtUp();
   }
 
@@ -219,7 +328,16 @@ export class CatchUpState {
     tasks.run('move-in', async (stopped) => {
       const signal = AbortSignal.any([stopped, controller.signal]);
       const progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: peers.size, done: false };
-      await catchUpFromPeers(view, [...peers], { store, requests }, log, signal, progress, ring);
+      const { sent } = await catchUpFromPeers(
+        view,
+        [...peers],
+        { store, requests },
+        log,
+        signal,
+        progress,
+        ring,
+      );
+      this.#rememberOwned(sent);
       if (signal.aborted || this.#moveIn !== controller) return;
       this.#sourceRings = [];
       this.#moveIn = undefined;

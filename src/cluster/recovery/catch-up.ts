@@ -27,7 +27,7 @@ export interface CatchUpInto {
 }
 
 /** Requests a peer sent with its copy of a key's record: those it remembers of the key. */
-interface SentRequests {
+export interface SentRequests {
   key: string;
   requests: readonly AppliedRequest[];
 }
@@ -45,12 +45,13 @@ interface SentRequests {
  * Peers' copies arrive in any order, and a request whose record a newer copy replaced may be one
  * whose round missed its quorum and was written over by a round that never read it: counted here,
  * it would look chosen, and its retry be answered as applied while no record holds its effect.
+ * The caller remembers them (rememberSent) once it counts its copies of their keys.
  * Progress is logged per peer.
- * Peers that are down are skipped: hints and read repair cover what they hold. A stream that fails
- * while its peer is alive (a connection reset midway, a peer still catching up itself) is pulled again
- * from the start, with a growing pause, until it completes or the peer is taken for dead: taken as
- * done, it would leave this node serving without the records it did not receive. `signal` ends it
- * early (the node is stopping): every stream is cancelled and the promise settles.
+ * A stream that fails while its peer is alive (a connection reset midway, a peer still catching up
+ * itself) is pulled again from the start, with a growing pause, until it completes or the peer is
+ * taken for dead. A peer taken for dead (before or during its stream) is `skipped`: the caller owes
+ * it a pull, since it may hold the only other copy of a write this node took before it restarted.
+ * `signal` ends it early (the node is stopping): every stream is cancelled and the promise settles.
  */
 export async function catchUpFromPeers(
   view: ClusterView,
@@ -60,9 +61,10 @@ export async function catchUpFromPeers(
   signal: AbortSignal,
   progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: peers.length, done: false },
   ring?: RingState,
-): Promise<number> {
+): Promise<CatchUpResult> {
   const startedMs = view.scheduler.now();
   const sent: SentRequests[] = [];
+  const skipped: string[] = [];
   const counts = await Promise.all(
     peers.map(async (peerId) => {
       for (let pauseMs = PULL_AGAIN_FIRST_MS; ; pauseMs = Math.min(2 * pauseMs, PULL_AGAIN_MAX_MS)) {
@@ -70,8 +72,10 @@ export async function catchUpFromPeers(
           return await pullFrom(view, peerId, into, log, signal, progress, sent, ring);
         } catch (err) {
           const message = (err as Error).message;
-          if (signal.aborted || !view.isAlive(peerId)) {
-            log.info({ peer: peerId, err: message }, 'catch-up skipped a peer');
+          if (signal.aborted) return 0;
+          if (!view.isAlive(peerId)) {
+            log.info({ peer: peerId, err: message }, 'catch-up skipped a peer taken for dead');
+            skipped.push(peerId);
             return 0;
           }
           log.warn(
@@ -83,7 +87,6 @@ export async function catchUpFromPeers(
       }
     }),
   );
-  rememberSent(into, sent, view.scheduler.now());
   const total = counts.reduce((a, b) => a + b, 0);
   const ms = Math.max(1, view.scheduler.now() - startedMs);
   const summary = {
@@ -94,8 +97,18 @@ export async function catchUpFromPeers(
     keysPerSecond: Math.round((progress.received * 1000) / ms),
   };
   if (signal.aborted) log.info(summary, 'catch-up stopped');
-  else log.info({ ...summary, peers: peers.length }, 'catch-up finished');
-  return total;
+  else log.info({ ...summary, peers: peers.length, skipped }, 'catch-up finished');
+  return { applied: total, skipped, sent };
+}
+
+/** What a catch-up from some peers did. */
+export interface CatchUpResult {
+  /** Records applied (newer than what this node held). */
+  applied: number;
+  /** Peers taken for dead before their stream completed: nothing of theirs is known to be here. */
+  skipped: string[];
+  /** The requests the peers sent with their copies, for rememberSent. */
+  sent: SentRequests[];
 }
 
 /**
@@ -104,7 +117,11 @@ export async function catchUpFromPeers(
  * that wrote nothing; the others as heard of. An earlier write of a round that made several is
  * heard of too, the cautious side: its retry may be answered "outcome unknown".
  */
-function rememberSent({ store, requests }: CatchUpInto, sent: readonly SentRequests[], nowMs: number): void {
+export function rememberSent(
+  { store, requests }: CatchUpInto,
+  sent: readonly SentRequests[],
+  nowMs: number,
+): void {
   for (const { key, requests: applied } of sent) {
     const held = store.versionOf(key);
     for (const request of applied)

@@ -2,7 +2,7 @@ import { RingCacheError } from '../../errors';
 import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions } from '../../store/version';
-import { ownCopyCounts, type ClusterView } from '../cluster-view';
+import { owesAny, ownCopyCounts, type ClusterView } from '../cluster-view';
 import { NewerRing, type ReplicaWrite } from '../peer-transport';
 import { askReplica } from './ask-replica';
 import { copyHolders } from './copy-holders';
@@ -85,7 +85,10 @@ export class QuorumReader {
   /** Why this node's own copy is no answer (see get). */
   #whyNotOwn(preferenceList: readonly string[]): string {
     if (!preferenceList.includes(this.#view.selfId)) return 'is no replica of it';
-    return this.#view.catchingUp() ? 'is catching up' : 'waits to hear its ring from a peer';
+    if (this.#view.catchingUp()) return 'is catching up';
+    if (owesAny(this.#view, preferenceList))
+      return `has yet to pull the copies of ${preferenceList.filter((id) => this.#view.owedPeers().has(id)).join(', ')}`;
+    return 'waits to hear its ring from a peer';
   }
 
   /**

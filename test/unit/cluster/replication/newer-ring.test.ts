@@ -87,6 +87,7 @@ function setUp(opts: { fetchWorks: boolean }) {
     catchingUp: () => false,
     ringUnconfirmed: () => false,
     sourceRings: () => [],
+    owedPeers: () => new Set(),
     fetchRing: (peer, newer) => {
       fetched.push(`${peer}@${newer}`);
       if (opts.fetchWorks) {
