@@ -23,6 +23,7 @@ export interface Scraped {
 const SCRAPED = [
   'ringcache_catch_up_records_total',
   'ringcache_catch_up_bytes_total',
+  'ringcache_catch_up_owed_peers',
   'ringcache_rebalance_epoch',
   'ringcache_rebalance_running',
   'ringcache_rebalance_records_scanned',
@@ -77,7 +78,9 @@ export function progressOf(
   if (!metrics) return {};
   const n = (name: string) => metrics.get(name) ?? 0;
   const epoch = n('ringcache_rebalance_epoch');
+  const owed = n('ringcache_catch_up_owed_peers');
   return {
+    ...(owed > 0 && { owedPeers: owed }),
     ...(catchingUp && {
       catchUp: { records: n('ringcache_catch_up_records_total'), bytes: n('ringcache_catch_up_bytes_total') },
     }),

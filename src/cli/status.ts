@@ -78,6 +78,11 @@ export interface MemberStatus {
   hotWrites?: HotKeyMsg[];
   /** What its catch-up has received so far (from its /metrics), while it catches up. */
   catchUp?: { records: number; bytes: number };
+  /**
+   * Peers it took for dead while it caught up and has not pulled from since (from its /metrics):
+   * its copies of their keys count in no quorum until it has. Absent when none.
+   */
+  owedPeers?: number;
   /** Its latest rebalance since it started (from its /metrics): absent when none, or unreadable. */
   rebalance?: { epoch: number; running: boolean; scanned: number; sent: number };
   /**
@@ -360,6 +365,10 @@ function warningsOf(members: MemberStatus[], epoch: number): string[] {
     else if (m.state === 'alive' && !m.reachable)
       out.push(`${m.id} did not answer: ${m.error ?? 'no answer'}`);
     if (m.catchingUp) out.push(`${m.id} is catching up from its peers (not serving yet)`);
+    if (m.owedPeers)
+      out.push(
+        `${m.id} has yet to pull from ${m.owedPeers} peer(s) it took for dead while catching up: its copies of their keys count in no quorum until then`,
+      );
     if (m.rebalance?.running)
       out.push(`${m.id} is rebalancing to ring epoch ${m.rebalance.epoch}: ${rebalanceText(m.rebalance)}`);
     if (m.memoryUsed !== undefined && m.memoryUsed >= MEMORY_WARNING_RATIO)

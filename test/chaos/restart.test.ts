@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import type { ServiceError } from '@grpc/grpc-js';
+import { StatusCollector } from '../../src/cli/status';
+import { renderStatus } from '../../src/cli/status-render';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { MemberStateWire, type TopologyResponseMsg } from '../../src/proto/messages';
 import { Ring } from '../../src/ring/ring';
@@ -317,6 +319,19 @@ describe('a node restarted while a replica of its keys is paused', function () {
         (err: ServiceError) => `refused: ${err.details}`,
       );
       expect(answer, 'a read at n1 while n2 is paused').to.not.equal('not found');
+      // Operators see it in `ringcache status`.
+      const collector = new StatusCollector({
+        seeds: [t.address('n1')],
+        timeoutMs: 2000,
+        clusterToken: t.clusterToken,
+      });
+      try {
+        const status = await collector.collect();
+        expect(status.members.find((m) => m.id === 'n1')?.owedPeers, 'n1 in status').to.equal(1);
+        expect(renderStatus(status)).to.include('n1 has yet to pull from 1 peer(s) it took for dead');
+      } finally {
+        collector.close();
+      }
       await t.cluster.kill('n2', 'SIGCONT');
       await until(
         'n1 pulled from n2',
