@@ -35,7 +35,10 @@ export type DroppedListener = (key: string, what: 'value' | 'tombstone', version
  */
 export type RecordListener = (slot: number, key: string, timestamp: number, node: string) => void;
 
-/** V8 refuses to grow a Map past 2^24 entries; the LRU entry makes room instead. */
+/**
+ * The most entries a store holds (the LRU entry makes room instead): far past any max_memory a node
+ * is given, and within what the key index's shards and the slot table's rows are sized for.
+ */
 const MAX_ENTRIES = 2 ** 24 - 1;
 const EMPTY = Buffer.alloc(0);
 

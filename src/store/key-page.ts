@@ -30,7 +30,7 @@ export function keyPage<T>(
  * keyPage in steps: the walk pauses (yields) after every `stepEntries` entries read, and returns the
  * page. Between two steps the node serves other calls: a page of a node holding millions of keys
  * reads them all, which took its event loop for hundreds of milliseconds at once. `entries` must
- * tolerate writes between steps (Map iterators do: a key present for the whole walk is read once).
+ * tolerate writes between steps (EntryTable.entries does: a key present for the whole walk is read once).
  */
 export function* keyPageSteps<T>(
   entries: Iterable<[string, T]>,

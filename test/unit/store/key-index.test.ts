@@ -62,6 +62,7 @@ describe('KeyIndex', () => {
           expect(index.size).to.equal(model.size);
         }
         for (const [k, slot] of model) expect(index.get(k), k).to.equal(slot);
+        for (const { key: k } of ops) if (!model.has(k)) expect(index.get(k), k).to.equal(undefined);
       }),
       { numRuns: 300, seed: 4242 },
     );
@@ -95,8 +96,48 @@ describe('KeyIndex', () => {
     it(`spreads ${pattern} over its 32 shards, none holding more than twice its share`, () => {
       const n = 100_000;
       const counts = new Array<number>(32).fill(0);
-      for (let i = 0; i < n; i++) counts[hashOf(keyOf(i)) >>> 27]!++;
+      for (let i = 0; i < n; i++) counts[hashOf(keyOf(i), 0x2545f491) >>> 27]!++;
       expect(Math.max(...counts), JSON.stringify(counts)).to.be.at.most((2 * n) / 32);
     });
   }
+
+  // FNV's collisions chain: blocks A ~ B from one state, then C ~ D from the state they share, make
+  // AC, AD, BC and BD collide. With a fixed start an attacker finds them offline and sends keys that
+  // all walk one probe run; each index starts from a seed of its own.
+  it('seeds its hash: keys made to collide from one start do not from another', () => {
+    const fnv = (h: number, block: string) => {
+      for (let i = 0; i < block.length; i++) h = Math.imul(h ^ block.charCodeAt(i), 0x01000193) >>> 0;
+      return h;
+    };
+    /** Two 4-character blocks that take state `h` to one state: a birthday search over 32 bits. */
+    let rng = 0x9e3779b9;
+    const unit = () => {
+      rng ^= rng << 13;
+      rng ^= rng >>> 17;
+      rng ^= rng << 5;
+      return String.fromCharCode((rng >>> 0) & 0xffff);
+    };
+    const collide = (h: number): [string, string, number] => {
+      const seen = new Map<number, string>();
+      for (;;) {
+        const block = unit() + unit() + unit() + unit();
+        const next = fnv(h, block);
+        const other = seen.get(next);
+        if (other !== undefined && other !== block) return [other, block, next];
+        seen.set(next, block);
+      }
+    };
+    const fixedStart = 0; // the seed: FNV's offset basis as it is
+    let state = (0x811c9dc5 ^ fixedStart) >>> 0;
+    let keys = [''];
+    for (let round = 0; round < 3; round++) {
+      const [a, b, next] = collide(state);
+      keys = keys.flatMap((k) => [k + a, k + b]);
+      state = next;
+    }
+    expect(new Set(keys.map((k) => hashOf(k, fixedStart))).size, 'with the seed they were made for').to.equal(
+      1,
+    );
+    expect(new Set(keys.map((k) => hashOf(k, 0x2545f491))).size, 'with another seed').to.be.at.least(7);
+  });
 });
