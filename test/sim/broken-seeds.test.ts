@@ -41,6 +41,11 @@ import type { SimSchedule } from './schedule';
  * the delete had replaced, since the other replica it heard had evicted a newer value, which had
  * replaced the delete's tombstone there (what promise 8 allows).
  * Nemesis mix 63830 is lost-hints.test.ts's second test.
+ * Late retries 302518: increment #22's round at n3 missed its quorum (its accepts lost); n1's own
+ * round for #32, already outbid by n2's, whose prepare had read n1's older record, read n3's copy of
+ * #22's record and counted n1 among the replicas that took #22. n2's round wrote over that record,
+ * and #22's retry, meeting n1 and n3, was answered as applied: an acknowledged increment lost
+ * (record-copies.ts now takes a copy an own round read only below that round's ballot).
  * Cut catch-up 307233: n1 restarted behind slow links that cut its catch-up streams; it took both
  * peers for dead, skipped them and ended with nothing, and with no anti-entropy never held c1,
  * which it had written before the crash (catch-up-state.ts now owes such peers a pull, and counts

@@ -7,10 +7,12 @@ import type { AppliedRequest, RequestLog } from './request-log';
 
 export interface CopyOptions {
   /**
-   * The copy is one that a read-modify-write round this node coordinates read in its prepare
-   * (round-prepare.ts): the ballot promised here is that round's own, which builds on the record.
+   * The copy is one that a read-modify-write round this node coordinates at this ballot read in its
+   * prepare (round-prepare.ts): a promise here up to that ballot is that round's own, which builds on
+   * the record. One above it is another coordinator's, granted before the copy came: that round
+   * never read the record and will write over it, and this node's own round can no longer win.
    */
-  readByOwnRound?: boolean;
+  ownRoundBallot?: Version;
 }
 
 /**
@@ -82,14 +84,18 @@ export class RecordCopies {
    * its effect (its retry answered as applied: an acknowledged increment lost). Those it does not
    * take it keeps as heard of (RequestLog.hear), so that its own rounds do not apply them again.
    * Requests that wrote nothing (ReplicaWriter.share) are remembered whatever it holds: their first
-   * outcome is the one a retry must get.
+   * outcome is the one a retry must get. A copy this node's own round read counts its own promise
+   * as no higher one, but not another coordinator's above it (late retries seed 302,518: a round
+   * here, already outbid by a promise to another coordinator whose round had read the older record,
+   * took a copy of an unchosen increment's record and counted itself among the replicas that took
+   * it; its retry was answered as applied after that other round wrote over it).
    */
   remember(key: string, version: Version, madeBy: readonly AppliedRequest[], opts?: CopyOptions): void {
     const held = this.#store.versionOf(key);
     const takes =
       held !== undefined &&
       compareVersions(held, version) === 0 &&
-      (opts?.readByOwnRound === true || this.#fence?.promisedAbove(key, version) !== true);
+      this.#fence?.promisedAbove(key, opts?.ownRoundBallot ?? version) !== true;
     const now = this.#now();
     for (const request of madeBy) this.#requests.takeCopied(key, request, now, takes ? version : undefined);
   }

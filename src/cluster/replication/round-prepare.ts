@@ -180,7 +180,7 @@ export function prepareRound(
       if (found.record)
         parts.copies.take(
           { key, record: found.record, ...(found.madeBy && { madeBy: found.madeBy }) },
-          { readByOwnRound: true },
+          { ownRoundBallot: ballot },
         );
       const heard = found.heard ?? [];
       for (const request of heard.length > 0 ? [...found.known, ...heard] : found.known) {

@@ -49,8 +49,21 @@ describe('RecordCopies: the requests a copy brings', () => {
     // A coordinator's own prepare reads the copy: its round builds on the record.
     const own = parts();
     expect(own.ballots.prepare('c1', ballot(2, 'n3'), undefined, NOW)).to.equal(undefined);
-    own.copies.take({ key: 'c1', record: counter(6, a), madeBy: [q] }, { readByOwnRound: true });
+    own.copies.take({ key: 'c1', record: counter(6, a), madeBy: [q] }, { ownRoundBallot: ballot(2, 'n3') });
     expect(own.requests.getFirsthand(q.id, 'c1', NOW)).to.deep.equal(q.outcome);
+  });
+
+  // Late retries, seed 302,518: n1's round (ballot 2) was outbid by n2's (ballot 3), which read n1's
+  // older record; n1's prepare then read a newer copy, of a round that had missed its quorum. Taken
+  // firsthand, n1 counted among the replicas that took that round's increment, and its retry was
+  // answered as applied after n2's round wrote over it.
+  it("keeps them as heard of when its own round's copy comes after a promise above that round's ballot", () => {
+    const { requests, ballots, copies } = parts();
+    expect(ballots.prepare('c1', ballot(2, 'n1'), undefined, NOW)).to.equal(undefined);
+    expect(ballots.prepare('c1', ballot(3, 'n2'), undefined, NOW)).to.equal(undefined);
+    copies.take({ key: 'c1', record: counter(6, a), madeBy: [q] }, { ownRoundBallot: ballot(2, 'n1') });
+    expect(requests.getFirsthand(q.id, 'c1', NOW)).to.equal(undefined);
+    expect(requests.get(q.id, 'c1', NOW)).to.deep.equal(q.outcome);
   });
 });
 

@@ -56,7 +56,7 @@ describe('ReadModifyWriteReplica: an accept that arrives twice', () => {
     store.applyRecord('c0', counter(30, ballot(0, 'n3')));
     // This node's own round at b promises b (round-prepare.ts), then takes the copy a replica sent.
     expect(ballots.prepare('c0', b, store.versionOf('c0'), 0)).to.equal(undefined);
-    copies.take({ key: 'c0', record: counter(31, a), madeBy: [q] }, { readByOwnRound: true });
+    copies.take({ key: 'c0', record: counter(31, a), madeBy: [q] }, { ownRoundBallot: b });
     const refused = replica.accept({ key: 'c0', record: counter(31, a) }, [q]);
     expect(refused, "a's accept, after b was promised").to.be.instanceOf(RingCacheError);
     expect((refused as RingCacheError).code).to.equal('ABORTED');
