@@ -11,7 +11,7 @@
  * preloading would otherwise fill the table). `--profile-dir DIR` also keeps the .cpuprofile files
  * there (to open in DevTools); otherwise they go in a temporary directory that is removed.
  * `--probe-interval-ms` sets gossip's probe interval (the shipped default otherwise): with no keys,
- * what an idle node costs is mostly its probes, each a unary gRPC call.
+ * what an idle node costs is mostly its timers and its probes (two messages each on a stream).
  * Flags: --keys N (1000000) --settle-seconds S (5) --window-seconds S (30) --windows N (4)
  *        --probe-interval-ms MS --profile --profile-dir DIR
  */

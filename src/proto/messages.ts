@@ -274,6 +274,8 @@ export interface PingRequestMsg {
   ringEpoch?: number;
   clock?: number;
   ringDigest?: number;
+  /** On Peer.Gossip: the sender's number for this probe, which the answer carries back. */
+  probeId?: number;
 }
 export interface PingResponseMsg {
   from: string;
@@ -283,6 +285,8 @@ export interface PingResponseMsg {
   clock?: number;
   ringDigest?: number;
   wallClockMs?: number;
+  /** On Peer.Gossip: the probeId of the PingRequest answered. */
+  probeId?: number;
 }
 export interface RingStateMsg {
   epoch: number;

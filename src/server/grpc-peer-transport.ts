@@ -22,6 +22,7 @@ import {
   type FlushResponseMsg,
   type PeerFlushRequestMsg,
   type MemberUpdateMsg,
+  type PingRequestMsg,
   type PingResponseMsg,
   type RingStateMsg,
   type SyncResponseMsg,
@@ -63,6 +64,7 @@ type Unary<Req, Res> = (
 ) => grpc.ClientUnaryCall;
 
 interface PeerStub {
+  Gossip(md?: grpc.Metadata): grpc.ClientDuplexStream<PingRequestMsg, PingResponseMsg>;
   Sync(
     req: { forNode: string; ring: RingStateMsg | null },
     md?: grpc.Metadata,
@@ -71,10 +73,7 @@ interface PeerStub {
   ApplyRing: Unary<RingStateMsg, RingStateMsg>;
   ProposeRing: Unary<RingStateMsg, RingStateMsg>;
   Flush: Unary<PeerFlushRequestMsg, FlushResponseMsg>;
-  Ping: Unary<
-    { from: string; updates: MemberUpdateMsg[]; ringEpoch: number; ringDigest: number; clock: number },
-    PingResponseMsg
-  >;
+  Ping: Unary<PingRequestMsg, PingResponseMsg>;
 }
 
 /** A replica read as queued: the key, and the epoch of the ring the read is counted on. */
@@ -106,6 +105,50 @@ const SYNC_IDLE_MS = 10_000;
 
 const refusal = (code: number, message: string) => errorFromWire(code, message, undefined);
 
+/** How long a peer that has no Gossip (an older release) is probed with Ping before Gossip is tried again. */
+const PROBE_BY_CALL_MS = 60_000;
+
+/** A probe on the Gossip stream that got no answer: the status, kept whole (UNIMPLEMENTED matters). */
+class GossipFailure {
+  constructor(
+    readonly code: number,
+    readonly message: string,
+  ) {}
+}
+
+function pingToWire(ping: Ping): PingRequestMsg {
+  return {
+    from: ping.from,
+    updates: updatesToWire(ping.updates),
+    ringEpoch: ping.ringEpoch,
+    ringDigest: ping.ringDigest ?? 0,
+    clock: ping.clock ?? 0,
+  };
+}
+
+function pingReplyFromWire(res: PingResponseMsg): PingReply {
+  return {
+    updates: updatesFromWire(res.updates),
+    ringEpoch: res.ringEpoch ?? 0,
+    ringDigest: res.ringDigest ?? 0,
+    clock: res.clock ?? 0,
+    wallClockMs: res.wallClockMs ?? 0,
+  };
+}
+
+/** `answer`, or a rejection as soon as `signal` aborts (the probe's frame times out on its own). */
+function untilAborted<T>(answer: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    void answer.then((a) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(a);
+    });
+  });
+}
+
 /** The packed streams to a peer whose frames' round trips are measured. */
 type PeerStream = 'replicate' | 'read' | 'lookup';
 
@@ -124,6 +167,13 @@ class PeerConnection {
   readonly read: BatchedStream<ReadItem, ReplicaWrite | undefined | RingCacheError, Buffer, unknown[]>;
   /** Read-modify-write prepares (packed by prepareToPacked), on a Read stream of their own. */
   readonly lookup: BatchedStream<LookupItem, Lookup | RingCacheError, Buffer, unknown[]>;
+  /** SWIM probes (Peer.Gossip), one per message. */
+  readonly gossip: BatchedStream<Ping, PingReply | GossipFailure, PingRequestMsg, PingResponseMsg>;
+  /**
+   * Until when this peer is probed with Ping: it answered Gossip with UNIMPLEMENTED (an older
+   * release). Gossip is tried again after that, in case the peer was upgraded meanwhile.
+   */
+  probeByCallUntil = 0;
   readonly forwarder: PipelineConnection;
 
   constructor(
@@ -219,6 +269,16 @@ class PeerConnection {
       },
       { peerName, onRoundTrip: roundTrips('lookup') },
     );
+    this.gossip = new BatchedStream<Ping, PingReply | GossipFailure, PingRequestMsg, PingResponseMsg>(
+      () => this.stub.Gossip(new grpc.Metadata()),
+      {
+        encode: ([ping], probeId) => ({ ...pingToWire(ping!), probeId }),
+        frameIdOf: (answer) => answer.probeId ?? 0,
+        decode: (answer): (PingReply | GossipFailure)[] => [pingReplyFromWire(answer)],
+        failure: (code, message) => new GossipFailure(code, message),
+      },
+      { peerName, maxItemsPerFrame: 1 },
+    );
     this.forwarder = new PipelineConnection({
       address,
       peerName,
@@ -232,6 +292,7 @@ class PeerConnection {
     this.replicate.close();
     this.read.close();
     this.lookup.close();
+    this.gossip.close();
     this.forwarder.close();
     this.stub.close();
   }
@@ -365,31 +426,23 @@ export class GrpcPeerTransport implements PeerTransport {
   }
 
   async ping(to: string, ping: Ping, timeoutMs: number, signal: AbortSignal): Promise<PingReply> {
+    const conn = this.#connection(to);
+    if (conn instanceof RingCacheError) throw conn;
+    const deadlineMs = Date.now() + timeoutMs;
+    if (Date.now() >= conn.probeByCallUntil) {
+      const answer = await untilAborted(conn.gossip.send(ping, deadlineMs), signal);
+      if (!(answer instanceof GossipFailure)) return answer;
+      if (answer.code !== Code.UNIMPLEMENTED) throw refusal(answer.code, answer.message);
+      // A release before Gossip: probed with a call each time, as it always was, for a while.
+      conn.probeByCallUntil = Date.now() + PROBE_BY_CALL_MS;
+    }
     const res = await this.#unary<PingResponseMsg>(
       to,
-      (stub, cb, opts) =>
-        stub.Ping(
-          {
-            from: ping.from,
-            updates: updatesToWire(ping.updates),
-            ringEpoch: ping.ringEpoch,
-            ringDigest: ping.ringDigest ?? 0,
-            clock: ping.clock ?? 0,
-          },
-          new grpc.Metadata(),
-          opts,
-          cb,
-        ),
-      timeoutMs,
+      (stub, cb, opts) => stub.Ping(pingToWire(ping), new grpc.Metadata(), opts, cb),
+      Math.max(0, deadlineMs - Date.now()),
       signal,
     );
-    return {
-      updates: updatesFromWire(res.updates),
-      ringEpoch: res.ringEpoch ?? 0,
-      ringDigest: res.ringDigest ?? 0,
-      clock: res.clock ?? 0,
-      wallClockMs: res.wallClockMs ?? 0,
-    };
+    return pingReplyFromWire(res);
   }
 
   async pingReq(

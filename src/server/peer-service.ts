@@ -41,6 +41,12 @@ export interface PeerServiceDeps {
   onRequest?: () => void;
 }
 
+/**
+ * Answers a Gossip stream may hold unread before it is ended: a peer probes a few times a second
+ * and reads each answer at once, so only a peer that reads none gets near it.
+ */
+const GOSSIP_MAX_UNREAD = 256;
+
 /** Records per Sync message: large enough to amortise framing, small enough to respect flow control. */
 const SYNC_BATCH = 512;
 
@@ -58,7 +64,7 @@ export function peerService(deps: PeerServiceDeps): {
 } {
   const replicated: ReplicationCounters = { frames: 0, records: 0 };
   const { endpoint, logger } = deps;
-  // Replicate and Read streams live as long as the peer that opened them; a draining node ends them so
+  // Replicate, Read and Gossip streams live as long as the peer that opened them; a draining node ends them so
   // its gRPC server can shut down without waiting for its peers to hang up.
   const open = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
   const track = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
@@ -98,6 +104,26 @@ export function peerService(deps: PeerServiceDeps): {
         callback(toStatus(err, logger));
       }
     };
+
+  const answerPing = (req: PingRequestMsg): PingResponseMsg => {
+    const reply = endpoint.ping({
+      from: req.from,
+      updates: updatesFromWire(req.updates),
+      ringEpoch: req.ringEpoch ?? 0,
+      ringDigest: req.ringDigest ?? 0,
+      clock: req.clock ?? 0,
+    });
+    return {
+      from: deps.selfId,
+      updates: updatesToWire(reply.updates),
+      ack: true,
+      ringEpoch: reply.ringEpoch,
+      ringDigest: reply.ringDigest ?? 0,
+      clock: reply.clock ?? 0,
+      wallClockMs: reply.wallClockMs ?? 0,
+      probeId: req.probeId ?? 0,
+    };
+  };
 
   const handlers: grpc.UntypedServiceImplementation = {
     // Replicate and Read frames arrive as raw PackedFrame payloads (withRawPayloads in node.ts).
@@ -163,27 +189,36 @@ export function peerService(deps: PeerServiceDeps): {
       call: grpc.ServerUnaryCall<PingRequestMsg, PingResponseMsg>,
       callback: grpc.sendUnaryData<PingResponseMsg>,
     ) => {
-      const { from, ringEpoch } = call.request;
       try {
-        const reply = endpoint.ping({
-          from,
-          updates: updatesFromWire(call.request.updates),
-          ringEpoch: ringEpoch ?? 0,
-          ringDigest: call.request.ringDigest ?? 0,
-          clock: call.request.clock ?? 0,
-        });
-        callback(null, {
-          from: deps.selfId,
-          updates: updatesToWire(reply.updates),
-          ack: true,
-          ringEpoch: reply.ringEpoch,
-          ringDigest: reply.ringDigest ?? 0,
-          clock: reply.clock ?? 0,
-          wallClockMs: reply.wallClockMs ?? 0,
-        });
+        callback(null, answerPing(call.request));
       } catch (err) {
         callback(toStatus(err, logger));
       }
+    },
+    // Probes on a long-lived stream, each answered in order with its probe_id (peer.proto).
+    Gossip: (call: grpc.ServerDuplexStream<PingRequestMsg, PingResponseMsg>) => {
+      track(call);
+      let ended = false;
+      const end = (status: Partial<grpc.StatusObject>) => {
+        ended = true;
+        call.emit('error', status);
+      };
+      call.on('data', (req: PingRequestMsg) => {
+        if (ended) return;
+        // A peer that sends probes and reads none of the answers must not fill this node's memory.
+        if (call.writableLength >= GOSSIP_MAX_UNREAD)
+          return end({
+            code: Code.RESOURCE_EXHAUSTED,
+            details: `gossip stream: the peer left its last ${GOSSIP_MAX_UNREAD} answers unread`,
+          });
+        let answer: PingResponseMsg;
+        try {
+          answer = answerPing(req);
+        } catch (err) {
+          return end(toStatus(err, logger));
+        }
+        call.write(answer);
+      });
     },
     PingReq: (
       call: grpc.ServerUnaryCall<PingReqRequestMsg, PingResponseMsg>,

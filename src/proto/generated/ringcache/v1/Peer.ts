@@ -40,6 +40,11 @@ export interface PeerClient extends grpc.Client {
   flush(argument: _ringcache_v1_PeerFlushRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
   flush(argument: _ringcache_v1_PeerFlushRequest, callback: grpc.requestCallback<_ringcache_v1_FlushResponse__Output>): grpc.ClientUnaryCall;
   
+  Gossip(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_ringcache_v1_PingRequest, _ringcache_v1_PingResponse__Output>;
+  Gossip(options?: grpc.CallOptions): grpc.ClientDuplexStream<_ringcache_v1_PingRequest, _ringcache_v1_PingResponse__Output>;
+  gossip(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_ringcache_v1_PingRequest, _ringcache_v1_PingResponse__Output>;
+  gossip(options?: grpc.CallOptions): grpc.ClientDuplexStream<_ringcache_v1_PingRequest, _ringcache_v1_PingResponse__Output>;
+  
   Ping(argument: _ringcache_v1_PingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_PingResponse__Output>): grpc.ClientUnaryCall;
   Ping(argument: _ringcache_v1_PingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_ringcache_v1_PingResponse__Output>): grpc.ClientUnaryCall;
   Ping(argument: _ringcache_v1_PingRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_ringcache_v1_PingResponse__Output>): grpc.ClientUnaryCall;
@@ -91,6 +96,8 @@ export interface PeerHandlers extends grpc.UntypedServiceImplementation {
   
   Flush: grpc.handleUnaryCall<_ringcache_v1_PeerFlushRequest__Output, _ringcache_v1_FlushResponse>;
   
+  Gossip: grpc.handleBidiStreamingCall<_ringcache_v1_PingRequest__Output, _ringcache_v1_PingResponse>;
+  
   Ping: grpc.handleUnaryCall<_ringcache_v1_PingRequest__Output, _ringcache_v1_PingResponse>;
   
   PingReq: grpc.handleUnaryCall<_ringcache_v1_PingReqRequest__Output, _ringcache_v1_PingResponse>;
@@ -109,6 +116,7 @@ export interface PeerDefinition extends grpc.ServiceDefinition {
   ApplyRing: MethodDefinition<_ringcache_v1_RingState, _ringcache_v1_RingState, _ringcache_v1_RingState__Output, _ringcache_v1_RingState__Output>
   Compare: MethodDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output, _ringcache_v1_PackedFrame__Output>
   Flush: MethodDefinition<_ringcache_v1_PeerFlushRequest, _ringcache_v1_FlushResponse, _ringcache_v1_PeerFlushRequest__Output, _ringcache_v1_FlushResponse__Output>
+  Gossip: MethodDefinition<_ringcache_v1_PingRequest, _ringcache_v1_PingResponse, _ringcache_v1_PingRequest__Output, _ringcache_v1_PingResponse__Output>
   Ping: MethodDefinition<_ringcache_v1_PingRequest, _ringcache_v1_PingResponse, _ringcache_v1_PingRequest__Output, _ringcache_v1_PingResponse__Output>
   PingReq: MethodDefinition<_ringcache_v1_PingReqRequest, _ringcache_v1_PingResponse, _ringcache_v1_PingReqRequest__Output, _ringcache_v1_PingResponse__Output>
   ProposeRing: MethodDefinition<_ringcache_v1_RingState, _ringcache_v1_RingState, _ringcache_v1_RingState__Output, _ringcache_v1_RingState__Output>

@@ -9,6 +9,7 @@ export interface PingRequest {
   'ringEpoch'?: (number | string | Long);
   'clock'?: (number | string | Long);
   'ringDigest'?: (number);
+  'probeId'?: (number);
 }
 
 export interface PingRequest__Output {
@@ -17,4 +18,5 @@ export interface PingRequest__Output {
   'ringEpoch': (number);
   'clock': (number);
   'ringDigest': (number);
+  'probeId': (number);
 }

@@ -11,6 +11,7 @@ export interface PingResponse {
   'clock'?: (number | string | Long);
   'ringDigest'?: (number);
   'wallClockMs'?: (number | string | Long);
+  'probeId'?: (number);
 }
 
 export interface PingResponse__Output {
@@ -21,4 +22,5 @@ export interface PingResponse__Output {
   'clock': (number);
   'ringDigest': (number);
   'wallClockMs': (number);
+  'probeId': (number);
 }

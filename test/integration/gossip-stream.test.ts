@@ -1,0 +1,195 @@
+import * as grpc from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { loadServices } from '../../src/proto/load';
+import { Code, METADATA, type PingRequestMsg, type PingResponseMsg } from '../../src/proto/messages';
+import { GrpcPeerTransport } from '../../src/server/grpc-peer-transport';
+import { LOGICAL_TICKS_PER_MS } from '../../src/store/hlc';
+import { TestCluster } from '../support/cluster';
+
+const TOKEN = 'gossip-stream-secret';
+
+type GossipStream = grpc.ClientDuplexStream<PingRequestMsg, PingResponseMsg>;
+
+/** A Peer client as another node would open it, with the cluster token. */
+function peerClient(address: string): grpc.Client & { Gossip(md: grpc.Metadata): GossipStream } {
+  const { Peer } = loadServices();
+  return new Peer(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    Gossip(md: grpc.Metadata): GossipStream;
+  };
+}
+
+function withToken(): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set(METADATA.clusterToken, TOKEN);
+  return md;
+}
+
+const probe = (probeId: number): PingRequestMsg => ({ from: 'n2', updates: [], ringEpoch: 1, probeId });
+
+/** Reads `stream` until it ends: the answers it got, and the status it ended with. */
+function drain<Req>(stream: grpc.ClientDuplexStream<Req, PingResponseMsg>): Promise<{
+  answers: PingResponseMsg[];
+  error: grpc.ServiceError | undefined;
+}> {
+  return new Promise((resolve) => {
+    const answers: PingResponseMsg[] = [];
+    stream.on('data', (a: PingResponseMsg) => answers.push(a));
+    stream.on('error', (error: grpc.ServiceError) => resolve({ answers, error }));
+    stream.on('end', () => resolve({ answers, error: undefined }));
+  });
+}
+
+/**
+ * SWIM probes travel on one long-lived Peer.Gossip stream per pair of nodes, each answered with its
+ * probe_id: a probe costs two messages instead of a unary call. What a peer sends on it is checked
+ * like any other input, and a peer of an older release, which has no Gossip, is probed with Ping.
+ */
+describe('gossip probes on one stream per peer', function () {
+  this.timeout(90_000);
+  let t: TestCluster;
+
+  before(async () => {
+    t = await TestCluster.start({
+      nodes: 3,
+      factor: 3,
+      writeQuorum: 2,
+      readQuorum: 1,
+      env: { RINGCACHE_CLUSTER_TOKEN: TOKEN },
+    });
+  });
+  after(async () => {
+    await t?.stop();
+  });
+
+  it("answers each probe on the stream with its probe_id, the node's ring epoch and clocks", async () => {
+    const client = peerClient(t.address('n1'));
+    try {
+      const stream = client.Gossip(withToken());
+      const done = drain(stream);
+      // The node advances its clock past the probe's (its own is still 0: nothing was written), and
+      // answers with it.
+      const clock = (Date.now() - 1000) * LOGICAL_TICKS_PER_MS;
+      for (const id of [7, 8, 9]) stream.write({ ...probe(id), clock });
+      stream.end();
+      const { answers, error } = await done;
+      expect(error, error?.details).to.equal(undefined);
+      expect(answers.map((a) => a.probeId)).to.deep.equal([7, 8, 9]);
+      for (const a of answers) {
+        expect(a.from).to.equal('n1');
+        expect(a.ack).to.equal(true);
+        expect(Number(a.ringEpoch)).to.be.at.least(1);
+        expect(Number(a.clock)).to.be.at.least(clock);
+        expect(Number(a.wallClockMs)).to.be.above(Date.now() - 60_000);
+      }
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses the stream without the cluster token (UNAUTHENTICATED)', async () => {
+    const client = peerClient(t.address('n1'));
+    try {
+      const stream = client.Gossip(new grpc.Metadata());
+      const done = drain(stream);
+      stream.write(probe(1));
+      const { answers, error } = await done;
+      expect(answers).to.deep.equal([]);
+      expect(error?.code, error?.details).to.equal(Code.UNAUTHENTICATED);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('ends the stream of a malformed probe with INVALID_ARGUMENT, and keeps probing over others', async () => {
+    const client = peerClient(t.address('n1'));
+    try {
+      const raw = client.makeBidiStreamRequest<Buffer, PingResponseMsg>(
+        '/ringcache.v1.Peer/Gossip',
+        (b: Buffer) => b,
+        (b: Buffer) => ({ from: '', updates: [], ack: false, probeId: b.length }),
+        withToken(),
+      );
+      const done = drain(raw);
+      raw.write(Buffer.from([0x0a, 0xff, 0xff, 0xff])); // field 1, a length past the end
+      const { error } = await done;
+      expect(error?.code, error?.details).to.equal(Code.INVALID_ARGUMENT);
+      // The node answers probes as before.
+      const peer = new GrpcPeerTransport({
+        selfId: 'n2',
+        addressOf: (id) => t.address(id),
+        clusterToken: TOKEN,
+      });
+      try {
+        const reply = await peer.ping(
+          'n1',
+          { from: 'n2', updates: [], ringEpoch: 1 },
+          10_000,
+          new AbortController().signal,
+        );
+        expect(reply.ringEpoch).to.be.at.least(1);
+      } finally {
+        peer.close();
+      }
+    } finally {
+      client.close();
+    }
+  });
+
+  it('ends the stream of a peer that reads none of its answers with RESOURCE_EXHAUSTED, naming the limit', async () => {
+    const client = peerClient(t.address('n1'));
+    try {
+      const stream = client.Gossip(withToken());
+      // No reader: HTTP/2 flow control holds the answers on the node once the stream's window is
+      // full (about 64 KiB, some 2,000 answers), and the node's backlog grows with each probe.
+      for (let i = 1; i <= 20_000; i++) stream.write(probe(i));
+      stream.end();
+      const { answers, error } = await drain(stream);
+      expect(error?.code, error?.details).to.equal(Code.RESOURCE_EXHAUSTED);
+      expect(error?.details).to.match(/gossip stream: the peer left its last 256 answers unread/);
+      expect(answers.length).to.be.below(20_000);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('probes a peer of an older release, which has no Gossip, with Ping', async () => {
+    // A Peer service that knows Ping only: Gossip answers UNIMPLEMENTED, as on a release before it.
+    const pings: number[] = [];
+    const server = new grpc.Server();
+    server.addService(loadServices().Peer.service, {
+      Ping: (
+        call: grpc.ServerUnaryCall<PingRequestMsg, PingResponseMsg>,
+        cb: grpc.sendUnaryData<PingResponseMsg>,
+      ) => {
+        pings.push(Number(call.request.clock));
+        cb(null, { from: 'old', updates: [], ack: true, ringEpoch: 5, clock: 0, wallClockMs: Date.now() });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
+    const peer = new GrpcPeerTransport({ selfId: 'n2', addressOf: () => `127.0.0.1:${port}` });
+    try {
+      const signal = new AbortController().signal;
+      const first = await peer.ping(
+        'old',
+        { from: 'n2', updates: [], ringEpoch: 1, clock: 11 },
+        10_000,
+        signal,
+      );
+      const second = await peer.ping(
+        'old',
+        { from: 'n2', updates: [], ringEpoch: 1, clock: 12 },
+        10_000,
+        signal,
+      );
+      expect([first.ringEpoch, second.ringEpoch]).to.deep.equal([5, 5]);
+      expect(pings).to.deep.equal([11, 12]);
+    } finally {
+      peer.close();
+      server.forceShutdown();
+    }
+  });
+});
