@@ -180,8 +180,9 @@ export function guardRequests(
         event !== 'data'
           ? on(event, listener)
           : on('data', (message: unknown) => {
-              if (!(message instanceof MalformedRequest)) return listener(message);
+              // Once refused, the call is over: what its client sent after is not the handler's.
               if (refused) return;
+              if (!(message instanceof MalformedRequest)) return listener(message);
               refused = true;
               stream.emit('error', refusal(message));
             })) as typeof stream.on;

@@ -430,8 +430,17 @@ export class GrpcPeerTransport implements PeerTransport {
     if (conn instanceof RingCacheError) throw conn;
     const deadlineMs = Date.now() + timeoutMs;
     if (Date.now() >= conn.probeByCallUntil) {
-      const answer = await untilAborted(conn.gossip.send(ping, deadlineMs), signal);
+      if (signal.aborted) throw new Error('aborted');
+      let answer = await untilAborted(conn.gossip.send(ping, deadlineMs), signal);
+      // Probes share the stream: one that ended (a drain, a refusal) failed every probe it carried,
+      // whose peers may be up. Each is sent once more, on a new stream, as a call of its own would be.
+      if (answer instanceof GossipFailure && answer.code === Code.UNAVAILABLE && Date.now() < deadlineMs)
+        answer = await untilAborted(conn.gossip.send(ping, deadlineMs), signal);
       if (!(answer instanceof GossipFailure)) return answer;
+      // No answer in time: the peer is slow or down, or this stream went silent while the connection
+      // still answers. The next probe goes on a new stream, as each call did, so no stream outlives
+      // a probe that found it silent.
+      if (answer.code === Code.DEADLINE_EXCEEDED) conn.gossip.reopen('a probe went unanswered');
       if (answer.code !== Code.UNIMPLEMENTED) throw refusal(answer.code, answer.message);
       // A release before Gossip: probed with a call each time, as it always was, for a while.
       conn.probeByCallUntil = Date.now() + PROBE_BY_CALL_MS;
@@ -441,7 +450,10 @@ export class GrpcPeerTransport implements PeerTransport {
       (stub, cb, opts) => stub.Ping(pingToWire(ping), new grpc.Metadata(), opts, cb),
       Math.max(0, deadlineMs - Date.now()),
       signal,
-    );
+    ).catch((err: grpc.ServiceError) => {
+      // Refused as on the stream: a typed error with the peer's status.
+      throw typeof err.code === 'number' ? refusal(err.code, `${to}: ${err.details}`) : err;
+    });
     return pingReplyFromWire(res);
   }
 

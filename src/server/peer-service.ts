@@ -42,10 +42,11 @@ export interface PeerServiceDeps {
 }
 
 /**
- * Answers a Gossip stream may hold unread before it is ended: a peer probes a few times a second
- * and reads each answer at once, so only a peer that reads none gets near it.
+ * Answers a Gossip stream may hold that its connection has not taken yet, before the node stops
+ * reading it: a peer probes a few times a second and reads each answer at once, so only one that
+ * reads none (or sends probes by the thousand) gets near it.
  */
-const GOSSIP_MAX_UNREAD = 256;
+const GOSSIP_MAX_UNSENT = 1024;
 
 /** Records per Sync message: large enough to amortise framing, small enough to respect flow control. */
 const SYNC_BATCH = 512;
@@ -64,8 +65,8 @@ export function peerService(deps: PeerServiceDeps): {
 } {
   const replicated: ReplicationCounters = { frames: 0, records: 0 };
   const { endpoint, logger } = deps;
-  // Replicate, Read and Gossip streams live as long as the peer that opened them; a draining node ends them so
-  // its gRPC server can shut down without waiting for its peers to hang up.
+  // Replicate, Read and Gossip streams live as long as the peer that opened them; a draining node
+  // ends them so its gRPC server can shut down without waiting for its peers to hang up.
   const open = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
   const track = (call: grpc.ServerDuplexStream<unknown, unknown>) => {
     open.add(call);
@@ -198,26 +199,34 @@ export function peerService(deps: PeerServiceDeps): {
     // Probes on a long-lived stream, each answered in order with its probe_id (peer.proto).
     Gossip: (call: grpc.ServerDuplexStream<PingRequestMsg, PingResponseMsg>) => {
       track(call);
-      let ended = false;
-      const end = (status: Partial<grpc.StatusObject>) => {
-        ended = true;
-        call.emit('error', status);
+      let refused = false;
+      // Answers written and not yet taken by the connection: past GOSSIP_MAX_UNSENT the node stops
+      // reading the stream until half have gone, and HTTP/2 flow control holds the peer's probes.
+      let unsent = 0;
+      let paused = false;
+      const taken = () => {
+        unsent--;
+        if (paused && unsent <= GOSSIP_MAX_UNSENT / 2) {
+          paused = false;
+          call.resume();
+        }
       };
       call.on('data', (req: PingRequestMsg) => {
-        if (ended) return;
-        // A peer that sends probes and reads none of the answers must not fill this node's memory.
-        if (call.writableLength >= GOSSIP_MAX_UNREAD)
-          return end({
-            code: Code.RESOURCE_EXHAUSTED,
-            details: `gossip stream: the peer left its last ${GOSSIP_MAX_UNREAD} answers unread`,
-          });
+        if (refused || call.writableEnded || call.destroyed) return;
         let answer: PingResponseMsg;
         try {
           answer = answerPing(req);
         } catch (err) {
-          return end(toStatus(err, logger));
+          refused = true;
+          call.emit('error', toStatus(err, logger));
+          return;
         }
-        call.write(answer);
+        unsent++;
+        call.write(answer, taken);
+        if (!paused && unsent >= GOSSIP_MAX_UNSENT) {
+          paused = true;
+          call.pause();
+        }
       });
     },
     PingReq: (

@@ -168,6 +168,18 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#stream = undefined;
   }
 
+  /**
+   * Ends the current stream, failing the frames it carries (UNAVAILABLE); the next send opens a new
+   * one. For a stream that may have gone silent while its connection still answers.
+   */
+  reopen(reason: string): void {
+    const stream = this.#stream;
+    if (!stream) return;
+    this.#stream = undefined;
+    this.#failAll(Code.UNAVAILABLE, `${this.#peerName}: ${reason}`);
+    stream.cancel();
+  }
+
   /** Whether another frame may go out: fewer than maxFramesInFlight await their reply. */
   #windowOpen(): boolean {
     return this.#inFlight.size < this.#maxFrames;

@@ -14,6 +14,12 @@ async function expectUnauthenticated(p: Promise<unknown>): Promise<void> {
   try {
     await p;
   } catch (err) {
+    // A gRPC status, or the typed error a peer transport turns it into.
+    if (err instanceof RingCacheError) {
+      expect(err.code, err.message).to.equal('UNAUTHENTICATED');
+      expect(err.message).to.match(/RINGCACHE_CLUSTER_TOKEN/);
+      return;
+    }
     const e = err as grpc.ServiceError;
     expect(e.code, e.details).to.equal(grpc.status.UNAUTHENTICATED);
     expect(e.details).to.match(/RINGCACHE_CLUSTER_TOKEN/);

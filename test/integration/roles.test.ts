@@ -147,6 +147,7 @@ const METHODS: Method[] = [
     request: { prefix: 'roles:none:', confirm: true },
   },
   { service: 'Peer', name: 'Ping', needs: 'node', node: true, kind: 'unary', request: {} },
+  { service: 'Peer', name: 'Gossip', needs: 'node', node: true, kind: 'duplex', request: { probeId: 1 } },
   { service: 'Peer', name: 'Sync', needs: 'node', node: true, kind: 'server-stream', request: {} },
 ];
 
