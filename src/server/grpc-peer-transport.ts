@@ -105,9 +105,6 @@ const SYNC_IDLE_MS = 10_000;
 
 const refusal = (code: number, message: string) => errorFromWire(code, message, undefined);
 
-/** How long a peer that has no Gossip (an older release) is probed with Ping before Gossip is tried again. */
-const PROBE_BY_CALL_MS = 60_000;
-
 /** A probe on the Gossip stream that got no answer: the status, kept whole (UNIMPLEMENTED matters). */
 class GossipFailure {
   constructor(
@@ -170,10 +167,10 @@ class PeerConnection {
   /** SWIM probes (Peer.Gossip), one per message. */
   readonly gossip: BatchedStream<Ping, PingReply | GossipFailure, PingRequestMsg, PingResponseMsg>;
   /**
-   * Until when this peer is probed with Ping: it answered Gossip with UNIMPLEMENTED (an older
-   * release). Gossip is tried again after that, in case the peer was upgraded meanwhile.
+   * Whether this peer is probed with Ping: it answered Gossip with UNIMPLEMENTED (an older release).
+   * Until its connection changes state: an upgrade restarts the peer, which drops the connection.
    */
-  probeByCallUntil = 0;
+  probeByCall = false;
   readonly forwarder: PipelineConnection;
 
   constructor(
@@ -286,6 +283,18 @@ class PeerConnection {
       clusterToken,
       tls,
     });
+  }
+
+  /** The peer has no Gossip: probed with Ping until its connection drops (see probeByCall). */
+  probeByCallForNow(): void {
+    const channel = this.stub.getChannel();
+    const state = channel.getConnectivityState(false);
+    try {
+      channel.watchConnectivityState(state, Infinity, () => (this.probeByCall = false));
+      this.probeByCall = true;
+    } catch {
+      // The channel was shut down: this connection is being closed, and probes will open another.
+    }
   }
 
   close(): void {
@@ -429,7 +438,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const conn = this.#connection(to);
     if (conn instanceof RingCacheError) throw conn;
     const deadlineMs = Date.now() + timeoutMs;
-    if (Date.now() >= conn.probeByCallUntil) {
+    if (!conn.probeByCall) {
       if (signal.aborted) throw new Error('aborted');
       let answer = await untilAborted(conn.gossip.send(ping, deadlineMs), signal);
       // Probes share the stream: one that ended (a drain, a refusal) failed every probe it carried,
@@ -442,8 +451,8 @@ export class GrpcPeerTransport implements PeerTransport {
       // a probe that found it silent.
       if (answer.code === Code.DEADLINE_EXCEEDED) conn.gossip.reopen('a probe went unanswered');
       if (answer.code !== Code.UNIMPLEMENTED) throw refusal(answer.code, answer.message);
-      // A release before Gossip: probed with a call each time, as it always was, for a while.
-      conn.probeByCallUntil = Date.now() + PROBE_BY_CALL_MS;
+      // A release before Gossip: probed with a call each time, as it always was.
+      conn.probeByCallForNow();
     }
     const res = await this.#unary<PingResponseMsg>(
       to,

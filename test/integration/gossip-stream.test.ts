@@ -165,40 +165,71 @@ describe('gossip probes on one stream per peer', function () {
     }
   });
 
-  it('probes a peer of an older release, which has no Gossip, with Ping', async () => {
+  it('probes a peer of an older release, which has no Gossip, with Ping, and with Gossip once it was upgraded', async () => {
     // A Peer service that knows Ping only: Gossip answers UNIMPLEMENTED, as on a release before it.
     const pings: number[] = [];
-    const server = new grpc.Server();
-    server.addService(loadServices().Peer.service, {
+    const gossiped: number[] = [];
+    const answer = (req: PingRequestMsg): PingResponseMsg => ({
+      from: 'old',
+      updates: [],
+      ack: true,
+      ringEpoch: 5,
+      clock: 0,
+      wallClockMs: Date.now(),
+      probeId: req.probeId ?? 0,
+    });
+    const serve = async (
+      port: number,
+      handlers: grpc.UntypedServiceImplementation,
+    ): Promise<[grpc.Server, number]> => {
+      const server = new grpc.Server();
+      server.addService(loadServices().Peer.service, handlers);
+      const bound = await new Promise<number>((resolve, reject) =>
+        server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+          err ? reject(err) : resolve(p),
+        ),
+      );
+      return [server, bound];
+    };
+    const old = await serve(0, {
       Ping: (
         call: grpc.ServerUnaryCall<PingRequestMsg, PingResponseMsg>,
         cb: grpc.sendUnaryData<PingResponseMsg>,
       ) => {
         pings.push(Number(call.request.clock));
-        cb(null, { from: 'old', updates: [], ack: true, ringEpoch: 5, clock: 0, wallClockMs: Date.now() });
+        cb(null, answer(call.request));
       },
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
+    let server = old[0];
+    const port = old[1];
     const peer = new GrpcPeerTransport({ selfId: 'n2', addressOf: () => `127.0.0.1:${port}` });
+    const ping = (clock: number) =>
+      peer.ping(
+        'old',
+        { from: 'n2', updates: [], ringEpoch: 1, clock },
+        10_000,
+        new AbortController().signal,
+      );
     try {
-      const signal = new AbortController().signal;
-      const first = await peer.ping(
-        'old',
-        { from: 'n2', updates: [], ringEpoch: 1, clock: 11 },
-        10_000,
-        signal,
-      );
-      const second = await peer.ping(
-        'old',
-        { from: 'n2', updates: [], ringEpoch: 1, clock: 12 },
-        10_000,
-        signal,
-      );
+      const first = await ping(11);
+      const second = await ping(12);
       expect([first.ringEpoch, second.ringEpoch]).to.deep.equal([5, 5]);
+      expect(pings).to.deep.equal([11, 12]);
+      // The peer is upgraded: it restarts (the connection drops) and answers Gossip now.
+      server.forceShutdown();
+      [server] = await serve(port, {
+        Gossip: (call: grpc.ServerDuplexStream<PingRequestMsg, PingResponseMsg>) => {
+          call.on('data', (req: PingRequestMsg) => {
+            gossiped.push(Number(req.clock));
+            call.write(answer(req));
+          });
+          call.on('end', () => call.end());
+        },
+      });
+      await until("a probe on the upgraded peer's Gossip stream", async () => {
+        await ping(13).catch(() => undefined);
+        return gossiped.includes(13);
+      });
       expect(pings).to.deep.equal([11, 12]);
     } finally {
       peer.close();
