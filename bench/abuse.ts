@@ -4,9 +4,10 @@
  * same node every 50 ms. Prints, per flood, the node's RSS before and at its peak and the victim's
  * p50/p99/max latency and failed calls, and how many of the 10,000 keys of 1 KiB written before the
  * floods the node evicted during each (its store stays below max_memory, so any is the memory
- * guard's). Run it on two builds to compare (a git worktree of the older commit). Flags: --watchers N
- * (200) --deletes N (40000) --connections N (2000) --seconds S (8: each of the large-request floods)
- * --only TEXT (only the floods whose name holds it, e.g. --only GetMany)
+ * guard's), and how often n1's peers saw it suspect or dead meanwhile. Run it on two builds to
+ * compare (a git worktree of the older commit). Flags: --watchers N (200) --deletes N (40000)
+ * --connections N (2000) --seconds S (8: each of the large-request floods) --only TEXT (only the
+ * floods whose name holds it, e.g. --only GetMany)
  */
 import * as grpc from '@grpc/grpc-js';
 import net from 'node:net';
@@ -14,6 +15,7 @@ import { LocalCluster } from '../src/cli/local-cluster';
 import { UnaryClient } from '../src/cli/unary-client';
 import { loadServices } from '../src/proto/load';
 import { deserializePackedFrame, packFrame, serializePackedFrame } from '../src/proto/packed';
+import { MemberStateWire, type TopologyResponseMsg } from '../src/proto/messages';
 import { testConfig } from '../test/support/cluster';
 import { Victim } from '../test/support/victim';
 import { flag } from './flags';
@@ -50,6 +52,35 @@ async function flood32(
     ),
   );
   for (const c of clients) c.close();
+}
+
+/**
+ * Asks n1's peers every 50 ms, until stopped, how their gossip sees n1: `notAlive` of `samples`
+ * answers had it suspect or dead (a flood that starves n1 of CPU can delay its probes' answers).
+ */
+function watchSuspicion(peers: UnaryClient[]): { stop(): Promise<{ samples: number; notAlive: number }> } {
+  let samples = 0;
+  let notAlive = 0;
+  let stopped = false;
+  const polling = (async () => {
+    while (!stopped) {
+      for (const peer of peers) {
+        const topology = await peer.cluster<TopologyResponseMsg>('Topology', {}).catch(() => undefined);
+        const n1 = topology?.members.find((m) => m.id === 'n1');
+        if (!n1) continue;
+        samples++;
+        if (n1.state !== MemberStateWire.ALIVE) notAlive++;
+      }
+      await sleep(50);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await polling;
+      return { samples, notAlive };
+    },
+  };
 }
 
 const floods: Flood[] = [
@@ -155,6 +186,7 @@ async function main(): Promise<void> {
     const address = config.nodes[0]!.address;
     const pid = cluster.pid('n1')!;
     const client = new UnaryClient(address, 10_000);
+    const peers = config.nodes.slice(1).map((n) => new UnaryClient(n.address, 5_000));
     for (let i = 0; i < 10_000; i += 500) {
       const items = Array.from({ length: 500 }, (_, j) => ({
         key: `kept/${i + j}`,
@@ -173,6 +205,7 @@ async function main(): Promise<void> {
       const before = rssMb(pid);
       let peak = before;
       const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
+      const suspicion = watchSuspicion(peers);
       const victim = new Victim(address, 10_000);
       const evictedBefore = await evictions();
       await flood.run(address, client);
@@ -180,19 +213,21 @@ async function main(): Promise<void> {
       const failed = (await victim.stop()).length;
       const v = victim.latency();
       clearInterval(sampler);
+      const seen = await suspicion.stop();
       const evicted = (await evictions()) - evictedBefore;
       rows.push(
         `| ${flood.name} | ${before.toFixed(0)} | ${peak.toFixed(0)} | ${v.p50.toFixed(1)} | ` +
-          `${v.p99.toFixed(1)} | ${v.max.toFixed(1)} | ${failed} | ${evicted} |`,
+          `${v.p99.toFixed(1)} | ${v.max.toFixed(1)} | ${failed} | ${evicted} | ${seen.notAlive} of ${seen.samples} |`,
       );
     }
     client.close();
+    for (const p of peers) p.close();
   } finally {
     await cluster.stop();
   }
   process.stdout.write(
-    '| flood on n1 | RSS before MB | RSS peak MB | victim p50 ms | p99 ms | max ms | victim calls failed | keys evicted |\n' +
-      '|---|---|---|---|---|---|---|---|\n' +
+    '| flood on n1 | RSS before MB | RSS peak MB | victim p50 ms | p99 ms | max ms | victim calls failed | keys evicted | n1 not alive to its peers |\n' +
+      '|---|---|---|---|---|---|---|---|---|\n' +
       rows.join('\n') +
       '\n',
   );
