@@ -274,7 +274,9 @@ class PeerConnection {
         decode: (answer): (PingReply | GossipFailure)[] => [pingReplyFromWire(answer)],
         failure: (code, message) => new GossipFailure(code, message),
       },
-      { peerName, maxItemsPerFrame: 1 },
+      // A probe unanswered in time may have found the stream silent while the connection answers:
+      // the next probes go on a new one, as each call did, and those still awaited keep the old one.
+      { peerName, maxItemsPerFrame: 1, retireSilentStreams: true },
     );
     this.forwarder = new PipelineConnection({
       address,
@@ -446,10 +448,6 @@ export class GrpcPeerTransport implements PeerTransport {
       if (answer instanceof GossipFailure && answer.code === Code.UNAVAILABLE && Date.now() < deadlineMs)
         answer = await untilAborted(conn.gossip.send(ping, deadlineMs), signal);
       if (!(answer instanceof GossipFailure)) return answer;
-      // No answer in time: the peer is slow or down, or this stream went silent while the connection
-      // still answers. The next probe goes on a new stream, as each call did, so no stream outlives
-      // a probe that found it silent.
-      if (answer.code === Code.DEADLINE_EXCEEDED) conn.gossip.reopen('a probe went unanswered');
       if (answer.code !== Code.UNIMPLEMENTED) throw refusal(answer.code, answer.message);
       // A release before Gossip: probed with a call each time, as it always was.
       conn.probeByCallForNow();

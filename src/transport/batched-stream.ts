@@ -66,6 +66,14 @@ export interface BatchedStreamOptions {
    * taken for a stall because it is large). Default: none.
    */
   flightBudgetMs?: (frameBytes: number) => number;
+  /**
+   * When a frame's deadline passes with no reply on its stream since it was sent, later frames go on
+   * a new stream. The frames still awaited on the old one keep it open until they settle (a late
+   * reply still answers them), then it is cancelled. For a stream that can go silent while its
+   * connection answers, and whose frames are independent probes (gossip): each unanswered call used
+   * to be one stream of its own. Default false.
+   */
+  retireSilentStreams?: boolean;
 }
 
 /** Called once when the frame carrying an item outlives its flight budget (see flightBudgetMs). */
@@ -89,9 +97,23 @@ interface PendingFrame<Item, Result> {
    */
   budgetMs: number | undefined;
   deadlineMs: number;
+  /** The stream it went out on, and how many replies that stream had brought by then. */
+  carrier: Carrier<unknown, unknown>;
+  repliesAtSend: number;
 }
 
 type OpenStream<ReqFrame, ResFrame> = () => grpc.ClientDuplexStream<ReqFrame, ResFrame>;
+
+/** A stream frames go out on. */
+interface Carrier<ReqFrame, ResFrame> {
+  call: grpc.ClientDuplexStream<ReqFrame, ResFrame>;
+  /** Replies it brought: a frame that outlived its deadline with none since it was sent found it silent. */
+  replies: number;
+  /** Frames sent on it and still awaited. */
+  frames: number;
+  /** Taken for silent (retireSilentStreams): no new frame goes on it, and it is cancelled once it carries none. */
+  retired: boolean;
+}
 
 export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   readonly #open: OpenStream<ReqFrame, ResFrame>;
@@ -102,7 +124,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   readonly #peerName: string;
   readonly #onRoundTrip: ((ms: number) => void) | undefined;
   readonly #flightBudgetMs: ((frameBytes: number) => number) | undefined;
-  #stream: grpc.ClientDuplexStream<ReqFrame, ResFrame> | undefined;
+  readonly #retireSilent: boolean;
+  #stream: Carrier<ReqFrame, ResFrame> | undefined;
   #queue: Item[] = [];
   #queueResolvers: ((r: Result) => void)[] = [];
   #queueDeadlines: number[] = [];
@@ -128,6 +151,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#peerName = opts.peerName;
     this.#onRoundTrip = opts.onRoundTrip;
     this.#flightBudgetMs = opts.flightBudgetMs;
+    this.#retireSilent = opts.retireSilentStreams ?? false;
   }
 
   /** Items waiting or in flight: for load-aware routing and tests. */
@@ -164,20 +188,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     if (this.#closed) return;
     this.#closed = true;
     this.#failAll(Code.UNAVAILABLE, `connection to ${this.#peerName} closed`);
-    this.#stream?.cancel();
+    this.#stream?.call.cancel();
     this.#stream = undefined;
-  }
-
-  /**
-   * Ends the current stream, failing the frames it carries (UNAVAILABLE); the next send opens a new
-   * one. For a stream that may have gone silent while its connection still answers.
-   */
-  reopen(reason: string): void {
-    const stream = this.#stream;
-    if (!stream) return;
-    this.#stream = undefined;
-    this.#failAll(Code.UNAVAILABLE, `${this.#peerName}: ${reason}`);
-    stream.cancel();
   }
 
   /** Whether another frame may go out: fewer than maxFramesInFlight await their reply. */
@@ -263,6 +275,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     }
     const nowMs = Date.now();
     const bytes = encoded instanceof Uint8Array ? encoded.length : 0;
+    const carrier = this.#ensureStream();
+    carrier.frames++;
     const frame: PendingFrame<Item, Result> = {
       items,
       resolvers,
@@ -273,10 +287,12 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       sentAtMs: nowMs,
       budgetMs: onStall.some(Boolean) ? this.#flightBudgetMs?.(bytes) : undefined,
       deadlineMs,
+      carrier: carrier as Carrier<unknown, unknown>,
+      repliesAtSend: carrier.replies,
     };
     this.#arm(frameId, frame, nowMs);
     this.#inFlight.set(frameId, frame);
-    this.#ensureStream().write(encoded);
+    carrier.call.write(encoded);
   }
 
   /** One timer per frame, not per item: the frame's deadline is its earliest item's (or its budget). */
@@ -289,16 +305,19 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     frame.timer.unref();
   }
 
-  #ensureStream(): grpc.ClientDuplexStream<ReqFrame, ResFrame> {
+  #ensureStream(): Carrier<ReqFrame, ResFrame> {
     if (this.#stream) return this.#stream;
     const stream = this.#open();
-    this.#stream = stream;
-    stream.on('data', (reply: ResFrame) => this.#onReply(reply));
+    const carrier: Carrier<ReqFrame, ResFrame> = { call: stream, replies: 0, frames: 0, retired: false };
+    this.#stream = carrier;
+    stream.on('data', (reply: ResFrame) => {
+      carrier.replies++;
+      this.#onReply(reply);
+    });
     // A broken stream fails what it carried; the next send opens a new one.
     const onBroken = (code: number, message: string) => {
-      if (this.#stream !== stream) return;
-      this.#stream = undefined;
-      this.#failAll(code, message);
+      if (this.#stream === carrier) this.#stream = undefined;
+      this.#failCarried(carrier, code, message);
     };
     stream.on('error', (err: grpc.ServiceError) => {
       const errCode: number = err.code;
@@ -309,7 +328,29 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       );
     });
     stream.on('end', () => onBroken(Code.UNAVAILABLE, `${this.#peerName} ended the stream`));
-    return stream;
+    return carrier;
+  }
+
+  /** A frame is no longer awaited: a retired stream that carries none any more is cancelled. */
+  #release(frame: PendingFrame<Item, Result>): void {
+    const carrier = frame.carrier;
+    carrier.frames--;
+    if (carrier.retired && carrier.frames === 0) carrier.call.cancel();
+  }
+
+  /**
+   * `frame` outlived its deadline with no reply on its stream since it was sent (retireSilentStreams):
+   * unless a reply already waiting on the socket comes in this turn, later frames take a new stream.
+   */
+  #retireIfSilent(frame: PendingFrame<Item, Result>): void {
+    const carrier = frame.carrier;
+    if (carrier !== this.#stream || carrier.replies !== frame.repliesAtSend) return;
+    setImmediate(() => {
+      if (carrier !== this.#stream || carrier.replies !== frame.repliesAtSend) return;
+      this.#stream = undefined;
+      carrier.retired = true;
+      if (carrier.frames === 0) carrier.call.cancel();
+    });
   }
 
   #onReply(reply: ResFrame): void {
@@ -328,6 +369,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       return;
     }
     this.#inFlight.delete(frameId);
+    this.#release(frame);
     this.#onRoundTrip?.(Date.now() - frame.sentAtMs);
     // Callers answered below usually send again at once: flush on the next turn so those join.
     this.#scheduleFlush();
@@ -342,6 +384,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   }
 
   #expire(frameId: number): void {
+    const frame = this.#inFlight.get(frameId);
+    if (frame && this.#retireSilent) this.#retireIfSilent(frame);
     this.#settle(
       frameId,
       this.#codec.failure(Code.DEADLINE_EXCEEDED, `${this.#peerName} did not answer before the deadline`),
@@ -395,9 +439,16 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     const frame = this.#inFlight.get(frameId);
     if (!frame) return;
     this.#inFlight.delete(frameId);
+    this.#release(frame);
     if (frame.timer) clearTimeout(frame.timer);
     this.#scheduleFlush();
     for (let i = frame.answered; i < frame.resolvers.length; i++) frame.resolvers[i]!(result);
+  }
+
+  /** Fails the frames `carrier` carried (it broke). */
+  #failCarried(carrier: Carrier<ReqFrame, ResFrame>, code: number, message: string): void {
+    for (const [frameId, frame] of [...this.#inFlight])
+      if (frame.carrier === carrier) this.#settle(frameId, this.#codec.failure(code, message));
   }
 
   #failAll(code: number, message: string): void {

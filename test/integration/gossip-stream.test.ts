@@ -39,6 +39,41 @@ function drain<Req>(stream: grpc.ClientDuplexStream<Req, PingResponseMsg>): Prom
   });
 }
 
+/** What a fake peer answers to a probe. */
+const answer = (req: PingRequestMsg): PingResponseMsg => ({
+  from: 'fake',
+  updates: [],
+  ack: true,
+  ringEpoch: 5,
+  clock: 0,
+  wallClockMs: Date.now(),
+  probeId: req.probeId ?? 0,
+});
+
+/** A Peer service with only `handlers` (others answer UNIMPLEMENTED), on 127.0.0.1:`port` (0: any). */
+async function serve(
+  port: number,
+  handlers: grpc.UntypedServiceImplementation,
+): Promise<[grpc.Server, number]> {
+  const server = new grpc.Server();
+  server.addService(loadServices().Peer.service, handlers);
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return [server, bound];
+}
+
+/** A probe from "n2" through `peer` to "fake", sent at `clock`, within `timeoutMs`. */
+const probeFake = (peer: GrpcPeerTransport, clock: number, timeoutMs = 10_000) =>
+  peer.ping(
+    'fake',
+    { from: 'n2', updates: [], ringEpoch: 1, clock },
+    timeoutMs,
+    new AbortController().signal,
+  );
+
 /**
  * SWIM probes travel on one long-lived Peer.Gossip stream per pair of nodes, each answered with its
  * probe_id: a probe costs two messages instead of a unary call. What a peer sends on it is checked
@@ -135,7 +170,7 @@ describe('gossip probes on one stream per peer', function () {
     }
   });
 
-  it('stops reading the probes of a peer that reads none of its answers, and answers them all once it reads', async () => {
+  it('answers every probe, in order, of a peer that read none of its answers for a while', async () => {
     const client = peerClient(t.address('n1'));
     try {
       const stream = client.Gossip(withToken());
@@ -169,28 +204,7 @@ describe('gossip probes on one stream per peer', function () {
     // A Peer service that knows Ping only: Gossip answers UNIMPLEMENTED, as on a release before it.
     const pings: number[] = [];
     const gossiped: number[] = [];
-    const answer = (req: PingRequestMsg): PingResponseMsg => ({
-      from: 'old',
-      updates: [],
-      ack: true,
-      ringEpoch: 5,
-      clock: 0,
-      wallClockMs: Date.now(),
-      probeId: req.probeId ?? 0,
-    });
-    const serve = async (
-      port: number,
-      handlers: grpc.UntypedServiceImplementation,
-    ): Promise<[grpc.Server, number]> => {
-      const server = new grpc.Server();
-      server.addService(loadServices().Peer.service, handlers);
-      const bound = await new Promise<number>((resolve, reject) =>
-        server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
-          err ? reject(err) : resolve(p),
-        ),
-      );
-      return [server, bound];
-    };
+    const pingedAfterUpgrade: number[] = [];
     const old = await serve(0, {
       Ping: (
         call: grpc.ServerUnaryCall<PingRequestMsg, PingResponseMsg>,
@@ -203,13 +217,7 @@ describe('gossip probes on one stream per peer', function () {
     let server = old[0];
     const port = old[1];
     const peer = new GrpcPeerTransport({ selfId: 'n2', addressOf: () => `127.0.0.1:${port}` });
-    const ping = (clock: number) =>
-      peer.ping(
-        'old',
-        { from: 'n2', updates: [], ringEpoch: 1, clock },
-        10_000,
-        new AbortController().signal,
-      );
+    const ping = (clock: number) => probeFake(peer, clock);
     try {
       const first = await ping(11);
       const second = await ping(12);
@@ -225,15 +233,97 @@ describe('gossip probes on one stream per peer', function () {
           });
           call.on('end', () => call.end());
         },
+        Ping: (
+          call: grpc.ServerUnaryCall<PingRequestMsg, PingResponseMsg>,
+          cb: grpc.sendUnaryData<PingResponseMsg>,
+        ) => {
+          pingedAfterUpgrade.push(Number(call.request.clock));
+          cb(null, answer(call.request));
+        },
       });
       await until("a probe on the upgraded peer's Gossip stream", async () => {
         await ping(13).catch(() => undefined);
         return gossiped.includes(13);
       });
-      expect(pings).to.deep.equal([11, 12]);
+      expect(pingedAfterUpgrade).to.deep.equal([]);
     } finally {
       peer.close();
       server.forceShutdown();
     }
+  });
+
+  describe('against a fake peer', () => {
+    let server: grpc.Server | undefined;
+    let peer: GrpcPeerTransport | undefined;
+    afterEach(() => {
+      peer?.close();
+      server?.forceShutdown();
+      peer = server = undefined;
+    });
+
+    it('leaves the other probes on a stream waiting for their answers when one times out', async () => {
+      // The peer answers nothing until told: one probe times out, and one that may wait still gets
+      // its answer on the same stream (a timeout is no reason to fail probes that have time left).
+      let streams = 0;
+      const held: [grpc.ServerDuplexStream<PingRequestMsg, PingResponseMsg>, PingRequestMsg][] = [];
+      let port: number;
+      [server, port] = await serve(0, {
+        Gossip: (call: grpc.ServerDuplexStream<PingRequestMsg, PingResponseMsg>) => {
+          streams++;
+          call.on('data', (req: PingRequestMsg) => held.push([call, req]));
+        },
+      });
+      const transport = new GrpcPeerTransport({ selfId: 'n2', addressOf: () => `127.0.0.1:${port}` });
+      peer = transport;
+      const patient = probeFake(transport, 2, 10_000);
+      const hasty = probeFake(transport, 1, 100);
+      await hasty.then(
+        () => expect.fail('the hasty probe was answered'),
+        (err: Error) => expect(err.message).to.match(/did not answer before the deadline/),
+      );
+      await until('the peer to hold the patient probe', () => held.some(([, r]) => Number(r.clock) === 2));
+      for (const [call, req] of held) call.write(answer(req));
+      expect((await patient).ringEpoch).to.equal(5);
+      expect(streams).to.equal(1);
+    });
+
+    it('probes on a new stream once one went silent while its connection answers', async () => {
+      let streams = 0;
+      let port: number;
+      [server, port] = await serve(0, {
+        Gossip: (call: grpc.ServerDuplexStream<PingRequestMsg, PingResponseMsg>) => {
+          const silent = ++streams === 1;
+          call.on('data', (req: PingRequestMsg) => silent || call.write(answer(req)));
+        },
+      });
+      const transport = new GrpcPeerTransport({ selfId: 'n2', addressOf: () => `127.0.0.1:${port}` });
+      peer = transport;
+      await probeFake(transport, 1, 200).then(
+        () => expect.fail('the silent stream answered'),
+        (err: Error) => expect(err.message).to.match(/did not answer before the deadline/),
+      );
+      await until('a probe to be answered on a new stream', () =>
+        probeFake(transport, 2, 1000).then(
+          () => true,
+          () => false,
+        ),
+      );
+      expect(streams).to.be.at.least(2);
+    });
+
+    it('sends a probe once more on a new stream when the peer ended the one it was on', async () => {
+      let streams = 0;
+      let port: number;
+      [server, port] = await serve(0, {
+        Gossip: (call: grpc.ServerDuplexStream<PingRequestMsg, PingResponseMsg>) => {
+          const ends = ++streams === 1;
+          call.on('data', (req: PingRequestMsg) => (ends ? call.end() : call.write(answer(req))));
+        },
+      });
+      const transport = new GrpcPeerTransport({ selfId: 'n2', addressOf: () => `127.0.0.1:${port}` });
+      peer = transport;
+      expect((await probeFake(transport, 1)).ringEpoch).to.equal(5);
+      expect(streams).to.equal(2);
+    });
   });
 });

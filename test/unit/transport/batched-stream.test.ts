@@ -55,6 +55,7 @@ function harness(
     /** Items are sized by their length. */
     maxFrameBytes?: number;
     flightBudgetMs?: number;
+    retireSilentStreams?: boolean;
     encode?: FrameCodec<string, Result, ReqFrame, ResFrame>['encode'];
   } = {},
 ): Harness {
@@ -89,6 +90,7 @@ function harness(
       maxFramesInFlight: opts.maxFramesInFlight,
       maxFrameBytes: opts.maxFrameBytes,
       flightBudgetMs: opts.flightBudgetMs === undefined ? undefined : () => opts.flightBudgetMs!,
+      retireSilentStreams: opts.retireSilentStreams,
     },
   );
   return h;
@@ -240,6 +242,56 @@ describe('BatchedStream', () => {
       expect(h.batched.pending).to.equal(1);
       h.stream().answer(patientFrame);
       expect((await patient).code).to.equal(Code.OK);
+    });
+  });
+
+  describe('retireSilentStreams', () => {
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    // With one item per frame, a send writes its frame at once: the last frame written to stream `i`.
+    const lastWritten = (h: Harness, i: number) => h.streams[i]!.written[h.streams[i]!.written.length - 1]!;
+
+    it('sends later frames on a new stream once one expired with no reply since it was sent; the old stream answers what it still carries, then is cancelled', async () => {
+      const h = harness({ maxItemsPerFrame: 1, retireSilentStreams: true });
+      const patient = h.batched.send('a', FAR());
+      const patientFrame = lastWritten(h, 0);
+      const hasty = await h.batched.send('b', Date.now() + 20);
+      expect(hasty.code).to.equal(Code.DEADLINE_EXCEEDED);
+      await turn();
+      const later = h.batched.send('c', FAR());
+      expect(h.streams).to.have.length(2);
+      const laterFrame = lastWritten(h, 1);
+      expect(laterFrame.items).to.deep.equal(['c']);
+      expect(h.streams[0]!.cancelled).to.equal(false);
+      h.streams[0]!.answer(patientFrame);
+      expect((await patient).value).to.equal('a!');
+      expect(h.streams[0]!.cancelled).to.equal(true);
+      h.streams[1]!.answer(laterFrame);
+      expect((await later).value).to.equal('c!');
+    });
+
+    it('keeps a stream that replied after the expired frame was sent', async () => {
+      const h = harness({ maxItemsPerFrame: 1, retireSilentStreams: true });
+      const first = h.batched.send('a', FAR());
+      const firstFrame = lastWritten(h, 0);
+      const hasty = h.batched.send('b', Date.now() + 20);
+      h.streams[0]!.answer(firstFrame);
+      expect((await first).value).to.equal('a!');
+      expect((await hasty).code).to.equal(Code.DEADLINE_EXCEEDED);
+      await turn();
+      const later = h.batched.send('c', FAR());
+      expect(h.streams).to.have.length(1);
+      h.streams[0]!.answer(lastWritten(h, 0));
+      expect((await later).value).to.equal('c!');
+    });
+
+    it('keeps a silent stream without the option', async () => {
+      const h = harness({ maxItemsPerFrame: 1 });
+      expect((await h.batched.send('a', Date.now() + 20)).code).to.equal(Code.DEADLINE_EXCEEDED);
+      await turn();
+      const later = h.batched.send('b', FAR());
+      expect(h.streams).to.have.length(1);
+      h.streams[0]!.answer(lastWritten(h, 0));
+      expect((await later).value).to.equal('b!');
     });
   });
 
