@@ -4,6 +4,7 @@ import { isRingCacheError, RingCacheError } from '../errors';
 import { ConsistencyWire, SetModeWire } from '../proto/messages';
 import {
   KEEP_TTL_INDEX,
+  OpCode,
   TRACEPARENT_INDEX,
   type PackedCas,
   type PackedIncr,
@@ -325,7 +326,7 @@ export class RingCache extends EventEmitter {
     key = this.#k(key);
     const near = opts?.consistency === undefined || opts.consistency === 'one' ? this.#near : undefined;
     if (!near) {
-      return this.#run(key, [0, key, this.#c(opts)], opts, (reply) => {
+      return this.#run(key, [OpCode.get, key, this.#c(opts)], opts, (reply) => {
         const res = unwrap(reply);
         return res[1] ? (decodeValue(res[2], res[3]) as T) : undefined;
       });
@@ -334,7 +335,7 @@ export class RingCache extends EventEmitter {
     // A copy per call, as a remote get gives: callers may change what they get.
     if (held) return Promise.resolve(decodeValue(held.bytes, held.flags) as T);
     near.reading(key);
-    return this.#run(key, [0, key, this.#c(opts)], opts, (reply) => {
+    return this.#run(key, [OpCode.get, key, this.#c(opts)], opts, (reply) => {
       const res = unwrap(reply);
       near.read(key, res[1] ? { bytes: res[2], flags: res[3], ttlMs: res[6] } : undefined);
       return res[1] ? (decodeValue(res[2], res[3]) as T) : undefined;
@@ -347,7 +348,7 @@ export class RingCache extends EventEmitter {
   /** The value with its version (for cas) and remaining TTL. */
   getEntry<T = unknown>(key: string, opts?: CallOptions): Promise<CacheEntry<T> | undefined> {
     key = this.#k(key);
-    return this.#run(key, [0, key, this.#c(opts)], opts, (reply): CacheEntry<T> | undefined => {
+    return this.#run(key, [OpCode.get, key, this.#c(opts)], opts, (reply): CacheEntry<T> | undefined => {
       const res = unwrap(reply);
       if (!res[1]) return undefined;
       return {
@@ -364,7 +365,7 @@ export class RingCache extends EventEmitter {
     return this.#attempt(() => {
       const { value: bytes, flags } = encodeValue(value);
       const mode = opts?.mode ?? 'always';
-      const op: PackedSet = [1, key, bytes, flags, ttlOf(opts?.ttl), modeWire[mode], this.#c(opts)];
+      const op: PackedSet = [OpCode.set, key, bytes, flags, ttlOf(opts?.ttl), modeWire[mode], this.#c(opts)];
       // keepTtl reads the key's expiry, so like a conditional set it is decided once, by request id.
       if (mode !== 'always' || keepTtlOf(opts)) op.push(this.#requestId());
       if (keepTtlOf(opts)) (op as unknown[])[KEEP_TTL_INDEX] = true;
@@ -378,13 +379,13 @@ export class RingCache extends EventEmitter {
    */
   has(key: string, opts?: CallOptions): Promise<boolean> {
     key = this.#k(key);
-    return this.#run(key, [0, key, this.#c(opts)], opts, (reply) => unwrap(reply)[1]);
+    return this.#run(key, [OpCode.get, key, this.#c(opts)], opts, (reply) => unwrap(reply)[1]);
   }
 
   /** Deletes a key; false when it was already absent. */
   delete(key: string, opts?: CallOptions): Promise<boolean> {
     key = this.#k(key);
-    return this.#run(key, [2, key, this.#c(opts)], opts, (res) => unwrap(res)[1]);
+    return this.#run(key, [OpCode.delete, key, this.#c(opts)], opts, (res) => unwrap(res)[1]);
   }
 
   /** Deletes many keys in parallel (batched per node); one result per key, in order (false where absent). */
@@ -419,7 +420,12 @@ export class RingCache extends EventEmitter {
   touch(key: string, ttl: number, opts?: CallOptions): Promise<boolean> {
     key = this.#k(key);
     return this.#attempt(() =>
-      this.#run(key, [3, key, ttlOf(ttl), this.#c(opts), this.#requestId()], opts, (res) => unwrap(res)[1]),
+      this.#run(
+        key,
+        [OpCode.touch, key, ttlOf(ttl), this.#c(opts), this.#requestId()],
+        opts,
+        (res) => unwrap(res)[1],
+      ),
     );
   }
 
@@ -432,7 +438,15 @@ export class RingCache extends EventEmitter {
       const initial = opts?.initial ?? 0;
       if (!Number.isSafeInteger(initial))
         throw new RingCacheError('INVALID_ARGUMENT', `initial must be a safe integer, got ${initial}`);
-      const op: PackedIncr = [4, key, delta, initial, ttlOf(opts?.ttl), this.#c(opts), this.#requestId()];
+      const op: PackedIncr = [
+        OpCode.incr,
+        key,
+        delta,
+        initial,
+        ttlOf(opts?.ttl),
+        this.#c(opts),
+        this.#requestId(),
+      ];
       return this.#run(key, op, opts, (res) => unwrap(res)[1]);
     });
   }
@@ -449,7 +463,7 @@ export class RingCache extends EventEmitter {
           "cas() with keepTtl keeps the key's expiry: leave ttl unset",
         );
       const op: PackedCas = [
-        5,
+        OpCode.cas,
         key,
         bytes,
         flags,
@@ -605,7 +619,7 @@ export class RingCache extends EventEmitter {
       );
     }
     // This client's own write: what its near cache holds of the key is old from now on.
-    if (op[0] !== 0) this.#near?.invalidate(key);
+    if (op[0] !== OpCode.get) this.#near?.invalidate(key);
     const conn = this.#conn;
     if (!conn || opts?.signal) return this.#runSlowly(key, op, opts, answer);
     // Without a registered OpenTelemetry SDK, not even a closure: the call goes out as it is.
