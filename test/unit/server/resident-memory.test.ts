@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -11,7 +11,16 @@ const MiB = 1024 * 1024;
 /** RSS moves a little between two reads (this test's own allocations); a wrong page size is 4x off. */
 const SLACK = 8 * MiB;
 
-const openFiles = (): number => readdirSync('/proc/self/fd').length;
+/** How many of this process's open files are `file` (others, of other tests, come and go meanwhile). */
+const openCount = (file: string): number =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === file;
+    } catch {
+      return false; // closed since the listing
+    }
+  }).length;
+const openStatm = (): number => openCount(`/proc/${process.pid}/statm`);
 
 /** Reads `read` between two reads of process.memoryUsage.rss(), and checks it lies within them. */
 function expectRss(read: () => number): void {
@@ -35,11 +44,11 @@ describe('ResidentMemory: the RSS from /proc/self/statm', () => {
   });
 
   it('keeps one file open until close(), then reads rss() instead', () => {
-    const before = openFiles();
+    const before = openStatm();
     const rss = new ResidentMemory();
-    expect(openFiles()).to.equal(before + 1);
+    expect(openStatm()).to.equal(before + 1);
     rss.close();
-    expect(openFiles()).to.equal(before);
+    expect(openStatm()).to.equal(before);
     expectRss(() => rss.bytes());
     rss.close();
   });
@@ -49,10 +58,9 @@ describe('ResidentMemory: the RSS from /proc/self/statm', () => {
     try {
       const garbled = path.join(dir, 'statm');
       writeFileSync(garbled, 'not statm\n');
-      const before = openFiles();
       for (const file of [path.join(dir, 'missing'), garbled]) {
         const rss = new ResidentMemory(file);
-        expect(openFiles()).to.equal(before);
+        expect(openCount(file)).to.equal(0);
         expectRss(() => rss.bytes());
       }
     } finally {
@@ -72,12 +80,12 @@ describe('ResidentMemory: the RSS from /proc/self/statm', () => {
       collect: () => undefined,
       readV8: () => ({ heapTotal: 0, heapUsed: 0, external: 0 }),
     });
-    const before = openFiles();
+    const before = openStatm();
     guard.start();
-    expect(openFiles()).to.equal(before + 1);
+    expect(openStatm()).to.equal(before + 1);
     // With V8 reading as empty, the native part is the whole RSS, read through statm.
     expectRss(() => guard.nativeBytes);
     guard.stop();
-    expect(openFiles()).to.equal(before);
+    expect(openStatm()).to.equal(before);
   });
 });
