@@ -15,7 +15,8 @@ import {
 import { OPERATIONS } from '../observability/request-metrics';
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg } from './operation-executor';
-import { operationBytes, PipelineStreams, requestHeldBytes, type PipelineDeps } from './pipeline';
+import { operationBytes, requestHeldBytes } from './frame-formats';
+import { PipelineStreams, type PipelineDeps } from './pipeline';
 import {
   batchRefusal,
   onStreamClosed,
