@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { isRingCacheError, RingCacheError } from '../errors';
+import { RingCacheError } from '../errors';
 import { ConsistencyWire, SetModeWire } from '../proto/messages';
 import {
   KEEP_TTL_INDEX,
@@ -33,10 +33,10 @@ import type {
   SetOptions,
   Version,
 } from './options';
-import { Router, unwrap } from './router';
-import { reconcileMaps, TopologyClient, type ClusterInfo, type ClusterMap } from './topology-client';
+import { unwrap } from './router';
+import { TopologyClient, type ClusterInfo, type ClusterMap } from './topology-client';
+import { ClusterLink, closedError } from './cluster-link';
 import type { TypedRingCache } from './typed';
-import { TopologyWatch } from './topology-watch';
 import { clusterTokenFromEnv } from '../transport/cluster-token';
 import { userTokenFromEnv } from '../transport/user-token';
 
@@ -50,21 +50,6 @@ const modeWire = {
   ifAbsent: SetModeWire.IF_ABSENT,
   ifPresent: SetModeWire.IF_PRESENT,
 } as const;
-
-/** What exists once the client has reached the cluster: the routing of calls and the topology watch. */
-interface Connected {
-  router: Router;
-  watch: TopologyWatch;
-}
-
-/** A call (or connect()) waiting for the client's first topology. */
-interface ReadyWaiter {
-  ready(): void;
-  failed(err: RingCacheError): void;
-}
-
-const FIRST_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5000;
 
 /**
  * The ringcache client. It learns the topology from any seed, builds the same hash ring as the nodes,
@@ -88,20 +73,12 @@ const MAX_BACKOFF_MS = 5000;
  * states), `close`. `status` says where the client stands.
  */
 export class RingCache extends EventEmitter {
-  readonly #topology: TopologyClient;
-  #conn: Connected | undefined;
-  #status: RingCacheStatus = 'connecting';
-  readonly #waiters = new Set<ReadyWaiter>();
-  #lastError: RingCacheError | undefined;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #wakeRetry: (() => void) | undefined;
+  readonly #link: ClusterLink;
   readonly #opts: RingCacheOptions;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
   readonly #prefix: string;
   readonly #consistency: number;
-  #refreshing: Promise<void> | undefined;
-  #closed = false;
   /**
    * Request ids of read-modify-writes (incr, cas, touch, conditional sets): this client's random id and
    * a counter. The same id goes with every retry of one call, so the cluster applies it once.
@@ -132,7 +109,6 @@ export class RingCache extends EventEmitter {
     }
     this.#opts = opts;
     this.#token = opts.token ?? userTokenFromEnv();
-    this.#topology = new TopologyClient(opts.clusterToken ?? clusterTokenFromEnv(), opts.tls, this.#token);
     this.#timeoutMs = opts.timeoutMs ?? 2000;
     if (opts.keyPrefix !== undefined && typeof opts.keyPrefix !== 'string')
       throw new RingCacheError(
@@ -151,7 +127,21 @@ export class RingCache extends EventEmitter {
         token: this.#token,
       });
     }
-    void this.#connect();
+    this.#link = new ClusterLink({
+      seeds: opts.seeds,
+      timeoutMs: this.#timeoutMs,
+      topology: new TopologyClient(opts.clusterToken ?? clusterTokenFromEnv(), opts.tls, this.#token),
+      routing: {
+        maxRetries: opts.maxRetries ?? 3,
+        maxOpsPerFrame: opts.maxOpsPerFrame ?? 256,
+        maxFramesInFlight: opts.maxFramesInFlight ?? 1,
+      },
+      watchTopology: opts.watchTopology !== false,
+      tls: opts.tls,
+      token: this.#token,
+      events: this,
+      onMap: (map, before) => this.#onMap(map, before),
+    });
   }
 
   /**
@@ -163,7 +153,7 @@ export class RingCache extends EventEmitter {
   static async connect(opts: RingCacheOptions): Promise<RingCache> {
     const cache = new RingCache(opts);
     try {
-      await cache.#whenReady(opts.connectTimeoutMs ?? 10_000);
+      await cache.#link.whenReady(opts.connectTimeoutMs ?? 10_000);
       return cache;
     } catch (err) {
       await cache.close();
@@ -173,12 +163,12 @@ export class RingCache extends EventEmitter {
 
   /** Where the client stands: connecting, ready, reconnecting (between failed attempts) or closed. */
   get status(): RingCacheStatus {
-    return this.#status;
+    return this.#link.status;
   }
 
   /** Resolves once the client has reached the cluster; rejects as connect() does. */
   ready(timeoutMs = this.#opts.connectTimeoutMs ?? 10_000): Promise<void> {
-    return this.#whenReady(timeoutMs);
+    return this.#link.whenReady(timeoutMs);
   }
 
   /** Hits, misses, invalidations and resets of the near cache; undefined without one. */
@@ -186,112 +176,24 @@ export class RingCache extends EventEmitter {
     return this.#near?.stats;
   }
 
-  #watchChanges(map: ClusterMap): void {
-    this.#changes?.watch(new Map([...map.members.values()].map((m) => [m.id, m.address])));
-  }
-
-  /** Until the first topology arrives, rounds over the seeds with backoff; then starts routing. */
-  async #connect(): Promise<void> {
-    let delayMs = FIRST_BACKOFF_MS;
-    while (!this.#closed) {
-      try {
-        const map = await this.#topology.fetch(this.#opts.seeds, this.#timeoutMs);
-        if (this.#closed) return;
-        this.#start(map);
-        return;
-      } catch (err) {
-        if (this.#closed) return;
-        const failure = isRingCacheError(err)
-          ? err
-          : new RingCacheError('UNAVAILABLE', (err as Error).message ?? String(err));
-        this.#lastError = failure;
-        for (const w of [...this.#waiters]) w.failed(failure);
-        if (this.listenerCount('error') > 0) this.emit('error', failure);
-        // Jittered, so that many clients started together do not knock together.
-        const waitMs = Math.round(delayMs * (0.5 + Math.random() / 2));
-        this.#status = 'reconnecting';
-        this.emit('reconnecting', { delayMs: waitMs, error: failure });
-        await new Promise<void>((resolve) => {
-          this.#wakeRetry = resolve;
-          this.#retryTimer = setTimeout(resolve, waitMs);
-          this.#retryTimer.unref();
-        });
-        delayMs = Math.min(delayMs * 2, MAX_BACKOFF_MS);
-      }
-    }
-  }
-
-  #start(map: ClusterMap): void {
-    const opts = this.#opts;
-    const router = new Router(map, {
-      maxRetries: opts.maxRetries ?? 3,
-      maxOpsPerFrame: opts.maxOpsPerFrame ?? 256,
-      maxFramesInFlight: opts.maxFramesInFlight ?? 1,
-      refresh: () => this.refreshTopology(),
-      onEpoch: (epoch) => {
-        if (epoch > router.map.epoch) void this.refreshTopology();
-      },
-      tls: opts.tls,
-      token: this.#token,
-    });
-    const watch = new TopologyWatch(
-      this.#topology,
-      () => this.#addresses(opts.seeds),
-      (next) => this.#adopt(next),
-    );
-    this.#conn = { router, watch };
-    if (opts.watchTopology !== false) watch.start();
-    if (this.#changes) this.#watchChanges(map);
-    this.#status = 'ready';
-    for (const w of [...this.#waiters]) w.ready();
-    this.emit('ready');
-  }
-
   /**
-   * Resolves once connected; rejects after `timeoutMs` with the last failure, at once when the
-   * cluster refused this client's credential (it will not change by waiting), or when closed.
+   * The client routes by `map` from now on (ClusterLink): the near cache's change streams follow its
+   * members, and a new ring (keys moved, maybe to nodes not watched yet) starts the near cache over.
    */
-  #whenReady(timeoutMs: number): Promise<void> {
-    if (this.#conn) return Promise.resolve();
-    if (this.#closed) return Promise.reject(closedError());
-    return new Promise<void>((resolve, reject) => {
-      const waiter: ReadyWaiter = {
-        ready: () => settle(),
-        failed: (err) => {
-          // Not changed by waiting: a refused credential, or a cluster of a release this one cannot read.
-          if (
-            err.code === 'UNAUTHENTICATED' ||
-            err.code === 'PERMISSION_DENIED' ||
-            err.code === 'WIRE_INCOMPATIBLE'
-          )
-            settle(err);
-        },
-      };
-      const timer = setTimeout(() => settle(this.#notConnected(timeoutMs)), timeoutMs);
-      const settle = (err?: RingCacheError) => {
-        clearTimeout(timer);
-        this.#waiters.delete(waiter);
-        if (err) reject(err);
-        else resolve();
-      };
-      this.#waiters.add(waiter);
-    });
-  }
-
-  #notConnected(timeoutMs: number): RingCacheError {
-    const last = this.#lastError;
-    if (last && last.code !== 'UNAVAILABLE') return last;
-    return new RingCacheError(
-      'UNAVAILABLE',
-      `not connected to the cluster after ${timeoutMs} ms` +
-        (last ? `; last attempt: ${last.message}` : ' (the first attempt is still going on)'),
-    );
+  #onMap(map: ClusterMap, before: ClusterMap | undefined): void {
+    if (!this.#changes) return;
+    if (before) {
+      if (map.epoch === before.epoch) return;
+      this.#near?.reset();
+    }
+    this.#changes.watch(new Map([...map.members.values()].map((m) => [m.id, m.address])));
   }
 
   /** The cluster as this client sees it now; throws UNAVAILABLE before the client first reached it. */
   get cluster(): ClusterInfo {
-    if (!this.#conn) throw this.#notConnected(0);
-    return this.#conn.router.map;
+    const router = this.#link.router;
+    if (!router) throw this.#link.notConnected(0);
+    return router.map;
   }
 
   /**
@@ -299,7 +201,7 @@ export class RingCache extends EventEmitter {
    * on this client's ring; empty before the client first reached the cluster.
    */
   replicasOf(key: string): string[] {
-    const map = this.#conn?.router.map;
+    const map = this.#link.router?.map;
     return map ? map.ring.preferenceList(this.#k(key), map.replication.factor) : [];
   }
 
@@ -314,12 +216,12 @@ export class RingCache extends EventEmitter {
 
   /** Frames sent to each node so far (batching makes this far lower than the number of calls). */
   framesSent(): Map<string, number> {
-    return this.#conn?.router.framesSent() ?? new Map<string, number>();
+    return this.#link.router?.framesSent() ?? new Map<string, number>();
   }
 
   /** Nodes this client skips for now because they stopped answering (probed until they answer). */
   stalledNodes(): string[] {
-    return this.#conn?.router.stalled() ?? [];
+    return this.#link.router?.stalled() ?? [];
   }
 
   get<T = unknown>(key: string, opts?: CallOptions): Promise<T | undefined> {
@@ -401,8 +303,7 @@ export class RingCache extends EventEmitter {
    */
   async flush(opts: FlushOptions = {}): Promise<number> {
     const prefix = this.#prefix + (opts.prefix ?? '');
-    const res = await this.#topology.flush(this.#addresses([]), prefix, opts.timeoutMs ?? 30_000);
-    return res.keysDeleted;
+    return this.#link.flush(prefix, opts.timeoutMs ?? 30_000);
   }
 
   /**
@@ -508,7 +409,7 @@ export class RingCache extends EventEmitter {
       return Promise.all(
         entries.map((e, i) => {
           const op: PackedSet = [
-            1,
+            OpCode.set,
             this.#k(e.key),
             encoded[i]!.value,
             encoded[i]!.flags,
@@ -542,12 +443,12 @@ export class RingCache extends EventEmitter {
     const count = scanCount(opts.count);
     if (opts.prefix !== undefined && typeof opts.prefix !== 'string')
       throw new RingCacheError('INVALID_ARGUMENT', `prefix must be a string, got ${typeof opts.prefix}`);
-    if (this.#closed) throw closedError();
+    if (this.#link.closed) throw closedError();
     const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
-    if (!this.#conn) await this.#whenReady(timeoutMs);
+    await this.#link.whenReady(timeoutMs);
     this.#scanner ??= new ScanClient(this.#opts.tls, this.#token);
     const strip = this.#prefix.length;
-    const keys = scanCluster(this.#conn!.router.map, this.#scanner, {
+    const keys = scanCluster(this.#link.router!.map, this.#scanner, {
       prefix: this.#prefix + (opts.prefix ?? ''),
       count,
       timeoutMs,
@@ -558,52 +459,16 @@ export class RingCache extends EventEmitter {
 
   /** Fetches the topology now (coalesced: concurrent callers share one fetch). Never rejects. */
   refreshTopology(): Promise<void> {
-    const conn = this.#conn;
-    if (!conn) return Promise.resolve(); // the connect loop fetches it
-    this.#refreshing ??= this.#topology
-      .fetch(this.#addresses([]), this.#timeoutMs, conn.router.map)
-      .then((map) => this.#adopt(map))
-      .catch(() => undefined) // keep the old map; the failing call reports its own error
-      .finally(() => (this.#refreshing = undefined));
-    return this.#refreshing;
+    return this.#link.refreshTopology();
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#status = 'closed';
-    clearTimeout(this.#retryTimer);
-    this.#wakeRetry?.();
-    for (const w of [...this.#waiters]) w.failed(closedError());
-    this.#waiters.clear();
-    this.#conn?.watch.stop();
+    if (this.#link.closed) return;
+    const closing = this.#link.close();
     this.#changes?.stop();
-    this.#conn?.router.close();
-    this.#topology.close();
     this.#scanner?.close();
-    await this.#refreshing;
+    await closing;
     this.emit('close');
-  }
-
-  #adopt(map: ClusterMap): void {
-    const router = this.#conn!.router;
-    const before = router.map;
-    const next = reconcileMaps(before, map);
-    if (next === before) return;
-    router.map = next;
-    this.emit('topology', next);
-    if (this.#near && next.epoch !== before.epoch) {
-      // A new ring: keys moved, and a node that now holds some may not be watched yet.
-      this.#near.reset();
-      this.#watchChanges(next);
-    }
-  }
-
-  /** Where to ask for the topology: live members first, then the seeds. */
-  #addresses(seeds: string[]): string[] {
-    const members = this.#conn ? [...this.#conn.router.map.members.values()] : [];
-    const live = members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.address);
-    return [...new Set([...live, ...seeds, ...members.map((m) => m.address)])];
   }
 
   #run<O extends PackedOp, T>(
@@ -612,7 +477,7 @@ export class RingCache extends EventEmitter {
     opts: CallOptions | undefined,
     answer: (res: PackedReply<O>) => T,
   ): Promise<T> {
-    if (this.#closed) return Promise.reject(new RingCacheError('UNAVAILABLE', 'this RingCache is closed'));
+    if (this.#link.closed) return Promise.reject(closedError());
     if (typeof key !== 'string') {
       return Promise.reject(
         new RingCacheError('INVALID_ARGUMENT', `key must be a string, got ${typeof key}`),
@@ -620,11 +485,11 @@ export class RingCache extends EventEmitter {
     }
     // This client's own write: what its near cache holds of the key is old from now on.
     if (op[0] !== OpCode.get) this.#near?.invalidate(key);
-    const conn = this.#conn;
-    if (!conn || opts?.signal) return this.#runSlowly(key, op, opts, answer);
+    const router = this.#link.router;
+    if (!router || opts?.signal) return this.#runSlowly(key, op, opts, answer);
     // Without a registered OpenTelemetry SDK, not even a closure: the call goes out as it is.
     const tracer = this.#tracer.active();
-    if (!tracer) return conn.router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
+    if (!tracer) return router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
     return this.#tracer.run(
       tracer,
       op[0],
@@ -632,7 +497,7 @@ export class RingCache extends EventEmitter {
       (traceparent) => {
         // The nodes make their spans children of this call's (packed.ts TRACEPARENT_INDEX).
         if (traceparent) (op as unknown[])[TRACEPARENT_INDEX] = traceparent;
-        return conn.router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
+        return router.run(key, op, opts?.timeoutMs ?? this.#timeoutMs, answer);
       },
     );
   }
@@ -651,14 +516,16 @@ export class RingCache extends EventEmitter {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     const startedAt = Date.now();
     const timeoutMs = opts?.timeoutMs ?? this.#timeoutMs;
-    const call = this.#whenReady(timeoutMs).then(() =>
-      this.#run(
-        key,
-        op,
-        { ...opts, signal: undefined, timeoutMs: Math.max(1, timeoutMs - (Date.now() - startedAt)) },
-        answer,
-      ),
-    );
+    const call = this.#link
+      .whenReady(timeoutMs)
+      .then(() =>
+        this.#run(
+          key,
+          op,
+          { ...opts, signal: undefined, timeoutMs: Math.max(1, timeoutMs - (Date.now() - startedAt)) },
+          answer,
+        ),
+      );
     if (!signal) return call;
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(abortReason(signal));
@@ -669,7 +536,7 @@ export class RingCache extends EventEmitter {
 
   /** The address of the key's first replica on this client's ring (for spans). */
   #nodeOf(key: string): string | undefined {
-    const map = this.#conn?.router.map;
+    const map = this.#link.router?.map;
     if (!map) return undefined;
     const id = map.ring.preferenceList(key, 1)[0];
     return id === undefined ? undefined : map.members.get(id)?.address;
@@ -696,10 +563,6 @@ export class RingCache extends EventEmitter {
   #c(opts: CallOptions | undefined): number {
     return opts?.consistency ? consistencyWire[opts.consistency] : this.#consistency;
   }
-}
-
-function closedError(): RingCacheError {
-  return new RingCacheError('UNAVAILABLE', 'this RingCache is closed');
 }
 
 /** What an aborted call rejects with: the signal's reason, an Error as DOM APIs make it. */
