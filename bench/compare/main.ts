@@ -3,6 +3,7 @@
  * by one client process with its usual Node client, same workload, same closed loop. Writes
  * compare.{md,json,svg} to bench/results (or --out DIR). Flags: see options.ts; `--smoke` for CI.
  */
+import { isRingCacheError } from '../../src/errors';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { profileSdk, type ProfileSummary } from '../cpu-profile';
 import { renderChart } from './chart';
 import { machineInfo, sourceCommit } from './machine';
 import { measureMemory, type MemorySample } from './memory-phase';
-import { SYSTEM_IDS, parseOptions, type CompareOptions, type SystemId } from './options';
+import { SYSTEM_IDS, USAGE, parseOptions, type CompareOptions, type SystemId } from './options';
 import { own, stopAll } from './processes';
 import { Progress, formatSeconds } from './progress';
 import { markdown, type CompareReport, type Skipped } from './report';
@@ -87,6 +88,10 @@ async function profileRingcache(
 
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv.slice(2));
+  if (!opts) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const progress = new Progress();
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'ringcache-compare-'));
   // Also on Ctrl-C, which ends the process from the signal handler without unwinding main.
@@ -128,9 +133,14 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (err: unknown) => {
-  process.stderr.write(
-    `\nbench:compare failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
+  // A flag it refused: the message says which, and a stack would only hide it.
+  const usage = isRingCacheError(err) && err.code === 'INVALID_ARGUMENT';
+  const text = usage
+    ? `${err.message} (--help lists them)`
+    : err instanceof Error
+      ? (err.stack ?? err.message)
+      : String(err);
+  process.stderr.write(`\nbench:compare failed: ${text}\n`);
   await stopAll();
   process.exit(1);
 });

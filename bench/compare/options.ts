@@ -64,8 +64,56 @@ function systemsOf(raw: string): SystemId[] {
   return SYSTEM_IDS.filter((id) => ids.includes(id));
 }
 
-/** Parses the flags of `bench:compare`; `--smoke` changes the defaults, explicit flags still win. */
-export function parseOptions(argv: readonly string[]): CompareOptions {
+/** The flags `bench:compare` takes: each with a value, but --smoke and --help. */
+const VALUE_FLAGS = [
+  'seconds',
+  'warmup',
+  'keys',
+  'repeats',
+  'concurrency',
+  'systems',
+  'memory-keys',
+  'profile-seconds',
+  'out',
+];
+
+/** What `--help` prints. */
+export const USAGE = `node dist/bench/compare/main.js [flags]   (npm run bench:compare -- [flags])
+
+  --systems LIST          some of ${SYSTEM_IDS.join(',')} (all)
+  --concurrency LIST      operations in flight from the one client process (64,256)
+  --seconds S             measured seconds per point, after the warm-up (10)
+  --warmup S              seconds of load before measuring (2)
+  --repeats N             runs of each point; the report gives the median (3)
+  --keys N                keys preloaded and drawn from (100000)
+  --memory-keys N         keys loaded to measure memory per entry; 0 skips (1000000)
+  --profile-seconds S     CPU profile of ringcache N=1 after the points; 0 skips (8)
+  --out DIR               where compare.{md,json,svg} go (bench/results)
+  --smoke                 a short run of every system (1 s points, 1,000 keys): CI's smoke test
+  --help                  this text
+`;
+
+/** Refuses a flag `bench:compare` does not take, so that a typo does not start a run of minutes. */
+function checkFlags(argv: readonly string[]): void {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    if (name !== undefined && VALUE_FLAGS.includes(name)) i++;
+    else if (arg !== '--smoke')
+      throw new RingCacheError(
+        'INVALID_ARGUMENT',
+        `unknown argument '${arg}'; the flags are --${[...VALUE_FLAGS, 'smoke', 'help'].join(', --')}`,
+      );
+  }
+}
+
+/**
+ * Parses the flags of `bench:compare`; `--smoke` changes the defaults, explicit flags still win.
+ * Undefined for `--help` (the caller prints USAGE).
+ */
+export function parseOptions(argv: readonly string[]): CompareOptions | undefined {
+  if (argv.includes('--help') || argv.includes('-h')) return undefined;
+  checkFlags(argv);
   const smoke = argv.includes('--smoke');
   const concurrencies = (flagValue(argv, 'concurrency') ?? (smoke ? '16' : '64,256')).split(',').map(Number);
   if (concurrencies.some((c) => !Number.isInteger(c) || c < 1))
