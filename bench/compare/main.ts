@@ -135,11 +135,7 @@ async function main(): Promise<void> {
 main().catch(async (err: unknown) => {
   // A flag it refused: the message says which, and a stack would only hide it.
   const usage = isRingCacheError(err) && err.code === 'INVALID_ARGUMENT';
-  const text = usage
-    ? `${err.message} (--help lists them)`
-    : err instanceof Error
-      ? (err.stack ?? err.message)
-      : String(err);
+  const text = usage ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
   process.stderr.write(`\nbench:compare failed: ${text}\n`);
   await stopAll();
   process.exit(1);
