@@ -9,7 +9,10 @@ import { TopologyWatch } from './topology-watch';
 /** A call (or connect()) waiting for the client's first topology. */
 interface ReadyWaiter {
   ready(): void;
+  /** An attempt failed: it ends the wait only where waiting cannot help. */
   failed(err: RingCacheError): void;
+  /** The client was closed: the wait ends at once. */
+  closed(): void;
 }
 
 /** What exists once the client has reached the cluster: the routing of calls and the topology watch. */
@@ -51,6 +54,8 @@ export class ClusterLink {
   readonly #opts: ClusterLinkOptions;
   #conn: Connected | undefined;
   #status: RingCacheStatus = 'connecting';
+  /** Set once by close(), never unset: no status is set after it, whatever was under way. */
+  #closed = false;
   readonly #waiters = new Set<ReadyWaiter>();
   #lastError: RingCacheError | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -69,7 +74,7 @@ export class ClusterLink {
   }
 
   get closed(): boolean {
-    return this.#status === 'closed';
+    return this.#closed;
   }
 
   /** The routing of calls; undefined before the client first reached the cluster. */
@@ -95,10 +100,13 @@ export class ClusterLink {
         this.#lastError = failure;
         for (const w of [...this.#waiters]) w.failed(failure);
         if (events.listenerCount('error') > 0) events.emit('error', failure);
+        // A listener may have closed the client (giving up on a refused credential, say).
+        if (this.closed) return;
         // Jittered, so that many clients started together do not knock together.
         const waitMs = Math.round(delayMs * (0.5 + Math.random() / 2));
         this.#status = 'reconnecting';
         events.emit('reconnecting', { delayMs: waitMs, error: failure });
+        if (this.closed) return;
         await new Promise<void>((resolve) => {
           this.#wakeRetry = resolve;
           this.#retryTimer = setTimeout(resolve, waitMs);
@@ -143,6 +151,7 @@ export class ClusterLink {
     return new Promise<void>((resolve, reject) => {
       const waiter: ReadyWaiter = {
         ready: () => settle(),
+        closed: () => settle(closedError()),
         failed: (err) => {
           // Not changed by waiting: a refused credential, or a cluster of a release this one cannot read.
           if (
@@ -213,11 +222,11 @@ export class ClusterLink {
   /** Stops connecting and routing; calls waiting for a first connection fail. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.#closed = true;
     this.#status = 'closed';
     clearTimeout(this.#retryTimer);
     this.#wakeRetry?.();
-    for (const w of [...this.#waiters]) w.failed(closedError());
-    this.#waiters.clear();
+    for (const w of [...this.#waiters]) w.closed();
     this.#conn?.watch.stop();
     this.#conn?.router.close();
     this.#opts.topology.close();

@@ -462,6 +462,11 @@ export class RingCache extends EventEmitter {
     return this.#link.refreshTopology();
   }
 
+  /**
+   * Closes the client's connections and stops its background work. Calls waiting for a first
+   * connection, and every call made afterwards, fail with UNAVAILABLE ("this RingCache is closed").
+   * Emits `close` once.
+   */
   async close(): Promise<void> {
     if (this.#link.closed) return;
     const closing = this.#link.close();
