@@ -3,7 +3,6 @@
  * by one client process with its usual Node client, same workload, same closed loop. Writes
  * compare.{md,json,svg} to bench/results (or --out DIR). Flags: see options.ts; `--smoke` for CI.
  */
-import { isRingCacheError } from '../../src/errors';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -87,7 +86,15 @@ async function profileRingcache(
 }
 
 async function main(): Promise<void> {
-  const opts = parseOptions(process.argv.slice(2));
+  let opts: CompareOptions | undefined;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    // A flag it refused: the message says which, and a stack would only hide it.
+    process.stderr.write(`bench:compare: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   if (!opts) {
     process.stdout.write(USAGE);
     return;
@@ -133,10 +140,9 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (err: unknown) => {
-  // A flag it refused: the message says which, and a stack would only hide it.
-  const usage = isRingCacheError(err) && err.code === 'INVALID_ARGUMENT';
-  const text = usage ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`\nbench:compare failed: ${text}\n`);
+  process.stderr.write(
+    `\nbench:compare failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   await stopAll();
   process.exit(1);
 });
