@@ -87,11 +87,9 @@ export class ClusterLink {
     const { topology, seeds, timeoutMs, events } = this.#opts;
     let delayMs = FIRST_BACKOFF_MS;
     while (!this.closed) {
+      let map: ClusterMap;
       try {
-        const map = await topology.fetch(seeds, timeoutMs);
-        if (this.closed) return;
-        this.#start(map);
-        return;
+        map = await topology.fetch(seeds, timeoutMs);
       } catch (err) {
         if (this.closed) return;
         const failure = isRingCacheError(err)
@@ -113,7 +111,13 @@ export class ClusterLink {
           this.#retryTimer.unref();
         });
         delayMs = Math.min(delayMs * 2, MAX_BACKOFF_MS);
+        continue;
       }
+      if (this.closed) return;
+      // Outside the try: a 'ready' listener that throws is the application's error, not a failed
+      // attempt (taken for one, it reconnected and built a second router that nothing closed).
+      this.#start(map);
+      return;
     }
   }
 
@@ -197,6 +201,8 @@ export class ClusterLink {
   }
 
   #adopt(map: ClusterMap): void {
+    // A refresh that ended after close(): the client routes nothing any more.
+    if (this.closed) return;
     const router = this.#conn!.router;
     const before = router.map;
     const next = reconcileMaps(before, map);

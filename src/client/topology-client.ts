@@ -147,6 +147,8 @@ export class TopologyClient {
   readonly #stubs = new Map<string, TopologyStub>();
   readonly #options: grpc.ClientOptions;
   readonly #credentials: grpc.ChannelCredentials;
+  /** Set by close(): no connection is opened after it (a fetch under way stops at its next seed). */
+  #closed = false;
 
   /**
    * `clusterToken`: sent with every Cluster call (admin calls need it when the cluster has one).
@@ -158,6 +160,7 @@ export class TopologyClient {
   }
 
   stub(address: string): TopologyStub {
+    if (this.#closed) throw new RingCacheError('UNAVAILABLE', 'this RingCache is closed');
     let s = this.#stubs.get(address);
     if (!s) {
       const { Cluster } = loadServices();
@@ -174,6 +177,7 @@ export class TopologyClient {
     /** Seeds that refused this client's wire version (FAILED_PRECONDITION: Topology has no other). */
     let wireRefusals = 0;
     for (const [i, address] of addresses.entries()) {
+      if (this.#closed) throw new RingCacheError('UNAVAILABLE', 'this RingCache is closed');
       const left = deadline - Date.now();
       if (left <= 0) {
         tried.push(`${address}: not tried, deadline passed`);
@@ -240,6 +244,7 @@ export class TopologyClient {
   }
 
   close(): void {
+    this.#closed = true;
     for (const s of this.#stubs.values()) s.close();
     this.#stubs.clear();
   }

@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { clusterMapOf, reconcileMaps, type ClusterMap } from '../../../src/client/topology-client';
+import net from 'node:net';
+import {
+  clusterMapOf,
+  reconcileMaps,
+  TopologyClient,
+  type ClusterMap,
+} from '../../../src/client/topology-client';
 import type { TopologyResponseMsg } from '../../../src/proto/messages';
 
 /** A Topology answer: members as `id@since`, departures as `-id@epoch`. */
@@ -62,5 +68,39 @@ describe('SDK topology: two rings of one epoch (issue 13 §3)', () => {
     const fromNodes = answer('n2', 4, 'n1@1 n2@1 n3@1 n4@1 n6@3 -n5@3');
     expect(reconcileMaps(merged, fromNodes)).to.equal(fromNodes);
     expect(reconcileMaps(fromNodes, joined)).to.equal(fromNodes);
+  });
+});
+
+describe('TopologyClient.close()', () => {
+  it('stops a fetch under way at its next seed, which it never dials', async () => {
+    // The first seed accepts and never speaks; the second counts the connections it gets.
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    let dialled = 0;
+    const second = net.createServer((s) => {
+      dialled++;
+      s.destroy();
+    });
+    const listen = (server: net.Server) =>
+      new Promise<string>((resolve) =>
+        server.listen(0, '127.0.0.1', () =>
+          resolve(`127.0.0.1:${(server.address() as net.AddressInfo).port}`),
+        ),
+      );
+    const seeds = [await listen(silent), await listen(second)];
+    const client = new TopologyClient();
+    try {
+      const fetched = client.fetch(seeds, 1000);
+      client.close();
+      await fetched.then(
+        () => expect.fail('no seed answered'),
+        (err: Error) => expect(err.message).to.match(/closed/),
+      );
+      expect(dialled).to.equal(0);
+      expect(() => client.stub(seeds[1]!)).to.throw(/closed/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await Promise.all([silent, second].map((server) => new Promise((r) => server.close(r))));
+    }
   });
 });
