@@ -122,11 +122,17 @@ describe('scan: every key under a prefix, across the nodes, once each', function
         const items = Array.from({ length: 4000 }, (_, j) => ({ key: `bulk:${i + j}`, value }));
         await c.cache('SetMany', { items, consistency: 1 });
       }
-      const pages = Array.from({ length: 8 }, () =>
-        c.cache<{ keys: string[] }>('Scan', { prefix: 'bulk:', count: 1 }),
-      );
-      // A scrape of n1's metrics, answered while pages are still to be read, finds one page being
-      // read: it was served between two of its steps (read at once, a page ends before anything else).
+      // Eight clients page at once, each asking for its next page as soon as it has one, so that
+      // n1 is always reading a page, with others waiting for their turn. A scrape of n1's metrics
+      // then finds one page being read: it was served between two of its steps. Read at once, a
+      // page would end before anything else, and the next would begin before the scrape is read.
+      let stop = false;
+      const answers: string[][] = [];
+      const pager = async () => {
+        while (!stop)
+          answers.push((await c.cache<{ keys: string[] }>('Scan', { prefix: 'bulk:', count: 1 })).keys);
+      };
+      const pagers = Array.from({ length: 8 }, pager);
       const seen = await until('n1 answers while reading a page', async () => {
         const text = await fetch(`http://${t.cluster.node('n1').http}/metrics`).then((r) => r.text());
         const gauge = (state: string) =>
@@ -138,10 +144,13 @@ describe('scan: every key under a prefix, across the nodes, once each', function
               .pop(),
           );
         return gauge('walking') === 1 ? { waiting: gauge('waiting') } : undefined;
+      }).finally(async () => {
+        stop = true;
+        await Promise.all(pagers);
       });
       expect(seen!.waiting, 'pages waiting their turn').to.be.at.most(7);
-      const answers = await Promise.all(pages);
-      for (const page of answers) expect(page.keys).to.deep.equal(answers[0]!.keys).and.to.have.length(1);
+      expect(answers).to.not.be.empty;
+      for (const page of answers) expect(page).to.deep.equal(answers[0]).and.to.have.length(1);
     } finally {
       c.close();
     }
