@@ -25,10 +25,12 @@ export interface ClusterView {
    */
   ringUnconfirmed(): boolean;
   /**
-   * Peers this node took for dead while catching up and has not pulled from since: its copy of a key
-   * one of them replicates may lack a write that peer holds (CatchUpState). Empty nearly always.
+   * The peers this node took for dead while catching up, has not pulled from since, and that
+   * replicate `key` on the current ring or on the ring they were owed on (a ring change since may
+   * have moved the key off them, unpulled): its copy of `key` may lack a write one of them holds
+   * (CatchUpState.owedFor, which its answers to peers ask too). Empty nearly always, in O(1) then.
    */
-  owedPeers(): ReadonlySet<string>;
+  owedFor(key: string): readonly string[];
   /**
    * While catching up after a ring change: the rings before it, whose replicas may still hold keys
    * this node now replicates but has not received yet. Reads and read-modify-writes ask them too.
@@ -46,25 +48,21 @@ export interface ClusterView {
 }
 
 /**
- * Whether this node's own copy of a key whose replicas are `preferenceList` counts as one of a
+ * Whether this node's own copy of `key`, whose replicas are `preferenceList`, counts as one of a
  * read's answers or a prepare's votes: only where it is one of them (a get forwarded on an older
  * ring, a round coordinated where it landed, can reach a node that is none), and not while its store
- * is incomplete (catching up, or yet to pull from another of its replicas), nor while its ring may be
- * behind (another replica may hold the key now).
+ * is incomplete (catching up, or yet to pull from a peer that replicates the key now or did on the
+ * ring it was owed on: owedFor), nor while its ring may be behind (another replica may hold the key
+ * now). Asked of the key, not of `preferenceList` alone: a join that moved the key off an owed peer
+ * leaves that peer out of the list, and its copy, maybe the only other one, unpulled.
  */
-export function ownCopyCounts(view: ClusterView, preferenceList: readonly string[]): boolean {
+export function ownCopyCounts(view: ClusterView, key: string, preferenceList: readonly string[]): boolean {
   return (
     preferenceList.includes(view.selfId) &&
     !view.catchingUp() &&
     !view.ringUnconfirmed() &&
-    !owesAny(view, preferenceList)
+    view.owedFor(key).length === 0
   );
-}
-
-/** Whether this node has yet to pull from one of `preferenceList` (ClusterView.owedPeers). */
-export function owesAny(view: ClusterView, preferenceList: readonly string[]): boolean {
-  const owed = view.owedPeers();
-  return owed.size > 0 && preferenceList.some((id) => owed.has(id));
 }
 
 /**

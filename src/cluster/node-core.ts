@@ -167,7 +167,7 @@ export class NodeCore {
       catchingUp: () => this.#catchUp.catchingUp,
       ringUnconfirmed: () => contact.unconfirmed,
       sourceRings: () => this.#catchUp.sourceRings,
-      owedPeers: () => this.#catchUp.owedPeers,
+      owedFor: (key) => this.#catchUp.owedFor(key),
       fetchRing: (peer, epoch) => this.#ringChanges.fetchFrom(peer, epoch),
       transport: this.transport,
       scheduler,
@@ -327,6 +327,14 @@ export class NodeCore {
   /** True from start() until this node holds what its peers hold for it. */
   get catchingUp(): boolean {
     return this.#catchUp.catchingUp;
+  }
+
+  /**
+   * Peers this node took for dead while catching up and has not pulled from since (CatchUpState), for
+   * metrics and status; which keys that affects is ClusterView.owedFor's answer.
+   */
+  get owedPeers(): ReadonlySet<string> {
+    return this.#catchUp.owedPeers;
   }
 
   /** The catch-up of this start: records received and applied, bytes, and whether it finished. */

@@ -28,7 +28,7 @@ export function nodeMetrics(
     catchUp: () => CatchUpProgress;
     /** ClusterView.ringUnconfirmed. */
     ringUnconfirmed: () => boolean;
-    /** ClusterView.owedPeers: peers this node's catch-up could not reach, not pulled from since. */
+    /** NodeCore.owedPeers: peers this node's catch-up could not reach, not pulled from since. */
     owedPeers: () => ReadonlySet<string>;
     antiEntropy: AntiEntropy;
     memoryGuard: MemoryGuard;

@@ -231,7 +231,7 @@ export class CacheNode {
       memoryGuard: this.#memoryGuard,
       catchUp: () => core.catchUp,
       ringUnconfirmed: () => core.view.ringUnconfirmed(),
-      owedPeers: () => core.view.owedPeers(),
+      owedPeers: () => core.owedPeers,
       clock: core.clock,
     });
     registerScanGauges(registry, this.#scanWalks);

@@ -34,6 +34,9 @@ const LEARN_RING_TIMEOUT_MS = 2000;
 /** How often a node that owes peers a pull looks whether one is alive again. */
 const OWED_POLL_MS = 1000;
 
+/** owedFor's answer when nothing is owed, nearly always: no array made per read. */
+const NONE_OWED: readonly string[] = [];
+
 /**
  * Whether this node holds what its peers hold for it. Two ways to be behind:
  * - after start(), its store is empty: it first learns the current ring from a member it knows (its
@@ -48,10 +51,11 @@ const OWED_POLL_MS = 1000;
  * A peer taken for dead during the catch-up of a start or rejoin is owed a pull (owedPeers): taken
  * for dead is not dead (slow links, a pause), and it may hold the only other copy of a write this
  * node took before it restarted. The catch-up ends without it, but until this node has pulled from
- * it, this node's copy of a key that peer replicates counts in no quorum (ownCopyCounts, mayLack), and
- * the requests sent with those keys are remembered only then; keys it replicated on the ring of
- * then count as its too, whatever ring changes came since. It is pulled as soon as it is alive again;
- * it stays owed until a pull completes, or it has left the ring and is gone.
+ * it, this node's copy of a key that peer replicates counts in no quorum, its own (ownCopyCounts) or
+ * a peer's (mayLack), both asking owedFor, and the requests sent with those keys are remembered only
+ * then; keys it replicated on the ring of then count as its too, whatever ring changes came since.
+ * It is pulled as soon as it is alive again; it stays owed until a pull completes, or it has left the
+ * ring and is gone.
  */
 export class CatchUpState {
   readonly #opts: CatchUpStateOptions;
@@ -89,7 +93,7 @@ export class CatchUpState {
    */
   mayLack(key: string): boolean {
     if (this.#starting || this.#dropped) return true;
-    if (this.#owed.size > 0 && this.#owesFor(key)) return true;
+    if (this.owedFor(key).length > 0) return true;
     if (this.#sourceRings.length === 0) return false;
     const { view, factor } = this.#opts;
     return this.#sourceRings.some((ring) => !ring.preferenceList(key, factor).includes(view.selfId));
@@ -100,13 +104,20 @@ export class CatchUpState {
     return this.#owed;
   }
 
-  #owesFor(key: string): boolean {
+  /**
+   * The owed peers that replicate `key` on the current ring or on the ring they were owed on
+   * (ClusterView.owedFor): while there is one, this node's copy of `key` counts in no quorum. One Set
+   * size check when nothing is owed.
+   */
+  owedFor(key: string): readonly string[] {
+    if (this.#owed.size === 0) return NONE_OWED;
     const { topology, factor } = this.#opts;
-    const owes = (ring: Ring) => ring.preferenceList(key, factor).some((id) => this.#owed.has(id));
-    return (
-      owes(topology.ring) ||
-      (this.#owedRing !== undefined && this.#owedRing !== topology.ring && owes(this.#owedRing))
-    );
+    const rings = [topology.ring];
+    if (this.#owedRing !== undefined && this.#owedRing !== topology.ring) rings.push(this.#owedRing);
+    const owed = new Set<string>();
+    for (const ring of rings)
+      for (const id of ring.preferenceList(key, factor)) if (this.#owed.has(id)) owed.add(id);
+    return [...owed];
   }
 
   /** The rings before the changes whose keys this node still pulls. */
@@ -204,7 +215,7 @@ export class CatchUpState {
     const { view, store, requests } = this.#opts;
     const later: SentRequests[] = [];
     const now: SentRequests[] = [];
-    for (const s of [...this.#owedSent, ...sent]) (this.#owesFor(s.key) ? later : now).push(s);
+    for (const s of [...this.#owedSent, ...sent]) (this.owedFor(s.key).length > 0 ? later : now).push(s);
     this.#owedSent = later;
     rememberSent({ store, requests }, now, view.scheduler.now());
   }

@@ -134,7 +134,7 @@ export class Coordinator {
     } catch {
       return undefined;
     }
-    if (!ownCopyCounts(this.#view, this.#preferenceList(key))) return undefined;
+    if (!ownCopyCounts(this.#view, key, this.#preferenceList(key))) return undefined;
     return this.#store.get(key) ?? null;
   }
 
@@ -196,7 +196,8 @@ export class Coordinator {
         // Its own copy answers alone only where it is a replica of the key: a forwarded get reaches a
         // node that is none when the sender's ring is older (nemesis mix seed 104152: a node that had
         // left and restarted empty answered "not found" for a key set at ALL).
-        if (r <= 1 && ownCopyCounts(this.#view, preferenceList)) return applyLocal(this.#store, op).result;
+        if (r <= 1 && ownCopyCounts(this.#view, op.key, preferenceList))
+          return applyLocal(this.#store, op).result;
         return this.#read(op, preferenceList, r, ctx, again).catch((err: unknown) => this.#failed(err));
       }
       return this.#write(op, preferenceList, ctx.deadlineMs).catch((err: unknown) => this.#failed(err));

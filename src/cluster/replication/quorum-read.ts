@@ -2,7 +2,7 @@ import { RingCacheError } from '../../errors';
 import type { Store } from '../../store/store';
 import type { StoreRecord } from '../../store/types';
 import { compareVersions } from '../../store/version';
-import { owesAny, ownCopyCounts, type ClusterView } from '../cluster-view';
+import { ownCopyCounts, type ClusterView } from '../cluster-view';
 import { NewerRing, type ReplicaWrite } from '../peer-transport';
 import { askReplica } from './ask-replica';
 import { copyHolders } from './copy-holders';
@@ -60,12 +60,12 @@ export class QuorumReader {
     // longer be a replica, and one that is none of the key (a get forwarded to it on an older
     // ring) took none of its writes: its own copy is kept (newest wins) but does not count as an
     // answer, so `needed` other replicas must answer.
-    const own = ownCopyCounts(this.#view, preferenceList) ? 1 : 0;
+    const own = ownCopyCounts(this.#view, key, preferenceList) ? 1 : 0;
     if (voters + own < needed) {
       return new RingCacheError(
         'QUORUM_NOT_MET',
         `read of key '${key}' needs ${needed} replicas but only ${voters + own} of ${preferenceList.join(', ')} can answer` +
-          (own === 0 ? ` (${self} ${this.#whyNotOwn(preferenceList)})` : ''),
+          (own === 0 ? ` (${self} ${this.#whyNotOwn(key, preferenceList)})` : ''),
       );
     }
     const { copies, all, newer } = await this.#ask(key, others, voter, needed - own, deadlineMs, ringEpoch);
@@ -82,12 +82,13 @@ export class QuorumReader {
     return recordToGetResult(newest?.record, this.#view.scheduler.now());
   }
 
-  /** Why this node's own copy is no answer (see get). */
-  #whyNotOwn(preferenceList: readonly string[]): string {
+  /** Why this node's own copy of `key` is no answer (see get). */
+  #whyNotOwn(key: string, preferenceList: readonly string[]): string {
     if (!preferenceList.includes(this.#view.selfId)) return 'is no replica of it';
     if (this.#view.catchingUp()) return 'is catching up';
-    if (owesAny(this.#view, preferenceList))
-      return `has yet to pull the copies of ${preferenceList.filter((id) => this.#view.owedPeers().has(id)).join(', ')}`;
+    // The owed peers may be no replicas of the key now: a ring change moved it off them.
+    const owed = this.#view.owedFor(key);
+    if (owed.length > 0) return `has yet to pull the copies of ${owed.join(', ')}`;
     return 'waits to hear its ring from a peer';
   }
 

@@ -106,7 +106,7 @@ export function prepareRound(
   // of the writes acknowledged on the ring: counted, its empty copy let a prepare that heard one
   // replica write over an increment two others had taken (nemesis mix seed 40345).
   const isReplica = preferenceList.includes(parts.view.selfId);
-  const own = ownCopyCounts(parts.view, preferenceList) ? 1 : 0;
+  const own = ownCopyCounts(parts.view, key, preferenceList) ? 1 : 0;
   const othersInList = preferenceList.length - (isReplica ? 1 : 0);
   // A retry known here writes nothing when W replicas know it (the accept, read-modify-write.ts): it waits for as
   // many answers as its W asks, so that a call at ALL retried is not written again either. Looked up

@@ -87,7 +87,7 @@ function setUp(opts: { fetchWorks: boolean }) {
     catchingUp: () => false,
     ringUnconfirmed: () => false,
     sourceRings: () => [],
-    owedPeers: () => new Set(),
+    owedFor: () => [],
     fetchRing: (peer, newer) => {
       fetched.push(`${peer}@${newer}`);
       if (opts.fetchWorks) {

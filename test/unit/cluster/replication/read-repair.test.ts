@@ -36,7 +36,7 @@ function setUp(copies: Record<string, StoreRecord | undefined>, catchingUp = fal
     catchingUp: () => catchingUp,
     ringUnconfirmed: () => false,
     sourceRings: () => [],
-    owedPeers: () => new Set(),
+    owedFor: () => [],
     transport,
     scheduler: realScheduler,
   } as unknown as ClusterView;
