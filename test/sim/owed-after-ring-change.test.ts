@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { formatViolations } from './checkers';
-import { runSchedule, WARMUP_MS } from './run';
+import { runSchedule, WARMUP_MS, type SimResult } from './run';
 import type { SimSchedule, SimStep } from './schedule';
 import { ids, replicasOf } from './workload';
 
@@ -10,16 +10,18 @@ import { ids, replicasOf } from './workload';
  * may hold the only other copy of a write acknowledged before the restart. A ring change can move
  * such a key off the owed peer before the pull: its own reads must still not count its copy, as its
  * answers to its peers' reads do not (CatchUpState.mayLack), whatever ring the key has now.
+ *
+ * N=2, W=2, R=1. r2 is on n1, n2 before n4 joins, and on n4, n1 after. n1 and n2 take the set; n2
+ * is cut off from everyone; n1 restarts empty, its catch-up skips n2 (owed); n4 joins through n3,
+ * and its catch-up and move-in skip n2 too. A cut loses messages: every pull from n2 waits out its
+ * 10 s deadline. The get at n1 comes once n1 catches up no more, and while n4 still does (it holds
+ * no vote then): it may fail (QUORUM_NOT_MET, which its caller retries), never find nothing.
  */
 describe('a restarted node that owes a pull, after a ring change moved the key', function () {
   this.timeout(120_000);
 
-  // N=2, W=2, R=1. r2 is on n1, n2 before n4 joins, and on n4, n1 after. n1 and n2 take the set;
-  // n2 is cut off from everyone; n1 restarts empty, its catch-up skips n2 (owed); n4 joins, and its
-  // catch-up and move-in skip n2 too. On 2eb9c5a a get at n1 counted n1's empty copy alone (n2,
-  // which it owes, is no replica of r2 on the new ring) and found nothing. n4, still catching up,
-  // holds no vote: the get may fail (QUORUM_NOT_MET, which its caller retries), never find nothing.
-  it('never answers a get from its own copy alone: the get finds the set or is refused', async () => {
+  /** The run, and the state of n1 and n4 just before the get. */
+  async function run(joinAtMs: number, getAtMs: number): Promise<[SimResult, Record<string, unknown>]> {
     expect(replicasOf('r2', ids(3), 2)).to.deep.equal(['n1', 'n2']);
     expect(replicasOf('r2', ids(4), 2)).to.deep.equal(['n4', 'n1']);
     const isolateN2 = (atMs: number): SimStep[] =>
@@ -35,17 +37,15 @@ describe('a restarted node that owes a pull, after a ring change moved the key',
         { atMs: 0, type: 'op', kind: 'set', key: 'r2', node: 'coordinator', consistency: 'default' },
         ...isolateN2(100),
         { atMs: 200, type: 'crash', node: 'n1' },
+        // n1's catch-up learns the ring (2 s: n2 does not answer) and waits out its pull from n2.
         { atMs: 300, type: 'restart', node: 'n1' },
-        // A cut loses messages: n1's pull from n2 waits out its 10 s deadline; n2 is owed at 14.3 s.
-        { atMs: 15_000, type: 'join', node: 'n4', via: 'n3' },
-        // n1's move-in waits out its pull from n2 as well (until 25 s): by the get it catches up no more.
-        // n4's catch-up, which began when it started, waits out its own until 28 s: it holds no vote yet.
-        { atMs: 27_000, type: 'op', kind: 'get', key: 'r2', node: 'n1', consistency: 'default' },
+        { atMs: joinAtMs, type: 'join', node: 'n4', via: 'n3' },
+        { atMs: getAtMs, type: 'op', kind: 'get', key: 'r2', node: 'n1', consistency: 'default' },
       ],
     };
-    let beforeGet: Record<string, unknown> | undefined;
+    let beforeGet: Record<string, unknown> = {};
     const result = await runSchedule(schedule, 5, (cluster) => {
-      cluster.time.at(cluster.time.now() + WARMUP_MS + 26_999, '<world>', () => {
+      cluster.time.at(cluster.time.now() + WARMUP_MS + getAtMs - 1, '<world>', () => {
         const n1 = cluster.core('n1')!;
         beforeGet = {
           n1Owes: [...n1.owedPeers],
@@ -55,16 +55,42 @@ describe('a restarted node that owes a pull, after a ring change moved the key',
         };
       });
     });
+    return [result, beforeGet];
+  }
+
+  function expectSetSeenOrRefused(result: SimResult): void {
+    const [set, get] = result.history;
+    expect(set, 'the set').to.include({ kind: 'set', status: 'ok' });
+    expect(get?.ringEpoch, 'the ring the get ran on').to.equal(2);
+    expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
+    if (get?.status === 'ok') expect(get, 'the get').to.include({ found: true, readValue: set!.value });
+  }
+
+  // n2 is owed at 13.3 s; n4 joins at 15 s; n1's move-in waits out its pull from n2 until 25 s,
+  // n4's catch-up until 28 s. On 2eb9c5a the get counted n1's empty copy alone (n2, which it owes,
+  // is no replica of r2 on the new ring) and found nothing.
+  it('never answers a get from its own copy alone: the get finds the set or is refused', async () => {
+    const [result, beforeGet] = await run(15_000, 27_000);
     expect(beforeGet, 'just before the get').to.deep.equal({
       n1Owes: ['n2'],
       n1Epoch: 2,
       n1CatchingUp: false,
       n4CatchingUp: true,
     });
-    const [set, get] = result.history;
-    expect(set, 'the set').to.include({ kind: 'set', status: 'ok' });
-    expect(get?.ringEpoch, 'the ring the get ran on').to.equal(2);
-    expect(result.violations, formatViolations(result.violations)).to.deep.equal([]);
-    if (get?.status === 'ok') expect(get, 'the get').to.include({ found: true, readValue: set!.value });
+    expectSetSeenOrRefused(result);
+  });
+
+  // n4 joins at 5 s, while n1's catch-up still waits on n2: n2 is owed at 13.3 s, when the ring is
+  // the new one, on which n2 is no replica of r2. n1's move-in ends at 15 s, n4's catch-up at 18 s.
+  // On 6d80570 n1 took the new ring for the ring n2 was owed on, and counted its empty copy alone.
+  it('owes the peer the keys of the ring its catch-up pulled on, though a join came meanwhile', async () => {
+    const [result, beforeGet] = await run(5000, 16_000);
+    expect(beforeGet, 'just before the get').to.deep.equal({
+      n1Owes: ['n2'],
+      n1Epoch: 2,
+      n1CatchingUp: false,
+      n4CatchingUp: true,
+    });
+    expectSetSeenOrRefused(result);
   });
 });

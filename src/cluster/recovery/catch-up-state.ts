@@ -66,7 +66,11 @@ export class CatchUpState {
   #moveIn: AbortController | undefined;
   /** Peers taken for dead during the last catch-up of a start or rejoin, not pulled from since. */
   readonly #owed = new Set<string>();
-  /** The ring they were owed on: a key they replicated then may have moved since, unpulled. */
+  /**
+   * The ring they were owed on: the one the catch-up that skipped them began to pull on, which holds
+   * the keys they replicated with this node before it restarted. A key they replicated then may have
+   * moved since, unpulled, by a change after the catch-up or during it.
+   */
   #owedRing: Ring | undefined;
   /** Requests sent with keys an owed peer replicates: remembered once it is pulled (rememberSent). */
   #owedSent: SentRequests[] = [];
@@ -198,7 +202,11 @@ export class CatchUpState {
   async #pull(signal: AbortSignal, progress: CatchUpProgress, dropped?: AbortController): Promise<void> {
     const { view, store, requests, topology, logger } = this.#opts;
     await this.#learnRing(signal);
-    const peers = topology.ring.nodeIds.filter((id) => id !== view.selfId);
+    // Kept for #owedRing, not read again at the end: a join while the pull waits on a peer taken for
+    // dead made the end's ring one on which that peer no longer replicates keys it held with this
+    // node, and this node counted its empty copies of them (owed-after-ring-change.test.ts).
+    const ring = topology.ring;
+    const peers = ring.nodeIds.filter((id) => id !== view.selfId);
     await this.#learnClocks(peers, signal);
     progress.peers = peers.length;
     const log = logger.child({ component: 'catch-up' });
@@ -206,7 +214,7 @@ export class CatchUpState {
     // Dropped while it ran (a start's catch-up, which a drop does not cancel): it counts for nothing.
     if (signal.aborted || this.#dropped !== dropped) return;
     for (const id of skipped) this.#owed.add(id);
-    if (skipped.length > 0) this.#owedRing = topology.ring;
+    if (skipped.length > 0) this.#owedRing = ring;
     this.#rememberOwned(sent);
   }
 
