@@ -77,8 +77,15 @@ export class PeerAnswers implements PeerEndpoint {
     return this.#p.execute(op, ctx);
   }
 
-  replicate(write: ReplicaWrite): RingCacheError | undefined {
-    const { id, store, hints, copies, logger } = this.#p;
+  replicate(write: ReplicaWrite, deadlineMs?: number): RingCacheError | undefined {
+    const { id, store, hints, copies, logger, config, scheduler } = this.#p;
+    if (deadlineMs !== undefined && scheduler.now() > deadlineMs + config.maxClockOffsetMs) {
+      logger.info(
+        { key: write.key, lateMs: scheduler.now() - deadlineMs },
+        'replica write refused: too late',
+      );
+      return new RingCacheError('DEADLINE_EXCEEDED', `node ${id}: the replica write came after its deadline`);
+    }
     try {
       // A stand-in for a dead replica holds the write as a hint, not in its own store (sloppy quorum).
       if (write.hintFor && write.hintFor !== id) {

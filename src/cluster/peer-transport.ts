@@ -215,8 +215,13 @@ export interface PingReply {
 export interface PeerEndpoint {
   /** The epoch of the ring this node holds, which every answer to a replica call states (NewerRing). */
   ringEpoch(): number;
-  /** Applies a replica write (or keeps it as a hint for `hintFor`); an error when refused. */
-  replicate(write: ReplicaWrite): RingCacheError | undefined;
+  /**
+   * Applies a replica write (or keeps it as a hint for `hintFor`); an error when refused. With
+   * `deadlineMs` (its sender's deadline for it), refused once past it by more than the clock bound:
+   * its sender gave up on it and counted other replicas, and a copy held that long (in the socket of
+   * a paused node) may be of a value deleted since, whose tombstone the others may have purged.
+   */
+  replicate(write: ReplicaWrite, deadlineMs?: number): RingCacheError | undefined;
   /** This node's copy of `key` with its requests, or NotCaughtUp while it may lack it (PeerTransport.read). */
   read(key: string): ReplicaWrite | undefined | NotCaughtUp;
   /** A read-modify-write's prepare, or NotCaughtUp (PeerTransport.lookup). */

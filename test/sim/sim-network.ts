@@ -249,7 +249,8 @@ class SimTransport implements PeerTransport {
       to,
       deadlineMs,
       // The replica's answer states the ring it holds when it answers (NewerRing), as over gRPC.
-      (e) => onAskedRing(e.replicate(write), write.ringEpoch, e.ringEpoch(), to),
+      // The deadline travels with the write, as Replicate frames carry it over gRPC.
+      (e) => onAskedRing(e.replicate(write, deadlineMs), write.ringEpoch, e.ringEpoch(), to),
       (err) => err,
       this.#signal(),
     );
