@@ -172,7 +172,10 @@ export class PeerConnection {
     this.replicate = new BatchedStream(
       open('Replicate'),
       {
-        encode: (writes, frameId) => packFrame(frameId, selfId, writes.map(writeToPacked)),
+        // Last, the deadline of the frame's first write: a replica that reads the frame later refuses
+        // it (PeerEndpoint.replicate), its sender having given up.
+        encode: (writes, frameId, deadlineMs) =>
+          packFrame(frameId, selfId, writes.map(writeToPacked), Math.max(1, Math.ceil(deadlineMs))),
         frameIdOf: (r) => Number(r[0]),
         itemBytes: (w) => w.record.value.length,
         decode: (r, _count, writes, from) => {

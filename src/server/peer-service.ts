@@ -13,7 +13,7 @@ import {
   type SyncRequestMsg,
   type SyncResponseMsg,
 } from '../proto/messages';
-import { packFrame, packReply, unpackFrame } from '../proto/packed';
+import { packFrame, packReply, trailingNumberOf, unpackFrame } from '../proto/packed';
 import { wireCodeOf } from '../proto/status-codes';
 import { ringFromWire, ringToWire, updatesFromWire, updatesToWire } from './gossip-wire';
 import {
@@ -78,10 +78,10 @@ export function peerService(deps: PeerServiceDeps): {
     call.on('error', forget); // the coordinator's side reports it
     call.on('cancelled', forget);
   };
-  const applyOne = (p: unknown): number => {
+  const applyOne = (p: unknown, deadlineMs: number | undefined): number => {
     const write = Array.isArray(p) ? writeFromPacked(p) : undefined;
     if (!write) return Code.INVALID_ARGUMENT;
-    const refused = endpoint.replicate(write);
+    const refused = endpoint.replicate(write, deadlineMs);
     return refused ? wireCodeOf[refused.code] : Code.OK;
   };
 
@@ -134,10 +134,13 @@ export function peerService(deps: PeerServiceDeps): {
         deps.onRequest?.();
         const frame = readFrame(call, payload);
         if (!frame) return;
+        // The sender's deadline comes last (records are arrays); older senders send none.
+        const deadlineMs = trailingNumberOf(frame);
+        const end = deadlineMs === undefined ? frame.length : frame.length - 1;
         replicated.frames++;
-        replicated.records += frame.length - 2;
-        const codes = new Array<number>(frame.length - 2);
-        for (let i = 2; i < frame.length; i++) codes[i - 2] = applyOne(frame[i]);
+        replicated.records += end - 2;
+        const codes = new Array<number>(end - 2);
+        for (let i = 2; i < end; i++) codes[i - 2] = applyOne(frame[i], deadlineMs);
         // The ring this node holds as it answers: the coordinator counts no answer on an older one.
         call.write(packFrame(Number(frame[0]), endpoint.ringEpoch(), codes));
       });

@@ -33,12 +33,56 @@ describe('a replica paused past the tombstone grace while its value is deleted (
     await t?.stop();
   });
 
+  /** n3's log lines since the last forgetN3Logs(). */
+  const n3Logs = (): string[] => t.logs.get('n3') ?? [];
+  const forgetN3Logs = () => t.logs.delete('n3');
+
+  /**
+   * Once n3 resumed: it drops what it held, anti-entropy compares it with the others, and no key of
+   * `keys` is found at ALL, or held live by any replica.
+   */
+  async function expectGoneAfterReturn(n1: UnaryClient, keys: string[]): Promise<void> {
+    await until(
+      'n3 to drop what it held, as paused past its absence limit',
+      () => n3Logs().some((l) => l.includes('away from the cluster for too long')),
+      20_000,
+      100,
+    );
+    // Anti-entropy compares n3 with the others once it is back: what it still held would go to
+    // them (a key the other side lacks is copied). A round scans, or reuses its last digests.
+    const rounds = async (id: string) =>
+      (await metric(t, id, 'ringcache_anti_entropy_scans_total')) +
+      (await metric(t, id, 'ringcache_anti_entropy_scans_saved_total'));
+    const [from1, from3] = [await rounds('n1'), await rounds('n3')];
+    // n1 takes its two peers in turn: three rounds include one with n3.
+    await until(
+      'three anti-entropy rounds on n1 since n3 returned',
+      async () => (await rounds('n1')) >= from1 + 3,
+      30_000,
+      200,
+    );
+    await until(
+      'two anti-entropy rounds on n3 since it returned',
+      async () => (await rounds('n3')) >= from3 + 2,
+      30_000,
+      200,
+    );
+    for (const key of keys) {
+      const got = await n1.cache<GetResponseMsg>('Get', { key, consistency: 3 /* ALL */ });
+      expect(got.found, `${key} read at ALL`).to.equal(false);
+      const e = await n1.cluster<ExplainResponseMsg>('Explain', { key });
+      const live = e.replicas.filter((r) => r.holds && !r.tombstone).map((r) => r.nodeId);
+      expect(live, `${key}: replicas holding the deleted value`).to.deep.equal([]);
+    }
+  }
+
   it('does not bring the deleted value back once it returns', async () => {
     const n1 = new UnaryClient(t.address('n1'), 10_000);
     try {
       const keys = Array.from({ length: 20 }, (_, i) => `gone:${i}`);
       for (const key of keys)
         await n1.cache('Set', { key, value: Buffer.from('v1'), flags: 1, consistency: 3 /* ALL */ });
+      forgetN3Logs();
       void t.cluster.kill('n3', 'SIGSTOP');
       try {
         // Deleted once the others hold n3 dead, so that no copy of a delete waits in n3's socket to
@@ -63,38 +107,50 @@ describe('a replica paused past the tombstone grace while its value is deleted (
       } finally {
         void t.cluster.kill('n3', 'SIGCONT');
       }
+      await expectGoneAfterReturn(n1, keys);
+    } finally {
+      n1.close();
+    }
+  });
+
+  it('refuses, on its return, the copies of writes held in its socket since before the grace', async () => {
+    const n1 = new UnaryClient(t.address('n1'), 10_000);
+    try {
+      await until('n3 alive for n1 and n2', () => othersHold(t, 'n3', MemberStateWire.ALIVE), 30_000, 100);
+      const keys = Array.from({ length: 20 }, (_, i) => `held:${i}`);
+      forgetN3Logs();
+      await t.cluster.kill('n3', 'SIGSTOP');
+      try {
+        // Set at once, n3 alive for the others: each write's copy for n3 is sent, and waits in its
+        // socket. n1 and n2 acknowledge (W=2).
+        await Promise.all(keys.map((key) => n1.cache('Set', { key, value: Buffer.from('v1'), flags: 1 })));
+        await until(
+          'n3 held dead by n1 and n2',
+          () => othersHold(t, 'n3', MemberStateWire.DEAD),
+          30_000,
+          100,
+        );
+        for (const key of keys) await n1.cache('Delete', { key });
+        await until(
+          "the deletes' tombstones purged on n1 and n2",
+          async () =>
+            (await metric(t, 'n1', 'ringcache_store_tombstones')) === 0 &&
+            (await metric(t, 'n2', 'ringcache_store_tombstones')) === 0,
+          GRACE_MS + 20_000,
+          200,
+        );
+      } finally {
+        void t.cluster.kill('n3', 'SIGCONT');
+      }
+      // The copies are read late: refused, or they would be the only ones left, and anti-entropy
+      // would copy them back to n1 and n2.
       await until(
-        'n3 to drop what it held, as paused past its absence limit',
-        () => (t.logs.get('n3') ?? []).some((l) => l.includes('away from the cluster for too long')),
+        'n3 to refuse the copies it read late',
+        () => n3Logs().some((l) => l.includes('replica write refused: too late')),
         20_000,
         100,
       );
-      // Anti-entropy compares n3 with the others once it is back: what it still held would go to
-      // them (a key the other side lacks is copied). A round scans, or reuses its last digests.
-      const rounds = async (id: string) =>
-        (await metric(t, id, 'ringcache_anti_entropy_scans_total')) +
-        (await metric(t, id, 'ringcache_anti_entropy_scans_saved_total'));
-      const [from1, from3] = [await rounds('n1'), await rounds('n3')];
-      // n1 takes its two peers in turn: three rounds include one with n3.
-      await until(
-        'three anti-entropy rounds on n1 since n3 returned',
-        async () => (await rounds('n1')) >= from1 + 3,
-        30_000,
-        200,
-      );
-      await until(
-        'two anti-entropy rounds on n3 since it returned',
-        async () => (await rounds('n3')) >= from3 + 2,
-        30_000,
-        200,
-      );
-      for (const key of keys) {
-        const got = await n1.cache<GetResponseMsg>('Get', { key, consistency: 3 /* ALL */ });
-        expect(got.found, `${key} read at ALL`).to.equal(false);
-        const e = await n1.cluster<ExplainResponseMsg>('Explain', { key });
-        const live = e.replicas.filter((r) => r.holds && !r.tombstone).map((r) => r.nodeId);
-        expect(live, `${key}: replicas holding the deleted value`).to.deep.equal([]);
-      }
+      await expectGoneAfterReturn(n1, keys);
     } finally {
       n1.close();
     }
