@@ -61,6 +61,10 @@ export class PeerAnswers implements PeerEndpoint {
   readonly #rmwReplica: ReadModifyWriteReplica;
   readonly #notCaughtUp: NotCaughtUp;
 
+  /** Replica writes refused as late since the last log line about them, and when that was. */
+  #lateRefused = 0;
+  #lateLoggedAtMs = -Infinity;
+
   constructor(parts: PeerAnswersParts) {
     this.#p = parts;
     this.#rmwReplica = new ReadModifyWriteReplica(parts.id, parts.store, parts.ballots, parts.requests, () =>
@@ -80,10 +84,7 @@ export class PeerAnswers implements PeerEndpoint {
   replicate(write: ReplicaWrite, deadlineMs?: number): RingCacheError | undefined {
     const { id, store, hints, copies, logger, config, scheduler } = this.#p;
     if (deadlineMs !== undefined && scheduler.now() > deadlineMs + config.maxClockOffsetMs) {
-      logger.info(
-        { key: write.key, lateMs: scheduler.now() - deadlineMs },
-        'replica write refused: too late',
-      );
+      this.#refusedLate(deadlineMs);
       return new RingCacheError('DEADLINE_EXCEEDED', `node ${id}: the replica write came after its deadline`);
     }
     try {
@@ -106,6 +107,23 @@ export class PeerAnswers implements PeerEndpoint {
       logger.error({ err }, 'unexpected error applying a replica write');
       return new RingCacheError('INTERNAL', 'internal error (logged on the node)');
     }
+  }
+
+  /**
+   * A paused node reads every copy that waited in its sockets at once: one log line a second, with
+   * how many were refused since the last and how late the latest came, not one per write.
+   */
+  #refusedLate(deadlineMs: number): void {
+    const { logger, scheduler } = this.#p;
+    const now = scheduler.now();
+    this.#lateRefused++;
+    if (now - this.#lateLoggedAtMs < 1000) return;
+    logger.info(
+      { refused: this.#lateRefused, lateMs: now - deadlineMs },
+      'replica write refused: too late (its sender gave up on it)',
+    );
+    this.#lateRefused = 0;
+    this.#lateLoggedAtMs = now;
   }
 
   compare(digests: RangeDigests): Promise<RangeDiff> {

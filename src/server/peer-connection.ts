@@ -172,10 +172,15 @@ export class PeerConnection {
     this.replicate = new BatchedStream(
       open('Replicate'),
       {
-        // Last, the deadline of the frame's first write: a replica that reads the frame later refuses
-        // it (PeerEndpoint.replicate), its sender having given up.
+        // Last, the frame's deadline (its earliest write's, when this side gives the frame up): a
+        // replica that reads the frame later refuses it (PeerEndpoint.replicate). None when unbounded.
         encode: (writes, frameId, deadlineMs) =>
-          packFrame(frameId, selfId, writes.map(writeToPacked), Math.max(1, Math.ceil(deadlineMs))),
+          packFrame(
+            frameId,
+            selfId,
+            writes.map(writeToPacked),
+            Number.isFinite(deadlineMs) ? Math.max(1, Math.ceil(deadlineMs)) : undefined,
+          ),
         frameIdOf: (r) => Number(r[0]),
         itemBytes: (w) => w.record.value.length,
         decode: (r, _count, writes, from) => {

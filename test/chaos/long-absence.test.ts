@@ -146,7 +146,7 @@ describe('a replica paused past the tombstone grace while its value is deleted (
       // would copy them back to n1 and n2.
       await until(
         'n3 to refuse the copies it read late',
-        () => n3Logs().some((l) => l.includes('replica write refused: too late')),
+        () => n3Logs().some((l) => l.includes('replica write refused: too late (its sender gave up on it)')),
         20_000,
         100,
       );
