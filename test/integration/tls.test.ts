@@ -123,39 +123,53 @@ describe('a cluster over TLS, nodes with mTLS between them (client_auth: require
       days: 2,
       force: false,
     });
-    const peer = new GrpcPeerTransport({
-      selfId: 'n9',
-      addressOf: () => t.address('n1'),
-      clusterToken: t.clusterToken,
-      tls: {
-        ca: readFileSync(bundle),
-        cert: readFileSync(stranger.nodes.n9!.cert),
-        key: readFileSync(stranger.nodes.n9!.key),
-      },
-    });
-    try {
-      const signal = new AbortController().signal;
-      const refused = await peer
-        .ping(
-          'n1',
-          { from: 'n9', updates: [{ id: 'n2', state: 'dead', incarnation: 99 }], ringEpoch: 1 },
-          5000,
-          signal,
-        )
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-      expect(refused, 'the ping of a node from another CA').to.not.equal(undefined);
-    } finally {
-      peer.close();
-    }
     const c = new UnaryClient(t.address('n1'), 5000, undefined, clientTls(first, bundle));
+    /** n1's view of the members, once it holds every one alive (a busy machine may make one suspect for a moment). */
+    const allAlive = async (): Promise<TopologyResponseMsg['members']> =>
+      (await until(
+        'every member alive for n1',
+        async () => {
+          const topo = await c.cluster<TopologyResponseMsg>('Topology', {});
+          return topo.members.every((m) => m.state === MemberStateWire.ALIVE) ? topo.members : undefined;
+        },
+        30_000,
+        100,
+      ))!;
     try {
-      const topo = await c.cluster<TopologyResponseMsg>('Topology', {});
-      expect(topo.members.map((m) => [m.id, m.state])).to.deep.equal(
-        NODES.map((id) => [id, MemberStateWire.ALIVE]),
-      );
+      // An accusation n1 would take if the ping got through: n2 dead at an incarnation above the one n1
+      // holds (n2 refutes only by going above it, and a moment's suspicion raises it by one).
+      const forged = (await allAlive()).find((m) => m.id === 'n2')!.incarnation + 1000;
+      const peer = new GrpcPeerTransport({
+        selfId: 'n9',
+        addressOf: () => t.address('n1'),
+        clusterToken: t.clusterToken,
+        tls: {
+          ca: readFileSync(bundle),
+          cert: readFileSync(stranger.nodes.n9!.cert),
+          key: readFileSync(stranger.nodes.n9!.key),
+        },
+      });
+      try {
+        const signal = new AbortController().signal;
+        const refused = await peer
+          .ping(
+            'n1',
+            { from: 'n9', updates: [{ id: 'n2', state: 'dead', incarnation: forged }], ringEpoch: 1 },
+            5000,
+            signal,
+          )
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        expect(refused, 'the ping of a node from another CA').to.not.equal(undefined);
+      } finally {
+        peer.close();
+      }
+      // Had n1 taken the accusation, n2 would be dead, or alive again only above `forged`.
+      const members = await allAlive();
+      expect(members.map((m) => m.id)).to.deep.equal(NODES);
+      expect(members.find((m) => m.id === 'n2')!.incarnation, "n2's incarnation").to.be.below(forged);
     } finally {
       c.close();
     }
