@@ -22,7 +22,10 @@ describe('the Keyv adapter under Keyv 5 and Keyv 6: key names and iterator()', f
 
   before(async () => {
     t = await TestCluster.start({ nodes: 3 });
-    cache = await t.client();
+    // The adapter takes no consistency per call: the client's default is ALL, so that a write or
+    // delete is on every replica once acknowledged, and the scans and reads that follow (W + R > N)
+    // see it, not a replica the default W=2 had not reached yet.
+    cache = await t.client({ consistency: 'all' });
   });
   after(() => t?.stop());
 
