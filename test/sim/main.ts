@@ -1,22 +1,74 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { formatViolations } from './checkers';
 import { explore } from './explore';
 import { runSchedule } from './run';
 import { GREEN_SCENARIOS, SCENARIOS, type SimSchedule } from './schedule';
 
+const USAGE = `npm run sim -- [--scenario NAME] [--seeds N] [--seed-start S] [--replay FILE]
+
+Explores N seeds (default 100) of a scenario, from seed S (default 1); every green scenario when
+--scenario is left out. A failing seed is shrunk and its trace written to sim-traces/, which
+--replay FILE runs again (SIM_LOG=debug shows the nodes' logs).
+
+Scenarios: ${Object.keys(SCENARIOS).join(', ')}
+`;
+
 /**
  * `npm run sim -- [--scenario NAME] [--seeds N] [--seed-start S] [--replay FILE]`
  * Explores N seeds of a scenario (every green one by default); a failing seed is shrunk by fast-check
- * and its trace written to sim-traces/, replayable with --replay.
+ * and its trace written to sim-traces/, replayable with --replay. --help prints the usage; a flag it
+ * does not know, or a count that is not a whole number, is refused (exit 2) rather than start a run
+ * of minutes on defaults.
  */
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
+function flags(): { scenario?: string; seeds: number; seedStart: number; replay?: string } | undefined {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        scenario: { type: 'string' },
+        seeds: { type: 'string' },
+        'seed-start': { type: 'string' },
+        replay: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (err) {
+    return usageError((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return undefined;
+  }
+  const whole = (name: string, fallback: number, least: number): number | undefined => {
+    const given = values[name];
+    if (given === undefined) return fallback;
+    const n = Number(given);
+    return Number.isSafeInteger(n) && n >= least ? n : undefined;
+  };
+  const seeds = whole('seeds', 100, 1);
+  const seedStart = whole('seed-start', 1, 0);
+  if (seeds === undefined)
+    return usageError(`--seeds ${String(values.seeds)} is not a whole number of 1 or more`);
+  if (seedStart === undefined)
+    return usageError(`--seed-start ${String(values['seed-start'])} is not a whole number of 0 or more`);
+  const scenario = values.scenario as string | undefined;
+  if (scenario !== undefined && !(scenario in SCENARIOS))
+    return usageError(`--scenario ${scenario} is unknown; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  return { scenario, seeds, seedStart, replay: values.replay as string | undefined };
+}
+
+function usageError(message: string): undefined {
+  process.stderr.write(`${message}\n\n${USAGE}`);
+  process.exitCode = 2;
+  return undefined;
 }
 
 async function main(): Promise<void> {
-  const replay = flag('replay');
+  const given = flags();
+  if (!given) return;
+  const { replay, seeds, seedStart, scenario: named } = given;
   if (replay) {
     const trace = JSON.parse(readFileSync(replay, 'utf8')) as { seed: number; schedule: SimSchedule };
     const result = await runSchedule(trace.schedule, trace.seed);
@@ -26,12 +78,6 @@ async function main(): Promise<void> {
     console.log(result.violations.length === 0 ? 'no violations' : formatViolations(result.violations));
     process.exitCode = result.violations.length === 0 ? 0 : 1;
     return;
-  }
-  const seeds = Number(flag('seeds') ?? 100);
-  const seedStart = Number(flag('seed-start') ?? 1);
-  const named = flag('scenario');
-  if (named !== undefined && !(named in SCENARIOS)) {
-    throw new Error(`--scenario ${named} is unknown; known: ${Object.keys(SCENARIOS).join(', ')}`);
   }
   const scenarios = named ? [named] : Object.keys(GREEN_SCENARIOS);
   const started = Date.now();
