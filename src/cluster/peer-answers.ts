@@ -13,6 +13,7 @@ import {
   type PeerEndpoint,
   type Prepare,
   type ReplicaWrite,
+  type SyncDebt,
 } from './peer-transport';
 import type { AntiEntropy, RangeDiff, RangeDigests } from './recovery/anti-entropy';
 import type { CatchUpState } from './recovery/catch-up-state';
@@ -166,6 +167,10 @@ export class PeerAnswers implements PeerEndpoint {
       const applied = remembered.get(key);
       yield applied ? { key, record, requests: applied } : { key, record };
     }
+  }
+
+  syncDebt(): SyncDebt {
+    return this.#p.catchUp.debt();
   }
 
   ping(ping: Ping): PingReply {

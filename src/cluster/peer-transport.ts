@@ -48,7 +48,8 @@ export interface PeerTransport {
   forward(to: string, op: Operation, deadlineMs: number, notAfterMs?: number): Promise<Outcome>;
   /**
    * Streams every record `to` holds whose preference list includes `forNode`, in batches handed to
-   * `onRecords`. Resolves at the end of the stream, rejects when it breaks or `signal` aborts.
+   * `onRecords`. Resolves at the end of the stream with what `to` owes (SyncDebt), rejects when it
+   * breaks or `signal` aborts.
    */
   sync(
     to: string,
@@ -56,7 +57,7 @@ export interface PeerTransport {
     onRecords: (records: readonly ReplicaWrite[]) => void,
     signal: AbortSignal,
     ring?: RingState,
-  ): Promise<void>;
+  ): Promise<SyncDebt>;
   /** SWIM direct ping; rejects when no ack came in `timeoutMs` or `signal` aborted. */
   ping(to: string, ping: Ping, timeoutMs: number, signal: AbortSignal): Promise<PingReply>;
   /** Asks `via` to ping `target` for us; its deadline covers a full probe of its own. */
@@ -198,6 +199,32 @@ export interface Ping {
   clock?: number;
 }
 
+/**
+ * What the sender of a catch-up stream still owes: the peers it took for dead during its own
+ * catch-up and has not pulled from since, and the member lists of the rings on which they replicate
+ * keys its copies may lack. The records it sent may lack their writes: the receiver owes them too,
+ * unless it pulled from them itself. Empty nearly always.
+ */
+export interface SyncDebt {
+  peers: string[];
+  rings: string[][];
+}
+
+/** A sender that owes nothing (and a release that says nothing of it). */
+export const NO_DEBT: SyncDebt = Object.freeze({ peers: [], rings: [] }) as SyncDebt;
+
+/**
+ * Two debts of one sender in one: it is asked before and after it sends its records, and it may
+ * have owed a peer more, or pulled from one, meanwhile (its copies sent before may lack either).
+ */
+export function joinDebts(a: SyncDebt, b: SyncDebt): SyncDebt {
+  if (b.peers.length === 0) return a;
+  if (a.peers.length === 0) return b;
+  const rings = new Map<string, string[]>();
+  for (const ring of [...a.rings, ...b.rings]) rings.set([...ring].sort().join(','), ring);
+  return { peers: [...new Set([...a.peers, ...b.peers])], rings: [...rings.values()] };
+}
+
 export interface PingReply {
   updates: MemberUpdate[];
   ringEpoch: number;
@@ -232,6 +259,8 @@ export interface PeerEndpoint {
    * key this node remembers.
    */
   syncRecords(forNode: string, ring?: RingState): IterableIterator<ReplicaWrite>;
+  /** What this node owes (CatchUpState): asked before and after syncRecords, and both sent. */
+  syncDebt(): SyncDebt;
   /** Anti-entropy: this node's side of a peer's comparison. */
   compare(digests: RangeDigests): Promise<RangeDiff>;
   /** A forwarded operation, run here as its coordinator. */

@@ -262,6 +262,9 @@ export interface SyncResponseMsg {
   records: RecordMsg[];
   /** Packed [key, request id, outcome, ...] (peer.proto); absent or empty when none. */
   requests?: Buffer;
+  /** The sender's debt (SyncDebt), in the stream's last message; empty elsewhere and from older releases. */
+  owedPeers?: string[];
+  owedRings?: { nodeIds: string[] }[];
 }
 export interface MemberUpdateMsg {
   id: string;

@@ -1,13 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import { Histogram } from 'prom-client';
 import type { MemberUpdate } from '../cluster/membership/types';
-import type {
-  Lookup,
-  Ping,
-  PingReply,
-  PeerTransport,
-  Prepare,
-  ReplicaWrite,
+import {
+  NO_DEBT,
+  type Lookup,
+  type Ping,
+  type PingReply,
+  type PeerTransport,
+  type Prepare,
+  type ReplicaWrite,
+  type SyncDebt,
 } from '../cluster/peer-transport';
 import type { Operation, Outcome } from '../cluster/replication/operation';
 import type { RingState } from '../cluster/ring-change/topology';
@@ -142,10 +144,11 @@ export class GrpcPeerTransport implements PeerTransport {
     onRecords: (records: readonly ReplicaWrite[]) => void,
     signal: AbortSignal,
     ring?: RingState,
-  ): Promise<void> {
+  ): Promise<SyncDebt> {
     const conn = this.#connection(to);
     if (conn instanceof RingCacheError) return Promise.reject(conn);
-    return new Promise<void>((resolve, reject) => {
+    let debt = NO_DEBT;
+    return new Promise<SyncDebt>((resolve, reject) => {
       if (signal.aborted) return reject(new RingCacheError('SHUTTING_DOWN', 'catch-up stopped'));
       const stream = conn.stub.Sync({ forNode, ring: ring ? ringToWire(ring) : null });
       const onAbort = () => stream.cancel();
@@ -162,10 +165,12 @@ export class GrpcPeerTransport implements PeerTransport {
         clearTimeout(idle);
         signal.removeEventListener('abort', onAbort);
         if (err) reject(err);
-        else resolve();
+        else resolve(debt);
       };
       stream.on('data', (msg: SyncResponseMsg) => {
         arm();
+        if (msg.owedPeers && msg.owedPeers.length > 0)
+          debt = { peers: msg.owedPeers, rings: (msg.owedRings ?? []).map((r) => r.nodeIds) };
         const writes: ReplicaWrite[] = [];
         for (const m of msg.records) {
           const record = msgToRecord(m);

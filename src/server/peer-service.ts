@@ -1,5 +1,11 @@
 import type * as grpc from '@grpc/grpc-js';
-import { NotCaughtUp, type PeerEndpoint, type Prepare, type ReplicaWrite } from '../cluster/peer-transport';
+import {
+  joinDebts,
+  NotCaughtUp,
+  type PeerEndpoint,
+  type Prepare,
+  type ReplicaWrite,
+} from '../cluster/peer-transport';
 import type { RingState } from '../cluster/ring-change/topology';
 import type { Logger } from '../observability/logger';
 import {
@@ -287,13 +293,23 @@ async function streamRecordsFor(
     batch = [];
     if (!ok) await new Promise((resolve) => call.once('drain', resolve));
   };
+  // Asked before the records and after them: the copies sent may lack the writes of a peer this
+  // node owed at either moment (SyncDebt).
+  const owedBefore = deps.endpoint.syncDebt();
   for (const write of deps.endpoint.syncRecords(forNode, on)) {
     if (call.cancelled) return;
     batch.push(write);
     if (batch.length >= SYNC_BATCH) await flush();
   }
   await flush();
-  deps.logger.info({ forNode, records: sent }, 'sync sent');
+  const debt = joinDebts(owedBefore, deps.endpoint.syncDebt());
+  if (debt.peers.length > 0)
+    call.write({
+      records: [],
+      owedPeers: debt.peers,
+      owedRings: debt.rings.map((nodeIds) => ({ nodeIds })),
+    });
+  deps.logger.info({ forNode, records: sent, owed: debt.peers }, 'sync sent');
   call.end();
 }
 

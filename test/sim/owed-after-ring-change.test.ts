@@ -21,7 +21,11 @@ describe('a restarted node that owes a pull, after a ring change moved the key',
   this.timeout(120_000);
 
   /** The run, and the state of n1 and n4 just before the get. */
-  async function run(joinAtMs: number, getAtMs: number): Promise<[SimResult, Record<string, unknown>]> {
+  async function run(
+    joinAtMs: number,
+    getAtMs: number,
+    getAt: 'n1' | 'n4' = 'n1',
+  ): Promise<[SimResult, Record<string, unknown>]> {
     expect(replicasOf('r2', ids(3), 2)).to.deep.equal(['n1', 'n2']);
     expect(replicasOf('r2', ids(4), 2)).to.deep.equal(['n4', 'n1']);
     const isolateN2 = (atMs: number): SimStep[] =>
@@ -40,7 +44,7 @@ describe('a restarted node that owes a pull, after a ring change moved the key',
         // n1's catch-up learns the ring (2 s: n2 does not answer) and waits out its pull from n2.
         { atMs: 300, type: 'restart', node: 'n1' },
         { atMs: joinAtMs, type: 'join', node: 'n4', via: 'n3' },
-        { atMs: getAtMs, type: 'op', kind: 'get', key: 'r2', node: 'n1', consistency: 'default' },
+        { atMs: getAtMs, type: 'op', kind: 'get', key: 'r2', node: getAt, consistency: 'default' },
       ],
     };
     let beforeGet: Record<string, unknown> = {};
@@ -52,6 +56,7 @@ describe('a restarted node that owes a pull, after a ring change moved the key',
           n1Epoch: n1.topology.epoch,
           n1CatchingUp: n1.catchingUp,
           n4CatchingUp: cluster.core('n4')?.catchingUp,
+          n4Owes: [...(cluster.core('n4')?.owedPeers ?? [])],
         };
       });
     });
@@ -76,6 +81,7 @@ describe('a restarted node that owes a pull, after a ring change moved the key',
       n1Epoch: 2,
       n1CatchingUp: false,
       n4CatchingUp: true,
+      n4Owes: ['n2'],
     });
     expectSetSeenOrRefused(result);
   });
@@ -90,7 +96,24 @@ describe('a restarted node that owes a pull, after a ring change moved the key',
       n1Epoch: 2,
       n1CatchingUp: false,
       n4CatchingUp: true,
+      n4Owes: [],
     });
     expectSetSeenOrRefused(result);
   });
+
+  // Once n4's catch-up has ended too (28 s), neither n1 nor n4 may count its copy of r2: n4 took
+  // r2's copies from n1, which owes n2 the pull of the write that n2 alone holds now.
+  for (const getAt of ['n1', 'n4'] as const) {
+    it(`keeps the debt on the node that took the key from it: a get at ${getAt} after both caught up`, async () => {
+      const [result, beforeGet] = await run(15_000, 29_000, getAt);
+      expect(beforeGet, 'just before the get').to.deep.include({
+        n1Owes: ['n2'],
+        n1Epoch: 2,
+        n1CatchingUp: false,
+        n4CatchingUp: false,
+        n4Owes: ['n2'],
+      });
+      expectSetSeenOrRefused(result);
+    });
+  }
 });

@@ -9,6 +9,8 @@ import {
   type PeerEndpoint,
   type PeerTransport,
   type ReplicaWrite,
+  joinDebts,
+  type SyncDebt,
 } from '../../src/cluster/peer-transport';
 import type { Operation, Outcome } from '../../src/cluster/replication/operation';
 import type { RingState } from '../../src/cluster/ring-change/topology';
@@ -311,20 +313,28 @@ class SimTransport implements PeerTransport {
     onRecords: (records: readonly ReplicaWrite[]) => void,
     signal: AbortSignal,
     ring?: RingState,
-  ): Promise<void> {
-    // The whole stream as one reply: fine for the simulator's small stores.
-    const out = await this.#net.call<{ records: ReplicaWrite[] } | { err: RingCacheError }>(
+  ): Promise<SyncDebt> {
+    // The whole stream as one reply: fine for the simulator's small stores. The debt is asked before
+    // and after the records, as the gRPC Peer service does.
+    const out = await this.#net.call<{ records: ReplicaWrite[]; debt: SyncDebt } | { err: RingCacheError }>(
       this.#self,
       to,
       // As the gRPC transport gives up on a peer that stops sending: a paused one must not hold it.
       this.#deadline(10_000),
-      (e) => ({ records: [...e.syncRecords(forNode, ring)] }),
+      (e) => {
+        const before = e.syncDebt();
+        const records = [...e.syncRecords(forNode, ring)];
+        return { records, debt: joinDebts(before, e.syncDebt()) };
+      },
       rejected,
       this.#signal(signal),
     );
     if ('err' in out) throw out.err;
     const cutAt = this.#net.syncCutAt(to, this.#self, out.records.length);
-    if (cutAt === undefined) return onRecords(out.records);
+    if (cutAt === undefined) {
+      onRecords(out.records);
+      return out.debt;
+    }
     onRecords(out.records.slice(0, cutAt));
     throw new RingCacheError('UNAVAILABLE', `catch-up stream from ${to} cut after ${cutAt} records`);
   }

@@ -1,8 +1,9 @@
 import type { Logger } from '../../observability/logger';
-import type { Ring } from '../../ring/ring';
+import { Ring } from '../../ring/ring';
 import type { Store } from '../../store/store';
 import type { BackgroundTasks } from '../background-tasks';
 import { pause, type ClusterView } from '../cluster-view';
+import { NO_DEBT, type SyncDebt } from '../peer-transport';
 import type { RequestLog } from '../replication/request-log';
 import type { RingState, Topology } from '../ring-change/topology';
 import { catchUpFromPeers, rememberSent, type CatchUpProgress, type SentRequests } from './catch-up';
@@ -67,11 +68,12 @@ export class CatchUpState {
   /** Peers taken for dead during the last catch-up of a start or rejoin, not pulled from since. */
   readonly #owed = new Set<string>();
   /**
-   * The ring they were owed on: the one the catch-up that skipped them began to pull on, which holds
-   * the keys they replicated with this node before it restarted. A key they replicated then may have
-   * moved since, unpulled, by a change after the catch-up or during it.
+   * The rings they were owed on: the one the catch-up that skipped them began to pull on, which holds
+   * the keys they replicated with this node before it restarted, and those of a sender's debt
+   * (#takeDebts). A key they replicated then may have moved since, unpulled, by a change after the
+   * catch-up or during it.
    */
-  #owedRing: Ring | undefined;
+  #owedRings: Ring[] = [];
   /** Requests sent with keys an owed peer replicates: remembered once it is pulled (rememberSent). */
   #owedSent: SentRequests[] = [];
   /** Ends the pulls of owed peers (a drop starts the catch-up over). */
@@ -109,17 +111,58 @@ export class CatchUpState {
   }
 
   /**
-   * The owed peers that replicate `key` on the current ring or on the ring they were owed on
+   * What a catch-up stream this node sends says it owes (PeerEndpoint.syncDebt): the copies it sends
+   * may lack the writes of the peers it owes, on the rings it owes them on.
+   */
+  debt(): SyncDebt {
+    if (this.#owed.size === 0) return NO_DEBT;
+    const rings = [this.#opts.topology.ring, ...this.#owedRings];
+    return { peers: [...this.#owed], rings: rings.map((ring) => [...ring.nodeIds]) };
+  }
+
+  /**
+   * The debts of the peers this node pulled from: a peer one of them owes and this node did not pull
+   * from itself (`reached`) may hold writes missing from the copies it took, so this node owes it
+   * too, on the debt's rings. A peer no longer on the ring is not owed (it is gone). Whether any
+   * peer became owed.
+   */
+  #takeDebts(debts: readonly SyncDebt[], reached: (id: string) => boolean): boolean {
+    const { view, topology } = this.#opts;
+    let added = false;
+    for (const debt of debts) {
+      const peers = debt.peers.filter(
+        (id) => id !== view.selfId && !reached(id) && topology.ring.nodeIds.includes(id),
+      );
+      if (peers.length === 0) continue;
+      for (const id of peers) {
+        added ||= !this.#owed.has(id);
+        this.#owed.add(id);
+      }
+      for (const ids of debt.rings) this.#oweOn(new Ring(ids, { vnodes: topology.ring.vnodes }));
+    }
+    return added;
+  }
+
+  /**
+   * Adds `ring` to the rings owed on, once (same members, same ring). Even the current one: the ring
+   * changes, and the keys owed stay where they were.
+   */
+  #oweOn(ring: Ring): void {
+    const same = (r: Ring) =>
+      r.nodeIds.length === ring.nodeIds.length && r.nodeIds.every((id) => ring.nodeIds.includes(id));
+    if (!this.#owedRings.some(same)) this.#owedRings.push(ring);
+  }
+
+  /**
+   * The owed peers that replicate `key` on the current ring or on a ring they were owed on
    * (ClusterView.owedFor): while there is one, this node's copy of `key` counts in no quorum. One Set
    * size check when nothing is owed.
    */
   owedFor(key: string): readonly string[] {
     if (this.#owed.size === 0) return NONE_OWED;
     const { topology, factor } = this.#opts;
-    const rings = [topology.ring];
-    if (this.#owedRing !== undefined && this.#owedRing !== topology.ring) rings.push(this.#owedRing);
     const owed = new Set<string>();
-    for (const ring of rings)
+    for (const ring of [topology.ring, ...this.#owedRings])
       for (const id of ring.preferenceList(key, factor)) if (this.#owed.has(id)) owed.add(id);
     return [...owed];
   }
@@ -152,7 +195,7 @@ export class CatchUpState {
     this.#owedPull?.abort();
     this.#owedPull = undefined;
     this.#owed.clear();
-    this.#owedRing = undefined;
+    this.#owedRings = [];
     this.#owedSent = [];
     this.#moveIn?.abort();
     this.#moveIn = undefined;
@@ -210,11 +253,19 @@ export class CatchUpState {
     await this.#learnClocks(peers, signal);
     progress.peers = peers.length;
     const log = logger.child({ component: 'catch-up' });
-    const { skipped, sent } = await catchUpFromPeers(view, peers, { store, requests }, log, signal, progress);
+    const { skipped, sent, debts } = await catchUpFromPeers(
+      view,
+      peers,
+      { store, requests },
+      log,
+      signal,
+      progress,
+    );
     // Dropped while it ran (a start's catch-up, which a drop does not cancel): it counts for nothing.
     if (signal.aborted || this.#dropped !== dropped) return;
     for (const id of skipped) this.#owed.add(id);
-    if (skipped.length > 0) this.#owedRing = ring;
+    if (skipped.length > 0) this.#oweOn(ring);
+    this.#takeDebts(debts, (id) => peers.includes(id) && !skipped.includes(id));
     this.#rememberOwned(sent);
   }
 
@@ -258,19 +309,24 @@ export class CatchUpState {
             }
             await this.#learnClocks([id], signal);
             const into = { store: this.#opts.store, requests: this.#opts.requests };
-            const { skipped, sent } = await catchUpFromPeers(view, [id], into, log, signal, progress);
+            const { skipped, sent, debts } = await catchUpFromPeers(view, [id], into, log, signal, progress);
             if (signal.aborted) return;
             if (skipped.length === 0) {
               this.#owed.delete(id);
               log.info({ peer: id }, 'catch-up pulled from a peer it had taken for dead');
             }
+            // It may owe a peer of its own, whose writes the copies it sent may lack.
+            const owesMore = this.#takeDebts(debts, (p) => p === id);
             this.#rememberOwned(sent);
             if (skipped.length === 0) this.#opts.onCaughtUp();
+            // Pulls from every owed peer again, the new ones with them; this loop ends.
+            if (owesMore) return this.#pullOwedLater(progress);
           }
         }),
       );
       // Peers gone from the ring: the requests kept for their keys are remembered now.
       if (!signal.aborted) this.#rememberOwned([]);
+      if (this.#owed.size === 0) this.#owedRings = [];
     });
   }
 
@@ -347,7 +403,7 @@ export class CatchUpState {
     tasks.run('move-in', async (stopped) => {
       const signal = AbortSignal.any([stopped, controller.signal]);
       const progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: peers.size, done: false };
-      const { sent } = await catchUpFromPeers(
+      const { sent, skipped, debts } = await catchUpFromPeers(
         view,
         [...peers],
         { store, requests },
@@ -356,7 +412,10 @@ export class CatchUpState {
         progress,
         ring,
       );
+      // A sender that owes a peer this move-in could not reach sent copies that may lack its writes.
+      const owesMore = this.#takeDebts(debts, (id) => peers.has(id) && !skipped.includes(id));
       this.#rememberOwned(sent);
+      if (owesMore && !signal.aborted) this.#pullOwedLater(progress);
       if (signal.aborted || this.#moveIn !== controller) return;
       this.#sourceRings = [];
       this.#moveIn = undefined;

@@ -3,6 +3,7 @@ import type { Store } from '../../store/store';
 import { pause, type ClusterView } from '../cluster-view';
 import { namesVersion, type AppliedRequest, type RequestLog } from '../replication/request-log';
 import type { RingState } from '../ring-change/topology';
+import type { SyncDebt } from '../peer-transport';
 
 /** How far a catch-up got: read by metrics and logs. */
 export interface CatchUpProgress {
@@ -65,11 +66,14 @@ export async function catchUpFromPeers(
   const startedMs = view.scheduler.now();
   const sent: SentRequests[] = [];
   const skipped: string[] = [];
+  const debts: SyncDebt[] = [];
   const counts = await Promise.all(
     peers.map(async (peerId) => {
       for (let pauseMs = PULL_AGAIN_FIRST_MS; ; pauseMs = Math.min(2 * pauseMs, PULL_AGAIN_MAX_MS)) {
         try {
-          return await pullFrom(view, peerId, into, log, signal, progress, sent, ring);
+          const { applied, debt } = await pullFrom(view, peerId, into, log, signal, progress, sent, ring);
+          if (debt.peers.length > 0) debts.push(debt);
+          return applied;
         } catch (err) {
           const message = (err as Error).message;
           if (signal.aborted) return 0;
@@ -98,7 +102,7 @@ export async function catchUpFromPeers(
   };
   if (signal.aborted) log.info(summary, 'catch-up stopped');
   else log.info({ ...summary, peers: peers.length, skipped }, 'catch-up finished');
-  return { applied: total, skipped, sent };
+  return { applied: total, skipped, sent, debts };
 }
 
 /** What a catch-up from some peers did. */
@@ -109,6 +113,8 @@ export interface CatchUpResult {
   skipped: string[];
   /** The requests the peers sent with their copies, for rememberSent. */
   sent: SentRequests[];
+  /** What the peers whose streams completed still owed (SyncDebt): none nearly always. */
+  debts: SyncDebt[];
 }
 
 /**
@@ -143,11 +149,11 @@ async function pullFrom(
   progress: CatchUpProgress,
   sent: SentRequests[],
   ring: RingState | undefined,
-): Promise<number> {
+): Promise<{ applied: number; debt: SyncDebt }> {
   let applied = 0;
   let received = 0;
   let nextReport = 50_000;
-  await view.transport.sync(
+  const debt = await view.transport.sync(
     peerId,
     view.selfId,
     (records) => {
@@ -174,5 +180,5 @@ async function pullFrom(
     signal,
     ring,
   );
-  return applied;
+  return { applied, debt };
 }

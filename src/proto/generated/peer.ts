@@ -11,6 +11,7 @@ import type { JoinRequest as _ringcache_v1_JoinRequest, JoinRequest__Output as _
 import type { LeaveRequest as _ringcache_v1_LeaveRequest, LeaveRequest__Output as _ringcache_v1_LeaveRequest__Output } from './ringcache/v1/LeaveRequest';
 import type { Member as _ringcache_v1_Member, Member__Output as _ringcache_v1_Member__Output } from './ringcache/v1/Member';
 import type { MemberUpdate as _ringcache_v1_MemberUpdate, MemberUpdate__Output as _ringcache_v1_MemberUpdate__Output } from './ringcache/v1/MemberUpdate';
+import type { OwedRing as _ringcache_v1_OwedRing, OwedRing__Output as _ringcache_v1_OwedRing__Output } from './ringcache/v1/OwedRing';
 import type { PackedFrame as _ringcache_v1_PackedFrame, PackedFrame__Output as _ringcache_v1_PackedFrame__Output } from './ringcache/v1/PackedFrame';
 import type { PeerClient as _ringcache_v1_PeerClient, PeerDefinition as _ringcache_v1_PeerDefinition } from './ringcache/v1/Peer';
 import type { PeerFlushRequest as _ringcache_v1_PeerFlushRequest, PeerFlushRequest__Output as _ringcache_v1_PeerFlushRequest__Output } from './ringcache/v1/PeerFlushRequest';
@@ -49,6 +50,7 @@ export interface ProtoGrpcType {
       Member: MessageTypeDefinition<_ringcache_v1_Member, _ringcache_v1_Member__Output>
       MemberState: EnumTypeDefinition
       MemberUpdate: MessageTypeDefinition<_ringcache_v1_MemberUpdate, _ringcache_v1_MemberUpdate__Output>
+      OwedRing: MessageTypeDefinition<_ringcache_v1_OwedRing, _ringcache_v1_OwedRing__Output>
       PackedFrame: MessageTypeDefinition<_ringcache_v1_PackedFrame, _ringcache_v1_PackedFrame__Output>
       Peer: SubtypeConstructor<typeof grpc.Client, _ringcache_v1_PeerClient> & { service: _ringcache_v1_PeerDefinition }
       PeerFlushRequest: MessageTypeDefinition<_ringcache_v1_PeerFlushRequest, _ringcache_v1_PeerFlushRequest__Output>
