@@ -211,7 +211,7 @@ export interface SyncDebt {
 }
 
 /** A sender that owes nothing (and a release that says nothing of it). */
-export const NO_DEBT: SyncDebt = Object.freeze({ peers: [], rings: [] }) as SyncDebt;
+export const NO_DEBT: SyncDebt = Object.freeze({ peers: [], rings: [] });
 
 /**
  * Two debts of one sender in one: it is asked before and after it sends its records, and it may
