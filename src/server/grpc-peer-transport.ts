@@ -169,8 +169,7 @@ export class GrpcPeerTransport implements PeerTransport {
       };
       stream.on('data', (msg: SyncResponseMsg) => {
         arm();
-        if (msg.owedPeers && msg.owedPeers.length > 0)
-          debt = { peers: msg.owedPeers, rings: (msg.owedRings ?? []).map((r) => r.nodeIds) };
+        if (msg.owedPeers && msg.owedPeers.length > 0) debt = debtFromWire(msg);
         const writes: ReplicaWrite[] = [];
         for (const m of msg.records) {
           const record = msgToRecord(m);
@@ -379,4 +378,30 @@ export class GrpcPeerTransport implements PeerTransport {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
+}
+
+/** The most owed peers and rings a Sync's last message is read for, and members of each ring. */
+const MAX_DEBT_PEERS = 1024;
+const MAX_DEBT_RINGS = 16;
+const MAX_DEBT_RING_MEMBERS = 1024;
+
+/**
+ * What the sender of a Sync stream owes, as its last message says (SyncDebt), bounded: a peer is
+ * named by a non-empty string, once; a ring beyond the bounds is left out (the receiver owes the
+ * peers on its own ring then: CatchUpState), as is one with an empty or repeated member.
+ */
+export function debtFromWire(msg: Pick<SyncResponseMsg, 'owedPeers' | 'owedRings'>): SyncDebt {
+  const peers = [...new Set((msg.owedPeers ?? []).filter((id) => typeof id === 'string' && id !== ''))];
+  if (peers.length === 0) return NO_DEBT;
+  const rings = (msg.owedRings ?? [])
+    .slice(0, MAX_DEBT_RINGS)
+    .map((r) => r.nodeIds ?? [])
+    .filter(
+      (ids) =>
+        ids.length > 0 &&
+        ids.length <= MAX_DEBT_RING_MEMBERS &&
+        ids.every((id) => typeof id === 'string' && id !== '') &&
+        new Set(ids).size === ids.length,
+    );
+  return { peers: peers.slice(0, MAX_DEBT_PEERS), rings };
 }

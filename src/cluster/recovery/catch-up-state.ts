@@ -57,6 +57,14 @@ const NONE_OWED: readonly string[] = [];
  * then; keys it replicated on the ring of then count as its too, whatever ring changes came since.
  * It is pulled as soon as it is alive again; it stays owed until a pull completes, or it has left the
  * ring and is gone.
+ *
+ * What a node owes travels with the copies it sends (debt(): the last message of a Peer.Sync). A
+ * move-in that took keys from such a node took copies that may lack the writes of the peers it
+ * owes, when the move-in could not reach those peers itself (they are down): the keys it brought in
+ * are owed to them too (#taken), until this node pulls from them itself. Only the keys it brought in:
+ * those it replicated before it received every write, as its peers did. So does the catch-up of a
+ * start or rejoin, for every key (a joining node's keys were others' on the rings of their debts).
+ * Pulls of owed peers take no debt: they only add to copies that lack no other peer's writes.
  */
 export class CatchUpState {
   readonly #opts: CatchUpStateOptions;
@@ -74,10 +82,14 @@ export class CatchUpState {
    * catch-up or during it.
    */
   #owedRings: Ring[] = [];
+  /** The debts move-ins took from their senders (see the class): each until its peers are pulled. */
+  #taken: TakenDebt[] = [];
   /** Requests sent with keys an owed peer replicates: remembered once it is pulled (rememberSent). */
   #owedSent: SentRequests[] = [];
   /** Ends the pulls of owed peers (a drop starts the catch-up over). */
   #owedPull: AbortController | undefined;
+  /** The owed peers a pull loop runs for, each with the controller of the loops it belongs to. */
+  readonly #owedLoops = new Map<string, AbortController>();
   readonly #caughtUp: Promise<void>;
   #markCaughtUp: () => void = () => undefined;
   /** The catch-up of start(): records received and applied, bytes, and whether it finished. */
@@ -105,66 +117,100 @@ export class CatchUpState {
     return this.#sourceRings.some((ring) => !ring.preferenceList(key, factor).includes(view.selfId));
   }
 
-  /** Peers this node has yet to pull from (see the class): empty but for a while after a catch-up. */
+  /**
+   * Peers this node has yet to pull from (see the class), its own and those of the debts it took:
+   * empty but for a while after a catch-up or a ring change.
+   */
   get owedPeers(): ReadonlySet<string> {
-    return this.#owed;
+    if (this.#taken.length === 0) return this.#owed;
+    const all = new Set(this.#owed);
+    for (const debt of this.#taken) for (const id of debt.peers) all.add(id);
+    return all;
+  }
+
+  #owes(id: string): boolean {
+    return this.#owed.has(id) || this.#taken.some((debt) => debt.peers.has(id));
   }
 
   /**
    * What a catch-up stream this node sends says it owes (PeerEndpoint.syncDebt): the copies it sends
-   * may lack the writes of the peers it owes, on the rings it owes them on.
+   * may lack the writes of the peers it owes, on the rings it owes them on. While its own catch-up
+   * runs, any copy may lack what a peer not pulled yet holds: every other member then.
    */
   debt(): SyncDebt {
-    if (this.#owed.size === 0) return NO_DEBT;
-    const rings = [this.#opts.topology.ring, ...this.#owedRings];
-    return { peers: [...this.#owed], rings: rings.map((ring) => [...ring.nodeIds]) };
+    const { topology, view } = this.#opts;
+    if (this.#starting || this.#dropped) {
+      const peers = topology.ring.nodeIds.filter((id) => id !== view.selfId);
+      return peers.length === 0 ? NO_DEBT : { peers, rings: [[...topology.ring.nodeIds]] };
+    }
+    const peers = this.owedPeers;
+    if (peers.size === 0) return NO_DEBT;
+    const rings: Ring[] = [];
+    for (const ring of [topology.ring, ...this.#owedRings, ...this.#taken.flatMap((d) => d.rings)])
+      if (!rings.some((r) => sameMembers(r, ring))) rings.push(ring);
+    return { peers: [...peers], rings: rings.map((ring) => [...ring.nodeIds]) };
   }
 
   /**
-   * The debts of the peers this node pulled from: a peer one of them owes and this node did not pull
-   * from itself (`reached`) may hold writes missing from the copies it took, so this node owes it
-   * too, on the debt's rings. A peer no longer on the ring is not owed (it is gone). Whether any
-   * peer became owed.
+   * The debts of the senders of a move-in that brought in the keys this node replicates on `after`
+   * and on none of `before`: a peer a sender owes that this move-in did not pull from itself
+   * (`completed`) may hold writes missing from those copies. A peer no longer on the ring is gone,
+   * and not owed. A ring that cannot be built (a malformed peer) is left out; with none left, the
+   * peers are owed on `after`.
    */
-  #takeDebts(debts: readonly SyncDebt[], reached: (id: string) => boolean): boolean {
+  #takeDebts(debts: readonly SyncDebt[], completed: readonly string[], before: Ring[], after: Ring): void {
     const { view, topology } = this.#opts;
-    let added = false;
     for (const debt of debts) {
       const peers = debt.peers.filter(
-        (id) => id !== view.selfId && !reached(id) && topology.ring.nodeIds.includes(id),
+        (id) => id !== view.selfId && !completed.includes(id) && topology.ring.nodeIds.includes(id),
       );
       if (peers.length === 0) continue;
-      for (const id of peers) {
-        added ||= !this.#owed.has(id);
-        this.#owed.add(id);
+      const rings: Ring[] = [];
+      for (const ids of debt.rings) {
+        try {
+          rings.push(new Ring(ids, { vnodes: topology.ring.vnodes }));
+        } catch {
+          // not a ring: its keys cannot be told, and the others (or `after`) stand for them
+        }
       }
-      for (const ids of debt.rings) this.#oweOn(new Ring(ids, { vnodes: topology.ring.vnodes }));
+      this.#taken.push({ peers: new Set(peers), rings: rings.length > 0 ? rings : [after], before, after });
     }
-    return added;
   }
 
-  /**
-   * Adds `ring` to the rings owed on, once (same members, same ring). Even the current one: the ring
-   * changes, and the keys owed stay where they were.
-   */
+  /** Adds `ring` to the rings owed on, once. Even the current one: the ring changes, the keys stay. */
   #oweOn(ring: Ring): void {
-    const same = (r: Ring) =>
-      r.nodeIds.length === ring.nodeIds.length && r.nodeIds.every((id) => ring.nodeIds.includes(id));
-    if (!this.#owedRings.some(same)) this.#owedRings.push(ring);
+    if (!this.#owedRings.some((r) => sameMembers(r, ring))) this.#owedRings.push(ring);
+  }
+
+  /** `id` was pulled from, or has left the ring and is gone: nothing is owed to it any more. */
+  #settle(id: string): void {
+    this.#owed.delete(id);
+    for (const debt of this.#taken) debt.peers.delete(id);
+    this.#taken = this.#taken.filter((debt) => debt.peers.size > 0);
+    if (this.#owed.size === 0) this.#owedRings = [];
   }
 
   /**
-   * The owed peers that replicate `key` on the current ring or on a ring they were owed on
-   * (ClusterView.owedFor): while there is one, this node's copy of `key` counts in no quorum. One Set
-   * size check when nothing is owed.
+   * The owed peers that may hold a write this node's copy of `key` lacks (ClusterView.owedFor): its
+   * own, that replicate `key` on the current ring or on a ring they were owed on; and those of a debt
+   * it took, when `key` is one the debt's move-in brought in and they replicate it on one of the
+   * debt's rings. While there is one, this node's copy of `key` counts in no quorum. Two size checks
+   * when nothing is owed.
    */
   owedFor(key: string): readonly string[] {
-    if (this.#owed.size === 0) return NONE_OWED;
-    const { topology, factor } = this.#opts;
+    if (this.#owed.size === 0 && this.#taken.length === 0) return NONE_OWED;
+    const { topology, factor, view } = this.#opts;
     const owed = new Set<string>();
-    for (const ring of [topology.ring, ...this.#owedRings])
-      for (const id of ring.preferenceList(key, factor)) if (this.#owed.has(id)) owed.add(id);
-    return [...owed];
+    if (this.#owed.size > 0)
+      for (const ring of [topology.ring, ...this.#owedRings])
+        for (const id of ring.preferenceList(key, factor)) if (this.#owed.has(id)) owed.add(id);
+    const replicates = (ring: Ring) => ring.preferenceList(key, factor).includes(view.selfId);
+    for (const debt of this.#taken) {
+      if (!replicates(debt.after) || debt.before.some(replicates)) continue;
+      for (const ring of debt.rings)
+        for (const id of ring.preferenceList(key, factor)) if (debt.peers.has(id)) owed.add(id);
+    }
+    return owed.size === 0 ? NONE_OWED : [...owed];
   }
 
   /** The rings before the changes whose keys this node still pulls. */
@@ -194,8 +240,10 @@ export class CatchUpState {
     this.#dropped = new AbortController();
     this.#owedPull?.abort();
     this.#owedPull = undefined;
+    this.#owedLoops.clear();
     this.#owed.clear();
     this.#owedRings = [];
+    this.#taken = [];
     this.#owedSent = [];
     this.#moveIn?.abort();
     this.#moveIn = undefined;
@@ -215,7 +263,7 @@ export class CatchUpState {
         if (!signal.aborted && this.#dropped === controller) {
           this.#dropped = undefined;
           this.#opts.onCaughtUp();
-          this.#pullOwedLater(progress);
+          this.#pullOwed(progress);
         }
       }
     });
@@ -236,7 +284,7 @@ export class CatchUpState {
       if (!signal.aborted) {
         this.#finish();
         // Dropped meanwhile (absence.ts): the rejoin's catch-up starts over, and ends it.
-        if (!this.#dropped) this.#pullOwedLater(this.progress);
+        if (!this.#dropped) this.#pullOwed(this.progress);
       }
     }
   }
@@ -253,7 +301,7 @@ export class CatchUpState {
     await this.#learnClocks(peers, signal);
     progress.peers = peers.length;
     const log = logger.child({ component: 'catch-up' });
-    const { skipped, sent, debts } = await catchUpFromPeers(
+    const { skipped, completed, sent, debts } = await catchUpFromPeers(
       view,
       peers,
       { store, requests },
@@ -265,7 +313,9 @@ export class CatchUpState {
     if (signal.aborted || this.#dropped !== dropped) return;
     for (const id of skipped) this.#owed.add(id);
     if (skipped.length > 0) this.#oweOn(ring);
-    this.#takeDebts(debts, (id) => peers.includes(id) && !skipped.includes(id));
+    // Every key came in: a sender's debt stands for each (on the debt's rings), as in a move-in. A
+    // joining node's keys were another's on the ring of its senders' debts, not on this one.
+    this.#takeDebts(debts, completed, [], ring);
     this.#rememberOwned(sent);
   }
 
@@ -282,52 +332,48 @@ export class CatchUpState {
   /**
    * Pulls from each owed peer once it is alive again (learning its clock first: a ballot it saw may
    * be past this node's fence), each in a loop of its own, so that one this node cannot stream from
-   * holds up no other. A peer stays owed until a pull from it completes, or it has left the ring and
-   * is gone. Every pull that completes calls onCaughtUp: the ballot fences rise to this node's clock
-   * then (a round in flight with a lower ballot is refused once, and its next ballot is above).
+   * holds up no other. Starts a loop for every owed peer that has none (a debt a move-in took adds
+   * peers while others are pulled); a loop ends once its peer is no longer owed: a pull from it
+   * completed, or it has left the ring and is gone. Every pull that completes calls onCaughtUp: the
+   * ballot fences rise to this node's clock then (a round in flight with a lower ballot is refused
+   * once, and its next ballot is above). The peer's own debt is not taken: what this node pulls from
+   * it only adds to copies that already hold everything but the writes of the peers it owes.
    */
-  #pullOwedLater(progress: CatchUpProgress): void {
-    if (this.#owed.size === 0) return;
+  #pullOwed(progress: CatchUpProgress): void {
     const { view, topology, tasks, logger } = this.#opts;
     const log = logger.child({ component: 'catch-up' });
-    log.warn(
-      { peers: [...this.#owed] },
-      'catch-up ended without peers taken for dead; pulling from them once alive',
-    );
-    this.#owedPull?.abort();
-    const controller = new AbortController();
-    this.#owedPull = controller;
-    tasks.run('catch-up-owed', async (stopped) => {
-      const signal = AbortSignal.any([stopped, controller.signal]);
-      await Promise.all(
-        [...this.#owed].map(async (id) => {
-          while (this.#owed.has(id) && !signal.aborted) {
+    const controller = (this.#owedPull ??= new AbortController());
+    for (const id of this.owedPeers) {
+      if (this.#owedLoops.has(id)) continue;
+      this.#owedLoops.set(id, controller);
+      log.warn({ peer: id }, 'owes a pull to a peer taken for dead; pulling from it once alive');
+      tasks.run('catch-up-owed', async (stopped) => {
+        const signal = AbortSignal.any([stopped, controller.signal]);
+        try {
+          while (this.#owes(id) && !signal.aborted) {
             if (!view.isAlive(id)) {
-              if (!topology.ring.nodeIds.includes(id)) this.#owed.delete(id);
+              if (!topology.ring.nodeIds.includes(id)) this.#settle(id);
               else await pause(view, OWED_POLL_MS, signal);
               continue;
             }
             await this.#learnClocks([id], signal);
             const into = { store: this.#opts.store, requests: this.#opts.requests };
-            const { skipped, sent, debts } = await catchUpFromPeers(view, [id], into, log, signal, progress);
+            const { completed, sent } = await catchUpFromPeers(view, [id], into, log, signal, progress);
             if (signal.aborted) return;
-            if (skipped.length === 0) {
-              this.#owed.delete(id);
+            if (completed.includes(id)) {
+              this.#settle(id);
               log.info({ peer: id }, 'catch-up pulled from a peer it had taken for dead');
             }
-            // It may owe a peer of its own, whose writes the copies it sent may lack.
-            const owesMore = this.#takeDebts(debts, (p) => p === id);
             this.#rememberOwned(sent);
-            if (skipped.length === 0) this.#opts.onCaughtUp();
-            // Pulls from every owed peer again, the new ones with them; this loop ends.
-            if (owesMore) return this.#pullOwedLater(progress);
+            if (completed.includes(id)) this.#opts.onCaughtUp();
           }
-        }),
-      );
-      // Peers gone from the ring: the requests kept for their keys are remembered now.
-      if (!signal.aborted) this.#rememberOwned([]);
-      if (this.#owed.size === 0) this.#owedRings = [];
-    });
+          // Gone from the ring: the requests kept for its keys are remembered now.
+          if (!signal.aborted) this.#rememberOwned([]);
+        } finally {
+          if (this.#owedLoops.get(id) === controller) this.#owedLoops.delete(id);
+        }
+      });
+    }
   }
 
   /**
@@ -391,19 +437,22 @@ export class CatchUpState {
   }
 
   #startMoveIn(before: Ring): void {
-    const { view, store, requests, topology, tasks, logger } = this.#opts;
+    const { view, store, requests, topology, tasks, logger, factor } = this.#opts;
     this.#sourceRings = [...this.#sourceRings, before];
     const controller = new AbortController();
     this.#moveIn = controller;
     const log = logger.child({ component: 'move-in', epoch: topology.epoch });
     const ring = topology.state();
+    // The keys it brings in: on `after` and on none of `sources` (TakenDebt).
+    const sources = this.#sourceRings;
+    const after = topology.ring;
     const peers = new Set<string>();
     for (const r of [...this.#sourceRings, topology.ring])
       for (const id of r.nodeIds) if (id !== view.selfId) peers.add(id);
     tasks.run('move-in', async (stopped) => {
       const signal = AbortSignal.any([stopped, controller.signal]);
       const progress: CatchUpProgress = { received: 0, applied: 0, bytes: 0, peers: peers.size, done: false };
-      const { sent, skipped, debts } = await catchUpFromPeers(
+      const { sent, completed, debts } = await catchUpFromPeers(
         view,
         [...peers],
         { store, requests },
@@ -412,13 +461,46 @@ export class CatchUpState {
         progress,
         ring,
       );
-      // A sender that owes a peer this move-in could not reach sent copies that may lack its writes.
-      const owesMore = this.#takeDebts(debts, (id) => peers.has(id) && !skipped.includes(id));
+      // Taken even when a newer change cut the move-in short: what the completed streams sent is here.
+      // A sender that owes a peer this move-in could not reach sent copies that may lack its writes;
+      // a move-in that brought in no key (this node gained none: a join elsewhere) takes none.
+      if (debts.length > 0 && bringsKeysIn(view.selfId, sources, after, factor))
+        this.#takeDebts(debts, completed, sources, after);
       this.#rememberOwned(sent);
-      if (owesMore && !signal.aborted) this.#pullOwedLater(progress);
+      if (!stopped.aborted) this.#pullOwed(progress);
       if (signal.aborted || this.#moveIn !== controller) return;
       this.#sourceRings = [];
       this.#moveIn = undefined;
     });
   }
+}
+
+/**
+ * A debt a move-in took from one of its senders (CatchUpState): the keys the move-in brought in (this
+ * node replicates them on `after` and on none of `before`) came in copies that may lack the writes of
+ * `peers` (those not pulled from since), on the keys they replicate on one of `rings`.
+ */
+interface TakenDebt {
+  readonly peers: Set<string>;
+  readonly rings: readonly Ring[];
+  readonly before: readonly Ring[];
+  readonly after: Ring;
+}
+
+/** Whether two rings have the same members (the same ring: each member's place follows from its id). */
+function sameMembers(a: Ring, b: Ring): boolean {
+  return a.nodeIds.length === b.nodeIds.length && a.nodeIds.every((id) => b.nodeIds.includes(id));
+}
+
+/**
+ * Whether `self` replicates some keys on `after` that it replicates on none of `before`. Each ring's
+ * preference lists change only at its points, so those of every ring together are where to look:
+ * between two of them, every ring gives each key the same list as at the next one clockwise.
+ */
+function bringsKeysIn(self: string, before: readonly Ring[], after: Ring, n: number): boolean {
+  const replicates = (ring: Ring, hash: number) => ring.preferenceListOfHash(hash, n).includes(self);
+  for (const ring of [after, ...before])
+    for (const hash of ring.pointValues())
+      if (replicates(after, hash) && !before.some((b) => replicates(b, hash))) return true;
+  return false;
 }

@@ -66,12 +66,14 @@ export async function catchUpFromPeers(
   const startedMs = view.scheduler.now();
   const sent: SentRequests[] = [];
   const skipped: string[] = [];
+  const completed: string[] = [];
   const debts: SyncDebt[] = [];
   const counts = await Promise.all(
     peers.map(async (peerId) => {
       for (let pauseMs = PULL_AGAIN_FIRST_MS; ; pauseMs = Math.min(2 * pauseMs, PULL_AGAIN_MAX_MS)) {
         try {
           const { applied, debt } = await pullFrom(view, peerId, into, log, signal, progress, sent, ring);
+          completed.push(peerId);
           if (debt.peers.length > 0) debts.push(debt);
           return applied;
         } catch (err) {
@@ -102,7 +104,7 @@ export async function catchUpFromPeers(
   };
   if (signal.aborted) log.info(summary, 'catch-up stopped');
   else log.info({ ...summary, peers: peers.length, skipped }, 'catch-up finished');
-  return { applied: total, skipped, sent, debts };
+  return { applied: total, skipped, completed, sent, debts };
 }
 
 /** What a catch-up from some peers did. */
@@ -111,6 +113,8 @@ export interface CatchUpResult {
   applied: number;
   /** Peers taken for dead before their stream completed: nothing of theirs is known to be here. */
   skipped: string[];
+  /** Peers whose stream completed: this node holds what they held for it then. */
+  completed: string[];
   /** The requests the peers sent with their copies, for rememberSent. */
   sent: SentRequests[];
   /** What the peers whose streams completed still owed (SyncDebt): none nearly always. */

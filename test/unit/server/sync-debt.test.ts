@@ -10,7 +10,7 @@ import {
 import { silentLogger } from '../../../src/observability/logger';
 import type { SyncResponseMsg } from '../../../src/proto/messages';
 import { loadServices, withRawPayloads } from '../../../src/proto/load';
-import { GrpcPeerTransport } from '../../../src/server/grpc-peer-transport';
+import { debtFromWire, GrpcPeerTransport } from '../../../src/server/grpc-peer-transport';
 import { peerService } from '../../../src/server/peer-service';
 
 /** Stands in for grpc-js's server side of a Sync stream: the messages written, and its end. */
@@ -116,5 +116,36 @@ describe('Peer.Sync on the node: what it owes', () => {
       transport.close();
       server.forceShutdown();
     }
+  });
+});
+
+describe("a Sync stream's debt as read from the wire", () => {
+  it('keeps each named peer once, and the rings it can build', () => {
+    expect(
+      debtFromWire({
+        owedPeers: ['n2', 'n2', '', 'n3'],
+        owedRings: [
+          { nodeIds: ['n1', 'n2'] },
+          { nodeIds: [] },
+          { nodeIds: ['n1', 'n1'] },
+          { nodeIds: ['n1', ''] },
+        ],
+      }),
+    ).to.deep.equal({ peers: ['n2', 'n3'], rings: [['n1', 'n2']] });
+  });
+
+  it('owes nothing when it names no peer, whatever rings it sends', () => {
+    expect(debtFromWire({ owedPeers: [''], owedRings: [{ nodeIds: ['n1'] }] })).to.equal(NO_DEBT);
+    expect(debtFromWire({})).to.equal(NO_DEBT);
+  });
+
+  it('reads at most 16 rings of at most 1024 members, and 1024 peers', () => {
+    const many = Array.from({ length: 2000 }, (_, i) => `p${i}`);
+    const debt = debtFromWire({
+      owedPeers: many,
+      owedRings: [{ nodeIds: many }, ...Array.from({ length: 20 }, () => ({ nodeIds: ['n1', 'n2'] }))],
+    });
+    expect(debt.peers).to.have.length(1024);
+    expect(debt.rings).to.have.length(15).and.to.deep.include(['n1', 'n2']);
   });
 });
