@@ -387,21 +387,22 @@ const MAX_DEBT_RING_MEMBERS = 1024;
 
 /**
  * What the sender of a Sync stream owes, as its last message says (SyncDebt), bounded: a peer is
- * named by a non-empty string, once; a ring beyond the bounds is left out (the receiver owes the
- * peers on its own ring then: CatchUpState), as is one with an empty or repeated member.
+ * named by a non-empty string, once. Its rings are taken only if each is a list of distinct
+ * non-empty ids, and there are at most MAX_DEBT_RINGS of them; otherwise none (the receiver then
+ * owes the peers for every key it took from this sender: CatchUpState).
  */
 export function debtFromWire(msg: Pick<SyncResponseMsg, 'owedPeers' | 'owedRings'>): SyncDebt {
   const peers = [...new Set((msg.owedPeers ?? []).filter((id) => typeof id === 'string' && id !== ''))];
   if (peers.length === 0) return NO_DEBT;
-  const rings = (msg.owedRings ?? [])
-    .slice(0, MAX_DEBT_RINGS)
-    .map((r) => r.nodeIds ?? [])
-    .filter(
+  const rings = (msg.owedRings ?? []).map((r) => r.nodeIds ?? []);
+  const readable =
+    rings.length <= MAX_DEBT_RINGS &&
+    rings.every(
       (ids) =>
         ids.length > 0 &&
         ids.length <= MAX_DEBT_RING_MEMBERS &&
         ids.every((id) => typeof id === 'string' && id !== '') &&
         new Set(ids).size === ids.length,
     );
-  return { peers: peers.slice(0, MAX_DEBT_PEERS), rings };
+  return { peers: peers.slice(0, MAX_DEBT_PEERS), rings: readable ? rings : [] };
 }

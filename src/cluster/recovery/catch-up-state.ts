@@ -71,6 +71,8 @@ export class CatchUpState {
   #starting = false;
   /** Set while this node's data is dropped after a long absence, until its rejoin's catch-up ends. */
   #dropped: AbortController | undefined;
+  /** How many times this node dropped its data: a move-in under way when it did brought in nothing. */
+  #drops = 0;
   #sourceRings: Ring[] = [];
   #moveIn: AbortController | undefined;
   /** Peers taken for dead during the last catch-up of a start or rejoin, not pulled from since. */
@@ -146,17 +148,21 @@ export class CatchUpState {
     const peers = this.owedPeers;
     if (peers.size === 0) return NO_DEBT;
     const rings: Ring[] = [];
-    for (const ring of [topology.ring, ...this.#owedRings, ...this.#taken.flatMap((d) => d.rings)])
+    for (const ring of [
+      topology.ring,
+      ...this.#owedRings,
+      ...this.#taken.flatMap((d) => d.rings ?? [d.after]),
+    ])
       if (!rings.some((r) => sameMembers(r, ring))) rings.push(ring);
     return { peers: [...peers], rings: rings.map((ring) => [...ring.nodeIds]) };
   }
 
   /**
    * The debts of the senders of a move-in that brought in the keys this node replicates on `after`
-   * and on none of `before`: a peer a sender owes that this move-in did not pull from itself
-   * (`completed`) may hold writes missing from those copies. A peer no longer on the ring is gone,
-   * and not owed. A ring that cannot be built (a malformed peer) is left out; with none left, the
-   * peers are owed on `after`.
+   * and not on every ring of `before` (TakenDebt): a peer a sender owes that this move-in did not pull
+   * from itself (`completed`) may hold writes missing from those copies. A peer no longer on the ring
+   * is gone, and not owed. A debt whose rings cannot all be built (a malformed or cut list) owes its
+   * peers for every key brought in.
    */
   #takeDebts(debts: readonly SyncDebt[], completed: readonly string[], before: Ring[], after: Ring): void {
     const { view, topology } = this.#opts;
@@ -165,15 +171,17 @@ export class CatchUpState {
         (id) => id !== view.selfId && !completed.includes(id) && topology.ring.nodeIds.includes(id),
       );
       if (peers.length === 0) continue;
-      const rings: Ring[] = [];
+      let rings: Ring[] | undefined = [];
       for (const ids of debt.rings) {
         try {
           rings.push(new Ring(ids, { vnodes: topology.ring.vnodes }));
         } catch {
-          // not a ring: its keys cannot be told, and the others (or `after`) stand for them
+          rings = undefined; // not a ring: which keys it stands for cannot be told
+          break;
         }
       }
-      this.#taken.push({ peers: new Set(peers), rings: rings.length > 0 ? rings : [after], before, after });
+      if (rings?.length === 0) rings = undefined;
+      this.#taken.push({ peers: new Set(peers), rings, before, after });
     }
   }
 
@@ -206,9 +214,11 @@ export class CatchUpState {
         for (const id of ring.preferenceList(key, factor)) if (this.#owed.has(id)) owed.add(id);
     const replicates = (ring: Ring) => ring.preferenceList(key, factor).includes(view.selfId);
     for (const debt of this.#taken) {
-      if (!replicates(debt.after) || debt.before.some(replicates)) continue;
-      for (const ring of debt.rings)
-        for (const id of ring.preferenceList(key, factor)) if (debt.peers.has(id)) owed.add(id);
+      if (!replicates(debt.after) || (debt.before.length > 0 && debt.before.every(replicates))) continue;
+      if (!debt.rings) for (const id of debt.peers) owed.add(id);
+      else
+        for (const ring of debt.rings)
+          for (const id of ring.preferenceList(key, factor)) if (debt.peers.has(id)) owed.add(id);
     }
     return owed.size === 0 ? NONE_OWED : [...owed];
   }
@@ -236,6 +246,7 @@ export class CatchUpState {
    * a restart, and stays so until rejoin()'s catch-up ends. A rejoin under way starts over.
    */
   dropped(): void {
+    this.#drops++;
     this.#dropped?.abort();
     this.#dropped = new AbortController();
     this.#owedPull?.abort();
@@ -358,14 +369,16 @@ export class CatchUpState {
             }
             await this.#learnClocks([id], signal);
             const into = { store: this.#opts.store, requests: this.#opts.requests };
-            const { completed, sent } = await catchUpFromPeers(view, [id], into, log, signal, progress);
+            // On this node's ring: a peer back with an older one would send the keys of that ring.
+            const ring = topology.state();
+            const { completed, sent } = await catchUpFromPeers(view, [id], into, log, signal, progress, ring);
             if (signal.aborted) return;
             if (completed.includes(id)) {
               this.#settle(id);
               log.info({ peer: id }, 'catch-up pulled from a peer it had taken for dead');
             }
             this.#rememberOwned(sent);
-            if (completed.includes(id)) this.#opts.onCaughtUp();
+            if (completed.includes(id) && !this.#starting && !this.#dropped) this.#opts.onCaughtUp();
           }
           // Gone from the ring: the requests kept for its keys are remembered now.
           if (!signal.aborted) this.#rememberOwned([]);
@@ -446,6 +459,7 @@ export class CatchUpState {
     // The keys it brings in: on `after` and on none of `sources` (TakenDebt).
     const sources = this.#sourceRings;
     const after = topology.ring;
+    const drops = this.#drops;
     const peers = new Set<string>();
     for (const r of [...this.#sourceRings, topology.ring])
       for (const id of r.nodeIds) if (id !== view.selfId) peers.add(id);
@@ -461,6 +475,8 @@ export class CatchUpState {
         progress,
         ring,
       );
+      // A drop since (dropped(), which aborted this move-in) threw away what it brought in.
+      if (this.#drops !== drops) return;
       // Taken even when a newer change cut the move-in short: what the completed streams sent is here.
       // A sender that owes a peer this move-in could not reach sent copies that may lack its writes;
       // a move-in that brought in no key (this node gained none: a join elsewhere) takes none.
@@ -477,12 +493,14 @@ export class CatchUpState {
 
 /**
  * A debt a move-in took from one of its senders (CatchUpState): the keys the move-in brought in (this
- * node replicates them on `after` and on none of `before`) came in copies that may lack the writes of
- * `peers` (those not pulled from since), on the keys they replicate on one of `rings`.
+ * node replicates them on `after`, and not on every ring of `before`: the rings of a move-in cut
+ * short are among them; with `before` empty, every key) came in copies that may lack the writes of
+ * `peers` (those not pulled from since), on the keys they replicate on one of `rings` (undefined:
+ * on every key brought in).
  */
 interface TakenDebt {
   readonly peers: Set<string>;
-  readonly rings: readonly Ring[];
+  readonly rings: readonly Ring[] | undefined;
   readonly before: readonly Ring[];
   readonly after: Ring;
 }
@@ -493,7 +511,9 @@ function sameMembers(a: Ring, b: Ring): boolean {
 }
 
 /**
- * Whether `self` replicates some keys on `after` that it replicates on none of `before`. Each ring's
+ * Whether `self` replicates some keys on `after` that it does not replicate on every ring of `before`
+ * (those the move-in brings in: the rings of a move-in a newer change cut short are among `before`,
+ * and a key it was bringing in came in no sooner than now). With `before` empty, never. Each ring's
  * preference lists change only at its points, so those of every ring together are where to look:
  * between two of them, every ring gives each key the same list as at the next one clockwise.
  */
@@ -501,6 +521,6 @@ function bringsKeysIn(self: string, before: readonly Ring[], after: Ring, n: num
   const replicates = (ring: Ring, hash: number) => ring.preferenceListOfHash(hash, n).includes(self);
   for (const ring of [after, ...before])
     for (const hash of ring.pointValues())
-      if (replicates(after, hash) && !before.some((b) => replicates(b, hash))) return true;
+      if (replicates(after, hash) && !before.every((b) => replicates(b, hash))) return true;
   return false;
 }
