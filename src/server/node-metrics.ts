@@ -101,7 +101,7 @@ export function nodeMetrics(
     },
     {
       name: 'ringcache_catch_up_owed_peers',
-      help: "Peers taken for dead during this node's catch-up and not pulled from since: its copies of the keys they replicate count in no quorum until it has",
+      help: 'Peers this node has yet to pull from (taken for dead during its catch-up, or owed by a peer it took keys from): its copies of the keys they replicate count in no quorum until it has',
       type: 'gauge',
       read: () => src.owedPeers().size,
     },
