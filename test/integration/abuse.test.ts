@@ -8,7 +8,7 @@ import { loadServices } from '../../src/proto/load';
 import { Code, type WatchEventMsg } from '../../src/proto/messages';
 import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../../src/proto/packed';
 import { TestCluster, until } from '../support/cluster';
-import { peerViewsOf, Victim } from '../support/victim';
+import { FLOOD_SUSPICION_TIMEOUT_MS, peerViewsOf, Victim } from '../support/victim';
 
 const KiB = 1024;
 
@@ -184,7 +184,8 @@ describe('no client can exhaust a node: floods', function () {
   let c: UnaryClient;
 
   before(async () => {
-    t = await TestCluster.start({ nodes: 3 });
+    // Peers judge the flooded node dead only if it stays silent for 10 s (see victim.ts).
+    t = await TestCluster.start({ nodes: 3, suspicionTimeoutMs: FLOOD_SUSPICION_TIMEOUT_MS });
     c = new UnaryClient(t.address('n1'), 60_000);
   });
   after(async () => {

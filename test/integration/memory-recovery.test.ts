@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
 import { UnaryClient } from '../../src/cli/unary-client';
 import { metric, TestCluster, until } from '../support/cluster';
-import { peerViewsOf, Victim } from '../support/victim';
+import { FLOOD_SUSPICION_TIMEOUT_MS, peerViewsOf, Victim } from '../support/victim';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -32,7 +32,12 @@ describe('the memory guard through client floods', function () {
   const kept = 24_000;
 
   before(async () => {
-    t = await TestCluster.start({ nodes: 3, maxMemoryBytes: 64 * MiB });
+    // Peers judge the flooded node dead only if it stays silent for 10 s (see victim.ts).
+    t = await TestCluster.start({
+      nodes: 3,
+      maxMemoryBytes: 64 * MiB,
+      suspicionTimeoutMs: FLOOD_SUSPICION_TIMEOUT_MS,
+    });
     c = new UnaryClient(t.address('n1'), 60_000);
     // 24,000 keys of 1 KiB (about 27 MB of the store's 64 MiB) on every node, at ALL.
     const value = Buffer.alloc(KiB, 1);

@@ -42,6 +42,11 @@ export interface TestClusterOptions {
   maxClockOffsetMs?: number;
   /** cluster.tombstone_grace_ms. Default: the shipped default. */
   tombstoneGraceMs?: number;
+  /**
+   * cluster.gossip.suspicion_timeout_ms: how long a suspected member has to refute before it is
+   * declared dead. Default: the shipped default (1.5 s).
+   */
+  suspicionTimeoutMs?: number;
   /** cluster.tls. Default: none (plaintext). */
   tls?: TlsConfig;
   /** auth (users and roles). Default: none (the Cache service open). */
@@ -135,6 +140,7 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
       intervalMs: opts.antiEntropyMs ?? base.antiEntropy.intervalMs,
       bytesPerSecond: opts.antiEntropyBytesPerSecond ?? base.antiEntropy.bytesPerSecond,
     },
+    gossip: { ...base.gossip, suspicionTimeoutMs: opts.suspicionTimeoutMs ?? base.gossip.suspicionTimeoutMs },
     hints: { ...base.hints, maxAgeMs: opts.hintMaxAgeMs ?? base.hints.maxAgeMs },
     maxClockOffsetMs: opts.maxClockOffsetMs ?? base.maxClockOffsetMs,
     tombstoneGraceMs: opts.tombstoneGraceMs ?? base.tombstoneGraceMs,
