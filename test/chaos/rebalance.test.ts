@@ -4,7 +4,7 @@ import { UnaryClient } from '../../src/cli/unary-client';
 import type { RingCache } from '../../src/index';
 import { MemberStateWire, type TopologyResponseMsg } from '../../src/proto/messages';
 import { Ring } from '../../src/ring/ring';
-import { extraNode, metric, TestCluster, until } from '../support/cluster';
+import { extraNode, metric, metricsOf, TestCluster, until } from '../support/cluster';
 
 const PRELOADED = 20_000;
 
@@ -119,15 +119,48 @@ describe('a fourth node joining N=3 under load while a sender is SIGKILLed (issu
     try {
       await progress('reads and writes before the join');
       const before = (await topologyOf(t.address('n1'))).epoch;
-      await startAgain(t, 'n4', () => t.cluster.joinNode(n4, t.address('n2')));
-      // n1 sends part of the moved keys; it dies in the middle of its rebalance.
-      await until(
-        'the join ordered',
-        async () => (await topologyOf(t.address('n1'))).epoch > before,
-        30_000,
+      // n1 sends part of the moved keys; it dies in the middle of its rebalance. It sends each key of
+      // which it is the first old replica (all three alive) to n4, its one new replica. Its metrics,
+      // read in one scrape just before the SIGKILL, prove the kill lands mid-rebalance: its scan has
+      // not passed every preloaded key (so it is still streaming), it has sent a batch, and a batch
+      // of the preloaded keys it is to send is still unsent (the scan waits for each batch of 512
+      // sends: hundreds of ms on this machine, against the one event-loop turn before the kill).
+      // The kill does not wait for n4 to serve: n4's catch-up may end before n1's streaming does.
+      const ring = new Ring(['n1', 'n2', 'n3'], { vnodes: t.config.vnodes });
+      const joinRing = new Ring(['n1', 'n2', 'n3', 'n4'], { vnodes: t.config.vnodes });
+      const toSend = Array.from({ length: PRELOADED }, (_, i) => `pre-${i}`).filter(
+        (k) => ring.preferenceList(k, 3)[0] === 'n1' && joinRing.preferenceList(k, 3).includes('n4'),
+      ).length;
+      const joining = startAgain(t, 'n4', () => t.cluster.joinNode(n4, t.address('n2')));
+      joining.catch(() => undefined); // awaited below; n4 exiting meanwhile fails the test there
+      const n1 = (await until(
+        "n1's rebalance onto the join's ring, past its first batch",
+        async () => {
+          if (!t.cluster.isRunning('n4')) throw new Error('n4 exited while joining');
+          const m = await metricsOf(t, 'n1', [
+            'ringcache_rebalance_epoch',
+            'ringcache_rebalance_running',
+            'ringcache_rebalance_records_scanned',
+            'ringcache_rebalance_records_sent',
+          ]);
+          return m.ringcache_rebalance_epoch > before && m.ringcache_rebalance_records_sent >= 512
+            ? m
+            : undefined;
+        },
+        60_000,
         5,
-      );
-      await t.cluster.kill('n1', 'SIGKILL');
+      ))!;
+      const seen =
+        `n1's rebalance: running ${n1.ringcache_rebalance_running}, scanned ` +
+        `${n1.ringcache_rebalance_records_scanned} (${PRELOADED} preloaded keys), sent ` +
+        `${n1.ringcache_rebalance_records_sent} (${toSend} of the preloaded keys are n1's to send)`;
+      const midRebalance =
+        n1.ringcache_rebalance_running === 1 &&
+        n1.ringcache_rebalance_records_scanned < PRELOADED &&
+        n1.ringcache_rebalance_records_sent + 512 <= toSend;
+      if (midRebalance) await t.cluster.kill('n1', 'SIGKILL');
+      expect(midRebalance, `the SIGKILL is to land mid-rebalance; ${seen}`).to.equal(true);
+      await joining;
       // A wait, not a bound: at load 30 one of them took longer to answer or to decide (soak run 4).
       await until('n2, n3 and n4 hold n1 dead', () => allSee(t, others, 'n1', MemberStateWire.DEAD), 60_000);
       await progress('reads and writes while n1 is dead');

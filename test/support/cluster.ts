@@ -217,9 +217,25 @@ export async function until<T>(
 
 /** A node's Prometheus metric (the first sample of `name`), read from its /metrics. */
 export async function metric(t: TestCluster, id: string, name: string): Promise<number> {
-  const text = await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text());
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  return Number(line?.split(' ').pop() ?? NaN);
+  return (await metricsOf(t, id, [name]))[name]!;
+}
+
+/**
+ * Several of a node's Prometheus metrics (the first sample of each name, NaN when absent), from one
+ * read of its /metrics: values taken at the same moment, which separate reads are not.
+ */
+export async function metricsOf<N extends string>(
+  t: TestCluster,
+  id: string,
+  names: readonly N[],
+): Promise<Record<N, number>> {
+  const lines = (await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text())).split('\n');
+  const values = {} as Record<N, number>;
+  for (const name of names) {
+    const line = lines.find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+    values[name] = Number(line?.split(' ').pop() ?? NaN);
+  }
+  return values;
 }
 
 /** Whether every node but `member` holds it in `state` (MemberStateWire), by their Topology. */
