@@ -163,14 +163,20 @@ describe('a node that joined with --join, restarted (issue 11 §2)', function ()
 describe('a node restarted while a peer runs ahead (issue 11 §2)', function () {
   this.timeout(60_000);
   let t: TestCluster;
+  /** How far ahead of the wall clock the planted version is: more than this test may run. */
+  const AHEAD_MS = 90_000;
   before(async () => {
-    // A bound of 5 s, so that a version 4 s ahead is taken and n3 restarts well within those 4 s.
+    // A bound of 120 s, so that a version 90 s ahead is taken; a tombstone grace past the bound and
+    // the hints' age (a config rule). The version must stay ahead of n3's wall clock until n3's first
+    // write after its restart, or that write is above it by the wall clock alone and proves nothing:
+    // 90 s is past the test's own 60 s timeout, whatever the restart takes.
     t = await TestCluster.start({
       nodes: 3,
       factor: 2,
       writeQuorum: 1,
       readQuorum: 1,
-      maxClockOffsetMs: 5000,
+      maxClockOffsetMs: 120_000,
+      tombstoneGraceMs: 600_000,
     });
   });
   after(() => t?.stop());
@@ -180,9 +186,10 @@ describe('a node restarted while a peer runs ahead (issue 11 §2)', function () 
     const keys = Array.from({ length: 500 }, (_, i) => `clock-${i}`);
     const planted = keys.find((k) => !ring.preferenceList(k, 2).includes('n3'))!;
     const mine = keys.find((k) => ring.preferenceList(k, 2)[0] === 'n3')!;
-    // A version 4 s ahead (within max_clock_offset_ms, 5 s here) pushes n1's clock and only
-    // n1's and n2's; n3 restarts well within those 4 s, so its wall clock alone would write below it.
-    const ahead = { timestamp: (Date.now() + 4000) * 1024, node: 'n1' };
+    // A version AHEAD_MS ahead (within max_clock_offset_ms) pushes n1's clock and only n1's and
+    // n2's; n3's wall clock alone would write below it.
+    const aheadWallMs = Date.now() + AHEAD_MS;
+    const ahead = { timestamp: aheadWallMs * 1024, node: 'n1' };
     const peer = new GrpcPeerTransport({
       selfId: 'n2',
       addressOf: () => t.address('n1'),
@@ -212,6 +219,14 @@ describe('a node restarted while a peer runs ahead (issue 11 §2)', function () 
         text: 'after restart',
         consistency: 1,
       });
+      // n3 read its wall clock for this version before the answer came (one machine, one clock): a
+      // wall clock still below the planted version's, so only what n3 learnt from its peers puts
+      // the version above it.
+      const answeredAtMs = Date.now();
+      expect(
+        answeredAtMs,
+        `n3 answered ${answeredAtMs - aheadWallMs} ms after the planted version's time: its wall clock alone passes it`,
+      ).to.be.below(aheadWallMs);
       expect(set.version.timestamp, 'first write of the restarted node').to.be.above(ahead.timestamp);
     } finally {
       c.close();
