@@ -76,37 +76,41 @@ describe('a replica paused past the tombstone grace while its value is deleted (
     }
   }
 
+  /**
+   * Pauses n3 (SIGSTOP), runs `first` (n3 still alive to the others), deletes `keys` through n1 once
+   * n1 and n2 hold n3 dead, and resumes n3 once the deletes' tombstones are purged on n1 and n2. The
+   * deletes come after n3 is held dead, so that no copy of one waits in n3's socket to be read on its
+   * return (a pause holds what was sent; a cut-off replica gets nothing): only the hints kept for it
+   * carry them, and those expire while it is away.
+   */
+  async function deleteWhileN3Away(n1: UnaryClient, keys: string[], first?: () => Promise<unknown>) {
+    forgetN3Logs();
+    await t.cluster.kill('n3', 'SIGSTOP');
+    try {
+      await first?.();
+      await until('n3 held dead by n1 and n2', () => othersHold(t, 'n3', MemberStateWire.DEAD), 30_000, 100);
+      for (const key of keys) await n1.cache('Delete', { key });
+      // Each delete's tombstone is purged a grace after it was made, at the sweep that follows.
+      await until(
+        "the deletes' tombstones purged on n1 and n2",
+        async () =>
+          (await metric(t, 'n1', 'ringcache_store_tombstones')) === 0 &&
+          (await metric(t, 'n2', 'ringcache_store_tombstones')) === 0,
+        GRACE_MS + 20_000,
+        200,
+      );
+    } finally {
+      void t.cluster.kill('n3', 'SIGCONT');
+    }
+  }
+
   it('does not bring the deleted value back once it returns', async () => {
     const n1 = new UnaryClient(t.address('n1'), 10_000);
     try {
       const keys = Array.from({ length: 20 }, (_, i) => `gone:${i}`);
       for (const key of keys)
         await n1.cache('Set', { key, value: Buffer.from('v1'), flags: 1, consistency: 3 /* ALL */ });
-      forgetN3Logs();
-      void t.cluster.kill('n3', 'SIGSTOP');
-      try {
-        // Deleted once the others hold n3 dead, so that no copy of a delete waits in n3's socket to
-        // be read on its return (a pause holds what was sent; a cut-off replica gets nothing): only
-        // the hints kept for it carry the deletes, and they expire while it is away.
-        await until(
-          'n3 held dead by n1 and n2',
-          () => othersHold(t, 'n3', MemberStateWire.DEAD),
-          30_000,
-          100,
-        );
-        for (const key of keys) await n1.cache('Delete', { key });
-        // Each delete's tombstone is purged a grace after it was made, at the sweep that follows.
-        await until(
-          "the deletes' tombstones purged on n1 and n2",
-          async () =>
-            (await metric(t, 'n1', 'ringcache_store_tombstones')) === 0 &&
-            (await metric(t, 'n2', 'ringcache_store_tombstones')) === 0,
-          GRACE_MS + 20_000,
-          200,
-        );
-      } finally {
-        void t.cluster.kill('n3', 'SIGCONT');
-      }
+      await deleteWhileN3Away(n1, keys);
       await expectGoneAfterReturn(n1, keys);
     } finally {
       n1.close();
@@ -118,30 +122,11 @@ describe('a replica paused past the tombstone grace while its value is deleted (
     try {
       await until('n3 alive for n1 and n2', () => othersHold(t, 'n3', MemberStateWire.ALIVE), 30_000, 100);
       const keys = Array.from({ length: 20 }, (_, i) => `held:${i}`);
-      forgetN3Logs();
-      await t.cluster.kill('n3', 'SIGSTOP');
-      try {
-        // Set at once, n3 alive for the others: each write's copy for n3 is sent, and waits in its
-        // socket. n1 and n2 acknowledge (W=2).
-        await Promise.all(keys.map((key) => n1.cache('Set', { key, value: Buffer.from('v1'), flags: 1 })));
-        await until(
-          'n3 held dead by n1 and n2',
-          () => othersHold(t, 'n3', MemberStateWire.DEAD),
-          30_000,
-          100,
-        );
-        for (const key of keys) await n1.cache('Delete', { key });
-        await until(
-          "the deletes' tombstones purged on n1 and n2",
-          async () =>
-            (await metric(t, 'n1', 'ringcache_store_tombstones')) === 0 &&
-            (await metric(t, 'n2', 'ringcache_store_tombstones')) === 0,
-          GRACE_MS + 20_000,
-          200,
-        );
-      } finally {
-        void t.cluster.kill('n3', 'SIGCONT');
-      }
+      // Set at once, n3 alive for the others: each write's copy for n3 is sent, and waits in its
+      // socket. n1 and n2 acknowledge (W=2).
+      await deleteWhileN3Away(n1, keys, () =>
+        Promise.all(keys.map((key) => n1.cache('Set', { key, value: Buffer.from('v1'), flags: 1 }))),
+      );
       // The copies are read late: refused, or they would be the only ones left, and anti-entropy
       // would copy them back to n1 and n2.
       await until(

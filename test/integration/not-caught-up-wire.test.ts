@@ -1,10 +1,7 @@
-import * as grpc from '@grpc/grpc-js';
+import { startPeerServer } from '../support/peer-server';
 import { expect } from 'chai';
 import { NotCaughtUp, type PeerEndpoint } from '../../src/cluster/peer-transport';
-import { silentLogger } from '../../src/observability/logger';
-import { loadServices, withRawPayloads } from '../../src/proto/load';
 import { GrpcPeerTransport } from '../../src/server/grpc-peer-transport';
-import { peerService } from '../../src/server/peer-service';
 
 /**
  * A replica that catches up answers its peers' reads and prepares NotCaughtUp: over the real Peer
@@ -24,16 +21,8 @@ describe('a catching-up replica over gRPC', () => {
       read: (key: string) => (key === 'held' ? { key, record } : new NotCaughtUp('n9')),
       lookup: () => new NotCaughtUp('n9'),
     } as unknown as PeerEndpoint;
-    const server = new grpc.Server();
-    const { Peer } = loadServices();
-    const peer = peerService({ selfId: 'n9', endpoint, logger: silentLogger() });
-    server.addService(withRawPayloads(Peer.service, ['Replicate', 'Read', 'Compare']), peer.handlers);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
-    const transport = new GrpcPeerTransport({ selfId: 'n1', addressOf: () => `127.0.0.1:${port}` });
+    const { server, address, endStreams } = await startPeerServer(endpoint, 'n9');
+    const transport = new GrpcPeerTransport({ selfId: 'n1', addressOf: () => address });
     try {
       const deadline = () => Date.now() + 5000;
       const [lacking, held] = await Promise.all([
@@ -51,7 +40,7 @@ describe('a catching-up replica over gRPC', () => {
       expect(prepared, 'a prepare').to.be.instanceOf(NotCaughtUp);
     } finally {
       transport.close();
-      peer.endStreams();
+      endStreams();
       server.forceShutdown();
     }
   });

@@ -1,10 +1,8 @@
+import { startPeerServer } from '../support/peer-server';
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { NewerRing, type PeerEndpoint } from '../../src/cluster/peer-transport';
-import { silentLogger } from '../../src/observability/logger';
-import { loadServices, withRawPayloads } from '../../src/proto/load';
 import { GrpcPeerTransport } from '../../src/server/grpc-peer-transport';
-import { peerService } from '../../src/server/peer-service';
 import type { StoreRecord } from '../../src/store/types';
 
 const record: StoreRecord = {
@@ -36,17 +34,10 @@ describe("a replica's ring epoch over gRPC", () => {
       replicate: (write: { key: string }) => void applied.push(write.key),
       lookup: () => ({ record, known: [] }),
     } as unknown as PeerEndpoint;
-    server = new grpc.Server();
-    const { Peer } = loadServices();
-    const peer = peerService({ selfId: 'n9', endpoint, logger: silentLogger() });
+    const peer = await startPeerServer(endpoint, 'n9');
+    server = peer.server;
     endStreams = peer.endStreams;
-    server.addService(withRawPayloads(Peer.service, ['Replicate', 'Read', 'Compare']), peer.handlers);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
-    transport = new GrpcPeerTransport({ selfId: 'n1', addressOf: () => `127.0.0.1:${port}` });
+    transport = new GrpcPeerTransport({ selfId: 'n1', addressOf: () => peer.address });
   });
 
   after(() => {

@@ -1,9 +1,8 @@
+import { startPeerServer } from '../../support/peer-server';
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { PeerEndpoint, ReplicaWrite } from '../../../src/cluster/peer-transport';
 import { RingCacheError } from '../../../src/errors';
-import { silentLogger } from '../../../src/observability/logger';
-import { loadServices, withRawPayloads } from '../../../src/proto/load';
 import {
   deserializePackedFrame,
   packFrame,
@@ -12,7 +11,6 @@ import {
 } from '../../../src/proto/packed';
 import { GrpcPeerTransport } from '../../../src/server/grpc-peer-transport';
 import { writeToPacked } from '../../../src/server/packed-operations';
-import { peerService } from '../../../src/server/peer-service';
 
 const write: ReplicaWrite = {
   key: 'k',
@@ -37,16 +35,8 @@ async function peerServer(refuseAfterMs: number) {
         : undefined;
     },
   } as unknown as PeerEndpoint;
-  const { handlers } = peerService({ selfId: 'n1', endpoint, logger: silentLogger() });
-  const server = new grpc.Server();
-  const { Peer } = loadServices();
-  server.addService(withRawPayloads(Peer.service, ['Replicate', 'Read', 'Compare']), handlers);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
-  return { deadlines, server, address: `127.0.0.1:${port}` };
+  const { server, address } = await startPeerServer(endpoint, 'n1');
+  return { deadlines, server, address };
 }
 
 describe('Peer.Replicate frames carry their deadline', () => {

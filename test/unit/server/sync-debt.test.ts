@@ -1,4 +1,4 @@
-import * as grpc from '@grpc/grpc-js';
+import { startPeerServer } from '../../support/peer-server';
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import {
@@ -9,7 +9,6 @@ import {
 } from '../../../src/cluster/peer-transport';
 import { silentLogger } from '../../../src/observability/logger';
 import type { SyncResponseMsg } from '../../../src/proto/messages';
-import { loadServices, withRawPayloads } from '../../../src/proto/load';
 import { debtFromWire, GrpcPeerTransport } from '../../../src/server/grpc-peer-transport';
 import { peerService } from '../../../src/server/peer-service';
 
@@ -92,16 +91,8 @@ describe('Peer.Sync on the node: what it owes', () => {
 
   it('reaches the node that pulls, over gRPC, with the records', async () => {
     const endpoint = owingEndpoint({ peers: ['n2'], rings: [['n1', 'n2', 'n3']] }, NO_DEBT);
-    const { handlers } = peerService({ selfId: 'n1', endpoint, logger: silentLogger() });
-    const server = new grpc.Server();
-    const { Peer } = loadServices();
-    server.addService(withRawPayloads(Peer.service, ['Replicate', 'Read', 'Compare']), handlers);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
-    const transport = new GrpcPeerTransport({ selfId: 'n4', addressOf: () => `127.0.0.1:${port}` });
+    const { server, address } = await startPeerServer(endpoint, 'n1');
+    const transport = new GrpcPeerTransport({ selfId: 'n4', addressOf: () => address });
     try {
       const keys: string[] = [];
       const debt = await transport.sync(
