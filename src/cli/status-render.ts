@@ -14,7 +14,7 @@ export function rebalanceText(r: { scanned: number; sent: number }): string {
 /** The table's last column: what the member is busy with, or why it did not answer. */
 function noteOf(m: MemberStatus): string {
   if (m.catchingUp) return `catching up${m.catchUp ? `: ${catchUpText(m.catchUp)}` : ''}`;
-  if (m.owedPeers) return `to pull from ${m.owedPeers} peer(s) taken for dead`;
+  if (m.owedPeers) return `to pull from ${m.owedPeers} peer(s)`;
   if (m.rebalance?.running) return `rebalancing to epoch ${m.rebalance.epoch}: ${rebalanceText(m.rebalance)}`;
   if (m.state === 'left') return 'stopped';
   if (!m.reachable) return 'no answer';

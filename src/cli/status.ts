@@ -367,7 +367,7 @@ function warningsOf(members: MemberStatus[], epoch: number): string[] {
     if (m.catchingUp) out.push(`${m.id} is catching up from its peers (not serving yet)`);
     if (m.owedPeers)
       out.push(
-        `${m.id} has yet to pull from ${m.owedPeers} peer(s) taken for dead (in its catch-up, or in that of a peer it took keys from): its copies of their keys count in no quorum until then`,
+        `${m.id} has yet to pull from ${m.owedPeers} peer(s) whose writes some of its copies may lack (taken for dead in its catch-up, or owed by a peer it took keys from): those copies count in no quorum until then`,
       );
     if (m.rebalance?.running)
       out.push(`${m.id} is rebalancing to ring epoch ${m.rebalance.epoch}: ${rebalanceText(m.rebalance)}`);

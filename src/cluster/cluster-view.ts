@@ -25,10 +25,11 @@ export interface ClusterView {
    */
   ringUnconfirmed(): boolean;
   /**
-   * The peers this node took for dead while catching up, has not pulled from since, and that
-   * replicate `key` on the current ring or on the ring they were owed on (a ring change since may
-   * have moved the key off them, unpulled): its copy of `key` may lack a write one of them holds
-   * (CatchUpState.owedFor, which its answers to peers ask too). Empty nearly always, in O(1) then.
+   * The peers whose writes this node's copy of `key` may lack, not pulled from since: those it took
+   * for dead in its catch-up that replicate `key` on the current ring or on the ring they were owed
+   * on (a ring change since may have moved the key off them, unpulled), and, if it took `key` from a
+   * peer that owed some, those (CatchUpState.owedFor, which its answers to peers ask too). Empty
+   * nearly always, in O(1) then.
    */
   owedFor(key: string): readonly string[];
   /**

@@ -330,8 +330,9 @@ export class NodeCore {
   }
 
   /**
-   * Peers this node took for dead while catching up and has not pulled from since (CatchUpState), for
-   * metrics and status; which keys that affects is ClusterView.owedFor's answer.
+   * Peers this node has yet to pull from (CatchUpState): taken for dead in its catch-up, or owed for
+   * keys it took from a peer that owed them. For metrics and status; which keys that affects is
+   * ClusterView.owedFor's answer.
    */
   get owedPeers(): ReadonlySet<string> {
     return this.#catchUp.owedPeers;

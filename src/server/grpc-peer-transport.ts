@@ -380,8 +380,11 @@ export class GrpcPeerTransport implements PeerTransport {
   }
 }
 
-/** The most owed peers and rings a Sync's last message is read for, and members of each ring. */
-const MAX_DEBT_PEERS = 1024;
+/**
+ * The most owed peers and rings a Sync's last message is read for, and members of each ring. Peers:
+ * as many as a ring may have members (ring/continuum.ts); the receiver keeps those of its ring.
+ */
+const MAX_DEBT_PEERS = 65_535;
 const MAX_DEBT_RINGS = 16;
 const MAX_DEBT_RING_MEMBERS = 1024;
 

@@ -28,7 +28,7 @@ export function nodeMetrics(
     catchUp: () => CatchUpProgress;
     /** ClusterView.ringUnconfirmed. */
     ringUnconfirmed: () => boolean;
-    /** NodeCore.owedPeers: peers this node's catch-up could not reach, not pulled from since. */
+    /** NodeCore.owedPeers: peers whose writes some of this node's copies may lack, not pulled from since. */
     owedPeers: () => ReadonlySet<string>;
     antiEntropy: AntiEntropy;
     memoryGuard: MemoryGuard;
@@ -101,7 +101,7 @@ export function nodeMetrics(
     },
     {
       name: 'ringcache_catch_up_owed_peers',
-      help: 'Peers this node has yet to pull from (taken for dead during its catch-up, or owed by a peer it took keys from): its copies of the keys they replicate count in no quorum until it has',
+      help: "Peers whose writes some of this node's copies may lack (taken for dead in its catch-up, or owed by a peer it took keys from): those copies count in no quorum until it has pulled from them",
       type: 'gauge',
       read: () => src.owedPeers().size,
     },
@@ -254,6 +254,12 @@ export function nodeMetrics(
       help: 'Replica records received from peers in Replicate frames',
       type: 'counter',
       read: () => src.replicated()?.records ?? 0,
+    },
+    {
+      name: 'ringcache_replica_writes_refused_late_total',
+      help: 'Replica writes refused because they were read after their sender had given up on them (a node paused with them in its socket)',
+      type: 'counter',
+      read: () => src.replicated()?.refusedLate ?? 0,
     },
     {
       name: 'ringcache_rebalance_epoch',

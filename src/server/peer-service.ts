@@ -61,6 +61,8 @@ const SYNC_BATCH = 512;
 export interface ReplicationCounters {
   frames: number;
   records: number;
+  /** Records refused as read after their sender's deadline (PeerEndpoint.replicate). */
+  refusedLate: number;
 }
 
 /** The ringcache.v1.Peer handlers (node to node): wire in, PeerEndpoint calls, wire out. */
@@ -69,7 +71,7 @@ export function peerService(deps: PeerServiceDeps): {
   endStreams: () => void;
   replicated: ReplicationCounters;
 } {
-  const replicated: ReplicationCounters = { frames: 0, records: 0 };
+  const replicated: ReplicationCounters = { frames: 0, records: 0, refusedLate: 0 };
   const { endpoint, logger } = deps;
   // Replicate, Read and Gossip streams live as long as the peer that opened them; a draining node
   // ends them so its gRPC server can shut down without waiting for its peers to hang up.
@@ -88,7 +90,9 @@ export function peerService(deps: PeerServiceDeps): {
     const write = Array.isArray(p) ? writeFromPacked(p) : undefined;
     if (!write) return Code.INVALID_ARGUMENT;
     const refused = endpoint.replicate(write, deadlineMs);
-    return refused ? wireCodeOf[refused.code] : Code.OK;
+    if (!refused) return Code.OK;
+    if (refused.code === 'DEADLINE_EXCEEDED') replicated.refusedLate++;
+    return wireCodeOf[refused.code];
   };
 
   // [] is an unreadable answer, which the coordinator takes as this replica failing the round.

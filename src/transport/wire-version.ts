@@ -14,7 +14,11 @@ import { Code, METADATA } from '../proto/messages';
  * 3: Peer Compare: a request's fourth element (want) and a reply's fourth and fifth (building,
  *    ranges_only), which versions 1 and 2 neither send nor read (they send records whatever is
  *    asked, and are taken to); and a range's digest leaves out the tombstone flag, so ranges compared
- *    with a node of version 2 or older differ and are read whole until the upgrade ends.
+ *    with a node of version 2 or older differ and are read whole until the upgrade ends. Also sent
+ *    to every version, as older ones read past them: a Peer Replicate request may end with the
+ *    frame's deadline (a number after the records, which are arrays), which versions 1 and 2 answer
+ *    with one code more, past the records' codes, that the sender does not read; and a Peer Sync
+ *    stream's last message may carry owed_peers and owed_rings, fields they do not know.
  */
 export const WIRE_VERSION = 3;
 

@@ -135,6 +135,7 @@ describe('a replica paused past the tombstone grace while its value is deleted (
         20_000,
         100,
       );
+      expect(await metric(t, 'n3', 'ringcache_replica_writes_refused_late_total')).to.be.at.least(1);
       await expectGoneAfterReturn(n1, keys);
     } finally {
       n1.close();

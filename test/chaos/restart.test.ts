@@ -343,7 +343,7 @@ describe('a node restarted while a replica of its keys is paused', function () {
       try {
         const status = await collector.collect();
         expect(status.members.find((m) => m.id === 'n1')?.owedPeers, 'n1 in status').to.equal(1);
-        expect(renderStatus(status)).to.include('n1 has yet to pull from 1 peer(s) taken for dead');
+        expect(renderStatus(status)).to.include('n1 has yet to pull from 1 peer(s)');
       } finally {
         collector.close();
       }
