@@ -46,6 +46,9 @@ import type { SimSchedule } from './schedule';
  * #22's record and counted n1 among the replicas that took #22. n2's round wrote over that record,
  * and #22's retry, meeting n1 and n3, was answered as applied: an acknowledged increment lost
  * (record-copies.ts now takes a copy an own round read only below that round's ballot).
+ * Nemesis mix 800427 broke only the checker, a third time: a set at W = 1 whose node lost its links
+ * 1 ms after acknowledging it (its copies lost on their way), on a ring a join had changed, and
+ * crashed. The checker now asks whether another node stored the write before the crash.
  * Cut catch-up 307233: n1 restarted behind slow links that cut its catch-up streams; it took both
  * peers for dead, skipped them and ended with nothing, and with no anti-entropy never held c1,
  * which it had written before the crash (catch-up-state.ts now owes such peers a pull, and counts

@@ -1,7 +1,6 @@
 import { compareVersions, formatVersion, type Version } from '../../src/store/version';
 import { wallMsOf } from '../../src/store/hlc';
-import type { FinalState, HistoryEntry, ReplicaCopy, Violation } from './history';
-import { replicasOf } from './workload';
+import { copyKey, type FinalState, type HistoryEntry, type ReplicaCopy, type Violation } from './history';
 
 /**
  * The judges of a simulator run: each checks one promise of DESIGN.md ("The promises") against the
@@ -25,43 +24,20 @@ function isAckedWrite(e: HistoryEntry): e is AckedWrite {
 }
 
 /**
- * Whether `w` died with its node before `beforeMs`: its node alone acknowledged it (W = 1), cut off
- * from every other member of its ring since before that acknowledgement (its copies to them, sent
- * as it applied the write, were still on their way and lost; a node outside its ring, such as one
- * still joining, takes no copy), and crashed, still cut off, before `beforeMs`. The
- * write lived only in that node's memory, which promises 1 and 2 say it does not outlive.
+ * Whether `w` died with its node before `beforeMs`: the node that made it alone acknowledged it
+ * (W = 1) and crashed after it was invoked and before `beforeMs`, and no other node had stored it by
+ * then (its copies to them lost, or still on their way). The write lived only in that node's memory,
+ * which promises 1 and 2 say it does not outlive. A copy that reaches another node later, even after
+ * the crash, keeps it alive from then on: reads from then are judged as before.
  */
 function diedWithItsNode(w: AckedWrite, beforeMs: number, final: FinalState): boolean {
-  return (
-    w.required === 1 &&
-    (final.crashes ?? []).some((c) => {
-      const silentSinceMs = silentFor(c, w.key);
-      return (
-        c.node === w.node &&
-        silentSinceMs !== undefined &&
-        silentSinceMs <= (w.completedAtMs ?? w.invokedAtMs) &&
-        c.atMs >= w.invokedAtMs &&
-        c.atMs < beforeMs
-      );
-    })
+  if (w.required !== 1) return false;
+  const crash = (final.crashes ?? []).find(
+    (c) => c.node === w.version.node && c.atMs >= w.invokedAtMs && c.atMs < beforeMs,
   );
-}
-
-/**
- * Since when a crashed node could send `key` to none of the nodes that take its copies: every other
- * member, or, where the crash record names them (its ring unchanged, no stand-ins), the key's other
- * replicas. Undefined if it could reach one of them.
- */
-function silentFor(c: NonNullable<FinalState['crashes']>[number], key: string): number | undefined {
-  if (c.silentSinceMs !== undefined || !c.ring || !c.factor || !c.cutSinceMs) return c.silentSinceMs;
-  let since = -Infinity;
-  for (const replica of replicasOf(key, c.ring, c.factor)) {
-    if (replica === c.node) continue;
-    const cutAt = c.cutSinceMs[replica];
-    if (cutAt === undefined) return undefined;
-    since = Math.max(since, cutAt);
-  }
-  return since;
+  if (!crash) return false;
+  const copiedAtMs = final.copiedAtMs?.get(copyKey(w.key, w.version));
+  return copiedAtMs === undefined || copiedAtMs >= beforeMs;
 }
 
 /**

@@ -89,22 +89,14 @@ export interface FinalState {
    * and judged on each replica's, so a value may expire that much early or late (0 when unset).
    */
   clockSlackMs?: number;
+  /** Each crash of the run: the node, and when. */
+  crashes?: { node: string; atMs: number }[];
   /**
-   * Each crash of the run: the node, when, and since when it had been unable to send to any other
-   * node (unset if it could reach one when it crashed). A write only it acknowledged (W = 1) while
-   * cut off like that died with it: promise 1 excuses exactly that loss. Where its ring had not
-   * changed since the run began and the cluster keeps no stand-ins (not sloppy), the nodes it copies
-   * a key to are that key's other replicas alone: `ring` and `factor` name them, and `cutSinceMs`
-   * says since when it could not send to each node it could not send to.
+   * Per copy (`copyKey(key, version)`): when a node other than the one that made the version first
+   * stored it. A write its node alone acknowledged (W = 1) that no other node had stored when its
+   * node crashed was only in that node's memory: promise 1 says it is gone then.
    */
-  crashes?: {
-    node: string;
-    atMs: number;
-    silentSinceMs?: number;
-    ring?: string[];
-    factor?: number;
-    cutSinceMs?: Record<string, number>;
-  }[];
+  copiedAtMs?: Map<string, number>;
   /** Each live value a node's store evicted for room during the run, with its version (none when unset). */
   evictions?: { node: string; key: string; atMs: number; version?: Version }[];
   /**
@@ -119,4 +111,9 @@ export interface Violation {
   key: string;
   /** A sentence a person can act on, naming the operations (history ids) involved. */
   message: string;
+}
+
+/** The name of one version of one key, in FinalState.copiedAtMs. */
+export function copyKey(key: string, version: Version): string {
+  return `${key}\u0000${version.timestamp}\u0000${version.node}`;
 }

@@ -56,23 +56,11 @@ export async function runSchedule(
   const pending = new Set<Promise<void>>();
   const ringChanges: NonNullable<FinalState['ringChanges']> = [];
   const crashes: NonNullable<FinalState['crashes']> = [];
-  /**
-   * Per node cut off from every other member of its ring (the nodes it sends copies to: replicas and
-   * stand-ins; a node that is none, such as one still joining, takes no copy from it): since when.
-   */
-  const silentSince = new Map<string, number>();
-  /** Per node, per other node it cannot send to: since when. */
-  const cutSince = new Map<string, Map<string, number>>();
   cluster.startAll();
   await time.runUntil(time.now() + WARMUP_MS);
   const start = time.now();
-  const startEpoch = cluster.core(cluster.ids()[0]!)?.topology.epoch;
   for (const step of schedule.steps) {
-    time.at(start + step.atMs, '<world>', () => {
-      noteSilence(); // rings change between steps: a crash is judged on the rings as they are now
-      apply(step);
-      noteSilence();
-    });
+    time.at(start + step.atMs, '<world>', () => apply(step));
   }
   await time.runUntil(start + schedule.durationMs);
   cluster.healAll();
@@ -105,10 +93,10 @@ export async function runSchedule(
   // Two nodes' clocks can be as far apart as the highest skew and the lowest (or none) of the run.
   const skews = schedule.steps.flatMap((s) => (s.type === 'skew' ? [s.skewMs] : []));
   const clockSlackMs = Math.max(0, ...skews) - Math.min(0, ...skews);
-  const { evictions, droppedTombstones } = cluster;
+  const { evictions, droppedTombstones, copiedAtMs } = cluster;
   const final: FinalState = {
     ...{ reads, replicas, counters, rings, ringChanges, clockSlackMs, crashes },
-    ...{ evictions, droppedTombstones },
+    ...{ evictions, droppedTombstones, copiedAtMs },
   };
 
   const violations = checkAll(history, final);
@@ -133,42 +121,12 @@ export async function runSchedule(
   cluster.dispose();
   return { history, final, violations, eventsRun: time.eventsRun, messages, fingerprint };
 
-  function noteSilence(): void {
-    for (const id of cluster.ids()) {
-      const cuts = cutSince.get(id) ?? new Map<string, number>();
-      cutSince.set(id, cuts);
-      for (const other of cluster.ids()) {
-        if (other === id || !cluster.net.isCut(id, other)) cuts.delete(other);
-        else if (!cuts.has(other)) cuts.set(other, time.now());
-      }
-      const members = cluster.core(id)?.topology.ring.nodeIds ?? cluster.ids();
-      if (members.every((other) => other === id || cluster.net.isCut(id, other))) {
-        if (!silentSince.has(id)) silentSince.set(id, time.now());
-      } else {
-        silentSince.delete(id);
-      }
-    }
-  }
-
   function apply(step: SimStep): void {
     switch (step.type) {
       case 'op':
         return invoke(step);
       case 'crash': {
-        const topology = cluster.core(step.node)?.topology;
-        // The key's other replicas are the only nodes it copies to: on the ring the run began with
-        // (a ring change moves keys to other nodes); no schedule makes a sloppy cluster (stand-ins).
-        const replicasKnown = topology !== undefined && topology.epoch === startEpoch;
-        crashes.push({
-          node: step.node,
-          atMs: time.now(),
-          silentSinceMs: silentSince.get(step.node),
-          ...(replicasKnown && {
-            ring: [...topology.ring.nodeIds],
-            factor: schedule.cluster.factor,
-            cutSinceMs: Object.fromEntries(cutSince.get(step.node) ?? []),
-          }),
-        });
+        crashes.push({ node: step.node, atMs: time.now() });
         return cluster.crash(step.node);
       }
       case 'restart':

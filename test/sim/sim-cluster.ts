@@ -7,6 +7,7 @@ import type { ClusterConfig, NodeConfig } from '../../src/config/types';
 import pino from 'pino';
 import { silentLogger } from '../../src/observability/logger';
 import { seededRandom } from '../support/seeded-random';
+import { copyKey } from './history';
 import { SimNetwork } from './sim-network';
 import { VirtualTime, WORLD } from './virtual-time';
 
@@ -83,6 +84,11 @@ export class SimCluster {
   readonly evictions: { node: string; key: string; atMs: number; version: Version }[] = [];
   /** Every tombstone a node's store shed or did not keep within its grace, with its version, in order. */
   readonly droppedTombstones: { node: string; key: string; atMs: number; version: Version }[] = [];
+  /**
+   * Per copy (history.copyKey): when a node other than the one that made the version first stored
+   * it, the sign that a write outlives its coordinator's crash.
+   */
+  readonly copiedAtMs = new Map<string, number>();
   /** Cores of crashed incarnations, for dispose(). */
   readonly #crashed: NodeCore[] = [];
   readonly #baseConfig: ClusterConfig;
@@ -288,6 +294,11 @@ export class SimCluster {
       const atMs = this.time.now();
       (what === 'value' ? this.evictions : this.droppedTombstones).push({ node: id, key, atMs, version });
     };
+    core.store.changes.listen((key, _kind, version) => {
+      if (version.node === id) return;
+      const copy = copyKey(key, version);
+      if (!this.copiedAtMs.has(copy)) this.copiedAtMs.set(copy, this.time.now());
+    });
     this.net.attach(id, { owner: node.owner, endpoint: core.peers, now: () => scheduler.now() });
     core.start();
   }
