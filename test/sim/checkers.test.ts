@@ -134,28 +134,50 @@ describe('lostWrites', () => {
   });
 
   describe('a write acknowledged by one node alone (W = 1) whose node then crashed', () => {
-    // Set #3 at n3, W = 1, invoked at 30 ms; n3 crashes at 40 ms. The final read finds #2's value.
-    // `copiedAtMs`: when another node first stored the set's version (never, when undefined).
+    // Set #3 at n3, W = 1, invoked at 30 ms and made by n3 at 31 ms; n3 crashes at 40 ms. The final
+    // read finds #2's value. `copiedAtMs`: when a copy of the set first reached another node (never,
+    // when undefined).
     const one = set(3, v(300, 'n3'), { node: 'n3', required: 1 });
-    const crashed = (copiedAtMs: number | undefined, node = 'n3', atMs = 40): FinalState => ({
+    const crashed = (
+      copiedAtMs: number | undefined,
+      node = 'n3',
+      atMs = 40,
+      copies: Array<[string, { madeAtMs?: number; copiedAtMs?: number }]> = [],
+    ): FinalState => ({
       ...final({ reads: { k: v(200, 'n2') } }),
       crashes: [{ node, atMs }],
-      copiedAtMs: new Map(copiedAtMs === undefined ? [] : [[copyKey('k', v(300, 'n3')), copiedAtMs]]),
+      copies: new Map([[copyKey('k', v(300, 'n3')), { madeAtMs: 31, copiedAtMs }], ...copies]),
     });
 
-    it('passes when no other node had stored it when its node crashed', () => {
+    it('passes when no copy of it had reached another node', () => {
       expect(lostWrites([...history, one], crashed(undefined))).to.be.empty;
       // Its copies were cut off on their way, whenever the links went down: after the node
       // acknowledged it, too (nemesis mix seeds 109,164 and 800,427).
-      expect(
-        deletesUndone([...history, del(3, v(300, 'n3'), { node: 'n3', required: 1 })], crashed(undefined)),
-      ).to.be.empty;
+      const gone = del(3, v(300, 'n3'), { node: 'n3', required: 1 });
+      expect(deletesUndone([...history, gone], crashed(undefined))).to.be.empty;
     });
 
-    it('reports it when another node had stored a copy, before the crash or after it', () => {
+    it('reports it when a copy had reached another node, before the crash or after it', () => {
       expect(lostWrites([...history, one], crashed(35))).to.have.length(1);
-      // A copy still on its way when the node crashed, stored after: the write lives on.
+      // A copy still on its way when the node crashed, which arrived after: the write lives on.
       expect(lostWrites([...history, one], crashed(60))).to.have.length(1);
+      const gone = del(3, v(300, 'n3'), { node: 'n3', required: 1 });
+      expect(deletesUndone([...history, gone], crashed(35))).to.have.length(1);
+    });
+
+    it('counts only a copy of that very version of that key', () => {
+      const others: Array<[string, { copiedAtMs: number }]> = [
+        [copyKey('k', v(301, 'n3')), { copiedAtMs: 35 }],
+        [copyKey('other', v(300, 'n3')), { copiedAtMs: 35 }],
+      ];
+      expect(lostWrites([...history, one], crashed(undefined, 'n3', 40, others))).to.be.empty;
+    });
+
+    it('asks for a crash of the node that made the version, not of the node the client called', () => {
+      // The client called n1, which forwarded the set to n3, its coordinator.
+      const forwarded = set(3, v(300, 'n3'), { node: 'n1', required: 1 });
+      expect(lostWrites([...history, forwarded], crashed(undefined, 'n3'))).to.be.empty;
+      expect(lostWrites([...history, forwarded], crashed(undefined, 'n1'))).to.have.length(1);
     });
 
     it('reports it when another node crashed, or the write needed two acknowledgements', () => {
@@ -164,8 +186,11 @@ describe('lostWrites', () => {
       expect(lostWrites([...history, two], crashed(undefined))).to.have.length(1);
     });
 
-    it('reports it when the crash came before the write', () => {
+    it('reports it when the crash came before the write, or before its node made it', () => {
       expect(lostWrites([...history, one], crashed(undefined, 'n3', 20))).to.have.length(1);
+      // Invoked at 30 ms; n3 crashed at 33 ms, and its next incarnation made the version at 35 ms.
+      const late: Array<[string, { madeAtMs: number }]> = [[copyKey('k', v(300, 'n3')), { madeAtMs: 35 }]];
+      expect(lostWrites([...history, one], crashed(undefined, 'n3', 33, late))).to.have.length(1);
     });
 
     it('excuses a read only after the crash and before a copy reached another node', () => {
@@ -174,7 +199,7 @@ describe('lostWrites', () => {
       const late = get(4, v(200, 'n2'), { invokedAtMs: 45, completedAtMs: 47, required: 3 });
       expect(staleReads([...history, one, early], crashed(undefined))).to.have.length(1);
       expect(staleReads([...history, one, late], crashed(undefined))).to.be.empty;
-      // A copy on its way at the crash, stored at 50 ms: a read from then on must see it.
+      // A copy on its way at the crash arrived at 50 ms: a read that began from then on must see it.
       expect(staleReads([...history, one, late], crashed(50))).to.be.empty;
       const later = get(5, v(200, 'n2'), { invokedAtMs: 55, completedAtMs: 57, required: 3 });
       expect(staleReads([...history, one, later], crashed(50))).to.have.length(1);

@@ -25,19 +25,21 @@ function isAckedWrite(e: HistoryEntry): e is AckedWrite {
 
 /**
  * Whether `w` died with its node before `beforeMs`: the node that made it alone acknowledged it
- * (W = 1) and crashed after it was invoked and before `beforeMs`, and no other node had stored it by
- * then (its copies to them lost, or still on their way). The write lived only in that node's memory,
- * which promises 1 and 2 say it does not outlive. A copy that reaches another node later, even after
- * the crash, keeps it alive from then on: reads from then are judged as before.
+ * (W = 1) and crashed after it made it and before `beforeMs`, and no copy of it had reached another
+ * node by then (its copies to them lost, or still on their way). The write lived only in that
+ * node's memory, which promises 1 and 2 say it does not outlive. A copy that reached another node
+ * (stored, held as a stand-in's hint, or even refused there) is no such loss: losing it from then
+ * on is judged as any other, and a read that began after it arrived must see the write.
  */
 function diedWithItsNode(w: AckedWrite, beforeMs: number, final: FinalState): boolean {
   if (w.required !== 1) return false;
-  const crash = (final.crashes ?? []).find(
-    (c) => c.node === w.version.node && c.atMs >= w.invokedAtMs && c.atMs < beforeMs,
+  const copy = final.copies?.get(copyKey(w.key, w.version));
+  if (copy?.copiedAtMs !== undefined && copy.copiedAtMs < beforeMs) return false;
+  // A crash of an earlier incarnation, before this version existed, took nothing of it.
+  const madeAtMs = Math.max(w.invokedAtMs, copy?.madeAtMs ?? w.invokedAtMs);
+  return (final.crashes ?? []).some(
+    (c) => c.node === w.version.node && c.atMs >= madeAtMs && c.atMs < beforeMs,
   );
-  if (!crash) return false;
-  const copiedAtMs = final.copiedAtMs?.get(copyKey(w.key, w.version));
-  return copiedAtMs === undefined || copiedAtMs >= beforeMs;
 }
 
 /**

@@ -92,11 +92,13 @@ export interface FinalState {
   /** Each crash of the run: the node, and when. */
   crashes?: { node: string; atMs: number }[];
   /**
-   * Per copy (`copyKey(key, version)`): when a node other than the one that made the version first
-   * stored it. A write its node alone acknowledged (W = 1) that no other node had stored when its
-   * node crashed was only in that node's memory: promise 1 says it is gone then.
+   * Per version of a key (`copyKey(key, version)`): when the node that made it first stored it, and
+   * when it first reached another node: stored there, or delivered to it in a replica write (a
+   * stand-in's hint, a copy the replica refused) or a catch-up stream. A write its node alone
+   * acknowledged (W = 1) that had reached no other node when its node crashed lived only in that
+   * node's memory: promise 1 says it is gone then.
    */
-  copiedAtMs?: Map<string, number>;
+  copies?: Map<string, { madeAtMs?: number; copiedAtMs?: number }>;
   /** Each live value a node's store evicted for room during the run, with its version (none when unset). */
   evictions?: { node: string; key: string; atMs: number; version?: Version }[];
   /**
@@ -113,7 +115,7 @@ export interface Violation {
   message: string;
 }
 
-/** The name of one version of one key, in FinalState.copiedAtMs. */
+/** The name of one version of one key, in FinalState.copies. */
 export function copyKey(key: string, version: Version): string {
   return `${key}\u0000${version.timestamp}\u0000${version.node}`;
 }

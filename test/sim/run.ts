@@ -93,10 +93,10 @@ export async function runSchedule(
   // Two nodes' clocks can be as far apart as the highest skew and the lowest (or none) of the run.
   const skews = schedule.steps.flatMap((s) => (s.type === 'skew' ? [s.skewMs] : []));
   const clockSlackMs = Math.max(0, ...skews) - Math.min(0, ...skews);
-  const { evictions, droppedTombstones, copiedAtMs } = cluster;
+  const { evictions, droppedTombstones, copies } = cluster;
   const final: FinalState = {
     ...{ reads, replicas, counters, rings, ringChanges, clockSlackMs, crashes },
-    ...{ evictions, droppedTombstones, copiedAtMs },
+    ...{ evictions, droppedTombstones, copies },
   };
 
   const violations = checkAll(history, final);

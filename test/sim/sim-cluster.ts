@@ -84,11 +84,8 @@ export class SimCluster {
   readonly evictions: { node: string; key: string; atMs: number; version: Version }[] = [];
   /** Every tombstone a node's store shed or did not keep within its grace, with its version, in order. */
   readonly droppedTombstones: { node: string; key: string; atMs: number; version: Version }[] = [];
-  /**
-   * Per copy (history.copyKey): when a node other than the one that made the version first stored
-   * it, the sign that a write outlives its coordinator's crash.
-   */
-  readonly copiedAtMs = new Map<string, number>();
+  /** Per version of a key (history.copyKey): when it was made, and when it first reached another node. */
+  readonly copies = new Map<string, { madeAtMs?: number; copiedAtMs?: number }>();
   /** Cores of crashed incarnations, for dispose(). */
   readonly #crashed: NodeCore[] = [];
   readonly #baseConfig: ClusterConfig;
@@ -96,6 +93,7 @@ export class SimCluster {
   constructor(opts: SimClusterOptions) {
     this.#opts = opts;
     this.net = new SimNetwork(this.time, seededRandom(opts.seed ^ 0x5eed));
+    this.net.onCopy = (to, key, version) => this.#noteCopy(to, key, version);
     this.net.attach('client', {
       owner: WORLD,
       endpoint: undefined as unknown as PeerEndpoint,
@@ -269,6 +267,15 @@ export class SimCluster {
     );
   }
 
+  /** `node` holds, or was handed, `version` of `key` (SimCluster.copies). */
+  #noteCopy(node: string, key: string, version: Version): void {
+    const name = copyKey(key, version);
+    let copy = this.copies.get(name);
+    if (!copy) this.copies.set(name, (copy = {}));
+    if (node === version.node) copy.madeAtMs ??= this.time.now();
+    else copy.copiedAtMs ??= this.time.now();
+  }
+
   #start(id: string): void {
     const node = this.#nodes.get(id)!;
     node.incarnation++;
@@ -294,11 +301,7 @@ export class SimCluster {
       const atMs = this.time.now();
       (what === 'value' ? this.evictions : this.droppedTombstones).push({ node: id, key, atMs, version });
     };
-    core.store.changes.listen((key, _kind, version) => {
-      if (version.node === id) return;
-      const copy = copyKey(key, version);
-      if (!this.copiedAtMs.has(copy)) this.copiedAtMs.set(copy, this.time.now());
-    });
+    core.store.changes.listen((key, _kind, version) => this.#noteCopy(id, key, version));
     this.net.attach(id, { owner: node.owner, endpoint: core.peers, now: () => scheduler.now() });
     core.start();
   }

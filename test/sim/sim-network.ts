@@ -16,6 +16,7 @@ import type { Operation, Outcome } from '../../src/cluster/replication/operation
 import type { RingState } from '../../src/cluster/ring-change/topology';
 import type { RangeDiff, RangeDigests } from '../../src/cluster/recovery/anti-entropy';
 import { RingCacheError } from '../../src/errors';
+import type { Version } from '../../src/store/version';
 import { inboxOf, type SimEvent, type VirtualTime } from './virtual-time';
 
 /** One node's current incarnation as the network sees it. */
@@ -68,6 +69,11 @@ export class SimNetwork {
   /** Directed links cut: "a>b". */
   readonly #cut = new Set<string>();
   readonly #faults = new Map<string, LinkFault>();
+  /**
+   * Called as a copy of a record reaches `to`: a replica write delivered, or a catch-up stream's
+   * records (the run's record of which writes outlived their node: FinalState.copies).
+   */
+  onCopy?: (to: string, key: string, version: Version) => void;
   /** Messages sent and lost: part of the run's fingerprint. */
   sent = 0;
   lost = 0;
@@ -252,7 +258,10 @@ class SimTransport implements PeerTransport {
       deadlineMs,
       // The replica's answer states the ring it holds when it answers (NewerRing), as over gRPC.
       // The deadline travels with the write, as Replicate frames carry it over gRPC.
-      (e) => onAskedRing(e.replicate(write, deadlineMs), write.ringEpoch, e.ringEpoch(), to),
+      (e) => {
+        this.#net.onCopy?.(to, write.key, write.record.version);
+        return onAskedRing(e.replicate(write, deadlineMs), write.ringEpoch, e.ringEpoch(), to);
+      },
       (err) => err,
       this.#signal(),
     );
@@ -331,11 +340,10 @@ class SimTransport implements PeerTransport {
     );
     if ('err' in out) throw out.err;
     const cutAt = this.#net.syncCutAt(to, this.#self, out.records.length);
-    if (cutAt === undefined) {
-      onRecords(out.records);
-      return out.debt;
-    }
-    onRecords(out.records.slice(0, cutAt));
+    const delivered = cutAt === undefined ? out.records : out.records.slice(0, cutAt);
+    for (const r of delivered) this.#net.onCopy?.(this.#self, r.key, r.record.version);
+    onRecords(delivered);
+    if (cutAt === undefined) return out.debt;
     throw new RingCacheError('UNAVAILABLE', `catch-up stream from ${to} cut after ${cutAt} records`);
   }
 
