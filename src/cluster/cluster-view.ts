@@ -38,6 +38,11 @@ export interface ClusterView {
    */
   sourceRings(): readonly Ring[];
   /**
+   * How many times this node dropped its data, or set it aside, after a long absence (absence.ts):
+   * work that read the store before such a time must not write what it read back after it.
+   */
+  drops(): number;
+  /**
    * A peer answered a call holding ring `epoch`, newer than the one the call was counted on: fetches
    * that ring from `peer`, as when gossip names a newer epoch. Resolves once the exchange has ended,
    * the ring adopted or not (then epoch() stays below `epoch`); never rejects.

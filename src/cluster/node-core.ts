@@ -167,6 +167,7 @@ export class NodeCore {
       catchingUp: () => this.#catchUp.catchingUp,
       ringUnconfirmed: () => contact.unconfirmed,
       sourceRings: () => this.#catchUp.sourceRings,
+      drops: () => this.#catchUp.drops,
       owedFor: (key) => this.#catchUp.owedFor(key),
       fetchRing: (peer, epoch) => this.#ringChanges.fetchFrom(peer, epoch),
       transport: this.transport,

@@ -49,6 +49,10 @@ import type { SimSchedule } from './schedule';
  * Nemesis mix 800427 broke only the checker, a third time: a set at W = 1 whose node lost its links
  * 1 ms after acknowledging it (its copies lost on their way), on a ring a join had changed, and
  * crashed. The checker now asks whether another node stored the write before the crash.
+ * Short grace 804846: a get held in the socket of a node paused past the grace ran on its return,
+ * read the node's own copy of a value deleted meanwhile, and, once the node had dropped its data
+ * for the long absence, its read repair wrote that copy back, here and to the replicas, which had
+ * purged the delete's tombstone (a read that began before a drop now repairs nothing).
  * Cut catch-up 307233: n1 restarted behind slow links that cut its catch-up streams; it took both
  * peers for dead, skipped them and ended with nothing, and with no anti-entropy never held c1,
  * which it had written before the crash (catch-up-state.ts now owes such peers a pull, and counts

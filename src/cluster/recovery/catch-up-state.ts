@@ -223,6 +223,11 @@ export class CatchUpState {
     return owed.size === 0 ? NONE_OWED : [...owed];
   }
 
+  /** How many times this node dropped its data, or set it aside (ClusterView.drops). */
+  get drops(): number {
+    return this.#drops;
+  }
+
   /** The rings before the changes whose keys this node still pulls. */
   get sourceRings(): readonly Ring[] {
     return this.#sourceRings;

@@ -50,6 +50,7 @@ export class QuorumReader {
     ringEpoch?: number,
   ): Promise<Outcome | NewerRing> {
     const self = this.#view.selfId;
+    const drops = this.#view.drops();
     const local: ReplicaCopy = { replica: self, record: this.#store.readRecord(key) };
     const others = copyHolders(this.#view, key, preferenceList);
     // Only the key's replicas vote: a former holder adds its copy (newest wins), but it took none of
@@ -78,7 +79,7 @@ export class QuorumReader {
       );
     }
     const newest = newestOf([local, ...copies]);
-    this.#repairLater(key, preferenceList, newest, local, all, deadlineMs);
+    this.#repairLater(key, preferenceList, newest, local, all, deadlineMs, drops);
     return recordToGetResult(newest?.record, this.#view.scheduler.now());
   }
 
@@ -153,14 +154,23 @@ export class QuorumReader {
     local: ReplicaCopy,
     all: Promise<ReplicaCopy[]>,
     deadlineMs: number,
+    drops: number,
   ): void {
     const replica = (id: string) => preferenceList.includes(id);
     const selfReplica = replica(this.#view.selfId);
+    // A read that began before this node dropped its data after a long absence (or set it aside)
+    // repairs nothing: its copies, its own above all, predate deletes whose tombstones the others
+    // may have purged since, and writing them back, here or to a replica, would bring the deleted
+    // values back everywhere (a read request held in a paused node's socket runs on its return,
+    // before the node sees how long it was away). Anti-entropy repairs what needs it.
+    const sinceDrop = () => this.#view.drops() !== drops;
+    if (sinceDrop()) return;
     if (selfReplica && answered?.record && isOlder(local.record, answered.record))
       this.#copies.take(this.#copyOf(key, answered));
     // Judged on every answer, not only the first R: a later answer may be newer than
     // what the caller got, or the only one that holds the key at all.
     void all.then((copies) => {
+      if (sinceDrop()) return;
       const newest = newestOf([local, ...copies]);
       const record = newest?.record;
       if (!newest || !record) return;

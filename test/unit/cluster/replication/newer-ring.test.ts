@@ -87,6 +87,7 @@ function setUp(opts: { fetchWorks: boolean }) {
     catchingUp: () => false,
     ringUnconfirmed: () => false,
     sourceRings: () => [],
+    drops: () => 0,
     owedFor: () => [],
     fetchRing: (peer, newer) => {
       fetched.push(`${peer}@${newer}`);

@@ -36,6 +36,7 @@ function setUp(copies: Record<string, StoreRecord | undefined>, catchingUp = fal
     catchingUp: () => catchingUp,
     ringUnconfirmed: () => false,
     sourceRings: () => [],
+    drops: () => 0,
     owedFor: () => [],
     transport,
     scheduler: realScheduler,
