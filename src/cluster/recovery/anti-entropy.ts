@@ -379,6 +379,9 @@ export class AntiEntropy {
   /** Exchanges the keys that differ, paced by bytesPerSecond (#transfer). */
   async #reconcile(peer: string, mine: Map<number, RangeEntry[]>, diff: RangeDiff): Promise<void> {
     const { view, store, copies } = this.#opts;
+    // A pull answered after this node dropped its data (a long absence) is not taken: the peer may
+    // have read it before a delete whose tombstones are purged since (QuorumReader's read repair alike).
+    const drops = view.drops();
     const iEvict = this.#evicting();
     const pulls: string[] = [];
     const pushes: string[] = [];
@@ -401,7 +404,7 @@ export class AntiEntropy {
       pulls.slice(0, budget),
       async (key, deadlineMs) => {
         const copy = await view.transport.read(peer, key, deadlineMs);
-        if (!copy || copy instanceof RingCacheError) return 0;
+        if (!copy || copy instanceof RingCacheError || view.drops() !== drops) return 0;
         // Refused by this node's limits, it is left out: the next round tries again.
         if (copies.take(copy)) this.keysPulled++;
         return key.length + copy.record.value.length;

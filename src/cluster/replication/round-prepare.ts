@@ -91,6 +91,9 @@ export function prepareRound(
   deadlineMs: number,
 ): Promise<Prepared> {
   const clock = parts.view.scheduler;
+  // A copy answered after this node dropped its data (a long absence) is not taken: a peer may have
+  // read it before a delete whose tombstones are purged since (QuorumReader's read repair alike).
+  const drops = parts.view.drops();
   const refusedHere = parts.fence.prepare(key, ballot, parts.store.versionOf(key), clock.now());
   if (refusedHere) {
     parts.store.hlc.observe(refusedHere);
@@ -177,7 +180,7 @@ export function prepareRound(
       // The newest copy becomes the record the round builds on, and the requests that made it are
       // then this node's to carry on in the accept (read-modify-write.ts), or their retries, meeting
       // replicas that hold the new record without them, would apply them again.
-      if (found.record)
+      if (found.record && parts.view.drops() === drops)
         parts.copies.take(
           { key, record: found.record, ...(found.madeBy && { madeBy: found.madeBy }) },
           { ownRoundBallot: ballot },
