@@ -306,6 +306,7 @@ export class NodeCore {
       catchUp: this.#catchUp,
       scheduler,
       logger: this.#log,
+      checkPause: () => this.absence.checkPause(),
       execute: (op, ctx) => this.execute(op, ctx),
       observePeerClock: (peer, clock) => this.#observePeerClock(peer, clock),
     });
@@ -398,6 +399,7 @@ export class NodeCore {
 
   /** Writes are refused, before anything is applied, while this node's clock is out of bounds. */
   execute(op: Operation, ctx: OperationContext): Outcome | Promise<Outcome> {
+    this.absence.checkPause();
     if (op.kind !== 'get') {
       const refusal = this.clock.refusal;
       if (refusal) return refusal;
@@ -406,6 +408,7 @@ export class NodeCore {
   }
 
   localGet(key: string, consistency: Consistency): StoredValue | null | undefined {
+    this.absence.checkPause();
     return this.coordinator.localGet(key, consistency);
   }
 

@@ -44,6 +44,8 @@ export interface PeerAnswersParts {
   catchUp: CatchUpState;
   scheduler: Scheduler;
   logger: Logger;
+  /** AbsenceWatch.checkPause: a pause past the absence limit is acted on before a request is served. */
+  checkPause: () => void;
   /** The core's own execute: a forwarded operation runs as any other, clock refusal included. */
   execute: (op: Operation, ctx: OperationContext) => Outcome | Promise<Outcome>;
   /** A peer's HLC reading, from a ping: the core's store observes it (or refuses and logs it). */
@@ -83,6 +85,7 @@ export class PeerAnswers implements PeerEndpoint {
   }
 
   replicate(write: ReplicaWrite, deadlineMs?: number): RingCacheError | undefined {
+    this.#p.checkPause();
     const { id, store, hints, copies, logger, config, scheduler } = this.#p;
     if (deadlineMs !== undefined && scheduler.now() > deadlineMs + config.maxClockOffsetMs) {
       this.#refusedLate(deadlineMs);
@@ -128,11 +131,13 @@ export class PeerAnswers implements PeerEndpoint {
   }
 
   compare(digests: RangeDigests): Promise<RangeDiff> {
+    this.#p.checkPause();
     return this.#p.antiEntropy.compare(digests);
   }
 
   /** NotCaughtUp while this node may lack the key: a peer's quorum must not count an empty store. */
   read(key: string): ReplicaWrite | undefined | NotCaughtUp {
+    this.#p.checkPause();
     if (this.#p.catchUp.mayLack(key)) return this.#notCaughtUp;
     return this.#p.copies.of(key);
   }
@@ -143,6 +148,7 @@ export class PeerAnswers implements PeerEndpoint {
    * not re-established yet (ballots.ts).
    */
   lookup(key: string, prepare: Prepare): Lookup | NotCaughtUp {
+    this.#p.checkPause();
     this.#p.store.checkPeerVersion('ballot', prepare.ballot);
     if (!this.#p.ballots.settled || this.#p.catchUp.mayLack(key)) return this.#notCaughtUp;
     return this.#rmwReplica.prepare(key, prepare);
@@ -154,6 +160,7 @@ export class PeerAnswers implements PeerEndpoint {
    * itself for those whose outcome names the record it ends up holding (catch-up.ts).
    */
   *syncRecords(forNode: string, on?: RingState): IterableIterator<ReplicaWrite> {
+    this.#p.checkPause();
     const { topology, config, store, requests, scheduler } = this.#p;
     const current = topology.ring;
     const ids = on?.members.map((m) => m.id);

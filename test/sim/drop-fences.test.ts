@@ -1,7 +1,9 @@
 import { expect } from 'chai';
+import type { Operation, Outcome } from '../../src/cluster/replication/operation';
 import { formatViolations } from './checkers';
 import { runSchedule } from './run';
 import type { SimSchedule } from './schedule';
+import { SimCluster } from './sim-cluster';
 
 /**
  * A node paused past its absence limit drops its data on its return (docs/architecture.md, "Deletes
@@ -119,5 +121,58 @@ describe('copies answered to a node after it dropped its data', function () {
     const last = result.history.filter((e) => e.kind === 'incr').at(-1);
     expect(last?.status).to.equal('ok');
     expect(last?.counter, 'the increment after the delete counts from zero').to.equal(1);
+  });
+
+  it("are not what a read held in the paused node's socket answers, nor repairs", async () => {
+    // Short-grace seed 804,846 with a caller that waits as long as it takes: a get reaches n3 as it
+    // is paused, r1 is deleted and its tombstones purged, n3 resumes. On 4d2b0be the get ran before
+    // n3 noticed the pause, on its own copy of r1, and answered the deleted value (its repair was
+    // already fenced). Now the pause is noticed as the request is served, and the store dropped first.
+    const sim = new SimCluster({ seed: 1, ...cluster });
+    const { time, net } = sim;
+    const call = (node: string, op: Operation): Promise<Outcome> =>
+      net.call<Outcome>(
+        'client',
+        node,
+        Number.POSITIVE_INFINITY,
+        (e) => e.execute(op, { forwarded: false, deadlineMs: net.nowOf(node) + 2000 }),
+        (err) => err,
+      );
+    const settled = async <T>(p: Promise<T>): Promise<T> => {
+      let out: { v: T } | undefined;
+      void p.then((v) => (out = { v }));
+      while (!out) await time.runUntil(time.now() + 10);
+      return out.v;
+    };
+    try {
+      sim.startAll();
+      await time.runUntil(time.now() + 1000);
+      const value = Buffer.from('v1');
+      const set = {
+        kind: 'set',
+        key: 'r1',
+        value,
+        flags: 1,
+        ttlMs: 0,
+        mode: 'always',
+        consistency: 'all',
+      } as const;
+      expect(await settled(call('n1', set))).to.include({ kind: 'set' });
+      const held = call('n3', { kind: 'get', key: 'r1', consistency: 'quorum' });
+      sim.pause('n3'); // the get waits in n3's socket
+      expect(await settled(call('n1', { kind: 'delete', key: 'r1', consistency: 'quorum' }))).to.include({
+        kind: 'delete',
+      });
+      await time.runUntil(time.now() + 9000); // past the 6 s grace: n1 and n2 purged the tombstone
+      sim.resume('n3');
+      const answer = await settled(held);
+      const found = 'entry' in answer ? answer.entry : undefined;
+      expect(found, 'the held get answered the deleted value').to.equal(undefined);
+      await time.runUntil(time.now() + 3000); // anti-entropy rounds, every 300 ms
+      for (const id of ['n1', 'n2', 'n3'])
+        expect(sim.core(id)!.store.readRecord('r1'), id).to.equal(undefined);
+    } finally {
+      sim.dispose();
+    }
   });
 });

@@ -82,8 +82,14 @@ export class VirtualTime {
     const held = this.#paused.get(owner);
     if (!held) return;
     this.#paused.delete(owner);
-    // In their original order, all due now: the process catches up on everything at once.
-    for (const e of held) if (!e.cancelled) this.#push({ ...e, atMs: this.#nowMs, seq: ++this.#seq });
+    // In their original order, all due now: the process catches up on everything at once. The same
+    // events, not copies: a timer cleared after the resume (its handle is the event) must not fire.
+    for (const e of held) {
+      if (e.cancelled) continue;
+      e.atMs = this.#nowMs;
+      e.seq = ++this.#seq;
+      this.#push(e);
+    }
   }
 
   isPaused(owner: string): boolean {

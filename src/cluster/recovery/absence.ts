@@ -71,12 +71,13 @@ export interface AbsenceWatchOptions {
  * copy a key the other side lacks. Once decided it catches up as after a restart; until then it
  * counts for nothing in any quorum (NotCaughtUp).
  *
- * Costs one timer a second and a count of the members on each membership change; nothing on the
- * data path.
+ * Costs one timer a second, a count of the members on each membership change, and one clock reading
+ * per request served (checkPause).
  */
 export class AbsenceWatch {
   readonly #opts: AbsenceWatchOptions;
   #timer: unknown;
+  #running = false;
   #lastTickMs = 0;
   /** Since when this node has been cut off from most members; undefined while it is not. */
   #cutOffSinceMs: number | undefined;
@@ -94,12 +95,27 @@ export class AbsenceWatch {
   }
 
   start(): void {
+    this.#running = true;
     this.#lastTickMs = this.#opts.scheduler.now();
     this.#arm();
   }
 
   stop(): void {
+    this.#running = false;
     this.#opts.scheduler.clearTimeout(this.#timer);
+  }
+
+  /**
+   * Called as a request is served: a pause is noticed before it, not at the next tick. A process
+   * resumed after SIGSTOP reads what waited in its sockets before its timers fire, and a request
+   * served from the store it is about to drop could hand out, or copy back, a value deleted
+   * meanwhile. One clock reading, unless the tick is a limit late.
+   */
+  checkPause(): void {
+    if (!this.#running) return;
+    if (this.#opts.scheduler.now() - this.#lastTickMs - TICK_MS < this.#opts.limitMs) return;
+    this.#opts.scheduler.clearTimeout(this.#timer);
+    this.#tick();
   }
 
   /** Whether its data is set aside, waiting for a decision. */

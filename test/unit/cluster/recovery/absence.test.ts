@@ -94,6 +94,28 @@ describe('AbsenceWatch (deletes and long absences)', () => {
     expect(w.setAside).to.equal(false);
   });
 
+  it('notices a pause past the limit as a request is served, before its tick fires', () => {
+    // A process resumed after SIGSTOP reads its sockets before its timers fire: the request must
+    // meet the dropped store, not the one from before the pause.
+    const { clock, events, w } = watch(['n1', 'n2', 'n3']);
+    clock.runTo(5000);
+    clock.nowMs = 15_999; // the tick due at 6,000 has not fired: 9,999 ms late, under the limit
+    w.checkPause();
+    expect(events).to.deep.equal([]);
+    clock.nowMs = 16_000; // a limit (10 s) late
+    w.checkPause();
+    // Dropped, then back at once: the others are reached (they are probed anew before trusted).
+    expect(events).to.deep.equal(['drop paused 10000', 'back']);
+    w.checkPause();
+    clock.fireAt(17_000); // the tick armed by the check, on time
+    expect(events, 'noticed once').to.deep.equal(['drop paused 10000', 'back']);
+    expect(w.drops).to.equal(1);
+    w.stop();
+    clock.nowMs = 60_000;
+    w.checkPause();
+    expect(events, 'a stopped watch checks nothing').to.deep.equal(['drop paused 10000', 'back']);
+  });
+
   it('keeps the data set aside when most of the other members restarted during the absence', () => {
     const { clock, alive, events, w, restart } = watch(['n1', 'n2', 'n3']);
     alive.delete('n2');
