@@ -408,7 +408,8 @@ export class NodeCore {
   }
 
   localGet(key: string, consistency: Consistency): StoredValue | null | undefined {
-    this.absence.checkPause();
+    // No pause check here, on the commonest call of all: a read at ONE that this node answers alone
+    // promises no latest value (W + R <= N) and writes nothing back; execute() checks every other.
     return this.coordinator.localGet(key, consistency);
   }
 
