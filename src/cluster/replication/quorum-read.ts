@@ -161,8 +161,8 @@ export class QuorumReader {
     // A read that began before this node dropped its data after a long absence (or set it aside)
     // repairs nothing: its copies, its own above all, predate deletes whose tombstones the others
     // may have purged since, and writing them back, here or to a replica, would bring the deleted
-    // values back everywhere (a read request held in a paused node's socket runs on its return,
-    // before the node sees how long it was away). Anti-entropy repairs what needs it.
+    // values back everywhere (a read sent its calls before the node was paused, and their answers
+    // come in after the drop). Anti-entropy repairs what needs it.
     const sinceDrop = () => this.#view.drops() !== drops;
     if (sinceDrop()) return;
     if (selfReplica && answered?.record && isOlder(local.record, answered.record))
