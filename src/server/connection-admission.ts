@@ -1,9 +1,9 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { ServerHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import { Code, METADATA } from '../proto/messages';
 import { isClusterToken } from './cluster-token-guard';
-import type { LimitRefusals } from './request-limits';
+import { http2StreamOf, type LimitRefusals } from './request-limits';
 
 /**
  * Connections past limits.max_connections that a node still takes, for its peers: a client flood
@@ -12,13 +12,18 @@ import type { LimitRefusals } from './request-limits';
  */
 export const PEER_CONNECTIONS_RESERVED = 64;
 
+/** How long a refused connection's open calls have to end after its GOAWAY before it is cut off. */
+const REFUSED_CLOSE_MS = 1000;
+
 /**
  * limits.max_connections, peers first, and a handshake timeout on a bound gRPC server (grpc-js has
  * neither). A connection's kind is known from its first call: one that carries the cluster token is
  * a peer's (a node, or an operator's membership command), any other a client's.
  * - Clients hold at most maxConnections. A connection that arrives while they do is on probation:
  *   unless its first call carries the cluster token within the probation, it is closed and counted
- *   as refused (RESOURCE_EXHAUSTED naming the limit, in the metrics and a warning once a minute).
+ *   as refused (in the metrics, and a warning once a minute). A client's call on it is answered
+ *   RESOURCE_EXHAUSTED naming the limit (`intercept`), and the connection is then closed with a
+ *   GOAWAY: its client learns why, rather than seeing its connection drop under the call.
  * - Past maxConnections + PEER_CONNECTIONS_RESERVED, Node's net.Server closes a connection as soon as
  *   it is accepted, before any TLS or HTTP/2: what a flood can cost the node stays bounded.
  * - A connection whose client has not sent its HTTP/2 preface (SETTINGS) idle_timeout_ms after it
@@ -30,6 +35,10 @@ export class ConnectionAdmission {
   #open = 0;
   #clients = 0;
   readonly #probationMs: number;
+  /** Sessions admitted past the clients' limit whose first call has not shown them a peer's. */
+  readonly #onProbation = new WeakSet<ServerHttp2Session>();
+  /** Sessions refused: counted once, closed once. */
+  readonly #refusedSessions = new WeakSet<ServerHttp2Session>();
 
   constructor(
     readonly maxConnections: number,
@@ -78,6 +87,7 @@ export class ConnectionAdmission {
     let probation: NodeJS.Timeout | undefined;
     let counted = false;
     if (onProbation) {
+      this.#onProbation.add(session);
       probation = setTimeout(() => this.#refuse(session), this.#probationMs);
       probation.unref();
     } else {
@@ -86,9 +96,10 @@ export class ConnectionAdmission {
     }
     session.once('stream', (_stream: unknown, headers: IncomingHttpHeaders) => {
       clearTimeout(probation);
-      if (this.#isPeer(headers)) {
+      if (this.#isPeer(String(headers[':path'] ?? ''), headers[METADATA.clusterToken])) {
         if (counted) this.#clients--;
         counted = false;
+        this.#onProbation.delete(session);
       } else if (onProbation) this.#refuse(session);
     });
     session.once('close', () => {
@@ -98,24 +109,71 @@ export class ConnectionAdmission {
     });
   }
 
-  #isPeer(headers: IncomingHttpHeaders): boolean {
-    if (!this.clusterToken) return String(headers[':path'] ?? '').startsWith('/ringcache.v1.Peer/');
-    // Compared as the header came: grpc.Metadata would throw on characters HTTP/2 lets through.
-    const sent = headers[METADATA.clusterToken];
-    return typeof sent === 'string' && isClusterToken(sent, this.clusterToken);
+  /**
+   * Whether a call is a peer's, from its path and the cluster token it sent (compared as it came:
+   * grpc.Metadata would throw on characters HTTP/2 lets through).
+   */
+  #isPeer(path: string, sentToken: unknown): boolean {
+    if (!this.clusterToken) return path.startsWith('/ringcache.v1.Peer/');
+    return typeof sentToken === 'string' && isClusterToken(sentToken, this.clusterToken);
   }
 
+  /**
+   * A server interceptor (the first of the server's) that answers every call on a refused or
+   * probation connection, but a peer's, RESOURCE_EXHAUSTED naming max_connections, before any
+   * handler reads it. Calls on other connections pass untouched: one WeakSet lookup each.
+   */
+  readonly intercept: grpc.ServerInterceptor = (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            const session = http2StreamOf(call)?.session as ServerHttp2Session | undefined;
+            if (
+              !session ||
+              !this.#onProbation.has(session) ||
+              this.#isPeer(method.path, metadata.get(METADATA.clusterToken)[0])
+            ) {
+              pass(metadata);
+              return;
+            }
+            const trailers = new grpc.Metadata();
+            trailers.set(METADATA.errorCode, 'RESOURCE_EXHAUSTED');
+            call.sendStatus({
+              code: grpc.status.RESOURCE_EXHAUSTED,
+              details: `${this.#limitMessage()}: this node serves that many client connections at most; close idle ones, or connect fewer clients`,
+              metadata: trailers,
+            });
+            this.#refuse(session);
+          },
+        });
+      },
+    });
+
+  /**
+   * Counts a refused session and closes it with a GOAWAY: a call already on it still gets its answer
+   * (RESOURCE_EXHAUSTED, from the interceptor), no new one is taken. A client that keeps its streams
+   * open past a second is cut off.
+   */
   #refuse(session: ServerHttp2Session): void {
-    if (session.destroyed) return;
+    if (session.destroyed || this.#refusedSessions.has(session)) return;
+    this.#refusedSessions.add(session);
     this.#refused();
-    session.destroy();
+    session.close();
+    const cutOff = setTimeout(() => session.destroy(), REFUSED_CLOSE_MS);
+    cutOff.unref();
+    session.once('close', () => clearTimeout(cutOff));
+  }
+
+  #limitMessage(): string {
+    return `limits.max_connections is ${this.maxConnections}`;
   }
 
   #refused(): void {
     this.refusals.note({
       limit: 'max_connections',
       code: Code.RESOURCE_EXHAUSTED,
-      message: `limits.max_connections is ${this.maxConnections}`,
+      message: this.#limitMessage(),
       warning: 'connections refused: too many open',
     });
   }

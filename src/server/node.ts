@@ -122,8 +122,11 @@ export class CacheNode {
     this.#config = opts.config;
     this.#grpc = new grpc.Server({
       ...grpcServerOptions(opts.config.limits),
-      // Every caller's wire version is checked once per call, before any service reads it.
+      // A call on a connection refused for max_connections is answered first; then every caller's
+      // wire version is checked once per call, before any service reads it.
       interceptors: [
+        // (set before the server binds; a call cannot come sooner)
+        (method, call) => this.#connections?.intercept(method, call) ?? new grpc.ServerInterceptingCall(call),
         wireVersionInterceptor({
           selfName: `node ${self.id}`,
           onRefused: (_caller, peer, reason) =>

@@ -277,14 +277,19 @@ export function onStreamClosed(call: object, onEnd: () => void): boolean {
 
 type ServerHttp2Stream = import('node:http2').ServerHttp2Stream;
 
-/** grpc-js has no public way to reach a call's HTTP/2 stream: this walks its call objects to it. */
-function http2StreamOf(call: object): ServerHttp2Stream | undefined {
-  let c: unknown = (call as { call?: unknown }).call;
-  for (let depth = 0; depth < 8 && c && typeof c === 'object'; depth++) {
+/**
+ * grpc-js has no public way to reach a call's HTTP/2 stream: this walks its call objects to it, from
+ * a handler's call (ServerUnaryCall, ServerDuplexStream: `.call`) or an interceptor's (`.nextCall`,
+ * down to the base call that holds the stream).
+ */
+export function http2StreamOf(call: object): ServerHttp2Stream | undefined {
+  let c: unknown = call;
+  for (let depth = 0; depth < 9 && c && typeof c === 'object'; depth++) {
     const stream = (c as { stream?: unknown }).stream as Partial<ServerHttp2Stream> | undefined;
     if (stream && typeof stream.close === 'function' && 'rstCode' in stream)
       return stream as ServerHttp2Stream;
-    c = (c as { nextCall?: unknown }).nextCall;
+    const next = c as { call?: unknown; nextCall?: unknown };
+    c = next.nextCall ?? next.call;
   }
   return undefined;
 }

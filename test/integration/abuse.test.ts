@@ -464,6 +464,68 @@ describe('no client can exhaust a node: connections held by clients leave room f
     expect(await refusals(t, 'n1', 'max_connections')).to.be.at.least(20);
   });
 
+  it("answers a client's call on a connection past max_connections with RESOURCE_EXHAUSTED naming it, then closes that connection", async () => {
+    // Clients hold every connection n2 takes from them (whatever other tests left open): each of
+    // these is counted, or on probation, once the node has sent its SETTINGS.
+    const held = Array.from({ length: 25 }, () => http2.connect(`http://${t.address('n2')}`));
+    const c = new UnaryClient(t.address('n2'), 10_000);
+    try {
+      await Promise.all(
+        held.map((session) => {
+          session.on('error', () => undefined);
+          return new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()));
+        }),
+      );
+      const before = await refusals(t, 'n2', 'max_connections');
+      const err = await c.cache('Get', { key: 'k' }).then(
+        () => expect.fail('a call on a connection past max_connections was served'),
+        (e: grpc.ServiceError) => e,
+      );
+      // Before, the node dropped the connection under the call: UNAVAILABLE, and no word of why.
+      expect(grpc.status[err.code], err.details).to.equal('RESOURCE_EXHAUSTED');
+      expect(err.details).to.include('limits.max_connections is 20');
+      expect(await refusals(t, 'n2', 'max_connections')).to.be.above(before);
+      // The same on a bare HTTP/2 connection: the answer, then a GOAWAY, then the close.
+      const raw = http2.connect(`http://${t.address('n2')}`);
+      held.push(raw);
+      raw.on('error', () => undefined);
+      const goaway = new Promise<void>((resolve) => raw.once('goaway', () => resolve()));
+      const closed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
+      const req = raw.request({
+        ':method': 'POST',
+        ':path': '/ringcache.v1.Cache/Get',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      req.on('error', () => undefined);
+      const answer = new Promise<http2.IncomingHttpHeaders>((resolve) => {
+        req.once('response', (headers) => headers['grpc-status'] !== undefined && resolve(headers));
+        req.once('trailers', resolve);
+      });
+      req.end(Buffer.alloc(5)); // one empty gRPC message: a Get of no key
+      req.resume();
+      const status = await answer;
+      expect(status['grpc-status'], String(status['grpc-message'])).to.equal(
+        String(grpc.status.RESOURCE_EXHAUSTED),
+      );
+      expect(decodeURIComponent(String(status['grpc-message']))).to.include('limits.max_connections is 20');
+      await goaway;
+      await closed;
+    } finally {
+      c.close();
+      for (const s of held) s.destroy();
+    }
+    // The other tests here call n2 as a client: it takes clients again once these have gone.
+    const after = new UnaryClient(t.address('n2'), 10_000);
+    try {
+      await until('n2 serves a new client once these connections are closed', () =>
+        after.cache('Set', { key: 'after-refused', value: Buffer.from('v') }).then(() => true),
+      );
+    } finally {
+      after.close();
+    }
+  });
+
   it('takes a connection on probation whose token header gRPC could not parse for a client, and stays up', async () => {
     // HTTP/2 lets bytes through that gRPC metadata refuses: reading them must refuse the
     // connection, not throw in the node.
