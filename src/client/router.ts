@@ -8,7 +8,7 @@ import {
   type PackedReply,
   type PackedResult,
 } from '../proto/packed';
-import type { OnStall } from '../transport/batched-stream';
+import { REAL_TIME, type OnStall, type StreamClock } from '../transport/batched-stream';
 import type { TlsOptions } from '../transport/tls';
 import { PackedConnection, type PackedConnectionOptions } from '../transport/packed-connection';
 import { RoutedCall, type CallRoutes } from './routed-call';
@@ -41,17 +41,8 @@ export interface NodeConnection {
   close(): void;
 }
 
-export interface RouterClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const REAL_CLOCK: RouterClock = {
-  now: Date.now,
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+/** The router's time: a BatchedStream's (StreamClock), so that a test drives both with one clock. */
+export type RouterClock = StreamClock;
 
 /**
  * Increment and compare-and-set without a request id: applying one twice is not the same as applying
@@ -119,7 +110,7 @@ export class Router {
     this.#alive = membersIn(map, 'alive');
     this.#allAlive = this.#alive.size === map.members.size;
     this.#opts = opts;
-    const clock = (this.#clock = opts.clock ?? REAL_CLOCK);
+    const clock = (this.#clock = opts.clock ?? REAL_TIME);
     this.#routes = {
       candidates: (key) => this.candidates(key),
       send: (id, op, deadlineMs, onStall) => this.#connection(id).send(op, deadlineMs, onStall),

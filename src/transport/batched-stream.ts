@@ -38,6 +38,20 @@ export interface FrameCodec<Item, Result, ReqFrame, ResFrame> {
   onReply?(reply: ResFrame, sentAtMs: number | undefined): void;
 }
 
+/** Time for deadlines and budgets: Date.now and Node's timers, or a test's virtual clock. */
+export interface StreamClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Date.now, and timers that do not keep the process up by themselves (the calls they time do). */
+export const REAL_TIME: StreamClock = {
+  now: Date.now,
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 export interface BatchedStreamOptions {
   /** Most items per frame; a full queue flushes at once. Default 256. */
   maxItemsPerFrame?: number;
@@ -74,6 +88,8 @@ export interface BatchedStreamOptions {
    * to be one stream of its own. Default false.
    */
   retireSilentStreams?: boolean;
+  /** Where deadlines and budgets are read and timed. Default: Date.now and Node's timers. */
+  clock?: StreamClock;
 }
 
 /** Called once when the frame carrying an item outlives its flight budget (see flightBudgetMs). */
@@ -89,7 +105,7 @@ interface PendingFrame<Item, Result> {
   stalled: boolean;
   /** Items answered by the reply's parts so far. */
   answered: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: unknown;
   sentAtMs: number;
   /**
    * Its flight budget in ms (flightBudgetMs), restarted by each part of the reply that arrives;
@@ -125,6 +141,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   readonly #onRoundTrip: ((ms: number) => void) | undefined;
   readonly #flightBudgetMs: ((frameBytes: number) => number) | undefined;
   readonly #retireSilent: boolean;
+  readonly #clock: StreamClock;
   #stream: Carrier<ReqFrame, ResFrame> | undefined;
   #queue: Item[] = [];
   #queueResolvers: ((r: Result) => void)[] = [];
@@ -132,7 +149,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   /** Each queued item's OnStall (see send); undefined for a patient one. */
   #queueOnStall: (OnStall | undefined)[] = [];
   /** Armed while items wait behind a full window: they must not outlive their own deadlines. */
-  #queueTimer: NodeJS.Timeout | undefined;
+  #queueTimer: unknown;
   #flushScheduled = false;
   #nextFrameId = 1;
   readonly #inFlight = new Map<number, PendingFrame<Item, Result>>();
@@ -152,6 +169,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#onRoundTrip = opts.onRoundTrip;
     this.#flightBudgetMs = opts.flightBudgetMs;
     this.#retireSilent = opts.retireSilentStreams ?? false;
+    this.#clock = opts.clock ?? REAL_TIME;
   }
 
   /** Items waiting or in flight: for load-aware routing and tests. */
@@ -232,18 +250,20 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
 
   /** Items still queued (the window is full) get a timer for the earliest of their deadlines. */
   #armQueueTimer(): void {
-    clearTimeout(this.#queueTimer);
+    this.#clock.clearTimeout(this.#queueTimer);
     this.#queueTimer = undefined;
     if (this.#queue.length === 0) return;
     let earliest = Infinity;
     for (const d of this.#queueDeadlines) if (d < earliest) earliest = d;
     if (!Number.isFinite(earliest)) return;
-    this.#queueTimer = setTimeout(() => this.#expireQueued(), Math.max(0, earliest - Date.now()));
-    this.#queueTimer.unref();
+    this.#queueTimer = this.#clock.setTimeout(
+      () => this.#expireQueued(),
+      Math.max(0, earliest - this.#clock.now()),
+    );
   }
 
   #expireQueued(): void {
-    const now = Date.now();
+    const now = this.#clock.now();
     const expired = this.#takeQueued((i) => this.#queueDeadlines[i]! <= now);
     const failure = this.#codec.failure(
       Code.DEADLINE_EXCEEDED,
@@ -273,7 +293,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
       for (const resolve of resolvers) resolve(failure);
       return;
     }
-    const nowMs = Date.now();
+    const nowMs = this.#clock.now();
     const bytes = encoded instanceof Uint8Array ? encoded.length : 0;
     const carrier = this.#ensureStream();
     carrier.frames++;
@@ -301,8 +321,10 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     const byBudget = budgetMs !== undefined && !frame.stalled && nowMs + budgetMs < frame.deadlineMs;
     const waitMs = Math.max(0, (byBudget ? nowMs + budgetMs : frame.deadlineMs) - nowMs);
     if (!Number.isFinite(waitMs)) return;
-    frame.timer = setTimeout(() => (byBudget ? this.#stalled(frameId) : this.#expire(frameId)), waitMs);
-    frame.timer.unref();
+    frame.timer = this.#clock.setTimeout(
+      () => (byBudget ? this.#stalled(frameId) : this.#expire(frameId)),
+      waitMs,
+    );
   }
 
   #ensureStream(): Carrier<ReqFrame, ResFrame> {
@@ -358,19 +380,19 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     const frame = this.#inFlight.get(frameId);
     this.#codec.onReply?.(reply, frame?.sentAtMs);
     if (!frame) return; // answered after its deadline, or the stream broke: its callers have their answer
-    if (frame.timer) clearTimeout(frame.timer);
+    if (frame.timer) this.#clock.clearTimeout(frame.timer);
     const from = frame.answered;
     const results = this.#codec.decode(reply, frame.resolvers.length - from, frame.items, from);
     if (this.#codec.isPart?.(reply) && from + results.length < frame.resolvers.length) {
       // More parts to come: these items are answered, the rest wait, and the node is not stalled.
       frame.answered += results.length;
       for (let i = 0; i < results.length; i++) frame.resolvers[from + i]!(results[i] as Result);
-      this.#arm(frameId, frame, Date.now());
+      this.#arm(frameId, frame, this.#clock.now());
       return;
     }
     this.#inFlight.delete(frameId);
     this.#release(frame);
-    this.#onRoundTrip?.(Date.now() - frame.sentAtMs);
+    this.#onRoundTrip?.(this.#clock.now() - frame.sentAtMs);
     // Callers answered below usually send again at once: flush on the next turn so those join.
     this.#scheduleFlush();
     for (let i = from; i < frame.resolvers.length; i++) {
@@ -402,7 +424,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     const frame = this.#inFlight.get(frameId);
     if (!frame) return;
     frame.stalled = true;
-    this.#arm(frameId, frame, Date.now());
+    this.#arm(frameId, frame, this.#clock.now());
     for (let i = frame.answered; i < frame.onStall.length; i++) frame.onStall[i]?.();
     const queued = this.#queueOnStall;
     for (let i = 0; i < queued.length; i++) {
@@ -440,7 +462,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     if (!frame) return;
     this.#inFlight.delete(frameId);
     this.#release(frame);
-    if (frame.timer) clearTimeout(frame.timer);
+    if (frame.timer) this.#clock.clearTimeout(frame.timer);
     this.#scheduleFlush();
     for (let i = frame.answered; i < frame.resolvers.length; i++) frame.resolvers[i]!(result);
   }
@@ -455,7 +477,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     for (const frameId of [...this.#inFlight.keys()])
       this.#settle(frameId, this.#codec.failure(code, message));
     if (this.#closed) {
-      clearTimeout(this.#queueTimer);
+      this.#clock.clearTimeout(this.#queueTimer);
       for (const resolve of this.#takeQueued(() => true)) resolve(this.#codec.failure(code, message));
     }
   }

@@ -199,11 +199,13 @@ export async function until<T>(
   everyMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  /** The check's last error; a later check that returned falsy clears it, so a timeout names the latest state. */
   let last: unknown;
   for (;;) {
     try {
       const v = await check();
       if (v) return v;
+      last = undefined;
     } catch (err) {
       last = err;
     }

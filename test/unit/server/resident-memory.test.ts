@@ -6,6 +6,7 @@ import pino from 'pino';
 import { MemoryGuard } from '../../../src/server/memory-guard';
 import { ResidentMemory } from '../../../src/server/resident-memory';
 import { ManualTime } from '../../support/manual-time';
+import { skipBecause } from '../../support/skip-reasons';
 
 const MiB = 1024 * 1024;
 /** RSS moves a little between two reads (this test's own allocations); a wrong page size is 4x off. */
@@ -32,7 +33,8 @@ function expectRss(read: () => number): void {
 
 describe('ResidentMemory: the RSS from /proc/self/statm', function () {
   before(function () {
-    if (!existsSync('/proc/self/statm')) this.skip(); // not Linux: each read is rss(), nothing to check
+    // Not Linux: each read is rss(), nothing to check.
+    if (!existsSync('/proc/self/statm')) skipBecause(this, 'no /proc/self/statm (not Linux)');
   });
 
   it('reads what process.memoryUsage.rss() reads, as the process grows', () => {

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { EventEmitter, once } from 'node:events';
 import { BatchedStream, type FrameCodec } from '../../../src/transport/batched-stream';
 import { Code } from '../../../src/proto/messages';
+import { VirtualClock } from '../../support/virtual-clock';
 
 interface ReqFrame {
   frameId: number;
@@ -56,6 +57,8 @@ function harness(
     maxFrameBytes?: number;
     flightBudgetMs?: number;
     retireSilentStreams?: boolean;
+    /** Deadlines and budgets on a clock the test moves; real time otherwise. */
+    clock?: VirtualClock;
     encode?: FrameCodec<string, Result, ReqFrame, ResFrame>['encode'];
   } = {},
 ): Harness {
@@ -91,6 +94,7 @@ function harness(
       maxFrameBytes: opts.maxFrameBytes,
       flightBudgetMs: opts.flightBudgetMs === undefined ? undefined : () => opts.flightBudgetMs!,
       retireSilentStreams: opts.retireSilentStreams,
+      clock: opts.clock,
     },
   );
   return h;
@@ -504,40 +508,40 @@ describe('BatchedStream with large items', () => {
   });
 
   it('fails with INTERNAL what a last part leaves out, and a deadline only what no part answered', async () => {
-    const h = harness();
-    const short = ['a', 'b', 'c'].map((i) => h.batched.send(i, FAR()));
+    const clock = new VirtualClock();
+    const h = harness({ clock });
+    const short = ['a', 'b', 'c'].map((i) => h.batched.send(i, clock.now() + 60_000));
     const f1 = await nextFrame(() => h.streams[0], h);
     h.stream().emit('data', { frameId: f1.frameId, results: ['a!'], part: true });
     h.stream().emit('data', { frameId: f1.frameId, results: ['b!'] });
     expect((await Promise.all(short)).map((r) => r.code)).to.deep.equal([Code.OK, Code.OK, Code.INTERNAL]);
 
-    const soon = Date.now() + 80;
-    const late = ['x', 'y'].map((i) => h.batched.send(i, soon));
+    const late = ['x', 'y'].map((i) => h.batched.send(i, clock.now() + 80));
     const f2 = await nextFrame(() => h.streams[0], h);
     h.stream().emit('data', { frameId: f2.frameId, results: ['x!'], part: true });
+    await clock.advance(80);
     const [x, y] = await Promise.all(late);
     expect(x!.value).to.equal('x!');
     expect(y!.code).to.equal(Code.DEADLINE_EXCEEDED);
   });
 
   it('restarts the flight budget with each part, so a long reply that keeps coming is not taken for a stall', async () => {
-    // A part every 250 ms against a budget of 800: the reply takes 1 s in all, past the budget,
-    // while each gap leaves 550 ms for a loaded machine's late timers (with parts 40 ms apart
-    // against 60, one run of ten under load saw a gap past the budget and a stall).
-    const h = harness({ flightBudgetMs: 800 });
+    // A part every 700 ms (virtual time) against a budget of 800: the reply takes 2.8 s in all.
+    const clock = new VirtualClock();
+    const h = harness({ flightBudgetMs: 800, clock });
     let stalls = 0;
-    const pending = ['a', 'b', 'c', 'd'].map((i) => h.batched.send(i, FAR(), () => stalls++));
+    const pending = ['a', 'b', 'c', 'd'].map((i) => h.batched.send(i, clock.now() + 60_000, () => stalls++));
     const frame = await nextFrame(() => h.streams[0], h);
     for (const item of ['a', 'b', 'c']) {
-      await new Promise((r) => setTimeout(r, 250));
+      await clock.advance(700);
       h.stream().emit('data', { frameId: frame.frameId, results: [`${item}!`], part: true });
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await clock.advance(700);
     h.stream().answer(frame, ['d!']);
     const results = await Promise.all(pending);
     expect(
       results.map((r) => r.code),
-      '1 s in all, never 800 ms without a part',
+      '2.8 s in all, never 800 ms without a part',
     ).to.deep.equal([0, 0, 0, 0]);
     expect(stalls, 'never taken for a stall').to.equal(0);
   });
@@ -545,17 +549,15 @@ describe('BatchedStream with large items', () => {
 
 describe('BatchedStream flight budget', () => {
   it('tells the callers of a frame unanswered past its budget and those queued behind it, once, and answers them when the replies come late', async () => {
-    const h = harness({ flightBudgetMs: 50, maxFramesInFlight: 1 });
+    const clock = new VirtualClock();
+    const h = harness({ flightBudgetMs: 50, maxFramesInFlight: 1, clock });
     const stalls: string[] = [];
-    let told: () => void = () => undefined;
-    const stalled = new Promise<void>((r) => (told = r));
-    const sent = h.batched.send('a', FAR(), () => {
-      stalls.push('a');
-      told();
-    });
+    const sent = h.batched.send('a', clock.now() + 60_000, () => stalls.push('a'));
     const first = await nextFrame(() => h.streams[0], h);
-    const queued = h.batched.send('b', FAR(), () => stalls.push('b'));
-    await stalled;
+    const queued = h.batched.send('b', clock.now() + 60_000, () => stalls.push('b'));
+    await clock.advance(49);
+    expect(stalls, 'none told within the budget').to.deep.equal([]);
+    await clock.advance(1);
     expect(stalls, 'both told').to.deep.equal(['a', 'b']);
     expect(h.stream().written, 'b waits for the window').to.have.length(1);
     h.stream().answer(first);
@@ -568,22 +570,25 @@ describe('BatchedStream flight budget', () => {
   });
 
   it('gives an item sent without OnStall, and the frame carrying it, until its deadline; one queued behind a stall stays', async () => {
-    const h = harness({ flightBudgetMs: 30, maxFramesInFlight: 1 });
-    let told: () => void = () => undefined;
-    const stalled = new Promise<void>((r) => (told = r));
-    const impatient = h.batched.send('a', FAR(), told);
+    const clock = new VirtualClock();
+    const h = harness({ flightBudgetMs: 30, maxFramesInFlight: 1, clock });
+    let told = false;
+    const impatient = h.batched.send('a', clock.now() + 60_000, () => (told = true));
     const first = await nextFrame(() => h.streams[0], h);
-    const patientBehind = h.batched.send('b', FAR());
-    await stalled;
+    const patientBehind = h.batched.send('b', clock.now() + 60_000);
+    await clock.advance(30);
+    expect(told, 'a told of the stall').to.equal(true);
     h.stream().answer(first);
     expect((await impatient).value).to.equal('a!');
     // The window is free again: b goes out alone, with no budget.
     const second = await nextFrame(() => h.streams[0], h);
     expect([first.items, second.items]).to.deep.equal([['a'], ['b']]);
-    await new Promise((r) => setTimeout(r, 100));
+    await clock.advance(100);
     h.stream().answer(second);
     expect((await patientBehind).value, 'answered after 100 ms, past the 30 ms budget').to.equal('b!');
-    const late = h.batched.send('c', Date.now() + 60);
+    const late = h.batched.send('c', clock.now() + 60);
+    await nextFrame(() => h.streams[0], h);
+    await clock.advance(60);
     expect((await late).code, 'never past its own deadline').to.equal(Code.DEADLINE_EXCEEDED);
   });
 });
