@@ -88,6 +88,18 @@ export function nodeMetrics(
       read: stat('tombstones'),
     },
     {
+      name: 'ringcache_store_tombstone_bytes',
+      help: 'Bytes charged to delete tombstones (limits.max_tombstone_bytes at most)',
+      type: 'gauge',
+      read: stat('tombstoneBytes'),
+    },
+    {
+      name: 'ringcache_store_tombstones_shed_total',
+      help: 'Delete tombstones dropped before their grace, or not stored, to stay within limits.max_tombstone_bytes',
+      type: 'counter',
+      read: stat('tombstonesShed'),
+    },
+    {
       name: 'ringcache_catching_up',
       help: '1 while this node pulls its data from its peers after a start (it serves reads through them)',
       type: 'gauge',
@@ -332,7 +344,7 @@ function clockOffsets(registry: Registry, clock: ClockWatch): void {
 function limitRefusals(registry: Registry, pipelines: () => PipelineStreams | undefined): void {
   new Counter({
     name: 'ringcache_limit_refusals_total',
-    help: 'Requests refused whole because they asked past a limit: max_batch_keys, max_reply_bytes, max_key_bytes (Watch prefixes)',
+    help: 'Requests, streams and connections refused because they went past a limit of cluster.yml (limits.<limit>)',
     labelNames: ['limit'],
     registers: [registry],
     collect() {

@@ -245,6 +245,7 @@ export class CacheNode {
         pipeline: this.#pipelines?.bufferedBytes ?? 0,
       }),
       connections: () => this.#connections?.open ?? 0,
+      pipelines: () => this.#pipelines?.openStreams ?? 0,
     });
     if (this.#peers) registry.registerMetric(this.#peers.frameDurations);
     this.#http = await startHttp({

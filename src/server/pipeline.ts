@@ -86,6 +86,11 @@ export class PipelineStreams {
   readonly requests = new RequestMetrics();
   /** Reply bytes written to streams and not yet sent, all streams together (a gauge). */
   bufferedBytes = 0;
+
+  /** Pipeline and PipelinePacked streams open (a gauge). */
+  get openStreams(): number {
+    return this.#open.size;
+  }
   /** Requests refused whole by a limit, on these streams and the Cache calls (cache-service.ts). */
   readonly refusals: LimitRefusals;
   /** What the node holds for all its clients' replies (max_client_output_bytes), GetMany and Watch included. */

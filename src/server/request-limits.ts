@@ -302,10 +302,23 @@ export interface StreamGauges {
   bufferedBytes(): { watch: number; pipeline: number };
   /** Connections open on the gRPC port (peers included). */
   connections(): number;
+  /** Pipeline and PipelinePacked streams open. */
+  pipelines(): number;
 }
 
-/** ringcache_watchers, ringcache_stream_buffered_bytes{kind} and ringcache_connections. */
+/**
+ * ringcache_watchers, ringcache_pipeline_streams, ringcache_stream_buffered_bytes{kind} and
+ * ringcache_connections.
+ */
 export function registerStreamGauges(registry: Registry, gauges: StreamGauges): void {
+  new Gauge({
+    name: 'ringcache_pipeline_streams',
+    help: 'Pipeline and PipelinePacked streams open (limits.max_frames_in_flight and max_output_buffer_bytes each)',
+    registers: [registry],
+    collect() {
+      this.set(gauges.pipelines());
+    },
+  });
   new Gauge({
     name: 'ringcache_watchers',
     help: 'Watch streams open (limits.max_watchers)',

@@ -218,6 +218,7 @@ describe('no client can exhaust a node: floods', function () {
         const held = await metric(t, 'n3', 'ringcache_stream_buffered_bytes{', 'kind="pipeline"');
         return held > 256 * KiB;
       });
+      expect(await metric(t, 'n3', 'ringcache_pipeline_streams'), 'open Pipeline streams').to.be.at.least(1);
       const grew = peak - before;
       const results: unknown[] = [];
       const done = new Promise<void>((resolve, reject) => {
@@ -626,6 +627,9 @@ describe('no client can exhaust a node: deletes of absent keys', function () {
     const after = await c.cache('Set', { key: 'after-deletes', value });
     expect(after).to.include({ stored: true });
     expect(await metric(t, 'n1', 'ringcache_store_evictions_total')).to.equal(evictionsBefore);
+    // Their tombstones would take 40 MB: the budget (a tenth of max_memory) shed the rest.
+    expect(await metric(t, 'n1', 'ringcache_store_tombstones_shed_total')).to.be.above(0);
+    expect(await metric(t, 'n1', 'ringcache_store_tombstone_bytes')).to.be.within(1, 32 * 1024 * 1024 * 0.1);
     const read = await pipeline(live.map((key) => [0, key, 0]));
     const missing = live.filter((_, i) => read[i]![1] !== true);
     expect(missing, `${missing.length} live keys lost`).to.deep.equal([]);
