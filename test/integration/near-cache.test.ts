@@ -1,9 +1,40 @@
 import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { ChangeWatch } from '../../src/client/change-watch';
 import { loadServices } from '../../src/proto/load';
 import type { WatchEventMsg } from '../../src/proto/messages';
 import { TestCluster, until } from '../support/cluster';
+
+/**
+ * Run by `node -e` with [seeds, the nodes' HTTP addresses, refusals of max_output_buffer_bytes so
+ * far]: writes keys with 900-byte names (1 KB change events) until a node ended a change stream for
+ * that limit, then sets nc:behind to 1 at ALL.
+ */
+const FLOOD_WRITER = `
+const { RingCache } = require(${JSON.stringify(path.resolve(__dirname, '../../src/index.js'))});
+const [seeds, https, before] = JSON.parse(process.argv[1]);
+const refused = async () => {
+  let n = 0;
+  for (const http of https) {
+    const text = await fetch('http://' + http + '/metrics').then((r) => r.text());
+    const line = text.split('\\n').find((l) => l.startsWith('ringcache_limit_refusals_total{') && l.includes('"max_output_buffer_bytes"'));
+    n += Number(line ? line.split(' ').pop() : 0);
+  }
+  return n;
+};
+(async () => {
+  const c = await RingCache.connect({ seeds });
+  const long = 'x'.repeat(900);
+  for (let i = 0; (await refused()) <= before; i++) {
+    if (i === 400) throw new Error('200 MB of change events written, and no node ended a change stream');
+    await Promise.all(Array.from({ length: 500 }, (_, j) => c.set('nc-flood/' + long + i + '-' + j, 1)));
+  }
+  await c.set('nc:behind', 1, { consistency: 'all' });
+  await c.close();
+})().catch((err) => { console.error(err); process.exit(1); });
+`;
 
 /** A raw Cache/Watch stream, as any gRPC client would open it. */
 function rawWatch(address: string, prefix: string): { events: WatchEventMsg[]; close: () => void } {
@@ -100,7 +131,12 @@ describe('Cache/Watch and the near cache (issue 14 §3, §4)', function () {
       // At ALL: the reader's next get reads one replica, which must hold the write (W + R > N).
       await writer.set('nc:k', i, { consistency: 'all' });
       // Polled every millisecond for the lag figure; waited for as long as a loaded machine needs.
-      await until('the change event', () => reader.nearCacheStats()!.invalidations > invalidations, 30_000, 1);
+      await until(
+        'the change event',
+        () => reader.nearCacheStats()!.invalidations > invalidations,
+        30_000,
+        1,
+      );
       lagMs = Math.max(lagMs, Date.now() - writtenAt);
       const after = await reader.get<number>('nc:k');
       expect(after, `read after the event of change ${i}`).to.equal(i);
@@ -166,6 +202,47 @@ describe('Cache/Watch and the near cache (issue 14 §3, §4)', function () {
       value: 'v',
       missed: true,
     });
+  });
+
+  it('empties when a node ends the change stream of a reader that fell behind, then serves the new value', async function () {
+    this.timeout(180_000);
+    const reader = await t.client({ nearCache: { maxEntries: 1000, ttlMs: 600_000 } });
+    const writer = await t.client();
+    await writer.set('nc:behind', 0, { consistency: 'all' });
+    await until('nc:behind served from the near cache', async () => {
+      await reader.get('nc:behind');
+      const hits = reader.nearCacheStats()!.hits;
+      await reader.get('nc:behind');
+      return reader.nearCacheStats()!.hits > hits;
+    });
+    const resets = reader.nearCacheStats()!.resets;
+    // This process reads nothing while another one writes: each node holds the events of the
+    // reader's change stream, until one of them passes max_output_buffer_bytes and that node ends
+    // the stream. The last write, of the cached key, comes after: its event on that stream is lost.
+    const https = t.config.nodes.map((n) => n.http);
+    const refused = async () => {
+      let n = 0;
+      for (const http of https) {
+        const text = await fetch(`http://${http}/metrics`).then((r) => r.text());
+        const line = text
+          .split('\n')
+          .find(
+            (l) => l.startsWith('ringcache_limit_refusals_total{') && l.includes('"max_output_buffer_bytes"'),
+          );
+        n += Number(line?.split(' ').pop() ?? 0);
+      }
+      return n;
+    };
+    const refusedBefore = await refused();
+    execFileSync(process.execPath, ['-e', FLOOD_WRITER, JSON.stringify([t.seeds, https, refusedBefore])], {
+      stdio: 'inherit',
+      timeout: 150_000,
+    });
+    expect(await refused(), 'change streams a node ended for max_output_buffer_bytes').to.be.above(
+      refusedBefore,
+    );
+    await until('the near cache emptied at the gap', () => reader.nearCacheStats()!.resets > resets, 30_000);
+    await until('the new value read', async () => (await reader.get('nc:behind')) === 1, 30_000);
   });
 
   it('empties itself when a node it watches goes away, and fills again once all are back', async () => {
