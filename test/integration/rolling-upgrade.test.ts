@@ -105,6 +105,13 @@ class Load {
   /** Who made each increment, and when it was sent and answered: said when two return one value. */
   readonly incrementLog: string[] = [];
   readonly failures: string[] = [];
+  /**
+   * Increments answered "may have taken effect": while both releases coordinate the counter (each
+   * at its own node), a round of one can be written over by the other's, which did not read it,
+   * and a retry cannot tell whether the counter holds it (records do not list the requests they
+   * hold). An honest answer, not a failure: the counter holds each of them once or not at all.
+   */
+  unknownIncrements = 0;
   ops = 0;
   #stopped = false;
   readonly #workers: Promise<void>[] = [];
@@ -131,11 +138,17 @@ class Load {
         // order, this one in the key's own order, so while both run two nodes may coordinate it.
         if (seq % 4 === 0) {
           const sent = new Date().toISOString();
-          const n = await this.client.incr(COUNTER);
-          this.increments.push(n);
-          this.incrementLog.push(
-            `${n}: ${this.name} worker ${w}, sent ${sent}, answered ${new Date().toISOString()}`,
-          );
+          const n = await this.client.incr(COUNTER).catch((err: Error) => {
+            if (!/may have taken effect/.test(err.message)) throw err;
+            this.unknownIncrements++;
+            return undefined;
+          });
+          if (n !== undefined) {
+            this.increments.push(n);
+            this.incrementLog.push(
+              `${n}: ${this.name} worker ${w}, sent ${sent}, answered ${new Date().toISOString()}`,
+            );
+          }
         }
       } catch (err) {
         this.failures.push(`${key}: ${(err as Error).message}`);
@@ -179,7 +192,7 @@ describe('rolling upgrade from the previous release, one node at a time under lo
     await newNodes?.stop();
   });
 
-  it('loses no acknowledged write and fails no call, from old and new SDKs alike', async () => {
+  it('loses no acknowledged write and fails no call but increments whose outcome cannot be told, from old and new SDKs alike', async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const old = require(join(WORKTREE, 'dist/src/cli/local-cluster.js')) as Cluster;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -240,9 +253,15 @@ describe('rolling upgrade from the previous release, one node at a time under lo
       .flatMap((l) => l.incrementLog)
       .filter((line) => twice.has(Number(line.split(':')[0])));
     expect(sameValue, 'increments that returned the same value').to.deep.equal([]);
-    for (const reader of clients)
+    const unknown = loads.reduce((n, l) => n + l.unknownIncrements, 0);
+    for (const reader of clients) {
       // A counter reads back as the decimal text Redis would answer.
-      expect(await reader.get<string>(COUNTER), 'the counter').to.equal(String(increments.length));
+      const counter = Number(await reader.get<string>(COUNTER));
+      expect(counter, `the counter (${increments.length} acknowledged, ${unknown} unknown)`).to.be.within(
+        increments.length,
+        increments.length + unknown,
+      );
+    }
     // Every acknowledged write, read back through both SDKs from the upgraded cluster.
     for (const l of loads) {
       expect(l.acked.size, `${l.name} wrote`).to.be.greaterThan(0);
