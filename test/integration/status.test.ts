@@ -147,59 +147,12 @@ describe('ringcache status', function () {
     }
   });
 
-  // Last: it kills a node.
-  it('shows a killed member dead, unanswering, with a warning', async () => {
-    await t.cluster.kill('n3', 'SIGKILL');
-    const s = await until(
-      'n3 dead in ringcache status',
-      async () => {
-        const s = await status(['--addr', t.address('n1')]);
-        const dead = s.members.find((m) => m.id === 'n3')?.state === 'dead';
-        return dead && s.totals.alive === 2 ? s : undefined;
-      },
-      20_000,
-      0,
-    );
-    const n3 = s!.members.find((m) => m.id === 'n3')!;
-    expect(n3.reachable).to.equal(false);
-    expect(n3.error).to.be.a('string');
-    expect(n3.keys).to.equal(undefined);
-    expect(s!.totals).to.include({ members: 3, alive: 2, keys: 40 });
-    expect(s!.warnings).to.include('n3 is dead: its writes go to other nodes as hints until it is back');
-  });
-
-  // After the kill: a ring change (n3's leave) and the rebalance each member ran for it.
-  it("shows the ring's new epoch and each member's rebalance for it, read from its /metrics", async () => {
-    // n3 is dead already after the test above; killed here when this test runs on its own (--grep).
-    await t.cluster.kill('n3', 'SIGKILL');
-    await until('n3 dead for n1 and n2', () => othersHold(t, 'n3', MemberStateWire.DEAD), 20_000, 100);
-    const leave = await runCli(['leave', 'n3', '--addr', t.address('n1')], {
-      RINGCACHE_CLUSTER_TOKEN: t.clusterToken,
-    });
-    expect(leave.code, leave.output).to.equal(0);
-    const s = await until(
-      'both rebalances to epoch 2 finished in ringcache status',
-      async () => {
-        const s = await status(['--addr', t.address('n1')]);
-        const done = s.members.filter((m) => m.rebalance?.epoch === 2 && !m.rebalance.running);
-        return s.epoch === 2 && done.length === 2 && s.totals.alive === 2 ? s : undefined;
-      },
-      20_000,
-      0,
-    );
-    expect(s!.members.map((m) => m.id)).to.deep.equal(['n1', 'n2']);
-    for (const m of s!.members) expect(m.rebalance!.scanned, m.id).to.equal(20);
-    expect(s!.members.reduce((n, m) => n + m.ringShare, 0)).to.be.closeTo(1, 1e-9);
-    expect(s!.warnings).to.deep.equal([]);
-  });
-
-  // Last: its writes would change the key counts the tests above check.
+  // Its one written key is deleted at the end: the key counts the tests above check stay 20 a member.
   it("--hot shows each member's most-read and most-written keys, and only with --hot", async () => {
     const cache = await t.client();
     // Sampled about 1 in 32 (gaps of at most 63): 800 reads of one key and 400 writes of another are
     // each counted at least 6 times on any member.
     for (let i = 0; i < 800; i++) await cache.get('status-hot-read');
-    // n3 has left, so two replicas are all a write can reach here.
     for (let i = 0; i < 400; i++) await cache.set('status-hot-write', 'v', { consistency: 'one' });
     const s = await status(['--addr', t.address('n1'), '--hot']);
     const reads = s.members.flatMap((m) => m.hotReads ?? []);
@@ -222,5 +175,67 @@ describe('ringcache status', function () {
     expect(code, output).to.equal(0);
     expect(output).to.match(/^hot keys \(sampled estimates\)$/m);
     expect(output).to.match(/^n\d +read +status-hot-read +~\d+/m);
+    await cache.delete('status-hot-write', { consistency: 'all' });
+  });
+});
+
+// What `ringcache status` shows as a member dies and then leaves the ring: a cluster of its own,
+// since the member it kills would change what the tests above see.
+describe('ringcache status as a member dies and leaves', function () {
+  this.timeout(60_000);
+  let t: TestCluster;
+
+  before(async () => {
+    t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 3 });
+    const cache = await t.client();
+    for (let i = 0; i < 20; i++) await cache.set(`status-${i}`, 'x'.repeat(100));
+  });
+  after(() => t?.stop());
+
+  const status = async (args: string[]): Promise<ClusterStatus> => {
+    const { code, output } = await runCli(['status', '--json', '--interval', '200ms', ...args]);
+    expect(code, output).to.equal(0);
+    return JSON.parse(output) as ClusterStatus;
+  };
+
+  it("shows a killed member dead, unanswering, with a warning; after its leave, the ring's new epoch and each member's rebalance for it", async () => {
+    await t.cluster.kill('n3', 'SIGKILL');
+    const dead = await until(
+      'n3 dead in ringcache status',
+      async () => {
+        const s = await status(['--addr', t.address('n1')]);
+        const dead = s.members.find((m) => m.id === 'n3')?.state === 'dead';
+        return dead && s.totals.alive === 2 ? s : undefined;
+      },
+      20_000,
+      0,
+    );
+    const n3 = dead!.members.find((m) => m.id === 'n3')!;
+    expect(n3.reachable).to.equal(false);
+    expect(n3.error).to.be.a('string');
+    expect(n3.keys).to.equal(undefined);
+    expect(dead!.totals).to.include({ members: 3, alive: 2, keys: 40 });
+    expect(dead!.warnings).to.include('n3 is dead: its writes go to other nodes as hints until it is back');
+
+    // Then n3 leaves: a ring change, and the rebalance each member runs for it.
+    await until('n3 dead for n1 and n2', () => othersHold(t, 'n3', MemberStateWire.DEAD), 20_000, 100);
+    const leave = await runCli(['leave', 'n3', '--addr', t.address('n1')], {
+      RINGCACHE_CLUSTER_TOKEN: t.clusterToken,
+    });
+    expect(leave.code, leave.output).to.equal(0);
+    const left = await until(
+      'both rebalances to epoch 2 finished in ringcache status',
+      async () => {
+        const s = await status(['--addr', t.address('n1')]);
+        const done = s.members.filter((m) => m.rebalance?.epoch === 2 && !m.rebalance.running);
+        return s.epoch === 2 && done.length === 2 && s.totals.alive === 2 ? s : undefined;
+      },
+      20_000,
+      0,
+    );
+    expect(left!.members.map((m) => m.id)).to.deep.equal(['n1', 'n2']);
+    for (const m of left!.members) expect(m.rebalance!.scanned, m.id).to.equal(20);
+    expect(left!.members.reduce((n, m) => n + m.ringShare, 0)).to.be.closeTo(1, 1e-9);
+    expect(left!.warnings).to.deep.equal([]);
   });
 });
