@@ -385,6 +385,31 @@ describe('no client can exhaust a node: connections', function () {
     }
   });
 
+  it('closes a connection idle_timeout_ms after its last call ended, with a GOAWAY', async () => {
+    const session = http2.connect(`http://${t.address('n1')}`);
+    session.on('error', () => undefined);
+    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+    const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+    try {
+      // One call, answered: the connection has spoken, and then says nothing more.
+      const req = session.request({
+        ':method': 'POST',
+        ':path': '/ringcache.v1.Cache/Get',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      req.on('error', () => undefined);
+      const answered = new Promise<void>((resolve) => req.once('close', () => resolve()));
+      req.end(Buffer.alloc(5));
+      req.resume();
+      await answered;
+      await goaway;
+      await closed;
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('closes connections past max_connections, counts them, and serves the others', async () => {
     const flood = Array.from({ length: 80 }, () => connect(t.address('n2')));
     await until('n2 refuses connections past max_connections', async () => {
