@@ -7,7 +7,8 @@ import { UnaryClient } from '../../src/cli/unary-client';
 import { loadServices } from '../../src/proto/load';
 import { Code, type WatchEventMsg } from '../../src/proto/messages';
 import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../../src/proto/packed';
-import { TestCluster, until } from '../support/cluster';
+import { othersHold, TestCluster, until } from '../support/cluster';
+import { MemberStateWire } from '../../src/proto/messages';
 import { FLOOD_SUSPICION_TIMEOUT_MS, peerViewsOf, Victim } from '../support/victim';
 
 const KiB = 1024;
@@ -78,7 +79,7 @@ describe('no client can exhaust a node: streams that do not read', function () {
   before(async () => {
     t = await TestCluster.start({
       nodes: 3,
-      limits: { maxOutputBufferBytes: 64 * KiB, maxWatchers: 6 },
+      limits: { maxOutputBufferBytes: 64 * KiB, maxWatchers: 6, maxFramesInFlight: 4 },
     });
     c = new UnaryClient(t.address('n1'), 60_000);
     const { Cache } = loadServices();
@@ -135,6 +136,52 @@ describe('no client can exhaust a node: streams that do not read', function () {
     await until('n1 holds no unsent watch events', async () => {
       return (await metric(t, 'n1', 'ringcache_stream_buffered_bytes{', 'kind="watch"')) === 0;
     });
+  });
+
+  it('reads no more of a Pipeline stream while max_frames_in_flight of its frames are unanswered, and answers them all', async () => {
+    // n3 paused: a write at ALL waits for it until its frame's deadline, so the frames n1 has read
+    // stay unanswered meanwhile. Each holds 100 KiB of input and its copies to the two other
+    // replicas (max_client_input_bytes counts both): what n1 holds tells how many frames it read.
+    const pid = t.cluster.pid('n3')!;
+    process.kill(pid, 'SIGSTOP');
+    const client = new grpc.Client(t.address('n1'), grpc.credentials.createInsecure());
+    try {
+      const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+        '/ringcache.v1.Cache/PipelinePacked',
+        serializePackedFrame,
+        deserializePackedFrame,
+      );
+      const value = Buffer.alloc(100 * KiB, 7);
+      const frames = 12;
+      const results: unknown[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        call.on('data', (payload: Buffer) => {
+          results.push(...unpackFrame(payload).slice(2));
+          if (results.length === frames) resolve();
+        });
+        call.on('error', reject);
+      });
+      for (let f = 1; f <= frames; f++) call.write(packFrame(f, 2000, [[1, `fif/${f}`, value, 0, 0, 0, 3]]));
+      let answered = false;
+      void done.then(() => (answered = true));
+      // A bound that holds at every instant, sampled until every frame is answered.
+      let peak = 0;
+      while (!answered) {
+        peak = Math.max(peak, await metric(t, 'n1', 'ringcache_client_input_bytes'));
+        await Promise.race([done, new Promise((r) => setTimeout(r, 20))]);
+      }
+      await done;
+      call.end();
+      expect(results, 'one result per frame').to.have.length(frames);
+      expect(peak, 'bytes of frames n1 read and had not answered, at most').to.be.within(
+        1,
+        4.5 * 3 * 100 * KiB,
+      );
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      client.close();
+    }
+    await until('n1 and n2 hold n3 alive again', () => othersHold(t, 'n3', MemberStateWire.ALIVE), 60_000);
   });
 
   it('refuses a Watch past max_watchers, naming it, and counts it', async () => {
