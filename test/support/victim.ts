@@ -1,4 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { rssMb } from '../../bench/proc-cpu';
 import { UnaryClient } from '../../src/cli/unary-client';
 import type { TestCluster } from './cluster';
 
@@ -91,4 +93,39 @@ export function peerViewsOf(
     dead: lines.filter((l) => /-> dead"/.test(l)),
     suspicions: lines.filter((l) => l.includes('suspecting')).length,
   };
+}
+
+/**
+ * What a flood must leave of node `id`, asserted after `flood` has run while a Victim worked on the
+ * node and its RSS was sampled every 20 ms: the victim saw no failed call, the node's RSS grew by
+ * less than `rssBoundMb` above its level before, and none of `peers` declared it dead (run the
+ * cluster with FLOOD_SUSPICION_TIMEOUT_MS). Returns what `flood` returned.
+ */
+export async function underFlood<T>(
+  t: TestCluster,
+  id: string,
+  peers: readonly string[],
+  flood: () => Promise<T>,
+  rssBoundMb = 50,
+): Promise<T> {
+  const pid = t.cluster.pid(id)!;
+  const before = rssMb(pid);
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 20);
+  const victim = new Victim(t.address(id));
+  let result: T;
+  try {
+    result = await flood();
+  } finally {
+    clearInterval(sampler);
+    await victim.stop();
+  }
+  peak = Math.max(peak, rssMb(pid));
+  expect(victim.failures.slice(0, 5), `calls of another client of ${id} that failed`).to.deep.equal([]);
+  expect(peak - before, `${id}'s RSS grew by ${(peak - before).toFixed(0)} MB`).to.be.below(rssBoundMb);
+  const views = peerViewsOf(t, id, peers);
+  expect(views.dead, `peers that declared ${id} dead (suspected ${views.suspicions} times)`).to.deep.equal(
+    [],
+  );
+  return result;
 }
