@@ -20,6 +20,47 @@ async function metric(t: TestCluster, id: string, name: string, label = ''): Pro
   return Number(line?.split(' ').pop() ?? NaN);
 }
 
+/**
+ * A bare HTTP/2 connection to `address`, as a client that is no gRPC library would open: promises of
+ * its GOAWAY and of its close, and `get()`, one unary Get of no key whose grpc-status it resolves with
+ * (from the response headers of a trailers-only answer, or from the trailers).
+ */
+function bareConnection(address: string) {
+  const session = http2.connect(`http://${address}`);
+  session.on('error', () => undefined); // a connection the node closes: that is the point
+  const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+  const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+  const get = (): Promise<http2.IncomingHttpHeaders> => {
+    const req = session.request({
+      ':method': 'POST',
+      ':path': '/ringcache.v1.Cache/Get',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    req.on('error', () => undefined);
+    const answer = new Promise<http2.IncomingHttpHeaders>((resolve) => {
+      req.once('response', (headers) => headers['grpc-status'] !== undefined && resolve(headers));
+      req.once('trailers', resolve);
+    });
+    req.end(Buffer.alloc(5)); // one empty gRPC message
+    req.resume();
+    return answer;
+  };
+  return { session, goaway, closed, get };
+}
+
+/** Waits until node `id` serves a Set from a new client's connection (`when`: for the message). */
+async function servesANewClient(t: TestCluster, id: string, when: string): Promise<void> {
+  const c = new UnaryClient(t.address(id), 10_000);
+  try {
+    await until(`${id} serves a new client ${when}`, () =>
+      c.cache('Set', { key: `new-client-${id}`, value: Buffer.from('v') }).then(() => true),
+    );
+  } finally {
+    c.close();
+  }
+}
+
 const refusals = (t: TestCluster, id: string, limit: string) =>
   metric(t, id, 'ringcache_limit_refusals_total{', `limit="${limit}"`);
 
@@ -433,27 +474,14 @@ describe('no client can exhaust a node: connections', function () {
   });
 
   it('closes a connection idle_timeout_ms after its last call ended, with a GOAWAY', async () => {
-    const session = http2.connect(`http://${t.address('n1')}`);
-    session.on('error', () => undefined);
-    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
-    const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+    const bare = bareConnection(t.address('n1'));
     try {
       // One call, answered: the connection has spoken, and then says nothing more.
-      const req = session.request({
-        ':method': 'POST',
-        ':path': '/ringcache.v1.Cache/Get',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      });
-      req.on('error', () => undefined);
-      const answered = new Promise<void>((resolve) => req.once('close', () => resolve()));
-      req.end(Buffer.alloc(5));
-      req.resume();
-      await answered;
-      await goaway;
-      await closed;
+      await bare.get();
+      await bare.goaway;
+      await bare.closed;
     } finally {
-      session.destroy();
+      bare.session.destroy();
     }
   });
 
@@ -464,14 +492,7 @@ describe('no client can exhaust a node: connections', function () {
     });
     for (const s of flood) s.socket.destroy();
     await Promise.all(flood.map((s) => s.closed));
-    const c = new UnaryClient(t.address('n2'), 10_000);
-    try {
-      await until('n2 serves a new client once the flood is gone', () =>
-        c.cache('Set', { key: 'after-flood', value: Buffer.from('v') }).then(() => true),
-      );
-    } finally {
-      c.close();
-    }
+    await servesANewClient(t, 'n2', 'once the flood is gone');
     // The node writes its log to a pipe this process reads in its own time: a reply can come first.
     const warnings = () => (t.logs.get('n2') ?? []).filter((l) => l.includes('connections refused'));
     await until('n2 warns of the connections it refused', () => warnings().length > 0);
@@ -559,44 +580,21 @@ describe('no client can exhaust a node: connections held by clients leave room f
       expect(err.details).to.include('limits.max_connections is 20');
       expect(await refusals(t, 'n2', 'max_connections')).to.be.above(before);
       // The same on a bare HTTP/2 connection: the answer, then a GOAWAY, then the close.
-      const raw = http2.connect(`http://${t.address('n2')}`);
-      held.push(raw);
-      raw.on('error', () => undefined);
-      const goaway = new Promise<void>((resolve) => raw.once('goaway', () => resolve()));
-      const closed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
-      const req = raw.request({
-        ':method': 'POST',
-        ':path': '/ringcache.v1.Cache/Get',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      });
-      req.on('error', () => undefined);
-      const answer = new Promise<http2.IncomingHttpHeaders>((resolve) => {
-        req.once('response', (headers) => headers['grpc-status'] !== undefined && resolve(headers));
-        req.once('trailers', resolve);
-      });
-      req.end(Buffer.alloc(5)); // one empty gRPC message: a Get of no key
-      req.resume();
-      const status = await answer;
+      const raw = bareConnection(t.address('n2'));
+      held.push(raw.session);
+      const status = await raw.get();
       expect(status['grpc-status'], String(status['grpc-message'])).to.equal(
         String(grpc.status.RESOURCE_EXHAUSTED),
       );
       expect(decodeURIComponent(String(status['grpc-message']))).to.include('limits.max_connections is 20');
-      await goaway;
-      await closed;
+      await raw.goaway;
+      await raw.closed;
     } finally {
       c.close();
       for (const s of held) s.destroy();
     }
     // The other tests here call n2 as a client: it takes clients again once these have gone.
-    const after = new UnaryClient(t.address('n2'), 10_000);
-    try {
-      await until('n2 serves a new client once these connections are closed', () =>
-        after.cache('Set', { key: 'after-refused', value: Buffer.from('v') }).then(() => true),
-      );
-    } finally {
-      after.close();
-    }
+    await servesANewClient(t, 'n2', 'once these connections are closed');
   });
 
   it('takes a connection on probation whose token header gRPC could not parse for a client, and stays up', async () => {

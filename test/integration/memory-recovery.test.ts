@@ -25,6 +25,29 @@ async function codeOf(call: Promise<unknown>): Promise<{ code: number; details: 
  * key written before it while the store is below max_memory, leaves the node serving other clients
  * and its peers, and once it ends the store has all of max_memory again.
  */
+/**
+ * Waits until n1's memory guard presses its store no more. A timeout names what the guard last read
+ * (a rest of the process that does not come down, RSS held over the target, collections that do
+ * not run).
+ */
+async function pressureGone(t: TestCluster): Promise<void> {
+  await until(
+    'n1 presses its store no more',
+    async () => {
+      const m = await metricsOf(t, 'n1', [
+        'ringcache_memory_pressure_bytes',
+        'ringcache_memory_rest_bytes',
+        'ringcache_memory_guard_collections_total',
+        'process_resident_memory_bytes',
+        'ringcache_store_bytes',
+      ]);
+      if (m.ringcache_memory_pressure_bytes === 0) return true;
+      throw new Error(`n1's /metrics: ${JSON.stringify(m)}`);
+    },
+    60_000,
+  );
+}
+
 describe('the memory guard through client floods', function () {
   this.timeout(300_000);
   let t: TestCluster;
@@ -46,23 +69,7 @@ describe('the memory guard through client floods', function () {
       await c.cache('SetMany', { items, consistency: 3 });
     }
     // The store's pressure left by the writes above has gone: the floods start from a node at rest.
-    // A timeout names what the guard last read (a rest of the process that does not come down,
-    // RSS held over the target, collections that do not run).
-    await until(
-      'n1 presses its store no more',
-      async () => {
-        const m = await metricsOf(t, 'n1', [
-          'ringcache_memory_pressure_bytes',
-          'ringcache_memory_rest_bytes',
-          'ringcache_memory_guard_collections_total',
-          'process_resident_memory_bytes',
-          'ringcache_store_bytes',
-        ]);
-        if (m.ringcache_memory_pressure_bytes === 0) return true;
-        throw new Error(`n1's /metrics: ${JSON.stringify(m)}`);
-      },
-      60_000,
-    );
+    await pressureGone(t);
   });
   after(async () => {
     c?.close();
@@ -112,23 +119,7 @@ describe('the memory guard through client floods', function () {
     const evicted = (await metric(t, 'n1', 'ringcache_store_evictions_total')) - evictedBefore;
     expect(evicted, `keys n1 evicted; ${report}`).to.equal(0);
     // The store holds all of max_memory once the flood has gone.
-    // A timeout names what the guard last read (a rest of the process that does not come down,
-    // RSS held over the target, collections that do not run).
-    await until(
-      'n1 presses its store no more',
-      async () => {
-        const m = await metricsOf(t, 'n1', [
-          'ringcache_memory_pressure_bytes',
-          'ringcache_memory_rest_bytes',
-          'ringcache_memory_guard_collections_total',
-          'process_resident_memory_bytes',
-          'ringcache_store_bytes',
-        ]);
-        if (m.ringcache_memory_pressure_bytes === 0) return true;
-        throw new Error(`n1's /metrics: ${JSON.stringify(m)}`);
-      },
-      60_000,
-    );
+    await pressureGone(t);
     const read = await c.cache<{ results: { found: boolean }[] }>('GetMany', {
       keys: Array.from({ length: 1000 }, (_, i) => `kept/${i * 24}`),
       consistency: 1,

@@ -7,26 +7,33 @@ import { runCli, startCli } from '../support/cli';
 import { MemberStateWire } from '../../src/proto/messages';
 import { othersHold, TestCluster, until } from '../support/cluster';
 
+/** Three nodes holding 20 keys of 100 bytes each (W = 3: every replica holds every key once acknowledged). */
+async function startCluster(): Promise<TestCluster> {
+  const t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 3 });
+  const cache = await t.client();
+  for (let i = 0; i < 20; i++) await cache.set(`status-${i}`, 'x'.repeat(100));
+  return t;
+}
+
+/** `ringcache status --json` with `args`, which must succeed. */
+async function status(args: string[], env: Record<string, string> = {}): Promise<ClusterStatus> {
+  const { code, output } = await runCli(['status', '--json', '--interval', '200ms', ...args], env);
+  expect(code, output).to.equal(0);
+  return JSON.parse(output) as ClusterStatus;
+}
+
 // `ringcache status`: what a person or a script sees of a running cluster, from any member.
 describe('ringcache status', function () {
   this.timeout(60_000);
   let t: TestCluster;
 
   before(async () => {
-    t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 3 });
+    t = await startCluster();
     const cache = await t.client();
-    // W=3: every replica holds every key once the writes are acknowledged.
-    for (let i = 0; i < 20; i++) await cache.set(`status-${i}`, 'x'.repeat(100));
     for (let i = 0; i < 10; i++) await cache.get(`status-${i}`);
     await cache.get('status-absent');
   });
   after(() => t?.stop());
-
-  const status = async (args: string[], env: Record<string, string> = {}): Promise<ClusterStatus> => {
-    const { code, output } = await runCli(['status', '--json', '--interval', '200ms', ...args], env);
-    expect(code, output).to.equal(0);
-    return JSON.parse(output) as ClusterStatus;
-  };
 
   it('prints every member with its counters, the totals and no warning as JSON', async () => {
     // A busy machine can delay a ping and make a member suspect for a moment: await all alive.
@@ -186,17 +193,9 @@ describe('ringcache status as a member dies and leaves', function () {
   let t: TestCluster;
 
   before(async () => {
-    t = await TestCluster.start({ nodes: 3, factor: 3, writeQuorum: 3 });
-    const cache = await t.client();
-    for (let i = 0; i < 20; i++) await cache.set(`status-${i}`, 'x'.repeat(100));
+    t = await startCluster();
   });
   after(() => t?.stop());
-
-  const status = async (args: string[]): Promise<ClusterStatus> => {
-    const { code, output } = await runCli(['status', '--json', '--interval', '200ms', ...args]);
-    expect(code, output).to.equal(0);
-    return JSON.parse(output) as ClusterStatus;
-  };
 
   it("shows a killed member dead, unanswering, with a warning; after its leave, the ring's new epoch and each member's rebalance for it", async () => {
     await t.cluster.kill('n3', 'SIGKILL');
