@@ -137,8 +137,11 @@ export class ConnectionAdmission {
               pass(metadata);
               return;
             }
+            // RESOURCE_EXHAUSTED for any gRPC client; UNAVAILABLE in ringcache's own error code:
+            // this node cannot be reached by this client, and applied nothing, so the SDK tries
+            // another replica (as it did when the connection was dropped).
             const trailers = new grpc.Metadata();
-            trailers.set(METADATA.errorCode, 'RESOURCE_EXHAUSTED');
+            trailers.set(METADATA.errorCode, 'UNAVAILABLE');
             call.sendStatus({
               code: grpc.status.RESOURCE_EXHAUSTED,
               details: `${this.#limitMessage()}: this node serves that many client connections at most; close idle ones, or connect fewer clients`,
@@ -151,15 +154,20 @@ export class ConnectionAdmission {
     });
 
   /**
-   * Counts a refused session and closes it with a GOAWAY: a call already on it still gets its answer
-   * (RESOURCE_EXHAUSTED, from the interceptor), no new one is taken. A client that keeps its streams
-   * open past a second is cut off.
+   * Counts a refused session and closes it with a GOAWAY: the calls already on it still get their
+   * answer (RESOURCE_EXHAUSTED, from the interceptor), no new one is taken. The GOAWAY waits a turn
+   * of the event loop: sent while the first call is being handled, it would name that call's stream
+   * as the last one taken, and the client's other calls in the same packets would be refused
+   * unanswered (REFUSED_STREAM), retried on a new connection, and counted again. A client that keeps
+   * its streams open past a second is cut off.
    */
   #refuse(session: ServerHttp2Session): void {
     if (session.destroyed || this.#refusedSessions.has(session)) return;
     this.#refusedSessions.add(session);
     this.#refused();
-    session.close();
+    setImmediate(() => {
+      if (!session.destroyed) session.close();
+    });
     const cutOff = setTimeout(() => session.destroy(), REFUSED_CLOSE_MS);
     cutOff.unref();
     session.once('close', () => clearTimeout(cutOff));

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { Code } from '../proto/messages';
+import { Code, METADATA } from '../proto/messages';
 
 /**
  * Many small requests, one long-lived bidi stream. Items queued within one turn of the event loop go out
@@ -343,7 +343,11 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     };
     stream.on('error', (err: grpc.ServiceError) => {
       const errCode: number = err.code;
-      const code = errCode === Code.CANCELLED ? Code.UNAVAILABLE : errCode;
+      // A node that says its refusal means "not reachable for you" (a connection past its
+      // max_connections, answered RESOURCE_EXHAUSTED for other gRPC clients' sake) applied nothing:
+      // its items may go to another replica, as when the connection fails.
+      const unreachable = err.metadata?.get(METADATA.errorCode)[0] === 'UNAVAILABLE';
+      const code = errCode === Code.CANCELLED || unreachable ? Code.UNAVAILABLE : errCode;
       onBroken(
         code === Code.OK ? Code.UNAVAILABLE : code,
         `${this.#peerName}: ${err.details || err.message}`,
