@@ -41,7 +41,7 @@ export interface NodeConnection {
   close(): void;
 }
 
-/** The router's time: a BatchedStream's (StreamClock), so that a test drives both with one clock. */
+/** The router's time: the same kind of clock as a BatchedStream's (StreamClock). */
 export type RouterClock = StreamClock;
 
 /**

@@ -33,7 +33,7 @@ export interface FrameCodec<Item, Result, ReqFrame, ResFrame> {
   failure(code: number, message: string): Result;
   /**
    * Called for every reply, before its items resolve (e.g. to read the epoch). `sentAtMs`: when the
-   * frame it answers was sent (Date.now()), undefined when that frame is no longer awaited.
+   * frame it answers was sent (on the stream's clock), undefined when that frame is no longer awaited.
    */
   onReply?(reply: ResFrame, sentAtMs: number | undefined): void;
 }
@@ -47,7 +47,7 @@ export interface StreamClock {
 
 /** Date.now, and timers that do not keep the process up by themselves (the calls they time do). */
 export const REAL_TIME: StreamClock = {
-  now: Date.now,
+  now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
@@ -180,8 +180,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   }
 
   /**
-   * Queues one item; resolves with its result by `deadlineMs` (absolute, Date.now() based) at the
-   * latest. `onStall` is called once if the frame carrying the item outlives its flight budget (the
+   * Queues one item; resolves with its result by `deadlineMs` (absolute, on the stream's clock:
+   * Date.now() by default) at the latest. `onStall` is called once if the frame carrying the item outlives its flight budget (the
    * item still resolves with the reply when it comes, or at its deadline). A frame whose items all
    * came without one has no budget: nobody would be told.
    */

@@ -189,7 +189,8 @@ describe('ringcache status', function () {
 // What `ringcache status` shows as a member dies and then leaves the ring: a cluster of its own,
 // since the member it kills would change what the tests above see.
 describe('ringcache status as a member dies and leaves', function () {
-  this.timeout(60_000);
+  // Two waits of up to 20 s each for the cluster, and CLI processes, in one test.
+  this.timeout(120_000);
   let t: TestCluster;
 
   before(async () => {
