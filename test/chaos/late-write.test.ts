@@ -162,15 +162,18 @@ describe('a write that reaches its node only after its deadline (paused node)', 
     };
     await until('every node alive to every node and to the SDK', allAlive, 30_000);
     const before = await forwarded();
-    const keys = Array.from({ length: 30 }, (_, i) => `coordinated-${i}`);
-    expect(new Set(keys.map((k) => cache.replicasOf(k)[0])).size, 'first replicas').to.equal(3);
+    const keys = Array.from({ length: 60 }, (_, i) => `coordinated-${i}`);
+    const firsts = keys.map((k) => cache.replicasOf(k)[0]);
+    expect(new Set(firsts).size, 'first replicas').to.equal(3);
     for (const key of keys) await cache.incr(key);
-    // None, unless a node held another dead for a moment meanwhile (a busy machine): a few at most,
-    // against 20 of 30 in ring order.
+    // None, unless a node held another dead for a moment meanwhile: a busy machine does that now and
+    // then (soak run 5 at load 13: 6 of 30). In ring order, every key whose first replica is not n1
+    // (about two thirds of them) was forwarded: at most a third tells the two apart with room.
+    const notAtN1 = firsts.filter((id) => id !== 'n1').length;
     expect(
       (await forwarded()) - before,
-      'increments forwarded by the node the SDK sent them to',
-    ).to.be.at.most(5);
+      `increments forwarded by the node the SDK sent them to (ring order would forward ${notAtN1})`,
+    ).to.be.at.most(Math.floor(keys.length / 3));
   });
 
   it('an increment forwarded to its paused coordinator is refused there once its client gave up, not applied', async () => {
