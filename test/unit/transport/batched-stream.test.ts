@@ -1,8 +1,8 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { EventEmitter, once } from 'node:events';
 import { BatchedStream, type FrameCodec } from '../../../src/transport/batched-stream';
-import { Code } from '../../../src/proto/messages';
+import { Code, METADATA } from '../../../src/proto/messages';
 import { VirtualClock } from '../../support/virtual-clock';
 
 interface ReqFrame {
@@ -341,6 +341,34 @@ describe('BatchedStream', () => {
       const r = await pending;
       expect(r.code).to.equal(Code.UNAVAILABLE);
       expect(r.message).to.contain('ended the stream');
+    });
+
+    it("takes a stream's error whose ringcache error code is UNAVAILABLE for an unreachable node, whatever its gRPC status", async () => {
+      const h = harness();
+      const refused = h.batched.send('a', FAR());
+      await nextFrame(() => h.streams[0], h);
+      // A connection past the node's max_connections: RESOURCE_EXHAUSTED for gRPC, nothing applied.
+      const trailers = new grpc.Metadata();
+      trailers.set(METADATA.errorCode, 'UNAVAILABLE');
+      h.stream().emit(
+        'error',
+        Object.assign(new Error('x'), {
+          code: Code.RESOURCE_EXHAUSTED,
+          details: 'limits.max_connections is 20',
+          metadata: trailers,
+        }),
+      );
+      const r = await refused;
+      expect(r.code).to.equal(Code.UNAVAILABLE);
+      expect(r.message).to.contain('limits.max_connections is 20');
+      // Without that code, the status stands.
+      const other = h.batched.send('b', FAR());
+      await nextFrame(() => h.streams[1], h);
+      h.stream().emit(
+        'error',
+        Object.assign(new Error('y'), { code: Code.RESOURCE_EXHAUSTED, details: 'full' }),
+      );
+      expect((await other).code).to.equal(Code.RESOURCE_EXHAUSTED);
     });
 
     it('opens a new stream for the next send', async () => {
