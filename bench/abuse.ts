@@ -5,9 +5,11 @@
  * p50/p99/max latency and failed calls, and how many of the 10,000 keys of 1 KiB written before the
  * floods the node evicted during each (its store stays below max_memory, so any is the memory
  * guard's), and how often n1's peers saw it suspect or dead meanwhile. Run it on two builds to
- * compare (a git worktree of the older commit). Flags: --watchers N (200) --deletes N (40000)
- * --connections N (2000) --seconds S (8: each of the large-request floods) --only TEXT (only the
- * floods whose name holds it, e.g. --only GetMany)
+ * compare (a git worktree of the older commit). The floods: Watch streams and a Pipeline stream
+ * that never read, GetMany past max_reply_bytes and within it, GetMany and Pipeline frames past
+ * max_batch_keys, Sets of 1 MiB, deletes of absent keys, silent connections. Flags: --watchers N
+ * (200) --deletes N (40000) --connections N (2000; the issue's flood was 5000) --seconds S (8: each
+ * of the large-request floods) --only TEXT (only the floods whose name holds it, e.g. --only GetMany)
  */
 import * as grpc from '@grpc/grpc-js';
 import net from 'node:net';
@@ -128,6 +130,52 @@ const floods: Flood[] = [
       await client.cache('Set', { key: 'big', value: Buffer.alloc(100 * 1024, 2), consistency: 3 });
       const keys = new Array<string>(300).fill('big');
       await flood32(address, (c) => c.cache('GetMany', { keys }));
+    },
+  },
+  {
+    name: `GetMany of one 64 KiB key 4,096 times (past max_reply_bytes), 32 at a time for ${seconds} s`,
+    async run(address, client) {
+      await client.cache('Set', { key: 'big64', value: Buffer.alloc(64 * 1024, 4), consistency: 3 });
+      const keys = new Array<string>(4096).fill('big64');
+      await flood32(address, (c) => c.cache('GetMany', { keys }));
+    },
+  },
+  {
+    name: `GetMany of a million keys (past max_batch_keys), 32 at a time for ${seconds} s`,
+    async run(address) {
+      const keys = Array.from({ length: 1_000_000 }, (_, i) => `k${i}`);
+      await flood32(address, (c) => c.cache('GetMany', { keys }));
+    },
+  },
+  {
+    name: `PipelinePacked frames of a million gets (past max_batch_keys), 8 in flight for ${seconds} s`,
+    async run(address) {
+      const frame = packFrame(1, 60_000, new Array<unknown>(1_000_000).fill([0, 'k', 0]));
+      const c = new grpc.Client(address, grpc.credentials.createInsecure());
+      const call = c.makeBidiStreamRequest<Buffer, Buffer>(
+        '/ringcache.v1.Cache/PipelinePacked',
+        serializePackedFrame,
+        deserializePackedFrame,
+      );
+      const endAt = Date.now() + seconds * 1000;
+      let inFlight = 0;
+      await new Promise<void>((resolve) => {
+        const more = () => {
+          if (Date.now() >= endAt) return inFlight === 0 && resolve();
+          while (inFlight < 8) {
+            inFlight++;
+            call.write(frame);
+          }
+        };
+        call.on('error', () => resolve());
+        call.on('data', () => {
+          inFlight--;
+          more();
+        });
+        more();
+      });
+      call.end();
+      c.close();
     },
   },
   {
