@@ -98,16 +98,16 @@ export function peerViewsOf(
 /**
  * What a flood must leave of node `id`, asserted after `flood` has run while a Victim worked on the
  * node and its RSS was sampled every 20 ms: the victim saw no failed call, the node's RSS grew by
- * less than `rssBoundMb` above its level before, and none of `peers` declared it dead (run the
+ * less than `rssBoundMb` above its level before, and none of its peers declared it dead (run the
  * cluster with FLOOD_SUSPICION_TIMEOUT_MS). Returns what `flood` returned.
  */
 export async function underFlood<T>(
   t: TestCluster,
   id: string,
-  peers: readonly string[],
   flood: () => Promise<T>,
   rssBoundMb = 50,
 ): Promise<T> {
+  const peers = t.config.nodes.map((n) => n.id).filter((peer) => peer !== id);
   const pid = t.cluster.pid(id)!;
   const before = rssMb(pid);
   let peak = before;
