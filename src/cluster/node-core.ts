@@ -413,6 +413,11 @@ export class NodeCore {
     return this.coordinator.localGet(key, consistency);
   }
 
+  /** Bytes of the value this node holds for `key` (0: none), read without a copy (Store.valueBytesOf). */
+  localValueBytes(key: string): number {
+    return this.store.valueBytesOf(key);
+  }
+
   /** Where `key` lives and what each of its replicas holds (see explain.ts); a bad key rejects. */
   async explain(key: string, deadlineMs: number): Promise<KeyExplanation> {
     checkKey(key, this.#config.limits.maxKeyBytes);

@@ -28,5 +28,6 @@ export function withHotKeySampling(executor: OperationExecutor, hotKeys: HotKeys
         return value;
       },
     }),
+    ...(executor.localValueBytes && { localValueBytes: executor.localValueBytes.bind(executor) }),
   };
 }

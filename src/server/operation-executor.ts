@@ -12,6 +12,8 @@ export interface OperationExecutor {
    * Value, null when absent, undefined when execute() must handle it (see Coordinator.localGet).
    */
   localGet?(key: string, consistency: Consistency, forwarded: boolean): StoredValue | null | undefined;
+  /** Bytes of the value this node holds for `key`, 0 when none, without a copy: a reply's size before it is read. */
+  localValueBytes?(key: string): number;
 }
 
 /**

@@ -34,12 +34,17 @@ export interface PipelineDeps {
   defaultTimeoutMs: number;
   /**
    * limits.max_batch_keys and max_reply_bytes (what one GetMany, SetMany or frame may ask), and
-   * max_frames_in_flight and max_output_buffer_bytes (how far a stream may run ahead of its reader).
+   * max_frames_in_flight and max_output_buffer_bytes (how far a stream may run ahead of its reader);
+   * max_value_bytes says which GetMany may pass max_reply_bytes at all.
    */
   limits: RequestLimits &
     Pick<
       LimitsConfig,
-      'maxFramesInFlight' | 'maxOutputBufferBytes' | 'maxClientOutputBytes' | 'maxClientInputBytes'
+      | 'maxFramesInFlight'
+      | 'maxOutputBufferBytes'
+      | 'maxClientOutputBytes'
+      | 'maxClientInputBytes'
+      | 'maxValueBytes'
     >;
   /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
   clusterToken?: string;

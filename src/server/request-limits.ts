@@ -112,14 +112,17 @@ export class ReplyBudget {
 
   refusal(what: string): LimitRefusal {
     if (this.#over === 'max_client_output_bytes') return this.output!.refusal(what, this.#nodeBytesWhenOver);
-    return {
-      limit: 'max_reply_bytes',
-      code: Code.RESOURCE_EXHAUSTED,
-      message:
-        `${what}'s values add up to more than limits.max_reply_bytes, ${this.maxBytes} bytes; ` +
-        'ask for fewer at once',
-    };
+    return replyLimitRefusal(what, this.maxBytes);
   }
+}
+
+/** The refusal of a reply (`what`: 'GetMany', 'frame') whose values pass max_reply_bytes, `maxBytes`. */
+export function replyLimitRefusal(what: string, maxBytes: number): LimitRefusal {
+  return {
+    limit: 'max_reply_bytes',
+    code: Code.RESOURCE_EXHAUSTED,
+    message: `${what}'s values add up to more than limits.max_reply_bytes, ${maxBytes} bytes; ask for fewer at once`,
+  };
 }
 
 /** How often each limit's refusals are logged, at most: one client looping must not flood the log. */

@@ -159,6 +159,11 @@ export class EntryTable {
     return this.#expiring;
   }
 
+  /** Bytes of the value the slot holds (0 for a tombstone), without reading it. */
+  valueLength(slot: number): number {
+    return this.#slots.valueLength(slot);
+  }
+
   /** A copy of the value the caller owns. */
   readValue(slot: number): Buffer {
     return this.#arena.read(this.#slots.valueAddr(slot), this.#slots.valueLength(slot));

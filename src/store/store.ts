@@ -136,6 +136,18 @@ export class Store {
     return { value: e.readValue(slot), flags: e.flagsOf(slot), version: e.versionAt(slot), expiresAtMs };
   }
 
+  /**
+   * Bytes of the live value held for `key`, 0 for an absent, deleted or expired one: what get() would
+   * copy out, known without a copy. Neither a hit nor a miss, no LRU bump, nothing expired here.
+   */
+  valueBytesOf(key: string): number {
+    const e = this.#entries;
+    const slot = e.slotOf(key);
+    if (slot === undefined || e.isTombstone(slot)) return 0;
+    const expiresAtMs = e.expiresAtMs(slot);
+    return expiresAtMs !== 0 && expiresAtMs <= this.#clock.now() ? 0 : e.valueLength(slot);
+  }
+
   set(
     key: string,
     value: Buffer,

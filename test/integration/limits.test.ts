@@ -114,6 +114,20 @@ describe('limits on what one request may ask of a node', function () {
     await bigReadsBack();
   });
 
+  // Each of these used to copy values out of the store until the node's output budget ran out, and
+  // only then refuse: 32 at once left about 74 MB of copies for the collector.
+  it('refuses 32 such GetMany at once without copying their values', async () => {
+    const errs = await underFlood(t, 'n1', () =>
+      Promise.all(
+        Array.from({ length: 32 }, () =>
+          statusOf(c.cache('GetMany', { keys: new Array<string>(4096).fill('big') })),
+        ),
+      ),
+    );
+    for (const err of errs) expect(grpc.status[err.code], err.details).to.equal('RESOURCE_EXHAUSTED');
+    await bigReadsBack();
+  });
+
   it('answers a GetMany within max_reply_bytes', async () => {
     const res = await c.cache<{ results: GetResponseMsg[] }>('GetMany', { keys: ['big', 'big', 'absent'] });
     expect(res.results.map((r) => r.found)).to.deep.equal([true, true, false]);

@@ -14,6 +14,18 @@ describe('Store TTL', () => {
     expect(store.stats()).to.include({ hits: 1, misses: 1, expirations: 1, keys: 0 });
   });
 
+  it("gives a live value's size without counting a read, and 0 for absent, deleted and expired keys", () => {
+    const { store, clock } = makeStore();
+    store.set('live', utf8('12345'), 0);
+    store.set('brief', utf8('123'), 0, { ttlMs: 10 });
+    store.set('gone', utf8('1234'), 0);
+    store.delete('gone');
+    expect(['live', 'brief', 'gone', 'absent'].map((k) => store.valueBytesOf(k))).to.deep.equal([5, 3, 0, 0]);
+    clock.advance(10);
+    expect(store.valueBytesOf('brief')).to.equal(0);
+    expect(store.stats()).to.include({ hits: 0, misses: 0, expirations: 0 });
+  });
+
   it('reports the absolute expiry time', () => {
     const { store, clock } = makeStore();
     store.set('k', utf8('v'), 0, { ttlMs: 250 });
