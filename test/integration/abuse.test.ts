@@ -9,17 +9,15 @@ import { loadServices } from '../../src/proto/load';
 import { Code, type WatchEventMsg } from '../../src/proto/messages';
 import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../../src/proto/packed';
 import { othersHold, TestCluster, until } from '../support/cluster';
+import { limitRefusals, sampleOf } from '../support/node-metrics';
 import { MemberStateWire } from '../../src/proto/messages';
 import { FLOOD_SUSPICION_TIMEOUT_MS, peerViewsOf, Victim } from '../support/victim';
 
 const KiB = 1024;
 
 /** ringcache_<name>{labels} of a node, from its /metrics (NaN when absent). */
-async function metric(t: TestCluster, id: string, name: string, label = ''): Promise<number> {
-  const text = await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text());
-  const line = text.split('\n').find((l) => l.startsWith(name) && l.includes(label));
-  return Number(line?.split(' ').pop() ?? NaN);
-}
+const metric = (t: TestCluster, id: string, name: string, label = '') =>
+  sampleOf(t.cluster.node(id).http, name, label);
 
 /**
  * A bare HTTP/2 connection to `address`, as a client that is no gRPC library would open: promises of
@@ -62,8 +60,7 @@ async function servesANewClient(t: TestCluster, id: string, when: string): Promi
   }
 }
 
-const refusals = (t: TestCluster, id: string, limit: string) =>
-  metric(t, id, 'ringcache_limit_refusals_total{', `limit="${limit}"`);
+const refusals = (t: TestCluster, id: string, limit: string) => limitRefusals(t.cluster.node(id).http, limit);
 
 interface OpenWatch {
   call: grpc.ClientReadableStream<WatchEventMsg>;

@@ -6,6 +6,7 @@ import { Code, type GetResponseMsg } from '../../src/proto/messages';
 import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../../src/proto/packed';
 import { PackedConnection } from '../../src/transport/packed-connection';
 import { TestCluster, until } from '../support/cluster';
+import { limitRefusals } from '../support/node-metrics';
 import { FLOOD_SUSPICION_TIMEOUT_MS, underFlood } from '../support/victim';
 
 const KiB = 1024;
@@ -61,13 +62,7 @@ async function watchStatus(address: string, prefix: string): Promise<grpc.Status
 }
 
 /** ringcache_limit_refusals_total{limit} of a node, from its /metrics. */
-async function refusals(t: TestCluster, id: string, limit: string): Promise<number> {
-  const text = await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text());
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith('ringcache_limit_refusals_total{') && l.includes(`limit="${limit}"`));
-  return Number(line?.split(' ').pop() ?? NaN);
-}
+const refusals = (t: TestCluster, id: string, limit: string) => limitRefusals(t.cluster.node(id).http, limit);
 
 /**
  * No single call may exhaust a node. Measured on 48122f4 (3 nodes, max_memory 64mb): a GetMany of one

@@ -6,6 +6,7 @@ import { ChangeWatch } from '../../src/client/change-watch';
 import { loadServices } from '../../src/proto/load';
 import type { WatchEventMsg } from '../../src/proto/messages';
 import { TestCluster, until } from '../support/cluster';
+import { limitRefusals } from '../support/node-metrics';
 
 /**
  * Run by `node -e` with [seeds, the nodes' HTTP addresses, refusals of max_output_buffer_bytes so
@@ -15,13 +16,10 @@ import { TestCluster, until } from '../support/cluster';
 const FLOOD_WRITER = `
 const { RingCache } = require(${JSON.stringify(path.resolve(__dirname, '../../src/index.js'))});
 const [seeds, https, before] = JSON.parse(process.argv[1]);
+const { limitRefusals } = require(${JSON.stringify(path.resolve(__dirname, '../support/node-metrics.js'))});
 const refused = async () => {
   let n = 0;
-  for (const http of https) {
-    const text = await fetch('http://' + http + '/metrics').then((r) => r.text());
-    const line = text.split('\\n').find((l) => l.startsWith('ringcache_limit_refusals_total{') && l.includes('"max_output_buffer_bytes"'));
-    n += Number(line ? line.split(' ').pop() : 0);
-  }
+  for (const http of https) n += await limitRefusals(http, 'max_output_buffer_bytes');
   return n;
 };
 (async () => {
@@ -222,17 +220,10 @@ describe('Cache/Watch and the near cache (issue 14 §3, §4)', function () {
     const https = t.config.nodes.map((n) => n.http);
     const refused = async () => {
       let n = 0;
-      for (const http of https) {
-        const text = await fetch(`http://${http}/metrics`).then((r) => r.text());
-        const line = text
-          .split('\n')
-          .find(
-            (l) => l.startsWith('ringcache_limit_refusals_total{') && l.includes('"max_output_buffer_bytes"'),
-          );
-        n += Number(line?.split(' ').pop() ?? 0);
-      }
+      for (const http of https) n += await limitRefusals(http, 'max_output_buffer_bytes');
       return n;
     };
+
     const refusedBefore = await refused();
     execFileSync(process.execPath, ['-e', FLOOD_WRITER, JSON.stringify([t.seeds, https, refusedBefore])], {
       stdio: 'inherit',
