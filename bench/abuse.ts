@@ -12,14 +12,16 @@
  * of the large-request floods) --only TEXT (only the floods whose name holds it, e.g. --only GetMany)
  */
 import * as grpc from '@grpc/grpc-js';
+import { fork } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 import { LocalCluster } from '../src/cli/local-cluster';
 import { UnaryClient } from '../src/cli/unary-client';
 import { loadServices } from '../src/proto/load';
 import { deserializePackedFrame, packFrame, serializePackedFrame } from '../src/proto/packed';
 import { MemberStateWire, type TopologyResponseMsg } from '../src/proto/messages';
 import { testConfig } from '../test/support/cluster';
-import { Victim } from '../test/support/victim';
+import { latencyOf } from '../test/support/victim';
 import { flag } from './flags';
 import { rssMb } from './proc-cpu';
 
@@ -254,12 +256,13 @@ async function main(): Promise<void> {
       let peak = before;
       const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
       const suspicion = watchSuspicion(peers);
-      const victim = new Victim(address, 10_000);
+      const victim = await startVictim(address);
       const evictedBefore = await evictions();
       await flood.run(address, client);
       await sleep(1000);
-      const failed = (await victim.stop()).length;
-      const v = victim.latency();
+      const { failures, latencies } = await victim.stop();
+      const failed = failures.length;
+      const v = latencyOf(latencies);
       clearInterval(sampler);
       const seen = await suspicion.stop();
       const evicted = (await evictions()) - evictedBefore;
@@ -279,6 +282,25 @@ async function main(): Promise<void> {
       rows.join('\n') +
       '\n',
   );
+}
+
+/** A Victim on `address` in its own process (abuse-victim.ts), started. */
+async function startVictim(address: string) {
+  const child = fork(path.join(__dirname, 'abuse-victim.js'), [address], { stdio: 'inherit' });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`the victim process exited (${code})`))),
+  );
+  exited.catch(() => undefined);
+  await Promise.race([new Promise((resolve) => child.once('message', resolve)), exited]);
+  return {
+    stop: () => {
+      const report = new Promise<{ failures: string[]; latencies: number[] }>((resolve) =>
+        child.once('message', resolve),
+      );
+      child.send('stop');
+      return Promise.race([report, exited]);
+    },
+  };
 }
 
 main().catch((err: unknown) => {

@@ -57,10 +57,15 @@ export class Victim {
 
   /** The rounds' p50, p99 and max in ms (NaN before any round succeeded). */
   latency(): { p50: number; p99: number; max: number } {
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-    return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN };
+    return latencyOf(this.latencies);
   }
+}
+
+/** p50, p99 and max of `latencies` (ms; NaN when empty). */
+export function latencyOf(latencies: readonly number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN };
 }
 
 /**
