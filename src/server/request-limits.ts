@@ -142,6 +142,9 @@ export class LimitRefusals {
     readonly now: () => number = Date.now,
   ) {}
 
+  /** Refusals of every limit so far (the memory guard's sign of a flood). */
+  total = 0;
+
   count(limit: LimitName): number {
     return this.#counts.get(limit) ?? 0;
   }
@@ -149,6 +152,7 @@ export class LimitRefusals {
   /** Counts a refusal, and warns when this limit's last warning is a minute old. */
   note(refusal: LimitRefusal): void {
     const { limit } = refusal;
+    this.total++;
     this.#counts.set(limit, this.count(limit) + 1);
     const refused = (this.#unlogged.get(limit) ?? 0) + 1;
     const nowMs = this.now();

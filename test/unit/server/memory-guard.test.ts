@@ -442,6 +442,41 @@ describe('MemoryGuard (issue 12 §6)', () => {
     }
   });
 
+  // 32 GetMany of a million keys at a time: each is read whole before max_batch_keys refuses it, and
+  // no budget counts it. RSS went from 150 to 213 MB at max_memory 64 MiB and 700 keys were evicted.
+  it('makes the store hold no less while the node refuses requests for a limit, nor for its window after', () => {
+    const m = { footprint: 100 * MiB, rest: 20 * MiB, garbage: 0, native: 0 };
+    let refusals = 0;
+    const { guard, pressures, time } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 150 * MiB,
+      refusals: () => refusals,
+      windowMs: 1000,
+      ...modelProcess(m),
+    });
+    guard.start();
+    try {
+      time.advance(10 * INTERVAL_MS);
+      // 60 MiB of messages in use while they are read and refused, RSS 70 MiB over the target.
+      Object.assign(m, { rest: 80 * MiB, native: 90 * MiB });
+      for (let i = 0; i < 60; i++) {
+        refusals++;
+        time.advance(50);
+      }
+      expect(pressures, 'during the flood').to.deep.equal([]);
+      Object.assign(m, { rest: 20 * MiB }); // the flood has ended; the allocators keep what it took
+      time.advance(900);
+      expect(pressures, 'within the window after it').to.deep.equal([]);
+      time.advanceUntil(
+        'RSS over the target presses once the window has passed',
+        () => guard.pressureBytes > 0,
+        INTERVAL_MS,
+      );
+    } finally {
+      guard.stop();
+    }
+  });
+
   it('still presses for the process while its clients hold little', () => {
     // Budgets of 40 MiB; 4 MiB held (under an eighth): the rest grows by 50 MiB of its own.
     const m = { footprint: 100 * MiB, rest: 20 * MiB, garbage: 0 };
