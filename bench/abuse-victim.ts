@@ -8,6 +8,8 @@ import { Victim } from '../test/support/victim';
 
 const victim = new Victim(process.argv[2]!, 10_000);
 process.send!('started');
+// The bench gone (it failed, or was stopped), the victim goes too.
+process.on('disconnect', () => process.exit(1));
 process.once('message', () => {
   void victim.stop().then((failures) => {
     process.send!({ failures, latencies: victim.latencies }, () => process.exit(0));

@@ -293,12 +293,21 @@ async function startVictim(address: string) {
   exited.catch(() => undefined);
   await Promise.race([new Promise((resolve) => child.once('message', resolve)), exited]);
   return {
-    stop: () => {
+    stop: async () => {
       const report = new Promise<{ failures: string[]; latencies: number[] }>((resolve) =>
         child.once('message', resolve),
       );
       child.send('stop');
-      return Promise.race([report, exited]);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('the victim process did not report within 30 s')), 30_000);
+      });
+      try {
+        return await Promise.race([report, exited, late]);
+      } finally {
+        clearTimeout(timer);
+        child.kill();
+      }
     },
   };
 }

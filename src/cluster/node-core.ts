@@ -413,9 +413,9 @@ export class NodeCore {
     return this.coordinator.localGet(key, consistency);
   }
 
-  /** Bytes of the value this node holds for `key` (0: none), read without a copy (Store.valueBytesOf). */
+  /** Bytes of the value this node's copy of `key` holds, where a read may answer with it, else 0 (Coordinator.localValueBytes). */
   localValueBytes(key: string): number {
-    return this.store.valueBytesOf(key);
+    return this.coordinator.localValueBytes(key);
   }
 
   /** Where `key` lives and what each of its replicas holds (see explain.ts); a bad key rejects. */

@@ -56,9 +56,12 @@ import { ResidentMemory } from './resident-memory';
  *   30 MB and then 32 Sets of 1 MiB at a time took RSS from 150 to 260 MB, and the guard evicted
  *   9,400 of the 24,000 keys written before them. A flood is for the budgets to bound, by refusing
  *   it (as Redis's maxmemory-clients does), not for the store to make room for; RSS may pass the
- *   target meanwhile. So too while the node refuses requests for a limit, and for `windowMs` after:
- *   32 GetMany of a million keys at a time, each read whole before max_batch_keys refused it, took
- *   RSS from 150 to 213 MB with nothing counted in the budgets, and the guard evicted 700 keys;
+ *   target meanwhile. So too while the node refuses large requests, and for `windowMs` after: 32
+ *   GetMany of a million keys at a time, each read whole before max_batch_keys refused it, took RSS
+ *   from 150 to 213 MB with nothing counted in the budgets, and the guard evicted 700 keys. Counted
+ *   in the bytes refused between two checks, against the same eighth of the budgets: refusals of
+ *   small requests (a connection past max_connections, say) take no memory, and a client refused
+ *   now and then must not hold the guard off for good;
  * - RSS above the target presses on the store only once it has read so for OVER_HOLD_MS: a burst of
  *   large requests takes memory while its messages are read, before the budgets can count them.
  */
@@ -81,11 +84,11 @@ export interface MemoryGuardOptions {
    */
   clientBudgetBytes?: number;
   /**
-   * How many requests the node has refused for a limit so far (LimitRefusals.total). A node refusing
-   * requests for their size is flooded as well: what such a request takes (its message, read whole
-   * before it can be refused) is counted by no budget. Default none.
+   * Bytes of the requests the node has refused so far, each read whole before it could be refused
+   * (LimitRefusals.refusedBytes): memory no budget counted. Where a check finds an eighth of
+   * `clientBudgetBytes` more of them than the one before, the node is flooded too. Default none.
    */
-  refusals?: () => number;
+  refusedBytes?: () => number;
   /** Tells the store how many bytes below max_memory to stay. */
   setPressure?: (bytes: number) => void;
   /** Most pressure asked for (half of max_memory). */
@@ -194,10 +197,10 @@ export class MemoryGuard {
   readonly #restPeak: WindowPeak;
   /** What the node held for its clients at its highest over the window. */
   readonly #clientPeak: WindowPeak;
-  /** 1 where a check found requests refused since the one before, over the window. */
+  /** The bytes of requests refused between two checks, at their most over the window. */
   readonly #refusedPeak: WindowPeak;
-  /** `refusals()` at the last check. */
-  #refusals = 0;
+  /** `refusedBytes()` at the last check. */
+  #refusedBytes = 0;
   /** Since when RSS has read above the target, in the scheduler's ms; undefined while it does not. */
   #overSince: number | undefined;
   /** Full collections the guard ran: a metric. */
@@ -230,7 +233,7 @@ export class MemoryGuard {
       scheduler: realScheduler,
       clientBytes: () => 0,
       clientBudgetBytes: Infinity,
-      refusals: () => 0,
+      refusedBytes: () => 0,
       ...opts,
     };
     this.#reclaimGapMs = this.#opts.reclaimGapMs;
@@ -248,7 +251,7 @@ export class MemoryGuard {
     this.#gc = 'collect' in this.#opts ? this.#opts.collect : exposedGc();
     const v8 = this.#opts.readV8();
     this.nativeBytes = Math.max(0, this.#opts.readRss() - v8.heapTotal - v8.external);
-    this.#refusals = this.#opts.refusals();
+    this.#refusedBytes = this.#opts.refusedBytes();
     if (!this.#gc)
       this.#opts.logger.warn('memory guard: V8 gc() is not available; it only adjusts the store');
     this.#arm();
@@ -371,10 +374,12 @@ export class MemoryGuard {
     // allocators' leftovers after them) is for their budgets to bound, by refusing them, not for the
     // store to make room for. Readings taken meanwhile hold the pressure where it is.
     const clientBytes = o.clientBytes();
-    const refusals = o.refusals();
-    const refused = this.#refusedPeak.record(now, refusals === this.#refusals ? 0 : 1) > 0;
-    this.#refusals = refusals;
-    const flooded = this.#clientPeak.record(now, clientBytes) >= o.clientBudgetBytes / 8 || refused;
+    const refusedBytes = o.refusedBytes();
+    const refusedPeak = this.#refusedPeak.record(now, refusedBytes - this.#refusedBytes);
+    this.#refusedBytes = refusedBytes;
+    const flooded =
+      this.#clientPeak.record(now, clientBytes) >= o.clientBudgetBytes / 8 ||
+      refusedPeak >= o.clientBudgetBytes / 8;
     if (flooded) counted = Math.min(counted, allowed + this.pressureBytes);
     this.restBytes = rest;
     const peak = this.#restPeak.record(now, counted);

@@ -149,7 +149,7 @@ export class CacheNode {
       clientBytes: () =>
         this.#pipelines ? this.#pipelines.input.heldBytes + this.#pipelines.output.bytes : 0,
       clientBudgetBytes: opts.config.limits.maxClientInputBytes + opts.config.limits.maxClientOutputBytes,
-      refusals: () => this.#pipelines?.refusals.total ?? 0,
+      refusedBytes: () => this.#pipelines?.refusals.refusedBytes ?? 0,
       setPressure: (bytes) => this.core.store.setMemoryPressure(bytes),
       maxPressureBytes: maxMemory / 2,
       logger: this.#log,

@@ -42,6 +42,11 @@ export interface LimitRefusal {
   message: string;
   /** The warning logged (once a minute per limit); by default a request refused whole. */
   warning?: string;
+  /**
+   * Bytes of the refused request's message, where it was read whole before it could be refused (a
+   * batch past max_batch_keys): memory no budget counted, which the memory guard takes for a flood.
+   */
+  requestBytes?: number;
 }
 
 /** More keys or operations than max_batch_keys; undefined when `count` is within it. */
@@ -142,8 +147,8 @@ export class LimitRefusals {
     readonly now: () => number = Date.now,
   ) {}
 
-  /** Refusals of every limit so far (the memory guard's sign of a flood). */
-  total = 0;
+  /** Bytes of the refused requests' messages so far (LimitRefusal.requestBytes): the memory guard's sign of a flood. */
+  refusedBytes = 0;
 
   count(limit: LimitName): number {
     return this.#counts.get(limit) ?? 0;
@@ -152,7 +157,7 @@ export class LimitRefusals {
   /** Counts a refusal, and warns when this limit's last warning is a minute old. */
   note(refusal: LimitRefusal): void {
     const { limit } = refusal;
-    this.total++;
+    this.refusedBytes += refusal.requestBytes ?? 0;
     this.#counts.set(limit, this.count(limit) + 1);
     const refused = (this.#unlogged.get(limit) ?? 0) + 1;
     const nowMs = this.now();
@@ -207,7 +212,9 @@ export function withBatchBounds(
       requestDeserialize: (buf: Buffer): unknown => {
         const scan = scanTopLevel(buf);
         const refusal = scan && batchRefusal(what, scan.repeated, unit, limits);
-        return refusal ? new TooManyItems(scan.repeated, scan.field2, refusal) : decode(buf);
+        return refusal
+          ? new TooManyItems(scan.repeated, scan.field2, { ...refusal, requestBytes: buf.length })
+          : decode(buf);
       },
     };
   }

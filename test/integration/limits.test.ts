@@ -5,7 +5,7 @@ import { loadServices } from '../../src/proto/load';
 import { Code, type GetResponseMsg } from '../../src/proto/messages';
 import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../../src/proto/packed';
 import { PackedConnection } from '../../src/transport/packed-connection';
-import { TestCluster, until } from '../support/cluster';
+import { metric, TestCluster, until } from '../support/cluster';
 import { limitRefusals } from '../support/node-metrics';
 import { FLOOD_SUSPICION_TIMEOUT_MS, underFlood } from '../support/victim';
 
@@ -112,6 +112,8 @@ describe('limits on what one request may ask of a node', function () {
   // Each of these used to copy values out of the store until the node's output budget ran out, and
   // only then refuse: 32 at once left about 74 MB of copies for the collector.
   it('refuses 32 such GetMany at once without copying their values', async () => {
+    const hits = () => metric(t, 'n1', 'ringcache_store_hits_total');
+    const hitsBefore = await hits();
     const errs = await underFlood(t, 'n1', () =>
       Promise.all(
         Array.from({ length: 32 }, () =>
@@ -120,6 +122,8 @@ describe('limits on what one request may ask of a node', function () {
       ),
     );
     for (const err of errs) expect(grpc.status[err.code], err.details).to.equal('RESOURCE_EXHAUSTED');
+    // Each value copied out of the store is a hit; the victim's own gets are a few dozen.
+    expect((await hits()) - hitsBefore, "n1's store hits during the flood").to.be.below(200);
     await bigReadsBack();
   });
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { metricsOf, TestCluster, until } from '../support/cluster';
+import { metric, TestCluster, until } from '../support/cluster';
 
 /**
  * A node that heard from no peer's ring for longer than failure detection takes counts its own
@@ -19,23 +19,24 @@ describe("a node's ring, confirmed by its peers", function () {
   it('counts its own copies while its peers hold its ring, as they do in a healthy cluster', async () => {
     const ids = t.config.nodes.map((n) => n.id);
     const { probeIntervalMs, probeTimeoutMs, suspicionTimeoutMs } = t.config.gossip;
-    const limitS = (probeIntervalMs + probeTimeoutMs + suspicionTimeoutMs) / 1000;
-    const read = (id: string) =>
-      metricsOf(t, id, ['ringcache_ring_unconfirmed', 'process_start_time_seconds']);
-    // A node whose probes' answers never confirmed its ring reads 1 from its limit after its start,
-    // for good. Once every node is past its limit, each is awaited at 0: a node starved of CPU past
-    // the limit reads 1 for a moment, until its next probe is answered, which the wait rides out.
-    await until("every node past its ring's limit from its start", async () => {
-      const started = await Promise.all(ids.map(read));
-      const s = Math.max(...started.map((m) => m.process_start_time_seconds));
-      return Date.now() / 1000 > s + 2 * limitS;
-    });
+    const limitMs = probeIntervalMs + probeTimeoutMs + suspicionTimeoutMs;
+    // Every node serves by now (TestCluster.start awaits it), so each one's ring contact has run
+    // since before this moment. A node whose probes' answers never confirm its ring reads 1 from its
+    // limit on, for good: past twice the limit from here, each node is awaited at 0. A node starved
+    // of CPU past the limit reads 1 for a moment, until its next probe is answered: the wait rides
+    // that out.
+    const pastLimit = Date.now() + 2 * limitMs;
+    await until('twice the ring-contact limit from now', () => Date.now() > pastLimit, 4 * limitMs + 10_000);
     for (const id of ids) {
-      await until(`${id} counting its own copies, past its limit of ${limitS} s`, async () => {
-        const m = await read(id);
-        expect(m.ringcache_ring_unconfirmed, `${id}'s ringcache_ring_unconfirmed`).to.be.oneOf([0, 1]);
-        return m.ringcache_ring_unconfirmed === 0;
-      });
+      await until(
+        `${id} counting its own copies, past its limit of ${limitMs} ms`,
+        async () => (await metric(t, id, 'ringcache_ring_unconfirmed')) === 0,
+      );
     }
+    const last = await Promise.all(ids.map((id) => metric(t, id, 'ringcache_ring_unconfirmed')));
+    expect(
+      last.every((v) => v === 0 || v === 1),
+      `ringcache_ring_unconfirmed of ${ids.join(', ')}: ${last.join(', ')}`,
+    ).to.equal(true);
   });
 });

@@ -10,8 +10,9 @@ export async function sampleOf(http: string, name: string, label = ''): Promise<
   return Number(line?.split(' ').pop() ?? NaN);
 }
 
-/** ringcache_limit_refusals_total{limit}: 0 until the node's first refusal for that limit. */
+/** ringcache_limit_refusals_total{limit} (every limit is exported from 0: a missing one is a misspelt name). */
 export async function limitRefusals(http: string, limit: string): Promise<number> {
   const n = await sampleOf(http, 'ringcache_limit_refusals_total{', `limit="${limit}"`);
-  return Number.isNaN(n) ? 0 : n;
+  if (Number.isNaN(n)) throw new Error(`no ringcache_limit_refusals_total{limit="${limit}"} at ${http}`);
+  return n;
 }

@@ -139,6 +139,15 @@ export class Coordinator {
   }
 
   /**
+   * Bytes of the value this node's copy of `key` holds, where that copy is one a read may answer with
+   * (a replica's, counted as localGet counts it), else 0: a copy kept for a key this node no longer
+   * replicates says nothing of what a read would return. Read without a copy (Store.valueBytesOf).
+   */
+  localValueBytes(key: string): number {
+    return ownCopyCounts(this.#view, key, this.#preferenceList(key)) ? this.#store.valueBytesOf(key) : 0;
+  }
+
+  /**
    * The key's replicas, for gets, sets and deletes. When every node holds every key (N >= nodes,
    * e.g. 3 of 3), their order changes nothing this node does with them, so the key is not hashed.
    */

@@ -444,13 +444,14 @@ describe('MemoryGuard (issue 12 §6)', () => {
 
   // 32 GetMany of a million keys at a time: each is read whole before max_batch_keys refuses it, and
   // no budget counts it. RSS went from 150 to 213 MB at max_memory 64 MiB and 700 keys were evicted.
-  it('makes the store hold no less while the node refuses requests for a limit, nor for its window after', () => {
+  it('makes the store hold no less while the node refuses large requests, nor for its window after', () => {
     const m = { footprint: 100 * MiB, rest: 20 * MiB, garbage: 0, native: 0 };
-    let refusals = 0;
+    let refused = 0;
     const { guard, pressures, time } = guardOf({
       targetBytes: 200 * MiB,
       maxMemoryBytes: 150 * MiB,
-      refusals: () => refusals,
+      refusedBytes: () => refused,
+      clientBudgetBytes: 40 * MiB,
       windowMs: 1000,
       ...modelProcess(m),
     });
@@ -460,7 +461,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
       // 60 MiB of messages in use while they are read and refused, RSS 70 MiB over the target.
       Object.assign(m, { rest: 80 * MiB, native: 90 * MiB });
       for (let i = 0; i < 60; i++) {
-        refusals++;
+        refused += 10 * MiB;
         time.advance(50);
       }
       expect(pressures, 'during the flood').to.deep.equal([]);
@@ -472,6 +473,34 @@ describe('MemoryGuard (issue 12 §6)', () => {
         () => guard.pressureBytes > 0,
         INTERVAL_MS,
       );
+    } finally {
+      guard.stop();
+    }
+  });
+
+  it('still presses while the requests it refuses are small', () => {
+    const m = { footprint: 100 * MiB, rest: 20 * MiB, garbage: 0 };
+    let refused = 0;
+    const { guard, time } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 150 * MiB,
+      refusedBytes: () => refused,
+      clientBudgetBytes: 40 * MiB,
+      windowMs: 1000,
+      ...modelProcess(m),
+    });
+    guard.start();
+    try {
+      m.rest = 70 * MiB; // the process's own growth, while one small request is refused every 50 ms
+      time.advanceUntil(
+        'pressure',
+        () => {
+          refused += 1024;
+          return guard.pressureBytes > 0;
+        },
+        50,
+      );
+      expect(guard.pressureBytes / MiB).to.equal(40); // 70, less the 30 aimed at
     } finally {
       guard.stop();
     }
