@@ -354,7 +354,7 @@ function mayHaveRemoved(
   const removedLater = ops.some((d) => {
     if (d.invokedAtMs >= endMs || (d.version !== undefined && compareVersions(d.version, w.version) <= 0))
       return false;
-    if (d.kind === 'delete') return true;
+    if (d.kind === 'delete') return d.status !== 'failed';
     return (
       (d.kind === 'set' || d.kind === 'cas') &&
       d.status !== 'failed' &&

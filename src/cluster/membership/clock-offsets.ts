@@ -1,3 +1,5 @@
+import { overHalf } from '../replication/quorum';
+
 /**
  * How far each peer's wall clock is from this node's, measured from gossip pings (CockroachDB's
  * remote clock monitor, in small). A ping is sent at local time t0 and its ack, carrying the peer's
@@ -96,5 +98,5 @@ export function judgeClock(
     const e = estimate(peer);
     if (e && Math.abs(e.offsetMs) - e.errorMs > toleratedMs) beyond.push({ peer, ...e });
   }
-  return { outOfBounds: beyond.length * 2 > livePeers.length, beyond, livePeers: livePeers.length };
+  return { outOfBounds: overHalf(beyond.length, livePeers.length), beyond, livePeers: livePeers.length };
 }

@@ -1,5 +1,6 @@
 import type { GossipConfig, Scheduler } from '../membership/types';
 import { worstCaseDetectionMs } from '../membership/suspicion';
+import { atLeastHalf, overHalf } from '../replication/quorum';
 
 /** How often the watch looks at the clock: a pause is told from the gap between two looks. */
 const TICK_MS = 1000;
@@ -154,13 +155,13 @@ export class AbsenceWatch {
       if ((opts.incarnation(id) ?? 0) >= sinceMs + opts.maxClockOffsetMs) restarted.push(id);
       else stayed++;
     }
-    if (restarted.length * 2 > others.length) {
+    if (overHalf(restarted.length, others.length)) {
       this.#asideSinceMs = undefined;
       this.restores++;
       this.#opts.restore(restarted);
       return true;
     }
-    if (stayed * 2 >= others.length) {
+    if (atLeastHalf(stayed, others.length)) {
       this.#asideSinceMs = undefined;
       this.drops++;
       this.#opts.discard(now - sinceMs);
@@ -173,7 +174,7 @@ export class AbsenceWatch {
     const members = this.#opts.members();
     let reachable = 0;
     for (const id of members) if (id === this.#opts.selfId || this.#opts.isAlive(id)) reachable++;
-    return reachable * 2 < members.length;
+    return !atLeastHalf(reachable, members.length);
   }
 
   #tick(): void {

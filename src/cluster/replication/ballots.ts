@@ -8,7 +8,8 @@ export const PROMISE_WINDOW_MS = 120_000;
 
 /**
  * Most promises held at once, the oldest going first: one per key a round prepared or changed here
- * within the window (about 15 MB at most), not one per write.
+ * within the window (about 15 MB at most), not one per write. A promise dropped for room raises the
+ * floor to its ballot (#promise).
  */
 const MAX_PROMISES = 100_000;
 
@@ -170,8 +171,15 @@ export class BallotFence {
     this.#promises.delete(key); // re-inserted at the end: the Map stays ordered by time
     this.#promises.set(key, { ballot, atMs: nowMs, held });
     if (this.#promises.size > MAX_PROMISES) {
-      const oldest = this.#promises.keys().next();
-      if (!oldest.done) this.#promises.delete(oldest.value);
+      const oldest = this.#promises.entries().next();
+      if (!oldest.done) {
+        const [dropped, { ballot: droppedBallot }] = oldest.value;
+        this.#promises.delete(dropped);
+        // Dropped within its window, that key's fence falls back to its held version, and a round
+        // below the promised ballot could finish here. The floor takes the ballot instead, for every
+        // key: a round refused at it learns a ballot to pass, as after a restart.
+        if (!this.#floor || droppedBallot.timestamp > this.#floor.timestamp) this.#floor = droppedBallot;
+      }
     }
   }
 

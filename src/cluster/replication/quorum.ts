@@ -19,6 +19,26 @@ export function majority(factor: number): number {
   return Math.floor(factor / 2) + 1;
 }
 
+/** Whether `count` of a set of `total` members are more than half of it (a majority of those judged). */
+export function overHalf(count: number, total: number): boolean {
+  return count * 2 > total;
+}
+
+/** Whether `count` of a set of `total` members are at least half of it (no majority against them). */
+export function atLeastHalf(count: number, total: number): boolean {
+  return count * 2 >= total;
+}
+
+/**
+ * W of a read-modify-write round that batches calls of the given consistencies: the configured W,
+ * raised by a call's own consistency, never lowered (the round's prepare quorum relies on it).
+ */
+export function roundWriteQuorum(consistencies: readonly Consistency[], rep: ReplicationSettings): number {
+  let w = requiredReplicas('default', 'write', rep);
+  for (const c of consistencies) w = Math.max(w, requiredReplicas(c, 'write', rep));
+  return w;
+}
+
 /**
  * How many of a key's replicas a read-modify-write's prepare reads (the coordinator included), given
  * the W its accept will wait for: N - W + 1, so that every set of W replicas that acknowledged an

@@ -9,7 +9,7 @@ import type { BallotFence } from './ballots';
 import { askReplica } from './ask-replica';
 import { copyHolders } from './copy-holders';
 import type { Outcome, OperationResult, ReadModifyWrite } from './operation';
-import { prepareQuorum, requiredReplicas, type ReplicationSettings } from './quorum';
+import { prepareQuorum, roundWriteQuorum, type ReplicationSettings } from './quorum';
 import type { RecordCopies } from './record-copies';
 import type { AppliedRequest, RequestLog } from './request-log';
 
@@ -49,11 +49,11 @@ export interface RoundParts {
   rep: ReplicationSettings;
 }
 
-/** The configured W; a per-call consistency may raise it, never lower it (the prepare relies on it). */
+/** W of a round of `batch` (quorum.ts roundWriteQuorum). */
 export function writeQuorum(batch: readonly Pending[], rep: ReplicationSettings): number {
-  return Math.max(
-    requiredReplicas('default', 'write', rep),
-    ...batch.map((p) => requiredReplicas(p.op.consistency, 'write', rep)),
+  return roundWriteQuorum(
+    batch.map((p) => p.op.consistency),
+    rep,
   );
 }
 

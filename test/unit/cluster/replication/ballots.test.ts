@@ -20,6 +20,16 @@ describe('BallotFence (read-modify-write prepare and accept)', () => {
     expect(f.prepare('other', v(1), undefined, 0)).to.equal(undefined); // per key
   });
 
+  it('keeps refusing below a promise dropped for room within its window', () => {
+    const f = new BallotFence();
+    f.prepare('k', v(20, 'n2'), v(5), 0); // the oldest promise, of the highest ballot here
+    for (let i = 1; i <= 100_000; i++) f.prepare(`other-${i}`, v(6), undefined, 0);
+    // A round that lost 'k' to ballot 20 before it was dropped may not finish here now.
+    expect(f.accepts('k', v(10, 'n1'), v(5))).to.deep.equal(v(20, 'n2'));
+    expect(f.prepare('k', v(10, 'n1'), v(5), 0)).to.deep.equal(v(20, 'n2'));
+    expect(f.prepare('k', v(21, 'n1'), v(5), 0)).to.equal(undefined);
+  });
+
   it('refuses the accept of a coordinator that lost the key to a higher ballot', () => {
     const f = new BallotFence();
     f.prepare('k', v(10, 'n1'), undefined, 0);

@@ -1,8 +1,11 @@
 import { expect } from 'chai';
 import {
+  atLeastHalf,
   majority,
+  overHalf,
   prepareQuorum,
   requiredReplicas,
+  roundWriteQuorum,
   type ReplicationSettings,
 } from '../../../../src/cluster/replication/quorum';
 import type { Consistency } from '../../../../src/cluster/replication/operation';
@@ -79,6 +82,46 @@ describe('requiredReplicas', () => {
   for (const [consistency, kind, settings, expected] of table) {
     it(`needs ${expected} for a ${consistency} ${kind} with N=${settings.factor} W=${settings.writeQuorum} R=${settings.readQuorum}`, () => {
       expect(requiredReplicas(consistency, kind, settings)).to.equal(expected);
+    });
+  }
+});
+
+/** N, W and R. */
+const settingsOf = (factor: number, writeQuorum: number, readQuorum: number): ReplicationSettings => ({
+  factor,
+  writeQuorum,
+  readQuorum,
+});
+
+describe('roundWriteQuorum (the W of a read-modify-write round)', () => {
+  const table: [readonly Consistency[], ReplicationSettings, number][] = [
+    [[], settingsOf(3, 2, 1), 2],
+    [['default', 'one'], settingsOf(3, 2, 1), 2], // never below the configured W
+    [['default', 'all'], settingsOf(3, 2, 1), 3], // one call at ALL raises the whole round
+    [['quorum'], settingsOf(5, 2, 1), 3],
+    [['all'], settingsOf(3, 7, 1), 3], // clamped to N
+  ];
+  for (const [consistencies, settings, expected] of table) {
+    it(`is ${expected} for [${consistencies.join(', ')}] with N=${settings.factor} W=${settings.writeQuorum}`, () => {
+      expect(roundWriteQuorum(consistencies, settings)).to.equal(expected);
+    });
+  }
+});
+
+describe('overHalf and atLeastHalf (majorities of a set of members)', () => {
+  const table: [number, number, boolean, boolean][] = [
+    // count, total, overHalf, atLeastHalf
+    [0, 0, false, true],
+    [1, 2, false, true],
+    [2, 2, true, true],
+    [1, 3, false, false],
+    [2, 3, true, true],
+    [2, 4, false, true],
+    [3, 4, true, true],
+  ];
+  for (const [count, total, over, half] of table) {
+    it(`${count} of ${total}: over half ${over}, at least half ${half}`, () => {
+      expect([overHalf(count, total), atLeastHalf(count, total)]).to.deep.equal([over, half]);
     });
   }
 });
