@@ -60,6 +60,11 @@ export class BallotFence {
   readonly #accepting = new Map<string, Version>();
   /** Ballots at or below this one's timestamp are refused; undefined until the first settle(). */
   #floor: Version | undefined;
+  /**
+   * The highest ballot of a promise dropped for room within its window (#promise): refused at or
+   * below, like the floor, and taken as promised above every version at or below it (promisedAbove).
+   */
+  #droppedFloor: Version | undefined;
   #settled = false;
 
   /** `windowMs`: how long a promise is kept (PROMISE_WINDOW_MS; the simulator shortens it). */
@@ -164,7 +169,10 @@ export class BallotFence {
    */
   promisedAbove(key: string, version: Version): boolean {
     const promised = this.#promises.get(key)?.ballot;
-    return promised !== undefined && compareVersions(promised, version) > 0;
+    if (promised !== undefined && compareVersions(promised, version) > 0) return true;
+    // A dropped promise may have been this key's: every version at or below it is taken as below one.
+    const dropped = this.#droppedFloor;
+    return dropped !== undefined && version.timestamp <= dropped.timestamp;
   }
 
   #promise(key: string, ballot: Version, nowMs: number, held: Version | undefined): void {
@@ -176,16 +184,22 @@ export class BallotFence {
         const [dropped, { ballot: droppedBallot }] = oldest.value;
         this.#promises.delete(dropped);
         // Dropped within its window, that key's fence falls back to its held version, and a round
-        // below the promised ballot could finish here. The floor takes the ballot instead, for every
+        // below the promised ballot could finish here. A floor takes the ballot instead, for every
         // key: a round refused at it learns a ballot to pass, as after a restart.
-        if (!this.#floor || droppedBallot.timestamp > this.#floor.timestamp) this.#floor = droppedBallot;
+        const floor = this.#droppedFloor;
+        if (!floor || droppedBallot.timestamp > floor.timestamp) this.#droppedFloor = droppedBallot;
       }
     }
   }
 
-  /** The floor as a fence when `ballot` is at or below it; undefined otherwise (the common case). */
+  /**
+   * The floor (or the ballot of a promise dropped for room) as a fence when `ballot` is at or below
+   * it; undefined otherwise (the common case).
+   */
   #belowFloor(ballot: Version): Version | undefined {
-    return this.#floor && ballot.timestamp <= this.#floor.timestamp ? this.#floor : undefined;
+    if (this.#floor && ballot.timestamp <= this.#floor.timestamp) return this.#floor;
+    const dropped = this.#droppedFloor;
+    return dropped && ballot.timestamp <= dropped.timestamp ? dropped : undefined;
   }
 
   #fence(key: string, held: Version | undefined): Version | undefined {

@@ -34,14 +34,11 @@ export async function releaseUnowned(opts: {
   logger: Logger;
   isCurrent(): boolean;
   /**
-   * cluster.tombstone_grace_ms less max_clock_offset_ms. A copy whose write is older than this is never
-   * sent to a replica that lacks it: the key may have been deleted there with its tombstone purged
-   * since, and the copy would bring it back. Such a copy is kept here instead. The age is read from
-   * the write's HLC timestamp, which a clock up to the bound fast may have set ahead of real time:
-   * such a copy is older than it looks by up to the bound, hence the bound off the grace. Default:
-   * send any.
+   * cluster.tombstone_grace_ms. A copy whose write is older than this is never sent to a replica that
+   * lacks it: the key may have been deleted there with its tombstone purged since, and
+   * the copy would bring it back. Such a copy is kept here instead. Default: send any.
    */
-  copyAgeLimitMs?: number;
+  tombstoneGraceMs?: number;
   /**
    * Filled with the copies it found that this node does not replicate, and those it had to keep (a
    * new replica down, refusing, or lacking a copy too old to send).
@@ -88,7 +85,7 @@ async function releaseOne(
     store: Store;
     copies: RecordCopies;
     isCurrent(): boolean;
-    copyAgeLimitMs?: number;
+    tombstoneGraceMs?: number;
   },
 ): Promise<boolean> {
   const { view } = opts;
@@ -102,7 +99,7 @@ async function releaseOne(
       const read = await view.transport.read(id, key, deadline);
       const theirs = read instanceof RingCacheError ? undefined : read?.record;
       if (theirs && compareVersions(theirs.version, record.version) >= 0) return true;
-      if (!theirs && tooOldToSend(record, view.scheduler.now(), opts.copyAgeLimitMs)) return false;
+      if (!theirs && tooOldToSend(record, view.scheduler.now(), opts.tombstoneGraceMs)) return false;
       return (await view.transport.replicate(id, opts.copies.with(key, record), deadline)) === undefined;
     }),
   );
@@ -110,15 +107,7 @@ async function releaseOne(
   return held.every(Boolean) && opts.isCurrent() && opts.store.release(key, record.version);
 }
 
-/**
- * copyAgeLimitMs for cluster.tombstone_grace_ms and max_clock_offset_ms: a copy's age is read from its
- * HLC timestamp, which a clock up to the bound fast may have set that far ahead of real time.
- */
-export function copyAgeLimitOf(tombstoneGraceMs: number, maxClockOffsetMs: number): number {
-  return tombstoneGraceMs - maxClockOffsetMs;
-}
-
-/** Written longer ago than `limitMs` (copyAgeLimitMs): a replica lacking it may have purged its delete. */
-function tooOldToSend(record: StoreRecord, nowMs: number, limitMs: number | undefined): boolean {
-  return limitMs !== undefined && nowMs - wallMsOf(record.version.timestamp) > limitMs;
+/** Written longer ago than the tombstone grace: a replica lacking it may have purged its delete. */
+function tooOldToSend(record: StoreRecord, nowMs: number, graceMs: number | undefined): boolean {
+  return graceMs !== undefined && nowMs - wallMsOf(record.version.timestamp) > graceMs;
 }

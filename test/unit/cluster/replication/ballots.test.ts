@@ -28,6 +28,9 @@ describe('BallotFence (read-modify-write prepare and accept)', () => {
     expect(f.accepts('k', v(10, 'n1'), v(5))).to.deep.equal(v(20, 'n2'));
     expect(f.prepare('k', v(10, 'n1'), v(5), 0)).to.deep.equal(v(20, 'n2'));
     expect(f.prepare('k', v(21, 'n1'), v(5), 0)).to.equal(undefined);
+    // A copy of a record below the dropped promise may come from a round this node would refuse.
+    expect(f.promisedAbove('never-promised', v(10, 'n1'))).to.equal(true);
+    expect(f.promisedAbove('never-promised', v(22, 'n1'))).to.equal(false);
   });
 
   it('refuses the accept of a coordinator that lost the key to a higher ballot', () => {

@@ -4,12 +4,11 @@ import { realScheduler } from '../../../../src/cluster/membership/scheduler';
 import type { PeerTransport, ReplicaWrite } from '../../../../src/cluster/peer-transport';
 import { RecordCopies } from '../../../../src/cluster/replication/record-copies';
 import { RequestLog } from '../../../../src/cluster/replication/request-log';
-import { copyAgeLimitOf, releaseUnowned } from '../../../../src/cluster/ring-change/release';
+import { releaseUnowned } from '../../../../src/cluster/ring-change/release';
 import { RingCacheError } from '../../../../src/errors';
 import { silentLogger } from '../../../../src/observability/logger';
 import { Ring } from '../../../../src/ring/ring';
 import type { StoreRecord } from '../../../../src/store/types';
-import { wallMsOf } from '../../../../src/store/hlc';
 import { makeStore } from '../../store/fake-clock';
 
 /**
@@ -19,7 +18,7 @@ import { makeStore } from '../../store/fake-clock';
 type Peers = Record<string, { holds?: StoreRecord; dead?: boolean; refuses?: boolean }>;
 
 /** `peers` is given this node's own copy of 'k', to say what the new replicas hold. */
-function setUp(peersOf: (mine: StoreRecord) => Peers, nowOf?: (mine: StoreRecord) => number) {
+function setUp(peersOf: (mine: StoreRecord) => Peers) {
   const { store } = makeStore({ nodeId: 'n1' });
   store.set('k', Buffer.from('mine'), 1);
   const mine = store.readRecord('k')!;
@@ -43,9 +42,9 @@ function setUp(peersOf: (mine: StoreRecord) => Peers, nowOf?: (mine: StoreRecord
     ring: () => ring,
     isAlive: (id: string) => !peers[id]?.dead,
     transport,
-    scheduler: nowOf ? { ...realScheduler, now: () => nowOf(mine) } : realScheduler,
+    scheduler: realScheduler,
   } as unknown as ClusterView;
-  const release = (copyAgeLimitMs?: number) =>
+  const release = (tombstoneGraceMs?: number) =>
     releaseUnowned({
       ring,
       factor: 2,
@@ -54,7 +53,7 @@ function setUp(peersOf: (mine: StoreRecord) => Peers, nowOf?: (mine: StoreRecord
       copies: new RecordCopies(store, new RequestLog(), Date.now),
       logger: silentLogger(),
       isCurrent: () => true,
-      copyAgeLimitMs,
+      tombstoneGraceMs,
     });
   return { store, replicated, release };
 }
@@ -97,18 +96,5 @@ describe('releasing copies of keys a node no longer replicates', () => {
     expect(await s.release(60_000)).to.equal(0);
     expect(s.replicated).to.deep.equal([]);
     expect(s.store.readRecord('k')?.value.toString()).to.equal('mine');
-  });
-
-  it('takes the clock bound off the grace: a copy stamped by a fast clock is older than it looks', async () => {
-    // Grace 60 s, bound 500 ms. The copy's timestamp says 59.8 s ago; a writer's clock up to 500 ms
-    // fast may have stamped it, so it may be 60.3 s old, its key's delete purged where it is lacking.
-    const limitMs = copyAgeLimitOf(60_000, 500);
-    const aged = (ms: number) => (mine: StoreRecord) => wallMsOf(mine.version.timestamp) + ms;
-    const old = setUp((mine) => ({ n2: { holds: mine } }), aged(59_800));
-    expect(await old.release(limitMs)).to.equal(0);
-    expect(old.replicated).to.deep.equal([]);
-    const young = setUp((mine) => ({ n2: { holds: mine } }), aged(59_400));
-    expect(await young.release(limitMs)).to.equal(1);
-    expect(young.replicated).to.deep.equal(['n3']);
   });
 });
