@@ -27,6 +27,7 @@ import type { Consistency, Operation, OperationContext, Outcome } from './replic
 import type { CatchUpProgress } from './recovery/catch-up';
 import type { RebalanceProgress } from './ring-change/rebalance';
 import { RingChanges } from './ring-change/ring-changes';
+import { copyAgeLimitOf } from './ring-change/release';
 import { RingContact } from './ring-change/ring-contact';
 import { Topology, type RingMember } from './ring-change/topology';
 import { Ring } from '../ring/ring';
@@ -179,7 +180,7 @@ export class NodeCore {
       store: this.store,
       copies: this.#copies,
       factor: config.replication.factor,
-      tombstoneGraceMs: config.tombstoneGraceMs,
+      copyAgeLimitMs: copyAgeLimitOf(config.tombstoneGraceMs, config.maxClockOffsetMs),
       logger: this.#log.child({ component: 'rebalance' }),
       tasks: this.#tasks,
       onAdopted: (members, before) => this.#adopted(members, before),

@@ -11,6 +11,14 @@ import { copyKey } from './history';
 import { SimNetwork } from './sim-network';
 import { VirtualTime, WORLD } from './virtual-time';
 
+/**
+ * The simulator's cluster.max_clock_offset_ms unless a test sets its own: 1 s, near the shipped 500 ms
+ * and past every skew the scenarios draw (one node up to 500 ms off, or jumps of 250 ms), so that no
+ * node refuses writes for its clock, and every bound that rests on it (a version too far ahead, a
+ * late replica write, the age of a copy release sends) is judged as in production.
+ */
+export const SIM_MAX_CLOCK_OFFSET_MS = 1_000;
+
 export interface SimClusterOptions {
   seed: number;
   nodes: number;
@@ -25,7 +33,7 @@ export interface SimClusterOptions {
   hintMaxAgeMs?: number;
   /** tombstone_grace_ms; default 60 s. */
   tombstoneGraceMs?: number;
-  /** cluster.max_clock_offset_ms; default 60 s, so skews up to 30 s leave every node taking writes. */
+  /** cluster.max_clock_offset_ms; default SIM_MAX_CLOCK_OFFSET_MS. */
   maxClockOffsetMs?: number;
   /**
    * Pause between store sweeps (expired values, purged tombstones) in virtual ms; 0 or absent = off.
@@ -112,7 +120,7 @@ export class SimCluster {
       gossip: GOSSIP,
       hints: { maxCount: 100_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: opts.hintMaxAgeMs ?? 30_000 },
       tombstoneGraceMs: opts.tombstoneGraceMs ?? 60_000,
-      maxClockOffsetMs: opts.maxClockOffsetMs ?? 60_000,
+      maxClockOffsetMs: opts.maxClockOffsetMs ?? SIM_MAX_CLOCK_OFFSET_MS,
       antiEntropy: {
         intervalMs: opts.antiEntropyMs ?? 0,
         keysPerSecond: 1_000_000,

@@ -46,8 +46,8 @@ export async function rebalance(opts: {
   logger: Logger;
   isCurrent(): boolean;
   progress: RebalanceProgress;
-  /** cluster.tombstone_grace_ms, for release (release.ts). */
-  tombstoneGraceMs?: number;
+  /** The oldest copy release may send to a replica that lacks it (release.ts copyAgeLimitOf). */
+  copyAgeLimitMs?: number;
   /** Aborted when the node stops: ends the pauses between release attempts at once. */
   signal?: AbortSignal;
 }): Promise<RebalanceProgress> {
@@ -107,7 +107,7 @@ export async function rebalance(opts: {
       copies: opts.copies,
       logger,
       isCurrent: () => opts.isCurrent(),
-      tombstoneGraceMs: opts.tombstoneGraceMs,
+      copyAgeLimitMs: opts.copyAgeLimitMs,
       outcome,
     });
     if (outcome.unowned === 0 && attempt >= MIN_RELEASE_PASSES - 1) break;

@@ -34,11 +34,11 @@ export async function releaseUnowned(opts: {
   logger: Logger;
   isCurrent(): boolean;
   /**
-   * cluster.tombstone_grace_ms. A copy whose write is older than this is never sent to a replica that
-   * lacks it: the key may have been deleted there with its tombstone purged since, and
-   * the copy would bring it back. Such a copy is kept here instead. Default: send any.
+   * How old a copy may be and still be sent to a replica that lacks it (copyAgeLimitOf): older, the
+   * key may have been deleted there with its tombstone purged since, and the copy would bring it
+   * back. Such a copy is kept here instead. Default: send any.
    */
-  tombstoneGraceMs?: number;
+  copyAgeLimitMs?: number;
   /**
    * Filled with the copies it found that this node does not replicate, and those it had to keep (a
    * new replica down, refusing, or lacking a copy too old to send).
@@ -85,7 +85,7 @@ async function releaseOne(
     store: Store;
     copies: RecordCopies;
     isCurrent(): boolean;
-    tombstoneGraceMs?: number;
+    copyAgeLimitMs?: number;
   },
 ): Promise<boolean> {
   const { view } = opts;
@@ -99,7 +99,7 @@ async function releaseOne(
       const read = await view.transport.read(id, key, deadline);
       const theirs = read instanceof RingCacheError ? undefined : read?.record;
       if (theirs && compareVersions(theirs.version, record.version) >= 0) return true;
-      if (!theirs && tooOldToSend(record, view.scheduler.now(), opts.tombstoneGraceMs)) return false;
+      if (!theirs && tooOldToSend(record, view.scheduler.now(), opts.copyAgeLimitMs)) return false;
       return (await view.transport.replicate(id, opts.copies.with(key, record), deadline)) === undefined;
     }),
   );
@@ -107,7 +107,19 @@ async function releaseOne(
   return held.every(Boolean) && opts.isCurrent() && opts.store.release(key, record.version);
 }
 
-/** Written longer ago than the tombstone grace: a replica lacking it may have purged its delete. */
-function tooOldToSend(record: StoreRecord, nowMs: number, graceMs: number | undefined): boolean {
-  return graceMs !== undefined && nowMs - wallMsOf(record.version.timestamp) > graceMs;
+/**
+ * copyAgeLimitMs for cluster.tombstone_grace_ms and max_clock_offset_ms: the grace less twice the
+ * bound, never below 0 (then no copy is sent to a replica that lacks it). Twice, as two clocks stand
+ * between a copy and the delete it must not undo: the copy's age is read from its HLC timestamp,
+ * which a writer's clock up to the bound fast may have set that far ahead of this node's; and a
+ * tombstone's purge time is set on its writer's clock and judged on the replica's, which may run the
+ * bound ahead of it, purging that much early.
+ */
+export function copyAgeLimitOf(tombstoneGraceMs: number, maxClockOffsetMs: number): number {
+  return Math.max(0, tombstoneGraceMs - 2 * maxClockOffsetMs);
+}
+
+/** Written longer ago than `limitMs` (copyAgeLimitMs): a replica lacking it may have purged its delete. */
+function tooOldToSend(record: StoreRecord, nowMs: number, limitMs: number | undefined): boolean {
+  return limitMs !== undefined && nowMs - wallMsOf(record.version.timestamp) > limitMs;
 }

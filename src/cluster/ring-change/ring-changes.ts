@@ -59,7 +59,7 @@ export class RingChanges {
   readonly #log: Logger;
   readonly #onAdopted: (members: RingMember[], before: Ring) => void;
   readonly #tasks: BackgroundTasks;
-  readonly #tombstoneGraceMs: number | undefined;
+  readonly #copyAgeLimitMs: number | undefined;
   #fetching: Promise<void> | undefined;
   /** Exchanges started because a replica answered on a newer ring (fetchFrom), by peer. */
   readonly #fetchingFrom = new Map<string, Promise<void>>();
@@ -74,8 +74,8 @@ export class RingChanges {
     /** How a rebalance's copies carry their requests. */
     copies: RecordCopies;
     factor: number;
-    /** cluster.tombstone_grace_ms: release never sends a copy older than this (release.ts). */
-    tombstoneGraceMs?: number;
+    /** Release never sends a copy older than this to a replica that lacks it (release.ts copyAgeLimitOf). */
+    copyAgeLimitMs?: number;
     logger: Logger;
     /** Where rebalances run: the node's stop() aborts and awaits them. */
     tasks: BackgroundTasks;
@@ -92,7 +92,7 @@ export class RingChanges {
     this.#log = opts.logger;
     this.#onAdopted = opts.onAdopted;
     this.#tasks = opts.tasks;
-    this.#tombstoneGraceMs = opts.tombstoneGraceMs;
+    this.#copyAgeLimitMs = opts.copyAgeLimitMs;
     this.#contact = opts.contact;
   }
 
@@ -129,7 +129,7 @@ export class RingChanges {
         // Not the epoch: a concurrent change can replace this ring by another of the same epoch.
         isCurrent: () => !signal.aborted && this.#topology.generation === generation,
         progress,
-        tombstoneGraceMs: this.#tombstoneGraceMs,
+        copyAgeLimitMs: this.#copyAgeLimitMs,
         signal,
       }),
     );

@@ -4,11 +4,12 @@ import { realScheduler } from '../../../../src/cluster/membership/scheduler';
 import type { PeerTransport, ReplicaWrite } from '../../../../src/cluster/peer-transport';
 import { RecordCopies } from '../../../../src/cluster/replication/record-copies';
 import { RequestLog } from '../../../../src/cluster/replication/request-log';
-import { releaseUnowned } from '../../../../src/cluster/ring-change/release';
+import { copyAgeLimitOf, releaseUnowned } from '../../../../src/cluster/ring-change/release';
 import { RingCacheError } from '../../../../src/errors';
 import { silentLogger } from '../../../../src/observability/logger';
 import { Ring } from '../../../../src/ring/ring';
 import type { StoreRecord } from '../../../../src/store/types';
+import { wallMsOf } from '../../../../src/store/hlc';
 import { makeStore } from '../../store/fake-clock';
 
 /**
@@ -18,7 +19,7 @@ import { makeStore } from '../../store/fake-clock';
 type Peers = Record<string, { holds?: StoreRecord; dead?: boolean; refuses?: boolean }>;
 
 /** `peers` is given this node's own copy of 'k', to say what the new replicas hold. */
-function setUp(peersOf: (mine: StoreRecord) => Peers) {
+function setUp(peersOf: (mine: StoreRecord) => Peers, nowOf?: (mine: StoreRecord) => number) {
   const { store } = makeStore({ nodeId: 'n1' });
   store.set('k', Buffer.from('mine'), 1);
   const mine = store.readRecord('k')!;
@@ -42,9 +43,9 @@ function setUp(peersOf: (mine: StoreRecord) => Peers) {
     ring: () => ring,
     isAlive: (id: string) => !peers[id]?.dead,
     transport,
-    scheduler: realScheduler,
+    scheduler: nowOf ? { ...realScheduler, now: () => nowOf(mine) } : realScheduler,
   } as unknown as ClusterView;
-  const release = (tombstoneGraceMs?: number) =>
+  const release = (copyAgeLimitMs?: number) =>
     releaseUnowned({
       ring,
       factor: 2,
@@ -53,7 +54,7 @@ function setUp(peersOf: (mine: StoreRecord) => Peers) {
       copies: new RecordCopies(store, new RequestLog(), Date.now),
       logger: silentLogger(),
       isCurrent: () => true,
-      tombstoneGraceMs,
+      copyAgeLimitMs,
     });
   return { store, replicated, release };
 }
@@ -96,5 +97,22 @@ describe('releasing copies of keys a node no longer replicates', () => {
     expect(await s.release(60_000)).to.equal(0);
     expect(s.replicated).to.deep.equal([]);
     expect(s.store.readRecord('k')?.value.toString()).to.equal('mine');
+  });
+
+  it('takes twice the clock bound off the grace: a copy stamped by a fast clock is older than it looks', async () => {
+    // Grace 60 s, bound 500 ms. The copy's timestamp says 59.2 s ago; a writer's clock up to 500 ms
+    // fast may have stamped it, so it may be 59.7 s old, and a replica whose clock runs 500 ms ahead
+    // of the delete's coordinator purged its tombstone at 59.5 s.
+    const limitMs = copyAgeLimitOf(60_000, 500);
+    expect(limitMs).to.equal(59_000);
+    const aged = (ms: number) => (mine: StoreRecord) => wallMsOf(mine.version.timestamp) + ms;
+    const old = setUp((mine) => ({ n2: { holds: mine } }), aged(59_200));
+    expect(await old.release(limitMs)).to.equal(0);
+    expect(old.replicated).to.deep.equal([]);
+    const young = setUp((mine) => ({ n2: { holds: mine } }), aged(58_800));
+    expect(await young.release(limitMs)).to.equal(1);
+    expect(young.replicated).to.deep.equal(['n3']);
+    // A grace within twice the bound: no copy is old enough to be sure of, none is sent.
+    expect(copyAgeLimitOf(1000, 500)).to.equal(0);
   });
 });
