@@ -76,6 +76,15 @@ function checkClockBounds(config: ClusterConfig, { at, given, issues }: Checks):
         'after the tombstone of a later delete is purged would bring the deleted value back',
     );
   }
+  if (tombstoneGraceMs <= 2 * maxClockOffsetMs) {
+    issues.add(
+      at('cluster.tombstone_grace_ms'),
+      'cluster.tombstone_grace_ms',
+      `${given('cluster.tombstone_grace_ms', tombstoneGraceMs)} must be longer than twice ` +
+        `max_clock_offset_ms ${given('cluster.max_clock_offset_ms', maxClockOffsetMs)}: a copy sent to a ` +
+        "key's new replica after a ring change is judged young enough on two clocks, each up to that bound off",
+    );
+  }
 }
 
 /** max_reply_bytes, max_batch_keys and the stream and connection limits (types.ts LimitsConfig). */

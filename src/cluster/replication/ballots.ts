@@ -129,7 +129,7 @@ export class BallotFence {
    * held version is the same accept again, answered as done). Returns the fence when it may not.
    */
   accepts(key: string, version: Version, held: Version | undefined): Version | undefined {
-    const floor = this.#belowFloor(version);
+    const floor = this.#belowFloor(version, true);
     if (floor) return floor;
     const fence = this.#fence(key, held);
     return fence && compareVersions(version, fence) < 0 ? fence : undefined;
@@ -170,9 +170,9 @@ export class BallotFence {
   promisedAbove(key: string, version: Version): boolean {
     const promised = this.#promises.get(key)?.ballot;
     if (promised !== undefined && compareVersions(promised, version) > 0) return true;
-    // A dropped promise may have been this key's: every version at or below it is taken as below one.
+    // A dropped promise may have been this key's: every version below it is taken as below one.
     const dropped = this.#droppedFloor;
-    return dropped !== undefined && version.timestamp <= dropped.timestamp;
+    return dropped !== undefined && compareVersions(dropped, version) > 0;
   }
 
   #promise(key: string, ballot: Version, nowMs: number, held: Version | undefined): void {
@@ -196,10 +196,13 @@ export class BallotFence {
    * The floor (or the ballot of a promise dropped for room) as a fence when `ballot` is at or below
    * it; undefined otherwise (the common case).
    */
-  #belowFloor(ballot: Version): Version | undefined {
+  #belowFloor(ballot: Version, accept = false): Version | undefined {
     if (this.#floor && ballot.timestamp <= this.#floor.timestamp) return this.#floor;
+    // The dropped promise's own round may still send its accept: taken at its ballot, as a promise is.
     const dropped = this.#droppedFloor;
-    return dropped && ballot.timestamp <= dropped.timestamp ? dropped : undefined;
+    if (!dropped) return undefined;
+    const order = compareVersions(ballot, dropped);
+    return order < 0 || (order === 0 && !accept) ? dropped : undefined;
   }
 
   #fence(key: string, held: Version | undefined): Version | undefined {

@@ -121,5 +121,5 @@ export function copyAgeLimitOf(tombstoneGraceMs: number, maxClockOffsetMs: numbe
 
 /** Written longer ago than `limitMs` (copyAgeLimitMs): a replica lacking it may have purged its delete. */
 function tooOldToSend(record: StoreRecord, nowMs: number, limitMs: number | undefined): boolean {
-  return limitMs !== undefined && nowMs - wallMsOf(record.version.timestamp) > limitMs;
+  return limitMs !== undefined && (limitMs <= 0 || nowMs - wallMsOf(record.version.timestamp) > limitMs);
 }

@@ -36,17 +36,25 @@ describe('cluster.yml bounds that depend on the clock offset', () => {
     );
   });
 
+  it('refuses a tombstone grace not longer than twice the clock offset, and takes one just longer', () => {
+    const hints = '  hints: { max_age_ms: 1000 }\n';
+    expect(problems(`${hints}  tombstone_grace_ms: 60000\n  max_clock_offset_ms: 30000`)).to.match(
+      /cluster\.tombstone_grace_ms: 60000 must be longer than twice max_clock_offset_ms 30000/,
+    );
+    expect(problems(`${hints}  tombstone_grace_ms: 60001\n  max_clock_offset_ms: 30000`)).to.equal(undefined);
+  });
+
   it('refuses a clock offset that reaches the tombstone grace, hints at their default lifetime', () => {
     expect(problems('  tombstone_grace_ms: 60000\n  max_clock_offset_ms: 60000')).to.match(
       /cluster\.hints\.max_age_ms: 1 \(default\) plus max_clock_offset_ms 60000 must be shorter than tombstone_grace_ms 60000/,
     );
   });
 
-  it('derives a default hint lifetime that fits with a large clock offset', () => {
+  it('derives a default hint lifetime that fits with a large clock offset (half the grace)', () => {
     const c = parseConfig(
-      `cluster:\n  tombstone_grace_ms: 60000\n  max_clock_offset_ms: 40000\n${NODES}`,
+      `cluster:\n  tombstone_grace_ms: 60000\n  max_clock_offset_ms: 25000\n${NODES}`,
       'x.yml',
     );
-    expect(c.hints.maxAgeMs).to.equal(10_000);
+    expect(c.hints.maxAgeMs).to.equal(30_000);
   });
 });

@@ -27,9 +27,12 @@ describe('BallotFence (read-modify-write prepare and accept)', () => {
     // A round that lost 'k' to ballot 20 before it was dropped may not finish here now.
     expect(f.accepts('k', v(10, 'n1'), v(5))).to.deep.equal(v(20, 'n2'));
     expect(f.prepare('k', v(10, 'n1'), v(5), 0)).to.deep.equal(v(20, 'n2'));
+    // The dropped promise's own round may still finish: its accept is at the ballot promised.
+    expect(f.accepts('k', v(20, 'n2'), v(5))).to.equal(undefined);
     expect(f.prepare('k', v(21, 'n1'), v(5), 0)).to.equal(undefined);
     // A copy of a record below the dropped promise may come from a round this node would refuse.
     expect(f.promisedAbove('never-promised', v(10, 'n1'))).to.equal(true);
+    expect(f.promisedAbove('never-promised', v(20, 'n2'))).to.equal(false); // the promised round's own
     expect(f.promisedAbove('never-promised', v(22, 'n1'))).to.equal(false);
   });
 
