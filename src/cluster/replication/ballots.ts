@@ -8,8 +8,8 @@ export const PROMISE_WINDOW_MS = 120_000;
 
 /**
  * Most promises held at once, the oldest going first: one per key a round prepared or changed here
- * within the window (about 15 MB at most), not one per write. A promise dropped for room raises the
- * floor to its ballot (#promise).
+ * within the window (about 15 MB at most), not one per write. A promise dropped for room leaves a
+ * floor at its ballot (#promise).
  */
 const MAX_PROMISES = 100_000;
 
@@ -61,8 +61,9 @@ export class BallotFence {
   /** Ballots at or below this one's timestamp are refused; undefined until the first settle(). */
   #floor: Version | undefined;
   /**
-   * The highest ballot of a promise dropped for room within its window (#promise): refused at or
-   * below, like the floor, and taken as promised above every version at or below it (promisedAbove).
+   * The highest ballot of a promise dropped for room within its window (#promise): a prepare at or
+   * below it and an accept below it are refused, like the floor's, and every version below it is
+   * taken as outbid (promisedAbove).
    */
   #droppedFloor: Version | undefined;
   #settled = false;
@@ -187,14 +188,14 @@ export class BallotFence {
         // below the promised ballot could finish here. A floor takes the ballot instead, for every
         // key: a round refused at it learns a ballot to pass, as after a restart.
         const floor = this.#droppedFloor;
-        if (!floor || droppedBallot.timestamp > floor.timestamp) this.#droppedFloor = droppedBallot;
+        if (!floor || compareVersions(droppedBallot, floor) > 0) this.#droppedFloor = droppedBallot;
       }
     }
   }
 
   /**
-   * The floor (or the ballot of a promise dropped for room) as a fence when `ballot` is at or below
-   * it; undefined otherwise (the common case).
+   * The floor as a fence when `ballot` is at or below it, or the ballot of a promise dropped for room
+   * when `ballot` is below it (or equal, for a prepare); undefined otherwise (the common case).
    */
   #belowFloor(ballot: Version, accept = false): Version | undefined {
     if (this.#floor && ballot.timestamp <= this.#floor.timestamp) return this.#floor;
