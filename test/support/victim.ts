@@ -54,11 +54,6 @@ export class Victim {
     this.#client.close();
     return this.failures;
   }
-
-  /** The rounds' p50, p99 and max in ms (NaN before any round succeeded). */
-  latency(): { p50: number; p99: number; max: number } {
-    return latencyOf(this.latencies);
-  }
 }
 
 /** p50, p99 and max of `latencies` (ms; NaN when empty). */
