@@ -8,16 +8,12 @@ import { RingCache } from '../../src/index';
 import { loadServices } from '../../src/proto/load';
 import { Code, type WatchEventMsg } from '../../src/proto/messages';
 import { deserializePackedFrame, packFrame, serializePackedFrame, unpackFrame } from '../../src/proto/packed';
-import { othersHold, TestCluster, until } from '../support/cluster';
-import { limitRefusals, sampleOf } from '../support/node-metrics';
+import { metric, othersHold, TestCluster, until } from '../support/cluster';
+import { limitRefusals } from '../support/node-metrics';
 import { MemberStateWire } from '../../src/proto/messages';
 import { FLOOD_SUSPICION_TIMEOUT_MS, peerViewsOf, Victim } from '../support/victim';
 
 const KiB = 1024;
-
-/** ringcache_<name>{labels} of a node, from its /metrics (NaN when absent). */
-const metric = (t: TestCluster, id: string, name: string, label = '') =>
-  sampleOf(t.cluster.node(id).http, name, label);
 
 /**
  * A bare HTTP/2 connection to `address`, as a client that is no gRPC library would open: promises of

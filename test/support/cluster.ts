@@ -15,6 +15,7 @@ import { UnaryClient } from '../../src/cli/unary-client';
 import { RingCache, type RingCacheOptions } from '../../src/index';
 import type { TopologyResponseMsg } from '../../src/proto/messages';
 import { freePorts } from './ports';
+import { metricsText, sampleIn, sampleOf } from './node-metrics';
 
 export interface TestClusterOptions {
   nodes: number;
@@ -217,9 +218,12 @@ export async function until<T>(
   }
 }
 
-/** A node's Prometheus metric (the first sample of `name`), read from its /metrics. */
-export async function metric(t: TestCluster, id: string, name: string): Promise<number> {
-  return (await metricsOf(t, id, [name]))[name]!;
+/**
+ * A node's Prometheus metric: the first sample of `name` whose line holds `label` (NaN when none),
+ * read from its /metrics.
+ */
+export async function metric(t: TestCluster, id: string, name: string, label = ''): Promise<number> {
+  return sampleOf(t.cluster.node(id).http, name, label);
 }
 
 /**
@@ -231,12 +235,9 @@ export async function metricsOf<N extends string>(
   id: string,
   names: readonly N[],
 ): Promise<Record<N, number>> {
-  const lines = (await fetch(`http://${t.cluster.node(id).http}/metrics`).then((r) => r.text())).split('\n');
+  const text = await metricsText(t.cluster.node(id).http);
   const values = {} as Record<N, number>;
-  for (const name of names) {
-    const line = lines.find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-    values[name] = Number(line?.split(' ').pop() ?? NaN);
-  }
+  for (const name of names) values[name] = sampleIn(text, name);
   return values;
 }
 
