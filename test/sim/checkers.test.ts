@@ -698,7 +698,7 @@ describe('checkAll and formatViolations', () => {
   it('runs every checker and prints one line per violation', () => {
     expect(Object.keys(CHECKERS)).to.have.members([
       ...['lostWrites', 'deletesUndone', 'convergence', 'increments', 'casOnce', 'staleReads', 'oneRing'],
-      ...['casCurrent', 'ifAbsentOnce', 'readsMatchWrites', 'expiredReads'],
+      ...['casCurrent', 'ifAbsentOnce', 'readsMatchWrites', 'expiredReads', 'realTimeOrder'],
     ]);
     const history = [set(1, v(100)), get(2, v(50)), incr(3, 2)];
     const state = final({ reads: { k: v(100) }, counters: { c: 3 } });
@@ -707,6 +707,23 @@ describe('checkAll and formatViolations', () => {
         'an increment counted twice',
       '[staleReads] k: get #2 at n1 (R=2) returned 50@n1, older than set #1 acknowledged before it (100@n1, W=2, N=3)',
     ]);
+  });
+});
+
+describe('real-time order in checkAll', () => {
+  // Set #2 is sent 5 ms after set #1 was acknowledged (at 15 ms), yet gets a lower version.
+  const history = [set(1, v(900)), set(2, v(100))];
+  const state = final({ reads: { k: v(900) } });
+
+  it("judges it with the run's clock bound", () => {
+    expect(checkAll(history, { ...state, clockBoundMs: 4 }).map((x) => x.checker)).to.deep.equal([
+      'realTimeOrder',
+    ]);
+  });
+
+  it('lets writes within the bound be ordered either way, and judges none in a state without one', () => {
+    expect(checkAll(history, { ...state, clockBoundMs: 5 })).to.deep.equal([]);
+    expect(checkAll(history, state)).to.deep.equal([]);
   });
 });
 

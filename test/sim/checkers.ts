@@ -1,5 +1,6 @@
 import { compareVersions, formatVersion, type Version } from '../../src/store/version';
 import { wallMsOf } from '../../src/store/hlc';
+import { realTimeOrder } from './real-time-order';
 import { copyKey, type FinalState, type HistoryEntry, type ReplicaCopy, type Violation } from './history';
 
 /**
@@ -759,6 +760,8 @@ export const CHECKERS: Record<string, Checker> = {
   staleReads,
   readsMatchWrites,
   expiredReads,
+  realTimeOrder: (history, final) =>
+    final.clockBoundMs === undefined ? [] : realTimeOrder(final.clockBoundMs)(history, final),
 };
 
 export function checkAll(history: readonly HistoryEntry[], final: FinalState): Violation[] {

@@ -89,6 +89,11 @@ export interface FinalState {
    * and judged on each replica's, so a value may expire that much early or late (0 when unset).
    */
   clockSlackMs?: number;
+  /**
+   * cluster.max_clock_offset_ms of the run: a write sent more than this after another write of its
+   * key was acknowledged must win over it (unset in hand-built states: no real-time order judged).
+   */
+  clockBoundMs?: number;
   /** Each crash of the run: the node, and when. */
   crashes?: { node: string; atMs: number }[];
   /**

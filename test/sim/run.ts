@@ -6,7 +6,7 @@ import type { Version } from '../../src/store/version';
 import { checkAll } from './checkers';
 import type { FinalState, HistoryEntry, OutcomeStatus, ReplicaCopy, Violation } from './history';
 import { COUNTERS, FLUSHED, REGISTERS, type SimSchedule, type SimStep } from './schedule';
-import { SimCluster } from './sim-cluster';
+import { SIM_MAX_CLOCK_OFFSET_MS, SimCluster } from './sim-cluster';
 import { FILLER_PREFIX } from './workload';
 
 export interface SimResult {
@@ -93,9 +93,10 @@ export async function runSchedule(
   // Two nodes' clocks can be as far apart as the highest skew and the lowest (or none) of the run.
   const skews = schedule.steps.flatMap((s) => (s.type === 'skew' ? [s.skewMs] : []));
   const clockSlackMs = Math.max(0, ...skews) - Math.min(0, ...skews);
+  const clockBoundMs = schedule.cluster.maxClockOffsetMs ?? SIM_MAX_CLOCK_OFFSET_MS;
   const { evictions, droppedTombstones, copies } = cluster;
   const final: FinalState = {
-    ...{ reads, replicas, counters, rings, ringChanges, clockSlackMs, crashes },
+    ...{ reads, replicas, counters, rings, ringChanges, clockSlackMs, clockBoundMs, crashes },
     ...{ evictions, droppedTombstones, copies },
   };
 
