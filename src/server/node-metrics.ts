@@ -220,6 +220,12 @@ export function nodeMetrics(
       read: () => src.memoryGuard.restBytes,
     },
     {
+      name: 'ringcache_memory_allocator_kept_bytes',
+      help: 'RSS above the target that the allocators keep of memory the process freed: not pressed on the store',
+      type: 'gauge',
+      read: () => src.memoryGuard.keptBytes,
+    },
+    {
       name: 'ringcache_hints_handed_off_total',
       help: 'Hints handed back to their replica',
       type: 'counter',
