@@ -714,16 +714,20 @@ describe('real-time order in checkAll', () => {
   // Set #2 is sent 5 ms after set #1 was acknowledged (at 15 ms), yet gets a lower version.
   const history = [set(1, v(900)), set(2, v(100))];
   const state = final({ reads: { k: v(900) } });
+  const checkers = (s: FinalState) => checkAll(history, s).map((x) => x.checker);
 
-  it("judges it with the run's clock bound", () => {
-    expect(checkAll(history, { ...state, clockBoundMs: 4 }).map((x) => x.checker)).to.deep.equal([
-      'realTimeOrder',
-    ]);
+  it("judges it with the run's clock bound, less a ms for the stamps' resolution", () => {
+    expect(checkers({ ...state, clockBoundMs: 3 })).to.deep.equal(['realTimeOrder']);
+  });
+
+  it("judges it with the run's clock spread where that is below the bound", () => {
+    expect(checkers({ ...state, clockBoundMs: 2000, clockSlackMs: 3 })).to.deep.equal(['realTimeOrder']);
+    expect(checkers({ ...state, clockBoundMs: 2000, clockSlackMs: 4 })).to.deep.equal([]);
   });
 
   it('lets writes within the bound be ordered either way, and judges none in a state without one', () => {
-    expect(checkAll(history, { ...state, clockBoundMs: 5 })).to.deep.equal([]);
-    expect(checkAll(history, state)).to.deep.equal([]);
+    expect(checkers({ ...state, clockBoundMs: 4 })).to.deep.equal([]);
+    expect(checkers(state)).to.deep.equal([]);
   });
 });
 

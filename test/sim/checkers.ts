@@ -748,6 +748,18 @@ export const flushedWrites: Checker = (history, final) => {
   return violations;
 };
 
+/**
+ * The gap past which two writes must be versioned in real-time order: max_clock_offset_ms, or the
+ * run's clock spread where that is smaller. Every version is stamped from some node's clock (an
+ * HLC never runs ahead of the fastest clock it has heard of), so clocks that were never more than
+ * the spread apart order writes sent more than the spread apart; judged at the bound alone, most
+ * runs (clocks 500 ms apart at most, a bound of 2 s, 3 s of operations) would judge few pairs.
+ */
+export function realTimeBoundOf(final: FinalState): number {
+  const bound = final.clockBoundMs ?? Number.POSITIVE_INFINITY;
+  return Math.min(bound, final.clockSlackMs ?? bound);
+}
+
 export const CHECKERS: Record<string, Checker> = {
   oneRing,
   lostWrites,
@@ -761,7 +773,7 @@ export const CHECKERS: Record<string, Checker> = {
   readsMatchWrites,
   expiredReads,
   realTimeOrder: (history, final) =>
-    final.clockBoundMs === undefined ? [] : realTimeOrder(final.clockBoundMs)(history, final),
+    final.clockBoundMs === undefined ? [] : realTimeOrder(realTimeBoundOf(final))(history, final),
 };
 
 export function checkAll(history: readonly HistoryEntry[], final: FinalState): Violation[] {

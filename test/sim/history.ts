@@ -90,8 +90,9 @@ export interface FinalState {
    */
   clockSlackMs?: number;
   /**
-   * cluster.max_clock_offset_ms of the run: a write sent more than this after another write of its
-   * key was acknowledged must win over it (unset in hand-built states: no real-time order judged).
+   * cluster.max_clock_offset_ms of the run: a write sent more than this (or than clockSlackMs, when
+   * smaller) after another write of its key was acknowledged must win over it (unset in hand-built
+   * states: no real-time order judged).
    */
   clockBoundMs?: number;
   /** Each crash of the run: the node, and when. */

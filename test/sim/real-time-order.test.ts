@@ -84,6 +84,29 @@ describe('the real-time order checker', () => {
       finalRead({ found: true, version: v(5_000, 'n2') }),
       1,
     ],
+    [
+      'a cas and an incr sent past the bound, each below the write before it',
+      [
+        set(1, 0, v(2_000, 'n3')),
+        entry('cas', 2, 1_000, { expected: v(2_000, 'n3'), version: v(1_000, 'n1') }),
+        entry('incr', 3, 0, { key: 'c', version: v(3_000, 'n3'), counter: 1 }),
+        entry('incr', 4, 1_000, { key: 'c', version: v(1_500, 'n1'), counter: 2 }),
+      ],
+      finalRead({ found: true, version: v(2_000, 'n3') }),
+      2,
+    ],
+    [
+      'a later write given the very version of the earlier one',
+      [set(1, 0, v(700, 'n1')), set(2, 1_000, v(700, 'n1'))],
+      finalRead({ found: true, version: v(700, 'n1') }),
+      1,
+    ],
+    [
+      'a write sent within the stamps’ resolution past the bound',
+      [set(1, 0, v(2_000, 'n3')), set(2, 505.5, v(505, 'n1'))],
+      finalRead({ found: true, version: v(2_000, 'n3') }),
+      0,
+    ],
   ];
   for (const [what, history, final, count] of cases) {
     it(`${count ? 'reports' : 'accepts'} ${what}`, () => {

@@ -4,6 +4,12 @@ import type { HistoryEntry, Violation } from './history';
 
 type AckedWrite = HistoryEntry & { version: Version; completedAtMs: number };
 
+/**
+ * A version's wall part is a whole ms of its node's clock, while the history's times are fractional:
+ * a write sent just over the bound after another's acknowledgement may be stamped in the same ms.
+ */
+const STAMP_RESOLUTION_MS = 1;
+
 function isAckedWrite(e: HistoryEntry): e is AckedWrite {
   if (e.status !== 'ok' || e.version === undefined || e.completedAtMs === undefined) return false;
   if (e.kind === 'set') return e.stored !== false;
@@ -22,7 +28,8 @@ function isAckedWrite(e: HistoryEntry): e is AckedWrite {
  * with B sent more than `boundMs` after A was acknowledged, B's version must be above A's. Judged
  * on versions alone, whatever the final read met: a later expiry, eviction or write of unknown
  * outcome cannot hide a pair the cluster ordered against real time. A write sent sooner than that
- * may be concurrent with A, in either order.
+ * may be concurrent with A, in either order. (Touches make versions too, but their results do not
+ * carry them: they are not judged.)
  */
 export function realTimeOrder(boundMs: number): Checker {
   return (history) => {
@@ -37,7 +44,9 @@ export function realTimeOrder(boundMs: number): Checker {
     for (const [key, writes] of byKey) {
       for (const a of writes) {
         const b = writes.find(
-          (w) => w.invokedAtMs > a.completedAtMs + boundMs && compareVersions(w.version, a.version) <= 0,
+          (w) =>
+            w.invokedAtMs > a.completedAtMs + boundMs + STAMP_RESOLUTION_MS &&
+            compareVersions(w.version, a.version) <= 0,
         );
         if (!b) continue;
         violations.push({
