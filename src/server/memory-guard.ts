@@ -20,8 +20,8 @@ import { ResidentMemory } from './resident-memory';
  * - the rest of the process at its highest over the last `windowMs` is what the store must leave
  *   room for: the store holds max_memory less what that peak takes beyond `target - max_memory`
  *   (`setPressure`, at most `maxPressureBytes`). So a store that fills up never takes RSS past the
- *   target, even at the first fill, and once a burst's garbage has gone for `windowMs` the store
- *   gets the room back. This is set, not added up: the rest of the process does not depend on what
+ *   target for longer than `riseHoldMs` (below), even at the first fill, and once a burst's garbage
+ *   has gone for `windowMs` the store gets the room back. This is set, not added up: the rest of the process does not depend on what
  *   the store holds, so the pressure cannot wind up while the store's memory takes its time to come
  *   back (the arena compacts in steps);
  * - the rest is what the process asks for, not its RSS: V8's heap in use and its external memory,
@@ -69,11 +69,12 @@ import { ResidentMemory } from './resident-memory';
  * - RSS above the target presses on the store only once it has read so for OVER_HOLD_MS: a burst of
  *   large requests takes memory while its messages are read, before the budgets can count them;
  * - and only by what is not memory the allocators keep after a burst (`keptBytes`): what RSS holds
- *   beyond V8's accounts and the native part at start, up to what those accounts fell by since their
- *   high. Native memory that grows is pressed for; memory freed to glibc is not, since evicting does
+ *   beyond V8's accounts and the native part at start has grown by since those accounts were at
+ *   their high (since RSS was last within the target), up to what they fell by. Native memory that
+ *   grows, or that was there before, is pressed for; memory freed to glibc is not, since evicting does
  *   not bring it back (glibc keeps it for the next requests, which reuse it). In bench:abuse's
  *   sequence of floods, RSS stayed 25-45 MB above the target after the deletes of absent keys, and
- *   the guard evicted 6,800-21,000 keys in the flood of silent connections after it, which alone
+ *   the guard evicted 6,800-21,400 keys in the flood of silent connections after it, which alone
  *   evicts none.
  */
 export interface MemoryGuardOptions {
@@ -231,9 +232,13 @@ export class MemoryGuard {
    */
   #accounted = 0;
   /** The highest `#accounted` since RSS was last within the target. */
-  #accountedHigh = 0;
+  #accountedHigh = -Infinity;
+  /** RSS less `#accounted` when `#accountedHigh` was read. */
+  #unaccountedAtHigh = 0;
+  /** What the allocators keep at the last check (see #check), 0 while RSS is within the target. */
+  #kept = 0;
   /**
-   * What RSS holds above the target that the allocators keep of memory the process freed, not
+   * The part of RSS above the target that the allocators keep of memory the process freed, not
    * pressed on the store (see #check): a metric.
    */
   keptBytes = 0;
@@ -361,8 +366,9 @@ export class MemoryGuard {
     let rest = this.#restOf(footprint);
     if (!this.#gc) {
       // Nothing to collect with: the pressure alone keeps RSS within the target.
-    } else if (rss > o.targetBytes && sinceGc >= o.minGapMs) [rss, rest] = this.#collect(now, footprint);
-    else if (rss > o.targetBytes * AIM && sinceGc >= Math.max(o.minGapMs, 20 * this.#lastGcMs)) {
+    } else if (rss - this.#kept > o.targetBytes && sinceGc >= o.minGapMs)
+      [rss, rest] = this.#collect(now, footprint);
+    else if (rss - this.#kept > o.targetBytes * AIM && sinceGc >= Math.max(o.minGapMs, 20 * this.#lastGcMs)) {
       // Near the target: old-generation garbage (small values' keys and requests) would otherwise
       // build up for tens of seconds before V8 collects it. Spaced so that the guard's collections
       // take at most ~5% of a core.
@@ -388,31 +394,32 @@ export class MemoryGuard {
     // collection, since a flood's garbage is no reason to evict; until the next may run, the
     // reading holds the pressure where it is.
     let counted = rest;
-    if (
-      this.#gc &&
-      this.collections === collections &&
-      rest - allowed >= this.pressureBytes + PRESSURE_STEP_BYTES
-    ) {
-      if (sinceGc >= Math.max(o.minGapMs, 20 * this.#lastGcMs, this.#confirmGapMs)) {
+    const rising = () => rest - allowed >= this.pressureBytes + PRESSURE_STEP_BYTES;
+    // While a confirmed rise is held (below), it is not confirmed again until the hold ends.
+    const holding = this.#riseSince !== undefined && now - this.#riseSince < o.riseHoldMs;
+    if (this.#gc && this.collections === collections && rising()) {
+      if (!holding && sinceGc >= Math.max(o.minGapMs, 20 * this.#lastGcMs, this.#confirmGapMs)) {
         [rss, rest] = this.#collect(now, footprint);
         // A reading that rose by garbage alone: V8's young generation holds up to 16 MiB of it at
         // any time, so even an idle node's readings pass the pressure by a step every second or two.
         // Each confirmation that finds only garbage doubles the gap before the next, up to
         // BACKOFF_GAP_MAX_MS; one that finds the rise real resets it. Meanwhile the reading holds the
         // pressure where it is, and RSS near the target still collects (above) and presses.
-        const real = rest - allowed >= this.pressureBytes + PRESSURE_STEP_BYTES;
-        this.#confirmGapMs = real ? 0 : backedOff(this.#confirmGapMs, o.minGapMs);
+        this.#confirmGapMs = rising() ? 0 : backedOff(this.#confirmGapMs, o.minGapMs);
       }
       counted = this.collections === collections ? Math.min(rest, allowed + this.pressureBytes) : rest;
     }
-    // A rise held for riseHoldMs only: a burst of large requests takes memory while its messages
-    // are read, before the node can refuse them and count it a flood (below). 32 GetMany of a million
-    // keys at a time made the store hold 32 MiB less at the first reading, and that pressure, held
-    // through the next flood, evicted keys written before both.
-    if (rest - allowed >= this.pressureBytes + PRESSURE_STEP_BYTES) {
-      this.#riseSince ??= now;
-      if (now - this.#riseSince < o.riseHoldMs) counted = allowed + this.pressureBytes;
-    } else this.#riseSince = undefined;
+    // A rise counts only once it has lasted riseHoldMs from a reading a collection confirmed: a
+    // burst of large requests takes memory while its messages are read, before the node can refuse
+    // them and count it a flood (below). 32 GetMany of a million keys at a time made the store hold
+    // 32 MiB less at the first reading, and that pressure, held through the next flood, evicted
+    // keys written before both.
+    if (!rising()) this.#riseSince = undefined;
+    else {
+      if (this.collections !== collections || !this.#gc) this.#riseSince ??= now;
+      if (this.#riseSince === undefined || now - this.#riseSince < o.riseHoldMs)
+        counted = Math.min(counted, allowed + this.pressureBytes);
+    }
     // Clients flooding the node, now or within the window: what they take (and the garbage and
     // allocators' leftovers after them) is for their budgets to bound, by refusing them, not for the
     // store to make room for. Readings taken meanwhile hold the pressure where it is.
@@ -437,13 +444,23 @@ export class MemoryGuard {
     // not bring RSS down, and the store would lose keys to a flood long after it was over. What RSS holds beyond V8's
     // accounts and the native part at start is such memory up to what those accounts have dropped
     // since their high; beyond that it is native memory that grew, which presses.
+    const unaccounted = rss - this.#accounted;
     if (rss <= o.targetBytes) {
       this.#overSince = undefined;
-      this.#accountedHigh = this.#accounted;
+      this.#accountedHigh = -Infinity;
     } else this.#overSince ??= now;
-    this.#accountedHigh = Math.max(this.#accountedHigh, this.#accounted);
-    const kept = Math.min(Math.max(0, rss - this.#accounted), this.#accountedHigh - this.#accounted);
-    this.keptBytes = rss > o.targetBytes ? kept : 0;
+    if (this.#accounted >= this.#accountedHigh) {
+      this.#accountedHigh = this.#accounted;
+      this.#unaccountedAtHigh = unaccounted;
+    }
+    // Only what the unaccounted part grew by since the high: native memory that was there before
+    // (or memory the accounts gave back to the system, V8 shrinking its heap) is none of it.
+    const kept = Math.max(
+      0,
+      Math.min(unaccounted - this.#unaccountedAtHigh, this.#accountedHigh - this.#accounted),
+    );
+    this.#kept = rss > o.targetBytes ? kept : 0;
+    this.keptBytes = Math.min(this.#kept, Math.max(0, rss - o.targetBytes));
     let over =
       this.#overSince !== undefined && now - this.#overSince >= OVER_HOLD_MS
         ? Math.max(0, rss - o.targetBytes - kept)
@@ -463,7 +480,7 @@ export class MemoryGuard {
       clientBytes === 0 &&
       this.collections === collections &&
       this.pressureBytes === pressureBefore &&
-      rss <= o.targetBytes * AIM
+      rss - this.#kept <= o.targetBytes * AIM
     );
   }
 

@@ -451,7 +451,12 @@ describe('MemoryGuard (issue 12 §6)', () => {
     expect(pressures, 'within the window after it').to.deep.equal([]);
     time.advance(3000);
     expect(pressures, 'after the window, while the allocators keep what the flood freed').to.deep.equal([]);
-    expect(guard.keptBytes / MiB, 'RSS above the target that the allocators keep').to.equal(freed / MiB);
+    const collections = guard.collections;
+    time.advance(5000);
+    expect(guard.collections - collections, 'collections while RSS is over by kept memory alone').to.equal(0);
+    const over = m.footprint + m.rest + m.native + m.retained - 200 * MiB;
+    expect(over, 'RSS above the target').to.be.above(0);
+    expect(guard.keptBytes / MiB, 'all of it the allocators keep').to.equal(over / MiB);
     // Native memory grows by 80 MiB: beyond what the allocators keep, RSS over the target presses.
     m.native += 80 * MiB;
     time.advanceUntil('native memory that grew presses', () => guard.pressureBytes > 0, INTERVAL_MS);
@@ -461,6 +466,56 @@ describe('MemoryGuard (issue 12 §6)', () => {
     );
     return { guard, m, time };
   }
+
+  it("takes for kept only what left V8's accounts for the allocators since their high, until RSS is back within the target", () => {
+    // RSS 180 MiB of a 200 MiB target at start, 20 MiB of it native.
+    const m = {
+      footprint: 150 * MiB,
+      rest: 10 * MiB,
+      garbage: 0,
+      heapFree: 0,
+      native: 20 * MiB,
+      retained: 0,
+    };
+    const { guard, time } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 150 * MiB,
+      riseHoldMs: 1000, // the burst below is shorter: it presses nothing
+
+      ...modelProcess(m),
+    });
+    guard.start();
+    try {
+      time.advance(10 * INTERVAL_MS);
+      // Native memory grows by 100 MiB, and V8 commits 50 MiB it does not use: RSS 330 MiB.
+      Object.assign(m, { native: 120 * MiB, heapFree: 50 * MiB });
+      time.advanceUntil('pressure', () => guard.pressureBytes === 130 * MiB, INTERVAL_MS);
+      // V8 gives its 50 MiB back to the system: RSS 280 MiB. Its accounts fell, but nothing went to
+      // an allocator that keeps it: all 80 MiB over the target is native memory, and presses.
+      m.heapFree = 0;
+      time.advanceUntil('pressure', () => guard.pressureBytes === 80 * MiB, INTERVAL_MS);
+      expect(guard.keptBytes).to.equal(0);
+      // The native memory is freed: RSS within the target, nothing pressed.
+      m.native = 20 * MiB;
+      time.advanceUntil('no pressure', () => guard.pressureBytes === 0, INTERVAL_MS);
+      // A burst of 60 MiB in V8's accounts, shorter than the hold, freed to an allocator that keeps
+      // it: RSS 240 MiB, 40 MiB over the target, all of it kept.
+      m.rest = 70 * MiB;
+      time.advance(2 * INTERVAL_MS);
+      Object.assign(m, { rest: 10 * MiB, retained: 60 * MiB });
+      time.advance(2000);
+      expect(guard.keptBytes / MiB).to.equal(40);
+      expect(guard.pressureBytes).to.equal(0);
+      // The allocator gives it back (RSS within the target), then native memory grows by 40 MiB: what
+      // was kept before is no credit now.
+      m.retained = 0;
+      time.advance(2 * INTERVAL_MS);
+      m.native = 60 * MiB;
+      time.advanceUntil('pressure', () => guard.pressureBytes === 20 * MiB, INTERVAL_MS);
+    } finally {
+      guard.stop();
+    }
+  });
 
   // Floods of large requests took a node of max_memory 64 MiB to 260 MB of RSS: memory the budgets
   // do not see (messages being read, their copies, garbage, what the allocators keep after). The
@@ -510,12 +565,15 @@ describe('MemoryGuard (issue 12 §6)', () => {
       m.rest = 20 * MiB;
       time.advance(3000);
       expect(pressures, 'a flood refused within the hold').to.deep.equal([]);
-      // The process's own growth, nothing refused: it presses once it has lasted the hold.
+      // The process's own growth, nothing refused: it presses once it has lasted the hold, confirmed
+      // by one collection as it begins and one as it ends, none between.
+      const collections = guard.collections;
       m.rest = 70 * MiB;
       time.advance(900);
       expect(pressures, 'within the hold').to.deep.equal([]);
       time.advanceUntil('pressure after the hold', () => guard.pressureBytes > 0, INTERVAL_MS);
       expect(guard.pressureBytes / MiB).to.equal(40); // 70, less the 30 aimed at
+      expect(guard.collections - collections, 'collections').to.equal(2);
     } finally {
       guard.stop();
     }
