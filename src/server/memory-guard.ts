@@ -61,7 +61,9 @@ import { ResidentMemory } from './resident-memory';
  *   from 150 to 213 MB with nothing counted in the budgets, and the guard evicted 700 keys. Counted
  *   in the bytes refused between two checks, against the same eighth of the budgets: refusals of
  *   small requests (a connection past max_connections, say) take no memory, and a client refused
- *   now and then must not hold the guard off for good;
+ *   now and then must not hold the guard off for good. So too while the connections accepted over
+ *   the window, at CONNECTION_BYTES each, pass that eighth: 2,000 silent connections took RSS up
+ *   by 25 MB, and the guard evicted 5,000-15,000 keys for them;
  * - a reading of the rest that would make the store hold less counts only once it has read so for
  *   `riseHoldMs`: 32 GetMany of a million keys at a time took memory while they were read, and the
  *   first reading, before any was refused, made the store hold 32 MiB less, held through the next
@@ -101,6 +103,11 @@ export interface MemoryGuardOptions {
    * `clientBudgetBytes` more of them than the one before, the node is flooded too. Default none.
    */
   refusedBytes?: () => number;
+  /**
+   * Connections accepted so far. Each takes memory no budget counts before any call (its socket,
+   * its HTTP/2 session): CONNECTION_BYTES, against the same eighth of the budgets. Default none.
+   */
+  connectionsAccepted?: () => number;
   /** Tells the store how many bytes below max_memory to stay. */
   setPressure?: (bytes: number) => void;
   /** Most pressure asked for (half of max_memory). */
@@ -184,6 +191,12 @@ const backedOff = (gapMs: number, baseMs: number): number =>
 /** Checks in a row that find nothing to do (and no request) before the guard checks at its quiet pace. */
 const QUIET_CHECKS = 20;
 
+/**
+ * What an open connection takes of the process's native memory before its first call: 2,000 silent
+ * connections took a node's RSS up by 25 MB. An estimate, for the memory guard's view of a flood.
+ */
+const CONNECTION_BYTES = 16 * 1024;
+
 /** Pressure changes smaller than this are not passed on (each may make the store evict). */
 const PRESSURE_STEP_BYTES = 1024 * 1024;
 
@@ -217,8 +230,12 @@ export class MemoryGuard {
   readonly #clientPeak: WindowPeak;
   /** The bytes of requests refused between two checks, at their most over the window. */
   readonly #refusedPeak: WindowPeak;
+  /** Connections accepted over the window. */
+  readonly #acceptedInWindow: WindowSum;
   /** `refusedBytes()` at the last check. */
   #refusedBytes = 0;
+  /** `connectionsAccepted()` at the last check. */
+  #connectionsAccepted = 0;
   /**
    * Since when the rest of the process has read high enough to make the store hold less, in the
    * scheduler's ms; undefined while it does not.
@@ -274,12 +291,14 @@ export class MemoryGuard {
       clientBytes: () => 0,
       clientBudgetBytes: Infinity,
       refusedBytes: () => 0,
+      connectionsAccepted: () => 0,
       ...opts,
     };
     this.#reclaimGapMs = this.#opts.reclaimGapMs;
     this.#restPeak = new WindowPeak(this.#opts.windowMs);
     this.#clientPeak = new WindowPeak(this.#opts.windowMs);
     this.#refusedPeak = new WindowPeak(this.#opts.windowMs);
+    this.#acceptedInWindow = new WindowSum(this.#opts.windowMs);
   }
 
   start(): void {
@@ -292,6 +311,7 @@ export class MemoryGuard {
     const v8 = this.#opts.readV8();
     this.nativeBytes = Math.max(0, this.#opts.readRss() - v8.heapTotal - v8.external);
     this.#refusedBytes = this.#opts.refusedBytes();
+    this.#connectionsAccepted = this.#opts.connectionsAccepted();
     if (!this.#gc)
       this.#opts.logger.warn('memory guard: V8 gc() is not available; it only adjusts the store');
     this.#arm();
@@ -427,9 +447,13 @@ export class MemoryGuard {
     const refusedBytes = o.refusedBytes();
     const refusedPeak = this.#refusedPeak.record(now, refusedBytes - this.#refusedBytes);
     this.#refusedBytes = refusedBytes;
+    const accepted = o.connectionsAccepted();
+    const acceptedInWindow = this.#acceptedInWindow.record(now, accepted - this.#connectionsAccepted);
+    this.#connectionsAccepted = accepted;
     const flooded =
       this.#clientPeak.record(now, clientBytes) >= o.clientBudgetBytes / 8 ||
-      refusedPeak >= o.clientBudgetBytes / 8;
+      refusedPeak >= o.clientBudgetBytes / 8 ||
+      acceptedInWindow * CONNECTION_BYTES >= o.clientBudgetBytes / 8;
     if (flooded) counted = Math.min(counted, allowed + this.pressureBytes);
     this.restBytes = rest;
     const peak = this.#restPeak.record(now, counted);
@@ -542,5 +566,25 @@ class WindowPeak {
     let peak = 0;
     for (const [, b] of this.#slots) if (b > peak) peak = b;
     return peak;
+  }
+}
+
+/** The sum of counts over a sliding window, kept per tenth of it. */
+class WindowSum {
+  /** The counts of each slot of the window: [slot, count]. */
+  readonly #slots: [number, number][] = [];
+
+  constructor(readonly windowMs: number) {}
+
+  /** Adds `count` at `now`; the sum over the window. */
+  record(now: number, count: number): number {
+    const slot = Math.floor((now * WINDOW_SLOTS) / this.windowMs);
+    const last = this.#slots[this.#slots.length - 1];
+    if (last && last[0] === slot) last[1] += count;
+    else this.#slots.push([slot, count]);
+    while (this.#slots[0]![0] <= slot - WINDOW_SLOTS) this.#slots.shift();
+    let sum = 0;
+    for (const [, c] of this.#slots) sum += c;
+    return sum;
   }
 }

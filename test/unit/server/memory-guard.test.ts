@@ -579,6 +579,45 @@ describe('MemoryGuard (issue 12 §6)', () => {
     }
   });
 
+  // 2,000 silent connections took a node's RSS 25 MB up, beyond the target that earlier floods left
+  // it near, and the guard evicted 5,000-7,500 keys written before them.
+  it('makes the store hold no less while connections are opened in a burst, nor for its window after', () => {
+    const m = { footprint: 150 * MiB, rest: 20 * MiB, garbage: 0, native: 0 }; // RSS 170 MiB
+    let accepted = 10;
+    const { guard, pressures, time } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 150 * MiB,
+      connectionsAccepted: () => accepted,
+      clientBudgetBytes: 40 * MiB, // an eighth: 5 MiB, 320 connections within the window
+      windowMs: 3000,
+      ...modelProcess(m),
+    });
+    guard.start();
+    try {
+      time.advance(10 * INTERVAL_MS);
+      // 2,000 connections at once, their native memory 30 MiB past the target, for 2 s.
+      accepted += 2000;
+      m.native += 60 * MiB;
+      time.advance(2000);
+      m.native -= 60 * MiB;
+      time.advance(5000);
+      expect(pressures, 'pressures').to.deep.equal([]);
+      // The same memory taken while a connection comes every 50 ms: native memory that grew.
+      m.native += 60 * MiB;
+      time.advanceUntil(
+        'pressure',
+        () => {
+          accepted++;
+          return guard.pressureBytes > 0;
+        },
+        50,
+      );
+      expect(guard.pressureBytes / MiB).to.equal(30);
+    } finally {
+      guard.stop();
+    }
+  });
+
   it('still presses while the requests it refuses are small', () => {
     const m = { footprint: 100 * MiB, rest: 20 * MiB, garbage: 0 };
     let refused = 0;
