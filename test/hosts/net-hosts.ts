@@ -7,6 +7,9 @@ import { reservePorts } from '../support/ports';
 
 const run = promisify(execFile);
 
+/** Where the third octets of the suites' /24s are locked (ports.ts), across processes. */
+export const SUBNET_LOCKS = path.join(os.tmpdir(), 'ringcache-test-subnets');
+
 /** libfaketime, from Debian's `faketime` package (`.ci/run` installs it): per-process clock skew. */
 export const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
 
@@ -72,9 +75,9 @@ export class NetHosts {
       // A lock file per third octet (ports.ts), held until this process exits: two suites running
       // at once (their pids alike modulo anything) would otherwise route one /24 twice.
       const [octet] = await reservePorts(1, {
-        lockDir: path.join(os.tmpdir(), 'ringcache-test-subnets'),
+        lockDir: SUBNET_LOCKS,
         ranges: [[20, 219]],
-        usable: () => Promise.resolve(true),
+        usable: subnetUnrouted,
       });
       this.#subnet = `10.213.${octet}`;
     }
@@ -158,6 +161,17 @@ export function skewEnv(ms: number): Record<string, string> {
     FAKETIME_DONT_FAKE_MONOTONIC: '1',
     FAKETIME_NO_CACHE: '1',
   };
+}
+
+/**
+ * Whether no route of this machine's own namespace reaches 10.213.`octet`.0/24 yet. A run killed
+ * before its teardown leaves its namespaces and its veth behind, with their route, and no lock: a
+ * suite that took the same /24 then sent its packets into the leftovers (connections to its own
+ * hosts refused for the whole test).
+ */
+export async function subnetUnrouted(octet: number): Promise<boolean> {
+  const { stdout } = await run('ip', ['-4', 'route', 'show', `10.213.${octet}.0/24`]);
+  return stdout.trim() === '';
 }
 
 async function ip(...args: string[]): Promise<void> {
