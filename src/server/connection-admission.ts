@@ -33,7 +33,6 @@ const REFUSED_CLOSE_MS = 1000;
  */
 export class ConnectionAdmission {
   #open = 0;
-  #accepted = 0;
   #clients = 0;
   readonly #probationMs: number;
   /** Sessions admitted past the clients' limit whose first call has not shown them a peer's. */
@@ -57,11 +56,6 @@ export class ConnectionAdmission {
     return this.#open;
   }
 
-  /** Connections accepted since start, open or closed since (the memory guard's view of a flood of them). */
-  get accepted(): number {
-    return this.#accepted;
-  }
-
   /** Connections counted as clients': not known as a peer's. */
   get clients(): number {
     return this.#clients;
@@ -76,7 +70,6 @@ export class ConnectionAdmission {
       net.maxConnections = this.maxConnections + PEER_CONNECTIONS_RESERVED;
       net.on('connection', (socket: Socket) => {
         this.#open++;
-        this.#accepted++;
         socket.once('close', () => this.#open--);
       });
       net.on('session', (session: ServerHttp2Session) => this.#admit(session));

@@ -19,11 +19,12 @@ import { ResidentMemory } from './resident-memory';
  *   times what the last one took, since with small values the heap does hold every key;
  * - the rest of the process at its highest over the last `windowMs` is what the store must leave
  *   room for: the store holds max_memory less what that peak takes beyond `target - max_memory`
- *   (`setPressure`, at most `maxPressureBytes`). So a store that fills up never takes RSS past the
- *   target for longer than `riseHoldMs` (below), even at the first fill, and once a burst's garbage
- *   has gone for `windowMs` the store gets the room back. This is set, not added up: the rest of the process does not depend on what
- *   the store holds, so the pressure cannot wind up while the store's memory takes its time to come
- *   back (the arena compacts in steps);
+ *   (`setPressure`, at most `maxPressureBytes`). So a store that fills up takes RSS past the target
+ *   for no longer than `riseHoldMs` (below), even at the first fill (clients flooding the node and
+ *   memory the allocators keep aside, below), and once a burst's garbage has gone for `windowMs`
+ *   the store gets the room back. This is set, not added up: the rest of the process does not
+ *   depend on what the store holds, so the pressure cannot wind up while the store's memory takes
+ *   its time to come back (the arena compacts in steps);
  * - the rest is what the process asks for, not its RSS: V8's heap in use and its external memory,
  *   less the store's footprint, plus the native part (code, stacks, libraries) measured once at
  *   start as RSS less what V8 had committed then. Memory freed after a burst goes back to an
@@ -61,9 +62,10 @@ import { ResidentMemory } from './resident-memory';
  *   from 150 to 213 MB with nothing counted in the budgets, and the guard evicted 700 keys. Counted
  *   in the bytes refused between two checks, against the same eighth of the budgets: refusals of
  *   small requests (a connection past max_connections, say) take no memory, and a client refused
- *   now and then must not hold the guard off for good. So too while the connections accepted over
- *   the window, at CONNECTION_BYTES each, pass that eighth: 2,000 silent connections took RSS up
- *   by 25 MB, and the guard evicted 5,000-15,000 keys for them;
+ *   now and then must not hold the guard off for good. So too while the connections opened in a
+ *   burst (more open than the fewest of the window), at CONNECTION_BYTES each, pass that eighth,
+ *   and for `windowMs` after: 2,000 silent connections took RSS up by 25 MB, and the guard evicted
+ *   5,000-15,000 keys for them. Clients that connect and leave at a steady rate count for none;
  * - a reading of the rest that would make the store hold less counts only once it has read so for
  *   `riseHoldMs`: 32 GetMany of a million keys at a time took memory while they were read, and the
  *   first reading, before any was refused, made the store hold 32 MiB less, held through the next
@@ -71,10 +73,13 @@ import { ResidentMemory } from './resident-memory';
  * - RSS above the target presses on the store only once it has read so for OVER_HOLD_MS: a burst of
  *   large requests takes memory while its messages are read, before the budgets can count them;
  * - and only by what is not memory the allocators keep after a burst (`keptBytes`): what RSS holds
- *   beyond V8's accounts and the native part at start has grown by since those accounts were at
- *   their high (since RSS was last within the target), up to what they fell by. Native memory that
- *   grows, or that was there before, is pressed for; memory freed to glibc is not, since evicting does
- *   not bring it back (glibc keeps it for the next requests, which reuse it). In bench:abuse's
+ *   beyond V8's accounts and the native part at start has grown by since V8's external memory (the
+ *   Buffers, which go through glibc) was at its high (since RSS was last within the target), up to
+ *   what that memory fell by. Native memory that grew before that high, or grows beyond that fall,
+ *   is pressed for; native memory that grows while Buffers are freed is taken for kept (readings
+ *   cannot tell the two apart), as long as RSS stays above the target. Memory freed to glibc is
+ *   not pressed for, since evicting does not bring it back (glibc keeps it for the next requests,
+ *   which reuse it). In bench:abuse's
  *   sequence of floods, RSS stayed 25-45 MB above the target after the deletes of absent keys, and
  *   the guard evicted 6,800-21,400 keys in the flood of silent connections after it, which alone
  *   evicts none.
@@ -104,10 +109,10 @@ export interface MemoryGuardOptions {
    */
   refusedBytes?: () => number;
   /**
-   * Connections accepted so far. Each takes memory no budget counts before any call (its socket,
-   * its HTTP/2 session): CONNECTION_BYTES, against the same eighth of the budgets. Default none.
+   * Connections open now. Each takes memory no budget counts before any call (its socket, its
+   * HTTP/2 session): CONNECTION_BYTES. Default none.
    */
-  connectionsAccepted?: () => number;
+  connectionsOpen?: () => number;
   /** Tells the store how many bytes below max_memory to stay. */
   setPressure?: (bytes: number) => void;
   /** Most pressure asked for (half of max_memory). */
@@ -230,12 +235,12 @@ export class MemoryGuard {
   readonly #clientPeak: WindowPeak;
   /** The bytes of requests refused between two checks, at their most over the window. */
   readonly #refusedPeak: WindowPeak;
-  /** Connections accepted over the window. */
-  readonly #acceptedInWindow: WindowSum;
+  /** The fewest connections open over the window, negated (a WindowPeak keeps highs). */
+  readonly #openLow: WindowPeak;
+  /** How many more connections were open than the window's fewest, at the most over the window. */
+  readonly #openedPeak: WindowPeak;
   /** `refusedBytes()` at the last check. */
   #refusedBytes = 0;
-  /** `connectionsAccepted()` at the last check. */
-  #connectionsAccepted = 0;
   /**
    * Since when the rest of the process has read high enough to make the store hold less, in the
    * scheduler's ms; undefined while it does not.
@@ -248,9 +253,11 @@ export class MemoryGuard {
    * arena among it) and the native part measured at start, at the last reading.
    */
   #accounted = 0;
-  /** The highest `#accounted` since RSS was last within the target. */
-  #accountedHigh = -Infinity;
-  /** RSS less `#accounted` when `#accountedHigh` was read. */
+  /** V8's external memory (Buffers, the store's arena) at the last reading. */
+  #external = 0;
+  /** The highest `#external` since RSS was last within the target. */
+  #externalHigh = -Infinity;
+  /** RSS less `#accounted` when `#externalHigh` was read. */
   #unaccountedAtHigh = 0;
   /** What the allocators keep at the last check (see #check), 0 while RSS is within the target. */
   #kept = 0;
@@ -291,14 +298,15 @@ export class MemoryGuard {
       clientBytes: () => 0,
       clientBudgetBytes: Infinity,
       refusedBytes: () => 0,
-      connectionsAccepted: () => 0,
+      connectionsOpen: () => 0,
       ...opts,
     };
     this.#reclaimGapMs = this.#opts.reclaimGapMs;
     this.#restPeak = new WindowPeak(this.#opts.windowMs);
     this.#clientPeak = new WindowPeak(this.#opts.windowMs);
     this.#refusedPeak = new WindowPeak(this.#opts.windowMs);
-    this.#acceptedInWindow = new WindowSum(this.#opts.windowMs);
+    this.#openLow = new WindowPeak(this.#opts.windowMs);
+    this.#openedPeak = new WindowPeak(this.#opts.windowMs);
   }
 
   start(): void {
@@ -311,7 +319,6 @@ export class MemoryGuard {
     const v8 = this.#opts.readV8();
     this.nativeBytes = Math.max(0, this.#opts.readRss() - v8.heapTotal - v8.external);
     this.#refusedBytes = this.#opts.refusedBytes();
-    this.#connectionsAccepted = this.#opts.connectionsAccepted();
     if (!this.#gc)
       this.#opts.logger.warn('memory guard: V8 gc() is not available; it only adjusts the store');
     this.#arm();
@@ -447,13 +454,15 @@ export class MemoryGuard {
     const refusedBytes = o.refusedBytes();
     const refusedPeak = this.#refusedPeak.record(now, refusedBytes - this.#refusedBytes);
     this.#refusedBytes = refusedBytes;
-    const accepted = o.connectionsAccepted();
-    const acceptedInWindow = this.#acceptedInWindow.record(now, accepted - this.#connectionsAccepted);
-    this.#connectionsAccepted = accepted;
+    // Connections opened in a burst: more open than the fewest of the window (clients that connect
+    // and leave at a steady rate, or stay connected, are none of it).
+    const open = o.connectionsOpen();
+    const openLow = -this.#openLow.record(now, -open);
+    const openedPeak = this.#openedPeak.record(now, open - openLow);
     const flooded =
       this.#clientPeak.record(now, clientBytes) >= o.clientBudgetBytes / 8 ||
       refusedPeak >= o.clientBudgetBytes / 8 ||
-      acceptedInWindow * CONNECTION_BYTES >= o.clientBudgetBytes / 8;
+      openedPeak * CONNECTION_BYTES >= o.clientBudgetBytes / 8;
     if (flooded) counted = Math.min(counted, allowed + this.pressureBytes);
     this.restBytes = rest;
     const peak = this.#restPeak.record(now, counted);
@@ -465,23 +474,24 @@ export class MemoryGuard {
     // requests take memory while they are read, before any budget can count them.
     // Nor by what the allocators keep of memory the process held and freed (a flood's Buffers, given
     // back to glibc, which keeps them for the next requests, native ones included): evicting would
-    // not bring RSS down, and the store would lose keys to a flood long after it was over. What RSS holds beyond V8's
-    // accounts and the native part at start is such memory up to what those accounts have dropped
-    // since their high; beyond that it is native memory that grew, which presses.
+    // not bring RSS down, and the store would lose keys to a flood long after it was over. Readings
+    // cannot tell such memory from native memory that grew, so the credit is narrow: what RSS
+    // holds beyond V8's accounts grew by since V8's external memory (Buffers: what goes through
+    // glibc; V8's own heap pages do not) was at its high, up to what that external memory fell by.
+    // The high starts again once RSS is within the target. Native memory that was there before the
+    // high, or grows beyond the fall, presses.
     const unaccounted = rss - this.#accounted;
     if (rss <= o.targetBytes) {
       this.#overSince = undefined;
-      this.#accountedHigh = -Infinity;
+      this.#externalHigh = -Infinity;
     } else this.#overSince ??= now;
-    if (this.#accounted >= this.#accountedHigh) {
-      this.#accountedHigh = this.#accounted;
+    if (this.#external > this.#externalHigh) {
+      this.#externalHigh = this.#external;
       this.#unaccountedAtHigh = unaccounted;
     }
-    // Only what the unaccounted part grew by since the high: native memory that was there before
-    // (or memory the accounts gave back to the system, V8 shrinking its heap) is none of it.
     const kept = Math.max(
       0,
-      Math.min(unaccounted - this.#unaccountedAtHigh, this.#accountedHigh - this.#accounted),
+      Math.min(unaccounted - this.#unaccountedAtHigh, this.#externalHigh - this.#external),
     );
     this.#kept = rss > o.targetBytes ? kept : 0;
     this.keptBytes = Math.min(this.#kept, Math.max(0, rss - o.targetBytes));
@@ -516,6 +526,7 @@ export class MemoryGuard {
     const v8 = this.#opts.readV8();
     const client = this.#opts.clientBytes();
     this.#accounted = v8.heapTotal + v8.external + this.nativeBytes;
+    this.#external = v8.external;
     return Math.max(0, v8.heapUsed + v8.external + this.nativeBytes - footprint - client);
   }
 
@@ -563,28 +574,8 @@ class WindowPeak {
     if (last && last[0] === slot) last[1] = Math.max(last[1], bytes);
     else this.#slots.push([slot, bytes]);
     while (this.#slots[0]![0] <= slot - WINDOW_SLOTS) this.#slots.shift();
-    let peak = 0;
+    let peak = -Infinity;
     for (const [, b] of this.#slots) if (b > peak) peak = b;
     return peak;
-  }
-}
-
-/** The sum of counts over a sliding window, kept per tenth of it. */
-class WindowSum {
-  /** The counts of each slot of the window: [slot, count]. */
-  readonly #slots: [number, number][] = [];
-
-  constructor(readonly windowMs: number) {}
-
-  /** Adds `count` at `now`; the sum over the window. */
-  record(now: number, count: number): number {
-    const slot = Math.floor((now * WINDOW_SLOTS) / this.windowMs);
-    const last = this.#slots[this.#slots.length - 1];
-    if (last && last[0] === slot) last[1] += count;
-    else this.#slots.push([slot, count]);
-    while (this.#slots[0]![0] <= slot - WINDOW_SLOTS) this.#slots.shift();
-    let sum = 0;
-    for (const [, c] of this.#slots) sum += c;
-    return sum;
   }
 }

@@ -150,7 +150,7 @@ export class CacheNode {
         this.#pipelines ? this.#pipelines.input.heldBytes + this.#pipelines.output.bytes : 0,
       clientBudgetBytes: opts.config.limits.maxClientInputBytes + opts.config.limits.maxClientOutputBytes,
       refusedBytes: () => this.#pipelines?.refusals.refusedBytes ?? 0,
-      connectionsAccepted: () => this.#connections?.accepted ?? 0,
+      connectionsOpen: () => this.#connections?.open ?? 0,
       setPressure: (bytes) => this.core.store.setMemoryPressure(bytes),
       maxPressureBytes: maxMemory / 2,
       logger: this.#log,
