@@ -253,7 +253,7 @@ export class MemoryGuard {
    * arena among it) and the native part measured at start, at the last reading.
    */
   #accounted = 0;
-  /** V8's external memory (Buffers, the store's arena) at the last reading. */
+  /** V8's external memory less the store's footprint (requests' Buffers) at the last reading. */
   #external = 0;
   /** The highest `#external` since RSS was last within the target. */
   #externalHigh = -Infinity;
@@ -526,7 +526,9 @@ export class MemoryGuard {
     const v8 = this.#opts.readV8();
     const client = this.#opts.clientBytes();
     this.#accounted = v8.heapTotal + v8.external + this.nativeBytes;
-    this.#external = v8.external;
+    // Less the store's footprint (its arena is in V8's external memory): what the store evicts under
+    // pressure and gives back is no memory an allocator kept.
+    this.#external = v8.external - footprint;
     return Math.max(0, v8.heapUsed + v8.external + this.nativeBytes - footprint - client);
   }
 
