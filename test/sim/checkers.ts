@@ -1,7 +1,15 @@
 import { compareVersions, formatVersion, type Version } from '../../src/store/version';
 import { wallMsOf } from '../../src/store/hlc';
 import { realTimeOrder } from './real-time-order';
-import { copyKey, type FinalState, type HistoryEntry, type ReplicaCopy, type Violation } from './history';
+import {
+  copyKey,
+  isAckedWrite,
+  type AckedWrite,
+  type FinalState,
+  type HistoryEntry,
+  type ReplicaCopy,
+  type Violation,
+} from './history';
 
 /**
  * The judges of a simulator run: each checks one promise of DESIGN.md ("The promises") against the
@@ -9,20 +17,6 @@ import { copyKey, type FinalState, type HistoryEntry, type ReplicaCopy, type Vio
  * replayed against them offline and each can be table-tested with hand-built histories.
  */
 export type Checker = (history: readonly HistoryEntry[], final: FinalState) => Violation[];
-
-/** A write the cluster acknowledged, with the version it produced. */
-type AckedWrite = HistoryEntry & { version: Version };
-
-/**
- * An ok set that answered `stored: false` (ifAbsent/ifPresent that did not apply) wrote nothing, so it
- * promises nothing. A write without a version cannot be ordered against the others; the simulator
- * always records one, so such an entry is a recording bug, not something to judge.
- */
-function isAckedWrite(e: HistoryEntry): e is AckedWrite {
-  if (e.status !== 'ok' || e.version === undefined) return false;
-  if (e.kind === 'set') return e.stored !== false;
-  return e.kind === 'cas' || e.kind === 'incr' || e.kind === 'delete';
-}
 
 /**
  * Whether `w` died with its node before `beforeMs`: the node that made it alone acknowledged it

@@ -125,3 +125,17 @@ export interface Violation {
 export function copyKey(key: string, version: Version): string {
   return `${key}\u0000${version.timestamp}\u0000${version.node}`;
 }
+
+/** A write the cluster acknowledged, with the version it produced. */
+export type AckedWrite = HistoryEntry & { version: Version };
+
+/**
+ * An ok set that answered `stored: false` (ifAbsent/ifPresent that did not apply) wrote nothing, so it
+ * promises nothing. A write without a version cannot be ordered against the others; the simulator
+ * always records one, so such an entry is a recording bug, not something to judge.
+ */
+export function isAckedWrite(e: HistoryEntry): e is AckedWrite {
+  if (e.status !== 'ok' || e.version === undefined) return false;
+  if (e.kind === 'set') return e.stored !== false;
+  return e.kind === 'cas' || e.kind === 'incr' || e.kind === 'delete';
+}

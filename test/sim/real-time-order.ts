@@ -1,20 +1,17 @@
-import { compareVersions, formatVersion, type Version } from '../../src/store/version';
+import { compareVersions, formatVersion } from '../../src/store/version';
 import type { Checker } from './checkers';
-import type { HistoryEntry, Violation } from './history';
+import { isAckedWrite, type AckedWrite, type HistoryEntry, type Violation } from './history';
 
-type AckedWrite = HistoryEntry & { version: Version; completedAtMs: number };
+/** An acknowledged write whose answer came within the run: the pair's first write needs it. */
+type TimedWrite = AckedWrite & { completedAtMs: number };
+
+const isTimedWrite = (e: HistoryEntry): e is TimedWrite => isAckedWrite(e) && e.completedAtMs !== undefined;
 
 /**
  * A version's wall part is a whole ms of its node's clock, while the history's times are fractional:
  * a write sent just over the bound after another's acknowledgement may be stamped in the same ms.
  */
 const STAMP_RESOLUTION_MS = 1;
-
-function isAckedWrite(e: HistoryEntry): e is AckedWrite {
-  if (e.status !== 'ok' || e.version === undefined || e.completedAtMs === undefined) return false;
-  if (e.kind === 'set') return e.stored !== false;
-  return e.kind === 'cas' || e.kind === 'incr' || e.kind === 'delete';
-}
 
 /**
  * Promise 1 as users read it: a write sent more than `boundMs` (cluster.max_clock_offset_ms) after
@@ -34,9 +31,9 @@ function isAckedWrite(e: HistoryEntry): e is AckedWrite {
 export function realTimeOrder(boundMs: number): Checker {
   return (history) => {
     const violations: Violation[] = [];
-    const byKey = new Map<string, AckedWrite[]>();
+    const byKey = new Map<string, TimedWrite[]>();
     for (const e of history) {
-      if (!isAckedWrite(e)) continue;
+      if (!isTimedWrite(e)) continue;
       const ofKey = byKey.get(e.key);
       if (ofKey) ofKey.push(e);
       else byKey.set(e.key, [e]);

@@ -470,7 +470,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
     return { guard, m, time };
   }
 
-  it("takes for kept only what left V8's accounts for the allocators since their high, until RSS is back within the target", () => {
+  it('takes for kept only what left the Buffers for the allocators since their high, until RSS is back within the target', () => {
     // RSS 180 MiB of a 200 MiB target at start, 20 MiB of it native.
     const m = {
       footprint: 150 * MiB,
@@ -485,7 +485,6 @@ describe('MemoryGuard (issue 12 §6)', () => {
       targetBytes: 200 * MiB,
       maxMemoryBytes: 150 * MiB,
       riseHoldMs: 1000, // the burst below is shorter: it presses nothing
-
       ...modelProcess(m),
     });
     guard.start();
@@ -502,7 +501,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
       // The native memory is freed: RSS within the target, nothing pressed.
       m.native = 20 * MiB;
       time.advanceUntil('no pressure', () => guard.pressureBytes === 0, INTERVAL_MS);
-      // A burst of 60 MiB in V8's accounts, shorter than the hold, freed to an allocator that keeps
+      // A burst of 60 MiB of Buffers, shorter than the hold, freed to an allocator that keeps
       // it: RSS 240 MiB, 40 MiB over the target, all of it kept.
       m.buffers = 60 * MiB;
       time.advance(2 * INTERVAL_MS);
