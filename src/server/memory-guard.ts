@@ -266,6 +266,11 @@ export class MemoryGuard {
    * pressed on the store (see #check): a metric.
    */
   keptBytes = 0;
+  /**
+   * Whether clients are flooding the node now or were within the window (see #check): the store's
+   * pressure holds where it is meanwhile. A metric, and a log line as it starts and ends.
+   */
+  flooded = false;
   /** Full collections the guard ran: a metric. */
   collections = 0;
   /** Bytes the store is asked to stay below max_memory: a metric. */
@@ -464,6 +469,7 @@ export class MemoryGuard {
       refusedPeak >= o.clientBudgetBytes / 8 ||
       openedPeak * CONNECTION_BYTES >= o.clientBudgetBytes / 8;
     if (flooded) counted = Math.min(counted, allowed + this.pressureBytes);
+    if (flooded !== this.flooded) this.#floodedNow(flooded, clientBytes, refusedPeak, openedPeak);
     this.restBytes = rest;
     const peak = this.#restPeak.record(now, counted);
     // RSS above the target makes the store hold that much less than max_memory, whatever the rest
@@ -542,6 +548,17 @@ export class MemoryGuard {
     this.#lastGcMs = clock.now() - startedAt;
     this.#restAfterGc = this.#restOf(footprint);
     return [this.#opts.readRss(), this.#restAfterGc];
+  }
+
+  /** A flood starts or ends (once past the window): logged, since it holds the pressure back. */
+  #floodedNow(flooded: boolean, clientBytes: number, refusedBytes: number, connectionsOpened: number): void {
+    this.flooded = flooded;
+    if (flooded)
+      this.#opts.logger.warn(
+        { clientBytes, refusedBytes, connectionsOpened, pressureBytes: this.pressureBytes },
+        'clients are flooding the node: the store makes no more room until the flood has been over for a window',
+      );
+    else this.#opts.logger.info({ pressureBytes: this.pressureBytes }, 'the flood of clients is over');
   }
 
   #pressure(bytes: number): void {

@@ -220,6 +220,12 @@ export function nodeMetrics(
       read: () => src.memoryGuard.restBytes,
     },
     {
+      name: 'ringcache_memory_guard_flooded',
+      help: "1 while clients flood the node (their bytes held, refused, or connections opened at once pass an eighth of limits.max_client_output_bytes + max_client_input_bytes) or did within the guard's window: the store makes no more room meanwhile",
+      type: 'gauge',
+      read: () => (src.memoryGuard.flooded ? 1 : 0),
+    },
+    {
       name: 'ringcache_memory_allocator_kept_bytes',
       help: 'RSS above the target that the allocators keep of memory the process freed: not pressed on the store',
       type: 'gauge',

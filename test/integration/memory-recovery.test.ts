@@ -98,11 +98,14 @@ describe('the memory guard through client floods', function () {
         ),
       );
     };
+    let flooded = 0;
     try {
       // Replies: one 100 KiB key asked 300 times per GetMany (30 MB, within max_reply_bytes).
       await c.cache('Set', { key: 'big', value: Buffer.alloc(100 * KiB, 2), consistency: 3 });
       const keys = new Array<string>(300).fill('big');
       await flood(8000, (f) => f.cache('GetMany', { keys }));
+      // Each reply held is past an eighth of the budgets: n1 counts itself flooded, for its window.
+      flooded = await metric(t, 'n1', 'ringcache_memory_guard_flooded');
       // Writes: 1 MiB values to 16 keys (16 MiB more in the store, which stays below max_memory).
       const big = Buffer.alloc(MiB, 3);
       await flood(8000, (f, i) => f.cache('Set', { key: `flood/${i % 16}`, value: big }));
@@ -118,8 +121,18 @@ describe('the memory guard through client floods', function () {
       expect(name, report).to.match(/^(OK|RESOURCE_EXHAUSTED max_client_(output|input)_bytes)$/);
     const evicted = (await metric(t, 'n1', 'ringcache_store_evictions_total')) - evictedBefore;
     expect(evicted, `keys n1 evicted; ${report}`).to.equal(0);
-    // The store holds all of max_memory once the flood has gone.
+    expect(flooded, 'ringcache_memory_guard_flooded after the flood of replies').to.equal(1);
+    // The store holds all of max_memory once the flood has gone, and n1 no longer counts itself flooded.
     await pressureGone(t);
+    await until(
+      'n1 no longer counts itself flooded',
+      async () => {
+        const now = await metric(t, 'n1', 'ringcache_memory_guard_flooded');
+        if (now !== 0) throw new Error(`ringcache_memory_guard_flooded ${now}`);
+        return true;
+      },
+      60_000,
+    );
     const read = await c.cache<{ results: { found: boolean }[] }>('GetMany', {
       keys: Array.from({ length: 1000 }, (_, i) => `kept/${i * 24}`),
       consistency: 1,

@@ -447,12 +447,15 @@ describe('MemoryGuard (issue 12 §6)', () => {
       freed = 60 * MiB;
     }
     expect(pressures, 'during the flood').to.deep.equal([]);
+    expect(guard.flooded, 'flooded during the flood').to.equal(true);
     // The flood has ended; the allocators keep what it freed, so RSS stays where it was.
     client = 0;
     Object.assign(m, { buffers: 0, retained: freed });
     time.advance(900);
     expect(pressures, 'within the window after it').to.deep.equal([]);
+    expect(guard.flooded, 'flooded within the window after it').to.equal(true);
     time.advance(3000);
+    expect(guard.flooded, 'flooded once the window has passed').to.equal(false);
     expect(pressures, 'after the window, while the allocators keep what the flood freed').to.deep.equal([]);
     const collections = guard.collections;
     time.advance(5000);
@@ -653,6 +656,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
       open += 2000;
       m.native += 60 * MiB;
       time.advance(2000);
+      expect(guard.flooded, 'flooded by the burst').to.equal(true);
       open -= 2000;
       m.native -= 60 * MiB;
       time.advance(5000);
@@ -662,6 +666,11 @@ describe('MemoryGuard (issue 12 §6)', () => {
       // memory that grew, with clients that come slowly.
       open += 2000;
       time.advance(4000);
+      // Their arrival was a burst: the node counts itself flooded until the fewest open has caught
+      // up with them, and for a window after.
+      expect(guard.flooded, 'flooded within two windows of their arrival').to.equal(true);
+      time.advance(3000);
+      expect(guard.flooded, 'flooded by connections that stay open').to.equal(false);
       m.native += 60 * MiB;
       time.advanceUntil(
         'pressure',
