@@ -10,6 +10,8 @@
  * max_batch_keys, Sets of 1 MiB, deletes of absent keys, silent connections. Flags: --watchers N
  * (200) --deletes N (40000) --connections N (2000; the issue's flood was 5000) --seconds S (8: each
  * of the large-request floods) --only TEXT (only the floods whose name holds it, e.g. --only GetMany)
+ * --breakdown (also prints, per flood, what n1's /metrics said at its highest RSS: V8's heap in use
+ * and committed, its external memory, the store, and the bytes held for clients)
  */
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
@@ -22,6 +24,7 @@ import { deserializePackedFrame, packFrame, serializePackedFrame } from '../src/
 import { MemberStateWire, type TopologyResponseMsg } from '../src/proto/messages';
 import { testConfig } from '../test/support/cluster';
 import { latencyOf } from '../test/support/victim';
+import { metricsText, sampleIn } from '../test/support/node-metrics';
 import { flag } from './flags';
 import { rssMb } from './proc-cpu';
 
@@ -30,6 +33,51 @@ const deletes = Number(flag('deletes', '40000'));
 const connections = Number(flag('connections', '2000'));
 const seconds = Number(flag('seconds', '8'));
 const only = flag('only', '');
+const breakdown = process.argv.includes('--breakdown');
+
+/** What n1's memory is made of, read from /metrics (MB). */
+const BREAKDOWN: Record<string, [string, string?]> = {
+  rss: ['process_resident_memory_bytes'],
+  heapUsed: ['nodejs_heap_size_used_bytes'],
+  heapTotal: ['nodejs_heap_size_total_bytes'],
+  newSpace: ['nodejs_heap_space_size_total_bytes{', 'space="new"'],
+  oldSpace: ['nodejs_heap_space_size_total_bytes{', 'space="old"'],
+  largeObjects: ['nodejs_heap_space_size_total_bytes{', 'space="large_object"'],
+  external: ['nodejs_external_memory_bytes'],
+  store: ['ringcache_store_bytes'],
+  clientIn: ['ringcache_client_input_bytes'],
+  clientOut: ['ringcache_client_output_bytes'],
+  rest: ['ringcache_memory_rest_bytes'],
+};
+
+/** Samples n1's /metrics every 200 ms; `stop()` gives the first sample and the one of highest RSS. */
+function sampleBreakdown(http: string) {
+  let best: Record<string, number> | undefined;
+  let first: Record<string, number> | undefined;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const text = await metricsText(http).catch(() => '');
+      const sample: Record<string, number> = {};
+      for (const [short, [name, label]] of Object.entries(BREAKDOWN))
+        sample[short] = sampleIn(text, name, label) / (1024 * 1024);
+      first ??= sample;
+      if (!best || sample.rss! > best.rss!) best = sample;
+      await sleep(200);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      const line = (m: Record<string, number> | undefined) =>
+        Object.entries(m ?? {})
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join(', ');
+      return `at first ${line(first)}; at its highest RSS ${line(best)}`;
+    },
+  };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -256,6 +304,7 @@ async function main(): Promise<void> {
       let peak = before;
       const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
       const suspicion = watchSuspicion(peers);
+      const parts = breakdown ? sampleBreakdown(config.nodes[0]!.http) : undefined;
       const victim = await startVictim(address);
       const evictedBefore = await evictions();
       await flood.run(address, client);
@@ -266,6 +315,7 @@ async function main(): Promise<void> {
       clearInterval(sampler);
       const seen = await suspicion.stop();
       const evicted = (await evictions()) - evictedBefore;
+      if (parts) process.stderr.write(`  n1 (MB) ${await parts.stop()}\n`);
       rows.push(
         `| ${flood.name} | ${before.toFixed(0)} | ${peak.toFixed(0)} | ${v.p50.toFixed(1)} | ` +
           `${v.p99.toFixed(1)} | ${v.max.toFixed(1)} | ${failed} | ${evicted} | ${seen.notAlive} of ${seen.samples} |`,

@@ -26,6 +26,7 @@ import {
 import { runOperationMsg, type OperationExecutor } from './operation-executor';
 import { knownConsistency } from './operation-wire';
 import { operationFromPacked, outcomeToPacked } from './packed-operations';
+import { operationOverheadBytes } from './client-input';
 import { TooManyItems } from './request-limits';
 
 const OP_NAMES = ['get', 'set', 'delete', 'touch', 'incr', 'cas'];
@@ -81,8 +82,11 @@ export interface FrameFormat<Req, Op, Result, Res> {
   codeOf(result: Result): number;
   /** About the bytes a reply message takes on the wire: counted against max_output_buffer_bytes. */
   messageBytes(message: Res): number;
-  /** About the bytes a request frame holds: counted against max_client_input_bytes. */
-  requestBytes(frame: Req): number;
+  /**
+   * About the bytes a request frame holds until it is answered, `decoded` being what decode() made
+   * of it: counted against max_client_input_bytes.
+   */
+  requestBytes(frame: Req, decoded: DecodedFrame<Op>): number;
 }
 
 export type AnyFormat = FrameFormat<unknown, unknown, unknown, unknown>;
@@ -100,18 +104,26 @@ const PROTOBUF_OPERATIONS: readonly string[] = [
   'compareAndSet',
 ];
 
-/** A protobuf request's key and value bytes (a Set's, a CompareAndSet's): what it holds. */
+/**
+ * What a protobuf write request holds (a Set's, a CompareAndSet's): its key and value bytes, and
+ * the rest of what a write holds while it runs (operationOverheadBytes).
+ */
 export function requestHeldBytes(
   req: { key?: string; value?: Uint8Array; text?: string } | undefined,
+  write = true,
 ): number {
   if (!req) return 0;
-  return (req.key?.length ?? 0) + (req.value?.length ?? 0) + (req.text?.length ?? 0);
+  const keyChars = req.key?.length ?? 0;
+  return (
+    keyChars + (req.value?.length ?? 0) + (req.text?.length ?? 0) + operationOverheadBytes(write, keyChars)
+  );
 }
 
-/** The key and value bytes of a protobuf operation: what it holds. */
+/** What a protobuf operation holds until it is answered (requestHeldBytes). */
 export function operationBytes(op: OperationMsg): number {
   return requestHeldBytes(
     (op as unknown as Record<string, { key?: string; value?: Uint8Array; text?: string }>)[op.op],
+    op.op !== 'get',
   );
 }
 
@@ -224,6 +236,14 @@ export function packedFormat(
     valueBytes: valueBytesOf,
     encode: (results, frameId, epoch, clockMs) => packReply(frameId, epoch, results, clockMs),
     messageBytes: (payload) => payload.length,
-    requestBytes: (payload) => payload.length,
+    requestBytes: (payload, frame) => {
+      let bytes = payload.length;
+      for (const p of frame.ops) {
+        if (!p) continue;
+        const key = p[1];
+        bytes += operationOverheadBytes(p[0] !== 0, typeof key === 'string' ? key.length : 0);
+      }
+      return bytes;
+    },
   };
 }

@@ -201,7 +201,7 @@ export class PipelineStreams {
       }
       // Past max_client_input_bytes a frame is refused whole (unless small: the reserve), and the
       // stream is read no more until the node has room: a read frame costs its copies to run.
-      const held = input ? input.tryTake(format.requestBytes(raw)) : 0;
+      const held = input ? input.tryTake(format.requestBytes(raw, frame)) : 0;
       const overInput = held === undefined ? input!.refusal('frame') : undefined;
       state.framesInFlight++;
       throttle();
