@@ -61,8 +61,10 @@ function sampleBreakdown(http: string) {
       const sample: Record<string, number> = {};
       for (const [short, [name, label]] of Object.entries(BREAKDOWN))
         sample[short] = sampleIn(text, name, label) / (1024 * 1024);
-      first ??= sample;
-      if (!best || sample.rss! > best.rss!) best = sample;
+      if (!Number.isNaN(sample.rss)) {
+        first ??= sample;
+        if (!best || sample.rss! > best.rss!) best = sample;
+      }
       await sleep(200);
     }
   })();

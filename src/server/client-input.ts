@@ -12,19 +12,21 @@ export interface HeldElsewhere {
  * What one operation of a client's request holds of the node until it is answered, besides its
  * bytes as read: its key decoded as a string and its own state (its result, its promise), and for
  * a write the state of its round and its key in the copy sent to each other replica (the copies'
- * values are counted where they are sent: CopiesInFlight). Counted in max_client_input_bytes with
- * the request's bytes, so that the budget bounds what requests hold, not only what they weigh on
- * the wire. Measured on a node of max_memory 64 MiB (a budget of 8 MiB), 40,000 deletes of absent
- * 1 KB keys sent at once in PipelinePacked frames of 2,000: counted at their bytes alone, the node
- * read eight frames at a time and held about five times what it counted, its RSS grew by 69-82 MB
- * and another client's calls waited up to 1.1-2.3 s; counted so, a frame at a time, by 39-54 MB,
- * and up to 0.37 s. An SDK frame (at most 256 operations) of small writes counts about 0.5 MB.
+ * values are counted where they are sent: CopiesInFlight). A Pipeline frame's operations count it
+ * toward when the node stops reading its clients' streams (ClientInputBudget.full), never toward
+ * refusals: what a request is refused for stays its bytes. Measured on a node of max_memory 64 MiB
+ * (a budget of 8 MiB), 40,000 deletes of absent 1 KB keys sent at once in PipelinePacked frames of
+ * 2,000 (2 MB each): with frames counted at their bytes alone, the node read four frames at a time
+ * and held about five times what it counted, its RSS grew by 69-82 MB and another client's calls
+ * waited up to 1.1-2.3 s; with this counted too (about 10 MB a frame), it reads one frame at a time,
+ * and they took 39-54 MB and 0.35-0.37 s. An SDK frame (at most 256 operations) of small writes
+ * counts about 0.5 MB of it, and of gets about 35 KB.
  */
 export function operationOverheadBytes(write: boolean, keyChars: number): number {
   return write ? WRITE_STATE_BYTES + keyChars * (1 + OTHER_REPLICAS) : READ_STATE_BYTES + keyChars;
 }
 
-/** A read's own state while it runs: its decoded operation, result and promise (about). */
+/** A read's own state while it runs: its decoded operation, result and promise, about. */
 const READ_STATE_BYTES = 128;
 /** A write's: its round (replicas asked, answers counted, timers, promises), about, from a heap snapshot. */
 const WRITE_STATE_BYTES = 2048;
@@ -41,7 +43,9 @@ const OTHER_REPLICAS = 2;
  * Counted: the values and keys of Set, CompareAndSet and SetMany calls, and each Pipeline frame's
  * bytes, from the read until the answer. One add and one subtract per request: no allocation.
  * Past the budget the node stops reading its clients' Pipeline streams (HTTP/2 flow control then
- * stops their clients), refuses whole a frame read meanwhile, and refuses a unary write: each
+ * stops their clients), and so too once their frames' operations hold the budget with what they
+ * hold beyond their bytes (operationOverheadBytes); a frame read meanwhile whose bytes find no
+ * room is refused whole, and so is a unary write past the budget: each
  * RESOURCE_EXHAUSTED naming the limit. A refused frame costs only its read; run, a 1 MiB set costs
  * its copies to the replicas too. A request finds room on a node that holds no other, however
  * large; and an eighth more than the budget is kept for small requests (at most a sixty-fourth of
@@ -58,6 +62,8 @@ export class ClientInputBudget {
   bytes = 0;
   /** Bytes of small requests held in the eighth kept for them, when the budget had no room. */
   reservedBytes = 0;
+  /** What the requests held hold beyond their bytes (operationOverheadBytes): counted in `full` only. */
+  #overheadBytes = 0;
   /** A unary request of at most this many bytes may take the reserve. */
   readonly smallRequestBytes: number;
   readonly #reserveBytes: number;
@@ -82,9 +88,9 @@ export class ClientInputBudget {
     return this.#held() + this.reservedBytes;
   }
 
-  /** Whether the node holds its budget: its clients' streams stop reading. */
+  /** Whether the node holds its budget, with what its requests hold beyond their bytes: its clients' streams stop reading. */
   get full(): boolean {
-    return this.#held() >= this.maxBytes;
+    return this.#held() + this.#overheadBytes >= this.maxBytes;
   }
 
   /** The budget's bytes: requests and copies (the reserve apart). */
@@ -94,26 +100,27 @@ export class ClientInputBudget {
 
   /**
    * Counts in a request of `bytes` if it has room: what to `release()` once it is answered
-   * (negative when it took the reserve), or undefined when it has none (nothing counted).
+   * (negative when it took the reserve), or undefined when it has none (nothing counted). Its
+   * `overheadBytes`, counted with it, judge only whether the node is `full`.
    */
-  tryTake(bytes: number): number | undefined {
+  tryTake(bytes: number, overheadBytes = 0): number | undefined {
     const held = this.#held();
     if (held === 0 || held + bytes <= this.maxBytes) {
       this.bytes += bytes;
+      this.#overheadBytes += overheadBytes;
       return bytes;
     }
     if (bytes > this.smallRequestBytes || this.reservedBytes + bytes > this.#reserveBytes) return undefined;
     this.reservedBytes += bytes;
+    this.#overheadBytes += overheadBytes;
     return -bytes;
   }
 
-  /** Gives back what a request held (what take() counted, or tryTake() returned). */
-  release(held: number): void {
-    if (held < 0) {
-      this.reservedBytes += held;
-      return;
-    }
-    this.bytes -= held;
+  /** Gives back what a request held (what tryTake() returned, and the overhead it was given). */
+  release(held: number, overheadBytes = 0): void {
+    this.#overheadBytes -= overheadBytes;
+    if (held < 0) this.reservedBytes += held;
+    else this.bytes -= held;
     this.#wake();
   }
 

@@ -82,11 +82,13 @@ export interface FrameFormat<Req, Op, Result, Res> {
   codeOf(result: Result): number;
   /** About the bytes a reply message takes on the wire: counted against max_output_buffer_bytes. */
   messageBytes(message: Res): number;
+  /** About the bytes a request frame holds: counted against max_client_input_bytes. */
+  requestBytes(frame: Req): number;
   /**
-   * About the bytes a request frame holds until it is answered, `decoded` being what decode() made
-   * of it: counted against max_client_input_bytes.
+   * What the frame's operations hold while they run beyond the frame's bytes (operationOverheadBytes):
+   * counted toward when the node stops reading its clients' streams, not toward refusals.
    */
-  requestBytes(frame: Req, decoded: DecodedFrame<Op>): number;
+  overheadBytes(decoded: DecodedFrame<Op>): number;
 }
 
 export type AnyFormat = FrameFormat<unknown, unknown, unknown, unknown>;
@@ -104,26 +106,18 @@ const PROTOBUF_OPERATIONS: readonly string[] = [
   'compareAndSet',
 ];
 
-/**
- * What a protobuf write request holds (a Set's, a CompareAndSet's): its key and value bytes, and
- * the rest of what a write holds while it runs (operationOverheadBytes).
- */
+/** A protobuf request's key and value bytes (a Set's, a CompareAndSet's): what it holds. */
 export function requestHeldBytes(
   req: { key?: string; value?: Uint8Array; text?: string } | undefined,
-  write = true,
 ): number {
   if (!req) return 0;
-  const keyChars = req.key?.length ?? 0;
-  return (
-    keyChars + (req.value?.length ?? 0) + (req.text?.length ?? 0) + operationOverheadBytes(write, keyChars)
-  );
+  return (req.key?.length ?? 0) + (req.value?.length ?? 0) + (req.text?.length ?? 0);
 }
 
-/** What a protobuf operation holds until it is answered (requestHeldBytes). */
+/** The key and value bytes of a protobuf operation: what it holds. */
 export function operationBytes(op: OperationMsg): number {
   return requestHeldBytes(
     (op as unknown as Record<string, { key?: string; value?: Uint8Array; text?: string }>)[op.op],
-    op.op !== 'get',
   );
 }
 
@@ -162,6 +156,16 @@ export function protobufFormat(
       if (f instanceof TooManyItems) return 0;
       let bytes = 0;
       for (const op of f.ops) bytes += RESULT_OVERHEAD_BYTES + operationBytes(op);
+      return bytes;
+    },
+    overheadBytes: (frame) => {
+      let bytes = 0;
+      for (const op of frame.ops) {
+        if (!op) continue;
+        const req = (op as unknown as Record<string, { key?: unknown } | undefined>)[op.op];
+        const key = req?.key;
+        bytes += operationOverheadBytes(op.op !== 'get', typeof key === 'string' ? key.length : 0);
+      }
       return bytes;
     },
   };
@@ -236,8 +240,9 @@ export function packedFormat(
     valueBytes: valueBytesOf,
     encode: (results, frameId, epoch, clockMs) => packReply(frameId, epoch, results, clockMs),
     messageBytes: (payload) => payload.length,
-    requestBytes: (payload, frame) => {
-      let bytes = payload.length;
+    requestBytes: (payload) => payload.length,
+    overheadBytes: (frame) => {
+      let bytes = 0;
       for (const p of frame.ops) {
         if (!p) continue;
         const key = p[1];

@@ -201,12 +201,14 @@ export class PipelineStreams {
       }
       // Past max_client_input_bytes a frame is refused whole (unless small: the reserve), and the
       // stream is read no more until the node has room: a read frame costs its copies to run.
-      const held = input ? input.tryTake(format.requestBytes(raw, frame)) : 0;
+      // What its operations hold beyond its bytes stops the stream's reads too (below), sooner.
+      const overhead = input ? format.overheadBytes(frame) : 0;
+      const held = input ? input.tryTake(format.requestBytes(raw), overhead) : 0;
       const overInput = held === undefined ? input!.refusal('frame') : undefined;
       state.framesInFlight++;
       throttle();
       this.#answer(format, frame, forwarded, writeRefused, overInput, (results) => {
-        if (held) input!.release(held);
+        if (held !== undefined && input) input.release(held, overhead);
         if (this.#open.has(stream)) {
           const clockMs = sendsClock ? Date.now() : undefined;
           for (const message of format.encode(results, frame.frameId, this.#deps.epoch(), clockMs))

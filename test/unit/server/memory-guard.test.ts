@@ -420,6 +420,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
     const m = { footprint: 100 * MiB, rest: 20 * MiB, garbage: 0, buffers: 0, native: 0, retained: 0 };
     let client = 0;
     let refused = 0;
+    const logged: string[] = [];
     const { guard, pressures, time } = guardOf({
       targetBytes: 200 * MiB,
       maxMemoryBytes: 150 * MiB,
@@ -427,6 +428,10 @@ describe('MemoryGuard (issue 12 §6)', () => {
       refusedBytes: () => refused,
       clientBudgetBytes: 40 * MiB,
       windowMs: 1000,
+      logger: pino(
+        { level: 'info' },
+        { write: (line: string) => logged.push((JSON.parse(line) as { msg: string }).msg) },
+      ),
       ...modelProcess(m),
     });
     guard.start();
@@ -470,7 +475,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
     expect(guard.pressureBytes / MiB, 'RSS above the target, less what the allocators keep').to.equal(
       (rss - 200 * MiB - freed) / MiB,
     );
-    return { guard, m, time };
+    return { guard, m, time, logged };
   }
 
   it('takes for kept only what left the Buffers for the allocators since their high, until RSS is back within the target', () => {
@@ -579,10 +584,15 @@ describe('MemoryGuard (issue 12 §6)', () => {
   // guard evicted up to 9,000 of the 24,000 keys written before the floods to make room for them,
   // and, in a sequence of floods, thousands more after them, for RSS the allocators kept.
   it('makes the store hold no less while clients flood the node, nor for its window after', () => {
-    const { guard, m, time } = rideOutFlood('held');
+    const { guard, m, time, logged } = rideOutFlood('held');
     try {
       m.native = 0;
       time.advanceUntil('the pressure given back', () => guard.pressureBytes === 0, INTERVAL_MS);
+      // One line as the flood starts and one as it ends, not one per check.
+      expect(logged.filter((l) => /flood/.test(l))).to.deep.equal([
+        'clients are flooding the node: the store makes no more room until the flood has been over for a window',
+        'the flood of clients is over',
+      ]);
     } finally {
       guard.stop();
     }
@@ -670,7 +680,7 @@ describe('MemoryGuard (issue 12 §6)', () => {
       // up with them, and for a window after.
       expect(guard.flooded, 'flooded within two windows of their arrival').to.equal(true);
       time.advance(3000);
-      expect(guard.flooded, 'flooded by connections that stay open').to.equal(false);
+      expect(guard.flooded, 'no flood once they have stayed open for two windows').to.equal(false);
       m.native += 60 * MiB;
       time.advanceUntil(
         'pressure',
