@@ -108,10 +108,10 @@ export interface LimitsConfig {
    * Most bytes a node holds of its clients' requests at once: Pipeline frames and the keys and values
    * of Set, CompareAndSet and SetMany calls, from their read until they are answered. Past it the
    * node stops reading its clients' Pipeline streams (HTTP/2 flow control holds their clients back),
-   * as it does once their frames' operations hold it with what they hold beyond their bytes, and
-   * refuses RESOURCE_EXHAUSTED a frame read meanwhile and a unary write whose bytes do not fit (small
-   * ones have an eighth more), rather than the store evicted to make room. Calls between nodes are
-   * not counted.
+   * and refuses RESOURCE_EXHAUSTED a frame read meanwhile and a unary write whose bytes do not fit
+   * (small ones have an eighth more), rather than the store evicted to make room. A stream whose own
+   * frames in flight hold an eighth of it, with what their operations hold beyond their bytes, is
+   * read no more until they are answered. Calls between nodes are not counted.
    * At least maxValueBytes. Default max_memory / 8, or maxValueBytes when larger.
    */
   maxClientInputBytes: number;

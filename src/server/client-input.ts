@@ -12,15 +12,15 @@ export interface HeldElsewhere {
  * What one operation of a client's request holds of the node until it is answered, besides its
  * bytes as read: its key decoded as a string and its own state (its result, its promise), and for
  * a write the state of its round and its key in the copy sent to each other replica (the copies'
- * values are counted where they are sent: CopiesInFlight). A Pipeline frame's operations count it
- * toward when the node stops reading its clients' streams (ClientInputBudget.full), never toward
- * refusals: what a request is refused for stays its bytes. Measured on a node of max_memory 64 MiB
- * (a budget of 8 MiB), 40,000 deletes of absent 1 KB keys sent at once in PipelinePacked frames of
- * 2,000 (2 MB each): with frames counted at their bytes alone, the node read four frames at a time
- * and held about five times what it counted, its RSS grew by 69-82 MB and another client's calls
- * waited up to 1.1-2.3 s; with this counted too (about 10 MB a frame), it reads one frame at a time,
- * and they took 39-54 MB and 0.35-0.37 s. An SDK frame (at most 256 operations) of small writes
- * counts about 0.5 MB of it, and of gets about 35 KB.
+ * values are counted where they are sent: CopiesInFlight). A Pipeline stream whose frames in flight
+ * hold an eighth of max_client_input_bytes with it is read no more until they are answered
+ * (pipeline.ts): a client's heavy frames then run one at a time, and other clients' streams are
+ * not held back by them. Measured on a node of max_memory 64 MiB, 40,000 deletes of absent 1 KB
+ * keys sent at once on one stream in PipelinePacked frames of 2,000 (2 MB on the wire, about 12 MB
+ * held each): read as their bytes found room in the budget, four at a time, they took the node's
+ * RSS up by 69-82 MB and another client's calls waited up to 1.1-2.3 s; one at a time, by 33-43 MB,
+ * and up to 0.38-0.53 s. An SDK frame (at most 256 operations) of small writes holds about 0.5 MB
+ * by this count, and of gets about 35 KB.
  */
 export function operationOverheadBytes(write: boolean, keyChars: number): number {
   return write ? WRITE_STATE_BYTES + keyChars * (1 + OTHER_REPLICAS) : READ_STATE_BYTES + keyChars;
@@ -43,9 +43,7 @@ const OTHER_REPLICAS = 2;
  * Counted: the values and keys of Set, CompareAndSet and SetMany calls, and each Pipeline frame's
  * bytes, from the read until the answer. One add and one subtract per request: no allocation.
  * Past the budget the node stops reading its clients' Pipeline streams (HTTP/2 flow control then
- * stops their clients), and so too once their frames' operations hold the budget with what they
- * hold beyond their bytes (operationOverheadBytes); a frame read meanwhile whose bytes find no
- * room is refused whole, and so is a unary write past the budget: each
+ * stops their clients), refuses whole a frame read meanwhile, and refuses a unary write: each
  * RESOURCE_EXHAUSTED naming the limit. A refused frame costs only its read; run, a 1 MiB set costs
  * its copies to the replicas too. A request finds room on a node that holds no other, however
  * large; and an eighth more than the budget is kept for small requests (at most a sixty-fourth of
@@ -62,8 +60,6 @@ export class ClientInputBudget {
   bytes = 0;
   /** Bytes of small requests held in the eighth kept for them, when the budget had no room. */
   reservedBytes = 0;
-  /** What the requests held hold beyond their bytes (operationOverheadBytes): counted in `full` only. */
-  #overheadBytes = 0;
   /** A unary request of at most this many bytes may take the reserve. */
   readonly smallRequestBytes: number;
   readonly #reserveBytes: number;
@@ -88,9 +84,9 @@ export class ClientInputBudget {
     return this.#held() + this.reservedBytes;
   }
 
-  /** Whether the node holds its budget, with what its requests hold beyond their bytes: its clients' streams stop reading. */
+  /** Whether the node holds its budget: its clients' streams stop reading. */
   get full(): boolean {
-    return this.#held() + this.#overheadBytes >= this.maxBytes;
+    return this.#held() >= this.maxBytes;
   }
 
   /** The budget's bytes: requests and copies (the reserve apart). */
@@ -100,27 +96,26 @@ export class ClientInputBudget {
 
   /**
    * Counts in a request of `bytes` if it has room: what to `release()` once it is answered
-   * (negative when it took the reserve), or undefined when it has none (nothing counted). Its
-   * `overheadBytes`, counted with it, judge only whether the node is `full`.
+   * (negative when it took the reserve), or undefined when it has none (nothing counted).
    */
-  tryTake(bytes: number, overheadBytes = 0): number | undefined {
+  tryTake(bytes: number): number | undefined {
     const held = this.#held();
     if (held === 0 || held + bytes <= this.maxBytes) {
       this.bytes += bytes;
-      this.#overheadBytes += overheadBytes;
       return bytes;
     }
     if (bytes > this.smallRequestBytes || this.reservedBytes + bytes > this.#reserveBytes) return undefined;
     this.reservedBytes += bytes;
-    this.#overheadBytes += overheadBytes;
     return -bytes;
   }
 
-  /** Gives back what a request held (what tryTake() returned, and the overhead it was given). */
-  release(held: number, overheadBytes = 0): void {
-    this.#overheadBytes -= overheadBytes;
-    if (held < 0) this.reservedBytes += held;
-    else this.bytes -= held;
+  /** Gives back what a request held (what take() counted, or tryTake() returned). */
+  release(held: number): void {
+    if (held < 0) {
+      this.reservedBytes += held;
+      return;
+    }
+    this.bytes -= held;
     this.#wake();
   }
 

@@ -86,7 +86,7 @@ export interface FrameFormat<Req, Op, Result, Res> {
   requestBytes(frame: Req): number;
   /**
    * What the frame's operations hold while they run beyond the frame's bytes (operationOverheadBytes):
-   * counted toward when the node stops reading its clients' streams, not toward refusals.
+   * counted toward when the node stops reading the stream (pipeline.ts), not toward refusals.
    */
   overheadBytes(decoded: DecodedFrame<Op>): number;
 }

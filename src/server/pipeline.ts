@@ -60,6 +60,11 @@ type AnyStream = grpc.ServerDuplexStream<unknown, unknown>;
 
 interface StreamState {
   framesInFlight: number;
+  /**
+   * What the stream's frames in flight hold: their bytes and what their operations hold beyond them
+   * (operationOverheadBytes). Past an eighth of max_client_input_bytes the stream is read no more.
+   */
+  holding: number;
   /** Reply bytes written and not yet taken by the connection. */
   unsent: number;
   /** Whether the node stopped reading the stream (too many frames in flight, or replies unread). */
@@ -138,6 +143,7 @@ export class PipelineStreams {
     }
     const state: StreamState = {
       framesInFlight: 0,
+      holding: 0,
       unsent: 0,
       paused: false,
       gone: false,
@@ -155,11 +161,18 @@ export class PipelineStreams {
     // all: past either bound, or while the node holds max_client_input_bytes of its clients'
     // requests, the node stops reading the stream (HTTP/2 flow control then stops the client), and
     // reads again once the replies drain, or the node has room. Not a refusal: nothing is lost.
+    // So too while the stream's own frames in flight hold an eighth of that budget with what their
+    // operations hold beyond their bytes (StreamState.holding): one client's heavy frames run one
+    // at a time, without holding back other clients' streams.
+    const streamHoldBytes = input ? input.maxBytes / 8 : Infinity;
     const throttle = (): void => {
       if (state.gone) return;
       const inputFull = input !== undefined && input.full;
       const full =
-        inputFull || state.framesInFlight >= maxFramesInFlight || state.unsent > maxOutputBufferBytes;
+        inputFull ||
+        state.framesInFlight >= maxFramesInFlight ||
+        state.unsent > maxOutputBufferBytes ||
+        state.holding >= streamHoldBytes;
       if (inputFull) input.whenRoom(throttle);
       if (full === state.paused) return;
       state.paused = full;
@@ -201,14 +214,16 @@ export class PipelineStreams {
       }
       // Past max_client_input_bytes a frame is refused whole (unless small: the reserve), and the
       // stream is read no more until the node has room: a read frame costs its copies to run.
-      // What its operations hold beyond its bytes stops the stream's reads too (below), sooner.
-      const overhead = input ? format.overheadBytes(frame) : 0;
-      const held = input ? input.tryTake(format.requestBytes(raw), overhead) : 0;
+      const bytes = input ? format.requestBytes(raw) : 0;
+      const held = input ? input.tryTake(bytes) : 0;
       const overInput = held === undefined ? input!.refusal('frame') : undefined;
+      const holding = overInput || !input ? 0 : bytes + format.overheadBytes(frame);
       state.framesInFlight++;
+      state.holding += holding;
       throttle();
       this.#answer(format, frame, forwarded, writeRefused, overInput, (results) => {
-        if (held !== undefined && input) input.release(held, overhead);
+        if (held) input!.release(held);
+        state.holding -= holding;
         if (this.#open.has(stream)) {
           const clockMs = sendsClock ? Date.now() : undefined;
           for (const message of format.encode(results, frame.frameId, this.#deps.epoch(), clockMs))

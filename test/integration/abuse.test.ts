@@ -730,12 +730,13 @@ describe('no client can exhaust a node: deletes of absent keys', function () {
     const evictionsBefore = await metric(t, 'n1', 'ringcache_store_evictions_total');
     const pad = 'd'.repeat(990);
     const deletes = Array.from({ length: 40_000 }, (_, i) => [2, `${pad}${i}`, 0]);
-    // Another client is served meanwhile, n1's RSS grows by less than 50 MB, its peers keep it alive.
-    // All sent at once: n1 reads them as what their operations hold leaves it room (it used to read
-    // frames while their bytes fitted, refusing whole those read meanwhile). RSS: at most 80 MB more,
-    // not the 50 of the other floods: this node was quiet before, and V8's young generation alone
-    // grows by up to 32 MB under any load (44-52 MB in all, three runs; bench:abuse measures the
-    // flood on a node that has served before).
+    // All sent at once on one stream: n1 reads the next frame once the one in flight is answered,
+    // since each holds more than an eighth of max_client_input_bytes while it runs (it used to read
+    // frames while their bytes fitted, refusing whole those read meanwhile). Meanwhile another
+    // client is served and n1's peers keep it alive. RSS: at most 80 MB more, not the 50 of the other
+    // floods: this node was quiet before, and V8's young generation alone grows by up to 32 MB under
+    // any load (44-52 MB in all, three runs; bench:abuse measures the flood on a node that has
+    // served before).
     const results = await underFlood(t, 'n1', () => pipeline(deletes, true), 80);
     expect(new Set(results.map((r) => `${String(r[0])} ${String(r[1])}`))).to.deep.equal(
       new Set([`${Code.OK} false`]),

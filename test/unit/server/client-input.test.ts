@@ -68,25 +68,6 @@ describe("ClientInputBudget: what a node holds of its clients' requests", () => 
     expect(countOf([[null, { key: 1 }], ['x'], [0, 42]]).overhead).to.be.at.least(0);
   });
 
-  it('stops reading streams while requests hold the budget with their overhead, but refuses only by bytes', () => {
-    const input = new ClientInputBudget(8 * MiB);
-    // One frame of 2 MB whose operations hold 10 MB more: the node is full, its streams stop.
-    const first = input.tryTake(2 * MiB, 10 * MiB);
-    expect(first).to.equal(2 * MiB);
-    expect(input.full, 'full by what the frame holds').to.equal(true);
-    let resumed = 0;
-    input.whenRoom(() => resumed++);
-    // A frame read meanwhile whose bytes fit is taken, not refused; the metric counts bytes.
-    const second = input.tryTake(1 * MiB, 1 * MiB);
-    expect(second).to.equal(1 * MiB);
-    expect(input.heldBytes, 'bytes held').to.equal(3 * MiB);
-    input.release(first!, 10 * MiB);
-    expect(input.full, 'full no more').to.equal(false);
-    expect(resumed, 'streams told once').to.equal(1);
-    input.release(second!, 1 * MiB);
-    expect(input.heldBytes).to.equal(0);
-  });
-
   it('tells each stream waiting for room once the node is below its budget, once', () => {
     const input = new ClientInputBudget(4 * MiB);
     const held = input.tryTake(4 * MiB)!;
