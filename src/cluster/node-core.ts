@@ -439,8 +439,9 @@ export class NodeCore {
     return flushCluster(
       {
         view: this.view,
+        ringHere: () => ({ epoch: this.topology.epoch, digest: this.topology.digest }),
         clockHere: () => this.store.hlc.last,
-        clockOf: async (member, timeoutMs) => {
+        askMember: async (member, timeoutMs) => {
           const ping = {
             from: this.id,
             updates: [],
@@ -450,9 +451,10 @@ export class NodeCore {
           };
           // Bounded by timeoutMs; nothing else ends it.
           const reply = await this.transport.ping(member, ping, timeoutMs, new AbortController().signal);
-          return reply.clock ?? 0;
+          return { clock: reply.clock ?? 0, ring: { epoch: reply.ringEpoch, digest: reply.ringDigest ?? 0 } };
         },
         flushHere: (p, fence) => this.peers.flush(p, fence),
+        sleep: (ms) => new Promise<void>((resolve) => this.#scheduler.setTimeout(resolve, ms)),
       },
       prefix,
     );

@@ -57,6 +57,10 @@ import type { SimSchedule } from './schedule';
  * peers for dead, skipped them and ended with nothing, and with no anti-entropy never held c1,
  * which it had written before the crash (catch-up-state.ts now owes such peers a pull, and counts
  * its copies of their keys in no quorum until it has pulled from them).
+ * Nemesis mix 1004142: n5 joined through n1 while n4 flushed 'f', and its move-in pulled f0, written
+ * before the flush, from the old replicas before step 2 reached them; the flush ran on the ring
+ * without n5, so n5 kept f0 for good (flush.ts now asks every member's ring after step 2 and flushes
+ * again on a ring that changed, tested in test/unit/cluster/flush-ring-change.test.ts).
  */
 describe('the simulator schedules that once broke a promise', function () {
   this.timeout(120_000);
