@@ -50,9 +50,9 @@ export interface FlushParts {
  *
  * The ring may change while a flush runs: a node that joins pulls the copies of its keys from their
  * old replicas (move-in), some maybe before those were flushed, and step 2 never reached it. So
- * every member is asked again once step 2 is done: if this node or any member now holds another
- * ring than the one flushed, the flush waits until this node holds the newest of them and runs
- * again on it, at a T that is the highest of every round's (a member that joined before the flush
+ * every member is asked again once step 2 is done: if this node now holds another ring than the
+ * one flushed, or a member holds a newer one (or another of the same epoch: rings merged after a
+ * partition), the flush waits until this node holds the newest of them and runs again on it, at a T that is the highest of every round's (a member that joined before the flush
  * began may have acknowledged writes past the first T); members already flushed delete what was
  * written since, at the new T. It answers once a round began and ended on one ring, the same at
  * every member: a joining node's ring change is applied by the member it joins through before the
@@ -94,7 +94,8 @@ export async function flushCluster(
     const now = parts.ringHere();
     const nowMembers = view.ring().nodeIds;
     asked = await askEach(parts, nowMembers, `flush reached ${[...nodes].join(', ')}`);
-    if (sameRing(now, ring) && asked.every((a) => sameRing(a.ring, ring)))
+    // A member still on an older ring was flushed all the same (this ring holds it, or it left).
+    if (sameRing(now, ring) && asked.every((a) => sameRing(a.ring, ring) || a.ring.epoch < ring.epoch))
       return { deleted, nodes: [...nodes] };
     if (round >= MAX_ROUNDS)
       throw new RingCacheError(

@@ -43,6 +43,10 @@ function clusterOf(members: string[]) {
     set onFlush(f: (id: string) => void) {
       onFlush = f;
     },
+    /** `id` holds the ring before the last change still. */
+    lagging(id: string) {
+      ringOf.set(id, { epoch: ringOf.get(id)!.epoch - 1, digest: 11 });
+    },
     /** `joiner` joins through `via`: `via` holds the new ring at once, the others (n1 too) when told. */
     join(joiner: string, via: string) {
       const next = { ids: [...ring.ids, joiner], stamp: { epoch: ring.stamp.epoch + 1, digest: 22 } };
@@ -79,6 +83,14 @@ describe('Cluster/Flush while the ring changes', () => {
     expect(c.fences.get('n5')).to.deep.equal([500]);
     expect(c.fences.get('n2')).to.deep.equal([103, 500]);
     expect(result.nodes.sort()).to.deep.equal(['n1', 'n2', 'n3', 'n4', 'n5']);
+  });
+
+  it('answers after one round when a member has not applied the ring it flushed on yet', async () => {
+    const c = clusterOf(['n1', 'n2', 'n3']);
+    c.join('n4', 'n1')();
+    c.lagging('n3');
+    await flushCluster(c.parts, 'f');
+    expect([...c.fences.values()]).to.deep.equal([[500], [500], [500], [500]]);
   });
 
   it('answers after one round when the ring held still', async () => {
