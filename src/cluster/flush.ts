@@ -41,7 +41,7 @@ export interface FlushParts {
  *    began was made at or before its coordinator's clock then, so at or before T.
  * 2. every member is sent T (this node's own share runs here): it deletes what it holds under the
  *    prefix at a version up to T, writing tombstones at one version, T + 1, the same on every member
- *    (so replicas agree, with or without anti-entropy); refuses for a tombstone grace any copy of
+ *    (so replicas agree, with or without anti-entropy, but for a ring change below); refuses for a tombstone grace any copy of
  *    such a write still on its way (a replica write, a hint, anti-entropy, read repair, a rebalance:
  *    store/flush-fences.ts); and writes past T from then on.
  * So once the flush is answered, no write acknowledged before it began is read again, and every
@@ -52,12 +52,17 @@ export interface FlushParts {
  * old replicas (move-in), some maybe before those were flushed, and step 2 never reached it. So
  * every member is asked again once step 2 is done: if this node now holds another ring than the
  * one flushed, or a member holds a newer one (or another of the same epoch: rings merged after a
- * partition), the flush waits until this node holds the newest of them and runs again on it, at a T that is the highest of every round's (a member that joined before the flush
- * began may have acknowledged writes past the first T); members already flushed delete what was
- * written since, at the new T. It answers once a round began and ended on one ring, the same at
- * every member: a joining node's ring change is applied by the member it joins through before the
- * joining node pulls anything, so a join under the flush shows at that member. After MAX_ROUNDS of
- * changes it gives up (UNAVAILABLE): run it again once the ring has settled.
+ * partition), the flush waits until this node holds the newest of them and runs again on it, at a
+ * T that is the highest of every round's (a member that joined before the flush began may have
+ * acknowledged writes past the first T); members already flushed delete what was written since, at
+ * the new T (their tombstones of the first round keep its version: anti-entropy settles them, and
+ * either is "absent"). It answers once a round began and ended on one ring, which no member has
+ * moved past: every member that handed a joining node its copies took in the joining node's ring
+ * before it did (PeerAnswers.syncRecords), so a join under the flush shows at them. Members still on
+ * an older ring were flushed all the same (this ring holds them, or they left). After MAX_ROUNDS of
+ * changes it gives up (UNAVAILABLE): run it again once the ring has settled. Then step 2 runs once
+ * more: a member that restarted during the flush came back without its fence and tombstones, and
+ * its catch-up may have pulled copies of flushed writes from members that step 2 had not reached.
  *
  * T comes from the members' clocks, never from a bound such as now plus max_clock_offset_ms: bumped
  * that far, a node's next writes would be refused by its peers as too far ahead. A member of a
@@ -95,8 +100,21 @@ export async function flushCluster(
     const nowMembers = view.ring().nodeIds;
     asked = await askEach(parts, nowMembers, `flush reached ${[...nodes].join(', ')}`);
     // A member still on an older ring was flushed all the same (this ring holds it, or it left).
-    if (sameRing(now, ring) && asked.every((a) => sameRing(a.ring, ring) || a.ring.epoch < ring.epoch))
+    if (sameRing(now, ring) && asked.every((a) => sameRing(a.ring, ring) || a.ring.epoch < ring.epoch)) {
+      // Step 2 once more, now that every member has been through it: a member that restarted during
+      // the flush lost its fence and tombstones, and its catch-up may have pulled copies of flushed
+      // writes from members step 2 had not reached yet. A restart after this pull pulls from members
+      // that all hold the tombstones and fences.
+      const again = await eachMember(
+        members,
+        view.selfId,
+        () => parts.flushHere(prefix, fence),
+        (id) => view.transport.flush(id, prefix, MEMBER_TIMEOUT_MS, fence),
+      );
+      if (again.failed.length > 0) throw unreached(`flush reached ${[...nodes].join(', ')}`, again.failed);
+      deleted += again.done.reduce((n, r) => n + r.value, 0);
       return { deleted, nodes: [...nodes] };
+    }
     if (round >= MAX_ROUNDS)
       throw new RingCacheError(
         'UNAVAILABLE',

@@ -60,7 +60,12 @@ import type { SimSchedule } from './schedule';
  * Nemesis mix 1004142: n5 joined through n1 while n4 flushed 'f', and its move-in pulled f0, written
  * before the flush, from the old replicas before step 2 reached them; the flush ran on the ring
  * without n5, so n5 kept f0 for good (flush.ts now asks every member's ring after step 2 and flushes
- * again on a ring that changed, tested in test/unit/cluster/flush-ring-change.test.ts).
+ * again on a ring that changed, tested in test/unit/cluster/flush-ring-change.test.ts). A review
+ * crafted three more (flush-*.json): n5 joining through a node that had left, and through n1, which
+ * then restarted on its first ring: in both, no member the flush asked held the join's ring, since
+ * the old replicas served n5's pulls on its ring without taking it in (syncRecords now does); and
+ * n1 restarting during the flush, its fence lost, its catch-up pulling flushed writes from members
+ * step 2 had not reached yet (step 2 now runs once more at the end).
  */
 describe('the simulator schedules that once broke a promise', function () {
   this.timeout(120_000);

@@ -80,8 +80,8 @@ describe('Cluster/Flush while the ring changes', () => {
     const result = await flushCluster(c.parts, 'f');
     expect([...c.fences.keys()].sort(), 'members flushed').to.deep.equal(['n1', 'n2', 'n3', 'n4', 'n5']);
     // The second round's T takes n5's clock (500): a write it acknowledged may be past the first T.
-    expect(c.fences.get('n5')).to.deep.equal([500]);
-    expect(c.fences.get('n2')).to.deep.equal([103, 500]);
+    expect(c.fences.get('n5'), 'n5: its round, and the last pass').to.deep.equal([500, 500]);
+    expect(c.fences.get('n2')).to.deep.equal([103, 500, 500]);
     expect(result.nodes.sort()).to.deep.equal(['n1', 'n2', 'n3', 'n4', 'n5']);
   });
 
@@ -90,13 +90,24 @@ describe('Cluster/Flush while the ring changes', () => {
     c.join('n4', 'n1')();
     c.lagging('n3');
     await flushCluster(c.parts, 'f');
-    expect([...c.fences.values()]).to.deep.equal([[500], [500], [500], [500]]);
+    expect([...c.fences.values()]).to.deep.equal([
+      [500, 500],
+      [500, 500],
+      [500, 500],
+      [500, 500],
+    ]);
   });
 
-  it('answers after one round when the ring held still', async () => {
+  // A member that restarted during the flush lost its fence, and its catch-up may have pulled copies
+  // of flushed writes from members step 2 had not reached yet: step 2 runs once more at the end.
+  it('answers after one round and one more pass of step 2 when the ring held still', async () => {
     const c = clusterOf(['n1', 'n2', 'n3']);
     await flushCluster(c.parts, 'f');
-    expect([...c.fences.values()]).to.deep.equal([[102], [102], [102]]);
+    expect([...c.fences.values()]).to.deep.equal([
+      [102, 102],
+      [102, 102],
+      [102, 102],
+    ]);
   });
 
   it('gives up UNAVAILABLE, saying so, when the ring changes during every round', async () => {
