@@ -158,14 +158,15 @@ export class PeerAnswers implements PeerEndpoint {
    * The records `forNode` replicates (on `on`, the ring it catches up on, or this node's), each with
    * the requests this node remembers of its key: it must know them too before it votes, and counts
    * itself for those whose outcome names the record it ends up holding (catch-up.ts).
-   * A newer ring (or a concurrent one) sent with the pull is taken in first, as if gossip had
-   * brought it: a node that hands its copies to a joining node holds the ring that joined it, so a
-   * flush that asks every member's ring once it is done sees the join (flush.ts). Served on a ring
-   * only the joining node held, the copies of writes a flush deleted meanwhile were kept on it.
+   * A ring of a later epoch sent with the pull is taken in first, as if gossip had brought it: a
+   * node that hands its copies to a joining node holds the ring that joined it, so a flush that asks
+   * every member's ring once it is done sees the join (flush.ts). Served on a ring only the joining
+   * node held, the copies of writes a flush deleted meanwhile were kept on it. (Rings of one epoch
+   * that differ are for gossip's exchange to merge, which leaves first rings apart.)
    */
   *syncRecords(forNode: string, on?: RingState): IterableIterator<ReplicaWrite> {
     this.#p.checkPause();
-    if (on) this.#p.ringChanges.apply(on);
+    if (on && on.epoch > this.#p.topology.epoch) this.#p.ringChanges.apply(on);
     const { topology, config, store, requests, scheduler } = this.#p;
     const current = topology.ring;
     const ids = on?.members.map((m) => m.id);
