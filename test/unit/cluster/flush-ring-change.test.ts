@@ -9,7 +9,7 @@ import { Ring } from '../../../src/ring/ring';
  * it, the fences each member was sent, and the flush's parts as n1 runs it.
  */
 function clusterOf(members: string[]) {
-  let ring = { ids: members, stamp: { epoch: 1, digest: 11 } as RingStamp };
+  let ring = { ids: members, stamp: { epoch: 1, digest: 11 } };
   const ringOf = new Map<string, RingStamp>(members.map((id) => [id, ring.stamp]));
   const fences = new Map<string, number[]>();
   const clocks = new Map<string, number>(members.map((id, i) => [id, 100 + i]));
