@@ -1,6 +1,13 @@
 import { RingCacheError } from '../errors';
 import { Code } from '../proto/messages';
-import { OP_KIND, OpCode, type PackedFailure, type PackedOp, type PackedReply } from '../proto/packed';
+import {
+  OP_KIND,
+  OpCode,
+  TRY_AGAIN,
+  type PackedFailure,
+  type PackedOp,
+  type PackedReply,
+} from '../proto/packed';
 import type { OnStall } from '../transport/batched-stream';
 
 /** What one call needs of the router: its replicas, attempts at them, and the map's refresh. */
@@ -63,6 +70,8 @@ export class RoutedCall<O extends PackedOp, T> {
   #deletedEarlier = false;
   /** Whether a replica was reached and missed its quorum: the call's error then says so. */
   #quorumMissed = false;
+  /** Whether a replica refused it for a limit, to be sent again (TRY_AGAIN): likewise. */
+  #refusedForNow = false;
 
   constructor(
     routes: CallRoutes,
@@ -139,6 +148,7 @@ export class RoutedCall<O extends PackedOp, T> {
     }
     if ((res as PackedFailure)[3] === true) this.#deletedEarlier = true;
     if ((res as PackedFailure)[2] === 'QUORUM_NOT_MET') this.#quorumMissed = true;
+    if ((res as PackedFailure)[2] === TRY_AGAIN) this.#refusedForNow = true;
     const failures = (this.#failures ??= new Map<string, { times: number; message: string }>());
     const f = failures.get(id);
     failures.set(id, { times: (f?.times ?? 0) + 1, message: String(res[1]) });
@@ -166,13 +176,16 @@ export class RoutedCall<O extends PackedOp, T> {
   #fail(left: number): void {
     this.#settled = true;
     // The most telling cause: out of time, or replicas reached that could not reach enough others
-    // (a write at ALL with one replica frozen), else none reached at all.
+    // (a write at ALL with one replica frozen), or replicas too busy to take it (a limit of theirs,
+    // RESOURCE_EXHAUSTED), else none reached at all.
     const code =
       left <= 0 && this.#timedOut
         ? 'DEADLINE_EXCEEDED'
         : this.#quorumMissed
           ? 'QUORUM_NOT_MET'
-          : 'UNAVAILABLE';
+          : this.#refusedForNow
+            ? 'OUT_OF_MEMORY'
+            : 'UNAVAILABLE';
     const tried = [...(this.#failures ?? [])]
       .map(([id, f]) => `${id} (${f.times}x): ${f.message}`)
       .join('; ');

@@ -7,6 +7,7 @@ import {
   type PackedOp,
   type PackedReply,
   type PackedResult,
+  TRY_AGAIN,
 } from '../proto/packed';
 import { REAL_TIME, type OnStall, type StreamClock } from '../transport/batched-stream';
 import type { TlsOptions } from '../transport/tls';
@@ -239,6 +240,8 @@ export class Router {
   #shouldRetry(op: PackedOp, res: PackedReply): boolean {
     if (res[0] === Code.OK) return false;
     const [code, , errorName] = res as PackedFailure;
+    // Refused by a limit of the node before any of it ran: as safe to send again as never sent.
+    if (errorName === TRY_AGAIN) return true;
     if (!isRetryable(code)) return false;
     // Increment and compare-and-set may already be applied when their deadline passed or their
     // quorum was missed: trying them on another replica could apply them twice.

@@ -25,8 +25,10 @@ import type { OpKind } from './messages';
  *            for it with the CLOCK_METADATA header (older clients read no trailing element); a reply past
  *            PACKED_PART_BYTES comes in parts, [-frameId, epoch, results...] for each but the last
  *   refusal  [frameId, epoch, failure]   one failure for a frame of several ops: the frame was refused
- *            whole (limits.max_batch_keys or max_reply_bytes), the failure stands for each op
- *     failure [code, message, errorName]             code != 0 (google.rpc.Code)
+ *            whole (limits.max_batch_keys, max_client_input_bytes or max_reply_bytes), the failure
+ *            stands for each op
+ *     failure [code, message, errorName]             code != 0 (google.rpc.Code); errorName TRY_AGAIN:
+ *             refused by a limit before anything ran, and worth sending again (below)
  *     get     [0, found, value, flags, timestamp, node, ttlMs]   ([0, false] when absent)
  *     set     [0, stored, timestamp, node]
  *     delete  [0, deleted]
@@ -115,6 +117,15 @@ export type PackedOp = PackedGet | PackedSet | PackedDelete | PackedTouch | Pack
  * the quorum was missed (a retry at another replica then finds the key absent).
  */
 export type PackedFailure = [code: number, message: string, errorName: string, deletedHere?: boolean];
+
+/**
+ * The error name of a refusal that ran nothing of the operation and may pass if sent again unchanged:
+ * a budget the node shares among its clients was full (limits.max_client_input_bytes,
+ * max_client_output_bytes), or the other values of its frame took max_reply_bytes. Its code stays
+ * RESOURCE_EXHAUSTED, so a client that does not know the name reads it as OUT_OF_MEMORY; the SDK sends
+ * the operation again, to another replica or after a backoff, whatever the operation (nothing ran).
+ */
+export const TRY_AGAIN = 'TRY_AGAIN';
 export type PackedGetResult =
   | [ok: 0, found: false]
   | [ok: 0, found: true, value: Buffer, flags: number, timestamp: number, node: string, ttlMs: number];

@@ -19,6 +19,7 @@ import {
   peekFrameHead,
   TRACEPARENT_INDEX,
   trailingNumberOf,
+  TRY_AGAIN,
   unpackFrame,
   valueBytesOf,
   type PackedResult,
@@ -27,7 +28,7 @@ import { runOperationMsg, type OperationExecutor } from './operation-executor';
 import { knownConsistency } from './operation-wire';
 import { operationFromPacked, outcomeToPacked } from './packed-operations';
 import { operationOverheadBytes } from './client-input';
-import { TooManyItems } from './request-limits';
+import { passesLater, TooManyItems, type LimitName } from './request-limits';
 
 const OP_NAMES = ['get', 'set', 'delete', 'touch', 'incr', 'cas'];
 
@@ -59,7 +60,11 @@ export interface FrameFormat<Req, Op, Result, Res> {
   /** An INVALID_ARGUMENT result for operation `index` (undefined where it could not be read). */
   invalid(op: Op | undefined, index: number, message: string): Result;
   /** The result of an operation refused by a limit; alone in a reply, it stands for the whole frame. */
-  refused(op: Op | undefined, index: number, refusal: { code: number; message: string }): Result;
+  refused(
+    op: Op | undefined,
+    index: number,
+    refusal: { code: number; message: string; limit?: LimitName },
+  ): Result;
   /** Whether an operation only reads (a get): refusing its result changes nothing the client did. */
   isRead(op: Op | undefined): boolean;
   /** Bytes of value a result carries (a found get's): counted against max_reply_bytes. */
@@ -231,7 +236,11 @@ export function packedFormat(
       return run(p, index, ctx);
     },
     invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
-    refused: (_op, _index, refusal) => [refusal.code, refusal.message, ''],
+    refused: (_op, _index, refusal) => [
+      refusal.code,
+      refusal.message,
+      passesLater(refusal.limit) ? TRY_AGAIN : '',
+    ],
     isRead: (p) => p?.[0] === 0,
     // Packed op codes 0-5 are get, set, delete, touch, incr, cas: OPERATIONS' first six.
     operationOf: (p) => (typeof p?.[0] === 'number' && p[0] >= 0 && p[0] <= 5 ? p[0] : -1),

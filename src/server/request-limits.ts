@@ -35,6 +35,18 @@ export const LIMIT_NAMES = Object.keys({
   max_client_input_bytes: true,
 } satisfies Record<LimitName, true>) as LimitName[];
 
+/**
+ * Whether a request refused by `limit` may pass if sent again unchanged: the limits that count what
+ * the node holds for all its clients at the moment, and max_reply_bytes, which refuses an SDK frame's
+ * gets only past the values of the others in it. Such refusals ran nothing; packed ones are named
+ * TRY_AGAIN (proto/packed.ts), and the SDK sends their operations again.
+ */
+export function passesLater(limit: LimitName | undefined): boolean {
+  return (
+    limit === 'max_client_input_bytes' || limit === 'max_client_output_bytes' || limit === 'max_reply_bytes'
+  );
+}
+
 /** A request refused whole: the status it gets (its message names the limit and its value). */
 export interface LimitRefusal {
   limit: LimitName;

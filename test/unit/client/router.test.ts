@@ -2,12 +2,15 @@ import { expect } from 'chai';
 import { attemptBudgetMs, Router, type NodeConnection } from '../../../src/client/router';
 import { clusterMapOf } from '../../../src/client/topology-client';
 import { Code } from '../../../src/proto/messages';
-import { OpCode, type PackedOp, type PackedResult } from '../../../src/proto/packed';
+import { OpCode, TRY_AGAIN, type PackedOp, type PackedResult } from '../../../src/proto/packed';
 import type { OnStall } from '../../../src/transport/batched-stream';
 import { VirtualClock } from '../../support/virtual-clock';
 
-/** How a fake node treats what it is sent: answer, refuse at once, or hold it (the test settles it). */
-type Behaviour = 'ok' | 'refuse' | 'hold';
+/**
+ * How a fake node treats what it is sent: answer, refuse at once (down), refuse it for a limit
+ * before running it (TRY_AGAIN), or hold it (the test settles it).
+ */
+type Behaviour = 'ok' | 'refuse' | 'busy' | 'hold';
 
 interface Sent {
   id: string;
@@ -44,6 +47,7 @@ class FakeNodes {
           const b = this.behaviour.get(id) ?? 'ok';
           if (b === 'ok') answer(okOf(op, id));
           else if (b === 'refuse') answer([Code.UNAVAILABLE, `${id} refused`, '']);
+          else if (b === 'busy') answer([Code.RESOURCE_EXHAUSTED, `${id} holds too much`, TRY_AGAIN]);
           else {
             this.clock.setTimeout(
               () => answer([Code.DEADLINE_EXCEEDED, `${id} did not answer before the deadline`, '']),
@@ -310,6 +314,41 @@ describe('Router', () => {
     }
     await s.clock.advance(1000);
     expect(out.error?.code, out.error?.message).to.equal('QUORUM_NOT_MET');
+    s.router.close();
+  });
+
+  it('sends a read-modify-write a replica refused for a limit before running it again, elsewhere or in the next round', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    s.fake.behaviour.set(s.a, 'busy');
+    const out = s.call(incr());
+    await s.clock.advance(0);
+    expect(s.fake.order(), 'nothing ran at a: b takes it').to.deep.equal([s.a, s.b]);
+    expect(out.result?.[0]).to.equal(Code.OK);
+    s.router.close();
+
+    // Every replica busy: the next round, after the backoff, finds room.
+    const r = setup(['n1', 'n2', 'n3'], 3);
+    for (const id of [r.a, r.b, r.c]) r.fake.behaviour.set(id, 'busy');
+    const later = r.call(incr());
+    await r.clock.advance(0);
+    expect(r.fake.order()).to.deep.equal([r.a, r.b, r.c]);
+    expect(later.settled, 'waits out the backoff').to.equal(false);
+    r.fake.behaviour.set(r.a, 'ok');
+    await r.clock.advance(50);
+    expect(r.fake.order()).to.deep.equal([r.a, r.b, r.c, r.a]);
+    expect(later.result?.[0]).to.equal(Code.OK);
+    r.router.close();
+  });
+
+  it('fails OUT_OF_MEMORY, naming each refusal, when every replica stays too busy to take it', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    for (const id of [s.a, s.b, s.c]) s.fake.behaviour.set(id, 'busy');
+    const out = s.call(get());
+    await s.clock.advance(0);
+    await s.clock.advance(50);
+    expect(s.fake.order()).to.deep.equal([s.a, s.b, s.c, s.a, s.b, s.c]);
+    expect(out.error?.code, out.error?.message).to.equal('OUT_OF_MEMORY');
+    expect(out.error?.message).to.include(`${s.a} (2x): ${s.a} holds too much`);
     s.router.close();
   });
 
