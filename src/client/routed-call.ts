@@ -70,8 +70,8 @@ export class RoutedCall<O extends PackedOp, T> {
   #deletedEarlier = false;
   /** Whether a replica was reached and missed its quorum: the call's error then says so. */
   #quorumMissed = false;
-  /** Whether a replica refused it for a limit, to be sent again (TRY_AGAIN): likewise. */
-  #refusedForNow = false;
+  /** Whether every failure was a refusal for a limit, to be sent again (TRY_AGAIN): likewise. */
+  #onlyRefusedForNow = true;
 
   constructor(
     routes: CallRoutes,
@@ -148,7 +148,7 @@ export class RoutedCall<O extends PackedOp, T> {
     }
     if ((res as PackedFailure)[3] === true) this.#deletedEarlier = true;
     if ((res as PackedFailure)[2] === 'QUORUM_NOT_MET') this.#quorumMissed = true;
-    if ((res as PackedFailure)[2] === TRY_AGAIN) this.#refusedForNow = true;
+    if ((res as PackedFailure)[2] !== TRY_AGAIN) this.#onlyRefusedForNow = false;
     const failures = (this.#failures ??= new Map<string, { times: number; message: string }>());
     const f = failures.get(id);
     failures.set(id, { times: (f?.times ?? 0) + 1, message: String(res[1]) });
@@ -176,14 +176,15 @@ export class RoutedCall<O extends PackedOp, T> {
   #fail(left: number): void {
     this.#settled = true;
     // The most telling cause: out of time, or replicas reached that could not reach enough others
-    // (a write at ALL with one replica frozen), or replicas too busy to take it (a limit of theirs,
-    // RESOURCE_EXHAUSTED), else none reached at all.
+    // (a write at ALL with one replica frozen), or every replica too busy to take it (a limit of
+    // theirs, RESOURCE_EXHAUSTED: nothing was written), else none reached at all. An attempt that may
+    // have been applied (a broken stream, a deadline) is never hidden behind a later refusal.
     const code =
       left <= 0 && this.#timedOut
         ? 'DEADLINE_EXCEEDED'
         : this.#quorumMissed
           ? 'QUORUM_NOT_MET'
-          : this.#refusedForNow
+          : this.#failures && this.#onlyRefusedForNow
             ? 'OUT_OF_MEMORY'
             : 'UNAVAILABLE';
     const tried = [...(this.#failures ?? [])]

@@ -25,10 +25,9 @@ import type { OpKind } from './messages';
  *            for it with the CLOCK_METADATA header (older clients read no trailing element); a reply past
  *            PACKED_PART_BYTES comes in parts, [-frameId, epoch, results...] for each but the last
  *   refusal  [frameId, epoch, failure]   one failure for a frame of several ops: the frame was refused
- *            whole (limits.max_batch_keys, max_client_input_bytes or max_reply_bytes), the failure
- *            stands for each op
+ *            whole (limits.max_batch_keys or max_client_input_bytes), the failure stands for each op
  *     failure [code, message, errorName]             code != 0 (google.rpc.Code); errorName TRY_AGAIN:
- *             refused by a limit before anything ran, and worth sending again (below)
+ *             refused by a limit, nothing written, and worth sending again (below)
  *     get     [0, found, value, flags, timestamp, node, ttlMs]   ([0, false] when absent)
  *     set     [0, stored, timestamp, node]
  *     delete  [0, deleted]
@@ -119,11 +118,12 @@ export type PackedOp = PackedGet | PackedSet | PackedDelete | PackedTouch | Pack
 export type PackedFailure = [code: number, message: string, errorName: string, deletedHere?: boolean];
 
 /**
- * The error name of a refusal that ran nothing of the operation and may pass if sent again unchanged:
- * a budget the node shares among its clients was full (limits.max_client_input_bytes,
- * max_client_output_bytes), or the other values of its frame took max_reply_bytes. Its code stays
+ * The error name of a refusal that wrote nothing and may pass if sent again unchanged: a frame refused
+ * whole before any of it ran, a budget the node shares among its clients being full
+ * (limits.max_client_input_bytes), or a get whose value found no room in the reply
+ * (max_client_output_bytes, or max_reply_bytes taken by the other values of its frame). Its code stays
  * RESOURCE_EXHAUSTED, so a client that does not know the name reads it as OUT_OF_MEMORY; the SDK sends
- * the operation again, to another replica or after a backoff, whatever the operation (nothing ran).
+ * the operation again, to another replica or after a backoff, whatever the operation.
  */
 export const TRY_AGAIN = 'TRY_AGAIN';
 export type PackedGetResult =

@@ -236,10 +236,11 @@ export function packedFormat(
       return run(p, index, ctx);
     },
     invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
-    refused: (_op, _index, refusal) => [
+    // TRY_AGAIN only for what wrote nothing: the whole frame (no op: refused before it ran), or a get.
+    refused: (p, _index, refusal) => [
       refusal.code,
       refusal.message,
-      passesLater(refusal.limit) ? TRY_AGAIN : '',
+      passesLater(refusal.limit) && (p === undefined || p[0] === 0) ? TRY_AGAIN : '',
     ],
     isRead: (p) => p?.[0] === 0,
     // Packed op codes 0-5 are get, set, delete, touch, incr, cas: OPERATIONS' first six.

@@ -38,8 +38,9 @@ export const LIMIT_NAMES = Object.keys({
 /**
  * Whether a request refused by `limit` may pass if sent again unchanged: the limits that count what
  * the node holds for all its clients at the moment, and max_reply_bytes, which refuses an SDK frame's
- * gets only past the values of the others in it. Such refusals ran nothing; packed ones are named
- * TRY_AGAIN (proto/packed.ts), and the SDK sends their operations again.
+ * gets only past the values of the others in it. Such refusals of a whole frame (before it ran) or of
+ * a get wrote nothing: packed ones are named TRY_AGAIN (proto/packed.ts), and the SDK sends their
+ * operations again.
  */
 export function passesLater(limit: LimitName | undefined): boolean {
   return (

@@ -202,10 +202,18 @@ describe('limits on what one request may ask of a node', function () {
     try {
       const wide = Buffer.alloc(256 * KiB, 3);
       await cache.set('wide', wide, { consistency: 'all' });
+      const refusedBefore = await Promise.all(
+        ['n1', 'n2', 'n3'].map((id) => refusals(t, id, 'max_reply_bytes')),
+      );
       const gets = await Promise.allSettled(Array.from({ length: 140 }, () => cache.get<Buffer>('wide')));
       const failed = gets.flatMap((g) => (g.status === 'rejected' ? [(g.reason as Error).message] : []));
       expect(failed.slice(0, 2), `${failed.length} of 140 gets failed`).to.deep.equal([]);
       for (const g of gets) expect((g as PromiseFulfilledResult<Buffer>).value.equals(wide)).to.equal(true);
+      const refusedAfter = await Promise.all(
+        ['n1', 'n2', 'n3'].map((id) => refusals(t, id, 'max_reply_bytes')),
+      );
+      const refused = refusedAfter.reduce((a, b) => a + b) - refusedBefore.reduce((a, b) => a + b);
+      expect(refused, 'frames whose gets passed max_reply_bytes').to.be.greaterThan(0);
     } finally {
       await cache.close();
     }

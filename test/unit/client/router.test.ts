@@ -350,6 +350,17 @@ describe('Router', () => {
     expect(out.error?.code, out.error?.message).to.equal('OUT_OF_MEMORY');
     expect(out.error?.message).to.include(`${s.a} (2x): ${s.a} holds too much`);
     s.router.close();
+
+    // One replica down and the others busy: the call may not say the nodes only were busy.
+    const r = setup(['n1', 'n2', 'n3'], 3);
+    r.fake.behaviour.set(r.a, 'refuse');
+    for (const id of [r.b, r.c]) r.fake.behaviour.set(id, 'busy');
+    const mixed = r.call(get());
+    await r.clock.advance(0);
+    await r.clock.advance(50);
+    expect(r.fake.order()).to.deep.equal([r.a, r.b, r.c, r.a, r.b, r.c]);
+    expect(mixed.error?.code, mixed.error?.message).to.equal('UNAVAILABLE');
+    r.router.close();
   });
 
   it('asks no other replica for the last one of a round: it has nobody to move on to', async () => {
