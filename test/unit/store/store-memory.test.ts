@@ -252,9 +252,12 @@ describe('Store accounting against the memory it really takes (issue 12 §6)', (
     const measured = (taken() - before + store.stats().tableBytes) / entries;
     const accounted = store.stats().bytes / entries;
     expect(store.stats().keys).to.equal(entries);
+    // The store charges about 7% more than measured, by design (1.067-1.075 in six runs), so 10%
+    // above left 3% for the rest of the process's heap to move. Under-charging, the fault this
+    // guards against (163 charged against 210 measured), still fails.
     expect(accounted, `measured ${measured.toFixed(1)} bytes per entry`).to.be.within(
       measured * 0.9,
-      measured * 1.1,
+      measured * 1.15,
     );
   });
 });

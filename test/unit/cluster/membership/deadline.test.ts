@@ -72,7 +72,10 @@ describe('withDeadline', () => {
     await once(server, 'listening');
     const { port } = server.address() as net.AddressInfo;
     const client = net.connect(port, '127.0.0.1');
+    const connected = once(client, 'connect');
     const [accepted] = (await once(server, 'connection')) as [net.Socket];
+    // Connected on this side too, so the write below reaches the kernel at once, not after the loop.
+    await connected;
     try {
       const answered = withDeadline(realScheduler, 20, new AbortController().signal, () =>
         once(accepted, 'data').then(([chunk]) => String(chunk)),
