@@ -3,11 +3,11 @@ import { Code } from '../proto/messages';
 import {
   OpCode,
   PROBE_OP,
+  TRY_AGAIN,
   type PackedFailure,
   type PackedOp,
   type PackedReply,
   type PackedResult,
-  TRY_AGAIN,
 } from '../proto/packed';
 import { REAL_TIME, type OnStall, type StreamClock } from '../transport/batched-stream';
 import type { TlsOptions } from '../transport/tls';
@@ -240,7 +240,7 @@ export class Router {
   #shouldRetry(op: PackedOp, res: PackedReply): boolean {
     if (res[0] === Code.OK) return false;
     const [code, , errorName] = res as PackedFailure;
-    // Refused by a limit of the node before any of it ran: as safe to send again as never sent.
+    // Refused by a limit of the node before it wrote anything: as safe to send again as never sent.
     if (errorName === TRY_AGAIN) return true;
     if (!isRetryable(code)) return false;
     // Increment and compare-and-set may already be applied when their deadline passed or their
