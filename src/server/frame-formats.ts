@@ -182,6 +182,8 @@ export function packedFormat(
   tracer: NodeTracer | undefined,
 ): FrameFormat<Buffer, unknown[], PackedResult, Buffer> {
   const localGet = executor.localGet?.bind(executor);
+  /** A packed get (op code 0): it only reads. */
+  const isRead = (p: unknown[] | undefined) => p?.[0] === 0;
   const run = (p: unknown[], index: number, ctx: FrameContext): PackedResult | Promise<PackedResult> => {
     const op = operationFromPacked(p);
     if (!op) return [Code.INVALID_ARGUMENT, malformed(index), 'INVALID_ARGUMENT'];
@@ -240,9 +242,9 @@ export function packedFormat(
     refused: (p, _index, refusal) => [
       refusal.code,
       refusal.message,
-      passesLater(refusal.limit) && (p === undefined || p[0] === 0) ? TRY_AGAIN : '',
+      passesLater(refusal.limit) && (p === undefined || isRead(p)) ? TRY_AGAIN : '',
     ],
-    isRead: (p) => p?.[0] === 0,
+    isRead,
     // Packed op codes 0-5 are get, set, delete, touch, incr, cas: OPERATIONS' first six.
     operationOf: (p) => (typeof p?.[0] === 'number' && p[0] >= 0 && p[0] <= 5 ? p[0] : -1),
     codeOf: (r) => r[0],
