@@ -77,6 +77,7 @@ export const DEFAULT_LIMITS = {
   maxTombstoneBytes: defaultMaxTombstoneBytes(256 * 1024 * 1024),
   maxClientOutputBytes: 32 * 1024 * 1024,
   maxClientInputBytes: 32 * 1024 * 1024,
+  maxRequestBytes: 6 * 1024 * 1024 + 1024,
 } as const;
 
 /**
@@ -115,6 +116,39 @@ export const defaultMaxClientOutputBytes = (maxMemoryBytes: number, maxReplyByte
  */
 export const defaultMaxClientInputBytes = (maxMemoryBytes: number, maxValueBytes: number): number =>
   Math.max(maxValueBytes, Math.floor(maxMemoryBytes / 8));
+
+/**
+ * How many bytes of keys and values the SDK and the nodes put in one stream frame at most, or one
+ * operation alone when larger (PACKED_PART_BYTES of the wire format, which a test holds equal).
+ */
+export const STREAM_FRAME_BYTES = 4 * 1024 * 1024;
+
+/** The most a node may take in one message: gRPC's own default cap. */
+export const MAX_REQUEST_BYTES_CAP = 64 * 1024 * 1024;
+
+/**
+ * The smallest limits.max_request_bytes: room for the largest stream frame the SDK and the nodes send
+ * (STREAM_FRAME_BYTES of keys and values, or one operation of a key and a value of the largest sizes),
+ * with the sum of both and 1 MiB for the rest to spare (each operation's code, flags, version and
+ * framing: about 20 bytes in an SDK frame, 80 between nodes, times at most max_batch_keys operations).
+ */
+export const minMaxRequestBytes = (maxValueBytes: number, maxKeyBytes: number): number =>
+  STREAM_FRAME_BYTES + maxValueBytes + maxKeyBytes + 1024 * 1024;
+
+/**
+ * limits.max_request_bytes left out: minMaxRequestBytes (6 MiB and a key at the defaults), or a
+ * GetMany of max_batch_keys keys of max_key_bytes when larger, up to gRPC's 64 MiB. A million-key
+ * GetMany (8.9 MB) is then refused before it is read.
+ */
+export const defaultMaxRequestBytes = (
+  maxValueBytes: number,
+  maxKeyBytes: number,
+  maxBatchKeys: number,
+): number =>
+  Math.max(
+    minMaxRequestBytes(maxValueBytes, maxKeyBytes),
+    Math.min(MAX_REQUEST_BYTES_CAP, maxBatchKeys * (maxKeyBytes + 8)),
+  );
 
 /**
  * The largest limits.max_reply_bytes: gRPC refuses messages past 64 MiB, and a GetMany reply frames

@@ -11,6 +11,7 @@ import {
   defaultMaxClientOutputBytes,
   defaultMaxClientInputBytes,
   defaultMaxReplyBytes,
+  defaultMaxRequestBytes,
   defaultMaxTombstoneBytes,
   defaultReplication,
 } from './defaults';
@@ -58,6 +59,7 @@ const LIMITS = [
   'max_tombstone_bytes',
   'max_client_output_bytes',
   'max_client_input_bytes',
+  'max_request_bytes',
 ] as const;
 const NODE = ['id', 'address', 'http', 'listen', 'http_listen', 'tls'] as const;
 
@@ -138,13 +140,16 @@ function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undef
   const maxReplyBytes =
     r.size(limits?.get('max_reply_bytes'), 'limits.max_reply_bytes') ??
     defaultMaxReplyBytes(maxValueBytes, maxMemoryBytes);
+  const maxKeyBytes =
+    r.size(limits?.get('max_key_bytes'), 'limits.max_key_bytes') ?? DEFAULT_LIMITS.maxKeyBytes;
+  const maxBatchKeys =
+    r.integer(limits?.get('max_batch_keys'), 'limits.max_batch_keys') ?? DEFAULT_LIMITS.maxBatchKeys;
   return {
-    maxKeyBytes: r.size(limits?.get('max_key_bytes'), 'limits.max_key_bytes') ?? DEFAULT_LIMITS.maxKeyBytes,
+    maxKeyBytes,
     maxValueBytes,
     maxMemoryBytes,
     maxReplyBytes,
-    maxBatchKeys:
-      r.integer(limits?.get('max_batch_keys'), 'limits.max_batch_keys') ?? DEFAULT_LIMITS.maxBatchKeys,
+    maxBatchKeys,
     maxOutputBufferBytes: size('max_output_buffer_bytes', DEFAULT_LIMITS.maxOutputBufferBytes),
     maxWatchers: int('max_watchers', DEFAULT_LIMITS.maxWatchers),
     maxFramesInFlight: int('max_frames_in_flight', DEFAULT_LIMITS.maxFramesInFlight),
@@ -159,6 +164,10 @@ function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undef
     maxClientInputBytes: size(
       'max_client_input_bytes',
       defaultMaxClientInputBytes(maxMemoryBytes, maxValueBytes),
+    ),
+    maxRequestBytes: size(
+      'max_request_bytes',
+      defaultMaxRequestBytes(maxValueBytes, maxKeyBytes, maxBatchKeys),
     ),
   };
 }

@@ -115,6 +115,15 @@ export interface LimitsConfig {
    * At least maxValueBytes. Default max_memory / 8, or maxValueBytes when larger.
    */
   maxClientInputBytes: number;
+  /**
+   * Most bytes of one gRPC message a node takes, from clients and peers alike: one past it is refused
+   * RESOURCE_EXHAUSTED by gRPC from its 5-byte header, before the rest of it is read. Every message
+   * was read whole before (up to gRPC's 64 MiB), so 32 GetMany of a million short keys (8.9 MB each)
+   * held about 75 MB of a node until each was decoded and refused for max_batch_keys. At least
+   * minMaxRequestBytes (the largest stream frame the SDK and peers send); default that, or a GetMany
+   * of maxBatchKeys keys of maxKeyBytes when larger (defaultMaxRequestBytes).
+   */
+  maxRequestBytes: number;
 }
 
 export interface ClusterConfig {

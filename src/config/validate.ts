@@ -1,5 +1,10 @@
 import { sameBindHost } from './address';
-import { MAX_BATCH_KEYS_CAP, MAX_REPLY_BYTES_CAP } from './defaults';
+import {
+  MAX_BATCH_KEYS_CAP,
+  MAX_REPLY_BYTES_CAP,
+  MAX_REQUEST_BYTES_CAP,
+  minMaxRequestBytes,
+} from './defaults';
 import type { ConfigIssues } from './issues';
 import type { ClusterConfig } from './types';
 
@@ -122,6 +127,18 @@ function checkRequestLimits(config: ClusterConfig, { at, given, wholeInRange, is
     'a reply',
   );
   budget('limits.max_client_input_bytes', l.maxClientInputBytes, 'max_value_bytes', maxValueBytes, 'a Set');
+  // Below the largest stream frame, SDK frames and replication between nodes would be refused.
+  const requestPath = 'limits.max_request_bytes';
+  const smallest = minMaxRequestBytes(maxValueBytes, l.maxKeyBytes);
+  wholeInRange(requestPath, l.maxRequestBytes, 1, MAX_REQUEST_BYTES_CAP);
+  if (Number.isInteger(l.maxRequestBytes) && l.maxRequestBytes < smallest) {
+    issues.add(
+      at(requestPath),
+      requestPath,
+      `${given(requestPath, l.maxRequestBytes)} is smaller than ${smallest}, the largest stream frame ` +
+        'the SDK and the nodes send (4 MiB, max_value_bytes, max_key_bytes and 1 MiB of framing)',
+    );
+  }
   if (
     Number.isInteger(maxReplyBytes) &&
     maxReplyBytes <= MAX_REPLY_BYTES_CAP &&

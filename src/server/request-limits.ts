@@ -380,17 +380,19 @@ const KEEPALIVE_TIME_MS = 60_000;
 const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 /**
- * The gRPC server's options from cluster.yml limits: HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per
+ * The gRPC server's options from cluster.yml limits: the largest message taken (max_request_bytes),
+ * HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per
  * connection (the node advertised 2^32-1 before, and one connection held 5,000 Watch streams), a
  * connection with no call open for idle_timeout_ms is closed (a socket that never speaks included:
  * grpc-js starts its idle timer when the connection opens), and one with calls open is pinged every
  * minute and closed when a ping goes unanswered for 20 s.
  */
 export function grpcServerOptions(
-  limits: Pick<LimitsConfig, 'maxStreamsPerConnection' | 'idleTimeoutMs'>,
+  limits: Pick<LimitsConfig, 'maxStreamsPerConnection' | 'idleTimeoutMs' | 'maxRequestBytes'>,
 ): grpc.ServerOptions {
   return {
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    // Checked by gRPC on a message's 5-byte header: one past it is refused before it is read.
+    'grpc.max_receive_message_length': limits.maxRequestBytes,
     'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,
     'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
     'grpc.keepalive_time_ms': Math.min(KEEPALIVE_TIME_MS, limits.idleTimeoutMs),

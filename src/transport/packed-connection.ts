@@ -108,7 +108,9 @@ export class PackedConnection {
         // A reply in parts names its frame negated in all but the last (packReply).
         frameIdOf: replyFrameIdOf,
         isPart: isReplyPart,
-        itemBytes: (op: PackedOp) => valueBytesOf(op),
+        // Keys count too: a node refuses a message past its max_request_bytes, which leaves room for
+        // one frame of this many bytes of keys and values and the operation that passed it.
+        itemBytes: (op: PackedOp) => valueBytesOf(op) + op[1].length,
         // A frame refused whole by a node's limit is answered by one failure, for each of its calls.
         decode: (reply, itemCount) =>
           refusedFrameResults(reply, itemCount) ??

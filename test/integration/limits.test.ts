@@ -87,6 +87,8 @@ describe('limits on what one request may ask of a node', function () {
       nodes: 3,
       maxMemoryBytes: 64 * MiB,
       suspicionTimeoutMs: FLOOD_SUSPICION_TIMEOUT_MS,
+      // The figures below are of 32 MiB; cluster.yml's default at 64 MiB is 8 MiB.
+      limits: { maxReplyBytes: 32 * MiB },
     });
     c = new UnaryClient(t.address('n1'), 60_000);
     // ONE: n1, a replica of every key here (N=3 of 3), applies it itself before it answers. ALL asked
@@ -145,12 +147,36 @@ describe('limits on what one request may ask of a node', function () {
     expect(res.results.filter((r) => r.found).every((r) => r.value.equals(big))).to.equal(true);
   });
 
-  it('refuses a GetMany of a million keys, naming max_batch_keys', async () => {
+  it('refuses a GetMany of a million keys (8.9 MB) from its header, past max_request_bytes', async () => {
     const keys = Array.from({ length: 1_000_000 }, (_, i) => `k${i}`);
     const err = await underFlood(t, 'n1', () => statusOf(c.cache('GetMany', { keys })));
     expect(grpc.status[err.code], err.details).to.equal('RESOURCE_EXHAUSTED');
-    expect(err.details).to.equal('GetMany asks for 1000000 keys; limits.max_batch_keys is 4096');
+    // gRPC's own words, from the 5-byte header: the message's size and the limit, 6 MiB + 1 KiB here.
+    expect(err.details).to.equal(`Received message larger than max (8888890 vs ${6 * MiB + KiB})`);
     await bigReadsBack();
+  });
+
+  it('refuses a GetMany within max_request_bytes but past max_batch_keys, naming it', async () => {
+    const keys = Array.from({ length: 100_000 }, (_, i) => `k${i}`);
+    const err = await statusOf(c.cache('GetMany', { keys }));
+    expect(grpc.status[err.code], err.details).to.equal('RESOURCE_EXHAUSTED');
+    expect(err.details).to.equal('GetMany asks for 100000 keys; limits.max_batch_keys is 4096');
+  });
+
+  it('takes the largest frames the SDK sends: 4 MiB of keys and values, or one value of max_value_bytes', async () => {
+    // Sets of 64 KiB values with keys of max_key_bytes, and one of max_value_bytes, made at once.
+    const sdk = await t.client();
+    try {
+      const key = (i: number) => `f/${i}/`.padEnd(1024, 'k');
+      const values = Array.from({ length: 64 }, (_, i) => Buffer.alloc(64 * KiB, i));
+      await Promise.all([
+        ...values.map((v, i) => sdk.set(key(i), v)),
+        sdk.set(key(64), Buffer.alloc(MiB - 64, 9)),
+      ]);
+      expect(Buffer.compare((await sdk.get(key(63))) as Buffer, values[63]!)).to.equal(0);
+    } finally {
+      await sdk.close();
+    }
   });
 
   it('refuses a SetMany past max_batch_keys the same way', async () => {

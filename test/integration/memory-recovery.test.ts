@@ -60,6 +60,8 @@ describe('the memory guard through client floods', function () {
       nodes: 3,
       maxMemoryBytes: 64 * MiB,
       suspicionTimeoutMs: FLOOD_SUSPICION_TIMEOUT_MS,
+      // Replies of 30 MB below: cluster.yml's default at 64 MiB is 8 MiB.
+      limits: { maxReplyBytes: 32 * MiB },
     });
     c = new UnaryClient(t.address('n1'), 60_000);
     // 24,000 keys of 1 KiB (about 27 MB of the store's 64 MiB) on every node, at ALL.

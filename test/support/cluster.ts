@@ -2,6 +2,8 @@ import { generateLocalConfig } from '../../src/config/generate';
 import {
   defaultMaxClientInputBytes,
   defaultMaxClientOutputBytes,
+  defaultMaxReplyBytes,
+  defaultMaxRequestBytes,
   defaultMaxTombstoneBytes,
 } from '../../src/config/defaults';
 import type { AuthConfig, ClusterConfig, LimitsConfig, NodeConfig, TlsConfig } from '../../src/config/types';
@@ -123,6 +125,30 @@ export class TestCluster {
   }
 }
 
+/**
+ * A test cluster's limits: what cluster.yml would give for its max_memory (64 MiB unless told) and
+ * value and key sizes, every limit derived from them included, then opts.limits.
+ */
+function testLimits(base: LimitsConfig, opts: TestClusterOptions): LimitsConfig {
+  const maxMemoryBytes = opts.maxMemoryBytes ?? 64 * 1024 * 1024;
+  const maxValueBytes = opts.maxValueBytes ?? base.maxValueBytes;
+  const maxKeyBytes = opts.maxKeyBytes ?? base.maxKeyBytes;
+  const maxBatchKeys = opts.limits?.maxBatchKeys ?? base.maxBatchKeys;
+  const maxReplyBytes = opts.limits?.maxReplyBytes ?? defaultMaxReplyBytes(maxValueBytes, maxMemoryBytes);
+  return {
+    ...base,
+    maxKeyBytes,
+    maxValueBytes,
+    maxMemoryBytes,
+    maxReplyBytes,
+    maxTombstoneBytes: defaultMaxTombstoneBytes(maxMemoryBytes),
+    maxClientOutputBytes: defaultMaxClientOutputBytes(maxMemoryBytes, maxReplyBytes),
+    maxClientInputBytes: defaultMaxClientInputBytes(maxMemoryBytes, maxValueBytes),
+    maxRequestBytes: defaultMaxRequestBytes(maxValueBytes, maxKeyBytes, maxBatchKeys),
+    ...opts.limits,
+  };
+}
+
 export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfig> {
   const ports = await freePorts(opts.nodes * 2);
   const base = generateLocalConfig({ nodes: opts.nodes });
@@ -148,22 +174,7 @@ export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfi
     ...(opts.tls && { tls: opts.tls }),
     ...(opts.auth && { auth: opts.auth }),
     ...(opts.reflection !== undefined && { reflection: opts.reflection }),
-    limits: {
-      ...base.limits,
-      maxKeyBytes: opts.maxKeyBytes ?? base.limits.maxKeyBytes,
-      maxValueBytes: opts.maxValueBytes ?? base.limits.maxValueBytes,
-      maxMemoryBytes: opts.maxMemoryBytes ?? 64 * 1024 * 1024,
-      maxTombstoneBytes: defaultMaxTombstoneBytes(opts.maxMemoryBytes ?? 64 * 1024 * 1024),
-      maxClientOutputBytes: defaultMaxClientOutputBytes(
-        opts.maxMemoryBytes ?? 64 * 1024 * 1024,
-        opts.limits?.maxReplyBytes ?? base.limits.maxReplyBytes,
-      ),
-      maxClientInputBytes: defaultMaxClientInputBytes(
-        opts.maxMemoryBytes ?? 64 * 1024 * 1024,
-        opts.maxValueBytes ?? base.limits.maxValueBytes,
-      ),
-      ...opts.limits,
-    },
+    limits: testLimits(base.limits, opts),
     nodes: base.nodes.map((n, i) => ({
       ...n,
       address: `127.0.0.1:${ports[2 * i]}`,

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { isRingCacheError } from '../../../src/errors';
 import { generateLocalConfig } from '../../../src/config/generate';
-import { DEFAULT_LIMITS } from '../../../src/config/defaults';
+import { DEFAULT_LIMITS, minMaxRequestBytes, STREAM_FRAME_BYTES } from '../../../src/config/defaults';
+import { PACKED_PART_BYTES } from '../../../src/proto/packed';
 import { parseConfig } from '../../../src/config/load';
 
 const NODES = `nodes:
@@ -162,5 +163,34 @@ describe('limits.max_client_input_bytes', () => {
     expect(problems('  max_value_bytes: 2mb\n  max_client_input_bytes: 1mb')).to.equal(
       'cluster.yml:3: limits.max_client_input_bytes: 1048576 is smaller than max_value_bytes 2097152; a Set of max_value_bytes must fit in it',
     );
+  });
+});
+
+describe('limits.max_request_bytes', () => {
+  const at = (limits: string) => parseConfig(`limits: { ${limits} }\n${NODES}`, 'c').limits.maxRequestBytes;
+
+  it('is room for the largest stream frame when left out: 4 MiB, a value and a key of the largest size, 1 MiB', () => {
+    expect(at('max_memory: 64mb')).to.equal(6 * MiB + 1024);
+    expect(at('max_value_bytes: 8mb, max_reply_bytes: 8mb')).to.equal(13 * MiB + 1024);
+    expect(DEFAULT_LIMITS.maxRequestBytes).to.equal(minMaxRequestBytes(MiB, 1024));
+  });
+
+  it('or a GetMany of max_batch_keys keys of max_key_bytes when larger, up to 64 MiB', () => {
+    expect(at('max_batch_keys: 10000')).to.equal(10_000 * (1024 + 8));
+    expect(at('max_batch_keys: 100000')).to.equal(64 * MiB);
+  });
+
+  it('matches the frames the SDK and the nodes send (the wire format stops them at the same bytes)', () => {
+    expect(STREAM_FRAME_BYTES).to.equal(PACKED_PART_BYTES);
+  });
+
+  it('refuses one smaller than the largest stream frame, or past 64 MiB', () => {
+    expect(problems('  max_request_bytes: 4mb')).to.equal(
+      'cluster.yml:2: limits.max_request_bytes: 4194304 is smaller than 6292480, the largest stream frame the SDK and the nodes send (4 MiB, max_value_bytes, max_key_bytes and 1 MiB of framing)',
+    );
+    expect(problems('  max_request_bytes: 65mb')).to.equal(
+      'cluster.yml:2: limits.max_request_bytes: 68157440 is out of range; expected a whole number 1..67108864',
+    );
+    expect(at('max_request_bytes: 16mb')).to.equal(16 * MiB);
   });
 });
