@@ -29,7 +29,10 @@ export interface RingCacheOptions {
    * with exponential backoff (50 ms, 100 ms, ...), within the call's deadline. Default 3.
    */
   maxRetries?: number;
-  /** Most operations per Pipeline frame; calls made in one event-loop turn share frames. Default 256. */
+  /**
+   * Most operations per Pipeline frame; calls made in one event-loop turn share frames. Default 256.
+   * At most the nodes' limits.max_batch_keys (4096 by default): a node refuses a larger frame whole.
+   */
   maxOpsPerFrame?: number;
   /**
    * Frames awaiting their reply per node; calls made meanwhile wait and leave together with the

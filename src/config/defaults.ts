@@ -156,6 +156,12 @@ export const defaultMaxRequestBytes = (
  */
 export const MAX_REPLY_BYTES_CAP = 56 * 1024 * 1024;
 
+/**
+ * The smallest limits.max_batch_keys: the SDK's frames carry up to 256 operations by default
+ * (maxOpsPerFrame), and a node refuses a frame past the limit whole.
+ */
+export const MIN_BATCH_KEYS = 256;
+
 /** The largest limits.max_batch_keys: a million-key GetMany took a node 2.3 s to decode. */
 export const MAX_BATCH_KEYS_CAP = 100_000;
 

@@ -105,8 +105,9 @@ export interface LimitsConfig {
    */
   maxClientOutputBytes: number;
   /**
-   * Most bytes a node holds of its clients' requests at once: Pipeline frames and the keys and values
-   * of Set, CompareAndSet and SetMany calls, from their read until they are answered. Past it the
+   * Most bytes a node holds of its clients' requests at once: Pipeline frames, the keys and values
+   * of Set, CompareAndSet and SetMany calls and the state of each unary write's round, from their
+   * read until they are answered. Past it the
    * node stops reading its clients' Pipeline streams (HTTP/2 flow control holds their clients back),
    * and refuses RESOURCE_EXHAUSTED a frame read meanwhile and a unary write whose bytes do not fit
    * (small ones have an eighth more), rather than the store evicted to make room. A stream whose own

@@ -1,6 +1,7 @@
 import { sameBindHost } from './address';
 import {
   MAX_BATCH_KEYS_CAP,
+  MIN_BATCH_KEYS,
   MAX_REPLY_BYTES_CAP,
   MAX_REQUEST_BYTES_CAP,
   minMaxRequestBytes,
@@ -97,7 +98,8 @@ function checkRequestLimits(config: ClusterConfig, { at, given, wholeInRange, is
   const { maxValueBytes, maxReplyBytes, maxBatchKeys } = config.limits;
   const path = 'limits.max_reply_bytes';
   wholeInRange(path, maxReplyBytes, 1, MAX_REPLY_BYTES_CAP);
-  wholeInRange('limits.max_batch_keys', maxBatchKeys, 1, MAX_BATCH_KEYS_CAP);
+  // The SDK's frames carry up to 256 operations: a smaller limit would refuse its every full frame.
+  wholeInRange('limits.max_batch_keys', maxBatchKeys, MIN_BATCH_KEYS, MAX_BATCH_KEYS_CAP);
   const l = config.limits;
   wholeInRange('limits.max_output_buffer_bytes', l.maxOutputBufferBytes, 1024, MAX_REPLY_BYTES_CAP);
   wholeInRange('limits.max_watchers', l.maxWatchers, 1, 1_000_000);

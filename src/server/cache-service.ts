@@ -13,6 +13,7 @@ import {
   type SetManyRequestMsg,
 } from '../proto/messages';
 import { OPERATIONS } from '../observability/request-metrics';
+import { operationOverheadBytes } from './client-input';
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg } from './operation-executor';
 import { operationBytes, requestHeldBytes } from './frame-formats';
@@ -88,13 +89,20 @@ export function cacheService(deps: CacheServiceDeps): {
 
   const unary = <K extends OpKind>(kind: K, shape?: (res: OperationResultMsg) => unknown) => {
     const operation = UNARY_OPERATIONS.indexOf(kind);
-    // Only writes carry values: the other calls hold a key, and are not counted.
-    const counts = kind === 'set' || kind === 'compareAndSet';
+    // Every write holds its key and value and its round's state until it is answered, so a flood of
+    // unary deletes, touches or increments is bounded as one of Sets is. A Get holds its key only.
+    const counts = kind !== 'get';
     return (call: UnaryCall<OpRequests[K]>, callback: Callback) => {
       const startedAt = performance.now();
       deps.onRequest?.();
       const op = { id: 0, op: kind, [kind]: call.request } as unknown as OperationMsg;
-      const bytes = counts ? held(call, operationBytes(op)) : 0;
+      const key = (call.request as { key?: unknown }).key;
+      const bytes = counts
+        ? held(
+            call,
+            operationBytes(op) + operationOverheadBytes(true, typeof key === 'string' ? key.length : 0),
+          )
+        : 0;
       if (bytes === undefined) {
         answered(operation, startedAt, Code.RESOURCE_EXHAUSTED);
         return refuse(callback, input.refusal(UNARY_NAMES[operation]!));

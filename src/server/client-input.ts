@@ -40,16 +40,16 @@ const OTHER_REPLICAS = 2;
  * sets, sixteen frames in flight each (128 MiB), took a node of max_memory 64 MiB to its most memory
  * pressure, and its memory guard evicted keys written before them with the store half empty.
  *
- * Counted: the values and keys of Set, CompareAndSet and SetMany calls, and each Pipeline frame's
- * bytes, from the read until the answer. One add and one subtract per request: no allocation.
- * Past the budget the node stops reading its clients' Pipeline streams (HTTP/2 flow control then
- * stops their clients), refuses whole a frame read meanwhile, and refuses a unary write: each
- * RESOURCE_EXHAUSTED naming the limit. A refused frame costs only its read; run, a 1 MiB set costs
- * its copies to the replicas too. A request finds room on a node that holds no other, however
- * large; and an eighth more than the budget is kept for small requests (at most a sixty-fourth of
- * it each), taken when the budget itself has no room: while a flood holds it, ordinary writes are
- * still taken. Calls forwarded by a node, and the Peer service, are not counted: their bytes count
- * where their client sent them.
+ * Counted: the values and keys of Set, CompareAndSet and SetMany calls, each unary write's round
+ * (operationOverheadBytes), and each Pipeline frame's bytes, from the read until the answer. One
+ * add and one subtract per request: no allocation. Past the budget the node stops reading its
+ * clients' Pipeline streams (HTTP/2 flow control then stops their clients), refuses whole a frame
+ * read meanwhile, and refuses a unary write: each RESOURCE_EXHAUSTED naming the limit. A refused
+ * frame costs only its read; run, a 1 MiB set costs its copies to the replicas too. A request finds
+ * room on a node that holds no other, however large; and an eighth more than the budget is kept for
+ * small requests (at most a sixty-fourth of it each), taken when the budget itself has no room:
+ * while a flood holds it, ordinary writes are still taken. Calls forwarded by a node, and the Peer
+ * service, are not counted: their bytes count where their client sent them.
  *
  * The copies this node sends to other replicas as a coordinator count too, each until its replica
  * answers (CopiesInFlight): a write is answered at W, and its copies to slower replicas would

@@ -227,6 +227,34 @@ describe('no client can exhaust a node: streams that do not read', function () {
     await until('n1 and n2 hold n3 alive again', () => othersHold(t, 'n3', MemberStateWire.ALIVE), 60_000);
   });
 
+  it('counts a unary Delete in max_client_input_bytes until it is answered, as a Set is', async () => {
+    // n3 paused: a delete at ALL waits for it, so n1 holds the call meanwhile (it counted only the
+    // values of Sets before, and a flood of unary deletes was bounded by nothing).
+    const pid = t.cluster.pid('n3')!;
+    const before = await metric(t, 'n1', 'ringcache_client_input_bytes');
+    process.kill(pid, 'SIGSTOP');
+    const slow = new UnaryClient(t.address('n1'), 5_000);
+    try {
+      const deleted = slow.cache('Delete', { key: 'counted/d', consistency: 3 }).catch(() => undefined);
+      await until(
+        'n1 counts the unanswered Delete (its key and its round)',
+        async () => (await metric(t, 'n1', 'ringcache_client_input_bytes')) >= before + 2 * KiB,
+        10_000,
+      );
+      process.kill(pid, 'SIGCONT');
+      await deleted;
+      await until(
+        'n1 releases it once answered',
+        async () => (await metric(t, 'n1', 'ringcache_client_input_bytes')) <= before,
+        10_000,
+      );
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      slow.close();
+    }
+    await until('n1 and n2 hold n3 alive again', () => othersHold(t, 'n3', MemberStateWire.ALIVE), 60_000);
+  });
+
   it('refuses a Watch past max_watchers, naming it, and counts it', async () => {
     const watches = Array.from({ length: 6 }, () => openWatch(cache, 'many/'));
     await Promise.all(watches.map((w) => w.confirmed));

@@ -29,9 +29,9 @@ describe('limits.max_reply_bytes and limits.max_batch_keys', () => {
   });
 
   it('read a size and a whole number', () => {
-    const { limits } = parseConfig(`limits: { max_reply_bytes: 48mb, max_batch_keys: 100 }\n${NODES}`, 'c');
+    const { limits } = parseConfig(`limits: { max_reply_bytes: 48mb, max_batch_keys: 300 }\n${NODES}`, 'c');
     expect(limits.maxReplyBytes).to.equal(48 * MiB);
-    expect(limits.maxBatchKeys).to.equal(100);
+    expect(limits.maxBatchKeys).to.equal(300);
   });
 
   it('default max_reply_bytes to an eighth of a max_memory below 256 MiB, so one reply fits its margin', () => {
@@ -62,12 +62,15 @@ describe('limits.max_reply_bytes and limits.max_batch_keys', () => {
     );
   });
 
-  it('refuse a max_batch_keys of 0, past 100000, or not whole', () => {
+  it('refuse a max_batch_keys below 256 (an SDK frame), past 100000, or not whole', () => {
     expect(problems('  max_batch_keys: 0')).to.equal(
-      'cluster.yml:2: limits.max_batch_keys: 0 is out of range; expected a whole number 1..100000',
+      'cluster.yml:2: limits.max_batch_keys: 0 is out of range; expected a whole number 256..100000',
+    );
+    expect(problems('  max_batch_keys: 255')).to.equal(
+      'cluster.yml:2: limits.max_batch_keys: 255 is out of range; expected a whole number 256..100000',
     );
     expect(problems('  max_batch_keys: 1000000')).to.equal(
-      'cluster.yml:2: limits.max_batch_keys: 1000000 is out of range; expected a whole number 1..100000',
+      'cluster.yml:2: limits.max_batch_keys: 1000000 is out of range; expected a whole number 256..100000',
     );
     expect(problems('  max_batch_keys: 10kb')).to.equal(
       'cluster.yml:2: limits.max_batch_keys: expected a whole number, got "10kb"',
@@ -81,7 +84,7 @@ describe('limits.max_reply_bytes and limits.max_batch_keys', () => {
   it('are checked the same in a generated config', () => {
     expect(() =>
       generateLocalConfig({ nodes: 1, base: { limits: { ...DEFAULT_LIMITS, maxBatchKeys: 0 } } }),
-    ).to.throw(/<generated>: limits.max_batch_keys: 0 is out of range; expected a whole number 1..100000/);
+    ).to.throw(/<generated>: limits.max_batch_keys: 0 is out of range; expected a whole number 256..100000/);
     expect(generateLocalConfig({ nodes: 1 }).limits).to.include({
       maxReplyBytes: 32 * MiB,
       maxBatchKeys: 4096,
