@@ -20,6 +20,8 @@ export interface CallRoutes {
   stalled(id: string, deadlineMs: number): void;
   /** Whether `id` is taken for stalled (an attempt there outlived its budget, no probe answered since). */
   isStalled(id: string): boolean;
+  /** `id` refused an attempt for a limit before running it (TRY_AGAIN): it is busy for a moment. */
+  busy(id: string): void;
   /** Whether a failed reply may be tried at another replica (e.g. not an increment that may be applied). */
   shouldRetry(op: PackedOp, res: PackedReply): boolean;
   /** Refreshes the cluster map; resolves when done, never rejects. */
@@ -148,7 +150,8 @@ export class RoutedCall<O extends PackedOp, T> {
     }
     if ((res as PackedFailure)[3] === true) this.#deletedEarlier = true;
     if ((res as PackedFailure)[2] === 'QUORUM_NOT_MET') this.#quorumMissed = true;
-    if ((res as PackedFailure)[2] !== TRY_AGAIN) this.#onlyRefusedForNow = false;
+    if ((res as PackedFailure)[2] === TRY_AGAIN) this.#routes.busy(id);
+    else this.#onlyRefusedForNow = false;
     const failures = (this.#failures ??= new Map<string, { times: number; message: string }>());
     const f = failures.get(id);
     failures.set(id, { times: (f?.times ?? 0) + 1, message: String(res[1]) });

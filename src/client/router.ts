@@ -79,8 +79,9 @@ function mayHedge(op: PackedOp): boolean {
  * (4 x their p99, within 50..250 ms, plus time for its bytes; see attemptBudgetMs): past it a read
  * asks the next replica too, the first attempt still counting if it answers first, and the node is
  * marked stalled. New calls skip a stalled node (it goes last in every preference list) until a
- * probe, sent every 200 ms, is answered again (half-open). Suspect members (gossip, streamed by
- * WatchTopology) go after alive ones too.
+ * probe, sent every 200 ms, is answered again (half-open). A node that refuses a call for a limit
+ * before running it (TRY_AGAIN: busy with other clients) goes last likewise for BUSY_MS. Suspect
+ * members (gossip, streamed by WatchTopology) go after alive ones too.
  */
 export class Router {
   #map: ClusterMap;
@@ -92,6 +93,11 @@ export class Router {
   #allAlive: boolean;
   /** Stalled members, each with its probe timer. */
   readonly #stalled = new Map<string, unknown>();
+  /**
+   * Members that refused a call for a limit (TRY_AGAIN: busy with other clients' requests), each with
+   * the time until which new calls try it after the others, as they do a stalled one.
+   */
+  readonly #busy = new Map<string, number>();
   readonly #opts: RouterOptions;
   readonly #clock: RouterClock;
   readonly #connections = new Map<string, NodeConnection>();
@@ -117,6 +123,7 @@ export class Router {
       send: (id, op, deadlineMs, onStall) => this.#connection(id).send(op, deadlineMs, onStall),
       stalled: (id, deadlineMs) => this.#attemptTimedOut(id, deadlineMs),
       isStalled: (id) => this.#stalled.has(id),
+      busy: (id) => void this.#busy.set(id, clock.now() + BUSY_MS),
       shouldRetry: (op, res) => this.#shouldRetry(op, res),
       refresh: opts.refresh,
       maxRetries: opts.maxRetries,
@@ -151,18 +158,29 @@ export class Router {
   }
 
   /**
-   * Replicas of the key in preference order, alive ones first, then suspect ones, then stalled
-   * ones, then the rest as a last resort.
+   * Replicas of the key in preference order, alive ones first, then suspect ones, then stalled or
+   * busy ones, then the rest as a last resort.
    */
   candidates(key: string): readonly string[] {
     const { ring, replication } = this.#map;
     const list = ring.preferenceList(key, replication.factor);
-    if (this.#stalled.size === 0 && (this.#allAlive || list.every((id) => this.#alive.has(id)))) {
+    if (this.#busy.size > 0) this.#forgetBusy();
+    if (
+      this.#stalled.size === 0 &&
+      this.#busy.size === 0 &&
+      (this.#allAlive || list.every((id) => this.#alive.has(id)))
+    ) {
       return list; // the common case: no reordering
     }
     const tiers: string[][] = [[], [], [], []];
     for (const id of list) {
-      const tier = !this.#live.has(id) ? 3 : this.#stalled.has(id) ? 2 : this.#alive.has(id) ? 0 : 1;
+      const tier = !this.#live.has(id)
+        ? 3
+        : this.#stalled.has(id) || this.#busy.has(id)
+          ? 2
+          : this.#alive.has(id)
+            ? 0
+            : 1;
       tiers[tier]!.push(id);
     }
     return tiers.flat();
@@ -231,6 +249,12 @@ export class Router {
     probe();
   }
 
+  /** Members whose busy time is over are tried in their place again. */
+  #forgetBusy(): void {
+    const now = this.#clock.now();
+    for (const [id, until] of this.#busy) if (now >= until) this.#busy.delete(id);
+  }
+
   #unstall(id: string): void {
     if (!this.#stalled.has(id)) return;
     this.#clock.clearTimeout(this.#stalled.get(id));
@@ -289,6 +313,11 @@ function membersIn(map: ClusterMap, ...states: MemberStateName[]): ReadonlySet<s
 const MIN_ATTEMPT_MS = 50;
 const MAX_ATTEMPT_MS = 250;
 const PROBE_EVERY_MS = 200;
+/**
+ * How long a node that refused a call for a limit (TRY_AGAIN) is tried after the key's other
+ * replicas: a flood that fills its budgets lasts longer than one call, and other replicas can serve.
+ */
+export const BUSY_MS = 200;
 const PROBE_TIMEOUT_MS = 1000;
 
 /** Time a frame's bytes may take on the wire on top of its budget: 10 ms per MB (100 MB/s). */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { attemptBudgetMs, Router, type NodeConnection } from '../../../src/client/router';
+import { attemptBudgetMs, BUSY_MS, Router, type NodeConnection } from '../../../src/client/router';
 import { clusterMapOf } from '../../../src/client/topology-client';
 import { Code } from '../../../src/proto/messages';
 import { OpCode, TRY_AGAIN, type PackedOp, type PackedResult } from '../../../src/proto/packed';
@@ -338,6 +338,26 @@ describe('Router', () => {
     expect(r.fake.order()).to.deep.equal([r.a, r.b, r.c, r.a]);
     expect(later.result?.[0]).to.equal(Code.OK);
     r.router.close();
+  });
+
+  it('tries a replica that refused for a limit after the others for a moment, then first again', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    s.fake.behaviour.set(s.a, 'busy');
+    s.call(get());
+    await s.clock.advance(0);
+    expect(s.fake.order()).to.deep.equal([s.a, s.b]);
+    // a has room again, but new calls go to the others first until BUSY_MS has passed.
+    s.fake.behaviour.set(s.a, 'ok');
+    expect(s.router.candidates(s.key)).to.deep.equal([s.b, s.c, s.a]);
+    s.call(get());
+    await s.clock.advance(0);
+    expect(s.fake.order().slice(2), 'the next call').to.deep.equal([s.b]);
+    await s.clock.advance(BUSY_MS);
+    expect(s.router.candidates(s.key)).to.deep.equal([s.a, s.b, s.c]);
+    s.call(get());
+    await s.clock.advance(0);
+    expect(s.fake.order().slice(3), 'once its moment is over').to.deep.equal([s.a]);
+    s.router.close();
   });
 
   it('fails OUT_OF_MEMORY, naming each refusal, when every replica stays too busy to take it', async () => {
