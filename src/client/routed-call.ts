@@ -3,6 +3,7 @@ import { Code } from '../proto/messages';
 import {
   OP_KIND,
   OpCode,
+  REPLY_FULL,
   TRY_AGAIN,
   type PackedFailure,
   type PackedOp,
@@ -12,7 +13,7 @@ import type { OnStall } from '../transport/batched-stream';
 
 /** What one call needs of the router: its replicas, attempts at them, and the map's refresh. */
 export interface CallRoutes {
-  /** The key's replicas in the order to try them (the router's tiers: alive, suspect, stalled, rest). */
+  /** The key's replicas in the order to try them (the router's tiers: alive, busy, suspect, stalled, rest). */
   candidates(key: string): readonly string[];
   /** One attempt at `id`; never rejects. `onStall`: the attempt outlived its budget (see BatchedStream). */
   send(id: string, op: PackedOp, deadlineMs: number, onStall: OnStall | undefined): Promise<PackedReply>;
@@ -150,8 +151,9 @@ export class RoutedCall<O extends PackedOp, T> {
     }
     if ((res as PackedFailure)[3] === true) this.#deletedEarlier = true;
     if ((res as PackedFailure)[2] === 'QUORUM_NOT_MET') this.#quorumMissed = true;
-    if ((res as PackedFailure)[2] === TRY_AGAIN) this.#routes.busy(id);
-    else this.#onlyRefusedForNow = false;
+    const errorName = (res as PackedFailure)[2];
+    if (errorName === TRY_AGAIN) this.#routes.busy(id);
+    else if (errorName !== REPLY_FULL) this.#onlyRefusedForNow = false;
     const failures = (this.#failures ??= new Map<string, { times: number; message: string }>());
     const f = failures.get(id);
     failures.set(id, { times: (f?.times ?? 0) + 1, message: String(res[1]) });

@@ -3,6 +3,7 @@ import { Code } from '../proto/messages';
 import {
   OpCode,
   PROBE_OP,
+  REPLY_FULL,
   TRY_AGAIN,
   type PackedFailure,
   type PackedOp,
@@ -79,9 +80,9 @@ function mayHedge(op: PackedOp): boolean {
  * (4 x their p99, within 50..250 ms, plus time for its bytes; see attemptBudgetMs): past it a read
  * asks the next replica too, the first attempt still counting if it answers first, and the node is
  * marked stalled. New calls skip a stalled node (it goes last in every preference list) until a
- * probe, sent every 200 ms, is answered again (half-open). A node that refuses a call for a limit
- * before running it (TRY_AGAIN: busy with other clients) goes last likewise for BUSY_MS. Suspect
- * members (gossip, streamed by WatchTopology) go after alive ones too.
+ * probe, sent every 200 ms, is answered again (half-open). Suspect members (gossip, streamed by
+ * WatchTopology) go after alive ones too, and a node that refused a call for a limit before running
+ * it (TRY_AGAIN: busy with other clients) goes after the other alive ones for BUSY_MS.
  */
 export class Router {
   #map: ClusterMap;
@@ -158,8 +159,9 @@ export class Router {
   }
 
   /**
-   * Replicas of the key in preference order, alive ones first, then suspect ones, then stalled or
-   * busy ones, then the rest as a last resort.
+   * Replicas of the key in preference order: alive ones first, then busy ones (alive, but a limit
+   * refused a call there a moment ago), then suspect ones, then stalled ones, then the rest as a
+   * last resort.
    */
   candidates(key: string): readonly string[] {
     const { ring, replication } = this.#map;
@@ -172,15 +174,17 @@ export class Router {
     ) {
       return list; // the common case: no reordering
     }
-    const tiers: string[][] = [[], [], [], []];
+    const tiers: string[][] = [[], [], [], [], []];
     for (const id of list) {
       const tier = !this.#live.has(id)
-        ? 3
-        : this.#stalled.has(id) || this.#busy.has(id)
-          ? 2
-          : this.#alive.has(id)
-            ? 0
-            : 1;
+        ? 4
+        : this.#stalled.has(id)
+          ? 3
+          : !this.#alive.has(id)
+            ? 2
+            : this.#busy.has(id)
+              ? 1
+              : 0;
       tiers[tier]!.push(id);
     }
     return tiers.flat();
@@ -265,7 +269,7 @@ export class Router {
     if (res[0] === Code.OK) return false;
     const [code, , errorName] = res as PackedFailure;
     // Refused by a limit of the node before it wrote anything: as safe to send again as never sent.
-    if (errorName === TRY_AGAIN) return true;
+    if (errorName === TRY_AGAIN || errorName === REPLY_FULL) return true;
     if (!isRetryable(code)) return false;
     // Increment and compare-and-set may already be applied when their deadline passed or their
     // quorum was missed: trying them on another replica could apply them twice.
@@ -314,7 +318,7 @@ const MIN_ATTEMPT_MS = 50;
 const MAX_ATTEMPT_MS = 250;
 const PROBE_EVERY_MS = 200;
 /**
- * How long a node that refused a call for a limit (TRY_AGAIN) is tried after the key's other
+ * How long a node that refused a call for a limit (TRY_AGAIN) is tried after the key's other alive
  * replicas: a flood that fills its budgets lasts longer than one call, and other replicas can serve.
  */
 export const BUSY_MS = 200;

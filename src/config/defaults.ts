@@ -1,4 +1,4 @@
-import type { ClusterConfig, GossipConfig } from './types';
+import type { ClusterConfig, GossipConfig, LimitsConfig } from './types';
 
 /**
  * Values used when cluster.yml leaves a field out. The shipped cluster.yml explains each; the
@@ -57,7 +57,8 @@ export const DEFAULT_TOMBSTONE_GRACE_MS = 60_000;
  * from nodes whose max_reply_bytes is 32 MiB).
  *
  * maxBatchKeys 4096: the limit nodes enforced before it was a setting (cache.proto's "at most 4096
- * per frame"), so no client that worked is refused; the SDK's frames hold at most 256 operations.
+ * per frame"), so no client that worked is refused for its count (max_request_bytes bounds its
+ * bytes); the SDK's frames hold at most 256 operations.
  */
 /** limits.max_tombstone_bytes left out: a tenth of limits.max_memory. */
 export const defaultMaxTombstoneBytes = (maxMemoryBytes: number): number => Math.floor(maxMemoryBytes / 10);
@@ -77,7 +78,7 @@ export const DEFAULT_LIMITS = {
   maxTombstoneBytes: defaultMaxTombstoneBytes(256 * 1024 * 1024),
   maxClientOutputBytes: 32 * 1024 * 1024,
   maxClientInputBytes: 32 * 1024 * 1024,
-  maxRequestBytes: 6 * 1024 * 1024 + 1024,
+  maxRequestBytes: 32 * 1024 * 1024,
 } as const;
 
 /**
@@ -118,36 +119,38 @@ export const defaultMaxClientInputBytes = (maxMemoryBytes: number, maxValueBytes
   Math.max(maxValueBytes, Math.floor(maxMemoryBytes / 8));
 
 /**
- * How many bytes of keys and values the SDK and the nodes put in one stream frame at most, or one
- * operation alone when larger (PACKED_PART_BYTES of the wire format, which a test holds equal).
+ * How many bytes of keys and values the SDK puts in one stream frame at most, or one operation alone
+ * when larger (PACKED_PART_BYTES of the wire format, which a test holds equal).
  */
 export const STREAM_FRAME_BYTES = 4 * 1024 * 1024;
 
-/** The most a node may take in one message: gRPC's own default cap. */
+/** The most a node takes in one message, from anyone: gRPC's own default cap. */
 export const MAX_REQUEST_BYTES_CAP = 64 * 1024 * 1024;
 
 /**
- * The smallest limits.max_request_bytes: room for the largest stream frame the SDK and the nodes send
- * (STREAM_FRAME_BYTES of keys and values, or one operation of a key and a value of the largest sizes),
- * with the sum of both and 1 MiB for the rest to spare (each operation's code, flags, version and
- * framing: about 20 bytes in an SDK frame, 80 between nodes, times at most max_batch_keys operations).
+ * The smallest limits.max_request_bytes: room for the largest frame the SDK sends (STREAM_FRAME_BYTES
+ * of keys and values, or one operation of a key and a value of the largest sizes), with the sum of
+ * both and 1 MiB for the rest to spare (each operation's code, flags and framing, about 20 bytes).
  */
 export const minMaxRequestBytes = (maxValueBytes: number, maxKeyBytes: number): number =>
   STREAM_FRAME_BYTES + maxValueBytes + maxKeyBytes + 1024 * 1024;
 
 /**
- * limits.max_request_bytes left out: minMaxRequestBytes (6 MiB and a key at the defaults), or a
- * GetMany of max_batch_keys keys of max_key_bytes when larger, up to gRPC's 64 MiB. A million-key
- * GetMany (8.9 MB) is then refused before it is read.
+ * limits.max_request_bytes left out: max_client_input_bytes (what the node holds of all its
+ * clients' requests at once), or minMaxRequestBytes, or a GetMany of max_batch_keys keys of
+ * max_key_bytes, whichever is largest, up to gRPC's 64 MiB. At max_memory 64 MiB that is 8 MiB, and
+ * a GetMany of a million short keys (8.9 MB) is refused before it is read.
  */
 export const defaultMaxRequestBytes = (
-  maxValueBytes: number,
-  maxKeyBytes: number,
-  maxBatchKeys: number,
+  limits: Pick<LimitsConfig, 'maxValueBytes' | 'maxKeyBytes' | 'maxBatchKeys' | 'maxClientInputBytes'>,
 ): number =>
-  Math.max(
-    minMaxRequestBytes(maxValueBytes, maxKeyBytes),
-    Math.min(MAX_REQUEST_BYTES_CAP, maxBatchKeys * (maxKeyBytes + 8)),
+  Math.min(
+    MAX_REQUEST_BYTES_CAP,
+    Math.max(
+      limits.maxClientInputBytes,
+      minMaxRequestBytes(limits.maxValueBytes, limits.maxKeyBytes),
+      limits.maxBatchKeys * (limits.maxKeyBytes + 8),
+    ),
   );
 
 /**

@@ -144,7 +144,7 @@ function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undef
     r.size(limits?.get('max_key_bytes'), 'limits.max_key_bytes') ?? DEFAULT_LIMITS.maxKeyBytes;
   const maxBatchKeys =
     r.integer(limits?.get('max_batch_keys'), 'limits.max_batch_keys') ?? DEFAULT_LIMITS.maxBatchKeys;
-  return {
+  const read: Omit<LimitsConfig, 'maxRequestBytes'> = {
     maxKeyBytes,
     maxValueBytes,
     maxMemoryBytes,
@@ -165,11 +165,8 @@ function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undef
       'max_client_input_bytes',
       defaultMaxClientInputBytes(maxMemoryBytes, maxValueBytes),
     ),
-    maxRequestBytes: size(
-      'max_request_bytes',
-      defaultMaxRequestBytes(maxValueBytes, maxKeyBytes, maxBatchKeys),
-    ),
   };
+  return { ...read, maxRequestBytes: size('max_request_bytes', defaultMaxRequestBytes(read)) };
 }
 
 /** cluster.tls: every field needed; client_auth none, optional or require (default none). */

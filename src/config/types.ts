@@ -117,12 +117,13 @@ export interface LimitsConfig {
    */
   maxClientInputBytes: number;
   /**
-   * Most bytes of one gRPC message a node takes, from clients and peers alike: one past it is refused
-   * RESOURCE_EXHAUSTED by gRPC from its 5-byte header, before the rest of it is read. Every message
-   * was read whole before (up to gRPC's 64 MiB), so 32 GetMany of a million short keys (8.9 MB each)
-   * held about 75 MB of a node until each was decoded and refused for max_batch_keys. At least
-   * minMaxRequestBytes (the largest stream frame the SDK and peers send); default that, or a GetMany
-   * of maxBatchKeys keys of maxKeyBytes when larger (defaultMaxRequestBytes).
+   * Most bytes of one message of a client's call to the Cache service: one past it is refused
+   * RESOURCE_EXHAUSTED by gRPC from its 5-byte header, before the rest of it is read (a stream with
+   * it). Every message was read whole before (up to gRPC's 64 MiB), so 32 GetMany of a million short
+   * keys (8.9 MB each) held about 75 MB of a node until each was decoded and refused for
+   * max_batch_keys. Calls between nodes keep gRPC's 64 MiB: they carry what clients sent, bounded
+   * where it was sent. At least minMaxRequestBytes (the largest frame the SDK sends), at most
+   * 64 MiB; default defaultMaxRequestBytes (max_client_input_bytes at the defaults).
    */
   maxRequestBytes: number;
 }

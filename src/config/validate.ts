@@ -129,7 +129,7 @@ function checkRequestLimits(config: ClusterConfig, { at, given, wholeInRange, is
     'a reply',
   );
   budget('limits.max_client_input_bytes', l.maxClientInputBytes, 'max_value_bytes', maxValueBytes, 'a Set');
-  // Below the largest stream frame, SDK frames and replication between nodes would be refused.
+  // Below the largest frame the SDK sends, its streams would be refused.
   const requestPath = 'limits.max_request_bytes';
   const smallest = minMaxRequestBytes(maxValueBytes, l.maxKeyBytes);
   wholeInRange(requestPath, l.maxRequestBytes, 1, MAX_REQUEST_BYTES_CAP);
@@ -137,8 +137,8 @@ function checkRequestLimits(config: ClusterConfig, { at, given, wholeInRange, is
     issues.add(
       at(requestPath),
       requestPath,
-      `${given(requestPath, l.maxRequestBytes)} is smaller than ${smallest}, the largest stream frame ` +
-        'the SDK and the nodes send (4 MiB, max_value_bytes, max_key_bytes and 1 MiB of framing)',
+      `${given(requestPath, l.maxRequestBytes)} is smaller than ${smallest}, the largest frame ` +
+        'the SDK sends (4 MiB, max_value_bytes, max_key_bytes and 1 MiB of framing)',
     );
   }
   if (

@@ -26,8 +26,8 @@ import type { OpKind } from './messages';
  *            PACKED_PART_BYTES comes in parts, [-frameId, epoch, results...] for each but the last
  *   refusal  [frameId, epoch, failure]   one failure for a frame of several ops: the frame was refused
  *            whole (limits.max_batch_keys or max_client_input_bytes), the failure stands for each op
- *     failure [code, message, errorName]             code != 0 (google.rpc.Code); errorName TRY_AGAIN:
- *             refused by a limit, nothing written, and worth sending again (below)
+ *     failure [code, message, errorName]             code != 0 (google.rpc.Code); errorName TRY_AGAIN
+ *             or REPLY_FULL: refused by a limit, nothing written, and worth sending again (below)
  *     get     [0, found, value, flags, timestamp, node, ttlMs]   ([0, false] when absent)
  *     set     [0, stored, timestamp, node]
  *     delete  [0, deleted]
@@ -118,14 +118,22 @@ export type PackedOp = PackedGet | PackedSet | PackedDelete | PackedTouch | Pack
 export type PackedFailure = [code: number, message: string, errorName: string, deletedHere?: boolean];
 
 /**
- * The error name of a refusal that wrote nothing and may pass if sent again unchanged: a frame refused
- * whole before any of it ran, a budget the node shares among its clients being full
- * (limits.max_client_input_bytes), or a get whose value found no room in the reply
- * (max_client_output_bytes, or max_reply_bytes taken by the other values of its frame). Its code stays
- * RESOURCE_EXHAUSTED, so a client that does not know the name reads it as OUT_OF_MEMORY; the SDK sends
- * the operation again, to another replica or after a backoff, whatever the operation.
+ * The error name of a refusal that wrote nothing and may pass if sent again unchanged, because a
+ * budget the node shares among its clients was full: a frame refused whole before any of it ran
+ * (limits.max_client_input_bytes), or a get whose value found no room in the node's replies
+ * (max_client_output_bytes). The node is busy with other clients: the SDK sends the operation again,
+ * to another replica or after a backoff, whatever the operation, and tries that node after the
+ * others for a moment. Its code stays RESOURCE_EXHAUSTED, so a client that does not know the name
+ * reads it as OUT_OF_MEMORY.
  */
 export const TRY_AGAIN = 'TRY_AGAIN';
+
+/**
+ * The error name of a get refused because the other values of its frame took the reply
+ * (limits.max_reply_bytes): nothing ran, and the SDK sends it again as it does TRY_AGAIN, but the node
+ * is not busy: only this frame was too large.
+ */
+export const REPLY_FULL = 'REPLY_FULL';
 export type PackedGetResult =
   | [ok: 0, found: false]
   | [ok: 0, found: true, value: Buffer, flags: number, timestamp: number, node: string, ttlMs: number];
@@ -175,9 +183,10 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
 
 /**
  * Most bytes of one packed stream message, about: a frame is one gRPC message, and gRPC refuses
- * messages past 64 MiB at either end (80 concurrent sets of 1 MiB made one 80 MiB frame). Senders stop
- * a request frame at this many bytes of values (valueBytesOf), and a reply past it is split into
- * parts (packReply).
+ * messages past 64 MiB at either end (80 concurrent sets of 1 MiB made one 80 MiB frame), a node a
+ * client's past its limits.max_request_bytes. The SDK stops a request frame at this many bytes of
+ * keys and values (valueBytesOf and the key), nodes theirs to each other at this many of values and
+ * keys, and a reply past it is split into parts (packReply).
  */
 export const PACKED_PART_BYTES = 4 * 1024 * 1024;
 

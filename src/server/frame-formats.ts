@@ -19,6 +19,7 @@ import {
   peekFrameHead,
   TRACEPARENT_INDEX,
   trailingNumberOf,
+  REPLY_FULL,
   TRY_AGAIN,
   unpackFrame,
   valueBytesOf,
@@ -238,11 +239,15 @@ export function packedFormat(
       return run(p, index, ctx);
     },
     invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
-    // TRY_AGAIN only for what wrote nothing: the whole frame (no op: refused before it ran), or a get.
+    // Worth sending again only what wrote nothing: the whole frame (no op: refused before it ran), or a get.
     refused: (p, _index, refusal) => [
       refusal.code,
       refusal.message,
-      passesLater(refusal.limit) && (p === undefined || isRead(p)) ? TRY_AGAIN : '',
+      !passesLater(refusal.limit) || (p !== undefined && !isRead(p))
+        ? ''
+        : refusal.limit === 'max_reply_bytes'
+          ? REPLY_FULL
+          : TRY_AGAIN,
     ],
     isRead,
     // Packed op codes 0-5 are get, set, delete, touch, incr, cas: OPERATIONS' first six.

@@ -17,13 +17,13 @@ import { MemoryGuard, rssTargetOf } from './memory-guard';
 import { watchService } from './watch-service';
 import { registerScanGauges, SCAN_STEP_ENTRIES, ScanWalks, scanHandler } from './key-scan';
 import { wireVersionInterceptor } from '../transport/wire-version';
-import { grpcServerOptions, registerStreamGauges } from './request-limits';
+import { grpcServerOptions, registerStreamGauges, requestBytesInterceptor } from './request-limits';
 import { ConnectionAdmission } from './connection-admission';
 import { nodeTracerFromEnv, type NodeTracer } from '../observability/tracing';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
 import { AccessControl, nodeOnly, REQUIREMENTS, withAccessChecks, type Requirement } from './access';
-import { requireClusterToken } from './cluster-token-guard';
+import { isForwarded, requireClusterToken } from './cluster-token-guard';
 import { checkProtected } from './protected-mode';
 import { NodeTls, nodeTlsFiles } from './node-tls';
 import type { TlsOptions } from '../transport/tls';
@@ -132,6 +132,9 @@ export class CacheNode {
           onRefused: (_caller, peer, reason) =>
             this.#log.warn({ peer, reason }, 'refused a caller of an incompatible release'),
         }),
+        requestBytesInterceptor(opts.config.limits.maxRequestBytes, (metadata) =>
+          isForwarded(metadata, this.#clusterToken),
+        ),
       ],
     });
     this.#clusterToken = opts.clusterToken || undefined;

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { constants as http2 } from 'node:http2';
 import { Gauge, type Registry } from 'prom-client';
 import type { LimitsConfig } from '../config/types';
@@ -39,8 +39,8 @@ export const LIMIT_NAMES = Object.keys({
  * Whether a request refused by `limit` may pass if sent again unchanged: the limits that count what
  * the node holds for all its clients at the moment, and max_reply_bytes, which refuses an SDK frame's
  * gets only past the values of the others in it. Such refusals of a whole frame (before it ran) or of
- * a get wrote nothing: packed ones are named TRY_AGAIN (proto/packed.ts), and the SDK sends their
- * operations again.
+ * a get wrote nothing: packed ones are named TRY_AGAIN, or REPLY_FULL for max_reply_bytes
+ * (proto/packed.ts), and the SDK sends their operations again.
  */
 export function passesLater(limit: LimitName | undefined): boolean {
   return (
@@ -380,22 +380,66 @@ const KEEPALIVE_TIME_MS = 60_000;
 const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 /**
- * The gRPC server's options from cluster.yml limits: the largest message taken (max_request_bytes),
- * HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per
+ * The gRPC server's options from cluster.yml limits: HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per
  * connection (the node advertised 2^32-1 before, and one connection held 5,000 Watch streams), a
  * connection with no call open for idle_timeout_ms is closed (a socket that never speaks included:
  * grpc-js starts its idle timer when the connection opens), and one with calls open is pinged every
  * minute and closed when a ping goes unanswered for 20 s.
  */
 export function grpcServerOptions(
-  limits: Pick<LimitsConfig, 'maxStreamsPerConnection' | 'idleTimeoutMs' | 'maxRequestBytes'>,
+  limits: Pick<LimitsConfig, 'maxStreamsPerConnection' | 'idleTimeoutMs'>,
 ): grpc.ServerOptions {
   return {
-    // Checked by gRPC on a message's 5-byte header: one past it is refused before it is read.
-    'grpc.max_receive_message_length': limits.maxRequestBytes,
+    // For every call: clients' calls to the Cache service have their own (requestBytesInterceptor).
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,
     'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
     'grpc.keepalive_time_ms': Math.min(KEEPALIVE_TIME_MS, limits.idleTimeoutMs),
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
   };
+}
+
+/**
+ * limits.max_request_bytes on clients' calls to the Cache service (a server interceptor). gRPC's own
+ * cap (grpc.max_receive_message_length) is one for the whole server, and the Peer service on the same
+ * port carries messages bounded less tightly (a read-modify-write round's accept carries the outcome
+ * of every request it took, a ring state every member): so the server keeps 64 MiB, and a client's
+ * call lowers its own before a byte of it is read. grpc-js's call checks each message's length on
+ * its 5-byte header against two fields of its own, set here (grpc-js has no option per method); a
+ * call forwarded by a node is left at 64 MiB, its size bounded where its client sent it.
+ */
+export function requestBytesInterceptor(
+  maxRequestBytes: number,
+  isForwarded: (metadata: grpc.Metadata) => boolean,
+): grpc.ServerInterceptor {
+  return (method, call) => {
+    if (!method.path.startsWith('/ringcache.v1.Cache/')) return new grpc.ServerInterceptingCall(call);
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            if (!isForwarded(metadata)) capMessages(call, maxRequestBytes);
+            pass(metadata);
+          },
+        }),
+    });
+  };
+}
+
+/** grpc-js's own call under `call` (BaseServerInterceptingCall): its receive limit is set to `bytes`. */
+function capMessages(call: object, bytes: number): void {
+  let c: unknown = call;
+  for (let depth = 0; depth < 9 && c && typeof c === 'object'; depth++) {
+    const base = c as { decoder?: { maxReadMessageLength?: unknown }; maxReceiveMessageSize?: unknown };
+    if (
+      typeof base.decoder?.maxReadMessageLength === 'number' &&
+      typeof base.maxReceiveMessageSize === 'number'
+    ) {
+      base.decoder.maxReadMessageLength = bytes;
+      base.maxReceiveMessageSize = bytes; // a compressed message's size once decompressed
+      return;
+    }
+    const next = c as { call?: unknown; nextCall?: unknown };
+    c = next.nextCall ?? next.call;
+  }
 }

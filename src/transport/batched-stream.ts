@@ -27,7 +27,7 @@ export interface FrameCodec<Item, Result, ReqFrame, ResFrame> {
    * of a frame whose values are large over several messages, so that none nears gRPC's message limit.
    */
   isPart?(reply: ResFrame): boolean;
-  /** About how many bytes the item adds to a frame (its value's): frames stop at maxFrameBytes. */
+  /** About how many bytes the item adds to a frame (its key's and value's): frames stop at maxFrameBytes. */
   itemBytes?(item: Item): number;
   /** The result standing for a failure of the whole frame. */
   failure(code: number, message: string): Result;

@@ -303,7 +303,12 @@ describe('no client can exhaust a node: floods', function () {
 
   before(async () => {
     // Peers judge the flooded node dead only if it stays silent for 10 s (see victim.ts).
-    t = await TestCluster.start({ nodes: 3, suspicionTimeoutMs: FLOOD_SUSPICION_TIMEOUT_MS });
+    t = await TestCluster.start({
+      nodes: 3,
+      suspicionTimeoutMs: FLOOD_SUSPICION_TIMEOUT_MS,
+      // The figures above are of budgets of 32 MiB (cluster.yml's default at 64 MiB is 8 MiB).
+      limits: { maxReplyBytes: 32 * 1024 * KiB },
+    });
     c = new UnaryClient(t.address('n1'), 60_000);
   });
   after(async () => {

@@ -135,18 +135,19 @@ function testLimits(base: LimitsConfig, opts: TestClusterOptions): LimitsConfig 
   const maxKeyBytes = opts.maxKeyBytes ?? base.maxKeyBytes;
   const maxBatchKeys = opts.limits?.maxBatchKeys ?? base.maxBatchKeys;
   const maxReplyBytes = opts.limits?.maxReplyBytes ?? defaultMaxReplyBytes(maxValueBytes, maxMemoryBytes);
-  return {
+  const limits = {
     ...base,
     maxKeyBytes,
     maxValueBytes,
     maxMemoryBytes,
     maxReplyBytes,
+    maxBatchKeys,
     maxTombstoneBytes: defaultMaxTombstoneBytes(maxMemoryBytes),
     maxClientOutputBytes: defaultMaxClientOutputBytes(maxMemoryBytes, maxReplyBytes),
     maxClientInputBytes: defaultMaxClientInputBytes(maxMemoryBytes, maxValueBytes),
-    maxRequestBytes: defaultMaxRequestBytes(maxValueBytes, maxKeyBytes, maxBatchKeys),
     ...opts.limits,
   };
+  return { ...limits, maxRequestBytes: opts.limits?.maxRequestBytes ?? defaultMaxRequestBytes(limits) };
 }
 
 export async function testConfig(opts: TestClusterOptions): Promise<ClusterConfig> {

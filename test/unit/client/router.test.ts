@@ -1,16 +1,17 @@
 import { expect } from 'chai';
 import { attemptBudgetMs, BUSY_MS, Router, type NodeConnection } from '../../../src/client/router';
 import { clusterMapOf } from '../../../src/client/topology-client';
-import { Code } from '../../../src/proto/messages';
-import { OpCode, TRY_AGAIN, type PackedOp, type PackedResult } from '../../../src/proto/packed';
+import { Code, MemberStateWire } from '../../../src/proto/messages';
+import { OpCode, REPLY_FULL, TRY_AGAIN, type PackedOp, type PackedResult } from '../../../src/proto/packed';
 import type { OnStall } from '../../../src/transport/batched-stream';
 import { VirtualClock } from '../../support/virtual-clock';
 
 /**
  * How a fake node treats what it is sent: answer, refuse at once (down), refuse it for a limit
- * before running it (TRY_AGAIN), or hold it (the test settles it).
+ * before running it (TRY_AGAIN: busy; REPLY_FULL: its frame's other gets took the reply), or hold it
+ * (the test settles it).
  */
-type Behaviour = 'ok' | 'refuse' | 'busy' | 'hold';
+type Behaviour = 'ok' | 'refuse' | 'busy' | 'full' | 'hold';
 
 interface Sent {
   id: string;
@@ -48,6 +49,7 @@ class FakeNodes {
           if (b === 'ok') answer(okOf(op, id));
           else if (b === 'refuse') answer([Code.UNAVAILABLE, `${id} refused`, '']);
           else if (b === 'busy') answer([Code.RESOURCE_EXHAUSTED, `${id} holds too much`, TRY_AGAIN]);
+          else if (b === 'full') answer([Code.RESOURCE_EXHAUSTED, `${id}'s reply is full`, REPLY_FULL]);
           else {
             this.clock.setTimeout(
               () => answer([Code.DEADLINE_EXCEEDED, `${id} did not answer before the deadline`, '']),
@@ -77,18 +79,16 @@ function okOf(op: PackedOp, id: string): PackedResult {
   }
 }
 
-function setup(nodes: string[], factor: number) {
-  const clock = new VirtualClock();
-  const fake = new FakeNodes(clock);
-  let refreshes = 0;
-  const map = clusterMapOf({
+/** The cluster map of `nodes` (alive, but those in `suspect`), N = `factor`. */
+function mapOf(nodes: string[], factor: number, suspect: string[] = []) {
+  return clusterMapOf({
     clusterName: 't',
     epoch: 1,
     members: nodes.map((id) => ({
       id,
       address: `${id}:7400`,
       httpAddress: `${id}:8400`,
-      state: 1,
+      state: suspect.includes(id) ? MemberStateWire.SUSPECT : MemberStateWire.ALIVE,
       incarnation: 0,
       sinceEpoch: 1,
     })),
@@ -99,6 +99,13 @@ function setup(nodes: string[], factor: number) {
     answeredBy: nodes[0]!,
     catchingUp: false,
   });
+}
+
+function setup(nodes: string[], factor: number) {
+  const clock = new VirtualClock();
+  const fake = new FakeNodes(clock);
+  let refreshes = 0;
+  const map = mapOf(nodes, factor);
   const router = new Router(map, {
     maxRetries: 1,
     maxOpsPerFrame: 64,
@@ -358,6 +365,36 @@ describe('Router', () => {
     await s.clock.advance(0);
     expect(s.fake.order().slice(3), 'once its moment is over').to.deep.equal([s.a]);
     s.router.close();
+  });
+
+  it('tries a busy replica before a suspect one', async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    s.router.map = mapOf(['n1', 'n2', 'n3'], 3, [s.c]);
+    s.fake.behaviour.set(s.a, 'busy');
+    s.call(get());
+    await s.clock.advance(0);
+    expect(s.router.candidates(s.key), 'alive, busy, suspect').to.deep.equal([s.b, s.a, s.c]);
+    s.router.close();
+  });
+
+  it("sends again a get its frame's other gets left no room for, without taking the node for busy", async () => {
+    const s = setup(['n1', 'n2', 'n3'], 3);
+    s.fake.behaviour.set(s.a, 'full');
+    const out = s.call(get());
+    await s.clock.advance(0);
+    expect(s.fake.order()).to.deep.equal([s.a, s.b]);
+    expect(out.result?.[0]).to.equal(Code.OK);
+    expect(s.router.candidates(s.key), 'a stays first').to.deep.equal([s.a, s.b, s.c]);
+    s.router.close();
+
+    // Refused so everywhere, every time: OUT_OF_MEMORY, as for busy nodes.
+    const r = setup(['n1', 'n2', 'n3'], 3);
+    for (const id of [r.a, r.b, r.c]) r.fake.behaviour.set(id, 'full');
+    const failed = r.call(get());
+    await r.clock.advance(0);
+    await r.clock.advance(50);
+    expect(failed.error?.code, failed.error?.message).to.equal('OUT_OF_MEMORY');
+    r.router.close();
   });
 
   it('fails OUT_OF_MEMORY, naming each refusal, when every replica stays too busy to take it', async () => {

@@ -172,24 +172,30 @@ describe('limits.max_client_input_bytes', () => {
 describe('limits.max_request_bytes', () => {
   const at = (limits: string) => parseConfig(`limits: { ${limits} }\n${NODES}`, 'c').limits.maxRequestBytes;
 
-  it('is room for the largest stream frame when left out: 4 MiB, a value and a key of the largest size, 1 MiB', () => {
-    expect(at('max_memory: 64mb')).to.equal(6 * MiB + 1024);
-    expect(at('max_value_bytes: 8mb, max_reply_bytes: 8mb')).to.equal(13 * MiB + 1024);
-    expect(DEFAULT_LIMITS.maxRequestBytes).to.equal(minMaxRequestBytes(MiB, 1024));
+  it('is max_client_input_bytes when left out, at most 64 MiB', () => {
+    expect(at('max_memory: 64mb')).to.equal(8 * MiB);
+    expect(at('max_memory: 256mb')).to.equal(32 * MiB);
+    expect(DEFAULT_LIMITS.maxRequestBytes).to.equal(32 * MiB);
+    expect(at('max_memory: 4gb')).to.equal(64 * MiB);
+    expect(at('max_memory: 64mb, max_client_input_bytes: 12mb')).to.equal(12 * MiB);
   });
 
-  it('or a GetMany of max_batch_keys keys of max_key_bytes when larger, up to 64 MiB', () => {
-    expect(at('max_batch_keys: 10000')).to.equal(10_000 * (1024 + 8));
-    expect(at('max_batch_keys: 100000')).to.equal(64 * MiB);
+  it('or room for the largest SDK frame, or a GetMany of max_batch_keys keys, when larger', () => {
+    // 4 MiB of a frame, a value and a key of the largest sizes, 1 MiB of framing.
+    expect(at('max_memory: 32mb')).to.equal(6 * MiB + 1024);
+    expect(at('max_memory: 64mb, max_value_bytes: 8mb, max_reply_bytes: 8mb')).to.equal(13 * MiB + 1024);
+    expect(minMaxRequestBytes(MiB, 1024)).to.equal(6 * MiB + 1024);
+    expect(at('max_memory: 64mb, max_batch_keys: 10000')).to.equal(10_000 * (1024 + 8));
+    expect(at('max_memory: 64mb, max_batch_keys: 100000')).to.equal(64 * MiB);
   });
 
-  it('matches the frames the SDK and the nodes send (the wire format stops them at the same bytes)', () => {
+  it('matches the frames the SDK sends (the wire format stops them at the same bytes)', () => {
     expect(STREAM_FRAME_BYTES).to.equal(PACKED_PART_BYTES);
   });
 
-  it('refuses one smaller than the largest stream frame, or past 64 MiB', () => {
+  it('refuses one smaller than the largest SDK frame, or past 64 MiB', () => {
     expect(problems('  max_request_bytes: 4mb')).to.equal(
-      'cluster.yml:2: limits.max_request_bytes: 4194304 is smaller than 6292480, the largest stream frame the SDK and the nodes send (4 MiB, max_value_bytes, max_key_bytes and 1 MiB of framing)',
+      'cluster.yml:2: limits.max_request_bytes: 4194304 is smaller than 6292480, the largest frame the SDK sends (4 MiB, max_value_bytes, max_key_bytes and 1 MiB of framing)',
     );
     expect(problems('  max_request_bytes: 65mb')).to.equal(
       'cluster.yml:2: limits.max_request_bytes: 68157440 is out of range; expected a whole number 1..67108864',

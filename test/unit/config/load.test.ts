@@ -60,8 +60,8 @@ describe('loading cluster.yml', () => {
         maxTombstoneBytes: Math.floor((2 * 1024 ** 3) / 10),
         maxClientOutputBytes: 256 * 1024 ** 2,
         maxClientInputBytes: 256 * 1024 ** 2,
-        // 4 MiB of a frame, a value and a key of the largest sizes, 1 MiB of framing.
-        maxRequestBytes: 4 * 1024 ** 2 + 512 * 1024 + 512 + 1024 ** 2,
+        // max_client_input_bytes, at most gRPC's 64 MiB.
+        maxRequestBytes: 64 * 1024 ** 2,
       },
       source: 'cluster.yml',
     });
@@ -111,7 +111,7 @@ describe('loading cluster.yml', () => {
         maxTombstoneBytes: Math.floor((256 * 1024 ** 2) / 10),
         maxClientOutputBytes: 32 * 1024 ** 2,
         maxClientInputBytes: 32 * 1024 ** 2,
-        maxRequestBytes: 6 * 1024 ** 2 + 1024,
+        maxRequestBytes: 32 * 1024 ** 2,
       },
     });
   });
