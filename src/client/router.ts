@@ -175,19 +175,16 @@ export class Router {
       return list; // the common case: no reordering
     }
     const tiers: string[][] = [[], [], [], [], []];
-    for (const id of list) {
-      const tier = !this.#live.has(id)
-        ? 4
-        : this.#stalled.has(id)
-          ? 3
-          : !this.#alive.has(id)
-            ? 2
-            : this.#busy.has(id)
-              ? 1
-              : 0;
-      tiers[tier]!.push(id);
-    }
+    for (const id of list) tiers[this.#tierOf(id)]!.push(id);
     return tiers.flat();
+  }
+
+  /** Where `id` goes in a preference list: 0 alive, 1 busy, 2 suspect, 3 stalled, 4 the rest. */
+  #tierOf(id: string): number {
+    if (!this.#live.has(id)) return 4;
+    if (this.#stalled.has(id)) return 3;
+    if (!this.#alive.has(id)) return 2;
+    return this.#busy.has(id) ? 1 : 0;
   }
 
   /** Members the router currently skips because they stopped answering: for tests and stats. */

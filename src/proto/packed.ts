@@ -183,10 +183,10 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
 
 /**
  * Most bytes of one packed stream message, about: a frame is one gRPC message, and gRPC refuses
- * messages past 64 MiB at either end (80 concurrent sets of 1 MiB made one 80 MiB frame), a node a
- * client's past its limits.max_request_bytes. The SDK stops a request frame at this many bytes of
- * keys and values (valueBytesOf and the key), nodes theirs to each other at this many of values and
- * keys, and a reply past it is split into parts (packReply).
+ * messages past 64 MiB at either end (80 concurrent sets of 1 MiB made one 80 MiB frame), and a node
+ * refuses a client's past its limits.max_request_bytes. Senders, the SDK and the nodes alike, stop a
+ * request frame at this many bytes of keys and values, and a reply past it is split into parts
+ * (packReply).
  */
 export const PACKED_PART_BYTES = 4 * 1024 * 1024;
 

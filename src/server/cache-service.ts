@@ -13,10 +13,9 @@ import {
   type SetManyRequestMsg,
 } from '../proto/messages';
 import { OPERATIONS } from '../observability/request-metrics';
-import { operationOverheadBytes } from './client-input';
 import { isForwarded } from './cluster-token-guard';
 import { runOperationMsg } from './operation-executor';
-import { operationBytes, requestHeldBytes } from './frame-formats';
+import { operationBytes, operationOverheadOf, requestHeldBytes } from './frame-formats';
 import { PipelineStreams, type PipelineDeps } from './pipeline';
 import {
   batchRefusal,
@@ -96,13 +95,7 @@ export function cacheService(deps: CacheServiceDeps): {
       const startedAt = performance.now();
       deps.onRequest?.();
       const op = { id: 0, op: kind, [kind]: call.request } as unknown as OperationMsg;
-      const key = (call.request as { key?: unknown }).key;
-      const bytes = counts
-        ? held(
-            call,
-            operationBytes(op) + operationOverheadBytes(true, typeof key === 'string' ? key.length : 0),
-          )
-        : 0;
+      const bytes = counts ? held(call, operationBytes(op) + operationOverheadOf(op)) : 0;
       if (bytes === undefined) {
         answered(operation, startedAt, Code.RESOURCE_EXHAUSTED);
         return refuse(callback, input.refusal(UNARY_NAMES[operation]!));

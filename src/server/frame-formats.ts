@@ -127,6 +127,12 @@ export function operationBytes(op: OperationMsg): number {
   );
 }
 
+/** What a protobuf operation holds while it runs beyond its bytes (operationOverheadBytes). */
+export function operationOverheadOf(op: OperationMsg): number {
+  const key = (op as unknown as Record<string, { key?: unknown } | undefined>)[op.op]?.key;
+  return operationOverheadBytes(op.op !== 'get', typeof key === 'string' ? key.length : 0);
+}
+
 /** The message of an operation that could not be read. */
 export const malformed = (index: number) => `operation ${index} is malformed or of an unknown kind`;
 
@@ -166,12 +172,7 @@ export function protobufFormat(
     },
     overheadBytes: (frame) => {
       let bytes = 0;
-      for (const op of frame.ops) {
-        if (!op) continue;
-        const req = (op as unknown as Record<string, { key?: unknown } | undefined>)[op.op];
-        const key = req?.key;
-        bytes += operationOverheadBytes(op.op !== 'get', typeof key === 'string' ? key.length : 0);
-      }
+      for (const op of frame.ops) if (op) bytes += operationOverheadOf(op);
       return bytes;
     },
   };
@@ -240,15 +241,11 @@ export function packedFormat(
     },
     invalid: (_op, _index, message) => [Code.INVALID_ARGUMENT, message, 'INVALID_ARGUMENT'],
     // Worth sending again only what wrote nothing: the whole frame (no op: refused before it ran), or a get.
-    refused: (p, _index, refusal) => [
-      refusal.code,
-      refusal.message,
-      !passesLater(refusal.limit) || (p !== undefined && !isRead(p))
-        ? ''
-        : refusal.limit === 'max_reply_bytes'
-          ? REPLY_FULL
-          : TRY_AGAIN,
-    ],
+    refused: (p, _index, refusal) => {
+      const again = passesLater(refusal.limit) && (p === undefined || isRead(p));
+      const name = !again ? '' : refusal.limit === 'max_reply_bytes' ? REPLY_FULL : TRY_AGAIN;
+      return [refusal.code, refusal.message, name];
+    },
     isRead,
     // Packed op codes 0-5 are get, set, delete, touch, incr, cas: OPERATIONS' first six.
     operationOf: (p) => (typeof p?.[0] === 'number' && p[0] >= 0 && p[0] <= 5 ? p[0] : -1),

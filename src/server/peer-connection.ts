@@ -182,7 +182,7 @@ export class PeerConnection {
             Number.isFinite(deadlineMs) ? Math.max(1, Math.ceil(deadlineMs)) : undefined,
           ),
         frameIdOf: (r) => Number(r[0]),
-        // Keys count too, as in the SDK's frames (a node refuses a message past max_request_bytes).
+        // Keys count too, as in the SDK's frames: a frame of long keys stays near PACKED_PART_BYTES.
         itemBytes: (w) => w.record.value.length + w.key.length,
         decode: (r, _count, writes, from) => {
           const epoch = replyRingEpoch(r);

@@ -305,20 +305,30 @@ export function onStreamClosed(call: object, onEnd: () => void): boolean {
 type ServerHttp2Stream = import('node:http2').ServerHttp2Stream;
 
 /**
- * grpc-js has no public way to reach a call's HTTP/2 stream: this walks its call objects to it, from
- * a handler's call (ServerUnaryCall, ServerDuplexStream: `.call`) or an interceptor's (`.nextCall`,
- * down to the base call that holds the stream).
+ * The first of a call's objects in which `found` finds what it looks for. grpc-js has no public way
+ * to reach a call's HTTP/2 stream or its decoder: this walks its call objects, from a handler's call
+ * (ServerUnaryCall, ServerDuplexStream: `.call`) or an interceptor's (`.nextCall`), down to the base
+ * call that holds both.
  */
-export function http2StreamOf(call: object): ServerHttp2Stream | undefined {
+function inCallChain<T>(call: object, found: (c: object) => T | undefined): T | undefined {
   let c: unknown = call;
   for (let depth = 0; depth < 9 && c && typeof c === 'object'; depth++) {
-    const stream = (c as { stream?: unknown }).stream as Partial<ServerHttp2Stream> | undefined;
-    if (stream && typeof stream.close === 'function' && 'rstCode' in stream)
-      return stream as ServerHttp2Stream;
+    const hit = found(c);
+    if (hit !== undefined) return hit;
     const next = c as { call?: unknown; nextCall?: unknown };
     c = next.nextCall ?? next.call;
   }
   return undefined;
+}
+
+/** A call's HTTP/2 stream. */
+export function http2StreamOf(call: object): ServerHttp2Stream | undefined {
+  return inCallChain(call, (c) => {
+    const stream = (c as { stream?: unknown }).stream as Partial<ServerHttp2Stream> | undefined;
+    return stream && typeof stream.close === 'function' && 'rstCode' in stream
+      ? (stream as ServerHttp2Stream)
+      : undefined;
+  });
 }
 
 /** What the node's connections and streams hold now, read at scrape time (registerStreamGauges). */
@@ -428,18 +438,14 @@ export function requestBytesInterceptor(
 
 /** grpc-js's own call under `call` (BaseServerInterceptingCall): its receive limit is set to `bytes`. */
 function capMessages(call: object, bytes: number): void {
-  let c: unknown = call;
-  for (let depth = 0; depth < 9 && c && typeof c === 'object'; depth++) {
-    const base = c as { decoder?: { maxReadMessageLength?: unknown }; maxReceiveMessageSize?: unknown };
-    if (
-      typeof base.decoder?.maxReadMessageLength === 'number' &&
-      typeof base.maxReceiveMessageSize === 'number'
-    ) {
-      base.decoder.maxReadMessageLength = bytes;
-      base.maxReceiveMessageSize = bytes; // a compressed message's size once decompressed
-      return;
-    }
-    const next = c as { call?: unknown; nextCall?: unknown };
-    c = next.nextCall ?? next.call;
-  }
+  type BaseCall = { decoder: { maxReadMessageLength: number }; maxReceiveMessageSize: number };
+  const base = inCallChain(call, (c) => {
+    const b = c as Partial<BaseCall>;
+    return typeof b.decoder?.maxReadMessageLength === 'number' && typeof b.maxReceiveMessageSize === 'number'
+      ? (b as BaseCall)
+      : undefined;
+  });
+  if (!base) return;
+  base.decoder.maxReadMessageLength = bytes;
+  base.maxReceiveMessageSize = bytes; // a compressed message's size once decompressed
 }
