@@ -132,8 +132,10 @@ export class CacheNode {
           onRefused: (_caller, peer, reason) =>
             this.#log.warn({ peer, reason }, 'refused a caller of an incompatible release'),
         }),
-        requestBytesInterceptor(opts.config.limits.maxRequestBytes, (metadata) =>
-          isForwarded(metadata, this.#clusterToken),
+        requestBytesInterceptor(
+          opts.config.limits.maxRequestBytes,
+          (metadata) => isForwarded(metadata, this.#clusterToken),
+          (refusal) => this.#pipelines?.refusals.note(refusal),
         ),
       ],
     });

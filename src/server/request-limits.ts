@@ -22,7 +22,8 @@ export type LimitName =
   | 'max_watchers'
   | 'max_connections'
   | 'max_client_output_bytes'
-  | 'max_client_input_bytes';
+  | 'max_client_input_bytes'
+  | 'max_request_bytes';
 
 export const LIMIT_NAMES = Object.keys({
   max_batch_keys: true,
@@ -33,6 +34,7 @@ export const LIMIT_NAMES = Object.keys({
   max_connections: true,
   max_client_output_bytes: true,
   max_client_input_bytes: true,
+  max_request_bytes: true,
 } satisfies Record<LimitName, true>) as LimitName[];
 
 /**
@@ -416,11 +418,14 @@ export function grpcServerOptions(
  * of every request it took, a ring state every member): so the server keeps 64 MiB, and a client's
  * call lowers its own before a byte of it is read. grpc-js's call checks each message's length on
  * its 5-byte header against two fields of its own, set here (grpc-js has no option per method); a
- * call forwarded by a node is left at 64 MiB, its size bounded where its client sent it.
+ * call forwarded by a node is left at 64 MiB, its size bounded where its client sent it. grpc-js
+ * answers a message past them itself, RESOURCE_EXHAUSTED with its own words; the status is caught on
+ * its way out so that it names the limit too, and `onRefused` counts it.
  */
 export function requestBytesInterceptor(
   maxRequestBytes: number,
   isForwarded: (metadata: grpc.Metadata) => boolean,
+  onRefused: (refusal: LimitRefusal) => void,
 ): grpc.ServerInterceptor {
   return (method, call) => {
     if (!method.path.startsWith('/ringcache.v1.Cache/')) return new grpc.ServerInterceptingCall(call);
@@ -428,7 +433,7 @@ export function requestBytesInterceptor(
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, pass) => {
-            if (!isForwarded(metadata)) capMessages(call, maxRequestBytes);
+            if (!isForwarded(metadata)) capMessages(call, maxRequestBytes, onRefused);
             pass(metadata);
           },
         }),
@@ -436,16 +441,47 @@ export function requestBytesInterceptor(
   };
 }
 
-/** grpc-js's own call under `call` (BaseServerInterceptingCall): its receive limit is set to `bytes`. */
-function capMessages(call: object, bytes: number): void {
-  type BaseCall = { decoder: { maxReadMessageLength: number }; maxReceiveMessageSize: number };
+/** gRPC's words for a message past its receive limit: on its header, or once decompressed. */
+const PAST_RECEIVE_LIMIT = /^Received message (larger than max|that decompresses to a size larger than)/;
+
+/**
+ * grpc-js's own call under `call` (BaseServerInterceptingCall): its receive limit is set to `bytes`,
+ * and the status it sends for a message past it names the limit.
+ */
+function capMessages(call: object, bytes: number, onRefused: (refusal: LimitRefusal) => void): void {
+  type BaseCall = {
+    decoder: { maxReadMessageLength: number };
+    maxReceiveMessageSize: number;
+    sendStatus: (status: { code: grpc.status; details?: string; metadata?: grpc.Metadata | null }) => void;
+  };
   const base = inCallChain(call, (c) => {
     const b = c as Partial<BaseCall>;
-    return typeof b.decoder?.maxReadMessageLength === 'number' && typeof b.maxReceiveMessageSize === 'number'
+    return typeof b.decoder?.maxReadMessageLength === 'number' &&
+      typeof b.maxReceiveMessageSize === 'number' &&
+      typeof b.sendStatus === 'function'
       ? (b as BaseCall)
       : undefined;
   });
   if (!base) return;
   base.decoder.maxReadMessageLength = bytes;
   base.maxReceiveMessageSize = bytes; // a compressed message's size once decompressed
+  const sendStatus = base.sendStatus;
+  base.sendStatus = function (status) {
+    if (status.code === grpc.status.RESOURCE_EXHAUSTED && PAST_RECEIVE_LIMIT.test(status.details ?? '')) {
+      const refusal = requestBytesRefusal(status.details!, bytes);
+      onRefused(refusal);
+      status = { ...status, details: refusal.message };
+    }
+    sendStatus.call(this, status);
+  };
+}
+
+/** A client's message past max_request_bytes (`bytes`), refused by gRPC with `details` from its header. */
+export function requestBytesRefusal(details: string, bytes: number): LimitRefusal {
+  return {
+    limit: 'max_request_bytes',
+    code: Code.RESOURCE_EXHAUSTED,
+    message: `${details}; limits.max_request_bytes is ${bytes}`,
+    warning: "clients' messages refused from their header: larger than limits.max_request_bytes",
+  };
 }

@@ -149,11 +149,15 @@ describe('limits on what one request may ask of a node', function () {
 
   it('refuses a GetMany of a million keys (8.9 MB) from its header, past max_request_bytes', async () => {
     const keys = Array.from({ length: 1_000_000 }, (_, i) => `k${i}`);
+    const refusedBefore = await refusals(t, 'n1', 'max_request_bytes');
     const err = await underFlood(t, 'n1', () => statusOf(c.cache('GetMany', { keys })));
     expect(grpc.status[err.code], err.details).to.equal('RESOURCE_EXHAUSTED');
     // gRPC's own words, from the 5-byte header: the message's size and the limit (max_client_input_bytes
-    // by default: 8 MiB at max_memory 64 MiB).
-    expect(err.details).to.equal(`Received message larger than max (8888890 vs ${8 * MiB})`);
+    // by default: 8 MiB at max_memory 64 MiB); then the limit's name.
+    expect(err.details).to.equal(
+      `Received message larger than max (8888890 vs ${8 * MiB}); limits.max_request_bytes is ${8 * MiB}`,
+    );
+    expect(await refusals(t, 'n1', 'max_request_bytes')).to.equal(refusedBefore + 1);
     await bigReadsBack();
   });
 
@@ -177,7 +181,11 @@ describe('limits on what one request may ask of a node', function () {
       () => expect.fail('expected the stream to be refused'),
       (e: Error) => e,
     );
-    expect(err.message).to.match(new RegExp(`Received message larger than max \\(\\d+ vs ${limit}\\)`));
+    expect(err.message).to.match(
+      new RegExp(
+        `Received message larger than max \\(\\d+ vs ${limit}\\); limits.max_request_bytes is ${limit}`,
+      ),
+    );
   });
 
   it('refuses a SetMany past max_batch_keys the same way', async () => {
