@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import * as grpc from '@grpc/grpc-js';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { RingCache } from '../../src/index';
 import { UnaryClient } from '../../src/cli/unary-client';
+import { NODE_ENV_DEFAULTS } from '../../src/cli/local-cluster';
 import { PipelineConnection } from '../../src/transport/pipeline-connection';
 import {
   Code,
@@ -186,6 +188,12 @@ describe('a single node, called as grpcurl and people would', function () {
       expect(Number(stats.hits) - Number(before.hits), 'hits').to.equal(1);
       expect(Number(stats.misses) - Number(before.misses), 'misses').to.equal(1);
     });
+  });
+
+  it("runs with glibc malloc's settings for a node (those of the caller's environment first)", () => {
+    const environ = readFileSync(`/proc/${t.cluster.pid('n1')}/environ`, 'latin1').split('\0');
+    for (const [name, value] of Object.entries(NODE_ENV_DEFAULTS))
+      expect(environ, name).to.include(`${name}=${process.env[name] ?? value}`);
   });
 
   describe('HTTP: /metrics and /healthz', () => {
