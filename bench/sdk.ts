@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the SDK against a local 3-node cluster (real processes), closed loop.
  * 100k keys preloaded, 100-byte values, 90% get / 10% set, concurrency 64 and 256, 10 s each after a
- * 2 s warm-up, for N=1 and for N=3/W=2. Prints ops/s, p50, p99 and CPU seconds of client and nodes.
+ * 2 s warm-up, for N=1 and for N=3/W=2. Prints ops/s, p50, p99, CPU seconds of client and nodes and the nodes' page faults per op.
  * Flags: --seconds S --warmup S --keys K --concurrency 64,256 --rows n1,n3 (also n3r2: N=3 W=2 R=2,
  *        every get a quorum read across two replicas)
  *        --node-args "..." (extra node/V8 flags for the node processes, e.g. to try GC settings)
@@ -17,7 +17,7 @@ import { makeCerts } from '../src/cli/certs';
 import type { TlsConfig } from '../src/config/types';
 import { LocalCluster } from '../src/cli/local-cluster';
 import { testConfig } from '../test/support/cluster';
-import { processCpuSeconds } from './proc-cpu';
+import { processCpuSeconds, processPageFaults } from './proc-cpu';
 import { flag } from './flags';
 
 const seconds = Number(flag('seconds', '10'));
@@ -39,6 +39,8 @@ interface Row {
   failed: number;
   clientCpuS: number;
   nodesCpuS: number;
+  /** Minor page faults the nodes took per operation measured. */
+  nodesFaultsPerOp: number;
   /** Operations per Pipeline frame the nodes answered: how well the SDK batched. */
   opsPerFrame: number;
   /** Replica records per Replicate frame between nodes (N=3): how well replication batched. */
@@ -123,6 +125,7 @@ async function runPoint(
   await new Promise((r) => setTimeout(r, warmup * 1000));
   const pids = cluster.config.nodes.map((n) => cluster.pid(n.id)!);
   const nodesCpu0 = pids.reduce((a, p) => a + processCpuSeconds(p), 0);
+  const nodesFaults0 = pids.reduce((a, p) => a + processPageFaults(p), 0);
   const counters0 = await pipelineCounters(cluster);
   const clientCpu0 = process.cpuUsage();
   measuring = true;
@@ -132,6 +135,7 @@ async function runPoint(
   const elapsedS = (Date.now() - t0) / 1000;
   const clientCpu = process.cpuUsage(clientCpu0);
   const nodesCpuS = pids.reduce((a, p) => a + processCpuSeconds(p), 0) - nodesCpu0;
+  const nodesFaults = pids.reduce((a, p) => a + processPageFaults(p), 0) - nodesFaults0;
   const counters = await pipelineCounters(cluster);
   stop = true;
   await Promise.all(workers);
@@ -147,6 +151,7 @@ async function runPoint(
     failed,
     clientCpuS: (clientCpu.user + clientCpu.system) / 1e6,
     nodesCpuS,
+    nodesFaultsPerOp: nodesFaults / Math.max(1, ops),
     opsPerFrame:
       (counters.operations - counters0.operations) / Math.max(1, counters.frames - counters0.frames),
     recordsPerReplicateFrame:
@@ -197,12 +202,12 @@ async function main(): Promise<void> {
     }
   }
   const header =
-    '| setup | concurrency | ops/s | p50 ms | p99 ms | p99.9 ms | failed | client CPU s | nodes CPU s | ops/frame | records/replicate frame |';
+    '| setup | concurrency | ops/s | p50 ms | p99 ms | p99.9 ms | failed | client CPU s | nodes CPU s | nodes page faults/op | ops/frame | records/replicate frame |';
   const lines = results.map(
     (r) =>
-      `| ${r.setup} | ${r.concurrency} | ${r.opsPerSec.toLocaleString('en-US')} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.failed} | ${r.clientCpuS.toFixed(1)} | ${r.nodesCpuS.toFixed(1)} | ${r.opsPerFrame.toFixed(1)} | ${r.recordsPerReplicateFrame.toFixed(1)} |`,
+      `| ${r.setup} | ${r.concurrency} | ${r.opsPerSec.toLocaleString('en-US')} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.p999Ms.toFixed(2)} | ${r.failed} | ${r.clientCpuS.toFixed(1)} | ${r.nodesCpuS.toFixed(1)} | ${r.nodesFaultsPerOp.toFixed(3)} | ${r.opsPerFrame.toFixed(1)} | ${r.recordsPerReplicateFrame.toFixed(1)} |`,
   );
-  const table = [header, '|---|---|---|---|---|---|---|---|---|---|---|', ...lines].join('\n');
+  const table = [header, '|---|---|---|---|---|---|---|---|---|---|---|---|', ...lines].join('\n');
   console.log(
     `\n${keyCount} keys, 100-byte values, 90% get / 10% set, ${seconds} s per point after ${warmup} s warm-up\n`,
   );
