@@ -4,12 +4,8 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { NODE_ENV_DEFAULTS } from '../../../src/cli/local-cluster';
 
-/** deploy/k8s, from dist/test/unit/cli or test/unit/cli alike. */
-const STATEFULSET = path.resolve(
-  __dirname,
-  __dirname.includes('/dist/') ? '../../../..' : '../../..',
-  'deploy/k8s/statefulset.yaml',
-);
+/** deploy/, from dist/test/unit/cli or test/unit/cli alike. */
+const DEPLOY = path.resolve(__dirname, __dirname.includes('/dist/') ? '../../../..' : '../../..', 'deploy');
 
 interface Container {
   name: string;
@@ -18,7 +14,7 @@ interface Container {
 
 describe('the environment nodes run with', () => {
   it('gives pods of the shipped StatefulSet the same glibc malloc settings as the nodes `ringcache up` starts', () => {
-    const docs = parseAllDocuments(readFileSync(STATEFULSET, 'utf8')).map(
+    const docs = parseAllDocuments(readFileSync(path.join(DEPLOY, 'k8s/statefulset.yaml'), 'utf8')).map(
       (d) => d.toJS() as { kind: string; spec?: { template?: { spec?: { containers?: Container[] } } } },
     );
     const containers = docs.find((d) => d.kind === 'StatefulSet')?.spec?.template?.spec?.containers ?? [];
@@ -27,5 +23,14 @@ describe('the environment nodes run with', () => {
       (containers[0]!.env ?? []).filter((e) => e.name.startsWith('MALLOC_')).map((e) => [e.name, e.value]),
     );
     expect(malloc).to.deep.equal(NODE_ENV_DEFAULTS);
+  });
+
+  it('sets them in the image, for nodes run with `docker run`', () => {
+    const dockerfile = readFileSync(path.join(DEPLOY, 'Dockerfile'), 'utf8');
+    // The ENV instruction of the final stage, its continuation lines joined.
+    const env = /^ENV ((?:.*\\\n)*.*)$/m.exec(dockerfile.slice(dockerfile.lastIndexOf('\nFROM ')))?.[1] ?? '';
+    const vars = new Set(env.replace(/\\\n/g, ' ').split(/\s+/).filter(Boolean));
+    for (const [name, value] of Object.entries(NODE_ENV_DEFAULTS))
+      expect([...vars], name).to.include(`${name}=${value}`);
   });
 });
