@@ -13,7 +13,7 @@ import { CLUSTER_TOKEN_ENV, CLUSTER_TOKEN_FILE_ENV, clusterTokenFromEnv } from '
  *   which the request Buffers of large values come from the heap and RSS keeps them.
  * - MALLOC_TRIM_THRESHOLD_ and MALLOC_TOP_PAD_: setting the mmap threshold also fixes these at their
  *   defaults (128 KiB and none), and the heap's top was then given back to the system and faulted in
- *   again all the time: 4,000 page faults a second per node under load (a third of its CPU time in
+ *   again all the time: 4,000 page faults a second per node under load (a fifth of its CPU time in
  *   the kernel). Keeping up to 8 MiB free at the top, and growing it 4 MiB at a time, cut them
  *   sixfold and the nodes' CPU per operation by a fifth or more.
  */
