@@ -466,22 +466,26 @@ function capMessages(call: object, bytes: number, onRefused: (refusal: LimitRefu
   base.decoder.maxReadMessageLength = bytes;
   base.maxReceiveMessageSize = bytes; // a compressed message's size once decompressed
   const sendStatus = base.sendStatus;
+  // Counted once per call: on a stream that has sent its headers, grpc-js ends the stream and waits
+  // for its trailers, and each DATA chunk read meanwhile fails the same check and sends again.
+  let counted = false;
   base.sendStatus = function (status) {
     if (status.code === grpc.status.RESOURCE_EXHAUSTED && PAST_RECEIVE_LIMIT.test(status.details ?? '')) {
       const refusal = requestBytesRefusal(status.details!, bytes);
-      onRefused(refusal);
+      if (!counted) onRefused(refusal);
+      counted = true;
       status = { ...status, details: refusal.message };
     }
     sendStatus.call(this, status);
   };
 }
 
-/** A client's message past max_request_bytes (`bytes`), refused by gRPC with `details` from its header. */
-export function requestBytesRefusal(details: string, bytes: number): LimitRefusal {
+/** A client's message past max_request_bytes (`bytes`), refused by gRPC with its `details`. */
+function requestBytesRefusal(details: string, bytes: number): LimitRefusal {
   return {
     limit: 'max_request_bytes',
     code: Code.RESOURCE_EXHAUSTED,
     message: `${details}; limits.max_request_bytes is ${bytes}`,
-    warning: "clients' messages refused from their header: larger than limits.max_request_bytes",
+    warning: "clients' messages refused: larger than limits.max_request_bytes",
   };
 }

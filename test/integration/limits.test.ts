@@ -188,6 +188,38 @@ describe('limits on what one request may ask of a node', function () {
     );
   });
 
+  it('counts a message past max_request_bytes once, on a stream that has answered a frame before it', async () => {
+    const limit = t.config.limits.maxRequestBytes;
+    const client = new grpc.Client(t.address('n1'), grpc.credentials.createInsecure());
+    const before = await refusals(t, 'n1', 'max_request_bytes');
+    try {
+      const err = await new Promise<grpc.ServiceError>((resolve, reject) => {
+        const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+          '/ringcache.v1.Cache/PipelinePacked',
+          serializePackedFrame,
+          deserializePackedFrame,
+          new grpc.Metadata(),
+          { deadline: Date.now() + 60_000 },
+        );
+        call.on('error', resolve);
+        call.on('end', () => reject(new Error('the stream ended without a status')));
+        // A first frame answered (the stream's headers are sent), then one past the limit: grpc-js
+        // reads each of its DATA chunks after the first against the same check.
+        call.once('data', () => {
+          const value = Buffer.alloc(1000 * KiB, 6);
+          const sets = Array.from({ length: 9 }, (_, i) => [1, `once/${i}`, value, 0, 0, 0, 1]);
+          call.write(packFrame(2, 30_000, sets));
+        });
+        call.write(packFrame(1, 30_000, [[0, 'once/first', 1]]));
+      });
+      expect(grpc.status[err.code], err.details).to.equal('RESOURCE_EXHAUSTED');
+      expect(err.details).to.include(`limits.max_request_bytes is ${limit}`);
+    } finally {
+      client.close();
+    }
+    expect(await refusals(t, 'n1', 'max_request_bytes')).to.equal(before + 1);
+  });
+
   it('refuses a SetMany past max_batch_keys the same way', async () => {
     const items = Array.from({ length: 4097 }, (_, i) => ({ key: `s${i}`, value: Buffer.from('v') }));
     const err = await statusOf(c.cache('SetMany', { items }));
