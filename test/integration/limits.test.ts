@@ -27,18 +27,23 @@ async function statusOf(p: Promise<unknown>): Promise<grpc.ServiceError> {
 }
 
 /** One frame on a fresh Cache/PipelinePacked stream: the reply's raw payload (its size) and contents. */
+/** A PipelinePacked stream on `client`, as the SDK opens one (without its cluster token). */
+function packedStream(client: grpc.Client): grpc.ClientDuplexStream<Buffer, Buffer> {
+  return client.makeBidiStreamRequest<Buffer, Buffer>(
+    '/ringcache.v1.Cache/PipelinePacked',
+    serializePackedFrame,
+    deserializePackedFrame,
+    new grpc.Metadata(),
+    { deadline: Date.now() + 60_000 },
+  );
+}
+
 function packedReply(address: string, ops: unknown[]): Promise<{ bytes: number; reply: unknown[] }> {
   const client = new grpc.Client(address, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 * MiB,
   });
   return new Promise<{ bytes: number; reply: unknown[] }>((resolve, reject) => {
-    const call = client.makeBidiStreamRequest<Buffer, Buffer>(
-      '/ringcache.v1.Cache/PipelinePacked',
-      serializePackedFrame,
-      deserializePackedFrame,
-      new grpc.Metadata(),
-      { deadline: Date.now() + 60_000 },
-    );
+    const call = packedStream(client);
     call.on('data', (payload: Buffer) => {
       resolve({ bytes: payload.length, reply: unpackFrame(payload) });
       call.end();
@@ -194,13 +199,7 @@ describe('limits on what one request may ask of a node', function () {
     const before = await refusals(t, 'n1', 'max_request_bytes');
     try {
       const err = await new Promise<grpc.ServiceError>((resolve, reject) => {
-        const call = client.makeBidiStreamRequest<Buffer, Buffer>(
-          '/ringcache.v1.Cache/PipelinePacked',
-          serializePackedFrame,
-          deserializePackedFrame,
-          new grpc.Metadata(),
-          { deadline: Date.now() + 60_000 },
-        );
+        const call = packedStream(client);
         call.on('error', resolve);
         call.on('end', () => reject(new Error('the stream ended without a status')));
         // A first frame answered (the stream's headers are sent), then one past the limit: grpc-js
