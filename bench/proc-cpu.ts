@@ -1,16 +1,23 @@
 import { readFileSync } from 'node:fs';
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-export function processCpuSeconds(pid: number): number {
+/**
+ * The fields of /proc/PID/stat after the command name (which may hold spaces, so they start after
+ * the last ')'): field 3 of proc(5) is at index 0. Undefined when the process is gone.
+ */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-    return ticks / 100; // USER_HZ is 100 on Linux
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return NaN;
+    return undefined;
   }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export function processCpuSeconds(pid: number): number {
+  const fields = statFields(pid);
+  if (!fields) return NaN;
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime; USER_HZ is 100 on Linux
 }
 
 /**
@@ -18,12 +25,8 @@ export function processCpuSeconds(pid: number): number {
  * to the system and touched again shows here (and as system CPU time).
  */
 export function processPageFaults(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]); // minflt
-  } catch {
-    return NaN;
-  }
+  const fields = statFields(pid);
+  return fields ? Number(fields[7]) : NaN; // minflt
 }
 
 /** Resident set size of a process in MiB, from /proc (Linux). */

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the SDK against a local 3-node cluster (real processes), closed loop.
  * 100k keys preloaded, 100-byte values, 90% get / 10% set, concurrency 64 and 256, 10 s each after a
- * 2 s warm-up, for N=1 and for N=3/W=2. Prints ops/s, p50, p99, CPU seconds of client and nodes and the nodes' page faults per op.
+ * 2 s warm-up, for N=1 and for N=3/W=2. Prints ops/s, p50, p99, CPU seconds of client and nodes,
+ * and the nodes' page faults per operation.
  * Flags: --seconds S --warmup S --keys K --concurrency 64,256 --rows n1,n3 (also n3r2: N=3 W=2 R=2,
  *        every get a quorum read across two replicas)
  *        --node-args "..." (extra node/V8 flags for the node processes, e.g. to try GC settings)
