@@ -98,7 +98,10 @@ export function cacheService(deps: CacheServiceDeps): {
       const bytes = counts ? held(call, operationBytes(op) + operationOverheadOf(op)) : 0;
       if (bytes === undefined) {
         answered(operation, startedAt, Code.RESOURCE_EXHAUSTED);
-        return refuse(callback, input.refusal(UNARY_NAMES[operation]!));
+        return refuse(callback, {
+          ...input.refusal(UNARY_NAMES[operation]!),
+          requestBytes: operationBytes(op),
+        });
       }
       void Promise.resolve(run(op, contextOf(call))).then((res) => {
         input.release(bytes);
@@ -154,7 +157,10 @@ export function cacheService(deps: CacheServiceDeps): {
       const tooMany = batchRefusal('GetMany', keys.length, 'keys', deps.limits);
       if (tooMany) return refuse(callback, tooMany);
       if (heldPastReplyLimit(keys))
-        return refuse(callback, replyLimitRefusal('GetMany', deps.limits.maxReplyBytes));
+        return refuse(callback, {
+          ...replyLimitRefusal('GetMany', deps.limits.maxReplyBytes),
+          requestBytes: keysBytes(keys),
+        });
       const ctx = contextOf(call);
       // Values are summed as they are read, and reading stops past max_reply_bytes (or the node's
       // max_client_output_bytes): the reply is never built, and the store's copies stop at the limit
@@ -233,7 +239,7 @@ export function cacheService(deps: CacheServiceDeps): {
       let bytes = 0;
       for (const set of items) bytes += requestHeldBytes(set);
       const holds = held(call, bytes);
-      if (holds === undefined) return refuse(callback, input.refusal('SetMany'));
+      if (holds === undefined) return refuse(callback, { ...input.refusal('SetMany'), requestBytes: bytes });
       const ctx = contextOf(call);
       void Promise.all(items.map((set, id) => Promise.resolve(run({ id, op: 'set', set }, ctx)))).then(
         (results) => {
@@ -251,4 +257,14 @@ export function cacheService(deps: CacheServiceDeps): {
 /** Unary Get also fills `text` for people reading grpcurl output (bytes show as base64 there). */
 function withText(get: GetResponseMsg): GetResponseMsg {
   return get.found && get.flags === ValueFlags.UTF8 ? { ...get, text: get.value.toString('utf8') } : get;
+}
+
+/**
+ * About what a GetMany of `keys` took on the wire (each key a tag, a length and its characters): the
+ * bytes it was read in before it could be refused, for the memory guard's view of a flood.
+ */
+function keysBytes(keys: readonly string[]): number {
+  let bytes = 0;
+  for (const key of keys) bytes += key.length + 2;
+  return bytes;
 }

@@ -11,6 +11,7 @@ import {
   batchRefusal,
   LimitRefusals,
   ReplyBudget,
+  TooManyItems,
   type LimitRefusal,
   type RequestLimits,
 } from './request-limits';
@@ -221,7 +222,9 @@ export class PipelineStreams {
       state.framesInFlight++;
       state.holding += holding;
       throttle();
-      this.#answer(format, frame, forwarded, writeRefused, overInput, (results) => {
+      // What a frame refused whole was read in: memory no budget counted (LimitRefusal.requestBytes).
+      const refusedBytes = raw instanceof TooManyItems ? (raw.refusal.requestBytes ?? 0) : bytes;
+      this.#answer(format, frame, forwarded, writeRefused, overInput, refusedBytes, (results) => {
         if (held) input!.release(held);
         state.holding -= holding;
         if (this.#open.has(stream)) {
@@ -268,13 +271,14 @@ export class PipelineStreams {
     forwarded: boolean,
     writeRefused: { code: number; message: string } | undefined,
     overInput: LimitRefusal | undefined,
+    frameBytes: number,
     reply: (results: unknown[]) => void,
   ): void {
     const { ops } = frame;
     const limits = this.#deps.limits;
     this.frames++;
     const tooMany = batchRefusal('frame', frame.opCount, 'operations', limits) ?? overInput;
-    if (tooMany) return reply([this.#refused(format, tooMany)]);
+    if (tooMany) return reply([this.#refused(format, { ...tooMany, requestBytes: frameBytes })]);
     this.operations += ops.length;
     const startedAt = performance.now();
     const nowMs = Date.now();

@@ -59,7 +59,8 @@ export interface LimitRefusal {
   warning?: string;
   /**
    * Bytes of the refused request's message, where it was read whole before it could be refused (a
-   * batch past max_batch_keys): memory no budget counted, which the memory guard takes for a flood.
+   * batch past max_batch_keys, a GetMany past max_reply_bytes, a write or frame with no room in
+   * max_client_input_bytes): memory no budget counted, which the memory guard takes for a flood.
    */
   requestBytes?: number;
 }

@@ -99,3 +99,69 @@ describe("PipelineStreams: what a stream's frames in flight hold", () => {
     expect(p.input.heldBytes).to.equal(0);
   });
 });
+
+describe('PipelineStreams: the bytes of frames refused whole, for the memory guard', () => {
+  function pipelines(executor: OperationExecutor, maxClientInputBytes: number) {
+    return new PipelineStreams({
+      executor,
+      epoch: () => 1,
+      logger: pino({ level: 'silent' }),
+      defaultTimeoutMs: 60_000,
+      limits: {
+        maxBatchKeys: 256,
+        maxReplyBytes: 32 * MiB,
+        maxFramesInFlight: 16,
+        maxOutputBufferBytes: 256 * 1024,
+        maxClientOutputBytes: 32 * MiB,
+        maxClientInputBytes,
+        maxValueBytes: 1 * MiB,
+      },
+    });
+  }
+
+  // Each such frame was read whole before it could be refused, and no budget counted it: 8 frames
+  // of a million gets at a time, refused past max_batch_keys, were no flood to the memory guard,
+  // which took their memory for the node's own and evicted keys written before them.
+  it('counts a frame past max_batch_keys in refusedBytes by its length', async () => {
+    const p = pipelines(waitingExecutor().executor, 8 * MiB);
+    const s = fakeStream();
+    p.servePacked(s.call);
+    const frame = packFrame(
+      1,
+      60_000,
+      Array.from({ length: 1000 }, (_, i) => [0, `key/${i}`]),
+    );
+    s.stream.push(frame);
+    await turn();
+    expect(s.replies, 'one refusal for the frame').to.have.length(1);
+    expect(p.refusals.count('max_batch_keys')).to.equal(1);
+    expect(p.refusals.refusedBytes).to.equal(frame.length);
+  });
+
+  it('counts a frame refused past max_client_input_bytes in refusedBytes by its length', async () => {
+    const { executor, answerAll } = waitingExecutor();
+    const p = pipelines(executor, 64 * 1024);
+    const holder = fakeStream();
+    const other = fakeStream();
+    p.servePacked(holder.call);
+    p.servePacked(other.call);
+    const pad = 'd'.repeat(990);
+    const frame = (id: number) =>
+      packFrame(
+        id,
+        60_000,
+        Array.from({ length: 100 }, (_, i) => [2, `${pad}${id}/${i}`, 0]),
+      );
+    // The first stream's frame holds the budget (its deletes wait); the other stream's, larger than
+    // the small requests' reserve, finds no room and is refused whole.
+    holder.stream.push(frame(1));
+    await turn();
+    const refused = frame(2);
+    other.stream.push(refused);
+    await turn();
+    expect(other.replies, 'one refusal for the frame').to.have.length(1);
+    expect(p.refusals.count('max_client_input_bytes')).to.equal(1);
+    expect(p.refusals.refusedBytes).to.equal(refused.length);
+    answerAll();
+  });
+});
