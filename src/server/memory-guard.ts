@@ -50,9 +50,7 @@ import { ResidentMemory } from './resident-memory';
  *   their copies to other replicas) and max_client_output_bytes (replies), whose room is in the
  *   target's margin beside the process (defaults.ts): the bytes they count (`clientBytes`) are left
  *   out of the rest, counted once, as budgets, not again as pressure on the store;
- * - while the clients hold more than an eighth of those budgets (`clientBudgetBytes`), with what
- *   their operations in flight hold beyond their bytes (`clientOverheadBytes`: 40,000 deletes of
- *   absent keys, in frames of 2 MB run one at a time, held an eighth only so), and for
+ * - while the clients hold more than an eighth of those budgets (`clientBudgetBytes`), and for
  *   `windowMs` after, they are flooding the node, and no reading makes the store hold less. Serving
  *   them costs more than the bytes counted: messages being read before any handler sees them, their
  *   decoded copies, garbage, what the allocators keep afterwards. At max_memory 64 MiB, 32 GetMany of
@@ -98,13 +96,6 @@ export interface MemoryGuardOptions {
    * max_client_output_bytes: left out of the rest of the process (see above). Default none.
    */
   clientBytes?: () => number;
-  /**
-   * What the clients' calls in flight hold beyond `clientBytes`: their operations' state, estimated
-   * (a delete of an absent key holds a tombstone, its round and its copies to replicas, far more than
-   * its request's bytes). Only a sign of a flood, counted with `clientBytes` against an eighth of
-   * the budgets; never left out of the rest, being an estimate. Default none.
-   */
-  clientOverheadBytes?: () => number;
   /**
    * The clients' budgets together (max_client_input_bytes + max_client_output_bytes). While the node
    * holds more than an eighth of them, its clients are flooding it: readings then never make the store
@@ -310,7 +301,6 @@ export class MemoryGuard {
       },
       scheduler: realScheduler,
       clientBytes: () => 0,
-      clientOverheadBytes: () => 0,
       clientBudgetBytes: Infinity,
       refusedBytes: () => 0,
       connectionsOpen: () => 0,
@@ -475,7 +465,7 @@ export class MemoryGuard {
     const openLow = -this.#openLow.record(now, -open);
     const openedPeak = this.#openedPeak.record(now, open - openLow);
     const flooded =
-      this.#clientPeak.record(now, clientBytes + o.clientOverheadBytes()) >= o.clientBudgetBytes / 8 ||
+      this.#clientPeak.record(now, clientBytes) >= o.clientBudgetBytes / 8 ||
       refusedPeak >= o.clientBudgetBytes / 8 ||
       openedPeak * CONNECTION_BYTES >= o.clientBudgetBytes / 8;
     if (flooded) counted = Math.min(counted, allowed + this.pressureBytes);

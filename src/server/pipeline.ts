@@ -97,12 +97,6 @@ export class PipelineStreams {
   readonly requests = new RequestMetrics();
   /** Reply bytes written to streams and not yet sent, all streams together (a gauge). */
   bufferedBytes = 0;
-  /**
-   * What clients' frames in flight hold beyond their bytes, all streams together: their operations'
-   * state (rounds, copies to replicas, what they record), as StreamState.holding estimates it. Not
-   * in max_client_input_bytes; the memory guard's sign of a flood (node.ts).
-   */
-  overheadBytes = 0;
 
   /** Pipeline and PipelinePacked streams open (a gauge). */
   get openStreams(): number {
@@ -224,18 +218,15 @@ export class PipelineStreams {
       const bytes = input ? format.requestBytes(raw) : 0;
       const held = input ? input.tryTake(bytes) : 0;
       const overInput = held === undefined ? input!.refusal('frame') : undefined;
-      const overhead = overInput || !input ? 0 : format.overheadBytes(frame);
-      const holding = overInput || !input ? 0 : bytes + overhead;
+      const holding = overInput || !input ? 0 : bytes + format.overheadBytes(frame);
       state.framesInFlight++;
       state.holding += holding;
-      this.overheadBytes += overhead;
       throttle();
       // What a frame refused whole was read in: memory no budget counted (LimitRefusal.requestBytes).
       const refusedBytes = raw instanceof TooManyItems ? (raw.refusal.requestBytes ?? 0) : bytes;
       this.#answer(format, frame, forwarded, writeRefused, overInput, refusedBytes, (results) => {
         if (held) input!.release(held);
         state.holding -= holding;
-        this.overheadBytes -= overhead;
         if (this.#open.has(stream)) {
           const clockMs = sendsClock ? Date.now() : undefined;
           for (const message of format.encode(results, frame.frameId, this.#deps.epoch(), clockMs))
