@@ -222,9 +222,7 @@ export class PipelineStreams {
       state.framesInFlight++;
       state.holding += holding;
       throttle();
-      // What a frame refused whole was read in: memory no budget counted (LimitRefusal.requestBytes).
-      const refusedBytes = raw instanceof TooManyItems ? (raw.refusal.requestBytes ?? 0) : bytes;
-      this.#answer(format, frame, forwarded, writeRefused, overInput, refusedBytes, (results) => {
+      this.#answer(format, frame, raw, forwarded, writeRefused, overInput, (results) => {
         if (held) input!.release(held);
         state.holding -= holding;
         if (this.#open.has(stream)) {
@@ -268,17 +266,23 @@ export class PipelineStreams {
   #answer(
     format: AnyFormat,
     frame: DecodedFrame<unknown>,
+    raw: unknown,
     forwarded: boolean,
     writeRefused: { code: number; message: string } | undefined,
     overInput: LimitRefusal | undefined,
-    frameBytes: number,
     reply: (results: unknown[]) => void,
   ): void {
     const { ops } = frame;
     const limits = this.#deps.limits;
     this.frames++;
     const tooMany = batchRefusal('frame', frame.opCount, 'operations', limits) ?? overInput;
-    if (tooMany) return reply([this.#refused(format, { ...tooMany, requestBytes: frameBytes })]);
+    if (tooMany) {
+      // Read whole before it could be refused: the memory guard's sign of a flood (requestBytes).
+      // A protobuf frame past max_batch_keys came undecoded, its size counted then.
+      const requestBytes =
+        raw instanceof TooManyItems ? (raw.refusal.requestBytes ?? 0) : format.requestBytes(raw);
+      return reply([this.#refused(format, { ...tooMany, requestBytes })]);
+    }
     this.operations += ops.length;
     const startedAt = performance.now();
     const nowMs = Date.now();

@@ -163,5 +163,8 @@ describe('PipelineStreams: the bytes of frames refused whole, for the memory gua
     expect(p.refusals.count('max_client_input_bytes')).to.equal(1);
     expect(p.refusals.refusedBytes).to.equal(refused.length);
     answerAll();
+    await turn();
+    expect(holder.replies, "the first stream's frame answered").to.have.length(1);
+    expect(p.input.heldBytes, 'nothing held once answered').to.equal(0);
   });
 });
