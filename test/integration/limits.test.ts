@@ -237,6 +237,23 @@ describe('limits on what one request may ask of a node', function () {
     await bigReadsBack();
   });
 
+  // The frame was read whole before it could be refused, and no budget counted it: 8 such frames at
+  // a time, taken by the memory guard for the node's own memory, made the store evict keys written
+  // before them once the next flood filled it.
+  it('takes PipelinePacked frames refused past max_batch_keys for a flood, in ringcache_memory_guard_flooded', async () => {
+    const flooded = () => metric(t, 'n1', 'ringcache_memory_guard_flooded');
+    // Earlier floods here count for the guard's window (10 s): this one starts after it.
+    await until('n1 no longer counting itself flooded', async () => (await flooded()) === 0, 30_000);
+    // 7.5 MB: within max_request_bytes (8 MiB), past an eighth of the clients' budgets (5 MiB here).
+    const ops = new Array<unknown>(1_500_000).fill([0, 'k', 0]);
+    const { reply } = await packedReply(t.address('n1'), ops);
+    expect(reply.slice(2)).to.deep.equal([
+      [Code.RESOURCE_EXHAUSTED, 'frame asks for 1500000 operations; limits.max_batch_keys is 4096', ''],
+    ]);
+    await until('n1 counting itself flooded', async () => (await flooded()) === 1);
+    await bigReadsBack();
+  });
+
   it('answers the gets of an SDK frame that fit in max_reply_bytes, and refuses only those past it', async () => {
     const conn = new PackedConnection({ address: t.address('n1'), maxOpsPerFrame: 1000 });
     try {
