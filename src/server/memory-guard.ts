@@ -50,7 +50,9 @@ import { ResidentMemory } from './resident-memory';
  *   their copies to other replicas) and max_client_output_bytes (replies), whose room is in the
  *   target's margin beside the process (defaults.ts): the bytes they count (`clientBytes`) are left
  *   out of the rest, counted once, as budgets, not again as pressure on the store;
- * - while the clients hold more than an eighth of those budgets (`clientBudgetBytes`), and for
+ * - while the clients hold more than an eighth of those budgets (`clientBudgetBytes`), with what
+ *   their frames' operations hold beyond their bytes (`clientOverheadBytes`: 40,000 deletes of
+ *   absent keys, in frames of 2 MB run one at a time, reached that eighth only with it), and for
  *   `windowMs` after, they are flooding the node, and no reading makes the store hold less. Serving
  *   them costs more than the bytes counted: messages being read before any handler sees them, their
  *   decoded copies, garbage, what the allocators keep afterwards. At max_memory 64 MiB, 32 GetMany of
@@ -96,6 +98,15 @@ export interface MemoryGuardOptions {
    * max_client_output_bytes: left out of the rest of the process (see above). Default none.
    */
   clientBytes?: () => number;
+  /**
+   * What clients' Pipeline frames in flight hold beyond their bytes (ClientInputBudget.overheadBytes):
+   * their operations' state, estimated (a delete of an absent key holds a tombstone, its round and
+   * its key in each copy to a replica, far more than its bytes), and bounded with the input budget,
+   * whose streams stop reading once it is full. Only a sign of a flood, counted with `clientBytes`
+   * against an eighth of the budgets; not left out of the rest, being an estimate (a unary write's
+   * is in `clientBytes`). Default none.
+   */
+  clientOverheadBytes?: () => number;
   /**
    * The clients' budgets together (max_client_input_bytes + max_client_output_bytes). While the node
    * holds more than an eighth of them, its clients are flooding it: readings then never make the store
@@ -301,6 +312,7 @@ export class MemoryGuard {
       },
       scheduler: realScheduler,
       clientBytes: () => 0,
+      clientOverheadBytes: () => 0,
       clientBudgetBytes: Infinity,
       refusedBytes: () => 0,
       connectionsOpen: () => 0,
@@ -456,6 +468,7 @@ export class MemoryGuard {
     // allocators' leftovers after them) is for their budgets to bound, by refusing them, not for the
     // store to make room for. Readings taken meanwhile hold the pressure where it is.
     const clientBytes = o.clientBytes();
+    const overheadBytes = o.clientOverheadBytes();
     const refusedBytes = o.refusedBytes();
     const refusedPeak = this.#refusedPeak.record(now, refusedBytes - this.#refusedBytes);
     this.#refusedBytes = refusedBytes;
@@ -465,11 +478,17 @@ export class MemoryGuard {
     const openLow = -this.#openLow.record(now, -open);
     const openedPeak = this.#openedPeak.record(now, open - openLow);
     const flooded =
-      this.#clientPeak.record(now, clientBytes) >= o.clientBudgetBytes / 8 ||
+      this.#clientPeak.record(now, clientBytes + overheadBytes) >= o.clientBudgetBytes / 8 ||
       refusedPeak >= o.clientBudgetBytes / 8 ||
       openedPeak * CONNECTION_BYTES >= o.clientBudgetBytes / 8;
     if (flooded) counted = Math.min(counted, allowed + this.pressureBytes);
-    if (flooded !== this.flooded) this.#floodedNow(flooded, clientBytes, refusedPeak, openedPeak);
+    if (flooded !== this.flooded)
+      this.#floodedNow(flooded, {
+        clientBytes,
+        overheadBytes,
+        refusedBytes: refusedPeak,
+        connectionsOpened: openedPeak,
+      });
     this.restBytes = rest;
     const peak = this.#restPeak.record(now, counted);
     // RSS above the target makes the store hold that much less than max_memory, whatever the rest
@@ -551,11 +570,14 @@ export class MemoryGuard {
   }
 
   /** A flood starts or ends (once past the window): logged, since it holds the pressure back. */
-  #floodedNow(flooded: boolean, clientBytes: number, refusedBytes: number, connectionsOpened: number): void {
+  #floodedNow(
+    flooded: boolean,
+    signs: { clientBytes: number; overheadBytes: number; refusedBytes: number; connectionsOpened: number },
+  ): void {
     this.flooded = flooded;
     if (flooded)
       this.#opts.logger.warn(
-        { clientBytes, refusedBytes, connectionsOpened, pressureBytes: this.pressureBytes },
+        { ...signs, pressureBytes: this.pressureBytes },
         'clients are flooding the node: the store makes no more room until the flood has been over for a window',
       );
     else this.#opts.logger.info({ pressureBytes: this.pressureBytes }, 'the flood of clients is over');

@@ -218,12 +218,15 @@ export class PipelineStreams {
       const bytes = input ? format.requestBytes(raw) : 0;
       const held = input ? input.tryTake(bytes) : 0;
       const overInput = held === undefined ? input!.refusal('frame') : undefined;
-      const holding = overInput || !input ? 0 : bytes + format.overheadBytes(frame);
+      const overhead = overInput || !input ? 0 : format.overheadBytes(frame);
+      const holding = overInput || !input ? 0 : bytes + overhead;
+      const heldOverhead = overhead && input!.holdOverhead(overhead);
       state.framesInFlight++;
       state.holding += holding;
       throttle();
       this.#answer(format, frame, raw, forwarded, writeRefused, overInput, (results) => {
         if (held) input!.release(held);
+        if (heldOverhead) input!.releaseOverhead(heldOverhead);
         state.holding -= holding;
         if (this.#open.has(stream)) {
           const clockMs = sendsClock ? Date.now() : undefined;

@@ -98,6 +98,37 @@ describe("PipelineStreams: what a stream's frames in flight hold", () => {
     expect(other.replies).to.have.length(1);
     expect(p.input.heldBytes).to.equal(0);
   });
+  // 300 deletes of short keys: a few KB on the wire, about 0.6 MB held by their rounds, below a
+  // stream's eighth (1 MiB). Fourteen clients' streams of them hold the whole budget together.
+  it("reads no more of a stream once all streams' frames in flight hold the budget with their overhead, and reads again once they are answered", async () => {
+    const { executor, answerAll } = waitingExecutor();
+    const p = pipelines(executor);
+    const small = (frame: number) =>
+      packFrame(
+        frame,
+        60_000,
+        Array.from({ length: 300 }, (_, i) => [2, `k${frame}/${i}`, 0]),
+      );
+    const streams = Array.from({ length: 14 }, () => fakeStream());
+    for (const s of streams) p.servePacked(s.call);
+    for (let i = 0; i < 13; i++) streams[i]!.stream.push(small(i + 1));
+    await turn();
+    expect(p.input.full, 'thirteen frames: not yet').to.equal(false);
+    const last = streams[13]!;
+    last.stream.push(small(14));
+    last.stream.push(small(15));
+    await turn();
+    expect(p.input.full, 'fourteen frames hold the budget').to.equal(true);
+    expect(p.frames, 'the last stream read no second frame').to.equal(14);
+    answerAll();
+    await turn();
+    await turn();
+    expect(p.frames, 'read once the others were answered').to.equal(15);
+    answerAll();
+    await turn();
+    await turn();
+    expect(p.input.overheadBytes).to.equal(0);
+  });
 });
 
 describe('PipelineStreams: the bytes of frames refused whole, for the memory guard', () => {
