@@ -41,8 +41,7 @@ const OTHER_REPLICAS = 2;
  * pressure, and its memory guard evicted keys written before them with the store half empty.
  *
  * Counted: the values and keys of Set, CompareAndSet and SetMany calls, each unary write's round
- * (operationOverheadBytes), and each Pipeline frame's bytes, from the read until the answer; a
- * frame's operations' overhead counts toward the budget being full only (`overheadBytes`). One
+ * (operationOverheadBytes), and each Pipeline frame's bytes, from the read until the answer. One
  * add and one subtract per request: no allocation. Past the budget the node stops reading its
  * clients' Pipeline streams (HTTP/2 flow control then stops their clients), refuses whole a frame
  * read meanwhile, and refuses a unary write: each RESOURCE_EXHAUSTED naming the limit. A refused
@@ -85,31 +84,9 @@ export class ClientInputBudget {
     return this.#held() + this.reservedBytes;
   }
 
-  /**
-   * What clients' Pipeline frames in flight hold beyond their bytes, all streams together: their
-   * operations' state (operationOverheadBytes), each frame's share at most an eighth of the budget,
-   * as much as its own stream may hold before it is read no more. Counted toward `full`, so that the
-   * streams of many clients together stop reading too (one client's heavy frame, within its eighth,
-   * holds back no other), and toward the memory guard's sign of a flood (node.ts); never toward a
-   * refusal, nor in `heldBytes`, being an estimate.
-   */
-  overheadBytes = 0;
-
-  /** Counts a frame's overhead in `overheadBytes`: what to give back to releaseOverhead() once it is answered. */
-  holdOverhead(bytes: number): number {
-    const held = Math.min(bytes, this.#reserveBytes);
-    this.overheadBytes += held;
-    return held;
-  }
-
-  releaseOverhead(held: number): void {
-    this.overheadBytes -= held;
-    this.#wake();
-  }
-
-  /** Whether the node holds its budget, frames' overhead included: its clients' streams stop reading. */
+  /** Whether the node holds its budget: its clients' streams stop reading. */
   get full(): boolean {
-    return this.#held() + this.overheadBytes >= this.maxBytes;
+    return this.#held() >= this.maxBytes;
   }
 
   /** The budget's bytes: requests and copies (the reserve apart). */

@@ -51,8 +51,8 @@ import { ResidentMemory } from './resident-memory';
  *   target's margin beside the process (defaults.ts): the bytes they count (`clientBytes`) are left
  *   out of the rest, counted once, as budgets, not again as pressure on the store;
  * - while the clients hold more than an eighth of those budgets (`clientBudgetBytes`), with what
- *   their frames' operations hold beyond their bytes (`clientOverheadBytes`: 40,000 deletes of
- *   absent keys, in frames of 2 MB run one at a time, reached that eighth only with it), and for
+ *   their frames hold past what their streams may (`clientOverheadBytes`: 40,000 deletes of
+ *   absent 1 KB keys, in frames of 2 MB run one at a time, reached that eighth only with it), and for
  *   `windowMs` after, they are flooding the node, and no reading makes the store hold less. Serving
  *   them costs more than the bytes counted: messages being read before any handler sees them, their
  *   decoded copies, garbage, what the allocators keep afterwards. At max_memory 64 MiB, 32 GetMany of
@@ -99,12 +99,11 @@ export interface MemoryGuardOptions {
    */
   clientBytes?: () => number;
   /**
-   * What clients' Pipeline frames in flight hold beyond their bytes (ClientInputBudget.overheadBytes):
-   * their operations' state, estimated (a delete of an absent key holds a tombstone, its round and
-   * its key in each copy to a replica, far more than its bytes), and bounded with the input budget,
-   * whose streams stop reading once it is full. Only a sign of a flood, counted with `clientBytes`
-   * against an eighth of the budgets; not left out of the rest, being an estimate (a unary write's
-   * is in `clientBytes`). Default none.
+   * What clients' Pipeline frames in flight hold beyond what their own streams may hold
+   * (PipelineStreams.excessOverheadBytes): their operations' state, estimated (a delete of an
+   * absent key holds a tombstone, its round and its key in each copy to a replica, far more than its
+   * bytes), which no budget bounds. Only a sign of a flood, counted with `clientBytes` against an
+   * eighth of the budgets; not left out of the rest, being an estimate. Default none.
    */
   clientOverheadBytes?: () => number;
   /**

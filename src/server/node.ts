@@ -153,7 +153,7 @@ export class CacheNode {
       storeFootprintBytes: () => this.core.store.footprintBytes,
       clientBytes: () =>
         this.#pipelines ? this.#pipelines.input.heldBytes + this.#pipelines.output.bytes : 0,
-      clientOverheadBytes: () => this.#pipelines?.input.overheadBytes ?? 0,
+      clientOverheadBytes: () => this.#pipelines?.excessOverheadBytes ?? 0,
       clientBudgetBytes: opts.config.limits.maxClientInputBytes + opts.config.limits.maxClientOutputBytes,
       refusedBytes: () => this.#pipelines?.refusals.refusedBytes ?? 0,
       connectionsOpen: () => this.#connections?.open ?? 0,

@@ -97,6 +97,15 @@ export class PipelineStreams {
   readonly requests = new RequestMetrics();
   /** Reply bytes written to streams and not yet sent, all streams together (a gauge). */
   bufferedBytes = 0;
+  /**
+   * What clients' frames in flight hold beyond what their own stream may hold (an eighth of
+   * max_client_input_bytes), all streams together, by their operations' estimated overhead
+   * (operationOverheadBytes). A stream stops reading at its eighth, so a frame heavier than that runs
+   * alone on it, and its excess is bounded by nothing but the frame's own limits: 2,000 deletes of
+   * 1 KB keys, 2 MB on the wire, hold about 10 MB. The memory guard takes it for a sign of a flood
+   * (node.ts). Frames of the SDK's size (at most 256 operations) hold none of it.
+   */
+  excessOverheadBytes = 0;
 
   /** Pipeline and PipelinePacked streams open (a gauge). */
   get openStreams(): number {
@@ -220,13 +229,15 @@ export class PipelineStreams {
       const overInput = held === undefined ? input!.refusal('frame') : undefined;
       const overhead = overInput || !input ? 0 : format.overheadBytes(frame);
       const holding = overInput || !input ? 0 : bytes + overhead;
-      const heldOverhead = overhead && input!.holdOverhead(overhead);
+      // A frame heavier than its stream may hold runs alone on it: the excess is bounded by nothing.
+      const excess = overhead > streamHoldBytes ? overhead - streamHoldBytes : 0;
+      this.excessOverheadBytes += excess;
       state.framesInFlight++;
       state.holding += holding;
       throttle();
       this.#answer(format, frame, raw, forwarded, writeRefused, overInput, (results) => {
         if (held) input!.release(held);
-        if (heldOverhead) input!.releaseOverhead(heldOverhead);
+        this.excessOverheadBytes -= excess;
         state.holding -= holding;
         if (this.#open.has(stream)) {
           const clockMs = sendsClock ? Date.now() : undefined;

@@ -84,28 +84,6 @@ describe("ClientInputBudget: what a node holds of its clients' requests", () => 
     input.release(0);
     expect(told, 'not again').to.equal(1);
   });
-
-  // Each stream stops reading once its own frames hold an eighth with their overhead, but nothing
-  // bounded many streams' together: the budget's fullness counts it, each frame's share capped at
-  // that eighth, so that one heavy frame holds back no other client.
-  it("counts frames' overhead toward being full, each at most an eighth, never toward refusals", () => {
-    const input = new ClientInputBudget(8 * MiB);
-    const shares: number[] = [];
-    for (let i = 0; i < 7; i++) shares.push(input.holdOverhead(10 * MiB));
-    expect(shares, 'each frame at most an eighth').to.deep.equal(new Array(7).fill(1 * MiB));
-    expect(input.full, 'seven eighths').to.equal(false);
-    let told = 0;
-    shares.push(input.holdOverhead(3 * MiB));
-    expect(input.full, 'eight eighths').to.equal(true);
-    input.whenRoom(() => told++);
-    expect(input.heldBytes, 'an estimate: not in the bytes held').to.equal(0);
-    expect(input.tryTake(1024), 'nor in a refusal').to.equal(1024);
-    input.releaseOverhead(shares.pop()!);
-    expect(input.full).to.equal(false);
-    expect(told, 'the waiting stream told').to.equal(1);
-    for (const share of shares) input.releaseOverhead(share);
-    expect(input.overheadBytes).to.equal(0);
-  });
 });
 
 describe('ReadGate', () => {

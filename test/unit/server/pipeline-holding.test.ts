@@ -98,36 +98,35 @@ describe("PipelineStreams: what a stream's frames in flight hold", () => {
     expect(other.replies).to.have.length(1);
     expect(p.input.heldBytes).to.equal(0);
   });
-  // 300 deletes of short keys: a few KB on the wire, about 0.6 MB held by their rounds, below a
-  // stream's eighth (1 MiB). Fourteen clients' streams of them hold the whole budget together.
-  it("reads no more of a stream once all streams' frames in flight hold the budget with their overhead, and reads again once they are answered", async () => {
+  // The memory guard's sign of a flood: what a frame holds past its stream's eighth (1 MiB here).
+  it("counts what a frame holds past its stream's share in excessOverheadBytes while it runs, and none for frames of the SDK's size", async () => {
     const { executor, answerAll } = waitingExecutor();
     const p = pipelines(executor);
-    const small = (frame: number) =>
+    // Fourteen clients' streams, each with a frame of 256 small writes in flight (about 0.5 MB held).
+    const sdkFrame = (frame: number) =>
       packFrame(
         frame,
         60_000,
-        Array.from({ length: 300 }, (_, i) => [2, `k${frame}/${i}`, 0]),
+        Array.from({ length: 256 }, (_, i) => [2, `k${frame}/${i}`, 0]),
       );
     const streams = Array.from({ length: 14 }, () => fakeStream());
-    for (const s of streams) p.servePacked(s.call);
-    for (let i = 0; i < 13; i++) streams[i]!.stream.push(small(i + 1));
+    streams.forEach((s, i) => {
+      p.servePacked(s.call);
+      s.stream.push(sdkFrame(i + 1));
+    });
     await turn();
-    expect(p.input.full, 'thirteen frames: not yet').to.equal(false);
-    const last = streams[13]!;
-    last.stream.push(small(14));
-    last.stream.push(small(15));
+    expect(p.frames).to.equal(14);
+    expect(p.excessOverheadBytes, 'frames of the SDK size').to.equal(0);
+    // 2,000 deletes of 1 KB keys: about 10 MB held by estimate.
+    const heavy = fakeStream();
+    p.servePacked(heavy.call);
+    heavy.stream.push(deletes(1));
     await turn();
-    expect(p.input.full, 'fourteen frames hold the budget').to.equal(true);
-    expect(p.frames, 'the last stream read no second frame').to.equal(14);
+    expect(p.excessOverheadBytes / MiB, 'a frame past its share').to.be.within(8, 10);
     answerAll();
     await turn();
     await turn();
-    expect(p.frames, 'read once the others were answered').to.equal(15);
-    answerAll();
-    await turn();
-    await turn();
-    expect(p.input.overheadBytes).to.equal(0);
+    expect(p.excessOverheadBytes).to.equal(0);
   });
 });
 
