@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     const read = (name: string) =>
       Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0) / 2 ** 20;
     process.stderr.write(
-      `peak ${(peakAtMs / 1000).toFixed(1)} s into ${seconds.toFixed(1)} s of load; ${Math.round(total / seconds)} sets/s (${Math.round((total * valueKb) / 1024 / seconds)} MiB/s), guard: ${read('ringcache_memory_guard_collections_total') * 2 ** 20} collections, pressure ${read('ringcache_memory_pressure_bytes').toFixed(0)} MiB; ` +
+      `peak ${(peakAtMs / 1000).toFixed(1)} s into ${seconds.toFixed(1)} s of load; ${Math.round(total / seconds)} sets/s (${Math.round((total * valueKb) / 1024 / seconds)} MiB/s), guard: ${read('ringcache_memory_guard_collections_total') * 2 ** 20} collections, pressure ${read('ringcache_memory_pressure_bytes').toFixed(0)} MiB, kept by the allocators ${read('ringcache_memory_allocator_kept_bytes').toFixed(0)} MiB, rest ${read('ringcache_memory_rest_bytes').toFixed(0)} MiB; ` +
         `heap used ${read('nodejs_heap_size_used_bytes').toFixed(0)} MiB, heap total ${read('nodejs_heap_size_total_bytes').toFixed(0)} MiB, external ${read('nodejs_external_memory_bytes').toFixed(0)} MiB, store bytes ${read('ringcache_store_bytes').toFixed(0)} MiB, arena ${read('ringcache_store_arena_bytes').toFixed(0)} MiB\n`,
     );
     await cache.close();
