@@ -484,7 +484,7 @@ export class MemoryGuard {
     if (flooded !== this.flooded)
       this.#floodedNow(flooded, {
         clientBytes,
-        overheadBytes,
+        excessOverheadBytes: overheadBytes,
         refusedBytes: refusedPeak,
         connectionsOpened: openedPeak,
       });
@@ -571,7 +571,12 @@ export class MemoryGuard {
   /** A flood starts or ends (once past the window): logged, since it holds the pressure back. */
   #floodedNow(
     flooded: boolean,
-    signs: { clientBytes: number; overheadBytes: number; refusedBytes: number; connectionsOpened: number },
+    signs: {
+      clientBytes: number;
+      excessOverheadBytes: number;
+      refusedBytes: number;
+      connectionsOpened: number;
+    },
   ): void {
     this.flooded = flooded;
     if (flooded)

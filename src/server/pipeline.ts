@@ -100,10 +100,12 @@ export class PipelineStreams {
   /**
    * What clients' frames in flight hold beyond what their own stream may hold (an eighth of
    * max_client_input_bytes), all streams together, by their operations' estimated overhead
-   * (operationOverheadBytes). A stream stops reading at its eighth, so a frame heavier than that runs
-   * alone on it, and its excess is bounded by nothing but the frame's own limits: 2,000 deletes of
-   * 1 KB keys, 2 MB on the wire, hold about 10 MB. The memory guard takes it for a sign of a flood
-   * (node.ts). Frames of the SDK's size (at most 256 operations) hold none of it.
+   * (operationOverheadBytes). A stream stops reading at its eighth, so no later frame of its stream
+   * is read until a heavier one is answered; no budget bounds that frame's excess, only
+   * max_batch_keys and max_request_bytes: 2,000 deletes of 1 KB keys, 2 MB on the wire, hold about
+   * 10 MB. The memory guard takes it for a sign of a flood (node.ts). Frames of the SDK's size (at
+   * most 256 operations) of short keys hold none of it from max_memory 64 MiB on; of 1 KB keys, or
+   * at a smaller max_memory, a part.
    */
   excessOverheadBytes = 0;
 
@@ -229,7 +231,7 @@ export class PipelineStreams {
       const overInput = held === undefined ? input!.refusal('frame') : undefined;
       const overhead = overInput || !input ? 0 : format.overheadBytes(frame);
       const holding = overInput || !input ? 0 : bytes + overhead;
-      // A frame heavier than its stream may hold runs alone on it: the excess is bounded by nothing.
+      // What a frame holds past its stream's share: no budget bounds it (excessOverheadBytes).
       const excess = overhead > streamHoldBytes ? overhead - streamHoldBytes : 0;
       this.excessOverheadBytes += excess;
       state.framesInFlight++;

@@ -445,8 +445,8 @@ describe('MemoryGuard (issue 12 §6)', () => {
       time.advance(3000);
       freed = 68 * MiB;
     } else if (seen === 'overhead') {
-      // 2 MiB of frames held by the budgets, below its eighth; their operations hold 10 MiB more by
-      // estimate, and 60 MiB are in use besides.
+      // 2 MiB of frames held by the budgets, below its eighth; their operations hold 10 MiB more than
+      // their streams' shares by estimate, and 60 MiB are in use besides.
       client = 2 * MiB;
       overhead = 10 * MiB;
       Object.assign(m, { buffers: 2 * MiB + 60 * MiB, native: 40 * MiB });
@@ -615,9 +615,10 @@ describe('MemoryGuard (issue 12 §6)', () => {
     rideOutFlood('refused').guard.stop();
   });
 
-  // 40,000 deletes of absent keys in frames of 2 MB: each stream runs its frames one at a time, so
-  // the budgets hold less than their eighth, while the deletes' rounds, tombstones and copies take
-  // tens of MB. Seen as the node's own memory, that made the store evict keys written before.
+  // 40,000 deletes of absent 1 KB keys in frames of 2 MB: each stream reads its next frame once one
+  // is answered, so the budgets hold less than their eighth, while each frame's rounds, tombstones
+  // and copies hold about 10 MB, most of it past its stream's share. Seen as the node's own memory,
+  // that made the store evict keys written before.
   it('makes the store hold no less while what clients hold passes an eighth only with their operations, nor for its window after', () => {
     rideOutFlood('overhead').guard.stop();
   });
