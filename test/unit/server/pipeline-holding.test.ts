@@ -43,24 +43,29 @@ function waitingExecutor() {
 
 const turn = () => new Promise((r) => setImmediate(r));
 
+/** PipelineStreams over `executor`, max_client_input_bytes 8 MiB and max_batch_keys 4096 unless told. */
+function pipelines(
+  executor: OperationExecutor,
+  limits: { maxBatchKeys?: number; maxClientInputBytes?: number } = {},
+) {
+  return new PipelineStreams({
+    executor,
+    epoch: () => 1,
+    logger: pino({ level: 'silent' }),
+    defaultTimeoutMs: 60_000,
+    limits: {
+      maxBatchKeys: limits.maxBatchKeys ?? 4096,
+      maxReplyBytes: 32 * MiB,
+      maxFramesInFlight: 16,
+      maxOutputBufferBytes: 256 * 1024,
+      maxClientOutputBytes: 32 * MiB,
+      maxClientInputBytes: limits.maxClientInputBytes ?? 8 * MiB,
+      maxValueBytes: 1 * MiB,
+    },
+  });
+}
+
 describe("PipelineStreams: what a stream's frames in flight hold", () => {
-  function pipelines(executor: OperationExecutor) {
-    return new PipelineStreams({
-      executor,
-      epoch: () => 1,
-      logger: pino({ level: 'silent' }),
-      defaultTimeoutMs: 60_000,
-      limits: {
-        maxBatchKeys: 4096,
-        maxReplyBytes: 32 * MiB,
-        maxFramesInFlight: 16,
-        maxOutputBufferBytes: 256 * 1024,
-        maxClientOutputBytes: 32 * MiB,
-        maxClientInputBytes: 8 * MiB,
-        maxValueBytes: 1 * MiB,
-      },
-    });
-  }
   const pad = 'd'.repeat(990);
   const deletes = (frame: number) =>
     packFrame(
@@ -131,29 +136,11 @@ describe("PipelineStreams: what a stream's frames in flight hold", () => {
 });
 
 describe('PipelineStreams: the bytes of frames refused whole, for the memory guard', () => {
-  function pipelines(executor: OperationExecutor, maxClientInputBytes: number) {
-    return new PipelineStreams({
-      executor,
-      epoch: () => 1,
-      logger: pino({ level: 'silent' }),
-      defaultTimeoutMs: 60_000,
-      limits: {
-        maxBatchKeys: 256,
-        maxReplyBytes: 32 * MiB,
-        maxFramesInFlight: 16,
-        maxOutputBufferBytes: 256 * 1024,
-        maxClientOutputBytes: 32 * MiB,
-        maxClientInputBytes,
-        maxValueBytes: 1 * MiB,
-      },
-    });
-  }
-
   // Each such frame was read whole before it could be refused, and no budget counted it: 8 frames
   // of a million gets at a time, refused past max_batch_keys, were no flood to the memory guard,
   // which took their memory for the node's own and evicted keys written before them.
   it('counts a frame past max_batch_keys in refusedBytes by its length', async () => {
-    const p = pipelines(waitingExecutor().executor, 8 * MiB);
+    const p = pipelines(waitingExecutor().executor, { maxBatchKeys: 256 });
     const s = fakeStream();
     p.servePacked(s.call);
     const frame = packFrame(
@@ -170,7 +157,7 @@ describe('PipelineStreams: the bytes of frames refused whole, for the memory gua
 
   it('counts a frame refused past max_client_input_bytes in refusedBytes by its length', async () => {
     const { executor, answerAll } = waitingExecutor();
-    const p = pipelines(executor, 64 * 1024);
+    const p = pipelines(executor, { maxBatchKeys: 256, maxClientInputBytes: 64 * 1024 });
     const holder = fakeStream();
     const other = fakeStream();
     p.servePacked(holder.call);
