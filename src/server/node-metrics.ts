@@ -221,7 +221,7 @@ export function nodeMetrics(
     },
     {
       name: 'ringcache_memory_guard_flooded',
-      help: "1 while clients flood the node (their bytes held, refused, or connections opened at once pass an eighth of limits.max_client_output_bytes + max_client_input_bytes) or did within the guard's window: the store makes no more room meanwhile",
+      help: "1 while clients flood the node (their bytes held with what their Pipeline frames hold past their streams' shares, the bytes of their requests refused whole, or connections opened at once pass an eighth of limits.max_client_output_bytes + max_client_input_bytes) or did within the guard's window: the store makes no more room meanwhile",
       type: 'gauge',
       read: () => (src.memoryGuard.flooded ? 1 : 0),
     },
