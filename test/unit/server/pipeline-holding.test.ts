@@ -65,15 +65,17 @@ function pipelines(
   });
 }
 
-describe("PipelineStreams: what a stream's frames in flight hold", () => {
+/** A packed frame of `count` deletes of absent keys of about 1 KB each, distinct per frame. */
+function deletes(frame: number, count = 2000): Buffer {
   const pad = 'd'.repeat(990);
-  const deletes = (frame: number) =>
-    packFrame(
-      frame,
-      60_000,
-      Array.from({ length: 2000 }, (_, i) => [2, `${pad}${frame}/${i}`, 0]),
-    );
+  return packFrame(
+    frame,
+    60_000,
+    Array.from({ length: count }, (_, i) => [2, `${pad}${frame}/${i}`, 0]),
+  );
+}
 
+describe("PipelineStreams: what a stream's frames in flight hold", () => {
   // 40,000 deletes of absent 1 KB keys sent at once in frames of 2,000 (2 MB each, about 12 MB held
   // while they run): read as their bytes found room in a budget of 8 MiB, four ran at a time, the
   // node's RSS grew by 69-82 MB and another client's calls waited up to 2.3 s.
@@ -162,13 +164,7 @@ describe('PipelineStreams: the bytes of frames refused whole, for the memory gua
     const other = fakeStream();
     p.servePacked(holder.call);
     p.servePacked(other.call);
-    const pad = 'd'.repeat(990);
-    const frame = (id: number) =>
-      packFrame(
-        id,
-        60_000,
-        Array.from({ length: 100 }, (_, i) => [2, `${pad}${id}/${i}`, 0]),
-      );
+    const frame = (id: number) => deletes(id, 100);
     // The first stream's frame holds the budget (its deletes wait); the other stream's, larger than
     // the small requests' reserve, finds no room and is refused whole.
     holder.stream.push(frame(1));
