@@ -23,7 +23,8 @@ import { RingCache } from '../src/index';
 import { testConfig } from '../test/support/cluster';
 import { selfTimes } from './cpu-profile';
 import { flag } from './flags';
-import { processCpuSeconds } from './proc-cpu';
+import { processCpuSeconds, threadCpuSeconds } from './proc-cpu';
+import { metricsText, sampleIn } from '../test/support/node-metrics';
 
 const keys = Number(flag('keys', '1000000'));
 const settleSeconds = Number(flag('settle-seconds', '5'));
@@ -45,8 +46,52 @@ const pct = (share: number) => `${(share * 100).toFixed(2)}%`;
 interface Measured {
   /** [window][node]: share of one core. */
   shares: number[][];
+  /** [window][node]: what the window held besides the share (below). */
+  parts: WindowParts[][];
   fromUs: number;
   toUs: number;
+}
+
+/** One node's window, apart from its total share: where that share went, as far as it is counted. */
+interface WindowParts {
+  /** Share of one core used by the main thread (JS, and the event loop's own work). */
+  mainThread: number;
+  /** Share of one core V8 spent in collections (on the main thread), by kind: major, minor, incremental. */
+  gc: Record<string, number>;
+  /** Full collections the memory guard ran; anti-entropy's ranges compared, found differing, and its passes over the store. */
+  guardCollections: number;
+  rangesCompared: number;
+  rangesDiffering: number;
+  scans: number;
+}
+
+/** What the node's counters read at one time (see WindowParts). */
+interface Counters {
+  mainCpuS: number;
+  gcS: Record<string, number>;
+  guardCollections: number;
+  rangesCompared: number;
+  rangesDiffering: number;
+  scans: number;
+}
+
+const GC_KINDS = ['major', 'minor', 'incremental'];
+
+async function counters(pid: number, http: string): Promise<Counters> {
+  const text = await metricsText(http);
+  return {
+    mainCpuS: threadCpuSeconds(pid, pid),
+    gcS: Object.fromEntries(
+      GC_KINDS.map((kind) => [
+        kind,
+        sampleIn(text, 'nodejs_gc_duration_seconds_sum{', `kind="${kind}"`) || 0,
+      ]),
+    ),
+    guardCollections: sampleIn(text, 'ringcache_memory_guard_collections_total'),
+    rangesCompared: sampleIn(text, 'ringcache_anti_entropy_ranges_compared_total'),
+    rangesDiffering: sampleIn(text, 'ringcache_anti_entropy_ranges_differing_total'),
+    scans: sampleIn(text, 'ringcache_anti_entropy_scans_total'),
+  };
 }
 
 async function preload(address: string): Promise<void> {
@@ -65,21 +110,68 @@ async function preload(address: string): Promise<void> {
   }
 }
 
-/** Each node's CPU share per window. Wall time is read, not assumed: timers may fire late. */
-async function measure(pids: number[]): Promise<Measured> {
+/**
+ * Each node's CPU share per window, and where it went. Wall time is read, not assumed: timers may
+ * fire late. The counters are read over HTTP after the CPU times, so their reads cost the next
+ * window, not this one (a few ms of a node's time).
+ */
+async function measure(pids: number[], https: string[]): Promise<Measured> {
   const shares: number[][] = [];
+  const parts: WindowParts[][] = [];
+  const read = () => Promise.all(pids.map((pid, i) => counters(pid, https[i]!)));
+  let cpu = pids.map(processCpuSeconds);
+  let before = await read();
   const fromUs = nowUs();
   let at = fromUs;
-  let cpu = pids.map(processCpuSeconds);
+  cpu = pids.map(processCpuSeconds);
   for (let w = 1; w <= windows; w++) {
     log(`window ${w}/${windows} (${windowSeconds} s)`);
     await sleep(windowSeconds * 1000);
     const [now, nextCpu] = [nowUs(), pids.map(processCpuSeconds)];
+    const after = await read();
     const wallS = (now - at) / 1e6;
     shares.push(nextCpu.map((c, i) => (c - cpu[i]!) / wallS));
-    [at, cpu] = [now, nextCpu];
+    parts.push(
+      after.map((a, i) => {
+        const b = before[i]!;
+        return {
+          mainThread: (a.mainCpuS - b.mainCpuS) / wallS,
+          gc: Object.fromEntries(GC_KINDS.map((k) => [k, (a.gcS[k]! - b.gcS[k]!) / wallS])),
+          guardCollections: a.guardCollections - b.guardCollections,
+          rangesCompared: a.rangesCompared - b.rangesCompared,
+          rangesDiffering: a.rangesDiffering - b.rangesDiffering,
+          scans: a.scans - b.scans,
+        };
+      }),
+    );
+    [at, cpu, before] = [now, nextCpu, after];
   }
-  return { shares, fromUs, toUs: at };
+  return { shares, parts, fromUs, toUs: at };
+}
+
+/** Per window, the nodes' mean of each part: what the total share is made of. */
+function partsTable(m: Measured): string[] {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  return [
+    '### What the windows held (shares: mean per node; counts: summed over the nodes)',
+    '',
+    '| window | total | main thread | other threads | GC major | GC minor | GC incremental | guard collections | ranges compared | ranges differing | store passes |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...m.parts.map((w, i) => {
+      const total = mean(m.shares[i]!);
+      const main = mean(w.map((p) => p.mainThread));
+      return (
+        `| ${i + 1} | ${pct(total)} | ${pct(main)} | ${pct(total - main)} | ` +
+        GC_KINDS.map((k) => pct(mean(w.map((p) => p.gc[k]!)))).join(' | ') +
+        ` | ${sum(w.map((p) => p.guardCollections))} | ${sum(w.map((p) => p.rangesCompared))}` +
+        ` | ${sum(w.map((p) => p.rangesDiffering))} | ${sum(w.map((p) => p.scans))} |`
+      );
+    }),
+    '',
+    "GC is V8's own count of its pauses on the main thread; concurrent marking and sweeping run on",
+    'helper threads ("other threads", with libuv\'s and the profiler\'s). /proc counts in 10 ms ticks.',
+  ];
 }
 
 function cpuTable(ids: string[], m: Measured): string[] {
@@ -166,7 +258,10 @@ async function main(): Promise<void> {
     log(`settling for ${settleSeconds} s`);
     await sleep(settleSeconds * 1000);
     const pids = config.nodes.map((n) => cluster.pid(n.id)!);
-    const m = await measure(pids);
+    const m = await measure(
+      pids,
+      config.nodes.map((n) => n.http),
+    );
     // Profiles are written as the nodes exit, so the table comes after the stop. A node's stop waits
     // for the anti-entropy round in flight, whose scan is not cut short (up to 50 s for 1M keys at
     // 20,000 keys/s): past stop()'s 8 s grace it is SIGKILLed and writes no profile (a first 1M-key
@@ -192,6 +287,8 @@ async function main(): Promise<void> {
           config.nodes.map((n) => n.id),
           m,
         ),
+        '',
+        ...partsTable(m),
         ...(profile ? ['', ...profileTable(dir, m)] : []),
         ...(keptProfileDir ? ['', `Profiles kept in ${keptProfileDir}.`] : []),
       ].join('\n'),

@@ -4,9 +4,12 @@ import { readFileSync } from 'node:fs';
  * The fields of /proc/PID/stat after the command name (which may hold spaces, so they start after
  * the last ')'): field 3 of proc(5) is at index 0. Undefined when the process is gone.
  */
-function statFields(pid: number): string[] | undefined {
+function statFields(pid: number, tid?: number): string[] | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(
+      tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`,
+      'utf8',
+    );
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
@@ -18,6 +21,13 @@ export function processCpuSeconds(pid: number): number {
   const fields = statFields(pid);
   if (!fields) return NaN;
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime; USER_HZ is 100 on Linux
+}
+
+/** CPU seconds one thread of a process has used so far (the main thread's id is the pid); NaN when gone. */
+export function threadCpuSeconds(pid: number, tid: number): number {
+  const fields = statFields(pid, tid);
+  if (!fields) return NaN;
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /**
