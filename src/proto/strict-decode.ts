@@ -1,8 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import path from 'node:path';
 import * as protobuf from 'protobufjs';
 import type * as grpc from '@grpc/grpc-js';
-import { PROTO_FILES, PROTO_ROOT } from './load';
+import { protoJson } from './load';
 
 /**
  * A request whose bytes are not a valid message of its type. grpc-js answers a deserializer that
@@ -17,9 +16,8 @@ let root: protobuf.Root | undefined;
 
 function protoRoot(): protobuf.Root {
   if (root) return root;
-  const r = new protobuf.Root();
-  r.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_ROOT, target));
-  r.loadSync(PROTO_FILES, { keepCase: false });
+  // The same root as proto-loader's (proto/ringcache.json), not shared with it: proto-loader keeps its own.
+  const r = protobuf.Root.fromJSON(protoJson());
   r.resolveAll();
   root = r;
   return r;
