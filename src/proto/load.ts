@@ -48,13 +48,12 @@ export function protoJson(): protobuf.INamespace {
   return json;
 }
 
-/** What proto/ringcache.json must hold: PROTO_FILES parsed now, as it reads back from JSON. */
-export function protoJsonFromSources(): protobuf.INamespace {
+/** What proto/ringcache.json must hold, as text: PROTO_FILES parsed now (`npm run proto:json` writes it). */
+export function protoJsonText(): string {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_ROOT, target));
   root.loadSync(PROTO_FILES, { keepCase: LOADER_OPTIONS.keepCase ?? false });
-  // Through text, as the file goes: toJSON leaves fields that are undefined, which the text has not.
-  return JSON.parse(JSON.stringify(root.toJSON())) as protobuf.INamespace;
+  return `${JSON.stringify(root.toJSON(), null, 2)}\n`;
 }
 
 let cached: protoLoader.PackageDefinition | undefined;
