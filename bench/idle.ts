@@ -56,7 +56,7 @@ interface Measured {
 interface WindowParts {
   /** Share of one core used by the main thread (JS, and the event loop's own work). */
   mainThread: number;
-  /** Share of one core V8 spent in collections (on the main thread), by kind: major, minor, incremental. */
+  /** V8's pauses for collections, by kind (major, minor, incremental): wall time within mainThread, as a share. */
   gc: Record<string, number>;
   /** Full collections the memory guard ran; anti-entropy's ranges compared, found differing, and its passes over the store. */
   guardCollections: number;
@@ -65,9 +65,8 @@ interface WindowParts {
   scans: number;
 }
 
-/** What the node's counters read at one time (see WindowParts). */
+/** What the node's /metrics counters read at one time (see WindowParts). */
 interface Counters {
-  mainCpuS: number;
   gcS: Record<string, number>;
   guardCollections: number;
   rangesCompared: number;
@@ -77,10 +76,9 @@ interface Counters {
 
 const GC_KINDS = ['major', 'minor', 'incremental'];
 
-async function counters(pid: number, http: string): Promise<Counters> {
+async function counters(http: string): Promise<Counters> {
   const text = await metricsText(http);
   return {
-    mainCpuS: threadCpuSeconds(pid, pid),
     gcS: Object.fromEntries(
       GC_KINDS.map((kind) => [
         kind,
@@ -112,30 +110,34 @@ async function preload(address: string): Promise<void> {
 
 /**
  * Each node's CPU share per window, and where it went. Wall time is read, not assumed: timers may
- * fire late. The counters are read over HTTP after the CPU times, so their reads cost the next
- * window, not this one (a few ms of a node's time).
+ * fire late. Each process's CPU and its main thread's are read at the same moment; the /metrics
+ * counters after them, so that their reads cost the next window, not this one (a few ms of a node's
+ * time, counted in both figures alike).
  */
 async function measure(pids: number[], https: string[]): Promise<Measured> {
   const shares: number[][] = [];
   const parts: WindowParts[][] = [];
-  const read = () => Promise.all(pids.map((pid, i) => counters(pid, https[i]!)));
-  let cpu = pids.map(processCpuSeconds);
+  const cpuNow = () => ({
+    atUs: nowUs(),
+    total: pids.map(processCpuSeconds),
+    main: pids.map((pid) => threadCpuSeconds(pid, pid)),
+  });
+  const read = () => Promise.all(https.map(counters));
+  let cpu = cpuNow();
   let before = await read();
-  const fromUs = nowUs();
-  let at = fromUs;
-  cpu = pids.map(processCpuSeconds);
+  const fromUs = cpu.atUs;
   for (let w = 1; w <= windows; w++) {
     log(`window ${w}/${windows} (${windowSeconds} s)`);
     await sleep(windowSeconds * 1000);
-    const [now, nextCpu] = [nowUs(), pids.map(processCpuSeconds)];
+    const next = cpuNow();
     const after = await read();
-    const wallS = (now - at) / 1e6;
-    shares.push(nextCpu.map((c, i) => (c - cpu[i]!) / wallS));
+    const wallS = (next.atUs - cpu.atUs) / 1e6;
+    shares.push(next.total.map((c, i) => (c - cpu.total[i]!) / wallS));
     parts.push(
       after.map((a, i) => {
         const b = before[i]!;
         return {
-          mainThread: (a.mainCpuS - b.mainCpuS) / wallS,
+          mainThread: (next.main[i]! - cpu.main[i]!) / wallS,
           gc: Object.fromEntries(GC_KINDS.map((k) => [k, (a.gcS[k]! - b.gcS[k]!) / wallS])),
           guardCollections: a.guardCollections - b.guardCollections,
           rangesCompared: a.rangesCompared - b.rangesCompared,
@@ -144,19 +146,22 @@ async function measure(pids: number[], https: string[]): Promise<Measured> {
         };
       }),
     );
-    [at, cpu, before] = [now, nextCpu, after];
+    [cpu, before] = [next, after];
   }
-  return { shares, parts, fromUs, toUs: at };
+  return { shares, parts, fromUs, toUs: cpu.atUs };
 }
 
-/** Per window, the nodes' mean of each part: what the total share is made of. */
+/**
+ * Per window, the nodes' mean of each part: the total share split between the main thread and the
+ * others, V8's pauses within the main thread's share, and the counts of what ran.
+ */
 function partsTable(m: Measured): string[] {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   return [
     '### What the windows held (shares: mean per node; counts: summed over the nodes)',
     '',
-    '| window | total | main thread | other threads | GC major | GC minor | GC incremental | guard collections | ranges compared | ranges differing | store passes |',
+    '| window | total | main thread | other threads | of main: GC major | GC minor | GC incremental | guard collections | ranges compared | ranges differing | store passes |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...m.parts.map((w, i) => {
       const total = mean(m.shares[i]!);
@@ -169,8 +174,9 @@ function partsTable(m: Measured): string[] {
       );
     }),
     '',
-    "GC is V8's own count of its pauses on the main thread; concurrent marking and sweeping run on",
-    'helper threads ("other threads", with libuv\'s and the profiler\'s). /proc counts in 10 ms ticks.',
+    "The GC columns are V8's own count of its pauses, in wall time, part of the main thread's share;",
+    "its concurrent marking and sweeping run on helper threads, counted with libuv's (and the",
+    "profiler's) under other threads. /proc counts CPU in 10 ms ticks.",
   ];
 }
 
