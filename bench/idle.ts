@@ -42,6 +42,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The monotonic clock in µs: the one the nodes' .cpuprofile timestamps are on (as cpu-profile.ts). */
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 const pct = (share: number) => `${(share * 100).toFixed(2)}%`;
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const mean = (xs: number[]) => sum(xs) / xs.length;
 
 interface Measured {
   /** [window][node]: share of one core. */
@@ -156,8 +158,6 @@ async function measure(pids: number[], https: string[]): Promise<Measured> {
  * others, V8's pauses within the main thread's share, and the counts of what ran.
  */
 function partsTable(m: Measured): string[] {
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   return [
     '### What the windows held (shares: mean per node; counts: summed over the nodes)',
     '',
@@ -181,7 +181,6 @@ function partsTable(m: Measured): string[] {
 }
 
 function cpuTable(ids: string[], m: Measured): string[] {
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const means = m.shares.map(mean);
   const max = means.indexOf(Math.max(...means));
   const perNode = ids.map((_, n) => mean(m.shares.map((w) => w[n]!)));

@@ -18,16 +18,17 @@ function statFields(pid: number, tid?: number): string[] | undefined {
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
 export function processCpuSeconds(pid: number): number {
-  const fields = statFields(pid);
-  if (!fields) return NaN;
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime; USER_HZ is 100 on Linux
+  return cpuSecondsOf(statFields(pid));
 }
 
 /** CPU seconds one thread of a process has used so far (the main thread's id is the pid); NaN when gone. */
 export function threadCpuSeconds(pid: number, tid: number): number {
-  const fields = statFields(pid, tid);
+  return cpuSecondsOf(statFields(pid, tid));
+}
+
+function cpuSecondsOf(fields: string[] | undefined): number {
   if (!fields) return NaN;
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime; USER_HZ is 100 on Linux
 }
 
 /**

@@ -229,8 +229,10 @@ export class PipelineStreams {
       const bytes = input ? format.requestBytes(raw) : 0;
       const held = input ? input.tryTake(bytes) : 0;
       const overInput = held === undefined ? input!.refusal('frame') : undefined;
-      const overhead = overInput || !input ? 0 : format.overheadBytes(frame);
-      const holding = overInput || !input ? 0 : bytes + overhead;
+      // A frame refused for want of room, or on a stream without a budget, holds nothing of it.
+      const holds = input !== undefined && overInput === undefined;
+      const overhead = holds ? format.overheadBytes(frame) : 0;
+      const holding = holds ? bytes + overhead : 0;
       // What a frame holds past its stream's share: no budget bounds it (excessOverheadBytes).
       const excess = overhead > streamHoldBytes ? overhead - streamHoldBytes : 0;
       this.excessOverheadBytes += excess;
