@@ -7,7 +7,8 @@
  * guard's), and how often n1's peers saw it suspect or dead meanwhile. Run it on two builds to
  * compare (a git worktree of the older commit). The floods: Watch streams and a Pipeline stream
  * that never read, GetMany past max_reply_bytes and within it, a GetMany past max_request_bytes and
- * Pipeline frames past max_batch_keys, Sets of 1 MiB, deletes of absent keys, silent connections. Flags: --watchers N
+ * Pipeline frames past max_batch_keys, Sets of 1 MiB (32 at a time on four connections, and 500 at a
+ * time on one), deletes of absent keys, silent connections. Flags: --watchers N
  * (200) --deletes N (40000) --connections N (2000; the issue's flood was 5000) --seconds S (8: each
  * of the large-request floods) --only TEXT (only the floods whose name holds it, e.g. --only GetMany)
  * --breakdown (also prints, per flood, what n1's /metrics said at its highest RSS: V8's heap in use
@@ -236,6 +237,22 @@ const floods: Flood[] = [
     async run(address) {
       const big = Buffer.alloc(1024 * 1024, 3);
       await flood32(address, (c, i) => c.cache('Set', { key: `flood/${i % 16}`, value: big }));
+    },
+  },
+  {
+    name: `Sets of 1 MiB (to 16 keys), 500 at a time on one connection for ${seconds} s`,
+    async run(address) {
+      const big = Buffer.alloc(1024 * 1024, 3);
+      const c = new UnaryClient(address, 120_000);
+      const endAt = Date.now() + seconds * 1000;
+      let i = 0;
+      await Promise.all(
+        Array.from({ length: 500 }, async () => {
+          while (Date.now() < endAt)
+            await c.cache('Set', { key: `flood/${i++ % 16}`, value: big }).catch(() => undefined);
+        }),
+      );
+      c.close();
     },
   },
   {

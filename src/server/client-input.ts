@@ -109,6 +109,12 @@ export class ClientInputBudget {
     return -bytes;
   }
 
+  /** Counts in `bytes` the node holds already, room or not: what to `release()` later. */
+  take(bytes: number): number {
+    this.bytes += bytes;
+    return bytes;
+  }
+
   /** Gives back what a request held (what take() counted, or tryTake() returned). */
   release(held: number): void {
     if (held < 0) {

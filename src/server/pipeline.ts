@@ -17,6 +17,7 @@ import {
 } from './request-limits';
 import { ClientOutputBudget } from './client-output';
 import { ClientInputBudget, ReadGate, type HeldElsewhere } from './client-input';
+import { UnaryRequestReads } from './unary-reads';
 import type { NodeTracer } from '../observability/tracing';
 import {
   malformed,
@@ -119,6 +120,8 @@ export class PipelineStreams {
   readonly output: ClientOutputBudget;
   /** What the node holds of its clients' requests (max_client_input_bytes), unary writes included. */
   readonly input: ClientInputBudget;
+  /** Clients' unary requests while they are read, in `input`. */
+  readonly unaryReads: UnaryRequestReads;
 
   readonly #protobuf: AnyFormat;
   readonly #packed: AnyFormat;
@@ -128,6 +131,7 @@ export class PipelineStreams {
     this.refusals = new LimitRefusals(deps.logger.child({ component: 'limits' }));
     this.output = new ClientOutputBudget(deps.limits.maxClientOutputBytes);
     this.input = new ClientInputBudget(deps.limits.maxClientInputBytes, deps.copies);
+    this.unaryReads = new UnaryRequestReads(this.input);
     this.#protobuf = protobufFormat(deps.executor);
     this.#packed = packedFormat(deps.executor, deps.tracer);
   }
@@ -143,6 +147,7 @@ export class PipelineStreams {
   /** Stops taking new streams, answers the frames in flight, then ends every stream. */
   drain(): Promise<void> {
     this.#draining = true;
+    this.unaryReads.close();
     for (const [stream, state] of this.#open) this.#maybeEnd(stream, state);
     if (this.#open.size === 0) return Promise.resolve();
     return new Promise((resolve) => (this.#onIdle = resolve));

@@ -367,6 +367,33 @@ describe('no client can exhaust a node: floods', function () {
     }
   });
 
+  it("reads a client's unary Sets of 1 MiB within max_client_input_bytes, however many it sends at once", async () => {
+    // 300 at once on one connection: n1 read every one whole before its budget counted it, and
+    // refused most of them then (500 took a node's RSS from 124 to 722 MB). Now a Set is read once
+    // its length finds room, and the others wait on the client's side of HTTP/2 flow control.
+    const value = Buffer.alloc(1024 * KiB, 7);
+    const client = new UnaryClient(t.address('n1'), 120_000);
+    try {
+      const results = await underFlood(
+        t,
+        'n1',
+        () =>
+          Promise.all(
+            Array.from({ length: 300 }, (_, i) =>
+              client.cache('Set', { key: `unary-flood/${i % 16}`, value }).then(
+                () => 'OK',
+                (err: grpc.ServiceError) => `${grpc.status[err.code]} ${err.details}`,
+              ),
+            ),
+          ),
+        200,
+      );
+      expect(new Set(results)).to.deep.equal(new Set(['OK']));
+    } finally {
+      client.close();
+    }
+  });
+
   /**
    * `watchers` Watch streams on n2 that stop reading while 20,000 keys are written: the node holds at
    * most `allowed` bytes of events for them, its RSS grows by less than 100 MB, every watcher is

@@ -1,0 +1,156 @@
+import { expect } from 'chai';
+import { EventEmitter } from 'node:events';
+import { ClientInputBudget } from '../../../src/server/client-input';
+import { UnaryRequestReads } from '../../../src/server/unary-reads';
+import { ManualTime } from '../../support/manual-time';
+
+const MiB = 1024 * 1024;
+
+/** A call's HTTP/2 stream as UnaryRequestReads sees it: chunks pushed by the test, paused or not. */
+class FakeStream extends EventEmitter {
+  paused = false;
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
+  /** The first chunk of a message of `bytes`: its gRPC prefix and `first` bytes of it. */
+  start(bytes: number, first = 16 * 1024): void {
+    const chunk = Buffer.alloc(5 + Math.min(first, bytes));
+    chunk.writeUInt32BE(bytes, 1);
+    this.emit('data', chunk);
+  }
+  send(bytes: number): void {
+    this.emit('data', Buffer.alloc(bytes));
+  }
+  end(): void {
+    this.emit('close');
+  }
+}
+
+function setup(maxBytes = 8 * MiB) {
+  const time = new ManualTime();
+  const input = new ClientInputBudget(maxBytes);
+  const reads = new UnaryRequestReads(input, { stallMs: 1000, scheduler: time });
+  const stream = () => {
+    const s = new FakeStream();
+    reads.watch(s);
+    return s;
+  };
+  return { time, input, reads, stream };
+}
+
+describe("UnaryRequestReads: clients' unary requests read within max_client_input_bytes", () => {
+  it("takes a request's length in the budget at its first bytes, and gives it back when its call ends unclaimed", () => {
+    const { input, stream } = setup();
+    const s = stream();
+    s.start(MiB);
+    expect(input.heldBytes).to.equal(MiB + 5);
+    s.send(MiB - 16 * 1024);
+    expect(input.heldBytes, 'held while its handler runs').to.equal(MiB + 5);
+    s.end();
+    expect(input.heldBytes).to.equal(0);
+  });
+
+  it('does not hold back or count a request whose bytes come whole with its prefix', () => {
+    const { input, reads, stream } = setup();
+    const big = stream();
+    big.start(8 * MiB); // the budget's all
+    const small = stream();
+    small.start(100, 100);
+    expect(small.paused).to.equal(false);
+    expect(input.heldBytes).to.equal(8 * MiB + 5);
+    expect(reads.claim(small), 'nothing to claim: its handler counts it itself').to.equal(undefined);
+  });
+
+  it('pauses a request that has no room, and resumes it once the node has room', () => {
+    const { input, reads, stream } = setup();
+    const first = stream();
+    first.start(6 * MiB);
+    const second = stream();
+    second.start(4 * MiB);
+    expect(second.paused, 'no room for 4 MiB more').to.equal(true);
+    expect(reads.waiting).to.equal(1);
+    expect(input.heldBytes, 'the waiting one holds nothing').to.equal(6 * MiB + 5);
+    first.send(6 * MiB);
+    first.end();
+    expect(second.paused).to.equal(false);
+    expect(reads.waiting).to.equal(0);
+    expect(input.heldBytes).to.equal(4 * MiB + 5);
+  });
+
+  it("hands a read's hold to its handler, which gives it back once the request is answered", () => {
+    const { input, reads, stream } = setup();
+    const s = stream();
+    s.start(2 * MiB);
+    expect(reads.claim(s), 'not read whole yet').to.equal(undefined);
+    s.send(2 * MiB);
+    const held = reads.claim(s);
+    expect(held).to.equal(2 * MiB + 5);
+    expect(reads.claim(s), 'claimed once').to.equal(undefined);
+    s.end();
+    expect(input.heldBytes, 'the handler holds it still').to.equal(2 * MiB + 5);
+    input.release(held!);
+    expect(input.heldBytes).to.equal(0);
+  });
+
+  it('reads a prefix that comes in pieces', () => {
+    const { input, stream } = setup();
+    const s = stream();
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(3 * MiB, 1);
+    s.emit('data', prefix.subarray(0, 2));
+    expect(input.heldBytes).to.equal(0);
+    s.emit('data', prefix.subarray(2));
+    expect(input.heldBytes).to.equal(3 * MiB + 5);
+  });
+
+  it('takes back the room of a read that stalls while others wait: it holds what it received, and the others read', () => {
+    const { time, input, reads, stream } = setup();
+    const slow = stream();
+    slow.start(8 * MiB, 1000); // claims the whole budget, sends 1,000 bytes of it
+    const waiting = stream();
+    waiting.start(MiB);
+    expect(waiting.paused).to.equal(true);
+    time.advance(400);
+    expect(waiting.paused, 'not stalled yet').to.equal(true);
+    time.advance(1000);
+    expect(slow.paused, 'the stalled read is paused').to.equal(true);
+    expect(waiting.paused, 'the waiting read reads').to.equal(false);
+    expect(input.heldBytes).to.equal(1005 + MiB + 5);
+    waiting.send(MiB);
+    waiting.end();
+    expect(slow.paused, 'its length finds room again once the others are done').to.equal(false);
+    expect(input.heldBytes).to.equal(8 * MiB + 5);
+    expect(reads.waiting).to.equal(0);
+    slow.end();
+    expect(input.heldBytes).to.equal(0);
+    expect(time.pendingTimers, 'no stall check while nothing waits').to.equal(0);
+  });
+
+  it('lets a waiting read that fits go ahead of one that does not', () => {
+    const { input, stream } = setup();
+    const first = stream();
+    first.start(5 * MiB);
+    const large = stream();
+    large.start(6 * MiB);
+    const small = stream();
+    small.start(2 * MiB);
+    expect([large.paused, small.paused]).to.deep.equal([true, false]);
+    expect(input.heldBytes).to.equal(7 * MiB + 10);
+  });
+
+  it('forgets a waiting read whose call ends', () => {
+    const { time, input, reads, stream } = setup();
+    const first = stream();
+    first.start(8 * MiB);
+    const second = stream();
+    second.start(MiB);
+    second.end();
+    expect(reads.waiting).to.equal(0);
+    first.end();
+    expect(input.heldBytes).to.equal(0);
+    expect(time.pendingTimers).to.equal(0);
+  });
+});
