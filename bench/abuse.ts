@@ -256,6 +256,34 @@ const floods: Flood[] = [
     },
   },
   {
+    name: `PipelinePacked streams of one frame of a 1 MiB Set, 500 at a time on one connection for ${seconds} s`,
+    async run(address) {
+      const c = new grpc.Client(address, grpc.credentials.createInsecure());
+      const big = Buffer.alloc(1024 * 1024, 3);
+      const endAt = Date.now() + seconds * 1000;
+      let i = 0;
+      const one = () =>
+        new Promise<void>((resolve) => {
+          const call = c.makeBidiStreamRequest<Buffer, Buffer>(
+            '/ringcache.v1.Cache/PipelinePacked',
+            serializePackedFrame,
+            deserializePackedFrame,
+          );
+          call.on('error', () => resolve());
+          call.on('data', () => undefined);
+          call.on('end', () => resolve());
+          call.write(packFrame(1, 60_000, [[1, `flood/${i++ % 16}`, big, 0]]));
+          call.end();
+        });
+      await Promise.all(
+        Array.from({ length: 500 }, async () => {
+          while (Date.now() < endAt) await one();
+        }),
+      );
+      c.close();
+    },
+  },
+  {
     name: `${deletes} deletes of absent 1 KB keys`,
     async run(address) {
       const c = new grpc.Client(address, grpc.credentials.createInsecure());

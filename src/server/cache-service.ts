@@ -84,13 +84,9 @@ export function cacheService(deps: CacheServiceDeps): {
    * 0 for a call forwarded by a node: counted where its client sent it.
    */
   const held = (call: UnaryCall<unknown>, bytes: number): number | undefined => {
-    if (isForwarded(call.metadata, deps.clusterToken)) return 0;
-    // A request read in the budget keeps its room: its read's hold becomes the request's own.
-    const read = pipelines.unaryReads.claim(http2StreamOf(call));
-    if (read === undefined) return input.tryTake(bytes);
-    const taken = input.take(bytes);
-    input.release(read);
-    return taken;
+    return isForwarded(call.metadata, deps.clusterToken)
+      ? 0
+      : pipelines.requestReads.take(http2StreamOf(call), bytes);
   };
 
   const unary = <K extends OpKind>(kind: K, shape?: (res: OperationResultMsg) => unknown) => {

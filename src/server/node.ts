@@ -136,7 +136,7 @@ export class CacheNode {
           opts.config.limits.maxRequestBytes,
           (metadata) => isForwarded(metadata, this.#clusterToken),
           (refusal) => this.#pipelines?.refusals.note(refusal),
-          () => this.#pipelines?.unaryReads,
+          () => this.#pipelines?.requestReads,
         ),
       ],
     });

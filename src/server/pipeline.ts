@@ -9,6 +9,7 @@ import { isForwarded } from './cluster-token-guard';
 import type { OperationExecutor } from './operation-executor';
 import {
   batchRefusal,
+  http2StreamOf,
   LimitRefusals,
   ReplyBudget,
   TooManyItems,
@@ -17,7 +18,7 @@ import {
 } from './request-limits';
 import { ClientOutputBudget } from './client-output';
 import { ClientInputBudget, ReadGate, type HeldElsewhere } from './client-input';
-import { UnaryRequestReads } from './unary-reads';
+import { RequestReads } from './request-reads';
 import type { NodeTracer } from '../observability/tracing';
 import {
   malformed,
@@ -120,8 +121,8 @@ export class PipelineStreams {
   readonly output: ClientOutputBudget;
   /** What the node holds of its clients' requests (max_client_input_bytes), unary writes included. */
   readonly input: ClientInputBudget;
-  /** Clients' unary requests while they are read, in `input`. */
-  readonly unaryReads: UnaryRequestReads;
+  /** Clients' requests while they are read, in `input`: each handler takes its own (request-reads.ts). */
+  readonly requestReads: RequestReads;
 
   readonly #protobuf: AnyFormat;
   readonly #packed: AnyFormat;
@@ -131,7 +132,7 @@ export class PipelineStreams {
     this.refusals = new LimitRefusals(deps.logger.child({ component: 'limits' }));
     this.output = new ClientOutputBudget(deps.limits.maxClientOutputBytes);
     this.input = new ClientInputBudget(deps.limits.maxClientInputBytes, deps.copies);
-    this.unaryReads = new UnaryRequestReads(this.input);
+    this.requestReads = new RequestReads(this.input);
     this.#protobuf = protobufFormat(deps.executor);
     this.#packed = packedFormat(deps.executor, deps.tracer);
   }
@@ -147,7 +148,7 @@ export class PipelineStreams {
   /** Stops taking new streams, answers the frames in flight, then ends every stream. */
   drain(): Promise<void> {
     this.#draining = true;
-    this.unaryReads.close();
+    this.requestReads.close();
     for (const [stream, state] of this.#open) this.#maybeEnd(stream, state);
     if (this.#open.size === 0) return Promise.resolve();
     return new Promise((resolve) => (this.#onIdle = resolve));
@@ -174,6 +175,7 @@ export class PipelineStreams {
     // A node's frames are counted where its client sent them (and must not wait on each other).
     const input = forwarded ? undefined : this.input;
     const gate = new ReadGate(stream);
+    const http2 = input && http2StreamOf(stream);
     // A client that sends frames and does not read the replies must not make the node hold them
     // all: past either bound, or while the node holds max_client_input_bytes of its clients'
     // requests, the node stops reading the stream (HTTP/2 flow control then stops the client), and
@@ -232,7 +234,7 @@ export class PipelineStreams {
       // Past max_client_input_bytes a frame is refused whole (unless small: the reserve), and the
       // stream is read no more until the node has room: a read frame costs its copies to run.
       const bytes = input ? format.requestBytes(raw) : 0;
-      const held = input ? input.tryTake(bytes) : 0;
+      const held = input ? this.requestReads.take(http2, bytes) : 0;
       const overInput = held === undefined ? input!.refusal('frame') : undefined;
       // A frame refused for want of room, or on a stream without a budget, holds nothing of it.
       const holds = input !== undefined && overInput === undefined;

@@ -5,7 +5,7 @@ import type { LimitsConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
 import { Code } from '../proto/messages';
 import type { ClientOutputBudget } from './client-output';
-import type { UnaryRequestReads } from './unary-reads';
+import type { RequestReads } from './request-reads';
 
 /**
  * What one request may ask of a node (cluster.yml limits.max_batch_keys and max_reply_bytes): the one
@@ -422,14 +422,14 @@ export function grpcServerOptions(
  * its 5-byte header against two fields of its own, set here (grpc-js has no option per method); a
  * call forwarded by a node is left at 64 MiB, its size bounded where its client sent it. grpc-js
  * answers a message past them itself, RESOURCE_EXHAUSTED with its own words; the status is caught on
- * its way out so that it names the limit too, and `onRefused` counts it. A client's unary call is
- * read within max_client_input_bytes as well (`unaryReads`: unary-reads.ts).
+ * its way out so that it names the limit too, and `onRefused` counts it. A client's messages are
+ * read within max_client_input_bytes as well (`requestReads`: request-reads.ts).
  */
 export function requestBytesInterceptor(
   maxRequestBytes: number,
   isForwarded: (metadata: grpc.Metadata) => boolean,
   onRefused: (refusal: LimitRefusal) => void,
-  unaryReads: () => UnaryRequestReads | undefined,
+  requestReads: () => RequestReads | undefined,
 ): grpc.ServerInterceptor {
   return (method, call) => {
     if (!method.path.startsWith('/ringcache.v1.Cache/')) return new grpc.ServerInterceptingCall(call);
@@ -440,8 +440,8 @@ export function requestBytesInterceptor(
             if (!isForwarded(metadata)) {
               capMessages(call, maxRequestBytes, onRefused);
               // Before grpc-js lets the stream flow, which it does once the metadata has passed.
-              const stream = method.requestStream ? undefined : http2StreamOf(call);
-              if (stream) unaryReads()?.watch(stream);
+              const stream = http2StreamOf(call);
+              if (stream) requestReads()?.watch(stream, method.requestStream);
             }
             pass(metadata);
           },

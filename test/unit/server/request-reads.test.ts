@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import { ClientInputBudget } from '../../../src/server/client-input';
-import { UnaryRequestReads } from '../../../src/server/unary-reads';
+import { RequestReads } from '../../../src/server/request-reads';
 import { ManualTime } from '../../support/manual-time';
 
 const MiB = 1024 * 1024;
 
-/** A call's HTTP/2 stream as UnaryRequestReads sees it: chunks pushed by the test, paused or not. */
+/** A call's HTTP/2 stream as RequestReads sees it: chunks pushed by the test, paused or not. */
 class FakeStream extends EventEmitter {
   paused = false;
   pause(): void {
@@ -32,16 +32,16 @@ class FakeStream extends EventEmitter {
 function setup(maxBytes = 8 * MiB) {
   const time = new ManualTime();
   const input = new ClientInputBudget(maxBytes);
-  const reads = new UnaryRequestReads(input, { stallMs: 1000, scheduler: time });
-  const stream = () => {
+  const reads = new RequestReads(input, { stallMs: 1000, scheduler: time });
+  const stream = (streaming = false) => {
     const s = new FakeStream();
-    reads.watch(s);
+    reads.watch(s, streaming);
     return s;
   };
   return { time, input, reads, stream };
 }
 
-describe("UnaryRequestReads: clients' unary requests read within max_client_input_bytes", () => {
+describe("RequestReads: clients' requests read within max_client_input_bytes", () => {
   it("takes a request's length in the budget at its first bytes, and gives it back when its call ends unclaimed", () => {
     const { input, stream } = setup();
     const s = stream();
@@ -61,7 +61,8 @@ describe("UnaryRequestReads: clients' unary requests read within max_client_inpu
     small.start(100, 100);
     expect(small.paused).to.equal(false);
     expect(input.heldBytes).to.equal(8 * MiB + 5);
-    expect(reads.claim(small), 'nothing to claim: its handler counts it itself').to.equal(undefined);
+    // Its handler counts it as any request: here in the reserve kept for small ones.
+    expect(reads.take(small, 100)).to.equal(-100);
   });
 
   it('pauses a request that has no room, and resumes it once the node has room', () => {
@@ -80,19 +81,45 @@ describe("UnaryRequestReads: clients' unary requests read within max_client_inpu
     expect(input.heldBytes).to.equal(4 * MiB + 5);
   });
 
-  it("hands a read's hold to its handler, which gives it back once the request is answered", () => {
+  it("hands a read's hold to its handler, which counts its request's bytes instead, however full the node", () => {
     const { input, reads, stream } = setup();
     const s = stream();
-    s.start(2 * MiB);
-    expect(reads.claim(s), 'not read whole yet').to.equal(undefined);
-    s.send(2 * MiB);
-    const held = reads.claim(s);
-    expect(held).to.equal(2 * MiB + 5);
-    expect(reads.claim(s), 'claimed once').to.equal(undefined);
+    s.start(7 * MiB);
+    s.send(7 * MiB);
+    const other = stream();
+    other.start(100, 100);
+    expect(reads.take(other, MiB + 3000), 'no room for a request read without a hold').to.equal(undefined);
+    const held = reads.take(s, 7 * MiB + 3000);
+    expect(held).to.equal(7 * MiB + 3000);
+    expect(input.heldBytes, 'its bytes, not its read').to.equal(7 * MiB + 3000);
     s.end();
-    expect(input.heldBytes, 'the handler holds it still').to.equal(2 * MiB + 5);
+    expect(input.heldBytes, 'held until answered').to.equal(7 * MiB + 3000);
     input.release(held!);
     expect(input.heldBytes).to.equal(0);
+  });
+
+  it("follows a stream's messages across chunks, each handler taking its own message's hold", async () => {
+    const { input, reads, stream } = setup();
+    const s = stream(true);
+    const prefix = (bytes: number) => {
+      const p = Buffer.alloc(5);
+      p.writeUInt32BE(bytes, 1);
+      return p;
+    };
+    // One chunk: a message of 10 bytes whole, then the prefix and first bytes of one of 2 MiB.
+    s.emit('data', Buffer.concat([prefix(10), Buffer.alloc(10), prefix(2 * MiB), Buffer.alloc(1000)]));
+    expect(input.heldBytes).to.equal(2 * MiB + 5);
+    // The rest of it, and a third message of 3 MiB begun in the same chunk.
+    s.emit('data', Buffer.concat([Buffer.alloc(2 * MiB - 1000), prefix(3 * MiB), Buffer.alloc(10)]));
+    expect(input.heldBytes).to.equal(2 * MiB + 5 + 3 * MiB + 5);
+    expect(reads.take(s, 10), 'the first, whole in its chunk: taken as any request').to.equal(10);
+    expect(reads.take(s, 2 * MiB), "the second: its read's hold becomes its own").to.equal(2 * MiB);
+    expect(input.heldBytes).to.equal(10 + 2 * MiB + 3 * MiB + 5);
+    s.send(3 * MiB - 10);
+    // Not taken by its handler within the turn: its room goes back.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(input.heldBytes).to.equal(10 + 2 * MiB);
+    expect(reads.take(s, 3 * MiB), 'then taken as any request').to.equal(3 * MiB);
   });
 
   it('reads a prefix that comes in pieces', () => {

@@ -1,0 +1,274 @@
+import { realScheduler } from '../cluster/membership/scheduler';
+import type { Scheduler } from '../cluster/membership/types';
+import type { ClientInputBudget } from './client-input';
+
+/** What RequestReads needs of a call's HTTP/2 stream (a ServerHttp2Stream). */
+export interface ReadableCallStream {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/** gRPC's prefix of a message: a compression flag and its length, 4 bytes big-endian. */
+const MESSAGE_PREFIX_BYTES = 5;
+
+/** What a message read whole holds in the budget until its handler claims it. */
+interface Hold {
+  held: number | undefined;
+}
+
+interface Read {
+  readonly stream: ReadableCallStream;
+  /** A call whose client sends a stream of messages (Pipeline), not one. */
+  readonly streaming: boolean;
+  /** The message being read: its prefix and itself, once its prefix is read; -1 until then. */
+  length: number;
+  /** Its prefix as read so far, while it comes in pieces. */
+  prefix: Buffer | undefined;
+  /** Its bytes received, prefix included. */
+  received: number;
+  /** What it holds in the budget (ClientInputBudget.tryTake's answer), or undefined for nothing. */
+  held: number | undefined;
+  /** 'reading': its stream flows; 'waiting': paused for room. */
+  state: 'reading' | 'waiting' | 'gone';
+  lastDataAt: number;
+  /** Messages read whole whose holds their handlers have not claimed, oldest first. */
+  readonly unclaimed: Hold[];
+  readonly onData: (chunk: Buffer) => void;
+}
+
+/**
+ * Clients' requests to the Cache service while they are read, in max_client_input_bytes. grpc-js
+ * reads a message whole before any handler sees it, so the budget counted a request only once it
+ * was read: one client's 500 concurrent Sets of 1 MiB on one connection were all read at once, and
+ * took a node of max_memory 64 MiB from 125 to 709-716 MB of RSS before most were refused; 500
+ * PipelinePacked streams of one such Set each, to 697 MB. Here a message's length, on its gRPC
+ * prefix, is taken in the budget as soon as the prefix arrives; when it has no room the call's
+ * HTTP/2 stream is paused (flow control keeps the rest on the client's side, at most a stream
+ * window here) and resumed once the node has room, oldest first among those that fit. A message
+ * whose bytes come whole with its prefix is not held back: it is read already, and its handler
+ * counts it as before.
+ *
+ * A handler takes over what its message's read holds (`take`), so that a read admitted is not
+ * refused for the room the read itself took. What a unary call's handler does not claim is held
+ * until the call ends (a GetMany's keys); a stream's, until its handler has had its turn. A read
+ * that receives nothing for `stallMs` while others wait is paused and holds only what it received,
+ * so that no client holds the budget with lengths it does not send.
+ */
+export class RequestReads {
+  readonly #input: ClientInputBudget;
+  readonly #stallMs: number;
+  readonly #scheduler: Scheduler;
+  readonly #reads = new Map<ReadableCallStream, Read>();
+  /** Reads paused for room, oldest first. */
+  readonly #waiting: Read[] = [];
+  /** The next stall check, while reads wait. */
+  #sweep: unknown;
+  #wakeAsked = false;
+  #closed = false;
+
+  /** `scheduler`: default realScheduler (unref'd timers); tests give one they move by hand. */
+  constructor(input: ClientInputBudget, opts: { stallMs?: number; scheduler?: Scheduler } = {}) {
+    this.#input = input;
+    this.#stallMs = opts.stallMs ?? 1000;
+    this.#scheduler = opts.scheduler ?? realScheduler;
+  }
+
+  /** Reads paused for room now. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /**
+   * Follows the reading of a client's call on `stream`, before its stream flows: one message, or
+   * (`streaming`) a message after another.
+   */
+  watch(stream: ReadableCallStream, streaming: boolean): void {
+    if (this.#closed || this.#reads.has(stream)) return;
+    const read: Read = {
+      stream,
+      streaming,
+      length: -1,
+      prefix: undefined,
+      received: 0,
+      held: undefined,
+      state: 'reading',
+      lastDataAt: this.#scheduler.now(),
+      unclaimed: [],
+      onData: (chunk) => this.#onData(read, chunk),
+    };
+    this.#reads.set(stream, read);
+    stream.on('data', read.onData);
+    stream.on('close', () => this.#gone(read));
+  }
+
+  /**
+   * Counts in a request of `bytes` just read whole on `stream` (undefined: not followed): what to
+   * release() once it is answered. Its read's hold becomes its own; without one, it is taken if it
+   * has room (ClientInputBudget.tryTake), and undefined when it has none (nothing counted).
+   */
+  take(stream: ReadableCallStream | undefined, bytes: number): number | undefined {
+    const read = stream && this.#reads.get(stream);
+    const hold = read?.unclaimed.shift();
+    if (hold?.held === undefined) return this.#input.tryTake(bytes);
+    // Counted before the read's hold goes back: its room is not given to another read meanwhile.
+    const taken = this.#input.take(bytes);
+    this.#input.release(hold.held);
+    hold.held = undefined;
+    return taken;
+  }
+
+  /** Stops the stall checks; calls are no longer followed. */
+  close(): void {
+    this.#closed = true;
+    this.#stopSweep();
+  }
+
+  #onData(read: Read, chunk: Buffer): void {
+    read.lastDataAt = this.#scheduler.now();
+    let at = 0;
+    while (at < chunk.length) {
+      if (read.length < 0) {
+        const piece = chunk.subarray(at, at + MESSAGE_PREFIX_BYTES - (read.prefix?.length ?? 0));
+        at += piece.length;
+        const prefix = read.prefix ? Buffer.concat([read.prefix, piece]) : piece;
+        if (prefix.length < MESSAGE_PREFIX_BYTES) {
+          read.prefix = Buffer.from(prefix);
+          return;
+        }
+        read.prefix = undefined;
+        read.length = MESSAGE_PREFIX_BYTES + prefix.readUInt32BE(1);
+        read.received = MESSAGE_PREFIX_BYTES;
+        if (chunk.length - at >= read.length - read.received) {
+          // Whole in this chunk: read already, and counted by its handler.
+          at += read.length - read.received;
+          this.#messageRead(read);
+          continue;
+        }
+        read.held = this.#input.tryTake(read.length);
+        if (read.held === undefined) {
+          // The rest of the chunk is all this message's: grpc-js has it already.
+          read.received += chunk.length - at;
+          return this.#wait(read);
+        }
+      }
+      const bytes = Math.min(read.length - read.received, chunk.length - at);
+      read.received += bytes;
+      at += bytes;
+      if (read.received >= read.length) this.#messageRead(read);
+    }
+  }
+
+  /**
+   * The message is whole: its hold (none if it came whole in a chunk) waits for its handler's claim,
+   * in order, so that the handler of each message takes its own.
+   */
+  #messageRead(read: Read): void {
+    const hold: Hold = { held: read.held };
+    read.length = -1;
+    read.received = 0;
+    read.held = undefined;
+    read.unclaimed.push(hold);
+    if (!read.streaming) {
+      read.stream.off('data', read.onData);
+      return; // held until its call ends, if unclaimed
+    }
+    // grpc-js hands a stream's message to its handler within the microtasks after its read, unless
+    // the handler's stream is paused (pipeline.ts): then the message's room goes back meanwhile, and
+    // its handler counts it as it would without a read before (its hold stays in line, empty).
+    if (hold.held !== undefined) setImmediate(() => this.#release(hold));
+  }
+
+  #wait(read: Read): void {
+    read.state = 'waiting';
+    read.stream.pause();
+    this.#waiting.push(read);
+    this.#askWake();
+    this.#startSweep();
+  }
+
+  #askWake(): void {
+    if (this.#wakeAsked) return;
+    this.#wakeAsked = true;
+    this.#input.whenRoom(this.#wake);
+  }
+
+  /**
+   * Resumes waiting reads, oldest first, each whose length finds room: first fit, so that a read
+   * that stalled, holding what it received, is not kept waiting behind one that needs that room.
+   */
+  readonly #wake = (): void => {
+    this.#wakeAsked = false;
+    for (let i = 0; i < this.#waiting.length;) {
+      const read = this.#waiting[i]!;
+      // A stalled read holds what it received while it waits, and its length once it reads again.
+      const received = read.held;
+      if (received !== undefined) this.#input.release(received);
+      read.held = this.#input.tryTake(read.length);
+      if (read.held === undefined) {
+        if (received !== undefined) read.held = this.#input.take(read.received);
+        i++;
+        continue;
+      }
+      this.#waiting.splice(i, 1);
+      read.state = 'reading';
+      read.lastDataAt = this.#scheduler.now();
+      read.stream.resume();
+    }
+    if (this.#waiting.length > 0) this.#askWake();
+    else this.#stopSweep();
+  };
+
+  #startSweep(): void {
+    if (this.#sweep !== undefined || this.#closed) return;
+    this.#sweep = this.#scheduler.setTimeout(() => {
+      this.#sweep = undefined;
+      this.#pauseStalled();
+      if (this.#waiting.length > 0) this.#startSweep();
+    }, this.#stallMs / 2);
+  }
+
+  #stopSweep(): void {
+    if (this.#sweep === undefined) return;
+    this.#scheduler.clearTimeout(this.#sweep);
+    this.#sweep = undefined;
+  }
+
+  /**
+   * While reads wait for room, one in the middle of a message that has received nothing for
+   * stallMs gives its room back and waits too, holding what it received.
+   */
+  #pauseStalled(): void {
+    const now = this.#scheduler.now();
+    for (const read of this.#reads.values()) {
+      if (read.state !== 'reading' || read.held === undefined || now - read.lastDataAt < this.#stallMs)
+        continue;
+      read.stream.pause();
+      const held = read.held;
+      read.held = this.#input.take(read.received);
+      this.#input.release(held);
+      read.state = 'waiting';
+      this.#waiting.push(read);
+    }
+    this.#askWake();
+  }
+
+  /** The call ended (answered, cancelled, or its connection gone): what its reads hold goes back. */
+  #gone(read: Read): void {
+    read.state = 'gone';
+    this.#reads.delete(read.stream);
+    const at = this.#waiting.indexOf(read);
+    if (at >= 0) this.#waiting.splice(at, 1);
+    this.#release(read);
+    for (const hold of read.unclaimed.splice(0)) this.#release(hold);
+  }
+
+  #release(hold: { held: number | undefined }): void {
+    if (hold.held === undefined) return;
+    const held = hold.held;
+    hold.held = undefined;
+    this.#input.release(held);
+  }
+}
