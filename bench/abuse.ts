@@ -7,8 +7,9 @@
  * guard's), and how often n1's peers saw it suspect or dead meanwhile. Run it on two builds to
  * compare (a git worktree of the older commit). The floods: Watch streams and a Pipeline stream
  * that never read, GetMany past max_reply_bytes and within it, a GetMany past max_request_bytes and
- * Pipeline frames past max_batch_keys, Sets of 1 MiB (32 at a time on four connections, and 500 at a
- * time on one), deletes of absent keys, silent connections. Flags: --watchers N
+ * Pipeline frames past max_batch_keys, Sets of 1 MiB (32 at a time on four connections, 500 at a
+ * time on one, and 500 PipelinePacked streams of one each), deletes of absent keys, silent
+ * connections. Flags: --watchers N
  * (200) --deletes N (40000) --connections N (2000; the issue's flood was 5000) --seconds S (8: each
  * of the large-request floods) --only TEXT (only the floods whose name holds it, e.g. --only GetMany)
  * --breakdown (also prints, per flood, what n1's /metrics said at its highest RSS: V8's heap in use

@@ -19,6 +19,8 @@ interface Hold {
   held: number | undefined;
 }
 
+const NO_HOLD: Hold = Object.freeze({ held: undefined }) as Hold;
+
 interface Read {
   readonly stream: ReadableCallStream;
   /** A call whose client sends a stream of messages (Pipeline), not one. */
@@ -131,15 +133,22 @@ export class RequestReads {
     let at = 0;
     while (at < chunk.length) {
       if (read.length < 0) {
-        const piece = chunk.subarray(at, at + MESSAGE_PREFIX_BYTES - (read.prefix?.length ?? 0));
-        at += piece.length;
-        const prefix = read.prefix ? Buffer.concat([read.prefix, piece]) : piece;
-        if (prefix.length < MESSAGE_PREFIX_BYTES) {
-          read.prefix = Buffer.from(prefix);
-          return;
+        let length: number;
+        if (read.prefix === undefined && chunk.length - at >= MESSAGE_PREFIX_BYTES) {
+          length = chunk.readUInt32BE(at + 1);
+          at += MESSAGE_PREFIX_BYTES;
+        } else {
+          const piece = chunk.subarray(at, at + MESSAGE_PREFIX_BYTES - (read.prefix?.length ?? 0));
+          at += piece.length;
+          const prefix = read.prefix ? Buffer.concat([read.prefix, piece]) : piece;
+          if (prefix.length < MESSAGE_PREFIX_BYTES) {
+            read.prefix = Buffer.from(prefix);
+            return;
+          }
+          length = prefix.readUInt32BE(1);
         }
         read.prefix = undefined;
-        read.length = MESSAGE_PREFIX_BYTES + prefix.readUInt32BE(1);
+        read.length = MESSAGE_PREFIX_BYTES + length;
         read.received = MESSAGE_PREFIX_BYTES;
         if (chunk.length - at >= read.length - read.received) {
           // Whole in this chunk: read already, and counted by its handler.
@@ -166,7 +175,8 @@ export class RequestReads {
    * in order, so that the handler of each message takes its own.
    */
   #messageRead(read: Read): void {
-    const hold: Hold = { held: read.held };
+    // One shared empty hold for messages that held nothing: most of a stream's, and never changed.
+    const hold: Hold = read.held === undefined ? NO_HOLD : { held: read.held };
     read.length = -1;
     read.received = 0;
     read.held = undefined;
