@@ -19,7 +19,7 @@ interface Hold {
   held: number | undefined;
 }
 
-const NO_HOLD: Hold = Object.freeze({ held: undefined }) as Hold;
+const NO_HOLD: Hold = Object.freeze({ held: undefined });
 
 interface Read {
   readonly stream: ReadableCallStream;
