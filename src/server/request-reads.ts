@@ -69,6 +69,7 @@ export class RequestReads {
   /** The next stall check, while reads wait. */
   #sweep: unknown;
   #wakeAsked = false;
+  #waking = false;
   #closed = false;
 
   /** `scheduler`: default realScheduler (unref'd timers); tests give one they move by hand. */
@@ -211,22 +212,30 @@ export class RequestReads {
    */
   readonly #wake = (): void => {
     this.#wakeAsked = false;
-    for (let i = 0; i < this.#waiting.length;) {
-      const read = this.#waiting[i]!;
-      // A stalled read holds what it received while it waits, and its length once it reads again.
-      const received = read.held;
-      if (received !== undefined) this.#input.release(received);
-      read.held = this.#input.tryTake(read.length);
-      if (read.held === undefined) {
-        if (received !== undefined) read.held = this.#input.take(read.received);
-        i++;
-        continue;
+    // Once at a time: giving back what a stalled read holds can call here again from the budget.
+    if (this.#waking) return;
+    this.#waking = true;
+    for (let admitted = true; admitted;) {
+      admitted = false;
+      for (let i = 0; i < this.#waiting.length;) {
+        const read = this.#waiting[i]!;
+        // A stalled read holds what it received while it waits, and its length once it reads again.
+        const received = read.held;
+        if (received !== undefined) this.#input.release(received);
+        read.held = this.#input.tryTake(read.length);
+        if (read.held === undefined) {
+          if (received !== undefined) read.held = this.#input.take(read.received);
+          i++;
+          continue;
+        }
+        this.#waiting.splice(i, 1);
+        read.state = 'reading';
+        read.lastDataAt = this.#scheduler.now();
+        read.stream.resume();
+        admitted = true;
       }
-      this.#waiting.splice(i, 1);
-      read.state = 'reading';
-      read.lastDataAt = this.#scheduler.now();
-      read.stream.resume();
     }
+    this.#waking = false;
     if (this.#waiting.length > 0) this.#askWake();
     else this.#stopSweep();
   };
@@ -252,17 +261,21 @@ export class RequestReads {
    */
   #pauseStalled(): void {
     const now = this.#scheduler.now();
-    for (const read of this.#reads.values()) {
-      if (read.state !== 'reading' || read.held === undefined || now - read.lastDataAt < this.#stallMs)
-        continue;
+    const stalled: Read[] = [];
+    for (const read of this.#reads.values())
+      if (read.state === 'reading' && read.held !== undefined && now - read.lastDataAt >= this.#stallMs)
+        stalled.push(read);
+    for (const read of stalled) {
       read.stream.pause();
-      const held = read.held;
-      read.held = this.#input.take(read.received);
-      this.#input.release(held);
       read.state = 'waiting';
       this.#waiting.push(read);
+      const held = read.held!;
+      read.held = this.#input.take(read.received);
+      this.#input.release(held);
     }
-    this.#askWake();
+    // Now, not at the next answer: with nothing else in flight, none may come, and the one read
+    // that fits may be a stalled one (it reads again, and waits again if it stays silent).
+    this.#wake();
   }
 
   /** The call ended (answered, cancelled, or its connection gone): what its reads hold goes back. */

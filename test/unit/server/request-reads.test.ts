@@ -156,6 +156,22 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(time.pendingTimers, 'no stall check while nothing waits').to.equal(0);
   });
 
+  it('lets a stalled read read again at once when it is the only one that fits, with nothing else in flight', () => {
+    const { time, input, stream } = setup();
+    const slow = stream();
+    slow.start(8 * MiB, 1000);
+    const waiting = stream();
+    waiting.start(8 * MiB);
+    time.advance(1500);
+    // No answer is coming to make room: the stalled read is given its length back, and reads on.
+    expect(slow.paused, 'the stalled read reads again').to.equal(false);
+    expect(waiting.paused).to.equal(true);
+    expect(input.heldBytes).to.equal(8 * MiB + 5);
+    slow.end();
+    expect(waiting.paused).to.equal(false);
+    expect(input.heldBytes).to.equal(8 * MiB + 5);
+  });
+
   it('lets a waiting read that fits go ahead of one that does not', () => {
     const { input, stream } = setup();
     const first = stream();
