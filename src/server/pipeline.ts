@@ -38,7 +38,8 @@ export interface PipelineDeps {
   /**
    * limits.max_batch_keys and max_reply_bytes (what one GetMany, SetMany or frame may ask), and
    * max_frames_in_flight and max_output_buffer_bytes (how far a stream may run ahead of its reader);
-   * max_value_bytes says which GetMany may pass max_reply_bytes at all.
+   * max_value_bytes says which GetMany may pass max_reply_bytes at all; max_request_bytes, the
+   * longest message a client's read is followed for (request-reads.ts).
    */
   limits: RequestLimits &
     Pick<
@@ -47,6 +48,7 @@ export interface PipelineDeps {
       | 'maxOutputBufferBytes'
       | 'maxClientOutputBytes'
       | 'maxClientInputBytes'
+      | 'maxRequestBytes'
       | 'maxValueBytes'
     >;
   /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
@@ -132,7 +134,7 @@ export class PipelineStreams {
     this.refusals = new LimitRefusals(deps.logger.child({ component: 'limits' }));
     this.output = new ClientOutputBudget(deps.limits.maxClientOutputBytes);
     this.input = new ClientInputBudget(deps.limits.maxClientInputBytes, deps.copies);
-    this.requestReads = new RequestReads(this.input);
+    this.requestReads = new RequestReads(this.input, { maxMessageBytes: deps.limits.maxRequestBytes });
     this.#protobuf = protobufFormat(deps.executor);
     this.#packed = packedFormat(deps.executor, deps.tracer);
   }

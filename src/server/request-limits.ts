@@ -433,6 +433,8 @@ export function requestBytesInterceptor(
 ): grpc.ServerInterceptor {
   return (method, call) => {
     if (!method.path.startsWith('/ringcache.v1.Cache/')) return new grpc.ServerInterceptingCall(call);
+    // The call's HTTP/2 stream, while its reads are followed (a client's call).
+    let followed: ReturnType<typeof http2StreamOf>;
     return new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
@@ -440,12 +442,18 @@ export function requestBytesInterceptor(
             if (!isForwarded(metadata)) {
               capMessages(call, maxRequestBytes, onRefused);
               // Before grpc-js lets the stream flow, which it does once the metadata has passed.
-              const stream = http2StreamOf(call);
-              if (stream) requestReads()?.watch(stream, method.requestStream);
+              followed = http2StreamOf(call);
+              if (followed) requestReads()?.watch(followed, method.requestStream);
             }
             pass(metadata);
           },
+          // What a call reads once answered or cancelled, grpc-js drops: it is not held for.
+          onCancel: () => requestReads()?.ended(followed),
         }),
+      sendStatus: (status, next) => {
+        requestReads()?.ended(followed);
+        next(status);
+      },
     });
   };
 }

@@ -9,6 +9,8 @@ export interface ReadableCallStream {
   off(event: 'data', listener: (chunk: Buffer) => void): unknown;
   pause(): unknown;
   resume(): unknown;
+  /** Bytes received and not yet read: what came in while the stream was paused. */
+  readonly readableLength: number;
 }
 
 /** gRPC's prefix of a message: a compression flag and its length, 4 bytes big-endian. */
@@ -19,6 +21,7 @@ interface Hold {
   held: number | undefined;
 }
 
+/** One shared empty hold for messages that held nothing: most of a stream's, and never changed. */
 const NO_HOLD: Hold = Object.freeze({ held: undefined });
 
 interface Read {
@@ -33,12 +36,21 @@ interface Read {
   received: number;
   /** What it holds in the budget (ClientInputBudget.tryTake's answer), or undefined for nothing. */
   held: number | undefined;
-  /** 'reading': its stream flows; 'waiting': paused for room. */
-  state: 'reading' | 'waiting' | 'gone';
+  /**
+   * 'reading': its stream flows as grpc-js asks; 'waiting': paused for room; 'stalled': paused,
+   * holding what it received, until more comes; 'done': no longer followed (its call answered or
+   * cancelled, or its message past max_request_bytes, which grpc-js refuses itself).
+   */
+  state: 'reading' | 'waiting' | 'stalled' | 'done';
+  /** Whether grpc-js wants the stream to flow: its last pause() or resume(). */
+  flowWanted: boolean;
   lastDataAt: number;
   /** Messages read whole whose holds their handlers have not claimed, oldest first. */
   readonly unclaimed: Hold[];
   readonly onData: (chunk: Buffer) => void;
+  /** The stream's own pause() and resume(), under the ones that see what grpc-js asks. */
+  readonly pause: () => void;
+  readonly resume: () => void;
 }
 
 /**
@@ -51,30 +63,39 @@ interface Read {
  * HTTP/2 stream is paused (flow control keeps the rest on the client's side, at most a stream
  * window here) and resumed once the node has room, oldest first among those that fit. A message
  * whose bytes come whole with its prefix is not held back: it is read already, and its handler
- * counts it as before.
+ * counts it as before. grpc-js pauses and resumes the stream itself (it reads a message when its
+ * handler asks for one): while a read waits, its resume is kept until the read has room.
  *
  * A handler takes over what its message's read holds (`take`), so that a read admitted is not
  * refused for the room the read itself took. What a unary call's handler does not claim is held
  * until the call ends (a GetMany's keys); a stream's, until its handler has had its turn. A read
- * that receives nothing for `stallMs` while others wait is paused and holds only what it received,
- * so that no client holds the budget with lengths it does not send.
+ * that receives nothing for `stallMs` in the middle of a message is paused and holds only what it
+ * received until more comes, so that no client holds the budget with a length it does not send.
  */
 export class RequestReads {
   readonly #input: ClientInputBudget;
+  readonly #maxMessageBytes: number;
   readonly #stallMs: number;
   readonly #scheduler: Scheduler;
   readonly #reads = new Map<ReadableCallStream, Read>();
   /** Reads paused for room, oldest first. */
   readonly #waiting: Read[] = [];
-  /** The next stall check, while reads wait. */
+  /** The next stall check, while a read holds room in the middle of a message, or has stalled. */
   #sweep: unknown;
   #wakeAsked = false;
   #waking = false;
   #closed = false;
 
-  /** `scheduler`: default realScheduler (unref'd timers); tests give one they move by hand. */
-  constructor(input: ClientInputBudget, opts: { stallMs?: number; scheduler?: Scheduler } = {}) {
+  /**
+   * `maxMessageBytes`: limits.max_request_bytes (a longer message is grpc-js's to refuse, unread).
+   * `scheduler`: default realScheduler (unref'd timers); tests give one they move by hand.
+   */
+  constructor(
+    input: ClientInputBudget,
+    opts: { maxMessageBytes: number; stallMs?: number; scheduler?: Scheduler },
+  ) {
     this.#input = input;
+    this.#maxMessageBytes = opts.maxMessageBytes;
     this.#stallMs = opts.stallMs ?? 1000;
     this.#scheduler = opts.scheduler ?? realScheduler;
   }
@@ -85,11 +106,13 @@ export class RequestReads {
   }
 
   /**
-   * Follows the reading of a client's call on `stream`, before its stream flows: one message, or
-   * (`streaming`) a message after another.
+   * Follows the reading of a client's call on `stream`, before its stream flows (grpc-js has paused
+   * it): one message, or (`streaming`) a message after another.
    */
   watch(stream: ReadableCallStream, streaming: boolean): void {
     if (this.#closed || this.#reads.has(stream)) return;
+    const pause = stream.pause.bind(stream);
+    const resume = stream.resume.bind(stream);
     const read: Read = {
       stream,
       streaming,
@@ -98,9 +121,23 @@ export class RequestReads {
       received: 0,
       held: undefined,
       state: 'reading',
+      flowWanted: false,
       lastDataAt: this.#scheduler.now(),
       unclaimed: [],
       onData: (chunk) => this.#onData(read, chunk),
+      pause: () => void pause(),
+      resume: () => void resume(),
+    };
+    // grpc-js's pause() and resume(), seen: while the read waits for room or has stalled, the
+    // stream stays paused whatever grpc-js asks, and flows again as grpc-js last asked.
+    const own = stream as { pause(): unknown; resume(): unknown };
+    own.pause = () => {
+      read.flowWanted = false;
+      return pause();
+    };
+    own.resume = () => {
+      read.flowWanted = true;
+      return read.state === 'waiting' || read.state === 'stalled' ? stream : resume();
     };
     this.#reads.set(stream, read);
     stream.on('data', read.onData);
@@ -123,6 +160,16 @@ export class RequestReads {
     return taken;
   }
 
+  /**
+   * The call on `stream` has its answer, or was cancelled: what it reads from now on is not
+   * followed (grpc-js reads the rest only to drop it), and what its message in reading holds goes
+   * back. Messages read whole keep their holds for their handlers, until the call ends.
+   */
+  ended(stream: ReadableCallStream | undefined): void {
+    const read = stream && this.#reads.get(stream);
+    if (read) this.#unfollow(read);
+  }
+
   /** Stops the stall checks; calls are no longer followed. */
   close(): void {
     this.#closed = true;
@@ -130,7 +177,16 @@ export class RequestReads {
   }
 
   #onData(read: Read, chunk: Buffer): void {
+    if (read.state === 'done') return;
     read.lastDataAt = this.#scheduler.now();
+    if (read.state !== 'reading') {
+      // Data while paused for room: what was buffered before the pause. Its message is being read
+      // anyway: it takes its room, past the budget if need be.
+      this.#leaveLine(read);
+      if (read.held !== undefined) this.#input.release(read.held);
+      read.held = this.#input.take(read.length);
+      read.state = 'reading';
+    }
     let at = 0;
     while (at < chunk.length) {
       if (read.length < 0) {
@@ -149,12 +205,14 @@ export class RequestReads {
           length = prefix.readUInt32BE(1);
         }
         read.prefix = undefined;
+        if (length > this.#maxMessageBytes) return this.#unfollow(read); // grpc-js refuses it
         read.length = MESSAGE_PREFIX_BYTES + length;
         read.received = MESSAGE_PREFIX_BYTES;
-        if (chunk.length - at >= read.length - read.received) {
+        if (chunk.length - at >= length) {
           // Whole in this chunk: read already, and counted by its handler.
-          at += read.length - read.received;
+          at += length;
           this.#messageRead(read);
+          if (!read.streaming) return;
           continue;
         }
         read.held = this.#input.tryTake(read.length);
@@ -163,11 +221,15 @@ export class RequestReads {
           read.received += chunk.length - at;
           return this.#wait(read);
         }
+        this.#startSweep();
       }
       const bytes = Math.min(read.length - read.received, chunk.length - at);
       read.received += bytes;
       at += bytes;
-      if (read.received >= read.length) this.#messageRead(read);
+      if (read.received >= read.length) {
+        this.#messageRead(read);
+        if (!read.streaming) return;
+      }
     }
   }
 
@@ -176,15 +238,16 @@ export class RequestReads {
    * in order, so that the handler of each message takes its own.
    */
   #messageRead(read: Read): void {
-    // One shared empty hold for messages that held nothing: most of a stream's, and never changed.
     const hold: Hold = read.held === undefined ? NO_HOLD : { held: read.held };
     read.length = -1;
     read.received = 0;
     read.held = undefined;
     read.unclaimed.push(hold);
     if (!read.streaming) {
+      // One message: the call is followed no more, and its hold waits for its handler until it ends.
+      read.state = 'done';
       read.stream.off('data', read.onData);
-      return; // held until its call ends, if unclaimed
+      return;
     }
     // grpc-js hands a stream's message to its handler within the microtasks after its read, unless
     // the handler's stream is paused (pipeline.ts): then the message's room goes back meanwhile, and
@@ -194,10 +257,14 @@ export class RequestReads {
 
   #wait(read: Read): void {
     read.state = 'waiting';
-    read.stream.pause();
-    this.#waiting.push(read);
+    read.pause();
+    if (!this.#waiting.includes(read)) this.#waiting.push(read);
     this.#askWake();
-    this.#startSweep();
+  }
+
+  #leaveLine(read: Read): void {
+    const at = this.#waiting.indexOf(read);
+    if (at >= 0) this.#waiting.splice(at, 1);
   }
 
   #askWake(): void {
@@ -215,9 +282,9 @@ export class RequestReads {
     // Once at a time: giving back what a stalled read holds can call here again from the budget.
     if (this.#waking) return;
     this.#waking = true;
-    for (let admitted = true; admitted;) {
+    for (let admitted = true; admitted; ) {
       admitted = false;
-      for (let i = 0; i < this.#waiting.length;) {
+      for (let i = 0; i < this.#waiting.length; ) {
         const read = this.#waiting[i]!;
         // A stalled read holds what it received while it waits, and its length once it reads again.
         const received = read.held;
@@ -229,23 +296,27 @@ export class RequestReads {
           continue;
         }
         this.#waiting.splice(i, 1);
-        read.state = 'reading';
-        read.lastDataAt = this.#scheduler.now();
-        read.stream.resume();
+        this.#flow(read);
         admitted = true;
       }
     }
     this.#waking = false;
     if (this.#waiting.length > 0) this.#askWake();
-    else this.#stopSweep();
   };
+
+  /** The read has its room: its stream flows again if grpc-js wants it to. */
+  #flow(read: Read): void {
+    read.state = 'reading';
+    read.lastDataAt = this.#scheduler.now();
+    if (read.flowWanted) read.resume();
+    this.#startSweep();
+  }
 
   #startSweep(): void {
     if (this.#sweep !== undefined || this.#closed) return;
     this.#sweep = this.#scheduler.setTimeout(() => {
       this.#sweep = undefined;
-      this.#pauseStalled();
-      if (this.#waiting.length > 0) this.#startSweep();
+      if (this.#checkStalls()) this.#startSweep();
     }, this.#stallMs / 2);
   }
 
@@ -256,35 +327,46 @@ export class RequestReads {
   }
 
   /**
-   * While reads wait for room, one in the middle of a message that has received nothing for
-   * stallMs gives its room back and waits too, holding what it received.
+   * A read that holds its message's length and has received nothing for stallMs is paused and holds
+   * what it received; a stalled read to which more has come since waits for room again. Whether any
+   * read still holds room in the middle of a message, or has stalled: the checks go on while one does.
    */
-  #pauseStalled(): void {
+  #checkStalls(): boolean {
     const now = this.#scheduler.now();
-    const stalled: Read[] = [];
-    for (const read of this.#reads.values())
-      if (read.state === 'reading' && read.held !== undefined && now - read.lastDataAt >= this.#stallMs)
-        stalled.push(read);
-    for (const read of stalled) {
-      read.stream.pause();
-      read.state = 'waiting';
-      this.#waiting.push(read);
-      const held = read.held!;
-      read.held = this.#input.take(read.received);
-      this.#input.release(held);
+    let watching = false;
+    for (const read of this.#reads.values()) {
+      if (read.state === 'stalled') {
+        watching = true;
+        if (read.stream.readableLength > 0) this.#wait(read);
+      } else if (read.state === 'reading' && read.held !== undefined) {
+        watching = true;
+        if (now - read.lastDataAt < this.#stallMs) continue;
+        read.pause();
+        read.state = 'stalled';
+        const held = read.held;
+        read.held = this.#input.take(read.received);
+        this.#input.release(held);
+      }
     }
-    // Now, not at the next answer: with nothing else in flight, none may come, and the one read
-    // that fits may be a stalled one (it reads again, and waits again if it stays silent).
-    this.#wake();
+    // Now, not at the next answer: with nothing else in flight, none may come.
+    if (this.#waiting.length > 0) this.#wake();
+    return watching;
+  }
+
+  /** Stops following a read: what its message in reading holds goes back, its stream flows as asked. */
+  #unfollow(read: Read): void {
+    const state = read.state;
+    read.state = 'done';
+    read.stream.off('data', read.onData);
+    this.#leaveLine(read);
+    this.#release(read);
+    if ((state === 'waiting' || state === 'stalled') && read.flowWanted) read.resume();
   }
 
   /** The call ended (answered, cancelled, or its connection gone): what its reads hold goes back. */
   #gone(read: Read): void {
-    read.state = 'gone';
+    this.#unfollow(read);
     this.#reads.delete(read.stream);
-    const at = this.#waiting.indexOf(read);
-    if (at >= 0) this.#waiting.splice(at, 1);
-    this.#release(read);
     for (const hold of read.unclaimed.splice(0)) this.#release(hold);
   }
 

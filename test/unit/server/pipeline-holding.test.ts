@@ -56,6 +56,7 @@ function pipelines(
     limits: {
       maxBatchKeys: limits.maxBatchKeys ?? 4096,
       maxReplyBytes: 32 * MiB,
+      maxRequestBytes: 64 * MiB,
       maxFramesInFlight: 16,
       maxOutputBufferBytes: 256 * 1024,
       maxClientOutputBytes: 32 * MiB,

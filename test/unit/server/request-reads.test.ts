@@ -9,6 +9,8 @@ const MiB = 1024 * 1024;
 /** A call's HTTP/2 stream as RequestReads sees it: chunks pushed by the test, paused or not. */
 class FakeStream extends EventEmitter {
   paused = false;
+  /** Bytes the test says came in while paused. */
+  readableLength = 0;
   pause(): void {
     this.paused = true;
   }
@@ -32,10 +34,13 @@ class FakeStream extends EventEmitter {
 function setup(maxBytes = 8 * MiB) {
   const time = new ManualTime();
   const input = new ClientInputBudget(maxBytes);
-  const reads = new RequestReads(input, { stallMs: 1000, scheduler: time });
+  const reads = new RequestReads(input, { maxMessageBytes: 32 * MiB, stallMs: 1000, scheduler: time });
+  // Followed before it flows; then grpc-js asks it to flow (its startRead).
   const stream = (streaming = false) => {
     const s = new FakeStream();
+    s.pause();
     reads.watch(s, streaming);
+    s.resume();
     return s;
   };
   return { time, input, reads, stream };
@@ -133,7 +138,7 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(input.heldBytes).to.equal(3 * MiB + 5);
   });
 
-  it('takes back the room of a read that stalls while others wait: it holds what it received, and the others read', () => {
+  it('takes back the room of a read that stalls: it holds what it received, and others read', () => {
     const { time, input, reads, stream } = setup();
     const slow = stream();
     slow.start(8 * MiB, 1000); // claims the whole budget, sends 1,000 bytes of it
@@ -148,28 +153,91 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(input.heldBytes).to.equal(1005 + MiB + 5);
     waiting.send(MiB);
     waiting.end();
-    expect(slow.paused, 'its length finds room again once the others are done').to.equal(false);
+    time.advance(1000);
+    expect(slow.paused, 'nothing more came: it stays paused').to.equal(true);
+    slow.readableLength = 100; // more came, and waits in the stream's buffer
+    time.advance(500);
+    expect(slow.paused, 'its length finds room again').to.equal(false);
     expect(input.heldBytes).to.equal(8 * MiB + 5);
     expect(reads.waiting).to.equal(0);
     slow.end();
     expect(input.heldBytes).to.equal(0);
-    expect(time.pendingTimers, 'no stall check while nothing waits').to.equal(0);
+    time.advance(1000);
+    expect(time.pendingTimers, 'no stall check once no read holds room').to.equal(0);
   });
 
-  it('lets a stalled read read again at once when it is the only one that fits, with nothing else in flight', () => {
+  it('takes back the room of a read that stalls though no read waits, so that streams waiting for room read on', () => {
+    const { time, input, stream } = setup();
+    const slow = stream();
+    slow.start(8 * MiB, 1000);
+    expect(input.full).to.equal(true);
+    time.advance(1500);
+    expect(slow.paused).to.equal(true);
+    expect(input.heldBytes).to.equal(1005);
+    expect(input.full).to.equal(false);
+  });
+
+  it('reads on a stalled read once more of it comes, ahead of a waiting read that cannot fit beside it', () => {
     const { time, input, stream } = setup();
     const slow = stream();
     slow.start(8 * MiB, 1000);
     const waiting = stream();
     waiting.start(8 * MiB);
     time.advance(1500);
-    // No answer is coming to make room: the stalled read is given its length back, and reads on.
-    expect(slow.paused, 'the stalled read reads again').to.equal(false);
-    expect(waiting.paused).to.equal(true);
-    expect(input.heldBytes).to.equal(8 * MiB + 5);
+    expect([slow.paused, waiting.paused]).to.deep.equal([true, true]);
+    slow.readableLength = 100;
+    time.advance(500);
+    expect([slow.paused, waiting.paused], 'only the stalled one fits, without what it held').to.deep.equal([
+      false,
+      true,
+    ]);
     slow.end();
     expect(waiting.paused).to.equal(false);
     expect(input.heldBytes).to.equal(8 * MiB + 5);
+  });
+
+  it('keeps a waiting read paused when grpc-js asks its stream to flow, and lets it flow once it has room', () => {
+    const { input, stream } = setup();
+    const first = stream();
+    first.start(6 * MiB);
+    const second = stream();
+    second.start(4 * MiB);
+    second.pause(); // grpc-js: a message whole, handed to its handler
+    second.resume(); // and the next asked for
+    expect(second.paused, 'still without room').to.equal(true);
+    first.end();
+    expect(second.paused).to.equal(false);
+    expect(input.heldBytes).to.equal(4 * MiB + 5);
+  });
+
+  it('lets a waiting read stay paused once it has room, if grpc-js last paused its stream', () => {
+    const { stream } = setup();
+    const first = stream();
+    first.start(6 * MiB);
+    const second = stream();
+    second.start(4 * MiB);
+    second.pause();
+    first.end();
+    expect(second.paused).to.equal(true);
+    second.resume();
+    expect(second.paused).to.equal(false);
+  });
+
+  it('does not follow a message past max_request_bytes (gRPC refuses it unread), nor a call once it ended', () => {
+    const { input, reads, stream } = setup();
+    const huge = stream();
+    huge.start(64 * MiB);
+    expect([huge.paused, input.heldBytes]).to.deep.equal([false, 0]);
+    const first = stream();
+    first.start(6 * MiB);
+    const cancelled = stream();
+    cancelled.start(4 * MiB);
+    expect(cancelled.paused).to.equal(true);
+    reads.ended(cancelled);
+    expect(cancelled.paused, 'grpc-js drops what comes: it flows').to.equal(false);
+    expect(reads.waiting).to.equal(0);
+    cancelled.send(4 * MiB);
+    expect(input.heldBytes).to.equal(6 * MiB + 5);
   });
 
   it('lets a waiting read that fits go ahead of one that does not', () => {
@@ -194,6 +262,7 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(reads.waiting).to.equal(0);
     first.end();
     expect(input.heldBytes).to.equal(0);
-    expect(time.pendingTimers).to.equal(0);
+    time.advance(1000);
+    expect(time.pendingTimers, 'no stall check once no read holds room').to.equal(0);
   });
 });

@@ -43,6 +43,7 @@ function service(valueBytes = 64 * 1024) {
     limits: {
       maxBatchKeys: 8192,
       maxReplyBytes: 8 * MiB,
+      maxRequestBytes: 64 * MiB,
       maxFramesInFlight: 16,
       maxOutputBufferBytes: 256 * 1024,
       maxClientOutputBytes: 8 * MiB,
