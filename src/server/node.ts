@@ -255,6 +255,7 @@ export class CacheNode {
       }),
       connections: () => this.#connections?.open ?? 0,
       pipelines: () => this.#pipelines?.openStreams ?? 0,
+      readsWaiting: () => this.#pipelines?.requestReads.waiting ?? 0,
     });
     if (this.#peers) registry.registerMetric(this.#peers.frameDurations);
     this.#http = await startHttp({

@@ -345,11 +345,13 @@ export interface StreamGauges {
   connections(): number;
   /** Pipeline and PipelinePacked streams open. */
   pipelines(): number;
+  /** Clients' messages whose reading waits for room in max_client_input_bytes (request-reads.ts). */
+  readsWaiting(): number;
 }
 
 /**
- * ringcache_watchers, ringcache_pipeline_streams, ringcache_stream_buffered_bytes{kind} and
- * ringcache_connections.
+ * ringcache_watchers, ringcache_pipeline_streams, ringcache_stream_buffered_bytes{kind},
+ * ringcache_connections and ringcache_client_reads_waiting.
  */
 export function registerStreamGauges(registry: Registry, gauges: StreamGauges): void {
   new Gauge({
@@ -385,6 +387,14 @@ export function registerStreamGauges(registry: Registry, gauges: StreamGauges): 
     registers: [registry],
     collect() {
       this.set(gauges.connections());
+    },
+  });
+  new Gauge({
+    name: 'ringcache_client_reads_waiting',
+    help: "Clients' messages whose reading waits for room in limits.max_client_input_bytes",
+    registers: [registry],
+    collect() {
+      this.set(gauges.readsWaiting());
     },
   });
 }

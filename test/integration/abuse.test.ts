@@ -375,21 +375,31 @@ describe('no client can exhaust a node: floods', function () {
     const value = Buffer.alloc(1024 * KiB, 7);
     const client = new UnaryClient(t.address('n1'), 120_000);
     try {
-      const results = await underFlood(
+      const { results, mostWaiting } = await underFlood(
         t,
         'n1',
-        () =>
-          Promise.all(
+        async () => {
+          let done = false;
+          const sets = Promise.all(
             Array.from({ length: 120 }, (_, i) =>
               client.cache('Set', { key: `unary-flood/${i % 16}`, value }).then(
                 () => 'OK',
                 (err: grpc.ServiceError) => `${grpc.status[err.code]} ${err.details}`,
               ),
             ),
-          ),
+          ).finally(() => (done = true));
+          // The node's gauge of messages held back for room, read while the Sets are in flight.
+          let mostWaiting = 0;
+          while (!done && mostWaiting === 0) {
+            mostWaiting = Math.max(mostWaiting, await metric(t, 'n1', 'ringcache_client_reads_waiting'));
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          return { results: await sets, mostWaiting };
+        },
         200,
       );
       expect(new Set(results)).to.deep.equal(new Set(['OK']));
+      expect(mostWaiting, 'Sets held back for room, by ringcache_client_reads_waiting').to.be.above(0);
     } finally {
       client.close();
     }
