@@ -233,8 +233,9 @@ export class PipelineStreams {
         });
         return;
       }
-      // Past max_client_input_bytes a frame is refused whole (unless small: the reserve), and the
-      // stream is read no more until the node has room: a read frame costs its copies to run.
+      // A frame whose read took room keeps it (request-reads.ts). Past max_client_input_bytes
+      // another is refused whole (unless small: the reserve), and the stream is read no more until
+      // the node has room: a read frame costs its copies to run.
       const bytes = input ? format.requestBytes(raw) : 0;
       const held = input ? this.requestReads.take(http2, bytes) : 0;
       const overInput = held === undefined ? input!.refusal('frame') : undefined;
