@@ -79,9 +79,16 @@ export class ClientInputBudget {
     copies?.onSettle(() => this.#wake());
   }
 
-  /** All the bytes held (ringcache_client_input_bytes), copies to replicas included. */
+  /**
+   * Bytes received of messages whose clients stopped sending them (request-reads.ts): held, but
+   * outside the budget, so that a client that stalls does not stop every stream from reading; they
+   * are bounded apart (at most the budget again).
+   */
+  stalledBytes = 0;
+
+  /** All the bytes held (ringcache_client_input_bytes), copies to replicas and stalled reads included. */
   get heldBytes(): number {
-    return this.#held() + this.reservedBytes;
+    return this.#held() + this.reservedBytes + this.stalledBytes;
   }
 
   /** Whether the node holds its budget: its clients' streams stop reading. */

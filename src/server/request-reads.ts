@@ -9,9 +9,14 @@ export interface ReadableCallStream {
   off(event: 'data', listener: (chunk: Buffer) => void): unknown;
   pause(): unknown;
   resume(): unknown;
+  /** Resets the stream (RST_STREAM with `code`): how a stalled read past its bound is ended. */
+  close(code: number): unknown;
   /** Bytes received and not yet read: what came in while the stream was paused. */
   readonly readableLength: number;
 }
+
+/** HTTP/2's ENHANCE_YOUR_CALM: the code a stalled read's stream is reset with. */
+const STALLED_RESET_CODE = 0xb;
 
 /** gRPC's prefix of a message: a compression flag and its length, 4 bytes big-endian. */
 const MESSAGE_PREFIX_BYTES = 5;
@@ -36,6 +41,8 @@ interface Read {
   received: number;
   /** What it holds in the budget (ClientInputBudget.tryTake's answer), or undefined for nothing. */
   held: number | undefined;
+  /** What it received, counted in ClientInputBudget.stalledBytes while it has stalled. */
+  stalledBytes: number;
   /**
    * 'reading': its stream flows as grpc-js asks; 'waiting': paused for room; 'stalled': paused,
    * holding what it received, until more comes; 'done': no longer followed (its call answered or
@@ -69,8 +76,10 @@ interface Read {
  * A handler takes over what its message's read holds (`take`), so that a read admitted is not
  * refused for the room the read itself took. What a unary call's handler does not claim is held
  * until the call ends (a GetMany's keys); a stream's, until its handler has had its turn. A read
- * that receives nothing for `stallMs` in the middle of a message is paused and holds only what it
- * received until more comes, so that no client holds the budget with a length it does not send.
+ * that receives nothing for `stallMs` in the middle of a message is paused and gives its length's
+ * room back until more comes, so that no client holds the budget with a length it does not send;
+ * what it received is held apart (ClientInputBudget.stalledBytes), up to the budget again, past
+ * which the oldest stalled calls are reset.
  */
 export class RequestReads {
   readonly #input: ClientInputBudget;
@@ -120,6 +129,7 @@ export class RequestReads {
       prefix: undefined,
       received: 0,
       held: undefined,
+      stalledBytes: 0,
       state: 'reading',
       flowWanted: false,
       lastDataAt: this.#scheduler.now(),
@@ -183,7 +193,7 @@ export class RequestReads {
       // Data while paused for room: what was buffered before the pause. Its message is being read
       // anyway: it takes its room, past the budget if need be.
       this.#leaveLine(read);
-      if (read.held !== undefined) this.#input.release(read.held);
+      this.#unstall(read);
       read.held = this.#input.take(read.length);
       read.state = 'reading';
     }
@@ -273,28 +283,23 @@ export class RequestReads {
     this.#input.whenRoom(this.#wake);
   }
 
-  /**
-   * Resumes waiting reads, oldest first, each whose length finds room: first fit, so that a read
-   * that stalled, holding what it received, is not kept waiting behind one that needs that room.
-   */
+  /** Resumes waiting reads, oldest first, each whose length finds room (first fit). */
   readonly #wake = (): void => {
     this.#wakeAsked = false;
-    // Once at a time: giving back what a stalled read holds can call here again from the budget.
+    // Once at a time: a stream resumed can read, and take and give back room, meanwhile.
     if (this.#waking) return;
     this.#waking = true;
-    for (let admitted = true; admitted; ) {
+    for (let admitted = true; admitted;) {
       admitted = false;
-      for (let i = 0; i < this.#waiting.length; ) {
+      for (let i = 0; i < this.#waiting.length;) {
         const read = this.#waiting[i]!;
-        // A stalled read holds what it received while it waits, and its length once it reads again.
-        const received = read.held;
-        if (received !== undefined) this.#input.release(received);
         read.held = this.#input.tryTake(read.length);
         if (read.held === undefined) {
-          if (received !== undefined) read.held = this.#input.take(read.received);
           i++;
           continue;
         }
+        // A stalled read's bytes are its length's again.
+        this.#unstall(read);
         this.#waiting.splice(i, 1);
         this.#flow(read);
         admitted = true;
@@ -327,8 +332,9 @@ export class RequestReads {
   }
 
   /**
-   * A read that holds its message's length and has received nothing for stallMs is paused and holds
-   * what it received; a stalled read to which more has come since waits for room again. Whether any
+   * A read that holds its message's length and has received nothing for stallMs is paused, and what
+   * it received moves out of the budget; a stalled read to which more has come since waits for room
+   * again. Whether any
    * read still holds room in the middle of a message, or has stalled: the checks go on while one does.
    */
   #checkStalls(): boolean {
@@ -343,14 +349,28 @@ export class RequestReads {
         if (now - read.lastDataAt < this.#stallMs) continue;
         read.pause();
         read.state = 'stalled';
-        const held = read.held;
-        read.held = this.#input.take(read.received);
-        this.#input.release(held);
+        read.stalledBytes = read.received;
+        this.#input.stalledBytes += read.received;
+        this.#release(read);
       }
     }
-    // Now, not at the next answer: with nothing else in flight, none may come.
+    // Stalled reads hold what they received outside the budget, up to the budget again: past it, the
+    // oldest calls are reset (as Redis closes a client past its query buffer limit).
+    for (const read of this.#reads.values()) {
+      if (this.#input.stalledBytes <= this.#input.maxBytes) break;
+      if (read.state !== 'stalled') continue;
+      this.#gone(read);
+      read.stream.close(STALLED_RESET_CODE);
+    }
+    // Now, not at the next answer: what the stalled reads gave back may be all the room there is.
     if (this.#waiting.length > 0) this.#wake();
     return watching;
+  }
+
+  /** A stalled read's bytes leave ClientInputBudget.stalledBytes. */
+  #unstall(read: Read): void {
+    this.#input.stalledBytes -= read.stalledBytes;
+    read.stalledBytes = 0;
   }
 
   /** Stops following a read: what its message in reading holds goes back, its stream flows as asked. */
@@ -360,6 +380,7 @@ export class RequestReads {
     read.stream.off('data', read.onData);
     this.#leaveLine(read);
     this.#release(read);
+    this.#unstall(read);
     if ((state === 'waiting' || state === 'stalled') && read.flowWanted) read.resume();
   }
 

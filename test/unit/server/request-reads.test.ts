@@ -11,6 +11,12 @@ class FakeStream extends EventEmitter {
   paused = false;
   /** Bytes the test says came in while paused. */
   readableLength = 0;
+  /** The code the stream was reset with, if it was. */
+  resetWith: number | undefined;
+  close(code: number): void {
+    this.resetWith = code;
+    this.emit('close');
+  }
   pause(): void {
     this.paused = true;
   }
@@ -177,23 +183,42 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(input.full).to.equal(false);
   });
 
-  it('reads on a stalled read once more of it comes, ahead of a waiting read that cannot fit beside it', () => {
+  it("moves a stalled read's bytes out of the budget: a read waiting for all of it reads", () => {
     const { time, input, stream } = setup();
     const slow = stream();
     slow.start(8 * MiB, 1000);
     const waiting = stream();
     waiting.start(8 * MiB);
     time.advance(1500);
-    expect([slow.paused, waiting.paused]).to.deep.equal([true, true]);
-    slow.readableLength = 100;
-    time.advance(500);
-    expect([slow.paused, waiting.paused], 'only the stalled one fits, without what it held').to.deep.equal([
-      false,
-      true,
+    expect([slow.paused, waiting.paused]).to.deep.equal([true, false]);
+    expect([input.bytes, input.stalledBytes, input.heldBytes]).to.deep.equal([
+      8 * MiB + 5,
+      1005,
+      8 * MiB + 5 + 1005,
     ]);
-    slow.end();
-    expect(waiting.paused).to.equal(false);
-    expect(input.heldBytes).to.equal(8 * MiB + 5);
+    slow.readableLength = 100;
+    waiting.send(MiB);
+    time.advance(500);
+    expect(slow.paused, 'more came, but its length has no room').to.equal(true);
+    waiting.send(7 * MiB);
+    waiting.end();
+    expect(slow.paused).to.equal(false);
+    expect([input.bytes, input.stalledBytes]).to.deep.equal([8 * MiB + 5, 0]);
+  });
+
+  it('resets the oldest stalled calls once stalled reads hold more than the budget again', () => {
+    const { time, input, stream } = setup();
+    const first = stream();
+    first.start(6 * MiB, 5 * MiB);
+    const second = stream();
+    second.start(6 * MiB, 4 * MiB);
+    expect(second.paused).to.equal(true);
+    time.advance(1000); // the first stalls: the second has room, and reads
+    expect([first.paused, second.paused]).to.deep.equal([true, false]);
+    time.advance(1500); // the second stalls too: 9 MiB stalled, past the 8 MiB budget
+    expect(first.resetWith, 'the oldest, reset with ENHANCE_YOUR_CALM').to.equal(0xb);
+    expect(second.resetWith).to.equal(undefined);
+    expect([input.bytes, input.stalledBytes]).to.deep.equal([0, 4 * MiB + 5]);
   });
 
   it('keeps a waiting read paused when grpc-js asks its stream to flow, and lets it flow once it has room', () => {
