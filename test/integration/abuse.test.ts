@@ -405,6 +405,50 @@ describe('no client can exhaust a node: floods', function () {
     }
   });
 
+  it("keeps reading other clients' streams while a client that sent most of a long message has stopped", async () => {
+    // A Set whose prefix says 8.3 MB, of which 8.2 MB are sent, and then nothing: n1's budget
+    // (max_client_input_bytes, 8 MiB here) counted it whole while it was read, and every Pipeline
+    // stream stops reading while the budget is full. Once the read has stalled, what it received
+    // is held apart, and other clients' frames are read and answered while it stays open.
+    const session = http2.connect(`http://${t.address('n1')}`);
+    session.on('error', () => undefined);
+    const stalled = session.request({
+      ':method': 'POST',
+      ':path': '/ringcache.v1.Cache/Set',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    stalled.on('error', () => undefined);
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(8_300_000, 1);
+    stalled.write(Buffer.concat([prefix, Buffer.alloc(8_200_000, 1)]));
+    const client = new grpc.Client(t.address('n1'), grpc.credentials.createInsecure());
+    try {
+      await until("n1 counts the stalled Set in its clients' input", async () => {
+        return (await metric(t, 'n1', 'ringcache_client_input_bytes')) >= 8_200_000;
+      });
+      const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+        '/ringcache.v1.Cache/PipelinePacked',
+        serializePackedFrame,
+        deserializePackedFrame,
+      );
+      const value = Buffer.alloc(200 * KiB, 9); // past the reserve kept for small requests
+      const reply = new Promise<unknown[]>((resolve, reject) => {
+        call.on('data', (payload: Buffer) => resolve(unpackFrame(payload)));
+        call.on('error', reject);
+      });
+      call.write(packFrame(1, 120_000, [[1, 'beside-a-stalled-set', value, 0]]));
+      const results = (await reply).slice(2) as unknown[][];
+      call.end();
+      expect(results.map((r) => r[0])).to.deep.equal([Code.OK]);
+      expect(stalled.closed, 'the stalled call is still open').to.equal(false);
+    } finally {
+      client.close();
+      stalled.close();
+      session.close();
+    }
+  });
+
   it('reads the frames of many PipelinePacked streams of one connection within max_client_input_bytes', async () => {
     // 120 streams, each sending one frame of a 1 MiB Set at once: each stream's first frame was read
     // whole before any budget counted it, and most were refused then (500 took a node's RSS from 128
