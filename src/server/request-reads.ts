@@ -147,7 +147,11 @@ export class RequestReads {
     };
     own.resume = () => {
       read.flowWanted = true;
-      return read.state === 'waiting' || read.state === 'stalled' ? stream : resume();
+      if (read.state !== 'waiting' && read.state !== 'stalled') return resume();
+      // A read parked while grpc-js held its stream (see #checkStalls) asks for its room now.
+      if (read.state === 'stalled') this.#wait(read);
+      if (this.#waiting.length > 0) this.#wake();
+      return stream;
     };
     this.#reads.set(stream, read);
     stream.on('data', read.onData);
@@ -180,10 +184,12 @@ export class RequestReads {
     if (read) this.#unfollow(read);
   }
 
-  /** Stops the stall checks; calls are no longer followed. */
+  /** Stops the stall checks and follows no call any more (a draining node). */
   close(): void {
     this.#closed = true;
     this.#stopSweep();
+    // A draining node reads what its clients send until they are done: nothing waits for room.
+    for (const read of this.#reads.values()) this.#unfollow(read);
   }
 
   #onData(read: Read, chunk: Buffer): void {
@@ -196,6 +202,7 @@ export class RequestReads {
       this.#unstall(read);
       read.held = this.#input.take(read.length);
       read.state = 'reading';
+      this.#startSweep();
     }
     let at = 0;
     while (at < chunk.length) {
@@ -343,14 +350,19 @@ export class RequestReads {
     for (const read of this.#reads.values()) {
       if (read.state === 'stalled') {
         watching = true;
-        if (read.stream.readableLength > 0) this.#wait(read);
+        if (read.flowWanted && read.stream.readableLength > 0) this.#wait(read);
       } else if (read.state === 'reading' && read.held !== undefined) {
         watching = true;
         if (now - read.lastDataAt < this.#stallMs) continue;
         read.pause();
         read.state = 'stalled';
-        read.stalledBytes = read.received;
-        this.#input.stalledBytes += read.received;
+        // Silent because grpc-js holds its stream (its handler's stream is throttled: pipeline.ts),
+        // it gives its room back all the same, else streams throttled for want of room could wait
+        // on reads of their own; it received at most a chunk, and asks again when grpc-js resumes.
+        if (read.flowWanted) {
+          read.stalledBytes = read.received;
+          this.#input.stalledBytes += read.received;
+        }
         this.#release(read);
       }
     }
@@ -358,7 +370,7 @@ export class RequestReads {
     // oldest calls are reset (as Redis closes a client past its query buffer limit).
     for (const read of this.#reads.values()) {
       if (this.#input.stalledBytes <= this.#input.maxBytes) break;
-      if (read.state !== 'stalled') continue;
+      if (read.stalledBytes === 0) continue;
       this.#gone(read);
       read.stream.close(STALLED_RESET_CODE);
     }

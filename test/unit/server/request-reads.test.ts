@@ -221,6 +221,38 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect([input.bytes, input.stalledBytes]).to.deep.equal([0, 4 * MiB + 5]);
   });
 
+  it('gives back the room of a read whose stream grpc-js holds, without counting it as stalled, and reads on when grpc-js resumes', () => {
+    const { time, input, stream } = setup();
+    const s = stream(true);
+    const prefix = (bytes: number) => {
+      const p = Buffer.alloc(5);
+      p.writeUInt32BE(bytes, 1);
+      return p;
+    };
+    // A frame whole, then the start of one of 6 MiB; grpc-js holds the stream after the first.
+    s.emit('data', Buffer.concat([prefix(10), Buffer.alloc(10), prefix(6 * MiB), Buffer.alloc(1000)]));
+    s.pause();
+    expect(input.bytes).to.equal(6 * MiB + 5);
+    time.advance(1500);
+    expect([input.bytes, input.stalledBytes]).to.deep.equal([0, 0]);
+    s.resume(); // its handler asks for the next frame
+    expect(s.paused).to.equal(false);
+    expect(input.bytes).to.equal(6 * MiB + 5);
+  });
+
+  it('follows no call once closed (a draining node): a waiting read flows as grpc-js asks', () => {
+    const { input, reads, stream } = setup();
+    const first = stream();
+    first.start(6 * MiB);
+    const second = stream();
+    second.start(4 * MiB);
+    expect(second.paused).to.equal(true);
+    reads.close();
+    expect(second.paused).to.equal(false);
+    expect(input.bytes).to.equal(0);
+    expect(reads.waiting).to.equal(0);
+  });
+
   it('keeps a waiting read paused when grpc-js asks its stream to flow, and lets it flow once it has room', () => {
     const { input, stream } = setup();
     const first = stream();
