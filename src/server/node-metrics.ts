@@ -263,7 +263,7 @@ export function nodeMetrics(
     },
     {
       name: 'ringcache_client_input_bytes',
-      help: "Bytes of clients' requests held now, from their read until answered, and of their copies to other replicas until those answer (limits.max_client_input_bytes)",
+      help: "Bytes of clients' requests held now, from their first bytes until answered (what stalled ones received included), and of their copies to other replicas until those answer (limits.max_client_input_bytes)",
       type: 'gauge',
       read: () => src.pipelines()?.input.heldBytes ?? 0,
     },
