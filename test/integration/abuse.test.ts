@@ -17,22 +17,27 @@ const KiB = 1024;
 
 /**
  * A bare HTTP/2 connection to `address`, as a client that is no gRPC library would open: promises of
- * its GOAWAY and of its close, and `get()`, one unary Get of no key whose grpc-status it resolves with
- * (from the response headers of a trailers-only answer, or from the trailers).
+ * its GOAWAY and of its close, `call(method)`, a Cache call's stream to write raw gRPC messages on,
+ * and `get()`, one unary Get of no key whose grpc-status it resolves with (from the response headers
+ * of a trailers-only answer, or from the trailers).
  */
 function bareConnection(address: string) {
   const session = http2.connect(`http://${address}`);
   session.on('error', () => undefined); // a connection the node closes: that is the point
   const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
   const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
-  const get = (): Promise<http2.IncomingHttpHeaders> => {
+  const call = (method: string): http2.ClientHttp2Stream => {
     const req = session.request({
       ':method': 'POST',
-      ':path': '/ringcache.v1.Cache/Get',
+      ':path': `/ringcache.v1.Cache/${method}`,
       'content-type': 'application/grpc',
       te: 'trailers',
     });
     req.on('error', () => undefined);
+    return req;
+  };
+  const get = (): Promise<http2.IncomingHttpHeaders> => {
+    const req = call('Get');
     const answer = new Promise<http2.IncomingHttpHeaders>((resolve) => {
       req.once('response', (headers) => headers['grpc-status'] !== undefined && resolve(headers));
       req.once('trailers', resolve);
@@ -41,7 +46,7 @@ function bareConnection(address: string) {
     req.resume();
     return answer;
   };
-  return { session, goaway, closed, get };
+  return { session, goaway, closed, call, get };
 }
 
 /** Waits until node `id` serves a Set from a new client's connection (`when`: for the message). */
@@ -410,15 +415,8 @@ describe('no client can exhaust a node: floods', function () {
     // (max_client_input_bytes, 8 MiB here) counted it whole while it was read, and every Pipeline
     // stream stops reading while the budget is full. Once the read has stalled, what it received
     // is held apart, and other clients' frames are read and answered while it stays open.
-    const session = http2.connect(`http://${t.address('n1')}`);
-    session.on('error', () => undefined);
-    const stalled = session.request({
-      ':method': 'POST',
-      ':path': '/ringcache.v1.Cache/Set',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    stalled.on('error', () => undefined);
+    const bare = bareConnection(t.address('n1'));
+    const stalled = bare.call('Set');
     const prefix = Buffer.alloc(5);
     prefix.writeUInt32BE(8_300_000, 1);
     stalled.write(Buffer.concat([prefix, Buffer.alloc(8_200_000, 1)]));
@@ -445,7 +443,7 @@ describe('no client can exhaust a node: floods', function () {
     } finally {
       client.close();
       stalled.close();
-      session.close();
+      bare.session.close();
     }
   });
 

@@ -25,9 +25,7 @@ class FakeStream extends EventEmitter {
   }
   /** The first chunk of a message of `bytes`: its gRPC prefix and `first` bytes of it. */
   start(bytes: number, first = 16 * 1024): void {
-    const chunk = Buffer.alloc(5 + Math.min(first, bytes));
-    chunk.writeUInt32BE(bytes, 1);
-    this.emit('data', chunk);
+    this.emit('data', Buffer.concat([prefix(bytes), Buffer.alloc(Math.min(first, bytes))]));
   }
   send(bytes: number): void {
     this.emit('data', Buffer.alloc(bytes));
@@ -35,6 +33,13 @@ class FakeStream extends EventEmitter {
   end(): void {
     this.emit('close');
   }
+}
+
+/** A gRPC message's prefix: not compressed, `bytes` long. */
+function prefix(bytes: number): Buffer {
+  const p = Buffer.alloc(5);
+  p.writeUInt32BE(bytes, 1);
+  return p;
 }
 
 function setup(maxBytes = 8 * MiB) {
@@ -112,11 +117,6 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
   it("follows a stream's messages across chunks, each handler taking its own message's hold", async () => {
     const { input, reads, stream } = setup();
     const s = stream(true);
-    const prefix = (bytes: number) => {
-      const p = Buffer.alloc(5);
-      p.writeUInt32BE(bytes, 1);
-      return p;
-    };
     // One chunk: a message of 10 bytes whole, then the prefix and first bytes of one of 2 MiB.
     s.emit('data', Buffer.concat([prefix(10), Buffer.alloc(10), prefix(2 * MiB), Buffer.alloc(1000)]));
     expect(input.heldBytes).to.equal(2 * MiB + 5);
@@ -136,11 +136,10 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
   it('reads a prefix that comes in pieces', () => {
     const { input, stream } = setup();
     const s = stream();
-    const prefix = Buffer.alloc(5);
-    prefix.writeUInt32BE(3 * MiB, 1);
-    s.emit('data', prefix.subarray(0, 2));
+    const head = prefix(3 * MiB);
+    s.emit('data', head.subarray(0, 2));
     expect(input.heldBytes).to.equal(0);
-    s.emit('data', prefix.subarray(2));
+    s.emit('data', head.subarray(2));
     expect(input.heldBytes).to.equal(3 * MiB + 5);
   });
 
@@ -224,11 +223,6 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
   it('gives back the room of a read whose stream grpc-js holds, without counting it as stalled, and reads on when grpc-js resumes', () => {
     const { time, input, stream } = setup();
     const s = stream(true);
-    const prefix = (bytes: number) => {
-      const p = Buffer.alloc(5);
-      p.writeUInt32BE(bytes, 1);
-      return p;
-    };
     // A frame whole, then the start of one of 6 MiB; grpc-js holds the stream after the first.
     s.emit('data', Buffer.concat([prefix(10), Buffer.alloc(10), prefix(6 * MiB), Buffer.alloc(1000)]));
     s.pause();
