@@ -1,3 +1,4 @@
+import { constants as http2 } from 'node:http2';
 import { realScheduler } from '../cluster/membership/scheduler';
 import type { Scheduler } from '../cluster/membership/types';
 import type { ClientInputBudget } from './client-input';
@@ -14,9 +15,6 @@ export interface ReadableCallStream {
   /** Bytes received and not yet read: what came in while the stream was paused. */
   readonly readableLength: number;
 }
-
-/** HTTP/2's ENHANCE_YOUR_CALM: the code a stalled read's stream is reset with. */
-const STALLED_RESET_CODE = 0xb;
 
 /** gRPC's prefix of a message: a compression flag and its length, 4 bytes big-endian. */
 const MESSAGE_PREFIX_BYTES = 5;
@@ -372,7 +370,7 @@ export class RequestReads {
       if (this.#input.stalledBytes <= this.#input.maxBytes) break;
       if (read.stalledBytes === 0) continue;
       this.#gone(read);
-      read.stream.close(STALLED_RESET_CODE);
+      read.stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
     }
     // Now, not at the next answer: what the stalled reads gave back may be all the room there is.
     if (this.#waiting.length > 0) this.#wake();
