@@ -299,9 +299,11 @@ export function packFrame(head1: number, head2: unknown, items: readonly unknown
   const packed = packr.pack(frame, RESERVE_START_SPACE | HEADER_ROOM);
   const payload = packed.subarray(HEADER_ROOM);
   writeHeader(packed, HEADER_ROOM, payload.length);
-  if (payload.length <= FRAMED_MAX_BYTES) {
-    recentlyFramed[recentlyFramedNext] = payload;
-    recentlyFramedNext = (recentlyFramedNext + 1) % recentlyFramed.length;
+  recentlyFramed[recentlyFramedNext] = payload;
+  recentlyFramedNext = (recentlyFramedNext + 1) % recentlyFramed.length;
+  if (payload.length > FRAMED_MAX_BYTES && !forgettingLarge) {
+    forgettingLarge = true;
+    setImmediate(forgetLargeFrames);
   }
   return payload;
 }
@@ -318,13 +320,25 @@ const HEADER_ROOM = 6;
  * parts, a few at once): a payload found here is sent with its header as one view; one packed
  * longer ago is copied. A WeakSet of them all cost more than the copies it saved (each entry is work
  * for every collection). Each entry holds the whole buffer msgpackr packed it in, until it is sent
- * or eight more are packed: frames past FRAMED_MAX_BYTES (large replies' parts, which a cancelled
- * call may never send) are not kept, so that this holds a few MiB at most on a node gone quiet.
+ * or eight more are packed; a frame past FRAMED_MAX_BYTES (a 1 MiB value's replica write, a large
+ * reply's part, which a cancelled call may never send) only until the event loop's next turn, so that
+ * this holds a few MiB at most on a node gone quiet. Sent as a view, such a frame is copied once
+ * (grpc-js frames every message into a buffer of its own) where it was copied twice; while a replica
+ * write of 1 MiB waits for its peer's socket, it holds that much less.
  */
 const recentlyFramed: (Buffer | undefined)[] = new Array<Buffer | undefined>(8).fill(undefined);
-/** Frames kept in recentlyFramed are at most this large; larger ones are copied when sent. */
+/** Frames kept in recentlyFramed past the event loop's turn are at most this large. */
 const FRAMED_MAX_BYTES = 256 * 1024;
 let recentlyFramedNext = 0;
+/** Whether forgetLargeFrames is due at setImmediate. */
+let forgettingLarge = false;
+
+function forgetLargeFrames(): void {
+  forgettingLarge = false;
+  for (let i = 0; i < recentlyFramed.length; i++) {
+    if ((recentlyFramed[i]?.length ?? 0) > FRAMED_MAX_BYTES) recentlyFramed[i] = undefined;
+  }
+}
 
 /** Whether packFrame just wrote `payload` behind its header; forgotten once asked (it is sent). */
 function wasFramed(payload: Buffer): boolean {

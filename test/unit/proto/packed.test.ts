@@ -85,13 +85,19 @@ describe('PackedFrame serialization', () => {
       }
     });
 
-    it('copies a frame past 256 KiB (not kept, so that no large buffer is held for it)', () => {
+    it('sends a frame past 256 KiB as a view within the turn it was packed in, and copies it after', async () => {
       const value = Buffer.alloc(3_000_000, 0x5a); // 4 length bytes
-      const payload = packFrame(7, 'n1', [value]);
-      const bytes = serializePackedFrame(payload);
-      expect(bytes.buffer).to.not.equal(payload.buffer);
-      expect(payloadOf(bytes).equals(payload)).to.equal(true);
+      const now = packFrame(7, 'n1', [value]);
+      const bytes = serializePackedFrame(now);
+      expect(bytes.buffer, 'the same memory as the payload').to.equal(now.buffer);
+      expect(payloadOf(bytes).equals(now)).to.equal(true);
       expect(unpackFrame(deserializePackedFrame(bytes))).to.deep.equal([7, 'n1', value]);
+      // Not sent in its turn (a cancelled call's reply part): forgotten, so no large buffer is held.
+      const later = packFrame(8, 'n1', [value]);
+      await new Promise((resolve) => setImmediate(resolve));
+      const copied = serializePackedFrame(later);
+      expect(copied.buffer).to.not.equal(later.buffer);
+      expect(unpackFrame(deserializePackedFrame(copied))).to.deep.equal([8, 'n1', value]);
     });
 
     it("copies a payload that is not packFrame's whole (a part of one) behind a header of its own", () => {
