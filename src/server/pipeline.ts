@@ -39,7 +39,8 @@ export interface PipelineDeps {
    * limits.max_batch_keys and max_reply_bytes (what one GetMany, SetMany or frame may ask), and
    * max_frames_in_flight and max_output_buffer_bytes (how far a stream may run ahead of its reader);
    * max_value_bytes says which GetMany may pass max_reply_bytes at all; max_request_bytes, the
-   * longest message a client's read is followed for (request-reads.ts).
+   * longest message a client's read is followed for (request-reads.ts); idle_timeout_ms, how long
+   * its client may stay silent in the middle of one.
    */
   limits: RequestLimits &
     Pick<
@@ -50,6 +51,7 @@ export interface PipelineDeps {
       | 'maxClientInputBytes'
       | 'maxRequestBytes'
       | 'maxValueBytes'
+      | 'idleTimeoutMs'
     >;
   /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
   clusterToken?: string;
@@ -134,7 +136,21 @@ export class PipelineStreams {
     this.refusals = new LimitRefusals(deps.logger.child({ component: 'limits' }));
     this.output = new ClientOutputBudget(deps.limits.maxClientOutputBytes);
     this.input = new ClientInputBudget(deps.limits.maxClientInputBytes, deps.copies);
-    this.requestReads = new RequestReads(this.input, { maxMessageBytes: deps.limits.maxRequestBytes });
+    const idleTimeoutMs = deps.limits.idleTimeoutMs;
+    this.requestReads = new RequestReads(this.input, {
+      maxMessageBytes: deps.limits.maxRequestBytes,
+      stalledCallMs: idleTimeoutMs,
+      onReset: (limit) =>
+        this.refusals.note({
+          limit,
+          code: Code.RESOURCE_EXHAUSTED,
+          message:
+            limit === 'idle_timeout_ms'
+              ? `a call silent in the middle of a request for limits.idle_timeout_ms, ${idleTimeoutMs} ms, is reset`
+              : `stalled requests hold more than limits.max_client_input_bytes, ${this.input.maxBytes} bytes; the oldest is reset`,
+          warning: 'calls reset: their clients stopped in the middle of a request',
+        }),
+    });
     this.#protobuf = protobufFormat(deps.executor);
     this.#packed = packedFormat(deps.executor, deps.tracer);
   }

@@ -24,7 +24,8 @@ export type LimitName =
   | 'max_connections'
   | 'max_client_output_bytes'
   | 'max_client_input_bytes'
-  | 'max_request_bytes';
+  | 'max_request_bytes'
+  | 'idle_timeout_ms';
 
 export const LIMIT_NAMES = Object.keys({
   max_batch_keys: true,
@@ -36,6 +37,7 @@ export const LIMIT_NAMES = Object.keys({
   max_client_output_bytes: true,
   max_client_input_bytes: true,
   max_request_bytes: true,
+  idle_timeout_ms: true,
 } satisfies Record<LimitName, true>) as LimitName[];
 
 /**

@@ -16,6 +16,9 @@ export interface ReadableCallStream {
   readonly readableLength: number;
 }
 
+/** Why a stalled call was reset: its client silent too long, or stalled calls holding too much. */
+export type StalledCallLimit = 'idle_timeout_ms' | 'max_client_input_bytes';
+
 /** gRPC's prefix of a message: a compression flag and its length, 4 bytes big-endian. */
 const MESSAGE_PREFIX_BYTES = 5;
 
@@ -77,12 +80,14 @@ interface Read {
  * that receives nothing for `stallMs` in the middle of a message is paused and gives its length's
  * room back until more comes, so that no client holds the budget with a length it does not send;
  * what it received is held apart (ClientInputBudget.stalledBytes), up to the budget again, past
- * which the oldest stalled calls are reset.
+ * which the oldest stalled calls are reset; so is one whose client stays silent for idle_timeout_ms.
  */
 export class RequestReads {
   readonly #input: ClientInputBudget;
   readonly #maxMessageBytes: number;
   readonly #stallMs: number;
+  readonly #stalledCallMs: number;
+  readonly #onReset: ((limit: StalledCallLimit, bytes: number) => void) | undefined;
   readonly #scheduler: Scheduler;
   readonly #reads = new Map<ReadableCallStream, Read>();
   /** Reads paused for room, oldest first. */
@@ -95,15 +100,26 @@ export class RequestReads {
 
   /**
    * `maxMessageBytes`: limits.max_request_bytes (a longer message is grpc-js's to refuse, unread).
-   * `scheduler`: default realScheduler (unref'd timers); tests give one they move by hand.
+   * `stalledCallMs`: limits.idle_timeout_ms, how long a client may stay silent in the middle of a
+   * message before its call is reset (default never). `onReset`: told of each call reset, with the
+   * limit it passed and the bytes it held. `scheduler`: default realScheduler (unref'd timers);
+   * tests give one they move by hand.
    */
   constructor(
     input: ClientInputBudget,
-    opts: { maxMessageBytes: number; stallMs?: number; scheduler?: Scheduler },
+    opts: {
+      maxMessageBytes: number;
+      stallMs?: number;
+      stalledCallMs?: number;
+      onReset?: (limit: StalledCallLimit, bytes: number) => void;
+      scheduler?: Scheduler;
+    },
   ) {
     this.#input = input;
     this.#maxMessageBytes = opts.maxMessageBytes;
     this.#stallMs = opts.stallMs ?? 1000;
+    this.#stalledCallMs = opts.stalledCallMs ?? Infinity;
+    this.#onReset = opts.onReset;
     this.#scheduler = opts.scheduler ?? realScheduler;
   }
 
@@ -349,6 +365,10 @@ export class RequestReads {
       if (read.state === 'stalled') {
         watching = true;
         if (read.flowWanted && read.stream.readableLength > 0) this.#wait(read);
+        // Silent that long in the middle of a message, it is let go whatever room there is (as Redis
+        // closes a client idle past its `timeout`): the client is gone, or never meant to finish.
+        else if (read.stalledBytes > 0 && now - read.lastDataAt >= this.#stalledCallMs)
+          this.#reset(read, 'idle_timeout_ms');
       } else if (read.state === 'reading' && read.held !== undefined) {
         watching = true;
         if (now - read.lastDataAt < this.#stallMs) continue;
@@ -369,12 +389,19 @@ export class RequestReads {
     for (const read of this.#reads.values()) {
       if (this.#input.stalledBytes <= this.#input.maxBytes) break;
       if (read.stalledBytes === 0) continue;
-      this.#gone(read);
-      read.stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
+      this.#reset(read, 'max_client_input_bytes');
     }
     // Now, not at the next answer: what the stalled reads gave back may be all the room there is.
     if (this.#waiting.length > 0) this.#wake();
     return watching;
+  }
+
+  /** Ends a stalled call: RST_STREAM ENHANCE_YOUR_CALM, the client's sign that it asked too much. */
+  #reset(read: Read, limit: StalledCallLimit): void {
+    const bytes = read.stalledBytes;
+    this.#gone(read);
+    read.stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
+    this.#onReset?.(limit, bytes);
   }
 
   /** A stalled read's bytes leave ClientInputBudget.stalledBytes. */

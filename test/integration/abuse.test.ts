@@ -636,6 +636,24 @@ describe('no client can exhaust a node: connections', function () {
     }
   });
 
+  it('resets a call whose client stops in the middle of a message for idle_timeout_ms, and counts it', async () => {
+    const bare = bareConnection(t.address('n1'));
+    try {
+      const stalled = bare.call('Set');
+      const reset = new Promise<number>((resolve) => stalled.once('close', () => resolve(stalled.rstCode)));
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(1_000_000, 1);
+      stalled.write(Buffer.concat([prefix, Buffer.alloc(500_000, 1)])); // half of it, then nothing
+      expect(await reset, 'RST_STREAM ENHANCE_YOUR_CALM').to.equal(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      expect(await refusals(t, 'n1', 'idle_timeout_ms')).to.be.at.least(1);
+      expect(await metric(t, 'n1', 'ringcache_client_input_bytes'), 'nothing held for it').to.be.below(
+        500_000,
+      );
+    } finally {
+      bare.session.destroy();
+    }
+  });
+
   it('closes connections past max_connections, counts them, and serves the others', async () => {
     const flood = Array.from({ length: 80 }, () => connect(t.address('n2')));
     await until('n2 refuses connections past max_connections', async () => {

@@ -57,6 +57,7 @@ function pipelines(
       maxBatchKeys: limits.maxBatchKeys ?? 4096,
       maxReplyBytes: 32 * MiB,
       maxRequestBytes: 64 * MiB,
+      idleTimeoutMs: 300_000,
       maxFramesInFlight: 16,
       maxOutputBufferBytes: 256 * 1024,
       maxClientOutputBytes: 32 * MiB,

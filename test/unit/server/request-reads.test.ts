@@ -45,7 +45,14 @@ function prefix(bytes: number): Buffer {
 function setup(maxBytes = 8 * MiB) {
   const time = new ManualTime();
   const input = new ClientInputBudget(maxBytes);
-  const reads = new RequestReads(input, { maxMessageBytes: 32 * MiB, stallMs: 1000, scheduler: time });
+  const resets: string[] = [];
+  const reads = new RequestReads(input, {
+    maxMessageBytes: 32 * MiB,
+    stallMs: 1000,
+    stalledCallMs: 60_000,
+    onReset: (limit) => resets.push(limit),
+    scheduler: time,
+  });
   // Followed before it flows; then grpc-js asks it to flow (its startRead).
   const stream = (streaming = false) => {
     const s = new FakeStream();
@@ -54,7 +61,7 @@ function setup(maxBytes = 8 * MiB) {
     s.resume();
     return s;
   };
-  return { time, input, reads, stream };
+  return { time, input, reads, stream, resets };
 }
 
 describe("RequestReads: clients' requests read within max_client_input_bytes", () => {
@@ -206,7 +213,7 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
   });
 
   it('resets the oldest stalled calls once stalled reads hold more than the budget again', () => {
-    const { time, input, stream } = setup();
+    const { time, input, stream, resets } = setup();
     const first = stream();
     first.start(6 * MiB, 5 * MiB);
     const second = stream();
@@ -218,6 +225,33 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(first.resetWith, 'the oldest, reset with ENHANCE_YOUR_CALM').to.equal(0xb);
     expect(second.resetWith).to.equal(undefined);
     expect([input.bytes, input.stalledBytes]).to.deep.equal([0, 4 * MiB + 5]);
+    expect(resets).to.deep.equal(['max_client_input_bytes']);
+  });
+
+  it('resets a call whose client stays silent in the middle of a message for idle_timeout_ms, and no other', () => {
+    const { time, input, stream, resets } = setup();
+    const silent = stream();
+    silent.start(2 * MiB, MiB);
+    const slow = stream();
+    slow.start(2 * MiB, MiB);
+    time.advance(1000); // both stall, holding what they received apart
+    expect(input.stalledBytes).to.equal(2 * (MiB + 5));
+    // 55 s more, and 3 of the slow one's turns at 500 ms each: 59 s from the silent one's last bytes.
+    for (let s = 0; s < 55; s++) {
+      time.advance(1000);
+      if (s % 10 === 0) {
+        slow.readableLength = 1000; // a few bytes now and then: it is slow, not silent
+        time.advance(500);
+        slow.readableLength = 0;
+        slow.send(1000);
+      }
+    }
+    expect(silent.resetWith, 'silent for 59 s: not yet').to.equal(undefined);
+    time.advance(1500);
+    expect(silent.resetWith, 'reset with ENHANCE_YOUR_CALM').to.equal(0xb);
+    expect(slow.resetWith).to.equal(undefined);
+    expect(resets).to.deep.equal(['idle_timeout_ms']);
+    expect(input.stalledBytes, "only the slow call's bytes are held").to.equal(MiB + 5 + 6 * 1000);
   });
 
   it('gives back the room of a read whose stream grpc-js holds, without counting it as stalled, and reads on when grpc-js resumes', () => {

@@ -44,6 +44,7 @@ function service(valueBytes = 64 * 1024) {
       maxBatchKeys: 8192,
       maxReplyBytes: 8 * MiB,
       maxRequestBytes: 64 * MiB,
+      idleTimeoutMs: 300_000,
       maxFramesInFlight: 16,
       maxOutputBufferBytes: 256 * 1024,
       maxClientOutputBytes: 8 * MiB,
