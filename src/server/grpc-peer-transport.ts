@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { Histogram } from 'prom-client';
+import { HotHistogram } from '../observability/hot-histogram';
 import type { MemberUpdate } from '../cluster/membership/types';
 import {
   NO_DEBT,
@@ -74,16 +74,15 @@ export class GrpcPeerTransport implements PeerTransport {
    * ringcache_peer_frame_duration_seconds{peer,stream}: each frame's round trip to a peer, from its
    * send to its reply: replica writes, replica reads and read-modify-write prepares. A frame carries
    * every operation sent meanwhile, so this is also what each of them waited for that peer. Not in
-   * a registry: the node's metrics registry takes it in (node-metrics.ts).
+   * a registry: the node takes it into its metrics registry (node.ts).
    */
-  readonly frameDurations = new Histogram({
-    name: 'ringcache_peer_frame_duration_seconds',
-    help: "Round trip of the frames sent to each peer's Replicate and Read streams, from send to reply",
-    labelNames: ['peer', 'stream'] as const,
+  readonly frameDurations = new HotHistogram(
+    'ringcache_peer_frame_duration_seconds',
+    "Round trip of the frames sent to each peer's Replicate and Read streams, from send to reply",
+    ['peer', 'stream'],
     // From 1 ms: frames are timed with Date.now(); one answered within the millisecond counts as 0.
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [],
-  });
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
 
   #tls: TlsOptions | undefined;
 
@@ -343,7 +342,7 @@ export class GrpcPeerTransport implements PeerTransport {
       this.#opts.clusterToken,
       this.#tls,
       (stream) => {
-        const series = this.frameDurations.labels({ peer: id, stream });
+        const series = this.frameDurations.series({ peer: id, stream });
         return (ms) => series.observe(ms / 1000);
       },
     );

@@ -257,7 +257,7 @@ export class CacheNode {
       pipelines: () => this.#pipelines?.openStreams ?? 0,
       readsWaiting: () => this.#pipelines?.requestReads.waiting ?? 0,
     });
-    if (this.#peers) registry.registerMetric(this.#peers.frameDurations);
+    if (this.#peers) registry.registerMetric(this.#peers.frameDurations.asMetric());
     this.#http = await startHttp({
       host: this.self.httpListen?.host ?? this.self.httpHost,
       port: this.self.httpListen?.port ?? this.self.httpPort,
