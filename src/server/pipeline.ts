@@ -136,20 +136,10 @@ export class PipelineStreams {
     this.refusals = new LimitRefusals(deps.logger.child({ component: 'limits' }));
     this.output = new ClientOutputBudget(deps.limits.maxClientOutputBytes);
     this.input = new ClientInputBudget(deps.limits.maxClientInputBytes, deps.copies);
-    const idleTimeoutMs = deps.limits.idleTimeoutMs;
     this.requestReads = new RequestReads(this.input, {
       maxMessageBytes: deps.limits.maxRequestBytes,
-      stalledCallMs: idleTimeoutMs,
-      onReset: (limit) =>
-        this.refusals.note({
-          limit,
-          code: Code.RESOURCE_EXHAUSTED,
-          message:
-            limit === 'idle_timeout_ms'
-              ? `a call silent in the middle of a request for limits.idle_timeout_ms, ${idleTimeoutMs} ms, is reset`
-              : `stalled requests hold more than limits.max_client_input_bytes, ${this.input.maxBytes} bytes; the oldest is reset`,
-          warning: 'calls reset: their clients stopped in the middle of a request',
-        }),
+      stalledCallMs: deps.limits.idleTimeoutMs,
+      onEnded: (refusal) => this.refusals.note({ ...refusal, code: Code.RESOURCE_EXHAUSTED }),
     });
     this.#protobuf = protobufFormat(deps.executor);
     this.#packed = packedFormat(deps.executor, deps.tracer);

@@ -455,7 +455,9 @@ export function requestBytesInterceptor(
               capMessages(call, maxRequestBytes, onRefused);
               // Before grpc-js lets the stream flow, which it does once the metadata has passed.
               followed = http2StreamOf(call);
-              if (followed) requestReads()?.watch(followed, method.requestStream);
+              const stream = followed;
+              if (stream)
+                requestReads()?.watch(stream, method.requestStream, (m) => endCall(call, stream, m));
             }
             pass(metadata);
           },
@@ -468,6 +470,30 @@ export function requestBytesInterceptor(
       },
     });
   };
+}
+
+/**
+ * How long a call ended with a status (endCall) may stay open for its client to close its side: a
+ * gRPC client does at once; what it sends meanwhile is at most its stream's window.
+ */
+const ENDED_CALL_CLOSE_MS = 1000;
+
+/**
+ * Ends a client's call that is still sending (RequestReads refused to read more of it): its status
+ * RESOURCE_EXHAUSTED with `message`, through grpc-js, then its stream reset if its client has not
+ * closed it (ENHANCE_YOUR_CALM) so that no refused call stays open.
+ */
+function endCall(
+  call: grpc.ServerInterceptingCallInterface,
+  stream: ServerHttp2Stream,
+  message: string,
+): void {
+  call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: message, metadata: new grpc.Metadata() });
+  const cutOff = setTimeout(() => {
+    if (!stream.closed) stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
+  }, ENDED_CALL_CLOSE_MS);
+  cutOff.unref();
+  stream.once('close', () => clearTimeout(cutOff));
 }
 
 /** gRPC's words for a message past its receive limit: on its header, or once decompressed. */

@@ -373,10 +373,11 @@ describe('no client can exhaust a node: floods', function () {
   });
 
   it("reads a client's unary Sets of 1 MiB within max_client_input_bytes, however many it sends at once", async () => {
-    // 120 at once on one connection: n1 read every one whole before its budget counted it, and
+    // 300 at once on one connection: n1 read every one whole before its budget counted it, and
     // refused most of them then (500 took a node's RSS from 125 to 716 MB). Now a Set is read once
-    // its length finds room, and the others wait on the client's side of HTTP/2 flow control: each
-    // is written.
+    // its length finds room, and the others wait on the client's side of HTTP/2 flow control, each
+    // of them holding at most a stream window here: as many wait as the budget holds windows (8 MiB
+    // of 64 KiB: 128), and are written; one that would wait past them is refused, naming the limit.
     const value = Buffer.alloc(1024 * KiB, 7);
     const client = new UnaryClient(t.address('n1'), 120_000);
     try {
@@ -386,7 +387,7 @@ describe('no client can exhaust a node: floods', function () {
         async () => {
           let done = false;
           const sets = Promise.all(
-            Array.from({ length: 120 }, (_, i) =>
+            Array.from({ length: 300 }, (_, i) =>
               client.cache('Set', { key: `unary-flood/${i % 16}`, value }).then(
                 () => 'OK',
                 (err: grpc.ServiceError) => `${grpc.status[err.code]} ${err.details}`,
@@ -403,7 +404,12 @@ describe('no client can exhaust a node: floods', function () {
         },
         200,
       );
-      expect(new Set(results)).to.deep.equal(new Set(['OK']));
+      const refused =
+        'RESOURCE_EXHAUSTED too many requests wait for room in limits.max_client_input_bytes, 8388608 bytes; send fewer at once';
+      expect(new Set(results)).to.deep.equal(new Set(['OK', refused]));
+      expect(results.filter((r) => r === 'OK').length, 'every Set that waited is written').to.be.at.least(
+        128,
+      );
       expect(mostWaiting, 'Sets held back for room, by ringcache_client_reads_waiting').to.be.above(0);
     } finally {
       client.close();
@@ -636,15 +642,21 @@ describe('no client can exhaust a node: connections', function () {
     }
   });
 
-  it('resets a call whose client stops in the middle of a message for idle_timeout_ms, and counts it', async () => {
+  it('ends a call whose client stops in the middle of a message for idle_timeout_ms, naming it, and counts it', async () => {
     const bare = bareConnection(t.address('n1'));
     try {
       const stalled = bare.call('Set');
-      const reset = new Promise<number>((resolve) => stalled.once('close', () => resolve(stalled.rstCode)));
+      const status = new Promise<http2.IncomingHttpHeaders>((resolve) => stalled.once('response', resolve));
+      const closed = new Promise<void>((resolve) => stalled.once('close', () => resolve()));
       const prefix = Buffer.alloc(5);
       prefix.writeUInt32BE(1_000_000, 1);
       stalled.write(Buffer.concat([prefix, Buffer.alloc(500_000, 1)])); // half of it, then nothing
-      expect(await reset, 'RST_STREAM ENHANCE_YOUR_CALM').to.equal(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      const headers = await status;
+      expect([headers['grpc-status'], decodeURIComponent(String(headers['grpc-message']))]).to.deep.equal([
+        String(Code.RESOURCE_EXHAUSTED),
+        'nothing more of this request came for limits.idle_timeout_ms, 2000 ms',
+      ]);
+      await closed; // and not left open: this client never closes its side
       expect(await refusals(t, 'n1', 'idle_timeout_ms')).to.be.at.least(1);
       expect(await metric(t, 'n1', 'ringcache_client_input_bytes'), 'nothing held for it').to.be.below(
         500_000,

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { EventEmitter } from 'node:events';
 import { ClientInputBudget } from '../../../src/server/client-input';
-import { RequestReads } from '../../../src/server/request-reads';
+import { RequestReads, type ReadRefusal } from '../../../src/server/request-reads';
 import { ManualTime } from '../../support/manual-time';
 
 const MiB = 1024 * 1024;
@@ -50,14 +50,15 @@ function setup(maxBytes = 8 * MiB) {
     maxMessageBytes: 32 * MiB,
     stallMs: 1000,
     stalledCallMs: 60_000,
-    onReset: (limit) => resets.push(limit),
+    windowBytes: 64 * 1024,
+    onEnded: (refusal: ReadRefusal) => resets.push(refusal.limit),
     scheduler: time,
   });
   // Followed before it flows; then grpc-js asks it to flow (its startRead).
-  const stream = (streaming = false) => {
+  const stream = (streaming = false, endCall?: (message: string) => void) => {
     const s = new FakeStream();
     s.pause();
-    reads.watch(s, streaming);
+    reads.watch(s, streaming, endCall);
     s.resume();
     return s;
   };
@@ -252,6 +253,31 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(slow.resetWith).to.equal(undefined);
     expect(resets).to.deep.equal(['idle_timeout_ms']);
     expect(input.stalledBytes, "only the slow call's bytes are held").to.equal(MiB + 5 + 6 * 1000);
+  });
+
+  it('refuses a read that would wait once the budget holds the stream windows of all that wait', () => {
+    const { input, reads, stream, resets } = setup();
+    const big = stream();
+    big.start(8 * MiB); // the budget's all
+    // 8 MiB holds 128 windows of 64 KiB: each read waiting may receive that much before it is paused.
+    const ended: string[] = [];
+    const waiting = Array.from({ length: 130 }, (_, i) => {
+      // The last one's call is ended with a status (the interceptor's way); the other's is reset.
+      const s = stream(false, i === 129 ? (message) => ended.push(message) : undefined);
+      s.start(MiB);
+      return s;
+    });
+    expect(reads.waiting).to.equal(128);
+    expect(waiting.slice(0, 128).every((s) => s.paused && s.resetWith === undefined)).to.equal(true);
+    expect(waiting[128]!.resetWith, 'reset with ENHANCE_YOUR_CALM').to.equal(0xb);
+    expect(ended).to.deep.equal([
+      'too many requests wait for room in limits.max_client_input_bytes, 8388608 bytes; send fewer at once',
+    ]);
+    expect(waiting[129]!.paused, 'read no more').to.equal(true);
+    expect(resets).to.deep.equal(['max_client_input_bytes', 'max_client_input_bytes']);
+    big.end();
+    expect(reads.waiting, 'the oldest read on once there is room').to.be.below(128);
+    expect(input.heldBytes).to.be.at.most(8 * MiB + 5);
   });
 
   it('gives back the room of a read whose stream grpc-js holds, without counting it as stalled, and reads on when grpc-js resumes', () => {
