@@ -8,14 +8,14 @@
  * compare (a git worktree of the older commit). The floods: Watch streams and a Pipeline stream
  * that never read, GetMany past max_reply_bytes and within it, a GetMany past max_request_bytes and
  * Pipeline frames past max_batch_keys, Sets of 1 MiB (32 at a time on four connections, 500 at a
- * time on one, and 500 PipelinePacked streams of one each), deletes of absent keys, silent
- * connections. Flags: --watchers N
- * (200) --deletes N (40000) --connections N (2000; the issue's flood was 5000) --seconds S (8: each
- * of the large-request floods) --only TEXT (only the floods whose name holds it, e.g. --only GetMany)
+ * time on one, and 500 PipelinePacked streams of one each), 4,000 streams each sending a quarter
+ * of a 1 MiB Set and then nothing, deletes of absent keys, silent connections. Flags: --watchers N
+ * (200) --deletes N (40000) --connections N (2000) --seconds S (8: each of the large-request floods) --only TEXT (only the floods whose name holds it, e.g. --only GetMany)
  * --breakdown (also prints, per flood, what n1's /metrics said at its highest RSS: V8's heap in use
  * and committed, its external memory, the store, and the bytes held for clients)
  */
 import * as grpc from '@grpc/grpc-js';
+import http2 from 'node:http2';
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -282,6 +282,34 @@ const floods: Flood[] = [
         }),
       );
       c.close();
+    },
+  },
+  {
+    name: '4 connections of 1,000 streams, each sending 256 KiB of a 1 MiB Set and then nothing, for 5 s',
+    async run(address) {
+      const sessions = Array.from({ length: 4 }, () => {
+        const session = http2.connect(`http://${address}`);
+        session.on('error', () => undefined); // streams and connections the node ends: the point
+        return session;
+      });
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(1024 * 1024, 1);
+      const part = Buffer.concat([prefix, Buffer.alloc(256 * 1024, 3)]);
+      for (const session of sessions) {
+        for (let i = 0; i < 1000; i++) {
+          const req = session.request({
+            ':method': 'POST',
+            ':path': '/ringcache.v1.Cache/Set',
+            'content-type': 'application/grpc',
+            te: 'trailers',
+          });
+          req.on('error', () => undefined);
+          req.on('response', () => undefined);
+          req.write(part);
+        }
+      }
+      await sleep(5000);
+      for (const session of sessions) session.destroy();
     },
   },
   {
