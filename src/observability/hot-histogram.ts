@@ -72,6 +72,8 @@ export class HotHistogram {
   samples(): Sample[] {
     const out: Sample[] = [];
     for (const s of this.#series.values()) {
+      // As prom-client shows a series only once observed: a peer's stream that never timed a frame.
+      if (s.count === 0) continue;
       const shared = s.labels;
       let cumulative = 0;
       for (let i = 0; i <= this.bounds.length; i++) {

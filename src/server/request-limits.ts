@@ -473,15 +473,10 @@ export function requestBytesInterceptor(
 }
 
 /**
- * How long a call ended with a status (endCall) may stay open for its client to close its side: a
- * gRPC client does at once; what it sends meanwhile is at most its stream's window.
- */
-const ENDED_CALL_CLOSE_MS = 1000;
-
-/**
- * Ends a client's call that is still sending (RequestReads refused to read more of it): its status
- * RESOURCE_EXHAUSTED with `message`, through grpc-js, then its stream reset if its client has not
- * closed it (ENHANCE_YOUR_CALM) so that no refused call stays open.
+ * Ends a client's call that has answered nothing and is still sending (RequestReads refused to read
+ * more of it): its status RESOURCE_EXHAUSTED with `message`, through grpc-js (trailers only), then
+ * RST_STREAM NO_ERROR, HTTP/2's way of asking a client to stop sending a request already answered
+ * (grpc-js would otherwise read and drop the rest of it).
  */
 function endCall(
   call: grpc.ServerInterceptingCallInterface,
@@ -489,11 +484,7 @@ function endCall(
   message: string,
 ): void {
   call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: message, metadata: new grpc.Metadata() });
-  const cutOff = setTimeout(() => {
-    if (!stream.closed) stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
-  }, ENDED_CALL_CLOSE_MS);
-  cutOff.unref();
-  stream.once('close', () => clearTimeout(cutOff));
+  if (!stream.closed) stream.close(http2.NGHTTP2_NO_ERROR);
 }
 
 /** gRPC's words for a message past its receive limit: on its header, or once decompressed. */

@@ -14,6 +14,8 @@ export interface ReadableCallStream {
   close(code: number): unknown;
   /** Bytes received and not yet read: what came in while the stream was paused. */
   readonly readableLength: number;
+  /** Whether the stream has closed (its client reset it, or the call ended). */
+  readonly closed: boolean;
 }
 
 /**
@@ -32,9 +34,10 @@ export interface ReadRefusal {
 }
 
 /**
- * Ends a call with RESOURCE_EXHAUSTED and `message` (the interceptor's: through grpc-js, which
- * sends it as the call's status); without one, the stream is reset with ENHANCE_YOUR_CALM, which
- * gRPC clients read as RESOURCE_EXHAUSTED too.
+ * Ends a call that has answered nothing yet with RESOURCE_EXHAUSTED and `message` (the
+ * interceptor's: through grpc-js, which sends it as the call's status). Without one, or once the call
+ * may have answered, the stream is reset with ENHANCE_YOUR_CALM, which gRPC clients read as
+ * RESOURCE_EXHAUSTED too.
  */
 export type EndCall = (message: string) => void;
 
@@ -72,6 +75,8 @@ interface Read {
   /** Whether grpc-js wants the stream to flow: its last pause() or resume(). */
   flowWanted: boolean;
   lastDataAt: number;
+  /** Whether a message of this call was read whole: a handler may have answered it already. */
+  answered: boolean;
   /** Messages read whole whose holds their handlers have not claimed, oldest first. */
   readonly unclaimed: Hold[];
   readonly onData: (chunk: Buffer) => void;
@@ -174,6 +179,7 @@ export class RequestReads {
       state: 'reading',
       flowWanted: false,
       lastDataAt: this.#scheduler.now(),
+      answered: false,
       unclaimed: [],
       onData: (chunk) => this.#onData(read, chunk),
       endCall,
@@ -190,8 +196,9 @@ export class RequestReads {
     own.resume = () => {
       read.flowWanted = true;
       if (read.state !== 'waiting' && read.state !== 'stalled') return resume();
-      // A read parked while grpc-js held its stream (see #checkStalls) asks for its room now.
-      if (read.state === 'stalled') this.#wait(read);
+      // A read parked while grpc-js held its stream (see #checkStalls) asks for its room now; not
+      // one whose stream is closing (grpc-js resumes it then, to drop what comes).
+      if (read.state === 'stalled' && !stream.closed) this.#wait(read);
       if (this.#waiting.length > 0) this.#wake();
       return stream;
     };
@@ -302,6 +309,7 @@ export class RequestReads {
     read.received = 0;
     read.held = undefined;
     read.unclaimed.push(hold);
+    read.answered = true;
     if (!read.streaming) {
       // One message: the call is followed no more, and its hold waits for its handler until it ends.
       read.state = 'done';
@@ -316,9 +324,12 @@ export class RequestReads {
 
   #wait(read: Read): void {
     // A read paused for room may still receive a stream window (HTTP/2 lets a client send that much
-    // unasked), held here uncounted: past the budget's worth of windows the newest is refused, else
-    // 4 connections of 1,000 streams each took a node of max_memory 64 MiB from 77 to 412 MB.
+    // unasked), held here uncounted: past the budget's worth of windows the newest call is refused,
+    // else 4 connections of 1,000 streams each took a node of max_memory 64 MiB from 77 to 412 MB.
+    // Not a stream that has had a message read already (an SDK's Pipeline stream, one per node):
+    // ended, every frame in flight on it would fail, for a flood of someone else's calls.
     if (
+      !read.answered &&
       !this.#waiting.includes(read) &&
       (this.#waiting.length + 1) * this.#windowBytes > this.#input.maxBytes
     )
@@ -435,10 +446,12 @@ export class RequestReads {
   /** Ends a read's call with RESOURCE_EXHAUSTED naming the limit it passed (EndCall). */
   #end(read: Read, why: EndedRead): void {
     this.#gone(read);
-    // Read no more: what its client still sends waits on its side (flow control) until it closes.
-    read.pause();
+    // Closing already (its client reset it, grpc-js's deadline passed): nothing to end, or count.
+    if (read.stream.closed) return;
     const refusal = this.#refusal(why);
-    if (read.endCall) read.endCall(refusal.message);
+    // A call answered nothing yet gets its status; one whose handler has had a message may have
+    // answered, and is reset (its handler is told it was cancelled).
+    if (read.endCall && !read.answered) read.endCall(refusal.message);
     else read.stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
     this.#onEnded?.(refusal);
   }

@@ -22,6 +22,7 @@ describe('HotHistogram: a histogram observed on the hot path', () => {
       ['n2', 'replicate', 0.5],
       ['n3', 'read', 0.002],
     ];
+    hot.series({ peer: 'n3', stream: 'lookup' }); // taken, never observed: not shown, as prom-client's
     for (const [peer, stream, v] of observations) {
       hot.series({ peer, stream }).observe(v);
       theirs.labels({ peer, stream }).observe(v);

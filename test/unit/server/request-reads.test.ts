@@ -13,8 +13,10 @@ class FakeStream extends EventEmitter {
   readableLength = 0;
   /** The code the stream was reset with, if it was. */
   resetWith: number | undefined;
+  closed = false;
   close(code: number): void {
     this.resetWith = code;
+    this.closed = true;
     this.emit('close');
   }
   pause(): void {
@@ -31,6 +33,7 @@ class FakeStream extends EventEmitter {
     this.emit('data', Buffer.alloc(bytes));
   }
   end(): void {
+    this.closed = true;
     this.emit('close');
   }
 }
@@ -273,11 +276,39 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(ended).to.deep.equal([
       'too many requests wait for room in limits.max_client_input_bytes, 8388608 bytes; send fewer at once',
     ]);
-    expect(waiting[129]!.paused, 'read no more').to.equal(true);
     expect(resets).to.deep.equal(['max_client_input_bytes', 'max_client_input_bytes']);
     big.end();
     expect(reads.waiting, 'the oldest read on once there is room').to.be.below(128);
     expect(input.heldBytes).to.be.at.most(8 * MiB + 5);
+  });
+
+  it("lets a stream that has had a message read wait past that bound (an SDK's Pipeline stream), and resets one ended then", () => {
+    const { reads, stream, resets } = setup();
+    const sdk = stream(true, () => expect.fail('a stream that may have answered is not given a status'));
+    sdk.emit('data', Buffer.concat([prefix(10), Buffer.alloc(10)])); // a frame, read whole
+    const big = stream();
+    big.start(8 * MiB); // the budget's all
+    for (let i = 0; i < 128; i++) stream().start(MiB); // as many waiting as the bound allows
+    sdk.start(MiB); // its next frame, in pieces: it waits too
+    expect(reads.waiting).to.equal(129);
+    expect([sdk.paused, sdk.resetWith]).to.deep.equal([true, undefined]);
+    expect(resets).to.deep.equal([]);
+  });
+
+  it('counts nothing for a stalled read whose client closes it (grpc-js resumes the stream then)', () => {
+    const { time, reads, stream, resets } = setup();
+    const big = stream();
+    big.start(8 * MiB);
+    for (let i = 0; i < 128; i++) stream().start(MiB);
+    big.send(100);
+    time.advance(1500); // the big read stalls: the waiting reads take its room
+    expect(reads.waiting).to.be.below(128);
+    for (let i = 0; i < 10; i++) stream().start(MiB); // the line is full again, past it refused
+    const refused = resets.length;
+    big.closed = true; // its client resets it: grpc-js resumes the stream to drop what comes
+    big.resume();
+    big.emit('close');
+    expect(resets.length, 'no refusal for a call its client ended').to.equal(refused);
   });
 
   it('gives back the room of a read whose stream grpc-js holds, without counting it as stalled, and reads on when grpc-js resumes', () => {
