@@ -16,6 +16,8 @@ export interface ReadableCallStream {
   readonly readableLength: number;
   /** Whether the stream has closed (its client reset it, or the call ended). */
   readonly closed: boolean;
+  /** Its connection (a ServerHttp2Stream's session): reads past the bound are refused by connection. */
+  readonly session?: object | undefined;
 }
 
 /**
@@ -75,6 +77,8 @@ interface Read {
   /** Whether grpc-js wants the stream to flow: its last pause() or resume(). */
   flowWanted: boolean;
   lastDataAt: number;
+  /** The call's connection, or its stream when unknown. */
+  readonly connection: object;
   /** Whether a message of this call was read whole: a handler may have answered it already. */
   answered: boolean;
   /** Messages read whole whose holds their handlers have not claimed, oldest first. */
@@ -121,6 +125,8 @@ export class RequestReads {
   readonly #reads = new Map<ReadableCallStream, Read>();
   /** Reads paused for room, oldest first. */
   readonly #waiting: Read[] = [];
+  /** How many of #waiting each connection has. */
+  readonly #waitingOn = new Map<object, number>();
   /** The next stall check, while a read holds room in the middle of a message, or has stalled. */
   #sweep: unknown;
   #wakeAsked = false;
@@ -179,6 +185,7 @@ export class RequestReads {
       state: 'reading',
       flowWanted: false,
       lastDataAt: this.#scheduler.now(),
+      connection: stream.session ?? stream,
       answered: false,
       unclaimed: [],
       onData: (chunk) => this.#onData(read, chunk),
@@ -324,25 +331,59 @@ export class RequestReads {
 
   #wait(read: Read): void {
     // A read paused for room may still receive a stream window (HTTP/2 lets a client send that much
-    // unasked), held here uncounted: past the budget's worth of windows the newest call is refused,
-    // else 4 connections of 1,000 streams each took a node of max_memory 64 MiB from 77 to 412 MB.
-    // Not a stream that has had a message read already (an SDK's Pipeline stream, one per node):
-    // ended, every frame in flight on it would fail, for a flood of someone else's calls.
+    // unasked), held here uncounted: past the budget's worth of windows one is refused, else 4
+    // connections of 1,000 streams each took a node of max_memory 64 MiB from 128 to 431 MB.
     if (
-      !read.answered &&
       !this.#waiting.includes(read) &&
       (this.#waiting.length + 1) * this.#windowBytes > this.#input.maxBytes
-    )
-      return this.#end(read, 'waiting');
+    ) {
+      const refused = this.#toRefuse(read);
+      this.#end(refused, 'waiting');
+      if (refused === read) return;
+    }
     read.state = 'waiting';
     read.pause();
-    if (!this.#waiting.includes(read)) this.#waiting.push(read);
+    if (!this.#waiting.includes(read)) {
+      this.#waiting.push(read);
+      this.#waitingOn.set(read.connection, (this.#waitingOn.get(read.connection) ?? 0) + 1);
+    }
     this.#askWake();
+  }
+
+  /**
+   * Which read to refuse when `read` would wait past the bound: one of the connection with the most
+   * reads waiting (with `read`), a new call before a stream that has had a message read (an SDK's
+   * Pipeline stream: ended, every frame in flight on it would fail), the newest first. So a flood of
+   * streams on a few connections is refused its own, and a client waiting with one stream beside it
+   * keeps its place.
+   */
+  #toRefuse(read: Read): Read {
+    const countOf = (r: Read) =>
+      (this.#waitingOn.get(r.connection) ?? 0) + (r.connection === read.connection ? 1 : 0);
+    let worst = read;
+    let worstCount = countOf(read);
+    for (let i = this.#waiting.length - 1; i >= 0; i--) {
+      const r = this.#waiting[i]!;
+      const count = countOf(r);
+      if (count > worstCount || (count === worstCount && worst.answered && !r.answered)) {
+        worst = r;
+        worstCount = count;
+      }
+    }
+    return worst;
   }
 
   #leaveLine(read: Read): void {
     const at = this.#waiting.indexOf(read);
-    if (at >= 0) this.#waiting.splice(at, 1);
+    if (at >= 0) this.#leaveLineAt(at);
+  }
+
+  #leaveLineAt(at: number): void {
+    const read = this.#waiting[at]!;
+    this.#waiting.splice(at, 1);
+    const left = (this.#waitingOn.get(read.connection) ?? 1) - 1;
+    if (left > 0) this.#waitingOn.set(read.connection, left);
+    else this.#waitingOn.delete(read.connection);
   }
 
   #askWake(): void {
@@ -368,7 +409,7 @@ export class RequestReads {
         }
         // A stalled read's bytes are its length's again.
         this.#unstall(read);
-        this.#waiting.splice(i, 1);
+        this.#leaveLineAt(i);
         this.#flow(read);
         admitted = true;
       }

@@ -14,6 +14,8 @@ class FakeStream extends EventEmitter {
   /** The code the stream was reset with, if it was. */
   resetWith: number | undefined;
   closed = false;
+  /** Its connection, when a test gives one (else each stream is a connection of its own). */
+  session: object | undefined;
   close(code: number): void {
     this.resetWith = code;
     this.closed = true;
@@ -58,8 +60,9 @@ function setup(maxBytes = 8 * MiB) {
     scheduler: time,
   });
   // Followed before it flows; then grpc-js asks it to flow (its startRead).
-  const stream = (streaming = false, endCall?: (message: string) => void) => {
+  const stream = (streaming = false, endCall?: (message: string) => void, session?: object) => {
     const s = new FakeStream();
+    s.session = session;
     s.pause();
     reads.watch(s, streaming, endCall);
     s.resume();
@@ -282,17 +285,48 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(input.heldBytes).to.be.at.most(8 * MiB + 5);
   });
 
-  it("lets a stream that has had a message read wait past that bound (an SDK's Pipeline stream), and resets one ended then", () => {
+  it("refuses a new call before a stream that has had a message read (an SDK's Pipeline stream)", () => {
     const { reads, stream, resets } = setup();
     const sdk = stream(true, () => expect.fail('a stream that may have answered is not given a status'));
     sdk.emit('data', Buffer.concat([prefix(10), Buffer.alloc(10)])); // a frame, read whole
     const big = stream();
     big.start(8 * MiB); // the budget's all
-    for (let i = 0; i < 128; i++) stream().start(MiB); // as many waiting as the bound allows
-    sdk.start(MiB); // its next frame, in pieces: it waits too
-    expect(reads.waiting).to.equal(129);
+    const calls = Array.from({ length: 128 }, () => {
+      const s = stream();
+      s.start(MiB);
+      return s;
+    });
+    sdk.start(MiB); // its next frame, in pieces: past the bound, but the newest new call goes
+    expect(reads.waiting).to.equal(128);
     expect([sdk.paused, sdk.resetWith]).to.deep.equal([true, undefined]);
-    expect(resets).to.deep.equal([]);
+    expect(calls[127]!.resetWith).to.equal(0xb);
+    expect(calls.slice(0, 127).every((s) => s.resetWith === undefined)).to.equal(true);
+    expect(resets).to.deep.equal(['max_client_input_bytes']);
+  });
+
+  it('refuses from the connection with the most reads waiting, so one flooding client is refused its own', () => {
+    const { reads, stream } = setup();
+    const flooder = {};
+    const big = stream();
+    big.start(8 * MiB);
+    const flood = Array.from({ length: 128 }, () => {
+      const s = stream(false, undefined, flooder);
+      s.start(MiB);
+      return s;
+    });
+    // Another client's calls, each on a connection of its own: the flood's newest give way.
+    const others = Array.from({ length: 3 }, () => {
+      const s = stream(false, undefined, {});
+      s.start(MiB);
+      return s;
+    });
+    expect(reads.waiting).to.equal(128);
+    expect(others.every((s) => s.paused && s.resetWith === undefined)).to.equal(true);
+    expect(flood.filter((s) => s.resetWith === 0xb).length).to.equal(3);
+    expect(
+      flood.slice(125).every((s) => s.resetWith === 0xb),
+      'the newest',
+    ).to.equal(true);
   });
 
   it('counts nothing for a stalled read whose client closes it (grpc-js resumes the stream then)', () => {
