@@ -137,9 +137,9 @@ export class RequestReads {
    * `maxMessageBytes`: limits.max_request_bytes (a longer message is grpc-js's to refuse, unread).
    * `stalledCallMs`: limits.idle_timeout_ms, how long a client may stay silent in the middle of a
    * message before its call is ended (default never). `onEnded`: told of each call ended, with the
-   * limit it passed. `windowBytes`: what a call's stream may receive before
-   * it is asked for more (its HTTP/2 window: Node's 65,535 bytes by default). `scheduler`: default
-   * realScheduler (unref'd timers); tests give one they move by hand.
+   * limit it passed. `windowBytes`: what a call's stream may receive before it is asked for more
+   * (its HTTP/2 window: Node's 65,535 bytes by default). `scheduler`: default realScheduler
+   * (unref'd timers); tests give one they move by hand.
    */
   constructor(
     input: ClientInputBudget,
