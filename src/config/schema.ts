@@ -12,6 +12,7 @@ import {
   defaultMaxClientInputBytes,
   defaultMaxReplyBytes,
   defaultMaxRequestBytes,
+  defaultMaxClientCalls,
   defaultMaxTombstoneBytes,
   defaultReplication,
 } from './defaults';
@@ -55,6 +56,7 @@ const LIMITS = [
   'max_frames_in_flight',
   'max_connections',
   'max_streams_per_connection',
+  'max_client_calls',
   'idle_timeout_ms',
   'max_tombstone_bytes',
   'max_client_output_bytes',
@@ -155,6 +157,7 @@ function readLimits(r: YamlReader, limits: Map<string, Node | undefined> | undef
     maxFramesInFlight: int('max_frames_in_flight', DEFAULT_LIMITS.maxFramesInFlight),
     maxConnections: int('max_connections', DEFAULT_LIMITS.maxConnections),
     maxStreamsPerConnection: int('max_streams_per_connection', DEFAULT_LIMITS.maxStreamsPerConnection),
+    maxClientCalls: int('max_client_calls', defaultMaxClientCalls(maxMemoryBytes)),
     idleTimeoutMs: int('idle_timeout_ms', DEFAULT_LIMITS.idleTimeoutMs),
     maxTombstoneBytes: size('max_tombstone_bytes', defaultMaxTombstoneBytes(maxMemoryBytes)),
     maxClientOutputBytes: size(

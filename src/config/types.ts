@@ -89,6 +89,12 @@ export interface LimitsConfig {
   maxConnections: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls open at once on one connection. Default 1000. */
   maxStreamsPerConnection: number;
+  /**
+   * Most calls clients keep open on a node at once, all connections together (each takes about 16 KB
+   * whatever it carries); one more is refused RESOURCE_EXHAUSTED before it starts. Calls between
+   * nodes do not count. Default one per 32 KiB of max_memory, at least 2048.
+   */
+  maxClientCalls: number;
   /** A connection with no call open this long is closed (GOAWAY). Default 300000 (5 minutes). */
   idleTimeoutMs: number;
   /**

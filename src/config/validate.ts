@@ -107,6 +107,8 @@ function checkRequestLimits(config: ClusterConfig, { at, given, wholeInRange, is
   wholeInRange('limits.max_connections', l.maxConnections, 1, 1_000_000);
   // Below 10 an SDK client's own streams (watches, topology, a pipeline, unary calls) queue.
   wholeInRange('limits.max_streams_per_connection', l.maxStreamsPerConnection, 10, 2 ** 31 - 1);
+  // Below 16 an SDK client's own calls (a pipeline and a watch per node, unary calls) are refused.
+  wholeInRange('limits.max_client_calls', l.maxClientCalls, 16, 100_000_000);
   wholeInRange('limits.idle_timeout_ms', l.idleTimeoutMs, 1000, 2 ** 31 - 1);
   // More than max_memory is allowed: max_memory bounds tombstones too.
   wholeInRange('limits.max_tombstone_bytes', l.maxTombstoneBytes, 1);

@@ -40,7 +40,7 @@ export interface PipelineDeps {
    * max_frames_in_flight and max_output_buffer_bytes (how far a stream may run ahead of its reader);
    * max_value_bytes says which GetMany may pass max_reply_bytes at all; max_request_bytes, the
    * longest message a client's read is followed for (request-reads.ts); idle_timeout_ms, how long
-   * its client may stay silent in the middle of one.
+   * its client may stay silent in the middle of one; max_client_calls, how many it follows at once.
    */
   limits: RequestLimits &
     Pick<
@@ -52,6 +52,7 @@ export interface PipelineDeps {
       | 'maxRequestBytes'
       | 'maxValueBytes'
       | 'idleTimeoutMs'
+      | 'maxClientCalls'
     >;
   /** RINGCACHE_CLUSTER_TOKEN: when set, only calls carrying it may claim to be forwarded by a node. */
   clusterToken?: string;
@@ -139,6 +140,7 @@ export class PipelineStreams {
     this.requestReads = new RequestReads(this.input, {
       maxMessageBytes: deps.limits.maxRequestBytes,
       stalledCallMs: deps.limits.idleTimeoutMs,
+      maxCalls: deps.limits.maxClientCalls,
       onEnded: (refusal) => this.refusals.note({ ...refusal, code: Code.RESOURCE_EXHAUSTED }),
     });
     this.#protobuf = protobufFormat(deps.executor);

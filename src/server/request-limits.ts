@@ -25,7 +25,8 @@ export type LimitName =
   | 'max_client_output_bytes'
   | 'max_client_input_bytes'
   | 'max_request_bytes'
-  | 'idle_timeout_ms';
+  | 'idle_timeout_ms'
+  | 'max_client_calls';
 
 export const LIMIT_NAMES = Object.keys({
   max_batch_keys: true,
@@ -38,6 +39,7 @@ export const LIMIT_NAMES = Object.keys({
   max_client_input_bytes: true,
   max_request_bytes: true,
   idle_timeout_ms: true,
+  max_client_calls: true,
 } satisfies Record<LimitName, true>) as LimitName[];
 
 /**
@@ -452,12 +454,14 @@ export function requestBytesInterceptor(
         next({
           onReceiveMetadata: (metadata, pass) => {
             if (!isForwarded(metadata)) {
-              capMessages(call, maxRequestBytes, onRefused);
+              const base = baseCallOf(call);
+              if (base) capMessages(base, maxRequestBytes, onRefused);
               // Before grpc-js lets the stream flow, which it does once the metadata has passed.
               followed = http2StreamOf(call);
               const stream = followed;
-              if (stream)
-                requestReads()?.watch(stream, method.requestStream, (m) => endCall(call, stream, m));
+              const end = (message: string) => endCall(base ?? call, stream!, message);
+              // Refused (max_client_calls): ended already, and its handler is never started.
+              if (stream && requestReads()?.watch(stream, method.requestStream, end) === false) return;
             }
             pass(metadata);
           },
@@ -479,7 +483,7 @@ export function requestBytesInterceptor(
  * (grpc-js would otherwise read and drop the rest of it).
  */
 function endCall(
-  call: grpc.ServerInterceptingCallInterface,
+  call: { sendStatus(status: { code: grpc.status; details: string; metadata: grpc.Metadata }): void },
   stream: ServerHttp2Stream,
   message: string,
 ): void {
@@ -490,17 +494,20 @@ function endCall(
 /** gRPC's words for a message past its receive limit: on its header, or once decompressed. */
 const PAST_RECEIVE_LIMIT = /^Received message (larger than max|that decompresses to a size larger than)/;
 
+/** What this file reaches of grpc-js's own call at the bottom of a call's chain (BaseServerInterceptingCall). */
+interface BaseCall {
+  decoder: { maxReadMessageLength: number };
+  maxReceiveMessageSize: number;
+  sendStatus: (status: { code: grpc.status; details?: string; metadata?: grpc.Metadata | null }) => void;
+}
+
 /**
- * grpc-js's own call under `call` (BaseServerInterceptingCall): its receive limit is set to `bytes`,
- * and the status it sends for a message past it names the limit.
+ * grpc-js's own call under `call`. Its sendStatus sends at once, where an interceptor's call in the
+ * chain holds a status back while the call's metadata is being passed up (refusing a call from its
+ * metadata, before its handler starts).
  */
-function capMessages(call: object, bytes: number, onRefused: (refusal: LimitRefusal) => void): void {
-  type BaseCall = {
-    decoder: { maxReadMessageLength: number };
-    maxReceiveMessageSize: number;
-    sendStatus: (status: { code: grpc.status; details?: string; metadata?: grpc.Metadata | null }) => void;
-  };
-  const base = inCallChain(call, (c) => {
+function baseCallOf(call: object): BaseCall | undefined {
+  return inCallChain(call, (c) => {
     const b = c as Partial<BaseCall>;
     return typeof b.decoder?.maxReadMessageLength === 'number' &&
       typeof b.maxReceiveMessageSize === 'number' &&
@@ -508,7 +515,10 @@ function capMessages(call: object, bytes: number, onRefused: (refusal: LimitRefu
       ? (b as BaseCall)
       : undefined;
   });
-  if (!base) return;
+}
+
+/** grpc-js's own call: its receive limit is set to `bytes`, and the status it sends for a message past it names the limit. */
+function capMessages(base: BaseCall, bytes: number, onRefused: (refusal: LimitRefusal) => void): void {
   base.decoder.maxReadMessageLength = bytes;
   base.maxReceiveMessageSize = bytes; // a compressed message's size once decompressed
   const sendStatus = base.sendStatus;

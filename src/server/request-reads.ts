@@ -22,14 +22,14 @@ export interface ReadableCallStream {
 
 /**
  * Why a call was ended: more calls waiting for room than the budget holds stream windows ('waiting'),
- * stalled calls holding more than the budget again ('stalled'), or a client silent in the middle of
- * a message for idle_timeout_ms ('silent').
+ * stalled calls holding more than the budget again ('stalled'), a client silent in the middle of a
+ * message for idle_timeout_ms ('silent'), or max_client_calls open already ('calls').
  */
-export type EndedRead = 'waiting' | 'stalled' | 'silent';
+export type EndedRead = 'waiting' | 'stalled' | 'silent' | 'calls';
 
 /** What a call ended by RequestReads is told, and what the node counts: the limit it passed, named. */
 export interface ReadRefusal {
-  limit: 'max_client_input_bytes' | 'idle_timeout_ms';
+  limit: 'max_client_input_bytes' | 'idle_timeout_ms' | 'max_client_calls';
   message: string;
   /** The warning logged for such calls (once a minute per limit). */
   warning: string;
@@ -120,6 +120,7 @@ export class RequestReads {
   readonly #stallMs: number;
   readonly #stalledCallMs: number;
   readonly #windowBytes: number;
+  readonly #maxCalls: number;
   readonly #onEnded: ((refusal: ReadRefusal) => void) | undefined;
   readonly #scheduler: Scheduler;
   readonly #reads = new Map<ReadableCallStream, Read>();
@@ -138,7 +139,8 @@ export class RequestReads {
    * `stalledCallMs`: limits.idle_timeout_ms, how long a client may stay silent in the middle of a
    * message before its call is ended (default never). `onEnded`: told of each call ended, with the
    * limit it passed. `windowBytes`: what a call's stream may receive before it is asked for more
-   * (its HTTP/2 window: Node's 65,535 bytes by default). `scheduler`: default realScheduler
+   * (its HTTP/2 window: Node's 65,535 bytes by default). `maxCalls`: limits.max_client_calls, how
+   * many calls may be followed at once (default no bound). `scheduler`: default realScheduler
    * (unref'd timers); tests give one they move by hand.
    */
   constructor(
@@ -148,6 +150,7 @@ export class RequestReads {
       stallMs?: number;
       stalledCallMs?: number;
       windowBytes?: number;
+      maxCalls?: number;
       onEnded?: (refusal: ReadRefusal) => void;
       scheduler?: Scheduler;
     },
@@ -157,6 +160,7 @@ export class RequestReads {
     this.#stallMs = opts.stallMs ?? 1000;
     this.#stalledCallMs = opts.stalledCallMs ?? Infinity;
     this.#windowBytes = opts.windowBytes ?? getDefaultSettings().initialWindowSize ?? 65_535;
+    this.#maxCalls = opts.maxCalls ?? Infinity;
     this.#onEnded = opts.onEnded;
     this.#scheduler = opts.scheduler ?? realScheduler;
   }
@@ -168,10 +172,18 @@ export class RequestReads {
 
   /**
    * Follows the reading of a client's call on `stream`, before its stream flows (grpc-js has paused
-   * it): one message, or (`streaming`) a message after another.
+   * it): one message, or (`streaming`) a message after another. False when the call is refused, for
+   * max_client_calls open already: it is ended (`endCall`) and must not start.
    */
-  watch(stream: ReadableCallStream, streaming: boolean, endCall?: EndCall): void {
-    if (this.#closed || this.#reads.has(stream)) return;
+  watch(stream: ReadableCallStream, streaming: boolean, endCall?: EndCall): boolean {
+    if (this.#closed || this.#reads.has(stream)) return true;
+    if (this.#reads.size >= this.#maxCalls) {
+      const refusal = this.#refusal('calls');
+      if (endCall) endCall(refusal.message);
+      else stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
+      this.#onEnded?.(refusal);
+      return false;
+    }
     const pause = stream.pause.bind(stream);
     const resume = stream.resume.bind(stream);
     const read: Read = {
@@ -212,6 +224,7 @@ export class RequestReads {
     this.#reads.set(stream, read);
     stream.on('data', read.onData);
     stream.on('close', () => this.#gone(read));
+    return true;
   }
 
   /**
@@ -511,6 +524,12 @@ export class RequestReads {
           limit: 'max_client_input_bytes',
           message: `requests stopped in the middle hold more than ${budget}; the oldest is ended`,
           warning: 'calls ended: their clients stopped in the middle of a request',
+        };
+      case 'calls':
+        return {
+          limit: 'max_client_calls',
+          message: `${this.#maxCalls} calls of clients are open on this node already (limits.max_client_calls); close some first`,
+          warning: 'calls refused: too many open at once',
         };
       case 'silent':
         return {

@@ -588,7 +588,7 @@ describe('no client can exhaust a node: connections', function () {
   before(async () => {
     t = await TestCluster.start({
       nodes: 3,
-      limits: { idleTimeoutMs: 2000, maxStreamsPerConnection: 10, maxConnections: 40 },
+      limits: { idleTimeoutMs: 2000, maxStreamsPerConnection: 10, maxConnections: 40, maxClientCalls: 16 },
     });
   });
   after(async () => {
@@ -664,6 +664,43 @@ describe('no client can exhaust a node: connections', function () {
     } finally {
       bare.session.destroy();
     }
+  });
+
+  it('refuses a call past max_client_calls, naming it, and takes calls again once some end', async () => {
+    // Two connections of 10 streams each (max_streams_per_connection), every stream left open.
+    const bares = [bareConnection(t.address('n1')), bareConnection(t.address('n1'))];
+    try {
+      const answers = bares.flatMap((bare) =>
+        Array.from({ length: 10 }, () => {
+          const stream = bare.call('PipelinePacked');
+          const answer = new Promise<string>((resolve) => {
+            stream.once('data', () => resolve('read'));
+            stream.once(
+              'response',
+              (h) => h['grpc-status'] && resolve(decodeURIComponent(String(h['grpc-message']))),
+            );
+          });
+          const frame = serializePackedFrame(packFrame(1, 60_000, [[0, 'calls']]));
+          const prefix = Buffer.alloc(5);
+          prefix.writeUInt32BE(frame.length, 1);
+          stream.write(Buffer.concat([prefix, frame]));
+          return answer;
+        }),
+      );
+      const results = await Promise.all(answers);
+      // 16 open at most (a call of an earlier test not yet closed would take one).
+      expect(results.filter((r) => r === 'read').length).to.be.within(1, 16);
+      expect(results.filter((r) => r !== 'read').length).to.be.at.least(4);
+      expect(new Set(results.filter((r) => r !== 'read'))).to.deep.equal(
+        new Set([
+          '16 calls of clients are open on this node already (limits.max_client_calls); close some first',
+        ]),
+      );
+      expect(await refusals(t, 'n1', 'max_client_calls')).to.be.at.least(4);
+    } finally {
+      for (const bare of bares) bare.session.destroy();
+    }
+    await servesANewClient(t, 'n1', 'once the calls have ended');
   });
 
   it('closes connections past max_connections, counts them, and serves the others', async () => {

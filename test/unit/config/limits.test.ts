@@ -203,3 +203,20 @@ describe('limits.max_request_bytes', () => {
     expect(at('max_request_bytes: 16mb')).to.equal(16 * MiB);
   });
 });
+
+describe('limits.max_client_calls', () => {
+  it('is one per 32 KiB of max_memory when left out, at least 2048', () => {
+    const at = (maxMemory: string) =>
+      parseConfig(`limits: { max_memory: ${maxMemory} }\n${NODES}`, 'cluster.yml').limits.maxClientCalls;
+    expect([at('16mb'), at('64mb'), at('256mb'), at('1gb')]).to.deep.equal([2048, 2048, 8192, 32768]);
+    expect(parseConfig(NODES, 'cluster.yml').limits.maxClientCalls).to.equal(DEFAULT_LIMITS.maxClientCalls);
+  });
+
+  it('reads a whole number, and refuses one below 16 (an SDK client alone opens several)', () => {
+    const { limits } = parseConfig(`limits: { max_client_calls: 500 }\n${NODES}`, 'c');
+    expect(limits.maxClientCalls).to.equal(500);
+    expect(problems('  max_client_calls: 8')).to.equal(
+      'cluster.yml:2: limits.max_client_calls: 8 is out of range; expected a whole number 16..100000000',
+    );
+  });
+});

@@ -58,6 +58,7 @@ function pipelines(
       maxReplyBytes: 32 * MiB,
       maxRequestBytes: 64 * MiB,
       idleTimeoutMs: 300_000,
+      maxClientCalls: 8192,
       maxFramesInFlight: 16,
       maxOutputBufferBytes: 256 * 1024,
       maxClientOutputBytes: 32 * MiB,

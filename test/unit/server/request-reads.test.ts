@@ -345,6 +345,32 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(resets.length, 'no refusal for a call its client ended').to.equal(refused);
   });
 
+  it('refuses a call past max_client_calls before it starts, and takes one again once a call ends', () => {
+    const input = new ClientInputBudget(8 * MiB);
+    const ended: string[] = [];
+    const limits: string[] = [];
+    const reads = new RequestReads(input, {
+      maxMessageBytes: 32 * MiB,
+      maxCalls: 3,
+      onEnded: (refusal) => limits.push(refusal.limit),
+      scheduler: new ManualTime(),
+    });
+    const open = Array.from({ length: 3 }, () => new FakeStream());
+    expect(open.map((s) => reads.watch(s, true, () => expect.fail('not refused')))).to.deep.equal([
+      true,
+      true,
+      true,
+    ]);
+    const fourth = new FakeStream();
+    expect(reads.watch(fourth, false, (message) => ended.push(message))).to.equal(false);
+    expect(ended).to.deep.equal([
+      '3 calls of clients are open on this node already (limits.max_client_calls); close some first',
+    ]);
+    expect(limits).to.deep.equal(['max_client_calls']);
+    open[0]!.end();
+    expect(reads.watch(new FakeStream(), false, () => expect.fail('not refused'))).to.equal(true);
+  });
+
   it('gives back the room of a read whose stream grpc-js holds, without counting it as stalled, and reads on when grpc-js resumes', () => {
     const { time, input, stream } = setup();
     const s = stream(true);

@@ -45,6 +45,7 @@ function service(valueBytes = 64 * 1024) {
       maxReplyBytes: 8 * MiB,
       maxRequestBytes: 64 * MiB,
       idleTimeoutMs: 300_000,
+      maxClientCalls: 8192,
       maxFramesInFlight: 16,
       maxOutputBufferBytes: 256 * 1024,
       maxClientOutputBytes: 8 * MiB,
