@@ -91,8 +91,9 @@ export interface LimitsConfig {
   maxStreamsPerConnection: number;
   /**
    * Most calls clients keep open on a node at once, all connections together (each takes about 16 KB
-   * whatever it carries); one more is refused RESOURCE_EXHAUSTED before it starts. Calls between
-   * nodes do not count. Default one per 32 KiB of max_memory, at least 2048.
+   * whatever it carries). Past it, the connection with the most calls open gives up its newest for
+   * another client's call, and a call of its own is refused RESOURCE_EXHAUSTED before it starts.
+   * Calls between nodes do not count. Default one per 32 KiB of max_memory, at least 2048.
    */
   maxClientCalls: number;
   /** A connection with no call open this long is closed (GOAWAY). Default 300000 (5 minutes). */

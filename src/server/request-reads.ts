@@ -126,6 +126,8 @@ export class RequestReads {
   readonly #reads = new Map<ReadableCallStream, Read>();
   /** Reads paused for room, oldest first. */
   readonly #waiting: Read[] = [];
+  /** How many of #reads (calls followed) each connection has. */
+  readonly #callsOn = new Map<object, number>();
   /** How many of #waiting each connection has. */
   readonly #waitingOn = new Map<object, number>();
   /** The next stall check, while a read holds room in the middle of a message, or has stalled. */
@@ -177,13 +179,22 @@ export class RequestReads {
    */
   watch(stream: ReadableCallStream, streaming: boolean, endCall?: EndCall): boolean {
     if (this.#closed || this.#reads.has(stream)) return true;
+    const connection = stream.session ?? stream;
     if (this.#reads.size >= this.#maxCalls) {
-      const refusal = this.#refusal('calls');
-      if (endCall) endCall(refusal.message);
-      else stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
-      this.#onEnded?.(refusal);
-      return false;
+      // Full: the connection with the most calls open gives one up, its newest; so one client's
+      // thousands of streams are its own loss, and another client's call still starts.
+      const crowded = this.#newestOfMostCrowded();
+      const own = (this.#callsOn.get(connection) ?? 0) + 1;
+      if (crowded === undefined || own >= (this.#callsOn.get(crowded.connection) ?? 0)) {
+        const refusal = this.#refusal('calls');
+        if (endCall) endCall(refusal.message);
+        else stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
+        this.#onEnded?.(refusal);
+        return false;
+      }
+      this.#end(crowded, 'calls');
     }
+    this.#callsOn.set(connection, (this.#callsOn.get(connection) ?? 0) + 1);
     const pause = stream.pause.bind(stream);
     const resume = stream.resume.bind(stream);
     const read: Read = {
@@ -197,7 +208,7 @@ export class RequestReads {
       state: 'reading',
       flowWanted: false,
       lastDataAt: this.#scheduler.now(),
-      connection: stream.session ?? stream,
+      connection,
       answered: false,
       unclaimed: [],
       onData: (chunk) => this.#onData(read, chunk),
@@ -386,6 +397,21 @@ export class RequestReads {
     return worst;
   }
 
+  /** The newest call followed of the connection with the most, if any. */
+  #newestOfMostCrowded(): Read | undefined {
+    let most: object | undefined;
+    let count = 0;
+    for (const [connection, n] of this.#callsOn) {
+      if (n > count) {
+        most = connection;
+        count = n;
+      }
+    }
+    let newest: Read | undefined;
+    for (const read of this.#reads.values()) if (read.connection === most) newest = read;
+    return newest;
+  }
+
   #leaveLine(read: Read): void {
     const at = this.#waiting.indexOf(read);
     if (at >= 0) this.#leaveLineAt(at);
@@ -560,7 +586,10 @@ export class RequestReads {
   /** The call ended (answered, cancelled, or its connection gone): what its reads hold goes back. */
   #gone(read: Read): void {
     this.#unfollow(read);
-    this.#reads.delete(read.stream);
+    if (!this.#reads.delete(read.stream)) return;
+    const left = (this.#callsOn.get(read.connection) ?? 1) - 1;
+    if (left > 0) this.#callsOn.set(read.connection, left);
+    else this.#callsOn.delete(read.connection);
     for (const hold of read.unclaimed.splice(0)) this.#release(hold);
   }
 

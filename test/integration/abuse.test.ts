@@ -666,39 +666,48 @@ describe('no client can exhaust a node: connections', function () {
     }
   });
 
-  it('refuses a call past max_client_calls, naming it, and takes calls again once some end', async () => {
-    // Two connections of 10 streams each (max_streams_per_connection), every stream left open.
-    const bares = [bareConnection(t.address('n1')), bareConnection(t.address('n1'))];
+  it('makes room past max_client_calls from the connection with the most calls, and refuses it its own, naming the limit', async () => {
+    const frame = serializePackedFrame(packFrame(1, 60_000, [[0, 'calls']]));
+    const message = Buffer.concat([Buffer.from([0, 0, 0, 0, frame.length]), frame]);
+    /** A PipelinePacked call left open after its first frame: how it stands once it is answered. */
+    const open = (bare: ReturnType<typeof bareConnection>) => {
+      const stream = bare.call('PipelinePacked');
+      const outcome = new Promise<string>((resolve) => {
+        stream.once('data', () => resolve('open'));
+        stream.once(
+          'response',
+          (h) => h['grpc-status'] && resolve(decodeURIComponent(String(h['grpc-message']))),
+        );
+        stream.once('close', () => resolve(`reset ${stream.rstCode}`));
+      });
+      stream.write(message);
+      return { stream, outcome };
+    };
+    // Two connections of at most 10 streams each (max_streams_per_connection); 16 calls in all.
+    const [a, b] = [bareConnection(t.address('n1')), bareConnection(t.address('n1'))];
     try {
-      const answers = bares.flatMap((bare) =>
-        Array.from({ length: 10 }, () => {
-          const stream = bare.call('PipelinePacked');
-          const answer = new Promise<string>((resolve) => {
-            stream.once('data', () => resolve('read'));
-            stream.once(
-              'response',
-              (h) => h['grpc-status'] && resolve(decodeURIComponent(String(h['grpc-message']))),
-            );
-          });
-          const frame = serializePackedFrame(packFrame(1, 60_000, [[0, 'calls']]));
-          const prefix = Buffer.alloc(5);
-          prefix.writeUInt32BE(frame.length, 1);
-          stream.write(Buffer.concat([prefix, frame]));
-          return answer;
-        }),
+      const first = Array.from({ length: 10 }, () => open(a));
+      expect(await Promise.all(first.map((c) => c.outcome))).to.deep.equal(Array(10).fill('open'));
+      const second: string[] = [];
+      for (let i = 0; i < 10; i++) second.push(await open(b).outcome);
+      // b's 7th and 8th each take the newest of a's (a has more open); from its 9th, b has as many
+      // as a, and is refused.
+      const refused =
+        '16 calls of clients are open on this node already (limits.max_client_calls); close some first';
+      expect(second).to.deep.equal([...Array<string>(8).fill('open'), refused, refused]);
+      const reset = `reset ${http2.constants.NGHTTP2_ENHANCE_YOUR_CALM}`;
+      await until("a's two newest calls reset", () =>
+        Promise.resolve(first[8]!.stream.closed && first[9]!.stream.closed),
       );
-      const results = await Promise.all(answers);
-      // 16 open at most (a call of an earlier test not yet closed would take one).
-      expect(results.filter((r) => r === 'read').length).to.be.within(1, 16);
-      expect(results.filter((r) => r !== 'read').length).to.be.at.least(4);
-      expect(new Set(results.filter((r) => r !== 'read'))).to.deep.equal(
-        new Set([
-          '16 calls of clients are open on this node already (limits.max_client_calls); close some first',
-        ]),
-      );
+      expect(first.map((c) => (c.stream.closed ? `reset ${c.stream.rstCode}` : 'open'))).to.deep.equal([
+        ...Array<string>(8).fill('open'),
+        reset,
+        reset,
+      ]);
       expect(await refusals(t, 'n1', 'max_client_calls')).to.be.at.least(4);
     } finally {
-      for (const bare of bares) bare.session.destroy();
+      a.session.destroy();
+      b.session.destroy();
     }
     await servesANewClient(t, 'n1', 'once the calls have ended');
   });

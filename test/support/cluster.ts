@@ -1,5 +1,6 @@
 import { generateLocalConfig } from '../../src/config/generate';
 import {
+  defaultMaxClientCalls,
   defaultMaxClientInputBytes,
   defaultMaxClientOutputBytes,
   defaultMaxReplyBytes,
@@ -145,6 +146,7 @@ function testLimits(base: LimitsConfig, opts: TestClusterOptions): LimitsConfig 
     maxTombstoneBytes: defaultMaxTombstoneBytes(maxMemoryBytes),
     maxClientOutputBytes: defaultMaxClientOutputBytes(maxMemoryBytes, maxReplyBytes),
     maxClientInputBytes: defaultMaxClientInputBytes(maxMemoryBytes, maxValueBytes),
+    maxClientCalls: defaultMaxClientCalls(maxMemoryBytes),
     ...opts.limits,
   };
   return { ...limits, maxRequestBytes: opts.limits?.maxRequestBytes ?? defaultMaxRequestBytes(limits) };

@@ -371,6 +371,34 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(reads.watch(new FakeStream(), false, () => expect.fail('not refused'))).to.equal(true);
   });
 
+  it("makes room past max_client_calls from the connection with the most calls open, for another client's call", () => {
+    const limits: string[] = [];
+    const reads = new RequestReads(new ClientInputBudget(8 * MiB), {
+      maxMessageBytes: 32 * MiB,
+      maxCalls: 3,
+      onEnded: (refusal) => limits.push(refusal.limit),
+      scheduler: new ManualTime(),
+    });
+    const flooder = {};
+    const flood = Array.from({ length: 3 }, () => {
+      const s = new FakeStream();
+      s.session = flooder;
+      reads.watch(s, true);
+      return s;
+    });
+    const mine = new FakeStream();
+    mine.session = {};
+    expect(reads.watch(mine, false), "another client's call starts").to.equal(true);
+    expect(
+      flood.map((s) => s.resetWith),
+      "the flood's newest gives way",
+    ).to.deep.equal([undefined, undefined, 0xb]);
+    const more = new FakeStream();
+    more.session = flooder;
+    expect(reads.watch(more, true), 'the flood is refused its own').to.equal(false);
+    expect(limits).to.deep.equal(['max_client_calls', 'max_client_calls']);
+  });
+
   it('gives back the room of a read whose stream grpc-js holds, without counting it as stalled, and reads on when grpc-js resumes', () => {
     const { time, input, stream } = setup();
     const s = stream(true);
