@@ -502,9 +502,9 @@ interface BaseCall {
 }
 
 /**
- * grpc-js's own call under `call`. Its sendStatus sends at once, where an interceptor's call in the
- * chain holds a status back while the call's metadata is being passed up (refusing a call from its
- * metadata, before its handler starts).
+ * grpc-js's own call under `call`, at the bottom of its chain of interceptors: a status sent there
+ * goes out as it is, past any interceptor's own view of the call (one refused from its metadata, its
+ * handler never started).
  */
 function baseCallOf(call: object): BaseCall | undefined {
   return inCallChain(call, (c) => {

@@ -183,16 +183,17 @@ export class RequestReads {
     if (this.#reads.size >= this.#maxCalls) {
       // Full: the connection with the most calls open gives one up, its newest; so one client's
       // thousands of streams are its own loss, and another client's call still starts.
-      const crowded = this.#newestOfMostCrowded();
+      const [crowded, most] = this.#mostCrowded();
       const own = (this.#callsOn.get(connection) ?? 0) + 1;
-      if (crowded === undefined || own >= (this.#callsOn.get(crowded.connection) ?? 0)) {
+      const evicted = own < most ? this.#newestOf(crowded) : undefined;
+      if (evicted === undefined) {
         const refusal = this.#refusal('calls');
         if (endCall) endCall(refusal.message);
         else stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
         this.#onEnded?.(refusal);
         return false;
       }
-      this.#end(crowded, 'calls');
+      this.#end(evicted, 'calls');
     }
     this.#callsOn.set(connection, (this.#callsOn.get(connection) ?? 0) + 1);
     const pause = stream.pause.bind(stream);
@@ -397,8 +398,8 @@ export class RequestReads {
     return worst;
   }
 
-  /** The newest call followed of the connection with the most, if any. */
-  #newestOfMostCrowded(): Read | undefined {
+  /** The connection with the most calls followed, and how many (the first of those tied). */
+  #mostCrowded(): [object | undefined, number] {
     let most: object | undefined;
     let count = 0;
     for (const [connection, n] of this.#callsOn) {
@@ -407,8 +408,13 @@ export class RequestReads {
         count = n;
       }
     }
+    return [most, count];
+  }
+
+  /** The newest call followed of `connection`: a scan of every call, done only to make room. */
+  #newestOf(connection: object | undefined): Read | undefined {
     let newest: Read | undefined;
-    for (const read of this.#reads.values()) if (read.connection === most) newest = read;
+    for (const read of this.#reads.values()) if (read.connection === connection) newest = read;
     return newest;
   }
 
