@@ -3,7 +3,7 @@ import { constants as http2 } from 'node:http2';
 import { Gauge, type Registry } from 'prom-client';
 import type { LimitsConfig } from '../config/types';
 import type { Logger } from '../observability/logger';
-import { Code } from '../proto/messages';
+import { Code, METADATA } from '../proto/messages';
 import type { ClientOutputBudget } from './client-output';
 import type { RequestReads } from './request-reads';
 
@@ -480,14 +480,17 @@ export function requestBytesInterceptor(
  * Ends a client's call that has answered nothing and is still sending (RequestReads refused to read
  * more of it): its status RESOURCE_EXHAUSTED with `message`, through grpc-js (trailers only), then
  * RST_STREAM NO_ERROR, HTTP/2's way of asking a client to stop sending a request already answered
- * (grpc-js would otherwise read and drop the rest of it).
+ * (grpc-js would otherwise read and drop the rest of it). UNAVAILABLE in ringcache's own error code:
+ * the call applied nothing, so the SDK may send it to another replica.
  */
 function endCall(
   call: { sendStatus(status: { code: grpc.status; details: string; metadata: grpc.Metadata }): void },
   stream: ServerHttp2Stream,
   message: string,
 ): void {
-  call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: message, metadata: new grpc.Metadata() });
+  const trailers = new grpc.Metadata();
+  trailers.set(METADATA.errorCode, 'UNAVAILABLE');
+  call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: message, metadata: trailers });
   if (!stream.closed) stream.close(http2.NGHTTP2_NO_ERROR);
 }
 

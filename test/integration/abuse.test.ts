@@ -676,7 +676,10 @@ describe('no client can exhaust a node: connections', function () {
         stream.once('data', () => resolve('open'));
         stream.once(
           'response',
-          (h) => h['grpc-status'] && resolve(decodeURIComponent(String(h['grpc-message']))),
+          // Its words, and ringcache's own error code: it applied nothing, another replica may take it.
+          (h) =>
+            h['grpc-status'] &&
+            resolve(`${decodeURIComponent(String(h['grpc-message']))} (${String(h['x-ringcache-error'])})`),
         );
         stream.once('close', () => resolve(`reset ${stream.rstCode}`));
       });
@@ -693,7 +696,7 @@ describe('no client can exhaust a node: connections', function () {
       // b's 7th and 8th each take the newest of a's (a has more open); from its 9th, b has as many
       // as a, and is refused.
       const refused =
-        '16 calls of clients are open on this node already (limits.max_client_calls); close some first';
+        '16 calls of clients are open on this node already (limits.max_client_calls); close some first (UNAVAILABLE)';
       expect(second).to.deep.equal([...Array<string>(8).fill('open'), refused, refused]);
       const reset = `reset ${http2.constants.NGHTTP2_ENHANCE_YOUR_CALM}`;
       await until("a's two newest calls reset", () =>
