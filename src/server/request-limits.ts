@@ -457,11 +457,12 @@ export function requestBytesInterceptor(
               const base = baseCallOf(call);
               if (base) capMessages(base, maxRequestBytes, onRefused);
               // Before grpc-js lets the stream flow, which it does once the metadata has passed.
-              followed = http2StreamOf(call);
-              const stream = followed;
-              const end = (message: string) => endCall(base ?? call, stream!, message);
-              // Refused (max_client_calls): ended already, and its handler is never started.
-              if (stream && requestReads()?.watch(stream, method.requestStream, end) === false) return;
+              const stream = (followed = http2StreamOf(call));
+              if (stream) {
+                const end = (message: string) => endCall(base ?? call, stream, message);
+                // Refused (max_client_calls): ended already, and its handler is never started.
+                if (requestReads()?.watch(stream, method.requestStream, end) === false) return;
+              }
             }
             pass(metadata);
           },

@@ -355,23 +355,20 @@ export class RequestReads {
   }
 
   #wait(read: Read): void {
-    // A read paused for room may still receive a stream window (HTTP/2 lets a client send that much
-    // unasked), held here uncounted: past the budget's worth of windows one is refused, else 4
-    // connections of 1,000 streams each took a node of max_memory 64 MiB from 128 to 431 MB.
-    if (
-      !this.#waiting.includes(read) &&
-      (this.#waiting.length + 1) * this.#windowBytes > this.#input.maxBytes
-    ) {
-      const refused = this.#toRefuse(read);
-      this.#end(refused, 'waiting');
-      if (refused === read) return;
-    }
-    read.state = 'waiting';
-    read.pause();
     if (!this.#waiting.includes(read)) {
+      // A read paused for room may still receive a stream window (HTTP/2 lets a client send that
+      // much unasked), held here uncounted: past the budget's worth of windows one is refused, else
+      // 4 connections of 1,000 streams each took a node of max_memory 64 MiB from 128 to 431 MB.
+      if ((this.#waiting.length + 1) * this.#windowBytes > this.#input.maxBytes) {
+        const refused = this.#toRefuse(read);
+        this.#end(refused, 'waiting');
+        if (refused === read) return;
+      }
       this.#waiting.push(read);
       this.#waitingOn.set(read.connection, (this.#waitingOn.get(read.connection) ?? 0) + 1);
     }
+    read.state = 'waiting';
+    read.pause();
     this.#askWake();
   }
 

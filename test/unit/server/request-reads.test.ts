@@ -47,7 +47,7 @@ function prefix(bytes: number): Buffer {
   return p;
 }
 
-function setup(maxBytes = 8 * MiB) {
+function setup(maxBytes = 8 * MiB, maxCalls?: number) {
   const time = new ManualTime();
   const input = new ClientInputBudget(maxBytes);
   const resets: string[] = [];
@@ -56,6 +56,7 @@ function setup(maxBytes = 8 * MiB) {
     stallMs: 1000,
     stalledCallMs: 60_000,
     windowBytes: 64 * 1024,
+    maxCalls,
     onEnded: (refusal: ReadRefusal) => resets.push(refusal.limit),
     scheduler: time,
   });
@@ -346,15 +347,8 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
   });
 
   it('refuses a call past max_client_calls before it starts, and takes one again once a call ends', () => {
-    const input = new ClientInputBudget(8 * MiB);
+    const { reads, resets: limits } = setup(8 * MiB, 3);
     const ended: string[] = [];
-    const limits: string[] = [];
-    const reads = new RequestReads(input, {
-      maxMessageBytes: 32 * MiB,
-      maxCalls: 3,
-      onEnded: (refusal) => limits.push(refusal.limit),
-      scheduler: new ManualTime(),
-    });
     const open = Array.from({ length: 3 }, () => new FakeStream());
     expect(open.map((s) => reads.watch(s, true, () => expect.fail('not refused')))).to.deep.equal([
       true,
@@ -372,13 +366,7 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
   });
 
   it("makes room past max_client_calls from the connection with the most calls open, for another client's call", () => {
-    const limits: string[] = [];
-    const reads = new RequestReads(new ClientInputBudget(8 * MiB), {
-      maxMessageBytes: 32 * MiB,
-      maxCalls: 3,
-      onEnded: (refusal) => limits.push(refusal.limit),
-      scheduler: new ManualTime(),
-    });
+    const { reads, resets: limits } = setup(8 * MiB, 3);
     const flooder = {};
     const flood = Array.from({ length: 3 }, () => {
       const s = new FakeStream();
