@@ -214,19 +214,20 @@ export function packReply(
   const sizes = new Array<number>(results.length);
   let total = 0;
   for (let i = 0; i < results.length; i++) total += sizes[i] = valueBytesOf(results[i]);
-  if (total <= PACKED_PART_BYTES || results.length < 2) return [packFrame(frameId, head2, results, clockMs)];
+  if (total <= PACKED_PART_BYTES || results.length < 2)
+    return [packFrame(frameId, head2, results, clockMs, total)];
   const parts: Buffer[] = [];
   let start = 0;
   let bytes = 0;
   for (let i = 0; i < results.length; i++) {
     if (i > start && bytes + sizes[i]! > PACKED_PART_BYTES) {
-      parts.push(packFrame(-frameId, head2, results.slice(start, i), clockMs));
+      parts.push(packFrame(-frameId, head2, results.slice(start, i), clockMs, bytes));
       start = i;
       bytes = 0;
     }
     bytes += sizes[i]!;
   }
-  parts.push(packFrame(frameId, head2, results.slice(start), clockMs));
+  parts.push(packFrame(frameId, head2, results.slice(start), clockMs, bytes));
   return parts;
 }
 
@@ -287,16 +288,34 @@ export function peekFrameHead(payload: Uint8Array): { length: number; frameId: n
   }
 }
 
-/** `[head1, head2, ...items]`, then `tail` when given (a request's notAfter, a reply's clock). */
-export function packFrame(head1: number, head2: unknown, items: readonly unknown[], tail?: number): Buffer {
+/**
+ * `[head1, head2, ...items]`, then `tail` when given (a request's notAfter, a reply's clock).
+ * `itemBytes`: about how many bytes the items' keys and values take, when the caller knows; a frame
+ * of more than OWN_BUFFER_BYTES is packed into a buffer of its own, sized for it.
+ */
+export function packFrame(
+  head1: number,
+  head2: unknown,
+  items: readonly unknown[],
+  tail?: number,
+  itemBytes = 0,
+): Buffer {
   const frame: unknown[] = new Array(items.length + (tail === undefined ? 2 : 3));
   frame[0] = head1;
   frame[1] = head2;
   for (let i = 0; i < items.length; i++) frame[i + 2] = items[i];
   if (tail !== undefined) frame[items.length + 2] = tail;
+  // msgpackr packs into one buffer that it shares between packs, and grows it to four times what a
+  // pack needs when it runs out: one frame carrying a 1 MiB value left a 4 MiB buffer (copied as it
+  // grew), which the next frames were then packed into, each a view holding all of it for as long as
+  // its write waited. A large frame gets a buffer of about its own size instead, and the packs after it
+  // a small one (makeRoom grows that as it must); the frame's buffer is gone once it is sent.
+  const own = itemBytes > OWN_BUFFER_BYTES;
+  if (own) packr.useBuffer(Buffer.allocUnsafeSlow(itemBytes + items.length * FRAMING_BYTES_PER_ITEM + 1024));
   // Packed behind room for its PackedFrame header, which goes right before it: serializePackedFrame
   // then sends header and payload as one view, where it copied the payload behind a new header.
   const packed = packr.pack(frame, RESERVE_START_SPACE | HEADER_ROOM);
+  if (own) packr.useBuffer(Buffer.allocUnsafeSlow(AFTER_OWN_BUFFER_BYTES));
   const payload = packed.subarray(HEADER_ROOM);
   writeHeader(packed, HEADER_ROOM, payload.length);
   recentlyFramed[recentlyFramedNext] = payload;
@@ -307,6 +326,13 @@ export function packFrame(head1: number, head2: unknown, items: readonly unknown
   }
   return payload;
 }
+
+/** Frames whose items' keys and values take more than this are packed into a buffer of their own. */
+const OWN_BUFFER_BYTES = 128 * 1024;
+/** What packFrame allows per item beyond its keys and values: msgpack's tags, versions, flags, a key's UTF-8. */
+const FRAMING_BYTES_PER_ITEM = 128;
+/** The buffer msgpackr packs the frames after a large one into, to start with. */
+const AFTER_OWN_BUFFER_BYTES = 64 * 1024;
 
 /**
  * Room kept in front of a packed frame for its PackedFrame header: the field's tag and the payload's

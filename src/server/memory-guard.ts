@@ -160,6 +160,19 @@ export interface MemoryGuardOptions {
   /** A full collection; undefined where V8's gc() is not available (tests give their own). */
   collect?: () => void;
   /**
+   * Bytes of clients' messages read in more than one piece so far, all together (a count that only
+   * grows: RequestReads.bytesReadInPieces). Each such message comes in chunks that gRPC then joins
+   * into one Buffer, and a write's copies to the other replicas follow: about five times its bytes
+   * of external memory, garbage as soon as it is answered. V8 collects young Buffers only once
+   * they pass 32 MiB, and older ones at its next full collection, 64 MiB on: a flood of 1 MiB Sets
+   * took a node of max_memory 64 MiB 60-80 MB above where it started. Where a check finds
+   * YOUNG_COLLECTION_BYTES more of them than at the last young collection, the guard runs one
+   * (`scavenge`). Default none.
+   */
+  largeInputBytes?: () => number;
+  /** A young-generation collection (a scavenge); default V8's, where its gc() is available. */
+  scavenge?: () => void;
+  /**
    * The clock of the gaps, the window and how long a collection takes, and the timer of the checks.
    * Default realScheduler (Date.now(), unref'd timers); tests give one they move by hand.
    */
@@ -175,17 +188,28 @@ export function rssTargetOf(maxMemoryBytes: number): number {
   return Math.max(maxMemoryBytes * 1.3, maxMemoryBytes + 72 * MiB, 160 * MiB);
 }
 
-/** V8's gc(), without --expose-gc on the command line: the flag set at run time, read from a context. */
-export function exposedGc(): (() => void) | undefined {
+/**
+ * V8's gc(), without --expose-gc on the command line: the flag set at run time, read from a context.
+ * Called without options it runs a full collection (Node 20's V8 takes `{ type: 'major' }` for a
+ * scavenge), with `{ type: 'minor' }` a scavenge.
+ */
+export function exposedGc(): ((options?: { type: 'minor' }) => void) | undefined {
   try {
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('gc');
-    // Called without options: Node 20's V8 takes `{ type: 'major' }` for a scavenge.
-    return typeof gc === 'function' ? (gc as () => void) : undefined;
+    return typeof gc === 'function' ? (gc as (options?: { type: 'minor' }) => void) : undefined;
   } catch {
     return undefined;
   }
 }
+
+/**
+ * Clients' large messages read between two young collections the guard runs (`largeInputBytes`):
+ * their garbage, about five times as much, is then at most what V8 leaves young Buffers to before it
+ * collects them itself (32 MiB), less. Checked every intervalMs, so a flood of 20 MB a second or more
+ * gets one at every check: a scavenge of a node's young generation takes about a millisecond.
+ */
+const YOUNG_COLLECTION_BYTES = 1024 * 1024;
 
 /** The window's peak is kept per tenth of it. */
 const WINDOW_SLOTS = 10;
@@ -216,8 +240,8 @@ const CONNECTION_BYTES = 16 * 1024;
 const PRESSURE_STEP_BYTES = 1024 * 1024;
 
 export class MemoryGuard {
-  readonly #opts: Required<Omit<MemoryGuardOptions, 'setPressure' | 'collect'>> &
-    Pick<MemoryGuardOptions, 'setPressure' | 'collect'>;
+  readonly #opts: Required<Omit<MemoryGuardOptions, 'setPressure' | 'collect' | 'scavenge'>> &
+    Pick<MemoryGuardOptions, 'setPressure' | 'collect' | 'scavenge'>;
 
   #timer: unknown;
   #running = false;
@@ -230,6 +254,9 @@ export class MemoryGuard {
   /** A client's request came since the last check (`nudge()`). */
   #nudged = false;
   #gc: (() => void) | undefined;
+  #scavenge: (() => void) | undefined;
+  /** largeInputBytes at the last young collection the guard ran. */
+  #largeInputAtScavenge = 0;
   #lastGcAt = 0;
   /** How long the last full collection took, in ms. */
   #lastGcMs = 0;
@@ -283,6 +310,8 @@ export class MemoryGuard {
   flooded = false;
   /** Full collections the guard ran: a metric. */
   collections = 0;
+  /** Young-generation collections the guard ran for clients' large messages: a metric. */
+  scavenges = 0;
   /** Bytes the store is asked to stay below max_memory: a metric. */
   pressureBytes = 0;
   /** What the process takes besides the store at the last check (see above): a metric. */
@@ -315,6 +344,7 @@ export class MemoryGuard {
       clientBudgetBytes: Infinity,
       refusedBytes: () => 0,
       connectionsOpen: () => 0,
+      largeInputBytes: () => 0,
       ...opts,
     };
     this.#reclaimGapMs = this.#opts.reclaimGapMs;
@@ -331,7 +361,15 @@ export class MemoryGuard {
     if (this.#readsProc) this.#residentMemory = new ResidentMemory();
     this.#quietChecks = 0;
     this.#nudged = false;
-    this.#gc = 'collect' in this.#opts ? this.#opts.collect : exposedGc();
+    if ('collect' in this.#opts) {
+      this.#gc = this.#opts.collect;
+      this.#scavenge = this.#opts.scavenge;
+    } else {
+      const gc = exposedGc();
+      this.#gc = gc && (() => gc());
+      this.#scavenge = this.#opts.scavenge ?? (gc && (() => gc({ type: 'minor' })));
+    }
+    this.#largeInputAtScavenge = this.#opts.largeInputBytes();
     const v8 = this.#opts.readV8();
     this.nativeBytes = Math.max(0, this.#opts.readRss() - v8.heapTotal - v8.external);
     this.#refusedBytes = this.#opts.refusedBytes();
@@ -403,6 +441,7 @@ export class MemoryGuard {
     const pressureBefore = this.pressureBytes;
     const nudged = this.#nudged;
     this.#nudged = false;
+    this.#collectYoung();
     // Aimed a little under the target: the arena's free cells, and the RSS that grows between two
     // reads, come on top of what is counted.
     const allowed = o.targetBytes * AIM - o.maxMemoryBytes;
@@ -557,6 +596,15 @@ export class MemoryGuard {
   }
 
   /** A full collection; RSS and the rest of the process after it. */
+  /** A young collection, when clients' large messages since the last passed YOUNG_COLLECTION_BYTES. */
+  #collectYoung(): void {
+    const read = this.#opts.largeInputBytes();
+    if (!this.#scavenge || read - this.#largeInputAtScavenge < YOUNG_COLLECTION_BYTES) return;
+    this.#largeInputAtScavenge = read;
+    this.scavenges++;
+    this.#scavenge();
+  }
+
   #collect(now: number, footprint: number): [number, number] {
     this.#lastGcAt = now;
     this.collections++;

@@ -208,6 +208,12 @@ export function nodeMetrics(
       read: () => src.memoryGuard.collections,
     },
     {
+      name: 'ringcache_memory_guard_young_collections_total',
+      help: "Young-generation collections the memory guard ran for the garbage of clients' large messages",
+      type: 'counter',
+      read: () => src.memoryGuard.scavenges,
+    },
+    {
       name: 'ringcache_memory_pressure_bytes',
       help: 'Bytes the store holds less than limits.max_memory, so that RSS stays within its target',
       type: 'gauge',

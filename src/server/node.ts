@@ -157,6 +157,7 @@ export class CacheNode {
       clientOverheadBytes: () => this.#pipelines?.excessOverheadBytes ?? 0,
       clientBudgetBytes: opts.config.limits.maxClientInputBytes + opts.config.limits.maxClientOutputBytes,
       refusedBytes: () => this.#pipelines?.refusals.refusedBytes ?? 0,
+      largeInputBytes: () => this.#pipelines?.requestReads.bytesReadInPieces ?? 0,
       connectionsOpen: () => this.#connections?.open ?? 0,
       setPressure: (bytes) => this.core.store.setMemoryPressure(bytes),
       maxPressureBytes: maxMemory / 2,

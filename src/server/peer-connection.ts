@@ -174,12 +174,13 @@ export class PeerConnection {
       {
         // Last, the frame's deadline (its earliest write's, when this side gives the frame up): a
         // replica that reads the frame later refuses it (PeerEndpoint.replicate). None when unbounded.
-        encode: (writes, frameId, deadlineMs) =>
+        encode: (writes, frameId, deadlineMs, bytes) =>
           packFrame(
             frameId,
             selfId,
             writes.map(writeToPacked),
             Number.isFinite(deadlineMs) ? Math.max(1, Math.ceil(deadlineMs)) : undefined,
+            bytes,
           ),
         frameIdOf: (r) => Number(r[0]),
         // Keys count too, as in the SDK's frames: a frame of long keys stays near PACKED_PART_BYTES.

@@ -167,6 +167,13 @@ export class RequestReads {
     this.#scheduler = opts.scheduler ?? realScheduler;
   }
 
+  /**
+   * Bytes of the messages that did not come whole in their first chunk, all together so far (a count
+   * that only grows): their chunks, and grpc-js's copy joining them, are garbage once the message is
+   * answered, which the memory guard has V8 collect young (memory-guard.ts, largeInputBytes).
+   */
+  bytesReadInPieces = 0;
+
   /** Reads paused for room now. */
   get waiting(): number {
     return this.#waiting.length;
@@ -313,6 +320,7 @@ export class RequestReads {
           if (!read.streaming) return;
           continue;
         }
+        this.bytesReadInPieces += read.length;
         read.held = this.#input.tryTake(read.length);
         if (read.held === undefined) {
           // The rest of the chunk is all this message's: grpc-js has it already.
@@ -444,6 +452,7 @@ export class RequestReads {
       admitted = false;
       for (let i = 0; i < this.#waiting.length;) {
         const read = this.#waiting[i]!;
+        this.bytesReadInPieces += read.length;
         read.held = this.#input.tryTake(read.length);
         if (read.held === undefined) {
           i++;

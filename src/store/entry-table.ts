@@ -417,13 +417,14 @@ export class EntryTable {
    * The slot as replicas see it: a value past its TTL reads as a tombstone at its version, and
    * tombstones past their purge time read as absent.
    */
-  recordAt(slot: number, now: number): StoreRecord | undefined {
+  recordAt(slot: number, now: number, value?: Buffer): StoreRecord | undefined {
     const tombstone = this.tombstoneAt(slot, now);
     if (tombstone === undefined) return undefined;
     const flags = this.flagsOf(slot);
     const expiresAtMs = this.#slots.expiresAtMs(slot);
     if (!tombstone) {
-      return { value: this.readValue(slot), flags, version: this.versionAt(slot), expiresAtMs, tombstone };
+      value ??= this.readValue(slot);
+      return { value, flags, version: this.versionAt(slot), expiresAtMs, tombstone };
     }
     // A value past its TTL reads as the tombstone it turns into, purged a grace after its expiry.
     return {

@@ -301,6 +301,16 @@ export class Store {
     return slot === undefined ? undefined : this.#entries.recordAt(slot, this.#clock.now());
   }
 
+  /**
+   * The record set() just stored for `key` from `value`, as readRecord reads it but with `value`
+   * itself where readRecord copies the bytes back out of the arena: a write's copies to the other
+   * replicas are packed from it (a 1 MiB Set copied its value once more for nothing).
+   */
+  recordSetFrom(key: string, value: Buffer): StoreRecord | undefined {
+    const slot = this.#entries.slotOf(key);
+    return slot === undefined ? undefined : this.#entries.recordAt(slot, this.#clock.now(), value);
+  }
+
   /** The version held for `key` (tombstones included), without reading the value: a ballot fence. */
   versionOf(key: string): Version | undefined {
     const slot = this.#entries.slotOf(key);

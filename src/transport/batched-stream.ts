@@ -12,8 +12,11 @@ import { Code, METADATA } from '../proto/messages';
  * callers handle per-item codes anyway and a rejected promise per item would cost more.
  */
 export interface FrameCodec<Item, Result, ReqFrame, ResFrame> {
-  /** Builds a request frame from queued items; `deadlineMs` is the earliest deadline among them. */
-  encode(items: Item[], frameId: number, deadlineMs: number): ReqFrame;
+  /**
+   * Builds a request frame from queued items; `deadlineMs` is the earliest deadline among them,
+   * `itemBytes` what itemBytes adds up to over them (0 without it).
+   */
+  encode(items: Item[], frameId: number, deadlineMs: number, itemBytes: number): ReqFrame;
   /** The frame id a reply answers. */
   frameIdOf(reply: ResFrame): number;
   /**
@@ -152,6 +155,8 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
   #queueTimer: unknown;
   #flushScheduled = false;
   #nextFrameId = 1;
+  /** What codec.itemBytes added up to over the items #frameLength last took. */
+  #frameBytes = 0;
   readonly #inFlight = new Map<number, PendingFrame<Item, Result>>();
   #closed = false;
 
@@ -225,26 +230,36 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     this.#flushScheduled = false;
     while (this.#queue.length > 0 && this.#windowOpen()) {
       const items = this.#queue.splice(0, this.#frameLength());
+      const bytes = this.#frameBytes;
       const resolvers = this.#queueResolvers.splice(0, items.length);
       const deadlines = this.#queueDeadlines.splice(0, items.length);
       const onStall = this.#queueOnStall.splice(0, items.length);
       let earliest = Infinity;
       for (const d of deadlines) if (d < earliest) earliest = d;
-      this.#sendFrame(items, resolvers, onStall, earliest);
+      this.#sendFrame(items, bytes, resolvers, onStall, earliest);
     }
     this.#armQueueTimer();
   }
 
-  /** How many of the queued items the next frame takes: at most maxItems, and maxFrameBytes of them. */
+  /**
+   * How many of the queued items the next frame takes: at most maxItems, and maxFrameBytes of them.
+   * What codec.itemBytes adds up to over them is left in #frameBytes (0 without it).
+   */
   #frameLength(): number {
     const n = Math.min(this.#queue.length, this.#maxItems);
     const codec = this.#codec;
-    if (!codec.itemBytes || !Number.isFinite(this.#maxFrameBytes)) return n;
+    this.#frameBytes = 0;
+    if (!codec.itemBytes) return n;
     let bytes = codec.itemBytes(this.#queue[0]!);
     for (let i = 1; i < n; i++) {
-      bytes += codec.itemBytes(this.#queue[i]!);
-      if (bytes > this.#maxFrameBytes) return i;
+      const more = codec.itemBytes(this.#queue[i]!);
+      if (bytes + more > this.#maxFrameBytes) {
+        this.#frameBytes = bytes;
+        return i;
+      }
+      bytes += more;
     }
+    this.#frameBytes = bytes;
     return n;
   }
 
@@ -275,6 +290,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
 
   #sendFrame(
     items: Item[],
+    itemBytes: number,
     resolvers: ((r: Result) => void)[],
     onStall: (OnStall | undefined)[],
     deadlineMs: number,
@@ -284,7 +300,7 @@ export class BatchedStream<Item, Result, ReqFrame, ResFrame> {
     let encoded: ReqFrame;
     try {
       // The node is told the items' own deadline: the budget below is this side's patience only.
-      encoded = this.#codec.encode(items, frameId, deadlineMs);
+      encoded = this.#codec.encode(items, frameId, deadlineMs, itemBytes);
     } catch (err) {
       const failure = this.#codec.failure(
         Code.INTERNAL,

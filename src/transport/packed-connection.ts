@@ -99,11 +99,11 @@ export class PackedConnection {
         );
       },
       {
-        encode: (items, frameId, deadlineMs) => {
+        encode: (items, frameId, deadlineMs, bytes) => {
           this.framesSent++;
           // The node keeps replication and forwarding within what is left of the earliest deadline.
           const timeoutMs = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - Date.now()) : 0;
-          return packFrame(frameId, timeoutMs, items, notAfterMs(clock, deadlineMs));
+          return packFrame(frameId, timeoutMs, items, notAfterMs(clock, deadlineMs), bytes);
         },
         // A reply in parts names its frame negated in all but the last (packReply).
         frameIdOf: replyFrameIdOf,

@@ -43,7 +43,7 @@ export function applyLocal(store: Store, op: Operation, version?: Version): Loca
       });
       return {
         result: { kind: 'set', stored: out.stored, version: out.version },
-        written: out.stored ? store.readRecord(op.key) : undefined,
+        written: out.stored ? store.recordSetFrom(op.key, op.value) : undefined,
       };
     }
     case 'delete': {

@@ -141,6 +141,26 @@ describe('packFrame and unpackFrame', () => {
     expect(unpackFrame(packFrame(0x7fffffff, 0, []))).to.deep.equal([0x7fffffff, 0]);
   });
 
+  it('packs a large frame into a buffer of about its own size, which no frame after it shares', () => {
+    const value = Buffer.alloc(1024 * 1024, 5);
+    const items = [[1, 'k', value, 2, 1000, 0, 3]];
+    packFrame(1, 0, [[0, 'small', 1]]); // msgpackr's shared buffer in use, as on a node
+    const large = packFrame(2, 0, items, undefined, value.length + 1);
+    const after = packFrame(3, 0, [[0, 'next', 1]]);
+    expect(unpackFrame(large).slice(2)).to.deep.equal(items);
+    // msgpackr alone grows its shared buffer to four times what the pack needs, and packs the
+    // frames after it into the rest of it.
+    expect(large.buffer.byteLength).to.be.below(value.length + 4096);
+    expect(after.buffer).to.not.equal(large.buffer);
+    expect(unpackFrame(after)).to.deep.equal([3, 0, [0, 'next', 1]]);
+  });
+
+  it('packs a large frame whose bytes were underestimated all the same', () => {
+    const value = Buffer.alloc(300 * 1024, 6);
+    const frame = unpackFrame(packFrame(4, 0, [[1, 'k', value]], undefined, 200 * 1024));
+    expect(frame).to.deep.equal([4, 0, [1, 'k', value]]);
+  });
+
   it('refuses a payload that is not an array of at least two elements', () => {
     expect(() => unpackFrame(packFrame(1, 2, []).subarray(0, 0))).to.throw();
     expect(() => unpackFrame(Buffer.from([0x91, 0x01]))).to.throw(TypeError, /must be an array/); // [1]

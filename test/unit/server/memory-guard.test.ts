@@ -560,6 +560,40 @@ describe('MemoryGuard (issue 12 §6)', () => {
     }
   });
 
+  it("runs a young collection where clients' large messages since the last pass 1 MiB, and only then", () => {
+    let largeInput = 5 * MiB; // read before the guard started: not counted
+    let scavenges = 0;
+    const { guard, time } = guardOf({
+      targetBytes: 200 * MiB,
+      maxMemoryBytes: 100 * MiB,
+      readRss: () => 90 * MiB,
+      readV8: () => ({ heapTotal: 40 * MiB, heapUsed: 30 * MiB, external: 10 * MiB }),
+      collect: () => undefined,
+      scavenge: () => scavenges++,
+      largeInputBytes: () => largeInput,
+    });
+    guard.start();
+    try {
+      time.advance(3 * INTERVAL_MS);
+      expect(scavenges, 'nothing read').to.equal(0);
+      largeInput += MiB - 1;
+      time.advance(INTERVAL_MS);
+      expect(scavenges, 'a byte short of 1 MiB').to.equal(0);
+      largeInput += 1;
+      time.advance(INTERVAL_MS);
+      expect(scavenges, '1 MiB').to.equal(1);
+      expect(guard.scavenges).to.equal(1);
+      largeInput += 512 * 1024;
+      time.advance(INTERVAL_MS);
+      expect(scavenges, 'half of 1 MiB since the last').to.equal(1);
+      largeInput += 8 * MiB;
+      time.advance(INTERVAL_MS);
+      expect(scavenges, 'one per check, however much came').to.equal(2);
+    } finally {
+      guard.stop();
+    }
+  });
+
   it("takes none of the store's own evictions for memory the allocators keep", () => {
     // The store's arena is in V8's external memory, and gives back what it evicts; RSS 190 MiB of a
     // 200 MiB target, the store full at 150 MiB.

@@ -96,6 +96,18 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(reads.take(small, 100)).to.equal(-100);
   });
 
+  it('counts the bytes of the messages read in pieces, for the memory guard, and not those that came whole', () => {
+    const { reads, stream } = setup();
+    stream().start(100, 100);
+    expect(reads.bytesReadInPieces, 'whole in its first chunk').to.equal(0);
+    const s = stream();
+    s.start(MiB);
+    s.send(MiB - 16 * 1024);
+    expect(reads.bytesReadInPieces).to.equal(MiB + 5);
+    stream().start(9 * MiB); // no room: it waits, and is counted as it came
+    expect(reads.bytesReadInPieces).to.equal(MiB + 5 + 9 * MiB + 5);
+  });
+
   it('pauses a request that has no room, and resumes it once the node has room', () => {
     const { input, reads, stream } = setup();
     const first = stream();

@@ -519,6 +519,25 @@ describe('BatchedStream with large items', () => {
     expect((await Promise.all(pending)).map((r) => r.value)).to.deep.equal(items.map((i) => `${i}!`));
   });
 
+  it("tells the codec each frame's bytes of items, so that it can size its buffer", async () => {
+    const bytes: number[] = [];
+    const h = harness({
+      maxFrameBytes: 10,
+      maxFramesInFlight: 1,
+      encode: (items, frameId, deadlineMs, itemBytes) => {
+        bytes.push(itemBytes);
+        return { frameId, items, deadlineMs };
+      },
+    });
+    const pending = ['aaaa', 'bbbb', 'cc', 'dddddddddddddd'].map((i) => h.batched.send(i, FAR()));
+    for (let i = 0; i < 2; i++) {
+      const frame = await nextFrame(() => h.streams[0], h);
+      h.stream().answer(frame);
+    }
+    await Promise.all(pending);
+    expect(bytes).to.deep.equal([10, 14]);
+  });
+
   it('resolves the items of a reply in parts as each part arrives, and the rest with the last', async () => {
     const h = harness();
     const pending = ['a', 'b', 'c', 'd'].map((i) => h.batched.send(i, FAR()));

@@ -98,6 +98,16 @@ describe('applyLocal', () => {
       expect(store.get('k')!.value.toString()).to.equal('abc');
     });
 
+    it('replicates the value it was given, not a copy read back from the store', () => {
+      const { store } = makeStore();
+      const value = Buffer.alloc(4000, 9);
+      const kept = applyLocal(store, setOp('k', value, { keepTtl: true, ttlMs: 1000 }));
+      expect(kept.written!.value).to.equal(value);
+      // What the store holds is its own copy all the same.
+      value.fill(1);
+      expect(store.get('k')!.value.every((b) => b === 9)).to.equal(true);
+    });
+
     it('stores the value bytes with the flags it is given', () => {
       const { store } = makeStore();
       applyLocal(store, setOp('k', utf8('bytes'), { flags: 2 }));
