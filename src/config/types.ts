@@ -90,10 +90,11 @@ export interface LimitsConfig {
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls open at once on one connection. Default 1000. */
   maxStreamsPerConnection: number;
   /**
-   * Most calls to the Cache service clients keep open on a node at once, all connections together
-   * (each takes about 16 KB whatever it carries). Past it, a new call is refused RESOURCE_EXHAUSTED
-   * before it starts when its connection would hold as many as the most crowded one; else that
-   * connection's newest call is ended to make room. Calls between nodes do not count. Default one per 32 KiB of max_memory, at least 2048.
+   * Most calls clients keep open on a node at once, all connections together (each takes about 16 KB
+   * whatever it carries): calls to the Cache service, and WatchTopology, health Watch and reflection
+   * streams. Past it, a new call is refused RESOURCE_EXHAUSTED before it starts when its connection
+   * would hold as many as the most crowded one; else that connection's newest call is ended to make
+   * room. Calls between nodes do not count. Default one per 32 KiB of max_memory, at least 2048.
    */
   maxClientCalls: number;
   /** A connection with no call open this long is closed (GOAWAY). Default 300000 (5 minutes). */

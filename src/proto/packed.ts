@@ -310,12 +310,22 @@ export function packFrame(
   // grew), which the next frames were then packed into, each a view holding all of it for as long as
   // its write waited. A large frame gets a buffer of about its own size instead, and the packs after it
   // a small one (makeRoom grows that as it must); the frame's buffer is gone once it is sent.
-  const own = itemBytes > OWN_BUFFER_BYTES;
-  if (own) packr.useBuffer(Buffer.allocUnsafeSlow(itemBytes + items.length * FRAMING_BYTES_PER_ITEM + 1024));
-  // Packed behind room for its PackedFrame header, which goes right before it: serializePackedFrame
-  // then sends header and payload as one view, where it copied the payload behind a new header.
-  const packed = packr.pack(frame, RESERVE_START_SPACE | HEADER_ROOM);
-  if (own) packr.useBuffer(Buffer.allocUnsafeSlow(AFTER_OWN_BUFFER_BYTES));
+  let packed: Buffer;
+  if (itemBytes > OWN_BUFFER_BYTES) {
+    packr.useBuffer(Buffer.allocUnsafeSlow(itemBytes + items.length * FRAMING_BYTES_PER_ITEM + 1024));
+    try {
+      packed = packr.pack(frame, RESERVE_START_SPACE | HEADER_ROOM);
+    } finally {
+      packr.useBuffer(Buffer.allocUnsafeSlow(AFTER_OWN_BUFFER_BYTES));
+    }
+    // Estimated short (keys are counted by their characters, and a reply's by none of them), its
+    // buffer was grown to four times the frame: the frame is given one of its own size after all.
+    if (packed.buffer.byteLength > 2 * packed.length) packed = Buffer.from(packed);
+  } else {
+    // Packed behind room for its PackedFrame header, which goes right before it: serializePackedFrame
+    // then sends header and payload as one view, where it copied the payload behind a new header.
+    packed = packr.pack(frame, RESERVE_START_SPACE | HEADER_ROOM);
+  }
   const payload = packed.subarray(HEADER_ROOM);
   writeHeader(packed, HEADER_ROOM, payload.length);
   recentlyFramed[recentlyFramedNext] = payload;
@@ -427,8 +437,9 @@ function decoderProblem(err: unknown): string {
 /**
  * PackedFrame { bytes payload = 1 } written by hand: field 1, wire type 2, varint length, bytes. A
  * payload from packFrame has its header right before it already: header and payload are sent as one
- * view of that memory (msgpackr never writes where it packed before, as long as no one calls its
- * useBuffer() or sets its position: nothing here does). Any other is copied behind one.
+ * view of that memory (msgpackr never writes where it packed before, as long as no one sets its
+ * position, or gives useBuffer() a buffer written before: packFrame gives it new ones only). Any
+ * other is copied behind one.
  */
 export function serializePackedFrame(payload: Buffer): Buffer {
   const header = headerLength(payload.length);

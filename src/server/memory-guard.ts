@@ -432,6 +432,8 @@ export class MemoryGuard {
    */
   #check(): boolean {
     const o = this.#opts;
+    // First, so that this check's readings see what it freed.
+    const scavenged = this.#collectYoung();
     let rss = o.readRss();
     // A collection frees garbage, never the store's memory: one read of the footprint serves.
     const footprint = o.storeFootprintBytes();
@@ -441,7 +443,6 @@ export class MemoryGuard {
     const pressureBefore = this.pressureBytes;
     const nudged = this.#nudged;
     this.#nudged = false;
-    this.#collectYoung();
     // Aimed a little under the target: the arena's free cells, and the RSS that grows between two
     // reads, come on top of what is counted.
     const allowed = o.targetBytes * AIM - o.maxMemoryBytes;
@@ -574,6 +575,7 @@ export class MemoryGuard {
     }
     return (
       !nudged &&
+      !scavenged &&
       clientBytes === 0 &&
       this.collections === collections &&
       this.pressureBytes === pressureBefore &&
@@ -595,16 +597,20 @@ export class MemoryGuard {
     return Math.max(0, v8.heapUsed + v8.external + this.nativeBytes - footprint - client);
   }
 
-  /** A full collection; RSS and the rest of the process after it. */
-  /** A young collection, when clients' large messages since the last passed YOUNG_COLLECTION_BYTES. */
-  #collectYoung(): void {
+  /**
+   * A young collection, when clients' large messages since the last passed YOUNG_COLLECTION_BYTES;
+   * whether it ran.
+   */
+  #collectYoung(): boolean {
     const read = this.#opts.largeInputBytes();
-    if (!this.#scavenge || read - this.#largeInputAtScavenge < YOUNG_COLLECTION_BYTES) return;
+    if (!this.#scavenge || read - this.#largeInputAtScavenge < YOUNG_COLLECTION_BYTES) return false;
     this.#largeInputAtScavenge = read;
     this.scavenges++;
     this.#scavenge();
+    return true;
   }
 
+  /** A full collection; RSS and the rest of the process after it. */
   #collect(now: number, footprint: number): [number, number] {
     this.#lastGcAt = now;
     this.collections++;

@@ -446,7 +446,8 @@ export function requestBytesInterceptor(
   requestReads: () => RequestReads | undefined,
 ): grpc.ServerInterceptor {
   return (method, call) => {
-    if (!method.path.startsWith('/ringcache.v1.Cache/')) return new grpc.ServerInterceptingCall(call);
+    const cache = method.path.startsWith('/ringcache.v1.Cache/');
+    if (!cache && !HELD_OPEN.has(method.path)) return new grpc.ServerInterceptingCall(call);
     // The call's HTTP/2 stream, while its reads are followed (a client's call).
     let followed: ReturnType<typeof http2StreamOf>;
     return new grpc.ServerInterceptingCall(call, {
@@ -455,13 +456,13 @@ export function requestBytesInterceptor(
           onReceiveMetadata: (metadata, pass) => {
             if (!isForwarded(metadata)) {
               const base = baseCallOf(call);
-              if (base) capMessages(base, maxRequestBytes, onRefused);
+              if (base && cache) capMessages(base, maxRequestBytes, onRefused);
               // Before grpc-js lets the stream flow, which it does once the metadata has passed.
               const stream = (followed = http2StreamOf(call));
               if (stream) {
                 const end = (message: string) => endCall(base ?? call, stream, message);
                 // Refused (max_client_calls): ended already, and its handler is never started.
-                if (requestReads()?.watch(stream, method.requestStream, end) === false) return;
+                if (requestReads()?.watch(stream, method.requestStream, end, !cache) === false) return;
               }
             }
             pass(metadata);
@@ -476,6 +477,18 @@ export function requestBytesInterceptor(
     });
   };
 }
+
+/**
+ * Calls outside the Cache service that a client may keep open for as long as it likes: counted in
+ * limits.max_client_calls with the Cache service's (each takes as much of a node), their reads not
+ * followed. No node makes them to another.
+ */
+const HELD_OPEN: ReadonlySet<string> = new Set([
+  '/ringcache.v1.Cluster/WatchTopology',
+  '/grpc.health.v1.Health/Watch',
+  '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+  '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+]);
 
 /**
  * Ends a client's call that has answered nothing and is still sending (RequestReads refused to read

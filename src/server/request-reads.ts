@@ -182,9 +182,11 @@ export class RequestReads {
   /**
    * Follows the reading of a client's call on `stream`, before its stream flows (grpc-js has paused
    * it): one message, or (`streaming`) a message after another. False when the call is refused, for
-   * max_client_calls open already: it is ended (`endCall`) and must not start.
+   * max_client_calls open already: it is ended (`endCall`) and must not start. `countOnly`: the call
+   * is counted in max_client_calls, and its reads are not followed (a WatchTopology, health or
+   * reflection stream: small requests no handler claims a hold for; ended to make room, it is reset).
    */
-  watch(stream: ReadableCallStream, streaming: boolean, endCall?: EndCall): boolean {
+  watch(stream: ReadableCallStream, streaming: boolean, endCall?: EndCall, countOnly = false): boolean {
     if (this.#closed || this.#reads.has(stream)) return true;
     const connection = stream.session ?? stream;
     if (this.#reads.size >= this.#maxCalls) {
@@ -224,6 +226,13 @@ export class RequestReads {
       pause: () => void pause(),
       resume: () => void resume(),
     };
+    if (countOnly) {
+      read.state = 'done';
+      read.answered = true;
+      this.#reads.set(stream, read);
+      stream.on('close', () => this.#gone(read));
+      return true;
+    }
     // grpc-js's pause() and resume(), seen: while the read waits for room or has stalled, the
     // stream stays paused whatever grpc-js asks, and flows again as grpc-js last asked.
     const own = stream as { pause(): unknown; resume(): unknown };
@@ -452,7 +461,6 @@ export class RequestReads {
       admitted = false;
       for (let i = 0; i < this.#waiting.length;) {
         const read = this.#waiting[i]!;
-        this.bytesReadInPieces += read.length;
         read.held = this.#input.tryTake(read.length);
         if (read.held === undefined) {
           i++;

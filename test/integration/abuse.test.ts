@@ -26,10 +26,11 @@ function bareConnection(address: string) {
   session.on('error', () => undefined); // a connection the node closes: that is the point
   const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
   const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
-  const call = (method: string): http2.ClientHttp2Stream => {
+  /** A call to `method` of the Cache service, or of `service`. */
+  const call = (method: string, service = 'ringcache.v1.Cache'): http2.ClientHttp2Stream => {
     const req = session.request({
       ':method': 'POST',
-      ':path': `/ringcache.v1.Cache/${method}`,
+      ':path': `/${service}/${method}`,
       'content-type': 'application/grpc',
       te: 'trailers',
     });
@@ -713,6 +714,56 @@ describe('no client can exhaust a node: connections', function () {
       b.session.destroy();
     }
     await servesANewClient(t, 'n1', 'once the calls have ended');
+  });
+
+  it('counts WatchTopology, health and reflection streams in max_client_calls, and makes room from them', async () => {
+    const empty = Buffer.alloc(5); // one empty gRPC message
+    const listServices = Buffer.from([0, 0, 0, 0, 2, 0x3a, 0]); // ServerReflectionRequest.list_services ""
+    // [service, method, the request, whether it is a stream of requests]
+    const kinds: [string, string, Buffer, boolean][] = [
+      ['ringcache.v1.Cluster', 'WatchTopology', empty, false],
+      ['grpc.health.v1.Health', 'Watch', empty, false],
+      ['grpc.reflection.v1.ServerReflection', 'ServerReflectionInfo', listServices, true],
+    ];
+    /** A call of `kind` left open once it has answered: how it stands then. */
+    const open = (
+      bare: ReturnType<typeof bareConnection>,
+      [service, method, message, streaming]: [string, string, Buffer, boolean],
+    ) => {
+      const stream = bare.call(method, service);
+      const outcome = new Promise<string>((resolve) => {
+        stream.once('data', () => resolve('open'));
+        stream.once(
+          'response',
+          (h) => h['grpc-status'] && resolve(decodeURIComponent(String(h['grpc-message']))),
+        );
+        stream.once('close', () => resolve(`reset ${stream.rstCode}`));
+      });
+      // A call of one request starts once its client has closed its side.
+      if (streaming) stream.write(message);
+      else stream.end(message);
+      return { stream, outcome };
+    };
+    const [a, b] = [bareConnection(t.address('n1')), bareConnection(t.address('n1'))];
+    try {
+      const first = Array.from({ length: 10 }, (_, i) => open(a, kinds[i % 3]!));
+      expect(await Promise.all(first.map((c) => c.outcome))).to.deep.equal(Array(10).fill('open'));
+      const second: string[] = [];
+      for (let i = 0; i < 10; i++) second.push(await open(b, kinds[0]!).outcome);
+      // As with the Cache service's calls: b's 7th and 8th each take the newest of a's, and from
+      // its 9th, b has as many as a and is refused.
+      const refused =
+        '16 calls of clients are open on this node already (limits.max_client_calls); close some first';
+      expect(second).to.deep.equal([...Array<string>(8).fill('open'), refused, refused]);
+      await until("a's two newest streams reset", () =>
+        Promise.resolve(first[8]!.stream.closed && first[9]!.stream.closed),
+      );
+      expect(first.slice(0, 8).map((c) => c.stream.closed)).to.deep.equal(Array(8).fill(false));
+    } finally {
+      a.session.destroy();
+      b.session.destroy();
+    }
+    await servesANewClient(t, 'n1', 'once the streams have ended');
   });
 
   it('closes connections past max_connections, counts them, and serves the others', async () => {

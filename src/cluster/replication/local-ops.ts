@@ -29,6 +29,21 @@ export function recordToGetResult(record: StoreRecord | undefined, nowMs: number
   return { kind: 'get', entry: record };
 }
 
+/**
+ * The record a set just stored, to replicate: with its value itself where that is most of the
+ * message it came in (a large Set's, which a copy read back from the arena would copy once more for
+ * nothing), else with a copy: a view of a frame's small value would keep the whole frame alive,
+ * uncounted, until the slowest replica answers.
+ */
+function setRecord(store: Store, key: string, value: Buffer): StoreRecord | undefined {
+  return value.length >= OWN_VALUE_BYTES && value.length * 2 >= value.buffer.byteLength
+    ? store.recordSetFrom(key, value)
+    : store.readRecord(key);
+}
+
+/** Values this large are replicated from the request's own bytes (setRecord). */
+const OWN_VALUE_BYTES = 64 * 1024;
+
 /** `version`, when given, is the version a write takes (a read-modify-write's ballot); else a new tick. */
 export function applyLocal(store: Store, op: Operation, version?: Version): LocalOutcome {
   switch (op.kind) {
@@ -43,7 +58,7 @@ export function applyLocal(store: Store, op: Operation, version?: Version): Loca
       });
       return {
         result: { kind: 'set', stored: out.stored, version: out.version },
-        written: out.stored ? store.recordSetFrom(op.key, op.value) : undefined,
+        written: out.stored ? setRecord(store, op.key, op.value) : undefined,
       };
     }
     case 'delete': {

@@ -155,10 +155,11 @@ describe('packFrame and unpackFrame', () => {
     expect(unpackFrame(after)).to.deep.equal([3, 0, [0, 'next', 1]]);
   });
 
-  it('packs a large frame whose bytes were underestimated all the same', () => {
+  it('gives a large frame whose bytes were underestimated a buffer of its own size all the same', () => {
     const value = Buffer.alloc(300 * 1024, 6);
-    const frame = unpackFrame(packFrame(4, 0, [[1, 'k', value]], undefined, 200 * 1024));
-    expect(frame).to.deep.equal([4, 0, [1, 'k', value]]);
+    const packed = packFrame(4, 0, [[1, 'k', value]], undefined, 200 * 1024);
+    expect(unpackFrame(packed)).to.deep.equal([4, 0, [1, 'k', value]]);
+    expect(packed.buffer.byteLength).to.be.below(value.length + 4096);
   });
 
   it('refuses a payload that is not an array of at least two elements', () => {

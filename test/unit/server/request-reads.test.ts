@@ -104,8 +104,12 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     s.start(MiB);
     s.send(MiB - 16 * 1024);
     expect(reads.bytesReadInPieces).to.equal(MiB + 5);
-    stream().start(9 * MiB); // no room: it waits, and is counted as it came
-    expect(reads.bytesReadInPieces).to.equal(MiB + 5 + 9 * MiB + 5);
+    const waiting = [stream(), stream()];
+    for (const w of waiting) w.start(4 * MiB); // no room: they wait, and are counted as they came
+    expect(reads.bytesReadInPieces).to.equal(MiB + 5 + 2 * (4 * MiB + 5));
+    s.end(); // room for one: they are not counted again as they are woken
+    expect(waiting.map((w) => w.paused)).to.deep.equal([false, true]);
+    expect(reads.bytesReadInPieces).to.equal(MiB + 5 + 2 * (4 * MiB + 5));
   });
 
   it('pauses a request that has no room, and resumes it once the node has room', () => {
@@ -375,6 +379,26 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(limits).to.deep.equal(['max_client_calls']);
     open[0]!.end();
     expect(reads.watch(new FakeStream(), false, () => expect.fail('not refused'))).to.equal(true);
+  });
+
+  it('counts a call it does not follow in max_client_calls, reads none of it, and resets it to make room', () => {
+    const { reads, input } = setup(8 * MiB, 2);
+    const watcher = {};
+    const topology = new FakeStream();
+    topology.session = watcher;
+    expect(reads.watch(topology, true, () => expect.fail('not refused'), true)).to.equal(true);
+    topology.start(MiB); // what it sends is not followed: nothing held, nothing counted
+    expect(input.heldBytes).to.equal(0);
+    expect(reads.bytesReadInPieces).to.equal(0);
+    const health = new FakeStream();
+    health.session = watcher;
+    reads.watch(health, false, () => expect.fail('not refused'), true);
+    const mine = new FakeStream();
+    mine.session = {};
+    expect(reads.watch(mine, false), "another client's call starts").to.equal(true);
+    expect(health.resetWith, "the watcher's newest gives way, reset (it has been answering)").to.equal(0xb);
+    topology.end();
+    expect(reads.watch(new FakeStream(), false, () => expect.fail('not refused'), true)).to.equal(true);
   });
 
   it("makes room past max_client_calls from the connection with the most calls open, for another client's call", () => {

@@ -98,14 +98,23 @@ describe('applyLocal', () => {
       expect(store.get('k')!.value.toString()).to.equal('abc');
     });
 
-    it('replicates the value it was given, not a copy read back from the store', () => {
-      const { store } = makeStore();
-      const value = Buffer.alloc(4000, 9);
+    it('replicates a large value it was given, not a copy read back from the store', () => {
+      const { store } = makeStore({ maxValueBytes: 1024 * 1024 });
+      const value = Buffer.alloc(100 * 1024, 9);
       const kept = applyLocal(store, setOp('k', value, { keepTtl: true, ttlMs: 1000 }));
       expect(kept.written!.value).to.equal(value);
       // What the store holds is its own copy all the same.
       value.fill(1);
       expect(store.get('k')!.value.every((b) => b === 9)).to.equal(true);
+    });
+
+    it('replicates a copy of a value that is a small part of the message it came in', () => {
+      const { store } = makeStore({ maxValueBytes: 1024 * 1024 });
+      const frame = Buffer.alloc(300 * 1024, 8);
+      const large = frame.subarray(0, 100 * 1024);
+      expect(applyLocal(store, setOp('a', large)).written!.value.buffer).to.not.equal(frame.buffer);
+      const small = frame.subarray(0, 100);
+      expect(applyLocal(store, setOp('b', small)).written!.value.buffer).to.not.equal(frame.buffer);
     });
 
     it('stores the value bytes with the flags it is given', () => {
