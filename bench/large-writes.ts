@@ -31,10 +31,11 @@ async function once(): Promise<string> {
     ...(inputBudget && { limits: { maxClientInputBytes: Number(inputBudget) } }),
   });
   const cluster = new LocalCluster(config, { env: { RINGCACHE_LOG_LEVEL: 'warn' } });
-  await cluster.start();
-  const cache = new RingCache({ seeds: [config.nodes[0]!.address] });
+  let cache: RingCache | undefined;
   try {
-    await cache.set('warm', 1);
+    await cluster.start();
+    const sdk = (cache = new RingCache({ seeds: [config.nodes[0]!.address] }));
+    await sdk.set('warm', 1);
     const pids = config.nodes.map((n) => cluster.pid(n.id)!);
     const before = pids.map(rssMb);
     const peak = [...before];
@@ -54,7 +55,7 @@ async function once(): Promise<string> {
         while (Date.now() < endAt) {
           const t = performance.now();
           try {
-            await cache.set(`large/${next++ % keys}`, value);
+            await sdk.set(`large/${next++ % keys}`, value);
             latencies.push(performance.now() - t);
           } catch (err) {
             failed++;
@@ -78,7 +79,7 @@ async function once(): Promise<string> {
       `${at(0.5).toFixed(0)} | ${at(0.99).toFixed(0)} | ${failed} | ${rss} |`
     );
   } finally {
-    await cache.close();
+    await cache?.close();
     await cluster.stop();
   }
 }
