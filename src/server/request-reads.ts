@@ -187,7 +187,7 @@ export class RequestReads {
    * reflection stream: small requests no handler claims a hold for; ended to make room, it is reset).
    */
   watch(stream: ReadableCallStream, streaming: boolean, endCall?: EndCall, countOnly = false): boolean {
-    if (this.#closed || this.#reads.has(stream)) return true;
+    if (this.#reads.has(stream)) return true;
     const connection = stream.session ?? stream;
     if (this.#reads.size >= this.#maxCalls) {
       // Full: the connection with the most calls open gives one up, its newest; so one client's
@@ -226,7 +226,8 @@ export class RequestReads {
       pause: () => void pause(),
       resume: () => void resume(),
     };
-    if (countOnly) {
+    // A draining node reads what its clients send until they are done, but still counts their calls.
+    if (countOnly || this.#closed) {
       read.state = 'done';
       read.answered = true;
       this.#reads.set(stream, read);
@@ -281,7 +282,10 @@ export class RequestReads {
     if (read) this.#unfollow(read);
   }
 
-  /** Stops the stall checks and follows no call any more (a draining node). */
+  /**
+   * Stops the stall checks and follows no call any more (a draining node); calls are still counted
+   * in max_client_calls until they end.
+   */
   close(): void {
     this.#closed = true;
     this.#stopSweep();

@@ -381,6 +381,22 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(reads.watch(new FakeStream(), false, () => expect.fail('not refused'))).to.equal(true);
   });
 
+  it('counts calls in max_client_calls while the node drains, and follows none of them', () => {
+    const { reads, input } = setup(8 * MiB, 2);
+    const before = new FakeStream();
+    reads.watch(before, false);
+    reads.close();
+    const during = new FakeStream();
+    expect(reads.watch(during, false, () => expect.fail('not refused'))).to.equal(true);
+    during.start(MiB);
+    expect(input.heldBytes, 'not followed').to.equal(0);
+    const refused: string[] = [];
+    expect(reads.watch(new FakeStream(), false, (message) => refused.push(message))).to.equal(false);
+    expect(refused).to.have.length(1);
+    before.end();
+    expect(reads.watch(new FakeStream(), false, () => expect.fail('not refused'))).to.equal(true);
+  });
+
   it('counts a call it does not follow in max_client_calls, reads none of it, and resets it to make room', () => {
     const { reads, input } = setup(8 * MiB, 2);
     const watcher = {};
