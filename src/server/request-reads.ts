@@ -194,7 +194,8 @@ export class RequestReads {
       // thousands of streams are its own loss, and another client's call still starts.
       const [crowded, most] = this.#mostCrowded();
       const own = (this.#callsOn.get(connection) ?? 0) + 1;
-      const evicted = own < most ? this.#newestOf(crowded) : undefined;
+      // A draining node makes no room: the calls it has are finishing, and a new one may go elsewhere.
+      const evicted = own < most && !this.#closed ? this.#newestOf(crowded) : undefined;
       if (evicted === undefined) {
         const refusal = this.#refusal('calls');
         if (endCall) endCall(refusal.message);
@@ -289,8 +290,12 @@ export class RequestReads {
   close(): void {
     this.#closed = true;
     this.#stopSweep();
-    // A draining node reads what its clients send until they are done: nothing waits for room.
-    for (const read of this.#reads.values()) this.#unfollow(read);
+    // A draining node reads what its clients send until they are done: nothing waits for room. A
+    // call no longer followed may have answered, whatever was read of it.
+    for (const read of this.#reads.values()) {
+      this.#unfollow(read);
+      read.answered = true;
+    }
   }
 
   #onData(read: Read, chunk: Buffer): void {

@@ -397,6 +397,25 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(reads.watch(new FakeStream(), false, () => expect.fail('not refused'))).to.equal(true);
   });
 
+  it('makes no room while the node drains: a call in the middle of its message may have been answered', () => {
+    const { reads } = setup(8 * MiB, 2);
+    const crowded = {};
+    const open = Array.from({ length: 2 }, () => {
+      const s = new FakeStream();
+      s.session = crowded;
+      reads.watch(s, false, () => expect.fail('not ended as unanswered'));
+      s.start(MiB); // half read as the node starts draining
+      return s;
+    });
+    reads.close();
+    const other = new FakeStream();
+    other.session = {};
+    const refused: string[] = [];
+    expect(reads.watch(other, false, (message) => refused.push(message))).to.equal(false);
+    expect(refused).to.have.length(1);
+    expect(open.map((s) => s.closed)).to.deep.equal([false, false]);
+  });
+
   it('counts a call it does not follow in max_client_calls, reads none of it, and resets it to make room', () => {
     const { reads, input } = setup(8 * MiB, 2);
     const watcher = {};
