@@ -5,7 +5,9 @@ import { clusterMapOf, type ClusterMap, type TopologyClient } from './topology-c
 /**
  * Keeps a WatchTopology stream open to some live node and hands every message on as a ClusterMap.
  * When the stream ends or fails (the node died or drained), it reopens on the next address after a
- * short backoff, so member state changes reach the client within a second or so.
+ * short backoff, so member state changes reach the client within a second or so. Attempts in a row
+ * that get no map (nodes refusing the stream, at their limits.max_client_calls, or unreachable) wait
+ * twice as long each time, up to MAX_RETRY_MS: a full cluster is not asked ten times a second.
  */
 export class TopologyWatch {
   readonly #client: TopologyClient;
@@ -14,6 +16,8 @@ export class TopologyWatch {
   #stream: grpc.ClientReadableStream<TopologyResponseMsg> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #attempt = 0;
+  /** Attempts in a row whose stream ended before it brought a map. */
+  #failures = 0;
   #running = false;
   #last: ClusterMap | undefined;
 
@@ -42,7 +46,10 @@ export class TopologyWatch {
     const address = addresses[this.#attempt % addresses.length]!;
     const stream = this.#client.watch(address);
     this.#stream = stream;
+    let answered = false;
     stream.on('data', (msg: TopologyResponseMsg) => {
+      answered = true;
+      this.#failures = 0;
       try {
         this.#last = clusterMapOf(msg, this.#last);
         this.#onMap(this.#last);
@@ -54,15 +61,24 @@ export class TopologyWatch {
       if (this.#stream !== stream) return;
       this.#stream = undefined;
       this.#attempt++;
+      if (!answered) this.#failures++;
       this.#retry();
     };
     stream.on('error', reopen);
     stream.on('end', reopen);
   }
 
+  /** How long the next attempt waits: FIRST_RETRY_MS, twice as long after each that got no map. */
+  get retryDelayMs(): number {
+    return Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, this.#failures - 1));
+  }
+
   #retry(): void {
     if (!this.#running) return;
-    this.#timer = setTimeout(() => this.#open(), 100);
+    this.#timer = setTimeout(() => this.#open(), this.retryDelayMs);
     this.#timer.unref();
   }
 }
+
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 5000;
