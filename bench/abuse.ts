@@ -9,7 +9,8 @@
  * that never read, GetMany past max_reply_bytes and within it, a GetMany past max_request_bytes and
  * Pipeline frames past max_batch_keys, Sets of 1 MiB (32 at a time on four connections, 500 at a
  * time on one, and 500 PipelinePacked streams of one each), 4,000 streams each sending a quarter
- * of a 1 MiB Set and then nothing, deletes of absent keys, silent connections. Flags: --watchers N
+ * of a 1 MiB Set and then nothing, 10,000 WatchTopology streams left open, deletes of absent keys,
+ * silent connections. Flags: --watchers N
  * (200) --deletes N (40000) --connections N (2000) --seconds S (8: each of the large-request floods) --only TEXT (only the floods whose name holds it, e.g. --only GetMany)
  * --breakdown (also prints, per flood, what n1's /metrics said at its highest RSS: V8's heap in use
  * and committed, its external memory, the store, and the bytes held for clients)
@@ -307,6 +308,31 @@ const floods: Flood[] = [
           req.on('error', () => undefined);
           req.on('response', () => undefined);
           req.write(part);
+        }
+      }
+      await sleep(5000);
+      for (const session of sessions) session.destroy();
+    },
+  },
+  {
+    name: '10 connections of 1,000 WatchTopology streams, left open for 5 s',
+    async run(address) {
+      const sessions = Array.from({ length: 10 }, () => {
+        const session = http2.connect(`http://${address}`, { maxSessionMemory: 4000 });
+        session.on('error', () => undefined); // streams the node ends: the point
+        return session;
+      });
+      for (const session of sessions) {
+        for (let i = 0; i < 1000; i++) {
+          const req = session.request({
+            ':method': 'POST',
+            ':path': '/ringcache.v1.Cluster/WatchTopology',
+            'content-type': 'application/grpc',
+            te: 'trailers',
+          });
+          req.on('error', () => undefined);
+          req.resume(); // the topology it is sent, read and dropped
+          req.end(Buffer.alloc(5)); // one empty TopologyRequest
         }
       }
       await sleep(5000);
