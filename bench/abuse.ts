@@ -288,55 +288,22 @@ const floods: Flood[] = [
   {
     name: '4 connections of 1,000 streams, each sending 256 KiB of a 1 MiB Set and then nothing, for 5 s',
     async run(address) {
-      const sessions = Array.from({ length: 4 }, () => {
-        // Node limits what a session buffers to 10 MB by default, refusing its own streams past it.
-        const session = http2.connect(`http://${address}`, { maxSessionMemory: 4000 });
-        session.on('error', () => undefined); // streams and connections the node ends: the point
-        return session;
-      });
       const prefix = Buffer.alloc(5);
       prefix.writeUInt32BE(1024 * 1024, 1);
       const part = Buffer.concat([prefix, Buffer.alloc(256 * 1024, 3)]);
-      for (const session of sessions) {
-        for (let i = 0; i < 1000; i++) {
-          const req = session.request({
-            ':method': 'POST',
-            ':path': '/ringcache.v1.Cache/Set',
-            'content-type': 'application/grpc',
-            te: 'trailers',
-          });
-          req.on('error', () => undefined);
-          req.on('response', () => undefined);
-          req.write(part);
-        }
-      }
-      await sleep(5000);
-      for (const session of sessions) session.destroy();
+      await streamFlood(address, 4, '/ringcache.v1.Cache/Set', (req) => {
+        req.on('response', () => undefined);
+        req.write(part);
+      });
     },
   },
   {
     name: '10 connections of 1,000 WatchTopology streams, left open for 5 s',
     async run(address) {
-      const sessions = Array.from({ length: 10 }, () => {
-        const session = http2.connect(`http://${address}`, { maxSessionMemory: 4000 });
-        session.on('error', () => undefined); // streams the node ends: the point
-        return session;
+      await streamFlood(address, 10, '/ringcache.v1.Cluster/WatchTopology', (req) => {
+        req.resume(); // the topology it is sent, read and dropped
+        req.end(Buffer.alloc(5)); // one empty TopologyRequest
       });
-      for (const session of sessions) {
-        for (let i = 0; i < 1000; i++) {
-          const req = session.request({
-            ':method': 'POST',
-            ':path': '/ringcache.v1.Cluster/WatchTopology',
-            'content-type': 'application/grpc',
-            te: 'trailers',
-          });
-          req.on('error', () => undefined);
-          req.resume(); // the topology it is sent, read and dropped
-          req.end(Buffer.alloc(5)); // one empty TopologyRequest
-        }
-      }
-      await sleep(5000);
-      for (const session of sessions) session.destroy();
     },
   },
   {
@@ -378,6 +345,38 @@ const floods: Flood[] = [
     },
   },
 ];
+
+/**
+ * `connections` raw HTTP/2 connections to `address`, each opening 1,000 streams to `path` at once
+ * (`send` writes each its request), held for 5 s, then dropped.
+ */
+async function streamFlood(
+  address: string,
+  connections: number,
+  path: string,
+  send: (req: http2.ClientHttp2Stream) => void,
+): Promise<void> {
+  const sessions = Array.from({ length: connections }, () => {
+    // Node limits what a session buffers to 10 MB by default, refusing its own streams past it.
+    const session = http2.connect(`http://${address}`, { maxSessionMemory: 4000 });
+    session.on('error', () => undefined); // streams and connections the node ends: the point
+    return session;
+  });
+  for (const session of sessions) {
+    for (let i = 0; i < 1000; i++) {
+      const req = session.request({
+        ':method': 'POST',
+        ':path': path,
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      req.on('error', () => undefined);
+      send(req);
+    }
+  }
+  await sleep(5000);
+  for (const session of sessions) session.destroy();
+}
 
 async function main(): Promise<void> {
   const config = await testConfig({ nodes: 3, maxMemoryBytes: 64 * 1024 * 1024 });
