@@ -4,6 +4,7 @@ import type { Server as NetServer, Socket } from 'node:net';
 import { Code, METADATA } from '../proto/messages';
 import { isClusterToken } from './cluster-token-guard';
 import { http2StreamOf, type LimitRefusals } from './request-limits';
+import { STREAMS_PER_TURN, StreamPacer } from './stream-pacing';
 
 /**
  * Connections past limits.max_connections that a node still takes, for its peers: a client flood
@@ -39,6 +40,8 @@ export class ConnectionAdmission {
   readonly #onProbation = new WeakSet<ServerHttp2Session>();
   /** Sessions refused: counted once, closed once. */
   readonly #refusedSessions = new WeakSet<ServerHttp2Session>();
+  /** Clients' new streams, started a few per turn of the event loop (stream-pacing.ts). */
+  readonly #pacer: StreamPacer;
 
   constructor(
     readonly maxConnections: number,
@@ -46,9 +49,24 @@ export class ConnectionAdmission {
     readonly refusals: LimitRefusals,
     /** The node's cluster token; undefined: a call to the Peer service marks a peer. */
     readonly clusterToken: string | undefined,
+    /** limits.max_client_calls: as many clients' new streams may wait to start. */
+    readonly maxClientCalls: number,
   ) {
     // Within the idle timeout, after which grpc-js closes a connection with no call anyway.
     this.#probationMs = Math.min(Math.floor(idleTimeoutMs / 2), 10_000);
+    this.#pacer = new StreamPacer(STREAMS_PER_TURN, maxClientCalls, () =>
+      this.refusals.note({
+        limit: 'max_client_calls',
+        code: Code.RESOURCE_EXHAUSTED,
+        message: `${maxClientCalls} new streams of clients wait to start already (limits.max_client_calls)`,
+        warning: 'streams refused: too many opened at once',
+      }),
+    );
+  }
+
+  /** Clients' new streams waiting for their turn to start. */
+  get streamsWaiting(): number {
+    return this.#pacer.waiting;
   }
 
   /** Connections open (peers, clients and those not yet known). */
@@ -79,6 +97,10 @@ export class ConnectionAdmission {
   }
 
   #admit(session: ServerHttp2Session): void {
+    // The HTTP/2 server's own listener, which hands each new stream to grpc-js: paced from now on.
+    const onward = session.listeners('stream') as Parameters<StreamPacer['pace']>[1];
+    session.removeAllListeners('stream');
+    let peer = false;
     const onProbation = this.#clients >= this.maxConnections;
     // The session owns the socket: destroying the socket alone left the connection open.
     const silent = setTimeout(() => session.destroy(), this.idleTimeoutMs);
@@ -97,11 +119,13 @@ export class ConnectionAdmission {
     session.once('stream', (_stream: unknown, headers: IncomingHttpHeaders) => {
       clearTimeout(probation);
       if (this.#isPeer(String(headers[':path'] ?? ''), headers[METADATA.clusterToken])) {
+        peer = true;
         if (counted) this.#clients--;
         counted = false;
         this.#onProbation.delete(session);
       } else if (onProbation) this.#refuse(session);
     });
+    this.#pacer.pace(session, onward, () => peer);
     session.once('close', () => {
       clearTimeout(silent);
       clearTimeout(probation);

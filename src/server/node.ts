@@ -387,12 +387,13 @@ export class CacheNode {
       output: cache.pipelines.output,
     });
     this.#watch = watch;
-    const { maxConnections, idleTimeoutMs } = this.#config.limits;
+    const { maxConnections, idleTimeoutMs, maxClientCalls } = this.#config.limits;
     this.#connections = new ConnectionAdmission(
       maxConnections,
       idleTimeoutMs,
       cache.pipelines.refusals,
       this.#clusterToken,
+      maxClientCalls,
     );
     cache.handlers.Watch = watch.Watch;
     cache.handlers.Scan = scanHandler({

@@ -574,6 +574,53 @@ describe('no client can exhaust a node: floods', function () {
     expect(200 * maxOutputBufferBytes).to.be.above(maxClientOutputBytes * 1.25);
     await stalledWatchers(200, maxClientOutputBytes * (9 / 8) + 200 * KiB);
   });
+
+  it('answers each of 3,000 streams opened at once, refuses those past max_client_calls, and counts each refusal', async () => {
+    const { maxClientCalls } = t.config.limits;
+    expect(3000).to.be.above(maxClientCalls);
+    const before = await refusals(t, 'n1', 'max_client_calls');
+    const sessions = Array.from({ length: 3 }, () => bareConnection(t.address('n1')));
+    /** Each stream as the client last saw it: open (its topology came), a status, or a reset. */
+    const seen: string[] = [];
+    try {
+      await underFlood(t, 'n1', async () => {
+        for (const bare of sessions)
+          for (let i = 0; i < 1000; i++) {
+            const at = seen.push('') - 1;
+            const stream = bare.call('WatchTopology', 'ringcache.v1.Cluster');
+            stream.once('data', () => (seen[at] ||= 'open'));
+            stream.once('response', (h) => {
+              if (h['grpc-status']) seen[at] = `status ${String(h['grpc-status'])}`;
+            });
+            stream.once('close', () => {
+              // A reset by the node; one closed as it should be keeps the status it had.
+              if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR || !seen[at])
+                seen[at] = `reset ${stream.rstCode}`;
+            });
+            stream.end(Buffer.alloc(5)); // one empty gRPC message
+          }
+        await until('every stream is answered', () => Promise.resolve(!seen.includes('')));
+      });
+      const { NGHTTP2_REFUSED_STREAM: REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM: ENHANCE_YOUR_CALM } =
+        http2.constants;
+      const count = (what: string) => seen.filter((s) => s === what).length;
+      // Refused before it started (too many waiting to start), refused naming the limit, or ended
+      // to make room (the connection with the most open gives up its newest): each counted once.
+      const refused = () =>
+        count(`reset ${REFUSED_STREAM}`) +
+        count(`status ${grpc.status.RESOURCE_EXHAUSTED}`) +
+        count(`reset ${ENHANCE_YOUR_CALM}`);
+      // At least: a gRPC client (the victim's) retries a stream refused before it started.
+      expect((await refusals(t, 'n1', 'max_client_calls')) - before).to.be.at.least(refused());
+      expect(refused()).to.be.at.least(3000 - maxClientCalls);
+      expect(count('open'), 'streams open').to.be.at.most(maxClientCalls);
+      const kinds = ['open', `reset ${REFUSED_STREAM}`, `reset ${ENHANCE_YOUR_CALM}`, 'status 8'];
+      expect(seen.filter((s) => !kinds.includes(s))).to.deep.equal([]);
+    } finally {
+      for (const bare of sessions) bare.session.destroy();
+    }
+    await servesANewClient(t, 'n1', 'once the streams have ended');
+  });
 });
 
 /**

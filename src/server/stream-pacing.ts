@@ -1,0 +1,161 @@
+import {
+  constants as http2,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
+
+/**
+ * New client streams a node starts per turn of the event loop, past which they wait for the next.
+ * Starting one (grpc-js's headers, interceptors, handler, reply) costs 100-300 µs, so a turn stays
+ * within about 10 ms.
+ */
+export const STREAMS_PER_TURN = 32;
+
+/** What the HTTP/2 server hands a session's new stream to (Node's, which passes it to grpc-js). */
+type StreamListener = (
+  this: ServerHttp2Session,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  flags: number,
+  rawHeaders: string[],
+) => void;
+
+const ignoreError = (): void => undefined;
+
+interface WaitingStream {
+  stream: ServerHttp2Stream;
+  headers: IncomingHttpHeaders;
+  flags: number;
+  rawHeaders: string[];
+}
+
+interface PacedSession {
+  session: ServerHttp2Session;
+  onward: StreamListener[];
+  waiting: WaitingStream[];
+}
+
+/**
+ * Starts clients' new streams at most `perTurn` per turn of the event loop, node-wide, taking them
+ * from their connections in turn. A client's connection can open a thousand streams in one packet,
+ * and Node hands them all over in one go: ten such connections kept a node from its sockets for
+ * 2.5 s, long enough for its peers to take it for dead, and every other client waited as long.
+ * Paced, the node reads its sockets between two turns: its peers' pings, the frames of streams
+ * already open (an SDK's calls travel on those) and the others' new streams are served, a
+ * connection that opens many waits for its own, and the node spends the same time starting them.
+ * - A peer's connection is never paced (`unpaced`): gossip and replication come first.
+ * - Streams wait in memory (a few KB each), `maxWaiting` at most. Past it, the connection with the
+ *   most waiting gives up its newest, or the new stream is refused when that is its own: reset with
+ *   REFUSED_STREAM before any gRPC work, which tells a client it may retry (nothing was applied).
+ * - While none waits, a stream within the turn's budget starts as it always did: one count and one
+ *   setImmediate per turn.
+ */
+export class StreamPacer {
+  /** Streams started this turn. */
+  #started = 0;
+  #turnEndSet = false;
+  /** Connections with streams waiting, in the order they take their turns (Map: insertion order). */
+  readonly #queue = new Map<ServerHttp2Session, PacedSession>();
+  #waiting = 0;
+  readonly #endTurn = (): void => this.#onTurnEnd();
+
+  constructor(
+    readonly perTurn: number,
+    readonly maxWaiting: number,
+    /** A stream refused for maxWaiting streams waiting already. */
+    readonly onRefused: () => void,
+  ) {}
+
+  /** Streams waiting for their turn now. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /**
+   * Puts the pacer between `session` and the listeners it had for new streams (`onward`, taken off it
+   * by the caller). `unpaced`: whether the session's streams start at once (a peer's), asked per
+   * stream after any listener the caller added before this one.
+   */
+  pace(session: ServerHttp2Session, onward: StreamListener[], unpaced: () => boolean): void {
+    const paced: PacedSession = { session, onward, waiting: [] };
+    session.on(
+      'stream',
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+        const arrived = { stream, headers, flags, rawHeaders };
+        if (unpaced()) {
+          this.#start(paced, arrived);
+          return;
+        }
+        if (this.#waiting === 0 && this.#started < this.perTurn) {
+          this.#started++;
+          this.#setTurnEnd();
+          this.#start(paced, arrived);
+          return;
+        }
+        // Until grpc-js has it, an error of the stream (the client resets it, or the node refuses it)
+        // is this pacer's to take: unheard, it would end the process.
+        stream.on('error', ignoreError);
+        if (this.#waiting >= this.maxWaiting) {
+          // The connection with the most streams waiting gives up its newest, so another client's
+          // stream still gets its turn; when that is this one's, the new stream is refused.
+          const crowded = this.#mostWaiting();
+          const refused =
+            crowded && crowded.waiting.length > paced.waiting.length + 1 ? crowded.waiting.pop()! : arrived;
+          refused.stream.close(http2.NGHTTP2_REFUSED_STREAM);
+          this.onRefused();
+          if (refused === arrived) return;
+          this.#waiting--;
+        }
+        paced.waiting.push(arrived);
+        this.#waiting++;
+        if (!this.#queue.has(session)) this.#queue.set(session, paced);
+        this.#setTurnEnd();
+      },
+    );
+    session.once('close', () => {
+      // Node has destroyed its streams: those waiting start nowhere.
+      this.#waiting -= paced.waiting.length;
+      paced.waiting.length = 0;
+      this.#queue.delete(session);
+    });
+  }
+
+  /** The connection with the most streams waiting: a scan of those with any, done only when full. */
+  #mostWaiting(): PacedSession | undefined {
+    let most: PacedSession | undefined;
+    for (const paced of this.#queue.values())
+      if (!most || paced.waiting.length > most.waiting.length) most = paced;
+    return most;
+  }
+
+  #start(paced: PacedSession, { stream, headers, flags, rawHeaders }: WaitingStream): void {
+    for (const listener of paced.onward) listener.call(paced.session, stream, headers, flags, rawHeaders);
+  }
+
+  #setTurnEnd(): void {
+    if (this.#turnEndSet) return;
+    this.#turnEndSet = true;
+    setImmediate(this.#endTurn);
+  }
+
+  /** A new turn: the streams waiting start, up to the turn's budget, one connection after another. */
+  #onTurnEnd(): void {
+    this.#turnEndSet = false;
+    this.#started = 0;
+    while (this.#started < this.perTurn && this.#queue.size > 0) {
+      const [session, paced] = this.#queue.entries().next().value as [ServerHttp2Session, PacedSession];
+      this.#queue.delete(session);
+      const next = paced.waiting.shift()!;
+      this.#waiting--;
+      if (paced.waiting.length > 0) this.#queue.set(session, paced);
+      // Reset by its client while it waited: nothing to start.
+      if (next.stream.destroyed || next.stream.closed) continue;
+      next.stream.off('error', ignoreError);
+      this.#started++;
+      this.#start(paced, next);
+    }
+    // The streams started count against this turn; streams still waiting start in the next ones.
+    if (this.#started > 0 || this.#waiting > 0) this.#setTurnEnd();
+  }
+}

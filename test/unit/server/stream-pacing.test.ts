@@ -1,0 +1,172 @@
+import { expect } from 'chai';
+import { EventEmitter } from 'node:events';
+import { constants as http2, type ServerHttp2Session } from 'node:http2';
+import { StreamPacer } from '../../../src/server/stream-pacing';
+
+/** A stream as the pacer sees it: a name, whether it is closed, and how it was closed. */
+class FakeStream extends EventEmitter {
+  destroyed = false;
+  closed = false;
+  closedWith: number | undefined;
+  constructor(readonly name: string) {
+    super();
+  }
+  close(code: number): void {
+    this.closedWith = code;
+    this.closed = true;
+    // What Node does when a stream is closed with an error code.
+    this.emit('error', new Error(`stream closed with ${code}`));
+  }
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A session whose HTTP/2 server listener records the streams it is handed, in order. */
+function session(started: string[], pacer: StreamPacer, unpaced = () => false) {
+  const s = new EventEmitter() as EventEmitter & { open(name: string): FakeStream; close(): void };
+  const onward = [
+    function (this: unknown, stream: FakeStream) {
+      expect(this).to.equal(s);
+      started.push(stream.name);
+    },
+  ];
+  pacer.pace(s as unknown as ServerHttp2Session, onward as never, unpaced);
+  s.open = (name) => {
+    const stream = new FakeStream(name);
+    s.emit('stream', stream, { ':path': '/x' }, 0, []);
+    return stream;
+  };
+  s.close = () => s.emit('close');
+  return s;
+}
+
+describe("StreamPacer (clients' new streams, a few per turn of the event loop)", () => {
+  it('starts streams at once within the turn, then the rest a turn at a time, one connection after another', async () => {
+    const pacer = new StreamPacer(2, 100, () => expect.fail('nothing is refused'));
+    const started: string[] = [];
+    const a = session(started, pacer);
+    const b = session(started, pacer);
+    for (let i = 1; i <= 5; i++) a.open(`a${i}`);
+    b.open('b1');
+    b.open('b2');
+    expect(started.splice(0)).to.deep.equal(['a1', 'a2']);
+    expect(pacer.waiting).to.equal(5);
+    // Between two turns the node reads its sockets: a stream arriving then waits behind the others.
+    const turns: string[][] = [];
+    for (let turn = 0; turn < 4; turn++) {
+      await nextTurn();
+      if (turn === 0) b.open('b3');
+      turns.push(started.splice(0));
+    }
+    expect(turns).to.deep.equal([['a3', 'b1'], ['a4', 'b2'], ['a5', 'b3'], []]);
+    expect(pacer.waiting).to.equal(0);
+  });
+
+  it('a new turn has its whole budget once no stream waits', async () => {
+    const pacer = new StreamPacer(2, 100, () => undefined);
+    const started: string[] = [];
+    const a = session(started, pacer);
+    a.open('a1');
+    a.open('a2');
+    a.open('a3');
+    await nextTurn();
+    await nextTurn();
+    expect(started).to.deep.equal(['a1', 'a2', 'a3']);
+    a.open('a4');
+    a.open('a5');
+    expect(started.slice(3)).to.deep.equal(['a4', 'a5']);
+  });
+
+  it("starts a peer's streams at once, even while clients' wait", async () => {
+    const pacer = new StreamPacer(1, 100, () => undefined);
+    const started: string[] = [];
+    const client = session(started, pacer);
+    const peer = session(started, pacer, () => true);
+    client.open('c1');
+    client.open('c2');
+    peer.open('p1');
+    peer.open('p2');
+    expect(started).to.deep.equal(['c1', 'p1', 'p2']);
+    await nextTurn();
+    expect(started).to.deep.equal(['c1', 'p1', 'p2', 'c2']);
+  });
+
+  it('refuses a new stream with REFUSED_STREAM past maxWaiting, before it starts, and lives through its error', async () => {
+    const refused: number[] = [];
+    const pacer = new StreamPacer(1, 2, () => refused.push(1));
+    const started: string[] = [];
+    const a = session(started, pacer);
+    const streams = ['a1', 'a2', 'a3', 'a4', 'a5'].map((name) => a.open(name));
+    expect(started).to.deep.equal(['a1']);
+    expect(streams.map((s) => s.closedWith)).to.deep.equal([
+      undefined,
+      undefined,
+      undefined,
+      http2.NGHTTP2_REFUSED_STREAM,
+      http2.NGHTTP2_REFUSED_STREAM,
+    ]);
+    expect(refused).to.have.length(2);
+    await nextTurn();
+    await nextTurn();
+    expect(started).to.deep.equal(['a1', 'a2', 'a3']);
+  });
+
+  it("past maxWaiting, takes the newest waiting stream of the connection with the most, not another client's", async () => {
+    let refusedCount = 0;
+    const pacer = new StreamPacer(1, 3, () => refusedCount++);
+    const started: string[] = [];
+    const flood = session(started, pacer);
+    const other = session(started, pacer);
+    const floods = ['f1', 'f2', 'f3', 'f4'].map((name) => flood.open(name));
+    const o1 = other.open('o1');
+    expect(floods.map((s) => s.closedWith)).to.deep.equal([
+      undefined,
+      undefined,
+      undefined,
+      http2.NGHTTP2_REFUSED_STREAM,
+    ]);
+    expect(o1.closedWith).to.equal(undefined);
+    expect([refusedCount, pacer.waiting]).to.deep.equal([1, 3]);
+    // Now each has as many as the other would after it: the new stream is the one refused.
+    const o2 = other.open('o2');
+    const o3 = other.open('o3');
+    expect([o2.closedWith, o3.closedWith]).to.deep.equal([
+      http2.NGHTTP2_REFUSED_STREAM,
+      http2.NGHTTP2_REFUSED_STREAM,
+    ]);
+    for (let turn = 0; turn < 4; turn++) await nextTurn();
+    expect(started).to.deep.equal(['f1', 'f2', 'o1', 'f3']);
+  });
+
+  it('a waiting stream its client resets is not started, and its error is heard; a started one has only its own listeners', async () => {
+    const pacer = new StreamPacer(1, 100, () => undefined);
+    const started: string[] = [];
+    const a = session(started, pacer);
+    a.open('a1');
+    const a2 = a.open('a2');
+    const a3 = a.open('a3');
+    a2.emit('error', new Error('reset by its client'));
+    a2.destroyed = true;
+    await nextTurn();
+    expect(started).to.deep.equal(['a1', 'a3']);
+    // grpc-js has it now: its errors are grpc-js's to hear.
+    expect(a3.listenerCount('error')).to.equal(0);
+  });
+
+  it("forgets a closed connection's waiting streams", async () => {
+    const pacer = new StreamPacer(1, 100, () => undefined);
+    const started: string[] = [];
+    const a = session(started, pacer);
+    const b = session(started, pacer);
+    a.open('a1');
+    a.open('a2');
+    a.open('a3');
+    b.open('b1');
+    expect(pacer.waiting).to.equal(3);
+    a.close();
+    expect(pacer.waiting).to.equal(1);
+    await nextTurn();
+    await nextTurn();
+    expect(started).to.deep.equal(['a1', 'b1']);
+  });
+});
