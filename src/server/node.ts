@@ -257,6 +257,7 @@ export class CacheNode {
       connections: () => this.#connections?.open ?? 0,
       pipelines: () => this.#pipelines?.openStreams ?? 0,
       readsWaiting: () => this.#pipelines?.requestReads.waiting ?? 0,
+      streamsWaiting: () => this.#connections?.streamsWaiting ?? 0,
     });
     if (this.#peers) registry.registerMetric(this.#peers.frameDurations.asMetric());
     this.#http = await startHttp({

@@ -351,6 +351,8 @@ export interface StreamGauges {
   pipelines(): number;
   /** Clients' messages whose reading waits for room in max_client_input_bytes (request-reads.ts). */
   readsWaiting(): number;
+  /** Clients' new streams waiting for their turn to start (stream-pacing.ts). */
+  streamsWaiting(): number;
 }
 
 /**
@@ -399,6 +401,14 @@ export function registerStreamGauges(registry: Registry, gauges: StreamGauges): 
     registers: [registry],
     collect() {
       this.set(gauges.readsWaiting());
+    },
+  });
+  new Gauge({
+    name: 'ringcache_client_streams_waiting',
+    help: "Clients' new streams waiting for their turn to start (a few start per turn of the event loop; limits.max_client_calls at most)",
+    registers: [registry],
+    collect() {
+      this.set(gauges.streamsWaiting());
     },
   });
 }
