@@ -49,19 +49,27 @@ export class ConnectionAdmission {
     readonly refusals: LimitRefusals,
     /** The node's cluster token; undefined: a call to the Peer service marks a peer. */
     readonly clusterToken: string | undefined,
-    /** limits.max_client_calls: as many clients' new streams may wait to start. */
-    readonly maxClientCalls: number,
+    /**
+     * Clients' new streams that may wait to start: limits.max_client_calls, and as many stream windows
+     * as limits.max_client_input_bytes holds (what each may have received before it is read).
+     */
+    readonly maxStreamsWaiting: number,
   ) {
     // Within the idle timeout, after which grpc-js closes a connection with no call anyway.
     this.#probationMs = Math.min(Math.floor(idleTimeoutMs / 2), 10_000);
-    this.#pacer = new StreamPacer(STREAMS_PER_TURN, maxClientCalls, () =>
+    this.#pacer = new StreamPacer(STREAMS_PER_TURN, maxStreamsWaiting, () =>
       this.refusals.note({
         limit: 'max_client_calls',
         code: Code.RESOURCE_EXHAUSTED,
-        message: `${maxClientCalls} new streams of clients wait to start already (limits.max_client_calls)`,
+        message: `${maxStreamsWaiting} new streams of clients wait to start already (limits.max_client_calls)`,
         warning: 'streams refused: too many opened at once',
       }),
     );
+  }
+
+  /** The node stops: clients' streams waiting to start are reset (REFUSED_STREAM), new ones start at once. */
+  drain(): void {
+    this.#pacer.drain();
   }
 
   /** Clients' new streams waiting for their turn to start. */
@@ -125,7 +133,8 @@ export class ConnectionAdmission {
         this.#onProbation.delete(session);
       } else if (onProbation) this.#refuse(session);
     });
-    this.#pacer.pace(session, onward, () => peer);
+    // A connection on probation is answered at once: its calls are refused (intercept), or it is a peer's.
+    this.#pacer.pace(session, onward, () => peer || this.#onProbation.has(session));
     session.once('close', () => {
       clearTimeout(silent);
       clearTimeout(probation);

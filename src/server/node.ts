@@ -19,6 +19,7 @@ import { registerScanGauges, SCAN_STEP_ENTRIES, ScanWalks, scanHandler } from '.
 import { wireVersionInterceptor } from '../transport/wire-version';
 import { grpcServerOptions, registerStreamGauges, requestBytesInterceptor } from './request-limits';
 import { ConnectionAdmission } from './connection-admission';
+import { STREAM_WINDOW_BYTES } from './request-reads';
 import { nodeTracerFromEnv, type NodeTracer } from '../observability/tracing';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
@@ -333,6 +334,8 @@ export class CacheNode {
     this.#serving = false;
     for (const s of HEALTH_SERVICES) this.#health.setStatus(s, 'NOT_SERVING');
     this.core.leaveGossip();
+    // Streams waiting to start would start after the streams below are ended, and hold the stop.
+    this.#connections?.drain();
     await this.#drainPipelines();
     this.#endWatches();
     this.#endChangeWatches();
@@ -388,13 +391,13 @@ export class CacheNode {
       output: cache.pipelines.output,
     });
     this.#watch = watch;
-    const { maxConnections, idleTimeoutMs, maxClientCalls } = this.#config.limits;
+    const { maxConnections, idleTimeoutMs, maxClientCalls, maxClientInputBytes } = this.#config.limits;
     this.#connections = new ConnectionAdmission(
       maxConnections,
       idleTimeoutMs,
       cache.pipelines.refusals,
       this.#clusterToken,
-      maxClientCalls,
+      Math.min(maxClientCalls, Math.floor(maxClientInputBytes / STREAM_WINDOW_BYTES)),
     );
     cache.handlers.Watch = watch.Watch;
     cache.handlers.Scan = scanHandler({

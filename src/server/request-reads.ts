@@ -3,6 +3,9 @@ import { realScheduler } from '../cluster/membership/scheduler';
 import type { Scheduler } from '../cluster/membership/types';
 import type { ClientInputBudget } from './client-input';
 
+/** What a client's stream may send before the node reads it: HTTP/2's stream window, as Node sets it. */
+export const STREAM_WINDOW_BYTES = getDefaultSettings().initialWindowSize ?? 65_535;
+
 /** What RequestReads needs of a call's HTTP/2 stream (a ServerHttp2Stream). */
 export interface ReadableCallStream {
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
@@ -161,7 +164,7 @@ export class RequestReads {
     this.#maxMessageBytes = opts.maxMessageBytes;
     this.#stallMs = opts.stallMs ?? 1000;
     this.#stalledCallMs = opts.stalledCallMs ?? Infinity;
-    this.#windowBytes = opts.windowBytes ?? getDefaultSettings().initialWindowSize ?? 65_535;
+    this.#windowBytes = opts.windowBytes ?? STREAM_WINDOW_BYTES;
     this.#maxCalls = opts.maxCalls ?? Infinity;
     this.#onEnded = opts.onEnded;
     this.#scheduler = opts.scheduler ?? realScheduler;

@@ -28,12 +28,18 @@ interface WaitingStream {
   headers: IncomingHttpHeaders;
   flags: number;
   rawHeaders: string[];
+  /** Started, refused, or closed by its client while it waited: no longer counted. */
+  gone: boolean;
+  onClose: () => void;
 }
 
 interface PacedSession {
   session: ServerHttp2Session;
   onward: StreamListener[];
+  /** In arrival order; those gone are skipped when their turn comes. */
   waiting: WaitingStream[];
+  /** Of `waiting`, those not gone. */
+  live: number;
 }
 
 /**
@@ -45,9 +51,11 @@ interface PacedSession {
  * already open (an SDK's calls travel on those) and the others' new streams are served, a
  * connection that opens many waits for its own, and the node spends the same time starting them.
  * - A peer's connection is never paced (`unpaced`): gossip and replication come first.
- * - Streams wait in memory (a few KB each), `maxWaiting` at most. Past it, the connection with the
- *   most waiting gives up its newest, or the new stream is refused when that is its own: reset with
- *   REFUSED_STREAM before any gRPC work, which tells a client it may retry (nothing was applied).
+ * - Streams wait in memory, `maxWaiting` at most: each holds what its client may send before it is
+ *   read, an HTTP/2 stream window (64 KiB), which counts in no other budget. Past it, the connection
+ *   with the most waiting gives up its newest, or the new stream is refused when that is its own:
+ *   reset with REFUSED_STREAM before any gRPC work, which tells a client it may retry (nothing was
+ *   applied).
  * - While none waits, a stream within the turn's budget starts as it always did: one count and one
  *   setImmediate per turn.
  */
@@ -58,6 +66,7 @@ export class StreamPacer {
   /** Connections with streams waiting, in the order they take their turns (Map: insertion order). */
   readonly #queue = new Map<ServerHttp2Session, PacedSession>();
   #waiting = 0;
+  #draining = false;
   readonly #endTurn = (): void => this.#onTurnEnd();
 
   constructor(
@@ -78,19 +87,18 @@ export class StreamPacer {
    * stream after any listener the caller added before this one.
    */
   pace(session: ServerHttp2Session, onward: StreamListener[], unpaced: () => boolean): void {
-    const paced: PacedSession = { session, onward, waiting: [] };
+    const paced: PacedSession = { session, onward, waiting: [], live: 0 };
     session.on(
       'stream',
       (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
-        const arrived = { stream, headers, flags, rawHeaders };
-        if (unpaced()) {
-          this.#start(paced, arrived);
+        if (this.#draining || unpaced()) {
+          this.#start(paced, stream, headers, flags, rawHeaders);
           return;
         }
         if (this.#waiting === 0 && this.#started < this.perTurn) {
           this.#started++;
           this.#setTurnEnd();
-          this.#start(paced, arrived);
+          this.#start(paced, stream, headers, flags, rawHeaders);
           return;
         }
         // Until grpc-js has it, an error of the stream (the client resets it, or the node refuses it)
@@ -100,14 +108,26 @@ export class StreamPacer {
           // The connection with the most streams waiting gives up its newest, so another client's
           // stream still gets its turn; when that is this one's, the new stream is refused.
           const crowded = this.#mostWaiting();
-          const refused =
-            crowded && crowded.waiting.length > paced.waiting.length + 1 ? crowded.waiting.pop()! : arrived;
-          refused.stream.close(http2.NGHTTP2_REFUSED_STREAM);
+          if (!crowded || crowded.live <= paced.live + 1) {
+            stream.close(http2.NGHTTP2_REFUSED_STREAM);
+            this.onRefused();
+            return;
+          }
+          this.#refuseNewest(crowded);
           this.onRefused();
-          if (refused === arrived) return;
-          this.#waiting--;
         }
-        paced.waiting.push(arrived);
+        const waiting: WaitingStream = {
+          stream,
+          headers,
+          flags,
+          rawHeaders,
+          gone: false,
+          // A client may open and reset streams as fast as it likes: they leave the count at once.
+          onClose: () => this.#leave(paced, waiting),
+        };
+        stream.once('close', waiting.onClose);
+        paced.waiting.push(waiting);
+        paced.live++;
         this.#waiting++;
         if (!this.#queue.has(session)) this.#queue.set(session, paced);
         this.#setTurnEnd();
@@ -115,21 +135,59 @@ export class StreamPacer {
     );
     session.once('close', () => {
       // Node has destroyed its streams: those waiting start nowhere.
-      this.#waiting -= paced.waiting.length;
+      for (const waiting of paced.waiting) this.#leave(paced, waiting);
       paced.waiting.length = 0;
       this.#queue.delete(session);
     });
   }
 
+  /**
+   * The node stops: the streams waiting are reset with REFUSED_STREAM (their clients may send them to
+   * another node), and new ones start at once, as the node's calls are ending and no more come.
+   */
+  drain(): void {
+    this.#draining = true;
+    for (const paced of this.#queue.values())
+      for (const waiting of paced.waiting)
+        if (!waiting.gone) {
+          this.#leave(paced, waiting);
+          waiting.stream.close(http2.NGHTTP2_REFUSED_STREAM);
+        }
+    this.#queue.clear();
+  }
+
+  /** A waiting stream is counted no more (once). */
+  #leave(paced: PacedSession, waiting: WaitingStream): void {
+    if (waiting.gone) return;
+    waiting.gone = true;
+    paced.live--;
+    this.#waiting--;
+  }
+
+  /** Resets the newest stream of `paced` still waiting. */
+  #refuseNewest(paced: PacedSession): void {
+    for (let last = paced.waiting.pop(); last; last = paced.waiting.pop())
+      if (!last.gone) {
+        this.#leave(paced, last);
+        last.stream.close(http2.NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+  }
+
   /** The connection with the most streams waiting: a scan of those with any, done only when full. */
   #mostWaiting(): PacedSession | undefined {
     let most: PacedSession | undefined;
-    for (const paced of this.#queue.values())
-      if (!most || paced.waiting.length > most.waiting.length) most = paced;
+    for (const paced of this.#queue.values()) if (!most || paced.live > most.live) most = paced;
     return most;
   }
 
-  #start(paced: PacedSession, { stream, headers, flags, rawHeaders }: WaitingStream): void {
+  #start(
+    paced: PacedSession,
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    flags: number,
+    rawHeaders: string[],
+  ): void {
     for (const listener of paced.onward) listener.call(paced.session, stream, headers, flags, rawHeaders);
   }
 
@@ -146,14 +204,19 @@ export class StreamPacer {
     while (this.#started < this.perTurn && this.#queue.size > 0) {
       const [session, paced] = this.#queue.entries().next().value as [ServerHttp2Session, PacedSession];
       this.#queue.delete(session);
-      const next = paced.waiting.shift()!;
-      this.#waiting--;
+      let next = paced.waiting.shift();
+      // Reset by its client while it waited (its 'close' may be yet to come): nothing to start.
+      while (next && (next.gone || next.stream.destroyed || next.stream.closed)) {
+        this.#leave(paced, next);
+        next = paced.waiting.shift();
+      }
       if (paced.waiting.length > 0) this.#queue.set(session, paced);
-      // Reset by its client while it waited: nothing to start.
-      if (next.stream.destroyed || next.stream.closed) continue;
+      if (!next) continue;
+      this.#leave(paced, next);
       next.stream.off('error', ignoreError);
+      next.stream.off('close', next.onClose);
       this.#started++;
-      this.#start(paced, next);
+      this.#start(paced, next.stream, next.headers, next.flags, next.rawHeaders);
     }
     // The streams started count against this turn; streams still waiting start in the next ones.
     if (this.#started > 0 || this.#waiting > 0) this.#setTurnEnd();

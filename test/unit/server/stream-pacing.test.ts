@@ -15,7 +15,20 @@ class FakeStream extends EventEmitter {
     this.closedWith = code;
     this.closed = true;
     // What Node does when a stream is closed with an error code.
-    this.emit('error', new Error(`stream closed with ${code}`));
+    process.nextTick(() => {
+      this.emit('error', new Error(`stream closed with ${code}`));
+      this.destroyed = true;
+      this.emit('close');
+    });
+  }
+  /** Its client resets it. */
+  reset(): void {
+    this.closed = true;
+    process.nextTick(() => {
+      this.emit('error', new Error('reset by its client'));
+      this.destroyed = true;
+      this.emit('close');
+    });
   }
 }
 
@@ -138,19 +151,54 @@ describe("StreamPacer (clients' new streams, a few per turn of the event loop)",
     expect(started).to.deep.equal(['f1', 'f2', 'o1', 'f3']);
   });
 
-  it('a waiting stream its client resets is not started, and its error is heard; a started one has only its own listeners', async () => {
+  it('a waiting stream its client resets leaves the count and is not started; a started one keeps only its own listeners', async () => {
+    const pacer = new StreamPacer(1, 2, () => expect.fail('nothing is refused'));
+    const started: string[] = [];
+    const a = session(started, pacer);
+    a.open('a1');
+    const a2 = a.open('a2');
+    a.open('a3');
+    a2.reset();
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    expect(pacer.waiting).to.equal(1);
+    // Its place is free: a4 waits, and nothing is refused.
+    const a4 = a.open('a4');
+    expect(pacer.waiting).to.equal(2);
+    for (let turn = 0; turn < 3; turn++) await nextTurn();
+    expect(started).to.deep.equal(['a1', 'a3', 'a4']);
+    // grpc-js has it now: its errors and its end are grpc-js's to hear.
+    expect([a4.listenerCount('error'), a4.listenerCount('close')]).to.deep.equal([0, 0]);
+  });
+
+  it('skips a waiting stream reset before its close event came', async () => {
     const pacer = new StreamPacer(1, 100, () => undefined);
     const started: string[] = [];
     const a = session(started, pacer);
     a.open('a1');
     const a2 = a.open('a2');
-    const a3 = a.open('a3');
-    a2.emit('error', new Error('reset by its client'));
+    a.open('a3');
     a2.destroyed = true;
     await nextTurn();
     expect(started).to.deep.equal(['a1', 'a3']);
-    // grpc-js has it now: its errors are grpc-js's to hear.
-    expect(a3.listenerCount('error')).to.equal(0);
+    expect(pacer.waiting).to.equal(0);
+  });
+
+  it('drain() resets the streams waiting with REFUSED_STREAM, and starts new ones at once', async () => {
+    const pacer = new StreamPacer(1, 100, () => expect.fail('a drain refuses no limit'));
+    const started: string[] = [];
+    const a = session(started, pacer);
+    a.open('a1');
+    const waiting = [a.open('a2'), a.open('a3')];
+    pacer.drain();
+    expect(waiting.map((s) => s.closedWith)).to.deep.equal([
+      http2.NGHTTP2_REFUSED_STREAM,
+      http2.NGHTTP2_REFUSED_STREAM,
+    ]);
+    expect(pacer.waiting).to.equal(0);
+    a.open('a4');
+    a.open('a5');
+    await nextTurn();
+    expect(started).to.deep.equal(['a1', 'a4', 'a5']);
   });
 
   it("forgets a closed connection's waiting streams", async () => {
