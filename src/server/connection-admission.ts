@@ -3,7 +3,8 @@ import type { ServerHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import { Code, METADATA } from '../proto/messages';
 import { isClusterToken } from './cluster-token-guard';
-import { http2StreamOf, type LimitRefusals } from './request-limits';
+import { http2StreamOf, type LimitRefusal, type LimitRefusals } from './request-limits';
+import { waitingRefusal } from './request-reads';
 import { STREAMS_PER_TURN, StreamPacer } from './stream-pacing';
 
 /**
@@ -49,22 +50,28 @@ export class ConnectionAdmission {
     readonly refusals: LimitRefusals,
     /** The node's cluster token; undefined: a call to the Peer service marks a peer. */
     readonly clusterToken: string | undefined,
-    /**
-     * Clients' new streams that may wait to start: limits.max_client_calls, and as many stream windows
-     * as limits.max_client_input_bytes holds (what each may have received before it is read).
-     */
-    readonly maxStreamsWaiting: number,
+    /** limits.max_client_calls: a quarter as many clients' new streams may wait to start, at most. */
+    readonly maxClientCalls: number,
+    /** limits.max_client_input_bytes: what they may have received meanwhile, at most. */
+    readonly maxClientInputBytes: number,
   ) {
     // Within the idle timeout, after which grpc-js closes a connection with no call anyway.
     this.#probationMs = Math.min(Math.floor(idleTimeoutMs / 2), 10_000);
-    this.#pacer = new StreamPacer(STREAMS_PER_TURN, maxStreamsWaiting, () =>
-      this.refusals.note({
+    // Besides the calls open: a burst of streams that would open more is refused, not held.
+    const maxWaiting = Math.floor(maxClientCalls / 4);
+    const pacerRefusals: Record<'streams' | 'bytes', LimitRefusal> = {
+      streams: {
         limit: 'max_client_calls',
         code: Code.RESOURCE_EXHAUSTED,
-        message: `${maxStreamsWaiting} new streams of clients wait to start already (limits.max_client_calls)`,
-        warning: 'streams refused: too many opened at once',
-      }),
-    );
+        message: `${maxWaiting} calls of clients wait to start on this node already (a quarter of limits.max_client_calls, ${maxClientCalls}); send fewer at once`,
+        warning: 'calls refused: too many opened at once',
+      },
+      bytes: { ...waitingRefusal(maxClientInputBytes), code: Code.RESOURCE_EXHAUSTED },
+    };
+    this.#pacer = new StreamPacer(STREAMS_PER_TURN, maxWaiting, maxClientInputBytes, (past) => {
+      this.refusals.note(pacerRefusals[past]);
+      return pacerRefusals[past].message;
+    });
   }
 
   /** The node stops: clients' streams waiting to start are reset (REFUSED_STREAM), new ones start at once. */

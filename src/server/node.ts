@@ -19,7 +19,6 @@ import { registerScanGauges, SCAN_STEP_ENTRIES, ScanWalks, scanHandler } from '.
 import { wireVersionInterceptor } from '../transport/wire-version';
 import { grpcServerOptions, registerStreamGauges, requestBytesInterceptor } from './request-limits';
 import { ConnectionAdmission } from './connection-admission';
-import { STREAM_WINDOW_BYTES } from './request-reads';
 import { nodeTracerFromEnv, type NodeTracer } from '../observability/tracing';
 import { startHttp } from './http';
 import { nodeMetrics } from './node-metrics';
@@ -397,7 +396,8 @@ export class CacheNode {
       idleTimeoutMs,
       cache.pipelines.refusals,
       this.#clusterToken,
-      Math.min(maxClientCalls, Math.floor(maxClientInputBytes / STREAM_WINDOW_BYTES)),
+      maxClientCalls,
+      maxClientInputBytes,
     );
     cache.handlers.Watch = watch.Watch;
     cache.handlers.Scan = scanHandler({

@@ -6,6 +6,18 @@ import type { ClientInputBudget } from './client-input';
 /** What a client's stream may send before the node reads it: HTTP/2's stream window, as Node sets it. */
 export const STREAM_WINDOW_BYTES = getDefaultSettings().initialWindowSize ?? 65_535;
 
+/**
+ * A request refused for as many waiting for room in max_client_input_bytes (`maxBytes`) as it holds
+ * stream windows: read, they would take it; waiting, each may hold a window already.
+ */
+export function waitingRefusal(maxBytes: number): ReadRefusal {
+  return {
+    limit: 'max_client_input_bytes',
+    message: `too many requests wait for room in limits.max_client_input_bytes, ${maxBytes} bytes; send fewer at once`,
+    warning: 'requests refused: too many wait for room at once',
+  };
+}
+
 /** What RequestReads needs of a call's HTTP/2 stream (a ServerHttp2Stream). */
 export interface ReadableCallStream {
   on(event: 'data', listener: (chunk: Buffer) => void): unknown;
@@ -572,11 +584,7 @@ export class RequestReads {
     const budget = `limits.max_client_input_bytes, ${this.#input.maxBytes} bytes`;
     switch (why) {
       case 'waiting':
-        return {
-          limit: 'max_client_input_bytes',
-          message: `too many requests wait for room in ${budget}; send fewer at once`,
-          warning: 'requests refused: too many wait for room at once',
-        };
+        return waitingRefusal(this.#input.maxBytes);
       case 'stalled':
         return {
           limit: 'max_client_input_bytes',

@@ -7,7 +7,17 @@ import { StreamPacer } from '../../../src/server/stream-pacing';
 class FakeStream extends EventEmitter {
   destroyed = false;
   closed = false;
+  headersSent = false;
+  /** What its client sent that nobody read yet. */
+  readableLength = 0;
   closedWith: number | undefined;
+  /** The status it was answered with, and its message. */
+  answered: string | undefined;
+  respond(headers: Record<string, string>, opts: { endStream?: boolean }): void {
+    expect(opts.endStream).to.equal(true);
+    this.headersSent = true;
+    this.answered = `${headers['grpc-status']} ${decodeURIComponent(headers['grpc-message']!)}`;
+  }
   constructor(readonly name: string) {
     super();
   }
@@ -55,7 +65,7 @@ function session(started: string[], pacer: StreamPacer, unpaced = () => false) {
 
 describe("StreamPacer (clients' new streams, a few per turn of the event loop)", () => {
   it('starts streams at once within the turn, then the rest a turn at a time, one connection after another', async () => {
-    const pacer = new StreamPacer(2, 100, () => expect.fail('nothing is refused'));
+    const pacer = new StreamPacer(2, 100, 1e9, () => expect.fail('nothing is refused'));
     const started: string[] = [];
     const a = session(started, pacer);
     const b = session(started, pacer);
@@ -76,7 +86,7 @@ describe("StreamPacer (clients' new streams, a few per turn of the event loop)",
   });
 
   it('a new turn has its whole budget once no stream waits', async () => {
-    const pacer = new StreamPacer(2, 100, () => undefined);
+    const pacer = new StreamPacer(2, 100, 1e9, () => expect.fail('nothing is refused'));
     const started: string[] = [];
     const a = session(started, pacer);
     a.open('a1');
@@ -91,7 +101,7 @@ describe("StreamPacer (clients' new streams, a few per turn of the event loop)",
   });
 
   it("starts a peer's streams at once, even while clients' wait", async () => {
-    const pacer = new StreamPacer(1, 100, () => undefined);
+    const pacer = new StreamPacer(1, 100, 1e9, () => expect.fail('nothing is refused'));
     const started: string[] = [];
     const client = session(started, pacer);
     const peer = session(started, pacer, () => true);
@@ -104,19 +114,26 @@ describe("StreamPacer (clients' new streams, a few per turn of the event loop)",
     expect(started).to.deep.equal(['c1', 'p1', 'p2', 'c2']);
   });
 
-  it('refuses a new stream with REFUSED_STREAM past maxWaiting, before it starts, and lives through its error', async () => {
+  it('answers a new stream RESOURCE_EXHAUSTED past maxWaiting, before it starts, and asks its client to stop sending', async () => {
     const refused: number[] = [];
-    const pacer = new StreamPacer(1, 2, () => refused.push(1));
+    const pacer = new StreamPacer(1, 2, 1e9, () => `refused ${refused.push(1)}`);
     const started: string[] = [];
     const a = session(started, pacer);
     const streams = ['a1', 'a2', 'a3', 'a4', 'a5'].map((name) => a.open(name));
     expect(started).to.deep.equal(['a1']);
+    expect(streams.map((s) => s.answered)).to.deep.equal([
+      undefined,
+      undefined,
+      undefined,
+      '8 refused 1',
+      '8 refused 2',
+    ]);
     expect(streams.map((s) => s.closedWith)).to.deep.equal([
       undefined,
       undefined,
       undefined,
-      http2.NGHTTP2_REFUSED_STREAM,
-      http2.NGHTTP2_REFUSED_STREAM,
+      http2.NGHTTP2_NO_ERROR,
+      http2.NGHTTP2_NO_ERROR,
     ]);
     expect(refused).to.have.length(2);
     await nextTurn();
@@ -126,33 +143,47 @@ describe("StreamPacer (clients' new streams, a few per turn of the event loop)",
 
   it("past maxWaiting, takes the newest waiting stream of the connection with the most, not another client's", async () => {
     let refusedCount = 0;
-    const pacer = new StreamPacer(1, 3, () => refusedCount++);
+    const pacer = new StreamPacer(1, 3, 1e9, () => `refused ${++refusedCount}`);
     const started: string[] = [];
     const flood = session(started, pacer);
     const other = session(started, pacer);
     const floods = ['f1', 'f2', 'f3', 'f4'].map((name) => flood.open(name));
     const o1 = other.open('o1');
-    expect(floods.map((s) => s.closedWith)).to.deep.equal([
-      undefined,
-      undefined,
-      undefined,
-      http2.NGHTTP2_REFUSED_STREAM,
-    ]);
-    expect(o1.closedWith).to.equal(undefined);
+    expect(floods.map((s) => s.answered)).to.deep.equal([undefined, undefined, undefined, '8 refused 1']);
+    expect(o1.answered).to.equal(undefined);
     expect([refusedCount, pacer.waiting]).to.deep.equal([1, 3]);
     // Now each has as many as the other would after it: the new stream is the one refused.
     const o2 = other.open('o2');
     const o3 = other.open('o3');
-    expect([o2.closedWith, o3.closedWith]).to.deep.equal([
-      http2.NGHTTP2_REFUSED_STREAM,
-      http2.NGHTTP2_REFUSED_STREAM,
-    ]);
+    expect([o2.answered, o3.answered]).to.deep.equal(['8 refused 2', '8 refused 3']);
     for (let turn = 0; turn < 4; turn++) await nextTurn();
     expect(started).to.deep.equal(['f1', 'f2', 'o1', 'f3']);
   });
 
+  it('past maxWaitingBytes received by the streams waiting, refuses the newest of the connection with the most', async () => {
+    const pasts: string[] = [];
+    const pacer = new StreamPacer(1, 100, 100, (past) => `past ${pasts.push(past) && past}`);
+    const started: string[] = [];
+    const a = session(started, pacer);
+    const b = session(started, pacer);
+    a.open('a1');
+    const [a2, a3, a4] = ['a2', 'a3', 'a4'].map((name) => a.open(name));
+    const b1 = b.open('b1');
+    for (const stream of [a2!, a3!, a4!]) stream.readableLength = 60;
+    b1.readableLength = 10;
+    // a2 starts; a3, a4 and b1 have received 130 bytes: a4 is refused.
+    await nextTurn();
+    expect(started).to.deep.equal(['a1', 'a2']);
+    expect([a3!.answered, a4!.answered, b1.answered]).to.deep.equal([undefined, '8 past bytes', undefined]);
+    expect(pacer.waiting).to.equal(2);
+    // 70 bytes wait: a new stream waits too.
+    const b2 = b.open('b2');
+    expect(b2.answered).to.equal(undefined);
+    expect(pasts).to.deep.equal(['bytes']);
+  });
+
   it('a waiting stream its client resets leaves the count and is not started; a started one keeps only its own listeners', async () => {
-    const pacer = new StreamPacer(1, 2, () => expect.fail('nothing is refused'));
+    const pacer = new StreamPacer(1, 2, 1e9, () => expect.fail('nothing is refused'));
     const started: string[] = [];
     const a = session(started, pacer);
     a.open('a1');
@@ -171,7 +202,7 @@ describe("StreamPacer (clients' new streams, a few per turn of the event loop)",
   });
 
   it('skips a waiting stream reset before its close event came', async () => {
-    const pacer = new StreamPacer(1, 100, () => undefined);
+    const pacer = new StreamPacer(1, 100, 1e9, () => expect.fail('nothing is refused'));
     const started: string[] = [];
     const a = session(started, pacer);
     a.open('a1');
@@ -184,7 +215,7 @@ describe("StreamPacer (clients' new streams, a few per turn of the event loop)",
   });
 
   it('drain() resets the streams waiting with REFUSED_STREAM, and starts new ones at once', async () => {
-    const pacer = new StreamPacer(1, 100, () => expect.fail('a drain refuses no limit'));
+    const pacer = new StreamPacer(1, 100, 1e9, () => expect.fail('a drain refuses no limit'));
     const started: string[] = [];
     const a = session(started, pacer);
     a.open('a1');
@@ -202,7 +233,7 @@ describe("StreamPacer (clients' new streams, a few per turn of the event loop)",
   });
 
   it("forgets a closed connection's waiting streams", async () => {
-    const pacer = new StreamPacer(1, 100, () => undefined);
+    const pacer = new StreamPacer(1, 100, 1e9, () => expect.fail('nothing is refused'));
     const started: string[] = [];
     const a = session(started, pacer);
     const b = session(started, pacer);
