@@ -67,7 +67,9 @@ import { ResidentMemory } from './resident-memory';
  *   now and then must not hold the guard off for good. So too while the connections opened in a
  *   burst (more open than the fewest of the window), at CONNECTION_BYTES each, pass that eighth,
  *   and for `windowMs` after: 2,000 silent connections took RSS up by 25 MB, and the guard evicted
- *   5,000-15,000 keys for them. Clients that connect and leave at a steady rate count for none;
+ *   5,000-15,000 keys for them. Clients that connect and leave at a steady rate count for none. So
+ *   too for clients' calls opened in a burst, at CALL_BYTES each: 10 connections of 1,000 streams
+ *   left open, on a node whose RSS earlier floods had left above its target, made it evict 15,000;
  * - a reading of the rest that would make the store hold less counts only once it has read so for
  *   `riseHoldMs`: 32 GetMany of a million keys at a time took memory while they were read, and the
  *   first reading, before any was refused, made the store hold 32 MiB less, held through the next
@@ -123,6 +125,11 @@ export interface MemoryGuardOptions {
    * HTTP/2 session): CONNECTION_BYTES. Default none.
    */
   connectionsOpen?: () => number;
+  /**
+   * Clients' calls open now, and their new streams waiting to start. Each takes memory no budget
+   * counts (its HTTP/2 stream, grpc-js's call): CALL_BYTES. Default none.
+   */
+  callsOpen?: () => number;
   /** Tells the store how many bytes below max_memory to stay. */
   setPressure?: (bytes: number) => void;
   /** Most pressure asked for (half of max_memory). */
@@ -236,6 +243,12 @@ const QUIET_CHECKS = 20;
  */
 const CONNECTION_BYTES = 16 * 1024;
 
+/**
+ * What a client's open call takes of the process's memory whatever it carries: 10,000 idle
+ * PipelinePacked streams took a node's RSS up by 155 MB. An estimate, as CONNECTION_BYTES.
+ */
+const CALL_BYTES = 16 * 1024;
+
 /** Pressure changes smaller than this are not passed on (each may make the store evict). */
 const PRESSURE_STEP_BYTES = 1024 * 1024;
 
@@ -276,6 +289,9 @@ export class MemoryGuard {
   readonly #openLow: WindowPeak;
   /** How many more connections were open than the window's fewest, at the most over the window. */
   readonly #openedPeak: WindowPeak;
+  /** The fewest calls open over the window, negated, and how many more were open, at the most. */
+  readonly #callsLow: WindowPeak;
+  readonly #callsOpenedPeak: WindowPeak;
   /** `refusedBytes()` at the last check. */
   #refusedBytes = 0;
   /**
@@ -344,6 +360,7 @@ export class MemoryGuard {
       clientBudgetBytes: Infinity,
       refusedBytes: () => 0,
       connectionsOpen: () => 0,
+      callsOpen: () => 0,
       largeInputBytes: () => 0,
       ...opts,
     };
@@ -353,6 +370,8 @@ export class MemoryGuard {
     this.#refusedPeak = new WindowPeak(this.#opts.windowMs);
     this.#openLow = new WindowPeak(this.#opts.windowMs);
     this.#openedPeak = new WindowPeak(this.#opts.windowMs);
+    this.#callsLow = new WindowPeak(this.#opts.windowMs);
+    this.#callsOpenedPeak = new WindowPeak(this.#opts.windowMs);
   }
 
   start(): void {
@@ -516,10 +535,15 @@ export class MemoryGuard {
     const open = o.connectionsOpen();
     const openLow = -this.#openLow.record(now, -open);
     const openedPeak = this.#openedPeak.record(now, open - openLow);
+    // Calls opened in a burst, likewise: 10 connections of 1,000 streams took RSS up by 30-40 MB.
+    const calls = o.callsOpen();
+    const callsLow = -this.#callsLow.record(now, -calls);
+    const callsOpenedPeak = this.#callsOpenedPeak.record(now, calls - callsLow);
     const flooded =
       this.#clientPeak.record(now, clientBytes + overheadBytes) >= o.clientBudgetBytes / 8 ||
       refusedPeak >= o.clientBudgetBytes / 8 ||
-      openedPeak * CONNECTION_BYTES >= o.clientBudgetBytes / 8;
+      openedPeak * CONNECTION_BYTES >= o.clientBudgetBytes / 8 ||
+      callsOpenedPeak * CALL_BYTES >= o.clientBudgetBytes / 8;
     if (flooded) counted = Math.min(counted, allowed + this.pressureBytes);
     if (flooded !== this.flooded)
       this.#floodedNow(flooded, {
@@ -527,6 +551,7 @@ export class MemoryGuard {
         excessOverheadBytes: overheadBytes,
         refusedBytes: refusedPeak,
         connectionsOpened: openedPeak,
+        callsOpened: callsOpenedPeak,
       });
     this.restBytes = rest;
     const peak = this.#restPeak.record(now, counted);
@@ -630,6 +655,7 @@ export class MemoryGuard {
       excessOverheadBytes: number;
       refusedBytes: number;
       connectionsOpened: number;
+      callsOpened: number;
     },
   ): void {
     this.flooded = flooded;

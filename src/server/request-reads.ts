@@ -4,7 +4,7 @@ import type { Scheduler } from '../cluster/membership/types';
 import type { ClientInputBudget } from './client-input';
 
 /** What a client's stream may send before the node reads it: HTTP/2's stream window, as Node sets it. */
-export const STREAM_WINDOW_BYTES = getDefaultSettings().initialWindowSize ?? 65_535;
+const STREAM_WINDOW_BYTES = getDefaultSettings().initialWindowSize ?? 65_535;
 
 /**
  * A request refused for as many waiting for room in max_client_input_bytes (`maxBytes`) as it holds
@@ -188,6 +188,11 @@ export class RequestReads {
    * answered, which the memory guard has V8 collect young (memory-guard.ts, largeInputBytes).
    */
   bytesReadInPieces = 0;
+
+  /** Clients' calls followed now (max_client_calls counts them). */
+  get calls(): number {
+    return this.#reads.size;
+  }
 
   /** Reads paused for room now. */
   get waiting(): number {
