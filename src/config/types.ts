@@ -94,7 +94,10 @@ export interface LimitsConfig {
    * whatever it carries): calls to the Cache service, and WatchTopology, health Watch and reflection
    * streams. Past it, a new call is refused RESOURCE_EXHAUSTED before it starts when its connection
    * would hold as many as the most crowded one; else that connection's newest call is ended to make
-   * room. Calls between nodes do not count. Default one per 32 KiB of max_memory, at least 2048.
+   * room. Calls between nodes do not count. Clients' new streams start 32 per turn of the event loop
+   * (peers' at once), and a quarter as many as this may wait for their turn, past which the newest
+   * of the connection with the most waiting is refused. Default one per 32 KiB of max_memory, at
+   * least 2048.
    */
   maxClientCalls: number;
   /** A connection with no call open this long is closed (GOAWAY). Default 300000 (5 minutes). */
