@@ -126,8 +126,9 @@ export interface MemoryGuardOptions {
    */
   connectionsOpen?: () => number;
   /**
-   * Clients' calls open now, and their new streams waiting to start. Each takes memory no budget
-   * counts (its HTTP/2 stream, grpc-js's call): CALL_BYTES. Default none.
+   * Clients' streams held open now (not unary calls: how many are in flight swings with the load),
+   * and their new streams waiting to start. Each takes memory no budget counts (its HTTP/2 stream,
+   * grpc-js's call): CALL_BYTES. Default none.
    */
   callsOpen?: () => number;
   /** Tells the store how many bytes below max_memory to stay. */

@@ -159,7 +159,8 @@ export class CacheNode {
       refusedBytes: () => this.#pipelines?.refusals.refusedBytes ?? 0,
       largeInputBytes: () => this.#pipelines?.requestReads.bytesReadInPieces ?? 0,
       connectionsOpen: () => this.#connections?.open ?? 0,
-      callsOpen: () => (this.#pipelines?.requestReads.calls ?? 0) + (this.#connections?.streamsWaiting ?? 0),
+      callsOpen: () =>
+        (this.#pipelines?.requestReads.streamsHeld ?? 0) + (this.#connections?.streamsWaiting ?? 0),
       setPressure: (bytes) => this.core.store.setMemoryPressure(bytes),
       maxPressureBytes: maxMemory / 2,
       logger: this.#log,

@@ -96,6 +96,8 @@ interface Read {
   readonly connection: object;
   /** Whether a message of this call was read whole: a handler may have answered it already. */
   answered: boolean;
+  /** A stream its client keeps open (a stream of requests, or one only counted): `streamsHeld`. */
+  heldOpen: boolean;
   /** Messages read whole whose holds their handlers have not claimed, oldest first. */
   readonly unclaimed: Hold[];
   readonly onData: (chunk: Buffer) => void;
@@ -189,9 +191,14 @@ export class RequestReads {
    */
   bytesReadInPieces = 0;
 
-  /** Clients' calls followed now (max_client_calls counts them). */
-  get calls(): number {
-    return this.#reads.size;
+  #streamsHeld = 0;
+
+  /**
+   * Clients' calls followed now that their clients keep open: streams of requests (Pipeline), and
+   * WatchTopology, health and reflection streams. Unary calls, in flight for a moment, are not.
+   */
+  get streamsHeld(): number {
+    return this.#streamsHeld;
   }
 
   /** Reads paused for room now. */
@@ -226,6 +233,7 @@ export class RequestReads {
       this.#end(evicted, 'calls');
     }
     this.#callsOn.set(connection, (this.#callsOn.get(connection) ?? 0) + 1);
+    if (streaming || countOnly) this.#streamsHeld++;
     const pause = stream.pause.bind(stream);
     const resume = stream.resume.bind(stream);
     const read: Read = {
@@ -242,6 +250,7 @@ export class RequestReads {
       connection,
       answered: false,
       unclaimed: [],
+      heldOpen: streaming || countOnly,
       onData: (chunk) => this.#onData(read, chunk),
       endCall,
       pause: () => void pause(),
@@ -632,6 +641,7 @@ export class RequestReads {
   #gone(read: Read): void {
     this.#unfollow(read);
     if (!this.#reads.delete(read.stream)) return;
+    if (read.heldOpen) this.#streamsHeld--;
     const left = (this.#callsOn.get(read.connection) ?? 1) - 1;
     if (left > 0) this.#callsOn.set(read.connection, left);
     else this.#callsOn.delete(read.connection);

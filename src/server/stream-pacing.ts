@@ -32,18 +32,24 @@ const ignoreError = (): void => undefined;
  */
 function answerExhausted(stream: ServerHttp2Stream, message: string): void {
   if (stream.destroyed || stream.closed || stream.headersSent) return;
-  stream.respond(
-    {
-      ':status': 200,
-      'content-type': 'application/grpc',
-      'grpc-status': String(Code.RESOURCE_EXHAUSTED),
-      // gRPC's percent-encoding: of '%' and of what is not printable ASCII, only.
-      'grpc-message': message.replace(/[^\x20-\x24\x26-\x7e]/gu, encodeURIComponent),
-      [METADATA.errorCode]: 'UNAVAILABLE',
-    },
-    { endStream: true },
-  );
-  if (!stream.closed) stream.close(http2.NGHTTP2_NO_ERROR);
+  try {
+    stream.respond(
+      {
+        ':status': 200,
+        'content-type': 'application/grpc',
+        'grpc-status': String(Code.RESOURCE_EXHAUSTED),
+        // gRPC's percent-encoding: of '%' and of what is not printable ASCII, only.
+        'grpc-message': message.replace(/[^\x20-\x24\x26-\x7e]/gu, encodeURIComponent),
+        [METADATA.errorCode]: 'UNAVAILABLE',
+      },
+      { endStream: true },
+    );
+    if (!stream.closed) stream.close(http2.NGHTTP2_NO_ERROR);
+  } catch {
+    // Called from a socket's read or a turn of the loop, where a throw would end the process: a
+    // stream that cannot be answered (its session going away) is reset, and its client may retry.
+    if (!stream.destroyed) stream.close(http2.NGHTTP2_REFUSED_STREAM);
+  }
 }
 
 interface WaitingStream {
@@ -59,7 +65,7 @@ interface WaitingStream {
 interface PacedSession {
   session: ServerHttp2Session;
   onward: StreamListener[];
-  /** In arrival order; those gone are skipped when their turn comes. */
+  /** In arrival order; those gone are skipped when their turn comes (or dropped, when many). */
   waiting: WaitingStream[];
   /** Of `waiting`, those not gone. */
   live: number;
@@ -153,8 +159,13 @@ export class StreamPacer {
           flags,
           rawHeaders,
           gone: false,
-          // A client may open and reset streams as fast as it likes: they leave the count at once.
-          onClose: () => this.#leave(paced, waiting),
+          // A client may open and reset streams as fast as it likes: they leave the count at once,
+          // and the queue once they outnumber the live.
+          onClose: () => {
+            this.#leave(paced, waiting);
+            if (paced.waiting.length > 2 * paced.live + 16)
+              paced.waiting = paced.waiting.filter((w) => !w.gone);
+          },
         };
         stream.once('close', waiting.onClose);
         paced.waiting.push(waiting);
@@ -216,7 +227,9 @@ export class StreamPacer {
     let bytes = 0;
     for (const paced of this.#queue.values())
       for (const waiting of paced.waiting) if (!waiting.gone) bytes += waiting.stream.readableLength;
-    while (bytes > this.maxWaitingBytes && this.#waiting > 0)
+    // A turn refuses a few turns' worth of streams at most; the rest next turn (meanwhile the bytes
+    // read as over, and new streams are refused as they come).
+    for (let n = 0; bytes > this.maxWaitingBytes && this.#waiting > 0 && n < 4 * this.perTurn; n++)
       bytes -= this.#refuseNewest(this.#mostWaiting()!, 'bytes');
     this.#waitingBytes = bytes;
   }

@@ -603,7 +603,7 @@ describe('no client can exhaust a node: floods', function () {
             });
             stream.end(Buffer.alloc(5)); // one empty gRPC message
           }
-        await until('every stream is answered', () => Promise.resolve(!seen.includes('')));
+        await until('every stream is answered', () => Promise.resolve(!seen.includes('')), 30_000);
       });
     } finally {
       for (const bare of sessions) bare.session.destroy();

@@ -436,6 +436,22 @@ describe("RequestReads: clients' requests read within max_client_input_bytes", (
     expect(reads.watch(new FakeStream(), false, () => expect.fail('not refused'), true)).to.equal(true);
   });
 
+  it('counts the streams its clients hold open (streams of requests, calls only counted), not unary calls', () => {
+    const { reads } = setup(8 * MiB, 100);
+    const unary = new FakeStream();
+    const pipeline = new FakeStream();
+    const topology = new FakeStream();
+    reads.watch(unary, false);
+    reads.watch(pipeline, true);
+    reads.watch(topology, false, undefined, true);
+    expect(reads.streamsHeld).to.equal(2);
+    unary.end();
+    pipeline.end();
+    expect(reads.streamsHeld).to.equal(1);
+    topology.close(0xb);
+    expect(reads.streamsHeld).to.equal(0);
+  });
+
   it("makes room past max_client_calls from the connection with the most calls open, for another client's call", () => {
     const { reads, resets: limits } = setup(8 * MiB, 3);
     const flooder = {};

@@ -201,6 +201,20 @@ describe("StreamPacer (clients' new streams, a few per turn of the event loop)",
     expect([a4.listenerCount('error'), a4.listenerCount('close')]).to.deep.equal([0, 0]);
   });
 
+  it('drops the streams its clients reset from the queue once they outnumber those waiting', async () => {
+    const pacer = new StreamPacer(1, 100, 1e9, () => expect.fail('nothing is refused'));
+    const started: string[] = [];
+    const a = session(started, pacer);
+    a.open('a1');
+    const streams = Array.from({ length: 40 }, (_, i) => a.open(`a${i + 2}`));
+    for (const stream of streams.slice(0, 39)) stream.reset();
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    expect(pacer.waiting).to.equal(1);
+    await nextTurn();
+    expect(started).to.deep.equal(['a1', 'a41']);
+    expect(pacer.waiting).to.equal(0);
+  });
+
   it('skips a waiting stream reset before its close event came', async () => {
     const pacer = new StreamPacer(1, 100, 1e9, () => expect.fail('nothing is refused'));
     const started: string[] = [];
