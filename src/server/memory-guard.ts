@@ -68,7 +68,7 @@ import { ResidentMemory } from './resident-memory';
  *   burst (more open than the fewest of the window), at CONNECTION_BYTES each, pass that eighth,
  *   and for `windowMs` after: 2,000 silent connections took RSS up by 25 MB, and the guard evicted
  *   5,000-15,000 keys for them. Clients that connect and leave at a steady rate count for none. So
- *   too for clients' calls opened in a burst, at CALL_BYTES each: 10 connections of 1,000 streams
+ *   too for clients' streams opened in a burst, at STREAM_BYTES each: 10 connections of 1,000 streams
  *   left open, on a node whose RSS earlier floods had left above its target, made it evict 15,000;
  * - a reading of the rest that would make the store hold less counts only once it has read so for
  *   `riseHoldMs`: 32 GetMany of a million keys at a time took memory while they were read, and the
@@ -128,9 +128,9 @@ export interface MemoryGuardOptions {
   /**
    * Clients' streams held open now (not unary calls: how many are in flight swings with the load),
    * and their new streams waiting to start. Each takes memory no budget counts (its HTTP/2 stream,
-   * grpc-js's call): CALL_BYTES. Default none.
+   * grpc-js's call): STREAM_BYTES. Default none.
    */
-  callsOpen?: () => number;
+  streamsHeld?: () => number;
   /** Tells the store how many bytes below max_memory to stay. */
   setPressure?: (bytes: number) => void;
   /** Most pressure asked for (half of max_memory). */
@@ -245,10 +245,10 @@ const QUIET_CHECKS = 20;
 const CONNECTION_BYTES = 16 * 1024;
 
 /**
- * What a client's open call takes of the process's memory whatever it carries: 10,000 idle
+ * What a stream a client holds open takes of the process's memory whatever it carries: 10,000 idle
  * PipelinePacked streams took a node's RSS up by 155 MB. An estimate, as CONNECTION_BYTES.
  */
-const CALL_BYTES = 16 * 1024;
+const STREAM_BYTES = 16 * 1024;
 
 /** Pressure changes smaller than this are not passed on (each may make the store evict). */
 const PRESSURE_STEP_BYTES = 1024 * 1024;
@@ -290,9 +290,9 @@ export class MemoryGuard {
   readonly #openLow: WindowPeak;
   /** How many more connections were open than the window's fewest, at the most over the window. */
   readonly #openedPeak: WindowPeak;
-  /** The fewest calls open over the window, negated, and how many more were open, at the most. */
-  readonly #callsLow: WindowPeak;
-  readonly #callsOpenedPeak: WindowPeak;
+  /** The fewest streams held over the window, negated, and how many more were held, at the most. */
+  readonly #streamsLow: WindowPeak;
+  readonly #streamsOpenedPeak: WindowPeak;
   /** `refusedBytes()` at the last check. */
   #refusedBytes = 0;
   /**
@@ -361,7 +361,7 @@ export class MemoryGuard {
       clientBudgetBytes: Infinity,
       refusedBytes: () => 0,
       connectionsOpen: () => 0,
-      callsOpen: () => 0,
+      streamsHeld: () => 0,
       largeInputBytes: () => 0,
       ...opts,
     };
@@ -371,8 +371,8 @@ export class MemoryGuard {
     this.#refusedPeak = new WindowPeak(this.#opts.windowMs);
     this.#openLow = new WindowPeak(this.#opts.windowMs);
     this.#openedPeak = new WindowPeak(this.#opts.windowMs);
-    this.#callsLow = new WindowPeak(this.#opts.windowMs);
-    this.#callsOpenedPeak = new WindowPeak(this.#opts.windowMs);
+    this.#streamsLow = new WindowPeak(this.#opts.windowMs);
+    this.#streamsOpenedPeak = new WindowPeak(this.#opts.windowMs);
   }
 
   start(): void {
@@ -536,15 +536,15 @@ export class MemoryGuard {
     const open = o.connectionsOpen();
     const openLow = -this.#openLow.record(now, -open);
     const openedPeak = this.#openedPeak.record(now, open - openLow);
-    // Calls opened in a burst, likewise: 10 connections of 1,000 streams took RSS up by 30-40 MB.
-    const calls = o.callsOpen();
-    const callsLow = -this.#callsLow.record(now, -calls);
-    const callsOpenedPeak = this.#callsOpenedPeak.record(now, calls - callsLow);
+    // Streams opened in a burst, likewise: 10 connections of 1,000 took RSS up by 30-40 MB.
+    const streams = o.streamsHeld();
+    const streamsLow = -this.#streamsLow.record(now, -streams);
+    const streamsOpenedPeak = this.#streamsOpenedPeak.record(now, streams - streamsLow);
     const flooded =
       this.#clientPeak.record(now, clientBytes + overheadBytes) >= o.clientBudgetBytes / 8 ||
       refusedPeak >= o.clientBudgetBytes / 8 ||
       openedPeak * CONNECTION_BYTES >= o.clientBudgetBytes / 8 ||
-      callsOpenedPeak * CALL_BYTES >= o.clientBudgetBytes / 8;
+      streamsOpenedPeak * STREAM_BYTES >= o.clientBudgetBytes / 8;
     if (flooded) counted = Math.min(counted, allowed + this.pressureBytes);
     if (flooded !== this.flooded)
       this.#floodedNow(flooded, {
@@ -552,7 +552,7 @@ export class MemoryGuard {
         excessOverheadBytes: overheadBytes,
         refusedBytes: refusedPeak,
         connectionsOpened: openedPeak,
-        callsOpened: callsOpenedPeak,
+        streamsOpened: streamsOpenedPeak,
       });
     this.restBytes = rest;
     const peak = this.#restPeak.record(now, counted);
@@ -656,7 +656,7 @@ export class MemoryGuard {
       excessOverheadBytes: number;
       refusedBytes: number;
       connectionsOpened: number;
-      callsOpened: number;
+      streamsOpened: number;
     },
   ): void {
     this.flooded = flooded;

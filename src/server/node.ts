@@ -159,7 +159,7 @@ export class CacheNode {
       refusedBytes: () => this.#pipelines?.refusals.refusedBytes ?? 0,
       largeInputBytes: () => this.#pipelines?.requestReads.bytesReadInPieces ?? 0,
       connectionsOpen: () => this.#connections?.open ?? 0,
-      callsOpen: () =>
+      streamsHeld: () =>
         (this.#pipelines?.requestReads.streamsHeld ?? 0) + (this.#connections?.streamsWaiting ?? 0),
       setPressure: (bytes) => this.core.store.setMemoryPressure(bytes),
       maxPressureBytes: maxMemory / 2,

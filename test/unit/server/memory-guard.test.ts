@@ -751,30 +751,30 @@ describe('MemoryGuard (issue 12 §6)', () => {
 
   // 10 connections of 1,000 WatchTopology streams left open took a node's RSS 30-40 MB up, beyond
   // the target that earlier floods left it above, and the guard evicted 15,472 keys written before.
-  it('makes the store hold no less while calls are opened in a burst, nor for its window after', () => {
+  it('makes the store hold no less while streams are opened in a burst, nor for its window after', () => {
     const m = { footprint: 150 * MiB, rest: 20 * MiB, garbage: 0, native: 0 }; // RSS 170 MiB
-    let calls = 20;
+    let streams = 20;
     const { guard, pressures, time } = guardOf({
       targetBytes: 200 * MiB,
       maxMemoryBytes: 150 * MiB,
-      callsOpen: () => calls,
-      clientBudgetBytes: 40 * MiB, // an eighth: 5 MiB, 320 calls
+      streamsHeld: () => streams,
+      clientBudgetBytes: 40 * MiB, // an eighth: 5 MiB, 320 streams
       windowMs: 3000,
       ...modelProcess(m),
     });
     guard.start();
     try {
       time.advance(10 * INTERVAL_MS);
-      // 2,048 calls at once, 40 MiB past the target, for 5 s.
-      calls += 2048;
+      // 2,048 streams at once, 40 MiB past the target, for 5 s.
+      streams += 2048;
       m.native += 70 * MiB;
       time.advance(5000);
       expect(guard.flooded, 'flooded by the burst').to.equal(true);
-      calls -= 2048;
+      streams -= 2048;
       m.native -= 70 * MiB;
       time.advance(5000);
       expect(pressures, 'pressures').to.deep.equal([]);
-      // The same memory with a steady number of calls open: native memory that grew, and presses.
+      // The same memory with a steady number of streams held: native memory that grew, and presses.
       m.native += 70 * MiB;
       time.advanceUntil('pressure', () => guard.pressureBytes > 0, INTERVAL_MS);
       expect(guard.flooded).to.equal(false);
