@@ -286,13 +286,9 @@ export class MemoryGuard {
   readonly #clientPeak: WindowPeak;
   /** The bytes of requests refused between two checks, at their most over the window. */
   readonly #refusedPeak: WindowPeak;
-  /** The fewest connections open over the window, negated (a WindowPeak keeps highs). */
-  readonly #openLow: WindowPeak;
-  /** How many more connections were open than the window's fewest, at the most over the window. */
-  readonly #openedPeak: WindowPeak;
-  /** The fewest streams held over the window, negated, and how many more were held, at the most. */
-  readonly #streamsLow: WindowPeak;
-  readonly #streamsOpenedPeak: WindowPeak;
+  /** Connections, and clients' streams held, opened in a burst: above the window's fewest. */
+  readonly #connectionsOpened: WindowRise;
+  readonly #streamsOpened: WindowRise;
   /** `refusedBytes()` at the last check. */
   #refusedBytes = 0;
   /**
@@ -369,10 +365,8 @@ export class MemoryGuard {
     this.#restPeak = new WindowPeak(this.#opts.windowMs);
     this.#clientPeak = new WindowPeak(this.#opts.windowMs);
     this.#refusedPeak = new WindowPeak(this.#opts.windowMs);
-    this.#openLow = new WindowPeak(this.#opts.windowMs);
-    this.#openedPeak = new WindowPeak(this.#opts.windowMs);
-    this.#streamsLow = new WindowPeak(this.#opts.windowMs);
-    this.#streamsOpenedPeak = new WindowPeak(this.#opts.windowMs);
+    this.#connectionsOpened = new WindowRise(this.#opts.windowMs);
+    this.#streamsOpened = new WindowRise(this.#opts.windowMs);
   }
 
   start(): void {
@@ -533,13 +527,9 @@ export class MemoryGuard {
     this.#refusedBytes = refusedBytes;
     // Connections opened in a burst: more open than the fewest of the window (clients that connect
     // and leave at a steady rate, or stay connected, are none of it).
-    const open = o.connectionsOpen();
-    const openLow = -this.#openLow.record(now, -open);
-    const openedPeak = this.#openedPeak.record(now, open - openLow);
+    const openedPeak = this.#connectionsOpened.record(now, o.connectionsOpen());
     // Streams opened in a burst, likewise: 10 connections of 1,000 took RSS up by 30-40 MB.
-    const streams = o.streamsHeld();
-    const streamsLow = -this.#streamsLow.record(now, -streams);
-    const streamsOpenedPeak = this.#streamsOpenedPeak.record(now, streams - streamsLow);
+    const streamsOpenedPeak = this.#streamsOpened.record(now, o.streamsHeld());
     const flooded =
       this.#clientPeak.record(now, clientBytes + overheadBytes) >= o.clientBudgetBytes / 8 ||
       refusedPeak >= o.clientBudgetBytes / 8 ||
@@ -683,6 +673,27 @@ export class MemoryGuard {
     }
     this.pressureBytes = next;
     this.#opts.setPressure?.(next);
+  }
+}
+
+/**
+ * How far a count rose above its fewest of a sliding window, at the most over the window: what
+ * arrived in a burst. A count that grows or falls at a steady rate, or stays, rises by none of it.
+ */
+class WindowRise {
+  /** The fewest of the window, negated (a WindowPeak keeps highs). */
+  readonly #low: WindowPeak;
+  readonly #rise: WindowPeak;
+
+  constructor(windowMs: number) {
+    this.#low = new WindowPeak(windowMs);
+    this.#rise = new WindowPeak(windowMs);
+  }
+
+  /** Records `count` read at `now`; the highest rise of the window. */
+  record(now: number, count: number): number {
+    const low = -this.#low.record(now, -count);
+    return this.#rise.record(now, count - low);
   }
 }
 

@@ -405,7 +405,7 @@ export function registerStreamGauges(registry: Registry, gauges: StreamGauges): 
   });
   new Gauge({
     name: 'ringcache_client_streams_waiting',
-    help: "Clients' new streams waiting for their turn to start (a few start per turn of the event loop; limits.max_client_calls at most)",
+    help: "Clients' new streams waiting for their turn to start (32 start per turn of the event loop; a quarter of limits.max_client_calls at most)",
     registers: [registry],
     collect() {
       this.set(gauges.streamsWaiting());
